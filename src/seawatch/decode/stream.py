@@ -1,0 +1,259 @@
+"""The decoder's public face: any source in, batches of Arrow tables and counts out.
+
+:func:`decode_stream` reads a source chunk by chunk (memory stays bounded), runs the
+compiled scanner (:mod:`seawatch.decode.nmea`) and the table builder
+(:mod:`seawatch.decode.tables`) on each chunk, and yields a :class:`Batch` per chunk.
+Already-decoded inputs (CSV, gpsd JSON, seawatch Parquet) are recognised and read by
+:mod:`seawatch.decode.tabular` into the same tables. Bad input never raises: it is
+counted by reason in :class:`DecodeStats` and, when asked, written to a quarantine file.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, BinaryIO
+
+import numpy as np
+import pyarrow as pa
+
+from seawatch.decode import nmea
+from seawatch.decode import reassembly as ra
+from seawatch.decode.tables import Messages, build, min_bits_by_type
+from seawatch.settings import Settings, load_settings
+from seawatch.sources.files import Source, chunks, open_binary, peek_head, source_chunks
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DecodeStats:
+    """What a decode saw: totals, messages per type, rejects per reason."""
+
+    bytes: int = 0
+    lines: int = 0
+    sentences: int = 0  # AIS sentences (VDM/VDO), good or bad; for tables: rows read
+    messages: int = 0  # messages decoded into tables
+    other_sentences: int = 0
+    skipped_lines: int = 0
+    by_type: Mapping[int, int] = field(default_factory=dict)
+    rejects: Mapping[str, int] = field(default_factory=dict)
+
+    def merge(self, other: DecodeStats) -> DecodeStats:
+        return DecodeStats(
+            bytes=self.bytes + other.bytes,
+            lines=self.lines + other.lines,
+            sentences=self.sentences + other.sentences,
+            messages=self.messages + other.messages,
+            other_sentences=self.other_sentences + other.other_sentences,
+            skipped_lines=self.skipped_lines + other.skipped_lines,
+            by_type=dict(Counter(self.by_type) + Counter(other.by_type)),
+            rejects=dict(Counter(self.rejects) + Counter(other.rejects)),
+        )
+
+    @property
+    def rejected(self) -> int:
+        return sum(self.rejects.values())
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "bytes": self.bytes,
+            "lines": self.lines,
+            "sentences": self.sentences,
+            "messages": self.messages,
+            "other_sentences": self.other_sentences,
+            "skipped_lines": self.skipped_lines,
+            "by_type": {str(k): v for k, v in sorted(self.by_type.items())},
+            "rejects": dict(sorted(self.rejects.items())),
+        }
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The tables decoded from one chunk of input, and its counts."""
+
+    tables: dict[str, pa.Table]
+    stats: DecodeStats
+
+
+class NmeaDecoder:
+    """Stateful NMEA decoder: feed chunks of whole lines, then :meth:`finish`.
+
+    State that spans chunks (fragments waiting for their message, the last GPS time,
+    the line count) lives here, so chunk boundaries do not change the result.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        keep_raw: bool | None = None,
+        quarantine: IO[bytes] | None = None,
+    ) -> None:
+        s = settings or load_settings()
+        self.keep_raw = s.decode_keep_raw if keep_raw is None else keep_raw
+        self.max_line = s.decode_max_line_bytes
+        self.timeout_us = int(s.decode_orphan_timeout_s * 1e6)
+        self.timeout_lines = max(1000, s.decode_max_pending_fragments * 10)
+        self.quarantine = quarantine
+        self.pending = ra.Pending.empty(s.decode_max_pending_fragments)
+        self.state = nmea.new_state()
+        self.min_bits = min_bits_by_type()
+        self.line_no = 0
+
+    def feed(self, chunk: bytes) -> Batch:
+        buf = np.frombuffer(chunk, np.uint8)
+        n = len(buf)
+        n_bang = int(np.count_nonzero(buf == 33))
+        n_lines = int(np.count_nonzero(buf == 10)) + 1
+        n_records = n_bang + int(np.count_nonzero(buf == 36)) + int(np.count_nonzero(buf == 92))
+        p = self.pending
+        held = p.held_bytes
+        msg = np.empty((n_bang + 1, nmea.N_M), np.int64)
+        pay = np.empty(n + held + 1, np.uint8)
+        station = np.empty((n_bang + 1) * ra.STATION_BYTES, np.uint8)
+        raw = np.empty(n + held + n_bang + 1 if self.keep_raw else 1, np.uint8)
+        rej = np.empty((n_lines + n_records + p.meta.shape[0] * ra.MAX_FRAGMENTS + 1, 4), np.int64)
+        rejbuf = np.empty(n + held + 1, np.uint8)
+        counts = np.zeros(nmea.N_C, np.int64)
+        nm, npay, nst, nraw, nr, nrb = nmea.scan(
+            buf, self.line_no, self.max_line, self.min_bits, self.timeout_us, self.timeout_lines,
+            self.keep_raw, self.state, p.meta, p.payload, p.payload_len, p.raw, p.raw_len,
+            p.station, p.used, msg, pay, station, raw, rej, rejbuf, counts,
+        )
+        self.line_no += int(counts[nmea.C_LINES])
+        messages = Messages(msg[:nm], pay[:npay], station[:nst], raw[:nraw], self.keep_raw)
+        return self._batch(n, messages, rej[:nr], rejbuf[:nrb], counts)
+
+    def finish(self) -> Batch:
+        p = self.pending
+        rej = np.empty((p.count * ra.MAX_FRAGMENTS + 1, 4), np.int64)
+        rejbuf = np.empty(p.held_bytes + 1, np.uint8)
+        nr, nrb = nmea.flush(p.meta, p.payload_len, p.raw, p.raw_len, p.used, rej, rejbuf)
+        empty = Messages(np.empty((0, nmea.N_M), np.int64), np.empty(0, np.uint8),
+                         np.empty(0, np.uint8), np.empty(0, np.uint8), self.keep_raw)
+        return self._batch(0, empty, rej[:nr], rejbuf[:nrb], np.zeros(nmea.N_C, np.int64))
+
+    def _batch(
+        self, nbytes: int, messages: Messages, rej: np.ndarray, rejbuf: np.ndarray,
+        counts: np.ndarray,
+    ) -> Batch:
+        tables, unmatched = build(messages) if messages.count else ({}, 0)
+        reasons = np.bincount(rej[:, 1], minlength=len(nmea.REASONS)) if len(rej) else None
+        rejects = {} if reasons is None else {
+            nmea.REASONS[i]: int(c) for i, c in enumerate(reasons) if c
+        }
+        if unmatched:
+            rejects["unknown_subtype"] = rejects.get("unknown_subtype", 0) + unmatched
+        by_type: dict[int, int] = {}
+        if messages.count:
+            types = messages.pay[messages.msg[:, nmea.M_START]]
+            by_type = {int(t): int(c) for t, c in enumerate(np.bincount(types)) if c}
+        if self.quarantine is not None and len(rej):
+            self._quarantine(rej, rejbuf)
+        stats = DecodeStats(
+            bytes=nbytes,
+            lines=int(counts[nmea.C_LINES]),
+            sentences=int(counts[nmea.C_SENTENCES]),
+            messages=messages.count - unmatched,
+            other_sentences=int(counts[nmea.C_OTHER]),
+            skipped_lines=int(counts[nmea.C_SKIPPED]),
+            by_type=by_type,
+            rejects=rejects,
+        )
+        return Batch(tables, stats)
+
+    def _quarantine(self, rej: np.ndarray, rejbuf: np.ndarray) -> None:
+        assert self.quarantine is not None
+        data = rejbuf.tobytes()
+        out = []
+        for line, reason, start, length in rej.tolist():
+            out.append(b"%d\t%s\t" % (line, nmea.REASONS[reason].encode()))
+            out.append(data[start : start + length].replace(b"\n", b"\\n"))
+            out.append(b"\n")
+        self.quarantine.write(b"".join(out))
+
+
+def decode_stream(
+    source: Source,
+    *,
+    keep_raw: bool | None = None,
+    quarantine: IO[bytes] | None = None,
+    settings: Settings | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[Batch]:
+    """Decode ``source`` chunk by chunk; see the module docstring.
+
+    ``source`` is a path (``-`` for stdin; plain, .gz, .bz2 or .zst; NMEA or a decoded
+    table format, recognised by content), a binary file object, bytes, or an iterable of
+    lines. ``progress(n)`` is called with the input bytes consumed after each chunk.
+    Raises :class:`seawatch.errors.InputError` only when the source cannot be read.
+    """
+    s = settings or load_settings()
+    if isinstance(source, str | Path):
+        f = open_binary(source)
+        with f:
+            fmt = _sniff(f, str(source))
+            if fmt != "nmea":
+                yield from _tabular(f, fmt, str(source), progress)
+                return
+            yield from _nmea(chunks(f, s.decode_chunk_bytes), s, keep_raw, quarantine, progress)
+        return
+    yield from _nmea(source_chunks(source, s.decode_chunk_bytes), s, keep_raw, quarantine, progress)
+
+
+def _nmea(
+    parts: Iterator[bytes], s: Settings, keep_raw: bool | None, quarantine: IO[bytes] | None,
+    progress: Callable[[int], None] | None,
+) -> Iterator[Batch]:
+    dec = NmeaDecoder(s, keep_raw=keep_raw, quarantine=quarantine)
+    for chunk in parts:
+        batch = dec.feed(chunk)
+        if progress is not None:
+            progress(len(chunk))
+        yield batch
+    yield dec.finish()
+
+
+def _sniff(f: BinaryIO, name: str) -> str:
+    try:
+        from seawatch.decode.tabular import sniff_format
+    except ImportError:  # pragma: no cover - tabular readers not installed
+        return "nmea"
+    fmt = sniff_format(peek_head(f), name)
+    return "nmea" if fmt == "unknown" else fmt
+
+
+def _tabular(
+    f: BinaryIO, fmt: str, name: str, progress: Callable[[int], None] | None
+) -> Iterator[Batch]:
+    from seawatch.decode.tabular import read_tabular
+
+    for tb in read_tabular(f, fmt, name=name):
+        rows = sum(t.num_rows for k, t in tb.tables.items() if k == "positions")
+        by_type: Counter[int] = Counter()
+        for t in tb.tables.values():
+            if "msg_type" in t.column_names:
+                vals = t.column("msg_type").drop_null().to_numpy()
+                by_type.update({int(k): int(v) for k, v in zip(*np.unique(vals, return_counts=True), strict=True)})
+        stats = DecodeStats(
+            lines=tb.rows, sentences=tb.rows, messages=rows, by_type=dict(by_type),
+            rejects=dict(tb.rejects),
+        )
+        if progress is not None:
+            progress(0)
+        yield Batch(tb.tables, stats)
+
+
+def decode(source: Source, **kwargs: object) -> tuple[dict[str, pa.Table], DecodeStats]:
+    """Decode everything into memory: concatenated tables and total counts (for small inputs)."""
+    tables: dict[str, list[pa.Table]] = {}
+    total = DecodeStats()
+    for batch in decode_stream(source, **kwargs):  # type: ignore[arg-type]
+        total = total.merge(batch.stats)
+        for name, t in batch.tables.items():
+            tables.setdefault(name, []).append(t)
+    return {k: pa.concat_tables(v) for k, v in tables.items()}, total

@@ -1,0 +1,120 @@
+"""Byte sources: files (plain, gzip, bzip2, zstd), file objects, bytes, line iterables.
+
+Out: an iterator of byte chunks that each end on a line boundary, of about
+``chunk_bytes`` each, so memory stays bounded whatever the input size. Compression is
+recognised by its magic bytes, not the file name.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import logging
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, BinaryIO
+
+import zstandard
+
+from seawatch.errors import InputError
+
+log = logging.getLogger(__name__)
+
+Source = str | Path | bytes | bytearray | IO[bytes] | Iterable[str] | Iterable[bytes]
+
+_GZIP = b"\x1f\x8b"
+_BZIP2 = b"BZh"
+_ZSTD = b"\x28\xb5\x2f\xfd"
+
+
+def open_binary(path: str | Path) -> BinaryIO:
+    """Open ``path`` (``-`` = stdin) for reading, decompressing transparently."""
+    if str(path) == "-":
+        return _decompressing(sys.stdin.buffer)
+    p = Path(path)
+    try:
+        f = p.open("rb")
+    except FileNotFoundError:
+        raise InputError(f"{p}: no such file; check the path") from None
+    except IsADirectoryError:
+        raise InputError(f"{p}: is a directory; pass the files inside it") from None
+    except PermissionError:
+        raise InputError(f"{p}: permission denied; check the file's permissions") from None
+    except OSError as e:
+        raise InputError(f"{p}: cannot be read ({e.strerror})") from None
+    return _decompressing(f)
+
+
+def _decompressing(f: BinaryIO) -> BinaryIO:
+    raw = io.BufferedReader(f) if not isinstance(f, io.BufferedReader) else f  # type: ignore[arg-type]
+    head = raw.peek(4)[:4]
+    if head.startswith(_GZIP):
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    if head.startswith(_BZIP2):
+        return bz2.BZ2File(raw, "rb")  # type: ignore[return-value]
+    if head.startswith(_ZSTD):
+        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)  # type: ignore[no-any-return]
+    return raw  # type: ignore[return-value]
+
+
+def peek_head(f: BinaryIO, n: int = 65536) -> bytes:
+    """First ``n`` bytes without consuming them (``f`` must be a buffered reader)."""
+    peek = getattr(f, "peek", None)
+    if peek is not None:
+        data: bytes = peek(n)
+        return data[:n]
+    return b""
+
+
+def chunks(f: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
+    """Chunks of whole lines (the last one may lack its final newline)."""
+    rest = b""
+    try:
+        while True:
+            block = f.read(chunk_bytes)
+            if not block:
+                break
+            data = rest + block if rest else block
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                rest = data
+                continue
+            rest = data[cut + 1 :]
+            yield data[: cut + 1]
+    except (OSError, EOFError, zstandard.ZstdError) as e:
+        # a truncated or corrupt compressed file: keep what was decoded, then say why
+        log.warning("input ended early: %s", e)
+        if rest:
+            yield rest
+        raise InputError(f"input is corrupt or truncated after the data decoded so far: {e}") from e
+    if rest:
+        yield rest
+
+
+def source_chunks(source: Source, chunk_bytes: int) -> Iterator[bytes]:
+    """Chunks from any supported source."""
+    if isinstance(source, bytes | bytearray):
+        yield from chunks(io.BufferedReader(io.BytesIO(bytes(source))), chunk_bytes)  # type: ignore[arg-type]
+        return
+    if isinstance(source, str | Path):
+        with open_binary(source) as f:
+            yield from chunks(f, chunk_bytes)
+        return
+    if hasattr(source, "read"):
+        yield from chunks(_decompressing(source), chunk_bytes)  # type: ignore[arg-type]
+        return
+    buf: list[bytes] = []
+    size = 0
+    for line in source:
+        b = line.encode("utf-8", "surrogateescape") if isinstance(line, str) else line
+        if not b.endswith(b"\n"):
+            b += b"\n"
+        buf.append(b)
+        size += len(b)
+        if size >= chunk_bytes:
+            yield b"".join(buf)
+            buf, size = [], 0
+    if buf:
+        yield b"".join(buf)
