@@ -1,0 +1,233 @@
+"""``seawatch decode``: AIS input files to Parquet tables or JSON lines.
+
+In: NMEA or tabular AIS files (plain, .gz, .bz2, .zst) or ``-`` for stdin. Out: one
+Parquet file per decoded table in ``--out`` (default ``<data_dir>/out``), or JSON lines
+on stdout; optionally rejected lines in a quarantine file and a summary of counts.
+The decoding itself is :func:`seawatch.decode.decode_stream`; this module only moves
+batches from it to the chosen output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import click
+from tqdm import tqdm
+
+from seawatch.cli.common import settings_of
+from seawatch.cli.output import JsonlSink, ParquetSink
+from seawatch.cli.summary import StatsLike, format_summary
+from seawatch.errors import InputError, SeawatchError
+
+if TYPE_CHECKING:
+    from seawatch.settings import Settings
+
+__all__ = ["decode_command", "run_decode"]
+
+log = logging.getLogger(__name__)
+
+_COMPRESSED = (".gz", ".bz2", ".zst", ".zstd", ".xz")
+_EXAMPLE = """\b
+Examples:
+  seawatch decode data/sample/sample.nmea --out data/out --summary
+  seawatch decode feed-*.nmea.gz --format jsonl | head
+  cat feed.nmea | seawatch decode - --quarantine rejected.txt --summary
+"""
+
+
+def _check_input(name: str) -> str | Path:
+    """``name`` as a decoder source; raises :class:`InputError` if it cannot be read."""
+    if name == "-":
+        return name
+    path = Path(name)
+    if not path.exists():
+        raise InputError(f"cannot read '{name}': no such file (check the path)")
+    if path.is_dir():
+        raise InputError(f"cannot read '{name}': it is a directory (give the files in it)")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"cannot read '{name}': permission denied (check its permissions)")
+    return path
+
+
+def _total_bytes(sources: list[str | Path]) -> int | None:
+    """Bytes the progress bar counts to, or None when unknown (stdin, compressed)."""
+    total = 0
+    for src in sources:
+        if not isinstance(src, Path) or src.suffix.lower() in _COMPRESSED:
+            return None
+        total += src.stat().st_size
+    return total
+
+
+def _want_progress(flag: bool | None, settings: Settings) -> bool:
+    """Explicit --progress/--no-progress wins; otherwise the setting, on a terminal only."""
+    if flag is not None:
+        return flag
+    return settings.progress and sys.stderr.isatty()
+
+
+def _import_decoder() -> tuple[Callable[..., Iterator[Any]], Any, dict[str, Any]]:
+    """The decoder API, imported late: it compiles code and `--help` should stay fast."""
+    try:
+        from seawatch.decode import DecodeStats, decode_stream
+        from seawatch.decode.schemas import SCHEMAS
+    except ImportError as exc:
+        raise SeawatchError(
+            f"the decoder is not available ({exc}); reinstall seawatch with `make venv`"
+        ) from exc
+    return decode_stream, DecodeStats(), dict(SCHEMAS)
+
+
+def run_decode(
+    sources: list[str | Path],
+    *,
+    settings: Settings,
+    out_dir: Path | None,
+    fmt: str,
+    keep_raw: bool,
+    quarantine: BinaryIO | None,
+    show_progress: bool,
+) -> tuple[Any, dict[str, int], float]:
+    """Decode ``sources`` into the chosen output; returns (stats, rows by table, seconds)."""
+    decode_stream, total, schemas = _import_decoder()
+    started = time.perf_counter()
+    bar = tqdm(
+        total=_total_bytes(sources),
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        file=sys.stderr,
+        disable=not show_progress,
+        dynamic_ncols=True,
+    )
+    sink: ParquetSink | JsonlSink
+    if fmt == "parquet":
+        sink = ParquetSink(out_dir or settings.data_dir / "out", schemas)
+    else:
+        sink = JsonlSink(sys.stdout)
+    with bar, sink if isinstance(sink, ParquetSink) else contextlib.nullcontext():
+        for src in sources:
+            bar.set_description(str(src) if src != "-" else "stdin")
+            batches = decode_stream(
+                src,
+                keep_raw=keep_raw,
+                quarantine=quarantine,
+                settings=settings,
+                progress=bar.update,
+            )
+            for batch in batches:
+                if isinstance(sink, ParquetSink):
+                    for name, table in batch.tables.items():
+                        sink.write(name, table)
+                else:
+                    sink.write_batch(batch.tables)
+                total = total.merge(batch.stats)
+        if isinstance(sink, ParquetSink):
+            sink.commit()
+    return total, dict(sink.rows), time.perf_counter() - started
+
+
+def _one_line(stats: StatsLike, rows: dict[str, int], out: str) -> str:
+    rejected = sum(stats.rejects.values())
+    tables = ", ".join(f"{name} {n:,}" for name, n in sorted(rows.items())) or "no rows"
+    return (
+        f"decoded {stats.messages:,} messages from {stats.lines:,} lines "
+        f"({rejected:,} rejected) -> {out}: {tables}"
+    )
+
+
+@click.command("decode", epilog=_EXAMPLE)
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for the Parquet files, one per table [default: <data_dir>/out].",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["parquet", "jsonl"]),
+    default="parquet",
+    show_default=True,
+    help="parquet: files in --out; jsonl: one JSON object per message on stdout.",
+)
+@click.option("--summary", is_flag=True, help="Print counts per message type and rejection reason.")
+@click.option(
+    "--quarantine",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write every rejected line, as read, to this file.",
+)
+@click.option(
+    "--raw/--no-raw",
+    default=None,
+    help="Keep the raw sentences in a `raw` column [env SEAWATCH_DECODE_KEEP_RAW; default off].",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bar on stderr [default: on when stderr is a terminal; env SEAWATCH_PROGRESS].",
+)
+@click.pass_context
+def decode_command(
+    ctx: click.Context,
+    files: tuple[str, ...],
+    out_dir: Path | None,
+    fmt: str,
+    summary: bool,
+    quarantine: Path | None,
+    raw: bool | None,
+    progress: bool | None,
+) -> None:
+    """Decode AIS files (NMEA or tabular; plain, .gz, .bz2, .zst) into tables.
+
+    FILE may be - for standard input. Rejected lines are counted, not fatal:
+    the exit code is 0 unless a file cannot be read (1) or the usage is wrong (2).
+    """
+    settings = settings_of(ctx)
+    if fmt == "jsonl" and out_dir is not None:
+        raise click.UsageError("--out is for --format parquet; jsonl goes to stdout (redirect it)")
+    if files.count("-") > 1:
+        raise click.UsageError("'-' (stdin) can be given only once")
+    sources = [_check_input(name) for name in files]
+    keep_raw = settings.decode_keep_raw if raw is None else raw
+    with contextlib.ExitStack() as stack:
+        qfile = None
+        if quarantine is not None:
+            try:
+                qfile = stack.enter_context(quarantine.open("wb"))
+            except OSError as exc:
+                raise InputError(
+                    f"cannot write quarantine file '{quarantine}': {exc.strerror} (check the path)"
+                ) from None
+        try:
+            stats, rows, elapsed = run_decode(
+                sources,
+                settings=settings,
+                out_dir=out_dir,
+                fmt=fmt,
+                keep_raw=keep_raw,
+                quarantine=qfile,
+                show_progress=_want_progress(progress, settings),
+            )
+        except BrokenPipeError:  # `seawatch decode ... --format jsonl | head`
+            _silence_stdout()
+            return
+    out = "stdout" if fmt == "jsonl" else str(out_dir or settings.data_dir / "out")
+    click.echo(_one_line(stats, rows, out), err=True)
+    if summary:
+        click.echo(format_summary(stats, elapsed, rows), nl=False, err=fmt == "jsonl")
+
+
+def _silence_stdout() -> None:
+    """After the reader of stdout went away, stop Python complaining at exit."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())

@@ -1,0 +1,106 @@
+"""The ``seawatch`` command group, its global options and the ``settings`` command.
+
+In: command-line arguments and ``SEAWATCH_*`` environment variables. Out: the effective
+:class:`~seawatch.settings.Settings` handed to each subcommand (``ctx.obj``), logging on
+stderr, and an exit code: 0 done, 1 a :class:`~seawatch.errors.SeawatchError` (printed as
+``error: ...`` without a traceback), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from seawatch import __version__
+from seawatch.cli.common import Failure, SeawatchGroup, settings_of
+from seawatch.errors import SeawatchError
+from seawatch.log import configure_logging
+from seawatch.settings import SETTINGS, resolve_settings, settings_markdown
+
+__all__ = ["cli", "main"]
+
+_LOG_LEVELS = SETTINGS["log_level"].choices
+
+
+@click.group(
+    name="seawatch",
+    cls=SeawatchGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="Example:  seawatch --log-level DEBUG decode feed.nmea.gz --out data/out --summary",
+)
+@click.option(
+    "--settings",
+    "settings_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TOML settings file (default: $SEAWATCH_SETTINGS_FILE, else ./seawatch.toml if present).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(_LOG_LEVELS, case_sensitive=False),
+    help="Lowest level of log messages on stderr [env SEAWATCH_LOG_LEVEL; default INFO].",
+)
+@click.version_option(__version__, "--version", prog_name="seawatch")
+@click.pass_context
+def cli(ctx: click.Context, settings_file: Path | None, log_level: str | None) -> None:
+    """seawatch: a sovereign, federated maritime domain awareness node.
+
+    Data flows sources → decode → tracks → events → store → share → serve.
+    Every option can also be set as SEAWATCH_<NAME> in the environment or in a
+    settings file; see `seawatch settings` and docs/settings.md.
+    """
+    try:
+        settings, sources = resolve_settings(settings_file, overrides={"log_level": log_level})
+    except SeawatchError as exc:
+        raise Failure(str(exc)) from exc
+    configure_logging(settings.log_level)
+    ctx.obj = settings
+    ctx.meta["seawatch.sources"] = sources
+
+
+@cli.command("settings")
+@click.option("--markdown", is_flag=True, help="Print docs/settings.md (the reference) instead.")
+@click.pass_context
+def settings_command(ctx: click.Context, markdown: bool) -> None:
+    """Print the effective settings as TOML, each with where it came from.
+
+    Secret values are masked.
+
+    \b
+    Examples:
+      seawatch settings
+      SEAWATCH_LOG_LEVEL=DEBUG seawatch settings
+      seawatch settings --markdown > docs/settings.md
+    """
+    if markdown:
+        click.echo(settings_markdown(), nl=False)
+        return
+    settings = settings_of(ctx)
+    sources: dict[str, str] = ctx.meta.get("seawatch.sources", {})
+    rows = [(f"{s.name} = {s.display(getattr(settings, s.name))}", s) for s in SETTINGS.values()]
+    width = max(len(text) for text, _ in rows)
+    for text, spec in rows:
+        note = sources.get(spec.name, "default") + (" (secret, masked)" if spec.secret else "")
+        click.echo(f"{text:<{width}}  # {note}")
+
+
+def _register() -> None:
+    """Attach the subcommands that live in their own modules."""
+    from seawatch.cli.decode import decode_command
+    from seawatch.cli.demo import demo_command
+
+    cli.add_command(decode_command)
+    cli.add_command(demo_command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point (``seawatch = seawatch.cli.main:main``)."""
+    cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="seawatch")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""The exceptions seawatch raises on purpose.
+
+Every deliberate failure is a :class:`SeawatchError`, so callers (the CLI, the HTTP
+server) can catch one root and turn it into an exit code or an HTTP response.
+Each subclass names one kind of failure and carries the HTTP status an API would
+answer with. Messages say what was wrong with which input and what to do about it,
+e.g. ``"cannot read 'feed.nmea': no such file (check the path)"``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "ConfigError",
+    "DecodeError",
+    "InputError",
+    "NotFound",
+    "PolicyError",
+    "SchemaError",
+    "SeawatchError",
+    "StoreError",
+]
+
+
+class SeawatchError(Exception):
+    """Root of every error seawatch raises deliberately.
+
+    ``http_status`` is the status an HTTP API answers with when the error reaches it;
+    500 means "our fault", 4xx "the caller's input".
+    """
+
+    http_status: ClassVar[int] = 500
+
+
+class ConfigError(SeawatchError):
+    """A setting (environment variable, settings file or option) has a bad value."""
+
+    http_status: ClassVar[int] = 400
+
+
+class InputError(SeawatchError):
+    """An input cannot be used: unreadable or missing file, bad argument."""
+
+    http_status: ClassVar[int] = 400
+
+
+class DecodeError(InputError):
+    """Input was read but cannot be decoded as a whole (e.g. unknown format)."""
+
+
+class SchemaError(SeawatchError):
+    """Data does not match the schema declared for its table."""
+
+
+class StoreError(SeawatchError):
+    """The store (DuckDB, Parquet files, PostgreSQL) failed to read or write."""
+
+
+class PolicyError(SeawatchError):
+    """A releasability label or sharing policy forbids the requested access."""
+
+    http_status: ClassVar[int] = 403
+
+
+class NotFound(SeawatchError):  # noqa: N818  (reads better as `raise NotFound(...)`)
+    """The requested object (vessel, track, event, file) does not exist."""
+
+    http_status: ClassVar[int] = 404

@@ -1,0 +1,236 @@
+"""Settings: one typed, frozen object, each setting declared once.
+
+In: the process environment (``SEAWATCH_<NAME>``), an optional TOML settings file and
+the defaults declared on :class:`Settings`. Out: a validated, immutable :class:`Settings`.
+
+Precedence, highest first: command-line option (``overrides``) > environment
+``SEAWATCH_<NAME>`` > settings file > default. The settings file is the ``path``
+argument, else ``$SEAWATCH_SETTINGS_FILE``, else ``./seawatch.toml`` if it exists. In the
+file, ``[decode] chunk_bytes = 1`` is the same as ``decode_chunk_bytes = 1``.
+
+Each field of :class:`Settings` is declared with :func:`setting` (default, help line,
+choices, secret flag); :data:`SETTINGS` (the registry), validation, ``docs/settings.md``
+(:func:`settings_markdown`) and ``seawatch settings`` are all derived from it.
+Secret values are wrapped in :class:`Secret` so they never show in a repr or a log line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import logging
+import os
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from seawatch.errors import ConfigError
+from seawatch.settings_spec import ENV_PREFIX, MiB, Secret, Setting, setting
+
+__all__ = [
+    "ENV_PREFIX",
+    "SETTINGS",
+    "Secret",
+    "Setting",
+    "Settings",
+    "load_settings",
+    "resolve_settings",
+    "settings_markdown",
+]
+
+log = logging.getLogger(__name__)
+
+SETTINGS_FILE_ENV: Final = "SEAWATCH_SETTINGS_FILE"
+DEFAULT_SETTINGS_FILE: Final = Path("seawatch.toml")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+@dataclass(frozen=True, repr=False)
+class Settings:
+    """Every setting of a seawatch node. Build it with :func:`load_settings`."""
+
+    data_dir: Path = setting(Path("data"), "Directory for decoded data, samples and outputs.")
+    log_level: str = setting(
+        "INFO", "Lowest level of log messages written to stderr.", choices=_LOG_LEVELS
+    )
+    decode_chunk_bytes: int = setting(
+        16 * MiB,
+        "Bytes of input the decoder reads and decodes at a time (accepts KiB/MiB/GiB).",
+        minimum=1024,
+        unit="bytes",
+    )
+    decode_max_line_bytes: int = setting(
+        4096,
+        "Longest input line accepted, tag block included; longer lines are rejected.",
+        minimum=82,
+        unit="bytes",
+    )
+    decode_max_pending_fragments: int = setting(
+        1024,
+        "Most fragments of multi-sentence messages held while waiting for the rest; "
+        "past this the oldest are dropped and counted.",
+        minimum=1,
+    )
+    decode_orphan_timeout_s: float = setting(
+        60.0,
+        "Seconds a message fragment waits for its other parts before it is dropped "
+        "and counted as an orphan.",
+        minimum=0,
+    )
+    decode_keep_raw: bool = setting(
+        False, "Keep each message's raw NMEA sentence(s) in a `raw` column."
+    )
+    progress: bool = setting(True, "Show progress bars on long work when stderr is a terminal.")
+    db_path: Path = setting(Path("data/seawatch.duckdb"), "DuckDB database file of the store.")
+    postgres_dsn: Secret = setting(
+        Secret(""),
+        "PostgreSQL connection string for a shared store; empty means none. Secret: never shown.",
+        secret=True,
+    )
+    node_id: str = setting(
+        "local",
+        "Name of this node among federated partners (letters, digits, '.', '_', '-').",
+        pattern=r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}",
+    )
+
+    def __repr__(self) -> str:
+        body = ", ".join(f"{s.name}={s.display(getattr(self, s.name))}" for s in SETTINGS.values())
+        return f"Settings({body})"
+
+    __str__ = __repr__
+
+
+def _registry() -> dict[str, Setting]:
+    hints = typing.get_type_hints(Settings)
+    out = {}
+    for f in dataclasses.fields(Settings):
+        meta = dict(f.metadata)
+        out[f.name] = Setting(name=f.name, type=hints[f.name], default=f.default, **meta)
+    return out
+
+
+SETTINGS: Final[Mapping[str, Setting]] = _registry()
+"""Every setting by name, in declaration order."""
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"decode": {"chunk_bytes": 1}}`` -> ``{"decode_chunk_bytes": 1}``."""
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and name not in SETTINGS:
+            out.update(_flatten(value, name + "_"))
+        else:
+            out[name] = value
+    return out
+
+
+def _unknown(name: str, where: str) -> ConfigError:
+    close = difflib.get_close_matches(name, SETTINGS, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else "run `seawatch settings` to list them"
+    return ConfigError(f"{where}: unknown setting {name!r} ({hint})")
+
+
+def _settings_file(path: Path | None, env: Mapping[str, str]) -> Path | None:
+    if path is not None:
+        chosen, origin = Path(path), "settings file"
+    elif env.get(SETTINGS_FILE_ENV):
+        chosen, origin = Path(env[SETTINGS_FILE_ENV]), SETTINGS_FILE_ENV
+    else:
+        return DEFAULT_SETTINGS_FILE if DEFAULT_SETTINGS_FILE.is_file() else None
+    if not chosen.is_file():
+        raise ConfigError(
+            f"{origin}: cannot read settings file '{chosen}': no such file "
+            "(check the path, or leave it unset to use defaults)"
+        )
+    return chosen
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return _flatten(tomllib.load(fh))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"settings file '{path}': not valid TOML: {exc} (fix the file)") from None
+    except OSError as exc:
+        raise ConfigError(f"settings file '{path}': cannot read: {exc.strerror}") from None
+
+
+def resolve_settings(
+    path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, object] | None = None,
+) -> tuple[Settings, dict[str, str]]:
+    """Like :func:`load_settings`, also returning where each value came from.
+
+    The second item maps each setting name to ``"default"``, ``"file <path>"``,
+    ``"env SEAWATCH_<NAME>"`` or ``"option"``.
+    """
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {name: spec.default for name, spec in SETTINGS.items()}
+    sources = dict.fromkeys(SETTINGS, "default")
+    file = _settings_file(path, env)
+    if file is not None:
+        for name, raw in _read_toml(file).items():
+            if name not in SETTINGS:
+                raise _unknown(name, f"settings file '{file}'")
+            values[name] = SETTINGS[name].parse(raw, f"settings file '{file}'")
+            sources[name] = f"file {file}"
+    for var, raw in env.items():
+        if not var.startswith(ENV_PREFIX) or var == SETTINGS_FILE_ENV:
+            continue
+        name = var[len(ENV_PREFIX) :].lower()
+        if name not in SETTINGS:
+            log.warning("ignoring unknown environment variable %s", var)
+            continue
+        values[name] = SETTINGS[name].parse(raw, var)
+        sources[name] = f"env {var}"
+    for name, raw in (overrides or {}).items():
+        if raw is None:
+            continue
+        if name not in SETTINGS:
+            raise _unknown(name, "option")
+        values[name] = SETTINGS[name].parse(raw, f"option --{name.replace('_', '-')}")
+        sources[name] = "option"
+    return Settings(**values), sources
+
+
+def load_settings(
+    path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, object] | None = None,
+) -> Settings:
+    """Build the effective :class:`Settings` (see the module docstring for precedence).
+
+    ``env`` defaults to ``os.environ``; ``overrides`` (command-line options, ``None``
+    values ignored) win over everything. Raises :class:`ConfigError` naming the
+    variable or file and the bad value.
+    """
+    return resolve_settings(path, env, overrides)[0]
+
+
+def settings_markdown() -> str:
+    """``docs/settings.md``: every setting with its variable, type, default and help."""
+    lines = [
+        "# Settings",
+        "",
+        "<!-- Generated by `seawatch settings --markdown`; do not edit by hand. -->",
+        "",
+        "Each setting can be given, highest precedence first, as a command-line option (where",
+        "one exists), as an environment variable `SEAWATCH_<NAME>`, or in a TOML settings file",
+        "(`--settings FILE`, else `$SEAWATCH_SETTINGS_FILE`, else `./seawatch.toml` if present).",
+        "In the file, `[decode]` + `chunk_bytes = 1` is the same as `decode_chunk_bytes = 1`.",
+        "Booleans accept true/false, 1/0, yes/no, on/off; byte sizes accept KiB, MiB, GiB.",
+        "`seawatch settings` prints the effective values and where each came from.",
+        "",
+        "| setting | environment variable | type | default | description |",
+        "|---|---|---|---|---|",
+    ]
+    for s in SETTINGS.values():
+        kind = s.type_name + (f" ({', '.join(s.choices)})" if s.choices else "")
+        default = s.display(s.default).replace("|", "\\|")
+        lines.append(f"| `{s.name}` | `{s.env_var}` | {kind} | `{default}` | {s.help} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,199 @@
+"""How a setting is declared, converted and validated (used by :mod:`seawatch.settings`).
+
+:func:`setting` declares a field of :class:`seawatch.settings.Settings` with its help line
+and constraints; :class:`Setting` is the registry entry derived from that declaration and
+knows how to parse a raw value (an environment string or a TOML value) into the declared
+type. :class:`Secret` wraps secret strings so they never show in a repr or a log line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+from seawatch.errors import ConfigError
+
+__all__ = ["ENV_PREFIX", "MASK", "Secret", "Setting", "setting"]
+
+ENV_PREFIX: Final = "SEAWATCH_"
+MASK: Final = "********"
+MiB: Final = 1024 * 1024
+_T = TypeVar("_T")
+
+
+class Secret:
+    """A secret string (password, DSN): masked in ``repr``/``str``; ``reveal()`` gives it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret value. Pass it straight to the library that needs it; never log it."""
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __repr__(self) -> str:
+        return f"Secret({MASK!r})" if self._value else "Secret('')"
+
+    def __str__(self) -> str:
+        return MASK if self._value else ""
+
+
+def setting(
+    default: _T,
+    help: str,
+    *,
+    choices: tuple[str, ...] = (),
+    secret: bool = False,
+    minimum: float | None = None,
+    pattern: str | None = None,
+    unit: str = "",
+) -> _T:
+    """Declare one setting: a dataclass field whose metadata carries its documentation."""
+    meta = {
+        "help": help,
+        "choices": choices,
+        "secret": secret,
+        "minimum": minimum,
+        "pattern": pattern,
+        "unit": unit,
+    }
+    return dataclasses.field(default=default, metadata=meta)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Registry entry for one setting, derived from its declaration on :class:`Settings`."""
+
+    name: str
+    type: type
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+    secret: bool = False
+    minimum: float | None = None
+    pattern: str | None = None
+    unit: str = ""
+
+    @property
+    def env_var(self) -> str:
+        """The environment variable that sets it, e.g. ``SEAWATCH_LOG_LEVEL``."""
+        return ENV_PREFIX + self.name.upper()
+
+    @property
+    def type_name(self) -> str:
+        """Short type name for docs: ``int``, ``path``, ``choice``..."""
+        if self.choices:
+            return "choice"
+        return {Path: "path", Secret: "secret str"}.get(self.type, self.type.__name__)
+
+    def display(self, value: Any) -> str:
+        """``value`` as a TOML literal, secrets masked: ``"data"``, ``true``, ``4096``."""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int | float):
+            return repr(value)
+        return json.dumps(str(value))  # str(Secret) is masked
+
+    def parse(self, raw: object, where: str) -> Any:
+        """Convert ``raw`` (an env string or a TOML value) and validate it.
+
+        ``where`` names the origin for the error message, e.g. ``"SEAWATCH_LOG_LEVEL"``.
+        """
+        try:
+            value = _convert(self, raw)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"{where}: bad value {_shown(self, raw)} for setting {self.name!r}: {exc} "
+                f"(expected {self.type_name}{_choices_hint(self)}; see docs/settings.md)"
+            ) from None
+        problem = _check(self, value)
+        if problem:
+            raise ConfigError(
+                f"{where}: bad value {_shown(self, raw)} for setting {self.name!r}: {problem} "
+                "(see docs/settings.md)"
+            )
+        return value
+
+
+def _shown(spec: Setting, raw: object) -> str:
+    return repr(MASK) if spec.secret else repr(raw)
+
+
+def _choices_hint(spec: Setting) -> str:
+    return f" one of {', '.join(spec.choices)}" if spec.choices else ""
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+_SIZE = re.compile(r"\s*(\d[\d_]*)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib)\s*", re.IGNORECASE)
+_SIZE_FACTORS = {"": 1, "b": 1, "k": 1024, "m": MiB, "g": 1024 * MiB}
+
+
+def _convert(spec: Setting, raw: object) -> Any:
+    """Turn ``raw`` into ``spec.type``; raises ValueError/TypeError with the reason."""
+    t = spec.type
+    if t is bool:
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
+            return raw.strip().lower() in _TRUE
+        raise ValueError("not a boolean (use true/false, 1/0, yes/no, on/off)")
+    if t is int:
+        if isinstance(raw, bool):
+            raise TypeError("not an integer")
+        if isinstance(raw, int):
+            return raw
+        if isinstance(raw, str):
+            m = _SIZE.fullmatch(raw) if spec.unit == "bytes" else None
+            if m:
+                return int(m.group(1)) * _SIZE_FACTORS[m.group(2)[:1].lower()]
+            try:
+                return int(raw.strip())
+            except ValueError:
+                raise ValueError("not an integer") from None
+        raise TypeError("not an integer")
+    if t is float:
+        if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+            raise TypeError("not a number")
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError("not a number") from None
+    if not isinstance(raw, str):
+        raise TypeError("not a string")
+    if t is Path:
+        if not raw.strip():
+            raise ValueError("empty path")
+        return Path(raw).expanduser()
+    if t is Secret:
+        return Secret(raw)
+    if spec.choices:  # case-insensitive; the declared spelling is kept
+        folded = {c.lower(): c for c in spec.choices}
+        return folded.get(raw.strip().lower(), raw)
+    return raw
+
+
+def _check(spec: Setting, value: Any) -> str | None:
+    """Why ``value`` is out of range for ``spec``, or None when it is fine."""
+    if spec.choices and value not in spec.choices:
+        return f"must be one of {', '.join(spec.choices)}"
+    if spec.minimum is not None and value < spec.minimum:
+        return f"must be at least {spec.minimum:g}"
+    if spec.pattern is not None and not re.fullmatch(spec.pattern, value):
+        return f"must match {spec.pattern}"
+    return None

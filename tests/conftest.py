@@ -1,0 +1,26 @@
+"""Shared fixtures: where the real data lives, and a clean settings environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """``../shared/data`` beside the checkout (real public data; absent on users' machines)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data not present")
+    return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _no_seawatch_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests start without SEAWATCH_* variables from the developer's shell."""
+    for name in list(os.environ):
+        if name.startswith("SEAWATCH_"):
+            monkeypatch.delenv(name)

@@ -1,0 +1,182 @@
+"""Settings: precedence, parsing, validation messages, secrets, and the generated docs."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from seawatch.errors import ConfigError, SeawatchError
+from seawatch.settings import SETTINGS, Secret, Settings, load_settings, resolve_settings
+from seawatch.settings import settings_markdown as render_markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults() -> None:
+    s = load_settings(env={})
+    assert s == Settings()
+    assert s.data_dir == Path("data")
+    assert s.log_level == "INFO"
+    assert s.decode_chunk_bytes == 16 * 1024 * 1024
+    assert s.decode_max_line_bytes == 4096
+    assert s.decode_max_pending_fragments == 1024
+    assert s.decode_orphan_timeout_s == 60.0
+    assert s.decode_keep_raw is False
+    assert s.progress is True
+    assert s.db_path == Path("data/seawatch.duckdb")
+    assert s.postgres_dsn == Secret("")
+    assert s.node_id == "local"
+
+
+def test_frozen() -> None:
+    s = load_settings(env={})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.node_id = "other"  # type: ignore[misc]
+
+
+def test_precedence_option_env_file_default(tmp_path: Path) -> None:
+    toml = write(
+        tmp_path / "s.toml", 'node_id = "from-file"\nlog_level = "WARNING"\nprogress = false\n'
+    )
+    env = {"SEAWATCH_NODE_ID": "from-env", "SEAWATCH_DECODE_KEEP_RAW": "yes"}
+    s, src = resolve_settings(toml, env, overrides={"log_level": "debug", "progress": None})
+    assert s.node_id == "from-env"  # env beats file
+    assert s.log_level == "DEBUG"  # option beats file
+    assert s.progress is False  # file beats default; a None override is "not given"
+    assert s.decode_keep_raw is True
+    assert s.decode_chunk_bytes == SETTINGS["decode_chunk_bytes"].default
+    assert src["node_id"] == "env SEAWATCH_NODE_ID"
+    assert src["log_level"] == "option"
+    assert src["progress"] == f"file {toml}"
+    assert src["db_path"] == "default"
+
+
+def test_settings_file_from_env_and_nested_tables(tmp_path: Path) -> None:
+    toml = write(tmp_path / "node.toml", "[decode]\nchunk_bytes = '4 MiB'\nkeep_raw = true\n")
+    s = load_settings(env={"SEAWATCH_SETTINGS_FILE": str(toml)})
+    assert s.decode_chunk_bytes == 4 * 1024 * 1024
+    assert s.decode_keep_raw is True
+
+
+def test_default_settings_file_in_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert load_settings(env={}).node_id == "local"
+    write(tmp_path / "seawatch.toml", 'node_id = "ifc-ior"\n')
+    assert load_settings(env={}).node_id == "ifc-ior"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"SEAWATCH_SETTINGS_FILE": "/nonexistent/s.toml"}, "SEAWATCH_SETTINGS_FILE"),
+        (
+            {"SEAWATCH_DECODE_MAX_LINE_BYTES": "lots"},
+            "SEAWATCH_DECODE_MAX_LINE_BYTES: bad value 'lots'",
+        ),
+        ({"SEAWATCH_DECODE_MAX_LINE_BYTES": "10"}, "must be at least 82"),
+        ({"SEAWATCH_PROGRESS": "maybe"}, "not a boolean"),
+        ({"SEAWATCH_LOG_LEVEL": "loud"}, "must be one of DEBUG, INFO"),
+        ({"SEAWATCH_DECODE_ORPHAN_TIMEOUT_S": "-1"}, "must be at least 0"),
+        ({"SEAWATCH_NODE_ID": "two words"}, "SEAWATCH_NODE_ID"),
+        ({"SEAWATCH_DATA_DIR": " "}, "empty path"),
+    ],
+)
+def test_bad_env_values_name_variable_and_value(env: dict[str, str], expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected) as info:
+        load_settings(env=env)
+    assert isinstance(info.value, SeawatchError)
+    assert info.value.http_status == 400
+
+
+def test_bad_file_values(tmp_path: Path) -> None:
+    toml = write(tmp_path / "s.toml", "decode_chunk_bytes = true\n")
+    with pytest.raises(ConfigError, match=r"settings file '.*s\.toml': bad value True"):
+        load_settings(toml, env={})
+    write(toml, "node_idd = 'x'\n")
+    with pytest.raises(ConfigError, match=r"unknown setting 'node_idd' \(did you mean 'node_id'"):
+        load_settings(toml, env={})
+    write(toml, "node_id = \n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(toml, env={})
+    with pytest.raises(ConfigError, match="no such file"):
+        load_settings(tmp_path / "missing.toml", env={})
+
+
+def test_value_forms() -> None:
+    env = {
+        "SEAWATCH_LOG_LEVEL": "warning",
+        "SEAWATCH_DECODE_CHUNK_BYTES": "2MiB",
+        "SEAWATCH_DECODE_MAX_LINE_BYTES": "8_192",
+        "SEAWATCH_DECODE_ORPHAN_TIMEOUT_S": "2.5",
+        "SEAWATCH_PROGRESS": "Off",
+        "SEAWATCH_DATA_DIR": "~/sw",
+    }
+    s = load_settings(env=env)
+    assert s.log_level == "WARNING"
+    assert s.decode_chunk_bytes == 2 * 1024 * 1024
+    assert s.decode_max_line_bytes == 8192
+    assert s.decode_orphan_timeout_s == 2.5
+    assert s.progress is False
+    assert s.data_dir == Path("~/sw").expanduser()
+
+
+def test_unknown_env_variable_is_warned_not_fatal(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="seawatch"):
+        load_settings(env={"SEAWATCH_NODEID": "x"})
+    assert "SEAWATCH_NODEID" in caplog.text
+
+
+def test_secret_never_shown(caplog: pytest.LogCaptureFixture) -> None:
+    dsn = "postgresql://seawatch:hunter2@db.example/sw"
+    with caplog.at_level(logging.DEBUG):
+        s = load_settings(env={"SEAWATCH_POSTGRES_DSN": dsn})
+        logging.getLogger("seawatch.test").info("settings %s / %r", s, s.postgres_dsn)
+    assert s.postgres_dsn.reveal() == dsn
+    for text in (repr(s), str(s), str(s.postgres_dsn), repr(s.postgres_dsn), f"{s.postgres_dsn}"):
+        assert "hunter2" not in text
+    assert "********" in repr(s)
+    assert "hunter2" not in caplog.text
+    assert SETTINGS["postgres_dsn"].secret
+    assert not SETTINGS["db_path"].secret
+
+
+@given(st.integers(min_value=1, max_value=2**40))
+def test_int_settings_round_trip(n: int) -> None:
+    s = load_settings(env={"SEAWATCH_DECODE_MAX_PENDING_FRAGMENTS": str(n)})
+    assert s.decode_max_pending_fragments == n
+
+
+def test_registry_matches_dataclass() -> None:
+    names = [f.name for f in dataclasses.fields(Settings)]
+    assert list(SETTINGS) == names
+    for spec in SETTINGS.values():
+        assert isinstance(spec.default, spec.type), spec.name
+        assert spec.env_var == "SEAWATCH_" + spec.name.upper()
+        assert (
+            spec.parse(spec.display(spec.default).strip('"'), "test") == spec.default or spec.secret
+        )
+
+
+def test_every_setting_has_help() -> None:
+    for spec in SETTINGS.values():
+        assert spec.help.strip(), f"setting {spec.name!r} has no help line"
+        assert spec.help.strip().endswith("."), f"help of {spec.name!r} should be a sentence"
+
+
+def test_docs_match_registry() -> None:
+    doc = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
+    assert doc == render_markdown(), (
+        "docs/settings.md is out of date: run `seawatch settings --markdown > docs/settings.md`"
+    )
+    for spec in SETTINGS.values():
+        assert f"`{spec.env_var}`" in doc
