@@ -38,7 +38,9 @@ class Field:
     ``scale`` divides the raw integer (``lat`` is raw / 600000 degrees); a scaled field
     is output as float64. ``na`` is the raw value that ITU-R M.1371 defines as "not
     available" and becomes null. ``convert`` names a special conversion in
-    :data:`seawatch.decode.extract.CONVERTERS` (e.g. ``"rot"``).
+    :data:`seawatch.decode.extract.CONVERTERS` (e.g. ``"rot"``). ``as_float`` makes an
+    unscaled field float64 too, so that a column shared with scaled layouts keeps one
+    type (type 27 ``speed_kn`` is whole knots, type 1 ``speed_kn`` tenths).
     """
 
     name: str
@@ -49,19 +51,31 @@ class Field:
     doc: str = ""
     max_width: int = 0
     convert: str | None = None
+    as_float: bool = False
 
     @property
     def is_scaled(self) -> bool:
-        return self.scale != 1.0 or self.convert is not None
+        return self.scale != 1.0 or self.convert is not None or self.as_float
 
 
 @dataclass(frozen=True)
 class Select:
-    """A predicate on the raw bits of a message: ``bits[offset:offset+width] == value``."""
+    """A predicate on the raw bits of a message: ``bits[offset:offset+width] == value``.
+
+    With ``upper`` set it is a range instead: ``value <= bits[offset:offset+width] <= upper``
+    (type 24 part B of an auxiliary craft, MMSI 98xxxxxxx).
+    """
 
     offset: int
     width: int
     value: int
+    upper: int | None = None
+
+    def holds(self, raw: int) -> bool:
+        """Whether the unsigned value ``raw`` of the selected bits satisfies the predicate."""
+        if self.upper is None:
+            return raw == self.value
+        return self.value <= raw <= self.upper
 
 
 @dataclass(frozen=True)
@@ -72,7 +86,9 @@ class Layout:
     ``select`` predicates all hold: one primary layout per type (written to ``table``),
     plus IMO application layouts for types 6/8 (own tables). ``also`` names tables the
     message is projected into as well (type 4 → ``positions``): only the columns those
-    tables declare themselves are taken.
+    tables declare themselves are taken. ``unless`` excludes messages for which all of
+    its predicates hold (type 24 part B with dimensions, unless the sender is an
+    auxiliary craft whose part B carries the mothership MMSI instead).
     """
 
     msg_type: int
@@ -84,6 +100,7 @@ class Layout:
     also: tuple[str, ...] = ()
     doc: str = ""
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    unless: tuple[Select, ...] = ()
 
     @cached_property
     def offsets(self) -> tuple[int, ...]:
@@ -105,6 +122,23 @@ class Layout:
             if f.name == name:
                 return off
         raise KeyError(name)
+
+    def matches(self, bits: str) -> bool:
+        """Whether a message given as a '0'/'1' string belongs to this layout.
+
+        The reference semantics of ``msg_type``, ``select`` and ``unless`` (a predicate
+        on bits the message does not have is false).
+        """
+
+        def holds(sel: Select) -> bool:
+            chunk = bits[sel.offset : sel.offset + sel.width]
+            return len(chunk) == sel.width and sel.holds(int(chunk, 2))
+
+        if len(bits) < 6 or int(bits[:6], 2) != self.msg_type:
+            return False
+        if not all(holds(s) for s in self.select):
+            return False
+        return not (self.unless and all(holds(s) for s in self.unless))
 
 
 def header() -> tuple[Field, ...]:
