@@ -193,6 +193,7 @@ def test_decode_to_parquet(fake: FakeDecoder, feed: Path, tmp_path: Path) -> Non
     assert pos.column("mmsi").to_pylist() == [419000001, 419000002, 419000003]
     assert pos.column("raw").null_count == 3
     assert "decoded 4 messages from 6 lines (1 rejected)" in res.stderr
+    assert "(2 tables, 4 rows)" in res.stderr
     assert fake.calls[0]["keep_raw"] is False
     assert fake.calls[0]["settings"].node_id == "local"
 

@@ -114,7 +114,7 @@ def run_decode(
         sink = JsonlSink(sys.stdout)
     with bar, sink if isinstance(sink, ParquetSink) else contextlib.nullcontext():
         for src in sources:
-            bar.set_description(str(src) if src != "-" else "stdin")
+            bar.set_description(Path(src).name if src != "-" else "stdin")
             batches = decode_stream(
                 src,
                 keep_raw=keep_raw,
@@ -134,12 +134,11 @@ def run_decode(
     return total, dict(sink.rows), time.perf_counter() - started
 
 
-def _one_line(stats: StatsLike, rows: dict[str, int], out: str) -> str:
+def _one_line(stats: StatsLike, rows: dict[str, int], elapsed_s: float, out: str) -> str:
     rejected = sum(stats.rejects.values())
-    tables = ", ".join(f"{name} {n:,}" for name, n in sorted(rows.items())) or "no rows"
     return (
-        f"decoded {stats.messages:,} messages from {stats.lines:,} lines "
-        f"({rejected:,} rejected) -> {out}: {tables}"
+        f"decoded {stats.messages:,} messages from {stats.lines:,} lines ({rejected:,} rejected) "
+        f"in {elapsed_s:.1f} s -> {out} ({len(rows)} tables, {sum(rows.values()):,} rows)"
     )
 
 
@@ -221,7 +220,7 @@ def decode_command(
             _silence_stdout()
             return
     out = "stdout" if fmt == "jsonl" else str(out_dir or settings.data_dir / "out")
-    click.echo(_one_line(stats, rows, out), err=True)
+    click.echo(_one_line(stats, rows, elapsed, out), err=True)
     if summary:
         click.echo(format_summary(stats, elapsed, rows), nl=False, err=fmt == "jsonl")
 
