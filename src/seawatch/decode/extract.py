@@ -56,6 +56,57 @@ def extract_int(
 
 
 @njit(cache=True, nogil=True)
+def extract_ints(
+    pay: np.ndarray, starts: np.ndarray, nbits: np.ndarray, rows: np.ndarray,
+    offs: np.ndarray, widths: np.ndarray, signed: np.ndarray, na: np.ndarray, has_na: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Many integer fields of the same rows at once (one pass over each payload)."""
+    nf = offs.shape[0]
+    n = rows.shape[0]
+    out = np.zeros((nf, n), np.int64)
+    valid = np.zeros((nf, n), np.bool_)
+    for j in range(n):
+        r = rows[j]
+        s = starts[r]
+        nb = nbits[r]
+        for k in range(nf):
+            off = offs[k]
+            width = widths[k]
+            if nb < off + width:
+                continue
+            v = _bits(pay, s, off, width)
+            if signed[k] and v >= (np.int64(1) << (width - 1)):
+                v -= np.int64(1) << width
+            if has_na[k] and v == na[k]:
+                continue
+            out[k, j] = v
+            valid[k, j] = True
+    return out, valid
+
+
+@njit(cache=True, nogil=True)
+def gather_bytes(
+    buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Variable-length byte strings of ``rows`` → (int32 offsets, data)."""
+    n = rows.shape[0]
+    offsets = np.zeros(n + 1, np.int32)
+    total = 0
+    for j in range(n):
+        total += lengths[rows[j]]
+    data = np.empty(total, np.uint8)
+    pos = 0
+    for j in range(n):
+        r = rows[j]
+        a = starts[r]
+        for i in range(lengths[r]):
+            data[pos] = buf[a + i]
+            pos += 1
+        offsets[j + 1] = pos
+    return offsets, data
+
+
+@njit(cache=True, nogil=True)
 def extract_text(
     pay: np.ndarray, starts: np.ndarray, nbits: np.ndarray, rows: np.ndarray,
     off: int, width: int, table: np.ndarray,
@@ -166,6 +217,25 @@ def column(
     vals, valid = extract_int(
         pay, starts, nbits, rows, off, width, f.kind == Kind.INT, na, f.na is not None
     )
+    return to_arrow(f, vals, valid, typ)
+
+
+def int_columns(
+    fields: list[tuple[Field, int]], pay: np.ndarray, starts: np.ndarray, nbits: np.ndarray,
+    rows: np.ndarray, types: list[pa.DataType],
+) -> list[pa.Array]:
+    """Decode several fixed-width numeric fields of the same rows in one pass."""
+    offs = np.array([o for _, o in fields], np.int64)
+    widths = np.array([f.width for f, _ in fields], np.int64)
+    signed = np.array([f.kind == Kind.INT for f, _ in fields], np.bool_)
+    na = np.array([0 if f.na is None else f.na for f, _ in fields], np.int64)
+    has_na = np.array([f.na is not None for f, _ in fields], np.bool_)
+    vals, valid = extract_ints(pay, starts, nbits, rows, offs, widths, signed, na, has_na)
+    return [to_arrow(f, vals[k], valid[k], t) for k, ((f, _), t) in enumerate(zip(fields, types, strict=True))]
+
+
+def to_arrow(f: Field, vals: np.ndarray, valid: np.ndarray, typ: pa.DataType) -> pa.Array:
+    """Raw integers of a field → its Arrow column (scaled, converted, nulls applied)."""
     mask = ~valid
     if f.convert is not None:
         out: np.ndarray = CONVERTERS[f.convert](vals)

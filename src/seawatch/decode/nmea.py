@@ -85,6 +85,23 @@ G_PGHP_TS = 2  # time from a $PGHP line, for the next AIS sentence
 N_G = 3
 
 
+def _sixbit_table() -> np.ndarray:
+    """Payload character → six-bit value; 255 for characters outside the AIS armour."""
+    t = np.full(256, 255, np.uint8)
+    for c in range(48, 88):
+        t[c] = c - 48
+    for c in range(96, 120):
+        t[c] = c - 56
+    return t
+
+
+_SIXBIT = _sixbit_table()
+# 1 = field separator, 2 = ends a sentence body ('*', '!', '$', '\\'), 0 = anything else
+_CLASS = np.zeros(256, np.uint8)
+_CLASS[44] = 1
+_CLASS[[42, 33, 36, 92]] = 2
+
+
 def new_state() -> np.ndarray:
     return np.full(N_G, NO_TIME, np.int64)
 
@@ -106,6 +123,13 @@ def _reject(
     buf: np.ndarray, a: int, b: int,
 ) -> tuple[int, int]:
     rej[nr, 0] = line
+    if reason != ORPHAN and reason != LINE_TOO_LONG:
+        # bytes that are not printable ASCII say more about the line than what they broke
+        for i in range(a, b):
+            c = buf[i]
+            if c > 126 or (c < 32 and c != 9 and c != 13):
+                reason = NON_ASCII
+                break
     rej[nr, 1] = reason
     rej[nr, 2] = nrb
     n = min(b - a, rejbuf.shape[0] - nrb)
@@ -188,6 +212,23 @@ def _pghp_time(buf: np.ndarray, a: int, star: int) -> int:
 
 
 @njit(cache=True, nogil=True)
+def census(buf: np.ndarray) -> tuple[int, int, int]:
+    """Upper bounds for the scanner's outputs: (lines, sentence starts '!', record starts)."""
+    lines = 1
+    bang = 0
+    other = 0
+    for i in range(buf.shape[0]):
+        c = buf[i]
+        if c == 10:
+            lines += 1
+        elif c == 33:
+            bang += 1
+        elif c == 36 or c == 92:
+            other += 1
+    return lines, bang, bang + other
+
+
+@njit(cache=True, nogil=True)
 def scan(
     buf: np.ndarray,
     line_no0: int,
@@ -240,15 +281,6 @@ def scan(
             continue
         if le - ls > max_line:
             nr, nrb = _reject(rej, rejbuf, nr, nrb, line, LINE_TOO_LONG, buf, ls, ls + max_line)
-            continue
-        bad = False
-        for i in range(ls, le):
-            c = buf[i]
-            if c > 126 or (c < 32 and c != 9):
-                bad = True
-                break
-        if bad:
-            nr, nrb = _reject(rej, rejbuf, nr, nrb, line, NON_ASCII, buf, ls, le)
             continue
         # ---- receive time written before the first sentence or tag block
         first = ls
@@ -336,10 +368,33 @@ def scan(
             # ---- sentence [p, star) and checksum
             b0 = p + 1
             star = b0
+            x = 0
+            nc = 0
+            c0 = c1 = c2 = c3 = c4 = c5 = -1
             while star < le:
                 c = buf[star]
-                if c == 42 or c == 33 or c == 92 or c == 36:
+                k = _CLASS[c]
+                if k == 0:
+                    x ^= c
+                    star += 1
+                    continue
+                if k == 2:
                     break
+                x ^= c
+                if True:
+                    if nc == 0:
+                        c0 = star
+                    elif nc == 1:
+                        c1 = star
+                    elif nc == 2:
+                        c2 = star
+                    elif nc == 3:
+                        c3 = star
+                    elif nc == 4:
+                        c4 = star
+                    elif nc == 5:
+                        c5 = star
+                    nc += 1
                 star += 1
             # trailing fields run to the next record start
             rec_end = star + 3 if star < le and buf[star] == 42 else star
@@ -364,9 +419,6 @@ def scan(
                 continue
             h1 = _hex(buf[star + 1])
             h2 = _hex(buf[star + 2])
-            x = 0
-            for i in range(b0, star):
-                x ^= buf[i]
             if h1 < 0 or h2 < 0 or x != h1 * 16 + h2:
                 nr, nrb = _reject(rej, rejbuf, nr, nrb, line, BAD_CHECKSUM, buf, rec_start, te)
                 p = te
@@ -374,7 +426,7 @@ def scan(
             # ---- trailing times and station (",1325394060", ",r003669946")
             trail_ts = NO_TIME
             a = rec_end
-            for i in range(rec_end, te + 1):
+            for i in range(rec_end, te + 1 if te > rec_end else rec_end):
                 if i == te or buf[i] == 44:
                     if i > a:
                         if trail_ts == NO_TIME:
@@ -405,25 +457,18 @@ def scan(
                 ts = gs[G_CARRY_TS]
             gs[G_PGHP_TS] = NO_TIME
             # ---- fields: talker+VDM, total, num, seq, channel, payload, fill
-            cpos = np.full(7, -1, np.int64)
-            nc = 0
-            for i in range(b0, star):
-                if buf[i] == 44:
-                    if nc < 7:
-                        cpos[nc] = i
-                    nc += 1
             if nc != 6:
                 nr, nrb = _reject(rej, rejbuf, nr, nrb, line, MALFORMED, buf, rec_start, te)
                 p = te
                 continue
-            total = _field_int(buf, cpos[0] + 1, cpos[1])
-            num = _field_int(buf, cpos[1] + 1, cpos[2])
-            seq = _field_int(buf, cpos[2] + 1, cpos[3])
-            ca = cpos[3] + 1
-            chan = buf[ca] if cpos[4] - ca == 1 else 0
-            pa = cpos[4] + 1
-            pb = cpos[5]
-            fill = _field_int(buf, cpos[5] + 1, star)
+            total = _field_int(buf, c0 + 1, c1)
+            num = _field_int(buf, c1 + 1, c2)
+            seq = _field_int(buf, c2 + 1, c3)
+            ca = c3 + 1
+            chan = buf[ca] if c4 - ca == 1 else 0
+            pa = c4 + 1
+            pb = c5
+            fill = _field_int(buf, c5 + 1, star)
             if total < 1 or total > ra.MAX_FRAGMENTS or num < 1 or num > total or seq == -2:
                 nr, nrb = _reject(rej, rejbuf, nr, nrb, line, BAD_FRAGMENT, buf, rec_start, te)
                 p = te
@@ -438,8 +483,7 @@ def scan(
                 continue
             bad = False
             for i in range(pa, pb):
-                c = buf[i]
-                if c < 48 or c > 119 or (87 < c < 96):
+                if _SIXBIT[buf[i]] > 63:
                     bad = True
                     break
             if bad:
@@ -451,9 +495,7 @@ def scan(
             if total == 1:
                 # ---- single-sentence message: straight to the output
                 nbits = (pb - pa) * 6 - fill
-                mt = buf[pa] - 48
-                if mt > 40:
-                    mt -= 8
+                mt = _SIXBIT[buf[pa]]
                 if mt < 1 or mt > 27:
                     nr, nrb = _reject(rej, rejbuf, nr, nrb, line, UNKNOWN_TYPE, buf, rec_start, te)
                     p = te
@@ -462,30 +504,29 @@ def scan(
                     nr, nrb = _reject(rej, rejbuf, nr, nrb, line, SHORT_MESSAGE, buf, rec_start, te)
                     p = te
                     continue
-                row = msg[nm]
-                row[M_START] = npay
+                msg[nm, M_START] = npay
                 for i in range(pa, pb):
-                    v = buf[i] - 48
-                    pay[npay] = v - 8 if v > 40 else v
+                    pay[npay] = _SIXBIT[buf[i]]
                     npay += 1
-                row[M_NBITS] = nbits
-                row[M_TS] = ts
-                row[M_LINE] = line
-                row[M_CHANNEL] = chan
-                row[M_TALKER] = talker
-                row[M_VDO] = vdo
-                row[M_STATION_START] = nst
-                row[M_STATION_LEN] = st_b - st_a
-                stbuf[nst : nst + st_b - st_a] = buf[st_a:st_b]
-                nst += st_b - st_a
-                row[M_NFRAG] = 1
-                row[M_RAW_START] = nraw
-                row[M_RAW_LEN] = 0
+                msg[nm, M_NBITS] = nbits
+                msg[nm, M_TS] = ts
+                msg[nm, M_LINE] = line
+                msg[nm, M_CHANNEL] = chan
+                msg[nm, M_TALKER] = talker
+                msg[nm, M_VDO] = vdo
+                msg[nm, M_STATION_START] = nst
+                msg[nm, M_STATION_LEN] = st_b - st_a
+                for i in range(st_a, st_b):
+                    stbuf[nst] = buf[i]
+                    nst += 1
+                msg[nm, M_NFRAG] = 1
+                msg[nm, M_RAW_START] = nraw
+                msg[nm, M_RAW_LEN] = 0
                 if keep_raw:
                     rl = te - rec_start
                     rawbuf[nraw : nraw + rl] = buf[rec_start:te]
                     nraw += rl
-                    row[M_RAW_LEN] = rl
+                    msg[nm, M_RAW_LEN] = rl
                 nm += 1
                 p = te
                 continue
@@ -564,8 +605,7 @@ def scan(
                 sstation[s, : st_b - st_a] = buf[st_a:st_b]
                 meta[s, ra.S_STATION_LEN] = st_b - st_a
             for i in range(pa, pb):
-                v = buf[i] - 48
-                spay[s, f, i - pa] = v - 8 if v > 40 else v
+                spay[s, f, i - pa] = _SIXBIT[buf[i]]
             spay_len[s, f] = pb - pa
             rl = min(te - rec_start, ra.RAW_BYTES)
             sraw[s, f, :rl] = buf[rec_start : rec_start + rl]
@@ -588,26 +628,26 @@ def scan(
                         sraw[s, f], 0, sraw_len[s, f],
                     )
                 continue
-            row = msg[nm]
-            row[M_START] = npay
+            msg[nm, M_START] = npay
             for f in range(total):
                 m = spay_len[s, f]
                 pay[npay : npay + m] = spay[s, f, :m]
                 npay += m
-            row[M_NBITS] = nbits
-            row[M_TS] = meta[s, ra.S_TS]
-            row[M_LINE] = meta[s, ra.S_FIRST_LINE]
-            row[M_CHANNEL] = chan
-            row[M_TALKER] = meta[s, ra.S_TALKER]
-            row[M_VDO] = meta[s, ra.S_VDO]
+            msg[nm, M_NBITS] = nbits
+            msg[nm, M_TS] = meta[s, ra.S_TS]
+            msg[nm, M_LINE] = meta[s, ra.S_FIRST_LINE]
+            msg[nm, M_CHANNEL] = chan
+            msg[nm, M_TALKER] = meta[s, ra.S_TALKER]
+            msg[nm, M_VDO] = meta[s, ra.S_VDO]
             sl = meta[s, ra.S_STATION_LEN]
-            row[M_STATION_START] = nst
-            row[M_STATION_LEN] = sl
-            stbuf[nst : nst + sl] = sstation[s, :sl]
-            nst += sl
-            row[M_NFRAG] = total
-            row[M_RAW_START] = nraw
-            row[M_RAW_LEN] = 0
+            msg[nm, M_STATION_START] = nst
+            msg[nm, M_STATION_LEN] = sl
+            for i in range(sl):
+                stbuf[nst] = sstation[s, i]
+                nst += 1
+            msg[nm, M_NFRAG] = total
+            msg[nm, M_RAW_START] = nraw
+            msg[nm, M_RAW_LEN] = 0
             if keep_raw:
                 r0 = nraw
                 for f in range(total):
@@ -617,7 +657,7 @@ def scan(
                         nraw += 1
                     rawbuf[nraw : nraw + m] = sraw[s, f, :m]
                     nraw += m
-                row[M_RAW_LEN] = nraw - r0
+                msg[nm, M_RAW_LEN] = nraw - r0
             nm += 1
     return nm, npay, nst, nraw, nr, nrb
 

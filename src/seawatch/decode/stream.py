@@ -107,9 +107,7 @@ class NmeaDecoder:
     def feed(self, chunk: bytes) -> Batch:
         buf = np.frombuffer(chunk, np.uint8)
         n = len(buf)
-        n_bang = int(np.count_nonzero(buf == 33))
-        n_lines = int(np.count_nonzero(buf == 10)) + 1
-        n_records = n_bang + int(np.count_nonzero(buf == 36)) + int(np.count_nonzero(buf == 92))
+        n_lines, n_bang, n_records = nmea.census(buf)
         p = self.pending
         held = p.held_bytes
         msg = np.empty((n_bang + 1, nmea.N_M), np.int64)

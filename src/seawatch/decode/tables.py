@@ -13,8 +13,8 @@ import numpy as np
 import pyarrow as pa
 
 from seawatch.decode import nmea
-from seawatch.decode.extract import bit_counts, column, extract_int
-from seawatch.decode.fields import Kind, Layout
+from seawatch.decode.extract import bit_counts, column, extract_int, gather_bytes, int_columns
+from seawatch.decode.fields import Field, Kind, Layout
 from seawatch.decode.schemas import PLANS, Part
 from seawatch.decode.timeparse import NO_TIME
 
@@ -45,48 +45,55 @@ def min_bits_by_type() -> np.ndarray:
     return out
 
 
-def _strings(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> pa.Array:
-    """A string array over ``buf`` slices that are laid out back to back."""
-    n = len(starts)
-    offsets = np.zeros(n + 1, np.int32)
-    if n:
-        offsets[0] = starts[0]
-        np.cumsum(lengths, out=offsets[1:])
-        offsets[1:] += starts[0]
-    valid = lengths > 0
-    mask = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
-    return pa.Array.from_buffers(pa.string(), n, [mask, pa.py_buffer(offsets), pa.py_buffer(buf)])
-
-
 def _codes(codes: np.ndarray, width: int) -> pa.Array:
-    """Small ASCII codes (channel 'A', talker 'AI') packed in integers → strings."""
+    """Small ASCII codes packed in integers (channel 'A', talker 'AI') → strings; 0 = null."""
     n = len(codes)
-    chars = np.zeros((n, width), np.uint8)
-    for k in range(width):
-        chars[:, k] = (codes >> (8 * (width - 1 - k))) & 0xFF
-    lengths = np.where(codes > 0, width, 0).astype(np.int64)
-    flat = chars[codes > 0].reshape(-1)
-    starts = np.zeros(n, np.int64)
-    return _strings(flat, starts, lengths)
+    valid = codes > 0
+    k = int(valid.sum())
+    data = np.empty((k, width), np.uint8)
+    present = codes[valid]
+    for i in range(width):
+        data[:, i] = (present >> (8 * (width - 1 - i))) & 0xFF
+    if k == n:
+        offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
+    else:
+        offsets = np.zeros(n + 1, np.int32)
+        np.cumsum(valid * width, out=offsets[1:])
+    mask = None if k == n else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(
+        pa.string(), n, [mask, pa.py_buffer(offsets), pa.py_buffer(data.reshape(-1))]
+    )
 
 
-def _source_columns(m: Messages) -> dict[str, pa.Array]:
+def _source_columns(m: Messages, rows: np.ndarray) -> dict[str, pa.Array]:
     msg = m.msg
-    ts = msg[:, nmea.M_TS]
+    ts = msg[rows, nmea.M_TS]
     ts_mask = ts == NO_TIME
-    return {
+    cols = {
         "ts": pa.array(ts, pa.timestamp("us", tz="UTC"), mask=ts_mask if ts_mask.any() else None),
-        "station": _strings(m.station, msg[:, nmea.M_STATION_START], msg[:, nmea.M_STATION_LEN]),
-        "channel": _codes(msg[:, nmea.M_CHANNEL], 1),
-        "talker": _codes(msg[:, nmea.M_TALKER], 2),
-        "own_ship": pa.array(msg[:, nmea.M_VDO].astype(np.bool_)),
-        "line_no": pa.array(msg[:, nmea.M_LINE]),
+        "channel": _codes(msg[rows, nmea.M_CHANNEL], 1),
+        "talker": _codes(msg[rows, nmea.M_TALKER], 2),
+        "own_ship": pa.array(msg[rows, nmea.M_VDO].astype(np.bool_)),
+        "line_no": pa.array(msg[rows, nmea.M_LINE]),
+        "station": _gather(m.station, msg[:, nmea.M_STATION_START], msg[:, nmea.M_STATION_LEN], rows),
         "raw": (
-            _strings(m.raw, msg[:, nmea.M_RAW_START], msg[:, nmea.M_RAW_LEN])
+            _gather(m.raw, msg[:, nmea.M_RAW_START], msg[:, nmea.M_RAW_LEN], rows)
             if m.keep_raw
-            else pa.nulls(m.count, pa.string())
+            else pa.nulls(len(rows), pa.string())
         ),
     }
+    return cols
+
+
+def _gather(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, rows: np.ndarray) -> pa.Array:
+    if len(buf) == 0:
+        return pa.nulls(len(rows), pa.string())
+    offsets, data = gather_bytes(buf, starts, lengths, rows)
+    valid = lengths[rows] > 0
+    mask = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(
+        pa.string(), len(rows), [mask, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
 
 
 def _select(lay: Layout, m: Messages, candidates: np.ndarray) -> np.ndarray:
@@ -112,9 +119,9 @@ def build(m: Messages) -> tuple[dict[str, pa.Table], int]:
     nbits = m.msg[:, nmea.M_NBITS]
     types = m.pay[starts].astype(np.int64) if m.count else np.zeros(0, np.int64)
     matched = np.zeros(m.count, np.bool_)
-    source = _source_columns(m)
     out: dict[str, pa.Table] = {}
     for name, plan in PLANS.items():
+        names = set(plan.schema.names)
         pieces: list[pa.Table] = []
         order: list[np.ndarray] = []
         for part in plan.parts:
@@ -125,24 +132,32 @@ def build(m: Messages) -> tuple[dict[str, pa.Table], int]:
                 continue
             lay = part.layouts[0]
             decoded: dict[str, pa.Array] = {}
+            numeric: list[tuple[Field, int]] = []
             for f, off in zip(lay.fields, lay.offsets, strict=True):
-                if f.kind == Kind.SPARE or f.name not in plan.schema.names:
+                if f.kind == Kind.SPARE or f.name not in names:
                     continue
-                typ = plan.schema.field(f.name).type
-                decoded[f.name] = column(f, off, m.pay, starts, nbits, rows, typ)
-                if f.kind == Kind.BITS:
-                    decoded[f"{f.name}_nbits"] = bit_counts(f, off, m.pay, starts, nbits, rows)
+                if f.kind in (Kind.TEXT, Kind.BITS) or f.width == 0:
+                    typ = plan.schema.field(f.name).type
+                    decoded[f.name] = column(f, off, m.pay, starts, nbits, rows, typ)
+                    if f.kind == Kind.BITS:
+                        decoded[f"{f.name}_nbits"] = bit_counts(f, off, m.pay, starts, nbits, rows)
+                else:
+                    numeric.append((f, off))
+            if numeric:
+                types_ = [plan.schema.field(f.name).type for f, _ in numeric]
+                arrays_ = int_columns(numeric, m.pay, starts, nbits, rows, types_)
+                decoded.update({f.name: a for (f, _), a in zip(numeric, arrays_, strict=True)})
             if name == "positions":
                 t = types[rows]
                 decoded["is_base_station"] = pa.array(t == 4)
                 decoded["is_aton"] = pa.array(t == 21)
-            idx = pa.array(rows)
+            source = _source_columns(m, rows)
             arrays = []
             for fld in plan.schema:
                 if fld.name in decoded:
                     arrays.append(decoded[fld.name])
                 elif fld.name in source:
-                    arrays.append(source[fld.name].take(idx))
+                    arrays.append(source[fld.name])
                 else:
                     arrays.append(pa.nulls(len(rows), fld.type))
             pieces.append(pa.Table.from_arrays(arrays, schema=plan.schema))
