@@ -26,9 +26,9 @@ SAMPLE_NAME = "bay-of-bengal.nmea"
 
 def write_sample(path: Path, *, vessels: int = 300, minutes: int = 60, seed: int = 7) -> int:
     """Write the synthetic feed to ``path`` atomically; returns the number of lines."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         n = 0
         with tmp.open("w", encoding="ascii", newline="\n") as fh:
             for line in generate(vessels=vessels, minutes=minutes, seed=seed):
@@ -39,6 +39,8 @@ def write_sample(path: Path, *, vessels: int = 300, minutes: int = 60, seed: int
         raise InputError(
             f"cannot write sample '{path}': {exc.strerror} (choose another --sample)"
         ) from None
+    finally:
+        tmp.unlink(missing_ok=True)
     return n
 
 

@@ -11,11 +11,15 @@ same layout declarations the decoder uses).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from seawatch.decode.fields import Layout
 
 __all__ = ["START", "generate"]
 
@@ -169,11 +173,11 @@ def _position(v: _Vessel, t: dt.datetime, rng: random.Random) -> dict[str, Any]:
             "band": True,
             "msg22": True,
             "assigned": False,
-            "comm_state_flag": True,
+            "comm_state_itdma": True,
         }
     status = 1 if v.kind == "anchored" else 7 if v.kind == "fishing" and v.speed_kn < 4 else 0
     return {
-        "msg_type": rng.choice((1, 1, 1, 3)),
+        "msg_type": 1 if rng.random() < 0.95 else 3,
         **common,
         "nav_status": status,
         "rate_of_turn_degpm": 0.0,
@@ -253,37 +257,50 @@ def _nearest_station(lat: float, lon: float) -> str:
     return min(_STATIONS, key=lambda s: (_STATIONS[s][0] - lat) ** 2 + (_STATIONS[s][1] - lon) ** 2)
 
 
-def _checksum(text: str) -> str:
-    c = 0
-    for ch in text:
-        c ^= ord(ch)
-    return f"{c:02X}"
+def _sentences(
+    msg: Mapping[str, Any], seq: int, channel: str, station: str, t: dt.datetime
+) -> list[str]:
+    """The NMEA sentences of one message, via the project's encoder.
+
+    Every fragment gets a tag block with the station and receive time, and multi-sentence
+    messages a ``g:`` group (sentence-total-id), as IEC 61162-450 feeds send them.
+    """
+    from seawatch.decode.encode import checksum, encode_payload, to_sentences
+
+    name = f"type{msg['msg_type']}"
+    if msg["msg_type"] == 24:
+        name += "ab"[msg["part_num"]]
+    payload, fill = encode_payload(_layouts()[name], msg)
+    parts = to_sentences(payload, fill, channel=channel, seq_id=seq)
+    out = []
+    for i, sentence in enumerate(parts, 1):
+        group = f"g:{i}-{len(parts)}-{msg['mmsi'] % 9000 + 1000 + seq}," if len(parts) > 1 else ""
+        tag = f"{group}s:{station},c:{int(t.timestamp())}"
+        out.append(f"\\{tag}*{checksum(tag)}\\{sentence}")
+    return out
 
 
-def _tagged(sentence: str, station: str, t: dt.datetime) -> str:
-    tag = f"s:{station},c:{int(t.timestamp())}"
-    return f"\\{tag}*{_checksum(tag)}\\{sentence}"
+@functools.cache
+def _layouts() -> dict[str, Layout]:
+    from seawatch.decode.layouts import LAYOUTS
 
-
-def _sentences(msg: Mapping[str, Any], seq: int, channel: str) -> list[str]:
-    """The NMEA sentences of one message, via the project's encoder."""
-    from seawatch.decode.encode import encode_payload, to_sentences
-
-    payload, fill = encode_payload(msg)
-    return list(to_sentences(payload, fill, channel=channel, seq_id=seq))
+    return {lay.name: lay for lay in LAYOUTS}
 
 
 def _corrupt(kind: str, good: str, t: dt.datetime) -> str:
     """One bad line of ``kind`` made from a good tag-blocked sentence."""
-    tag, _, sentence = good.rpartition("\\")
+    cut = good.rfind("\\") + 1
+    tag, sentence = good[:cut], good[cut:]
     if kind == "bad_checksum":
-        return f"{tag}\\{sentence[:-2]}{'00' if sentence[-2:] != '00' else '01'}"
+        return f"{tag}{sentence[:-2]}{'00' if sentence[-2:] != '00' else '01'}"
     if kind == "truncated":
-        return f"{tag}\\{sentence[: len(sentence) // 2]}"
+        return f"{tag}{sentence[: len(sentence) // 2]}"
     if kind == "noise":
         return "@#~" + "".join(chr(33 + (ord(c) * 7) % 90) for c in sentence[:40])
+    from seawatch.decode.encode import checksum
+
     body = f"GPZDA,{t:%H%M%S}.00,{t:%d,%m,%Y},00,00"
-    return f"${body}*{_checksum(body)}"
+    return f"${body}*{checksum(body)}"
 
 
 def generate(
@@ -313,19 +330,21 @@ def generate(
                 next_static += 360
             for msg in msgs:
                 seq = (seq + 1) % 10
-                lines = [_tagged(s, station, t) for s in _sentences(msg, seq, channel)]
+                lines = _sentences(msg, seq, channel, station, t)
                 if len(lines) > 1 and rng.random() < 0.02:
                     lines = lines[:1]  # the second fragment was not received: an orphan
                 for k, line in enumerate(lines):
                     events.append((t_s + k * 0.001, n, line))
-            step = v.interval_s() * rng.uniform(1.0, 2.5)  # not every report is received
+            step = v.interval_s() * rng.uniform(
+                1.5, 4.0
+            )  # far from the coast, many reports are lost
             v.move(step, rng)
             t_s += step
     for name, (lat, lon, mmsi) in _STATIONS.items():
         for t_s in range(0, end, 60):
             t = START + dt.timedelta(seconds=t_s)
-            for s in _sentences(_base_station(mmsi, lat, lon, t), 0, "A"):
-                events.append((float(t_s), -1, _tagged(s, name, t)))
+            for line in _sentences(_base_station(mmsi, lat, lon, t), 0, "A", name, t):
+                events.append((float(t_s), -1, line))
     events.sort(key=lambda e: (e[0], e[1]))
     kinds = ("bad_checksum", "truncated", "noise", "other_sentence")
     for i, (t_s, _, line) in enumerate(events):
