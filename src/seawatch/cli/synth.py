@@ -24,23 +24,8 @@ if TYPE_CHECKING:
 __all__ = ["START", "generate"]
 
 START = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
-#: (MID, share): flags seen in the Bay of Bengal, India first.
-_MIDS = (
-    (419, 30),
-    (417, 6),
-    (405, 6),
-    (506, 4),
-    (563, 10),
-    (538, 10),
-    (636, 10),
-    (477, 8),
-    (412, 6),
-    (533, 4),
-    (525, 4),
-    (370, 6),
-    (351, 4),
-    (566, 4),
-)
+#: MID (flag) -> share of the fleet: flags seen in the Bay of Bengal, India (419) first.
+_MIDS = {419: 30, 417: 6, 405: 6, 506: 4, 563: 10, 538: 10, 636: 10, 477: 8, 412: 6, 533: 4}
 #: Receiving coast stations (tag block s:) and the base station each runs (type 4).
 _STATIONS = {
     "chennai": (13.08, 80.30, 4190101),
@@ -49,24 +34,7 @@ _STATIONS = {
     "port_blair": (11.67, 92.74, 4190104),
     "colombo": (6.95, 79.84, 4170101),
 }
-_NAMES = (
-    "JAL",
-    "SAGAR",
-    "BENGAL",
-    "OCEAN",
-    "STAR",
-    "PEARL",
-    "MARINER",
-    "GANGA",
-    "LANKA",
-    "ANDAMAN",
-    "COROMANDEL",
-    "HOOGHLY",
-    "KAVERI",
-    "MERCHANT",
-    "FORTUNE",
-    "GLORY",
-)
+_NAMES = ("JAL", "SAGAR", "BENGAL", "OCEAN", "STAR", "PEARL", "GANGA", "LANKA", "KAVERI")
 _PORTS = ("INMAA", "INVTZ", "INPRT", "INHAL", "LKCMB", "BDCGP", "MMRGN", "SGSIN", "MYPKG")
 _KN_TO_DEG_PER_S = 1 / 3600 / 60  # one knot is one arc minute of latitude per hour
 
@@ -113,7 +81,7 @@ class _Vessel:
 
 
 def _vessel(i: int, rng: random.Random) -> _Vessel:
-    mid = rng.choices([m for m, _ in _MIDS], [w for _, w in _MIDS])[0]
+    mid = rng.choices(list(_MIDS), list(_MIDS.values()))[0]
     kind = rng.choices(
         ["cargo", "tanker", "fishing", "pleasure", "anchored"], [45, 20, 15, 10, 10]
     )[0]
