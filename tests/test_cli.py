@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ import seawatch.cli.decode as decode_mod
 from seawatch import __version__
 from seawatch.cli.main import cli
 from seawatch.errors import InputError
+from seawatch.log import configure_logging
 
 UTC = dt.UTC
 SCHEMAS = {
@@ -158,6 +160,20 @@ def test_bad_setting_is_error_without_traceback() -> None:
     assert res.exit_code == 1
     assert res.stderr.startswith("error: SEAWATCH_DECODE_CHUNK_BYTES: bad value 'huge'")
     assert "Traceback" not in res.output
+
+
+def test_configure_logging_to_stderr_once(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("DEBUG")
+    configure_logging("warning")  # replaces, does not stack
+    ours = [h for h in logging.getLogger("seawatch").handlers if h.get_name() == "seawatch-cli"]
+    assert len(ours) == 1
+    log = logging.getLogger("seawatch.cli.test")
+    log.info("quiet")
+    log.warning("loud")
+    captured = capsys.readouterr()
+    assert "loud" in captured.err
+    assert "quiet" not in captured.err
+    assert captured.out == ""
 
 
 def test_missing_input_exits_1_with_advice(fake: FakeDecoder, tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 _COMPRESSED = (".gz", ".bz2", ".zst", ".zstd", ".xz")
 _EXAMPLE = """\b
 Examples:
-  seawatch decode data/sample/sample.nmea --out data/out --summary
+  seawatch decode data/sample/bay-of-bengal.nmea --out data/out --summary
   seawatch decode feed-*.nmea.gz --format jsonl | head
   cat feed.nmea | seawatch decode - --quarantine rejected.txt --summary
 """

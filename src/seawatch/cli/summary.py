@@ -95,7 +95,7 @@ def format_summary(
         ranked = sorted(stats.rejects.items(), key=lambda kv: (-kv[1], kv[0]))
         lines += _table(("reason", "count", ""), [(r, n, "") for r, n in ranked])
     if rows_by_table:
-        lines += ["", "rows written by table"]
+        lines += ["", "rows by table"]
         lines += _table(
             ("table", "rows", ""), [(t, n, "") for t, n in sorted(rows_by_table.items())]
         )
