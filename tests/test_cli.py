@@ -336,5 +336,15 @@ def test_real_decoder_jsonl(shared_data: Path) -> None:
     assert all("table" in r and "mmsi" in r for r in rows)
     line_nos = [r["line_no"] for r in rows]
     assert line_nos == sorted(line_nos)  # one small file: one batch
+    assert len(set(line_nos)) == len(rows)  # each message once (no projected copies)
     stamped = [r["ts"] for r in rows if r.get("ts")]
     assert all(t.endswith("Z") for t in stamped)
+
+
+def test_jsonl_rows_skip_projections() -> None:
+    from seawatch.cli.output import jsonl_rows
+
+    base = pa.table({"msg_type": [4], "line_no": [2]})
+    pos = pa.table({"msg_type": [1, 4], "line_no": [1, 2]})
+    rows = jsonl_rows({"positions": pos, "base_stations": base}, {"positions": frozenset({4})})
+    assert [(r["table"], r["msg_type"]) for r in rows] == [("positions", 1), ("base_stations", 4)]

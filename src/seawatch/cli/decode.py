@@ -85,6 +85,21 @@ def _import_decoder() -> tuple[Callable[..., Iterator[Any]], Any, dict[str, Any]
     return decode_stream, DecodeStats(), dict(SCHEMAS)
 
 
+def _projections() -> dict[str, frozenset[int]]:
+    """Table -> message types that appear there only as a projection (``Layout.also``)."""
+    try:
+        from seawatch.decode.layouts import LAYOUTS
+    except ImportError:
+        return {}
+    primary = {(lay.table, lay.msg_type) for lay in LAYOUTS}
+    out: dict[str, set[int]] = {}
+    for lay in LAYOUTS:
+        for table in lay.also:
+            if (table, lay.msg_type) not in primary:
+                out.setdefault(table, set()).add(lay.msg_type)
+    return {table: frozenset(types) for table, types in out.items()}
+
+
 def run_decode(
     sources: list[str | Path],
     *,
@@ -111,7 +126,7 @@ def run_decode(
     if fmt == "parquet":
         sink = ParquetSink(out_dir or settings.data_dir / "out", schemas)
     else:
-        sink = JsonlSink(sys.stdout)
+        sink = JsonlSink(sys.stdout, skip=_projections())
     with bar, sink if isinstance(sink, ParquetSink) else contextlib.nullcontext():
         for src in sources:
             bar.set_description(Path(src).name if src != "-" else "stdin")
@@ -156,7 +171,8 @@ def _one_line(stats: StatsLike, rows: dict[str, int], elapsed_s: float, out: str
     type=click.Choice(["parquet", "jsonl"]),
     default="parquet",
     show_default=True,
-    help="parquet: files in --out; jsonl: one JSON object per message on stdout.",
+    help="parquet: files in --out; jsonl: one JSON object per message on stdout "
+    "(under its own table only, e.g. type 4 in base_stations, not also in positions).",
 )
 @click.option("--summary", is_flag=True, help="Print counts per message type and rejection reason.")
 @click.option(

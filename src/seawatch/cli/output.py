@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any, TextIO
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from seawatch.errors import InputError, SchemaError, StoreError
@@ -134,10 +135,21 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def jsonl_rows(tables: Mapping[str, pa.Table]) -> list[dict[str, Any]]:
-    """The rows of every table as dicts with a ``"table"`` key, ordered by ``line_no``."""
+def jsonl_rows(
+    tables: Mapping[str, pa.Table], skip: Mapping[str, frozenset[int]] | None = None
+) -> list[dict[str, Any]]:
+    """The rows of every table as dicts with a ``"table"`` key, ordered by ``line_no``.
+
+    ``skip`` maps a table name to message types whose rows there are projections of a
+    row in another table (type 4 is also in ``positions``); those are left out, so each
+    message appears once. Rows of equal ``line_no`` keep the order of ``tables``.
+    """
     rows: list[dict[str, Any]] = []
     for name, table in tables.items():
+        drop = (skip or {}).get(name)
+        if drop and "msg_type" in table.column_names:
+            keep = pc.invert(pc.is_in(table.column("msg_type"), pa.array(sorted(drop))))
+            table = table.filter(keep)
         for row in table.to_pylist():
             rows.append({"table": name, **row})
     rows.sort(key=lambda r: (r.get("line_no") is None, r.get("line_no") or 0))
@@ -145,15 +157,16 @@ def jsonl_rows(tables: Mapping[str, pa.Table]) -> list[dict[str, Any]]:
 
 
 class JsonlSink:
-    """One JSON object per decoded message, one per line, on ``stream``."""
+    """One JSON object per decoded message, one per line, on ``stream`` (see :func:`jsonl_rows`)."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, skip: Mapping[str, frozenset[int]] | None = None) -> None:
         self.stream = stream
+        self.skip = skip
         self.rows: dict[str, int] = {}
 
     def write_batch(self, tables: Mapping[str, pa.Table]) -> None:
         """Write the rows of one batch, ordered by input line."""
-        for row in jsonl_rows(tables):
+        for row in jsonl_rows(tables, self.skip):
             self.stream.write(json.dumps(row, default=_json_default, ensure_ascii=False) + "\n")
             self.rows[row["table"]] = self.rows.get(row["table"], 0) + 1
         self.stream.flush()
