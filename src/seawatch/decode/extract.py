@@ -57,29 +57,67 @@ def extract_int(
 
 @njit(cache=True, nogil=True)
 def extract_ints(
-    pay: np.ndarray, starts: np.ndarray, nbits: np.ndarray, rows: np.ndarray,
+    pay: np.ndarray, starts: np.ndarray, nbits: np.ndarray, rows: np.ndarray, pid: np.ndarray,
     offs: np.ndarray, widths: np.ndarray, signed: np.ndarray, na: np.ndarray, has_na: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Many integer fields of the same rows at once (one pass over each payload)."""
-    nf = offs.shape[0]
+    """Many integer columns of a table at once, one pass over each payload.
+
+    Row ``j`` is message ``rows[j]`` decoded with layout group ``pid[j]``; parameters are
+    indexed ``[group, column]`` and ``offs < 0`` means the group has no such field.
+    Each payload is first packed into big-endian 64-bit words, so a field is one or two
+    shifts. Returns ``(int32 values[ncols, n], valid[ncols, n])``: integer fields are at most
+    32 bits signed or 31 bits unsigned (checked when the schemas are built).
+    """
+    nf = offs.shape[1]
     n = rows.shape[0]
-    out = np.zeros((nf, n), np.int64)
+    out = np.zeros((nf, n), np.int32)
     valid = np.zeros((nf, n), np.bool_)
+    need = 0
+    for g in range(offs.shape[0]):
+        for k in range(nf):
+            if offs[g, k] >= 0:
+                need = max(need, offs[g, k] + widths[g, k])
+    nwords = (need + 63) // 64 + 1
+    words = np.zeros(nwords, np.uint64)
     for j in range(n):
         r = rows[j]
+        g = pid[j]
         s = starts[r]
         nb = nbits[r]
+        # pack the six-bit characters that hold the needed bits
+        nch = min((min(nb, need) + 5) // 6, (nb + 5) // 6)
+        for w in range(nwords):
+            words[w] = 0
+        bit = 0
+        for i in range(nch):
+            v = np.uint64(pay[s + i])
+            wi = bit >> 6
+            bo = bit & 63
+            if bo <= 58:
+                words[wi] |= v << np.uint64(58 - bo)
+            else:
+                words[wi] |= v >> np.uint64(bo - 58)
+                words[wi + 1] |= v << np.uint64(122 - bo)
+            bit += 6
         for k in range(nf):
-            off = offs[k]
-            width = widths[k]
+            off = offs[g, k]
+            if off < 0:
+                continue
+            width = widths[g, k]
             if nb < off + width:
                 continue
-            v = _bits(pay, s, off, width)
-            if signed[k] and v >= (np.int64(1) << (width - 1)):
-                v -= np.int64(1) << width
-            if has_na[k] and v == na[k]:
+            wi = off >> 6
+            bo = off & 63
+            x = words[wi] << np.uint64(bo)
+            if bo + width > 64:
+                x |= words[wi + 1] >> np.uint64(64 - bo)
+            x >>= np.uint64(64 - width)
+            val = np.int64(x)
+            if signed[g, k] and val >= (np.int64(1) << (width - 1)):
+                val -= np.int64(1) << width
+            if has_na[g, k] and val == na[g, k]:
                 continue
-            out[k, j] = v
+            out[k, j] = val
             valid[k, j] = True
     return out, valid
 
@@ -108,17 +146,22 @@ def gather_bytes(
 
 @njit(cache=True, nogil=True)
 def extract_text(
-    pay: np.ndarray, starts: np.ndarray, nbits: np.ndarray, rows: np.ndarray,
-    off: int, width: int, table: np.ndarray,
+    pay: np.ndarray, starts: np.ndarray, nbits: np.ndarray, rows: np.ndarray, pid: np.ndarray,
+    offs: np.ndarray, widths: np.ndarray, table: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Six-bit text → (int32 offsets, utf8 bytes, valid). Trailing '@' and spaces dropped."""
     n = rows.shape[0]
     offsets = np.zeros(n + 1, np.int32)
-    data = np.empty(n * (width // 6) + 1, np.uint8)
+    data = np.empty(n * (widths.max() // 6) + 1, np.uint8)
     valid = np.zeros(n, np.bool_)
     pos = 0
     for j in range(n):
         r = rows[j]
+        off = offs[pid[j]]
+        width = widths[pid[j]]
+        if off < 0:
+            offsets[j + 1] = pos
+            continue
         avail = min(width, nbits[r] - off)
         nch = avail // 6 if avail > 0 else 0
         if nch > 0:
@@ -139,18 +182,23 @@ def extract_text(
 
 @njit(cache=True, nogil=True)
 def extract_binary(
-    pay: np.ndarray, starts: np.ndarray, nbits: np.ndarray, rows: np.ndarray,
-    off: int, width: int,
+    pay: np.ndarray, starts: np.ndarray, nbits: np.ndarray, rows: np.ndarray, pid: np.ndarray,
+    offs: np.ndarray, widths: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Bits → (int32 offsets, bytes packed MSB first, bit counts, valid)."""
     n = rows.shape[0]
     offsets = np.zeros(n + 1, np.int32)
-    data = np.zeros(n * ((width + 7) // 8) + 1, np.uint8)
+    data = np.zeros(n * ((widths.max() + 7) // 8) + 1, np.uint8)
     counts = np.zeros(n, np.int32)
     valid = np.zeros(n, np.bool_)
     pos = 0
     for j in range(n):
         r = rows[j]
+        off = offs[pid[j]]
+        width = widths[pid[j]]
+        if off < 0:
+            offsets[j + 1] = pos
+            continue
         avail = min(width, nbits[r] - off)
         if avail > 0:
             valid[j] = True
@@ -177,6 +225,7 @@ def _rot(raw: np.ndarray) -> np.ndarray:
 
 
 CONVERTERS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"rot": _rot}
+TEXT_TABLE = _TEXT
 
 
 def arrow_type(f: Field) -> pa.DataType:
@@ -197,67 +246,8 @@ def arrow_type(f: Field) -> pa.DataType:
     return pa.from_numpy_dtype(np.dtype(f"int{bits}"))
 
 
-def column(
-    f: Field, off: int, pay: np.ndarray, starts: np.ndarray, nbits: np.ndarray,
-    rows: np.ndarray, typ: pa.DataType,
-) -> pa.Array:
-    """Decode field ``f`` at bit ``off`` for ``rows`` into an Arrow array of type ``typ``."""
-    width = f.width if f.width else f.max_width
-    if f.kind == Kind.TEXT:
-        o, d, v = extract_text(pay, starts, nbits, rows, off, width, _TEXT)
-        return pa.Array.from_buffers(
-            pa.string(), len(rows), [_mask(v), pa.py_buffer(o), pa.py_buffer(d)]
-        )
-    if f.kind == Kind.BITS:
-        o, d, _c, v = extract_binary(pay, starts, nbits, rows, off, width)
-        return pa.Array.from_buffers(
-            pa.binary(), len(rows), [_mask(v), pa.py_buffer(o), pa.py_buffer(d)]
-        )
-    na = 0 if f.na is None else f.na
-    vals, valid = extract_int(
-        pay, starts, nbits, rows, off, width, f.kind == Kind.INT, na, f.na is not None
-    )
-    return to_arrow(f, vals, valid, typ)
-
-
-def int_columns(
-    fields: list[tuple[Field, int]], pay: np.ndarray, starts: np.ndarray, nbits: np.ndarray,
-    rows: np.ndarray, types: list[pa.DataType],
-) -> list[pa.Array]:
-    """Decode several fixed-width numeric fields of the same rows in one pass."""
-    offs = np.array([o for _, o in fields], np.int64)
-    widths = np.array([f.width for f, _ in fields], np.int64)
-    signed = np.array([f.kind == Kind.INT for f, _ in fields], np.bool_)
-    na = np.array([0 if f.na is None else f.na for f, _ in fields], np.int64)
-    has_na = np.array([f.na is not None for f, _ in fields], np.bool_)
-    vals, valid = extract_ints(pay, starts, nbits, rows, offs, widths, signed, na, has_na)
-    return [to_arrow(f, vals[k], valid[k], t) for k, ((f, _), t) in enumerate(zip(fields, types, strict=True))]
-
-
-def to_arrow(f: Field, vals: np.ndarray, valid: np.ndarray, typ: pa.DataType) -> pa.Array:
-    """Raw integers of a field → its Arrow column (scaled, converted, nulls applied)."""
-    mask = ~valid
-    if f.convert is not None:
-        out: np.ndarray = CONVERTERS[f.convert](vals)
-    elif f.scale != 1.0:
-        out = vals / f.scale
-    elif f.kind == Kind.BOOL:
-        out = vals.astype(np.bool_)
-    else:
-        out = vals.astype(typ.to_pandas_dtype())
-    return pa.array(out, type=typ, mask=mask if mask.any() else None)
-
-
-def bit_counts(
-    f: Field, off: int, pay: np.ndarray, starts: np.ndarray, nbits: np.ndarray, rows: np.ndarray
-) -> pa.Array:
-    """Number of bits present in a BITS field (its ``<name>_nbits`` companion column)."""
-    width = f.width if f.width else f.max_width
-    avail = np.clip(nbits[rows] - off, 0, width).astype(np.int32)
-    return pa.array(avail, type=pa.int32())
-
-
-def _mask(valid: np.ndarray) -> pa.Buffer | None:
+def validity(valid: np.ndarray) -> pa.Buffer | None:
+    """Arrow validity bitmap of a boolean mask (None when all valid)."""
     if valid.all():
         return None
     return pa.py_buffer(np.packbits(valid, bitorder="little"))

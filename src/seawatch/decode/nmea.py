@@ -504,29 +504,29 @@ def scan(
                     nr, nrb = _reject(rej, rejbuf, nr, nrb, line, SHORT_MESSAGE, buf, rec_start, te)
                     p = te
                     continue
-                msg[nm, M_START] = npay
+                msg[M_START, nm] = npay
                 for i in range(pa, pb):
                     pay[npay] = _SIXBIT[buf[i]]
                     npay += 1
-                msg[nm, M_NBITS] = nbits
-                msg[nm, M_TS] = ts
-                msg[nm, M_LINE] = line
-                msg[nm, M_CHANNEL] = chan
-                msg[nm, M_TALKER] = talker
-                msg[nm, M_VDO] = vdo
-                msg[nm, M_STATION_START] = nst
-                msg[nm, M_STATION_LEN] = st_b - st_a
+                msg[M_NBITS, nm] = nbits
+                msg[M_TS, nm] = ts
+                msg[M_LINE, nm] = line
+                msg[M_CHANNEL, nm] = chan
+                msg[M_TALKER, nm] = talker
+                msg[M_VDO, nm] = vdo
+                msg[M_STATION_START, nm] = nst
+                msg[M_STATION_LEN, nm] = st_b - st_a
                 for i in range(st_a, st_b):
                     stbuf[nst] = buf[i]
                     nst += 1
-                msg[nm, M_NFRAG] = 1
-                msg[nm, M_RAW_START] = nraw
-                msg[nm, M_RAW_LEN] = 0
+                msg[M_NFRAG, nm] = 1
+                msg[M_RAW_START, nm] = nraw
+                msg[M_RAW_LEN, nm] = 0
                 if keep_raw:
                     rl = te - rec_start
                     rawbuf[nraw : nraw + rl] = buf[rec_start:te]
                     nraw += rl
-                    msg[nm, M_RAW_LEN] = rl
+                    msg[M_RAW_LEN, nm] = rl
                 nm += 1
                 p = te
                 continue
@@ -628,26 +628,26 @@ def scan(
                         sraw[s, f], 0, sraw_len[s, f],
                     )
                 continue
-            msg[nm, M_START] = npay
+            msg[M_START, nm] = npay
             for f in range(total):
                 m = spay_len[s, f]
                 pay[npay : npay + m] = spay[s, f, :m]
                 npay += m
-            msg[nm, M_NBITS] = nbits
-            msg[nm, M_TS] = meta[s, ra.S_TS]
-            msg[nm, M_LINE] = meta[s, ra.S_FIRST_LINE]
-            msg[nm, M_CHANNEL] = chan
-            msg[nm, M_TALKER] = meta[s, ra.S_TALKER]
-            msg[nm, M_VDO] = meta[s, ra.S_VDO]
+            msg[M_NBITS, nm] = nbits
+            msg[M_TS, nm] = meta[s, ra.S_TS]
+            msg[M_LINE, nm] = meta[s, ra.S_FIRST_LINE]
+            msg[M_CHANNEL, nm] = chan
+            msg[M_TALKER, nm] = meta[s, ra.S_TALKER]
+            msg[M_VDO, nm] = meta[s, ra.S_VDO]
             sl = meta[s, ra.S_STATION_LEN]
-            msg[nm, M_STATION_START] = nst
-            msg[nm, M_STATION_LEN] = sl
+            msg[M_STATION_START, nm] = nst
+            msg[M_STATION_LEN, nm] = sl
             for i in range(sl):
                 stbuf[nst] = sstation[s, i]
                 nst += 1
-            msg[nm, M_NFRAG] = total
-            msg[nm, M_RAW_START] = nraw
-            msg[nm, M_RAW_LEN] = 0
+            msg[M_NFRAG, nm] = total
+            msg[M_RAW_START, nm] = nraw
+            msg[M_RAW_LEN, nm] = 0
             if keep_raw:
                 r0 = nraw
                 for f in range(total):
@@ -657,7 +657,7 @@ def scan(
                         nraw += 1
                     rawbuf[nraw : nraw + m] = sraw[s, f, :m]
                     nraw += m
-                msg[nm, M_RAW_LEN] = nraw - r0
+                msg[M_RAW_LEN, nm] = nraw - r0
             nm += 1
     return nm, npay, nst, nraw, nr, nrb
 

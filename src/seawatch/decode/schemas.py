@@ -84,6 +84,8 @@ def build_plans(layouts: tuple[Layout, ...] = LAYOUTS) -> dict[str, TablePlan]:
         for f in lay.fields:
             if f.kind == Kind.SPARE:
                 continue
+            if f.kind in (Kind.UINT, Kind.INT, Kind.BOOL) and f.width > (32 if f.kind == Kind.INT else 31):
+                raise SchemaError(f"field {f.name!r} of {lay.name!r} is wider than the 32-bit kernels")
             fld = _field_for(f)
             cols[f.name] = _merge(lay.table, cols[f.name], fld) if f.name in cols else fld
             if f.kind == Kind.BITS:

@@ -110,7 +110,7 @@ class NmeaDecoder:
         n_lines, n_bang, n_records = nmea.census(buf)
         p = self.pending
         held = p.held_bytes
-        msg = np.empty((n_bang + 1, nmea.N_M), np.int64)
+        msg = np.empty((nmea.N_M, n_bang + 1), np.int64)
         pay = np.empty(n + held + 1, np.uint8)
         station = np.empty((n_bang + 1) * ra.STATION_BYTES, np.uint8)
         raw = np.empty(n + held + n_bang + 1 if self.keep_raw else 1, np.uint8)
@@ -123,7 +123,7 @@ class NmeaDecoder:
             p.station, p.used, msg, pay, station, raw, rej, rejbuf, counts,
         )
         self.line_no += int(counts[nmea.C_LINES])
-        messages = Messages(msg[:nm], pay[:npay], station[:nst], raw[:nraw], self.keep_raw)
+        messages = Messages(msg[:, :nm], pay[:npay], station[:nst], raw[:nraw], self.keep_raw)
         return self._batch(n, messages, rej[:nr], rejbuf[:nrb], counts)
 
     def finish(self) -> Batch:
@@ -131,7 +131,7 @@ class NmeaDecoder:
         rej = np.empty((p.count * ra.MAX_FRAGMENTS + 1, 4), np.int64)
         rejbuf = np.empty(p.held_bytes + 1, np.uint8)
         nr, nrb = nmea.flush(p.meta, p.payload_len, p.raw, p.raw_len, p.used, rej, rejbuf)
-        empty = Messages(np.empty((0, nmea.N_M), np.int64), np.empty(0, np.uint8),
+        empty = Messages(np.empty((nmea.N_M, 0), np.int64), np.empty(0, np.uint8),
                          np.empty(0, np.uint8), np.empty(0, np.uint8), self.keep_raw)
         return self._batch(0, empty, rej[:nr], rejbuf[:nrb], np.zeros(nmea.N_C, np.int64))
 
@@ -148,7 +148,7 @@ class NmeaDecoder:
             rejects["unknown_subtype"] = rejects.get("unknown_subtype", 0) + unmatched
         by_type: dict[int, int] = {}
         if messages.count:
-            types = messages.pay[messages.msg[:, nmea.M_START]]
+            types = messages.pay[messages.msg[nmea.M_START]]
             by_type = {int(t): int(c) for t, c in enumerate(np.bincount(types)) if c}
         if self.quarantine is not None and len(rej):
             self._quarantine(rej, rejbuf)

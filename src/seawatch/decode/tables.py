@@ -13,9 +13,17 @@ import numpy as np
 import pyarrow as pa
 
 from seawatch.decode import nmea
-from seawatch.decode.extract import bit_counts, column, extract_int, gather_bytes, int_columns
-from seawatch.decode.fields import Field, Kind, Layout
-from seawatch.decode.schemas import PLANS, Part
+from seawatch.decode.extract import (
+    CONVERTERS,
+    TEXT_TABLE,
+    extract_binary,
+    extract_ints,
+    extract_text,
+    gather_bytes,
+    validity,
+)
+from seawatch.decode.fields import Kind, Layout
+from seawatch.decode.schemas import PLANS, TablePlan
 from seawatch.decode.timeparse import NO_TIME
 
 
@@ -23,7 +31,7 @@ from seawatch.decode.timeparse import NO_TIME
 class Messages:
     """Scanner output for one chunk, trimmed to what was used."""
 
-    msg: np.ndarray  # int64[n, nmea.N_M]
+    msg: np.ndarray  # int64[nmea.N_M, n]: one row per M_* column
     pay: np.ndarray  # uint8 six-bit values
     station: np.ndarray  # uint8
     raw: np.ndarray  # uint8 (empty unless raw was requested)
@@ -31,7 +39,7 @@ class Messages:
 
     @property
     def count(self) -> int:
-        return int(self.msg.shape[0])
+        return int(self.msg.shape[1])
 
 
 def min_bits_by_type() -> np.ndarray:
@@ -67,17 +75,17 @@ def _codes(codes: np.ndarray, width: int) -> pa.Array:
 
 def _source_columns(m: Messages, rows: np.ndarray) -> dict[str, pa.Array]:
     msg = m.msg
-    ts = msg[rows, nmea.M_TS]
+    ts = msg[nmea.M_TS][rows]
     ts_mask = ts == NO_TIME
     cols = {
         "ts": pa.array(ts, pa.timestamp("us", tz="UTC"), mask=ts_mask if ts_mask.any() else None),
-        "channel": _codes(msg[rows, nmea.M_CHANNEL], 1),
-        "talker": _codes(msg[rows, nmea.M_TALKER], 2),
-        "own_ship": pa.array(msg[rows, nmea.M_VDO].astype(np.bool_)),
-        "line_no": pa.array(msg[rows, nmea.M_LINE]),
-        "station": _gather(m.station, msg[:, nmea.M_STATION_START], msg[:, nmea.M_STATION_LEN], rows),
+        "channel": _codes(msg[nmea.M_CHANNEL][rows], 1),
+        "talker": _codes(msg[nmea.M_TALKER][rows], 2),
+        "own_ship": pa.array(msg[nmea.M_VDO][rows].astype(np.bool_)),
+        "line_no": pa.array(msg[nmea.M_LINE][rows]),
+        "station": _gather(m.station, msg[nmea.M_STATION_START], msg[nmea.M_STATION_LEN], rows),
         "raw": (
-            _gather(m.raw, msg[:, nmea.M_RAW_START], msg[:, nmea.M_RAW_LEN], rows)
+            _gather(m.raw, msg[nmea.M_RAW_START], msg[nmea.M_RAW_LEN], rows)
             if m.keep_raw
             else pa.nulls(len(rows), pa.string())
         ),
@@ -97,77 +105,166 @@ def _gather(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, rows: np.n
 
 
 def _select(lay: Layout, m: Messages, candidates: np.ndarray) -> np.ndarray:
-    starts = m.msg[:, nmea.M_START]
-    nbits = m.msg[:, nmea.M_NBITS]
+    starts = m.msg[nmea.M_START]
+    nbits = m.msg[nmea.M_NBITS]
     rows = candidates[nbits[candidates] >= lay.min_bits]
     for sel in lay.select:
-        vals, valid = extract_int(m.pay, starts, nbits, rows, sel.offset, sel.width, False, 0, False)
-        rows = rows[valid & (vals == sel.value)]
+        offs = np.array([[sel.offset]], np.int64)
+        widths = np.array([[sel.width]], np.int64)
+        no = np.zeros((1, 1), np.bool_)
+        vals, valid = extract_ints(
+            m.pay, starts, nbits, rows, np.zeros(len(rows), np.int64), offs, widths, no,
+            np.zeros((1, 1), np.int64), no,
+        )
+        rows = rows[valid[0] & (vals[0] == sel.value)]
     return rows
 
 
-def _part_rows(part: Part, m: Messages, types: np.ndarray) -> np.ndarray:
-    chunks = [_select(lay, m, np.flatnonzero(types == lay.msg_type)) for lay in part.layouts]
-    rows = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
-    return np.sort(rows) if len(chunks) > 1 else rows
+@dataclass(frozen=True)
+class _Columns:
+    """How to decode one table's field columns for each of its layout groups."""
+
+    ints: tuple[str, ...]
+    offs: np.ndarray  # int64[groups, ints], -1 = the group lacks the field
+    widths: np.ndarray
+    signed: np.ndarray
+    na: np.ndarray
+    has_na: np.ndarray
+    scale: np.ndarray  # float64[groups, ints]
+    convert: tuple[tuple[str | None, ...], ...]  # [int column][group]
+    varlen: tuple[tuple[str, Kind, np.ndarray, np.ndarray], ...]  # name, kind, offs[g], widths[g]
+
+
+def _plan_columns(plan: TablePlan) -> _Columns:
+    names = set(plan.schema.names)
+    ints: list[str] = []
+    varlen: dict[str, Kind] = {}
+    for part in plan.parts:
+        for f in part.layouts[0].fields:
+            if f.kind == Kind.SPARE or f.name not in names:
+                continue
+            if f.kind in (Kind.TEXT, Kind.BITS):
+                varlen.setdefault(f.name, f.kind)
+            elif f.name not in ints:
+                ints.append(f.name)
+    ng, nf = len(plan.parts), len(ints)
+    offs = np.full((ng, nf), -1, np.int64)
+    widths = np.zeros((ng, nf), np.int64)
+    signed = np.zeros((ng, nf), np.bool_)
+    na = np.zeros((ng, nf), np.int64)
+    has_na = np.zeros((ng, nf), np.bool_)
+    scale = np.ones((ng, nf), np.float64)
+    convert: list[list[str | None]] = [[None] * ng for _ in ints]
+    voffs = {name: np.full(ng, -1, np.int64) for name in varlen}
+    vwidths = {name: np.zeros(ng, np.int64) for name in varlen}
+    for g, part in enumerate(plan.parts):
+        lay = part.layouts[0]
+        for f, off in zip(lay.fields, lay.offsets, strict=True):
+            if f.name in varlen:
+                voffs[f.name][g] = off
+                vwidths[f.name][g] = f.width or f.max_width
+            elif f.name in ints and f.kind != Kind.SPARE:
+                k = ints.index(f.name)
+                offs[g, k] = off
+                widths[g, k] = f.width
+                signed[g, k] = f.kind == Kind.INT
+                na[g, k] = 0 if f.na is None else f.na
+                has_na[g, k] = f.na is not None
+                scale[g, k] = f.scale
+                convert[k][g] = f.convert
+    return _Columns(
+        tuple(ints), offs, widths, signed, na, has_na, scale,
+        tuple(tuple(c) for c in convert),
+        tuple((name, kind, voffs[name], vwidths[name]) for name, kind in varlen.items()),
+    )
+
+
+_COLUMNS = {name: _plan_columns(plan) for name, plan in PLANS.items()}
+
+
+def _int_column(
+    cols: _Columns, k: int, vals: np.ndarray, valid: np.ndarray, pid: np.ndarray,
+    typ: pa.DataType,
+) -> pa.Array:
+    v = vals[k]
+    ok = valid[k]
+    conv = cols.convert[k]
+    if pa.types.is_floating(typ):
+        if any(conv):
+            out = v.astype(np.float64)
+            for g, name in enumerate(conv):
+                sel = pid == g
+                out[sel] = CONVERTERS[name](v[sel]) if name else v[sel] / cols.scale[g, k]
+        else:
+            sc = cols.scale[:, k]
+            out = v / (sc[0] if (sc == sc[0]).all() else sc[pid])
+    elif pa.types.is_boolean(typ):
+        out = v.astype(np.bool_)
+    else:
+        out = v.astype(typ.to_pandas_dtype())
+    if pa.types.is_boolean(typ):
+        data = pa.py_buffer(np.packbits(out, bitorder="little"))
+    else:
+        data = pa.py_buffer(np.ascontiguousarray(out))
+    return pa.Array.from_buffers(typ, len(out), [validity(ok), data])
 
 
 def build(m: Messages) -> tuple[dict[str, pa.Table], int]:
     """Decode every message into its tables. Returns the tables and how many messages
     matched no layout (a variant the layouts do not know, e.g. type 24 part 2)."""
-    starts = m.msg[:, nmea.M_START]
-    nbits = m.msg[:, nmea.M_NBITS]
+    starts = m.msg[nmea.M_START]
+    nbits = m.msg[nmea.M_NBITS]
     types = m.pay[starts].astype(np.int64) if m.count else np.zeros(0, np.int64)
+    by_type = [np.flatnonzero(types == t) for t in range(28)]
     matched = np.zeros(m.count, np.bool_)
     out: dict[str, pa.Table] = {}
     for name, plan in PLANS.items():
-        names = set(plan.schema.names)
-        pieces: list[pa.Table] = []
-        order: list[np.ndarray] = []
-        for part in plan.parts:
-            rows = _part_rows(part, m, types)
-            if not part.projected:
-                matched[rows] = True
-            if rows.size == 0:
-                continue
-            lay = part.layouts[0]
-            decoded: dict[str, pa.Array] = {}
-            numeric: list[tuple[Field, int]] = []
-            for f, off in zip(lay.fields, lay.offsets, strict=True):
-                if f.kind == Kind.SPARE or f.name not in names:
-                    continue
-                if f.kind in (Kind.TEXT, Kind.BITS) or f.width == 0:
-                    typ = plan.schema.field(f.name).type
-                    decoded[f.name] = column(f, off, m.pay, starts, nbits, rows, typ)
-                    if f.kind == Kind.BITS:
-                        decoded[f"{f.name}_nbits"] = bit_counts(f, off, m.pay, starts, nbits, rows)
-                else:
-                    numeric.append((f, off))
-            if numeric:
-                types_ = [plan.schema.field(f.name).type for f, _ in numeric]
-                arrays_ = int_columns(numeric, m.pay, starts, nbits, rows, types_)
-                decoded.update({f.name: a for (f, _), a in zip(numeric, arrays_, strict=True)})
-            if name == "positions":
-                t = types[rows]
-                decoded["is_base_station"] = pa.array(t == 4)
-                decoded["is_aton"] = pa.array(t == 21)
-            source = _source_columns(m, rows)
-            arrays = []
-            for fld in plan.schema:
-                if fld.name in decoded:
-                    arrays.append(decoded[fld.name])
-                elif fld.name in source:
-                    arrays.append(source[fld.name])
-                else:
-                    arrays.append(pa.nulls(len(rows), fld.type))
-            pieces.append(pa.Table.from_arrays(arrays, schema=plan.schema))
-            order.append(rows)
-        if not pieces:
+        group = np.full(m.count, -1, np.int64)
+        for g, part in enumerate(plan.parts):
+            for lay in part.layouts:
+                rows = _select(lay, m, by_type[lay.msg_type])
+                group[rows] = g
+                if not part.projected:
+                    matched[rows] = True
+        rows = np.flatnonzero(group >= 0)
+        if rows.size == 0:
             continue
-        if len(pieces) == 1:
-            out[name] = pieces[0]
-        else:
-            table = pa.concat_tables(pieces)
-            perm = np.argsort(np.concatenate(order), kind="stable")
-            out[name] = table.take(pa.array(perm)).combine_chunks()
+        pid = group[rows]
+        cols = _COLUMNS[name]
+        decoded: dict[str, pa.Array] = {}
+        if cols.ints:
+            vals, valid = extract_ints(
+                m.pay, starts, nbits, rows, pid, cols.offs, cols.widths, cols.signed, cols.na,
+                cols.has_na,
+            )
+            for k, col in enumerate(cols.ints):
+                decoded[col] = _int_column(cols, k, vals, valid, pid, plan.schema.field(col).type)
+        for col, kind, offs, widths in cols.varlen:
+            if kind == Kind.TEXT:
+                o, d, ok = extract_text(m.pay, starts, nbits, rows, pid, offs, widths, TEXT_TABLE)
+                decoded[col] = pa.Array.from_buffers(
+                    pa.string(), len(rows), [validity(ok), pa.py_buffer(o), pa.py_buffer(d)]
+                )
+            else:
+                o, d, nb, ok = extract_binary(m.pay, starts, nbits, rows, pid, offs, widths)
+                decoded[col] = pa.Array.from_buffers(
+                    pa.binary(), len(rows), [validity(ok), pa.py_buffer(o), pa.py_buffer(d)]
+                )
+                decoded[f"{col}_nbits"] = pa.Array.from_buffers(
+                    pa.int32(), len(rows), [validity(ok), pa.py_buffer(nb)]
+                )
+        if name == "positions":
+            t = types[rows]
+            decoded["is_base_station"] = pa.array(t == 4)
+            decoded["is_aton"] = pa.array(t == 21)
+        source = _source_columns(m, rows)
+        arrays = []
+        for fld in plan.schema:
+            if fld.name in decoded:
+                arrays.append(decoded[fld.name])
+            elif fld.name in source:
+                arrays.append(source[fld.name])
+            else:
+                arrays.append(pa.nulls(len(rows), fld.type))
+        out[name] = pa.Table.from_arrays(arrays, schema=plan.schema)
     return out, int(m.count - matched.sum())
