@@ -149,6 +149,19 @@ def test_settings_command_masks_secrets_and_shows_sources() -> None:
     assert "# option" in res.output
 
 
+def test_settings_file_option(tmp_path: Path) -> None:
+    toml = tmp_path / "node.toml"
+    toml.write_text('node_id = "ifc-ior"\n[decode]\nkeep_raw = true\n')
+    res = run("--settings", str(toml), "settings")
+    assert res.exit_code == 0, res.output
+    assert 'node_id = "ifc-ior"' in res.stdout
+    assert f"# file {toml}" in res.stdout
+    assert run("--settings", str(tmp_path / "nope.toml"), "settings").exit_code == 2
+    res = run("settings", env={"SEAWATCH_SETTINGS_FILE": str(tmp_path / "nope.toml")})
+    assert res.exit_code == 1
+    assert res.stderr.startswith("error: SEAWATCH_SETTINGS_FILE: cannot read settings file")
+
+
 def test_settings_markdown_is_the_doc() -> None:
     res = run("settings", "--markdown")
     doc = Path(__file__).resolve().parents[1] / "docs" / "settings.md"
