@@ -64,8 +64,8 @@ def extract_ints(
 
     Row ``j`` is message ``rows[j]`` decoded with layout group ``pid[j]``; parameters are
     indexed ``[group, column]`` and ``offs < 0`` means the group has no such field.
-    Each payload is first packed into big-endian 64-bit words, so a field is one or two
-    shifts. Returns ``(int32 values[ncols, n], valid[ncols, n])``: integer fields are at most
+    Each payload is first packed into words of ten characters (60 bits), so a field is
+    one or two shifts. Returns ``(int32 values[ncols, n], valid[ncols, n])``: integer fields are at most
     32 bits signed or 31 bits unsigned (checked when the schemas are built).
     """
     nf = offs.shape[1]
@@ -77,28 +77,24 @@ def extract_ints(
         for k in range(nf):
             if offs[g, k] >= 0:
                 need = max(need, offs[g, k] + widths[g, k])
-    nwords = (need + 63) // 64 + 1
+    nwords = (need + 59) // 60 + 1
     words = np.zeros(nwords, np.uint64)
     for j in range(n):
         r = rows[j]
         g = pid[j]
         s = starts[r]
         nb = nbits[r]
-        # pack the six-bit characters that hold the needed bits
-        nch = min((min(nb, need) + 5) // 6, (nb + 5) // 6)
+        # pack ten six-bit characters per word, left-aligned (60 bits used of 64)
+        nch = (min(nb, need) + 5) // 6
+        i = 0
         for w in range(nwords):
-            words[w] = 0
-        bit = 0
-        for i in range(nch):
-            v = np.uint64(pay[s + i])
-            wi = bit >> 6
-            bo = bit & 63
-            if bo <= 58:
-                words[wi] |= v << np.uint64(58 - bo)
-            else:
-                words[wi] |= v >> np.uint64(bo - 58)
-                words[wi + 1] |= v << np.uint64(122 - bo)
-            bit += 6
+            acc = np.uint64(0)
+            stop = min(i + 10, nch)
+            used = stop - i
+            while i < stop:
+                acc = (acc << np.uint64(6)) | np.uint64(pay[s + i])
+                i += 1
+            words[w] = acc << np.uint64(4 + 6 * (10 - used)) if used > 0 else np.uint64(0)
         for k in range(nf):
             off = offs[g, k]
             if off < 0:
@@ -106,11 +102,11 @@ def extract_ints(
             width = widths[g, k]
             if nb < off + width:
                 continue
-            wi = off >> 6
-            bo = off & 63
+            wi = off // 60
+            bo = off - wi * 60
             x = words[wi] << np.uint64(bo)
-            if bo + width > 64:
-                x |= words[wi + 1] >> np.uint64(64 - bo)
+            if bo + width > 60:
+                x |= words[wi + 1] >> np.uint64(60 - bo)
             x >>= np.uint64(64 - width)
             val = np.int64(x)
             if signed[g, k] and val >= (np.int64(1) << (width - 1)):
