@@ -73,6 +73,13 @@ def _want_progress(flag: bool | None, settings: Settings) -> bool:
     return settings.progress and sys.stderr.isatty()
 
 
+def _terminal_width() -> int:
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return 0
+
+
 def _import_decoder() -> tuple[Callable[..., Iterator[Any]], Any, dict[str, Any]]:
     """The decoder API, imported late: it compiles code and `--help` should stay fast."""
     try:
@@ -120,7 +127,8 @@ def run_decode(
         unit_divisor=1024,
         file=sys.stderr,
         disable=not show_progress,
-        dynamic_ncols=True,
+        # a pseudo-terminal without a size reports 0 x 0, where tqdm would print nothing
+        **({"dynamic_ncols": True} if _terminal_width() > 0 else {"ncols": 80, "nrows": 20}),
     )
     sink: ParquetSink | JsonlSink
     if fmt == "parquet":
