@@ -7,6 +7,7 @@ its decoded tables in ``<data_dir>/out`` and the decode summary on stdout.
 
 from __future__ import annotations
 
+import importlib
 import os
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ from seawatch.cli.common import settings_of
 from seawatch.cli.decode import run_decode
 from seawatch.cli.summary import format_summary
 from seawatch.cli.synth import generate
-from seawatch.errors import InputError
+from seawatch.errors import InputError, SeawatchError
 
 __all__ = ["SAMPLE_NAME", "demo_command", "write_sample"]
 
@@ -89,6 +90,13 @@ def demo_command(
     of a few hundred ships over an hour, with some deliberately corrupt lines.
     """
     settings = settings_of(ctx)
+    try:  # the feed is encoded with the project's encoder, from the layout declarations
+        importlib.import_module("seawatch.decode.encode")
+        importlib.import_module("seawatch.decode.layouts")
+    except ImportError as exc:
+        raise SeawatchError(
+            f"the AIS encoder is not available ({exc}); reinstall seawatch with `make venv`"
+        ) from exc
     sample = sample or settings.data_dir / "sample" / SAMPLE_NAME
     out_dir = out_dir or settings.data_dir / "out"
     started = time.perf_counter()
