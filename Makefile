@@ -38,8 +38,9 @@ test: deps venv
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
+# Decoder throughput against peer decoders; e.g. make bench BENCH_ARGS="--repeat 5 --peers pyais"
 bench: venv
-	$(BIN)/python bench/decode.py
+	$(BIN)/python bench/decode.py $(BENCH_ARGS)
 
 clean:
 	rm -rf build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis data/out data/sample
