@@ -68,7 +68,7 @@ TYPE21 = Layout(
         uint(
             "aid_type",
             5,
-            "Type of aid to navigation (ITU-R M.1371 Table 74; null = not specified)",
+            "Type of aid to navigation (ITU-R M.1371 AtoN type code; null = not specified)",
             na=0,
         ),
         name("Name of the aid to navigation (first 20 characters)"),

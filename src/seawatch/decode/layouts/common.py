@@ -145,7 +145,7 @@ def ship_type() -> Field:
         "ship_type",
         8,
         na=0,
-        doc="Type of ship and cargo (ITU-R M.1371 Table 53; null = not available)",
+        doc="Type of ship and cargo (ITU-R M.1371 code; null = not available)",
     )
 
 

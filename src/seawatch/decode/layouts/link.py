@@ -10,10 +10,7 @@ from __future__ import annotations
 from seawatch.decode.fields import Field, Layout, Select, header
 from seawatch.decode.layouts.common import area_corner, flag, mmsi, spare, uint
 
-_TXRX22 = (
-    "Tx/Rx mode: 0 = Tx A and B, Rx A and B; 1 = Tx A, Rx A and B; 2 = Tx B, Rx A and B; "
-    "3 = Rx only"
-)
+_TXRX = "Tx/Rx mode: 0 = Tx on A and B, 1 = Tx on A only, 2 = Tx on B only (always Rx on A and B)"
 
 
 def _assigned(station: str) -> tuple[Field, ...]:
@@ -49,13 +46,15 @@ TYPE23 = Layout(
         uint(
             "station_type",
             4,
-            "Station types addressed: 0 all mobiles, 1 Class A, 2 all Class B, "
-            "3 SAR aircraft, 5 Class B SO, 6 Class B CS, 7 inland, 10 base station area",
+            "Station types addressed: 0 all mobiles, 1 Class A, 2 all Class B, 3 SAR aircraft, "
+            "4 Class B SO, 5 Class B CS, 6 inland waterways, 10 base station coverage area",
         ),
         uint("ship_type", 8, "Type of ship and cargo addressed (0 = all types)"),
         spare(22),
-        uint("txrx_mode", 2, "Tx/Rx mode: 0 = Tx A and B, 1 = Tx A only, 2 = Tx B only"),
-        uint("report_interval", 4, "Reporting interval code (ITU-R M.1371 Table 77)"),
+        uint("txrx_mode", 2, _TXRX),
+        uint(
+            "report_interval", 4, "Reporting interval code (ITU-R M.1371 message 23 interval table)"
+        ),
         uint("quiet_time_min", 4, "Quiet time before reporting, minutes (0 = none)"),
         spare(6),
     ),
@@ -107,7 +106,7 @@ def _channel_management(addressed: bool) -> Layout:
             spare(2),
             uint("channel_a", 12, "Channel number for AIS 1 / channel A (ITU-R M.1084)"),
             uint("channel_b", 12, "Channel number for AIS 2 / channel B (ITU-R M.1084)"),
-            uint("txrx_mode", 4, _TXRX22),
+            uint("txrx_mode", 4, _TXRX),
             flag("power_low", "Low transmit power requested (false = high, the default)"),
             *target,
             flag("addressed", "Command is addressed to two stations (else to an area)"),
