@@ -1,4 +1,4 @@
-"""Compiled field extraction: six-bit payloads + a field's bit range → one Arrow column.
+"""Compiled field extraction: packed payloads + a field's bit range → Arrow columns.
 
 Each kernel reads one field for a set of messages (``rows``) at once. A field that lies
 beyond a message's bit length, or holds its "not available" raw value, is null. Text and
@@ -15,98 +15,64 @@ from numba import njit
 
 from seawatch.decode.fields import Field, Kind
 
-_TEXT = np.frombuffer(b"@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_ !\"#$%&'()*+,-./0123456789:;<=>?", np.uint8)
+_TEXT = np.frombuffer(
+    b"@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_ !\"#$%&'()*+,-./0123456789:;<=>?", np.uint8
+)
 
 
 @njit(cache=True, nogil=True)
-def _bits(pay: np.ndarray, start: int, off: int, width: int) -> int:
-    """Unsigned value of bits [off, off+width) of the payload starting at pay[start]."""
-    i0 = off // 6
-    i1 = (off + width - 1) // 6
-    acc = np.uint64(0)
-    for i in range(i0, i1 + 1):
-        acc = (acc << np.uint64(6)) | np.uint64(pay[start + i])
-    acc >>= np.uint64(6 * (i1 + 1) - off - width)
-    if width < 64:
-        acc &= (np.uint64(1) << np.uint64(width)) - np.uint64(1)
-    return np.int64(acc)
-
-
-@njit(cache=True, nogil=True)
-def extract_int(
-    pay: np.ndarray, starts: np.ndarray, nbits: np.ndarray, rows: np.ndarray,
-    off: int, width: int, signed: bool, na: int, has_na: bool,
-) -> tuple[np.ndarray, np.ndarray]:
-    n = rows.shape[0]
-    out = np.zeros(n, np.int64)
-    valid = np.zeros(n, np.bool_)
-    end = off + width
-    for j in range(n):
-        r = rows[j]
-        if nbits[r] < end:
-            continue
-        v = _bits(pay, starts[r], off, width)
-        if signed and v >= (np.int64(1) << (width - 1)):
-            v -= np.int64(1) << width
-        if has_na and v == na:
-            continue
-        out[j] = v
-        valid[j] = True
-    return out, valid
+def _bits(pay: np.ndarray, start: int, off: int, width: int) -> np.int64:
+    """Unsigned value of bits [off, off+width) (width ≤ 60) of the message at word ``start``."""
+    wi = off // 60
+    bo = off - wi * 60
+    x = pay[start + wi] << np.uint64(bo)
+    if bo + width > 60:
+        x |= pay[start + wi + 1] >> np.uint64(60 - bo)
+    return np.int64(x >> np.uint64(64 - width))
 
 
 @njit(cache=True, nogil=True)
 def extract_ints(
-    pay: np.ndarray, starts: np.ndarray, nbits: np.ndarray, rows: np.ndarray, pid: np.ndarray,
-    offs: np.ndarray, widths: np.ndarray, signed: np.ndarray, na: np.ndarray, has_na: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
+    pay: np.ndarray,
+    starts: np.ndarray,
+    nbits: np.ndarray,
+    rows: np.ndarray,
+    pid: np.ndarray,
+    offs: np.ndarray,
+    widths: np.ndarray,
+    signed: np.ndarray,
+    na: np.ndarray,
+    has_na: np.ndarray,
+    out: np.ndarray,
+    valid: np.ndarray,
+) -> None:
     """Many integer columns of a table at once, one pass over each payload.
 
     Row ``j`` is message ``rows[j]`` decoded with layout group ``pid[j]``; parameters are
     indexed ``[group, column]`` and ``offs < 0`` means the group has no such field.
-    Each payload is first packed into words of ten characters (60 bits), so a field is
-    one or two shifts. Returns ``(int32 values[ncols, n], valid[ncols, n])``: integer fields are at most
-    32 bits signed or 31 bits unsigned (checked when the schemas are built).
+    Payloads are words of ten characters (60 bits, left-aligned), so a field is one or
+    two shifts. Fills ``out`` (int32[ncols, n]) and ``valid`` (bool[ncols, n]): integer fields
+    are at most 32 bits signed or 31 bits unsigned (checked when the schemas are built).
     """
     nf = offs.shape[1]
     n = rows.shape[0]
-    out = np.zeros((nf, n), np.int32)
-    valid = np.zeros((nf, n), np.bool_)
-    need = 0
-    for g in range(offs.shape[0]):
-        for k in range(nf):
-            if offs[g, k] >= 0:
-                need = max(need, offs[g, k] + widths[g, k])
-    nwords = (need + 59) // 60 + 1
-    words = np.zeros(nwords, np.uint64)
     for j in range(n):
         r = rows[j]
         g = pid[j]
         s = starts[r]
         nb = nbits[r]
-        # pack ten six-bit characters per word, left-aligned (60 bits used of 64)
-        nch = (min(nb, need) + 5) // 6
-        i = 0
-        for w in range(nwords):
-            acc = np.uint64(0)
-            stop = min(i + 10, nch)
-            used = stop - i
-            while i < stop:
-                acc = (acc << np.uint64(6)) | np.uint64(pay[s + i])
-                i += 1
-            words[w] = acc << np.uint64(4 + 6 * (10 - used)) if used > 0 else np.uint64(0)
         for k in range(nf):
             off = offs[g, k]
-            if off < 0:
-                continue
             width = widths[g, k]
-            if nb < off + width:
+            out[k, j] = 0
+            valid[k, j] = False
+            if off < 0 or nb < off + width:
                 continue
             wi = off // 60
             bo = off - wi * 60
-            x = words[wi] << np.uint64(bo)
+            x = pay[s + wi] << np.uint64(bo)
             if bo + width > 60:
-                x |= words[wi + 1] >> np.uint64(60 - bo)
+                x |= pay[s + wi + 1] >> np.uint64(60 - bo)
             x >>= np.uint64(64 - width)
             val = np.int64(x)
             if signed[g, k] and val >= (np.int64(1) << (width - 1)):
@@ -115,7 +81,6 @@ def extract_ints(
                 continue
             out[k, j] = val
             valid[k, j] = True
-    return out, valid
 
 
 @njit(cache=True, nogil=True)
@@ -142,8 +107,14 @@ def gather_bytes(
 
 @njit(cache=True, nogil=True)
 def extract_text(
-    pay: np.ndarray, starts: np.ndarray, nbits: np.ndarray, rows: np.ndarray, pid: np.ndarray,
-    offs: np.ndarray, widths: np.ndarray, table: np.ndarray,
+    pay: np.ndarray,
+    starts: np.ndarray,
+    nbits: np.ndarray,
+    rows: np.ndarray,
+    pid: np.ndarray,
+    offs: np.ndarray,
+    widths: np.ndarray,
+    table: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Six-bit text → (int32 offsets, utf8 bytes, valid). Trailing '@' and spaces dropped."""
     n = rows.shape[0]
@@ -178,8 +149,13 @@ def extract_text(
 
 @njit(cache=True, nogil=True)
 def extract_binary(
-    pay: np.ndarray, starts: np.ndarray, nbits: np.ndarray, rows: np.ndarray, pid: np.ndarray,
-    offs: np.ndarray, widths: np.ndarray,
+    pay: np.ndarray,
+    starts: np.ndarray,
+    nbits: np.ndarray,
+    rows: np.ndarray,
+    pid: np.ndarray,
+    offs: np.ndarray,
+    widths: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Bits → (int32 offsets, bytes packed MSB first, bit counts, valid)."""
     n = rows.shape[0]
@@ -242,8 +218,13 @@ def arrow_type(f: Field) -> pa.DataType:
     return pa.from_numpy_dtype(np.dtype(f"int{bits}"))
 
 
+def as_buffer(a: np.ndarray) -> pa.Buffer:
+    """Zero-copy Arrow view of a contiguous numpy array."""
+    return pa.py_buffer(a)  # type: ignore[arg-type]  # ndarray implements the buffer protocol
+
+
 def validity(valid: np.ndarray) -> pa.Buffer | None:
     """Arrow validity bitmap of a boolean mask (None when all valid)."""
     if valid.all():
         return None
-    return pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return as_buffer(np.packbits(valid, bitorder="little"))

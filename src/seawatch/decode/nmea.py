@@ -7,9 +7,10 @@ USCG ``,...,r<station>,<epoch>`` suffix). ``$PGHP`` lines time the sentence afte
 ``$xxRMC``/``$xxZDA`` time the AIS sentences that follow when nothing else does.
 Multi-sentence messages are reassembled through :mod:`seawatch.decode.reassembly`.
 
-Output is columnar: one row per assembled message in ``msg`` (see ``M_*``), its six-bit
-payload values in ``pay``, and one row per rejected sentence or line in ``rej`` with the
-offending bytes copied to ``rejbuf`` for the quarantine file.
+Output is columnar: one row per assembled message in ``msg`` (see ``M_*``), its payload
+packed ten six-bit characters to a 64-bit word (left-aligned, 60 bits used) in ``pay``,
+and one row per rejected sentence or line in ``rej`` with the offending bytes copied to
+``rejbuf`` for the quarantine file.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ REASONS = (
 ) = range(len(REASONS))
 
 # Columns of the message table
-M_START = 0  # index of the first six-bit value in pay
+M_START = 0  # index in pay of the message's first word (ten six-bit values, left-aligned)
 M_NBITS = 1
 M_TS = 2
 M_LINE = 3  # line number (1-based, whole input) of the first fragment
@@ -119,8 +120,15 @@ def _hex(c: int) -> int:
 
 @njit(cache=True, nogil=True)
 def _reject(
-    rej: np.ndarray, rejbuf: np.ndarray, nr: int, nrb: int, line: int, reason: int,
-    buf: np.ndarray, a: int, b: int,
+    rej: np.ndarray,
+    rejbuf: np.ndarray,
+    nr: int,
+    nrb: int,
+    line: int,
+    reason: int,
+    buf: np.ndarray,
+    a: int,
+    b: int,
 ) -> tuple[int, int]:
     rej[nr, 0] = line
     if reason != ORPHAN and reason != LINE_TOO_LONG:
@@ -253,7 +261,10 @@ def scan(
     rejbuf: np.ndarray,
     counts: np.ndarray,
 ) -> tuple[int, int, int, int, int, int]:
-    """Scan ``buf`` (complete lines). Returns (messages, pay, station, raw, rejects, rejbuf) used."""
+    """Scan ``buf`` (complete lines).
+
+    Returns how much of each output was used: (messages, pay, station, raw, rejects, rejbuf).
+    """
     n = buf.shape[0]
     nm = 0
     npay = 0
@@ -438,7 +449,8 @@ def scan(
             if not is_ais:
                 counts[C_OTHER] += 1
                 if buf[p] == 36 and star - b0 >= 5:
-                    if buf[b0] == 80 and buf[b0 + 1] == 71 and buf[b0 + 2] == 72 and buf[b0 + 3] == 80:
+                    pghp = buf[b0] == 80 and buf[b0 + 1] == 71 and buf[b0 + 2] == 72
+                    if pghp and buf[b0 + 3] == 80:
                         gs[G_PGHP_TS] = _pghp_time(buf, b0 + 5, star)
                     else:
                         _gps_time(buf, b0, star, gs)
@@ -505,8 +517,18 @@ def scan(
                     p = te
                     continue
                 msg[M_START, nm] = npay
+                acc = np.uint64(0)
+                cnt = 0
                 for i in range(pa, pb):
-                    pay[npay] = _SIXBIT[buf[i]]
+                    acc = (acc << np.uint64(6)) | np.uint64(_SIXBIT[buf[i]])
+                    cnt += 1
+                    if cnt == 10:
+                        pay[npay] = acc << np.uint64(4)
+                        npay += 1
+                        acc = np.uint64(0)
+                        cnt = 0
+                if cnt:
+                    pay[npay] = acc << np.uint64(4 + 6 * (10 - cnt))
                     npay += 1
                 msg[M_NBITS, nm] = nbits
                 msg[M_TS, nm] = ts
@@ -551,8 +573,15 @@ def scan(
                     for f in range(ra.MAX_FRAGMENTS):
                         if spay_len[s, f] >= 0:
                             nr, nrb = _reject(
-                                rej, rejbuf, nr, nrb, meta[s, ra.S_FIRST_LINE], ORPHAN,
-                                sraw[s, f], 0, sraw_len[s, f],
+                                rej,
+                                rejbuf,
+                                nr,
+                                nrb,
+                                meta[s, ra.S_FIRST_LINE],
+                                ORPHAN,
+                                sraw[s, f],
+                                0,
+                                sraw_len[s, f],
                             )
                     ra.release(used, k)
                 else:
@@ -565,8 +594,15 @@ def scan(
                     for f in range(ra.MAX_FRAGMENTS):
                         if spay_len[s, f] >= 0:
                             nr, nrb = _reject(
-                                rej, rejbuf, nr, nrb, meta[s, ra.S_FIRST_LINE], ORPHAN,
-                                sraw[s, f], 0, sraw_len[s, f],
+                                rej,
+                                rejbuf,
+                                nr,
+                                nrb,
+                                meta[s, ra.S_FIRST_LINE],
+                                ORPHAN,
+                                sraw[s, f],
+                                0,
+                                sraw_len[s, f],
                             )
                     ra.release(used, k)
                     k = -1
@@ -577,8 +613,15 @@ def scan(
                     for f in range(ra.MAX_FRAGMENTS):
                         if spay_len[so, f] >= 0:
                             nr, nrb = _reject(
-                                rej, rejbuf, nr, nrb, meta[so, ra.S_FIRST_LINE], ORPHAN,
-                                sraw[so, f], 0, sraw_len[so, f],
+                                rej,
+                                rejbuf,
+                                nr,
+                                nrb,
+                                meta[so, ra.S_FIRST_LINE],
+                                ORPHAN,
+                                sraw[so, f],
+                                0,
+                                sraw_len[so, f],
                             )
                     ra.release(used, ko)
                 k = ra.allocate(meta, spay_len, used)
@@ -624,15 +667,32 @@ def scan(
                 reason = UNKNOWN_TYPE if (mt < 1 or mt > 27) else SHORT_MESSAGE
                 for f in range(total):
                     nr, nrb = _reject(
-                        rej, rejbuf, nr, nrb, meta[s, ra.S_FIRST_LINE], reason,
-                        sraw[s, f], 0, sraw_len[s, f],
+                        rej,
+                        rejbuf,
+                        nr,
+                        nrb,
+                        meta[s, ra.S_FIRST_LINE],
+                        reason,
+                        sraw[s, f],
+                        0,
+                        sraw_len[s, f],
                     )
                 continue
             msg[M_START, nm] = npay
+            acc = np.uint64(0)
+            cnt = 0
             for f in range(total):
-                m = spay_len[s, f]
-                pay[npay : npay + m] = spay[s, f, :m]
-                npay += m
+                for i in range(spay_len[s, f]):
+                    acc = (acc << np.uint64(6)) | np.uint64(spay[s, f, i])
+                    cnt += 1
+                    if cnt == 10:
+                        pay[npay] = acc << np.uint64(4)
+                        npay += 1
+                        acc = np.uint64(0)
+                        cnt = 0
+            if cnt:
+                pay[npay] = acc << np.uint64(4 + 6 * (10 - cnt))
+                npay += 1
             msg[M_NBITS, nm] = nbits
             msg[M_TS, nm] = meta[s, ra.S_TS]
             msg[M_LINE, nm] = meta[s, ra.S_FIRST_LINE]
@@ -680,7 +740,14 @@ def flush(
         for f in range(ra.MAX_FRAGMENTS):
             if spay_len[s, f] >= 0:
                 nr, nrb = _reject(
-                    rej, rejbuf, nr, nrb, meta[s, ra.S_FIRST_LINE], ORPHAN, sraw[s, f], 0,
+                    rej,
+                    rejbuf,
+                    nr,
+                    nrb,
+                    meta[s, ra.S_FIRST_LINE],
+                    ORPHAN,
+                    sraw[s, f],
+                    0,
                     sraw_len[s, f],
                 )
         ra.release(used, 0)

@@ -113,7 +113,7 @@ def allocate(meta: np.ndarray, payload_len: np.ndarray, used: np.ndarray) -> int
             for f in range(payload_len.shape[1]):
                 payload_len[s, f] = -1
             meta[s, S_MASK] = 0
-            return n
+            return int(n)
     return -1
 
 
@@ -145,5 +145,5 @@ def station_hash(buf: np.ndarray, a: int, b: int) -> int:
     h = np.uint64(14695981039346656037)
     for i in range(a, b):
         h = (h ^ np.uint64(buf[i])) * np.uint64(1099511628211)
-    v = np.int64(h & np.uint64(0x7FFFFFFFFFFFFFFF))
+    v = int(np.int64(h & np.uint64(0x7FFFFFFFFFFFFFFF)))
     return v if v != 0 else 1

@@ -10,6 +10,7 @@ metadata under ``b"doc"``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 
@@ -20,19 +21,28 @@ from seawatch.errors import SchemaError
 
 TS_TYPE = pa.timestamp("us", tz="UTC")
 
-_FRONT = (pa.field("ts", TS_TYPE, metadata={"doc": "Receive time, UTC (null when the input gave none)"}),)
+
+def _doc(name: str, typ: pa.DataType, doc: str) -> pa.Field[Any]:
+    return pa.field(name, typ, metadata={"doc": doc})
+
+
+_FRONT = (_doc("ts", TS_TYPE, "Receive time, UTC (null when the input gave none)"),)
 _SOURCE = (
-    pa.field("station", pa.string(), metadata={"doc": "Receiving station / source (tag block s:, USCG r-field, or reader name)"}),
-    pa.field("channel", pa.string(), metadata={"doc": "VHF channel the sentence reports (A, B, 1, 2)"}),
-    pa.field("talker", pa.string(), metadata={"doc": "NMEA talker of the sentence (AI, AB, BS, ...)"}),
-    pa.field("own_ship", pa.bool_(), metadata={"doc": "True for VDO (own vessel) sentences"}),
-    pa.field("line_no", pa.int64(), metadata={"doc": "1-based input line (or row) of the message's first sentence"}),
-    pa.field("raw", pa.string(), metadata={"doc": "The raw sentence(s), newline-joined; only when requested"}),
+    _doc(
+        "station",
+        pa.string(),
+        "Receiving station or source (tag block s:, USCG r-field, or the reader's name)",
+    ),
+    _doc("channel", pa.string(), "VHF channel the sentence reports (A, B, 1, 2)"),
+    _doc("talker", pa.string(), "NMEA talker of the sentence (AI, AB, BS, ...)"),
+    _doc("own_ship", pa.bool_(), "True for VDO (own vessel) sentences"),
+    _doc("line_no", pa.int64(), "1-based input line (or row) of the message's first sentence"),
+    _doc("raw", pa.string(), "The raw sentence(s), newline-joined; only when requested"),
 )
-_DERIVED: dict[str, tuple[pa.Field, ...]] = {
+_DERIVED: dict[str, tuple[pa.Field[Any], ...]] = {
     "positions": (
-        pa.field("is_base_station", pa.bool_(), metadata={"doc": "Row is a base station report (type 4) projected into positions"}),
-        pa.field("is_aton", pa.bool_(), metadata={"doc": "Row is an aid-to-navigation report (type 21) projected into positions"}),
+        _doc("is_base_station", pa.bool_(), "Row is a base station report (type 4)"),
+        _doc("is_aton", pa.bool_(), "Row is an aid-to-navigation report (type 21)"),
     ),
 }
 
@@ -56,11 +66,11 @@ class TablePlan:
     parts: tuple[Part, ...]
 
 
-def _field_for(f: Field) -> pa.Field:
+def _field_for(f: Field) -> pa.Field[Any]:
     return pa.field(f.name, arrow_type(f), metadata={"doc": f.doc or f.name})
 
 
-def _merge(table: str, old: pa.Field, new: pa.Field) -> pa.Field:
+def _merge(table: str, old: pa.Field[Any], new: pa.Field[Any]) -> pa.Field[Any]:
     if old.type == new.type:
         return old
     if pa.types.is_integer(old.type) and pa.types.is_integer(new.type):
@@ -72,11 +82,12 @@ def _merge(table: str, old: pa.Field, new: pa.Field) -> pa.Field:
 
 
 def _structure(lay: Layout) -> tuple[object, ...]:
-    return (tuple((f.name, f.width, f.kind, f.scale, f.na, f.convert) for f in lay.fields[1:]), lay.select, lay.min_bits)
+    fields = tuple((f.name, f.width, f.kind, f.scale, f.na, f.convert) for f in lay.fields[1:])
+    return (fields, lay.select, lay.unless, lay.min_bits)
 
 
 def build_plans(layouts: tuple[Layout, ...] = LAYOUTS) -> dict[str, TablePlan]:
-    columns: dict[str, dict[str, pa.Field]] = {}
+    columns: dict[str, dict[str, pa.Field[Any]]] = {}
     members: dict[str, list[tuple[Layout, bool]]] = {}
     for lay in layouts:
         cols = columns.setdefault(lay.table, {})
@@ -84,12 +95,13 @@ def build_plans(layouts: tuple[Layout, ...] = LAYOUTS) -> dict[str, TablePlan]:
         for f in lay.fields:
             if f.kind == Kind.SPARE:
                 continue
-            if f.kind in (Kind.UINT, Kind.INT, Kind.BOOL) and f.width > (32 if f.kind == Kind.INT else 31):
-                raise SchemaError(f"field {f.name!r} of {lay.name!r} is wider than the 32-bit kernels")
+            limit = 32 if f.kind == Kind.INT else 31
+            if f.kind in (Kind.UINT, Kind.INT, Kind.BOOL) and f.width > limit:
+                raise SchemaError(f"{f.name!r} of {lay.name!r} is wider than the 32-bit kernels")
             fld = _field_for(f)
             cols[f.name] = _merge(lay.table, cols[f.name], fld) if f.name in cols else fld
             if f.kind == Kind.BITS:
-                nb = pa.field(f"{f.name}_nbits", pa.int32(), metadata={"doc": f"Number of bits in {f.name}"})
+                nb = _doc(f"{f.name}_nbits", pa.int32(), f"Number of bits in {f.name}")
                 cols.setdefault(nb.name, nb)
     for lay in layouts:
         for target in lay.also:
@@ -135,7 +147,8 @@ def conform(table: pa.Table, name: str) -> pa.Table:
             try:
                 arrays.append(col.cast(fld.type) if col.type != fld.type else col)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
-                raise SchemaError(f"column {fld.name!r} of {name!r} cannot be {fld.type}: {e}") from e
+                msg = f"column {fld.name!r} of {name!r} cannot be {fld.type}: {e}"
+                raise SchemaError(msg) from e
         else:
             arrays.append(pa.nulls(table.num_rows, fld.type))
     return pa.Table.from_arrays(arrays, schema=schema)

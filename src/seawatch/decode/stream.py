@@ -23,6 +23,7 @@ import pyarrow as pa
 from seawatch.decode import nmea
 from seawatch.decode import reassembly as ra
 from seawatch.decode.tables import Messages, build, min_bits_by_type
+from seawatch.decode.workspace import Workspace
 from seawatch.settings import Settings, load_settings
 from seawatch.sources.files import Source, chunks, open_binary, peek_head, source_chunks
 
@@ -103,6 +104,7 @@ class NmeaDecoder:
         self.state = nmea.new_state()
         self.min_bits = min_bits_by_type()
         self.line_no = 0
+        self.workspace = Workspace()
 
     def feed(self, chunk: bytes) -> Batch:
         buf = np.frombuffer(chunk, np.uint8)
@@ -110,17 +112,38 @@ class NmeaDecoder:
         n_lines, n_bang, n_records = nmea.census(buf)
         p = self.pending
         held = p.held_bytes
-        msg = np.empty((nmea.N_M, n_bang + 1), np.int64)
-        pay = np.empty(n + held + 1, np.uint8)
-        station = np.empty((n_bang + 1) * ra.STATION_BYTES, np.uint8)
-        raw = np.empty(n + held + n_bang + 1 if self.keep_raw else 1, np.uint8)
-        rej = np.empty((n_lines + n_records + p.meta.shape[0] * ra.MAX_FRAGMENTS + 1, 4), np.int64)
-        rejbuf = np.empty(n + held + 1, np.uint8)
+        ws = self.workspace
+        msg = ws.get("msg", (nmea.N_M, n_bang + 1), np.int64)
+        pay = ws.get("pay", (n // 10 + n_bang + held // 10 + 2,), np.uint64)
+        station = ws.get("station", ((n_bang + 1) * ra.STATION_BYTES,), np.uint8)
+        raw = ws.get("raw", (n + held + n_bang + 1 if self.keep_raw else 1,), np.uint8)
+        n_rej = n_lines + n_records + p.meta.shape[0] * ra.MAX_FRAGMENTS + 1
+        rej = ws.get("rej", (n_rej, 4), np.int64)
+        rejbuf = ws.get("rejbuf", (n + held + 1,), np.uint8)
         counts = np.zeros(nmea.N_C, np.int64)
         nm, npay, nst, nraw, nr, nrb = nmea.scan(
-            buf, self.line_no, self.max_line, self.min_bits, self.timeout_us, self.timeout_lines,
-            self.keep_raw, self.state, p.meta, p.payload, p.payload_len, p.raw, p.raw_len,
-            p.station, p.used, msg, pay, station, raw, rej, rejbuf, counts,
+            buf,
+            self.line_no,
+            self.max_line,
+            self.min_bits,
+            self.timeout_us,
+            self.timeout_lines,
+            self.keep_raw,
+            self.state,
+            p.meta,
+            p.payload,
+            p.payload_len,
+            p.raw,
+            p.raw_len,
+            p.station,
+            p.used,
+            msg,
+            pay,
+            station,
+            raw,
+            rej,
+            rejbuf,
+            counts,
         )
         self.line_no += int(counts[nmea.C_LINES])
         messages = Messages(msg[:, :nm], pay[:npay], station[:nst], raw[:nraw], self.keep_raw)
@@ -131,24 +154,33 @@ class NmeaDecoder:
         rej = np.empty((p.count * ra.MAX_FRAGMENTS + 1, 4), np.int64)
         rejbuf = np.empty(p.held_bytes + 1, np.uint8)
         nr, nrb = nmea.flush(p.meta, p.payload_len, p.raw, p.raw_len, p.used, rej, rejbuf)
-        empty = Messages(np.empty((nmea.N_M, 0), np.int64), np.empty(0, np.uint8),
-                         np.empty(0, np.uint8), np.empty(0, np.uint8), self.keep_raw)
+        empty = Messages(
+            np.empty((nmea.N_M, 0), np.int64),
+            np.empty(0, np.uint64),
+            np.empty(0, np.uint8),
+            np.empty(0, np.uint8),
+            self.keep_raw,
+        )
         return self._batch(0, empty, rej[:nr], rejbuf[:nrb], np.zeros(nmea.N_C, np.int64))
 
     def _batch(
-        self, nbytes: int, messages: Messages, rej: np.ndarray, rejbuf: np.ndarray,
+        self,
+        nbytes: int,
+        messages: Messages,
+        rej: np.ndarray,
+        rejbuf: np.ndarray,
         counts: np.ndarray,
     ) -> Batch:
-        tables, unmatched = build(messages) if messages.count else ({}, 0)
+        tables, unmatched = build(messages, self.workspace) if messages.count else ({}, 0)
         reasons = np.bincount(rej[:, 1], minlength=len(nmea.REASONS)) if len(rej) else None
-        rejects = {} if reasons is None else {
-            nmea.REASONS[i]: int(c) for i, c in enumerate(reasons) if c
-        }
+        rejects = (
+            {} if reasons is None else {nmea.REASONS[i]: int(c) for i, c in enumerate(reasons) if c}
+        )
         if unmatched:
             rejects["unknown_subtype"] = rejects.get("unknown_subtype", 0) + unmatched
         by_type: dict[int, int] = {}
         if messages.count:
-            types = messages.pay[messages.msg[nmea.M_START]]
+            types = (messages.pay[messages.msg[nmea.M_START]] >> np.uint64(58)).astype(np.int64)
             by_type = {int(t): int(c) for t, c in enumerate(np.bincount(types)) if c}
         if self.quarantine is not None and len(rej):
             self._quarantine(rej, rejbuf)
@@ -204,7 +236,10 @@ def decode_stream(
 
 
 def _nmea(
-    parts: Iterator[bytes], s: Settings, keep_raw: bool | None, quarantine: IO[bytes] | None,
+    parts: Iterator[bytes],
+    s: Settings,
+    keep_raw: bool | None,
+    quarantine: IO[bytes] | None,
     progress: Callable[[int], None] | None,
 ) -> Iterator[Batch]:
     dec = NmeaDecoder(s, keep_raw=keep_raw, quarantine=quarantine)
@@ -236,9 +271,13 @@ def _tabular(
         for t in tb.tables.values():
             if "msg_type" in t.column_names:
                 vals = t.column("msg_type").drop_null().to_numpy()
-                by_type.update({int(k): int(v) for k, v in zip(*np.unique(vals, return_counts=True), strict=True)})
+                kinds, counts = np.unique(vals, return_counts=True)
+                by_type.update({int(k): int(c) for k, c in zip(kinds, counts, strict=True)})
         stats = DecodeStats(
-            lines=tb.rows, sentences=tb.rows, messages=rows, by_type=dict(by_type),
+            lines=tb.rows,
+            sentences=tb.rows,
+            messages=rows,
+            by_type=dict(by_type),
             rejects=dict(tb.rejects),
         )
         if progress is not None:

@@ -8,6 +8,7 @@ Rows keep input order within each table.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -16,15 +17,17 @@ from seawatch.decode import nmea
 from seawatch.decode.extract import (
     CONVERTERS,
     TEXT_TABLE,
+    as_buffer,
     extract_binary,
     extract_ints,
     extract_text,
     gather_bytes,
     validity,
 )
-from seawatch.decode.fields import Kind, Layout
+from seawatch.decode.fields import Kind, Layout, Select
 from seawatch.decode.schemas import PLANS, TablePlan
 from seawatch.decode.timeparse import NO_TIME
+from seawatch.decode.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class Messages:
     """Scanner output for one chunk, trimmed to what was used."""
 
     msg: np.ndarray  # int64[nmea.N_M, n]: one row per M_* column
-    pay: np.ndarray  # uint8 six-bit values
+    pay: np.ndarray  # uint64 words, ten six-bit values each (see nmea.M_START)
     station: np.ndarray  # uint8
     raw: np.ndarray  # uint8 (empty unless raw was requested)
     keep_raw: bool
@@ -53,7 +56,7 @@ def min_bits_by_type() -> np.ndarray:
     return out
 
 
-def _codes(codes: np.ndarray, width: int) -> pa.Array:
+def _codes(codes: np.ndarray, width: int) -> pa.Array[Any]:
     """Small ASCII codes packed in integers (channel 'A', talker 'AI') → strings; 0 = null."""
     n = len(codes)
     valid = codes > 0
@@ -67,13 +70,13 @@ def _codes(codes: np.ndarray, width: int) -> pa.Array:
     else:
         offsets = np.zeros(n + 1, np.int32)
         np.cumsum(valid * width, out=offsets[1:])
-    mask = None if k == n else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    mask = None if k == n else as_buffer(np.packbits(valid, bitorder="little"))
     return pa.Array.from_buffers(
-        pa.string(), n, [mask, pa.py_buffer(offsets), pa.py_buffer(data.reshape(-1))]
+        pa.string(), n, [mask, as_buffer(offsets), as_buffer(data.reshape(-1))]
     )
 
 
-def _source_columns(m: Messages, rows: np.ndarray) -> dict[str, pa.Array]:
+def _source_columns(m: Messages, rows: np.ndarray) -> dict[str, pa.Array[Any]]:
     msg = m.msg
     ts = msg[nmea.M_TS][rows]
     ts_mask = ts == NO_TIME
@@ -93,31 +96,58 @@ def _source_columns(m: Messages, rows: np.ndarray) -> dict[str, pa.Array]:
     return cols
 
 
-def _gather(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, rows: np.ndarray) -> pa.Array:
+def _gather(
+    buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, rows: np.ndarray
+) -> pa.Array[Any]:
     if len(buf) == 0:
         return pa.nulls(len(rows), pa.string())
     offsets, data = gather_bytes(buf, starts, lengths, rows)
     valid = lengths[rows] > 0
-    mask = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    mask = None if valid.all() else as_buffer(np.packbits(valid, bitorder="little"))
     return pa.Array.from_buffers(
-        pa.string(), len(rows), [mask, pa.py_buffer(offsets), pa.py_buffer(data)]
+        pa.string(), len(rows), [mask, as_buffer(offsets), as_buffer(data)]
     )
 
 
+def _holds(sel: Select, m: Messages, rows: np.ndarray) -> np.ndarray:
+    """Which of ``rows`` satisfy one predicate (false where the bits are missing)."""
+    vals = np.empty((1, len(rows)), np.int32)
+    valid = np.empty((1, len(rows)), np.bool_)
+    no = np.zeros((1, 1), np.bool_)
+    extract_ints(
+        m.pay,
+        m.msg[nmea.M_START],
+        m.msg[nmea.M_NBITS],
+        rows,
+        np.zeros(len(rows), np.int64),
+        np.array([[sel.offset]], np.int64),
+        np.array([[sel.width]], np.int64),
+        no,
+        np.zeros((1, 1), np.int64),
+        no,
+        vals,
+        valid,
+    )
+    v = vals[0].astype(np.int64)
+    ok: np.ndarray = valid[0] & (
+        v == sel.value if sel.upper is None else (v >= sel.value) & (v <= sel.upper)
+    )
+    return ok
+
+
 def _select(lay: Layout, m: Messages, candidates: np.ndarray) -> np.ndarray:
-    starts = m.msg[nmea.M_START]
+    """The messages of ``candidates`` (all of type ``lay.msg_type``) that ``lay`` decodes."""
     nbits = m.msg[nmea.M_NBITS]
     rows = candidates[nbits[candidates] >= lay.min_bits]
     for sel in lay.select:
-        offs = np.array([[sel.offset]], np.int64)
-        widths = np.array([[sel.width]], np.int64)
-        no = np.zeros((1, 1), np.bool_)
-        vals, valid = extract_ints(
-            m.pay, starts, nbits, rows, np.zeros(len(rows), np.int64), offs, widths, no,
-            np.zeros((1, 1), np.int64), no,
-        )
-        rows = rows[valid[0] & (vals[0] == sel.value)]
-    return rows
+        rows = rows[_holds(sel, m, rows)]
+    if lay.unless and len(rows):
+        excluded = np.ones(len(rows), np.bool_)
+        for sel in lay.unless:
+            excluded &= _holds(sel, m, rows)
+        rows = rows[~excluded]
+    selected: np.ndarray = rows
+    return selected
 
 
 @dataclass(frozen=True)
@@ -173,7 +203,13 @@ def _plan_columns(plan: TablePlan) -> _Columns:
                 scale[g, k] = f.scale
                 convert[k][g] = f.convert
     return _Columns(
-        tuple(ints), offs, widths, signed, na, has_na, scale,
+        tuple(ints),
+        offs,
+        widths,
+        signed,
+        na,
+        has_na,
+        scale,
         tuple(tuple(c) for c in convert),
         tuple((name, kind, voffs[name], vwidths[name]) for name, kind in varlen.items()),
     )
@@ -183,9 +219,13 @@ _COLUMNS = {name: _plan_columns(plan) for name, plan in PLANS.items()}
 
 
 def _int_column(
-    cols: _Columns, k: int, vals: np.ndarray, valid: np.ndarray, pid: np.ndarray,
+    cols: _Columns,
+    k: int,
+    vals: np.ndarray,
+    valid: np.ndarray,
+    pid: np.ndarray,
     typ: pa.DataType,
-) -> pa.Array:
+) -> pa.Array[Any]:
     v = vals[k]
     ok = valid[k]
     conv = cols.convert[k]
@@ -201,20 +241,20 @@ def _int_column(
     elif pa.types.is_boolean(typ):
         out = v.astype(np.bool_)
     else:
-        out = v.astype(typ.to_pandas_dtype())
+        out = v.astype(typ.to_pandas_dtype())  # a copy: ``v`` lives in the workspace
     if pa.types.is_boolean(typ):
-        data = pa.py_buffer(np.packbits(out, bitorder="little"))
+        data = as_buffer(np.packbits(out, bitorder="little"))
     else:
-        data = pa.py_buffer(np.ascontiguousarray(out))
+        data = as_buffer(np.ascontiguousarray(out))
     return pa.Array.from_buffers(typ, len(out), [validity(ok), data])
 
 
-def build(m: Messages) -> tuple[dict[str, pa.Table], int]:
+def build(m: Messages, ws: Workspace) -> tuple[dict[str, pa.Table], int]:
     """Decode every message into its tables. Returns the tables and how many messages
     matched no layout (a variant the layouts do not know, e.g. type 24 part 2)."""
     starts = m.msg[nmea.M_START]
     nbits = m.msg[nmea.M_NBITS]
-    types = m.pay[starts].astype(np.int64) if m.count else np.zeros(0, np.int64)
+    types = (m.pay[starts] >> np.uint64(58)).astype(np.int64) if m.count else np.zeros(0, np.int64)
     by_type = [np.flatnonzero(types == t) for t in range(28)]
     matched = np.zeros(m.count, np.bool_)
     out: dict[str, pa.Table] = {}
@@ -231,11 +271,23 @@ def build(m: Messages) -> tuple[dict[str, pa.Table], int]:
             continue
         pid = group[rows]
         cols = _COLUMNS[name]
-        decoded: dict[str, pa.Array] = {}
+        decoded: dict[str, pa.Array[Any]] = {}
         if cols.ints:
-            vals, valid = extract_ints(
-                m.pay, starts, nbits, rows, pid, cols.offs, cols.widths, cols.signed, cols.na,
+            vals = ws.get("ints", (len(cols.ints), len(rows)), np.int32)
+            valid = ws.get("valid", (len(cols.ints), len(rows)), np.bool_)
+            extract_ints(
+                m.pay,
+                starts,
+                nbits,
+                rows,
+                pid,
+                cols.offs,
+                cols.widths,
+                cols.signed,
+                cols.na,
                 cols.has_na,
+                vals,
+                valid,
             )
             for k, col in enumerate(cols.ints):
                 decoded[col] = _int_column(cols, k, vals, valid, pid, plan.schema.field(col).type)
@@ -243,15 +295,15 @@ def build(m: Messages) -> tuple[dict[str, pa.Table], int]:
             if kind == Kind.TEXT:
                 o, d, ok = extract_text(m.pay, starts, nbits, rows, pid, offs, widths, TEXT_TABLE)
                 decoded[col] = pa.Array.from_buffers(
-                    pa.string(), len(rows), [validity(ok), pa.py_buffer(o), pa.py_buffer(d)]
+                    pa.string(), len(rows), [validity(ok), as_buffer(o), as_buffer(d)]
                 )
             else:
                 o, d, nb, ok = extract_binary(m.pay, starts, nbits, rows, pid, offs, widths)
                 decoded[col] = pa.Array.from_buffers(
-                    pa.binary(), len(rows), [validity(ok), pa.py_buffer(o), pa.py_buffer(d)]
+                    pa.binary(), len(rows), [validity(ok), as_buffer(o), as_buffer(d)]
                 )
                 decoded[f"{col}_nbits"] = pa.Array.from_buffers(
-                    pa.int32(), len(rows), [validity(ok), pa.py_buffer(nb)]
+                    pa.int32(), len(rows), [validity(ok), as_buffer(nb)]
                 )
         if name == "positions":
             t = types[rows]

@@ -48,7 +48,7 @@ def open_binary(path: str | Path) -> BinaryIO:
 
 
 def _decompressing(f: BinaryIO) -> BinaryIO:
-    raw = io.BufferedReader(f) if not isinstance(f, io.BufferedReader) else f  # type: ignore[arg-type]
+    raw = f if isinstance(f, io.BufferedReader) else io.BufferedReader(f)  # type: ignore[arg-type,type-var]
     head = raw.peek(4)[:4]
     if head.startswith(_GZIP):
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
