@@ -589,8 +589,9 @@ def scan(
             k = ra.find_slot(meta, used, group, sth, chan, seq, total)
             if k >= 0:
                 s = used[1 + k]
-                if (meta[s, ra.S_MASK] >> (num - 1)) & 1:
-                    # this fragment already arrived: the earlier message can never complete
+                if meta[s, ra.S_MASK] >> (num - 1):
+                    # this fragment or a later one already arrived: fragments are sent in
+                    # order, so the earlier message can never complete
                     for f in range(ra.MAX_FRAGMENTS):
                         if spay_len[s, f] >= 0:
                             nr, nrb = _reject(
