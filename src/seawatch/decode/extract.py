@@ -31,6 +31,10 @@ def _bits(pay: np.ndarray, start: int, off: int, width: int) -> np.int64:
     return np.int64(x >> np.uint64(64 - width))
 
 
+# Columns of an integer field spec (see extract_ints)
+F_COL, F_OFF, F_WIDTH, F_SIGNED, F_HAS_NA, F_NA = range(6)
+
+
 @njit(cache=True, nogil=True)
 def extract_ints(
     pay: np.ndarray,
@@ -38,35 +42,30 @@ def extract_ints(
     nbits: np.ndarray,
     rows: np.ndarray,
     pid: np.ndarray,
-    offs: np.ndarray,
-    widths: np.ndarray,
-    signed: np.ndarray,
-    na: np.ndarray,
-    has_na: np.ndarray,
+    count: np.ndarray,
+    spec: np.ndarray,
     out: np.ndarray,
     valid: np.ndarray,
 ) -> None:
     """Many integer columns of a table at once, one pass over each payload.
 
-    Row ``j`` is message ``rows[j]`` decoded with layout group ``pid[j]``; parameters are
-    indexed ``[group, column]`` and ``offs < 0`` means the group has no such field.
-    Payloads are words of ten characters (60 bits, left-aligned), so a field is one or
-    two shifts. Fills ``out`` (int32[ncols, n]) and ``valid`` (bool[ncols, n]): integer fields
-    are at most 32 bits signed or 31 bits unsigned (checked when the schemas are built).
+    Row ``j`` is message ``rows[j]`` decoded with layout group ``pid[j]``, whose
+    ``count[g]`` fields are ``spec[g, i]`` = (column, bit offset, width, signed, has
+    "not available" value, that value). Payloads are words of ten characters (60 bits,
+    left-aligned), so a field is one or two shifts. Fills ``out`` (int32[ncols, n]) and
+    sets ``valid`` (bool[ncols, n], all False on entry) where a value is present: integer
+    fields are at most 32 bits signed or 31 unsigned (checked when schemas are built).
     """
-    nf = offs.shape[1]
     n = rows.shape[0]
     for j in range(n):
         r = rows[j]
         g = pid[j]
         s = starts[r]
         nb = nbits[r]
-        for k in range(nf):
-            off = offs[g, k]
-            width = widths[g, k]
-            out[k, j] = 0
-            valid[k, j] = False
-            if off < 0 or nb < off + width:
+        for i in range(count[g]):
+            off = spec[g, i, F_OFF]
+            width = spec[g, i, F_WIDTH]
+            if nb < off + width:
                 continue
             wi = off // 60
             bo = off - wi * 60
@@ -75,10 +74,11 @@ def extract_ints(
                 x |= pay[s + wi + 1] >> np.uint64(60 - bo)
             x >>= np.uint64(64 - width)
             val = np.int64(x)
-            if signed[g, k] and val >= (np.int64(1) << (width - 1)):
+            if spec[g, i, F_SIGNED] and val >= (np.int64(1) << (width - 1)):
                 val -= np.int64(1) << width
-            if has_na[g, k] and val == na[g, k]:
+            if spec[g, i, F_HAS_NA] and val == spec[g, i, F_NA]:
                 continue
+            k = spec[g, i, F_COL]
             out[k, j] = val
             valid[k, j] = True
 

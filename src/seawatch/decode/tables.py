@@ -112,26 +112,22 @@ def _gather(
 def _holds(sel: Select, m: Messages, rows: np.ndarray) -> np.ndarray:
     """Which of ``rows`` satisfy one predicate (false where the bits are missing)."""
     vals = np.empty((1, len(rows)), np.int32)
-    valid = np.empty((1, len(rows)), np.bool_)
-    no = np.zeros((1, 1), np.bool_)
+    valid = np.zeros((1, len(rows)), np.bool_)
+    spec = np.array([[[0, sel.offset, sel.width, 0, 0, 0]]], np.int64)
     extract_ints(
         m.pay,
         m.msg[nmea.M_START],
         m.msg[nmea.M_NBITS],
         rows,
         np.zeros(len(rows), np.int64),
-        np.array([[sel.offset]], np.int64),
-        np.array([[sel.width]], np.int64),
-        no,
-        np.zeros((1, 1), np.int64),
-        no,
+        np.ones(1, np.int64),
+        spec,
         vals,
         valid,
     )
     v = vals[0].astype(np.int64)
-    ok: np.ndarray = valid[0] & (
-        v == sel.value if sel.upper is None else (v >= sel.value) & (v <= sel.upper)
-    )
+    hit = v == sel.value if sel.upper is None else (v >= sel.value) & (v <= sel.upper)
+    ok: np.ndarray = valid[0] & hit
     return ok
 
 
@@ -155,11 +151,8 @@ class _Columns:
     """How to decode one table's field columns for each of its layout groups."""
 
     ints: tuple[str, ...]
-    offs: np.ndarray  # int64[groups, ints], -1 = the group lacks the field
-    widths: np.ndarray
-    signed: np.ndarray
-    na: np.ndarray
-    has_na: np.ndarray
+    count: np.ndarray  # int64[groups]: integer fields each group has
+    spec: np.ndarray  # int64[groups, fields, 6]: see extract.F_*
     scale: np.ndarray  # float64[groups, ints]
     convert: tuple[tuple[str | None, ...], ...]  # [int column][group]
     varlen: tuple[tuple[str, Kind, np.ndarray, np.ndarray], ...]  # name, kind, offs[g], widths[g]
@@ -178,11 +171,8 @@ def _plan_columns(plan: TablePlan) -> _Columns:
             elif f.name not in ints:
                 ints.append(f.name)
     ng, nf = len(plan.parts), len(ints)
-    offs = np.full((ng, nf), -1, np.int64)
-    widths = np.zeros((ng, nf), np.int64)
-    signed = np.zeros((ng, nf), np.bool_)
-    na = np.zeros((ng, nf), np.int64)
-    has_na = np.zeros((ng, nf), np.bool_)
+    count = np.zeros(ng, np.int64)
+    spec = np.zeros((ng, max(nf, 1), 6), np.int64)
     scale = np.ones((ng, nf), np.float64)
     convert: list[list[str | None]] = [[None] * ng for _ in ints]
     voffs = {name: np.full(ng, -1, np.int64) for name in varlen}
@@ -195,20 +185,15 @@ def _plan_columns(plan: TablePlan) -> _Columns:
                 vwidths[f.name][g] = f.width or f.max_width
             elif f.name in ints and f.kind != Kind.SPARE:
                 k = ints.index(f.name)
-                offs[g, k] = off
-                widths[g, k] = f.width
-                signed[g, k] = f.kind == Kind.INT
-                na[g, k] = 0 if f.na is None else f.na
-                has_na[g, k] = f.na is not None
+                na = 0 if f.na is None else f.na
+                spec[g, count[g]] = (k, off, f.width, f.kind == Kind.INT, f.na is not None, na)
+                count[g] += 1
                 scale[g, k] = f.scale
                 convert[k][g] = f.convert
     return _Columns(
         tuple(ints),
-        offs,
-        widths,
-        signed,
-        na,
-        has_na,
+        count,
+        spec,
         scale,
         tuple(tuple(c) for c in convert),
         tuple((name, kind, voffs[name], vwidths[name]) for name, kind in varlen.items()),
@@ -275,20 +260,8 @@ def build(m: Messages, ws: Workspace) -> tuple[dict[str, pa.Table], int]:
         if cols.ints:
             vals = ws.get("ints", (len(cols.ints), len(rows)), np.int32)
             valid = ws.get("valid", (len(cols.ints), len(rows)), np.bool_)
-            extract_ints(
-                m.pay,
-                starts,
-                nbits,
-                rows,
-                pid,
-                cols.offs,
-                cols.widths,
-                cols.signed,
-                cols.na,
-                cols.has_na,
-                vals,
-                valid,
-            )
+            valid[:] = False
+            extract_ints(m.pay, starts, nbits, rows, pid, cols.count, cols.spec, vals, valid)
             for k, col in enumerate(cols.ints):
                 decoded[col] = _int_column(cols, k, vals, valid, pid, plan.schema.field(col).type)
         for col, kind, offs, widths in cols.varlen:
