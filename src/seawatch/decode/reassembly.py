@@ -87,9 +87,11 @@ def find_slot(
             if meta[s, S_GROUP] == group:
                 return k
             continue
+        # a fragment without a station (only the first carried a tag block) matches any
+        same_station = station == 0 or meta[s, S_STATION] == 0 or meta[s, S_STATION] == station
         if (
             meta[s, S_GROUP] < 0
-            and meta[s, S_STATION] == station
+            and same_station
             and meta[s, S_CHANNEL] == channel
             and meta[s, S_SEQ] == seq
         ):

@@ -265,6 +265,7 @@ def _tabular(
 ) -> Iterator[Batch]:
     from seawatch.decode.tabular import read_tabular
 
+    done = 0
     for tb in read_tabular(f, fmt, name=name):
         rows = sum(t.num_rows for k, t in tb.tables.items() if k == "positions")
         by_type: Counter[int] = Counter()
@@ -281,7 +282,12 @@ def _tabular(
             rejects=dict(tb.rejects),
         )
         if progress is not None:
-            progress(0)
+            try:
+                pos = f.tell()
+            except (OSError, ValueError):
+                pos = done
+            progress(pos - done)
+            done = pos
         yield Batch(tb.tables, stats)
 
 

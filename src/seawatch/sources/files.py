@@ -55,7 +55,8 @@ def _decompressing(f: BinaryIO) -> BinaryIO:
     if head.startswith(_BZIP2):
         return bz2.BZ2File(raw, "rb")  # type: ignore[return-value]
     if head.startswith(_ZSTD):
-        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)  # type: ignore[no-any-return]
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+        return io.BufferedReader(reader)  # type: ignore[arg-type,return-value]
     return raw  # type: ignore[return-value]
 
 
