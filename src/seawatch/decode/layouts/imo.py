@@ -150,7 +150,9 @@ MET_HYDRO_LEGACY = Layout(
         uint("ice", 2, "Ice: 0 = no, 1 = yes", na=3),
         spare(6),
     ),
-    min_bits=346,
+    # Up to the salinity: a Danish base station (dma_aislib/stream_example.txt) sends 344
+    # bits, leaving out the ice field and the spare bits; gpsd decodes it too.
+    min_bits=344,
     select=app_select(8, 1, 11),
     doc="Meteorological and hydrographic data, superseded format (IMO SN/Circ.236)",
 )
