@@ -200,23 +200,23 @@ def _gps_time(buf: np.ndarray, a: int, star: int, gs: np.ndarray) -> None:
 
 @njit(cache=True, nogil=True)
 def _pghp_time(buf: np.ndarray, a: int, star: int) -> int:
-    """``PGHP,1,2012,2,1,20,19,5,651,...`` (Gatehouse) → receive time."""
-    vals = np.zeros(9, np.int64)
+    """``PGHP,1,<yyyy>,<m>,<d>,<h>,<mi>,<s>,<ms>,...`` (Gatehouse, body after ``PGHP,``)."""
+    vals = np.zeros(8, np.int64)
     k = 0
-    i = a
     start = a
-    while i <= star and k < 9:
+    for i in range(a, star + 1):
+        if k >= 8:
+            break
         if i == star or buf[i] == 44:
             vals[k] = _field_int(buf, start, i)
             k += 1
             start = i + 1
-        i += 1
-    if k < 9 or vals[1] != 1:
+    if k < 8 or vals[0] != 1:
         return NO_TIME
-    for j in range(2, 9):
+    for j in range(1, 8):
         if vals[j] < 0:
             return NO_TIME
-    return civil_us(vals[2], vals[3], vals[4], vals[5], vals[6], vals[7], vals[8] * 1000)
+    return civil_us(vals[1], vals[2], vals[3], vals[4], vals[5], vals[6], vals[7] * 1000)
 
 
 @njit(cache=True, nogil=True)

@@ -14,7 +14,7 @@ import logging
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, BinaryIO
+from typing import IO, Any, BinaryIO
 
 import zstandard
 
@@ -47,17 +47,33 @@ def open_binary(path: str | Path) -> BinaryIO:
     return _decompressing(f)
 
 
-def _decompressing(f: BinaryIO) -> BinaryIO:
+class _Decompressed(io.BufferedReader):
+    """A buffered, peekable decompressing reader that closes the file beneath it too."""
+
+    def __init__(self, inner: IO[bytes], underlying: IO[bytes]) -> None:
+        super().__init__(inner)  # type: ignore[arg-type]
+        self._underlying = underlying
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._underlying.close()
+
+
+def _decompressing(f: IO[bytes]) -> BinaryIO:
     raw = f if isinstance(f, io.BufferedReader) else io.BufferedReader(f)  # type: ignore[arg-type,type-var]
     head = raw.peek(4)[:4]
+    inner: Any
     if head.startswith(_GZIP):
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
-    if head.startswith(_BZIP2):
-        return bz2.BZ2File(raw, "rb")  # type: ignore[return-value]
-    if head.startswith(_ZSTD):
-        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-        return io.BufferedReader(reader)  # type: ignore[arg-type,return-value]
-    return raw  # type: ignore[return-value]
+        inner = gzip.GzipFile(fileobj=raw, mode="rb")
+    elif head.startswith(_BZIP2):
+        inner = bz2.BZ2File(raw, "rb")
+    elif head.startswith(_ZSTD):
+        inner = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+    else:
+        return raw
+    return _Decompressed(inner, raw)
 
 
 def peek_head(f: BinaryIO, n: int = 65536) -> bytes:
