@@ -226,7 +226,8 @@ def _int_column(
     elif pa.types.is_boolean(typ):
         out = v.astype(np.bool_)
     else:
-        out = v.astype(typ.to_pandas_dtype())  # a copy: ``v`` lives in the workspace
+        dtype = typ.to_pandas_dtype()
+        out = v if v.dtype == dtype else v.astype(dtype)
     if pa.types.is_boolean(typ):
         data = as_buffer(np.packbits(out, bitorder="little"))
     else:
@@ -258,7 +259,8 @@ def build(m: Messages, ws: Workspace) -> tuple[dict[str, pa.Table], int]:
         cols = _COLUMNS[name]
         decoded: dict[str, pa.Array[Any]] = {}
         if cols.ints:
-            vals = ws.get("ints", (len(cols.ints), len(rows)), np.int32)
+            # fresh, not workspace: int32 columns are zero-copy views of its rows
+            vals = np.empty((len(cols.ints), len(rows)), np.int32)
             valid = ws.get("valid", (len(cols.ints), len(rows)), np.bool_)
             valid[:] = False
             extract_ints(m.pay, starts, nbits, rows, pid, cols.count, cols.spec, vals, valid)
