@@ -247,6 +247,14 @@ def rate(r: dict[str, Any]) -> float | None:
     return None
 
 
+def cpu_rate(r: dict[str, Any]) -> float | None:
+    """Messages per CPU-second of the run with the least CPU time (robust to time-slicing)."""
+    cpus = [c for c in (r.get("cpu_seconds_all") or [r.get("cpu_seconds")]) if c]
+    if r.get("status") == "ok" and cpus:
+        return float(r["messages"]) / min(cpus)
+    return None
+
+
 def count_warning(r: dict[str, Any]) -> str | None:
     if r.get("status") != "ok":
         return None
@@ -268,8 +276,11 @@ def contention_warning(r: dict[str, Any]) -> str | None:
         util = r["cpu_seconds"] / r["seconds"]
         if util < 0.9:
             why.append(f"it got only {util:.0%} of its core in the reported run")
+    # Others on the spare cores do not take this peer's core; more than that means they
+    # must have shared it at some point (time-slicing, visible in the CPU share above).
     other = r.get("other_load_cores")
-    if other is not None and other > BUSY_LIMIT:
+    spare = max(len(os.sched_getaffinity(0)) - 1, 0)
+    if other is not None and other > spare + BUSY_LIMIT:
         why.append(f"other processes used {other:.2f} cores on average while it ran")
     if why:
         return f"{r['peer']}: machine not quiet ({'; '.join(why)}); its msg/s may be low"
@@ -286,6 +297,7 @@ def fmt_int(v: float | None) -> str:
 
 def table_rows(results: list[dict[str, Any]]) -> tuple[list[str], list[list[str]], list[str]]:
     sw = next((rate(r) for r in results if r["peer"] == "seawatch"), None)
+    sw_cpu = next((cpu_rate(r) for r in results if r["peer"] == "seawatch"), None)
     head = [
         "peer",
         "input",
@@ -293,6 +305,8 @@ def table_rows(results: list[dict[str, Any]]) -> tuple[list[str], list[list[str]
         "seconds",
         "msg/s",
         "seawatch ratio",
+        "msg/CPU-s",
+        "ratio (CPU)",
         "peak RSS MiB",
         "RSS before timing MiB",
     ]
@@ -301,7 +315,7 @@ def table_rows(results: list[dict[str, Any]]) -> tuple[list[str], list[list[str]
         msgs = rate(r)
         if r.get("status") != "ok":
             state = "not available yet" if r.get("status") == "unavailable" else r.get("status")
-            rows.append([r["peer"], "—", "—", "—", "—", "—", "—", state])
+            rows.append([r["peer"], "—", "—", "—", "—", "—", "—", "—", "—", state])
             reason = r.get("reason", "")
             notes.append(
                 f"{r['peer']}: {reason if reason.startswith(state) else state + ' — ' + reason}"
@@ -311,6 +325,8 @@ def table_rows(results: list[dict[str, Any]]) -> tuple[list[str], list[list[str]
         if label != "full":
             label += " *"
         ratio = "—" if sw is None or msgs is None else f"{sw / msgs:.2f}×"
+        per_cpu = cpu_rate(r)
+        ratio_cpu = "—" if sw_cpu is None or per_cpu is None else f"{sw_cpu / per_cpu:.2f}×"
         peak = r.get("peak_rss_kib")
         base = r.get("base_rss_kib")
         rows.append(
@@ -321,6 +337,8 @@ def table_rows(results: list[dict[str, Any]]) -> tuple[list[str], list[list[str]
                 f"{r['seconds']:.3f}",
                 fmt_int(msgs),
                 ratio,
+                fmt_int(per_cpu),
+                ratio_cpu,
                 "—" if peak is None else f"{peak / 1024:,.0f}",
                 "—" if base is None else f"{base / 1024:,.0f}",
             ]
@@ -331,7 +349,7 @@ def table_rows(results: list[dict[str, Any]]) -> tuple[list[str], list[list[str]
 def print_table(results: list[dict[str, Any]], full: Input) -> None:
     head, rows, notes = table_rows(results)
     widths = [max(len(str(c)) for c in col) for col in zip(head, *rows, strict=True)]
-    right = {2, 3, 4, 5, 6, 7}
+    right = set(range(2, len(head)))
 
     def line(cells: list[str]) -> str:
         return "  ".join(
@@ -374,6 +392,8 @@ def print_table(results: list[dict[str, Any]], full: Input) -> None:
 def render_section(meta: dict[str, Any], results: list[dict[str, Any]]) -> str:
     head, rows, notes = table_rows(results)
     m = meta["machine"]
+    commands = meta.get("commands") or [meta["command"]]
+    runs = meta["runs"] if len(commands) == 1 else "see the runs listed per peer"
     out = [
         f"## {meta['date']}",
         "",
@@ -381,8 +401,11 @@ def render_section(meta: dict[str, Any], results: list[dict[str, Any]]) -> str:
         "each peer in its own subprocess pinned to one core, peers run one after another.",
         f"- Input: `{meta['input_name']}` = ais-nmea-sample.log × {meta['repeat']} "
         f"({meta['sentences']:,} sentences, ~{meta['expected']:,} messages).",
-        f"- Command: `{meta['command']}`; seawatch source: git {meta.get('source', '?')}.",
-        f"- Timed runs per peer: {meta['runs']} (best reported), after an untimed warm-up "
+        "- Command: "
+        + "; then ".join(f"`{c}`" for c in commands)
+        + (" (merged: each row shows when it was measured)" if len(commands) > 1 else "")
+        + f"; seawatch source: git {meta.get('source', '?')}.",
+        f"- Timed runs per peer: {runs} (best reported), after an untimed warm-up "
         "pass over one copy of the sample.",
         "",
         "| " + " | ".join(head) + " |",
@@ -400,6 +423,11 @@ def render_section(meta: dict[str, Any], results: list[dict[str, Any]]) -> str:
     if sw is not None and (v := rate(sw)) is not None:
         verdict = "met" if v >= SEAWATCH_GOAL else "not met"
         out.append(f"seawatch goal (≥ {SEAWATCH_GOAL:,} msg/s on one core): **{verdict}**.")
+        if "uncommitted" in str(meta.get("source", "")):
+            out.append(
+                "The seawatch row was measured on an uncommitted working tree "
+                f"(git {meta['source']}); rerun once the decoder has landed."
+            )
         out.append("")
     out.append("Per peer (version; what the timing includes; decode errors):")
     out.append("")
@@ -407,7 +435,7 @@ def render_section(meta: dict[str, Any], results: list[dict[str, Any]]) -> str:
         if r.get("status") == "ok":
             extra = "".join(f", {k}={v:,}" for k, v in (r.get("extra") or {}).items())
             out.append(
-                f"- **{r['peer']}** {r.get('version', '?')} (Python {r.get('python', '?')}): "
+                f"- **{r['peer']}** {r.get('version', '?')}, Python {r.get('python', '?')}: "
                 f"{r['timing']}. Errors/rejected: {r.get('errors', 0):,}{extra}; "
                 f"CPU {r.get('cpu_seconds', 0):.3f} s; runs {spread(r)}; other processes "
                 f"{r.get('other_load_cores') or 0:.2f} cores; measured {r['measured_at']}."
@@ -442,8 +470,12 @@ def update_md(path: Path, meta: dict[str, Any], results: list[dict[str, Any]]) -
     if idx is not None:
         m = re.search(re.escape(MD_MARK) + r"(.*) -->", sections[idx])
         if m:
-            old = json.loads(m.group(1))["results"]
+            blob = json.loads(m.group(1))
+            old, old_meta = blob["results"], blob["meta"]
             new_peers = {r["peer"] for r in results}
+            if any(r["peer"] not in new_peers for r in old):
+                cmds = old_meta.get("commands") or [old_meta["command"]]
+                meta = {**meta, "commands": [*cmds, meta["command"]]}
             merged = [r for r in old if r["peer"] not in new_peers] + results
             results = sorted(merged, key=lambda r: PEERS.index(r["peer"]))
         sections[idx] = render_section(meta, results) + "\n"
