@@ -490,19 +490,33 @@ def scan(
                 nr, nrb = _reject(rej, rejbuf, nr, nrb, line, BAD_FILL, buf, rec_start, te)
                 p = te
                 continue
-            bad = False
-            for i in range(pa, pb):
-                if _SIXBIT[buf[i]] > 63:
-                    bad = True
-                    break
-            if bad:
-                nr, nrb = _reject(rej, rejbuf, nr, nrb, line, BAD_PAYLOAD_CHAR, buf, rec_start, te)
-                p = te
-                continue
             talker = np.int64(buf[b0]) * 256 + buf[b0 + 1]
             vdo = 1 if buf[b0 + 4] == 79 else 0
             if total == 1:
-                # ---- single-sentence message: straight to the output
+                # ---- single-sentence message: pack straight into the output, then decide
+                w = npay
+                acc = np.uint64(0)
+                cnt = 0
+                orv = 0
+                for i in range(pa, pb):
+                    v = _SIXBIT[buf[i]]
+                    orv |= v
+                    acc = (acc << np.uint64(6)) | np.uint64(v)
+                    cnt += 1
+                    if cnt == 10:
+                        pay[w] = acc << np.uint64(4)
+                        w += 1
+                        acc = np.uint64(0)
+                        cnt = 0
+                if cnt:
+                    pay[w] = acc << np.uint64(4 + 6 * (10 - cnt))
+                    w += 1
+                if orv > 63:  # a character outside the six-bit armour
+                    nr, nrb = _reject(
+                        rej, rejbuf, nr, nrb, line, BAD_PAYLOAD_CHAR, buf, rec_start, te
+                    )
+                    p = te
+                    continue
                 nbits = (pb - pa) * 6 - fill
                 mt = _SIXBIT[buf[pa]]
                 if mt < 1 or mt > 27:
@@ -514,19 +528,7 @@ def scan(
                     p = te
                     continue
                 msg[M_START, nm] = npay
-                acc = np.uint64(0)
-                cnt = 0
-                for i in range(pa, pb):
-                    acc = (acc << np.uint64(6)) | np.uint64(_SIXBIT[buf[i]])
-                    cnt += 1
-                    if cnt == 10:
-                        pay[npay] = acc << np.uint64(4)
-                        npay += 1
-                        acc = np.uint64(0)
-                        cnt = 0
-                if cnt:
-                    pay[npay] = acc << np.uint64(4 + 6 * (10 - cnt))
-                    npay += 1
+                npay = w
                 msg[M_NBITS, nm] = nbits
                 msg[M_TS, nm] = ts
                 msg[M_LINE, nm] = line
@@ -550,6 +552,13 @@ def scan(
                 p = te
                 continue
             # ---- fragment of a multi-sentence message
+            orv = 0
+            for i in range(pa, pb):
+                orv |= _SIXBIT[buf[i]]
+            if orv > 63:
+                nr, nrb = _reject(rej, rejbuf, nr, nrb, line, BAD_PAYLOAD_CHAR, buf, rec_start, te)
+                p = te
+                continue
             if pb - pa > ra.FRAGMENT_CHARS:
                 nr, nrb = _reject(rej, rejbuf, nr, nrb, line, PAYLOAD_TOO_LONG, buf, rec_start, te)
                 p = te
