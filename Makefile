@@ -40,6 +40,7 @@ test: deps venv
 
 # Decoder throughput against peer decoders; e.g. make bench BENCH_ARGS="--repeat 5 --peers pyais"
 bench: venv
+	$(BIN)/python -m pip install -q -e '.[test,bench]'
 	$(BIN)/python bench/decode.py $(BENCH_ARGS)
 
 clean:
