@@ -97,10 +97,10 @@ def _sixbit_table() -> np.ndarray:
 
 
 _SIXBIT = _sixbit_table()
-# 1 = field separator, 2 = ends a sentence body ('*', '!', '$', '\\'), 0 = anything else
+# 1 = field separator, 2 = ends a sentence body ('*', '!', '$', '\\', newline), 0 = other
 _CLASS = np.zeros(256, np.uint8)
 _CLASS[44] = 1
-_CLASS[[42, 33, 36, 92]] = 2
+_CLASS[[42, 33, 36, 92, 10]] = 2
 
 
 def new_state() -> np.ndarray:
@@ -219,6 +219,46 @@ def _pghp_time(buf: np.ndarray, a: int, star: int) -> int:
     return civil_us(vals[1], vals[2], vals[3], vals[4], vals[5], vals[6], vals[7] * 1000)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _sentence(
+    buf: np.ndarray, b0: int, end: int
+) -> tuple[int, int, int, int, int, int, int, int, int]:
+    """Scan a sentence body from ``b0``: (end of body, XOR checksum, commas, first 6 commas).
+
+    The body ends at ``*``, at the start of another record (``!``, ``$``, ``\\``), at a
+    newline or at ``end``.
+    """
+    star = b0
+    x = 0
+    nc = 0
+    c0 = c1 = c2 = c3 = c4 = c5 = -1
+    while star < end:
+        c = buf[star]
+        k = _CLASS[c]
+        if k == 0:
+            x ^= c
+            star += 1
+            continue
+        if k == 2:
+            break
+        x ^= c
+        if nc == 0:
+            c0 = star
+        elif nc == 1:
+            c1 = star
+        elif nc == 2:
+            c2 = star
+        elif nc == 3:
+            c3 = star
+        elif nc == 4:
+            c4 = star
+        elif nc == 5:
+            c5 = star
+        nc += 1
+        star += 1
+    return star, x, nc, c0, c1, c2, c3, c4, c5
+
+
 @njit(cache=True, nogil=True)
 def census(buf: np.ndarray) -> tuple[int, int, int]:
     """Upper bounds for the scanner's outputs: (lines, sentence starts '!', record starts)."""
@@ -274,7 +314,13 @@ def scan(
     while pos < n:
         # ---- one line [ls, le)
         ls = pos
-        le = ls
+        fast = buf[ls] == 33  # the common line: a sentence with no tag block or prefix
+        if fast:
+            # read the sentence first, then only the few bytes after its checksum
+            f_star, f_x, f_nc, f0, f1, f2, f3, f4, f5 = _sentence(buf, ls + 1, n)
+            le = f_star
+        else:
+            le = ls
         while le < n and buf[le] != 10:
             le += 1
         pos = le + 1
@@ -375,35 +421,10 @@ def scan(
                 break
             # ---- sentence [p, star) and checksum
             b0 = p + 1
-            star = b0
-            x = 0
-            nc = 0
-            c0 = c1 = c2 = c3 = c4 = c5 = -1
-            while star < le:
-                c = buf[star]
-                k = _CLASS[c]
-                if k == 0:
-                    x ^= c
-                    star += 1
-                    continue
-                if k == 2:
-                    break
-                x ^= c
-                if True:
-                    if nc == 0:
-                        c0 = star
-                    elif nc == 1:
-                        c1 = star
-                    elif nc == 2:
-                        c2 = star
-                    elif nc == 3:
-                        c3 = star
-                    elif nc == 4:
-                        c4 = star
-                    elif nc == 5:
-                        c5 = star
-                    nc += 1
-                star += 1
+            if fast and p == ls:
+                star, x, nc, c0, c1, c2, c3, c4, c5 = f_star, f_x, f_nc, f0, f1, f2, f3, f4, f5
+            else:
+                star, x, nc, c0, c1, c2, c3, c4, c5 = _sentence(buf, b0, le)
             # trailing fields run to the next record start
             rec_end = star + 3 if star < le and buf[star] == 42 else star
             te = min(rec_end, le)

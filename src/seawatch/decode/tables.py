@@ -235,27 +235,43 @@ def _int_column(
     return pa.Array.from_buffers(typ, len(out), [validity(ok), data])
 
 
+def _merge_groups(picked: list[tuple[np.ndarray, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of several layout groups merged into input order, with each row's group."""
+    if len(picked) == 1:
+        rows, g = picked[0]
+        return rows, np.full(len(rows), g, np.int64)
+    rows = np.concatenate([r for r, _ in picked])
+    pid = np.concatenate([np.full(len(r), g, np.int64) for r, g in picked])
+    order = np.argsort(rows, kind="stable")
+    return rows[order], pid[order]
+
+
 def build(m: Messages, ws: Workspace) -> tuple[dict[str, pa.Table], int]:
     """Decode every message into its tables. Returns the tables and how many messages
     matched no layout (a variant the layouts do not know, e.g. type 24 part 2)."""
     starts = m.msg[nmea.M_START]
     nbits = m.msg[nmea.M_NBITS]
-    types = (m.pay[starts] >> np.uint64(58)).astype(np.int64) if m.count else np.zeros(0, np.int64)
-    by_type = [np.flatnonzero(types == t) for t in range(28)]
+    types = (m.pay[starts] >> np.uint64(58)).astype(np.uint8)
+    # message indices by type, in input order (one radix sort instead of a pass per type)
+    order = np.argsort(types, kind="stable")
+    bounds = np.searchsorted(types[order], np.arange(29))
+    by_type = [order[bounds[t] : bounds[t + 1]] for t in range(28)]
     matched = np.zeros(m.count, np.bool_)
     out: dict[str, pa.Table] = {}
     for name, plan in PLANS.items():
-        group = np.full(m.count, -1, np.int64)
+        picked: list[tuple[np.ndarray, int]] = []
         for g, part in enumerate(plan.parts):
             for lay in part.layouts:
-                rows = _select(lay, m, by_type[lay.msg_type])
-                group[rows] = g
-                if not part.projected:
-                    matched[rows] = True
-        rows = np.flatnonzero(group >= 0)
-        if rows.size == 0:
+                if len(by_type[lay.msg_type]) == 0:
+                    continue
+                sel = _select(lay, m, by_type[lay.msg_type])
+                if len(sel):
+                    picked.append((sel, g))
+                    if not part.projected:
+                        matched[sel] = True
+        if not picked:
             continue
-        pid = group[rows]
+        rows, pid = _merge_groups(picked)
         cols = _COLUMNS[name]
         decoded: dict[str, pa.Array[Any]] = {}
         if cols.ints:
