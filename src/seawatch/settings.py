@@ -57,7 +57,7 @@ class Settings:
         "INFO", "Lowest level of log messages written to stderr.", choices=_LOG_LEVELS
     )
     decode_chunk_bytes: int = setting(
-        16 * MiB,
+        4 * MiB,
         "Bytes of input the decoder reads and decodes at a time (accepts KiB/MiB/GiB).",
         minimum=1024,
         unit="bytes",
