@@ -27,7 +27,7 @@ def test_defaults() -> None:
     assert s == Settings()
     assert s.data_dir == Path("data")
     assert s.log_level == "INFO"
-    assert s.decode_chunk_bytes == 16 * 1024 * 1024
+    assert s.decode_chunk_bytes == 4 * 1024 * 1024
     assert s.decode_max_line_bytes == 4096
     assert s.decode_max_pending_fragments == 1024
     assert s.decode_orphan_timeout_s == 60.0
