@@ -116,7 +116,8 @@ def extract_text(
     widths: np.ndarray,
     table: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Six-bit text → (int32 offsets, utf8 bytes, valid). Trailing '@' and spaces dropped."""
+    """Six-bit text → (int32 offsets, utf8 bytes, valid). Ends at the first '@' (ITU padding);
+    trailing spaces dropped; an empty text is null."""
     n = rows.shape[0]
     offsets = np.zeros(n + 1, np.int32)
     data = np.empty(n * (widths.max() // 6) + 1, np.uint8)
@@ -137,9 +138,11 @@ def extract_text(
             last = pos  # end of the kept text
             for k in range(nch):
                 c = table[_bits(pay, s, off + 6 * k, 6)]
+                if c == 64:  # '@' ends the text, as in gpsd, pyais and AisLib
+                    break
                 data[pos] = c
                 pos += 1
-                if c != 64 and c != 32:
+                if c != 32:
                     last = pos
             pos = last
             valid[j] = last > first
