@@ -31,8 +31,15 @@ def _bits(pay: np.ndarray, start: int, off: int, width: int) -> np.int64:
     return np.int64(x >> np.uint64(64 - width))
 
 
-# Columns of an integer field spec (see extract_ints)
-F_COL, F_OFF, F_WIDTH, F_SIGNED, F_HAS_NA, F_NA = range(6)
+# Columns of an integer field spec (see extract_ints and field_spec)
+F_COL, F_WORD, F_SHIFT, F_WIDTH, F_END, F_SIGNED, F_HAS_NA, F_NA = range(8)
+N_SPEC = 8
+
+
+def field_spec(col: int, off: int, width: int, signed: bool, na: int | None) -> list[int]:
+    """One row of an integer field spec, with the word arithmetic done once."""
+    word, shift = divmod(off, 60)
+    return [col, word, shift, width, off + width, int(signed), int(na is not None), na or 0]
 
 
 @njit(cache=True, nogil=True)
@@ -50,9 +57,10 @@ def extract_ints(
     """Many integer columns of a table at once, one pass over each payload.
 
     Row ``j`` is message ``rows[j]`` decoded with layout group ``pid[j]``, whose
-    ``count[g]`` fields are ``spec[g, i]`` = (column, bit offset, width, signed, has
-    "not available" value, that value). Payloads are words of ten characters (60 bits,
-    left-aligned), so a field is one or two shifts. Fills ``out`` (int32[ncols, n]) and
+    ``count[g]`` fields are ``spec[g, i]`` (see :func:`field_spec`: column, word and bit
+    of the first bit, width, end bit, signed, has a "not available" value, that value).
+    Payloads are words of ten characters (60 bits, left-aligned), so a field is one or two
+    shifts. Fills ``out`` (int32[ncols, n]) and
     sets ``valid`` (bool[ncols, n], all False on entry) where a value is present: integer
     fields are at most 32 bits signed or 31 unsigned (checked when schemas are built).
     """
@@ -63,15 +71,14 @@ def extract_ints(
         s = starts[r]
         nb = nbits[r]
         for i in range(count[g]):
-            off = spec[g, i, F_OFF]
-            width = spec[g, i, F_WIDTH]
-            if nb < off + width:
+            if nb < spec[g, i, F_END]:
                 continue
-            wi = off // 60
-            bo = off - wi * 60
-            x = pay[s + wi] << np.uint64(bo)
+            wi = s + spec[g, i, F_WORD]
+            bo = spec[g, i, F_SHIFT]
+            width = spec[g, i, F_WIDTH]
+            x = pay[wi] << np.uint64(bo)
             if bo + width > 60:
-                x |= pay[s + wi + 1] >> np.uint64(60 - bo)
+                x |= pay[wi + 1] >> np.uint64(60 - bo)
             x >>= np.uint64(64 - width)
             val = np.int64(x)
             if spec[g, i, F_SIGNED] and val >= (np.int64(1) << (width - 1)):

@@ -16,11 +16,13 @@ import pyarrow as pa
 from seawatch.decode import nmea
 from seawatch.decode.extract import (
     CONVERTERS,
+    N_SPEC,
     TEXT_TABLE,
     as_buffer,
     extract_binary,
     extract_ints,
     extract_text,
+    field_spec,
     gather_bytes,
     validity,
 )
@@ -113,7 +115,7 @@ def _holds(sel: Select, m: Messages, rows: np.ndarray) -> np.ndarray:
     """Which of ``rows`` satisfy one predicate (false where the bits are missing)."""
     vals = np.empty((1, len(rows)), np.int32)
     valid = np.zeros((1, len(rows)), np.bool_)
-    spec = np.array([[[0, sel.offset, sel.width, 0, 0, 0]]], np.int64)
+    spec = np.array([[field_spec(0, sel.offset, sel.width, False, None)]], np.int64)
     extract_ints(
         m.pay,
         m.msg[nmea.M_START],
@@ -172,7 +174,7 @@ def _plan_columns(plan: TablePlan) -> _Columns:
                 ints.append(f.name)
     ng, nf = len(plan.parts), len(ints)
     count = np.zeros(ng, np.int64)
-    spec = np.zeros((ng, max(nf, 1), 6), np.int64)
+    spec = np.zeros((ng, max(nf, 1), N_SPEC), np.int64)
     scale = np.ones((ng, nf), np.float64)
     convert: list[list[str | None]] = [[None] * ng for _ in ints]
     voffs = {name: np.full(ng, -1, np.int64) for name in varlen}
@@ -185,8 +187,7 @@ def _plan_columns(plan: TablePlan) -> _Columns:
                 vwidths[f.name][g] = f.width or f.max_width
             elif f.name in ints and f.kind != Kind.SPARE:
                 k = ints.index(f.name)
-                na = 0 if f.na is None else f.na
-                spec[g, count[g]] = (k, off, f.width, f.kind == Kind.INT, f.na is not None, na)
+                spec[g, count[g]] = field_spec(k, off, f.width, f.kind == Kind.INT, f.na)
                 count[g] += 1
                 scale[g, k] = f.scale
                 convert[k][g] = f.convert
