@@ -121,7 +121,7 @@ def _holds(sel: Select, m: Messages, rows: np.ndarray) -> np.ndarray:
         m.msg[nmea.M_START],
         m.msg[nmea.M_NBITS],
         rows,
-        np.zeros(len(rows), np.int64),
+        np.zeros(len(rows), np.int8),
         np.ones(1, np.int64),
         spec,
         vals,
@@ -236,15 +236,18 @@ def _int_column(
     return pa.Array.from_buffers(typ, len(out), [validity(ok), data])
 
 
-def _merge_groups(picked: list[tuple[np.ndarray, int]]) -> tuple[np.ndarray, np.ndarray]:
+def _merge_groups(
+    picked: list[tuple[np.ndarray, int]], count: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Rows of several layout groups merged into input order, with each row's group."""
     if len(picked) == 1:
         rows, g = picked[0]
-        return rows, np.full(len(rows), g, np.int64)
-    rows = np.concatenate([r for r, _ in picked])
-    pid = np.concatenate([np.full(len(r), g, np.int64) for r, g in picked])
-    order = np.argsort(rows, kind="stable")
-    return rows[order], pid[order]
+        return rows, np.full(len(rows), g, np.int8)
+    group = np.full(count, -1, np.int8)  # a scatter and a scan beat sorting the rows
+    for rows, g in picked:
+        group[rows] = g
+    merged = np.flatnonzero(group >= 0)
+    return merged, group[merged]
 
 
 def build(m: Messages, ws: Workspace) -> tuple[dict[str, pa.Table], int]:
@@ -272,7 +275,7 @@ def build(m: Messages, ws: Workspace) -> tuple[dict[str, pa.Table], int]:
                         matched[sel] = True
         if not picked:
             continue
-        rows, pid = _merge_groups(picked)
+        rows, pid = _merge_groups(picked, m.count)
         cols = _COLUMNS[name]
         decoded: dict[str, pa.Array[Any]] = {}
         if cols.ints:
