@@ -32,14 +32,20 @@ def _bits(pay: np.ndarray, start: int, off: int, width: int) -> np.int64:
 
 
 # Columns of an integer field spec (see extract_ints and field_spec)
-F_COL, F_WORD, F_SHIFT, F_WIDTH, F_END, F_SIGNED, F_HAS_NA, F_NA = range(8)
-N_SPEC = 8
+F_COL, F_WORD, F_SHIFT, F_WIDTH, F_END, F_SIGNED, F_HAS_NA, F_NA, F_DEST, F_SLOT = range(10)
+N_SPEC = 10
 
 
-def field_spec(col: int, off: int, width: int, signed: bool, na: int | None) -> list[int]:
-    """One row of an integer field spec, with the word arithmetic done once."""
+def field_spec(
+    col: int, off: int, width: int, signed: bool, na: int | None, dest: int = 2, slot: int = 0
+) -> list[int]:
+    """One row of an integer field spec, with the word arithmetic done once.
+
+    ``dest`` picks the output matrix (0: int8, 1: int16, 2: int32) and ``slot`` the row in it.
+    """
     word, shift = divmod(off, 60)
-    return [col, word, shift, width, off + width, int(signed), int(na is not None), na or 0]
+    has_na = int(na is not None)
+    return [col, word, shift, width, off + width, int(signed), has_na, na or 0, dest, slot]
 
 
 @njit(cache=True, nogil=True)
@@ -51,7 +57,9 @@ def extract_ints(
     pid: np.ndarray,
     count: np.ndarray,
     spec: np.ndarray,
-    out: np.ndarray,
+    out8: np.ndarray,
+    out16: np.ndarray,
+    out32: np.ndarray,
     valid: np.ndarray,
 ) -> None:
     """Many integer columns of a table at once, one pass over each payload.
@@ -60,7 +68,7 @@ def extract_ints(
     ``count[g]`` fields are ``spec[g, i]`` (see :func:`field_spec`: column, word and bit
     of the first bit, width, end bit, signed, has a "not available" value, that value).
     Payloads are words of ten characters (60 bits, left-aligned), so a field is one or two
-    shifts. Fills ``out`` (int32[ncols, n]) and
+    shifts. Fills the rows of ``out8``/``out16``/``out32`` the specs name, and
     sets ``valid`` (bool[ncols, n], all False on entry) where a value is present: integer
     fields are at most 32 bits signed or 31 unsigned (checked when schemas are built).
     """
@@ -85,9 +93,15 @@ def extract_ints(
                 val -= np.int64(1) << width
             if spec[g, i, F_HAS_NA] and val == spec[g, i, F_NA]:
                 continue
-            k = spec[g, i, F_COL]
-            out[k, j] = val
-            valid[k, j] = True
+            dest = spec[g, i, F_DEST]
+            slot = spec[g, i, F_SLOT]
+            if dest == 2:
+                out32[slot, j] = val
+            elif dest == 1:
+                out16[slot, j] = val
+            else:
+                out8[slot, j] = val
+            valid[spec[g, i, F_COL], j] = True
 
 
 @njit(cache=True, nogil=True)

@@ -115,7 +115,9 @@ def _holds(sel: Select, m: Messages, rows: np.ndarray) -> np.ndarray:
     """Which of ``rows`` satisfy one predicate (false where the bits are missing)."""
     vals = np.empty((1, len(rows)), np.int32)
     valid = np.zeros((1, len(rows)), np.bool_)
-    spec = np.array([[field_spec(0, sel.offset, sel.width, False, None)]], np.int64)
+    spec = np.array([[field_spec(0, sel.offset, sel.width, False, None, 2, 0)]], np.int64)
+    none8 = np.empty((0, len(rows)), np.int8)
+    none16 = np.empty((0, len(rows)), np.int16)
     extract_ints(
         m.pay,
         m.msg[nmea.M_START],
@@ -124,6 +126,8 @@ def _holds(sel: Select, m: Messages, rows: np.ndarray) -> np.ndarray:
         np.zeros(len(rows), np.int8),
         np.ones(1, np.int64),
         spec,
+        none8,
+        none16,
         vals,
         valid,
     )
@@ -153,6 +157,8 @@ class _Columns:
     """How to decode one table's field columns for each of its layout groups."""
 
     ints: tuple[str, ...]
+    dest: tuple[tuple[int, int], ...]  # per int column: (output matrix 0/1/2, row in it)
+    widths: tuple[int, int, int]  # rows of the int8, int16 and int32 matrices
     count: np.ndarray  # int64[groups]: integer fields each group has
     spec: np.ndarray  # int64[groups, fields, 6]: see extract.F_*
     scale: np.ndarray  # float64[groups, ints]
@@ -173,6 +179,18 @@ def _plan_columns(plan: TablePlan) -> _Columns:
             elif f.name not in ints:
                 ints.append(f.name)
     ng, nf = len(plan.parts), len(ints)
+    dest: list[tuple[int, int]] = []
+    used = [0, 0, 0]
+    for col in ints:
+        typ = plan.schema.field(col).type
+        if pa.types.is_boolean(typ) or typ == pa.int8():
+            d = 0
+        elif typ == pa.int16():
+            d = 1
+        else:  # int32, and the raw integers of float columns
+            d = 2
+        dest.append((d, used[d]))
+        used[d] += 1
     count = np.zeros(ng, np.int64)
     spec = np.zeros((ng, max(nf, 1), N_SPEC), np.int64)
     scale = np.ones((ng, nf), np.float64)
@@ -187,12 +205,16 @@ def _plan_columns(plan: TablePlan) -> _Columns:
                 vwidths[f.name][g] = f.width or f.max_width
             elif f.name in ints and f.kind != Kind.SPARE:
                 k = ints.index(f.name)
-                spec[g, count[g]] = field_spec(k, off, f.width, f.kind == Kind.INT, f.na)
+                d, slot = dest[k]
+                signed = f.kind == Kind.INT
+                spec[g, count[g]] = field_spec(k, off, f.width, signed, f.na, d, slot)
                 count[g] += 1
                 scale[g, k] = f.scale
                 convert[k][g] = f.convert
     return _Columns(
         tuple(ints),
+        tuple(dest),
+        (used[0], used[1], used[2]),
         count,
         spec,
         scale,
@@ -207,13 +229,12 @@ _COLUMNS = {name: _plan_columns(plan) for name, plan in PLANS.items()}
 def _int_column(
     cols: _Columns,
     k: int,
-    vals: np.ndarray,
-    valid: np.ndarray,
+    v: np.ndarray,
+    ok: np.ndarray,
     pid: np.ndarray,
     typ: pa.DataType,
 ) -> pa.Array[Any]:
-    v = vals[k]
-    ok = valid[k]
+    """Raw integers of column ``k`` → its Arrow array (scaled, converted, nulls applied)."""
     conv = cols.convert[k]
     if pa.types.is_floating(typ):
         if any(conv):
@@ -224,16 +245,12 @@ def _int_column(
         else:
             sc = cols.scale[:, k]
             out = v / (sc[0] if (sc == sc[0]).all() else sc[pid])
+        data = as_buffer(out)
     elif pa.types.is_boolean(typ):
-        out = v.astype(np.bool_)
+        data = as_buffer(np.packbits(v.view(np.bool_), bitorder="little"))
     else:
-        dtype = typ.to_pandas_dtype()
-        out = v if v.dtype == dtype else v.astype(dtype)
-    if pa.types.is_boolean(typ):
-        data = as_buffer(np.packbits(out, bitorder="little"))
-    else:
-        data = as_buffer(np.ascontiguousarray(out))
-    return pa.Array.from_buffers(typ, len(out), [validity(ok), data])
+        data = as_buffer(v)  # already of the column's width
+    return pa.Array.from_buffers(typ, len(v), [validity(ok), data])
 
 
 def _merge_groups(
@@ -279,13 +296,21 @@ def build(m: Messages, ws: Workspace) -> tuple[dict[str, pa.Table], int]:
         cols = _COLUMNS[name]
         decoded: dict[str, pa.Array[Any]] = {}
         if cols.ints:
-            # fresh, not workspace: int32 columns are zero-copy views of its rows
-            vals = np.empty((len(cols.ints), len(rows)), np.int32)
+            # fresh, not workspace: integer columns are zero-copy views of their rows
+            n8, n16, n32 = cols.widths
+            out8 = np.empty((n8, len(rows)), np.int8)
+            out16 = np.empty((n16, len(rows)), np.int16)
+            out32 = np.empty((n32, len(rows)), np.int32)
             valid = ws.get("valid", (len(cols.ints), len(rows)), np.bool_)
             valid[:] = False
-            extract_ints(m.pay, starts, nbits, rows, pid, cols.count, cols.spec, vals, valid)
+            extract_ints(
+                m.pay, starts, nbits, rows, pid, cols.count, cols.spec, out8, out16, out32, valid
+            )
+            mats = (out8, out16, out32)
             for k, col in enumerate(cols.ints):
-                decoded[col] = _int_column(cols, k, vals, valid, pid, plan.schema.field(col).type)
+                which, slot = cols.dest[k]
+                typ = plan.schema.field(col).type
+                decoded[col] = _int_column(cols, k, mats[which][slot], valid[k], pid, typ)
         for col, kind, offs, widths in cols.varlen:
             if kind == Kind.TEXT:
                 o, d, ok = extract_text(m.pay, starts, nbits, rows, pid, offs, widths, TEXT_TABLE)
