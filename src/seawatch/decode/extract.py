@@ -105,6 +105,56 @@ def extract_ints(
 
 
 @njit(cache=True, nogil=True)
+def source_fields(
+    ts_all: np.ndarray,
+    line_all: np.ndarray,
+    vdo_all: np.ndarray,
+    chan_all: np.ndarray,
+    talker_all: np.ndarray,
+    rows: np.ndarray,
+    no_time: int,
+) -> tuple[np.ndarray, ...]:
+    """Where each row came from, in one pass: receive time (+ valid), line, VDO flag, and
+    channel / talker as UTF-8 with offsets (+ valid)."""
+    n = rows.shape[0]
+    ts = np.empty(n, np.int64)
+    ts_ok = np.empty(n, np.bool_)
+    line = np.empty(n, np.int64)
+    vdo = np.empty(n, np.bool_)
+    ch_off = np.empty(n + 1, np.int32)
+    ch_data = np.empty(n, np.uint8)
+    ch_ok = np.empty(n, np.bool_)
+    tk_off = np.empty(n + 1, np.int32)
+    tk_data = np.empty(2 * n, np.uint8)
+    tk_ok = np.empty(n, np.bool_)
+    ch_off[0] = 0
+    tk_off[0] = 0
+    nc = 0
+    nt = 0
+    for j in range(n):
+        r = rows[j]
+        t = ts_all[r]
+        ts[j] = t
+        ts_ok[j] = t != no_time
+        line[j] = line_all[r]
+        vdo[j] = vdo_all[r] != 0
+        c = chan_all[r]
+        ch_ok[j] = c != 0
+        if c != 0:
+            ch_data[nc] = c
+            nc += 1
+        ch_off[j + 1] = nc
+        k = talker_all[r]
+        tk_ok[j] = k != 0
+        if k != 0:
+            tk_data[nt] = k >> 8
+            tk_data[nt + 1] = k & 0xFF
+            nt += 2
+        tk_off[j + 1] = nt
+    return ts, ts_ok, line, vdo, ch_off, ch_data[:nc], ch_ok, tk_off, tk_data[:nt], tk_ok
+
+
+@njit(cache=True, nogil=True)
 def gather_bytes(
     buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -24,10 +24,11 @@ from seawatch.decode.extract import (
     extract_text,
     field_spec,
     gather_bytes,
+    source_fields,
     validity,
 )
 from seawatch.decode.fields import Kind, Layout, Select
-from seawatch.decode.schemas import PLANS, TablePlan
+from seawatch.decode.schemas import PLANS, TS_TYPE, TablePlan
 from seawatch.decode.timeparse import NO_TIME
 from seawatch.decode.workspace import Workspace
 
@@ -58,44 +59,37 @@ def min_bits_by_type() -> np.ndarray:
     return out
 
 
-def _codes(codes: np.ndarray, width: int) -> pa.Array[Any]:
-    """Small ASCII codes packed in integers (channel 'A', talker 'AI') → strings; 0 = null."""
-    n = len(codes)
-    valid = codes > 0
-    k = int(valid.sum())
-    data = np.empty((k, width), np.uint8)
-    present = codes[valid]
-    for i in range(width):
-        data[:, i] = (present >> (8 * (width - 1 - i))) & 0xFF
-    if k == n:
-        offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
-    else:
-        offsets = np.zeros(n + 1, np.int32)
-        np.cumsum(valid * width, out=offsets[1:])
-    mask = None if k == n else as_buffer(np.packbits(valid, bitorder="little"))
-    return pa.Array.from_buffers(
-        pa.string(), n, [mask, as_buffer(offsets), as_buffer(data.reshape(-1))]
-    )
-
-
 def _source_columns(m: Messages, rows: np.ndarray) -> dict[str, pa.Array[Any]]:
     msg = m.msg
-    ts = msg[nmea.M_TS][rows]
-    ts_mask = ts == NO_TIME
-    cols = {
-        "ts": pa.array(ts, pa.timestamp("us", tz="UTC"), mask=ts_mask if ts_mask.any() else None),
-        "channel": _codes(msg[nmea.M_CHANNEL][rows], 1),
-        "talker": _codes(msg[nmea.M_TALKER][rows], 2),
-        "own_ship": pa.array(msg[nmea.M_VDO][rows].astype(np.bool_)),
-        "line_no": pa.array(msg[nmea.M_LINE][rows]),
+    ts, ts_ok, line, vdo, ch_off, ch_data, ch_ok, tk_off, tk_data, tk_ok = source_fields(
+        msg[nmea.M_TS],
+        msg[nmea.M_LINE],
+        msg[nmea.M_VDO],
+        msg[nmea.M_CHANNEL],
+        msg[nmea.M_TALKER],
+        rows,
+        NO_TIME,
+    )
+    n = len(rows)
+    return {
+        "ts": pa.Array.from_buffers(TS_TYPE, n, [validity(ts_ok), as_buffer(ts)]),
+        "channel": pa.Array.from_buffers(
+            pa.string(), n, [validity(ch_ok), as_buffer(ch_off), as_buffer(ch_data)]
+        ),
+        "talker": pa.Array.from_buffers(
+            pa.string(), n, [validity(tk_ok), as_buffer(tk_off), as_buffer(tk_data)]
+        ),
+        "own_ship": pa.Array.from_buffers(
+            pa.bool_(), n, [None, as_buffer(np.packbits(vdo, bitorder="little"))]
+        ),
+        "line_no": pa.Array.from_buffers(pa.int64(), n, [None, as_buffer(line)]),
         "station": _gather(m.station, msg[nmea.M_STATION_START], msg[nmea.M_STATION_LEN], rows),
         "raw": (
             _gather(m.raw, msg[nmea.M_RAW_START], msg[nmea.M_RAW_LEN], rows)
             if m.keep_raw
-            else pa.nulls(len(rows), pa.string())
+            else pa.nulls(n, pa.string())
         ),
     }
-    return cols
 
 
 def _gather(
