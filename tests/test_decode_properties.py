@@ -10,9 +10,9 @@
    boundaries, or with a small ``decode_chunk_bytes``, gives the same tables and counts.
 4. The quarantine file holds exactly the rejected input, one line per reject.
 
-Two decoder bugs these found are pinned by strict xfail tests at the end of the file:
-``unknown_subtype`` rejects never reach the quarantine file, and bytes that are not
-UTF-8 can reach the string columns.
+Two decoder bugs these found are fixed and pinned by tests at the end of the file:
+``unknown_subtype`` rejects now reach the quarantine file, and bytes that are not ASCII
+reject their record instead of reaching the string columns.
 """
 
 from __future__ import annotations
@@ -154,10 +154,8 @@ def check_accounting(
                 fragments += raw.count(b"\n") + 1
     assert rows == stats.messages, "each decoded message has one row in its own table"
     entries = quarantine_entries(q)
-    assert len(entries) == stats.rejected - unknown  # unknown_subtype: see the xfail below
-    assert Counter(r for _, r, _ in entries) == {
-        k: v for k, v in stats.rejects.items() if k != "unknown_subtype"
-    }
+    assert len(entries) == stats.rejected
+    assert Counter(r for _, r, _ in entries) == stats.rejects
     for line_no, _, raw in entries:
         assert 1 <= line_no <= stats.lines
         assert raw in data
@@ -459,11 +457,6 @@ def test_quarantine_holds_every_rejected_line(
     check_accounting(data, tables, stats, q.getvalue())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="messages that match no layout (e.g. type 24 part 2) are counted as "
-    "unknown_subtype rejects but never written to the quarantine file",
-)
 def test_unknown_subtype_is_quarantined() -> None:
     line = _single("type24a", {"mmsi": 366053209, "part_num": 2})
     q = io.BytesIO()
@@ -482,12 +475,6 @@ def _with_checksum(body: bytes) -> bytes:
 _POSITION = nmea("AIVDM,1,1,,A,13u?etPv2;0n:dDPwUM1U1Cb069D,0").encode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bytes that are not UTF-8 in a tag block, a trailing field or the channel/talker "
-    "of a sentence with a valid checksum reach the string columns (station, raw, channel, "
-    "talker) unchecked: the tables are invalid Arrow, and to_pylist/validate raise",
-)
 @pytest.mark.parametrize(
     "line",
     [
@@ -499,6 +486,12 @@ _POSITION = nmea("AIVDM,1,1,,A,13u?etPv2;0n:dDPwUM1U1Cb069D,0").encode()
     ],
     ids=["tag_station", "trailing_station", "tag_raw", "channel", "talker"],
 )
-def test_string_columns_are_valid_utf8(line: bytes) -> None:
-    tables, _ = decode(line + b"\n", keep_raw=True, settings=DEFAULTS)
-    tables["positions"].validate(full=True)
+def test_text_that_is_not_ascii_is_rejected_not_stored(line: bytes) -> None:
+    # tag blocks and trailing fields carry no checksum: bytes that are not ASCII there (or
+    # anywhere in the sentence) reject the record, so every string column stays valid UTF-8
+    good = _POSITION + b"\n"
+    tables, stats = decode(good + line + b"\n" + good, keep_raw=True, settings=DEFAULTS)
+    assert stats.rejects == {"non_ascii": 1}
+    assert tables["positions"].num_rows == 2
+    for table in tables.values():
+        table.validate(full=True)

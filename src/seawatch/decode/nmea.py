@@ -101,6 +101,7 @@ _SIXBIT = _sixbit_table()
 _CLASS = np.zeros(256, np.uint8)
 _CLASS[44] = 1
 _CLASS[[42, 33, 36, 92, 10]] = 2
+_CLASS[128:] = 3  # not ASCII: the sentence is rejected (its text would not be valid UTF-8)
 
 
 def new_state() -> np.ndarray:
@@ -222,8 +223,9 @@ def _pghp_time(buf: np.ndarray, a: int, star: int) -> int:
 @njit(cache=True, nogil=True, inline="always")
 def _sentence(
     buf: np.ndarray, b0: int, end: int
-) -> tuple[int, int, int, int, int, int, int, int, int]:
-    """Scan a sentence body from ``b0``: (end of body, XOR checksum, commas, first 6 commas).
+) -> tuple[int, int, int, int, int, int, int, int, int, bool]:
+    """Scan a sentence body from ``b0``: (end of body, XOR checksum, commas, first 6 commas,
+    whether a byte is not ASCII).
 
     The body ends at ``*``, at the start of another record (``!``, ``$``, ``\\``), at a
     newline or at ``end``.
@@ -232,6 +234,7 @@ def _sentence(
     x = 0
     nc = 0
     c0 = c1 = c2 = c3 = c4 = c5 = -1
+    high = False
     while star < end:
         c = buf[star]
         k = _CLASS[c]
@@ -242,21 +245,32 @@ def _sentence(
         if k == 2:
             break
         x ^= c
-        if nc == 0:
-            c0 = star
-        elif nc == 1:
-            c1 = star
-        elif nc == 2:
-            c2 = star
-        elif nc == 3:
-            c3 = star
-        elif nc == 4:
-            c4 = star
-        elif nc == 5:
-            c5 = star
-        nc += 1
         star += 1
-    return star, x, nc, c0, c1, c2, c3, c4, c5
+        if k == 3:
+            high = True
+            continue
+        if nc == 0:
+            c0 = star - 1
+        elif nc == 1:
+            c1 = star - 1
+        elif nc == 2:
+            c2 = star - 1
+        elif nc == 3:
+            c3 = star - 1
+        elif nc == 4:
+            c4 = star - 1
+        elif nc == 5:
+            c5 = star - 1
+        nc += 1
+    return star, x, nc, c0, c1, c2, c3, c4, c5, high
+
+
+@njit(cache=True, nogil=True)
+def _ascii(buf: np.ndarray, a: int, b: int) -> bool:
+    for i in range(a, b):  # noqa: SIM110 (a compiled loop, not a generator)
+        if buf[i] > 127:
+            return False
+    return True
 
 
 @njit(cache=True, nogil=True)
@@ -317,7 +331,7 @@ def scan(
         fast = buf[ls] == 33  # the common line: a sentence with no tag block or prefix
         if fast:
             # read the sentence first, then only the few bytes after its checksum
-            f_star, f_x, f_nc, f0, f1, f2, f3, f4, f5 = _sentence(buf, ls + 1, n)
+            f_star, f_x, f_nc, f0, f1, f2, f3, f4, f5, f_hi = _sentence(buf, ls + 1, n)
             le = f_star
         else:
             le = ls
@@ -422,9 +436,20 @@ def scan(
             # ---- sentence [p, star) and checksum
             b0 = p + 1
             if fast and p == ls:
-                star, x, nc, c0, c1, c2, c3, c4, c5 = f_star, f_x, f_nc, f0, f1, f2, f3, f4, f5
+                star, x, nc, c0, c1, c2, c3, c4, c5, hi = (
+                    f_star,
+                    f_x,
+                    f_nc,
+                    f0,
+                    f1,
+                    f2,
+                    f3,
+                    f4,
+                    f5,
+                    f_hi,
+                )
             else:
-                star, x, nc, c0, c1, c2, c3, c4, c5 = _sentence(buf, b0, le)
+                star, x, nc, c0, c1, c2, c3, c4, c5, hi = _sentence(buf, b0, le)
             # trailing fields run to the next record start
             rec_end = star + 3 if star < le and buf[star] == 42 else star
             te = min(rec_end, le)
@@ -450,6 +475,11 @@ def scan(
             h2 = _hex(buf[star + 2])
             if h1 < 0 or h2 < 0 or x != h1 * 16 + h2:
                 nr, nrb = _reject(rej, rejbuf, nr, nrb, line, BAD_CHECKSUM, buf, rec_start, te)
+                p = te
+                continue
+            # ---- text that is not ASCII (tag blocks and suffixes carry no checksum)
+            if hi or not _ascii(buf, rec_start, p) or not _ascii(buf, rec_end, te):
+                nr, nrb = _reject(rej, rejbuf, nr, nrb, line, NON_ASCII, buf, rec_start, te)
                 p = te
                 continue
             # ---- trailing times and station (",1325394060", ",r003669946")

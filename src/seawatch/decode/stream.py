@@ -96,6 +96,8 @@ class NmeaDecoder:
     ) -> None:
         s = settings or load_settings()
         self.keep_raw = s.decode_keep_raw if keep_raw is None else keep_raw
+        # raw sentences are also needed to quarantine messages no layout decodes
+        self.capture_raw = self.keep_raw or quarantine is not None
         self.max_line = s.decode_max_line_bytes
         self.timeout_us = int(s.decode_orphan_timeout_s * 1e6)
         self.timeout_lines = max(1000, s.decode_max_pending_fragments * 10)
@@ -116,7 +118,7 @@ class NmeaDecoder:
         msg = ws.get("msg", (nmea.N_M, n_bang + 1), np.int64)
         pay = ws.get("pay", (n // 10 + n_bang + held // 10 + 2,), np.uint64)
         station = ws.get("station", ((n_bang + 1) * ra.STATION_BYTES,), np.uint8)
-        raw = ws.get("raw", (n + held + n_bang + 1 if self.keep_raw else 1,), np.uint8)
+        raw = ws.get("raw", (n + held + n_bang + 1 if self.capture_raw else 1,), np.uint8)
         n_rej = n_lines + n_records + p.meta.shape[0] * ra.MAX_FRAGMENTS + 1
         rej = ws.get("rej", (n_rej, 4), np.int64)
         rejbuf = ws.get("rejbuf", (n + held + 1,), np.uint8)
@@ -128,7 +130,7 @@ class NmeaDecoder:
             self.min_bits,
             self.timeout_us,
             self.timeout_lines,
-            self.keep_raw,
+            self.capture_raw,
             self.state,
             p.meta,
             p.payload,
@@ -171,7 +173,10 @@ class NmeaDecoder:
         rejbuf: np.ndarray,
         counts: np.ndarray,
     ) -> Batch:
-        tables, unmatched = build(messages, self.workspace) if messages.count else ({}, 0)
+        tables, unmatched_rows = (
+            build(messages, self.workspace) if messages.count else ({}, np.zeros(0, np.int64))
+        )
+        unmatched = len(unmatched_rows)
         reasons = np.bincount(rej[:, 1], minlength=len(nmea.REASONS)) if len(rej) else None
         rejects = (
             {} if reasons is None else {nmea.REASONS[i]: int(c) for i, c in enumerate(reasons) if c}
@@ -184,6 +189,8 @@ class NmeaDecoder:
             by_type = {int(t): int(c) for t, c in enumerate(np.bincount(types)) if c}
         if self.quarantine is not None and len(rej):
             self._quarantine(rej, rejbuf)
+        if self.quarantine is not None and unmatched:
+            self._quarantine_messages(messages, unmatched_rows, nmea.UNKNOWN_SUBTYPE)
         stats = DecodeStats(
             bytes=nbytes,
             lines=int(counts[nmea.C_LINES]),
@@ -195,6 +202,20 @@ class NmeaDecoder:
             rejects=rejects,
         )
         return Batch(tables, stats)
+
+    def _quarantine_messages(self, m: Messages, rows: np.ndarray, reason: int) -> None:
+        """Quarantine assembled messages (by index), with their raw sentences."""
+        msg = m.msg[:, rows]
+        rej = np.stack(
+            [
+                msg[nmea.M_LINE],
+                np.full(len(rows), reason, np.int64),
+                msg[nmea.M_RAW_START],
+                msg[nmea.M_RAW_LEN],
+            ],
+            axis=1,
+        )
+        self._quarantine(rej, m.raw)
 
     def _quarantine(self, rej: np.ndarray, rejbuf: np.ndarray) -> None:
         assert self.quarantine is not None

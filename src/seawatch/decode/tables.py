@@ -261,9 +261,9 @@ def _merge_groups(
     return merged, group[merged]
 
 
-def build(m: Messages, ws: Workspace) -> tuple[dict[str, pa.Table], int]:
-    """Decode every message into its tables. Returns the tables and how many messages
-    matched no layout (a variant the layouts do not know, e.g. type 24 part 2)."""
+def build(m: Messages, ws: Workspace) -> tuple[dict[str, pa.Table], np.ndarray]:
+    """Decode every message into its tables. Returns the tables and the indices of the
+    messages no layout matched (a variant the layouts do not know, e.g. type 24 part 2)."""
     starts = m.msg[nmea.M_START]
     nbits = m.msg[nmea.M_NBITS]
     types = (m.pay[starts] >> np.uint64(58)).astype(np.uint8)
@@ -333,4 +333,4 @@ def build(m: Messages, ws: Workspace) -> tuple[dict[str, pa.Table], int]:
             else:
                 arrays.append(pa.nulls(len(rows), fld.type))
         out[name] = pa.Table.from_arrays(arrays, schema=plan.schema)
-    return out, int(m.count - matched.sum())
+    return out, np.flatnonzero(~matched)
