@@ -35,6 +35,7 @@ deps:
 
 test: deps venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
