@@ -1,0 +1,166 @@
+"""AIS gaps: a track with no position for at least ``min_gap_s`` (default 6 h).
+
+Source: GlobalFishingWatch/pipe-gaps (``config.py``: ``min_gap_length`` 6 hours). A gap whose
+track is still silent at the end of the data is *open* (``end_ts`` null, lower confidence),
+like Skylight's "potential dark activity" that late data may withdraw.
+In: positions (``ts``, ``mmsi``, ``lat``, ``lon``; optional ``segment_id``). Out: events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from numba import njit
+
+from seawatch.events.schema import build_events
+from seawatch.events.tracks_in import (
+    F64,
+    I64,
+    M_PER_NM,
+    US_PER_S,
+    Keyed,
+    TrackArrays,
+    haversine_m,
+    prepare,
+    utc_iso,
+)
+
+NO_TS = np.iinfo(np.int64).min
+
+
+@dataclass(frozen=True)
+class GapParams:
+    """Parameters of the gap rule (defaults: GFW pipe-gaps)."""
+
+    min_gap_s: float = 6 * 3600.0  # pipe-gaps min_gap_length = 6 h
+    open_confidence: float = 0.5  # the track may still reappear (late data, coverage)
+
+
+@dataclass(frozen=True)
+class GapState(TrackArrays):
+    """Last position of each track and the end of the data seen so far."""
+
+
+_SPEC: dict[str, tuple[Any, Any]] = {
+    "last_ts": (np.int64, NO_TS),
+    "last_lat": (np.float64, np.nan),
+    "last_lon": (np.float64, np.nan),
+    "mmsi": (np.int64, 0),
+}
+
+
+@njit(cache=True, nogil=True)
+def _kernel(
+    track: I64,
+    ts: I64,
+    lat: F64,
+    lon: F64,
+    mmsi: I64,
+    min_gap_us: int,
+    last_ts: I64,
+    last_lat: F64,
+    last_lon: F64,
+    last_mmsi: I64,
+    hit: I64,
+    hit_start: I64,
+    hit_lat: F64,
+    hit_lon: F64,
+) -> int:  # pragma: no cover - compiled
+    """Walk rows in (track, ts) order; record each gap's row and its previous position."""
+    n_out = 0
+    for i in range(len(ts)):
+        k = track[i]
+        t = ts[i]
+        if last_ts[k] != NO_TS:
+            if t < last_ts[k]:
+                continue  # late row: chunks must arrive in time order
+            if t - last_ts[k] >= min_gap_us:
+                hit[n_out] = i
+                hit_start[n_out] = last_ts[k]
+                hit_lat[n_out] = last_lat[k]
+                hit_lon[n_out] = last_lon[k]
+                n_out += 1
+        last_ts[k] = t
+        last_lat[k] = lat[i]
+        last_lon[k] = lon[i]
+        last_mmsi[k] = mmsi[i]
+    return n_out
+
+
+def _details(params: GapParams, **measured: Any) -> dict[str, Any]:
+    return {**measured, "params": asdict(params)}
+
+
+def detect(
+    positions: pa.Table, params: GapParams = GapParams(), state: GapState | None = None
+) -> tuple[pa.Table, GapState]:
+    """Gaps closed in ``positions`` and gaps still open at their end (see module doc)."""
+    kd: Keyed = prepare(positions, state, _SPEC)
+    c = kd.cols
+    min_gap_us = round(params.min_gap_s * US_PER_S)
+    m = len(kd.ts_us)
+    hits, starts = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
+    lat0, lon0 = np.empty(m), np.empty(m)
+    n = _kernel(
+        kd.track,
+        kd.ts_us,
+        kd.lat,
+        kd.lon,
+        kd.mmsi,
+        min_gap_us,
+        c["last_ts"],
+        c["last_lat"],
+        c["last_lon"],
+        c["mmsi"],
+        hits,
+        starts,
+        lat0,
+        lon0,
+    )
+    hits, starts, lat0, lon0 = hits[:n], starts[:n], lat0[:n], lon0[:n]
+    details = []
+    for j, i in enumerate(hits.tolist()):
+        dur_s = (int(kd.ts_us[i]) - int(starts[j])) / US_PER_S
+        dist = haversine_m(lat0[j], lon0[j], kd.lat[i], kd.lon[i])
+        details.append(
+            _details(
+                params,
+                duration_s=dur_s,
+                distance_m=round(dist, 3),
+                implied_speed_kn=round(dist / M_PER_NM / (dur_s / 3600.0), 6),
+                end_lat=float(kd.lat[i]),
+                end_lon=float(kd.lon[i]),
+            )
+        )
+    closed = build_events(
+        "gap",
+        start_us=starts,
+        end_us=kd.ts_us[hits],
+        mmsi=kd.mmsi[hits],
+        lat=lat0,
+        lon=lon0,
+        confidence=[1.0] * n,
+        details=details,
+        segment_ids=[kd.segment_text(int(k)) for k in kd.track[hits]],
+    )
+    last = c["last_ts"]
+    open_k = np.flatnonzero((last != NO_TS) & (kd.now_us - last >= min_gap_us))
+    opened = build_events(
+        "gap",
+        start_us=last[open_k],
+        end_us=None,
+        mmsi=c["mmsi"][open_k],
+        lat=c["last_lat"][open_k],
+        lon=c["last_lon"][open_k],
+        confidence=[params.open_confidence] * len(open_k),
+        details=[
+            _details(params, silent_s=(kd.now_us - int(t)) / US_PER_S, data_end=utc_iso(kd.now_us))
+            for t in last[open_k].tolist()
+        ],
+        segment_ids=[kd.segment_text(int(k)) for k in open_k],
+    )
+    new_state = GapState(kd.keys, kd.cols, kd.now_us, kd.by_segment)
+    return pa.concat_tables([closed, opened]), new_state

@@ -1,0 +1,153 @@
+"""What every position detector needs: clean rows, a track key, per-track state arrays.
+
+A track is a ``segment_id`` when the positions carry one (from the tracks stage), else an
+``mmsi``. Rows are ordered by (track, ts) with a stable sort, so equal timestamps keep their
+input order and chunked runs see rows in the same order as a whole run. Detector state is
+a struct of arrays with one slot per track ever seen (:class:`TrackArrays`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+from numba import njit
+
+from seawatch.errors import SeawatchError
+
+EARTH_RADIUS_M = 6_371_008.8
+M_PER_NM = 1852.0
+US_PER_S = 1_000_000
+US_PER_H = 3_600 * US_PER_S
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+
+class EventsInputError(SeawatchError):
+    """Positions given to a detector lack a required column or change track key type."""
+
+
+@njit(cache=True, nogil=True)
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:  # pragma: no cover
+    p1 = math.radians(lat1)
+    p2 = math.radians(lat2)
+    dp = p2 - p1
+    dl = math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2.0 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+@dataclass(frozen=True)
+class TrackArrays:
+    """Per-track state: ``keys[i]`` is track i; ``cols[name][i]`` its value."""
+
+    keys: pa.Array[Any] | None = None
+    cols: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
+    now_us: int = -(2**62)  # latest timestamp seen: the end of the data so far
+    by_segment: bool | None = None
+
+
+@dataclass(frozen=True)
+class Keyed:
+    """One chunk's rows in (track, ts) order with the state expanded to its tracks."""
+
+    keys: pa.Array[Any]
+    track: I64  # track index per row, in order
+    ts_us: I64
+    lat: F64
+    lon: F64
+    mmsi: I64
+    rows: pa.Table  # the cleaned rows in the same order
+    cols: dict[str, npt.NDArray[Any]]
+    now_us: int
+    by_segment: bool
+
+    def segment_text(self, track: int) -> list[str] | None:
+        return [str(self.keys[track].as_py())] if self.by_segment else None
+
+    def column(self, name: str) -> F64 | None:
+        """An optional numeric column as float64 (NaN for nulls), or None when absent."""
+        if name not in self.rows.column_names:
+            return None
+        col = self.rows.column(name).cast(pa.float64())
+        return np.asarray(col.to_numpy(), dtype=np.float64)  # nulls become NaN
+
+
+def _clean(positions: pa.Table) -> pa.Table:
+    for name in ("ts", "mmsi", "lat", "lon"):
+        if name not in positions.column_names:
+            raise EventsInputError(f"positions have no {name!r} column; give decoded positions")
+    ok = np.asarray(pc.is_valid(positions["ts"]).to_numpy(), dtype=bool)
+    ok &= np.asarray(pc.is_valid(positions["mmsi"]).to_numpy(), dtype=bool)
+    lat = np.asarray(positions["lat"].cast(pa.float64()).to_numpy(), dtype=np.float64)
+    lon = np.asarray(positions["lon"].cast(pa.float64()).to_numpy(), dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        ok &= (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0)  # NaN (null) fails both
+    return positions if bool(ok.all()) else positions.filter(ok)
+
+
+def prepare(
+    positions: pa.Table,
+    state: TrackArrays | None,
+    spec: dict[str, tuple[Any, ...]],
+    *,
+    key: str = "auto",
+) -> Keyed:
+    """Clean and order ``positions``; lay out ``state`` (``spec``: name → dtype, fill[, width])."""
+    state = state or TrackArrays()
+    rows = _clean(positions)
+    by_segment = key == "auto" and "segment_id" in rows.column_names
+    if state.by_segment is not None and state.by_segment != by_segment:
+        raise EventsInputError(
+            "the chunks disagree on the track key (segment_id present in some, absent in "
+            "others); give every chunk a segment_id or none"
+        )
+    keycol = rows["segment_id"] if by_segment else rows["mmsi"].cast(pa.int64())
+    chunk_keys = keycol.combine_chunks() if isinstance(keycol, pa.ChunkedArray) else keycol
+    old = state.keys
+    if old is not None and len(old) and old.type != chunk_keys.type:
+        chunk_keys = chunk_keys.cast(old.type)
+    allkeys = pa.concat_arrays([old, chunk_keys]) if old is not None else chunk_keys
+    enc = cast("pa.DictionaryArray[Any, Any]", pc.dictionary_encode(allkeys))
+    n_old = 0 if old is None else len(old)
+    idx = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)[n_old:]
+    keys: pa.Array[Any] = enc.dictionary
+    ts = np.asarray(rows["ts"].cast(TS_INT).to_numpy(), dtype=np.int64)
+    order = np.lexsort((ts, idx))
+    rows = rows.take(order)
+    cols: dict[str, npt.NDArray[Any]] = {}
+    for name, (dtype, fill, *shape) in spec.items():
+        arr = np.full((len(keys), *shape), fill, dtype=dtype)
+        if name in state.cols:
+            arr[:n_old] = state.cols[name]
+        cols[name] = arr
+    ts = ts[order]
+    now = max(state.now_us, int(ts.max()) if len(ts) else state.now_us)
+    return Keyed(
+        keys=keys,
+        track=idx[order],
+        ts_us=ts,
+        lat=np.asarray(rows["lat"].to_numpy(), dtype=np.float64),
+        lon=np.asarray(rows["lon"].to_numpy(), dtype=np.float64),
+        mmsi=np.asarray(rows["mmsi"].cast(pa.int64()).to_numpy(), dtype=np.int64),
+        rows=rows,
+        cols=cols,
+        now_us=now,
+        by_segment=by_segment,
+    )
+
+
+TS_INT = pa.int64()
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def utc_iso(us: int) -> str:
+    """ISO 8601 UTC text of integer microseconds (for details)."""
+    return (EPOCH + timedelta(microseconds=us)).isoformat()

@@ -1,0 +1,95 @@
+"""Gap detector: thresholds, open gaps, segments, chunk invariance."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from evtools import MIN, T0, H, chunks, details, positions
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from seawatch.events import combine
+from seawatch.events.gap import GapParams, detect
+from seawatch.events.schema import EVENTS_SCHEMA
+
+
+def _track(gap_us: int, tail_us: int = 0) -> pa.Table:
+    ts = [T0, T0 + 10 * MIN, T0 + 10 * MIN + gap_us]
+    if tail_us:
+        ts.append(ts[-1] + tail_us)
+    n = len(ts)
+    return positions(ts, [10.0] * n, [70.0 + 0.01 * i for i in range(n)])
+
+
+@pytest.mark.parametrize(("gap_us", "found"), [(6 * H - MIN, 0), (6 * H - 1, 0), (6 * H, 1)])
+def test_gap_threshold(gap_us: int, found: int) -> None:
+    ev, _ = detect(_track(gap_us))
+    assert ev.schema == EVENTS_SCHEMA
+    closed = ev.filter(pc.is_valid(ev["end_ts"]))
+    assert closed.num_rows == found
+    if found:
+        row = closed.to_pylist()[0]
+        assert row["event_type"] == "gap"
+        assert row["confidence"] == 1.0
+        assert (row["end_ts"] - row["start_ts"]).total_seconds() == 6 * 3600
+        d = details(closed)[0]
+        assert d["duration_s"] == 6 * 3600
+        assert d["params"]["min_gap_s"] == 6 * 3600
+        assert d["distance_m"] == pytest.approx(1094, abs=2)  # 0.01° of longitude at 10°N
+
+
+def test_open_gap_at_end_of_data() -> None:
+    quiet = _track(10 * MIN)
+    other = positions([T0 + 7 * H], [0.0], [0.0], mmsi=367_000_001)
+    ev, state = detect(pa.concat_tables([quiet, other]))
+    open_ = ev.filter(pc.is_null(ev["end_ts"]))
+    assert open_["mmsi"].to_pylist() == [366_123_456]
+    assert open_["confidence"].to_pylist() == [0.5]
+    assert details(open_)[0]["silent_s"] == pytest.approx(7 * 3600 - 20 * 60)
+    # the vessel reappears: the gap closes with the same id
+    back = positions([T0 + 8 * H], [10.0], [70.1])
+    ev2, _ = detect(back, state=state)
+    assert ev2["event_id"].to_pylist() == open_["event_id"].to_pylist()
+    assert ev2["end_ts"].null_count == 0
+
+
+def test_custom_threshold_and_segments() -> None:
+    t = _track(2 * H).append_column("segment_id", pa.array(["a", "a", "b"]))
+    ev, _ = detect(t, GapParams(min_gap_s=3600))
+    # the silence separates two segments; segment a has been silent since (open gap)
+    assert ev["end_ts"].to_pylist() == [None]
+    assert ev["segment_ids"].to_pylist() == [["a"]]
+    t = _track(2 * H).append_column("segment_id", pa.array(["a"] * 3))
+    ev, _ = detect(t, GapParams(min_gap_s=3600))
+    assert ev["segment_ids"].to_pylist() == [["a"]]
+
+
+def test_rows_without_time_or_position_are_ignored() -> None:
+    t = positions([T0, T0 + H, T0 + 7 * H], [10.0, 95.0, 10.0], [70.0, 70.0, 70.0])
+    ev, _ = detect(t)
+    assert details(ev)[0]["duration_s"] == 7 * 3600
+
+
+@st.composite
+def _fleet(draw: st.DrawFn) -> pa.Table:
+    n = draw(st.integers(1, 60))
+    steps = draw(st.lists(st.integers(0, 9 * H), min_size=n, max_size=n))
+    ships = draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
+    ts, t = [], T0
+    for step in steps:
+        t += step // 4
+        ts.append(t)
+    lat = [float(s) + i * 1e-3 for i, s in enumerate(ships)]
+    return positions(ts, lat, [50.0] * n, mmsi=[366_000_000 + s for s in ships])
+
+
+@settings(max_examples=60, deadline=None)
+@given(table=_fleet(), cuts=st.lists(st.integers(0, 60), max_size=6))
+def test_chunking_gives_the_same_events(table: pa.Table, cuts: list[int]) -> None:
+    whole, _ = detect(table)
+    outs, state = [], None
+    for part in chunks(table, cuts):
+        ev, state = detect(part, state=state)
+        outs.append(ev)
+    assert combine(outs).equals(combine([whole]))
