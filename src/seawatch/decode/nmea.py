@@ -19,7 +19,20 @@ import numpy as np
 from numba import njit
 
 from seawatch.decode import reassembly as ra
-from seawatch.decode.timeparse import NO_TIME, US, civil_us, parse_hhmmss, parse_iso
+from seawatch.decode.sentence import (
+    G_CARRY_TS,
+    G_PGHP_TS,
+    N_G,
+    SIXBIT,
+    field_int,
+    gps_time,
+    hex_digit,
+    is_ascii,
+    pghp_time,
+    sentence_body,
+    tag_blocks,
+)
+from seawatch.decode.timeparse import NO_TIME, US
 from seawatch.decode.timeparse import parse_time_token as parse_time
 
 REASONS = (
@@ -79,44 +92,9 @@ C_OTHER = 2  # other NMEA sentences ($GPRMC, $PGHP, ...)
 C_SKIPPED = 3  # blank lines, comments, lines holding only a time
 N_C = 4
 
-# Global state carried between chunks
-G_CARRY_TS = 0  # time of the last RMC/ZDA, or NO_TIME
-G_CARRY_DAY = 1  # midnight of the last known RMC/ZDA date, or NO_TIME
-G_PGHP_TS = 2  # time from a $PGHP line, for the next AIS sentence
-N_G = 3
-
-
-def _sixbit_table() -> np.ndarray:
-    """Payload character → six-bit value; 255 for characters outside the AIS armour."""
-    t = np.full(256, 255, np.uint8)
-    for c in range(48, 88):
-        t[c] = c - 48
-    for c in range(96, 120):
-        t[c] = c - 56
-    return t
-
-
-_SIXBIT = _sixbit_table()
-# 1 = field separator, 2 = ends a sentence body ('*', '!', '$', '\\', newline), 0 = other
-_CLASS = np.zeros(256, np.uint8)
-_CLASS[44] = 1
-_CLASS[[42, 33, 36, 92, 10]] = 2
-_CLASS[128:] = 3  # not ASCII: the sentence is rejected (its text would not be valid UTF-8)
-
 
 def new_state() -> np.ndarray:
     return np.full(N_G, NO_TIME, np.int64)
-
-
-@njit(cache=True, nogil=True)
-def _hex(c: int) -> int:
-    if 48 <= c <= 57:
-        return c - 48
-    if 65 <= c <= 70:
-        return c - 55
-    if 97 <= c <= 102:
-        return c - 87
-    return -1
 
 
 @njit(cache=True, nogil=True)
@@ -145,146 +123,6 @@ def _reject(
     rejbuf[nrb : nrb + n] = buf[a : a + n]
     rej[nr, 3] = n
     return nr + 1, nrb + n
-
-
-@njit(cache=True, nogil=True)
-def _field_int(buf: np.ndarray, a: int, b: int) -> int:
-    """Non-negative decimal in buf[a:b]; -1 if empty, -2 if not a number."""
-    if b <= a:
-        return -1
-    v = 0
-    for i in range(a, b):
-        c = buf[i]
-        if c < 48 or c > 57 or i - a > 9:
-            return -2
-        v = v * 10 + c - 48
-    return v
-
-
-@njit(cache=True, nogil=True)
-def _gps_time(buf: np.ndarray, a: int, star: int, gs: np.ndarray) -> None:
-    """Update the carry-forward time from an RMC or ZDA sentence body buf[a:star]."""
-    commas = np.full(12, star, np.int64)
-    nc = 0
-    for i in range(a, star):
-        if buf[i] == 44 and nc < 12:
-            commas[nc] = i
-            nc += 1
-    f3 = buf[a + 2 : a + 5]
-    if f3[0] == 82 and f3[1] == 77 and f3[2] == 67 and nc >= 9:  # RMC
-        tod = parse_hhmmss(buf, commas[0] + 1, commas[1])
-        da = commas[8] + 1
-        db = commas[9] if nc >= 10 else star
-        if db - da == 6:
-            d = _field_int(buf, da, da + 2)
-            m = _field_int(buf, da + 2, da + 4)
-            y = _field_int(buf, da + 4, da + 6)
-            if d > 0 and m > 0 and y >= 0:
-                y += 2000 if y < 80 else 1900
-                day = civil_us(y, m, d, 0, 0, 0, 0)
-                if day != NO_TIME:
-                    gs[G_CARRY_DAY] = day
-        if tod >= 0 and gs[G_CARRY_DAY] != NO_TIME:
-            gs[G_CARRY_TS] = gs[G_CARRY_DAY] + tod
-    elif f3[0] == 90 and f3[1] == 68 and f3[2] == 65 and nc >= 4:  # ZDA
-        tod = parse_hhmmss(buf, commas[0] + 1, commas[1])
-        d = _field_int(buf, commas[1] + 1, commas[2])
-        m = _field_int(buf, commas[2] + 1, commas[3])
-        y = _field_int(buf, commas[3] + 1, commas[4] if nc >= 5 else star)
-        if d > 0 and m > 0 and y > 0:
-            day = civil_us(y, m, d, 0, 0, 0, 0)
-            if day != NO_TIME:
-                gs[G_CARRY_DAY] = day
-        if tod >= 0 and gs[G_CARRY_DAY] != NO_TIME:
-            gs[G_CARRY_TS] = gs[G_CARRY_DAY] + tod
-
-
-@njit(cache=True, nogil=True)
-def _pghp_time(buf: np.ndarray, a: int, star: int) -> int:
-    """``PGHP,1,<yyyy>,<m>,<d>,<h>,<mi>,<s>,<ms>,...`` (Gatehouse, body after ``PGHP,``)."""
-    vals = np.zeros(8, np.int64)
-    k = 0
-    start = a
-    for i in range(a, star + 1):
-        if k >= 8:
-            break
-        if i == star or buf[i] == 44:
-            vals[k] = _field_int(buf, start, i)
-            k += 1
-            start = i + 1
-    if k < 8 or vals[0] != 1:
-        return NO_TIME
-    for j in range(1, 8):
-        if vals[j] < 0:
-            return NO_TIME
-    return civil_us(vals[1], vals[2], vals[3], vals[4], vals[5], vals[6], vals[7] * 1000)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _sentence(
-    buf: np.ndarray, b0: int, end: int
-) -> tuple[int, int, int, int, int, int, int, int, int, bool]:
-    """Scan a sentence body from ``b0``: (end of body, XOR checksum, commas, first 6 commas,
-    whether a byte is not ASCII).
-
-    The body ends at ``*``, at the start of another record (``!``, ``$``, ``\\``), at a
-    newline or at ``end``.
-    """
-    star = b0
-    x = 0
-    nc = 0
-    c0 = c1 = c2 = c3 = c4 = c5 = -1
-    high = False
-    while star < end:
-        c = buf[star]
-        k = _CLASS[c]
-        if k == 0:
-            x ^= c
-            star += 1
-            continue
-        if k == 2:
-            break
-        x ^= c
-        star += 1
-        if k == 3:
-            high = True
-            continue
-        if nc == 0:
-            c0 = star - 1
-        elif nc == 1:
-            c1 = star - 1
-        elif nc == 2:
-            c2 = star - 1
-        elif nc == 3:
-            c3 = star - 1
-        elif nc == 4:
-            c4 = star - 1
-        elif nc == 5:
-            c5 = star - 1
-        nc += 1
-    return star, x, nc, c0, c1, c2, c3, c4, c5, high
-
-
-@njit(cache=True, nogil=True)
-def _ascii(buf: np.ndarray, a: int, b: int) -> bool:
-    for i in range(a, b):  # noqa: SIM110 (a compiled loop, not a generator)
-        if buf[i] > 127:
-            return False
-    return True
-
-
-@njit(cache=True, nogil=True)
-def census(buf: np.ndarray) -> tuple[int, int, int]:
-    """Upper bounds for the scanner's outputs: (lines, sentence starts '!', record starts)."""
-    lines = 1
-    bang = 0
-    other = 0
-    for i in range(buf.shape[0]):  # branch-free, so the compiler vectorises it
-        c = buf[i]
-        lines += c == 10
-        bang += c == 33
-        other += (c == 36) | (c == 92)
-    return lines, bang, bang + other
 
 
 @njit(cache=True, nogil=True)
@@ -331,7 +169,7 @@ def scan(
         fast = buf[ls] == 33  # the common line: a sentence with no tag block or prefix
         if fast:
             # read the sentence first, then only the few bytes after its checksum
-            f_star, f_x, f_nc, f0, f1, f2, f3, f4, f5, f_hi = _sentence(buf, ls + 1, n)
+            f_star, f_x, f_nc, f0, f1, f2, f3, f4, f5, f_hi = sentence_body(buf, ls + 1, n)
             le = f_star
         else:
             le = ls
@@ -381,51 +219,12 @@ def scan(
         p = first
         while p < le:
             rec_start = p
-            tag_ts = NO_TIME
-            tag_t = NO_TIME
-            st_a = 0
-            st_b = 0
-            group = -1
-            gnum = -1
-            gtot = -1
-            while p < le and buf[p] == 92:  # '\' tag block
-                q = p + 1
-                te = q
-                while te < le and buf[te] != 92:
-                    te += 1
-                ve = te
-                for i in range(q, te):
-                    if buf[i] == 42:  # '*' checksum of the tag block: not checked
-                        ve = i
-                        break
-                a = q
-                for i in range(q, ve + 1):
-                    if i == ve or buf[i] == 44:
-                        if i - a >= 2 and buf[a + 1] == 58:  # 'k:'
-                            k = buf[a]
-                            if k == 99:  # c
-                                tag_ts = parse_time(buf, a + 2, i)
-                            elif k == 115:  # s
-                                st_a = a + 2
-                                st_b = min(i, a + 2 + ra.STATION_BYTES)
-                            elif k == 84:  # T
-                                tag_t = parse_iso(buf, a + 2, i)
-                            elif k == 103:  # g: num-total-id
-                                vals = np.full(3, -1, np.int64)
-                                kk = 0
-                                b0 = a + 2
-                                for j in range(a + 2, i + 1):
-                                    if j == i or buf[j] == 45:
-                                        if kk < 3:
-                                            vals[kk] = _field_int(buf, b0, j)
-                                        kk += 1
-                                        b0 = j + 1
-                                if kk == 3 and vals[0] > 0 and vals[1] > 0 and vals[2] >= 0:
-                                    gnum = vals[0]
-                                    gtot = vals[1]
-                                    group = vals[2] * 16 + gtot
-                        a = i + 1
-                p = te + 1
+            if buf[p] == 92:  # '\' tag block(s)
+                tag_ts, tag_t, st_a, st_b, group, gnum, gtot, p = tag_blocks(buf, p, le)
+            else:
+                tag_ts = tag_t = NO_TIME
+                st_a = st_b = 0
+                group = gnum = gtot = -1
             if p >= le:
                 if p > rec_start:
                     nr, nrb = _reject(rej, rejbuf, nr, nrb, line, MALFORMED, buf, rec_start, le)
@@ -449,7 +248,7 @@ def scan(
                     f_hi,
                 )
             else:
-                star, x, nc, c0, c1, c2, c3, c4, c5, hi = _sentence(buf, b0, le)
+                star, x, nc, c0, c1, c2, c3, c4, c5, hi = sentence_body(buf, b0, le)
             # trailing fields run to the next record start
             rec_end = star + 3 if star < le and buf[star] == 42 else star
             te = min(rec_end, le)
@@ -471,14 +270,14 @@ def scan(
                     counts[C_OTHER] += 1
                 p = te
                 continue
-            h1 = _hex(buf[star + 1])
-            h2 = _hex(buf[star + 2])
+            h1 = hex_digit(buf[star + 1])
+            h2 = hex_digit(buf[star + 2])
             if h1 < 0 or h2 < 0 or x != h1 * 16 + h2:
                 nr, nrb = _reject(rej, rejbuf, nr, nrb, line, BAD_CHECKSUM, buf, rec_start, te)
                 p = te
                 continue
             # ---- text that is not ASCII (tag blocks and suffixes carry no checksum)
-            if hi or not _ascii(buf, rec_start, p) or not _ascii(buf, rec_end, te):
+            if hi or not is_ascii(buf, rec_start, p) or not is_ascii(buf, rec_end, te):
                 nr, nrb = _reject(rej, rejbuf, nr, nrb, line, NON_ASCII, buf, rec_start, te)
                 p = te
                 continue
@@ -499,9 +298,9 @@ def scan(
                 if buf[p] == 36 and star - b0 >= 5:
                     pghp = buf[b0] == 80 and buf[b0 + 1] == 71 and buf[b0 + 2] == 72
                     if pghp and buf[b0 + 3] == 80:
-                        gs[G_PGHP_TS] = _pghp_time(buf, b0 + 5, star)
+                        gs[G_PGHP_TS] = pghp_time(buf, b0 + 5, star)
                     else:
-                        _gps_time(buf, b0, star, gs)
+                        gps_time(buf, b0, star, gs)
                 p = te
                 continue
             ts = tag_ts
@@ -521,14 +320,14 @@ def scan(
                 nr, nrb = _reject(rej, rejbuf, nr, nrb, line, MALFORMED, buf, rec_start, te)
                 p = te
                 continue
-            total = _field_int(buf, c0 + 1, c1)
-            num = _field_int(buf, c1 + 1, c2)
-            seq = _field_int(buf, c2 + 1, c3)
+            total = field_int(buf, c0 + 1, c1)
+            num = field_int(buf, c1 + 1, c2)
+            seq = field_int(buf, c2 + 1, c3)
             ca = c3 + 1
             chan = buf[ca] if c4 - ca == 1 else 0
             pa = c4 + 1
             pb = c5
-            fill = _field_int(buf, c5 + 1, star)
+            fill = field_int(buf, c5 + 1, star)
             if total < 1 or total > ra.MAX_FRAGMENTS or num < 1 or num > total or seq == -2:
                 nr, nrb = _reject(rej, rejbuf, nr, nrb, line, BAD_FRAGMENT, buf, rec_start, te)
                 p = te
@@ -550,7 +349,7 @@ def scan(
                 cnt = 0
                 orv = 0
                 for i in range(pa, pb):
-                    v = _SIXBIT[buf[i]]
+                    v = SIXBIT[buf[i]]
                     orv |= v
                     acc = (acc << np.uint64(6)) | np.uint64(v)
                     cnt += 1
@@ -569,7 +368,7 @@ def scan(
                     p = te
                     continue
                 nbits = (pb - pa) * 6 - fill
-                mt = _SIXBIT[buf[pa]]
+                mt = SIXBIT[buf[pa]]
                 if mt < 1 or mt > 27:
                     nr, nrb = _reject(rej, rejbuf, nr, nrb, line, UNKNOWN_TYPE, buf, rec_start, te)
                     p = te
@@ -605,7 +404,7 @@ def scan(
             # ---- fragment of a multi-sentence message
             orv = 0
             for i in range(pa, pb):
-                orv |= _SIXBIT[buf[i]]
+                orv |= SIXBIT[buf[i]]
             if orv > 63:
                 nr, nrb = _reject(rej, rejbuf, nr, nrb, line, BAD_PAYLOAD_CHAR, buf, rec_start, te)
                 p = te
@@ -706,7 +505,7 @@ def scan(
                 sstation[s, : st_b - st_a] = buf[st_a:st_b]
                 meta[s, ra.S_STATION_LEN] = st_b - st_a
             for i in range(pa, pb):
-                spay[s, f, i - pa] = _SIXBIT[buf[i]]
+                spay[s, f, i - pa] = SIXBIT[buf[i]]
             spay_len[s, f] = pb - pa
             rl = min(te - rec_start, ra.RAW_BYTES)
             sraw[s, f, :rl] = buf[rec_start : rec_start + rl]

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from seawatch.decode import nmea
 from seawatch.decode import reassembly as ra
+from seawatch.decode.sentence import census
 from seawatch.decode.tables import Messages, build, min_bits_by_type
 from seawatch.decode.workspace import Workspace
 from seawatch.settings import Settings, load_settings
@@ -111,7 +112,7 @@ class NmeaDecoder:
     def feed(self, chunk: bytes) -> Batch:
         buf = np.frombuffer(chunk, np.uint8)
         n = len(buf)
-        n_lines, n_bang, n_records = nmea.census(buf)
+        n_lines, n_bang, n_records = census(buf)
         p = self.pending
         held = p.held_bytes
         ws = self.workspace
