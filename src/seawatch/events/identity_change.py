@@ -1,0 +1,115 @@
+"""Identity changes: a vessel's broadcast name, IMO, call sign, ship type, destination or
+draught changed (MarineTraffic "identity change" events; DOMAIN.md §5).
+
+Per MMSI and field, in time order, each non-empty value is compared with the last non-empty
+value before it; a difference is one event (``details``: field, before, after, when the
+old value was last seen). "Not available" values (empty text, IMO 0, ship type 0, draught 0)
+are skipped rather than reported as changes. Flag changes need the identity history by IMO
+that the tracks stage keeps (an MMSI's MID never changes), so they are not detected here.
+In: decoded ``statics`` (``ts``, ``mmsi`` and any of the fields). Out: events without position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from seawatch.events.schema import build_events, empty_events
+
+FIELDS = ("name", "imo", "callsign", "ship_type", "destination", "draught_m")
+
+
+@dataclass(frozen=True)
+class IdentityParams:
+    """Which fields to watch (default: all of :data:`FIELDS` present in the input)."""
+
+    fields: tuple[str, ...] = FIELDS
+
+
+@dataclass(frozen=True)
+class IdentityState:
+    """Per field, the last non-empty value of each MMSI (columns mmsi, ts, value)."""
+
+    last: dict[str, pa.Table] = field(default_factory=dict)
+
+
+def _values(statics: pa.Table, name: str) -> pa.Table:
+    col = statics[name]
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        col = pc.utf8_trim_whitespace(pc.utf8_rtrim(col, characters="@"))
+        ok = pc.greater(pc.utf8_length(col), pa.scalar(0, pa.int32()))
+    else:
+        ok = pc.not_equal(col, pa.scalar(0).cast(col.type))
+    ok = pc.and_(pc.fill_null(ok, False), pc.is_valid(statics["ts"]))
+    ok = pc.and_(ok, pc.is_valid(statics["mmsi"]))
+    t = pa.table(
+        {
+            "mmsi": statics["mmsi"].cast(pa.int64()),
+            "ts": statics["ts"].cast(pa.int64()),
+            "value": col,
+        }
+    )
+    return t.filter(ok)
+
+
+def _changes(rows: pa.Table, name: str, params: IdentityParams) -> tuple[pa.Table, pa.Table]:
+    mmsi = np.asarray(rows["mmsi"].to_numpy(), dtype=np.int64)
+    ts = np.asarray(rows["ts"].to_numpy(), dtype=np.int64)
+    order = np.lexsort((ts, mmsi))
+    rows = rows.take(order)
+    mmsi, ts = mmsi[order], ts[order]
+    n = len(mmsi)
+    if n == 0:
+        return empty_events(), rows
+    same = mmsi[1:] == mmsi[:-1]
+    vals = rows["value"].combine_chunks()
+    diff = np.asarray(pc.not_equal(vals[1:], vals[:-1]).to_numpy(zero_copy_only=False), bool)
+    hit = np.flatnonzero(same & diff) + 1
+    before = vals.take(hit - 1).to_pylist()
+    after = vals.take(hit).to_pylist()
+    details = [
+        {
+            "field": name,
+            "before": b,
+            "after": a,
+            "before_ts_us": int(ts[h - 1]),
+            "params": asdict(params),
+        }
+        for b, a, h in zip(before, after, hit.tolist(), strict=True)
+    ]
+    events = build_events(
+        "identity_change",
+        start_us=ts[hit],
+        end_us=ts[hit],
+        mmsi=mmsi[hit],
+        lat=None,
+        lon=None,
+        confidence=[1.0] * len(hit),
+        details=details,
+        discriminators=[f"{name}:{b!r}->{a!r}" for b, a in zip(before, after, strict=True)],
+    )
+    last = np.ones(n, dtype=bool)
+    last[:-1] = ~same
+    return events, rows.filter(last)
+
+
+def detect(
+    statics: pa.Table,
+    params: IdentityParams = IdentityParams(),
+    state: IdentityState | None = None,
+) -> tuple[pa.Table, IdentityState]:
+    """Identity changes in ``statics`` (time-ordered chunks; see module doc)."""
+    state = state or IdentityState()
+    out, last = [], dict(state.last)
+    for name in params.fields:
+        if name not in statics.column_names:
+            continue
+        rows = _values(statics, name)
+        if name in last:
+            rows = pa.concat_tables([last[name], rows.cast(last[name].schema)])
+        events, last[name] = _changes(rows, name, params)
+        out.append(events)
+    return (pa.concat_tables(out) if out else empty_events()), IdentityState(last)

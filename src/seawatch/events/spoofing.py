@@ -1,0 +1,230 @@
+"""Spoofing signals per MMSI: impossible jumps, one MMSI in two places, on land, invalid MMSI.
+
+Rules (DOMAIN.md §5: "impossible jumps ... positions on land are the usual spoofing signals"):
+- ``jump``: consecutive positions of one MMSI farther apart than ``hypot(dt_h, pad_h) ×
+  max_speed_kn`` nautical miles — the shape of GFW gpsdio-segment's matcher bound
+  (``hypot(hours, 0.25 h) × 25 kn``) with a speed no ship reaches. Consecutive flagged pairs
+  merge into one event; ``two_places`` counts the pairs at most ``simultaneous_s`` apart
+  (two transmitters sharing one MMSI).
+- ``on_land``: consecutive positions with ``on_land`` true (only when that column exists).
+- ``invalid_mmsi``: once per MMSI, at its first position (:mod:`seawatch.events.mmsi_check`).
+Tracks are MMSIs even when ``segment_id`` exists: segmentation splits exactly these vessels.
+In: positions. Out: events of type ``spoofing``, ``details.rule`` naming the rule.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from numba import njit
+
+from seawatch.events.mmsi_check import REASONS, mmsi_problem
+from seawatch.events.schema import build_events
+from seawatch.events.tracks_in import F64, I64, Keyed, TrackArrays, haversine_m, prepare
+
+NO = np.iinfo(np.int64).min
+LAST_TS, J_START, J_END, J_N, J_SIM, L_START, L_END, L_N, MMSI, REPORTED = range(10)
+LAST_LAT, LAST_LON, J_LAT, J_LON, J_KN, J_DIST, L_LAT, L_LON = range(8)
+JUMP, LAND = 0, 1
+
+
+@dataclass(frozen=True)
+class SpoofingParams:
+    """Parameters of the spoofing rules (see the module doc for their sources)."""
+
+    max_speed_kn: float = 50.0  # twice GFW's 25 kn matcher speed; above any merchant ship
+    pad_h: float = 0.25  # GFW matcher: hypot(hours, 0.25 h) allows for position error
+    simultaneous_s: float = 60.0  # "at the same time": within one minute
+
+
+@dataclass(frozen=True)
+class SpoofingState(TrackArrays):
+    """Per MMSI: last position, the open jump run and on-land run, whether reported invalid."""
+
+
+@njit(cache=True, nogil=True)
+def _emit(k: int, kind: int, iv: I64, fv: F64, oi: I64, of: F64, n: int) -> int:  # pragma: no cover
+    base = J_START if kind == JUMP else L_START
+    oi[n, 0] = kind
+    oi[n, 1] = iv[k, base]
+    oi[n, 2] = iv[k, base + 1]
+    oi[n, 3] = iv[k, base + 2]
+    oi[n, 4] = iv[k, J_SIM] if kind == JUMP else 0
+    oi[n, 5] = iv[k, MMSI]
+    of[n, 0] = fv[k, J_LAT] if kind == JUMP else fv[k, L_LAT]
+    of[n, 1] = fv[k, J_LON] if kind == JUMP else fv[k, L_LON]
+    of[n, 2] = fv[k, J_KN] if kind == JUMP else 0.0
+    of[n, 3] = fv[k, J_DIST] if kind == JUMP else 0.0
+    return n + 1
+
+
+@njit(cache=True, nogil=True)
+def _kernel(
+    track: I64,
+    ts: I64,
+    lat: F64,
+    lon: F64,
+    mmsi: I64,
+    land: I64,
+    iv: I64,
+    fv: F64,
+    max_kn: float,
+    pad_h: float,
+    sim_us: int,
+    oi: I64,
+    of: F64,
+) -> int:  # pragma: no cover
+    n = 0
+    for i in range(len(ts)):
+        k, t = track[i], ts[i]
+        iv[k, MMSI] = mmsi[i]
+        if iv[k, LAST_TS] != NO:
+            if t < iv[k, LAST_TS]:
+                continue
+            dt_us = t - iv[k, LAST_TS]
+            d_m = haversine_m(fv[k, LAST_LAT], fv[k, LAST_LON], lat[i], lon[i])
+            dt_h = dt_us / 3.6e9
+            if d_m / 1852.0 > math.hypot(dt_h, pad_h) * max_kn:
+                if iv[k, J_START] == NO:
+                    iv[k, J_START] = iv[k, LAST_TS]
+                    iv[k, J_N] = 0
+                    iv[k, J_SIM] = 0
+                    fv[k, J_LAT] = fv[k, LAST_LAT]
+                    fv[k, J_LON] = fv[k, LAST_LON]
+                    fv[k, J_KN] = 0.0
+                    fv[k, J_DIST] = 0.0
+                iv[k, J_END] = t
+                iv[k, J_N] += 1
+                if dt_us <= sim_us:
+                    iv[k, J_SIM] += 1
+                kn = d_m / 1852.0 / dt_h if dt_us > 0 else math.inf
+                fv[k, J_KN] = max(fv[k, J_KN], kn)
+                fv[k, J_DIST] = max(fv[k, J_DIST], d_m)
+            elif iv[k, J_START] != NO:
+                n = _emit(k, JUMP, iv, fv, oi, of, n)
+                iv[k, J_START] = NO
+        if land[i] == 1:
+            if iv[k, L_START] == NO:
+                iv[k, L_START] = t
+                iv[k, L_N] = 0
+                fv[k, L_LAT] = lat[i]
+                fv[k, L_LON] = lon[i]
+            iv[k, L_END] = t
+            iv[k, L_N] += 1
+        elif land[i] == 0 and iv[k, L_START] != NO:
+            n = _emit(k, LAND, iv, fv, oi, of, n)
+            iv[k, L_START] = NO
+        iv[k, LAST_TS] = t
+        fv[k, LAST_LAT] = lat[i]
+        fv[k, LAST_LON] = lon[i]
+    return n
+
+
+@njit(cache=True, nogil=True)
+def _snapshot(iv: I64, fv: F64, oi: I64, of: F64) -> int:  # pragma: no cover
+    n = 0
+    for k in range(iv.shape[0]):
+        if iv[k, J_START] != NO:
+            n = _emit(k, JUMP, iv, fv, oi, of, n)
+        if iv[k, L_START] != NO:
+            n = _emit(k, LAND, iv, fv, oi, of, n)
+    return n
+
+
+def _runs(oi: Any, of: Any, params: SpoofingParams, closed: bool) -> pa.Table:
+    details: list[dict[str, Any]] = []
+    conf: list[float] = []
+    for j in range(len(oi)):
+        if oi[j, 0] == JUMP:
+            kn = float(of[j, 2])
+            d: dict[str, Any] = {
+                "rule": "jump",
+                "n_jumps": int(oi[j, 3]),
+                "n_two_places": int(oi[j, 4]),
+                "max_implied_speed_kn": None if math.isinf(kn) else round(kn, 3),
+                "max_distance_m": round(float(of[j, 3]), 3),
+            }
+            conf.append(1.0 if oi[j, 3] >= 2 or oi[j, 4] > 0 else 0.5)
+        else:
+            d = {"rule": "on_land", "n_positions": int(oi[j, 3])}
+            conf.append(1.0 if oi[j, 3] >= 2 else 0.5)
+        details.append({**d, "params": asdict(params)})
+    return build_events(
+        "spoofing",
+        start_us=oi[:, 1],
+        end_us=oi[:, 2] if closed else None,
+        mmsi=oi[:, 5],
+        lat=of[:, 0],
+        lon=of[:, 1],
+        confidence=conf,
+        details=details,
+        discriminators=[d["rule"] for d in details],
+    )
+
+
+def _invalid(kd: Keyed, params: SpoofingParams) -> pa.Table:
+    iv = kd.cols["i"]
+    first = np.ones(len(kd.track), dtype=bool)
+    first[1:] = kd.track[1:] != kd.track[:-1]
+    rows = np.flatnonzero(first & (iv[kd.track, REPORTED] == 0))
+    rows = rows[mmsi_problem(kd.mmsi[rows]) != 0]
+    iv[kd.track[rows], REPORTED] = 1
+    reasons = mmsi_problem(kd.mmsi[rows])
+    return build_events(
+        "spoofing",
+        start_us=kd.ts_us[rows],
+        end_us=kd.ts_us[rows],
+        mmsi=kd.mmsi[rows],
+        lat=kd.lat[rows],
+        lon=kd.lon[rows],
+        confidence=[1.0] * len(rows),
+        details=[
+            {"rule": "invalid_mmsi", "reason": REASONS[int(r)], "params": asdict(params)}
+            for r in reasons.tolist()
+        ],
+        discriminators=["invalid_mmsi"] * len(rows),
+    )
+
+
+def detect(
+    positions: pa.Table,
+    params: SpoofingParams = SpoofingParams(),
+    state: SpoofingState | None = None,
+) -> tuple[pa.Table, SpoofingState]:
+    """Spoofing signals closed in ``positions`` and runs still open at their end."""
+    n_old = 0 if state is None or not state.cols else len(state.cols["i"])
+    kd = prepare(positions, state, {"i": (np.int64, 0, 10), "f": (np.float64, 0.0, 8)}, key="mmsi")
+    iv, fv = kd.cols["i"], kd.cols["f"]
+    iv[n_old:, [LAST_TS, J_START, L_START]] = NO
+    land_col = kd.column("on_land")
+    land = np.full(len(kd.ts_us), -1, dtype=np.int64)
+    if land_col is not None:
+        land[land_col == 1.0] = 1
+        land[land_col == 0.0] = 0
+    invalid = _invalid(kd, params)
+    m = len(kd.ts_us)
+    oi, of = np.empty((m + 1, 6), dtype=np.int64), np.empty((m + 1, 4))
+    sim_us = round(params.simultaneous_s * 1e6)
+    n = _kernel(
+        kd.track,
+        kd.ts_us,
+        kd.lat,
+        kd.lon,
+        kd.mmsi,
+        land,
+        iv,
+        fv,
+        params.max_speed_kn,
+        params.pad_h,
+        sim_us,
+        oi,
+        of,
+    )
+    si, sf = np.empty((2 * len(iv) + 1, 6), dtype=np.int64), np.empty((2 * len(iv) + 1, 4))
+    ns = _snapshot(iv, fv, si, sf)
+    events = [invalid, _runs(oi[:n], of[:n], params, True), _runs(si[:ns], sf[:ns], params, False)]
+    return pa.concat_tables(events), SpoofingState(kd.keys, kd.cols, kd.now_us, False)

@@ -1,0 +1,78 @@
+"""Identity-change detector over statics."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+from evtools import MIN, T0, TS, chunks, details
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from seawatch.events import combine
+from seawatch.events.identity_change import IdentityParams, detect
+from seawatch.events.schema import EVENTS_SCHEMA
+
+
+def _statics(rows: list[tuple[int, int, str | None, int, float]]) -> pa.Table:
+    return pa.table(
+        {
+            "ts": pa.array([r[0] for r in rows], pa.int64()).cast(TS),
+            "mmsi": pa.array([r[1] for r in rows], pa.int32()),
+            "name": pa.array([r[2] for r in rows], pa.string()),
+            "imo": pa.array([r[3] for r in rows], pa.int32()),
+            "draught_m": pa.array([r[4] for r in rows], pa.float64()),
+        }
+    )
+
+
+def test_each_change_once_with_before_and_after() -> None:
+    t = _statics(
+        [
+            (T0, 1, "SEA STAR", 9074729, 7.5),
+            (T0 + MIN, 2, "OTHER", 0, 0.0),
+            (T0 + 2 * MIN, 1, None, 0, 0.0),  # type 24 part B / not available: no change
+            (T0 + 3 * MIN, 1, "SEA STAR  ", 9074729, 7.5),  # padding only
+            (T0 + 4 * MIN, 1, "OCEAN STAR", 9074729, 9.1),
+            (T0 + 5 * MIN, 1, "OCEAN STAR", 9999999, 9.1),
+        ]
+    )
+    ev, _ = detect(t)
+    assert ev.schema == EVENTS_SCHEMA
+    got = sorted((d["field"], d["before"], d["after"]) for d in details(ev))
+    assert got == [
+        ("draught_m", 7.5, 9.1),
+        ("imo", 9074729, 9999999),
+        ("name", "SEA STAR", "OCEAN STAR"),
+    ]
+    assert set(ev["mmsi"].to_pylist()) == {1}
+    assert len(set(ev["event_id"].to_pylist())) == 3
+
+
+def test_only_chosen_fields() -> None:
+    t = _statics([(T0, 1, "A", 1, 1.0), (T0 + MIN, 1, "B", 2, 2.0)])
+    ev, _ = detect(t, IdentityParams(fields=("imo",)))
+    assert [d["field"] for d in details(ev)] == ["imo"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.integers(1, 3),
+            st.sampled_from(["A", "B", None, ""]),
+            st.sampled_from([0, 1, 2]),
+            st.sampled_from([0.0, 1.5, 2.5]),
+        ),
+        max_size=40,
+    ),
+    cuts=st.lists(st.integers(0, 40), max_size=5),
+)
+def test_chunking_gives_the_same_events(
+    rows: list[tuple[int, str | None, int, float]], cuts: list[int]
+) -> None:
+    t = _statics([(T0 + (i // 2) * MIN, *r) for i, r in enumerate(rows)])
+    whole, _ = detect(t)
+    outs, state = [], None
+    for part in chunks(t, cuts):
+        ev, state = detect(part, state=state)
+        outs.append(ev)
+    assert combine(outs).equals(combine([whole]))

@@ -1,0 +1,115 @@
+"""Spoofing detector: jump bound, two places at once, on land, invalid MMSI."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from evtools import MIN, T0, S, chunks, details, positions
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from seawatch.events import combine
+from seawatch.events.mmsi_check import mmsi_problem
+from seawatch.events.schema import EVENTS_SCHEMA
+from seawatch.events.spoofing import SpoofingParams, detect
+
+DEG_LAT_NM = 6_371_008.8 * math.pi / 180 / 1852  # nautical miles per degree of latitude
+
+
+def _pair(dt_s: float, dist_nm: float) -> pa.Table:
+    ts = [T0, T0 + round(dt_s * S), T0 + round(dt_s * S) + 30 * MIN]
+    lat = [0.0, dist_nm / DEG_LAT_NM, dist_nm / DEG_LAT_NM]
+    return positions(ts, lat, [0.0] * 3)
+
+
+@pytest.mark.parametrize(
+    ("dt_s", "dist_nm", "found"),
+    [
+        (3600, math.hypot(1, 0.25) * 50 * 0.999, 0),
+        (3600, math.hypot(1, 0.25) * 50 * 1.001, 1),
+        (0, 12.5 * 0.999, 0),
+        (0, 12.5 * 1.001, 1),
+    ],
+)
+def test_jump_bound(dt_s: float, dist_nm: float, found: int) -> None:
+    ev, _ = detect(_pair(dt_s, dist_nm))
+    assert ev.schema == EVENTS_SCHEMA
+    assert ev.num_rows == found
+    if found:
+        d = details(ev)[0]
+        assert d["rule"] == "jump"
+        assert d["n_jumps"] == 1
+        assert d["n_two_places"] == (1 if dt_s == 0 else 0)
+        assert d["max_distance_m"] == pytest.approx(dist_nm * 1852, rel=1e-6)
+        assert ev["confidence"].to_pylist() == [1.0 if dt_s == 0 else 0.5]
+
+
+def test_two_ships_on_one_mmsi_make_one_event() -> None:
+    n = 20
+    ts = [T0 + i * 30 * S for i in range(n)]
+    lat = [0.0 if i % 2 else 1.0 for i in range(n)]
+    ts.append(ts[-1] + 30 * S)
+    lat.append(0.0)
+    ev, _ = detect(positions(ts, lat, [0.0] * (n + 1)))
+    assert ev.num_rows == 1
+    d = details(ev)[0]
+    assert d["n_jumps"] == n - 1
+    assert d["n_two_places"] == n - 1
+    assert ev["end_ts"][0].as_py() is not None
+
+
+def test_on_land_runs_only_with_the_column() -> None:
+    ts = [T0 + i * 10 * MIN for i in range(5)]
+    t = positions(ts, [0.0] * 5, [0.0] * 5, on_land=[False, True, True, False, True])
+    ev, _ = detect(t, SpoofingParams())
+    rules = [(d["rule"], d["n_positions"]) for d in details(ev)]
+    assert rules == [("on_land", 2), ("on_land", 1)]
+    assert ev["end_ts"].to_pylist()[1] is None  # still on land at the end of the data
+    ev, _ = detect(t.drop_columns(["on_land"]))
+    assert ev.num_rows == 0
+
+
+def test_invalid_mmsi_once() -> None:
+    t = positions([T0, T0 + MIN, T0 + 2 * MIN], [0.0] * 3, [0.0] * 3, mmsi=[12345, 12345, 1])
+    ev, state = detect(t.slice(0, 2))
+    assert [d["reason"] for d in details(ev)] == ["not_9_digits"]
+    ev, _ = detect(t.slice(2), state=state)
+    assert ev["mmsi"].to_pylist() == [1]
+
+
+def test_mmsi_check() -> None:
+    mmsi = [366123456, 419000001, 200000000, 776000000, 12345, 2190000, 41912345, 111419123]
+    assert mmsi_problem(np.array(mmsi)).tolist() == [0, 0, 2, 2, 1, 0, 0, 0]
+    assert mmsi_problem(np.array([992191234, 970123456, 123456789, 801123456])).tolist() == [
+        0,
+        0,
+        3,
+        2,
+    ]
+
+
+@st.composite
+def _fleet(draw: st.DrawFn) -> pa.Table:
+    n = draw(st.integers(1, 80))
+    ts, lat, mm, land, t = [], [], [], [], T0
+    for _ in range(n):
+        t += draw(st.sampled_from([0, 10 * S, 5 * MIN, 60 * MIN]))
+        ts.append(t)
+        lat.append(draw(st.sampled_from([0.0, 0.01, 0.5])))
+        mm.append(draw(st.sampled_from([366_000_001, 366_000_002, 12345])))
+        land.append(draw(st.booleans()))
+    return positions(ts, lat, [0.0] * n, mmsi=mm, on_land=land)
+
+
+@settings(max_examples=60, deadline=None)
+@given(table=_fleet(), cuts=st.lists(st.integers(0, 80), max_size=6))
+def test_chunking_gives_the_same_events(table: pa.Table, cuts: list[int]) -> None:
+    whole, _ = detect(table)
+    outs, state = [], None
+    for part in chunks(table, cuts):
+        ev, state = detect(part, state=state)
+        outs.append(ev)
+    assert combine(outs).equals(combine([whole]))
