@@ -1,0 +1,173 @@
+"""Segmentation: one MMSI's positions → plausible vessels (segments).
+
+In: a ``positions`` table (``ts``, ``mmsi``, ``lat``, ``lon``, ``speed_kn``, ``course_deg``,
+optionally ``msg_type``), usually cleaned by :func:`seawatch.tracks.clean.clean`.
+Out: the same rows sorted by (``mmsi``, ``ts``) with a ``segment_id`` column (int64; null
+for points the matcher rejects as noise) and the :class:`SegmenterState` to pass with the
+next time-ordered chunk. Processing a time-ordered input in chunks, carrying the state,
+gives exactly the segment ids of processing it whole.
+
+The matcher is GlobalFishingWatch/gpsdio-segment's (see :mod:`seawatch.tracks._matcher`
+and docs/tracks.md); its parameters and their GFW defaults are in :class:`SegmentParams`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from seawatch.errors import InputError
+from seawatch.tracks import _matcher as mk
+from seawatch.tracks.schemas import SEGMENT_ID
+
+SEGMENT_ID_FIELD = SEGMENT_ID
+
+
+@dataclass(frozen=True)
+class SegmentParams:
+    """Matcher parameters; defaults are GFW gpsdio-segment's (``matcher.py``, develop)."""
+
+    max_gap_hours: float = 24.0
+    """A segment closes after this long without a matching position."""
+    max_speed_kn: float = 25.0
+    """Allowed discrepancy is hypot(hours, buffer_hours) × this speed."""
+    buffer_hours: float = 0.25
+    """Padding added (in quadrature) to the time between points."""
+    penalty_hours: float = 4.0
+    """Dead-reckoning time is shortened around this duration (ships rarely go straight)."""
+    hours_exp: float = 0.5
+    """Exponent of that shortening: hours / (1 + (hours / penalty_hours) ** (1 - hours_exp))."""
+    penalty_speed_kn: float = 5.0
+    """Discrepancies (as a speed) above this are strongly discouraged: alpha = max/penalty."""
+    shape_factor: float = 4.0
+    """Weight of the 'stayed put' and 'off the path' discrepancies against dead reckoning."""
+    ambiguity_factor: float = 10.0
+    """Two candidate segments scoring within this factor are ambiguous: a new segment opens."""
+    short_seg_threshold: int = 10
+    """With several candidates, segments shorter than this many points are down-weighted."""
+    transponder_mismatch_weight: float = 0.1
+    """Score multiplier when Class A/B of the point and of the segment differ."""
+    max_open_segments: int = 100
+    """Open segments kept per MMSI; the longest-silent one closes when a new one opens."""
+    min_type_27_hours: float = 1.0
+    """Type 27 (long-range) positions within this time of a segment's last point are noise."""
+
+    def vector(self) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """The parameters as the float64 vector the compiled matcher reads."""
+        order = (
+            self.max_gap_hours, self.max_speed_kn, self.buffer_hours, self.penalty_hours,
+            self.hours_exp, self.penalty_speed_kn, self.shape_factor, self.ambiguity_factor,
+            self.short_seg_threshold, self.transponder_mismatch_weight,
+            self.max_open_segments, self.min_type_27_hours,
+        )  # fmt: skip
+        assert len(order) == mk.N_PARAMS == len(fields(self))
+        return np.array(order, dtype=np.float64)
+
+
+_STATE_FIELDS = ("mmsi", "seg", "ts", "lat", "lon", "speed", "course", "tclass", "n")
+
+
+@dataclass(frozen=True)
+class SegmenterState:
+    """Open segments carried between chunks: one entry per open segment, sorted by MMSI.
+
+    Columnar (numpy arrays of equal length): the segment's MMSI, id, last point (time in
+    µs since the epoch, lat, lon, speed, course, transponder class) and point count.
+    """
+
+    mmsi: np.ndarray[Any, np.dtype[np.int32]]
+    seg: np.ndarray[Any, np.dtype[np.int64]]
+    ts: np.ndarray[Any, np.dtype[np.int64]]
+    lat: np.ndarray[Any, np.dtype[np.float64]]
+    lon: np.ndarray[Any, np.dtype[np.float64]]
+    speed: np.ndarray[Any, np.dtype[np.float64]]
+    course: np.ndarray[Any, np.dtype[np.float64]]
+    tclass: np.ndarray[Any, np.dtype[np.int8]]
+    n: np.ndarray[Any, np.dtype[np.int64]]
+
+    @classmethod
+    def empty(cls) -> SegmenterState:
+        f8 = np.empty(0, np.float64)
+        i8 = np.empty(0, np.int64)
+        return cls(np.empty(0, np.int32), i8, i8, f8, f8, f8, f8, np.empty(0, np.int8), i8)
+
+    def __len__(self) -> int:
+        return int(self.mmsi.shape[0])
+
+    def open_until(self, ts_us: int, params: SegmentParams = SegmentParams()) -> SegmenterState:
+        """Drop segments that can no longer match a point at or after ``ts_us``.
+
+        Keeps the state bounded in a live run; results are unchanged because a segment
+        silent for more than ``max_gap_hours`` never matches again.
+        """
+        keep = self.ts >= ts_us - int(params.max_gap_hours * 3.6e9)
+        arrays: list[Any] = [getattr(self, f)[keep] for f in _STATE_FIELDS]
+        return SegmenterState(*arrays)
+
+
+def transponder_class(msg_type: Any) -> np.ndarray[Any, np.dtype[np.int8]]:
+    """Class A (types 1-3) = 1, Class B (18, 19) = 2, long range (27) = 3, else 0."""
+    t = np.asarray(pc.fill_null(msg_type.cast(pa.int16()), pa.scalar(0, pa.int16())), np.int16)
+    out = np.zeros(t.shape[0], np.int8)
+    out[(t >= 1) & (t <= 3)] = mk.CLASS_A
+    out[(t == 18) | (t == 19)] = mk.CLASS_B
+    out[t == 27] = mk.CLASS_LONG_RANGE
+    return out
+
+
+def _float(table: pa.Table, name: str) -> np.ndarray[Any, np.dtype[np.float64]]:
+    if name not in table.column_names:
+        return np.full(table.num_rows, np.nan)
+    col = pc.fill_null(table.column(name).cast(pa.float64()), pa.scalar(np.nan, pa.float64()))
+    return np.asarray(col, dtype=np.float64)
+
+
+def segment(
+    positions: pa.Table,
+    state: SegmenterState | None = None,
+    params: SegmentParams = SegmentParams(),
+) -> tuple[pa.Table, SegmenterState]:
+    """Assign ``segment_id`` to every position; returns (sorted positions, new state).
+
+    Rows with a null ``ts``, ``mmsi``, ``lat`` or ``lon`` are an :class:`InputError`: clean
+    first. Chunks must be time-ordered: every ``ts`` of a chunk ≥ those of the previous one.
+    """
+    for name in ("ts", "mmsi", "lat", "lon"):
+        if name not in positions.column_names:
+            raise InputError(f"positions table has no {name!r} column; segment needs it")
+        if positions.column(name).null_count:
+            raise InputError(f"column {name!r} has nulls; run seawatch.tracks.clean first")
+    state = SegmenterState.empty() if state is None else state
+    ts_col = positions.column("ts").cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
+    mmsi = np.asarray(positions.column("mmsi").cast(pa.int32()), dtype=np.int32)
+    ts = np.asarray(ts_col, dtype=np.int64)
+    order = np.lexsort((ts, mmsi))  # stable: ties keep input order
+    positions = positions.take(order)
+    mmsi, ts = mmsi[order], ts[order]
+    if len(state) and ts.shape[0] and int(ts.min()) < int(state.ts.max()):
+        msg = "chunk starts before the previous chunk's last point; chunks must be time-ordered"
+        raise InputError(msg)
+    speed = _float(positions, "speed_kn")
+    course = _float(positions, "course_deg")
+    unknown_course = np.isnan(course) | (course >= 360.0)
+    speed = np.where(np.isnan(speed) | unknown_course, 0.0, speed)
+    course = np.where(unknown_course, 0.0, course)
+    if "msg_type" in positions.column_names:
+        tclass = transponder_class(positions.column("msg_type"))
+    else:
+        tclass = np.zeros(positions.num_rows, np.int8)
+    kernel: Any = mk.segment_kernel
+    out = kernel(
+        mmsi, ts, _float(positions, "lat"), _float(positions, "lon"), speed, course, tclass,
+        *(getattr(state, f) for f in _STATE_FIELDS), params.vector(),
+    )  # fmt: skip
+    seg = out[0]
+    seg_arr = pa.array(seg, mask=seg == mk.NOISE, type=pa.int64())
+    if "segment_id" in positions.column_names:
+        positions = positions.drop_columns(["segment_id"])
+    positions = positions.append_column(SEGMENT_ID_FIELD, seg_arr)
+    return positions, SegmenterState(*out[1:])

@@ -1,0 +1,102 @@
+"""Cleaning: each reason at its edge, counts that add up, chunk invariance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from seawatch.tracks.clean import DROP_REASONS, CleanParams, CleanState, clean
+from tracks.helpers import at, pos, positions
+
+W = CleanParams().duplicate_window_s
+
+
+def dropped(rows: list[dict[str, object]], **kw: object) -> dict[str, int]:
+    res = clean(positions(rows), CleanParams(**kw))  # type: ignore[arg-type]
+    assert res.positions.num_rows + sum(res.dropped.values()) == len(rows)
+    return {k: v for k, v in res.dropped.items() if v}
+
+
+def test_clean_input_is_untouched() -> None:
+    rows = [pos(0, 1.0), pos(1, 1.1)]
+    res = clean(positions(rows))
+    assert res.positions.equals(positions(rows))
+    assert set(res.dropped) == set(DROP_REASONS)
+    assert sum(res.dropped.values()) == 0
+
+
+def test_duplicate_within_the_window_is_dropped_and_beyond_kept() -> None:
+    second = W / 3600
+    assert dropped([pos(0, 1.0, station="a"), pos(second * 0.999, 1.0, station="b")]) == {
+        "duplicate": 1
+    }
+    assert dropped([pos(0, 1.0), pos(second * 1.001, 1.0)]) == {}
+
+
+def test_duplicates_need_the_same_position_speed_and_mmsi() -> None:
+    assert dropped([pos(0, 1.0), pos(0, 1.000001)]) == {}
+    assert dropped([pos(0, 1.0), pos(0, 1.0, speed_kn=0.1)]) == {}
+    assert dropped([pos(0, 1.0), pos(0, 1.0, mmsi=2)]) == {}
+    assert dropped([pos(0, 1.0), pos(0, 1.0), pos(0, 1.0)]) == {"duplicate": 2}
+
+
+def test_invalid_positions_are_counted_by_first_reason() -> None:
+    rows = [
+        {"ts": None, "mmsi": 1, "lat": 1.0, "lon": 1.0},
+        {"ts": at(0), "mmsi": None, "lat": 1.0, "lon": 1.0},
+        pos(0, 1.0, lon=None),
+        pos(0, 91.0),  # 'not available' kept as a number by a CSV export
+        pos(0, 90.0),  # the pole itself is valid
+        pos(0, 1.0, lon=181.0),
+        pos(0, 1.0, lon=-180.0),
+        pos(1, 0.0, lon=0.0),
+    ]
+    assert dropped(rows) == {
+        "missing_ts": 1,
+        "missing_mmsi": 1,
+        "missing_position": 1,
+        "lat_out_of_range": 1,
+        "lon_out_of_range": 1,
+        "null_island": 1,
+    }
+    assert dropped([pos(1, 0.0, lon=0.0)], drop_null_island=False) == {}
+
+
+def test_speed_sentinels_are_nulled_and_noise_speeds_dropped() -> None:
+    rows = [
+        pos(0, 1.0, speed_kn=102.2),
+        pos(1, 1.0, speed_kn=102.1),
+        pos(2, 1.0, speed_kn=63.0, msg_type=27),
+        pos(3, 1.0, speed_kn=63.0, msg_type=1),
+        pos(4, 1.0, speed_kn=51.2),
+        pos(5, 1.0, course_deg=360.0),
+    ]
+    res = clean(positions(rows))
+    assert res.dropped["noise_speed"] == 1
+    assert res.nulled == {"speed_not_available": 2, "course_not_available": 1}
+    assert res.positions.column("speed_kn").to_pylist() == [None, 102.1, None, 63.0, 0.0]
+    assert res.positions.column("course_deg").null_count == 1
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 80), data=st.data())
+def test_chunking_does_not_change_what_is_kept(seed: int, n: int, data: st.DataObject) -> None:
+    rng = np.random.default_rng(seed)
+    seconds = np.sort(rng.integers(0, 20, n)) / 4  # many rows within a second of each other
+    rows = [
+        pos(float(s) / 3600, float(rng.integers(0, 2)), mmsi=int(rng.integers(1, 3)),
+            line_no=k)
+        for k, s in enumerate(seconds)
+    ]  # fmt: skip
+    table = positions(rows)
+    whole = clean(table)
+    cuts = sorted(data.draw(st.lists(st.integers(0, n), max_size=5)))
+    state, kept = CleanState(), []
+    for a, b in zip([0, *cuts], [*cuts, n], strict=True):
+        res = clean(table.slice(a, b - a), state=state)
+        state = res.state
+        kept.extend(res.positions.column("line_no").to_pylist())
+    assert kept == whole.positions.column("line_no").to_pylist()
+    assert pa.array(kept, pa.int64()).equals(whole.positions.column("line_no").combine_chunks())

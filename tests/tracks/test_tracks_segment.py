@@ -1,0 +1,155 @@
+"""Segmentation: thresholds at their edges, shared MMSIs, and chunk invariance."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from seawatch.errors import InputError
+from seawatch.tracks.segment import SegmenterState, SegmentParams, segment
+from tracks.helpers import NM_DEG, pos, positions
+
+P = SegmentParams()
+ALLOWED_1H_NM = math.hypot(1.0, P.buffer_hours) * P.max_speed_kn  # 25.77 nm after 1 h
+
+
+def ids(rows: list[dict[str, object]], params: SegmentParams = P) -> list[int | None]:
+    out, _ = segment(positions(rows), params=params)
+    return out.column("segment_id").to_pylist()
+
+
+def n_segments(rows: list[dict[str, object]], params: SegmentParams = P) -> int:
+    return len(set(ids(rows, params)))
+
+
+def test_jump_just_under_the_allowed_distance_stays_in_the_segment() -> None:
+    rows = [pos(0, 0.0), pos(1, (ALLOWED_1H_NM - 0.05) * NM_DEG)]
+    assert n_segments(rows) == 1
+
+
+def test_jump_just_over_the_allowed_distance_opens_a_segment() -> None:
+    rows = [pos(0, 0.0), pos(1, (ALLOWED_1H_NM + 0.05) * NM_DEG)]
+    assert n_segments(rows) == 2
+
+
+def test_dead_reckoning_allows_a_fast_straight_run() -> None:
+    # 40 kn due north for 1 h: far beyond 25 kn, but exactly where the ship said it was going
+    rows = [
+        pos(0, 0.0, speed_kn=40.0, course_deg=0.0),
+        pos(1, 40 * NM_DEG, speed_kn=40.0, course_deg=0.0),
+    ]
+    assert n_segments(rows) == 1
+
+
+def test_silence_up_to_max_gap_keeps_the_segment_and_beyond_closes_it() -> None:
+    assert n_segments([pos(0, 0.0), pos(P.max_gap_hours - 1e-3, 0.0)]) == 1
+    assert n_segments([pos(0, 0.0), pos(P.max_gap_hours + 1e-3, 0.0)]) == 2
+
+
+def test_two_ships_sharing_an_mmsi_become_two_segments() -> None:
+    rows = []
+    for k in range(20):  # alternate reports 600 nm apart, each ship steady
+        rows.append(pos(k * 0.1, 10.0 + k * 0.001, 80.0))
+        rows.append(pos(k * 0.1 + 0.05, 20.0 - k * 0.001, 80.0))
+    got = ids(rows)
+    assert len(set(got)) == 2
+    assert len(set(got[0::2])) == 1
+    assert len(set(got[1::2])) == 1
+
+
+def test_impossible_jump_is_isolated() -> None:
+    rows = [pos(k * 0.1, 0.0) for k in range(10)]
+    rows.insert(5, pos(0.45, 30.0))  # one report 1800 nm away
+    got = ids(rows)
+    assert len(set(got)) == 2
+    assert sum(1 for g in got if g == got[5]) == 1
+
+
+def test_type_27_near_other_positions_is_noise_but_alone_is_kept() -> None:
+    near = ids([pos(0, 0.0), pos(P.min_type_27_hours - 0.01, 0.0, msg_type=27)])
+    assert near[1] is None
+    far = ids([pos(0, 0.0), pos(P.min_type_27_hours + 0.01, 0.0, msg_type=27)])
+    assert far[0] == far[1]
+
+
+def test_class_mismatch_breaks_ties_between_candidates() -> None:
+    # Class A and Class B ships 10 nm apart; a Class B report 5.5 nm from A, 4.5 nm from B
+    rows = [
+        pos(0, 0.0, msg_type=1), pos(0, 10 * NM_DEG, msg_type=18),
+        pos(1, 5.5 * NM_DEG, msg_type=18),
+    ]  # fmt: skip
+    got = ids(rows)
+    assert got[2] == got[1]  # the mismatch weight makes B clearly the better candidate
+    same = ids(rows, SegmentParams(transponder_mismatch_weight=1.0))
+    assert len(set(same)) == 3  # without it: ambiguous, both close and a new one opens
+
+
+def test_segment_ids_are_stable_hashes_of_the_first_point() -> None:
+    a = ids([pos(0, 0.0), pos(1, 0.0)])
+    b = ids([pos(0, 0.0), pos(1, 0.0), pos(2, 0.0)])
+    assert a[0] == b[0]
+    assert a[0] is not None
+    assert a[0] > 0
+
+
+def test_max_open_segments_closes_the_longest_silent() -> None:
+    params = SegmentParams(max_open_segments=2)
+    rows = [pos(0, 0.0), pos(0.01, 10.0), pos(0.02, 20.0), pos(0.03, 0.0)]
+    got = ids(rows, params)
+    assert len(set(got)) == 4  # the first segment was closed when the third opened
+
+
+def test_nulls_and_unordered_chunks_are_input_errors() -> None:
+    with pytest.raises(InputError, match="clean"):
+        segment(positions([pos(0, 0.0), {"ts": None, "mmsi": 1, "lat": 0.0, "lon": 0.0}]))
+    _, state = segment(positions([pos(5, 0.0)]))
+    with pytest.raises(InputError, match="time-ordered"):
+        segment(positions([pos(1, 0.0)]), state)
+
+
+def test_open_until_drops_only_segments_that_cannot_match() -> None:
+    _, state = segment(positions([pos(0, 0.0, mmsi=1), pos(30, 0.0, mmsi=2)]))
+    t = int(positions([pos(30, 0.0)]).column("ts").cast(pa.int64())[0].as_py())
+    assert len(state) == 2
+    assert len(state.open_until(t)) == 1
+
+
+def _random_track(seed: int, n: int) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    hours = np.sort(rng.uniform(0, 72, n))
+    rows = [
+        pos(
+            float(h), float(rng.uniform(-2, 2)), float(rng.uniform(-2, 2)),
+            mmsi=int(rng.integers(1, 4)), speed_kn=float(rng.uniform(0, 20)),
+            course_deg=float(rng.uniform(0, 360)),
+            msg_type=int(rng.choice([1, 18, 27])),
+        )
+        for h in hours
+    ]  # fmt: skip
+    return positions(rows)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 120), data=st.data())
+def test_chunking_does_not_change_segment_ids(seed: int, n: int, data: st.DataObject) -> None:
+    table = _random_track(seed, n)
+    whole, _ = segment(table)
+    cuts = sorted(data.draw(st.lists(st.integers(0, n), max_size=6)))
+    state = SegmenterState.empty()
+    parts = []
+    for a, b in zip([0, *cuts], [*cuts, n], strict=True):
+        out, state = segment(table.slice(a, b - a), state)
+        parts.append(out)
+    chunked = pa.concat_tables([whole.slice(0, 0), *parts])
+    assert chunked.num_rows == whole.num_rows
+    assert by_point(chunked) == by_point(whole)
+
+
+def by_point(table: pa.Table) -> dict[tuple[object, ...], object]:
+    cols = table.select(["mmsi", "ts", "lat", "segment_id"]).to_pylist()
+    return {(r["mmsi"], r["ts"], r["lat"]): r["segment_id"] for r in cols}
