@@ -93,3 +93,10 @@ def test_chunking_gives_the_same_events(table: pa.Table, cuts: list[int]) -> Non
         ev, state = detect(part, state=state)
         outs.append(ev)
     assert combine(outs).equals(combine([whole]))
+
+
+def test_noise_rows_without_segment_are_not_a_track() -> None:
+    t = _track(7 * H).append_column("segment_id", pa.array([5, None, 5], pa.int64()))
+    ev, _ = detect(t)
+    assert details(ev)[0]["duration_s"] == 7 * 3600 + 10 * 60
+    assert ev["segment_ids"].to_pylist() == [["5"]]

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 from evtools import MIN, T0, TS, positions
 
-from seawatch.events import gap, identity_change, loitering, spoofing
+from seawatch.events import gap, identity_change, loitering, spoofing, suspected_disabling
 from seawatch.events.schema import EVENTS_SCHEMA, build_events, combine
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "events.md"
@@ -20,21 +20,26 @@ DETECTORS = [
     (loitering, loitering.LoiteringParams),
     (spoofing, spoofing.SpoofingParams),
     (identity_change, identity_change.IdentityParams),
+    (suspected_disabling, suspected_disabling.DisablingParams),
 ]
+FEW = {suspected_disabling.DisablingParams: {"min_positions_per_12h": 1.0}}
 
 
 def _sample() -> pa.Table:
     ts = [T0 + i * 20 * MIN for i in range(40)] + [T0 + 30 * 60 * MIN]
     lat = [0.0] * 20 + [5.0] * 21
-    t = positions(ts, lat, [0.0] * 41, mmsi=[12345] * 41, on_land=[True] * 41)
+    shore = [100.0] * 41
+    t = positions(
+        ts, lat, [0.0] * 41, mmsi=[12345] * 41, on_land=[True] * 41, distance_to_shore_km=shore
+    )
     names = pa.array(["A"] * 20 + ["B"] * 21)
     return t.append_column("name", names).append_column("segment_id", pa.array([7] * 41))
 
 
-@pytest.mark.parametrize(("module", "_params"), DETECTORS)
-def test_detectors_emit_exactly_the_schema(module: object, _params: type) -> None:
+@pytest.mark.parametrize(("module", "params"), DETECTORS)
+def test_detectors_emit_exactly_the_schema(module: object, params: type) -> None:
     detect = module.detect  # type: ignore[attr-defined]
-    ev, _ = detect(_sample())
+    ev, _ = detect(_sample(), params(**FEW.get(params, {})))
     assert ev.num_rows > 0
     assert ev.schema.equals(EVENTS_SCHEMA, check_metadata=True)
     empty, _ = detect(_sample().slice(0, 0))
@@ -68,7 +73,7 @@ def test_event_ids_are_stable() -> None:
 def test_every_event_type_and_parameter_is_documented() -> None:
     doc = DOC.read_text(encoding="utf-8")
     for module, params in DETECTORS:
-        ev, _ = module.detect(_sample())  # type: ignore[attr-defined]
+        ev, _ = module.detect(_sample(), params(**FEW.get(params, {})))  # type: ignore[attr-defined]
         for event_type in set(ev["event_type"].to_pylist()):
             assert re.search(rf"^## {event_type}\b", doc, re.M), event_type
         for f in dataclasses.fields(params):

@@ -1,9 +1,10 @@
 """What every position detector needs: clean rows, a track key, per-track state arrays.
 
-A track is a ``segment_id`` when the positions carry one (from the tracks stage), else an
-``mmsi``. Rows are ordered by (track, ts) with a stable sort, so equal timestamps keep their
-input order and chunked runs see rows in the same order as a whole run. Detector state is
-a struct of arrays with one slot per track ever seen (:class:`TrackArrays`).
+A track is a ``segment_id`` when the positions carry one (from the tracks stage; rows with a
+null ``segment_id``, noise the matcher rejected, belong to no track), else an ``mmsi``.
+Rows are ordered by (track, ts) with a stable sort, so equal timestamps keep their input
+order and chunked runs see rows in the same order as a whole run. Detector state is a
+struct of arrays with one slot per track ever seen (:class:`TrackArrays`).
 """
 
 from __future__ import annotations
@@ -109,6 +110,8 @@ def prepare(
             "the chunks disagree on the track key (segment_id present in some, absent in "
             "others); give every chunk a segment_id or none"
         )
+    if by_segment and rows["segment_id"].null_count:
+        rows = rows.filter(pc.is_valid(rows["segment_id"]))  # noise the matcher rejected
     keycol = rows["segment_id"] if by_segment else rows["mmsi"].cast(pa.int64())
     chunk_keys = keycol.combine_chunks() if isinstance(keycol, pa.ChunkedArray) else keycol
     old = state.keys
