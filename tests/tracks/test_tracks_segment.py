@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from seawatch.errors import InputError
+from seawatch.tracks.schemas import SEGMENT_ID
 from seawatch.tracks.segment import SegmenterState, SegmentParams, segment
 from tracks.helpers import NM_DEG, pos, positions
 
@@ -87,6 +88,15 @@ def test_class_mismatch_breaks_ties_between_candidates() -> None:
     assert got[2] == got[1]  # the mismatch weight makes B clearly the better candidate
     same = ids(rows, SegmentParams(transponder_mismatch_weight=1.0))
     assert len(set(same)) == 3  # without it: ambiguous, both close and a new one opens
+
+
+def test_output_schema_is_the_positions_schema_plus_segment_id() -> None:
+    table = positions([pos(1, 0.0), pos(0, 0.0)])
+    out, _ = segment(table)
+    assert out.schema == table.schema.append(SEGMENT_ID)
+    assert out.column("ts").to_pylist() == sorted(table.column("ts").to_pylist())
+    again, _ = segment(out)  # re-segmenting replaces the column
+    assert again.schema == out.schema
 
 
 def test_segment_ids_are_stable_hashes_of_the_first_point() -> None:

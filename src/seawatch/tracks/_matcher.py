@@ -6,6 +6,8 @@ point and the segment's last point dead-reckoned forward (and the new point back
 match only when it is within ``hypot(hours, buffer_hours) × max_speed_kn``, a score
 ``exp(-alpha²) / padded_hours``; ambiguous or unmatched points open a new segment.
 Everything here is numba over flat arrays; :mod:`seawatch.tracks.segment` is the API.
+The kernels stay in this one file: numba's cache is keyed on the source file of each
+function, so a helper kept elsewhere could be edited without the caller recompiling.
 """
 
 from __future__ import annotations
@@ -63,24 +65,25 @@ def _wrap(x: float) -> float:
 
 
 @njit(cache=True)
-def _expected(
-    lon: float, lat: float, speed: float, course: float, hours: float
-) -> tuple[float, float]:
-    dist_nm = speed * hours
-    c = math.radians(90.0 - course)
-    deg_lon_per_nm = (1.0 / 60.0) / (math.cos(math.radians(lat)) + 1e-3)
-    return lon + math.cos(c) * dist_nm * deg_lon_per_nm, lat + math.sin(c) * dist_nm / 60.0
-
-
-@njit(cache=True)
 def discrepancy_nm(
-    lon1: float, lat1: float, sp1: float, co1: float,
-    lon2: float, lat2: float, sp2: float, co2: float,
+    lon1: float, lat1: float, sp1: float, sin1: float, cos1: float, coslat1: float,
+    lon2: float, lat2: float, sp2: float, sin2: float, cos2: float, coslat2: float,
     hours: float, shape: float,
 ) -> float:  # fmt: skip
-    """Smallest of GFW's three discrepancies (dead reckoning, stayed put, off the path)."""
-    x2p, y2p = _expected(lon1, lat1, sp1, co1, hours)
-    x1p, y1p = _expected(lon2, lat2, sp2, co2, -hours)
+    """Smallest of GFW's three discrepancies (dead reckoning, stayed put, off the path).
+
+    ``sin``/``cos`` are of each point's course (0 = north, clockwise), ``coslat`` the
+    cosine of its latitude: precomputed so that no trigonometry runs per candidate pair
+    but one cosine. The formulas are GFW's (``discrepancy.py``) with the angle
+    differences expanded: cos(90° - course - atan2(dy, dx)) · dist = sin·dx + cos·dy.
+    """
+    # forward from point 1 and backward from point 2 (dead reckoning, nm → degrees)
+    r1 = sp1 * hours / 60.0
+    r2 = -sp2 * hours / 60.0
+    x2p = lon1 + sin1 * r1 / (coslat1 + 1e-3)
+    y2p = lat1 + cos1 * r1
+    x1p = lon2 + sin2 * r2 / (coslat2 + 1e-3)
+    y1p = lat2 + cos2 * r2
     nm_lon = 60.0 * math.cos(math.radians(0.5 * (lat1 + lat2)))
     d1 = 0.5 * (
         math.hypot(nm_lon * _wrap(x1p - lon1), 60.0 * (y1p - lat1))
@@ -90,13 +93,10 @@ def discrepancy_nm(
     dx = nm_lon * _wrap(lon2 - lon1)
     dist = math.hypot(dy, dx)
     d2 = dist * shape
-    rads = math.atan2(dy, dx)
-    delta21 = math.radians(90.0 - co1) - rads
-    t21 = math.cos(delta21) * dist
-    n21 = abs(math.sin(delta21)) * dist if 0.0 < t21 <= sp1 * hours else math.inf
-    delta12 = math.radians(90.0 - co2) - rads
-    t12 = math.cos(delta12) * dist
-    n12 = abs(math.sin(delta12)) * dist if 0.0 < t12 <= sp2 * hours else math.inf
+    t21 = sin1 * dx + cos1 * dy
+    n21 = abs(cos1 * dx - sin1 * dy) if 0.0 < t21 <= sp1 * hours else math.inf
+    t12 = sin2 * dx + cos2 * dy
+    n12 = abs(cos2 * dx - sin2 * dy) if 0.0 < t12 <= sp2 * hours else math.inf
     d3 = 0.5 * (n12 + n21) * shape
     return min(d1, d2, d3)
 
@@ -122,8 +122,12 @@ def _penalized_hours(p: np.ndarray, hours: float) -> float:
 def _move(
     dst: int, src: int, seg: np.ndarray, ts: np.ndarray, lat: np.ndarray, lon: np.ndarray,
     speed: np.ndarray, course: np.ndarray, tclass: np.ndarray, n: np.ndarray,
+    trig: np.ndarray,
 ) -> None:  # fmt: skip
     if dst != src:
+        trig[dst, 0] = trig[src, 0]
+        trig[dst, 1] = trig[src, 1]
+        trig[dst, 2] = trig[src, 2]
         seg[dst] = seg[src]
         ts[dst] = ts[src]
         lat[dst] = lat[src]
@@ -170,6 +174,10 @@ def segment_kernel(
     c_course = np.empty(cap, np.float64)
     c_tclass = np.empty(cap, np.int8)
     c_n = np.empty(cap, np.int64)
+    c_trig = np.empty((cap, 3), np.float64)  # sin(course), cos(course), cos(lat)
+    p_sin = np.sin(np.radians(course))
+    p_cos = np.cos(np.radians(course))
+    p_coslat = np.cos(np.radians(lat))
     score = np.empty(cap, np.float64)
     hrs = np.empty(cap, np.float64)
     max_gap_us = p[P_MAX_GAP_H] * 3.6e9
@@ -202,6 +210,9 @@ def segment_kernel(
             c_course[n_open] = s_course[j]
             c_tclass[n_open] = s_tclass[j]
             c_n[n_open] = s_n[j]
+            c_trig[n_open, 0] = math.sin(math.radians(s_course[j]))
+            c_trig[n_open, 1] = math.cos(math.radians(s_course[j]))
+            c_trig[n_open, 2] = math.cos(math.radians(s_lat[j]))
             n_open += 1
             j += 1
         while i < n and mmsi[i] == m:
@@ -210,7 +221,7 @@ def segment_kernel(
             w = 0
             for q in range(n_open):
                 if t - c_ts[q] <= max_gap_us:
-                    _move(w, q, c_seg, c_ts, c_lat, c_lon, c_speed, c_course, c_tclass, c_n)
+                    _move(w, q, c_seg, c_ts, c_lat, c_lon, c_speed, c_course, c_tclass, c_n, c_trig)
                     w += 1
             n_open = w
             best = -1
@@ -221,8 +232,9 @@ def segment_kernel(
                 hours = (t - c_ts[q]) / 3.6e9
                 ph = _penalized_hours(p, hours)
                 d = discrepancy_nm(
-                    c_lon[q], c_lat[q], c_speed[q], c_course[q],
-                    lon[i], lat[i], speed[i], course[i], ph, p[P_SHAPE_FACTOR],
+                    c_lon[q], c_lat[q], c_speed[q], c_trig[q, 0], c_trig[q, 1], c_trig[q, 2],
+                    lon[i], lat[i], speed[i], p_sin[i], p_cos[i], p_coslat[i],
+                    ph, p[P_SHAPE_FACTOR],
                 )  # fmt: skip
                 s = match_metric(p, hours, d)
                 hrs[q] = hours
@@ -257,7 +269,19 @@ def segment_kernel(
                 w = 0
                 for q in range(n_open):
                     if not (score[q] > 0.0 and score[q] * p[P_AMBIGUITY] >= best_score):
-                        _move(w, q, c_seg, c_ts, c_lat, c_lon, c_speed, c_course, c_tclass, c_n)
+                        _move(
+                            w,
+                            q,
+                            c_seg,
+                            c_ts,
+                            c_lat,
+                            c_lon,
+                            c_speed,
+                            c_course,
+                            c_tclass,
+                            c_n,
+                            c_trig,
+                        )
                         w += 1
                 n_open = w
                 best = -1
@@ -268,7 +292,19 @@ def segment_kernel(
                         if c_ts[q] < c_ts[oldest]:
                             oldest = q
                     for q in range(oldest, n_open - 1):
-                        _move(q, q + 1, c_seg, c_ts, c_lat, c_lon, c_speed, c_course, c_tclass, c_n)
+                        _move(
+                            q,
+                            q + 1,
+                            c_seg,
+                            c_ts,
+                            c_lat,
+                            c_lon,
+                            c_speed,
+                            c_course,
+                            c_tclass,
+                            c_n,
+                            c_trig,
+                        )
                     n_open -= 1
                 best = n_open
                 n_open += 1
@@ -279,6 +315,9 @@ def segment_kernel(
             c_lon[best] = lon[i]
             c_speed[best] = speed[i]
             c_course[best] = course[i]
+            c_trig[best, 0] = p_sin[i]
+            c_trig[best, 1] = p_cos[i]
+            c_trig[best, 2] = p_coslat[i]
             c_tclass[best] = tclass[i]
             c_n[best] += 1
             seg_out[i] = c_seg[best]
