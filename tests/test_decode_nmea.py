@@ -19,6 +19,7 @@ from seawatch.decode.layouts import LAYOUTS
 from seawatch.decode.schemas import SCHEMAS
 from seawatch.errors import InputError
 from seawatch.settings import load_settings
+from seawatch.sources.files import chunks
 
 # Real sentences (aishub sample, DMA AisLib, AMSA exactEarth, GFW ais-tools, Kystverket).
 TYPE1 = "!AIVDM,1,1,,A,13HOI:0P0000VOHLCnHQKwvL05Ip,0*23"
@@ -283,3 +284,20 @@ def test_each_schema_column_is_documented() -> None:
             assert f.metadata, f"{name}.{f.name} has no doc"
             assert f.metadata.get(b"doc"), f"{name}.{f.name} has no doc"
         assert schema.field("ts").type == pa.timestamp("us", tz="UTC")
+
+
+def test_memory_stays_bounded_without_newlines(tmp_path: Path) -> None:
+    # 3 MiB of payload characters with no newline, then a good line: the long line is one
+    # line_too_long reject, cut to the chunk size, the good line still decodes, and the
+    # byte count still adds up to the file size
+    path = tmp_path / "long.nmea"
+    path.write_bytes(b"1" * (3 << 20) + b"\n" + TYPE1.encode() + b"\n")
+    settings = load_settings(env={"SEAWATCH_DECODE_CHUNK_BYTES": "65536"})
+    with path.open("rb") as f:
+        pieces = [len(c) for c in chunks(f, 65536) if isinstance(c, bytes)]
+    assert max(pieces) <= 65536 + 1
+    tables, stats = decode(path, settings=settings)
+    assert stats.rejects == {"line_too_long": 1}
+    assert stats.lines == 2
+    assert stats.bytes == path.stat().st_size
+    assert tables["positions"].num_rows == 1

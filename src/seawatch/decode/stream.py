@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, BinaryIO
 
@@ -26,7 +26,14 @@ from seawatch.decode.sentence import census
 from seawatch.decode.tables import Messages, build, min_bits_by_type
 from seawatch.decode.workspace import Workspace
 from seawatch.settings import Settings, load_settings
-from seawatch.sources.files import Source, chunks, open_binary, peek_head, source_chunks
+from seawatch.sources.files import (
+    SkippedBytes,
+    Source,
+    chunks,
+    open_binary,
+    peek_head,
+    source_chunks,
+)
 
 log = logging.getLogger(__name__)
 
@@ -252,25 +259,40 @@ def decode_stream(
             if fmt != "nmea":
                 yield from _tabular(f, fmt, str(source), progress)
                 return
-            yield from _nmea(chunks(f, s.decode_chunk_bytes), s, keep_raw, quarantine, progress)
+            parts = chunks(f, s.decode_chunk_bytes, s.decode_max_line_bytes + 1)
+            yield from _nmea(parts, s, keep_raw, quarantine, progress)
         return
-    yield from _nmea(source_chunks(source, s.decode_chunk_bytes), s, keep_raw, quarantine, progress)
+    parts = source_chunks(source, s.decode_chunk_bytes, s.decode_max_line_bytes + 1)
+    yield from _nmea(parts, s, keep_raw, quarantine, progress)
 
 
 def _nmea(
-    parts: Iterator[bytes],
+    parts: Iterator[bytes | SkippedBytes],
     s: Settings,
     keep_raw: bool | None,
     quarantine: IO[bytes] | None,
     progress: Callable[[int], None] | None,
 ) -> Iterator[Batch]:
     dec = NmeaDecoder(s, keep_raw=keep_raw, quarantine=quarantine)
+    skipped = 0  # tail bytes of over-long lines, counted with the next batch
     for chunk in parts:
+        if isinstance(chunk, SkippedBytes):
+            skipped += chunk
+            if progress is not None:
+                progress(max(int(chunk), 0))
+            continue
         batch = dec.feed(chunk)
         if progress is not None:
             progress(len(chunk))
-        yield batch
-    yield dec.finish()
+        yield _with_skipped(batch, skipped)
+        skipped = 0
+    yield _with_skipped(dec.finish(), skipped)
+
+
+def _with_skipped(batch: Batch, skipped: int) -> Batch:
+    if not skipped:
+        return batch
+    return Batch(batch.tables, replace(batch.stats, bytes=batch.stats.bytes + skipped))
 
 
 def _sniff(f: BinaryIO, name: str) -> str:

@@ -85,21 +85,53 @@ def peek_head(f: BinaryIO, n: int = 65536) -> bytes:
     return b""
 
 
-def chunks(f: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
-    """Chunks of whole lines (the last one may lack its final newline)."""
+class SkippedBytes(int):
+    """Input bytes :func:`chunks` skipped (the tail of an over-long line), for the counts."""
+
+
+def chunks(
+    f: BinaryIO, chunk_bytes: int, long_line: int | None = None
+) -> Iterator[bytes | SkippedBytes]:
+    """Chunks of whole lines (the last one may lack its final newline).
+
+    Memory stays bounded even without newlines: a line longer than
+    ``limit = max(chunk_bytes, long_line)`` is cut to its first ``limit`` bytes and a
+    newline (give ``long_line`` above the decoder's longest accepted line, so the cut line
+    is still rejected as too long); the rest of it is skipped and reported as
+    :class:`SkippedBytes`, so byte counts still add up to the input size.
+    """
+    limit = max(chunk_bytes, long_line or 0)
     rest = b""
+    skipping = False  # inside the remainder of an over-long line
     try:
         while True:
             block = f.read(chunk_bytes)
             if not block:
                 break
+            if skipping:
+                nl = block.find(b"\n")
+                if nl < 0:
+                    yield SkippedBytes(len(block))
+                    continue
+                skipping = False
+                yield SkippedBytes(nl)  # its newline stands in for the one added below
+                block = block[nl + 1 :]
             data = rest + block if rest else block
             cut = data.rfind(b"\n")
             if cut < 0:
-                rest = data
+                if len(data) > limit:
+                    yield data[:limit] + b"\n"
+                    yield SkippedBytes(len(data) - limit)
+                    rest, skipping = b"", True
+                else:
+                    rest = data
                 continue
             rest = data[cut + 1 :]
             yield data[: cut + 1]
+            if len(rest) > limit:
+                yield rest[:limit] + b"\n"
+                yield SkippedBytes(len(rest) - limit)
+                rest, skipping = b"", True
     except (OSError, EOFError, zstandard.ZstdError) as e:
         # a truncated or corrupt compressed file: keep what was decoded, then say why
         log.warning("input ended early: %s", e)
@@ -108,19 +140,24 @@ def chunks(f: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
         raise InputError(f"input is corrupt or truncated after the data decoded so far: {e}") from e
     if rest:
         yield rest
+    elif skipping:
+        yield SkippedBytes(-1)  # the input ended inside the long line: no newline to stand for
 
 
-def source_chunks(source: Source, chunk_bytes: int) -> Iterator[bytes]:
+def source_chunks(
+    source: Source, chunk_bytes: int, long_line: int | None = None
+) -> Iterator[bytes | SkippedBytes]:
     """Chunks from any supported source."""
     if isinstance(source, bytes | bytearray):
-        yield from chunks(io.BufferedReader(io.BytesIO(bytes(source))), chunk_bytes)  # type: ignore[arg-type]
+        reader = io.BufferedReader(io.BytesIO(bytes(source)))  # type: ignore[arg-type]
+        yield from chunks(reader, chunk_bytes, long_line)
         return
     if isinstance(source, str | Path):
         with open_binary(source) as f:
-            yield from chunks(f, chunk_bytes)
+            yield from chunks(f, chunk_bytes, long_line)
         return
     if hasattr(source, "read"):
-        yield from chunks(_decompressing(source), chunk_bytes)  # type: ignore[arg-type]
+        yield from chunks(_decompressing(source), chunk_bytes, long_line)  # type: ignore[arg-type]
         return
     buf: list[bytes] = []
     size = 0
