@@ -65,3 +65,18 @@ def test_gaps_and_loitering(baltic: pa.Table) -> None:
     assert (ev.num_rows, ev["end_ts"].null_count) == (9, 7)
     ev, _ = loitering.detect(baltic)
     assert (ev.num_rows, ev["end_ts"].null_count) == (203, 141)
+
+
+def test_events_on_segmented_positions(baltic: pa.Table) -> None:
+    """The tracks stage's output is valid input; events name the segments they happened on."""
+    tracks = pytest.importorskip("seawatch.tracks")
+    pos = baltic.select(["ts", "mmsi", "lat", "lon"])
+    pos = pos.append_column("msg_type", pa.array([1] * pos.num_rows, pa.int8()))
+    seg, _ = tracks.segment(tracks.clean(pos).positions)
+    mmsi_of = dict(zip(seg["segment_id"].to_pylist(), seg["mmsi"].to_pylist(), strict=True))
+    for detector in (gap, loitering):
+        ev, _ = detector.detect(seg)
+        assert ev.num_rows > 0
+        for ids, mmsi in zip(ev["segment_ids"].to_pylist(), ev["mmsi"].to_pylist(), strict=True):
+            assert len(ids) == 1
+            assert mmsi_of[int(ids[0])] == mmsi

@@ -90,8 +90,8 @@ def _kernel(
     return n_out
 
 
-def _details(params: GapParams, **measured: Any) -> dict[str, Any]:
-    return {**measured, "params": asdict(params)}
+def _details(params: dict[str, Any], **measured: Any) -> dict[str, Any]:
+    return {**measured, "params": params}
 
 
 def detect(
@@ -121,13 +121,14 @@ def detect(
         lon0,
     )
     hits, starts, lat0, lon0 = hits[:n], starts[:n], lat0[:n], lon0[:n]
+    p = asdict(params)
     details = []
     for j, i in enumerate(hits.tolist()):
         dur_s = (int(kd.ts_us[i]) - int(starts[j])) / US_PER_S
         dist = haversine_m(lat0[j], lon0[j], kd.lat[i], kd.lon[i])
         details.append(
             _details(
-                params,
+                p,
                 duration_s=dur_s,
                 distance_m=round(dist, 3),
                 implied_speed_kn=round(dist / M_PER_NM / (dur_s / 3600.0), 6),
@@ -157,7 +158,7 @@ def detect(
         lon=c["last_lon"][open_k],
         confidence=[params.open_confidence] * len(open_k),
         details=[
-            _details(params, silent_s=(kd.now_us - int(t)) / US_PER_S, data_end=utc_iso(kd.now_us))
+            _details(p, silent_s=(kd.now_us - int(t)) / US_PER_S, data_end=utc_iso(kd.now_us))
             for t in last[open_k].tolist()
         ],
         segment_ids=[kd.segment_text(int(k)) for k in open_k],

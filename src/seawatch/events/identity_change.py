@@ -70,13 +70,14 @@ def _changes(rows: pa.Table, name: str, params: IdentityParams) -> tuple[pa.Tabl
     hit = np.flatnonzero(same & diff) + 1
     before = vals.take(hit - 1).to_pylist()
     after = vals.take(hit).to_pylist()
+    p = asdict(params)
     details = [
         {
             "field": name,
             "before": b,
             "after": a,
             "before_ts_us": int(ts[h - 1]),
-            "params": asdict(params),
+            "params": p,
         }
         for b, a, h in zip(before, after, hit.tolist(), strict=True)
     ]

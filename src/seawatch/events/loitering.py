@@ -192,6 +192,7 @@ def _events(
     if has_shore:
         keep &= ~(shore_km < params.min_distance_to_shore_km)
     oi, of, dur_s, shore_km = oi[keep], of[keep], dur_s[keep], shore_km[keep]
+    p = asdict(params)
     details = []
     for j in range(len(oi)):
         d: dict[str, Any] = {
@@ -200,7 +201,7 @@ def _events(
             "n_positions": int(oi[j, 4]),
             "distance_m": round(float(of[j, 0]), 3),
             "mean_speed_kn": round(float(of[j, 0] / M_PER_NM / (of[j, 1] / 3600.0)), 6),
-            "params": asdict(params),
+            "params": p,
         }
         if has_shore:
             d["mean_distance_to_shore_km"] = None if math.isnan(shore_km[j]) else shore_km[j]

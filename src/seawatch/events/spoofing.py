@@ -136,6 +136,7 @@ def _snapshot(iv: I64, fv: F64, oi: I64, of: F64) -> int:  # pragma: no cover
 
 
 def _runs(oi: Any, of: Any, params: SpoofingParams, closed: bool) -> pa.Table:
+    p = asdict(params)
     details: list[dict[str, Any]] = []
     conf: list[float] = []
     for j in range(len(oi)):
@@ -152,7 +153,7 @@ def _runs(oi: Any, of: Any, params: SpoofingParams, closed: bool) -> pa.Table:
         else:
             d = {"rule": "on_land", "n_positions": int(oi[j, 3])}
             conf.append(1.0 if oi[j, 3] >= 2 else 0.5)
-        details.append({**d, "params": asdict(params)})
+        details.append({**d, "params": p})
     return build_events(
         "spoofing",
         start_us=oi[:, 1],
@@ -174,6 +175,7 @@ def _invalid(kd: Keyed, params: SpoofingParams) -> pa.Table:
     rows = rows[mmsi_problem(kd.mmsi[rows]) != 0]
     iv[kd.track[rows], REPORTED] = 1
     reasons = mmsi_problem(kd.mmsi[rows])
+    p = asdict(params)
     return build_events(
         "spoofing",
         start_us=kd.ts_us[rows],
@@ -183,7 +185,7 @@ def _invalid(kd: Keyed, params: SpoofingParams) -> pa.Table:
         lon=kd.lon[rows],
         confidence=[1.0] * len(rows),
         details=[
-            {"rule": "invalid_mmsi", "reason": REASONS[int(r)], "params": asdict(params)}
+            {"rule": "invalid_mmsi", "reason": REASONS[int(r)], "params": p}
             for r in reasons.tolist()
         ],
         discriminators=["invalid_mmsi"] * len(rows),

@@ -108,13 +108,14 @@ def _kernel(
 
 
 def _events(rows: Any, f: Any, params: DisablingParams, kd: Any, closed: bool) -> pa.Table:
+    p = {**asdict(params), "min_positions": params.min_positions}
     details = []
     for j in range(len(rows)):
         d: dict[str, Any] = {
             "distance_to_shore_start_km": float(f[j, 2]),
             "lookback_oldest_ts": utc_iso(int(rows[j, 4])),
             "positions_in_lookback_at_least": params.min_positions,
-            "params": {**asdict(params), "min_positions": params.min_positions},
+            "params": p,
         }
         if closed:
             d["duration_s"] = (int(rows[j, 2]) - int(rows[j, 1])) / US_PER_S

@@ -26,6 +26,7 @@ EARTH_RADIUS_M = 6_371_008.8
 M_PER_NM = 1852.0
 US_PER_S = 1_000_000
 US_PER_H = 3_600 * US_PER_S
+GEOGRAPHY = ("distance_to_shore_km", "distance_to_port_km", "on_land")  # from enrichment
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -65,7 +66,8 @@ class Keyed:
     lat: F64
     lon: F64
     mmsi: I64
-    rows: pa.Table  # the cleaned rows in the same order
+    rows: pa.Table  # the cleaned rows, in input order
+    order: I64  # rows.take(order) is in (track, ts) order
     cols: dict[str, npt.NDArray[Any]]
     now_us: int
     by_segment: bool
@@ -78,13 +80,17 @@ class Keyed:
         if name not in self.rows.column_names:
             return None
         col = self.rows.column(name).cast(pa.float64())
-        return np.asarray(col.to_numpy(), dtype=np.float64)  # nulls become NaN
+        return np.asarray(col.to_numpy(), dtype=np.float64)[self.order]  # nulls become NaN
+
+
+USED = ("ts", "mmsi", "lat", "lon", "segment_id", *GEOGRAPHY)
 
 
 def _clean(positions: pa.Table) -> pa.Table:
     for name in ("ts", "mmsi", "lat", "lon"):
         if name not in positions.column_names:
             raise EventsInputError(f"positions have no {name!r} column; give decoded positions")
+    positions = positions.select([c for c in USED if c in positions.column_names])
     ok = np.asarray(pc.is_valid(positions["ts"]).to_numpy(), dtype=bool)
     ok &= np.asarray(pc.is_valid(positions["mmsi"]).to_numpy(), dtype=bool)
     lat = np.asarray(positions["lat"].cast(pa.float64()).to_numpy(), dtype=np.float64)
@@ -123,8 +129,10 @@ def prepare(
     idx = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)[n_old:]
     keys: pa.Array[Any] = enc.dictionary
     ts = np.asarray(rows["ts"].cast(TS_INT).to_numpy(), dtype=np.int64)
-    order = np.lexsort((ts, idx))
-    rows = rows.take(order)
+    if len(ts) < 2 or bool((ts[1:] >= ts[:-1]).all()):
+        order = np.argsort(idx, kind="stable")  # time-ordered input: one stable pass
+    else:
+        order = np.lexsort((ts, idx))
     cols: dict[str, npt.NDArray[Any]] = {}
     for name, (dtype, fill, *shape) in spec.items():
         arr = np.full((len(keys), *shape), fill, dtype=dtype)
@@ -137,10 +145,11 @@ def prepare(
         keys=keys,
         track=idx[order],
         ts_us=ts,
-        lat=np.asarray(rows["lat"].to_numpy(), dtype=np.float64),
-        lon=np.asarray(rows["lon"].to_numpy(), dtype=np.float64),
-        mmsi=np.asarray(rows["mmsi"].cast(pa.int64()).to_numpy(), dtype=np.int64),
+        lat=np.asarray(rows["lat"].cast(pa.float64()).to_numpy(), dtype=np.float64)[order],
+        lon=np.asarray(rows["lon"].cast(pa.float64()).to_numpy(), dtype=np.float64)[order],
+        mmsi=np.asarray(rows["mmsi"].cast(pa.int64()).to_numpy(), dtype=np.int64)[order],
         rows=rows,
+        order=order,
         cols=cols,
         now_us=now,
         by_segment=by_segment,
