@@ -1,0 +1,37 @@
+"""Distance to shore: known distances, exact near shore, bounded error far out."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from seawatch.geo._sphere import chord_to_km, unit_vectors
+from seawatch.geo.land import on_land
+from seawatch.geo.shore import EXACT_WITHIN_KM, _coast_tree, distance_to_shore_km
+
+
+def test_known_distances() -> None:
+    # Dover Strait midpoint (~33 km wide), Point Nemo (2,688 km from the nearest land), Paris
+    d = distance_to_shore_km([51.0, -48.8767, 48.8566], [1.45, -123.3933, 2.3522])
+    assert 12.0 < d[0] < 19.0
+    assert abs(d[1] - 2688.0) < 20.0
+    assert d[2] == 0.0
+
+
+def test_nan_gives_nan() -> None:
+    d = distance_to_shore_km([np.nan, 30.0], [0.0, -40.0])
+    assert np.isnan(d[0])
+    assert d[1] > 500.0
+
+
+def test_exact_near_shore_and_bounded_far() -> None:
+    rng = np.random.default_rng(3)
+    lat = rng.uniform(-70.0, 70.0, 20_000)
+    lon = rng.uniform(-180.0, 180.0, 20_000)
+    sea = ~on_land(lat, lon)
+    got = distance_to_shore_km(lat, lon)[sea]
+    chord, _ = _coast_tree().query(unit_vectors(lat[sea], lon[sea]), k=1)
+    exact = chord_to_km(chord)
+    near = exact < EXACT_WITHIN_KM - 25.0
+    np.testing.assert_allclose(got[near], exact[near], atol=1e-6)
+    assert np.abs(got - exact).max() < 20.0
+    assert np.median(np.abs(got - exact)) < 1.0
