@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pyarrow as pa
+import pytest
 
+from seawatch.errors import InputError
 from seawatch.tracks.identity import DEFAULT_MAX_ATTRIBUTION_S, identity_history, segments_table
 from seawatch.tracks.schemas import IDENTITY, SEGMENTS
 from seawatch.tracks.segment import segment
@@ -95,3 +97,11 @@ def test_producers_cope_with_no_statics() -> None:
     assert t.schema == SEGMENTS
     assert t.column("n_statics").to_pylist() == [0, 0]
     assert segments_table(p.slice(0, 0)).num_rows == 0
+
+
+def test_unsegmented_positions_are_an_input_error() -> None:
+    s = statics([{"ts": at(0), "mmsi": MMSI, "name": "A"}])
+    with pytest.raises(InputError, match="segment first"):
+        identity_history(s, positions([pos(0, 0.0)]))
+    with pytest.raises(InputError, match="statics table lacks"):
+        identity_history(s.drop_columns(["name"]), two_ships())

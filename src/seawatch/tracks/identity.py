@@ -21,10 +21,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numba import njit
 
+from seawatch.errors import InputError
 from seawatch.tracks.mid import flags
 from seawatch.tracks.schemas import IDENTITY, IDENTITY_FIELDS, SEGMENTS
 
 DEFAULT_MAX_ATTRIBUTION_S = 3600.0
+_POS_COLS = ("ts", "mmsi", "segment_id")
+_ST_COLS = ("ts", "mmsi", *IDENTITY_FIELDS)
 SUMMARY_FIELDS = ("name", "callsign", "imo", "ship_type")
 
 
@@ -64,6 +67,11 @@ def attribute(
     statics: pa.Table, positions: pa.Table, max_attribution_s: float = DEFAULT_MAX_ATTRIBUTION_S
 ) -> pa.Array:  # type: ignore[type-arg]
     """``segment_id`` for each static report (null when no position is near enough)."""
+    for table, what, cols in ((positions, "positions", _POS_COLS), (statics, "statics", _ST_COLS)):
+        missing = [c for c in cols if c not in table.column_names]
+        if missing:
+            hint = " (run seawatch.tracks.segment first)" if "segment_id" in missing else ""
+            raise InputError(f"{what} table lacks columns {missing}{hint}")
     pos = positions.filter(pc.is_valid(positions.column("segment_id")))
     p_mmsi = np.asarray(pos.column("mmsi").cast(pa.int64()), np.int64)
     p_ts = _ts_us(pos.column("ts"))
