@@ -83,6 +83,7 @@ class Keyed:
         return np.asarray(col.to_numpy(), dtype=np.float64)[self.order]  # nulls become NaN
 
 
+NOT_VESSELS = ("is_base_station", "is_aton")  # decode's derived flags
 USED = ("ts", "mmsi", "lat", "lon", "segment_id", *GEOGRAPHY)
 
 
@@ -90,6 +91,12 @@ def _clean(positions: pa.Table) -> pa.Table:
     for name in ("ts", "mmsi", "lat", "lon"):
         if name not in positions.column_names:
             raise EventsInputError(f"positions have no {name!r} column; give decoded positions")
+    for flag in NOT_VESSELS:  # base stations and aids to navigation are not vessels
+        if flag in positions.column_names:
+            flagged = positions[flag].cast(pa.bool_()).fill_null(pa.scalar(False))  # keep nulls
+            drop = np.asarray(flagged.to_numpy(), dtype=bool)
+            if drop.any():
+                positions = positions.filter(~drop)
     positions = positions.select([c for c in USED if c in positions.column_names])
     ok = np.asarray(pc.is_valid(positions["ts"]).to_numpy(), dtype=bool)
     ok &= np.asarray(pc.is_valid(positions["mmsi"]).to_numpy(), dtype=bool)
