@@ -61,7 +61,7 @@ def _exact_km(
     if len(xyz) == 0:
         return out
     bound_km = np.minimum(guess_km + 25.0, 20_100.0)
-    edges = np.unique(np.quantile(bound_km, np.linspace(0.0, 1.0, 9)))
+    edges = np.unique(np.quantile(bound_km, np.linspace(0.0, 1.0, 33)))
     bins = np.searchsorted(edges, bound_km, side="left")
     for b in np.unique(bins):
         sel = bins == b
