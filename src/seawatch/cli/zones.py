@@ -1,0 +1,58 @@
+"""``seawatch zones``: import polygon layers (EEZ, territorial seas, areas) and list them.
+
+In: a GeoJSON, GeoPackage or Shapefile in WGS84. Out: ``<data_dir>/zones/<name>.parquet``
+(see :mod:`seawatch.geo.zones`) and a one-line summary per layer on stdout.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from seawatch.cli.common import settings_of
+
+__all__ = ["zones_command"]
+
+
+@click.group(
+    "zones",
+    epilog="\b\nExamples:\n  seawatch zones import eez_v11.gpkg --name eez\n  seawatch zones list",
+)
+def zones_command() -> None:
+    """Polygon layers that positions are located in (zone_<name> columns, zone events)."""
+
+
+@zones_command.command(
+    "import",
+    epilog="\b\nExample:\n  seawatch zones import World_EEZ_v12.shp --name eez",
+)
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--name", required=True, help="Layer name (letters, digits, '_', '-', '.').")
+@click.pass_context
+def import_command(ctx: click.Context, file: Path, name: str) -> None:
+    """Import FILE (GeoJSON, GeoPackage, Shapefile; WGS84) as zone layer NAME.
+
+    The layer is stored under <data_dir>/zones/NAME.parquet, replacing one of the same name.
+    """
+    from seawatch.geo.zones import import_zones  # GDAL loads slowly; only this needs it
+
+    layer = import_zones(file, name, settings_of(ctx).data_dir)
+    columns = ", ".join(c for c in layer.table.column_names if c != "geometry")
+    click.echo(f"zone layer {name!r}: {len(layer)} polygons from {file} (attributes: {columns})")
+
+
+@zones_command.command("list", epilog="\b\nExample:\n  seawatch zones list")
+@click.pass_context
+def list_command(ctx: click.Context) -> None:
+    """List the zone layers stored under <data_dir>/zones."""
+    import pyarrow.parquet as pq
+
+    folder = Path(settings_of(ctx).data_dir) / "zones"
+    paths = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+    if not paths:
+        click.echo(f"no zone layers in {folder} (seawatch zones import FILE --name NAME)")
+    for path in paths:
+        meta = pq.read_metadata(path)
+        source = (meta.schema.to_arrow_schema().metadata or {}).get(b"source", b"?").decode()
+        click.echo(f"{path.stem}: {meta.num_rows} polygons (from {source})")
