@@ -81,7 +81,11 @@ def _fleet(draw: st.DrawFn) -> pa.Table:
         t += step // 4
         ts.append(t)
     lat = [float(s) + i * 1e-3 for i, s in enumerate(ships)]
-    return positions(ts, lat, [50.0] * n, mmsi=[366_000_000 + s for s in ships])
+    t = positions(ts, lat, [50.0] * n, mmsi=[366_000_000 + s % 2 for s in ships])
+    if draw(st.booleans()):  # segments of the tracks stage: two per MMSI, some noise
+        seg = [None if s == 3 else s for s in ships]
+        t = t.append_column("segment_id", pa.array(seg, pa.int64()))
+    return t
 
 
 @settings(max_examples=60, deadline=None)

@@ -95,7 +95,10 @@ def _fleet(draw: st.DrawFn) -> pa.Table:
         ts.append(t)
         lat.append(pos[s])
         mm.append(366_000_000 + s)
-    return positions(ts, lat, [0.0] * n, mmsi=mm)
+    t = positions(ts, lat, [0.0] * n, mmsi=mm)
+    if draw(st.booleans()):  # the tracks stage's segments, as text here
+        return t.append_column("segment_id", pa.array([f"seg-{m % 2}" for m in mm]))
+    return t
 
 
 @settings(max_examples=60, deadline=None)
