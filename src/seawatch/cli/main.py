@@ -89,10 +89,12 @@ def _register() -> None:
     """Attach the subcommands that live in their own modules."""
     from seawatch.cli.decode import decode_command
     from seawatch.cli.demo import demo_command
+    from seawatch.cli.detect import detect_command
     from seawatch.cli.zones import zones_command
 
     cli.add_command(decode_command)
     cli.add_command(demo_command)
+    cli.add_command(detect_command)
     cli.add_command(zones_command)
 
 

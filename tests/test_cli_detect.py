@@ -1,0 +1,187 @@
+"""`seawatch detect`: AIS files in, positions with segment_id, segments and events out."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import shlex
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner, Result
+
+from seawatch.cli.detect import DETECTORS
+from seawatch.cli.main import cli
+from seawatch.errors import ConfigError
+
+OUTPUTS = ("positions", "segments", "events")
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic feed (the `seawatch demo` generator)."""
+    from seawatch.cli.demo import write_sample
+
+    path = tmp_path_factory.mktemp("feed") / "bay-of-bengal.nmea"
+    write_sample(path, vessels=25, minutes=20, seed=5)
+    return path
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), env=env)
+
+
+def counts(stdout: str) -> dict[str, int]:
+    """Event type -> count from the summary's "events by type" block."""
+    block = stdout.split("events by type\n", 1)[1]
+    return {
+        m[1]: int(m[2].replace(",", "")) for m in re.finditer(r"^  (\w+)\s+([\d,]+)$", block, re.M)
+    }
+
+
+def check_schemas(out: Path) -> dict[str, pa.Table]:
+    from seawatch.decode.schemas import SCHEMAS
+    from seawatch.events import EVENTS_SCHEMA
+    from seawatch.tracks.schemas import SEGMENT_ID, SEGMENTS
+
+    tables = {name: pq.read_table(out / f"{name}.parquet") for name in OUTPUTS}
+    assert not list(out.glob(".*"))  # no temporary left behind
+    assert tables["events"].schema.equals(EVENTS_SCHEMA)
+    assert tables["segments"].schema.equals(SEGMENTS)
+    positions = tables["positions"].schema
+    declared = [*SCHEMAS["positions"], SEGMENT_ID]
+    assert list(positions)[: len(declared)] == declared  # geography columns may follow
+    return tables
+
+
+def test_sample_writes_documented_tables(sample: Path, tmp_path: Path) -> None:
+    res = run("detect", str(sample), "--out", str(tmp_path / "det"))
+    assert res.exit_code == 0, res.output
+    tables = check_schemas(tmp_path / "det")
+    positions, segments = tables["positions"], tables["segments"]
+    assert positions.num_rows > 0
+    assert positions["segment_id"].null_count < positions.num_rows
+    assert segments.num_rows == len(set(positions["segment_id"].drop_null().to_pylist()))
+    assert set(counts(res.stdout)) == {name for name, _ in DETECTORS} | {"total"}
+    assert f"segments    {segments.num_rows:>10,}" in res.stdout
+    assert "detected" in res.stderr
+
+
+def test_decoded_parquet_input_gives_the_same_result(sample: Path, tmp_path: Path) -> None:
+    assert run("decode", str(sample), "--out", str(tmp_path / "dec")).exit_code == 0
+    direct = run("detect", str(sample), "--out", str(tmp_path / "a"), "--no-summary")
+    inputs = [str(tmp_path / "dec" / f"{t}.parquet") for t in ("positions", "statics")]
+    decoded = run("detect", *inputs, "--out", str(tmp_path / "b"), "--no-summary")
+    assert (direct.exit_code, decoded.exit_code) == (0, 0), decoded.output
+    assert "events by type" not in decoded.stdout
+    a, b = check_schemas(tmp_path / "a"), check_schemas(tmp_path / "b")
+    for name in ("segments", "events"):
+        assert a[name].equals(b[name])
+
+
+def test_zone_layer_column(sample: Path, tmp_path: Path) -> None:
+    pytest.importorskip("shapely")
+    pytest.importorskip("pyogrio")
+    from seawatch.geo.zones import import_zones
+
+    square = [[70, -5], [105, -5], [105, 25], [70, 25], [70, -5]]
+    feature = {
+        "type": "Feature",
+        "properties": {"name": "bay"},
+        "geometry": {"type": "Polygon", "coordinates": [square]},
+    }
+    src = tmp_path / "bay.geojson"
+    src.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    import_zones(src, "bay", tmp_path / "data")
+    env = {"SEAWATCH_DATA_DIR": str(tmp_path / "data")}
+    res = run("detect", str(sample), "--out", str(tmp_path / "det"), "--zones", "bay", env=env)
+    assert res.exit_code == 0, res.output
+    zone = pq.read_table(tmp_path / "det" / "positions.parquet")["zone_bay"]
+    assert zone.null_count == 0
+    assert set(zone.to_pylist()) == {0}
+    res = run("detect", str(sample), "--out", str(tmp_path / "x"), "--zones", "bay,nope", env=env)
+    assert res.exit_code == 1
+    assert "no zone layer 'nope'" in res.output
+    assert not (tmp_path / "x").exists()  # failed before decoding anything
+
+
+def test_missing_geography_is_a_warning(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_geography(*args: object, **kwargs: object) -> None:
+        raise ConfigError("the default ports need the 'searoute' package: pip install searoute")
+
+    monkeypatch.setattr(importlib.import_module("seawatch.geo"), "enrich", no_geography)
+    res = run("detect", str(sample), "--out", str(tmp_path / "det"))
+    assert res.exit_code == 0, res.output
+    assert "geography skipped" in res.stderr
+    assert "searoute" in res.stderr
+    names = pq.read_table(tmp_path / "det" / "positions.parquet").column_names
+    assert "segment_id" in names
+    assert "distance_to_shore_km" not in names
+    check_schemas(tmp_path / "det")
+
+
+def test_exit_codes(tmp_path: Path) -> None:
+    res = run("detect", str(tmp_path / "missing.nmea"), "--out", str(tmp_path / "o"))
+    assert res.exit_code == 1
+    assert "error: cannot read" in res.stderr
+    assert run("detect", str(tmp_path)).exit_code == 2  # no --out
+    assert run("detect", "-", "--out", str(tmp_path / "o")).exit_code == 2
+    assert run("detect", "--out", str(tmp_path / "o")).exit_code == 2  # no input
+    help_text = run("detect", "--help").output
+    assert "seawatch detect data/sample/bay-of-bengal.nmea --out" in help_text
+    assert "in memory" in help_text
+
+
+def test_guernsey_passage(shared_data: Path, tmp_path: Path) -> None:
+    """18 h of raw NMEA recorded aboard a yacht crossing to Guernsey (OpenCPN test data)."""
+    path = shared_data / "ais" / "opencpn_testdata" / "Go_to_Guernesey.txt"
+    if not path.is_file():
+        pytest.skip(f"{path} not present")
+    res = run("detect", str(path), "--out", str(tmp_path / "det"))
+    assert res.exit_code == 0, res.output
+    tables = check_schemas(tmp_path / "det")
+    assert 15_000 < tables["positions"].num_rows < 18_000  # 16,711 after cleaning
+    assert 50 <= tables["segments"].num_rows <= 300  # 123: ships passing in and out of range
+    found = counts(res.stdout)
+    assert found["gap"] == 62  # as tests/events/test_events_nmea.py: ships left the yacht's range
+    assert found["loitering"] == 0  # a passage, no slow hours of a vessel
+    assert found["total"] == tables["events"].num_rows
+
+
+def test_input_without_positions_is_a_warning(tmp_path: Path) -> None:
+    feed = tmp_path / "garbage.nmea"
+    feed.write_text("not AIS at all\n")
+    res = run("detect", str(feed), "--out", str(tmp_path / "det"))
+    assert res.exit_code == 0, res.output
+    assert "no positions decoded" in res.stderr
+    assert counts(res.stdout)["total"] == 0
+    tables = check_schemas(tmp_path / "det")
+    assert tables["positions"].num_rows == 0
+
+
+def test_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's `seawatch detect` example, on the demo sample generated small."""
+    from seawatch.cli.demo import write_sample
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Tracks and events\n", 1)[1].split("\n## ", 1)[0]
+    examples = [
+        shlex.split(line.strip())
+        for line in section.splitlines()
+        if line.strip().startswith("seawatch detect ")
+    ]
+    assert examples, "README 'Tracks and events' shows no `seawatch detect` example"
+    monkeypatch.chdir(tmp_path)
+    for argv in examples:
+        for arg in argv[2:]:
+            if arg.endswith(".nmea"):
+                write_sample(Path(arg), vessels=10, minutes=5)
+        res = run(*argv[1:])
+        assert res.exit_code == 0, res.output
+        assert "events by type" in res.stdout
+        assert (Path(argv[argv.index("--out") + 1]) / "events.parquet").is_file()
