@@ -44,6 +44,8 @@ DETECTORS: tuple[tuple[str, str], ...] = (
     ("suspected_disabling", "positions"),
     ("loitering", "positions"),
     ("spoofing", "positions"),
+    ("port_visit", "positions"),
+    ("zone_entry", "positions"),
     ("identity_change", "statics"),
 )
 """Each detector module of :mod:`seawatch.events` run by ``detect``, with the table it reads."""

@@ -10,6 +10,7 @@ struct of arrays with one slot per track ever seen (:class:`TrackArrays`).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -87,7 +88,7 @@ NOT_VESSELS = ("is_base_station", "is_aton")  # decode's derived flags
 USED = ("ts", "mmsi", "lat", "lon", "segment_id", *GEOGRAPHY)
 
 
-def _clean(positions: pa.Table) -> pa.Table:
+def _clean(positions: pa.Table, keep: Sequence[str] = ()) -> pa.Table:
     for name in ("ts", "mmsi", "lat", "lon"):
         if name not in positions.column_names:
             raise EventsInputError(f"positions have no {name!r} column; give decoded positions")
@@ -97,7 +98,8 @@ def _clean(positions: pa.Table) -> pa.Table:
             drop = np.asarray(flagged.to_numpy(), dtype=bool)
             if drop.any():
                 positions = positions.filter(~drop)
-    positions = positions.select([c for c in USED if c in positions.column_names])
+    wanted = [*USED, *(c for c in keep if c not in USED)]
+    positions = positions.select([c for c in wanted if c in positions.column_names])
     ok = np.asarray(pc.is_valid(positions["ts"]).to_numpy(), dtype=bool)
     ok &= np.asarray(pc.is_valid(positions["mmsi"]).to_numpy(), dtype=bool)
     lat = np.asarray(positions["lat"].cast(pa.float64()).to_numpy(), dtype=np.float64)
@@ -113,10 +115,15 @@ def prepare(
     spec: dict[str, tuple[Any, ...]],
     *,
     key: str = "auto",
+    keep: Sequence[str] = (),
 ) -> Keyed:
-    """Clean and order ``positions``; lay out ``state`` (``spec``: name → dtype, fill[, width])."""
+    """Clean and order ``positions``; lay out ``state`` (``spec``: name → dtype, fill[, width]).
+
+    ``keep`` names further input columns (when present) to keep in ``rows`` beside
+    :data:`USED`.
+    """
     state = state or TrackArrays()
-    rows = _clean(positions)
+    rows = _clean(positions, keep)
     by_segment = key == "auto" and "segment_id" in rows.column_names
     if state.by_segment is not None and state.by_segment != by_segment:
         raise EventsInputError(
