@@ -44,6 +44,7 @@ DETECTORS: tuple[tuple[str, str], ...] = (
     ("suspected_disabling", "positions"),
     ("loitering", "positions"),
     ("spoofing", "positions"),
+    ("encounter", "positions"),
     ("port_visit", "positions"),
     ("zone_entry", "positions"),
     ("identity_change", "statics"),
