@@ -314,11 +314,9 @@ def test_env_keep_raw(fake: FakeDecoder, feed: Path, tmp_path: Path) -> None:
 
 
 def _real() -> Any:
-    try:
-        from seawatch.decode import decode_stream
-        from seawatch.decode.schemas import SCHEMAS as REAL
-    except ImportError as exc:
-        pytest.skip(f"seawatch.decode.decode_stream not importable yet: {exc}")
+    from seawatch.decode import decode_stream
+    from seawatch.decode.schemas import SCHEMAS as REAL
+
     return decode_stream, REAL
 
 

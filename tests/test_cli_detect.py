@@ -83,8 +83,6 @@ def test_decoded_parquet_input_gives_the_same_result(sample: Path, tmp_path: Pat
 
 
 def test_zone_layer_column(sample: Path, tmp_path: Path) -> None:
-    pytest.importorskip("shapely")
-    pytest.importorskip("pyogrio")
     from seawatch.geo.zones import import_zones
 
     square = [[70, -5], [105, -5], [105, 25], [70, 25], [70, -5]]

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import pytest
 from click.testing import CliRunner
 
 from seawatch.cli.main import cli
-
-
-@pytest.fixture(autouse=True)
-def _needs_codec() -> None:
-    for module in ("seawatch.decode", "seawatch.decode.encode", "seawatch.decode.layouts"):
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            pytest.skip(f"{module} not importable yet: {exc}")
 
 
 def test_same_seed_same_feed() -> None:

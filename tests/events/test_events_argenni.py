@@ -69,7 +69,8 @@ def test_gaps_and_loitering(baltic: pa.Table) -> None:
 
 def test_events_on_segmented_positions(baltic: pa.Table) -> None:
     """The tracks stage's output is valid input; events name the segments they happened on."""
-    tracks = pytest.importorskip("seawatch.tracks")
+    from seawatch import tracks
+
     pos = baltic.select(["ts", "mmsi", "lat", "lon"])
     pos = pos.append_column("msg_type", pa.array([1] * pos.num_rows, pa.int8()))
     seg, _ = tracks.segment(tracks.clean(pos).positions)
