@@ -126,6 +126,36 @@ def _reject(
 
 
 @njit(cache=True, nogil=True)
+def _reject_slot(
+    rej: np.ndarray,
+    rejbuf: np.ndarray,
+    nr: int,
+    nrb: int,
+    meta: np.ndarray,
+    spay_len: np.ndarray,
+    sraw: np.ndarray,
+    sraw_len: np.ndarray,
+    s: int,
+    reason: int,
+) -> tuple[int, int]:
+    """Reject every fragment held in slot ``s`` (one reject per fragment, with its bytes)."""
+    for f in range(ra.MAX_FRAGMENTS):
+        if spay_len[s, f] >= 0:
+            nr, nrb = _reject(
+                rej,
+                rejbuf,
+                nr,
+                nrb,
+                meta[s, ra.S_FIRST_LINE],
+                reason,
+                sraw[s, f],
+                0,
+                sraw_len[s, f],
+            )
+    return nr, nrb
+
+
+@njit(cache=True, nogil=True)
 def scan(
     buf: np.ndarray,
     line_no0: int,
@@ -426,19 +456,9 @@ def scan(
                 if line - meta[s, ra.S_LAST_LINE] > timeout_lines:
                     old = True
                 if old:
-                    for f in range(ra.MAX_FRAGMENTS):
-                        if spay_len[s, f] >= 0:
-                            nr, nrb = _reject(
-                                rej,
-                                rejbuf,
-                                nr,
-                                nrb,
-                                meta[s, ra.S_FIRST_LINE],
-                                ORPHAN,
-                                sraw[s, f],
-                                0,
-                                sraw_len[s, f],
-                            )
+                    nr, nrb = _reject_slot(
+                        rej, rejbuf, nr, nrb, meta, spay_len, sraw, sraw_len, s, ORPHAN
+                    )
                     ra.release(used, k)
                 else:
                     k += 1
@@ -448,38 +468,18 @@ def scan(
                 if meta[s, ra.S_MASK] >> (num - 1):
                     # this fragment or a later one already arrived: fragments are sent in
                     # order, so the earlier message can never complete
-                    for f in range(ra.MAX_FRAGMENTS):
-                        if spay_len[s, f] >= 0:
-                            nr, nrb = _reject(
-                                rej,
-                                rejbuf,
-                                nr,
-                                nrb,
-                                meta[s, ra.S_FIRST_LINE],
-                                ORPHAN,
-                                sraw[s, f],
-                                0,
-                                sraw_len[s, f],
-                            )
+                    nr, nrb = _reject_slot(
+                        rej, rejbuf, nr, nrb, meta, spay_len, sraw, sraw_len, s, ORPHAN
+                    )
                     ra.release(used, k)
                     k = -1
             if k < 0:
                 if used[0] >= meta.shape[0]:
                     ko = ra.oldest(meta, used)
                     so = used[1 + ko]
-                    for f in range(ra.MAX_FRAGMENTS):
-                        if spay_len[so, f] >= 0:
-                            nr, nrb = _reject(
-                                rej,
-                                rejbuf,
-                                nr,
-                                nrb,
-                                meta[so, ra.S_FIRST_LINE],
-                                ORPHAN,
-                                sraw[so, f],
-                                0,
-                                sraw_len[so, f],
-                            )
+                    nr, nrb = _reject_slot(
+                        rej, rejbuf, nr, nrb, meta, spay_len, sraw, sraw_len, so, ORPHAN
+                    )
                     ra.release(used, ko)
                 k = ra.allocate(meta, spay_len, used)
                 s = used[1 + k]
@@ -522,18 +522,9 @@ def scan(
             mt = spay[s, 0, 0]
             if mt < 1 or mt > 27 or nbits < min_bits[mt]:
                 reason = UNKNOWN_TYPE if (mt < 1 or mt > 27) else SHORT_MESSAGE
-                for f in range(total):
-                    nr, nrb = _reject(
-                        rej,
-                        rejbuf,
-                        nr,
-                        nrb,
-                        meta[s, ra.S_FIRST_LINE],
-                        reason,
-                        sraw[s, f],
-                        0,
-                        sraw_len[s, f],
-                    )
+                nr, nrb = _reject_slot(
+                    rej, rejbuf, nr, nrb, meta, spay_len, sraw, sraw_len, s, reason
+                )
                 continue
             msg[M_START, nm] = npay
             acc = np.uint64(0)
@@ -594,19 +585,7 @@ def flush(
     nrb = 0
     while used[0] > 0:
         s = used[1]
-        for f in range(ra.MAX_FRAGMENTS):
-            if spay_len[s, f] >= 0:
-                nr, nrb = _reject(
-                    rej,
-                    rejbuf,
-                    nr,
-                    nrb,
-                    meta[s, ra.S_FIRST_LINE],
-                    ORPHAN,
-                    sraw[s, f],
-                    0,
-                    sraw_len[s, f],
-                )
+        nr, nrb = _reject_slot(rej, rejbuf, nr, nrb, meta, spay_len, sraw, sraw_len, s, ORPHAN)
         ra.release(used, 0)
     return nr, nrb
 
