@@ -119,45 +119,247 @@ def _resample(
 
 
 @njit(cache=True, nogil=True)
+def _range(skey: I64, k: int) -> tuple[int, int]:  # pragma: no cover
+    lo = int(np.searchsorted(skey, k, side="left"))
+    hi = lo
+    while hi < len(skey) and skey[hi] == k:
+        hi += 1
+    return lo, hi
+
+
+@njit(cache=True, nogil=True)
 def _close_pairs(
-    order: I64,
-    lo: I64,
-    hi: I64,
-    gk: I64,
-    gs: I64,
-    glat: F64,
-    glon: F64,
-    ga: F64,
-    gmmsi: I64,
-    max_d: float,
+    skey: I64, order: I64, glat: F64, glon: F64, ga: F64, gmmsi: I64, max_d: float
 ) -> tuple[I64, I64, F64]:  # pragma: no cover
-    """Close (point, point) pairs: ``lo``/``hi`` bound the 9 neighbour cells of each point."""
-    cap = 16
+    """Close (point, point) pairs, lower MMSI first, each pair once.
+
+    ``skey`` is the sorted (step, cell y, cell x) key of the points ``order``; every cell is
+    compared with itself and with 4 of its 8 neighbours (the other 4 compare with it).
+    """
+    forward = np.array([1, (1 << 18) - 1, 1 << 18, (1 << 18) + 1], np.int64)
+    cap = 1024
     pa_ = np.empty(cap, np.int64)
     pb = np.empty(cap, np.int64)
     pd = np.empty(cap)
     n = 0
-    for p in range(len(gk)):
-        if ga[p] > 0:
-            continue
-        for c in range(9):
-            for r in range(lo[p, c], hi[p, c]):
-                q = order[r]
-                if gmmsi[q] <= gmmsi[p] or ga[q] > 0 or gs[q] != gs[p]:
-                    continue
-                d = haversine_m(glat[p], glon[p], glat[q], glon[q])
-                if d > max_d:
-                    continue
-                if n == cap:
-                    cap *= 2
-                    pa_ = np.concatenate((pa_, np.empty(cap - n, np.int64)))
-                    pb = np.concatenate((pb, np.empty(cap - n, np.int64)))
-                    pd = np.concatenate((pd, np.empty(cap - n)))
-                pa_[n] = p
-                pb[n] = q
-                pd[n] = d
-                n += 1
+    a = 0
+    while a < len(skey):
+        b = a + 1
+        while b < len(skey) and skey[b] == skey[a]:
+            b += 1
+        ranges = np.empty((5, 2), np.int64)
+        ranges[0, 0], ranges[0, 1] = a, b
+        for c in range(4):
+            lo, hi = _range(skey, skey[a] + forward[c])
+            ranges[c + 1, 0], ranges[c + 1, 1] = lo, hi
+        for r in range(a, b):
+            p = order[r]
+            if ga[p] > 0:
+                continue
+            for c in range(5):
+                lo = r + 1 if c == 0 else ranges[c, 0]
+                for r2 in range(lo, ranges[c, 1]):
+                    q = order[r2]
+                    if ga[q] > 0 or gmmsi[q] == gmmsi[p]:
+                        continue
+                    d = haversine_m(glat[p], glon[p], glat[q], glon[q])
+                    if d > max_d:
+                        continue
+                    if n == cap:
+                        cap *= 2
+                        pa_ = np.concatenate((pa_, np.empty(cap - n, np.int64)))
+                        pb = np.concatenate((pb, np.empty(cap - n, np.int64)))
+                        pd = np.concatenate((pd, np.empty(cap - n)))
+                    lo_first = gmmsi[p] < gmmsi[q]
+                    pa_[n] = p if lo_first else q
+                    pb[n] = q if lo_first else p
+                    pd[n] = d
+                    n += 1
+        a = b
     return pa_[:n], pb[:n], pd[:n]
+
+
+@njit(cache=True, nogil=True)
+def _emit(
+    first: int,
+    last: int,
+    p: I64,
+    q: I64,
+    d: F64,
+    gk: I64,
+    gs: I64,
+    gv: F64,
+    glat: F64,
+    glon: F64,
+    pv: F64,
+    closed: bool,
+    max_kn: float,
+    oi: I64,
+    of: F64,
+    n_out: int,
+) -> int:  # pragma: no cover
+    """One merged run ``[first, last]`` of close pairs to an output row, if both are slow enough."""
+    cnt = last - first + 1
+    for x in range(cnt):
+        pv[x] = gv[p[first + x]]
+    va = np.median(pv[:cnt])
+    for x in range(cnt):
+        pv[x] = gv[q[first + x]]
+    vb = np.median(pv[:cnt])
+    if max(va, vb) >= max_kn:
+        return n_out
+    for x in range(cnt):
+        pv[x] = d[first + x]
+    dm = np.median(pv[:cnt])
+    slat = 0.0
+    slon = 0.0
+    for x in range(first, last + 1):
+        slat += (glat[p[x]] + glat[q[x]]) / 2
+        slon += (glon[p[x]] + glon[q[x]]) / 2
+    oi[n_out, 0] = gs[p[first]]
+    oi[n_out, 1] = gs[p[last]]
+    oi[n_out, 2] = 1 if closed else 0
+    oi[n_out, 3] = gk[p[first]]
+    oi[n_out, 4] = gk[q[first]]
+    oi[n_out, 5] = cnt
+    of[n_out, 0] = slat / cnt
+    of[n_out, 1] = slon / cnt
+    of[n_out, 2] = dm
+    of[n_out, 3] = va
+    of[n_out, 4] = vb
+    return n_out + 1
+
+
+@njit(cache=True, nogil=True)
+def _runs(
+    p: I64,
+    q: I64,
+    d: F64,
+    gk: I64,
+    gs: I64,
+    gv: F64,
+    glat: F64,
+    glon: F64,
+    pv: F64,
+    step_us: int,
+    lag_us: int,
+    now_us: int,
+    prev_now_us: int,
+    min_steps: float,
+    merge_steps: float,
+    max_kn: float,
+    oi: I64,
+    of: F64,
+) -> tuple[int, int]:  # pragma: no cover
+    """Encounters of close pairs sorted by (track, other track, step).
+
+    Per pair of tracks: runs of consecutive steps, runs shorter than ``min_steps`` dropped,
+    kept runs less than ``merge_steps`` apart merged, both median speeds below ``max_kn``.
+    A merged run is closed when no later row can extend it; closed runs already closed by
+    the previous call (``prev_now_us``) are not emitted again. Out rows: ``oi`` (first step,
+    last step, closed, track, other track, close steps), ``of`` (lat, lon, median distance,
+    median speed, other median speed). Returns the row count and the earliest step a later
+    call still needs (the start of any unsettled run).
+    """
+    n_out = 0
+    keep_step = now_us // step_us
+    g = 0
+    while g < len(p):
+        h = g + 1
+        while h < len(p) and gk[p[h]] == gk[p[g]] and gk[q[h]] == gk[q[g]]:
+            h += 1
+        mf = -1
+        ml = -1
+        i = g
+        while i < h:
+            j = i
+            while j + 1 < h and gs[p[j + 1]] == gs[p[j]] + 1:
+                j += 1
+            if (gs[p[j]] + 1) * step_us + lag_us >= now_us:
+                keep_step = min(keep_step, gs[p[i]])
+            if gs[p[j]] - gs[p[i]] >= min_steps:
+                if mf >= 0 and gs[p[i]] - gs[p[ml]] < merge_steps:
+                    ml = j
+                else:
+                    if mf >= 0:
+                        n_out = _settle(
+                            mf,
+                            ml,
+                            p,
+                            q,
+                            d,
+                            gk,
+                            gs,
+                            gv,
+                            glat,
+                            glon,
+                            pv,
+                            step_us,
+                            lag_us,
+                            now_us,
+                            prev_now_us,
+                            max_kn,
+                            oi,
+                            of,
+                            n_out,
+                        )
+                    mf, ml = i, j
+            i = j + 1
+        if mf >= 0:
+            n_out = _settle(
+                mf,
+                ml,
+                p,
+                q,
+                d,
+                gk,
+                gs,
+                gv,
+                glat,
+                glon,
+                pv,
+                step_us,
+                lag_us,
+                now_us,
+                prev_now_us,
+                max_kn,
+                oi,
+                of,
+                n_out,
+            )
+            if (gs[p[ml]] + 1) * step_us + lag_us >= now_us:
+                keep_step = min(keep_step, gs[p[mf]])
+        g = h
+    return n_out, keep_step
+
+
+@njit(cache=True, nogil=True)
+def _settle(
+    mf: int,
+    ml: int,
+    p: I64,
+    q: I64,
+    d: F64,
+    gk: I64,
+    gs: I64,
+    gv: F64,
+    glat: F64,
+    glon: F64,
+    pv: F64,
+    step_us: int,
+    lag_us: int,
+    now_us: int,
+    prev_now_us: int,
+    max_kn: float,
+    oi: I64,
+    of: F64,
+    n_out: int,
+) -> int:  # pragma: no cover
+    end = (gs[p[ml]] + 1) * step_us + lag_us
+    closed = end < now_us
+    if closed and prev_now_us > end:
+        return n_out  # closed by an earlier call
+    return _emit(mf, ml, p, q, d, gk, gs, gv, glat, glon, pv, closed, max_kn, oi, of, n_out)
 
 
 def _aux(kd: Any, params: EncounterParams) -> F64:
@@ -170,16 +372,6 @@ def _aux(kd: Any, params: EncounterParams) -> F64:
     if land is not None:
         bad[land > 0.5] = 1.0
     return bad
-
-
-def _runs(steps: I64) -> list[tuple[int, int]]:
-    """(first, last) index ranges of consecutive grid steps in sorted ``steps``."""
-    if len(steps) == 0:
-        return []
-    cut = np.flatnonzero(np.diff(steps) > 1) + 1
-    starts = np.concatenate(([0], cut))
-    ends = np.concatenate((cut, [len(steps)])) - 1
-    return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
 def _close_steps(kd: Any, params: EncounterParams) -> tuple[Any, ...]:
@@ -201,90 +393,81 @@ def _close_steps(kd: Any, params: EncounterParams) -> tuple[Any, ...]:
     cx = np.floor(glon * M_PER_DEG * np.cos(np.radians(glat)) / CELL_M).astype(np.int64)
     s0 = int(gs.min()) if len(gs) else 0
     key = ((gs - s0) << 36) | ((cy + (1 << 17)) << 18) | (cx + (1 << 17))
-    order = np.argsort(key, kind="stable").astype(np.int64)
-    skey = key[order]
-    nb = np.array([(dy << 18) + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1)], np.int64)
-    want = key[:, None] + nb[None, :]
-    lo = np.searchsorted(skey, want, side="left").astype(np.int64)
-    hi = np.searchsorted(skey, want, side="right").astype(np.int64)
-    p, q, d = _close_pairs(order, lo, hi, gk, gs, glat, glon, ga, gmmsi, params.max_distance_m)
+    order = np.argsort(key).astype(np.int64)
+    p, q, d = _close_pairs(key[order], order, glat, glon, ga, gmmsi, params.max_distance_m)
     srt = np.lexsort((gs[p], gk[q], gk[p]))
     return gk, gs, glat, glon, gv, gmmsi, p[srt], q[srt], d[srt]
 
 
 def _encounters(kd: Any, params: EncounterParams, prev_now: int) -> tuple[pa.Table, int]:
     """Closed and open encounters of ``kd``'s rows, and the time from which rows are kept."""
-    gk, gs, glat, glon, gv, gmmsi, p, q, d = _close_steps(kd, params)
+    gk, gs, glat, glon, gv, _gmmsi, p, q, d = _close_steps(kd, params)
     step_us = int(params.step_s) * US_PER_S
     lag = int((params.merge_gap_s + params.max_interp_gap_s) * US_PER_S) + step_us
-
-    def settled(step: int, now: int) -> bool:  # no later row can extend or merge it
-        return (step + 1) * step_us + lag < now
-
-    min_steps = params.min_duration_s / params.step_s - 1e-9
-    keep_from = kd.now_us - lag - int(params.max_interp_gap_s * US_PER_S)
-    cols: dict[str, list[Any]] = {k: [] for k in ("s", "e", "m", "o", "lat", "lon", "seg")}
-    details: list[dict[str, Any]] = []
+    oi, of = np.empty((len(p), 6), np.int64), np.empty((len(p), 5))
+    n, keep_step = _runs(
+        p,
+        q,
+        d,
+        gk,
+        gs,
+        gv,
+        glat,
+        glon,
+        np.empty(len(p)),
+        step_us,
+        lag,
+        kd.now_us,
+        prev_now,
+        params.min_duration_s / params.step_s - 1e-9,
+        params.merge_gap_s / params.step_s,
+        params.max_median_speed_kn,
+        oi,
+        of,
+    )
+    oi, of = oi[:n], of[:n]
+    keep_from = min(kd.now_us - lag - int(params.max_interp_gap_s * US_PER_S), keep_step * step_us)
     pars = asdict(params)
-    bounds = np.flatnonzero((np.diff(gk[p]) != 0) | (np.diff(gk[q]) != 0)) + 1
-    for a, b in zip(np.r_[0, bounds].tolist(), np.r_[bounds, len(p)].tolist(), strict=True):
-        steps = gs[p[a:b]]
-        runs = _runs(steps)
-        merged: list[list[int]] = []
-        for i, j in runs:
-            if not settled(int(steps[j]), kd.now_us):
-                keep_from = min(keep_from, int(steps[i]) * step_us)
-            if steps[j] - steps[i] < min_steps:
-                continue
-            if merged and steps[i] - steps[merged[-1][1]] < params.merge_gap_s / params.step_s:
-                merged[-1][1] = j
-            else:
-                merged.append([i, j])
-        for i, j in merged:
-            last = int(steps[j])
-            closed = settled(last, kd.now_us)
-            if not closed:
-                keep_from = min(keep_from, int(steps[i]) * step_us)
-            elif not (prev_now <= (last + 1) * step_us + lag):
-                continue  # closed by an earlier call
-            pp, qq, dd = p[a + i : a + j + 1], q[a + i : a + j + 1], d[a + i : a + j + 1]
-            va, vb = float(np.median(gv[pp])), float(np.median(gv[qq]))
-            if max(va, vb) >= params.max_median_speed_kn:
-                continue
-            cols["s"].append(int(steps[i]) * step_us)
-            cols["e"].append(last * step_us if closed else None)
-            cols["m"].append(int(gmmsi[pp[0]]))
-            cols["o"].append(int(gmmsi[qq[0]]))
-            cols["lat"].append(float(np.mean((glat[pp] + glat[qq]) / 2)))
-            cols["lon"].append(float(np.mean((glon[pp] + glon[qq]) / 2)))
-            segs = [kd.segment_text(int(gk[x[0]])) for x in (pp, qq)]
-            cols["seg"].append([s[0] for s in segs if s] if kd.by_segment else None)
-            det: dict[str, Any] = {
-                "duration_s": (last - int(steps[i])) * params.step_s,
-                "n_close_steps": len(pp),
-                "median_distance_m": round(float(np.median(dd)), 3),
-                "median_speed_kn": round(va, 6),
-                "other_median_speed_kn": round(vb, 6),
-                "params": pars,
-            }
-            if not closed:
-                det["last_close_ts"] = utc_iso(last * step_us)
-            details.append(det)
+    closed = oi[:, 2] == 1
+    details: list[dict[str, Any]] = []
+    for j in range(n):
+        det: dict[str, Any] = {
+            "duration_s": int(oi[j, 1] - oi[j, 0]) * params.step_s,
+            "n_close_steps": int(oi[j, 5]),
+            "median_distance_m": round(float(of[j, 2]), 3),
+            "median_speed_kn": round(float(of[j, 3]), 6),
+            "other_median_speed_kn": round(float(of[j, 4]), 6),
+            "params": pars,
+        }
+        if not closed[j]:
+            det["last_close_ts"] = utc_iso(int(oi[j, 1]) * step_us)
+        details.append(det)
+    segs: list[list[str] | None] = [
+        [str(kd.keys[int(a)].as_py()), str(kd.keys[int(b)].as_py())] if kd.by_segment else None
+        for a, b in zip(oi[:, 3].tolist(), oi[:, 4].tolist(), strict=True)
+    ]
+    tm = _track_mmsi(kd)
     events = build_events(
         "encounter",
-        start_us=cols["s"],
-        end_us=cols["e"],
-        mmsi=cols["m"],
-        other_mmsi=cols["o"],
-        lat=cols["lat"],
-        lon=cols["lon"],
-        confidence=[1.0 if e is not None else 0.5 for e in cols["e"]],
+        start_us=oi[:, 0] * step_us,
+        end_us=[int(e) * step_us if c else None for e, c in zip(oi[:, 1], closed, strict=True)],
+        mmsi=tm[oi[:, 3]],
+        other_mmsi=tm[oi[:, 4]],
+        lat=of[:, 0],
+        lon=of[:, 1],
+        confidence=np.where(closed, 1.0, 0.5),
         details=details,
-        segment_ids=cols["seg"],
-        discriminators=[",".join(s) if s else "" for s in cols["seg"]],
+        segment_ids=segs,
+        discriminators=[",".join(s) if s else "" for s in segs],
     )
     margin = int(params.max_interp_gap_s * US_PER_S) + step_us
     return events, keep_from - margin
+
+
+def _track_mmsi(kd: Any) -> I64:
+    out = np.zeros(len(kd.keys), np.int64)
+    out[kd.track] = kd.mmsi
+    return out
 
 
 def detect(
