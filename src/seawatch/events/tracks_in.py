@@ -85,10 +85,9 @@ class Keyed:
 
 
 NOT_VESSELS = ("is_base_station", "is_aton")  # decode's derived flags
-USED = ("ts", "mmsi", "lat", "lon", "segment_id", *GEOGRAPHY)
 
 
-def _clean(positions: pa.Table, keep: Sequence[str] = ()) -> pa.Table:
+def _clean(positions: pa.Table) -> pa.Table:
     for name in ("ts", "mmsi", "lat", "lon"):
         if name not in positions.column_names:
             raise EventsInputError(f"positions have no {name!r} column; give decoded positions")
@@ -98,8 +97,6 @@ def _clean(positions: pa.Table, keep: Sequence[str] = ()) -> pa.Table:
             drop = np.asarray(flagged.to_numpy(), dtype=bool)
             if drop.any():
                 positions = positions.filter(~drop)
-    wanted = [*USED, *(c for c in keep if c not in USED)]
-    positions = positions.select([c for c in wanted if c in positions.column_names])
     ok = np.asarray(pc.is_valid(positions["ts"]).to_numpy(), dtype=bool)
     ok &= np.asarray(pc.is_valid(positions["mmsi"]).to_numpy(), dtype=bool)
     lat = np.asarray(positions["lat"].cast(pa.float64()).to_numpy(), dtype=np.float64)
@@ -107,6 +104,58 @@ def _clean(positions: pa.Table, keep: Sequence[str] = ()) -> pa.Table:
     with np.errstate(invalid="ignore"):
         ok &= (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0)  # NaN (null) fails both
     return positions if bool(ok.all()) else positions.filter(ok)
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """The state-independent part of :func:`prepare`: one chunk cleaned, keyed and sorted."""
+
+    rows: pa.Table
+    ukeys: pa.Array[Any]  # the chunk's distinct track keys
+    local: I64  # per sorted row: its key's index in ukeys
+    order: I64
+    ts_us: I64
+    lat: F64
+    lon: F64
+    mmsi: I64
+    by_segment: bool
+
+
+_CACHE: list[tuple[pa.Table, str, _Chunk]] = []
+"""The last chunks prepared (one per key kind): every detector of a pipeline reads the same
+table, so it is cleaned, keyed and sorted once. Holds the table itself, so its ``id`` is not
+reused while cached."""
+
+
+def _chunk(positions: pa.Table, key: str) -> _Chunk:
+    for table, k, chunk in _CACHE:
+        if table is positions and k == key:
+            return chunk
+    rows = _clean(positions)
+    by_segment = key == "auto" and "segment_id" in rows.column_names
+    if by_segment and rows["segment_id"].null_count:
+        rows = rows.filter(pc.is_valid(rows["segment_id"]))  # noise the matcher rejected
+    keycol = rows["segment_id"] if by_segment else rows["mmsi"].cast(pa.int64())
+    enc = cast("pa.DictionaryArray[Any, Any]", pc.dictionary_encode(keycol.combine_chunks()))
+    idx = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    ts = np.asarray(rows["ts"].cast(TS_INT).to_numpy(), dtype=np.int64)
+    if len(ts) < 2 or bool((ts[1:] >= ts[:-1]).all()):
+        order = np.argsort(idx, kind="stable")  # time-ordered input: one stable pass
+    else:
+        order = np.lexsort((ts, idx))
+    chunk = _Chunk(
+        rows=rows,
+        ukeys=enc.dictionary,
+        local=idx[order],
+        order=order,
+        ts_us=ts[order],
+        lat=np.asarray(rows["lat"].cast(pa.float64()).to_numpy(), dtype=np.float64)[order],
+        lon=np.asarray(rows["lon"].cast(pa.float64()).to_numpy(), dtype=np.float64)[order],
+        mmsi=np.asarray(rows["mmsi"].cast(pa.int64()).to_numpy(), dtype=np.int64)[order],
+        by_segment=by_segment,
+    )
+    _CACHE[:] = [(positions, key, chunk), *[e for e in _CACHE if e[1] != key][:1]]
+    return chunk
 
 
 def prepare(
@@ -119,54 +168,51 @@ def prepare(
 ) -> Keyed:
     """Clean and order ``positions``; lay out ``state`` (``spec``: name → dtype, fill[, width]).
 
-    ``keep`` names further input columns (when present) to keep in ``rows`` beside
-    :data:`USED`.
+    ``key`` is ``"auto"`` (``segment_id`` when present, else ``mmsi``) or ``"mmsi"``.
+    ``keep`` is accepted for compatibility: ``rows`` keeps every input column.
     """
+    del keep
     state = state or TrackArrays()
-    rows = _clean(positions, keep)
-    by_segment = key == "auto" and "segment_id" in rows.column_names
-    if state.by_segment is not None and state.by_segment != by_segment:
+    ch = _chunk(positions, key)
+    if state.by_segment is not None and state.by_segment != ch.by_segment:
         raise EventsInputError(
             "the chunks disagree on the track key (segment_id present in some, absent in "
             "others); give every chunk a segment_id or none"
         )
-    if by_segment and rows["segment_id"].null_count:
-        rows = rows.filter(pc.is_valid(rows["segment_id"]))  # noise the matcher rejected
-    keycol = rows["segment_id"] if by_segment else rows["mmsi"].cast(pa.int64())
-    chunk_keys = keycol.combine_chunks() if isinstance(keycol, pa.ChunkedArray) else keycol
     old = state.keys
-    if old is not None and len(old) and old.type != chunk_keys.type:
-        chunk_keys = chunk_keys.cast(old.type)
-    allkeys = pa.concat_arrays([old, chunk_keys]) if old is not None else chunk_keys
-    enc = cast("pa.DictionaryArray[Any, Any]", pc.dictionary_encode(allkeys))
+    ukeys = ch.ukeys
+    if old is not None and len(old) and old.type != ukeys.type:
+        ukeys = ukeys.cast(old.type)
     n_old = 0 if old is None else len(old)
-    idx = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)[n_old:]
-    keys: pa.Array[Any] = enc.dictionary
-    ts = np.asarray(rows["ts"].cast(TS_INT).to_numpy(), dtype=np.int64)
-    if len(ts) < 2 or bool((ts[1:] >= ts[:-1]).all()):
-        order = np.argsort(idx, kind="stable")  # time-ordered input: one stable pass
+    if old is None or n_old == 0:
+        keys: pa.Array[Any] = ukeys
+        slot = np.arange(len(ukeys), dtype=np.int64)
     else:
-        order = np.lexsort((ts, idx))
+        found = pc.index_in(ukeys, value_set=old)
+        slot = np.asarray(found.fill_null(-1).to_numpy(), dtype=np.int64)
+        new = slot < 0
+        n_new = int(new.sum())
+        slot[new] = n_old + np.arange(n_new, dtype=np.int64)
+        keys = pa.concat_arrays([old, ukeys.filter(pa.array(new))]) if n_new else old
     cols: dict[str, npt.NDArray[Any]] = {}
     for name, (dtype, fill, *shape) in spec.items():
         arr = np.full((len(keys), *shape), fill, dtype=dtype)
         if name in state.cols:
             arr[:n_old] = state.cols[name]
         cols[name] = arr
-    ts = ts[order]
-    now = max(state.now_us, int(ts.max()) if len(ts) else state.now_us)
+    now = max(state.now_us, int(ch.ts_us.max()) if len(ch.ts_us) else state.now_us)
     return Keyed(
         keys=keys,
-        track=idx[order],
-        ts_us=ts,
-        lat=np.asarray(rows["lat"].cast(pa.float64()).to_numpy(), dtype=np.float64)[order],
-        lon=np.asarray(rows["lon"].cast(pa.float64()).to_numpy(), dtype=np.float64)[order],
-        mmsi=np.asarray(rows["mmsi"].cast(pa.int64()).to_numpy(), dtype=np.int64)[order],
-        rows=rows,
-        order=order,
+        track=slot[ch.local],
+        ts_us=ch.ts_us,
+        lat=ch.lat,
+        lon=ch.lon,
+        mmsi=ch.mmsi,
+        rows=ch.rows,
+        order=ch.order,
         cols=cols,
         now_us=now,
-        by_segment=by_segment,
+        by_segment=ch.by_segment,
     )
 
 
