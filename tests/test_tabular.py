@@ -1,4 +1,5 @@
-"""Pin the tabular readers: NOAA and DMA CSV, gpsd/gpsdio JSON, seawatch Parquet.
+"""Pin the tabular readers: CSV (NOAA, DMA, Argenni, MarineTraffic-style, VesselsValue),
+gpsd/gpsdio JSON, seawatch Parquet.
 
 - golden rows from real files in ``../shared/data/ais`` (skipped when absent), checked
   against an independent reading with :mod:`csv` / :mod:`json`;
@@ -331,6 +332,299 @@ def test_dma_rows() -> None:
     assert sta[6]["ship_type"] == 81  # Tanker, category X
 
 
+# --- Argenni decoded reports (semicolons, epoch milliseconds, statics on every row) -------
+
+ARGENNI_HEADER = (
+    '"timestamp_pretty";"timestamp";"msgid";"targetType";"mmsi";"lat";"long";"posacc";"sog";'
+    '"cog";"shipType";"dimBow";"draught";"dimPort";"dimStarboard";"dimStern";"month";"week";'
+    '"imo";"country";"name";"callsign"'
+)
+# Made-up vessels in the file's shapes: quoted text, epoch ms (and one in seconds).
+ARGENNI_CSV = "\n".join(
+    [
+        ARGENNI_HEADER,
+        '"01/04/2018 05:19:48";1522559988000;1;"A";205000001;54.536476;10.313084;1;4;159.9;'
+        '"TANKER";108;6.2;15;6;34;4;13;9000001;"Belgium";"TEMSE ONE";"ONAA"',  # line 2
+        '"01/04/2018 05:20:48";1522560048;3;"A";205000001;54.53;10.31;0;0.5;360;'
+        '"TANKER";108;6.4;15;6;34;4;13;9000001;"Belgium";"TEMSE ONE";"ONAA"',  # 3: epoch s
+        '"01/04/2018 05:21:00";1522560060000;2;"A";219000002;55.0;12.0;1;12;90;'
+        '"LAW_ENFORCEMENT";10;0;4;4;20;4;13;9000002;"Denmark";"VAGT";"OUAB"',  # 4
+        '"01/04/2018 05:21:00";1522560060000;1;"A";219000003;91;181;1;102.3;360;'
+        '"UNKNOWN";0;0;0;0;0;4;13;0;"Denmark";"";""',  # 5: nothing available
+        '"x";notatime;1;"A";219000004;55.0;12.0;1;1;1;"CARGO";1;1;1;1;1;4;13;1;"D";"X";"Y"',
+        '"x";1522560060000;1;"A";2190000x4;55.0;12.0;1;1;1;"CARGO";1;1;1;1;1;4;13;1;"D";"X";"Y"',
+        '"x";1522560060000;1;"A";219000005;north;12.0;1;1;1;"CARGO";1;1;1;1;1;4;13;1;"D";"X";"Y"',
+        '"x";1522560060000;1;"A";219000006;55.0;12.0',  # 9: truncated
+        '"01/04/2018 05:22:00";1522560120000;;"B";219000007;55.1;12.1;0;5;45;'
+        '"SHIPS_ACCORDING_TO_RR";5;1.5;2;2;5;4;13;;"Denmark";"JOLLE";"OUAC"',  # 10: class B
+    ]
+).encode()
+
+
+def test_argenni_rows() -> None:
+    assert sniff_format(ARGENNI_CSV, "baltic.csv") == "argenni_csv"
+    tables, rejects, rows = read_all(ARGENNI_CSV, "argenni_csv")
+    assert rows == 9
+    assert dict(rejects) == {"bad_timestamp": 1, "bad_mmsi": 1, "bad_number": 1, "bad_row": 1}
+    pos = rows_by(tables["positions"])
+    assert sorted(pos) == [2, 3, 4, 5, 10]
+    a = pos[2]
+    assert (a["ts"], a["mmsi"], a["station"]) == (utc(2018, 4, 1, 5, 19, 48), 205000001, "argenni")
+    assert (a["lat"], a["lon"], a["accuracy"]) == (54.536476, 10.313084, True)
+    assert (a["speed_kn"], a["course_deg"], a["heading_deg"], a["msg_type"]) == (
+        4.0,
+        159.9,
+        None,
+        1,
+    )
+    assert pos[3]["ts"] == utc(2018, 4, 1, 5, 20, 48)  # seconds are read too
+    assert (pos[3]["msg_type"], pos[3]["course_deg"], pos[3]["accuracy"]) == (3, None, False)
+    assert pos[4]["msg_type"] == 2
+    na = pos[5]
+    assert [na[c] for c in ("lat", "lon", "speed_kn", "course_deg")] == [None] * 4
+    assert pos[10]["msg_type"] == 18  # no msgid: the class B position report
+    assert all(p["name"] is None and p["ship_type"] is None for p in pos.values())
+
+    sta = rows_by(tables["statics"])
+    assert sorted(sta) == [2, 3, 4, 5, 10]  # line 3 changes the draught
+    nothing = sta[5]  # dimensions 0 are kept (as the NMEA decoder keeps them); the rest is null
+    assert [nothing[c] for c in ("imo", "name", "callsign", "ship_type", "draught_m")] == [None] * 5
+    temse = sta[2]
+    assert (temse["msg_type"], temse["imo"], temse["name"], temse["callsign"]) == (
+        5, 9000001, "TEMSE ONE", "ONAA",
+    )  # fmt: skip
+    assert (temse["ship_type"], temse["draught_m"]) == (80, 6.2)
+    dims = ("dim_to_bow_m", "dim_to_stern_m", "dim_to_port_m", "dim_to_starboard_m")
+    assert [temse[d] for d in dims] == [108, 34, 15, 6]
+    assert sta[3]["draught_m"] == 6.4
+    assert (sta[4]["ship_type"], sta[4]["draught_m"]) == (55, None)  # 0 m = not available
+    assert (sta[10]["msg_type"], sta[10]["ship_type"], sta[10]["imo"]) == (24, 59, None)
+
+
+# --- MarineTraffic-style exports (x10 units, "NULL", status 95/98 for stations) -----------
+
+MARINETRAFFIC_HEADER = (
+    "MMSI;SHIP_ID;STATUS;SPEED_KNOTSx10;LON;LAT;COURSE;HEADING;TIMESTAMP_UTC;VESSEL_TYPE;"
+    "LENGTH;WIDTH;GRT;DWT;DRAUGHT_METERSx10"
+)
+MARINETRAFFIC_CSV = "\n".join(
+    [
+        MARINETRAFFIC_HEADER,
+        "224000001;100;0;123;-5.35;36.15;262;263;2016-06-01 04:43:48;Bulk Carrier;"
+        "180.0;30.0;30000;50000;84",  # line 2
+        "224000002;101;99;0;-5.36;36.16;0;511;2016-06-01 04:43:49;Sailing Vessel;"
+        "13.0;4.0;NULL;NULL;NULL",  # 3: no status, no draught
+        "2240001;102;95;0;-5.6;36.0;0;511;2016-06-01 04:43:50;Manned VTS;0.0;0.0;NULL;NULL;NULL",
+        "992240001;103;98;0;-5.4;36.1;0;511;2016-06-01 04:43:51;Navigation Aid;0.0;0.0;"
+        "NULL;NULL;NULL",  # 5: aid to navigation
+        "224000003;104;15;1023;181;91;360;511;2016-06-01 04:43:52;Fishing;17.0;5.0;NULL;NULL;0",
+        "224000004;105;0;abc;-5.3;36.1;0;511;2016-06-01 04:43:53;Tug;30.0;9.0;NULL;NULL;NULL",
+        "224000005;106;0;10;-5.3;36.1;0;511;2016-06-01 25:43:53;Tug;30.0;9.0;NULL;NULL;NULL",
+        ";107;0;10;-5.3;36.1;0;511;2016-06-01 04:43:54;Tug;30.0;9.0;NULL;NULL;NULL",
+    ]
+).encode()
+
+
+def test_marinetraffic_rows() -> None:
+    assert sniff_format(MARINETRAFFIC_CSV) == "marinetraffic_csv"
+    tables, rejects, rows = read_all(MARINETRAFFIC_CSV, "marinetraffic_csv")
+    assert rows == 8
+    assert dict(rejects) == {"bad_number": 1, "bad_timestamp": 1, "bad_mmsi": 1}
+    pos = rows_by(tables["positions"])
+    assert sorted(pos) == [2, 3, 4, 5, 6]
+    a = pos[2]
+    assert (a["ts"], a["mmsi"], a["station"]) == (
+        utc(2016, 6, 1, 4, 43, 48),
+        224000001,
+        "marinetraffic",
+    )
+    assert (a["speed_kn"], a["course_deg"], a["heading_deg"], a["nav_status"]) == (
+        12.3,
+        262.0,
+        263,
+        0,
+    )
+    assert (a["lat"], a["lon"], a["msg_type"]) == (36.15, -5.35, None)
+    assert (pos[3]["nav_status"], pos[3]["heading_deg"], pos[3]["msg_type"]) == (None, None, None)
+    assert (pos[4]["msg_type"], pos[4]["is_base_station"], pos[4]["nav_status"]) == (4, True, None)
+    assert (pos[5]["msg_type"], pos[5]["is_aton"]) == (21, True)
+    na = pos[6]
+    assert [na[c] for c in ("lat", "lon", "speed_kn", "course_deg", "heading_deg")] == [None] * 5
+    assert na["nav_status"] == 15
+    sta = tables["statics"].to_pylist()
+    assert [(s["line_no"], s["mmsi"], s["draught_m"], s["msg_type"]) for s in sta] == [
+        (2, 224000001, 8.4, None)
+    ]  # only line 2 has a draught (0 = not available)
+
+
+def test_marinetraffic_layout_with_commas() -> None:
+    data = MARINETRAFFIC_CSV.replace(b";", b",")
+    assert sniff_format(data) == "marinetraffic_csv"
+    commas, rejects, _ = read_all(data, "marinetraffic_csv")
+    semis, _, _ = read_all(MARINETRAFFIC_CSV, "marinetraffic_csv")
+    assert commas["positions"].equals(semis["positions"])
+    assert dict(rejects) == {"bad_number": 1, "bad_timestamp": 1, "bad_mmsi": 1}
+
+
+# --- VesselsValue positions (ID, dd/mm/YYYY HH:MM) --------------------------------------
+
+VESSELSVALUE_CSV = (
+    "\ufeffID,ais_pos_timestamp,longitude,latitude\n"
+    "1,20/03/2021 00:22,32.32925,31.4386\n"  # line 2
+    "1,20/03/2021 01:25:30,32.3986,31.40955\n"  # 3: with seconds
+    "2,31/02/2021 01:25,32.3986,31.40955\n"  # 4: no 31 February
+    "3,2021-03-20 01:25,32.3986,31.40955\n"  # 5: not day-first
+    "four,20/03/2021 01:25,32.3986,31.40955\n"  # 6
+    "5,20/03/2021 01:26,32.5,\n"  # 7: no latitude, still a row
+).encode()
+
+
+def test_vesselsvalue_rows() -> None:
+    assert sniff_format(VESSELSVALUE_CSV, "boat-positions.csv") == "vesselsvalue_csv"
+    tables, rejects, rows = read_all(VESSELSVALUE_CSV, "vesselsvalue_csv")
+    assert (rows, dict(rejects)) == (6, {"bad_timestamp": 2, "bad_mmsi": 1})
+    pos = tables["positions"].to_pydict()
+    assert pos["line_no"] == [2, 3, 7]
+    assert pos["mmsi"] == [1, 1, 5]
+    assert pos["ts"] == [
+        utc(2021, 3, 20, 0, 22),
+        utc(2021, 3, 20, 1, 25, 30),
+        utc(2021, 3, 20, 1, 26),
+    ]
+    assert (pos["lat"], pos["lon"]) == ([31.4386, 31.40955, None], [32.32925, 32.3986, 32.5])
+    assert set(pos["station"]) == {"vesselsvalue"}
+    assert tables["statics"].num_rows == 0
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (b"MMSI\tTIMESTAMP_UTC\tLAT\tLON\n", "marinetraffic_csv"),
+        (b'"timestamp","mmsi","lat","long"\n', "argenni_csv"),
+        (b"id;ais_pos_timestamp;latitude;longitude\n", "vesselsvalue_csv"),
+        (b"MMSI;BaseDateTime;LAT;LON\n", "noaa_csv"),
+        (b"mmsi;timestamp;lat;lon\n", "unknown"),  # no dialect has these names
+    ],
+)
+def test_sniff_dialect_by_header_names_any_delimiter(header: bytes, expected: str) -> None:
+    assert sniff_format(header) == expected
+
+
+# --- the real files (../shared/data/ais) --------------------------------------------------
+
+ARGENNI = "ais/argenni_ais_reconstruction"
+BALTIC = f"{ARGENNI}/decoded_reports_baltic_all_ships_april_2018_micro_20k_sample_ais_data.csv"
+GIBRALTAR = (
+    f"{ARGENNI}/decoded_traffic_Gibraltar_Straight_all_ships_2016A_micro_20k_sample_ais_data.csv"
+)
+EVERGIVEN = "ais/movingpandas_evergiven/boat-positions.csv"
+
+
+def _csv_rows(path: Path, delimiter: str) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        return list(csv.DictReader(f, delimiter=delimiter))
+
+
+def test_baltic_real_file(shared_data: Path) -> None:
+    path = shared_data / BALTIC
+    data = path.read_bytes()
+    assert sniff_format(data[:65536], path.name) == "argenni_csv"
+    tables, rejects, rows = read_all(data, "argenni_csv")
+    expected = _csv_rows(path, ";")
+    assert len(expected) == 19999
+    pos, sta = tables["positions"], tables["statics"]
+    assert (rows, dict(rejects), pos.num_rows) == (19999, {}, 19999)  # every row is good
+    got = pos.to_pydict()
+    assert got["mmsi"] == [int(r["mmsi"]) for r in expected]
+    assert got["lat"] == [float(r["lat"]) for r in expected]
+    assert got["lon"] == [float(r["long"]) for r in expected]
+    assert got["speed_kn"] == [float(r["sog"]) for r in expected]
+    assert got["msg_type"] == [int(r["msgid"]) for r in expected]
+    # R wrote the 15 times that are whole multiples of 1000 s as "1.522551e+12": exact values
+    assert sum("e+" in r["timestamp"] for r in expected) == 15
+    millis = [int(t.timestamp() * 1000) for t in got["ts"]]
+    assert millis == [int(float(r["timestamp"])) for r in expected]
+    pretty = [t.strftime("%d/%m/%Y %H:%M:%S") for t in got["ts"]]
+    assert pretty == [r["timestamp_pretty"] for r in expected]  # the file's own UTC rendering
+    # statics: one per distinct (vessel, static values) in the file
+    static_cols = (
+        "name",
+        "callsign",
+        "imo",
+        "draught",
+        "shipType",
+        "dimBow",
+        "dimStern",
+        "dimPort",
+        "dimStarboard",
+    )
+    keys = {(r["mmsi"], *(r[c] for c in static_cols)) for r in expected}
+    assert sta.num_rows == len(keys)
+    assert set(sta.column("msg_type").to_pylist()) == {5}
+    temse = rows_by(sta, "mmsi")[205366000]
+    assert (temse["name"], temse["callsign"], temse["imo"]) == ("TEMSE", "ONCC", 9045807)
+    assert (temse["ship_type"], temse["draught_m"], temse["dim_to_bow_m"]) == (80, 6.2, 108)
+
+
+def test_gibraltar_real_file(shared_data: Path) -> None:
+    path = shared_data / GIBRALTAR
+    data = path.read_bytes()
+    assert sniff_format(data[:65536], path.name) == "marinetraffic_csv"
+    tables, rejects, rows = read_all(data, "marinetraffic_csv")
+    expected = _csv_rows(path, ";")
+    pos, sta = tables["positions"], tables["statics"]
+    assert (rows, dict(rejects), pos.num_rows) == (len(expected), {}, 19999)
+    got = pos.to_pydict()
+    assert got["mmsi"] == [int(r["MMSI"]) for r in expected]
+    assert got["lat"] == [float(r["LAT"]) for r in expected]
+    assert got["speed_kn"] == [int(r["SPEED_KNOTSx10"]) / 10 for r in expected]
+    headings = [None if r["HEADING"] == "511" else int(r["HEADING"]) for r in expected]
+    assert got["heading_deg"] == headings
+    stamps = [t.strftime("%Y-%m-%d %H:%M:%S") for t in got["ts"]]
+    assert stamps == [r["TIMESTAMP_UTC"] for r in expected]
+    status = [int(r["STATUS"]) for r in expected]
+    assert got["nav_status"] == [s if s <= 15 else None for s in status]
+    assert got["msg_type"] == [{95: 4, 98: 21}.get(s) for s in status]
+    draughts = {
+        (int(r["MMSI"]), int(r["DRAUGHT_METERSx10"]) / 10)
+        for r in expected
+        if r["DRAUGHT_METERSx10"] not in ("NULL", "0")
+    }
+    assert set(zip(sta["mmsi"].to_pylist(), sta["draught_m"].to_pylist(), strict=True)) == draughts
+    assert sta.num_rows == len(draughts)
+
+
+def test_evergiven_real_file(shared_data: Path) -> None:
+    path = shared_data / EVERGIVEN
+    data = path.read_bytes()
+    assert sniff_format(data[:65536], path.name) == "vesselsvalue_csv"
+    tables, rejects, rows = read_all(data, "vesselsvalue_csv", chunk_rows=5000)
+    expected = _csv_rows(path, ",")
+    pos = tables["positions"]
+    assert (rows, dict(rejects), pos.num_rows) == (22287, {}, 22287)
+    got = pos.to_pydict()
+    assert got["mmsi"] == [int(r["ID"]) for r in expected]
+    assert got["lon"] == [float(r["longitude"]) for r in expected]
+    stamps = [t.strftime("%d/%m/%Y %H:%M") for t in got["ts"]]
+    assert stamps == [r["ais_pos_timestamp"] for r in expected]
+    assert len(set(got["mmsi"])) == 256
+    assert tables["statics"].num_rows == 0
+
+
+def test_real_csv_layouts_through_decode_stream(shared_data: Path) -> None:
+    """``decode_stream`` (and so ``seawatch decode FILE``) takes the files as they are."""
+    from seawatch.decode.stream import decode
+
+    for rel, station in (
+        (BALTIC, "argenni"),
+        (GIBRALTAR, "marinetraffic"),
+        (EVERGIVEN, "vesselsvalue"),
+    ):
+        tables, stats = decode(shared_data / rel)
+        assert (stats.lines, stats.rejected) == (tables["positions"].num_rows, 0)
+        assert set(tables["positions"]["station"].to_pylist()) == {station}
+
+
 # --- gpsd / gpsdio JSON -----------------------------------------------------------------
 
 
@@ -476,12 +770,20 @@ def test_json_without_trailing_newline_and_empty_input() -> None:
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(chunk_rows=st.integers(1, 40), fmt=st.sampled_from(["gpsd_json", "dma_csv", "noaa_csv"]))
+@given(
+    chunk_rows=st.integers(1, 40),
+    fmt=st.sampled_from(
+        ["gpsd_json", "dma_csv", "noaa_csv", "argenni_csv", "marinetraffic_csv", "vesselsvalue_csv"]
+    ),
+)
 def test_chunking_does_not_change_positions(chunk_rows: int, fmt: str) -> None:
     data = {
         "gpsd_json": GPSD_SCALED + b"\n".join(json_lines(30)) + b"\n{bad\n",
         "dma_csv": DMA_CSV.encode(),
         "noaa_csv": noaa_rows(GOOD, "x,y", GOOD.replace("SAN JOSE", "SAN JUAN"), GOOD),
+        "argenni_csv": ARGENNI_CSV,
+        "marinetraffic_csv": MARINETRAFFIC_CSV,
+        "vesselsvalue_csv": VESSELSVALUE_CSV,
     }[fmt]
     whole, whole_rej, whole_rows = read_all(data, fmt)
     parts, part_rej, part_rows = read_all(data, fmt, chunk_rows=chunk_rows)

@@ -2,8 +2,9 @@
 
 In: a binary stream (already decompressed) of one of
 
-- ``noaa_csv``: NOAA MarineCadastre CSV (``MMSI,BaseDateTime,LAT,LON,SOG,...``);
-- ``dma_csv``: Danish Maritime Authority CSV (``# Timestamp,Type of mobile,MMSI,...``);
+- CSV in one of the dialects of :mod:`seawatch.decode.tabular_dialects`: ``noaa_csv``
+  (NOAA MarineCadastre), ``dma_csv`` (Danish Maritime Authority), ``argenni_csv``,
+  ``marinetraffic_csv`` and ``vesselsvalue_csv``, told apart by their header;
 - ``gpsd_json``: newline-delimited gpsd (``gpsdecode -j``, scaled or ``-u``) or gpsdio JSON;
 - ``parquet``: a table seawatch wrote itself (``seawatch decode --out DIR``).
 
@@ -26,14 +27,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from seawatch.decode.schemas import SCHEMAS, conform
-from seawatch.decode.tabular_csv import SPECS, normalize_header, read_csv
+from seawatch.decode.tabular_csv import read_csv, sniff_dialect
+from seawatch.decode.tabular_dialects import SPECS
 from seawatch.decode.tabular_json import read_gpsd_json
 from seawatch.decode.tabular_norm import TabularBatch
 from seawatch.errors import DecodeError
 
 __all__ = ["FORMATS", "TABLE_METADATA_KEY", "TabularBatch", "read_tabular", "sniff_format"]
 
-FORMATS: Final = ("nmea", "noaa_csv", "dma_csv", "gpsd_json", "parquet", "unknown")
+FORMATS: Final = ("nmea", *SPECS, "gpsd_json", "parquet", "unknown")
 # Schema metadata key naming the table (set by seawatch.decode.schemas); the file name is
 # the fallback for files written without it.
 TABLE_METADATA_KEY: Final = b"table"
@@ -51,12 +53,9 @@ def sniff_format(head: bytes, name: str = "") -> str:
     if head.startswith(b"PAR1"):
         return "parquet"
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    first = text.split(b"\n", 1)[0].decode("utf-8", errors="replace")
-    fields = {normalize_header(f) for f in first.split(",")}
-    if {"mmsi", "basedatetime"} <= fields:
-        return "noaa_csv"
-    if {"mmsi", "type of mobile"} <= fields:
-        return "dma_csv"
+    dialect = sniff_dialect(text.split(b"\n", 1)[0].decode("utf-8", errors="replace"))
+    if dialect is not None:
+        return dialect[0]
     if text.startswith(b"{") and _JSON_AIS.search(head):
         return "gpsd_json"
     if _NMEA.search(head):
@@ -86,7 +85,8 @@ def read_tabular(
         return _read_parquet(stream, chunk_rows=chunk_rows, name=name)
     raise DecodeError(
         f"{name or 'input'}: format {fmt!r} is not a table format "
-        f"(expected one of noaa_csv, dma_csv, gpsd_json, parquet); NMEA goes to the decoder"
+        f"(expected one of {', '.join(f for f in FORMATS if f not in ('nmea', 'unknown'))}); "
+        "NMEA goes to the decoder"
     )
 
 

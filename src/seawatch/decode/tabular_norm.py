@@ -36,14 +36,17 @@ _ISO: Final = (
     r"(?:\.(?P<f>\d{1,9}))?\s*(?P<z>[Zz]|[+-]\d{2}:?\d{2})?$"
 )
 _DMY: Final = (
-    r"^(?P<d>\d{1,2})/(?P<mo>\d{1,2})/(?P<y>\d{4})[ T](?P<h>\d{1,2}):(?P<mi>\d{2}):(?P<s>\d{2})"
-    r"(?:\.(?P<f>\d{1,9}))?(?P<z>)$"
+    r"^(?P<d>\d{1,2})/(?P<mo>\d{1,2})/(?P<y>\d{4})[ T](?P<h>\d{1,2}):(?P<mi>\d{2})"
+    r"(?::(?P<s>\d{2})(?:\.(?P<f>\d{1,9}))?)?(?P<z>)$"
 )
+_DMY_FORMATS: Final = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M")  # seconds may be left out
 _ZONED: Final = re.compile(r"([Zz]|[+-]\d\d:?\d\d)$")
 MAX_MMSI: Final = (1 << 30) - 1  # 30-bit field in every AIS message
 ROT_SCALE: Final = 4.733  # ITU-R M.1371: ROT_AIS = 4.733 * sqrt(degrees per minute)
 ROT_MAX: Final = (127 / ROT_SCALE) ** 2  # ROT_AIS ±127, "turning fast", as the decoder has it
 TS_TYPE: Final = pa.timestamp("us", tz="UTC")
+_EPOCH_MIN_S: Final = 315_532_800  # 1980-01-01
+_EPOCH_MAX_S: Final = 4_102_444_800  # 2100-01-01
 
 # Columns a statics row carries beyond its key; a row with none of them is no static.
 STATIC_VALUES: Final = (
@@ -137,21 +140,22 @@ def _as_utc(naive: Array) -> Array:
 
 def parse_timestamp(text: Array, *, day_first: bool = False) -> tuple[Array, Array]:
     """ISO 8601 (``2023-01-11T00:00:00``, fraction, ``Z`` or ``±hh:mm``) or, with
-    ``day_first``, ``dd/mm/yyyy HH:MM:SS`` → (timestamp[us, UTC], bad mask).
+    ``day_first``, ``dd/mm/yyyy HH:MM:SS`` or ``dd/mm/yyyy HH:MM`` → (timestamp[us, UTC],
+    bad mask).
 
     Zone-less times are UTC. Impossible dates (30 February) are bad; a leap second
     (``:60``) is read as ``:00`` of the next minute, as POSIX time has it.
     """
     s = _no_empty(text)
     if day_first:
-        fmt = "%d/%m/%Y %H:%M:%S"
-        ts = pc.strptime(s, format=fmt, unit="s", error_is_null=True)
-        # strptime rolls 31/02 over to March: a valid time formats back to itself.
-        if (
-            ts.null_count == s.null_count
-            and pc.all(pc.equal(pc.strftime(ts, format=fmt), s)).as_py()
-        ):
-            return _as_utc(ts), pa.repeat(False, len(text))
+        for fmt in _DMY_FORMATS:
+            ts = pc.strptime(s, format=fmt, unit="s", error_is_null=True)
+            # strptime rolls 31/02 over to March: a valid time formats back to itself.
+            if (
+                ts.null_count == s.null_count
+                and pc.all(pc.equal(pc.strftime(ts, format=fmt), s)).as_py()
+            ):
+                return _as_utc(ts), pa.repeat(False, len(text))
     else:
         # A failed cast costs more than a good one: try first the form the data starts with.
         valid = s.drop_null()
@@ -225,8 +229,16 @@ def parse_eta(text: Array, *, day_first: bool = False) -> dict[str, Array]:
 
 def epoch_seconds(values: Array) -> Array:
     """float64 Unix seconds → timestamp[us, UTC]; outside 1980–2100 is null."""
-    v = in_range(values, 315_532_800, 4_102_444_800)
+    v = in_range(values, _EPOCH_MIN_S, _EPOCH_MAX_S)
     return pc.cast(pc.round(pc.multiply(v, 1e6)), pa.int64()).cast(TS_TYPE)
+
+
+def epoch_auto(values: Array) -> Array:
+    """float64 Unix seconds or milliseconds, told apart by size as the NMEA scanner does
+    (values beyond 2100 in seconds are milliseconds) → timestamp[us, UTC]; outside
+    1980–2100 is null."""
+    ms = pc.greater_equal(values, _EPOCH_MAX_S)
+    return epoch_seconds(pc.if_else(ms, pc.divide(values, 1000.0), values))
 
 
 def parse_mmsi(values: Array) -> tuple[Array, Array]:
