@@ -57,9 +57,9 @@ def test_open_gap_at_end_of_data() -> None:
 def test_custom_threshold_and_segments() -> None:
     t = _track(2 * H).append_column("segment_id", pa.array(["a", "a", "b"]))
     ev, _ = detect(t, GapParams(min_gap_s=3600))
-    # the silence separates two segments; segment a has been silent since (open gap)
-    assert ev["end_ts"].to_pylist() == [None]
-    assert ev["segment_ids"].to_pylist() == [["a"]]
+    # gaps are per MMSI: the silence between segments a and b is one closed gap naming both
+    assert ev["end_ts"].null_count == 0
+    assert ev["segment_ids"].to_pylist() == [["a", "b"]]
     t = _track(2 * H).append_column("segment_id", pa.array(["a"] * 3))
     ev, _ = detect(t, GapParams(min_gap_s=3600))
     assert ev["segment_ids"].to_pylist() == [["a"]]
@@ -104,3 +104,30 @@ def test_noise_rows_without_segment_are_not_a_track() -> None:
     ev, _ = detect(t)
     assert details(ev)[0]["duration_s"] == 7 * 3600 + 10 * 60
     assert ev["segment_ids"].to_pylist() == [["5"]]
+
+
+def test_gap_longer_than_a_segment_lives_is_found() -> None:
+    """A 29 h silence starts a new segment (tracks max_gap_hours 24 h); the gap is one event."""
+    from seawatch import tracks
+
+    ts = [T0, T0 + 10 * MIN, T0 + 20 * MIN, T0 + 29 * H, T0 + 29 * H + 10 * MIN]
+    t = positions(ts, [10.0, 10.01, 10.02, 10.5, 10.51], [80.0] * 5, speed_kn=[5.0] * 5)
+    segmented, _ = tracks.segment(tracks.clean(t).positions)
+    segs = segmented["segment_id"].to_pylist()
+    assert segs[0] != segs[-1]
+    ev, state = detect(segmented)
+    assert ev["end_ts"].null_count == 0
+    assert details(ev)[0]["duration_s"] == 29 * 3600 - 20 * 60
+    assert ev["segment_ids"].to_pylist() == [[str(segs[0]), str(segs[-1])]]
+    later = positions([T0 + 40 * H], [10.6], [80.0], speed_kn=[5.0], segment_id=[segs[-1]])
+    ev2, _ = detect(later, state=state)  # the next chunk closes a further gap, same segment
+    assert ev2["segment_ids"].to_pylist() == [[str(segs[-1])]]
+
+
+def test_open_events_can_be_left_for_the_last_call() -> None:
+    quiet = _track(10 * MIN)
+    other = positions([T0 + 7 * H], [0.0], [0.0], mmsi=367_000_001)
+    ev, state = detect(pa.concat_tables([quiet, other]), open_events=False)
+    assert ev.num_rows == 0
+    flushed, _ = detect(quiet.schema.empty_table(), state=state)
+    assert flushed["end_ts"].to_pylist() == [None]

@@ -399,7 +399,9 @@ def _close_steps(kd: Any, params: EncounterParams) -> tuple[Any, ...]:
     return gk, gs, glat, glon, gv, gmmsi, p[srt], q[srt], d[srt]
 
 
-def _encounters(kd: Any, params: EncounterParams, prev_now: int) -> tuple[pa.Table, int]:
+def _encounters(
+    kd: Any, params: EncounterParams, prev_now: int, open_events: bool = True
+) -> tuple[pa.Table, int]:
     """Closed and open encounters of ``kd``'s rows, and the time from which rows are kept."""
     gk, gs, glat, glon, gv, _gmmsi, p, q, d = _close_steps(kd, params)
     step_us = int(params.step_s) * US_PER_S
@@ -426,6 +428,9 @@ def _encounters(kd: Any, params: EncounterParams, prev_now: int) -> tuple[pa.Tab
         of,
     )
     oi, of = oi[:n], of[:n]
+    if not open_events:
+        oi, of = oi[oi[:, 2] == 1], of[oi[:, 2] == 1]
+        n = len(oi)
     keep_from = min(kd.now_us - lag - int(params.max_interp_gap_s * US_PER_S), keep_step * step_us)
     pars = asdict(params)
     closed = oi[:, 2] == 1
@@ -474,8 +479,10 @@ def detect(
     positions: pa.Table,
     params: EncounterParams = EncounterParams(),
     state: EncounterState | None = None,
+    *,
+    open_events: bool = True,
 ) -> tuple[pa.Table, EncounterState]:
-    """Encounters closed in ``positions`` and those still running at their end (module doc)."""
+    """Encounters closed in ``positions`` and (``open_events``) those still running."""
     state = state or EncounterState()
     rows = positions.select([c for c in _USED if c in positions.column_names])
     by_segment = "segment_id" in rows.column_names
@@ -489,7 +496,7 @@ def detect(
     kd = prepare(rows, None, {})
     if len(kd.ts_us) == 0:
         return empty_events(), EncounterState(rows, by_segment, state.now_us)
-    events, keep_from = _encounters(kd, params, state.now_us)
+    events, keep_from = _encounters(kd, params, state.now_us, open_events)
     ts = rows["ts"].cast(pa.int64())
     buffer = rows.filter(pc.greater_equal(ts, pa.scalar(keep_from, pa.int64())))
     return events, EncounterState(buffer, by_segment, kd.now_us)

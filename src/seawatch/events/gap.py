@@ -3,6 +3,12 @@
 Source: GlobalFishingWatch/pipe-gaps (``config.py``: ``min_gap_length`` 6 hours). A gap whose
 track is still silent at the end of the data is *open* (``end_ts`` null, lower confidence),
 like Skylight's "potential dark activity" that late data may withdraw.
+Gaps are per MMSI, as in pipe-gaps (which reads the positions of good segments by ``ssvid``):
+keyed by segment, every silence longer than the tracks stage's ``max_gap_hours`` (24 h) would
+start a new segment and the longest gaps, the ones analysts care about most, would be lost.
+When the positions carry ``segment_id``, rows the matcher rejected as noise (null) are not
+used and each event names the segment before the gap and, if different, the one after; two
+ships sharing an MMSI leave a gap only when both are silent.
 In: positions (``ts``, ``mmsi``, ``lat``, ``lon``; optional ``segment_id``). Out: events.
 """
 
@@ -49,6 +55,7 @@ _SPEC: dict[str, tuple[Any, Any]] = {
     "last_lat": (np.float64, np.nan),
     "last_lon": (np.float64, np.nan),
     "mmsi": (np.int64, 0),
+    "last_seg": (object, None),
 }
 
 
@@ -95,10 +102,14 @@ def _details(params: dict[str, Any], **measured: Any) -> dict[str, Any]:
 
 
 def detect(
-    positions: pa.Table, params: GapParams = GapParams(), state: GapState | None = None
+    positions: pa.Table,
+    params: GapParams = GapParams(),
+    state: GapState | None = None,
+    *,
+    open_events: bool = True,
 ) -> tuple[pa.Table, GapState]:
-    """Gaps closed in ``positions`` and gaps still open at their end (see module doc)."""
-    kd: Keyed = prepare(positions, state, _SPEC)
+    """Gaps closed in ``positions`` and, if ``open_events``, those still open at their end."""
+    kd: Keyed = prepare(positions, state, _SPEC, key="mmsi")
     c = kd.cols
     min_gap_us = round(params.min_gap_s * US_PER_S)
     m = len(kd.ts_us)
@@ -121,6 +132,17 @@ def detect(
         lon0,
     )
     hits, starts, lat0, lon0 = hits[:n], starts[:n], lat0[:n], lon0[:n]
+    segs: list[list[str] | None] = [None] * n
+    if kd.has_segments:
+        after = kd.segments_at(hits)
+        same = (hits > 0) & (kd.track[np.maximum(hits - 1, 0)] == kd.track[hits])
+        before = kd.segments_at(np.maximum(hits - 1, 0))
+        prev = c["last_seg"][kd.track[hits]]  # before this chunk
+        segs = [
+            [x for x in dict.fromkeys([b if s else p, a]) if x is not None]
+            for a, b, s, p in zip(after, before, same.tolist(), prev.tolist(), strict=True)
+        ]
+        kd.remember_segments(c["last_seg"], c["last_ts"])
     p = asdict(params)
     details = []
     for j, i in enumerate(hits.tolist()):
@@ -145,8 +167,11 @@ def detect(
         lon=lon0,
         confidence=[1.0] * n,
         details=details,
-        segment_ids=[kd.segment_text(int(k)) for k in kd.track[hits]],
+        segment_ids=segs,
     )
+    new_state = GapState(kd.keys, kd.cols, kd.now_us, kd.by_segment)
+    if not open_events:
+        return closed, new_state
     last = c["last_ts"]
     open_k = np.flatnonzero((last != NO_TS) & (kd.now_us - last >= min_gap_us))
     opened = build_events(
@@ -161,7 +186,6 @@ def detect(
             _details(p, silent_s=(kd.now_us - int(t)) / US_PER_S, data_end=utc_iso(kd.now_us))
             for t in last[open_k].tolist()
         ],
-        segment_ids=[kd.segment_text(int(k)) for k in open_k],
+        segment_ids=[None if s is None else [str(s)] for s in c["last_seg"][open_k]],
     )
-    new_state = GapState(kd.keys, kd.cols, kd.now_us, kd.by_segment)
     return pa.concat_tables([closed, opened]), new_state

@@ -101,8 +101,14 @@ def detect(
     statics: pa.Table,
     params: IdentityParams = IdentityParams(),
     state: IdentityState | None = None,
+    *,
+    open_events: bool = True,
 ) -> tuple[pa.Table, IdentityState]:
-    """Identity changes in ``statics`` (time-ordered chunks; see module doc)."""
+    """Identity changes in ``statics`` (time-ordered chunks; see module doc).
+
+    Changes are point events: ``open_events`` has no effect.
+    """
+    del open_events
     state = state or IdentityState()
     out, last = [], dict(state.last)
     for name in params.fields:

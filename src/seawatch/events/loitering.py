@@ -226,8 +226,10 @@ def detect(
     positions: pa.Table,
     params: LoiteringParams = LoiteringParams(),
     state: LoiteringState | None = None,
+    *,
+    open_events: bool = True,
 ) -> tuple[pa.Table, LoiteringState]:
-    """Loitering closed in ``positions`` and runs still slow at their end (see module doc)."""
+    """Loitering closed in ``positions`` and (``open_events``) runs still slow at their end."""
     spec = _spec()
     fresh = state is None or not state.cols
     kd = prepare(positions, state, spec)
@@ -255,6 +257,8 @@ def detect(
         of,
     )
     closed = _events(oi[:n], of[:n], params, kd, has_shore, closed=True)
+    if not open_events:
+        return closed, LoiteringState(kd.keys, kd.cols, kd.now_us, kd.by_segment)
     si, sf = np.empty((len(iv), 7), dtype=np.int64), np.empty((len(iv), 5))
     ns = _snapshot(iv.copy(), fv.copy(), params.max_speed_kn, si, sf)
     opened = _events(si[:ns], sf[:ns], params, kd, has_shore, closed=False)

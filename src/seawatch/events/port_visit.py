@@ -252,8 +252,10 @@ def detect(
     positions: pa.Table,
     params: PortVisitParams = PortVisitParams(),
     state: PortVisitState | None = None,
+    *,
+    open_events: bool = True,
 ) -> tuple[pa.Table, PortVisitState]:
-    """Port visits closed in ``positions`` and visits still in port at their end."""
+    """Port visits closed in ``positions`` and (``open_events``) visits still in port."""
     n_old = 0 if state is None or not state.cols else len(state.cols["i"])
     kd = prepare(positions, state, _spec(), keep=PORT_COLUMNS)
     iv, fv = kd.cols["i"], kd.cols["f"]
@@ -295,8 +297,10 @@ def detect(
     fresh = _ports(kd, iv[new_here, V_ROW], new_here, kd.cols)
     for name in ("port_id", "port_name"):
         kd.cols[name][new_here] = np.array(fresh[name] + [None], dtype=object)[:-1]
+    new_state = PortVisitState(kd.keys, kd.cols, kd.now_us, kd.by_segment)
+    if not open_events:
+        return closed, new_state
     si, sf = _snapshot(iv, fv)
     si[:, O_ROW] = -1  # ports of open visits are now in the state
     opened = _events(si, sf, kd, _ports(kd, si[:, O_ROW], si[:, O_K], kd.cols), params, False)
-    new_state = PortVisitState(kd.keys, kd.cols, kd.now_us, kd.by_segment)
     return pa.concat_tables([closed, opened]), new_state

@@ -196,8 +196,10 @@ def detect(
     positions: pa.Table,
     params: SpoofingParams = SpoofingParams(),
     state: SpoofingState | None = None,
+    *,
+    open_events: bool = True,
 ) -> tuple[pa.Table, SpoofingState]:
-    """Spoofing signals closed in ``positions`` and runs still open at their end."""
+    """Spoofing signals closed in ``positions`` and (``open_events``) runs still open."""
     n_old = 0 if state is None or not state.cols else len(state.cols["i"])
     kd = prepare(positions, state, {"i": (np.int64, 0, 10), "f": (np.float64, 0.0, 8)}, key="mmsi")
     iv, fv = kd.cols["i"], kd.cols["f"]
@@ -226,7 +228,9 @@ def detect(
         oi,
         of,
     )
-    si, sf = np.empty((2 * len(iv) + 1, 6), dtype=np.int64), np.empty((2 * len(iv) + 1, 4))
-    ns = _snapshot(iv, fv, si, sf)
-    events = [invalid, _runs(oi[:n], of[:n], params, True), _runs(si[:ns], sf[:ns], params, False)]
+    events = [invalid, _runs(oi[:n], of[:n], params, True)]
+    if open_events:
+        si, sf = np.empty((2 * len(iv) + 1, 6), dtype=np.int64), np.empty((2 * len(iv) + 1, 4))
+        ns = _snapshot(iv, fv, si, sf)
+        events.append(_runs(si[:ns], sf[:ns], params, False))
     return pa.concat_tables(events), SpoofingState(kd.keys, kd.cols, kd.now_us, False)

@@ -7,7 +7,8 @@ Needs ``distance_to_shore_km`` (geography enrichment); without it the detector c
 the rule and emits nothing (logged). A gap still open at the end of the data whose start
 qualifies is reported open, with lower confidence (its end is unknown).
 In: positions (``ts``, ``mmsi``, ``lat``, ``lon``, ``distance_to_shore_km``; optional
-``segment_id``). Out: events of type ``suspected_disabling``.
+``segment_id``). Out: events of type ``suspected_disabling``. Per MMSI, as the gap detector
+(see :mod:`seawatch.events.gap`): segments end after 24 h silent, these gaps may be longer.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ def _kernel(
                 out[n, 2] = t
                 out[n, 3] = iv[k, MMSI]
                 out[n, 4] = ring[k, iv[k, COUNT] % r]
+                out[n, 5] = i
                 out_f[n, 0] = fv[k, LAST_LAT]
                 out_f[n, 1] = fv[k, LAST_LON]
                 out_f[n, 2] = fv[k, LAST_SHORE]
@@ -107,7 +109,14 @@ def _kernel(
     return n
 
 
-def _events(rows: Any, f: Any, params: DisablingParams, kd: Any, closed: bool) -> pa.Table:
+def _events(
+    rows: Any,
+    f: Any,
+    params: DisablingParams,
+    segs: list[list[str] | None],
+    now_us: int,
+    closed: bool,
+) -> pa.Table:
     p = {**asdict(params), "min_positions": params.min_positions}
     details = []
     for j in range(len(rows)):
@@ -121,8 +130,8 @@ def _events(rows: Any, f: Any, params: DisablingParams, kd: Any, closed: bool) -
             d["duration_s"] = (int(rows[j, 2]) - int(rows[j, 1])) / US_PER_S
             d["distance_to_shore_end_km"] = float(f[j, 3])
         else:
-            d["silent_s"] = (kd.now_us - int(rows[j, 1])) / US_PER_S
-            d["data_end"] = utc_iso(kd.now_us)
+            d["silent_s"] = (now_us - int(rows[j, 1])) / US_PER_S
+            d["data_end"] = utc_iso(now_us)
         details.append(d)
     return build_events(
         "suspected_disabling",
@@ -133,7 +142,7 @@ def _events(rows: Any, f: Any, params: DisablingParams, kd: Any, closed: bool) -
         lon=f[:, 1],
         confidence=[1.0 if closed else params.open_confidence] * len(rows),
         details=details,
-        segment_ids=[kd.segment_text(int(k)) for k in rows[:, 0]],
+        segment_ids=segs,
     )
 
 
@@ -141,12 +150,19 @@ def detect(
     positions: pa.Table,
     params: DisablingParams = DisablingParams(),
     state: DisablingState | None = None,
+    *,
+    open_events: bool = True,
 ) -> tuple[pa.Table, DisablingState]:
-    """Suspected disabling closed in ``positions`` and qualifying gaps still open at their end."""
+    """Suspected disabling closed in ``positions`` and (``open_events``) qualifying open gaps."""
     r = params.min_positions
     n_old = 0 if state is None or not state.cols else len(state.cols["i"])
-    spec = {"i": (np.int64, 0, 3), "f": (np.float64, np.nan, 3), "ring": (np.int64, NO, r)}
-    kd = prepare(positions, state, spec)
+    spec = {
+        "i": (np.int64, 0, 3),
+        "f": (np.float64, np.nan, 3),
+        "ring": (np.int64, NO, r),
+        "last_seg": (object, None),
+    }
+    kd = prepare(positions, state, spec, key="mmsi")
     iv, fv, ring = kd.cols["i"], kd.cols["f"], kd.cols["ring"]
     iv[n_old:, LAST_TS] = NO
     shore = kd.column("distance_to_shore_km")
@@ -159,7 +175,7 @@ def detect(
             )
         shore = np.full(len(kd.ts_us), np.nan)
     m = len(kd.ts_us)
-    out, out_f = np.empty((m, 5), dtype=np.int64), np.empty((m, 4))
+    out, out_f = np.empty((m, 6), dtype=np.int64), np.empty((m, 4))
     min_gap_us = round(params.min_gap_s * US_PER_S)
     n = _kernel(
         kd.track,
@@ -177,7 +193,22 @@ def detect(
         out,
         out_f,
     )
-    closed = _events(out[:n], out_f[:n], params, kd, closed=True)
+    hits = out[:n, 5]
+    segs: list[list[str] | None] = [None] * n
+    last_seg = kd.cols["last_seg"]
+    if kd.has_segments:
+        after = kd.segments_at(hits)
+        same = (hits > 0) & (kd.track[np.maximum(hits - 1, 0)] == kd.track[hits])
+        before = kd.segments_at(np.maximum(hits - 1, 0))
+        prev = last_seg[kd.track[hits]]
+        segs = [
+            [x for x in dict.fromkeys([b if s else p, a]) if x is not None]
+            for a, b, s, p in zip(after, before, same.tolist(), prev.tolist(), strict=True)
+        ]
+        kd.remember_segments(last_seg, iv[:, LAST_TS])
+    closed = _events(out[:n], out_f[:n], params, segs, kd.now_us, closed=True)
+    if not open_events:
+        return closed, new_state
     last, count = iv[:, LAST_TS], iv[:, COUNT]
     oldest = ring[np.arange(len(iv)), count % r]
     ok = (last != NO) & (kd.now_us - last >= min_gap_us) & (count >= r)
@@ -187,5 +218,8 @@ def detect(
     k = np.flatnonzero(ok)
     rows = np.stack([k, last[k], last[k], iv[k, MMSI], oldest[k]], axis=1)
     f = np.stack([fv[k, LAST_LAT], fv[k, LAST_LON], fv[k, LAST_SHORE], fv[k, LAST_SHORE]], axis=1)
-    opened = _events(rows, f, params, kd, closed=False) if len(k) else empty_events()
+    open_segs = [None if x is None else [str(x)] for x in last_seg[k]]
+    opened = (
+        _events(rows, f, params, open_segs, kd.now_us, closed=False) if len(k) else empty_events()
+    )
     return pa.concat_tables([closed, opened]), new_state

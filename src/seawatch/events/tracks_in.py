@@ -76,6 +76,26 @@ class Keyed:
     def segment_text(self, track: int) -> list[str] | None:
         return [str(self.keys[track].as_py())] if self.by_segment else None
 
+    @property
+    def has_segments(self) -> bool:
+        return "segment_id" in self.rows.column_names
+
+    def segments_at(self, idx: I64) -> list[str]:
+        """``segment_id`` as text of the rows at ``idx`` (in (track, ts) order)."""
+        col = self.rows.column("segment_id").take(self.order[idx])
+        return [str(v) for v in col.to_pylist()]
+
+    def remember_segments(self, last_seg: npt.NDArray[Any], last_ts: I64) -> None:
+        """Set ``last_seg[k]`` to the segment of track k's latest row (MMSI-keyed detectors).
+
+        Only for tracks whose ``last_ts`` is that row's time (a late row changes nothing).
+        """
+        if not self.has_segments or not len(self.track):
+            return
+        ends = np.flatnonzero(np.r_[self.track[1:] != self.track[:-1], True])
+        ends = ends[last_ts[self.track[ends]] == self.ts_us[ends]]
+        last_seg[self.track[ends]] = np.array(self.segments_at(ends), dtype=object)
+
     def column(self, name: str) -> F64 | None:
         """An optional numeric column as float64 (NaN for nulls), or None when absent."""
         if name not in self.rows.column_names:
@@ -133,7 +153,7 @@ def _chunk(positions: pa.Table, key: str) -> _Chunk:
             return chunk
     rows = _clean(positions)
     by_segment = key == "auto" and "segment_id" in rows.column_names
-    if by_segment and rows["segment_id"].null_count:
+    if "segment_id" in rows.column_names and rows["segment_id"].null_count:
         rows = rows.filter(pc.is_valid(rows["segment_id"]))  # noise the matcher rejected
     keycol = rows["segment_id"] if by_segment else rows["mmsi"].cast(pa.int64())
     enc = cast("pa.DictionaryArray[Any, Any]", pc.dictionary_encode(keycol.combine_chunks()))

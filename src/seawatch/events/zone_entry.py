@@ -186,9 +186,14 @@ def _events(
 
 
 def detect(
-    positions: pa.Table, params: ZoneParams = ZoneParams(), state: ZoneState | None = None
+    positions: pa.Table,
+    params: ZoneParams = ZoneParams(),
+    state: ZoneState | None = None,
+    *,
+    open_events: bool = True,
 ) -> tuple[pa.Table, ZoneState]:
-    """Zone entries and exits in ``positions`` (point events: nothing stays open)."""
+    """Zone entries and exits in ``positions`` (point events: ``open_events`` has no effect)."""
+    del open_events
     layers = sorted(c[len(PREFIX) :] for c in positions.column_names if c.startswith(PREFIX))
     spec: dict[str, tuple[Any, ...]] = {"i": (np.int64, -1, 3)}
     for name in state.cols if state is not None else ():
