@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 from numba import njit
 
 from seawatch.errors import SeawatchError
+from seawatch.tracks.order import group_order, is_sorted
 
 EARTH_RADIUS_M = 6_371_008.8
 M_PER_NM = 1852.0
@@ -159,8 +160,9 @@ def _chunk(positions: pa.Table, key: str) -> _Chunk:
     enc = cast("pa.DictionaryArray[Any, Any]", pc.dictionary_encode(keycol.combine_chunks()))
     idx = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
     ts = np.asarray(rows["ts"].cast(TS_INT).to_numpy(), dtype=np.int64)
-    if len(ts) < 2 or bool((ts[1:] >= ts[:-1]).all()):
-        order = np.argsort(idx, kind="stable")  # time-ordered input: one stable pass
+    mmsi = np.asarray(rows["mmsi"].cast(pa.int64()).to_numpy(), dtype=np.int64)
+    if is_sorted(ts):
+        order = group_order(idx, len(enc.dictionary))  # time-ordered: one counting pass
     else:
         order = np.lexsort((ts, idx))
     chunk = _Chunk(
@@ -171,10 +173,10 @@ def _chunk(positions: pa.Table, key: str) -> _Chunk:
         ts_us=ts[order],
         lat=np.asarray(rows["lat"].cast(pa.float64()).to_numpy(), dtype=np.float64)[order],
         lon=np.asarray(rows["lon"].cast(pa.float64()).to_numpy(), dtype=np.float64)[order],
-        mmsi=np.asarray(rows["mmsi"].cast(pa.int64()).to_numpy(), dtype=np.int64)[order],
+        mmsi=mmsi[order],
         by_segment=by_segment,
     )
-    _CACHE[:] = [(positions, key, chunk), *[e for e in _CACHE if e[1] != key][:1]]
+    _CACHE[:] = [(positions, key, chunk), *_CACHE[:2]]
     return chunk
 
 

@@ -22,6 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numba import njit
 
+from seawatch.tracks.order import stable_key_time_order
+
 DROP_REASONS = (
     "missing_ts",
     "missing_mmsi",
@@ -76,7 +78,7 @@ def _duplicates(
     mmsi: np.ndarray, ts: np.ndarray, lat: np.ndarray, lon: np.ndarray, speed: np.ndarray,
     order: np.ndarray, n_prev: int, window_us: int,
 ) -> np.ndarray:  # fmt: skip
-    """Rows (in ``order``: by mmsi, then ts) equal to an earlier kept row within the window.
+    """Rows (in ``order``: grouped by mmsi, by ts) equal to an earlier kept row in the window.
 
     The first ``n_prev`` rows are the previous chunk's tail: kept, never reported.
     """
@@ -154,7 +156,7 @@ def clean(
     all_lat, all_lon = np.concatenate([state.lat, lat]), np.concatenate([state.lon, lon])
     all_speed = np.concatenate([state.speed, speed])
     cand = np.concatenate([np.arange(m), m + np.flatnonzero(valid)])
-    order = cand[np.lexsort((all_ts[cand], all_mmsi[cand]))]
+    order = cand[stable_key_time_order(all_mmsi[cand], all_ts[cand], ordered=False)]
     window_us = int(params.duplicate_window_s * 1e6)
     kernel: Any = _duplicates
     dup = kernel(all_mmsi, all_ts, all_lat, all_lon, all_speed, order, m, window_us)

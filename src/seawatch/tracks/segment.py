@@ -2,8 +2,8 @@
 
 In: a ``positions`` table (``ts``, ``mmsi``, ``lat``, ``lon``, ``speed_kn``, ``course_deg``,
 optionally ``msg_type``), usually cleaned by :func:`seawatch.tracks.clean.clean`.
-Out: the same rows sorted by (``mmsi``, ``ts``) with a ``segment_id`` column (int64; null
-for points the matcher rejects as noise) and the :class:`SegmenterState` to pass with the
+Out: the same rows, in input order, with a ``segment_id`` column (int64; null for points
+the matcher rejects as noise) and the :class:`SegmenterState` to pass with the
 next time-ordered chunk. Processing a time-ordered input in chunks, carrying the state,
 gives exactly the segment ids of processing it whole.
 
@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from seawatch.errors import InputError
 from seawatch.tracks import _matcher as mk
+from seawatch.tracks.order import stable_key_time_order
 from seawatch.tracks.schemas import SEGMENT_ID
 
 SEGMENT_ID_FIELD = SEGMENT_ID
@@ -131,7 +132,7 @@ def segment(
     state: SegmenterState | None = None,
     params: SegmentParams = SegmentParams(),
 ) -> tuple[pa.Table, SegmenterState]:
-    """Assign ``segment_id`` to every position; returns (sorted positions, new state).
+    """Assign ``segment_id`` to every position; returns (positions in input order, new state).
 
     Rows with a null ``ts``, ``mmsi``, ``lat`` or ``lon`` are an :class:`InputError`: clean
     first. Chunks must be time-ordered: every ``ts`` of a chunk ≥ those of the previous one.
@@ -145,27 +146,28 @@ def segment(
     ts_col = positions.column("ts").cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
     mmsi = np.asarray(positions.column("mmsi").cast(pa.int32()), dtype=np.int32)
     ts = np.asarray(ts_col, dtype=np.int64)
-    order = np.lexsort((ts, mmsi))  # stable: ties keep input order
-    positions = positions.take(order)
+    order = stable_key_time_order(mmsi, ts)  # by (mmsi, ts); ties keep input order
     mmsi, ts = mmsi[order], ts[order]
     if len(state) and ts.shape[0] and int(ts.min()) < int(state.ts.max()):
         msg = "chunk starts before the previous chunk's last point; chunks must be time-ordered"
         raise InputError(msg)
-    speed = _float(positions, "speed_kn")
-    course = _float(positions, "course_deg")
+    speed = _float(positions, "speed_kn")[order]
+    course = _float(positions, "course_deg")[order]
     unknown_course = np.isnan(course) | (course >= 360.0)
     speed = np.where(np.isnan(speed) | unknown_course, 0.0, speed)
     course = np.where(unknown_course, 0.0, course)
     if "msg_type" in positions.column_names:
-        tclass = transponder_class(positions.column("msg_type"))
+        tclass = transponder_class(positions.column("msg_type"))[order]
     else:
         tclass = np.zeros(positions.num_rows, np.int8)
     kernel: Any = mk.segment_kernel
     out = kernel(
-        mmsi, ts, _float(positions, "lat"), _float(positions, "lon"), speed, course, tclass,
+        mmsi, ts, _float(positions, "lat")[order], _float(positions, "lon")[order], speed,
+        course, tclass,
         *(getattr(state, f) for f in _STATE_FIELDS), params.vector(),
     )  # fmt: skip
-    seg = out[0]
+    seg = np.empty_like(out[0])
+    seg[order] = out[0]  # back to input order
     seg_arr = pa.array(seg, mask=seg == mk.NOISE, type=pa.int64())
     if "segment_id" in positions.column_names:
         positions = positions.drop_columns(["segment_id"])
