@@ -123,10 +123,16 @@ def test_nulls_and_unordered_chunks_are_input_errors() -> None:
 
 
 def test_open_until_drops_only_segments_that_cannot_match() -> None:
-    _, state = segment(positions([pos(0, 0.0, mmsi=1), pos(30, 0.0, mmsi=2)]))
+    _, state = segment(positions([pos(0, 0.0, mmsi=1), pos(20, 0.0, mmsi=2)]))
     t = int(positions([pos(30, 0.0)]).column("ts").cast(pa.int64())[0].as_py())
     assert len(state) == 2
     assert len(state.open_until(t)) == 1
+
+
+def test_state_keeps_only_segments_that_can_still_match() -> None:
+    """The state is bounded by the last max_gap_hours of traffic, not the input's length."""
+    _, state = segment(positions([pos(0, 0.0, mmsi=1), pos(30, 0.0, mmsi=2)]))
+    assert state.mmsi.tolist() == [2]  # MMSI 1, silent 30 h > 24 h, can never match again
 
 
 def _random_track(seed: int, n: int) -> pa.Table:

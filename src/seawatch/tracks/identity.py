@@ -7,6 +7,11 @@ attributed to the segment of the same MMSI whose position is nearest in time, wi
 Out: :func:`identity_history` → :data:`~seawatch.tracks.schemas.IDENTITY` (one row per
 change point), :func:`segments_table` → :data:`~seawatch.tracks.schemas.SEGMENTS`.
 
+Both are views of a :class:`SegmentsAccumulator`, which takes the input in time-ordered
+chunks and keeps only per-segment sums, the last position of each MMSI and the reports
+whose nearest position may still come; fed in chunks it gives exactly the whole-input
+tables.
+
 "Not available" values (IMO 0, ship type 0, dimensions and draught 0, empty text) are
 nulls. A report that leaves a field null (a Class B part A carries only the name) does
 not change it: each field keeps its last reported value.
@@ -29,16 +34,19 @@ DEFAULT_MAX_ATTRIBUTION_S = 3600.0
 _POS_COLS = ("ts", "mmsi", "segment_id")
 _ST_COLS = ("ts", "mmsi", *IDENTITY_FIELDS)
 SUMMARY_FIELDS = ("name", "callsign", "imo", "ship_type")
+_I64 = np.dtype(np.int64)
 
 
 @njit(cache=True)
 def _nearest(
     p_mmsi: np.ndarray, p_ts: np.ndarray, p_seg: np.ndarray,
     s_mmsi: np.ndarray, s_ts: np.ndarray, s_order: np.ndarray, max_us: int,
+    later: np.ndarray,
 ) -> np.ndarray:  # fmt: skip
     """Segment of the position nearest in time (same MMSI) for each static; -1 if none.
 
-    Positions sorted by (mmsi, ts); statics visited in ``s_order`` (by mmsi, ts).
+    Positions sorted by (mmsi, ts); statics visited in ``s_order`` (by mmsi, ts). Ties go
+    to the earlier position. ``later[i]`` is set when a position after static i exists.
     """
     out = np.full(s_mmsi.shape[0], -1, np.int64)
     n = p_mmsi.shape[0]
@@ -51,8 +59,10 @@ def _nearest(
         best, best_d = -1, max_us + 1
         if j > 0 and p_mmsi[j - 1] == m and t - p_ts[j - 1] < best_d:
             best, best_d = j - 1, t - p_ts[j - 1]
-        if j < n and p_mmsi[j] == m and p_ts[j] - t < best_d:
-            best = j
+        if j < n and p_mmsi[j] == m:
+            later[i] = True
+            if p_ts[j] - t < best_d:
+                best = j
         if best >= 0:
             out[i] = p_seg[best]
     return out
@@ -63,28 +73,51 @@ def _ts_us(col: Any) -> np.ndarray[Any, np.dtype[np.int64]]:
     return np.asarray(pc.fill_null(ts, pa.scalar(0, pa.int64())), np.int64)
 
 
-def attribute(
-    statics: pa.Table, positions: pa.Table, max_attribution_s: float = DEFAULT_MAX_ATTRIBUTION_S
-) -> pa.Array:  # type: ignore[type-arg]
-    """``segment_id`` for each static report (null when no position is near enough)."""
-    for table, what, cols in ((positions, "positions", _POS_COLS), (statics, "statics", _ST_COLS)):
+def _check(positions: pa.Table, statics: pa.Table | None) -> None:
+    tables: list[tuple[pa.Table, str, tuple[str, ...]]] = [(positions, "positions", _POS_COLS)]
+    tables += [] if statics is None else [(statics, "statics", _ST_COLS)]
+    for table, what, cols in tables:
         missing = [c for c in cols if c not in table.column_names]
         if missing:
             hint = " (run seawatch.tracks.segment first)" if "segment_id" in missing else ""
             raise InputError(f"{what} table lacks columns {missing}{hint}")
+
+
+def _sorted_positions(
+    positions: pa.Table,
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """(mmsi, ts µs, segment_id) of the segmented positions, sorted by (mmsi, ts), stable."""
     pos = positions.filter(pc.is_valid(positions.column("segment_id")))
     p_mmsi = np.asarray(pos.column("mmsi").cast(pa.int64()), np.int64)
     p_ts = _ts_us(pos.column("ts"))
     order = np.lexsort((p_ts, p_mmsi))
-    p_seg = np.asarray(pos.column("segment_id"), np.int64)[order]
+    p_seg = np.asarray(pos.column("segment_id"), np.int64)
+    return p_mmsi[order], p_ts[order], p_seg[order]
+
+
+def _attribute_sorted(
+    pos: tuple[np.ndarray[Any, Any], ...],
+    s_mmsi: np.ndarray[Any, Any],
+    s_ts: np.ndarray[Any, Any],
+    max_attribution_s: float,
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Segment per static (-1: none near enough) and whether a later position exists."""
+    later = np.zeros(s_mmsi.shape[0], np.bool_)
+    s_order = np.lexsort((s_ts, s_mmsi))
+    kernel: Any = _nearest
+    seg = kernel(*pos, s_mmsi, s_ts, s_order, int(max_attribution_s * 1e6), later)
+    return seg, later
+
+
+def attribute(
+    statics: pa.Table, positions: pa.Table, max_attribution_s: float = DEFAULT_MAX_ATTRIBUTION_S
+) -> pa.Array:  # type: ignore[type-arg]
+    """``segment_id`` for each static report (null when no position is near enough)."""
+    _check(positions, statics)
     minus = pa.scalar(-1, pa.int64())
     s_mmsi = np.asarray(pc.fill_null(statics.column("mmsi").cast(pa.int64()), minus), np.int64)
     s_ts = _ts_us(statics.column("ts"))
-    s_order = np.lexsort((s_ts, s_mmsi))
-    kernel: Any = _nearest
-    seg = kernel(
-        p_mmsi[order], p_ts[order], p_seg, s_mmsi, s_ts, s_order, int(max_attribution_s * 1e6)
-    )
+    seg, _ = _attribute_sorted(_sorted_positions(positions), s_mmsi, s_ts, max_attribution_s)
     invalid = (seg < 0) | np.asarray(statics.column("ts").is_null(), dtype=bool)
     return pa.array(seg, mask=invalid, type=pa.int64())
 
@@ -97,25 +130,31 @@ def _normalised(col: Any) -> Any:
     return pc.if_else(pc.equal(col, pa.scalar(0, col.type)), pa.scalar(None, col.type), col)
 
 
-def _attributed(statics: pa.Table, positions: pa.Table, max_attribution_s: float) -> pa.Table:
-    seg = attribute(statics, positions, max_attribution_s)
+def _reports(statics: pa.Table) -> pa.Table:
+    """Statics that can be attributed (ts and mmsi set), fields normalised, in input order."""
+    ok = pc.and_(pc.is_valid(statics.column("ts")), pc.is_valid(statics.column("mmsi")))
+    statics = statics.filter(ok)
     cols: dict[str, Any] = {
-        "segment_id": seg,
+        "segment_id": pa.nulls(statics.num_rows, pa.int64()),
         "mmsi": statics.column("mmsi").cast(pa.int32()),
-        "ts": statics.column("ts"),
+        "ts": statics.column("ts").cast(IDENTITY.field("ts").type),
     }
     for f in IDENTITY_FIELDS:
-        cols[f] = _normalised(statics.column(f))
-    table = pa.table(cols).filter(pc.is_valid(seg))
-    order = np.lexsort((_ts_us(table.column("ts")), np.asarray(table.column("segment_id"))))
-    return table.take(order)
+        cols[f] = _normalised(statics.column(f)).cast(IDENTITY.field(f).type)
+    return pa.table(cols)
 
 
-def identity_history(
-    statics: pa.Table, positions: pa.Table, max_attribution_s: float = DEFAULT_MAX_ATTRIBUTION_S
-) -> pa.Table:
-    """Identity of each segment at each change point (:data:`IDENTITY` schema)."""
-    t = _attributed(statics, positions, max_attribution_s)
+def _history(t: pa.Table, carry: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """Change points of ``t`` (attributed, sorted by segment then ts) and the new carry.
+
+    ``carry`` holds, per segment, its identity after the reports already processed (the
+    last filled row); it is put before the segment's new reports and never output.
+    """
+    prior = carry.filter(pc.is_in(carry.column("segment_id"), value_set=t.column("segment_id")))
+    both = pa.concat_tables([prior, t])
+    is_new = np.arange(both.num_rows) >= prior.num_rows
+    order = np.argsort(np.asarray(both.column("segment_id"), np.int64), kind="stable")
+    t, is_new = both.take(order), is_new[order]
     n = t.num_rows
     seg = np.asarray(t.column("segment_id"), np.int64)
     first = np.ones(n, bool)
@@ -137,26 +176,197 @@ def identity_history(
             same: Any = pc.fill_null(eq, pa.scalar(False))
             both_null: Any = pc.and_(pc.is_null(fcol), pc.is_null(before))
             changed[:, k] = np.logical_not(np.asarray(pc.or_(same, both_null)))
-    keep = np.asarray(changed.any(axis=1), dtype=np.bool_)
+    keep = np.asarray(changed.any(axis=1) & is_new, dtype=np.bool_)
     rows, fields = np.nonzero(changed[keep])
     offsets = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=int(keep.sum())))])
     names = pa.array(IDENTITY_FIELDS, pa.string()).take(pa.array(fields, pa.int64()))
     changed_col = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), names)
+    base: list[Any] = [t.column(c) for c in ("segment_id", "mmsi", "ts")]
+    base += [filled[f] for f in IDENTITY_FIELDS]
     mask = pa.array(keep, pa.bool_())
-    arrays: list[Any] = [t.column(c).filter(mask) for c in ("segment_id", "mmsi", "ts")]
-    arrays += [filled[f].filter(mask) for f in IDENTITY_FIELDS]
-    arrays.append(changed_col)
-    return pa.Table.from_arrays(arrays, schema=IDENTITY)
+    out = pa.Table.from_arrays([*(a.filter(mask) for a in base), changed_col], schema=IDENTITY)
+    last_row = np.ones(n, bool)
+    last_row[:-1] = first[1:]
+    state = pa.Table.from_arrays(base, schema=carry.schema).filter(pa.array(last_row))
+    untouched = carry.filter(pc.invert(pc.is_in(carry.column("segment_id"), state["segment_id"])))
+    return out, pa.concat_tables([untouched, state])
 
 
-def _mode(t: pa.Table, field: str) -> pa.Table:
-    """Most frequent non-null value of ``field`` per segment (ties: smallest value)."""
-    counts = (
-        t.filter(pc.is_valid(t.column(field)))
-        .group_by(["segment_id", field])
-        .aggregate([(field, "count")])
+def _merge(parts: list[pa.Table], keys: list[str], aggs: dict[str, str]) -> pa.Table:
+    """Partial aggregates re-aggregated by ``keys`` (``aggs``: column -> min, max or sum)."""
+    table = pa.concat_tables(parts)
+    spec: Any = list(aggs.items())
+    out = table.group_by(keys).aggregate(spec)
+    names = {f"{c}_{a}": c for c, a in aggs.items()}
+    return out.rename_columns([names.get(c, c) for c in out.column_names]).select(
+        table.column_names
     )
-    counts = counts.sort_by([("segment_id", "ascending"), (f"{field}_count", "descending"),
+
+
+class SegmentsAccumulator:
+    """Per-segment sums and identity history built chunk by chunk.
+
+    Call :meth:`add` with each time-ordered chunk of segmented positions and the statics
+    of the same span (no row of a later call older than a row of an earlier one;
+    ``horizon``, when given, promises that every later position is at or after it), then
+    :meth:`finish`; :meth:`segments` and :meth:`history` then equal
+    :func:`segments_table` and :func:`identity_history` of the whole input. A static
+    report waits until its nearest position is known: the first later position of its
+    MMSI, or ``horizon`` beyond ``max_attribution_s``.
+    """
+
+    def __init__(self, max_attribution_s: float = DEFAULT_MAX_ATTRIBUTION_S) -> None:
+        self.max_attribution_s = max_attribution_s
+        self._max_us = int(max_attribution_s * 1e6)
+        self._agg = pa.table(
+            {"segment_id": pa.array([], pa.int64()), "mmsi": pa.array([], pa.int32()),
+             "ts_min": pa.array([], IDENTITY.field("ts").type),
+             "ts_max": pa.array([], IDENTITY.field("ts").type),
+             "n": pa.array([], pa.int64())}
+        )  # fmt: skip
+        self._tail = (np.empty(0, _I64), np.empty(0, _I64), np.empty(0, _I64))
+        self._pending = _reports(pa.table({c: pa.array([]) for c in _ST_COLS}).cast(
+            pa.schema([IDENTITY.field(c) for c in _ST_COLS])
+        ))  # fmt: skip
+        self._n_statics = pa.table({"segment_id": pa.array([], pa.int64()),
+                                    "n": pa.array([], pa.int64())})  # fmt: skip
+        self._modes = {
+            f: pa.table({"segment_id": pa.array([], pa.int64()),
+                         f: pa.array([], IDENTITY.field(f).type), "n": pa.array([], pa.int64())})
+            for f in SUMMARY_FIELDS
+        }  # fmt: skip
+        self._carry = IDENTITY.empty_table().drop_columns(["changed"])
+        self._history: list[pa.Table] = []
+        self.with_statics = False
+
+    def add(
+        self, positions: pa.Table, statics: pa.Table | None = None, horizon: Any = None
+    ) -> None:
+        """Take one chunk (see the class docstring); ``horizon`` is a UTC datetime or µs."""
+        _check(positions, statics)
+        pos = positions.filter(pc.is_valid(positions.column("segment_id")))
+        if pos.num_rows:
+            part = pos.group_by(["segment_id"]).aggregate(
+                [("mmsi", "min"), ("ts", "min"), ("ts", "max"), ("ts", "count")]
+            )
+            part = part.select(["segment_id", "mmsi_min", "ts_min", "ts_max", "ts_count"])
+            part = part.rename_columns(list(self._agg.column_names)).cast(self._agg.schema)
+            aggs = {"mmsi": "min", "ts_min": "min", "ts_max": "max", "n": "sum"}
+            self._agg = _merge([self._agg, part], ["segment_id"], aggs)
+        mmsi, ts, seg = _sorted_positions(pos)
+        t_mmsi, t_ts, t_seg = self._tail
+        pos_arrays = tuple(
+            np.concatenate([a, b]) for a, b in ((t_mmsi, mmsi), (t_ts, ts), (t_seg, seg))
+        )
+        order = np.lexsort((pos_arrays[1], pos_arrays[0]))
+        pos_arrays = tuple(a[order] for a in pos_arrays)
+        if statics is not None:
+            self.with_statics = True
+            self._pending = pa.concat_tables([self._pending, _reports(statics)])
+        h_us = None if horizon is None else _to_us(horizon)
+        self._attribute(pos_arrays, h_us)
+        last = np.ones(pos_arrays[0].shape[0], bool)
+        last[:-1] = pos_arrays[0][1:] != pos_arrays[0][:-1]
+        tail = tuple(a[last] for a in pos_arrays)
+        if h_us is not None:  # a position this old is too far from every report to come
+            recent = tail[1] >= h_us - 2 * self._max_us
+            tail = tuple(a[recent] for a in tail)
+        self._tail = (tail[0], tail[1], tail[2])
+
+    def finish(self) -> None:
+        """Attribute the reports still waiting for a later position (there is none)."""
+        self._attribute(self._tail, None, final=True)
+
+    def _attribute(
+        self, pos: tuple[np.ndarray[Any, Any], ...], horizon_us: int | None, final: bool = False
+    ) -> None:
+        t = self._pending
+        if not t.num_rows:
+            return
+        s_mmsi = np.asarray(t.column("mmsi").cast(pa.int64()), np.int64)
+        s_ts = _ts_us(t.column("ts"))
+        seg, later = _attribute_sorted(pos, s_mmsi, s_ts, self.max_attribution_s)
+        done = later | final
+        if horizon_us is not None:
+            done |= s_ts + self._max_us < horizon_us
+        self._pending = t.filter(pa.array(~done))
+        hit = done & (seg >= 0)
+        att = t.set_column(0, IDENTITY.field("segment_id"), pa.array(seg, pa.int64()))
+        att = att.filter(pa.array(hit))
+        if not att.num_rows:
+            return
+        order = np.lexsort((_ts_us(att.column("ts")), np.asarray(att.column("segment_id"))))
+        att = att.take(order)
+        counts = att.group_by(["segment_id"]).aggregate([("ts", "count")])
+        counts = counts.select(["segment_id", "ts_count"]).rename_columns(["segment_id", "n"])
+        self._n_statics = _merge([self._n_statics, counts], ["segment_id"], {"n": "sum"})
+        for f in SUMMARY_FIELDS:
+            part = (
+                att.filter(pc.is_valid(att.column(f)))
+                .group_by(["segment_id", f])
+                .aggregate([(f, "count")])
+                .select(["segment_id", f, f"{f}_count"])
+                .rename_columns(["segment_id", f, "n"])
+            )
+            self._modes[f] = _merge([self._modes[f], part], ["segment_id", f], {"n": "sum"})
+        rows, self._carry = _history(att, self._carry)
+        self._history.append(rows)
+
+    def segments(self) -> pa.Table:
+        """One row per segment (:data:`SEGMENTS` schema), sorted by id."""
+        agg = self._agg.sort_by("segment_id")
+        seg_ids = agg.column("segment_id")
+        start, end = agg.column("ts_min"), agg.column("ts_max")
+        duration = pc.divide(pc.subtract(_us(end), _us(start)), 1e6)
+        cols: dict[str, Any] = {
+            "segment_id": seg_ids,
+            "mmsi": agg.column("mmsi").cast(pa.int32()),
+            "start_ts": start,
+            "end_ts": end,
+            "duration_s": duration,
+            "n_positions": agg.column("n"),
+        }
+        n_statics = _lookup(seg_ids, self._n_statics, "n", pa.int64())
+        cols["n_statics"] = pc.fill_null(n_statics, pa.scalar(0, pa.int64()))
+        for f in SUMMARY_FIELDS:
+            cols[f] = _lookup(seg_ids, _mode(self._modes[f], f), f, SEGMENTS.field(f).type)
+        fl = flags(cols["mmsi"])
+        cols["flag"] = fl.column("flag")
+        cols["mmsi_class"] = fl.column("mmsi_class")
+        return pa.Table.from_arrays([cols[f.name] for f in SEGMENTS], schema=SEGMENTS)
+
+    def history(self) -> pa.Table:
+        """Identity of each segment at each change point (:data:`IDENTITY`), by segment, ts."""
+        t = pa.concat_tables([IDENTITY.empty_table(), *self._history])
+        order = np.lexsort((_ts_us(t.column("ts")), np.asarray(t.column("segment_id"))))
+        return t.take(order)
+
+
+def _to_us(value: Any) -> int:
+    if isinstance(value, int | np.integer):
+        return int(value)
+    return int(pa.scalar(value, IDENTITY.field("ts").type).cast(pa.int64()).as_py())
+
+
+def _whole(
+    positions: pa.Table, statics: pa.Table | None, max_attribution_s: float
+) -> SegmentsAccumulator:
+    acc = SegmentsAccumulator(max_attribution_s)
+    acc.add(positions, statics)
+    acc.finish()
+    return acc
+
+
+def identity_history(
+    statics: pa.Table, positions: pa.Table, max_attribution_s: float = DEFAULT_MAX_ATTRIBUTION_S
+) -> pa.Table:
+    """Identity of each segment at each change point (:data:`IDENTITY` schema)."""
+    return _whole(positions, statics, max_attribution_s).history()
+
+
+def _mode(counts: pa.Table, field: str) -> pa.Table:
+    """Most frequent value of ``field`` per segment (ties: smallest value) from counts."""
+    counts = counts.sort_by([("segment_id", "ascending"), ("n", "descending"),
                              (field, "ascending")])  # fmt: skip
     seg = np.asarray(counts.column("segment_id"), np.int64)
     first = np.ones(seg.shape[0], bool)
@@ -170,38 +380,7 @@ def segments_table(
     max_attribution_s: float = DEFAULT_MAX_ATTRIBUTION_S,
 ) -> pa.Table:
     """One row per segment of ``positions`` (:data:`SEGMENTS` schema), sorted by id."""
-    pos = positions.filter(pc.is_valid(positions.column("segment_id")))
-    agg = pos.group_by(["segment_id"]).aggregate(
-        [("mmsi", "min"), ("ts", "min"), ("ts", "max"), ("ts", "count")]
-    )
-    agg = agg.sort_by("segment_id")
-    seg_ids = agg.column("segment_id")
-    start, end = agg.column("ts_min"), agg.column("ts_max")
-    duration = pc.divide(pc.subtract(_us(end), _us(start)), 1e6)
-    cols: dict[str, Any] = {
-        "segment_id": seg_ids,
-        "mmsi": agg.column("mmsi_min").cast(pa.int32()),
-        "start_ts": start,
-        "end_ts": end,
-        "duration_s": duration,
-        "n_positions": agg.column("ts_count"),
-    }
-    att = None if statics is None else _attributed(statics, positions, max_attribution_s)
-    if att is not None:
-        n_statics = att.group_by(["segment_id"]).aggregate([("ts", "count")])
-        cols["n_statics"] = _lookup(seg_ids, n_statics, "ts_count", pa.int64())
-        cols["n_statics"] = pc.fill_null(cols["n_statics"], pa.scalar(0, pa.int64()))
-    else:
-        cols["n_statics"] = pa.array(np.zeros(len(seg_ids), np.int64))
-    for f in SUMMARY_FIELDS:
-        typ = SEGMENTS.field(f).type
-        cols[f] = pa.nulls(len(seg_ids), typ) if att is None else _lookup(
-            seg_ids, _mode(att, f), f, typ
-        )  # fmt: skip
-    fl = flags(cols["mmsi"])
-    cols["flag"] = fl.column("flag")
-    cols["mmsi_class"] = fl.column("mmsi_class")
-    return pa.Table.from_arrays([cols[f.name] for f in SEGMENTS], schema=SEGMENTS)
+    return _whole(positions, statics, max_attribution_s).segments()
 
 
 def _us(col: Any) -> Any:

@@ -102,8 +102,10 @@ class SegmenterState:
     def open_until(self, ts_us: int, params: SegmentParams = SegmentParams()) -> SegmenterState:
         """Drop segments that can no longer match a point at or after ``ts_us``.
 
-        Keeps the state bounded in a live run; results are unchanged because a segment
-        silent for more than ``max_gap_hours`` never matches again.
+        :func:`segment` applies it to the state it returns (with the chunk's last time), so
+        the state holds only segments heard in the last ``max_gap_hours``: bounded by the
+        traffic of that window, not by the length of the input. Results are unchanged
+        because a segment silent for longer never matches again.
         """
         keep = self.ts >= ts_us - int(params.max_gap_hours * 3.6e9)
         arrays: list[Any] = [getattr(self, f)[keep] for f in _STATE_FIELDS]
@@ -172,4 +174,7 @@ def segment(
     if "segment_id" in positions.column_names:
         positions = positions.drop_columns(["segment_id"])
     positions = positions.append_column(SEGMENT_ID_FIELD, seg_arr)
-    return positions, SegmenterState(*out[1:])
+    new_state = SegmenterState(*out[1:])
+    if ts.shape[0]:  # later chunks start at or after this one's end: forget what cannot match
+        new_state = new_state.open_until(int(ts.max()), params)
+    return positions, new_state
