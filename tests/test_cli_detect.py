@@ -132,7 +132,8 @@ def test_exit_codes(tmp_path: Path) -> None:
     assert run("detect", "--out", str(tmp_path / "o")).exit_code == 2  # no input
     help_text = run("detect", "--help").output
     assert "seawatch detect data/sample/bay-of-bengal.nmea --out" in help_text
-    assert "in memory" in help_text
+    assert "reorder_window_s" in help_text
+    assert "--chunk-rows" in help_text
 
 
 def test_guernsey_passage(shared_data: Path, tmp_path: Path) -> None:

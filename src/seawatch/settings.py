@@ -83,6 +83,12 @@ class Settings:
     decode_keep_raw: bool = setting(
         False, "Keep each message's raw NMEA sentence(s) in a `raw` column."
     )
+    reorder_window_s: float = setting(
+        600.0,
+        "Seconds `seawatch detect` holds positions and statics to put them in time order; "
+        "rows older than the newest one seen minus this are quarantined as late.",
+        minimum=0,
+    )
     progress: bool = setting(True, "Show progress bars on long work when stderr is a terminal.")
     db_path: Path = setting(Path("data/seawatch.duckdb"), "DuckDB database file of the store.")
     postgres_dsn: Secret = setting(

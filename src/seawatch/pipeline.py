@@ -1,0 +1,241 @@
+"""The detect pipeline, one chunk at a time: decoded tables in, segmented positions and events out.
+
+In: successive chunks of decoded ``positions`` and ``statics``
+(:data:`seawatch.decode.schemas.SCHEMAS`), roughly in time order, as a feed or a file
+gives them. Out, per chunk (:meth:`Pipeline.feed`): the positions released so far, cleaned,
+with ``segment_id`` and (when geography runs) the geography columns, the events closed in
+the chunk and the rows that came too late; at the end (:meth:`Pipeline.finish`): the rest of
+the positions, the events still open, then :meth:`Pipeline.segments` and
+:meth:`Pipeline.history`. ``seawatch detect`` writes these; live ingest and benchmarks use
+the same object.
+
+Stages: reorder buffer → tracks.clean → tracks.segment → geo.enrich → every detector in
+:data:`DETECTORS`; statics go to ``identity_change`` and to the segments' identity
+(:class:`seawatch.tracks.identity.SegmentsAccumulator`). Each stage carries its state, so
+memory is one chunk plus that state, never the whole input.
+
+Every stage needs time order. A row is held until it is older than the newest time seen
+minus ``reorder_window_s``, then released with the others sorted by time (equal times keep
+their arrival order). A row older than what was already released is *late*: it is returned
+for quarantine and counted, never silently dropped. Given the same rows with none late, the
+outputs equal those of one pass over the whole input.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from seawatch import tracks
+from seawatch.errors import ConfigError
+from seawatch.events.schema import EVENTS_SCHEMA
+from seawatch.tracks.clean import DROP_REASONS
+from seawatch.tracks.identity import DEFAULT_MAX_ATTRIBUTION_S, SegmentsAccumulator
+from seawatch.tracks.schemas import SEGMENT_ID
+
+__all__ = ["DETECTORS", "ChunkResult", "Pipeline", "ReorderBuffer", "ts_us"]
+
+log = logging.getLogger(__name__)
+
+DETECTORS: tuple[tuple[str, str], ...] = (
+    ("gap", "positions"),
+    ("suspected_disabling", "positions"),
+    ("loitering", "positions"),
+    ("spoofing", "positions"),
+    ("encounter", "positions"),
+    ("port_visit", "positions"),
+    ("zone_entry", "positions"),
+    ("identity_change", "statics"),
+)
+"""Each detector module of :mod:`seawatch.events` the pipeline runs, with the table it reads."""
+
+_US = pa.timestamp("us", tz="UTC")
+_NEVER = -(2**62)
+
+
+def ts_us(table: pa.Table) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """``ts`` as µs since the epoch; null as the smallest int64 (sorts first, never late)."""
+    ts = table.column("ts").cast(_US).cast(pa.int64())
+    return np.asarray(pc.fill_null(ts, pa.scalar(np.iinfo(np.int64).min, pa.int64())), np.int64)
+
+
+class ReorderBuffer:
+    """Rows of one table held until released in time order; see the module docstring.
+
+    Rows without a time are released at once (the stages count or skip them).
+    """
+
+    def __init__(self, schema: pa.Schema) -> None:
+        self.schema = schema
+        self._held: list[pa.Table] = []
+        self.horizon_us = _NEVER
+        """Everything older than this has been released; a newer row is not late."""
+
+    @property
+    def rows(self) -> int:
+        return sum(t.num_rows for t in self._held)
+
+    def push(self, table: pa.Table) -> pa.Table:
+        """Hold ``table``'s rows; returns the late ones (older than the horizon)."""
+        ts = ts_us(table)
+        late = (ts < self.horizon_us) & np.asarray(table.column("ts").is_valid(), bool)
+        if late.any():
+            self._held.append(table.filter(pa.array(~late)))
+            return table.filter(pa.array(late))
+        self._held.append(table)
+        return table.slice(0, 0)
+
+    def release(self, cutoff_us: int) -> pa.Table:
+        """The rows older than ``cutoff_us`` (or without a time), sorted by time, stable."""
+        held = pa.concat_tables([self.schema.empty_table(), *self._held])
+        self.horizon_us = max(self.horizon_us, cutoff_us)
+        ts = ts_us(held)
+        out = ts < self.horizon_us
+        self._held = [held.filter(pa.array(~out))] if not out.all() else []
+        order = np.argsort(ts[out], kind="stable")
+        return held.filter(pa.array(out)).take(order)
+
+
+@dataclass
+class ChunkResult:
+    """What one :meth:`Pipeline.feed` (or :meth:`Pipeline.finish`) produced."""
+
+    positions: pa.Table
+    """Released positions: cleaned, sorted by (mmsi, ts), with segment_id and geography."""
+    events: pa.Table
+    """Events closed in this chunk (after finish: also every event still open)."""
+    late: dict[str, pa.Table] = field(default_factory=dict)
+    """Rows older than what was already released, by table, for quarantine."""
+
+
+class Pipeline:
+    """Chained stages with their states; :meth:`feed` chunks, then :meth:`finish` once.
+
+    ``geography``: run :func:`seawatch.geo.enrich` (with ``zones``); if its packages or
+    data are missing, a warning is logged and the pipeline runs without it
+    (:attr:`geography` tells which).
+    """
+
+    def __init__(
+        self,
+        *,
+        zones: Sequence[Any] = (),
+        geography: bool = True,
+        reorder_window_s: float = 600.0,
+        max_attribution_s: float = DEFAULT_MAX_ATTRIBUTION_S,
+    ) -> None:
+        from seawatch.decode.schemas import SCHEMAS
+
+        self.window_us = int(reorder_window_s * 1e6)
+        self.zones = list(zones)
+        self.buffers = {name: ReorderBuffer(SCHEMAS[name]) for name in ("positions", "statics")}
+        self.latest_us = _NEVER
+        self.dropped: dict[str, int] = dict.fromkeys(DROP_REASONS, 0)
+        self.late: dict[str, int] = dict.fromkeys(self.buffers, 0)
+        self.positions = 0
+        self._clean: tracks.CleanState | None = None
+        self._segment: tracks.SegmenterState | None = None
+        self._modules = {n: importlib.import_module(f"seawatch.events.{n}") for n, _ in DETECTORS}
+        self._states: dict[str, Any] = dict.fromkeys(self._modules)
+        self._schemas: dict[str, pa.Schema] = {}
+        self._identity = SegmentsAccumulator(max_attribution_s)
+        self._finished = False
+        self.geography = geography and self._probe_geography()
+
+    def _probe_geography(self) -> bool:
+        """Whether geo.enrich runs here (it loads its data on the first call)."""
+        empty = (
+            self.buffers["positions"]
+            .schema.empty_table()
+            .append_column(SEGMENT_ID, pa.array([], pa.int64()))
+        )
+        try:
+            from seawatch.geo import enrich
+
+            enrich(empty, zones=self.zones)
+        except (ImportError, ConfigError, OSError) as exc:
+            log.warning(
+                "geography skipped (%s): events run without on_land, distance_to_shore_km and "
+                "distance_to_port_km, so suspected_disabling finds nothing",
+                exc,
+            )
+            return False
+        return True
+
+    def feed(
+        self, positions: pa.Table, statics: pa.Table, now_us: int | None = None
+    ) -> ChunkResult:
+        """Take one chunk; return what it released (see :class:`ChunkResult`).
+
+        ``now_us``: the feed's current time, when the caller knows better than the newest
+        row seen (several inputs read side by side: the slowest one's time).
+        """
+        if self._finished:
+            raise RuntimeError("Pipeline.feed after finish(); make a new Pipeline")
+        late: dict[str, pa.Table] = {}
+        for name, table in (("positions", positions), ("statics", statics)):
+            if table.num_rows:
+                self.latest_us = max(self.latest_us, int(ts_us(table).max()))
+            late[name] = self.buffers[name].push(table)
+            self.late[name] += late[name].num_rows
+        now = self.latest_us if now_us is None else now_us
+        cutoff = max(b.horizon_us for b in self.buffers.values())
+        if now > _NEVER:
+            cutoff = max(cutoff, now - self.window_us)
+        return self._run(cutoff, late, final=False)
+
+    def finish(self) -> ChunkResult:
+        """Release every held row and return it with the last closed and all open events."""
+        if self._finished:
+            raise RuntimeError("Pipeline.finish called twice")
+        result = self._run(np.iinfo(np.int64).max, {}, final=True)
+        self._finished = True
+        return result
+
+    def _run(self, cutoff_us: int, late: dict[str, pa.Table], *, final: bool) -> ChunkResult:
+        raw = self.buffers["positions"].release(cutoff_us)
+        statics = self.buffers["statics"].release(cutoff_us)
+        cleaned = tracks.clean(raw, state=self._clean)
+        self._clean = cleaned.state
+        for reason, n in cleaned.dropped.items():
+            self.dropped[reason] = self.dropped.get(reason, 0) + n
+        positions, self._segment = tracks.segment(cleaned.positions, self._segment)
+        self._identity.add(positions, statics, horizon=None if final else cutoff_us)
+        if final:
+            self._identity.finish()
+        if self.geography:
+            from seawatch.geo import enrich
+
+            positions = enrich(positions, zones=self.zones)
+        self.positions += positions.num_rows
+        inputs = {"positions": positions, "statics": statics}
+        found = [EVENTS_SCHEMA.empty_table()]
+        for name, table in DETECTORS:
+            if inputs[table].num_rows:  # closed events only: the open ones come at the end
+                events, self._states[name] = self._modules[name].detect(
+                    inputs[table], state=self._states[name], open_events=False
+                )
+                found.append(events)
+                self._schemas[name] = inputs[table].schema
+        if final:  # a last call with no rows returns what is still open
+            for name, schema in self._schemas.items():
+                events, _ = self._modules[name].detect(
+                    schema.empty_table(), state=self._states[name]
+                )
+                found.append(events)
+        return ChunkResult(positions, pa.concat_tables(found), late)
+
+    def segments(self) -> pa.Table:
+        """One row per segment (:data:`seawatch.tracks.schemas.SEGMENTS`), after finish."""
+        return self._identity.segments()
+
+    def history(self) -> pa.Table:
+        """Identity change points per segment (:data:`seawatch.tracks.schemas.IDENTITY`)."""
+        return self._identity.history()
