@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numba import njit
 
-from seawatch.events.schema import build_events, empty_events
+from seawatch.events.schema import build_events, empty_events, json_objects
 from seawatch.events.tracks_in import (
     F64,
     I64,
@@ -432,41 +432,49 @@ def _encounters(
         oi, of = oi[oi[:, 2] == 1], of[oi[:, 2] == 1]
         n = len(oi)
     keep_from = min(kd.now_us - lag - int(params.max_interp_gap_s * US_PER_S), keep_step * step_us)
-    pars = asdict(params)
-    closed = oi[:, 2] == 1
-    details: list[dict[str, Any]] = []
-    for j in range(n):
-        det: dict[str, Any] = {
-            "duration_s": int(oi[j, 1] - oi[j, 0]) * params.step_s,
-            "n_close_steps": int(oi[j, 5]),
-            "median_distance_m": round(float(of[j, 2]), 3),
-            "median_speed_kn": round(float(of[j, 3]), 6),
-            "other_median_speed_kn": round(float(of[j, 4]), 6),
-            "params": pars,
-        }
-        if not closed[j]:
-            det["last_close_ts"] = utc_iso(int(oi[j, 1]) * step_us)
-        details.append(det)
-    segs: list[list[str] | None] = [
-        [str(kd.keys[int(a)].as_py()), str(kd.keys[int(b)].as_py())] if kd.by_segment else None
-        for a, b in zip(oi[:, 3].tolist(), oi[:, 4].tolist(), strict=True)
-    ]
     tm = _track_mmsi(kd)
-    events = build_events(
+    keys = kd.keys.cast(pa.string()) if kd.by_segment else None
+    parts = [_build(oi[m], of[m], params, tm, keys, closed=c) for c, m in _split(oi[:, 2] == 1)]
+    margin = int(params.max_interp_gap_s * US_PER_S) + step_us
+    return pa.concat_tables([empty_events(), *parts]), keep_from - margin
+
+
+def _split(closed: Any) -> list[tuple[bool, Any]]:
+    return [(True, closed), (False, ~closed)]
+
+
+def _build(
+    oi: I64, of: F64, params: EncounterParams, tm: I64, keys: Any, *, closed: bool
+) -> pa.Table:
+    """Events of output rows that are all closed or all open."""
+    step_us = int(params.step_s) * US_PER_S
+    fields: dict[str, Any] = {
+        "duration_s": (oi[:, 1] - oi[:, 0]) * params.step_s,
+        "n_close_steps": oi[:, 5],
+        "median_distance_m": np.round(of[:, 2], 3),
+        "median_speed_kn": np.round(of[:, 3], 6),
+        "other_median_speed_kn": np.round(of[:, 4], 6),
+        "params": asdict(params),
+    }
+    if not closed:
+        fields["last_close_ts"] = [utc_iso(int(s) * step_us) for s in oi[:, 1]]
+    segs: list[list[str] | None] = [None] * len(oi)
+    if keys is not None:
+        a, b = keys.take(oi[:, 3]).to_pylist(), keys.take(oi[:, 4]).to_pylist()
+        segs = [[x, y] for x, y in zip(a, b, strict=True)]
+    return build_events(
         "encounter",
         start_us=oi[:, 0] * step_us,
-        end_us=[int(e) * step_us if c else None for e, c in zip(oi[:, 1], closed, strict=True)],
+        end_us=oi[:, 1] * step_us if closed else None,
         mmsi=tm[oi[:, 3]],
         other_mmsi=tm[oi[:, 4]],
         lat=of[:, 0],
         lon=of[:, 1],
-        confidence=np.where(closed, 1.0, 0.5),
-        details=details,
+        confidence=np.full(len(oi), 1.0 if closed else 0.5),
+        details=json_objects(len(oi), fields),
         segment_ids=segs,
         discriminators=[",".join(s) if s else "" for s in segs],
     )
-    margin = int(params.max_interp_gap_s * US_PER_S) + step_us
-    return events, keep_from - margin
 
 
 def _track_mmsi(kd: Any) -> I64:

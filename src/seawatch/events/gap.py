@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 from numba import njit
 
-from seawatch.events.schema import build_events
+from seawatch.events.schema import build_events, json_objects
 from seawatch.events.tracks_in import (
     F64,
     I64,
@@ -29,7 +29,7 @@ from seawatch.events.tracks_in import (
     US_PER_S,
     Keyed,
     TrackArrays,
-    haversine_m,
+    haversine_m_np,
     prepare,
     utc_iso,
 )
@@ -97,10 +97,6 @@ def _kernel(
     return n_out
 
 
-def _details(params: dict[str, Any], **measured: Any) -> dict[str, Any]:
-    return {**measured, "params": params}
-
-
 def detect(
     positions: pa.Table,
     params: GapParams = GapParams(),
@@ -144,20 +140,19 @@ def detect(
         ]
         kd.remember_segments(c["last_seg"], c["last_ts"])
     p = asdict(params)
-    details = []
-    for j, i in enumerate(hits.tolist()):
-        dur_s = (int(kd.ts_us[i]) - int(starts[j])) / US_PER_S
-        dist = haversine_m(lat0[j], lon0[j], kd.lat[i], kd.lon[i])
-        details.append(
-            _details(
-                p,
-                duration_s=dur_s,
-                distance_m=round(dist, 3),
-                implied_speed_kn=round(dist / M_PER_NM / (dur_s / 3600.0), 6),
-                end_lat=float(kd.lat[i]),
-                end_lon=float(kd.lon[i]),
-            )
-        )
+    dur_s = (kd.ts_us[hits] - starts) / US_PER_S
+    dist = haversine_m_np(lat0, lon0, kd.lat[hits], kd.lon[hits])
+    details = json_objects(
+        n,
+        {
+            "duration_s": dur_s,
+            "distance_m": np.round(dist, 3),
+            "implied_speed_kn": np.round(dist / M_PER_NM / (dur_s / 3600.0), 6),
+            "end_lat": kd.lat[hits],
+            "end_lon": kd.lon[hits],
+            "params": p,
+        },
+    )
     closed = build_events(
         "gap",
         start_us=starts,
@@ -182,10 +177,14 @@ def detect(
         lat=c["last_lat"][open_k],
         lon=c["last_lon"][open_k],
         confidence=[params.open_confidence] * len(open_k),
-        details=[
-            _details(p, silent_s=(kd.now_us - int(t)) / US_PER_S, data_end=utc_iso(kd.now_us))
-            for t in last[open_k].tolist()
-        ],
+        details=json_objects(
+            len(open_k),
+            {
+                "silent_s": (kd.now_us - last[open_k]) / US_PER_S,
+                "data_end": utc_iso(kd.now_us) if len(open_k) else None,
+                "params": p,
+            },
+        ),
         segment_ids=[None if s is None else [str(s)] for s in c["last_seg"][open_k]],
     )
     return pa.concat_tables([closed, opened]), new_state

@@ -21,7 +21,7 @@ import numpy.typing as npt
 import pyarrow as pa
 from numba import njit
 
-from seawatch.events.schema import build_events
+from seawatch.events.schema import build_events, json_objects
 from seawatch.events.tracks_in import (
     F64,
     I64,
@@ -192,22 +192,19 @@ def _events(
     if has_shore:
         keep &= ~(shore_km < params.min_distance_to_shore_km)
     oi, of, dur_s, shore_km = oi[keep], of[keep], dur_s[keep], shore_km[keep]
-    p = asdict(params)
-    details = []
-    for j in range(len(oi)):
-        d: dict[str, Any] = {
-            "duration_s": float(dur_s[j]),
-            "hours": int(oi[j, 3]),
-            "n_positions": int(oi[j, 4]),
-            "distance_m": round(float(of[j, 0]), 3),
-            "mean_speed_kn": round(float(of[j, 0] / M_PER_NM / (of[j, 1] / 3600.0)), 6),
-            "params": p,
-        }
-        if has_shore:
-            d["mean_distance_to_shore_km"] = None if math.isnan(shore_km[j]) else shore_km[j]
-        if not closed:
-            d["last_slow_ts"] = utc_iso(int(oi[j, 2]))
-        details.append(d)
+    fields: dict[str, Any] = {
+        "duration_s": dur_s,
+        "hours": oi[:, 3],
+        "n_positions": oi[:, 4],
+        "distance_m": np.round(of[:, 0], 3),
+        "mean_speed_kn": np.round(of[:, 0] / M_PER_NM / (of[:, 1] / 3600.0), 6),
+        "params": asdict(params),
+    }
+    if has_shore:
+        fields["mean_distance_to_shore_km"] = shore_km  # NaN: null
+    if not closed:
+        fields["last_slow_ts"] = [utc_iso(int(t)) for t in oi[:, 2]]
+    details = json_objects(len(oi), fields)
     npos = np.maximum(oi[:, 4], 1)
     return build_events(
         "loitering",

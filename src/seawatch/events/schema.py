@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -72,6 +72,40 @@ def event_id(
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
+def json_objects(n: int, fields: dict[str, Any]) -> pa.StringArray:
+    """``n`` JSON objects (keys sorted, as ``json.dumps(..., sort_keys=True)``) built column-wise.
+
+    Each value of ``fields`` is a numpy or Arrow array of numbers (NaN and null become
+    ``null``; floats in their shortest round-trip form), a list of JSON-able Python values,
+    or anything else JSON-able: a constant repeated in every object (e.g. the parameters).
+    No Python object per event for the numeric columns.
+    """
+    if n == 0:
+        return pa.array([], pa.string())
+    join: Any = pc.binary_join_element_wise  # the stubs reject mixed scalars and arrays
+    parts: list[Any] = []
+    for key in sorted(fields):
+        value = fields[key]
+        text: Any
+        if isinstance(value, np.ndarray | pa.Array):
+            arr: Any = pa.array(value) if isinstance(value, np.ndarray) else value
+            if pa.types.is_floating(arr.type):
+                arr = pc.if_else(pc.is_nan(arr), pa.scalar(None, arr.type), arr)
+            text = pc.fill_null(pc.cast(arr, pa.string()), "null")
+        elif isinstance(value, list):
+            text = pa.array(
+                [json.dumps(v, sort_keys=True, separators=(",", ":")) for v in value], pa.string()
+            )
+        else:
+            text = pa.scalar(json.dumps(value, sort_keys=True, separators=(",", ":")))
+        parts.append(join(pa.scalar(json.dumps(key) + ":"), text, ""))
+    body = join(*parts, ",") if parts else pa.array([""] * n)
+    out = join("{", body, "}", "")
+    if isinstance(out, pa.Scalar):  # only constants: one object, n times
+        return pa.array([out.as_py()] * n, pa.string())
+    return cast("pa.StringArray", out)
+
+
 def _to_list(values: Any, n: int) -> list[Any]:
     if values is None:
         return [None] * n
@@ -89,14 +123,15 @@ def build_events(
     lat: Any,
     lon: Any,
     confidence: Any,
-    details: Sequence[dict[str, Any]],
+    details: Sequence[dict[str, Any]] | pa.StringArray,
     other_mmsi: Any = None,
     segment_ids: Sequence[list[str] | None] | None = None,
     discriminators: Sequence[str] | None = None,
 ) -> pa.Table:
     """An events table from columns (numpy arrays or lists; ``end_us`` may hold None).
 
-    Timestamps are integer microseconds since the epoch, UTC.
+    Timestamps are integer microseconds since the epoch, UTC. ``details``: one dict per
+    event, or the JSON text already built (:func:`json_objects`).
     """
     n = len(details)
     starts = _to_list(start_us, n)
@@ -120,8 +155,13 @@ def build_events(
             list(segment_ids) if segment_ids is not None else [None] * n, pa.list_(pa.string())
         ),
         "confidence": pa.array(_to_list(confidence, n), pa.float64()),
-        "details": pa.array(
-            [json.dumps(d, sort_keys=True, separators=(",", ":")) for d in details], pa.string()
+        "details": (
+            details
+            if isinstance(details, pa.Array)
+            else pa.array(
+                [json.dumps(d, sort_keys=True, separators=(",", ":")) for d in details],
+                pa.string(),
+            )
         ),
     }
     return pa.Table.from_arrays(list(cols.values()), schema=EVENTS_SCHEMA)

@@ -48,6 +48,15 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:  #
     return 2.0 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
+def haversine_m_np(lat1: F64, lon1: F64, lat2: F64, lon2: F64) -> F64:
+    """:func:`haversine_m` over numpy arrays."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dl = np.radians(lon2 - lon1)
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    out: F64 = 2.0 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+    return out
+
+
 @dataclass(frozen=True)
 class TrackArrays:
     """Per-track state: ``keys[i]`` is track i; ``cols[name][i]`` its value."""
