@@ -109,6 +109,7 @@ def test_the_ever_given(suez: Run, raw: dict[int, list[dict[str, Any]]]) -> None
     ship = raw[EVER_GIVEN]
     grounded = [r for r in ship if r["t"] >= utc("2021-03-23 05:47", "%Y-%m-%d %H:%M")]
     assert grounded[-1]["t"] == utc("2021-03-24 12:52", "%Y-%m-%d %H:%M")  # end of the data
+    assert len(grounded) == 207
     assert max(km(*GROUNDING, r["lat"], r["lon"]) for r in grounded) < 0.05
     before = [r for r in ship if r["t"] < grounded[0]["t"]]
     assert km(*GROUNDING, before[-1]["lat"], before[-1]["lon"]) > 3  # 05:33: 3.4 km south
