@@ -17,7 +17,7 @@ from seawatch.cli.detect import DETECTORS
 from seawatch.cli.main import cli
 from seawatch.errors import ConfigError
 
-OUTPUTS = ("positions", "segments", "events")
+OUTPUTS = ("positions", "segments", "identity", "events", "late_positions", "late_statics")
 
 
 @pytest.fixture(scope="module")
@@ -45,12 +45,16 @@ def counts(stdout: str) -> dict[str, int]:
 def check_schemas(out: Path) -> dict[str, pa.Table]:
     from seawatch.decode.schemas import SCHEMAS
     from seawatch.events import EVENTS_SCHEMA
-    from seawatch.tracks.schemas import SEGMENT_ID, SEGMENTS
+    from seawatch.tracks.schemas import IDENTITY, SEGMENT_ID, SEGMENTS
 
     tables = {name: pq.read_table(out / f"{name}.parquet") for name in OUTPUTS}
     assert not list(out.glob(".*"))  # no temporary left behind
     assert tables["events"].schema.equals(EVENTS_SCHEMA)
     assert tables["segments"].schema.equals(SEGMENTS)
+    assert tables["identity"].schema.equals(IDENTITY)
+    for name in ("positions", "statics"):
+        late = tables[f"late_{name}"].schema
+        assert list(late) == [*SCHEMAS[name], pa.field("reason", pa.string())]
     positions = tables["positions"].schema
     declared = [*SCHEMAS["positions"], SEGMENT_ID]
     assert list(positions)[: len(declared)] == declared  # geography columns may follow
@@ -184,3 +188,74 @@ def test_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         assert res.exit_code == 0, res.output
         assert "events by type" in res.stdout
         assert (Path(argv[argv.index("--out") + 1]) / "events.parquet").is_file()
+
+
+def test_chunked_runs_write_the_same_tables(sample: Path, tmp_path: Path) -> None:
+    """Decoded in 8 KiB chunks or fed 300 rows at a time: the tables of one pass."""
+    one = run("detect", str(sample), "--out", str(tmp_path / "one"), "--no-summary")
+    env = {"SEAWATCH_DECODE_CHUNK_BYTES": "8KiB"}
+    small = run("detect", str(sample), "--out", str(tmp_path / "small"), env=env)
+    rows = run("detect", str(sample), "--out", str(tmp_path / "rows"), "--chunk-rows", "300")
+    assert (one.exit_code, small.exit_code, rows.exit_code) == (0, 0, 0), small.output
+    assert "late                 0" in small.stdout
+    want = check_schemas(tmp_path / "one")
+    order = [(k, "ascending") for k in ("mmsi", "ts", "lat", "lon", "segment_id")]
+    for out in ("small", "rows"):
+        got = check_schemas(tmp_path / out)
+        for name in ("segments", "identity", "events"):
+            assert got[name].equals(want[name]), (out, name)
+        assert got["positions"].sort_by(order).equals(want["positions"].sort_by(order))
+
+
+def test_late_rows_are_counted_and_quarantined(sample: Path, tmp_path: Path) -> None:
+    """Sentences moved from the start of the feed to its end arrive ~20 min late."""
+    lines = sample.read_text(encoding="ascii").splitlines(keepends=True)
+    moved = [i for i, line in enumerate(lines[:400]) if "!AIVDM,1,1," in line][:30]
+    kept = [line for i, line in enumerate(lines) if i not in set(moved)]
+    feed = tmp_path / "late.nmea"
+    feed.write_text("".join(kept + [lines[i] for i in moved]), encoding="ascii")
+    env = {"SEAWATCH_DECODE_CHUNK_BYTES": "16KiB"}
+    res = run("detect", str(feed), "--out", str(tmp_path / "det"), env=env)
+    assert res.exit_code == 0, res.output
+    late = pq.read_table(tmp_path / "det" / "late_positions.parquet")
+    assert 0 < late.num_rows <= 30
+    assert set(late["reason"].to_pylist()) == {"late"}
+    assert f"late        {late.num_rows:>10,}" in res.stdout
+    assert "quarantined" in res.stderr
+    assert "SEAWATCH_REORDER_WINDOW_S" in res.stderr
+    positions = check_schemas(tmp_path / "det")["positions"]
+    direct = run("detect", str(sample), "--out", str(tmp_path / "ref"), "--no-summary")
+    assert direct.exit_code == 0
+    whole = pq.read_table(tmp_path / "ref" / "positions.parquet")
+    assert positions.num_rows <= whole.num_rows - late.num_rows + 30  # a few were duplicates
+    wide = {**env, "SEAWATCH_REORDER_WINDOW_S": "3600"}
+    res = run("detect", str(feed), "--out", str(tmp_path / "wide"), env=wide)
+    assert res.exit_code == 0
+    assert pq.read_table(tmp_path / "wide" / "late_positions.parquet").num_rows == 0
+
+
+def test_a_failure_midway_leaves_no_partial_file(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from seawatch.pipeline import Pipeline
+
+    out = tmp_path / "det"
+    assert run("detect", str(sample), "--out", str(out), "--no-summary").exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    feed, calls = Pipeline.feed, []
+
+    def failing(self: Pipeline, *args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("disk on fire")
+        return feed(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Pipeline, "feed", failing)
+    res = run("detect", str(sample), "--out", str(out), "--chunk-rows", "200")
+    assert res.exit_code != 0
+    assert isinstance(res.exception, RuntimeError)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # old results, no temps
+    calls.clear()
+    res = run("detect", str(sample), "--out", str(tmp_path / "new"), "--chunk-rows", "200")
+    assert res.exit_code != 0
+    assert list((tmp_path / "new").iterdir()) == []

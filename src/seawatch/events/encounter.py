@@ -119,39 +119,42 @@ def _resample(
 
 
 @njit(cache=True, nogil=True)
-def _range(skey: I64, k: int) -> tuple[int, int]:  # pragma: no cover
-    lo = int(np.searchsorted(skey, k, side="left"))
-    hi = lo
-    while hi < len(skey) and skey[hi] == k:
-        hi += 1
-    return lo, hi
-
-
-@njit(cache=True, nogil=True)
 def _close_pairs(
     skey: I64, order: I64, glat: F64, glon: F64, ga: F64, gmmsi: I64, max_d: float
 ) -> tuple[I64, I64, F64]:  # pragma: no cover
     """Close (point, point) pairs, lower MMSI first, each pair once.
 
     ``skey`` is the sorted (step, cell y, cell x) key of the points ``order``; every cell is
-    compared with itself and with 4 of its 8 neighbours (the other 4 compare with it).
+    compared with itself and with 4 of its 8 neighbours (x + 1 and the three at y + 1; the
+    other 4 compare with it). Cells come in key order, so the neighbours' keys grow too and
+    are found by pointers that only move forward: linear in the number of points.
     """
-    forward = np.array([1, (1 << 18) - 1, 1 << 18, (1 << 18) + 1], np.int64)
+    row = np.int64(1 << 18)
+    max_dlat = max_d / M_PER_DEG
     cap = 1024
     pa_ = np.empty(cap, np.int64)
     pb = np.empty(cap, np.int64)
     pd = np.empty(cap)
+    ranges = np.empty((5, 2), np.int64)
+    ptr = np.zeros(5, np.int64)
     n = 0
     a = 0
-    while a < len(skey):
+    m = len(skey)
+    while a < m:
         b = a + 1
-        while b < len(skey) and skey[b] == skey[a]:
+        while b < m and skey[b] == skey[a]:
             b += 1
-        ranges = np.empty((5, 2), np.int64)
         ranges[0, 0], ranges[0, 1] = a, b
-        for c in range(4):
-            lo, hi = _range(skey, skey[a] + forward[c])
-            ranges[c + 1, 0], ranges[c + 1, 1] = lo, hi
+        for c in range(1, 5):
+            want = skey[a] + (1 if c == 1 else row + c - 3)  # x+1; y+1 with x-1, x, x+1
+            lo = max(ptr[c], b)
+            while lo < m and skey[lo] < want:
+                lo += 1
+            hi = lo
+            while hi < m and skey[hi] == want:
+                hi += 1
+            ptr[c] = lo
+            ranges[c, 0], ranges[c, 1] = lo, hi
         for r in range(a, b):
             p = order[r]
             if ga[p] > 0:
@@ -160,7 +163,7 @@ def _close_pairs(
                 lo = r + 1 if c == 0 else ranges[c, 0]
                 for r2 in range(lo, ranges[c, 1]):
                     q = order[r2]
-                    if ga[q] > 0 or gmmsi[q] == gmmsi[p]:
+                    if ga[q] > 0 or gmmsi[q] == gmmsi[p] or abs(glat[q] - glat[p]) > max_dlat:
                         continue
                     d = haversine_m(glat[p], glon[p], glat[q], glon[q])
                     if d > max_d:
