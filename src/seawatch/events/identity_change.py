@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seawatch.events.schema import build_events, empty_events
+from seawatch.tracks.order import stable_key_time_order
 
 FIELDS = ("name", "imo", "callsign", "ship_type", "destination", "draught_m")
 
@@ -58,7 +59,7 @@ def _values(statics: pa.Table, name: str) -> pa.Table:
 def _changes(rows: pa.Table, name: str, params: IdentityParams) -> tuple[pa.Table, pa.Table]:
     mmsi = np.asarray(rows["mmsi"].to_numpy(), dtype=np.int64)
     ts = np.asarray(rows["ts"].to_numpy(), dtype=np.int64)
-    order = np.lexsort((ts, mmsi))
+    order = stable_key_time_order(mmsi, ts, ordered=False)  # grouped by MMSI, by time
     rows = rows.take(order)
     mmsi, ts = mmsi[order], ts[order]
     n = len(mmsi)
