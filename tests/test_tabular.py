@@ -510,6 +510,44 @@ def test_sniff_dialect_by_header_names_any_delimiter(header: bytes, expected: st
     assert sniff_format(header) == expected
 
 
+def test_new_dialects_through_seawatch_decode(tmp_path: Path) -> None:
+    """``seawatch decode FILE`` takes each layout as it comes (gzip too), by content."""
+    from click.testing import CliRunner
+
+    from seawatch.cli.main import cli
+
+    for name, data, rows in (
+        ("argenni.csv", ARGENNI_CSV, 5),
+        ("mt.csv.gz", gzip.compress(MARINETRAFFIC_CSV), 5),
+        ("boats.txt", VESSELSVALUE_CSV, 3),
+    ):
+        path = tmp_path / name
+        path.write_bytes(data)
+        out = tmp_path / f"out-{name}"
+        res = CliRunner().invoke(cli, ["decode", str(path), "--out", str(out), "--no-progress"])
+        assert res.exit_code == 0, res.output
+        assert pq.read_table(out / "positions.parquet").num_rows == rows
+
+
+def test_epoch_times_outside_1980_2100_are_bad() -> None:
+    rows = [
+        f'"x";{t};1;"A";205000001;54.5;10.3;1;4;159.9;"TANKER";1;1;1;1;1;4;13;1;"B";"T";"O"'
+        for t in ("315532799", "4102444800000", "-5", "1522559988.5")
+    ]
+    tables, rejects, _ = read_all(
+        ("\n".join([ARGENNI_HEADER, *rows]) + "\n").encode(), "argenni_csv"
+    )
+    assert dict(rejects) == {"bad_timestamp": 3}
+    assert tables["positions"]["ts"].to_pylist() == [utc(2018, 4, 1, 5, 19, 48, 500_000)]
+
+
+def test_a_dialect_without_its_time_column_is_a_decode_error() -> None:
+    with pytest.raises(
+        DecodeError, match="MarineTraffic-style CSV: the header has no timestamp_utc"
+    ):
+        list(read_tabular(io.BytesIO(b"MMSI;LAT;LON\n1;2;3\n"), "marinetraffic_csv"))
+
+
 # --- the real files (../shared/data/ais) --------------------------------------------------
 
 ARGENNI = "ais/argenni_ais_reconstruction"

@@ -228,15 +228,16 @@ def parse_eta(text: Array, *, day_first: bool = False) -> dict[str, Array]:
 
 
 def epoch_seconds(values: Array) -> Array:
-    """float64 Unix seconds → timestamp[us, UTC]; outside 1980–2100 is null."""
+    """float64 Unix seconds → timestamp[us, UTC]; outside [1980, 2100) is null."""
     v = in_range(values, _EPOCH_MIN_S, _EPOCH_MAX_S)
+    v = null_if(v, pc.equal(v, _EPOCH_MAX_S))  # [1980, 2100), as the NMEA scanner has it
     return pc.cast(pc.round(pc.multiply(v, 1e6)), pa.int64()).cast(TS_TYPE)
 
 
 def epoch_auto(values: Array) -> Array:
     """float64 Unix seconds or milliseconds, told apart by size as the NMEA scanner does
     (values beyond 2100 in seconds are milliseconds) → timestamp[us, UTC]; outside
-    1980–2100 is null."""
+    [1980, 2100) is null."""
     ms = pc.greater_equal(values, _EPOCH_MAX_S)
     return epoch_seconds(pc.if_else(ms, pc.divide(values, 1000.0), values))
 
