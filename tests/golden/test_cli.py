@@ -147,3 +147,27 @@ def test_suez_ever_given_aground(suez: dict[str, Any]) -> None:
 )
 def test_suez_no_spoofing_in_the_canal(suez: dict[str, Any]) -> None:
     assert {e["d"]["rule"] for e in _of(suez, "spoofing")} == {"invalid_mmsi"}
+
+
+def test_baltic_port_visits_stay_within_the_exit_distance(baltic: dict[str, Any]) -> None:
+    """207 visits (154 still open: the ships are at their berths when the data ends): every
+    position of a visit but its exit lies within 4 km of a port, an exit beyond it, and a
+    visit with a stop has a report under 0.5 kn (checked in the raw file)."""
+    ev = _of(baltic, "port_visit")
+    assert (len(ev), sum(e["end_ts"] is None for e in ev)) == (207, 154)
+    pos = baltic["positions"]
+    raw: dict[int, list[dict[str, str]]] = {}
+    for r in read_csv(BALTIC, ";"):
+        raw.setdefault(int(r["mmsi"]), []).append(r)
+    for e in ev:
+        stop = e["end_ts"] or pos.ts.max()
+        mine = pos[(pos.mmsi == e["mmsi"]) & (pos.ts >= e["start_ts"]) & (pos.ts <= stop)]
+        mine = mine.sort_values("ts")
+        inside = mine[mine.ts < stop] if e["d"]["exit"] else mine
+        assert inside.distance_to_port_km.max() <= 4.0, e
+        if e["d"]["exit"]:
+            assert mine.distance_to_port_km.iloc[-1] > 4.0, e
+        if e["d"]["n_stops"]:
+            t0, t1 = e["start_ts"].timestamp() * 1000, stop.timestamp() * 1000
+            sogs = [float(r["sog"]) for r in raw[e["mmsi"]] if t0 <= float(r["timestamp"]) <= t1]
+            assert min(sogs) < 0.5, e
