@@ -29,21 +29,22 @@ def baltic() -> Run:
 
 
 @pytest.fixture(scope="module")
-def raw() -> list[dict[str, str]]:
-    rows = read_csv(BALTIC, ";")
+def raw() -> list[dict[str, Any]]:
+    """The file's rows in time order, with ``t``: the epoch milliseconds as a datetime."""
+    rows: list[dict[str, Any]] = read_csv(BALTIC, ";")
     for r in rows:
-        r["t"] = datetime.fromtimestamp(float(r["timestamp"]) / 1000, tz=UTC)  # type: ignore[assignment]
+        r["t"] = datetime.fromtimestamp(float(r["timestamp"]) / 1000, tz=UTC)
     return sorted(rows, key=lambda r: (r["t"], int(r["mmsi"])))
 
 
-def _by_mmsi(raw: list[dict[str, str]]) -> dict[int, list[dict[str, Any]]]:
+def _by_mmsi(raw: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
     out: dict[int, list[dict[str, Any]]] = {}
     for r in raw:
         out.setdefault(int(r["mmsi"]), []).append(r)
     return out
 
 
-def test_decode(baltic: Run, raw: list[dict[str, str]]) -> None:
+def test_decode(baltic: Run, raw: list[dict[str, Any]]) -> None:
     pos, stats = baltic.tables["positions"], baltic.stats
     assert (stats.lines, stats.rejected, pos.num_rows) == (19_999, 0, 19_999)
     assert stats.by_type == {
@@ -69,7 +70,7 @@ def test_every_vessel_one_segment_but_the_one_that_jumps(baltic: Run) -> None:
     assert len({ids[0], ids[1], ids[3]}) == 3
 
 
-def test_speed_jumps_only_flemhude(baltic: Run, raw: list[dict[str, str]]) -> None:
+def test_speed_jumps_only_flemhude(baltic: Run, raw: list[dict[str, Any]]) -> None:
     # Independent: consecutive reports of a vessel farther apart than the jump bound
     # hypot(h, 0.25 h) x 50 kn. FLEMHUDE reports 12-17 kn, yet its 4 positions in
     # 26 min hop 50 km, 11 km and 55 km north-east across the Mecklenburg Bight.
@@ -91,7 +92,7 @@ def test_speed_jumps_only_flemhude(baltic: Run, raw: list[dict[str, str]]) -> No
     assert [round(d["max_distance_m"], -3) for d in details] == [50_000, 55_000]
 
 
-def test_gaps_match_an_independent_count(baltic: Run, raw: list[dict[str, str]]) -> None:
+def test_gaps_match_an_independent_count(baltic: Run, raw: list[dict[str, Any]]) -> None:
     times = {m: [r["t"] for r in rows] for m, rows in _by_mmsi(raw).items()}
     closed, still = gaps(times, raw[-1]["t"])
     assert (len(closed), len(still)) == (2, 7)
@@ -102,7 +103,7 @@ def test_gaps_match_an_independent_count(baltic: Run, raw: list[dict[str, str]])
 
 
 def test_draught_changes_are_the_only_identity_changes(
-    baltic: Run, raw: list[dict[str, str]]
+    baltic: Run, raw: list[dict[str, Any]]
 ) -> None:
     expected = set()
     for mmsi, rows in _by_mmsi(raw).items():
@@ -122,7 +123,7 @@ def test_draught_changes_are_the_only_identity_changes(
     assert got == expected
 
 
-def test_loitering_is_slow_in_the_raw_reports(baltic: Run, raw: list[dict[str, str]]) -> None:
+def test_loitering_is_slow_in_the_raw_reports(baltic: Run, raw: list[dict[str, Any]]) -> None:
     by = _by_mmsi(raw)
     ev = baltic.events("loitering")
     assert ev.num_rows == 203  # no shore filter without geography: moored ships count
@@ -137,7 +138,7 @@ def test_loitering_is_slow_in_the_raw_reports(baltic: Run, raw: list[dict[str, s
         assert spread < 2 * 1.852 * hours + 1, e
 
 
-def test_encounters_are_ships_moored_together(baltic: Run, raw: list[dict[str, str]]) -> None:
+def test_encounters_are_ships_moored_together(baltic: Run, raw: list[dict[str, Any]]) -> None:
     """Without geography (no port filter) every encounter is two ships lying still side by
     side, mostly at quays in Rostock, Kiel, Swinoujscie, Sassnitz."""
     by = _by_mmsi(raw)
