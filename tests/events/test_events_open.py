@@ -8,6 +8,7 @@ the result must equal :func:`combine` over full snapshots, and the whole input i
 from __future__ import annotations
 
 import importlib
+import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -66,3 +67,43 @@ def test_open_events_at_the_end_equal_snapshots(suez: pa.Table, name: str) -> No
     lazy.append(flushed)
     assert combine(snaps).equals(combine([whole]))
     assert sort_events(pa.concat_tables(lazy)).equals(combine([whole]))
+
+
+def test_ended_segments_are_closed_and_forgotten() -> None:
+    """Keyed by segment, a track silent for track_expiry_s has ended: closed, state dropped."""
+    from evtools import MIN, T0, H, positions
+
+    from seawatch.events import loitering, port_visit
+
+    n = 60  # 5 h drifting at ~0.1 kn, 10 km from shore, inside a port
+    slow = positions(
+        [T0 + i * 5 * MIN for i in range(n)],
+        [10.0 + i * 1e-5 for i in range(n)],
+        [70.0] * n,
+        segment_id=[7] * n,
+        distance_to_port_km=[1.0] * n,
+        speed_kn=[0.1] * n,
+        port_id=["INMAA"] * n,
+        port_name=["Chennai"] * n,
+    )
+    other = positions(
+        [T0 + 30 * H],
+        [0.0],
+        [0.0],
+        mmsi=367_000_001,
+        segment_id=[8],
+        distance_to_port_km=[500.0],
+        speed_kn=[10.0],
+        port_id=["XXXXX"],
+        port_name=["Far"],
+    )
+    for module, kind in ((loitering, "loitering"), (port_visit, "port_visit")):
+        ev, state = module.detect(slow, open_events=False)
+        assert ev.num_rows == 0  # still running: nothing closed
+        assert len(state.keys) == 1
+        ev, state = module.detect(other, state=state)
+        assert ev["event_type"].to_pylist() == [kind]
+        assert ev["end_ts"].null_count == 0  # ended 25 h before the data's end: closed
+        assert state.keys.to_pylist() == [8]  # segment 7 forgotten, 8 kept
+    ev, state = port_visit.detect(pa.concat_tables([slow, other]))
+    assert json.loads(ev["details"][0].as_py())["ended_by"] == "track_ended"

@@ -26,12 +26,15 @@ from seawatch.events.tracks_in import (
     F64,
     I64,
     M_PER_NM,
+    TRACK_EXPIRY_S,
     US_PER_H,
     US_PER_S,
     TrackArrays,
+    expiring,
     haversine_m,
     prepare,
     utc_iso,
+    without,
 )
 
 NO = np.iinfo(np.int64).min
@@ -51,6 +54,7 @@ class LoiteringParams:
     max_speed_kn: float = 2.0  # pipe-loitering: hourly mean implied speed < 2 kn
     min_duration_s: float = 4 * 3600.0  # GFW carrier loitering product: ≥ 4 h
     min_distance_to_shore_km: float = 20 * M_PER_NM / 1000  # GFW products: ≥ 20 nm
+    track_expiry_s: float = TRACK_EXPIRY_S  # a segment silent this long has ended
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,19 @@ def _kernel(
 
 
 @njit(cache=True, nogil=True)
+def _end_tracks(
+    ks: I64, iv: I64, fv: F64, max_kn: float, oi: I64, of: F64
+) -> int:  # pragma: no cover
+    """Close the hour and the run of each track in ``ks`` (tracks that ended)."""
+    n = 0
+    for k in ks:
+        n = _close_hour(k, iv, fv, max_kn, oi, of, n)
+        if iv[k, R_FIRST] != NO:
+            n = _emit(k, iv, fv, oi, of, n)
+    return n
+
+
+@njit(cache=True, nogil=True)
 def _snapshot(iv: I64, fv: F64, max_kn: float, oi: I64, of: F64) -> int:  # pragma: no cover
     """Runs as they stand at the end of the data (on copies: the state is not changed)."""
     n = 0
@@ -253,11 +270,19 @@ def detect(
         oi,
         of,
     )
-    closed = _events(oi[:n], of[:n], params, kd, has_shore, closed=True)
-    if not open_events:
-        return closed, LoiteringState(kd.keys, kd.cols, kd.now_us, kd.by_segment)
-    si, sf = np.empty((len(iv), 7), dtype=np.int64), np.empty((len(iv), 5))
-    ns = _snapshot(iv.copy(), fv.copy(), params.max_speed_kn, si, sf)
-    opened = _events(si[:ns], sf[:ns], params, kd, has_shore, closed=False)
-    new_state = LoiteringState(kd.keys, kd.cols, kd.now_us, kd.by_segment)
-    return pa.concat_tables([closed, opened]), new_state
+    gone = expiring(kd, iv[:, LAST_TS], params.track_expiry_s)
+    ei, ef = np.empty((2 * len(gone), 7), dtype=np.int64), np.empty((2 * len(gone), 5))
+    ne = _end_tracks(gone, iv, fv, params.max_speed_kn, ei, ef)
+    closed = pa.concat_tables(
+        [
+            _events(oi[:n], of[:n], params, kd, has_shore, closed=True),
+            _events(ei[:ne], ef[:ne], params, kd, has_shore, closed=True),
+        ]
+    )
+    parts = [closed]
+    if open_events:
+        si, sf = np.empty((len(iv), 7), dtype=np.int64), np.empty((len(iv), 5))
+        ns = _snapshot(iv.copy(), fv.copy(), params.max_speed_kn, si, sf)
+        parts.append(_events(si[:ns], sf[:ns], params, kd, has_shore, closed=False))
+    keys, cols = without(kd.keys, kd.cols, gone)
+    return pa.concat_tables(parts), LoiteringState(keys, cols, kd.now_us, kd.by_segment)

@@ -26,7 +26,18 @@ import pyarrow as pa
 from numba import njit
 
 from seawatch.events.schema import build_events
-from seawatch.events.tracks_in import F64, I64, US_PER_S, Keyed, TrackArrays, prepare, utc_iso
+from seawatch.events.tracks_in import (
+    F64,
+    I64,
+    TRACK_EXPIRY_S,
+    US_PER_S,
+    Keyed,
+    TrackArrays,
+    expiring,
+    prepare,
+    utc_iso,
+    without,
+)
 
 log = logging.getLogger(__name__)
 NO = np.iinfo(np.int64).min
@@ -51,6 +62,7 @@ class PortVisitParams:
     stop_end_speed_kn: float = 0.5  # port stop ends above 0.5 kn
     min_gap_s: float = 4 * 3600.0  # port gap: in-port silence longer than 4 h
     min_confidence: int = 2  # GFW products show visits of confidence ≥ 2
+    track_expiry_s: float = TRACK_EXPIRY_S  # a segment silent this long has ended
 
 
 @dataclass(frozen=True)
@@ -180,10 +192,18 @@ def _ports(kd: Keyed, rows: I64, tracks: I64, state_cols: dict[str, Any]) -> dic
 
 
 def _events(
-    oi: I64, of: F64, kd: Keyed, ports: dict[str, list[Any]], params: PortVisitParams, closed: bool
+    oi: I64,
+    of: F64,
+    kd: Keyed,
+    ports: dict[str, list[Any]],
+    params: PortVisitParams,
+    closed: bool,
+    exited: bool | None = None,
 ) -> pa.Table:
+    """Output rows to events; ``exited`` False: closed because the track ended in port."""
+    exited = closed if exited is None else exited
     entry = oi[:, O_ENTRY] == 1
-    exit_ = np.full(len(oi), closed)
+    exit_ = np.full(len(oi), exited)
     level = levels(entry, exit_, (oi[:, O_STOPS] + oi[:, O_GAPS]) > 0)
     keep = level >= max(1, params.min_confidence)
     p = asdict(params)
@@ -194,7 +214,7 @@ def _events(
             "port_name": ports["port_name"][j],
             "confidence_level": int(level[j]),
             "entry": bool(entry[j]),
-            "exit": closed,
+            "exit": exited,
             "n_stops": int(oi[j, O_STOPS]),
             "n_gaps": int(oi[j, O_GAPS]),
             "n_positions": int(oi[j, O_N]),
@@ -206,7 +226,9 @@ def _events(
         }
         if closed:
             d["duration_s"] = (int(oi[j, O_END]) - int(oi[j, O_START])) / US_PER_S
-            d["exit_distance_to_port_km"] = float(of[j, 4])
+            d["exit_distance_to_port_km"] = float(of[j, 4]) if exited else None
+            if not exited:
+                d["ended_by"] = "track_ended"  # silent for track_expiry_s while in port
         else:
             d["last_in_port_ts"] = utc_iso(int(oi[j, O_END]))
             d["data_end"] = utc_iso(kd.now_us)
@@ -297,10 +319,18 @@ def detect(
     fresh = _ports(kd, iv[new_here, V_ROW], new_here, kd.cols)
     for name in ("port_id", "port_name"):
         kd.cols[name][new_here] = np.array(fresh[name] + [None], dtype=object)[:-1]
-    new_state = PortVisitState(kd.keys, kd.cols, kd.now_us, kd.by_segment)
-    if not open_events:
-        return closed, new_state
     si, sf = _snapshot(iv, fv)
     si[:, O_ROW] = -1  # ports of open visits are now in the state
-    opened = _events(si, sf, kd, _ports(kd, si[:, O_ROW], si[:, O_K], kd.cols), params, False)
-    return pa.concat_tables([closed, opened]), new_state
+    gone = expiring(kd, iv[:, LAST_TS], params.track_expiry_s)
+    ended = np.isin(si[:, O_K], gone)
+    parts = [closed]
+    if ended.any():  # visits of tracks that ended in port: closed at their last position
+        ei, ef = si[ended], sf[ended]
+        ports = _ports(kd, ei[:, O_ROW], ei[:, O_K], kd.cols)
+        parts.append(_events(ei, ef, kd, ports, params, True, exited=False))
+    if open_events:
+        oi2, of2 = si[~ended], sf[~ended]
+        ports = _ports(kd, oi2[:, O_ROW], oi2[:, O_K], kd.cols)
+        parts.append(_events(oi2, of2, kd, ports, params, False))
+    keys, cols = without(kd.keys, kd.cols, gone)
+    return pa.concat_tables(parts), PortVisitState(keys, cols, kd.now_us, kd.by_segment)

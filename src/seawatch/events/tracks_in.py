@@ -247,6 +247,32 @@ def prepare(
     )
 
 
+TRACK_EXPIRY_S = 24 * 3600.0
+"""Default ``track_expiry_s`` of the segment-keyed detectors: the tracks stage's default
+``max_gap_hours``, after which a segment never gets another position."""
+NO_TS = np.iinfo(np.int64).min
+
+
+def expiring(kd: Keyed, last_ts: I64, expiry_s: float) -> I64:
+    """Slots of tracks that end now: keyed by segment and silent for more than ``expiry_s``
+    before the end of the data so far. Keyed by MMSI (no ``segment_id``), none: a vessel may
+    come back after any silence, and its state is bounded by the number of vessels."""
+    if not kd.by_segment:
+        return np.empty(0, np.int64)
+    return np.flatnonzero((last_ts != NO_TS) & (kd.now_us - last_ts > round(expiry_s * US_PER_S)))
+
+
+def without(
+    keys: pa.Array[Any], cols: dict[str, npt.NDArray[Any]], drop: I64
+) -> tuple[pa.Array[Any], dict[str, npt.NDArray[Any]]]:
+    """The state without the slots ``drop`` (tracks that ended)."""
+    if not len(drop):
+        return keys, cols
+    keep = np.ones(len(keys), dtype=bool)
+    keep[drop] = False
+    return keys.filter(pa.array(keep)), {name: col[keep] for name, col in cols.items()}
+
+
 TS_INT = pa.int64()
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

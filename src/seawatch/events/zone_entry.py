@@ -29,7 +29,15 @@ from numba import njit
 
 from seawatch.errors import ConfigError
 from seawatch.events.schema import build_events, empty_events
-from seawatch.events.tracks_in import I64, Keyed, TrackArrays, prepare
+from seawatch.events.tracks_in import (
+    I64,
+    TRACK_EXPIRY_S,
+    Keyed,
+    TrackArrays,
+    expiring,
+    prepare,
+    without,
+)
 from seawatch.tracks.mid import flag_of
 
 NO = np.iinfo(np.int64).min
@@ -57,6 +65,7 @@ class ZoneParams:
 
     rules: tuple[ZoneRule, ...] = (ZoneRule(),)
     track_start_confidence: float = 0.5  # inside at a track's first position: entry unseen
+    track_expiry_s: float = TRACK_EXPIRY_S  # a segment silent this long has ended
 
     def __post_init__(self) -> None:
         names = [r.name for r in self.rules]
@@ -224,5 +233,5 @@ def detect(
         n = _transitions(kd.track, ok & decided, matched, kd.cols[_state_name(lay, rule)], out)
         if n:
             found += _events(kd, out[:n], lay, rule, ship, params)
-    new_state = ZoneState(kd.keys, kd.cols, kd.now_us, kd.by_segment)
-    return pa.concat_tables(found), new_state
+    keys, cols = without(kd.keys, kd.cols, expiring(kd, iv[:, LAST_TS], params.track_expiry_s))
+    return pa.concat_tables(found), ZoneState(keys, cols, kd.now_us, kd.by_segment)
