@@ -49,6 +49,8 @@ GOAL_RATIO = 20.0  # x MovingPandas
 BASE_TS = "2024-01-01T00:00:00+00:00"  # every source rebased to start here
 COPY_STEP_S = 6 * 3600  # copy k starts k x 6 h after copy 0 of its source
 LON_SHIFT = 0.05  # degrees per copy (mod 40): overlapping copies do not meet
+FLEET_CYCLE = 40  # copy k sails as fleet k mod 40: a bounded population of vessels that
+# repeat their voyages (same place 10 days later), as in a feed of any length
 # Valid ship MIDs (ITU) for the shifted MMSIs: 201-279 Europe, 303-375 Americas, ...
 MIDS = [201, 205, 209, 211, 219, 224, 229, 235, 244, 255, 257, 265, 303, 311, 316, 338]
 MIDS += [351, 352, 353, 355, 356, 357, 370, 371, 372, 412, 413, 431, 440, 477, 525, 533]
@@ -144,7 +146,7 @@ def build_input(positions: int) -> tuple[Path, dict[str, Any]]:
         if not p.is_file():
             die(f"{p} not found (needs ../shared next to the checkout)")
     WORK.mkdir(parents=True, exist_ok=True)
-    path = WORK / f"tracks.v2.{positions}.parquet"
+    path = WORK / f"tracks.v3.{positions}.parquet"
     info_path = path.with_suffix(".json")
     if path.exists() and info_path.exists():
         return path, json.loads(info_path.read_text())
@@ -179,20 +181,20 @@ def build_input(positions: int) -> tuple[Path, dict[str, Any]]:
         ts0 = ts0 - ts0.min() + base_us  # the sources are years apart: rebase them
         lon0 = t["lon"].to_numpy(zero_copy_only=False)
         for k in range(copies):
-            v = next_vessel + inv
-            next_vessel += len(uniq)
+            v = next_vessel + (k % FLEET_CYCLE) * len(uniq) + inv
             mids = np.asarray(MIDS, dtype=np.int64)[v % len(MIDS)]
             mmsi = mids * 1_000_000 + v // len(MIDS)
             shifted = {
                 "ts": pa.array(ts0 + k * COPY_STEP_S * 1_000_000).cast(types["ts"]),
                 "mmsi": pa.array(mmsi, pa.int32()),
-                "lon": pa.array(lon0 + (k % 40) * LON_SHIFT),
+                "lon": pa.array(lon0 + (k % FLEET_CYCLE) * LON_SHIFT),
             }
             parts.append(
                 pa.table({c: shifted.get(c, t[c]) for c in cols}).cast(
                     pa.schema([(c, pa.int32() if c == "mmsi" else types[c]) for c in cols])
                 )
             )
+        next_vessel += FLEET_CYCLE * len(uniq)
     table = pa.concat_tables(parts).sort_by("ts").slice(0, positions)
     table = table.append_column("msg_type", pa.array(np.ones(table.num_rows, np.int8)))
     tmp = path.with_suffix(".tmp")
@@ -499,7 +501,8 @@ def render_section(meta: dict[str, Any], results: list[dict[str, Any]]) -> str:
         f"{info['mmsis']:,} MMSIs, {info['start']} – {info['end']}: {info['copies']} copies of "
         f"the real samples ({', '.join(f'{k} {v:,} rows' for k, v in info['base_rows'].items())})"
         f", each source rebased to start {BASE_TS[:10]}, copy k shifted by k × 6 h, "
-        f"(k mod 40) × {LON_SHIFT}° of longitude, new MMSIs.",
+        f"(k mod 40) × {LON_SHIFT}° of longitude and sailing as fleet k mod {FLEET_CYCLE} (a "
+        "bounded population repeating its voyages).",
         f"- Command: `{meta['command']}`; seawatch source: git {meta['source']}; chunk "
         f"{meta['chunk']:,} rows; best of {meta['runs']} timed run(s) after an untimed warm-up.",
         "",

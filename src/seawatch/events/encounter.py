@@ -12,9 +12,10 @@ Runs of consecutive close steps of at least ``min_duration_s`` are kept, kept ru
 less than ``merge_gap_s`` apart are merged, and an event survives if both vessels' median
 speeds over its close steps are below ``max_median_speed_kn``. Cells ignore the antimeridian.
 
-Incremental: the state keeps the raw positions of the last ``merge_gap_s + max_interp_gap_s
-+ step_s`` before the latest timestamp (and back to the start of any unsettled run), so its
-size is bounded by that window's traffic plus the longest running encounter. An encounter
+Incremental: the state keeps the raw positions of the last ``merge_gap_s + 2 ×
+max_interp_gap_s + 2 × step_s`` before the latest timestamp and, for the two tracks of an
+unsettled run only, back to the start of that run: bounded by that window's traffic plus the
+tracks of the encounters still running. An encounter
 is closed once no later data can extend it; until then it is returned open (``end_ts``
 null), as every detector's snapshot.
 In: positions (``ts``, ``mmsi``, ``lat``, ``lon``; optional ``segment_id``,
@@ -28,7 +29,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from numba import njit
 
 from seawatch.events.schema import build_events, empty_events, json_objects
@@ -253,7 +253,8 @@ def _runs(
     max_kn: float,
     oi: I64,
     of: F64,
-) -> tuple[int, int]:  # pragma: no cover
+    keep: I64,
+) -> int:  # pragma: no cover
     """Encounters of close pairs sorted by (track, other track, step).
 
     Per pair of tracks: runs of consecutive steps, runs shorter than ``min_steps`` dropped,
@@ -261,11 +262,10 @@ def _runs(
     A merged run is closed when no later row can extend it; closed runs already closed by
     the previous call (``prev_now_us``) are not emitted again. Out rows: ``oi`` (first step,
     last step, closed, track, other track, close steps), ``of`` (lat, lon, median distance,
-    median speed, other median speed). Returns the row count and the earliest step a later
-    call still needs (the start of any unsettled run).
+    median speed, other median speed). Returns the row count; ``keep[track]`` is lowered to
+    the first step a later call still needs of that track (the start of an unsettled run).
     """
     n_out = 0
-    keep_step = now_us // step_us
     g = 0
     while g < len(p):
         h = g + 1
@@ -279,7 +279,8 @@ def _runs(
             while j + 1 < h and gs[p[j + 1]] == gs[p[j]] + 1:
                 j += 1
             if (gs[p[j]] + 1) * step_us + lag_us >= now_us:
-                keep_step = min(keep_step, gs[p[i]])
+                keep[gk[p[i]]] = min(keep[gk[p[i]]], gs[p[i]])
+                keep[gk[q[i]]] = min(keep[gk[q[i]]], gs[p[i]])
             if gs[p[j]] - gs[p[i]] >= min_steps:
                 if mf >= 0 and gs[p[i]] - gs[p[ml]] < merge_steps:
                     ml = j
@@ -331,9 +332,10 @@ def _runs(
                 n_out,
             )
             if (gs[p[ml]] + 1) * step_us + lag_us >= now_us:
-                keep_step = min(keep_step, gs[p[mf]])
+                keep[gk[p[mf]]] = min(keep[gk[p[mf]]], gs[p[mf]])
+                keep[gk[q[mf]]] = min(keep[gk[q[mf]]], gs[p[mf]])
         g = h
-    return n_out, keep_step
+    return n_out
 
 
 @njit(cache=True, nogil=True)
@@ -404,13 +406,16 @@ def _close_steps(kd: Any, params: EncounterParams) -> tuple[Any, ...]:
 
 def _encounters(
     kd: Any, params: EncounterParams, prev_now: int, open_events: bool = True
-) -> tuple[pa.Table, int]:
-    """Closed and open encounters of ``kd``'s rows, and the time from which rows are kept."""
+) -> tuple[pa.Table, I64]:
+    """Closed and open encounters of ``kd``'s rows, and which of them (in ``kd.rows``' order)
+    a later call still needs: the last ``merge_gap_s + 2 × max_interp_gap_s + 2 × step_s``
+    of every track, and all of a track's rows since the start of its unsettled runs."""
     gk, gs, glat, glon, gv, _gmmsi, p, q, d = _close_steps(kd, params)
     step_us = int(params.step_s) * US_PER_S
     lag = int((params.merge_gap_s + params.max_interp_gap_s) * US_PER_S) + step_us
     oi, of = np.empty((len(p), 6), np.int64), np.empty((len(p), 5))
-    n, keep_step = _runs(
+    keep = np.full(len(kd.keys), kd.now_us // step_us, np.int64)
+    n = _runs(
         p,
         q,
         d,
@@ -429,17 +434,21 @@ def _encounters(
         params.max_median_speed_kn,
         oi,
         of,
+        keep,
     )
     oi, of = oi[:n], of[:n]
     if not open_events:
         oi, of = oi[oi[:, 2] == 1], of[oi[:, 2] == 1]
         n = len(oi)
-    keep_from = min(kd.now_us - lag - int(params.max_interp_gap_s * US_PER_S), keep_step * step_us)
+    margin = int(params.max_interp_gap_s * US_PER_S) + step_us
+    recent = kd.now_us - lag - int(params.max_interp_gap_s * US_PER_S)
+    keep_from = np.minimum(recent, keep * step_us) - margin  # per track
+    needed = np.empty(len(kd.ts_us), dtype=bool)
+    needed[kd.order] = kd.ts_us >= keep_from[kd.track]
     tm = _track_mmsi(kd)
     keys = kd.keys.cast(pa.string()) if kd.by_segment else None
     parts = [_build(oi[m], of[m], params, tm, keys, closed=c) for c, m in _split(oi[:, 2] == 1)]
-    margin = int(params.max_interp_gap_s * US_PER_S) + step_us
-    return pa.concat_tables([empty_events(), *parts]), keep_from - margin
+    return pa.concat_tables([empty_events(), *parts]), needed
 
 
 def _split(closed: Any) -> list[tuple[bool, Any]]:
@@ -507,7 +516,6 @@ def detect(
     kd = prepare(rows, None, {})
     if len(kd.ts_us) == 0:
         return empty_events(), EncounterState(rows, by_segment, state.now_us)
-    events, keep_from = _encounters(kd, params, state.now_us, open_events)
-    ts = rows["ts"].cast(pa.int64())
-    buffer = rows.filter(pc.greater_equal(ts, pa.scalar(keep_from, pa.int64())))
+    events, needed = _encounters(kd, params, state.now_us, open_events)
+    buffer = kd.rows.filter(pa.array(needed))
     return events, EncounterState(buffer, by_segment, kd.now_us)
