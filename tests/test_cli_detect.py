@@ -325,3 +325,20 @@ def test_memory_stays_bounded_by_the_chunk(tmp_path: Path) -> None:
     assert positions > 100_000
     print(f"peak RSS {before >> 20} -> {after >> 20} MiB; positions {held >> 20} MiB in Arrow")
     assert after - before < 4 * held
+
+
+def test_inputs_in_any_order_give_the_tables_of_one_file(sample: Path, tmp_path: Path) -> None:
+    """Two halves of a feed, given last half first, and a positions + statics Parquet pair."""
+    lines = sample.read_text(encoding="ascii").splitlines(keepends=True)
+    half = len(lines) // 2
+    first, second = tmp_path / "first.nmea", tmp_path / "second.nmea"
+    first.write_text("".join(lines[:half]), encoding="ascii")
+    second.write_text("".join(lines[half:]), encoding="ascii")
+    env = {"SEAWATCH_DECODE_CHUNK_BYTES": "16KiB"}
+    one = run("detect", str(sample), "--out", str(tmp_path / "one"), env=env)
+    two = run("detect", str(second), str(first), "--out", str(tmp_path / "two"), env=env)
+    assert (one.exit_code, two.exit_code) == (0, 0), two.output
+    a, b = check_schemas(tmp_path / "one"), check_schemas(tmp_path / "two")
+    assert b["late_positions"].num_rows == 0
+    for name in ("segments", "identity", "events"):
+        assert a[name].equals(b[name]), name

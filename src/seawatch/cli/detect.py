@@ -17,6 +17,7 @@ stages' state, not the input.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -54,6 +55,7 @@ Examples:
 """
 
 Piece = tuple[pa.Table, pa.Table, "DecodeStats"]
+_HEAD_BYTES = 64 * 1024  # decoded to find where an input starts
 
 
 @dataclass
@@ -137,22 +139,45 @@ class _Input:
         return piece
 
 
+def _start(source: str | Path, settings: Settings) -> int | None:
+    """Oldest time (µs) in the first batch of ``source`` with one, decoding only its head."""
+    head = dataclasses.replace(settings, decode_chunk_bytes=_HEAD_BYTES)
+    for k, piece in enumerate(_pieces(source, head, None)):
+        start = _span(piece)[0]
+        if start is not None or k >= 3:
+            return start
+    return None
+
+
 def _merged(
     sources: Sequence[str | Path], settings: Settings, chunk_rows: int | None
 ) -> Iterator[tuple[Piece, int | None]]:
     """Pieces of all inputs, the one starting first next, and the time all inputs reached.
 
-    That time (the slowest live input's newest time fed, or where it starts) is what the
-    pipeline may release up to, less its reorder window; None when every input is read.
+    Inputs are opened in the order of their first time, each only when its turn comes
+    (inputs of successive days are read one after the other, a positions and a statics
+    file of the same day side by side). The time reached is the slowest open input's newest
+    time fed (or its start), and the start of any input not opened yet: the pipeline may
+    release up to it, less its reorder window. None once every input is read.
     """
-    inputs = [_Input(_pieces(src, settings, chunk_rows)) for src in sources]
     never = np.iinfo(np.int64).min
-    while live := [i for i in inputs if i.head is not None]:
-        nxt = min(live, key=lambda i: never if i.start is None else i.start)
-        piece = nxt.take()
-        clocks = [i.clock if i.clock is not None else i.start for i in inputs if i.head]
-        now = None if not clocks else min(never if c is None else c for c in clocks)
-        yield piece, now
+    waiting = sorted(
+        ((_start(src, settings), k, src) for k, src in enumerate(sources)),
+        key=lambda w: (never if w[0] is None else w[0], w[1]),
+    )
+    opened: list[_Input] = []
+    while True:
+        live = [i for i in opened if i.head is not None]
+        first = min((never if i.start is None else i.start for i in live), default=None)
+        if waiting and (first is None or (waiting[0][0] or never) <= first):
+            opened.append(_Input(_pieces(waiting.pop(0)[2], settings, chunk_rows)))
+            continue
+        if not live:
+            return
+        piece = min(live, key=lambda i: never if i.start is None else i.start).take()
+        clocks = [i.clock if i.clock is not None else i.start for i in opened if i.head]
+        clocks += [w[0] for w in waiting]
+        yield piece, (None if not clocks else min(never if c is None else c for c in clocks))
 
 
 class _Outputs:

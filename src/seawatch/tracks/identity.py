@@ -203,6 +203,27 @@ def _merge(parts: list[pa.Table], keys: list[str], aggs: dict[str, str]) -> pa.T
     )
 
 
+class _Sums:
+    """Partial aggregates, re-aggregated only once the new parts outgrow the merged table: the
+    work per chunk stays in proportion to the chunk, not to every segment seen so far."""
+
+    def __init__(self, empty: pa.Table, keys: list[str], aggs: dict[str, str]) -> None:
+        self.keys, self.aggs = keys, aggs
+        self._merged, self._parts, self._rows = empty, list[pa.Table](), 0
+
+    def add(self, part: pa.Table) -> None:
+        self._parts.append(part.cast(self._merged.schema))
+        self._rows += part.num_rows
+        if self._rows > max(self._merged.num_rows, 1 << 16):
+            self.table()
+
+    def table(self) -> pa.Table:
+        if self._parts:
+            self._merged = _merge([self._merged, *self._parts], self.keys, self.aggs)
+            self._parts, self._rows = [], 0
+        return self._merged
+
+
 class SegmentsAccumulator:
     """Per-segment sums and identity history built chunk by chunk.
 
@@ -218,21 +239,27 @@ class SegmentsAccumulator:
     def __init__(self, max_attribution_s: float = DEFAULT_MAX_ATTRIBUTION_S) -> None:
         self.max_attribution_s = max_attribution_s
         self._max_us = int(max_attribution_s * 1e6)
-        self._agg = pa.table(
-            {"segment_id": pa.array([], pa.int64()), "mmsi": pa.array([], pa.int32()),
-             "ts_min": pa.array([], IDENTITY.field("ts").type),
-             "ts_max": pa.array([], IDENTITY.field("ts").type),
-             "n": pa.array([], pa.int64())}
+        ts_type = IDENTITY.field("ts").type
+        self._agg = _Sums(
+            pa.table({"segment_id": pa.array([], pa.int64()), "mmsi": pa.array([], pa.int32()),
+                      "ts_min": pa.array([], ts_type), "ts_max": pa.array([], ts_type),
+                      "n": pa.array([], pa.int64())}),
+            ["segment_id"], {"mmsi": "min", "ts_min": "min", "ts_max": "max", "n": "sum"},
         )  # fmt: skip
         self._tail = (np.empty(0, _I64), np.empty(0, _I64), np.empty(0, _I64))
         self._pending = _reports(pa.table({c: pa.array([]) for c in _ST_COLS}).cast(
             pa.schema([IDENTITY.field(c) for c in _ST_COLS])
         ))  # fmt: skip
-        self._n_statics = pa.table({"segment_id": pa.array([], pa.int64()),
-                                    "n": pa.array([], pa.int64())})  # fmt: skip
+        self._n_statics = _Sums(
+            pa.table({"segment_id": pa.array([], pa.int64()), "n": pa.array([], pa.int64())}),
+            ["segment_id"], {"n": "sum"},
+        )  # fmt: skip
         self._modes = {
-            f: pa.table({"segment_id": pa.array([], pa.int64()),
-                         f: pa.array([], IDENTITY.field(f).type), "n": pa.array([], pa.int64())})
+            f: _Sums(
+                pa.table({"segment_id": pa.array([], pa.int64()),
+                          f: pa.array([], IDENTITY.field(f).type), "n": pa.array([], pa.int64())}),
+                ["segment_id", f], {"n": "sum"},
+            )
             for f in SUMMARY_FIELDS
         }  # fmt: skip
         self._carry = IDENTITY.empty_table().drop_columns(["changed"])
@@ -250,9 +277,7 @@ class SegmentsAccumulator:
                 [("mmsi", "min"), ("ts", "min"), ("ts", "max"), ("ts", "count")]
             )
             part = part.select(["segment_id", "mmsi_min", "ts_min", "ts_max", "ts_count"])
-            part = part.rename_columns(list(self._agg.column_names)).cast(self._agg.schema)
-            aggs = {"mmsi": "min", "ts_min": "min", "ts_max": "max", "n": "sum"}
-            self._agg = _merge([self._agg, part], ["segment_id"], aggs)
+            self._agg.add(part.rename_columns(["segment_id", "mmsi", "ts_min", "ts_max", "n"]))
         mmsi, ts, seg = _sorted_positions(pos)
         t_mmsi, t_ts, t_seg = self._tail
         pos_arrays = tuple(
@@ -299,7 +324,7 @@ class SegmentsAccumulator:
         att = att.take(order)
         counts = att.group_by(["segment_id"]).aggregate([("ts", "count")])
         counts = counts.select(["segment_id", "ts_count"]).rename_columns(["segment_id", "n"])
-        self._n_statics = _merge([self._n_statics, counts], ["segment_id"], {"n": "sum"})
+        self._n_statics.add(counts)
         for f in SUMMARY_FIELDS:
             part = (
                 att.filter(pc.is_valid(att.column(f)))
@@ -308,13 +333,13 @@ class SegmentsAccumulator:
                 .select(["segment_id", f, f"{f}_count"])
                 .rename_columns(["segment_id", f, "n"])
             )
-            self._modes[f] = _merge([self._modes[f], part], ["segment_id", f], {"n": "sum"})
+            self._modes[f].add(part)
         rows, self._carry = _history(att, self._carry)
         self._history.append(rows)
 
     def segments(self) -> pa.Table:
         """One row per segment (:data:`SEGMENTS` schema), sorted by id."""
-        agg = self._agg.sort_by("segment_id")
+        agg = self._agg.table().sort_by("segment_id")
         seg_ids = agg.column("segment_id")
         start, end = agg.column("ts_min"), agg.column("ts_max")
         duration = pc.divide(pc.subtract(_us(end), _us(start)), 1e6)
@@ -326,10 +351,10 @@ class SegmentsAccumulator:
             "duration_s": duration,
             "n_positions": agg.column("n"),
         }
-        n_statics = _lookup(seg_ids, self._n_statics, "n", pa.int64())
+        n_statics = _lookup(seg_ids, self._n_statics.table(), "n", pa.int64())
         cols["n_statics"] = pc.fill_null(n_statics, pa.scalar(0, pa.int64()))
         for f in SUMMARY_FIELDS:
-            cols[f] = _lookup(seg_ids, _mode(self._modes[f], f), f, SEGMENTS.field(f).type)
+            cols[f] = _lookup(seg_ids, _mode(self._modes[f].table(), f), f, SEGMENTS.field(f).type)
         fl = flags(cols["mmsi"])
         cols["flag"] = fl.column("flag")
         cols["mmsi_class"] = fl.column("mmsi_class")
