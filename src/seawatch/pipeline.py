@@ -120,7 +120,7 @@ class Pipeline:
 
     ``geography``: run :func:`seawatch.geo.enrich` (with ``zones``); if its packages or
     data are missing, a warning is logged and the pipeline runs without it
-    (:attr:`geography` tells which).
+    (:attr:`geography` tells which). ``reorder_window_s`` defaults to the setting's default.
     """
 
     def __init__(
@@ -128,11 +128,14 @@ class Pipeline:
         *,
         zones: Sequence[Any] = (),
         geography: bool = True,
-        reorder_window_s: float = 600.0,
+        reorder_window_s: float | None = None,
         max_attribution_s: float = DEFAULT_MAX_ATTRIBUTION_S,
     ) -> None:
         from seawatch.decode.schemas import SCHEMAS
+        from seawatch.settings import SETTINGS
 
+        if reorder_window_s is None:
+            reorder_window_s = float(SETTINGS["reorder_window_s"].default)
         self.window_us = int(reorder_window_s * 1e6)
         self.zones = list(zones)
         self.buffers = {name: ReorderBuffer(SCHEMAS[name]) for name in ("positions", "statics")}

@@ -264,7 +264,6 @@ class SegmentsAccumulator:
         }  # fmt: skip
         self._carry = IDENTITY.empty_table().drop_columns(["changed"])
         self._history: list[pa.Table] = []
-        self.with_statics = False
 
     def add(
         self, positions: pa.Table, statics: pa.Table | None = None, horizon: Any = None
@@ -286,7 +285,6 @@ class SegmentsAccumulator:
         order = np.lexsort((pos_arrays[1], pos_arrays[0]))
         pos_arrays = tuple(a[order] for a in pos_arrays)
         if statics is not None:
-            self.with_statics = True
             self._pending = pa.concat_tables([self._pending, _reports(statics)])
         h_us = None if horizon is None else _to_us(horizon)
         self._attribute(pos_arrays, h_us)
