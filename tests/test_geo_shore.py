@@ -35,3 +35,25 @@ def test_exact_near_shore_and_bounded_far() -> None:
     np.testing.assert_allclose(got[near], exact[near], atol=1e-6)
     assert np.abs(got - exact).max() < 20.0
     assert np.median(np.abs(got - exact)) < 1.0
+
+
+def test_distance_inland() -> None:
+    """0 at sea, far inland in central India, about a cell at a berth the mask calls land
+    (a ship lying at 0 kn in Visby harbour, Gotland, in the Argenni Baltic sample), and the
+    Suez Canal at Ismailia, narrower than a mask cell, is ~58 km "inland"."""
+    from seawatch.geo.enrich import INLAND_MARGIN_KM, enrich
+    from seawatch.geo.shore import distance_inland_km
+
+    lat = np.array([10.0, 21.0, 57.70978, 30.58, np.nan])
+    lon = np.array([70.0, 78.0, 18.808386, 32.27, 1.0])
+    d = distance_inland_km(lat, lon)
+    assert d[0] == 0.0
+    assert 400 < d[1] < 700
+    assert on_land(lat[2:3], lon[2:3])[0]
+    assert 0.5 < d[2] < INLAND_MARGIN_KM
+    assert 40 < d[3] < 80
+    assert np.isnan(d[4])
+    import pyarrow as pa
+
+    out = enrich(pa.table({"lat": lat, "lon": lon}))
+    assert out["on_land"].to_pylist() == [False, True, False, True, None]

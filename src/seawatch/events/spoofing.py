@@ -6,7 +6,10 @@ Rules (DOMAIN.md §5: "impossible jumps ... positions on land are the usual spoo
   (``hypot(hours, 0.25 h) × 25 kn``) with a speed no ship reaches. Consecutive flagged pairs
   merge into one event; ``two_places`` counts the pairs at most ``simultaneous_s`` apart
   (two transmitters sharing one MMSI).
-- ``on_land``: consecutive positions with ``on_land`` true (only when that column exists).
+- ``on_land``: consecutive positions with ``on_land`` true (only when that column exists),
+  except within ``land_port_margin_km`` of a port (when ``distance_to_port_km`` exists): the
+  land mask's ~1 km cells cannot resolve harbour basins and river ports (Rostock, Szczecin,
+  Riga, Gothenburg in the Baltic sample), so ships there are not judged on land.
 - ``invalid_mmsi``: once per MMSI, at its first position (:mod:`seawatch.events.mmsi_check`).
 Tracks are MMSIs even when ``segment_id`` exists: segmentation splits exactly these vessels.
 In: positions. Out: events of type ``spoofing``, ``details.rule`` naming the rule.
@@ -39,6 +42,7 @@ class SpoofingParams:
     max_speed_kn: float = 50.0  # twice GFW's 25 kn matcher speed; above any merchant ship
     pad_h: float = 0.25  # GFW matcher: hypot(hours, 0.25 h) allows for position error
     simultaneous_s: float = 60.0  # "at the same time": within one minute
+    land_port_margin_km: float = 10.0  # never "on land" this near a port: river ports
 
 
 @dataclass(frozen=True)
@@ -209,6 +213,9 @@ def detect(
     if land_col is not None:
         land[land_col == 1.0] = 1
         land[land_col == 0.0] = 0
+        port_km = kd.column("distance_to_port_km")
+        if port_km is not None:
+            land[(land == 1) & (port_km <= params.land_port_margin_km)] = 0
     invalid = _invalid(kd, params)
     m = len(kd.ts_us)
     oi, of = np.empty((m + 1, 6), dtype=np.int64), np.empty((m + 1, 4))

@@ -18,17 +18,24 @@ import pyarrow as pa
 from seawatch.geo._arrow import doc_field
 from seawatch.geo.land import on_land
 from seawatch.geo.ports import PortTable, default_ports
-from seawatch.geo.shore import distance_to_shore_km
+from seawatch.geo.shore import distance_inland_km, distance_to_shore_km
 from seawatch.geo.zones import ZoneLayer
 
-__all__ = ["ENRICH_SCHEMA", "enrich", "zone_column"]
+__all__ = ["ENRICH_SCHEMA", "INLAND_MARGIN_KM", "enrich", "zone_column"]
+
+INLAND_MARGIN_KM = 2.0
+"""A position is ``on_land`` when it lies in a land cell of the mask *and* farther than this
+from the nearest coast cell: the 30″ mask (≈ 1 km cells) counts many quays and berths as
+land, and ships lying there are not on land. Rivers and canals narrower than a cell (the
+Suez Canal) are land in the mask whatever the margin (docs/geography.md)."""
 
 ENRICH_SCHEMA = pa.schema(
     [
         doc_field(
             "on_land",
             pa.bool_(),
-            "Position in a land cell of the 30-arc-second GLOBE mask (global-land-mask)",
+            "Position in a land cell of the 30-arc-second GLOBE mask (global-land-mask) and "
+            "more than INLAND_MARGIN_KM (2 km) from the coast: quays and berths are not land",
         ),
         doc_field(
             "distance_to_shore_km",
@@ -81,7 +88,10 @@ def enrich(
     lon = _coords(positions, lon_column)
     missing = ~(np.isfinite(lat) & np.isfinite(lon))
     table = ports or default_ports()
-    land = on_land(lat, lon)
+    land = np.zeros(len(lat), dtype=bool)
+    land[~missing] = on_land(lat[~missing], lon[~missing])
+    if land.any():
+        land[land] = distance_inland_km(lat[land], lon[land]) > INLAND_MARGIN_KM
     shore = distance_to_shore_km(lat, lon)
     port_index, port_km = table.nearest(lat, lon)
     take = pa.array(np.where(port_index >= 0, port_index, 0), pa.int64(), mask=port_index < 0)

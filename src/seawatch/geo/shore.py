@@ -26,7 +26,7 @@ from seawatch.geo._cache import load_npy, save_npy_atomic
 from seawatch.geo._sphere import EARTH_RADIUS_KM, chord_to_km, unit_vectors
 from seawatch.geo.land import COAST_NAME, on_land, packed_land_mask
 
-__all__ = ["EXACT_WITHIN_KM", "distance_to_shore_km"]
+__all__ = ["EXACT_WITHIN_KM", "distance_inland_km", "distance_to_shore_km"]
 
 #: Below this interpolated distance the exact KD-tree distance is computed.
 EXACT_WITHIN_KM = 150.0
@@ -119,6 +119,27 @@ def _interpolated_km(
     bottom = grid[r + 1, c] * (1 - fx) + grid[r + 1, c + 1] * fx
     result: npt.NDArray[np.float64] = (top * (1 - fy) + bottom * fy).astype(np.float64)
     return result
+
+
+def distance_inland_km(lat_deg: npt.ArrayLike, lon_deg: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Great-circle km from each land position to the nearest coast cell centre; 0 at sea.
+
+    Coast cells are the land cells that touch the sea, so a berth that the mask counts as
+    land is within about a cell (≈ 1.3 km) of one. Exact (KD-tree); on-land positions are
+    few in AIS, so no grid is needed.
+    """
+    lat = np.atleast_1d(np.asarray(lat_deg, dtype=np.float64))
+    lon = np.atleast_1d(np.asarray(lon_deg, dtype=np.float64))
+    lat, lon = np.broadcast_arrays(lat, lon)
+    valid = np.isfinite(lat) & np.isfinite(lon)
+    out = np.full(lat.shape, np.nan, dtype=np.float64)
+    land = np.zeros(lat.shape, dtype=bool)
+    land[valid] = on_land(lat[valid], lon[valid])
+    out[valid & ~land] = 0.0
+    if land.any():
+        chord, _ = _coast_tree().query(unit_vectors(lat[land], lon[land]), k=1)
+        out[land] = chord_to_km(chord)
+    return out
 
 
 def distance_to_shore_km(lat_deg: npt.ArrayLike, lon_deg: npt.ArrayLike) -> npt.NDArray[np.float64]:
