@@ -76,3 +76,26 @@ def test_chunking_gives_the_same_events(
         ev, state = detect(part, state=state)
         outs.append(ev)
     assert combine(outs).equals(combine([whole]))
+
+
+def test_flag_change_is_seen_by_imo() -> None:
+    """A reflagged ship keeps its IMO and gets a new MMSI: India (MID 419) to the Marshall
+    Islands (538); the event is on the new MMSI. Statics without an IMO, with an MMSI of no
+    flag, or of another IMO change nothing."""
+    t = _statics(
+        [
+            (T0, 419_000_001, "SEA STAR", 9_074_729, 7.5),
+            (T0 + MIN, 419_000_001, "SEA STAR", 0, 7.5),  # IMO not available
+            (T0 + 2 * MIN, 538_000_001, "SEA STAR", 9_074_729, 7.5),
+            (T0 + 3 * MIN, 538_000_001, "SEA STAR", 9_074_729, 7.5),  # same flag again
+            (T0 + 4 * MIN, 366_000_001, "OTHER", 9_111_111, 5.0),
+        ]
+    )
+    ev, state = detect(t, IdentityParams(fields=("flag",)))
+    assert [(d["before"], d["after"], d["before_mmsi"]) for d in details(ev)] == [
+        ("IND", "MHL", 419_000_001)
+    ]
+    assert ev["mmsi"].to_pylist() == [538_000_001]
+    back = _statics([(T0 + 5 * MIN, 419_000_002, "SEA STAR", 9_074_729, 7.5)])
+    ev2, _ = detect(back, IdentityParams(fields=("flag",)), state)  # flagged back, next chunk
+    assert [(d["before"], d["after"]) for d in details(ev2)] == [("MHL", "IND")]

@@ -4,8 +4,11 @@ draught changed (MarineTraffic "identity change" events; DOMAIN.md §5).
 Per MMSI and field, in time order, each non-empty value is compared with the last non-empty
 value before it; a difference is one event (``details``: field, before, after, when the
 old value was last seen). "Not available" values (empty text, IMO 0, ship type 0, draught 0)
-are skipped rather than reported as changes. Flag changes need the identity history by IMO
-that the tracks stage keeps (an MMSI's MID never changes), so they are not detected here.
+are skipped rather than reported as changes. A *flag* change is seen per IMO number (an
+MMSI's MID, hence its flag, never changes; a reflagged ship gets a new MMSI but keeps its
+IMO): when an IMO's statics come from an MMSI whose flag (MID, :mod:`seawatch.tracks.mid`)
+differs from the flag of the MMSI it was last heard with, the event is on the new MMSI with
+``before_mmsi`` and ``imo`` in the details.
 In: decoded ``statics`` (``ts``, ``mmsi`` and any of the fields). Out: events without position.
 """
 
@@ -18,9 +21,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seawatch.events.schema import build_events, empty_events
+from seawatch.tracks.mid import flag_of
 from seawatch.tracks.order import stable_key_time_order
 
-FIELDS = ("name", "imo", "callsign", "ship_type", "destination", "draught_m")
+FIELDS = ("name", "imo", "callsign", "ship_type", "destination", "draught_m", "flag")
 
 
 @dataclass(frozen=True)
@@ -32,7 +36,8 @@ class IdentityParams:
 
 @dataclass(frozen=True)
 class IdentityState:
-    """Per field, the last non-empty value of each MMSI (columns mmsi, ts, value)."""
+    """Per field, the last non-empty value of each MMSI (columns mmsi, ts, value); for
+    ``flag``, per IMO (columns mmsi = the IMO, ts, value, vessel = the MMSI)."""
 
     last: dict[str, pa.Table] = field(default_factory=dict)
 
@@ -54,6 +59,67 @@ def _values(statics: pa.Table, name: str) -> pa.Table:
         }
     )
     return t.filter(ok)
+
+
+def _flags_by_imo(statics: pa.Table) -> pa.Table:
+    """(mmsi = IMO, ts, value = flag of the MMSI, vessel = MMSI) of statics with both."""
+    imo = statics["imo"].cast(pa.int64())
+    flag = flag_of(statics["mmsi"])
+    imo_np = np.asarray(imo.to_numpy(), dtype=np.float64)  # nulls: NaN
+    ok = (np.nan_to_num(imo_np) > 0) & np.asarray(flag.is_valid(), dtype=bool)
+    ok &= np.asarray(statics["ts"].is_valid(), dtype=bool)
+    t = pa.table(
+        {
+            "mmsi": imo,
+            "ts": statics["ts"].cast(pa.int64()),
+            "value": flag,
+            "vessel": statics["mmsi"].cast(pa.int64()),
+        }
+    )
+    return t.filter(pa.array(ok))
+
+
+def _flag_changes(rows: pa.Table, params: IdentityParams) -> tuple[pa.Table, pa.Table]:
+    imo = np.asarray(rows["mmsi"].to_numpy(), dtype=np.int64)
+    ts = np.asarray(rows["ts"].to_numpy(), dtype=np.int64)
+    order = stable_key_time_order(imo, ts, ordered=False)
+    rows = rows.take(order)
+    imo, ts = imo[order], ts[order]
+    if len(imo) == 0:
+        return empty_events(), rows
+    same = imo[1:] == imo[:-1]
+    vals = rows["value"].combine_chunks()
+    diff = np.asarray(pc.not_equal(vals[1:], vals[:-1]).to_numpy(zero_copy_only=False), bool)
+    hit = np.flatnonzero(same & diff) + 1
+    vessel = np.asarray(rows["vessel"].to_numpy(), dtype=np.int64)
+    before, after = vals.take(hit - 1).to_pylist(), vals.take(hit).to_pylist()
+    p = asdict(params)
+    details = [
+        {
+            "field": "flag",
+            "before": b,
+            "after": a,
+            "imo": int(imo[h]),
+            "before_mmsi": int(vessel[h - 1]),
+            "before_ts_us": int(ts[h - 1]),
+            "params": p,
+        }
+        for b, a, h in zip(before, after, hit.tolist(), strict=True)
+    ]
+    events = build_events(
+        "identity_change",
+        start_us=ts[hit],
+        end_us=ts[hit],
+        mmsi=vessel[hit],
+        lat=None,
+        lon=None,
+        confidence=[1.0] * len(hit),
+        details=details,
+        discriminators=[f"flag:{b!r}->{a!r}" for b, a in zip(before, after, strict=True)],
+    )
+    last = np.ones(len(imo), dtype=bool)
+    last[:-1] = ~same
+    return events, rows.filter(last)
 
 
 def _changes(rows: pa.Table, name: str, params: IdentityParams) -> tuple[pa.Table, pa.Table]:
@@ -113,6 +179,14 @@ def detect(
     state = state or IdentityState()
     out, last = [], dict(state.last)
     for name in params.fields:
+        if name == "flag":
+            if "imo" in statics.column_names:
+                rows = _flags_by_imo(statics)
+                if name in last:
+                    rows = pa.concat_tables([last[name], rows.cast(last[name].schema)])
+                events, last[name] = _flag_changes(rows, params)
+                out.append(events)
+            continue
         if name not in statics.column_names:
             continue
         rows = _values(statics, name)
