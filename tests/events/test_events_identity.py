@@ -99,3 +99,8 @@ def test_flag_change_is_seen_by_imo() -> None:
     back = _statics([(T0 + 5 * MIN, 419_000_002, "SEA STAR", 9_074_729, 7.5)])
     ev2, _ = detect(back, IdentityParams(fields=("flag",)), state)  # flagged back, next chunk
     assert [(d["before"], d["after"]) for d in details(ev2)] == [("MHL", "IND")]
+    # two transponders alternating on one IMO: each (IMO, MMSI) pair reported once only
+    flip = [419_000_002, 538_000_001, 419_000_002, 538_000_001, 636_000_001, 419_000_002]
+    again = _statics([(T0 + (6 + i) * MIN, m, "X", 9_074_729, 7.5) for i, m in enumerate(flip)])
+    ev3, _ = detect(again, IdentityParams(fields=("flag",)), state)
+    assert [(d["before"], d["after"]) for d in details(ev3)] == [("MHL", "IND"), ("MHL", "LBR")]

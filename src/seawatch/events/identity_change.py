@@ -8,7 +8,8 @@ are skipped rather than reported as changes. A *flag* change is seen per IMO num
 MMSI's MID, hence its flag, never changes; a reflagged ship gets a new MMSI but keeps its
 IMO): when an IMO's statics come from an MMSI whose flag (MID, :mod:`seawatch.tracks.mid`)
 differs from the flag of the MMSI it was last heard with, the event is on the new MMSI with
-``before_mmsi`` and ``imo`` in the details.
+``before_mmsi`` and ``imo`` in the details; once per (IMO, MMSI) pair, so that two
+transponders broadcasting one IMO (or a copied IMO) alternating do not flood the analyst.
 In: decoded ``statics`` (``ts``, ``mmsi`` and any of the fields). Out: events without position.
 """
 
@@ -37,7 +38,8 @@ class IdentityParams:
 @dataclass(frozen=True)
 class IdentityState:
     """Per field, the last non-empty value of each MMSI (columns mmsi, ts, value); for
-    ``flag``, per IMO (columns mmsi = the IMO, ts, value, vessel = the MMSI)."""
+    ``flag``, per IMO (columns mmsi = the IMO, ts, value, vessel = the MMSI), and under
+    ``flag_pairs`` every (IMO, MMSI) pair heard (column key = IMO × 10⁹ + MMSI)."""
 
     last: dict[str, pa.Table] = field(default_factory=dict)
 
@@ -79,19 +81,28 @@ def _flags_by_imo(statics: pa.Table) -> pa.Table:
     return t.filter(pa.array(ok))
 
 
-def _flag_changes(rows: pa.Table, params: IdentityParams) -> tuple[pa.Table, pa.Table]:
+def _flag_changes(
+    rows: pa.Table, seen: pa.Table, params: IdentityParams
+) -> tuple[pa.Table, pa.Table, pa.Table]:
     imo = np.asarray(rows["mmsi"].to_numpy(), dtype=np.int64)
     ts = np.asarray(rows["ts"].to_numpy(), dtype=np.int64)
     order = stable_key_time_order(imo, ts, ordered=False)
     rows = rows.take(order)
     imo, ts = imo[order], ts[order]
     if len(imo) == 0:
-        return empty_events(), rows
+        return empty_events(), rows, seen
     same = imo[1:] == imo[:-1]
     vals = rows["value"].combine_chunks()
     diff = np.asarray(pc.not_equal(vals[1:], vals[:-1]).to_numpy(zero_copy_only=False), bool)
-    hit = np.flatnonzero(same & diff) + 1
     vessel = np.asarray(rows["vessel"].to_numpy(), dtype=np.int64)
+    key = imo * 1_000_000_000 + vessel
+    old = np.asarray(seen["key"].to_numpy(), dtype=np.int64)
+    both = np.concatenate([old, key])
+    uniq, first = np.unique(both, return_index=True)
+    new_pair = np.zeros(len(key), dtype=bool)
+    fresh = first[first >= len(old)] - len(old)
+    new_pair[fresh] = True  # the first row of an (IMO, MMSI) pair never heard before
+    hit = np.flatnonzero(same & diff & new_pair[1:]) + 1
     before, after = vals.take(hit - 1).to_pylist(), vals.take(hit).to_pylist()
     p = asdict(params)
     details = [
@@ -119,7 +130,7 @@ def _flag_changes(rows: pa.Table, params: IdentityParams) -> tuple[pa.Table, pa.
     )
     last = np.ones(len(imo), dtype=bool)
     last[:-1] = ~same
-    return events, rows.filter(last)
+    return events, rows.filter(last), pa.table({"key": pa.array(uniq, pa.int64())})
 
 
 def _changes(rows: pa.Table, name: str, params: IdentityParams) -> tuple[pa.Table, pa.Table]:
@@ -184,7 +195,8 @@ def detect(
                 rows = _flags_by_imo(statics)
                 if name in last:
                     rows = pa.concat_tables([last[name], rows.cast(last[name].schema)])
-                events, last[name] = _flag_changes(rows, params)
+                seen = last.get("flag_pairs", pa.table({"key": pa.array([], pa.int64())}))
+                events, last[name], last["flag_pairs"] = _flag_changes(rows, seen, params)
                 out.append(events)
             continue
         if name not in statics.column_names:
