@@ -15,6 +15,7 @@ __all__ = [
     "ConfigError",
     "DecodeError",
     "InputError",
+    "LabelError",
     "NotFound",
     "PolicyError",
     "SchemaError",
@@ -55,6 +56,13 @@ class SchemaError(SeawatchError):
 
 class StoreError(SeawatchError):
     """The store (DuckDB, Parquet files, PostgreSQL) failed to read or write."""
+
+
+class LabelError(SeawatchError):
+    """A releasability label, reader or labelling rule is malformed (e.g. an unknown
+    classification or country code in a marking)."""
+
+    http_status: ClassVar[int] = 400
 
 
 class PolicyError(SeawatchError):

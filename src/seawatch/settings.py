@@ -101,6 +101,38 @@ class Settings:
         "Name of this node among federated partners (letters, digits, '.', '_', '-').",
         pattern=r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}",
     )
+    node_nation: str = setting(
+        "XXX",
+        "ISO 3166-1 alpha-3 code of the nation running this node: originator of its own "
+        "labels and of derived records (XXX: not set; set it before sharing).",
+        pattern=r"[A-Z]{3}",
+    )
+    classification_levels: str = setting(
+        "UNCLASSIFIED, RESTRICTED, CONFIDENTIAL, SECRET, TOP SECRET",
+        "Classifications of the labelling policy, lowest first, comma-separated; the "
+        "initials of each (U, R, C, S, TS) are accepted as abbreviations.",
+    )
+    coalitions: str = setting(
+        "FVEY=AUS,CAN,GBR,NZL,USA; QUAD=AUS,IND,JPN,USA",
+        "Coalition names usable in REL TO and the nations each stands for: "
+        "`NAME=AAA,BBB; ...` (names of 4+ letters, ISO 3166-1 alpha-3 members).",
+    )
+    label_caveats: str = setting(
+        "ORCON, PROPIN, LIMDIS",
+        "Restrictive caveats a marking may carry (comma-separated); a reader must hold "
+        "each caveat of a label to read it.",
+    )
+    default_label: str = setting(
+        "UNCLASSIFIED",
+        "CAPCO-style marking given to records no labelling rule matches (originator: "
+        "node_nation), e.g. `CONFIDENTIAL//REL TO QUAD`.",
+    )
+    label_rules: str = setting(
+        "",
+        "Labelling rules, first match wins, separated by `;`: `feed=ifc-ior -> "
+        "IND:CONFIDENTIAL//REL TO QUAD` (keys source, feed, message_type, event_type, "
+        "bbox; see docs/labels.md).",
+    )
 
     def __repr__(self) -> str:
         body = ", ".join(f"{s.name}={s.display(getattr(self, s.name))}" for s in SETTINGS.values())

@@ -1,0 +1,37 @@
+"""Releasability labels: every stored record's label, and who may read it.
+
+In: CAPCO-style markings (``CONFIDENTIAL//REL TO IND, USA``), labelling rules and the
+labelling policy from the settings, readers (``USA:SECRET``). Out: frozen
+:class:`Label` values, the access decision (:func:`may_read`, and per label id for the
+store's queries: :func:`allowed_label_ids`, :func:`label_mask`), the label of derived
+records (:func:`combine`) and the Arrow ``labels`` table (:data:`LABELS_SCHEMA`).
+The store, the API and federation apply these; nothing here touches a database.
+See docs/labels.md.
+"""
+
+from __future__ import annotations
+
+from seawatch.labels.access import Reader, allowed_label_ids, combine, label_mask, may_read
+from seawatch.labels.label import NOFORN, Label, parse_label
+from seawatch.labels.policy import DEFAULT_COALITIONS, DEFAULT_LEVELS, Policy
+from seawatch.labels.rules import LabelRule, LabelRules
+from seawatch.labels.table import LABELS_SCHEMA, labels_from_table, labels_table
+
+__all__ = [
+    "DEFAULT_COALITIONS",
+    "DEFAULT_LEVELS",
+    "LABELS_SCHEMA",
+    "NOFORN",
+    "Label",
+    "LabelRule",
+    "LabelRules",
+    "Policy",
+    "Reader",
+    "allowed_label_ids",
+    "combine",
+    "label_mask",
+    "labels_from_table",
+    "labels_table",
+    "may_read",
+    "parse_label",
+]

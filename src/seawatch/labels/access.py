@@ -1,0 +1,183 @@
+"""Who may read what: readers, the access decision, and the label of derived records.
+
+In: a :class:`Reader` (nation, clearance, caveats held), a record's
+:class:`~seawatch.labels.label.Label` and the node's :class:`~seawatch.labels.policy.Policy`.
+Out: allow or deny (:func:`may_read`), the set of label ids a reader may see
+(:func:`allowed_label_ids`) and an Arrow boolean mask over a ``label_id`` column
+(:func:`label_mask`) for the store's queries, which never build a Python object per record.
+
+Decision (deny unless permitted): the node-admin reader reads everything (and is logged);
+the originator's own nation reads its records (not derived ones); anyone else needs
+clearance >= classification, a nation in the expanded REL TO list (when there is one) and
+every caveat of the label.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from seawatch.errors import LabelError
+from seawatch.labels.countries import is_nation
+from seawatch.labels.label import Label, is_caveat_name
+from seawatch.labels.policy import Policy
+
+__all__ = ["Reader", "allowed_label_ids", "combine", "label_mask", "may_read"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Someone asking for records: a nation, a clearance and the caveats they hold.
+
+    Parse one from ``USA:SECRET`` or ``IND:C:ORCON,PROPIN`` with :meth:`parse`. The
+    node-admin reader (:meth:`node_admin`) is for maintenance only: it reads everything,
+    and making or using it is logged with its reason.
+    """
+
+    nation: str
+    clearance: str
+    caveats: frozenset[str] = field(default_factory=frozenset)
+    admin_reason: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.admin_reason is not None:
+            if not self.admin_reason.strip():
+                raise LabelError("node-admin reader without a reason: say why it is needed")
+            log.warning("node-admin reader created: %s", self.admin_reason)
+            return
+        if not is_nation(self.nation):
+            raise LabelError(
+                f"reader nation {self.nation!r} is not an ISO 3166-1 alpha-3 code (e.g. USA, IND)"
+            )
+        bad = sorted(c for c in self.caveats if not is_caveat_name(c))
+        if bad:
+            raise LabelError(f"reader caveats {', '.join(bad)} are not caveat names")
+        object.__setattr__(self, "caveats", frozenset(self.caveats))
+
+    @property
+    def is_node_admin(self) -> bool:
+        """True for the maintenance reader made by :meth:`node_admin`."""
+        return self.admin_reason is not None
+
+    @classmethod
+    def node_admin(cls, reason: str) -> Reader:
+        """The maintenance reader that reads every record; ``reason`` goes to the log."""
+        return cls(nation="", clearance="", admin_reason=reason)
+
+    @classmethod
+    def parse(cls, text: str, policy: Policy) -> Reader:
+        """``NATION:CLEARANCE[:CAVEAT,CAVEAT]``, e.g. ``USA:SECRET`` or ``IND:C:ORCON``."""
+        parts = [p.strip() for p in text.split(":")]
+        if len(parts) not in (2, 3):
+            raise LabelError(
+                f"reader {text!r}: expected NATION:CLEARANCE[:CAVEAT,...], e.g. USA:SECRET"
+            )
+        nation = parts[0].upper()
+        clearance = policy.level(parts[1])
+        if clearance is None:
+            raise LabelError(
+                f"reader {text!r}: unknown clearance {parts[1]!r} (known: {policy.levels_hint()})"
+            )
+        caveats = frozenset(c.strip().upper() for c in (parts[2:] or [""])[0].split(",") if c)
+        unknown = sorted(caveats - policy.caveats)
+        if unknown:
+            raise LabelError(
+                f"reader {text!r}: unknown caveat(s) {', '.join(unknown)} "
+                f"(known: {', '.join(sorted(policy.caveats))})"
+            )
+        return cls(nation, clearance, caveats)
+
+    def __str__(self) -> str:
+        if self.is_node_admin:
+            return "node-admin"
+        tail = ":" + ",".join(sorted(self.caveats)) if self.caveats else ""
+        return f"{self.nation}:{self.clearance}{tail}"
+
+
+def may_read(reader: Reader, label: Label, policy: Policy) -> bool:
+    """May ``reader`` receive a record labelled ``label``? Deny unless permitted."""
+    if reader.is_node_admin:
+        log.info("node-admin reader reads %s (%s)", label, reader.admin_reason)
+        return True
+    if reader.nation == label.originator and not label.derived:
+        return True
+    have, need = policy.rank(reader.clearance), policy.rank(label.classification)
+    if have is None or need is None or have < need:
+        return False
+    nations = policy.expand(label.releasable_to)
+    if nations is not None and reader.nation not in nations:
+        return False
+    return label.caveats <= reader.caveats
+
+
+def combine(labels: Iterable[Label], policy: Policy) -> Label:
+    """The label of a record derived from records labelled ``labels``.
+
+    Highest classification, REL TO the intersection of the inputs' expanded lists (no
+    list: every nation; an input's list as written when it expands to the intersection),
+    union of caveats. The originator is the node's nation, the one
+    that derived the record; the result is ``derived`` (no own-nation right) unless every
+    input is the node nation's own, non-derived record, so that whoever may read the
+    result may read every input. Raises :class:`LabelError` for no input, an unknown
+    classification, or inputs that no single nation may all read.
+    """
+    inputs = list(labels)
+    if not inputs:
+        raise LabelError("combine needs at least one label")
+    node = policy.node_nation
+    top = -1
+    rel: frozenset[str] | None = None
+    caveats: set[str] = set()
+    for label in inputs:
+        rank = policy.rank(label.classification)
+        if rank is None:
+            raise LabelError(
+                f"label {label}: classification {label.classification!r} is not in the "
+                f"policy ({policy.levels_hint()})"
+            )
+        top = max(top, rank)
+        nations = policy.expand(label.releasable_to)
+        if nations is not None:
+            rel = nations if rel is None else rel & nations
+        caveats |= label.caveats
+    derived = any(label.derived or label.originator != node for label in inputs)
+    if rel is not None and not rel:
+        raise LabelError(
+            "no nation may read every input (their REL TO lists do not intersect): "
+            f"{'; '.join(sorted({str(lb) for lb in inputs}))}"
+        )
+    # keep an input's list as written (coalition names) when it is the intersection
+    written = (lb.releasable_to for lb in inputs if lb.releasable_to is not None)
+    rel = next((w for w in written if policy.expand(w) == rel), rel)
+    return Label(policy.levels[top], node, rel, frozenset(caveats), derived)
+
+
+def allowed_label_ids(reader: Reader, labels: Mapping[int, Label], policy: Policy) -> set[int]:
+    """Ids of the labels in ``labels`` (the store's label dictionary) ``reader`` may read."""
+    if reader.is_node_admin:
+        log.info("node-admin reader reads all %d labels (%s)", len(labels), reader.admin_reason)
+        return set(labels)
+    return {label_id for label_id, label in labels.items() if may_read(reader, label, policy)}
+
+
+def label_mask(
+    label_ids: pa.Array[Any] | pa.ChunkedArray[Any],
+    reader: Reader,
+    labels: Mapping[int, Label],
+    policy: Policy,
+) -> pa.BooleanArray | pa.ChunkedArray[Any]:
+    """True where ``reader`` may read the record whose ``label_id`` is at that position.
+
+    Work is per distinct label, not per record: one :func:`pyarrow.compute.is_in`. A null
+    or unknown ``label_id`` is denied (False, never null).
+    """
+    allowed = pa.array(sorted(allowed_label_ids(reader, labels, policy)), type=pa.int32())
+    mask: Any = pc.is_in(label_ids.cast(pa.int32()), value_set=allowed, skip_nulls=True)
+    return cast("pa.BooleanArray | pa.ChunkedArray[Any]", pc.fill_null(mask, False))
