@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from seawatch.errors import ConfigError, LabelError, SchemaError, SeawatchError
@@ -232,6 +233,7 @@ def test_reader_parse() -> None:
     assert rd("GBR:top secret:") == Reader("GBR", "TOP SECRET")
     assert str(rd("ind:c:propin,orcon")) == "IND:CONFIDENTIAL:ORCON,PROPIN"
     assert not rd("USA:S").is_node_admin
+    assert repr(rd("USA:S:ORCON")) == "Reader('USA', 'SECRET', {'ORCON'})"
 
 
 @pytest.mark.parametrize(
@@ -255,6 +257,7 @@ def test_node_admin_reads_everything_and_is_logged(caplog: pytest.LogCaptureFixt
     admin = Reader.node_admin("schema migration 3")
     assert admin.is_node_admin
     assert str(admin) == "node-admin"
+    assert repr(admin) == "Reader.node_admin('schema migration 3')"
     created = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert [r.getMessage() for r in created] == ["node-admin reader created: schema migration 3"]
     caplog.clear()
@@ -412,6 +415,11 @@ def test_labels_table_round_trip() -> None:
     for f in LABELS_SCHEMA:
         assert f.metadata is not None, f.name
         assert f.metadata[b"doc"], f.name
+
+
+def test_labels_table_survives_parquet(tmp_path: Path) -> None:
+    pq.write_table(labels_table(LABELS, POLICY), tmp_path / "labels.parquet")
+    assert labels_from_table(pq.read_table(tmp_path / "labels.parquet"), POLICY) == LABELS
 
 
 def test_labels_table_refuses_what_it_cannot_trust() -> None:

@@ -28,7 +28,13 @@ from seawatch.labels import (
 )
 
 LEVELS = ["UNCLASSIFIED", "RESTRICTED", "CONFIDENTIAL", "SECRET", "TOP SECRET"]
-ABBREVIATIONS = {"UNCLASSIFIED": "U", "RESTRICTED": "R", "CONFIDENTIAL": "C", "SECRET": "S"}
+ABBREVIATIONS = {
+    "UNCLASSIFIED": "U",
+    "RESTRICTED": "R",
+    "CONFIDENTIAL": "C",
+    "SECRET": "S",
+    "TOP SECRET": "TS",
+}
 COALITIONS = {
     "FVEY": {"AUS", "CAN", "GBR", "NZL", "USA"},
     "QUAD": {"AUS", "IND", "JPN", "USA"},

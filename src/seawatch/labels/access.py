@@ -44,7 +44,7 @@ class Reader:
     nation: str
     clearance: str
     caveats: frozenset[str] = field(default_factory=frozenset)
-    admin_reason: str | None = field(default=None, repr=False)
+    admin_reason: str | None = None
 
     def __post_init__(self) -> None:
         if self.admin_reason is not None:
@@ -93,6 +93,11 @@ class Reader:
                 f"(known: {', '.join(sorted(policy.caveats))})"
             )
         return cls(nation, clearance, caveats)
+
+    def __repr__(self) -> str:
+        if self.is_node_admin:
+            return f"Reader.node_admin({self.admin_reason!r})"
+        return f"Reader({self.nation!r}, {self.clearance!r}, {set(self.caveats) or 'set()'})"
 
     def __str__(self) -> str:
         if self.is_node_admin:
