@@ -258,7 +258,7 @@ def child_seawatch(path: Path, chunk: int, runs: int, limit: int) -> dict[str, A
         dstate: dict[str, Any] = dict.fromkeys(modules)
         events: dict[str, int] = dict.fromkeys(modules, 0)
         rows = 0
-        pf = pq.ParquetFile(path)
+        pf = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering keeps every chunk read
         for batch in pf.iter_batches(batch_size=chunk):
             if rows >= n_rows:
                 break

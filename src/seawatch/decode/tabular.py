@@ -108,7 +108,7 @@ def table_name(metadata: dict[bytes, bytes] | None, name: str) -> str:
 def _read_parquet(stream: BinaryIO, *, chunk_rows: int, name: str) -> Iterator[TabularBatch]:
     source = stream if stream.seekable() else io.BytesIO(stream.read())
     try:
-        file = pq.ParquetFile(source)
+        file = pq.ParquetFile(source, pre_buffer=False)  # pre-buffering keeps every chunk read
     except Exception as exc:  # pyarrow raises several types for a damaged file
         raise DecodeError(f"{name or 'input'}: not a readable Parquet file ({exc})") from exc
     table = table_name(file.schema_arrow.metadata, name)
