@@ -133,6 +133,12 @@ class Settings:
         "IND:CONFIDENTIAL//REL TO QUAD` (keys source, feed, message_type, event_type, "
         "bbox; see docs/labels.md).",
     )
+    cot_stale_s: float = setting(
+        600.0,
+        "Seconds after a vessel's latest position that its Cursor-on-Target event goes "
+        "stale (`stale` = `time` + this; see docs/exports.md).",
+        minimum=1,
+    )
 
     def __repr__(self) -> str:
         body = ", ".join(f"{s.name}={s.display(getattr(self, s.name))}" for s in SETTINGS.values())
