@@ -138,11 +138,11 @@ def test_version_and_help() -> None:
 
 
 def test_settings_command_masks_secrets_and_shows_sources() -> None:
-    env = {"SEAWATCH_POSTGRES_DSN": "postgresql://u:hunter2@h/db", "SEAWATCH_NODE_ID": "ifc"}
+    env = {"SEAWATCH_DB": "postgresql://u:hunter2@h/db", "SEAWATCH_NODE_ID": "ifc"}
     res = run("--log-level", "warning", "settings", env=env)
     assert res.exit_code == 0, res.output
     assert "hunter2" not in res.output
-    assert 'postgres_dsn = "********"' in res.output
+    assert 'db = "********"' in res.output
     assert 'node_id = "ifc"' in res.output
     assert "env SEAWATCH_NODE_ID" in res.output
     assert 'log_level = "WARNING"' in res.output

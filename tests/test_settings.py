@@ -33,8 +33,7 @@ def test_defaults() -> None:
     assert s.decode_orphan_timeout_s == 60.0
     assert s.decode_keep_raw is False
     assert s.progress is True
-    assert s.db_path == Path("data/seawatch.duckdb")
-    assert s.postgres_dsn == Secret("")
+    assert s.db == Secret("")
     assert s.node_id == "local"
 
 
@@ -58,7 +57,7 @@ def test_precedence_option_env_file_default(tmp_path: Path) -> None:
     assert src["node_id"] == "env SEAWATCH_NODE_ID"
     assert src["log_level"] == "option"
     assert src["progress"] == f"file {toml}"
-    assert src["db_path"] == "default"
+    assert src["db"] == "default"
 
 
 def test_settings_file_from_env_and_nested_tables(tmp_path: Path) -> None:
@@ -139,15 +138,14 @@ def test_unknown_env_variable_is_warned_not_fatal(caplog: pytest.LogCaptureFixtu
 def test_secret_never_shown(caplog: pytest.LogCaptureFixture) -> None:
     dsn = "postgresql://seawatch:hunter2@db.example/sw"
     with caplog.at_level(logging.DEBUG):
-        s = load_settings(env={"SEAWATCH_POSTGRES_DSN": dsn})
-        logging.getLogger("seawatch.test").info("settings %s / %r", s, s.postgres_dsn)
-    assert s.postgres_dsn.reveal() == dsn
-    for text in (repr(s), str(s), str(s.postgres_dsn), repr(s.postgres_dsn), f"{s.postgres_dsn}"):
+        s = load_settings(env={"SEAWATCH_DB": dsn})
+        logging.getLogger("seawatch.test").info("settings %s / %r", s, s.db)
+    assert s.db.reveal() == dsn
+    for text in (repr(s), str(s), str(s.db), repr(s.db), f"{s.db}"):
         assert "hunter2" not in text
     assert "********" in repr(s)
     assert "hunter2" not in caplog.text
-    assert SETTINGS["postgres_dsn"].secret
-    assert not SETTINGS["db_path"].secret
+    assert SETTINGS["db"].secret
 
 
 @given(st.integers(min_value=1, max_value=2**40))

@@ -90,10 +90,10 @@ class Settings:
         minimum=0,
     )
     progress: bool = setting(True, "Show progress bars on long work when stderr is a terminal.")
-    db_path: Path = setting(Path("data/seawatch.duckdb"), "DuckDB database file of the store.")
-    postgres_dsn: Secret = setting(
+    db: Secret = setting(
         Secret(""),
-        "PostgreSQL connection string for a shared store; empty means none. Secret: never shown.",
+        "Store database: a DuckDB file path or a `postgresql://user:pass@host/db` URL; "
+        "empty: `<data_dir>/seawatch.duckdb`. Secret (a URL may hold a password): masked.",
         secret=True,
     )
     node_id: str = setting(

@@ -1,0 +1,269 @@
+"""The store: one interface over two databases (DuckDB embedded, PostgreSQL in production).
+
+In: a database URL or path (the ``db`` setting / ``--db``) and the settings' labelling
+policy. Out: a :class:`Store` that creates and migrates the schema of
+:mod:`seawatch.store.tables`, keeps the ``labels`` dictionary, and writes Arrow tables
+with deduplication. A backend (:class:`Backend`) only runs SQL, moves Arrow tables in and
+out, and inserts with the table's conflict rule; the shared SQL is generated from the
+one declaration of the tables. Reading records is not here: every read goes through
+:class:`seawatch.store.query.Query`, which needs a reader.
+
+SQL handed to a backend uses ``?`` placeholders; a backend whose driver spells them
+otherwise translates.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from seawatch.errors import ConfigError, StoreError
+from seawatch.labels import Label, Policy, labels_from_table, labels_table
+from seawatch.store.tables import SCHEMA_VERSION, TABLES, Dialect, TableDef, create_sql
+from seawatch.store.tables import migration_sql as _migration_sql
+
+if TYPE_CHECKING:
+    from seawatch.settings import Settings
+
+__all__ = ["Backend", "Store", "db_location", "open_store", "redact_url"]
+
+log = logging.getLogger(__name__)
+
+_PASSWORD = re.compile(r"(?<=://)([^:/@]*):([^@]*)@")
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password masked: ``postgresql://me:***@host/db``."""
+    return _PASSWORD.sub(r"\1:***@", url)
+
+
+class Backend(ABC):
+    """What a database must do for the store. Implementations: ``duck.DuckBackend``,
+    ``postgres.PostgresBackend``. Not for reading records: use the query layer."""
+
+    dialect: Dialect
+    display: str  # where the database is, password masked (for messages and logs)
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        """Run one statement that returns nothing."""
+
+    @abstractmethod
+    def fetch(self, sql: str, params: Sequence[object], schema: pa.Schema) -> pa.Table:
+        """Run a query; its result as an Arrow table of exactly ``schema`` (cast)."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """A transaction: committed when the block ends, rolled back if it raises."""
+
+    @abstractmethod
+    def insert(self, table: TableDef, rows: pa.Table) -> int:
+        """Insert ``rows`` (already ``table.conform``-ed) into ``table``, inside the caller's
+        transaction. Rows whose key is stored, or repeated in ``rows``, are stored once:
+        the stored row kept (``on_conflict="ignore"``) or replaced (``"replace"``).
+        ``positions`` rows are written in (day, 1-degree cell) order. Returns the number of
+        rows inserted (ignore) or written (replace)."""
+
+    @abstractmethod
+    def table_names(self) -> set[str]:
+        """Tables present in the database."""
+
+    @abstractmethod
+    def size_bytes(self) -> dict[str, int]:
+        """Bytes on disk: ``{"total": n}`` and, where the database can tell, per table."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection."""
+
+
+class Store:
+    """An open store: schema management, labels, and deduplicating writes."""
+
+    def __init__(self, backend: Backend, policy: Policy) -> None:
+        self.backend = backend
+        self.policy = policy
+        self._label_ids: dict[tuple[str, str, bool], int] | None = None
+
+    def __repr__(self) -> str:
+        return f"Store({self.backend.display!r}, version={self.version()})"
+
+    # --- schema -----------------------------------------------------------------------
+    def version(self) -> int | None:
+        """Schema version of the database; ``None`` when it has no schema yet."""
+        if "schema_version" not in self.backend.table_names():
+            return None
+        t = self.backend.fetch(
+            "SELECT max(version) AS version FROM schema_version",
+            (),
+            pa.schema([pa.field("version", pa.int32())]),
+        )
+        v = t.column(0)[0].as_py()
+        return None if v is None else int(v)
+
+    def migrate(self) -> tuple[int | None, int]:
+        """Bring the schema to :data:`SCHEMA_VERSION`; returns (version before, after)."""
+        before = self.version()
+        if before is not None and before > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.backend.display}: schema version {before} is newer than this seawatch "
+                f"({SCHEMA_VERSION}); upgrade seawatch"
+            )
+        if before == SCHEMA_VERSION:
+            return before, before
+        with self.backend.transaction():
+            if before is None:
+                for table in TABLES.values():
+                    self.backend.execute(create_sql(table, self.backend.dialect))
+            else:
+                for stmt in _migration_sql(self.backend.dialect, before, SCHEMA_VERSION):
+                    self.backend.execute(stmt)
+            self.backend.execute(
+                "INSERT INTO schema_version VALUES (?, ?, ?)",
+                (SCHEMA_VERSION, datetime.now(UTC), f"migrated from {before or 'empty'}"),
+            )
+        log.info("%s: schema %s -> %d", self.backend.display, before, SCHEMA_VERSION)
+        return before, SCHEMA_VERSION
+
+    def require_current(self) -> None:
+        """Raise unless the schema is the current one (``seawatch db migrate`` fixes it)."""
+        v = self.version()
+        if v != SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.backend.display}: schema version {v} (expected {SCHEMA_VERSION}); "
+                "run `seawatch db migrate`"
+            )
+
+    # --- labels -----------------------------------------------------------------------
+    def labels(self) -> dict[int, Label]:
+        """Every label in the store by id (the dictionary records' ``label_id`` refers to)."""
+        schema = TABLES["labels"].arrow_schema()
+        t = self.backend.fetch(
+            f"SELECT {', '.join(schema.names)} FROM labels ORDER BY label_id", (), schema
+        )
+        return labels_from_table(t.cast(_labels_schema()), self.policy)
+
+    def label_id(self, label: Label) -> int:
+        """The id of ``label``, adding it to ``labels`` (in the caller's transaction)."""
+        if self._label_ids is None:
+            self._label_ids = {_ident(lb): i for i, lb in self.labels().items()}
+        key = _ident(label)
+        found = self._label_ids.get(key)
+        if found is not None:
+            return found
+        new = max(self._label_ids.values(), default=0) + 1
+        self.backend.insert(TABLES["labels"], labels_table({new: label}, self.policy))
+        self._label_ids[key] = new
+        return new
+
+    def forget_label_cache(self) -> None:
+        """Drop cached label ids (after a rolled-back transaction that added labels)."""
+        self._label_ids = None
+
+    # --- writes -----------------------------------------------------------------------
+    def transaction(self) -> AbstractContextManager[None]:
+        return self.backend.transaction()
+
+    def write(self, table: str, rows: pa.Table) -> int:
+        """Insert ``rows`` into ``table`` with its conflict rule; rows stored (see Backend)."""
+        if rows.num_rows == 0:
+            return 0
+        tdef = TABLES[table]
+        if tdef.labelled and rows.column("label_id").null_count:
+            raise StoreError(f"{table}: rows without label_id; every record needs a label")
+        return self.backend.insert(tdef, tdef.conform(rows))
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table (for ``seawatch db stats``; counts, not records)."""
+        out = {}
+        present = self.backend.table_names()
+        for name in TABLES:
+            if name in present:
+                t = self.backend.fetch(
+                    f"SELECT count(*) AS n FROM {name}", (), pa.schema([("n", pa.int64())])
+                )
+                out[name] = int(t.column(0)[0].as_py())
+        return out
+
+    # --- lifetime ---------------------------------------------------------------------
+    def close(self) -> None:
+        self.backend.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _ident(label: Label) -> tuple[str, str, bool]:
+    return (str(label), label.originator, label.derived)
+
+
+def _labels_schema() -> pa.Schema:
+    from seawatch.labels import LABELS_SCHEMA
+
+    return LABELS_SCHEMA
+
+
+def db_location(settings: Settings, db: str | None = None) -> str:
+    """The database to open: ``db`` if given, else the ``db`` setting, else
+    ``<data_dir>/seawatch.duckdb``."""
+    if db:
+        return db
+    configured = settings.db.reveal()
+    return configured or str(Path(settings.data_dir) / "seawatch.duckdb")
+
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def open_store(
+    url_or_path: str | Path | None, settings: Settings, *, migrate: bool = True
+) -> Store:
+    """Open the store at ``url_or_path`` (``None``: from the settings, see
+    :func:`db_location`): a ``postgresql://`` URL or a DuckDB file path.
+
+    ``migrate``: create the schema of a new database, bring an old one up to date.
+    Raises :class:`ConfigError` for an unknown URL scheme and :class:`StoreError` when
+    the database cannot be opened.
+    """
+    where = db_location(settings, None if url_or_path is None else str(url_or_path))
+    policy = Policy.from_settings(settings)
+    m = _SCHEME.match(where)
+    backend: Backend
+    if m and m.group(1).lower() in ("postgresql", "postgres"):
+        from seawatch.store.postgres import PostgresBackend  # type: ignore[import-not-found,unused-ignore]
+
+        backend = PostgresBackend(where)
+    elif m:
+        raise ConfigError(
+            f"db {redact_url(where)!r}: unknown scheme {m.group(1)!r} "
+            "(give a DuckDB file path or a postgresql:// URL)"
+        )
+    else:
+        from seawatch.store.duck import DuckBackend
+
+        backend = DuckBackend(Path(where))
+    store = Store(backend, policy)
+    try:
+        if migrate:
+            store.migrate()
+    except BaseException:
+        store.close()
+        raise
+    return store

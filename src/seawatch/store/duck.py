@@ -1,0 +1,199 @@
+"""The DuckDB backend: the embedded default, one database file.
+
+In: a file path. Out: a :class:`~seawatch.store.base.Backend` over it. Positions and
+statics are deduplicated by an anti-join on ``msg_key`` against the rows stored in the
+incoming chunk's time range (a unique index over hundreds of millions of keys would cost
+more memory than the data), and positions are appended in storage order (day, then
+1-degree Z-order cell: :func:`storage_order`), so each row group covers a short time and
+a small area and DuckDB's per-row-group min/max skips the rest for a bbox + time query.
+DuckDB's write-ahead log makes each committed transaction survive a crash.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from seawatch.errors import StoreError
+from seawatch.store.base import Backend
+from seawatch.store.tables import Dialect, TableDef
+
+__all__ = ["DUCKDB", "DuckBackend", "storage_order"]
+
+log = logging.getLogger(__name__)
+
+DUCKDB = Dialect(
+    "duckdb",
+    {
+        "int8": "TINYINT",
+        "int16": "SMALLINT",
+        "int32": "INTEGER",
+        "int64": "BIGINT",
+        "float": "REAL",
+        "double": "DOUBLE",
+        "bool": "BOOLEAN",
+        "string": "VARCHAR",
+        "timestamp[us, tz=UTC]": "TIMESTAMPTZ",
+    },
+    keys_on_bulk=False,
+)
+
+_US_PER_DAY = 86_400_000_000
+_names = (f"_incoming_{i}" for i in itertools.count())
+
+
+def _spread(v: np.ndarray[Any, np.dtype[np.uint64]]) -> np.ndarray[Any, np.dtype[np.uint64]]:
+    """Bits of ``v`` (< 2**16) moved to the even positions (Morton interleave)."""
+    v = v & np.uint64(0xFFFF)
+    v = (v | (v << np.uint64(8))) & np.uint64(0x00FF00FF)
+    v = (v | (v << np.uint64(4))) & np.uint64(0x0F0F0F0F)
+    v = (v | (v << np.uint64(2))) & np.uint64(0x33333333)
+    return (v | (v << np.uint64(1))) & np.uint64(0x55555555)
+
+
+def storage_order(rows: pa.Table) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Sort key of positions: day since 1970 (high bits), then the Z-order (Morton) code of
+    the row's 1-degree cell, so rows near in time and space sit together."""
+    ts = pc.cast(rows.column("ts"), pa.int64()).to_numpy(zero_copy_only=False)
+    day = ts // _US_PER_DAY
+    lon = np.nan_to_num(rows.column("lon").to_numpy(zero_copy_only=False), nan=0.0)
+    lat = np.nan_to_num(rows.column("lat").to_numpy(zero_copy_only=False), nan=0.0)
+    x = np.clip(np.floor(lon + 180.0), 0, 359).astype(np.uint64)
+    y = np.clip(np.floor(lat + 90.0), 0, 179).astype(np.uint64)
+    cell = (_spread(x) | (_spread(y) << np.uint64(1))).astype(np.int64)
+    return np.asarray((day << 20) | cell, dtype=np.int64)
+
+
+class DuckBackend(Backend):
+    """A DuckDB database file (created with its directory if missing)."""
+
+    dialect = DUCKDB
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.display = str(self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.con = duckdb.connect(str(self.path))
+            self.con.execute("SET TimeZone = 'UTC'").fetchall()
+        except (duckdb.Error, OSError) as exc:
+            raise StoreError(
+                f"cannot open DuckDB database '{self.path}': {exc} "
+                "(check the path; another process may hold it open for writing)"
+            ) from None
+        self._depth = 0
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        try:
+            self.con.execute(sql, list(params)).fetchall()
+        except duckdb.Error as exc:
+            raise StoreError(f"{self.display}: {exc}") from exc
+
+    def fetch(self, sql: str, params: Sequence[object], schema: pa.Schema) -> pa.Table:
+        try:
+            t = self.con.sql(sql, params=list(params) or None).to_arrow_table()
+        except duckdb.Error as exc:
+            raise StoreError(f"{self.display}: {exc}") from exc
+        arrays = [t.column(f.name).cast(f.type) for f in schema]
+        return pa.Table.from_arrays(arrays, schema=schema)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.execute("BEGIN TRANSACTION")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self.con.execute("ROLLBACK").fetchall()
+            raise
+        self._depth = 0
+        self.execute("COMMIT")
+
+    def transaction(self) -> Any:
+        return self._transaction()
+
+    def insert(self, table: TableDef, rows: pa.Table) -> int:
+        name = next(_names)
+        cols = ", ".join(table.names)
+        key = ", ".join(table.key)
+        if table.name == "positions":
+            rows = rows.append_column("_order", pa.array(storage_order(rows), pa.int64()))
+        order = "_order" if table.name == "positions" else key
+        self.con.register(name, rows)
+        try:
+            with self.transaction():
+                before = self._count(table.name)
+                unique = f"(SELECT DISTINCT ON ({key}) * FROM {name} ORDER BY {key}, {order})"
+                if table.on_conflict == "replace":
+                    where = " AND ".join(f"t.{k} = i.{k}" for k in table.key)
+                    self.execute(
+                        f"DELETE FROM {table.name} t WHERE EXISTS "
+                        f"(SELECT 1 FROM {name} i WHERE {where})"
+                    )
+                    self.execute(f"INSERT INTO {table.name} SELECT {cols} FROM {unique}")
+                    return self._count(f"{unique} u")
+                if table.bulk:
+                    lo, hi = pc.min_max(rows.column("ts")).values()
+                    stored = (
+                        f"(SELECT {key} FROM {table.name} WHERE ts BETWEEN ? AND ?)"
+                        if lo.is_valid
+                        else f"(SELECT {key} FROM {table.name})"
+                    )
+                    params = [lo.as_py(), hi.as_py()] if lo.is_valid else []
+                    self.execute(
+                        f"INSERT INTO {table.name} SELECT {cols} FROM {unique} i "
+                        f"ANTI JOIN {stored} s USING ({key}) ORDER BY {order}",
+                        params,
+                    )
+                else:
+                    self.execute(f"INSERT OR IGNORE INTO {table.name} SELECT {cols} FROM {unique}")
+                return self._count(table.name) - before
+        finally:
+            self.con.unregister(name)
+
+    def _count(self, table: str) -> int:
+        rows = self.con.execute(f"SELECT count(*) FROM {table}").fetchall()
+        return int(rows[0][0])
+
+    def table_names(self) -> set[str]:
+        rows = self.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+        ).fetchall()
+        return {str(r[0]) for r in rows}
+
+    def size_bytes(self) -> dict[str, int]:
+        self.execute("CHECKPOINT")
+        out = {"total": self.path.stat().st_size}
+        block = int(
+            self.con.execute("SELECT block_size FROM pragma_database_size()").fetchall()[0][0]
+        )
+        for name in sorted(self.table_names()):
+            r = self.con.execute(
+                f"SELECT count(DISTINCT block_id) FROM pragma_storage_info('{name}') "
+                "WHERE persistent AND block_id >= 0"
+            ).fetchall()
+            out[name] = int(r[0][0]) * block
+        return out
+
+    def close(self) -> None:
+        try:
+            self.con.close()
+        except duckdb.Error as exc:  # pragma: no cover - closing a broken connection
+            log.warning("%s: close failed: %s", self.display, exc)
