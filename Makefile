@@ -23,21 +23,38 @@ $(STAMP): pyproject.toml
 run: venv
 	$(BIN)/seawatch demo
 
-# gpsdecode (Debian gpsd-clients) is a reference decoder some tests compare against.
+# System packages some tests need, installed with apt-get when run as root (CI is):
+# gpsdecode (Debian gpsd-clients) is a reference decoder some tests compare against;
+# PostgreSQL server + PostGIS (postgresql, postgresql-contrib, postgresql-postgis): the store
+# tests start a throwaway server on a loopback port (tests/store/pgserver.py).
+# Elsewhere the tests that need them skip, saying why.
+PG_INITDB := /usr/lib/postgresql/*/bin/initdb
+PG_POSTGIS := /usr/share/postgresql/*/extension/postgis.control
 deps:
-	@if command -v gpsdecode >/dev/null 2>&1; then :; \
+	@missing=""; \
+	command -v gpsdecode >/dev/null 2>&1 || missing="$$missing gpsd-clients"; \
+	ls $(PG_INITDB) >/dev/null 2>&1 || missing="$$missing postgresql postgresql-contrib"; \
+	ls $(PG_POSTGIS) >/dev/null 2>&1 || missing="$$missing postgresql-postgis"; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  (apt-get update -qq && apt-get install -y -qq gpsd-clients) \
-	    || echo "note: could not install gpsd-clients; tests that compare with gpsdecode will skip"; \
+	  echo "installing Debian packages:$$missing"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends $$missing >/dev/null) \
+	    || echo "note: could not install$$missing; tests that need them will fail or skip"; \
 	else \
-	  echo "note: gpsdecode not found (Debian package gpsd-clients); tests that compare with it will skip"; \
+	  echo "note: missing Debian packages$$missing (not root, or no apt-get): tests that compare"; \
+	  echo "      with gpsdecode or need a PostgreSQL server will skip"; \
 	fi
+
+# As root with apt-get, deps installs PostgreSQL, so the PostgreSQL store tests must run:
+# SEAWATCH_REQUIRE_POSTGRES=1 turns their skip (no server binaries) into a failure.
+REQUIRE_POSTGRES = $(shell [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && echo 1 || echo 0)
 
 test: deps venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest -q
+	SEAWATCH_REQUIRE_POSTGRES=$${SEAWATCH_REQUIRE_POSTGRES:-$(REQUIRE_POSTGRES)} $(BIN)/pytest -q
 
 # Decoder throughput against peer decoders; e.g. make bench BENCH_ARGS="--repeat 5 --peers pyais"
 bench: venv
