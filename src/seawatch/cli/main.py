@@ -87,14 +87,20 @@ def settings_command(ctx: click.Context, markdown: bool) -> None:
 
 def _register() -> None:
     """Attach the subcommands that live in their own modules."""
+    from seawatch.cli.db import db_command
     from seawatch.cli.decode import decode_command
     from seawatch.cli.demo import demo_command
     from seawatch.cli.detect import detect_command
+    from seawatch.cli.ingest import ingest_command
+    from seawatch.cli.query import query_command
     from seawatch.cli.zones import zones_command
 
+    cli.add_command(db_command)
     cli.add_command(decode_command)
     cli.add_command(demo_command)
     cli.add_command(detect_command)
+    cli.add_command(ingest_command)
+    cli.add_command(query_command)
     cli.add_command(zones_command)
 
 

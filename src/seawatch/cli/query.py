@@ -1,0 +1,272 @@
+"""``seawatch query``: stored records for a reader, as JSON lines, CSV or Parquet.
+
+In: a reader (``--reader USA:SECRET[:CAVEATS]``), the query's filters, ``--db``. Out: the
+rows the reader may read (:class:`seawatch.store.query.Query`), each with its
+``label_id`` and, in JSON lines and CSV, its ``label`` marking; on stdout, or in
+``--out`` (required for Parquet).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from seawatch.cli.common import settings_of
+from seawatch.cli.db import db_option, open_db
+from seawatch.cli.output import _json_default
+from seawatch.errors import InputError
+from seawatch.labels import Policy, Reader
+from seawatch.store.query import BBox, Query
+
+__all__ = ["query_command"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _common(func: F) -> F:
+    for opt in reversed(
+        [
+            click.option(
+                "--reader",
+                required=True,
+                metavar="NATION:CLEARANCE[:CAVEATS]",
+                help="Who reads, e.g. USA:SECRET or IND:C:ORCON.",
+            ),
+            click.option(
+                "--format",
+                "fmt",
+                type=click.Choice(["jsonl", "csv", "parquet"]),
+                default="jsonl",
+                show_default=True,
+                help="Output format.",
+            ),
+            click.option(
+                "--out",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="Write here instead of stdout (required for parquet).",
+            ),
+            db_option,
+        ]
+    ):
+        func = opt(func)
+    return func
+
+
+def _bbox(text: str | None) -> BBox | None:
+    if text is None:
+        return None
+    try:
+        x0, y0, x1, y1 = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(
+            f"--bbox {text!r}: give min_lon,min_lat,max_lon,max_lat in degrees, e.g. 80,5,95,22"
+        ) from None
+    return (x0, y0, x1, y1)
+
+
+def _time(text: str | None, name: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(
+            f"--{name} {text!r}: give an ISO 8601 time, e.g. 2024-03-01T00:00Z"
+        ) from None
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+
+
+def _run(
+    ctx: click.Context,
+    db: str | None,
+    reader_text: str,
+    fmt: str,
+    out: Path | None,
+    ask: Callable[[Query], pa.Table],
+) -> None:
+    settings = settings_of(ctx)
+    reader = Reader.parse(reader_text, Policy.from_settings(settings))
+    if fmt == "parquet" and out is None:
+        raise InputError("--format parquet writes a file: give --out FILE.parquet")
+    with open_db(ctx, db) as store:
+        store.require_current()
+        q = Query(store, reader)
+        table = ask(q)
+        labels = {i: str(lb) for i, lb in q.labels().items()}
+    ids: list[int] = table.column("label_id").to_pylist()  # type: ignore[assignment]
+    markings = pa.array([labels.get(i) for i in ids], pa.string())
+    table = table.append_column("label", markings)
+    if fmt == "parquet":
+        assert out is not None
+        tmp = out.with_name(out.name + ".tmp")
+        pq.write_table(table, tmp)
+        tmp.replace(out)
+        return
+    if fmt == "csv":
+        for i, f in enumerate(table.schema):
+            if pa.types.is_list(f.type):
+                text = [None if v is None else json.dumps(v) for v in table.column(i).to_pylist()]
+                table = table.set_column(i, f.name, pa.array(text, pa.string()))
+        if out is None:
+            sink = pa.BufferOutputStream()
+            pacsv.write_csv(table, sink)
+            click.echo(sink.getvalue().to_pybytes().decode(), nl=False)
+        else:
+            pacsv.write_csv(table, str(out))
+        return
+    lines = (json.dumps(r, default=_json_default, ensure_ascii=False) for r in table.to_pylist())
+    if out is None:
+        for line in lines:
+            click.echo(line)
+    else:
+        with out.open("w", encoding="utf-8") as fh:
+            fh.writelines(line + "\n" for line in lines)
+
+
+@click.group("query")
+def query_command() -> None:
+    """Read stored records as a reader: only what its labels allow.
+
+    \b
+    Examples:
+      seawatch query area --bbox 80,5,95,22 --start 2024-03-01 --end 2024-03-02 --reader USA:SECRET
+      seawatch query track 419000001 --reader IND:CONFIDENTIAL --format csv
+      seawatch query latest --bbox 80,5,95,22 --reader USA:S
+      seawatch query events --type encounter --reader IND:S --format parquet --out ev.parquet
+      seawatch query vessels --name "EVER GIVEN" --reader USA:U
+    """
+
+
+@query_command.command("area")
+@click.option("--bbox", help="min_lon,min_lat,max_lon,max_lat (degrees).")
+@click.option("--start", help="From this time (ISO 8601, UTC unless given).")
+@click.option("--end", help="Up to this time (ISO 8601).")
+@click.option("--limit", type=click.IntRange(min=0), help="At most this many rows.")
+@_common
+@click.pass_context
+def area_command(
+    ctx: click.Context,
+    bbox: str | None,
+    start: str | None,
+    end: str | None,
+    limit: int | None,
+    reader: str,
+    fmt: str,
+    out: Path | None,
+    db: str | None,
+) -> None:
+    """Positions in a bounding box and time window."""
+    b, t0, t1 = _bbox(bbox), _time(start, "start"), _time(end, "end")
+    _run(ctx, db, reader, fmt, out, lambda q: q.positions(bbox=b, start=t0, end=t1, limit=limit))
+
+
+@query_command.command("track")
+@click.argument("mmsi", type=int)
+@click.option("--start", help="From this time (ISO 8601).")
+@click.option("--end", help="Up to this time (ISO 8601).")
+@_common
+@click.pass_context
+def track_command(
+    ctx: click.Context,
+    mmsi: int,
+    start: str | None,
+    end: str | None,
+    reader: str,
+    fmt: str,
+    out: Path | None,
+    db: str | None,
+) -> None:
+    """One vessel's positions over a period."""
+    t0, t1 = _time(start, "start"), _time(end, "end")
+    _run(ctx, db, reader, fmt, out, lambda q: q.track(mmsi, t0, t1))
+
+
+@query_command.command("latest")
+@click.option("--bbox", help="min_lon,min_lat,max_lon,max_lat (degrees).")
+@click.option("--start", help="Only positions from this time (ISO 8601).")
+@click.option("--end", help="Only positions up to this time (ISO 8601).")
+@_common
+@click.pass_context
+def latest_command(
+    ctx: click.Context,
+    bbox: str | None,
+    start: str | None,
+    end: str | None,
+    reader: str,
+    fmt: str,
+    out: Path | None,
+    db: str | None,
+) -> None:
+    """The latest position of each vessel in an area."""
+    b, t0, t1 = _bbox(bbox), _time(start, "start"), _time(end, "end")
+    _run(ctx, db, reader, fmt, out, lambda q: q.latest(bbox=b, start=t0, end=t1))
+
+
+@query_command.command("events")
+@click.option("--type", "types", help="Event types, comma-separated (e.g. encounter,gap).")
+@click.option("--bbox", help="min_lon,min_lat,max_lon,max_lat (degrees).")
+@click.option("--start", help="Events ending after this time (ISO 8601).")
+@click.option("--end", help="Events starting before this time (ISO 8601).")
+@click.option("--mmsi", type=int, help="Events of this vessel (either side of an encounter).")
+@_common
+@click.pass_context
+def events_command(
+    ctx: click.Context,
+    types: str | None,
+    bbox: str | None,
+    start: str | None,
+    end: str | None,
+    mmsi: int | None,
+    reader: str,
+    fmt: str,
+    out: Path | None,
+    db: str | None,
+) -> None:
+    """Events by type, area, time and vessel."""
+    b, t0, t1 = _bbox(bbox), _time(start, "start"), _time(end, "end")
+    kinds = [t.strip() for t in types.split(",") if t.strip()] if types else None
+    _run(
+        ctx,
+        db,
+        reader,
+        fmt,
+        out,
+        lambda q: q.events(types=kinds, bbox=b, start=t0, end=t1, mmsi=mmsi),
+    )
+
+
+@query_command.command("vessels")
+@click.option("--name", help="Part of the name (case-insensitive).")
+@click.option("--mmsi", type=int, help="MMSI.")
+@click.option("--imo", type=int, help="IMO number.")
+@click.option("--callsign", help="Part of the call sign (case-insensitive).")
+@_common
+@click.pass_context
+def vessels_command(
+    ctx: click.Context,
+    name: str | None,
+    mmsi: int | None,
+    imo: int | None,
+    callsign: str | None,
+    reader: str,
+    fmt: str,
+    out: Path | None,
+    db: str | None,
+) -> None:
+    """Vessels by name, MMSI, IMO or call sign (their latest matching report)."""
+    _run(
+        ctx,
+        db,
+        reader,
+        fmt,
+        out,
+        lambda q: q.vessels(name=name, mmsi=mmsi, imo=imo, callsign=callsign),
+    )

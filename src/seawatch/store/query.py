@@ -1,0 +1,242 @@
+"""The one query layer: every read of stored records goes through here, for a reader.
+
+In: an open :class:`~seawatch.store.base.Store` and a :class:`~seawatch.labels.Reader`
+(``Reader.parse("USA:SECRET", policy)``, or ``Reader.node_admin(reason)`` for
+maintenance, which is logged). Out: Arrow tables, each row with its ``label_id``
+(:meth:`Query.labels` gives the labels they refer to); :func:`to_pandas` and
+:func:`to_geopandas` convert.
+
+The label filter is part of the SQL (``label_id IN (<ids the reader may read>)``, the ids
+from :func:`seawatch.labels.allowed_label_ids` over the store's labels at query time), so
+denied rows never leave the database. A label added after that moment is denied.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+from seawatch.errors import InputError
+from seawatch.labels import Label, Reader, allowed_label_ids
+from seawatch.store.base import Store
+from seawatch.store.tables import TABLES
+
+__all__ = ["BBox", "Query", "to_geopandas", "to_pandas"]
+
+log = logging.getLogger(__name__)
+
+BBox = tuple[float, float, float, float]
+"""``(min_lon, min_lat, max_lon, max_lat)`` in degrees; ``min_lon > max_lon`` crosses the
+antimeridian."""
+
+_VESSEL_COLUMNS = ("mmsi", "ts", "msg_type", "imo", "callsign", "name", "ship_type", "label_id")
+
+
+def _where_bbox(bbox: BBox | None, lon: str = "lon", lat: str = "lat") -> tuple[str, list[Any]]:
+    if bbox is None:
+        return "", []
+    if len(bbox) != 4 or not all(isinstance(v, int | float) and math.isfinite(v) for v in bbox):
+        raise InputError(f"bbox {bbox!r}: give four finite numbers min_lon,min_lat,max_lon,max_lat")
+    x0, y0, x1, y1 = (float(v) for v in bbox)
+    if not (-180 <= x0 <= 180 and -180 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+        raise InputError(
+            f"bbox {bbox!r}: longitudes in [-180, 180], latitudes in [-90, 90], "
+            "min_lat <= max_lat (min_lon > max_lon crosses the antimeridian)"
+        )
+    op = "AND" if x0 <= x1 else "OR"
+    return f" AND {lat} BETWEEN ? AND ? AND ({lon} >= ? {op} {lon} <= ?)", [y0, y1, x0, x1]
+
+
+def _check_window(start: datetime | None, end: datetime | None) -> None:
+    for name, t in (("start", start), ("end", end)):
+        if t is not None and t.tzinfo is None:
+            raise InputError(f"{name} {t.isoformat()}: give a timezone-aware time (UTC)")
+    if start is not None and end is not None and end < start:
+        raise InputError(f"time window {start.isoformat()} .. {end.isoformat()}: end before start")
+
+
+class Query:
+    """Queries for one reader. ``Query(store, reader).positions(bbox=..., start=..., end=...)``.
+
+    Every method returns a :class:`pyarrow.Table` with the stored table's columns
+    (``label_id`` included), only rows the reader may read.
+    """
+
+    def __init__(self, store: Store, reader: Reader) -> None:
+        if not isinstance(reader, Reader):
+            raise TypeError("Query needs a seawatch.labels.Reader (Reader.parse('USA:SECRET'))")
+        self.store = store
+        self.reader = reader
+
+    def __repr__(self) -> str:
+        return f"Query({self.store!r}, {self.reader!r})"
+
+    # --- the label filter -------------------------------------------------------------
+    def allowed(self) -> list[int]:
+        """Label ids the reader may read, now."""
+        ids = allowed_label_ids(self.reader, self.store.labels(), self.store.policy)
+        if self.reader.is_node_admin:
+            log.warning("node-admin query (%s)", self.reader.admin_reason)
+        return sorted(ids)
+
+    def labels(self) -> dict[int, Label]:
+        """The labels the reader may read by id (those the returned rows refer to)."""
+        labels = self.store.labels()
+        ok = set(allowed_label_ids(self.reader, labels, self.store.policy))
+        return {i: lb for i, lb in labels.items() if i in ok}
+
+    def _select(
+        self, table: str, where: str, params: Sequence[Any], tail: str, *, distinct: str = ""
+    ) -> pa.Table:
+        tdef = TABLES[table]
+        ids = self.allowed()
+        schema = tdef.arrow_schema()
+        if not ids:
+            return schema.empty_table()
+        label = f"label_id IN ({', '.join(str(int(i)) for i in ids)})"
+        sql = f"SELECT {distinct}{', '.join(tdef.names)} FROM {table} WHERE {label}{where} {tail}"
+        return self.store.backend.fetch(sql, list(params), schema)
+
+    # --- queries ----------------------------------------------------------------------
+    def positions(
+        self,
+        *,
+        bbox: BBox | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        mmsi: int | None = None,
+        limit: int | None = None,
+    ) -> pa.Table:
+        """Positions in ``bbox`` with ``start <= ts <= end`` (each optional), by time."""
+        _check_window(start, end)
+        where, params = _where_bbox(bbox)
+        for cond, value in (("ts >= ?", start), ("ts <= ?", end), ("mmsi = ?", mmsi)):
+            if value is not None:
+                where += f" AND {cond}"
+                params.append(value)
+        return self._select(
+            "positions", where, params, "ORDER BY ts, mmsi, msg_key" + _limit(limit)
+        )
+
+    def track(
+        self, mmsi: int, start: datetime | None = None, end: datetime | None = None
+    ) -> pa.Table:
+        """One vessel's positions over a period, by time."""
+        return self.positions(mmsi=int(mmsi), start=start, end=end)
+
+    def latest(
+        self,
+        *,
+        bbox: BBox | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> pa.Table:
+        """The latest position the reader may read of each vessel in ``bbox`` (within the
+        time window when given), by MMSI."""
+        _check_window(start, end)
+        where, params = _where_bbox(bbox)
+        for cond, value in (("ts >= ?", start), ("ts <= ?", end)):
+            if value is not None:
+                where += f" AND {cond}"
+                params.append(value)
+        return self._select(
+            "positions",
+            where,
+            params,
+            "ORDER BY mmsi, ts DESC, msg_key",
+            distinct="DISTINCT ON (mmsi) ",
+        )
+
+    def events(
+        self,
+        *,
+        types: Sequence[str] | None = None,
+        bbox: BBox | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        mmsi: int | None = None,
+        limit: int | None = None,
+    ) -> pa.Table:
+        """Events of ``types`` at ``bbox`` overlapping ``[start, end]`` involving ``mmsi``
+        (as the vessel or the other vessel), by start time."""
+        _check_window(start, end)
+        where, params = _where_bbox(bbox)
+        if types:
+            where += f" AND event_type IN ({', '.join('?' for _ in types)})"
+            params.extend(types)
+        if start is not None:
+            where += " AND (end_ts IS NULL OR end_ts >= ?)"
+            params.append(start)
+        if end is not None:
+            where += " AND start_ts <= ?"
+            params.append(end)
+        if mmsi is not None:
+            where += " AND (mmsi = ? OR other_mmsi = ?)"
+            params.extend([int(mmsi), int(mmsi)])
+        return self._select("events", where, params, "ORDER BY start_ts, event_id" + _limit(limit))
+
+    def vessels(
+        self,
+        *,
+        name: str | None = None,
+        mmsi: int | None = None,
+        imo: int | None = None,
+        callsign: str | None = None,
+        limit: int | None = 100,
+    ) -> pa.Table:
+        """Vessels whose static reports match (name and call sign: case-insensitive
+        substring; MMSI, IMO: equal), the latest matching report the reader may read per
+        MMSI, by MMSI. Columns: mmsi, ts, msg_type, imo, callsign, name, ship_type, label_id."""
+        where = ""
+        params: list[Any] = []
+        for cond, value in (
+            ("name ILIKE ? ESCAPE '\\'", None if name is None else f"%{_like(name)}%"),
+            ("callsign ILIKE ? ESCAPE '\\'", None if callsign is None else f"%{_like(callsign)}%"),
+            ("mmsi = ?", None if mmsi is None else int(mmsi)),
+            ("imo = ?", None if imo is None else int(imo)),
+        ):
+            if value is not None:
+                where += f" AND {cond}"
+                params.append(value)
+        if not params:
+            raise InputError("vessel search: give a name, MMSI, IMO or call sign")
+        rows = self._select(
+            "statics",
+            where,
+            params,
+            "ORDER BY mmsi, ts DESC, msg_key" + _limit(limit),
+            distinct="DISTINCT ON (mmsi) ",
+        )
+        return rows.select(list(_VESSEL_COLUMNS))
+
+
+def _limit(limit: int | None) -> str:
+    if limit is None:
+        return ""
+    if int(limit) < 0:
+        raise InputError(f"limit {limit}: give a number >= 0")
+    return f" LIMIT {int(limit)}"
+
+
+def _like(text: str) -> str:
+    """``text`` with LIKE wildcards taken literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def to_pandas(table: pa.Table) -> Any:
+    """A query result as a pandas DataFrame (timestamps tz-aware UTC)."""
+    return table.to_pandas()
+
+
+def to_geopandas(table: pa.Table) -> Any:
+    """A query result with ``lon``/``lat`` as a GeoDataFrame of points (EPSG:4326)."""
+    import geopandas as gpd  # type: ignore[import-untyped,unused-ignore]
+
+    df = table.to_pandas()
+    geometry = gpd.points_from_xy(df["lon"], df["lat"], crs="EPSG:4326")
+    return gpd.GeoDataFrame(df, geometry=geometry, crs="EPSG:4326")

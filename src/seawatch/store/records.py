@@ -1,0 +1,197 @@
+"""Decoded and derived tables made ready to store: message keys and labels.
+
+In: decoded ``positions``/``statics`` chunks, pipeline events and segments, the labelling
+rules (or one label for the whole run). Out: the same rows with ``msg_key`` (a
+deterministic hash: the same message from two receivers or two runs has one key) and
+``label_id``. Events and segments get :func:`seawatch.labels.combine` of the labels of
+their vessels' records seen in the run (:class:`VesselLabels`) and of the rule for their
+event type, so whoever may read one may read everything it was built from.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from seawatch.errors import LabelError
+from seawatch.labels import Label, LabelRules, combine
+from seawatch.store.base import Store
+
+__all__ = ["Labeller", "VesselLabels", "message_keys", "vessel_rows"]
+
+log = logging.getLogger(__name__)
+
+_U64 = np.uint64
+_M1 = _U64(0xBF58476D1CE4E5B9)
+_M2 = _U64(0x94D049BB133111EB)
+_GOLDEN = _U64(0x9E3779B97F4A7C15)
+
+
+def _mix(h: np.ndarray[Any, Any], v: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """splitmix64 finaliser of ``h ^ v``: a stable 64-bit hash, the same on every platform."""
+    z = (h ^ v.astype(_U64)) + _GOLDEN
+    z = (z ^ (z >> _U64(30))) * _M1
+    z = (z ^ (z >> _U64(27))) * _M2
+    out: np.ndarray[Any, Any] = z ^ (z >> _U64(31))
+    return out
+
+
+def _ints(table: pa.Table, name: str, scale: float | None = None) -> np.ndarray[Any, Any]:
+    col: Any = table.column(name)
+    if scale is not None:
+        col = pc.round(pc.multiply(col.cast(pa.float64()), scale))
+    filled: Any = pc.fill_null(col.cast(pa.int64()), -(2**62))
+    return np.asarray(filled.to_numpy(), dtype=np.int64).view(_U64)
+
+
+def message_keys(table: pa.Table, kind: str) -> pa.Array[Any]:
+    """``msg_key`` of each row: hash of mmsi, ts (us), msg_type and lat, lon at 1e-6 degree
+    (positions) or part_num and imo (statics)."""
+    h = np.full(table.num_rows, _U64(0x5EA3A7C4), dtype=_U64)
+    parts: list[tuple[str, float | None]] = [("mmsi", None), ("ts", None), ("msg_type", None)]
+    if kind == "positions":
+        parts += [("lat", 1e6), ("lon", 1e6)]
+    else:
+        parts += [("part_num", None), ("imo", None)]
+    with np.errstate(over="ignore"):
+        for name, scale in parts:
+            h = _mix(h, _ints(table, name, scale))
+    return pa.array(h.view(np.int64), pa.int64())
+
+
+def vessel_rows(positions: pa.Table) -> pa.Table:
+    """Positions a vessel reported with a time and a position (base stations, aids to
+    navigation and rows without ts/lat/lon are not vessel positions)."""
+    keep: Any = pc.and_(
+        pc.and_(pc.is_valid(positions.column("ts")), pc.is_valid(positions.column("lat"))),
+        pc.is_valid(positions.column("lon")),
+    )
+    for flag in ("is_base_station", "is_aton"):
+        if flag in positions.column_names:
+            flagged: Any = pc.fill_null(positions.column(flag), pa.scalar(False))
+            kept: Any = pc.invert(flagged)
+            keep = pc.and_(keep, kept)
+    return positions.filter(keep)
+
+
+@dataclass
+class VesselLabels:
+    """Label ids of each MMSI's records stored in this run (for derived records)."""
+
+    by_mmsi: dict[int, set[int]] = field(default_factory=dict)
+
+    def add(self, rows: pa.Table) -> None:
+        if rows.num_rows == 0:
+            return
+        pairs = rows.select(["mmsi", "label_id"]).group_by(["mmsi", "label_id"]).aggregate([])
+        for mmsi, lid in zip(
+            pairs.column("mmsi").to_pylist(), pairs.column("label_id").to_pylist(), strict=True
+        ):
+            if mmsi is not None and lid is not None:
+                self.by_mmsi.setdefault(int(mmsi), set()).add(int(lid))
+
+    def of(self, mmsis: Iterable[int | None]) -> set[int]:
+        out: set[int] = set()
+        for m in mmsis:
+            if m is not None:
+                out |= self.by_mmsi.get(int(m), set())
+        return out
+
+
+class Labeller:
+    """Gives rows their ``label_id``: one label for the run, or the settings' rules."""
+
+    def __init__(self, store: Store, rules: LabelRules, fixed: Label | None = None) -> None:
+        self.store = store
+        self.rules = rules
+        self.fixed = fixed
+        self.vessels = VesselLabels()
+        self.unlabelled = 0
+        by_value = {k for r in rules.rules for k in r.values}
+        self._per_row = bool(by_value & {"feed", "message_type"})
+
+    def records(self, rows: pa.Table, source: str) -> pa.Table:
+        """``rows`` (positions or statics) with ``label_id``; remembered per MMSI."""
+        n = rows.num_rows
+        if self.fixed is not None:
+            ids = np.full(n, self.store.label_id(self.fixed), dtype=np.int32)
+        elif not self._per_row:
+            ids = self._points(rows, source, None, None)
+        else:
+            ids = np.empty(n, dtype=np.int32)
+            combos = rows.select(["station", "msg_type"]).group_by(["station", "msg_type"])
+            for combo in combos.aggregate([]).to_pylist():
+                st, mt = combo["station"], combo["msg_type"]
+                hit = pc.and_(
+                    _eq(rows.column("station"), st), _eq(rows.column("msg_type"), mt)
+                ).to_numpy(zero_copy_only=False)
+                ids[hit] = self._points(rows.filter(pa.array(hit)), source, st, mt)
+        out = rows.append_column("label_id", pa.array(ids, pa.int32()))
+        self.vessels.add(out)
+        return out
+
+    def _points(
+        self, rows: pa.Table, source: str, feed: str | None, msg_type: int | None
+    ) -> np.ndarray[Any, np.dtype[np.int32]]:
+        lon = (
+            rows.column("lon").to_numpy(zero_copy_only=False)
+            if "lon" in rows.column_names
+            else None
+        )
+        lat = (
+            rows.column("lat").to_numpy(zero_copy_only=False)
+            if "lat" in rows.column_names
+            else None
+        )
+        if lon is None or lat is None:
+            lon = lat = np.full(rows.num_rows, np.nan)
+        codes, labels = self.rules.labels_for_points(
+            lon, lat, source=source, feed=feed, message_type=msg_type
+        )
+        lookup = np.array([self.store.label_id(lb) for lb in labels], dtype=np.int32)
+        return lookup[codes] if len(lookup) else np.empty(0, np.int32)
+
+    def derived(self, rows: pa.Table, *, kind: str) -> pa.Table:
+        """Events or segments with ``label_id``: combine of their vessels' labels in this run
+        and (events) the rule for their type. Rows whose inputs no single nation may all
+        read cannot be labelled; they are left out, counted and logged."""
+        labels = self.store.labels()
+        ids: list[int | None] = []
+        for row in rows.select(
+            [
+                c
+                for c in ("mmsi", "other_mmsi", "event_type", "lon", "lat")
+                if c in rows.column_names
+            ]
+        ).to_pylist():
+            inputs = [
+                labels[i] for i in sorted(self.vessels.of([row.get("mmsi"), row.get("other_mmsi")]))
+            ]
+            if self.fixed is not None:
+                inputs.append(self.fixed)
+            elif kind == "events":
+                inputs.append(
+                    self.rules.rule_for(
+                        event_type=row.get("event_type"), lon=row.get("lon"), lat=row.get("lat")
+                    )
+                )
+            if not inputs:
+                inputs.append(self.rules.default)
+            try:
+                ids.append(self.store.label_id(combine(inputs, self.store.policy)))
+            except LabelError as exc:
+                log.warning("%s row of MMSI %s not stored: %s", kind, row.get("mmsi"), exc)
+                self.unlabelled += 1
+                ids.append(None)
+        out = rows.append_column("label_id", pa.array(ids, pa.int32()))
+        return out.filter(pc.is_valid(out.column("label_id")))
+
+
+def _eq(col: Any, value: Any) -> Any:
+    return pc.is_null(col) if value is None else pc.fill_null(pc.equal(col, value), False)
