@@ -287,6 +287,20 @@ def session_server() -> Iterator[PostgresServer]:
         cm.__exit__(None, None, None)
 
 
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    """The session's throwaway PostgreSQL server (skips without PostgreSQL, see above)."""
+    yield from session_server()
+
+
+@pytest.fixture
+def pg_url(pg_server: PostgresServer) -> Iterator[str]:
+    """URL of a new, empty database on the session's server, dropped after the test."""
+    url = pg_server.create_database()
+    yield url
+    pg_server.drop_database(url.rsplit("/", 1)[1])
+
+
 if __name__ == "__main__":
     with postgres_server() as srv:
         print(srv.create_database("seawatch"), flush=True)

@@ -1,0 +1,380 @@
+"""The PostgreSQL backend: the production store, shared by many processes, PostGIS if present.
+
+In: a ``postgresql://user:password@host:port/dbname`` URL (the ``db`` setting or
+``--db``). Out: a :class:`~seawatch.store.base.Backend` over one connection (psycopg 3).
+
+- Writes: rows go in as CSV by ``COPY`` into a temporary table (pyarrow writes the CSV in
+  C++, the server parses it), then ``INSERT ... SELECT ... ON CONFLICT``: positions and
+  statics keep the stored row on a repeated ``(ts, msg_key)`` (a unique index: the same
+  message twice is stored once, whichever process sends it), segments, events and zones
+  replace it. Positions are sent in storage order (day, then 1-degree Z-order cell), so a
+  chunk's rows lie on pages that cover a short time and a small area.
+- Reads: ``COPY (query) TO STDOUT`` as CSV, parsed by pyarrow into the asked schema; no
+  Python object per row.
+- Indexes (made with the tables): on positions one BRIN index over ``(ts, lat, lon)``
+  (per 32 pages the min/max of each: the plain ``BETWEEN`` predicates of a bbox + time
+  query skip pages the way DuckDB skips row groups), a B-tree on ``(mmsi, ts)`` for a
+  vessel's track and its latest position; with PostGIS a generated ``geom`` column
+  (``geometry(Point, 4326)``) and a BRIN index on it, for GIS clients and spatial SQL.
+  Without PostGIS the same queries work on lat/lon; only ``geom`` is missing.
+
+The password in the URL is kept only in the connection; :attr:`display`, reprs, log lines
+and error messages show ``***``.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from seawatch.errors import StoreError
+from seawatch.store.base import Backend, redact_url
+from seawatch.store.duck import storage_order
+from seawatch.store.tables import Dialect, TableDef
+
+__all__ = ["POSTGRES", "PostgresBackend"]
+
+log = logging.getLogger(__name__)
+
+POSTGRES = Dialect(
+    "postgresql",
+    {
+        "int8": "SMALLINT",  # PostgreSQL has no one-byte integer
+        "int16": "SMALLINT",
+        "int32": "INTEGER",
+        "int64": "BIGINT",
+        "float": "REAL",
+        "double": "DOUBLE PRECISION",
+        "bool": "BOOLEAN",
+        "string": "TEXT",
+        "timestamp[us, tz=UTC]": "TIMESTAMPTZ",
+    },
+    keys_on_bulk=False,  # positions and statics: a unique index on (ts, msg_key) instead
+)
+
+_names = (f"_incoming_{i}" for i in itertools.count())
+_CREATE = re.compile(r"^\s*CREATE TABLE IF NOT EXISTS (\w+)", re.IGNORECASE)
+_QUOTED = re.compile(r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")")
+
+# Indexes and columns beyond the declared tables, made right after each table.
+_EXTRAS: dict[str, tuple[str, ...]] = {
+    "positions": (
+        "CREATE UNIQUE INDEX IF NOT EXISTS positions_msg ON positions (ts, msg_key)",
+        "CREATE INDEX IF NOT EXISTS positions_brin ON positions "
+        "USING brin (ts, lat, lon) WITH (pages_per_range = 32)",
+        "CREATE INDEX IF NOT EXISTS positions_vessel ON positions (mmsi, ts)",
+    ),
+    "statics": (
+        "CREATE UNIQUE INDEX IF NOT EXISTS statics_msg ON statics (ts, msg_key)",
+        "CREATE INDEX IF NOT EXISTS statics_vessel ON statics (mmsi, ts)",
+        "CREATE INDEX IF NOT EXISTS statics_imo ON statics (imo)",
+    ),
+    "events": (
+        "CREATE INDEX IF NOT EXISTS events_type_time ON events (event_type, start_ts)",
+        "CREATE INDEX IF NOT EXISTS events_vessel ON events (mmsi, start_ts)",
+    ),
+    "segments": ("CREATE INDEX IF NOT EXISTS segments_vessel ON segments (mmsi, start_ts)",),
+}
+_POSTGIS_EXTRAS = (
+    "ALTER TABLE positions ADD COLUMN IF NOT EXISTS geom geometry(Point, 4326) "
+    "GENERATED ALWAYS AS (ST_SetSRID(ST_MakePoint(lon, lat), 4326)) STORED",
+    "CREATE INDEX IF NOT EXISTS positions_geom ON positions "
+    "USING brin (geom) WITH (pages_per_range = 32)",
+)
+
+
+def _placeholders(sql: str) -> str:
+    """``?`` placeholders (outside quotes) as psycopg's ``%s``; literal ``%`` doubled."""
+    parts = _QUOTED.split(sql)
+    for i in range(0, len(parts), 2):  # even parts are outside quotes
+        parts[i] = parts[i].replace("%", "%%").replace("?", "%s")
+    for i in range(1, len(parts), 2):
+        parts[i] = parts[i].replace("%", "%%")
+    return "".join(parts)
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class PostgresBackend(Backend):
+    """A PostgreSQL database reached by URL (``postgresql://`` or ``postgres://``)."""
+
+    dialect = POSTGRES
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.display = redact_url(url)
+        self._secret = _password(url)
+        try:
+            self.con = psycopg.connect(
+                url,
+                autocommit=True,
+                cursor_factory=psycopg.ClientCursor,
+                application_name="seawatch",
+                connect_timeout=15,
+            )
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"cannot connect to PostgreSQL at {self.display}: {self._scrub(exc)} "
+                "(check the URL in --db / SEAWATCH_DB, and that the server runs)"
+            ) from None
+        self.con.execute("SET TIME ZONE 'UTC'")
+        self._depth = 0
+        self.postgis = self._has_postgis()
+
+    def __repr__(self) -> str:
+        return f"PostgresBackend({self.display!r})"
+
+    # --- statements -------------------------------------------------------------------
+    def _scrub(self, exc: BaseException) -> str:
+        text = str(exc).strip()
+        return text.replace(self._secret, "***") if self._secret else text
+
+    def _fail(self, exc: BaseException, sql: str) -> StoreError:
+        head = " ".join(sql.split())[:200]
+        return StoreError(f"{self.display}: {self._scrub(exc)} (in: {head})")
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        import psycopg
+
+        try:
+            if params:
+                self.con.execute(_placeholders(sql), list(params))
+            else:
+                self.con.execute(sql)
+        except psycopg.Error as exc:
+            raise self._fail(exc, sql) from None
+        m = _CREATE.match(sql)
+        if m:
+            self._extras(m.group(1).lower())
+
+    def _extras(self, table: str) -> None:
+        for stmt in _EXTRAS.get(table, ()):
+            self.execute(stmt)
+        if table == "positions" and self.postgis:
+            for stmt in _POSTGIS_EXTRAS:
+                self.execute(stmt)
+
+    def _has_postgis(self) -> bool:
+        """PostGIS in this database, installed now if available and allowed."""
+        import psycopg
+
+        row = self.con.execute(
+            "SELECT (SELECT count(*) FROM pg_extension WHERE extname = 'postgis'), "
+            "(SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis')"
+        ).fetchone()
+        installed, available = (int(v) for v in row) if row else (0, 0)
+        if installed:
+            return True
+        if not available:
+            log.info("%s: PostGIS not available; positions without geom", self.display)
+            return False
+        try:
+            self.con.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        except psycopg.Error as exc:
+            log.info("%s: cannot create PostGIS (%s); no geom", self.display, self._scrub(exc))
+            return False
+        return True
+
+    def fetch(self, sql: str, params: Sequence[object], schema: pa.Schema) -> pa.Table:
+        import psycopg
+
+        query = self._mogrify(sql, params)
+        cols = ", ".join(_out_expr(f) for f in schema)
+        copy_sql = f"COPY (SELECT {cols} FROM ({query}) AS q) TO STDOUT (FORMAT csv)"
+        buf = io.BytesIO()
+        try:
+            with self.con.cursor() as cur, cur.copy(copy_sql) as copy:
+                for block in copy:
+                    buf.write(block)
+        except psycopg.Error as exc:
+            raise self._fail(exc, sql) from None
+        return _from_csv(buf.getvalue(), schema)
+
+    def _mogrify(self, sql: str, params: Sequence[object]) -> str:
+        import psycopg
+
+        if not params:
+            return sql
+        with psycopg.ClientCursor(self.con) as cur:
+            return cur.mogrify(_placeholders(sql), list(params))
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._depth = 1
+        try:
+            with self.con.transaction():
+                yield
+        finally:
+            self._depth = 0
+
+    def transaction(self) -> Any:
+        return self._transaction()
+
+    # --- writes -----------------------------------------------------------------------
+    def insert(self, table: TableDef, rows: pa.Table) -> int:
+        import psycopg
+
+        if rows.num_rows == 0:
+            return 0
+        if table.on_conflict == "replace":
+            rows = _last_per_key(rows, table.key)
+        elif table.name == "positions":
+            rows = rows.take(np.argsort(storage_order(rows), kind="stable"))
+        name = next(_names)
+        cols = ", ".join(table.names)
+        target = ("ts", *table.key) if table.bulk else table.key
+        if table.on_conflict == "replace":
+            sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in table.names if c not in table.key)
+            conflict = f"ON CONFLICT ({', '.join(target)}) DO UPDATE SET {sets}"
+        else:
+            conflict = f"ON CONFLICT ({', '.join(target)}) DO NOTHING"
+        try:
+            with self.transaction(), self.con.cursor() as cur:
+                cur.execute(
+                    f"CREATE TEMP TABLE {name} AS SELECT {cols} FROM {table.name} WITH NO DATA"
+                )
+                with cur.copy(f"COPY {name} ({cols}) FROM STDIN (FORMAT csv)") as copy:
+                    copy.write(_to_csv(rows))
+                cur.execute(
+                    f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {name} {conflict}"
+                )
+                written = cur.rowcount
+                cur.execute(f"DROP TABLE {name}")
+        except psycopg.Error as exc:
+            raise self._fail(exc, f"insert into {table.name}") from None
+        return int(written)
+
+    # --- catalogue --------------------------------------------------------------------
+    def table_names(self) -> set[str]:
+        rows = self.con.execute(  # not those of extensions (PostGIS: spatial_ref_sys)
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT EXISTS "
+            "(SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')"
+        ).fetchall()
+        return {str(r[0]) for r in rows}
+
+    def size_bytes(self) -> dict[str, int]:
+        row = self.con.execute("SELECT pg_database_size(current_database())").fetchone()
+        out = {"total": int(row[0]) if row else 0}
+        for name in sorted(self.table_names()):
+            r = self.con.execute("SELECT pg_total_relation_size(%s::regclass)", [name]).fetchone()
+            out[name] = int(r[0]) if r else 0
+        return out
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _password(url: str) -> str:
+    """The password in ``url`` (empty if none): kept only to scrub it from messages."""
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        raw = urlsplit(url).password
+    except ValueError:
+        return ""
+    return unquote(raw) if raw else ""
+
+
+# --- Arrow <-> CSV ----------------------------------------------------------------------
+def _out_expr(field: pa.Field[Any]) -> str:
+    """How a result column leaves the server so pyarrow reads it back exactly."""
+    col = f"q.{_ident(field.name)}"
+    if pa.types.is_timestamp(field.type):
+        return f"(extract(epoch FROM {col}) * 1000000)::bigint"
+    if pa.types.is_list(field.type):
+        return f"array_to_json({col})::text"
+    return col
+
+
+def _read_type(typ: pa.DataType) -> pa.DataType:
+    if pa.types.is_timestamp(typ):
+        return pa.int64()
+    if pa.types.is_list(typ) or pa.types.is_string(typ):
+        return pa.string()
+    if pa.types.is_integer(typ):
+        return pa.int64()
+    if pa.types.is_floating(typ):
+        return pa.float64()
+    return typ
+
+
+def _from_csv(data: bytes, schema: pa.Schema) -> pa.Table:
+    if not data:
+        return schema.empty_table()
+    table = pacsv.read_csv(
+        io.BytesIO(data),
+        read_options=pacsv.ReadOptions(column_names=schema.names, use_threads=False),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types={f.name: _read_type(f.type) for f in schema},
+            true_values=["t"],
+            false_values=["f"],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            null_values=[""],
+        ),
+    )
+    arrays: list[Any] = []
+    for field, col in zip(schema, table.columns, strict=True):
+        if pa.types.is_list(field.type):
+            values = [None if v is None else json.loads(v) for v in col.to_pylist()]
+            arrays.append(pa.array(values, field.type))
+        else:
+            arrays.append(col.cast(field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _pg_array(values: list[Any] | None) -> str | None:
+    if values is None:
+        return None
+    items = [
+        "NULL" if v is None else '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+        for v in values
+    ]
+    return "{" + ",".join(items) + "}"
+
+
+def _to_csv(rows: pa.Table) -> bytes:
+    """``rows`` as CSV that ``COPY ... (FORMAT csv)`` reads back exactly."""
+    cols: list[Any] = []
+    for col in rows.columns:
+        if pa.types.is_list(col.type):
+            cols.append(pa.array([_pg_array(v) for v in col.to_pylist()], pa.string()))
+        else:
+            cols.append(col)
+    out = io.BytesIO()
+    pacsv.write_csv(
+        pa.Table.from_arrays(cols, names=rows.column_names),
+        out,
+        pacsv.WriteOptions(include_header=False, batch_size=65536),
+    )
+    return out.getvalue()
+
+
+def _last_per_key(rows: pa.Table, key: Sequence[str]) -> pa.Table:
+    """The last row of each key (one INSERT may not touch a row twice)."""
+    idx = rows.append_column("_i", pa.array(np.arange(rows.num_rows), pa.int64()))
+    last = idx.group_by(list(key), use_threads=False).aggregate([("_i", "max")])
+    keep = np.sort(last.column("_i_max").to_numpy())
+    return rows.take(keep)
