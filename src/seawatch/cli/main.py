@@ -91,6 +91,7 @@ def _register() -> None:
     from seawatch.cli.decode import decode_command
     from seawatch.cli.demo import demo_command
     from seawatch.cli.detect import detect_command
+    from seawatch.cli.export import export_command
     from seawatch.cli.ingest import ingest_command
     from seawatch.cli.query import query_command
     from seawatch.cli.zones import zones_command
@@ -99,6 +100,7 @@ def _register() -> None:
     cli.add_command(decode_command)
     cli.add_command(demo_command)
     cli.add_command(detect_command)
+    cli.add_command(export_command)
     cli.add_command(ingest_command)
     cli.add_command(query_command)
     cli.add_command(zones_command)

@@ -1,0 +1,128 @@
+"""``seawatch export``: what a reader may see, as GeoJSON, CSV, KML, Cursor-on-Target or
+GeoParquet, each record with its label.
+
+In: the kind of records (``positions``, ``latest``, ``events``), a reader
+(``--reader USA:SECRET[:CAVEATS]``), optional area/time/event-type filters and ``--db``.
+Out: ``--out FILE``, written to a temporary file and renamed into place; on stdout, how
+many records were written and the marking of the whole file. The records come from the
+store's one query layer (:class:`seawatch.store.query.Query`); the writers are
+:mod:`seawatch.export`'s.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import cast
+
+import click
+import pyarrow as pa
+
+from seawatch.cli.common import settings_of
+from seawatch.cli.db import db_option, open_db
+from seawatch.cli.query import _bbox, _time
+from seawatch.errors import InputError
+from seawatch.export import FORMATS, KINDS, Format, Kind, export
+from seawatch.labels import Label, Reader
+from seawatch.store.query import Query
+
+__all__ = ["export_command"]
+
+_EXAMPLE = """\b
+Examples:
+  seawatch export latest --format cot --reader USA:SECRET --bbox 80,5,95,22 --out vessels.cot
+  seawatch export positions --format geojson --reader IND:C --start 2024-03-01 --out d.geojson
+  seawatch export events --type encounter --format kml --reader AUS:S --out encounters.kml
+  seawatch export positions --format geoparquet --reader USA:S --out positions.parquet
+"""
+
+
+def query_records(
+    query: Query,
+    kind: Kind,
+    *,
+    bbox: tuple[float, float, float, float] | None,
+    start: str | None,
+    end: str | None,
+    types: tuple[str, ...],
+) -> tuple[pa.Table, dict[int, Label]]:
+    """The records of ``kind`` the query's reader may read, and the labels they carry."""
+    t0, t1 = _time(start, "start"), _time(end, "end")
+    if types and kind != "events":
+        raise InputError("--type selects event types: use it with `seawatch export events`")
+    if kind == "positions":
+        table = query.positions(bbox=bbox, start=t0, end=t1)
+    elif kind == "latest":
+        table = query.latest(bbox=bbox, start=t0, end=t1)
+    else:
+        table = query.events(types=list(types) or None, bbox=bbox, start=t0, end=t1)
+    return table, query.labels()
+
+
+@click.command("export", epilog=_EXAMPLE)
+@click.argument("kind", type=click.Choice(KINDS))
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), required=True, help="File format to write."
+)
+@click.option(
+    "--reader",
+    "reader_text",
+    required=True,
+    metavar="NATION:CLEARANCE[:CAVEATS]",
+    help="Who the export is for, e.g. USA:SECRET or IND:C:ORCON.",
+)
+@click.option("--bbox", help="min_lon,min_lat,max_lon,max_lat (degrees).")
+@click.option("--start", help="From this time (ISO 8601, UTC unless given).")
+@click.option("--end", help="Up to this time (ISO 8601, UTC unless given).")
+@click.option(
+    "--type", "types", multiple=True, help="Event type (events only; repeat for several)."
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (replaced only once complete).",
+)
+@db_option
+@click.pass_context
+def export_command(
+    ctx: click.Context,
+    kind: str,
+    fmt: str,
+    reader_text: str,
+    bbox: str | None,
+    start: str | None,
+    end: str | None,
+    types: tuple[str, ...],
+    out: Path,
+    db: str | None,
+) -> None:
+    """Export the records a reader may see, each carrying its label.
+
+    Every record carries its CAPCO marking, the file the most restrictive combination of
+    them (docs/exports.md). Cursor-on-Target writes one event per vessel at its latest
+    position (positions or latest), stale after the cot_stale_s setting.
+    """
+    settings = settings_of(ctx)
+    with open_db(ctx, db) as store:
+        store.require_current()
+        reader = Reader.parse(reader_text, store.policy)
+        table, labels = query_records(
+            Query(store, reader),
+            cast("Kind", kind),
+            bbox=_bbox(bbox),
+            start=start,
+            end=end,
+            types=types,
+        )
+        result = export(
+            table,
+            labels,
+            out,
+            fmt=cast("Format", fmt),
+            kind=cast("Kind", kind),
+            reader=reader,
+            policy=store.policy,
+            node_id=settings.node_id,
+            cot_stale_s=settings.cot_stale_s,
+        )
+    click.echo(f"{result.rows} {kind} record(s) written to {out}, marked {result.marking}")

@@ -1,0 +1,126 @@
+"""``seawatch export`` through the store's query layer: a DuckDB store with records of
+several labels, exported for readers who may see different parts of it."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+
+from seawatch.cli.main import cli
+from seawatch.export.cot import read_cot
+from seawatch.labels import parse_label
+from seawatch.settings import load_settings
+from seawatch.store import TABLES, open_store
+
+T0 = datetime(2024, 3, 1, tzinfo=UTC)
+TS = TABLES["positions"].arrow_schema().field("ts").type
+ENV = {"SEAWATCH_NODE_NATION": "IND", "SEAWATCH_NODE_ID": "ifc-ior"}
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    """A store on an Indian node: an unclassified vessel, a SECRET Indian one, a QUAD one."""
+    path = str(tmp_path / "store.duckdb")
+    with open_store(path, load_settings(env=ENV)) as store:
+        p = store.policy
+        u = parse_label("UNCLASSIFIED", p)
+        secret = parse_label("SECRET//NOFORN", p)  # India's own
+        quad = parse_label("CONFIDENTIAL//REL TO QUAD", p)
+        with store.transaction():
+            ids = [store.label_id(lb) for lb in (u, u, secret, quad)]
+            store.write(
+                "positions",
+                pa.table(
+                    {
+                        "msg_key": pa.array([1, 2, 3, 4], pa.int64()),
+                        "ts": pa.array([T0 + timedelta(minutes=m) for m in (0, 10, 5, 20)], TS),
+                        "mmsi": pa.array([419000001, 419000001, 419000002, 419000003], pa.int32()),
+                        "msg_type": pa.array([1] * 4, pa.int8()),
+                        "lat": [10.0, 10.5, 12.0, 14.0],
+                        "lon": [85.0, 85.5, 88.0, 90.0],
+                        "speed_kn": [10.0, 11.0, 0.5, 7.0],
+                        "course_deg": [90.0, 91.0, None, 180.0],
+                        "label_id": pa.array(ids, pa.int32()),
+                    }
+                ),
+            )
+    return path
+
+
+def _invoke(command: str, db: str, out: Path, *extra: str) -> tuple[int, str]:
+    args = [*command.split(), "--db", db, "--out", str(out), *extra]
+    result = CliRunner().invoke(cli, args, env=ENV)
+    return result.exit_code, result.output
+
+
+def _run(command: str, db: str, out: Path, *extra: str) -> str:
+    code, output = _invoke(command, db, out, *extra)
+    assert code == 0, output
+    return output
+
+
+def test_geojson_for_a_partner_withholds_what_it_may_not_see(db: str, tmp_path: Path) -> None:
+    out = tmp_path / "p.geojson"
+    said = _run("export positions --format geojson --reader USA:S", db, out)
+    doc = json.loads(out.read_text())
+    assert [f["properties"]["mmsi"] for f in doc["features"]] == [419000001, 419000001, 419000003]
+    assert doc["label"] == "CONFIDENTIAL//REL TO IND, QUAD"
+    assert "3 positions record(s)" in said
+    assert "marked CONFIDENTIAL//REL TO IND, QUAD" in said
+    # India's own reader sees its SECRET record, and the file is marked for it
+    _run("export positions --format geojson --reader IND:U", db, out)
+    doc = json.loads(out.read_text())
+    assert len(doc["features"]) == 4
+    assert doc["label"] == "SECRET//NOFORN"
+
+
+def test_cot_latest_per_vessel(db: str, tmp_path: Path) -> None:
+    out = tmp_path / "v.cot"
+    _run("export latest --format cot --reader JPN:C", db, out)
+    back = read_cot(out)
+    assert back["uid"].to_pylist() == ["seawatch.ifc-ior.419000001", "seawatch.ifc-ior.419000003"]
+    assert back["label"].to_pylist() == ["UNCLASSIFIED", "CONFIDENTIAL//REL TO IND, QUAD"]
+    assert back["lat"].to_pylist() == [10.5, 14.0]  # the latest report of 419000001
+    stale = back["stale"].to_pylist()[0] - back["time"].to_pylist()[0]
+    assert stale == timedelta(seconds=600)
+    for line in out.read_bytes().splitlines():
+        assert etree.fromstring(line).tag == "event"
+
+
+def test_bbox_time_and_formats(db: str, tmp_path: Path) -> None:
+    out = tmp_path / "a.csv"
+    _run(
+        "export positions --format csv --reader USA:TS",
+        db,
+        out,
+        *("--bbox", "84,9,86,11", "--start", "2024-03-01T00:05Z"),
+    )
+    with out.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["mmsi"], r["label"]) for r in rows] == [("419000001", "UNCLASSIFIED")]
+    for fmt in ("kml", "geoparquet"):
+        target = tmp_path / f"x.{fmt}"
+        _run(f"export latest --format {fmt} --reader USA:C", db, target)
+        assert target.stat().st_size > 0
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_bad_usage(db: str, tmp_path: Path) -> None:
+    out = tmp_path / "x.geojson"
+    code, said = _invoke("export positions --type gap --format geojson --reader USA:S", db, out)
+    assert code == 1
+    assert "--type selects event types" in said
+    code, said = _invoke("export events --format cot --reader USA:S", db, out)
+    assert code == 1
+    assert "carries vessels" in said
+    assert not out.exists()
+    code, said = _invoke("export latest --format cot --reader USA:X", db, out)
+    assert code == 1
+    assert "unknown clearance" in said

@@ -1,0 +1,105 @@
+"""KML 2.2 export: valid against the packaged XSD (the OGC subset we write), a Placemark per
+position, vessel or event with its label, folders per vessel marked with their contents'
+combination, round trip."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from exportdata import LABELS, POLICY, events, expected, exported_schema, positions
+from lxml import etree
+
+from seawatch.export.kml import KML_NS, read_kml, write_kml
+
+NS = {"k": KML_NS}
+
+
+def schema() -> etree.XMLSchema:
+    path = resources.files("seawatch.export").joinpath("schemas/kml22-seawatch.xsd")
+    return etree.XMLSchema(etree.parse(str(path)))
+
+
+def _write(tmp_path: Path, kind: str) -> tuple[Path, etree._ElementTree]:
+    table = events() if kind == "events" else positions()
+    out = tmp_path / f"{kind}.kml"
+    write_kml(table, LABELS, out, kind=kind, policy=POLICY)  # type: ignore[arg-type]
+    return out, etree.parse(str(out))
+
+
+@pytest.mark.parametrize("kind", ["positions", "latest", "events"])
+def test_valid_against_xsd(tmp_path: Path, kind: str) -> None:
+    _, doc = _write(tmp_path, kind)
+    xsd = schema()
+    assert xsd.validate(doc), xsd.error_log
+
+
+def test_xsd_rejects_what_kml_does_not_allow(tmp_path: Path) -> None:
+    out, doc = _write(tmp_path, "latest")
+    xsd = schema()
+    pm = doc.find(".//k:Placemark", NS)
+    assert pm is not None
+    pm.insert(0, pm.find("k:ExtendedData", NS))  # ExtendedData before name: wrong order
+    assert not xsd.validate(doc)
+    bad = etree.fromstring(out.read_bytes().replace(b"72.8,18.9", b"72.8;18.9"))
+    assert not xsd.validate(bad)
+
+
+def test_document_and_placemarks_carry_labels(tmp_path: Path) -> None:
+    _, doc = _write(tmp_path, "latest")
+    document = doc.find("k:Document", NS)
+    assert document is not None
+    assert document.findtext("k:description", None, NS) == "TOP SECRET//ORCON//NOFORN"
+    marks = doc.findall("k:Document/k:Placemark", NS)
+    assert len(marks) == 6
+    assert [m.findtext("k:description", None, NS) for m in marks] == [
+        LABELS[i].marking for i in positions()["label_id"].to_pylist()
+    ]
+    data = {
+        d.get("name"): d.findtext("k:value", None, NS) for d in marks[0].iterfind(".//k:Data", NS)
+    }
+    assert data["label"] == "UNCLASSIFIED"
+    assert data["speed_kn"] == "12.5"
+    assert marks[0].findtext("k:name", None, NS) == "EVER GIVEN"
+    assert marks[2].findtext("k:name", None, NS) == "419000001"  # empty name: the MMSI
+    assert marks[0].findtext("k:Point/k:coordinates", None, NS) == "72.8,18.9"
+    assert marks[0].findtext("k:TimeStamp/k:when", None, NS) == "2025-03-01T12:00:00.123456Z"
+
+
+def test_positions_in_a_folder_per_vessel(tmp_path: Path) -> None:
+    _, doc = _write(tmp_path, "positions")
+    folders = doc.findall("k:Document/k:Folder", NS)
+    assert [f.findtext("k:name", None, NS) for f in folders] == ["12345", "366123456", "419000001"]
+    marks = {f.findtext("k:name", None, NS): f.findtext("k:description", None, NS) for f in folders}
+    assert marks["366123456"] == "SECRET//REL TO USA, IND"  # U + S//REL TO IND, USA combined
+    assert marks["419000001"] == "TOP SECRET//ORCON//NOFORN"
+    assert [len(f.findall("k:Placemark", NS)) for f in folders] == [2, 2, 2]
+    times = [w.text for w in folders[0].iterfind(".//k:when", NS)]
+    assert times == sorted(times)
+
+
+def test_events_have_time_spans(tmp_path: Path) -> None:
+    _, doc = _write(tmp_path, "events")
+    marks = doc.findall("k:Document/k:Placemark", NS)
+    assert marks[0].findtext("k:name", None, NS) == "encounter 366123456"
+    assert marks[0].findtext("k:TimeSpan/k:end", None, NS) == "2025-03-01T14:00:00.123456Z"
+    assert marks[1].find("k:TimeSpan/k:end", NS) is None  # open gap
+    assert marks[1].find("k:Point", NS) is None  # no position
+
+
+@pytest.mark.parametrize("kind", ["latest", "events"])
+def test_round_trip(tmp_path: Path, kind: str) -> None:
+    table = events() if kind == "events" else positions()
+    out, _ = _write(tmp_path, kind)
+    back, members = read_kml(out, exported_schema(table))
+    assert back.equals(expected(table))
+    assert members == {"label": "TOP SECRET//ORCON//NOFORN", "kind": kind}
+
+
+def test_round_trip_positions_in_vessel_order(tmp_path: Path) -> None:
+    table = positions()
+    out, _ = _write(tmp_path, "positions")
+    back, _ = read_kml(out, exported_schema(table))
+    ordered = table.sort_by([("mmsi", "ascending"), ("ts", "ascending")])
+    assert back.equals(expected(ordered))
