@@ -136,6 +136,8 @@ class DuckBackend(Backend):
         if table.name == "positions":
             rows = rows.append_column("_order", pa.array(storage_order(rows), pa.int64()))
         order = "_order" if table.name == "positions" else key
+        if "station" in table.names:  # the same message from two receivers: keep one, always
+            order += ", station NULLS LAST"
         self.con.register(name, rows)
         try:
             with self.transaction():
@@ -159,7 +161,7 @@ class DuckBackend(Backend):
                     params = [lo.as_py(), hi.as_py()] if lo.is_valid else []
                     self.execute(
                         f"INSERT INTO {table.name} SELECT {cols} FROM {unique} i "
-                        f"ANTI JOIN {stored} s USING ({key}) ORDER BY {order}",
+                        f"ANTI JOIN {stored} s USING ({key}) ORDER BY {order.split(',')[0]}",
                         params,
                     )
                 else:

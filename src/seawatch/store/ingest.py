@@ -216,6 +216,7 @@ def _ingest_one(
                     inserted += run.store_records(vessel_rows(late), statics.slice(0, 0), source)
                 run.store_derived(result.events, None)
                 run.log_row(fp, chunk, path, positions.num_rows + statics.num_rows, inserted)
+            log.info("%s: chunk %d committed (%d new rows, detect)", path, chunk, inserted)
             continue
         if run.done(fp, chunk):
             run.report.skipped_chunks += 1
