@@ -31,6 +31,7 @@ __all__ = [
     "TableDef",
     "create_sql",
     "migration_sql",
+    "tables_markdown",
 ]
 
 TS: Final = pa.timestamp("us", tz="UTC")
@@ -290,3 +291,23 @@ def migration_sql(dialect: Dialect, from_version: int, to_version: int) -> list[
                     f"ALTER TABLE {table.name} ADD COLUMN {c.name} {dialect.sql_type(c.type)}"
                 )
     return out
+
+
+def tables_markdown() -> str:
+    """The stored tables as Markdown (the reference section of docs/storage.md)."""
+    lines: list[str] = []
+    for t in TABLES.values():
+        conflict = "kept" if t.on_conflict == "ignore" else "replaced"
+        lines += [
+            f"### `{t.name}`",
+            "",
+            f"{t.doc}. Key: `{', '.join(t.key)}` (a row with a stored key is {conflict}).",
+            "",
+            "| column | type | since | description |",
+            "|---|---|---:|---|",
+        ]
+        for c in t.columns:
+            null = "" if c.nullable else ", not null"
+            lines.append(f"| `{c.name}` | {c.type}{null} | {c.since} | {c.doc} |")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,193 @@
+"""Store benchmark: ingest rate, query latencies and bytes per position (issue 4).
+
+In: the decoded positions of ``data/sample/bay-of-bengal.nmea`` (real AIS), replicated to
+``--positions`` rows: copy ``k`` is fleet ``k % fleets`` (MMSIs shifted by ``fleet * 10**6``,
+so vessel populations stay bounded) shifted in time by ``k // fleets`` days (the sample
+spans a few hours of one day), so each vessel sails for weeks. Out: a Markdown section
+for bench/RESULTS.md on stdout.
+
+Timed: the store's write path as ingest runs it (message keys, labels by the settings'
+rules, deduplicating insert in (day, cell) order, one transaction per chunk) for chunks of
+``--chunk`` rows, without decoding; then, for a reader (``USA:SECRET``), query p95 over
+``--repeat`` random windows: a viewport (5 x 5 degrees) + 1 day, one vessel's 30-day track,
+latest positions in a viewport (over 1 day). Bytes per position from the database file
+after a checkpoint.
+
+    .venv/bin/python bench/store.py --positions 10_000_000 --db /tmp/bench.duckdb
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from seawatch.decode import decode_stream
+from seawatch.labels import LabelRules, Reader
+from seawatch.settings import load_settings
+from seawatch.store import open_store
+from seawatch.store.query import Query
+from seawatch.store.records import Labeller, message_keys, vessel_rows
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "bay-of-bengal.nmea"
+
+
+def sample_positions() -> pa.Table:
+    settings = load_settings(env={})
+    parts = [
+        b.tables["positions"]
+        for b in decode_stream(SAMPLE, settings=settings)
+        if "positions" in b.tables
+    ]
+    return vessel_rows(pa.concat_tables(parts)).select(
+        [
+            "ts",
+            "mmsi",
+            "msg_type",
+            "nav_status",
+            "lat",
+            "lon",
+            "speed_kn",
+            "course_deg",
+            "heading_deg",
+            "accuracy",
+            "station",
+        ]
+    )
+
+
+def copies(base: pa.Table, total: int, fleets: int, chunk: int):  # type: ignore[no-untyped-def]
+    ts = pc.cast(base.column("ts"), pa.int64()).to_numpy()
+    span = max(int(ts.max() - ts.min()) + 1_000_000, 86_400_000_000)  # a copy a day
+    mmsi = base.column("mmsi").to_numpy()
+    made, k, pending = 0, 0, []
+    while made < total:
+        fleet, shift = k % fleets, k // fleets
+        n = min(base.num_rows, total - made)
+        t = base.slice(0, n)
+        t = t.set_column(0, "ts", pa.array(ts[:n] + shift * span, pa.timestamp("us", tz="UTC")))
+        t = t.set_column(
+            1, "mmsi", pa.array((mmsi[:n] % 10**6) + (100 + fleet) * 10**6, pa.int32())
+        )
+        pending.append(t)
+        made += n
+        k += 1
+        if sum(p.num_rows for p in pending) >= chunk or made >= total:
+            yield pa.concat_tables(pending)
+            pending = []
+
+
+def p95(values: list[float]) -> float:
+    return float(np.percentile(values, 95))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--positions", type=int, default=10_000_000)
+    ap.add_argument("--chunk", type=int, default=1_000_000)
+    ap.add_argument("--fleets", type=int, default=10)
+    ap.add_argument("--repeat", type=int, default=50)
+    ap.add_argument("--db", type=Path, default=Path("/tmp/seawatch-bench-store.duckdb"))
+    args = ap.parse_args()
+    for p in (args.db, Path(str(args.db) + ".wal")):
+        p.unlink(missing_ok=True)
+    settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
+    base = sample_positions()
+    store = open_store(args.db, settings)
+    labeller = Labeller(store, LabelRules.from_settings(settings, store.policy))
+    t0 = time.perf_counter()
+    stored = 0
+    for rows in copies(base, args.positions, args.fleets, args.chunk):
+        with store.transaction():
+            rows = rows.append_column("msg_key", message_keys(rows, "positions"))
+            stored += store.write("positions", labeller.records(rows, "bench"))
+    ingest_s = time.perf_counter() - t0
+    sizes = store.backend.size_bytes()
+    reader = Reader.parse("USA:SECRET", store.policy)
+    q = Query(store, reader)
+    lo, hi = (
+        q.store.backend.fetch(
+            "SELECT min(ts) AS lo, max(ts) AS hi FROM positions",
+            (),
+            pa.schema(
+                [
+                    pa.field("lo", pa.timestamp("us", tz="UTC")),
+                    pa.field("hi", pa.timestamp("us", tz="UTC")),
+                ]
+            ),
+        )
+        .to_pylist()[0]
+        .values()
+    )
+    rng = random.Random(4)
+    mmsis = sorted(set(base.column("mmsi").to_pylist()))
+    viewport, track, latest = [], [], []
+    rows_v, rows_t, rows_l = [], [], []
+    days = max(1, (hi - lo).days)
+    for _ in range(args.repeat):
+        start = lo + timedelta(days=rng.uniform(0, max(0, days - 1)))
+        x, y = rng.uniform(80, 90), rng.uniform(5, 17)
+        bbox = (x, y, x + 5, y + 5)
+        t = time.perf_counter()
+        rows_v.append(q.positions(bbox=bbox, start=start, end=start + timedelta(days=1)).num_rows)
+        viewport.append(time.perf_counter() - t)
+        m = (rng.choice(mmsis) % 10**6) + (100 + rng.randrange(args.fleets)) * 10**6
+        t = time.perf_counter()
+        rows_t.append(q.track(m, lo, lo + timedelta(days=30)).num_rows)
+        track.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        rows_l.append(q.latest(bbox=bbox, start=start, end=start + timedelta(days=1)).num_rows)
+        latest.append(time.perf_counter() - t)
+    store.close()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    ms = 1000.0
+    print(f"## Store (DuckDB) — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n")
+    print(
+        f"- Machine: {os.cpu_count()} cores shared with other work; git {commit}; "
+        f"duckdb {__import__('duckdb').__version__}."
+    )
+    print(
+        f"- Command: `.venv/bin/python bench/store.py --positions {args.positions} "
+        f"--chunk {args.chunk} --fleets {args.fleets} --repeat {args.repeat} --db {args.db}`"
+    )
+    print(
+        f"- Input: {base.num_rows:,} decoded positions of {SAMPLE.name} replicated to "
+        f"{args.positions:,} ({args.fleets} fleets, {lo:%Y-%m-%d} .. {hi:%Y-%m-%d}).\n"
+    )
+    print("| measure | value | goal |\n|---|---:|---|")
+    print(
+        f"| ingest (keys, labels, dedupe insert; no decode) | {stored / ingest_s:,.0f} positions/s "
+        f"({stored:,} in {ingest_s:.1f} s) | ≥ 500,000/s |"
+    )
+    print(
+        f"| viewport 5°×5° + 1 day, p95 (median rows {statistics.median(rows_v):,.0f}) | "
+        f"{p95(viewport) * ms:.0f} ms (median {statistics.median(viewport) * ms:.0f}) | < 100 ms |"
+    )
+    print(
+        f"| one vessel, 30 days, p95 (median rows {statistics.median(rows_t):,.0f}) | "
+        f"{p95(track) * ms:.0f} ms (median {statistics.median(track) * ms:.0f}) | < 50 ms |"
+    )
+    print(
+        "| latest per vessel, viewport + 1 day, p95 "
+        f"(median rows {statistics.median(rows_l):,.0f}) | "
+        f"{p95(latest) * ms:.0f} ms (median {statistics.median(latest) * ms:.0f}) | < 100 ms |"
+    )
+    print(
+        f"| bytes per position (positions table / whole file) | "
+        f"{sizes.get('positions', 0) / stored:.1f} / {sizes['total'] / stored:.1f} | — |"
+    )
+
+
+if __name__ == "__main__":
+    main()
