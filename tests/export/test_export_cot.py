@@ -101,3 +101,10 @@ def test_latest_per_vessel() -> None:
     latest = latest_per_vessel(positions())
     assert latest["mmsi"].to_pylist() == [12345, 366123456, 419000001]
     assert latest["label_id"].to_pylist() == [0, 1, 3]
+
+
+def test_callsign_is_escaped(tmp_path: Path) -> None:
+    table = positions().slice(0, 1).set_column(11, "name", pa.array(['A&B <"C">\x1f']))
+    out = _write(tmp_path, table, "latest")
+    assert schema().validate(etree.fromstring(out.read_bytes()))
+    assert read_cot(out)["callsign"].to_pylist() == ['A&B <"C">']

@@ -7,6 +7,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from exportdata import LABELS, POLICY, events, expected, exported_schema, positions
 from lxml import etree
@@ -103,3 +104,13 @@ def test_round_trip_positions_in_vessel_order(tmp_path: Path) -> None:
     back, _ = read_kml(out, exported_schema(table))
     ordered = table.sort_by([("mmsi", "ascending"), ("ts", "ascending")])
     assert back.equals(expected(ordered))
+
+
+def test_text_is_escaped_and_forbidden_characters_dropped(tmp_path: Path) -> None:
+    table = positions().slice(0, 1)
+    table = table.set_column(11, "name", pa.array(['A&B <"C">\x01']))
+    out = tmp_path / "x.kml"
+    write_kml(table, LABELS, out, kind="latest", policy=POLICY)
+    doc = etree.parse(str(out))
+    assert schema().validate(doc)
+    assert doc.findtext("k:Document/k:Placemark/k:name", None, NS) == 'A&B <"C">'

@@ -11,11 +11,13 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final, Literal, cast
+from xml.sax.saxutils import escape, quoteattr
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -39,12 +41,15 @@ __all__ = [
     "marking_array",
     "text_value",
     "used_labels",
+    "xml_attr",
+    "xml_text",
 ]
 
 Kind = Literal["positions", "latest", "events"]
 KINDS: Final[tuple[Kind, ...]] = ("positions", "latest", "events")
 LABEL_COLUMN: Final = "label"
 TS_TYPE: Final = pa.timestamp("us", tz="UTC")
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _REQUIRED: Final[Mapping[str, tuple[str, ...]]] = {
     "positions": ("ts", "mmsi", "lon", "lat", "label_id"),
     "latest": ("ts", "mmsi", "lon", "lat", "label_id"),
@@ -220,3 +225,13 @@ def binary_output(out: IO[bytes] | str | os.PathLike[str]) -> Iterator[IO[bytes]
             yield fh
     else:
         yield out
+
+
+def xml_text(text: str) -> str:
+    """``text`` escaped for XML character data; characters XML 1.0 forbids are dropped."""
+    return escape(_NOT_XML.sub("", text))
+
+
+def xml_attr(text: str) -> str:
+    """``text`` as a quoted, escaped XML attribute value (forbidden characters dropped)."""
+    return quoteattr(_NOT_XML.sub("", text))

@@ -53,6 +53,8 @@ from seawatch.export.common import (
     iso_times,
     marking_array,
     used_labels,
+    xml_attr,
+    xml_text,
 )
 from seawatch.labels import Label, Policy
 from seawatch.tracks.mid import flags
@@ -89,7 +91,12 @@ def _callsign(name: Any, callsign: Any, mmsi: int) -> str:
     return str(mmsi)
 
 
-def _event(row: Mapping[str, Any], node_id: str, stale: str | None) -> ET.Element | None:
+def _attrs(values: Mapping[str, str]) -> str:
+    return " ".join(f"{k}={xml_attr(v)}" for k, v in values.items())
+
+
+def _event(row: Mapping[str, Any], node_id: str, stale: str | None) -> str | None:
+    """One vessel's ``<event>`` as a line of XML, or None without a usable position."""
     lon, lat = row["lon"], row["lat"]
     if lon is None or lat is None or row["ts"] is None:
         return None
@@ -97,34 +104,28 @@ def _event(row: Mapping[str, Any], node_id: str, stale: str | None) -> ET.Elemen
         return None
     if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
         return None
-    ev = ET.Element(
-        "event",
-        {
-            "version": "2.0",
-            "uid": f"seawatch.{node_id}.{row['mmsi']}",
-            "type": row["type"],
-            "time": row["ts"],
-            "start": row["ts"],
-            "stale": stale or row["ts"],
-            "how": "m-g",
-            "access": row["label"],
-        },
-    )
+    event = {
+        "version": "2.0",
+        "uid": f"seawatch.{node_id}.{row['mmsi']}",
+        "type": row["type"],
+        "time": row["ts"],
+        "start": row["ts"],
+        "stale": stale or row["ts"],
+        "how": "m-g",
+        "access": row["label"],
+    }
     ce = ACCURATE_CE_M if row.get("accuracy") else UNKNOWN
-    ET.SubElement(
-        ev,
-        "point",
-        {"lat": _fmt(lat), "lon": _fmt(lon), "hae": _fmt(UNKNOWN), "ce": _fmt(ce)}
-        | {"le": _fmt(UNKNOWN)},
-    )
-    detail = ET.SubElement(ev, "detail")
+    point = {"lat": _fmt(lat), "lon": _fmt(lon), "hae": _fmt(UNKNOWN), "ce": _fmt(ce)}
+    point["le"] = _fmt(UNKNOWN)
+    parts = [f"<event {_attrs(event)}><point {_attrs(point)}/><detail>"]
     course, speed = row.get("course_deg"), row.get("speed_kn")
     if course is not None and speed is not None and 0 <= course < 360 and speed >= 0:
-        ET.SubElement(detail, "track", {"course": _fmt(course), "speed": _fmt(speed * KNOT_M_S)})
+        track = {"course": _fmt(course), "speed": _fmt(speed * KNOT_M_S)}
+        parts.append(f"<track {_attrs(track)}/>")
     callsign = _callsign(row.get("name"), row.get("callsign"), row["mmsi"])
-    ET.SubElement(detail, "contact", {"callsign": callsign})
-    ET.SubElement(detail, "remarks").text = row["label"]
-    return ev
+    parts.append(f"<contact callsign={xml_attr(callsign)}/>")
+    parts.append(f"<remarks>{xml_text(row['label'])}</remarks></detail></event>\n")
+    return "".join(parts)
 
 
 def write_cot(
@@ -180,9 +181,9 @@ def write_cot(
             keys = list(cols)
             for i in range(part.num_rows):
                 row = {k: cols[k][i] for k in keys}
-                ev = _event(row, node_id, row["stale"])
-                if ev is not None:
-                    fh.write(ET.tostring(ev, encoding="utf-8", xml_declaration=False) + b"\n")
+                line = _event(row, node_id, row["stale"])
+                if line is not None:
+                    fh.write(line.encode())
     return ExportResult(latest.num_rows, overall.marking, tuple(lb.marking for lb in used))
 
 

@@ -38,6 +38,8 @@ from seawatch.export.common import (
     marking_array,
     text_value,
     used_labels,
+    xml_attr,
+    xml_text,
 )
 from seawatch.labels import Label, Policy
 
@@ -48,21 +50,18 @@ BATCH_ROWS = 8192
 _SKIP = ("label_id",)
 
 
-def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
-    el = ET.SubElement(parent, tag)
-    if text is not None:
-        el.text = text
-    return el
+def _el(tag: str, text: str) -> str:
+    return f"<{tag}>{xml_text(text)}</{tag}>"
 
 
-def _extended(parent: ET.Element, values: Mapping[str, Any]) -> None:
-    ext = _sub(parent, "ExtendedData")
+def _extended(values: Mapping[str, Any]) -> str:
+    parts = ["<ExtendedData>"]
     for name, value in values.items():
         text = text_value(value)
         if text is not None:
-            data = _sub(ext, "Data")
-            data.set("name", name)
-            _sub(data, "value", text)
+            parts.append(f"<Data name={xml_attr(name)}><value>{xml_text(text)}</value></Data>")
+    parts.append("</ExtendedData>")
+    return "".join(parts)
 
 
 def _coordinates(lon: Any, lat: Any) -> str | None:
@@ -73,30 +72,29 @@ def _coordinates(lon: Any, lat: Any) -> str | None:
     return f"{lon!r},{lat!r}"
 
 
-def _placemark(kind: str, row: Mapping[str, Any]) -> ET.Element:
-    pm = ET.Element("Placemark")
+def _placemark(kind: str, row: Mapping[str, Any]) -> str:
     if kind == "events":
-        _sub(pm, "name", f"{row['event_type']} {row['mmsi']}")
+        name = f"{row['event_type']} {row['mmsi']}"
     elif kind == "latest":
-        name = (row.get("name") or "").strip()
-        _sub(pm, "name", name or str(row["mmsi"]))
+        name = (row.get("name") or "").strip() or str(row["mmsi"])
     else:
-        _sub(pm, "name", row["ts"])
-    _sub(pm, "description", row[LABEL_COLUMN])
+        name = row["ts"] or str(row["mmsi"])
+    parts = ["<Placemark>", _el("name", name), _el("description", row[LABEL_COLUMN])]
     if kind == "events":
-        if row["start_ts"] is not None or row.get("end_ts") is not None:
-            span = _sub(pm, "TimeSpan")
-            if row["start_ts"] is not None:
-                _sub(span, "begin", row["start_ts"])
-            if row.get("end_ts") is not None:
-                _sub(span, "end", row["end_ts"])
+        begin, end = row["start_ts"], row.get("end_ts")
+        if begin is not None or end is not None:
+            parts.append("<TimeSpan>")
+            parts += [_el("begin", begin)] if begin is not None else []
+            parts += [_el("end", end)] if end is not None else []
+            parts.append("</TimeSpan>")
     elif row["ts"] is not None:
-        _sub(_sub(pm, "TimeStamp"), "when", row["ts"])
-    _extended(pm, row)
+        parts.append(f"<TimeStamp>{_el('when', row['ts'])}</TimeStamp>")
+    parts.append(_extended(row))
     coords = _coordinates(row["lon"], row["lat"])
     if coords is not None:
-        _sub(_sub(pm, "Point"), "coordinates", coords)
-    return pm
+        parts.append(f"<Point>{_el('coordinates', coords)}</Point>")
+    parts.append("</Placemark>\n")
+    return "".join(parts)
 
 
 def _rows(table: pa.Table, labels: Mapping[int, Label]) -> Any:
@@ -108,11 +106,6 @@ def _rows(table: pa.Table, labels: Mapping[int, Label]) -> Any:
         keys = list(cols)
         for i in range(part.num_rows):
             yield {k: cols[k][i] for k in keys}
-
-
-def _text(el: ET.Element) -> bytes:
-    text: bytes = ET.tostring(el, encoding="utf-8", xml_declaration=False)
-    return text + b"\n"
 
 
 def write_kml(
@@ -127,20 +120,23 @@ def write_kml(
     check_table(table, kind)
     used = used_labels(table, labels)
     overall = collection_label(used, policy)
-    head = ET.Element("Document")
-    _sub(head, "name", f"seawatch {kind}")
-    _sub(head, "description", overall.marking)
-    _extended(head, {LABEL_COLUMN: overall.marking, "kind": kind})
-    opening = _text(head).replace(b"</Document>\n", b"")
+    head = "".join(
+        [
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="{KML_NS}">\n<Document>',
+            _el("name", f"seawatch {kind}"),
+            _el("description", overall.marking),
+            _extended({LABEL_COLUMN: overall.marking, "kind": kind}),
+            "\n",
+        ]
+    )
     with binary_output(out) as fh:
-        fh.write(b'<?xml version="1.0" encoding="UTF-8"?>\n')
-        fh.write(f'<kml xmlns="{KML_NS}">\n'.encode() + opening + b"\n")
+        fh.write(head.encode())
         if kind == "positions":
             ordered = table.sort_by([("mmsi", "ascending"), ("ts", "ascending")])
             _write_folders(fh, ordered, labels, policy)
         else:
             for row in _rows(table, labels):
-                fh.write(_text(_placemark(kind, row)))
+                fh.write(_placemark(kind, row).encode())
         fh.write(b"</Document>\n</kml>\n")
     return ExportResult(table.num_rows, overall.marking, tuple(lb.marking for lb in used))
 
@@ -161,12 +157,18 @@ def _write_folders(
             if current is not None:
                 fh.write(b"</Folder>\n")
             current = row["mmsi"]
-            folder = ET.Element("Folder")
-            _sub(folder, "name", str(current))
-            _sub(folder, "description", folder_marking[current])
-            _extended(folder, {"mmsi": current, LABEL_COLUMN: folder_marking[current]})
-            fh.write(_text(folder).replace(b"</Folder>\n", b"\n"))
-        fh.write(_text(_placemark("positions", row)))
+            mark = folder_marking[current]
+            folder = "".join(
+                [
+                    "<Folder>",
+                    _el("name", str(current)),
+                    _el("description", mark),
+                    _extended({"mmsi": current, LABEL_COLUMN: mark}),
+                    "\n",
+                ]
+            )
+            fh.write(folder.encode())
+        fh.write(_placemark("positions", row).encode())
     if current is not None:
         fh.write(b"</Folder>\n")
 
