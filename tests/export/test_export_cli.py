@@ -51,6 +51,22 @@ def db(tmp_path: Path) -> str:
                     }
                 ),
             )
+            store.write(
+                "events",
+                pa.table(
+                    {
+                        "event_id": ["e1", "e2", "e3"],
+                        "event_type": ["encounter", "gap", "encounter"],
+                        "start_ts": pa.array([T0, T0, T0 + timedelta(hours=1)], TS),
+                        "end_ts": pa.array([T0 + timedelta(hours=2), None, None], TS),
+                        "mmsi": pa.array([419000001, 419000002, 419000003], pa.int32()),
+                        "lat": [10.0, None, 14.0],
+                        "lon": [85.0, None, 90.0],
+                        "details": ['{"distance_m":300.0}', "{}", "{}"],
+                        "label_id": pa.array([ids[3], ids[2], ids[2]], pa.int32()),
+                    }
+                ),
+            )
     return path
 
 
@@ -110,6 +126,17 @@ def test_bbox_time_and_formats(db: str, tmp_path: Path) -> None:
         _run(f"export latest --format {fmt} --reader USA:C", db, target)
         assert target.stat().st_size > 0
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_events_to_kml(db: str, tmp_path: Path) -> None:
+    out = tmp_path / "ev.kml"
+    said = _run("export events --type encounter --format kml --reader JPN:C", db, out)
+    assert "1 events record(s)" in said
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    doc = etree.parse(str(out))
+    names = [n.text for n in doc.iterfind("k:Document/k:Placemark/k:name", ns)]
+    assert names == ["encounter 419000001"]  # e3 is India's SECRET//NOFORN
+    assert doc.findtext("k:Document/k:description", None, ns) == "CONFIDENTIAL//REL TO IND, QUAD"
 
 
 def test_bad_usage(db: str, tmp_path: Path) -> None:
