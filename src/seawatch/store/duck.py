@@ -1,9 +1,10 @@
 """The DuckDB backend: the embedded default, one database file.
 
 In: a file path. Out: a :class:`~seawatch.store.base.Backend` over it. Positions and
-statics are deduplicated by an anti-join on ``msg_key`` against the rows stored in the
-incoming chunk's time range (a unique index over hundreds of millions of keys would cost
-more memory than the data), and positions are appended in storage order (day, then
+statics are deduplicated on ``msg_key`` in Arrow: one row per key of the chunk, less the
+keys stored in the chunk's time range (a unique index over hundreds of millions of keys
+would cost more memory than the data, and DuckDB's sort and hash join over the chunk
+cost more than the insert), and positions are appended in storage order (day, then
 1-degree Z-order cell: :func:`storage_order`), so each row group covers a short time and
 a small area and DuckDB's per-row-group min/max skips the rest for a bbox + time query.
 DuckDB's write-ahead log makes each committed transaction survive a crash.
@@ -130,19 +131,16 @@ class DuckBackend(Backend):
         return self._transaction()
 
     def insert(self, table: TableDef, rows: pa.Table) -> int:
+        if table.bulk:
+            return self._insert_bulk(table, rows)
         name = next(_names)
         cols = ", ".join(table.names)
         key = ", ".join(table.key)
-        if table.name == "positions":
-            rows = rows.append_column("_order", pa.array(storage_order(rows), pa.int64()))
-        order = "_order" if table.name == "positions" else key
-        if "station" in table.names:  # the same message from two receivers: keep one, always
-            order += ", station NULLS LAST"
         self.con.register(name, rows)
         try:
             with self.transaction():
                 before = self._count(table.name)
-                unique = f"(SELECT DISTINCT ON ({key}) * FROM {name} ORDER BY {key}, {order})"
+                unique = f"(SELECT DISTINCT ON ({key}) * FROM {name} ORDER BY {key})"
                 if table.on_conflict == "replace":
                     where = " AND ".join(f"t.{k} = i.{k}" for k in table.key)
                     self.execute(
@@ -151,24 +149,44 @@ class DuckBackend(Backend):
                     )
                     self.execute(f"INSERT INTO {table.name} SELECT {cols} FROM {unique}")
                     return self._count(f"{unique} u")
-                if table.bulk:
-                    lo, hi = pc.min_max(rows.column("ts")).values()
-                    stored = (
-                        f"(SELECT {key} FROM {table.name} WHERE ts BETWEEN ? AND ?)"
-                        if lo.is_valid
-                        else f"(SELECT {key} FROM {table.name})"
-                    )
-                    params = [lo.as_py(), hi.as_py()] if lo.is_valid else []
-                    self.execute(
-                        f"INSERT INTO {table.name} SELECT {cols} FROM {unique} i "
-                        f"ANTI JOIN {stored} s USING ({key}) ORDER BY {order.split(',')[0]}",
-                        params,
-                    )
-                else:
-                    self.execute(f"INSERT OR IGNORE INTO {table.name} SELECT {cols} FROM {unique}")
+                self.execute(f"INSERT OR IGNORE INTO {table.name} SELECT {cols} FROM {unique}")
                 return self._count(table.name) - before
         finally:
             self.con.unregister(name)
+
+    def _insert_bulk(self, table: TableDef, rows: pa.Table) -> int:
+        """Positions, statics: one row per key (the first receiver's by name), keys already
+        stored in the chunk's time range left out (anti-join in Arrow: no DuckDB sort or
+        hash join over the chunk), then appended in storage order."""
+        (key,) = table.key
+        order = [(key, "ascending")] + (
+            [("station", "ascending")] if "station" in table.names else []
+        )
+        idx = pc.sort_indices(rows, sort_keys=order).to_numpy()  # type: ignore[arg-type]
+        keys = rows.column(key).to_numpy(zero_copy_only=False)[idx]
+        first = np.ones(len(keys), dtype=bool)
+        first[1:] = keys[1:] != keys[:-1]
+        rows, keys = rows.take(idx[first]), keys[first]
+        lo, hi = pc.min_max(rows.column("ts")).values()
+        stored = self.fetch(
+            f"SELECT {key} FROM {table.name} WHERE ts BETWEEN ? AND ?",
+            [lo.as_py(), hi.as_py()],
+            pa.schema([pa.field(key, pa.int64())]),
+        )
+        if stored.num_rows:
+            seen = stored.column(0).to_numpy(zero_copy_only=False)
+            rows = rows.filter(pa.array(~np.isin(keys, seen)))
+        if table.name == "positions":
+            rows = rows.take(np.argsort(storage_order(rows), kind="stable"))
+        if rows.num_rows == 0:
+            return 0
+        name = next(_names)
+        self.con.register(name, rows)
+        try:
+            self.execute(f"INSERT INTO {table.name} SELECT {', '.join(table.names)} FROM {name}")
+        finally:
+            self.con.unregister(name)
+        return rows.num_rows
 
     def _count(self, table: str) -> int:
         rows = self.con.execute(f"SELECT count(*) FROM {table}").fetchall()
