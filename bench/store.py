@@ -14,15 +14,18 @@ latest positions in a viewport (over 1 day). Bytes per position from the databas
 after a checkpoint.
 
     .venv/bin/python bench/store.py --positions 10_000_000 --db /tmp/bench.duckdb
+    .venv/bin/python bench/store.py --positions 2_000_000 --postgres   # throwaway server
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import statistics
 import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,10 +37,12 @@ import pyarrow.compute as pc
 from seawatch.decode import decode_stream
 from seawatch.labels import LabelRules, Reader
 from seawatch.settings import load_settings
-from seawatch.store import open_store
+from seawatch.store import open_store, redact_url
 from seawatch.store.query import Query
 from seawatch.store.records import Labeller, message_keys, vessel_rows
 
+# --postgres: durable (fsync on) like production, with memory for a bulk load
+PG_BENCH_SETTINGS = ("shared_buffers=1GB", "max_wal_size=4GB")
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "bay-of-bengal.nmea"
 
 
@@ -96,13 +101,36 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=1_000_000)
     ap.add_argument("--fleets", type=int, default=10)
     ap.add_argument("--repeat", type=int, default=50)
-    ap.add_argument("--db", type=Path, default=Path("/tmp/seawatch-bench-store.duckdb"))
+    ap.add_argument(
+        "--db",
+        default="/tmp/seawatch-bench-store.duckdb",
+        help="DuckDB file (replaced), or an empty PostgreSQL database's postgresql:// URL",
+    )
+    ap.add_argument(
+        "--postgres",
+        action="store_true",
+        help="start a throwaway local PostgreSQL server (tests/store/pgserver.py, durable "
+        f"settings: {', '.join(PG_BENCH_SETTINGS)}) and use it instead of --db",
+    )
     args = ap.parse_args()
-    for p in (args.db, Path(str(args.db) + ".wal")):
-        p.unlink(missing_ok=True)
+    with contextlib.ExitStack() as stack:
+        if args.postgres:
+            sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "store"))
+            from pgserver import postgres_server  # type: ignore[import-not-found]
+
+            server = stack.enter_context(postgres_server(settings=PG_BENCH_SETTINGS))
+            args.db = server.create_database("bench")
+        elif "://" not in args.db:
+            for p in (Path(args.db), Path(args.db + ".wal")):
+                p.unlink(missing_ok=True)
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
     settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
     base = sample_positions()
     store = open_store(args.db, settings)
+    postgres = "://" in args.db
     labeller = Labeller(store, LabelRules.from_settings(settings, store.policy))
     t0 = time.perf_counter()
     stored = 0
@@ -111,6 +139,19 @@ def main() -> None:
             rows = rows.append_column("msg_key", message_keys(rows, "positions"))
             stored += store.write("positions", labeller.records(rows, "bench"))
     ingest_s = time.perf_counter() - t0
+    if postgres:  # statistics for the planner, as autovacuum would gather them
+        store.backend.execute("ANALYZE positions")
+        engine = store.backend.fetch(
+            "SELECT version() AS v, (SELECT count(*) FROM pg_extension "
+            "WHERE extname = 'postgis') AS postgis",
+            (),
+            pa.schema([("v", pa.string()), ("postgis", pa.int64())]),
+        ).to_pylist()[0]
+        engine_text = f"{' '.join(engine['v'].split()[:2])}, PostGIS {bool(engine['postgis'])}"
+        if args.postgres:
+            engine_text += f" (throwaway local server: {', '.join(PG_BENCH_SETTINGS)})"
+    else:
+        engine_text = f"duckdb {__import__('duckdb').__version__}"
     sizes = store.backend.size_bytes()
     reader = Reader.parse("USA:SECRET", store.policy)
     q = Query(store, reader)
@@ -152,14 +193,13 @@ def main() -> None:
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
     ).stdout.strip()
     ms = 1000.0
-    print(f"## Store (DuckDB) — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n")
-    print(
-        f"- Machine: {os.cpu_count()} cores shared with other work; git {commit}; "
-        f"duckdb {__import__('duckdb').__version__}."
-    )
+    backend = "PostgreSQL" if postgres else "DuckDB"
+    where = "--postgres" if args.postgres else f"--db {redact_url(args.db)}"
+    print(f"## Store ({backend}) — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n")
+    print(f"- Machine: {os.cpu_count()} cores shared with other work; git {commit}; {engine_text}.")
     print(
         f"- Command: `.venv/bin/python bench/store.py --positions {args.positions} "
-        f"--chunk {args.chunk} --fleets {args.fleets} --repeat {args.repeat} --db {args.db}`"
+        f"--chunk {args.chunk} --fleets {args.fleets} --repeat {args.repeat} {where}`"
     )
     print(
         f"- Input: {base.num_rows:,} decoded positions of {SAMPLE.name} replicated to "

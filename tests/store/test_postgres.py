@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 import pytest
-from pgserver import PostgresServer, pg_server, pg_url
+from pgserver import PostgresServer
 
 from seawatch.errors import StoreError
 from seawatch.labels import parse_label
 from seawatch.settings import load_settings
 from seawatch.store import TABLES, open_store
 from seawatch.store.postgres import PostgresBackend, _placeholders
-
-__all__ = ["pg_server", "pg_url"]  # fixtures used here
 
 T0 = datetime(2024, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -199,3 +198,31 @@ def test_geom_follows_lat_lon(pg_server: PostgresServer, pg_url: str) -> None:
         assert t.to_pylist() == [
             {"x": 10.0 + i / 1000, "y": 55.0 + i / 1000, "srid": 4326} for i in range(3)
         ]
+
+
+def test_two_writers_racing_store_each_message_once(
+    pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Both COPY; the second waits on the unique index for the first's uncommitted keys,
+    gets a unique violation when the first commits, and merges instead (real concurrency)."""
+    caplog.set_level(logging.INFO, "seawatch.store.postgres")
+    settings = load_settings(env={})
+    with open_store(pg_url, settings) as one, open_store(pg_url, settings) as two:
+        with one.transaction():
+            lid = one.label_id(one.policy.default_label)
+        result: list[int] = []
+        with one.transaction():
+            assert one.write("positions", _positions(100, lid)) == 100
+
+            def second() -> None:
+                with two.transaction():
+                    result.append(two.write("positions", _positions(150, lid)))
+
+            worker = threading.Thread(target=second)
+            worker.start()
+            worker.join(timeout=1.0)
+            assert worker.is_alive()  # waiting on the first writer's uncommitted keys
+        worker.join(timeout=30)
+        assert result == [50]
+        assert one.counts()["positions"] == 150
+    assert "some rows stored already; merging" in caplog.text
