@@ -19,8 +19,8 @@ In: latest positions (or positions, of which each vessel's latest is taken) with
 - ``how`` ``m-g``: machine, GPS (the position is the vessel's own GNSS fix, sent by AIS).
 - ``point``: ``ce`` 10 m when the AIS position accuracy flag is set (ITU-R M.1371: better
   than 10 m), else 9999999.0 (unknown), as are ``hae`` and ``le``.
-- ``track``: course over ground in degrees true and speed in m/s (knots × 0.514444); left
-  out when either is not available.
+- ``track``: course over ground in degrees true and speed in m/s (knots × 0.514444,
+  rounded to 6 decimals); left out when either is not available.
 - ``contact callsign``: the vessel's name, else its call sign, else its MMSI.
 - The record's label: its CAPCO marking is the ``remarks`` text and the event's ``access``
   attribute (CoT 2.0's optional access-control field).
@@ -120,7 +120,7 @@ def _event(row: Mapping[str, Any], node_id: str, stale: str | None) -> str | Non
     parts = [f"<event {_attrs(event)}><point {_attrs(point)}/><detail>"]
     course, speed = row.get("course_deg"), row.get("speed_kn")
     if course is not None and speed is not None and 0 <= course < 360 and speed >= 0:
-        track = {"course": _fmt(course), "speed": _fmt(speed * KNOT_M_S)}
+        track = {"course": _fmt(course), "speed": _fmt(round(speed * KNOT_M_S, 6))}
         parts.append(f"<track {_attrs(track)}/>")
     callsign = _callsign(row.get("name"), row.get("callsign"), row["mmsi"])
     parts.append(f"<contact callsign={xml_attr(callsign)}/>")
