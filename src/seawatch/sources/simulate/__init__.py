@@ -1,0 +1,14 @@
+"""Simulated AIS traffic with ground truth: a fleet on real sea lanes, heard by shore and space.
+
+In: a :class:`SimConfig` (seed, vessel count, hours, start). Out: hourly files of tag-blocked
+NMEA 0183 ``!AIVDM`` lines (encoded from the decoder's own layout declarations),
+``truth.jsonl`` (one record per injected behaviour, named like the detectors' events) and
+``manifest.json``. Modules: :mod:`.routes` (searoute lanes), :mod:`.fleet` (vessels),
+:mod:`.motion` (moving them), :mod:`.radio` (reporting intervals, receivers),
+:mod:`.behaviours` (what is injected, the truth), :mod:`.statics` and :mod:`.pack` (encoding),
+:mod:`.run` (the time loop). See docs/simulator.md.
+"""
+
+from seawatch.sources.simulate.run import DEFAULT_START, SimConfig, SimResult, simulate
+
+__all__ = ["DEFAULT_START", "SimConfig", "SimResult", "simulate"]

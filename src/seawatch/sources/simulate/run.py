@@ -1,0 +1,443 @@
+"""The simulation loop: fleet → transmissions → receivers → NMEA files, one time step at a time.
+
+In: a :class:`SimConfig` and an output directory. Out: hourly files of time-ordered,
+tag-blocked NMEA (``ais-YYYYMMDDTHH.nmea``), ``truth.jsonl`` (the injected behaviours) and
+``manifest.json`` (the configuration and counts). Memory holds the fleet and one step of
+messages, whatever the duration; everything is drawn from one seeded generator in a fixed
+order, so a seed gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from seawatch.errors import InputError
+from seawatch.sources.simulate.behaviours import Truth, plan_behaviours
+from seawatch.sources.simulate.fleet import KINDS, MIDS, MOORED, Fleet, make_fleet
+from seawatch.sources.simulate.motion import KM_PER_KN_S, Motion, PortCall
+from seawatch.sources.simulate.pack import line_blob, pack_payloads
+from seawatch.sources.simulate.radio import Receivers, reporting_interval_s
+from seawatch.sources.simulate.routes import Routes, port_coords
+from seawatch.sources.simulate.statics import StaticCache, _layouts
+
+__all__ = ["DEFAULT_START", "SimConfig", "SimResult", "simulate"]
+
+log = logging.getLogger(__name__)
+F64 = npt.NDArray[np.float64]
+DEFAULT_START = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
+STATIC_INTERVAL_S = 360.0  # ITU-R M.1371: static and voyage data every 6 min
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """What to simulate; every field has the default the CLI shows."""
+
+    seed: int = 1
+    vessels: int = 300
+    hours: float = 24.0
+    start: dt.datetime = DEFAULT_START
+    step_s: int = 60
+    behaviours: bool = True
+    vhf_range_nm: float = 40.0
+    satellites: int = 3
+    noise_m: float = 10.0
+
+    def check(self) -> None:
+        if not 1 <= self.vessels <= 100_000:
+            raise InputError(f"--vessels must be 1–100000, not {self.vessels}")
+        if not 0 < self.hours <= 24 * 31:
+            raise InputError(f"--hours must be above 0 and at most 744, not {self.hours}")
+        if self.start.tzinfo is None:
+            raise InputError("--start must carry a time zone (e.g. 2025-06-01T00:00:00Z)")
+        if not 1 <= self.step_s <= 600:
+            raise InputError(f"the time step must be 1–600 s, not {self.step_s}")
+
+
+@dataclass(frozen=True)
+class SimResult:
+    """Counts of one run (also written to ``manifest.json``)."""
+
+    files: tuple[str, ...]
+    lines: int
+    transmissions: int
+    receptions: int
+    by_type: dict[str, int]
+    behaviours: dict[str, int]
+
+
+class _Writer:
+    """Hourly files named by the receive time's UTC hour; lines arrive time-ordered."""
+
+    def __init__(self, out: Path, start_epoch: int) -> None:
+        self.out, self.start_epoch = out, start_epoch
+        self.hour = -1
+        self.fh: IO[bytes] | None = None
+        self.files: list[str] = []
+        self.lines = 0
+
+    def write(self, c_s: int, data: bytes, n_lines: int) -> None:
+        hour = c_s // 3600
+        if hour != self.hour:
+            self.close()
+            name = dt.datetime.fromtimestamp(hour * 3600, dt.UTC).strftime("ais-%Y%m%dT%H.nmea")
+            self.fh = (self.out / name).open("wb")
+            self.files.append(name)
+            self.hour = hour
+        assert self.fh is not None
+        self.fh.write(data)
+        self.lines += n_lines
+
+    def close(self) -> None:
+        if self.fh is not None:
+            self.fh.close()
+            self.fh = None
+
+
+def _noise_deg(rng: np.random.Generator, n: int, metres: float) -> F64:
+    return rng.normal(0.0, metres / 111_195.0, n)
+
+
+class _Loop:
+    def __init__(self, cfg: SimConfig, out: Path) -> None:
+        self.cfg = cfg
+        self.rng = np.random.default_rng(cfg.seed)
+        self.routes = Routes()
+        self.fleet: Fleet = make_fleet(cfg.vessels, self.rng, self.routes)
+        self.receivers = Receivers.default(
+            self.rng, range_nm=cfg.vhf_range_nm, satellites=cfg.satellites
+        )
+        self.truth = Truth(cfg.start)
+        n = len(self.fleet)
+        if cfg.behaviours:
+            self.plan = plan_behaviours(self.fleet, self.routes, self.rng, cfg.hours, self.truth)
+        else:
+            from seawatch.sources.simulate.behaviours import _empty
+
+            self.plan = _empty(n, self.fleet)
+        p = self.plan
+        self.motion = Motion(
+            self.fleet,
+            self.routes,
+            self.rng,
+            p.slow_from_s,
+            p.slow_to_s,
+            p.slow_kn,
+            scripts=dict(p.scripts),
+        )
+        self.statics = StaticCache(self.fleet, cfg.start)
+        self.start_epoch = int(cfg.start.timestamp())
+        self.writer = _Writer(out, self.start_epoch)
+        self.class_a = self.fleet.class_a
+        self.class_b_so = self.fleet.class_b_so
+        self.fishing = np.array([k.ship_type == 30 for k in KINDS])[self.fleet.kind]
+        interval = self._interval(np.arange(n))
+        self.next_tx = self.rng.random(n) * interval
+        self.next_static = self.rng.random(n) * STATIC_INTERVAL_S
+        self.identity = sorted(p.identity)
+        self.zone_in: dict[int, float] = {}
+        self.transmissions = 0
+        self.receptions = 0
+        self.by_type: dict[str, int] = {}
+        self.seq = 0
+
+    def _interval(self, idx: npt.NDArray[np.intp]) -> F64:
+        f = self.fleet
+        return reporting_interval_s(
+            f.sog_kn[idx], self.class_a[idx], self.class_b_so[idx], f.mode[idx] == MOORED
+        )
+
+    def _due(self, t1: float) -> tuple[npt.NDArray[np.intp], F64]:
+        """Transmissions before ``t1``: (vessel, time), and the next ones scheduled."""
+        vs, ts = [], []
+        while True:
+            idx = np.flatnonzero(self.next_tx < t1)
+            if not len(idx):
+                break
+            vs.append(idx)
+            ts.append(self.next_tx[idx].copy())
+            jitter = 1.0 + self.rng.uniform(-0.02, 0.02, len(idx))
+            self.next_tx[idx] += self._interval(idx) * jitter
+        if not vs:
+            return np.zeros(0, np.intp), np.zeros(0)
+        v, t = np.concatenate(vs), np.concatenate(ts)
+        order = np.lexsort((v, t))
+        return v[order], t[order]
+
+    def _positions(self, t0: float, v: npt.NDArray[np.intp], t: F64) -> dict[str, Any]:
+        f, p, rng = self.fleet, self.plan, self.rng
+        ahead_km = f.sog_kn[v] * KM_PER_KN_S * (t - t0)
+        cog = f.cog_deg[v]
+        lat = f.lat[v] + ahead_km * np.cos(np.radians(cog)) / 111.195
+        lon = f.lon[v] + ahead_km * np.sin(np.radians(cog)) / (
+            111.195 * np.cos(np.radians(f.lat[v]))
+        )
+        spoof = (p.spoof_from_s[v] <= t) & (t < p.spoof_to_s[v])
+        jump = spoof & np.isfinite(p.spoof_dlat[v])
+        lat = np.where(jump, lat + np.nan_to_num(p.spoof_dlat[v]), lat)
+        lon = np.where(jump, lon + np.nan_to_num(p.spoof_dlon[v]), lon)
+        land = spoof & np.isfinite(p.spoof_lat[v])
+        lat = np.where(land, p.spoof_lat[v], lat) + _noise_deg(rng, len(v), self.cfg.noise_m)
+        lon = np.where(land, p.spoof_lon[v], lon) + _noise_deg(rng, len(v), self.cfg.noise_m)
+        moored = f.mode[v] == MOORED
+        sog = np.where(moored, 0.0, np.clip(f.sog_kn[v] + rng.normal(0, 0.1, len(v)), 0.0, 102.2))
+        cog_r = np.clip((cog + rng.normal(0, 1.0, len(v))) % 360.0, 0.0, 359.9)
+        second = (self.start_epoch + np.floor(t).astype(np.int64)) % 60
+        status = np.where(moored, 5, np.where(self.fishing[v] & (f.sog_kn[v] < 6.5), 7, 0))
+        return {
+            "mmsi": p.tx_mmsi[v],
+            "lat": np.round(lat, 6),
+            "lon": np.round(lon, 6),
+            "speed_kn": np.round(sog, 1),
+            "course_deg": np.round(cog_r, 1),
+            "heading_deg": np.where(self.class_a[v], np.round(cog_r).astype(np.int64) % 360, 511),
+            "second": second,
+            "nav_status": status,
+            "accuracy": np.ones(len(v), bool),
+            "radio": rng.integers(0, 1 << 19, len(v)),
+            "cs_unit": ~self.class_b_so[v],
+            "band": np.ones(len(v), bool),
+            "msg22": np.ones(len(v), bool),
+            "dsc": np.ones(len(v), bool),
+            "comm_state_itdma": ~self.class_b_so[v],
+        }
+
+    def _apply_changes(self, t0: float, t1: float) -> None:
+        f, p, truth = self.fleet, self.plan, self.truth
+        while self.identity and self.identity[0][0] < t1:
+            t, i, what, _ = self.identity.pop(0)
+            before_mmsi = int(p.tx_mmsi[i])
+            before: object
+            after: object
+            if what == "name":
+                before, f.name[i] = f.name[i], f"{f.name[i][:14]} II".strip()
+                after = f.name[i]
+            elif what == "destination":
+                before = self.statics.destination.get(i, f.dest[i])
+                after = "FOR ORDERS"
+                self.statics.destination[i] = after
+            elif what == "draught_m":
+                draught = float(f.draught_m[i])
+                before, f.draught_m[i] = draught, round(draught * 0.6, 1)
+                after = float(f.draught_m[i])
+            else:  # flag: a new MMSI of another flag, same IMO
+                mid = before_mmsi // 1_000_000
+                new_mid = next(m for m in MIDS if m != mid and m != 419) if mid != 538 else 636
+                before, after = mid, new_mid
+                p.tx_mmsi[i] = f.mmsi[i] = new_mid * 1_000_000 + before_mmsi % 1_000_000
+            truth.add(
+                "identity_change",
+                p.tx_mmsi[i],
+                t0,
+                t0,
+                field=what,
+                before=before,
+                after=after,
+                before_mmsi=before_mmsi,
+                imo=int(f.imo[i]),
+            )
+        for i, (t, _box, _params) in p.zones.items():
+            if t < t1 and f.radius_km[i] > 5.0 and i not in self.zone_in:
+                box = p.zones[i][1]
+                f.centre_lat[i], f.centre_lon[i] = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+                f.radius_km[i] = 5.0
+                self.zone_in[i] = -1.0
+
+    def _zone_entries(self, v: npt.NDArray[np.intp], t: F64, lat: F64, lon: F64) -> None:
+        """Record a zone entry at the first transmitted position inside the zone."""
+        for i, t_in in list(self.zone_in.items()):
+            if t_in >= 0:
+                continue
+            s, w, n, e = self.plan.zones[i][1]
+            hit = np.flatnonzero((v == i) & (lat > s) & (lat < n) & (lon > w) & (lon < e))
+            if len(hit):
+                self.zone_in[i] = float(t[hit[0]])
+                params = dict(self.plan.zones[i][2])
+                params.pop("heads_in_ts_s")
+                self.truth.add(
+                    "zone_entry", self.plan.tx_mmsi[i], self.zone_in[i], self.zone_in[i], **params
+                )
+
+    def _port_calls(self, calls: list[PortCall]) -> None:
+        f = self.fleet
+        for c in calls:
+            if c.end_s is None:
+                continue
+            i = c.vessel
+            self._visit(i, c.port, c.start_s, c.end_s)
+            # a new voyage: the declared destination changes (an identity change too)
+            before = self.statics.destination.pop(i, c.port)
+            if before != f.dest[i]:
+                self.truth.add(
+                    "identity_change",
+                    self.plan.tx_mmsi[i],
+                    c.end_s,
+                    c.end_s,
+                    field="destination",
+                    before=before,
+                    after=f.dest[i],
+                    before_mmsi=int(self.plan.tx_mmsi[i]),
+                    imo=int(f.imo[i]),
+                    cause="new voyage",
+                )
+
+    def _visit(self, i: int, port: str, start_s: float, end_s: float) -> None:
+        name, lat, lon = port_coords()[port]
+        self.truth.add(
+            "port_visit",
+            self.plan.tx_mmsi[i],
+            max(start_s, 0.0),
+            end_s,
+            port_id=port,
+            port_name=name,
+            lat=lat,
+            lon=lon,
+            open_start=start_s < 0,
+            open_end=end_s >= self.cfg.hours * 3600,
+        )
+
+    def run(self, progress: Callable[[int], None] | None = None) -> SimResult:
+        cfg, f, p, rng = self.cfg, self.fleet, self.plan, self.rng
+        end = cfg.hours * 3600.0
+        lay = _layouts()
+        names = self.receivers.names
+        t0 = 0.0
+        while t0 < end:
+            t1 = min(t0 + cfg.step_s, end)
+            self._apply_changes(t0, t1)
+            v, t = self._due(t1)
+            on = ~((p.silent_from_s[v] <= t) & (t < p.silent_to_s[v]))
+            v, t = v[on], t[on]
+            self.transmissions += len(v)
+            cols = self._positions(t0, v, t)
+            self._zone_entries(v, t, cols["lat"], cols["lon"])
+            rows, rx = self.receivers.hear(rng, t, cols["lat"], cols["lon"])
+            order = np.lexsort((rx, rows))
+            rows, rx = rows[order], rx[order]
+            a = self.class_a[v]
+            pay = np.zeros((len(v), 28), np.uint8)
+            for layout, sel in ((lay["type1"], a), (lay["type18"], ~a)):
+                if sel.any():
+                    pay[sel] = pack_payloads(
+                        layout, {k: c[sel] for k, c in cols.items()}, int(sel.sum())
+                    )
+            self.by_type["1"] = self.by_type.get("1", 0) + int(a[rows].sum())
+            self.by_type["18"] = self.by_type.get("18", 0) + int((~a[rows]).sum())
+            c_s = self.start_epoch + np.floor(t[rows]).astype(np.int64)
+            blob, lengths = line_blob(pay[rows], 0, rx, names, c_s, rng.random(len(rows)) < 0.5)
+            statics = self._statics(t1)
+            self._write(c_s, blob, lengths, statics)
+            self._port_calls(self.motion.step(t0, t1 - t0))
+            if progress is not None:
+                progress(int(t1 - t0))
+            t0 = t1
+        for i, start_s in self.motion.calls.items():
+            self._visit(i, f.port[i], start_s, end)
+        for k in np.flatnonzero(f.mode == MOORED).tolist():  # in port all along
+            if k not in self.motion.calls:
+                self._visit(k, f.port[k], -1.0, end)
+        self.writer.close()
+        return SimResult(
+            files=tuple(self.writer.files),
+            lines=self.writer.lines,
+            transmissions=self.transmissions,
+            receptions=self.receptions,
+            by_type=dict(sorted(self.by_type.items())),
+            behaviours=_count(self.truth.records),
+        )
+
+    def _statics(self, t1: float) -> list[tuple[int, list[str]]]:
+        """Static messages due before ``t1``: (receive second, lines), time-ordered."""
+        f, p, rng = self.fleet, self.plan, self.rng
+        idx = np.flatnonzero(self.next_static < t1)
+        t = self.next_static[idx].copy()
+        self.next_static[idx] += STATIC_INTERVAL_S
+        on = ~((p.silent_from_s[idx] <= t) & (t < p.silent_to_s[idx]))
+        idx, t = idx[on], t[on]
+        order = np.lexsort((idx, t))
+        idx, t = idx[order], t[order]
+        rows, rx = self.receivers.hear(rng, t, f.lat[idx], f.lon[idx])
+        order = np.lexsort((rx, rows))
+        out = []
+        for r, k in zip(rows[order], rx[order], strict=True):
+            i = int(idx[r])
+            self.seq = (self.seq + 1) % 10
+            c_s = self.start_epoch + int(t[r])
+            lines = self.statics.lines(
+                i, int(p.tx_mmsi[i]), self.receivers.names[k], c_s, "AB"[self.seq % 2], self.seq
+            )
+            key = "5" if self.class_a[i] else "24"
+            self.by_type[key] = self.by_type.get(key, 0) + (1 if key == "5" else 2)
+            out.append((c_s, lines))
+        return out
+
+    def _write(
+        self,
+        c_s: npt.NDArray[np.int64],
+        blob: bytes,
+        lengths: npt.NDArray[np.int64],
+        statics: list[tuple[int, list[str]]],
+    ) -> None:
+        """Positions and statics merged by receive second (positions first in a second)."""
+        self.receptions += len(lengths) + len(statics)
+        ends = np.cumsum(lengths)
+        starts = ends - lengths
+        seconds = np.unique(np.concatenate([c_s, np.array([s for s, _ in statics], np.int64)]))
+        cut = np.searchsorted(c_s, seconds, side="left")
+        cut_end = np.searchsorted(c_s, seconds, side="right")
+        k = 0
+        for sec, a, b in zip(seconds.tolist(), cut.tolist(), cut_end.tolist(), strict=True):
+            if b > a:
+                self.writer.write(sec, blob[int(starts[a]) : int(ends[b - 1])], b - a)
+            lines: list[str] = []
+            while k < len(statics) and statics[k][0] == sec:
+                lines += statics[k][1]
+                k += 1
+            if lines:
+                self.writer.write(sec, ("\n".join(lines) + "\n").encode("ascii"), len(lines))
+
+
+def _count(records: list[dict[str, Any]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for r in records:
+        out[r["event_type"]] = out.get(r["event_type"], 0) + 1
+    return dict(sorted(out.items()))
+
+
+def simulate(
+    cfg: SimConfig, out: str | Path, progress: Callable[[int], None] | None = None
+) -> SimResult:
+    """Run the simulation into directory ``out``: NMEA files, ``truth.jsonl``, ``manifest.json``."""
+    cfg.check()
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for old in out.glob("ais-*.nmea"):
+            old.unlink()
+    except OSError as exc:
+        raise InputError(f"cannot write to {out}: {exc}") from exc
+    loop = _Loop(cfg, out)
+    result = loop.run(progress)
+    tmp = out / f".truth.{os.getpid()}.tmp"
+    with tmp.open("w", encoding="utf-8", newline="\n") as fh:
+        for rec in loop.truth.sorted():
+            fh.write(json.dumps(rec, sort_keys=True) + "\n")
+    os.replace(tmp, out / "truth.jsonl")
+    manifest = {
+        "generator": "seawatch simulate",
+        "config": {**asdict(cfg), "start": cfg.start.strftime("%Y-%m-%dT%H:%M:%SZ")},
+        **asdict(result),
+        "receivers": list(loop.receivers.names),
+        "bad_lines": 0,
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return result
