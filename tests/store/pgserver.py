@@ -26,6 +26,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -47,20 +48,21 @@ class PostgresUnavailableError(RuntimeError):
     """No PostgreSQL server binaries here (or no user to run them as)."""
 
 
-def find_bindir() -> Path:
+def find_bindir(pattern: str = "/usr/lib/postgresql/*/bin/initdb", path: str | None = None) -> Path:
     """Directory of ``initdb``/``pg_ctl``/``psql``: the newest Debian version, else PATH."""
     found = sorted(
-        (Path(p).parent for p in glob.glob("/usr/lib/postgresql/*/bin/initdb")),
+        (Path(p).parent for p in glob.glob(pattern)),
         key=lambda d: _version_key(d.parent.name),
     )
     if found:
         return found[-1]
-    initdb = shutil.which("initdb")
+    initdb = shutil.which("initdb", path=path)
     if initdb and shutil.which("pg_ctl", path=str(Path(initdb).parent)):
         return Path(initdb).parent
     raise PostgresUnavailableError(
-        "PostgreSQL server binaries not found (no /usr/lib/postgresql/*/bin/initdb, no initdb "
-        "on PATH): install the Debian packages postgresql and postgis (`make test` does, as root)"
+        "PostgreSQL server binaries not found (no /usr/lib/postgresql/*/bin/initdb, no "
+        "initdb on PATH): install the Debian packages postgresql and postgresql-postgis "
+        "(`make test` does, as root)"
     )
 
 
@@ -225,6 +227,7 @@ def postgres_server(
             *(f"-c {s}" for s in settings),
         ]
         _start(server, options)
+        watchdog = _watchdog(server)
         try:
             server.version = server.psql("SHOW server_version")
             server.psql(f"CREATE DATABASE {TEMPLATE_DB}")
@@ -239,8 +242,45 @@ def postgres_server(
             server._run(
                 [str(bindir / "pg_ctl"), "-D", str(server.datadir), "-m", "immediate", "-w", "stop"]
             )
+            shutil.rmtree(root, ignore_errors=True)
+            watchdog.wait(timeout=10)  # it sees the directory gone and ends
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+_WATCHDOG = """
+import os, shutil, subprocess, sys, time
+parent, root, pg_ctl, user = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4] or None
+while os.path.isdir(root):
+    try:
+        os.kill(parent, 0)
+    except ProcessLookupError:
+        subprocess.run([pg_ctl, "-D", root + "/data", "-m", "immediate", "stop"], user=user,
+                       cwd=root, capture_output=True, check=False)
+        shutil.rmtree(root, ignore_errors=True)
+        break
+    time.sleep(2)
+"""
+
+
+def _watchdog(server: PostgresServer) -> subprocess.Popen[bytes]:
+    """A detached process that stops the server and removes its directory if this process
+    dies without doing so (killed test run): no server outlives its tests."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            _WATCHDOG,
+            str(os.getpid()),
+            str(server.root),
+            str(server.bindir / "pg_ctl"),
+            server._user or "",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def _start(server: PostgresServer, options: list[str]) -> None:

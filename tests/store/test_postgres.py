@@ -8,10 +8,11 @@ import logging
 import math
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from pgserver import PostgresServer
+from pgserver import PostgresServer, PostgresUnavailableError, find_bindir
 
 from seawatch.errors import StoreError
 from seawatch.labels import parse_label
@@ -226,3 +227,8 @@ def test_two_writers_racing_store_each_message_once(
         assert result == [50]
         assert one.counts()["positions"] == 150
     assert "some rows stored already; merging" in caplog.text
+
+
+def test_missing_server_binaries_say_what_to_install(tmp_path: Path) -> None:
+    with pytest.raises(PostgresUnavailableError, match="postgresql and postgresql-postgis"):
+        find_bindir(str(tmp_path / "*" / "bin" / "initdb"), path=str(tmp_path))

@@ -86,6 +86,9 @@ _EXTRAS: dict[str, tuple[str, ...]] = {
     ),
     "segments": ("CREATE INDEX IF NOT EXISTS segments_vessel ON segments (mmsi, start_ts)",),
 }
+# BRIN indexes leave pages added since the last summary unsummarized, and a query reads
+# every such page; they are summarized after each write (the pages are still in memory).
+_BRIN = {"positions": ("positions_brin", "positions_geom")}
 _POSTGIS_EXTRAS = (
     "ALTER TABLE positions ADD COLUMN IF NOT EXISTS geom geometry(Point, 4326) "
     "GENERATED ALWAYS AS (ST_SetSRID(ST_MakePoint(lon, lat), 4326)) STORED",
@@ -244,11 +247,13 @@ class PostgresBackend(Backend):
         data = _to_csv(rows)
         try:
             with self.transaction():
-                if table.bulk:
-                    written = self._copy_new(table, data)
-                    if written is not None:
-                        return written
-                return self._merge(table, data)
+                written = self._copy_new(table, data) if table.bulk else None
+                if written is None:
+                    written = self._merge(table, data)
+                for index in _BRIN.get(table.name, ()):
+                    if index != "positions_geom" or self.postgis:
+                        self.con.execute(f"SELECT brin_summarize_new_values('{index}')")
+                return written
         except psycopg.Error as exc:
             raise self._fail(exc, f"insert into {table.name}") from None
 
