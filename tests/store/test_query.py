@@ -117,3 +117,10 @@ def test_bad_requests(filled: Store) -> None:
         q.vessels()
     with pytest.raises(TypeError, match="Reader"):
         Query(filled, "USA:SECRET")  # type: ignore[arg-type]
+
+
+def test_latest_breaks_ties_by_the_smallest_key(store: Store) -> None:
+    u = parse_label("UNCLASSIFIED", store.policy)
+    write(store, [Rec(9, 419000009, u, minute=3), Rec(7, 419000009, u, minute=3)])
+    write(store, [Rec(8, 419000009, u, minute=1)])
+    assert _keys(_q(store, "USA:U").latest()) == [7]

@@ -46,6 +46,7 @@ DUCKDB = Dialect(
         "timestamp[us, tz=UTC]": "TIMESTAMPTZ",
     },
     keys_on_bulk=False,
+    arg_max=True,
 )
 
 _US_PER_DAY = 86_400_000_000

@@ -256,6 +256,7 @@ class Dialect:
     name: str
     types: Mapping[str, str]
     keys_on_bulk: bool = True  # declare the key of bulk tables (positions, statics)
+    arg_max: bool = False  # has arg_max(value, ordering) (DuckDB): faster latest-per-vessel
 
     def sql_type(self, typ: pa.DataType) -> str:
         if pa.types.is_list(typ):
