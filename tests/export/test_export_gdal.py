@@ -1,0 +1,32 @@
+"""Interoperability: GDAL (through pyogrio, a core dependency) reads the GeoJSON and KML
+exports as any GIS would: every record, its position and its label field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from exportdata import LABELS, POLICY, positions
+
+from seawatch.export.geojson import write_geojson
+from seawatch.export.kml import write_kml
+
+pyogrio = pytest.importorskip("pyogrio")
+
+
+@pytest.mark.parametrize(("suffix", "write"), [("geojson", write_geojson), ("kml", write_kml)])
+def test_gdal_reads_records_positions_and_labels(
+    tmp_path: Path, suffix: str, write: object
+) -> None:
+    if suffix == "kml" and not pyogrio.list_drivers().get("LIBKML"):
+        pytest.skip("GDAL built without the LIBKML driver")
+    table = positions()
+    out = tmp_path / f"latest.{suffix}"
+    write(table, LABELS, out, kind="latest", policy=POLICY)  # type: ignore[operator]
+    frame = pyogrio.read_dataframe(out)
+    assert len(frame) == table.num_rows
+    assert list(frame["label"]) == [LABELS[i].marking for i in table["label_id"].to_pylist()]
+    assert [int(m) for m in frame["mmsi"]] == table["mmsi"].to_pylist()
+    assert list(frame.geometry.x) == table["lon"].to_pylist()
+    assert list(frame.geometry.y) == table["lat"].to_pylist()
+    assert frame.crs.to_epsg() == 4326
