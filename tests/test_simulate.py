@@ -263,7 +263,7 @@ def test_spoofing_visible(run: dict[str, Any]) -> None:
 def test_identity_changes_visible_in_statics(run: dict[str, Any]) -> None:
     s = run["statics"]
     records = _records(run, "identity_change")
-    assert {r["params"]["field"] for r in records} >= {"destination"}
+    assert {r["params"]["field"] for r in records} == {"name", "destination", "draught_m", "flag"}
     for r in records:
         field, before, after = r["params"]["field"], r["params"]["before"], r["params"]["after"]
         if field == "flag":

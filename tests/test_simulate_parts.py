@@ -121,3 +121,45 @@ def test_cli_rejects_a_naive_start(tmp_path: Path) -> None:
     )
     assert res.exit_code == 2
     assert "time zone" in res.output
+
+
+def test_live_udp_sends_the_same_lines(tmp_path: Path) -> None:
+    import socket
+
+    from seawatch.sources.simulate import SimConfig, simulate
+    from seawatch.sources.simulate.live import LiveWriter
+
+    cfg = SimConfig(seed=4, vessels=10, hours=0.05)
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.settimeout(5)
+    receiver.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+    sink = LiveWriter(int(cfg.start.timestamp()), 3600.0, udp=receiver.getsockname())
+    result = simulate(cfg, tmp_path / "live", sink=sink)
+    got = [receiver.recv(4096) for _ in range(result.lines)]
+    receiver.close()
+    files = simulate(cfg, tmp_path / "files")
+    assert b"".join(got) == b"".join((tmp_path / "files" / f).read_bytes() for f in files.files)
+    assert (tmp_path / "live" / "truth.jsonl").read_bytes() == (
+        tmp_path / "files" / "truth.jsonl"
+    ).read_bytes()
+
+
+def test_live_tcp_serves_a_client(tmp_path: Path) -> None:
+    import socket
+    import threading
+
+    from seawatch.sources.simulate import SimConfig, simulate
+    from seawatch.sources.simulate.live import LiveWriter
+
+    cfg = SimConfig(seed=4, vessels=10, hours=0.05)
+    sink = LiveWriter(int(cfg.start.timestamp()), 3600.0, tcp=("127.0.0.1", 0))
+    done = threading.Thread(target=simulate, args=(cfg, tmp_path / "live"), kwargs={"sink": sink})
+    done.start()
+    chunks = []
+    with socket.create_connection(tuple(sink.address), timeout=10) as client:
+        while data := client.recv(65536):
+            chunks.append(data)
+    done.join(timeout=30)
+    files = simulate(cfg, tmp_path / "files")
+    assert b"".join(chunks) == b"".join((tmp_path / "files" / f).read_bytes() for f in files.files)

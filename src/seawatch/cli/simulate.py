@@ -70,6 +70,19 @@ def _parse_start(value: str | None) -> dt.datetime | None:
     "--satellites", default=3, show_default=True, type=click.IntRange(0, 20),
     help="Satellites receiving AIS (S-AIS passes).",
 )  # fmt: skip
+@click.option(
+    "--speed",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="With --tcp/--udp: simulated seconds per wall-clock second (60: an hour a minute).",
+)
+@click.option(
+    "--tcp", metavar="HOST:PORT", help="Serve the lines live as a TCP server (waits for a client)."
+)
+@click.option(
+    "--udp", metavar="HOST:PORT", help="Send the lines live as UDP datagrams, one a line."
+)
 def simulate_command(
     seed: int,
     vessels: int,
@@ -79,6 +92,9 @@ def simulate_command(
     behaviours: bool,
     vhf_range_nm: float,
     satellites: int,
+    speed: float,
+    tcp: str | None,
+    udp: str | None,
 ) -> None:
     """Simulate a fleet on real sea lanes and write what shore and satellite receivers hear.
 
@@ -88,8 +104,12 @@ def simulate_command(
     within VHF range or by passing satellites. Injected behaviours (going dark,
     rendezvous, loitering, foreign waters, shared MMSI, spoofing, identity changes,
     port calls) are listed in truth.jsonl with the detectors' event names.
+
+    With --tcp or --udp the lines are served live, paced by --speed, instead of
+    written to files; truth.jsonl and manifest.json still go to --out at the end.
     """
     from seawatch.sources.simulate import DEFAULT_START, SimConfig, simulate
+    from seawatch.sources.simulate.live import LiveWriter, parse_address
 
     cfg = SimConfig(
         seed=seed,
@@ -102,14 +122,25 @@ def simulate_command(
     )
     began = time.perf_counter()
     try:
+        sink = None
+        if tcp and udp:
+            raise click.UsageError("give --tcp or --udp, not both")
+        if tcp or udp:
+            sink = LiveWriter(
+                int(cfg.start.timestamp()),
+                speed,
+                tcp=parse_address(tcp) if tcp else None,
+                udp=parse_address(udp) if udp else None,
+            )
         with click.progressbar(length=int(hours * 3600), label="simulating", file=None) as bar:
-            result = simulate(cfg, out_dir, progress=bar.update)
+            result = simulate(cfg, out_dir, progress=bar.update, sink=sink)
     except SeawatchError as exc:
         raise Failure(str(exc)) from exc
     took = time.perf_counter() - began
+    where = f"sent to {tcp or udp}" if sink else f"in {len(result.files)} files in {out_dir}"
     events = ", ".join(f"{k} {v}" for k, v in result.behaviours.items()) or "none"
     click.echo(
-        f"{result.lines} lines in {len(result.files)} files in {out_dir} ({took:.1f} s, "
+        f"{result.lines} lines {where} ({took:.1f} s, "
         f"{result.lines / max(took, 1e-9):,.0f} lines/s); {result.transmissions} transmissions, "
         f"messages heard by type {result.by_type}; truth: {events}"
     )

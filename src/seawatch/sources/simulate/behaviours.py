@@ -243,9 +243,8 @@ def plan_behaviours(
 
     # identity changes: name, destination, draught or flag, at a random time
     fields = ("name", "destination", "draught_m", "flag")
-    for k, i in enumerate(
-        pick.candidates(ROUTE, ("cargo", "tanker", "container"))[: count("identity_change")]
-    ):
+    need = max(count("identity_change"), len(fields) if n >= 40 else 0)  # each field once
+    for k, i in enumerate(pick.candidates(ROUTE, ("cargo", "tanker", "container"))[:need]):
         pick.take(i)
         what = fields[k % len(fields)]
         t = _minute(rng.uniform(0.2, 0.8) * end)

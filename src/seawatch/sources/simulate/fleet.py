@@ -10,12 +10,12 @@ grounds offshore of a home port.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from seawatch.sources.simulate.routes import PORTS, Routes, port_coords
+from seawatch.sources.simulate.routes import PORTS, Routes
 
 __all__ = ["KINDS", "MOORED", "ROUTE", "SCRIPT", "WANDER", "Fleet", "Kind", "make_fleet"]
 
@@ -59,7 +59,6 @@ class Fleet:
     """Per-vessel arrays (row = vessel) and static text; the loop updates them in place."""
 
     kind: npt.NDArray[np.int8]
-    ais_class: list[str]  # per kind index: use KINDS[kind].ais_class
     mmsi: npt.NDArray[np.int64]
     imo: npt.NDArray[np.int64]  # 0 for none
     ship_type: npt.NDArray[np.int64]
@@ -82,7 +81,6 @@ class Fleet:
     radius_km: F64
     name: list[str]
     callsign: list[str]
-    static_version: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def __len__(self) -> int:
         return len(self.mmsi)
@@ -155,17 +153,14 @@ def make_fleet(n: int, rng: np.random.Generator, routes: Routes) -> Fleet:
     lat, lon, cog = routes.locate(route, along)
     lat, lon = np.where(wander, centre_lat, lat), np.where(wander, centre_lon, lon)
     cog = np.where(wander, rng.uniform(0, 360, n), cog)
-    ports = port_coords()
     names = [
         f"{_WORDS[rng.integers(len(_WORDS))]} {_WORDS[rng.integers(len(_WORDS))]} {i % 997}"[:20]
         for i in range(n)
     ]
     letters = "AVSTUW9"
     callsigns = [f"{letters[i % 7]}{letters[(i // 7) % 7]}{1000 + i % 9000}" for i in range(n)]
-    del ports
     return Fleet(
         kind=kind,
-        ais_class=[k.ais_class for k in KINDS],
         mmsi=mmsi,
         imo=imo.astype(np.int64),
         ship_type=np.array([KINDS[k].ship_type for k in kind], dtype=np.int64),
@@ -188,5 +183,4 @@ def make_fleet(n: int, rng: np.random.Generator, routes: Routes) -> Fleet:
         radius_km=radius,
         name=names,
         callsign=callsigns,
-        static_version=np.zeros(n, np.int64),
     )

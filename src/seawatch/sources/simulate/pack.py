@@ -34,6 +34,10 @@ def _raw(kind: Kind, scale: float, values: npt.ArrayLike) -> npt.NDArray[np.int6
     return np.rint(a.astype(np.float64) * scale).astype(np.int64)
 
 
+#: Rows packed at once: bounds the (rows, bits) temporaries at a few tens of MB.
+CHUNK_ROWS = 32_768
+
+
 def pack_payloads(layout: Layout, columns: Mapping[str, npt.ArrayLike], n: int) -> U8:
     """``n`` payloads of ``layout`` as ASCII bytes, shape ``(n, ceil(bits / 6))``.
 
@@ -41,6 +45,17 @@ def pack_payloads(layout: Layout, columns: Mapping[str, npt.ArrayLike], n: int) 
     :func:`seawatch.decode.encode.encode_bits` does). Raises :class:`EncodeError` when a value
     does not fit its field.
     """
+    if n <= CHUNK_ROWS:
+        return _pack(layout, columns, n)
+    arrays = {k: np.asarray(v) for k, v in columns.items()}
+    parts = []
+    for lo in range(0, n, CHUNK_ROWS):
+        hi = min(n, lo + CHUNK_ROWS)
+        parts.append(_pack(layout, {k: a[lo:hi] for k, a in arrays.items()}, hi - lo))
+    return np.concatenate(parts)
+
+
+def _pack(layout: Layout, columns: Mapping[str, npt.ArrayLike], n: int) -> U8:
     bits: list[np.ndarray] = []
     for f in layout.fields:
         width = f.width
@@ -59,7 +74,7 @@ def pack_payloads(layout: Layout, columns: Mapping[str, npt.ArrayLike], n: int) 
             raise EncodeError(f"{f.name!r} of layout {layout.name!r} outside [{lo}, {hi - 1}]")
         raw = raw & ((1 << width) - 1)
         shifts = np.arange(width - 1, -1, -1, dtype=np.int64)
-        bits.append(((raw[:, None] >> shifts) & 1).astype(np.uint8))
+        bits.append(((raw[:, None] >> shifts) & 1).astype(np.uint8))  # (n, width)
     matrix = np.concatenate(bits, axis=1) if bits else np.zeros((n, 0), np.uint8)
     fill = -matrix.shape[1] % 6
     if fill:

@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -30,7 +30,7 @@ from seawatch.sources.simulate.radio import Receivers, reporting_interval_s
 from seawatch.sources.simulate.routes import Routes, port_coords
 from seawatch.sources.simulate.statics import StaticCache, _layouts
 
-__all__ = ["DEFAULT_START", "SimConfig", "SimResult", "simulate"]
+__all__ = ["DEFAULT_START", "SimConfig", "SimResult", "Sink", "simulate"]
 
 log = logging.getLogger(__name__)
 F64 = npt.NDArray[np.float64]
@@ -75,6 +75,17 @@ class SimResult:
     behaviours: dict[str, int]
 
 
+class Sink(Protocol):
+    """Where the lines go: hourly files (:class:`_Writer`) or a socket (:mod:`.live`)."""
+
+    files: list[str]
+    lines: int
+
+    def write(self, c_s: int, data: bytes, n_lines: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class _Writer:
     """Hourly files named by the receive time's UTC hour; lines arrive time-ordered."""
 
@@ -108,7 +119,7 @@ def _noise_deg(rng: np.random.Generator, n: int, metres: float) -> F64:
 
 
 class _Loop:
-    def __init__(self, cfg: SimConfig, out: Path) -> None:
+    def __init__(self, cfg: SimConfig, out: Path, sink: Sink | None) -> None:
         self.cfg = cfg
         self.rng = np.random.default_rng(cfg.seed)
         self.routes = Routes()
@@ -136,7 +147,7 @@ class _Loop:
         )
         self.statics = StaticCache(self.fleet, cfg.start)
         self.start_epoch = int(cfg.start.timestamp())
-        self.writer = _Writer(out, self.start_epoch)
+        self.writer: Sink = sink if sink is not None else _Writer(out, self.start_epoch)
         self.class_a = self.fleet.class_a
         self.class_b_so = self.fleet.class_b_so
         self.fishing = np.array([k.ship_type == 30 for k in KINDS])[self.fleet.kind]
@@ -414,9 +425,16 @@ def _count(records: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def simulate(
-    cfg: SimConfig, out: str | Path, progress: Callable[[int], None] | None = None
+    cfg: SimConfig,
+    out: str | Path,
+    progress: Callable[[int], None] | None = None,
+    sink: Sink | None = None,
 ) -> SimResult:
-    """Run the simulation into directory ``out``: NMEA files, ``truth.jsonl``, ``manifest.json``."""
+    """Run the simulation into directory ``out``: NMEA files, ``truth.jsonl``, ``manifest.json``.
+
+    With a ``sink`` (e.g. :class:`~.live.LiveWriter`) the lines go there instead of files;
+    ``truth.jsonl`` and ``manifest.json`` are still written to ``out`` at the end.
+    """
     cfg.check()
     out = Path(out)
     try:
@@ -425,8 +443,11 @@ def simulate(
             old.unlink()
     except OSError as exc:
         raise InputError(f"cannot write to {out}: {exc}") from exc
-    loop = _Loop(cfg, out)
-    result = loop.run(progress)
+    loop = _Loop(cfg, out, sink)
+    try:
+        result = loop.run(progress)
+    finally:
+        loop.writer.close()
     tmp = out / f".truth.{os.getpid()}.tmp"
     with tmp.open("w", encoding="utf-8", newline="\n") as fh:
         for rec in loop.truth.sorted():
