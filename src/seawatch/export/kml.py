@@ -24,7 +24,6 @@ from typing import IO, Any
 from xml.etree import ElementTree as ET
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from seawatch.export.common import (
     LABEL_COLUMN,
@@ -206,9 +205,3 @@ def read_kml(path: str | Path, schema: pa.Schema | None = None) -> tuple[pa.Tabl
         names.update(dict.fromkeys(row))
     columns = {n: [row.get(n) for row in rows] for n in names}
     return from_text_columns(columns, schema), members
-
-
-def label_counts(table: pa.Table) -> dict[str, int]:
-    """How many records of each marking a read-back table holds (for checks and tests)."""
-    counts: Any = pc.value_counts(table[LABEL_COLUMN].combine_chunks())
-    return {str(c["values"]): int(c["counts"]) for c in counts.to_pylist()}
