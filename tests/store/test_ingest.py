@@ -3,6 +3,10 @@ receivers), labels from rules or --label, --detect's derived records and their l
 
 from __future__ import annotations
 
+import atexit
+import functools
+import shutil
+import tempfile
 from functools import reduce
 from pathlib import Path
 
@@ -17,13 +21,26 @@ from seawatch.store import TABLES, Store, open_store
 from seawatch.store.ingest import ingest
 from seawatch.store.query import Query
 
-SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "bay-of-bengal.nmea"
+
+@functools.cache
+def sample() -> Path:
+    """The feed `make run` writes (the demo generator: 300 vessels, 1 h, seed 7), generated
+    once per test session into a temporary directory removed at exit."""
+    from seawatch.cli.demo import write_sample
+
+    folder = Path(tempfile.mkdtemp(prefix="seawatch-sample-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "bay-of-bengal.nmea"
+    write_sample(path)
+    return path
+
+
 RECORDS = ("positions", "statics", "events", "segments")
 
 
 def head(tmp_path: Path, n: int, station: str | None = None, name: str = "head.nmea") -> Path:
     """The sample's first ``n`` lines, the tag block's station renamed when given."""
-    lines = SAMPLE.read_text().splitlines()[:n]
+    lines = sample().read_text().splitlines()[:n]
     if station is not None:
         lines = [_restation(line, station) for line in lines]
     path = tmp_path / name
@@ -129,7 +146,7 @@ def test_detect_stores_segments_and_events_with_combined_labels(
     runner = CliRunner()
     args = [
         "ingest",
-        str(SAMPLE),
+        str(sample()),
         "--detect",
         "--db",
         store_url,
@@ -213,7 +230,7 @@ def test_foreign_label_makes_derived_records_derived(
 def test_bad_arguments_give_precise_errors(
     args: list[str], message: str, store_url: str, tmp_path: Path
 ) -> None:
-    args = [str(SAMPLE) if a == "SAMPLE" else a for a in args] + ["--db", store_url]
+    args = [str(sample()) if a == "SAMPLE" else a for a in args] + ["--db", store_url]
     res = CliRunner().invoke(cli, args, env={})
     assert res.exit_code != 0
     assert message in res.output
