@@ -135,19 +135,20 @@ class _Picker:
         self.order = rng.permutation(len(fleet))
         self.fleet = fleet
         self.used: set[int] = set()
+        self._taken = np.zeros(len(fleet), dtype=bool)
 
     def candidates(self, mode: int, kinds: tuple[str, ...] | None = None) -> list[int]:
-        names = [k.name for k in KINDS]
-        return [
-            int(i)
-            for i in self.order
-            if int(i) not in self.used
-            and self.fleet.mode[i] == mode
-            and (kinds is None or names[self.fleet.kind[i]] in kinds)
-        ]
+        """Unused vessels in ``mode`` (and of ``kinds``), in the seeded order."""
+        names = np.array([k.name for k in KINDS])
+        ok = (self.fleet.mode == mode) & ~self._taken
+        if kinds is not None:
+            ok &= np.isin(names[self.fleet.kind], kinds)
+        picked: list[int] = self.order[ok[self.order]].tolist()
+        return picked
 
     def take(self, i: int) -> int:
         self.used.add(i)
+        self._taken[i] = True
         return i
 
 
@@ -451,9 +452,11 @@ def _spoofing(
     for _ in range(count("two_places")):
         pair = None
         for a in liners:
-            for b in liners:
+            if a in pick.used:
+                continue
+            for b in liners[:2000]:  # far apart: two places at once
                 far = abs(fleet.lat[a] - fleet.lat[b]) + abs(fleet.lon[a] - fleet.lon[b]) > 5
-                if a != b and a not in pick.used and b not in pick.used and far:
+                if a != b and b not in pick.used and far:
                     pair = (a, b)
                     break
             if pair:
