@@ -7,7 +7,6 @@ import struct
 from pathlib import Path
 
 import pyarrow as pa
-import pytest
 from exportdata import LABELS, POLICY, events, expected, positions
 
 from seawatch.export.geoparquet import point_wkb, read_geoparquet, write_geoparquet
@@ -47,7 +46,8 @@ def test_columns_and_round_trip(tmp_path: Path) -> None:
 
 
 def test_point_wkb_is_iso_wkb() -> None:
-    shapely = pytest.importorskip("shapely")
+    import shapely
+
     lon = pa.chunked_array([[1.5, None, 200.0, -0.25]])
     lat = pa.chunked_array([[2.5, 3.0, 0.0, float("nan")]])
     wkb = point_wkb(lon, lat)
@@ -57,7 +57,8 @@ def test_point_wkb_is_iso_wkb() -> None:
 
 
 def test_read_back_with_geopandas(tmp_path: Path) -> None:
-    gpd = pytest.importorskip("geopandas")
+    import geopandas as gpd
+
     out = _write(tmp_path, positions(), "positions")
     frame = gpd.read_parquet(out)
     assert frame.geometry.name == "geometry"
