@@ -16,6 +16,7 @@ In: decoded ``statics`` (``ts``, ``mmsi`` and any of the fields). Out: events wi
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -81,73 +82,33 @@ def _flags_by_imo(statics: pa.Table) -> pa.Table:
     return t.filter(pa.array(ok))
 
 
-def _flag_changes(
-    rows: pa.Table, seen: pa.Table, params: IdentityParams
-) -> tuple[pa.Table, pa.Table, pa.Table]:
-    imo = np.asarray(rows["mmsi"].to_numpy(), dtype=np.int64)
+def _grouped(rows: pa.Table) -> tuple[pa.Table, Any, Any, Any, Any, Any]:
+    """``rows`` grouped by their ``mmsi`` column (the key), each group by time; the key,
+    times and values in that order, and per row after the first whether it has the same key
+    as the row before (``same``) and another value (``diff``)."""
+    key = np.asarray(rows["mmsi"].to_numpy(), dtype=np.int64)
     ts = np.asarray(rows["ts"].to_numpy(), dtype=np.int64)
-    order = stable_key_time_order(imo, ts, ordered=False)
+    order = stable_key_time_order(key, ts, ordered=False)
     rows = rows.take(order)
-    imo, ts = imo[order], ts[order]
-    if len(imo) == 0:
-        return empty_events(), rows, seen
-    same = imo[1:] == imo[:-1]
+    key, ts = key[order], ts[order]
+    same = key[1:] == key[:-1]
     vals = rows["value"].combine_chunks()
     diff = np.asarray(pc.not_equal(vals[1:], vals[:-1]).to_numpy(zero_copy_only=False), bool)
-    vessel = np.asarray(rows["vessel"].to_numpy(), dtype=np.int64)
-    key = imo * 1_000_000_000 + vessel
-    old = np.asarray(seen["key"].to_numpy(), dtype=np.int64)
-    both = np.concatenate([old, key])
-    uniq, first = np.unique(both, return_index=True)
-    new_pair = np.zeros(len(key), dtype=bool)
-    fresh = first[first >= len(old)] - len(old)
-    new_pair[fresh] = True  # the first row of an (IMO, MMSI) pair never heard before
-    hit = np.flatnonzero(same & diff & new_pair[1:]) + 1
-    before, after = vals.take(hit - 1).to_pylist(), vals.take(hit).to_pylist()
-    p = asdict(params)
-    details = [
-        {
-            "field": "flag",
-            "before": b,
-            "after": a,
-            "imo": int(imo[h]),
-            "before_mmsi": int(vessel[h - 1]),
-            "before_ts_us": int(ts[h - 1]),
-            "params": p,
-        }
-        for b, a, h in zip(before, after, hit.tolist(), strict=True)
-    ]
-    events = build_events(
-        "identity_change",
-        start_us=ts[hit],
-        end_us=ts[hit],
-        mmsi=vessel[hit],
-        lat=None,
-        lon=None,
-        confidence=[1.0] * len(hit),
-        details=details,
-        discriminators=[f"flag:{b!r}->{a!r}" for b, a in zip(before, after, strict=True)],
-    )
-    last = np.ones(len(imo), dtype=bool)
+    return rows, key, ts, vals, same, diff
+
+
+def _last_of_each(rows: pa.Table, same: Any) -> pa.Table:
+    """The state to carry: the last row of each key."""
+    last = np.ones(rows.num_rows, dtype=bool)
     last[:-1] = ~same
-    return events, rows.filter(last), pa.table({"key": pa.array(uniq, pa.int64())})
+    return rows.filter(last)
 
 
-def _changes(rows: pa.Table, name: str, params: IdentityParams) -> tuple[pa.Table, pa.Table]:
-    mmsi = np.asarray(rows["mmsi"].to_numpy(), dtype=np.int64)
-    ts = np.asarray(rows["ts"].to_numpy(), dtype=np.int64)
-    order = stable_key_time_order(mmsi, ts, ordered=False)  # grouped by MMSI, by time
-    rows = rows.take(order)
-    mmsi, ts = mmsi[order], ts[order]
-    n = len(mmsi)
-    if n == 0:
-        return empty_events(), rows
-    same = mmsi[1:] == mmsi[:-1]
-    vals = rows["value"].combine_chunks()
-    diff = np.asarray(pc.not_equal(vals[1:], vals[:-1]).to_numpy(zero_copy_only=False), bool)
-    hit = np.flatnonzero(same & diff) + 1
-    before = vals.take(hit - 1).to_pylist()
-    after = vals.take(hit).to_pylist()
+def _events(
+    name: str, hit: Any, ts: Any, vals: Any, mmsi: Any, params: IdentityParams, **extra: Any
+) -> pa.Table:
+    """One event per changed row ``hit`` (rows ``hit - 1`` hold the values before)."""
+    before, after = vals.take(hit - 1).to_pylist(), vals.take(hit).to_pylist()
     p = asdict(params)
     details = [
         {
@@ -155,24 +116,49 @@ def _changes(rows: pa.Table, name: str, params: IdentityParams) -> tuple[pa.Tabl
             "before": b,
             "after": a,
             "before_ts_us": int(ts[h - 1]),
+            **{k: int(v[j]) for k, v in extra.items()},
             "params": p,
         }
-        for b, a, h in zip(before, after, hit.tolist(), strict=True)
+        for j, (b, a, h) in enumerate(zip(before, after, hit.tolist(), strict=True))
     ]
-    events = build_events(
+    return build_events(
         "identity_change",
         start_us=ts[hit],
         end_us=ts[hit],
-        mmsi=mmsi[hit],
+        mmsi=mmsi,
         lat=None,
         lon=None,
         confidence=[1.0] * len(hit),
         details=details,
         discriminators=[f"{name}:{b!r}->{a!r}" for b, a in zip(before, after, strict=True)],
     )
-    last = np.ones(n, dtype=bool)
-    last[:-1] = ~same
-    return events, rows.filter(last)
+
+
+def _flag_changes(
+    rows: pa.Table, seen: pa.Table, params: IdentityParams
+) -> tuple[pa.Table, pa.Table, pa.Table]:
+    if rows.num_rows == 0:
+        return empty_events(), rows, seen
+    rows, imo, ts, vals, same, diff = _grouped(rows)
+    vessel = np.asarray(rows["vessel"].to_numpy(), dtype=np.int64)
+    key = imo * 1_000_000_000 + vessel
+    old = np.asarray(seen["key"].to_numpy(), dtype=np.int64)
+    uniq, first = np.unique(np.concatenate([old, key]), return_index=True)
+    new_pair = np.zeros(len(key), dtype=bool)
+    new_pair[first[first >= len(old)] - len(old)] = True  # first row of a pair never heard
+    hit = np.flatnonzero(same & diff & new_pair[1:]) + 1
+    events = _events(
+        "flag", hit, ts, vals, vessel[hit], params, imo=imo[hit], before_mmsi=vessel[hit - 1]
+    )
+    return events, _last_of_each(rows, same), pa.table({"key": pa.array(uniq, pa.int64())})
+
+
+def _changes(rows: pa.Table, name: str, params: IdentityParams) -> tuple[pa.Table, pa.Table]:
+    if rows.num_rows == 0:
+        return empty_events(), rows
+    rows, mmsi, ts, vals, same, diff = _grouped(rows)
+    hit = np.flatnonzero(same & diff) + 1
+    return _events(name, hit, ts, vals, mmsi[hit], params), _last_of_each(rows, same)
 
 
 def detect(
