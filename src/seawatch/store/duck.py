@@ -167,7 +167,7 @@ class DuckBackend(Backend):
         keys = rows.column(key).to_numpy(zero_copy_only=False)[idx]
         first = np.ones(len(keys), dtype=bool)
         first[1:] = keys[1:] != keys[:-1]
-        rows, keys = rows.take(idx[first]), keys[first]
+        idx, keys = idx[first], keys[first]
         lo, hi = pc.min_max(rows.column("ts")).values()
         stored = self.fetch(
             f"SELECT {key} FROM {table.name} WHERE ts BETWEEN ? AND ?",
@@ -175,10 +175,10 @@ class DuckBackend(Backend):
             pa.schema([pa.field(key, pa.int64())]),
         )
         if stored.num_rows:
-            seen = stored.column(0).to_numpy(zero_copy_only=False)
-            rows = rows.filter(pa.array(~np.isin(keys, seen)))
-        if table.name == "positions":
-            rows = rows.take(np.argsort(storage_order(rows), kind="stable"))
+            idx = idx[~np.isin(keys, stored.column(0).to_numpy(zero_copy_only=False))]
+        if table.name == "positions":  # storage order over the kept rows, one take in all
+            idx = idx[np.argsort(storage_order(rows)[idx], kind="stable")]
+        rows = rows.take(idx)
         if rows.num_rows == 0:
             return 0
         name = next(_names)
