@@ -94,6 +94,7 @@ def _register() -> None:
     from seawatch.cli.export import export_command
     from seawatch.cli.ingest import ingest_command
     from seawatch.cli.query import query_command
+    from seawatch.cli.run import run_command
     from seawatch.cli.simulate import simulate_command
     from seawatch.cli.zones import zones_command
 
@@ -104,6 +105,7 @@ def _register() -> None:
     cli.add_command(export_command)
     cli.add_command(ingest_command)
     cli.add_command(query_command)
+    cli.add_command(run_command)
     cli.add_command(simulate_command)
     cli.add_command(zones_command)
 

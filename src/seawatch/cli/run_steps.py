@@ -1,0 +1,390 @@
+"""The steps of ``seawatch run`` (:mod:`seawatch.cli.run`): traffic in, store, summary,
+exports.
+
+In: the run's settings, output directory and store choice. Out: a :class:`Job` whose
+methods take the traffic in (:meth:`Job.simulate`, :meth:`Job.files`, :meth:`Job.live`),
+then :meth:`Job.report` reads the store for one reader, writes the exports and composes
+:attr:`Job.text`. Progress goes to stderr; the summary is the caller's to print.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import click
+import pyarrow as pa
+
+from seawatch.errors import InputError
+from seawatch.export import Format, Kind, export
+from seawatch.labels import Label, Reader
+from seawatch.serve.situation import format_situation, situation
+from seawatch.settings import Settings
+from seawatch.store import open_store
+from seawatch.store.base import Store
+from seawatch.store.ingest import IngestReport, ingest
+from seawatch.store.query import Query
+from seawatch.store.tables import TABLES
+
+__all__ = ["EXPORTS", "Job", "live_address", "stop_on_signals"]
+
+EXPORTS: tuple[tuple[str, str, str, str], ...] = (
+    ("latest", "geojson", "vessels.geojson", "QGIS"),
+    ("events", "geojson", "events.geojson", "QGIS"),
+    ("latest", "kml", "vessels.kml", "Google Earth"),
+    ("events", "kml", "events.kml", "Google Earth"),
+    ("latest", "cot", "vessels.cot", "TAK"),
+)
+"""(kind, format, file name, for) of each export the run writes to ``<out>/export/``."""
+
+
+def live_address(tcp: str | None, udp: str | None) -> tuple[str, str, int] | None:
+    """``(protocol, host, port)`` of the live feed asked for, if any; a usage error for a
+    bad ``HOST:PORT``."""
+    from seawatch.sources.feed import parse_address
+
+    for proto, text in (("tcp", tcp), ("udp", udp)):
+        if text is not None:
+            try:
+                host, port = parse_address(text)
+            except InputError as exc:
+                raise click.BadParameter(str(exc), param_hint=f"--{proto}") from None
+            return proto, host, port
+    return None
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """Ctrl-C and SIGTERM set ``stop`` (instead of ending the process) while inside."""
+    previous: dict[signal.Signals, Any] = {}
+    with contextlib.suppress(ValueError):  # not the main thread: signals stay as they are
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _replace_dir(src: Path, dst: Path) -> None:
+    """Put directory ``src`` (complete) at ``dst``, removing what was there."""
+    old = dst.with_name(f".{dst.name}.old.{os.getpid()}")
+    if dst.exists():
+        dst.rename(old)
+    src.rename(dst)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write '{path}': {exc.strerror} (choose another --out)") from None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale(out: Path) -> None:
+    """Leftovers of runs that died (their pid is gone): temporary stores and directories."""
+    for path in out.glob(".*.[0-9]*"):
+        pid = next((p for p in path.name.split(".") if p.isdigit()), None)
+        if pid is None or _alive(int(pid)):
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def _timed(started: float) -> str:
+    return f"{time.perf_counter() - started:.1f} s"
+
+
+def _utc(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _reader_text(reader: Reader) -> str:
+    caveats = ",".join(sorted(reader.caveats))
+    return f"{reader.nation}:{reader.clearance}" + (f":{caveats}" if caveats else "")
+
+
+class Job:
+    """One run: where it writes, what it did (:attr:`lines`), the summary (:attr:`text`)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        out: Path,
+        db: str | None,
+        reader_text: str | None,
+        top: int,
+        note: str,
+    ) -> None:
+        self.settings, self.out, self.db = settings, out, db
+        self.reader_text, self.top = reader_text, top
+        self.title = "seawatch run"
+        self.lines: list[str] = [f"note: {note}"] if note else []
+        self.window: tuple[dt.datetime, dt.datetime] | None = None
+        self.store_display = db or str(out / "seawatch.duckdb")
+        self.text = ""
+
+    # --- the store --------------------------------------------------------------------
+    @contextlib.contextmanager
+    def store(self) -> Iterator[Store]:
+        """``--db`` as it is, or a fresh DuckDB built under a temporary name and put at
+        ``<out>/seawatch.duckdb`` only once the run succeeded."""
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create '{self.out}': {exc.strerror} (choose --out)") from None
+        _remove_stale(self.out)
+        if self.db:
+            with open_store(self.db, self.settings) as store:
+                yield store
+            return
+        tmp = self.out / f".seawatch.{os.getpid()}.duckdb"
+        final = self.out / "seawatch.duckdb"
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        store = open_store(str(tmp), self.settings)
+        try:
+            yield store
+        except BaseException:
+            store.close()
+            for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+            raise
+        store.close()
+        final.with_name(final.name + ".wal").unlink(missing_ok=True)
+        os.replace(tmp, final)
+
+    def _ingest(
+        self, store: Store, paths: Sequence[Path], label: Label | None, *, detect: bool = True
+    ) -> IngestReport:
+        started = time.perf_counter()
+        click.echo(f"ingesting {len(paths)} file(s) into {self.store_display} ...", err=True)
+        report = ingest(store, paths, self.settings, detect=detect, label=label)
+        s = report.stored
+        self.lines.append(
+            f"stored      {s['positions']:,} new positions (of {report.read['positions']:,} "
+            f"read), {s['statics']:,} statics, {s['segments']:,} segments, {s['events']:,} "
+            f"events in {self.store_display} ({_timed(started)})"
+        )
+        return report
+
+    # --- traffic in -------------------------------------------------------------------
+    def simulate(
+        self,
+        store: Store,
+        seed: int,
+        vessels: int,
+        hours: float,
+        start: dt.datetime | None,
+        label: Label | None,
+    ) -> None:
+        """A simulated fleet around India (:mod:`seawatch.sources.simulate`), stored."""
+        from seawatch.sources.simulate import DEFAULT_START, SimConfig, simulate
+
+        cfg = SimConfig(seed=seed, vessels=vessels, hours=hours, start=start or DEFAULT_START)
+        tmp, final = self.out / f".sim.{os.getpid()}", self.out / "sim"
+        shutil.rmtree(tmp, ignore_errors=True)
+        started = time.perf_counter()
+        click.echo(f"simulating {vessels} vessels for {hours:g} h (seed {seed}) ...", err=True)
+        try:
+            result = simulate(cfg, tmp)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        _replace_dir(tmp, final)
+        end = cfg.start + dt.timedelta(hours=hours)
+        self.window = (cfg.start, end)
+        self.title = (
+            f"seawatch run: simulated traffic around India, {vessels} vessels, "
+            f"{_utc(cfg.start)} to {_utc(end)}, seed {seed}"
+        )
+        self.lines.append(
+            f"simulated   {result.lines:,} NMEA lines in {len(result.files)} files, "
+            f"ground truth in {final / 'truth.jsonl'} ({_timed(started)})"
+        )
+        self._ingest(store, [final / name for name in result.files], label)
+
+    def files(self, store: Store, paths: Sequence[Path], label: Label | None) -> None:
+        """AIS files, stored."""
+        self.title = f"seawatch run: {len(paths)} input file(s)"
+        self._ingest(store, paths, label)
+
+    def live(
+        self,
+        store: Store,
+        address: tuple[str, str, int],
+        batch_s: float,
+        duration_s: float | None,
+        label: Label | None,
+    ) -> None:
+        """A live feed: each batch stored as it arrives (kept in ``<out>/live/<start>/``),
+        then tracks and events over the whole session when it ends."""
+        from seawatch.sources.feed import Feed
+
+        proto, host, port = address
+        feed = Feed(proto, (host, port))  # type: ignore[arg-type]
+        began = dt.datetime.now(dt.UTC)
+        folder = self.out / "live" / began.strftime("%Y%m%dT%H%M%SZ")
+        folder.mkdir(parents=True, exist_ok=True)
+        stop = threading.Event()
+        paths: list[Path] = []
+        started = time.perf_counter()
+        with stop_on_signals(stop):
+            feed.open()
+            click.echo(f"reading {feed}; Ctrl-C to stop and summarise", err=True)
+            for n, data in enumerate(feed.batches(batch_s, stop, duration_s)):
+                path = folder / f"batch-{n:05d}.nmea"
+                _write_atomic(path, data)
+                paths.append(path)
+                report = ingest(store, [path], self.settings, label=label)
+                lines = data.count(b"\n")
+                click.echo(
+                    f"batch {n + 1}: {lines:,} lines, "
+                    f"{report.stored['positions']:,} new positions stored",
+                    err=True,
+                )
+        self.title = f"seawatch run: live feed {feed}"
+        st = feed.stats
+        self.lines.append(
+            f"received    {st.lines:,} lines in {st.batches} batch(es) over {_timed(started)} "
+            f"(ended: {st.ended_by}; {st.connects} connection(s)), kept in {folder}"
+        )
+        if paths:
+            self._ingest(store, paths, label)
+        else:
+            self.lines.append("stored      nothing (no lines arrived)")
+
+    # --- summary and exports ----------------------------------------------------------
+    def report(self, store: Store, compare: Sequence[str] = ()) -> None:
+        """Read the store for the reader, write the exports, compose :attr:`text`."""
+        from seawatch.pipeline import DETECTORS
+
+        reader = _reader(self.reader_text, store)
+        query = Query(store, reader)
+        start, end = self.window or (None, None)
+        events = query.events(start=start, end=end)
+        latest = query.latest(start=start, end=end)
+        positions = query.positions(start=start, end=end)
+        types = [name for name, _ in DETECTORS]
+        first = situation(events, _no_vessels(), latest=latest, types=types, top=self.top)
+        mmsis = sorted(
+            {n.vessel.mmsi for n in first.notable}
+            | {n.other.mmsi for n in first.notable if n.other is not None}
+        )
+        vessels = pa.concat_tables(
+            [_no_vessels()]
+            + [query.vessels(mmsi=m, limit=1).select(["mmsi", "name"]) for m in mmsis],
+            promote_options="permissive",
+        )
+        summary = situation(events, vessels, latest=latest, types=types, top=self.top)
+        out = [self.title, *(f"  {line}" for line in self.lines), ""]
+        out += self._labels(query, positions, events, latest, compare, store)
+        out += [format_situation(summary)]
+        out += self._exports(query, store, reader, events, latest)
+        self.text = "\n".join(out) + "\n"
+
+    def _labels(
+        self,
+        query: Query,
+        positions: pa.Table,
+        events: pa.Table,
+        latest: pa.Table,
+        compare: Sequence[str],
+        store: Store,
+    ) -> list[str]:
+        labels = query.labels()
+        counts = _by_label(positions)
+        out = [
+            f"Labels: reader {_reader_text(query.reader)} sees {positions.num_rows:,} "
+            f"positions of {latest.num_rows:,} vessels and {events.num_rows:,} events"
+        ]
+        for lid, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+            lb = labels[lid]
+            out.append(f"  {n:>12,} positions  {lb}  (originator {lb.originator})")
+        start, end = self.window or (None, None)
+        for text in compare:
+            other = Query(store, Reader.parse(text, store.policy))
+            ev = other.events(start=start, end=end).num_rows
+            ve = other.latest(start=start, end=end).num_rows
+            out.append(
+                f"  reader {text} sees {ve:,} of {latest.num_rows:,} vessels and "
+                f"{ev:,} of {events.num_rows:,} events"
+            )
+        return [*out, ""]
+
+    def _exports(
+        self, query: Query, store: Store, reader: Reader, events: pa.Table, latest: pa.Table
+    ) -> list[str]:
+        folder = self.out / "export"
+        folder.mkdir(parents=True, exist_ok=True)
+        labels = query.labels()
+        out = [f"Exports for {_reader_text(reader)} (every record carries its label)"]
+        for kind, fmt, name, use in EXPORTS:
+            table = events if kind == "events" else latest
+            path = folder / name
+            result = export(
+                table,
+                labels,
+                path,
+                fmt=cast("Format", fmt),
+                kind=cast("Kind", kind),
+                reader=reader,
+                policy=store.policy,
+                node_id=self.settings.node_id,
+                cot_stale_s=self.settings.cot_stale_s,
+            )
+            what = "events" if kind == "events" else "vessels"
+            out.append(f"  {use:<13} {path}  {result.rows:,} {what}, marked {result.marking}")
+        out.append(f"Store: {self.store_display} (seawatch query/export --db ...)")
+        return out
+
+
+def _reader(text: str | None, store: Store) -> Reader:
+    """``text``, else the node's nation at the highest clearance holding every caveat:
+    all the node owns and all that partners released to it."""
+    policy = store.policy
+    if text is None:
+        caveats = ",".join(sorted(policy.caveats))
+        text = f"{policy.node_nation}:{policy.levels[-1]}" + (f":{caveats}" if caveats else "")
+    return Reader.parse(text, policy)
+
+
+def _no_vessels() -> pa.Table:
+    schema = TABLES["statics"].arrow_schema()
+    return pa.table(
+        {"mmsi": pa.array([], schema.field("mmsi").type), "name": pa.array([], pa.string())}
+    )
+
+
+def _by_label(table: pa.Table) -> dict[int, int]:
+    if table.num_rows == 0:
+        return {}
+    counts = table.column("label_id").value_counts()
+    values: list[Any] = counts.field("values").to_pylist()
+    ns: list[Any] = counts.field("counts").to_pylist()
+    return {int(v): int(n) for v, n in zip(values, ns, strict=True) if v is not None}

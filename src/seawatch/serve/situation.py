@@ -1,0 +1,487 @@
+"""A situation summary: events per type and the most notable incidents, with names, flags
+and places.
+
+In: events as the store's query layer returns them (:meth:`Query.events` columns) and the
+vessels' latest static reports (:meth:`Query.vessels` columns), both already filtered for
+one reader. Out: a :class:`Situation` (counts per type, ranked :class:`Notable` incidents)
+and its text (:func:`format_situation`).
+
+Ranking (docs/run.md): events are grouped into *incidents*, one per event type, vessel,
+other vessel and kind (the spoofing rule, the identity field), so the 500 position jumps of
+one spoofed MMSI make one incident. Routine incidents are left out: port visits, zone exits
+and a new voyage's destination. The rest are ordered by the type's rank in
+:data:`PRIORITY`, then farther from shore first, then earlier first; at most ``per_type`` of
+a type, one per vessel (its best) and ``top`` in all are kept. An incident without a
+position (identity changes) is placed at the vessel's latest position when ``latest`` is
+given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = [
+    "PRIORITY",
+    "ROUTINE",
+    "Count",
+    "Notable",
+    "Situation",
+    "event_counts",
+    "format_situation",
+    "incidents",
+    "situation",
+]
+
+PRIORITY: tuple[str, ...] = (
+    "suspected_disabling",
+    "encounter",
+    "spoofing",
+    "zone_entry",
+    "loitering",
+    "identity_change",
+    "gap",
+)
+"""Event types by how much an operator wants to see them first (most first)."""
+
+ROUTINE: tuple[str, ...] = ("port_visit", "zone_exit")
+"""Event types never ranked notable (counted only); so is ``identity_change`` of
+``destination``, which every new voyage makes."""
+
+_COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
+_KEYS = ["event_type", "mmsi", "other_mmsi", "kind"]
+
+
+@dataclass(frozen=True)
+class Count:
+    """Events of one type and the distinct vessels (MMSIs) involved."""
+
+    event_type: str
+    events: int
+    vessels: int
+
+
+@dataclass(frozen=True)
+class Vessel:
+    """Who an MMSI is, as far as the reader may know: latest name heard and MID flag."""
+
+    mmsi: int
+    name: str | None
+    flag: str | None
+    """Flag administration as the ITU names it (e.g. ``India``); None: unknown MID."""
+
+    def __str__(self) -> str:
+        name = self.name or "(no name heard)"
+        return f"{name} ({self.flag or 'flag unknown'}, MMSI {self.mmsi})"
+
+
+@dataclass(frozen=True)
+class Notable:
+    """One ranked incident: what, who, when and where."""
+
+    rank: int
+    event_type: str
+    kind: str | None
+    what: str
+    vessel: Vessel
+    other: Vessel | None
+    start: dt.datetime | None
+    end: dt.datetime | None
+    events: int
+    lat: float | None
+    lon: float | None
+    offshore_km: float | None
+    place: str
+    at_latest: bool = False
+    """The incident has no position of its own: ``lat``/``lon`` are the vessel's latest."""
+
+
+@dataclass(frozen=True)
+class Situation:
+    """Counts per event type (most first) and the notable incidents (ranked)."""
+
+    counts: tuple[Count, ...]
+    notable: tuple[Notable, ...]
+
+    @property
+    def total(self) -> int:
+        return sum(c.events for c in self.counts)
+
+
+def event_counts(events: pa.Table, types: Sequence[str] = ()) -> tuple[Count, ...]:
+    """Events and distinct vessels per type, most events first; ``types`` absent count 0."""
+    if events.num_rows:
+        grouped = events.group_by("event_type").aggregate(
+            [("event_id", "count"), ("mmsi", "count_distinct")]
+        )
+        types_: list[Any] = grouped.column("event_type").to_pylist()
+        ns: list[Any] = grouped.column("event_id_count").to_pylist()
+        vs: list[Any] = grouped.column("mmsi_count_distinct").to_pylist()
+        found = {
+            str(t): (int(n), int(v))
+            for t, n, v in zip(
+                types_,
+                ns,
+                vs,
+                strict=True,
+            )
+        }
+    else:
+        found = {}
+    for t in types:
+        found.setdefault(t, (0, 0))
+    rows = [Count(t, n, v) for t, (n, v) in found.items()]
+    return tuple(sorted(rows, key=lambda c: (-c.events, c.event_type)))
+
+
+def _kind(details: Any) -> Any:
+    """The spoofing rule or the changed identity field from ``details`` (null if none)."""
+    text: Any = pc.fill_null(details.combine_chunks(), pa.scalar(""))
+    out: Any = None
+    for key in ("rule", "field"):
+        found: Any = pc.extract_regex(text, rf'"{key}":"(?P<v>[^"]*)"')
+        value: Any = pc.struct_field(found, [0])
+        out = value if out is None else pc.coalesce(out, value)
+    return out
+
+
+def incidents(events: pa.Table) -> pa.Table:
+    """Events grouped into incidents (see the module docstring), routine ones left out.
+
+    Columns: event_type, mmsi, other_mmsi, kind, events, start_ts (earliest), end_ts
+    (latest), lat, lon and details of the earliest event.
+    """
+    if events.num_rows == 0:
+        return pa.table(
+            {
+                **{k: pa.array([], t) for k, t in zip(_KEYS, _key_types(events), strict=True)},
+                "events": pa.array([], pa.int64()),
+                "start_ts": pa.array([], events.schema.field("start_ts").type),
+                "end_ts": pa.array([], events.schema.field("end_ts").type),
+                "lat": pa.array([], pa.float64()),
+                "lon": pa.array([], pa.float64()),
+                "details": pa.array([], pa.string()),
+            }
+        )
+    t = events.append_column("kind", _kind(events.column("details")))
+    routine: Any = pc.or_(
+        pc.is_in(t.column("event_type"), pa.array(ROUTINE)),
+        pc.and_(
+            pc.equal(t.column("event_type"), pa.scalar("identity_change")),
+            _is(t.column("kind"), "destination"),
+        ),
+    )
+    t = t.filter(pc.invert(routine))
+    t = t.sort_by([("start_ts", "ascending"), ("event_id", "ascending")])
+    g = t.group_by(_KEYS, use_threads=False).aggregate(
+        [
+            ("event_id", "count"),
+            ("start_ts", "min"),
+            ("end_ts", "max"),
+            ("lat", "first"),
+            ("lon", "first"),
+            ("details", "first"),
+        ]
+    )
+    return pa.table(
+        {
+            **{k: g.column(k) for k in _KEYS},
+            "events": g.column("event_id_count"),
+            "start_ts": g.column("start_ts_min"),
+            "end_ts": g.column("end_ts_max"),
+            "lat": g.column("lat_first"),
+            "lon": g.column("lon_first"),
+            "details": g.column("details_first"),
+        }
+    )
+
+
+def _place_at_latest(inc: pa.Table, latest: pa.Table) -> pa.Table:
+    """Incidents without a position get their vessel's latest one (``at_latest`` true)."""
+    where = {
+        int(m): (la, lo)
+        for m, la, lo in zip(
+            latest.column("mmsi").to_pylist(),
+            latest.column("lat").to_pylist(),
+            latest.column("lon").to_pylist(),
+            strict=True,
+        )
+        if m is not None
+    }
+    missing = np.asarray(pc.is_null(inc.column("lat")).to_numpy(zero_copy_only=False), bool)
+    lat = inc.column("lat").to_pylist()
+    lon = inc.column("lon").to_pylist()
+    for i in np.flatnonzero(missing).tolist():
+        lat[i], lon[i] = where.get(int(inc.column("mmsi")[i].as_py()), (None, None))
+    inc = inc.set_column(inc.schema.get_field_index("lat"), "lat", pa.array(lat, pa.float64()))
+    inc = inc.set_column(inc.schema.get_field_index("lon"), "lon", pa.array(lon, pa.float64()))
+    return inc.append_column(
+        "at_latest",
+        pa.array(missing & pc.is_valid(inc.column("lat")).to_numpy(zero_copy_only=False)),
+    )
+
+
+def _is(col: Any, value: str) -> Any:
+    """``col == value``, null as false."""
+    eq: Any = pc.equal(col, pa.scalar(value))
+    return pc.fill_null(eq, pa.scalar(False))
+
+
+def _key_types(events: pa.Table) -> list[pa.DataType]:
+    s = events.schema
+    return [
+        s.field("event_type").type,
+        s.field("mmsi").type,
+        s.field("other_mmsi").type,
+        pa.string(),
+    ]
+
+
+def _ranked(inc: pa.Table, per_type: int, top: int) -> tuple[pa.Table, np.ndarray[Any, Any]]:
+    """The incidents kept, best first, and their distance from shore (km)."""
+    from seawatch.geo.shore import distance_to_shore_km
+
+    n = inc.num_rows
+    if n == 0 or top <= 0:
+        return inc.slice(0, 0), np.zeros(0)
+    lat = _floats(inc.column("lat"))
+    lon = _floats(inc.column("lon"))
+    offshore = distance_to_shore_km(lat, lon)
+    rank_of = {t: i for i, t in enumerate(PRIORITY)}
+    prio = np.array(
+        [rank_of.get(str(t), len(PRIORITY)) for t in inc.column("event_type").to_pylist()]
+    )
+    start = np.array(
+        [0 if t is None else t.timestamp() for t in inc.column("start_ts").to_pylist()]
+    )
+    order = np.lexsort((start, -np.nan_to_num(offshore, nan=0.0), prio))
+    mmsi = inc.column("mmsi").to_pylist()
+    kept: list[int] = []
+    per: dict[int, int] = {}
+    seen: set[int] = set()
+    for i in order.tolist():
+        if per.get(int(prio[i]), 0) < per_type and mmsi[i] not in seen:
+            per[int(prio[i])] = per.get(int(prio[i]), 0) + 1
+            seen.add(mmsi[i])
+            kept.append(i)
+        if len(kept) == top:
+            break
+    idx = np.array(kept, dtype=np.int64)
+    return inc.take(idx), offshore[idx]
+
+
+def _floats(col: pa.ChunkedArray[Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """A float column as numpy, null as NaN."""
+    return np.array([np.nan if v is None else v for v in col.to_pylist()], np.float64)
+
+
+def situation(
+    events: pa.Table,
+    vessels: pa.Table,
+    *,
+    latest: pa.Table | None = None,
+    types: Sequence[str] = (),
+    top: int = 8,
+    per_type: int = 2,
+) -> Situation:
+    """The summary of ``events``; names from ``vessels`` (columns ``mmsi``, ``name``),
+    positions of incidents without one from ``latest`` (``mmsi``, ``lat``, ``lon``).
+
+    ``types``: event types to list even when none occurred.
+    """
+    inc = incidents(events)
+    if latest is not None:
+        inc = _place_at_latest(inc, latest)
+    chosen, offshore = _ranked(inc, per_type, top)
+    names = _names(vessels)
+    rows = chosen.to_pylist()
+    lat = np.array([r["lat"] if r["lat"] is not None else np.nan for r in rows], np.float64)
+    lon = np.array([r["lon"] if r["lon"] is not None else np.nan for r in rows], np.float64)
+    places = _places(lat, lon)
+    mmsis = [r["mmsi"] for r in rows] + [r["other_mmsi"] for r in rows]
+    flags = _flags(mmsis)
+    notable = []
+    for k, r in enumerate(rows):
+        vessel = Vessel(int(r["mmsi"]), names.get(int(r["mmsi"])), flags[k])
+        other = None
+        if r["other_mmsi"] is not None:
+            o = int(r["other_mmsi"])
+            other = Vessel(o, names.get(o), flags[len(rows) + k])
+        off = float(offshore[k]) if math.isfinite(offshore[k]) else None
+        notable.append(
+            Notable(
+                rank=k + 1,
+                event_type=r["event_type"],
+                kind=r["kind"],
+                what=_what(r, other, off),
+                vessel=vessel,
+                other=other,
+                start=r["start_ts"],
+                end=r["end_ts"],
+                events=int(r["events"]),
+                lat=r["lat"],
+                lon=r["lon"],
+                offshore_km=off,
+                place=places[k],
+                at_latest=bool(r.get("at_latest", False)),
+            )
+        )
+    return Situation(event_counts(events, types), tuple(notable))
+
+
+def _names(vessels: pa.Table) -> dict[int, str]:
+    out: dict[int, str] = {}
+    if vessels.num_rows == 0:
+        return out
+    for m, name in zip(
+        vessels.column("mmsi").to_pylist(), vessels.column("name").to_pylist(), strict=True
+    ):
+        clean = (name or "").replace("@", " ").strip()
+        if m is not None and clean:
+            out[int(m)] = clean
+    return out
+
+
+def _flags(mmsis: Sequence[int | None]) -> list[str | None]:
+    from seawatch.tracks.mid import flags
+
+    if not mmsis:
+        return []
+    return flags(pa.array(mmsis, pa.int64())).column("flag_name").to_pylist()
+
+
+def _places(lat: np.ndarray[Any, Any], lon: np.ndarray[Any, Any]) -> list[str]:
+    """``62 km SW of Visakhapatnam (INVTZ)``, or ``at Singapore (SGSIN)`` within 5 km."""
+    if len(lat) == 0:
+        return []
+    from seawatch.geo.ports import default_ports
+
+    ports = default_ports()
+    idx, km = ports.nearest(lat, lon)
+    rows = ports.table.select(["port_id", "port_name", "lat", "lon"]).to_pylist()
+    out = []
+    for i, k, la, lo in zip(idx.tolist(), km.tolist(), lat.tolist(), lon.tolist(), strict=True):
+        if i < 0:
+            out.append("position unknown")
+            continue
+        p = rows[i]
+        name = f"{p['port_name'] or p['port_id']} ({p['port_id']})"
+        if k < 5.0:
+            out.append(f"at {name}")
+            continue
+        out.append(f"{k:,.0f} km {_bearing(p['lat'], p['lon'], la, lo)} of {name}")
+    return out
+
+
+def _bearing(lat0: float, lon0: float, lat1: float, lon1: float) -> str:
+    """Compass point (8) from (lat0, lon0) to (lat1, lon1)."""
+    p0, p1, dl = math.radians(lat0), math.radians(lat1), math.radians(lon1 - lon0)
+    y = math.sin(dl) * math.cos(p1)
+    x = math.cos(p0) * math.sin(p1) - math.sin(p0) * math.cos(p1) * math.cos(dl)
+    deg = math.degrees(math.atan2(y, x)) % 360.0
+    return _COMPASS[int((deg + 22.5) // 45) % 8]
+
+
+def _duration(start: dt.datetime | None, end: dt.datetime | None) -> str:
+    if start is None or end is None:
+        return "still open"
+    s = (end - start).total_seconds()
+    return f"{s / 3600:.1f} h" if s >= 3600 else f"{s / 60:.0f} min"
+
+
+def _what(r: Mapping[str, Any], other: Vessel | None, offshore_km: float | None) -> str:
+    """A short phrase for an incident, from its type, kind and details."""
+    try:
+        d = json.loads(r["details"] or "{}")
+    except ValueError:
+        d = {}
+    t, kind, n = r["event_type"], r["kind"], int(r["events"])
+    dur = _duration(r["start_ts"], r["end_ts"])
+    times = f" ({n} events)" if n > 1 else ""
+    if t == "suspected_disabling":
+        off = f" {offshore_km:,.0f} km offshore" if offshore_km else ""
+        if r["end_ts"] is None:
+            return f"AIS went silent{off}, still at the end of the data{times}"
+        return f"AIS went silent{off} for {dur}{times}"
+    if t == "gap":
+        if r["end_ts"] is None:
+            return f"AIS silent, still at the end of the data{times}"
+        return f"AIS gap of {dur}{times}"
+    if t == "encounter":
+        return f"alongside {other} for {dur}{times}"
+    if t == "loitering":
+        speed = d.get("mean_speed_kn")
+        at = f" at {speed:.1f} kn" if isinstance(speed, int | float) else ""
+        return f"loitering{at} for {dur}{times}"
+    if t == "spoofing":
+        if kind == "jump":
+            km = d.get("max_distance_m")
+            far = f" of up to {km / 1000:,.0f} km" if isinstance(km, int | float) else ""
+            return f"position jumps{far}{times}"
+        if kind == "on_land":
+            return f"positions reported on land{times}"
+        if kind == "two_places":
+            return f"in two places at once{times}"
+        return f"spoofing ({kind or 'unknown rule'}){times}"
+    if t == "zone_entry":
+        zone = d.get("zone_name") or d.get("zone") or d.get("layer") or "a zone"
+        return f"entered {zone}{times}"
+    if t == "identity_change":
+        before, after = d.get("before"), d.get("after")
+        change = f": {before} -> {after}" if before is not None or after is not None else ""
+        more = f" (and {n - 1} more changes)" if n > 1 else ""
+        return f"{kind or 'identity'} changed{change}{more}"
+    return f"{t}{times}"
+
+
+def _when(start: dt.datetime | None, end: dt.datetime | None) -> str:
+    if start is None:
+        return "time unknown"
+    a = start.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
+    if end is None:
+        return f"{a} UTC, still open"
+    e = end.astimezone(dt.UTC)
+    b = (
+        e.strftime("%H:%M")
+        if e.date() == start.astimezone(dt.UTC).date()
+        else e.strftime("%Y-%m-%d %H:%M")
+    )
+    return f"{a} UTC" if end == start else f"{a} -> {b} UTC"
+
+
+def _latlon(lat: float | None, lon: float | None) -> str:
+    if lat is None or lon is None:
+        return "position unknown"
+    ns, ew = ("N" if lat >= 0 else "S"), ("E" if lon >= 0 else "W")
+    return f"{abs(lat):.2f}°{ns} {abs(lon):.2f}°{ew}"
+
+
+def format_situation(s: Situation) -> str:
+    """The summary as text: a table of counts, then the notable incidents."""
+    lines = [f"Events: {s.total:,}"]
+    width = max((len(c.event_type) for c in s.counts), default=10)
+    for c in s.counts:
+        vessels = f"{c.vessels:,} vessel{'s' if c.vessels != 1 else ''}"
+        lines.append(f"  {c.event_type:<{width}}  {c.events:>7,}  {vessels}")
+    lines.append("")
+    lines.append(
+        "Most notable (ranked by type: " + ", ".join(PRIORITY) + "; then farther offshore)"
+    )
+    if not s.notable:
+        lines.append("  none")
+    for n in s.notable:
+        lines.append(f"  {n.rank}. {n.event_type}: {n.vessel}")
+        lines.append(f"     {n.what}")
+        lines.append(f"     {_when(n.start, n.end)}")
+        off = f", {n.offshore_km:,.0f} km offshore" if n.offshore_km else ""
+        last = " (its latest position)" if n.at_latest else ""
+        lines.append(f"     {_latlon(n.lat, n.lon)}{last}, {n.place}{off}")
+    return "\n".join(lines) + "\n"
