@@ -151,3 +151,52 @@ def test_bad_usage(db: str, tmp_path: Path) -> None:
     code, said = _invoke("export latest --format cot --reader USA:X", db, out)
     assert code == 1
     assert "unknown clearance" in said
+
+
+def _add_statics(db: str) -> None:
+    """Names: 419000001's unclassified; 419000003's SECRET for India and the USA only."""
+    with open_store(db, load_settings(env=ENV)) as store:
+        p = store.policy
+        u = store.label_id(parse_label("UNCLASSIFIED", p))
+        usa = store.label_id(parse_label("SECRET//REL TO USA, IND", p))
+        with store.transaction():
+            store.write(
+                "statics",
+                pa.table(
+                    {
+                        "msg_key": pa.array([11, 12, 13, 14], pa.int64()),
+                        "ts": pa.array([T0 + timedelta(minutes=m) for m in (1, 2, 3, 4)], TS),
+                        "mmsi": pa.array([419000001, 419000001, 419000003, 419000003], pa.int32()),
+                        "msg_type": pa.array([24, 24, 5, 24], pa.int8()),
+                        # a later part B (call sign only) does not hide the name of part A
+                        "name": ["SAGAR KANYA", None, "QUAD PATROL", None],
+                        "callsign": [None, "VTSK", "VQP", ""],
+                        "label_id": pa.array([u, u, usa, u], pa.int32()),
+                    }
+                ),
+            )
+
+
+def test_exports_name_vessels_from_statics_the_reader_may_read(db: str, tmp_path: Path) -> None:
+    _add_statics(db)
+    out = tmp_path / "v.cot"
+    # Japan may read 419000003's position (REL TO QUAD) but not the report naming it
+    _run("export latest --format cot --reader JPN:C", db, out)
+    back = read_cot(out)
+    assert back["callsign"].to_pylist() == ["SAGAR KANYA", "419000003"]
+    assert back["label"].to_pylist() == ["UNCLASSIFIED", "CONFIDENTIAL//REL TO IND, QUAD"]
+    # the USA may read both: the name, under the combination of the two labels
+    said = _run("export latest --format cot --reader USA:S", db, out)
+    back = read_cot(out)
+    assert back["callsign"].to_pylist() == ["SAGAR KANYA", "QUAD PATROL"]
+    assert back["label"].to_pylist() == ["UNCLASSIFIED", "SECRET//REL TO IND, USA"]
+    assert "marked SECRET//REL TO IND, USA" in said
+    # the name reaches every position of a GeoJSON export too, with the same rule
+    geo = tmp_path / "p.geojson"
+    _run("export positions --format geojson --reader JPN:C", db, geo)
+    props = [f["properties"] for f in json.loads(geo.read_text())["features"]]
+    assert [(p["mmsi"], p["name"]) for p in props] == [
+        (419000001, "SAGAR KANYA"),
+        (419000001, "SAGAR KANYA"),
+        (419000003, None),
+    ]

@@ -74,9 +74,11 @@ def test_reader_gets_exactly_what_labels_allow(
         assert got == ({max(mine)} if mine else set())
         found = q.vessels(mmsi=419000000 + vessel).column("label_id").to_pylist()
         assert len(found) == (1 if mine else 0)
+        named = q.identities([419000000 + vessel]).column("label_id").to_pylist()
+        assert len(named) == (1 if mine else 0)
     events = q.events().column("event_id").to_pylist()
     assert set(events) == {f"ev{k}" for k in allowed}
     ids = store.labels()
-    for table in (q.positions(), q.events(), q.vessels(name="SEA")):
+    for table in (q.positions(), q.events(), q.vessels(name="SEA"), q.identities()):
         for label_id in table.column("label_id").to_pylist():
             assert may_read(reader, ids[label_id], store.policy)

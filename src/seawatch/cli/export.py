@@ -19,9 +19,10 @@ import pyarrow as pa
 
 from seawatch.cli.common import settings_of
 from seawatch.cli.db import db_option, open_db
-from seawatch.cli.query import _bbox, _time
+from seawatch.cli.query import parse_bbox, parse_time
 from seawatch.errors import InputError
 from seawatch.export import FORMATS, KINDS, Format, Kind, export
+from seawatch.export.common import with_identity
 from seawatch.labels import Label, Reader
 from seawatch.store.query import Query
 
@@ -45,8 +46,12 @@ def query_records(
     end: str | None,
     types: tuple[str, ...],
 ) -> tuple[pa.Table, dict[int, Label]]:
-    """The records of ``kind`` the query's reader may read, and the labels they carry."""
-    t0, t1 = _time(start, "start"), _time(end, "end")
+    """The records of ``kind`` the query's reader may read, and the labels they carry.
+
+    Positions (and latest positions) get their vessel's name and call sign from the
+    latest static report the reader may read, under the combined label
+    (:func:`seawatch.export.common.with_identity`)."""
+    t0, t1 = parse_time(start, "start"), parse_time(end, "end")
     if types and kind != "events":
         raise InputError("--type selects event types: use it with `seawatch export events`")
     if kind == "positions":
@@ -54,8 +59,11 @@ def query_records(
     elif kind == "latest":
         table = query.latest(bbox=bbox, start=t0, end=t1)
     else:
-        table = query.events(types=list(types) or None, bbox=bbox, start=t0, end=t1)
-    return table, query.labels()
+        return query.events(types=list(types) or None, bbox=bbox, start=t0, end=t1), query.labels()
+    mmsis = [int(m) for m in table.column("mmsi").unique().to_pylist() if m is not None]
+    return with_identity(
+        table, query.identities(mmsis), query.labels(), query.store.policy, query.reader
+    )
 
 
 @click.command("export", epilog=_EXAMPLE)
@@ -109,7 +117,7 @@ def export_command(
         table, labels = query_records(
             Query(store, reader),
             cast("Kind", kind),
-            bbox=_bbox(bbox),
+            bbox=parse_bbox(bbox),
             start=start,
             end=end,
             types=types,

@@ -26,7 +26,7 @@ from seawatch.errors import InputError
 from seawatch.labels import Policy, Reader
 from seawatch.store.query import BBox, Query
 
-__all__ = ["query_command"]
+__all__ = ["parse_bbox", "parse_time", "query_command"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,7 +60,7 @@ def _common(func: F) -> F:
     return func
 
 
-def _bbox(text: str | None) -> BBox | None:
+def parse_bbox(text: str | None) -> BBox | None:
     if text is None:
         return None
     try:
@@ -72,7 +72,7 @@ def _bbox(text: str | None) -> BBox | None:
     return (x0, y0, x1, y1)
 
 
-def _time(text: str | None, name: str) -> datetime | None:
+def parse_time(text: str | None, name: str) -> datetime | None:
     if text is None:
         return None
     try:
@@ -164,7 +164,7 @@ def area_command(
     db: str | None,
 ) -> None:
     """Positions in a bounding box and time window."""
-    b, t0, t1 = _bbox(bbox), _time(start, "start"), _time(end, "end")
+    b, t0, t1 = parse_bbox(bbox), parse_time(start, "start"), parse_time(end, "end")
     _run(ctx, db, reader, fmt, out, lambda q: q.positions(bbox=b, start=t0, end=t1, limit=limit))
 
 
@@ -185,7 +185,7 @@ def track_command(
     db: str | None,
 ) -> None:
     """One vessel's positions over a period."""
-    t0, t1 = _time(start, "start"), _time(end, "end")
+    t0, t1 = parse_time(start, "start"), parse_time(end, "end")
     _run(ctx, db, reader, fmt, out, lambda q: q.track(mmsi, t0, t1))
 
 
@@ -206,7 +206,7 @@ def latest_command(
     db: str | None,
 ) -> None:
     """The latest position of each vessel in an area."""
-    b, t0, t1 = _bbox(bbox), _time(start, "start"), _time(end, "end")
+    b, t0, t1 = parse_bbox(bbox), parse_time(start, "start"), parse_time(end, "end")
     _run(ctx, db, reader, fmt, out, lambda q: q.latest(bbox=b, start=t0, end=t1))
 
 
@@ -231,7 +231,7 @@ def events_command(
     db: str | None,
 ) -> None:
     """Events by type, area, time and vessel."""
-    b, t0, t1 = _bbox(bbox), _time(start, "start"), _time(end, "end")
+    b, t0, t1 = parse_bbox(bbox), parse_time(start, "start"), parse_time(end, "end")
     kinds = [t.strip() for t in types.split(",") if t.strip()] if types else None
     _run(
         ctx,

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from seawatch.errors import InputError
 from seawatch.labels import Label, Reader, allowed_label_ids
@@ -35,6 +36,8 @@ BBox = tuple[float, float, float, float]
 antimeridian."""
 
 _VESSEL_COLUMNS = ("mmsi", "ts", "msg_type", "imo", "callsign", "name", "ship_type", "label_id")
+_IDENTITY_COLUMNS = ("mmsi", "ts", "name", "callsign", "label_id")
+_IN_LIST_MAX = 10_000  # more MMSIs than this: every vessel's identity, filtered in Arrow
 
 
 def _where_bbox(bbox: BBox | None, lon: str = "lon", lat: str = "lat") -> tuple[str, list[Any]]:
@@ -233,6 +236,28 @@ class Query:
             distinct="DISTINCT ON (mmsi) ",
         )
         return rows.select(list(_VESSEL_COLUMNS))
+
+    def identities(self, mmsis: Sequence[int] | None = None) -> pa.Table:
+        """Each vessel's latest report the reader may read that names it (else the latest
+        with a call sign), for ``mmsis`` (all when None), by MMSI. Columns: mmsi, ts, name,
+        callsign, label_id (that report's label)."""
+        where = " AND (COALESCE(name, '') <> '' OR COALESCE(callsign, '') <> '')"
+        wanted = None if mmsis is None else sorted({int(m) for m in mmsis})
+        if wanted is not None:
+            if not wanted:
+                return TABLES["statics"].arrow_schema().empty_table().select(_IDENTITY_COLUMNS)
+            if len(wanted) <= _IN_LIST_MAX:
+                where += f" AND mmsi IN ({', '.join(str(m) for m in wanted)})"
+        rows = self._select(
+            "statics",
+            where,
+            [],
+            "ORDER BY mmsi, COALESCE(name, '') = '', ts DESC, msg_key",
+            distinct="DISTINCT ON (mmsi) ",
+        ).select(list(_IDENTITY_COLUMNS))
+        if wanted is not None and len(wanted) > _IN_LIST_MAX:
+            rows = rows.filter(pc.is_in(rows.column("mmsi"), pa.array(wanted, pa.int32())))
+        return rows
 
 
 def _limit(limit: int | None) -> str:
