@@ -277,3 +277,55 @@ def test_query_formats_and_stats(store_url: str, tmp_path: Path) -> None:
     assert stats.exit_code == 0, stats.output
     assert "bytes per position" in stats.output
     assert "UNCLASSIFIED" in stats.output
+
+
+def test_zone_layers_tag_positions_and_are_stored(
+    store_url: str, node: Settings, tmp_path: Path
+) -> None:
+    """--zones: the layer's polygons land in the zones table (under the run's label), and
+    the zone events' details name a stored zone."""
+    import json
+
+    layer = tmp_path / "box.geojson"
+    box = [[80.0, 5.0], [90.0, 5.0], [90.0, 22.0], [80.0, 22.0], [80.0, 5.0]]
+    layer.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"name": "West Bay"},
+                        "geometry": {"type": "Polygon", "coordinates": [box]},
+                    }
+                ],
+            }
+        )
+    )
+    env = {"SEAWATCH_NODE_NATION": "IND", "SEAWATCH_DATA_DIR": str(tmp_path / "data")}
+    runner = CliRunner()
+    res = runner.invoke(cli, ["zones", "import", str(layer), "--name", "bay"], env=env)
+    assert res.exit_code == 0, res.output
+    args = ["ingest", str(head(tmp_path, 20_000)), "--detect", "--zones", "bay"]
+    marking = "RESTRICTED//REL TO IND, JPN"
+    res = runner.invoke(cli, [*args, "--db", store_url, "--label", marking], env=env)
+    assert res.exit_code == 0, res.output
+    assert ", 1 zones" in res.output
+    with open_store(store_url, node) as store:
+        q = Query(store, Reader.parse("IND:R", store.policy))
+        zones = q.zones().to_pylist()
+        assert [(z["zone_id"], z["name"], z["kind"]) for z in zones] == [
+            ("bay:0", "West Bay", "bay")
+        ]
+        assert zones[0]["geometry_wkt"].startswith("POLYGON ((80 5, 90 5")
+        assert str(store.labels()[zones[0]["label_id"]]) == marking
+        entries = q.events(types=["zone_entry"]).to_pylist()
+        assert entries
+        for ev in entries:
+            d = json.loads(ev["details"])
+            assert f"{d['layer']}:{d['zone']}" == "bay:0"
+        # a reader the run's label does not release to sees no zone
+        assert Query(store, Reader.parse("USA:TS", store.policy)).zones().num_rows == 0
+    res = runner.invoke(cli, [*args, "--zones", "nope", "--db", store_url], env=env)
+    assert res.exit_code == 1
+    assert "no zone layer 'nope'" in res.output

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from typing import IO, Any
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, Any, TypeVar
 
 import click
 
 from seawatch.errors import SeawatchError
 from seawatch.settings import Settings, load_settings
 
-__all__ = ["Failure", "SeawatchGroup", "settings_of"]
+__all__ = [
+    "Failure",
+    "SeawatchGroup",
+    "load_zones",
+    "settings_of",
+    "split_zone_names",
+    "zones_option",
+]
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Failure(click.ClickException):
@@ -38,3 +51,32 @@ def settings_of(ctx: click.Context) -> Settings:
         found = load_settings()
         ctx.obj = found
     return found
+
+
+def zones_option(f: F) -> F:
+    """``--zones NAME``: zone layers to tag positions with (repeat, or comma-separated)."""
+    return click.option(
+        "--zones",
+        "zone_names",
+        multiple=True,
+        metavar="NAME",
+        help="Zone layer(s) imported under <data_dir>/zones/ (`seawatch zones import`) to tag "
+        "positions with; repeat the option or separate names with commas.",
+    )(f)
+
+
+def split_zone_names(values: Sequence[str]) -> list[str]:
+    """The layer names of ``--zones`` values (commas split)."""
+    return [name for value in values for name in value.split(",") if name]
+
+
+def load_zones(names: Sequence[str], data_dir: Path) -> list[Any]:
+    """The zone layers named; a missing layer is an error, a missing package a warning."""
+    if not names:
+        return []
+    try:
+        from seawatch.geo.zones import load_zone_layer
+    except ImportError as exc:
+        log.warning("zone layers %s skipped: %s (install seawatch's geo extras)", names, exc)
+        return []
+    return [load_zone_layer(name, data_dir) for name in names]

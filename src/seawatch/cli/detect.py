@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from seawatch.cli.common import settings_of
+from seawatch.cli.common import load_zones, settings_of, split_zone_names, zones_option
 from seawatch.cli.decode import _check_input
 from seawatch.cli.output import conform_to
 from seawatch.errors import InputError, StoreError
@@ -237,18 +237,6 @@ class _Outputs:
         self.abort()
 
 
-def _load_zones(names: Sequence[str], data_dir: Path) -> list[Any]:
-    """The zone layers named; a missing layer is an error, a missing package a warning."""
-    if not names:
-        return []
-    try:
-        from seawatch.geo.zones import load_zone_layer
-    except ImportError as exc:
-        log.warning("zone layers %s skipped: %s (install seawatch's geo extras)", names, exc)
-        return []
-    return [load_zone_layer(name, data_dir) for name in names]
-
-
 def _late_table(table: pa.Table) -> pa.Table:
     return table.append_column("reason", pa.array(["late"] * table.num_rows, pa.string()))
 
@@ -275,7 +263,7 @@ def run_detect(
     from seawatch.events.schema import sort_events
 
     started = time.perf_counter()
-    zones = _load_zones(zone_names, settings.data_dir)  # fail early on an unknown layer
+    zones = load_zones(zone_names, settings.data_dir)  # fail early on an unknown layer
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -358,14 +346,7 @@ def format_detect_summary(result: DetectResult) -> str:
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory for positions, segments, identity, events and late_* Parquet files.",
 )
-@click.option(
-    "--zones",
-    "zone_names",
-    multiple=True,
-    metavar="NAME",
-    help="Zone layer(s) imported under <data_dir>/zones/ (`seawatch zones import`) to tag "
-    "positions with; repeat the option or separate names with commas.",
-)
+@zones_option
 @click.option(
     "--chunk-rows",
     type=click.IntRange(min=1),
@@ -400,7 +381,7 @@ def detect_command(
     if "-" in inputs:
         raise click.UsageError("detect reads files, not stdin ('-'); save the feed to a file")
     sources = [_check_input(name) for name in inputs]
-    names = [name for value in zone_names for name in value.split(",") if name]
+    names = split_zone_names(zone_names)
     result = run_detect(
         sources, settings=settings, out_dir=out_dir, zone_names=names, chunk_rows=chunk_rows
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from seawatch.cli.common import settings_of
+from seawatch.cli.common import load_zones, settings_of, split_zone_names, zones_option
 from seawatch.cli.db import db_option, open_db
 from seawatch.cli.decode import _check_input
 from seawatch.errors import InputError, LabelError
@@ -34,6 +34,7 @@ __all__ = ["ingest_command"]
     metavar="AAA",
     help="Nation owning the records labelled with --label (default: node_nation).",
 )
+@zones_option
 @db_option
 @click.pass_context
 def ingest_command(
@@ -42,6 +43,7 @@ def ingest_command(
     detect: bool,
     marking: str | None,
     originator: str | None,
+    zone_names: tuple[str, ...],
     db: str | None,
 ) -> None:
     """Decode AIS inputs and store them; the same message is stored once.
@@ -51,6 +53,7 @@ def ingest_command(
       seawatch ingest data/sample/bay-of-bengal.nmea
       seawatch ingest day1.nmea.gz day2.nmea.gz --detect --db data/seawatch.duckdb
       seawatch ingest ifc.nmea --label "CONFIDENTIAL//REL TO IND, USA" --originator IND
+      seawatch ingest day1.nmea --detect --zones eez
     """
     settings = settings_of(ctx)
     paths = []
@@ -58,6 +61,7 @@ def ingest_command(
         if name == "-":
             raise InputError("ingest needs files (the ingest log knows inputs by content)")
         paths.append(_check_input(name))
+    zones = load_zones(split_zone_names(zone_names), settings.data_dir)
     if originator is not None and marking is None:
         raise LabelError("--originator goes with --label (give the marking too)")
     with open_db(ctx, db) as store:
@@ -66,5 +70,5 @@ def ingest_command(
             label = parse_label(
                 marking, store.policy, originator=(originator or settings.node_nation).upper()
             )
-        report = ingest(store, paths, settings, detect=detect, label=label)
+        report = ingest(store, paths, settings, detect=detect, label=label, zones=zones)
     click.echo(report.summary())

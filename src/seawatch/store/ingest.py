@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -39,12 +39,14 @@ from seawatch.store.records import Labeller, message_keys, vessel_rows
 from seawatch.store.tables import TABLES
 
 if TYPE_CHECKING:
+    from seawatch.geo.zones import ZoneLayer
     from seawatch.pipeline import Pipeline
 
-__all__ = ["IngestReport", "fingerprint", "ingest"]
+__all__ = ["IngestReport", "fingerprint", "ingest", "zone_records"]
 
 log = logging.getLogger(__name__)
 
+_ZONE_NAMES = ("name", "NAME", "Name", "zone_name", "GEONAME", "geoname", "TERRITORY1")
 _LOG_KEY = pa.schema([pa.field("fingerprint", pa.string()), pa.field("chunk", pa.int32())])  # type: ignore[arg-type]
 COMPLETE = -1  # ingest_log.chunk of the row saying an input is fully stored
 
@@ -59,7 +61,13 @@ class IngestReport:
     skipped_chunks: int = 0
     read: dict[str, int] = field(default_factory=lambda: {"positions": 0, "statics": 0})
     stored: dict[str, int] = field(
-        default_factory=lambda: {"positions": 0, "statics": 0, "events": 0, "segments": 0}
+        default_factory=lambda: {
+            "positions": 0,
+            "statics": 0,
+            "events": 0,
+            "segments": 0,
+            "zones": 0,
+        }
     )
     unlabelled: int = 0
 
@@ -70,6 +78,7 @@ class IngestReport:
             f"read {self.read['positions']} positions, {self.read['statics']} statics; "
             f"stored {self.stored['positions']} positions, {self.stored['statics']} statics, "
             f"{self.stored['segments']} segments, {self.stored['events']} events"
+            + (f", {self.stored['zones']} zones" if self.stored["zones"] else "")
             + (f"; {self.unlabelled} derived rows not labellable" if self.unlabelled else "")
         )
 
@@ -152,10 +161,14 @@ def ingest(
     *,
     detect: bool = False,
     label: Label | None = None,
+    zones: Sequence[ZoneLayer] = (),
     progress: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Decode ``inputs`` and store them (see the module docstring). ``label``: give every
-    record of the run this label instead of the settings' rules."""
+    record of the run this label instead of the settings' rules. ``zones``: layers the
+    pipeline tags positions with (zone_entry/zone_exit events, with ``detect``), stored in
+    the ``zones`` table (``zone_id`` = ``<layer>:<polygon index>``, what the events'
+    ``details`` name) under ``label`` or the node's default label."""
     store.require_current()
     rules = LabelRules.from_settings(settings, store.policy)
     run = _Run(
@@ -168,7 +181,12 @@ def ingest(
     if detect:
         from seawatch.pipeline import Pipeline
 
-        pipeline = Pipeline(reorder_window_s=settings.reorder_window_s)
+        pipeline = Pipeline(zones=zones, reorder_window_s=settings.reorder_window_s)
+    if zones:
+        lid = store.label_id(label if label is not None else rules.default)
+        with store.transaction():
+            for layer in zones:
+                run.report.stored["zones"] += store.write("zones", zone_records(layer, lid))
     for path, fp in zip(paths, fps, strict=True):
         if run.done(fp, COMPLETE) and pipeline is None:
             log.info("%s: already stored (ingest log), skipped", path)
@@ -186,6 +204,29 @@ def ingest(
                     run.log_row(fp, COMPLETE, path, 0, 0)
     run.report.unlabelled = run.labeller.unlabelled
     return run.report
+
+
+def zone_records(layer: ZoneLayer, label_id: int) -> pa.Table:
+    """The ``zones`` rows of a layer: one per polygon, WKT in WGS 84, its name attribute."""
+    import shapely
+
+    n = len(layer)
+    names: pa.Array[Any] = pa.nulls(n, pa.string())
+    for col in _ZONE_NAMES:
+        if col in layer.table.column_names:
+            names = layer.table.column(col).combine_chunks().cast(pa.string())
+            break
+    wkt = shapely.to_wkt(layer.geometries, rounding_precision=7)
+    return pa.table(
+        {
+            "zone_id": pa.array([f"{layer.name}:{i}" for i in range(n)], pa.string()),
+            "name": names,
+            "kind": pa.array([layer.name] * n, pa.string()),
+            "geometry_wkt": pa.array(wkt.tolist(), pa.string()),
+            "label_id": pa.array([label_id] * n, pa.int32()),
+        },
+        schema=TABLES["zones"].arrow_schema(),
+    )
 
 
 def _ingest_one(

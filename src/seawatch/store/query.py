@@ -237,6 +237,11 @@ class Query:
         )
         return rows.select(list(_VESSEL_COLUMNS))
 
+    def zones(self, kind: str | None = None) -> pa.Table:
+        """Stored zones (of layer ``kind`` when given), by id."""
+        where, params = ("", []) if kind is None else (" AND kind = ?", [kind])
+        return self._select("zones", where, params, "ORDER BY zone_id")
+
     def identities(self, mmsis: Sequence[int] | None = None) -> pa.Table:
         """Each vessel's latest report the reader may read that names it (else the latest
         with a call sign), for ``mmsis`` (all when None), by MMSI. Columns: mmsi, ts, name,
