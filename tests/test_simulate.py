@@ -120,7 +120,7 @@ def _expected_interval(sog: np.ndarray, msg_type: int, cs: bool, nav: np.ndarray
 
 def test_reporting_intervals_follow_itu_table(run: dict[str, Any]) -> None:
     p = run["positions"]
-    shared = {r["mmsi"] for r in _records(run, "spoofing", rule="two_places")}
+    shared = {r["mmsi"] for r in _records(run, "spoofing", cause="two_places")}
     checked: Counter[int] = Counter()
     for mmsi in set(p["mmsi"].to_pylist()) - shared:
         t = p.filter(pc.equal(p["mmsi"], mmsi))
@@ -147,7 +147,7 @@ def test_reporting_intervals_follow_itu_table(run: dict[str, Any]) -> None:
 def test_statics_every_six_minutes(run: dict[str, Any]) -> None:
     s = run["statics"]
     five = s.filter(pc.equal(s["msg_type"], 5))
-    shared = {r["mmsi"] for r in _records(run, "spoofing", rule="two_places")}
+    shared = {r["mmsi"] for r in _records(run, "spoofing", cause="two_places")}
     diffs = []
     for mmsi in set(five["mmsi"].to_pylist()) - shared:
         ts = np.unique(five.filter(pc.equal(five["mmsi"], mmsi))["ts"].cast(pa.int64()).to_numpy())
@@ -164,7 +164,16 @@ def test_truth_schema(run: dict[str, Any]) -> None:
     truth = run["truth"]
     assert {r["event_type"] for r in truth} == EVENT_TYPES
     for r in truth:
-        assert set(r) == {"event_type", "mmsi", "other_mmsi", "start_ts", "end_ts", "params"}
+        assert set(r) == {
+            "event_type",
+            "injected",
+            "mmsi",
+            "other_mmsi",
+            "start_ts",
+            "end_ts",
+            "params",
+        }
+        assert isinstance(r["injected"], bool)
         assert 200_000_000 <= r["mmsi"] < 800_000_000
         assert r["other_mmsi"] is None or 200_000_000 <= r["other_mmsi"] < 800_000_000
         start = dt.datetime.strptime(r["start_ts"].replace("Z", "+0000"), "%Y-%m-%dT%H:%M:%S%z")
@@ -177,13 +186,26 @@ def test_truth_schema(run: dict[str, Any]) -> None:
 
 
 def test_dark_vessels_are_silent_in_their_window(run: dict[str, Any]) -> None:
+    """Gap records are reception-based: heard at both ends (or silent to the end of the data),
+    nothing in between, ≥ 6 h; the injected ones overlap the transponder's off window."""
     records = _records(run, "gap") + _records(run, "suspected_disabling")
-    assert records
+    assert any(r["injected"] for r in _records(run, "gap"))
+    assert any(r["injected"] for r in _records(run, "suspected_disabling"))
     for r in records:
         ts = _track(run, r["mmsi"])["ts"]
-        assert not ((ts > _ts(r["start_ts"])) & (ts < _ts(r["end_ts"]))).any()
-        assert len(ts) > 0  # heard before or after
-        assert r["params"]["duration_h"] >= (12 if r["event_type"] == "suspected_disabling" else 6)
+        start, end = _ts(r["start_ts"]), _ts(r["end_ts"])
+        assert not ((ts > start) & (ts < end)).any()
+        assert (ts == start).any()
+        assert (ts == end).any() or r["params"]["open_end"]
+        assert end - start >= np.timedelta64(6, "h")
+        if r["injected"]:
+            assert _ts(r["params"]["off_ts"]) < end
+            assert start < _ts(r["params"]["on_ts"])
+            assert r["params"]["duration_h"] >= (
+                12 if r["event_type"] == "suspected_disabling" else 6
+            )
+        else:
+            assert r["params"]["cause"] in {"coverage", "mmsi_changed", "suspected_disabling"}
     for r in _records(run, "suspected_disabling"):
         assert r["params"]["distance_from_shore_start_km"] >= 92.6  # 50 nm
         assert r["params"]["distance_from_shore_end_km"] >= 92.6
@@ -231,23 +253,29 @@ def test_zone_entry_inside_the_polygon_after_start_only(run: dict[str, Any]) -> 
 
 
 def test_spoofing_visible(run: dict[str, Any]) -> None:
-    (jump,) = _records(run, "spoofing", rule="jump")
-    tr = _track(run, jump["mmsi"])
-    win = (tr["ts"] >= _ts(jump["start_ts"])) & (tr["ts"] < _ts(jump["end_ts"]))
-    outside = ~win
-    assert win.any()
-    assert outside.any()
-    j = np.flatnonzero(outside)[
-        np.abs(np.flatnonzero(outside)[:, None] - np.flatnonzero(win)).argmin(0)
-    ]
-    assert (_km(tr["lat"][win], tr["lon"][win], tr["lat"][j], tr["lon"][j]) > 100).all()
+    """Jump records: after an odd number of jumps the positions at the two ends are far apart
+    (after an even number the first place is back)."""
+    jumps = _records(run, "spoofing", rule="jump")
+    assert {r["params"]["cause"] for r in jumps} == {"jump", "on_land", "two_places"}
+    for r in jumps:
+        tr = _track(run, r["mmsi"])
+        a = np.flatnonzero(tr["ts"] == _ts(r["start_ts"]))
+        b = np.flatnonzero(tr["ts"] == _ts(r["end_ts"]))
+        assert len(a), r
+        assert len(b), r
+        far = _km(tr["lat"][a][:, None], tr["lon"][a][:, None], tr["lat"][b], tr["lon"][b])
+        if r["params"]["n_jumps"] % 2:
+            assert far.max() > 100, r
+        assert r["injected"] == (r["params"]["cause"] != "on_land")
+    assert 1 <= len([r for r in jumps if r["params"]["cause"] == "jump"]) <= 2  # away, back
     (land,) = _records(run, "spoofing", rule="on_land")
     tr = _track(run, land["mmsi"])
     win = (tr["ts"] >= _ts(land["start_ts"])) & (tr["ts"] < _ts(land["end_ts"]))
     assert win.any()
     assert on_land(tr["lat"][win], tr["lon"][win]).all()
-    (shared,) = _records(run, "spoofing", rule="two_places")
-    tr = _track(run, shared["mmsi"])
+    shared = [r for r in jumps if r["params"]["cause"] == "two_places"]
+    assert len({r["mmsi"] for r in shared}) == 1
+    tr = _track(run, shared[0]["mmsi"])
     minute = tr["ts"].astype("datetime64[m]")
     far = [
         _km(tr["lat"][minute == m].min(), 0, tr["lat"][minute == m].max(), 0) > 100
@@ -255,15 +283,30 @@ def test_spoofing_visible(run: dict[str, Any]) -> None:
     ]
     assert sum(far) > 5
     names = set(
-        run["statics"].filter(pc.equal(run["statics"]["mmsi"], shared["mmsi"]))["name"].to_pylist()
+        run["statics"]
+        .filter(pc.equal(run["statics"]["mmsi"], shared[0]["mmsi"]))["name"]
+        .to_pylist()
     )
-    assert set(shared["params"]["names"]) <= names
+    assert set(shared[0]["params"]["names"]) <= names
 
 
 def test_identity_changes_visible_in_statics(run: dict[str, Any]) -> None:
     s = run["statics"]
-    records = _records(run, "identity_change")
+    records = [r for r in _records(run, "identity_change") if r["injected"]]
     assert {r["params"]["field"] for r in records} == {"name", "destination", "draught_m", "flag"}
+    shared = {r["mmsi"] for r in _records(run, "spoofing", cause="two_places")}
+    alternating = [r for r in _records(run, "identity_change") if not r["injected"]]
+    assert {r["mmsi"] for r in alternating} == shared
+    assert {r["params"]["field"] for r in alternating} >= {"name", "callsign", "imo"}
+    for r in alternating:  # the new value arrives in a static message at that second
+        t = s.filter(pc.equal(s["mmsi"], r["mmsi"]))
+        at = t.filter(
+            pc.equal(
+                t["ts"].cast(pa.timestamp("s")).cast(pa.int64()),
+                int(_ts(r["start_ts"]).astype("int64")),
+            )
+        )
+        assert r["params"]["after"] in at.column(r["params"]["field"]).to_pylist()
     for r in records:
         field, before, after = r["params"]["field"], r["params"]["before"], r["params"]["after"]
         if field == "flag":

@@ -55,11 +55,15 @@ class Truth:
         start_s: float,
         end_s: float,
         other_mmsi: int | None = None,
+        *,
+        injected: bool = True,
         **params: Any,
     ) -> None:
+        """One record; ``injected`` false: a consequence of the run, not a behaviour put in."""
         self.records.append(
             {
                 "event_type": event_type,
+                "injected": injected,
                 "mmsi": int(mmsi),
                 "other_mmsi": None if other_mmsi is None else int(other_mmsi),
                 "start_ts": self.iso(start_s),
@@ -70,6 +74,18 @@ class Truth:
 
     def sorted(self) -> list[dict[str, Any]]:
         return sorted(self.records, key=lambda r: (r["start_ts"], r["event_type"], r["mmsi"]))
+
+
+#: A slow window is a loitering record when it covers this many whole UTC hours: the
+#: detector (docs/events.md) judges whole UTC hours and needs ≥ 4 h from the first to the last
+#: position of its slow hours, which five whole slow hours always give and four may not.
+LOITER_WHOLE_HOURS = 5
+
+
+def loiters(start: dt.datetime, t0_s: float, t1_s: float) -> bool:
+    """Whether slow sailing from ``t0_s`` to ``t1_s`` (seconds after ``start``) is loitering."""
+    base = start.timestamp()
+    return math.floor((base + t1_s) / H) - math.ceil((base + t0_s) / H) >= LOITER_WHOLE_HOURS
 
 
 def _minute(t_s: float) -> float:
@@ -108,6 +124,10 @@ class Plan:
         default_factory=dict
     )  # vessel -> (time the vessel heads in, (south, west, north, east), truth params)
     identity: list[tuple[float, int, str, Any]] = field(default_factory=list)
+    dark: dict[int, tuple[str, float, float, dict[str, Any]]] = field(default_factory=dict)
+    # vessel -> (event type, off, on, parameters): its truth record comes from reception
+    watched: dict[int, str] = field(default_factory=dict)  # vessel -> cause of its jumps
+    jump_params: dict[int, dict[str, Any]] = field(default_factory=dict)  # MMSI -> parameters
 
 
 def _empty(n: int, fleet: Fleet) -> Plan:
@@ -197,26 +217,27 @@ def plan_behaviours(
                 continue
             pick.take(i)
             plan.silent_from_s[i], plan.silent_to_s[i] = t0, t0 + dur
-            truth.add(
+            plan.dark[i] = (
                 name,
-                fleet.mmsi[i],
                 t0,
                 t0 + dur,
-                duration_h=dur / H,
-                distance_from_shore_start_km=d0,
-                distance_from_shore_end_km=d1,
+                {
+                    "duration_h": _plain(dur / H),
+                    "distance_from_shore_start_km": _plain(d0),
+                    "distance_from_shore_end_km": _plain(d1),
+                },
             )
             done += 1
         if done < need:
             skip(name, f"{done} of {need} placed")
 
-    # loitering: a liner idles on its lane, far from shore
-    if hours >= 6:
+    # loitering: a liner idles on its lane, far from shore, long enough to be loitering
+    if hours >= 8:
         need, done = count("loitering"), 0
         for i in pick.candidates(ROUTE):
             if done >= need:
                 break
-            dur = _minute(rng.uniform(4, min(6, hours - 1.5)) * H)
+            dur = _minute(rng.uniform(6, min(8, hours - 1)) * H)
             t0 = _minute(rng.uniform(0.5 * H, end - dur - 0.5 * H))
             la, lo, ok = _ahead(fleet, routes, i, t0)
             if not ok or _shore_km(la, lo) < 40:
@@ -236,7 +257,7 @@ def plan_behaviours(
             )
             done += 1
     else:
-        skip("loitering", "the run is shorter than 6 h")
+        skip("loitering", "the run is shorter than 8 h")
 
     _encounters(fleet, routes, rng, hours, plan, pick, truth, count("encounter"))
     _zones(fleet, rng, hours, plan, pick, count("zone_entry"))
@@ -331,7 +352,9 @@ def _encounters(
             speed_kn=drift_kn,
             distance_from_shore_km=shore,
         )
-        for v in (a, b):  # drifting < 2 kn for hours is loitering too
+        for v in (a, b):  # drifting < 2 kn for long enough is loitering too
+            if not loiters(truth.start, t_meet, t_meet + dur):
+                continue
             truth.add(
                 "loitering",
                 fleet.mmsi[v],
@@ -342,6 +365,7 @@ def _encounters(
                 lat=point[0],
                 lon=point[1],
                 cause="encounter",
+                injected=False,
             )
 
 
@@ -428,15 +452,13 @@ def _spoofing(
                 pick.take(i)
                 plan.spoof_from_s[i], plan.spoof_to_s[i] = t0, t1
                 plan.spoof_dlat[i], plan.spoof_dlon[i] = dlat, dlon
-                truth.add(
-                    "spoofing",
-                    fleet.mmsi[i],
-                    t0,
-                    t1,
-                    rule="jump",
-                    offset_lat_deg=dlat,
-                    offset_lon_deg=dlon,
-                )
+                plan.watched[i] = "jump"  # the records: the jumps received (.received)
+                plan.jump_params[int(fleet.mmsi[i])] = {
+                    "offset_lat_deg": _plain(dlat),
+                    "offset_lon_deg": _plain(dlon),
+                    "spoofed_from_ts": truth.iso(t0),
+                    "spoofed_to_ts": truth.iso(t1),
+                }
             else:
                 _, plat, plon = ports[fleet.port[i]]
                 point = _inland_point(rng, plat, plon)
@@ -445,6 +467,7 @@ def _spoofing(
                 pick.take(i)
                 plan.spoof_from_s[i], plan.spoof_to_s[i] = t0, t1
                 plan.spoof_lat[i], plan.spoof_lon[i] = point
+                plan.watched[i] = "on_land"  # its jumps in and out are recorded too
                 truth.add(
                     "spoofing", fleet.mmsi[i], t0, t1, rule="on_land", lat=point[0], lon=point[1]
                 )
@@ -466,13 +489,8 @@ def _spoofing(
             return
         a, b = pick.take(pair[0]), pick.take(pair[1])
         plan.tx_mmsi[b] = fleet.mmsi[a]
-        truth.add(
-            "spoofing",
-            fleet.mmsi[a],
-            0.0,
-            end,
-            other_mmsi=fleet.mmsi[a],
-            rule="two_places",
-            names=[fleet.name[a], fleet.name[b]],
-            own_mmsi_of_second=int(fleet.mmsi[b]),
-        )
+        plan.watched[a] = plan.watched[b] = "two_places"  # records: the switches received
+        plan.jump_params[int(fleet.mmsi[a])] = {
+            "names": [fleet.name[a], fleet.name[b]],
+            "own_mmsi_of_second": int(fleet.mmsi[b]),
+        }

@@ -27,6 +27,7 @@ from seawatch.sources.simulate.fleet import KINDS, MIDS, MOORED, Fleet, make_fle
 from seawatch.sources.simulate.motion import KM_PER_KN_S, Motion, PortCall
 from seawatch.sources.simulate.pack import line_blob, pack_payloads
 from seawatch.sources.simulate.radio import Receivers, reporting_interval_s
+from seawatch.sources.simulate.received import Received
 from seawatch.sources.simulate.routes import Routes, port_coords
 from seawatch.sources.simulate.statics import StaticCache, _layouts
 
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 F64 = npt.NDArray[np.float64]
 DEFAULT_START = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
 STATIC_INTERVAL_S = 360.0  # ITU-R M.1371: static and voyage data every 6 min
+GPS_ERROR_TAU_S = 600.0  # GPS error wanders: correlated over minutes, not fresh every fix
+WHITE_NOISE_SHARE = 0.1  # per-fix jitter, as a share of noise_m
 
 
 @dataclass(frozen=True)
@@ -114,8 +117,34 @@ class _Writer:
             self.fh = None
 
 
-def _noise_deg(rng: np.random.Generator, n: int, metres: float) -> F64:
-    return rng.normal(0.0, metres / 111_195.0, n)
+class _GpsError:
+    """Each vessel's position error: an offset (σ ``noise_m`` per axis) that wanders with a
+    correlation time of :data:`GPS_ERROR_TAU_S` (an AR(1) process), plus a small jitter per
+    fix. Independent 10 m errors on fixes 10 s apart would make a ship at anchor seem to move
+    at 3 kn; real receivers' errors drift slowly (anchored ships in the real Suez and Baltic
+    samples show implied speeds well below 2 kn)."""
+
+    def __init__(self, rng: np.random.Generator, n: int, noise_m: float, step_s: float) -> None:
+        self.noise_m = noise_m
+        self.rho = float(np.exp(-step_s / GPS_ERROR_TAU_S))
+        self.north_m = rng.normal(0.0, noise_m, n)
+        self.east_m = rng.normal(0.0, noise_m, n)
+
+    def step(self, rng: np.random.Generator) -> None:
+        kick = self.noise_m * float(np.sqrt(1.0 - self.rho**2))
+        self.north_m = self.rho * self.north_m + rng.normal(0.0, kick, len(self.north_m))
+        self.east_m = self.rho * self.east_m + rng.normal(0.0, kick, len(self.east_m))
+
+    def degrees(
+        self, rng: np.random.Generator, v: npt.NDArray[np.intp], lat: F64
+    ) -> tuple[F64, F64]:
+        """(dlat, dlon) of transmissions by vessels ``v`` at latitudes ``lat``."""
+        white = self.noise_m * WHITE_NOISE_SHARE
+        d_lat = (self.north_m[v] + rng.normal(0.0, white, len(v))) / 111_195.0
+        d_lon = (self.east_m[v] + rng.normal(0.0, white, len(v))) / (
+            111_195.0 * np.maximum(np.cos(np.radians(lat)), 0.01)
+        )
+        return d_lat, d_lon
 
 
 class _Loop:
@@ -146,6 +175,7 @@ class _Loop:
             scripts=dict(p.scripts),
         )
         self.statics = StaticCache(self.fleet, cfg.start)
+        self.gps = _GpsError(self.rng, n, cfg.noise_m, cfg.step_s)
         self.start_epoch = int(cfg.start.timestamp())
         self.writer: Sink = sink if sink is not None else _Writer(out, self.start_epoch)
         self.class_a = self.fleet.class_a
@@ -155,6 +185,14 @@ class _Loop:
         self.next_tx = self.rng.random(n) * interval
         self.next_static = self.rng.random(n) * STATIC_INTERVAL_S
         self.identity = sorted(p.identity)
+        mmsis, senders = np.unique(p.tx_mmsi, return_counts=True)
+        self.shared = set(mmsis[senders > 1].tolist())
+        self.received = Received(
+            self.truth,
+            dark={int(p.tx_mmsi[i]): d for i, d in p.dark.items()},
+            watched=dict(p.watched),
+            extra=dict(p.jump_params),
+        )
         self.zone_in: dict[int, float] = {}
         self.transmissions = 0
         self.receptions = 0
@@ -197,8 +235,9 @@ class _Loop:
         lat = np.where(jump, lat + np.nan_to_num(p.spoof_dlat[v]), lat)
         lon = np.where(jump, lon + np.nan_to_num(p.spoof_dlon[v]), lon)
         land = spoof & np.isfinite(p.spoof_lat[v])
-        lat = np.where(land, p.spoof_lat[v], lat) + _noise_deg(rng, len(v), self.cfg.noise_m)
-        lon = np.where(land, p.spoof_lon[v], lon) + _noise_deg(rng, len(v), self.cfg.noise_m)
+        lat, lon = np.where(land, p.spoof_lat[v], lat), np.where(land, p.spoof_lon[v], lon)
+        d_lat, d_lon = self.gps.degrees(rng, v, lat)
+        lat, lon = lat + d_lat, lon + d_lon
         moored = f.mode[v] == MOORED
         sog = np.where(moored, 0.0, np.clip(f.sog_kn[v] + rng.normal(0, 0.1, len(v)), 0.0, 102.2))
         cog_r = np.clip((cog + rng.normal(0, 1.0, len(v))) % 360.0, 0.0, 359.9)
@@ -244,6 +283,10 @@ class _Loop:
                 mid = before_mmsi // 1_000_000
                 new_mid = next(m for m in MIDS if m != mid and m != 419) if mid != 538 else 636
                 before, after = mid, new_mid
+                if f.mode[i] == MOORED:  # a port call under two MMSIs: a visit for each
+                    self._visit(i, f.port[i], self.motion.calls.get(i, -1.0), t0, open_end=False)
+                    self.motion.calls[i] = t0
+                self.received.retired.add(before_mmsi)
                 p.tx_mmsi[i] = f.mmsi[i] = new_mid * 1_000_000 + before_mmsi % 1_000_000
             truth.add(
                 "identity_change",
@@ -287,7 +330,7 @@ class _Loop:
             self._visit(i, c.port, c.start_s, c.end_s)
             # a new voyage: the declared destination changes (an identity change too)
             before = self.statics.destination.pop(i, c.port)
-            if before != f.dest[i]:
+            if before != f.dest[i] and int(self.plan.tx_mmsi[i]) not in self.shared:
                 self.truth.add(
                     "identity_change",
                     self.plan.tx_mmsi[i],
@@ -301,7 +344,9 @@ class _Loop:
                     cause="new voyage",
                 )
 
-    def _visit(self, i: int, port: str, start_s: float, end_s: float) -> None:
+    def _visit(
+        self, i: int, port: str, start_s: float, end_s: float, *, open_end: bool | None = None
+    ) -> None:
         name, lat, lon = port_coords()[port]
         self.truth.add(
             "port_visit",
@@ -313,7 +358,7 @@ class _Loop:
             lat=lat,
             lon=lon,
             open_start=start_s < 0,
-            open_end=end_s >= self.cfg.hours * 3600,
+            open_end=end_s >= self.cfg.hours * 3600 if open_end is None else open_end,
         )
 
     def run(self, progress: Callable[[int], None] | None = None) -> SimResult:
@@ -325,6 +370,7 @@ class _Loop:
         while t0 < end:
             t1 = min(t0 + cfg.step_s, end)
             self._apply_changes(t0, t1)
+            self.gps.step(rng)
             v, t = self._due(t1)
             on = ~((p.silent_from_s[v] <= t) & (t < p.silent_to_s[v]))
             v, t = v[on], t[on]
@@ -334,6 +380,11 @@ class _Loop:
             rows, rx = self.receivers.hear(rng, t, cols["lat"], cols["lon"])
             order = np.lexsort((rx, rows))
             rows, rx = rows[order], rx[order]
+            heard = np.unique(rows)
+            vh, th = v[heard], t[heard]
+            self.received.positions(
+                p.tx_mmsi[vh], th, vh, (p.spoof_from_s[vh] <= th) & (th < p.spoof_to_s[vh])
+            )
             a = self.class_a[v]
             pay = np.zeros((len(v), 28), np.uint8)
             for layout, sel in ((lay["type1"], a), (lay["type18"], ~a)):
@@ -356,6 +407,7 @@ class _Loop:
         for k in np.flatnonzero(f.mode == MOORED).tolist():  # in port all along
             if k not in self.motion.calls:
                 self._visit(k, f.port[k], -1.0, end)
+        self.received.finish()
         self.writer.close()
         return SimResult(
             files=tuple(self.writer.files),
@@ -383,6 +435,8 @@ class _Loop:
             i = int(idx[r])
             self.seq = (self.seq + 1) % 10
             c_s = self.start_epoch + int(t[r])
+            if int(p.tx_mmsi[i]) in self.shared:
+                self.received.statics(int(p.tx_mmsi[i]), i, float(t[r]), self._identity(i))
             lines = self.statics.lines(
                 i, int(p.tx_mmsi[i]), self.receivers.names[k], c_s, "AB"[self.seq % 2], self.seq
             )
@@ -390,6 +444,18 @@ class _Loop:
             self.by_type[key] = self.by_type.get(key, 0) + (1 if key == "5" else 2)
             out.append((c_s, lines))
         return out
+
+    def _identity(self, i: int) -> dict[str, Any]:
+        """The static values the identity-change detector compares, as broadcast."""
+        f = self.fleet
+        return {
+            "name": f.name[i][:20].strip(),
+            "callsign": f.callsign[i][:7].strip(),
+            "imo": int(f.imo[i]),
+            "ship_type": int(f.ship_type[i]),
+            "destination": self.statics.destination.get(i, f.dest[i])[:20].strip(),
+            "draught_m": round(float(f.draught_m[i]), 1),
+        }
 
     def _write(
         self,

@@ -1,0 +1,202 @@
+"""Ground truth from what was received: gaps, jumps and identity alternations a feed really shows.
+
+In: per time step, the transmissions some receiver heard (broadcast MMSI, time, vessel,
+whether the position was spoofed), and the static messages heard. Out: truth records for
+the events that the definitions in docs/events.md make of that reception, whether or not a
+behaviour was injected on purpose (``injected`` says which):
+
+- ``gap``: an MMSI with no received position for at least 6 h (DOMAIN.md §5), from its
+  last received position to the next one; still silent at the end of the data (the latest
+  received time) it is an open gap (``params.open_end``). A silence that overlaps an injected
+  transponder switch-off is that behaviour (``gap``, or ``suspected_disabling`` with an
+  incidental ``gap`` beside it); any other is incidental (``cause``: ``coverage``, or
+  ``mmsi_changed`` for the old MMSI of a reflagged ship).
+- ``spoofing`` rule ``jump``: consecutive received positions of one MMSI that come from two
+  different places — another transmitter sharing the MMSI, or a spoofed position next to a
+  true one. Consecutive such pairs form one record, as the detector merges consecutive
+  flagged pairs. (The simulator's spoof offsets are ≥ 1.5° and ships sharing an MMSI start
+  ≥ 5° apart, far beyond the detector's jump bound.)
+- ``identity_change``: on an MMSI two ships share, each received static value that differs
+  from the last one received on that MMSI, from either ship (per field, as the detector
+  compares); such an MMSI gets no other identity records.
+
+Memory is a few numbers per MMSI; the per-step work is numpy except for the few watched MMSIs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from seawatch.sources.simulate.behaviours import Truth
+
+__all__ = ["GAP_S", "Received"]
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+GAP_S = 6 * 3600  # DOMAIN.md §5: an AIS gap is no position for ≥ 6 h (pipe-gaps)
+
+
+@dataclass
+class _Run:
+    """Consecutive received positions of one MMSI from different places."""
+
+    start_s: float
+    end_s: float
+    pairs: int
+    causes: set[str]
+
+
+@dataclass
+class _Chain:
+    """The last received position of a watched MMSI: where from, and the open jump run."""
+
+    source: int
+    t_s: float
+    run: _Run | None = None
+
+
+@dataclass
+class Received:
+    """Collects reception-based truth during a run; :meth:`finish` writes the records."""
+
+    truth: Truth
+    dark: dict[int, tuple[str, float, float, dict[str, Any]]]  # mmsi -> injected silence
+    watched: dict[int, str]  # vessel -> cause of its discontinuities (jump, on_land, two_places)
+    extra: dict[int, dict[str, Any]]  # MMSI -> parameters of its jump records (offsets, names)
+    known: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    last_s: F64 = field(default_factory=lambda: np.zeros(0))
+    gaps: list[tuple[int, float, float]] = field(default_factory=list)
+    latest_s: float = -math.inf
+    chains: dict[int, _Chain] = field(default_factory=dict)
+    statics_seen: dict[int, dict[str, tuple[int, Any]]] = field(default_factory=dict)
+    retired: set[int] = field(default_factory=set)  # MMSIs a reflagged ship stopped using
+
+    def positions(self, mmsi: I64, t_s: F64, vessel: I64, spoofed: npt.NDArray[np.bool_]) -> None:
+        """Received transmissions of one step, each once, in time order."""
+        if not len(mmsi):
+            return
+        self.latest_s = max(self.latest_s, float(t_s[-1]))
+        um, first = np.unique(mmsi, return_index=True)
+        last = len(mmsi) - 1 - np.unique(mmsi[::-1], return_index=True)[1]
+        pos = np.searchsorted(self.known, um)
+        new = ~np.isin(um, self.known)
+        if new.any():
+            self.known = np.insert(self.known, pos[new], um[new])
+            self.last_s = np.insert(self.last_s, pos[new], np.nan)
+            pos = np.searchsorted(self.known, um)
+        prev = self.last_s[pos]
+        first_t = t_s[first]
+        silent = np.isfinite(prev) & (np.floor(first_t) - np.floor(prev) >= GAP_S)
+        for k in np.flatnonzero(silent).tolist():
+            self.gaps.append((int(um[k]), float(prev[k]), float(first_t[k])))
+        self.last_s[pos] = t_s[last]
+        watch = np.isin(vessel, np.fromiter(self.watched, np.int64, len(self.watched)))
+        for k in np.flatnonzero(watch).tolist():
+            self._chain(int(mmsi[k]), float(t_s[k]), int(vessel[k]), bool(spoofed[k]))
+
+    def _chain(self, mmsi: int, t_s: float, vessel: int, spoofed: bool) -> None:
+        source = 2 * vessel + int(spoofed)
+        chain = self.chains.get(mmsi)
+        if chain is None:
+            self.chains[mmsi] = _Chain(source, t_s)
+            return
+        if source != chain.source:
+            cause = self.watched[vessel]
+            if chain.run is not None and chain.run.end_s == chain.t_s:  # consecutive pair
+                chain.run.end_s, chain.run.pairs = t_s, chain.run.pairs + 1
+                chain.run.causes.add(cause)
+            else:
+                self._close(mmsi, chain)
+                chain.run = _Run(chain.t_s, t_s, 1, {cause})
+        elif chain.run is not None:
+            self._close(mmsi, chain)
+        chain.source, chain.t_s = source, t_s
+
+    def _close(self, mmsi: int, chain: _Chain) -> None:
+        run, chain.run = chain.run, None
+        if run is None:
+            return
+        cause = "two_places" if "two_places" in run.causes else sorted(run.causes)[0]
+        self.truth.add(
+            "spoofing",
+            mmsi,
+            run.start_s,
+            run.end_s,
+            injected=cause != "on_land",
+            rule="jump",
+            cause=cause,
+            n_jumps=run.pairs,
+            **self.extra.get(mmsi, {}),
+        )
+
+    def statics(self, mmsi: int, vessel: int, t_s: float, values: dict[str, Any]) -> None:
+        """A received static message of a shared MMSI: each value that differs from the last
+        one received on the MMSI (from either ship) is a change, as the detector sees it."""
+        seen = self.statics_seen.setdefault(mmsi, {})
+        for name, value in values.items():
+            if value is None or value == "" or value == 0:
+                continue
+            old = seen.get(name)
+            if old is not None and old[1] != value:
+                self.truth.add(
+                    "identity_change",
+                    mmsi,
+                    t_s,
+                    t_s,
+                    injected=False,
+                    cause="shared MMSI" if old[0] != vessel else "new voyage",
+                    field=name,
+                    before=old[1],
+                    after=value,
+                    before_mmsi=mmsi,
+                )
+            seen[name] = (vessel, value)
+
+    def finish(self) -> None:
+        """Write the gap records (closed and open) and the open jump runs."""
+        for mmsi in sorted(self.chains):
+            self._close(mmsi, self.chains[mmsi])
+        end = self.latest_s
+        still = np.isfinite(self.last_s) & (math.floor(end) - np.floor(self.last_s) >= GAP_S)
+        silences = [(m, a, b, False) for m, a, b in self.gaps] + [
+            (int(m), float(t), end, True)
+            for m, t in zip(self.known[still], self.last_s[still], strict=True)
+        ]
+        bracketed: set[int] = set()
+        for mmsi, a, b, open_end in sorted(silences):
+            dark = self.dark.get(mmsi)
+            if dark is not None and a < dark[2] and dark[1] < b:
+                name, off_s, on_s, params = dark
+                bracketed.add(mmsi)
+                behaviour = {
+                    **params,
+                    "off_ts": self.truth.iso(off_s),
+                    "on_ts": self.truth.iso(on_s),
+                }
+                self._gap(name, mmsi, a, b, open_end, True, behaviour)
+                if name != "gap":
+                    self._gap("gap", mmsi, a, b, open_end, False, {"cause": name})
+                continue
+            cause = "mmsi_changed" if mmsi in self.retired else "coverage"
+            self._gap("gap", mmsi, a, b, open_end, False, {"cause": cause})
+        for mmsi, (name, off_s, on_s, params) in sorted(self.dark.items()):
+            if mmsi not in bracketed:  # never heard on one side: no gap a feed could show
+                self.truth.add(name, mmsi, off_s, on_s, heard_around=False, **params)
+
+    def _gap(
+        self,
+        name: str,
+        mmsi: int,
+        a: float,
+        b: float,
+        open_end: bool,
+        injected: bool,
+        params: dict[str, Any],
+    ) -> None:
+        self.truth.add(name, mmsi, a, b, injected=injected, open_end=open_end, **params)
