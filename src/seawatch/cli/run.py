@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from seawatch.cli.common import settings_of
+from seawatch.cli.common import load_zones, settings_of, split_zone_names, zones_option
 from seawatch.cli.decode import _check_input
 from seawatch.cli.simulate import _parse_start
 from seawatch.errors import InputError, LabelError
@@ -107,6 +107,7 @@ to a store you keep (ingest stores each message once, so re-runs add nothing twi
     help="Who the summary and exports are for [default: the node's nation, highest "
     "clearance, every caveat: all the node owns and all partners released to it].",
 )
+@zones_option
 @click.option(
     "--top", default=8, show_default=True, type=click.IntRange(0, 100), help="Notable incidents."
 )
@@ -138,6 +139,7 @@ def run_command(
     marking: str | None,
     originator: str | None,
     reader_text: str | None,
+    zone_names: tuple[str, ...],
     top: int,
     out_dir: Path | None,
     db: str | None,
@@ -169,7 +171,8 @@ def run_command(
     run_settings, note = _settings_for_run(settings, simulated, marking)
     out = out_dir or settings.data_dir / "run"
     db = db or settings.db.reveal() or None
-    job = Job(run_settings, out, db, reader_text, top, note)
+    zones = load_zones(split_zone_names(zone_names), settings.data_dir)
+    job = Job(run_settings, out, db, reader_text, top, note, zones)
     with job.store() as store:
         label = _label(store, marking, originator, run_settings)
         if simulated:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import shutil
 import signal
@@ -18,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 import pyarrow as pa
@@ -33,6 +34,9 @@ from seawatch.store.base import Store
 from seawatch.store.ingest import IngestReport, ingest
 from seawatch.store.query import Query
 from seawatch.store.tables import TABLES
+
+if TYPE_CHECKING:
+    from seawatch.geo.zones import ZoneLayer
 
 __all__ = ["EXPORTS", "Job", "live_address", "stop_on_signals"]
 
@@ -116,6 +120,29 @@ def _remove_stale(out: Path) -> None:
             path.unlink(missing_ok=True)
 
 
+def simulated_waters(truth: Path) -> ZoneLayer | None:
+    """The simulator's boxes of other nations' waters (its ``zone_entry`` records) as a
+    zone layer ``sim_waters``, so that zone entries are detected and named; None if none."""
+    import numpy as np
+    import shapely
+
+    from seawatch.geo.zones import ZoneLayer
+
+    boxes: dict[str, tuple[str, Any]] = {}
+    for line in truth.read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        params = rec.get("params", {})
+        if rec.get("event_type") == "zone_entry" and params.get("polygon"):
+            name = str(params.get("zone_name") or f"zone {len(boxes) + 1}")
+            boxes.setdefault(name, (str(params.get("zone_country", "")), params["polygon"]))
+    if not boxes:
+        return None
+    names = sorted(boxes)
+    geoms = np.array([shapely.Polygon(boxes[n][1]) for n in names], dtype=object)
+    table = pa.table({"name": names, "country": [boxes[n][0] for n in names]})
+    return ZoneLayer("sim_waters", table, geoms)
+
+
 def _timed(started: float) -> str:
     return f"{time.perf_counter() - started:.1f} s"
 
@@ -140,8 +167,10 @@ class Job:
         reader_text: str | None,
         top: int,
         note: str,
+        zones: Sequence[ZoneLayer] = (),
     ) -> None:
         self.settings, self.out, self.db = settings, out, db
+        self.zones = list(zones)
         self.reader_text, self.top = reader_text, top
         self.title = "seawatch run"
         self.lines: list[str] = [f"note: {note}"] if note else []
@@ -184,7 +213,7 @@ class Job:
     ) -> IngestReport:
         started = time.perf_counter()
         click.echo(f"ingesting {len(paths)} file(s) into {self.store_display} ...", err=True)
-        report = ingest(store, paths, self.settings, detect=detect, label=label)
+        report = ingest(store, paths, self.settings, detect=detect, label=label, zones=self.zones)
         s = report.stored
         self.lines.append(
             f"stored      {s['positions']:,} new positions (of {report.read['positions']:,} "
@@ -217,6 +246,9 @@ class Job:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         _replace_dir(tmp, final)
+        waters = simulated_waters(final / "truth.jsonl")
+        if waters is not None:
+            self.zones.append(waters)
         end = cfg.start + dt.timedelta(hours=hours)
         self.window = (cfg.start, end)
         self.title = (
@@ -253,6 +285,7 @@ class Job:
         folder.mkdir(parents=True, exist_ok=True)
         stop = threading.Event()
         paths: list[Path] = []
+        stored = 0
         started = time.perf_counter()
         with stop_on_signals(stop):
             feed.open()
@@ -262,6 +295,7 @@ class Job:
                 _write_atomic(path, data)
                 paths.append(path)
                 report = ingest(store, [path], self.settings, label=label)
+                stored += report.stored["positions"]
                 lines = data.count(b"\n")
                 click.echo(
                     f"batch {n + 1}: {lines:,} lines, "
@@ -272,7 +306,9 @@ class Job:
         st = feed.stats
         self.lines.append(
             f"received    {st.lines:,} lines in {st.batches} batch(es) over {_timed(started)} "
-            f"(ended: {st.ended_by}; {st.connects} connection(s)), kept in {folder}"
+            f"(ended: {st.ended_by}; {st.connects} connection(s)), kept in {folder}; "
+            f"{stored:,} positions stored as they arrived, tracks and events below over the "
+            "whole session"
         )
         if paths:
             self._ingest(store, paths, label)
@@ -296,12 +332,17 @@ class Job:
             {n.vessel.mmsi for n in first.notable}
             | {n.other.mmsi for n in first.notable if n.other is not None}
         )
-        vessels = pa.concat_tables(
-            [_no_vessels()]
-            + [query.vessels(mmsi=m, limit=1).select(["mmsi", "name"]) for m in mmsis],
-            promote_options="permissive",
+        vessels = query.identities(mmsis)
+        zones = query.zones()
+        zone_names: dict[str, str | None] = {
+            str(z): None if n is None else str(n)
+            for z, n in zip(
+                zones.column("zone_id").to_pylist(), zones.column("name").to_pylist(), strict=True
+            )
+        }
+        summary = situation(
+            events, vessels, latest=latest, types=types, top=self.top, zone_names=zone_names
         )
-        summary = situation(events, vessels, latest=latest, types=types, top=self.top)
         out = [self.title, *(f"  {line}" for line in self.lines), ""]
         out += self._labels(query, positions, events, latest, compare, store)
         out += [format_situation(summary)]

@@ -19,15 +19,19 @@ given.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+if TYPE_CHECKING:
+    from seawatch.geo.ports import PortTable
 
 __all__ = [
     "PRIORITY",
@@ -147,7 +151,7 @@ def _kind(details: Any) -> Any:
     text: Any = pc.fill_null(details.combine_chunks(), pa.scalar(""))
     out: Any = None
     for key in ("rule", "field"):
-        found: Any = pc.extract_regex(text, rf'"{key}":"(?P<v>[^"]*)"')
+        found: Any = pc.extract_regex(text, rf'"{key}":\s*"(?P<v>[^"]*)"')
         value: Any = pc.struct_field(found, [0])
         out = value if out is None else pc.coalesce(out, value)
     return out
@@ -291,11 +295,13 @@ def situation(
     types: Sequence[str] = (),
     top: int = 8,
     per_type: int = 2,
+    zone_names: Mapping[str, str | None] | None = None,
 ) -> Situation:
     """The summary of ``events``; names from ``vessels`` (columns ``mmsi``, ``name``),
     positions of incidents without one from ``latest`` (``mmsi``, ``lat``, ``lon``).
 
-    ``types``: event types to list even when none occurred.
+    ``types``: event types to list even when none occurred. ``zone_names``: zone names by
+    ``<layer>:<polygon>`` (the store's ``zone_id``), for zone entries.
     """
     inc = incidents(events)
     if latest is not None:
@@ -321,7 +327,7 @@ def situation(
                 rank=k + 1,
                 event_type=r["event_type"],
                 kind=r["kind"],
-                what=_what(r, other, off),
+                what=_what(r, other, off, zone_names or {}),
                 vessel=vessel,
                 other=other,
                 start=r["start_ts"],
@@ -362,9 +368,7 @@ def _places(lat: np.ndarray[Any, Any], lon: np.ndarray[Any, Any]) -> list[str]:
     """``62 km SW of Visakhapatnam (INVTZ)``, or ``at Singapore (SGSIN)`` within 5 km."""
     if len(lat) == 0:
         return []
-    from seawatch.geo.ports import default_ports
-
-    ports = default_ports()
+    ports = _coastal_ports()
     idx, km = ports.nearest(lat, lon)
     rows = ports.table.select(["port_id", "port_name", "lat", "lon"]).to_pylist()
     out = []
@@ -379,6 +383,18 @@ def _places(lat: np.ndarray[Any, Any], lon: np.ndarray[Any, Any]) -> list[str]:
             continue
         out.append(f"{k:,.0f} km {_bearing(p['lat'], p['lon'], la, lo)} of {name}")
     return out
+
+
+@functools.cache
+def _coastal_ports() -> PortTable:
+    """searoute's ports less those far out at sea: a port > 50 km from any shore is a
+    coordinate error (e.g. VCCRP Campden Park, St Vincent, at 61.14°E instead of °W)."""
+    from seawatch.geo.ports import PortTable, default_ports
+    from seawatch.geo.shore import distance_to_shore_km
+
+    table = default_ports().table
+    km = distance_to_shore_km(table.column("lat").to_numpy(), table.column("lon").to_numpy())
+    return PortTable(table.filter(pa.array(km < 50.0)))
 
 
 def _bearing(lat0: float, lon0: float, lat1: float, lon1: float) -> str:
@@ -397,7 +413,12 @@ def _duration(start: dt.datetime | None, end: dt.datetime | None) -> str:
     return f"{s / 3600:.1f} h" if s >= 3600 else f"{s / 60:.0f} min"
 
 
-def _what(r: Mapping[str, Any], other: Vessel | None, offshore_km: float | None) -> str:
+def _what(
+    r: Mapping[str, Any],
+    other: Vessel | None,
+    offshore_km: float | None,
+    zone_names: Mapping[str, str | None],
+) -> str:
     """A short phrase for an incident, from its type, kind and details."""
     try:
         d = json.loads(r["details"] or "{}")
@@ -432,7 +453,8 @@ def _what(r: Mapping[str, Any], other: Vessel | None, offshore_km: float | None)
             return f"in two places at once{times}"
         return f"spoofing ({kind or 'unknown rule'}){times}"
     if t == "zone_entry":
-        zone = d.get("zone_name") or d.get("zone") or d.get("layer") or "a zone"
+        key = f"{d.get('layer')}:{d.get('zone')}"
+        zone = zone_names.get(key) or f"zone {key}"
         return f"entered {zone}{times}"
     if t == "identity_change":
         before, after = d.get("before"), d.get("after")

@@ -1,0 +1,151 @@
+"""The situation summary's rules (serve/situation.py) and live feed stamping (sources/feed.py)
+on hand-built inputs whose answers are known."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+import pyarrow as pa
+
+from seawatch.decode import decode
+from seawatch.serve.situation import event_counts, format_situation, incidents, situation
+from seawatch.sources.feed import stamp_lines
+from seawatch.store.tables import TABLES
+
+T0 = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
+OPEN_SEA = (10.0, 65.0)  # Arabian Sea, ~600 km from any coast
+NEAR_KOCHI = (9.90, 76.10)  # ~15 km off Kochi (INCOK)
+
+
+def events(rows: list[dict[str, object]]) -> pa.Table:
+    """Events with the store's columns; each row gives type, mmsi, hours and a place."""
+    schema = TABLES["events"].arrow_schema()
+    cols: dict[str, list[object]] = {name: [] for name in schema.names}
+    for k, r in enumerate(rows):
+        lat, lon = r.get("at", OPEN_SEA)  # type: ignore[misc]
+        start = T0 + dt.timedelta(hours=float(r.get("h0", 0)))  # type: ignore[arg-type]
+        end = r.get("h1")
+        cols["event_id"].append(f"e{k:03d}")
+        cols["event_type"].append(r["type"])
+        cols["start_ts"].append(start)
+        cols["end_ts"].append(None if end is None else T0 + dt.timedelta(hours=float(end)))  # type: ignore[arg-type]
+        cols["mmsi"].append(r["mmsi"])
+        cols["other_mmsi"].append(r.get("other"))
+        cols["lat"].append(lat)
+        cols["lon"].append(lon)
+        cols["segment_ids"].append(None)
+        cols["confidence"].append(1.0)
+        cols["details"].append(json.dumps(r.get("details", {})))
+        cols["label_id"].append(1)
+    return pa.table(cols, schema=schema)
+
+
+VESSELS = pa.table(
+    {"mmsi": pa.array([419000001, 538000002, 636000003], pa.int32()), "name": ["A", "B", "C@@"]}
+)
+
+
+def test_counts_per_type_with_zeros() -> None:
+    t = events(
+        [
+            {"type": "gap", "mmsi": 419000001, "h1": 7},
+            {"type": "gap", "mmsi": 419000001, "h0": 10, "h1": 17},
+            {"type": "port_visit", "mmsi": 538000002, "h1": 1},
+        ]
+    )
+    counts = {c.event_type: (c.events, c.vessels) for c in event_counts(t, ["encounter"])}
+    assert counts == {"gap": (2, 1), "port_visit": (1, 1), "encounter": (0, 0)}
+
+
+def test_incidents_group_repeats_and_leave_routine_out() -> None:
+    jumps = {"rule": "jump", "max_distance_m": 300_000}
+    t = events(
+        [
+            *(
+                {"type": "spoofing", "mmsi": 636000003, "h0": h, "h1": h, "details": jumps}
+                for h in range(5)
+            ),
+            {
+                "type": "spoofing",
+                "mmsi": 636000003,
+                "h0": 6,
+                "h1": 6,
+                "details": {"rule": "on_land"},
+            },
+            {"type": "port_visit", "mmsi": 538000002, "h1": 2},
+            {"type": "identity_change", "mmsi": 538000002, "details": {"field": "destination"}},
+            {"type": "identity_change", "mmsi": 538000002, "details": {"field": "name"}},
+        ]
+    )
+    inc = incidents(t).sort_by("kind").to_pylist()
+    assert [(r["event_type"], r["kind"], r["events"]) for r in inc] == [
+        ("spoofing", "jump", 5),
+        ("identity_change", "name", 1),
+        ("spoofing", "on_land", 1),
+    ]
+    jump = inc[0]
+    assert jump["start_ts"] == T0
+    assert jump["end_ts"] == T0 + dt.timedelta(hours=4)
+
+
+def test_ranking_type_then_offshore_one_per_vessel() -> None:
+    t = events(
+        [
+            {"type": "gap", "mmsi": 419000001, "h1": 8},  # lowest type
+            {"type": "spoofing", "mmsi": 538000002, "at": NEAR_KOCHI, "details": {"rule": "jump"}},
+            {"type": "spoofing", "mmsi": 636000003, "details": {"rule": "jump"}},  # farther out
+            {"type": "suspected_disabling", "mmsi": 419000001, "h0": 1, "h1": 15},
+        ]
+    )
+    s = situation(t, VESSELS, top=8, per_type=2)
+    order = [(n.event_type, n.vessel.mmsi) for n in s.notable]
+    # disabling first; its vessel's gap is not repeated; spoofing far offshore before near
+    assert order == [
+        ("suspected_disabling", 419000001),
+        ("spoofing", 636000003),
+        ("spoofing", 538000002),
+    ]
+    first = s.notable[0]
+    assert first.vessel.name == "A"
+    assert first.vessel.flag == "India"
+    assert first.what.startswith("AIS went silent")
+    assert "14.0 h" in first.what
+    assert first.offshore_km is not None
+    assert first.offshore_km > 300
+    near = s.notable[2]
+    assert "of Cochin (INCOK)" in near.place
+    assert situation(t, VESSELS, top=2).notable[1].vessel.mmsi == 636000003
+    assert len(situation(t, VESSELS, per_type=1).notable) == 2
+
+
+def test_text_lists_counts_and_notables() -> None:
+    t = events(
+        [
+            {"type": "encounter", "mmsi": 419000001, "other": 538000002, "h0": 2, "h1": 5},
+            {"type": "port_visit", "mmsi": 636000003, "h1": 3},
+        ]
+    )
+    text = format_situation(situation(t, VESSELS, types=["gap"]))
+    assert "Events: 2\n" in text
+    assert re.search(r"^  encounter +1  1 vessel$", text, re.M)
+    assert re.search(r"^  gap +0  0 vessels$", text, re.M)
+    assert "  1. encounter: A (India, MMSI 419000001)\n" in text
+    assert "alongside B (Marshall Islands, MMSI 538000002) for 3.0 h" in text
+    assert "2025-06-01 02:00 -> 05:00 UTC" in text
+    assert "10.00°N 65.00°E" in text
+    assert "Campden Park" not in text  # searoute puts it at 61.14°E (it is at 61.14°W)
+    assert "port_visit:" not in text  # routine: counted, not ranked
+
+
+def test_stamped_lines_decode_with_their_receive_time() -> None:
+    raw = [b"!AIVDM,1,1,,B,16?p<k7P0cUKJIN5WQMPghV81:qa,0*09", b"", b"\\c:1748736004*5C\\!AIVDM,x"]
+    data = stamp_lines(raw, "feed-1", 1_760_000_000.7)
+    lines = data.decode().splitlines()
+    assert lines[1] == raw[2].decode()  # a line with a tag block is left as it came
+    tables, stats = decode([lines[0]])
+    assert stats.rejects == {}
+    pos = tables["positions"]
+    assert pos.column("ts")[0].as_py() == dt.datetime.fromtimestamp(1_760_000_000, dt.UTC)
+    assert pos.column("station")[0].as_py() == "feed-1"
