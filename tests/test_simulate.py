@@ -242,7 +242,7 @@ def test_loitering_is_slow(run: dict[str, Any]) -> None:
 
 
 def test_zone_entry_inside_the_polygon_after_start_only(run: dict[str, Any]) -> None:
-    (r,) = _records(run, "zone_entry")
+    (r,) = [r for r in _records(run, "zone_entry") if r["injected"]]
     w, s, e, n = r["params"]["bbox"]
     tr = _track(run, r["mmsi"])
     inside = (tr["lat"] > s) & (tr["lat"] < n) & (tr["lon"] > w) & (tr["lon"] < e)
@@ -250,6 +250,18 @@ def test_zone_entry_inside_the_polygon_after_start_only(run: dict[str, Any]) -> 
     assert inside[tr["ts"] > _ts(r["start_ts"]) + 1800].mean() > 0.9
     assert r["params"]["zone_country"]
     assert r["params"]["polygon"][0] == r["params"]["polygon"][-1]
+    for z in _records(run, "zone_entry"):  # every entry, the ships passing through too
+        w, s, e, n = z["params"]["bbox"]
+        tr = _track(run, z["mmsi"])
+        inside = (tr["lat"] > s) & (tr["lat"] < n) & (tr["lon"] > w) & (tr["lon"] < e)
+        at = np.flatnonzero(tr["ts"] == _ts(z["start_ts"]))
+        assert inside[at].any(), z
+        before = tr["ts"] < _ts(z["start_ts"])
+        if z["params"].get("cause") == "track start":
+            assert not before.any()
+        else:
+            assert before.any(), z
+            assert not inside[np.flatnonzero(before)[-1]], z
 
 
 def test_spoofing_visible(run: dict[str, Any]) -> None:

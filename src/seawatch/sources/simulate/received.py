@@ -16,6 +16,10 @@ behaviour was injected on purpose (``injected`` says which):
   true one. Consecutive such pairs form one record, as the detector merges consecutive
   flagged pairs. (The simulator's spoof offsets are ≥ 1.5° and ships sharing an MMSI start
   ≥ 5° apart, far beyond the detector's jump bound.)
+- ``zone_entry``: an MMSI's received position inside a simulated zone (the boxes of the
+  injected zone entries) after one outside, or its first received position inside (the
+  detector reports that entry at the track's start). The fishing vessel's first entry into
+  its own zone is the injected record; ships passing through are incidental.
 - ``identity_change``: on an MMSI two ships share, each received static value that differs
   from the last one received on that MMSI, from either ship (per field, as the detector
   compares); such an MMSI gets no other identity records.
@@ -69,6 +73,11 @@ class Received:
     dark: dict[int, tuple[str, float, float, dict[str, Any]]]  # mmsi -> injected silence
     watched: dict[int, str]  # vessel -> cause of its discontinuities (jump, on_land, two_places)
     extra: dict[int, dict[str, Any]]  # MMSI -> parameters of its jump records (offsets, names)
+    zones: list[tuple[int, tuple[float, float, float, float], dict[str, Any]]] = field(
+        default_factory=list
+    )  # (MMSI sent in, (south, west, north, east), truth parameters)
+    inside: dict[tuple[int, int], bool] = field(default_factory=dict)  # (zone, MMSI) -> inside
+    entered: set[int] = field(default_factory=set)  # zones whose planned entry was recorded
     known: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     last_s: F64 = field(default_factory=lambda: np.zeros(0))
     gaps: list[tuple[int, float, float]] = field(default_factory=list)
@@ -77,10 +86,20 @@ class Received:
     statics_seen: dict[int, dict[str, tuple[int, Any]]] = field(default_factory=dict)
     retired: set[int] = field(default_factory=set)  # MMSIs a reflagged ship stopped using
 
-    def positions(self, mmsi: I64, t_s: F64, vessel: I64, spoofed: npt.NDArray[np.bool_]) -> None:
-        """Received transmissions of one step, each once, in time order."""
+    def positions(
+        self,
+        mmsi: I64,
+        t_s: F64,
+        vessel: I64,
+        spoofed: npt.NDArray[np.bool_],
+        lat: F64,
+        lon: F64,
+    ) -> None:
+        """Received transmissions of one step (as sent: spoofed, noisy), each once, in time
+        order."""
         if not len(mmsi):
             return
+        self._zones(mmsi, t_s, lat, lon, ~np.isin(mmsi, self.known))
         self.latest_s = max(self.latest_s, float(t_s[-1]))
         um, first = np.unique(mmsi, return_index=True)
         last = len(mmsi) - 1 - np.unique(mmsi[::-1], return_index=True)[1]
@@ -99,6 +118,32 @@ class Received:
         watch = np.isin(vessel, np.fromiter(self.watched, np.int64, len(self.watched)))
         for k in np.flatnonzero(watch).tolist():
             self._chain(int(mmsi[k]), float(t_s[k]), int(vessel[k]), bool(spoofed[k]))
+
+    def _zones(
+        self, mmsi: I64, t_s: F64, lat: F64, lon: F64, unseen: npt.NDArray[np.bool_]
+    ) -> None:
+        for k, (owner, (s, w, n, e), params) in enumerate(self.zones):
+            box = (lat > s) & (lat < n) & (lon > w) & (lon < e)
+            was_in = [m for (z, m), yes in self.inside.items() if z == k and yes]
+            for r in np.flatnonzero(box | np.isin(mmsi, was_in)).tolist():
+                m, now = int(mmsi[r]), bool(box[r])
+                first = bool(unseen[r]) and not bool(np.isin(m, mmsi[:r]))
+                if now and not self.inside.get((k, m), False):
+                    planned = m == owner and k not in self.entered
+                    if planned:
+                        self.entered.add(k)
+                    cause = {} if planned else {"cause": "track start" if first else "passing"}
+                    zone = {x: params[x] for x in ("zone_name", "zone_country", "bbox", "polygon")}
+                    self.truth.add(
+                        "zone_entry",
+                        m,
+                        float(t_s[r]),
+                        float(t_s[r]),
+                        injected=planned,
+                        **(params if planned else zone),
+                        **cause,
+                    )
+                self.inside[(k, m)] = now
 
     def _chain(self, mmsi: int, t_s: float, vessel: int, spoofed: bool) -> None:
         source = 2 * vessel + int(spoofed)

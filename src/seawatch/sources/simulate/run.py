@@ -192,6 +192,10 @@ class _Loop:
             dark={int(p.tx_mmsi[i]): d for i, d in p.dark.items()},
             watched=dict(p.watched),
             extra=dict(p.jump_params),
+            zones=[
+                (int(p.tx_mmsi[i]), box, {k: v for k, v in prm.items() if k != "heads_in_ts_s"})
+                for i, (_, box, prm) in sorted(p.zones.items())
+            ],
         )
         self.zone_in: dict[int, float] = {}
         self.transmissions = 0
@@ -306,21 +310,6 @@ class _Loop:
                 f.radius_km[i] = 5.0
                 self.zone_in[i] = -1.0
 
-    def _zone_entries(self, v: npt.NDArray[np.intp], t: F64, lat: F64, lon: F64) -> None:
-        """Record a zone entry at the first transmitted position inside the zone."""
-        for i, t_in in list(self.zone_in.items()):
-            if t_in >= 0:
-                continue
-            s, w, n, e = self.plan.zones[i][1]
-            hit = np.flatnonzero((v == i) & (lat > s) & (lat < n) & (lon > w) & (lon < e))
-            if len(hit):
-                self.zone_in[i] = float(t[hit[0]])
-                params = dict(self.plan.zones[i][2])
-                params.pop("heads_in_ts_s")
-                self.truth.add(
-                    "zone_entry", self.plan.tx_mmsi[i], self.zone_in[i], self.zone_in[i], **params
-                )
-
     def _port_calls(self, calls: list[PortCall]) -> None:
         f = self.fleet
         for c in calls:
@@ -376,14 +365,18 @@ class _Loop:
             v, t = v[on], t[on]
             self.transmissions += len(v)
             cols = self._positions(t0, v, t)
-            self._zone_entries(v, t, cols["lat"], cols["lon"])
             rows, rx = self.receivers.hear(rng, t, cols["lat"], cols["lon"])
             order = np.lexsort((rx, rows))
             rows, rx = rows[order], rx[order]
             heard = np.unique(rows)
             vh, th = v[heard], t[heard]
             self.received.positions(
-                p.tx_mmsi[vh], th, vh, (p.spoof_from_s[vh] <= th) & (th < p.spoof_to_s[vh])
+                p.tx_mmsi[vh],
+                th,
+                vh,
+                (p.spoof_from_s[vh] <= th) & (th < p.spoof_to_s[vh]),
+                cols["lat"][heard],
+                cols["lon"][heard],
             )
             a = self.class_a[v]
             pay = np.zeros((len(v), 28), np.uint8)
