@@ -19,9 +19,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $@
 
-# Generate a sample of a few hundred vessels in the Bay of Bengal, decode it, print a summary.
+# A day of simulated traffic around India (300 vessels): labelled store, events, a situation
+# summary and GeoJSON/KML/CoT exports in data/run/ (docs/run.md). Real files or a live feed:
+# `seawatch run --help`.
 run: venv
-	$(BIN)/seawatch demo
+	$(BIN)/seawatch run
 
 # System packages some tests need, installed with apt-get when run as root (CI is):
 # gpsdecode (Debian gpsd-clients) is a reference decoder some tests compare against;

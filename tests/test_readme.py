@@ -76,3 +76,64 @@ def test_decode_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
             out = Path(argv[argv.index("--out") + 1])
             positions = pq.read_table(out / "positions.parquet")
             assert positions.num_rows > 0
+
+
+# --- the quick start's sample of `make run`'s output -------------------------------------
+
+_ITEM = re.compile(r"^  (\d+)\. ([a-z_]+): .+ \(.+, MMSI \d{9}\)$")
+_COUNT = re.compile(r"^  ([a-z_]+) +[\d,]+  [\d,]+ vessels?$")
+
+
+def run_sample() -> list[str]:
+    """The quick start's ```text block: what `make run` printed, trimmed with `  ...`."""
+    blocks = re.findall(r"^```text\n(.*?)^```", section("Quick start"), re.M | re.S)
+    assert blocks, "the quick start shows no output of `make run`"
+    return str(blocks[0]).splitlines()
+
+
+def shape(line: str) -> str:
+    """A line with its numbers and runs of spaces made neutral."""
+    line = re.sub(r"\d[\d,.]*", "#", line)
+    return re.sub(r"vessels?", "vessels", re.sub(r" +", " ", line)).strip()
+
+
+def test_run_sample_has_the_shape_of_a_real_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every line of the sample is a line a real `seawatch run` prints (numbers aside), in
+    the same sections and order; its counts add up; its incidents have the real form."""
+    from seawatch.pipeline import DETECTORS
+
+    monkeypatch.chdir(tmp_path)  # the default --out, data/run, as in the sample
+    real = CliRunner().invoke(cli, ["run", "--vessels", "25", "--hours", "6", "--seed", "3"])
+    assert real.exit_code == 0, real.output
+    out = real.stdout.splitlines()
+    sample = run_sample()
+    heads = [shape(ln) for ln in sample if ln and not ln.startswith(" ")]
+    assert heads == [shape(ln) for ln in out if ln and not ln.startswith(" ")]
+    shapes = {shape(ln) for ln in out}
+    types = {name for name, _ in DETECTORS} | {"zone_exit"}
+    counted = items = k = 0
+    while k < len(sample):
+        line = sample[k]
+        k += 1
+        if not line.strip() or line.strip() == "...":
+            continue
+        if m := _COUNT.match(line):
+            assert m.group(1) in types, line
+            counted += int(line.split()[1].replace(",", ""))
+        elif _ITEM.match(line):  # an incident: what, when, where on the next three lines
+            items += 1
+            what, when, where = sample[k : k + 3]
+            k += 3
+            assert what.startswith("     ")
+            assert not what.startswith("      ")
+            assert re.match(r"^     2025-06-0\d \d\d:\d\d( -> [\d: -]+)? UTC$", when), when
+            assert re.match(
+                r"^     [\d.]+°[NS] [\d.]+°[EW], .+ \([A-Z]{5}\), [\d,]+ km offshore$", where
+            ), where
+        else:
+            assert shape(line) in shapes, f"the README's sample line is not a real one: {line!r}"
+    total = next(ln for ln in sample if ln.startswith("Events: "))
+    assert counted == int(total.split()[1].replace(",", ""))
+    assert items >= 3

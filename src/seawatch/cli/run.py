@@ -54,6 +54,8 @@ Three ways to run it:
        seawatch run --udp 0.0.0.0:10110 --duration 600
      (try it with: seawatch simulate --speed 60 --tcp 127.0.0.1:10110 --out /tmp/sim)
 \b
+Outputs in --out (default <data_dir>/run): seawatch.duckdb (the store), sim/ (simulated NMEA
+and truth.jsonl), live/<start>/ (the feed's batches as received), export/ (GeoJSON, KML, CoT).
 The store is a fresh <out>/seawatch.duckdb each run; give --db (or SEAWATCH_DB) to add
 to a store you keep (ingest stores each message once, so re-runs add nothing twice).
 """
@@ -207,10 +209,10 @@ def _settings_for_run(
             f"feed={sats} -> {PARTNER}:CONFIDENTIAL//REL TO {PARTNER}, {nation}"
         )
         notes.append(
-            f"satellite receptions are labelled as {PARTNER}'s feed, coast stations with "
-            "the node's default label"
+            f"satellite receptions carry {PARTNER}'s label (a partner's feed), coast-station "
+            "receptions the node's default label"
         )
-    return dataclasses.replace(settings, **changes), "; ".join(notes)
+    return dataclasses.replace(settings, **changes), "\n".join(notes)
 
 
 def _label(

@@ -173,7 +173,8 @@ class Job:
         self.zones = list(zones)
         self.reader_text, self.top = reader_text, top
         self.title = "seawatch run"
-        self.lines: list[str] = [f"note: {note}"] if note else []
+        self.lines: list[str] = [f"note: {n}" for n in note.splitlines()]
+        self.started = time.perf_counter()
         self.window: tuple[dt.datetime, dt.datetime] | None = None
         self.store_display = db or str(out / "seawatch.duckdb")
         self.text = ""
@@ -385,6 +386,7 @@ class Job:
         folder.mkdir(parents=True, exist_ok=True)
         labels = query.labels()
         out = [f"Exports for {_reader_text(reader)} (every record carries its label)"]
+        width = max(len(str(folder / name)) for _, _, name, _ in EXPORTS)
         for kind, fmt, name, use in EXPORTS:
             table = events if kind == "events" else latest
             path = folder / name
@@ -400,8 +402,13 @@ class Job:
                 cot_stale_s=self.settings.cot_stale_s,
             )
             what = "events" if kind == "events" else "vessels"
-            out.append(f"  {use:<13} {path}  {result.rows:,} {what}, marked {result.marking}")
-        out.append(f"Store: {self.store_display} (seawatch query/export --db ...)")
+            out.append(
+                f"  {use:<13} {path!s:<{width}}  {result.rows:,} {what}, marked {result.marking}"
+            )
+        out.append(
+            f"Store: {self.store_display} (seawatch query/export --db ...); "
+            f"the run took {_timed(self.started)}"
+        )
         return out
 
 

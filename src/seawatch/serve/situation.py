@@ -60,6 +60,7 @@ ROUTINE: tuple[str, ...] = ("port_visit", "zone_exit")
 """Event types never ranked notable (counted only); so is ``identity_change`` of
 ``destination``, which every new voyage makes."""
 
+_SHORT = {"suspected_disabling": "disabling", "identity_change": "identity"}
 _COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 _KEYS = ["event_type", "mmsi", "other_mmsi", "kind"]
 
@@ -387,8 +388,8 @@ def _places(lat: np.ndarray[Any, Any], lon: np.ndarray[Any, Any]) -> list[str]:
 
 @functools.cache
 def _coastal_ports() -> PortTable:
-    """searoute's ports less those far out at sea: a port > 50 km from any shore is a
-    coordinate error (e.g. VCCRP Campden Park, St Vincent, at 61.14°E instead of °W)."""
+    """searoute's ports less the few > 50 km from any shore: offshore oil terminals, and
+    coordinate errors (VCCRP Campden Park, St Vincent, at 61.14°E instead of °W)."""
     from seawatch.geo.ports import PortTable, default_ports
     from seawatch.geo.shore import distance_to_shore_km
 
@@ -495,7 +496,8 @@ def format_situation(s: Situation) -> str:
         lines.append(f"  {c.event_type:<{width}}  {c.events:>7,}  {vessels}")
     lines.append("")
     lines.append(
-        "Most notable (ranked by type: " + ", ".join(PRIORITY) + "; then farther offshore)"
+        "Most notable (by type: " + " > ".join(_SHORT.get(t, t) for t in PRIORITY) + "; then "
+        "farther offshore)"
     )
     if not s.notable:
         lines.append("  none")
