@@ -11,6 +11,10 @@ behaviour was injected on purpose (``injected`` says which):
   transponder switch-off is that behaviour (``gap``, or ``suspected_disabling`` with an
   incidental ``gap`` beside it); any other is incidental (``cause``: ``coverage``, or
   ``mmsi_changed`` for the old MMSI of a reflagged ship).
+- ``suspected_disabling``: besides the injected ones, any such silence that meets the
+  definition (≥ 12 h, starting and, if it ends, ending ≥ 50 nm from shore, after ≥ 80
+  received positions in the 48 h before, counted by the hour): the old MMSI of a ship
+  reflagged at sea falls silent far out for good.
 - ``spoofing`` rule ``jump``: consecutive received positions of one MMSI that come from two
   different places — another transmitter sharing the MMSI, or a spoofed position next to a
   true one. Consecutive such pairs form one record, as the detector merges consecutive
@@ -44,6 +48,12 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
 GAP_S = 6 * 3600  # DOMAIN.md §5: an AIS gap is no position for ≥ 6 h (pipe-gaps)
+# DOMAIN.md §5, suspected AIS disabling (GFW Gaps.md): a gap ≥ 12 h that starts and ends
+# ≥ 50 nm from shore, after ≥ 20 positions / 12 h on average in the 48 h before
+DISABLING_S = 12 * 3600
+DISABLING_SHORE_KM = 50 * 1.852
+LOOKBACK_H = 48
+LOOKBACK_POSITIONS = 20 * LOOKBACK_H // 12
 
 
 @dataclass
@@ -80,7 +90,15 @@ class Received:
     entered: set[int] = field(default_factory=set)  # zones whose planned entry was recorded
     known: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     last_s: F64 = field(default_factory=lambda: np.zeros(0))
-    gaps: list[tuple[int, float, float]] = field(default_factory=list)
+    last_lat: F64 = field(default_factory=lambda: np.zeros(0))
+    last_lon: F64 = field(default_factory=lambda: np.zeros(0))
+    hourly: npt.NDArray[np.int32] = field(
+        default_factory=lambda: np.zeros((0, LOOKBACK_H), np.int32)
+    )  # per MMSI, received positions per hour (ring), up to its last received hour
+    hour: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    gaps: list[tuple[int, float, float, tuple[float, float, float, float, int]]] = field(
+        default_factory=list
+    )  # (MMSI, silent from, to, (lat, lon before, lat, lon after, positions in lookback))
     latest_s: float = -math.inf
     chains: dict[int, _Chain] = field(default_factory=dict)
     statics_seen: dict[int, dict[str, tuple[int, Any]]] = field(default_factory=dict)
@@ -106,18 +124,50 @@ class Received:
         pos = np.searchsorted(self.known, um)
         new = ~np.isin(um, self.known)
         if new.any():
-            self.known = np.insert(self.known, pos[new], um[new])
-            self.last_s = np.insert(self.last_s, pos[new], np.nan)
+            at = pos[new]
+            self.known = np.insert(self.known, at, um[new])
+            self.last_s = np.insert(self.last_s, at, np.nan)
+            self.last_lat = np.insert(self.last_lat, at, np.nan)
+            self.last_lon = np.insert(self.last_lon, at, np.nan)
+            self.hourly = np.insert(self.hourly, at, 0, axis=0)
+            self.hour = np.insert(self.hour, at, -(2**40))
             pos = np.searchsorted(self.known, um)
         prev = self.last_s[pos]
         first_t = t_s[first]
         silent = np.isfinite(prev) & (np.floor(first_t) - np.floor(prev) >= GAP_S)
         for k in np.flatnonzero(silent).tolist():
-            self.gaps.append((int(um[k]), float(prev[k]), float(first_t[k])))
+            j = int(pos[k])
+            ends = (
+                float(self.last_lat[j]),
+                float(self.last_lon[j]),
+                float(lat[first[k]]),
+                float(lon[first[k]]),
+                int(self.hourly[j].sum()),  # the 48 h up to the silence: not advanced since
+            )
+            self.gaps.append((int(um[k]), float(prev[k]), float(first_t[k]), ends))
+        self._count(pos[np.searchsorted(um, mmsi)], t_s)
         self.last_s[pos] = t_s[last]
+        self.last_lat[pos], self.last_lon[pos] = lat[last], lon[last]
         watch = np.isin(vessel, np.fromiter(self.watched, np.int64, len(self.watched)))
         for k in np.flatnonzero(watch).tolist():
             self._chain(int(mmsi[k]), float(t_s[k]), int(vessel[k]), bool(spoofed[k]))
+
+    def _count(self, slot: npt.NDArray[np.intp], t_s: F64) -> None:
+        """Add received positions to their MMSI's hourly ring, clearing the hours it skipped."""
+        hour = np.floor(t_s / 3600.0).astype(np.int64)
+        newest = np.full(len(self.hour), -(2**40), np.int64)
+        np.maximum.at(newest, slot, hour)
+        moved = np.flatnonzero(newest > self.hour)
+        step = newest[moved] - self.hour[moved]
+        one = moved[step == 1]
+        self.hourly[one, newest[one] % LOOKBACK_H] = 0
+        for j in moved[step > 1].tolist():  # after a silence (or new): clear what was skipped
+            for h in range(
+                max(int(self.hour[j]) + 1, int(newest[j]) - LOOKBACK_H + 1), int(newest[j]) + 1
+            ):
+                self.hourly[j, h % LOOKBACK_H] = 0
+        self.hour[moved] = newest[moved]
+        np.add.at(self.hourly, (slot, hour % LOOKBACK_H), 1)
 
     def _zones(
         self, mmsi: I64, t_s: F64, lat: F64, lon: F64, unseen: npt.NDArray[np.bool_]
@@ -132,7 +182,9 @@ class Received:
                     planned = m == owner and k not in self.entered
                     if planned:
                         self.entered.add(k)
-                    cause = {} if planned else {"cause": "track start" if first else "passing"}
+                    cause: dict[str, Any] = (
+                        {} if planned else {"cause": "track start" if first else "passing"}
+                    )
                     zone = {x: params[x] for x in ("zone_name", "zone_country", "bbox", "polygon")}
                     self.truth.add(
                         "zone_entry",
@@ -209,12 +261,18 @@ class Received:
             self._close(mmsi, self.chains[mmsi])
         end = self.latest_s
         still = np.isfinite(self.last_s) & (math.floor(end) - np.floor(self.last_s) >= GAP_S)
-        silences = [(m, a, b, False) for m, a, b in self.gaps] + [
-            (int(m), float(t), end, True)
-            for m, t in zip(self.known[still], self.last_s[still], strict=True)
-        ]
+        silences = [(m, a, b, False, ends) for m, a, b, ends in self.gaps]
+        for j in np.flatnonzero(still).tolist():
+            ends = (
+                float(self.last_lat[j]),
+                float(self.last_lon[j]),
+                math.nan,
+                math.nan,
+                int(self.hourly[j].sum()),
+            )
+            silences.append((int(self.known[j]), float(self.last_s[j]), end, True, ends))
         bracketed: set[int] = set()
-        for mmsi, a, b, open_end in sorted(silences):
+        for mmsi, a, b, open_end, ends in sorted(silences):
             dark = self.dark.get(mmsi)
             if dark is not None and a < dark[2] and dark[1] < b:
                 name, off_s, on_s, params = dark
@@ -230,6 +288,11 @@ class Received:
                 continue
             cause = "mmsi_changed" if mmsi in self.retired else "coverage"
             self._gap("gap", mmsi, a, b, open_end, False, {"cause": cause})
+            far = _disabling(a, b, open_end, ends)
+            if far is not None:
+                self._gap(
+                    "suspected_disabling", mmsi, a, b, open_end, False, {"cause": cause, **far}
+                )
         for mmsi, (name, off_s, on_s, params) in sorted(self.dark.items()):
             if mmsi not in bracketed:  # never heard on one side: no gap a feed could show
                 self.truth.add(name, mmsi, off_s, on_s, heard_around=False, **params)
@@ -245,3 +308,22 @@ class Received:
         params: dict[str, Any],
     ) -> None:
         self.truth.add(name, mmsi, a, b, injected=injected, open_end=open_end, **params)
+
+
+def _disabling(
+    a: float, b: float, open_end: bool, ends: tuple[float, float, float, float, int]
+) -> dict[str, Any] | None:
+    """The parameters of a silence that is a suspected disabling by definition, else None."""
+    from seawatch.geo.shore import distance_to_shore_km
+
+    lat0, lon0, lat1, lon1, lookback = ends
+    if math.floor(b) - math.floor(a) < DISABLING_S or lookback < LOOKBACK_POSITIONS:
+        return None
+    d0 = float(distance_to_shore_km(lat0, lon0)[0])
+    d1 = math.nan if open_end else float(distance_to_shore_km(lat1, lon1)[0])
+    if d0 < DISABLING_SHORE_KM or (not open_end and not d1 >= DISABLING_SHORE_KM):
+        return None
+    out: dict[str, Any] = {"distance_from_shore_start_km": d0, "positions_in_lookback": lookback}
+    if not open_end:
+        out["distance_from_shore_end_km"] = d1
+    return out

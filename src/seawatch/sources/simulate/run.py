@@ -319,7 +319,8 @@ class _Loop:
             self._visit(i, c.port, c.start_s, c.end_s)
             # a new voyage: the declared destination changes (an identity change too)
             before = self.statics.destination.pop(i, c.port)
-            if before != f.dest[i] and int(self.plan.tx_mmsi[i]) not in self.shared:
+            sails_on = c.end_s < self.cfg.hours * 3600  # leaving at the very end: never heard
+            if before != f.dest[i] and sails_on and int(self.plan.tx_mmsi[i]) not in self.shared:
                 self.truth.add(
                     "identity_change",
                     self.plan.tx_mmsi[i],
