@@ -402,3 +402,20 @@ def test_help_explains_the_three_ways() -> None:
         assert needle in text
     assert "Ctrl-C" in text
     assert "--duration" in text
+
+
+def test_leftovers_of_a_killed_run_go_and_nothing_else(tmp_path: Path) -> None:
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    pid = int(dead.stdout)
+    out = tmp_path / "out"
+    (out / f".sim.{pid}").mkdir(parents=True)
+    (out / f".seawatch.{pid}.duckdb").write_bytes(b"half a database")
+    (out / ".notes.1").write_text("the user's")
+    result = run("--vessels", "5", "--hours", "1", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [".notes.1"]

@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import signal
 import threading
@@ -108,11 +109,15 @@ def _alive(pid: int) -> bool:
     return True
 
 
+_OWN_TEMPORARY = re.compile(r"^\.(?:seawatch\.(\d+)\.duckdb(?:\.wal)?|sim(?:\.old)?\.(\d+))$")
+"""Names of the run's own temporaries in ``--out`` (the pid is the number)."""
+
+
 def _remove_stale(out: Path) -> None:
-    """Leftovers of runs that died (their pid is gone): temporary stores and directories."""
-    for path in out.glob(".*.[0-9]*"):
-        pid = next((p for p in path.name.split(".") if p.isdigit()), None)
-        if pid is None or _alive(int(pid)):
+    """The run's own temporaries left by runs that died (their pid is gone); nothing else."""
+    for path in out.iterdir():
+        m = _OWN_TEMPORARY.match(path.name)
+        if m is None or _alive(int(m.group(1) or m.group(2))):
             continue
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
