@@ -206,7 +206,8 @@ def test_files_mode_matches_the_simulation(sim_run: tuple[Result, Path], tmp_pat
     tables, _ = store_counts(tmp_path / "f" / "seawatch.duckdb")
     assert tables["positions"] == sim_tables["positions"]
     assert "reader JPN" not in result.stdout  # labels from the settings: one default label
-    assert "positions  UNCLASSIFIED  (originator XXX)" in result.stdout
+    # a kept store may be large: vessels per label, not every position read back
+    assert re.search(r"^ +[\d,]+ vessels  UNCLASSIFIED  \(originator XXX\)$", result.stdout, re.M)
 
 
 # --- live feeds ----------------------------------------------------------------------

@@ -331,7 +331,9 @@ class Job:
         start, end = self.window or (None, None)
         events = query.events(start=start, end=end)
         latest = query.latest(start=start, end=end)
-        positions = query.positions(start=start, end=end)
+        # positions per label: read back only for a simulation (its window bounds them);
+        # a kept store or big files could hold far more than memory (no count query yet)
+        positions = query.positions(start=start, end=end) if self.window else None
         types = [name for name, _ in DETECTORS]
         first = situation(events, _no_vessels(), latest=latest, types=types, top=self.top)
         mmsis = sorted(
@@ -358,21 +360,31 @@ class Job:
     def _labels(
         self,
         query: Query,
-        positions: pa.Table,
+        positions: pa.Table | None,
         events: pa.Table,
         latest: pa.Table,
         compare: Sequence[str],
         store: Store,
     ) -> list[str]:
+        """Records per label the reader sees: positions (simulation), else vessels by the
+        label of their latest position; then what the comparison readers see."""
         labels = query.labels()
-        counts = _by_label(positions)
-        out = [
-            f"Labels: reader {_reader_text(query.reader)} sees {positions.num_rows:,} "
-            f"positions of {latest.num_rows:,} vessels and {events.num_rows:,} events"
-        ]
+        reader = _reader_text(query.reader)
+        if positions is not None:
+            counts, what = _by_label(positions), "positions"
+            out = [
+                f"Labels: reader {reader} sees {positions.num_rows:,} positions of "
+                f"{latest.num_rows:,} vessels and {events.num_rows:,} events"
+            ]
+        else:
+            counts, what = _by_label(latest), "vessels"
+            out = [
+                f"Labels: reader {reader} sees {latest.num_rows:,} vessels and "
+                f"{events.num_rows:,} events (vessels by their latest position's label)"
+            ]
         for lid, n in sorted(counts.items(), key=lambda kv: -kv[1]):
             lb = labels[lid]
-            out.append(f"  {n:>12,} positions  {lb}  (originator {lb.originator})")
+            out.append(f"  {n:>12,} {what}  {lb}  (originator {lb.originator})")
         start, end = self.window or (None, None)
         for text in compare:
             other = Query(store, Reader.parse(text, store.policy))
