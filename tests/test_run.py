@@ -30,6 +30,11 @@ from seawatch.settings import load_settings
 from seawatch.store import open_store
 from seawatch.store.query import Query
 
+sys.path.insert(0, str(Path(__file__).parent / "store"))  # the throwaway PostgreSQL server
+from pgserver import pg_server, pg_url
+
+__all__ = ["pg_server", "pg_url"]  # fixtures
+
 SMALL = ["--vessels", "25", "--hours", "6", "--seed", "3"]
 COUNT_LINE = re.compile(r"^  ([a-z_]+) +([\d,]+)  ([\d,]+) vessels?$", re.M)
 
@@ -420,3 +425,19 @@ def test_leftovers_of_a_killed_run_go_and_nothing_else(tmp_path: Path) -> None:
     result = run("--vessels", "5", "--hours", "1", "--out", str(out))
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [".notes.1"]
+
+
+def test_postgresql_store_gives_the_same_summary(pg_url: str, tmp_path: Path) -> None:
+    """The job on the production backend: --db postgresql://... ; the same counts as DuckDB."""
+    tiny = ["--vessels", "8", "--hours", "2", "--seed", "4"]
+    duck = run(*tiny, "--out", str(tmp_path / "d"))
+    pg = run(*tiny, "--out", str(tmp_path / "p"), "--db", pg_url)
+    assert duck.exit_code == 0, duck.output
+    assert pg.exit_code == 0, pg.output
+    assert counts_in(pg.stdout) == counts_in(duck.stdout)
+    labels = re.compile(r"^ +[\d,]+ positions  .+$", re.M)
+    assert labels.findall(pg.stdout) == labels.findall(duck.stdout)
+    assert "postgresql://" in pg.stdout
+    password = re.match(r"postgresql://[^:]+:([^@]+)@", pg_url).group(1)  # type: ignore[union-attr]
+    assert password not in pg.output  # the password never printed
+    assert ":***@" in pg.stdout

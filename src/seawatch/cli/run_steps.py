@@ -31,7 +31,7 @@ from seawatch.labels import Label, Reader
 from seawatch.serve.situation import format_situation, situation
 from seawatch.settings import Settings
 from seawatch.store import open_store
-from seawatch.store.base import Store
+from seawatch.store.base import Store, redact_url
 from seawatch.store.ingest import IngestReport, ingest
 from seawatch.store.query import Query
 from seawatch.store.tables import TABLES
@@ -181,7 +181,7 @@ class Job:
         self.lines: list[str] = [f"note: {n}" for n in note.splitlines()]
         self.started = time.perf_counter()
         self.window: tuple[dt.datetime, dt.datetime] | None = None
-        self.store_display = db or str(out / "seawatch.duckdb")
+        self.store_display = redact_url(db) if db else str(out / "seawatch.duckdb")
         self.text = ""
 
     # --- the store --------------------------------------------------------------------
