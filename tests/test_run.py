@@ -441,3 +441,51 @@ def test_postgresql_store_gives_the_same_summary(pg_url: str, tmp_path: Path) ->
     password = re.match(r"postgresql://[^:]+:([^@]+)@", pg_url).group(1)  # type: ignore[union-attr]
     assert password not in pg.output  # the password never printed
     assert ":***@" in pg.stdout
+
+
+def _listening(port: int) -> bool:
+    """A TCP socket listens on ``port`` (Linux /proc; without connecting to it)."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        if state == "0A" and int(local.split(":")[1], 16) == port:
+            return True
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc/net/tcp")
+def test_live_from_the_simulators_tcp_server(tmp_path: Path) -> None:
+    """`seawatch simulate --tcp` (a real subprocess, 900x real time) feeding `seawatch run
+    --tcp`: every line the simulator sent is received and stored."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEAWATCH_")}
+    sim = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "seawatch.cli.main", "simulate", "--seed", "2"),
+            *("--vessels", "10", "--hours", "0.5", "--speed", "900"),
+            *("--tcp", f"127.0.0.1:{port}", "--out", str(tmp_path / "sim")),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        deadline = time.time() + 60
+        while not _listening(port) and time.time() < deadline:  # (it serves its 1st client)
+            time.sleep(0.2)
+        result = run(
+            "--tcp", f"127.0.0.1:{port}", "--batch-s", "1", "--duration", "8",
+            "--out", str(tmp_path / "run"),
+        )  # fmt: skip
+        assert sim.wait(timeout=60) == 0, sim.stderr.read().decode() if sim.stderr else ""
+    finally:
+        sim.kill()
+        if sim.stderr:
+            sim.stderr.close()
+    assert result.exit_code == 0, result.output
+    sent = json.loads((tmp_path / "sim" / "manifest.json").read_text())["lines"]
+    assert f"received    {sent:,} lines" in result.stdout
+    tables, by_type = store_counts(tmp_path / "run" / "seawatch.duckdb")
+    assert tables["positions"] > 0
+    assert {t: n for t, n in counts_in(result.stdout).items() if n} == by_type
