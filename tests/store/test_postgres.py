@@ -182,6 +182,13 @@ def test_indexes(pg_server: PostgresServer, pg_url: str) -> None:
         assert "spatial_ref_sys" not in store.backend.table_names()
         sizes = store.backend.size_bytes()
         assert sizes["total"] >= sizes["positions"] > 0
+        # the session the query layer reads through: no JIT, sorts in memory
+        shown = store.backend.fetch(
+            "SELECT current_setting('jit') AS jit, current_setting('work_mem') AS work_mem",
+            (),
+            pa.schema([("jit", pa.string()), ("work_mem", pa.string())]),
+        ).to_pylist()
+        assert shown == [{"jit": "off", "work_mem": "64MB"}]
 
 
 def test_geom_follows_lat_lon(pg_server: PostgresServer, pg_url: str) -> None:

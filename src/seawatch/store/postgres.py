@@ -64,6 +64,10 @@ POSTGRES = Dialect(
 )
 
 _names = (f"_incoming_{i}" for i in itertools.count())
+# The query layer's queries are short and read tens of thousands of rows: JIT compilation
+# (on by default above a cost the bbox + time queries exceed) cost 50-60 ms of each, and
+# their ORDER BY spilled to disk with the default 4 MB work_mem (measured at 20 M positions).
+_SESSION = (("jit", "off"), ("work_mem", "64MB"))
 _CREATE = re.compile(r"^\s*CREATE TABLE IF NOT EXISTS (\w+)", re.IGNORECASE)
 _QUOTED = re.compile(r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")")
 
@@ -135,6 +139,8 @@ class PostgresBackend(Backend):
                 "(check the URL in --db / SEAWATCH_DB, and that the server runs)"
             ) from None
         self.con.execute("SET TIME ZONE 'UTC'")
+        for name, value in _SESSION:
+            self.con.execute(f"SET {name} = '{value}'")
         self._depth = 0
         self.postgis = self._has_postgis()
 
