@@ -83,7 +83,13 @@ def test_same_file_twice_and_two_receivers_store_once(
         assert contents(store) == once
         other = ingest(store, [b], node)  # same messages, another receiver
         assert other.read["positions"] == first.read["positions"]
-        assert other.stored == {"positions": 0, "statics": 0, "events": 0, "segments": 0}
+        assert other.stored == {
+            "positions": 0,
+            "statics": 0,
+            "events": 0,
+            "segments": 0,
+            "zones": 0,
+        }
         assert contents(store) == once
         # a file both receivers' lines interleaved: still once
         mixed = tmp_path / "mixed.nmea"
