@@ -5,8 +5,10 @@ NMEA 0183 ``!AIVDM`` lines (encoded from the decoder's own layout declarations),
 ``truth.jsonl`` (one record per injected behaviour, named like the detectors' events) and
 ``manifest.json``. Modules: :mod:`.routes` (searoute lanes), :mod:`.fleet` (vessels),
 :mod:`.motion` (moving them), :mod:`.radio` (reporting intervals, receivers),
-:mod:`.behaviours` (what is injected, the truth), :mod:`.statics` and :mod:`.pack` (encoding),
-:mod:`.run` (the time loop). See docs/simulator.md.
+:mod:`.behaviours` (what is injected, the truth), :mod:`.received` (the truth that reception
+makes: gaps, jumps, zone entries, a shared MMSI's identity changes), :mod:`.statics` and
+:mod:`.pack` (encoding), :mod:`.run` (the time loop), :mod:`.score` (detected events scored
+against the truth). See docs/simulator.md.
 """
 
 from seawatch.sources.simulate.run import DEFAULT_START, SimConfig, SimResult, simulate

@@ -54,6 +54,19 @@ DISABLING_S = 12 * 3600
 DISABLING_SHORE_KM = 50 * 1.852
 LOOKBACK_H = 48
 LOOKBACK_POSITIONS = 20 * LOOKBACK_H // 12
+ZONE_CELL_DEG = 0.5  # grid that finds the few positions near a zone
+
+
+def _cells(lat: F64, lon: F64) -> I64:
+    """Grid cell id of each position."""
+    row = np.floor(lat / ZONE_CELL_DEG).astype(np.int64) + 1000
+    return row * 10_000 + np.floor(lon / ZONE_CELL_DEG).astype(np.int64) + 1000
+
+
+def _cells_of_box(s: float, w: float, n: float, e: float) -> list[int]:
+    rows = range(math.floor(s / ZONE_CELL_DEG), math.floor(n / ZONE_CELL_DEG) + 1)
+    cols = range(math.floor(w / ZONE_CELL_DEG), math.floor(e / ZONE_CELL_DEG) + 1)
+    return [(i + 1000) * 10_000 + j + 1000 for i in rows for j in cols]
 
 
 @dataclass
@@ -86,7 +99,8 @@ class Received:
     zones: list[tuple[int, tuple[float, float, float, float], dict[str, Any]]] = field(
         default_factory=list
     )  # (MMSI sent in, (south, west, north, east), truth parameters)
-    inside: dict[tuple[int, int], bool] = field(default_factory=dict)  # (zone, MMSI) -> inside
+    in_zones: dict[int, set[int]] = field(default_factory=dict)  # MMSI -> zones it is inside
+    _cell_zones: dict[int, list[int]] = field(default_factory=dict)  # grid cell -> zones
     entered: set[int] = field(default_factory=set)  # zones whose planned entry was recorded
     known: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     last_s: F64 = field(default_factory=lambda: np.zeros(0))
@@ -172,30 +186,44 @@ class Received:
     def _zones(
         self, mmsi: I64, t_s: F64, lat: F64, lon: F64, unseen: npt.NDArray[np.bool_]
     ) -> None:
-        for k, (owner, (s, w, n, e), params) in enumerate(self.zones):
-            box = (lat > s) & (lat < n) & (lon > w) & (lon < e)
-            was_in = [m for (z, m), yes in self.inside.items() if z == k and yes]
-            for r in np.flatnonzero(box | np.isin(mmsi, was_in)).tolist():
-                m, now = int(mmsi[r]), bool(box[r])
-                first = bool(unseen[r]) and not bool(np.isin(m, mmsi[:r]))
-                if now and not self.inside.get((k, m), False):
-                    planned = m == owner and k not in self.entered
-                    if planned:
-                        self.entered.add(k)
-                    cause: dict[str, Any] = (
-                        {} if planned else {"cause": "track start" if first else "passing"}
-                    )
-                    zone = {x: params[x] for x in ("zone_name", "zone_country", "bbox", "polygon")}
-                    self.truth.add(
-                        "zone_entry",
-                        m,
-                        float(t_s[r]),
-                        float(t_s[r]),
-                        injected=planned,
-                        **(params if planned else zone),
-                        **cause,
-                    )
-                self.inside[(k, m)] = now
+        """Zone entries among received positions: only rows in a zone's grid cells, or of an
+        MMSI inside a zone, are looked at (a few per step, however large the fleet)."""
+        if not self.zones:
+            return
+        if not self._cell_zones:
+            for k, (_, (s, w, n, e), _) in enumerate(self.zones):
+                for cell in _cells_of_box(s, w, n, e):
+                    self._cell_zones.setdefault(cell, []).append(k)
+        cells = _cells(lat, lon)
+        look = np.isin(cells, np.fromiter(self._cell_zones, np.int64, len(self._cell_zones)))
+        if self.in_zones:
+            look |= np.isin(mmsi, np.fromiter(self.in_zones, np.int64, len(self.in_zones)))
+        _, first = np.unique(mmsi, return_index=True)
+        fresh = set(first[unseen[first]].tolist())  # an MMSI's first position ever
+        for r in np.flatnonzero(look).tolist():
+            m, la, lo = int(mmsi[r]), float(lat[r]), float(lon[r])
+            here = set()
+            for k in self._cell_zones.get(int(cells[r]), ()):
+                s, w, n, e = self.zones[k][1]
+                if s < la < n and w < lo < e:
+                    here.add(k)
+            for k in sorted(here - self.in_zones.get(m, set())):
+                self._entry(k, m, float(t_s[r]), r in fresh)
+            if here:
+                self.in_zones[m] = here
+            else:
+                self.in_zones.pop(m, None)
+
+    def _entry(self, k: int, mmsi: int, t_s: float, first: bool) -> None:
+        owner, _, params = self.zones[k]
+        planned = mmsi == owner and k not in self.entered
+        if planned:
+            self.entered.add(k)
+            self.truth.add("zone_entry", mmsi, t_s, t_s, injected=True, **params)
+            return
+        zone = {x: params[x] for x in ("zone_name", "zone_country", "bbox", "polygon")}
+        cause = "track start" if first else "passing"
+        self.truth.add("zone_entry", mmsi, t_s, t_s, injected=False, cause=cause, **zone)
 
     def _chain(self, mmsi: int, t_s: float, vessel: int, spoofed: bool) -> None:
         source = 2 * vessel + int(spoofed)
