@@ -277,6 +277,8 @@ def test_live_tcp_feed(tcp_server: tuple[int, list[bytes]], tmp_path: Path) -> N
         q = Query(store, Reader.node_admin("test: the stamped line"))
         since = dt.datetime.fromtimestamp(started - 1, dt.UTC)
         assert q.positions(start=since).num_rows == 1  # stored with its receive time
+        # one pipeline across the batches: every stored position belongs to a segment
+        assert q.positions().column("segment_id").null_count == 0
 
 
 def test_live_udp_feed(sim_run: tuple[Result, Path], tmp_path: Path) -> None:

@@ -335,3 +335,33 @@ def test_zone_layers_tag_positions_and_are_stored(
     res = runner.invoke(cli, [*args, "--zones", "nope", "--db", store_url], env=env)
     assert res.exit_code == 1
     assert "no zone layer 'nope'" in res.output
+
+
+def test_session_over_batches_equals_one_run(
+    store_url: str, node: Settings, tmp_path: Path
+) -> None:
+    """A live feed's batches added one by one to an Ingest session store what one ingest
+    of the same files stores: tracks and events span the batches."""
+    from seawatch.store.ingest import Ingest
+
+    lines = sample().read_text().splitlines()[:30_000]
+    batches = []
+    for k in range(3):
+        path = tmp_path / f"batch-{k}.nmea"
+        path.write_text("\n".join(lines[k * 10_000 : (k + 1) * 10_000]) + "\n")
+        batches.append(path)
+    whole = str(tmp_path / "whole.duckdb")
+    with open_store(whole, node) as store:
+        ingest(store, batches, node, detect=True)
+        expected = contents(store)
+    with open_store(store_url, node) as store:
+        session = Ingest(store, node, detect=True)
+        for path in batches:
+            session.add([path])
+            assert session.report.stored["positions"] > 0  # stored as the batches arrive
+        report = session.finish()
+        assert report.inputs == 3
+        assert contents(store) == expected
+        assert expected["events"]
+        assert expected["segments"]
+        assert all(r["segment_id"] is not None for r in expected["positions"])

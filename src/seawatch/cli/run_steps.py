@@ -32,7 +32,7 @@ from seawatch.serve.situation import format_situation, situation
 from seawatch.settings import Settings
 from seawatch.store import open_store
 from seawatch.store.base import Store, redact_url
-from seawatch.store.ingest import IngestReport, ingest
+from seawatch.store.ingest import Ingest, IngestReport, ingest
 from seawatch.store.query import Query
 from seawatch.store.tables import TABLES
 
@@ -281,7 +281,8 @@ class Job:
         label: Label | None,
     ) -> None:
         """A live feed: each batch stored as it arrives (kept in ``<out>/live/<start>/``),
-        then tracks and events over the whole session when it ends."""
+        tracks and events by one pipeline across the batches (:class:`Ingest`); what is
+        still open when the feed ends (open events, segments) is stored then."""
         from seawatch.sources.feed import Feed
 
         proto, host, port = address
@@ -290,8 +291,7 @@ class Job:
         folder = self.out / "live" / began.strftime("%Y%m%dT%H%M%SZ")
         folder.mkdir(parents=True, exist_ok=True)
         stop = threading.Event()
-        paths: list[Path] = []
-        stored = 0
+        session = Ingest(store, self.settings, detect=True, label=label, zones=self.zones)
         started = time.perf_counter()
         with stop_on_signals(stop):
             feed.open()
@@ -299,27 +299,28 @@ class Job:
             for n, data in enumerate(feed.batches(batch_s, stop, duration_s)):
                 path = folder / f"batch-{n:05d}.nmea"
                 _write_atomic(path, data)
-                paths.append(path)
-                report = ingest(store, [path], self.settings, label=label)
-                stored += report.stored["positions"]
+                before = dict(session.report.stored)
+                now = session.add([path]).stored
                 lines = data.count(b"\n")
                 click.echo(
                     f"batch {n + 1}: {lines:,} lines, "
-                    f"{report.stored['positions']:,} new positions stored",
+                    f"{now['positions'] - before['positions']:,} new positions, "
+                    f"{now['events'] - before['events']:,} events stored",
                     err=True,
                 )
+        report = session.finish()
         self.title = f"seawatch run: live feed {feed}"
         st = feed.stats
+        s = report.stored
         self.lines.append(
             f"received    {st.lines:,} lines in {st.batches} batch(es) over {_timed(started)} "
-            f"(ended: {st.ended_by}; {st.connects} connection(s)), kept in {folder}; "
-            f"{stored:,} positions stored as they arrived, tracks and events below over the "
-            "whole session"
+            f"(ended: {st.ended_by}; {st.connects} connection(s)), kept in {folder}"
         )
-        if paths:
-            self._ingest(store, paths, label)
-        else:
-            self.lines.append("stored      nothing (no lines arrived)")
+        self.lines.append(
+            f"stored      {s['positions']:,} new positions (of {report.read['positions']:,} "
+            f"read), {s['statics']:,} statics, {s['segments']:,} segments, {s['events']:,} "
+            f"events in {self.store_display}, each batch as it arrived"
+        )
 
     # --- summary and exports ----------------------------------------------------------
     def report(self, store: Store, compare: Sequence[str] = ()) -> None:

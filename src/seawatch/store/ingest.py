@@ -11,8 +11,9 @@ Each decoded chunk is written in one transaction together with its ``ingest_log`
 only. Rows are deduplicated on their message key, so re-running an input, or storing the
 same message heard by two receivers, stores it once; a re-run skips the chunks the log
 shows committed (without ``detect``) and inputs it shows complete. With ``detect`` the
-pipeline sees the run's inputs from their start (its state is not stored), and its
-output is deduplicated in the same way.
+pipeline sees the run's inputs from their start (its state is not stored between runs),
+and its output is deduplicated in the same way. :class:`Ingest` keeps one run going
+over inputs that arrive one after another (a live feed's batches).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     from seawatch.geo.zones import ZoneLayer
     from seawatch.pipeline import Pipeline
 
-__all__ = ["IngestReport", "fingerprint", "ingest", "zone_records"]
+__all__ = ["Ingest", "IngestReport", "fingerprint", "ingest", "zone_records"]
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +155,88 @@ class _Run:
             self.report.stored["segments"] += self.store.write("segments", rows)
 
 
+class Ingest:
+    """An ingest that goes on: :meth:`add` inputs as they come (files, or a live feed's
+    batches), :meth:`finish` once. With ``detect`` one pipeline sees every input in turn,
+    so tracks and events span the inputs (a live feed's batches): positions are stored
+    with their ``segment_id`` and events as the pipeline releases them, open events and
+    segments at :meth:`finish`; labels of derived records combine those of every record
+    the session stored. ``label``: give every record this label instead of the settings'
+    rules. ``zones``: layers the pipeline tags positions with (zone_entry/zone_exit
+    events, with ``detect``), stored in the ``zones`` table (``zone_id`` =
+    ``<layer>:<polygon index>``, what the events' ``details`` name) under ``label`` or the
+    node's default label."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        *,
+        detect: bool = False,
+        label: Label | None = None,
+        zones: Sequence[ZoneLayer] = (),
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        store.require_current()
+        rules = LabelRules.from_settings(settings, store.policy)
+        self.run = _Run(
+            store, settings, Labeller(store, rules, label), None if label is None else str(label)
+        )
+        self.progress = progress
+        self.pipeline: Pipeline | None = None
+        self._pending: list[tuple[Path, str]] = []  # inputs the pipeline has not finished
+        if detect:
+            from seawatch.pipeline import Pipeline
+
+            self.pipeline = Pipeline(zones=zones, reorder_window_s=settings.reorder_window_s)
+        if zones:
+            lid = store.label_id(label if label is not None else rules.default)
+            with store.transaction():
+                for layer in zones:
+                    stored = store.write("zones", zone_records(layer, lid))
+                    self.run.report.stored["zones"] += stored
+
+    @property
+    def report(self) -> IngestReport:
+        """What the session did so far."""
+        self.run.report.unlabelled = self.run.labeller.unlabelled
+        return self.run.report
+
+    def add(self, inputs: Sequence[str | Path]) -> IngestReport:
+        """Decode and store ``inputs`` (every file is read first: an unreadable one stops
+        the call before anything is stored)."""
+        run = self.run
+        paths = [Path(p) for p in inputs]
+        fps = [fingerprint(p) for p in paths]
+        run.report.inputs += len(paths)
+        for path, fp in zip(paths, fps, strict=True):
+            if run.done(fp, COMPLETE) and self.pipeline is None:
+                log.info("%s: already stored (ingest log), skipped", path)
+                run.report.skipped_inputs += 1
+                continue
+            _ingest_one(run, path, fp, self.pipeline, self.progress)
+            if self.pipeline is not None:
+                self._pending.append((path, fp))
+        return self.report
+
+    def finish(self) -> IngestReport:
+        """With ``detect``: the pipeline's last positions, open events and the segments
+        stored, and the inputs logged complete. Call once, at the end."""
+        if self.pipeline is not None:
+            run = self.run
+            with run.store.transaction():
+                final = self.pipeline.finish()
+                positions = vessel_rows(final.positions)
+                run.store_records(positions, pa.table({}), "pipeline")
+                run.store_derived(final.events, self.pipeline.segments())
+                for path, fp in self._pending:
+                    if not run.done(fp, COMPLETE):
+                        run.log_row(fp, COMPLETE, path, 0, 0)
+            self.pipeline = None
+            self._pending = []
+        return self.report
+
+
 def ingest(
     store: Store,
     inputs: Sequence[str | Path],
@@ -164,46 +247,10 @@ def ingest(
     zones: Sequence[ZoneLayer] = (),
     progress: Callable[[int], None] | None = None,
 ) -> IngestReport:
-    """Decode ``inputs`` and store them (see the module docstring). ``label``: give every
-    record of the run this label instead of the settings' rules. ``zones``: layers the
-    pipeline tags positions with (zone_entry/zone_exit events, with ``detect``), stored in
-    the ``zones`` table (``zone_id`` = ``<layer>:<polygon index>``, what the events'
-    ``details`` name) under ``label`` or the node's default label."""
-    store.require_current()
-    rules = LabelRules.from_settings(settings, store.policy)
-    run = _Run(
-        store, settings, Labeller(store, rules, label), None if label is None else str(label)
-    )
-    paths = [Path(p) for p in inputs]
-    fps = [fingerprint(p) for p in paths]
-    run.report.inputs = len(paths)
-    pipeline: Pipeline | None = None
-    if detect:
-        from seawatch.pipeline import Pipeline
-
-        pipeline = Pipeline(zones=zones, reorder_window_s=settings.reorder_window_s)
-    if zones:
-        lid = store.label_id(label if label is not None else rules.default)
-        with store.transaction():
-            for layer in zones:
-                run.report.stored["zones"] += store.write("zones", zone_records(layer, lid))
-    for path, fp in zip(paths, fps, strict=True):
-        if run.done(fp, COMPLETE) and pipeline is None:
-            log.info("%s: already stored (ingest log), skipped", path)
-            run.report.skipped_inputs += 1
-            continue
-        _ingest_one(run, path, fp, pipeline, progress)
-    if pipeline is not None:
-        with store.transaction():
-            final = pipeline.finish()
-            positions = vessel_rows(final.positions)
-            run.store_records(positions, pa.table({}), "pipeline")
-            run.store_derived(final.events, pipeline.segments())
-            for path, fp in zip(paths, fps, strict=True):
-                if not run.done(fp, COMPLETE):
-                    run.log_row(fp, COMPLETE, path, 0, 0)
-    run.report.unlabelled = run.labeller.unlabelled
-    return run.report
+    """Decode ``inputs`` and store them (see the module docstring and :class:`Ingest`)."""
+    session = Ingest(store, settings, detect=detect, label=label, zones=zones, progress=progress)
+    session.add(inputs)
+    return session.finish()
 
 
 def zone_records(layer: ZoneLayer, label_id: int) -> pa.Table:
