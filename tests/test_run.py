@@ -151,8 +151,17 @@ def test_exports_parse_and_carry_labels(sim_run: tuple[Result, Path]) -> None:
     cot = [etree.fromstring(line) for line in (out / "vessels.cot").read_bytes().splitlines()]
     assert len(cot) == len(vessels["features"])
     assert all(ev.tag == "event" and ev.findtext("detail/remarks") for ev in cot)
-    # each vessel's latest position carries its own label: the node's or the partner's
-    assert {ev.get("access") for ev in cot} <= {"UNCLASSIFIED", "CONFIDENTIAL//REL TO USA, IND"}
+    # each vessel's latest position carries its own label (the node's or the partner's), or
+    # with the vessel's name that label combined with the naming report's
+    assert {ev.get("access") for ev in cot} <= {
+        "UNCLASSIFIED",
+        "CONFIDENTIAL//REL TO USA, IND",
+        "CONFIDENTIAL//REL TO IND, USA",
+    }
+    callsigns = [ev.find("detail/contact").get("callsign") for ev in cot]
+    named = [c for c in callsigns if not c.isdigit()]
+    assert len(named) > 0.9 * len(callsigns)  # vessels go by their names, not MMSIs
+    assert [f["properties"]["name"] for f in vessels["features"]].count(None) < len(named)
     assert f"marked {marking}" in text
 
 

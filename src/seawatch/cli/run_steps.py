@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from seawatch.errors import InputError
 from seawatch.export import Format, Kind, export
+from seawatch.export.common import with_identity
 from seawatch.labels import Label, Reader
 from seawatch.serve.situation import format_situation, situation
 from seawatch.settings import Settings
@@ -403,14 +404,19 @@ class Job:
         folder = self.out / "export"
         folder.mkdir(parents=True, exist_ok=True)
         labels = query.labels()
+        # vessels named from the static reports the reader may read, under the combined label
+        mmsis = [int(m) for m in latest.column("mmsi").to_pylist() if m is not None]
+        named, named_labels = with_identity(
+            latest, query.identities(mmsis), labels, store.policy, reader
+        )
         out = [f"Exports for {_reader_text(reader)} (every record carries its label)"]
         width = max(len(str(folder / name)) for _, _, name, _ in EXPORTS)
         for kind, fmt, name, use in EXPORTS:
-            table = events if kind == "events" else latest
+            table = events if kind == "events" else named
             path = folder / name
             result = export(
                 table,
-                labels,
+                labels if kind == "events" else named_labels,
                 path,
                 fmt=cast("Format", fmt),
                 kind=cast("Kind", kind),
