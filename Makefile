@@ -64,7 +64,7 @@ bench: venv
 	$(BIN)/python bench/decode.py $(BENCH_ARGS)
 
 clean:
-	rm -rf build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis data/out data/sample
+	rm -rf build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis data/out data/sample data/run
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean
