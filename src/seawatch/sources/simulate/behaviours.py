@@ -372,50 +372,105 @@ def _encounters(
 def _zones(
     fleet: Fleet, rng: np.random.Generator, hours: float, plan: Plan, pick: _Picker, need: int
 ) -> None:
-    """A fishing vessel moves its ground into a box of another nation's waters."""
+    """A fishing vessel moves its ground into a box of another nation's waters.
+
+    Whose waters a point is in follows the equidistance principle of maritime boundaries
+    between neighbours (UNCLOS arts. 15, 74, 83: the median line, absent agreement),
+    approximated with the simulator's ports: the country of the nearest port. The box
+    (0.3 degrees square, 30-200 km from the vessel's fishing ground, at sea, within its reach
+    before the run ends) must lie wholly
+    nearer a port of one other country than any port of the vessel's own. Vessels with no
+    such water within reach (far from any border) are not picked."""
     if hours < 2:
         return
+    ports = port_coords()
+    codes = list(ports)
+    p_lat = np.radians([ports[c][1] for c in codes])
+    p_lon = np.radians([ports[c][2] for c in codes])
     placed = 0
-    for i in pick.candidates(WANDER, ("fishing", "small_fishing")):
+    country = np.array([c[:2] for c in codes])
+    fishers = pick.candidates(WANDER, ("fishing", "small_fishing"))
+    # nearest a foreign port first (the seeded order among equals): the likeliest to reach
+    border_km = [
+        _foreign_km(p_lat, p_lon, country, str(fleet.port[i])[:2], fleet, i) for i in fishers
+    ]
+    for i in [fishers[k] for k in np.argsort(border_km, kind="stable")]:
         if placed >= need:
             break
+        home = str(fleet.port[i])[:2]
         c_lat, c_lon = np.array(fleet.centre_lat[i]), np.array(fleet.centre_lon[i])
-        for brg in rng.permutation(8) * 45.0:
-            z_lat, z_lon = offset(c_lat, c_lon, np.array(brg), np.array(45.0))
-            half = 0.15
-            box = (
-                float(z_lat) - half,
-                float(z_lon) - half,
-                float(z_lat) + half,
-                float(z_lon) + half,
-            )
-            corners_la = np.array([box[0], box[0], box[2], box[2], float(z_lat)])
-            corners_lo = np.array([box[1], box[3], box[1], box[3], float(z_lon)])
-            if on_land(corners_la, corners_lo).any() or _shore_km(float(z_lat), float(z_lon)) < 15:
-                continue
-            pick.take(i)
-            t0 = _minute(rng.uniform(0.1, 0.5) * hours * H)
-            country, port_name = _neighbour(fleet.port[i], float(z_lat), float(z_lon))
-            s, w, nn, e = box
-            params = {
-                "zone_name": f"simulated waters of {country} (near {port_name})",
-                "zone_country": country,
-                "bbox": [w, s, e, nn],
-                "polygon": [[w, s], [e, s], [e, nn], [w, nn], [w, s]],
-                "ship_type": int(fleet.ship_type[i]),
-                "heads_in_ts_s": t0,
-            }
-            plan.zones[i] = (t0, box, params)
-            placed += 1
-            break
+        t0 = _minute(rng.uniform(0.1, 0.3) * hours * H)
+        # there in time: steaming at cruise speed, an hour before the run ends
+        reach_km = float(fleet.cruise_kn[i]) * KM_PER_KN_S * (hours * H - t0 - H)
+        found = None
+        for km in (k for k in (30.0, 45.0, 90.0, 140.0, 200.0) if k <= reach_km):
+            for brg in rng.permutation(8) * 45.0:
+                z_lat, z_lon = offset(c_lat, c_lon, np.array(brg), np.array(km))
+                half = 0.15
+                box = (
+                    float(z_lat) - half,
+                    float(z_lon) - half,
+                    float(z_lat) + half,
+                    float(z_lon) + half,
+                )
+                corners_la = np.array([box[0], box[0], box[2], box[2], float(z_lat)])
+                corners_lo = np.array([box[1], box[3], box[1], box[3], float(z_lon)])
+                owner = {
+                    codes[_nearest(p_lat, p_lon, la, lo)][:2]
+                    for la, lo in zip(corners_la.tolist(), corners_lo.tolist(), strict=True)
+                }
+                if len(owner) != 1 or home in owner:
+                    continue
+                if on_land(corners_la, corners_lo).any():
+                    continue
+                if _shore_km(float(z_lat), float(z_lon)) < 5:
+                    continue
+                port = codes[_nearest(p_lat, p_lon, float(z_lat), float(z_lon))]
+                found = (box, port)
+                break
+            if found is not None:
+                break
+        if found is None:
+            continue
+        box, port = found
+        pick.take(i)
+        s, w, nn, e = box
+        params = {
+            "zone_name": f"simulated waters of {port[:2]} (near {ports[port][0]})",
+            "zone_country": port[:2],
+            "bbox": [w, s, e, nn],
+            "polygon": [[w, s], [e, s], [e, nn], [w, nn], [w, s]],
+            "ship_type": int(fleet.ship_type[i]),
+            "heads_in_ts_s": t0,
+        }
+        plan.zones[i] = (t0, box, params)
+        placed += 1
 
 
-def _neighbour(home: str, lat: float, lon: float) -> tuple[str, str]:
-    """ISO 3166 alpha-2 country and name of the nearest port of another country than ``home``'s."""
-    ports = port_coords()
-    foreign = [p for p in ports if p[:2] != home[:2]]
-    best = min(foreign, key=lambda p: (ports[p][1] - lat) ** 2 + (ports[p][2] - lon) ** 2)
-    return best[:2], ports[best][0]
+def _foreign_km(
+    p_lat: npt.NDArray[np.float64],
+    p_lon: npt.NDArray[np.float64],
+    country: npt.NDArray[np.str_],
+    home: str,
+    fleet: Fleet,
+    i: int,
+) -> float:
+    """Great-circle km from vessel ``i``'s fishing ground to the nearest foreign port."""
+    la, lo = math.radians(float(fleet.centre_lat[i])), math.radians(float(fleet.centre_lon[i]))
+    h = np.sin((p_lat - la) / 2) ** 2 + np.cos(la) * np.cos(p_lat) * np.sin((p_lon - lo) / 2) ** 2
+    foreign = country != home
+    if not foreign.any():
+        return math.inf
+    return float(2 * 6371.0 * np.arcsin(np.sqrt(np.min(h[foreign]))))
+
+
+def _nearest(
+    p_lat: npt.NDArray[np.float64], p_lon: npt.NDArray[np.float64], lat: float, lon: float
+) -> int:
+    """Index of the port nearest (great circle) to ``lat``, ``lon`` (degrees)."""
+    la, lo = math.radians(lat), math.radians(lon)
+    h = np.sin((p_lat - la) / 2) ** 2 + np.cos(la) * np.cos(p_lat) * np.sin((p_lon - lo) / 2) ** 2
+    return int(np.argmin(h))
 
 
 def _inland_point(rng: np.random.Generator, lat: float, lon: float) -> tuple[float, float] | None:
