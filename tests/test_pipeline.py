@@ -216,3 +216,33 @@ def test_detectors_still_importable_from_the_cli() -> None:
     from seawatch.cli.detect import DETECTORS as CLI_DETECTORS
 
     assert CLI_DETECTORS is DETECTORS
+
+
+def test_zone_events_know_the_ship_type_from_statics() -> None:
+    """Positions carry no ship type; the pipeline gives the detectors each MMSI's last
+    reported one, so a zone rule on ship types can match (and details report it)."""
+    import shapely
+
+    from seawatch.geo.zones import ZoneLayer
+
+    box = shapely.box(10.0, 10.5, 11.0, 11.5)  # lon 10..11, lat 10.5..11.5
+    layer = ZoneLayer("waters", pa.table({"name": ["W"]}), np.array([box], dtype=object))
+    pipe = Pipeline(zones=[layer], reorder_window_s=WINDOW_S)
+    fishing, cargo = 419000001, 419000002
+    rows = [pos(h / 6, 10.0 + h / 60, lon=10.5, mmsi=m, speed_kn=6.0) for h in range(60)
+            for m in (fishing, cargo)]  # fmt: skip
+    reports = statics(
+        [
+            {"ts": at(0.01), "mmsi": fishing, "ship_type": 30},
+            {"ts": at(0.01), "mmsi": cargo, "ship_type": 70},
+        ]
+    )
+    first = pipe.feed(positions(rows), reports)
+    last = pipe.finish()
+    events = pa.concat_tables([first.events, last.events])
+    entries = events.filter(pc.equal(events["event_type"], "zone_entry")).to_pylist()
+    import json
+
+    types = {e["mmsi"]: json.loads(e["details"])["ship_type"] for e in entries}
+    assert types == {fishing: 30, cargo: 70}
+    assert first.positions["ship_type"].null_count == first.positions.num_rows  # as decoded

@@ -120,6 +120,24 @@ def test_ranking_type_then_offshore_one_per_vessel() -> None:
     assert len(situation(t, VESSELS, per_type=1).notable) == 2
 
 
+def test_zone_entries_of_fishing_vessels_rank_first() -> None:
+    """A fishing vessel entering a zone near shore outranks a cargo ship far out."""
+    zone = {"layer": "eez", "zone": 0}
+    t = events(
+        [
+            {"type": "zone_entry", "mmsi": 538000002, "details": {**zone, "ship_type": 70}},
+            {
+                "type": "zone_entry",
+                "mmsi": 419000001,
+                "at": NEAR_KOCHI,
+                "details": {**zone, "ship_type": 30},
+            },
+        ]
+    )
+    order = [n.vessel.mmsi for n in situation(t, VESSELS, top=8, per_type=2).notable]
+    assert order == [419000001, 538000002]
+
+
 def test_text_lists_counts_and_notables() -> None:
     t = events(
         [

@@ -10,7 +10,9 @@ Ranking (docs/run.md): events are grouped into *incidents*, one per event type, 
 other vessel and kind (the spoofing rule, the identity field), so the 500 position jumps of
 one spoofed MMSI make one incident. Routine incidents are left out: port visits, zone exits
 and a new voyage's destination. The rest are ordered by the type's rank in
-:data:`PRIORITY`, then farther from shore first, then earlier first; at most ``per_type`` of
+:data:`PRIORITY`, then (zone entries) fishing vessels first (ITU ship type 30: the
+concern of a fishing zone), then farther from shore first, then earlier first; at most
+``per_type`` of
 a type, one per vessel (its best) and ``top`` in all are kept. An incident without a
 position (identity changes) is placed at the vessel's latest position when ``latest`` is
 given.
@@ -267,7 +269,21 @@ def _ranked(inc: pa.Table, per_type: int, top: int) -> tuple[pa.Table, np.ndarra
     start = np.array(
         [0 if t is None else t.timestamp() for t in inc.column("start_ts").to_pylist()]
     )
-    order = np.lexsort((start, -np.nan_to_num(offshore, nan=0.0), prio))
+    ship: Any = pc.extract_regex(
+        pc.fill_null(inc.column("details").combine_chunks(), pa.scalar("")),
+        r'"ship_type":\s*(?P<v>\d+)',
+    )
+    fishing = np.asarray(
+        pc.fill_null(
+            pc.and_(
+                pc.equal(inc.column("event_type").combine_chunks(), pa.scalar("zone_entry")),
+                pc.equal(pc.struct_field(ship, [0]), pa.scalar("30")),
+            ),
+            pa.scalar(False),
+        ).to_numpy(zero_copy_only=False),
+        dtype=bool,
+    )
+    order = np.lexsort((start, -np.nan_to_num(offshore, nan=0.0), ~fishing, prio))
     mmsi = inc.column("mmsi").to_pylist()
     kept: list[int] = []
     per: dict[int, int] = {}
