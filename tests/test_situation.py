@@ -134,8 +134,10 @@ def test_zone_entries_of_fishing_vessels_rank_first() -> None:
             },
         ]
     )
-    order = [n.vessel.mmsi for n in situation(t, VESSELS, top=8, per_type=2).notable]
-    assert order == [419000001, 538000002]
+    notable = situation(t, VESSELS, top=8, per_type=2).notable
+    assert [n.vessel.mmsi for n in notable] == [419000001, 538000002]
+    assert notable[0].what.startswith("a fishing vessel, entered zone eez:0")
+    assert notable[1].what.startswith("entered zone eez:0")
 
 
 def test_text_lists_counts_and_notables() -> None:

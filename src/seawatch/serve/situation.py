@@ -472,7 +472,8 @@ def _what(
     if t == "zone_entry":
         key = f"{d.get('layer')}:{d.get('zone')}"
         zone = zone_names.get(key) or f"zone {key}"
-        return f"entered {zone}{times}"
+        who = "a fishing vessel, " if d.get("ship_type") == 30 else ""  # ITU-R M.1371 code 30
+        return f"{who}entered {zone}{times}"
     if t == "identity_change":
         before, after = d.get("before"), d.get("after")
         change = f": {before} -> {after}" if before is not None or after is not None else ""
