@@ -423,6 +423,8 @@ def _zones(
                     continue
                 if on_land(corners_la, corners_lo).any():
                     continue
+                if any(_overlap(box, other) for _, other, _ in plan.zones.values()):
+                    continue  # one nation's waters per place (zones do not overlap)
                 if _shore_km(float(z_lat), float(z_lon)) < 5:
                     continue
                 port = codes[_nearest(p_lat, p_lon, float(z_lat), float(z_lon))]
@@ -445,6 +447,11 @@ def _zones(
         }
         plan.zones[i] = (t0, box, params)
         placed += 1
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    """Whether boxes ``(south, west, north, east)`` share any area."""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _foreign_km(
