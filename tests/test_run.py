@@ -119,7 +119,9 @@ def test_simulated_waters_are_watched(sim_run: tuple[Result, Path]) -> None:
     assert all(z.startswith("sim_waters:") for z in zones.column("zone_id").to_pylist())
     assert counts_in(result.stdout)["zone_entry"] >= 1
     assert re.search(
-        r"^     entered simulated waters of [A-Z]{2} \(near .+\)$", result.stdout, re.M
+        r"^     (a fishing vessel, )?entered simulated waters of [A-Z]{2} \(near .+\)$",
+        result.stdout,
+        re.M,
     )
 
 
