@@ -64,6 +64,12 @@ def test_reader_gets_exactly_what_labels_allow(
         return set(table.column("msg_key").to_pylist())  # type: ignore[attr-defined]
 
     assert keys(q.positions()) == allowed
+    counted = q.count_positions().to_pylist()
+    per_label: dict[int, int] = {}
+    for row in q.positions().column("label_id").to_pylist():
+        per_label[row] = per_label.get(row, 0) + 1
+    assert {r["label_id"]: r["positions"] for r in counted} == per_label
+    assert sum(r["positions"] for r in counted) == len(allowed)
     assert keys(q.positions(bbox=(80, 0, 100, 20))) == allowed
     for vessel in range(4):
         mine = {r.key for r in recs if r.key in allowed and r.mmsi == 419000000 + vessel}

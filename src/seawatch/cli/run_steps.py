@@ -333,9 +333,11 @@ class Job:
         start, end = self.window or (None, None)
         events = query.events(start=start, end=end)
         latest = query.latest(start=start, end=end)
-        # positions per label: read back only for a simulation (its window bounds them);
-        # a kept store or big files could hold far more than memory (no count query yet)
-        positions = query.positions(start=start, end=end) if self.window else None
+        # positions per label, counted in the database (no rows read back)
+        counted = query.count_positions(start=start, end=end)
+        ids: list[Any] = counted.column("label_id").to_pylist()
+        ns: list[Any] = counted.column("positions").to_pylist()
+        positions = {int(lid): int(n) for lid, n in zip(ids, ns, strict=True)}
         types = [name for name, _ in DETECTORS]
         first = situation(events, _no_vessels(), latest=latest, types=types, top=self.top)
         mmsis = sorted(
@@ -362,31 +364,23 @@ class Job:
     def _labels(
         self,
         query: Query,
-        positions: pa.Table | None,
+        positions: dict[int, int],
         events: pa.Table,
         latest: pa.Table,
         compare: Sequence[str],
         store: Store,
     ) -> list[str]:
-        """Records per label the reader sees: positions (simulation), else vessels by the
-        label of their latest position; then what the comparison readers see."""
+        """Positions per label the reader sees (counted in the database); then what the
+        comparison readers see."""
         labels = query.labels()
         reader = _reader_text(query.reader)
-        if positions is not None:
-            counts, what = _by_label(positions), "positions"
-            out = [
-                f"Labels: reader {reader} sees {positions.num_rows:,} positions of "
-                f"{latest.num_rows:,} vessels and {events.num_rows:,} events"
-            ]
-        else:
-            counts, what = _by_label(latest), "vessels"
-            out = [
-                f"Labels: reader {reader} sees {latest.num_rows:,} vessels and "
-                f"{events.num_rows:,} events (vessels by their latest position's label)"
-            ]
-        for lid, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+        out = [
+            f"Labels: reader {reader} sees {sum(positions.values()):,} positions of "
+            f"{latest.num_rows:,} vessels and {events.num_rows:,} events"
+        ]
+        for lid, n in sorted(positions.items(), key=lambda kv: -kv[1]):
             lb = labels[lid]
-            out.append(f"  {n:>12,} {what}  {lb}  (originator {lb.originator})")
+            out.append(f"  {n:>12,} positions  {lb}  (originator {lb.originator})")
         start, end = self.window or (None, None)
         for text in compare:
             other = Query(store, Reader.parse(text, store.policy))
@@ -451,12 +445,3 @@ def _no_vessels() -> pa.Table:
     return pa.table(
         {"mmsi": pa.array([], schema.field("mmsi").type), "name": pa.array([], pa.string())}
     )
-
-
-def _by_label(table: pa.Table) -> dict[int, int]:
-    if table.num_rows == 0:
-        return {}
-    counts = table.column("label_id").value_counts()
-    values: list[Any] = counts.field("values").to_pylist()
-    ns: list[Any] = counts.field("counts").to_pylist()
-    return {int(v): int(n) for v, n in zip(values, ns, strict=True) if v is not None}

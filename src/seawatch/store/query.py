@@ -130,6 +130,32 @@ class Query:
             "positions", where, params, "ORDER BY ts, mmsi, msg_key" + _limit(limit)
         )
 
+    def count_positions(
+        self,
+        *,
+        bbox: BBox | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> pa.Table:
+        """How many positions the reader may read in ``bbox`` and the window, per label:
+        columns ``label_id``, ``positions`` (int64), by label id. Counted in the database,
+        so a summary of a big store reads no rows."""
+        _check_window(start, end)
+        where, params = _where_bbox(bbox)
+        for cond, value in (("ts >= ?", start), ("ts <= ?", end)):
+            if value is not None:
+                where += f" AND {cond}"
+                params.append(value)
+        schema = pa.schema([pa.field("label_id", pa.int32()), pa.field("positions", pa.int64())])
+        label = self._label_filter()
+        if label is None:
+            return schema.empty_table()
+        sql = (
+            f"SELECT label_id, count(*) AS positions FROM positions WHERE {label}{where} "
+            "GROUP BY label_id ORDER BY label_id"
+        )
+        return self.store.backend.fetch(sql, params, schema)
+
     def track(
         self, mmsi: int, start: datetime | None = None, end: datetime | None = None
     ) -> pa.Table:
