@@ -463,16 +463,6 @@ def test_postgresql_store_gives_the_same_summary(pg_url: str, tmp_path: Path) ->
     assert ":***@" in pg.stdout
 
 
-def _listening(port: int) -> bool:
-    """A TCP socket listens on ``port`` (Linux /proc; without connecting to it)."""
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        local, state = line.split()[1], line.split()[3]
-        if state == "0A" and int(local.split(":")[1], 16) == port:
-            return True
-    return False
-
-
-@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc/net/tcp")
 def test_live_from_the_simulators_tcp_server(tmp_path: Path) -> None:
     """`seawatch simulate --tcp` (a real subprocess, 900x real time) feeding `seawatch run
     --tcp`: every line the simulator sent is received and stored."""
@@ -491,9 +481,10 @@ def test_live_from_the_simulators_tcp_server(tmp_path: Path) -> None:
         env=env,
     )
     try:
-        deadline = time.time() + 60
-        while not _listening(port) and time.time() < deadline:  # (it serves its 1st client)
-            time.sleep(0.2)
+        assert sim.stderr is not None
+        for line in iter(sim.stderr.readline, b""):  # its log says when it listens
+            if b"simulate: listening on" in line:
+                break
         result = run(
             "--tcp", f"127.0.0.1:{port}", "--batch-s", "1", "--duration", "8",
             "--out", str(tmp_path / "run"),

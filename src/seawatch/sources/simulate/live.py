@@ -63,6 +63,7 @@ class LiveWriter:
             except OSError as exc:
                 raise InputError(f"cannot listen on {tcp[0]}:{tcp[1]}: {exc}") from exc
             self.address = self._server.getsockname()[:2]
+            log.info("simulate: listening on %s:%d (TCP), waiting for a client", *self.address)
             self._accept_timeout_s = accept_timeout_s
             self._ready = threading.Event()
             threading.Thread(target=self._accept, daemon=True).start()
