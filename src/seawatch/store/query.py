@@ -55,6 +55,20 @@ def _where_bbox(bbox: BBox | None, lon: str = "lon", lat: str = "lat") -> tuple[
     return f" AND {lat} BETWEEN ? AND ? AND ({lon} >= ? {op} {lon} <= ?)", [y0, y1, x0, x1]
 
 
+def _where_area(
+    bbox: BBox | None, start: datetime | None, end: datetime | None, mmsi: int | None = None
+) -> tuple[str, list[Any]]:
+    """``AND ...`` conditions of positions in ``bbox`` with ``start <= ts <= end`` (of
+    ``mmsi``), each optional, and their parameters."""
+    _check_window(start, end)
+    where, params = _where_bbox(bbox)
+    for cond, value in (("ts >= ?", start), ("ts <= ?", end), ("mmsi = ?", mmsi)):
+        if value is not None:
+            where += f" AND {cond}"
+            params.append(value)
+    return where, params
+
+
 def _check_window(start: datetime | None, end: datetime | None) -> None:
     for name, t in (("start", start), ("end", end)):
         if t is not None and t.tzinfo is None:
@@ -120,12 +134,7 @@ class Query:
         limit: int | None = None,
     ) -> pa.Table:
         """Positions in ``bbox`` with ``start <= ts <= end`` (each optional), by time."""
-        _check_window(start, end)
-        where, params = _where_bbox(bbox)
-        for cond, value in (("ts >= ?", start), ("ts <= ?", end), ("mmsi = ?", mmsi)):
-            if value is not None:
-                where += f" AND {cond}"
-                params.append(value)
+        where, params = _where_area(bbox, start, end, mmsi)
         return self._select(
             "positions", where, params, "ORDER BY ts, mmsi, msg_key" + _limit(limit)
         )
@@ -140,12 +149,7 @@ class Query:
         """How many positions the reader may read in ``bbox`` and the window, per label:
         columns ``label_id``, ``positions`` (int64), by label id. Counted in the database,
         so a summary of a big store reads no rows."""
-        _check_window(start, end)
-        where, params = _where_bbox(bbox)
-        for cond, value in (("ts >= ?", start), ("ts <= ?", end)):
-            if value is not None:
-                where += f" AND {cond}"
-                params.append(value)
+        where, params = _where_area(bbox, start, end)
         schema = pa.schema([pa.field("label_id", pa.int32()), pa.field("positions", pa.int64())])
         label = self._label_filter()
         if label is None:
@@ -171,12 +175,7 @@ class Query:
     ) -> pa.Table:
         """The latest position the reader may read of each vessel in ``bbox`` (within the
         time window when given), by MMSI."""
-        _check_window(start, end)
-        where, params = _where_bbox(bbox)
-        for cond, value in (("ts >= ?", start), ("ts <= ?", end)):
-            if value is not None:
-                where += f" AND {cond}"
-                params.append(value)
+        where, params = _where_area(bbox, start, end)
         if not self.store.backend.dialect.arg_max:
             return self._select(
                 "positions",
