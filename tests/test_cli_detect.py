@@ -237,7 +237,7 @@ def test_late_rows_are_counted_and_quarantined(sample: Path, tmp_path: Path) -> 
 def test_a_failure_midway_leaves_no_partial_file(
     sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from seawatch.pipeline import Pipeline
+    from seawatch.engine.pipeline import Pipeline
 
     out = tmp_path / "det"
     assert run("detect", str(sample), "--out", str(out), "--no-summary").exit_code == 0

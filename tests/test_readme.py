@@ -102,7 +102,7 @@ def test_run_sample_has_the_shape_of_a_real_run(
 ) -> None:
     """Every line of the sample is a line a real `seawatch run` prints (numbers aside), in
     the same sections and order; its counts add up; its incidents have the real form."""
-    from seawatch.pipeline import DETECTORS
+    from seawatch.engine.pipeline import DETECTORS
 
     monkeypatch.chdir(tmp_path)  # the default --out, data/run, as in the sample
     real = CliRunner().invoke(cli, ["run", "--vessels", "25", "--hours", "6", "--seed", "3"])

@@ -25,7 +25,7 @@ from lxml import etree
 
 from seawatch.cli.main import cli
 from seawatch.labels import Reader
-from seawatch.pipeline import DETECTORS
+from seawatch.engine.pipeline import DETECTORS
 from seawatch.settings import load_settings
 from seawatch.store import open_store
 from seawatch.store.query import Query

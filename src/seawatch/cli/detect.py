@@ -9,7 +9,7 @@ reads), and the names of zone layers imported under ``<data_dir>/zones/``. Out: 
 ``late_statics.parquet`` (rows quarantined as too late to put in time order), each written
 to a temporary file and renamed into place; a count of events per type on stdout.
 
-The work is :class:`seawatch.pipeline.Pipeline`'s; this module reads the inputs chunk by
+The work is :class:`seawatch.engine.pipeline.Pipeline`'s; this module reads the inputs chunk by
 chunk (side by side, oldest chunk first, so a positions file and a statics file of the same
 day interleave) and streams the pipeline's output to disk: memory is a chunk plus the
 stages' state, not the input.
@@ -37,7 +37,7 @@ from seawatch.cli.common import load_zones, settings_of, split_zone_names, zones
 from seawatch.cli.decode import _check_input
 from seawatch.cli.output import conform_to
 from seawatch.errors import InputError, StoreError
-from seawatch.pipeline import DETECTORS, ChunkResult, Pipeline, ts_us
+from seawatch.engine.pipeline import DETECTORS, ChunkResult, Pipeline, ts_us
 
 if TYPE_CHECKING:
     from seawatch.decode import DecodeStats

@@ -326,7 +326,7 @@ class Job:
     # --- summary and exports ----------------------------------------------------------
     def report(self, store: Store, compare: Sequence[str] = ()) -> None:
         """Read the store for the reader, write the exports, compose :attr:`text`."""
-        from seawatch.pipeline import DETECTORS
+        from seawatch.engine.pipeline import DETECTORS
 
         reader = _reader(self.reader_text, store)
         query = Query(store, reader)

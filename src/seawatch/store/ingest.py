@@ -2,7 +2,7 @@
 
 In: input files (anything :func:`seawatch.decode.decode_stream` reads), an open
 :class:`~seawatch.store.base.Store`, the labelling rules or one label for the run, and
-whether to run :class:`seawatch.pipeline.Pipeline` (``detect``). Out: positions and
+whether to run :class:`seawatch.engine.pipeline.Pipeline` (``detect``). Out: positions and
 statics (and with ``detect`` positions with ``segment_id``, segments and events) in the
 store, and an :class:`IngestReport`.
 
@@ -41,7 +41,7 @@ from seawatch.store.tables import TABLES
 
 if TYPE_CHECKING:
     from seawatch.geo.zones import ZoneLayer
-    from seawatch.pipeline import Pipeline
+    from seawatch.engine.pipeline import Pipeline
 
 __all__ = ["Ingest", "IngestReport", "fingerprint", "ingest", "zone_records"]
 
@@ -186,7 +186,7 @@ class Ingest:
         self.pipeline: Pipeline | None = None
         self._pending: list[tuple[Path, str]] = []  # inputs the pipeline has not finished
         if detect:
-            from seawatch.pipeline import Pipeline
+            from seawatch.engine.pipeline import Pipeline
 
             self.pipeline = Pipeline(zones=zones, reorder_window_s=settings.reorder_window_s)
         if zones:
