@@ -7,7 +7,8 @@ only, query results as Arrow (:class:`Query`). See docs/storage.md.
 
 from __future__ import annotations
 
-from seawatch.store.base import Backend, Store, db_location, open_store, redact_url
+from seawatch.store.base import Backend, Store, redact_url
+from seawatch.store.factory import db_location, open_store
 from seawatch.store.tables import SCHEMA_VERSION, TABLES, Column, Dialect, TableDef
 
 __all__ = [

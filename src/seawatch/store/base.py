@@ -5,8 +5,9 @@ policy. Out: a :class:`Store` that creates and migrates the schema of
 :mod:`seawatch.store.tables`, keeps the ``labels`` dictionary, and writes Arrow tables
 with deduplication. A backend (:class:`Backend`) only runs SQL, moves Arrow tables in and
 out, and inserts with the table's conflict rule; the shared SQL is generated from the
-one declaration of the tables. Reading records is not here: every read goes through
-:class:`seawatch.store.query.Query`, which needs a reader.
+one declaration of the tables. Opening a database is :mod:`seawatch.store.factory`'s.
+Reading records is not here: every read goes through :class:`seawatch.store.query.Query`,
+which needs a reader.
 
 SQL handed to a backend uses ``?`` placeholders; a backend whose driver spells them
 otherwise translates.
@@ -20,21 +21,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from seawatch.errors import ConfigError, StoreError
+from seawatch.errors import StoreError
 from seawatch.labels import Label, Policy, labels_from_table, labels_table
 from seawatch.store.tables import SCHEMA_VERSION, TABLES, Dialect, TableDef, create_sql
 from seawatch.store.tables import migration_sql as _migration_sql
 
-if TYPE_CHECKING:
-    from seawatch.settings import Settings
-
-__all__ = ["Backend", "Store", "db_location", "open_store", "redact_url"]
+__all__ = ["Backend", "Store", "redact_url"]
 
 log = logging.getLogger(__name__)
 
@@ -218,52 +214,3 @@ def _labels_schema() -> pa.Schema:
     from seawatch.labels import LABELS_SCHEMA
 
     return LABELS_SCHEMA
-
-
-def db_location(settings: Settings, db: str | None = None) -> str:
-    """The database to open: ``db`` if given, else the ``db`` setting, else
-    ``<data_dir>/seawatch.duckdb``."""
-    if db:
-        return db
-    configured = settings.db.reveal()
-    return configured or str(Path(settings.data_dir) / "seawatch.duckdb")
-
-
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
-
-
-def open_store(
-    url_or_path: str | Path | None, settings: Settings, *, migrate: bool = True
-) -> Store:
-    """Open the store at ``url_or_path`` (``None``: from the settings, see
-    :func:`db_location`): a ``postgresql://`` URL or a DuckDB file path.
-
-    ``migrate``: create the schema of a new database, bring an old one up to date.
-    Raises :class:`ConfigError` for an unknown URL scheme and :class:`StoreError` when
-    the database cannot be opened.
-    """
-    where = db_location(settings, None if url_or_path is None else str(url_or_path))
-    policy = Policy.from_settings(settings)
-    m = _SCHEME.match(where)
-    backend: Backend
-    if m and m.group(1).lower() in ("postgresql", "postgres"):
-        from seawatch.store.postgres import PostgresBackend  # type: ignore[import-not-found,unused-ignore]
-
-        backend = PostgresBackend(where)
-    elif m:
-        raise ConfigError(
-            f"db {redact_url(where)!r}: unknown scheme {m.group(1)!r} "
-            "(give a DuckDB file path or a postgresql:// URL)"
-        )
-    else:
-        from seawatch.store.duck import DuckBackend
-
-        backend = DuckBackend(Path(where))
-    store = Store(backend, policy)
-    try:
-        if migrate:
-            store.migrate()
-    except BaseException:
-        store.close()
-        raise
-    return store
