@@ -353,7 +353,7 @@ def test_real_decoder_jsonl(shared_data: Path) -> None:
 
 
 def test_jsonl_rows_skip_projections() -> None:
-    from seawatch.cli.output import jsonl_rows
+    from seawatch.engine.outputs import jsonl_rows
 
     base = pa.table({"msg_type": [4], "line_no": [2]})
     pos = pa.table({"msg_type": [1, 4], "line_no": [1, 2]})

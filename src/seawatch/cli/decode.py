@@ -22,8 +22,8 @@ import click
 from tqdm import tqdm
 
 from seawatch.cli.common import settings_of
-from seawatch.cli.output import JsonlSink, ParquetSink
 from seawatch.cli.summary import StatsLike, format_summary
+from seawatch.engine.outputs import JsonlSink, ParquetSink
 from seawatch.errors import InputError, SeawatchError
 
 if TYPE_CHECKING:

@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 
 from seawatch.cli.common import load_zones, settings_of, split_zone_names, zones_option
 from seawatch.cli.decode import _check_input
-from seawatch.cli.output import conform_to
+from seawatch.engine.outputs import conform_to
 from seawatch.engine.pipeline import DETECTORS, ChunkResult, Pipeline, ts_us
 from seawatch.errors import InputError, StoreError
 

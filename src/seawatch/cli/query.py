@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from seawatch.cli.common import settings_of
 from seawatch.cli.db import db_option, open_db
-from seawatch.cli.output import _json_default
+from seawatch.engine.outputs import _json_default
 from seawatch.errors import InputError
 from seawatch.labels import Policy, Reader
 from seawatch.store.query import BBox, Query

@@ -265,17 +265,23 @@ class Pipeline:
         self._ship.add(statics)
         inputs = {"positions": self._ship.attach(positions), "statics": statics}
         found = [EVENTS_SCHEMA.empty_table()]
+        # the watermark: every row older has been released (a later one is late), so each
+        # detector's "now" is the same whatever the chunking; at the end, the newest time seen
+        watermark = self.latest_us if final else cutoff_us
         for name, table in DETECTORS:
             if inputs[table].num_rows:  # closed events only: the open ones come at the end
                 events, self._states[name] = self._modules[name].detect(
-                    inputs[table], state=self._states[name], open_events=False
+                    inputs[table],
+                    state=self._states[name],
+                    open_events=False,
+                    watermark_us=watermark,
                 )
                 found.append(events)
                 self._schemas[name] = inputs[table].schema
         if final:  # a last call with no rows returns what is still open
             for name, schema in self._schemas.items():
                 events, _ = self._modules[name].detect(
-                    schema.empty_table(), state=self._states[name]
+                    schema.empty_table(), state=self._states[name], watermark_us=watermark
                 )
                 found.append(events)
         return ChunkResult(positions, pa.concat_tables(found), late)

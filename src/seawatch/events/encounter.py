@@ -501,6 +501,7 @@ def detect(
     state: EncounterState | None = None,
     *,
     open_events: bool = True,
+    watermark_us: int | None = None,
 ) -> tuple[pa.Table, EncounterState]:
     """Encounters closed in ``positions`` and (``open_events``) those still running."""
     state = state or EncounterState()
@@ -513,7 +514,7 @@ def detect(
         )
     if state.buffer is not None:
         rows = pa.concat_tables([state.buffer, rows], promote_options="permissive")
-    kd = prepare(rows, None, {})
+    kd = prepare(rows, None, {}, watermark_us=watermark_us)
     if len(kd.ts_us) == 0:
         return empty_events(), EncounterState(rows, by_segment, state.now_us)
     events, needed = _encounters(kd, params, state.now_us, open_events)

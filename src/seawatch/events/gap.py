@@ -103,9 +103,10 @@ def detect(
     state: GapState | None = None,
     *,
     open_events: bool = True,
+    watermark_us: int | None = None,
 ) -> tuple[pa.Table, GapState]:
     """Gaps closed in ``positions`` and, if ``open_events``, those still open at their end."""
-    kd: Keyed = prepare(positions, state, _SPEC, key="mmsi")
+    kd: Keyed = prepare(positions, state, _SPEC, key="mmsi", watermark_us=watermark_us)
     c = kd.cols
     min_gap_us = round(params.min_gap_s * US_PER_S)
     m = len(kd.ts_us)

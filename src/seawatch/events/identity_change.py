@@ -167,11 +167,13 @@ def detect(
     state: IdentityState | None = None,
     *,
     open_events: bool = True,
+    watermark_us: int | None = None,
 ) -> tuple[pa.Table, IdentityState]:
     """Identity changes in ``statics`` (time-ordered chunks; see module doc).
 
     Changes are point events: ``open_events`` has no effect.
     """
+    del watermark_us  # changes are point events: nothing waits for the end of the data
     del open_events
     state = state or IdentityState()
     out, last = [], dict(state.last)

@@ -242,11 +242,12 @@ def detect(
     state: LoiteringState | None = None,
     *,
     open_events: bool = True,
+    watermark_us: int | None = None,
 ) -> tuple[pa.Table, LoiteringState]:
     """Loitering closed in ``positions`` and (``open_events``) runs still slow at their end."""
     spec = _spec()
     fresh = state is None or not state.cols
-    kd = prepare(positions, state, spec)
+    kd = prepare(positions, state, spec, watermark_us=watermark_us)
     iv, fv = kd.cols["i"], kd.cols["f"]
     if fresh or (state is not None and len(state.cols["i"]) < len(iv)):
         n_old = 0 if fresh or state is None else len(state.cols["i"])

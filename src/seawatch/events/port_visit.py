@@ -276,10 +276,11 @@ def detect(
     state: PortVisitState | None = None,
     *,
     open_events: bool = True,
+    watermark_us: int | None = None,
 ) -> tuple[pa.Table, PortVisitState]:
     """Port visits closed in ``positions`` and (``open_events``) visits still in port."""
     n_old = 0 if state is None or not state.cols else len(state.cols["i"])
-    kd = prepare(positions, state, _spec(), keep=PORT_COLUMNS)
+    kd = prepare(positions, state, _spec(), keep=PORT_COLUMNS, watermark_us=watermark_us)
     iv, fv = kd.cols["i"], kd.cols["f"]
     iv[n_old:, LAST_TS] = NO
     iv[:, V_ROW] = -1  # visits begun in earlier chunks take their port from the state

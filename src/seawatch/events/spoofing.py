@@ -202,10 +202,17 @@ def detect(
     state: SpoofingState | None = None,
     *,
     open_events: bool = True,
+    watermark_us: int | None = None,
 ) -> tuple[pa.Table, SpoofingState]:
     """Spoofing signals closed in ``positions`` and (``open_events``) runs still open."""
     n_old = 0 if state is None or not state.cols else len(state.cols["i"])
-    kd = prepare(positions, state, {"i": (np.int64, 0, 10), "f": (np.float64, 0.0, 8)}, key="mmsi")
+    kd = prepare(
+        positions,
+        state,
+        {"i": (np.int64, 0, 10), "f": (np.float64, 0.0, 8)},
+        key="mmsi",
+        watermark_us=watermark_us,
+    )
     iv, fv = kd.cols["i"], kd.cols["f"]
     iv[n_old:, [LAST_TS, J_START, L_START]] = NO
     land_col = kd.column("on_land")

@@ -152,6 +152,7 @@ def detect(
     state: DisablingState | None = None,
     *,
     open_events: bool = True,
+    watermark_us: int | None = None,
 ) -> tuple[pa.Table, DisablingState]:
     """Suspected disabling closed in ``positions`` and (``open_events``) qualifying open gaps."""
     r = params.min_positions
@@ -162,7 +163,7 @@ def detect(
         "ring": (np.int64, NO, r),
         "last_seg": (object, None),
     }
-    kd = prepare(positions, state, spec, key="mmsi")
+    kd = prepare(positions, state, spec, key="mmsi", watermark_us=watermark_us)
     iv, fv, ring = kd.cols["i"], kd.cols["f"], kd.cols["ring"]
     iv[n_old:, LAST_TS] = NO
     shore = kd.column("distance_to_shore_km")

@@ -196,10 +196,14 @@ def prepare(
     *,
     key: str = "auto",
     keep: Sequence[str] = (),
+    watermark_us: int | None = None,
 ) -> Keyed:
     """Clean and order ``positions``; lay out ``state`` (``spec``: name → dtype, fill[, width]).
 
     ``key`` is ``"auto"`` (``segment_id`` when present, else ``mmsi``) or ``"mmsi"``.
+    ``watermark_us``: the time up to which the data is complete, as the engine knows it
+    (no row older will come); "now" is the latest of it, the state's and the chunk's newest
+    time. Without it (a detector called on its own), the newest time seen.
     ``keep`` is accepted for compatibility: ``rows`` keeps every input column.
     """
     del keep
@@ -232,6 +236,8 @@ def prepare(
             arr[:n_old] = state.cols[name]
         cols[name] = arr
     now = max(state.now_us, int(ch.ts_us.max()) if len(ch.ts_us) else state.now_us)
+    if watermark_us is not None:
+        now = max(now, watermark_us)
     return Keyed(
         keys=keys,
         track=slot[ch.local],

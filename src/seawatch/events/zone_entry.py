@@ -200,6 +200,7 @@ def detect(
     state: ZoneState | None = None,
     *,
     open_events: bool = True,
+    watermark_us: int | None = None,
 ) -> tuple[pa.Table, ZoneState]:
     """Zone entries and exits in ``positions`` (point events: ``open_events`` has no effect)."""
     del open_events
@@ -212,7 +213,7 @@ def detect(
         spec[_state_name(lay, r)] = (np.int64, UNSEEN)
     n_old = 0 if state is None or not state.cols else len(state.cols["i"])
     keep = (*(PREFIX + lay for lay in layers), "speed_kn", "ship_type")
-    kd = prepare(positions, state, spec, keep=keep)
+    kd = prepare(positions, state, spec, keep=keep, watermark_us=watermark_us)
     iv = kd.cols["i"]
     iv[n_old:, LAST_TS] = NO
     m = len(kd.ts_us)
