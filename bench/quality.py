@@ -1,7 +1,7 @@
 """Detector quality: simulate → ingest (detect) → events through the query layer → scored (issue 5).
 
 For each seed and fleet size: ``seawatch simulate`` (the Python API) writes a day of NMEA and
-``truth.jsonl`` into a run directory; :func:`seawatch.store.ingest.ingest` stores it in a fresh
+``truth.jsonl`` into a run directory; :func:`seawatch.engine.ingest.ingest` stores it in a fresh
 DuckDB file with ``detect=True`` (the pipeline with geography, as ``seawatch ingest --detect``)
 and, as ``--zones``, one zone layer of the simulated nations' waters (the boxes in the truth's
 ``zone_entry`` records: the areas a partner would have loaded);
@@ -36,13 +36,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
+from seawatch.engine.ingest import ingest
 from seawatch.geo.zones import ZoneLayer
 from seawatch.labels import Reader
 from seawatch.settings import load_settings
 from seawatch.sources.simulate import SimConfig, simulate
 from seawatch.sources.simulate.score import TypeScore, read_truth, score
 from seawatch.store import open_store
-from seawatch.store.ingest import ingest
 from seawatch.store.query import Query
 
 GOAL_PRECISION, GOAL_RECALL = 0.95, 0.9

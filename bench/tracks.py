@@ -240,7 +240,7 @@ def child_seawatch(path: Path, chunk: int, runs: int, limit: int) -> dict[str, A
     import pyarrow.parquet as pq
 
     from seawatch import __version__, tracks
-    from seawatch.cli.detect import DETECTORS
+    from seawatch.engine.pipeline import DETECTORS
 
     modules = {name: importlib.import_module(f"seawatch.events.{name}") for name, _ in DETECTORS}
     static_cols = ["ts", "mmsi", "name", "imo", "callsign", "draught_m"]

@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner, Result
 
-from seawatch.cli.detect import DETECTORS
 from seawatch.cli.main import cli
+from seawatch.engine.pipeline import DETECTORS
 from seawatch.errors import ConfigError
 
 OUTPUTS = ("positions", "segments", "identity", "events", "late_positions", "late_statics")
@@ -266,7 +266,7 @@ import re, resource, sys
 from pathlib import Path
 import pyarrow.parquet as pq
 from seawatch.cli.demo import write_sample
-from seawatch.cli.detect import run_detect
+from seawatch.engine.detect import detect_files as run_detect
 from seawatch.decode.encode import checksum
 from seawatch.settings import load_settings
 
@@ -294,7 +294,7 @@ settings = load_settings(env={"SEAWATCH_DECODE_CHUNK_BYTES": "256KiB"})
 run_detect([write(2)], settings=settings, out_dir=work / "warm")  # imports, JIT, land data
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 big = write(copies)
-result = run_detect([big], settings=settings, out_dir=work / "big")
+result = run_detect([big], settings=settings, out_dir=work / "big").report
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 held = pq.read_table(work / "big" / "positions.parquet").nbytes
 print(big.stat().st_size, result.chunks, result.positions, held, before * 1024, after * 1024)

@@ -211,13 +211,6 @@ def test_feed_after_finish_is_an_error() -> None:
         pipe.feed(mmsi_rows([0]), SCHEMAS["statics"].empty_table())
 
 
-def test_detectors_still_importable_from_the_cli() -> None:
-    """bench/tracks.py imports the tuple from seawatch.cli.detect."""
-    from seawatch.cli.detect import DETECTORS as CLI_DETECTORS
-
-    assert CLI_DETECTORS is DETECTORS
-
-
 def test_zone_events_know_the_ship_type_from_statics() -> None:
     """Positions carry no ship type; the pipeline gives the detectors each MMSI's last
     reported one, so a zone rule on ship types can match (and details report it)."""

@@ -248,12 +248,12 @@ def test_simulate_ingest_detect_meets_the_goals(tmp_path: Path) -> None:
     import numpy as np
     import shapely
 
+    from seawatch.engine.ingest import ingest
     from seawatch.geo.zones import ZoneLayer
     from seawatch.labels import Reader
     from seawatch.settings import load_settings
     from seawatch.sources.simulate import SimConfig, simulate
     from seawatch.store import open_store
-    from seawatch.store.ingest import ingest
     from seawatch.store.query import Query
 
     simulate(SimConfig(seed=2, vessels=60, hours=18), tmp_path)

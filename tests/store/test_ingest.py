@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from seawatch.cli.main import cli
+from seawatch.engine.ingest import ingest
 from seawatch.labels import Reader, may_read
 from seawatch.settings import Settings, load_settings
 from seawatch.store import TABLES, Store, open_store
-from seawatch.store.ingest import ingest
 from seawatch.store.query import Query
 
 
@@ -342,7 +342,7 @@ def test_session_over_batches_equals_one_run(
 ) -> None:
     """A live feed's batches added one by one to an Ingest session store what one ingest
     of the same files stores: tracks and events span the batches."""
-    from seawatch.store.ingest import Ingest
+    from seawatch.engine.ingest import Ingest
 
     lines = sample().read_text().splitlines()[:30_000]
     batches = []

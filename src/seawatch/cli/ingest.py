@@ -3,7 +3,7 @@
 In: NMEA, CSV or Parquet inputs; ``--detect`` to run tracks and events on what arrived;
 ``--label``/``--originator`` to label the run's records by hand (else the settings'
 ``label_rules`` and ``default_label``). Out: the store (``--db``), and a summary line of
-what was read and stored. The work is :func:`seawatch.store.ingest.ingest`'s.
+what was read and stored. The work is :func:`seawatch.engine.ingest.ingest`'s.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import click
 from seawatch.cli.common import load_zones, settings_of, split_zone_names, zones_option
 from seawatch.cli.db import db_option, open_db
 from seawatch.cli.decode import _check_input
+from seawatch.engine.ingest import ingest
 from seawatch.errors import InputError, LabelError
 from seawatch.labels import parse_label
-from seawatch.store.ingest import ingest
 
 __all__ = ["ingest_command"]
 

@@ -7,7 +7,7 @@ or ``--db``), GeoJSON, KML and Cursor-on-Target exports in ``<out>/export/``, an
 situation summary (:mod:`seawatch.serve.situation`). Every read goes through
 :class:`seawatch.store.query.Query` for one reader. The steps are the library's:
 :func:`seawatch.sources.simulate.simulate`, :class:`seawatch.sources.feed.Feed`,
-:func:`seawatch.store.ingest.ingest`, :func:`seawatch.export.export`. docs/run.md.
+:func:`seawatch.engine.ingest.ingest`, :func:`seawatch.export.export`. docs/run.md.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, cast
 import click
 import pyarrow as pa
 
+from seawatch.engine.ingest import Ingest, IngestReport, ingest
 from seawatch.errors import InputError
 from seawatch.export import Format, Kind, export
 from seawatch.export.common import with_identity
@@ -33,7 +34,6 @@ from seawatch.serve.situation import format_situation, situation
 from seawatch.settings import Settings
 from seawatch.store import open_store
 from seawatch.store.base import Store, redact_url
-from seawatch.store.ingest import Ingest, IngestReport, ingest
 from seawatch.store.query import Query
 from seawatch.store.tables import TABLES
 

@@ -29,12 +29,12 @@ import pyarrow.compute as pc
 from seawatch.decode import DecodeStats, decode_stream
 from seawatch.decode.schemas import SCHEMAS
 from seawatch.engine.outputs import conform_to
-from seawatch.engine.pipeline import ts_us
+from seawatch.engine.pipeline import SOURCE_ID, ts_us
 
 if TYPE_CHECKING:
     from seawatch.settings import Settings
 
-__all__ = ["Piece", "merged", "pieces"]
+__all__ = ["SOURCE_ID", "Piece", "merged", "pieces"]
 
 _HEAD_BYTES = 64 * 1024  # decoded to find where an input starts
 _NEVER = np.iinfo(np.int64).min

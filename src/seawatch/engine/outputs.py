@@ -60,6 +60,7 @@ class ParquetSink:
         self.out_dir = out_dir
         self.schemas = schemas
         self._writers: dict[str, tuple[pq.ParquetWriter, Path]] = {}
+        self._schemas: dict[str, pa.Schema] = {}
         self.rows: dict[str, int] = {}
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
@@ -68,30 +69,38 @@ class ParquetSink:
                 f"cannot create output directory '{out_dir}': {exc.strerror} (choose another --out)"
             ) from None
 
-    def write(self, name: str, table: pa.Table) -> None:
-        """Append ``table``'s rows to table ``name``."""
-        if table.num_rows == 0:
+    def write(self, name: str, table: pa.Table, *, create: bool = False) -> None:
+        """Append ``table``'s rows to table ``name``. ``create``: make the file even when
+        ``table`` is empty. A table not in ``schemas`` takes the schema of its first rows."""
+        if table.num_rows == 0 and not create:
             return
-        schema = self.schemas.get(name, table.schema)
-        table = conform_to(table, schema, name)
         if name not in self._writers:
+            schema = self.schemas.get(name, table.schema)
             tmp = self.out_dir / f".{name}.parquet.{os.getpid()}.tmp"
             try:
                 writer = pq.ParquetWriter(tmp, schema, compression="zstd")
             except OSError as exc:
                 raise StoreError(f"cannot write '{tmp}': {exc} (check --out)") from None
             self._writers[name] = (writer, tmp)
-        self._writers[name][0].write_table(table)
-        self.rows[name] = self.rows.get(name, 0) + table.num_rows
+            self._schemas[name] = schema
+            self.rows.setdefault(name, 0)
+        writer = self._writers[name][0]
+        if table.num_rows:
+            writer.write_table(conform_to(table, self._schemas[name], name))
+            self.rows[name] += table.num_rows
 
     def commit(self) -> list[Path]:
         """Close every file and move it into place; returns the final paths."""
         done = []
-        for name, (writer, tmp) in sorted(self._writers.items()):
-            writer.close()
-            final = self.out_dir / f"{name}.parquet"
-            os.replace(tmp, final)
-            done.append(final)
+        try:
+            for name, (writer, tmp) in sorted(self._writers.items()):
+                writer.close()
+                final = self.out_dir / f"{name}.parquet"
+                os.replace(tmp, final)
+                done.append(final)
+        except OSError as exc:
+            self.abort()
+            raise StoreError(f"cannot write into '{self.out_dir}': {exc} (check --out)") from None
         self._writers.clear()
         for name in self.schemas:
             stale = self.out_dir / f"{name}.parquet"

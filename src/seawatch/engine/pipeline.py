@@ -40,7 +40,7 @@ from seawatch.tracks.clean import DROP_REASONS
 from seawatch.tracks.identity import DEFAULT_MAX_ATTRIBUTION_S, SegmentsAccumulator
 from seawatch.tracks.schemas import SEGMENT_ID
 
-__all__ = ["DETECTORS", "ChunkResult", "Pipeline", "ReorderBuffer", "ts_us"]
+__all__ = ["DETECTORS", "SOURCE_ID", "ChunkResult", "Pipeline", "ReorderBuffer", "ts_us"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,10 @@ DETECTORS: tuple[tuple[str, str], ...] = (
     ("identity_change", "statics"),
 )
 """Each detector module of :mod:`seawatch.events` the pipeline runs, with the table it reads."""
+
+SOURCE_ID = "source_id"
+"""The column (int32) by which the engine tells which input a row came from; with
+``carry_source`` the pipeline keeps it on every row it releases."""
 
 _US = pa.timestamp("us", tz="UTC")
 _NEVER = -(2**62)
@@ -162,6 +166,8 @@ class Pipeline:
     ``geography``: run :func:`seawatch.geo.enrich` (with ``zones``); if its packages or
     data are missing, a warning is logged and the pipeline runs without it
     (:attr:`geography` tells which). ``reorder_window_s`` defaults to the setting's default.
+    ``carry_source``: the chunks carry :data:`SOURCE_ID` (the engine's input number), kept
+    on every released row.
     """
 
     def __init__(
@@ -171,6 +177,7 @@ class Pipeline:
         geography: bool = True,
         reorder_window_s: float | None = None,
         max_attribution_s: float = DEFAULT_MAX_ATTRIBUTION_S,
+        carry_source: bool = False,
     ) -> None:
         from seawatch.decode.schemas import SCHEMAS
         from seawatch.settings import SETTINGS
@@ -179,7 +186,11 @@ class Pipeline:
             reorder_window_s = float(SETTINGS["reorder_window_s"].default)
         self.window_us = int(reorder_window_s * 1e6)
         self.zones = list(zones)
-        self.buffers = {name: ReorderBuffer(SCHEMAS[name]) for name in ("positions", "statics")}
+        source = pa.field(SOURCE_ID, pa.int32())
+        self.buffers = {
+            name: ReorderBuffer(SCHEMAS[name].append(source) if carry_source else SCHEMAS[name])
+            for name in ("positions", "statics")
+        }
         self.latest_us = _NEVER
         self.dropped: dict[str, int] = dict.fromkeys(DROP_REASONS, 0)
         self.late: dict[str, int] = dict.fromkeys(self.buffers, 0)

@@ -1,0 +1,56 @@
+"""Detect to files: AIS inputs through the engine into a directory of Parquet tables.
+
+In: input files (anything :func:`seawatch.decode.decode_stream` reads), the settings, zone
+layers and detector parameters. Out: in ``out_dir`` the tables of
+:class:`seawatch.engine.sinks.ParquetDirSink` (positions, segments, identity, events and
+the late-row quarantine), and a :class:`DetectResult`. ``seawatch detect`` is this call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from seawatch.engine.run import Engine, EngineReport
+from seawatch.engine.sinks import ParquetDirSink, Subscribers
+
+if TYPE_CHECKING:
+    from seawatch.geo.zones import ZoneLayer
+    from seawatch.settings import Settings
+
+__all__ = ["DetectResult", "detect_files"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DetectResult:
+    """The engine's report and the files written."""
+
+    report: EngineReport
+    files: list[Path] = field(default_factory=list)
+
+
+def detect_files(
+    sources: Sequence[str | Path],
+    *,
+    settings: Settings,
+    out_dir: Path,
+    zones: Sequence[ZoneLayer] = (),
+    params: Mapping[str, Any] | None = None,
+    chunk_rows: int | None = None,
+    subscribers: Subscribers | None = None,
+) -> DetectResult:
+    """Run the engine on ``sources`` (merged in time order) and write its tables into
+    ``out_dir``; nothing is left there half-written if it fails."""
+    with ParquetDirSink(out_dir) as out:
+        sinks: list[Any] = [out] if subscribers is None else [out, subscribers]
+        engine = Engine(settings, sinks=sinks, zones=zones, params=params, chunk_rows=chunk_rows)
+        engine.add(sources)
+        report = engine.finish()
+    if not report.read["positions"]:
+        log.warning("no positions decoded from %d input(s): nothing to detect", len(sources))
+    return DetectResult(report, out.files)

@@ -1,0 +1,214 @@
+"""The engine: one driver for every pipeline run, whoever starts it.
+
+In: sources (:mod:`seawatch.engine.inputs`: files merged in time order, a live feed's
+batches as they come, or decoded tables handed over directly), the settings, zone layers,
+detector parameters, and sinks. Out: each chunk's result handed to every sink as it is
+released, the run's end (open events, segments, identity history) at :meth:`Engine.finish`,
+and an :class:`EngineReport` of what happened, late rows included.
+
+A sink is anything with ``chunk(piece, result)`` and ``finish(final)``
+(:class:`Sink`): the store (:class:`seawatch.engine.ingest.StoreSink`), a Parquet
+directory (:class:`seawatch.engine.sinks.ParquetDirSink`), subscribers such as a live
+stream or alert rules (:class:`seawatch.engine.sinks.Subscribers`). ``seawatch detect``,
+``ingest``, ``run`` and the server all drive this class; none has its own loop.
+
+Without ``detect`` (a plain ingest) the engine decodes and hands each piece to the sinks
+with no pipeline result: nothing is reordered, segmented or detected.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import pyarrow as pa
+
+from seawatch.decode import DecodeStats
+from seawatch.engine.inputs import Piece, merged
+from seawatch.engine.pipeline import DETECTORS, SOURCE_ID, ChunkResult, Pipeline
+
+if TYPE_CHECKING:
+    from seawatch.geo.zones import ZoneLayer
+    from seawatch.settings import Settings
+
+__all__ = ["Engine", "EngineReport", "Final", "Sink"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Final:
+    """What the pipeline releases at the end: the last chunk (with every open event), the
+    segments and the identity history."""
+
+    result: ChunkResult
+    segments: pa.Table
+    history: pa.Table
+
+
+class Sink(Protocol):
+    """Where the engine's output goes. ``result`` is None without detection."""
+
+    def chunk(self, piece: Piece, result: ChunkResult | None) -> None: ...
+
+    def finish(self, final: Final | None) -> None: ...
+
+
+@dataclass
+class EngineReport:
+    """What a run did, in counts (every entry point prints from this)."""
+
+    inputs: int = 0
+    chunks: int = 0
+    decode: DecodeStats = field(default_factory=DecodeStats)
+    read: dict[str, int] = field(default_factory=lambda: {"positions": 0, "statics": 0})
+    """Rows decoded, before cleaning."""
+    positions: int = 0
+    """Positions released by the pipeline (cleaned, segmented); 0 without detection."""
+    dropped: dict[str, int] = field(default_factory=dict)
+    """Positions the cleaning dropped, by reason."""
+    late: dict[str, int] = field(default_factory=lambda: {"positions": 0, "statics": 0})
+    """Rows older than what was already released: quarantined by the sinks, never dropped."""
+    segments: int = 0
+    events_by_type: dict[str, int] = field(default_factory=dict)
+    geography: bool = False
+    elapsed_s: float = 0.0
+
+    @property
+    def messages(self) -> int:
+        return self.decode.messages
+
+    @property
+    def rejected(self) -> int:
+        return self.decode.rejected
+
+    @property
+    def events(self) -> int:
+        return sum(self.events_by_type.values())
+
+    def late_text(self) -> str:
+        """One line on the late rows, or '' when none."""
+        n = sum(self.late.values())
+        if not n:
+            return ""
+        return (
+            f"{self.late['positions']:,} positions and {self.late['statics']:,} statics came "
+            "more than reorder_window_s after newer rows: quarantined, not in tracks "
+            "or events (sort the input by time or raise SEAWATCH_REORDER_WINDOW_S)"
+        )
+
+
+class Engine:
+    """One run: :meth:`add` inputs (files, merged in time order within each call) or
+    :meth:`feed` decoded pieces, as they come; :meth:`finish` once.
+
+    One pipeline spans every call, so tracks and events cross inputs and a live feed's
+    batches. ``params``: detector parameters by detector name (their defaults otherwise).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        sinks: Sequence[Sink] = (),
+        detect: bool = True,
+        zones: Sequence[ZoneLayer] = (),
+        params: Mapping[str, Any] | None = None,
+        chunk_rows: int | None = None,
+        progress: Callable[[int], None] | None = None,
+        sources: list[str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sources: list[str] = [] if sources is None else sources
+        """Every input's name by its :data:`SOURCE_ID` (the number on its rows)."""
+        self.sinks = list(sinks)
+        self.chunk_rows = chunk_rows
+        self.progress = progress
+        self.report = EngineReport(events_by_type={name: 0 for name, _ in DETECTORS})
+        self.pipeline: Pipeline | None = None
+        if detect:
+            kwargs: dict[str, Any] = {} if params is None else {"params": params}
+            self.pipeline = Pipeline(
+                zones=zones,
+                reorder_window_s=settings.reorder_window_s,
+                carry_source=True,
+                **kwargs,
+            )
+            self.report.geography = self.pipeline.geography
+        self._ids = {name: i for i, name in enumerate(self.sources)}
+        self._started = time.perf_counter()
+        self._finished = False
+
+    def add(self, sources: Sequence[str | Path]) -> EngineReport:
+        """Decode ``sources``, merged in time order, and run them through."""
+        self.report.inputs += len(sources)
+        for piece, now in merged(sources, self.settings, self.chunk_rows, self.progress):
+            self.feed(piece, now)
+        return self.report
+
+    def feed(self, piece: Piece, now_us: int | None = None) -> ChunkResult | None:
+        """Run one decoded piece through; ``now_us``: the time every input has reached."""
+        if self._finished:
+            raise RuntimeError("Engine.feed after finish(); make a new Engine")
+        piece = self._tagged(piece)
+        r = self.report
+        r.decode = r.decode.merge(piece.stats)
+        r.chunks += 1
+        r.read["positions"] += piece.positions.num_rows
+        r.read["statics"] += piece.statics.num_rows
+        result = None
+        if self.pipeline is not None:
+            result = self.pipeline.feed(piece.positions, piece.statics, now_us)
+            self._count(result)
+        for sink in self.sinks:
+            sink.chunk(piece, result)
+        return result
+
+    def finish(self) -> EngineReport:
+        """Release what the pipeline holds, hand the end to the sinks; the report."""
+        if self._finished:
+            raise RuntimeError("Engine.finish called twice")
+        self._finished = True
+        final = None
+        if self.pipeline is not None:
+            result = self.pipeline.finish()
+            self._count(result)
+            final = Final(result, self.pipeline.segments(), self.pipeline.history())
+            self.report.segments = final.segments.num_rows
+            self.report.positions = self.pipeline.positions
+            self.report.dropped = dict(self.pipeline.dropped)
+        for sink in self.sinks:
+            sink.finish(final)
+        self.report.elapsed_s = time.perf_counter() - self._started
+        if sum(self.report.late.values()):
+            log.warning("%s", self.report.late_text())
+        return self.report
+
+    def _count(self, result: ChunkResult) -> None:
+        r = self.report
+        for name, table in result.late.items():
+            r.late[name] = r.late.get(name, 0) + table.num_rows
+        if result.events.num_rows:
+            counts = result.events.group_by("event_type").aggregate([("event_id", "count")])
+            for row in counts.to_pylist():
+                t = row["event_type"]
+                r.events_by_type[t] = r.events_by_type.get(t, 0) + row["event_id_count"]
+
+    def _tagged(self, piece: Piece) -> Piece:
+        """``piece`` with :data:`SOURCE_ID` on its rows (its input's number)."""
+        name = str(piece.source)
+        if name not in self._ids:
+            self._ids[name] = len(self.sources)
+            self.sources.append(name)
+        sid = self._ids[name]
+        for attr in ("positions", "statics"):
+            table: pa.Table = getattr(piece, attr)
+            if SOURCE_ID not in table.column_names:
+                ids = pa.array(np.full(table.num_rows, sid, np.int32), pa.int32())
+                setattr(piece, attr, table.append_column(SOURCE_ID, ids))
+        return piece
