@@ -35,11 +35,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seawatch.decode import decode_stream
+from seawatch.decode.keys import message_keys
 from seawatch.labels import LabelRules, Reader
 from seawatch.settings import load_settings
 from seawatch.store import open_store, redact_url
 from seawatch.store.query import Query
-from seawatch.store.records import Labeller, message_keys, vessel_rows
+from seawatch.store.records import Labeller, vessel_rows
 
 # --postgres: durable (fsync on) like production, with memory for a bulk load
 PG_BENCH_SETTINGS = ("shared_buffers=1GB", "max_wal_size=4GB")

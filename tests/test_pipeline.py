@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from seawatch import tracks
 from seawatch.decode import decode
 from seawatch.decode.schemas import SCHEMAS, conform
-from seawatch.engine.pipeline import DETECTORS, Pipeline
+from seawatch.engine.pipeline import DETECTORS, Pipeline, time_order
 from seawatch.events.schema import EVENTS_SCHEMA, sort_events
 from seawatch.tracks.identity import SegmentsAccumulator, identity_history, segments_table
 from tracks.helpers import at, pos, positions, statics
@@ -81,9 +81,10 @@ def feed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def whole(raw: pa.Table, st_: pa.Table) -> dict[str, pa.Table]:
-    """The one-pass reference."""
+    """The one-pass reference (equal times in the pipeline's order: MMSI, message key)."""
+    raw, st_ = time_order(raw, "positions"), time_order(st_, "statics")
     segmented, _ = tracks.segment(tracks.clean(raw).positions)
-    inputs = {"positions": segmented, "statics": st_.sort_by([("ts", "ascending")])}
+    inputs = {"positions": segmented, "statics": st_}
     found = [EVENTS_SCHEMA.empty_table()]
     for name, table in DETECTORS:
         events, _ = importlib.import_module(f"seawatch.events.{name}").detect(inputs[table])

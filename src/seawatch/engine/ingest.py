@@ -36,6 +36,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from seawatch.decode.keys import message_keys
 from seawatch.engine.inputs import SOURCE_ID, Piece
 from seawatch.engine.pipeline import ChunkResult
 from seawatch.engine.run import Engine, EngineReport, Final
@@ -43,7 +44,7 @@ from seawatch.errors import InputError
 from seawatch.labels import Label, LabelRules
 from seawatch.settings import Settings
 from seawatch.store.base import Store
-from seawatch.store.records import Labeller, message_keys, vessel_rows
+from seawatch.store.records import Labeller, vessel_rows
 from seawatch.store.tables import TABLES
 
 if TYPE_CHECKING:

@@ -15,10 +15,11 @@ Stages: reorder buffer → tracks.clean → tracks.segment → geo.enrich → ev
 memory is one chunk plus that state, never the whole input.
 
 Every stage needs time order. A row is held until it is older than the newest time seen
-minus ``reorder_window_s``, then released with the others sorted by time (equal times keep
-their arrival order). A row older than what was already released is *late*: it is returned
-for quarantine and counted, never silently dropped. Given the same rows with none late, the
-outputs equal those of one pass over the whole input.
+minus ``reorder_window_s``, then released with the others sorted by time (equal times in
+the order of their MMSI and message key, not of arrival). A row older than what was
+already released is *late*: it is returned for quarantine and counted, never silently
+dropped. Given the same rows with none late, in any order and any chunks, the outputs
+equal those of one pass over the whole input.
 """
 
 from __future__ import annotations
@@ -34,13 +35,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seawatch import tracks
+from seawatch.decode.keys import message_keys
 from seawatch.errors import ConfigError
 from seawatch.events.schema import EVENTS_SCHEMA
 from seawatch.tracks.clean import DROP_REASONS
 from seawatch.tracks.identity import DEFAULT_MAX_ATTRIBUTION_S, SegmentsAccumulator
 from seawatch.tracks.schemas import SEGMENT_ID
 
-__all__ = ["DETECTORS", "SOURCE_ID", "ChunkResult", "Pipeline", "ReorderBuffer", "ts_us"]
+__all__ = [
+    "DETECTORS",
+    "SOURCE_ID",
+    "ChunkResult",
+    "Pipeline",
+    "ReorderBuffer",
+    "time_order",
+    "ts_us",
+]
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +80,27 @@ def ts_us(table: pa.Table) -> np.ndarray[Any, np.dtype[np.int64]]:
     return np.asarray(pc.fill_null(ts, pa.scalar(np.iinfo(np.int64).min, pa.int64())), np.int64)
 
 
-class ReorderBuffer:
-    """Rows of one table held until released in time order; see the module docstring.
+def time_order(table: pa.Table, kind: str) -> pa.Table:
+    """``table`` (``kind``: positions or statics) sorted by time, rows of equal time in a
+    total order of their content (MMSI, then message key), not of arrival: the order of the
+    stages' input never depends on how the input was split into files or chunks."""
+    mmsi_col: Any = table.column("mmsi").cast(pa.int64())
+    mmsi: Any = pc.fill_null(mmsi_col, pa.scalar(-1, pa.int64()))
+    keys = np.asarray(message_keys(table, kind).to_numpy(), np.int64)
+    order = np.lexsort((keys, np.asarray(mmsi.to_numpy(), np.int64), ts_us(table)))
+    return table.take(order)
 
-    Rows without a time are released at once (the stages count or skip them).
+
+class ReorderBuffer:
+    """Rows of one table (``kind``: positions or statics) held until released in time
+    order; see the module docstring. Rows of equal time are released in the order of their
+    MMSI and message key (:func:`seawatch.decode.keys.message_keys`), whatever order they
+    came in. Rows without a time are released at once (the stages count or skip them).
     """
 
-    def __init__(self, schema: pa.Schema) -> None:
+    def __init__(self, schema: pa.Schema, kind: str = "positions") -> None:
         self.schema = schema
+        self.kind = kind
         self._held: list[pa.Table] = []
         self.horizon_us = _NEVER
         """Everything older than this has been released; a newer row is not late."""
@@ -103,8 +126,7 @@ class ReorderBuffer:
         ts = ts_us(held)
         out = ts < self.horizon_us
         self._held = [held.filter(pa.array(~out))] if not out.all() else []
-        order = np.argsort(ts[out], kind="stable")
-        return held.filter(pa.array(out)).take(order)
+        return time_order(held.filter(pa.array(out)), self.kind)
 
 
 @dataclass
@@ -188,7 +210,9 @@ class Pipeline:
         self.zones = list(zones)
         source = pa.field(SOURCE_ID, pa.int32())
         self.buffers = {
-            name: ReorderBuffer(SCHEMAS[name].append(source) if carry_source else SCHEMAS[name])
+            name: ReorderBuffer(
+                SCHEMAS[name].append(source) if carry_source else SCHEMAS[name], name
+            )
             for name in ("positions", "statics")
         }
         self.latest_us = _NEVER

@@ -23,46 +23,9 @@ from seawatch.errors import LabelError
 from seawatch.labels import Label, LabelRules, combine
 from seawatch.store.base import Store
 
-__all__ = ["Labeller", "VesselLabels", "message_keys", "vessel_rows"]
+__all__ = ["Labeller", "VesselLabels", "vessel_rows"]
 
 log = logging.getLogger(__name__)
-
-_U64 = np.uint64
-_M1 = _U64(0xBF58476D1CE4E5B9)
-_M2 = _U64(0x94D049BB133111EB)
-_GOLDEN = _U64(0x9E3779B97F4A7C15)
-
-
-def _mix(h: np.ndarray[Any, Any], v: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """splitmix64 finaliser of ``h ^ v``: a stable 64-bit hash, the same on every platform."""
-    z = (h ^ v.astype(_U64)) + _GOLDEN
-    z = (z ^ (z >> _U64(30))) * _M1
-    z = (z ^ (z >> _U64(27))) * _M2
-    out: np.ndarray[Any, Any] = z ^ (z >> _U64(31))
-    return out
-
-
-def _ints(table: pa.Table, name: str, scale: float | None = None) -> np.ndarray[Any, Any]:
-    col: Any = table.column(name)
-    if scale is not None:
-        col = pc.round(pc.multiply(col.cast(pa.float64()), scale))
-    filled: Any = pc.fill_null(col.cast(pa.int64()), -(2**62))
-    return np.asarray(filled.to_numpy(), dtype=np.int64).view(_U64)
-
-
-def message_keys(table: pa.Table, kind: str) -> pa.Array[Any]:
-    """``msg_key`` of each row: hash of mmsi, ts (us), msg_type and lat, lon at 1e-6 degree
-    (positions) or part_num and imo (statics)."""
-    h = np.full(table.num_rows, _U64(0x5EA3A7C4), dtype=_U64)
-    parts: list[tuple[str, float | None]] = [("mmsi", None), ("ts", None), ("msg_type", None)]
-    if kind == "positions":
-        parts += [("lat", 1e6), ("lon", 1e6)]
-    else:
-        parts += [("part_num", None), ("imo", None)]
-    with np.errstate(over="ignore"):
-        for name, scale in parts:
-            h = _mix(h, _ints(table, name, scale))
-    return pa.array(h.view(np.int64), pa.int64())
 
 
 def vessel_rows(positions: pa.Table) -> pa.Table:
