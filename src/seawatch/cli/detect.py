@@ -33,7 +33,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from seawatch.cli.common import load_zones, settings_of, split_zone_names, zones_option
+from seawatch.cli.common import (
+    load_zones,
+    params_option,
+    settings_of,
+    split_zone_names,
+    with_params,
+    zones_option,
+)
 from seawatch.cli.decode import _check_input
 from seawatch.cli.output import conform_to
 from seawatch.engine.pipeline import DETECTORS, ChunkResult, Pipeline, ts_us
@@ -52,6 +59,7 @@ Examples:
   seawatch detect data/sample/bay-of-bengal.nmea --out data/detect
   seawatch detect day1.nmea.gz day2.nmea.gz --out data/detect --zones eez,fishing_areas
   seawatch detect data/out/positions.parquet data/out/statics.parquet --out data/detect
+  seawatch detect suez.csv --out data/detect --param loitering.min_distance_to_shore_km=0
 """
 
 Piece = tuple[pa.Table, pa.Table, "DecodeStats"]
@@ -269,7 +277,9 @@ def run_detect(
     except OSError as exc:
         msg = f"cannot create output directory '{out_dir}': {exc.strerror} (choose another --out)"
         raise InputError(msg) from None
-    pipe = Pipeline(zones=zones, reorder_window_s=settings.reorder_window_s)
+    pipe = Pipeline(
+        zones=zones, reorder_window_s=settings.reorder_window_s, params=settings.detectors
+    )
     stats, decoded, chunks = DecodeStats(), 0, 0
     found: list[pa.Table] = [EVENTS_SCHEMA.empty_table()]
     with _Outputs(out_dir) as out:
@@ -358,6 +368,7 @@ def format_detect_summary(result: DetectResult) -> str:
 @click.option(
     "--summary/--no-summary", default=True, show_default=True, help="Print events per type."
 )
+@params_option
 @click.pass_context
 def detect_command(
     ctx: click.Context,
@@ -366,6 +377,7 @@ def detect_command(
     zone_names: tuple[str, ...],
     chunk_rows: int | None,
     summary: bool,
+    params: tuple[str, ...],
 ) -> None:
     """Find tracks and events in AIS files (NMEA, CSV or seawatch Parquet).
 
@@ -377,7 +389,7 @@ def detect_command(
     memory stays bounded, not the whole input.
     Exit code 0 done, 1 an input cannot be read, 2 bad usage.
     """
-    settings = settings_of(ctx)
+    settings = with_params(settings_of(ctx), params)
     if "-" in inputs:
         raise click.UsageError("detect reads files, not stdin ('-'); save the feed to a file")
     sources = [_check_input(name) for name in inputs]

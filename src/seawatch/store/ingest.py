@@ -188,7 +188,11 @@ class Ingest:
         if detect:
             from seawatch.engine.pipeline import Pipeline
 
-            self.pipeline = Pipeline(zones=zones, reorder_window_s=settings.reorder_window_s)
+            self.pipeline = Pipeline(
+                zones=zones,
+                reorder_window_s=settings.reorder_window_s,
+                params=settings.detectors,
+            )
         if zones:
             lid = store.label_id(label if label is not None else rules.default)
             with store.transaction():
