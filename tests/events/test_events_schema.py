@@ -12,7 +12,7 @@ import pytest
 from evtools import MIN, T0, TS, positions
 
 from seawatch.events import suspected_disabling
-from seawatch.events.registry import REGISTRY, Detector, detectors
+from seawatch.events.registry import REGISTRY, Detector, detectors, update_events_doc
 from seawatch.events.schema import EVENTS_SCHEMA, build_events, combine
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "events.md"
@@ -78,3 +78,15 @@ def test_every_event_type_and_parameter_is_documented() -> None:
             assert re.search(rf"^## {event_type.name}\b", doc, re.M), event_type
         for f in dataclasses.fields(d.params):
             assert f"`{f.name}`" in doc, (d.params.__name__, f.name)
+
+
+def test_parameter_tables_are_generated_from_the_classes() -> None:
+    doc = DOC.read_text(encoding="utf-8")
+    assert update_events_doc(doc) == doc, (
+        "docs/events.md parameter tables are out of date: run "
+        "`python -m seawatch.events.registry docs/events.md`"
+    )
+    for d in detectors():
+        assert f"<!-- params:{d.name} -->" in doc, f"no generated parameter table for {d.name}"
+        for spec in d.specs.values():
+            assert spec.help, (d.name, spec.name)

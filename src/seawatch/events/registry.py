@@ -262,3 +262,12 @@ def update_events_doc(text: str) -> str:
         return m.group(1) + params_markdown(_detector(m.group(2), "docs/events.md")) + m.group(3)
 
     return _REGION.sub(table, text)
+
+
+if __name__ == "__main__":  # python -m seawatch.events.registry docs/events.md
+    import sys
+    from pathlib import Path
+
+    for name in sys.argv[1:]:
+        doc = Path(name)
+        doc.write_text(update_events_doc(doc.read_text(encoding="utf-8")), encoding="utf-8")
