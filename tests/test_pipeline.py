@@ -7,7 +7,6 @@ each detector called once.
 
 from __future__ import annotations
 
-import importlib
 import itertools
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +21,8 @@ from hypothesis import strategies as st
 from seawatch import tracks
 from seawatch.decode import decode
 from seawatch.decode.schemas import SCHEMAS, conform
-from seawatch.engine.pipeline import DETECTORS, Pipeline, time_order
+from seawatch.engine.pipeline import Pipeline, time_order
+from seawatch.events.registry import detectors
 from seawatch.events.schema import EVENTS_SCHEMA, sort_events
 from seawatch.tracks.identity import SegmentsAccumulator, identity_history, segments_table
 from tracks.helpers import at, pos, positions, statics
@@ -86,8 +86,8 @@ def whole(raw: pa.Table, st_: pa.Table) -> dict[str, pa.Table]:
     segmented, _ = tracks.segment(tracks.clean(raw).positions)
     inputs = {"positions": segmented, "statics": st_}
     found = [EVENTS_SCHEMA.empty_table()]
-    for name, table in DETECTORS:
-        events, _ = importlib.import_module(f"seawatch.events.{name}").detect(inputs[table])
+    for d in detectors():
+        events, _ = d.detect(inputs[d.reads])
         found.append(events)
     return {
         "positions": segmented,

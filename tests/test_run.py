@@ -25,6 +25,7 @@ from lxml import etree
 
 from seawatch.cli.main import cli
 from seawatch.engine.pipeline import DETECTORS
+from seawatch.events.registry import event_types
 from seawatch.labels import Reader
 from seawatch.settings import load_settings
 from seawatch.store import open_store
@@ -77,9 +78,9 @@ def test_simulated_run_stores_positions_and_events(sim_run: tuple[Result, Path])
     } == by_type  # the summary's counts are the store's
     assert sum(summary.values()) == tables["events"]
     assert f"Events: {tables['events']:,}" in result.stdout
-    # every detector's type listed, 0 or not (zone_entry's detector emits zone_exit too)
+    # every detector's type listed, 0 or not; only the types the registry declares
     assert {name for name, _ in DETECTORS} <= set(summary)
-    assert set(summary) <= {name for name, _ in DETECTORS} | {"zone_exit"}
+    assert set(summary) <= set(event_types())
     assert len(list((out / "sim").glob("ais-*.nmea"))) == 8
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temporaries
 

@@ -156,7 +156,7 @@ def test_int_settings_round_trip(n: int) -> None:
 
 def test_registry_matches_dataclass() -> None:
     names = [f.name for f in dataclasses.fields(Settings)]
-    assert list(SETTINGS) == names
+    assert [*SETTINGS, "detectors"] == names  # detectors: declared on the detectors' classes
     for spec in SETTINGS.values():
         assert isinstance(spec.default, spec.type), spec.name
         assert spec.env_var == "SEAWATCH_" + spec.name.upper()
@@ -178,3 +178,39 @@ def test_docs_match_registry() -> None:
     )
     for spec in SETTINGS.values():
         assert f"`{spec.env_var}`" in doc
+
+
+def test_detector_parameters_from_file_and_environment(tmp_path: Path) -> None:
+    toml = tmp_path / "s.toml"
+    toml.write_text("[detectors.loitering]\nmin_distance_to_shore_km = 0\nmax_speed_kn = 3\n")
+    env = {"SEAWATCH_DETECTORS__LOITERING__MAX_SPEED_KN": "1.5"}
+    s, sources = resolve_settings(toml, env=env)
+    assert s.detectors["loitering"].min_distance_to_shore_km == 0.0
+    assert s.detectors["loitering"].max_speed_kn == 1.5  # environment > file
+    assert sources["detectors.loitering.min_distance_to_shore_km"] == f"file {toml}"
+    assert sources["detectors.loitering.max_speed_kn"] == (
+        "env SEAWATCH_DETECTORS__LOITERING__MAX_SPEED_KN"
+    )
+    assert set(s.detectors) == {"loitering"}  # the others run with their defaults
+    assert "detectors" not in SETTINGS
+
+
+@pytest.mark.parametrize(
+    ("toml", "env", "message"),
+    [
+        ("[detectors.nope]\nx = 1\n", {}, r"unknown detector 'nope' \(detectors: gap, "),
+        ("[detectors.gap]\nx = 1\n", {}, r"no parameter 'x' \(parameters: min_gap_s, "),
+        ('[detectors.gap]\nmin_gap_s = "long"\n', {}, r"s.toml'.*'long'.*not a number"),
+        ("[detectors]\ngap = 1\n", {}, r"one table per detector"),
+        ("", {"SEAWATCH_DETECTORS__GAP__MIN_GAP_S": "-5"}, r"GAP__MIN_GAP_S: .*at least 0"),
+        ("", {"SEAWATCH_DETECTORS__NOPE__X": "1"}, r"unknown detector 'nope'"),
+        ("", {"SEAWATCH_DETECTORS__GAP": "1"}, r"expected SEAWATCH_DETECTORS__<DETECTOR>__"),
+    ],
+)
+def test_bad_detector_parameters_are_config_errors(
+    tmp_path: Path, toml: str, env: dict[str, str], message: str
+) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError, match=message):
+        resolve_settings(path, env=env)

@@ -169,3 +169,12 @@ def test_stamped_lines_decode_with_their_receive_time() -> None:
     pos = tables["positions"]
     assert pos.column("ts")[0].as_py() == dt.datetime.fromtimestamp(1_760_000_000, dt.UTC)
     assert pos.column("station")[0].as_py() == "feed-1"
+
+
+def test_ranking_reads_the_registry() -> None:
+    from seawatch.events import registry
+    from seawatch.serve.situation import PRIORITY, ROUTINE
+
+    assert registry.priority() == PRIORITY
+    assert registry.routine() == ROUTINE == ("port_visit", "zone_exit")
+    assert set(PRIORITY) | set(ROUTINE) == set(registry.event_types())

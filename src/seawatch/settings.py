@@ -8,6 +8,12 @@ Precedence, highest first: command-line option (``overrides``) > environment
 argument, else ``$SEAWATCH_SETTINGS_FILE``, else ``./seawatch.toml`` if it exists. In the
 file, ``[decode] chunk_bytes = 1`` is the same as ``decode_chunk_bytes = 1``.
 
+Detector parameters are settings too: ``[detectors.loitering] min_distance_to_shore_km = 0``
+in the file, ``SEAWATCH_DETECTORS__LOITERING__MIN_DISTANCE_TO_SHORE_KM=0`` in the
+environment; they are declared on the detectors' parameter classes and checked by
+:mod:`seawatch.events.registry`, and :attr:`Settings.detectors` holds those given (name →
+parameter instance). ``--param`` (:func:`seawatch.events.registry.resolve_params`) wins.
+
 Each field of :class:`Settings` is declared with :func:`setting` (default, help line,
 choices, secret flag); :data:`SETTINGS` (the registry), validation, ``docs/settings.md``
 (:func:`settings_markdown`) and ``seawatch settings`` are all derived from it.
@@ -45,6 +51,8 @@ log = logging.getLogger(__name__)
 
 SETTINGS_FILE_ENV: Final = "SEAWATCH_SETTINGS_FILE"
 DEFAULT_SETTINGS_FILE: Final = Path("seawatch.toml")
+DETECTORS_TABLE: Final = "detectors"
+DETECTORS_ENV: Final = ENV_PREFIX + "DETECTORS__"
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -139,6 +147,9 @@ class Settings:
         "stale (`stale` = `time` + this; see docs/exports.md).",
         minimum=1,
     )
+    detectors: Mapping[str, Any] = dataclasses.field(default_factory=dict, hash=False)
+    """Detector parameters given in the file or environment: name → parameter instance
+    (:mod:`seawatch.events.registry`; a detector left out runs with its defaults)."""
 
     def __repr__(self) -> str:
         body = ", ".join(f"{s.name}={s.display(getattr(self, s.name))}" for s in SETTINGS.values())
@@ -151,6 +162,8 @@ def _registry() -> dict[str, Setting]:
     hints = typing.get_type_hints(Settings)
     out = {}
     for f in dataclasses.fields(Settings):
+        if "help" not in f.metadata:  # detectors: declared on the detectors' classes
+            continue
         meta = dict(f.metadata)
         out[f.name] = Setting(name=f.name, type=hints[f.name], default=f.default, **meta)
     return out
@@ -196,7 +209,12 @@ def _settings_file(path: Path | None, env: Mapping[str, str]) -> Path | None:
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
-            return _flatten(tomllib.load(fh))
+            data = tomllib.load(fh)
+            detectors = data.pop(DETECTORS_TABLE, None)
+            flat = _flatten(data)
+            if detectors is not None:
+                flat[DETECTORS_TABLE] = detectors
+            return flat
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"settings file '{path}': not valid TOML: {exc} (fix the file)") from None
     except OSError as exc:
@@ -217,14 +235,27 @@ def resolve_settings(
     values: dict[str, Any] = {name: spec.default for name, spec in SETTINGS.items()}
     sources = dict.fromkeys(SETTINGS, "default")
     file = _settings_file(path, env)
+    given: dict[str, dict[str, tuple[object, str]]] = {}  # detector parameters
     if file is not None:
         for name, raw in _read_toml(file).items():
+            if name == DETECTORS_TABLE:
+                _file_params(raw, f"settings file '{file}'", given)
+                continue
             if name not in SETTINGS:
                 raise _unknown(name, f"settings file '{file}'")
             values[name] = SETTINGS[name].parse(raw, f"settings file '{file}'")
             sources[name] = f"file {file}"
     for var, raw in env.items():
         if not var.startswith(ENV_PREFIX) or var == SETTINGS_FILE_ENV:
+            continue
+        if var.startswith(DETECTORS_ENV):
+            parts = var[len(DETECTORS_ENV) :].lower().split("__")
+            if len(parts) != 2 or not all(parts):
+                raise ConfigError(
+                    f"{var}: expected {DETECTORS_ENV}<DETECTOR>__<PARAMETER>, e.g. "
+                    f"{DETECTORS_ENV}LOITERING__MIN_DISTANCE_TO_SHORE_KM"
+                )
+            given.setdefault(parts[0], {})[parts[1]] = (raw, var)
             continue
         name = var[len(ENV_PREFIX) :].lower()
         if name not in SETTINGS:
@@ -239,7 +270,29 @@ def resolve_settings(
             raise _unknown(name, "option")
         values[name] = SETTINGS[name].parse(raw, f"option --{name.replace('_', '-')}")
         sources[name] = "option"
+    if given:
+        from seawatch.events.registry import parse_params
+
+        params = parse_params(given)
+        values[DETECTORS_TABLE] = {name: params[name] for name in given}
+        for det, keys in given.items():
+            for key, (_, where) in keys.items():
+                kind = "env" if where.startswith(ENV_PREFIX) else "file"
+                origin = where if kind == "env" else str(file)
+                sources[f"{DETECTORS_TABLE}.{det}.{key}"] = f"{kind} {origin}"
     return Settings(**values), sources
+
+
+def _file_params(table: object, where: str, into: dict[str, dict[str, tuple[object, str]]]) -> None:
+    """``[detectors.<name>]`` tables of the settings file into ``into``."""
+    if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
+        raise ConfigError(
+            f"{where}: [{DETECTORS_TABLE}] must hold one table per detector, e.g. "
+            f"[{DETECTORS_TABLE}.loitering] min_distance_to_shore_km = 0"
+        )
+    for det, keys in table.items():
+        for key, raw in keys.items():
+            into.setdefault(det, {})[key] = (raw, where)
 
 
 def load_settings(
@@ -269,6 +322,11 @@ def settings_markdown() -> str:
         "In the file, `[decode]` + `chunk_bytes = 1` is the same as `decode_chunk_bytes = 1`.",
         "Booleans accept true/false, 1/0, yes/no, on/off; byte sizes accept KiB, MiB, GiB.",
         "`seawatch settings` prints the effective values and where each came from.",
+        "",
+        "Detector parameters (docs/events.md lists them) are set the same way:",
+        "`[detectors.loitering]` + `min_distance_to_shore_km = 0` in the file,",
+        "`SEAWATCH_DETECTORS__LOITERING__MIN_DISTANCE_TO_SHORE_KM=0` in the environment, or",
+        "`--param loitering.min_distance_to_shore_km=0` on `seawatch detect`, `ingest` and `run`.",
         "",
         "| setting | environment variable | type | default | description |",
         "|---|---|---|---|---|",

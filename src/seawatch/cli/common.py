@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -9,15 +10,17 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from seawatch.errors import SeawatchError
+from seawatch.errors import ConfigError, SeawatchError
 from seawatch.settings import Settings, load_settings
 
 __all__ = [
     "Failure",
     "SeawatchGroup",
     "load_zones",
+    "params_option",
     "settings_of",
     "split_zone_names",
+    "with_params",
     "zones_option",
 ]
 
@@ -80,3 +83,29 @@ def load_zones(names: Sequence[str], data_dir: Path) -> list[Any]:
         log.warning("zone layers %s skipped: %s (install seawatch's geo extras)", names, exc)
         return []
     return [load_zone_layer(name, data_dir) for name in names]
+
+
+def params_option(f: F) -> F:
+    """``--param DETECTOR.PARAMETER=VALUE`` (repeatable): a detector parameter for this run."""
+    return click.option(
+        "--param",
+        "params",
+        multiple=True,
+        metavar="DETECTOR.PARAM=VALUE",
+        help="Set a detector parameter for this run, e.g. loitering.min_distance_to_shore_km=0 "
+        "(repeatable; wins over [detectors.*] settings; docs/events.md lists them).",
+    )(f)
+
+
+def with_params(settings: Settings, params: Sequence[str]) -> Settings:
+    """``settings`` with the detector parameters in force (``--param`` values applied).
+
+    A bad ``--param`` is a usage error (exit 2) naming the valid detectors or parameters.
+    """
+    from seawatch.events.registry import resolve_params
+
+    try:
+        resolved = resolve_params(settings, params)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    return dataclasses.replace(settings, detectors=resolved)

@@ -14,7 +14,14 @@ from pathlib import Path
 
 import click
 
-from seawatch.cli.common import load_zones, settings_of, split_zone_names, zones_option
+from seawatch.cli.common import (
+    load_zones,
+    params_option,
+    settings_of,
+    split_zone_names,
+    with_params,
+    zones_option,
+)
 from seawatch.cli.decode import _check_input
 from seawatch.engine.detect import DetectResult, detect_files
 
@@ -25,6 +32,7 @@ Examples:
   seawatch detect data/sample/bay-of-bengal.nmea --out data/detect
   seawatch detect day1.nmea.gz day2.nmea.gz --out data/detect --zones eez,fishing_areas
   seawatch detect data/out/positions.parquet data/out/statics.parquet --out data/detect
+  seawatch detect suez.csv --out data/detect --param loitering.min_distance_to_shore_km=0
 """
 
 
@@ -69,6 +77,7 @@ def format_detect_summary(result: DetectResult) -> str:
 @click.option(
     "--summary/--no-summary", default=True, show_default=True, help="Print events per type."
 )
+@params_option
 @click.pass_context
 def detect_command(
     ctx: click.Context,
@@ -77,6 +86,7 @@ def detect_command(
     zone_names: tuple[str, ...],
     chunk_rows: int | None,
     summary: bool,
+    params: tuple[str, ...],
 ) -> None:
     """Find tracks and events in AIS files (NMEA, CSV or seawatch Parquet).
 
@@ -88,7 +98,7 @@ def detect_command(
     memory stays bounded, not the whole input.
     Exit code 0 done, 1 an input cannot be read, 2 bad usage.
     """
-    settings = settings_of(ctx)
+    settings = with_params(settings_of(ctx), params)
     if "-" in inputs:
         raise click.UsageError("detect reads files, not stdin ('-'); save the feed to a file")
     sources = [_check_input(name) for name in inputs]

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import click
 
-from seawatch.cli.common import load_zones, settings_of, split_zone_names, zones_option
+from seawatch.cli.common import (
+    load_zones,
+    params_option,
+    settings_of,
+    split_zone_names,
+    with_params,
+    zones_option,
+)
 from seawatch.cli.db import db_option, open_db
 from seawatch.cli.decode import _check_input
 from seawatch.engine.ingest import ingest
@@ -35,6 +42,7 @@ __all__ = ["ingest_command"]
     help="Nation owning the records labelled with --label (default: node_nation).",
 )
 @zones_option
+@params_option
 @db_option
 @click.pass_context
 def ingest_command(
@@ -44,6 +52,7 @@ def ingest_command(
     marking: str | None,
     originator: str | None,
     zone_names: tuple[str, ...],
+    params: tuple[str, ...],
     db: str | None,
 ) -> None:
     """Decode AIS inputs and store them; the same message is stored once.
@@ -54,8 +63,9 @@ def ingest_command(
       seawatch ingest day1.nmea.gz day2.nmea.gz --detect --db data/seawatch.duckdb
       seawatch ingest ifc.nmea --label "CONFIDENTIAL//REL TO IND, USA" --originator IND
       seawatch ingest day1.nmea --detect --zones eez
+      seawatch ingest day1.nmea --detect --param gap.min_gap_s=3600
     """
-    settings = settings_of(ctx)
+    settings = with_params(settings_of(ctx), params)
     paths = []
     for name in inputs:
         if name == "-":

@@ -17,7 +17,7 @@ from seawatch import __version__
 from seawatch.cli.common import Failure, SeawatchGroup, settings_of
 from seawatch.errors import SeawatchError
 from seawatch.log import configure_logging
-from seawatch.settings import SETTINGS, resolve_settings, settings_markdown
+from seawatch.settings import SETTINGS, Settings, resolve_settings, settings_markdown
 
 __all__ = ["cli", "main"]
 
@@ -65,12 +65,14 @@ def cli(ctx: click.Context, settings_file: Path | None, log_level: str | None) -
 def settings_command(ctx: click.Context, markdown: bool) -> None:
     """Print the effective settings as TOML, each with where it came from.
 
-    Secret values are masked.
+    Secret values are masked. The detector parameters follow, one [detectors.NAME]
+    table per detector (docs/events.md).
 
     \b
     Examples:
       seawatch settings
       SEAWATCH_LOG_LEVEL=DEBUG seawatch settings
+      SEAWATCH_DETECTORS__GAP__MIN_GAP_S=3600 seawatch settings
       seawatch settings --markdown > docs/settings.md
     """
     if markdown:
@@ -83,6 +85,27 @@ def settings_command(ctx: click.Context, markdown: bool) -> None:
     for text, spec in rows:
         note = sources.get(spec.name, "default") + (" (secret, masked)" if spec.secret else "")
         click.echo(f"{text:<{width}}  # {note}")
+    _echo_detector_params(settings, sources)
+
+
+def _echo_detector_params(settings: Settings, sources: dict[str, str]) -> None:
+    """``[detectors.<name>]`` tables: every parameter in force and where it came from."""
+    from seawatch.events.registry import detectors, resolve_params
+
+    params = resolve_params(settings)
+    for d in detectors():
+        click.echo(f"\n[detectors.{d.name}]")
+        rows = []
+        for spec in d.specs.values():
+            value = getattr(params[d.name], spec.name)
+            if spec.settable:
+                key = f"detectors.{d.name}.{spec.name}"
+                rows.append((f"{spec.name} = {spec.display(value)}", sources.get(key, "default")))
+            else:
+                rows.append((f"# {spec.name}", "not settable here (Python only)"))
+        width = max(len(text) for text, _ in rows)
+        for text, note in rows:
+            click.echo(f"{text:<{width}}  # {note}")
 
 
 def _register() -> None:

@@ -19,7 +19,14 @@ from typing import Any
 
 import click
 
-from seawatch.cli.common import load_zones, settings_of, split_zone_names, zones_option
+from seawatch.cli.common import (
+    load_zones,
+    params_option,
+    settings_of,
+    split_zone_names,
+    with_params,
+    zones_option,
+)
 from seawatch.cli.decode import _check_input
 from seawatch.cli.simulate import _parse_start
 from seawatch.errors import InputError, LabelError
@@ -126,6 +133,7 @@ to a store you keep (ingest stores each message once, so re-runs add nothing twi
     help="Add to this store (DuckDB file or postgresql:// URL) instead of a fresh "
     "<out>/seawatch.duckdb [env SEAWATCH_DB].",
 )
+@params_option
 @click.pass_context
 def run_command(
     ctx: click.Context,
@@ -145,6 +153,7 @@ def run_command(
     top: int,
     out_dir: Path | None,
     db: str | None,
+    params: tuple[str, ...],
 ) -> None:
     """Run the whole chain and print a situation summary: simulated traffic (default),
     AIS files, or a live feed -> labelled store -> tracks and events -> summary of event
@@ -153,7 +162,7 @@ def run_command(
     """
     from seawatch.cli.run_steps import Job, live_address
 
-    settings = settings_of(ctx)
+    settings = with_params(settings_of(ctx), params)
     if settings.log_level == "INFO":  # the default: the steps' per-chunk news stays quiet
         for name in _QUIET:
             logging.getLogger(name).setLevel(logging.WARNING)

@@ -9,8 +9,9 @@ the positions, the events still open, then :meth:`Pipeline.segments` and
 :meth:`Pipeline.history`. ``seawatch detect`` writes these; live ingest and benchmarks use
 the same object.
 
-Stages: reorder buffer → tracks.clean → tracks.segment → geo.enrich → every detector in
-:data:`DETECTORS`; statics go to ``identity_change`` and to the segments' identity
+Stages: reorder buffer → tracks.clean → tracks.segment → geo.enrich → every detector of
+:mod:`seawatch.events.registry` with its parameters (``params``); statics go to the detectors
+that read them (``identity_change``) and to the segments' identity
 (:class:`seawatch.tracks.identity.SegmentsAccumulator`). Each stage carries its state, so
 memory is one chunk plus that state, never the whole input.
 
@@ -24,9 +25,8 @@ equal those of one pass over the whole input.
 
 from __future__ import annotations
 
-import importlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,7 @@ import pyarrow.compute as pc
 from seawatch import tracks
 from seawatch.decode.keys import message_keys
 from seawatch.errors import ConfigError
+from seawatch.events.registry import Detector, detectors
 from seawatch.events.schema import EVENTS_SCHEMA
 from seawatch.tracks.clean import DROP_REASONS
 from seawatch.tracks.identity import DEFAULT_MAX_ATTRIBUTION_S, SegmentsAccumulator
@@ -54,17 +55,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DETECTORS: tuple[tuple[str, str], ...] = (
-    ("gap", "positions"),
-    ("suspected_disabling", "positions"),
-    ("loitering", "positions"),
-    ("spoofing", "positions"),
-    ("encounter", "positions"),
-    ("port_visit", "positions"),
-    ("zone_entry", "positions"),
-    ("identity_change", "statics"),
-)
-"""Each detector module of :mod:`seawatch.events` the pipeline runs, with the table it reads."""
+DETECTORS: tuple[tuple[str, str], ...] = tuple((d.name, d.reads) for d in detectors())
+"""The built-in detectors (:mod:`seawatch.events.registry`) with the table each reads; a
+:class:`Pipeline` runs the detectors registered when it is made."""
 
 SOURCE_ID = "source_id"
 """The column (int32) by which the engine tells which input a row came from; with
@@ -182,12 +175,27 @@ class ShipTypes:
         return positions.set_column(i, positions.schema.field(i), merged)
 
 
+def _params_for(found: Mapping[str, Detector], given: Mapping[str, Any]) -> dict[str, Any]:
+    """Each detector's parameters: ``given``'s, else its defaults; checked against the registry."""
+    for name, value in given.items():
+        if name not in found:
+            raise ConfigError(
+                f"params for unknown detector {name!r} (detectors: {', '.join(found)})"
+            )
+        if not isinstance(value, found[name].params):
+            kind = found[name].params.__name__
+            raise ConfigError(f"params of {name!r} must be a {kind}, got {type(value).__name__}")
+    return {name: given.get(name) or d.params() for name, d in found.items()}
+
+
 class Pipeline:
     """Chained stages with their states; :meth:`feed` chunks, then :meth:`finish` once.
 
     ``geography``: run :func:`seawatch.geo.enrich` (with ``zones``); if its packages or
     data are missing, a warning is logged and the pipeline runs without it
     (:attr:`geography` tells which). ``reorder_window_s`` defaults to the setting's default.
+    ``params``: detector name → parameter instance (:func:`seawatch.events.registry.
+    resolve_params`); a detector left out runs with its defaults.
     ``carry_source``: the chunks carry :data:`SOURCE_ID` (the engine's input number), kept
     on every released row.
     """
@@ -199,6 +207,7 @@ class Pipeline:
         geography: bool = True,
         reorder_window_s: float | None = None,
         max_attribution_s: float = DEFAULT_MAX_ATTRIBUTION_S,
+        params: Mapping[str, Any] | None = None,
         carry_source: bool = False,
     ) -> None:
         from seawatch.decode.schemas import SCHEMAS
@@ -221,8 +230,9 @@ class Pipeline:
         self.positions = 0
         self._clean: tracks.CleanState | None = None
         self._segment: tracks.SegmenterState | None = None
-        self._modules = {n: importlib.import_module(f"seawatch.events.{n}") for n, _ in DETECTORS}
-        self._states: dict[str, Any] = dict.fromkeys(self._modules)
+        self._detectors = {d.name: d for d in detectors()}
+        self.params = _params_for(self._detectors, params or {})
+        self._states: dict[str, Any] = dict.fromkeys(self._detectors)
         self._schemas: dict[str, pa.Schema] = {}
         self._identity = SegmentsAccumulator(max_attribution_s)
         self._ship = ShipTypes()
@@ -303,20 +313,25 @@ class Pipeline:
         # the watermark: every row older has been released (a later one is late), so each
         # detector's "now" is the same whatever the chunking; at the end, the newest time seen
         watermark = self.latest_us if final else cutoff_us
-        for name, table in DETECTORS:
-            if inputs[table].num_rows:  # closed events only: the open ones come at the end
-                events, self._states[name] = self._modules[name].detect(
-                    inputs[table],
+        for name, d in self._detectors.items():
+            table = inputs[d.reads]
+            if table.num_rows:  # closed events only: the open ones come at the end
+                events, self._states[name] = d.detect(
+                    table,
+                    self.params[name],
                     state=self._states[name],
                     open_events=False,
                     watermark_us=watermark,
                 )
                 found.append(events)
-                self._schemas[name] = inputs[table].schema
+                self._schemas[name] = table.schema
         if final:  # a last call with no rows returns what is still open
             for name, schema in self._schemas.items():
-                events, _ = self._modules[name].detect(
-                    schema.empty_table(), state=self._states[name], watermark_us=watermark
+                events, _ = self._detectors[name].detect(
+                    schema.empty_table(),
+                    self.params[name],
+                    state=self._states[name],
+                    watermark_us=watermark,
                 )
                 found.append(events)
         return ChunkResult(positions, pa.concat_tables(found), late)

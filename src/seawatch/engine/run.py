@@ -30,7 +30,8 @@ import pyarrow as pa
 
 from seawatch.decode import DecodeStats
 from seawatch.engine.inputs import Piece, merged
-from seawatch.engine.pipeline import DETECTORS, SOURCE_ID, ChunkResult, Pipeline
+from seawatch.engine.pipeline import SOURCE_ID, ChunkResult, Pipeline
+from seawatch.events.registry import detectors
 
 if TYPE_CHECKING:
     from seawatch.geo.zones import ZoneLayer
@@ -108,7 +109,8 @@ class Engine:
     :meth:`feed` decoded pieces, as they come; :meth:`finish` once.
 
     One pipeline spans every call, so tracks and events cross inputs and a live feed's
-    batches. ``params``: detector parameters by detector name (their defaults otherwise).
+    batches. ``params``: detector parameters by detector name (default: the settings'
+    ``detectors``, :func:`seawatch.events.registry.resolve_params`).
     """
 
     def __init__(
@@ -129,15 +131,14 @@ class Engine:
         self.sinks = list(sinks)
         self.chunk_rows = chunk_rows
         self.progress = progress
-        self.report = EngineReport(events_by_type={name: 0 for name, _ in DETECTORS})
+        self.report = EngineReport(events_by_type={d.name: 0 for d in detectors()})
         self.pipeline: Pipeline | None = None
         if detect:
-            kwargs: dict[str, Any] = {} if params is None else {"params": params}
             self.pipeline = Pipeline(
                 zones=zones,
                 reorder_window_s=settings.reorder_window_s,
+                params=settings.detectors if params is None else params,
                 carry_source=True,
-                **kwargs,
             )
             self.report.geography = self.pipeline.geography
         self._ids = {name: i for i, name in enumerate(self.sources)}

@@ -31,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 from numba import njit
 
+from seawatch.events.params import param
 from seawatch.events.schema import build_events, empty_events, json_objects
 from seawatch.events.tracks_in import (
     F64,
@@ -62,13 +63,26 @@ _USED = (  # base station / AtoN flags are dropped by prepare
 class EncounterParams:
     """Parameters of the encounter rule (defaults: GFW pipe-encounters, Miller et al. 2018)."""
 
-    max_distance_m: float = 500.0  # pipe-encounters: within 500 m
-    min_duration_s: float = 2 * 3600.0  # pipe-encounters: for ≥ 2 h
-    max_median_speed_kn: float = 2.0  # pipe-encounters: median speed < 2 kn
-    min_distance_to_port_km: float = 10.0  # pipe-encounters: ≥ 10 km from a port/anchorage
-    step_s: int = 600  # pipe-encounters: positions resampled every 10 min
-    max_interp_gap_s: float = 3600.0  # pipe-encounters: interpolate only across gaps ≤ 1 h
-    merge_gap_s: float = 4 * 3600.0  # pipe-encounters: encounters < 4 h apart merged
+    max_distance_m: float = param(  # pipe-encounters: within 500 m
+        500.0, "two points are close at this distance or less"
+    )
+    min_duration_s: float = param(  # pipe-encounters: for ≥ 2 h
+        2 * 3600.0, "shortest run of close steps (a run of exactly 2 h counts)"
+    )
+    max_median_speed_kn: float = param(  # pipe-encounters: median speed < 2 kn
+        2.0, "each vessel's median speed over the close steps must be below this"
+    )
+    min_distance_to_port_km: float = param(  # pipe-encounters: ≥ 10 km from a port
+        10.0,
+        "steps nearer a port do not count; **only when `distance_to_port_km` is present**",
+    )
+    step_s: int = param(600, "resampling grid", minimum=1)  # pipe-encounters: every 10 min
+    max_interp_gap_s: float = param(  # pipe-encounters: gaps ≤ 1 h
+        3600.0, "interpolate only between positions at most this far apart"
+    )
+    merge_gap_s: float = param(  # pipe-encounters: encounters < 4 h apart merged
+        4 * 3600.0, "runs less than this apart are one encounter"
+    )
 
 
 @dataclass(frozen=True)

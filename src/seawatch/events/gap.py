@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 from numba import njit
 
+from seawatch.events.params import param
 from seawatch.events.schema import build_events, json_objects
 from seawatch.events.tracks_in import (
     F64,
@@ -41,8 +42,12 @@ NO_TS = np.iinfo(np.int64).min
 class GapParams:
     """Parameters of the gap rule (defaults: GFW pipe-gaps)."""
 
-    min_gap_s: float = 6 * 3600.0  # pipe-gaps min_gap_length = 6 h
-    open_confidence: float = 0.5  # the track may still reappear (late data, coverage)
+    min_gap_s: float = param(  # pipe-gaps min_gap_length = 6 h
+        6 * 3600.0, "shortest silence that is a gap (a gap of exactly 6 h counts)"
+    )
+    open_confidence: float = param(  # the track may still reappear (late data, coverage)
+        0.5, "confidence of a gap still open at the end of the data", maximum=1.0
+    )
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from seawatch.events.params import param
 from seawatch.events.schema import build_events, empty_events
 from seawatch.tracks.mid import flag_of
 from seawatch.tracks.order import stable_key_time_order
@@ -33,7 +34,9 @@ FIELDS = ("name", "imo", "callsign", "ship_type", "destination", "draught_m", "f
 class IdentityParams:
     """Which fields to watch (default: all of :data:`FIELDS` present in the input)."""
 
-    fields: tuple[str, ...] = FIELDS
+    fields: tuple[str, ...] = param(
+        FIELDS, "statics columns watched (those present; `flag` needs `imo`)"
+    )
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import numpy.typing as npt
 import pyarrow as pa
 from numba import njit
 
+from seawatch.events.params import param
 from seawatch.events.schema import build_events, json_objects
 from seawatch.events.tracks_in import (
     F64,
@@ -51,10 +52,22 @@ _NO_INT = (LAST_TS, H_IDX, R_FIRST)
 class LoiteringParams:
     """Parameters of the loitering rule (defaults: GFW pipe-loitering and Loitering.md)."""
 
-    max_speed_kn: float = 2.0  # pipe-loitering: hourly mean implied speed < 2 kn
-    min_duration_s: float = 4 * 3600.0  # GFW carrier loitering product: ≥ 4 h
-    min_distance_to_shore_km: float = 20 * M_PER_NM / 1000  # GFW products: ≥ 20 nm
-    track_expiry_s: float = TRACK_EXPIRY_S  # a segment silent this long has ended
+    max_speed_kn: float = param(  # pipe-loitering: hourly mean implied speed < 2 kn
+        2.0, "an hour is slow below this mean implied speed"
+    )
+    min_duration_s: float = param(  # GFW carrier loitering product: ≥ 4 h
+        4 * 3600.0, "shortest event (first to last position of the slow hours)"
+    )
+    min_distance_to_shore_km: float = param(  # GFW products: ≥ 20 nm
+        20 * M_PER_NM / 1000,
+        "mean `distance_to_shore_km` of the event's positions must reach this (20 nm); "
+        "**applied only when the column is present**",
+    )
+    track_expiry_s: float = param(
+        TRACK_EXPIRY_S,
+        "a segment silent this long has ended: its run is closed and its state dropped "
+        '(see "Incremental processing")',
+    )
 
 
 @dataclass(frozen=True)

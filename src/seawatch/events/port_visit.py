@@ -25,6 +25,7 @@ import numpy.typing as npt
 import pyarrow as pa
 from numba import njit
 
+from seawatch.events.params import param
 from seawatch.events.schema import build_events
 from seawatch.events.tracks_in import (
     F64,
@@ -56,13 +57,22 @@ PORT_COLUMNS = ("speed_kn", "port_id", "port_name")
 class PortVisitParams:
     """Parameters of the port-visit rule (defaults: GFW pipe-anchorages ``anchorage_cfg.yaml``)."""
 
-    entry_distance_km: float = 3.0  # port entry: within 3 km of the anchorage/port
-    exit_distance_km: float = 4.0  # port exit: beyond 4 km (hysteresis)
-    stop_begin_speed_kn: float = 0.2  # port stop begins below 0.2 kn
-    stop_end_speed_kn: float = 0.5  # port stop ends above 0.5 kn
-    min_gap_s: float = 4 * 3600.0  # port gap: in-port silence longer than 4 h
-    min_confidence: int = 2  # GFW products show visits of confidence ≥ 2
-    track_expiry_s: float = TRACK_EXPIRY_S  # a segment silent this long has ended
+    entry_distance_km: float = param(3.0, "a position at this distance or nearer enters the port")
+    exit_distance_km: float = param(4.0, "a position farther than this leaves it (hysteresis)")
+    stop_begin_speed_kn: float = param(0.2, "a stop begins below this speed")
+    stop_end_speed_kn: float = param(0.5, "a stop ends above this speed")
+    min_gap_s: float = param(4 * 3600.0, "in-port silence longer than this is a port gap")
+    min_confidence: int = param(
+        2,
+        "lowest level emitted (GFW's published visits are ≥ 2; 1 adds vessels passing by)",
+        minimum=1,
+        maximum=4,
+    )
+    track_expiry_s: float = param(
+        TRACK_EXPIRY_S,
+        "a segment silent this long while in port has ended: the visit is closed at its last "
+        "position, `exit` false, `ended_by` `track_ended`",
+    )
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import pyarrow as pa
 from numba import njit
 
 from seawatch.events.mmsi_check import REASONS, mmsi_problem
+from seawatch.events.params import param
 from seawatch.events.schema import build_events
 from seawatch.events.tracks_in import F64, I64, Keyed, TrackArrays, haversine_m, prepare
 
@@ -39,10 +40,23 @@ JUMP, LAND = 0, 1
 class SpoofingParams:
     """Parameters of the spoofing rules (see the module doc for their sources)."""
 
-    max_speed_kn: float = 50.0  # twice GFW's 25 kn matcher speed; above any merchant ship
-    pad_h: float = 0.25  # GFW matcher: hypot(hours, 0.25 h) allows for position error
-    simultaneous_s: float = 60.0  # "at the same time": within one minute
-    land_port_margin_km: float = 10.0  # never "on land" this near a port: river ports
+    max_speed_kn: float = param(  # above any merchant ship
+        50.0, "speed of the jump bound (twice the matcher's 25 kn)"
+    )
+    pad_h: float = param(  # GFW matcher: hypot(hours, 0.25 h)
+        0.25, "allowance for position error, hours at `max_speed_kn` (matcher: 0.25 h)"
+    )
+    simultaneous_s: float = param(  # "at the same time": within one minute
+        60.0, "pairs at most this far apart in time count as `n_two_places`"
+    )
+    land_port_margin_km: float = param(
+        10.0,
+        "rule `on_land` never fires this near a port (`distance_to_port_km`, when present): "
+        "the ~1 km land mask cannot resolve harbour basins and river ports, so ships lying "
+        "there looked like positions on land (43 false events in the Argenni Baltic sample: "
+        "Rostock, Kiel Canal, Szczecin, Riga, Gothenburg…). `on_land` itself already "
+        "excludes quays within 2 km of the coast (docs/geography.md)",
+    )
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 from numba import njit
 
+from seawatch.events.params import param
 from seawatch.events.schema import build_events, empty_events
 from seawatch.events.tracks_in import (
     F64,
@@ -43,11 +44,17 @@ LAST_LAT, LAST_LON, LAST_SHORE = 0, 1, 2
 class DisablingParams:
     """Parameters of the rule (defaults: GFW Gaps.md, Welch et al. 2022)."""
 
-    min_gap_s: float = 12 * 3600.0
-    min_distance_to_shore_km: float = 50 * M_PER_NM / 1000  # 50 nm = 92.6 km
-    lookback_s: float = 48 * 3600.0
-    min_positions_per_12h: float = 20.0
-    open_confidence: float = 0.5
+    min_gap_s: float = param(12 * 3600.0, "shortest qualifying gap")
+    min_distance_to_shore_km: float = param(
+        50 * M_PER_NM / 1000, "at the last position before and the first after the gap (50 nm)"
+    )
+    lookback_s: float = param(48 * 3600.0, "window before the gap for the reception test")
+    min_positions_per_12h: float = param(
+        20.0, "average reception required in the window (80 positions in 48 h)"
+    )
+    open_confidence: float = param(
+        0.5, "confidence of a qualifying start still silent at the end of the data", maximum=1.0
+    )
 
     @property
     def min_positions(self) -> int:

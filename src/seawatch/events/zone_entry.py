@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from numba import njit
 
 from seawatch.errors import ConfigError
+from seawatch.events.params import param
 from seawatch.events.schema import build_events, empty_events
 from seawatch.events.tracks_in import (
     I64,
@@ -63,9 +64,18 @@ class ZoneRule:
 class ZoneParams:
     """The rules to watch (default: every polygon of every layer, any vessel)."""
 
-    rules: tuple[ZoneRule, ...] = (ZoneRule(),)
-    track_start_confidence: float = 0.5  # inside at a track's first position: entry unseen
-    track_expiry_s: float = TRACK_EXPIRY_S  # a segment silent this long has ended
+    rules: tuple[ZoneRule, ...] = param(
+        (ZoneRule(),), "rules watched, each on each of its layers (names must be unique)"
+    )
+    track_start_confidence: float = param(
+        0.5,
+        "confidence of an entry at a track's first decided position (inside already: the "
+        "crossing was not seen)",
+        maximum=1.0,
+    )
+    track_expiry_s: float = param(
+        TRACK_EXPIRY_S, "a segment silent this long has ended and its state is dropped"
+    )
 
     def __post_init__(self) -> None:
         names = [r.name for r in self.rules]

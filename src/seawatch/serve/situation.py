@@ -9,13 +9,13 @@ and its text (:func:`format_situation`).
 Ranking (docs/run.md): events are grouped into *incidents*, one per event type, vessel,
 other vessel and kind (the spoofing rule, the identity field), so the 500 position jumps of
 one spoofed MMSI make one incident. Routine incidents are left out: port visits, zone exits
-and a new voyage's destination. The rest are ordered by the type's rank in
-:data:`PRIORITY`, then (zone entries) fishing vessels first (ITU ship type 30: the
-concern of a fishing zone), then farther from shore first, then earlier first; at most
-``per_type`` of
-a type, one per vessel (its best) and ``top`` in all are kept. An incident without a
-position (identity changes) is placed at the vessel's latest position when ``latest`` is
-given.
+and a new voyage's destination (event types of rank None in
+:mod:`seawatch.events.registry`). The rest are ordered by the type's rank there
+(:func:`~seawatch.events.registry.priority`), then (zone entries) fishing vessels first
+(ITU ship type 30: the concern of a fishing zone), then farther from shore first, then
+earlier first; at most ``per_type`` of a type, one per vessel (its best) and ``top`` in all
+are kept. An incident without a position (identity changes) is placed at the vessel's
+latest position when ``latest`` is given.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from seawatch.events import registry
+
 if TYPE_CHECKING:
     from seawatch.geo.ports import PortTable
 
@@ -47,20 +49,14 @@ __all__ = [
     "situation",
 ]
 
-PRIORITY: tuple[str, ...] = (
-    "suspected_disabling",
-    "encounter",
-    "spoofing",
-    "zone_entry",
-    "loitering",
-    "identity_change",
-    "gap",
-)
-"""Event types by how much an operator wants to see them first (most first)."""
+PRIORITY: tuple[str, ...] = registry.priority()
+"""Event types by how much an operator wants to see them first (most first): the ranks of
+the built-in detectors' event types in :mod:`seawatch.events.registry`. Ranking reads the
+registry itself, so a detector registered later is ranked too."""
 
-ROUTINE: tuple[str, ...] = ("port_visit", "zone_exit")
-"""Event types never ranked notable (counted only); so is ``identity_change`` of
-``destination``, which every new voyage makes."""
+ROUTINE: tuple[str, ...] = registry.routine()
+"""Event types never ranked notable (counted only; rank None in the registry); so is
+``identity_change`` of ``destination``, which every new voyage makes."""
 
 _SHORT = {"suspected_disabling": "disabling", "identity_change": "identity"}
 _COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
@@ -180,7 +176,7 @@ def incidents(events: pa.Table) -> pa.Table:
         )
     t = events.append_column("kind", _kind(events.column("details")))
     routine: Any = pc.or_(
-        pc.is_in(t.column("event_type"), pa.array(ROUTINE)),
+        pc.is_in(t.column("event_type"), pa.array(registry.routine(), pa.string())),
         pc.and_(
             pc.equal(t.column("event_type"), pa.scalar("identity_change")),
             _is(t.column("kind"), "destination"),
@@ -262,10 +258,10 @@ def _ranked(inc: pa.Table, per_type: int, top: int) -> tuple[pa.Table, np.ndarra
     lat = _floats(inc.column("lat"))
     lon = _floats(inc.column("lon"))
     offshore = distance_to_shore_km(lat, lon)
-    rank_of = {t: i for i, t in enumerate(PRIORITY)}
-    prio = np.array(
-        [rank_of.get(str(t), len(PRIORITY)) for t in inc.column("event_type").to_pylist()]
-    )
+    ranked = registry.priority()
+    rank_of = {t: i for i, t in enumerate(ranked)}
+    types = inc.column("event_type").to_pylist()
+    prio = np.array([rank_of.get(str(t), len(ranked)) for t in types])
     start = np.array(
         [0 if t is None else t.timestamp() for t in inc.column("start_ts").to_pylist()]
     )
@@ -513,7 +509,9 @@ def format_situation(s: Situation) -> str:
         lines.append(f"  {c.event_type:<{width}}  {c.events:>7,}  {vessels}")
     lines.append("")
     lines.append(
-        "Most notable (by type: " + " > ".join(_SHORT.get(t, t) for t in PRIORITY) + "; then "
+        "Most notable (by type: "
+        + " > ".join(_SHORT.get(t, t) for t in registry.priority())
+        + "; then "
         "farther offshore)"
     )
     if not s.notable:
