@@ -26,7 +26,7 @@ import click
 import pyarrow as pa
 
 from seawatch.errors import InputError
-from seawatch.export import Format, Kind, export
+from seawatch.export import Kind, export
 from seawatch.export.common import with_identity
 from seawatch.labels import Label, Reader
 from seawatch.serve.situation import format_situation, situation
@@ -412,7 +412,7 @@ class Job:
                 table,
                 labels if kind == "events" else named_labels,
                 path,
-                fmt=cast("Format", fmt),
+                fmt=fmt,
                 kind=cast("Kind", kind),
                 reader=reader,
                 policy=store.policy,
