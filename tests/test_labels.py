@@ -532,3 +532,13 @@ def test_doc_examples_run() -> None:
 @pytest.mark.parametrize("name", LABEL_SETTINGS)
 def test_doc_names_every_label_setting(name: str) -> None:
     assert f"`{name}`" in DOC.read_text(encoding="utf-8")
+
+
+def test_default_reader_is_the_node_at_its_highest_clearance_with_every_caveat() -> None:
+    from seawatch.labels import default_reader
+
+    policy = Policy(node_nation="IND")
+    reader = default_reader(policy)
+    assert reader == Reader("IND", policy.levels[-1], frozenset(policy.caveats))
+    caveats = ",".join(sorted(policy.caveats))
+    assert reader == Reader.parse(f"IND:{policy.levels[-1]}:{caveats}", policy)

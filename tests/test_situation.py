@@ -178,3 +178,16 @@ def test_ranking_reads_the_registry() -> None:
     assert registry.priority() == PRIORITY
     assert registry.routine() == ROUTINE == ("port_visit", "zone_exit")
     assert set(PRIORITY) | set(ROUTINE) == set(registry.event_types())
+
+
+def test_the_summary_as_json_data() -> None:
+    t = events([{"type": "encounter", "mmsi": 419000001, "other": 538000002, "h0": 2, "h1": 5}])
+    data = situation(t, VESSELS, types=["gap"]).as_dict()
+    assert json.loads(json.dumps(data)) == data  # JSON-able as it is
+    assert data["total"] == 1
+    assert {"event_type": "gap", "events": 0, "vessels": 0} in data["counts"]
+    (first,) = data["notable"]
+    assert first["rank"] == 1
+    assert first["vessel"] == {"mmsi": 419000001, "name": "A", "flag": "India"}
+    assert first["other"]["mmsi"] == 538000002
+    assert first["start"] == "2025-06-01T02:00:00Z"

@@ -12,7 +12,9 @@ import hypothesis.strategies as st
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from seawatch.export.columnar import read_arrow
 from seawatch.export.cot import read_cot
+from seawatch.export.jsonl import read_jsonl
 from seawatch.export.kml import read_kml
 from seawatch.labels import Label, Policy, Reader
 
@@ -105,5 +107,30 @@ def written(fmt: str, path: Path) -> dict[int, str]:
         table = read_cot(path)
         uids = [int(u.rsplit(".", 1)[1]) for u in table["uid"].to_pylist()]
         return dict(zip(uids, table["label"].to_pylist(), strict=True))
-    table = pq.read_table(path)
+    if fmt == "jsonl":
+        table, _ = read_jsonl(path)
+    elif fmt == "arrow":
+        table, _ = read_arrow(path)
+    else:
+        table = pq.read_table(path)
+    if table.num_rows == 0:
+        return {}
     return dict(zip(table["mmsi"].to_pylist(), table["label"].to_pylist(), strict=True))
+
+
+def banner(fmt: str, path: Path) -> str | None:
+    """The marking of the whole file, as the file states it (None: the format has no place
+    for it: CSV, CoT)."""
+    if fmt == "geojson":
+        found: str = json.loads(path.read_text())["label"]
+        return found
+    if fmt == "kml":
+        return read_kml(path)[1]["label"]
+    if fmt == "jsonl":
+        return read_jsonl(path)[1]["label"]
+    if fmt == "arrow":
+        return read_arrow(path)[1]["label"]
+    if fmt in ("parquet", "geoparquet"):
+        meta = pq.read_schema(path).metadata or {}
+        return json.loads(meta[b"seawatch"])["label"]
+    return None

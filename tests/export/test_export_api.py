@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +39,12 @@ def test_failed_export_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.M
     out = tmp_path / "x.geojson"
     out.write_text("old")
 
-    def broken(table: Any, labels: Any, path: Path, **kw: Any) -> None:
+    def broken(table: Any, labels: Any, path: Path, options: Any) -> None:
         Path(path).write_text("half a file")
         raise SchemaError("disk full")
 
-    monkeypatch.setattr(export_module, "write_geojson", broken)
+    spec = export_module.OUTPUT_FORMATS["geojson"]
+    monkeypatch.setitem(export_module.OUTPUT_FORMATS, "geojson", replace(spec, write=broken))
     reader = Reader.parse("USA:S", POLICY)
     with pytest.raises(SchemaError, match="disk full"):
         export(

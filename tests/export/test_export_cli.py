@@ -146,7 +146,7 @@ def test_bad_usage(db: str, tmp_path: Path) -> None:
     assert "--type selects event types" in said
     code, said = _invoke("export events --format cot --reader USA:S", db, out)
     assert code == 1
-    assert "carries vessels" in said
+    assert "cot cannot hold events" in said
     assert not out.exists()
     code, said = _invoke("export latest --format cot --reader USA:X", db, out)
     assert code == 1

@@ -6,7 +6,7 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from seawatch.export import FORMATS, KINDS
+from seawatch.export import FORMATS, KINDS, OUTPUT_FORMATS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "exports.md"
 
@@ -31,3 +31,13 @@ def test_every_format_kind_and_schema_file_is_documented() -> None:
     ]
     for name in files:
         assert f"src/seawatch/export/schemas/{name}" in text, name
+
+
+def test_the_formats_table_is_the_registry() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    table = text.split("<!-- formats:", 1)[1].split("<!-- /formats -->", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    assert rows == [
+        f"| `{f.name}` | `{f.media_type}` | `{f.suffix}` | {', '.join(f.kinds)} |"
+        for f in OUTPUT_FORMATS.values()
+    ]

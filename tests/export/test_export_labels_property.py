@@ -13,7 +13,17 @@ from pathlib import Path
 
 import hypothesis.strategies as st
 import pytest
-from exportprops import BASE_MMSI, LEVELS, POLICY, allowed, labels, readers, table_of, written
+from exportprops import (
+    BASE_MMSI,
+    LEVELS,
+    POLICY,
+    allowed,
+    banner,
+    labels,
+    readers,
+    table_of,
+    written,
+)
 from hypothesis import HealthCheck, given, settings
 
 from seawatch.export import FORMATS, export
@@ -45,6 +55,7 @@ def test_export_never_holds_a_denied_record(
             policy=POLICY,  # type: ignore[arg-type]
         )
         found = written(fmt, out)
+        marked = banner(fmt, out)
     expect = {
         BASE_MMSI + i: by_id[j].marking
         for i, j in enumerate(ids)
@@ -52,6 +63,7 @@ def test_export_never_holds_a_denied_record(
     }
     assert found == expect
     assert result.rows == len(expect)
+    assert marked in (None, result.marking)  # the file states the banner, where it can
     levels = [
         LEVELS.index(by_id[j].classification)
         for j in ids

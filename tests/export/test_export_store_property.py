@@ -12,8 +12,8 @@ import pyarrow as pa
 from exportprops import BASE_MMSI, LEVELS, T0_US, allowed, labels, readers, written
 from hypothesis import HealthCheck, given, settings
 
-from seawatch.cli.export import query_records
 from seawatch.export import FORMATS, export
+from seawatch.export.records import export_records
 from seawatch.labels import Label, Reader
 from seawatch.settings import load_settings
 from seawatch.store import TABLES, Store, open_store
@@ -59,9 +59,7 @@ def test_store_export_never_holds_a_denied_record(
     with tempfile.TemporaryDirectory() as tmp, open_store(Path(tmp) / "s.db", settings_) as store:
         _fill(store, row_labels)
         for kind in ("positions", "latest"):
-            table, by_id = query_records(
-                Query(store, reader), kind, bbox=None, start=None, end=None, types=()
-            )
+            table, by_id = export_records(Query(store, reader), kind)
             for fmt in FORMATS:
                 out = Path(tmp) / f"{kind}.{fmt}"
                 result = export(

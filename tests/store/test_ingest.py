@@ -275,8 +275,8 @@ def test_query_formats_and_stats(store_url: str, tmp_path: Path) -> None:
     table = pq.read_table(out)
     n = table.num_rows
     assert n > 10
-    assert len(jl.output.splitlines()) == n
-    assert len(csv.output.splitlines()) == n + 1
+    assert len(jl.stdout.splitlines()) == n + 1  # the marking line, then the records
+    assert len(csv.stdout.splitlines()) == n + 1
     assert set(table.column("label").to_pylist()) == {"UNCLASSIFIED"}
     assert isinstance(table, pa.Table)
     stats = runner.invoke(cli, ["db", "stats", "--db", store_url], env=env)

@@ -1,11 +1,12 @@
-"""``seawatch export``: what a reader may see, as GeoJSON, CSV, KML, Cursor-on-Target or
-GeoParquet, each record with its label.
+"""``seawatch export``: what a reader may see, in any output format of
+:data:`seawatch.export.FORMATS` (GeoJSON, CSV, KML, CoT, GeoParquet ...), each record
+with its label.
 
 In: the kind of records (``positions``, ``latest``, ``events``), a reader
 (``--reader USA:SECRET[:CAVEATS]``), optional area/time/event-type filters and ``--db``.
 Out: ``--out FILE``, written to a temporary file and renamed into place; on stdout, how
 many records were written and the marking of the whole file. The records come from the
-store's one query layer (:class:`seawatch.store.query.Query`); the writers are
+store's one query layer (:func:`seawatch.export.records.export_records`); the writers are
 :mod:`seawatch.export`'s.
 """
 
@@ -15,15 +16,14 @@ from pathlib import Path
 from typing import cast
 
 import click
-import pyarrow as pa
 
 from seawatch.cli.common import settings_of
 from seawatch.cli.db import db_option, open_db
 from seawatch.cli.query import parse_bbox, parse_time
 from seawatch.errors import InputError
-from seawatch.export import FORMATS, KINDS, Format, Kind, export
-from seawatch.export.common import with_identity
-from seawatch.labels import Label, Reader
+from seawatch.export import FORMATS, PLACED, Kind, export
+from seawatch.export.records import export_records
+from seawatch.labels import Reader
 from seawatch.store.query import Query
 
 __all__ = ["export_command"]
@@ -37,37 +37,8 @@ Examples:
 """
 
 
-def query_records(
-    query: Query,
-    kind: Kind,
-    *,
-    bbox: tuple[float, float, float, float] | None,
-    start: str | None,
-    end: str | None,
-    types: tuple[str, ...],
-) -> tuple[pa.Table, dict[int, Label]]:
-    """The records of ``kind`` the query's reader may read, and the labels they carry.
-
-    Positions (and latest positions) get their vessel's name and call sign from the
-    latest static report the reader may read, under the combined label
-    (:func:`seawatch.export.common.with_identity`)."""
-    t0, t1 = parse_time(start, "start"), parse_time(end, "end")
-    if types and kind != "events":
-        raise InputError("--type selects event types: use it with `seawatch export events`")
-    if kind == "positions":
-        table = query.positions(bbox=bbox, start=t0, end=t1)
-    elif kind == "latest":
-        table = query.latest(bbox=bbox, start=t0, end=t1)
-    else:
-        return query.events(types=list(types) or None, bbox=bbox, start=t0, end=t1), query.labels()
-    mmsis = [int(m) for m in table.column("mmsi").unique().to_pylist() if m is not None]
-    return with_identity(
-        table, query.identities(mmsis), query.labels(), query.store.policy, query.reader
-    )
-
-
 @click.command("export", epilog=_EXAMPLE)
-@click.argument("kind", type=click.Choice(KINDS))
+@click.argument("kind", type=click.Choice(PLACED))
 @click.option(
     "--format", "fmt", type=click.Choice(FORMATS), required=True, help="File format to write."
 )
@@ -111,22 +82,24 @@ def export_command(
     position (positions or latest), stale after the cot_stale_s setting.
     """
     settings = settings_of(ctx)
+    if types and kind != "events":
+        raise InputError("--type selects event types: use it with `seawatch export events`")
     with open_db(ctx, db) as store:
         store.require_current()
         reader = Reader.parse(reader_text, store.policy)
-        table, labels = query_records(
+        table, labels = export_records(
             Query(store, reader),
             cast("Kind", kind),
             bbox=parse_bbox(bbox),
-            start=start,
-            end=end,
+            start=parse_time(start, "start"),
+            end=parse_time(end, "end"),
             types=types,
         )
         result = export(
             table,
             labels,
             out,
-            fmt=cast("Format", fmt),
+            fmt=fmt,
             kind=cast("Kind", kind),
             reader=reader,
             policy=store.policy,

@@ -1,28 +1,27 @@
-"""``seawatch query``: stored records for a reader, as JSON lines, CSV or Parquet.
+"""``seawatch query``: stored records for a reader, in any output format that can hold them.
 
 In: a reader (``--reader USA:SECRET[:CAVEATS]``), the query's filters, ``--db``. Out: the
-rows the reader may read (:class:`seawatch.store.query.Query`), each with its
-``label_id`` and, in JSON lines and CSV, its ``label`` marking; on stdout, or in
-``--out`` (required for Parquet).
+rows the reader may read (:class:`seawatch.store.query.Query`), written by the export
+writers (:data:`seawatch.export.FORMATS`): each record with its ``label`` marking, the
+file with the marking of the whole (docs/exports.md); on stdout, or in ``--out``
+(required for the binary formats: Parquet, GeoParquet, Arrow).
 """
 
 from __future__ import annotations
 
-import json
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import click
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from seawatch.cli.common import settings_of
 from seawatch.cli.db import db_option, open_db
-from seawatch.engine.outputs import _json_default
 from seawatch.errors import InputError
+from seawatch.export import FORMATS, Kind, export, output_format
 from seawatch.labels import Policy, Reader
 from seawatch.store.query import BBox, Query
 
@@ -43,15 +42,15 @@ def _common(func: F) -> F:
             click.option(
                 "--format",
                 "fmt",
-                type=click.Choice(["jsonl", "csv", "parquet"]),
+                type=click.Choice(FORMATS),
                 default="jsonl",
                 show_default=True,
-                help="Output format.",
+                help="Output format (docs/exports.md).",
             ),
             click.option(
                 "--out",
                 type=click.Path(dir_okay=False, path_type=Path),
-                help="Write here instead of stdout (required for parquet).",
+                help="Write here instead of stdout (required for parquet, geoparquet, arrow).",
             ),
             db_option,
         ]
@@ -90,45 +89,32 @@ def _run(
     reader_text: str,
     fmt: str,
     out: Path | None,
+    kind: Kind,
     ask: Callable[[Query], pa.Table],
 ) -> None:
     settings = settings_of(ctx)
-    reader = Reader.parse(reader_text, Policy.from_settings(settings))
-    if fmt == "parquet" and out is None:
-        raise InputError("--format parquet writes a file: give --out FILE.parquet")
+    policy = Policy.from_settings(settings)
+    reader = Reader.parse(reader_text, policy)
+    spec = output_format(fmt, kind)
+    if spec.binary and out is None:
+        raise InputError(f"--format {fmt} writes a file: give --out FILE{spec.suffix}")
     with open_db(ctx, db) as store:
         store.require_current()
         q = Query(store, reader)
         table = ask(q)
-        labels = {i: str(lb) for i, lb in q.labels().items()}
-    ids: list[int] = table.column("label_id").to_pylist()  # type: ignore[assignment]
-    markings = pa.array([labels.get(i) for i in ids], pa.string())
-    table = table.append_column("label", markings)
-    if fmt == "parquet":
-        assert out is not None
-        tmp = out.with_name(out.name + ".tmp")
-        pq.write_table(table, tmp)
-        tmp.replace(out)
-        return
-    if fmt == "csv":
-        for i, f in enumerate(table.schema):
-            if pa.types.is_list(f.type):
-                text = [None if v is None else json.dumps(v) for v in table.column(i).to_pylist()]
-                table = table.set_column(i, f.name, pa.array(text, pa.string()))
-        if out is None:
-            sink = pa.BufferOutputStream()
-            pacsv.write_csv(table, sink)
-            click.echo(sink.getvalue().to_pybytes().decode(), nl=False)
-        else:
-            pacsv.write_csv(table, str(out))
-        return
-    lines = (json.dumps(r, default=_json_default, ensure_ascii=False) for r in table.to_pylist())
-    if out is None:
-        for line in lines:
-            click.echo(line)
-    else:
-        with out.open("w", encoding="utf-8") as fh:
-            fh.writelines(line + "\n" for line in lines)
+        labels = q.labels()
+    target: Path | IO[bytes] = out if out is not None else sys.stdout.buffer
+    export(
+        table,
+        labels,
+        target,
+        fmt=fmt,
+        kind=kind,
+        reader=reader,
+        policy=policy,
+        node_id=settings.node_id,
+        cot_stale_s=settings.cot_stale_s,
+    )
 
 
 @click.group("query")
@@ -165,7 +151,15 @@ def area_command(
 ) -> None:
     """Positions in a bounding box and time window."""
     b, t0, t1 = parse_bbox(bbox), parse_time(start, "start"), parse_time(end, "end")
-    _run(ctx, db, reader, fmt, out, lambda q: q.positions(bbox=b, start=t0, end=t1, limit=limit))
+    _run(
+        ctx,
+        db,
+        reader,
+        fmt,
+        out,
+        "positions",
+        lambda q: q.positions(bbox=b, start=t0, end=t1, limit=limit),
+    )
 
 
 @query_command.command("track")
@@ -186,7 +180,7 @@ def track_command(
 ) -> None:
     """One vessel's positions over a period."""
     t0, t1 = parse_time(start, "start"), parse_time(end, "end")
-    _run(ctx, db, reader, fmt, out, lambda q: q.track(mmsi, t0, t1))
+    _run(ctx, db, reader, fmt, out, "positions", lambda q: q.track(mmsi, t0, t1))
 
 
 @query_command.command("latest")
@@ -207,7 +201,7 @@ def latest_command(
 ) -> None:
     """The latest position of each vessel in an area."""
     b, t0, t1 = parse_bbox(bbox), parse_time(start, "start"), parse_time(end, "end")
-    _run(ctx, db, reader, fmt, out, lambda q: q.latest(bbox=b, start=t0, end=t1))
+    _run(ctx, db, reader, fmt, out, "latest", lambda q: q.latest(bbox=b, start=t0, end=t1))
 
 
 @query_command.command("events")
@@ -239,6 +233,7 @@ def events_command(
         reader,
         fmt,
         out,
+        "events",
         lambda q: q.events(types=kinds, bbox=b, start=t0, end=t1, mmsi=mmsi),
     )
 
@@ -268,5 +263,6 @@ def vessels_command(
         reader,
         fmt,
         out,
+        "vessels",
         lambda q: q.vessels(name=name, mmsi=mmsi, imo=imo, callsign=callsign),
     )

@@ -20,36 +20,24 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import click
 import pyarrow as pa
 
 from seawatch.engine.ingest import Ingest, IngestReport, ingest
 from seawatch.errors import InputError
-from seawatch.export import Format, Kind, export
-from seawatch.export.common import with_identity
-from seawatch.labels import Label, Reader
-from seawatch.serve.situation import format_situation, situation
+from seawatch.labels import Label, Reader, default_reader
+from seawatch.serve.report import build_report, format_labels, write_exports
+from seawatch.serve.situation import format_situation
 from seawatch.settings import Settings
 from seawatch.store import open_store
 from seawatch.store.base import Store, redact_url
-from seawatch.store.query import Query
-from seawatch.store.tables import TABLES
 
 if TYPE_CHECKING:
     from seawatch.geo.zones import ZoneLayer
 
-__all__ = ["EXPORTS", "Job", "live_address", "stop_on_signals"]
-
-EXPORTS: tuple[tuple[str, str, str, str], ...] = (
-    ("latest", "geojson", "vessels.geojson", "QGIS"),
-    ("events", "geojson", "events.geojson", "QGIS"),
-    ("latest", "kml", "vessels.kml", "Google Earth"),
-    ("events", "kml", "events.kml", "Google Earth"),
-    ("latest", "cot", "vessels.cot", "TAK"),
-)
-"""(kind, format, file name, for) of each export the run writes to ``<out>/export/``."""
+__all__ = ["Job", "live_address", "stop_on_signals"]
 
 
 def live_address(tcp: str | None, udp: str | None) -> tuple[str, str, int] | None:
@@ -155,11 +143,6 @@ def _timed(started: float) -> str:
 
 def _utc(t: dt.datetime) -> str:
     return t.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _reader_text(reader: Reader) -> str:
-    caveats = ",".join(sorted(reader.caveats))
-    return f"{reader.nation}:{reader.clearance}" + (f":{caveats}" if caveats else "")
 
 
 class Job:
@@ -325,123 +308,37 @@ class Job:
 
     # --- summary and exports ----------------------------------------------------------
     def report(self, store: Store, compare: Sequence[str] = ()) -> None:
-        """Read the store for the reader, write the exports, compose :attr:`text`."""
-        from seawatch.engine.pipeline import DETECTORS
-
-        reader = _reader(self.reader_text, store)
-        query = Query(store, reader)
-        start, end = self.window or (None, None)
-        events = query.events(start=start, end=end)
-        latest = query.latest(start=start, end=end)
-        # positions per label, counted in the database (no rows read back)
-        counted = query.count_positions(start=start, end=end)
-        ids: list[Any] = counted.column("label_id").to_pylist()
-        ns: list[Any] = counted.column("positions").to_pylist()
-        positions = {int(lid): int(n) for lid, n in zip(ids, ns, strict=True)}
-        types = [name for name, _ in DETECTORS]
-        first = situation(events, _no_vessels(), latest=latest, types=types, top=self.top)
-        mmsis = sorted(
-            {n.vessel.mmsi for n in first.notable}
-            | {n.other.mmsi for n in first.notable if n.other is not None}
+        """Read the store for the reader, write the exports, compose :attr:`text`
+        (:mod:`seawatch.serve.report` does the reading and writing)."""
+        policy = store.policy
+        reader = (
+            default_reader(policy)
+            if self.reader_text is None
+            else Reader.parse(self.reader_text, policy)
         )
-        vessels = query.identities(mmsis)
-        zones = query.zones()
-        zone_names: dict[str, str | None] = {
-            str(z): None if n is None else str(n)
-            for z, n in zip(
-                zones.column("zone_id").to_pylist(), zones.column("name").to_pylist(), strict=True
-            )
-        }
-        summary = situation(
-            events, vessels, latest=latest, types=types, top=self.top, zone_names=zone_names
+        others = [Reader.parse(text, policy) for text in compare]
+        report = build_report(store, reader, window=self.window, top=self.top, compare=others)
+        folder = self.out / "export"
+        written = write_exports(
+            store,
+            report,
+            folder,
+            node_id=self.settings.node_id,
+            cot_stale_s=self.settings.cot_stale_s,
         )
         out = [self.title, *(f"  {line}" for line in self.lines), ""]
-        out += self._labels(query, positions, events, latest, compare, store)
-        out += [format_situation(summary)]
-        out += self._exports(query, store, reader, events, latest)
-        self.text = "\n".join(out) + "\n"
-
-    def _labels(
-        self,
-        query: Query,
-        positions: dict[int, int],
-        events: pa.Table,
-        latest: pa.Table,
-        compare: Sequence[str],
-        store: Store,
-    ) -> list[str]:
-        """Positions per label the reader sees (counted in the database); then what the
-        comparison readers see."""
-        labels = query.labels()
-        reader = _reader_text(query.reader)
-        out = [
-            f"Labels: reader {reader} sees {sum(positions.values()):,} positions of "
-            f"{latest.num_rows:,} vessels and {events.num_rows:,} events"
-        ]
-        for lid, n in sorted(positions.items(), key=lambda kv: -kv[1]):
-            lb = labels[lid]
-            out.append(f"  {n:>12,} positions  {lb}  (originator {lb.originator})")
-        start, end = self.window or (None, None)
-        for text in compare:
-            other = Query(store, Reader.parse(text, store.policy))
-            ev = other.events(start=start, end=end).num_rows
-            ve = other.latest(start=start, end=end).num_rows
+        out += [*format_labels(report), ""]
+        out += [format_situation(report.situation)]
+        out.append(f"Exports for {reader} (every record carries its label)")
+        width = max(len(str(w.path)) for w in written)
+        for w in written:
+            what = "events" if w.spec.kind == "events" else "vessels"
             out.append(
-                f"  reader {text} sees {ve:,} of {latest.num_rows:,} vessels and "
-                f"{ev:,} of {events.num_rows:,} events"
-            )
-        return [*out, ""]
-
-    def _exports(
-        self, query: Query, store: Store, reader: Reader, events: pa.Table, latest: pa.Table
-    ) -> list[str]:
-        folder = self.out / "export"
-        folder.mkdir(parents=True, exist_ok=True)
-        labels = query.labels()
-        # vessels named from the static reports the reader may read, under the combined label
-        mmsis = [int(m) for m in latest.column("mmsi").to_pylist() if m is not None]
-        named, named_labels = with_identity(
-            latest, query.identities(mmsis), labels, store.policy, reader
-        )
-        out = [f"Exports for {_reader_text(reader)} (every record carries its label)"]
-        width = max(len(str(folder / name)) for _, _, name, _ in EXPORTS)
-        for kind, fmt, name, use in EXPORTS:
-            table = events if kind == "events" else named
-            path = folder / name
-            result = export(
-                table,
-                labels if kind == "events" else named_labels,
-                path,
-                fmt=cast("Format", fmt),
-                kind=cast("Kind", kind),
-                reader=reader,
-                policy=store.policy,
-                node_id=self.settings.node_id,
-                cot_stale_s=self.settings.cot_stale_s,
-            )
-            what = "events" if kind == "events" else "vessels"
-            out.append(
-                f"  {use:<13} {path!s:<{width}}  {result.rows:,} {what}, marked {result.marking}"
+                f"  {w.spec.use:<13} {w.path!s:<{width}}  {w.result.rows:,} {what}, "
+                f"marked {w.result.marking}"
             )
         out.append(
             f"Store: {self.store_display} (seawatch query/export --db ...); "
             f"the run took {_timed(self.started)}"
         )
-        return out
-
-
-def _reader(text: str | None, store: Store) -> Reader:
-    """``text``, else the node's nation at the highest clearance holding every caveat:
-    all the node owns and all that partners released to it."""
-    policy = store.policy
-    if text is None:
-        caveats = ",".join(sorted(policy.caveats))
-        text = f"{policy.node_nation}:{policy.levels[-1]}" + (f":{caveats}" if caveats else "")
-    return Reader.parse(text, policy)
-
-
-def _no_vessels() -> pa.Table:
-    schema = TABLES["statics"].arrow_schema()
-    return pa.table(
-        {"mmsi": pa.array([], schema.field("mmsi").type), "name": pa.array([], pa.string())}
-    )
+        self.text = "\n".join(out) + "\n"

@@ -1,12 +1,13 @@
 """Standard exports of what a reader may see, each carrying the labels of what it contains.
 
-In: an Arrow table of positions, latest positions or events with a ``label_id`` column (as
-the store's query layer returns it), the store's label dictionary, the reader and the
-node's policy. Out: a GeoJSON, CSV, KML, Cursor-on-Target or GeoParquet file in which each
-record carries its CAPCO marking and the file as a whole the most restrictive combination
-of them. :func:`export` applies the reader once more (records its label denies are never
-written, whoever built the table) and writes to a temporary file renamed into place.
-The writers (``write_geojson`` ...) are pure functions over the table; docs/exports.md.
+In: an Arrow table of positions, latest positions, events or vessels with a ``label_id``
+column (as the store's query layer returns it), the store's label dictionary, the reader
+and the node's policy. Out: a file (or binary stream) in one of :data:`FORMATS` (GeoJSON,
+CSV, JSON Lines, KML, Cursor-on-Target, GeoParquet, Parquet, Arrow IPC; declared once in
+:mod:`seawatch.export.formats`) in which each record carries its CAPCO marking and the
+file as a whole the most restrictive combination of them. :func:`export` applies the
+reader once more (records its label denies are never written, whoever built the table)
+and writes a path through a temporary file renamed into place. docs/exports.md.
 """
 
 from __future__ import annotations
@@ -14,43 +15,59 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final, Literal
+from typing import IO
 
 import pyarrow as pa
 
-from seawatch.errors import InputError
-from seawatch.export.common import KINDS, ExportResult, Kind, atomic_output, check_table
+from seawatch.export.columnar import write_arrow, write_parquet
+from seawatch.export.common import KINDS, PLACED, ExportResult, Kind, atomic_output, check_table
 from seawatch.export.cot import write_cot
 from seawatch.export.csv import write_csv
+from seawatch.export.formats import (
+    FORMATS,
+    OUTPUT_FORMATS,
+    OutputFormat,
+    WriteOptions,
+    output_format,
+)
 from seawatch.export.geojson import write_geojson
 from seawatch.export.geoparquet import write_geoparquet
+from seawatch.export.jsonl import write_jsonl
 from seawatch.export.kml import write_kml
 from seawatch.labels import Label, Policy, Reader, label_mask
 
 __all__ = [
     "FORMATS",
     "KINDS",
+    "OUTPUT_FORMATS",
+    "PLACED",
     "ExportResult",
     "Format",
     "Kind",
+    "OutputFormat",
+    "WriteOptions",
     "export",
+    "output_format",
+    "write_arrow",
     "write_cot",
     "write_csv",
     "write_geojson",
     "write_geoparquet",
+    "write_jsonl",
     "write_kml",
+    "write_parquet",
 ]
 
 log = logging.getLogger(__name__)
 
-Format = Literal["geojson", "csv", "kml", "cot", "geoparquet"]
-FORMATS: Final[tuple[Format, ...]] = ("geojson", "csv", "kml", "cot", "geoparquet")
+Format = str
+"""A name in :data:`FORMATS`."""
 
 
 def export(
     table: pa.Table,
     labels: Mapping[int, Label],
-    out: str | Path,
+    out: str | Path | IO[bytes],
     *,
     fmt: Format,
     kind: Kind,
@@ -61,12 +78,13 @@ def export(
 ) -> ExportResult:
     """Write the records of ``table`` that ``reader`` may read to ``out`` in format ``fmt``.
 
-    ``out`` appears only once complete (temporary file renamed into place). Returns what
-    was written: record count, the collection's marking, the distinct markings.
+    A path ``out`` appears only once complete (temporary file renamed into place); a binary
+    file object is written as it is (not closed). Returns what was written: record count,
+    the collection's marking, the distinct markings.
     """
-    if fmt not in FORMATS:
-        raise InputError(f"unknown export format {fmt!r} (use one of {', '.join(FORMATS)})")
+    spec = output_format(fmt)
     check_table(table, kind)
+    output_format(fmt, kind)
     allowed = table.filter(label_mask(table["label_id"], reader, labels, policy))
     if allowed.num_rows < table.num_rows:
         log.info(
@@ -74,26 +92,19 @@ def export(
             reader,
             table.num_rows - allowed.num_rows,
         )
-    with atomic_output(out) as tmp:
-        if fmt == "geojson":
-            result = write_geojson(allowed, labels, tmp, kind=kind, policy=policy)
-        elif fmt == "csv":
-            result = write_csv(allowed, labels, tmp, kind=kind, policy=policy)
-        elif fmt == "kml":
-            result = write_kml(allowed, labels, tmp, kind=kind, policy=policy)
-        elif fmt == "cot":
-            result = write_cot(
-                allowed, labels, tmp, kind=kind, policy=policy, node_id=node_id, stale_s=cot_stale_s
-            )
-        else:
-            result = write_geoparquet(allowed, labels, tmp, kind=kind, policy=policy)
+    options = WriteOptions(kind, policy, node_id, cot_stale_s)
+    if isinstance(out, str | Path):
+        with atomic_output(out) as tmp:
+            result = spec.write(allowed, labels, tmp, options)
+    else:
+        result = spec.write(allowed, labels, out, options)
     log.info(
         "exported %d %s record(s) for %s as %s to %s, marked %s",
         result.rows,
         kind,
         reader,
         fmt,
-        out,
+        out if isinstance(out, str | Path) else getattr(out, "name", "a stream"),
         result.marking,
     )
     return result

@@ -29,6 +29,7 @@ from seawatch.labels import Label, Policy, Reader, combine, may_read
 __all__ = [
     "KINDS",
     "LABEL_COLUMN",
+    "PLACED",
     "TS_TYPE",
     "ExportResult",
     "Kind",
@@ -47,8 +48,12 @@ __all__ = [
     "xml_text",
 ]
 
-Kind = Literal["positions", "latest", "events"]
-KINDS: Final[tuple[Kind, ...]] = ("positions", "latest", "events")
+Kind = Literal["positions", "latest", "events", "vessels"]
+KINDS: Final[tuple[Kind, ...]] = ("positions", "latest", "events", "vessels")
+"""What a file can hold: positions, each vessel's latest position, events, vessels (their
+latest static report, :meth:`seawatch.store.query.Query.vessels`; no position)."""
+PLACED: Final[tuple[Kind, ...]] = ("positions", "latest", "events")
+"""The kinds whose records have a position (the map formats hold only these)."""
 LABEL_COLUMN: Final = "label"
 TS_TYPE: Final = pa.timestamp("us", tz="UTC")
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -56,6 +61,7 @@ _REQUIRED: Final[Mapping[str, tuple[str, ...]]] = {
     "positions": ("ts", "mmsi", "lon", "lat", "label_id"),
     "latest": ("ts", "mmsi", "lon", "lat", "label_id"),
     "events": ("event_id", "event_type", "start_ts", "mmsi", "lon", "lat", "label_id"),
+    "vessels": ("mmsi", "label_id"),
 }
 
 

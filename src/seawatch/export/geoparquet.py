@@ -28,15 +28,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from seawatch.export.common import (
-    LABEL_COLUMN,
-    ExportResult,
-    Kind,
-    check_table,
-    collection_label,
-    marking_array,
-    used_labels,
-)
+from seawatch.export.columnar import marked_table
+from seawatch.export.common import ExportResult, Kind
 from seawatch.labels import Label, Policy
 
 __all__ = ["GEOPARQUET_VERSION", "point_wkb", "read_geoparquet", "write_geoparquet"]
@@ -82,26 +75,20 @@ def write_geoparquet(
     kind: Kind,
     policy: Policy,
 ) -> ExportResult:
-    """Write ``table`` (already filtered for its reader) to ``out`` as GeoParquet."""
-    check_table(table, kind)
-    used = used_labels(table, labels)
-    overall = collection_label(used, policy)
+    """Write ``table`` (already filtered for its reader) to ``out`` as GeoParquet: the
+    Parquet export (:func:`seawatch.export.columnar.marked_table`) plus ``geometry``."""
+    data, result = marked_table(table, labels, kind=kind, policy=policy)
     geometry = point_wkb(table["lon"], table["lat"])
-    data = table.drop_columns(["label_id"])
-    data = data.append_column(LABEL_COLUMN, marking_array(table, labels))
     data = data.append_column(GEOMETRY, geometry)
     column: dict[str, Any] = {"encoding": "WKB", "geometry_types": ["Point"]}
     bbox = _bbox(table["lon"], table["lat"], pc.is_valid(geometry))
     if bbox:
         column["bbox"] = bbox
     geo = {"version": GEOPARQUET_VERSION, "primary_column": GEOMETRY, "columns": {GEOMETRY: column}}
-    markings = tuple(lb.marking for lb in used)
-    own = {"kind": kind, "label": overall.marking, "labels": sorted(set(markings))}
     meta = dict(data.schema.metadata or {})
     meta[b"geo"] = json.dumps(geo).encode()
-    meta[b"seawatch"] = json.dumps(own).encode()
     pq.write_table(data.replace_schema_metadata(meta), out, compression="zstd")
-    return ExportResult(table.num_rows, overall.marking, markings)
+    return result
 
 
 def read_geoparquet(path: str | Path) -> tuple[pa.Table, dict[str, Any], dict[str, Any]]:

@@ -11,7 +11,14 @@ See docs/labels.md.
 
 from __future__ import annotations
 
-from seawatch.labels.access import Reader, allowed_label_ids, combine, label_mask, may_read
+from seawatch.labels.access import (
+    Reader,
+    allowed_label_ids,
+    combine,
+    default_reader,
+    label_mask,
+    may_read,
+)
 from seawatch.labels.label import NOFORN, Label, parse_label
 from seawatch.labels.policy import DEFAULT_COALITIONS, DEFAULT_LEVELS, Policy
 from seawatch.labels.rules import LabelRule, LabelRules
@@ -29,6 +36,7 @@ __all__ = [
     "Reader",
     "allowed_label_ids",
     "combine",
+    "default_reader",
     "label_mask",
     "labels_from_table",
     "labels_table",

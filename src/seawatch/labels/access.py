@@ -27,7 +27,7 @@ from seawatch.labels.countries import is_nation
 from seawatch.labels.label import Label, is_caveat_name
 from seawatch.labels.policy import Policy
 
-__all__ = ["Reader", "allowed_label_ids", "combine", "label_mask", "may_read"]
+__all__ = ["Reader", "allowed_label_ids", "combine", "default_reader", "label_mask", "may_read"]
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,13 @@ class Reader:
             return "node-admin"
         tail = ":" + ",".join(sorted(self.caveats)) if self.caveats else ""
         return f"{self.nation}:{self.clearance}{tail}"
+
+
+def default_reader(policy: Policy) -> Reader:
+    """The node's own reader: the node's nation at the policy's highest clearance, holding
+    every caveat. It reads all the node owns and all that partners released to it (not
+    what the node holds for others only: that takes the node-admin reader)."""
+    return Reader(policy.node_nation, policy.levels[-1], frozenset(policy.caveats))
 
 
 def may_read(reader: Reader, label: Label, policy: Policy) -> bool:

@@ -3,8 +3,8 @@ and places.
 
 In: events as the store's query layer returns them (:meth:`Query.events` columns) and the
 vessels' latest static reports (:meth:`Query.vessels` columns), both already filtered for
-one reader. Out: a :class:`Situation` (counts per type, ranked :class:`Notable` incidents)
-and its text (:func:`format_situation`).
+one reader. Out: a :class:`Situation` (counts per type, ranked :class:`Notable` incidents;
+:meth:`Situation.as_dict` for JSON) and, separately, its text (:func:`format_situation`).
 
 Ranking (docs/run.md): events are grouped into *incidents*, one per event type, vessel,
 other vessel and kind (the spoofing rule, the identity field), so the 500 position jumps of
@@ -20,6 +20,7 @@ latest position when ``latest`` is given.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import json
@@ -117,6 +118,25 @@ class Situation:
     @property
     def total(self) -> int:
         return sum(c.events for c in self.counts)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary as JSON-able data (what the API returns): ``total``, ``counts`` and
+        ``notable``, each field as named here; times ISO 8601 UTC with ``Z``, a vessel
+        ``{"mmsi", "name", "flag"}``."""
+        out: dict[str, Any] = _jsonable(dataclasses.asdict(self))
+        return {"total": self.total, **out}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def event_counts(events: pa.Table, types: Sequence[str] = ()) -> tuple[Count, ...]:

@@ -7,7 +7,8 @@ with deduplication. A backend (:class:`Backend`) only runs SQL, moves Arrow tabl
 out, and inserts with the table's conflict rule; the shared SQL is generated from the
 one declaration of the tables. Opening a database is :mod:`seawatch.store.factory`'s.
 Reading records is not here: every read goes through :class:`seawatch.store.query.Query`,
-which needs a reader.
+which needs a reader; :meth:`Store.read_session` gives each reading thread its own
+connection while one thread writes.
 
 SQL handed to a backend uses ``?`` placeholders; a backend whose driver spells them
 otherwise translates.
@@ -18,8 +19,8 @@ from __future__ import annotations
 import logging
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
 
@@ -76,6 +77,11 @@ class Backend(ABC):
     @abstractmethod
     def size_bytes(self) -> dict[str, int]:
         """Bytes on disk: ``{"total": n}`` and, where the database can tell, per table."""
+
+    def read_session(self) -> Backend:
+        """The same database over a connection of its own, for one reading thread while
+        another thread writes through this one (see :meth:`Store.read_session`)."""
+        raise StoreError(f"{self.display}: this backend has no read sessions")
 
     @abstractmethod
     def close(self) -> None:
@@ -190,7 +196,24 @@ class Store:
                 out[name] = int(t.column(0)[0].as_py())
         return out
 
-    # --- lifetime ---------------------------------------------------------------------
+    # --- sessions and lifetime ---------------------------------------------------------
+    @contextmanager
+    def read_session(self) -> Iterator[Store]:
+        """This store over a connection of its own, for one reading thread:
+        ``with store.read_session() as s: Query(s, reader).positions()``.
+
+        One writer and many readers in one process (the server ingests and answers at
+        once): the writer keeps this store; each reading thread opens a session (DuckDB:
+        a cursor of the same database, PostgreSQL: a new read-only connection) and reads
+        only committed rows through :class:`~seawatch.store.query.Query`, which applies the
+        label filter as always. A session is not shared between threads; it is closed
+        when the block ends (the store stays open)."""
+        session = Store(self.backend.read_session(), self.policy)
+        try:
+            yield session
+        finally:
+            session.backend.close()
+
     def close(self) -> None:
         self.backend.close()
 

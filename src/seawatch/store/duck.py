@@ -213,6 +213,19 @@ class DuckBackend(Backend):
             out[name] = int(r[0][0]) * block
         return out
 
+    def read_session(self) -> DuckBackend:
+        """The same database over its own cursor (``connection.cursor()``: a connection of
+        its own to the same database instance): one per reading thread. It sees what is
+        committed; the writer keeps the main connection."""
+        session = object.__new__(DuckBackend)
+        session.path, session.display, session._depth = self.path, self.display, 0
+        try:
+            session.con = self.con.cursor()
+            session.con.execute("SET TimeZone = 'UTC'").fetchall()
+        except duckdb.Error as exc:
+            raise StoreError(f"{self.display}: cannot open a read session: {exc}") from None
+        return session
+
     def close(self) -> None:
         try:
             self.con.close()

@@ -125,6 +125,7 @@ class PostgresBackend(Backend):
 
         self.display = redact_url(url)
         self._secret = _password(url)
+        self._url = url  # for read sessions' connections; never shown (see __repr__)
         try:
             self.con = psycopg.connect(
                 url,
@@ -315,6 +316,16 @@ class PostgresBackend(Backend):
             r = self.con.execute("SELECT pg_total_relation_size(%s::regclass)", [name]).fetchone()
             out[name] = int(r[0]) if r else 0
         return out
+
+    def read_session(self) -> PostgresBackend:
+        """A new connection to the same database, read-only: one per reading thread."""
+        session = PostgresBackend(self._url)
+        try:
+            session.execute("SET default_transaction_read_only = on")
+        except StoreError:  # pragma: no cover - a fresh idle connection
+            session.close()
+            raise
+        return session
 
     def close(self) -> None:
         self.con.close()
