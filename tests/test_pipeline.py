@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from seawatch import tracks
 from seawatch.decode import decode
 from seawatch.decode.schemas import SCHEMAS, conform
-from seawatch.events.schema import EVENTS_SCHEMA, sort_events
 from seawatch.engine.pipeline import DETECTORS, Pipeline
+from seawatch.events.schema import EVENTS_SCHEMA, sort_events
 from seawatch.tracks.identity import SegmentsAccumulator, identity_history, segments_table
 from tracks.helpers import at, pos, positions, statics
 

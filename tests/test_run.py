@@ -24,8 +24,8 @@ from click.testing import CliRunner, Result
 from lxml import etree
 
 from seawatch.cli.main import cli
-from seawatch.labels import Reader
 from seawatch.engine.pipeline import DETECTORS
+from seawatch.labels import Reader
 from seawatch.settings import load_settings
 from seawatch.store import open_store
 from seawatch.store.query import Query

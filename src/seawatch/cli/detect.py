@@ -36,8 +36,8 @@ import pyarrow.parquet as pq
 from seawatch.cli.common import load_zones, settings_of, split_zone_names, zones_option
 from seawatch.cli.decode import _check_input
 from seawatch.cli.output import conform_to
-from seawatch.errors import InputError, StoreError
 from seawatch.engine.pipeline import DETECTORS, ChunkResult, Pipeline, ts_us
+from seawatch.errors import InputError, StoreError
 
 if TYPE_CHECKING:
     from seawatch.decode import DecodeStats

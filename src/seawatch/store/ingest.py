@@ -40,8 +40,8 @@ from seawatch.store.records import Labeller, message_keys, vessel_rows
 from seawatch.store.tables import TABLES
 
 if TYPE_CHECKING:
-    from seawatch.geo.zones import ZoneLayer
     from seawatch.engine.pipeline import Pipeline
+    from seawatch.geo.zones import ZoneLayer
 
 __all__ = ["Ingest", "IngestReport", "fingerprint", "ingest", "zone_records"]
 
