@@ -239,8 +239,8 @@ class Job:
         start: dt.datetime | None,
         label: Label | None,
     ) -> None:
-        """A simulated fleet around India (:mod:`seawatch.sources.simulate`), stored."""
-        from seawatch.sources.simulate import DEFAULT_START, SimConfig, simulate
+        """A simulated fleet around India (:mod:`seawatch.sim`), stored."""
+        from seawatch.sim import DEFAULT_START, SimConfig, simulate
 
         cfg = SimConfig(seed=seed, vessels=vessels, hours=hours, start=start or DEFAULT_START)
         tmp, final = self.out / f".sim.{os.getpid()}", self.out / "sim"

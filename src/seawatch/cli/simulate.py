@@ -1,7 +1,7 @@
 """``seawatch simulate``: simulated AIS traffic with ground truth, written to a directory.
 
 In: options (seed, vessels, hours, start). Out: hourly NMEA files, ``truth.jsonl`` and
-``manifest.json`` in ``--out`` (see :mod:`seawatch.sources.simulate` and docs/simulator.md),
+``manifest.json`` in ``--out`` (see :mod:`seawatch.sim` and docs/simulator.md),
 and a one-paragraph summary on stdout.
 """
 
@@ -108,8 +108,8 @@ def simulate_command(
     With --tcp or --udp the lines are served live, paced by --speed, instead of
     written to files; truth.jsonl and manifest.json still go to --out at the end.
     """
-    from seawatch.sources.simulate import DEFAULT_START, SimConfig, simulate
-    from seawatch.sources.simulate.live import LiveWriter, parse_address
+    from seawatch.sim import DEFAULT_START, SimConfig, simulate
+    from seawatch.sim.live import LiveWriter, parse_address
 
     cfg = SimConfig(
         seed=seed,

@@ -22,14 +22,14 @@ import numpy as np
 import numpy.typing as npt
 
 from seawatch.errors import InputError
-from seawatch.sources.simulate.behaviours import Truth, plan_behaviours
-from seawatch.sources.simulate.fleet import KINDS, MIDS, MOORED, Fleet, make_fleet
-from seawatch.sources.simulate.motion import KM_PER_KN_S, Motion, PortCall
-from seawatch.sources.simulate.pack import line_blob, pack_payloads
-from seawatch.sources.simulate.radio import Receivers, reporting_interval_s
-from seawatch.sources.simulate.received import Received
-from seawatch.sources.simulate.routes import Routes, port_coords
-from seawatch.sources.simulate.statics import StaticCache, _layouts
+from seawatch.sim.behaviours import Truth, plan_behaviours
+from seawatch.sim.fleet import KINDS, MIDS, MOORED, Fleet, make_fleet
+from seawatch.sim.motion import KM_PER_KN_S, Motion, PortCall
+from seawatch.sim.pack import line_blob, pack_payloads
+from seawatch.sim.radio import Receivers, reporting_interval_s
+from seawatch.sim.received import Received
+from seawatch.sim.routes import Routes, port_coords
+from seawatch.sim.statics import StaticCache, _layouts
 
 __all__ = ["DEFAULT_START", "SimConfig", "SimResult", "Sink", "simulate"]
 
@@ -161,7 +161,7 @@ class _Loop:
         if cfg.behaviours:
             self.plan = plan_behaviours(self.fleet, self.routes, self.rng, cfg.hours, self.truth)
         else:
-            from seawatch.sources.simulate.behaviours import _empty
+            from seawatch.sim.behaviours import _empty
 
             self.plan = _empty(n, self.fleet)
         p = self.plan

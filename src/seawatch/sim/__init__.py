@@ -8,9 +8,11 @@ NMEA 0183 ``!AIVDM`` lines (encoded from the decoder's own layout declarations),
 :mod:`.behaviours` (what is injected, the truth), :mod:`.received` (the truth that reception
 makes: gaps, jumps, zone entries, a shared MMSI's identity changes), :mod:`.statics` and
 :mod:`.pack` (encoding), :mod:`.run` (the time loop), :mod:`.score` (detected events scored
-against the truth). See docs/simulator.md.
+against the truth), :mod:`.synth` (the older generator of ``seawatch demo``'s sample).
+Beside :mod:`seawatch.sources`, above :mod:`seawatch.decode` (it encodes with the decoder's
+layouts and uses :mod:`seawatch.geo`). See docs/simulator.md.
 """
 
-from seawatch.sources.simulate.run import DEFAULT_START, SimConfig, SimResult, simulate
+from seawatch.sim.run import DEFAULT_START, SimConfig, SimResult, simulate
 
 __all__ = ["DEFAULT_START", "SimConfig", "SimResult", "simulate"]
