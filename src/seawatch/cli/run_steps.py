@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import os
 import re
 import shutil
@@ -129,24 +128,9 @@ def _remove_stale(out: Path) -> None:
 def simulated_waters(truth: Path) -> ZoneLayer | None:
     """The simulator's boxes of other nations' waters (its ``zone_entry`` records) as a
     zone layer ``sim_waters``, so that zone entries are detected and named; None if none."""
-    import numpy as np
-    import shapely
+    from seawatch.sim.zones import read_records, zone_layer
 
-    from seawatch.geo.zones import ZoneLayer
-
-    boxes: dict[str, tuple[str, Any]] = {}
-    for line in truth.read_text(encoding="utf-8").splitlines():
-        rec = json.loads(line)
-        params = rec.get("params", {})
-        if rec.get("event_type") == "zone_entry" and params.get("polygon"):
-            name = str(params.get("zone_name") or f"zone {len(boxes) + 1}")
-            boxes.setdefault(name, (str(params.get("zone_country", "")), params["polygon"]))
-    if not boxes:
-        return None
-    names = sorted(boxes)
-    geoms = np.array([shapely.Polygon(boxes[n][1]) for n in names], dtype=object)
-    table = pa.table({"name": names, "country": [boxes[n][0] for n in names]})
-    return ZoneLayer("sim_waters", table, geoms)
+    return zone_layer(read_records(truth))
 
 
 def _timed(started: float) -> str:

@@ -1,8 +1,8 @@
 """``seawatch simulate``: simulated AIS traffic with ground truth, written to a directory.
 
-In: options (seed, vessels, hours, start). Out: hourly NMEA files, ``truth.jsonl`` and
-``manifest.json`` in ``--out`` (see :mod:`seawatch.sim` and docs/simulator.md),
-and a one-paragraph summary on stdout.
+In: options (seed, vessels, hours, start). Out: hourly NMEA files, ``truth.jsonl``,
+``zones.geojson`` and ``manifest.json`` in ``--out`` (see :mod:`seawatch.sim` and
+docs/simulator.md), and a one-paragraph summary on stdout.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def _parse_start(value: str | None) -> dt.datetime | None:
     "out_dir",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Directory for the NMEA files, truth.jsonl and manifest.json.",
+    help="Directory for the NMEA files, truth.jsonl, zones.geojson and manifest.json.",
 )
 @click.option("--start", help="Start time, ISO 8601 UTC [default: 2025-06-01T00:00:00Z].")
 @click.option(
@@ -103,7 +103,8 @@ def simulate_command(
     and beyond, report at the ITU-R M.1371 intervals and are heard by coast stations
     within VHF range or by passing satellites. Injected behaviours (going dark,
     rendezvous, loitering, foreign waters, shared MMSI, spoofing, identity changes,
-    port calls) are listed in truth.jsonl with the detectors' event names.
+    port calls) are listed in truth.jsonl with the detectors' event names. The boxes
+    of other nations' waters go to zones.geojson, for `seawatch zones import`.
 
     With --tcp or --udp the lines are served live, paced by --speed, instead of
     written to files; truth.jsonl and manifest.json still go to --out at the end.

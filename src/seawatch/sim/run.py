@@ -1,10 +1,11 @@
 """The simulation loop: fleet → transmissions → receivers → NMEA files, one time step at a time.
 
 In: a :class:`SimConfig` and an output directory. Out: hourly files of time-ordered,
-tag-blocked NMEA (``ais-YYYYMMDDTHH.nmea``), ``truth.jsonl`` (the injected behaviours) and
-``manifest.json`` (the configuration and counts). Memory holds the fleet and one step of
-messages, whatever the duration; everything is drawn from one seeded generator in a fixed
-order, so a seed gives byte-identical files.
+tag-blocked NMEA (``ais-YYYYMMDDTHH.nmea``), ``truth.jsonl`` (the injected behaviours),
+``zones.geojson`` (the simulated waters, :mod:`.zones`) and ``manifest.json`` (the
+configuration and counts). Memory holds the fleet and one step of messages, whatever the
+duration; everything is drawn from one seeded generator in a fixed order, so a seed gives
+byte-identical files.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from seawatch.sim.radio import Receivers, reporting_interval_s
 from seawatch.sim.received import Received
 from seawatch.sim.routes import Routes, port_coords
 from seawatch.sim.statics import StaticCache, _layouts
+from seawatch.sim.zones import ZONES_FILE, write_zones
 
 __all__ = ["DEFAULT_START", "SimConfig", "SimResult", "Sink", "simulate"]
 
@@ -490,7 +492,8 @@ def simulate(
     progress: Callable[[int], None] | None = None,
     sink: Sink | None = None,
 ) -> SimResult:
-    """Run the simulation into directory ``out``: NMEA files, ``truth.jsonl``, ``manifest.json``.
+    """Run the simulation into directory ``out``: NMEA files, ``truth.jsonl``,
+    ``zones.geojson``, ``manifest.json``.
 
     With a ``sink`` (e.g. :class:`~.live.LiveWriter`) the lines go there instead of files;
     ``truth.jsonl`` and ``manifest.json`` are still written to ``out`` at the end.
@@ -508,11 +511,13 @@ def simulate(
         result = loop.run(progress)
     finally:
         loop.writer.close()
+    records = loop.truth.sorted()
     tmp = out / f".truth.{os.getpid()}.tmp"
     with tmp.open("w", encoding="utf-8", newline="\n") as fh:
-        for rec in loop.truth.sorted():
+        for rec in records:
             fh.write(json.dumps(rec, sort_keys=True) + "\n")
     os.replace(tmp, out / "truth.jsonl")
+    write_zones(records, out / ZONES_FILE)
     manifest = {
         "generator": "seawatch simulate",
         "config": {**asdict(cfg), "start": cfg.start.strftime("%Y-%m-%dT%H:%M:%SZ")},
