@@ -1,9 +1,12 @@
-"""Pieces shared by the CLI commands: error reporting and access to the settings."""
+"""Pieces shared by the CLI commands: error reporting, access to the settings, Ctrl-C."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -18,6 +21,7 @@ __all__ = [
     "load_zones",
     "settings_of",
     "split_zone_names",
+    "stop_on_signals",
     "zones_option",
 ]
 
@@ -80,3 +84,17 @@ def load_zones(names: Sequence[str], data_dir: Path) -> list[Any]:
         log.warning("zone layers %s skipped: %s (install seawatch's geo extras)", names, exc)
         return []
     return [load_zone_layer(name, data_dir) for name in names]
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """Ctrl-C and SIGTERM set ``stop`` (instead of ending the process) while inside."""
+    previous: dict[signal.Signals, Any] = {}
+    with contextlib.suppress(ValueError):  # not the main thread: signals stay as they are
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

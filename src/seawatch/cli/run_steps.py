@@ -14,7 +14,6 @@ import datetime as dt
 import os
 import re
 import shutil
-import signal
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any, cast
 import click
 import pyarrow as pa
 
+from seawatch.cli.common import stop_on_signals
 from seawatch.errors import InputError
 from seawatch.export import Format, Kind, export
 from seawatch.export.common import with_identity
@@ -64,20 +64,6 @@ def live_address(tcp: str | None, udp: str | None) -> tuple[str, str, int] | Non
                 raise click.BadParameter(str(exc), param_hint=f"--{proto}") from None
             return proto, host, port
     return None
-
-
-@contextlib.contextmanager
-def stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """Ctrl-C and SIGTERM set ``stop`` (instead of ending the process) while inside."""
-    previous: dict[signal.Signals, Any] = {}
-    with contextlib.suppress(ValueError):  # not the main thread: signals stay as they are
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, lambda *_: stop.set())
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def _replace_dir(src: Path, dst: Path) -> None:
