@@ -6,7 +6,7 @@ DuckDB file with ``detect=True`` (the pipeline with geography, as ``seawatch ing
 and, as ``--zones``, one zone layer of the simulated nations' waters (the boxes in the truth's
 ``zone_entry`` records: the areas a partner would have loaded);
 the events are read back through :class:`seawatch.store.query.Query` with a node-admin reader
-(it may read every label) and scored by :func:`seawatch.sources.simulate.score.score`.
+(it may read every label) and scored by :func:`seawatch.sim.score.score`.
 Out: a Markdown section for bench/RESULTS.md on stdout: per event type truth / detected / true
 positives / precision / recall for each run and in total, recall of the injected records,
 and whether the goals (precision ≥ 0.95 and recall ≥ 0.9 per type) are met.
@@ -40,8 +40,8 @@ from seawatch.engine.ingest import ingest
 from seawatch.geo.zones import ZoneLayer
 from seawatch.labels import Reader
 from seawatch.settings import load_settings
-from seawatch.sources.simulate import SimConfig, simulate
-from seawatch.sources.simulate.score import TypeScore, read_truth, score
+from seawatch.sim import SimConfig, simulate
+from seawatch.sim.score import TypeScore, read_truth, score
 from seawatch.store import open_store
 from seawatch.store.query import Query
 

@@ -23,7 +23,7 @@ OUTPUTS = ("positions", "segments", "identity", "events", "late_positions", "lat
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small synthetic feed (the `seawatch demo` generator)."""
-    from seawatch.cli.demo import write_sample
+    from seawatch.sim.synth import write_sample
 
     path = tmp_path_factory.mktemp("feed") / "bay-of-bengal.nmea"
     write_sample(path, vessels=25, minutes=20, seed=5)
@@ -169,7 +169,7 @@ def test_input_without_positions_is_a_warning(tmp_path: Path) -> None:
 
 def test_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The README's `seawatch detect` example, on the demo sample generated small."""
-    from seawatch.cli.demo import write_sample
+    from seawatch.sim.synth import write_sample
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Tracks and events\n", 1)[1].split("\n## ", 1)[0]
@@ -265,7 +265,7 @@ _MEMORY_CHILD = r"""
 import re, resource, sys
 from pathlib import Path
 import pyarrow.parquet as pq
-from seawatch.cli.demo import write_sample
+from seawatch.sim.synth import write_sample
 from seawatch.engine.detect import detect_files as run_detect
 from seawatch.decode.encode import checksum
 from seawatch.settings import load_settings

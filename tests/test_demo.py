@@ -11,7 +11,7 @@ from seawatch.cli.main import cli
 
 
 def test_same_seed_same_feed() -> None:
-    from seawatch.cli.synth import generate
+    from seawatch.sim.synth import generate
 
     a = list(generate(vessels=5, minutes=3, seed=1))
     assert a == list(generate(vessels=5, minutes=3, seed=1))
@@ -19,8 +19,8 @@ def test_same_seed_same_feed() -> None:
 
 
 def test_feed_decodes_with_expected_rejects() -> None:
-    from seawatch.cli.synth import generate
     from seawatch.decode import decode
+    from seawatch.sim.synth import generate
 
     lines = list(generate(vessels=30, minutes=10, seed=3, bad_every=50))
     tables, stats = decode(lines)

@@ -60,7 +60,7 @@ def feed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
     ``arrival`` is each row's arrival time (µs), by which chunks are cut.
     """
-    from seawatch.cli.demo import write_sample
+    from seawatch.sim.synth import write_sample
 
     path = tmp_path_factory.mktemp("feed") / "sample.nmea"
     write_sample(path, vessels=20, minutes=40, seed=11)

@@ -61,7 +61,7 @@ def test_decode_example_present() -> None:
 
 
 def test_decode_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from seawatch.cli.demo import write_sample
+    from seawatch.sim.synth import write_sample
 
     monkeypatch.chdir(tmp_path)
     for argv in decode_examples():

@@ -191,24 +191,9 @@ def test_rerun_is_safe(sim_run: tuple[Result, Path], tmp_path: Path) -> None:
 
 def test_files_mode_matches_the_simulation(sim_run: tuple[Result, Path], tmp_path: Path) -> None:
     """The simulated files given as inputs, with the simulator's waters imported as a zone
-    layer (`seawatch zones import`, `--zones`), give the same events."""
+    layer (`seawatch zones import` of its zones.geojson, `--zones`), give the same events."""
     first, out = sim_run
-    truth = [json.loads(ln) for ln in (out / "sim" / "truth.jsonl").read_text().splitlines()]
-    boxes = {
-        r["params"]["zone_name"]: r["params"]["polygon"]
-        for r in truth
-        if r["event_type"] == "zone_entry"
-    }
-    features = [
-        {
-            "type": "Feature",
-            "properties": {"name": n},
-            "geometry": {"type": "Polygon", "coordinates": [p]},
-        }
-        for n, p in sorted(boxes.items())
-    ]
-    layer = tmp_path / "waters.geojson"
-    layer.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    layer = out / "sim" / "zones.geojson"
     env = {"SEAWATCH_DATA_DIR": str(tmp_path / "data")}
     imported = CliRunner().invoke(
         cli, ["zones", "import", str(layer), "--name", "sim_waters"], env=env

@@ -16,7 +16,7 @@ import pytest
 
 from seawatch.decode import decode
 from seawatch.geo.land import on_land
-from seawatch.sources.simulate import SimConfig, simulate
+from seawatch.sim import SimConfig, simulate
 
 EVENT_TYPES = {
     "gap",

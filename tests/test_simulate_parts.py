@@ -18,8 +18,8 @@ from seawatch.cli.main import cli
 from seawatch.decode import decode
 from seawatch.decode.encode import encode_payload, to_sentences
 from seawatch.decode.layouts import LAYOUTS
-from seawatch.sources.simulate.pack import line_blob, pack_payloads
-from seawatch.sources.simulate.radio import reporting_interval_s
+from seawatch.sim.pack import line_blob, pack_payloads
+from seawatch.sim.radio import reporting_interval_s
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "simulator.md"
 LAYOUT = {lay.name: lay for lay in LAYOUTS}
@@ -75,7 +75,7 @@ def test_itu_intervals() -> None:
 def _peak_rss_kb(tmp: Path, hours: float) -> int:
     code = (
         "import resource, sys\n"
-        "from seawatch.sources.simulate import SimConfig, simulate\n"
+        "from seawatch.sim import SimConfig, simulate\n"
         f"simulate(SimConfig(seed=2, vessels=400, hours={hours}), sys.argv[1])\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
     )
@@ -126,8 +126,8 @@ def test_cli_rejects_a_naive_start(tmp_path: Path) -> None:
 def test_live_udp_sends_the_same_lines(tmp_path: Path) -> None:
     import socket
 
-    from seawatch.sources.simulate import SimConfig, simulate
-    from seawatch.sources.simulate.live import LiveWriter
+    from seawatch.sim import SimConfig, simulate
+    from seawatch.sim.live import LiveWriter
 
     cfg = SimConfig(seed=4, vessels=10, hours=0.05)
     receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -149,8 +149,8 @@ def test_live_tcp_serves_a_client(tmp_path: Path) -> None:
     import socket
     import threading
 
-    from seawatch.sources.simulate import SimConfig, simulate
-    from seawatch.sources.simulate.live import LiveWriter
+    from seawatch.sim import SimConfig, simulate
+    from seawatch.sim.live import LiveWriter
 
     cfg = SimConfig(seed=4, vessels=10, hours=0.05)
     sink = LiveWriter(int(cfg.start.timestamp()), 3600.0, tcp=("127.0.0.1", 0))

@@ -12,7 +12,7 @@ import pytest
 
 from seawatch.errors import InputError
 from seawatch.events.schema import EVENTS_SCHEMA
-from seawatch.sources.simulate.score import (
+from seawatch.sim.score import (
     DEFAULT_TOLERANCE_S,
     TOLERANCE_S,
     read_truth,
@@ -252,7 +252,7 @@ def test_simulate_ingest_detect_meets_the_goals(tmp_path: Path) -> None:
     from seawatch.geo.zones import ZoneLayer
     from seawatch.labels import Reader
     from seawatch.settings import load_settings
-    from seawatch.sources.simulate import SimConfig, simulate
+    from seawatch.sim import SimConfig, simulate
     from seawatch.store import open_store
     from seawatch.store.query import Query
 

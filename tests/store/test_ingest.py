@@ -26,7 +26,7 @@ from seawatch.store.query import Query
 def sample() -> Path:
     """The feed `make run` writes (the demo generator: 300 vessels, 1 h, seed 7), generated
     once per test session into a temporary directory removed at exit."""
-    from seawatch.cli.demo import write_sample
+    from seawatch.sim.synth import write_sample
 
     folder = Path(tempfile.mkdtemp(prefix="seawatch-sample-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)

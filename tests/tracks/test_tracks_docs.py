@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from seawatch.cli.synth import generate
+from seawatch.sim.synth import generate
 from seawatch.tracks.clean import DROP_REASONS, NULLED_REASONS, CleanParams
 from seawatch.tracks.mid import CLASSES
 from seawatch.tracks.schemas import IDENTITY, SEGMENTS

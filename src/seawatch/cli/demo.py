@@ -1,14 +1,13 @@
 """``seawatch demo``: generate a sample AIS feed, decode it, print what came out.
 
 In: nothing but options (vessel count, duration, seed). Out: a synthetic tag-blocked
-NMEA file (default ``<data_dir>/sample/bay-of-bengal.nmea``, see :mod:`seawatch.cli.synth`),
-its decoded tables in ``<data_dir>/out`` and the decode summary on stdout.
+NMEA file (default ``<data_dir>/sample/bay-of-bengal.nmea``, written by
+:func:`seawatch.sim.synth.write_sample`), its decoded tables in ``<data_dir>/out`` (by
+:func:`seawatch.cli.decode.run_decode`) and the decode summary on stdout.
 """
 
 from __future__ import annotations
 
-import importlib
-import os
 import time
 from pathlib import Path
 
@@ -17,32 +16,9 @@ import click
 from seawatch.cli.common import settings_of
 from seawatch.cli.decode import run_decode
 from seawatch.cli.summary import format_summary
-from seawatch.cli.synth import generate
-from seawatch.errors import InputError, SeawatchError
+from seawatch.sim.synth import SAMPLE_NAME, write_sample
 
-__all__ = ["SAMPLE_NAME", "demo_command", "write_sample"]
-
-SAMPLE_NAME = "bay-of-bengal.nmea"
-
-
-def write_sample(path: Path, *, vessels: int = 300, minutes: int = 60, seed: int = 7) -> int:
-    """Write the synthetic feed to ``path`` atomically; returns the number of lines."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        n = 0
-        with tmp.open("w", encoding="ascii", newline="\n") as fh:
-            for line in generate(vessels=vessels, minutes=minutes, seed=seed):
-                fh.write(line + "\n")
-                n += 1
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise InputError(
-            f"cannot write sample '{path}': {exc.strerror} (choose another --sample)"
-        ) from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    return n
+__all__ = ["demo_command"]
 
 
 @click.command(
@@ -90,13 +66,6 @@ def demo_command(
     of a few hundred ships over an hour, with some deliberately corrupt lines.
     """
     settings = settings_of(ctx)
-    try:  # the feed is encoded with the project's encoder, from the layout declarations
-        importlib.import_module("seawatch.decode.encode")
-        importlib.import_module("seawatch.decode.layouts")
-    except ImportError as exc:
-        raise SeawatchError(
-            f"the AIS encoder is not available ({exc}); reinstall seawatch with `make venv`"
-        ) from exc
     sample = sample or settings.data_dir / "sample" / SAMPLE_NAME
     out_dir = out_dir or settings.data_dir / "out"
     started = time.perf_counter()

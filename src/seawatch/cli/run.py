@@ -6,7 +6,7 @@ In: nothing (a simulated day of traffic around India), AIS files, or a live feed
 or ``--db``), GeoJSON, KML and Cursor-on-Target exports in ``<out>/export/``, and on stdout a
 situation summary (:mod:`seawatch.serve.situation`). Every read goes through
 :class:`seawatch.store.query.Query` for one reader. The steps are the library's:
-:func:`seawatch.sources.simulate.simulate`, :class:`seawatch.sources.feed.Feed`,
+:func:`seawatch.sim.simulate`, :class:`seawatch.sources.feed.Feed`,
 :func:`seawatch.engine.ingest.ingest`, :func:`seawatch.export.export`. docs/run.md.
 """
 
@@ -44,7 +44,7 @@ PARTNER = "USA"
 """Originator of the simulation's satellite AIS (a partner's feed, labelled apart)."""
 COMPARE = ("USA:SECRET", "JPN:SECRET")
 """Readers the simulated run compares with its own: who sees what."""
-_QUIET = ("seawatch.store", "seawatch.sources.simulate", "seawatch.export")
+_QUIET = ("seawatch.store", "seawatch.sim", "seawatch.export")
 """Loggers whose INFO lines (per chunk, per file) the run leaves out unless DEBUG."""
 
 _EXAMPLES = """\b
@@ -211,7 +211,7 @@ def _settings_for_run(
         nation = changes["node_nation"] = DEFAULT_NATION
         notes.append(f"node_nation not set: this run acts for {nation}")
     if not settings.label_rules and marking is None:
-        from seawatch.sources.simulate import SimConfig
+        from seawatch.sim import SimConfig
 
         sats = ",".join(f"sat-{k + 1}" for k in range(SimConfig().satellites))
         changes["label_rules"] = (

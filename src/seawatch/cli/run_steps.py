@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import os
 import re
 import shutil
-import signal
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
-import pyarrow as pa
 
+from seawatch.cli.common import stop_on_signals
 from seawatch.engine.ingest import Ingest, IngestReport, ingest
 from seawatch.errors import InputError
 from seawatch.labels import Label, Reader, default_reader
@@ -53,20 +51,6 @@ def live_address(tcp: str | None, udp: str | None) -> tuple[str, str, int] | Non
                 raise click.BadParameter(str(exc), param_hint=f"--{proto}") from None
             return proto, host, port
     return None
-
-
-@contextlib.contextmanager
-def stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """Ctrl-C and SIGTERM set ``stop`` (instead of ending the process) while inside."""
-    previous: dict[signal.Signals, Any] = {}
-    with contextlib.suppress(ValueError):  # not the main thread: signals stay as they are
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, lambda *_: stop.set())
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def _replace_dir(src: Path, dst: Path) -> None:
@@ -117,24 +101,9 @@ def _remove_stale(out: Path) -> None:
 def simulated_waters(truth: Path) -> ZoneLayer | None:
     """The simulator's boxes of other nations' waters (its ``zone_entry`` records) as a
     zone layer ``sim_waters``, so that zone entries are detected and named; None if none."""
-    import numpy as np
-    import shapely
+    from seawatch.sim.zones import read_records, zone_layer
 
-    from seawatch.geo.zones import ZoneLayer
-
-    boxes: dict[str, tuple[str, Any]] = {}
-    for line in truth.read_text(encoding="utf-8").splitlines():
-        rec = json.loads(line)
-        params = rec.get("params", {})
-        if rec.get("event_type") == "zone_entry" and params.get("polygon"):
-            name = str(params.get("zone_name") or f"zone {len(boxes) + 1}")
-            boxes.setdefault(name, (str(params.get("zone_country", "")), params["polygon"]))
-    if not boxes:
-        return None
-    names = sorted(boxes)
-    geoms = np.array([shapely.Polygon(boxes[n][1]) for n in names], dtype=object)
-    table = pa.table({"name": names, "country": [boxes[n][0] for n in names]})
-    return ZoneLayer("sim_waters", table, geoms)
+    return zone_layer(read_records(truth))
 
 
 def _timed(started: float) -> str:
@@ -222,8 +191,8 @@ class Job:
         start: dt.datetime | None,
         label: Label | None,
     ) -> None:
-        """A simulated fleet around India (:mod:`seawatch.sources.simulate`), stored."""
-        from seawatch.sources.simulate import DEFAULT_START, SimConfig, simulate
+        """A simulated fleet around India (:mod:`seawatch.sim`), stored."""
+        from seawatch.sim import DEFAULT_START, SimConfig, simulate
 
         cfg = SimConfig(seed=seed, vessels=vessels, hours=hours, start=start or DEFAULT_START)
         tmp, final = self.out / f".sim.{os.getpid()}", self.out / "sim"

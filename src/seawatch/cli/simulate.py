@@ -1,22 +1,27 @@
 """``seawatch simulate``: simulated AIS traffic with ground truth, written to a directory.
 
-In: options (seed, vessels, hours, start). Out: hourly NMEA files, ``truth.jsonl`` and
-``manifest.json`` in ``--out`` (see :mod:`seawatch.sources.simulate` and docs/simulator.md),
-and a one-paragraph summary on stdout.
+In: options (seed, vessels, hours, start). Out: hourly NMEA files, ``truth.jsonl``,
+``zones.geojson`` and ``manifest.json`` in ``--out`` (see :mod:`seawatch.sim` and
+docs/simulator.md), and a one-paragraph summary on stdout.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from seawatch.cli.common import Failure
+from seawatch.cli.common import Failure, stop_on_signals
 from seawatch.errors import SeawatchError
 
-__all__ = ["simulate_command"]
+__all__ = ["INTERRUPTED_EXIT", "simulate_command"]
+
+INTERRUPTED_EXIT = 130  # stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it)
 
 
 def _parse_start(value: str | None) -> dt.datetime | None:
@@ -29,6 +34,19 @@ def _parse_start(value: str | None) -> dt.datetime | None:
     if t.tzinfo is None:
         raise click.BadParameter(f"{value!r} has no time zone; add Z for UTC")
     return t.astimezone(dt.UTC)
+
+
+def _hourly(total_s: int) -> Callable[[int], None]:
+    """Progress without a terminal: a line on stderr per simulated hour."""
+    done = [0]
+
+    def step(n_s: int) -> None:
+        before = done[0] // 3600
+        done[0] += n_s
+        if done[0] // 3600 > before:
+            click.echo(f"simulated {done[0] / 3600:g} h of {total_s / 3600:g} h", err=True)
+
+    return step
 
 
 @click.command(
@@ -53,7 +71,7 @@ def _parse_start(value: str | None) -> dt.datetime | None:
     "out_dir",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Directory for the NMEA files, truth.jsonl and manifest.json.",
+    help="Directory for the NMEA files, truth.jsonl, zones.geojson and manifest.json.",
 )
 @click.option("--start", help="Start time, ISO 8601 UTC [default: 2025-06-01T00:00:00Z].")
 @click.option(
@@ -103,13 +121,18 @@ def simulate_command(
     and beyond, report at the ITU-R M.1371 intervals and are heard by coast stations
     within VHF range or by passing satellites. Injected behaviours (going dark,
     rendezvous, loitering, foreign waters, shared MMSI, spoofing, identity changes,
-    port calls) are listed in truth.jsonl with the detectors' event names.
+    port calls) are listed in truth.jsonl with the detectors' event names. The boxes
+    of other nations' waters go to zones.geojson, for `seawatch zones import`.
 
     With --tcp or --udp the lines are served live, paced by --speed, instead of
     written to files; truth.jsonl and manifest.json still go to --out at the end.
+
+    Ctrl-C (or SIGTERM) stops after the current simulated minute and writes what was
+    simulated so far: the NMEA files (whole lines), truth.jsonl of what happened until
+    then, zones.geojson and manifest.json ("complete": false); the exit code is then 130.
     """
-    from seawatch.sources.simulate import DEFAULT_START, SimConfig, simulate
-    from seawatch.sources.simulate.live import LiveWriter, parse_address
+    from seawatch.sim import DEFAULT_START, SimConfig, simulate
+    from seawatch.sim.live import LiveWriter, parse_address
 
     cfg = SimConfig(
         seed=seed,
@@ -121,6 +144,7 @@ def simulate_command(
         satellites=satellites,
     )
     began = time.perf_counter()
+    stop = threading.Event()
     try:
         sink = None
         if tcp and udp:
@@ -131,9 +155,15 @@ def simulate_command(
                 speed,
                 tcp=parse_address(tcp) if tcp else None,
                 udp=parse_address(udp) if udp else None,
+                stop=stop,
             )
-        with click.progressbar(length=int(hours * 3600), label="simulating", file=None) as bar:
-            result = simulate(cfg, out_dir, progress=bar.update, sink=sink)
+        total_s = int(hours * 3600)
+        with (
+            stop_on_signals(stop),
+            click.progressbar(length=total_s, label="simulating", file=sys.stderr) as bar,
+        ):
+            progress = bar.update if sys.stderr.isatty() else _hourly(total_s)
+            result = simulate(cfg, out_dir, progress=progress, sink=sink, stop=stop)
     except SeawatchError as exc:
         raise Failure(str(exc)) from exc
     took = time.perf_counter() - began
@@ -144,3 +174,12 @@ def simulate_command(
         f"{result.lines / max(took, 1e-9):,.0f} lines/s); {result.transmissions} transmissions, "
         f"messages heard by type {result.by_type}; truth: {events}"
     )
+    if not result.complete:
+        reached = cfg.start + dt.timedelta(seconds=result.simulated_s)
+        click.echo(
+            f"interrupted: stopped at {reached:%Y-%m-%d %H:%M} UTC after "
+            f"{result.simulated_s / 3600:.1f} of {hours:g} h; what was simulated is in {out_dir} "
+            f"(NMEA files, truth.jsonl, zones.geojson, manifest.json)",
+            err=True,
+        )
+        sys.exit(INTERRUPTED_EXIT)

@@ -14,7 +14,7 @@ from typing import Any
 
 from seawatch.decode.encode import checksum, encode_payload, to_sentences
 from seawatch.decode.fields import Layout
-from seawatch.sources.simulate.fleet import KINDS, Fleet
+from seawatch.sim.fleet import KINDS, Fleet
 
 __all__ = ["StaticCache"]
 

@@ -40,12 +40,14 @@ class LiveWriter:
         tcp: tuple[str, int] | None = None,
         udp: tuple[str, int] | None = None,
         accept_timeout_s: float = 60.0,
+        stop: threading.Event | None = None,
     ) -> None:
         if (tcp is None) == (udp is None):
             raise InputError("give one of --tcp or --udp")
         if speed <= 0:
             raise InputError(f"--speed must be positive, not {speed}")
         self.start_epoch, self.speed = start_epoch, speed
+        self._stop = stop or threading.Event()  # once set: no more waiting (the run is ending)
         self.files: list[str] = []
         self.lines = 0
         self._clients: list[socket.socket] = []
@@ -82,13 +84,23 @@ class LiveWriter:
 
     def _pace(self, c_s: int) -> None:
         if self._wall0 is None:
-            if self._server is not None and not self._ready.wait(self._accept_timeout_s):
+            if self._server is not None and not self._wait_for_client():
                 raise InputError(f"no TCP client connected within {self._accept_timeout_s:.0f} s")
             self._wall0 = time.monotonic()
         due = self._wall0 + (c_s - self.start_epoch) / self.speed
         wait = due - time.monotonic()
         if wait > 0:
-            time.sleep(wait)
+            self._stop.wait(wait)
+
+    def _wait_for_client(self) -> bool:
+        """True once a client is connected, or when stopped (then the lines go nowhere)."""
+        deadline = time.monotonic() + self._accept_timeout_s
+        while not self._ready.wait(min(0.2, max(deadline - time.monotonic(), 0.0))):
+            if self._stop.is_set():
+                return True
+            if time.monotonic() >= deadline:
+                return False
+        return True
 
     def write(self, c_s: int, data: bytes, n_lines: int) -> None:
         self._pace(c_s)

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from seawatch.sources.simulate.behaviours import Truth
+from seawatch.sim.behaviours import Truth
 
 __all__ = ["GAP_S", "Received"]
 

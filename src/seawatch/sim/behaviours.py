@@ -22,9 +22,9 @@ import numpy.typing as npt
 
 from seawatch.geo.land import on_land
 from seawatch.geo.shore import distance_inland_km, distance_to_shore_km
-from seawatch.sources.simulate.fleet import KINDS, ROUTE, SCRIPT, WANDER, Fleet
-from seawatch.sources.simulate.motion import KM_PER_KN_S, Script, offset
-from seawatch.sources.simulate.routes import Routes, port_coords
+from seawatch.sim.fleet import KINDS, ROUTE, SCRIPT, WANDER, Fleet
+from seawatch.sim.motion import KM_PER_KN_S, Script, offset
+from seawatch.sim.routes import Routes, port_coords
 
 __all__ = ["Plan", "Truth", "plan_behaviours"]
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from seawatch.sources.simulate.fleet import MOORED, ROUTE, SCRIPT, WANDER, Fleet, new_destination
-from seawatch.sources.simulate.routes import Routes, port_coords
+from seawatch.sim.fleet import MOORED, ROUTE, SCRIPT, WANDER, Fleet, new_destination
+from seawatch.sim.routes import Routes, port_coords
 
 __all__ = ["KM_PER_KN_S", "Motion", "PortCall", "Script"]
 

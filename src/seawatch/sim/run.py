@@ -1,10 +1,11 @@
 """The simulation loop: fleet → transmissions → receivers → NMEA files, one time step at a time.
 
 In: a :class:`SimConfig` and an output directory. Out: hourly files of time-ordered,
-tag-blocked NMEA (``ais-YYYYMMDDTHH.nmea``), ``truth.jsonl`` (the injected behaviours) and
-``manifest.json`` (the configuration and counts). Memory holds the fleet and one step of
-messages, whatever the duration; everything is drawn from one seeded generator in a fixed
-order, so a seed gives byte-identical files.
+tag-blocked NMEA (``ais-YYYYMMDDTHH.nmea``), ``truth.jsonl`` (the injected behaviours),
+``zones.geojson`` (the simulated waters, :mod:`.zones`) and ``manifest.json`` (the
+configuration and counts). Memory holds the fleet and one step of messages, whatever the
+duration; everything is drawn from one seeded generator in a fixed order, so a seed gives
+byte-identical files.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import datetime as dt
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -22,14 +24,15 @@ import numpy as np
 import numpy.typing as npt
 
 from seawatch.errors import InputError
-from seawatch.sources.simulate.behaviours import Truth, plan_behaviours
-from seawatch.sources.simulate.fleet import KINDS, MIDS, MOORED, Fleet, make_fleet
-from seawatch.sources.simulate.motion import KM_PER_KN_S, Motion, PortCall
-from seawatch.sources.simulate.pack import line_blob, pack_payloads
-from seawatch.sources.simulate.radio import Receivers, reporting_interval_s
-from seawatch.sources.simulate.received import Received
-from seawatch.sources.simulate.routes import Routes, port_coords
-from seawatch.sources.simulate.statics import StaticCache, _layouts
+from seawatch.sim.behaviours import Truth, plan_behaviours
+from seawatch.sim.fleet import KINDS, MIDS, MOORED, Fleet, make_fleet
+from seawatch.sim.motion import KM_PER_KN_S, Motion, PortCall
+from seawatch.sim.pack import line_blob, pack_payloads
+from seawatch.sim.radio import Receivers, reporting_interval_s
+from seawatch.sim.received import Received
+from seawatch.sim.routes import Routes, port_coords
+from seawatch.sim.statics import StaticCache, _layouts
+from seawatch.sim.zones import ZONES_FILE, write_zones
 
 __all__ = ["DEFAULT_START", "SimConfig", "SimResult", "Sink", "simulate"]
 
@@ -76,6 +79,8 @@ class SimResult:
     receptions: int
     by_type: dict[str, int]
     behaviours: dict[str, int]
+    simulated_s: float  # the simulated time covered: ``hours`` unless stopped early
+    complete: bool  # False when stopped early (``stop``): the files hold the time covered
 
 
 class Sink(Protocol):
@@ -161,7 +166,7 @@ class _Loop:
         if cfg.behaviours:
             self.plan = plan_behaviours(self.fleet, self.routes, self.rng, cfg.hours, self.truth)
         else:
-            from seawatch.sources.simulate.behaviours import _empty
+            from seawatch.sim.behaviours import _empty
 
             self.plan = _empty(n, self.fleet)
         p = self.plan
@@ -198,6 +203,7 @@ class _Loop:
             ],
         )
         self.zone_in: dict[int, float] = {}
+        self.end_s = cfg.hours * 3600.0  # the end of the data (earlier when stopped)
         self.transmissions = 0
         self.receptions = 0
         self.by_type: dict[str, int] = {}
@@ -348,16 +354,24 @@ class _Loop:
             lat=lat,
             lon=lon,
             open_start=start_s < 0,
-            open_end=end_s >= self.cfg.hours * 3600 if open_end is None else open_end,
+            open_end=end_s >= self.end_s if open_end is None else open_end,
         )
 
-    def run(self, progress: Callable[[int], None] | None = None) -> SimResult:
+    def run(
+        self,
+        progress: Callable[[int], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> SimResult:
         cfg, f, p, rng = self.cfg, self.fleet, self.plan, self.rng
-        end = cfg.hours * 3600.0
+        end = self.end_s
         lay = _layouts()
         names = self.receivers.names
         t0 = 0.0
         while t0 < end:
+            if stop is not None and stop.is_set():  # stopped: the data end here
+                log.debug("simulate: stopped at %s", self.truth.iso(t0))
+                end = self.end_s = t0
+                break
             t1 = min(t0 + cfg.step_s, end)
             self._apply_changes(t0, t1)
             self.gps.step(rng)
@@ -410,6 +424,8 @@ class _Loop:
             receptions=self.receptions,
             by_type=dict(sorted(self.by_type.items())),
             behaviours=_count(self.truth.records),
+            simulated_s=end,
+            complete=end >= cfg.hours * 3600.0,
         )
 
     def _statics(self, t1: float) -> list[tuple[int, list[str]]]:
@@ -489,11 +505,19 @@ def simulate(
     out: str | Path,
     progress: Callable[[int], None] | None = None,
     sink: Sink | None = None,
+    stop: threading.Event | None = None,
 ) -> SimResult:
-    """Run the simulation into directory ``out``: NMEA files, ``truth.jsonl``, ``manifest.json``.
+    """Run the simulation into directory ``out``: NMEA files, ``truth.jsonl``,
+    ``zones.geojson``, ``manifest.json``.
 
     With a ``sink`` (e.g. :class:`~.live.LiveWriter`) the lines go there instead of files;
     ``truth.jsonl`` and ``manifest.json`` are still written to ``out`` at the end.
+
+    When ``stop`` is set (e.g. by Ctrl-C in the CLI), the run ends after the current time
+    step and writes what it has: the files so far (whole lines), the truth of what happened
+    before the stop (records that start later are left out; one still under way keeps its
+    planned end), ``zones.geojson`` and ``manifest.json``; the result says
+    ``complete=False``.
     """
     cfg.check()
     out = Path(out)
@@ -505,14 +529,20 @@ def simulate(
         raise InputError(f"cannot write to {out}: {exc}") from exc
     loop = _Loop(cfg, out, sink)
     try:
-        result = loop.run(progress)
+        result = loop.run(progress, stop)
     finally:
         loop.writer.close()
+    records = loop.truth.sorted()
+    if not result.complete:
+        until = loop.truth.iso(result.simulated_s)
+        records = [r for r in records if r["start_ts"] < until]
+        result = replace(result, behaviours=_count(records))
     tmp = out / f".truth.{os.getpid()}.tmp"
     with tmp.open("w", encoding="utf-8", newline="\n") as fh:
-        for rec in loop.truth.sorted():
+        for rec in records:
             fh.write(json.dumps(rec, sort_keys=True) + "\n")
     os.replace(tmp, out / "truth.jsonl")
+    write_zones(records, out / ZONES_FILE)
     manifest = {
         "generator": "seawatch simulate",
         "config": {**asdict(cfg), "start": cfg.start.strftime("%Y-%m-%dT%H:%M:%SZ")},
@@ -520,5 +550,7 @@ def simulate(
         "receivers": list(loop.receivers.names),
         "bad_lines": 0,
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    tmp = out / f".manifest.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, out / "manifest.json")
     return result

@@ -2,7 +2,9 @@
 
 In: a vessel count, a duration and a seed. Out: NMEA lines (tag-blocked ``!AIVDM``
 sentences with receive times and stations, time-ordered), including a few deliberately
-bad lines of every common kind, so the decoder's counters have something to show.
+bad lines of every common kind, so the decoder's counters have something to show;
+:func:`write_sample` writes them to a file. The older, simpler generator beside
+:mod:`seawatch.sim.run` (no sea lanes, no ground truth).
 Message values are dicts keyed by the layout field names; :func:`_sentences` turns them
 into sentences with :mod:`seawatch.decode.encode` (the one encoder, derived from the
 same layout declarations the decoder uses).
@@ -12,18 +14,24 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import importlib
 import math
+import os
 import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from seawatch.errors import InputError, SeawatchError
 
 if TYPE_CHECKING:
     from seawatch.decode.fields import Layout
 
-__all__ = ["START", "generate"]
+__all__ = ["SAMPLE_NAME", "START", "generate", "write_sample"]
 
 START = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
+SAMPLE_NAME = "bay-of-bengal.nmea"  # the file name ``seawatch demo`` writes by default
 #: MID (flag) -> share of the fleet: flags seen in the Bay of Bengal, India (419) first.
 _MIDS = {419: 30, 417: 6, 405: 6, 506: 4, 563: 10, 538: 10, 636: 10, 477: 8, 412: 6, 533: 4}
 #: Receiving coast stations (tag block s:) and the base station each runs (type 4).
@@ -321,3 +329,30 @@ def generate(
                 kinds[(i // bad_every) % len(kinds)], line, START + dt.timedelta(seconds=t_s)
             )
         yield line
+
+
+def write_sample(path: Path, *, vessels: int = 300, minutes: int = 60, seed: int = 7) -> int:
+    """Write :func:`generate`'s lines to ``path`` atomically; returns the number of lines."""
+    try:  # the feed is encoded with the project's encoder, from the layout declarations
+        importlib.import_module("seawatch.decode.encode")
+        importlib.import_module("seawatch.decode.layouts")
+    except ImportError as exc:
+        raise SeawatchError(
+            f"the AIS encoder is not available ({exc}); reinstall seawatch with `make venv`"
+        ) from exc
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        n = 0
+        with tmp.open("w", encoding="ascii", newline="\n") as fh:
+            for line in generate(vessels=vessels, minutes=minutes, seed=seed):
+                fh.write(line + "\n")
+                n += 1
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise InputError(
+            f"cannot write sample '{path}': {exc.strerror} (choose another --sample)"
+        ) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return n

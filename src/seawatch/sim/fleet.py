@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from seawatch.sources.simulate.routes import PORTS, Routes
+from seawatch.sim.routes import PORTS, Routes
 
 __all__ = ["KINDS", "MOORED", "ROUTE", "SCRIPT", "WANDER", "Fleet", "Kind", "make_fleet"]
 
