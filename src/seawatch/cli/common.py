@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
-import signal
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -23,7 +20,6 @@ __all__ = [
     "params_option",
     "settings_of",
     "split_zone_names",
-    "stop_on_signals",
     "with_params",
     "zones_option",
 ]
@@ -113,17 +109,3 @@ def with_params(settings: Settings, params: Sequence[str]) -> Settings:
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     return dataclasses.replace(settings, detectors=resolved)
-
-
-@contextlib.contextmanager
-def stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """Ctrl-C and SIGTERM set ``stop`` (instead of ending the process) while inside."""
-    previous: dict[signal.Signals, Any] = {}
-    with contextlib.suppress(ValueError):  # not the main thread: signals stay as they are
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, lambda *_: stop.set())
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

@@ -4,15 +4,17 @@ exports.
 In: the run's settings, output directory and store choice. Out: a :class:`Job` whose
 methods take the traffic in (:meth:`Job.simulate`, :meth:`Job.files`, :meth:`Job.live`),
 then :meth:`Job.report` reads the store for one reader, writes the exports and composes
-:attr:`Job.text`. Progress goes to stderr; the summary is the caller's to print.
+:attr:`Job.text`. Progress goes to stderr; the summary is the caller's to print. The work is
+the library's: :mod:`seawatch.sim`, :mod:`seawatch.engine.ingest` and
+:mod:`seawatch.engine.live` (through the engine), :mod:`seawatch.engine.workspace` (the
+temporary store and directories), :mod:`seawatch.serve.report` (reading and exports);
+this module only calls them and words what they did.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
-import re
 import shutil
 import threading
 import time
@@ -22,20 +24,21 @@ from typing import TYPE_CHECKING
 
 import click
 
-from seawatch.cli.common import stop_on_signals
 from seawatch.engine.ingest import Ingest, IngestReport, ingest
+from seawatch.engine.live import Batch, ingest_live
+from seawatch.engine.workspace import fresh_store, replace_dir, temporary_dir
 from seawatch.errors import InputError
 from seawatch.labels import Label, Reader, default_reader
 from seawatch.serve.report import build_report, format_labels, write_exports
 from seawatch.serve.situation import format_situation
 from seawatch.settings import Settings
-from seawatch.store import open_store
+from seawatch.signals import stop_on_signals
 from seawatch.store.base import Store, redact_url
 
 if TYPE_CHECKING:
     from seawatch.geo.zones import ZoneLayer
 
-__all__ = ["Job", "live_address", "stop_on_signals"]
+__all__ = ["Job", "live_address"]
 
 
 def live_address(tcp: str | None, udp: str | None) -> tuple[str, str, int] | None:
@@ -51,51 +54,6 @@ def live_address(tcp: str | None, udp: str | None) -> tuple[str, str, int] | Non
                 raise click.BadParameter(str(exc), param_hint=f"--{proto}") from None
             return proto, host, port
     return None
-
-
-def _replace_dir(src: Path, dst: Path) -> None:
-    """Put directory ``src`` (complete) at ``dst``, removing what was there."""
-    old = dst.with_name(f".{dst.name}.old.{os.getpid()}")
-    if dst.exists():
-        dst.rename(old)
-    src.rename(dst)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"cannot write '{path}': {exc.strerror} (choose another --out)") from None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-_OWN_TEMPORARY = re.compile(r"^\.(?:seawatch\.(\d+)\.duckdb(?:\.wal)?|sim(?:\.old)?\.(\d+))$")
-"""Names of the run's own temporaries in ``--out`` (the pid is the number)."""
-
-
-def _remove_stale(out: Path) -> None:
-    """The run's own temporaries left by runs that died (their pid is gone); nothing else."""
-    for path in out.iterdir():
-        m = _OWN_TEMPORARY.match(path.name)
-        if m is None or _alive(int(m.group(1) or m.group(2))):
-            continue
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
 
 
 def simulated_waters(truth: Path) -> ZoneLayer | None:
@@ -140,32 +98,10 @@ class Job:
     # --- the store --------------------------------------------------------------------
     @contextlib.contextmanager
     def store(self) -> Iterator[Store]:
-        """``--db`` as it is, or a fresh DuckDB built under a temporary name and put at
-        ``<out>/seawatch.duckdb`` only once the run succeeded."""
-        try:
-            self.out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InputError(f"cannot create '{self.out}': {exc.strerror} (choose --out)") from None
-        _remove_stale(self.out)
-        if self.db:
-            with open_store(self.db, self.settings) as store:
-                yield store
-            return
-        tmp = self.out / f".seawatch.{os.getpid()}.duckdb"
-        final = self.out / "seawatch.duckdb"
-        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
-            leftover.unlink(missing_ok=True)
-        store = open_store(str(tmp), self.settings)
-        try:
+        """``--db`` as it is, or a fresh ``<out>/seawatch.duckdb`` put in place only once the
+        run succeeded (:func:`seawatch.engine.workspace.fresh_store`)."""
+        with fresh_store(self.out, self.settings, self.db) as store:
             yield store
-        except BaseException:
-            store.close()
-            for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
-                leftover.unlink(missing_ok=True)
-            raise
-        store.close()
-        final.with_name(final.name + ".wal").unlink(missing_ok=True)
-        os.replace(tmp, final)
 
     def _ingest(
         self, store: Store, paths: Sequence[Path], label: Label | None, *, detect: bool = True
@@ -179,7 +115,15 @@ class Job:
             f"read), {s['statics']:,} statics, {s['segments']:,} segments, {s['events']:,} "
             f"events in {self.store_display} ({_timed(started)})"
         )
+        self._late(report)
         return report
+
+    def _late(self, report: IngestReport) -> None:
+        if report.late:
+            self.lines.append(
+                f"late        {report.late:,} positions came more than reorder_window_s after "
+                "newer ones: stored without a track, not in events"
+            )
 
     # --- traffic in -------------------------------------------------------------------
     def simulate(
@@ -195,8 +139,7 @@ class Job:
         from seawatch.sim import DEFAULT_START, SimConfig, simulate
 
         cfg = SimConfig(seed=seed, vessels=vessels, hours=hours, start=start or DEFAULT_START)
-        tmp, final = self.out / f".sim.{os.getpid()}", self.out / "sim"
-        shutil.rmtree(tmp, ignore_errors=True)
+        tmp, final = temporary_dir(self.out, "sim"), self.out / "sim"
         started = time.perf_counter()
         click.echo(f"simulating {vessels} vessels for {hours:g} h (seed {seed}) ...", err=True)
         try:
@@ -204,7 +147,7 @@ class Job:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        _replace_dir(tmp, final)
+        replace_dir(tmp, final)
         waters = simulated_waters(final / "truth.jsonl")
         if waters is not None:
             self.zones.append(waters)
@@ -242,26 +185,29 @@ class Job:
         feed = Feed(proto, (host, port))  # type: ignore[arg-type]
         began = dt.datetime.now(dt.UTC)
         folder = self.out / "live" / began.strftime("%Y%m%dT%H%M%SZ")
-        folder.mkdir(parents=True, exist_ok=True)
         stop = threading.Event()
         session = Ingest(store, self.settings, detect=True, label=label, zones=self.zones)
         started = time.perf_counter()
+
+        def told(b: Batch) -> None:
+            click.echo(
+                f"batch {b.number}: {b.lines:,} lines, {b.positions:,} new positions, "
+                f"{b.events:,} events stored",
+                err=True,
+            )
+
         with stop_on_signals(stop):
             feed.open()
             click.echo(f"reading {feed}; Ctrl-C to stop and summarise", err=True)
-            for n, data in enumerate(feed.batches(batch_s, stop, duration_s)):
-                path = folder / f"batch-{n:05d}.nmea"
-                _write_atomic(path, data)
-                before = dict(session.report.stored)
-                now = session.add([path]).stored
-                lines = data.count(b"\n")
-                click.echo(
-                    f"batch {n + 1}: {lines:,} lines, "
-                    f"{now['positions'] - before['positions']:,} new positions, "
-                    f"{now['events'] - before['events']:,} events stored",
-                    err=True,
-                )
-        report = session.finish()
+            report = ingest_live(
+                session,
+                feed,
+                folder,
+                batch_s=batch_s,
+                stop=stop,
+                duration_s=duration_s,
+                on_batch=told,
+            )
         self.title = f"seawatch run: live feed {feed}"
         st = feed.stats
         s = report.stored
@@ -274,6 +220,7 @@ class Job:
             f"read), {s['statics']:,} statics, {s['segments']:,} segments, {s['events']:,} "
             f"events in {self.store_display}, each batch as it arrived"
         )
+        self._late(report)
 
     # --- summary and exports ----------------------------------------------------------
     def report(self, store: Store, compare: Sequence[str] = ()) -> None:

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import click
 
-from seawatch.cli.common import Failure, stop_on_signals
+from seawatch.cli.common import Failure
 from seawatch.errors import SeawatchError
+from seawatch.signals import stop_on_signals
 
 __all__ = ["INTERRUPTED_EXIT", "simulate_command"]
 
