@@ -56,6 +56,7 @@ test: deps venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	SEAWATCH_REQUIRE_POSTGRES=$${SEAWATCH_REQUIRE_POSTGRES:-$(REQUIRE_POSTGRES)} $(BIN)/pytest -q
 
 # Decoder throughput against peer decoders; e.g. make bench BENCH_ARGS="--repeat 5 --peers pyais"

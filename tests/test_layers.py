@@ -1,49 +1,39 @@
-"""The package layout is the data's path: lower stages import nothing above them.
+"""The package layout is the data's path: the import contract in pyproject.toml holds.
 
-In: the source files of :mod:`seawatch.sources` and :mod:`seawatch.sim`. Out: a failure
-naming each import that crosses a layer (docs/STYLE.md, "The shape").
+In: the ``[tool.importlinter]`` contracts (layers sources → decode → tracks → geo → events →
+engine/sim → store → export → serve → cli; pure detectors; a storage-only store; bytes-in
+sources). Out: a failure naming each contract broken and the import chain that breaks it.
+``make test`` runs ``lint-imports`` too; this keeps ``pytest`` alone honest.
 """
 
 from __future__ import annotations
 
-import ast
+import subprocess
+import sys
 from pathlib import Path
 
-import pytest
-
-SRC = Path(__file__).resolve().parents[1] / "src" / "seawatch"
-#: package -> the seawatch packages its modules may import (besides itself)
-ALLOWED = {
-    "sources": {"errors", "log", "settings"},
-    "sim": {"errors", "log", "settings", "sources", "decode", "tracks", "geo", "events"},
-}
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def _imports(path: Path) -> list[tuple[int, str]]:
-    """(line, module) of every absolute ``seawatch`` import in ``path``, lazy ones too."""
-    out = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        names: list[str] = []
-        if isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [node.module]
-        out += [(node.lineno, n) for n in names if n.split(".")[0] == "seawatch"]
-    return out
+def test_the_import_contracts_hold() -> None:
+    lint = Path(sys.executable).with_name("lint-imports")
+    done = subprocess.run(
+        [str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert ", 0 broken" in done.stdout
 
 
-@pytest.mark.parametrize("package", sorted(ALLOWED))
-def test_package_imports_only_below(package: str) -> None:
-    bad = []
-    for path in sorted((SRC / package).rglob("*.py")):
-        for line, module in _imports(path):
-            parts = module.split(".")
-            top = parts[1] if len(parts) > 1 else ""
-            if top != package and top not in ALLOWED[package]:
-                bad.append(f"{path.relative_to(SRC)}:{line} imports {module}")
-    assert not bad, "\n".join(bad)
+def test_the_contracts_name_every_package() -> None:
+    """A new package must be placed in the layers (or it is checked by nothing)."""
+    import tomllib
 
-
-def test_sources_holds_no_simulator() -> None:
-    assert not (SRC / "sources" / "simulate").exists()
-    assert (SRC / "sim" / "__init__.py").is_file()
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    (layers,) = [c for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "layers"]
+    named = {
+        m.strip().removeprefix("seawatch.") for layer in layers["layers"] for m in layer.split("|")
+    }
+    src = ROOT / "src" / "seawatch"
+    packages = {p.name for p in src.iterdir() if (p / "__init__.py").exists()}
+    modules = {p.stem for p in src.glob("*.py") if p.stem != "__init__"}
+    assert packages | modules <= named, sorted((packages | modules) - named)

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from seawatch.errors import ConfigError, SeawatchError
+from seawatch.events.registry import resolve_params
 from seawatch.settings import SETTINGS, Secret, Settings, load_settings, resolve_settings
 from seawatch.settings import settings_markdown as render_markdown
 
@@ -185,8 +186,9 @@ def test_detector_parameters_from_file_and_environment(tmp_path: Path) -> None:
     toml.write_text("[detectors.loitering]\nmin_distance_to_shore_km = 0\nmax_speed_kn = 3\n")
     env = {"SEAWATCH_DETECTORS__LOITERING__MAX_SPEED_KN": "1.5"}
     s, sources = resolve_settings(toml, env=env)
-    assert s.detectors["loitering"].min_distance_to_shore_km == 0.0
-    assert s.detectors["loitering"].max_speed_kn == 1.5  # environment > file
+    params = resolve_params(s)
+    assert params["loitering"].min_distance_to_shore_km == 0.0
+    assert params["loitering"].max_speed_kn == 1.5  # environment > file
     assert sources["detectors.loitering.min_distance_to_shore_km"] == f"file {toml}"
     assert sources["detectors.loitering.max_speed_kn"] == (
         "env SEAWATCH_DETECTORS__LOITERING__MAX_SPEED_KN"
@@ -212,5 +214,5 @@ def test_bad_detector_parameters_are_config_errors(
 ) -> None:
     path = tmp_path / "s.toml"
     path.write_text(toml)
-    with pytest.raises(ConfigError, match=message):
-        resolve_settings(path, env=env)
+    with pytest.raises(ConfigError, match=message):  # on loading, or checked against the registry
+        resolve_params(resolve_settings(path, env=env)[0])

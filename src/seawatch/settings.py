@@ -10,9 +10,9 @@ file, ``[decode] chunk_bytes = 1`` is the same as ``decode_chunk_bytes = 1``.
 
 Detector parameters are settings too: ``[detectors.loitering] min_distance_to_shore_km = 0``
 in the file, ``SEAWATCH_DETECTORS__LOITERING__MIN_DISTANCE_TO_SHORE_KM=0`` in the
-environment; they are declared on the detectors' parameter classes and checked by
-:mod:`seawatch.events.registry`, and :attr:`Settings.detectors` holds those given (name →
-parameter instance). ``--param`` (:func:`seawatch.events.registry.resolve_params`) wins.
+environment; they are declared on the detectors' parameter classes, :attr:`Settings.detectors`
+holds them as given, and :func:`seawatch.events.registry.resolve_params` checks them and
+makes the parameter instances. ``--param`` wins.
 
 Each field of :class:`Settings` is declared with :func:`setting` (default, help line,
 choices, secret flag); :data:`SETTINGS` (the registry), validation, ``docs/settings.md``
@@ -147,9 +147,13 @@ class Settings:
         "stale (`stale` = `time` + this; see docs/exports.md).",
         minimum=1,
     )
-    detectors: Mapping[str, Any] = dataclasses.field(default_factory=dict, hash=False)
-    """Detector parameters given in the file or environment: name → parameter instance
-    (:mod:`seawatch.events.registry`; a detector left out runs with its defaults)."""
+    detectors: Mapping[str, Mapping[str, tuple[Any, str]]] = dataclasses.field(
+        default_factory=dict, hash=False
+    )
+    """Detector parameters given in the file or environment, as given: detector →
+    parameter → (raw value, where it was given). The settings do not know the detectors
+    (they sit below them); :func:`seawatch.events.registry.resolve_params` checks these
+    against the registry and turns them into parameter instances."""
 
     def __repr__(self) -> str:
         body = ", ".join(f"{s.name}={s.display(getattr(self, s.name))}" for s in SETTINGS.values())
@@ -270,11 +274,8 @@ def resolve_settings(
             raise _unknown(name, "option")
         values[name] = SETTINGS[name].parse(raw, f"option --{name.replace('_', '-')}")
         sources[name] = "option"
-    if given:
-        from seawatch.events.registry import parse_params
-
-        params = parse_params(given)
-        values[DETECTORS_TABLE] = {name: params[name] for name in given}
+    if given:  # checked where they are used: seawatch.events.registry.resolve_params
+        values[DETECTORS_TABLE] = given
         for det, keys in given.items():
             for key, (_, where) in keys.items():
                 kind = "env" if where.startswith(ENV_PREFIX) else "file"

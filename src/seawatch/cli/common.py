@@ -102,10 +102,10 @@ def with_params(settings: Settings, params: Sequence[str]) -> Settings:
 
     A bad ``--param`` is a usage error (exit 2) naming the valid detectors or parameters.
     """
-    from seawatch.events.registry import resolve_params
+    from seawatch.events.registry import given_params, resolve_params
 
     try:
-        resolved = resolve_params(settings, params)
+        resolve_params(settings, params)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
-    return dataclasses.replace(settings, detectors=resolved)
+    return dataclasses.replace(settings, detectors=given_params(settings, params))

@@ -50,8 +50,11 @@ def cli(ctx: click.Context, settings_file: Path | None, log_level: str | None) -
     Every option can also be set as SEAWATCH_<NAME> in the environment or in a
     settings file; see `seawatch settings` and docs/settings.md.
     """
+    from seawatch.events.registry import resolve_params
+
     try:
         settings, sources = resolve_settings(settings_file, overrides={"log_level": log_level})
+        resolve_params(settings)  # a bad [detectors.*] value fails here, before any work
     except SeawatchError as exc:
         raise Failure(str(exc)) from exc
     configure_logging(settings.log_level)

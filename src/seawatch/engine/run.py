@@ -31,7 +31,7 @@ import pyarrow as pa
 from seawatch.decode import DecodeStats
 from seawatch.engine.inputs import Piece, merged
 from seawatch.engine.pipeline import SOURCE_ID, ChunkResult, Pipeline
-from seawatch.events.registry import detectors
+from seawatch.events.registry import detectors, resolve_params
 
 if TYPE_CHECKING:
     from seawatch.geo.zones import ZoneLayer
@@ -137,7 +137,7 @@ class Engine:
             self.pipeline = Pipeline(
                 zones=zones,
                 reorder_window_s=settings.reorder_window_s,
-                params=settings.detectors if params is None else params,
+                params=resolve_params(settings) if params is None else params,
                 carry_source=True,
             )
             self.report.geography = self.pipeline.geography

@@ -218,15 +218,26 @@ def split_override(text: str) -> tuple[str, str, str]:
 def resolve_params(settings: object, overrides: Sequence[str] = ()) -> dict[str, Any]:
     """The parameters in force: detector name → parameter instance, every detector.
 
-    ``settings``: a :class:`seawatch.settings.Settings` (its ``detectors``, from the file and
-    the environment) or None for the defaults; ``overrides``: ``--param`` strings
-    (``"loitering.min_distance_to_shore_km=0"``), which win. Raises :class:`ConfigError`.
+    ``settings``: a :class:`seawatch.settings.Settings` (its ``detectors``, as given in the
+    file and the environment) or None for the defaults; ``overrides``: ``--param`` strings
+    (``"loitering.min_distance_to_shore_km=0"``), which win. Raises :class:`ConfigError`
+    naming the valid detectors or parameters, or the bad value and where it was given.
     """
-    values: dict[str, dict[str, tuple[object, str]]] = {}
+    return parse_params(given_params(settings, overrides))
+
+
+def given_params(
+    settings: object, overrides: Sequence[str] = ()
+) -> dict[str, dict[str, tuple[object, str]]]:
+    """The settings' detector parameters as given (file, environment) with ``overrides``
+    (``--param`` strings) on top: detector → parameter → (raw value, where), unchecked."""
+    values: dict[str, dict[str, tuple[object, str]]] = {
+        det: dict(keys) for det, keys in (getattr(settings, "detectors", None) or {}).items()
+    }
     for text in overrides:
         det, key, raw = split_override(text)
         values.setdefault(det, {})[key] = (raw, f"--param {text}")
-    return parse_params(values, getattr(settings, "detectors", None))
+    return values
 
 
 def _default(spec: ParamSpec) -> str:

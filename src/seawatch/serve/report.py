@@ -20,6 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from seawatch.events.registry import detectors
 from seawatch.export import ExportResult, Kind, export
 from seawatch.export.records import named
 from seawatch.labels import Label, Reader
@@ -121,8 +122,6 @@ def build_report(
     compare: Sequence[Reader] = (),
 ) -> Report:
     """Read the store for ``reader`` (and count what each of ``compare`` sees)."""
-    from seawatch.engine.pipeline import DETECTORS
-
     query = Query(store, reader)
     start, end = window or (None, None)
     events = query.events(start=start, end=end)
@@ -131,7 +130,7 @@ def build_report(
     ids: list[Any] = counted.column("label_id").to_pylist()
     ns: list[Any] = counted.column("positions").to_pylist()
     positions = {int(lid): int(n) for lid, n in zip(ids, ns, strict=True)}
-    types = [name for name, _ in DETECTORS]
+    types = [d.name for d in detectors()]
     # the notable incidents first, then the names of only their vessels
     first = situation(events, _no_vessels(), latest=latest, types=types, top=top)
     mmsis = sorted(
