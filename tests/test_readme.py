@@ -137,3 +137,37 @@ def test_run_sample_has_the_shape_of_a_real_run(
     total = next(ln for ln in sample if ln.startswith("Events: "))
     assert counted == int(total.split()[1].replace(",", ""))
     assert items >= 3
+
+
+# --- the layout table and the detectors -------------------------------------------------
+
+
+def test_layout_table_names_every_package_and_nothing_else() -> None:
+    """Each package under src/seawatch has its row; each path the table names exists."""
+    rows = re.findall(r"^\| (`[^|]+`) \|", section("Repository layout"), re.M)
+    named: set[str] = set()
+    for cell in rows:
+        paths = re.findall(r"`([^`]+)`", cell)
+        base = ""
+        for path in paths:
+            if "/" in path:
+                base = path.rsplit("/", 1)[0] if not path.endswith("/") else path.rstrip("/")
+                full = path
+            else:  # `errors.py` after `src/seawatch/settings.py`: same folder
+                full = f"{base}/{path}"
+            assert (ROOT / full).exists(), f"README's layout names {full}, which is missing"
+            named.add(full.rstrip("/"))
+    src = ROOT / "src" / "seawatch"
+    for entry in sorted(src.iterdir()):
+        if entry.is_dir() and (entry / "__init__.py").exists():
+            assert f"src/seawatch/{entry.name}" in named, f"README's layout misses {entry.name}/"
+        elif entry.suffix == ".py" and entry.stem != "__init__":
+            assert f"src/seawatch/{entry.name}" in named, f"README's layout misses {entry.name}"
+
+
+def test_readme_names_every_registered_detector() -> None:
+    from seawatch.events.registry import detectors
+
+    text = section("Tracks and events")
+    for d in detectors():
+        assert f"`{d.name}`" in text, f"README's 'Tracks and events' does not name {d.name}"
