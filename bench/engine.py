@@ -117,9 +117,8 @@ def main() -> None:
         }
     n = int(answers["positions"])  # type: ignore[call-overload]
     base = statistics.median(runs["detect one"])
-    print(
-        f"bench/engine: {args.hours:g} h x {args.vessels} vessels (seed {args.seed}), {n:,} positions"
-    )
+    made = f"{args.hours:g} h x {args.vessels} vessels (seed {args.seed})"
+    print(f"bench/engine: {args.sim or made}, {n:,} positions")
     print(f"{'run':<12} {'median s':>9} {'min s':>7} {'positions/s':>12} {'vs detect one':>14}")
     for name, secs in runs.items():
         med = statistics.median(secs)
