@@ -15,7 +15,6 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner, Result
 
-import seawatch.cli.decode as decode_mod
 from seawatch import __version__
 from seawatch.cli.main import cli
 from seawatch.errors import InputError
@@ -112,7 +111,11 @@ class FakeDecoder:
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> FakeDecoder:
     dec = FakeDecoder()
-    monkeypatch.setattr(decode_mod, "_import_decoder", lambda: (dec, FakeStats(), SCHEMAS))
+    import seawatch.engine.decode as engine_decode
+
+    monkeypatch.setattr(engine_decode, "decode_stream", dec)
+    monkeypatch.setattr(engine_decode, "DecodeStats", FakeStats)
+    monkeypatch.setattr(engine_decode, "SCHEMAS", SCHEMAS)
     return dec
 
 

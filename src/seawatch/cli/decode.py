@@ -13,8 +13,6 @@ import contextlib
 import logging
 import os
 import sys
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -23,7 +21,6 @@ from tqdm import tqdm
 
 from seawatch.cli.common import settings_of
 from seawatch.cli.summary import StatsLike, format_summary
-from seawatch.engine.outputs import JsonlSink, ParquetSink
 from seawatch.errors import InputError, SeawatchError
 
 if TYPE_CHECKING:
@@ -80,33 +77,6 @@ def _terminal_width() -> int:
         return 0
 
 
-def _import_decoder() -> tuple[Callable[..., Iterator[Any]], Any, dict[str, Any]]:
-    """The decoder API, imported late: it compiles code and `--help` should stay fast."""
-    try:
-        from seawatch.decode import DecodeStats, decode_stream
-        from seawatch.decode.schemas import SCHEMAS
-    except ImportError as exc:
-        raise SeawatchError(
-            f"the decoder is not available ({exc}); reinstall seawatch with `make venv`"
-        ) from exc
-    return decode_stream, DecodeStats(), dict(SCHEMAS)
-
-
-def _projections() -> dict[str, frozenset[int]]:
-    """Table -> message types that appear there only as a projection (``Layout.also``)."""
-    try:
-        from seawatch.decode.layouts import LAYOUTS
-    except ImportError:
-        return {}
-    primary = {(lay.table, lay.msg_type) for lay in LAYOUTS}
-    out: dict[str, set[int]] = {}
-    for lay in LAYOUTS:
-        for table in lay.also:
-            if (table, lay.msg_type) not in primary:
-                out.setdefault(table, set()).add(lay.msg_type)
-    return {table: frozenset(types) for table, types in out.items()}
-
-
 def run_decode(
     sources: list[str | Path],
     *,
@@ -117,9 +87,14 @@ def run_decode(
     quarantine: BinaryIO | None,
     show_progress: bool,
 ) -> tuple[Any, dict[str, int], float]:
-    """Decode ``sources`` into the chosen output; returns (stats, rows by table, seconds)."""
-    decode_stream, total, schemas = _import_decoder()
-    started = time.perf_counter()
+    """Decode ``sources`` into the chosen output with a progress bar; returns (stats, rows by
+    table, seconds). The work is :func:`seawatch.engine.decode.decode_files`'s."""
+    try:
+        from seawatch.engine.decode import decode_files, jsonl_sink, parquet_sink
+    except ImportError as exc:  # imported late: it compiles code, and --help stays fast
+        raise SeawatchError(
+            f"the decoder is not available ({exc}); reinstall seawatch with `make venv`"
+        ) from exc
     bar = tqdm(
         total=_total_bytes(sources),
         unit="B",
@@ -130,31 +105,22 @@ def run_decode(
         # a pseudo-terminal without a size reports 0 x 0, where tqdm would print nothing
         **({"dynamic_ncols": True} if _terminal_width() > 0 else {"ncols": 80, "nrows": 20}),
     )
-    sink: ParquetSink | JsonlSink
-    if fmt == "parquet":
-        sink = ParquetSink(out_dir or settings.data_dir / "out", schemas)
-    else:
-        sink = JsonlSink(sys.stdout, skip=_projections())
-    with bar, sink if isinstance(sink, ParquetSink) else contextlib.nullcontext():
-        for src in sources:
-            bar.set_description(Path(src).name if src != "-" else "stdin")
-            batches = decode_stream(
-                src,
-                keep_raw=keep_raw,
-                quarantine=quarantine,
-                settings=settings,
-                progress=bar.update,
-            )
-            for batch in batches:
-                if isinstance(sink, ParquetSink):
-                    for name, table in batch.tables.items():
-                        sink.write(name, table)
-                else:
-                    sink.write_batch(batch.tables)
-                total = total.merge(batch.stats)
-        if isinstance(sink, ParquetSink):
-            sink.commit()
-    return total, dict(sink.rows), time.perf_counter() - started
+    sink = (
+        parquet_sink(out_dir or settings.data_dir / "out")
+        if fmt == "parquet"
+        else jsonl_sink(sys.stdout)
+    )
+    with bar:
+        result = decode_files(
+            sources,
+            settings=settings,
+            sink=sink,
+            keep_raw=keep_raw,
+            quarantine=quarantine,
+            on_source=bar.set_description,
+            progress=bar.update,
+        )
+    return result.stats, result.rows, result.elapsed_s
 
 
 def _one_line(stats: StatsLike, rows: dict[str, int], elapsed_s: float, out: str) -> str:

@@ -3,7 +3,7 @@
 In: nothing but options (vessel count, duration, seed). Out: a synthetic tag-blocked
 NMEA file (default ``<data_dir>/sample/bay-of-bengal.nmea``, written by
 :func:`seawatch.sim.synth.write_sample`), its decoded tables in ``<data_dir>/out`` (by
-:func:`seawatch.cli.decode.run_decode`) and the decode summary on stdout.
+:func:`seawatch.engine.decode.decode_files`) and the decode summary on stdout.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 import click
 
 from seawatch.cli.common import settings_of
-from seawatch.cli.decode import run_decode
 from seawatch.cli.summary import format_summary
+from seawatch.engine.decode import decode_files, parquet_sink
 from seawatch.sim.synth import SAMPLE_NAME, write_sample
 
 __all__ = ["demo_command"]
@@ -75,15 +75,9 @@ def demo_command(
         f"({time.perf_counter() - started:.1f} s)",
         err=True,
     )
-    stats, rows, elapsed = run_decode(
-        [sample],
-        settings=settings,
-        out_dir=out_dir,
-        fmt="parquet",
-        keep_raw=settings.decode_keep_raw,
-        quarantine=None,
-        show_progress=False,
+    result = decode_files(
+        [sample], settings=settings, sink=parquet_sink(out_dir), keep_raw=settings.decode_keep_raw
     )
     click.echo(f"decoded into {out_dir}/", err=True)
-    click.echo(format_summary(stats, elapsed, rows), nl=False)
+    click.echo(format_summary(result.stats, result.elapsed_s, result.rows), nl=False)
     click.echo(f"\nnext: seawatch decode {sample} --format jsonl | head", err=True)

@@ -242,7 +242,7 @@ def decode_stream(
     keep_raw: bool | None = None,
     quarantine: IO[bytes] | None = None,
     settings: Settings | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> Iterator[Batch]:
     """Decode ``source`` chunk by chunk; see the module docstring.
 
@@ -271,7 +271,7 @@ def _nmea(
     s: Settings,
     keep_raw: bool | None,
     quarantine: IO[bytes] | None,
-    progress: Callable[[int], None] | None,
+    progress: Callable[[int], object] | None,
 ) -> Iterator[Batch]:
     dec = NmeaDecoder(s, keep_raw=keep_raw, quarantine=quarantine)
     skipped = 0  # tail bytes of over-long lines, counted with the next batch
@@ -305,7 +305,7 @@ def _sniff(f: BinaryIO, name: str) -> str:
 
 
 def _tabular(
-    f: BinaryIO, fmt: str, name: str, progress: Callable[[int], None] | None
+    f: BinaryIO, fmt: str, name: str, progress: Callable[[int], object] | None
 ) -> Iterator[Batch]:
     from seawatch.decode.tabular import read_tabular
 
