@@ -166,9 +166,9 @@ class _Loop:
         if cfg.behaviours:
             self.plan = plan_behaviours(self.fleet, self.routes, self.rng, cfg.hours, self.truth)
         else:
-            from seawatch.sim.behaviours import _empty
+            from seawatch.sim.plan import empty_plan
 
-            self.plan = _empty(n, self.fleet)
+            self.plan = empty_plan(n, self.fleet)
         p = self.plan
         self.motion = Motion(
             self.fleet,
