@@ -15,8 +15,13 @@ import pyarrow.compute as pc
 import pytest
 
 from seawatch.decode import decode
+from seawatch.errors import ConfigError
+from seawatch.events.registry import event_types
 from seawatch.geo.land import on_land
 from seawatch.sim import SimConfig, simulate
+from seawatch.sim.behaviours import RATES
+from seawatch.sim.names import check_event_types
+from seawatch.sim.score import TOLERANCE_S
 
 EVENT_TYPES = {
     "gap",
@@ -187,6 +192,18 @@ def test_truth_schema(run: dict[str, Any]) -> None:
         assert isinstance(r["params"], dict)
     assert all(r["other_mmsi"] for r in truth if r["event_type"] == "encounter")
     assert run["result"].behaviours == dict(sorted(Counter(r["event_type"] for r in truth).items()))
+
+
+def test_truth_names_are_registered_event_types(run: dict[str, Any]) -> None:
+    """Every truth record can be scored: its event type is a registered detector's."""
+    assert {r["event_type"] for r in run["truth"]} <= set(event_types())
+    assert set(TOLERANCE_S) <= set(event_types())
+    check_event_types(RATES, "RATES")
+
+
+def test_an_unregistered_truth_name_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"RATES: 'rendezvous' not a registered event type"):
+        check_event_types(["gap", "jump", "rendezvous"], "RATES")
 
 
 def test_dark_vessels_are_silent_in_their_window(run: dict[str, Any]) -> None:

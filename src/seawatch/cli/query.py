@@ -4,7 +4,9 @@ In: a reader (``--reader USA:SECRET[:CAVEATS]``), the query's filters, ``--db``.
 rows the reader may read (:class:`seawatch.store.query.Query`), written by the export
 writers (:data:`seawatch.export.FORMATS`): each record with its ``label`` marking, the
 file with the marking of the whole (docs/exports.md); on stdout, or in ``--out``
-(required for the binary formats: Parquet, GeoParquet, Arrow).
+(required for the binary formats: Parquet, GeoParquet, Arrow). With ``--limit N`` one page
+of at most N rows (:meth:`~seawatch.store.query.Query.page`); when more may follow, the
+next page's cursor goes to stderr as ``next: CURSOR``, to give back as ``--after CURSOR``.
 """
 
 from __future__ import annotations
@@ -83,6 +85,36 @@ def parse_time(text: str | None, name: str) -> datetime | None:
     return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
+def _paging(func: F) -> F:
+    """``--limit`` and ``--after``: one page of the listing, the next page's cursor on stderr."""
+    func = click.option(
+        "--after",
+        metavar="CURSOR",
+        help="Rows after this cursor: the `next:` that the previous page printed (needs --limit).",
+    )(func)
+    return click.option(
+        "--limit",
+        type=click.IntRange(min=0),
+        help="At most this many rows. When there may be more, the cursor of the next page "
+        "is printed on stderr as `next: CURSOR` (stdout holds only the data).",
+    )(func)
+
+
+def _ask(
+    q: Query, listing: str, filters: dict[str, Any], limit: int | None, after: str | None
+) -> tuple[pa.Table, str | None]:
+    """The rows of ``listing`` (a :class:`Query` method) and the next page's cursor."""
+    if after is not None and limit is None:
+        raise InputError("--after CURSOR needs --limit N (the size of the page)")
+    method = getattr(q, listing)
+    if limit is None:
+        return method(**filters), None
+    if limit == 0:  # no rows: nothing to page on
+        return method(**filters, limit=0, after=after), None
+    page = q.page(listing, limit=limit, after=after, **filters)
+    return page.rows, page.next
+
+
 def _run(
     ctx: click.Context,
     db: str | None,
@@ -90,7 +122,9 @@ def _run(
     fmt: str,
     out: Path | None,
     kind: Kind,
-    ask: Callable[[Query], pa.Table],
+    listing: str,
+    filters: dict[str, Any],
+    page: tuple[int | None, str | None] = (None, None),
 ) -> None:
     settings = settings_of(ctx)
     policy = Policy.from_settings(settings)
@@ -101,7 +135,7 @@ def _run(
     with open_db(ctx, db) as store:
         store.require_current()
         q = Query(store, reader)
-        table = ask(q)
+        table, cursor = _ask(q, listing, filters, *page)
         labels = q.labels()
     target: Path | IO[bytes] = out if out is not None else sys.stdout.buffer
     export(
@@ -115,6 +149,10 @@ def _run(
         node_id=settings.node_id,
         cot_stale_s=settings.cot_stale_s,
     )
+    if cursor is not None:
+        if out is None:  # the data first, then the cursor
+            sys.stdout.buffer.flush()
+        click.echo(f"next: {cursor}", err=True)
 
 
 @click.group("query")
@@ -128,6 +166,7 @@ def query_command() -> None:
       seawatch query latest --bbox 80,5,95,22 --reader USA:S
       seawatch query events --type encounter --reader IND:S --format parquet --out ev.parquet
       seawatch query vessels --name "EVER GIVEN" --reader USA:U
+      seawatch query events --reader USA:S --limit 1000 --after CURSOR   # the next page
     """
 
 
@@ -135,7 +174,7 @@ def query_command() -> None:
 @click.option("--bbox", help="min_lon,min_lat,max_lon,max_lat (degrees).")
 @click.option("--start", help="From this time (ISO 8601, UTC unless given).")
 @click.option("--end", help="Up to this time (ISO 8601).")
-@click.option("--limit", type=click.IntRange(min=0), help="At most this many rows.")
+@_paging
 @_common
 @click.pass_context
 def area_command(
@@ -144,6 +183,7 @@ def area_command(
     start: str | None,
     end: str | None,
     limit: int | None,
+    after: str | None,
     reader: str,
     fmt: str,
     out: Path | None,
@@ -151,21 +191,15 @@ def area_command(
 ) -> None:
     """Positions in a bounding box and time window."""
     b, t0, t1 = parse_bbox(bbox), parse_time(start, "start"), parse_time(end, "end")
-    _run(
-        ctx,
-        db,
-        reader,
-        fmt,
-        out,
-        "positions",
-        lambda q: q.positions(bbox=b, start=t0, end=t1, limit=limit),
-    )
+    filters = {"bbox": b, "start": t0, "end": t1}
+    _run(ctx, db, reader, fmt, out, "positions", "positions", filters, (limit, after))
 
 
 @query_command.command("track")
 @click.argument("mmsi", type=int)
 @click.option("--start", help="From this time (ISO 8601).")
 @click.option("--end", help="Up to this time (ISO 8601).")
+@_paging
 @_common
 @click.pass_context
 def track_command(
@@ -173,6 +207,8 @@ def track_command(
     mmsi: int,
     start: str | None,
     end: str | None,
+    limit: int | None,
+    after: str | None,
     reader: str,
     fmt: str,
     out: Path | None,
@@ -180,13 +216,15 @@ def track_command(
 ) -> None:
     """One vessel's positions over a period."""
     t0, t1 = parse_time(start, "start"), parse_time(end, "end")
-    _run(ctx, db, reader, fmt, out, "positions", lambda q: q.track(mmsi, t0, t1))
+    filters = {"mmsi": mmsi, "start": t0, "end": t1}
+    _run(ctx, db, reader, fmt, out, "positions", "track", filters, (limit, after))
 
 
 @query_command.command("latest")
 @click.option("--bbox", help="min_lon,min_lat,max_lon,max_lat (degrees).")
 @click.option("--start", help="Only positions from this time (ISO 8601).")
 @click.option("--end", help="Only positions up to this time (ISO 8601).")
+@_paging
 @_common
 @click.pass_context
 def latest_command(
@@ -194,6 +232,8 @@ def latest_command(
     bbox: str | None,
     start: str | None,
     end: str | None,
+    limit: int | None,
+    after: str | None,
     reader: str,
     fmt: str,
     out: Path | None,
@@ -201,7 +241,8 @@ def latest_command(
 ) -> None:
     """The latest position of each vessel in an area."""
     b, t0, t1 = parse_bbox(bbox), parse_time(start, "start"), parse_time(end, "end")
-    _run(ctx, db, reader, fmt, out, "latest", lambda q: q.latest(bbox=b, start=t0, end=t1))
+    filters = {"bbox": b, "start": t0, "end": t1}
+    _run(ctx, db, reader, fmt, out, "latest", "latest", filters, (limit, after))
 
 
 @query_command.command("events")
@@ -210,6 +251,7 @@ def latest_command(
 @click.option("--start", help="Events ending after this time (ISO 8601).")
 @click.option("--end", help="Events starting before this time (ISO 8601).")
 @click.option("--mmsi", type=int, help="Events of this vessel (either side of an encounter).")
+@_paging
 @_common
 @click.pass_context
 def events_command(
@@ -219,6 +261,8 @@ def events_command(
     start: str | None,
     end: str | None,
     mmsi: int | None,
+    limit: int | None,
+    after: str | None,
     reader: str,
     fmt: str,
     out: Path | None,
@@ -227,15 +271,8 @@ def events_command(
     """Events by type, area, time and vessel."""
     b, t0, t1 = parse_bbox(bbox), parse_time(start, "start"), parse_time(end, "end")
     kinds = [t.strip() for t in types.split(",") if t.strip()] if types else None
-    _run(
-        ctx,
-        db,
-        reader,
-        fmt,
-        out,
-        "events",
-        lambda q: q.events(types=kinds, bbox=b, start=t0, end=t1, mmsi=mmsi),
-    )
+    filters = {"types": kinds, "bbox": b, "start": t0, "end": t1, "mmsi": mmsi}
+    _run(ctx, db, reader, fmt, out, "events", "events", filters, (limit, after))
 
 
 @query_command.command("vessels")
@@ -243,6 +280,7 @@ def events_command(
 @click.option("--mmsi", type=int, help="MMSI.")
 @click.option("--imo", type=int, help="IMO number.")
 @click.option("--callsign", help="Part of the call sign (case-insensitive).")
+@_paging
 @_common
 @click.pass_context
 def vessels_command(
@@ -251,18 +289,13 @@ def vessels_command(
     mmsi: int | None,
     imo: int | None,
     callsign: str | None,
+    limit: int | None,
+    after: str | None,
     reader: str,
     fmt: str,
     out: Path | None,
     db: str | None,
 ) -> None:
     """Vessels by name, MMSI, IMO or call sign (their latest matching report)."""
-    _run(
-        ctx,
-        db,
-        reader,
-        fmt,
-        out,
-        "vessels",
-        lambda q: q.vessels(name=name, mmsi=mmsi, imo=imo, callsign=callsign),
-    )
+    filters = {"name": name, "mmsi": mmsi, "imo": imo, "callsign": callsign}
+    _run(ctx, db, reader, fmt, out, "vessels", "vessels", filters, (limit, after))

@@ -11,6 +11,11 @@ Output is columnar: one row per assembled message in ``msg`` (see ``M_*``), its 
 packed ten six-bit characters to a 64-bit word (left-aligned, 60 bits used) in ``pay``,
 and one row per rejected sentence or line in ``rej`` with the offending bytes copied to
 ``rejbuf`` for the quarantine file.
+
+Kept whole: ``scan`` is one compiled state machine over the bytes (a line's tag blocks,
+sentence, times and reassembly share its locals), and the ``M_*``/``C_*`` layouts and
+reject helpers exist only for it; cutting it into separate numba functions would pass a
+dozen locals through each call on the hot path and scatter one loop across files.
 """
 
 from __future__ import annotations

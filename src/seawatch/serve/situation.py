@@ -4,7 +4,8 @@ and places.
 In: events as the store's query layer returns them (:meth:`Query.events` columns) and the
 vessels' latest static reports (:meth:`Query.vessels` columns), both already filtered for
 one reader. Out: a :class:`Situation` (counts per type, ranked :class:`Notable` incidents;
-:meth:`Situation.as_dict` for JSON) and, separately, its text (:func:`format_situation`).
+:meth:`Situation.as_dict` for JSON) and, separately, its text (:func:`format_situation`,
+from :mod:`.situation_text`, which also words the incidents and names their places).
 
 Ranking (docs/run.md): events are grouped into *incidents*, one per event type, vessel,
 other vessel and kind (the spoofing rule, the identity field), so the 500 position jumps of
@@ -22,21 +23,23 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from seawatch.events import registry
-
-if TYPE_CHECKING:
-    from seawatch.geo.ports import PortTable
+from seawatch.serve.situation_text import (
+    flag_names,
+    format_situation,
+    phrase,
+    port_places,
+    vessel_names,
+)
 
 __all__ = [
     "PRIORITY",
@@ -59,8 +62,6 @@ ROUTINE: tuple[str, ...] = registry.routine()
 """Event types never ranked notable (counted only; rank None in the registry); so is
 ``identity_change`` of ``destination``, which every new voyage makes."""
 
-_SHORT = {"suspected_disabling": "disabling", "identity_change": "identity"}
-_COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 _KEYS = ["event_type", "mmsi", "other_mmsi", "kind"]
 
 
@@ -340,13 +341,13 @@ def situation(
     if latest is not None:
         inc = _place_at_latest(inc, latest)
     chosen, offshore = _ranked(inc, per_type, top)
-    names = _names(vessels)
+    names = vessel_names(vessels)
     rows = chosen.to_pylist()
     lat = np.array([r["lat"] if r["lat"] is not None else np.nan for r in rows], np.float64)
     lon = np.array([r["lon"] if r["lon"] is not None else np.nan for r in rows], np.float64)
-    places = _places(lat, lon)
+    places = port_places(lat, lon)
     mmsis = [r["mmsi"] for r in rows] + [r["other_mmsi"] for r in rows]
-    flags = _flags(mmsis)
+    flags = flag_names(mmsis)
     notable = []
     for k, r in enumerate(rows):
         vessel = Vessel(int(r["mmsi"]), names.get(int(r["mmsi"])), flags[k])
@@ -360,7 +361,7 @@ def situation(
                 rank=k + 1,
                 event_type=r["event_type"],
                 kind=r["kind"],
-                what=_what(r, other, off, zone_names or {}),
+                what=phrase(r, other, off, zone_names or {}),
                 vessel=vessel,
                 other=other,
                 start=r["start_ts"],
@@ -374,173 +375,3 @@ def situation(
             )
         )
     return Situation(event_counts(events, types), tuple(notable))
-
-
-def _names(vessels: pa.Table) -> dict[int, str]:
-    out: dict[int, str] = {}
-    if vessels.num_rows == 0:
-        return out
-    for m, name in zip(
-        vessels.column("mmsi").to_pylist(), vessels.column("name").to_pylist(), strict=True
-    ):
-        clean = (name or "").replace("@", " ").strip()
-        if m is not None and clean:
-            out[int(m)] = clean
-    return out
-
-
-def _flags(mmsis: Sequence[int | None]) -> list[str | None]:
-    from seawatch.tracks.mid import flags
-
-    if not mmsis:
-        return []
-    return flags(pa.array(mmsis, pa.int64())).column("flag_name").to_pylist()
-
-
-def _places(lat: np.ndarray[Any, Any], lon: np.ndarray[Any, Any]) -> list[str]:
-    """``62 km SW of Visakhapatnam (INVTZ)``, or ``at Singapore (SGSIN)`` within 5 km."""
-    if len(lat) == 0:
-        return []
-    ports = _coastal_ports()
-    idx, km = ports.nearest(lat, lon)
-    rows = ports.table.select(["port_id", "port_name", "lat", "lon"]).to_pylist()
-    out = []
-    for i, k, la, lo in zip(idx.tolist(), km.tolist(), lat.tolist(), lon.tolist(), strict=True):
-        if i < 0:
-            out.append("position unknown")
-            continue
-        p = rows[i]
-        name = f"{p['port_name'] or p['port_id']} ({p['port_id']})"
-        if k < 5.0:
-            out.append(f"at {name}")
-            continue
-        out.append(f"{k:,.0f} km {_bearing(p['lat'], p['lon'], la, lo)} of {name}")
-    return out
-
-
-@functools.cache
-def _coastal_ports() -> PortTable:
-    """searoute's ports less the few > 50 km from any shore: offshore oil terminals, and
-    coordinate errors (VCCRP Campden Park, St Vincent, at 61.14°E instead of °W)."""
-    from seawatch.geo.ports import PortTable, default_ports
-    from seawatch.geo.shore import distance_to_shore_km
-
-    table = default_ports().table
-    km = distance_to_shore_km(table.column("lat").to_numpy(), table.column("lon").to_numpy())
-    return PortTable(table.filter(pa.array(km < 50.0)))
-
-
-def _bearing(lat0: float, lon0: float, lat1: float, lon1: float) -> str:
-    """Compass point (8) from (lat0, lon0) to (lat1, lon1)."""
-    p0, p1, dl = math.radians(lat0), math.radians(lat1), math.radians(lon1 - lon0)
-    y = math.sin(dl) * math.cos(p1)
-    x = math.cos(p0) * math.sin(p1) - math.sin(p0) * math.cos(p1) * math.cos(dl)
-    deg = math.degrees(math.atan2(y, x)) % 360.0
-    return _COMPASS[int((deg + 22.5) // 45) % 8]
-
-
-def _duration(start: dt.datetime | None, end: dt.datetime | None) -> str:
-    if start is None or end is None:
-        return "still open"
-    s = (end - start).total_seconds()
-    return f"{s / 3600:.1f} h" if s >= 3600 else f"{s / 60:.0f} min"
-
-
-def _what(
-    r: Mapping[str, Any],
-    other: Vessel | None,
-    offshore_km: float | None,
-    zone_names: Mapping[str, str | None],
-) -> str:
-    """A short phrase for an incident, from its type, kind and details."""
-    try:
-        d = json.loads(r["details"] or "{}")
-    except ValueError:
-        d = {}
-    t, kind, n = r["event_type"], r["kind"], int(r["events"])
-    dur = _duration(r["start_ts"], r["end_ts"])
-    times = f" ({n} events)" if n > 1 else ""
-    if t == "suspected_disabling":
-        off = f" {offshore_km:,.0f} km offshore" if offshore_km else ""
-        if r["end_ts"] is None:
-            return f"AIS went silent{off}, still at the end of the data{times}"
-        return f"AIS went silent{off} for {dur}{times}"
-    if t == "gap":
-        if r["end_ts"] is None:
-            return f"AIS silent, still at the end of the data{times}"
-        return f"AIS gap of {dur}{times}"
-    if t == "encounter":
-        return f"alongside {other} for {dur}{times}"
-    if t == "loitering":
-        speed = d.get("mean_speed_kn")
-        at = f" at {speed:.1f} kn" if isinstance(speed, int | float) else ""
-        return f"loitering{at} for {dur}{times}"
-    if t == "spoofing":
-        if kind == "jump":
-            km = d.get("max_distance_m")
-            far = f" of up to {km / 1000:,.0f} km" if isinstance(km, int | float) else ""
-            return f"position jumps{far}{times}"
-        if kind == "on_land":
-            return f"positions reported on land{times}"
-        if kind == "two_places":
-            return f"in two places at once{times}"
-        return f"spoofing ({kind or 'unknown rule'}){times}"
-    if t == "zone_entry":
-        key = f"{d.get('layer')}:{d.get('zone')}"
-        zone = zone_names.get(key) or f"zone {key}"
-        who = "a fishing vessel, " if d.get("ship_type") == 30 else ""  # ITU-R M.1371 code 30
-        return f"{who}entered {zone}{times}"
-    if t == "identity_change":
-        before, after = d.get("before"), d.get("after")
-        change = f": {before} -> {after}" if before is not None or after is not None else ""
-        more = f" (and {n - 1} more changes)" if n > 1 else ""
-        return f"{kind or 'identity'} changed{change}{more}"
-    return f"{t}{times}"
-
-
-def _when(start: dt.datetime | None, end: dt.datetime | None) -> str:
-    if start is None:
-        return "time unknown"
-    a = start.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
-    if end is None:
-        return f"{a} UTC, still open"
-    e = end.astimezone(dt.UTC)
-    b = (
-        e.strftime("%H:%M")
-        if e.date() == start.astimezone(dt.UTC).date()
-        else e.strftime("%Y-%m-%d %H:%M")
-    )
-    return f"{a} UTC" if end == start else f"{a} -> {b} UTC"
-
-
-def _latlon(lat: float | None, lon: float | None) -> str:
-    if lat is None or lon is None:
-        return "position unknown"
-    ns, ew = ("N" if lat >= 0 else "S"), ("E" if lon >= 0 else "W")
-    return f"{abs(lat):.2f}°{ns} {abs(lon):.2f}°{ew}"
-
-
-def format_situation(s: Situation) -> str:
-    """The summary as text: a table of counts, then the notable incidents."""
-    lines = [f"Events: {s.total:,}"]
-    width = max((len(c.event_type) for c in s.counts), default=10)
-    for c in s.counts:
-        vessels = f"{c.vessels:,} vessel{'s' if c.vessels != 1 else ''}"
-        lines.append(f"  {c.event_type:<{width}}  {c.events:>7,}  {vessels}")
-    lines.append("")
-    lines.append(
-        "Most notable (by type: "
-        + " > ".join(_SHORT.get(t, t) for t in registry.priority())
-        + "; then "
-        "farther offshore)"
-    )
-    if not s.notable:
-        lines.append("  none")
-    for n in s.notable:
-        lines.append(f"  {n.rank}. {n.event_type}: {n.vessel}")
-        lines.append(f"     {n.what}")
-        lines.append(f"     {_when(n.start, n.end)}")
-        off = f", {n.offshore_km:,.0f} km offshore" if n.offshore_km else ""
-        last = " (its latest position)" if n.at_latest else ""
-        lines.append(f"     {_latlon(n.lat, n.lon)}{last}, {n.place}{off}")
-    return "\n".join(lines) + "\n"

@@ -1,158 +1,49 @@
 """The simulation loop: fleet → transmissions → receivers → NMEA files, one time step at a time.
 
-In: a :class:`SimConfig` and an output directory. Out: hourly files of time-ordered,
+In: a :class:`~.config.SimConfig` and an output directory. Out: hourly files of time-ordered,
 tag-blocked NMEA (``ais-YYYYMMDDTHH.nmea``), ``truth.jsonl`` (the injected behaviours),
 ``zones.geojson`` (the simulated waters, :mod:`.zones`) and ``manifest.json`` (the
 configuration and counts). Memory holds the fleet and one step of messages, whatever the
 duration; everything is drawn from one seeded generator in a fixed order, so a seed gives
-byte-identical files.
+byte-identical files. This module is the time loop; the files are written by :mod:`.output`,
+position error comes from :mod:`.gps`, the configuration and counts are in :mod:`.config`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import logging
-import os
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from seawatch.errors import InputError
 from seawatch.sim.behaviours import Truth, plan_behaviours
+from seawatch.sim.config import DEFAULT_START, SimConfig, SimResult
 from seawatch.sim.fleet import KINDS, MIDS, MOORED, Fleet, make_fleet
+from seawatch.sim.gps import GpsError
 from seawatch.sim.motion import KM_PER_KN_S, Motion, PortCall
+from seawatch.sim.output import HourlyWriter, Sink, count_types, write_merged, write_outputs
 from seawatch.sim.pack import line_blob, pack_payloads
 from seawatch.sim.radio import Receivers, reporting_interval_s
 from seawatch.sim.received import Received
 from seawatch.sim.routes import Routes, port_coords
 from seawatch.sim.statics import StaticCache, _layouts
-from seawatch.sim.zones import ZONES_FILE, write_zones
 
 __all__ = ["DEFAULT_START", "SimConfig", "SimResult", "Sink", "simulate"]
 
 log = logging.getLogger(__name__)
 F64 = npt.NDArray[np.float64]
-DEFAULT_START = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
 STATIC_INTERVAL_S = 360.0  # ITU-R M.1371: static and voyage data every 6 min
-GPS_ERROR_TAU_S = 600.0  # GPS error wanders: correlated over minutes, not fresh every fix
-WHITE_NOISE_SHARE = 0.1  # per-fix jitter, as a share of noise_m
-
-
-@dataclass(frozen=True)
-class SimConfig:
-    """What to simulate; every field has the default the CLI shows."""
-
-    seed: int = 1
-    vessels: int = 300
-    hours: float = 24.0
-    start: dt.datetime = DEFAULT_START
-    step_s: int = 60
-    behaviours: bool = True
-    vhf_range_nm: float = 40.0
-    satellites: int = 3
-    noise_m: float = 10.0
-
-    def check(self) -> None:
-        if not 1 <= self.vessels <= 100_000:
-            raise InputError(f"--vessels must be 1–100000, not {self.vessels}")
-        if not 0 < self.hours <= 24 * 31:
-            raise InputError(f"--hours must be above 0 and at most 744, not {self.hours}")
-        if self.start.tzinfo is None:
-            raise InputError("--start must carry a time zone (e.g. 2025-06-01T00:00:00Z)")
-        if not 1 <= self.step_s <= 600:
-            raise InputError(f"the time step must be 1–600 s, not {self.step_s}")
-
-
-@dataclass(frozen=True)
-class SimResult:
-    """Counts of one run (also written to ``manifest.json``)."""
-
-    files: tuple[str, ...]
-    lines: int
-    transmissions: int
-    receptions: int
-    by_type: dict[str, int]
-    behaviours: dict[str, int]
-    simulated_s: float  # the simulated time covered: ``hours`` unless stopped early
-    complete: bool  # False when stopped early (``stop``): the files hold the time covered
-
-
-class Sink(Protocol):
-    """Where the lines go: hourly files (:class:`_Writer`) or a socket (:mod:`.live`)."""
-
-    files: list[str]
-    lines: int
-
-    def write(self, c_s: int, data: bytes, n_lines: int) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class _Writer:
-    """Hourly files named by the receive time's UTC hour; lines arrive time-ordered."""
-
-    def __init__(self, out: Path, start_epoch: int) -> None:
-        self.out, self.start_epoch = out, start_epoch
-        self.hour = -1
-        self.fh: IO[bytes] | None = None
-        self.files: list[str] = []
-        self.lines = 0
-
-    def write(self, c_s: int, data: bytes, n_lines: int) -> None:
-        hour = c_s // 3600
-        if hour != self.hour:
-            self.close()
-            name = dt.datetime.fromtimestamp(hour * 3600, dt.UTC).strftime("ais-%Y%m%dT%H.nmea")
-            self.fh = (self.out / name).open("wb")
-            self.files.append(name)
-            self.hour = hour
-        assert self.fh is not None
-        self.fh.write(data)
-        self.lines += n_lines
-
-    def close(self) -> None:
-        if self.fh is not None:
-            self.fh.close()
-            self.fh = None
-
-
-class _GpsError:
-    """Each vessel's position error: an offset (σ ``noise_m`` per axis) that wanders with a
-    correlation time of :data:`GPS_ERROR_TAU_S` (an AR(1) process), plus a small jitter per
-    fix. Independent 10 m errors on fixes 10 s apart would make a ship at anchor seem to move
-    at 3 kn; real receivers' errors drift slowly (anchored ships in the real Suez and Baltic
-    samples show implied speeds well below 2 kn)."""
-
-    def __init__(self, rng: np.random.Generator, n: int, noise_m: float, step_s: float) -> None:
-        self.noise_m = noise_m
-        self.rho = float(np.exp(-step_s / GPS_ERROR_TAU_S))
-        self.north_m = rng.normal(0.0, noise_m, n)
-        self.east_m = rng.normal(0.0, noise_m, n)
-
-    def step(self, rng: np.random.Generator) -> None:
-        kick = self.noise_m * float(np.sqrt(1.0 - self.rho**2))
-        self.north_m = self.rho * self.north_m + rng.normal(0.0, kick, len(self.north_m))
-        self.east_m = self.rho * self.east_m + rng.normal(0.0, kick, len(self.east_m))
-
-    def degrees(
-        self, rng: np.random.Generator, v: npt.NDArray[np.intp], lat: F64
-    ) -> tuple[F64, F64]:
-        """(dlat, dlon) of transmissions by vessels ``v`` at latitudes ``lat``."""
-        white = self.noise_m * WHITE_NOISE_SHARE
-        d_lat = (self.north_m[v] + rng.normal(0.0, white, len(v))) / 111_195.0
-        d_lon = (self.east_m[v] + rng.normal(0.0, white, len(v))) / (
-            111_195.0 * np.maximum(np.cos(np.radians(lat)), 0.01)
-        )
-        return d_lat, d_lon
 
 
 class _Loop:
+    """One run's state (fleet, plan, receivers, schedules) and its time steps."""
+
     def __init__(self, cfg: SimConfig, out: Path, sink: Sink | None) -> None:
         self.cfg = cfg
         self.rng = np.random.default_rng(cfg.seed)
@@ -166,9 +57,9 @@ class _Loop:
         if cfg.behaviours:
             self.plan = plan_behaviours(self.fleet, self.routes, self.rng, cfg.hours, self.truth)
         else:
-            from seawatch.sim.behaviours import _empty
+            from seawatch.sim.plan import empty_plan
 
-            self.plan = _empty(n, self.fleet)
+            self.plan = empty_plan(n, self.fleet)
         p = self.plan
         self.motion = Motion(
             self.fleet,
@@ -180,9 +71,9 @@ class _Loop:
             scripts=dict(p.scripts),
         )
         self.statics = StaticCache(self.fleet, cfg.start)
-        self.gps = _GpsError(self.rng, n, cfg.noise_m, cfg.step_s)
+        self.gps = GpsError(self.rng, n, cfg.noise_m, cfg.step_s)
         self.start_epoch = int(cfg.start.timestamp())
-        self.writer: Sink = sink if sink is not None else _Writer(out, self.start_epoch)
+        self.writer: Sink = sink if sink is not None else HourlyWriter(out, self.start_epoch)
         self.class_a = self.fleet.class_a
         self.class_b_so = self.fleet.class_b_so
         self.fishing = np.array([k.ship_type == 30 for k in KINDS])[self.fleet.kind]
@@ -405,7 +296,7 @@ class _Loop:
             c_s = self.start_epoch + np.floor(t[rows]).astype(np.int64)
             blob, lengths = line_blob(pay[rows], 0, rx, names, c_s, rng.random(len(rows)) < 0.5)
             statics = self._statics(t1)
-            self._write(c_s, blob, lengths, statics)
+            self.receptions += write_merged(self.writer, c_s, blob, lengths, statics)
             self._port_calls(self.motion.step(t0, t1 - t0))
             if progress is not None:
                 progress(int(t1 - t0))
@@ -423,7 +314,7 @@ class _Loop:
             transmissions=self.transmissions,
             receptions=self.receptions,
             by_type=dict(sorted(self.by_type.items())),
-            behaviours=_count(self.truth.records),
+            behaviours=count_types(self.truth.records),
             simulated_s=end,
             complete=end >= cfg.hours * 3600.0,
         )
@@ -446,7 +337,7 @@ class _Loop:
             self.seq = (self.seq + 1) % 10
             c_s = self.start_epoch + int(t[r])
             if int(p.tx_mmsi[i]) in self.shared:
-                self.received.statics(int(p.tx_mmsi[i]), i, float(t[r]), self._identity(i))
+                self.received.statics(int(p.tx_mmsi[i]), i, float(t[r]), self.statics.identity(i))
             lines = self.statics.lines(
                 i, int(p.tx_mmsi[i]), self.receivers.names[k], c_s, "AB"[self.seq % 2], self.seq
             )
@@ -454,50 +345,6 @@ class _Loop:
             self.by_type[key] = self.by_type.get(key, 0) + (1 if key == "5" else 2)
             out.append((c_s, lines))
         return out
-
-    def _identity(self, i: int) -> dict[str, Any]:
-        """The static values the identity-change detector compares, as broadcast."""
-        f = self.fleet
-        return {
-            "name": f.name[i][:20].strip(),
-            "callsign": f.callsign[i][:7].strip(),
-            "imo": int(f.imo[i]),
-            "ship_type": int(f.ship_type[i]),
-            "destination": self.statics.destination.get(i, f.dest[i])[:20].strip(),
-            "draught_m": round(float(f.draught_m[i]), 1),
-        }
-
-    def _write(
-        self,
-        c_s: npt.NDArray[np.int64],
-        blob: bytes,
-        lengths: npt.NDArray[np.int64],
-        statics: list[tuple[int, list[str]]],
-    ) -> None:
-        """Positions and statics merged by receive second (positions first in a second)."""
-        self.receptions += len(lengths) + len(statics)
-        ends = np.cumsum(lengths)
-        starts = ends - lengths
-        seconds = np.unique(np.concatenate([c_s, np.array([s for s, _ in statics], np.int64)]))
-        cut = np.searchsorted(c_s, seconds, side="left")
-        cut_end = np.searchsorted(c_s, seconds, side="right")
-        k = 0
-        for sec, a, b in zip(seconds.tolist(), cut.tolist(), cut_end.tolist(), strict=True):
-            if b > a:
-                self.writer.write(sec, blob[int(starts[a]) : int(ends[b - 1])], b - a)
-            lines: list[str] = []
-            while k < len(statics) and statics[k][0] == sec:
-                lines += statics[k][1]
-                k += 1
-            if lines:
-                self.writer.write(sec, ("\n".join(lines) + "\n").encode("ascii"), len(lines))
-
-
-def _count(records: list[dict[str, Any]]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for r in records:
-        out[r["event_type"]] = out.get(r["event_type"], 0) + 1
-    return dict(sorted(out.items()))
 
 
 def simulate(
@@ -536,21 +383,16 @@ def simulate(
     if not result.complete:
         until = loop.truth.iso(result.simulated_s)
         records = [r for r in records if r["start_ts"] < until]
-        result = replace(result, behaviours=_count(records))
-    tmp = out / f".truth.{os.getpid()}.tmp"
-    with tmp.open("w", encoding="utf-8", newline="\n") as fh:
-        for rec in records:
-            fh.write(json.dumps(rec, sort_keys=True) + "\n")
-    os.replace(tmp, out / "truth.jsonl")
-    write_zones(records, out / ZONES_FILE)
-    manifest = {
-        "generator": "seawatch simulate",
-        "config": {**asdict(cfg), "start": cfg.start.strftime("%Y-%m-%dT%H:%M:%SZ")},
-        **asdict(result),
-        "receivers": list(loop.receivers.names),
-        "bad_lines": 0,
-    }
-    tmp = out / f".manifest.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, out / "manifest.json")
+        result = replace(result, behaviours=count_types(records))
+    write_outputs(
+        out,
+        records,
+        {
+            "generator": "seawatch simulate",
+            "config": {**asdict(cfg), "start": cfg.start.strftime("%Y-%m-%dT%H:%M:%SZ")},
+            **asdict(result),
+            "receivers": list(loop.receivers.names),
+            "bad_lines": 0,
+        },
+    )
     return result

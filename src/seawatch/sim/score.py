@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 from scipy.optimize import linear_sum_assignment
 
 from seawatch.errors import InputError
+from seawatch.sim.names import check_event_types
 
 __all__ = [
     "DEFAULT_TOLERANCE_S",
@@ -57,6 +58,7 @@ TOLERANCE_S: Mapping[str, float] = {
     "suspected_disabling": 7200.0,
     "identity_change": 7200.0,
 }
+check_event_types(TOLERANCE_S, f"{__name__}.TOLERANCE_S")
 
 TRUTH_SCHEMA = pa.schema(
     [  # type: ignore[arg-type]

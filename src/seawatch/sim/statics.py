@@ -39,6 +39,18 @@ class StaticCache:
         f = self.fleet
         return (mmsi, f.name[i], self.destination.get(i, f.dest[i]), float(f.draught_m[i]))
 
+    def identity(self, i: int) -> dict[str, Any]:
+        """The static values the identity-change detector compares, as broadcast."""
+        f = self.fleet
+        return {
+            "name": f.name[i][:20].strip(),
+            "callsign": f.callsign[i][:7].strip(),
+            "imo": int(f.imo[i]),
+            "ship_type": int(f.ship_type[i]),
+            "destination": self.destination.get(i, f.dest[i])[:20].strip(),
+            "draught_m": round(float(f.draught_m[i]), 1),
+        }
+
     def payloads(self, i: int, mmsi: int) -> list[tuple[str, int]]:
         key = self._key(i, mmsi)
         hit = self._cache.get(i)

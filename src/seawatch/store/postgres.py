@@ -18,7 +18,8 @@ In: a ``postgresql://user:password@host:port/dbname`` URL (the ``db`` setting or
   (``geometry(Point, 4326)``) and a BRIN index on it, for GIS clients and spatial SQL.
   Without PostGIS the same queries work on lat/lon; only ``geom`` is missing.
 
-The password in the URL is kept only in the connection; :attr:`display`, reprs, log lines
+The Arrow <-> CSV conversions are in :mod:`.pg_csv`. The password in the URL is kept only in
+the connection; :attr:`display`, reprs, log lines
 and error messages show ``***``.
 """
 
@@ -26,21 +27,23 @@ from __future__ import annotations
 
 import io
 import itertools
-import json
 import logging
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Literal, cast
+from typing import Any
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
 from seawatch.errors import StoreError
 from seawatch.store.base import Backend, redact_url
-from seawatch.store.duck import storage_order
+from seawatch.store.pg_csv import (
+    first_per_message,
+    from_csv,
+    last_per_key,
+    out_expr,
+    to_csv,
+)
 from seawatch.store.tables import Dialect, TableDef
 
 __all__ = ["POSTGRES", "PostgresBackend"]
@@ -109,10 +112,6 @@ def _placeholders(sql: str) -> str:
     for i in range(1, len(parts), 2):
         parts[i] = parts[i].replace("%", "%%")
     return "".join(parts)
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 class PostgresBackend(Backend):
@@ -203,7 +202,7 @@ class PostgresBackend(Backend):
         import psycopg
 
         query = self._mogrify(sql, params)
-        cols = ", ".join(_out_expr(f) for f in schema)
+        cols = ", ".join(out_expr(f) for f in schema)
         copy_sql = f"COPY (SELECT {cols} FROM ({query}) AS q) TO STDOUT (FORMAT csv)"
         buf = io.BytesIO()
         try:
@@ -212,7 +211,7 @@ class PostgresBackend(Backend):
                     buf.write(block)
         except psycopg.Error as exc:
             raise self._fail(exc, sql) from None
-        return _from_csv(buf.getvalue(), schema)
+        return from_csv(buf.getvalue(), schema)
 
     def _mogrify(self, sql: str, params: Sequence[object]) -> str:
         import psycopg
@@ -248,10 +247,10 @@ class PostgresBackend(Backend):
         if rows.num_rows == 0:
             return 0
         if table.on_conflict == "replace":
-            rows = _last_per_key(rows, table.key)
+            rows = last_per_key(rows, table.key)
         elif table.bulk:
-            rows = _first_per_message(rows, table.name == "positions")
-        data = _to_csv(rows)
+            rows = first_per_message(rows, table.name == "positions")
+        data = to_csv(rows)
         try:
             with self.transaction():
                 written = self._copy_new(table, data) if table.bulk else None
@@ -340,114 +339,3 @@ def _password(url: str) -> str:
     except ValueError:
         return ""
     return unquote(raw) if raw else ""
-
-
-# --- Arrow <-> CSV ----------------------------------------------------------------------
-def _out_expr(field: pa.Field[Any]) -> str:
-    """How a result column leaves the server so pyarrow reads it back exactly."""
-    col = f"q.{_ident(field.name)}"
-    if pa.types.is_timestamp(field.type):
-        return f"(extract(epoch FROM {col}) * 1000000)::bigint"
-    if pa.types.is_list(field.type):
-        return f"array_to_json({col})::text"
-    return col
-
-
-def _read_type(typ: pa.DataType) -> pa.DataType:
-    if pa.types.is_timestamp(typ):
-        return pa.int64()
-    if pa.types.is_list(typ) or pa.types.is_string(typ):
-        return pa.string()
-    if pa.types.is_integer(typ):
-        return pa.int64()
-    if pa.types.is_floating(typ):
-        return pa.float64()
-    return typ
-
-
-def _from_csv(data: bytes, schema: pa.Schema) -> pa.Table:
-    if not data:
-        return schema.empty_table()
-    table = pacsv.read_csv(
-        io.BytesIO(data),
-        read_options=pacsv.ReadOptions(column_names=schema.names, use_threads=False),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True),
-        convert_options=pacsv.ConvertOptions(
-            column_types={f.name: _read_type(f.type) for f in schema},
-            true_values=["t"],
-            false_values=["f"],
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=False,
-            null_values=[""],
-        ),
-    )
-    arrays: list[Any] = []
-    for field, col in zip(schema, table.columns, strict=True):
-        if pa.types.is_list(field.type):
-            values = [None if v is None else json.loads(v) for v in col.to_pylist()]
-            arrays.append(pa.array(values, field.type))
-        else:
-            arrays.append(col.cast(field.type))
-    return pa.Table.from_arrays(arrays, schema=schema)
-
-
-def _pg_array(values: list[Any] | None) -> str | None:
-    if values is None:
-        return None
-    items = [
-        "NULL" if v is None else '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
-        for v in values
-    ]
-    return "{" + ",".join(items) + "}"
-
-
-def _to_csv(rows: pa.Table) -> bytes:
-    """``rows`` as CSV that ``COPY ... (FORMAT csv)`` reads back exactly."""
-    cols: list[Any] = []
-    for col in rows.columns:
-        if pa.types.is_list(col.type):
-            cols.append(pa.array([_pg_array(v) for v in col.to_pylist()], pa.string()))
-        elif pa.types.is_timestamp(col.type):  # UTC wall time: the session is in UTC, and
-            cols.append(col.cast(pa.timestamp("us")))  # pyarrow formats it 15x faster
-        else:
-            cols.append(col)
-    out = io.BytesIO()
-    pacsv.write_csv(
-        pa.Table.from_arrays(cols, names=rows.column_names),
-        out,
-        pacsv.WriteOptions(include_header=False, batch_size=65536),
-    )
-    return out.getvalue()
-
-
-def _first_per_message(rows: pa.Table, storage: bool) -> pa.Table:
-    """One row per ``(ts, msg_key)``: of the same message heard by several receivers, the
-    copy of the first station in sort order (no station last), whatever the input order.
-    ``storage``: rows in storage order (day, 1-degree Z-order cell; positions)."""
-    keys: list[tuple[str, Literal["ascending", "descending"]]] = [
-        ("ts", "ascending"),
-        ("msg_key", "ascending"),
-    ]
-    if "station" in rows.column_names:  # no station sorts last
-        station: Any = rows.column("station")
-        last = cast("pa.ChunkedArray[Any]", pc.fill_null(station, pa.scalar("\U0010ffff")))
-        rows = rows.append_column("_station", last)
-        keys.append(("_station", "ascending"))
-    if storage:
-        rows = rows.append_column("_order", pa.array(storage_order(rows), pa.int64()))
-        keys.insert(0, ("_order", "ascending"))  # same message, same place: same order
-    rows = rows.take(pc.sort_indices(rows, sort_keys=keys))
-    ts = pc.cast(rows.column("ts"), pa.int64()).to_numpy(zero_copy_only=False)
-    key = rows.column("msg_key").to_numpy(zero_copy_only=False)
-    first = np.ones(rows.num_rows, dtype=bool)
-    first[1:] = (ts[1:] != ts[:-1]) | (key[1:] != key[:-1])
-    rows = rows.drop_columns([c for c in ("_order", "_station") if c in rows.column_names])
-    return rows if first.all() else rows.filter(pa.array(first))
-
-
-def _last_per_key(rows: pa.Table, key: Sequence[str]) -> pa.Table:
-    """The last row of each key (one INSERT may not touch a row twice)."""
-    idx = rows.append_column("_i", pa.array(np.arange(rows.num_rows), pa.int64()))
-    last = idx.group_by(list(key), use_threads=False).aggregate([("_i", "max")])
-    keep = np.sort(last.column("_i_max").to_numpy())
-    return rows.take(keep)

@@ -13,20 +13,17 @@ denied rows never leave the database. A label added after that moment is denied.
 Every listing has a total order (:data:`ORDERS`: its sort key ends on a unique column) and
 pages by keyset: ``limit`` rows ``after`` an opaque cursor (the last row's sort key,
 base64url JSON); :meth:`Query.page` returns a :class:`Page` with the next cursor. The label
-filter applies on every page, as on every query.
+filter applies on every page, as on every query. Cursors, sort keys and limits are in
+:mod:`.pages`; this module holds the listings.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -34,6 +31,14 @@ import pyarrow.compute as pc
 from seawatch.errors import InputError
 from seawatch.labels import Label, Reader, allowed_label_ids
 from seawatch.store.base import Store
+from seawatch.store.pages import (
+    ORDERS,
+    Page,
+    checked_limit,
+    limit_sql,
+    next_page,
+    where_after,
+)
 from seawatch.store.tables import TABLES
 
 __all__ = ["ORDERS", "BBox", "Page", "Query", "to_geopandas", "to_pandas"]
@@ -47,68 +52,6 @@ antimeridian."""
 _VESSEL_COLUMNS = ("mmsi", "ts", "msg_type", "imo", "callsign", "name", "ship_type", "label_id")
 _IDENTITY_COLUMNS = ("mmsi", "ts", "name", "callsign", "label_id")
 _IN_LIST_MAX = 10_000  # more MMSIs than this: every vessel's identity, filtered in Arrow
-
-ORDERS: Final[Mapping[str, tuple[str, ...]]] = {
-    "positions": ("ts", "mmsi", "msg_key"),
-    "track": ("ts", "mmsi", "msg_key"),
-    "latest": ("mmsi",),
-    "events": ("start_ts", "event_id"),
-    "vessels": ("mmsi",),
-    "zones": ("zone_id",),
-    "identities": ("mmsi",),
-}
-"""Each listing (a :class:`Query` method) and the sort key that orders it totally (its
-last column is unique among the listing's rows): the key a page's cursor holds."""
-
-
-ORDERS_CURSOR: Final[Mapping[str, str]] = {"track": "positions"}
-"""Listings that share another's cursors (a track is positions of one vessel)."""
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a listing: its rows and the cursor of the next page (None: no more)."""
-
-    rows: pa.Table
-    next: str | None
-
-
-def _encode_cursor(listing: str, values: Sequence[Any]) -> str:
-    key = [{"t": v.isoformat()} if isinstance(v, datetime) else v for v in values]
-    raw = json.dumps({"l": listing, "k": key}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(listing: str, cursor: str) -> list[Any]:
-    """The sort key a cursor of ``listing`` holds; :class:`InputError` for anything else."""
-    try:
-        doc = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        ok = isinstance(doc, dict) and doc.get("l") == ORDERS_CURSOR.get(listing, listing)
-        key = doc["k"] if ok else None
-        if not isinstance(key, list) or len(key) != len(ORDERS[listing]):
-            raise ValueError(listing)
-        values = [datetime.fromisoformat(v["t"]) if isinstance(v, dict) else v for v in key]
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise InputError(
-            f"cursor {cursor[:40]!r} is not a cursor of {listing} "
-            "(give the `next` of the previous page, unchanged)"
-        ) from None
-    if not all(isinstance(v, int | str | datetime) for v in values):
-        raise InputError(f"cursor {cursor[:40]!r} is not a cursor of {listing}")
-    return values
-
-
-def _where_after(listing: str, after: str | None) -> tuple[str, list[Any]]:
-    """``AND (k1 > ? OR (k1 = ? AND k2 > ?) ...)``: rows after the cursor's key."""
-    if after is None:
-        return "", []
-    keys, values = ORDERS[listing], _decode_cursor(listing, after)
-    ors, params = [], []
-    for i, col in enumerate(keys):
-        ands = [f"{k} = ?" for k in keys[:i]] + [f"{col} > ?"]
-        ors.append("(" + " AND ".join(ands) + ")")
-        params += [*values[:i], values[i]]
-    return f" AND ({' OR '.join(ors)})", params
 
 
 def _where_bbox(bbox: BBox | None, lon: str = "lon", lat: str = "lat") -> tuple[str, list[Any]]:
@@ -208,10 +151,10 @@ class Query:
         """Positions in ``bbox`` with ``start <= ts <= end`` (each optional), by time (then
         MMSI, message key); ``limit`` rows ``after`` a cursor (:meth:`page`)."""
         where, params = _where_area(bbox, start, end, mmsi)
-        more, more_params = _where_after("positions", after)
+        more, more_params = where_after("positions", after)
         where, params = where + more, params + more_params
         return self._select(
-            "positions", where, params, "ORDER BY ts, mmsi, msg_key" + _limit(limit)
+            "positions", where, params, "ORDER BY ts, mmsi, msg_key" + limit_sql(limit)
         )
 
     def count_positions(
@@ -259,14 +202,14 @@ class Query:
         """The latest position the reader may read of each vessel in ``bbox`` (within the
         time window when given), by MMSI."""
         where, params = _where_area(bbox, start, end)
-        more, more_params = _where_after("latest", after)
+        more, more_params = where_after("latest", after)
         where, params = where + more, params + more_params
         if not self.store.backend.dialect.arg_max:
             return self._select(
                 "positions",
                 where,
                 params,
-                "ORDER BY mmsi, ts DESC, msg_key" + _limit(limit),
+                "ORDER BY mmsi, ts DESC, msg_key" + limit_sql(limit),
                 distinct="DISTINCT ON (mmsi) ",
             )
         # DuckDB: the latest key per vessel by arg_max (2-3x faster than DISTINCT ON), the
@@ -281,7 +224,7 @@ class Query:
         )
         sql = (
             f"SELECT {', '.join(tdef.names)} FROM positions WHERE {label}{where} "
-            f"AND msg_key IN ({latest}) ORDER BY mmsi{_limit(limit)}"
+            f"AND msg_key IN ({latest}) ORDER BY mmsi{limit_sql(limit)}"
         )
         return self.store.backend.fetch(sql, params + params, tdef.arrow_schema())
 
@@ -312,9 +255,11 @@ class Query:
         if mmsi is not None:
             where += " AND (mmsi = ? OR other_mmsi = ?)"
             params.extend([int(mmsi), int(mmsi)])
-        more, more_params = _where_after("events", after)
+        more, more_params = where_after("events", after)
         where, params = where + more, params + more_params
-        return self._select("events", where, params, "ORDER BY start_ts, event_id" + _limit(limit))
+        return self._select(
+            "events", where, params, "ORDER BY start_ts, event_id" + limit_sql(limit)
+        )
 
     def vessels(
         self,
@@ -342,12 +287,12 @@ class Query:
                 params.append(value)
         if not params:
             raise InputError("vessel search: give a name, MMSI, IMO or call sign")
-        more, more_params = _where_after("vessels", after)
+        more, more_params = where_after("vessels", after)
         rows = self._select(
             "statics",
             where + more,
             params + more_params,
-            "ORDER BY mmsi, ts DESC, msg_key" + _limit(limit),
+            "ORDER BY mmsi, ts DESC, msg_key" + limit_sql(limit),
             distinct="DISTINCT ON (mmsi) ",
         )
         return rows.select(list(_VESSEL_COLUMNS))
@@ -357,9 +302,9 @@ class Query:
     ) -> pa.Table:
         """Stored zones (of layer ``kind`` when given), by id."""
         where, params = ("", []) if kind is None else (" AND kind = ?", [kind])
-        more, more_params = _where_after("zones", after)
+        more, more_params = where_after("zones", after)
         return self._select(
-            "zones", where + more, params + more_params, "ORDER BY zone_id" + _limit(limit)
+            "zones", where + more, params + more_params, "ORDER BY zone_id" + limit_sql(limit)
         )
 
     def identities(
@@ -380,18 +325,18 @@ class Query:
             if len(wanted) <= _IN_LIST_MAX:
                 where += f" AND mmsi IN ({', '.join(str(m) for m in wanted)})"
         in_arrow = wanted is not None and len(wanted) > _IN_LIST_MAX
-        more, params = _where_after("identities", after)
+        more, params = where_after("identities", after)
         rows = self._select(
             "statics",
             where + more,
             params,
             "ORDER BY mmsi, COALESCE(name, '') = '', ts DESC, msg_key"
-            + ("" if in_arrow else _limit(limit)),
+            + ("" if in_arrow else limit_sql(limit)),
             distinct="DISTINCT ON (mmsi) ",
         ).select(list(_IDENTITY_COLUMNS))
         if in_arrow and wanted is not None:
             rows = rows.filter(pc.is_in(rows.column("mmsi"), pa.array(wanted, pa.int32())))
-            rows = rows if limit is None else rows.slice(0, _checked(limit))
+            rows = rows if limit is None else rows.slice(0, checked_limit(limit))
         return rows
 
     # --- pages ------------------------------------------------------------------------
@@ -403,25 +348,11 @@ class Query:
         unpaged, as long as nothing is written in between."""
         if listing not in ORDERS:
             raise InputError(f"no listing {listing!r} (pages of: {', '.join(ORDERS)})")
-        if _checked(limit) == 0:
+        if checked_limit(limit) == 0:
             raise InputError("page limit 0: give a limit of at least 1")
         method = getattr(self, listing)
         rows: pa.Table = method(**filters, limit=limit, after=after)
-        if rows.num_rows < limit:
-            return Page(rows, None)
-        last = rows.slice(rows.num_rows - 1).select(list(ORDERS[listing])).to_pylist()[0]
-        name = ORDERS_CURSOR.get(listing, listing)
-        return Page(rows, _encode_cursor(name, [last[k] for k in ORDERS[listing]]))
-
-
-def _checked(limit: int) -> int:
-    if int(limit) < 0:
-        raise InputError(f"limit {limit}: give a number >= 0")
-    return int(limit)
-
-
-def _limit(limit: int | None) -> str:
-    return "" if limit is None else f" LIMIT {_checked(limit)}"
+        return next_page(listing, rows, limit)
 
 
 def _like(text: str) -> str:

@@ -12,6 +12,9 @@ chunks and keeps only per-segment sums, the last position of each MMSI and the r
 whose nearest position may still come; fed in chunks it gives exactly the whole-input
 tables.
 
+Attribution itself (nearest in time) is :mod:`.attribution`; :func:`attribute` and
+:data:`DEFAULT_MAX_ATTRIBUTION_S` are re-exported here.
+
 "Not available" values (IMO 0, ship type 0, dimensions and draught 0, empty text) are
 nulls. A report that leaves a field null (a Class B part A carries only the name) does
 not change it: each field keeps its last reported value.
@@ -24,102 +27,30 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from numba import njit
 
-from seawatch.errors import InputError
+from seawatch.tracks.attribution import (
+    DEFAULT_MAX_ATTRIBUTION_S,
+    ST_COLS,
+    attribute,
+    attribute_sorted,
+    check_columns,
+    sorted_positions,
+    ts_us,
+)
 from seawatch.tracks.mid import flags
 from seawatch.tracks.schemas import IDENTITY, IDENTITY_FIELDS, SEGMENTS
 
-DEFAULT_MAX_ATTRIBUTION_S = 3600.0
-_POS_COLS = ("ts", "mmsi", "segment_id")
-_ST_COLS = ("ts", "mmsi", *IDENTITY_FIELDS)
+__all__ = [
+    "DEFAULT_MAX_ATTRIBUTION_S",
+    "SUMMARY_FIELDS",
+    "SegmentsAccumulator",
+    "attribute",
+    "identity_history",
+    "segments_table",
+]
+
 SUMMARY_FIELDS = ("name", "callsign", "imo", "ship_type")
 _I64 = np.dtype(np.int64)
-
-
-@njit(cache=True)
-def _nearest(
-    p_mmsi: np.ndarray, p_ts: np.ndarray, p_seg: np.ndarray,
-    s_mmsi: np.ndarray, s_ts: np.ndarray, s_order: np.ndarray, max_us: int,
-    later: np.ndarray,
-) -> np.ndarray:  # fmt: skip
-    """Segment of the position nearest in time (same MMSI) for each static; -1 if none.
-
-    Positions sorted by (mmsi, ts); statics visited in ``s_order`` (by mmsi, ts). Ties go
-    to the earlier position. ``later[i]`` is set when a position after static i exists.
-    """
-    out = np.full(s_mmsi.shape[0], -1, np.int64)
-    n = p_mmsi.shape[0]
-    j = 0
-    for a in range(s_order.shape[0]):
-        i = s_order[a]
-        m, t = s_mmsi[i], s_ts[i]
-        while j < n and (p_mmsi[j] < m or (p_mmsi[j] == m and p_ts[j] <= t)):
-            j += 1
-        best, best_d = -1, max_us + 1
-        if j > 0 and p_mmsi[j - 1] == m and t - p_ts[j - 1] < best_d:
-            best, best_d = j - 1, t - p_ts[j - 1]
-        if j < n and p_mmsi[j] == m:
-            later[i] = True
-            if p_ts[j] - t < best_d:
-                best = j
-        if best >= 0:
-            out[i] = p_seg[best]
-    return out
-
-
-def _ts_us(col: Any) -> np.ndarray[Any, np.dtype[np.int64]]:
-    ts = col.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
-    return np.asarray(pc.fill_null(ts, pa.scalar(0, pa.int64())), np.int64)
-
-
-def _check(positions: pa.Table, statics: pa.Table | None) -> None:
-    tables: list[tuple[pa.Table, str, tuple[str, ...]]] = [(positions, "positions", _POS_COLS)]
-    tables += [] if statics is None else [(statics, "statics", _ST_COLS)]
-    for table, what, cols in tables:
-        missing = [c for c in cols if c not in table.column_names]
-        if missing:
-            hint = " (run seawatch.tracks.segment first)" if "segment_id" in missing else ""
-            raise InputError(f"{what} table lacks columns {missing}{hint}")
-
-
-def _sorted_positions(
-    positions: pa.Table,
-) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """(mmsi, ts µs, segment_id) of the segmented positions, sorted by (mmsi, ts), stable."""
-    pos = positions.filter(pc.is_valid(positions.column("segment_id")))
-    p_mmsi = np.asarray(pos.column("mmsi").cast(pa.int64()), np.int64)
-    p_ts = _ts_us(pos.column("ts"))
-    order = np.lexsort((p_ts, p_mmsi))
-    p_seg = np.asarray(pos.column("segment_id"), np.int64)
-    return p_mmsi[order], p_ts[order], p_seg[order]
-
-
-def _attribute_sorted(
-    pos: tuple[np.ndarray[Any, Any], ...],
-    s_mmsi: np.ndarray[Any, Any],
-    s_ts: np.ndarray[Any, Any],
-    max_attribution_s: float,
-) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """Segment per static (-1: none near enough) and whether a later position exists."""
-    later = np.zeros(s_mmsi.shape[0], np.bool_)
-    s_order = np.lexsort((s_ts, s_mmsi))
-    kernel: Any = _nearest
-    seg = kernel(*pos, s_mmsi, s_ts, s_order, int(max_attribution_s * 1e6), later)
-    return seg, later
-
-
-def attribute(
-    statics: pa.Table, positions: pa.Table, max_attribution_s: float = DEFAULT_MAX_ATTRIBUTION_S
-) -> pa.Array:  # type: ignore[type-arg]
-    """``segment_id`` for each static report (null when no position is near enough)."""
-    _check(positions, statics)
-    minus = pa.scalar(-1, pa.int64())
-    s_mmsi = np.asarray(pc.fill_null(statics.column("mmsi").cast(pa.int64()), minus), np.int64)
-    s_ts = _ts_us(statics.column("ts"))
-    seg, _ = _attribute_sorted(_sorted_positions(positions), s_mmsi, s_ts, max_attribution_s)
-    invalid = (seg < 0) | np.asarray(statics.column("ts").is_null(), dtype=bool)
-    return pa.array(seg, mask=invalid, type=pa.int64())
 
 
 def _normalised(col: Any) -> Any:
@@ -247,8 +178,8 @@ class SegmentsAccumulator:
             ["segment_id"], {"mmsi": "min", "ts_min": "min", "ts_max": "max", "n": "sum"},
         )  # fmt: skip
         self._tail = (np.empty(0, _I64), np.empty(0, _I64), np.empty(0, _I64))
-        self._pending = _reports(pa.table({c: pa.array([]) for c in _ST_COLS}).cast(
-            pa.schema([IDENTITY.field(c) for c in _ST_COLS])
+        self._pending = _reports(pa.table({c: pa.array([]) for c in ST_COLS}).cast(
+            pa.schema([IDENTITY.field(c) for c in ST_COLS])
         ))  # fmt: skip
         self._n_statics = _Sums(
             pa.table({"segment_id": pa.array([], pa.int64()), "n": pa.array([], pa.int64())}),
@@ -269,7 +200,7 @@ class SegmentsAccumulator:
         self, positions: pa.Table, statics: pa.Table | None = None, horizon: Any = None
     ) -> None:
         """Take one chunk (see the class docstring); ``horizon`` is a UTC datetime or µs."""
-        _check(positions, statics)
+        check_columns(positions, statics)
         pos = positions.filter(pc.is_valid(positions.column("segment_id")))
         if pos.num_rows:
             part = pos.group_by(["segment_id"]).aggregate(
@@ -277,7 +208,7 @@ class SegmentsAccumulator:
             )
             part = part.select(["segment_id", "mmsi_min", "ts_min", "ts_max", "ts_count"])
             self._agg.add(part.rename_columns(["segment_id", "mmsi", "ts_min", "ts_max", "n"]))
-        mmsi, ts, seg = _sorted_positions(pos)
+        mmsi, ts, seg = sorted_positions(pos)
         t_mmsi, t_ts, t_seg = self._tail
         pos_arrays = tuple(
             np.concatenate([a, b]) for a, b in ((t_mmsi, mmsi), (t_ts, ts), (t_seg, seg))
@@ -307,8 +238,8 @@ class SegmentsAccumulator:
         if not t.num_rows:
             return
         s_mmsi = np.asarray(t.column("mmsi").cast(pa.int64()), np.int64)
-        s_ts = _ts_us(t.column("ts"))
-        seg, later = _attribute_sorted(pos, s_mmsi, s_ts, self.max_attribution_s)
+        s_ts = ts_us(t.column("ts"))
+        seg, later = attribute_sorted(pos, s_mmsi, s_ts, self.max_attribution_s)
         done = later | final
         if horizon_us is not None:
             done |= s_ts + self._max_us < horizon_us
@@ -318,7 +249,7 @@ class SegmentsAccumulator:
         att = att.filter(pa.array(hit))
         if not att.num_rows:
             return
-        order = np.lexsort((_ts_us(att.column("ts")), np.asarray(att.column("segment_id"))))
+        order = np.lexsort((ts_us(att.column("ts")), np.asarray(att.column("segment_id"))))
         att = att.take(order)
         counts = att.group_by(["segment_id"]).aggregate([("ts", "count")])
         counts = counts.select(["segment_id", "ts_count"]).rename_columns(["segment_id", "n"])
@@ -361,7 +292,7 @@ class SegmentsAccumulator:
     def history(self) -> pa.Table:
         """Identity of each segment at each change point (:data:`IDENTITY`), by segment, ts."""
         t = pa.concat_tables([IDENTITY.empty_table(), *self._history])
-        order = np.lexsort((_ts_us(t.column("ts")), np.asarray(t.column("segment_id"))))
+        order = np.lexsort((ts_us(t.column("ts")), np.asarray(t.column("segment_id"))))
         return t.take(order)
 
 
