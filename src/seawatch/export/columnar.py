@@ -26,9 +26,8 @@ from seawatch.export.common import (
     ExportResult,
     Kind,
     check_table,
-    collection_label,
     marking_array,
-    used_labels,
+    marking_of,
 )
 from seawatch.labels import Label, Policy
 
@@ -50,17 +49,13 @@ def marked_table(
     """``table`` without ``label_id``, with ``label`` and the ``seawatch`` schema metadata;
     and what it holds (records, banner, distinct markings)."""
     check_table(table, kind)
-    used = used_labels(table, labels)
-    overall = collection_label(used, policy)
-    markings = tuple(lb.marking for lb in used)
+    marked = marking_of(table, labels, policy)
     data = table.drop_columns(["label_id"])
     data = data.append_column(LABEL_COLUMN, marking_array(table, labels))
-    own = {"kind": kind, "label": overall.marking, "labels": sorted(set(markings))}
+    own = {"kind": kind, "label": marked.overall.marking, "labels": sorted(set(marked.markings))}
     meta = dict(data.schema.metadata or {})
     meta[METADATA_KEY] = json.dumps(own).encode()
-    return data.replace_schema_metadata(meta), ExportResult(
-        table.num_rows, overall.marking, markings
-    )
+    return data.replace_schema_metadata(meta), marked.result(table.num_rows)
 
 
 def write_parquet(

@@ -33,6 +33,7 @@ __all__ = [
     "TS_TYPE",
     "ExportResult",
     "Kind",
+    "Marking",
     "atomic_output",
     "binary_output",
     "check_table",
@@ -41,6 +42,7 @@ __all__ = [
     "from_text_columns",
     "iso_times",
     "marking_array",
+    "marking_of",
     "text_value",
     "used_labels",
     "with_identity",
@@ -72,6 +74,29 @@ class ExportResult:
     rows: int
     marking: str
     markings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Marking:
+    """The labels an export holds: the distinct ones and the whole file's combination."""
+
+    used: tuple[Label, ...]
+    overall: Label
+
+    @property
+    def markings(self) -> tuple[str, ...]:
+        """The distinct markings, in label id order."""
+        return tuple(lb.marking for lb in self.used)
+
+    def result(self, rows: int) -> ExportResult:
+        """What an export of ``rows`` records under this marking wrote."""
+        return ExportResult(rows, self.overall.marking, self.markings)
+
+
+def marking_of(table: pa.Table, labels: Mapping[int, Label], policy: Policy) -> Marking:
+    """The labels ``table``'s records carry and their combination (:func:`collection_label`)."""
+    used = used_labels(table, labels)
+    return Marking(tuple(used), collection_label(used, policy))
 
 
 def check_table(table: pa.Table, kind: str) -> None:

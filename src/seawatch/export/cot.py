@@ -48,11 +48,10 @@ from seawatch.export.common import (
     Kind,
     binary_output,
     check_table,
-    collection_label,
     column_values,
     iso_times,
     marking_array,
-    used_labels,
+    marking_of,
     xml_attr,
     xml_text,
 )
@@ -160,8 +159,7 @@ def write_cot(
         ),
     )
     latest = latest.filter(fn.and_(fn.fill_null(coords_ok, False), fn.is_valid(latest["ts"])))
-    used = used_labels(latest, labels)
-    overall = collection_label(used, policy)
+    marked = marking_of(latest, labels, policy)
     wanted = ("mmsi", "lon", "lat", "accuracy", "course_deg", "speed_kn", "name", "callsign")
     stale_us = round(stale_s * 1e6)
     with binary_output(out) as fh:
@@ -184,7 +182,7 @@ def write_cot(
                 line = _event(row, node_id, row["stale"])
                 if line is not None:
                     fh.write(line.encode())
-    return ExportResult(latest.num_rows, overall.marking, tuple(lb.marking for lb in used))
+    return marked.result(latest.num_rows)
 
 
 def read_cot(path: str | Path) -> pa.Table:

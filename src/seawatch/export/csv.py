@@ -26,11 +26,10 @@ from seawatch.export.common import (
     Kind,
     binary_output,
     check_table,
-    collection_label,
     from_text_columns,
     iso_times,
     marking_array,
-    used_labels,
+    marking_of,
 )
 from seawatch.labels import Label, Policy
 
@@ -70,13 +69,12 @@ def write_csv(
 ) -> ExportResult:
     """Write ``table`` (already filtered for its reader) to ``out`` as CSV."""
     check_table(table, kind)
-    used = used_labels(table, labels)
-    overall = collection_label(used, policy)
+    marked = marking_of(table, labels, policy)
     first = _csv_table(table.slice(0, 0), labels)
     with binary_output(out) as fh, pacsv.CSVWriter(fh, first.schema) as writer:
         for offset in range(0, table.num_rows, BATCH_ROWS):
             writer.write_table(_csv_table(table.slice(offset, BATCH_ROWS), labels))
-    return ExportResult(table.num_rows, overall.marking, tuple(lb.marking for lb in used))
+    return marked.result(table.num_rows)
 
 
 def read_csv(path: str | Path, schema: pa.Schema | None = None) -> pa.Table:

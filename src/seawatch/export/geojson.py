@@ -26,11 +26,10 @@ from seawatch.export.common import (
     Kind,
     binary_output,
     check_table,
-    collection_label,
     column_values,
     from_text_columns,
     marking_array,
-    used_labels,
+    marking_of,
 )
 from seawatch.labels import Label, Policy
 
@@ -58,14 +57,12 @@ def write_geojson(
 ) -> ExportResult:
     """Write ``table`` (already filtered for its reader) to ``out`` as GeoJSON."""
     check_table(table, kind)
-    used = used_labels(table, labels)
-    overall = collection_label(used, policy)
-    markings = tuple(lb.marking for lb in used)
+    marked = marking_of(table, labels, policy)
     head = {
         "type": "FeatureCollection",
         "seawatch:kind": kind,
-        "label": overall.marking,
-        "labels": sorted(set(markings)),
+        "label": marked.overall.marking,
+        "labels": sorted(set(marked.markings)),
     }
     props = [n for n in table.column_names if n not in _GEO]
     with binary_output(out) as fh:
@@ -87,7 +84,7 @@ def write_geojson(
                 fh.write((b"\n" if first else b",\n") + text.encode())
                 first = False
         fh.write(b"\n]}\n")
-    return ExportResult(table.num_rows, overall.marking, markings)
+    return marked.result(table.num_rows)
 
 
 def read_geojson(

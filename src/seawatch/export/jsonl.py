@@ -24,11 +24,10 @@ from seawatch.export.common import (
     Kind,
     binary_output,
     check_table,
-    collection_label,
     column_values,
     from_text_columns,
     marking_array,
-    used_labels,
+    marking_of,
 )
 from seawatch.labels import Label, Policy
 
@@ -48,10 +47,8 @@ def write_jsonl(
 ) -> ExportResult:
     """Write ``table`` (already filtered for its reader) to ``out`` as JSON Lines."""
     check_table(table, kind)
-    used = used_labels(table, labels)
-    overall = collection_label(used, policy)
-    markings = tuple(lb.marking for lb in used)
-    head = {"kind": kind, "label": overall.marking, "labels": sorted(set(markings))}
+    marked = marking_of(table, labels, policy)
+    head = {"kind": kind, "label": marked.overall.marking, "labels": sorted(set(marked.markings))}
     names = [n for n in table.column_names if n != "label_id"]
     with binary_output(out) as fh:
         fh.write(json.dumps({HEADER_KEY: head}, ensure_ascii=False).encode() + b"\n")
@@ -65,7 +62,7 @@ def write_jsonl(
                 for i in range(part.num_rows)
             )
             fh.write("".join(line + "\n" for line in lines).encode())
-    return ExportResult(table.num_rows, overall.marking, markings)
+    return marked.result(table.num_rows)
 
 
 def read_jsonl(

@@ -35,8 +35,8 @@ from seawatch.export.common import (
     column_values,
     from_text_columns,
     marking_array,
+    marking_of,
     text_value,
-    used_labels,
     xml_attr,
     xml_text,
 )
@@ -117,14 +117,13 @@ def write_kml(
 ) -> ExportResult:
     """Write ``table`` (already filtered for its reader) to ``out`` as KML 2.2."""
     check_table(table, kind)
-    used = used_labels(table, labels)
-    overall = collection_label(used, policy)
+    marked = marking_of(table, labels, policy)
     head = "".join(
         [
             f'<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="{KML_NS}">\n<Document>',
             _el("name", f"seawatch {kind}"),
-            _el("description", overall.marking),
-            _extended({LABEL_COLUMN: overall.marking, "kind": kind}),
+            _el("description", marked.overall.marking),
+            _extended({LABEL_COLUMN: marked.overall.marking, "kind": kind}),
             "\n",
         ]
     )
@@ -137,7 +136,7 @@ def write_kml(
             for row in _rows(table, labels):
                 fh.write(_placemark(kind, row).encode())
         fh.write(b"</Document>\n</kml>\n")
-    return ExportResult(table.num_rows, overall.marking, tuple(lb.marking for lb in used))
+    return marked.result(table.num_rows)
 
 
 def _write_folders(
