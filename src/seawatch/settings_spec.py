@@ -17,7 +17,7 @@ from typing import Any, Final, TypeVar
 
 from seawatch.errors import ConfigError
 
-__all__ = ["ENV_PREFIX", "MASK", "Secret", "Setting", "setting"]
+__all__ = ["ENV_PREFIX", "MASK", "Secret", "Setting", "convert_scalar", "setting"]
 
 ENV_PREFIX: Final = "SEAWATCH_"
 MASK: Final = "********"
@@ -144,9 +144,10 @@ _SIZE = re.compile(r"\s*(\d[\d_]*)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib)\s*", re.IGN
 _SIZE_FACTORS = {"": 1, "b": 1, "k": 1024, "m": MiB, "g": 1024 * MiB}
 
 
-def _convert(spec: Setting, raw: object) -> Any:
-    """Turn ``raw`` into ``spec.type``; raises ValueError/TypeError with the reason."""
-    t = spec.type
+def convert_scalar(t: type, raw: object, *, size: bool = False) -> Any:
+    """``raw`` (a TOML value or a string) as ``t``: bool, int, float or str. ``size``: an int
+    may be written with a byte unit (``256KiB``). Raises ValueError/TypeError with the reason.
+    Detector parameters (:mod:`seawatch.events.params`) convert with this too."""
     if t is bool:
         if isinstance(raw, bool):
             return raw
@@ -159,7 +160,7 @@ def _convert(spec: Setting, raw: object) -> Any:
         if isinstance(raw, int):
             return raw
         if isinstance(raw, str):
-            m = _SIZE.fullmatch(raw) if spec.unit == "bytes" else None
+            m = _SIZE.fullmatch(raw) if size else None
             if m:
                 return int(m.group(1)) * _SIZE_FACTORS[m.group(2)[:1].lower()]
             try:
@@ -174,6 +175,16 @@ def _convert(spec: Setting, raw: object) -> Any:
             return float(raw)
         except ValueError:
             raise ValueError("not a number") from None
+    if not isinstance(raw, str):
+        raise TypeError("not a string")
+    return raw
+
+
+def _convert(spec: Setting, raw: object) -> Any:
+    """Turn ``raw`` into ``spec.type``; raises ValueError/TypeError with the reason."""
+    t = spec.type
+    if t in (bool, int, float):
+        return convert_scalar(t, raw, size=spec.unit == "bytes")
     if not isinstance(raw, str):
         raise TypeError("not a string")
     if t is Path:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 from seawatch.errors import ConfigError
+from seawatch.settings_spec import convert_scalar
 
 __all__ = ["UNITS", "ParamSpec", "param", "param_specs"]
 
@@ -26,8 +27,6 @@ UNITS: Final = {"_s": "s", "_h": "h", "_m": "m", "_km": "km", "_kn": "kn", "_deg
 """Unit of a parameter, from the suffix of its name (units in names: ``min_gap_s``)."""
 
 _SCALARS: Final = (bool, int, float, str)
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
 
 
 def param(
@@ -102,10 +101,10 @@ class ParamSpec:
             )
         try:
             if item is self.type:
-                value = _scalar(item, raw)
+                value = convert_scalar(item, raw)
             else:
                 items = raw if isinstance(raw, list | tuple) else _split(raw)
-                value = tuple(_scalar(item, v) for v in items)
+                value = tuple(convert_scalar(item, v) for v in items)
         except (TypeError, ValueError) as exc:
             raise ConfigError(
                 f"{where}: bad value {raw!r} for parameter {self.name!r}: {exc} "
@@ -137,37 +136,6 @@ def _split(raw: object) -> list[str]:
     if not isinstance(raw, str):
         raise TypeError("not a list")
     return [part.strip() for part in raw.split(",") if part.strip()]
-
-
-def _scalar(t: type, raw: object) -> Any:
-    """``raw`` as ``t`` (bool, int, float or str); ValueError/TypeError with the reason."""
-    if t is bool:
-        if isinstance(raw, bool):
-            return raw
-        if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
-            return raw.strip().lower() in _TRUE
-        raise ValueError("not a boolean (use true/false, 1/0, yes/no, on/off)")
-    if isinstance(raw, bool):
-        raise TypeError(f"not {'an integer' if t is int else 'a number' if t is float else 'text'}")
-    if t is int:
-        if isinstance(raw, int):
-            return raw
-        if isinstance(raw, str):
-            try:
-                return int(raw.strip())
-            except ValueError:
-                raise ValueError("not an integer") from None
-        raise TypeError("not an integer")
-    if t is float:
-        if not isinstance(raw, int | float | str):
-            raise TypeError("not a number")
-        try:
-            return float(raw)
-        except ValueError:
-            raise ValueError("not a number") from None
-    if not isinstance(raw, str):
-        raise TypeError("not text")
-    return raw
 
 
 def param_specs(params: type) -> dict[str, ParamSpec]:
