@@ -7,9 +7,11 @@ Out: allow or deny (:func:`may_read`), the set of label ids a reader may see
 (:func:`label_mask`) for the store's queries, which never build a Python object per record.
 
 Decision (deny unless permitted): the node-admin reader reads everything (and is logged);
-the originator's own nation reads its records (not derived ones); anyone else needs
-clearance >= classification, a nation in the expanded REL TO list (when there is one) and
-every caveat of the label.
+every other reader, the originator's own people included, needs clearance >=
+classification and every caveat of the label, and a nation inside releasability: in the
+expanded REL TO list (when there is one), where the originator's nation always counts as
+listed unless the label is derived (issue 12: the originator's exemption covers
+releasability only).
 """
 
 from __future__ import annotations
@@ -108,8 +110,10 @@ class Reader:
 
 def default_reader(policy: Policy) -> Reader:
     """The node's own reader: the node's nation at the policy's highest clearance, holding
-    every caveat. It reads all the node owns and all that partners released to it (not
-    what the node holds for others only: that takes the node-admin reader)."""
+    every caveat. It reads all the node owns and all that partners released to it, as
+    any reader with that clearance and those caveats would (not what the node holds for
+    others only, nor derived records whose REL TO leaves the node's nation out: that
+    takes the node-admin reader)."""
     return Reader(policy.node_nation, policy.levels[-1], frozenset(policy.caveats))
 
 
@@ -118,15 +122,22 @@ def may_read(reader: Reader, label: Label, policy: Policy) -> bool:
     if reader.is_node_admin:
         log.info("node-admin reader reads %s (%s)", label, reader.admin_reason)
         return True
-    if reader.nation == label.originator and not label.derived:
-        return True
     have, need = policy.rank(reader.clearance), policy.rank(label.classification)
     if have is None or need is None or have < need:
         return False
-    nations = policy.expand(label.releasable_to)
-    if nations is not None and reader.nation not in nations:
+    if not label.caveats <= reader.caveats:
         return False
-    return label.caveats <= reader.caveats
+    return _releasable(reader, label, policy)
+
+
+def _releasable(reader: Reader, label: Label, policy: Policy) -> bool:
+    """Is the reader's nation inside the label's releasability? No REL TO: every nation.
+    The originator's nation is always inside, unless the label is derived (its REL TO is
+    exactly the intersection :func:`combine` computed)."""
+    if reader.nation == label.originator and not label.derived:
+        return True
+    nations = policy.expand(label.releasable_to)
+    return nations is None or reader.nation in nations
 
 
 def combine(labels: Iterable[Label], policy: Policy) -> Label:
@@ -135,9 +146,10 @@ def combine(labels: Iterable[Label], policy: Policy) -> Label:
     Highest classification, REL TO the intersection of the inputs' expanded lists (no
     list: every nation; an input's list as written when it expands to the intersection),
     union of caveats. The originator is the node's nation, the one
-    that derived the record; the result is ``derived`` (no own-nation right) unless every
-    input is the node nation's own, non-derived record, so that whoever may read the
-    result may read every input. Raises :class:`LabelError` for no input, an unknown
+    that derived the record; the result is ``derived`` (its REL TO list is exactly the
+    intersection: the node's nation is not added to it) unless every input is the node
+    nation's own, non-derived record, so that whoever may read the result may read every
+    input. Raises :class:`LabelError` for no input, an unknown
     classification, or inputs that no single nation may all read.
     """
     inputs = list(labels)

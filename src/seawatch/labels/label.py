@@ -59,8 +59,9 @@ class Label:
       no restriction by nation (no REL TO in the marking).
     - ``caveats``: restrictive caveats; a reader must hold each of them.
     - ``derived``: built by this node from records other nations originated
-      (:func:`~seawatch.labels.access.combine`); the originator's own-nation right does
-      not apply to it, so a derived label is never less restrictive than its inputs.
+      (:func:`~seawatch.labels.access.combine`); its REL TO list is exactly as given (the
+      originator is not added to it nor counted as inside releasability), so a derived
+      label is never less restrictive than its inputs.
 
     A non-derived label's ``releasable_to`` always contains its originator (added if
     missing), so equal meanings compare equal. ``str(label)`` is the canonical marking.

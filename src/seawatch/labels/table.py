@@ -43,7 +43,7 @@ LABELS_SCHEMA = pa.schema(
         _doc(
             "derived",
             pa.bool_(),
-            "Built by this node from other nations' records: no own-nation right",
+            "Built from other nations' records: REL TO as listed, originator not added",
         ),
     ]
 )
