@@ -82,6 +82,7 @@ class Reader:
                 f"reader {text!r}: expected NATION:CLEARANCE[:CAVEAT,...], e.g. USA:SECRET"
             )
         nation = parts[0].upper()
+        policy = policy.for_nation(nation)
         clearance = policy.level(parts[1])
         if clearance is None:
             raise LabelError(
@@ -122,7 +123,10 @@ def may_read(reader: Reader, label: Label, policy: Policy) -> bool:
     if reader.is_node_admin:
         log.info("node-admin reader reads %s (%s)", label, reader.admin_reason)
         return True
-    have, need = policy.rank(reader.clearance), policy.rank(label.classification)
+    own, mine = policy.of(label), policy.for_nation(reader.nation)
+    level = policy.translate(label.classification, own, mine)  # None: no equivalent declared
+    have = mine.rank(reader.clearance)
+    need = None if level is None else mine.rank(level)
     if have is None or need is None or have < need:
         return False
     if not label.caveats <= reader.caveats:
@@ -136,7 +140,7 @@ def _releasable(reader: Reader, label: Label, policy: Policy) -> bool:
     exactly the intersection :func:`combine` computed)."""
     if reader.nation == label.originator and not label.derived:
         return True
-    nations = policy.expand(label.releasable_to)
+    nations = policy.of(label).expand(label.releasable_to)
     return nations is None or reader.nation in nations
 
 
@@ -160,14 +164,19 @@ def combine(labels: Iterable[Label], policy: Policy) -> Label:
     rel: frozenset[str] | None = None
     caveats: set[str] = set()
     for label in inputs:
-        rank = policy.rank(label.classification)
+        source = policy.of(label)
+        level = policy.translate(label.classification, source, policy)
+        rank = None if level is None else policy.rank(level)
         if rank is None:
-            raise LabelError(
-                f"label {label}: classification {label.classification!r} is not in the "
-                f"policy ({policy.levels_hint()})"
-            )
+            raise LabelError(_untranslatable(label, source, policy))
         top = max(top, rank)
-        nations = policy.expand(label.releasable_to)
+        unknown = sorted(label.caveats - policy.caveats)
+        if unknown:
+            raise LabelError(
+                f"label {label} ({label.originator}): caveat(s) {', '.join(unknown)} are not "
+                f"in the node's policy {policy.name!r}"
+            )
+        nations = source.expand(label.releasable_to)
         if nations is not None:
             rel = nations if rel is None else rel & nations
         caveats |= label.caveats
@@ -180,7 +189,42 @@ def combine(labels: Iterable[Label], policy: Policy) -> Label:
     # keep an input's list as written (coalition names) when it is the intersection
     written = (lb.releasable_to for lb in inputs if lb.releasable_to is not None)
     rel = next((w for w in written if policy.expand(w) == rel), rel)
-    return Label(policy.levels[top], node, rel, frozenset(caveats), derived)
+    result = Label(policy.levels[top], node, rel, frozenset(caveats), derived)
+    _check_every_policy(result, inputs, policy)
+    return result
+
+
+def _untranslatable(label: Label, source: Policy, target: Policy) -> str:
+    if source.rank(label.classification) is None:
+        return (
+            f"label {label}: classification {label.classification!r} is not in the "
+            f"policy {source.name!r} ({source.levels_hint()})"
+        )
+    return (
+        f"label {label} ({label.originator}, policy {source.name!r}): classification "
+        f"{label.classification!r} has no declared equivalent in policy {target.name!r} "
+        f"({target.levels_hint()}); declare one in the policy_equivalence setting"
+    )
+
+
+def _check_every_policy(result: Label, inputs: list[Label], policy: Policy) -> None:
+    """Under each policy on the node, whoever is cleared for the result must be cleared
+    for every input; equivalences are not chained, so a missing one refuses the result."""
+    if policy.policies is None:
+        return
+    for target in {p.name: p for p in policy.policies.by_nation.values()}.values():
+        over = policy.translate(result.classification, policy, target)
+        if over is None:
+            continue  # nobody under that policy reads the result
+        for label in inputs:
+            level = policy.translate(label.classification, policy.of(label), target)
+            if level is None or (target.rank(level) or 0) > (target.rank(over) or 0):
+                raise LabelError(
+                    "cannot combine: a reader under policy "
+                    f"{target.name!r} cleared for {over} could read the result but not "
+                    f"the input {label} ({label.originator}): "
+                    + _untranslatable(label, policy.of(label), target)
+                )
 
 
 def allowed_label_ids(reader: Reader, labels: Mapping[int, Label], policy: Policy) -> set[int]:
