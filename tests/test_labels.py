@@ -274,10 +274,26 @@ def test_node_admin_reads_everything_and_is_logged(caplog: pytest.LogCaptureFixt
 # --- the decision at every edge -------------------------------------------------------------
 
 
-def test_own_nation_sees_its_records_without_clearance() -> None:
+def test_originator_nation_is_inside_releasability_only() -> None:
     secret = lab("SECRET//ORCON//NOFORN", "IND")
-    assert may_read(rd("IND:UNCLASSIFIED"), secret, POLICY)
-    assert not may_read(rd("USA:TOP SECRET:ORCON"), secret, POLICY)
+    assert may_read(rd("IND:SECRET:ORCON"), secret, POLICY)
+    assert not may_read(rd("IND:UNCLASSIFIED:ORCON"), secret, POLICY)  # clearance too low
+    assert not may_read(rd("IND:TOP SECRET"), secret, POLICY)  # lacks ORCON
+    assert not may_read(rd("USA:TOP SECRET:ORCON"), secret, POLICY)  # not releasable
+
+
+def test_issue_12_originator_needs_clearance() -> None:
+    # issue 12: SECRET//REL TO USA from USA went to a USA:CONFIDENTIAL reader
+    label = lab("SECRET//REL TO USA", "USA")
+    assert not may_read(rd("USA:CONFIDENTIAL"), label, POLICY)
+    assert may_read(rd("USA:SECRET"), label, POLICY)
+    # the originator is inside releasability even when a label object omits it
+    written = Label("CONFIDENTIAL", "IND", frozenset({"GBR"}))
+    assert may_read(rd("IND:C"), written, POLICY)
+    # not for a derived label: its REL TO list is exactly what combine computed
+    derived = Label("SECRET", "USA", frozenset({"IND"}), derived=True)
+    assert not may_read(rd("USA:TS:ORCON,PROPIN,LIMDIS"), derived, POLICY)
+    assert may_read(rd("IND:S"), derived, POLICY)
 
 
 def test_clearance_one_below_is_denied_equal_allowed() -> None:
@@ -319,7 +335,7 @@ def test_derived_labels_give_no_own_nation_right() -> None:
 def test_what_the_policy_does_not_know_grants_nothing() -> None:
     odd = Label("COSMIC", "IND")
     assert not may_read(rd("USA:TS"), odd, POLICY)
-    assert may_read(rd("IND:U"), odd, POLICY)  # still the owner's
+    assert not may_read(rd("IND:TS"), odd, POLICY)  # not even the owner's readers
     assert not may_read(Reader("USA", "ULTRA"), lab("U", "IND"), POLICY)
     unknown_coalition = Label("UNCLASSIFIED", "IND", frozenset({"ACGU"}))
     assert not may_read(rd("CAN:TS"), unknown_coalition, POLICY)
@@ -348,7 +364,8 @@ def test_combine_of_own_records_keeps_the_own_nation_right() -> None:
     assert not out.derived
     assert out.originator == "USA"
     assert str(out) == "SECRET//REL TO USA, GBR"
-    assert may_read(rd("USA:U"), out, POLICY)
+    assert not may_read(rd("USA:C"), out, POLICY)  # the owner's readers need clearance too
+    assert may_read(rd("USA:S"), out, POLICY)
     # one foreign (or derived) input and the right is gone
     assert combine([*own, lab("U", "IND")], POLICY).derived
     assert combine([own[0], Label("U", "USA", derived=True)], POLICY).derived
@@ -377,7 +394,8 @@ LABELS = {
 def test_allowed_label_ids() -> None:
     assert allowed_label_ids(rd("USA:S"), LABELS, POLICY) == {0, 1}
     assert allowed_label_ids(rd("USA:TS:ORCON"), LABELS, POLICY) == {0, 1, 2, 7}
-    assert allowed_label_ids(rd("JPN:U"), LABELS, POLICY) == {0, 2}
+    assert allowed_label_ids(rd("JPN:U"), LABELS, POLICY) == {0}  # its own, but C//ORCON
+    assert allowed_label_ids(rd("JPN:C:ORCON"), LABELS, POLICY) == {0, 2}
     assert allowed_label_ids(rd("GBR:TS:ORCON"), LABELS, POLICY) == {0}
 
 

@@ -1,4 +1,4 @@
-"""Property tests of labels: the decision agrees with the rule as written in issue 4, the
+"""Property tests of labels: the decision agrees with the rule as written in issue 12, the
 vectorised mask with the decision, markings round-trip, and a combined label is never less
 restrictive than any of its inputs.
 
@@ -78,11 +78,10 @@ def readers(draw: st.DrawFn) -> Reader:
 
 
 def reference_may_read(reader: Reader, label: Label) -> bool:
-    """Issue 4's rule, stated directly: the originator's own nation sees its (non-derived)
-    records; otherwise clearance >= classification, nation in the expanded REL TO (none:
-    any nation), every caveat held. Deny unless permitted."""
-    if reader.nation == label.originator and not label.derived:
-        return True
+    """Issue 12's rule, stated directly: for everyone, clearance >= classification and
+    every caveat held; the nation in the expanded REL TO (none: any nation), where the
+    originator's nation counts as listed unless the label is derived. Deny unless
+    permitted."""
     if LEVELS.index(reader.clearance) < LEVELS.index(label.classification):
         return False
     if label.releasable_to is not None:
@@ -92,7 +91,8 @@ def reference_may_read(reader: Reader, label: Label) -> bool:
                 expanded |= COALITIONS[entry]
             elif len(entry) == 3:
                 expanded.add(entry)
-        if reader.nation not in expanded:
+        own = reader.nation == label.originator and not label.derived
+        if reader.nation not in expanded and not own:
             return False
     return all(caveat in reader.caveats for caveat in label.caveats)
 

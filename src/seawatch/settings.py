@@ -147,6 +147,21 @@ class Settings:
         "stale (`stale` = `time` + this; see docs/exports.md).",
         minimum=1,
     )
+    policy_file: str = setting(
+        "",
+        "The node's labelling policy as a SPIF XML file (levels, caveats, Releasable To "
+        "coalitions), instead of classification_levels and label_caveats; see docs/labels.md.",
+    )
+    policies_dir: str = setting(
+        "",
+        "Folder of partner policies, one `<NATION>.spif.xml` per nation with a policy of "
+        "its own (others share the node's); see docs/labels.md.",
+    )
+    policy_equivalence: str = setting(
+        "",
+        "Levels of different policies declared equivalent, `IND:RESTRICTED=USA:CONFIDENTIAL; "
+        "IND:SECRET=USA:SECRET`; a level with none is denied to readers under other policies.",
+    )
     detectors: Mapping[str, Mapping[str, tuple[Any, str]]] = dataclasses.field(
         default_factory=dict, hash=False
     )

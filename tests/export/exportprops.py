@@ -57,16 +57,17 @@ def readers(draw: st.DrawFn) -> Reader:
 
 
 def allowed(reader: Reader, label: Label) -> bool:
-    """The rule of issue 4, stated directly (deny unless permitted)."""
-    if reader.nation == label.originator and not label.derived:
-        return True
+    """The rule of issue 12, stated directly (deny unless permitted): clearance >=
+    classification and every caveat held, for everyone; the nation in the expanded REL TO
+    (none: any nation), the originator's nation counting as listed unless derived."""
     if LEVELS.index(reader.clearance) < LEVELS.index(label.classification):
         return False
     if label.releasable_to is not None:
         nations: set[str] = set()
         for entry in label.releasable_to:
             nations |= COALITIONS.get(entry, {entry})
-        if reader.nation not in nations:
+        own = reader.nation == label.originator and not label.derived
+        if reader.nation not in nations and not own:
             return False
     return label.caveats <= reader.caveats
 

@@ -90,11 +90,14 @@ def test_geojson_for_a_partner_withholds_what_it_may_not_see(db: str, tmp_path: 
     assert doc["label"] == "CONFIDENTIAL//REL TO IND, QUAD"
     assert "3 positions record(s)" in said
     assert "marked CONFIDENTIAL//REL TO IND, QUAD" in said
-    # India's own reader sees its SECRET record, and the file is marked for it
-    _run("export positions --format geojson --reader IND:U", db, out)
+    # India's own reader cleared SECRET sees its SECRET record, and the file is marked for it
+    _run("export positions --format geojson --reader IND:S", db, out)
     doc = json.loads(out.read_text())
     assert len(doc["features"]) == 4
     assert doc["label"] == "SECRET//NOFORN"
+    # below SECRET it does not (issue 12: the originator's exemption is releasability only)
+    _run("export positions --format geojson --reader IND:U", db, out)
+    assert len(json.loads(out.read_text())["features"]) == 2
 
 
 def test_cot_latest_per_vessel(db: str, tmp_path: Path) -> None:

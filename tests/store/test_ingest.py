@@ -215,7 +215,9 @@ def test_foreign_label_makes_derived_records_derived(
             assert label.originator == "IND"
             assert str(label) == "SECRET//REL TO IND, USA"
         assert Query(store, Reader.parse("IND:C", store.policy)).latest().num_rows == 0
-        assert Query(store, Reader.parse("USA:U", store.policy)).latest().num_rows > 0
+        assert Query(store, Reader.parse("USA:S", store.policy)).latest().num_rows > 0
+        # issue 12: the originator's own readers need the clearance too
+        assert Query(store, Reader.parse("USA:C", store.policy)).latest().num_rows == 0
 
 
 @pytest.mark.parametrize(

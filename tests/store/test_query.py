@@ -50,7 +50,7 @@ def test_area_and_time_window(filled: Store) -> None:
     assert _keys(q.positions(bbox=(80, 5, 95, 15))) == [1, 3, 2, 5]
     # crossing the antimeridian
     assert _keys(q.positions(bbox=(179, -1, -179, 1))) == [6]
-    # USA:SECRET is not IND: no own-nation right to IND's SECRET record
+    # USA:SECRET is not in the REL TO of IND's SECRET record
     assert _keys(_q(filled, "USA:SECRET").positions(bbox=(80, 5, 95, 15))) == [1, 2, 5]
 
 
@@ -76,7 +76,8 @@ def test_track_latest_events_vessels(filled: Store) -> None:
     assert q.vessels(imo=9000004).column("mmsi").to_pylist() == [419000003]
     assert q.vessels(callsign="cs6").column("mmsi").to_pylist() == [419000005]
     assert q.vessels(mmsi=419000002).num_rows == 0  # IND's SECRET record
-    assert _q(filled, "IND:U").vessels(mmsi=419000002).num_rows == 1
+    assert _q(filled, "IND:S").vessels(mmsi=419000002).num_rows == 1
+    assert _q(filled, "IND:C").vessels(mmsi=419000002).num_rows == 0  # own, but SECRET
 
 
 def test_labels_and_conversions(filled: Store) -> None:

@@ -7,9 +7,11 @@ Out: allow or deny (:func:`may_read`), the set of label ids a reader may see
 (:func:`label_mask`) for the store's queries, which never build a Python object per record.
 
 Decision (deny unless permitted): the node-admin reader reads everything (and is logged);
-the originator's own nation reads its records (not derived ones); anyone else needs
-clearance >= classification, a nation in the expanded REL TO list (when there is one) and
-every caveat of the label.
+every other reader, the originator's own people included, needs clearance >=
+classification and every caveat of the label, and a nation inside releasability: in the
+expanded REL TO list (when there is one), where the originator's nation always counts as
+listed unless the label is derived (issue 12: the originator's exemption covers
+releasability only).
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ class Reader:
                 f"reader {text!r}: expected NATION:CLEARANCE[:CAVEAT,...], e.g. USA:SECRET"
             )
         nation = parts[0].upper()
+        policy = policy.for_nation(nation)
         clearance = policy.level(parts[1])
         if clearance is None:
             raise LabelError(
@@ -108,8 +111,10 @@ class Reader:
 
 def default_reader(policy: Policy) -> Reader:
     """The node's own reader: the node's nation at the policy's highest clearance, holding
-    every caveat. It reads all the node owns and all that partners released to it (not
-    what the node holds for others only: that takes the node-admin reader)."""
+    every caveat. It reads all the node owns and all that partners released to it, as
+    any reader with that clearance and those caveats would (not what the node holds for
+    others only, nor derived records whose REL TO leaves the node's nation out: that
+    takes the node-admin reader)."""
     return Reader(policy.node_nation, policy.levels[-1], frozenset(policy.caveats))
 
 
@@ -118,15 +123,25 @@ def may_read(reader: Reader, label: Label, policy: Policy) -> bool:
     if reader.is_node_admin:
         log.info("node-admin reader reads %s (%s)", label, reader.admin_reason)
         return True
-    if reader.nation == label.originator and not label.derived:
-        return True
-    have, need = policy.rank(reader.clearance), policy.rank(label.classification)
+    own, mine = policy.of(label), policy.for_nation(reader.nation)
+    level = policy.translate(label.classification, own, mine)  # None: no equivalent declared
+    have = mine.rank(reader.clearance)
+    need = None if level is None else mine.rank(level)
     if have is None or need is None or have < need:
         return False
-    nations = policy.expand(label.releasable_to)
-    if nations is not None and reader.nation not in nations:
+    if not label.caveats <= reader.caveats:
         return False
-    return label.caveats <= reader.caveats
+    return _releasable(reader, label, policy)
+
+
+def _releasable(reader: Reader, label: Label, policy: Policy) -> bool:
+    """Is the reader's nation inside the label's releasability? No REL TO: every nation.
+    The originator's nation is always inside, unless the label is derived (its REL TO is
+    exactly the intersection :func:`combine` computed)."""
+    if reader.nation == label.originator and not label.derived:
+        return True
+    nations = policy.of(label).expand(label.releasable_to)
+    return nations is None or reader.nation in nations
 
 
 def combine(labels: Iterable[Label], policy: Policy) -> Label:
@@ -135,9 +150,10 @@ def combine(labels: Iterable[Label], policy: Policy) -> Label:
     Highest classification, REL TO the intersection of the inputs' expanded lists (no
     list: every nation; an input's list as written when it expands to the intersection),
     union of caveats. The originator is the node's nation, the one
-    that derived the record; the result is ``derived`` (no own-nation right) unless every
-    input is the node nation's own, non-derived record, so that whoever may read the
-    result may read every input. Raises :class:`LabelError` for no input, an unknown
+    that derived the record; the result is ``derived`` (its REL TO list is exactly the
+    intersection: the node's nation is not added to it) unless every input is the node
+    nation's own, non-derived record, so that whoever may read the result may read every
+    input. Raises :class:`LabelError` for no input, an unknown
     classification, or inputs that no single nation may all read.
     """
     inputs = list(labels)
@@ -148,14 +164,19 @@ def combine(labels: Iterable[Label], policy: Policy) -> Label:
     rel: frozenset[str] | None = None
     caveats: set[str] = set()
     for label in inputs:
-        rank = policy.rank(label.classification)
+        source = policy.of(label)
+        level = policy.translate(label.classification, source, policy)
+        rank = None if level is None else policy.rank(level)
         if rank is None:
-            raise LabelError(
-                f"label {label}: classification {label.classification!r} is not in the "
-                f"policy ({policy.levels_hint()})"
-            )
+            raise LabelError(_untranslatable(label, source, policy))
         top = max(top, rank)
-        nations = policy.expand(label.releasable_to)
+        unknown = sorted(label.caveats - policy.caveats)
+        if unknown:
+            raise LabelError(
+                f"label {label} ({label.originator}): caveat(s) {', '.join(unknown)} are not "
+                f"in the node's policy {policy.name!r}"
+            )
+        nations = source.expand(label.releasable_to)
         if nations is not None:
             rel = nations if rel is None else rel & nations
         caveats |= label.caveats
@@ -168,7 +189,42 @@ def combine(labels: Iterable[Label], policy: Policy) -> Label:
     # keep an input's list as written (coalition names) when it is the intersection
     written = (lb.releasable_to for lb in inputs if lb.releasable_to is not None)
     rel = next((w for w in written if policy.expand(w) == rel), rel)
-    return Label(policy.levels[top], node, rel, frozenset(caveats), derived)
+    result = Label(policy.levels[top], node, rel, frozenset(caveats), derived)
+    _check_every_policy(result, inputs, policy)
+    return result
+
+
+def _untranslatable(label: Label, source: Policy, target: Policy) -> str:
+    if source.rank(label.classification) is None:
+        return (
+            f"label {label}: classification {label.classification!r} is not in the "
+            f"policy {source.name!r} ({source.levels_hint()})"
+        )
+    return (
+        f"label {label} ({label.originator}, policy {source.name!r}): classification "
+        f"{label.classification!r} has no declared equivalent in policy {target.name!r} "
+        f"({target.levels_hint()}); declare one in the policy_equivalence setting"
+    )
+
+
+def _check_every_policy(result: Label, inputs: list[Label], policy: Policy) -> None:
+    """Under each policy on the node, whoever is cleared for the result must be cleared
+    for every input; equivalences are not chained, so a missing one refuses the result."""
+    if policy.policies is None:
+        return
+    for target in {p.name: p for p in policy.policies.by_nation.values()}.values():
+        over = policy.translate(result.classification, policy, target)
+        if over is None:
+            continue  # nobody under that policy reads the result
+        for label in inputs:
+            level = policy.translate(label.classification, policy.of(label), target)
+            if level is None or (target.rank(level) or 0) > (target.rank(over) or 0):
+                raise LabelError(
+                    "cannot combine: a reader under policy "
+                    f"{target.name!r} cleared for {over} could read the result but not "
+                    f"the input {label} ({label.originator}): "
+                    + _untranslatable(label, policy.of(label), target)
+                )
 
 
 def allowed_label_ids(reader: Reader, labels: Mapping[int, Label], policy: Policy) -> set[int]:

@@ -59,8 +59,9 @@ class Label:
       no restriction by nation (no REL TO in the marking).
     - ``caveats``: restrictive caveats; a reader must hold each of them.
     - ``derived``: built by this node from records other nations originated
-      (:func:`~seawatch.labels.access.combine`); the originator's own-nation right does
-      not apply to it, so a derived label is never less restrictive than its inputs.
+      (:func:`~seawatch.labels.access.combine`); its REL TO list is exactly as given (the
+      originator is not added to it nor counted as inside releasability), so a derived
+      label is never less restrictive than its inputs.
 
     A non-derived label's ``releasable_to`` always contains its originator (added if
     missing), so equal meanings compare equal. ``str(label)`` is the canonical marking.
@@ -142,6 +143,10 @@ def parse_label(
     if not text:
         raise LabelError("empty marking: give at least a classification such as UNCLASSIFIED")
     blocks = [b.strip() for b in text.split("//")]
+    owner = policy.node_nation if originator is None else originator.strip().upper()
+    if not is_nation(owner):
+        raise LabelError(f"bad originator {owner!r}: not an ISO 3166-1 alpha-3 code")
+    policy = policy if derived else policy.for_nation(owner)  # written under the owner's
     classification = policy.level(blocks[0])
     if classification is None:
         raise LabelError(
@@ -172,9 +177,6 @@ def parse_label(
                     f"marking {marking!r}: unknown control {control!r} "
                     f"(expected REL TO, NOFORN or a caveat: {', '.join(sorted(policy.caveats))})"
                 )
-    owner = policy.node_nation if originator is None else originator.strip().upper()
-    if not is_nation(owner):
-        raise LabelError(f"bad originator {owner!r}: not an ISO 3166-1 alpha-3 code")
     if noforn:
         if rel is not None:
             raise LabelError(

@@ -18,6 +18,7 @@ from seawatch.labels.countries import is_nation
 from seawatch.labels.label import Label, is_caveat_name, is_coalition_name, parse_label
 
 if TYPE_CHECKING:
+    from seawatch.labels.policies import Policies
     from seawatch.settings import Settings
 
 __all__ = ["DEFAULT_COALITIONS", "DEFAULT_LEVELS", "Policy"]
@@ -36,7 +37,9 @@ class Policy:
     """Which classifications (lowest first), coalitions and caveats exist on this node.
 
     ``default_label`` is ``default_marking`` parsed with ``node_nation`` as originator.
-    Build it from settings with :meth:`from_settings`.
+    ``name`` identifies the policy (a SPIF's securityPolicyId name); ``policies`` holds the
+    policies of nations that have their own and the declared equivalences (None: every
+    nation is under this one). Build it from settings with :meth:`from_settings`.
     """
 
     levels: tuple[str, ...] = DEFAULT_LEVELS
@@ -44,6 +47,8 @@ class Policy:
     caveats: frozenset[str] = frozenset({"ORCON", "PROPIN", "LIMDIS"})
     node_nation: str = "XXX"
     default_marking: str = "UNCLASSIFIED"
+    name: str = "NODE"
+    policies: Policies | None = None
     default_label: Label = field(init=False, repr=False, compare=False)
     _ranks: Mapping[str, int] = field(init=False, repr=False, compare=False)
 
@@ -87,7 +92,15 @@ class Policy:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policy:
-        """The policy the settings declare; :class:`ConfigError` names a bad setting."""
+        """The policy the settings declare; :class:`ConfigError` names a bad setting.
+
+        With ``policy_file`` or ``policies_dir`` set, policies come from SPIF files (see
+        :func:`seawatch.labels.policies_from.load_policies`); otherwise from the settings.
+        """
+        if settings.policy_file or settings.policies_dir or settings.policy_equivalence:
+            from seawatch.labels.policies_from import load_policies
+
+            return load_policies(settings)
         parts: dict[str, object] = {
             "levels": tuple(_items(settings.classification_levels)),
             "coalitions": _coalitions(settings.coalitions),
@@ -99,6 +112,23 @@ class Policy:
             return cls(**parts)  # type: ignore[arg-type]
         except LabelError as exc:
             raise ConfigError(f"labelling settings: {exc} (see docs/labels.md)") from None
+
+    def for_nation(self, nation: str) -> Policy:
+        """The policy ``nation``'s records and readers are under (this one by default)."""
+        if self.policies is None or nation == self.node_nation:
+            return self
+        return self.policies.by_nation.get(nation, self)
+
+    def of(self, label: Label) -> Policy:
+        """The policy ``label`` was written under: its originator's (derived: this one)."""
+        return self if label.derived else self.for_nation(label.originator)
+
+    def translate(self, level: str, source: Policy, target: Policy) -> str | None:
+        """``level`` of ``source`` in ``target``'s terms; None when no equivalence is declared."""
+        if self.policies is None or source.name == target.name:
+            rank = source.rank(level)
+            return None if rank is None or source.name != target.name else source.levels[rank]
+        return self.policies.translate(level, source, target)
 
     def rank(self, level: str) -> int | None:
         """Position of a classification (or its abbreviation) in the order, lowest 0."""

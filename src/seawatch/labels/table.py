@@ -43,7 +43,7 @@ LABELS_SCHEMA = pa.schema(
         _doc(
             "derived",
             pa.bool_(),
-            "Built by this node from other nations' records: no own-nation right",
+            "Built from other nations' records: REL TO as listed, originator not added",
         ),
     ]
 )
@@ -55,7 +55,7 @@ def labels_table(labels: Mapping[int, Label], policy: Policy) -> pa.Table:
     rows = [labels[i] for i in ids]
     ranks = []
     for label in rows:
-        rank = policy.rank(label.classification)
+        rank = policy.of(label).rank(label.classification)
         if rank is None:
             raise SchemaError(
                 f"label {label}: classification not in the policy ({policy.levels_hint()})"
