@@ -147,6 +147,12 @@ class Settings:
         "stale (`stale` = `time` + this; see docs/exports.md).",
         minimum=1,
     )
+    csv_columns: str = setting(
+        "",
+        "Which CSV header holds which column, for files whose header names are not "
+        "recognised: `mmsi=MMSI,ts=Time,lat=Latitude,lon=Longitude[,speed_kn=...]` "
+        "(`--columns`; see docs/decoding.md).",
+    )
     detectors: Mapping[str, Mapping[str, tuple[Any, str]]] = dataclasses.field(
         default_factory=dict, hash=False
     )
