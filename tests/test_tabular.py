@@ -503,7 +503,7 @@ def test_vesselsvalue_rows() -> None:
         (b'"timestamp","mmsi","lat","long"\n', "argenni_csv"),
         (b"id;ais_pos_timestamp;latitude;longitude\n", "vesselsvalue_csv"),
         (b"MMSI;BaseDateTime;LAT;LON\n", "noaa_csv"),
-        (b"mmsi;timestamp;lat;lon\n", "unknown"),  # no dialect has these names
+        (b"mmsi;timestamp;lat;lon\n", "csv"),  # no dialect has these names: generic
     ],
 )
 def test_sniff_dialect_by_header_names_any_delimiter(header: bytes, expected: str) -> None:

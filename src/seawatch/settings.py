@@ -162,6 +162,12 @@ class Settings:
         "Levels of different policies declared equivalent, `IND:RESTRICTED=USA:CONFIDENTIAL; "
         "IND:SECRET=USA:SECRET`; a level with none is denied to readers under other policies.",
     )
+    csv_columns: str = setting(
+        "",
+        "Which CSV header holds which column, for files whose header names are not "
+        "recognised: `mmsi=MMSI,ts=Time,lat=Latitude,lon=Longitude[,speed_kn=...]` "
+        "(`--columns`; see docs/decoding.md).",
+    )
     detectors: Mapping[str, Mapping[str, tuple[Any, str]]] = dataclasses.field(
         default_factory=dict, hash=False
     )

@@ -16,6 +16,7 @@ from seawatch.settings import Settings, load_settings
 __all__ = [
     "Failure",
     "SeawatchGroup",
+    "columns_option",
     "load_zones",
     "params_option",
     "settings_of",
@@ -109,3 +110,33 @@ def with_params(settings: Settings, params: Sequence[str]) -> Settings:
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     return dataclasses.replace(settings, detectors=given_params(settings, params))
+
+
+def columns_option(f: F) -> F:
+    """``--columns COLUMN=HEADER,...``: which CSV header holds which column, for this run.
+
+    Overrides the ``csv_columns`` setting in the command's settings (``ctx.obj``) before
+    the command runs, so whatever decodes the inputs reads it from the settings. A
+    malformed mapping is a usage error (exit 2).
+    """
+    return click.option(
+        "--columns",
+        metavar="COLUMN=HEADER,...",
+        expose_value=False,
+        callback=_set_columns,
+        help="CSV files: which header holds which column, e.g. "
+        "mmsi=MMSI,ts=Time,lat=Latitude,lon=Longitude[,speed_kn=Speed] for a header the "
+        "decoder does not recognise [env SEAWATCH_CSV_COLUMNS].",
+    )(f)
+
+
+def _set_columns(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is None:
+        return
+    from seawatch.decode.tabular_columns import parse_columns
+
+    try:
+        parse_columns(value)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc), ctx) from exc
+    ctx.obj = dataclasses.replace(settings_of(ctx), csv_columns=value)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import click
 from tqdm import tqdm
 
-from seawatch.cli.common import settings_of
+from seawatch.cli.common import columns_option, settings_of
 from seawatch.cli.summary import StatsLike, format_summary
 from seawatch.errors import InputError, SeawatchError
 
@@ -164,6 +164,7 @@ def _one_line(stats: StatsLike, rows: dict[str, int], elapsed_s: float, out: str
     default=None,
     help="Progress bar on stderr [default: on when stderr is a terminal; env SEAWATCH_PROGRESS].",
 )
+@columns_option
 @click.pass_context
 def decode_command(
     ctx: click.Context,

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from seawatch.cli.common import (
+    columns_option,
     load_zones,
     params_option,
     settings_of,
@@ -77,6 +78,7 @@ def format_detect_summary(result: DetectResult) -> str:
 @click.option(
     "--summary/--no-summary", default=True, show_default=True, help="Print events per type."
 )
+@columns_option
 @params_option
 @click.pass_context
 def detect_command(

@@ -19,7 +19,7 @@ import click
 
 from seawatch.cli.common import settings_of
 from seawatch.cli.db import db_option, open_db
-from seawatch.cli.query import parse_bbox, parse_time
+from seawatch.cli.query import parse_bbox, parse_time, warn_if_swapped
 from seawatch.errors import InputError
 from seawatch.export import FORMATS, PLACED, Kind, export
 from seawatch.export.records import export_records
@@ -87,14 +87,12 @@ def export_command(
     with open_db(ctx, db) as store:
         store.require_current()
         reader = Reader.parse(reader_text, store.policy)
+        q, box = Query(store, reader), parse_bbox(bbox)
+        t0, t1 = parse_time(start, "start"), parse_time(end, "end")
         table, labels = export_records(
-            Query(store, reader),
-            cast("Kind", kind),
-            bbox=parse_bbox(bbox),
-            start=parse_time(start, "start"),
-            end=parse_time(end, "end"),
-            types=types,
+            q, cast("Kind", kind), bbox=box, start=t0, end=t1, types=types
         )
+        warn_if_swapped(q, box, t0, t1, table.num_rows)
         result = export(
             table,
             labels,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import click
 
 from seawatch.cli.common import (
+    columns_option,
     load_zones,
     params_option,
     settings_of,
@@ -42,6 +43,7 @@ __all__ = ["ingest_command"]
     help="Nation owning the records labelled with --label (default: node_nation).",
 )
 @zones_option
+@columns_option
 @params_option
 @db_option
 @click.pass_context

@@ -25,9 +25,9 @@ from seawatch.cli.db import db_option, open_db
 from seawatch.errors import InputError
 from seawatch.export import FORMATS, Kind, export, output_format
 from seawatch.labels import Policy, Reader
-from seawatch.store.query import BBox, Query
+from seawatch.store.query import BBox, Query, check_bbox, format_bbox, swapped_box
 
-__all__ = ["parse_bbox", "parse_time", "query_command"]
+__all__ = ["parse_bbox", "parse_time", "query_command", "warn_if_swapped"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,15 +62,50 @@ def _common(func: F) -> F:
 
 
 def parse_bbox(text: str | None) -> BBox | None:
+    """``--bbox`` text → a valid box, or :class:`InputError` naming what is wrong with it
+    (:func:`~seawatch.store.query.check_bbox`: one rule per message)."""
     if text is None:
         return None
-    try:
-        x0, y0, x1, y1 = (float(v) for v in text.split(","))
-    except ValueError:
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 4:
         raise InputError(
-            f"--bbox {text!r}: give min_lon,min_lat,max_lon,max_lat in degrees, e.g. 80,5,95,22"
-        ) from None
-    return (x0, y0, x1, y1)
+            f"--bbox {text!r}: give four numbers min_lon,min_lat,max_lon,max_lat, "
+            f"not {len(parts)} (e.g. 80,5,95,22)"
+        )
+    values = []
+    for part in parts:
+        try:
+            values.append(float(part))
+        except ValueError:
+            raise InputError(
+                f"--bbox {text!r}: {part!r} is not a number "
+                "(give min_lon,min_lat,max_lon,max_lat in degrees, e.g. 80,5,95,22)"
+            ) from None
+    return check_bbox((values[0], values[1], values[2], values[3]))
+
+
+def warn_if_swapped(
+    q: Query, bbox: BBox | None, start: datetime | None, end: datetime | None, rows: int
+) -> None:
+    """On stderr, when ``bbox`` gave no rows and holds no position the reader may read, but
+    the box with longitude and latitude swapped does: say so, with how many it holds."""
+    swapped = None if bbox is None or rows else swapped_box(bbox)
+    if bbox is None or swapped is None or _positions_in(q, bbox, start, end):
+        return
+    n = _positions_in(q, swapped, start, end)
+    if n:
+        click.echo(
+            f"warning: no rows in bbox {format_bbox(bbox)} (min_lon,min_lat,max_lon,max_lat); "
+            f"the swapped box {format_bbox(swapped)} holds {n:,} position{'s' * (n != 1)} "
+            "— did you swap longitude and latitude?",
+            err=True,
+        )
+
+
+def _positions_in(q: Query, bbox: BBox, start: datetime | None, end: datetime | None) -> int:
+    """How many positions the reader may read in ``bbox`` and the window."""
+    counts = q.count_positions(bbox=bbox, start=start, end=end).column("positions")
+    return sum(int(n) for n in counts.to_pylist() if n is not None)
 
 
 def parse_time(text: str | None, name: str) -> datetime | None:
@@ -136,6 +171,10 @@ def _run(
         store.require_current()
         q = Query(store, reader)
         table, cursor = _ask(q, listing, filters, *page)
+        if page[1] is None:  # a later page may be empty after rows: nothing to suggest
+            warn_if_swapped(
+                q, filters.get("bbox"), filters.get("start"), filters.get("end"), table.num_rows
+            )
         labels = q.labels()
     target: Path | IO[bytes] = out if out is not None else sys.stdout.buffer
     export(

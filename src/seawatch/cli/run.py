@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from seawatch.cli.common import (
+    columns_option,
     load_zones,
     params_option,
     settings_of,
@@ -133,6 +134,7 @@ to a store you keep (ingest stores each message once, so re-runs add nothing twi
     help="Add to this store (DuckDB file or postgresql:// URL) instead of a fresh "
     "<out>/seawatch.duckdb [env SEAWATCH_DB].",
 )
+@columns_option
 @params_option
 @click.pass_context
 def run_command(

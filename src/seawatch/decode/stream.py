@@ -257,7 +257,7 @@ def decode_stream(
         with f:
             fmt = _sniff(f, str(source))
             if fmt != "nmea":
-                yield from _tabular(f, fmt, str(source), progress)
+                yield from _tabular(f, fmt, str(source), progress, s.csv_columns)
                 return
             parts = chunks(f, s.decode_chunk_bytes, s.decode_max_line_bytes + 1)
             yield from _nmea(parts, s, keep_raw, quarantine, progress)
@@ -305,12 +305,16 @@ def _sniff(f: BinaryIO, name: str) -> str:
 
 
 def _tabular(
-    f: BinaryIO, fmt: str, name: str, progress: Callable[[int], object] | None
+    f: BinaryIO,
+    fmt: str,
+    name: str,
+    progress: Callable[[int], object] | None,
+    columns: str = "",
 ) -> Iterator[Batch]:
     from seawatch.decode.tabular import read_tabular
 
     done = 0
-    for tb in read_tabular(f, fmt, name=name):
+    for tb in read_tabular(f, fmt, name=name, columns=columns):
         rows = sum(t.num_rows for k, t in tb.tables.items() if k == "positions")
         by_type: Counter[int] = Counter()
         for t in tb.tables.values():

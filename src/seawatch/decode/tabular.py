@@ -4,7 +4,8 @@ In: a binary stream (already decompressed) of one of
 
 - CSV in one of the dialects of :mod:`seawatch.decode.tabular_dialects`: ``noaa_csv``
   (NOAA MarineCadastre), ``dma_csv`` (Danish Maritime Authority), ``argenni_csv``,
-  ``marinetraffic_csv`` and ``vesselsvalue_csv``, told apart by their header;
+  ``marinetraffic_csv`` and ``vesselsvalue_csv``, told apart by their header, or ``csv``:
+  any other CSV, its columns found by common names or the user's ``--columns`` mapping;
 - ``gpsd_json``: newline-delimited gpsd (``gpsdecode -j``, scaled or ``-u``) or gpsdio JSON;
 - ``parquet``: a table seawatch wrote itself (``seawatch decode --out DIR``).
 
@@ -27,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from seawatch.decode.schemas import SCHEMAS, conform
-from seawatch.decode.tabular_csv import read_csv, sniff_dialect
+from seawatch.decode.tabular_csv import looks_like_header, read_csv, sniff_dialect
 from seawatch.decode.tabular_dialects import SPECS
 from seawatch.decode.tabular_json import read_gpsd_json
 from seawatch.decode.tabular_norm import TabularBatch
@@ -53,32 +54,42 @@ def sniff_format(head: bytes, name: str = "") -> str:
     if head.startswith(b"PAR1"):
         return "parquet"
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    dialect = sniff_dialect(text.split(b"\n", 1)[0].decode("utf-8", errors="replace"))
+    first = text.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    dialect = sniff_dialect(first)
     if dialect is not None:
         return dialect[0]
     if text.startswith(b"{") and _JSON_AIS.search(head):
         return "gpsd_json"
     if _NMEA.search(head):
         return "nmea"
+    if looks_like_header(first):  # a CSV; its reader names what it cannot map
+        return "csv"
     if PurePath(name).suffix.lower() in (".parquet", ".pq"):
         return "parquet"
     return "unknown"
 
 
 def read_tabular(
-    stream: BinaryIO, fmt: str, *, chunk_rows: int = 262_144, name: str = ""
+    stream: BinaryIO,
+    fmt: str,
+    *,
+    chunk_rows: int = 262_144,
+    name: str = "",
+    columns: str = "",
 ) -> Iterator[TabularBatch]:
     """Read ``stream`` (format ``fmt``, as :func:`sniff_format` names it) in batches of at
     most ``chunk_rows`` input rows. ``name`` is the file name, for messages and for
-    finding a Parquet file's table.
+    finding a Parquet file's table. ``columns`` maps a CSV's headers to our columns
+    (``mmsi=MMSI,ts=Time,lat=Latitude,lon=Longitude``, the ``csv_columns`` setting).
 
     Raises :class:`~seawatch.errors.DecodeError` for a format this module does not read
-    or a CSV whose header lacks the MMSI or time column.
+    or a CSV whose header lacks a needed column (MMSI, time; and position for ``csv``),
+    :class:`~seawatch.errors.ConfigError` for a malformed ``columns``.
     """
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
     if fmt in SPECS:
-        return read_csv(stream, fmt, chunk_rows=chunk_rows, name=name)
+        return read_csv(stream, fmt, chunk_rows=chunk_rows, name=name, columns=columns)
     if fmt == "gpsd_json":
         return read_gpsd_json(stream, chunk_rows=chunk_rows)
     if fmt == "parquet":

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any, BinaryIO, Final, Literal
 
@@ -24,7 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as _compute
 import pyarrow.csv as pcsv
 
-from seawatch.decode.tabular_dialects import SPECS, CsvSpec, convert
+from seawatch.decode.tabular_columns import SYNONYMS, parse_columns, squash, user_name
+from seawatch.decode.tabular_dialects import GENERIC, SPECS, CsvSpec, convert
 from seawatch.decode.tabular_norm import Array, TabularBatch, finish
 from seawatch.errors import DecodeError
 
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 
 _BYTES_PER_ROW: Final = 160  # sizes the parser's blocks from chunk_rows
 DELIMITERS: Final = (",", ";", "\t")
+_NAME: Final = re.compile(r"[^\W\d_]")  # a header name starts with a letter
 
 
 def normalize_header(name: str) -> str:
@@ -49,43 +52,101 @@ def split_header(line: str, delimiter: str) -> list[str]:
 
 def sniff_dialect(line: str) -> tuple[str, str] | None:
     """``(format, delimiter)`` of the first :data:`SPECS` dialect whose signature a header
-    ``line`` holds, trying each of :data:`DELIMITERS`; None when no dialect matches."""
+    ``line`` holds, trying each of :data:`DELIMITERS`; then ``csv`` (generic) when the
+    header names the MMSI, time and position in common words; None otherwise."""
     for delimiter in DELIMITERS:
         if delimiter not in line:
             continue
         fields = {normalize_header(f) for f in split_header(line, delimiter)}
         for fmt, spec in SPECS.items():
-            if spec.signature <= fields:
+            if spec.signature and spec.signature <= fields:
                 return fmt, delimiter
+    for delimiter in DELIMITERS:
+        if delimiter in line:
+            index = _column_index(GENERIC, split_header(line, delimiter), {})
+            if all(c in index for c in GENERIC.required):
+                return "csv", delimiter
     return None
 
 
-def _column_index(spec: CsvSpec, normalized: list[str]) -> dict[str, int]:
+def looks_like_header(line: str) -> bool:
+    """A first line that is a CSV header, though not one :func:`sniff_dialect` can map:
+    names (each starting with a letter) split by a delimiter, at least three of them or
+    one that a column is known by (``MMSI,When``: yes; ``hello, world``: no)."""
+    for delimiter in DELIMITERS:
+        names = [normalize_header(f) for f in split_header(line, delimiter)]
+        if len(names) < 2 or not all(_NAME.match(n) for n in names):
+            continue
+        known = {s for aliases in SYNONYMS.values() for s in aliases}
+        if len(names) >= 3 or any(squash(n) in known for n in names):
+            return True
+    return False
+
+
+def _column_index(spec: CsvSpec, names: list[str], given: Mapping[str, str]) -> dict[str, int]:
+    """Our column → field index: the user's mapping (``given``, our name → header name)
+    first, then the spec's header names (for the generic spec, squashed synonyms)."""
+    normalized = [normalize_header(h) for h in names]
+    squashed = [squash(h) for h in names]
     index: dict[str, int] = {}
-    for ours, aliases in spec.columns.items():
-        hits = [i for i, h in enumerate(normalized) if h in aliases]
+    for ours, header in given.items():
+        want = normalize_header(header)
+        hits = [i for i, h in enumerate(normalized) if h == want]
+        hits = hits or [i for i, h in enumerate(squashed) if h == squash(header)]
         if hits:
             index[ours] = hits[0]
+    taken = set(index.values())
+    for ours, aliases in spec.columns.items():
+        if ours in index:
+            continue
+        if spec.signature:
+            hits = [i for i, h in enumerate(normalized) if h in aliases]
+        else:  # generic: the first header of the first synonym that has one
+            hits = [i for a in aliases for i, h in enumerate(squashed) if h == a]
+        hits = [i for i in hits if i not in taken]
+        if hits:
+            index[ours] = hits[0]
+            taken.add(hits[0])
     return index
 
 
-def _header(spec: CsvSpec, line: str, name: str) -> tuple[list[str], dict[str, int], str]:
+def _header(
+    spec: CsvSpec, line: str, name: str, given: Mapping[str, str]
+) -> tuple[list[str], dict[str, int], str]:
     """Field names, our column → field index, and the delimiter of a header line."""
     best: tuple[list[str], dict[str, int], str] | None = None
     for delimiter in DELIMITERS:
         names = split_header(line, delimiter)
-        index = _column_index(spec, [normalize_header(h) for h in names])
-        if all(c in index for c in spec.required):
+        index = _column_index(spec, names, given)
+        if all(c in index for c in (*spec.required, *given)):
             return names, index, delimiter
         if best is None or len(index) > len(best[1]):
             best = names, index, delimiter
     assert best is not None
     names, index, _ = best
-    missing = [spec.columns[c][0] for c in spec.required if c not in index]
+    where, found = name or "input", ", ".join(names)
+    for ours, header in given.items():
+        if ours not in index:
+            raise DecodeError(
+                f"{where}: --columns {user_name(ours)}={header}: the header has no column "
+                f"{header!r} (found: {found})"
+            )
+    missing = [c for c in spec.required if c not in index]
+    if spec.signature:
+        raise DecodeError(
+            f"{where}: not a {spec.label} CSV: the header has no "
+            f"{', '.join(spec.columns[c][0] for c in missing)} column (found: {found}); "
+            "check the file or pass the right format"
+        )
+    unused = iter([h for i, h in enumerate(names) if i not in index.values()])
+    example = ",".join(
+        f"{user_name(c)}={names[index[c]] if c in index else next(unused, 'HEADER')}"
+        for c in spec.required
+    )
+    lacking = "" if len(missing) == len(spec.required) else f": no column for {', '.join(missing)}"
     raise DecodeError(
-        f"{name or 'input'}: not a {spec.label} CSV: the header has no "
-        f"{', '.join(missing)} column (found: {', '.join(names)}); "
-        "check the file or pass the right format"
+        f"{where}: cannot tell which columns hold {', '.join(spec.required)}{lacking} "
+        f"(found: {found}); name them with --columns {example} (or SEAWATCH_CSV_COLUMNS)"
     )
 
 
@@ -104,12 +165,15 @@ def _good_lines(start: int, n: int, skipped: np.ndarray) -> tuple[np.ndarray, in
 
 
 def read_csv(
-    stream: BinaryIO, fmt: str, *, chunk_rows: int, name: str = ""
+    stream: BinaryIO, fmt: str, *, chunk_rows: int, name: str = "", columns: str = ""
 ) -> Iterator[TabularBatch]:
     """Read a CSV stream of dialect ``fmt`` (a key of :data:`SPECS`) in batches of at most
     ``chunk_rows`` rows. ``line_no`` is the 1-based line in the file (header = 1).
+    ``columns`` maps our columns to header names (``mmsi=MMSI,ts=Time``; see
+    :func:`~seawatch.decode.tabular_columns.parse_columns`), winning over the dialect's.
     """
     spec = SPECS[fmt]
+    given = parse_columns(columns)
     try:
         header = stream.readline()
     except io.UnsupportedOperation:  # e.g. a zstandard stream reader
@@ -117,7 +181,8 @@ def read_csv(
         header = stream.readline()
     if not header.strip():
         return
-    names, index, delimiter = _header(spec, header.decode("utf-8-sig", errors="replace"), name)
+    text = header.decode("utf-8-sig", errors="replace")
+    names, index, delimiter = _header(spec, text, name, given)
     raw = [f"c{i}" for i in range(len(names))]
     include = sorted({raw[i] for i in index.values()})
     skipped: list[int] = []

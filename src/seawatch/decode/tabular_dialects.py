@@ -14,7 +14,10 @@ MarineTraffic's ``SPEED_KNOTSx10``) and how its times are written.
 - ``marinetraffic_csv``: MarineTraffic-style exports (``MMSI;SHIP_ID;STATUS;
   SPEED_KNOTSx10;LON;LAT;COURSE;HEADING;TIMESTAMP_UTC;...;DRAUGHT_METERSx10``);
 - ``vesselsvalue_csv``: VesselsValue positions (``ID,ais_pos_timestamp,longitude,latitude``,
-  ``dd/mm/YYYY HH:MM``; ``ID`` is an anonymised vessel number, read as the MMSI).
+  ``dd/mm/YYYY HH:MM``; ``ID`` is an anonymised vessel number, read as the MMSI);
+- ``csv``: any other CSV whose header names the MMSI, time and position in common words
+  (:data:`~seawatch.decode.tabular_columns.SYNONYMS`: ``MMSI,Latitude,Longitude,Time`` ...)
+  or through the user's ``--columns`` mapping; ISO 8601 or epoch times.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any, Final, Literal
 import pyarrow as pa
 import pyarrow.compute as _compute
 
+from seawatch.decode.tabular_columns import NEEDED, SYNONYMS
 from seawatch.decode.tabular_norm import (
     MAX_MMSI,
     ROT_MAX,
@@ -93,7 +97,7 @@ DMA_MOBILE: Final = {
 MARINETRAFFIC_STATION: Final = {"95": (4, 0), "98": (21, 21)}
 _DMA_NA: Final = ("unknown", "undefined")
 
-TimeForm = Literal["iso", "dmy", "epoch"]
+TimeForm = Literal["iso", "dmy", "epoch", "auto"]
 
 
 @dataclass(frozen=True)
@@ -103,9 +107,12 @@ class CsvSpec:
     label: str
     station: str
     signature: frozenset[str]  # normalised header names that, all present, identify it
+    # (empty: told by its columns, after every dialect with a signature)
     columns: Mapping[str, tuple[str, ...]]  # our name → accepted header names (normalised)
     convert: Callable[[_Columns, Frame], None]
-    time: TimeForm = "iso"  # ISO 8601, dd/mm/yyyy HH:MM[:SS], or epoch seconds/milliseconds
+    # ISO 8601, dd/mm/yyyy HH:MM[:SS], epoch seconds/milliseconds, or (auto) epoch when
+    # every time of a batch is a number, else ISO 8601
+    time: TimeForm = "iso"
     divisor: Mapping[str, float] = field(default_factory=dict)  # our name → file units per ours
     required: tuple[str, ...] = ("mmsi", "ts")
 
@@ -168,11 +175,7 @@ def convert(spec: CsvSpec, cols: Mapping[str, Array], lines: Array) -> Frame:
     mmsi_f, mmsi_text_bad = parse_float(c.text("mmsi"))
     mmsi, bad_mmsi = parse_mmsi(mmsi_f)
     frame.reject(pc.or_(mmsi_text_bad, bad_mmsi), "bad_mmsi")
-    if spec.time == "epoch":
-        seconds, bad_ts = parse_float(c.text("ts"))
-        ts = epoch_auto(seconds)
-    else:
-        ts, bad_ts = parse_timestamp(c.text("ts"), day_first=spec.time == "dmy")
+    ts, bad_ts = _times(spec.time, c.text("ts"))
     frame.reject(pc.or_(bad_ts, pc.is_null(ts)), "bad_timestamp")
     frame.columns.update(
         ts=ts, mmsi=mmsi, line_no=lines, station=pa.repeat(pa.scalar(spec.station), n)
@@ -181,6 +184,16 @@ def convert(spec: CsvSpec, cols: Mapping[str, Array], lines: Array) -> Frame:
     spec.convert(c, frame)
     frame.reject(c.bad_number, "bad_number")
     return frame
+
+
+def _times(form: TimeForm, text: Array) -> tuple[Array, Array]:
+    """A batch's time column → (timestamp[us, UTC], bad mask), as ``form`` has it written."""
+    if form in ("epoch", "auto"):
+        seconds, bad = parse_float(text)
+        numbers = not pc.any(bad).as_py() and seconds.null_count < len(text)
+        if form == "epoch" or numbers:
+            return epoch_auto(seconds), bad
+    return parse_timestamp(text, day_first=form == "dmy")
 
 
 def _msg_types(text: Array, table: Mapping[str, tuple[int, int]], frame: Frame) -> None:
@@ -244,6 +257,24 @@ def _marinetraffic(c: _Columns, frame: Frame) -> None:
     frame.columns["nav_status"] = to_int(status, pa.int8(), 0, 15)  # 95-99: not a status
     code = pc.cast(to_int(status, pa.int16(), 0, 99), pa.string())
     _msg_types(code, MARINETRAFFIC_STATION, frame)  # null for ships: types 1-3 or 18
+
+
+def _generic(c: _Columns, frame: Frame) -> None:
+    out = frame.columns
+    status_text = c.text("status")
+    status_num, _ = parse_float(status_text)
+    out["nav_status"] = pc.coalesce(
+        lookup(status_text, NAV_STATUS, pa.int8()), to_int(status_num, pa.int8(), 0, 15)
+    )
+    imo = pc.replace_substring_regex(c.text("imo"), r"^\s*[Ii][Mm][Oo]", "")
+    out["imo"] = to_int(c.num("imo", imo), pa.int32(), 1, MAX_MMSI)
+    ship_text = c.text("ship_type")
+    ship_num, _ = parse_float(ship_text)
+    out["ship_type"] = pc.coalesce(
+        to_int(ship_num, pa.int16(), 1, 255), lookup(ship_text, SHIP_TYPE, pa.int16())
+    )
+    for col in ("name", "callsign", "destination"):
+        out[col] = clean_text(c.text(col), _DMA_NA)
 
 
 def _positions_only(c: _Columns, frame: Frame) -> None:
@@ -319,11 +350,22 @@ VESSELSVALUE: Final = CsvSpec(
     convert=_positions_only,
     time="dmy",
 )  # fmt: skip
-# In sniffing order: the first spec whose signature the header holds names the format.
+GENERIC: Final = CsvSpec(
+    label="generic",
+    station="csv",
+    signature=frozenset(),
+    columns=SYNONYMS,
+    convert=_generic,
+    time="auto",
+    required=NEEDED,
+)
+# In sniffing order: the first spec whose signature the header holds names the format;
+# the generic one comes last.
 SPECS: Final = {
     "noaa_csv": NOAA,
     "dma_csv": DMA,
     "argenni_csv": ARGENNI,
     "marinetraffic_csv": MARINETRAFFIC,
     "vesselsvalue_csv": VESSELSVALUE,
+    "csv": GENERIC,
 }

@@ -14,13 +14,13 @@ Every listing has a total order (:data:`ORDERS`: its sort key ends on a unique c
 pages by keyset: ``limit`` rows ``after`` an opaque cursor (the last row's sort key,
 base64url JSON); :meth:`Query.page` returns a :class:`Page` with the next cursor. The label
 filter applies on every page, as on every query. Cursors, sort keys and limits are in
-:mod:`.pages`; this module holds the listings.
+:mod:`.pages`, bounding boxes (one message per broken rule) in :mod:`.bbox`; this module
+holds the listings.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 from seawatch.errors import InputError
 from seawatch.labels import Label, Reader, allowed_label_ids
 from seawatch.store.base import Store
+from seawatch.store.bbox import BBox, check_bbox, format_bbox, swapped_box
 from seawatch.store.pages import (
     ORDERS,
     Page,
@@ -41,13 +42,19 @@ from seawatch.store.pages import (
 )
 from seawatch.store.tables import TABLES
 
-__all__ = ["ORDERS", "BBox", "Page", "Query", "to_geopandas", "to_pandas"]
+__all__ = [
+    "ORDERS",
+    "BBox",
+    "Page",
+    "Query",
+    "check_bbox",
+    "format_bbox",
+    "swapped_box",
+    "to_geopandas",
+    "to_pandas",
+]
 
 log = logging.getLogger(__name__)
-
-BBox = tuple[float, float, float, float]
-"""``(min_lon, min_lat, max_lon, max_lat)`` in degrees; ``min_lon > max_lon`` crosses the
-antimeridian."""
 
 _VESSEL_COLUMNS = ("mmsi", "ts", "msg_type", "imo", "callsign", "name", "ship_type", "label_id")
 _IDENTITY_COLUMNS = ("mmsi", "ts", "name", "callsign", "label_id")
@@ -57,14 +64,7 @@ _IN_LIST_MAX = 10_000  # more MMSIs than this: every vessel's identity, filtered
 def _where_bbox(bbox: BBox | None, lon: str = "lon", lat: str = "lat") -> tuple[str, list[Any]]:
     if bbox is None:
         return "", []
-    if len(bbox) != 4 or not all(isinstance(v, int | float) and math.isfinite(v) for v in bbox):
-        raise InputError(f"bbox {bbox!r}: give four finite numbers min_lon,min_lat,max_lon,max_lat")
-    x0, y0, x1, y1 = (float(v) for v in bbox)
-    if not (-180 <= x0 <= 180 and -180 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
-        raise InputError(
-            f"bbox {bbox!r}: longitudes in [-180, 180], latitudes in [-90, 90], "
-            "min_lat <= max_lat (min_lon > max_lon crosses the antimeridian)"
-        )
+    x0, y0, x1, y1 = check_bbox(bbox)
     op = "AND" if x0 <= x1 else "OR"
     return f" AND {lat} BETWEEN ? AND ? AND ({lon} >= ? {op} {lon} <= ?)", [y0, y1, x0, x1]
 
