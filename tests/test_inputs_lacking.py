@@ -150,7 +150,8 @@ def test_truncated_compressed_keeps_what_came_before(
     )
     assert m, r.output
     kept = int(m.group(2).replace(",", ""))
-    assert kept > 1000
+    # about all the lines before the cut (half the file), not just the first MiB of them
+    assert kept > 0.4 * data.count(b"\n")
     assert int(m.group(1).replace(",", "")) == kept + 1
     assert _count(db, "positions") > 500
 

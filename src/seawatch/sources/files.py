@@ -66,14 +66,36 @@ def _decompressing(f: IO[bytes]) -> BinaryIO:
     head = raw.peek(4)[:4]
     inner: Any
     if head.startswith(_GZIP):
-        inner = gzip.GzipFile(fileobj=raw, mode="rb")
+        inner = _Read1(gzip.GzipFile(fileobj=raw, mode="rb"))
     elif head.startswith(_BZIP2):
-        inner = bz2.BZ2File(raw, "rb")
+        inner = _Read1(bz2.BZ2File(raw, "rb"))
     elif head.startswith(_ZSTD):
         inner = _ZstdFrames(raw)
     else:
         return raw
     return _Decompressed(inner, raw)
+
+
+class _Read1(io.RawIOBase):
+    """A decompressing file read a decompressed block at a time (``read1``): its ``read(n)``
+    would drop the part of ``n`` it had when it meets damage; this hands that part on first."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        data = self._inner.read1(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            super().close()
 
 
 class _ZstdFrames(io.RawIOBase):
@@ -134,13 +156,14 @@ def _size(n: int) -> str:
 
 
 def _read(f: BinaryIO, n: int, read: int, lines: int) -> tuple[bytes, TruncatedError | None]:
-    """Up to ``n`` bytes of ``f``, read a MiB at a time so that damage further on loses none
-    of what came before it; and the damage, if the input ended there."""
+    """Up to ``n`` bytes of ``f``, a decompressed block at a time (``read1``) so that damage
+    further on loses none of what came before it; and the damage, if the input ended there."""
+    read1 = getattr(f, "read1", f.read)
     parts: list[bytes] = []
     got = 0
     while got < n:
         try:
-            part = f.read(min(n - got, 1 << 20))
+            part = read1(min(n - got, 1 << 20))
         except (OSError, EOFError, zstandard.ZstdError) as e:
             data = b"".join(parts)
             before = lines + data.count(b"\n")
