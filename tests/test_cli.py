@@ -42,6 +42,8 @@ class FakeStats:
     other_sentences: int = 0
     by_type: dict[int, int] = field(default_factory=dict)
     rejects: dict[str, int] = field(default_factory=dict)
+    untimed: int = 0
+    assumed: int = 0
 
     def merge(self, o: FakeStats) -> FakeStats:
         def add(a: dict[Any, int], b: dict[Any, int]) -> dict[Any, int]:
@@ -69,6 +71,7 @@ class FakeDecoder:
 
     calls: list[dict[str, Any]] = field(default_factory=list)
     fail_after_first_batch: bool = False
+    fail_with: type[Exception] = InputError
 
     def __call__(self, source: Any, **kw: Any) -> Iterator[FakeBatch]:
         self.calls.append({"source": source, **kw})
@@ -105,7 +108,7 @@ class FakeDecoder:
             by_type = {k: v for k, v in {1: len(pos), 5: len(sta)}.items() if v}
             yield FakeBatch(tables, FakeStats(2, n, n, 0, by_type, rejects))
             if self.fail_after_first_batch:
-                raise InputError("input went away mid-stream (test)")
+                raise self.fail_with("input went away mid-stream (test)")
 
 
 @pytest.fixture
@@ -243,11 +246,24 @@ def test_stale_table_removed(fake: FakeDecoder, tmp_path: Path) -> None:
 
 def test_failure_leaves_nothing_half_written(fake: FakeDecoder, feed: Path, tmp_path: Path) -> None:
     fake.fail_after_first_batch = True
+    fake.fail_with = RuntimeError  # a crash, not a damaged input
     out = tmp_path / "out"
     res = run("decode", str(feed), "--out", str(out))
     assert res.exit_code == 1
-    assert res.stderr.startswith("error: input went away mid-stream")
     assert list(out.iterdir()) == []
+
+
+def test_damaged_input_keeps_what_came_before(
+    fake: FakeDecoder, feed: Path, tmp_path: Path
+) -> None:
+    """An input that breaks off (InputError mid-stream) keeps the batches before the damage,
+    written whole, and says so in one line; exit 1 (issue 12)."""
+    fake.fail_after_first_batch = True
+    out = tmp_path / "out"
+    res = run("decode", str(feed), "--out", str(out))
+    assert res.exit_code == 1
+    assert "error: input went away mid-stream (test)" in res.stderr
+    assert pq.read_table(out / "positions.parquet").num_rows == 1
 
 
 def test_default_out_dir_from_settings(fake: FakeDecoder, feed: Path, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -21,9 +22,11 @@ from tqdm import tqdm
 
 from seawatch.cli.common import columns_option, settings_of
 from seawatch.cli.summary import StatsLike, format_summary
-from seawatch.errors import InputError, SeawatchError
+from seawatch.errors import ConfigError, InputError, SeawatchError
 
 if TYPE_CHECKING:
+    from seawatch.decode.lacking import Untimed
+    from seawatch.engine.inputs import Findings
     from seawatch.settings import Settings
 
 __all__ = ["decode_command", "run_decode"]
@@ -51,6 +54,56 @@ def _check_input(name: str) -> str | Path:
     if not os.access(path, os.R_OK):
         raise InputError(f"cannot read '{name}': permission denied (check its permissions)")
     return path
+
+
+def _check_inputs(names: Sequence[str]) -> tuple[list[str | Path], list[str]]:
+    """The inputs that can be opened, and one line for each that cannot."""
+    ok: list[str | Path] = []
+    errors = []
+    for name in names:
+        try:
+            ok.append(_check_input(name))
+        except InputError as e:
+            errors.append(str(e))
+    return ok, errors
+
+
+def _parse_untimed(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    from seawatch.decode.lacking import Untimed  # late: the decoder compiles on import
+
+    try:
+        return Untimed.parse(value)
+    except ConfigError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+untimed_option = click.option(
+    "--untimed",
+    metavar="START[,END]",
+    callback=_parse_untimed,
+    help="Stamp messages that have no receive time (no tag block c:, no timestamp column) "
+    "from START (ISO 8601 UTC), one line a second, or spread evenly over the input's lines "
+    "to END when given (the capture's window); stamped rows get station=ts-assumed. "
+    "Live feeds need none: their lines are stamped on arrival.",
+)
+
+
+def tell_findings(
+    found: Findings, errors: Sequence[str] = (), untimed: int = 0, what: str = "not stored"
+) -> bool:
+    """Print what was wrong with the inputs on stderr, one line each; True if any could not
+    be read (the command then exits 1)."""
+    for line in found.notes:
+        click.echo(f"warning: {line}", err=True)
+    if untimed:
+        from seawatch.decode.lacking import untimed_text
+
+        click.echo(f"warning: {untimed_text(untimed, what)}", err=True)
+    for line in [*errors, *found.errors]:
+        click.echo(f"error: {line}", err=True)
+    return bool(errors or found.errors)
 
 
 def _total_bytes(sources: list[str | Path]) -> int | None:
@@ -86,7 +139,8 @@ def run_decode(
     keep_raw: bool,
     quarantine: BinaryIO | None,
     show_progress: bool,
-) -> tuple[Any, dict[str, int], float]:
+    untimed: Untimed | None = None,
+) -> tuple[Any, dict[str, int], float, Findings]:
     """Decode ``sources`` into the chosen output with a progress bar; returns (stats, rows by
     table, seconds). The work is :func:`seawatch.engine.decode.decode_files`'s."""
     try:
@@ -119,8 +173,9 @@ def run_decode(
             quarantine=quarantine,
             on_source=bar.set_description,
             progress=bar.update,
+            untimed=untimed,
         )
-    return result.stats, result.rows, result.elapsed_s
+    return result.stats, result.rows, result.elapsed_s, result.findings
 
 
 def _one_line(stats: StatsLike, rows: dict[str, int], elapsed_s: float, out: str) -> str:
@@ -165,6 +220,7 @@ def _one_line(stats: StatsLike, rows: dict[str, int], elapsed_s: float, out: str
     help="Progress bar on stderr [default: on when stderr is a terminal; env SEAWATCH_PROGRESS].",
 )
 @columns_option
+@untimed_option
 @click.pass_context
 def decode_command(
     ctx: click.Context,
@@ -175,18 +231,21 @@ def decode_command(
     quarantine: Path | None,
     raw: bool | None,
     progress: bool | None,
+    untimed: Untimed | None,
 ) -> None:
     """Decode AIS files (NMEA or tabular; plain, .gz, .bz2, .zst) into tables.
 
     FILE may be - for standard input. Rejected lines are counted, not fatal:
-    the exit code is 0 unless a file cannot be read (1) or the usage is wrong (2).
+    the exit code is 0 unless a file cannot be read (1: each such file is one
+    error line, the others are still decoded) or the usage is wrong (2).
+    Messages without a receive time get a null ts unless --untimed is given.
     """
     settings = settings_of(ctx)
     if fmt == "jsonl" and out_dir is not None:
         raise click.UsageError("--out is for --format parquet; jsonl goes to stdout (redirect it)")
     if files.count("-") > 1:
         raise click.UsageError("'-' (stdin) can be given only once")
-    sources = [_check_input(name) for name in files]
+    sources, errors = _check_inputs(files)
     keep_raw = settings.decode_keep_raw if raw is None else raw
     with contextlib.ExitStack() as stack:
         qfile = None
@@ -198,7 +257,7 @@ def decode_command(
                     f"cannot write quarantine file '{quarantine}': {exc.strerror} (check the path)"
                 ) from None
         try:
-            stats, rows, elapsed = run_decode(
+            stats, rows, elapsed, found = run_decode(
                 sources,
                 settings=settings,
                 out_dir=out_dir,
@@ -206,6 +265,7 @@ def decode_command(
                 keep_raw=keep_raw,
                 quarantine=qfile,
                 show_progress=_want_progress(progress, settings),
+                untimed=untimed,
             )
         except BrokenPipeError:  # `seawatch decode ... --format jsonl | head`
             _silence_stdout()
@@ -214,6 +274,8 @@ def decode_command(
     click.echo(_one_line(stats, rows, elapsed, out), err=True)
     if summary:
         click.echo(format_summary(stats, elapsed, rows), nl=False, err=fmt == "jsonl")
+    if tell_findings(found, errors, stats.untimed - stats.assumed, "written with a null ts"):
+        ctx.exit(1)
 
 
 def _silence_stdout() -> None:

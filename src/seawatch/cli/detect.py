@@ -11,6 +11,7 @@ a count of events per type on stdout. The work is
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -23,7 +24,7 @@ from seawatch.cli.common import (
     with_params,
     zones_option,
 )
-from seawatch.cli.decode import _check_input
+from seawatch.cli.decode import _check_inputs, tell_findings, untimed_option
 from seawatch.engine.detect import DetectResult, detect_files
 
 __all__ = ["detect_command", "format_detect_summary"]
@@ -80,6 +81,7 @@ def format_detect_summary(result: DetectResult) -> str:
 )
 @columns_option
 @params_option
+@untimed_option
 @click.pass_context
 def detect_command(
     ctx: click.Context,
@@ -89,6 +91,7 @@ def detect_command(
     chunk_rows: int | None,
     summary: bool,
     params: tuple[str, ...],
+    untimed: Any,
 ) -> None:
     """Find tracks and events in AIS files (NMEA, CSV or seawatch Parquet).
 
@@ -98,15 +101,23 @@ def detect_command(
     Inputs are read chunk by chunk, side by side, and put in time order within
     reorder_window_s (rows later than that are quarantined in late_*.parquet):
     memory stays bounded, not the whole input.
-    Exit code 0 done, 1 an input cannot be read, 2 bad usage.
+    Messages without a receive time (no tag block c:, no timestamp column)
+    are counted and left out unless --untimed gives them assumed times.
+    Exit code 0 done, 1 an input cannot be read (one error line each; the
+    others are still processed), 2 bad usage.
     """
     settings = with_params(settings_of(ctx), params)
     if "-" in inputs:
         raise click.UsageError("detect reads files, not stdin ('-'); save the feed to a file")
-    sources = [_check_input(name) for name in inputs]
+    sources, errors = _check_inputs(inputs)
     zones = load_zones(split_zone_names(zone_names), settings.data_dir)
     result = detect_files(
-        sources, settings=settings, out_dir=out_dir, zones=zones, chunk_rows=chunk_rows
+        sources,
+        settings=settings,
+        out_dir=out_dir,
+        zones=zones,
+        chunk_rows=chunk_rows,
+        untimed=untimed,
     )
     r = result.report
     click.echo(
@@ -117,3 +128,5 @@ def detect_command(
 
     if summary:
         click.echo(format_detect_summary(result), nl=False)
+    if tell_findings(r.findings, errors, r.untimed, "not in tracks or events"):
+        ctx.exit(1)

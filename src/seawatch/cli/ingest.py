@@ -8,6 +8,8 @@ what was read and stored. The work is :func:`seawatch.engine.ingest.ingest`'s.
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from seawatch.cli.common import (
@@ -20,7 +22,7 @@ from seawatch.cli.common import (
     zones_option,
 )
 from seawatch.cli.db import db_option, open_db
-from seawatch.cli.decode import _check_input
+from seawatch.cli.decode import _check_inputs, tell_findings, untimed_option
 from seawatch.engine.ingest import ingest
 from seawatch.errors import InputError, LabelError
 from seawatch.labels import parse_label
@@ -46,6 +48,7 @@ __all__ = ["ingest_command"]
 @columns_option
 @params_option
 @db_option
+@untimed_option
 @click.pass_context
 def ingest_command(
     ctx: click.Context,
@@ -56,6 +59,7 @@ def ingest_command(
     zone_names: tuple[str, ...],
     params: tuple[str, ...],
     db: str | None,
+    untimed: Any,
 ) -> None:
     """Decode AIS inputs and store them; the same message is stored once.
 
@@ -66,13 +70,16 @@ def ingest_command(
       seawatch ingest ifc.nmea --label "CONFIDENTIAL//REL TO IND, USA" --originator IND
       seawatch ingest day1.nmea --detect --zones eez
       seawatch ingest day1.nmea --detect --param gap.min_gap_s=3600
+      seawatch ingest aishub.nmea --untimed 2024-03-01T10:00Z,2024-03-01T10:03Z
+
+    Messages without a receive time are not stored unless --untimed gives
+    them assumed times. Exit code 0 done, 1 an input cannot be read (one
+    error line each; the others are still stored), 2 bad usage.
     """
     settings = with_params(settings_of(ctx), params)
-    paths = []
-    for name in inputs:
-        if name == "-":
-            raise InputError("ingest needs files (the ingest log knows inputs by content)")
-        paths.append(_check_input(name))
+    if "-" in inputs:
+        raise InputError("ingest needs files (the ingest log knows inputs by content)")
+    paths, errors = _check_inputs(inputs)
     zones = load_zones(split_zone_names(zone_names), settings.data_dir)
     if originator is not None and marking is None:
         raise LabelError("--originator goes with --label (give the marking too)")
@@ -82,5 +89,9 @@ def ingest_command(
             label = parse_label(
                 marking, store.policy, originator=(originator or settings.node_nation).upper()
             )
-        report = ingest(store, paths, settings, detect=detect, label=label, zones=zones)
+        report = ingest(
+            store, paths, settings, detect=detect, label=label, zones=zones, untimed=untimed
+        )
     click.echo(report.summary())
+    if tell_findings(report.engine.findings, errors, report.engine.untimed):
+        ctx.exit(1)

@@ -28,7 +28,7 @@ from seawatch.cli.common import (
     with_params,
     zones_option,
 )
-from seawatch.cli.decode import _check_input
+from seawatch.cli.decode import _check_inputs, tell_findings, untimed_option
 from seawatch.cli.simulate import _parse_start
 from seawatch.errors import InputError, LabelError
 from seawatch.labels import Label, parse_label
@@ -136,6 +136,7 @@ to a store you keep (ingest stores each message once, so re-runs add nothing twi
 )
 @columns_option
 @params_option
+@untimed_option
 @click.pass_context
 def run_command(
     ctx: click.Context,
@@ -156,11 +157,18 @@ def run_command(
     out_dir: Path | None,
     db: str | None,
     params: tuple[str, ...],
+    untimed: Any,
 ) -> None:
     """Run the whole chain and print a situation summary: simulated traffic (default),
     AIS files, or a live feed -> labelled store -> tracks and events -> summary of event
     counts and the most notable incidents (names, flags, places, times) -> GeoJSON and KML
     (QGIS, Google Earth) and Cursor-on-Target (TAK) exports. docs/run.md.
+
+    Files: messages without a receive time are not stored unless --untimed
+    gives them assumed times. An input that cannot be read is one error line
+    (the others are still stored) and the exit code is 1; when the files give
+    no position or static report at all, the run says there is nothing to
+    show, prints no summary and exits 1.
     """
     from seawatch.cli.run_steps import Job, live_address
 
@@ -177,15 +185,20 @@ def run_command(
         raise click.UsageError("--duration is for a live feed (--tcp/--udp)")
     if originator is not None and marking is None:
         raise LabelError("--originator goes with --label (give the marking too)")
-    paths = [Path(_check_input(name)) for name in inputs if name != "-"]
     if "-" in inputs:
         raise InputError("run needs files (the ingest log knows inputs by content), not stdin")
+    checked, errors = _check_inputs(inputs)
+    paths = [Path(p) for p in checked]
+    if inputs and not paths:  # none of the files can be read: no simulation instead
+        tell_findings_and_exit(errors)
     simulated = not paths and live is None
     run_settings, note = _settings_for_run(settings, simulated, marking)
     out = out_dir or settings.data_dir / "run"
     db = db or settings.db.reveal() or None
     zones = load_zones(split_zone_names(zone_names), settings.data_dir)
     job = Job(run_settings, out, db, reader_text, top, note, zones)
+    job.untimed = untimed
+    nothing = False
     with job.store() as store:
         label = _label(store, marking, originator, run_settings)
         if simulated:
@@ -195,8 +208,28 @@ def run_command(
             job.live(store, live, batch_s, duration_s, label)
         else:
             job.files(store, paths, label)
-        job.report(store, compare=COMPARE if simulated and marking is None else ())
+        got = job.ingested
+        nothing = got is not None and not sum(got.read.values())
+        if not nothing:
+            job.report(store, compare=COMPARE if simulated and marking is None else ())
     click.echo(job.text, nl=False)
+    got = job.ingested
+    failed = got is not None and tell_findings(got.engine.findings, errors, got.engine.untimed)
+    if nothing:
+        click.echo(
+            f"error: nothing to show: no position or static report read from "
+            f"{len(inputs)} file(s); no summary or exports written",
+            err=True,
+        )
+    if nothing or failed:
+        ctx.exit(1)
+
+
+def tell_findings_and_exit(errors: list[str]) -> None:
+    """Every input named was unreadable: say why, each on one line, and exit 1."""
+    for line in errors:
+        click.echo(f"error: {line}", err=True)
+    raise SystemExit(1)
 
 
 def _settings_for_run(

@@ -36,6 +36,7 @@ from seawatch.signals import stop_on_signals
 from seawatch.store.base import Store, redact_url
 
 if TYPE_CHECKING:
+    from seawatch.decode.lacking import Untimed
     from seawatch.geo.zones import ZoneLayer
 
 __all__ = ["Job", "live_address"]
@@ -94,6 +95,10 @@ class Job:
         self.window: tuple[dt.datetime, dt.datetime] | None = None
         self.store_display = redact_url(db) if db else str(out / "seawatch.duckdb")
         self.text = ""
+        self.untimed: Untimed | None = None
+        """Times assumed for messages without one (``--untimed``)."""
+        self.ingested: IngestReport | None = None
+        """What the files' ingest did (:meth:`files`): what to tell of the inputs."""
 
     # --- the store --------------------------------------------------------------------
     @contextlib.contextmanager
@@ -108,7 +113,15 @@ class Job:
     ) -> IngestReport:
         started = time.perf_counter()
         click.echo(f"ingesting {len(paths)} file(s) into {self.store_display} ...", err=True)
-        report = ingest(store, paths, self.settings, detect=detect, label=label, zones=self.zones)
+        report = ingest(
+            store,
+            paths,
+            self.settings,
+            detect=detect,
+            label=label,
+            zones=self.zones,
+            untimed=self.untimed,
+        )
         s = report.stored
         self.lines.append(
             f"stored      {s['positions']:,} new positions (of {report.read['positions']:,} "
@@ -166,7 +179,7 @@ class Job:
     def files(self, store: Store, paths: Sequence[Path], label: Label | None) -> None:
         """AIS files, stored."""
         self.title = f"seawatch run: {len(paths)} input file(s)"
-        self._ingest(store, paths, label)
+        self.ingested = self._ingest(store, paths, label)
 
     def live(
         self,

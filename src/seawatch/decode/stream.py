@@ -10,6 +10,7 @@ counted by reason in :class:`DecodeStats` and, when asked, written to a quaranti
 
 from __future__ import annotations
 
+import csv
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -22,13 +23,17 @@ import pyarrow as pa
 
 from seawatch.decode import nmea
 from seawatch.decode import reassembly as ra
+from seawatch.decode.lacking import Untimed, count_lines, mark_assumed
 from seawatch.decode.sentence import census
 from seawatch.decode.tables import Messages, build, min_bits_by_type
+from seawatch.decode.timeparse import NO_TIME
 from seawatch.decode.workspace import Workspace
+from seawatch.errors import DecodeError, InputError
 from seawatch.settings import Settings, load_settings
 from seawatch.sources.files import (
     SkippedBytes,
     Source,
+    TruncatedError,
     chunks,
     open_binary,
     peek_head,
@@ -36,6 +41,8 @@ from seawatch.sources.files import (
 )
 
 log = logging.getLogger(__name__)
+
+_BINARY_PROBE = 8192  # bytes of an input's head looked at for NUL bytes (binary data)
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,8 @@ class DecodeStats:
     messages: int = 0  # messages decoded into tables
     other_sentences: int = 0
     skipped_lines: int = 0
+    untimed: int = 0  # messages with no receive time of their own (stamped or left null)
+    assumed: int = 0  # of those, stamped with an assumed time (``untimed``)
     by_type: Mapping[int, int] = field(default_factory=dict)
     rejects: Mapping[str, int] = field(default_factory=dict)
 
@@ -59,6 +68,8 @@ class DecodeStats:
             messages=self.messages + other.messages,
             other_sentences=self.other_sentences + other.other_sentences,
             skipped_lines=self.skipped_lines + other.skipped_lines,
+            untimed=self.untimed + other.untimed,
+            assumed=self.assumed + other.assumed,
             by_type=dict(Counter(self.by_type) + Counter(other.by_type)),
             rejects=dict(Counter(self.rejects) + Counter(other.rejects)),
         )
@@ -75,6 +86,8 @@ class DecodeStats:
             "messages": self.messages,
             "other_sentences": self.other_sentences,
             "skipped_lines": self.skipped_lines,
+            "untimed": self.untimed,
+            "assumed": self.assumed,
             "by_type": {str(k): v for k, v in sorted(self.by_type.items())},
             "rejects": dict(sorted(self.rejects.items())),
         }
@@ -101,8 +114,12 @@ class NmeaDecoder:
         *,
         keep_raw: bool | None = None,
         quarantine: IO[bytes] | None = None,
+        untimed: Untimed | None = None,
+        lines: int | None = None,
     ) -> None:
         s = settings or load_settings()
+        self.untimed = untimed
+        self.step_us = untimed.step_us(lines) if untimed is not None else 0.0
         self.keep_raw = s.decode_keep_raw if keep_raw is None else keep_raw
         # raw sentences are also needed to quarantine messages no layout decodes
         self.capture_raw = self.keep_raw or quarantine is not None
@@ -156,8 +173,21 @@ class NmeaDecoder:
             counts,
         )
         self.line_no += int(counts[nmea.C_LINES])
+        ts = msg[nmea.M_TS, :nm]
+        missing = ts == NO_TIME
+        assumed = None
+        if self.untimed is not None and missing.any():
+            assumed = msg[nmea.M_LINE, :nm][
+                self.untimed.stamp(ts, msg[nmea.M_LINE, :nm], self.step_us)
+            ]
         messages = Messages(msg[:, :nm], pay[:npay], station[:nst], raw[:nraw], self.keep_raw)
-        return self._batch(n, messages, rej[:nr], rejbuf[:nrb], counts)
+        batch = self._batch(n, messages, rej[:nr], rejbuf[:nrb], counts)
+        n_missing = int(missing.sum())
+        if not n_missing:
+            return batch
+        tables = batch.tables if assumed is None else mark_assumed(batch.tables, assumed)
+        stats = replace(batch.stats, untimed=n_missing, assumed=0 if assumed is None else n_missing)
+        return Batch(tables, stats)
 
     def finish(self) -> Batch:
         p = self.pending
@@ -243,16 +273,21 @@ def decode_stream(
     quarantine: IO[bytes] | None = None,
     settings: Settings | None = None,
     progress: Callable[[int], object] | None = None,
+    untimed: Untimed | None = None,
 ) -> Iterator[Batch]:
     """Decode ``source`` chunk by chunk; see the module docstring.
 
     ``source`` is a path (``-`` for stdin; plain, .gz, .bz2 or .zst; NMEA or a decoded
     table format, recognised by content), a binary file object, bytes, or an iterable of
     lines. ``progress(n)`` is called with the input bytes consumed after each chunk.
-    Raises :class:`seawatch.errors.InputError` only when the source cannot be read.
+    ``untimed``: times assumed for messages without one (:mod:`seawatch.decode.lacking`).
+    Raises :class:`seawatch.errors.InputError` only when the source cannot be read (a
+    binary file is one): a compressed input that ends early raises it after the batches
+    decoded before the damage, naming the input, how much was read and where it broke.
     """
     s = settings or load_settings()
     if isinstance(source, str | Path):
+        lines = count_lines(source) if untimed is not None and untimed.end_us else None
         f = open_binary(source)
         with f:
             fmt = _sniff(f, str(source))
@@ -260,10 +295,13 @@ def decode_stream(
                 yield from _tabular(f, fmt, str(source), progress, s.csv_columns)
                 return
             parts = chunks(f, s.decode_chunk_bytes, s.decode_max_line_bytes + 1)
-            yield from _nmea(parts, s, keep_raw, quarantine, progress)
+            try:
+                yield from _nmea(parts, s, keep_raw, quarantine, progress, untimed, lines)
+            except TruncatedError as e:
+                raise InputError(f"{source}: {e}") from e
         return
     parts = source_chunks(source, s.decode_chunk_bytes, s.decode_max_line_bytes + 1)
-    yield from _nmea(parts, s, keep_raw, quarantine, progress)
+    yield from _nmea(parts, s, keep_raw, quarantine, progress, untimed)
 
 
 def _nmea(
@@ -272,8 +310,10 @@ def _nmea(
     keep_raw: bool | None,
     quarantine: IO[bytes] | None,
     progress: Callable[[int], object] | None,
+    untimed: Untimed | None = None,
+    lines: int | None = None,
 ) -> Iterator[Batch]:
-    dec = NmeaDecoder(s, keep_raw=keep_raw, quarantine=quarantine)
+    dec = NmeaDecoder(s, keep_raw=keep_raw, quarantine=quarantine, untimed=untimed, lines=lines)
     skipped = 0  # tail bytes of over-long lines, counted with the next batch
     for chunk in parts:
         if isinstance(chunk, SkippedBytes):
@@ -300,7 +340,17 @@ def _sniff(f: BinaryIO, name: str) -> str:
         from seawatch.decode.tabular import sniff_format
     except ImportError:  # pragma: no cover - tabular readers not installed
         return "nmea"
-    fmt = sniff_format(peek_head(f), name)
+    head = peek_head(f)
+    try:
+        fmt = sniff_format(head, name)
+    except (ValueError, UnicodeError, csv.Error):  # not a table: NMEA text, or binary
+        fmt = "unknown"
+    if fmt == "unknown" and b"\x00" in head[:_BINARY_PROBE]:
+        raise DecodeError(
+            f"{name}: not AIS (binary data: NUL bytes in the first "
+            f"{min(len(head), _BINARY_PROBE):,} bytes, starts {head[:4].hex(' ')}); "
+            "give NMEA text, CSV/JSON tables or seawatch Parquet"
+        )
     return "nmea" if fmt == "unknown" else fmt
 
 

@@ -3,10 +3,11 @@
 In: sources (files, or ``-`` for stdin), the settings, an output (:class:`ParquetSink` in a
 directory, or :class:`JsonlSink` on a stream), and optionally a quarantine file for rejected
 lines and callbacks for progress. Out: the decoded tables written (Parquet files put in
-place only when every input was decoded) and a :class:`DecodeResult`. Inputs are decoded one
-after the other: decoding needs no time order across inputs (``seawatch detect`` and
-``ingest`` merge them through the engine). ``seawatch decode`` and ``seawatch demo`` are
-this call.
+place only once every input was read) and a :class:`DecodeResult`. An input that cannot be
+read (or only in part) is named in ``DecodeResult.findings`` and the others are decoded.
+Inputs are decoded one after the other: decoding needs no time order across inputs
+(``seawatch detect`` and ``ingest`` merge them through the engine). ``seawatch decode``
+and ``seawatch demo`` are this call.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from seawatch.decode import DecodeStats, decode_stream
+from seawatch.decode.lacking import Untimed, no_ais_text
 from seawatch.decode.layouts import LAYOUTS
 from seawatch.decode.schemas import SCHEMAS
+from seawatch.engine.inputs import Findings
 from seawatch.engine.outputs import JsonlSink, ParquetSink
+from seawatch.errors import InputError
 
 if TYPE_CHECKING:
     from seawatch.settings import Settings
@@ -36,6 +40,8 @@ class DecodeResult:
     stats: DecodeStats = field(default_factory=DecodeStats)
     rows: dict[str, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    findings: Findings = field(default_factory=Findings)
+    """Inputs that could not be read (or only in part), and inputs without AIS."""
 
 
 def projections() -> dict[str, frozenset[int]]:
@@ -68,26 +74,46 @@ def decode_files(
     quarantine: BinaryIO | None = None,
     on_source: Callable[[str], object] | None = None,
     progress: Callable[[int], object] | None = None,
+    untimed: Untimed | None = None,
 ) -> DecodeResult:
     """Decode ``sources`` one after the other into ``sink``. ``on_source`` is told each
-    input's name as it starts, ``progress`` the bytes read."""
+    input's name as it starts, ``progress`` the bytes read; ``untimed``: times assumed for
+    messages without one (:mod:`seawatch.decode.lacking`)."""
     started = time.perf_counter()
     total = DecodeStats()
+    found = Findings()
     parquet = isinstance(sink, ParquetSink)
     with sink if isinstance(sink, ParquetSink) else contextlib.nullcontext():
         for src in sources:
+            name = str(src) if src != "-" else "stdin"
             if on_source is not None:
                 on_source(Path(src).name if src != "-" else "stdin")
             batches = decode_stream(
-                src, keep_raw=keep_raw, quarantine=quarantine, settings=settings, progress=progress
+                src,
+                keep_raw=keep_raw,
+                quarantine=quarantine,
+                settings=settings,
+                progress=progress,
+                untimed=untimed,
             )
-            for batch in batches:
-                if isinstance(sink, ParquetSink):
-                    for name, table in batch.tables.items():
-                        sink.write(name, table)
-                else:
-                    sink.write_batch(batch.tables)
-                total = total.merge(batch.stats)
+            seen = DecodeStats()
+            try:
+                for batch in batches:
+                    if isinstance(sink, ParquetSink):
+                        for table_name, table in batch.tables.items():
+                            sink.write(table_name, table)
+                    else:
+                        sink.write_batch(batch.tables)
+                    seen = seen.merge(batch.stats)
+            except InputError as e:  # what came before the damage is kept
+                found.errors.append(str(e))
+                found.failed.add(name)
+            else:
+                if seen.messages == 0:
+                    found.notes.append(
+                        no_ais_text(name, seen.lines, seen.sentences, dict(seen.rejects))
+                    )
+            total = total.merge(seen)
         if parquet:
             sink.commit()  # type: ignore[union-attr]
-    return DecodeResult(total, dict(sink.rows), time.perf_counter() - started)
+    return DecodeResult(total, dict(sink.rows), time.perf_counter() - started, found)

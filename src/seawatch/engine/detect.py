@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from seawatch.decode.lacking import Untimed
 from seawatch.engine.run import Engine, EngineReport
 from seawatch.engine.sinks import ParquetDirSink, Subscribers
 
@@ -43,12 +44,22 @@ def detect_files(
     params: Mapping[str, Any] | None = None,
     chunk_rows: int | None = None,
     subscribers: Subscribers | None = None,
+    untimed: Untimed | None = None,
 ) -> DetectResult:
     """Run the engine on ``sources`` (merged in time order) and write its tables into
-    ``out_dir``; nothing is left there half-written if it fails."""
+    ``out_dir``; nothing is left there half-written if it fails. An input that cannot be
+    read is named in ``report.findings`` and the others go on; ``untimed``: times assumed
+    for messages without one (:mod:`seawatch.decode.lacking`)."""
     with ParquetDirSink(out_dir) as out:
         sinks: list[Any] = [out] if subscribers is None else [out, subscribers]
-        engine = Engine(settings, sinks=sinks, zones=zones, params=params, chunk_rows=chunk_rows)
+        engine = Engine(
+            settings,
+            sinks=sinks,
+            zones=zones,
+            params=params,
+            chunk_rows=chunk_rows,
+            untimed=untimed,
+        )
         engine.add(sources)
         report = engine.finish()
     if not report.read["positions"]:

@@ -19,6 +19,11 @@ pipeline (``source_id``), so the labelling rules by source apply to each row as 
 when two inputs' rows are released together. Rows too late to put in time order are stored
 as read (without a track), counted and reported, never dropped. :class:`Ingest` keeps one
 run going over inputs that arrive one after another (a live feed's batches).
+
+An unreadable input (missing, binary, cut short) stops nothing: the others are stored (a
+damaged one's rows before the damage too), ``engine.findings`` says which and why, and it is
+not logged complete. Messages without a receive time are stored only with ``untimed``
+(assumed times: in the fingerprint and ``ingest_log.input``; :mod:`seawatch.decode.lacking`).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seawatch.decode.keys import message_keys
+from seawatch.decode.lacking import Untimed
 from seawatch.engine.inputs import SOURCE_ID, Piece
 from seawatch.engine.pipeline import ChunkResult
 from seawatch.engine.run import Engine, EngineReport, Final
@@ -100,15 +106,18 @@ class IngestReport:
         )
 
 
-def fingerprint(path: Path) -> str:
-    """SHA-256 of the file's bytes (what the ingest log knows an input by)."""
+def fingerprint(path: Path, untimed: Untimed | None = None) -> str:
+    """SHA-256 of the file's bytes (what the ingest log knows an input by), and of the
+    times assumed for its untimed messages, when given (other times, other rows)."""
     h = hashlib.sha256()
+    if untimed is not None:
+        h.update(f"untimed:{untimed.start_us},{untimed.end_us}\n".encode())
     try:
         with Path(path).open("rb") as fh:
             while block := fh.read(1 << 20):
                 h.update(block)
     except OSError as exc:
-        raise InputError(f"cannot read '{path}': {exc.strerror} (check the path)") from None
+        raise InputError(f"{path}: cannot be read ({exc.strerror}; check the path)") from None
     return h.hexdigest()
 
 
@@ -121,6 +130,8 @@ class StoreSink:
         self.marking = marking
         self.run_id = uuid.uuid4().hex
         self.report = IngestReport()
+        self.notes: dict[str, str] = {}
+        """Input → what its ``ingest_log.input`` adds to its name (assumed times)."""
         self.fingerprints: dict[str, str] = {}
         """Input (as the engine names it) → fingerprint, for the inputs being read."""
         self.sources: list[str] = []
@@ -140,7 +151,7 @@ class StoreSink:
         row = {
             "fingerprint": [fp],
             "chunk": [chunk],
-            "input": [path],
+            "input": [f"{path} ({self.notes[path]})" if path in self.notes else path],
             "run_id": [self.run_id],
             "rows": [rows],
             "inserted": [inserted],
@@ -258,8 +269,10 @@ class Ingest:
         params: Mapping[str, Any] | None = None,
         sinks: Sequence[Any] = (),
         progress: Callable[[int], None] | None = None,
+        untimed: Untimed | None = None,
     ) -> None:
         store.require_current()
+        self.untimed = untimed
         rules = LabelRules.from_settings(settings, store.policy)
         self.sink = StoreSink(
             store, Labeller(store, rules, label), None if label is None else str(label)
@@ -272,6 +285,7 @@ class Ingest:
             params=params,
             progress=progress,
             sources=self.sink.sources,
+            untimed=untimed,
         )
         self.detect = detect
         self._pending: list[str] = []  # inputs logged complete once the pipeline finishes
@@ -292,12 +306,21 @@ class Ingest:
         return r
 
     def add(self, inputs: Sequence[str | Path]) -> IngestReport:
-        """Decode and store ``inputs``, merged in time order (every file is read first: an
-        unreadable one stops the call before anything is stored)."""
+        """Decode and store ``inputs``, merged in time order. An input that cannot be read
+        is named in ``report.engine.findings`` with the reason; the others are stored."""
         sink = self.sink
-        names = [str(p) for p in inputs]
-        for name in names:
-            sink.fingerprints[name] = fingerprint(Path(name))
+        found = self.engine.report.findings
+        names = []
+        for name in map(str, inputs):
+            try:
+                sink.fingerprints[name] = fingerprint(Path(name), self.untimed)
+            except InputError as e:
+                found.errors.append(str(e))
+                found.failed.add(name)
+                continue
+            if self.untimed is not None:
+                sink.notes[name] = self.untimed.describe()
+            names.append(name)
         sink.report.inputs += len(names)
         todo = []
         for name in names:
@@ -308,6 +331,7 @@ class Ingest:
                 todo.append(name)
         if todo:
             self.engine.add(todo)
+        todo = [name for name in todo if name not in found.failed]
         if self.detect:
             self._pending += todo
         else:
@@ -335,10 +359,18 @@ def ingest(
     zones: Sequence[ZoneLayer] = (),
     params: Mapping[str, Any] | None = None,
     progress: Callable[[int], None] | None = None,
+    untimed: Untimed | None = None,
 ) -> IngestReport:
     """Decode ``inputs`` and store them (see the module docstring and :class:`Ingest`)."""
     session = Ingest(
-        store, settings, detect=detect, label=label, zones=zones, params=params, progress=progress
+        store,
+        settings,
+        detect=detect,
+        label=label,
+        zones=zones,
+        params=params,
+        progress=progress,
+        untimed=untimed,
     )
     session.add(inputs)
     return session.finish()

@@ -12,13 +12,17 @@ read side by side, the piece starting first next: two receivers' files of the sa
 (a coast station's and a satellite's) interleave instead of one following the other, so
 the pipeline's reorder window is enough to put them in time order. Inputs of successive
 days are read one after the other, so memory is a piece per open input.
+
+An input that cannot be read (missing, binary, a compressed file cut short) does not stop
+the others: what it gave before the damage is kept, and :class:`Findings` names it with the
+reason, as it does an input that held no AIS message at all.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,14 +31,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seawatch.decode import DecodeStats, decode_stream
+from seawatch.decode.lacking import Untimed, no_ais_text
 from seawatch.decode.schemas import SCHEMAS
 from seawatch.engine.outputs import conform_to
 from seawatch.engine.pipeline import SOURCE_ID, ts_us
+from seawatch.errors import InputError
 
 if TYPE_CHECKING:
     from seawatch.settings import Settings
 
-__all__ = ["SOURCE_ID", "Piece", "merged", "pieces"]
+__all__ = ["SOURCE_ID", "Findings", "Piece", "merged", "pieces"]
 
 _HEAD_BYTES = 64 * 1024  # decoded to find where an input starts
 _NEVER = np.iinfo(np.int64).min
@@ -66,14 +72,55 @@ class Piece:
         return lo, hi
 
 
+@dataclass
+class Findings:
+    """What was wrong with the inputs, one line each: ``errors`` (an input that could not
+    be read, or only in part: its name in ``failed``) and ``notes`` (an input with no AIS)."""
+
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    failed: set[str] = field(default_factory=set)
+
+
 def pieces(
     source: Path | str,
     settings: Settings,
     chunk_rows: int | None = None,
     progress: Callable[[int], None] | None = None,
+    untimed: Untimed | None = None,
+    findings: Findings | None = None,
 ) -> Iterator[Piece]:
-    """The pieces of one input, at most ``chunk_rows`` rows each (None: whole batches)."""
-    for chunk, batch in enumerate(decode_stream(source, settings=settings, progress=progress)):
+    """The pieces of one input, at most ``chunk_rows`` rows each (None: whole batches).
+
+    With ``findings``, an input that cannot be read ends its pieces (after those decoded
+    before the damage) and is told there, as is an input without AIS; without, it raises.
+    """
+    seen = DecodeStats()
+    try:
+        for piece in _pieces(source, settings, chunk_rows, progress, untimed):
+            seen = seen.merge(piece.stats)
+            yield piece
+    except InputError as e:
+        if findings is None:
+            raise
+        findings.errors.append(str(e))
+        findings.failed.add(str(source))
+        return
+    if findings is not None and seen.messages == 0:
+        findings.notes.append(
+            no_ais_text(str(source), seen.lines, seen.sentences, dict(seen.rejects))
+        )
+
+
+def _pieces(
+    source: Path | str,
+    settings: Settings,
+    chunk_rows: int | None,
+    progress: Callable[[int], None] | None,
+    untimed: Untimed | None,
+) -> Iterator[Piece]:
+    batches = decode_stream(source, settings=settings, progress=progress, untimed=untimed)
+    for chunk, batch in enumerate(batches):
         pos, st = (
             conform_to(batch.tables[name], SCHEMAS[name], name)
             if name in batch.tables
@@ -98,13 +145,17 @@ def pieces(
             yield Piece(p, s, stats, source, chunk, last_of_chunk=i == len(starts) - 1)
 
 
-def _start(source: Path | str, settings: Settings) -> int | None:
-    """Oldest time (µs) in the first batch of ``source`` with one, decoding only its head."""
+def _start(source: Path | str, settings: Settings, untimed: Untimed | None) -> int | None:
+    """Oldest time (µs) in the first batch of ``source`` with one, decoding only its head
+    (None for an input that cannot be read: reading it proper will say why)."""
     head = dataclasses.replace(settings, decode_chunk_bytes=_HEAD_BYTES)
-    for k, piece in enumerate(pieces(source, head)):
-        start = piece.span()[0]
-        if start is not None or k >= 3:
-            return start
+    try:
+        for k, piece in enumerate(pieces(source, head, untimed=untimed)):
+            start = piece.span()[0]
+            if start is not None or k >= 3:
+                return start
+    except InputError:
+        return None
     return None
 
 
@@ -136,15 +187,18 @@ def merged(
     settings: Settings,
     chunk_rows: int | None = None,
     progress: Callable[[int], None] | None = None,
+    untimed: Untimed | None = None,
+    findings: Findings | None = None,
 ) -> Iterator[tuple[Piece, int | None]]:
     """Pieces of all inputs, the one starting first next, and the time all inputs reached.
 
     The time reached is the slowest open input's newest time fed (or its start), and the
     start of any input not opened yet: nothing older can come any more, so the pipeline
     may release up to it, less its reorder window. None once every input is read.
+    ``untimed`` and ``findings``: as for :func:`pieces`.
     """
     waiting = sorted(
-        ((_start(src, settings), k, src) for k, src in enumerate(sources)),
+        ((_start(src, settings, untimed), k, src) for k, src in enumerate(sources)),
         key=lambda w: (_NEVER if w[0] is None else w[0], w[1]),
     )
     opened: list[_Input] = []
@@ -152,7 +206,8 @@ def merged(
         live = [i for i in opened if i.head is not None]
         first = min((_NEVER if i.start is None else i.start for i in live), default=None)
         if waiting and (first is None or (waiting[0][0] or _NEVER) <= first):
-            opened.append(_Input(pieces(waiting.pop(0)[2], settings, chunk_rows, progress)))
+            src = waiting.pop(0)[2]
+            opened.append(_Input(pieces(src, settings, chunk_rows, progress, untimed, findings)))
             continue
         if not live:
             return

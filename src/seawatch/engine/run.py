@@ -29,7 +29,8 @@ import numpy as np
 import pyarrow as pa
 
 from seawatch.decode import DecodeStats
-from seawatch.engine.inputs import Piece, merged
+from seawatch.decode.lacking import Untimed
+from seawatch.engine.inputs import Findings, Piece, merged
 from seawatch.engine.pipeline import SOURCE_ID, ChunkResult, Pipeline
 from seawatch.events.registry import detectors, resolve_params
 
@@ -79,6 +80,8 @@ class EngineReport:
     events_by_type: dict[str, int] = field(default_factory=dict)
     geography: bool = False
     elapsed_s: float = 0.0
+    findings: Findings = field(default_factory=Findings)
+    """Inputs that could not be read (or only in part), and inputs without AIS."""
 
     @property
     def messages(self) -> int:
@@ -103,6 +106,11 @@ class EngineReport:
             "or events (sort the input by time or raise SEAWATCH_REORDER_WINDOW_S)"
         )
 
+    @property
+    def untimed(self) -> int:
+        """Messages left without a receive time (no ``--untimed``): no track, not stored."""
+        return self.decode.untimed - self.decode.assumed
+
 
 class Engine:
     """One run: :meth:`add` inputs (files, merged in time order within each call) or
@@ -110,7 +118,9 @@ class Engine:
 
     One pipeline spans every call, so tracks and events cross inputs and a live feed's
     batches. ``params``: detector parameters by detector name (default: the settings'
-    ``detectors``, :func:`seawatch.events.registry.resolve_params`).
+    ``detectors``, :func:`seawatch.events.registry.resolve_params`). ``untimed``: times
+    assumed for messages without one (:mod:`seawatch.decode.lacking`). An input that
+    cannot be read is told in ``report.findings`` and the others go on.
     """
 
     def __init__(
@@ -124,8 +134,10 @@ class Engine:
         chunk_rows: int | None = None,
         progress: Callable[[int], None] | None = None,
         sources: list[str] | None = None,
+        untimed: Untimed | None = None,
     ) -> None:
         self.settings = settings
+        self.untimed = untimed
         self.sources: list[str] = [] if sources is None else sources
         """Every input's name by its :data:`SOURCE_ID` (the number on its rows)."""
         self.sinks = list(sinks)
@@ -148,7 +160,10 @@ class Engine:
     def add(self, sources: Sequence[str | Path]) -> EngineReport:
         """Decode ``sources``, merged in time order, and run them through."""
         self.report.inputs += len(sources)
-        for piece, now in merged(sources, self.settings, self.chunk_rows, self.progress):
+        found = self.report.findings
+        for piece, now in merged(
+            sources, self.settings, self.chunk_rows, self.progress, self.untimed, found
+        ):
             self.feed(piece, now)
         return self.report
 

@@ -66,14 +66,68 @@ def _decompressing(f: IO[bytes]) -> BinaryIO:
     head = raw.peek(4)[:4]
     inner: Any
     if head.startswith(_GZIP):
-        inner = gzip.GzipFile(fileobj=raw, mode="rb")
+        inner = _Read1(gzip.GzipFile(fileobj=raw, mode="rb"))
     elif head.startswith(_BZIP2):
-        inner = bz2.BZ2File(raw, "rb")
+        inner = _Read1(bz2.BZ2File(raw, "rb"))
     elif head.startswith(_ZSTD):
-        inner = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+        inner = _ZstdFrames(raw)
     else:
         return raw
     return _Decompressed(inner, raw)
+
+
+class _Read1(io.RawIOBase):
+    """A decompressing file read a decompressed block at a time (``read1``): its ``read(n)``
+    would drop the part of ``n`` it had when it meets damage; this hands that part on first."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        data = self._inner.read1(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            super().close()
+
+
+class _ZstdFrames(io.RawIOBase):
+    """zstd frames one after the other, decompressed; an input that ends inside a frame
+    raises (``stream_reader`` would end quietly there, hiding a cut-short file)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self._dec: Any = None
+        self._out = b""
+        self._at = 0  # how much of _out was handed out
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        while self._at >= len(self._out):
+            self._out, self._at = b"", 0
+            block = self._raw.read(1 << 17)
+            if not block:
+                if self._dec is not None and not self._dec.eof:
+                    raise zstandard.ZstdError("compressed data ended inside a zstd frame")
+                return 0
+            while block:
+                if self._dec is None or self._dec.eof:
+                    self._dec = zstandard.ZstdDecompressor().decompressobj()
+                self._out += self._dec.decompress(block)
+                block = self._dec.unused_data if self._dec.eof else b""
+        n = min(len(b), len(self._out) - self._at)
+        b[:n] = self._out[self._at : self._at + n]
+        self._at += n
+        return n
 
 
 def peek_head(f: BinaryIO, n: int = 65536) -> bytes:
@@ -83,6 +137,42 @@ def peek_head(f: BinaryIO, n: int = 65536) -> bytes:
         data: bytes = peek(n)
         return data[:n]
     return b""
+
+
+class TruncatedError(InputError):
+    """A compressed input that ends early (cut short or corrupt): what came before it was
+    read. ``bytes_read``: decompressed bytes; ``lines``: whole lines before the damage."""
+
+    def __init__(self, reason: str, bytes_read: int, lines: int) -> None:
+        self.reason, self.bytes_read, self.lines = reason, bytes_read, lines
+        super().__init__(
+            f"compressed data ends early after {_size(bytes_read)} (line {lines + 1:,}): "
+            f"kept the {lines:,} lines before it ({reason})"
+        )
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024:.1f} KiB" if n < 1 << 20 else f"{n / (1 << 20):.1f} MiB"
+
+
+def _read(f: BinaryIO, n: int, read: int, lines: int) -> tuple[bytes, TruncatedError | None]:
+    """Up to ``n`` bytes of ``f``, a decompressed block at a time (``read1``) so that damage
+    further on loses none of what came before it; and the damage, if the input ended there."""
+    read1 = getattr(f, "read1", f.read)
+    parts: list[bytes] = []
+    got = 0
+    while got < n:
+        try:
+            part = read1(min(n - got, 1 << 20))
+        except (OSError, EOFError, zstandard.ZstdError) as e:
+            data = b"".join(parts)
+            before = lines + data.count(b"\n")
+            return data, TruncatedError(str(e) or type(e).__name__, read + len(data), before)
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts), None
 
 
 class SkippedBytes(int):
@@ -103,41 +193,42 @@ def chunks(
     limit = max(chunk_bytes, long_line or 0)
     rest = b""
     skipping = False  # inside the remainder of an over-long line
-    try:
-        while True:
-            block = f.read(chunk_bytes)
-            if not block:
-                break
-            if skipping:
-                nl = block.find(b"\n")
-                if nl < 0:
-                    yield SkippedBytes(len(block))
-                    continue
-                skipping = False
-                yield SkippedBytes(nl)  # its newline stands in for the one added below
-                block = block[nl + 1 :]
-            data = rest + block if rest else block
-            cut = data.rfind(b"\n")
-            if cut < 0:
-                if len(data) > limit:
-                    yield data[:limit] + b"\n"
-                    yield SkippedBytes(len(data) - limit)
-                    rest, skipping = b"", True
-                else:
-                    rest = data
+    read = lines = 0  # decompressed bytes and whole lines read, for a truncation's message
+    damage: TruncatedError | None = None
+    while damage is None:
+        block, damage = _read(f, chunk_bytes, read, lines)
+        if not block:
+            break
+        read += len(block)
+        lines += block.count(b"\n")
+        if skipping:
+            nl = block.find(b"\n")
+            if nl < 0:
+                yield SkippedBytes(len(block))
                 continue
-            rest = data[cut + 1 :]
-            yield data[: cut + 1]
-            if len(rest) > limit:
-                yield rest[:limit] + b"\n"
-                yield SkippedBytes(len(rest) - limit)
+            skipping = False
+            yield SkippedBytes(nl)  # its newline stands in for the one added below
+            block = block[nl + 1 :]
+        data = rest + block if rest else block
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            if len(data) > limit:
+                yield data[:limit] + b"\n"
+                yield SkippedBytes(len(data) - limit)
                 rest, skipping = b"", True
-    except (OSError, EOFError, zstandard.ZstdError) as e:
-        # a truncated or corrupt compressed file: keep what was decoded, then say why
-        log.warning("input ended early: %s", e)
-        if rest:
-            yield rest
-        raise InputError(f"input is corrupt or truncated after the data decoded so far: {e}") from e
+            else:
+                rest = data
+            continue
+        rest = data[cut + 1 :]
+        yield data[: cut + 1]
+        if len(rest) > limit:
+            yield rest[:limit] + b"\n"
+            yield SkippedBytes(len(rest) - limit)
+            rest, skipping = b"", True
+    if damage is not None:
+        # a truncated or corrupt compressed file: what came before is kept (yielded above);
+        # the partial line cut by the damage is left out (it would only be rejected)
+        raise damage
     if rest:
         yield rest
     elif skipping:
