@@ -53,6 +53,7 @@ TYPES = (
     "loitering",
     "port_visit",
     "zone_entry",
+    "zone_present",
     "spoofing",
     "identity_change",
 )
@@ -62,7 +63,8 @@ RULES = ("jump", "on_land")  # spoofing rules also shown apart (a shared MMSI sh
 def zone_layer(truth: pa.Table) -> ZoneLayer:
     """The simulated zones (one box per injected zone entry) as a zone layer."""
     boxes: dict[tuple[float, ...], str] = {}
-    for rec in truth.filter(pc.equal(truth["event_type"], pa.scalar("zone_entry"))).to_pylist():
+    zone_types = pa.array(["zone_entry", "zone_present"])
+    for rec in truth.filter(pc.is_in(truth["event_type"], value_set=zone_types)).to_pylist():
         params = json.loads(rec["params"])
         boxes.setdefault(tuple(params["bbox"]), params["zone_name"])
     geoms = np.array([shapely.box(*b) for b in boxes], dtype=object)

@@ -6,11 +6,19 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 import shapely
 
+from seawatch.engine.ingest import zone_records
 from seawatch.errors import InputError, NotFound
-from seawatch.geo.zones import import_zones, load_zone_layer, zone_layer_path
+from seawatch.geo.zones import (
+    ZONE_NAME_FIELDS,
+    ZoneLayer,
+    import_zones,
+    load_zone_layer,
+    zone_layer_path,
+)
 
 
 def _square(x0: float, y0: float, size: float) -> list[list[list[float]]]:
@@ -97,3 +105,47 @@ def test_australia_shapefile(shared_data: Path, tmp_path: Path) -> None:
     # off Sydney, off Perth, inland Alice Springs (the layer includes land), off Mombasa
     index = layer.locate([-34.0, -32.0, -23.7, -4.2], [152.0, 115.2, 133.9, 40.5])
     assert index.tolist() == [0, 0, 0, -1]
+
+
+def test_marine_regions_polygons_are_named_by_geoname(shared_data: Path, tmp_path: Path) -> None:
+    """Marine Regions files name each polygon in GEONAME (the merged extract's ``name`` holds
+    only the Black and Caspian Seas): the default choice is the common field naming most."""
+    folder = shared_data / "geo" / "eez_marineregions_v11_partial_rezoning"
+    merged = folder / "eez_v11_rezoning_regions_merged.geojson"
+    layer = import_zones(merged, "eez", tmp_path)
+    assert layer.name_field == "GEONAME"
+    off_mombasa = layer.locate([-4.2], [40.5])
+    assert layer.names().take(pa.array(off_mombasa)).to_pylist() == [
+        "Kenyan Exclusive Economic Zone"
+    ]
+    assert layer.names().null_count == 2  # Black Sea, Caspian Sea: no GEONAME
+    assert load_zone_layer("eez", tmp_path).name_field == "GEONAME"  # remembered
+    region = import_zones(folder / "regions" / "east-and-southern-africa.geojson", "r", tmp_path)
+    assert region.name_field == "GEONAME"
+
+    chosen = import_zones(merged, "eez", tmp_path, name_field="TERRITORY1")
+    assert chosen.names().take(pa.array(off_mombasa)).to_pylist() == ["Kenya"]
+    stored = load_zone_layer("eez", tmp_path)
+    assert stored.name_field == "TERRITORY1"
+    assert zone_records(stored, 1).column("name").to_pylist() == stored.names().to_pylist()
+    assert "Kenya" in zone_records(stored, 1).column("name").to_pylist()
+
+    with pytest.raises(InputError, match=r"no field 'NAME_EN' in .*fields present: .*GEONAME"):
+        import_zones(merged, "eez", tmp_path, name_field="NAME_EN")
+    assert load_zone_layer("eez", tmp_path).name_field == "TERRITORY1"  # left as it was
+
+
+def test_name_field_default_and_none(small_geojson: Path, tmp_path: Path) -> None:
+    layer = import_zones(small_geojson, "small", tmp_path)
+    assert "zone" not in ZONE_NAME_FIELDS
+    assert layer.name_field is None  # no common name field: polygons unnamed
+    assert layer.names().to_pylist() == [None, None, None]
+    assert zone_records(layer, 1).column("name").to_pylist() == [None, None, None]
+    named = import_zones(small_geojson, "small", tmp_path, name_field="zone")
+    assert named.names().to_pylist() == ["A", "B", "bowtie"]
+    assert load_zone_layer("small", tmp_path).names().to_pylist() == ["A", "B", "bowtie"]
+    # a layer built in memory chooses the same way: the first common field naming most
+    table = pa.table({"NAME": ["", None], "GEONAME": ["x", None], "name": [None, "y"]})
+    built = ZoneLayer("w", table, layer.geometries[:2])
+    assert built.name_field == "name"  # NAME names none; name and GEONAME one each: first
+    assert built.names().to_pylist() == [None, "y"]

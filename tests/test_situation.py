@@ -140,6 +140,35 @@ def test_zone_entries_of_fishing_vessels_rank_first() -> None:
     assert notable[1].what.startswith("entered zone eez:0")
 
 
+def test_present_at_the_start_is_not_an_entry() -> None:
+    """A vessel inside a zone at its track's first position is worded apart from one that
+    entered, names from the store's zones (the layer's name field), entries ranked first."""
+    eez = {"layer": "eez", "zone": 3}
+    t = events(
+        [
+            {"type": "zone_present", "mmsi": 636000003, "details": {**eez, "ship_type": 70}},
+            {"type": "zone_present", "mmsi": 419000001, "details": {**eez, "ship_type": 30}},
+            {"type": "zone_entry", "mmsi": 538000002, "h0": 5, "details": eez},
+        ]
+    )
+    names = {"eez:3": "Kenyan Exclusive Economic Zone"}
+    s = situation(t, VESSELS, zone_names=names)
+    assert [(n.event_type, n.vessel.mmsi, n.what) for n in s.notable] == [
+        ("zone_entry", 538000002, "entered Kenyan Exclusive Economic Zone"),
+        (
+            "zone_present",
+            419000001,
+            "a fishing vessel, present at the start in Kenyan Exclusive Economic Zone",
+        ),
+        ("zone_present", 636000003, "present at the start in Kenyan Exclusive Economic Zone"),
+    ]
+    text = format_situation(s)
+    assert "     present at the start in Kenyan Exclusive Economic Zone\n" in text
+    assert re.search(r"^  zone_present +2  2 vessels$", text, re.M)
+    unnamed = situation(t, VESSELS).notable
+    assert unnamed[2].what == "present at the start in zone eez:3"
+
+
 def test_text_lists_counts_and_notables() -> None:
     t = events(
         [

@@ -25,21 +25,40 @@ def zones_command() -> None:
 
 @zones_command.command(
     "import",
-    epilog="\b\nExample:\n  seawatch zones import World_EEZ_v12.shp --name eez",
+    epilog="\b\nExamples:\n  seawatch zones import World_EEZ_v12.shp --name eez\n"
+    "  seawatch zones import World_EEZ_v12.shp --name eez --name-field TERRITORY1",
 )
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--name", required=True, help="Layer name (letters, digits, '_', '-', '.').")
+@click.option(
+    "--name-field",
+    metavar="FIELD",
+    help="Attribute that names each polygon (Marine Regions: GEONAME or TERRITORY1); "
+    "default: the first common name field (name, NAME, ..., GEONAME, ...) naming the most.",
+)
 @click.pass_context
-def import_command(ctx: click.Context, file: Path, name: str) -> None:
+def import_command(ctx: click.Context, file: Path, name: str, name_field: str | None) -> None:
     """Import FILE (GeoJSON, GeoPackage, Shapefile; WGS84) as zone layer NAME.
 
-    The layer is stored under <data_dir>/zones/NAME.parquet, replacing one of the same name.
+    The layer is stored under <data_dir>/zones/NAME.parquet, replacing one of the same name,
+    with the field that names its polygons in events and summaries.
     """
-    from seawatch.geo.zones import import_zones  # GDAL loads slowly; only this needs it
+    from seawatch.geo.zones import ZONE_NAME_FIELDS, import_zones  # GDAL loads slowly
 
-    layer = import_zones(file, name, settings_of(ctx).data_dir)
+    layer = import_zones(file, name, settings_of(ctx).data_dir, name_field=name_field)
     columns = ", ".join(c for c in layer.table.column_names if c != "geometry")
     click.echo(f"zone layer {name!r}: {len(layer)} polygons from {file} (attributes: {columns})")
+    common = ", ".join(ZONE_NAME_FIELDS)
+    if layer.name_field is None:
+        click.echo(
+            f"polygons unnamed: none of {common} is present and non-empty; "
+            f"use --name-field to choose (fields: {columns})"
+        )
+        return
+    named = len(layer) - layer.names().null_count
+    how = "--name-field" if name_field else f"the first of {common} naming the most"
+    more = "" if name_field else "; use --name-field to choose"
+    click.echo(f"named {named} of {len(layer)} polygons by {layer.name_field} ({how}){more}")
 
 
 @zones_command.command("list", epilog="\b\nExample:\n  seawatch zones list")

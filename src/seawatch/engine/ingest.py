@@ -60,7 +60,6 @@ __all__ = ["Ingest", "IngestReport", "StoreSink", "fingerprint", "ingest", "zone
 
 log = logging.getLogger(__name__)
 
-_ZONE_NAMES = ("name", "NAME", "Name", "zone_name", "GEONAME", "geoname", "TERRITORY1")
 _LOG_KEY = pa.schema([pa.field("fingerprint", pa.string()), pa.field("chunk", pa.int32())])  # type: ignore[arg-type]
 COMPLETE = -1  # ingest_log.chunk of the row saying an input is fully stored
 
@@ -377,15 +376,12 @@ def ingest(
 
 
 def zone_records(layer: ZoneLayer, label_id: int) -> pa.Table:
-    """The ``zones`` rows of a layer: one per polygon, WKT in WGS 84, its name attribute."""
+    """The ``zones`` rows of a layer: one per polygon, WKT in WGS 84, its name (the layer's
+    ``name_field``, :meth:`ZoneLayer.names`)."""
     import shapely
 
     n = len(layer)
-    names: pa.Array[Any] = pa.nulls(n, pa.string())
-    for col in _ZONE_NAMES:
-        if col in layer.table.column_names:
-            names = layer.table.column(col).combine_chunks().cast(pa.string())
-            break
+    names = layer.names()
     wkt = shapely.to_wkt(layer.geometries, rounding_precision=7)
     return pa.table(
         {

@@ -134,13 +134,14 @@ def _builtin(module: Any, params: type, reads: str = "positions", **emits: int |
 
 
 # run order as before the registry; ranks: how much an operator wants to see them first
+# (zone_present last: inside a zone at a track's first position, no entry was seen)
 _builtin(gap, gap.GapParams, gap=7)
 _builtin(suspected_disabling, suspected_disabling.DisablingParams, suspected_disabling=1)
 _builtin(loitering, loitering.LoiteringParams, loitering=5)
 _builtin(spoofing, spoofing.SpoofingParams, spoofing=3)
 _builtin(encounter, encounter.EncounterParams, encounter=2)
 _builtin(port_visit, port_visit.PortVisitParams, port_visit=None)
-_builtin(zone_entry, zone_entry.ZoneParams, zone_entry=4, zone_exit=None)
+_builtin(zone_entry, zone_entry.ZoneParams, zone_entry=4, zone_present=8, zone_exit=None)
 _builtin(identity_change, identity_change.IdentityParams, "statics", identity_change=6)
 
 

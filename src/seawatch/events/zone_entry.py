@@ -8,11 +8,15 @@ in a polygon of the rule's layers and zones, by a vessel of the rule's ship type
 its excluded flags (from the MMSI's MID), faster than its ``min_speed_kn``. Each change of
 the polygon a track is matched in gives point events (``start_ts`` = ``end_ts``, the first
 position after the change): ``zone_exit`` of the old polygon, then ``zone_entry`` of the new.
-So "fishing vessel of another flag inside this EEZ" is ``ZoneRule("foreign_fishing",
-layers=("eez",), zones=(k,), ship_types=(30,), exclude_flags=("NOR",))`` and "speed above
-12 kn inside this area" is ``ZoneRule("fast", layers=("aoi",), min_speed_kn=12.0)``.
+An entry needs a position of the track outside before it: a track already inside at its
+first decided position (a segment's first, or the MMSI's first without ``segment_id``) gives
+``zone_present`` instead, as nobody saw it enter. So "fishing vessel of another flag inside
+this EEZ" is ``ZoneRule("foreign_fishing", layers=("eez",), zones=(k,), ship_types=(30,),
+exclude_flags=("NOR",))`` and "speed above 12 kn inside this area" is ``ZoneRule("fast",
+layers=("aoi",), min_speed_kn=12.0)``.
 In: positions (``ts``, ``mmsi``, ``lat``, ``lon``, ``zone_<layer>``...; optional
-``segment_id``, ``speed_kn``, ``ship_type``). Out: events ``zone_entry`` and ``zone_exit``.
+``segment_id``, ``speed_kn``, ``ship_type``). Out: events ``zone_entry``, ``zone_present``
+and ``zone_exit``.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from seawatch.tracks.mid import flag_of
 
 NO = np.iinfo(np.int64).min
 UNSEEN = -2  # rule state of a track before its first decided position
+EXIT, ENTRY, PRESENT = 0, 1, 2  # kinds of transition
 LAST_TS, SHIP, MMSI = 0, 1, 2
 PREFIX = "zone_"
 B = npt.NDArray[np.bool_]
@@ -66,12 +71,6 @@ class ZoneParams:
 
     rules: tuple[ZoneRule, ...] = param(
         (ZoneRule(),), "rules watched, each on each of its layers (names must be unique)"
-    )
-    track_start_confidence: float = param(
-        0.5,
-        "confidence of an entry at a track's first decided position (inside already: the "
-        "crossing was not seen)",
-        maximum=1.0,
     )
     track_expiry_s: float = param(
         TRACK_EXPIRY_S, "a segment silent this long has ended and its state is dropped"
@@ -107,7 +106,8 @@ def _walk(track: I64, ts: I64, ship: I64, mmsi: I64, iv: I64, ok: B, eff: I64) -
 
 @njit(cache=True, nogil=True)
 def _transitions(track: I64, use: B, matched: I64, st: I64, out: I64) -> int:
-    """Changes of matched polygon: rows (row, is_entry, zone, other zone, at_track_start)."""
+    """Changes of matched polygon: rows (row, kind, zone, other zone); kind EXIT, ENTRY, or
+    PRESENT (matched at the track's first decided row)."""
     n = 0
     for i in range(len(track)):  # pragma: no cover - compiled
         if not use[i]:
@@ -118,11 +118,11 @@ def _transitions(track: I64, use: B, matched: I64, st: I64, out: I64) -> int:
         if prev == z:
             continue
         if prev >= 0:
-            out[n, 0], out[n, 1], out[n, 2], out[n, 3], out[n, 4] = i, 0, prev, z, 0
+            out[n, 0], out[n, 1], out[n, 2], out[n, 3] = i, EXIT, prev, z
             n += 1
         if z >= 0:
-            first = 1 if prev == UNSEEN else 0
-            out[n, 0], out[n, 1], out[n, 2], out[n, 3], out[n, 4] = i, 1, z, max(prev, -1), first
+            kind = PRESENT if prev == UNSEEN else ENTRY
+            out[n, 0], out[n, 1], out[n, 2], out[n, 3] = i, kind, z, max(prev, -1)
             n += 1
         st[k] = z
     return n
@@ -161,32 +161,30 @@ def _events(
     speed = kd.column("speed_kn")
     rows = hits[:, 0]
     flags = flag_of(pa.array(kd.mmsi[rows], pa.int64())).to_pylist()
-    p = {"rule": asdict(rule), "track_start_confidence": params.track_start_confidence}
+    p = {"rule": asdict(rule)}
     out = []
-    for is_entry, event_type, other in (
-        (1, "zone_entry", "previous_zone"),
-        (0, "zone_exit", "next_zone"),
+    for kind, event_type, other in (
+        (ENTRY, "zone_entry", "previous_zone"),
+        (PRESENT, "zone_present", None),
+        (EXIT, "zone_exit", "next_zone"),
     ):
-        sel = np.flatnonzero(hits[:, 1] == is_entry)
+        sel = np.flatnonzero(hits[:, 1] == kind)
         details = []
         for j in sel.tolist():
             i = int(rows[j])
             v = None if speed is None or math.isnan(speed[i]) else float(speed[i])
-            d: dict[str, Any] = {
-                "layer": layer,
-                "zone": int(hits[j, 2]),
-                other: None if hits[j, 3] < 0 else int(hits[j, 3]),
+            d: dict[str, Any] = {"layer": layer, "zone": int(hits[j, 2])}
+            if other is not None:
+                d[other] = None if hits[j, 3] < 0 else int(hits[j, 3])
+            d |= {
                 "rule": rule.name,
                 "speed_kn": v,
                 "ship_type": None if ship[i] < 0 else int(ship[i]),
                 "flag": flags[j],
                 "params": p,
             }
-            if is_entry:
-                d["at_track_start"] = bool(hits[j, 4])
             details.append(d)
         r = rows[sel]
-        conf = np.where(hits[sel, 4] == 1, params.track_start_confidence, 1.0)
         out.append(
             build_events(
                 event_type,
@@ -195,7 +193,7 @@ def _events(
                 mmsi=kd.mmsi[r],
                 lat=kd.lat[r],
                 lon=kd.lon[r],
-                confidence=conf,
+                confidence=np.ones(len(r)),
                 details=details,
                 segment_ids=[kd.segment_text(int(k)) for k in kd.track[r]],
                 discriminators=[f"{layer}|{int(z)}|{rule.name}" for z in hits[sel, 2]],
@@ -212,7 +210,8 @@ def detect(
     open_events: bool = True,
     watermark_us: int | None = None,
 ) -> tuple[pa.Table, ZoneState]:
-    """Zone entries and exits in ``positions`` (point events: ``open_events`` has no effect)."""
+    """Zone entries, presences at the start and exits in ``positions`` (point events:
+    ``open_events`` has no effect)."""
     del open_events
     layers = sorted(c[len(PREFIX) :] for c in positions.column_names if c.startswith(PREFIX))
     spec: dict[str, tuple[Any, ...]] = {"i": (np.int64, -1, 3)}
@@ -240,7 +239,7 @@ def detect(
     found = [empty_events()]
     for lay, rule in pairs:
         matched, decided = _matched(kd, lay, rule, ship, flags)
-        out = np.empty((2 * m, 5), dtype=np.int64)
+        out = np.empty((2 * m, 4), dtype=np.int64)
         n = _transitions(kd.track, ok & decided, matched, kd.cols[_state_name(lay, rule)], out)
         if n:
             found += _events(kd, out[:n], lay, rule, ship, params)

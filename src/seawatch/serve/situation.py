@@ -12,11 +12,12 @@ other vessel and kind (the spoofing rule, the identity field), so the 500 positi
 one spoofed MMSI make one incident. Routine incidents are left out: port visits, zone exits
 and a new voyage's destination (event types of rank None in
 :mod:`seawatch.events.registry`). The rest are ordered by the type's rank there
-(:func:`~seawatch.events.registry.priority`), then (zone entries) fishing vessels first
-(ITU ship type 30: the concern of a fishing zone), then farther from shore first, then
-earlier first; at most ``per_type`` of a type, one per vessel (its best) and ``top`` in all
-are kept. An incident without a position (identity changes) is placed at the vessel's
-latest position when ``latest`` is given.
+(:func:`~seawatch.events.registry.priority`), then (zone entries, and vessels present in a
+zone at their track's start) fishing vessels first (ITU ship type 30: the concern of a
+fishing zone), then farther from shore first, then earlier first; at most ``per_type`` of
+a type, one per vessel (its best) and ``top`` in all are kept. An incident without a
+position (identity changes) is placed at the vessel's latest position when ``latest`` is
+given.
 """
 
 from __future__ import annotations
@@ -293,7 +294,10 @@ def _ranked(inc: pa.Table, per_type: int, top: int) -> tuple[pa.Table, np.ndarra
     fishing = np.asarray(
         pc.fill_null(
             pc.and_(
-                pc.equal(inc.column("event_type").combine_chunks(), pa.scalar("zone_entry")),
+                pc.is_in(
+                    inc.column("event_type").combine_chunks(),
+                    value_set=pa.array(["zone_entry", "zone_present"]),
+                ),
                 pc.equal(pc.struct_field(ship, [0]), pa.scalar("30")),
             ),
             pa.scalar(False),
@@ -335,7 +339,7 @@ def situation(
     positions of incidents without one from ``latest`` (``mmsi``, ``lat``, ``lon``).
 
     ``types``: event types to list even when none occurred. ``zone_names``: zone names by
-    ``<layer>:<polygon>`` (the store's ``zone_id``), for zone entries.
+    ``<layer>:<polygon>`` (the store's ``zone_id``), for zone entries and presences.
     """
     inc = incidents(events)
     if latest is not None:

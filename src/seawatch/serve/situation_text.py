@@ -141,11 +141,12 @@ def phrase(
         if kind == "two_places":
             return f"in two places at once{times}"
         return f"spoofing ({kind or 'unknown rule'}){times}"
-    if t == "zone_entry":
+    if t in ("zone_entry", "zone_present"):
         key = f"{d.get('layer')}:{d.get('zone')}"
         zone = zone_names.get(key) or f"zone {key}"
         who = "a fishing vessel, " if d.get("ship_type") == 30 else ""  # ITU-R M.1371 code 30
-        return f"{who}entered {zone}{times}"
+        how = "entered" if t == "zone_entry" else "present at the start in"
+        return f"{who}{how} {zone}{times}"
     if t == "identity_change":
         before, after = d.get("before"), d.get("after")
         change = f": {before} -> {after}" if before is not None or after is not None else ""

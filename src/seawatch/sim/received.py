@@ -21,9 +21,11 @@ behaviour was injected on purpose (``injected`` says which):
   flagged pairs. (The simulator's spoof offsets are ≥ 1.5° and ships sharing an MMSI start
   ≥ 5° apart, far beyond the detector's jump bound.)
 - ``zone_entry``: an MMSI's received position inside a simulated zone (the boxes of the
-  injected zone entries) after one outside, or its first received position inside (the
-  detector reports that entry at the track's start). The fishing vessel's first entry into
-  its own zone is the injected record; ships passing through are incidental.
+  injected zone entries) after one outside. The fishing vessel's first entry into its own
+  zone is the injected record; ships passing through are incidental.
+- ``zone_present``: an MMSI's first received position inside such a zone (nobody saw it
+  enter; the detector reports it at the track's start), ``cause`` ``track start``; it is
+  the injected record (with the box) if it is the fishing vessel in its own zone.
 - ``identity_change``: on an MMSI two ships share, each received static value that differs
   from the last one received on that MMSI, from either ship (per field, as the detector
   compares); such an MMSI gets no other identity records.
@@ -217,13 +219,14 @@ class Received:
     def _entry(self, k: int, mmsi: int, t_s: float, first: bool) -> None:
         owner, _, params = self.zones[k]
         planned = mmsi == owner and k not in self.entered
+        kind = "zone_present" if first else "zone_entry"
         if planned:
             self.entered.add(k)
-            self.truth.add("zone_entry", mmsi, t_s, t_s, injected=True, **params)
+            self.truth.add(kind, mmsi, t_s, t_s, injected=True, **params)
             return
         zone = {x: params[x] for x in ("zone_name", "zone_country", "bbox", "polygon")}
         cause = "track start" if first else "passing"
-        self.truth.add("zone_entry", mmsi, t_s, t_s, injected=False, cause=cause, **zone)
+        self.truth.add(kind, mmsi, t_s, t_s, injected=False, cause=cause, **zone)
 
     def _chain(self, mmsi: int, t_s: float, vessel: int, spoofed: bool) -> None:
         source = 2 * vessel + int(spoofed)

@@ -1,10 +1,10 @@
 """The simulated waters: the boxes of other nations' waters the simulator sends vessels into.
 
-In: ground-truth records (``truth.jsonl``; its ``zone_entry`` records carry the box in
-``params``: ``zone_name``, ``zone_country``, ``polygon``). Out: the boxes as a GeoJSON
-FeatureCollection (``zones.geojson`` beside the NMEA files, for ``seawatch zones import``)
-or as a :class:`~seawatch.geo.zones.ZoneLayer` (for detection in the same process). Both
-list the boxes in one order (by name), so a detected ``details.zone`` index names the same
+In: ground-truth records (``truth.jsonl``; its ``zone_entry`` and ``zone_present`` records
+carry the box in ``params``: ``zone_name``, ``zone_country``, ``polygon``). Out: the boxes as
+a GeoJSON FeatureCollection (``zones.geojson`` beside the NMEA files, for ``seawatch zones
+import``) or as a :class:`~seawatch.geo.zones.ZoneLayer` (for detection in the same process).
+Both list the boxes in one order (by name), so a detected ``details.zone`` index names the same
 box either way.
 """
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["WATERS_LAYER", "ZONES_FILE", "read_records", "waters", "write_zones", "zone_layer"]
 
 WATERS_LAYER = "sim_waters"  # the layer name ``seawatch run`` gives the simulated waters
+ZONE_TYPES = ("zone_entry", "zone_present")  # truth records that carry a box in params
 ZONES_FILE = "zones.geojson"  # written by :func:`seawatch.sim.simulate` beside truth.jsonl
 
 
@@ -46,7 +47,7 @@ def waters(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     boxes: dict[str, tuple[str, list[list[float]]]] = {}
     for rec in records:
         params = rec.get("params") or {}
-        if rec.get("event_type") == "zone_entry" and params.get("polygon"):
+        if rec.get("event_type") in ZONE_TYPES and params.get("polygon"):
             name = str(params.get("zone_name") or f"zone {len(boxes) + 1}")
             boxes.setdefault(name, (str(params.get("zone_country") or ""), params["polygon"]))
     features = [
