@@ -11,7 +11,9 @@ every other reader, the originator's own people included, needs clearance >=
 classification and every caveat of the label, and a nation inside releasability: in the
 expanded REL TO list (when there is one), where the originator's nation always counts as
 listed unless the label is derived (issue 12: the originator's exemption covers
-releasability only).
+releasability only). With several policies (:class:`~seawatch.labels.policies.Policies`),
+the record's classification is first expressed in the reader's policy through the declared
+equivalences; a level with no equivalent there grants nothing.
 """
 
 from __future__ import annotations
@@ -119,7 +121,12 @@ def default_reader(policy: Policy) -> Reader:
 
 
 def may_read(reader: Reader, label: Label, policy: Policy) -> bool:
-    """May ``reader`` receive a record labelled ``label``? Deny unless permitted."""
+    """May ``reader`` receive a record labelled ``label``? Deny unless permitted.
+
+    Clearance (under the reader's nation's policy) >= the record's classification expressed
+    in that policy (under another policy than the record's: its declared equivalent, none:
+    deny), every caveat held, and the nation inside releasability (:func:`_releasable`).
+    """
     if reader.is_node_admin:
         log.info("node-admin reader reads %s (%s)", label, reader.admin_reason)
         return True
