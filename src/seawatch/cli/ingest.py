@@ -81,4 +81,6 @@ def ingest_command(
                 marking, store.policy, originator=(originator or settings.node_nation).upper()
             )
         report = ingest(store, paths, settings, detect=detect, label=label, zones=zones)
+        where = store.backend.display
     click.echo(report.summary())
+    click.echo(f"store: {where}")

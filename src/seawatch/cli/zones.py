@@ -35,11 +35,15 @@ def import_command(ctx: click.Context, file: Path, name: str) -> None:
 
     The layer is stored under <data_dir>/zones/NAME.parquet, replacing one of the same name.
     """
-    from seawatch.geo.zones import import_zones  # GDAL loads slowly; only this needs it
+    from seawatch.geo.zones import import_zones, zone_layer_path  # GDAL loads slowly
 
-    layer = import_zones(file, name, settings_of(ctx).data_dir)
+    data_dir = settings_of(ctx).data_dir
+    layer = import_zones(file, name, data_dir)
     columns = ", ".join(c for c in layer.table.column_names if c != "geometry")
-    click.echo(f"zone layer {name!r}: {len(layer)} polygons from {file} (attributes: {columns})")
+    click.echo(
+        f"zone layer {name!r}: {len(layer)} polygons from {file} (attributes: {columns}); "
+        f"stored in {zone_layer_path(name, data_dir)}"
+    )
 
 
 @zones_command.command("list", epilog="\b\nExample:\n  seawatch zones list")
