@@ -20,9 +20,10 @@ from seawatch.cli.common import (
 )
 from seawatch.cli.db import db_option, open_db
 from seawatch.cli.decode import _check_input
+from seawatch.cli.node import require_nation
 from seawatch.engine.ingest import ingest
 from seawatch.errors import InputError, LabelError
-from seawatch.labels import parse_label
+from seawatch.labels import Policy, parse_label
 
 __all__ = ["ingest_command"]
 
@@ -39,7 +40,8 @@ __all__ = ["ingest_command"]
 @click.option(
     "--originator",
     metavar="AAA",
-    help="Nation owning the records labelled with --label (default: node_nation).",
+    help="Nation owning the records labelled with --label (default: node_nation, which "
+    "must then be set: `seawatch node init`).",
 )
 @zones_option
 @params_option
@@ -74,12 +76,16 @@ def ingest_command(
     zones = load_zones(split_zone_names(zone_names), settings.data_dir)
     if originator is not None and marking is None:
         raise LabelError("--originator goes with --label (give the marking too)")
+    label = None
+    if marking is not None:
+        label = parse_label(
+            marking,
+            Policy.from_settings(settings),
+            originator=(originator or settings.node_nation).upper(),
+        )
+    if label is None or originator is None or detect:
+        require_nation(settings)  # before the store is opened (or created)
     with open_db(ctx, db) as store:
-        label = None
-        if marking is not None:
-            label = parse_label(
-                marking, store.policy, originator=(originator or settings.node_nation).upper()
-            )
         report = ingest(store, paths, settings, detect=detect, label=label, zones=zones)
         where = store.backend.display
     click.echo(report.summary())

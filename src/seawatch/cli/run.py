@@ -28,6 +28,7 @@ from seawatch.cli.common import (
     zones_option,
 )
 from seawatch.cli.decode import _check_input
+from seawatch.cli.node import require_nation
 from seawatch.cli.simulate import _parse_start
 from seawatch.errors import InputError, LabelError
 from seawatch.labels import Label, parse_label
@@ -180,6 +181,7 @@ def run_command(
         raise InputError("run needs files (the ingest log knows inputs by content), not stdin")
     simulated = not paths and live is None
     run_settings, note = _settings_for_run(settings, simulated, marking)
+    require_nation(run_settings)  # files and feeds: the node's own (a simulated run: IND)
     out = out_dir or settings.data_dir / "run"
     db = db or settings.db.reveal() or None
     zones = load_zones(split_zone_names(zone_names), settings.data_dir)
