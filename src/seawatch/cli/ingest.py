@@ -24,6 +24,7 @@ from seawatch.cli.node import require_nation
 from seawatch.engine.ingest import ingest
 from seawatch.errors import InputError, LabelError
 from seawatch.labels import Policy, parse_label
+from seawatch.store import Store
 
 __all__ = ["ingest_command"]
 
@@ -86,7 +87,16 @@ def ingest_command(
     if label is None or originator is None or detect:
         require_nation(settings)  # before the store is opened (or created)
     with open_db(ctx, db) as store:
+        before = _derived_counts(store) if detect else {}
         report = ingest(store, paths, settings, detect=detect, label=label, zones=zones)
+        after = _derived_counts(store) if detect else {}
         where = store.backend.display
-    click.echo(report.summary())
+    new = {name: after[name] - before[name] for name in after} if detect else None
+    click.echo(report.summary(new))
     click.echo(f"store: {where}")
+
+
+def _derived_counts(store: Store) -> dict[str, int]:
+    """Rows of the tables a re-run rewrites (segments, events): what is new is the growth."""
+    counts = store.counts()
+    return {name: counts.get(name, 0) for name in ("segments", "events")}
