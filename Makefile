@@ -21,9 +21,10 @@ $(STAMP): pyproject.toml
 
 # A day of simulated traffic around India (300 vessels): labelled store, events, a situation
 # summary and GeoJSON/KML/CoT exports in data/run/ (docs/run.md). Real files or a live feed:
-# `seawatch run --help`.
+# `seawatch run --help`. --out: here, under the checkout (seawatch's own default is the user's
+# data directory).
 run: venv
-	$(BIN)/seawatch run
+	$(BIN)/seawatch run --out data/run
 
 # System packages some tests need, installed with apt-get when run as root (CI is):
 # gpsdecode (Debian gpsd-clients) is a reference decoder some tests compare against;

@@ -29,6 +29,17 @@ def _no_seawatch_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _no_user_dirs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The user's data and config directories (platformdirs: the default ``data_dir`` and the
+    per-user settings file) are a fresh temporary directory each test, never the real ones."""
+    home = tmp_path_factory.mktemp("user")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+
+
+@pytest.fixture(autouse=True)
 def _restore_logging() -> Iterator[None]:
     """The CLI configures the ``seawatch`` logger; undo that after each test."""
     logger = logging.getLogger("seawatch")

@@ -29,6 +29,7 @@ def test_zones_import_and_list(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert "zone layer 'box': 1 polygons" in res.output
     assert "label" in res.output
+    assert f"stored in {tmp_path / 'data' / 'zones' / 'box.parquet'}" in res.output
     assert load_zone_layer("box", tmp_path / "data").locate([5.0], [5.0]).tolist() == [0]
     res = runner.invoke(cli, ["zones", "list"], env=env)
     assert res.output.startswith("box: 1 polygons")

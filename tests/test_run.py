@@ -40,8 +40,13 @@ SMALL = ["--vessels", "30", "--hours", "8", "--seed", "2"]
 COUNT_LINE = re.compile(r"^  ([a-z_]+) +([\d,]+)  ([\d,]+) vessels?$", re.M)
 
 
-def run(*args: str) -> Result:
-    return CliRunner().invoke(cli, ["run", *args])
+IND = {"SEAWATCH_NODE_NATION": "IND"}
+"""A node with a nation: files and live feeds are labelled with it (a simulated run without
+one acts for IND)."""
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(cli, ["run", *args], env=env)
 
 
 def counts_in(summary: str) -> dict[str, int]:
@@ -194,7 +199,7 @@ def test_files_mode_matches_the_simulation(sim_run: tuple[Result, Path], tmp_pat
     layer (`seawatch zones import` of its zones.geojson, `--zones`), give the same events."""
     first, out = sim_run
     layer = out / "sim" / "zones.geojson"
-    env = {"SEAWATCH_DATA_DIR": str(tmp_path / "data")}
+    env = {"SEAWATCH_DATA_DIR": str(tmp_path / "data"), "SEAWATCH_NODE_NATION": "IND"}
     imported = CliRunner().invoke(
         cli, ["zones", "import", str(layer), "--name", "sim_waters"], env=env
     )
@@ -212,7 +217,7 @@ def test_files_mode_matches_the_simulation(sim_run: tuple[Result, Path], tmp_pat
     assert "reader JPN" not in result.stdout  # labels from the settings: one default label
     # every stored position is the node's default label's, counted in the store
     counted = re.search(
-        r"^ +([\d,]+) positions  UNCLASSIFIED  \(originator XXX\)$", result.stdout, re.M
+        r"^ +([\d,]+) positions  UNCLASSIFIED  \(originator IND\)$", result.stdout, re.M
     )
     assert counted
     tables, _ = store_counts(tmp_path / "f" / "seawatch.duckdb")
@@ -260,7 +265,15 @@ def test_live_tcp_feed(tcp_server: tuple[int, list[bytes]], tmp_path: Path) -> N
     port, sent = tcp_server
     started = time.time()
     result = run(
-        "--tcp", f"127.0.0.1:{port}", "--batch-s", "0.5", "--duration", "4", "--out", str(tmp_path)
+        "--tcp",
+        f"127.0.0.1:{port}",
+        "--batch-s",
+        "0.5",
+        "--duration",
+        "4",
+        "--out",
+        str(tmp_path),
+        env=IND,
     )
     assert result.exit_code == 0, result.output
     batches = sorted((tmp_path / "live").glob("*/batch-*.nmea"))
@@ -303,7 +316,15 @@ def test_live_udp_feed(sim_run: tuple[Result, Path], tmp_path: Path) -> None:
 
     threading.Thread(target=send, daemon=True).start()
     result = run(
-        "--udp", f"127.0.0.1:{port}", "--batch-s", "0.5", "--duration", "3", "--out", str(tmp_path)
+        "--udp",
+        f"127.0.0.1:{port}",
+        "--batch-s",
+        "0.5",
+        "--duration",
+        "3",
+        "--out",
+        str(tmp_path),
+        env=IND,
     )
     assert result.exit_code == 0, result.output
     assert stop.is_set()
@@ -333,7 +354,7 @@ def test_sigterm_stops_a_live_run_with_its_summary(
             time.sleep(60)
 
     threading.Thread(target=serve, daemon=True).start()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEAWATCH_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEAWATCH_")} | IND
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -401,7 +422,8 @@ def test_refused_connection_is_a_clear_error(tmp_path: Path) -> None:
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    result = run("--tcp", f"127.0.0.1:{port}", "--duration", "1", "--out", str(tmp_path))
+    args = ("--tcp", f"127.0.0.1:{port}", "--duration", "1", "--out", str(tmp_path))
+    result = run(*args, env=IND)
     assert result.exit_code == 1
     assert f"error: cannot connect to 127.0.0.1:{port}" in result.output
 
@@ -473,7 +495,7 @@ def test_live_from_the_simulators_tcp_server(tmp_path: Path) -> None:
                 break
         result = run(
             "--tcp", f"127.0.0.1:{port}", "--batch-s", "1", "--duration", "8",
-            "--out", str(tmp_path / "run"),
+            "--out", str(tmp_path / "run"), env=IND,
         )  # fmt: skip
         assert sim.wait(timeout=60) == 0, sim.stderr.read().decode() if sim.stderr else ""
     finally:

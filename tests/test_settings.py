@@ -6,6 +6,7 @@ import dataclasses
 import logging
 from pathlib import Path
 
+import platformdirs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -26,7 +27,7 @@ def write(path: Path, text: str) -> Path:
 def test_defaults() -> None:
     s = load_settings(env={})
     assert s == Settings()
-    assert s.data_dir == Path("data")
+    assert s.data_dir == Path(platformdirs.user_data_dir("seawatch"))
     assert s.log_level == "INFO"
     assert s.decode_chunk_bytes == 4 * 1024 * 1024
     assert s.decode_max_line_bytes == 4096
@@ -73,6 +74,35 @@ def test_default_settings_file_in_cwd(tmp_path: Path, monkeypatch: pytest.Monkey
     assert load_settings(env={}).node_id == "local"
     write(tmp_path / "seawatch.toml", 'node_id = "ifc-ior"\n')
     assert load_settings(env={}).node_id == "ifc-ior"
+
+
+def test_data_dir_does_not_depend_on_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    here = load_settings(env={}).data_dir
+    monkeypatch.chdir(tmp_path.parent)
+    assert load_settings(env={}).data_dir == here
+    assert here.is_absolute()
+    assert here == Path(platformdirs.user_data_dir("seawatch"))
+    assert load_settings(env={"SEAWATCH_DATA_DIR": "d"}).data_dir == Path("d")
+
+
+def test_per_user_settings_file_read_when_no_other_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    user = Path(platformdirs.user_config_dir("seawatch")) / "seawatch.toml"
+    user.parent.mkdir(parents=True)
+    write(user, '[node]\nnation = "IND"\nid = "ifc-ior"\n')
+    s, src = resolve_settings(env={})
+    assert (s.node_nation, s.node_id) == ("IND", "ifc-ior")
+    assert src["node_nation"] == f"file {user}"
+    # a file given, or ./seawatch.toml, is read instead (one file, the first found)
+    write(tmp_path / "seawatch.toml", 'node_id = "here"\n')
+    assert load_settings(env={}).node_nation == "XXX"
+    other = write(tmp_path / "other.toml", 'node_nation = "USA"\n')
+    assert load_settings(env={"SEAWATCH_SETTINGS_FILE": str(other)}).node_nation == "USA"
 
 
 @pytest.mark.parametrize(

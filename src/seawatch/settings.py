@@ -5,8 +5,13 @@ the defaults declared on :class:`Settings`. Out: a validated, immutable :class:`
 
 Precedence, highest first: command-line option (``overrides``) > environment
 ``SEAWATCH_<NAME>`` > settings file > default. The settings file is the ``path``
-argument, else ``$SEAWATCH_SETTINGS_FILE``, else ``./seawatch.toml`` if it exists. In the
-file, ``[decode] chunk_bytes = 1`` is the same as ``decode_chunk_bytes = 1``.
+argument, else ``$SEAWATCH_SETTINGS_FILE``, else ``./seawatch.toml`` if it exists, else the
+per-user file :func:`user_settings_file` if it exists (what ``seawatch node init`` writes);
+one file is read, the first found. In the file, ``[decode] chunk_bytes = 1`` is the same
+as ``decode_chunk_bytes = 1``.
+
+Nothing depends on the current directory unless asked: ``data_dir`` defaults to the user's
+data directory (platformdirs ``user_data_dir("seawatch")``, e.g. ``~/.local/share/seawatch``).
 
 Detector parameters are settings too: ``[detectors.loitering] min_distance_to_shore_km = 0``
 in the file, ``SEAWATCH_DETECTORS__LOITERING__MIN_DISTANCE_TO_SHORE_KM=0`` in the
@@ -33,34 +38,59 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+import platformdirs
+
 from seawatch.errors import ConfigError
 from seawatch.settings_spec import ENV_PREFIX, MiB, Secret, Setting, setting
 
 __all__ = [
     "ENV_PREFIX",
+    "NATION_UNSET",
     "SETTINGS",
     "Secret",
     "Setting",
     "Settings",
     "load_settings",
     "resolve_settings",
+    "settings_file",
     "settings_markdown",
+    "user_settings_file",
 ]
 
 log = logging.getLogger(__name__)
 
 SETTINGS_FILE_ENV: Final = "SEAWATCH_SETTINGS_FILE"
 DEFAULT_SETTINGS_FILE: Final = Path("seawatch.toml")
+APP_NAME: Final = "seawatch"
+NATION_UNSET: Final = "XXX"
+"""``node_nation`` before the node is given one (``seawatch node init``)."""
 DETECTORS_TABLE: Final = "detectors"
 DETECTORS_ENV: Final = ENV_PREFIX + "DETECTORS__"
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def user_data_dir() -> Path:
+    """The user's data directory for seawatch (platformdirs), the default ``data_dir``."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def user_settings_file() -> Path:
+    """The per-user settings file: ``seawatch.toml`` in the user's config directory
+    (platformdirs ``user_config_dir("seawatch")``, e.g. ``~/.config/seawatch``)."""
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "seawatch.toml"
 
 
 @dataclass(frozen=True, repr=False)
 class Settings:
     """Every setting of a seawatch node. Build it with :func:`load_settings`."""
 
-    data_dir: Path = setting(Path("data"), "Directory for decoded data, samples and outputs.")
+    data_dir: Path = setting(
+        Path("data"),  # not used: the factory's is
+        "Directory of the node's store (`seawatch.duckdb`), zone layers and run outputs; "
+        "the default does not depend on the current directory.",
+        factory=user_data_dir,
+        shown="the user data directory (platformdirs), e.g. ~/.local/share/seawatch",
+    )
     log_level: str = setting(
         "INFO", "Lowest level of log messages written to stderr.", choices=_LOG_LEVELS
     )
@@ -112,7 +142,8 @@ class Settings:
     node_nation: str = setting(
         "XXX",
         "ISO 3166-1 alpha-3 code of the nation running this node: originator of its own "
-        "labels and of derived records (XXX: not set; set it before sharing).",
+        "labels and of derived records (XXX: not set; commands that label records refuse "
+        "to run until it is: `seawatch node init --nation AAA`).",
         pattern=r"[A-Z]{3}",
     )
     classification_levels: str = setting(
@@ -190,7 +221,9 @@ def _registry() -> dict[str, Setting]:
         if "help" not in f.metadata:  # detectors: declared on the detectors' classes
             continue
         meta = dict(f.metadata)
-        out[f.name] = Setting(name=f.name, type=hints[f.name], default=f.default, **meta)
+        # a computed default (data_dir) as it is when imported; default_value() recomputes it
+        default = meta["factory"]() if meta["factory"] else f.default
+        out[f.name] = Setting(name=f.name, type=hints[f.name], default=default, **meta)
     return out
 
 
@@ -216,13 +249,26 @@ def _unknown(name: str, where: str) -> ConfigError:
     return ConfigError(f"{where}: unknown setting {name!r} ({hint})")
 
 
+def settings_file(path: Path | None = None, env: Mapping[str, str] | None = None) -> Path:
+    """The settings file that is read (see the module docstring), or, when none exists, the
+    one to write: the per-user file. A file given (``path``, ``$SEAWATCH_SETTINGS_FILE``)
+    is returned whether it exists or not."""
+    env = os.environ if env is None else env
+    if path is not None:
+        return Path(path)
+    if env.get(SETTINGS_FILE_ENV):
+        return Path(env[SETTINGS_FILE_ENV])
+    return DEFAULT_SETTINGS_FILE if DEFAULT_SETTINGS_FILE.is_file() else user_settings_file()
+
+
 def _settings_file(path: Path | None, env: Mapping[str, str]) -> Path | None:
     if path is not None:
         chosen, origin = Path(path), "settings file"
     elif env.get(SETTINGS_FILE_ENV):
         chosen, origin = Path(env[SETTINGS_FILE_ENV]), SETTINGS_FILE_ENV
     else:
-        return DEFAULT_SETTINGS_FILE if DEFAULT_SETTINGS_FILE.is_file() else None
+        found = settings_file(None, env)
+        return found if found.is_file() else None
     if not chosen.is_file():
         raise ConfigError(
             f"{origin}: cannot read settings file '{chosen}': no such file "
@@ -257,7 +303,7 @@ def resolve_settings(
     ``"env SEAWATCH_<NAME>"`` or ``"option"``.
     """
     env = os.environ if env is None else env
-    values: dict[str, Any] = {name: spec.default for name, spec in SETTINGS.items()}
+    values: dict[str, Any] = {name: spec.default_value() for name, spec in SETTINGS.items()}
     sources = dict.fromkeys(SETTINGS, "default")
     file = _settings_file(path, env)
     given: dict[str, dict[str, tuple[object, str]]] = {}  # detector parameters
@@ -340,8 +386,13 @@ def settings_markdown() -> str:
         "",
         "Each setting can be given, highest precedence first, as a command-line option (where",
         "one exists), as an environment variable `SEAWATCH_<NAME>`, or in a TOML settings file",
-        "(`--settings FILE`, else `$SEAWATCH_SETTINGS_FILE`, else `./seawatch.toml` if present).",
-        "In the file, `[decode]` + `chunk_bytes = 1` is the same as `decode_chunk_bytes = 1`.",
+        "(`--settings FILE`, else `$SEAWATCH_SETTINGS_FILE`, else `./seawatch.toml` if present,",
+        "else the per-user file `seawatch.toml` in the user config directory if present, e.g.",
+        '`~/.config/seawatch/seawatch.toml`: platformdirs `user_config_dir("seawatch")`; one',
+        "file is read, the first found). `seawatch node init` writes the node's nation and name",
+        "to that file (the per-user one when none exists).",
+        "In the file, `[decode]` + `chunk_bytes = 1` is the same as `decode_chunk_bytes = 1`;",
+        '`[node]` + `nation = "IND"` is `node_nation`.',
         "Booleans accept true/false, 1/0, yes/no, on/off; byte sizes accept KiB, MiB, GiB.",
         "`seawatch settings` prints the effective values and where each came from.",
         "",
@@ -355,6 +406,7 @@ def settings_markdown() -> str:
     ]
     for s in SETTINGS.values():
         kind = s.type_name + (f" ({', '.join(s.choices)})" if s.choices else "")
-        default = s.display(s.default).replace("|", "\\|")
-        lines.append(f"| `{s.name}` | `{s.env_var}` | {kind} | `{default}` | {s.help} |")
+        default = s.shown_default.replace("|", "\\|")
+        cell = default if s.shown else f"`{default}`"  # `shown`: words, not a value
+        lines.append(f"| `{s.name}` | `{s.env_var}` | {kind} | {cell} | {s.help} |")
     return "\n".join(lines) + "\n"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -62,8 +63,14 @@ def setting(
     minimum: float | None = None,
     pattern: str | None = None,
     unit: str = "",
+    factory: Callable[[], _T] | None = None,
+    shown: str = "",
 ) -> _T:
-    """Declare one setting: a dataclass field whose metadata carries its documentation."""
+    """Declare one setting: a dataclass field whose metadata carries its documentation.
+
+    ``factory``: compute the default when settings are loaded (it depends on the user or the
+    machine: ``default`` is then only its type's example); ``shown``: how the docs show it.
+    """
     meta = {
         "help": help,
         "choices": choices,
@@ -71,7 +78,11 @@ def setting(
         "minimum": minimum,
         "pattern": pattern,
         "unit": unit,
+        "factory": factory,
+        "shown": shown,
     }
+    if factory is not None:
+        return dataclasses.field(default_factory=factory, metadata=meta)  # type: ignore[no-any-return]
     return dataclasses.field(default=default, metadata=meta)  # type: ignore[no-any-return]
 
 
@@ -88,6 +99,17 @@ class Setting:
     minimum: float | None = None
     pattern: str | None = None
     unit: str = ""
+    factory: Callable[[], Any] | None = None
+    shown: str = ""
+
+    def default_value(self) -> Any:
+        """The default in force now (a ``factory`` default is computed on each call)."""
+        return self.default if self.factory is None else self.factory()
+
+    @property
+    def shown_default(self) -> str:
+        """The default as the docs show it (the same on every machine)."""
+        return self.shown or self.display(self.default)
 
     @property
     def env_var(self) -> str:

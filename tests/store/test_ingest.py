@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import re
 import shutil
 import tempfile
 from functools import reduce
@@ -164,9 +165,10 @@ def test_detect_stores_segments_and_events_with_combined_labels(
     env = {"SEAWATCH_NODE_NATION": "IND"}
     res = runner.invoke(cli, args, env=env)
     assert res.exit_code == 0, res.output
-    assert "segments" in res.output
     with open_store(store_url, node) as store:
         first = contents(store)
+        n_seg, n_ev = len(first["segments"]), len(first["events"])
+        assert f"; {n_seg} new segments, {n_ev} new events" in res.output
         assert first["segments"]
         assert first["events"]
         assert all(r["segment_id"] is not None for r in first["positions"])
@@ -178,7 +180,10 @@ def test_detect_stores_segments_and_events_with_combined_labels(
                 assert str(label) == "CONFIDENTIAL//REL TO IND, USA"
     res = runner.invoke(cli, args, env=env)  # again: nothing new, same contents
     assert res.exit_code == 0, res.output
-    assert "stored 0 positions, 0 statics" in res.output
+    n_read = re.search(r"read (\d+) positions", res.output)
+    assert n_read
+    assert f"stored 0 new positions (of {n_read[1]} read), 0 new statics; " in res.output
+    assert res.stdout.splitlines()[0].endswith("; segments and events unchanged")
     with open_store(store_url, node) as store:
         assert contents(store) == first
         usa = Query(store, Reader.parse("USA:C", store.policy))

@@ -33,9 +33,12 @@ def db_option(func: F) -> F:
     )(func)
 
 
-def open_db(ctx: click.Context, db: str | None, *, migrate: bool = True) -> Store:
-    """Open the store the command line and settings select."""
-    return open_store(db, settings_of(ctx), migrate=migrate)
+def open_db(
+    ctx: click.Context, db: str | None, *, migrate: bool = True, create: bool = True
+) -> Store:
+    """Open the store the command line and settings select; ``create=False`` for the
+    commands that only read it: a store that does not exist is then an error (exit 1)."""
+    return open_store(db, settings_of(ctx), migrate=migrate, create=create)
 
 
 @click.group("db")
@@ -67,7 +70,7 @@ def migrate_command(ctx: click.Context, db: str | None) -> None:
 @click.pass_context
 def stats_command(ctx: click.Context, db: str | None) -> None:
     """Rows per table, bytes, bytes per position and the labels in use."""
-    with open_db(ctx, db, migrate=False) as store:
+    with open_db(ctx, db, migrate=False, create=False) as store:
         version = store.version()
         click.echo(f"database: {store.backend.display}")
         click.echo(f"schema version: {version} (this seawatch: {SCHEMA_VERSION})")

@@ -84,7 +84,7 @@ def export_command(
     settings = settings_of(ctx)
     if types and kind != "events":
         raise InputError("--type selects event types: use it with `seawatch export events`")
-    with open_db(ctx, db) as store:
+    with open_db(ctx, db, create=False) as store:
         store.require_current()
         reader = Reader.parse(reader_text, store.policy)
         q, box = Query(store, reader), parse_bbox(bbox)

@@ -23,9 +23,11 @@ from seawatch.cli.common import (
 )
 from seawatch.cli.db import db_option, open_db
 from seawatch.cli.decode import _check_inputs, tell_findings, untimed_option
+from seawatch.cli.node import require_nation
 from seawatch.engine.ingest import ingest
 from seawatch.errors import InputError, LabelError
-from seawatch.labels import parse_label
+from seawatch.labels import Policy, parse_label
+from seawatch.store import Store
 
 __all__ = ["ingest_command"]
 
@@ -42,7 +44,8 @@ __all__ = ["ingest_command"]
 @click.option(
     "--originator",
     metavar="AAA",
-    help="Nation owning the records labelled with --label (default: node_nation).",
+    help="Nation owning the records labelled with --label (default: node_nation, which "
+    "must then be set: `seawatch node init`).",
 )
 @zones_option
 @columns_option
@@ -83,15 +86,30 @@ def ingest_command(
     zones = load_zones(split_zone_names(zone_names), settings.data_dir)
     if originator is not None and marking is None:
         raise LabelError("--originator goes with --label (give the marking too)")
+    label = None
+    if marking is not None:
+        label = parse_label(
+            marking,
+            Policy.from_settings(settings),
+            originator=(originator or settings.node_nation).upper(),
+        )
+    if label is None or originator is None or detect:
+        require_nation(settings)  # before the store is opened (or created)
     with open_db(ctx, db) as store:
-        label = None
-        if marking is not None:
-            label = parse_label(
-                marking, store.policy, originator=(originator or settings.node_nation).upper()
-            )
+        before = _derived_counts(store) if detect else {}
         report = ingest(
             store, paths, settings, detect=detect, label=label, zones=zones, untimed=untimed
         )
-    click.echo(report.summary())
+        after = _derived_counts(store) if detect else {}
+        where = store.backend.display
+    new = {name: after[name] - before[name] for name in after} if detect else None
+    click.echo(report.summary(new))
+    click.echo(f"store: {where}")
     if tell_findings(report.engine.findings, errors, report.engine.untimed):
         ctx.exit(1)
+
+
+def _derived_counts(store: Store) -> dict[str, int]:
+    """Rows of the tables a re-run rewrites (segments, events): what is new is the growth."""
+    counts = store.counts()
+    return {name: counts.get(name, 0) for name in ("segments", "events")}

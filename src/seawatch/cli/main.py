@@ -34,7 +34,8 @@ _LOG_LEVELS = SETTINGS["log_level"].choices
     "--settings",
     "settings_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="TOML settings file (default: $SEAWATCH_SETTINGS_FILE, else ./seawatch.toml if present).",
+    help="TOML settings file (default: $SEAWATCH_SETTINGS_FILE, else ./seawatch.toml if "
+    "present, else the per-user file: see `seawatch node show`).",
 )
 @click.option(
     "--log-level",
@@ -60,6 +61,7 @@ def cli(ctx: click.Context, settings_file: Path | None, log_level: str | None) -
     configure_logging(settings.log_level)
     ctx.obj = settings
     ctx.meta["seawatch.sources"] = sources
+    ctx.meta["seawatch.settings_file"] = settings_file
 
 
 @cli.command("settings")
@@ -119,6 +121,7 @@ def _register() -> None:
     from seawatch.cli.detect import detect_command
     from seawatch.cli.export import export_command
     from seawatch.cli.ingest import ingest_command
+    from seawatch.cli.node import node_command
     from seawatch.cli.query import query_command
     from seawatch.cli.run import run_command
     from seawatch.cli.simulate import simulate_command
@@ -130,6 +133,7 @@ def _register() -> None:
     cli.add_command(detect_command)
     cli.add_command(export_command)
     cli.add_command(ingest_command)
+    cli.add_command(node_command)
     cli.add_command(query_command)
     cli.add_command(run_command)
     cli.add_command(simulate_command)

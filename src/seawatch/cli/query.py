@@ -167,7 +167,7 @@ def _run(
     spec = output_format(fmt, kind)
     if spec.binary and out is None:
         raise InputError(f"--format {fmt} writes a file: give --out FILE{spec.suffix}")
-    with open_db(ctx, db) as store:
+    with open_db(ctx, db, create=False) as store:
         store.require_current()
         q = Query(store, reader)
         table, cursor = _ask(q, listing, filters, *page)

@@ -29,6 +29,7 @@ from seawatch.cli.common import (
     zones_option,
 )
 from seawatch.cli.decode import _check_inputs, tell_findings, untimed_option
+from seawatch.cli.node import require_nation
 from seawatch.cli.simulate import _parse_start
 from seawatch.errors import InputError, LabelError
 from seawatch.labels import Label, parse_label
@@ -193,6 +194,7 @@ def run_command(
         tell_findings_and_exit(errors)
     simulated = not paths and live is None
     run_settings, note = _settings_for_run(settings, simulated, marking)
+    require_nation(run_settings)  # files and feeds: the node's own (a simulated run: IND)
     out = out_dir or settings.data_dir / "run"
     db = db or settings.db.reveal() or None
     zones = load_zones(split_zone_names(zone_names), settings.data_dir)

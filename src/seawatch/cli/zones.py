@@ -43,11 +43,19 @@ def import_command(ctx: click.Context, file: Path, name: str, name_field: str | 
     The layer is stored under <data_dir>/zones/NAME.parquet, replacing one of the same name,
     with the field that names its polygons in events and summaries.
     """
-    from seawatch.geo.zones import ZONE_NAME_FIELDS, import_zones  # GDAL loads slowly
+    from seawatch.geo.zones import (  # GDAL loads slowly
+        ZONE_NAME_FIELDS,
+        import_zones,
+        zone_layer_path,
+    )
 
-    layer = import_zones(file, name, settings_of(ctx).data_dir, name_field=name_field)
+    data_dir = settings_of(ctx).data_dir
+    layer = import_zones(file, name, data_dir, name_field=name_field)
     columns = ", ".join(c for c in layer.table.column_names if c != "geometry")
-    click.echo(f"zone layer {name!r}: {len(layer)} polygons from {file} (attributes: {columns})")
+    click.echo(
+        f"zone layer {name!r}: {len(layer)} polygons from {file} (attributes: {columns}); "
+        f"stored in {zone_layer_path(name, data_dir)}"
+    )
     common = ", ".join(ZONE_NAME_FIELDS)
     if layer.name_field is None:
         click.echo(

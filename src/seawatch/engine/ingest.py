@@ -87,14 +87,33 @@ class IngestReport:
     """Positions too late for the pipeline (stored as read, without a track)."""
     engine: EngineReport = field(default_factory=EngineReport)
 
-    def summary(self) -> str:
+    def summary(self, new: Mapping[str, int] | None = None) -> str:
+        """One line: what was read and what the store gained.
+
+        Positions and statics are inserted once (a row already stored is not counted);
+        segments and events replace the stored ones by key, so what was written is not what
+        is new: ``new`` is the rows each of those tables gained (counted by the caller
+        before and after). With it, a run that stored nothing new says "segments and events
+        unchanged"."""
+        st = self.stored
+        derived = ""
+        if new is not None and not (st["positions"] or st["statics"]) and not any(new.values()):
+            derived = "; segments and events unchanged" if st["segments"] or st["events"] else ""
+        elif new is not None:
+            derived = f"; {new.get('segments', 0)} new segments, {new.get('events', 0)} new events"
+            rewritten = st["segments"] - new.get("segments", 0), st["events"] - new.get("events", 0)
+            if any(n > 0 for n in rewritten):
+                derived += f" ({rewritten[0]} segments, {rewritten[1]} events rewritten)"
+        elif st["segments"] or st["events"]:
+            derived = f"; {st['segments']} segments, {st['events']} events written"
         return (
             f"{self.inputs} input(s) ({self.skipped_inputs} already stored), "
             f"{self.chunks} chunk(s) ({self.skipped_chunks} already stored); "
             f"read {self.read['positions']} positions, {self.read['statics']} statics; "
-            f"stored {self.stored['positions']} positions, {self.stored['statics']} statics, "
-            f"{self.stored['segments']} segments, {self.stored['events']} events"
-            + (f", {self.stored['zones']} zones" if self.stored["zones"] else "")
+            f"stored {st['positions']} new positions (of {self.read['positions']} read), "
+            f"{st['statics']} new statics"
+            + derived
+            + (f", {st['zones']} zones" if st["zones"] else "")
             + (f"; {self.unlabelled} derived rows not labellable" if self.unlabelled else "")
             + (
                 f"; {self.late} positions came too late to put in time order: stored without "

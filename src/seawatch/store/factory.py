@@ -10,14 +10,14 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from seawatch.errors import ConfigError
+from seawatch.errors import ConfigError, StoreError
 from seawatch.labels import Policy
 from seawatch.store.base import Backend, Store, redact_url
 
 if TYPE_CHECKING:
     from seawatch.settings import Settings
 
-__all__ = ["db_location", "open_store"]
+__all__ = ["db_location", "no_store", "open_store"]
 
 
 def db_location(settings: Settings, db: str | None = None) -> str:
@@ -32,13 +32,27 @@ def db_location(settings: Settings, db: str | None = None) -> str:
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
+def no_store(where: str) -> StoreError:
+    """The error of reading a store that does not exist (yet)."""
+    return StoreError(
+        f"no store at {where} (nothing ingested yet?): run `seawatch ingest ...` or give --db"
+    )
+
+
 def open_store(
-    url_or_path: str | Path | None, settings: Settings, *, migrate: bool = True
+    url_or_path: str | Path | None,
+    settings: Settings,
+    *,
+    migrate: bool = True,
+    create: bool = True,
 ) -> Store:
     """Open the store at ``url_or_path`` (``None``: from the settings, see
     :func:`db_location`): a ``postgresql://`` URL or a DuckDB file path.
 
     ``migrate``: create the schema of a new database, bring an old one up to date.
+    ``create=False`` (for reading): the store must exist, a DuckDB file (none is created)
+    or a PostgreSQL database with seawatch's schema; else :class:`StoreError` ("no store
+    at ..."), so a command reading the wrong store fails instead of reading an empty one.
     Raises :class:`ConfigError` for an unknown URL scheme and :class:`StoreError` when
     the database cannot be opened.
     """
@@ -58,9 +72,13 @@ def open_store(
     else:
         from seawatch.store.duck import DuckBackend
 
+        if not create and not Path(where).exists():  # (a directory: DuckDB says why)
+            raise no_store(where)
         backend = DuckBackend(Path(where))
     store = Store(backend, policy)
     try:
+        if not create and store.version() is None:
+            raise no_store(backend.display)
         if migrate:
             store.migrate()
     except BaseException:
