@@ -39,7 +39,7 @@ def untimed(shared_data: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {"SEAWATCH_DATA_DIR": str(tmp_path / "data")}
+    return {"SEAWATCH_DATA_DIR": str(tmp_path / "data"), "SEAWATCH_NODE_NATION": "IND"}
 
 
 def _count(db: Path, table: str) -> int:

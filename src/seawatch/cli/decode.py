@@ -68,6 +68,15 @@ def _check_inputs(names: Sequence[str]) -> tuple[list[str | Path], list[str]]:
     return ok, errors
 
 
+def exit_if_none_readable(ok: Sequence[object], errors: Sequence[str]) -> None:
+    """Every input named was unreadable: say why, each on one line, and exit 1 (before
+    anything else is checked or opened)."""
+    if errors and not ok:
+        for line in errors:
+            click.echo(f"error: {line}", err=True)
+        raise SystemExit(1)
+
+
 def _parse_untimed(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
     if value is None:
         return None
@@ -246,6 +255,7 @@ def decode_command(
     if files.count("-") > 1:
         raise click.UsageError("'-' (stdin) can be given only once")
     sources, errors = _check_inputs(files)
+    exit_if_none_readable(sources, errors)
     keep_raw = settings.decode_keep_raw if raw is None else raw
     with contextlib.ExitStack() as stack:
         qfile = None

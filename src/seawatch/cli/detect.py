@@ -24,7 +24,12 @@ from seawatch.cli.common import (
     with_params,
     zones_option,
 )
-from seawatch.cli.decode import _check_inputs, tell_findings, untimed_option
+from seawatch.cli.decode import (
+    _check_inputs,
+    exit_if_none_readable,
+    tell_findings,
+    untimed_option,
+)
 from seawatch.engine.detect import DetectResult, detect_files
 
 __all__ = ["detect_command", "format_detect_summary"]
@@ -110,6 +115,7 @@ def detect_command(
     if "-" in inputs:
         raise click.UsageError("detect reads files, not stdin ('-'); save the feed to a file")
     sources, errors = _check_inputs(inputs)
+    exit_if_none_readable(sources, errors)
     zones = load_zones(split_zone_names(zone_names), settings.data_dir)
     result = detect_files(
         sources,

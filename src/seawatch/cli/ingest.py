@@ -22,7 +22,12 @@ from seawatch.cli.common import (
     zones_option,
 )
 from seawatch.cli.db import db_option, open_db
-from seawatch.cli.decode import _check_inputs, tell_findings, untimed_option
+from seawatch.cli.decode import (
+    _check_inputs,
+    exit_if_none_readable,
+    tell_findings,
+    untimed_option,
+)
 from seawatch.cli.node import require_nation
 from seawatch.engine.ingest import ingest
 from seawatch.errors import InputError, LabelError
@@ -83,6 +88,7 @@ def ingest_command(
     if "-" in inputs:
         raise InputError("ingest needs files (the ingest log knows inputs by content)")
     paths, errors = _check_inputs(inputs)
+    exit_if_none_readable(paths, errors)
     zones = load_zones(split_zone_names(zone_names), settings.data_dir)
     if originator is not None and marking is None:
         raise LabelError("--originator goes with --label (give the marking too)")

@@ -28,7 +28,12 @@ from seawatch.cli.common import (
     with_params,
     zones_option,
 )
-from seawatch.cli.decode import _check_inputs, tell_findings, untimed_option
+from seawatch.cli.decode import (
+    _check_inputs,
+    exit_if_none_readable,
+    tell_findings,
+    untimed_option,
+)
 from seawatch.cli.node import require_nation
 from seawatch.cli.simulate import _parse_start
 from seawatch.errors import InputError, LabelError
@@ -190,8 +195,7 @@ def run_command(
         raise InputError("run needs files (the ingest log knows inputs by content), not stdin")
     checked, errors = _check_inputs(inputs)
     paths = [Path(p) for p in checked]
-    if inputs and not paths:  # none of the files can be read: no simulation instead
-        tell_findings_and_exit(errors)
+    exit_if_none_readable(paths, errors)  # none can be read: no simulation instead
     simulated = not paths and live is None
     run_settings, note = _settings_for_run(settings, simulated, marking)
     require_nation(run_settings)  # files and feeds: the node's own (a simulated run: IND)
@@ -225,13 +229,6 @@ def run_command(
         )
     if nothing or failed:
         ctx.exit(1)
-
-
-def tell_findings_and_exit(errors: list[str]) -> None:
-    """Every input named was unreadable: say why, each on one line, and exit 1."""
-    for line in errors:
-        click.echo(f"error: {line}", err=True)
-    raise SystemExit(1)
 
 
 def _settings_for_run(
