@@ -1,0 +1,240 @@
+"""The store sink: the engine's output written into the store, a chunk per transaction.
+
+In: each chunk's :class:`~seawatch.engine.inputs.Piece` and pipeline result (or none, a plain
+ingest), the end of the run, an open store and its labeller. Out: positions and statics (with
+their ``msg_key`` and ``label_id``), events and segments (with the combined label of what they
+were built from) in the store, each chunk committed with its ``ingest_log`` row, and an
+:class:`IngestReport`. Used by :class:`seawatch.engine.ingest.Ingest`; the module docstring
+there tells the guarantees (idempotent, crash-safe, late rows kept).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from seawatch.decode.keys import message_keys
+from seawatch.decode.lacking import Untimed
+from seawatch.engine.inputs import SOURCE_ID, Piece
+from seawatch.engine.pipeline import ChunkResult
+from seawatch.engine.run import EngineReport, Final
+from seawatch.errors import InputError
+from seawatch.store.base import Store
+from seawatch.store.records import Labeller, vessel_rows
+from seawatch.store.tables import TABLES
+
+__all__ = ["COMPLETE", "IngestReport", "StoreSink", "fingerprint"]
+
+log = logging.getLogger(__name__)
+
+_LOG_KEY = pa.schema([pa.field("fingerprint", pa.string()), pa.field("chunk", pa.int32())])  # type: ignore[arg-type]
+COMPLETE = -1  # ingest_log.chunk of the row saying an input is fully stored
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did, in counts; ``engine``: the engine's own (late rows, events...)."""
+
+    inputs: int = 0
+    skipped_inputs: int = 0
+    chunks: int = 0
+    skipped_chunks: int = 0
+    read: dict[str, int] = field(default_factory=lambda: {"positions": 0, "statics": 0})
+    stored: dict[str, int] = field(
+        default_factory=lambda: {
+            "positions": 0,
+            "statics": 0,
+            "events": 0,
+            "segments": 0,
+            "zones": 0,
+        }
+    )
+    unlabelled: int = 0
+    late: int = 0
+    """Positions too late for the pipeline (stored as read, without a track)."""
+    engine: EngineReport = field(default_factory=EngineReport)
+
+    def summary(self, new: Mapping[str, int] | None = None) -> str:
+        """One line: what was read and what the store gained.
+
+        Positions and statics are inserted once (a row already stored is not counted);
+        segments and events replace the stored ones by key, so what was written is not what
+        is new: ``new`` is the rows each of those tables gained (counted by the caller
+        before and after). With it, a run that stored nothing new says "segments and events
+        unchanged"."""
+        st = self.stored
+        derived = ""
+        if new is not None and not (st["positions"] or st["statics"]) and not any(new.values()):
+            derived = "; segments and events unchanged" if st["segments"] or st["events"] else ""
+        elif new is not None:
+            derived = f"; {new.get('segments', 0)} new segments, {new.get('events', 0)} new events"
+            rewritten = st["segments"] - new.get("segments", 0), st["events"] - new.get("events", 0)
+            if any(n > 0 for n in rewritten):
+                derived += f" ({rewritten[0]} segments, {rewritten[1]} events rewritten)"
+        elif st["segments"] or st["events"]:
+            derived = f"; {st['segments']} segments, {st['events']} events written"
+        return (
+            f"{self.inputs} input(s) ({self.skipped_inputs} already stored), "
+            f"{self.chunks} chunk(s) ({self.skipped_chunks} already stored); "
+            f"read {self.read['positions']} positions, {self.read['statics']} statics; "
+            f"stored {st['positions']} new positions (of {self.read['positions']} read), "
+            f"{st['statics']} new statics"
+            + derived
+            + (f", {st['zones']} zones" if st["zones"] else "")
+            + (f"; {self.unlabelled} derived rows not labellable" if self.unlabelled else "")
+            + (
+                f"; {self.late} positions came too late to put in time order: stored without "
+                "a track (raise reorder_window_s or sort the inputs)"
+                if self.late
+                else ""
+            )
+        )
+
+
+def fingerprint(path: Path, untimed: Untimed | None = None) -> str:
+    """SHA-256 of the file's bytes (what the ingest log knows an input by), and of the
+    times assumed for its untimed messages, when given (other times, other rows)."""
+    h = hashlib.sha256()
+    if untimed is not None:
+        h.update(f"untimed:{untimed.start_us},{untimed.end_us}\n".encode())
+    try:
+        with Path(path).open("rb") as fh:
+            while block := fh.read(1 << 20):
+                h.update(block)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror}; check the path)") from None
+    return h.hexdigest()
+
+
+class StoreSink:
+    """The engine's output into the store: one transaction per chunk with its log row."""
+
+    def __init__(self, store: Store, labeller: Labeller, marking: str | None) -> None:
+        self.store = store
+        self.labeller = labeller
+        self.marking = marking
+        self.run_id = uuid.uuid4().hex
+        self.report = IngestReport()
+        self.notes: dict[str, str] = {}
+        """Input → what its ``ingest_log.input`` adds to its name (assumed times)."""
+        self.fingerprints: dict[str, str] = {}
+        """Input (as the engine names it) → fingerprint, for the inputs being read."""
+        self.sources: list[str] = []
+        """Names of the inputs by ``source_id`` (what label rules by source match)."""
+        self._done = self._logged()
+
+    def _logged(self) -> set[tuple[str, int]]:
+        t = self.store.backend.fetch("SELECT fingerprint, chunk FROM ingest_log", (), _LOG_KEY)
+        fps: list[str] = t.column(0).to_pylist()  # type: ignore[assignment]
+        chunks: list[int] = t.column(1).to_pylist()  # type: ignore[assignment]
+        return set(zip(fps, chunks, strict=True))
+
+    def done(self, fp: str, chunk: int) -> bool:
+        return (fp, chunk) in self._done
+
+    def log_row(self, fp: str, chunk: int, path: str, rows: int, inserted: int) -> None:
+        row = {
+            "fingerprint": [fp],
+            "chunk": [chunk],
+            "input": [f"{path} ({self.notes[path]})" if path in self.notes else path],
+            "run_id": [self.run_id],
+            "rows": [rows],
+            "inserted": [inserted],
+            "committed_at": [datetime.now(UTC)],
+            "label": [self.marking],
+        }
+        self.store.write("ingest_log", pa.table(row, schema=TABLES["ingest_log"].arrow_schema()))
+        self._done.add((fp, chunk))
+
+    # --- the engine's calls -----------------------------------------------------------
+    def chunk(self, piece: Piece, result: ChunkResult | None) -> None:
+        source = str(piece.source)
+        fp = self.fingerprints[source]
+        positions = vessel_rows(piece.positions)
+        statics = piece.statics.filter(
+            pc.and_(
+                pc.is_valid(piece.statics.column("ts")), pc.is_valid(piece.statics.column("mmsi"))
+            )
+        )
+        r = self.report
+        r.chunks += piece.last_of_chunk
+        r.read["positions"] += positions.num_rows
+        r.read["statics"] += statics.num_rows
+        rows = positions.num_rows + statics.num_rows
+        if result is None:  # stored as read; a re-run skips what the log shows committed
+            if self.done(fp, piece.chunk):
+                r.skipped_chunks += piece.last_of_chunk
+                return
+            with self.store.transaction():
+                inserted = self._records(positions, statics)
+                if piece.last_of_chunk:
+                    self.log_row(fp, piece.chunk, source, rows, inserted)
+            log.info("%s: chunk %d committed (%d new rows)", source, piece.chunk, inserted)
+            return
+        late = result.late.get("positions")
+        with self.store.transaction():
+            inserted = self._records(vessel_rows(result.positions), statics)
+            if late is not None and late.num_rows:  # too late to segment: stored as read
+                r.late += late.num_rows
+                inserted += self._records(vessel_rows(late), statics.slice(0, 0))
+            self._derived(result.events, None)
+            if piece.last_of_chunk:
+                self.log_row(fp, piece.chunk, source, rows, inserted)
+        log.info("%s: chunk %d committed (%d new rows, detect)", source, piece.chunk, inserted)
+
+    def finish(self, final: Final | None) -> None:
+        if final is None:
+            return
+        with self.store.transaction():
+            self._records(vessel_rows(final.result.positions), pa.table({}))
+            self._derived(final.result.events, final.segments)
+
+    def complete(self, paths: Sequence[str]) -> None:
+        """Log ``paths`` as fully stored."""
+        with self.store.transaction():
+            for path in paths:
+                fp = self.fingerprints[path]
+                if not self.done(fp, COMPLETE):
+                    self.log_row(fp, COMPLETE, path, 0, 0)
+
+    # --- writing ----------------------------------------------------------------------
+    def _records(self, positions: pa.Table, statics: pa.Table) -> int:
+        n = 0
+        for kind, rows in (("positions", positions), ("statics", statics)):
+            if rows.num_rows == 0:
+                continue
+            rows = rows.append_column("msg_key", message_keys(rows, kind))
+            stored = self.store.write(kind, self._labelled(rows))
+            self.report.stored[kind] += stored
+            n += stored
+        return n
+
+    def _labelled(self, rows: pa.Table) -> pa.Table:
+        """``rows`` with ``label_id``, by the input each row was read from."""
+        ids: Any = rows.column(SOURCE_ID)
+        rows = rows.drop_columns([SOURCE_ID])
+        values = np.asarray(pc.fill_null(ids, -1).to_numpy(zero_copy_only=False))
+        parts = []
+        for sid in np.unique(values).tolist():
+            name = Path(self.sources[sid]).name if sid >= 0 else "pipeline"
+            part = rows if len(values) and (values == sid).all() else rows.filter(values == sid)
+            parts.append(self.labeller.records(part, name))
+        return pa.concat_tables(parts) if parts else self.labeller.records(rows, "pipeline")
+
+    def _derived(self, events: pa.Table, segments: pa.Table | None) -> None:
+        if events.num_rows:
+            rows = self.labeller.derived(events, kind="events")
+            self.report.stored["events"] += self.store.write("events", rows)
+        if segments is not None and segments.num_rows:
+            rows = self.labeller.derived(segments, kind="segments")
+            self.report.stored["segments"] += self.store.write("segments", rows)
