@@ -51,7 +51,7 @@ PARTNER = "USA"
 """Originator of the simulation's satellite AIS (a partner's feed, labelled apart)."""
 COMPARE = ("USA:SECRET", "JPN:SECRET")
 """Readers the simulated run compares with its own: who sees what."""
-_QUIET = ("seawatch.store", "seawatch.engine.ingest", "seawatch.sim", "seawatch.export")
+_QUIET = ("seawatch.store", "seawatch.engine", "seawatch.sim", "seawatch.export")
 """Loggers whose INFO lines (per chunk, per file) the run leaves out unless DEBUG."""
 
 _EXAMPLES = """\b
