@@ -91,6 +91,29 @@ def test_mmsi_check() -> None:
     ]
 
 
+def test_a_row_closing_two_runs_per_vessel_fits_the_output() -> None:
+    """Regression: one row can close a jump run and an on-land run at once. With the runs
+    opened in the previous chunk, a chunk of one row per vessel closes two events per row;
+    the compiled loop had room for one per row and wrote past its buffer (heap corruption,
+    seen as an abort in a hypothesis run)."""
+    vessels = [366_000_000 + k for k in range(1, 101)]
+    n = len(vessels)
+    opened = positions(  # a normal position, then a jump onto land: both runs open
+        [T0] * n + [T0 + MIN] * n,
+        [0.0] * n + [5.0] * n,
+        [0.0] * (2 * n),
+        mmsi=vessels + vessels,
+        on_land=[False] * n + [True] * n,
+    )
+    ev, state = detect(opened, open_events=False)
+    assert ev.num_rows == 0
+    closing = positions(  # a short move at sea: the jump run and the land run both end
+        [T0 + 2 * MIN] * n, [5.0001] * n, [0.0] * n, mmsi=vessels, on_land=[False] * n
+    )
+    ev, _ = detect(closing, state=state, open_events=False)
+    assert sorted(d["rule"] for d in details(ev)) == ["jump"] * n + ["on_land"] * n
+
+
 @st.composite
 def _fleet(draw: st.DrawFn) -> pa.Table:
     n = draw(st.integers(1, 80))

@@ -270,7 +270,9 @@ def detect(
     has_shore = shore is not None
     shore_arr = shore if shore is not None else np.full(len(kd.ts_us), np.nan)
     m = len(kd.ts_us)
-    oi, of = np.empty((m + 1, 7), dtype=np.int64), np.empty((m + 1, 5))
+    # a row can close a track's run and, closing its last hour, the run that hour began:
+    # up to two events per row (the compiled loop writes without bounds checks)
+    oi, of = np.empty((2 * m + 1, 7), dtype=np.int64), np.empty((2 * m + 1, 5))
     n = _kernel(
         kd.track,
         kd.ts_us,
@@ -295,7 +297,7 @@ def detect(
     )
     parts = [closed]
     if open_events:
-        si, sf = np.empty((len(iv), 7), dtype=np.int64), np.empty((len(iv), 5))
+        si, sf = np.empty((2 * len(iv), 7), dtype=np.int64), np.empty((2 * len(iv), 5))
         ns = _snapshot(iv.copy(), fv.copy(), params.max_speed_kn, si, sf)
         parts.append(_events(si[:ns], sf[:ns], params, kd, has_shore, closed=False))
     keys, cols = without(kd.keys, kd.cols, gone)

@@ -239,7 +239,9 @@ def detect(
             land[(land == 1) & (port_km <= params.land_port_margin_km)] = 0
     invalid = _invalid(kd, params)
     m = len(kd.ts_us)
-    oi, of = np.empty((m + 1, 6), dtype=np.int64), np.empty((m + 1, 4))
+    # a row can close a jump run and an on-land run at once: up to two events per row (the
+    # compiled loop writes without bounds checks; one row each corrupted the heap)
+    oi, of = np.empty((2 * m + 1, 6), dtype=np.int64), np.empty((2 * m + 1, 4))
     sim_us = round(params.simultaneous_s * 1e6)
     n = _kernel(
         kd.track,
