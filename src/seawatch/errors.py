@@ -21,6 +21,7 @@ __all__ = [
     "SchemaError",
     "SeawatchError",
     "StoreError",
+    "Unauthorized",
 ]
 
 
@@ -75,3 +76,10 @@ class NotFound(SeawatchError):  # noqa: N818  (reads better as `raise NotFound(.
     """The requested object (vessel, track, event, file) does not exist."""
 
     http_status: ClassVar[int] = 404
+
+
+class Unauthorized(SeawatchError):  # noqa: N818  (the HTTP name: 401)
+    """A request's credentials are missing, unknown, revoked or expired; the message says
+    which (never the token itself)."""
+
+    http_status: ClassVar[int] = 401

@@ -196,12 +196,13 @@ class Query:
         bbox: BBox | None = None,
         start: datetime | None = None,
         end: datetime | None = None,
+        mmsi: int | None = None,
         limit: int | None = None,
         after: str | None = None,
     ) -> pa.Table:
         """The latest position the reader may read of each vessel in ``bbox`` (within the
-        time window when given), by MMSI."""
-        where, params = _where_area(bbox, start, end)
+        time window when given; of ``mmsi`` only when given), by MMSI."""
+        where, params = _where_area(bbox, start, end, mmsi)
         more, more_params = where_after("latest", after)
         where, params = where + more, params + more_params
         if not self.store.backend.dialect.arg_max:
@@ -296,6 +297,13 @@ class Query:
             distinct="DISTINCT ON (mmsi) ",
         )
         return rows.select(list(_VESSEL_COLUMNS))
+
+    def reports(self, mmsi: int, *, limit: int | None = 1000) -> pa.Table:
+        """One vessel's static reports the reader may read, newest first (its identity
+        history: names, call signs, IMO numbers and ship types it reported)."""
+        return self._select(
+            "statics", " AND mmsi = ?", [int(mmsi)], "ORDER BY ts DESC, msg_key" + limit_sql(limit)
+        )
 
     def zones(
         self, kind: str | None = None, *, limit: int | None = None, after: str | None = None

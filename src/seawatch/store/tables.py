@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 TS: Final = pa.timestamp("us", tz="UTC")
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 """Version of the schema this code writes; ``schema_version`` holds a database's."""
 
 
@@ -243,6 +243,48 @@ _TABLES = (
         ),
         key=("fingerprint", "chunk"),
         doc="Committed ingest chunks; a chunk's rows and its log row commit together",
+    ),
+    TableDef(
+        "users",
+        (
+            _c(
+                "user_id",
+                pa.string(),
+                "Token id: the public part of the user's token",
+                nullable=False,
+            ),
+            _c("name", pa.string(), "User name (unique)", nullable=False),
+            _c(
+                "reader",
+                pa.string(),
+                "The user's reader: NATION:CLEARANCE[:CAVEATS]",
+                nullable=False,
+            ),
+            _c("token_hash", pa.string(), "scrypt hash of the token's secret, hex", nullable=False),
+            _c("salt", pa.string(), "scrypt salt, hex", nullable=False),
+            _c("created_at", TS, "When the user was added (UTC)"),
+            _c("expires_at", TS, "When the token expires (UTC); null: never"),
+            _c("revoked_at", TS, "When the token was revoked (UTC); null: valid"),
+        ),
+        key=("user_id",),
+        on_conflict="replace",
+        since=3,
+        doc="API users (seawatch users): one token each, stored hashed, never in clear",
+    ),
+    TableDef(
+        "audit",
+        (
+            _c("audit_id", pa.string(), "Request id", nullable=False),
+            _c("ts", TS, "When the request was answered (UTC)", nullable=False),
+            _c("user_name", pa.string(), "Who asked (users.name)"),
+            _c("route", pa.string(), "Route answered, e.g. /api/v1/positions"),
+            _c("query", pa.string(), "Query string as given"),
+            _c("rows", pa.int64(), "Records returned"),
+            _c("markings", pa.string(), "Combined marking of the records returned"),
+        ),
+        key=("audit_id",),
+        since=3,
+        doc="Every API request that returned records: who, what, how many, under which marking",
     ),
 )
 

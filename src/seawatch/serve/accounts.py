@@ -1,0 +1,197 @@
+"""API users and their tokens: who may call the HTTP API, and as which reader.
+
+In: the store (its ``users`` table), a user name and a reader (``IND:SECRET[:CAVEATS]``),
+an optional expiry; later a bearer token from a request. Out: :func:`create_user` stores
+the user and returns the token once (``sw_<id>_<secret>``); :func:`authenticate` turns a
+token back into the user's :class:`~seawatch.labels.Reader`, or raises
+:class:`~seawatch.errors.Unauthorized` with the reason (malformed, unknown, revoked,
+expired). Only the secret's scrypt hash and salt are stored; the id is public (it finds
+the row), the secret is compared in constant time. Tokens never enter logs or reprs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pyarrow as pa
+
+from seawatch.errors import InputError, Unauthorized
+from seawatch.labels import Reader
+from seawatch.store import Store
+from seawatch.store.tables import TABLES
+
+__all__ = [
+    "User",
+    "authenticate",
+    "create_user",
+    "get_user",
+    "list_users",
+    "parse_expiry",
+    "revoke_user",
+]
+
+log = logging.getLogger(__name__)
+
+_PREFIX = "sw"
+_TOKEN = re.compile(r"^sw_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+# scrypt cost: n=2**14, r=8, p=1 (16 MiB, ~50 ms): slow for a guesser, fine per request
+# since the server caches nothing; tokens carry 256 random bits, so this guards leaked
+# hashes, not guessable passwords
+_N, _R, _P = 2**14, 8, 1
+_DURATION = re.compile(r"^(\d+)([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+@dataclass(frozen=True)
+class User:
+    """A stored user (no secret: the hash is not even kept here)."""
+
+    user_id: str
+    name: str
+    reader: str
+    created_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    _hash: str = field(default="", repr=False, compare=False)
+    _salt: str = field(default="", repr=False, compare=False)
+
+    def status(self, now: datetime | None = None) -> str:
+        """``active``, ``revoked`` or ``expired``."""
+        now = now or datetime.now(UTC)
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
+
+
+def _hash(secret: str, salt: bytes) -> str:
+    return hashlib.scrypt(secret.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32).hex()
+
+
+def parse_expiry(text: str | None, now: datetime | None = None) -> datetime | None:
+    """``30d``, ``12h``, ``2w`` (from now) or an ISO 8601 time (UTC if it has no zone)."""
+    if text is None or text == "":
+        return None
+    now = now or datetime.now(UTC)
+    m = _DURATION.match(text.strip())
+    if m:
+        return now + timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+    try:
+        t = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(
+            f"expiry {text!r}: give a duration (30d, 12h, 2w) or an ISO 8601 time"
+        ) from None
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+
+
+def _users(store: Store, where: str = "", params: list[object] | None = None) -> list[User]:
+    schema = TABLES["users"].arrow_schema()
+    t = store.backend.fetch(
+        f"SELECT {', '.join(schema.names)} FROM users {where} ORDER BY name", params or [], schema
+    )
+    return [
+        User(
+            r["user_id"],
+            r["name"],
+            r["reader"],
+            r["created_at"],
+            r["expires_at"],
+            r["revoked_at"],
+            r["token_hash"],
+            r["salt"],
+        )
+        for r in t.to_pylist()
+    ]
+
+
+def list_users(store: Store) -> list[User]:
+    """Every user, by name, without secrets."""
+    return _users(store)
+
+
+def get_user(store: Store, name: str) -> User:
+    """The user called ``name``; :class:`InputError` if there is none."""
+    found = _users(store, "WHERE name = ?", [name])
+    if not found:
+        raise InputError(f"no user {name!r} (see `seawatch users list`)")
+    return found[0]
+
+
+def create_user(
+    store: Store, name: str, reader: str, *, expires_at: datetime | None = None
+) -> tuple[User, str]:
+    """Add user ``name`` reading as ``reader``; returns the user and its token (shown once:
+    only its hash is stored)."""
+    if not _NAME.match(name):
+        raise InputError(
+            f"user name {name!r}: use 1-64 letters, digits, '.', '_', '@' or '-', "
+            "starting with a letter or digit"
+        )
+    parsed = Reader.parse(reader, store.policy)  # a bad reader fails here (LabelError)
+    if parsed.is_node_admin:
+        raise InputError("an API user cannot be the node admin")
+    if _users(store, "WHERE name = ?", [name]):
+        raise InputError(f"user {name!r} exists (revoke it, or choose another name)")
+    now = datetime.now(UTC)
+    if expires_at is not None and expires_at <= now:
+        raise InputError(f"expiry {expires_at.isoformat()} is in the past")
+    user_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+    salt = secrets.token_bytes(16)
+    row = {
+        "user_id": user_id,
+        "name": name,
+        "reader": str(parsed),
+        "token_hash": _hash(secret, salt),
+        "salt": salt.hex(),
+        "created_at": now,
+        "expires_at": expires_at,
+        "revoked_at": None,
+    }
+    with store.transaction():
+        store.write("users", pa.Table.from_pylist([row], TABLES["users"].arrow_schema()))
+    log.info("user %s added (reader %s)", name, parsed)
+    user = _users(store, "WHERE user_id = ?", [user_id])[0]
+    return user, f"{_PREFIX}_{user_id}_{secret}"
+
+
+def revoke_user(store: Store, name: str) -> User:
+    """Revoke ``name``'s token from now on."""
+    user = get_user(store, name)
+    if user.revoked_at is None:
+        with store.transaction():
+            store.backend.execute(
+                "UPDATE users SET revoked_at = ? WHERE user_id = ?",
+                (datetime.now(UTC), user.user_id),
+            )
+        log.info("user %s revoked", name)
+    return get_user(store, name)
+
+
+def authenticate(store: Store, token: str) -> tuple[User, Reader]:
+    """The user a bearer token belongs to and its reader; :class:`Unauthorized` with the
+    reason otherwise."""
+    m = _TOKEN.match(token)
+    if m is None:
+        raise Unauthorized("malformed token: expected sw_<id>_<secret> (from `seawatch users add`)")
+    found = _users(store, "WHERE user_id = ?", [m.group(1)])
+    # hash even when the id is unknown, so timing does not tell ids apart
+    salt = bytes.fromhex(found[0]._salt) if found else b"\0" * 16
+    digest = _hash(m.group(2), salt)
+    if not found or not hmac.compare_digest(digest, found[0]._hash):
+        raise Unauthorized("unknown token")
+    user = found[0]
+    status = user.status()
+    if status == "revoked":
+        raise Unauthorized(f"token revoked at {user.revoked_at:%Y-%m-%dT%H:%M:%SZ}")
+    if status == "expired":
+        raise Unauthorized(f"token expired at {user.expires_at:%Y-%m-%dT%H:%M:%SZ}")
+    return user, Reader.parse(user.reader, store.policy)

@@ -1,0 +1,51 @@
+"""The HTTP application: ``create_app(store, settings)``, served by uvicorn (``seawatch serve``).
+
+In: an open store (migrated) and the node's settings. Out: a FastAPI app with the REST
+API under ``/api/v1`` (routes in :mod:`seawatch.serve.routes`, one module per resource),
+``/healthz`` (the only anonymous route), ``/openapi.json`` and ``/docs``; errors as
+problem+json (:mod:`seawatch.serve.problems`). See docs/serve.md.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+from seawatch import __version__
+from seawatch.serve.deps import ServeState
+from seawatch.serve.problems import install_problems
+from seawatch.serve.routes import events, latest, me, positions, situation, vessels, zones
+from seawatch.settings import Settings
+from seawatch.store import Store
+
+__all__ = ["API_PREFIX", "create_app"]
+
+API_PREFIX = "/api/v1"
+_ROUTERS = (vessels, positions, latest, events, zones, situation, me)
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+
+
+def create_app(store: Store, settings: Settings) -> FastAPI:
+    """The app serving ``store``; each request reads on a session of its own."""
+    store.require_current()
+    app = FastAPI(
+        title="seawatch",
+        version=__version__,
+        description="A seawatch node's API: every answer is filtered for the caller's "
+        "reader and carries the combined marking of what it holds (X-Seawatch-Marking).",
+    )
+    app.state.seawatch = ServeState(store, settings)
+    install_problems(app)
+
+    @app.get("/healthz", response_model=Health, tags=["health"])
+    def healthz() -> Health:
+        """Liveness; anonymous, holds no records."""
+        return Health(status="ok", version=__version__)
+
+    for module in _ROUTERS:
+        app.include_router(module.router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,152 @@
+"""Answers of the record routes: JSON by default, any registered export format on request.
+
+In: the rows a route read through :class:`~seawatch.store.query.Query` (with ``label_id``),
+the label dictionary the reader may read, the next page's cursor, and the format asked for
+(``?f=NAME`` or the ``Accept`` header). Out: a response whose body and
+``X-Seawatch-Marking`` header carry the combined marking of the rows (JSON:
+``{"marking", "items", "next"}``, each item with its own ``label``; other formats: the
+export writer of :data:`seawatch.export.formats.OUTPUT_FORMATS`, which marks the file),
+and an audit row for the request.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated, Any
+
+import pyarrow as pa
+from fastapi import Query, Request, Response
+
+from seawatch.errors import InputError, SeawatchError
+from seawatch.export.common import Kind, marking_array, marking_of
+from seawatch.export.formats import OUTPUT_FORMATS, OutputFormat, WriteOptions, output_format
+from seawatch.labels import Label
+from seawatch.serve import audit
+from seawatch.serve.deps import Principal, ServeState
+
+__all__ = ["MARKING_HEADER", "FormatParam", "json_answer", "jsonable", "records_answer"]
+
+MARKING_HEADER = "X-Seawatch-Marking"
+_JSON = "application/json"
+
+FormatParam = Annotated[
+    str | None,
+    Query(
+        alias="f",
+        description="Output format: json (default) or " + ", ".join(OUTPUT_FORMATS),
+    ),
+]
+
+
+class NotAcceptable(SeawatchError):  # noqa: N818
+    """No format the client accepts can hold these records."""
+
+    http_status = 406
+
+
+def jsonable(value: Any) -> Any:
+    """Arrow/Python values as JSON: times ISO 8601 UTC with ``Z``."""
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def items(rows: pa.Table, labels: Mapping[int, Label]) -> list[dict[str, Any]]:
+    """Each row as a JSON object with its ``label`` marking (``label_id`` is internal)."""
+    marks = marking_array(rows, labels).to_pylist() if rows.num_rows else []
+    out = []
+    for row, mark in zip(rows.drop_columns(["label_id"]).to_pylist(), marks, strict=True):
+        row = jsonable(row)
+        row["label"] = mark
+        out.append(row)
+    return out
+
+
+def _chosen(request: Request, f: str | None, kind: Kind | None) -> OutputFormat | None:
+    """The export format asked for; None: JSON."""
+    if f is not None:
+        if f == "json":
+            return None
+        if kind is None:
+            raise InputError(f"f={f}: this route answers only in json")
+        return output_format(f, kind)
+    accept = request.headers.get("accept", "")
+    wanted = [part.split(";")[0].strip() for part in accept.split(",") if part.strip()]
+    if not wanted:
+        return None
+    for media in wanted:
+        if media in (_JSON, "*/*", "application/*"):
+            return None
+        for fmt in OUTPUT_FORMATS.values():
+            if kind is not None and fmt.media_type == media and kind in fmt.kinds:
+                return fmt
+    raise NotAcceptable(
+        f"Accept {accept!r}: this route answers in {_JSON}"
+        + (
+            ""
+            if kind is None
+            else " or "
+            + ", ".join(sorted({x.media_type for x in OUTPUT_FORMATS.values() if kind in x.kinds}))
+        )
+    )
+
+
+def _next_url(request: Request, cursor: str | None) -> str | None:
+    return None if cursor is None else str(request.url.include_query_params(cursor=cursor))
+
+
+def records_answer(
+    request: Request,
+    st: ServeState,
+    who: Principal,
+    rows: pa.Table,
+    labels: Mapping[int, Label],
+    *,
+    kind: Kind | None,
+    cursor: str | None,
+    f: str | None,
+) -> Response:
+    """The page ``rows`` in the format asked for, marked, audited."""
+    fmt = _chosen(request, f, kind)
+    marking = marking_of(rows, labels, st.store.policy).overall.marking
+    headers = {MARKING_HEADER: marking}
+    nxt = _next_url(request, cursor)
+    if nxt is not None:
+        headers["Link"] = f'<{nxt}>; rel="next"'
+    if fmt is None:
+        body = {"marking": marking, "items": items(rows, labels), "next": nxt}
+        response: Response = Response(json.dumps(body), media_type=_JSON, headers=headers)
+    else:
+        assert kind is not None
+        buf = io.BytesIO()
+        fmt.write(rows, labels, buf, WriteOptions(kind=kind, policy=st.store.policy))
+        headers["Content-Disposition"] = f'inline; filename="{kind}{fmt.suffix}"'
+        response = Response(buf.getvalue(), media_type=fmt.media_type, headers=headers)
+    audit.record(st, who, request.url.path, request.url.query, rows.num_rows, marking)
+    return response
+
+
+def json_answer(
+    request: Request,
+    st: ServeState,
+    who: Principal,
+    body: dict[str, Any],
+    marking: str,
+    rows: int,
+) -> Response:
+    """A JSON document (profile, situation, rights) under ``marking``, audited when it
+    holds records."""
+    headers = {MARKING_HEADER: marking}
+    out = Response(
+        json.dumps({"marking": marking, **jsonable(body)}), media_type=_JSON, headers=headers
+    )
+    if rows:
+        audit.record(st, who, request.url.path, request.url.query, rows, marking)
+    return out
