@@ -115,6 +115,7 @@ def _echo_detector_params(settings: Settings, sources: dict[str, str]) -> None:
 
 def _register() -> None:
     """Attach the subcommands that live in their own modules."""
+    from seawatch.cli.audit import audit_command
     from seawatch.cli.db import db_command
     from seawatch.cli.decode import decode_command
     from seawatch.cli.demo import demo_command
@@ -129,6 +130,7 @@ def _register() -> None:
     from seawatch.cli.users import users_command
     from seawatch.cli.zones import zones_command
 
+    cli.add_command(audit_command)
     cli.add_command(db_command)
     cli.add_command(decode_command)
     cli.add_command(demo_command)
