@@ -2,7 +2,8 @@
 
 In: an open store (migrated) and the node's settings. Out: a FastAPI app with the REST
 API under ``/api/v1`` (routes in :mod:`seawatch.serve.routes`, one module per resource),
-``/healthz`` (the only anonymous route), ``/openapi.json`` and ``/docs``; errors as
+``/healthz`` (the only anonymous route), ``/metrics`` (Prometheus, :mod:`seawatch.serve.metrics`),
+``/openapi.json`` and ``/docs``; errors as
 problem+json (:mod:`seawatch.serve.problems`). See docs/serve.md.
 """
 
@@ -13,6 +14,7 @@ from pydantic import BaseModel
 
 from seawatch import __version__
 from seawatch.serve.deps import ServeState
+from seawatch.serve.metrics import install_metrics
 from seawatch.serve.problems import install_problems
 from seawatch.serve.routes import events, latest, me, positions, situation, vessels, zones
 from seawatch.settings import Settings
@@ -40,6 +42,7 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
     )
     app.state.seawatch = ServeState(store, settings)
     install_problems(app)
+    install_metrics(app)
 
     @app.get("/healthz", response_model=Health, tags=["health"])
     def healthz() -> Health:

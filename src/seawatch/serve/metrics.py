@@ -1,0 +1,114 @@
+"""Operations: Prometheus metrics of the node's server at ``/metrics``.
+
+In: every HTTP request the app answers (through a middleware), and what other parts of the
+node count (:class:`Metrics` counters and gauges, e.g. live ingest and subscribers). Out:
+``GET /metrics`` in the Prometheus text format for a caller with a token (it holds no
+records, but the node serves nothing anonymously except ``/healthz``): requests by route,
+method and status, request latency by route, and the node's own counters. Each app has a
+registry of its own, so several apps in one process (tests) never mix their figures.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from seawatch.serve.deps import Principal, principal
+from seawatch.serve.problems import PROBLEM_RESPONSES
+
+__all__ = ["Metrics", "install_metrics"]
+
+_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    """The app's metrics registry and the figures the node keeps in it."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "seawatch_http_requests",
+            "HTTP requests answered, by route template, method and status code",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "seawatch_http_request_duration_seconds",
+            "Time to answer an HTTP request, by route template",
+            ["route"],
+            buckets=_BUCKETS_S,
+            registry=self.registry,
+        )
+        self.ingested = Counter(
+            "seawatch_ingest_positions",
+            "Positions stored by live ingest in this process",
+            registry=self.registry,
+        )
+        self.events = Counter(
+            "seawatch_ingest_events",
+            "Events stored by live ingest in this process",
+            registry=self.registry,
+        )
+        self.subscribers = Gauge(
+            "seawatch_live_subscribers",
+            "Live stream subscribers connected",
+            registry=self.registry,
+        )
+
+
+def _route(request: Request) -> str:
+    """The matched route's template (``/api/v1/vessels/{mmsi}``), never the raw path: the
+    metric's labels stay few whatever the callers ask for. Built from the path and its
+    parameters (a route of an included router knows only its own part of the path)."""
+    if request.scope.get("route") is None:
+        return "unmatched"
+    params = {str(v): k for k, v in request.path_params.items()}
+    parts = request.url.path.split("/")
+    return "/".join(f"{{{params[p]}}}" if p in params else p for p in parts)
+
+
+def install_metrics(app: FastAPI) -> Metrics:
+    """Count every request of ``app`` and serve ``/metrics``; the metrics, for the node's
+    other parts (``app.state.metrics``)."""
+    metrics = Metrics()
+    app.state.metrics = metrics
+
+    @app.middleware("http")
+    async def count(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = _route(request)
+        metrics.latency.labels(route).observe(time.perf_counter() - started)
+        metrics.requests.labels(route, request.method, str(response.status_code)).inc()
+        return response
+
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        response_class=Response,
+        responses={
+            200: {
+                "description": "The node's metrics in the Prometheus text format",
+                "content": {CONTENT_TYPE_LATEST.split(";")[0]: {}},
+            },
+            401: PROBLEM_RESPONSES[401],
+        },
+    )
+    def metrics_route(_who: Annotated[Principal, Depends(principal)]) -> Response:
+        """Prometheus metrics (a token is needed: nothing but /healthz is anonymous)."""
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return metrics
