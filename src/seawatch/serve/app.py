@@ -3,7 +3,9 @@
 In: an open store (migrated) and the node's settings. Out: a FastAPI app with the REST
 API under ``/api/v1`` (routes in :mod:`seawatch.serve.routes`, one module per resource),
 ``/healthz`` (the only anonymous route), ``/openapi.json`` and ``/docs``; errors as
-problem+json (:mod:`seawatch.serve.problems`). See docs/serve.md.
+problem+json (:mod:`seawatch.serve.problems`). ``app.state.subscribers`` is the engine's
+:class:`~seawatch.engine.sinks.Subscribers` sink of the live ingest (``seawatch serve
+--tcp``), for the streams. See docs/serve.md.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from seawatch import __version__
+from seawatch.engine.sinks import Subscribers
 from seawatch.serve.deps import ServeState
 from seawatch.serve.problems import install_problems
 from seawatch.serve.routes import events, latest, me, positions, situation, vessels, zones
@@ -39,6 +42,7 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
         "reader and carries the combined marking of what it holds (X-Seawatch-Marking).",
     )
     app.state.seawatch = ServeState(store, settings)
+    app.state.subscribers = Subscribers()  # told of what live ingest releases (the streams)
     install_problems(app)
 
     @app.get("/healthz", response_model=Health, tags=["health"])
