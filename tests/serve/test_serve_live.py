@@ -127,3 +127,12 @@ def test_serve_ingests_a_tcp_feed_live(
     assert got["unsegmented"] == 0
     assert got["segments"] == expected["segments"] > 0  # the session was finished
     assert got["events"] == expected["events"]
+
+
+def test_serve_with_an_unreachable_feed_is_an_error(tmp_path: Path) -> None:
+    env = {**os.environ, **IND, "SEAWATCH_DATA_DIR": str(tmp_path)}
+    cmd = [sys.executable, "-m", "seawatch.cli.main", "serve", "--port", str(_free_port())]
+    cmd += ["--tcp", f"127.0.0.1:{_free_port()}", "--db", str(tmp_path / "node.duckdb")]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert "error: cannot connect to 127.0.0.1:" in done.stderr
