@@ -62,6 +62,7 @@ class _Live:
         self.error: BaseException | None = None
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
+        self._ending = threading.Lock()
         self.lock: threading.Lock = app.state.seawatch.lock  # the app's writer lock
         began = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         self.folder = settings.data_dir / "live" / began
@@ -106,12 +107,13 @@ class _Live:
             self.error = exc
 
     def end(self) -> None:
-        """Stop the feeds and wait until the session is finished."""
+        """Stop the feeds and wait until the session is finished (from any thread)."""
         self.stop.set()
-        if self.thread is not None:
-            self.thread.join()
-        for feed in self.feeds:
-            feed.close()
+        with self._ending:
+            if self.thread is not None:
+                self.thread.join()
+            for feed in self.feeds:
+                feed.close()
 
 
 @click.command("serve")
