@@ -1,40 +1,163 @@
-"""``seawatch serve``: the node's HTTP API, served by uvicorn.
+"""``seawatch serve``: the node's HTTP API, served by uvicorn, and live feeds ingested.
 
-In: ``--host`` (loopback unless told otherwise), ``--port``, ``--db``. Out: the app of
-:func:`seawatch.serve.app.create_app` until SIGTERM or Ctrl-C, which end it with a
-clean shutdown (:func:`seawatch.signals.stop_on_signals`: requests in flight finish, the
-store is closed, exit code 0). docs/serve.md.
+In: ``--host`` (loopback unless told otherwise), ``--port``, ``--db``, and any number of
+live feeds (``--tcp``/``--udp HOST:PORT``, ``--batch-s``, ``--param``). Out: the app of
+:func:`seawatch.serve.app.create_app` until SIGTERM or Ctrl-C; meanwhile the feeds are
+stored and detected on through the engine (:func:`seawatch.engine.live.ingest_feeds`: one
+:class:`~seawatch.engine.ingest.Ingest` session, its batches kept in
+``<data_dir>/live/<start>/<n>/``, its output also told to ``app.state.subscribers``).
+SIGTERM or Ctrl-C (:func:`seawatch.signals.stop_on_signals`) stops the feeds, finishes the
+session (what was received stored, open events and segments too), then stops the server
+(requests in flight finish), closes the store and exits 0. docs/serve.md.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import click
 
-from seawatch.cli.common import settings_of
+from seawatch.cli.common import Failure, params_option, settings_of, with_params
 from seawatch.cli.db import db_option, open_db
+from seawatch.errors import InputError
 from seawatch.signals import stop_on_signals
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from seawatch.settings import Settings
+    from seawatch.sources.feed import Feed
+    from seawatch.store import Store
 
 __all__ = ["serve_command"]
 
 log = logging.getLogger(__name__)
 
 
+def _feeds(tcp: Sequence[str], udp: Sequence[str]) -> list[Feed]:
+    """The feeds named, not yet open; a usage error for a bad ``HOST:PORT``."""
+    from seawatch.sources.feed import Feed, parse_address
+
+    feeds = []
+    for proto, texts in (("tcp", tcp), ("udp", udp)):
+        for text in texts:
+            try:
+                address = parse_address(text)
+            except InputError as exc:
+                raise click.BadParameter(str(exc), param_hint=f"--{proto}") from None
+            feeds.append(Feed(proto, address))  # type: ignore[arg-type]
+    return feeds
+
+
+class _Live:
+    """The feeds ingested on a thread of their own while the app serves."""
+
+    def __init__(self, feeds: list[Feed], store: Store, settings: Settings, app: FastAPI):
+        self.feeds, self.store, self.settings, self.app = feeds, store, settings, app
+        self.error: BaseException | None = None
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+        self._ending = threading.Lock()
+        self.lock: threading.Lock = app.state.seawatch.lock  # the app's writer lock
+        began = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        self.folder = settings.data_dir / "live" / began
+        self.batch_s = 0.0
+
+    def start(self, batch_s: float) -> None:
+        """Open the feeds (an error if one cannot be) and start ingesting them."""
+        from seawatch.engine.ingest import Ingest
+
+        if not self.feeds:
+            return
+        for feed in self.feeds:
+            feed.open()
+        self.batch_s = batch_s
+        self.session = Ingest(
+            self.store, self.settings, detect=True, sinks=[self.app.state.subscribers]
+        )
+        self.thread = threading.Thread(target=self._run, name="serve-feeds", daemon=True)
+        self.thread.start()
+        log.info("ingesting %s live; batches in %s", ", ".join(map(str, self.feeds)), self.folder)
+
+    def _run(self) -> None:
+        from seawatch.engine.live import ingest_feeds
+
+        try:
+            report = ingest_feeds(
+                self.session,
+                self.feeds,
+                self.folder,
+                batch_s=self.batch_s,
+                stop=self.stop,
+                lock=self.lock,
+            )
+            s = report.stored
+            log.info(
+                "feeds ended: %s new positions, %s segments, %s events stored",
+                s["positions"],
+                s["segments"],
+                s["events"],
+            )
+        except BaseException as exc:  # told at exit
+            self.error = exc
+
+    def end(self) -> None:
+        """Stop the feeds and wait until the session is finished (from any thread)."""
+        self.stop.set()
+        with self._ending:
+            if self.thread is not None:
+                self.thread.join()
+            for feed in self.feeds:
+                feed.close()
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8000, show_default=True, type=int, help="TCP port (0: any).")
 @db_option
+@click.option(
+    "--tcp",
+    multiple=True,
+    metavar="HOST:PORT",
+    help="Ingest a live NMEA feed from this TCP server (repeatable).",
+)
+@click.option(
+    "--udp",
+    multiple=True,
+    metavar="HOST:PORT",
+    help="Ingest a live NMEA feed received on this UDP address (repeatable).",
+)
+@click.option(
+    "--batch-s",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Live feeds: store what arrived every this many seconds.",
+)
+@params_option
 @click.pass_context
-def serve_command(ctx: click.Context, host: str, port: int, db: str | None) -> None:
-    """Serve the REST API under /api/v1 (tokens from `seawatch users add`).
+def serve_command(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    db: str | None,
+    tcp: tuple[str, ...],
+    udp: tuple[str, ...],
+    batch_s: float,
+    params: tuple[str, ...],
+) -> None:
+    """Serve the REST API under /api/v1 (tokens from `seawatch users add`); with --tcp or
+    --udp, ingest those live feeds at the same time (stored and detected as they arrive).
 
     \b
     Examples:
       seawatch serve --db data/seawatch.duckdb
+      seawatch serve --db data/seawatch.duckdb --tcp 127.0.0.1:10110 --batch-s 2
       curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8000/api/v1/me
     """
     import uvicorn
@@ -43,6 +166,8 @@ def serve_command(ctx: click.Context, host: str, port: int, db: str | None) -> N
 
     if host not in ("127.0.0.1", "::1", "localhost"):
         log.warning("serving on %s: reachable beyond this machine", host)
+    settings = with_params(settings_of(ctx), params)
+    feeds = _feeds(tcp, udp)
 
     class Server(uvicorn.Server):
         @contextlib.contextmanager
@@ -51,16 +176,24 @@ def serve_command(ctx: click.Context, host: str, port: int, db: str | None) -> N
 
     stop = threading.Event()
     with open_db(ctx, db) as store, stop_on_signals(stop):
-        app = create_app(store, settings_of(ctx))
+        app = create_app(store, settings)
+        live = _Live(feeds, store, settings, app)
         config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=True)
         server = Server(config)
 
         def _stop_when_asked() -> None:
             stop.wait()
-            log.info("stop requested: finishing requests in flight")
+            log.info("stop requested: stopping the feeds, then finishing requests in flight")
+            live.end()
             server.should_exit = True
 
         threading.Thread(target=_stop_when_asked, daemon=True, name="serve-stop").start()
-        server.run()
-        stop.set()
+        try:
+            live.start(batch_s)
+            server.run()
+        finally:
+            stop.set()
+            live.end()
+    if live.error is not None:
+        raise Failure(f"live ingest failed: {live.error}") from live.error
     log.info("server stopped")

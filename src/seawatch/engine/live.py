@@ -7,12 +7,16 @@ through :func:`seawatch.signals.stop_on_signals`, or by the server). Out: each b
 whole in ``<folder>/batch-NNNNN.nmea`` and stored at once (positions with their segment,
 events as they close), a :class:`Batch` report per batch to ``on_batch``, and the session
 finished (open events, segments) when the feed ends: nothing received is lost.
+:func:`ingest_feeds` does the same for several feeds at once (a thread each, one session,
+its writes under a lock the caller shares with its other writers: the server's).
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,7 +27,9 @@ if TYPE_CHECKING:
     from seawatch.engine.ingest import Ingest, IngestReport
     from seawatch.sources.feed import Feed
 
-__all__ = ["Batch", "ingest_live"]
+__all__ = ["Batch", "ingest_feeds", "ingest_live"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,23 +55,80 @@ def ingest_live(
 ) -> IngestReport:
     """Read ``feed`` in batches of ``batch_s`` until it closes, ``duration_s`` passes or
     ``stop`` is set; store each batch through ``session``; finish the session."""
-    folder.mkdir(parents=True, exist_ok=True)
     try:
-        for n, data in enumerate(feed.batches(batch_s, stop, duration_s)):
-            path = folder / f"batch-{n:05d}.nmea"
-            write_atomic(path, data)
-            before = dict(session.report.stored)
-            now = session.add([path]).stored
-            if on_batch is not None:
-                on_batch(
-                    Batch(
-                        n + 1,
-                        path,
-                        data.count(b"\n"),
-                        now["positions"] - before["positions"],
-                        now["events"] - before["events"],
-                    )
-                )
+        _read(session, feed, folder, batch_s, stop, duration_s, on_batch, None)
     finally:
         report = session.finish()
     return report
+
+
+def ingest_feeds(
+    session: Ingest,
+    feeds: Sequence[Feed],
+    folder: Path,
+    *,
+    batch_s: float,
+    stop: threading.Event,
+    lock: threading.Lock,
+    on_batch: Callable[[Batch], None] | None = None,
+) -> IngestReport:
+    """Read every feed at once, a thread each, batches in ``<folder>/<n>/`` (n from 1 in
+    the order given), each stored through the one ``session`` while holding ``lock``;
+    when all have ended (``stop`` set, or closed for good) the session is finished, under
+    ``lock`` too. A feed whose batch cannot be stored sets ``stop`` (the others end as
+    well) and its error is raised once the session is finished."""
+    errors: list[BaseException] = []
+
+    def read(n: int, feed: Feed) -> None:
+        try:
+            _read(session, feed, folder / str(n), batch_s, stop, None, on_batch, lock)
+        except BaseException as exc:
+            log.error("feed %s: %s; stopping the feeds", feed, exc)
+            errors.append(exc)
+            stop.set()
+
+    threads = [
+        threading.Thread(target=read, args=(n, feed), name=f"feed-{n}", daemon=True)
+        for n, feed in enumerate(feeds, start=1)
+    ]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        with lock:
+            report = session.finish()
+    if errors:
+        raise errors[0]
+    return report
+
+
+def _read(
+    session: Ingest,
+    feed: Feed,
+    folder: Path,
+    batch_s: float,
+    stop: threading.Event,
+    duration_s: float | None,
+    on_batch: Callable[[Batch], None] | None,
+    lock: threading.Lock | None,
+) -> None:
+    """Each batch of ``feed`` kept in ``folder`` and stored through ``session``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, data in enumerate(feed.batches(batch_s, stop, duration_s)):
+        path = folder / f"batch-{n:05d}.nmea"
+        write_atomic(path, data)
+        with lock if lock is not None else contextlib.nullcontext():
+            before = dict(session.report.stored)
+            now = dict(session.add([path]).stored)
+        if on_batch is not None:
+            on_batch(
+                Batch(
+                    n + 1,
+                    path,
+                    data.count(b"\n"),
+                    now["positions"] - before["positions"],
+                    now["events"] - before["events"],
+                )
+            )

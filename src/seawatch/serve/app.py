@@ -3,8 +3,9 @@
 In: an open store (migrated) and the node's settings. Out: a FastAPI app with the REST
 API under ``/api/v1`` (routes in :mod:`seawatch.serve.routes`, one module per resource),
 ``/healthz`` (the only anonymous route), ``/metrics`` (Prometheus, :mod:`seawatch.serve.metrics`),
-``/openapi.json`` and ``/docs``; errors as
-problem+json (:mod:`seawatch.serve.problems`). See docs/serve.md.
+``/openapi.json`` and ``/docs``; errors as problem+json (:mod:`seawatch.serve.problems`).
+``app.state.subscribers`` is the engine's :class:`~seawatch.engine.sinks.Subscribers` sink of
+the live ingest (``seawatch serve --tcp``), for the streams. See docs/serve.md.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from seawatch import __version__
+from seawatch.engine.sinks import Subscribers
 from seawatch.serve.deps import ServeState
 from seawatch.serve.metrics import install_metrics
 from seawatch.serve.problems import install_problems
@@ -41,6 +43,7 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
         "reader and carries the combined marking of what it holds (X-Seawatch-Marking).",
     )
     app.state.seawatch = ServeState(store, settings)
+    app.state.subscribers = Subscribers()  # told of what live ingest releases (the streams)
     install_problems(app)
     install_metrics(app)
 

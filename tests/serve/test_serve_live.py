@@ -1,0 +1,138 @@
+"""``seawatch serve --tcp``: a live feed ingested by the server while it answers, as a user
+runs it: a real process, a loopback TCP feed of simulated lines, the API polled until the
+vessels appear, then SIGTERM. Afterwards the store holds every position sent, and the
+segments and events the same lines give through ``seawatch ingest --detect``: the feed
+was stored as it came and the session finished at the stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from seawatch.labels import Reader
+from seawatch.settings import load_settings
+from seawatch.sim.synth import write_sample
+from seawatch.store import open_store
+from seawatch.store.query import Query
+
+IND = {"SEAWATCH_NODE_NATION": "IND"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _seawatch(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "seawatch.cli.main", *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=True)
+
+
+@pytest.fixture
+def feed_server(tmp_path: Path) -> Iterator[tuple[int, Path, threading.Event]]:
+    """A loopback server that sends the lines of a simulated file to its first client in
+    chunks over about two seconds, sets the event, and keeps the connection open."""
+    path = tmp_path / "feed.nmea"
+    write_sample(path, vessels=30, minutes=60)
+    lines = path.read_bytes().splitlines(keepends=True)
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    sent, done = threading.Event(), threading.Event()
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        with conn:
+            for k in range(0, len(lines), 400):
+                conn.sendall(b"".join(lines[k : k + 400]))
+                time.sleep(0.2)
+            sent.set()
+            done.wait(60)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield port, path, sent
+    done.set()
+    thread.join(5)
+    server.close()
+
+
+def _counts(db: str) -> dict[str, object]:
+    with open_store(db, load_settings(env=IND)) as store:
+        q = Query(store, Reader.node_admin("test: serve --tcp"))
+        positions = q.positions()
+        events = q.events()
+        return {
+            "positions": positions.num_rows,
+            "unsegmented": positions.column("segment_id").null_count,
+            "segments": store.counts()["segments"],
+            "events": sorted(events.column("event_type").to_pylist()),
+        }
+
+
+def test_serve_ingests_a_tcp_feed_live(
+    feed_server: tuple[int, Path, threading.Event], tmp_path: Path
+) -> None:
+    feed_port, lines_file, sent = feed_server
+    env = {**os.environ, **IND, "SEAWATCH_DATA_DIR": str(tmp_path / "data")}
+    db, ref = str(tmp_path / "node.duckdb"), str(tmp_path / "ref.duckdb")
+    _seawatch("ingest", str(lines_file), "--detect", "--db", ref, env=env)
+    token = _seawatch("users", "add", "ana", "--reader", "IND:SECRET", "--db", db, env=env)
+    headers = {"Authorization": f"Bearer {token.stdout.strip().splitlines()[-1]}"}
+    port = _free_port()
+    cmd = [sys.executable, "-m", "seawatch.cli.main", "serve", "--port", str(port)]
+    cmd += ["--tcp", f"127.0.0.1:{feed_port}", "--db", db, "--batch-s", "0.5"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}/api/v1/latest"
+        deadline = time.monotonic() + 30
+        while True:  # the API answers while the feed is stored
+            try:
+                r = httpx.get(url, headers=headers, timeout=2)
+                assert r.status_code == 200, r.text
+                if r.json()["items"]:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline, "no vessels within 30 s"
+            time.sleep(0.2)
+        # every line sent has been received (kept in a batch file): stop now, while the
+        # last batches may still be on their way into the store
+        want = lines_file.read_bytes().count(b"\n")
+        assert sent.wait(30)
+        while True:
+            kept = sum(p.read_bytes().count(b"\n") for p in tmp_path.glob("data/live/*/1/*.nmea"))
+            if kept >= want:
+                break
+            assert time.monotonic() < deadline + 30, f"{kept} of {want} lines received"
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    got, expected = _counts(db), _counts(ref)
+    assert got["positions"] == expected["positions"] > 1000
+    assert got["unsegmented"] == 0
+    assert got["segments"] == expected["segments"] > 0  # the session was finished
+    assert got["events"] == expected["events"]
+
+
+def test_serve_with_an_unreachable_feed_is_an_error(tmp_path: Path) -> None:
+    env = {**os.environ, **IND, "SEAWATCH_DATA_DIR": str(tmp_path)}
+    cmd = [sys.executable, "-m", "seawatch.cli.main", "serve", "--port", str(_free_port())]
+    cmd += ["--tcp", f"127.0.0.1:{_free_port()}", "--db", str(tmp_path / "node.duckdb")]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert "error: cannot connect to 127.0.0.1:" in done.stderr
