@@ -108,6 +108,10 @@ def test_serve_ingests_a_tcp_feed_live(
             assert proc.poll() is None, proc.communicate()[1]
             assert time.monotonic() < deadline, "no vessels within 30 s"
             time.sleep(0.2)
+        metrics = httpx.get(url.replace("/api/v1/latest", "/metrics"), headers=headers).text
+        stored = [ln for ln in metrics.splitlines() if ln.startswith("seawatch_ingest_positions")]
+        assert stored, metrics
+        assert float(stored[0].split()[-1]) > 0  # the live ingest counts in /metrics
         # every line sent has been received (kept in a batch file): stop now, while the
         # last batches may still be on their way into the store
         want = lines_file.read_bytes().count(b"\n")

@@ -30,6 +30,7 @@ from seawatch.signals import stop_on_signals
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from seawatch.engine.live import Batch
     from seawatch.settings import Settings
     from seawatch.sources.feed import Feed
     from seawatch.store import Store
@@ -95,6 +96,7 @@ class _Live:
                 batch_s=self.batch_s,
                 stop=self.stop,
                 lock=self.lock,
+                on_batch=self._count,
             )
             s = report.stored
             log.info(
@@ -105,6 +107,12 @@ class _Live:
             )
         except BaseException as exc:  # told at exit
             self.error = exc
+
+    def _count(self, batch: Batch) -> None:
+        """Each stored batch in the server's metrics (``/metrics``)."""
+        metrics = self.app.state.metrics
+        metrics.ingested.inc(batch.positions)
+        metrics.events.inc(batch.events)
 
     def end(self) -> None:
         """Stop the feeds and wait until the session is finished (from any thread)."""
