@@ -18,6 +18,7 @@ __all__ = [
     "LabelError",
     "NotFound",
     "PolicyError",
+    "RateLimited",
     "SchemaError",
     "SeawatchError",
     "StoreError",
@@ -83,3 +84,13 @@ class Unauthorized(SeawatchError):  # noqa: N818  (the HTTP name: 401)
     which (never the token itself)."""
 
     http_status: ClassVar[int] = 401
+
+
+class RateLimited(SeawatchError):  # noqa: N818  (the HTTP name: 429)
+    """A token asked faster than its rate allows; ``retry_after_s`` says when to try again."""
+
+    http_status: ClassVar[int] = 429
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

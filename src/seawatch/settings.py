@@ -199,6 +199,23 @@ class Settings:
         "recognised: `mmsi=MMSI,ts=Time,lat=Latitude,lon=Longitude[,speed_kn=...]` "
         "(`--columns`; see docs/decoding.md).",
     )
+    api_rate_per_s: float = setting(
+        20.0,
+        "Requests per second each API token may make on average (`seawatch serve`); faster "
+        "requests get 429 with Retry-After.",
+        minimum=0.1,
+    )
+    api_burst: int = setting(
+        60,
+        "Requests an API token may make at once before api_rate_per_s applies.",
+        minimum=1,
+    )
+    api_max_window_days: float = setting(
+        31.0,
+        "Longest closed `datetime=a/b` interval an API query may ask for, in days (longer: "
+        "400 with the limit; page through shorter windows).",
+        minimum=0.001,
+    )
     detectors: Mapping[str, Mapping[str, tuple[Any, str]]] = dataclasses.field(
         default_factory=dict, hash=False
     )

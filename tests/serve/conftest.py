@@ -31,7 +31,9 @@ from seawatch.store import open_store
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     tmp = tmp_path_factory.mktemp("node")
-    settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
+    settings = load_settings(  # the property tests ask fast: no rate limit in their way
+        env={"SEAWATCH_NODE_NATION": "IND", "SEAWATCH_API_RATE_PER_S": "1e6"}
+    )
     store = open_store(tmp / "node.duckdb", settings)
     for seed, marking in enumerate(LABELS, start=1):
         feed = tmp / f"feed{seed}.nmea"

@@ -24,6 +24,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from seawatch.errors import InputError, Unauthorized
 from seawatch.labels import Reader
 from seawatch.serve.accounts import User, authenticate
+from seawatch.serve.limits import RateLimiter
 from seawatch.settings import Settings
 from seawatch.store import Store
 from seawatch.store.bbox import BBox, check_bbox
@@ -53,11 +54,17 @@ DEFAULT_LIMIT = 100
 @dataclass
 class ServeState:
     """What the app serves: the store (written only under ``lock``: audit rows) and the
-    settings."""
+    settings; ``limiter``: each token's request rate (from the settings)."""
 
     store: Store
     settings: Settings
     lock: threading.Lock = field(default_factory=threading.Lock)
+    limiter: RateLimiter | None = None
+
+    def __post_init__(self) -> None:
+        if self.limiter is None:
+            s = self.settings
+            self.limiter = RateLimiter(s.api_rate_per_s, s.api_burst)
 
 
 @dataclass(frozen=True)
@@ -91,13 +98,17 @@ _bearer = HTTPBearer(auto_error=False, description="A token from `seawatch users
 def principal(
     store: Annotated[Store, Depends(session)],
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    st: Annotated[ServeState, Depends(state)],
 ) -> Principal:
-    """The user and reader of the request's bearer token; 401 with the reason otherwise."""
+    """The user and reader of the request's bearer token; 401 with the reason otherwise,
+    429 when the token asks faster than its rate (:mod:`seawatch.serve.limits`)."""
     if creds is None:
         raise Unauthorized(
             "missing token: send 'Authorization: Bearer <token>' (`seawatch users add`)"
         )
     user, reader = authenticate(store, creds.credentials)
+    assert st.limiter is not None
+    st.limiter.take(user.name)
     return Principal(user, reader)
 
 
@@ -164,6 +175,18 @@ def parse_datetime(text: str) -> tuple[datetime | None, datetime | None]:
     return start, end
 
 
+def check_window(start: datetime | None, end: datetime | None, text: str, max_days: float) -> None:
+    """A closed interval longer than ``max_days`` is a 400 naming the limit."""
+    if start is None or end is None:
+        return
+    days = (end - start).total_seconds() / 86400
+    if days > max_days:
+        raise InputError(
+            f"datetime {text!r}: a window of {days:.4g} days is over the limit of "
+            f"{max_days:g} days (api_max_window_days); ask for shorter windows"
+        )
+
+
 @dataclass(frozen=True)
 class Area:
     bbox: BBox | None
@@ -179,9 +202,12 @@ def area(
         str | None,
         Query(description="An ISO 8601 instant, or an interval a/b ('..' for an open end)"),
     ] = None,
+    st: Annotated[ServeState | None, Depends(state)] = None,
 ) -> Area:
     box = None if bbox is None else parse_bbox(bbox)
     start, end = (None, None) if datetime is None else parse_datetime(datetime)
+    if datetime is not None and st is not None:
+        check_window(start, end, datetime, st.settings.api_max_window_days)
     return Area(box, start, end)
 
 

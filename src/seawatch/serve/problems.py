@@ -19,7 +19,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from seawatch.errors import SeawatchError, Unauthorized
+from seawatch.errors import RateLimited, SeawatchError, Unauthorized
+from seawatch.serve.limits import RateLimiter
 
 __all__ = ["PROBLEM", "PROBLEM_RESPONSES", "install_problems", "problem"]
 
@@ -40,7 +41,7 @@ _SCHEMA = {
 }
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"description": HTTPStatus(status).phrase, "content": {PROBLEM: {"schema": _SCHEMA}}}
-    for status in (400, 401, 404, 405, 406)
+    for status in (400, 401, 404, 405, 406, 429)
 }
 """The problem responses every API route may give, for the OpenAPI document."""
 
@@ -68,6 +69,8 @@ async def _seawatch(request: Request, exc: Exception) -> JSONResponse:
     headers = (
         {"WWW-Authenticate": 'Bearer realm="seawatch"'} if isinstance(exc, Unauthorized) else None
     )
+    if isinstance(exc, RateLimited):
+        headers = RateLimiter.header(exc.retry_after_s)
     return problem(request, status, str(exc), headers)
 
 
