@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from seawatch.engine.live import Batch
+    from seawatch.serve.cot_feed import CotFeed
     from seawatch.settings import Settings
     from seawatch.sources.feed import Feed
     from seawatch.store import Store
@@ -124,6 +125,27 @@ class _Live:
                 feed.close()
 
 
+def _cot_feed(store: Store, settings: Settings, app: FastAPI, text: str) -> CotFeed:
+    """The CoT feed of ``--cot-port``, reading as ``text``, told of the live output."""
+    from seawatch.errors import LabelError
+    from seawatch.labels import Reader
+    from seawatch.serve.cot_feed import CotFeed
+
+    try:
+        reader = Reader.parse(text, store.policy)
+    except LabelError as exc:
+        raise click.BadParameter(str(exc), param_hint="--cot-reader") from None
+    feed = CotFeed(
+        store,
+        reader,
+        app.state.seawatch.lock,
+        node_id=settings.node_id,
+        stale_s=settings.cot_stale_s,
+    )
+    feed.subscribe(app.state.subscribers)
+    return feed
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8000, show_default=True, type=int, help="TCP port (0: any).")
@@ -147,6 +169,20 @@ class _Live:
     type=click.FloatRange(min=0, min_open=True),
     help="Live feeds: store what arrived every this many seconds.",
 )
+@click.option(
+    "--cot-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    envvar="SEAWATCH_COT_PORT",
+    help="Serve a Cursor-on-Target TCP stream for TAK on this port (0: any); needs --cot-reader.",
+)
+@click.option(
+    "--cot-reader",
+    metavar="NATION:LEVEL[:CAVEATS]",
+    default=None,
+    envvar="SEAWATCH_COT_READER",
+    help="The reader the CoT stream reads as (required with --cot-port; no default).",
+)
 @params_option
 @click.pass_context
 def serve_command(
@@ -157,6 +193,8 @@ def serve_command(
     tcp: tuple[str, ...],
     udp: tuple[str, ...],
     batch_s: float,
+    cot_port: int | None,
+    cot_reader: str | None,
     params: tuple[str, ...],
 ) -> None:
     """Serve the REST API under /api/v1 (tokens from `seawatch users add`); with --tcp or
@@ -166,6 +204,7 @@ def serve_command(
     Examples:
       seawatch serve --db data/seawatch.duckdb
       seawatch serve --db data/seawatch.duckdb --tcp 127.0.0.1:10110 --batch-s 2
+      seawatch serve --tcp 127.0.0.1:10110 --cot-port 8087 --cot-reader IND:SECRET
       curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8000/api/v1/me
     """
     import uvicorn
@@ -176,6 +215,11 @@ def serve_command(
         log.warning("serving on %s: reachable beyond this machine", host)
     settings = with_params(settings_of(ctx), params)
     feeds = _feeds(tcp, udp)
+    if (cot_port is None) != (cot_reader is None):
+        raise click.UsageError(
+            "--cot-port and --cot-reader go together: the CoT stream has no default reader "
+            "(name the reader it sends for, e.g. --cot-port 8087 --cot-reader IND:SECRET)"
+        )
 
     class Server(uvicorn.Server):
         @contextlib.contextmanager
@@ -186,6 +230,7 @@ def serve_command(
     with open_db(ctx, db) as store, stop_on_signals(stop):
         app = create_app(store, settings)
         live = _Live(feeds, store, settings, app)
+        cot = _cot_feed(store, settings, app, cot_reader) if cot_reader is not None else None
         config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=True)
         server = Server(config)
 
@@ -197,11 +242,15 @@ def serve_command(
 
         threading.Thread(target=_stop_when_asked, daemon=True, name="serve-stop").start()
         try:
+            if cot is not None:
+                cot.start(host, cot_port or 0)
             live.start(batch_s)
             server.run()
         finally:
             stop.set()
             live.end()
+            if cot is not None:
+                cot.stop()
     if live.error is not None:
         raise Failure(f"live ingest failed: {live.error}") from live.error
     log.info("server stopped")
