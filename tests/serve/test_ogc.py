@@ -9,19 +9,59 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pyarrow as pa
 import pytest
-from apiclient import MARKING, READERS, Node
+from apiclient import LABELS, MARKING, READERS, Node
 
 from seawatch.labels import Reader, may_read, parse_label
 from seawatch.store.query import Query
+from seawatch.store.tables import TABLES
 
 GEOJSON = "application/geo+json"
 PROBLEM = "application/problem+json"
 CORE = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core"
+T0 = datetime(2025, 6, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _zones_and_events(node: Node) -> None:
+    """The simulated feeds give no zones and (in 20 minutes) no events: store a few of each
+    under both labels, so every collection has records to show and to deny."""
+    a, b = (parse_label(m, node.store.policy) for m in LABELS)
+    square = "POLYGON(({0} {1}, {2} {1}, {2} {3}, {0} {3}, {0} {1}))"
+    zones = [
+        ("z1", "inside", square.format(88.2, 12.2, 88.8, 12.8), a),
+        ("z2", "far", square.format(10, 10, 11, 11), a),
+        ("z3", "secret", square.format(88.5, 12.5, 90, 14), b),
+    ]
+    events = [
+        (f"e{i}", T0 + timedelta(minutes=i), T0 + timedelta(minutes=i + 2), 80 + i, (a, b)[i % 2])
+        for i in range(12)
+    ]
+    with node.app.state.seawatch.lock:
+        z = [
+            {"zone_id": i, "name": n, "kind": "watch", "geometry_wkt": w, "label_id": lb}
+            for i, n, w, lb in ((i, n, w, node.store.label_id(lb)) for i, n, w, lb in zones)
+        ]
+        node.store.write("zones", pa.Table.from_pylist(z, TABLES["zones"].arrow_schema()))
+        e = [
+            {
+                "event_id": i,
+                "event_type": "loitering",
+                "start_ts": t0,
+                "end_ts": t1,
+                "mmsi": 100000000 + k,
+                "lat": 12.0,
+                "lon": float(lon),
+                "label_id": node.store.label_id(lb),
+            }
+            for k, (i, t0, t1, lon, lb) in enumerate(events)
+        ]
+        node.store.write("events", pa.Table.from_pylist(e, TABLES["events"].arrow_schema()))
 
 
 def _items(c: httpx.Client, coll: str, **params: Any) -> tuple[list[dict[str, Any]], int]:
@@ -133,6 +173,20 @@ def test_bbox_and_datetime_filter(node: Node) -> None:
     assert [f["id"] for f in latest] == _expected(
         node, reader, "latest", bbox=(80.0, 5.0, 95.0, 22.0), end=end
     )
+    ours = {f["id"] for f in got_open if f["id"].startswith("e")}
+    assert ours == {f"e{i}" for i in range(3, 12)}  # e3 ends at 00:05; e0..e2 end before
+    with node.client(reader) as c:
+        zones, _ = _items(c, "zones", bbox=box, limit=1)
+        extent = c.get("/ogc/collections/zones").json()["extent"]["spatial"]["bbox"]
+    assert [f["id"] for f in zones] == ["z1", "z3"]
+    assert zones[1]["geometry"]["type"] == "Polygon"
+    assert extent == [[10.0, 10.0, 90.0, 14.0]]
+    with node.client("USA:SECRET") as c:
+        assert [f["id"] for f in _items(c, "zones", bbox=box)[0]] == ["z1"]
+        extent = c.get("/ogc/collections/zones").json()["extent"]["spatial"]["bbox"]
+        assert extent == [[10.0, 10.0, 88.8, 12.8]]
+        _problem(c.get("/ogc/collections/zones/items/z3"), 404)
+        assert c.get("/ogc/collections/zones/items/z1").json()["id"] == "z1"
 
 
 def test_one_vessel_by_mmsi(node: Node) -> None:
@@ -186,9 +240,10 @@ import json, sys
 import pyogrio
 url = sys.argv[1]
 out = {"layers": [str(name) for name, _ in pyogrio.list_layers(url)]}
-for layer in ("vessels", "positions"):
+for layer in ("vessels", "positions", "zones"):
     df = pyogrio.read_dataframe(url, layer=layer)
-    out[layer] = {c: [str(v) for v in df[c]] for c in ("mmsi", "label")}
+    out[layer] = {c: [str(v) for v in df[c]] for c in ("mmsi", "zone_id", "label") if c in df}
+    out[layer]["geometry"] = sorted({g.geom_type for g in df.geometry})
 print(json.dumps(out))
 """
 
@@ -218,6 +273,8 @@ def test_gdal_oapif_reads_the_node_with_a_bearer_token(node: Node) -> None:
     positions = _expected(node, reader, "positions")
     assert len(got["positions"]["mmsi"]) == len(positions) > 0
     assert set(got["positions"]["label"]) == {"CONFIDENTIAL//REL TO IND, USA"}
+    assert got["zones"]["zone_id"] == _expected(node, reader, "zones") == ["z1", "z2"]
+    assert got["zones"]["geometry"] == ["Polygon"]
 
 
 def test_gdal_without_the_token_gets_the_401(node: Node) -> None:
