@@ -130,7 +130,7 @@ def landing(
             _link(
                 f"{root}/openapi.json",
                 "service-desc",
-                "application/vnd.oai.openapi+json;version=3.0",
+                "application/vnd.oai.openapi+json",
                 "The API definition",
             ),
             _link(f"{root}/docs", "service-doc", "text/html", "The API documentation"),
