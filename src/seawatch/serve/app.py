@@ -17,6 +17,7 @@ from seawatch import __version__
 from seawatch.engine.sinks import Subscribers
 from seawatch.serve.deps import ServeState
 from seawatch.serve.metrics import install_metrics
+from seawatch.serve.ogc import router as ogc_router
 from seawatch.serve.problems import install_problems
 from seawatch.serve.routes import events, latest, me, positions, situation, vessels, zones
 from seawatch.settings import Settings
@@ -54,4 +55,5 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
 
     for module in _ROUTERS:
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(ogc_router)  # /ogc: OGC API - Features
     return app
