@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from apiclient import LABELS, Served, readable
+from test_serve_live import IND, _free_port, _seawatch, feed_server  # noqa: F401
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
@@ -195,3 +201,42 @@ def test_a_slow_client_keeps_the_latest_position_per_vessel(
     latest = {p["mmsi"]: p["n"] for p in client.positions}
     assert latest == {m: max(k for k in range(MAX_POSITIONS + 1) if k % 10 == m) for m in latest}
     assert client.ready.is_set()
+
+
+def test_serve_tcp_streams_the_feed_to_a_websocket_client(
+    feed_server: tuple[int, Path, threading.Event],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """End to end as a user runs it: ``seawatch serve --tcp`` (a real process) stores a
+    loopback feed and a WebSocket client receives its positions as they are stored."""
+    feed_port, _, sent = feed_server
+    env = {**os.environ, **IND, "SEAWATCH_DATA_DIR": str(tmp_path / "data")}
+    db = str(tmp_path / "node.duckdb")
+    token = _seawatch("users", "add", "ana", "--reader", "IND:SECRET", "--db", db, env=env)
+    headers = {"Authorization": f"Bearer {token.stdout.strip().splitlines()[-1]}"}
+    port = _free_port()
+    cmd = [sys.executable, "-m", "seawatch.cli.main", "serve", "--port", str(port)]
+    cmd += ["--tcp", f"127.0.0.1:{feed_port}", "--db", db, "--batch-s", "0.3"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                ws = connect(f"ws://127.0.0.1:{port}/live", additional_headers=headers)
+                break
+            except OSError:
+                assert proc.poll() is None, proc.communicate()[1]
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.1)
+        with ws:
+            assert _subscribe(ws, {"types": ["positions"]})["type"] == "subscribed"
+            frame = json.loads(ws.recv(timeout=30))
+        assert frame["type"] == "positions", frame
+        assert frame["items"]
+        assert frame["marking"]
+        assert all("label" in i and "mmsi" in i for i in frame["items"])
+        assert sent.wait(30)  # the whole feed sent before the stop
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err

@@ -49,6 +49,8 @@ TICK_S = 0.15
 MAX_POSITIONS = 5_000
 """Positions a client's queue holds (about 1 MB of JSON); beyond, latest per vessel only."""
 MAX_EVENTS = 1_000
+FRAME_ITEMS = 1_000
+"""Items per frame at most (a frame stays well under the 1 MiB clients accept by default)."""
 MAX_INBOX_ROWS = 500_000
 """Rows waiting for the next tick; beyond, the oldest tables are dropped (and counted)."""
 SUBSCRIBE_TIMEOUT_S = 10.0
@@ -159,6 +161,7 @@ class Client:
     missed_positions: int = 0
     missed_events: int = 0
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    sending: asyncio.Lock = field(default_factory=asyncio.Lock)  # one message at a time
     allowed: tuple[int, frozenset[int]] = (-1, frozenset())
 
     def put(self, kind: str, new: list[dict[str, Any]]) -> None:
@@ -267,7 +270,8 @@ class LiveHub:
             cm.__exit__(None, None, None)
 
     def marking(self, got: list[dict[str, Any]]) -> str:
-        ids = pa.table({"label_id": pa.array([g["_label_id"] for g in got], pa.int32())})
+        """The combined marking of ``got`` (whose ``_label_id`` it removes: not sent)."""
+        ids = pa.table({"label_id": pa.array([g.pop("_label_id") for g in got], pa.int32())})
         return marking_of(ids, self._labels, self.state.store.policy).overall.marking
 
 
@@ -299,21 +303,20 @@ async def _send(ws: WebSocket, hub: LiveHub, client: Client) -> None:
     while True:
         await client.ready.wait()
         client.ready.clear()
-        if client.missed_positions or client.missed_events:
-            missed = {"positions": client.missed_positions, "events": client.missed_events}
-            client.missed_positions = client.missed_events = 0
-            await ws.send_json({"type": "missed", **missed})
-        for kind in TYPES:
-            got: list[dict[str, Any]] = getattr(client, kind)
-            if not got:
-                continue
-            setattr(client, kind, [])
-            marking = hub.marking(got)
-            for item in got:
-                item.pop("_label_id", None)
-            await ws.send_text(
-                json.dumps({"type": kind, "marking": marking, "items": got}, default=str)
-            )
+        async with client.sending:
+            if client.missed_positions or client.missed_events:
+                missed = {"positions": client.missed_positions, "events": client.missed_events}
+                client.missed_positions = client.missed_events = 0
+                await ws.send_json({"type": "missed", **missed})
+            for kind in TYPES:
+                got: list[dict[str, Any]] = getattr(client, kind)
+                if not got:
+                    continue
+                setattr(client, kind, [])
+                for k in range(0, len(got), FRAME_ITEMS):
+                    part = got[k : k + FRAME_ITEMS]
+                    frame = {"type": kind, "marking": hub.marking(part), "items": part}
+                    await ws.send_text(json.dumps(frame, default=str))
 
 
 async def live(ws: WebSocket) -> None:
@@ -349,12 +352,13 @@ async def live(ws: WebSocket) -> None:
     try:
         while True:  # a new subscription replaces the filters
             text = await ws.receive_text()
-            try:
-                client.sub = Subscription.parse(text)
-            except SubscriptionError as exc:
-                await _refuse(ws, str(exc))
-                return
-            await ws.send_json({"type": "subscribed", **client.sub.describe()})
+            async with client.sending:
+                try:
+                    client.sub = Subscription.parse(text)
+                except SubscriptionError as exc:
+                    await _refuse(ws, str(exc))
+                    return
+                await ws.send_json({"type": "subscribed", **client.sub.describe()})
     except WebSocketDisconnect:
         pass
     finally:
