@@ -29,7 +29,8 @@ from seawatch.engine.ingest import Ingest
 from seawatch.labels import Reader, parse_label
 from seawatch.serve.accounts import create_user
 from seawatch.serve.app import create_app
-from seawatch.serve.live import MAX_POSITIONS, Client, Subscription
+from seawatch.serve.live import MAX_POSITIONS, Client
+from seawatch.serve.subscription import Subscription
 from seawatch.settings import load_settings
 from seawatch.sim.synth import write_sample
 from seawatch.store import Store, open_store
@@ -240,3 +241,72 @@ def test_serve_tcp_streams_the_feed_to_a_websocket_client(
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
+
+
+def _sse(response: httpx.Response) -> Iterator[dict[str, Any]]:
+    """The events of an SSE response (``event``, ``id``, ``data`` decoded) until quiet."""
+    event: dict[str, Any] = {}
+    lines = response.iter_lines()
+    while True:
+        try:
+            line = next(lines)
+        except (httpx.ReadTimeout, StopIteration):
+            return
+        if not line:
+            if "data" in event:
+                yield event
+            event = {}
+        elif line.startswith("data: "):
+            event["data"] = json.loads(line[6:])
+        elif line.startswith(("event: ", "id: ")):
+            key, _, value = line.partition(": ")
+            event[key] = value
+
+
+def test_sse_streams_what_the_reader_may_read_and_resumes(
+    live: tuple[Any, Store, str, dict], tmp_path: Path
+) -> None:
+    app, store, url, tokens = live
+    base = url.replace("ws://", "http://")
+    auth = {"Authorization": f"Bearer {tokens['USA:SECRET']}"}
+    timeout = httpx.Timeout(10, read=2.0)
+    params = {"bbox": ",".join(map(str, WEST)), "types": "positions"}
+    with httpx.Client(base_url=base, headers=auth, timeout=timeout) as http:
+        assert http.get("/live/sse", params={"bbox": "1,2"}).status_code == 400
+        assert httpx.get(f"{base}/live/sse").status_code == 401
+        with http.stream("GET", "/live/sse", params=params) as r:
+            assert r.status_code == 200
+            assert r.headers["content-type"].startswith("text/event-stream")
+            events = _sse(r)
+            first = next(events)
+            assert first["event"] == "subscribed"
+            _ingest(app, store, tmp_path)
+            got = list(events)
+        policy = store.policy
+        reader = Reader.parse("USA:SECRET", policy)
+        items = [i for e in got if e["event"] == "positions" for i in e["data"]["items"]]
+        assert items
+        readable(items, reader, policy)
+        assert all(WEST[0] <= i["lon"] <= WEST[2] for i in items)
+        assert {i["label"] for i in items} == {parse_label(LABELS[0], policy).marking}
+        ids = [int(e["id"]) for e in got if "id" in e]
+        assert ids
+        assert ids == sorted(ids)
+        # resuming from the start of this test: every batch since, again, no "missed"
+        resume = {"Last-Event-ID": first["id"]}
+        with http.stream("GET", "/live/sse", params=params, headers=resume) as r:
+            again = list(_sse(r))
+        assert again[0]["event"] == "subscribed"
+        assert not [e for e in again if e["event"] == "missed"]
+        replayed = [i for e in again if e["event"] == "positions" for i in e["data"]["items"]]
+        assert {(i["mmsi"], i["ts"]) for i in replayed} == {(i["mmsi"], i["ts"]) for i in items}
+        # (a batch with nothing for this client is not announced; the resumed stream's id
+        # is the newest batch)
+        assert [int(e["id"]) for e in again[1:] if "id" in e][-1] >= ids[-1]
+        # resuming after a batch the server does not know: told it missed data
+        with http.stream(
+            "GET", "/live/sse", params=params, headers={"Last-Event-ID": "99999"}
+        ) as r:
+            events = _sse(r)
+            assert next(events)["event"] == "subscribed"
+            assert next(events)["event"] == "missed"

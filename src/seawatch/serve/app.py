@@ -18,6 +18,7 @@ from seawatch import __version__
 from seawatch.engine.sinks import Subscribers
 from seawatch.serve.deps import ServeState
 from seawatch.serve.live import install_live
+from seawatch.serve.live_sse import install_sse
 from seawatch.serve.metrics import install_metrics
 from seawatch.serve.problems import install_problems
 from seawatch.serve.routes import events, latest, me, positions, situation, vessels, zones
@@ -49,6 +50,7 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
     install_problems(app)
     install_metrics(app)
     install_live(app)  # the WebSocket /live stream of what live ingest stores
+    install_sse(app)  # the same as Server-Sent Events, /live/sse
 
     @app.get("/healthz", response_model=Health, tags=["health"])
     def healthz() -> Health:

@@ -8,7 +8,8 @@ read inside its filters, each with the combined marking of its items. A slow cli
 slows ingest: its queue is bounded; positions are coalesced to the latest per vessel (then
 the oldest dropped) and the client told ``{"type": "missed", ...}``. See docs/serve.md.
 
-Subscription (a JSON object, every key optional; longitude first, like the REST ``bbox``)::
+Subscription (:mod:`seawatch.serve.subscription`; a JSON object, every key optional;
+longitude first, like the REST ``bbox``)::
 
     {"bbox": [[min_lon, min_lat, max_lon, max_lat], ...], "mmsi": [int, ...],
      "types": ["positions", "events"], "event_types": ["gap", ...]}
@@ -24,7 +25,6 @@ import threading
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import reduce
 from typing import Any
 
 import pyarrow as pa
@@ -32,15 +32,24 @@ import pyarrow.compute as pc
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 from seawatch.errors import SeawatchError
-from seawatch.events.registry import event_types
 from seawatch.export.common import marking_of
 from seawatch.labels import Label, Reader, label_mask
 from seawatch.serve.accounts import authenticate
 from seawatch.serve.deps import ServeState
 from seawatch.serve.render import items
-from seawatch.store.bbox import BBox, check_bbox
+from seawatch.serve.subscription import TYPES, Subscription, SubscriptionError
 
-__all__ = ["MAX_EVENTS", "MAX_POSITIONS", "TICK_S", "LiveHub", "Subscription", "install_live"]
+__all__ = [
+    "FRAME_ITEMS",
+    "MAX_EVENTS",
+    "MAX_POSITIONS",
+    "TICK_S",
+    "TYPES",
+    "Client",
+    "LiveHub",
+    "Subscription",
+    "install_live",
+]
 
 log = logging.getLogger(__name__)
 
@@ -53,101 +62,11 @@ FRAME_ITEMS = 1_000
 """Items per frame at most (a frame stays well under the 1 MiB clients accept by default)."""
 MAX_INBOX_ROWS = 500_000
 """Rows waiting for the next tick; beyond, the oldest tables are dropped (and counted)."""
+HISTORY_ROWS = 200_000
+"""Rows of the latest batches kept for SSE clients resuming with ``Last-Event-ID``."""
+"""Rows waiting for the next tick; beyond, the oldest tables are dropped (and counted)."""
 SUBSCRIBE_TIMEOUT_S = 10.0
-TYPES = ("positions", "events")
 POLICY_VIOLATION = 1008
-_KEYS = {"bbox", "mmsi", "types", "event_types"}
-
-
-class SubscriptionError(SeawatchError):
-    """A subscription message that cannot be followed; the detail says why."""
-
-
-@dataclass(frozen=True)
-class Subscription:
-    bboxes: tuple[BBox, ...] = ()
-    mmsi: frozenset[int] = frozenset()
-    types: frozenset[str] = frozenset(TYPES)
-    event_types: frozenset[str] = frozenset()
-
-    @classmethod
-    def parse(cls, text: str) -> Subscription:
-        try:
-            msg = json.loads(text)
-        except ValueError:
-            raise SubscriptionError("the subscription is not JSON") from None
-        if not isinstance(msg, dict):
-            raise SubscriptionError("the subscription must be a JSON object")
-        unknown = sorted(set(msg) - _KEYS)
-        if unknown:
-            raise SubscriptionError(
-                f"unknown key(s) {', '.join(unknown)} (use {', '.join(sorted(_KEYS))})"
-            )
-        boxes = msg.get("bbox", [])
-        if not isinstance(boxes, list) or not all(
-            isinstance(b, list)
-            and len(b) == 4
-            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in b)
-            for b in boxes
-        ):
-            raise SubscriptionError(
-                "bbox: give a list of [min_lon, min_lat, max_lon, max_lat] lists"
-            )
-        try:
-            bboxes = tuple(check_bbox(tuple(float(v) for v in b)) for b in boxes)  # type: ignore[arg-type]
-        except SeawatchError as exc:
-            raise SubscriptionError(f"bbox: {exc}") from None
-        mmsi = msg.get("mmsi", [])
-        if not isinstance(mmsi, list) or not all(
-            isinstance(m, int) and not isinstance(m, bool) and 0 < m < 1_000_000_000 for m in mmsi
-        ):
-            raise SubscriptionError("mmsi: give a list of MMSIs (integers of up to 9 digits)")
-        types = msg.get("types", list(TYPES))
-        if not isinstance(types, list) or not types or not set(types) <= set(TYPES):
-            raise SubscriptionError(f"types: give a non-empty list of {', '.join(TYPES)}")
-        ev = msg.get("event_types", [])
-        known = set(event_types())
-        if not isinstance(ev, list) or not all(isinstance(e, str) and e in known for e in ev):
-            raise SubscriptionError(f"event_types: give a list of {', '.join(sorted(known))}")
-        return cls(bboxes, frozenset(mmsi), frozenset(types), frozenset(ev))
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "bbox": [list(b) for b in self.bboxes],
-            "mmsi": sorted(self.mmsi),
-            "types": [t for t in TYPES if t in self.types],
-            "event_types": sorted(self.event_types),
-        }
-
-    def mask(self, rows: pa.Table, kind: str) -> pa.ChunkedArray[Any] | None:
-        """Where ``rows`` match the bbox, MMSI and event type filters (None: all)."""
-        parts: list[Any] = []
-        if self.bboxes:
-            lon, lat = rows.column("lon"), rows.column("lat")
-            boxes = [_in_box(lon, lat, b) for b in self.bboxes]
-            parts.append(reduce(pc.or_, boxes))
-        if self.mmsi:
-            value_set = pa.array(sorted(self.mmsi), pa.int32())
-            hit = pc.is_in(rows.column("mmsi"), value_set=value_set)
-            if kind == "events":
-                hit = pc.or_(hit, pc.is_in(rows.column("other_mmsi"), value_set=value_set))
-            parts.append(hit)
-        if kind == "events" and self.event_types:
-            types = pa.array(sorted(self.event_types), pa.string())
-            parts.append(pc.is_in(rows.column("event_type"), value_set=types))
-        if not parts:
-            return None
-        return pc.fill_null(reduce(pc.and_, parts), False)  # type: ignore[no-any-return]
-
-
-def _in_box(lon: Any, lat: Any, b: BBox) -> Any:
-    x0, y0, x1, y1 = (pa.scalar(float(v)) for v in b)
-    in_lat = pc.and_(pc.greater_equal(lat, y0), pc.less_equal(lat, y1))
-    if b[0] <= b[2]:
-        in_lon = pc.and_(pc.greater_equal(lon, x0), pc.less_equal(lon, x1))
-    else:  # across the antimeridian
-        in_lon = pc.or_(pc.greater_equal(lon, x0), pc.less_equal(lon, x1))
-    return pc.and_(in_lon, in_lat)
 
 
 @dataclass(eq=False)
@@ -193,10 +112,16 @@ class LiveHub:
         self._labels_version = 0
         self._task: asyncio.Task[None] | None = None
         self.dropped = 0
+        self.seq = 0
+        """Number of the last batch fanned out (the SSE event ids)."""
+        self.history: deque[tuple[int, dict[str, pa.Table]]] = deque()
+        self._history_rows = 0
+        self._discarded = False  # rows told while nobody listened: a gap in the history
 
     # --- the ingest thread: enqueue only -----------------------------------------------
     def offer(self, kind: str, table: pa.Table) -> None:
         if not self.clients:
+            self._discarded = True
             return
         with self._lock:
             self._inbox.append((kind, table))
@@ -247,18 +172,47 @@ class LiveHub:
         if not ids <= set(self._labels):
             self._labels = await asyncio.to_thread(self._read_labels)
             self._labels_version += 1
-        policy = self.state.store.policy
+        # no await from here on: a client added meanwhile gets this batch once
+        self._settle()
+        self.seq += 1
+        self.history.append((self.seq, by_kind))
+        self._history_rows += sum(t.num_rows for t in by_kind.values())
+        while self._history_rows > HISTORY_ROWS and len(self.history) > 1:
+            _, old = self.history.popleft()
+            self._history_rows -= sum(t.num_rows for t in old.values())
         for client in list(self.clients):
-            for kind, rows in by_kind.items():
-                if kind not in client.sub.types:
-                    continue
-                mask = label_mask(rows.column("label_id"), client.reader, self._labels, policy)
-                rows = rows.filter(mask)
-                where = client.sub.mask(rows, kind) if rows.num_rows else None
-                if where is not None:
-                    rows = rows.filter(where)
-                if rows.num_rows:
-                    client.put(kind, _items(rows, self._labels))
+            self._put(client, by_kind)
+
+    def _settle(self) -> None:
+        """A batch number for what nobody was told (no client): resuming across it misses."""
+        if self._discarded:
+            self._discarded = False
+            self.seq += 1
+            self.history.clear()
+            self._history_rows = 0
+
+    def _put(self, client: Client, by_kind: dict[str, pa.Table]) -> None:
+        policy = self.state.store.policy
+        for kind, rows in by_kind.items():
+            if kind not in client.sub.types:
+                continue
+            mask = label_mask(rows.column("label_id"), client.reader, self._labels, policy)
+            rows = rows.filter(mask)
+            where = client.sub.mask(rows, kind) if rows.num_rows else None
+            if where is not None:
+                rows = rows.filter(where)
+            if rows.num_rows:
+                client.put(kind, _items(rows, self._labels))
+
+    def replay(self, client: Client, after: int) -> bool:
+        """Queue for ``client`` the kept batches after number ``after``; False when some
+        between are no longer kept (or ``after`` is not a batch this hub numbered)."""
+        self._settle()
+        kept = self.history[0][0] if self.history else self.seq + 1
+        for seq, by_kind in self.history:
+            if seq > after:
+                self._put(client, by_kind)
+        return after <= self.seq and after >= kept - 1
 
     def _read_labels(self) -> dict[int, Label]:
         with self.state.lock:
