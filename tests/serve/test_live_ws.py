@@ -124,6 +124,7 @@ def test_each_client_receives_what_its_reader_may_read_in_its_bbox(
         assert kinds <= {"positions", "events"}, kinds  # nothing missed at this rate
         items = [i for f in frames for i in f["items"]]
         readable(items, reader, policy)
+        assert not [i for i in items if "_label_id" in i]  # internal, never sent
         for f in frames:
             assert f["marking"]
             assert f["items"]
@@ -287,6 +288,7 @@ def test_sse_streams_what_the_reader_may_read_and_resumes(
         items = [i for e in got if e["event"] == "positions" for i in e["data"]["items"]]
         assert items
         readable(items, reader, policy)
+        assert not [i for i in items if "_label_id" in i]
         assert all(WEST[0] <= i["lon"] <= WEST[2] for i in items)
         assert {i["label"] for i in items} == {parse_label(LABELS[0], policy).marking}
         ids = [int(e["id"]) for e in got if "id" in e]
