@@ -223,6 +223,20 @@ class LiveHub:
         finally:
             cm.__exit__(None, None, None)
 
+    def frames(self, kind: str, got: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``got`` as frames of at most :data:`FRAME_ITEMS` items with their marking; a part
+        whose marking cannot be computed is not sent (logged)."""
+        out = []
+        for k in range(0, len(got), FRAME_ITEMS):
+            part = got[k : k + FRAME_ITEMS]
+            try:
+                marking = self.marking(part)
+            except SeawatchError as exc:
+                log.error("live: %d %s not sent, no marking: %s", len(part), kind, exc)
+                continue
+            out.append({"type": kind, "marking": marking, "items": part})
+        return out
+
     def marking(self, got: list[dict[str, Any]]) -> str:
         """The combined marking of ``got`` (whose ``_label_id`` it removes: not sent)."""
         ids = pa.table({"label_id": pa.array([g.pop("_label_id") for g in got], pa.int32())})
@@ -267,9 +281,7 @@ async def _send(ws: WebSocket, hub: LiveHub, client: Client) -> None:
                 if not got:
                     continue
                 setattr(client, kind, [])
-                for k in range(0, len(got), FRAME_ITEMS):
-                    part = got[k : k + FRAME_ITEMS]
-                    frame = {"type": kind, "marking": hub.marking(part), "items": part}
+                for frame in hub.frames(kind, got):
                     await ws.send_text(json.dumps(frame, default=str))
 
 

@@ -21,7 +21,7 @@ from fastapi.responses import StreamingResponse
 
 from seawatch.errors import InputError
 from seawatch.serve.deps import Principal, known_params, principal
-from seawatch.serve.live import FRAME_ITEMS, Client, LiveHub
+from seawatch.serve.live import Client, LiveHub
 from seawatch.serve.subscription import TYPES, Subscription
 
 __all__ = ["KEEPALIVE_S", "install_sse"]
@@ -77,11 +77,7 @@ async def _stream(
             for kind in TYPES:
                 got: list[dict[str, Any]] = getattr(client, kind)
                 setattr(client, kind, [])
-                for k in range(0, len(got), FRAME_ITEMS):
-                    part = got[k : k + FRAME_ITEMS]
-                    frames.append(
-                        (kind, {"type": kind, "marking": hub.marking(part), "items": part})
-                    )
+                frames += [(kind, frame) for frame in hub.frames(kind, got)]
             for n, (kind, data) in enumerate(frames):
                 yield _event(kind, data, seq if n == len(frames) - 1 else None)
     finally:
