@@ -37,6 +37,7 @@ import pyarrow as pa
 
 from seawatch.decode.lacking import Untimed
 from seawatch.engine.run import Engine
+from seawatch.engine.sinks import Subscribers
 from seawatch.engine.store_sink import COMPLETE, IngestReport, StoreSink, fingerprint
 from seawatch.errors import InputError
 from seawatch.labels import Label, LabelRules
@@ -64,7 +65,9 @@ class Ingest:
     tags positions with (zone_entry/zone_exit events, with ``detect``), stored in the
     ``zones`` table (``zone_id`` = ``<layer>:<polygon index>``, what the events' ``details``
     name) under ``label`` or the node's default label. ``params``: detector parameters
-    (:func:`seawatch.events.registry.resolve_params`). ``sinks``: more sinks (subscribers)."""
+    (:func:`seawatch.events.registry.resolve_params`). ``sinks``: more sinks;
+    :class:`~seawatch.engine.sinks.Subscribers` among them are told the positions and
+    events as stored (with ``label_id``), after each commit."""
 
     def __init__(
         self,
@@ -85,9 +88,11 @@ class Ingest:
         self.sink = StoreSink(
             store, Labeller(store, rules, label), None if label is None else str(label)
         )
+        told = [s for s in sinks if isinstance(s, Subscribers)]  # told as stored, labelled
+        self.sink.subscribers.extend(told)
         self.engine = Engine(
             settings,
-            sinks=[self.sink, *sinks],
+            sinks=[self.sink, *(s for s in sinks if s not in told)],
             detect=detect,
             zones=zones,
             params=params,

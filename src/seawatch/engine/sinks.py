@@ -9,7 +9,9 @@ In: each chunk's :class:`~seawatch.engine.pipeline.ChunkResult` and, at the end,
   put in time order, with a ``reason``), each streamed to a hidden temporary file and
   renamed into place only when the run ends well (``seawatch detect``).
 - :class:`Subscribers`: callables given the positions and events as they are released
-  (the live stream and alert rules of the server).
+  (the live stream and alert rules of the server). Given to an
+  :class:`~seawatch.engine.ingest.Ingest`, they are told the rows as stored instead, after
+  each commit, with their ``label_id`` (what the streams filter readers by).
 
 The store's sink is :class:`seawatch.engine.ingest.StoreSink`.
 """
@@ -105,9 +107,13 @@ class Subscribers:
             self._tell(final.result)
 
     def _tell(self, result: ChunkResult) -> None:
-        if result.positions.num_rows:
+        self.tell(result.positions, result.events)
+
+    def tell(self, positions: pa.Table, events: pa.Table) -> None:
+        """Each subscriber told of ``positions`` and ``events`` (when not empty)."""
+        if positions.num_rows:
             for fn in self.positions:
-                fn(result.positions)
-        if result.events.num_rows:
+                fn(positions)
+        if events.num_rows:
             for fn in self.events:
-                fn(result.events)
+                fn(events)

@@ -10,10 +10,11 @@ there tells the guarantees (idempotent, crash-safe, late rows kept).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ from seawatch.decode.lacking import Untimed
 from seawatch.engine.inputs import SOURCE_ID, Piece
 from seawatch.engine.pipeline import ChunkResult
 from seawatch.engine.run import EngineReport, Final
+from seawatch.engine.sinks import Subscribers
 from seawatch.errors import InputError
 from seawatch.store.base import Store
 from seawatch.store.records import Labeller, vessel_rows
@@ -132,6 +134,9 @@ class StoreSink:
         self.sources: list[str] = []
         """Names of the inputs by ``source_id`` (what label rules by source match)."""
         self._done = self._logged()
+        self.subscribers: list[Subscribers] = []
+        """Told the positions and events stored (with ``label_id``) after each commit."""
+        self._stored: list[tuple[str, pa.Table]] = []
 
     def _logged(self) -> set[tuple[str, int]]:
         t = self.store.backend.fetch("SELECT fingerprint, chunk FROM ingest_log", (), _LOG_KEY)
@@ -175,14 +180,14 @@ class StoreSink:
             if self.done(fp, piece.chunk):
                 r.skipped_chunks += piece.last_of_chunk
                 return
-            with self.store.transaction():
+            with self._committing():
                 inserted = self._records(positions, statics)
                 if piece.last_of_chunk:
                     self.log_row(fp, piece.chunk, source, rows, inserted)
             log.info("%s: chunk %d committed (%d new rows)", source, piece.chunk, inserted)
             return
         late = result.late.get("positions")
-        with self.store.transaction():
+        with self._committing():
             inserted = self._records(vessel_rows(result.positions), statics)
             if late is not None and late.num_rows:  # too late to segment: stored as read
                 r.late += late.num_rows
@@ -195,7 +200,7 @@ class StoreSink:
     def finish(self, final: Final | None) -> None:
         if final is None:
             return
-        with self.store.transaction():
+        with self._committing():
             self._records(vessel_rows(final.result.positions), pa.table({}))
             self._derived(final.result.events, final.segments)
 
@@ -208,13 +213,33 @@ class StoreSink:
                     self.log_row(fp, COMPLETE, path, 0, 0)
 
     # --- writing ----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _committing(self) -> Iterator[None]:
+        """A transaction; once committed, the subscribers told what it stored."""
+        self._stored.clear()
+        with self.store.transaction():
+            yield
+        stored, self._stored = self._stored, []
+        if not self.subscribers or not stored:
+            return
+        positions = [t for kind, t in stored if kind == "positions"]
+        events = [t for kind, t in stored if kind == "events"]
+        for subscribers in self.subscribers:
+            subscribers.tell(
+                pa.concat_tables(positions) if positions else pa.table({}),
+                pa.concat_tables(events) if events else pa.table({}),
+            )
+
     def _records(self, positions: pa.Table, statics: pa.Table) -> int:
         n = 0
         for kind, rows in (("positions", positions), ("statics", statics)):
             if rows.num_rows == 0:
                 continue
             rows = rows.append_column("msg_key", message_keys(rows, kind))
-            stored = self.store.write(kind, self._labelled(rows))
+            rows = self._labelled(rows)
+            stored = self.store.write(kind, rows)
+            if kind == "positions" and self.subscribers:
+                self._stored.append((kind, rows))
             self.report.stored[kind] += stored
             n += stored
         return n
@@ -235,6 +260,8 @@ class StoreSink:
         if events.num_rows:
             rows = self.labeller.derived(events, kind="events")
             self.report.stored["events"] += self.store.write("events", rows)
+            if self.subscribers and rows.num_rows:
+                self._stored.append(("events", rows))
         if segments is not None and segments.num_rows:
             rows = self.labeller.derived(segments, kind="segments")
             self.report.stored["segments"] += self.store.write("segments", rows)

@@ -5,7 +5,8 @@ API under ``/api/v1`` (routes in :mod:`seawatch.serve.routes`, one module per re
 ``/healthz`` (the only anonymous route), ``/metrics`` (Prometheus, :mod:`seawatch.serve.metrics`),
 ``/openapi.json`` and ``/docs``; errors as problem+json (:mod:`seawatch.serve.problems`).
 ``app.state.subscribers`` is the engine's :class:`~seawatch.engine.sinks.Subscribers` sink of
-the live ingest (``seawatch serve --tcp``), for the streams. See docs/serve.md.
+the live ingest (``seawatch serve --tcp``), for the streams: ``/live`` (WebSocket,
+:mod:`seawatch.serve.live`). See docs/serve.md.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pydantic import BaseModel
 from seawatch import __version__
 from seawatch.engine.sinks import Subscribers
 from seawatch.serve.deps import ServeState
+from seawatch.serve.live import install_live
+from seawatch.serve.live_sse import install_sse
 from seawatch.serve.metrics import install_metrics
 from seawatch.serve.ogc import router as ogc_router
 from seawatch.serve.problems import install_problems
@@ -47,6 +50,8 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
     app.state.subscribers = Subscribers()  # told of what live ingest releases (the streams)
     install_problems(app)
     install_metrics(app)
+    install_live(app)  # the WebSocket /live stream of what live ingest stores
+    install_sse(app)  # the same as Server-Sent Events, /live/sse
 
     @app.get("/healthz", response_model=Health, tags=["health"])
     def healthz() -> Health:

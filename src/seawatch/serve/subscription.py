@@ -1,0 +1,122 @@
+"""A ``/live`` subscription: what a client asks for, checked, and the rows it matches.
+
+In: a subscription message (JSON, or the SSE route's query parameters as the same object).
+Out: a :class:`Subscription` (bounding boxes, MMSIs, record types, event types) whose
+:meth:`~Subscription.mask` selects the rows of an Arrow table that match, or a
+:class:`SubscriptionError` (400) saying what was wrong. See docs/serve.md.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import reduce
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from seawatch.errors import InputError, SeawatchError
+from seawatch.events.registry import event_types
+from seawatch.store.bbox import BBox, check_bbox
+
+__all__ = ["TYPES", "Subscription", "SubscriptionError"]
+
+TYPES = ("positions", "events")
+_KEYS = {"bbox", "mmsi", "types", "event_types"}
+
+
+class SubscriptionError(InputError):
+    """A subscription message that cannot be followed; the detail says why."""
+
+
+@dataclass(frozen=True)
+class Subscription:
+    bboxes: tuple[BBox, ...] = ()
+    mmsi: frozenset[int] = frozenset()
+    types: frozenset[str] = frozenset(TYPES)
+    event_types: frozenset[str] = frozenset()
+
+    @classmethod
+    def parse(cls, text: str) -> Subscription:
+        try:
+            msg = json.loads(text)
+        except ValueError:
+            raise SubscriptionError("the subscription is not JSON") from None
+        return cls.from_obj(msg)
+
+    @classmethod
+    def from_obj(cls, msg: Any) -> Subscription:
+        """The subscription ``msg`` (a decoded JSON object) asks for."""
+        if not isinstance(msg, dict):
+            raise SubscriptionError("the subscription must be a JSON object")
+        unknown = sorted(set(msg) - _KEYS)
+        if unknown:
+            raise SubscriptionError(
+                f"unknown key(s) {', '.join(unknown)} (use {', '.join(sorted(_KEYS))})"
+            )
+        boxes = msg.get("bbox", [])
+        if not isinstance(boxes, list) or not all(
+            isinstance(b, list)
+            and len(b) == 4
+            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in b)
+            for b in boxes
+        ):
+            raise SubscriptionError(
+                "bbox: give a list of [min_lon, min_lat, max_lon, max_lat] lists"
+            )
+        try:
+            bboxes = tuple(check_bbox(tuple(float(v) for v in b)) for b in boxes)  # type: ignore[arg-type]
+        except SeawatchError as exc:
+            raise SubscriptionError(f"bbox: {exc}") from None
+        mmsi = msg.get("mmsi", [])
+        if not isinstance(mmsi, list) or not all(
+            isinstance(m, int) and not isinstance(m, bool) and 0 < m < 1_000_000_000 for m in mmsi
+        ):
+            raise SubscriptionError("mmsi: give a list of MMSIs (integers of up to 9 digits)")
+        types = msg.get("types", list(TYPES))
+        if not isinstance(types, list) or not types or not set(types) <= set(TYPES):
+            raise SubscriptionError(f"types: give a non-empty list of {', '.join(TYPES)}")
+        ev = msg.get("event_types", [])
+        known = set(event_types())
+        if not isinstance(ev, list) or not all(isinstance(e, str) and e in known for e in ev):
+            raise SubscriptionError(f"event_types: give a list of {', '.join(sorted(known))}")
+        return cls(bboxes, frozenset(mmsi), frozenset(types), frozenset(ev))
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "bbox": [list(b) for b in self.bboxes],
+            "mmsi": sorted(self.mmsi),
+            "types": [t for t in TYPES if t in self.types],
+            "event_types": sorted(self.event_types),
+        }
+
+    def mask(self, rows: pa.Table, kind: str) -> pa.ChunkedArray[Any] | None:
+        """Where ``rows`` match the bbox, MMSI and event type filters (None: all)."""
+        parts: list[Any] = []
+        if self.bboxes:
+            lon, lat = rows.column("lon"), rows.column("lat")
+            boxes = [_in_box(lon, lat, b) for b in self.bboxes]
+            parts.append(reduce(pc.or_, boxes))
+        if self.mmsi:
+            value_set = pa.array(sorted(self.mmsi), pa.int32())
+            hit = pc.is_in(rows.column("mmsi"), value_set=value_set)
+            if kind == "events":
+                hit = pc.or_(hit, pc.is_in(rows.column("other_mmsi"), value_set=value_set))
+            parts.append(hit)
+        if kind == "events" and self.event_types:
+            types = pa.array(sorted(self.event_types), pa.string())
+            parts.append(pc.is_in(rows.column("event_type"), value_set=types))
+        if not parts:
+            return None
+        return pc.fill_null(reduce(pc.and_, parts), False)  # type: ignore[no-any-return]
+
+
+def _in_box(lon: Any, lat: Any, b: BBox) -> Any:
+    x0, y0, x1, y1 = (pa.scalar(float(v)) for v in b)
+    in_lat = pc.and_(pc.greater_equal(lat, y0), pc.less_equal(lat, y1))
+    if b[0] <= b[2]:
+        in_lon = pc.and_(pc.greater_equal(lon, x0), pc.less_equal(lon, x1))
+    else:  # across the antimeridian
+        in_lon = pc.or_(pc.greater_equal(lon, x0), pc.less_equal(lon, x1))
+    return pc.and_(in_lon, in_lat)

@@ -1,0 +1,314 @@
+"""``/live``: real WebSocket clients of a real uvicorn server while two Ingest sessions
+store two feeds under two labels (A ``CONFIDENTIAL//REL TO IND, USA``, B ``SECRET//REL TO
+IND``), as ``seawatch serve --tcp`` does. Each client receives only what its reader may
+read, inside its bbox, in batched frames carrying their marking; a bad subscription and a
+missing or bad token are refused with the reason and close code 1008."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from apiclient import LABELS, Served, readable
+from test_serve_live import IND, _free_port, _seawatch, feed_server  # noqa: F401
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
+
+from seawatch.engine.ingest import Ingest
+from seawatch.labels import Reader, parse_label
+from seawatch.serve.accounts import create_user
+from seawatch.serve.app import create_app
+from seawatch.serve.live import MAX_POSITIONS, Client
+from seawatch.serve.subscription import Subscription
+from seawatch.settings import load_settings
+from seawatch.sim.synth import write_sample
+from seawatch.store import Store, open_store
+
+READERS = ("IND:SECRET", "USA:SECRET")
+WEST = [80.0, 2.0, 87.0, 20.0]
+WORLD = [-180.0, -90.0, 180.0, 90.0]
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Store, str, dict]]:
+    tmp = tmp_path_factory.mktemp("live")
+    settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
+    store = open_store(tmp / "node.duckdb", settings)
+    tokens = {r: create_user(store, f"u{i}", r)[1] for i, r in enumerate(READERS)}
+    app = create_app(store, settings)
+    with Served(app) as url:
+        yield app, store, url.replace("http://", "ws://"), tokens
+    store.close()
+
+
+def _connect(url: str, token: str | None) -> ClientConnection:
+    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    return connect(f"{url}/live", additional_headers=headers, open_timeout=10)
+
+
+def _subscribe(ws: ClientConnection, sub: dict[str, Any]) -> dict[str, Any]:
+    ws.send(json.dumps(sub))
+    ack: dict[str, Any] = json.loads(ws.recv(timeout=5))
+    return ack
+
+
+def _ingest(app: Any, store: Store, tmp: Path) -> None:
+    """Two sessions, one per label, each told to the app's subscribers, as serve --tcp."""
+    settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
+    lock = app.state.seawatch.lock
+    for seed, marking in enumerate(LABELS, start=1):
+        feed = tmp / f"feed{seed}.nmea"
+        write_sample(feed, vessels=15, minutes=20, seed=seed)
+        with lock:
+            session = Ingest(
+                store,
+                settings,
+                detect=True,
+                label=parse_label(marking, store.policy),
+                sinks=[app.state.subscribers],
+            )
+            session.add([feed])
+            session.finish()
+
+
+def _drain(ws: ClientConnection, quiet_s: float = 1.5) -> list[dict[str, Any]]:
+    frames = []
+    while True:
+        try:
+            frames.append(json.loads(ws.recv(timeout=quiet_s)))
+        except TimeoutError:
+            return frames
+
+
+def test_each_client_receives_what_its_reader_may_read_in_its_bbox(
+    live: tuple[Any, Store, str, dict], tmp_path: Path
+) -> None:
+    app, store, url, tokens = live
+    subs = {
+        "ind-west": ("IND:SECRET", {"bbox": [WEST]}),
+        "ind-all": ("IND:SECRET", {}),
+        "usa-all": ("USA:SECRET", {"bbox": [WORLD], "types": ["positions", "events"]}),
+        "ind-events": ("IND:SECRET", {"types": ["events"], "event_types": ["gap"]}),
+    }
+    clients = {}
+    stack = contextlib.ExitStack()
+    for name, (reader, sub) in subs.items():
+        ws = stack.enter_context(_connect(url, tokens[reader]))
+        t0 = time.monotonic()
+        ack = _subscribe(ws, sub)
+        assert time.monotonic() - t0 < 1.0  # 100 ms on an idle machine
+        assert ack["type"] == "subscribed", ack
+        clients[name] = ws
+    auth = {"Authorization": f"Bearer {tokens['IND:SECRET']}"}
+    metrics = httpx.get(url.replace("ws://", "http://") + "/metrics", headers=auth).text
+    assert "seawatch_live_subscribers 4.0" in metrics
+    _ingest(app, store, tmp_path)
+    got = {name: _drain(ws) for name, ws in clients.items()}
+    stack.close()
+    policy = store.policy
+    markings = {}
+    for name, frames in got.items():
+        reader = Reader.parse(subs[name][0], policy)
+        kinds = {f["type"] for f in frames}
+        assert kinds <= {"positions", "events"}, kinds  # nothing missed at this rate
+        items = [i for f in frames for i in f["items"]]
+        readable(items, reader, policy)
+        assert not [i for i in items if "_label_id" in i]  # internal, never sent
+        for f in frames:
+            assert f["marking"]
+            assert f["items"]
+        markings[name] = {i["label"] for i in items if "msg_type" in i}
+        positions = [i for f in frames if f["type"] == "positions" for i in f["items"]]
+        if name == "ind-west":
+            assert positions
+            assert all(WEST[0] <= p["lon"] <= WEST[2] for p in positions)
+        if name == "ind-events":
+            assert kinds <= {"events"}
+            assert all(i["event_type"] == "gap" for i in items)
+    want = {parse_label(m, policy).marking for m in LABELS}
+    assert markings["ind-all"] == want  # IND:SECRET reads both feeds
+    assert markings["usa-all"] == {parse_label(LABELS[0], policy).marking}  # only A
+    ind = [i for f in got["ind-all"] if f["type"] == "positions" for i in f["items"]]
+    west = [i for f in got["ind-west"] for i in f["items"]]
+    assert len(west) < len(ind)
+    assert any(f["type"] == "events" for f in got["ind-all"])
+    deadline = time.monotonic() + 5
+    while (
+        "seawatch_live_subscribers 0.0"
+        not in httpx.get(url.replace("ws://", "http://") + "/metrics", headers=auth).text
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    ("sub", "detail"),
+    [
+        ("not json", "not JSON"),
+        ({"bbox": [[1, 2, 3]]}, "bbox"),
+        ({"bbox": [[10, 50, 5, 40]]}, "bbox"),
+        ({"mmsi": ["x"]}, "mmsi"),
+        ({"types": ["alerts"]}, "types"),
+        ({"event_types": ["nope"]}, "event_types"),
+        ({"BoundingBoxes": []}, "unknown key"),
+    ],
+)
+def test_a_bad_subscription_is_refused_with_the_reason(
+    live: tuple[Any, Store, str, dict], sub: Any, detail: str
+) -> None:
+    _, _, url, tokens = live
+    with _connect(url, tokens["IND:SECRET"]) as ws:
+        ws.send(sub if isinstance(sub, str) else json.dumps(sub))
+        msg = json.loads(ws.recv(timeout=5))
+        assert msg["type"] == "error", msg
+        assert detail in msg["detail"], msg
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1008
+
+
+@pytest.mark.parametrize("token", [None, "not-a-token"])
+def test_no_or_a_bad_token_is_refused(live: tuple[Any, Store, str, dict], token: str) -> None:
+    _, _, url, _ = live
+    with _connect(url, token) as ws:
+        msg = json.loads(ws.recv(timeout=5))
+        assert msg["type"] == "error", msg
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1008
+    assert closed.value.rcvd.reason
+
+
+def test_a_slow_client_keeps_the_latest_position_per_vessel(
+    live: tuple[Any, Store, str, dict],
+) -> None:
+    reader = Reader.parse("IND:SECRET", live[1].policy)
+    client = Client(reader, Subscription())
+    client.put("positions", [{"mmsi": k % 10, "n": k} for k in range(MAX_POSITIONS + 1)])
+    assert len(client.positions) == 10
+    assert client.missed_positions == MAX_POSITIONS + 1 - 10
+    latest = {p["mmsi"]: p["n"] for p in client.positions}
+    assert latest == {m: max(k for k in range(MAX_POSITIONS + 1) if k % 10 == m) for m in latest}
+    assert client.ready.is_set()
+
+
+def test_serve_tcp_streams_the_feed_to_a_websocket_client(
+    feed_server: tuple[int, Path, threading.Event],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """End to end as a user runs it: ``seawatch serve --tcp`` (a real process) stores a
+    loopback feed and a WebSocket client receives its positions as they are stored."""
+    feed_port, _, sent = feed_server
+    env = {**os.environ, **IND, "SEAWATCH_DATA_DIR": str(tmp_path / "data")}
+    db = str(tmp_path / "node.duckdb")
+    token = _seawatch("users", "add", "ana", "--reader", "IND:SECRET", "--db", db, env=env)
+    headers = {"Authorization": f"Bearer {token.stdout.strip().splitlines()[-1]}"}
+    port = _free_port()
+    cmd = [sys.executable, "-m", "seawatch.cli.main", "serve", "--port", str(port)]
+    cmd += ["--tcp", f"127.0.0.1:{feed_port}", "--db", db, "--batch-s", "0.3"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                ws = connect(f"ws://127.0.0.1:{port}/live", additional_headers=headers)
+                break
+            except OSError:
+                assert proc.poll() is None, proc.communicate()[1]
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.1)
+        with ws:
+            assert _subscribe(ws, {"types": ["positions"]})["type"] == "subscribed"
+            frame = json.loads(ws.recv(timeout=30))
+        assert frame["type"] == "positions", frame
+        assert frame["items"]
+        assert frame["marking"]
+        assert all("label" in i and "mmsi" in i for i in frame["items"])
+        assert sent.wait(30)  # the whole feed sent before the stop
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+
+
+def _sse(response: httpx.Response) -> Iterator[dict[str, Any]]:
+    """The events of an SSE response (``event``, ``id``, ``data`` decoded) until quiet."""
+    event: dict[str, Any] = {}
+    lines = response.iter_lines()
+    while True:
+        try:
+            line = next(lines)
+        except (httpx.ReadTimeout, StopIteration):
+            return
+        if not line:
+            if "data" in event:
+                yield event
+            event = {}
+        elif line.startswith("data: "):
+            event["data"] = json.loads(line[6:])
+        elif line.startswith(("event: ", "id: ")):
+            key, _, value = line.partition(": ")
+            event[key] = value
+
+
+def test_sse_streams_what_the_reader_may_read_and_resumes(
+    live: tuple[Any, Store, str, dict], tmp_path: Path
+) -> None:
+    app, store, url, tokens = live
+    base = url.replace("ws://", "http://")
+    auth = {"Authorization": f"Bearer {tokens['USA:SECRET']}"}
+    timeout = httpx.Timeout(10, read=2.0)
+    params = {"bbox": ",".join(map(str, WEST)), "types": "positions"}
+    with httpx.Client(base_url=base, headers=auth, timeout=timeout) as http:
+        assert http.get("/live/sse", params={"bbox": "1,2"}).status_code == 400
+        assert httpx.get(f"{base}/live/sse").status_code == 401
+        with http.stream("GET", "/live/sse", params=params) as r:
+            assert r.status_code == 200
+            assert r.headers["content-type"].startswith("text/event-stream")
+            events = _sse(r)
+            first = next(events)
+            assert first["event"] == "subscribed"
+            _ingest(app, store, tmp_path)
+            got = list(events)
+        policy = store.policy
+        reader = Reader.parse("USA:SECRET", policy)
+        items = [i for e in got if e["event"] == "positions" for i in e["data"]["items"]]
+        assert items
+        readable(items, reader, policy)
+        assert not [i for i in items if "_label_id" in i]
+        assert all(WEST[0] <= i["lon"] <= WEST[2] for i in items)
+        assert {i["label"] for i in items} == {parse_label(LABELS[0], policy).marking}
+        ids = [int(e["id"]) for e in got if "id" in e]
+        assert ids
+        assert ids == sorted(ids)
+        # resuming from the start of this test: every batch since, again, no "missed"
+        resume = {"Last-Event-ID": first["id"]}
+        with http.stream("GET", "/live/sse", params=params, headers=resume) as r:
+            again = list(_sse(r))
+        assert again[0]["event"] == "subscribed"
+        assert not [e for e in again if e["event"] == "missed"]
+        replayed = [i for e in again if e["event"] == "positions" for i in e["data"]["items"]]
+        assert {(i["mmsi"], i["ts"]) for i in replayed} == {(i["mmsi"], i["ts"]) for i in items}
+        # (a batch with nothing for this client is not announced; the resumed stream's id
+        # is the newest batch)
+        assert [int(e["id"]) for e in again[1:] if "id" in e][-1] >= ids[-1]
+        # resuming after a batch the server does not know: told it missed data
+        with http.stream(
+            "GET", "/live/sse", params=params, headers={"Last-Event-ID": "99999"}
+        ) as r:
+            events = _sse(r)
+            assert next(events)["event"] == "subscribed"
+            assert next(events)["event"] == "missed"
