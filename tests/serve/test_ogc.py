@@ -287,8 +287,8 @@ def test_gdal_without_the_token_gets_the_401(node: Node) -> None:
 
 
 def test_owslib_reads_every_collection(node: Node) -> None:
-    # OWSLib (BSD-3-Clause) is not in the test extra yet: skipped where it is not installed
-    features = pytest.importorskip("owslib.ogcapi.features")
+    from owslib.ogcapi import features  # BSD-3-Clause, in the test extra
+
     reader = "USA:SECRET"
     api = features.Features(
         f"{node.url}/ogc", headers={"Authorization": f"Bearer {node.tokens[reader]}"}

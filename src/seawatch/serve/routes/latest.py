@@ -17,10 +17,10 @@ from seawatch.serve.deps import (
     session,
     state,
 )
-from seawatch.serve.render import FormatParam, records_answer
+from seawatch.serve.render import FormatParam
 from seawatch.serve.routes import FORMAT_RESPONSES, RecordPage, api_router
+from seawatch.serve.routes.area import area_page
 from seawatch.store import Store
-from seawatch.store.query import Query
 
 router = api_router("latest")
 
@@ -36,15 +36,4 @@ def latest(
     f: FormatParam = None,
 ) -> Response:
     """The latest position the reader may read of each vessel in ``bbox``, by MMSI."""
-    q = Query(store, who.reader)
-    got = q.page(
-        "latest",
-        limit=page.limit,
-        after=page.cursor,
-        bbox=where.bbox,
-        start=where.start,
-        end=where.end,
-    )
-    return records_answer(
-        request, st, who, got.rows, q.labels(), kind="latest", cursor=got.next, f=f
-    )
+    return area_page("latest", request, who, store, st, where, page, f)

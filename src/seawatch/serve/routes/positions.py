@@ -17,10 +17,10 @@ from seawatch.serve.deps import (
     session,
     state,
 )
-from seawatch.serve.render import FormatParam, records_answer
+from seawatch.serve.render import FormatParam
 from seawatch.serve.routes import FORMAT_RESPONSES, RecordPage, api_router
+from seawatch.serve.routes.area import area_page
 from seawatch.store import Store
-from seawatch.store.query import Query
 
 router = api_router("positions")
 
@@ -36,15 +36,4 @@ def positions(
     f: FormatParam = None,
 ) -> Response:
     """Position reports the reader may read, in ``bbox`` and ``datetime``, by time."""
-    q = Query(store, who.reader)
-    got = q.page(
-        "positions",
-        limit=page.limit,
-        after=page.cursor,
-        bbox=where.bbox,
-        start=where.start,
-        end=where.end,
-    )
-    return records_answer(
-        request, st, who, got.rows, q.labels(), kind="positions", cursor=got.next, f=f
-    )
+    return area_page("positions", request, who, store, st, where, page, f)
