@@ -22,14 +22,23 @@ from seawatch.serve.live_sse import install_sse
 from seawatch.serve.metrics import install_metrics
 from seawatch.serve.ogc import router as ogc_router
 from seawatch.serve.problems import install_problems
-from seawatch.serve.routes import events, latest, me, positions, situation, vessels, zones
+from seawatch.serve.routes import (
+    alerts,
+    events,
+    latest,
+    me,
+    positions,
+    situation,
+    vessels,
+    zones,
+)
 from seawatch.settings import Settings
 from seawatch.store import Store
 
 __all__ = ["API_PREFIX", "create_app"]
 
 API_PREFIX = "/api/v1"
-_ROUTERS = (vessels, positions, latest, events, zones, situation, me)
+_ROUTERS = (vessels, positions, latest, events, zones, alerts, situation, me)
 
 
 class Health(BaseModel):
