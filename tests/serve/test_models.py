@@ -1,0 +1,39 @@
+"""The documents the API composes answer as their response models say (the models are the
+OpenAPI document's schemas): a vessel's profile, the situation, the caller's rights and a
+track's temporal geometry sequence, read from the live server for every reader and checked
+strictly (no coercion: an MMSI sent as text, a time without its format, fails)."""
+
+from __future__ import annotations
+
+import pytest
+from apiclient import READERS, Node
+
+from seawatch.labels import Reader
+from seawatch.serve.ogc.moving import TemporalGeometrySequence
+from seawatch.serve.routes.models import Me, Profile, SituationSummary
+from seawatch.store.query import Query
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_composed_documents_match_their_models(node: Node, reader: str) -> None:
+    with node.store.read_session() as s:
+        admin = Query(s, Reader.node_admin("test: vessels to ask for"))
+        mmsis = sorted(set(admin.latest().column("mmsi").to_pylist()))[::3]
+    profiles = 0
+    with node.client(reader) as c:
+        me = Me.model_validate_json(c.get("/api/v1/me").text, strict=True)
+        assert me.reader == reader
+        situation = c.get("/api/v1/situation")
+        assert situation.status_code == 200, situation.text
+        SituationSummary.model_validate_json(situation.text, strict=True)
+        for mmsi in mmsis:
+            r = c.get(f"/api/v1/vessels/{mmsi}")
+            if r.status_code == 404:
+                continue
+            profile = Profile.model_validate_json(r.text, strict=True)
+            assert profile.mmsi == mmsi
+            assert profile.identities
+            profiles += 1
+            seq = c.get(f"/ogc/collections/tracks/items/{mmsi}/tgsequence", params={"limit": 20})
+            TemporalGeometrySequence.model_validate_json(seq.text, strict=True)
+    assert profiles > 0 or reader == "USA:UNCLASSIFIED"
