@@ -488,6 +488,9 @@ def test_tgsequence_datetime_and_leaf(node: Node) -> None:
         assert "leave limit" in _problem(c.get(base, params={"leaf": leaf, "limit": 5}))
         assert "ISO 8601" in _problem(c.get(base, params={"leaf": "noon"}))
         assert "unknown query parameter" in _problem(c.get(base, params={"subTrajectory": "true"}))
+        for write in (c.post(base, json={}), c.delete(f"/ogc/collections/tracks/items/{mmsi}")):
+            assert write.status_code == 405, write.text  # a node is written by its ingest only
+            assert "GET" in write.headers["allow"]
         assert "no moving features" in _problem(
             c.get(f"/ogc/collections/vessels/items/{mmsi}/tgsequence"), 404
         )
