@@ -48,6 +48,14 @@ from seawatch.serve.ogc.common import (
     unmarked,
 )
 from seawatch.serve.ogc.metadata import Extents, describe
+from seawatch.serve.ogc.models import (
+    CollectionInfo,
+    Collections,
+    Conformance,
+    Feature,
+    FeatureCollection,
+    LandingPage,
+)
 from seawatch.store import Store
 from seawatch.store.bbox import BBox
 from seawatch.store.query import Query
@@ -72,7 +80,7 @@ def collection_of(collection_id: str) -> Collection:
     return coll
 
 
-@router.get("", summary="Landing page")
+@router.get("", summary="Landing page", response_model=LandingPage)
 def landing(
     request: Request, store: Annotated[Store, Depends(session)], f: FParam = None
 ) -> Response:
@@ -101,14 +109,14 @@ def landing(
     return answer(body, unmarked(store))
 
 
-@router.get("/conformance", summary="Conformance declaration")
+@router.get("/conformance", summary="Conformance declaration", response_model=Conformance)
 def conformance(store: Annotated[Store, Depends(session)], f: FParam = None) -> Response:
     """The conformance classes this API implements."""
     check_f(f, "json")
     return answer({"conformsTo": list(CONFORMANCE)}, unmarked(store))
 
 
-@router.get("/collections", summary="The collections")
+@router.get("/collections", summary="The collections", response_model=Collections)
 def collections(
     request: Request,
     store: Annotated[Store, Depends(session)],
@@ -128,7 +136,7 @@ def collections(
     return answer(body, marking(q, *(rows for _, rows in described)))
 
 
-@router.get("/collections/{collection_id}", summary="One collection")
+@router.get("/collections/{collection_id}", summary="One collection", response_model=CollectionInfo)
 def collection(
     request: Request,
     collection_id: str,
@@ -148,7 +156,14 @@ _ITEMS_200: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "A GeoJSON FeatureCollection; header X-Seawatch-Marking: the combined "
         "marking of its features (each feature's own is its `label` property)",
-        "content": {GEOJSON: {}},
+    }
+}
+
+
+_ITEM_200: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A GeoJSON Feature; header X-Seawatch-Marking and member `marking`: "
+        "its record's marking"
     }
 }
 
@@ -170,6 +185,7 @@ def _matched(
     "/collections/{collection_id}/items",
     summary="Features of a collection",
     response_class=GeoJSONResponse,
+    response_model=FeatureCollection,
     responses=_ITEMS_200,
 )
 def items(
@@ -263,7 +279,8 @@ def feature_rows(q: Query, coll: Collection, feature_id: str) -> pa.Table:
     "/collections/{collection_id}/items/{feature_id}",
     summary="One feature",
     response_class=GeoJSONResponse,
-    responses=_ITEMS_200,
+    response_model=Feature,
+    responses=_ITEM_200,
 )
 def item(
     request: Request,
