@@ -76,6 +76,29 @@ def _where_area(
     return where, params
 
 
+def _where_events(
+    types: Sequence[str] | None,
+    bbox: BBox | None,
+    start: datetime | None,
+    end: datetime | None,
+    mmsi: int | None,
+) -> tuple[str, list[Any]]:
+    """``AND ...`` conditions of events of ``types`` at ``bbox`` overlapping the window,
+    involving ``mmsi`` (either side), and their parameters."""
+    _check_window(start, end)
+    where, params = where_bbox(bbox)
+    for cond, values in (
+        (f"event_type IN ({', '.join('?' for _ in types or ())})", list(types or ())),
+        ("(end_ts IS NULL OR end_ts >= ?)", [] if start is None else [start]),
+        ("start_ts <= ?", [] if end is None else [end]),
+        ("(mmsi = ? OR other_mmsi = ?)", [] if mmsi is None else [int(mmsi)] * 2),
+    ):
+        if values:
+            where += f" AND {cond}"
+            params.extend(values)
+    return where, params
+
+
 def _check_window(start: datetime | None, end: datetime | None) -> None:
     for name, t in (("start", start), ("end", end)):
         if t is not None and t.tzinfo is None:
@@ -235,20 +258,7 @@ class Query(AlertListings):
     ) -> pa.Table:
         """Events of ``types`` at ``bbox`` overlapping ``[start, end]`` involving ``mmsi``
         (as the vessel or the other vessel), by start time."""
-        _check_window(start, end)
-        where, params = where_bbox(bbox)
-        if types:
-            where += f" AND event_type IN ({', '.join('?' for _ in types)})"
-            params.extend(types)
-        if start is not None:
-            where += " AND (end_ts IS NULL OR end_ts >= ?)"
-            params.append(start)
-        if end is not None:
-            where += " AND start_ts <= ?"
-            params.append(end)
-        if mmsi is not None:
-            where += " AND (mmsi = ? OR other_mmsi = ?)"
-            params.extend([int(mmsi), int(mmsi)])
+        where, params = _where_events(types, bbox, start, end, mmsi)
         more, more_params = where_after("events", after)
         where, params = where + more, params + more_params
         return self._select(
