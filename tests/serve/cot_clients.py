@@ -206,9 +206,9 @@ class collect:  # noqa: N801 (used like a function that returns a handle)
 
 def stored(
     db: str, env: dict[str, str], reader: str
-) -> tuple[dict[str, dict[str, object]], set[str], set[int]]:
+) -> tuple[dict[str, dict[str, object]], set[str], dict[int, str]]:
     """At the end: the events the reader may read, by event id (with their marking), the
-    ids of those it may not, and the MMSIs of its latest positions."""
+    ids of those it may not, and the marking of each vessel's latest position it may read."""
     with open_store(db, load_settings(env=env)) as store:
         admin = Query(store, Reader.node_admin("test: cot events"))
         q = Query(store, Reader.parse(reader, store.policy))
@@ -218,5 +218,5 @@ def stored(
             for r in q.events().to_pylist()
         }
         every = set(admin.events()["event_id"].to_pylist())
-        vessels = set(q.latest()["mmsi"].to_pylist())
+        vessels = {r["mmsi"]: labels[r["label_id"]].marking for r in q.latest().to_pylist()}
     return mine, every - set(mine), vessels

@@ -197,7 +197,7 @@ def test_live_events_reach_the_cot_port_as_markers_for_its_reader_only(tmp_path:
     received = {
         int(e.get("uid", "").rsplit(".", 1)[1]) for e in got if e.get("type", "").startswith("a-")
     }
-    assert received == vessels
+    assert received == set(vessels)
     for key, e in markers.items():
         row, marking = mine[key], str(mine[key]["marking"])
         assert e.get("access") == marking
@@ -211,3 +211,20 @@ def test_live_events_reach_the_cot_port_as_markers_for_its_reader_only(tmp_path:
         assert point is not None
         assert float(point.get("lat", "nan")) == pytest.approx(row["lat"])
         assert float(point.get("lon", "nan")) == pytest.approx(row["lon"])
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--cot-to", "127.0.0.1:8087"], "--cot-port and --cot-reader go together (--cot-to too)"),
+        (["--cot-to", "nowhere", "--cot-reader", READER], "--cot-to"),
+        (["--cot-to", "127.0.0.1:0", "--cot-reader", READER], "--cot-to"),
+    ],
+)
+def test_a_bad_cot_to_is_a_usage_error(tmp_path: Path, args: list[str], says: str) -> None:
+    env = {**os.environ, "SEAWATCH_NODE_NATION": "IND", "SEAWATCH_DATA_DIR": str(tmp_path)}
+    cmd = [sys.executable, "-m", "seawatch.cli.main", "serve", "--port", str(_free_port())]
+    cmd += [*args, "--db", str(tmp_path / "node.duckdb")]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert says in done.stderr
