@@ -253,7 +253,8 @@ def serve_command(
         app = create_app(store, settings)
         live = _Live(feeds, store, settings, app)
         cot = _cot_feed(store, settings, app, cot_reader) if cot_reader is not None else None
-        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=True)
+        # uvicorn's own access log would hold query strings: seawatch.access is the one
+        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
         server = Server(config)
 
         def _stop_when_asked() -> None:
