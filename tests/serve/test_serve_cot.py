@@ -11,6 +11,7 @@ import asyncio
 import configparser
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -228,3 +229,31 @@ def test_a_bad_cot_to_is_a_usage_error(tmp_path: Path, args: list[str], says: st
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, done.stderr
     assert says in done.stderr
+
+
+def test_cot_to_connects_again_while_the_tak_server_comes_and_goes(tmp_path: Path) -> None:
+    """``--cot-to``: nobody listening is no error (it tries again); a TAK server that
+    appears is connected to and sent the stream; one that closes is connected to again."""
+    from seawatch.serve.cot_feed import CotFeed
+
+    port = _free_port()
+    with open_store(
+        tmp_path / "n.duckdb", load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
+    ) as st:
+        reader = Reader.parse(READER, st.policy)
+        feed = CotFeed(st, reader, threading.Lock(), node_id="n", stale_s=60)
+        feed.start(None, ("127.0.0.1", port), retry_s=0.1)
+        try:
+            time.sleep(0.5)
+            assert feed.pushes == 0
+            for n in (1, 2):
+                with socket.create_server(("127.0.0.1", port)) as server:
+                    server.settimeout(10)
+                    conn, _ = server.accept()
+                    deadline = time.monotonic() + 10
+                    while feed.pushes < n:
+                        assert time.monotonic() < deadline
+                        time.sleep(0.05)
+                    conn.close()  # the TAK server goes away
+        finally:
+            feed.stop()

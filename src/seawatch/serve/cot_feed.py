@@ -104,6 +104,7 @@ class CotFeed:
         self._clients: set[_Client] = set()
         self._threads: list[threading.Thread] = []
         self._pusher: asyncio.Task[None] | None = None
+        self.pushes = 0  # connections made to the TAK server of --cot-to
 
     # --- the ingest's side: only enqueue ----------------------------------------------
     def subscribe(self, subscribers: Subscribers) -> None:
@@ -238,17 +239,22 @@ class CotFeed:
 
     async def _push(self, host: str, port: int, retry_s: float) -> None:
         """Connect out to the TAK server at ``host:port`` and stream to it as to a client;
-        connect again ``retry_s`` after it cannot be reached or closes the connection."""
+        connect again ``retry_s`` after it cannot be reached or closes the connection (a
+        warning when it goes away, not at every try)."""
+        told = False
         while True:
             try:
                 reader, writer = await asyncio.open_connection(host, port)
             except OSError as exc:
-                log.warning(
-                    "CoT: cannot reach the TAK server %s:%d (%s); trying again in %g s",
+                (log.debug if told else log.warning)(
+                    "CoT: cannot reach the TAK server %s:%d (%s); trying again every %g s",
                     host, port, exc.strerror or exc, retry_s,
                 )  # fmt: skip
+                told = True
             else:
                 log.info("CoT: streaming to the TAK server %s:%d", host, port)
+                told = False
+                self.pushes += 1
                 await self._serve(reader, writer, f"TAK server {host}:{port}")
             await asyncio.sleep(retry_s)
 
