@@ -56,6 +56,16 @@ def _feeds(tcp: Sequence[str], udp: Sequence[str]) -> list[Feed]:
     return feeds
 
 
+def _address(text: str, option: str) -> tuple[str, int]:
+    """``HOST:PORT`` of ``option``; a usage error otherwise."""
+    from seawatch.sources.feed import parse_address
+
+    try:
+        return parse_address(text)
+    except InputError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
+
+
 class _Live:
     """The feeds ingested on a thread of their own while the app serves."""
 
@@ -177,6 +187,14 @@ def _cot_feed(store: Store, settings: Settings, app: FastAPI, text: str) -> CotF
     help="Serve a Cursor-on-Target TCP stream for TAK on this port (0: any); needs --cot-reader.",
 )
 @click.option(
+    "--cot-to",
+    metavar="HOST:PORT",
+    default=None,
+    envvar="SEAWATCH_COT_TO",
+    help="Also stream the CoT feed to this TAK server (connecting out; e.g. taky's 8087); "
+    "needs --cot-reader.",
+)
+@click.option(
     "--cot-reader",
     metavar="NATION:LEVEL[:CAVEATS]",
     default=None,
@@ -194,6 +212,7 @@ def serve_command(
     udp: tuple[str, ...],
     batch_s: float,
     cot_port: int | None,
+    cot_to: str | None,
     cot_reader: str | None,
     params: tuple[str, ...],
 ) -> None:
@@ -205,6 +224,7 @@ def serve_command(
       seawatch serve --db data/seawatch.duckdb
       seawatch serve --db data/seawatch.duckdb --tcp 127.0.0.1:10110 --batch-s 2
       seawatch serve --tcp 127.0.0.1:10110 --cot-port 8087 --cot-reader IND:SECRET
+      seawatch serve --tcp 127.0.0.1:10110 --cot-to 127.0.0.1:8087 --cot-reader IND:SECRET
       curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8000/api/v1/me
     """
     import uvicorn
@@ -215,11 +235,13 @@ def serve_command(
         log.warning("serving on %s: reachable beyond this machine", host)
     settings = with_params(settings_of(ctx), params)
     feeds = _feeds(tcp, udp)
-    if (cot_port is None) != (cot_reader is None):
+    if (cot_port is None and cot_to is None) != (cot_reader is None):
         raise click.UsageError(
-            "--cot-port and --cot-reader go together: the CoT stream has no default reader "
-            "(name the reader it sends for, e.g. --cot-port 8087 --cot-reader IND:SECRET)"
+            "--cot-port and --cot-reader go together (--cot-to too): the CoT stream has no "
+            "default reader (name the reader it sends for, e.g. --cot-port 8087 "
+            "--cot-reader IND:SECRET)"
         )
+    push_to = _address(cot_to, "--cot-to") if cot_to is not None else None
 
     class Server(uvicorn.Server):
         @contextlib.contextmanager
@@ -231,7 +253,8 @@ def serve_command(
         app = create_app(store, settings)
         live = _Live(feeds, store, settings, app)
         cot = _cot_feed(store, settings, app, cot_reader) if cot_reader is not None else None
-        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=True)
+        # uvicorn's own access log would hold query strings: seawatch.access is the one
+        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
         server = Server(config)
 
         def _stop_when_asked() -> None:
@@ -243,7 +266,7 @@ def serve_command(
         threading.Thread(target=_stop_when_asked, daemon=True, name="serve-stop").start()
         try:
             if cot is not None:
-                cot.start(host, cot_port or 0)
+                cot.start(None if cot_port is None else (host, cot_port), push_to)
             live.start(batch_s)
             server.run()
         finally:

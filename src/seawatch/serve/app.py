@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from seawatch import __version__
 from seawatch.engine.sinks import Subscribers
+from seawatch.serve.access_log import AccessLog
 from seawatch.serve.deps import ServeState
 from seawatch.serve.live import install_live
 from seawatch.serve.live_sse import install_sse
@@ -59,6 +60,7 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
     app.state.subscribers = Subscribers()  # told of what live ingest releases (the streams)
     install_problems(app)
     install_metrics(app)
+    app.add_middleware(AccessLog)  # one JSON line per request on the seawatch.access logger
     install_live(app)  # the WebSocket /live stream of what live ingest stores
     install_sse(app)  # the same as Server-Sent Events, /live/sse
 

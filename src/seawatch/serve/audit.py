@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from seawatch.serve.access_log import note_rows
 from seawatch.store import Store
 from seawatch.store.tables import TABLES
 
@@ -26,7 +27,8 @@ __all__ = ["audit_rows", "record"]
 def record(
     state: ServeState, who: Principal, route: str, query: str, rows: int, marking: str
 ) -> None:
-    """Write one audit row."""
+    """Write one audit row (and count the rows in the request's access-log line)."""
+    note_rows(rows)
     row = {
         "audit_id": uuid.uuid4().hex,
         "ts": datetime.now(UTC),

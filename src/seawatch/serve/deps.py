@@ -23,6 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from seawatch.errors import InputError, Unauthorized
 from seawatch.labels import Reader
+from seawatch.serve.access_log import note_user
 from seawatch.serve.accounts import User, authenticate
 from seawatch.serve.limits import RateLimiter
 from seawatch.settings import Settings
@@ -107,6 +108,7 @@ def principal(
             "missing token: send 'Authorization: Bearer <token>' (`seawatch users add`)"
         )
     user, reader = authenticate(store, creds.credentials)
+    note_user(user.name)  # the access log's user
     assert st.limiter is not None
     st.limiter.take(user.name)
     return Principal(user, reader)
