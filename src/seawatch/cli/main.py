@@ -123,6 +123,7 @@ def _register() -> None:
     from seawatch.cli.export import export_command
     from seawatch.cli.ingest import ingest_command
     from seawatch.cli.node import node_command
+    from seawatch.cli.peers import peers_command
     from seawatch.cli.query import query_command
     from seawatch.cli.run import run_command
     from seawatch.cli.serve import serve_command
@@ -138,6 +139,7 @@ def _register() -> None:
     cli.add_command(export_command)
     cli.add_command(ingest_command)
     cli.add_command(node_command)
+    cli.add_command(peers_command)
     cli.add_command(query_command)
     cli.add_command(run_command)
     cli.add_command(serve_command)
