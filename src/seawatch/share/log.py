@@ -139,7 +139,7 @@ class AuditLog:
         """``(size, signed note)`` of every stored checkpoint, smallest tree first."""
         folder = self.folder / "checkpoints"
         found = [p for p in folder.glob("*.note") if p.stem.isdigit()] if folder.is_dir() else []
-        return [(int(p.stem), p.read_text(encoding="utf-8")) for p in sorted(found, key=_size)]
+        return [(int(p.stem), _note_text(p)) for p in sorted(found, key=_size)]
 
     def latest(self) -> str | None:
         notes = self.checkpoints()
@@ -158,6 +158,15 @@ class AuditLog:
 
 def _size(path: Path) -> int:
     return int(path.stem)
+
+
+def _note_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise VerifyError("checkpoint", f"'{path.name}' is not UTF-8 text") from None
+    except OSError as exc:
+        raise LogError(f"cannot read checkpoint '{path}': {exc.strerror}") from None
 
 
 def _verified(note: str, public: bytes, origin: str) -> Checkpoint:
