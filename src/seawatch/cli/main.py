@@ -127,6 +127,7 @@ def _register() -> None:
     from seawatch.cli.query import query_command
     from seawatch.cli.run import run_command
     from seawatch.cli.serve import serve_command
+    from seawatch.cli.share import share_command
     from seawatch.cli.simulate import simulate_command
     from seawatch.cli.users import users_command
     from seawatch.cli.zones import zones_command
@@ -143,6 +144,7 @@ def _register() -> None:
     cli.add_command(query_command)
     cli.add_command(run_command)
     cli.add_command(serve_command)
+    cli.add_command(share_command)
     cli.add_command(simulate_command)
     cli.add_command(users_command)
     cli.add_command(zones_command)

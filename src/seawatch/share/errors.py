@@ -9,7 +9,14 @@ from typing import ClassVar
 
 from seawatch.errors import SeawatchError
 
-__all__ = ["KeyFormatError", "LogError", "PeerError", "ShareError", "VerifyError"]
+__all__ = [
+    "BundleRejected",
+    "KeyFormatError",
+    "LogError",
+    "PeerError",
+    "ShareError",
+    "VerifyError",
+]
 
 
 class ShareError(SeawatchError):
@@ -38,3 +45,18 @@ class VerifyError(ShareError):
     def __init__(self, check: str, message: str) -> None:
         super().__init__(f"{check}: {message}")
         self.check = check
+
+
+class BundleRejected(ShareError):  # noqa: N818  (reads as `raise BundleRejected(...)`)
+    """A bundle failed a check on import and was rejected whole (nothing stored).
+
+    ``check`` names the check (manifest, originator, signature, audience, proof, digest,
+    decrypt, label, schema), ``part`` the file it failed on (the manifest, or a part).
+    """
+
+    http_status: ClassVar[int] = 422
+
+    def __init__(self, check: str, part: str, message: str) -> None:
+        super().__init__(f"bundle rejected: {check} check failed on {part}: {message}")
+        self.check = check
+        self.part = part
