@@ -123,9 +123,11 @@ def _register() -> None:
     from seawatch.cli.export import export_command
     from seawatch.cli.ingest import ingest_command
     from seawatch.cli.node import node_command
+    from seawatch.cli.peers import peers_command
     from seawatch.cli.query import query_command
     from seawatch.cli.run import run_command
     from seawatch.cli.serve import serve_command
+    from seawatch.cli.share import share_command
     from seawatch.cli.simulate import simulate_command
     from seawatch.cli.users import users_command
     from seawatch.cli.zones import zones_command
@@ -138,9 +140,11 @@ def _register() -> None:
     cli.add_command(export_command)
     cli.add_command(ingest_command)
     cli.add_command(node_command)
+    cli.add_command(peers_command)
     cli.add_command(query_command)
     cli.add_command(run_command)
     cli.add_command(serve_command)
+    cli.add_command(share_command)
     cli.add_command(simulate_command)
     cli.add_command(users_command)
     cli.add_command(zones_command)
