@@ -23,6 +23,7 @@ from seawatch.serve.metrics import install_metrics
 from seawatch.serve.ogc import router as ogc_router
 from seawatch.serve.problems import install_problems
 from seawatch.serve.routes import events, latest, me, positions, situation, vessels, zones
+from seawatch.serve.web import install_web
 from seawatch.settings import Settings
 from seawatch.store import Store
 
@@ -61,4 +62,5 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
     for module in _ROUTERS:
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ogc_router)  # /ogc: OGC API - Features
+    install_web(app, API_PREFIX)  # the map at /, its sign-in (docs/map.md)
     return app

@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 TS: Final = pa.timestamp("us", tz="UTC")
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 """Version of the schema this code writes; ``schema_version`` holds a database's."""
 
 
@@ -285,6 +285,26 @@ _TABLES = (
         key=("audit_id",),
         since=3,
         doc="Every API request that returned records: who, what, how many, under which marking",
+    ),
+    TableDef(
+        "signin_links",
+        (
+            _c(
+                "link_id",
+                pa.string(),
+                "Link id: the public part of the link's code",
+                nullable=False,
+            ),
+            _c("user_id", pa.string(), "Whom the link signs in (users.user_id)", nullable=False),
+            _c("code_hash", pa.string(), "SHA-256 of the code's secret, hex", nullable=False),
+            _c("created_at", TS, "When the link was made (UTC)"),
+            _c("expires_at", TS, "When the link stops working (UTC)"),
+            _c("used_at", TS, "When the link was used (UTC); null: unused (single use)"),
+        ),
+        key=("link_id",),
+        on_conflict="replace",
+        since=4,
+        doc="One-time sign-in links of the web map (seawatch users link): stored hashed",
     ),
 )
 
