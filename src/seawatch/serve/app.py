@@ -33,6 +33,7 @@ from seawatch.serve.routes import (
     vessels,
     zones,
 )
+from seawatch.serve.web import install_web
 from seawatch.settings import Settings
 from seawatch.store import Store
 
@@ -72,4 +73,5 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
     for module in _ROUTERS:
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ogc_router)  # /ogc: OGC API - Features
+    install_web(app, API_PREFIX)  # the map at /, its sign-in (docs/map.md)
     return app

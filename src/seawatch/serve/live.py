@@ -2,11 +2,12 @@
 
 In: the rows the store sink tells ``app.state.subscribers`` after each commit (with their
 ``label_id``; called from the ingest thread, which only enqueues here), and clients that
-connect with ``Authorization: Bearer <token>`` and send a subscription. Out: to each client,
-every :data:`TICK_S` at most, a ``positions`` and an ``events`` frame of what its reader may
-read inside its filters, each with the combined marking of its items. A slow client never
-slows ingest: its queue is bounded; positions are coalesced to the latest per vessel (then
-the oldest dropped) and the client told ``{"type": "missed", ...}``. See docs/serve.md.
+connect with ``Authorization: Bearer <token>`` (or, from the web map, its session cookie)
+and send a subscription. Out: to each client, every :data:`TICK_S` at most, a
+``positions`` and an ``events`` frame of what its reader may read inside its filters,
+each with the combined marking of its items. A slow client never slows ingest: its queue
+is bounded; positions are coalesced to the latest per vessel (then the oldest dropped)
+and the client told ``{"type": "missed", ...}``. See docs/serve.md.
 
 Subscription (:mod:`seawatch.serve.subscription`; a JSON object, every key optional;
 longitude first, like the REST ``bbox``)::
@@ -26,6 +27,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -37,6 +39,7 @@ from seawatch.labels import Label, Reader, label_mask
 from seawatch.serve.accounts import authenticate
 from seawatch.serve.deps import ServeState
 from seawatch.serve.render import items
+from seawatch.serve.sessions import COOKIE
 from seawatch.serve.subscription import TYPES, Subscription, SubscriptionError
 
 __all__ = [
@@ -252,14 +255,24 @@ def _items(rows: pa.Table, labels: Mapping[int, Label]) -> list[dict[str, Any]]:
     return out
 
 
-def _authenticate(state: ServeState, token: str) -> Reader:
+def _authenticate(state: ServeState, token: str, cookie: str | None = None) -> Reader:
+    """The reader of a bearer token, or (no token) of the web map's session cookie."""
     with state.lock:
         cm = state.store.read_session()
         store = cm.__enter__()
     try:
+        if cookie is not None:
+            return state.sessions.principal(store, cookie)[1]
         return authenticate(store, token)[1]
     finally:
         cm.__exit__(None, None, None)
+
+
+def _same_origin(ws: WebSocket) -> bool:
+    """A browser's handshake comes from a page of this node (the cookie is SameSite=Strict
+    too; this refuses cross-site WebSocket hijacking outright)."""
+    origin = ws.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == ws.headers.get("host")
 
 
 async def _refuse(ws: WebSocket, detail: str) -> None:
@@ -292,11 +305,15 @@ async def live(ws: WebSocket) -> None:
     await ws.accept()
     auth = ws.headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    cookie = None if auth else ws.cookies.get(COOKIE)
+    if cookie and not _same_origin(ws):
+        await _refuse(ws, "session cookie from another site's page: refused")
+        return
+    if not cookie and (scheme.lower() != "bearer" or not token.strip()):
         await _refuse(ws, "missing token: send 'Authorization: Bearer <token>'")
         return
     try:
-        reader = await asyncio.to_thread(_authenticate, hub.state, token.strip())
+        reader = await asyncio.to_thread(_authenticate, hub.state, token.strip(), cookie)
     except SeawatchError as exc:
         await _refuse(ws, str(exc))
         return

@@ -326,6 +326,26 @@ _TABLES = (
         since=4,
         doc="Fired alerts; label: combine of the rule's, the zone's and the record's labels",
     ),
+    TableDef(
+        "signin_links",
+        (
+            _c(
+                "link_id",
+                pa.string(),
+                "Link id: the public part of the link's code",
+                nullable=False,
+            ),
+            _c("user_id", pa.string(), "Whom the link signs in (users.user_id)", nullable=False),
+            _c("code_hash", pa.string(), "SHA-256 of the code's secret, hex", nullable=False),
+            _c("created_at", TS, "When the link was made (UTC)"),
+            _c("expires_at", TS, "When the link stops working (UTC)"),
+            _c("used_at", TS, "When the link was used (UTC); null: unused (single use)"),
+        ),
+        key=("link_id",),
+        on_conflict="replace",
+        since=4,
+        doc="One-time sign-in links of the web map (seawatch users link): stored hashed",
+    ),
 )
 
 TABLES: Final[Mapping[str, TableDef]] = {t.name: t for t in _TABLES}
