@@ -115,6 +115,7 @@ def _echo_detector_params(settings: Settings, sources: dict[str, str]) -> None:
 
 def _register() -> None:
     """Attach the subcommands that live in their own modules."""
+    from seawatch.cli.alerts import alerts_command
     from seawatch.cli.audit import audit_command
     from seawatch.cli.db import db_command
     from seawatch.cli.decode import decode_command
@@ -132,6 +133,7 @@ def _register() -> None:
     from seawatch.cli.users import users_command
     from seawatch.cli.zones import zones_command
 
+    cli.add_command(alerts_command)
     cli.add_command(audit_command)
     cli.add_command(db_command)
     cli.add_command(decode_command)

@@ -10,6 +10,9 @@ Every table that holds records has a ``label_id`` (int32) into ``labels``; queri
 on it (see :mod:`seawatch.store.query`). Schema changes are new columns or tables with a
 higher ``since``; :data:`SCHEMA_VERSION` is the highest, and migrating a database from
 version ``v`` adds what appeared after ``v``.
+
+Kept whole: this is the one declaration of every stored table; split, the schema would
+be read in pieces.
 """
 
 from __future__ import annotations
