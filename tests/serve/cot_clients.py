@@ -220,3 +220,14 @@ def stored(
         every = set(admin.events()["event_id"].to_pylist())
         vessels = {r["mmsi"]: labels[r["label_id"]].marking for r in q.latest().to_pylist()}
     return mine, every - set(mine), vessels
+
+
+def stored_alerts(db: str, env: dict[str, str], reader: str) -> dict[str, dict[str, object]]:
+    """At the end: the alerts the reader may read, by id, with their marking."""
+    with open_store(db, load_settings(env=env)) as store:
+        q = Query(store, Reader.parse(reader, store.policy))
+        labels = q.labels()
+        return {
+            r["alert_id"]: {**r, "marking": labels[r["label_id"]].marking}
+            for r in q.alerts().to_pylist()
+        }

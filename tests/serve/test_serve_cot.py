@@ -176,6 +176,8 @@ def test_live_events_reach_the_cot_port_as_markers_for_its_reader_only(tmp_path:
     env = cot_clients.node_env(tmp_path)
     feed = cot_clients.SimFeed(tmp_path, env)
     db, cot_port = str(tmp_path / "node.duckdb"), cot_clients.free_port()
+    for kind in ("gap", "encounter"):  # alert rules fired live, sent as alarms too
+        _seawatch("alerts", "rules", "add", f"any {kind}", "--kind", kind, "--db", db, env=env)
     args = ["--tcp", f"127.0.0.1:{feed.port}", "--db", db, "--batch-s", "0.5"]
     proc = cot_clients.serve(
         [*args, "--cot-port", str(cot_port), "--cot-reader", EVENT_READER], env
@@ -212,6 +214,13 @@ def test_live_events_reach_the_cot_port_as_markers_for_its_reader_only(tmp_path:
         assert point is not None
         assert float(point.get("lat", "nan")) == pytest.approx(row["lat"])
         assert float(point.get("lon", "nan")) == pytest.approx(row["lon"])
+    alerts = cot_clients.stored_alerts(db, env, EVENT_READER)
+    assert {a["kind"] for a in alerts.values()} == {"gap", "encounter"}
+    alarms = {e.get("uid", "").split(".alert.")[1]: e for e in got if ".alert." in e.get("uid", "")}
+    assert set(alarms) == {k for k, a in alerts.items() if a["lat"] is not None}
+    for key, e in alarms.items():
+        assert e.get("access") == alerts[key]["marking"]
+        assert (e.findtext("detail/remarks") or "").startswith(str(alerts[key]["marking"]))
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 from seawatch.engine.sinks import Subscribers
 from seawatch.export.cot import write_cot
 from seawatch.labels import Label, Reader
-from seawatch.serve.cot_markers import event_line, event_uid, mil_attrs
+from seawatch.serve.cot_markers import alert_line, alert_uid, event_line, event_uid, mil_attrs
 from seawatch.store import Store
 from seawatch.store.query import Query
 
@@ -110,6 +110,7 @@ class CotFeed:
     def subscribe(self, subscribers: Subscribers) -> None:
         subscribers.positions.append(lambda t: self._changes.put(("positions", t)))
         subscribers.events.append(lambda t: self._changes.put(("events", t)))
+        subscribers.alerts.append(lambda t: self._changes.put(("alerts", t)))
 
     # --- reading back for the reader ----------------------------------------------------
     def _read(self, kind: str, table: pa.Table | None) -> dict[bytes, bytes]:
@@ -121,6 +122,11 @@ class CotFeed:
         try:
             q = Query(session, self.reader)
             labels = q.labels()
+            if kind == "alerts":  # fired alerts, as markers, as the reader may read them
+                assert table is not None
+                rows = q.alerts(start=pc.min(table["ts"]).as_py())
+                rows = rows.filter(pc.is_in(rows["alert_id"], table["alert_id"]))
+                return self._alerts(rows, labels)
             if kind == "events":
                 assert table is not None
                 start: Any = pc.min(table["start_ts"]).as_py()
@@ -168,6 +174,17 @@ class CotFeed:
                 out[event_uid(self.node_id, row["event_id"]).encode()] = line.encode()
         return out
 
+    def _alerts(self, rows: pa.Table, labels: Mapping[int, Label]) -> dict[bytes, bytes]:
+        out = {}
+        for row in rows.to_pylist():
+            label = labels.get(row["label_id"])
+            if label is None:  # deny when unsure
+                continue
+            line = alert_line(row, label, self.node_id, self.stale_s)
+            if line is not None:
+                out[alert_uid(self.node_id, row["alert_id"]).encode()] = line.encode()
+        return out
+
     def _pump(self) -> None:
         """Read each change back for the reader and hand the lines to every client."""
         while True:
@@ -180,7 +197,7 @@ class CotFeed:
                     break
             last = any(i is None for i in items)
             lines: dict[bytes, bytes] = {}
-            for kind in ("positions", "events"):
+            for kind in ("positions", "events", "alerts"):
                 tables = [t for k, t in (i for i in items if i is not None) if k == kind]
                 if tables:
                     try:
