@@ -208,3 +208,14 @@ def test_any_split_into_batches_fires_the_same(
     parts = [fire(rules, pos.slice(a, b - a), state=state) for a, b in itertools.pairwise(bounds)]
     split = pa.concat_tables(parts)
     assert sorted(split["alert_id"].to_pylist()) == sorted(whole["alert_id"].to_pylist())
+
+
+def test_docs_hold_the_kinds_table() -> None:
+    from pathlib import Path
+
+    from seawatch.events.alert_rules import kinds_markdown
+
+    doc = Path(__file__).parents[2] / "docs" / "alerts.md"
+    assert kinds_markdown() in doc.read_text(encoding="utf-8"), (
+        "docs/alerts.md is out of date: paste seawatch.events.alert_rules.kinds_markdown()"
+    )

@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from seawatch.errors import InputError
 
-__all__ = ["DEFAULT_REARM_H", "RULE_KINDS", "Rule", "RuleKind"]
+__all__ = ["DEFAULT_REARM_H", "RULE_KINDS", "Rule", "RuleKind", "kinds_markdown"]
 
 
 @dataclass(frozen=True)
@@ -168,3 +168,12 @@ def _rearm(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 8760:
         raise InputError("rearm_h: give hours from above 0 to 8760")
     return float(value)
+
+
+def kinds_markdown() -> str:
+    """The rule kinds as a Markdown table (docs/alerts.md holds it; a test checks)."""
+    lines = ["| kind | fires on | zone | event types |", "|---|---|---|---|"]
+    for name, k in RULE_KINDS.items():
+        types = ", ".join(f"`{t}`" for t in k.event_types) or "(positions)"
+        lines.append(f"| `{name}` | {k.doc} | {k.zone} | {types} |")
+    return "\n".join(lines) + "\n"
