@@ -232,3 +232,21 @@ def test_any_flipped_byte_is_rejected(
     (folder / name).write_bytes(bytes(raw))
     err = _rejected(usa, folder)
     assert err.check in {"manifest", "originator", "signature", "digest"}
+
+
+def test_the_receiver_checks_labels_whatever_the_sender_did(
+    pair: tuple[NodeDir, NodeDir], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sender that ignores labels (here: reads as node admin) cannot get a NOFORN record
+    into the receiver: the receiver's own label check rejects the bundle whole."""
+    import seawatch.share.bundle as bundle_module
+    from seawatch.labels import Reader
+
+    ind, usa = pair
+    ind.run("share", "allow", "usa-c2")
+    monkeypatch.setattr(bundle_module, "peer_reader", lambda *_: Reader.node_admin("test"))
+    ind.run("share", "export", "--to", "usa-c2", str(tmp_path / "c"))
+    (folder,) = (tmp_path / "c").iterdir()
+    err = _rejected(usa, folder)
+    assert err.check == "label"
+    assert "not releasable" in str(err)

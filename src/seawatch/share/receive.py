@@ -230,7 +230,7 @@ def _part(
         raise BundleRejected("schema", name, f"table {table!r} is not shared")
     rows = _check("schema", name, lambda: pq.read_table(io.BytesIO(plain)))
     want = TABLES[table].arrow_schema()
-    names = [n for n in want.names if n != "label_id"]
-    if rows.column_names != names or rows.num_rows != part["rows"]:
-        raise BundleRejected("schema", name, f"columns or row count differ from {table}'s")
+    fields = [(f.name, f.type) for f in want if f.name != "label_id"]
+    if [(f.name, f.type) for f in rows.schema] != fields or rows.num_rows != part["rows"]:
+        raise BundleRejected("schema", name, f"columns, types or row count differ from {table}'s")
     return label, TABLES[table].conform(rows).drop_columns(["label_id"])
