@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 
 from seawatch.labels import Policy, Reader
 from seawatch.share.files import fsync_dir
+from seawatch.share.history import previous_for
 from seawatch.share.log import canonical
 from seawatch.share.node import Node
 from seawatch.share.note import parse_checkpoint, verify_note
@@ -174,6 +175,7 @@ def export_bundle(
             "leaf": b64(stored),
             "proof": [b64(h) for h in log.inclusion(index, size)],
             "checkpoint": note,
+            "previous": previous_for(log, peer.name, index, size),
         },
     }
     folder = _write(out_dir, bundle_id, manifest, parts, sealed, node)

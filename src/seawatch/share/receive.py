@@ -34,9 +34,10 @@ from seawatch.labels import Label, Policy, default_reader, may_read
 from seawatch.share import merkle
 from seawatch.share.bundle import BUNDLE_FORMAT, MANIFEST_FILE, SHARED_TABLES, entry_part
 from seawatch.share.errors import BundleRejected, ShareError, VerifyError
+from seawatch.share.history import check_history, remember
 from seawatch.share.keys import enc_key_text, parse_vkey
 from seawatch.share.node import Node
-from seawatch.share.note import verify_checkpoint
+from seawatch.share.note import Checkpoint, verify_checkpoint
 from seawatch.share.peers import Peer
 from seawatch.share.seal import MANIFEST_TYPE, Wrapper, decrypt_part, dsse_open, label_of, unb64
 from seawatch.store import TABLES, Store
@@ -81,7 +82,7 @@ def import_bundle(store: Store, node: Node, folder: Path) -> Imported:
              "reason": str(exc)}
         )  # fmt: skip
         raise
-    peer, manifest, tables = checked
+    peer, manifest, tables, relation = checked
     bundle_id = manifest["bundle_id"]
     repeat = any(
         e.get("kind") == "import" and e.get("bundle_id") == bundle_id
@@ -97,17 +98,19 @@ def import_bundle(store: Store, node: Node, folder: Path) -> Imported:
             stored += n if TABLES[part["table"]].on_conflict == "ignore" else 0
             counts[label.marking] = counts.get(label.marking, 0) + rows.num_rows
     release = manifest["release"]
+    remember(node.data_dir, peer, release["checkpoint"])
     index, _ = node.record(
         {"kind": "import", "bundle_id": bundle_id, "originator": peer.name,
          "originator_nation": peer.nation, "release_index": release["index"],
-         "parts": [entry_part(p) for p in manifest["parts"]], "repeat": repeat}
+         "parts": [entry_part(p) for p in manifest["parts"]], "repeat": repeat,
+         "history": relation}
     )  # fmt: skip
     return Imported(bundle_id, peer.name, counts, stored, repeat, index)
 
 
 def _verify(
     store: Store, node: Node, folder: Path
-) -> tuple[Peer, dict[str, Any], list[tuple[Label, pa.Table]]]:
+) -> tuple[Peer, dict[str, Any], list[tuple[Label, pa.Table]], str]:
     envelope = _check("manifest", MANIFEST_FILE, lambda: _read_json(folder / MANIFEST_FILE))
     peer = _check("originator", MANIFEST_FILE, lambda: _originator(node, envelope))
     payload = _check(
@@ -118,7 +121,11 @@ def _verify(
     manifest: dict[str, Any] = _check("manifest", MANIFEST_FILE, lambda: json.loads(payload))
     _check("manifest", MANIFEST_FILE, lambda: _manifest_ok(manifest, peer))
     _check("audience", MANIFEST_FILE, lambda: _audience_ok(manifest, node))
-    _check("proof", MANIFEST_FILE, lambda: _proof_ok(manifest, peer, node))
+    cp = _check("proof", MANIFEST_FILE, lambda: _proof_ok(manifest, peer, node))
+    relation = _check(
+        "fork", MANIFEST_FILE, lambda: check_history(node.data_dir, peer, cp, manifest["release"])
+    )
+
     wrapper = _check(
         "decrypt",
         MANIFEST_FILE,
@@ -142,7 +149,7 @@ def _verify(
         if not may_read(reader, label, store.policy):
             raise BundleRejected("label", name, f"{label.marking} is not releasable to {reader}")
         out.append((label, rows))
-    return peer, manifest, out
+    return peer, manifest, out, relation
 
 
 def _read_json(path: Path) -> Any:
@@ -187,7 +194,7 @@ def _audience_ok(manifest: dict[str, Any], node: Node) -> None:
         )
 
 
-def _proof_ok(manifest: dict[str, Any], peer: Peer, node: Node) -> None:
+def _proof_ok(manifest: dict[str, Any], peer: Peer, node: Node) -> Checkpoint:
     release = manifest["release"]
     try:
         cp = verify_checkpoint(release["checkpoint"], peer.verifier)
@@ -204,6 +211,7 @@ def _proof_ok(manifest: dict[str, Any], peer: Peer, node: Node) -> None:
         entry_part(p) for p in manifest["parts"]
     ]:
         raise BundleRejected("proof", MANIFEST_FILE, "the logged release is of another bundle")
+    return cp
 
 
 def _part(
