@@ -42,7 +42,7 @@ from seawatch.share.peers import Peer
 from seawatch.share.seal import MANIFEST_TYPE, Wrapper, decrypt_part, dsse_open, label_of, unb64
 from seawatch.store import TABLES, Store
 
-__all__ = ["Imported", "import_bundle"]
+__all__ = ["Imported", "import_bundle", "verify_bundle"]
 
 _PART_NAME = re.compile(r"part-\d{3}\.parquet\.enc")
 T = TypeVar("T")
@@ -75,7 +75,7 @@ def _check(check: str, part: str, fn: Callable[[], T]) -> T:
 def import_bundle(store: Store, node: Node, folder: Path) -> Imported:
     """Verify the bundle in ``folder`` and store its records; see the module docstring."""
     try:
-        checked = _verify(store, node, folder)
+        checked = verify_bundle(store, node, folder)
     except BundleRejected as exc:
         node.record(
             {"kind": "rejection", "bundle": folder.name, "check": exc.check, "part": exc.part,
@@ -108,9 +108,12 @@ def import_bundle(store: Store, node: Node, folder: Path) -> Imported:
     return Imported(bundle_id, peer.name, counts, stored, repeat, index)
 
 
-def _verify(
+def verify_bundle(
     store: Store, node: Node, folder: Path
 ) -> tuple[Peer, dict[str, Any], list[tuple[Label, pa.Table]], str]:
+    """Every check of the module docstring, storing nothing: the originator, the manifest,
+    each part's label and records, and how its checkpoint relates to those seen before.
+    Raises :class:`BundleRejected`."""
     envelope = _check("manifest", MANIFEST_FILE, lambda: _read_json(folder / MANIFEST_FILE))
     peer = _check("originator", MANIFEST_FILE, lambda: _originator(node, envelope))
     payload = _check(
