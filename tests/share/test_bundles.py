@@ -273,3 +273,36 @@ def test_bundles_extend_one_history_and_a_fork_is_caught(
     out = usa.run("share", "import", str(tmp_path / "3-fork"), ok=False)
     assert "fork check failed" in out
     assert "two histories" in out
+
+
+def test_an_import_never_replaces_a_record_another_nation_originated(
+    pair: tuple[NodeDir, NodeDir], tmp_path: Path
+) -> None:
+    """Events are replaced by key when they grow; an imported event whose id a USA event
+    already has must not replace (and so relabel) the USA one."""
+    ind, usa = pair
+    with store_of(usa) as store, store.transaction():
+        lid = store.label_id(parse_label("SECRET//NOFORN", store.policy))
+        mine = {
+            "event_id": ["e1"],
+            "event_type": ["gap"],
+            "start_ts": pa.array([T0], TS),
+            "mmsi": pa.array([1], pa.int32()),
+            "label_id": pa.array([lid], pa.int32()),
+        }
+        store.write("events", pa.table(mine))
+    ind.run("share", "allow", "usa-c2")
+    ind.run("share", "export", "--to", "usa-c2", str(tmp_path / "c"))
+    usa.run("share", "import", str(tmp_path / "c"))
+    with store_of(usa) as store:
+        q = Query(store, default_reader(store.policy))
+        labels = q.labels()
+        events = q.events().to_pylist()
+    by_id = {e["event_id"]: (e["event_type"], labels[e["label_id"]].marking) for e in events}
+    assert by_id == {
+        "e1": ("gap", "SECRET//NOFORN"),  # USA's own, kept
+        "e2": ("gap", "UNCLASSIFIED"),
+        "e3": ("loitering", "UNCLASSIFIED"),
+    }
+    (entry,) = [json.loads(e) for e in usa.node().log().entries]
+    assert entry["kept_local"] == 1

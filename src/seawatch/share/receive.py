@@ -26,11 +26,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from cryptography.exceptions import InvalidTag
 
 from seawatch.errors import LabelError
-from seawatch.labels import Label, Policy, default_reader, may_read
+from seawatch.labels import Label, Policy, Reader, default_reader, may_read
 from seawatch.share import merkle
 from seawatch.share.bundle import BUNDLE_FORMAT, MANIFEST_FILE, SHARED_TABLES, entry_part
 from seawatch.share.errors import BundleRejected, ShareError, VerifyError
@@ -41,6 +42,7 @@ from seawatch.share.note import Checkpoint, verify_checkpoint
 from seawatch.share.peers import Peer
 from seawatch.share.seal import MANIFEST_TYPE, Wrapper, decrypt_part, dsse_open, label_of, unb64
 from seawatch.store import TABLES, Store
+from seawatch.store.query import Query
 
 __all__ = ["Imported", "import_bundle", "verify_bundle"]
 
@@ -88,14 +90,18 @@ def import_bundle(store: Store, node: Node, folder: Path) -> Imported:
         e.get("kind") == "import" and e.get("bundle_id") == bundle_id
         for e in (json.loads(line) for line in node.log().entries)
     )
-    stored = 0
+    stored = kept = 0
     counts: dict[str, int] = {}
     with store.transaction():
         for part, (label, rows) in zip(manifest["parts"], tables, strict=True):
+            table = part["table"]
+            if TABLES[table].on_conflict == "replace":
+                rows, held = _not_replacing_others(store, table, rows, peer.nation)
+                kept += held
             lid = store.label_id(label)
             rows = rows.append_column("label_id", pa.array([lid] * rows.num_rows, pa.int32()))
-            n = store.write(part["table"], rows)
-            stored += n if TABLES[part["table"]].on_conflict == "ignore" else 0
+            n = store.write(table, rows)
+            stored += n if TABLES[table].on_conflict == "ignore" else 0
             counts[label.marking] = counts.get(label.marking, 0) + rows.num_rows
     release = manifest["release"]
     remember(node.data_dir, peer, release["checkpoint"])
@@ -103,9 +109,27 @@ def import_bundle(store: Store, node: Node, folder: Path) -> Imported:
         {"kind": "import", "bundle_id": bundle_id, "originator": peer.name,
          "originator_nation": peer.nation, "release_index": release["index"],
          "parts": [entry_part(p) for p in manifest["parts"]], "repeat": repeat,
-         "history": relation}
+         "history": relation, "kept_local": kept}
     )  # fmt: skip
     return Imported(bundle_id, peer.name, counts, stored, repeat, index)
+
+
+def _not_replacing_others(
+    store: Store, table: str, rows: pa.Table, originator: str
+) -> tuple[pa.Table, int]:
+    """``rows`` without those whose key a record of another originator holds here (a
+    replacing write would relabel it), and how many were left out."""
+    query = Query(store, Reader.node_admin(f"share import: keep {table} others originated"))
+    labels = query.labels()
+    held = query.events() if table == "events" else query.positions()
+    key = TABLES[table].key[0]
+    fn: Any = pc  # the stubs reject a Python scalar beside a column
+    foreign = pa.array([i for i, lb in labels.items() if lb.originator != originator], pa.int32())
+    others = held.filter(fn.is_in(held.column("label_id"), foreign)).column(key)
+    if len(others) == 0:
+        return rows, 0
+    kept = rows.filter(fn.invert(fn.is_in(rows.column(key), others.combine_chunks())))
+    return kept, rows.num_rows - kept.num_rows
 
 
 def verify_bundle(
