@@ -6,12 +6,14 @@ the file named, nothing stored; every decision is in the audit logs."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -306,3 +308,34 @@ def test_an_import_never_replaces_a_record_another_nation_originated(
     }
     (entry,) = [json.loads(e) for e in usa.node().log().entries]
     assert entry["kept_local"] == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "check"),
+    [
+        (lambda m: m.pop("parts"), "manifest"),
+        (lambda m: m.update(parts=[]), "manifest"),
+        (lambda m: m.update(release="x"), "manifest"),
+        (lambda m: m["release"].update(index=m["release"]["index"] + 1), "proof"),
+        (lambda m: m["parts"][0].update(rows=1), "proof"),
+        (lambda m: m["parts"][0].update(file="../../etc/passwd"), "proof"),
+        (lambda m: m["audience"].update(nation="JPN"), "audience"),
+    ],
+)
+def test_a_signed_but_malformed_manifest_is_rejected(
+    pair: tuple[NodeDir, NodeDir],
+    bundle: Path,
+    change: Callable[[dict[str, Any]], object],
+    check: str,
+) -> None:
+    """Even a pinned peer's signature does not make a bad manifest acceptable."""
+    from seawatch.share.seal import MANIFEST_TYPE, dsse_envelope
+
+    ind, usa = pair
+    path = bundle / "manifest.dsse.json"
+    manifest = json.loads(base64.b64decode(json.loads(path.read_bytes())["payload"]))
+    change(manifest)
+    node = ind.node()
+    path.write_bytes(dsse_envelope(json.dumps(manifest).encode(), MANIFEST_TYPE, node.keys,
+                                   node.name))  # fmt: skip
+    assert _rejected(usa, bundle).check == check

@@ -163,7 +163,7 @@ def verify_bundle(
     reader = default_reader(store.policy)
     out = []
     for part in manifest["parts"]:
-        name = str(part.get("file") if isinstance(part, dict) else part)
+        name = str(part.get("file"))
 
         def read(p: Any = part) -> tuple[Label, pa.Table]:
             return _part(folder, p, wrapper, manifest, store.policy)
@@ -208,6 +208,11 @@ def _manifest_ok(manifest: dict[str, Any], peer: Peer) -> None:
         raise ValueError("originator fields differ from the signer")
     if not re.fullmatch(r"[0-9a-f]{32}", manifest["bundle_id"]):
         raise ValueError("bad bundle id")
+    parts = manifest["parts"]
+    if not isinstance(parts, list) or not parts or not all(isinstance(p, dict) for p in parts):
+        raise ValueError("parts is not a list of objects")
+    if not isinstance(manifest["release"], dict) or not isinstance(manifest["encryption"], dict):
+        raise ValueError("release or encryption is not an object")
 
 
 def _audience_ok(manifest: dict[str, Any], node: Node) -> None:
