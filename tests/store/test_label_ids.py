@@ -39,11 +39,10 @@ def test_a_stale_writer_never_gives_a_taken_id_to_another_label(tmp_path: Path) 
 def test_interleaved_transactions_give_distinct_ids(tmp_path: Path) -> None:
     store = open_store(tmp_path / "node.duckdb", load_settings(env={"SEAWATCH_NODE_NATION": "IND"}))
     b, c = (parse_label(m, store.policy) for m in MARKINGS[1:3])
-    with store.write_session() as other:
-        with other.transaction():
-            mine = other.label_id(b)  # not committed yet: invisible to the store
-            with store.transaction():
-                theirs = store.label_id(c)
+    with store.write_session() as other, other.transaction():
+        mine = other.label_id(b)  # not committed yet: invisible to the store
+        with store.transaction():
+            theirs = store.label_id(c)
     assert mine != theirs
     assert store.labels()[mine] == b
     assert store.labels()[theirs] == c
