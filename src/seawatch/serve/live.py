@@ -48,7 +48,7 @@ from seawatch.export.common import marking_of
 from seawatch.labels import Label, label_mask
 from seawatch.serve import audit
 from seawatch.serve.deps import ServeState
-from seawatch.serve.live_auth import authenticate_stream, same_origin
+from seawatch.serve.live_auth import areas_for, authenticate_stream, same_origin
 from seawatch.serve.live_client import Client, Queue
 from seawatch.serve.render import items
 from seawatch.serve.sessions import COOKIE
@@ -350,7 +350,7 @@ async def live(ws: WebSocket) -> None:
         return
     try:
         text = await asyncio.wait_for(ws.receive_text(), SUBSCRIBE_TIMEOUT_S)
-        sub = Subscription.parse(text)
+        sub = await asyncio.to_thread(Subscription.parse, text, areas_for(hub.state, reader))
     except TimeoutError:
         await _refuse(ws, f"no subscription within {SUBSCRIBE_TIMEOUT_S:g} s")
         return
@@ -368,7 +368,9 @@ async def live(ws: WebSocket) -> None:
             text = await ws.receive_text()
             async with client.sending:
                 try:
-                    new = Subscription.parse(text)
+                    new = await asyncio.to_thread(
+                        Subscription.parse, text, areas_for(hub.state, reader)
+                    )
                 except SubscriptionError as exc:
                     await _refuse(ws, str(exc))
                     return
