@@ -7,7 +7,7 @@
   block ``c:`` rewritten to the wall-clock time it is sent (milliseconds), so a position's
   ``ts`` is the moment its NMEA line went out;
 - the **server**: ``seawatch serve --tcp`` reading that feed (``--batch-s``; the engine's
-  reorder window ``--window-s`` through ``SEAWATCH_REORDER_WINDOW_S``), labels by a rule
+  ``--reorder-window-s`` ``--window-s``), labels by a rule
   (east of 60° E ``SECRET//REL TO IND``, the rest the default ``UNCLASSIFIED``);
 - **WebSocket clients** (``serve_live.py clients``, ``--client-procs`` processes of asyncio
   clients of the ``websockets`` package), each with its own token and subscription.
