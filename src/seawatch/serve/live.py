@@ -70,7 +70,8 @@ a batch is fanned out as soon as it is told when the last tick is this long ago.
 FRAME_ITEMS = 1_000
 """Items per frame at most (a frame stays well under the 1 MiB clients accept by default)."""
 MAX_INBOX_ROWS = 500_000
-"""Rows waiting for the next tick; beyond, the oldest tables are dropped (and counted)."""
+"""Rows waiting for the next tick; beyond, the oldest tables are dropped, and every client
+told it missed them (it may not have been sent them anyway: an upper bound)."""
 HISTORY_ROWS = 200_000
 """Rows of the latest batches kept for SSE clients resuming with ``Last-Event-ID``."""
 AUDIT_EVERY_S = 60.0
@@ -95,6 +96,7 @@ class LiveHub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self.dropped = 0
+        self._dropped: dict[str, int] = {}  # by kind, not yet told to the clients
         self.seq = 0
         """Number of the last batch fanned out (the SSE event ids)."""
         self.history: deque[tuple[int, dict[str, Rendered]]] = deque()
@@ -110,9 +112,10 @@ class LiveHub:
             self._inbox.append((kind, table))
             self._inbox_rows += table.num_rows
             while self._inbox_rows > MAX_INBOX_ROWS and len(self._inbox) > 1:
-                _, old = self._inbox.popleft()
+                old_kind, old = self._inbox.popleft()
                 self._inbox_rows -= old.num_rows
                 self.dropped += old.num_rows
+                self._dropped[old_kind] = self._dropped.get(old_kind, 0) + old.num_rows
         self._poke()
 
     def _poke(self) -> None:
@@ -148,6 +151,11 @@ class LiveHub:
             last = loop.time()
             with self._lock:
                 taken, self._inbox, self._inbox_rows = list(self._inbox), deque(), 0
+                dropped, self._dropped = self._dropped, {}
+            for client in list(self.clients) if dropped else ():
+                for kind, n in dropped.items():
+                    client.missed[kind] = client.missed.get(kind, 0) + n
+                client.ready.set()
             if not taken:
                 continue
             try:

@@ -3,8 +3,13 @@
 In: one record kind's rows of a batch as the store sink told them (with ``label_id``) and
 the label dictionary. Out: a :class:`Rendered`: the rows narrowed to the stored table's
 columns (what the REST routes send; ``msg_key`` never), each row's JSON text with its
-``label`` marking (:func:`seawatch.serve.render.items`), and its label id and MMSI as
-NumPy arrays, from which the hub takes each client's items by index.
+``label`` marking, and its label id and MMSI as NumPy arrays, from which the hub takes each
+client's items by index.
+
+The texts are built column by column in Arrow (:func:`json_texts`): numbers, booleans and
+times cast to text, strings and nested values through :func:`json.dumps` (escaping), then
+each row's parts joined. They parse to what :func:`seawatch.serve.render.items` gives for
+the same rows (times ISO 8601 with ``Z``; a NaN or infinite number is ``null``).
 """
 
 from __future__ import annotations
@@ -19,11 +24,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from seawatch.export.common import marking_array
 from seawatch.labels import Label
-from seawatch.serve.render import items
+from seawatch.serve.render import jsonable
 from seawatch.store.tables import TABLES
 
-__all__ = ["Rendered"]
+__all__ = ["Rendered", "json_texts"]
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +60,7 @@ class Rendered:
             log.error("live: %d %s with an unknown label not sent", rows.num_rows, kind)
             rows = rows.filter(known)
         shown = rows.drop_columns([c for c in _HIDDEN if c in rows.column_names])
-        texts = np.array([json.dumps(i, default=str) for i in items(shown, labels)], object)
+        texts = np.array(json_texts(shown, labels).to_pylist(), object)
         col: Any = rows.column("mmsi") if "mmsi" in rows.column_names else None
         mmsi: Any = None if col is None else pc.fill_null(col, -1)
         keys = (
@@ -64,3 +70,40 @@ class Rendered:
         )
         ids_np = np.asarray(rows.column("label_id").to_numpy(), np.int32)
         return cls(kind, rows, texts, ids_np, keys)
+
+
+def _values(col: Any) -> Any:
+    """Each value of ``col`` as JSON text (null for a missing value)."""
+    t = col.type
+    if pa.types.is_floating(t):
+        bad = pc.or_(pc.is_nan(col), pc.is_inf(col))
+        return pc.if_else(bad, pa.scalar(None, pa.string()), pc.cast(col, pa.string()))
+    if pa.types.is_integer(t) or pa.types.is_boolean(t):
+        return pc.cast(col, pa.string())
+    if pa.types.is_timestamp(t) and t.tz in ("UTC", "+00:00"):
+        text = pc.strftime(col, format="%Y-%m-%dT%H:%M:%S")
+        text = pc.replace_substring_regex(text, pattern=r"\.0{6}$", replacement="")
+        return pc.binary_join_element_wise(pa.scalar('"'), text, pa.scalar('Z"'), "")
+    if pa.types.is_string(t) or pa.types.is_large_string(t):  # few distinct: each once
+        enc: Any = pc.dictionary_encode(col)
+        texts = [json.dumps(v) for v in enc.dictionary.to_pylist()]
+        return pa.array(texts, pa.string()).take(enc.indices)
+    out = [None if v is None else json.dumps(jsonable(v), default=str) for v in col.to_pylist()]
+    return pa.array(out, pa.string())
+
+
+def json_texts(rows: pa.Table, labels: Mapping[int, Label]) -> pa.Array[Any]:
+    """Each row of ``rows`` (with ``label_id``) as a JSON object text: its columns but
+    ``label_id``, then ``label`` (the marking of its label), like
+    :func:`seawatch.serve.render.items`."""
+    marks = marking_array(rows, labels) if rows.num_rows else pa.array([], pa.string())
+    parts: list[Any] = []
+    names = [n for n in rows.column_names if n != "label_id"] + ["label"]
+    for k, name in enumerate(names):
+        col = marks if name == "label" else rows.column(name).combine_chunks()
+        key = ("{" if k == 0 else ", ") + json.dumps(name) + ": "
+        parts += [pa.scalar(key), pc.fill_null(_values(col), "null")]
+    parts.append(pa.scalar("}"))
+    if not rows.num_rows:
+        return pa.array([], pa.string())
+    return pc.binary_join_element_wise(*parts, "")  # type: ignore[no-any-return]
