@@ -187,8 +187,9 @@ class LiveHub:
         while self._history_rows > HISTORY_ROWS and len(self.history) > 1:
             _, old = self.history.popleft()
             self._history_rows -= sum(r.rows.num_rows for r in old.values())
+        done: dict[tuple[Any, ...], Any] = {}
         for client in list(self.clients):
-            self._put(client, rendered)
+            self._put(client, rendered, done)
 
     def _settle(self) -> None:
         """A batch number for what nobody was told (no client): resuming across it misses."""
@@ -198,23 +199,36 @@ class LiveHub:
             self.history.clear()
             self._history_rows = 0
 
-    def _put(self, client: Client, rendered: dict[str, Rendered]) -> None:
+    def _put(
+        self,
+        client: Client,
+        rendered: dict[str, Rendered],
+        done: dict[tuple[Any, ...], Any] | None = None,
+    ) -> None:
+        """Queue for ``client`` the rows of ``rendered`` its reader may read inside its
+        filters; ``done``: items already chosen this batch for the same reader and filters
+        (clients that share both share the work)."""
         policy = self.state.store.policy
+        done = {} if done is None else done
         for kind, r in rendered.items():
             if kind not in client.sub.types or not r.rows.num_rows:
                 continue
-            mask: Any = label_mask(r.rows.column("label_id"), client.reader, self._labels, policy)
-            where = client.sub.mask(r.rows, kind)
-            if where is not None:
-                mask = pc.and_(mask, where)
-            idx = np.flatnonzero(np.asarray(pc.fill_null(mask, False).to_numpy(False)))
-            if len(idx):
-                client.put(
-                    kind,
+            key = (kind, client.reader, client.sub)
+            if key not in done:
+                ids: Any = r.rows.column("label_id")
+                mask: Any = label_mask(ids, client.reader, self._labels, policy)
+                where = client.sub.mask(r.rows, kind)
+                if where is not None:
+                    mask = pc.and_(mask, where)
+                idx = np.flatnonzero(np.asarray(pc.fill_null(mask, False).to_numpy(False)))
+                done[key] = (
                     r.texts[idx].tolist(),
                     r.label_ids[idx].tolist(),
                     r.keys[idx].tolist(),
                 )
+            texts, ids, keys = done[key]
+            if texts:
+                client.put(kind, texts, ids, keys)
 
     def replay(self, client: Client, after: int) -> bool:
         """Queue for ``client`` the kept batches after number ``after``; False when some
