@@ -55,7 +55,7 @@ PEERS = (
 SCENARIOS: dict[str, dict[str, Any]] = {
     "ingest": {"rate": 20_000, "clients": 50, "light": False},
     "latency": {"rate": 1_000, "clients": 5, "light": False},
-    "fanout": {"rate": 20_000, "clients": 200, "light": True},
+    "fanout": {"rate": 6_000, "clients": 200, "light": True},
     "idle": {"rate": 1_000, "clients": 1_000, "light": True},
 }
 
@@ -120,9 +120,9 @@ def _specs(name: str, n: int, db: Path, env: dict[str, str]) -> list[dict[str, A
         users = n if name == "fanout" else 10
         tokens = [create_user(store, f"f{i}", "IND:SECRET")[1] for i in range(users)]
     for k in range(n):
-        if name == "fanout":  # each its own bbox, holding most of the traffic
-            x0, y0 = rng.uniform(20, 45), rng.uniform(-50, -35)
-            box = (x0, y0, rng.uniform(110, 140), rng.uniform(28, 40))
+        if name == "fanout":  # each its own bbox, holding (nearly) all of the traffic
+            x0, y0 = rng.uniform(15, 30), rng.uniform(-55, -45)
+            box = (x0, y0, rng.uniform(125, 150), rng.uniform(35, 45))
             sub = {"bbox": [list(box)], "types": ["positions"]}
         else:  # idle: an MMSI nobody has
             box, sub = None, {"mmsi": [1]}

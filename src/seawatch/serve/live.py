@@ -191,8 +191,7 @@ class LiveHub:
         for client in list(self.clients):
             self._put(client, rendered, done)
 
-    def _settle(self) -> None:
-        """A batch number for what nobody was told (no client): resuming across it misses."""
+    def _settle(self) -> None:  # a number for what nobody was told: resuming across it misses
         if self._discarded:
             self._discarded = False
             self.seq += 1
@@ -299,9 +298,10 @@ class LiveHub:
             return
         job = asyncio.ensure_future(asyncio.to_thread(self._audit_now, client))
         try:
-            await asyncio.shield(job)
-        except asyncio.CancelledError:  # the server stops: the row is still written
-            pass
+            await asyncio.shield(job)  # cancelled meanwhile: the row is still written
+        except asyncio.CancelledError:
+            if not final:
+                raise  # the sender is being stopped: stop
         except SeawatchError as exc:
             log.error("live: audit row for %s not written: %s", client.user, exc)
 
