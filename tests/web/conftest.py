@@ -43,6 +43,21 @@ def webnode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebNode]:
         ingest(store, [feed], settings, label=parse_label(marking, store.policy), detect=True)
     users = {r: f"web{i}" for i, r in enumerate(READERS)}
     tokens = {r: create_user(store, users[r], r)[1] for r in READERS}
-    with Served(create_app(store, settings)) as url:
-        yield WebNode(store, url, tokens, users, db)
+    app = create_app(store, settings)
+    with Served(app) as url:
+        yield WebNode(store, url, tokens, users, db, app)
+    store.close()
+
+
+@pytest.fixture
+def livenode(tmp_path: Path) -> Iterator[WebNode]:
+    """A node whose store starts empty: what the map shows arrives through /live."""
+    settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND", "SEAWATCH_API_RATE_PER_S": "1e6"})
+    db = tmp_path / "live.duckdb"
+    store = open_store(db, settings)
+    users = {r: f"live{i}" for i, r in enumerate(READERS)}
+    tokens = {r: create_user(store, users[r], r)[1] for r in READERS}
+    app = create_app(store, settings)
+    with Served(app) as url:
+        yield WebNode(store, url, tokens, users, db, app)
     store.close()

@@ -9,7 +9,7 @@ import { Vessels, viewBox } from "./vessels.js";
 
 const $ = (id) => document.getElementById(id);
 const vessels = new Vessels();
-const state = { map: null, box: null, panelMarking: null, socket: null, loads: 0 };
+const state = { map: null, box: null, panelMarking: null, socket: null, loads: 0, seq: 0 };
 window.seawatch = { vessels, state }; // for the browser tests and the curious
 
 function setStatus(s) {
@@ -46,24 +46,37 @@ async function updateBanner() {
 }
 
 let drawing = null;
+let dirty = false;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function draw() {
+  const fc = vessels.features(state.box);
+  state.map.getSource(VESSELS).setData(fc);
+  $("count").textContent = `${fc.features.length.toLocaleString("en")} vessels in view`;
+  $("count").dataset.count = String(fc.features.length);
+}
+
+/** Redraw the vessels in view, their count and the banner, at most once a second. */
 function redraw() {
-  // at most once a second: the map redraws the vessels in view, the count and the banner
-  if (drawing) return drawing;
-  drawing = new Promise((resolve) => setTimeout(resolve, 0)).then(async () => {
-    const fc = vessels.features(state.box);
-    state.map.getSource(VESSELS).setData(fc);
-    $("count").textContent = `${fc.features.length.toLocaleString("en")} vessels in view`;
-    $("count").dataset.count = String(fc.features.length);
-    await updateBanner();
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    drawing = null;
-  });
+  dirty = true;
+  drawing ??= (async () => {
+    try {
+      while (dirty) {
+        dirty = false;
+        draw();
+        await updateBanner();
+        await sleep(1000);
+      }
+    } finally {
+      drawing = null;
+    }
+  })();
   return drawing;
 }
 
 function subscribe() {
   const s = state.socket;
-  if (s && s.readyState === WebSocket.OPEN) {
+  if (s && state.box && s.readyState === WebSocket.OPEN) {
     s.send(JSON.stringify({ bbox: [state.box], types: ["positions"] }));
   }
 }
@@ -72,28 +85,33 @@ function connectLive() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${proto}://${location.host}/live`);
   state.socket = socket;
-  socket.addEventListener("open", subscribe);
+  socket.addEventListener("open", () => {
+    $("live").textContent = "live";
+    subscribe();
+  });
   socket.addEventListener("message", (msg) => {
     const frame = JSON.parse(msg.data);
-    if (frame.type === "positions" && vessels.apply(frame.items)) redraw();
+    if (frame.type === "positions" && vessels.apply(frame.items)) redraw().catch(fail);
   });
   socket.addEventListener("close", () => {
     $("live").textContent = "live: reconnecting";
     setTimeout(connectLive, 5000);
   });
-  $("live").textContent = "live";
 }
 
 async function loadView() {
+  const seq = ++state.seq;
   const b = state.map.getBounds();
-  state.box = viewBox(b.getWest(), b.getSouth(), b.getEast(), b.getNorth());
+  const box = viewBox(b.getWest(), b.getSouth(), b.getEast(), b.getNorth());
   setStatus("loading");
-  const items = await allPages(`/api/v1/latest?limit=10000&bbox=${state.box.join(",")}`);
+  const items = await allPages(`/api/v1/latest?limit=10000&bbox=${box.join(",")}`);
+  if (seq !== state.seq) return; // a newer view is loading
+  state.box = box;
   vessels.clear();
   vessels.apply(items);
   subscribe();
-  drawing = null;
   await redraw();
+  if (seq !== state.seq) return;
   state.loads += 1;
   setStatus("ready");
 }
