@@ -23,7 +23,7 @@ FLAGS = [
 VESSEL_LAYERS = ["vessels-arrow", "vessels-dot"]
 
 # resolves once the map has drawn everything it has (sources loaded, nothing moving)
-_SETTLE = """() => new Promise((resolve) => {
+SETTLE = """() => new Promise((resolve) => {
   const map = window.seawatch.map;
   map.once('idle', () => resolve(true));
   map.triggerRepaint();
@@ -75,7 +75,7 @@ class MapPage:
             arg=after,
             timeout=timeout_ms,
         )
-        self.page.evaluate(_SETTLE)
+        self.page.evaluate(SETTLE)
 
     def sign_in(self, token: str) -> None:
         self.page.wait_for_selector("#signin-form", state="visible")

@@ -6,12 +6,13 @@ shows the combined marking of the screen. Screenshots are saved in each test's t
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from browser import CHROMIUM, FLAGS, MapPage
+from browser import CHROMIUM, FLAGS, SETTLE, MapPage
 from webnode import WebNode
 
 from seawatch.engine.ingest import Ingest
@@ -40,18 +41,22 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
-def _latest(client: httpx.Client, box: list[float] | None = None) -> list[dict[str, Any]]:
-    """Every vessel's latest position in ``box``, through every page (as the map reads)."""
-    params: dict[str, Any] = {"limit": 10000}
-    if box is not None:
-        params["bbox"] = ",".join(str(v) for v in box)
+def _pages(client: httpx.Client, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every item of a listing, through every page (as the map reads)."""
     items: list[dict[str, Any]] = []
-    url: str | None = "/api/v1/latest"
+    url: str | None = path
+    query: dict[str, Any] | None = {"limit": 10000, **params}
     while url:
-        page = client.get(url, params=params if url == "/api/v1/latest" else None).json()
+        page = client.get(url, params=query).json()
         items += page["items"]
-        url = page["next"]
+        url, query = page["next"], None
     return items
+
+
+def _latest(client: httpx.Client, box: list[float] | None = None) -> list[dict[str, Any]]:
+    """Every vessel's latest position in ``box``."""
+    params = {} if box is None else {"bbox": ",".join(str(v) for v in box)}
+    return _pages(client, "/api/v1/latest", params)
 
 
 def _expected_marking(node: WebNode, markings: set[str]) -> str:
@@ -103,7 +108,35 @@ def test_sign_in_count_click_and_banner_offline(
     assert mp.page.inner_text("#panel .vessel-name") == names[-1]
     assert str(target) in mp.page.inner_text("#panel")
     assert mp.page.inner_text("#panel .record-marking") == profile["marking"]
+
+    # its track over the last 24 h (of its latest report) is drawn and marked
+    mp.page.wait_for_selector("#panel .track-info[data-count]")
+    end = datetime.fromisoformat(profile["latest"]["ts"])
+    since = (end - timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with webnode.client("IND:SECRET") as c:
+        track = _pages(c, f"/api/v1/vessels/{target}/track", {"datetime": f"{since}/.."})
+    assert int(mp.page.get_attribute("#panel .track-info", "data-count") or -1) == len(track)
+    mp.page.evaluate(SETTLE)
+    assert len(track) >= 2
+    assert mp.rendered(["track"])
+    shown = {i["label"] for i in closer} | {profile["marking"]} | {p["label"] for p in track}
+    mp.page.wait_for_function(
+        "(m) => document.body.dataset.marking === m", arg=_expected_marking(webnode, shown)
+    )
     mp.shot(tmp_path / "panel.png")
+
+    # the filter box: a name searched through the API narrows the vessels in view
+    name = names[-1]
+    with webnode.client("IND:SECRET") as c:
+        hits = {v["mmsi"] for v in _pages(c, "/api/v1/vessels", {"q": name})}
+    mp.page.fill("#filter", name)
+    mp.page.press("#filter", "Enter")
+    mp.page.wait_for_selector(f"#filter[data-applied='{name}']")
+    assert mp.count() == len(hits & {i["mmsi"] for i in closer}) >= 1
+    mp.page.fill("#filter", "")
+    mp.page.press("#filter", "Enter")
+    mp.page.wait_for_selector("#filter[data-applied='']")
+    assert mp.count() == len(closer)
     assert mp.outside == []
     assert mp.errors == []
 

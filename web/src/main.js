@@ -2,14 +2,22 @@
 // vessels of the view with their count, a vessel panel on click, and the marking of what
 // is on screen in a banner at the top and bottom.
 import { ApiError, allPages, api } from "./api.js";
-import { VESSELS, VESSEL_LAYERS, createMap } from "./map.js";
+import { TRACK, VESSELS, VESSEL_LAYERS, createMap } from "./map.js";
 import { bannerClass, markingQuery } from "./marking.js";
-import { showPanel } from "./panel.js";
-import { Vessels, viewBox } from "./vessels.js";
+import { showPanel, trackWindow } from "./panel.js";
+import { Vessels, parseFilter, trackLine, viewBox } from "./vessels.js";
 
 const $ = (id) => document.getElementById(id);
 const vessels = new Vessels();
-const state = { map: null, box: null, panelMarking: null, socket: null, loads: 0, seq: 0 };
+const state = {
+  map: null,
+  box: null,
+  only: null, // the filter's vessels (a Set of MMSIs), or null: all
+  panelMarkings: [], // the open panel's profile and track markings
+  socket: null,
+  loads: 0,
+  seq: 0,
+};
 window.seawatch = { vessels, state }; // for the browser tests and the curious
 
 function setStatus(s) {
@@ -34,8 +42,7 @@ function showSignIn() {
 }
 
 async function updateBanner() {
-  const markings = vessels.labels(state.box);
-  if (state.panelMarking) markings.push(state.panelMarking);
+  const markings = [...vessels.labels(state.box, state.only), ...state.panelMarkings];
   const { marking } = await api(`/api/v1/marking?${markingQuery(markings)}`);
   for (const el of document.querySelectorAll(".banner")) {
     el.textContent = marking;
@@ -50,7 +57,7 @@ let dirty = false;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function draw() {
-  const fc = vessels.features(state.box);
+  const fc = vessels.features(state.box, state.only);
   state.map.getSource(VESSELS).setData(fc);
   $("count").textContent = `${fc.features.length.toLocaleString("en")} vessels in view`;
   $("count").dataset.count = String(fc.features.length);
@@ -116,15 +123,45 @@ async function loadView() {
   setStatus("ready");
 }
 
+async function showTrack(mmsi, latestTs, hours) {
+  const period = trackWindow(latestTs, hours);
+  const items = await allPages(`/api/v1/vessels/${mmsi}/track?limit=10000&datetime=${period}`);
+  state.map.getSource(TRACK).setData(trackLine(items));
+  state.panelMarkings = [state.panelMarkings[0], ...new Set(items.map((p) => p.label))];
+  const info = $("panel").querySelector(".track-info");
+  info.textContent = `${items.length.toLocaleString("en")} positions`;
+  info.dataset.count = String(items.length);
+  await updateBanner();
+}
+
+function closePanel() {
+  $("panel").hidden = true;
+  state.panelMarkings = [];
+  state.map.getSource(TRACK).setData(trackLine([]));
+  updateBanner().catch(fail);
+}
+
 async function openPanel(mmsi) {
   const profile = await api(`/api/v1/vessels/${mmsi}`);
-  state.panelMarking = profile.marking;
-  showPanel($("panel"), profile, () => {
-    $("panel").hidden = true;
-    state.panelMarking = null;
-    updateBanner();
-  });
-  await updateBanner();
+  state.panelMarkings = [profile.marking];
+  const latestTs = profile.latest ? profile.latest.ts : null;
+  const track = (hours) => (latestTs ? showTrack(mmsi, latestTs, hours) : updateBanner());
+  showPanel($("panel"), profile, closePanel, (hours) => track(hours).catch(fail));
+  await track(24);
+}
+
+/** Show only the vessels matching the filter box (MMSI, or a name / call sign / IMO
+ * searched through the API). */
+async function applyFilter(text) {
+  const f = parseFilter(text);
+  if (f === null) state.only = null;
+  else if (f.mmsi) state.only = new Set([f.mmsi]);
+  else {
+    const found = await allPages(`/api/v1/vessels?limit=10000&q=${encodeURIComponent(f.q)}`);
+    state.only = new Set(found.map((v) => v.mmsi));
+  }
+  await redraw();
+  $("filter").dataset.applied = text;
 }
 
 async function start(me) {
@@ -170,6 +207,10 @@ $("signin-form").addEventListener("submit", async (e) => {
   const token = $("token").value.trim();
   $("token").value = "";
   if (token && (await signInWith({ token }))) boot();
+});
+$("filter-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  applyFilter($("filter").value).catch(fail);
 });
 $("signout").addEventListener("click", async () => {
   await api("/api/v1/session", { method: "DELETE" });
