@@ -235,3 +235,44 @@ def test_live_positions_reach_the_map_for_what_the_reader_may_read(
         mp.shot(tmp_path / f"live-{reader.split(':')[0]}.png")
         assert mp.outside == []
         assert mp.errors == []
+
+
+def test_incidents_are_listed_and_one_click_shows_its_evidence(
+    browser: Browser, simnode: WebNode, tmp_path: Path
+) -> None:
+    mp = MapPage.open(browser, simnode.url)
+    mp.goto()
+    mp.sign_in(simnode.tokens["IND:SECRET"])
+    mp.jump(70.0, 12.0, 2)
+    box = ",".join(str(v) for v in mp.box())
+    with simnode.client("IND:SECRET") as c:
+        situation = c.get("/api/v1/situation", params={"bbox": box}).json()
+    notable = situation["notable"]
+    assert notable
+    buttons = mp.page.locator("#incidents button")
+    assert buttons.count() == len(notable)
+    for i, inc in enumerate(notable):
+        assert inc["what"] in buttons.nth(i).inner_text()
+    mp.shot(tmp_path / "incidents.png")
+    inc = notable[0]
+    before = mp.loads()
+    buttons.first.click()
+    mp.page.wait_for_selector(f"#panel[data-incident='{inc['rank']}'] .track-info[data-count]")
+    mp.wait_loaded(before)
+    center = mp.page.evaluate("(() => window.seawatch.map.getCenter().toArray())()")
+    assert center == pytest.approx([inc["lon"], inc["lat"]], abs=1e-6)
+    assert str(inc["vessel"]["mmsi"]) in mp.page.inner_text("#panel")
+    start = datetime.fromisoformat(inc["start"]) - timedelta(hours=1)
+    end = datetime.fromisoformat(inc["end"]) + timedelta(hours=1)
+    window = f"{start:%Y-%m-%dT%H:%M:%SZ}/{end:%Y-%m-%dT%H:%M:%SZ}"
+    mmsis = [inc["vessel"]["mmsi"]] + ([inc["other"]["mmsi"]] if inc["other"] else [])
+    with simnode.client("IND:SECRET") as c:
+        track = [
+            p for m in mmsis for p in _pages(c, f"/api/v1/vessels/{m}/track", {"datetime": window})
+        ]
+    assert int(mp.page.get_attribute("#panel .track-info", "data-count") or -1) == len(track)
+    mp.page.evaluate(SETTLE)
+    assert mp.rendered(["track"])
+    mp.shot(tmp_path / "incident.png")
+    assert mp.outside == []
+    assert mp.errors == []

@@ -4,6 +4,7 @@
 import { ApiError, allPages, api } from "./api.js";
 import { TRACK, VESSELS, VESSEL_LAYERS, createMap } from "./map.js";
 import { bannerClass, markingQuery } from "./marking.js";
+import { evidence, showIncidents } from "./incidents.js";
 import { showPanel, trackWindow } from "./panel.js";
 import { Vessels, parseFilter, trackLine, viewBox } from "./vessels.js";
 
@@ -14,6 +15,7 @@ const state = {
   box: null,
   only: null, // the filter's vessels (a Set of MMSIs), or null: all
   panelMarkings: [], // the open panel's profile and track markings
+  incidentsMarking: null, // the incidents list's
   socket: null,
   loads: 0,
   seq: 0,
@@ -43,6 +45,7 @@ function showSignIn() {
 
 async function updateBanner() {
   const markings = [...vessels.labels(state.box, state.only), ...state.panelMarkings];
+  if (state.incidentsMarking) markings.push(state.incidentsMarking);
   const { marking } = await api(`/api/v1/marking?${markingQuery(markings)}`);
   for (const el of document.querySelectorAll(".banner")) {
     el.textContent = marking;
@@ -113,6 +116,8 @@ async function loadView() {
   setStatus("loading");
   const items = await allPages(`/api/v1/latest?limit=10000&bbox=${box.join(",")}`);
   if (seq !== state.seq) return; // a newer view is loading
+  await loadIncidents(box);
+  if (seq !== state.seq) return;
   state.box = box;
   vessels.clear();
   vessels.apply(items);
@@ -123,14 +128,20 @@ async function loadView() {
   setStatus("ready");
 }
 
-async function showTrack(mmsi, latestTs, hours) {
-  const period = trackWindow(latestTs, hours);
-  const items = await allPages(`/api/v1/vessels/${mmsi}/track?limit=10000&datetime=${period}`);
-  state.map.getSource(TRACK).setData(trackLine(items));
-  state.panelMarkings = [state.panelMarkings[0], ...new Set(items.map((p) => p.label))];
+/** Draw the tracks of ``mmsis`` over the API ``datetime`` window ``period``; their
+ * markings join the banner's. */
+async function showTracks(mmsis, period) {
+  const tracks = await Promise.all(
+    mmsis.map((m) => allPages(`/api/v1/vessels/${m}/track?limit=10000&datetime=${period}`)),
+  );
+  const lines = tracks.flatMap((items) => trackLine(items).features);
+  state.map.getSource(TRACK).setData({ type: "FeatureCollection", features: lines });
+  const labels = tracks.flatMap((items) => items.map((p) => p.label));
+  state.panelMarkings = [state.panelMarkings[0], ...new Set(labels)];
+  const count = tracks.reduce((n, items) => n + items.length, 0);
   const info = $("panel").querySelector(".track-info");
-  info.textContent = `${items.length.toLocaleString("en")} positions`;
-  info.dataset.count = String(items.length);
+  info.textContent = `${count.toLocaleString("en")} positions`;
+  info.dataset.count = String(count);
   await updateBanner();
 }
 
@@ -141,14 +152,40 @@ function closePanel() {
   updateBanner().catch(fail);
 }
 
-async function openPanel(mmsi) {
+/** Open the panel of vessel ``mmsi`` with its track over the last 24 h of its latest
+ * report, or with ``evidence``: the tracks of an incident's vessels over its window. */
+async function openPanel(mmsi, evidence = null) {
   const profile = await api(`/api/v1/vessels/${mmsi}`);
   state.panelMarkings = [profile.marking];
   const latestTs = profile.latest ? profile.latest.ts : null;
-  const track = (hours) => (latestTs ? showTrack(mmsi, latestTs, hours) : updateBanner());
-  showPanel($("panel"), profile, closePanel, (hours) => track(hours).catch(fail));
-  await track(24);
+  const track = (hours) =>
+    latestTs ? showTracks([mmsi], trackWindow(latestTs, hours)) : updateBanner();
+  const around = evidence ? "around the incident" : null;
+  showPanel($("panel"), profile, closePanel, (hours) => track(hours).catch(fail), around);
+  await (evidence ? showTracks(evidence.mmsis, evidence.period) : track(24));
 }
+
+/** The ranked incidents of the view (GET /api/v1/situation), listed beside the map. */
+async function loadIncidents(box) {
+  const situation = await api(`/api/v1/situation?bbox=${box.join(",")}`);
+  state.incidentsMarking = situation.notable.length ? situation.marking : null;
+  showIncidents($("incidents"), situation.notable, (inc) => goToIncident(inc).catch(fail));
+}
+
+async function goToIncident(inc) {
+  const ev = evidence(inc);
+  if (inc.lon != null && inc.lat != null) {
+    const before = state.loads;
+    state.map.jumpTo({ center: [inc.lon, inc.lat], zoom: Math.max(state.map.getZoom(), 7) });
+    await waitFor(() => state.loads > before);
+  }
+  await openPanel(inc.vessel.mmsi, ev);
+  $("panel").dataset.incident = String(inc.rank);
+}
+
+const waitFor = async (ok) => {
+  while (!ok()) await sleep(50);
+};
 
 /** Show only the vessels matching the filter box (MMSI, or a name / call sign / IMO
  * searched through the API). */

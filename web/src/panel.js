@@ -52,8 +52,9 @@ export function trackWindow(latestTs, hours) {
 }
 
 /** Fill ``panel`` with ``profile`` (text only: nothing from the data is parsed as HTML);
- * ``onPeriod(hours)`` when a track period is chosen. */
-export function showPanel(panel, profile, onClose, onPeriod) {
+ * ``onPeriod(hours)`` when a track period is chosen; ``around``: the track shown first is
+ * an incident's (its label), not the last 24 h. */
+export function showPanel(panel, profile, onClose, onPeriod, around = null) {
   panel.replaceChildren();
   const close = text("button", "×", "close");
   close.title = "Close";
@@ -70,8 +71,13 @@ export function showPanel(panel, profile, onClose, onPeriod) {
     opt.value = String(hours);
     period.append(opt);
   }
-  period.value = "24";
-  period.addEventListener("change", () => onPeriod(Number(period.value)));
+  if (around) {
+    const opt = text("option", `track: ${around}`);
+    opt.value = "";
+    period.prepend(opt);
+  }
+  period.value = around ? "" : "24";
+  period.addEventListener("change", () => period.value && onPeriod(Number(period.value)));
   panel.append(period, text("div", "", "track-info"));
   panel.dataset.mmsi = String(profile.mmsi);
   panel.hidden = false;
