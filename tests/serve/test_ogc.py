@@ -5,6 +5,7 @@ node as a real client with the token in an HTTP header."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -14,6 +15,7 @@ from typing import Any
 
 import httpx
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from apiclient import LABELS, MARKING, READERS, Node
 
@@ -107,7 +109,8 @@ def test_landing_conformance_collections(node: Node) -> None:
         assert links["data"].endswith("/ogc/collections")
         assert CORE in c.get(links["conformance"]).json()["conformsTo"]
         colls = c.get(links["data"]).json()["collections"]
-        assert [x["id"] for x in colls] == ["vessels", "positions", "events", "zones"]
+        assert [x["id"] for x in colls] == ["vessels", "positions", "events", "tracks", "zones"]
+        assert {x["id"]: x["itemType"] for x in colls}["tracks"] == "movingfeature"
         one = c.get("/ogc/collections/vessels").json()
         assert any(x["rel"] == "items" and x["type"] == GEOJSON for x in one["links"])
         assert "/ogc/collections/{collection_id}/items" in c.get("/openapi.json").json()["paths"]
@@ -118,7 +121,13 @@ def test_landing_conformance_collections(node: Node) -> None:
 @pytest.mark.parametrize("reader", READERS)
 @pytest.mark.parametrize(
     ("coll", "listing"),
-    [("vessels", "latest"), ("positions", "positions"), ("events", "events"), ("zones", "zones")],
+    [
+        ("vessels", "latest"),
+        ("positions", "positions"),
+        ("events", "events"),
+        ("tracks", "latest"),
+        ("zones", "zones"),
+    ],
 )
 def test_items_page_to_the_end_equal_query(
     node: Node, reader: str, coll: str, listing: str
@@ -126,8 +135,11 @@ def test_items_page_to_the_end_equal_query(
     limit = 7 if coll != "positions" else 500
     with node.client(reader) as c:
         got, pages = _items(c, coll, limit=limit)
+        first = c.get(f"/ogc/collections/{coll}/items", params={"limit": limit}).json()
     want = _expected(node, reader, listing)
-    assert [f["id"] for f in got] == want
+    ids = [str(i) for i in want] if coll == "tracks" else want  # a moving feature's id: text
+    assert [f["id"] for f in got] == ids
+    assert first["numberMatched"] == len(want)  # counted for the reader, on the first page
     assert pages == len(want) // limit + 1
     policy = node.store.policy
     r = Reader.parse(reader, policy)
@@ -187,6 +199,77 @@ def test_bbox_and_datetime_filter(node: Node) -> None:
         assert extent == [[10.0, 10.0, 88.8, 12.8]]
         _problem(c.get("/ogc/collections/zones/items/z3"), 404)
         assert c.get("/ogc/collections/zones/items/z1").json()["id"] == "z1"
+
+
+def _bounds(rows: pa.Table, t0: str, t1: str) -> tuple[list[float], list[datetime]]:
+    box = [
+        pc.min(rows.column("lon")).as_py(),
+        pc.min(rows.column("lat")).as_py(),
+        pc.max(rows.column("lon")).as_py(),
+        pc.max(rows.column("lat")).as_py(),
+    ]
+    return box, [pc.min(rows.column(t0)).as_py(), pc.max(rows.column(t1)).as_py()]
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_extent_is_of_what_the_reader_may_read(node: Node, reader: str) -> None:
+    with node.store.read_session() as s:
+        q = Query(s, Reader.parse(reader, s.policy))
+        positions, events, labels = q.positions(), q.events(), q.labels()
+        marks = {
+            lb.marking for i, lb in labels.items() if i in set(positions["label_id"].to_pylist())
+        }
+    with node.client(reader) as c:
+        r = c.get("/ogc/collections")
+        colls = {x["id"]: x for x in r.json()["collections"]}
+        one = c.get("/ogc/collections/positions")
+    for cid in ("vessels", "positions", "tracks"):
+        if not positions.num_rows:
+            assert "extent" not in colls[cid]
+            continue
+        box, interval = _bounds(positions, "ts", "ts")
+        assert colls[cid]["extent"]["spatial"]["bbox"] == [box]
+        got = [datetime.fromisoformat(t) for t in colls[cid]["extent"]["temporal"]["interval"][0]]
+        assert got == interval
+    assert one.json().get("extent") == colls["positions"].get("extent")
+    if events.num_rows:
+        box, interval = _bounds(events, "start_ts", "end_ts")
+        assert colls["events"]["extent"]["spatial"]["bbox"] == [box]
+    else:
+        assert "extent" not in colls["events"]
+    if reader == "USA:SECRET":  # reads feed A only: the extent and its marking are A's
+        assert marks == {LABELS[0]}
+        assert one.headers[MARKING] == LABELS[0]
+    if reader == "USA:UNCLASSIFIED":
+        assert all("extent" not in x for x in colls.values())
+
+
+@pytest.mark.parametrize("reader", ["IND:SECRET", "USA:SECRET"])
+def test_number_matched_counts_the_filtered_features(node: Node, reader: str) -> None:
+    box, window = "88,12,89,13", "2025-06-01T00:03:00Z/2025-06-01T00:10:00Z"
+    start, end = (datetime.fromisoformat(t) for t in window.split("/"))
+    bbox = (88.0, 12.0, 89.0, 13.0)
+    cases = [
+        (
+            "positions",
+            "positions",
+            {"bbox": box, "datetime": window},
+            {"bbox": bbox, "start": start, "end": end},
+        ),
+        ("vessels", "latest", {"bbox": box}, {"bbox": bbox}),
+        ("tracks", "latest", {"datetime": window}, {"start": start, "end": end}),
+        ("events", "events", {"datetime": window}, {"start": start, "end": end}),
+    ]
+    with node.client(reader) as c:
+        for coll, listing, params, filters in cases:
+            first = c.get(f"/ogc/collections/{coll}/items", params={**params, "limit": 3}).json()
+            want = _expected(node, reader, listing, **filters)
+            assert first["numberMatched"] == len(want), coll
+            if first["numberReturned"] == 3:
+                nxt = next(x["href"] for x in first["links"] if x["rel"] == "next")
+                assert "numberMatched" not in c.get(nxt).json()  # first page only
+        zones = c.get("/ogc/collections/zones/items", params={"bbox": box, "limit": 1}).json()
+    assert zones["numberMatched"] == (2 if reader == "IND:SECRET" else 1)
 
 
 def test_one_vessel_by_mmsi(node: Node) -> None:
@@ -268,7 +351,7 @@ def test_gdal_oapif_reads_the_node_with_a_bearer_token(node: Node) -> None:
     done = _gdal(node, reader, {"GDAL_HTTP_AUTH": "BEARER", "GDAL_HTTP_BEARER": "TOKEN"})
     assert done.returncode == 0, done.stderr
     got = json.loads(done.stdout)
-    assert got["layers"] == ["vessels", "positions", "events", "zones"]
+    assert got["layers"] == ["vessels", "positions", "events", "tracks", "zones"]
     assert sorted(int(m) for m in got["vessels"]["mmsi"]) == _expected(node, reader, "latest")
     positions = _expected(node, reader, "positions")
     assert len(got["positions"]["mmsi"]) == len(positions) > 0
@@ -295,8 +378,9 @@ def test_owslib_reads_every_collection(node: Node) -> None:
     )
     assert CORE in api.conformance()["conformsTo"]
     ids = [c["id"] for c in api.collections()["collections"]]
-    assert ids == ["vessels", "positions", "events", "zones"]
+    assert ids == ["vessels", "positions", "events", "tracks", "zones"]
     listings = {"vessels": "latest", "positions": "positions", "events": "events"}
+    listings["tracks"] = "latest"
     for coll in ids:
         got: list[Any] = []
         page = api.collection_items(coll, limit=50)
@@ -307,6 +391,123 @@ def test_owslib_reads_every_collection(node: Node) -> None:
                 break
             cursor = httpx.URL(nxt[0]).params["cursor"]
             page = api.collection_items(coll, limit=50, cursor=cursor)
-        assert got == _expected(node, reader, listings.get(coll, coll)), coll
+        want = _expected(node, reader, listings.get(coll, coll))
+        assert got == ([str(i) for i in want] if coll == "tracks" else want), coll
     first = api.collection_items("vessels", limit=1)["features"][0]
     assert api.collection_item("vessels", str(first["id"]))["properties"] == first["properties"]
+
+
+# --- OGC API - Moving Features: tracks/items/{mmsi}/tgsequence ------------------------------
+
+MF = "http://www.opengis.net/spec/ogcapi-movingfeatures-1/1.0/conf/movingfeatures"
+
+
+def _sequence(c: httpx.Client, mmsi: int, **params: Any) -> tuple[list[dict[str, Any]], int]:
+    """Every MovingPoint of a vessel's tgsequence, following ``next`` links; each page
+    checked; and the number of pages."""
+    out: list[dict[str, Any]] = []
+    r = c.get(f"/ogc/collections/tracks/items/{mmsi}/tgsequence", params=params)
+    for pages in range(1, 1000):
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["type"] == "TemporalGeometrySequence"
+        assert r.headers[MARKING] == body["marking"]
+        assert body["numberReturned"] == len(body["geometrySequence"])
+        out += body["geometrySequence"]
+        nxt = [link["href"] for link in body["links"] if link["rel"] == "next"]
+        if not nxt:
+            return out, pages
+        r = c.get(nxt[0])
+    raise AssertionError("more than 1000 pages")
+
+
+def _mmsis(node: Node) -> list[int]:
+    with node.store.read_session() as s:
+        admin = Query(s, Reader.node_admin("test: vessels to ask for"))
+        return sorted(set(admin.latest().column("mmsi").to_pylist()))
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_tgsequence_is_the_track_query_gives(node: Node, reader: str) -> None:
+    policy = node.store.policy
+    mmsis = _mmsis(node)[::4]
+    with node.store.read_session() as s, node.client(reader) as c:
+        q = Query(s, Reader.parse(reader, policy))
+        assert MF in c.get("/ogc/conformance").json()["conformsTo"]
+        for mmsi in mmsis:
+            track = q.track(mmsi)
+            if not track.num_rows:  # denied (or never seen): 404, not told apart
+                r = c.get(f"/ogc/collections/tracks/items/{mmsi}/tgsequence")
+                assert "no feature" in _problem(r, 404)
+                _problem(c.get(f"/ogc/collections/tracks/items/{mmsi}"), 404)
+                continue
+            got, pages = _sequence(c, mmsi, limit=40)
+            assert pages == track.num_rows // 40 + 1
+            times = [datetime.fromisoformat(t) for g in got for t in g["datetimes"]]
+            assert times == track.column("ts").to_pylist()
+            coords = [tuple(p) for g in got for p in g["coordinates"]]
+            assert coords == list(
+                zip(track.column("lon").to_pylist(), track.column("lat").to_pylist(), strict=True)
+            )
+            for g in got:
+                assert g["type"] == "MovingPoint"
+                assert g["interpolation"] == "Linear"
+                assert len(g["datetimes"]) == len(g["coordinates"]) > 0
+                assert may_read(
+                    Reader.parse(reader, policy), parse_label(g["label"], policy), policy
+                )
+            feature = c.get(f"/ogc/collections/tracks/items/{mmsi}").json()
+            assert any(x["href"].endswith(f"/{mmsi}/tgsequence") for x in feature["links"])
+
+
+def test_tgsequence_datetime_and_leaf(node: Node) -> None:
+    reader = "IND:SECRET"
+    with node.store.read_session() as s:
+        q = Query(s, Reader.parse(reader, s.policy))
+        mmsi = _mmsis(node)[0]
+        track = q.track(mmsi)
+    rows = track.to_pylist()
+    window = "2025-06-01T00:03:00Z/2025-06-01T00:10:00Z"
+    start, end = (datetime.fromisoformat(t) for t in window.split("/"))
+    # a leaf between two positions of one segment, one on a position, one far from any
+    a, b = next((x, y) for x, y in itertools.pairwise(rows) if x["segment_id"] == y["segment_id"])
+    mid = a["ts"] + (b["ts"] - a["ts"]) / 4
+    exact = rows[-1]["ts"]
+    leaf = ",".join(t.isoformat().replace("+00:00", "Z") for t in (mid, exact))
+    with node.client(reader) as c:
+        got, _ = _sequence(c, mmsi, datetime=window, limit=10_000)
+        times = [datetime.fromisoformat(t) for g in got for t in g["datetimes"]]
+        assert times == q_track_times(node, reader, mmsi, start, end)
+        at, _ = _sequence(c, mmsi, leaf=leaf)
+        far, _ = _sequence(c, mmsi, leaf="2030-01-01T00:00:00Z")
+        assert far == []
+        base = f"/ogc/collections/tracks/items/{mmsi}/tgsequence"
+        assert "increasing" in _problem(
+            c.get(base, params={"leaf": f"{leaf.split(',')[1]},{leaf.split(',')[0]}"})
+        )
+        assert "leave limit" in _problem(c.get(base, params={"leaf": leaf, "limit": 5}))
+        assert "ISO 8601" in _problem(c.get(base, params={"leaf": "noon"}))
+        assert "unknown query parameter" in _problem(c.get(base, params={"subTrajectory": "true"}))
+        for write in (c.post(base, json={}), c.delete(f"/ogc/collections/tracks/items/{mmsi}")):
+            assert write.status_code == 405, write.text  # a node is written by its ingest only
+            assert "GET" in write.headers["allow"]
+        assert "no moving features" in _problem(
+            c.get(f"/ogc/collections/vessels/items/{mmsi}/tgsequence"), 404
+        )
+    assert [g["interpolation"] for g in at] == ["Discrete"] * len(at)
+    points = [
+        (datetime.fromisoformat(t), p)
+        for g in at
+        for t, p in zip(g["datetimes"], g["coordinates"], strict=True)
+    ]
+    assert [t for t, _ in points] == [mid, exact]
+    lon, lat = points[0][1]
+    assert lon == pytest.approx(a["lon"] + (b["lon"] - a["lon"]) / 4)
+    assert lat == pytest.approx(a["lat"] + (b["lat"] - a["lat"]) / 4)
+    assert points[1][1] == [rows[-1]["lon"], rows[-1]["lat"]]
+
+
+def q_track_times(node: Node, reader: str, mmsi: int, start: datetime, end: datetime) -> list[Any]:
+    with node.store.read_session() as s:
+        q = Query(s, Reader.parse(reader, s.policy))
+        return q.track(mmsi, start, end).column("ts").to_pylist()

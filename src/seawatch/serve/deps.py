@@ -24,6 +24,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 
 from seawatch.errors import InputError, Unauthorized
 from seawatch.labels import Reader
+from seawatch.serve.access_log import note_user
 from seawatch.serve.accounts import User, authenticate
 from seawatch.serve.limits import RateLimiter
 from seawatch.serve.sessions import COOKIE, Sessions
@@ -55,9 +56,12 @@ DEFAULT_LIMIT = 100
 
 @dataclass
 class ServeState:
-    """What the app serves: the store (written only under ``lock``: audit rows) and the
-    settings; ``limiter``: each token's request rate (from the settings); ``sessions``: the
-    web map's browser sessions (:mod:`seawatch.serve.sessions`)."""
+    """What the app serves: the store and the settings; ``limiter``: each token's request
+    rate (from the settings); ``sessions``: the web map's browser sessions
+    (:mod:`seawatch.serve.sessions`). ``lock`` guards the store's own connection: requests' audit
+    rows are written, and read sessions opened, under it. Live ingest (``seawatch serve
+    --tcp``) does not take it: it writes on a write session of its own
+    (:meth:`~seawatch.store.base.Store.write_session`), so a slow request never stalls it."""
 
     store: Store
     settings: Settings
@@ -123,6 +127,7 @@ def principal(
         raise Unauthorized(
             "missing token: send 'Authorization: Bearer <token>' (`seawatch users add`)"
         )
+    note_user(user.name)  # the access log's user
     assert st.limiter is not None
     st.limiter.take(user.name)
     return Principal(user, reader)

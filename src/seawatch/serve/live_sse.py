@@ -1,7 +1,7 @@
 """``GET /live/sse``: the live stream as Server-Sent Events, resumable with ``Last-Event-ID``.
 
 In: a bearer token, the filters of a ``/live`` subscription as query parameters (``bbox``
-repeated for several boxes, ``mmsi``, ``types`` and ``event_types`` comma-separated) and,
+repeated for several boxes, ``mmsi``, ``types``, ``event_types`` and ``areas`` comma-separated) and,
 on reconnection, the ``Last-Event-ID`` header. Out: ``subscribed``, then ``positions`` and
 ``events`` events with the frames of :mod:`seawatch.serve.live` as data; the last event of
 each batch carries the batch number as its ``id``. A client resuming after a batch the
@@ -21,7 +21,9 @@ from fastapi.responses import StreamingResponse
 
 from seawatch.errors import InputError
 from seawatch.serve.deps import Principal, known_params, principal
-from seawatch.serve.live import Client, LiveHub
+from seawatch.serve.live import LiveHub
+from seawatch.serve.live_auth import areas_for
+from seawatch.serve.live_client import Client
 from seawatch.serve.subscription import TYPES, Subscription
 
 __all__ = ["KEEPALIVE_S", "install_sse"]
@@ -47,9 +49,11 @@ def _floats(text: str) -> list[float]:
         ) from None
 
 
-def _event(kind: str, data: dict[str, Any], event_id: int | None = None) -> str:
+def _event(kind: str, data: dict[str, Any] | str, event_id: int | None = None) -> str:
+    """One SSE event; ``data`` a JSON text, or an object to write as one."""
     head = f"event: {kind}\n" + (f"id: {event_id}\n" if event_id is not None else "")
-    return head + f"data: {json.dumps(data, default=str)}\n\n"
+    text = data if isinstance(data, str) else json.dumps(data, default=str)
+    return head + f"data: {text}\n\n"
 
 
 async def _stream(
@@ -69,19 +73,20 @@ async def _stream(
                 continue
             client.ready.clear()
             seq = hub.seq  # every item queued now belongs to a batch up to this one
-            frames: list[tuple[str, dict[str, Any]]] = []
-            if client.missed_positions or client.missed_events:
-                missed = {"positions": client.missed_positions, "events": client.missed_events}
-                client.missed_positions = client.missed_events = 0
-                frames.append(("missed", {"type": "missed", **missed}))
+            frames: list[tuple[str, str]] = []
+            missed = hub.missed_frame(client)
+            if missed is not None:
+                frames.append(("missed", missed))
             for kind in TYPES:
-                got: list[dict[str, Any]] = getattr(client, kind)
-                setattr(client, kind, [])
-                frames += [(kind, frame) for frame in hub.frames(kind, got)]
+                got = client.queues.get(kind)
+                if got:
+                    frames += [(kind, frame) for frame in hub.frames(client, kind, got.take())]
             for n, (kind, data) in enumerate(frames):
                 yield _event(kind, data, seq if n == len(frames) - 1 else None)
+            await hub.audit(client)
     finally:
         hub.remove(client)
+        await hub.audit(client, final=True)
 
 
 async def live_sse(
@@ -91,6 +96,7 @@ async def live_sse(
     mmsi: Annotated[str | None, Query()] = None,
     types: Annotated[str | None, Query()] = None,
     event_types: Annotated[str | None, Query()] = None,
+    areas: Annotated[str | None, Query()] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """The live stream of what ``who`` may read inside the filters (see the module)."""
@@ -99,10 +105,13 @@ async def live_sse(
         msg["types"] = types.split(",")
     if event_types:
         msg["event_types"] = event_types.split(",")
-    sub = Subscription.from_obj(msg)
+    if areas:
+        msg["areas"] = areas.split(",")
+    hub_state = request.app.state.live.state
+    sub = await asyncio.to_thread(Subscription.from_obj, msg, areas_for(hub_state, who.reader))
     after = None if last_event_id is None else _ints(last_event_id, "Last-Event-ID")[:1]
     hub: LiveHub = request.app.state.live
-    client = Client(who.reader, sub)
+    client = Client(who.reader, sub, user=who.user.name, route="/live/sse")
     return StreamingResponse(
         _stream(request, hub, client, after[0] if after else None),
         media_type="text/event-stream",

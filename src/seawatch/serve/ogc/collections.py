@@ -26,7 +26,16 @@ from seawatch.labels import Label
 from seawatch.serve.render import jsonable
 from seawatch.store.bbox import BBox
 
-__all__ = ["COLLECTIONS", "Collection", "features", "zone_extent", "zones_in_bbox"]
+__all__ = [
+    "COLLECTIONS",
+    "TGSEQUENCE",
+    "Collection",
+    "features",
+    "zone_extent",
+    "zones_in_bbox",
+]
+
+TGSEQUENCE = "tgsequence"
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,7 @@ class Collection:
     id_column: str
     temporal: str | None  # None: datetime is refused (400)
     point: bool = True  # geometry from lon/lat; else zones' geometry_wkt
+    item_type: str = "feature"  # "movingfeature": each item has a tgsequence (Moving Features)
 
 
 COLLECTIONS: Final[Mapping[str, Collection]] = {
@@ -73,6 +83,17 @@ COLLECTIONS: Final[Mapping[str, Collection]] = {
             "events overlapping the interval (start_ts .. end_ts; open events have no end)",
         ),
         Collection(
+            "tracks",
+            "Vessel tracks (moving features)",
+            "Each vessel the reader may read as an OGC API - Moving Features moving feature, "
+            "by MMSI: the feature is its latest position (as in vessels); its track is the "
+            "temporal geometry sequence at items/{mmsi}/tgsequence. Feature id: the MMSI.",
+            "latest",
+            "mmsi",
+            "position time (ts) within the interval; the latest such position per vessel",
+            item_type="movingfeature",
+        ),
+        Collection(
             "zones",
             "Zones",
             "Zones of interest (polygons), by id. Feature id: the zone id. No time: "
@@ -99,9 +120,12 @@ def _polygon(wkt: str | None) -> dict[str, Any] | None:
     return shape
 
 
-def features(coll: Collection, rows: pa.Table, labels: Mapping[int, Label]) -> list[dict[str, Any]]:
+def features(
+    coll: Collection, rows: pa.Table, labels: Mapping[int, Label], href: str | None = None
+) -> list[dict[str, Any]]:
     """``rows`` of ``coll`` as GeoJSON Features: ``id``, geometry, every column but the
-    geometry's as a property (times ISO 8601 UTC), and ``label`` (the row's marking)."""
+    geometry's as a property (times ISO 8601 UTC), and ``label`` (the row's marking).
+    Moving features (``href``: the collection's URL) link to their ``tgsequence``."""
     if not rows.num_rows:
         return []
     marks = marking_array(rows, labels).to_pylist()
@@ -112,15 +136,24 @@ def features(coll: Collection, rows: pa.Table, labels: Mapping[int, Label]) -> l
         fid = row[coll.id_column]
         props = jsonable({k: v for k, v in row.items() if k not in geo})
         props["label"] = mark
-        out.append(
-            {
-                "type": "Feature",
-                # int64 message keys exceed what JSON numbers carry exactly: text
-                "id": str(fid) if coll.id_column == "msg_key" else fid,
-                "geometry": geometry,
-                "properties": props,
-            }
-        )
+        feature: dict[str, Any] = {
+            "type": "Feature",
+            # int64 message keys exceed what JSON numbers carry exactly: text; a moving
+            # feature's id is text (OGC API - Moving Features)
+            "id": str(fid) if coll.id_column == "msg_key" or coll.item_type != "feature" else fid,
+            "geometry": geometry,
+            "properties": props,
+        }
+        if coll.item_type == "movingfeature" and href is not None:
+            feature["links"] = [
+                {
+                    "href": f"{href}/items/{fid}/{TGSEQUENCE}",
+                    "rel": "related",
+                    "type": "application/json",
+                    "title": "The track: a temporal geometry sequence",
+                }
+            ]
+        out.append(feature)
     return out
 
 

@@ -13,187 +13,130 @@ collection without time) is a 400 problem.
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from fastapi import Query as Param
-from fastapi.responses import JSONResponse
 
 from seawatch.errors import InputError, NotFound
-from seawatch.export.common import collection_label, marking_of
 from seawatch.serve import audit
 from seawatch.serve.deps import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     Principal,
     ServeState,
-    known_params,
     parse_bbox,
     parse_datetime,
     principal,
     session,
     state,
 )
-from seawatch.serve.ogc.collections import (
-    COLLECTIONS,
-    Collection,
-    features,
-    zone_extent,
-    zones_in_bbox,
+from seawatch.serve.ogc.collections import COLLECTIONS, Collection, features, zones_in_bbox
+from seawatch.serve.ogc.common import (
+    GEOJSON,
+    FParam,
+    GeoJSONResponse,
+    answer,
+    base,
+    check_f,
+    link,
+    marking,
+    now,
+    router,
+    unmarked,
 )
-from seawatch.serve.problems import PROBLEM_RESPONSES
-from seawatch.serve.render import MARKING_HEADER
+from seawatch.serve.ogc.metadata import Extents, describe
+from seawatch.serve.ogc.models import (
+    CollectionInfo,
+    Collections,
+    Conformance,
+    Feature,
+    FeatureCollection,
+    LandingPage,
+)
 from seawatch.store import Store
+from seawatch.store.bbox import BBox
 from seawatch.store.query import Query
+from seawatch.store.summary import count
+from seawatch.store.tables import TABLES
 
-__all__ = ["CONFORMANCE", "GEOJSON", "router"]
+__all__ = ["CONFORMANCE", "GEOJSON", "collection_of", "router"]
 
-GEOJSON = "application/geo+json"
-_JSON = "application/json"
 CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
-)
-_CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-
-
-class GeoJSONResponse(JSONResponse):
-    media_type = GEOJSON
-
-
-router = APIRouter(
-    prefix="/ogc",
-    tags=["ogc"],
-    dependencies=[Depends(known_params)],
-    responses=dict(PROBLEM_RESPONSES),
+    "http://www.opengis.net/spec/ogcapi-movingfeatures-1/1.0/conf/common",
+    "http://www.opengis.net/spec/ogcapi-movingfeatures-1/1.0/conf/movingfeatures",
 )
 
-FParam = Annotated[
-    str | None, Param(alias="f", description="Format: json (the only one; geojson for items)")
-]
 
-
-def _f(f: str | None, *allowed: str) -> None:
-    if f is not None and f not in allowed:
-        raise InputError(f"f={f}: this resource answers in {', '.join(allowed)}")
-
-
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/ogc"
-
-
-def _link(href: str, rel: str, type_: str = _JSON, title: str | None = None) -> dict[str, str]:
-    out = {"href": href, "rel": rel, "type": type_}
-    if title:
-        out["title"] = title
-    return out
-
-
-def _answer(
-    body: dict[str, Any], marking: str, media: str = _JSON, headers: dict[str, str] | None = None
-) -> Response:
-    return Response(
-        json.dumps(body), media_type=media, headers={MARKING_HEADER: marking, **(headers or {})}
-    )
-
-
-def _unmarked(store: Store) -> str:
-    return collection_label([], store.policy).marking
-
-
-def _collection(collection_id: str) -> Collection:
+def collection_of(collection_id: str) -> Collection:
     coll = COLLECTIONS.get(collection_id)
     if coll is None:
         raise NotFound(f"no collection {collection_id!r} (collections: {', '.join(COLLECTIONS)})")
     return coll
 
 
-@router.get("", summary="Landing page")
+@router.get("", summary="Landing page", response_model=LandingPage)
 def landing(
     request: Request, store: Annotated[Store, Depends(session)], f: FParam = None
 ) -> Response:
     """The OGC API – Features landing page: links to the API definition, the conformance
     declaration and the collections."""
-    _f(f, "json")
-    base = _base(request)
+    check_f(f, "json")
+    ogc = base(request)
     root = str(request.base_url).rstrip("/")
     body = {
         "title": "seawatch node: OGC API – Features",
-        "description": "Vessels, positions, events and zones, filtered for the token's reader",
+        "description": "Vessels, positions, events, zones and vessel tracks (moving "
+        "features), filtered for the token's reader",
         "links": [
-            _link(base, "self", title="This document"),
-            _link(
+            link(ogc, "self", title="This document"),
+            link(
                 f"{root}/openapi.json",
                 "service-desc",
                 "application/vnd.oai.openapi+json",
                 "The API definition",
             ),
-            _link(f"{root}/docs", "service-doc", "text/html", "The API documentation"),
-            _link(f"{base}/conformance", "conformance", title="Conformance classes"),
-            _link(f"{base}/collections", "data", title="The collections"),
+            link(f"{root}/docs", "service-doc", "text/html", "The API documentation"),
+            link(f"{ogc}/conformance", "conformance", title="Conformance classes"),
+            link(f"{ogc}/collections", "data", title="The collections"),
         ],
     }
-    return _answer(body, _unmarked(store))
+    return answer(body, unmarked(store))
 
 
-@router.get("/conformance", summary="Conformance declaration")
+@router.get("/conformance", summary="Conformance declaration", response_model=Conformance)
 def conformance(store: Annotated[Store, Depends(session)], f: FParam = None) -> Response:
     """The conformance classes this API implements."""
-    _f(f, "json")
-    return _answer({"conformsTo": list(CONFORMANCE)}, _unmarked(store))
+    check_f(f, "json")
+    return answer({"conformsTo": list(CONFORMANCE)}, unmarked(store))
 
 
-def _describe(base: str, coll: Collection, q: Query) -> tuple[dict[str, Any], str | None]:
-    """A collection's metadata, and the marking of the records it summarises (zones'
-    extent: their envelope), None when it reads none."""
-    href = f"{base}/collections/{coll.id}"
-    out: dict[str, Any] = {
-        "id": coll.id,
-        "title": coll.title,
-        "description": coll.description,
-        "itemType": "feature",
-        "crs": [_CRS84],
-        "links": [
-            _link(href, "self"),
-            _link(f"{href}/items", "items", GEOJSON, f"{coll.title} as GeoJSON"),
-        ],
-    }
-    marking = None
-    if coll.id == "zones":  # cheap: a node holds few zones
-        rows = q.zones()
-        box = zone_extent(rows)
-        if box is not None:
-            out["extent"] = {"spatial": {"bbox": [box], "crs": _CRS84}}
-            marking = marking_of(rows, q.labels(), q.store.policy).overall.marking
-    return out, marking
-
-
-@router.get("/collections", summary="The collections")
+@router.get("/collections", summary="The collections", response_model=Collections)
 def collections(
     request: Request,
     store: Annotated[Store, Depends(session)],
     who: Annotated[Principal, Depends(principal)],
     f: FParam = None,
 ) -> Response:
-    """Every collection (vessels, positions, events, zones) and its links."""
-    _f(f, "json")
-    base = _base(request)
+    """Every collection (vessels, positions, events, tracks, zones), its links and the
+    extent of what the reader may read of it."""
+    check_f(f, "json")
     q = Query(store, who.reader)
-    described = [_describe(base, c, q) for c in COLLECTIONS.values()]
-    marks = [m for _, m in described if m is not None]
+    extents = Extents(q)
+    described = [describe(base(request), c, extents) for c in COLLECTIONS.values()]
     body = {
-        "links": [_link(f"{base}/collections", "self")],
+        "links": [link(f"{base(request)}/collections", "self")],
         "collections": [d for d, _ in described],
     }
-    return _answer(body, marks[0] if marks else _unmarked(store))
+    return answer(body, marking(q, *(rows for _, rows in described)))
 
 
-@router.get("/collections/{collection_id}", summary="One collection")
+@router.get("/collections/{collection_id}", summary="One collection", response_model=CollectionInfo)
 def collection(
     request: Request,
     collection_id: str,
@@ -201,25 +144,48 @@ def collection(
     who: Annotated[Principal, Depends(principal)],
     f: FParam = None,
 ) -> Response:
-    """One collection's metadata; 404 for an unknown id."""
-    _f(f, "json")
-    body, marking = _describe(_base(request), _collection(collection_id), Query(store, who.reader))
-    return _answer(body, marking or _unmarked(store))
+    """One collection's metadata (its extent: of what the reader may read); 404 for an
+    unknown id."""
+    check_f(f, "json")
+    q = Query(store, who.reader)
+    body, rows = describe(base(request), collection_of(collection_id), Extents(q))
+    return answer(body, marking(q, rows))
 
 
 _ITEMS_200: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "A GeoJSON FeatureCollection; header X-Seawatch-Marking: the combined "
         "marking of its features (each feature's own is its `label` property)",
-        "content": {GEOJSON: {}},
     }
 }
+
+
+_ITEM_200: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A GeoJSON Feature; header X-Seawatch-Marking and member `marking`: "
+        "its record's marking"
+    }
+}
+
+
+def _matched(
+    q: Query, coll: Collection, box: BBox | None, filters: dict[str, Any]
+) -> tuple[int, pa.Table]:
+    """How many features of ``coll`` the filters select for the reader (OGC
+    ``numberMatched``), and the label ids of the rows counted."""
+    if coll.id == "zones":  # cheap: a node holds few zones
+        rows = q.zones()
+        rows = rows if box is None else zones_in_bbox(rows, box)
+        return rows.num_rows, rows.select(["label_id"])
+    got = count(q, coll.listing, **filters)  # type: ignore[arg-type]
+    return got.total, got.per_label
 
 
 @router.get(
     "/collections/{collection_id}/items",
     summary="Features of a collection",
     response_class=GeoJSONResponse,
+    response_model=FeatureCollection,
     responses=_ITEMS_200,
 )
 def items(
@@ -255,9 +221,10 @@ def items(
     f: FParam = None,
 ) -> Response:
     """The features the reader may read, in ``bbox`` and ``datetime``, one page; the
-    ``next`` link holds the cursor of the following page."""
-    _f(f, "json", "geojson")
-    coll = _collection(collection_id)
+    ``next`` link holds the cursor of the following page. The first page (no ``cursor``)
+    says how many features match in all (``numberMatched``), counted for the reader."""
+    check_f(f, "json", "geojson")
+    coll = collection_of(collection_id)
     box = None if bbox is None else parse_bbox(bbox)
     filters: dict[str, Any] = {}
     if datetime_ is not None:
@@ -269,35 +236,51 @@ def items(
     q = Query(store, who.reader)
     page = q.page(coll.listing, limit=min(limit, MAX_LIMIT), after=cursor, **filters)
     rows = page.rows if coll.point or box is None else zones_in_bbox(page.rows, box)
-    labels = q.labels()
-    marking = marking_of(rows, labels, store.policy).overall.marking
+    counted = None if cursor is not None else _matched(q, coll, box, filters)
+    mark = marking(q, rows, *([] if counted is None else [counted[1]]))
     self_url = str(request.url)
-    links = [
-        _link(self_url, "self", GEOJSON),
-        _link(f"{_base(request)}/collections/{coll.id}", "collection"),
-    ]
+    href = f"{base(request)}/collections/{coll.id}"
+    links = [link(self_url, "self", GEOJSON), link(href, "collection")]
     headers = {}
     if page.next is not None:
         nxt = str(request.url.include_query_params(cursor=page.next))
-        links.append(_link(nxt, "next", GEOJSON, "Next page"))
+        links.append(link(nxt, "next", GEOJSON, "Next page"))
         headers["Link"] = f'<{nxt}>; rel="next"; type="{GEOJSON}"'
-    body = {
+    body: dict[str, Any] = {
         "type": "FeatureCollection",
-        "marking": marking,
-        "timeStamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "marking": mark,
+        "timeStamp": now(),
         "numberReturned": rows.num_rows,
-        "features": features(coll, rows, labels),
+        "features": features(coll, rows, q.labels(), href),
         "links": links,
     }
-    audit.record(st, who, request.url.path, request.url.query, rows.num_rows, marking)
-    return _answer(body, marking, GEOJSON, headers)
+    if counted is not None:
+        body["numberMatched"] = counted[0]
+    audit.record(st, who, request.url.path, request.url.query, rows.num_rows, mark)
+    return answer(body, mark, GEOJSON, headers)
+
+
+def feature_rows(q: Query, coll: Collection, feature_id: str) -> pa.Table:
+    """The row of one feature the reader may read (empty: none, or denied: not told apart)."""
+    if coll.listing == "latest":  # vessels, tracks: by MMSI, the latest position
+        if not feature_id.isdigit() or int(feature_id) > 999_999_999:
+            return TABLES["positions"].arrow_schema().empty_table()
+        return q.page("latest", limit=1, mmsi=int(feature_id)).rows
+    if coll.id in ("events", "zones"):  # by id: the listing filtered (no id lookup yet)
+        listed = q.events() if coll.id == "events" else q.zones()
+        return listed.filter(pc.equal(listed.column(coll.id_column), pa.scalar(feature_id)))
+    raise NotFound(
+        f"positions are not addressable one by one; page {coll.id}/items with bbox, "
+        "datetime and limit"
+    )
 
 
 @router.get(
     "/collections/{collection_id}/items/{feature_id}",
     summary="One feature",
     response_class=GeoJSONResponse,
-    responses=_ITEMS_200,
+    response_model=Feature,
+    responses=_ITEM_200,
 )
 def item(
     request: Request,
@@ -308,34 +291,23 @@ def item(
     st: Annotated[ServeState, Depends(state)],
     f: FParam = None,
 ) -> Response:
-    """One feature: a vessel by MMSI (its latest position), an event by id, a zone by id.
-    404 when there is none the reader may read (a denied feature is not told apart)."""
-    _f(f, "json", "geojson")
-    coll = _collection(collection_id)
+    """One feature: a vessel by MMSI (its latest position; in tracks, a moving feature
+    linking to its tgsequence), an event by id, a zone by id. 404 when there is none the
+    reader may read (a denied feature is not told apart)."""
+    check_f(f, "json", "geojson")
+    coll = collection_of(collection_id)
     q = Query(store, who.reader)
-    missing = NotFound(f"no feature {feature_id!r} in {coll.id} for this reader")
-    if coll.id == "vessels":
-        if not feature_id.isdigit():
-            raise missing
-        rows = q.page("latest", limit=1, mmsi=int(feature_id)).rows
-    elif coll.id in ("events", "zones"):  # by id: the listing filtered (no id lookup yet)
-        listed = q.events() if coll.id == "events" else q.zones()
-        rows = listed.filter(pc.equal(listed.column(coll.id_column), pa.scalar(feature_id)))
-    else:
-        raise NotFound(
-            f"positions are not addressable one by one; page {coll.id}/items with bbox, "
-            "datetime and limit"
-        )
+    rows = feature_rows(q, coll, feature_id)
     if not rows.num_rows:
-        raise missing
-    labels = q.labels()
-    marking = marking_of(rows, labels, store.policy).overall.marking
-    feature = features(coll, rows, labels)[0]
-    base = f"{_base(request)}/collections/{coll.id}"
+        raise NotFound(f"no feature {feature_id!r} in {coll.id} for this reader")
+    mark = marking(q, rows)
+    href = f"{base(request)}/collections/{coll.id}"
+    feature = features(coll, rows, q.labels(), href)[0]
     feature["links"] = [
-        _link(str(request.url), "self", GEOJSON),
-        _link(base, "collection"),
+        link(str(request.url), "self", GEOJSON),
+        link(href, "collection"),
+        *feature.get("links", []),
     ]
-    feature["marking"] = marking
-    audit.record(st, who, request.url.path, request.url.query, rows.num_rows, marking)
-    return _answer(feature, marking, GEOJSON)
+    feature["marking"] = mark
+    audit.record(st, who, request.url.path, request.url.query, rows.num_rows, mark)
+    return answer(feature, mark, GEOJSON)

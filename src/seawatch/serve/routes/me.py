@@ -10,13 +10,14 @@ from seawatch.export.common import collection_label
 from seawatch.serve.deps import Principal, ServeState, principal, session, state
 from seawatch.serve.render import json_answer
 from seawatch.serve.routes import api_router
+from seawatch.serve.routes.models import Me
 from seawatch.store import Store
 from seawatch.store.query import Query
 
 router = api_router("me")
 
 
-@router.get("/me")
+@router.get("/me", response_model=Me)
 def me(
     request: Request,
     who: Annotated[Principal, Depends(principal)],

@@ -11,6 +11,7 @@ from seawatch.export.common import marking_of
 from seawatch.serve.deps import Area, Principal, ServeState, area, principal, session, state
 from seawatch.serve.render import json_answer
 from seawatch.serve.routes import api_router
+from seawatch.serve.routes.models import SituationSummary
 from seawatch.serve.situation import situation as summarise
 from seawatch.store import Store
 from seawatch.store.query import Query
@@ -18,7 +19,7 @@ from seawatch.store.query import Query
 router = api_router("situation")
 
 
-@router.get("/situation")
+@router.get("/situation", response_model=SituationSummary)
 def situation(
     request: Request,
     who: Annotated[Principal, Depends(principal)],

@@ -31,6 +31,7 @@ from seawatch.serve.deps import (
 )
 from seawatch.serve.render import FormatParam, items, json_answer, records_answer
 from seawatch.serve.routes import FORMAT_RESPONSES, RecordPage, api_router
+from seawatch.serve.routes.models import Profile
 from seawatch.store import Store
 from seawatch.store.pages import encode_cursor
 from seawatch.store.query import Query
@@ -105,7 +106,7 @@ def _history(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-@router.get("/vessels/{mmsi}")
+@router.get("/vessels/{mmsi}", response_model=Profile)
 def profile(
     request: Request,
     who: Annotated[Principal, Depends(principal)],

@@ -1,0 +1,111 @@
+"""Response models of the documents the API composes (profile, situation, rights), which are
+the OpenAPI document's schemas and what schemathesis checks answers against.
+
+In: the stored tables' declarations (:data:`seawatch.store.tables.TABLES`) and the situation
+summary's dataclasses (:mod:`seawatch.serve.situation`). Out: :func:`record_model` (a stored
+row as the API sends it: every column but ``label_id``, typed and described as declared,
+plus its ``label``), :class:`Position`, :class:`Event`, :class:`Profile`,
+:class:`SituationSummary` and :class:`Me`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+from pydantic import BaseModel, Field, create_model
+
+from seawatch.serve.situation import Count, Notable
+from seawatch.store.tables import TABLES
+
+__all__ = [
+    "Event",
+    "Identity",
+    "Me",
+    "Position",
+    "Profile",
+    "SituationSummary",
+    "record_model",
+]
+
+
+def _python(t: pa.DataType) -> Any:
+    if pa.types.is_integer(t):
+        return int
+    if pa.types.is_floating(t):
+        return float
+    if pa.types.is_boolean(t):
+        return bool
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return str
+    if pa.types.is_timestamp(t):
+        return datetime
+    if pa.types.is_list(t):
+        return list[_python(t.value_type)]  # type: ignore[misc]
+    return Any
+
+
+def record_model(table: str, name: str) -> type[BaseModel]:
+    """A row of ``table`` as the API sends it (times RFC 3339 UTC), with its ``label``."""
+    fields: dict[str, Any] = {}
+    for col in TABLES[table].columns:
+        if col.name == "label_id":
+            continue
+        kind = _python(col.type)
+        if col.nullable:
+            fields[col.name] = (kind | None, Field(description=col.doc))
+        else:
+            fields[col.name] = (kind, Field(description=col.doc))
+    fields["label"] = (str, Field(description="The record's marking"))
+    model: type[BaseModel] = create_model(name, __doc__=TABLES[table].doc, **fields)
+    return model
+
+
+Position = record_model("positions", "Position")
+Event = record_model("events", "Event")
+
+
+class Identity(BaseModel):
+    """One identity a vessel reported (name, call sign, IMO, ship type), over a period."""
+
+    name: str | None
+    callsign: str | None
+    imo: int | None
+    ship_type: int | None
+    label: str = Field(description="The marking of the reports")
+    first_seen: datetime
+    last_seen: datetime
+
+
+class Profile(BaseModel):
+    """A vessel's profile, as far as the reader may read it."""
+
+    marking: str = Field(description="Combined marking of every record used")
+    mmsi: int
+    flag: str | None = Field(description="Flag from the MMSI's MID; null: unknown MID")
+    identities: list[Identity] = Field(description="Identity changes, newest first")
+    latest: Position | None = Field(description="The latest position; null: none readable")  # type: ignore[valid-type]
+    events: list[Event] = Field(description="Its events (at most 100, the latest)")  # type: ignore[valid-type]
+
+
+class SituationSummary(BaseModel):
+    """Events counted per type, and the notable incidents ranked."""
+
+    marking: str = Field(description="Combined marking of every record used")
+    total: int = Field(description="Events in all")
+    counts: list[Count]
+    notable: list[Notable]
+
+
+class Me(BaseModel):
+    """The caller's user, the reader it reads as, and the stored labels it may read."""
+
+    marking: str = Field(description="The marking of an answer holding no records")
+    user: str
+    reader: str = Field(description="NATION:CLEARANCE[:CAVEATS]")
+    nation: str
+    clearance: str
+    caveats: list[str]
+    expires_at: datetime | None = Field(description="When the token expires; null: never")
+    labels: list[str] = Field(description="Markings of the stored labels it may read")
