@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from fastapi import Depends, Request, Response
 from fastapi import Query as Param
 from pydantic import BaseModel, Field
@@ -116,22 +117,31 @@ def _geometry(
 
 
 def runs(q: Query, mmsi: int, rows: pa.Table, interp: str = "Linear") -> list[dict[str, Any]]:
-    """``rows`` (by time) as MovingPoints: a new one where the segment or the label changes."""
+    """``rows`` (by time) as MovingPoints: a new one where the segment or the label changes
+    (column-wise: a month of positions is tens of thousands of rows)."""
+    if not rows.num_rows:
+        return []
     labels = q.labels()
-    out: list[dict[str, Any]] = []
-    run: list[dict[str, Any]] = []
-    for r in rows.select(["ts", "lon", "lat", "segment_id", "label_id"]).to_pylist():
-        if run and (r["segment_id"], r["label_id"]) != (run[0]["segment_id"], run[0]["label_id"]):
-            out.append(_run(mmsi, run, interp, labels))
-            run = []
-        run.append(r)
-    if run:
-        out.append(_run(mmsi, run, interp, labels))
+    segs = rows.column("segment_id").to_pylist()
+    ids: list[Any] = rows.column("label_id").to_pylist()
+    times = pc.strftime(rows.column("ts"), format="%Y-%m-%dT%H:%M:%SZ").to_pylist()
+    lons, lats = rows.column("lon").to_pylist(), rows.column("lat").to_pylist()
+    cuts = [0, *(i for i in range(1, len(segs)) if (segs[i], ids[i]) != (segs[i - 1], ids[i - 1]))]
+    out = []
+    for a, b in zip(cuts, [*cuts[1:], len(segs)], strict=True):
+        out.append(
+            {
+                "id": f"{mmsi}-{'none' if segs[a] is None else segs[a]}",
+                "type": "MovingPoint",
+                "datetimes": times[a:b],
+                "coordinates": [[x, y] for x, y in zip(lons[a:b], lats[a:b], strict=True)],
+                "interpolation": interp,
+                "crs": {"type": "Name", "properties": CRS84},
+                "trs": {"type": "Name", "properties": _TRS},
+                "label": labels[ids[a]].marking,
+            }
+        )
     return out
-
-
-def _run(mmsi: int, run: list[dict[str, Any]], interp: str, labels: Any) -> dict[str, Any]:
-    return _geometry(mmsi, run[0]["segment_id"], run, interp, labels[run[0]["label_id"]].marking)
 
 
 def at_leaves(q: Query, mmsi: int, track: pa.Table, leaves: list[datetime]) -> tuple[Any, pa.Table]:

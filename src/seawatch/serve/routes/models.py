@@ -5,7 +5,9 @@ In: the stored tables' declarations (:data:`seawatch.store.tables.TABLES`) and t
 summary's dataclasses (:mod:`seawatch.serve.situation`). Out: :func:`record_model` (a stored
 row as the API sends it: every column but ``label_id``, typed and described as declared,
 plus its ``label``), :class:`Position`, :class:`Event`, :class:`Profile`,
-:class:`SituationSummary` and :class:`Me`.
+:class:`SituationSummary`, :class:`Me` and the JSON pages of each listing
+(:func:`page_model`: :class:`PositionPage`, :class:`EventPage`, :class:`ZonePage`,
+:class:`VesselPage`).
 """
 
 from __future__ import annotations
@@ -21,11 +23,18 @@ from seawatch.store.tables import TABLES
 
 __all__ = [
     "Event",
+    "EventPage",
     "Identity",
     "Me",
     "Position",
+    "PositionPage",
     "Profile",
     "SituationSummary",
+    "VesselMatch",
+    "VesselPage",
+    "Zone",
+    "ZonePage",
+    "page_model",
     "record_model",
 ]
 
@@ -46,11 +55,12 @@ def _python(t: pa.DataType) -> Any:
     return Any
 
 
-def record_model(table: str, name: str) -> type[BaseModel]:
-    """A row of ``table`` as the API sends it (times RFC 3339 UTC), with its ``label``."""
+def record_model(table: str, name: str, columns: tuple[str, ...] | None = None) -> type[BaseModel]:
+    """A row of ``table`` (its ``columns``, all but ``label_id`` when None) as the API sends
+    it (times RFC 3339 UTC), with its ``label``."""
     fields: dict[str, Any] = {}
     for col in TABLES[table].columns:
-        if col.name == "label_id":
+        if col.name == "label_id" or (columns is not None and col.name not in columns):
             continue
         kind = _python(col.type)
         if col.nullable:
@@ -62,8 +72,31 @@ def record_model(table: str, name: str) -> type[BaseModel]:
     return model
 
 
+def page_model(record: type[BaseModel], name: str) -> type[BaseModel]:
+    """A JSON page of ``record`` rows: their combined marking, the rows and the next URL."""
+    model: type[BaseModel] = create_model(
+        name,
+        __doc__="A page of records: their combined marking, the records (each with its "
+        "label) and the URL of the next page (null on the last).",
+        marking=(str, Field(description="Combined marking of every record in the page")),
+        items=(list[record], ...),  # type: ignore[valid-type]
+        next=(str | None, Field(description="URL of the next page; null when this is the last")),
+    )
+    return model
+
+
 Position = record_model("positions", "Position")
 Event = record_model("events", "Event")
+Zone = record_model("zones", "Zone")
+VesselMatch = record_model(
+    "statics",
+    "VesselMatch",
+    ("mmsi", "ts", "msg_type", "imo", "callsign", "name", "ship_type"),
+)
+PositionPage = page_model(Position, "PositionPage")
+EventPage = page_model(Event, "EventPage")
+ZonePage = page_model(Zone, "ZonePage")
+VesselPage = page_model(VesselMatch, "VesselPage")
 
 
 class Identity(BaseModel):
