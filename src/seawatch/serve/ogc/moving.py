@@ -1,15 +1,15 @@
 """OGC API – Moving Features (Part 1, OGC 22-003r3): a vessel's track as a temporal geometry
 sequence, ``/ogc/collections/tracks/items/{mmsi}/tgsequence``.
 
-In: the reader's :class:`~seawatch.store.query.Query`, an MMSI, ``datetime`` (the positions
-within an instant or interval), ``leaf`` (instants to answer) or ``limit``/``cursor``
-(positions per page). Out: a ``TemporalGeometrySequence``: one ``MovingPoint`` per run of
-consecutive positions of one segment under one label (``interpolation`` ``Linear``, its
-``label`` the marking of its positions), paged like :meth:`Query.track
-<seawatch.store.query.Query.track>` (the ``next`` link); with ``leaf``, the position at each
-instant, interpolated linearly between the two positions of one segment around it (read
-within :data:`LEAF_WINDOW_S` of it), as ``Discrete`` MovingPoints, in one document. A
-vessel the reader may read nothing of is a 404, as one never seen.
+In: the reader's :class:`~seawatch.store.query.Query`, an MMSI, ``datetime`` and ``bbox``
+(the positions at an instant or within an interval, in a box), ``leaf`` (instants to
+answer) or ``limit``/``cursor`` (positions per page). Out: a ``TemporalGeometrySequence``:
+one ``MovingPoint`` per run of consecutive positions of one segment under one label
+(``interpolation`` ``Linear``, its ``label`` the marking of its positions), paged like
+:meth:`Query.track <seawatch.store.query.Query.track>` (the ``next`` link); with ``leaf``,
+the position at each instant, interpolated linearly between the two positions of one
+segment around it (read within :data:`LEAF_WINDOW_S` of it), as ``Discrete`` MovingPoints,
+in one document. A vessel the reader may read nothing of is a 404, as one never seen.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from seawatch.serve.deps import (
     MAX_LIMIT,
     Principal,
     ServeState,
+    parse_bbox,
     parse_datetime,
     principal,
     session,
@@ -208,6 +209,10 @@ def tgsequence(
     store: Annotated[Store, Depends(session)],
     who: Annotated[Principal, Depends(principal)],
     st: Annotated[ServeState, Depends(state)],
+    bbox: Annotated[
+        str | None,
+        Param(description="Positions in min_lon,min_lat,max_lon,max_lat (CRS84 degrees)"),
+    ] = None,
     datetime_: Annotated[
         str | None,
         Param(
@@ -251,6 +256,7 @@ def tgsequence(
     if mmsi is None or q.latest(mmsi=mmsi).num_rows == 0:
         raise NotFound(f"no feature {feature_id!r} in {coll.id} for this reader")
     start, end = (None, None) if datetime_ is None else parse_datetime(datetime_)
+    box = None if bbox is None else parse_bbox(bbox)
     links = [link(str(request.url), "self")]
     links.append(link(f"{base(request)}/collections/{coll.id}/items/{mmsi}", "parent"))
     headers: dict[str, str] = {}
@@ -260,11 +266,18 @@ def tgsequence(
         leaves = _instants(leaf)
         window = timedelta(seconds=LEAF_WINDOW_S)
         lo, hi = leaves[0] - window, leaves[-1] + window
-        track = q.track(mmsi, max(lo, start) if start else lo, min(hi, end) if end else hi)
+        lo, hi = max(lo, start) if start else lo, min(hi, end) if end else hi
+        track = q.positions(mmsi=mmsi, bbox=box, start=lo, end=hi)
         geometries, used = at_leaves(q, mmsi, track, leaves)
     else:
-        page = q.page(
-            "track", limit=min(limit, MAX_LIMIT), after=cursor, mmsi=mmsi, start=start, end=end
+        page = q.page(  # the vessel's track (Query.track), in the box when one is given
+            "positions",
+            limit=min(limit, MAX_LIMIT),
+            after=cursor,
+            mmsi=mmsi,
+            bbox=box,
+            start=start,
+            end=end,
         )
         geometries, used = runs(q, mmsi, page.rows), page.rows
         if page.next is not None:
