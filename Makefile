@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.seawatch-installed
 
-.PHONY: venv run test deps bench clean distclean
+.PHONY: venv web run test deps bench clean distclean
 
 venv: $(STAMP)
 
@@ -23,13 +23,31 @@ $(STAMP): pyproject.toml
 # summary and GeoJSON/KML/CoT exports in data/run/ (docs/run.md). Real files or a live feed:
 # `seawatch run --help`. --out: here, under the checkout (seawatch's own default is the user's
 # data directory).
-run: venv
+run: venv web
 	$(BIN)/seawatch run --out data/run
+
+# The analyst's web map (web/, docs/map.md): npm installs exactly the lockfile, esbuild builds
+# it into the package (src/seawatch/serve/web_dist, gitignored, shipped as package data),
+# served by `seawatch serve` at /. Rebuilt only when its sources or the lockfile change.
+WEB_DIST := src/seawatch/serve/web_dist
+WEB_NODE := web/node_modules/.package-lock.json
+WEB_SRC := $(wildcard web/src/*) web/build.mjs web/package.json
+web: $(WEB_DIST)/index.html
+
+$(WEB_NODE): web/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "error: the web map needs Node.js and npm (make deps as root installs them)"; exit 1; }
+	npm --prefix web ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(WEB_DIST)/index.html: $(WEB_SRC) $(WEB_NODE)
+	npm --prefix web run --silent build
 
 # System packages some tests need, installed with apt-get when run as root (CI is):
 # gpsdecode (Debian gpsd-clients) is a reference decoder some tests compare against;
 # PostgreSQL server + PostGIS (postgresql, postgresql-contrib, postgresql-postgis): the store
-# tests start a throwaway server on a loopback port (tests/store/pgserver.py).
+# tests start a throwaway server on a loopback port (tests/store/pgserver.py);
+# Node.js and npm build the web map; chromium is the headless browser tests/web drive
+# (through Python Playwright: no browser download, no chromium-driver needed).
 # Elsewhere the tests that need them skip, saying why.
 PG_INITDB := /usr/lib/postgresql/*/bin/initdb
 PG_POSTGIS := /usr/share/postgresql/*/extension/postgis.control
@@ -38,6 +56,8 @@ deps:
 	command -v gpsdecode >/dev/null 2>&1 || missing="$$missing gpsd-clients"; \
 	ls $(PG_INITDB) >/dev/null 2>&1 || missing="$$missing postgresql postgresql-contrib"; \
 	ls $(PG_POSTGIS) >/dev/null 2>&1 || missing="$$missing postgresql-postgis"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "installing Debian packages:$$missing"; \
@@ -46,14 +66,16 @@ deps:
 	    || echo "note: could not install$$missing; tests that need them will fail or skip"; \
 	else \
 	  echo "note: missing Debian packages$$missing (not root, or no apt-get): tests that compare"; \
-	  echo "      with gpsdecode or need a PostgreSQL server will skip"; \
+	  echo "      with gpsdecode or need a PostgreSQL server or chromium will skip"; \
 	fi
 
 # As root with apt-get, deps installs PostgreSQL, so the PostgreSQL store tests must run:
 # SEAWATCH_REQUIRE_POSTGRES=1 turns their skip (no server binaries) into a failure.
 REQUIRE_POSTGRES = $(shell [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && echo 1 || echo 0)
 
-test: deps venv
+test: deps venv web
+	npm --prefix web run --silent lint
+	npm --prefix web test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -66,8 +88,8 @@ bench: venv
 	$(BIN)/python bench/decode.py $(BENCH_ARGS)
 
 clean:
-	rm -rf build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis data/out data/sample data/run
+	rm -rf $(WEB_DIST) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis data/out data/sample data/run
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) web/node_modules

@@ -14,6 +14,14 @@ layer every route reads through): the ratio says what HTTP, JSON and the label f
 Prints p50/p95 per kind, the ratio of p95s, and the load average. Run on demand:
 
     .venv/bin/python bench/serve.py --db data/run/seawatch.duckdb --repeat 30
+
+``--live SCENARIO`` measures the live streams instead (bench/serve_live.py says how):
+``ingest`` (20,000 msg/s, 50 WebSocket subscribers of mixed readers and bboxes: loss,
+latency p99, errors), ``latency`` (1,000 msg/s: NMEA line in -> client frame p99),
+``fanout`` (200 clients, each its own user and bbox) and ``idle`` (1,000 idle subscribers
+held: the server's memory and CPU)::
+
+    .venv/bin/python bench/serve.py --live ingest --duration-s 600
 """
 
 from __future__ import annotations
@@ -39,6 +47,9 @@ from seawatch.serve.accounts import create_user
 from seawatch.settings import load_settings
 from seawatch.store import open_store
 from seawatch.store.query import Query
+
+sys.path.insert(0, str(Path(__file__).parent))
+from serve_live_run import add_live_options, live_main
 
 READER = "IND:TOP SECRET"
 
@@ -70,7 +81,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--limit", type=int, default=1000)
     ap.add_argument("--bbox", default="80,5,90,15", help="the viewport")
+    add_live_options(ap)
     args = ap.parse_args()
+    if args.live:
+        live_main(args)
+        return
     if not args.db.exists():
         sys.exit(f"no store at {args.db}: run `make run` first or give --db")
     env = {**os.environ, "SEAWATCH_NODE_NATION": os.environ.get("SEAWATCH_NODE_NATION", "IND")}

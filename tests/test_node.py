@@ -39,13 +39,16 @@ def test_init_writes_the_per_user_settings_file_and_show_reads_it(
     assert "nation: not set" in out
     assert ADVICE in out
     code, out = run("node", "show", "--json")
-    assert json.loads(out) == {"nation": None, "name": "local"}
+    assert json.loads(out) == {"nation": None, "name": "local", "vkey": None, "enc_key": None}
     code, out = run("node", "init", "--nation", "ind", "--name", "ifc-ior")
     assert code == 0, out
     assert f"settings file: {user_file()}" in out
     assert (load_settings(env={}).node_nation, load_settings(env={}).node_id) == ("IND", "ifc-ior")
     code, out = run("node", "show", "--json")
-    assert json.loads(out) == {"nation": "IND", "name": "ifc-ior"}
+    shown = json.loads(out)
+    assert (shown["nation"], shown["name"]) == ("IND", "ifc-ior")
+    assert shown["vkey"].startswith("ifc-ior+")
+    assert shown["enc_key"].startswith("x25519:")
     code, out = run("node", "show")
     assert out.splitlines()[:2] == ["nation: IND", "name: ifc-ior"]
     # again with the same nation: nothing to change; another nation needs --force

@@ -29,7 +29,7 @@ from seawatch.engine.ingest import Ingest
 from seawatch.labels import Reader, parse_label
 from seawatch.serve.accounts import create_user
 from seawatch.serve.app import create_app
-from seawatch.serve.live import MAX_POSITIONS, Client
+from seawatch.serve.live_client import LIMITS, Client
 from seawatch.serve.subscription import Subscription
 from seawatch.settings import load_settings
 from seawatch.sim.synth import write_sample
@@ -197,12 +197,18 @@ def test_a_slow_client_keeps_the_latest_position_per_vessel(
 ) -> None:
     reader = Reader.parse("IND:SECRET", live[1].policy)
     client = Client(reader, Subscription())
-    client.put("positions", [{"mmsi": k % 10, "n": k} for k in range(MAX_POSITIONS + 1)])
-    assert len(client.positions) == 10
-    assert client.missed_positions == MAX_POSITIONS + 1 - 10
-    latest = {p["mmsi"]: p["n"] for p in client.positions}
-    assert latest == {m: max(k for k in range(MAX_POSITIONS + 1) if k % 10 == m) for m in latest}
+    n = LIMITS["positions"] + 1
+    client.put("positions", [str(k) for k in range(n)], [1] * n, [k % 10 for k in range(n)])
+    q = client.queues["positions"]
+    assert len(q) == 10
+    assert client.missed == {"positions": n - 10}
+    latest = {k: int(t) for k, t in zip(q.keys, q.texts, strict=True)}
+    assert latest == {m: max(k for k in range(n) if k % 10 == m) for m in range(10)}
     assert client.ready.is_set()
+    client.put("events", [str(k) for k in range(1_001)], [1] * 1_001, [0] * 1_001)
+    assert client.queues["events"].texts[0] == "1"  # the oldest dropped
+    assert client.take_missed() == {"positions": n - 10, "events": 1}
+    assert client.take_missed() is None
 
 
 def test_serve_tcp_streams_the_feed_to_a_websocket_client(

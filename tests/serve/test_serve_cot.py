@@ -11,6 +11,7 @@ import asyncio
 import configparser
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +20,7 @@ import warnings
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+import cot_clients
 import pyarrow.compute as pc
 import pytest
 from test_serve_live import _free_port, _seawatch, feed_server
@@ -161,3 +163,106 @@ def test_a_bad_cot_reader_is_a_usage_error(tmp_path: Path, reader: str) -> None:
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, done.stderr
     assert "--cot-reader" in done.stderr
+
+
+EVENT_READER = "IND:SECRET:LIMDIS"
+
+
+def test_live_events_reach_the_cot_port_as_markers_for_its_reader_only(tmp_path: Path) -> None:
+    """The simulator's feed over TCP into ``seawatch serve``: the events detected live (a
+    gap, an encounter, loitering, spoofing) arrive as markers, each with its marking in
+    ``access``, ``caveat``/``releasableTo`` and ``<remarks>``; the events the reader may
+    not read (TOP SECRET) never do."""
+    env = cot_clients.node_env(tmp_path)
+    feed = cot_clients.SimFeed(tmp_path, env)
+    db, cot_port = str(tmp_path / "node.duckdb"), cot_clients.free_port()
+    for kind in ("gap", "encounter"):  # alert rules fired live, sent as alarms too
+        _seawatch("alerts", "rules", "add", f"any {kind}", "--kind", kind, "--db", db, env=env)
+    args = ["--tcp", f"127.0.0.1:{feed.port}", "--db", db, "--batch-s", "0.5"]
+    proc = cot_clients.serve(
+        [*args, "--cot-port", str(cot_port), "--cot-reader", EVENT_READER], env
+    )
+    try:
+        client = cot_clients.collect(f"tcp://127.0.0.1:{cot_port}")
+        feed.release()
+        cot_clients.wait_stored(feed, tmp_path)
+    finally:
+        err = cot_clients.stop(proc)
+        feed.close()
+    got = client.events()
+    mine, denied, vessels = cot_clients.stored(db, env, EVENT_READER)
+    placed = {k for k, r in mine.items() if r["lat"] is not None}
+    assert denied, "the rules deny some events to the reader"
+    assert {mine[k]["event_type"] for k in placed} >= {"gap", "encounter", "loitering"}
+    markers = {e.get("uid", "").rsplit(".", 1)[1]: e for e in got if e.get("type") == "b-m-p-s-m"}
+    assert set(markers) == placed, err[-3000:]
+    assert not set(markers) & denied
+    received = {
+        int(e.get("uid", "").rsplit(".", 1)[1]) for e in got if e.get("type", "").startswith("a-")
+    }
+    assert received == set(vessels)
+    for key, e in markers.items():
+        row, marking = mine[key], str(mine[key]["marking"])
+        assert e.get("access") == marking
+        assert (e.findtext("detail/remarks") or "").startswith(
+            marking + " " + str(row["event_type"])
+        )
+        assert e.get("caveat") == ("LIMDIS" if "LIMDIS" in marking else None), ET.tostring(e)
+        rel = "IND USA" if row["event_type"] == "encounter" else None
+        assert e.get("releasableTo") == rel, ET.tostring(e)
+        point = e.find("point")
+        assert point is not None
+        assert float(point.get("lat", "nan")) == pytest.approx(row["lat"])
+        assert float(point.get("lon", "nan")) == pytest.approx(row["lon"])
+    alerts = cot_clients.stored_alerts(db, env, EVENT_READER)
+    assert {a["kind"] for a in alerts.values()} == {"gap", "encounter"}
+    alarms = {e.get("uid", "").split(".alert.")[1]: e for e in got if ".alert." in e.get("uid", "")}
+    assert set(alarms) == {k for k, a in alerts.items() if a["lat"] is not None}
+    for key, e in alarms.items():
+        assert e.get("access") == alerts[key]["marking"]
+        assert (e.findtext("detail/remarks") or "").startswith(str(alerts[key]["marking"]))
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--cot-to", "127.0.0.1:8087"], "--cot-port and --cot-reader go together (--cot-to too)"),
+        (["--cot-to", "nowhere", "--cot-reader", READER], "--cot-to"),
+        (["--cot-to", "127.0.0.1:0", "--cot-reader", READER], "--cot-to"),
+    ],
+)
+def test_a_bad_cot_to_is_a_usage_error(tmp_path: Path, args: list[str], says: str) -> None:
+    env = {**os.environ, "SEAWATCH_NODE_NATION": "IND", "SEAWATCH_DATA_DIR": str(tmp_path)}
+    cmd = [sys.executable, "-m", "seawatch.cli.main", "serve", "--port", str(_free_port())]
+    cmd += [*args, "--db", str(tmp_path / "node.duckdb")]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert says in done.stderr
+
+
+def test_cot_to_connects_again_while_the_tak_server_comes_and_goes(tmp_path: Path) -> None:
+    """``--cot-to``: nobody listening is no error (it tries again); a TAK server that
+    appears is connected to and sent the stream; one that closes is connected to again."""
+    from seawatch.serve.cot_feed import CotFeed
+
+    port = _free_port()
+    with open_store(
+        tmp_path / "n.duckdb", load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
+    ) as st:
+        reader = Reader.parse(READER, st.policy)
+        feed = CotFeed(st, reader, threading.Lock(), node_id="n", stale_s=60)
+        feed.start(None, ("127.0.0.1", port), retry_s=0.1)
+        try:
+            time.sleep(0.5)
+            assert feed.pushes == 0
+            for n in (1, 2):
+                with socket.create_server(("127.0.0.1", port)) as server:
+                    server.settimeout(10)
+                    conn, _ = server.accept()
+                    deadline = time.monotonic() + 10
+                    while feed.pushes < n:
+                        assert time.monotonic() < deadline
+                        time.sleep(0.05)
+                    conn.close()  # the TAK server goes away
+        finally:
+            feed.stop()

@@ -87,5 +87,5 @@ def write(store: Store, recs: Sequence[Rec]) -> dict[int, int]:
 def clear(store: Store) -> None:
     """Remove every record (labels stay)."""
     with store.transaction():
-        for table in ("positions", "statics", "events", "segments"):
+        for table in ("positions", "statics", "events", "segments", "alert_rules", "alerts"):
             store.backend.execute(f"DELETE FROM {table}")

@@ -90,6 +90,7 @@ def test_same_file_twice_and_two_receivers_store_once(
             "events": 0,
             "segments": 0,
             "zones": 0,
+            "alerts": 0,
         }
         assert contents(store) == once
         # a file both receivers' lines interleaved: still once

@@ -4,13 +4,14 @@ label filter holds on every page."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from records import Rec, clear, write
+from records import T0, TS, Rec, clear, write
 from test_label_property import labels, readers
 
 from seawatch.errors import InputError
@@ -26,6 +27,8 @@ LISTINGS: dict[str, dict[str, Any]] = {
     "vessels": {"name": "sea", "limit": None},
     "zones": {},
     "identities": {},
+    "alerts": {"acked": False},
+    "alert_rules": {},
 }
 
 
@@ -41,6 +44,38 @@ def _zones(store: Store, recs: list[Rec]) -> None:
                     "kind": ["watch"] * len(recs),
                     "geometry_wkt": ["POLYGON((0 0,1 0,1 1,0 0))"] * len(recs),
                     "label_id": pa.array(ids, pa.int32()),
+                }
+            ),
+        )
+
+
+def _alerts(store: Store, recs: list[Rec]) -> None:
+    """A rule and an alert per record, under its label (alert times tie as positions do)."""
+    with store.transaction():
+        ids = pa.array([store.label_id(r.label) for r in recs], pa.int32())
+        keys = [f"{r.key:03d}" for r in recs]
+        store.write(
+            "alert_rules",
+            pa.table(
+                {
+                    "rule_id": [f"r:{k}" for k in keys],
+                    "name": keys,
+                    "kind": ["gap"] * len(recs),
+                    "label_id": ids,
+                }
+            ),
+        )
+        ts = [T0 + timedelta(minutes=r.minute) for r in recs]
+        store.write(
+            "alerts",
+            pa.table(
+                {
+                    "alert_id": [f"a:{k}" for k in keys],
+                    "rule_id": [f"r:{k}" for k in keys],
+                    "kind": ["gap"] * len(recs),
+                    "ts": pa.array(ts, TS),
+                    "mmsi": pa.array([r.mmsi for r in recs], pa.int32()),
+                    "label_id": ids,
                 }
             ),
         )
@@ -87,6 +122,7 @@ def test_pages_concatenated_are_the_listing(
     ]
     write(store, recs)
     _zones(store, recs)
+    _alerts(store, recs)
     q = Query(store, reader)
     allowed = set(q.allowed())
     for listing, filters in LISTINGS.items():

@@ -115,6 +115,7 @@ def _echo_detector_params(settings: Settings, sources: dict[str, str]) -> None:
 
 def _register() -> None:
     """Attach the subcommands that live in their own modules."""
+    from seawatch.cli.alerts import alerts_command
     from seawatch.cli.audit import audit_command
     from seawatch.cli.db import db_command
     from seawatch.cli.decode import decode_command
@@ -123,13 +124,16 @@ def _register() -> None:
     from seawatch.cli.export import export_command
     from seawatch.cli.ingest import ingest_command
     from seawatch.cli.node import node_command
+    from seawatch.cli.peers import peers_command
     from seawatch.cli.query import query_command
     from seawatch.cli.run import run_command
     from seawatch.cli.serve import serve_command
+    from seawatch.cli.share import share_command
     from seawatch.cli.simulate import simulate_command
     from seawatch.cli.users import users_command
     from seawatch.cli.zones import zones_command
 
+    cli.add_command(alerts_command)
     cli.add_command(audit_command)
     cli.add_command(db_command)
     cli.add_command(decode_command)
@@ -138,9 +142,11 @@ def _register() -> None:
     cli.add_command(export_command)
     cli.add_command(ingest_command)
     cli.add_command(node_command)
+    cli.add_command(peers_command)
     cli.add_command(query_command)
     cli.add_command(run_command)
     cli.add_command(serve_command)
+    cli.add_command(share_command)
     cli.add_command(simulate_command)
     cli.add_command(users_command)
     cli.add_command(zones_command)

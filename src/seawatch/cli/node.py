@@ -3,12 +3,14 @@
 In: ``--nation`` (ISO 3166-1 alpha-3) and ``--name`` for ``node init``. Out: the settings
 file (:func:`seawatch.settings.settings_file`: ``--settings``, ``$SEAWATCH_SETTINGS_FILE``,
 ``./seawatch.toml`` if present, else the per-user file) holding ``node_nation`` and
-``node_id``, the rest of the file kept; ``node show [--json]`` prints them.
+``node_id``, the rest of the file kept, and the node's keys under the data directory
+(:mod:`seawatch.share.keys`: an Ed25519 signing key and an X25519 encryption key, owner-only
+files, made once and kept when ``init`` runs again); ``node show [--json]`` prints the
+nation, name and the public keys partners pin (``vkey``, ``enc_key``).
 
 The nation is the originator of every label the node gives: until it is set (the
 placeholder ``XXX``), the commands that would label records refuse with
-:func:`require_nation`'s advice. Federation (issue 14) adds the node's keys to ``init``
-and to :func:`identity` (``vkey``, ``enc_key``).
+:func:`require_nation`'s advice.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import click
 from seawatch.cli.common import settings_of
 from seawatch.errors import ConfigError
 from seawatch.settings import NATION_UNSET, SETTINGS, Settings, settings_file
+from seawatch.share.keys import enc_key_text, init_keys, keys_exist, load_keys
 from seawatch.store import db_location
 
 __all__ = ["identity", "node_command", "require_nation"]
@@ -45,10 +48,16 @@ def require_nation(settings: Settings) -> None:
         )
 
 
-def identity(settings: Settings) -> dict[str, Any]:
-    """What the node says about itself (``node show --json``)."""
+def identity(settings: Settings, name: str | None = None) -> dict[str, Any]:
+    """What the node says about itself (``node show --json``): its public keys are null
+    until ``node init`` has made them."""
     nation = None if settings.node_nation == NATION_UNSET else settings.node_nation
-    return {"nation": nation, "name": settings.node_id}
+    name = name or settings.node_id
+    vkey = enc_key = None
+    if keys_exist(settings.data_dir):
+        keys = load_keys(settings.data_dir)
+        vkey, enc_key = keys.verifier(name).vkey, enc_key_text(keys.enc_public)
+    return {"nation": nation, "name": name, "vkey": vkey, "enc_key": enc_key}
 
 
 @click.group("node")
@@ -68,8 +77,11 @@ def node_command() -> None:
 @click.option("--force", is_flag=True, help="Change a nation already set.")
 @click.pass_context
 def init_command(ctx: click.Context, nation: str, name: str | None, force: bool) -> None:
-    """Set this node's nation (and name) in its settings file.
+    """Set this node's nation (and name) in its settings file; make its keys.
 
+    The keys (Ed25519 for signing, X25519 for encryption) are made once under the data
+    directory (<data_dir>/node, owner-only files) and kept when init runs again; the
+    public halves are printed for partners to pin (`seawatch peers add` on their node).
     The file is the one seawatch reads (--settings, $SEAWATCH_SETTINGS_FILE, ./seawatch.toml),
     else the per-user file (`seawatch node show` prints it); other settings in it are kept.
     Several nodes on one machine: give each its own SEAWATCH_SETTINGS_FILE and
@@ -98,16 +110,20 @@ def init_command(ctx: click.Context, nation: str, name: str | None, force: bool)
         if os.environ.get(var):
             click.echo(f"note: {var} is set in the environment and wins over the file")
     settings = settings_of(ctx)
-    shown = identity(settings) | {"nation": values["node_nation"]}
-    shown["name"] = values.get("node_id", shown["name"])
+    _, created = init_keys(settings.data_dir)
+    click.echo(f"keys: {'made' if created else 'kept'} in {settings.data_dir / 'node'}")
+    shown = identity(settings, values.get("node_id")) | {"nation": values["node_nation"]}
     _echo_identity(shown)
 
 
 @node_command.command("show")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object: nation, name.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="One JSON object: nation, name, vkey, enc_key."
+)
 @click.pass_context
 def show_command(ctx: click.Context, as_json: bool) -> None:
-    """Print this node's nation and name, its settings file, data directory and store.
+    """Print this node's nation, name and public keys, its settings file, data directory
+    and store.
 
     \b
     Examples:
@@ -129,6 +145,8 @@ def _echo_identity(shown: dict[str, Any]) -> None:
     nation = shown["nation"] or f"not set (set it: {INIT_HINT})"
     click.echo(f"nation: {nation}")
     click.echo(f"name: {shown['name']}")
+    click.echo(f"vkey: {shown['vkey'] or f'none yet (make the keys: {INIT_HINT})'}")
+    click.echo(f"enc_key: {shown['enc_key'] or 'none yet'}")
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -1,10 +1,12 @@
 """``seawatch serve``: the node's HTTP API, served by uvicorn, and live feeds ingested.
 
 In: ``--host`` (loopback unless told otherwise), ``--port``, ``--db``, and any number of
-live feeds (``--tcp``/``--udp HOST:PORT``, ``--batch-s``, ``--param``). Out: the app of
-:func:`seawatch.serve.app.create_app` until SIGTERM or Ctrl-C; meanwhile the feeds are
-stored and detected on through the engine (:func:`seawatch.engine.live.ingest_feeds`: one
-:class:`~seawatch.engine.ingest.Ingest` session, its batches kept in
+live feeds (``--tcp``/``--udp HOST:PORT``, ``--batch-s``, ``--reorder-window-s``,
+``--param``). Out: the app of :func:`seawatch.serve.app.create_app` until SIGTERM or Ctrl-C;
+meanwhile the feeds are stored and detected on through the engine
+(:func:`seawatch.engine.live.ingest_feeds`: one :class:`~seawatch.engine.ingest.Ingest`
+session on a write session of the store of its own (:meth:`Store.write_session`: a slow
+request or audit write never holds ingest up, nor ingest a request), its batches kept in
 ``<data_dir>/live/<start>/<n>/``, its output also told to ``app.state.subscribers``).
 SIGTERM or Ctrl-C (:func:`seawatch.signals.stop_on_signals`) stops the feeds, finishes the
 session (what was received stored, open events and segments too), then stops the server
@@ -14,6 +16,7 @@ session (what was received stored, open events and segments too), then stops the
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -56,6 +59,16 @@ def _feeds(tcp: Sequence[str], udp: Sequence[str]) -> list[Feed]:
     return feeds
 
 
+def _address(text: str, option: str) -> tuple[str, int]:
+    """``HOST:PORT`` of ``option``; a usage error otherwise."""
+    from seawatch.sources.feed import parse_address
+
+    try:
+        return parse_address(text)
+    except InputError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
+
+
 class _Live:
     """The feeds ingested on a thread of their own while the app serves."""
 
@@ -65,13 +78,15 @@ class _Live:
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
         self._ending = threading.Lock()
-        self.lock: threading.Lock = app.state.seawatch.lock  # the app's writer lock
+        self.lock = threading.Lock()  # the feeds' writes to their one session
+        self._writer = contextlib.ExitStack()
         began = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         self.folder = settings.data_dir / "live" / began
         self.batch_s = 0.0
 
-    def start(self, batch_s: float) -> None:
-        """Open the feeds (an error if one cannot be) and start ingesting them."""
+    def start(self, batch_s: float, window_s: float) -> None:
+        """Open the feeds (an error if one cannot be) and start ingesting them, holding
+        positions ``window_s`` to put them in time order."""
         from seawatch.engine.ingest import Ingest
 
         if not self.feeds:
@@ -79,9 +94,10 @@ class _Live:
         for feed in self.feeds:
             feed.open()
         self.batch_s = batch_s
-        self.session = Ingest(
-            self.store, self.settings, detect=True, sinks=[self.app.state.subscribers]
-        )
+        with self.app.state.seawatch.lock:  # the app's connection makes the new one
+            writer = self._writer.enter_context(self.store.write_session())
+        settings = dataclasses.replace(self.settings, reorder_window_s=window_s)
+        self.session = Ingest(writer, settings, detect=True, sinks=[self.app.state.subscribers])
         self.thread = threading.Thread(target=self._run, name="serve-feeds", daemon=True)
         self.thread.start()
         log.info("ingesting %s live; batches in %s", ", ".join(map(str, self.feeds)), self.folder)
@@ -108,6 +124,9 @@ class _Live:
             )
         except BaseException as exc:  # told at exit
             self.error = exc
+        finally:
+            with self.app.state.seawatch.lock:
+                self._writer.close()
 
     def _count(self, batch: Batch) -> None:
         """Each stored batch in the server's metrics (``/metrics``)."""
@@ -170,11 +189,28 @@ def _cot_feed(store: Store, settings: Settings, app: FastAPI, text: str) -> CotF
     help="Live feeds: store what arrived every this many seconds.",
 )
 @click.option(
+    "--reorder-window-s",
+    default=0.1,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Live feeds: hold positions this long to put them in time order (the feed stamps "
+    "arrival times, so little is needed; the reorder_window_s setting is for files). A row "
+    "older than what was released is stored without a track, never dropped.",
+)
+@click.option(
     "--cot-port",
     type=click.IntRange(0, 65535),
     default=None,
     envvar="SEAWATCH_COT_PORT",
     help="Serve a Cursor-on-Target TCP stream for TAK on this port (0: any); needs --cot-reader.",
+)
+@click.option(
+    "--cot-to",
+    metavar="HOST:PORT",
+    default=None,
+    envvar="SEAWATCH_COT_TO",
+    help="Also stream the CoT feed to this TAK server (connecting out; e.g. taky's 8087); "
+    "needs --cot-reader.",
 )
 @click.option(
     "--cot-reader",
@@ -193,7 +229,9 @@ def serve_command(
     tcp: tuple[str, ...],
     udp: tuple[str, ...],
     batch_s: float,
+    reorder_window_s: float,
     cot_port: int | None,
+    cot_to: str | None,
     cot_reader: str | None,
     params: tuple[str, ...],
 ) -> None:
@@ -205,6 +243,7 @@ def serve_command(
       seawatch serve --db data/seawatch.duckdb
       seawatch serve --db data/seawatch.duckdb --tcp 127.0.0.1:10110 --batch-s 2
       seawatch serve --tcp 127.0.0.1:10110 --cot-port 8087 --cot-reader IND:SECRET
+      seawatch serve --tcp 127.0.0.1:10110 --cot-to 127.0.0.1:8087 --cot-reader IND:SECRET
       curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8000/api/v1/me
     """
     import uvicorn
@@ -215,11 +254,13 @@ def serve_command(
         log.warning("serving on %s: reachable beyond this machine", host)
     settings = with_params(settings_of(ctx), params)
     feeds = _feeds(tcp, udp)
-    if (cot_port is None) != (cot_reader is None):
+    if (cot_port is None and cot_to is None) != (cot_reader is None):
         raise click.UsageError(
-            "--cot-port and --cot-reader go together: the CoT stream has no default reader "
-            "(name the reader it sends for, e.g. --cot-port 8087 --cot-reader IND:SECRET)"
+            "--cot-port and --cot-reader go together (--cot-to too): the CoT stream has no "
+            "default reader (name the reader it sends for, e.g. --cot-port 8087 "
+            "--cot-reader IND:SECRET)"
         )
+    push_to = _address(cot_to, "--cot-to") if cot_to is not None else None
 
     class Server(uvicorn.Server):
         @contextlib.contextmanager
@@ -231,7 +272,8 @@ def serve_command(
         app = create_app(store, settings)
         live = _Live(feeds, store, settings, app)
         cot = _cot_feed(store, settings, app, cot_reader) if cot_reader is not None else None
-        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=True)
+        # uvicorn's own access log would hold query strings: seawatch.access is the one
+        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
         server = Server(config)
 
         def _stop_when_asked() -> None:
@@ -243,8 +285,8 @@ def serve_command(
         threading.Thread(target=_stop_when_asked, daemon=True, name="serve-stop").start()
         try:
             if cot is not None:
-                cot.start(host, cot_port or 0)
-            live.start(batch_s)
+                cot.start(None if cot_port is None else (host, cot_port), push_to)
+            live.start(batch_s, reorder_window_s)
             server.run()
         finally:
             stop.set()

@@ -2,7 +2,9 @@
 
 In: ``--db``, a user name, its reader (``--reader IND:SECRET[:CAVEATS]``) and expiry.
 Out: ``users add`` prints the new token once, alone on the last line (only its hash is
-stored); ``users list`` prints the users without secrets; ``users revoke`` ends a token.
+stored); ``users link`` prints a one-time sign-in link of the web map, alone on the last
+line (single use, 10 minutes; only its hash is stored); ``users list`` prints the users
+without secrets; ``users revoke`` ends a token.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import click
 
 from seawatch.cli.db import db_option, open_db
 from seawatch.serve.accounts import create_user, list_users, parse_expiry, revoke_user
+from seawatch.serve.sessions import LINK_TTL, create_link, link_url
 
 __all__ = ["users_command"]
 
@@ -26,6 +29,7 @@ def users_command() -> None:
     \b
     Examples:
       seawatch users add analyst --reader IND:SECRET --expires 30d
+      seawatch users link analyst --base-url http://127.0.0.1:8000
       seawatch users list
       seawatch users revoke analyst
     """
@@ -50,6 +54,28 @@ def add_command(
     click.echo(f"user {user.name} reads as {user.reader}, expires {_when(user.expires_at)}")
     click.echo("token (shown once; only its hash is stored):")
     click.echo(token)
+
+
+@users_command.command("link")
+@click.argument("name")
+@click.option(
+    "--base-url",
+    default="http://127.0.0.1:8000",
+    show_default=True,
+    metavar="URL",
+    help="Where the map is served (`seawatch serve`).",
+)
+@db_option
+@click.pass_context
+def link_command(ctx: click.Context, name: str, base_url: str, db: str | None) -> None:
+    """Print a one-time sign-in link of the web map for a user, alone on the last line."""
+    with open_db(ctx, db) as store:
+        code, expires = create_link(store, name)
+    minutes = int(LINK_TTL.total_seconds() // 60)
+    click.echo(
+        f"sign-in link for {name}: works once, for {minutes} minutes (until {_when(expires)}):"
+    )
+    click.echo(link_url(base_url, code))
 
 
 @users_command.command("list")

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from seawatch.decode.lacking import Untimed
+from seawatch.engine.alerts import AlertEngine
 from seawatch.engine.run import Engine
 from seawatch.engine.sinks import Subscribers
 from seawatch.engine.store_sink import COMPLETE, IngestReport, StoreSink, fingerprint
@@ -90,6 +91,7 @@ class Ingest:
         )
         told = [s for s in sinks if isinstance(s, Subscribers)]  # told as stored, labelled
         self.sink.subscribers.extend(told)
+        self.sink.alerts = AlertEngine(store)  # the rules fire as records are stored
         self.engine = Engine(
             settings,
             sinks=[self.sink, *(s for s in sinks if s not in told)],

@@ -8,15 +8,21 @@ whole in ``<folder>/batch-NNNNN.nmea`` and stored at once (positions with their 
 events as they close), a :class:`Batch` report per batch to ``on_batch``, and the session
 finished (open events, segments) when the feed ends: nothing received is lost.
 :func:`ingest_feeds` does the same for several feeds at once (a thread each, one session,
-its writes under a lock the caller shares with its other writers: the server's).
+its writes under a lock the feeds share; the server gives the session a write connection of
+its own, so nothing else it does waits for ingest or holds it up).
+
+Reading never waits for storing: each feed is received on a thread of its own into a queue,
+and what arrived while a batch was being stored is stored next as one batch (the batches
+grow when the store is behind, instead of the feed's socket filling up).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -116,7 +122,7 @@ def _read(
 ) -> None:
     """Each batch of ``feed`` kept in ``folder`` and stored through ``session``."""
     folder.mkdir(parents=True, exist_ok=True)
-    for n, data in enumerate(feed.batches(batch_s, stop, duration_s)):
+    for n, data in enumerate(_received(feed, batch_s, stop, duration_s)):
         path = folder / f"batch-{n:05d}.nmea"
         write_atomic(path, data)
         with lock if lock is not None else contextlib.nullcontext():
@@ -132,3 +138,42 @@ def _read(
                     now["events"] - before["events"],
                 )
             )
+
+
+def _received(
+    feed: Feed, batch_s: float, stop: threading.Event, duration_s: float | None
+) -> Iterator[bytes]:
+    """The batches of ``feed``, received on a thread of their own; each batch is what
+    arrived since the previous one was taken (one batch or more, joined). An error of the
+    feed is raised here once what came before it is taken."""
+    got: queue.SimpleQueue[bytes | BaseException | None] = queue.SimpleQueue()
+
+    def receive() -> None:
+        try:
+            for data in feed.batches(batch_s, stop, duration_s):
+                got.put(data)
+            got.put(None)
+        except BaseException as exc:
+            got.put(exc)
+
+    name = f"{threading.current_thread().name}-receive"
+    threading.Thread(target=receive, name=name, daemon=True).start()
+    while True:
+        parts: list[bytes] = []
+        end: BaseException | None = None
+        item = got.get()
+        while True:
+            if item is None or isinstance(item, BaseException):
+                end = item if item is not None else StopIteration()
+                break
+            parts.append(item)
+            try:
+                item = got.get_nowait()
+            except queue.Empty:
+                break
+        if parts:
+            yield b"".join(parts)
+        if isinstance(end, StopIteration):
+            return
+        if end is not None:
+            raise end

@@ -96,6 +96,8 @@ class Subscribers:
     def __init__(self) -> None:
         self.positions: list[Callable[[pa.Table], None]] = []
         self.events: list[Callable[[pa.Table], None]] = []
+        self.alerts: list[Callable[[pa.Table], None]] = []
+        """Told the alerts fired (only through a store sink: alerts are fired as stored)."""
 
     def chunk(self, piece: Piece, result: ChunkResult | None) -> None:
         del piece
@@ -109,11 +111,10 @@ class Subscribers:
     def _tell(self, result: ChunkResult) -> None:
         self.tell(result.positions, result.events)
 
-    def tell(self, positions: pa.Table, events: pa.Table) -> None:
-        """Each subscriber told of ``positions`` and ``events`` (when not empty)."""
-        if positions.num_rows:
-            for fn in self.positions:
-                fn(positions)
-        if events.num_rows:
-            for fn in self.events:
-                fn(events)
+    def tell(self, positions: pa.Table, events: pa.Table, alerts: pa.Table | None = None) -> None:
+        """Each subscriber told of ``positions``, ``events`` and ``alerts`` (when not empty)."""
+        for rows, fns in ((positions, self.positions), (events, self.events),
+                          (alerts, self.alerts)):  # fmt: skip
+            if rows is not None and rows.num_rows:
+                for fn in fns:
+                    fn(rows)

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from seawatch.decode.keys import message_keys
 from seawatch.decode.lacking import Untimed
+from seawatch.engine.alerts import AlertEngine
 from seawatch.engine.inputs import SOURCE_ID, Piece
 from seawatch.engine.pipeline import ChunkResult
 from seawatch.engine.run import EngineReport, Final
@@ -59,6 +60,7 @@ class IngestReport:
             "events": 0,
             "segments": 0,
             "zones": 0,
+            "alerts": 0,
         }
     )
     unlabelled: int = 0
@@ -93,6 +95,7 @@ class IngestReport:
             f"{st['statics']} new statics"
             + derived
             + (f", {st['zones']} zones" if st["zones"] else "")
+            + (f"; {st['alerts']} alerts fired" if st["alerts"] else "")
             + (f"; {self.unlabelled} derived rows not labellable" if self.unlabelled else "")
             + (
                 f"; {self.late} positions came too late to put in time order: stored without "
@@ -136,6 +139,8 @@ class StoreSink:
         self._done = self._logged()
         self.subscribers: list[Subscribers] = []
         """Told the positions and events stored (with ``label_id``) after each commit."""
+        self.alerts: AlertEngine | None = None
+        """Fires the alert rules on what each transaction stores, in that transaction."""
         self._stored: list[tuple[str, pa.Table]] = []
 
     def _logged(self) -> set[tuple[str, int]]:
@@ -219,16 +224,26 @@ class StoreSink:
         self._stored.clear()
         with self.store.transaction():
             yield
-        stored, self._stored = self._stored, []
-        if not self.subscribers or not stored:
+            if self.alerts is not None and self._stored:
+                fired = self.alerts.fire(
+                    *(self._kept(k) for k in ("positions", "statics", "events"))
+                )
+                self.report.stored["alerts"] += self.store.write("alerts", fired)
+                self._stored.append(("alerts", fired))
+        if not self.subscribers or not self._stored:
+            self._stored = []
             return
-        positions = [t for kind, t in stored if kind == "positions"]
-        events = [t for kind, t in stored if kind == "events"]
+        told = {k: self._kept(k) for k in ("positions", "events", "alerts")}
+        self._stored = []
         for subscribers in self.subscribers:
-            subscribers.tell(
-                pa.concat_tables(positions) if positions else pa.table({}),
-                pa.concat_tables(events) if events else pa.table({}),
-            )
+            subscribers.tell(told["positions"], told["events"], told["alerts"])
+
+    def _kept(self, kind: str) -> pa.Table:
+        """What this transaction stored of ``kind`` (an empty table when nothing)."""
+        parts = [t for k, t in self._stored if k == kind]
+        if not parts:
+            return pa.table({})
+        return pa.concat_tables(parts, promote_options="default")
 
     def _records(self, positions: pa.Table, statics: pa.Table) -> int:
         n = 0
@@ -238,7 +253,7 @@ class StoreSink:
             rows = rows.append_column("msg_key", message_keys(rows, kind))
             rows = self._labelled(rows)
             stored = self.store.write(kind, rows)
-            if kind == "positions" and self.subscribers:
+            if self.subscribers or self.alerts is not None:
                 self._stored.append((kind, rows))
             self.report.stored[kind] += stored
             n += stored
@@ -260,7 +275,7 @@ class StoreSink:
         if events.num_rows:
             rows = self.labeller.derived(events, kind="events")
             self.report.stored["events"] += self.store.write("events", rows)
-            if self.subscribers and rows.num_rows:
+            if (self.subscribers or self.alerts is not None) and rows.num_rows:
                 self._stored.append(("events", rows))
         if segments is not None and segments.num_rows:
             rows = self.labeller.derived(segments, kind="segments")

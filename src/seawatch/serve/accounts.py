@@ -34,6 +34,7 @@ __all__ = [
     "list_users",
     "parse_expiry",
     "revoke_user",
+    "user_by_id",
 ]
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,14 @@ def get_user(store: Store, name: str) -> User:
     found = _users(store, "WHERE name = ?", [name])
     if not found:
         raise InputError(f"no user {name!r} (see `seawatch users list`)")
+    return found[0]
+
+
+def user_by_id(store: Store, user_id: str) -> User:
+    """The user whose token id is ``user_id``; :class:`Unauthorized` if there is none."""
+    found = _users(store, "WHERE user_id = ?", [user_id])
+    if not found:
+        raise Unauthorized("unknown user")
     return found[0]
 
 

@@ -16,20 +16,31 @@ from pydantic import BaseModel
 
 from seawatch import __version__
 from seawatch.engine.sinks import Subscribers
+from seawatch.serve.access_log import AccessLog
 from seawatch.serve.deps import ServeState
 from seawatch.serve.live import install_live
 from seawatch.serve.live_sse import install_sse
 from seawatch.serve.metrics import install_metrics
 from seawatch.serve.ogc import router as ogc_router
 from seawatch.serve.problems import install_problems
-from seawatch.serve.routes import events, latest, me, positions, situation, vessels, zones
+from seawatch.serve.routes import (
+    alerts,
+    events,
+    latest,
+    me,
+    positions,
+    situation,
+    vessels,
+    zones,
+)
+from seawatch.serve.web import install_web
 from seawatch.settings import Settings
 from seawatch.store import Store
 
 __all__ = ["API_PREFIX", "create_app"]
 
 API_PREFIX = "/api/v1"
-_ROUTERS = (vessels, positions, latest, events, zones, situation, me)
+_ROUTERS = (vessels, positions, latest, events, zones, alerts, situation, me)
 
 
 class Health(BaseModel):
@@ -50,6 +61,7 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
     app.state.subscribers = Subscribers()  # told of what live ingest releases (the streams)
     install_problems(app)
     install_metrics(app)
+    app.add_middleware(AccessLog)  # one JSON line per request on the seawatch.access logger
     install_live(app)  # the WebSocket /live stream of what live ingest stores
     install_sse(app)  # the same as Server-Sent Events, /live/sse
 
@@ -61,4 +73,5 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
     for module in _ROUTERS:
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ogc_router)  # /ogc: OGC API - Features
+    install_web(app, API_PREFIX)  # the map at /, its sign-in (docs/map.md)
     return app

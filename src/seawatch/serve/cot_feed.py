@@ -2,13 +2,14 @@
 
 In: the store, the reader the feed reads as (``--cot-reader``; there is no default: a feed
 with no reader is refused), the ingest's :class:`~seawatch.engine.sinks.Subscribers` and
-the writer lock. Out: on ``host:port``, to each client that connects, one CoT ``<event>``
-per line:
+the writer lock. Out: on ``host:port`` (``--cot-port``), to each client that connects, and
+to a TAK server it connects out to (``--cot-to``; a TAK server such as taky routes it on to
+its own clients; connected again while it is away), one CoT ``<event>`` per line:
 
 - first the latest position of every vessel the reader may read
   (:meth:`~seawatch.store.query.Query.latest`, written by :func:`seawatch.export.cot.write_cot`);
 - then, as live positions are stored, each updated vessel's latest position again, and
-  each event stored as a map marker (type :data:`EVENT_TYPE`, see :func:`event_line`).
+  each event stored as a map marker (:func:`seawatch.serve.cot_markers.event_line`).
 
 Labels: the subscribers are told of released rows before they carry a ``label_id`` (the
 store sink labels what it writes), so the feed never sends those rows. The callbacks only
@@ -33,42 +34,24 @@ import queue
 import re
 import threading
 from collections.abc import Mapping
-from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from seawatch.engine.sinks import Subscribers
-from seawatch.export.common import TS_TYPE, iso_times, xml_attr, xml_text
 from seawatch.export.cot import write_cot
 from seawatch.labels import Label, Reader
+from seawatch.serve.cot_markers import alert_line, alert_uid, event_line, event_uid, mil_attrs
 from seawatch.store import Store
 from seawatch.store.query import Query
 
-__all__ = ["EVENT_HOW", "EVENT_TYPE", "CotFeed", "event_line", "mil_attrs"]
+__all__ = ["CotFeed"]
 
 log = logging.getLogger(__name__)
 
-EVENT_TYPE: Final = "b-m-p-s-m"
-"""CoT type of a detected event: a spot map marker (``b-m-p-s-m``), the point ATAK draws
-as a dropped marker, not a track: an event happened there, nothing is moving."""
-EVENT_HOW: Final = "m-f"
-"""CoT ``how`` of a detected event: machine, fused (derived from several reports)."""
 _UID = re.compile(rb'uid="([^"]*)"')
 _ACCESS = re.compile(rb'access="([^"]*)"')
-
-
-def mil_attrs(label: Label) -> str:
-    """The MIL-STD-6090 ``caveat`` and ``releasableTo`` attributes of ``label`` (caveats
-    joined by ``/``; REL TO entries by spaces), as XML attribute text, or ``""``."""
-    parts = []
-    if label.caveats:
-        parts.append(f"caveat={xml_attr('/'.join(sorted(label.caveats)))}")
-    rel = label.rel_to_list()
-    if rel is not None:
-        parts.append(f"releasableTo={xml_attr(' '.join(rel))}")
-    return " ".join(parts)
 
 
 def _with_mil(line: bytes, by_marking: Mapping[str, Label]) -> bytes:
@@ -79,41 +62,6 @@ def _with_mil(line: bytes, by_marking: Mapping[str, Label]) -> bytes:
     return line.replace(b"<event ", f"<event {extra} ".encode(), 1) if extra else line
 
 
-def event_line(row: Mapping[str, Any], label: Label, node_id: str, stale_s: float) -> str | None:
-    """One detected event as a CoT marker (``uid`` ``seawatch.<node>.event.<event_id>``,
-    ``time``/``start`` its start, ``stale`` its end or start + ``stale_s``), or None
-    without a position. ``<remarks>``: the marking, then what happened."""
-    lat, lon, start = row["lat"], row["lon"], row["start_ts"]
-    if lat is None or lon is None or start is None:
-        return None
-    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
-        return None
-    end: datetime = row["end_ts"] or start
-    times = iso_times(pa.array([start, end + timedelta(seconds=stale_s)], TS_TYPE), digits=3)
-    begin, stale = times[0] or "", times[1] or ""
-    what = f"{row['event_type']} MMSI {row['mmsi']}"
-    if row.get("other_mmsi") is not None:
-        what += f" and MMSI {row['other_mmsi']}"
-    attrs = {
-        "version": "2.0",
-        "uid": f"seawatch.{node_id}.event.{row['event_id']}",
-        "type": EVENT_TYPE,
-        "time": begin,
-        "start": begin,
-        "stale": stale,
-        "how": EVENT_HOW,
-        "access": label.marking,
-    }
-    head = " ".join(f"{k}={xml_attr(v)}" for k, v in attrs.items())
-    extra = mil_attrs(label)
-    point = f'<point lat="{float(lat)!r}" lon="{float(lon)!r}" hae="9999999.0" ce="9999999.0"'
-    return (
-        f'<event {head}{" " + extra if extra else ""}>{point} le="9999999.0"/><detail>'
-        f"<contact callsign={xml_attr(what)}/>"
-        f"<remarks>{xml_text(label.marking + ' ' + what)}</remarks></detail></event>\n"
-    )
-
-
 class _Client:
     """One connected client: its pending lines by uid, sent by its own writer task."""
 
@@ -122,6 +70,7 @@ class _Client:
         self.pending: dict[bytes, bytes] = {}
         self.ready = asyncio.Event()
         self.coalesced = 0
+        self.gone = False  # the other side closed the connection
 
     def offer(self, lines: Mapping[bytes, bytes], *, older: bool = False) -> None:
         for uid, line in lines.items():
@@ -154,11 +103,14 @@ class CotFeed:
         self._server: asyncio.Server | None = None
         self._clients: set[_Client] = set()
         self._threads: list[threading.Thread] = []
+        self._pusher: asyncio.Task[None] | None = None
+        self.pushes = 0  # connections made to the TAK server of --cot-to
 
     # --- the ingest's side: only enqueue ----------------------------------------------
     def subscribe(self, subscribers: Subscribers) -> None:
         subscribers.positions.append(lambda t: self._changes.put(("positions", t)))
         subscribers.events.append(lambda t: self._changes.put(("events", t)))
+        subscribers.alerts.append(lambda t: self._changes.put(("alerts", t)))
 
     # --- reading back for the reader ----------------------------------------------------
     def _read(self, kind: str, table: pa.Table | None) -> dict[bytes, bytes]:
@@ -170,6 +122,11 @@ class CotFeed:
         try:
             q = Query(session, self.reader)
             labels = q.labels()
+            if kind == "alerts":  # fired alerts, as markers, as the reader may read them
+                assert table is not None
+                rows = q.alerts(start=pc.min(table["ts"]).as_py())
+                rows = rows.filter(pc.is_in(rows["alert_id"], table["alert_id"]))
+                return self._alerts(rows, labels)
             if kind == "events":
                 assert table is not None
                 start: Any = pc.min(table["start_ts"]).as_py()
@@ -214,7 +171,18 @@ class CotFeed:
                 continue
             line = event_line(row, label, self.node_id, self.stale_s)
             if line is not None:
-                out[f"seawatch.{self.node_id}.event.{row['event_id']}".encode()] = line.encode()
+                out[event_uid(self.node_id, row["event_id"]).encode()] = line.encode()
+        return out
+
+    def _alerts(self, rows: pa.Table, labels: Mapping[int, Label]) -> dict[bytes, bytes]:
+        out = {}
+        for row in rows.to_pylist():
+            label = labels.get(row["label_id"])
+            if label is None:  # deny when unsure
+                continue
+            line = alert_line(row, label, self.node_id, self.stale_s)
+            if line is not None:
+                out[alert_uid(self.node_id, row["alert_id"]).encode()] = line.encode()
         return out
 
     def _pump(self) -> None:
@@ -229,7 +197,7 @@ class CotFeed:
                     break
             last = any(i is None for i in items)
             lines: dict[bytes, bytes] = {}
-            for kind in ("positions", "events"):
+            for kind in ("positions", "events", "alerts"):
                 tables = [t for k, t in (i for i in items if i is not None) if k == kind]
                 if tables:
                     try:
@@ -248,29 +216,75 @@ class CotFeed:
             client.offer(lines)
 
     # --- the TCP server -------------------------------------------------------------------
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        del reader
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: object
+    ) -> None:
+        """Stream to one connection: every vessel first, then what changes. What the other
+        side sends (a TAK server's traffic, a client's pings) is read and dropped; its end
+        of the connection ends this."""
         client = _Client(writer)
         self._clients.add(client)
-        peer = writer.get_extra_info("peername")
-        log.info("CoT client %s connected", peer)
+
+        async def watch() -> None:
+            with contextlib.suppress(ConnectionError):
+                while await reader.read(65536):
+                    pass
+            client.gone = True
+            client.ready.set()
+
+        watcher = asyncio.create_task(watch())
         try:
             client.offer(await asyncio.to_thread(self._read, "positions", None), older=True)
-            while True:
+            while not client.gone:
                 await client.ready.wait()
                 client.ready.clear()
                 lines, client.pending = client.pending, {}
                 writer.write(b"".join(lines.values()))
                 await writer.drain()
-        except (ConnectionError, asyncio.CancelledError):
+        except ConnectionError:
             pass
         finally:
+            watcher.cancel()
             self._clients.discard(client)
             writer.close()
-            log.info("CoT client %s gone (%d updates coalesced)", peer, client.coalesced)
+            log.info("CoT %s gone (%d updates coalesced)", peer, client.coalesced)
 
-    def start(self, host: str, port: int) -> None:
-        """Listen on ``host:port`` (an error if it cannot) and start serving."""
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        log.info("CoT client %s connected", peer)
+        await self._serve(reader, writer, f"client {peer}")
+
+    async def _push(self, host: str, port: int, retry_s: float) -> None:
+        """Connect out to the TAK server at ``host:port`` and stream to it as to a client;
+        connect again ``retry_s`` after it cannot be reached or closes the connection (a
+        warning when it goes away, not at every try)."""
+        told = False
+        while True:
+            try:
+                reader, writer = await asyncio.open_connection(host, port)
+            except OSError as exc:
+                (log.debug if told else log.warning)(
+                    "CoT: cannot reach the TAK server %s:%d (%s); trying again every %g s",
+                    host, port, exc.strerror or exc, retry_s,
+                )  # fmt: skip
+                told = True
+            else:
+                log.info("CoT: streaming to the TAK server %s:%d", host, port)
+                told = False
+                self.pushes += 1
+                await self._serve(reader, writer, f"TAK server {host}:{port}")
+            await asyncio.sleep(retry_s)
+
+    def start(
+        self,
+        listen: tuple[str, int] | None,
+        push_to: tuple[str, int] | None = None,
+        *,
+        retry_s: float = 5.0,
+    ) -> None:
+        """Listen on ``listen`` (``(host, port)``; an error if it cannot), stream to the
+        TAK server at ``push_to`` (connecting out, again and again while it is away), or
+        both, and start serving."""
         started = threading.Event()
         failed: list[BaseException] = []
 
@@ -278,14 +292,17 @@ class CotFeed:
             loop = asyncio.new_event_loop()
             self._loop = loop
             try:
-                self._server = loop.run_until_complete(
-                    asyncio.start_server(self._handle, host, port)
-                )
-                self.port = self._server.sockets[0].getsockname()[1]
+                if listen is not None:
+                    self._server = loop.run_until_complete(
+                        asyncio.start_server(self._handle, *listen)
+                    )
+                    self.port = self._server.sockets[0].getsockname()[1]
             except BaseException as exc:
                 failed.append(exc)
                 started.set()
                 return
+            if push_to is not None:
+                self._pusher = loop.create_task(self._push(*push_to, retry_s))
             started.set()
             loop.run_forever()
             loop.close()
@@ -298,7 +315,10 @@ class CotFeed:
         pump = threading.Thread(target=self._pump, name="cot-pump", daemon=True)
         pump.start()
         self._threads = [thread, pump]
-        log.info("CoT feed on %s:%d for reader %s", host, self.port, self.reader)
+        if listen is not None:
+            log.info("CoT feed on %s:%d for reader %s", listen[0], self.port, self.reader)
+        if push_to is not None:
+            log.info("CoT feed to %s:%d for reader %s", *push_to, self.reader)
 
     def stop(self) -> None:
         """Send what is pending (the ingest's last output too), then close the server and

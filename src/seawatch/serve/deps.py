@@ -1,6 +1,7 @@
 """What every route needs, resolved once: the store session, the reader, common parameters.
 
-In: the request (its ``Authorization: Bearer`` header, its query string) and the app's
+In: the request (its ``Authorization: Bearer`` header or the web map's session cookie,
+its query string) and the app's
 state (:class:`ServeState`). Out: FastAPI dependencies: :func:`session` (a read session of
 the store, one per request), :func:`principal` (the :class:`Principal`: the user and its
 :class:`~seawatch.labels.Reader`; 401 otherwise), :func:`area` (``bbox`` and ``datetime``),
@@ -19,12 +20,14 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from seawatch.errors import InputError, Unauthorized
 from seawatch.labels import Reader
+from seawatch.serve.access_log import note_user
 from seawatch.serve.accounts import User, authenticate
 from seawatch.serve.limits import RateLimiter
+from seawatch.serve.sessions import COOKIE, Sessions
 from seawatch.settings import Settings
 from seawatch.store import Store
 from seawatch.store.bbox import BBox, check_bbox
@@ -53,13 +56,18 @@ DEFAULT_LIMIT = 100
 
 @dataclass
 class ServeState:
-    """What the app serves: the store (written only under ``lock``: audit rows) and the
-    settings; ``limiter``: each token's request rate (from the settings)."""
+    """What the app serves: the store and the settings; ``limiter``: each token's request
+    rate (from the settings); ``sessions``: the web map's browser sessions
+    (:mod:`seawatch.serve.sessions`). ``lock`` guards the store's own connection: requests' audit
+    rows are written, and read sessions opened, under it. Live ingest (``seawatch serve
+    --tcp``) does not take it: it writes on a write session of its own
+    (:meth:`~seawatch.store.base.Store.write_session`), so a slow request never stalls it."""
 
     store: Store
     settings: Settings
     lock: threading.Lock = field(default_factory=threading.Lock)
     limiter: RateLimiter | None = None
+    sessions: Sessions = field(default_factory=Sessions)
 
     def __post_init__(self) -> None:
         if self.limiter is None:
@@ -95,18 +103,31 @@ def session(request: Request) -> Iterator[Store]:
 _bearer = HTTPBearer(auto_error=False, description="A token from `seawatch users add`")
 
 
+_cookie = APIKeyCookie(
+    name=COOKIE,
+    auto_error=False,
+    description="The web map's session (HttpOnly, SameSite=Strict; POST /api/v1/session)",
+)
+
+
 def principal(
     store: Annotated[Store, Depends(session)],
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     st: Annotated[ServeState, Depends(state)],
+    cookie: Annotated[str | None, Depends(_cookie)],
 ) -> Principal:
-    """The user and reader of the request's bearer token; 401 with the reason otherwise,
-    429 when the token asks faster than its rate (:mod:`seawatch.serve.limits`)."""
-    if creds is None:
+    """The user and reader of the request's bearer token, or else of its session cookie
+    (the web map's); 401 with the reason otherwise, 429 when the user asks faster than its
+    rate (:mod:`seawatch.serve.limits`)."""
+    if creds is not None:
+        user, reader = authenticate(store, creds.credentials)
+    elif cookie:
+        user, reader = st.sessions.principal(store, cookie)
+    else:
         raise Unauthorized(
             "missing token: send 'Authorization: Bearer <token>' (`seawatch users add`)"
         )
-    user, reader = authenticate(store, creds.credentials)
+    note_user(user.name)  # the access log's user
     assert st.limiter is not None
     st.limiter.take(user.name)
     return Principal(user, reader)

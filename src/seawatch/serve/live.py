@@ -1,12 +1,21 @@
-"""``/live``: a WebSocket stream of positions and events as live ingest stores them.
+"""``/live``: a WebSocket stream of the records live ingest stores (positions, events, ...).
 
-In: the rows the store sink tells ``app.state.subscribers`` after each commit (with their
+In: the rows the store sink tells ``app.state.subscribers`` after each commit, one list of
+callables per record kind of :data:`~seawatch.serve.subscription.TYPES` (with their
 ``label_id``; called from the ingest thread, which only enqueues here), and clients that
-connect with ``Authorization: Bearer <token>`` and send a subscription. Out: to each client,
-every :data:`TICK_S` at most, a ``positions`` and an ``events`` frame of what its reader may
-read inside its filters, each with the combined marking of its items. A slow client never
-slows ingest: its queue is bounded; positions are coalesced to the latest per vessel (then
-the oldest dropped) and the client told ``{"type": "missed", ...}``. See docs/serve.md.
+connect with ``Authorization: Bearer <token>`` (or, from the web map, its session cookie)
+and send a subscription. Out: to each client,
+every :data:`TICK_S` at most, a frame per kind of what its reader may read inside its
+filters, each with the combined marking of its items. A slow client never slows ingest:
+its queue is bounded (:mod:`seawatch.serve.live_client`); positions are coalesced to the
+latest per vessel (then the oldest dropped) and the client told ``{"type": "missed", ...}``.
+Each subscription is written to the audit trail (:func:`seawatch.serve.audit.record_stream`).
+See docs/serve.md.
+
+The cost is per frame and per row rendered, not per client: each tick, each kind's rows
+are rendered to JSON once (:class:`Rendered`, off the event loop); a client's frame is its
+rows' texts joined, chosen by its label mask (:func:`seawatch.labels.label_mask`) and
+filters over the Arrow columns.
 
 Subscription (:mod:`seawatch.serve.subscription`; a JSON object, every key optional;
 longitude first, like the REST ``bbox``)::
@@ -19,14 +28,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
@@ -34,19 +47,23 @@ from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from seawatch.errors import SeawatchError
 from seawatch.export.common import marking_of
 from seawatch.labels import Label, Reader, label_mask
+from seawatch.serve import audit
 from seawatch.serve.accounts import authenticate
 from seawatch.serve.deps import ServeState
+from seawatch.serve.live_client import Client, Queue
 from seawatch.serve.render import items
+from seawatch.serve.sessions import COOKIE
 from seawatch.serve.subscription import TYPES, Subscription, SubscriptionError
+from seawatch.store.tables import TABLES
 
 __all__ = [
+    "AUDIT_EVERY_S",
     "FRAME_ITEMS",
-    "MAX_EVENTS",
-    "MAX_POSITIONS",
     "TICK_S",
     "TYPES",
     "Client",
     "LiveHub",
+    "Rendered",
     "Subscription",
     "install_live",
 ]
@@ -55,47 +72,53 @@ log = logging.getLogger(__name__)
 
 TICK_S = 0.15
 """Frames are batched: at most one of each type per client per tick (the cost is per frame)."""
-MAX_POSITIONS = 5_000
-"""Positions a client's queue holds (about 1 MB of JSON); beyond, latest per vessel only."""
-MAX_EVENTS = 1_000
 FRAME_ITEMS = 1_000
 """Items per frame at most (a frame stays well under the 1 MiB clients accept by default)."""
 MAX_INBOX_ROWS = 500_000
 """Rows waiting for the next tick; beyond, the oldest tables are dropped (and counted)."""
 HISTORY_ROWS = 200_000
 """Rows of the latest batches kept for SSE clients resuming with ``Last-Event-ID``."""
-"""Rows waiting for the next tick; beyond, the oldest tables are dropped (and counted)."""
+AUDIT_EVERY_S = 60.0
+"""A subscription still open writes an audit row at most this often (when it was sent rows)."""
 SUBSCRIBE_TIMEOUT_S = 10.0
 POLICY_VIOLATION = 1008
+_HIDDEN = ("msg_key",)  # never sent (nor label_id: each item has its "label" instead)
 
 
-@dataclass(eq=False)
-class Client:
-    """One connection: its reader, filters and bounded queue (filled by the hub's tick)."""
+@dataclass(frozen=True)
+class Rendered:
+    """One kind's rows of one batch, rendered once for every client: the columns the
+    filters read, each row's JSON text, label id and vessel (MMSI, or -1)."""
 
-    reader: Reader
-    sub: Subscription
-    positions: list[dict[str, Any]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
-    missed_positions: int = 0
-    missed_events: int = 0
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
-    sending: asyncio.Lock = field(default_factory=asyncio.Lock)  # one message at a time
-    allowed: tuple[int, frozenset[int]] = (-1, frozenset())
+    kind: str
+    rows: pa.Table
+    texts: np.ndarray[Any, np.dtype[np.object_]]
+    label_ids: np.ndarray[Any, np.dtype[np.int32]]
+    keys: np.ndarray[Any, np.dtype[np.int64]]
 
-    def put(self, kind: str, new: list[dict[str, Any]]) -> None:
-        if kind == "positions":
-            self.positions += new
-            if len(self.positions) > MAX_POSITIONS:  # latest per vessel, then the newest
-                latest = list({p["mmsi"]: p for p in self.positions}.values())[-MAX_POSITIONS:]
-                self.missed_positions += len(self.positions) - len(latest)
-                self.positions = latest
-        else:
-            self.events += new
-            if len(self.events) > MAX_EVENTS:
-                self.missed_events += len(self.events) - MAX_EVENTS
-                self.events = self.events[-MAX_EVENTS:]
-        self.ready.set()
+    @classmethod
+    def of(cls, kind: str, rows: pa.Table, labels: Mapping[int, Label]) -> Rendered:
+        """``rows`` as stored (the table's columns only: what the REST routes send)."""
+        if kind in TABLES:
+            keep = [c for c in TABLES[kind].names if c in rows.column_names]
+            rows = rows.select(keep)
+        ids: Any = rows.column("label_id").cast(pa.int32())
+        hit: Any = pc.is_in(ids, value_set=pa.array(sorted(labels), pa.int32()))
+        known: Any = pc.fill_null(hit, False)
+        if not pc.all(known).as_py():  # denied to all: never sent
+            log.error("live: %d %s with an unknown label not sent", rows.num_rows, kind)
+            rows = rows.filter(known)
+        shown = rows.drop_columns([c for c in _HIDDEN if c in rows.column_names])
+        texts = np.array([json.dumps(i, default=str) for i in items(shown, labels)], object)
+        col: Any = rows.column("mmsi") if "mmsi" in rows.column_names else None
+        mmsi: Any = None if col is None else pc.fill_null(col, -1)
+        keys = (
+            np.asarray(mmsi.to_numpy(), np.int64)
+            if mmsi is not None
+            else np.full(rows.num_rows, -1, np.int64)
+        )
+        ids_np = np.asarray(rows.column("label_id").to_numpy(), np.int32)
+        return cls(kind, rows, texts, ids_np, keys)
 
 
 class LiveHub:
@@ -109,12 +132,12 @@ class LiveHub:
         self._inbox_rows = 0
         self._lock = threading.Lock()
         self._labels: dict[int, Label] = {}
-        self._labels_version = 0
+        self._markings: dict[frozenset[int], str] = {}
         self._task: asyncio.Task[None] | None = None
         self.dropped = 0
         self.seq = 0
         """Number of the last batch fanned out (the SSE event ids)."""
-        self.history: deque[tuple[int, dict[str, pa.Table]]] = deque()
+        self.history: deque[tuple[int, dict[str, Rendered]]] = deque()
         self._history_rows = 0
         self._discarded = False  # rows told while nobody listened: a gap in the history
 
@@ -130,12 +153,6 @@ class LiveHub:
                 _, old = self._inbox.popleft()
                 self._inbox_rows -= old.num_rows
                 self.dropped += old.num_rows
-
-    def offer_positions(self, table: pa.Table) -> None:
-        self.offer("positions", table)
-
-    def offer_events(self, table: pa.Table) -> None:
-        self.offer("events", table)
 
     # --- the event loop -----------------------------------------------------------------
     def add(self, client: Client) -> None:
@@ -171,17 +188,21 @@ class LiveHub:
             ids |= set(pc.unique(rows.column("label_id")).drop_null().to_pylist())
         if not ids <= set(self._labels):
             self._labels = await asyncio.to_thread(self._read_labels)
-            self._labels_version += 1
+            self._markings = {}
+        labels = self._labels
+        rendered = await asyncio.to_thread(
+            lambda: {k: Rendered.of(k, rows, labels) for k, rows in by_kind.items()}
+        )
         # no await from here on: a client added meanwhile gets this batch once
         self._settle()
         self.seq += 1
-        self.history.append((self.seq, by_kind))
-        self._history_rows += sum(t.num_rows for t in by_kind.values())
+        self.history.append((self.seq, rendered))
+        self._history_rows += sum(r.rows.num_rows for r in rendered.values())
         while self._history_rows > HISTORY_ROWS and len(self.history) > 1:
             _, old = self.history.popleft()
-            self._history_rows -= sum(t.num_rows for t in old.values())
+            self._history_rows -= sum(r.rows.num_rows for r in old.values())
         for client in list(self.clients):
-            self._put(client, by_kind)
+            self._put(client, rendered)
 
     def _settle(self) -> None:
         """A batch number for what nobody was told (no client): resuming across it misses."""
@@ -191,27 +212,32 @@ class LiveHub:
             self.history.clear()
             self._history_rows = 0
 
-    def _put(self, client: Client, by_kind: dict[str, pa.Table]) -> None:
+    def _put(self, client: Client, rendered: dict[str, Rendered]) -> None:
         policy = self.state.store.policy
-        for kind, rows in by_kind.items():
-            if kind not in client.sub.types:
+        for kind, r in rendered.items():
+            if kind not in client.sub.types or not r.rows.num_rows:
                 continue
-            mask = label_mask(rows.column("label_id"), client.reader, self._labels, policy)
-            rows = rows.filter(mask)
-            where = client.sub.mask(rows, kind) if rows.num_rows else None
+            mask: Any = label_mask(r.rows.column("label_id"), client.reader, self._labels, policy)
+            where = client.sub.mask(r.rows, kind)
             if where is not None:
-                rows = rows.filter(where)
-            if rows.num_rows:
-                client.put(kind, _items(rows, self._labels))
+                mask = pc.and_(mask, where)
+            idx = np.flatnonzero(np.asarray(pc.fill_null(mask, False).to_numpy(False)))
+            if len(idx):
+                client.put(
+                    kind,
+                    r.texts[idx].tolist(),
+                    r.label_ids[idx].tolist(),
+                    r.keys[idx].tolist(),
+                )
 
     def replay(self, client: Client, after: int) -> bool:
         """Queue for ``client`` the kept batches after number ``after``; False when some
         between are no longer kept (or ``after`` is not a batch this hub numbered)."""
         self._settle()
         kept = self.history[0][0] if self.history else self.seq + 1
-        for seq, by_kind in self.history:
+        for seq, rendered in self.history:
             if seq > after:
-                self._put(client, by_kind)
+                self._put(client, rendered)
         return after <= self.seq and after >= kept - 1
 
     def _read_labels(self) -> dict[int, Label]:
@@ -223,43 +249,84 @@ class LiveHub:
         finally:
             cm.__exit__(None, None, None)
 
-    def frames(self, kind: str, got: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """``got`` as frames of at most :data:`FRAME_ITEMS` items with their marking; a part
-        whose marking cannot be computed is not sent (logged)."""
+    def frames(self, client: Client, kind: str, got: Queue) -> list[str]:
+        """``got`` as frames (JSON texts) of at most :data:`FRAME_ITEMS` items with their
+        marking, counted as sent to ``client``; a part whose marking cannot be computed is
+        not sent (logged)."""
         out = []
         for k in range(0, len(got), FRAME_ITEMS):
-            part = got[k : k + FRAME_ITEMS]
+            ids = got.label_ids[k : k + FRAME_ITEMS]
             try:
-                marking = self.marking(part)
+                marking = self.marking(frozenset(ids))
             except SeawatchError as exc:
-                log.error("live: %d %s not sent, no marking: %s", len(part), kind, exc)
+                log.error("live: %d %s not sent, no marking: %s", len(ids), kind, exc)
                 continue
-            out.append({"type": kind, "marking": marking, "items": part})
+            body = ",".join(got.texts[k : k + FRAME_ITEMS])
+            out.append(f'{{"type": "{kind}", "marking": {json.dumps(marking)}, "items": [{body}]}}')
+            client.sent(ids)
         return out
 
-    def marking(self, got: list[dict[str, Any]]) -> str:
-        """The combined marking of ``got`` (whose ``_label_id`` it removes: not sent)."""
-        ids = pa.table({"label_id": pa.array([g.pop("_label_id") for g in got], pa.int32())})
-        return marking_of(ids, self._labels, self.state.store.policy).overall.marking
+    def marking(self, ids: frozenset[int]) -> str:
+        """The combined marking of records of the labels ``ids`` (cached)."""
+        found = self._markings.get(ids)
+        if found is None:
+            table = pa.table({"label_id": pa.array(sorted(ids), pa.int32())})
+            found = marking_of(table, self._labels, self.state.store.policy).overall.marking
+            self._markings[ids] = found
+        return found
+
+    def missed_frame(self, client: Client) -> str | None:
+        """``{"type": "missed", <kind>: n, ...}`` when ``client`` lost items, else None."""
+        missed = client.take_missed()
+        if missed is None:
+            return None
+        return json.dumps({"type": "missed", **{k: missed.get(k, 0) for k in TYPES}})
+
+    # --- the audit trail ----------------------------------------------------------------
+    def _audit_now(self, client: Client) -> None:
+        rows, ids = client.audit_due()
+        marking = self.marking(frozenset(ids)) if ids else ""
+        query = json.dumps(client.sub.describe(), sort_keys=True)
+        audit.record_stream(self.state, client.user, client.route, query, rows, marking)
+
+    async def audit(self, client: Client, *, final: bool = False) -> None:
+        """Write ``client``'s audit row when due (every :data:`AUDIT_EVERY_S` with rows
+        sent), or now when ``final`` (it leaves or changes its subscription); a failure is
+        logged, the stream goes on."""
+        if not final and (
+            not client.rows_sent or time.monotonic() - client.audited_at < AUDIT_EVERY_S
+        ):
+            return
+        job = asyncio.ensure_future(asyncio.to_thread(self._audit_now, client))
+        try:
+            await asyncio.shield(job)
+        except asyncio.CancelledError:  # the server stops: the row is still written
+            pass
+        except SeawatchError as exc:
+            log.error("live: audit row for %s not written: %s", client.user, exc)
 
 
-def _items(rows: pa.Table, labels: Mapping[int, Label]) -> list[dict[str, Any]]:
-    ids = rows.column("label_id").to_pylist()
-    drop = [c for c in ("msg_key",) if c in rows.column_names]
-    out = items(rows.drop_columns(drop), labels)
-    for item, label_id in zip(out, ids, strict=True):
-        item["_label_id"] = label_id  # for the frame's marking; not sent
-    return out
-
-
-def _authenticate(state: ServeState, token: str) -> Reader:
+def _authenticate(state: ServeState, token: str, cookie: str | None = None) -> tuple[str, Reader]:
+    """The user name and reader of a bearer token, or (no token) of the web map's session
+    cookie."""
     with state.lock:
         cm = state.store.read_session()
         store = cm.__enter__()
     try:
-        return authenticate(store, token)[1]
+        if cookie is not None:
+            user, reader = state.sessions.principal(store, cookie)
+        else:
+            user, reader = authenticate(store, token)
+        return user.name, reader
     finally:
         cm.__exit__(None, None, None)
+
+
+def _same_origin(ws: WebSocket) -> bool:
+    """A browser's handshake comes from a page of this node (the cookie is SameSite=Strict
+    too; this refuses cross-site WebSocket hijacking outright)."""
+    origin = ws.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == ws.headers.get("host")
 
 
 async def _refuse(ws: WebSocket, detail: str) -> None:
@@ -272,17 +339,16 @@ async def _send(ws: WebSocket, hub: LiveHub, client: Client) -> None:
         await client.ready.wait()
         client.ready.clear()
         async with client.sending:
-            if client.missed_positions or client.missed_events:
-                missed = {"positions": client.missed_positions, "events": client.missed_events}
-                client.missed_positions = client.missed_events = 0
-                await ws.send_json({"type": "missed", **missed})
+            missed = hub.missed_frame(client)
+            if missed is not None:
+                await ws.send_text(missed)
             for kind in TYPES:
-                got: list[dict[str, Any]] = getattr(client, kind)
+                got = client.queues.get(kind)
                 if not got:
                     continue
-                setattr(client, kind, [])
-                for frame in hub.frames(kind, got):
-                    await ws.send_text(json.dumps(frame, default=str))
+                for frame in hub.frames(client, kind, got.take()):
+                    await ws.send_text(frame)
+        await hub.audit(client)
 
 
 async def live(ws: WebSocket) -> None:
@@ -292,11 +358,15 @@ async def live(ws: WebSocket) -> None:
     await ws.accept()
     auth = ws.headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    cookie = None if auth else ws.cookies.get(COOKIE)
+    if cookie and not _same_origin(ws):
+        await _refuse(ws, "session cookie from another site's page: refused")
+        return
+    if not cookie and (scheme.lower() != "bearer" or not token.strip()):
         await _refuse(ws, "missing token: send 'Authorization: Bearer <token>'")
         return
     try:
-        reader = await asyncio.to_thread(_authenticate, hub.state, token.strip())
+        user, reader = await asyncio.to_thread(_authenticate, hub.state, token.strip(), cookie)
     except SeawatchError as exc:
         await _refuse(ws, str(exc))
         return
@@ -311,7 +381,7 @@ async def live(ws: WebSocket) -> None:
         return
     except WebSocketDisconnect:
         return
-    client = Client(reader, sub)
+    client = Client(reader, sub, user=user, route="/live")
     await ws.send_json({"type": "subscribed", **sub.describe()})
     hub.add(client)
     sender = asyncio.create_task(_send(ws, hub, client))
@@ -320,10 +390,12 @@ async def live(ws: WebSocket) -> None:
             text = await ws.receive_text()
             async with client.sending:
                 try:
-                    client.sub = Subscription.parse(text)
+                    new = Subscription.parse(text)
                 except SubscriptionError as exc:
                     await _refuse(ws, str(exc))
                     return
+                await hub.audit(client, final=True)  # the row of the one it replaces
+                client.sub = new
                 await ws.send_json({"type": "subscribed", **client.sub.describe()})
     except WebSocketDisconnect:
         pass
@@ -332,12 +404,13 @@ async def live(ws: WebSocket) -> None:
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await sender
+        await hub.audit(client, final=True)
 
 
 def install_live(app: FastAPI) -> None:
-    """``/live`` on ``app``, told of what ``app.state.subscribers`` is told."""
+    """``/live`` on ``app``, told of each kind ``app.state.subscribers`` is told of."""
     hub = LiveHub(app.state.seawatch, app.state.metrics.subscribers)
     app.state.live = hub
-    app.state.subscribers.positions.append(hub.offer_positions)
-    app.state.subscribers.events.append(hub.offer_events)
+    for kind in TYPES:
+        getattr(app.state.subscribers, kind).append(functools.partial(hub.offer, kind))
     app.add_api_websocket_route("/live", live, name="live")

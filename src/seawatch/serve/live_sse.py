@@ -21,7 +21,8 @@ from fastapi.responses import StreamingResponse
 
 from seawatch.errors import InputError
 from seawatch.serve.deps import Principal, known_params, principal
-from seawatch.serve.live import Client, LiveHub
+from seawatch.serve.live import LiveHub
+from seawatch.serve.live_client import Client
 from seawatch.serve.subscription import TYPES, Subscription
 
 __all__ = ["KEEPALIVE_S", "install_sse"]
@@ -47,9 +48,11 @@ def _floats(text: str) -> list[float]:
         ) from None
 
 
-def _event(kind: str, data: dict[str, Any], event_id: int | None = None) -> str:
+def _event(kind: str, data: dict[str, Any] | str, event_id: int | None = None) -> str:
+    """One SSE event; ``data`` a JSON text, or an object to write as one."""
     head = f"event: {kind}\n" + (f"id: {event_id}\n" if event_id is not None else "")
-    return head + f"data: {json.dumps(data, default=str)}\n\n"
+    text = data if isinstance(data, str) else json.dumps(data, default=str)
+    return head + f"data: {text}\n\n"
 
 
 async def _stream(
@@ -69,19 +72,20 @@ async def _stream(
                 continue
             client.ready.clear()
             seq = hub.seq  # every item queued now belongs to a batch up to this one
-            frames: list[tuple[str, dict[str, Any]]] = []
-            if client.missed_positions or client.missed_events:
-                missed = {"positions": client.missed_positions, "events": client.missed_events}
-                client.missed_positions = client.missed_events = 0
-                frames.append(("missed", {"type": "missed", **missed}))
+            frames: list[tuple[str, str]] = []
+            missed = hub.missed_frame(client)
+            if missed is not None:
+                frames.append(("missed", missed))
             for kind in TYPES:
-                got: list[dict[str, Any]] = getattr(client, kind)
-                setattr(client, kind, [])
-                frames += [(kind, frame) for frame in hub.frames(kind, got)]
+                got = client.queues.get(kind)
+                if got:
+                    frames += [(kind, frame) for frame in hub.frames(client, kind, got.take())]
             for n, (kind, data) in enumerate(frames):
                 yield _event(kind, data, seq if n == len(frames) - 1 else None)
+            await hub.audit(client)
     finally:
         hub.remove(client)
+        await hub.audit(client, final=True)
 
 
 async def live_sse(
@@ -102,7 +106,7 @@ async def live_sse(
     sub = Subscription.from_obj(msg)
     after = None if last_event_id is None else _ints(last_event_id, "Last-Event-ID")[:1]
     hub: LiveHub = request.app.state.live
-    client = Client(who.reader, sub)
+    client = Client(who.reader, sub, user=who.user.name, route="/live/sse")
     return StreamingResponse(
         _stream(request, hub, client, after[0] if after else None),
         media_type="text/event-stream",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -112,8 +112,10 @@ def records_answer(
     kind: Kind | None,
     cursor: str | None,
     f: str | None,
+    item: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Response:
-    """The page ``rows`` in the format asked for, marked, audited."""
+    """The page ``rows`` in the format asked for, marked, audited; ``item``: how a JSON
+    item is shown (default: the row as stored)."""
     fmt = _chosen(request, f, kind)
     marking = marking_of(rows, labels, st.store.policy).overall.marking
     headers = {MARKING_HEADER: marking}
@@ -121,7 +123,10 @@ def records_answer(
     if nxt is not None:
         headers["Link"] = f'<{nxt}>; rel="next"'
     if fmt is None:
-        body = {"marking": marking, "items": items(rows, labels), "next": nxt}
+        shown = items(rows, labels)
+        if item is not None:
+            shown = [item(x) for x in shown]
+        body = {"marking": marking, "items": shown, "next": nxt}
         response: Response = Response(json.dumps(body), media_type=_JSON, headers=headers)
     else:
         assert kind is not None

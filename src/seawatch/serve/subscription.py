@@ -92,18 +92,28 @@ class Subscription:
         }
 
     def mask(self, rows: pa.Table, kind: str) -> pa.ChunkedArray[Any] | None:
-        """Where ``rows`` match the bbox, MMSI and event type filters (None: all)."""
+        """Where ``rows`` match the bbox, MMSI and event type filters (None: all). Any
+        kind is filtered by the columns it has (``lon``/``lat``, ``mmsi`` and
+        ``other_mmsi``); a row without a position or an MMSI does not match a filter on
+        it; ``event_types`` filters events only."""
         parts: list[Any] = []
+        names = set(rows.column_names)
         if self.bboxes:
+            if not {"lon", "lat"} <= names:
+                return pa.chunked_array([pa.array([False] * rows.num_rows)])
             lon, lat = rows.column("lon"), rows.column("lat")
             boxes = [_in_box(lon, lat, b) for b in self.bboxes]
             parts.append(reduce(pc.or_, boxes))
         if self.mmsi:
             value_set = pa.array(sorted(self.mmsi), pa.int32())
-            hit = pc.is_in(rows.column("mmsi"), value_set=value_set)
-            if kind == "events":
-                hit = pc.or_(hit, pc.is_in(rows.column("other_mmsi"), value_set=value_set))
-            parts.append(hit)
+            hits = [
+                pc.is_in(rows.column(c), value_set=value_set)
+                for c in ("mmsi", "other_mmsi")
+                if c in names
+            ]
+            if not hits:
+                return pa.chunked_array([pa.array([False] * rows.num_rows)])
+            parts.append(reduce(pc.or_, hits))
         if kind == "events" and self.event_types:
             types = pa.array(sorted(self.event_types), pa.string())
             parts.append(pc.is_in(rows.column("event_type"), value_set=types))

@@ -83,6 +83,11 @@ class Backend(ABC):
         another thread writes through this one (see :meth:`Store.read_session`)."""
         raise StoreError(f"{self.display}: this backend has no read sessions")
 
+    def write_session(self) -> Backend:
+        """The same database over a connection of its own that may write, for a second
+        writing thread (the server's live ingest) beside the one using this one."""
+        raise StoreError(f"{self.display}: this backend has no write sessions")
+
     @abstractmethod
     def close(self) -> None:
         """Release the connection."""
@@ -155,10 +160,14 @@ class Store:
         return labels_from_table(t.cast(_labels_schema()), self.policy)
 
     def label_id(self, label: Label) -> int:
-        """The id of ``label``, adding it to ``labels`` (in the caller's transaction)."""
-        if self._label_ids is None:
-            self._label_ids = {_ident(lb): i for i, lb in self.labels().items()}
+        """The id of ``label``, adding it to ``labels`` (in the caller's transaction).
+        A label not in the cache is looked up again first: another session (a second
+        writer) may have added it, or the id the cache would give next."""
         key = _ident(label)
+        found = None if self._label_ids is None else self._label_ids.get(key)
+        if found is not None:
+            return found
+        self._label_ids = {_ident(lb): i for i, lb in self.labels().items()}
         found = self._label_ids.get(key)
         if found is not None:
             return found
@@ -209,6 +218,20 @@ class Store:
         label filter as always. A session is not shared between threads; it is closed
         when the block ends (the store stays open)."""
         session = Store(self.backend.read_session(), self.policy)
+        try:
+            yield session
+        finally:
+            session.backend.close()
+
+    @contextmanager
+    def write_session(self) -> Iterator[Store]:
+        """This store over a connection of its own that may write (DuckDB: a cursor of the
+        same database; PostgreSQL: a new connection), so a second thread writes without
+        waiting for the first: the server's live ingest writes on one while requests
+        write audit rows on this store. Each session caches label ids of its own: two
+        writers adding the same new label at once is left to the database (the labels
+        table's key). Closed when the block ends (the store stays open)."""
+        session = Store(self.backend.write_session(), self.policy)
         try:
             yield session
         finally:

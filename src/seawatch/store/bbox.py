@@ -9,10 +9,11 @@ with longitude and latitude swapped when that is a valid box, for callers that s
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from seawatch.errors import InputError
 
-__all__ = ["BBox", "check_bbox", "format_bbox", "swapped_box"]
+__all__ = ["BBox", "check_bbox", "format_bbox", "swapped_box", "where_bbox"]
 
 BBox = tuple[float, float, float, float]
 """``(min_lon, min_lat, max_lon, max_lat)`` in degrees; ``min_lon > max_lon`` crosses the
@@ -86,3 +87,12 @@ def swapped_box(bbox: BBox) -> BBox | None:
     if swapped == (x0, y0, x1, y1) or _broken_rule(swapped) is not None:
         return None
     return swapped
+
+
+def where_bbox(bbox: BBox | None, lon: str = "lon", lat: str = "lat") -> tuple[str, list[Any]]:
+    """``AND ...`` SQL condition (and its parameters) of rows inside ``bbox`` (checked)."""
+    if bbox is None:
+        return "", []
+    x0, y0, x1, y1 = check_bbox(bbox)
+    op = "AND" if x0 <= x1 else "OR"
+    return f" AND {lat} BETWEEN ? AND ? AND ({lon} >= ? {op} {lon} <= ?)", [y0, y1, x0, x1]

@@ -217,13 +217,22 @@ class DuckBackend(Backend):
         """The same database over its own cursor (``connection.cursor()``: a connection of
         its own to the same database instance): one per reading thread. It sees what is
         committed; the writer keeps the main connection."""
+        return self._cursor("read")
+
+    def write_session(self) -> DuckBackend:
+        """A cursor as :meth:`read_session`, for a second writer in this process (DuckDB
+        runs transactions of one database's connections concurrently; two that change the
+        same row conflict and the second fails)."""
+        return self._cursor("write")
+
+    def _cursor(self, what: str) -> DuckBackend:
         session = object.__new__(DuckBackend)
         session.path, session.display, session._depth = self.path, self.display, 0
         try:
             session.con = self.con.cursor()
             session.con.execute("SET TimeZone = 'UTC'").fetchall()
         except duckdb.Error as exc:
-            raise StoreError(f"{self.display}: cannot open a read session: {exc}") from None
+            raise StoreError(f"{self.display}: cannot open a {what} session: {exc}") from None
         return session
 
     def close(self) -> None:

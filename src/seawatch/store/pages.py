@@ -41,6 +41,8 @@ ORDERS: Final[Mapping[str, tuple[str, ...]]] = {
     "vessels": ("mmsi",),
     "zones": ("zone_id",),
     "identities": ("mmsi",),
+    "alerts": ("ts", "alert_id"),
+    "alert_rules": ("rule_id",),
 }
 """Each listing (a :class:`Query` method) and the sort key that orders it totally (its
 last column is unique among the listing's rows): the key a page's cursor holds."""

@@ -326,6 +326,10 @@ class PostgresBackend(Backend):
             raise
         return session
 
+    def write_session(self) -> PostgresBackend:
+        """A new connection to the same database that may write: a second writer."""
+        return PostgresBackend(self._url)
+
     def close(self) -> None:
         self.con.close()
 

@@ -30,8 +30,9 @@ import pyarrow.compute as pc
 
 from seawatch.errors import InputError
 from seawatch.labels import Label, Reader, allowed_label_ids
+from seawatch.store.alerting import AlertListings
 from seawatch.store.base import Store
-from seawatch.store.bbox import BBox, check_bbox, format_bbox, swapped_box
+from seawatch.store.bbox import BBox, check_bbox, format_bbox, swapped_box, where_bbox
 from seawatch.store.pages import (
     ORDERS,
     Page,
@@ -61,21 +62,13 @@ _IDENTITY_COLUMNS = ("mmsi", "ts", "name", "callsign", "label_id")
 _IN_LIST_MAX = 10_000  # more MMSIs than this: every vessel's identity, filtered in Arrow
 
 
-def _where_bbox(bbox: BBox | None, lon: str = "lon", lat: str = "lat") -> tuple[str, list[Any]]:
-    if bbox is None:
-        return "", []
-    x0, y0, x1, y1 = check_bbox(bbox)
-    op = "AND" if x0 <= x1 else "OR"
-    return f" AND {lat} BETWEEN ? AND ? AND ({lon} >= ? {op} {lon} <= ?)", [y0, y1, x0, x1]
-
-
 def _where_area(
     bbox: BBox | None, start: datetime | None, end: datetime | None, mmsi: int | None = None
 ) -> tuple[str, list[Any]]:
     """``AND ...`` conditions of positions in ``bbox`` with ``start <= ts <= end`` (of
     ``mmsi``), each optional, and their parameters."""
     _check_window(start, end)
-    where, params = _where_bbox(bbox)
+    where, params = where_bbox(bbox)
     for cond, value in (("ts >= ?", start), ("ts <= ?", end), ("mmsi = ?", mmsi)):
         if value is not None:
             where += f" AND {cond}"
@@ -93,7 +86,7 @@ def _where_events(
     """``AND ...`` conditions of events of ``types`` at ``bbox`` overlapping the window,
     involving ``mmsi`` (either side), and their parameters."""
     _check_window(start, end)
-    where, params = _where_bbox(bbox)
+    where, params = where_bbox(bbox)
     for cond, values in (
         (f"event_type IN ({', '.join('?' for _ in types or ())})", list(types or ())),
         ("(end_ts IS NULL OR end_ts >= ?)", [] if start is None else [start]),
@@ -114,7 +107,7 @@ def _check_window(start: datetime | None, end: datetime | None) -> None:
         raise InputError(f"time window {start.isoformat()} .. {end.isoformat()}: end before start")
 
 
-class Query:
+class Query(AlertListings):
     """Queries for one reader. ``Query(store, reader).positions(bbox=..., start=..., end=...)``.
 
     Every method returns a :class:`pyarrow.Table` with the stored table's columns

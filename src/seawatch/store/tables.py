@@ -10,6 +10,9 @@ Every table that holds records has a ``label_id`` (int32) into ``labels``; queri
 on it (see :mod:`seawatch.store.query`). Schema changes are new columns or tables with a
 higher ``since``; :data:`SCHEMA_VERSION` is the highest, and migrating a database from
 version ``v`` adds what appeared after ``v``.
+
+Kept whole: this is the one declaration of every stored table; split, the schema would
+be read in pieces.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ __all__ = [
 ]
 
 TS: Final = pa.timestamp("us", tz="UTC")
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 """Version of the schema this code writes; ``schema_version`` holds a database's."""
 
 
@@ -285,6 +288,66 @@ _TABLES = (
         key=("audit_id",),
         since=3,
         doc="Every API request that returned records: who, what, how many, under which marking",
+    ),
+    TableDef(
+        "alert_rules",
+        (
+            _c("rule_id", pa.string(), "Rule id", nullable=False),
+            _c("name", pa.string(), "Rule name", nullable=False),
+            _c("kind", pa.string(), "zone_entry, zone_exit, gap, encounter, ...", nullable=False),
+            _c("zone_id", pa.string(), "Zone or area the rule watches (zones.zone_id)"),
+            _c("filters", pa.string(), "Filters (flags, ship types, speeds, vessels), JSON"),
+            _c("created_by", pa.string(), "Who made the rule (users.name, or cli)"),
+            _c("created_at", TS, "When it was made (UTC)"),
+            _LABEL,
+        ),
+        key=("rule_id",),
+        on_conflict="replace",
+        since=4,
+        doc="Alert rules (seawatch.events.alerts), evaluated by the engine as data is stored",
+    ),
+    TableDef(
+        "alerts",
+        (
+            _c("alert_id", pa.string(), "Alert id (one firing, one id)", nullable=False),
+            _c("rule_id", pa.string(), "Rule that fired (alert_rules.rule_id)", nullable=False),
+            _c("rule_name", pa.string(), "Its name when it fired"),
+            _c("kind", pa.string(), "The rule's kind", nullable=False),
+            _c("ts", TS, "Time of the record that fired it (UTC)", nullable=False),
+            _c("fired_at", TS, "When the node fired it (UTC)"),
+            _c("mmsi", pa.int32(), "Vessel"),
+            _c("other_mmsi", pa.int32(), "Other vessel (encounters)"),
+            _c("lat", pa.float64(), "Latitude, degrees"),
+            _c("lon", pa.float64(), "Longitude, degrees"),
+            _c("event_id", pa.string(), "Event that fired it (events.event_id); null: a position"),
+            _c("details", pa.string(), "What fired it, JSON"),
+            _c("acked_at", TS, "When it was acknowledged (UTC); null: not yet"),
+            _c("acked_by", pa.string(), "Who acknowledged it"),
+            _LABEL,
+        ),
+        key=("alert_id",),
+        since=4,
+        doc="Fired alerts; label: combine of the rule's, the zone's and the record's labels",
+    ),
+    TableDef(
+        "signin_links",
+        (
+            _c(
+                "link_id",
+                pa.string(),
+                "Link id: the public part of the link's code",
+                nullable=False,
+            ),
+            _c("user_id", pa.string(), "Whom the link signs in (users.user_id)", nullable=False),
+            _c("code_hash", pa.string(), "SHA-256 of the code's secret, hex", nullable=False),
+            _c("created_at", TS, "When the link was made (UTC)"),
+            _c("expires_at", TS, "When the link stops working (UTC)"),
+            _c("used_at", TS, "When the link was used (UTC); null: unused (single use)"),
+        ),
+        key=("link_id",),
+        on_conflict="replace",
+        since=4,
+        doc="One-time sign-in links of the web map (seawatch users link): stored hashed",
     ),
 )
 

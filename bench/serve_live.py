@@ -1,0 +1,209 @@
+"""The live streams of ``seawatch serve``, measured through real processes on loopback.
+
+``bench/serve.py --live SCENARIO`` runs this. Every part is a process of its own, as in use:
+
+- a **feed** (``serve_live.py feed``): a loopback TCP server sending the lines of a
+  ``seawatch simulate`` run (cached in ``--sim-dir``) at ``--rate`` lines/s, each line's tag
+  block ``c:`` rewritten to the wall-clock time it is sent (milliseconds), so a position's
+  ``ts`` is the moment its NMEA line went out;
+- the **server**: ``seawatch serve --tcp`` reading that feed (``--batch-s``; the engine's
+  reorder window ``--window-s`` through ``SEAWATCH_REORDER_WINDOW_S``), labels by a rule
+  (east of 60° E ``SECRET//REL TO IND``, the rest the default ``UNCLASSIFIED``);
+- **WebSocket clients** (``serve_live.py clients``, ``--client-procs`` processes of asyncio
+  clients of the ``websockets`` package), each with its own token and subscription.
+
+A client times every position it receives: latency = arrival of the frame − the item's
+``ts`` (the line's send time: the same clock, loopback), in 1 ms bins, except in the
+fan-out scenario, where each frame's items are all given the latency of its oldest item
+(an upper bound; parsing a million items a second would cost the clients more than the
+server). Loss is counted three ways: lines sent vs lines the server kept (its batch
+files), positions stored vs a reference ``seawatch ingest --detect`` of those batch files,
+and per client, positions received vs :class:`~seawatch.store.query.Query` for its reader
+and bbox over the same seconds (the last ``--window-s`` + 2 s are left out: the reorder
+buffer releases them only when the session finishes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import socket
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HIST_MS = 120_000
+_C = re.compile(rb"c:\d+(?:\.\d+)?")
+_TS = re.compile(rb'"ts": ?"([^"]+)"')
+
+
+# --- the feed ---------------------------------------------------------------------------
+def _lines(files: list[Path]) -> Iterator[bytes]:
+    """Blocks of whole lines of ``files``, over and over."""
+    while True:
+        for path in files:
+            with path.open("rb") as f:
+                rest = b""
+                while block := f.read(1 << 20):
+                    block = rest + block
+                    cut = block.rfind(b"\n") + 1
+                    rest = block[cut:]
+                    yield block[:cut]
+
+
+def feed_main(rate: float, duration_s: float, files: list[Path]) -> None:
+    """Listen on a free loopback port (printed), accept the server, wait for ``go`` on
+    stdin, send ``rate`` lines/s for ``duration_s``, print what was sent, wait for EOF."""
+    server = socket.create_server(("127.0.0.1", 0))
+    print(json.dumps({"port": server.getsockname()[1]}), flush=True)
+    conn, _ = server.accept()
+    sys.stdin.readline()  # "go"
+    blocks = _lines(files)
+    pending: list[bytes] = []
+    sent = 0
+    t0 = time.time()
+    end = t0 + duration_s
+    while True:
+        now = time.time()
+        if now >= end:
+            break
+        due = int((now - t0) * rate) - sent
+        if due > 0:
+            while len(pending) < due:
+                pending += next(blocks).splitlines(keepends=True)
+            chunk, pending = b"".join(pending[:due]), pending[due:]
+            stamp = b"c:%.3f" % time.time()
+            conn.sendall(_C.sub(stamp, chunk))
+            sent += due
+        time.sleep(0.005)
+    print(json.dumps({"sent": sent, "t0": t0, "t1": time.time()}), flush=True)
+    sys.stdin.read()  # until the bench closes stdin
+    conn.close()
+
+
+# --- the clients ------------------------------------------------------------------------
+def _epoch_s(ts: list[bytes]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    arr = np.array([t.rstrip(b"Z") for t in ts], dtype="datetime64[us]")
+    return arr.astype(np.int64) / 1e6  # type: ignore[no-any-return]
+
+
+async def _client(spec: dict[str, Any], url: str, light: bool, out: dict[str, Any]) -> None:
+    from websockets.asyncio.client import connect
+
+    hist = np.zeros(HIST_MS + 1, np.int64)
+    per_s: Counter[int] = Counter()
+    out.update(frames=0, positions=0, events=0, missed=0, errors=[], bytes=0)
+    try:
+        async with connect(
+            f"{url}/live",
+            additional_headers={"Authorization": f"Bearer {spec['token']}"},
+            max_size=None,
+            open_timeout=60,
+            ping_interval=None,
+        ) as ws:
+            t0 = time.monotonic()
+            await ws.send(json.dumps(spec["sub"]))
+            ack = json.loads(await ws.recv())
+            out["ack_ms"] = (time.monotonic() - t0) * 1e3
+            if ack.get("type") != "subscribed":
+                out["errors"].append(ack)
+                return
+            spec["ready"].set()
+            async for frame in ws:
+                now = time.time()
+                data = frame if isinstance(frame, bytes) else frame.encode()
+                out["frames"] += 1
+                out["bytes"] += len(data)
+                head = data[:40]
+                if b'"positions"' in head:
+                    ts = _TS.findall(data)
+                    out["positions"] += len(ts)
+                    if light:
+                        lat = now - _epoch_s([min(ts)])[0]
+                        hist[min(HIST_MS, max(0, int(lat * 1e3)))] += len(ts)
+                    else:
+                        secs = _epoch_s(ts)
+                        lat_ms = np.clip(((now - secs) * 1e3).astype(np.int64), 0, HIST_MS)
+                        hist += np.bincount(lat_ms, minlength=HIST_MS + 1)
+                        per_s.update(secs.astype(np.int64).tolist())
+                elif b'"events"' in head:
+                    out["events"] += data.count(b'"event_type"')
+                elif b'"missed"' in head:
+                    msg = json.loads(data)
+                    out["missed"] += int(msg.get("positions", 0)) + int(msg.get("events", 0))
+                elif b'"error"' in head:
+                    out["errors"].append(json.loads(data))
+    except Exception as exc:  # counted, reported
+        if not spec["stopping"]:
+            out["errors"].append(repr(exc))
+    finally:
+        spec["ready"].set()
+        out["hist"] = hist
+        out["per_s"] = per_s
+
+
+async def _clients(specs: list[dict[str, Any]], url: str, light: bool) -> list[dict[str, Any]]:
+    outs: list[dict[str, Any]] = [{} for _ in specs]
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    threading.Thread(
+        target=lambda: (sys.stdin.readline(), loop.call_soon_threadsafe(stop.set)), daemon=True
+    ).start()
+    tasks = []
+    for spec, out in zip(specs, outs, strict=True):
+        spec["ready"], spec["stopping"] = asyncio.Event(), False
+        tasks.append(asyncio.create_task(_client(spec, url, light, out)))
+        await asyncio.sleep(0.002)
+    for spec in specs:
+        await spec["ready"].wait()
+    print(json.dumps({"ready": len(specs)}), flush=True)
+    await stop.wait()
+    for spec in specs:
+        spec["stopping"] = True
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return outs
+
+
+def clients_main() -> None:
+    """Read ``{"url", "light", "clients": [{"token", "sub"}]}`` on stdin's first line;
+    connect and subscribe them all, print ``ready``, then receive until a line on stdin;
+    print each client's figures as JSON."""
+    job = json.loads(sys.stdin.readline())
+    outs = asyncio.run(_clients(job["clients"], job["url"], job["light"]))
+    for out in outs:
+        hist = out.pop("hist")
+        nz = np.flatnonzero(hist)
+        out["hist"] = {"ms": nz.tolist(), "n": hist[nz].tolist()}
+        out["per_s"] = {str(k): v for k, v in out["per_s"].items()}
+    print(json.dumps(outs), flush=True)
+
+
+def percentile_ms(hists: list[dict[str, list[int]]], q: float) -> float:
+    """The ``q`` quantile of the merged 1 ms histograms (NaN when empty)."""
+    total = np.zeros(HIST_MS + 1, np.int64)
+    for h in hists:
+        np.add.at(total, np.asarray(h["ms"], np.int64), np.asarray(h["n"], np.int64))
+    n = int(total.sum())
+    if not n:
+        return float("nan")
+    return float(np.searchsorted(np.cumsum(total), q * n))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "feed":
+        feed_main(float(sys.argv[2]), float(sys.argv[3]), [Path(p) for p in sys.argv[4:]])
+    elif sys.argv[1] == "clients":
+        clients_main()
+    else:
+        sys.exit(f"usage: {sys.argv[0]} feed RATE DURATION FILE... | clients")
+    os._exit(0)

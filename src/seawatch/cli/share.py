@@ -1,0 +1,228 @@
+"""``seawatch share``: what this node releases to which peer, and bundles in and out.
+
+In: the release rules file (``--rules``, default ``<data_dir>/share-rules.toml``), pinned
+peers, the store (``--db``). Out: rules appended (``allow``), listed and checked
+(``rules list``, ``rules check``), sealed bundles written for a peer (``export --to PEER
+DIR``) and verified bundles imported (``import DIR``), each decision an audit log entry
+(:mod:`seawatch.share`; docs/federation.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import click
+import pyarrow as pa
+
+from seawatch.cli.common import settings_of
+from seawatch.cli.db import db_option, open_db
+from seawatch.errors import ConfigError, InputError
+from seawatch.labels import Policy, parse_label
+from seawatch.share.bundle import MANIFEST_FILE, SHARED_TABLES, export_bundle
+from seawatch.share.node import Node
+from seawatch.share.receive import import_bundle
+from seawatch.share.rules import Rules, make_rule, parse_delay, rules_file
+
+__all__ = ["share_command"]
+
+
+def _rules(ctx: click.Context, path: Path | None) -> Rules:
+    return Rules.load(path or rules_file(settings_of(ctx).data_dir))
+
+
+rules_option = click.option(
+    "--rules",
+    "rules_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The release rules file [default: <data_dir>/share-rules.toml].",
+)
+
+
+@click.group("share")
+def share_command() -> None:
+    """Release records to peers under the owner's rules; import what peers release.
+
+    \b
+    Examples:
+      seawatch share allow usa-c2 --marking 'CONFIDENTIAL//REL TO IND, USA' --delay 6h
+      seawatch share rules list
+      seawatch share export --to usa-c2 /media/courier
+      seawatch share import /media/courier
+    """
+
+
+@share_command.command("allow")
+@click.argument("peer")
+@click.option("--marking", metavar="M", help="Only records with exactly this label.")
+@click.option(
+    "--type", "types", multiple=True, metavar="T", help="positions, events or an event type."
+)
+@click.option("--bbox", metavar="W,S,E,N", help="Only records inside (lon/lat degrees).")
+@click.option("--mmsi", "mmsis", multiple=True, type=int, help="Only these vessels.")
+@click.option("--delay", metavar="6h", help="Only records older than this (s, m, h, d).")
+@rules_option
+@click.pass_context
+def allow_command(
+    ctx: click.Context,
+    peer: str,
+    marking: str | None,
+    types: tuple[str, ...],
+    bbox: str | None,
+    mmsis: tuple[int, ...],
+    delay: str | None,
+    rules_path: Path | None,
+) -> None:
+    """Append a rule releasing to PEER (no filter: all its labels allow).
+
+    \b
+    Examples:
+      seawatch share allow usa-c2
+      seawatch share allow jpn-mof --type positions --bbox 120,20,150,45 --delay 6h
+    """
+    node = Node.from_settings(settings_of(ctx))
+    node.peers().get(peer)
+    row: dict[str, object] = {"peer": peer}
+    if marking is not None:
+        row["marking"] = parse_label(marking, _policy(ctx), originator=node.nation).marking
+    if types:
+        row["types"] = list(types)
+    if bbox is not None:
+        try:
+            row["bbox"] = [float(v) for v in bbox.split(",")]
+        except ValueError:
+            raise ConfigError(f"--bbox {bbox!r}: give W,S,E,N in degrees") from None
+    if mmsis:
+        row["mmsi"] = list(mmsis)
+    if delay is not None:
+        row["delay_s"] = parse_delay(delay)
+    rules = _rules(ctx, rules_path)
+    rule = make_rule(row, "--options")
+    rules.append(rule)
+    click.echo(f"rule {len(rules.rules)}: {rule.describe()} (in {rules.path})")
+
+
+def _policy(ctx: click.Context) -> Policy:
+    return Policy.from_settings(settings_of(ctx))
+
+
+@share_command.group("rules")
+def rules_group() -> None:
+    """The release rules, in order."""
+
+
+@rules_group.command("list")
+@rules_option
+@click.pass_context
+def rules_list(ctx: click.Context, rules_path: Path | None) -> None:
+    """The rules in order (the first that matches a record releases it)."""
+    rules = _rules(ctx, rules_path)
+    for i, rule in enumerate(rules.rules, 1):
+        click.echo(f"{i}: {rule.describe()}")
+    click.echo(f"{len(rules.rules)} rule(s) in {rules.path}", err=True)
+
+
+@rules_group.command("check")
+@click.option("--sample", metavar="JSON", help="A record to explain, e.g. '{\"table\": ...}'.")
+@click.option("--peer", metavar="NAME", help="Explain the rules of this peer only.")
+@rules_option
+@click.pass_context
+def rules_check(
+    ctx: click.Context, sample: str | None, peer: str | None, rules_path: Path | None
+) -> None:
+    """Validate the rules; with --sample, say which rule releases that record to each peer.
+
+    A sample is a JSON object: table (positions or events), marking, and the record's
+    fields (ts, lat, lon, mmsi; events: event_type, start_ts, end_ts).
+
+    \b
+    Example:
+      seawatch share rules check --sample '{"table": "positions", "marking": "UNCLASSIFIED",
+          "ts": "2026-12-05T00:00:00Z", "lat": 12.5, "lon": 80.1, "mmsi": 419000001}'
+    """
+    from seawatch.store import TABLES
+
+    settings = settings_of(ctx)
+    node = Node.from_settings(settings)
+    policy = Policy.from_settings(settings)
+    rules = _rules(ctx, rules_path)
+    peers = node.peers().peers
+    problems = rules.check(policy, node.nation, list(peers))
+    for problem in problems:
+        click.echo(f"problem: {problem}")
+    if problems:
+        raise ConfigError(f"{len(problems)} problem(s) in {rules.path}")
+    click.echo(f"{len(rules.rules)} rule(s) in {rules.path}: valid")
+    if sample is None:
+        return
+    try:
+        record = json.loads(sample)
+        table = record.pop("table")
+        label = parse_label(record.pop("marking"), policy, originator=node.nation)
+        for key in ("ts", "start_ts", "end_ts"):
+            if key in record:
+                record[key] = dt.datetime.fromisoformat(record[key].replace("Z", "+00:00"))
+    except (ValueError, KeyError, AttributeError) as exc:
+        raise InputError(f"--sample: {exc} (see --help for the fields)") from None
+    if table not in SHARED_TABLES:
+        raise InputError(f"--sample: table {table!r} is not shared ({', '.join(SHARED_TABLES)})")
+    rows = TABLES[table].conform(pa.Table.from_pylist([{**record, "label_id": 1}]))
+    now = dt.datetime.now(dt.UTC)
+    for name in [peer] if peer else sorted(peers):
+        number = rules.first_match(name, table, rows, {1: label}, policy, node.nation, now)[0]
+        found = number.as_py()
+        said = f"rule {found}: {rules.rules[found - 1].describe()}" if found else "no rule: denied"
+        click.echo(f"{name}: {said}")
+
+
+@share_command.command("export")
+@click.option("--to", "peer", required=True, metavar="PEER", help="The pinned peer.")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@rules_option
+@db_option
+@click.pass_context
+def export_command(
+    ctx: click.Context, peer: str, out_dir: Path, rules_path: Path | None, db: str | None
+) -> None:
+    """Seal what the rules and labels release to PEER as a bundle in OUT_DIR/<bundle id>.
+
+    The bundle is encrypted to the peer's key and signed with this node's; the release
+    (or the refusal, when nothing is released) is logged.
+    """
+    node = Node.from_settings(settings_of(ctx))
+    target = node.peers().get(peer)
+    rules = _rules(ctx, rules_path)
+    with open_db(ctx, db, create=False) as store:
+        release = export_bundle(store, node, target, rules, out_dir)
+    if release.folder is None:
+        click.echo(f"nothing released to {peer} ({release.withheld:,} withheld by the rules)")
+        return
+    for marking, n in sorted(release.counts.items()):
+        click.echo(f"{n:>10,}  {marking}")
+    click.echo(
+        f"bundle {release.folder} (log entry {release.entry}; withheld {release.withheld:,})"
+    )
+
+
+@share_command.command("import")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@db_option
+@click.pass_context
+def import_command(ctx: click.Context, folder: Path, db: str | None) -> None:
+    """Verify and store a bundle (FOLDER holds manifest.dsse.json), or every bundle in FOLDER.
+
+    A bundle failing any check is rejected whole (exit 1) with the check and the file.
+    """
+    node = Node.from_settings(settings_of(ctx))
+    bundles = [folder] if (folder / MANIFEST_FILE).exists() else sorted(
+        p for p in folder.iterdir() if (p / MANIFEST_FILE).exists()
+    )  # fmt: skip
+    if not bundles:
+        raise InputError(f"no bundle in '{folder}' (no {MANIFEST_FILE})")
+    with open_db(ctx, db) as store:
+        for path in bundles:
+            done = import_bundle(store, node, path)
+            again = " (already imported: nothing new)" if done.repeat else ""
+            total = sum(done.counts.values())
+            click.echo(f"{path.name}: {total:,} records from {done.originator}{again}")

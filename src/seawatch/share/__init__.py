@@ -1,0 +1,7 @@
+"""Federation: what leaves this node, to whom, and the proof of it.
+
+In: the node's keys and pinned peers (:mod:`.keys`, :mod:`.peers`), records read from the
+store through the label-enforcing query layer. Out: signed, append-only audit log entries
+(:mod:`.merkle`, :mod:`.note`, :mod:`.log`: RFC 6962/9162 Merkle hashing and C2SP signed
+checkpoints) that any partner can verify with their own code. See docs/federation.md.
+"""

@@ -1,0 +1,222 @@
+"""Releasing records to a peer as a sealed bundle (the courier/file transport).
+
+In: the store, this :class:`~seawatch.share.node.Node`, a pinned peer and the release
+rules. Out: a bundle folder ``<out>/<bundle id>/``:
+
+- ``part-NNN.parquet.enc``: the released records of one stored table under one label, as
+  Parquet (the table's columns but ``label_id``), encrypted for the peer
+  (:mod:`.seal`: AES-256-GCM, the data key wrapped with X25519 + HKDF);
+- ``manifest.dsse.json``: a DSSE envelope, signed with the node's Ed25519 key, of the
+  manifest: originator, audience, bundle id, each part's table, structured label (STANAG
+  4774 fields and CAPCO marking), rows and SHA-256 (sealed and plain), counts per marking,
+  and the release entry of the node's audit log with its inclusion proof and the signed
+  checkpoint that covers it.
+
+Records are read for the peer through the query layer (the peer's nation at the top
+clearance of its policy, holding no caveats), so what a label forbids to the peer never
+leaves the store; only records this node originated are released (a node never passes on
+what it did not originate); the rules then decide (:mod:`.rules`). The release, or the
+refusal when no rule releases anything, is an entry in the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from seawatch.labels import Policy, Reader
+from seawatch.share.files import fsync_dir
+from seawatch.share.log import canonical
+from seawatch.share.node import Node
+from seawatch.share.note import parse_checkpoint, verify_note
+from seawatch.share.peers import Peer
+from seawatch.share.rules import Rules
+from seawatch.share.seal import (
+    ENC_ALG,
+    MANIFEST_TYPE,
+    Wrapper,
+    b64,
+    dsse_envelope,
+    encrypt_part,
+    structured_label,
+)
+from seawatch.store import Store
+from seawatch.store.query import Query
+
+__all__ = ["BUNDLE_FORMAT", "MANIFEST_FILE", "Release", "export_bundle", "peer_reader"]
+
+BUNDLE_FORMAT: Final = "seawatch-bundle/1"
+MANIFEST_FILE: Final = "manifest.dsse.json"
+SHARED_TABLES: Final = ("positions", "events")
+"""The stored tables bundles carry (statics follow when the query layer lists them whole)."""
+
+
+def peer_reader(peer: Peer, policy: Policy) -> Reader:
+    """The reader a peer node is: its nation, the top clearance of its policy, no caveats."""
+    return Reader(peer.nation, policy.for_nation(peer.nation).levels[-1], frozenset())
+
+
+@dataclass(frozen=True)
+class Release:
+    """What one export did: the bundle (None when nothing was released), rows per marking,
+    rows the rules withheld, and the audit log entry that records it."""
+
+    bundle_id: str
+    folder: Path | None
+    counts: dict[str, int]
+    withheld: int
+    entry: int
+
+
+def _all_rows(query: Query, table: str) -> pa.Table:
+    return query.positions() if table == "positions" else query.events()
+
+
+def _parquet(rows: pa.Table) -> bytes:
+    buf = io.BytesIO()
+    pq.write_table(rows.drop_columns(["label_id"]), buf, compression="zstd")
+    return buf.getvalue()
+
+
+def export_bundle(
+    store: Store,
+    node: Node,
+    peer: Peer,
+    rules: Rules,
+    out_dir: Path,
+    now: dt.datetime | None = None,
+) -> Release:
+    """Release to ``peer`` what the rules and labels allow, as a bundle under ``out_dir``."""
+    now = now or dt.datetime.now(dt.UTC)
+    recipient = peer.enc_public
+    policy = store.policy
+    query = Query(store, peer_reader(peer, policy))
+    labels = query.labels()
+    ours = sorted(i for i, lb in labels.items() if lb.originator == node.nation)
+    own = pa.array(ours, pa.int32())
+    fn: Any = pc  # the stubs reject a Python scalar beside a column
+    bundle_id = uuid.uuid4().hex
+    created = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    wrapper = Wrapper.to(recipient, bundle_id)
+    parts: list[dict[str, Any]] = []
+    sealed: list[bytes] = []
+    withheld = 0
+    for table in SHARED_TABLES:
+        rows = _all_rows(query, table)
+        rows = rows.filter(fn.is_in(rows.column("label_id"), own))
+        first = rules.first_match(peer.name, table, rows, labels, policy, node.nation, now)
+        released = rows.filter(fn.greater(first, 0))
+        withheld += rows.num_rows - released.num_rows
+        ids: list[int] = fn.unique(released.column("label_id")).to_pylist()
+        for lid in sorted(ids):
+            part_rows = released.filter(fn.equal(released.column("label_id"), lid))
+            plain = _parquet(part_rows)
+            name = f"part-{len(parts) + 1:03d}.parquet.enc"
+            data, key = encrypt_part(plain, wrapper, f"{bundle_id}/{name}".encode())
+            sealed.append(data)
+            parts.append(
+                {
+                    "file": name,
+                    "table": table,
+                    "label": structured_label(labels[lid], policy, created),
+                    "rows": part_rows.num_rows,
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "plain_sha256": hashlib.sha256(plain).hexdigest(),
+                    "key": key,
+                }
+            )
+    counts: dict[str, int] = {}
+    for p in parts:
+        counts[p["label"]["marking"]] = counts.get(p["label"]["marking"], 0) + p["rows"]
+    if not parts:
+        index, _ = node.record(
+            {"kind": "refusal", "peer": peer.name, "peer_nation": peer.nation,
+             "reason": "no rule releases any record the labels allow", "withheld": withheld}
+        )  # fmt: skip
+        return Release(bundle_id, None, {}, withheld, index)
+    entry = release_entry(bundle_id, peer, parts, withheld)
+    index, note = node.record(entry)
+    log = node.log()
+    stored = canonical(log.entry(index))
+    size = parse_checkpoint(verify_note(note, node.verifier)).size
+    manifest = {
+        "format": BUNDLE_FORMAT,
+        "bundle_id": bundle_id,
+        "created": created,
+        "originator": {"name": node.name, "nation": node.nation, "vkey": node.verifier.vkey},
+        "audience": {"name": peer.name, "nation": peer.nation, "enc_key": peer.enc_key},
+        "encryption": {"alg": ENC_ALG, "ephemeral": b64(wrapper.ephemeral)},
+        "parts": parts,
+        "counts": counts,
+        "release": {
+            "index": index,
+            "leaf": b64(stored),
+            "proof": [b64(h) for h in log.inclusion(index, size)],
+            "checkpoint": note,
+        },
+    }
+    folder = _write(out_dir, bundle_id, manifest, parts, sealed, node)
+    return Release(bundle_id, folder, counts, withheld, index)
+
+
+def release_entry(
+    bundle_id: str, peer: Peer, parts: list[dict[str, Any]], withheld: int
+) -> dict[str, Any]:
+    """The audit log entry of a release: what the manifest's parts must agree with."""
+    return {
+        "kind": "release",
+        "bundle_id": bundle_id,
+        "peer": peer.name,
+        "peer_nation": peer.nation,
+        "parts": [entry_part(p) for p in parts],
+        "withheld": withheld,
+    }
+
+
+def entry_part(part: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "file": part["file"],
+        "table": part["table"],
+        "marking": part["label"]["marking"],
+        "rows": part["rows"],
+        "plain_sha256": part["plain_sha256"],
+    }
+
+
+def _write(
+    out_dir: Path,
+    bundle_id: str,
+    manifest: dict[str, Any],
+    parts: list[dict[str, Any]],
+    sealed: list[bytes],
+    node: Node,
+) -> Path:
+    """Write the bundle to a temporary folder, then rename it into place."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir / f".{bundle_id}.tmp"
+    tmp.mkdir()
+    try:
+        for part, data in zip(parts, sealed, strict=True):
+            (tmp / part["file"]).write_bytes(data)
+        payload = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
+        (tmp / MANIFEST_FILE).write_bytes(
+            dsse_envelope(payload, MANIFEST_TYPE, node.keys, node.name)
+        )
+        final = out_dir / bundle_id
+        tmp.rename(final)
+        fsync_dir(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final

@@ -1,0 +1,236 @@
+"""Importing a bundle a peer released to this node: verify everything, then store it whole.
+
+In: a bundle folder (:mod:`.bundle`), the store and this node. Out: the records stored
+under their originator's labels, untouched (the label ids are this store's, the labels the
+originator's), and an ``import`` entry in the audit log; or :class:`BundleRejected` naming
+the check and the file that failed, nothing stored, and a ``rejection`` entry in the log.
+
+Checks, in order: the manifest envelope parses (``manifest``); it is signed by a pinned
+peer (``originator``) whose signature verifies (``signature``); the bundle is for this
+node's nation and encryption key (``audience``); the release entry is in the originator's
+signed log and names this bundle and these parts (``proof``); each part's sealed and
+plain SHA-256 (``digest``), decryption (``decrypt``), label (originated by the peer and
+releasable to this nation: ``label``) and Parquet schema and row count (``schema``).
+Imports are idempotent: records are keyed, so a replayed bundle stores nothing new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from cryptography.exceptions import InvalidTag
+
+from seawatch.errors import LabelError
+from seawatch.labels import Label, Policy, default_reader, may_read
+from seawatch.share import merkle
+from seawatch.share.bundle import BUNDLE_FORMAT, MANIFEST_FILE, SHARED_TABLES, entry_part
+from seawatch.share.errors import BundleRejected, ShareError, VerifyError
+from seawatch.share.keys import enc_key_text, parse_vkey
+from seawatch.share.node import Node
+from seawatch.share.note import verify_checkpoint
+from seawatch.share.peers import Peer
+from seawatch.share.seal import MANIFEST_TYPE, Wrapper, decrypt_part, dsse_open, label_of, unb64
+from seawatch.store import TABLES, Store
+
+__all__ = ["Imported", "import_bundle"]
+
+_PART_NAME = re.compile(r"part-\d{3}\.parquet\.enc")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What one import stored: the bundle, its originator, rows per marking, new rows."""
+
+    bundle_id: str
+    originator: str
+    counts: dict[str, int]
+    stored: int
+    repeat: bool
+    entry: int
+
+
+def _check(check: str, part: str, fn: Callable[[], T]) -> T:
+    """``fn()``, any malformed-input error turned into :class:`BundleRejected`."""
+    try:
+        return fn()
+    except BundleRejected:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, LabelError) as exc:
+        raise BundleRejected(check, part, f"malformed ({type(exc).__name__}: {exc})") from None
+    except ShareError as exc:
+        raise BundleRejected(check, part, str(exc)) from None
+
+
+def import_bundle(store: Store, node: Node, folder: Path) -> Imported:
+    """Verify the bundle in ``folder`` and store its records; see the module docstring."""
+    try:
+        checked = _verify(store, node, folder)
+    except BundleRejected as exc:
+        node.record(
+            {"kind": "rejection", "bundle": folder.name, "check": exc.check, "part": exc.part,
+             "reason": str(exc)}
+        )  # fmt: skip
+        raise
+    peer, manifest, tables = checked
+    bundle_id = manifest["bundle_id"]
+    repeat = any(
+        e.get("kind") == "import" and e.get("bundle_id") == bundle_id
+        for e in (json.loads(line) for line in node.log().entries)
+    )
+    stored = 0
+    counts: dict[str, int] = {}
+    with store.transaction():
+        for part, (label, rows) in zip(manifest["parts"], tables, strict=True):
+            lid = store.label_id(label)
+            rows = rows.append_column("label_id", pa.array([lid] * rows.num_rows, pa.int32()))
+            n = store.write(part["table"], rows)
+            stored += n if TABLES[part["table"]].on_conflict == "ignore" else 0
+            counts[label.marking] = counts.get(label.marking, 0) + rows.num_rows
+    release = manifest["release"]
+    index, _ = node.record(
+        {"kind": "import", "bundle_id": bundle_id, "originator": peer.name,
+         "originator_nation": peer.nation, "release_index": release["index"],
+         "parts": [entry_part(p) for p in manifest["parts"]], "repeat": repeat}
+    )  # fmt: skip
+    return Imported(bundle_id, peer.name, counts, stored, repeat, index)
+
+
+def _verify(
+    store: Store, node: Node, folder: Path
+) -> tuple[Peer, dict[str, Any], list[tuple[Label, pa.Table]]]:
+    envelope = _check("manifest", MANIFEST_FILE, lambda: _read_json(folder / MANIFEST_FILE))
+    peer = _check("originator", MANIFEST_FILE, lambda: _originator(node, envelope))
+    payload = _check(
+        "signature", MANIFEST_FILE, lambda: dsse_open(envelope, MANIFEST_TYPE, peer.verifier)
+    )
+    if payload is None:
+        raise BundleRejected("signature", MANIFEST_FILE, f"not signed by {peer.name}'s key")
+    manifest: dict[str, Any] = _check("manifest", MANIFEST_FILE, lambda: json.loads(payload))
+    _check("manifest", MANIFEST_FILE, lambda: _manifest_ok(manifest, peer))
+    _check("audience", MANIFEST_FILE, lambda: _audience_ok(manifest, node))
+    _check("proof", MANIFEST_FILE, lambda: _proof_ok(manifest, peer, node))
+    wrapper = _check(
+        "decrypt",
+        MANIFEST_FILE,
+        lambda: Wrapper.at(
+            node.keys, unb64(manifest["encryption"]["ephemeral"]), manifest["bundle_id"]
+        ),
+    )
+    reader = default_reader(store.policy)
+    out = []
+    for part in manifest["parts"]:
+        name = str(part.get("file") if isinstance(part, dict) else part)
+
+        def read(p: Any = part) -> tuple[Label, pa.Table]:
+            return _part(folder, p, wrapper, manifest, store.policy)
+
+        label, rows = _check("digest", name, read)
+        if label.originator != peer.nation:
+            raise BundleRejected(
+                "label", name, f"labelled by {label.originator}, not the originator {peer.nation}"
+            )
+        if not may_read(reader, label, store.policy):
+            raise BundleRejected("label", name, f"{label.marking} is not releasable to {reader}")
+        out.append((label, rows))
+    return peer, manifest, out
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_bytes())
+    except OSError as exc:
+        raise BundleRejected("manifest", path.name, f"cannot read: {exc.strerror}") from None
+
+
+def _originator(node: Node, envelope: Any) -> Peer:
+    peers = node.peers()
+    for sig in envelope["signatures"]:
+        signer = parse_vkey(sig["keyid"])
+        peer = peers.by_key(signer.public)
+        if peer is not None:
+            return peer
+    raise BundleRejected(
+        "originator", MANIFEST_FILE, "not signed by a pinned peer (seawatch peers add)"
+    )
+
+
+def _manifest_ok(manifest: dict[str, Any], peer: Peer) -> None:
+    if manifest["format"] != BUNDLE_FORMAT:
+        raise ValueError(f"format {manifest['format']!r}, expected {BUNDLE_FORMAT}")
+    origin = manifest["originator"]
+    if parse_vkey(origin["vkey"]).public != peer.verifier.public or origin["nation"] != (
+        peer.nation
+    ):
+        raise ValueError("originator fields differ from the signer")
+    if not re.fullmatch(r"[0-9a-f]{32}", manifest["bundle_id"]):
+        raise ValueError("bad bundle id")
+
+
+def _audience_ok(manifest: dict[str, Any], node: Node) -> None:
+    audience = manifest["audience"]
+    mine = enc_key_text(node.keys.enc_public)
+    if audience["nation"] != node.nation or audience["enc_key"] != mine:
+        raise BundleRejected(
+            "audience",
+            MANIFEST_FILE,
+            f"released to {audience['nation']} ({audience['name']}), not to this node",
+        )
+
+
+def _proof_ok(manifest: dict[str, Any], peer: Peer, node: Node) -> None:
+    release = manifest["release"]
+    try:
+        cp = verify_checkpoint(release["checkpoint"], peer.verifier)
+    except VerifyError as exc:
+        raise BundleRejected("proof", MANIFEST_FILE, f"checkpoint: {exc}") from None
+    leaf = unb64(release["leaf"])
+    proof = [unb64(h) for h in release["proof"]]
+    index = int(release["index"])
+    if not merkle.verify_inclusion(index, cp.size, merkle.leaf_hash(leaf), proof, cp.root_hash):
+        raise BundleRejected("proof", MANIFEST_FILE, "the release entry is not in the signed log")
+    entry = json.loads(leaf)
+    want = {"kind": "release", "bundle_id": manifest["bundle_id"], "peer_nation": node.nation}
+    if any(entry.get(k) != v for k, v in want.items()) or entry["parts"] != [
+        entry_part(p) for p in manifest["parts"]
+    ]:
+        raise BundleRejected("proof", MANIFEST_FILE, "the logged release is of another bundle")
+
+
+def _part(
+    folder: Path, part: dict[str, Any], wrapper: Wrapper, manifest: dict[str, Any], policy: Policy
+) -> tuple[Label, pa.Table]:
+    name = part["file"]
+    if not isinstance(name, str) or not _PART_NAME.fullmatch(name):
+        raise BundleRejected("manifest", MANIFEST_FILE, f"bad part file name {name!r}")
+    try:
+        data = (folder / name).read_bytes()
+    except OSError as exc:
+        raise BundleRejected("digest", name, f"cannot read: {exc.strerror}") from None
+    if hashlib.sha256(data).hexdigest() != part["sha256"]:
+        raise BundleRejected("digest", name, "SHA-256 differs from the manifest's")
+    try:
+        plain = decrypt_part(data, part["key"], wrapper, f"{manifest['bundle_id']}/{name}".encode())
+    except InvalidTag:
+        raise BundleRejected("decrypt", name, "not decryptable with this node's key") from None
+    if hashlib.sha256(plain).hexdigest() != part["plain_sha256"]:
+        raise BundleRejected("digest", name, "plain SHA-256 differs from the manifest's")
+    label = _check("label", name, lambda: label_of(part["label"], policy))
+    table = part["table"]
+    if table not in SHARED_TABLES:
+        raise BundleRejected("schema", name, f"table {table!r} is not shared")
+    rows = _check("schema", name, lambda: pq.read_table(io.BytesIO(plain)))
+    want = TABLES[table].arrow_schema()
+    names = [n for n in want.names if n != "label_id"]
+    if rows.column_names != names or rows.num_rows != part["rows"]:
+        raise BundleRejected("schema", name, f"columns or row count differ from {table}'s")
+    return label, TABLES[table].conform(rows).drop_columns(["label_id"])

@@ -1,0 +1,48 @@
+"""A node for the web map's tests: a DuckDB store filled by the engine from two simulated
+feeds under two labels, a real uvicorn server on a free loopback port (the same
+:class:`Served` as tests/serve), and one token per reader.
+
+Labels: feed A ``CONFIDENTIAL//REL TO IND, JPN``, feed B ``SECRET//REL TO IND``. Readers:
+``IND:SECRET`` reads both, ``JPN:SECRET`` only A.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "serve"))  # apiclient
+sys.path.insert(0, str(Path(__file__).parent))  # webnode
+
+from apiclient import Served
+from webnode import READERS, WebNode
+
+from seawatch.engine.ingest import ingest
+from seawatch.labels import parse_label
+from seawatch.serve.accounts import create_user
+from seawatch.serve.app import create_app
+from seawatch.settings import load_settings
+from seawatch.sim.synth import write_sample
+from seawatch.store import open_store
+
+LABELS = ("CONFIDENTIAL//REL TO IND, JPN", "SECRET//REL TO IND")
+
+
+@pytest.fixture(scope="module")
+def webnode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebNode]:
+    tmp = tmp_path_factory.mktemp("webnode")
+    settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND", "SEAWATCH_API_RATE_PER_S": "1e6"})
+    db = tmp / "node.duckdb"
+    store = open_store(db, settings)
+    for seed, marking in enumerate(LABELS, start=1):
+        feed = tmp / f"feed{seed}.nmea"
+        write_sample(feed, vessels=15, minutes=20, seed=seed)
+        ingest(store, [feed], settings, label=parse_label(marking, store.policy), detect=True)
+    users = {r: f"web{i}" for i, r in enumerate(READERS)}
+    tokens = {r: create_user(store, users[r], r)[1] for r in READERS}
+    with Served(create_app(store, settings)) as url:
+        yield WebNode(store, url, tokens, users, db)
+    store.close()

@@ -1,0 +1,25 @@
+"""The web tests' node (:class:`WebNode`): its store, URL, users and tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from seawatch.store import Store
+
+READERS = ("IND:SECRET", "JPN:SECRET")
+
+
+@dataclass
+class WebNode:
+    store: Store
+    url: str
+    tokens: dict[str, str]  # reader -> token
+    users: dict[str, str]  # reader -> user name
+    db: Path
+
+    def client(self, reader: str | None = None) -> httpx.Client:
+        headers = {} if reader is None else {"Authorization": f"Bearer {self.tokens[reader]}"}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)

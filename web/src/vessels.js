@@ -1,0 +1,94 @@
+// The vessels the map shows: the latest position of each, from /api/v1/latest and the
+// /live stream, with each record's marking. Pure: no DOM, no map (unit-tested).
+
+/** Is (lon, lat) inside [west, south, east, north]? A box with west > east crosses the
+ * antimeridian (as the API's bbox). */
+export function inBox(lon, lat, [w, s, e, n]) {
+  if (lat < s || lat > n) return false;
+  return w <= e ? lon >= w && lon <= e : lon >= w || lon <= e;
+}
+
+const wrap = (lon) => ((((lon + 180) % 360) + 360) % 360) - 180;
+const clampLat = (lat) => Math.max(-90, Math.min(90, lat));
+const r5 = (v) => Math.round(v * 1e5) / 1e5;
+
+/** The API bbox [west, south, east, north] of a map view's bounds (longitudes wrapped
+ * into [-180, 180]; a view wider than the world is the whole world). */
+export function viewBox(west, south, east, north) {
+  const s = r5(clampLat(south));
+  const n = r5(clampLat(north));
+  if (east - west >= 360) return [-180, s, 180, n];
+  const w = r5(wrap(west));
+  let e = r5(wrap(east));
+  if (e === -180 && east > west) e = 180;
+  return [w, s, e, n];
+}
+
+/** The heading a vessel is drawn with: true heading, else course over ground, else none. */
+export function headingOf(item) {
+  if (item.heading_deg != null && item.heading_deg >= 0 && item.heading_deg < 360) {
+    return item.heading_deg;
+  }
+  if (item.course_deg != null && item.course_deg >= 0 && item.course_deg < 360) {
+    return item.course_deg;
+  }
+  return null;
+}
+
+export class Vessels {
+  constructor() {
+    this.byMmsi = new Map();
+  }
+
+  clear() {
+    this.byMmsi.clear();
+  }
+
+  get size() {
+    return this.byMmsi.size;
+  }
+
+  /** Keep each vessel's newest position; returns how many vessels changed. */
+  apply(items) {
+    let changed = 0;
+    for (const it of items) {
+      if (it.mmsi == null || it.lat == null || it.lon == null) continue;
+      const had = this.byMmsi.get(it.mmsi);
+      if (had && had.ts > it.ts) continue;
+      this.byMmsi.set(it.mmsi, it);
+      changed += 1;
+    }
+    return changed;
+  }
+
+  get(mmsi) {
+    return this.byMmsi.get(mmsi);
+  }
+
+  /** The vessels inside ``box`` (all when none). */
+  inView(box) {
+    const all = [...this.byMmsi.values()];
+    return box ? all.filter((v) => inBox(v.lon, v.lat, box)) : all;
+  }
+
+  /** The distinct markings of the vessels inside ``box``, sorted. */
+  labels(box) {
+    return [...new Set(this.inView(box).map((v) => v.label))].sort();
+  }
+
+  /** The vessels inside ``box`` as GeoJSON points (properties: mmsi, heading, label). */
+  features(box) {
+    return {
+      type: "FeatureCollection",
+      features: this.inView(box).map((v) => {
+        const heading = headingOf(v);
+        return {
+          type: "Feature",
+          id: v.mmsi,
+          properties: { mmsi: v.mmsi, heading: heading ?? 0, moving: heading != null, label: v.label },
+          geometry: { type: "Point", coordinates: [v.lon, v.lat] },
+        };
+      }),
+    };
+  }
+}
