@@ -22,6 +22,12 @@ from seawatch.serve.situation import Count, Notable
 from seawatch.store.tables import TABLES
 
 __all__ = [
+    "Alert",
+    "AlertItem",
+    "AlertPage",
+    "AlertRule",
+    "AlertRuleItem",
+    "AlertRulePage",
     "Event",
     "EventPage",
     "Identity",
@@ -55,14 +61,20 @@ def _python(t: pa.DataType) -> Any:
     return Any
 
 
-def record_model(table: str, name: str, columns: tuple[str, ...] | None = None) -> type[BaseModel]:
+def record_model(
+    table: str,
+    name: str,
+    columns: tuple[str, ...] | None = None,
+    shown_as: dict[str, Any] | None = None,
+) -> type[BaseModel]:
     """A row of ``table`` (its ``columns``, all but ``label_id`` when None) as the API sends
-    it (times RFC 3339 UTC), with its ``label``."""
+    it (times RFC 3339 UTC), with its ``label``; ``shown_as``: columns the API sends as
+    another type (a JSON text column sent as an object)."""
     fields: dict[str, Any] = {}
     for col in TABLES[table].columns:
         if col.name == "label_id" or (columns is not None and col.name not in columns):
             continue
-        kind = _python(col.type)
+        kind = (shown_as or {}).get(col.name, _python(col.type))
         if col.nullable:
             fields[col.name] = (kind | None, Field(description=col.doc))
         else:
@@ -93,7 +105,27 @@ VesselMatch = record_model(
     "VesselMatch",
     ("mmsi", "ts", "msg_type", "imo", "callsign", "name", "ship_type"),
 )
+Alert = record_model("alerts", "Alert")
+AlertRule = record_model("alert_rules", "AlertRule", shown_as={"filters": dict[str, Any]})
 PositionPage = page_model(Position, "PositionPage")
+AlertPage = page_model(Alert, "AlertPage")
+AlertRulePage = page_model(AlertRule, "AlertRulePage")
+
+
+class AlertItem(BaseModel):
+    """One alert, under its marking."""
+
+    marking: str
+    item: Alert  # type: ignore[valid-type]
+
+
+class AlertRuleItem(BaseModel):
+    """One alert rule, under its marking."""
+
+    marking: str
+    item: AlertRule  # type: ignore[valid-type]
+
+
 EventPage = page_model(Event, "EventPage")
 ZonePage = page_model(Zone, "ZonePage")
 VesselPage = page_model(VesselMatch, "VesselPage")
