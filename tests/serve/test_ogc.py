@@ -327,6 +327,9 @@ for layer in ("vessels", "positions", "zones"):
     df = pyogrio.read_dataframe(url, layer=layer)
     out[layer] = {c: [str(v) for v in df[c]] for c in ("mmsi", "zone_id", "label") if c in df}
     out[layer]["geometry"] = sorted({g.geom_type for g in df.geometry})
+    info = pyogrio.read_info(url, layer=layer, force_total_bounds=True)
+    out[layer]["count"] = info["features"]
+    out[layer]["bounds"] = [float(v) for v in info["total_bounds"]]  # the collection's extent
 print(json.dumps(out))
 """
 
@@ -358,6 +361,14 @@ def test_gdal_oapif_reads_the_node_with_a_bearer_token(node: Node) -> None:
     assert set(got["positions"]["label"]) == {"CONFIDENTIAL//REL TO IND, USA"}
     assert got["zones"]["zone_id"] == _expected(node, reader, "zones") == ["z1", "z2"]
     assert got["zones"]["geometry"] == ["Polygon"]
+    for layer, listing in (("vessels", "latest"), ("positions", "positions"), ("zones", "zones")):
+        assert got[layer]["count"] == len(_expected(node, reader, listing)), layer
+    with node.store.read_session() as s:  # GDAL's layer extent: this reader's, not the node's
+        mine = Query(s, Reader.parse(reader, s.policy)).positions()
+        every = Query(s, Reader.parse("IND:SECRET", s.policy)).positions()
+    assert got["positions"]["bounds"] == pytest.approx(_bounds(mine, "ts", "ts")[0])
+    assert _bounds(mine, "ts", "ts")[0] != _bounds(every, "ts", "ts")[0]
+    assert got["zones"]["bounds"] == [10.0, 10.0, 88.8, 12.8]  # z3 (SECRET) not in it
 
 
 def test_gdal_without_the_token_gets_the_401(node: Node) -> None:
