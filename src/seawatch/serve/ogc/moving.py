@@ -90,15 +90,19 @@ class TemporalGeometrySequence(BaseModel):
 def _instants(text: str) -> list[datetime]:
     """``leaf``: comma-separated RFC 3339 instants, strictly increasing."""
     out: list[datetime] = []
-    for part in text.split(","):
-        start, end = parse_datetime(part.strip())
+    parts = text.split(",")
+    if len(parts) > MAX_LEAF:
+        raise InputError(f"leaf: {len(parts)} instants, over the limit of {MAX_LEAF}")
+    for part in parts:
+        try:
+            start, end = parse_datetime(part.strip())
+        except InputError as exc:  # the same rules, named for this parameter
+            raise InputError(f"leaf {str(exc).removeprefix('datetime ')}") from None
         if start is None or start != end:
             raise InputError(f"leaf {part!r}: give instants, not intervals")
         if out and start <= out[-1]:
             raise InputError(f"leaf: {part} is not after the instant before it (increasing)")
         out.append(start)
-    if len(out) > MAX_LEAF:
-        raise InputError(f"leaf: {len(out)} instants, over the limit of {MAX_LEAF}")
     return out
 
 
