@@ -18,6 +18,7 @@ from seawatch.serve.ogc.models import (
     LandingPage,
 )
 from seawatch.serve.ogc.moving import TemporalGeometrySequence
+from seawatch.serve.ogc.properties import TemporalProperties, TemporalProperty
 from seawatch.serve.routes.models import (
     AlertPage,
     AlertRuleItem,
@@ -52,6 +53,10 @@ def test_composed_documents_match_their_models(node: Node, reader: str) -> None:
             profiles += 1
             seq = c.get(f"/ogc/collections/tracks/items/{mmsi}/tgsequence", params={"limit": 20})
             TemporalGeometrySequence.model_validate_json(seq.text, strict=True)
+            props = f"/ogc/collections/tracks/items/{mmsi}/tproperties"
+            TemporalProperties.model_validate_json(c.get(props).text, strict=True)
+            speed = c.get(f"{props}/speed_kn", params={"limit": 20}).text
+            TemporalProperty.model_validate_json(speed, strict=True)
     assert profiles > 0 or reader == "USA:UNCLASSIFIED"
 
 

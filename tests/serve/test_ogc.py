@@ -533,3 +533,39 @@ def q_track_times(node: Node, reader: str, mmsi: int, start: datetime, end: date
     with node.store.read_session() as s:
         q = Query(s, Reader.parse(reader, s.policy))
         return q.track(mmsi, start, end).column("ts").to_pylist()
+
+
+@pytest.mark.parametrize("reader", ["IND:SECRET", "USA:SECRET", "USA:UNCLASSIFIED"])
+def test_tproperties_are_the_tracks_speed_and_course(node: Node, reader: str) -> None:
+    policy = node.store.policy
+    mmsis = _mmsis(node)[::5]
+    with node.store.read_session() as s, node.client(reader) as c:
+        q = Query(s, Reader.parse(reader, policy))
+        for mmsi in mmsis:
+            base = f"/ogc/collections/tracks/items/{mmsi}/tproperties"
+            track = q.track(mmsi)
+            if not track.num_rows:  # denied (or never seen): 404, not told apart
+                assert "no feature" in _problem(c.get(base), 404)
+                _problem(c.get(f"{base}/speed_kn"), 404)
+                continue
+            listed = c.get(base).json()
+            assert [p["name"] for p in listed["temporalProperties"]] == ["speed_kn", "course_deg"]
+            for name in ("speed_kn", "course_deg"):
+                pages, r = [], c.get(f"{base}/{name}", params={"limit": 30})
+                while True:
+                    assert r.status_code == 200, r.text
+                    assert r.headers[MARKING] == r.json()["marking"]
+                    pages += r.json()["valueSequence"]
+                    nxt = [x["href"] for x in r.json()["links"] if x["rel"] == "next"]
+                    if not nxt:
+                        break
+                    r = c.get(nxt[0])
+                want = track.filter(pc.is_valid(track.column(name)))
+                got_t = [datetime.fromisoformat(t) for v in pages for t in v["datetimes"]]
+                assert got_t == want.column("ts").to_pylist()
+                assert [x for v in pages for x in v["values"]] == want.column(name).to_pylist()
+                for v in pages:
+                    assert may_read(
+                        Reader.parse(reader, policy), parse_label(v["label"], policy), policy
+                    )
+            assert "no temporal property" in _problem(c.get(f"{base}/draught_m"), 404)

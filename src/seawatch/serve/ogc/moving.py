@@ -37,7 +37,7 @@ from seawatch.serve.deps import (
     session,
     state,
 )
-from seawatch.serve.ogc.collections import COLLECTIONS, TGSEQUENCE
+from seawatch.serve.ogc.collections import COLLECTIONS, TGSEQUENCE, Collection
 from seawatch.serve.ogc.common import (
     CRS84,
     JSON,
@@ -54,7 +54,16 @@ from seawatch.serve.render import jsonable
 from seawatch.store import Store
 from seawatch.store.query import Query
 
-__all__ = ["LEAF_WINDOW_S", "MAX_LEAF", "TemporalGeometrySequence", "tgsequence"]
+__all__ = [
+    "LEAF_WINDOW_S",
+    "MAX_LEAF",
+    "TemporalGeometrySequence",
+    "moving_vessel",
+    "rfc3339",
+    "run_bounds",
+    "runs",
+    "tgsequence",
+]
 
 LEAF_WINDOW_S = 3600
 """A ``leaf`` instant is answered from positions at most this far from it (seconds)."""
@@ -121,6 +130,34 @@ def _geometry(
     }
 
 
+def rfc3339(ts: Any) -> list[Any]:
+    """A time column as RFC 3339 UTC text, column-wise."""
+    out: list[Any] = pc.strftime(ts, format="%Y-%m-%dT%H:%M:%SZ").to_pylist()
+    return out
+
+
+def moving_vessel(q: Query, collection_id: str, feature_id: str) -> tuple[Collection, int]:
+    """The collection of moving features and the MMSI of one the reader may read; 404
+    otherwise (a denied vessel is not told apart from one never seen)."""
+    coll = COLLECTIONS.get(collection_id)
+    if coll is None or coll.item_type != "movingfeature":
+        movers = [c.id for c in COLLECTIONS.values() if c.item_type == "movingfeature"]
+        raise NotFound(f"no moving features in {collection_id!r} (they are in {movers[0]})")
+    mmsi = int(feature_id) if feature_id.isdigit() and len(feature_id) <= 9 else None
+    if mmsi is None or q.latest(mmsi=mmsi).num_rows == 0:
+        raise NotFound(f"no feature {feature_id!r} in {coll.id} for this reader")
+    return coll, mmsi
+
+
+def run_bounds(rows: pa.Table) -> list[tuple[int, int]]:
+    """``[start, end)`` of each run of ``rows`` (by time) in one segment under one label."""
+    segs = rows.column("segment_id").to_pylist()
+    ids = rows.column("label_id").to_pylist()
+    n = len(segs)
+    cuts = [0, *(i for i in range(1, n) if (segs[i], ids[i]) != (segs[i - 1], ids[i - 1]))]
+    return list(zip(cuts, [*cuts[1:], n], strict=True)) if n else []
+
+
 def runs(q: Query, mmsi: int, rows: pa.Table, interp: str = "Linear") -> list[dict[str, Any]]:
     """``rows`` (by time) as MovingPoints: a new one where the segment or the label changes
     (column-wise: a month of positions is tens of thousands of rows)."""
@@ -129,11 +166,10 @@ def runs(q: Query, mmsi: int, rows: pa.Table, interp: str = "Linear") -> list[di
     labels = q.labels()
     segs = rows.column("segment_id").to_pylist()
     ids: list[Any] = rows.column("label_id").to_pylist()
-    times = pc.strftime(rows.column("ts"), format="%Y-%m-%dT%H:%M:%SZ").to_pylist()
+    times = rfc3339(rows.column("ts"))
     lons, lats = rows.column("lon").to_pylist(), rows.column("lat").to_pylist()
-    cuts = [0, *(i for i in range(1, len(segs)) if (segs[i], ids[i]) != (segs[i - 1], ids[i - 1]))]
     out = []
-    for a, b in zip(cuts, [*cuts[1:], len(segs)], strict=True):
+    for a, b in run_bounds(rows):
         out.append(
             {
                 "id": f"{mmsi}-{'none' if segs[a] is None else segs[a]}",
@@ -251,14 +287,8 @@ def tgsequence(
     under one label), a page of positions at a time; with ``leaf``, its positions at those
     instants. 404 for a vessel the reader may read nothing of."""
     check_f(f, "json")
-    coll = COLLECTIONS.get(collection_id)
-    if coll is None or coll.item_type != "movingfeature":
-        movers = [c.id for c in COLLECTIONS.values() if c.item_type == "movingfeature"]
-        raise NotFound(f"no moving features in {collection_id!r} (they are in {movers[0]})")
     q = Query(store, who.reader)
-    mmsi = int(feature_id) if feature_id.isdigit() and len(feature_id) <= 9 else None
-    if mmsi is None or q.latest(mmsi=mmsi).num_rows == 0:
-        raise NotFound(f"no feature {feature_id!r} in {coll.id} for this reader")
+    coll, mmsi = moving_vessel(q, collection_id, feature_id)
     start, end = (None, None) if datetime_ is None else parse_datetime(datetime_)
     box = None if bbox is None else parse_bbox(bbox)
     links = [link(str(request.url), "self")]

@@ -71,9 +71,9 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-movingfeatures-1/1.0/conf/common",
 )
 """Declared: what the node passes. Not the Moving Features class ``movingfeatures``: it also
-requires writes (POST, DELETE; Features Part 4), temporal properties and geometry queries,
-which a node, written only by its ingest, does not offer; its ``tgsequence`` GET (with
-``leaf``) is served as that class describes it (docs/serve.md)."""
+requires writes (POST, DELETE; Features Part 4) and temporal geometry queries, which a
+node, written only by its ingest, does not offer; its ``tgsequence`` (with ``leaf``) and
+``tproperties`` GETs are served as that class describes them (docs/serve.md)."""
 
 
 def collection_of(collection_id: str) -> Collection:
