@@ -159,7 +159,7 @@ def test_each_client_receives_what_its_reader_may_read_in_its_bbox(
         ({"bbox": [[1, 2, 3]]}, "bbox"),
         ({"bbox": [[10, 50, 5, 40]]}, "bbox"),
         ({"mmsi": ["x"]}, "mmsi"),
-        ({"types": ["alerts"]}, "types"),
+        ({"types": ["tracks"]}, "types"),
         ({"event_types": ["nope"]}, "event_types"),
         ({"BoundingBoxes": []}, "unknown key"),
     ],

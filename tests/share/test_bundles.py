@@ -6,12 +6,14 @@ the file named, nothing stored; every decision is in the audit logs."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -232,3 +234,108 @@ def test_any_flipped_byte_is_rejected(
     (folder / name).write_bytes(bytes(raw))
     err = _rejected(usa, folder)
     assert err.check in {"manifest", "originator", "signature", "digest"}
+
+
+def test_the_receiver_checks_labels_whatever_the_sender_did(
+    pair: tuple[NodeDir, NodeDir], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sender that ignores labels (here: reads as node admin) cannot get a NOFORN record
+    into the receiver: the receiver's own label check rejects the bundle whole."""
+    import seawatch.share.bundle as bundle_module
+    from seawatch.labels import Reader
+
+    ind, usa = pair
+    ind.run("share", "allow", "usa-c2")
+    monkeypatch.setattr(bundle_module, "peer_reader", lambda *_: Reader.node_admin("test"))
+    ind.run("share", "export", "--to", "usa-c2", str(tmp_path / "c"))
+    (folder,) = (tmp_path / "c").iterdir()
+    err = _rejected(usa, folder)
+    assert err.check == "label"
+    assert "not releasable" in str(err)
+
+
+def test_bundles_extend_one_history_and_a_fork_is_caught(
+    pair: tuple[NodeDir, NodeDir], tmp_path: Path
+) -> None:
+    ind, usa = pair
+    ind.run("share", "allow", "usa-c2")
+    for n in ("1", "2"):
+        ind.run("share", "export", "--to", "usa-c2", str(tmp_path / n))
+    # IND's data copied: the copy goes on with another history of the same length
+    fork = NodeDir(tmp_path / "fork", "IND", "ifc-ior")
+    shutil.copytree(ind.root, fork.root)
+    ind.node().record({"kind": "note", "text": "the history USA will see"})
+    fork.node().record({"kind": "note", "text": "another history"})
+    ind.run("share", "export", "--to", "usa-c2", str(tmp_path / "3"))
+    fork.run("share", "export", "--to", "usa-c2", str(tmp_path / "3-fork"))
+    for n in ("1", "2", "3"):
+        usa.run("share", "import", str(tmp_path / n))
+    history = [json.loads(e).get("history") for e in usa.node().log().entries]
+    assert history == ["first", "extends", "extends"]
+    out = usa.run("share", "import", str(tmp_path / "3-fork"), ok=False)
+    assert "fork check failed" in out
+    assert "two histories" in out
+
+
+def test_an_import_never_replaces_a_record_another_nation_originated(
+    pair: tuple[NodeDir, NodeDir], tmp_path: Path
+) -> None:
+    """Events are replaced by key when they grow; an imported event whose id a USA event
+    already has must not replace (and so relabel) the USA one."""
+    ind, usa = pair
+    with store_of(usa) as store, store.transaction():
+        lid = store.label_id(parse_label("SECRET//NOFORN", store.policy))
+        mine = {
+            "event_id": ["e1"],
+            "event_type": ["gap"],
+            "start_ts": pa.array([T0], TS),
+            "mmsi": pa.array([1], pa.int32()),
+            "label_id": pa.array([lid], pa.int32()),
+        }
+        store.write("events", pa.table(mine))
+    ind.run("share", "allow", "usa-c2")
+    ind.run("share", "export", "--to", "usa-c2", str(tmp_path / "c"))
+    usa.run("share", "import", str(tmp_path / "c"))
+    with store_of(usa) as store:
+        q = Query(store, default_reader(store.policy))
+        labels = q.labels()
+        events = q.events().to_pylist()
+    by_id = {e["event_id"]: (e["event_type"], labels[e["label_id"]].marking) for e in events}
+    assert by_id == {
+        "e1": ("gap", "SECRET//NOFORN"),  # USA's own, kept
+        "e2": ("gap", "UNCLASSIFIED"),
+        "e3": ("loitering", "UNCLASSIFIED"),
+    }
+    (entry,) = [json.loads(e) for e in usa.node().log().entries]
+    assert entry["kept_local"] == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "check"),
+    [
+        (lambda m: m.pop("parts"), "manifest"),
+        (lambda m: m.update(parts=[]), "manifest"),
+        (lambda m: m.update(release="x"), "manifest"),
+        (lambda m: m["release"].update(index=m["release"]["index"] + 1), "proof"),
+        (lambda m: m["parts"][0].update(rows=1), "proof"),
+        (lambda m: m["parts"][0].update(file="../../etc/passwd"), "proof"),
+        (lambda m: m["audience"].update(nation="JPN"), "audience"),
+    ],
+)
+def test_a_signed_but_malformed_manifest_is_rejected(
+    pair: tuple[NodeDir, NodeDir],
+    bundle: Path,
+    change: Callable[[dict[str, Any]], object],
+    check: str,
+) -> None:
+    """Even a pinned peer's signature does not make a bad manifest acceptable."""
+    from seawatch.share.seal import MANIFEST_TYPE, dsse_envelope
+
+    ind, usa = pair
+    path = bundle / "manifest.dsse.json"
+    manifest = json.loads(base64.b64decode(json.loads(path.read_bytes())["payload"]))
+    change(manifest)
+    node = ind.node()
+    path.write_bytes(dsse_envelope(json.dumps(manifest).encode(), MANIFEST_TYPE, node.keys,
+                                   node.name))  # fmt: skip
+    assert _rejected(usa, bundle).check == check

@@ -104,4 +104,6 @@ def test_peers_add_list_remove(make_node: MakeNode) -> None:
     assert "usa-c2" in ind.run("peers", "list")
     ind.run("peers", "remove", "usa-c2")
     assert ind.run("peers", "list", "--json") == ""
+    own = ind.identity()["vkey"]
+    assert "own key" in ind.run("peers", "add", "me", "--nation", "IND", "--key", own, ok=False)
     assert "no peer 'usa-c2'" in ind.run("peers", "remove", "usa-c2", ok=False)

@@ -146,7 +146,8 @@ def prove_command(ctx: click.Context, entry: int) -> None:
     """
     node, log = _log(ctx)
     if entry >= log.size:
-        raise InputError(f"entry {entry}: the log holds {log.size} entries (0..{log.size - 1})")
+        held = f"0..{log.size - 1}" if log.size else "none yet"
+        raise InputError(f"entry {entry}: the log holds {log.size} entries ({held})")
     note = log.latest()
     if note is None or parse_checkpoint(verify_note(note, node.verifier)).size <= entry:
         note = log.sign(node.keys, node.name)

@@ -13,6 +13,8 @@ from dataclasses import asdict
 import click
 
 from seawatch.cli.common import settings_of
+from seawatch.share.errors import PeerError
+from seawatch.share.keys import keys_exist, load_keys
 from seawatch.share.peers import Peers, make_peer
 
 __all__ = ["peers_command"]
@@ -54,8 +56,13 @@ def add_command(
     Example:
       seawatch peers add usa-c2 --nation USA --key "$(cat usa-c2.vkey)"
     """
-    peers = Peers(settings_of(ctx).data_dir)
+    settings = settings_of(ctx)
+    peers = Peers(settings.data_dir)
     peer = make_peer(name, nation, vkey, enc_key, url)
+    if keys_exist(settings.data_dir) and (
+        load_keys(settings.data_dir).sign_public == peer.verifier.public
+    ):
+        raise PeerError(f"peer {name!r}: that is this node's own key (`seawatch node show`)")
     peers.add(peer, replace=replace)
     click.echo(f"peer {peer.name} ({peer.nation}) pinned: {peer.vkey}")
 

@@ -163,7 +163,9 @@ def rules_check(
         for key in ("ts", "start_ts", "end_ts"):
             if key in record:
                 record[key] = dt.datetime.fromisoformat(record[key].replace("Z", "+00:00"))
-    except (ValueError, KeyError, AttributeError) as exc:
+    except KeyError as exc:
+        raise InputError(f"--sample: no {exc} field (see --help for the fields)") from None
+    except (ValueError, AttributeError, TypeError) as exc:
         raise InputError(f"--sample: {exc} (see --help for the fields)") from None
     if table not in SHARED_TABLES:
         raise InputError(f"--sample: table {table!r} is not shared ({', '.join(SHARED_TABLES)})")

@@ -37,7 +37,6 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 import pyarrow as pa
@@ -46,10 +45,10 @@ from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 from seawatch.errors import SeawatchError
 from seawatch.export.common import marking_of
-from seawatch.labels import Label, Reader, label_mask
+from seawatch.labels import Label, label_mask
 from seawatch.serve import audit
-from seawatch.serve.accounts import authenticate
 from seawatch.serve.deps import ServeState
+from seawatch.serve.live_auth import areas_for, authenticate_stream, same_origin
 from seawatch.serve.live_client import Client, Queue
 from seawatch.serve.render import items
 from seawatch.serve.sessions import COOKIE
@@ -306,29 +305,6 @@ class LiveHub:
             log.error("live: audit row for %s not written: %s", client.user, exc)
 
 
-def _authenticate(state: ServeState, token: str, cookie: str | None = None) -> tuple[str, Reader]:
-    """The user name and reader of a bearer token, or (no token) of the web map's session
-    cookie."""
-    with state.lock:
-        cm = state.store.read_session()
-        store = cm.__enter__()
-    try:
-        if cookie is not None:
-            user, reader = state.sessions.principal(store, cookie)
-        else:
-            user, reader = authenticate(store, token)
-        return user.name, reader
-    finally:
-        cm.__exit__(None, None, None)
-
-
-def _same_origin(ws: WebSocket) -> bool:
-    """A browser's handshake comes from a page of this node (the cookie is SameSite=Strict
-    too; this refuses cross-site WebSocket hijacking outright)."""
-    origin = ws.headers.get("origin")
-    return origin is None or urlsplit(origin).netloc == ws.headers.get("host")
-
-
 async def _refuse(ws: WebSocket, detail: str) -> None:
     await ws.send_json({"type": "error", "detail": detail})
     await ws.close(POLICY_VIOLATION, reason=detail[:120])
@@ -359,20 +335,22 @@ async def live(ws: WebSocket) -> None:
     auth = ws.headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
     cookie = None if auth else ws.cookies.get(COOKIE)
-    if cookie and not _same_origin(ws):
+    if cookie and not same_origin(ws):
         await _refuse(ws, "session cookie from another site's page: refused")
         return
     if not cookie and (scheme.lower() != "bearer" or not token.strip()):
         await _refuse(ws, "missing token: send 'Authorization: Bearer <token>'")
         return
     try:
-        user, reader = await asyncio.to_thread(_authenticate, hub.state, token.strip(), cookie)
+        user, reader = await asyncio.to_thread(
+            authenticate_stream, hub.state, token.strip(), cookie
+        )
     except SeawatchError as exc:
         await _refuse(ws, str(exc))
         return
     try:
         text = await asyncio.wait_for(ws.receive_text(), SUBSCRIBE_TIMEOUT_S)
-        sub = Subscription.parse(text)
+        sub = await asyncio.to_thread(Subscription.parse, text, areas_for(hub.state, reader))
     except TimeoutError:
         await _refuse(ws, f"no subscription within {SUBSCRIBE_TIMEOUT_S:g} s")
         return
@@ -390,7 +368,9 @@ async def live(ws: WebSocket) -> None:
             text = await ws.receive_text()
             async with client.sending:
                 try:
-                    new = Subscription.parse(text)
+                    new = await asyncio.to_thread(
+                        Subscription.parse, text, areas_for(hub.state, reader)
+                    )
                 except SubscriptionError as exc:
                     await _refuse(ws, str(exc))
                     return

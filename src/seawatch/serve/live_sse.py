@@ -1,7 +1,7 @@
 """``GET /live/sse``: the live stream as Server-Sent Events, resumable with ``Last-Event-ID``.
 
 In: a bearer token, the filters of a ``/live`` subscription as query parameters (``bbox``
-repeated for several boxes, ``mmsi``, ``types`` and ``event_types`` comma-separated) and,
+repeated for several boxes, ``mmsi``, ``types``, ``event_types`` and ``areas`` comma-separated) and,
 on reconnection, the ``Last-Event-ID`` header. Out: ``subscribed``, then ``positions`` and
 ``events`` events with the frames of :mod:`seawatch.serve.live` as data; the last event of
 each batch carries the batch number as its ``id``. A client resuming after a batch the
@@ -22,6 +22,7 @@ from fastapi.responses import StreamingResponse
 from seawatch.errors import InputError
 from seawatch.serve.deps import Principal, known_params, principal
 from seawatch.serve.live import LiveHub
+from seawatch.serve.live_auth import areas_for
 from seawatch.serve.live_client import Client
 from seawatch.serve.subscription import TYPES, Subscription
 
@@ -95,6 +96,7 @@ async def live_sse(
     mmsi: Annotated[str | None, Query()] = None,
     types: Annotated[str | None, Query()] = None,
     event_types: Annotated[str | None, Query()] = None,
+    areas: Annotated[str | None, Query()] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """The live stream of what ``who`` may read inside the filters (see the module)."""
@@ -103,7 +105,10 @@ async def live_sse(
         msg["types"] = types.split(",")
     if event_types:
         msg["event_types"] = event_types.split(",")
-    sub = Subscription.from_obj(msg)
+    if areas:
+        msg["areas"] = areas.split(",")
+    hub_state = request.app.state.live.state
+    sub = await asyncio.to_thread(Subscription.from_obj, msg, areas_for(hub_state, who.reader))
     after = None if last_event_id is None else _ints(last_event_id, "Last-Event-ID")[:1]
     hub: LiveHub = request.app.state.live
     client = Client(who.reader, sub, user=who.user.name, route="/live/sse")

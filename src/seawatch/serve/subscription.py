@@ -1,7 +1,8 @@
 """A ``/live`` subscription: what a client asks for, checked, and the rows it matches.
 
 In: a subscription message (JSON, or the SSE route's query parameters as the same object).
-Out: a :class:`Subscription` (bounding boxes, MMSIs, record types, event types) whose
+Out: a :class:`Subscription` (bounding boxes, areas of interest, MMSIs, record types:
+positions, events, alerts; event types) whose
 :meth:`~Subscription.mask` selects the rows of an Arrow table that match, or a
 :class:`SubscriptionError` (400) saying what was wrong. See docs/serve.md.
 """
@@ -9,21 +10,28 @@ Out: a :class:`Subscription` (bounding boxes, MMSIs, record types, event types) 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import shapely
 
 from seawatch.errors import InputError, SeawatchError
 from seawatch.events.registry import event_types
 from seawatch.store.bbox import BBox, check_bbox
 
-__all__ = ["TYPES", "Subscription", "SubscriptionError"]
+__all__ = ["TYPES", "Areas", "Subscription", "SubscriptionError"]
 
-TYPES = ("positions", "events")
-_KEYS = {"bbox", "mmsi", "types", "event_types"}
+TYPES = ("positions", "events", "alerts")
+_KEYS = {"bbox", "mmsi", "types", "event_types", "areas"}
+
+Areas = Callable[[list[str]], dict[str, Any]]
+"""Area ids → their polygons, for the subscriber's reader; an id it cannot read (or that
+does not exist) is a :class:`SubscriptionError`."""
 
 
 class SubscriptionError(InputError):
@@ -36,18 +44,21 @@ class Subscription:
     mmsi: frozenset[int] = frozenset()
     types: frozenset[str] = frozenset(TYPES)
     event_types: frozenset[str] = frozenset()
+    areas: tuple[str, ...] = ()
+    shapes: tuple[Any, ...] = field(default=(), compare=False, repr=False)
 
     @classmethod
-    def parse(cls, text: str) -> Subscription:
+    def parse(cls, text: str, areas: Areas | None = None) -> Subscription:
         try:
             msg = json.loads(text)
         except ValueError:
             raise SubscriptionError("the subscription is not JSON") from None
-        return cls.from_obj(msg)
+        return cls.from_obj(msg, areas)
 
     @classmethod
-    def from_obj(cls, msg: Any) -> Subscription:
-        """The subscription ``msg`` (a decoded JSON object) asks for."""
+    def from_obj(cls, msg: Any, areas: Areas | None = None) -> Subscription:
+        """The subscription ``msg`` (a decoded JSON object) asks for; ``areas`` looks its
+        area ids up (none: a subscription naming areas is refused)."""
         if not isinstance(msg, dict):
             raise SubscriptionError("the subscription must be a JSON object")
         unknown = sorted(set(msg) - _KEYS)
@@ -81,7 +92,16 @@ class Subscription:
         known = set(event_types())
         if not isinstance(ev, list) or not all(isinstance(e, str) and e in known for e in ev):
             raise SubscriptionError(f"event_types: give a list of {', '.join(sorted(known))}")
-        return cls(bboxes, frozenset(mmsi), frozenset(types), frozenset(ev))
+        ids = msg.get("areas", [])
+        if not isinstance(ids, list) or not all(isinstance(a, str) and a for a in ids):
+            raise SubscriptionError("areas: give a list of area or zone ids (GET /api/v1/areas)")
+        shapes: dict[str, Any] = {}
+        if ids:
+            if areas is None:
+                raise SubscriptionError("areas: not available on this stream")
+            shapes = areas(sorted(set(ids)))
+        return cls(bboxes, frozenset(mmsi), frozenset(types), frozenset(ev),
+                   tuple(sorted(shapes)), tuple(shapes[k] for k in sorted(shapes)))  # fmt: skip
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -89,6 +109,7 @@ class Subscription:
             "mmsi": sorted(self.mmsi),
             "types": [t for t in TYPES if t in self.types],
             "event_types": sorted(self.event_types),
+            "areas": list(self.areas),
         }
 
     def mask(self, rows: pa.Table, kind: str) -> pa.ChunkedArray[Any] | None:
@@ -114,6 +135,13 @@ class Subscription:
             if not hits:
                 return pa.chunked_array([pa.array([False] * rows.num_rows)])
             parts.append(reduce(pc.or_, hits))
+        if self.shapes:
+            if not {"lon", "lat"} <= names:
+                return pa.chunked_array([pa.array([False] * rows.num_rows)])
+            xs = np.asarray(rows.column("lon").to_numpy(), np.float64)
+            ys = np.asarray(rows.column("lat").to_numpy(), np.float64)
+            inside = reduce(np.logical_or, [shapely.intersects_xy(g, xs, ys) for g in self.shapes])
+            parts.append(pa.chunked_array([pa.array(np.asarray(inside, bool))]))
         if kind == "events" and self.event_types:
             types = pa.array(sorted(self.event_types), pa.string())
             parts.append(pc.is_in(rows.column("event_type"), value_set=types))

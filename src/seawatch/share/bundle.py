@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 
 from seawatch.labels import Policy, Reader
 from seawatch.share.files import fsync_dir
+from seawatch.share.history import previous_for
 from seawatch.share.log import canonical
 from seawatch.share.node import Node
 from seawatch.share.note import parse_checkpoint, verify_note
@@ -83,9 +84,19 @@ def _all_rows(query: Query, table: str) -> pa.Table:
     return query.positions() if table == "positions" else query.events()
 
 
-def _parquet(rows: pa.Table) -> bytes:
+def parquet_bytes(rows: pa.Table) -> bytes:
+    """``rows`` as Parquet (zstd): 32/64-bit integers and times delta-encoded (keys, MMSIs
+    and times of one label's rows are near-sorted), strings dictionary-encoded."""
+    delta, strings = {}, []
+    for field in rows.schema:
+        t = field.type
+        if pa.types.is_timestamp(t) or (pa.types.is_integer(t) and t.bit_width >= 32):
+            delta[field.name] = "DELTA_BINARY_PACKED"
+        elif pa.types.is_string(t):
+            strings.append(field.name)
     buf = io.BytesIO()
-    pq.write_table(rows.drop_columns(["label_id"]), buf, compression="zstd")
+    options: dict[str, Any] = {"use_dictionary": strings, "column_encoding": delta or None}
+    pq.write_table(rows, buf, compression="zstd", **options)
     return buf.getvalue()
 
 
@@ -121,7 +132,7 @@ def export_bundle(
         ids: list[int] = fn.unique(released.column("label_id")).to_pylist()
         for lid in sorted(ids):
             part_rows = released.filter(fn.equal(released.column("label_id"), lid))
-            plain = _parquet(part_rows)
+            plain = parquet_bytes(part_rows.drop_columns(["label_id"]))
             name = f"part-{len(parts) + 1:03d}.parquet.enc"
             data, key = encrypt_part(plain, wrapper, f"{bundle_id}/{name}".encode())
             sealed.append(data)
@@ -164,6 +175,7 @@ def export_bundle(
             "leaf": b64(stored),
             "proof": [b64(h) for h in log.inclusion(index, size)],
             "checkpoint": note,
+            "previous": previous_for(log, peer.name, index, size),
         },
     }
     folder = _write(out_dir, bundle_id, manifest, parts, sealed, node)

@@ -26,22 +26,25 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from cryptography.exceptions import InvalidTag
 
 from seawatch.errors import LabelError
-from seawatch.labels import Label, Policy, default_reader, may_read
+from seawatch.labels import Label, Policy, Reader, default_reader, may_read
 from seawatch.share import merkle
 from seawatch.share.bundle import BUNDLE_FORMAT, MANIFEST_FILE, SHARED_TABLES, entry_part
 from seawatch.share.errors import BundleRejected, ShareError, VerifyError
+from seawatch.share.history import check_history, remember
 from seawatch.share.keys import enc_key_text, parse_vkey
 from seawatch.share.node import Node
-from seawatch.share.note import verify_checkpoint
+from seawatch.share.note import Checkpoint, verify_checkpoint
 from seawatch.share.peers import Peer
 from seawatch.share.seal import MANIFEST_TYPE, Wrapper, decrypt_part, dsse_open, label_of, unb64
 from seawatch.store import TABLES, Store
+from seawatch.store.query import Query
 
-__all__ = ["Imported", "import_bundle"]
+__all__ = ["Imported", "import_bundle", "verify_bundle"]
 
 _PART_NAME = re.compile(r"part-\d{3}\.parquet\.enc")
 T = TypeVar("T")
@@ -74,40 +77,67 @@ def _check(check: str, part: str, fn: Callable[[], T]) -> T:
 def import_bundle(store: Store, node: Node, folder: Path) -> Imported:
     """Verify the bundle in ``folder`` and store its records; see the module docstring."""
     try:
-        checked = _verify(store, node, folder)
+        checked = verify_bundle(store, node, folder)
     except BundleRejected as exc:
         node.record(
             {"kind": "rejection", "bundle": folder.name, "check": exc.check, "part": exc.part,
              "reason": str(exc)}
         )  # fmt: skip
         raise
-    peer, manifest, tables = checked
+    peer, manifest, tables, relation = checked
     bundle_id = manifest["bundle_id"]
     repeat = any(
         e.get("kind") == "import" and e.get("bundle_id") == bundle_id
         for e in (json.loads(line) for line in node.log().entries)
     )
-    stored = 0
+    stored = kept = 0
     counts: dict[str, int] = {}
     with store.transaction():
         for part, (label, rows) in zip(manifest["parts"], tables, strict=True):
+            table = part["table"]
+            if TABLES[table].on_conflict == "replace":
+                rows, held = _not_replacing_others(store, table, rows, peer.nation)
+                kept += held
             lid = store.label_id(label)
             rows = rows.append_column("label_id", pa.array([lid] * rows.num_rows, pa.int32()))
-            n = store.write(part["table"], rows)
-            stored += n if TABLES[part["table"]].on_conflict == "ignore" else 0
+            n = store.write(table, rows)
+            stored += n if TABLES[table].on_conflict == "ignore" else 0
             counts[label.marking] = counts.get(label.marking, 0) + rows.num_rows
     release = manifest["release"]
+    remember(node.data_dir, peer, release["checkpoint"])
     index, _ = node.record(
         {"kind": "import", "bundle_id": bundle_id, "originator": peer.name,
          "originator_nation": peer.nation, "release_index": release["index"],
-         "parts": [entry_part(p) for p in manifest["parts"]], "repeat": repeat}
+         "parts": [entry_part(p) for p in manifest["parts"]], "repeat": repeat,
+         "history": relation, "kept_local": kept}
     )  # fmt: skip
     return Imported(bundle_id, peer.name, counts, stored, repeat, index)
 
 
-def _verify(
+def _not_replacing_others(
+    store: Store, table: str, rows: pa.Table, originator: str
+) -> tuple[pa.Table, int]:
+    """``rows`` without those whose key a record of another originator holds here (a
+    replacing write would relabel it), and how many were left out."""
+    query = Query(store, Reader.node_admin(f"share import: keep {table} others originated"))
+    labels = query.labels()
+    held = query.events() if table == "events" else query.positions()
+    key = TABLES[table].key[0]
+    fn: Any = pc  # the stubs reject a Python scalar beside a column
+    foreign = pa.array([i for i, lb in labels.items() if lb.originator != originator], pa.int32())
+    others = held.filter(fn.is_in(held.column("label_id"), foreign)).column(key)
+    if len(others) == 0:
+        return rows, 0
+    kept = rows.filter(fn.invert(fn.is_in(rows.column(key), others.combine_chunks())))
+    return kept, rows.num_rows - kept.num_rows
+
+
+def verify_bundle(
     store: Store, node: Node, folder: Path
-) -> tuple[Peer, dict[str, Any], list[tuple[Label, pa.Table]]]:
+) -> tuple[Peer, dict[str, Any], list[tuple[Label, pa.Table]], str]:
+    """Every check of the module docstring, storing nothing: the originator, the manifest,
+    each part's label and records, and how its checkpoint relates to those seen before.
+    Raises :class:`BundleRejected`."""
     envelope = _check("manifest", MANIFEST_FILE, lambda: _read_json(folder / MANIFEST_FILE))
     peer = _check("originator", MANIFEST_FILE, lambda: _originator(node, envelope))
     payload = _check(
@@ -118,7 +148,11 @@ def _verify(
     manifest: dict[str, Any] = _check("manifest", MANIFEST_FILE, lambda: json.loads(payload))
     _check("manifest", MANIFEST_FILE, lambda: _manifest_ok(manifest, peer))
     _check("audience", MANIFEST_FILE, lambda: _audience_ok(manifest, node))
-    _check("proof", MANIFEST_FILE, lambda: _proof_ok(manifest, peer, node))
+    cp = _check("proof", MANIFEST_FILE, lambda: _proof_ok(manifest, peer, node))
+    relation = _check(
+        "fork", MANIFEST_FILE, lambda: check_history(node.data_dir, peer, cp, manifest["release"])
+    )
+
     wrapper = _check(
         "decrypt",
         MANIFEST_FILE,
@@ -129,7 +163,7 @@ def _verify(
     reader = default_reader(store.policy)
     out = []
     for part in manifest["parts"]:
-        name = str(part.get("file") if isinstance(part, dict) else part)
+        name = str(part.get("file"))
 
         def read(p: Any = part) -> tuple[Label, pa.Table]:
             return _part(folder, p, wrapper, manifest, store.policy)
@@ -142,7 +176,7 @@ def _verify(
         if not may_read(reader, label, store.policy):
             raise BundleRejected("label", name, f"{label.marking} is not releasable to {reader}")
         out.append((label, rows))
-    return peer, manifest, out
+    return peer, manifest, out, relation
 
 
 def _read_json(path: Path) -> Any:
@@ -174,6 +208,11 @@ def _manifest_ok(manifest: dict[str, Any], peer: Peer) -> None:
         raise ValueError("originator fields differ from the signer")
     if not re.fullmatch(r"[0-9a-f]{32}", manifest["bundle_id"]):
         raise ValueError("bad bundle id")
+    parts = manifest["parts"]
+    if not isinstance(parts, list) or not parts or not all(isinstance(p, dict) for p in parts):
+        raise ValueError("parts is not a list of objects")
+    if not isinstance(manifest["release"], dict) or not isinstance(manifest["encryption"], dict):
+        raise ValueError("release or encryption is not an object")
 
 
 def _audience_ok(manifest: dict[str, Any], node: Node) -> None:
@@ -187,7 +226,7 @@ def _audience_ok(manifest: dict[str, Any], node: Node) -> None:
         )
 
 
-def _proof_ok(manifest: dict[str, Any], peer: Peer, node: Node) -> None:
+def _proof_ok(manifest: dict[str, Any], peer: Peer, node: Node) -> Checkpoint:
     release = manifest["release"]
     try:
         cp = verify_checkpoint(release["checkpoint"], peer.verifier)
@@ -204,6 +243,7 @@ def _proof_ok(manifest: dict[str, Any], peer: Peer, node: Node) -> None:
         entry_part(p) for p in manifest["parts"]
     ]:
         raise BundleRejected("proof", MANIFEST_FILE, "the logged release is of another bundle")
+    return cp
 
 
 def _part(
@@ -230,7 +270,7 @@ def _part(
         raise BundleRejected("schema", name, f"table {table!r} is not shared")
     rows = _check("schema", name, lambda: pq.read_table(io.BytesIO(plain)))
     want = TABLES[table].arrow_schema()
-    names = [n for n in want.names if n != "label_id"]
-    if rows.column_names != names or rows.num_rows != part["rows"]:
-        raise BundleRejected("schema", name, f"columns or row count differ from {table}'s")
+    fields = [(f.name, f.type) for f in want if f.name != "label_id"]
+    if [(f.name, f.type) for f in rows.schema] != fields or rows.num_rows != part["rows"]:
+        raise BundleRejected("schema", name, f"columns, types or row count differ from {table}'s")
     return label, TABLES[table].conform(rows).drop_columns(["label_id"])

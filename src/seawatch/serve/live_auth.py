@@ -1,0 +1,78 @@
+"""Who opens a stream, and the areas they may filter it by: the user and reader of a
+WebSocket's bearer token or, from the web map, of its session cookie (whose handshake must
+come from a page of this node); the polygons of the areas a subscription names.
+
+In: the app's state, the token or cookie, the handshake's headers; area ids. Out: the user
+name and :class:`~seawatch.labels.Reader`, or the :class:`~seawatch.errors.Unauthorized`
+saying why; :func:`areas_for` (the subscription's area lookup, through
+:class:`~seawatch.store.query.Query` for the reader: an area it may not read is unknown).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import shapely
+from fastapi import WebSocket
+
+from seawatch.labels import Reader
+from seawatch.serve.accounts import authenticate
+from seawatch.serve.deps import ServeState
+from seawatch.serve.subscription import Areas, SubscriptionError
+from seawatch.store.query import Query
+
+__all__ = ["areas_for", "authenticate_stream", "same_origin"]
+
+
+def authenticate_stream(
+    state: ServeState, token: str, cookie: str | None = None
+) -> tuple[str, Reader]:
+    """The user name and reader of a bearer token, or (no token) of the web map's session
+    cookie."""
+    with state.lock:
+        cm = state.store.read_session()
+        store = cm.__enter__()
+    try:
+        if cookie is not None:
+            user, reader = state.sessions.principal(store, cookie)
+        else:
+            user, reader = authenticate(store, token)
+        return user.name, reader
+    finally:
+        cm.__exit__(None, None, None)
+
+
+def same_origin(ws: WebSocket) -> bool:
+    """A browser's handshake comes from a page of this node (the cookie is SameSite=Strict
+    too; this refuses cross-site WebSocket hijacking outright)."""
+    origin = ws.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == ws.headers.get("host")
+
+
+def areas_for(state: ServeState, reader: Reader) -> Areas:
+    """The lookup of area (zone) ids for ``reader``'s subscriptions."""
+
+    def look_up(ids: list[str]) -> dict[str, Any]:
+        with state.lock:
+            cm = state.store.read_session()
+            store = cm.__enter__()
+        try:
+            zones = Query(store, reader).zones().to_pylist()
+        finally:
+            cm.__exit__(None, None, None)
+        found = {z["zone_id"]: z["geometry_wkt"] for z in zones if z["zone_id"] in ids}
+        unknown = [i for i in ids if i not in found]
+        if unknown:
+            raise SubscriptionError(
+                f"areas: unknown area id(s) {', '.join(unknown)} (GET /api/v1/areas and "
+                "/api/v1/zones list those you may read)"
+            )
+        shapes = {}
+        for zone_id, wkt in found.items():
+            shape = shapely.from_wkt(wkt)
+            shapely.prepare(shape)
+            shapes[zone_id] = shape
+        return shapes
+
+    return look_up
