@@ -237,7 +237,14 @@ def live_main(args: argparse.Namespace) -> None:
         p.wait(60)
     load1 = os.getloadavg()
     server.send_signal(signal.SIGTERM)
-    server.wait(300)
+    t_stop = time.monotonic()
+    try:
+        server.wait(300)
+        print(f"server stopped {time.monotonic() - t_stop:.1f} s after SIGTERM")
+    except subprocess.TimeoutExpired:
+        print("ERROR: the server did not stop within 300 s of SIGTERM; killed")
+        server.kill()
+        server.wait()
     feed.stdin.close()
     feed.wait(30)
     stored_metric = next(
