@@ -305,7 +305,7 @@ def _report(
     positions = sum(o["positions"] for o in outs)
     errors = [e for o in outs for e in o["errors"]]
     missed = sum(o["missed"] for o in outs)
-    acks = sorted(o.get("ack_ms", float("nan")) for o in outs)
+    acks = sorted(o["ack_ms"] for o in outs if "ack_ms" in o) or [float("nan")]
     print(f"bench/serve --live {args.live}  ({dt.datetime.now(dt.UTC).date()}, {tmp})")
     print(f"goal: {GOALS[args.live]}")
     print(
