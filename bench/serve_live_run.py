@@ -237,7 +237,14 @@ def live_main(args: argparse.Namespace) -> None:
         p.wait(60)
     load1 = os.getloadavg()
     server.send_signal(signal.SIGTERM)
-    server.wait(300)
+    t_stop = time.monotonic()
+    try:
+        server.wait(300)
+        print(f"server stopped {time.monotonic() - t_stop:.1f} s after SIGTERM")
+    except subprocess.TimeoutExpired:
+        print("ERROR: the server did not stop within 300 s of SIGTERM; killed")
+        server.kill()
+        server.wait()
     feed.stdin.close()
     feed.wait(30)
     stored_metric = next(
@@ -298,7 +305,7 @@ def _report(
     positions = sum(o["positions"] for o in outs)
     errors = [e for o in outs for e in o["errors"]]
     missed = sum(o["missed"] for o in outs)
-    acks = sorted(o.get("ack_ms", float("nan")) for o in outs)
+    acks = sorted(o["ack_ms"] for o in outs if "ack_ms" in o) or [float("nan")]
     print(f"bench/serve --live {args.live}  ({dt.datetime.now(dt.UTC).date()}, {tmp})")
     print(f"goal: {GOALS[args.live]}")
     print(
