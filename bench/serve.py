@@ -133,10 +133,12 @@ def main() -> None:
             }
             direct = {name: _time(fn, args.repeat) for name, fn in peers.items()}
         port = _free_port()
+        # the access log to a file: an undrained pipe fills and blocks the server
+        log = (Path(tmp) / "serve.log").open("w")
         server = subprocess.Popen(
             [sys.executable, "-m", "seawatch.cli.main", "serve", "--port", str(port),
              "--db", str(db)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=env, stdout=subprocess.DEVNULL, stderr=log,
         )  # fmt: skip
         try:
             url = f"http://127.0.0.1:{port}"

@@ -233,10 +233,12 @@ def store_main(args: argparse.Namespace) -> None:
                         direct[kind].append(s)
                     rows[kind].append(n)
         port = _free_port()
+        # the access log to a file: an undrained pipe fills and blocks the server
+        log = (Path(tmp) / "serve.log").open("w")
         server = subprocess.Popen(
             [sys.executable, "-m", "seawatch.cli.main", "serve", "--port", str(port),
              "--db", str(db)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=env, stdout=subprocess.DEVNULL, stderr=log,
         )  # fmt: skip
         http: dict[tuple[str, str], list[float]] = {}
         nbytes: dict[str, list[int]] = {k: [] for k in KINDS}
