@@ -7,7 +7,7 @@
   block ``c:`` rewritten to the wall-clock time it is sent (milliseconds), so a position's
   ``ts`` is the moment its NMEA line went out;
 - the **server**: ``seawatch serve --tcp`` reading that feed (``--batch-s``; the engine's
-  reorder window ``--window-s`` through ``SEAWATCH_REORDER_WINDOW_S``), labels by a rule
+  ``--reorder-window-s`` ``--window-s``), labels by a rule
   (east of 60° E ``SECRET//REL TO IND``, the rest the default ``UNCLASSIFIED``);
 - **WebSocket clients** (``serve_live.py clients``, ``--client-procs`` processes of asyncio
   clients of the ``websockets`` package), each with its own token and subscription.
@@ -123,8 +123,10 @@ async def _client(spec: dict[str, Any], url: str, light: bool, out: dict[str, An
                 out["frames"] += 1
                 out["bytes"] += len(data)
                 head = data[:40]
-                if b'"positions"' in head:
+                if b'"type": "positions"' in head:
                     ts = _TS.findall(data)
+                    if not ts:
+                        continue
                     out["positions"] += len(ts)
                     if light:
                         lat = now - _epoch_s([min(ts)])[0]
@@ -134,12 +136,12 @@ async def _client(spec: dict[str, Any], url: str, light: bool, out: dict[str, An
                         lat_ms = np.clip(((now - secs) * 1e3).astype(np.int64), 0, HIST_MS)
                         hist += np.bincount(lat_ms, minlength=HIST_MS + 1)
                         per_s.update(secs.astype(np.int64).tolist())
-                elif b'"events"' in head:
+                elif b'"type": "events"' in head:
                     out["events"] += data.count(b'"event_type"')
-                elif b'"missed"' in head:
+                elif b'"type": "missed"' in head:
                     msg = json.loads(data)
                     out["missed"] += int(msg.get("positions", 0)) + int(msg.get("events", 0))
-                elif b'"error"' in head:
+                elif b'"type": "error"' in head:
                     out["errors"].append(json.loads(data))
     except Exception as exc:  # counted, reported
         if not spec["stopping"]:

@@ -41,9 +41,13 @@ def _no_user_dirs(
 
 @pytest.fixture(autouse=True)
 def _restore_logging() -> Iterator[None]:
-    """The CLI configures the ``seawatch`` logger; undo that after each test."""
-    logger = logging.getLogger("seawatch")
+    """The CLI configures the ``seawatch`` and ``seawatch.access`` loggers; undo that after
+    each test (a server thread of a later test would otherwise write to the terminal)."""
+    logger, access = logging.getLogger("seawatch"), logging.getLogger("seawatch.access")
     handlers, level = list(logger.handlers), logger.level
+    access_handlers, propagate = list(access.handlers), access.propagate
     yield
     logger.handlers[:] = handlers
     logger.setLevel(level)
+    access.handlers[:] = access_handlers
+    access.propagate = propagate

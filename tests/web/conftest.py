@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "serve"))  # apiclient
 sys.path.insert(0, str(Path(__file__).parent))  # webnode
@@ -20,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))  # webnode
 from apiclient import Served
 from webnode import READERS, WebNode
 
+from seawatch.cli.main import cli
 from seawatch.engine.ingest import ingest
 from seawatch.labels import parse_label
 from seawatch.serve.accounts import create_user
@@ -43,6 +45,43 @@ def webnode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebNode]:
         ingest(store, [feed], settings, label=parse_label(marking, store.policy), detect=True)
     users = {r: f"web{i}" for i, r in enumerate(READERS)}
     tokens = {r: create_user(store, users[r], r)[1] for r in READERS}
-    with Served(create_app(store, settings)) as url:
-        yield WebNode(store, url, tokens, users, db)
+    app = create_app(store, settings)
+    with Served(app) as url:
+        yield WebNode(store, url, tokens, users, db, app)
+    store.close()
+
+
+@pytest.fixture
+def livenode(tmp_path: Path) -> Iterator[WebNode]:
+    """A node whose store starts empty: what the map shows arrives through /live."""
+    settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND", "SEAWATCH_API_RATE_PER_S": "1e6"})
+    db = tmp_path / "live.duckdb"
+    store = open_store(db, settings)
+    users = {r: f"live{i}" for i, r in enumerate(READERS)}
+    tokens = {r: create_user(store, users[r], r)[1] for r in READERS}
+    app = create_app(store, settings)
+    with Served(app) as url:
+        yield WebNode(store, url, tokens, users, db, app)
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def simnode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebNode]:
+    """A node holding 3 h of 40 simulated vessels with injected behaviours (spoofing,
+    identity changes, port calls), detected: the situation has ranked incidents."""
+    tmp = tmp_path_factory.mktemp("simnode")
+    res = CliRunner().invoke(
+        cli, ["simulate", "--vessels", "40", "--hours", "3", "--out", str(tmp / "sim")]
+    )
+    assert res.exit_code == 0, res.output
+    settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND", "SEAWATCH_API_RATE_PER_S": "1e6"})
+    db = tmp / "sim.duckdb"
+    store = open_store(db, settings)
+    feeds = sorted((tmp / "sim").glob("*.nmea"))
+    ingest(store, feeds, settings, label=parse_label(LABELS[1], store.policy), detect=True)
+    users = {r: f"sim{i}" for i, r in enumerate(READERS)}
+    tokens = {r: create_user(store, users[r], r)[1] for r in READERS}
+    app = create_app(store, settings)
+    with Served(app) as url:
+        yield WebNode(store, url, tokens, users, db, app)
     store.close()

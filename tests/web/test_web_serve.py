@@ -3,6 +3,8 @@ and a clear page when the assets were not built; the banner's marking comes from
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import httpx
@@ -48,3 +50,19 @@ def test_the_banner_marking_combines_by_the_node_s_policy(webnode: WebNode) -> N
         assert c.get("/api/v1/marking", params={"nope": 1}).status_code == 400
     with httpx.Client(base_url=webnode.url, timeout=30) as c:
         assert c.get("/api/v1/marking").status_code == 401
+
+
+def test_docs_state_the_basemap_s_size_as_built() -> None:
+    manifest = web.WEB_DIST / "assets" / "basemap" / "manifest.json"
+    if not manifest.is_file():
+        pytest.fail("the map is not built: run `make web`")
+    built = json.loads(manifest.read_text())
+    doc = (Path(__file__).parents[2] / "docs" / "map.md").read_text()
+    for name, got in built.items():
+        row = re.search(
+            rf"`assets/basemap/{name}\.geojson` \| ([\d.]+) MB \| .*?(\d[\d,]*) (?:polygons|lines)",
+            doc,
+        )
+        assert row, f"docs/map.md has no size row for {name}"
+        assert float(row.group(1)) == round(got["bytes"] / 1e6, 2), name
+        assert int(row.group(2).replace(",", "")) == got["features"], name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -19,6 +20,7 @@ class WebNode:
     tokens: dict[str, str]  # reader -> token
     users: dict[str, str]  # reader -> user name
     db: Path
+    app: Any  # the FastAPI app (its state: the live subscribers)
 
     def client(self, reader: str | None = None) -> httpx.Client:
         headers = {} if reader is None else {"Authorization": f"Bearer {self.tokens[reader]}"}

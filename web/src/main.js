@@ -2,14 +2,24 @@
 // vessels of the view with their count, a vessel panel on click, and the marking of what
 // is on screen in a banner at the top and bottom.
 import { ApiError, allPages, api } from "./api.js";
-import { VESSELS, VESSEL_LAYERS, createMap } from "./map.js";
+import { TRACK, VESSELS, VESSEL_LAYERS, createMap } from "./map.js";
 import { bannerClass, markingQuery } from "./marking.js";
-import { showPanel } from "./panel.js";
-import { Vessels, viewBox } from "./vessels.js";
+import { evidence, showIncidents } from "./incidents.js";
+import { showPanel, trackWindow } from "./panel.js";
+import { Vessels, parseFilter, trackLine, viewBox } from "./vessels.js";
 
 const $ = (id) => document.getElementById(id);
 const vessels = new Vessels();
-const state = { map: null, box: null, panelMarking: null, socket: null, loads: 0 };
+const state = {
+  map: null,
+  box: null,
+  only: null, // the filter's vessels (a Set of MMSIs), or null: all
+  panelMarkings: [], // the open panel's profile and track markings
+  incidentsMarking: null, // the incidents list's
+  socket: null,
+  loads: 0,
+  seq: 0,
+};
 window.seawatch = { vessels, state }; // for the browser tests and the curious
 
 function setStatus(s) {
@@ -34,8 +44,8 @@ function showSignIn() {
 }
 
 async function updateBanner() {
-  const markings = vessels.labels(state.box);
-  if (state.panelMarking) markings.push(state.panelMarking);
+  const markings = [...vessels.labels(state.box, state.only), ...state.panelMarkings];
+  if (state.incidentsMarking) markings.push(state.incidentsMarking);
   const { marking } = await api(`/api/v1/marking?${markingQuery(markings)}`);
   for (const el of document.querySelectorAll(".banner")) {
     el.textContent = marking;
@@ -46,24 +56,37 @@ async function updateBanner() {
 }
 
 let drawing = null;
+let dirty = false;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function draw() {
+  const fc = vessels.features(state.box, state.only);
+  state.map.getSource(VESSELS).setData(fc);
+  $("count").textContent = `${fc.features.length.toLocaleString("en")} vessels in view`;
+  $("count").dataset.count = String(fc.features.length);
+}
+
+/** Redraw the vessels in view, their count and the banner, at most once a second. */
 function redraw() {
-  // at most once a second: the map redraws the vessels in view, the count and the banner
-  if (drawing) return drawing;
-  drawing = new Promise((resolve) => setTimeout(resolve, 0)).then(async () => {
-    const fc = vessels.features(state.box);
-    state.map.getSource(VESSELS).setData(fc);
-    $("count").textContent = `${fc.features.length.toLocaleString("en")} vessels in view`;
-    $("count").dataset.count = String(fc.features.length);
-    await updateBanner();
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    drawing = null;
-  });
+  dirty = true;
+  drawing ??= (async () => {
+    try {
+      while (dirty) {
+        dirty = false;
+        draw();
+        await updateBanner();
+        await sleep(1000);
+      }
+    } finally {
+      drawing = null;
+    }
+  })();
   return drawing;
 }
 
 function subscribe() {
   const s = state.socket;
-  if (s && s.readyState === WebSocket.OPEN) {
+  if (s && state.box && s.readyState === WebSocket.OPEN) {
     s.send(JSON.stringify({ bbox: [state.box], types: ["positions"] }));
   }
 }
@@ -72,41 +95,110 @@ function connectLive() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${proto}://${location.host}/live`);
   state.socket = socket;
-  socket.addEventListener("open", subscribe);
+  socket.addEventListener("open", () => {
+    $("live").textContent = "live";
+    subscribe();
+  });
   socket.addEventListener("message", (msg) => {
     const frame = JSON.parse(msg.data);
-    if (frame.type === "positions" && vessels.apply(frame.items)) redraw();
+    if (frame.type === "positions" && vessels.apply(frame.items)) redraw().catch(fail);
   });
   socket.addEventListener("close", () => {
     $("live").textContent = "live: reconnecting";
     setTimeout(connectLive, 5000);
   });
-  $("live").textContent = "live";
 }
 
 async function loadView() {
+  const seq = ++state.seq;
   const b = state.map.getBounds();
-  state.box = viewBox(b.getWest(), b.getSouth(), b.getEast(), b.getNorth());
+  const box = viewBox(b.getWest(), b.getSouth(), b.getEast(), b.getNorth());
   setStatus("loading");
-  const items = await allPages(`/api/v1/latest?limit=10000&bbox=${state.box.join(",")}`);
+  const items = await allPages(`/api/v1/latest?limit=10000&bbox=${box.join(",")}`);
+  if (seq !== state.seq) return; // a newer view is loading
+  await loadIncidents(box);
+  if (seq !== state.seq) return;
+  state.box = box;
   vessels.clear();
   vessels.apply(items);
   subscribe();
-  drawing = null;
   await redraw();
+  if (seq !== state.seq) return;
   state.loads += 1;
   setStatus("ready");
 }
 
-async function openPanel(mmsi) {
-  const profile = await api(`/api/v1/vessels/${mmsi}`);
-  state.panelMarking = profile.marking;
-  showPanel($("panel"), profile, () => {
-    $("panel").hidden = true;
-    state.panelMarking = null;
-    updateBanner();
-  });
+/** Draw the tracks of ``mmsis`` over the API ``datetime`` window ``period``; their
+ * markings join the banner's. */
+async function showTracks(mmsis, period) {
+  const tracks = await Promise.all(
+    mmsis.map((m) => allPages(`/api/v1/vessels/${m}/track?limit=10000&datetime=${period}`)),
+  );
+  const lines = tracks.flatMap((items) => trackLine(items).features);
+  state.map.getSource(TRACK).setData({ type: "FeatureCollection", features: lines });
+  const labels = tracks.flatMap((items) => items.map((p) => p.label));
+  state.panelMarkings = [state.panelMarkings[0], ...new Set(labels)];
+  const count = tracks.reduce((n, items) => n + items.length, 0);
+  const info = $("panel").querySelector(".track-info");
+  info.textContent = `${count.toLocaleString("en")} positions`;
+  info.dataset.count = String(count);
   await updateBanner();
+}
+
+function closePanel() {
+  $("panel").hidden = true;
+  state.panelMarkings = [];
+  state.map.getSource(TRACK).setData(trackLine([]));
+  updateBanner().catch(fail);
+}
+
+/** Open the panel of vessel ``mmsi`` with its track over the last 24 h of its latest
+ * report, or with ``evidence``: the tracks of an incident's vessels over its window. */
+async function openPanel(mmsi, evidence = null) {
+  const profile = await api(`/api/v1/vessels/${mmsi}`);
+  state.panelMarkings = [profile.marking];
+  const latestTs = profile.latest ? profile.latest.ts : null;
+  const track = (hours) =>
+    latestTs ? showTracks([mmsi], trackWindow(latestTs, hours)) : updateBanner();
+  const around = evidence ? "around the incident" : null;
+  showPanel($("panel"), profile, closePanel, (hours) => track(hours).catch(fail), around);
+  await (evidence ? showTracks(evidence.mmsis, evidence.period) : track(24));
+}
+
+/** The ranked incidents of the view (GET /api/v1/situation), listed beside the map. */
+async function loadIncidents(box) {
+  const situation = await api(`/api/v1/situation?bbox=${box.join(",")}`);
+  state.incidentsMarking = situation.notable.length ? situation.marking : null;
+  showIncidents($("incidents"), situation.notable, (inc) => goToIncident(inc).catch(fail));
+}
+
+async function goToIncident(inc) {
+  const ev = evidence(inc);
+  if (inc.lon != null && inc.lat != null) {
+    const before = state.loads;
+    state.map.jumpTo({ center: [inc.lon, inc.lat], zoom: Math.max(state.map.getZoom(), 7) });
+    await waitFor(() => state.loads > before);
+  }
+  await openPanel(inc.vessel.mmsi, ev);
+  $("panel").dataset.incident = String(inc.rank);
+}
+
+const waitFor = async (ok) => {
+  while (!ok()) await sleep(50);
+};
+
+/** Show only the vessels matching the filter box (MMSI, or a name / call sign / IMO
+ * searched through the API). */
+async function applyFilter(text) {
+  const f = parseFilter(text);
+  if (f === null) state.only = null;
+  else if (f.mmsi) state.only = new Set([f.mmsi]);
+  else {
+    const found = await allPages(`/api/v1/vessels?limit=10000&q=${encodeURIComponent(f.q)}`);
+    state.only = new Set(found.map((v) => v.mmsi));
+  }
+  await redraw();
+  $("filter").dataset.applied = text;
 }
 
 async function start(me) {
@@ -152,6 +244,10 @@ $("signin-form").addEventListener("submit", async (e) => {
   const token = $("token").value.trim();
   $("token").value = "";
   if (token && (await signInWith({ token }))) boot();
+});
+$("filter-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  applyFilter($("filter").value).catch(fail);
 });
 $("signout").addEventListener("click", async () => {
   await api("/api/v1/session", { method: "DELETE" });

@@ -4,6 +4,7 @@ import maplibregl from "maplibre-gl";
 
 const BASEMAP = "/assets/basemap";
 export const VESSELS = "vessels";
+export const TRACK = "track";
 
 function style() {
   return {
@@ -12,6 +13,7 @@ function style() {
       land: { type: "geojson", data: `${BASEMAP}/land.geojson` },
       borders: { type: "geojson", data: `${BASEMAP}/borders.geojson` },
       [VESSELS]: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
+      [TRACK]: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
     },
     layers: [
       { id: "sea", type: "background", paint: { "background-color": "#b9d3e6" } },
@@ -22,6 +24,12 @@ function style() {
         type: "line",
         source: "borders",
         paint: { "line-color": "#9a8c98", "line-width": 0.8, "line-dasharray": [3, 2] },
+      },
+      {
+        id: "track",
+        type: "line",
+        source: TRACK,
+        paint: { "line-color": "#e76f51", "line-width": 2 },
       },
       {
         id: "vessels-arrow",

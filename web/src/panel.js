@@ -36,8 +36,25 @@ const text = (tag, value, cls) => {
   return el;
 };
 
-/** Fill ``panel`` with ``profile`` (text only: nothing from the data is parsed as HTML). */
-export function showPanel(panel, profile, onClose) {
+/** Track periods the panel offers: label and hours. */
+export const PERIODS = [
+  ["1 h", 1],
+  ["6 h", 6],
+  ["24 h", 24],
+  ["7 days", 168],
+];
+
+/** The API ``datetime`` of a track of ``hours`` up to ``latestTs``: ``start/..``. */
+export function trackWindow(latestTs, hours) {
+  const end = new Date(latestTs);
+  const start = new Date(end.getTime() - hours * 3600 * 1000);
+  return `${start.toISOString().replace(".000Z", "Z")}/..`;
+}
+
+/** Fill ``panel`` with ``profile`` (text only: nothing from the data is parsed as HTML);
+ * ``onPeriod(hours)`` when a track period is chosen; ``around``: the track shown first is
+ * an incident's (its label), not the last 24 h. */
+export function showPanel(panel, profile, onClose, onPeriod, around = null) {
   panel.replaceChildren();
   const close = text("button", "×", "close");
   close.title = "Close";
@@ -47,6 +64,21 @@ export function showPanel(panel, profile, onClose) {
   const dl = document.createElement("dl");
   for (const [k, v] of panelRows(profile)) dl.append(text("dt", k), text("dd", String(v)));
   panel.append(dl);
+  const period = document.createElement("select");
+  period.id = "track-period";
+  for (const [label, hours] of PERIODS) {
+    const opt = text("option", `track: last ${label}`);
+    opt.value = String(hours);
+    period.append(opt);
+  }
+  if (around) {
+    const opt = text("option", `track: ${around}`);
+    opt.value = "";
+    period.prepend(opt);
+  }
+  period.value = around ? "" : "24";
+  period.addEventListener("change", () => period.value && onPeriod(Number(period.value)));
+  panel.append(period, text("div", "", "track-info"));
   panel.dataset.mmsi = String(profile.mmsi);
   panel.hidden = false;
 }

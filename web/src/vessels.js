@@ -65,22 +65,24 @@ export class Vessels {
     return this.byMmsi.get(mmsi);
   }
 
-  /** The vessels inside ``box`` (all when none). */
-  inView(box) {
-    const all = [...this.byMmsi.values()];
+  /** The vessels inside ``box`` (all when none), only those in the set ``only`` if given. */
+  inView(box, only = null) {
+    let all = [...this.byMmsi.values()];
+    if (only) all = all.filter((v) => only.has(v.mmsi));
     return box ? all.filter((v) => inBox(v.lon, v.lat, box)) : all;
   }
 
-  /** The distinct markings of the vessels inside ``box``, sorted. */
-  labels(box) {
-    return [...new Set(this.inView(box).map((v) => v.label))].sort();
+  /** The distinct markings of the vessels shown (as ``inView``), sorted. */
+  labels(box, only = null) {
+    return [...new Set(this.inView(box, only).map((v) => v.label))].sort();
   }
 
-  /** The vessels inside ``box`` as GeoJSON points (properties: mmsi, heading, label). */
-  features(box) {
+  /** The vessels shown (as ``inView``) as GeoJSON points (properties: mmsi, heading,
+   * label). */
+  features(box, only = null) {
     return {
       type: "FeatureCollection",
-      features: this.inView(box).map((v) => {
+      features: this.inView(box, only).map((v) => {
         const heading = headingOf(v);
         return {
           type: "Feature",
@@ -91,4 +93,25 @@ export class Vessels {
       }),
     };
   }
+}
+
+/** A track's positions (by time) as one GeoJSON line (none for fewer than two). */
+export function trackLine(items) {
+  const coords = items.filter((p) => p.lon != null && p.lat != null).map((p) => [p.lon, p.lat]);
+  return {
+    type: "FeatureCollection",
+    features:
+      coords.length < 2
+        ? []
+        : [{ type: "Feature", properties: {}, geometry: { type: "LineString", coordinates: coords } }],
+  };
+}
+
+/** What a filter text asks for: ``{mmsi}`` for nine digits, ``{q}`` for a search of the
+ * API (name, call sign, IMO), ``null`` for nothing. */
+export function parseFilter(text) {
+  const t = (text || "").trim();
+  if (!t) return null;
+  if (/^\d{9}$/.test(t)) return { mmsi: Number(t) };
+  return { q: t };
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { latestValue, panelRows } from "../src/panel.js";
+import { PERIODS, latestValue, panelRows, trackWindow } from "../src/panel.js";
 
 const profile = {
   mmsi: 419000001,
@@ -30,4 +30,10 @@ test("panelRows shows identity and the latest report", () => {
   assert.equal(rows["Speed / course"], "12.3 kn / 181°");
   assert.equal(rows.Events, "2");
   assert.equal(rows["Ship type"], "—");
+});
+
+test("trackWindow: the period up to the latest report, open-ended", () => {
+  assert.equal(trackWindow("2025-06-01T12:00:00Z", 6), "2025-06-01T06:00:00Z/..");
+  assert.equal(trackWindow("2025-06-01T00:30:00Z", 24), "2025-05-31T00:30:00Z/..");
+  assert.deepEqual(PERIODS.map(([, h]) => h), [1, 6, 24, 168]);
 });

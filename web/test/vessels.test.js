@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Vessels, headingOf, inBox, viewBox } from "../src/vessels.js";
+import { Vessels, headingOf, inBox, parseFilter, trackLine, viewBox } from "../src/vessels.js";
 
 const pos = (mmsi, ts, lon, lat, extra = {}) => ({ mmsi, ts, lon, lat, label: "SECRET", ...extra });
 
@@ -50,4 +50,26 @@ test("Vessels in a view: features, count and distinct markings", () => {
   assert.equal(fc.features[1].properties.moving, false);
   assert.deepEqual(v.labels(box), ["CONFIDENTIAL", "SECRET//NOFORN"]);
   assert.equal(v.inView().length, 3);
+});
+
+test("a filter's set narrows what is shown, counted and marked", () => {
+  const v = new Vessels();
+  v.apply([pos(1, "t", 1, 1, { label: "A" }), pos(2, "t", 2, 2, { label: "B" })]);
+  const only = new Set([2]);
+  assert.deepEqual(v.inView([0, 0, 10, 10], only).map((x) => x.mmsi), [2]);
+  assert.equal(v.features(null, only).features.length, 1);
+  assert.deepEqual(v.labels(null, only), ["B"]);
+});
+
+test("trackLine: a line through the positions, none for fewer than two", () => {
+  assert.deepEqual(trackLine([{ lon: 1, lat: 2 }]).features, []);
+  const fc = trackLine([{ lon: 1, lat: 2 }, { lon: null, lat: 3 }, { lon: 3, lat: 4 }]);
+  assert.deepEqual(fc.features[0].geometry.coordinates, [[1, 2], [3, 4]]);
+});
+
+test("parseFilter: nine digits an MMSI, other text a search", () => {
+  assert.deepEqual(parseFilter(" 419000001 "), { mmsi: 419000001 });
+  assert.deepEqual(parseFilter("GANGA"), { q: "GANGA" });
+  assert.deepEqual(parseFilter("9123456"), { q: "9123456" });
+  assert.equal(parseFilter("  "), null);
 });

@@ -64,9 +64,12 @@ class Client:
     def put(self, kind: str, texts: list[str], label_ids: list[int], keys: list[int]) -> None:
         """Queue rendered items of ``kind`` (``keys``: the vessel of each, for coalescing)."""
         q = self.queues.setdefault(kind, Queue())
-        q.texts += texts
-        q.label_ids += label_ids
-        q.keys += keys
+        if not q.texts:  # the lists may be shared with other clients: copied on change
+            q.texts, q.label_ids, q.keys = list(texts), list(label_ids), list(keys)
+        else:
+            q.texts += texts
+            q.label_ids += label_ids
+            q.keys += keys
         limit = LIMITS.get(kind, DEFAULT_LIMIT)
         if len(q) > limit:
             before = len(q)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Annotated, Any
@@ -49,7 +50,10 @@ class NotAcceptable(SeawatchError):  # noqa: N818
 
 
 def jsonable(value: Any) -> Any:
-    """Arrow/Python values as JSON: times ISO 8601 UTC with ``Z``."""
+    """Arrow/Python values as JSON: times ISO 8601 UTC with ``Z``; NaN and infinities as
+    null (JSON has neither)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, dict):

@@ -1,0 +1,278 @@
+"""The map in a real headless Chromium: it loads with nothing from outside the node, signs
+in, shows exactly the API's vessels for the view (counted, drawn and picked), opens a
+vessel's panel on click, never shows a JPN reader a record its labels deny, and its banner
+shows the combined marking of the screen. Screenshots are saved in each test's tmp dir."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from browser import CHROMIUM, FLAGS, SETTLE, MapPage
+from webnode import WebNode
+
+from seawatch.engine.ingest import Ingest
+from seawatch.export.common import collection_label
+from seawatch.labels import parse_label
+from seawatch.serve import web
+from seawatch.serve.sessions import create_link
+from seawatch.settings import load_settings
+from seawatch.sim.synth import write_sample
+
+pytestmark = pytest.mark.slow
+
+if not Path(CHROMIUM).is_file():
+    pytest.skip("no chromium: `make deps` (as root) installs Debian's", allow_module_level=True)
+
+from playwright.sync_api import Browser, sync_playwright  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not (web.WEB_DIST / "index.html").is_file():
+        pytest.fail("the map is not built: run `make web`")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+def _pages(client: httpx.Client, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every item of a listing, through every page (as the map reads)."""
+    items: list[dict[str, Any]] = []
+    url: str | None = path
+    query: dict[str, Any] | None = {"limit": 10000, **params}
+    while url:
+        page = client.get(url, params=query).json()
+        items += page["items"]
+        url, query = page["next"], None
+    return items
+
+
+def _latest(client: httpx.Client, box: list[float] | None = None) -> list[dict[str, Any]]:
+    """Every vessel's latest position in ``box``."""
+    params = {} if box is None else {"bbox": ",".join(str(v) for v in box)}
+    return _pages(client, "/api/v1/latest", params)
+
+
+def _expected_marking(node: WebNode, markings: set[str]) -> str:
+    labels = [parse_label(m, node.store.policy) for m in sorted(markings)]
+    return collection_label(labels, node.store.policy).marking
+
+
+def _check_view(mp: MapPage, node: WebNode, reader: str) -> list[dict[str, Any]]:
+    """The page shows exactly the API's vessels for its view: held, counted, drawn."""
+    box = mp.box()
+    with node.client(reader) as c:
+        api = _latest(c, box)
+    want = sorted(i["mmsi"] for i in api)
+    assert sorted(v["mmsi"] for v in mp.shown()) == want
+    assert mp.count() == len(want)
+    drawn = mp.rendered()
+    assert sorted(f["mmsi"] for f in drawn) == want  # each drawn once
+    return api
+
+
+def test_sign_in_count_click_and_banner_offline(
+    browser: Browser, webnode: WebNode, tmp_path: Path
+) -> None:
+    mp = MapPage.open(browser, webnode.url)
+    mp.goto()
+    mp.page.wait_for_selector("#signin-form", state="visible")
+    mp.shot(tmp_path / "signin.png")
+    mp.sign_in(webnode.tokens["IND:SECRET"])
+    assert "IND" in mp.page.inner_text("#who")
+    assert "SECRET" in mp.page.inner_text("#who")
+    api = _check_view(mp, webnode, "IND:SECRET")
+    assert len(api) == 30  # both feeds' vessels are in the first view
+    marking = _expected_marking(webnode, {i["label"] for i in api})
+    assert marking == "SECRET//NOFORN"
+    assert mp.banners() == (marking, marking)
+    mp.shot(tmp_path / "map.png")
+
+    mp.jump(84.5, 17.0, 7)  # a closer view: fewer vessels, the same rule
+    closer = _check_view(mp, webnode, "IND:SECRET")
+    assert 0 < len(closer) < len(api)
+    assert mp.banners()[0] == _expected_marking(webnode, {i["label"] for i in closer})
+
+    target = closer[0]["mmsi"]
+    mp.click_vessel(target)
+    mp.page.wait_for_selector("#panel:not([hidden])")
+    with webnode.client("IND:SECRET") as c:
+        profile = c.get(f"/api/v1/vessels/{target}").json()
+    names = [i["name"] for i in profile["identities"] if i["name"]]
+    assert mp.page.inner_text("#panel .vessel-name") == names[-1]
+    assert str(target) in mp.page.inner_text("#panel")
+    assert mp.page.inner_text("#panel .record-marking") == profile["marking"]
+
+    # its track over the last 24 h (of its latest report) is drawn and marked
+    mp.page.wait_for_selector("#panel .track-info[data-count]")
+    end = datetime.fromisoformat(profile["latest"]["ts"])
+    since = (end - timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with webnode.client("IND:SECRET") as c:
+        track = _pages(c, f"/api/v1/vessels/{target}/track", {"datetime": f"{since}/.."})
+    assert int(mp.page.get_attribute("#panel .track-info", "data-count") or -1) == len(track)
+    mp.page.evaluate(SETTLE)
+    assert len(track) >= 2
+    assert mp.rendered(["track"])
+    shown = {i["label"] for i in closer} | {profile["marking"]} | {p["label"] for p in track}
+    mp.page.wait_for_function(
+        "(m) => document.body.dataset.marking === m", arg=_expected_marking(webnode, shown)
+    )
+    mp.shot(tmp_path / "panel.png")
+
+    # the filter box: a name searched through the API narrows the vessels in view
+    name = names[-1]
+    with webnode.client("IND:SECRET") as c:
+        hits = {v["mmsi"] for v in _pages(c, "/api/v1/vessels", {"q": name})}
+    mp.page.fill("#filter", name)
+    mp.page.press("#filter", "Enter")
+    mp.page.wait_for_selector(f"#filter[data-applied='{name}']")
+    assert mp.count() == len(hits & {i["mmsi"] for i in closer}) >= 1
+    mp.page.fill("#filter", "")
+    mp.page.press("#filter", "Enter")
+    mp.page.wait_for_selector("#filter[data-applied='']")
+    assert mp.count() == len(closer)
+    assert mp.outside == []
+    assert mp.errors == []
+
+
+def test_a_jpn_reader_never_sees_what_its_labels_deny(
+    browser: Browser, webnode: WebNode, tmp_path: Path
+) -> None:
+    code, _ = create_link(webnode.store, webnode.users["JPN:SECRET"])
+    mp = MapPage.open(browser, webnode.url)
+    mp.goto(f"/#signin={code}")
+    mp.wait_loaded()
+    assert "#signin" not in mp.page.url  # the code left the address bar
+    assert "JPN" in mp.page.inner_text("#who")
+    with webnode.client("IND:SECRET") as c:
+        denied = {i["mmsi"] for i in _latest(c) if "JPN" not in i["label"]}
+    assert denied  # the node holds vessels JPN may not read
+    for lon, lat, zoom in ((84.0, 14.0, 4), (0.0, 0.0, 0.5), (86.0, 16.0, 6)):
+        mp.jump(lon, lat, zoom)
+        api = _check_view(mp, webnode, "JPN:SECRET")
+        shown = mp.shown()
+        assert {v["mmsi"] for v in shown}.isdisjoint(denied)
+        assert {v["label"] for v in shown} <= {"CONFIDENTIAL//REL TO IND, JPN"}
+        if api:
+            assert mp.banners() == ("CONFIDENTIAL//REL TO IND, JPN",) * 2
+    mp.shot(tmp_path / "jpn.png")
+    again = MapPage.open(browser, webnode.url)  # the link worked once
+    again.goto(f"/#signin={code}")
+    again.page.wait_for_selector("#signin-form", state="visible")
+    assert "already used" in again.page.inner_text("#signin-error")
+    assert mp.outside == again.outside == []
+    assert mp.errors == []
+
+
+def test_every_zoom_level_of_the_basemap_has_features(
+    browser: Browser, webnode: WebNode, tmp_path: Path
+) -> None:
+    mp = MapPage.open(browser, webnode.url)
+    mp.goto()
+    mp.sign_in(webnode.tokens["IND:SECRET"])
+    seen = {}
+    for zoom in range(0, 15):
+        mp.jump(80.27, 13.08, zoom)  # the coast at Chennai
+        land = mp.rendered(["land"])
+        coast = mp.rendered(["coastline"])
+        seen[zoom] = (len(land), len(coast))
+        assert land, f"no land drawn at zoom {zoom}"
+        assert coast, f"no coastline drawn at zoom {zoom}"
+        if zoom <= 4:
+            assert mp.rendered(["borders"]), f"no borders drawn at zoom {zoom}"
+    mp.jump(88.1, 26.9, 10)  # a land border at a high zoom (India, Nepal, Bhutan)
+    assert mp.rendered(["borders"])
+    mp.shot(tmp_path / "zoom10.png")
+    assert mp.outside == []
+
+
+def test_live_positions_reach_the_map_for_what_the_reader_may_read(
+    browser: Browser, livenode: WebNode, tmp_path: Path
+) -> None:
+    pages = {}
+    for reader in ("IND:SECRET", "JPN:SECRET"):
+        mp = MapPage.open(browser, livenode.url)
+        mp.goto()
+        mp.sign_in(livenode.tokens[reader])
+        mp.jump(84.0, 14.0, 3.5)
+        assert mp.count() == 0
+        pages[reader] = mp
+    settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
+    store = livenode.store
+    for seed, marking in enumerate(("CONFIDENTIAL//REL TO IND, JPN", "SECRET//REL TO IND"), 1):
+        feed = tmp_path / f"feed{seed}.nmea"
+        write_sample(feed, vessels=10, minutes=10, seed=seed)
+        with livenode.app.state.seawatch.lock:
+            session = Ingest(
+                store,
+                settings,
+                detect=False,
+                label=parse_label(marking, store.policy),
+                sinks=[livenode.app.state.subscribers],
+            )
+            session.add([feed])
+            session.finish()
+    for reader, mp in pages.items():
+        with livenode.client(reader) as c:
+            want = sorted(i["mmsi"] for i in _latest(c, mp.box()))
+        assert want
+        mp.page.wait_for_function(
+            "(n) => document.getElementById('count').dataset.count === String(n)",
+            arg=len(want),
+            timeout=60_000,
+        )
+        held = {v["mmsi"]: v for v in mp.shown()}
+        assert sorted(held) == want
+        with livenode.client(reader) as c:
+            latest = {i["mmsi"]: i for i in _latest(c, mp.box())}
+        assert {m: held[m]["ts"] for m in held} == {m: latest[m]["ts"] for m in latest}
+        mp.shot(tmp_path / f"live-{reader.split(':')[0]}.png")
+        assert mp.outside == []
+        assert mp.errors == []
+
+
+def test_incidents_are_listed_and_one_click_shows_its_evidence(
+    browser: Browser, simnode: WebNode, tmp_path: Path
+) -> None:
+    mp = MapPage.open(browser, simnode.url)
+    mp.goto()
+    mp.sign_in(simnode.tokens["IND:SECRET"])
+    mp.jump(70.0, 12.0, 2)
+    box = ",".join(str(v) for v in mp.box())
+    with simnode.client("IND:SECRET") as c:
+        situation = c.get("/api/v1/situation", params={"bbox": box}).json()
+    notable = situation["notable"]
+    assert notable
+    buttons = mp.page.locator("#incidents button")
+    assert buttons.count() == len(notable)
+    for i, inc in enumerate(notable):
+        assert inc["what"] in buttons.nth(i).inner_text()
+    mp.shot(tmp_path / "incidents.png")
+    inc = notable[0]
+    before = mp.loads()
+    buttons.first.click()
+    mp.page.wait_for_selector(f"#panel[data-incident='{inc['rank']}'] .track-info[data-count]")
+    mp.wait_loaded(before)
+    center = mp.page.evaluate("(() => window.seawatch.map.getCenter().toArray())()")
+    assert center == pytest.approx([inc["lon"], inc["lat"]], abs=1e-6)
+    assert str(inc["vessel"]["mmsi"]) in mp.page.inner_text("#panel")
+    start = datetime.fromisoformat(inc["start"]) - timedelta(hours=1)
+    end = datetime.fromisoformat(inc["end"]) + timedelta(hours=1)
+    window = f"{start:%Y-%m-%dT%H:%M:%SZ}/{end:%Y-%m-%dT%H:%M:%SZ}"
+    mmsis = [inc["vessel"]["mmsi"]] + ([inc["other"]["mmsi"]] if inc["other"] else [])
+    with simnode.client("IND:SECRET") as c:
+        track = [
+            p for m in mmsis for p in _pages(c, f"/api/v1/vessels/{m}/track", {"datetime": window})
+        ]
+    assert int(mp.page.get_attribute("#panel .track-info", "data-count") or -1) == len(track)
+    mp.page.evaluate(SETTLE)
+    assert mp.rendered(["track"])
+    mp.shot(tmp_path / "incident.png")
+    assert mp.outside == []
+    assert mp.errors == []
