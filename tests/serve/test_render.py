@@ -34,7 +34,8 @@ def test_columnar_items_equal_row_by_row() -> None:
             ),
             "end_ts": pa.array([None, datetime(2026, 1, 1, tzinfo=UTC), None], ts),
             "mmsi": pa.array([419000001, None, 3], pa.int32()),
-            "lat": [1.5, None, -0.1],
+            "lat": [1.5, None, float("nan")],
+            "speed_kn": [float("inf"), -float("inf"), 0.0],
             "flag": [True, None, False],
             "segment_ids": pa.array([["1", "2"], [], None], pa.list_(pa.string())),
             "label_id": pa.array([1, 1, 1], pa.int32()),
@@ -45,6 +46,8 @@ def test_columnar_items_equal_row_by_row() -> None:
     assert [{k: v for k, v in g.items() if k != "label"} for g in got] == want
     assert got[0]["start_ts"] == "2025-06-01T00:00:05Z"
     assert got[1]["start_ts"] == "2025-06-01T00:00:05.123000Z"
+    assert [g["lat"] for g in got] == [1.5, None, None]  # NaN is not JSON
+    assert [g["speed_kn"] for g in got] == [None, None, 0.0]
     assert all(g["label"] == "UNCLASSIFIED" for g in got)
 
 

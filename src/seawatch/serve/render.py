@@ -76,7 +76,8 @@ def _plain(t: pa.DataType) -> bool:
     if pa.types.is_timestamp(t):
         return t.tz in ("UTC", "+00:00")
     if pa.types.is_list(t) or pa.types.is_large_list(t):
-        return _plain(t.value_type) and not pa.types.is_timestamp(t.value_type)
+        v = t.value_type
+        return _plain(v) and not (pa.types.is_timestamp(v) or pa.types.is_floating(v))
     return (
         pa.types.is_integer(t)
         or pa.types.is_floating(t)
@@ -87,19 +88,27 @@ def _plain(t: pa.DataType) -> bool:
     )
 
 
+def _json_column(column: Any) -> list[Any]:
+    """A plain column's values as :func:`jsonable` gives them."""
+    if pa.types.is_timestamp(column.type):
+        column = _utc_iso(column)
+    elif pa.types.is_floating(column.type):  # NaN and infinities: null
+        column = pc.if_else(pc.is_finite(column), column, None)
+    values: list[Any] = column.to_pylist()
+    return values
+
+
 def items(rows: pa.Table, labels: Mapping[int, Label]) -> list[dict[str, Any]]:
     """Each row as a JSON object with its ``label`` marking (``label_id`` is internal).
 
-    Column by column when every column is plain (times formatted by Arrow, no Python
-    ``datetime`` per value: 8-20x faster on a page of 10,000 rows), else row by row through
-    :func:`jsonable`; both give the same objects."""
+    Column by column when every column is plain (times formatted and NaN nulled by Arrow,
+    no Python ``datetime`` per value: 8-20x faster on a page of 10,000 rows), else row by
+    row through :func:`jsonable`; both give the same objects."""
     marks = marking_array(rows, labels).to_pylist() if rows.num_rows else []
     body = rows.drop_columns(["label_id"])
     if all(_plain(f.type) for f in body.schema):
         names = body.column_names
-        columns = [
-            (_utc_iso(c) if pa.types.is_timestamp(c.type) else c).to_pylist() for c in body.columns
-        ]
+        columns = [_json_column(c) for c in body.columns]
         out = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
     else:
         out = [jsonable(row) for row in body.to_pylist()]
