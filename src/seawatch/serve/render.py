@@ -102,8 +102,8 @@ def items(rows: pa.Table, labels: Mapping[int, Label]) -> list[dict[str, Any]]:
     """Each row as a JSON object with its ``label`` marking (``label_id`` is internal).
 
     Column by column when every column is plain (times formatted and NaN nulled by Arrow,
-    no Python ``datetime`` per value: 8-20x faster on a page of 10,000 rows), else row by
-    row through :func:`jsonable`; both give the same objects."""
+    no Python ``datetime`` per value: about 3x less CPU, 76 -> 22 ms for 10,000 positions),
+    else row by row through :func:`jsonable`; both give the same objects."""
     marks = marking_array(rows, labels).to_pylist() if rows.num_rows else []
     body = rows.drop_columns(["label_id"])
     if all(_plain(f.type) for f in body.schema):
