@@ -5,6 +5,7 @@ shows the combined marking of the screen. Screenshots are saved in each test's t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -162,6 +163,29 @@ def test_a_jpn_reader_never_sees_what_its_labels_deny(
         if api:
             assert mp.banners() == ("CONFIDENTIAL//REL TO IND, JPN",) * 2
     mp.shot(tmp_path / "jpn.png")
+
+    # the view's exports, fetched as the browser downloads them (with the session cookie)
+    expected = mp.box()
+    with webnode.client("JPN:SECRET") as c:
+        want = _latest(c, expected)
+    for fmt in ("geojson", "kml", "csv"):
+        href = mp.page.get_attribute(f"#export-{fmt}", "href") or ""
+        assert f"bbox={','.join(str(v) for v in expected)}" in href
+        got = mp.page.evaluate(
+            """async (href) => {
+                 const r = await fetch(href);
+                 return {status: r.status, marking: r.headers.get('x-seawatch-marking'),
+                         body: await r.text()};
+               }""",
+            href,
+        )
+        assert got["status"] == 200, (fmt, got["body"][:200])
+        assert got["marking"] == "CONFIDENTIAL//REL TO IND, JPN"
+        if fmt == "geojson":
+            features = json.loads(got["body"])["features"]
+            assert sorted(f["properties"]["mmsi"] for f in features) == sorted(
+                i["mmsi"] for i in want
+            )
     again = MapPage.open(browser, webnode.url)  # the link worked once
     again.goto(f"/#signin={code}")
     again.page.wait_for_selector("#signin-form", state="visible")

@@ -119,6 +119,7 @@ async function loadView() {
   await loadIncidents(box);
   if (seq !== state.seq) return;
   state.box = box;
+  setExports(box);
   vessels.clear();
   vessels.apply(items);
   subscribe();
@@ -163,6 +164,14 @@ async function openPanel(mmsi, evidence = null) {
   const around = evidence ? "around the incident" : null;
   showPanel($("panel"), profile, closePanel, (hours) => track(hours).catch(fail), around);
   await (evidence ? showTracks(evidence.mmsis, evidence.period) : track(24));
+}
+
+/** The export links: the view's vessels (their latest positions) through the API in each
+ * format, marked as the API marks files; the session cookie authorises the download. */
+function setExports(box) {
+  for (const f of ["geojson", "kml", "csv"]) {
+    $(`export-${f}`).href = `/api/v1/latest?limit=10000&bbox=${box.join(",")}&f=${f}`;
+  }
 }
 
 /** The ranked incidents of the view (GET /api/v1/situation), listed beside the map. */
