@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,10 @@ def _latest(client: httpx.Client, box: list[float] | None = None) -> list[dict[s
     """Every vessel's latest position in ``box``."""
     params = {} if box is None else {"bbox": ",".join(str(v) for v in box)}
     return _pages(client, "/api/v1/latest", params)
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _expected_marking(node: WebNode, markings: set[str]) -> str:
@@ -298,5 +302,65 @@ def test_incidents_are_listed_and_one_click_shows_its_evidence(
     mp.page.evaluate(SETTLE)
     assert mp.rendered(["track"])
     mp.shot(tmp_path / "incident.png")
+    assert mp.outside == []
+    assert mp.errors == []
+
+
+def test_the_replay_slider_moves_a_vessel_along_its_recorded_track(
+    browser: Browser, webnode: WebNode, tmp_path: Path
+) -> None:
+    mp = MapPage.open(browser, webnode.url)
+    mp.goto()
+    mp.sign_in(webnode.tokens["IND:SECRET"])
+    mp.page.click("#replay-toggle")
+    mp.page.wait_for_selector("#replay-time[data-t]")
+    lo = int(mp.page.get_attribute("#replay-slider", "min") or 0)
+    hi = int(mp.page.get_attribute("#replay-slider", "max") or 0)
+    box = ",".join(str(v) for v in mp.box())
+    with webnode.client("IND:SECRET") as c:
+        positions = _pages(
+            c, "/api/v1/positions", {"bbox": box, "datetime": f"{_iso(lo)}/{_iso(hi)}"}
+        )
+    by_vessel: dict[int, list[dict[str, Any]]] = {}
+    for p in positions:
+        by_vessel.setdefault(p["mmsi"], []).append(p)
+    mmsi, track = max(by_vessel.items(), key=lambda kv: len(kv[1]))
+    track.sort(key=lambda p: p["ts"])
+
+    def ms(ts: str) -> int:
+        return int(datetime.fromisoformat(ts).timestamp() * 1000)
+
+    seen = []
+    for p in (track[len(track) // 4], track[3 * len(track) // 4]):
+        t = ms(p["ts"])
+        mp.page.evaluate(
+            """(t) => { const s = document.getElementById('replay-slider');
+                        s.value = String(t); s.dispatchEvent(new Event('input')); }""",
+            t,
+        )
+        mp.page.wait_for_selector(f"#replay-time[data-t='{t}']")
+        mp.page.evaluate(SETTLE)
+        # every vessel reported by then is drawn once, at its last report
+        reported = {m for m, ps in by_vessel.items() if min(ms(q["ts"]) for q in ps) <= t}
+        assert mp.count() == len(reported)
+        drawn = {f["mmsi"]: f for f in mp.rendered()}
+        assert set(drawn) == reported
+        at = mp.page.evaluate(
+            "([m, t]) => window.seawatch.state.replay.replay.at(t).find((p) => p.mmsi === m)",
+            [mmsi, t],
+        )
+        last = [q for q in track if ms(q["ts"]) <= t][-1]
+        assert (at["lon"], at["lat"], at["ts"]) == (last["lon"], last["lat"], last["ts"])
+        seen.append((at["lon"], at["lat"]))
+        mp.shot(tmp_path / f"replay-{len(seen)}.png")
+    assert seen[0] != seen[1]  # it moved along its track
+    mp.page.click("#replay-play")  # plays forward
+    t0 = int(mp.page.get_attribute("#replay-time", "data-t") or 0)
+    mp.page.wait_for_function(
+        "(t0) => Number(document.getElementById('replay-time').dataset.t) > t0", arg=t0
+    )
+    mp.page.click("#replay-play")
+    mp.page.click("#replay-toggle")  # back to live
+    mp.page.wait_for_function("() => window.seawatch.state.replay === null")
     assert mp.outside == []
     assert mp.errors == []
