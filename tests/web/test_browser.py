@@ -364,3 +364,56 @@ def test_the_replay_slider_moves_a_vessel_along_its_recorded_track(
     mp.page.wait_for_function("() => window.seawatch.state.replay === null")
     assert mp.outside == []
     assert mp.errors == []
+
+
+def test_drawing_an_area_makes_a_rule_visible_through_the_api(
+    browser: Browser, livenode: WebNode, tmp_path: Path
+) -> None:
+    mp = MapPage.open(browser, livenode.url)
+    mp.goto()
+    mp.sign_in(livenode.tokens["IND:SECRET"])
+    mp.page.click("#area-draw")
+    box = mp.page.evaluate(
+        "(() => { const r = window.seawatch.map.getCanvas().getBoundingClientRect();"
+        " return [r.left, r.top, r.width, r.height]; })()"
+    )
+    left, top, width, height = box
+    pixels = [(0.3, 0.3), (0.6, 0.3), (0.6, 0.6), (0.3, 0.6)]
+    corners = []
+    for fx, fy in pixels:
+        x, y = width * fx, height * fy
+        corners.append(
+            mp.page.evaluate("([x, y]) => window.seawatch.map.unproject([x, y]).toArray()", [x, y])
+        )
+        mp.page.mouse.click(left + x, top + y)
+    mp.page.fill("#area-name", "Test box")
+    mp.page.select_option("#area-kind", "zone_entry")
+    mp.page.fill("#area-flags", "chn")
+    mp.page.click("#area-form button[type=submit]")
+    mp.page.wait_for_selector("#area-message[data-rule]")
+    rule_id = mp.page.get_attribute("#area-message", "data-rule")
+    with livenode.client("IND:SECRET") as c:
+        rules = {r["rule_id"]: r for r in _pages(c, "/api/v1/alert-rules", {})}
+        areas = {a["zone_id"]: a for a in _pages(c, "/api/v1/areas", {})}
+    rule = rules[rule_id]
+    assert (rule["name"], rule["kind"], rule["filters"]) == (
+        "Test box: zone entry",
+        "zone_entry",
+        {"flags": ["CHN"]},
+    )
+    area = areas[rule["zone_id"]]
+    assert area["name"] == "Test box"
+    ring = [
+        [float(v) for v in pair.split()]
+        for pair in area["geometry_wkt"].removeprefix("POLYGON ((").removesuffix("))").split(",")
+    ]
+    flat = [v for pair in ring[:-1] for v in pair]
+    # where each click landed, within a pixel (0.05° at this zoom)
+    assert flat == pytest.approx([v for pair in corners for v in pair], abs=0.05)
+    assert ring[0] == ring[-1]
+    mp.page.evaluate(SETTLE)
+    assert mp.rendered(["areas-fill"])  # drawn back from the API
+    assert not mp.rendered(["draft-points"])
+    mp.shot(tmp_path / "area.png")
+    assert mp.outside == []
+    assert mp.errors == []

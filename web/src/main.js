@@ -4,6 +4,7 @@
 import { ApiError, allPages, api } from "./api.js";
 import { TRACK, VESSELS, VESSEL_LAYERS, createMap } from "./map.js";
 import { bannerClass, markingQuery } from "./marking.js";
+import { setupAreas } from "./areas_ui.js";
 import { evidence, showIncidents } from "./incidents.js";
 import { showPanel, trackWindow } from "./panel.js";
 import { Replay, SPEEDS, replayWindow } from "./replay.js";
@@ -16,6 +17,8 @@ const state = {
   box: null,
   only: null, // the filter's vessels (a Set of MMSIs), or null: all
   panelMarkings: [], // the open panel's profile and track markings
+  areaMarkings: [], // the drawn areas'
+  areas: null, // the area controls (areas_ui.js)
   incidentsMarking: null, // the incidents list's
   socket: null,
   loads: 0,
@@ -45,7 +48,7 @@ function showSignIn() {
 }
 
 async function updateBanner() {
-  const markings = [...shownLabels(), ...state.panelMarkings];
+  const markings = [...shownLabels(), ...state.panelMarkings, ...state.areaMarkings];
   if (state.incidentsMarking) markings.push(state.incidentsMarking);
   const { marking } = await api(`/api/v1/marking?${markingQuery(markings)}`);
   for (const el of document.querySelectorAll(".banner")) {
@@ -296,11 +299,18 @@ async function start(me) {
   window.seawatch.map = state.map;
   state.map.on("moveend", () => loadView().catch(fail));
   for (const layer of VESSEL_LAYERS) {
-    state.map.on("click", layer, (e) => openPanel(e.features[0].properties.mmsi).catch(fail));
+    state.map.on("click", layer, (e) => {
+      if (!state.areas.drawing()) openPanel(e.features[0].properties.mmsi).catch(fail);
+    });
     state.map.on("mouseenter", layer, () => (state.map.getCanvas().style.cursor = "pointer"));
     state.map.on("mouseleave", layer, () => (state.map.getCanvas().style.cursor = ""));
   }
+  state.areas = setupAreas(state.map, async (markings) => {
+    state.areaMarkings = markings;
+    await updateBanner();
+  });
   connectLive();
+  await state.areas.reload();
   await loadView();
 }
 
