@@ -231,21 +231,10 @@ def test_live_positions_reach_the_map_for_what_the_reader_may_read(
         mp.jump(84.0, 14.0, 3.5)
         assert mp.count() == 0
         pages[reader] = mp
-    settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
-    store = livenode.store
     for seed, marking in enumerate(("CONFIDENTIAL//REL TO IND, JPN", "SECRET//REL TO IND"), 1):
         feed = tmp_path / f"feed{seed}.nmea"
         write_sample(feed, vessels=10, minutes=10, seed=seed)
-        with livenode.app.state.seawatch.lock:
-            session = Ingest(
-                store,
-                settings,
-                detect=False,
-                label=parse_label(marking, store.policy),
-                sinks=[livenode.app.state.subscribers],
-            )
-            session.add([feed])
-            session.finish()
+        _ingest_live(livenode, feed, marking)
     for reader, mp in pages.items():
         with livenode.client(reader) as c:
             want = sorted(i["mmsi"] for i in _latest(c, mp.box()))
@@ -417,3 +406,72 @@ def test_drawing_an_area_makes_a_rule_visible_through_the_api(
     mp.shot(tmp_path / "area.png")
     assert mp.outside == []
     assert mp.errors == []
+
+
+def _ingest_live(node: WebNode, feed: Path, marking: str) -> None:
+    """Store ``feed`` as live ingest does, telling the app's subscribers (/live)."""
+    settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
+    with node.app.state.seawatch.lock:
+        session = Ingest(
+            node.store,
+            settings,
+            detect=False,
+            label=parse_label(marking, node.store.policy),
+            sinks=[node.app.state.subscribers],
+        )
+        session.add([feed])
+        session.finish()
+
+
+def test_fired_alerts_arrive_live_and_are_acknowledged(
+    browser: Browser, livenode: WebNode, tmp_path: Path
+) -> None:
+    write_sample(tmp_path / "before.nmea", vessels=5, minutes=10, seed=3)
+    _ingest_live(livenode, tmp_path / "before.nmea", "SECRET//REL TO IND")
+    with livenode.client("IND:SECRET") as c:
+        watched = sorted(i["mmsi"] for i in _latest(c))[:2]
+        made = c.post(
+            "/api/v1/alert-rules", json={"name": "Watch", "kind": "watchlist", "mmsi": watched}
+        )
+        assert made.status_code == 201, made.text
+    pages = {}
+    for reader in ("IND:SECRET", "JPN:SECRET"):
+        mp = MapPage.open(browser, livenode.url)
+        mp.goto()
+        mp.sign_in(livenode.tokens[reader])
+        assert mp.page.get_attribute("#alerts", "data-count") == "0"
+        pages[reader] = mp
+    write_sample(tmp_path / "after.nmea", vessels=5, minutes=20, seed=3)
+    _ingest_live(livenode, tmp_path / "after.nmea", "SECRET//REL TO IND")
+    with livenode.client("IND:SECRET") as c:
+        fired = _pages(c, "/api/v1/alerts", {"acked": "false"})
+    assert {a["mmsi"] for a in fired} == set(watched)
+    mp = pages["IND:SECRET"]
+    mp.page.wait_for_function(
+        "(n) => document.getElementById('alerts').dataset.count === String(n)",
+        arg=len(fired),
+        timeout=60_000,
+    )
+    listed = mp.page.eval_on_selector_all("#alerts li", "(els) => els.map((e) => e.dataset.alert)")
+    assert sorted(listed) == sorted(a["alert_id"] for a in fired)
+    mp.page.wait_for_function(
+        "(m) => document.body.dataset.marking === m", arg="SECRET//NOFORN", timeout=30_000
+    )
+    mp.shot(tmp_path / "alerts.png")
+    first = listed[0]
+    mp.page.click(f"#alerts li[data-alert='{first}'] button")
+    mp.page.wait_for_function(
+        "(n) => document.getElementById('alerts').dataset.count === String(n)",
+        arg=len(fired) - 1,
+    )
+    with livenode.client("IND:SECRET") as c:
+        acked = _pages(c, "/api/v1/alerts", {"acked": "true"})
+    assert [a["alert_id"] for a in acked] == [first]
+    assert acked[0]["acked_by"] == livenode.users["IND:SECRET"]
+    # the JPN reader may read none of them (the firing records are SECRET//REL TO IND)
+    jpn = pages["JPN:SECRET"]
+    jpn.page.wait_for_timeout(2000)
+    assert jpn.page.get_attribute("#alerts", "data-count") == "0"
+    for p in pages.values():
+        assert p.outside == []
+        assert p.errors == []

@@ -4,6 +4,7 @@
 import { ApiError, allPages, api } from "./api.js";
 import { TRACK, VESSELS, VESSEL_LAYERS, createMap } from "./map.js";
 import { bannerClass, markingQuery } from "./marking.js";
+import { showAlerts } from "./alerts.js";
 import { setupAreas } from "./areas_ui.js";
 import { evidence, showIncidents } from "./incidents.js";
 import { showPanel, trackWindow } from "./panel.js";
@@ -18,6 +19,7 @@ const state = {
   only: null, // the filter's vessels (a Set of MMSIs), or null: all
   panelMarkings: [], // the open panel's profile and track markings
   areaMarkings: [], // the drawn areas'
+  alertMarkings: [], // the listed alerts'
   areas: null, // the area controls (areas_ui.js)
   incidentsMarking: null, // the incidents list's
   socket: null,
@@ -49,6 +51,7 @@ function showSignIn() {
 
 async function updateBanner() {
   const markings = [...shownLabels(), ...state.panelMarkings, ...state.areaMarkings];
+  markings.push(...state.alertMarkings);
   if (state.incidentsMarking) markings.push(state.incidentsMarking);
   const { marking } = await api(`/api/v1/marking?${markingQuery(markings)}`);
   for (const el of document.querySelectorAll(".banner")) {
@@ -102,7 +105,7 @@ function redraw() {
 function subscribe() {
   const s = state.socket;
   if (s && state.box && s.readyState === WebSocket.OPEN) {
-    s.send(JSON.stringify({ bbox: [state.box], types: ["positions"] }));
+    s.send(JSON.stringify({ bbox: [state.box], types: ["positions", "alerts"] }));
   }
 }
 
@@ -116,6 +119,11 @@ function connectLive() {
   });
   socket.addEventListener("message", (msg) => {
     const frame = JSON.parse(msg.data);
+    if (frame.type === "alerts") {
+      $("alerts").classList.add("flash");
+      setTimeout(() => $("alerts").classList.remove("flash"), 3000);
+      loadAlerts().catch(fail);
+    }
     if (frame.type === "positions" && vessels.apply(frame.items) && !state.replay) {
       redraw().catch(fail);
     }
@@ -253,6 +261,18 @@ async function toggleReplay() {
   await replayTo(state.replay.t);
 }
 
+/** The unacknowledged alerts the reader may read (the newest 100). */
+async function loadAlerts() {
+  const page = await api("/api/v1/alerts?acked=false&limit=100");
+  state.alertMarkings = [...new Set(page.items.map((a) => a.label))];
+  const ack = async (a) => {
+    await api(`/api/v1/alerts/${encodeURIComponent(a.alert_id)}/ack`, { method: "POST" });
+    await loadAlerts();
+  };
+  showAlerts($("alerts"), page.items, (a) => ack(a).catch(fail));
+  await updateBanner();
+}
+
 /** The ranked incidents of the view (GET /api/v1/situation), listed beside the map. */
 async function loadIncidents(box) {
   const situation = await api(`/api/v1/situation?bbox=${box.join(",")}`);
@@ -311,6 +331,7 @@ async function start(me) {
   });
   connectLive();
   await state.areas.reload();
+  await loadAlerts();
   await loadView();
 }
 
