@@ -5,8 +5,9 @@ shows the combined marking of the screen. Screenshots are saved in each test's t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,10 @@ def _latest(client: httpx.Client, box: list[float] | None = None) -> list[dict[s
     """Every vessel's latest position in ``box``."""
     params = {} if box is None else {"bbox": ",".join(str(v) for v in box)}
     return _pages(client, "/api/v1/latest", params)
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _expected_marking(node: WebNode, markings: set[str]) -> str:
@@ -162,6 +167,29 @@ def test_a_jpn_reader_never_sees_what_its_labels_deny(
         if api:
             assert mp.banners() == ("CONFIDENTIAL//REL TO IND, JPN",) * 2
     mp.shot(tmp_path / "jpn.png")
+
+    # the view's exports, fetched as the browser downloads them (with the session cookie)
+    expected = mp.box()
+    with webnode.client("JPN:SECRET") as c:
+        want = _latest(c, expected)
+    for fmt in ("geojson", "kml", "csv"):
+        href = mp.page.get_attribute(f"#export-{fmt}", "href") or ""
+        assert f"bbox={','.join(str(v) for v in expected)}" in href
+        got = mp.page.evaluate(
+            """async (href) => {
+                 const r = await fetch(href);
+                 return {status: r.status, marking: r.headers.get('x-seawatch-marking'),
+                         body: await r.text()};
+               }""",
+            href,
+        )
+        assert got["status"] == 200, (fmt, got["body"][:200])
+        assert got["marking"] == "CONFIDENTIAL//REL TO IND, JPN"
+        if fmt == "geojson":
+            features = json.loads(got["body"])["features"]
+            assert sorted(f["properties"]["mmsi"] for f in features) == sorted(
+                i["mmsi"] for i in want
+            )
     again = MapPage.open(browser, webnode.url)  # the link worked once
     again.goto(f"/#signin={code}")
     again.page.wait_for_selector("#signin-form", state="visible")
@@ -203,21 +231,10 @@ def test_live_positions_reach_the_map_for_what_the_reader_may_read(
         mp.jump(84.0, 14.0, 3.5)
         assert mp.count() == 0
         pages[reader] = mp
-    settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
-    store = livenode.store
     for seed, marking in enumerate(("CONFIDENTIAL//REL TO IND, JPN", "SECRET//REL TO IND"), 1):
         feed = tmp_path / f"feed{seed}.nmea"
         write_sample(feed, vessels=10, minutes=10, seed=seed)
-        with livenode.app.state.seawatch.lock:
-            session = Ingest(
-                store,
-                settings,
-                detect=False,
-                label=parse_label(marking, store.policy),
-                sinks=[livenode.app.state.subscribers],
-            )
-            session.add([feed])
-            session.finish()
+        _ingest_live(livenode, feed, marking)
     for reader, mp in pages.items():
         with livenode.client(reader) as c:
             want = sorted(i["mmsi"] for i in _latest(c, mp.box()))
@@ -276,3 +293,185 @@ def test_incidents_are_listed_and_one_click_shows_its_evidence(
     mp.shot(tmp_path / "incident.png")
     assert mp.outside == []
     assert mp.errors == []
+
+
+def test_the_replay_slider_moves_a_vessel_along_its_recorded_track(
+    browser: Browser, webnode: WebNode, tmp_path: Path
+) -> None:
+    mp = MapPage.open(browser, webnode.url)
+    mp.goto()
+    mp.sign_in(webnode.tokens["IND:SECRET"])
+    mp.page.click("#replay-toggle")
+    mp.page.wait_for_selector("#replay-time[data-t]")
+    lo = int(mp.page.get_attribute("#replay-slider", "min") or 0)
+    hi = int(mp.page.get_attribute("#replay-slider", "max") or 0)
+    box = ",".join(str(v) for v in mp.box())
+    with webnode.client("IND:SECRET") as c:
+        positions = _pages(
+            c, "/api/v1/positions", {"bbox": box, "datetime": f"{_iso(lo)}/{_iso(hi)}"}
+        )
+    by_vessel: dict[int, list[dict[str, Any]]] = {}
+    for p in positions:
+        by_vessel.setdefault(p["mmsi"], []).append(p)
+    mmsi, track = max(by_vessel.items(), key=lambda kv: len(kv[1]))
+    track.sort(key=lambda p: p["ts"])
+
+    def ms(ts: str) -> int:
+        return int(datetime.fromisoformat(ts).timestamp() * 1000)
+
+    seen = []
+    for p in (track[len(track) // 4], track[3 * len(track) // 4]):
+        t = ms(p["ts"])
+        mp.page.evaluate(
+            """(t) => { const s = document.getElementById('replay-slider');
+                        s.value = String(t); s.dispatchEvent(new Event('input')); }""",
+            t,
+        )
+        mp.page.wait_for_selector(f"#replay-time[data-t='{t}']")
+        mp.page.evaluate(SETTLE)
+        # every vessel reported by then is drawn once, at its last report
+        reported = {m for m, ps in by_vessel.items() if min(ms(q["ts"]) for q in ps) <= t}
+        assert mp.count() == len(reported)
+        drawn = {f["mmsi"]: f for f in mp.rendered()}
+        assert set(drawn) == reported
+        at = mp.page.evaluate(
+            "([m, t]) => window.seawatch.state.replay.replay.at(t).find((p) => p.mmsi === m)",
+            [mmsi, t],
+        )
+        last = [q for q in track if ms(q["ts"]) <= t][-1]
+        assert (at["lon"], at["lat"], at["ts"]) == (last["lon"], last["lat"], last["ts"])
+        seen.append((at["lon"], at["lat"]))
+        mp.shot(tmp_path / f"replay-{len(seen)}.png")
+    assert seen[0] != seen[1]  # it moved along its track
+    mp.page.click("#replay-play")  # plays forward
+    t0 = int(mp.page.get_attribute("#replay-time", "data-t") or 0)
+    mp.page.wait_for_function(
+        "(t0) => Number(document.getElementById('replay-time').dataset.t) > t0", arg=t0
+    )
+    mp.page.click("#replay-play")
+    mp.page.click("#replay-toggle")  # back to live
+    mp.page.wait_for_function("() => window.seawatch.state.replay === null")
+    assert mp.outside == []
+    assert mp.errors == []
+
+
+def test_drawing_an_area_makes_a_rule_visible_through_the_api(
+    browser: Browser, livenode: WebNode, tmp_path: Path
+) -> None:
+    mp = MapPage.open(browser, livenode.url)
+    mp.goto()
+    mp.sign_in(livenode.tokens["IND:SECRET"])
+    mp.page.click("#area-draw")
+    box = mp.page.evaluate(
+        "(() => { const r = window.seawatch.map.getCanvas().getBoundingClientRect();"
+        " return [r.left, r.top, r.width, r.height]; })()"
+    )
+    left, top, width, height = box
+    pixels = [(0.3, 0.3), (0.6, 0.3), (0.6, 0.6), (0.3, 0.6)]
+    corners = []
+    for fx, fy in pixels:
+        x, y = width * fx, height * fy
+        corners.append(
+            mp.page.evaluate("([x, y]) => window.seawatch.map.unproject([x, y]).toArray()", [x, y])
+        )
+        mp.page.mouse.click(left + x, top + y)
+    mp.page.fill("#area-name", "Test box")
+    mp.page.select_option("#area-kind", "zone_entry")
+    mp.page.fill("#area-flags", "chn")
+    mp.page.click("#area-form button[type=submit]")
+    mp.page.wait_for_selector("#area-message[data-rule]")
+    rule_id = mp.page.get_attribute("#area-message", "data-rule")
+    with livenode.client("IND:SECRET") as c:
+        rules = {r["rule_id"]: r for r in _pages(c, "/api/v1/alert-rules", {})}
+        areas = {a["zone_id"]: a for a in _pages(c, "/api/v1/areas", {})}
+    rule = rules[rule_id]
+    assert (rule["name"], rule["kind"], rule["filters"]) == (
+        "Test box: zone entry",
+        "zone_entry",
+        {"flags": ["CHN"]},
+    )
+    area = areas[rule["zone_id"]]
+    assert area["name"] == "Test box"
+    ring = [
+        [float(v) for v in pair.split()]
+        for pair in area["geometry_wkt"].removeprefix("POLYGON ((").removesuffix("))").split(",")
+    ]
+    flat = [v for pair in ring[:-1] for v in pair]
+    # where each click landed, within a pixel (0.05° at this zoom)
+    assert flat == pytest.approx([v for pair in corners for v in pair], abs=0.05)
+    assert ring[0] == ring[-1]
+    mp.page.evaluate(SETTLE)
+    assert mp.rendered(["areas-fill"])  # drawn back from the API
+    assert not mp.rendered(["draft-points"])
+    mp.shot(tmp_path / "area.png")
+    assert mp.outside == []
+    assert mp.errors == []
+
+
+def _ingest_live(node: WebNode, feed: Path, marking: str) -> None:
+    """Store ``feed`` as live ingest does, telling the app's subscribers (/live)."""
+    settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
+    with node.app.state.seawatch.lock:
+        session = Ingest(
+            node.store,
+            settings,
+            detect=False,
+            label=parse_label(marking, node.store.policy),
+            sinks=[node.app.state.subscribers],
+        )
+        session.add([feed])
+        session.finish()
+
+
+def test_fired_alerts_arrive_live_and_are_acknowledged(
+    browser: Browser, livenode: WebNode, tmp_path: Path
+) -> None:
+    write_sample(tmp_path / "before.nmea", vessels=5, minutes=10, seed=3)
+    _ingest_live(livenode, tmp_path / "before.nmea", "SECRET//REL TO IND")
+    with livenode.client("IND:SECRET") as c:
+        watched = sorted(i["mmsi"] for i in _latest(c))[:2]
+        made = c.post(
+            "/api/v1/alert-rules", json={"name": "Watch", "kind": "watchlist", "mmsi": watched}
+        )
+        assert made.status_code == 201, made.text
+    pages = {}
+    for reader in ("IND:SECRET", "JPN:SECRET"):
+        mp = MapPage.open(browser, livenode.url)
+        mp.goto()
+        mp.sign_in(livenode.tokens[reader])
+        assert mp.page.get_attribute("#alerts", "data-count") == "0"
+        pages[reader] = mp
+    write_sample(tmp_path / "after.nmea", vessels=5, minutes=20, seed=3)
+    _ingest_live(livenode, tmp_path / "after.nmea", "SECRET//REL TO IND")
+    with livenode.client("IND:SECRET") as c:
+        fired = _pages(c, "/api/v1/alerts", {"acked": "false"})
+    assert {a["mmsi"] for a in fired} == set(watched)
+    mp = pages["IND:SECRET"]
+    mp.page.wait_for_function(
+        "(n) => document.getElementById('alerts').dataset.count === String(n)",
+        arg=len(fired),
+        timeout=60_000,
+    )
+    listed = mp.page.eval_on_selector_all("#alerts li", "(els) => els.map((e) => e.dataset.alert)")
+    assert sorted(listed) == sorted(a["alert_id"] for a in fired)
+    mp.page.wait_for_function(
+        "(m) => document.body.dataset.marking === m", arg="SECRET//NOFORN", timeout=30_000
+    )
+    mp.shot(tmp_path / "alerts.png")
+    first = listed[0]
+    mp.page.click(f"#alerts li[data-alert='{first}'] button")
+    mp.page.wait_for_function(
+        "(n) => document.getElementById('alerts').dataset.count === String(n)",
+        arg=len(fired) - 1,
+    )
+    with livenode.client("IND:SECRET") as c:
+        acked = _pages(c, "/api/v1/alerts", {"acked": "true"})
+    assert [a["alert_id"] for a in acked] == [first]
+    assert acked[0]["acked_by"] == livenode.users["IND:SECRET"]
+    # the JPN reader may read none of them (the firing records are SECRET//REL TO IND)
+    jpn = pages["JPN:SECRET"]
+    jpn.page.wait_for_timeout(2000)
+    assert jpn.page.get_attribute("#alerts", "data-count") == "0"
+    for p in pages.values():
+        assert p.outside == []
+        assert p.errors == []

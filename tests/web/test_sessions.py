@@ -140,3 +140,21 @@ def test_live_accepts_the_session_cookie_from_the_node_s_own_pages(webnode: WebN
     bad = {"Cookie": f"{COOKIE}=forged", "Origin": webnode.url}
     with connect(ws_url, additional_headers=bad, open_timeout=10) as ws:
         assert "sign in again" in json.loads(ws.recv(timeout=10))["detail"]
+
+
+def test_a_cookie_s_change_from_another_site_s_page_is_refused(webnode: WebNode) -> None:
+    sid = _cookie(_sign_in(webnode, {"token": webnode.tokens["IND:SECRET"]}))
+    area = {
+        "name": "csrf",
+        "geometry": {"type": "Polygon", "coordinates": [[[80, 10], [81, 10], [81, 11], [80, 10]]]},
+    }
+    with httpx.Client(base_url=webnode.url, cookies={COOKIE: sid}, timeout=30) as c:
+        evil = c.post("/api/v1/areas", json=area, headers={"Origin": "http://evil.example"})
+        assert evil.status_code == 403
+        assert "another site" in evil.json()["detail"]
+        fetched = c.post("/api/v1/areas", json=area, headers={"Sec-Fetch-Site": "cross-site"})
+        assert fetched.status_code == 403
+        assert c.get("/api/v1/me", headers={"Origin": "http://evil.example"}).status_code == 200
+        own = c.post("/api/v1/areas", json=area, headers={"Origin": webnode.url})
+        assert own.status_code == 201, own.text
+        c.delete(f"/api/v1/areas/{own.json()['item']['zone_id']}", headers={"Origin": webnode.url})

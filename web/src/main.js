@@ -4,8 +4,11 @@
 import { ApiError, allPages, api } from "./api.js";
 import { TRACK, VESSELS, VESSEL_LAYERS, createMap } from "./map.js";
 import { bannerClass, markingQuery } from "./marking.js";
+import { showAlerts } from "./alerts.js";
+import { setupAreas } from "./areas_ui.js";
 import { evidence, showIncidents } from "./incidents.js";
 import { showPanel, trackWindow } from "./panel.js";
+import { Replay, SPEEDS, replayWindow } from "./replay.js";
 import { Vessels, parseFilter, trackLine, viewBox } from "./vessels.js";
 
 const $ = (id) => document.getElementById(id);
@@ -15,6 +18,9 @@ const state = {
   box: null,
   only: null, // the filter's vessels (a Set of MMSIs), or null: all
   panelMarkings: [], // the open panel's profile and track markings
+  areaMarkings: [], // the drawn areas'
+  alertMarkings: [], // the listed alerts'
+  areas: null, // the area controls (areas_ui.js)
   incidentsMarking: null, // the incidents list's
   socket: null,
   loads: 0,
@@ -44,7 +50,8 @@ function showSignIn() {
 }
 
 async function updateBanner() {
-  const markings = [...vessels.labels(state.box, state.only), ...state.panelMarkings];
+  const markings = [...shownLabels(), ...state.panelMarkings, ...state.areaMarkings];
+  markings.push(...state.alertMarkings);
   if (state.incidentsMarking) markings.push(state.incidentsMarking);
   const { marking } = await api(`/api/v1/marking?${markingQuery(markings)}`);
   for (const el of document.querySelectorAll(".banner")) {
@@ -60,10 +67,21 @@ let dirty = false;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function draw() {
-  const fc = vessels.features(state.box, state.only);
+  const r = state.replay;
+  const fc = r ? r.replay.features(r.t) : vessels.features(state.box, state.only);
+  if (r && state.only) fc.features = fc.features.filter((f) => state.only.has(f.properties.mmsi));
   state.map.getSource(VESSELS).setData(fc);
-  $("count").textContent = `${fc.features.length.toLocaleString("en")} vessels in view`;
+  const when = r ? ` at ${new Date(r.t).toISOString().replace(".000Z", "Z")}` : " in view";
+  $("count").textContent = `${fc.features.length.toLocaleString("en")} vessels${when}`;
   $("count").dataset.count = String(fc.features.length);
+}
+
+/** The markings of the vessels drawn now (live, or the replay's at its time). */
+function shownLabels() {
+  const r = state.replay;
+  if (!r) return vessels.labels(state.box, state.only);
+  const at = r.replay.at(r.t).filter((p) => !state.only || state.only.has(p.mmsi));
+  return [...new Set(at.map((p) => p.label))];
 }
 
 /** Redraw the vessels in view, their count and the banner, at most once a second. */
@@ -87,7 +105,7 @@ function redraw() {
 function subscribe() {
   const s = state.socket;
   if (s && state.box && s.readyState === WebSocket.OPEN) {
-    s.send(JSON.stringify({ bbox: [state.box], types: ["positions"] }));
+    s.send(JSON.stringify({ bbox: [state.box], types: ["positions", "alerts"] }));
   }
 }
 
@@ -101,7 +119,14 @@ function connectLive() {
   });
   socket.addEventListener("message", (msg) => {
     const frame = JSON.parse(msg.data);
-    if (frame.type === "positions" && vessels.apply(frame.items)) redraw().catch(fail);
+    if (frame.type === "alerts") {
+      $("alerts").classList.add("flash");
+      setTimeout(() => $("alerts").classList.remove("flash"), 3000);
+      loadAlerts().catch(fail);
+    }
+    if (frame.type === "positions" && vessels.apply(frame.items) && !state.replay) {
+      redraw().catch(fail);
+    }
   });
   socket.addEventListener("close", () => {
     $("live").textContent = "live: reconnecting";
@@ -117,8 +142,10 @@ async function loadView() {
   const items = await allPages(`/api/v1/latest?limit=10000&bbox=${box.join(",")}`);
   if (seq !== state.seq) return; // a newer view is loading
   await loadIncidents(box);
+  if (state.replay) await loadReplay(box);
   if (seq !== state.seq) return;
   state.box = box;
+  setExports(box);
   vessels.clear();
   vessels.apply(items);
   subscribe();
@@ -163,6 +190,87 @@ async function openPanel(mmsi, evidence = null) {
   const around = evidence ? "around the incident" : null;
   showPanel($("panel"), profile, closePanel, (hours) => track(hours).catch(fail), around);
   await (evidence ? showTracks(evidence.mmsis, evidence.period) : track(24));
+}
+
+/** The export links: the view's vessels (their latest positions) through the API in each
+ * format, marked as the API marks files; the session cookie authorises the download. */
+function setExports(box) {
+  for (const f of ["geojson", "kml", "csv"]) {
+    $(`export-${f}`).href = `/api/v1/latest?limit=10000&bbox=${box.join(",")}&f=${f}`;
+  }
+}
+
+/** Replay the view: its positions over the window ending at the newest report in view. */
+async function loadReplay(box) {
+  const hours = Number($("replay-hours").value);
+  const newest = vessels.inView(box).reduce((m, v) => (v.ts > m ? v.ts : m), "");
+  const end = state.replay?.endTs ?? newest;
+  if (!end) {
+    state.replay = { replay: new Replay([]), t: 0, endTs: null };
+    return;
+  }
+  const window = replayWindow(end, hours);
+  const items = await allPages(`/api/v1/positions?limit=10000&bbox=${box.join(",")}&datetime=${window}`);
+  const replay = new Replay(items);
+  const [from, to] = window.split("/").map((t) => Date.parse(t));
+  const t = state.replay && state.replay.t >= from && state.replay.t <= to ? state.replay.t : from;
+  state.replay = { replay, t, endTs: end };
+  const slider = $("replay-slider");
+  slider.min = String(from);
+  slider.max = String(to);
+  slider.value = String(t);
+}
+
+async function replayTo(t) {
+  state.replay.t = t;
+  $("replay-slider").value = String(t);
+  $("replay-time").textContent = new Date(t).toISOString().replace(".000Z", "Z");
+  await redraw();
+  $("replay-time").dataset.t = String(t);
+}
+
+let playing = null;
+function playPause() {
+  if (playing) {
+    clearInterval(playing);
+    playing = null;
+    $("replay-play").textContent = "Play";
+    return;
+  }
+  $("replay-play").textContent = "Pause";
+  playing = setInterval(() => {
+    const r = state.replay;
+    const next = r.t + 250 * Number($("replay-speed").value);
+    if (next >= Number($("replay-slider").max)) playPause();
+    replayTo(Math.min(next, Number($("replay-slider").max))).catch(fail);
+  }, 250);
+}
+
+async function toggleReplay() {
+  if (state.replay) {
+    if (playing) playPause();
+    state.replay = null;
+    $("replay-controls").hidden = true;
+    $("replay-toggle").textContent = "Replay";
+    await redraw();
+    return;
+  }
+  $("replay-controls").hidden = false;
+  $("replay-toggle").textContent = "Live";
+  await loadReplay(state.box);
+  await replayTo(state.replay.t);
+}
+
+/** The unacknowledged alerts the reader may read (the newest 100). */
+async function loadAlerts() {
+  const page = await api("/api/v1/alerts?acked=false&limit=100");
+  state.alertMarkings = [...new Set(page.items.map((a) => a.label))];
+  const ack = async (a) => {
+    await api(`/api/v1/alerts/${encodeURIComponent(a.alert_id)}/ack`, { method: "POST" });
+    await loadAlerts();
+  };
+  showAlerts($("alerts"), page.items, (a) => ack(a).catch(fail));
+  await updateBanner();
 }
 
 /** The ranked incidents of the view (GET /api/v1/situation), listed beside the map. */
@@ -211,11 +319,19 @@ async function start(me) {
   window.seawatch.map = state.map;
   state.map.on("moveend", () => loadView().catch(fail));
   for (const layer of VESSEL_LAYERS) {
-    state.map.on("click", layer, (e) => openPanel(e.features[0].properties.mmsi).catch(fail));
+    state.map.on("click", layer, (e) => {
+      if (!state.areas.drawing()) openPanel(e.features[0].properties.mmsi).catch(fail);
+    });
     state.map.on("mouseenter", layer, () => (state.map.getCanvas().style.cursor = "pointer"));
     state.map.on("mouseleave", layer, () => (state.map.getCanvas().style.cursor = ""));
   }
+  state.areas = setupAreas(state.map, async (markings) => {
+    state.areaMarkings = markings;
+    await updateBanner();
+  });
   connectLive();
+  await state.areas.reload();
+  await loadAlerts();
   await loadView();
 }
 
@@ -248,6 +364,21 @@ $("signin-form").addEventListener("submit", async (e) => {
 $("filter-form").addEventListener("submit", (e) => {
   e.preventDefault();
   applyFilter($("filter").value).catch(fail);
+});
+for (const x of SPEEDS) {
+  const opt = document.createElement("option");
+  opt.value = String(x);
+  opt.textContent = `${x}×`;
+  $("replay-speed").append(opt);
+}
+$("replay-speed").value = "60";
+$("replay-toggle").addEventListener("click", () => toggleReplay().catch(fail));
+$("replay-play").addEventListener("click", playPause);
+$("replay-slider").addEventListener("input", (e) => replayTo(Number(e.target.value)).catch(fail));
+$("replay-hours").addEventListener("change", async () => {
+  state.replay.endTs = null;
+  await loadReplay(state.box);
+  await replayTo(state.replay.t);
 });
 $("signout").addEventListener("click", async () => {
   await api("/api/v1/session", { method: "DELETE" });

@@ -5,6 +5,8 @@ import maplibregl from "maplibre-gl";
 const BASEMAP = "/assets/basemap";
 export const VESSELS = "vessels";
 export const TRACK = "track";
+export const AREAS = "areas";
+export const DRAFT = "draft";
 
 function style() {
   return {
@@ -14,6 +16,8 @@ function style() {
       borders: { type: "geojson", data: `${BASEMAP}/borders.geojson` },
       [VESSELS]: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
       [TRACK]: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
+      [AREAS]: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
+      [DRAFT]: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
     },
     layers: [
       { id: "sea", type: "background", paint: { "background-color": "#b9d3e6" } },
@@ -24,6 +28,22 @@ function style() {
         type: "line",
         source: "borders",
         paint: { "line-color": "#9a8c98", "line-width": 0.8, "line-dasharray": [3, 2] },
+      },
+      { id: "areas-fill", type: "fill", source: AREAS, paint: { "fill-color": "#f4a261", "fill-opacity": 0.15 } },
+      { id: "areas-line", type: "line", source: AREAS, paint: { "line-color": "#e76f51", "line-width": 1.5 } },
+      {
+        id: "draft-line",
+        type: "line",
+        source: DRAFT,
+        filter: ["==", ["geometry-type"], "LineString"],
+        paint: { "line-color": "#2a9d8f", "line-width": 2, "line-dasharray": [2, 1] },
+      },
+      {
+        id: "draft-points",
+        type: "circle",
+        source: DRAFT,
+        filter: ["==", ["geometry-type"], "Point"],
+        paint: { "circle-radius": 4, "circle-color": "#2a9d8f" },
       },
       {
         id: "track",

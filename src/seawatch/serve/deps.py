@@ -27,7 +27,7 @@ from seawatch.labels import Reader
 from seawatch.serve.access_log import note_user
 from seawatch.serve.accounts import User, authenticate
 from seawatch.serve.limits import RateLimiter
-from seawatch.serve.sessions import COOKIE, Sessions
+from seawatch.serve.sessions import COOKIE, Sessions, check_same_site
 from seawatch.settings import Settings
 from seawatch.store import Store
 from seawatch.store.bbox import BBox, check_bbox
@@ -111,6 +111,7 @@ _cookie = APIKeyCookie(
 
 
 def principal(
+    request: Request,
     store: Annotated[Store, Depends(session)],
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     st: Annotated[ServeState, Depends(state)],
@@ -118,10 +119,12 @@ def principal(
 ) -> Principal:
     """The user and reader of the request's bearer token, or else of its session cookie
     (the web map's); 401 with the reason otherwise, 429 when the user asks faster than its
-    rate (:mod:`seawatch.serve.limits`)."""
+    rate (:mod:`seawatch.serve.limits`). A cookie's request that changes something must come
+    from the node's own pages (403 otherwise)."""
     if creds is not None:
         user, reader = authenticate(store, creds.credentials)
     elif cookie:
+        check_same_site(request.method, request.headers)
         user, reader = st.sessions.principal(store, cookie)
     else:
         raise Unauthorized(

@@ -1,0 +1,72 @@
+// Replay: the positions of the view over a window (GET /api/v1/positions, every page),
+// shown as they were at a chosen time: each vessel at its last report at or before it.
+// Pure: no DOM, no map (unit-tested).
+import { headingOf } from "./vessels.js";
+
+export const SPEEDS = [1, 10, 60, 600];
+
+export class Replay {
+  /** ``items``: positions (any order) with mmsi, ts, lon, lat, label. */
+  constructor(items) {
+    this.tracks = new Map();
+    for (const p of items) {
+      if (p.mmsi == null || p.lat == null || p.lon == null) continue;
+      const t = Date.parse(p.ts);
+      if (!this.tracks.has(p.mmsi)) this.tracks.set(p.mmsi, []);
+      this.tracks.get(p.mmsi).push({ ...p, t });
+    }
+    let first = Infinity;
+    let last = -Infinity;
+    for (const track of this.tracks.values()) {
+      track.sort((a, b) => a.t - b.t);
+      first = Math.min(first, track[0].t);
+      last = Math.max(last, track[track.length - 1].t);
+    }
+    this.first = first;
+    this.last = last;
+  }
+
+  get size() {
+    return this.tracks.size;
+  }
+
+  /** Each vessel's last position at or before ``t`` (ms), for those reported by then. */
+  at(t) {
+    const out = [];
+    for (const track of this.tracks.values()) {
+      if (track[0].t > t) continue;
+      let lo = 0;
+      let hi = track.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (track[mid].t <= t) lo = mid;
+        else hi = mid - 1;
+      }
+      out.push(track[lo]);
+    }
+    return out;
+  }
+
+  /** ``at(t)`` as GeoJSON points (properties as the live vessels'). */
+  features(t) {
+    return {
+      type: "FeatureCollection",
+      features: this.at(t).map((p) => {
+        const heading = headingOf(p);
+        return {
+          type: "Feature",
+          id: p.mmsi,
+          properties: { mmsi: p.mmsi, heading: heading ?? 0, moving: heading != null, label: p.label },
+          geometry: { type: "Point", coordinates: [p.lon, p.lat] },
+        };
+      }),
+    };
+  }
+}
+
+/** The API ``datetime`` of a replay window ending at ``endTs`` (ISO) and ``hours`` long. */
+export function replayWindow(endTs, hours) {
+  const end = Date.parse(endTs);
+  const iso = (ms) => new Date(ms).toISOString().replace(".000Z", "Z");
+  return `${iso(end - hours * 3600 * 1000)}/${iso(end)}`;
+}

@@ -1,0 +1,28 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Replay, replayWindow } from "../src/replay.js";
+
+const p = (mmsi, ts, lon, extra = {}) => ({ mmsi, ts, lon, lat: 10, label: "SECRET", ...extra });
+
+test("each vessel at its last report at or before the time", () => {
+  const r = new Replay([
+    p(1, "2025-06-01T00:02:00Z", 2),
+    p(1, "2025-06-01T00:00:00Z", 0),
+    p(1, "2025-06-01T00:01:00Z", 1, { course_deg: 90 }),
+    p(2, "2025-06-01T00:01:30Z", 5),
+  ]);
+  assert.equal(r.size, 2);
+  assert.equal(r.first, Date.parse("2025-06-01T00:00:00Z"));
+  assert.equal(r.last, Date.parse("2025-06-01T00:02:00Z"));
+  const at = (iso) => r.at(Date.parse(iso)).map((x) => [x.mmsi, x.lon]);
+  assert.deepEqual(at("2025-06-01T00:00:30Z"), [[1, 0]]);
+  assert.deepEqual(at("2025-06-01T00:01:00Z"), [[1, 1]]);
+  assert.deepEqual(at("2025-06-01T00:01:45Z"), [[1, 1], [2, 5]]);
+  assert.deepEqual(at("2025-06-01T01:00:00Z"), [[1, 2], [2, 5]]);
+  const fc = r.features(Date.parse("2025-06-01T00:01:10Z"));
+  assert.deepEqual(fc.features[0].properties, { mmsi: 1, heading: 90, moving: true, label: "SECRET" });
+});
+
+test("replayWindow: hours up to the end", () => {
+  assert.equal(replayWindow("2025-06-01T03:00:00Z", 2), "2025-06-01T01:00:00Z/2025-06-01T03:00:00Z");
+});
