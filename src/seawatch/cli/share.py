@@ -22,8 +22,11 @@ from seawatch.errors import ConfigError, InputError
 from seawatch.labels import Policy, parse_label
 from seawatch.share.bundle import MANIFEST_FILE, SHARED_TABLES, export_bundle
 from seawatch.share.node import Node
+from seawatch.share.outbox import Outbox
+from seawatch.share.peers import Peer
 from seawatch.share.receive import import_bundle
 from seawatch.share.rules import Rules, make_rule, parse_delay, rules_file
+from seawatch.share.sync import PREFIX, pull, signed_post
 
 __all__ = ["share_command"]
 
@@ -50,6 +53,8 @@ def share_command() -> None:
       seawatch share rules list
       seawatch share export --to usa-c2 /media/courier
       seawatch share import /media/courier
+      seawatch share pull ind-ifc                  # over HTTP, from the peer's --url
+      seawatch share pull ind-ifc --via http://127.0.0.1:8000   # this node's own server
     """
 
 
@@ -181,13 +186,22 @@ def rules_check(
 @share_command.command("export")
 @click.option("--to", "peer", required=True, metavar="PEER", help="The pinned peer.")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--again", is_flag=True, help="Everything released, not only what is new since the last time."
+)
 @rules_option
 @db_option
 @click.pass_context
 def export_command(
-    ctx: click.Context, peer: str, out_dir: Path, rules_path: Path | None, db: str | None
+    ctx: click.Context,
+    peer: str,
+    out_dir: Path,
+    again: bool,
+    rules_path: Path | None,
+    db: str | None,
 ) -> None:
-    """Seal what the rules and labels release to PEER as a bundle in OUT_DIR/<bundle id>.
+    """Seal what the rules and labels release to PEER, and was not released to it before,
+    as a bundle in OUT_DIR/<bundle id> (kept in the node's outbox too, for resending).
 
     The bundle is encrypted to the peer's key and signed with this node's; the release
     (or the refusal, when nothing is released) is logged.
@@ -195,8 +209,12 @@ def export_command(
     node = Node.from_settings(settings_of(ctx))
     target = node.peers().get(peer)
     rules = _rules(ctx, rules_path)
+    outbox = None if again else Outbox(node.data_dir, target.name)
     with open_db(ctx, db, create=False) as store:
-        release = export_bundle(store, node, target, rules, out_dir)
+        release = export_bundle(store, node, target, rules, out_dir, outbox=outbox)
+    if release.folder is None and release.entry < 0:
+        click.echo(f"nothing new for {peer} since the last release (--again: everything)")
+        return
     if release.folder is None:
         click.echo(f"nothing released to {peer} ({release.withheld:,} withheld by the rules)")
         return
@@ -228,3 +246,39 @@ def import_command(ctx: click.Context, folder: Path, db: str | None) -> None:
             again = " (already imported: nothing new)" if done.repeat else ""
             total = sum(done.counts.values())
             click.echo(f"{path.name}: {total:,} records from {done.originator}{again}")
+
+
+@share_command.command("pull")
+@click.argument("peer")
+@click.option(
+    "--via",
+    metavar="URL",
+    help="This node's own running server (which holds the store open): it pulls.",
+)
+@db_option
+@click.pass_context
+def pull_command(ctx: click.Context, peer: str, via: str | None, db: str | None) -> None:
+    """Pull over HTTP what PEER releases to this node since the last exchange, verify it
+    and store it (requests and answers signed with the nodes' keys).
+
+    \b
+    Examples:
+      seawatch share pull ind-ifc
+      seawatch share pull ind-ifc --via http://127.0.0.1:8000
+    """
+    node = Node.from_settings(settings_of(ctx))
+    source = node.peers().get(peer)
+    if via is not None:
+        me = Peer(node.name, node.nation, node.verifier.vkey, url=via)
+        answer = signed_post(node, me, f"{PREFIX}/sync", {"peer": source.name})
+        rows = [(i["bundle_id"], i["counts"], i["repeat"]) for i in answer["imported"]]
+        size = answer["size"]
+    else:
+        with open_db(ctx, db) as store:
+            done = pull(store, node, source)
+        rows = [(i.bundle_id, i.counts, i.repeat) for i in done.imported]
+        size = done.size
+    for bundle_id, counts, repeat in rows:
+        again = " (already imported: nothing new)" if repeat else ""
+        click.echo(f"{bundle_id}: {sum(counts.values()):,} records{again}")
+    click.echo(f"{peer}: {len(rows)} bundle(s); its log has {size} entries")
