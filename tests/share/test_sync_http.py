@@ -151,13 +151,22 @@ def test_pull_over_http_three_nodes(three: dict[str, tuple[NodeDir, Server]]) ->
     # signed for another node (JPN's server): refused there
     r = httpx.post(f"{jpn_srv.url}/federation/v1/sync", content=body, headers=headers)
     assert r.status_code == 401
+    # IND retracts what it released to USA (its log and files only: its server runs on)
+    outbox = ind.root / "data" / "share" / "outbox" / "usa-c2"
+    (bundle,) = [p.name for p in outbox.iterdir() if p.is_dir()]
+    ind.run("share", "retract", "--bundle", bundle, "--reason", "wrong area")
+    out = usa.run("share", "pull", "ifc-ior", "--via", usa_srv.url)
+    assert "83 records removed" in out  # 80 positions, 3 events
+    assert "0 bundle(s)" in out
+    assert "removed" not in usa.run("share", "pull", "ifc-ior", "--via", usa_srv.url)
+    assert "removed" not in jpn.run("share", "pull", "ifc-ior", "--via", jpn_srv.url)
     for srv in (ind_srv, usa_srv, jpn_srv):
         err = srv.stop()
         assert "Traceback" not in err
-    assert held(usa) == {("IND", "UNCLASSIFIED"): 50, ("IND", "CONFIDENTIAL//REL TO IND, USA"): 30}
+    assert held(usa) == {}  # retracted
     assert held(jpn) == {("IND", "UNCLASSIFIED"): 50, ("IND", REL_JPN): 15}
     # one release per peer, however often they pulled
     assert log_kinds(ind).count("release") == 2
-    assert log_kinds(usa) == ["import"]
+    assert log_kinds(usa) == ["import", "receipt"]
     for node in (ind, usa, jpn):
         assert "verified" in node.run("audit", "verify")

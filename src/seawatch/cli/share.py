@@ -25,6 +25,7 @@ from seawatch.share.node import Node
 from seawatch.share.outbox import Outbox
 from seawatch.share.peers import Peer
 from seawatch.share.receive import import_bundle
+from seawatch.share.retract import apply_retraction, notices, originator_of, retract
 from seawatch.share.rules import Rules, make_rule, parse_delay, rules_file
 from seawatch.share.sync import PREFIX, pull, signed_post
 
@@ -212,6 +213,10 @@ def export_command(
     outbox = None if again else Outbox(node.data_dir, target.name)
     with open_db(ctx, db, create=False) as store:
         release = export_bundle(store, node, target, rules, out_dir, outbox=outbox)
+    for notice in notices(node.data_dir, target.name):  # retractions travel with every export
+        out_dir.mkdir(parents=True, exist_ok=True)
+        name = f"retraction-{notice['index']:09d}.json"
+        (out_dir / name).write_text(json.dumps(notice), encoding="utf-8")
     if release.folder is None and release.entry < 0:
         click.echo(f"nothing new for {peer} since the last release (--again: everything)")
         return
@@ -230,7 +235,8 @@ def export_command(
 @db_option
 @click.pass_context
 def import_command(ctx: click.Context, folder: Path, db: str | None) -> None:
-    """Verify and store a bundle (FOLDER holds manifest.dsse.json), or every bundle in FOLDER.
+    """Verify and store a bundle (FOLDER holds manifest.dsse.json), or every bundle in FOLDER,
+    after applying the retraction notices in FOLDER (retraction-*.json).
 
     A bundle failing any check is rejected whole (exit 1) with the check and the file.
     """
@@ -238,9 +244,18 @@ def import_command(ctx: click.Context, folder: Path, db: str | None) -> None:
     bundles = [folder] if (folder / MANIFEST_FILE).exists() else sorted(
         p for p in folder.iterdir() if (p / MANIFEST_FILE).exists()
     )  # fmt: skip
-    if not bundles:
+    retractions = sorted(folder.glob("retraction-*.json"))
+    if not bundles and not retractions:
         raise InputError(f"no bundle in '{folder}' (no {MANIFEST_FILE})")
     with open_db(ctx, db) as store:
+        for path in retractions:
+            try:
+                notice = json.loads(path.read_bytes())
+            except ValueError:
+                raise InputError(f"'{path}' is not a retraction notice (JSON)") from None
+            receipt = apply_retraction(store, node, originator_of(node, notice), notice)
+            if not receipt.repeat:
+                click.echo(f"{path.name}: {receipt.removed:,} records removed (retracted)")
         for path in bundles:
             done = import_bundle(store, node, path)
             again = " (already imported: nothing new)" if done.repeat else ""
@@ -272,13 +287,49 @@ def pull_command(ctx: click.Context, peer: str, via: str | None, db: str | None)
         me = Peer(node.name, node.nation, node.verifier.vkey, url=via)
         answer = signed_post(node, me, f"{PREFIX}/sync", {"peer": source.name})
         rows = [(i["bundle_id"], i["counts"], i["repeat"]) for i in answer["imported"]]
+        removed = [(r["retraction_id"], r["removed"]) for r in answer["retracted"]]
         size = answer["size"]
     else:
         with open_db(ctx, db) as store:
             done = pull(store, node, source)
         rows = [(i.bundle_id, i.counts, i.repeat) for i in done.imported]
+        removed = [(r.retraction_id, r.removed) for r in done.receipts]
         size = done.size
+    for retraction_id, n in removed:
+        click.echo(f"retraction {retraction_id}: {n:,} records removed (receipt logged)")
     for bundle_id, counts, repeat in rows:
         again = " (already imported: nothing new)" if repeat else ""
         click.echo(f"{bundle_id}: {sum(counts.values()):,} records{again}")
     click.echo(f"{peer}: {len(rows)} bundle(s); its log has {size} entries")
+
+
+@share_command.command("retract")
+@click.option("--bundle", "bundles", multiple=True, metavar="ID", help="A bundle released.")
+@click.option("--position", "positions", multiple=True, type=int, metavar="MSG_KEY")
+@click.option("--event", "events", multiple=True, metavar="EVENT_ID")
+@click.option("--reason", default="", help="Why (kept in the log).")
+@click.option(
+    "--peer",
+    "peers",
+    multiple=True,
+    help="Only to this peer [default: whom the bundles went to, else all].",
+)
+def retract_command(
+    bundles: tuple[str, ...],
+    positions: tuple[int, ...],
+    events: tuple[str, ...],
+    reason: str,
+    peers: tuple[str, ...],
+) -> None:
+    """Take back records this node released: every receiver removes them at its next
+    exchange and logs a receipt; they are never released again, nor stored again by a
+    receiver whatever order old bundles arrive in.
+
+    \b
+    Examples:
+      seawatch share retract --bundle 3f2a... --reason "wrong label"
+      seawatch share retract --position 1234567 --event enc-419000001-...
+    """
+    node = Node.from_settings(settings_of(click.get_current_context()))
+    notice = retract(node, positions, events, bundles, reason, peers)
+    click.echo(f"retraction logged as entry {notice['index']}; peers get it at the next exchange")

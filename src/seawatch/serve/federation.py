@@ -106,6 +106,9 @@ async def sync_route(request: Request) -> Response:
                  "repeat": i.repeat}
                 for i in done.imported
             ],
+            "retracted": [
+                {"retraction_id": r.retraction_id, "removed": r.removed} for r in done.receipts
+            ],
         }  # fmt: skip
 
     return _signed(node, request, await run_in_threadpool(run))

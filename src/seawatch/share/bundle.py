@@ -43,6 +43,7 @@ from seawatch.share.node import Node
 from seawatch.share.note import parse_checkpoint, verify_note
 from seawatch.share.outbox import Outbox
 from seawatch.share.peers import Peer
+from seawatch.share.retract import KEYED, SELF, Tombstones
 from seawatch.share.rules import Rules
 from seawatch.share.seal import (
     ENC_ALG,
@@ -129,6 +130,7 @@ def export_bundle(
     parts: list[dict[str, Any]] = []
     sealed: list[bytes] = []
     withheld = 0
+    retracted = Tombstones(node.data_dir, SELF)
     new: dict[str, pa.Table] = {}
     already = 0
     for table in SHARED_TABLES:
@@ -137,6 +139,7 @@ def export_bundle(
         first = rules.first_match(peer.name, table, rows, labels, policy, node.nation, now)
         released = rows.filter(fn.greater(first, 0))
         withheld += rows.num_rows - released.num_rows
+        released = retracted.drop(table, released)  # a retracted record never leaves again
         if outbox is not None:
             before = released.num_rows
             released = outbox.unsent(table, released)
@@ -199,6 +202,8 @@ def export_bundle(
             shutil.copytree(folder, outbox.folder / bundle_id)
         for table, rows in new.items():
             outbox.mark(table, rows)
+        keys = {t: r.column(KEYED[t]).to_pylist() for t, r in new.items()}
+        outbox.keep_keys(bundle_id, keys)
     return Release(bundle_id, folder, counts, withheld, index)
 
 

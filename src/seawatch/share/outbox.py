@@ -5,7 +5,8 @@ In: a peer's name, and bundles sealed for it (:mod:`.bundle`). Out, under
 ``<data_dir>/share/outbox/<peer>/``:
 
 - ``<bundle id>/``: each bundle released to the peer, as written (a lost copy is resent
-  as is: imports are idempotent);
+  as is: imports are idempotent), and ``<bundle id>.keys.json``: its records' keys (a
+  bundle is retracted by its id);
 - ``sent-<table>.parquet``: one ``fp`` per record released: the key of a table whose rows
   never change (positions: ``msg_key``), the whole row as text for one whose rows are
   replaced as they grow, the SHA-256 of the whole row (events: a longer event is new;
@@ -81,6 +82,11 @@ class Outbox:
         pq.write_table(pa.table({"fp": fp}), sink, compression="zstd")
         write_atomic(self._sent_file(table), sink.getvalue().to_pybytes())
 
+    def keep_keys(self, bundle_id: str, keys: dict[str, list[Any]]) -> None:
+        """Remember the record keys of a bundle (so it can be retracted by its id)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.folder / f"{bundle_id}.keys.json", json.dumps(keys).encode())
+
     def bundles(self) -> list[tuple[int, Path]]:
         """``(release entry index, folder)`` of the bundles kept, in log order."""
         if not self.folder.exists():
@@ -100,6 +106,7 @@ class Outbox:
     def drop(self, bundle_id: str) -> None:
         """Forget a kept bundle (it is retracted: never resent)."""
         shutil.rmtree(self.folder / bundle_id, ignore_errors=True)
+        (self.folder / f"{bundle_id}.keys.json").unlink(missing_ok=True)
 
 
 def read_files(folder: Path) -> dict[str, bytes]:

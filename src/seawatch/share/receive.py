@@ -40,6 +40,7 @@ from seawatch.share.keys import enc_key_text, parse_vkey
 from seawatch.share.node import Node
 from seawatch.share.note import Checkpoint, verify_checkpoint
 from seawatch.share.peers import Peer
+from seawatch.share.retract import Tombstones
 from seawatch.share.seal import MANIFEST_TYPE, Wrapper, decrypt_part, dsse_open, label_of, unb64
 from seawatch.store import TABLES, Store
 from seawatch.store.query import Query
@@ -108,9 +109,11 @@ def import_bundle(store: Store, node: Node, folder: Source) -> Imported:
     )
     stored = kept = 0
     counts: dict[str, int] = {}
+    retracted = Tombstones(node.data_dir, peer.name)
     with store.transaction():
         for part, (label, rows) in zip(manifest["parts"], tables, strict=True):
             table = part["table"]
+            rows = retracted.drop(table, rows)  # what the originator took back stays out
             if TABLES[table].on_conflict == "replace":
                 rows, held = _not_replacing_others(store, table, rows, peer.nation)
                 kept += held

@@ -11,7 +11,8 @@ In (the sender, :func:`answer_pull`): the puller, authenticated (:mod:`.httpsig`
 ``after``. Out: what is new is sealed first (only records never released to that peer:
 :class:`~seawatch.share.outbox.Outbox`), then every bundle released to it at or after
 log position ``after`` (so a lost answer is simply sent again: imports are idempotent),
-the current signed checkpoint and a consistency proof from ``after`` to it. Requests and
+the current signed checkpoint, a consistency proof from ``after`` to it, and its
+retraction notices (:mod:`.retract`: applied before the bundles, once each). Requests and
 answers are signed with the nodes' keys; there are no bearer tokens between nodes.
 """
 
@@ -34,6 +35,7 @@ from seawatch.share.note import verify_checkpoint
 from seawatch.share.outbox import Outbox, read_files
 from seawatch.share.peers import Peer
 from seawatch.share.receive import Imported, import_bundle
+from seawatch.share.retract import Receipt, apply_retraction, notices
 from seawatch.share.rules import Rules
 from seawatch.share.seal import b64, unb64
 from seawatch.store import Store
@@ -70,6 +72,7 @@ def answer_pull(store: Store, node: Node, peer: Peer, rules: Rules, after: int) 
         "checkpoint": note,
         "consistency": [b64(h) for h in proof],
         "bundles": bundles,
+        "retractions": notices(node.data_dir, peer.name),
     }
 
 
@@ -109,11 +112,13 @@ def signed_post(node: Node, peer: Peer, path: str, payload: dict[str, Any]) -> d
 
 @dataclass(frozen=True)
 class Pulled:
-    """What one pull did: the peer's log size now, and each bundle imported."""
+    """What one pull did: the peer's log size now, each bundle imported, and each new
+    retraction applied (a receipt logged)."""
 
     peer: str
     size: int
     imported: list[Imported]
+    receipts: list[Receipt]
 
 
 def pull(store: Store, node: Node, peer: Peer) -> Pulled:
@@ -127,6 +132,7 @@ def pull(store: Store, node: Node, peer: Peer) -> Pulled:
         cp = verify_checkpoint(answer["checkpoint"], peer.verifier)
         proof = [unb64(h) for h in answer["consistency"]]
         bundles = [{str(k): unb64(v) for k, v in b.items()} for b in answer["bundles"]]
+        retractions = list(answer["retractions"])
     except (KeyError, TypeError, ValueError, AttributeError, VerifyError) as exc:
         raise SyncError(f"the answer of {peer.name} is malformed: {exc}") from None
     if seen is not None:
@@ -143,5 +149,6 @@ def pull(store: Store, node: Node, peer: Peer) -> Pulled:
                 "fork", "checkpoint", f"{peer.name}'s log of {cp.size} entries does not extend "
                 f"the log of {seen.size} it showed before: two histories",
             )  # fmt: skip
+    receipts = [apply_retraction(store, node, peer, n) for n in retractions]
     done = [import_bundle(store, node, files) for files in bundles]
-    return Pulled(peer.name, cp.size, done)
+    return Pulled(peer.name, cp.size, done, [r for r in receipts if not r.repeat])
