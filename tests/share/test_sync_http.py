@@ -1,8 +1,9 @@
 """Three real nodes on loopback, each its own data directory, store, keys and `seawatch
-serve` process: IND releases to USA and JPN under its rules, each pulls over HTTP through
-its own server; JPN receives only what is REL TO JPN; pulling again brings nothing new and
-duplicates nothing; an unknown key, an unsigned, altered or replayed request is a 401
-problem, never a traceback."""
+serve` process: IND releases to USA and JPN under its rules; USA pulls through its own
+server, IND's server pushes to JPN; JPN receives only what is REL TO JPN; syncing again
+brings nothing new and duplicates nothing; an unknown key, an unsigned, altered or
+replayed request is a 401 problem, never a traceback; a retraction reaches USA at its
+next pull."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from seawatch.labels import parse_label
 from seawatch.share.httpsig import sign_request
 
 from .conftest import NodeDir
-from .test_bundles import T0, TS, fill, held, log_kinds, pin, store_of
+from .test_bundles import T0, TS, fill, held, log_kinds, store_of
 
 MakeNode = Callable[[str, str], NodeDir]
 REL_JPN = "CONFIDENTIAL//REL TO IND, JPN"
@@ -94,7 +95,7 @@ def three(make_node: MakeNode) -> Iterator[dict[str, tuple[NodeDir, Server]]]:
         node.run("db", "migrate")
     servers = {n.name: Server(n) for n in (ind, usa, jpn)}
     for node in (usa, jpn):
-        pin(ind, node)
+        _with_url(ind, node, servers[node.name].url)
         _with_url(node, ind, servers["ifc-ior"].url)
     _with_url(rogue, ind, servers["ifc-ior"].url)  # rogue pins IND; IND does not know it
     ind.run("share", "allow", "usa-c2")
@@ -117,8 +118,10 @@ def test_pull_over_http_three_nodes(three: dict[str, tuple[NodeDir, Server]]) ->
     )  # fmt: skip
     out = usa.run("share", "pull", "ifc-ior", "--via", usa_srv.url)
     assert "83 records" in out  # 50 UNCLASSIFIED + 30 REL TO IND, USA positions, 3 events
-    out = jpn.run("share", "pull", "ifc-ior", "--via", jpn_srv.url)
+    # JPN gets it by push: IND's server asks JPN's what it verified, then sends it
+    out = ind.run("share", "push", "jpn-mof", "--via", ind_srv.url)
     assert "68 records" in out  # 50 UNCLASSIFIED + 15 REL TO IND, JPN positions, 3 events
+    assert "0 bundle(s)" in ind.run("share", "push", "jpn-mof", "--via", ind_srv.url)
     # again: nothing new is sealed, nothing is resent, nothing is duplicated
     for node, srv in ((usa, usa_srv), (jpn, jpn_srv)):
         assert "0 bundle(s)" in node.run("share", "pull", "ifc-ior", "--via", srv.url)

@@ -27,7 +27,7 @@ from seawatch.share.peers import Peer
 from seawatch.share.receive import import_bundle
 from seawatch.share.retract import apply_retraction, notices, originator_of, retract
 from seawatch.share.rules import Rules, make_rule, parse_delay, rules_file
-from seawatch.share.sync import PREFIX, pull, signed_post
+from seawatch.share.sync import PREFIX, answer_pull, fetch, push, signed_post, store_answer
 
 __all__ = ["share_command"]
 
@@ -263,13 +263,41 @@ def import_command(ctx: click.Context, folder: Path, db: str | None) -> None:
             click.echo(f"{path.name}: {total:,} records from {done.originator}{again}")
 
 
-@share_command.command("pull")
-@click.argument("peer")
-@click.option(
+via_option = click.option(
     "--via",
     metavar="URL",
-    help="This node's own running server (which holds the store open): it pulls.",
+    help="This node's own running server (which holds the store open) does it.",
 )
+
+
+def _exchange(ctx: click.Context, peer: str, via: str | None, db: str | None, way: str) -> None:
+    node = Node.from_settings(settings_of(ctx))
+    other = node.peers().get(peer)
+    if via is not None:
+        me = Peer(node.name, node.nation, node.verifier.vkey, url=via)
+        summary = signed_post(node, me, f"{PREFIX}/sync", {"peer": other.name, "direction": way})
+    elif way == "pull":
+        answer = fetch(node, other)
+        with open_db(ctx, db) as store:
+            summary = store_answer(store, node, answer).summary()
+    else:
+        rules = Rules.load(rules_file(node.data_dir))
+        with open_db(ctx, db, create=False) as store:
+            summary = push(node, other, lambda after: answer_pull(store, node, other, rules, after))
+    for r in summary["retracted"]:
+        click.echo(
+            f"retraction {r['retraction_id']}: {r['removed']:,} records removed (receipt logged)"
+        )
+    for i in summary["imported"]:
+        again = " (already imported: nothing new)" if i["repeat"] else ""
+        click.echo(f"{i['bundle_id']}: {sum(i['counts'].values()):,} records{again}")
+    click.echo(f"{summary['peer']}: {len(summary['imported'])} bundle(s); its log has "
+               f"{summary['size']} entries")  # fmt: skip
+
+
+@share_command.command("pull")
+@click.argument("peer")
+@via_option
 @db_option
 @click.pass_context
 def pull_command(ctx: click.Context, peer: str, via: str | None, db: str | None) -> None:
@@ -281,26 +309,24 @@ def pull_command(ctx: click.Context, peer: str, via: str | None, db: str | None)
       seawatch share pull ind-ifc
       seawatch share pull ind-ifc --via http://127.0.0.1:8000
     """
-    node = Node.from_settings(settings_of(ctx))
-    source = node.peers().get(peer)
-    if via is not None:
-        me = Peer(node.name, node.nation, node.verifier.vkey, url=via)
-        answer = signed_post(node, me, f"{PREFIX}/sync", {"peer": source.name})
-        rows = [(i["bundle_id"], i["counts"], i["repeat"]) for i in answer["imported"]]
-        removed = [(r["retraction_id"], r["removed"]) for r in answer["retracted"]]
-        size = answer["size"]
-    else:
-        with open_db(ctx, db) as store:
-            done = pull(store, node, source)
-        rows = [(i.bundle_id, i.counts, i.repeat) for i in done.imported]
-        removed = [(r.retraction_id, r.removed) for r in done.receipts]
-        size = done.size
-    for retraction_id, n in removed:
-        click.echo(f"retraction {retraction_id}: {n:,} records removed (receipt logged)")
-    for bundle_id, counts, repeat in rows:
-        again = " (already imported: nothing new)" if repeat else ""
-        click.echo(f"{bundle_id}: {sum(counts.values()):,} records{again}")
-    click.echo(f"{peer}: {len(rows)} bundle(s); its log has {size} entries")
+    _exchange(ctx, peer, via, db, "pull")
+
+
+@share_command.command("push")
+@click.argument("peer")
+@via_option
+@db_option
+@click.pass_context
+def push_command(ctx: click.Context, peer: str, via: str | None, db: str | None) -> None:
+    """Push over HTTP to PEER what this node releases to it and it has not verified yet
+    (new records are sealed first); PEER verifies and stores it.
+
+    \b
+    Examples:
+      seawatch share push usa-c2
+      seawatch share push usa-c2 --via http://127.0.0.1:8000
+    """
+    _exchange(ctx, peer, via, db, "push")
 
 
 @share_command.command("retract")

@@ -7,9 +7,13 @@ a node is its key. Out: answers signed with this node's key (``X-Seawatch-Signat
 
 - ``POST /federation/v1/pull`` ``{"after": N}``: a peer pulls what this node releases to
   it after position N of this node's log (:func:`seawatch.share.sync.answer_pull`).
-- ``POST /federation/v1/sync`` ``{"peer": NAME}``: signed by this node's own key (its
-  ``seawatch share pull NAME --via URL``): the server pulls from that peer into its store,
-  which it holds open.
+- ``POST /federation/v1/seen`` ``{}``: the size of the caller's log this node verified;
+  ``POST /federation/v1/push``: the caller sends what a pull from there would answer.
+- ``POST /federation/v1/sync`` ``{"peer": NAME, "direction": "pull"|"push"}``: signed by
+  this node's own key (its ``seawatch share pull|push NAME --via URL``): the server pulls
+  from, or pushes to, that peer (it holds the store open). The network exchange is done
+  without holding the store's lock (two nodes syncing with each other never wait on each
+  other).
 
 See docs/federation.md.
 """
@@ -28,7 +32,15 @@ from seawatch.share.httpsig import NONCE, SIGNATURE, Guard, sign_response
 from seawatch.share.node import Node
 from seawatch.share.peers import Peer
 from seawatch.share.rules import Rules, rules_file
-from seawatch.share.sync import PREFIX, answer_pull, pull
+from seawatch.share.sync import (
+    PREFIX,
+    answer_pull,
+    check_answer,
+    fetch,
+    push,
+    seen_size,
+    store_answer,
+)
 
 __all__ = ["install_federation"]
 
@@ -85,31 +97,54 @@ async def pull_route(request: Request) -> Response:
     return _signed(node, request, await run_in_threadpool(answer))
 
 
+@router.post("/seen", responses=_RESPONSES)
+async def seen_route(request: Request) -> Response:
+    """The size of the caller's log this node verified (where a push starts from)."""
+    node, peer, _ = await _caller(request)
+    return _signed(node, request, {"after": seen_size(node, peer)})
+
+
+@router.post("/push", responses=_RESPONSES)
+async def push_route(request: Request) -> Response:
+    """A peer pushes what it releases to this node (the form of a pull's answer)."""
+    node, peer, payload = await _caller(request)
+    st = state(request)
+
+    def run() -> dict[str, Any]:
+        after = payload.get("after")
+        if not isinstance(after, int):
+            raise InputError("'after' is the size of the log the push starts from")
+        answer = check_answer(node, peer, payload, after)
+        with st.lock:
+            return store_answer(st.store, node, answer).summary()
+
+    return _signed(node, request, await run_in_threadpool(run))
+
+
 @router.post("/sync", responses=_RESPONSES)
 async def sync_route(request: Request) -> Response:
-    """This node pulls from one of its peers (asked by its own command line)."""
+    """This node pulls from, or pushes to, one of its peers (asked by its own command
+    line: ``{"peer": NAME, "direction": "pull" | "push"}``)."""
     node, _, payload = await _caller(request, self_only=True)
     name = payload.get("peer")
-    if not isinstance(name, str):
-        raise InputError("'peer' is a pinned peer's name")
-    source = node.peers().get(name)
+    direction = payload.get("direction", "pull")
+    if not isinstance(name, str) or direction not in ("pull", "push"):
+        raise InputError("'peer' is a pinned peer's name, 'direction' pull or push")
+    other = node.peers().get(name)
     st: ServeState = state(request)
 
     def run() -> dict[str, Any]:
+        if direction == "push":
+
+            def build(after: int) -> dict[str, Any]:
+                rules = Rules.load(rules_file(node.data_dir))
+                with st.lock:
+                    return answer_pull(st.store, node, other, rules, after)
+
+            return push(node, other, build)
+        answer = fetch(node, other)  # over the network, not holding the store
         with st.lock:
-            done = pull(st.store, node, source)
-        return {
-            "peer": done.peer,
-            "size": done.size,
-            "imported": [
-                {"bundle_id": i.bundle_id, "counts": i.counts, "stored": i.stored,
-                 "repeat": i.repeat}
-                for i in done.imported
-            ],
-            "retracted": [
-                {"retraction_id": r.retraction_id, "removed": r.removed} for r in done.receipts
-            ],
-        }  # fmt: skip
+            return store_answer(st.store, node, answer).summary()
 
     return _signed(node, request, await run_in_threadpool(run))
 

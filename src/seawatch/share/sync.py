@@ -14,6 +14,11 @@ log position ``after`` (so a lost answer is simply sent again: imports are idemp
 the current signed checkpoint, a consistency proof from ``after`` to it, and its
 retraction notices (:mod:`.retract`: applied before the bundles, once each). Requests and
 answers are signed with the nodes' keys; there are no bearer tokens between nodes.
+
+Push (:func:`push`) is the same answer sent the other way: the sender asks the receiver
+which size of its log it verified (``/seen``), builds the answer from there and posts it
+(``/push``); the receiver checks it as a puller does (:func:`check_answer`) and stores it.
+The network exchange never holds the store (:func:`fetch`, then :func:`store_answer`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import contextlib
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -40,7 +46,20 @@ from seawatch.share.rules import Rules
 from seawatch.share.seal import b64, unb64
 from seawatch.store import Store
 
-__all__ = ["PREFIX", "PULL_FORMAT", "Pulled", "answer_pull", "pull", "signed_post"]
+__all__ = [
+    "PREFIX",
+    "PULL_FORMAT",
+    "Answer",
+    "Pulled",
+    "answer_pull",
+    "check_answer",
+    "fetch",
+    "pull",
+    "push",
+    "seen_size",
+    "signed_post",
+    "store_answer",
+]
 
 PREFIX: Final = "/federation/v1"
 PULL_FORMAT: Final = "seawatch-pull/1"
@@ -112,23 +131,50 @@ def signed_post(node: Node, peer: Peer, path: str, payload: dict[str, Any]) -> d
 
 @dataclass(frozen=True)
 class Pulled:
-    """What one pull did: the peer's log size now, each bundle imported, and each new
-    retraction applied (a receipt logged)."""
+    """What one exchange stored: the peer's log size now, each bundle imported, and each
+    new retraction applied (a receipt logged)."""
 
     peer: str
     size: int
     imported: list[Imported]
     receipts: list[Receipt]
 
+    def summary(self) -> dict[str, Any]:
+        """As JSON (the answer of ``/sync`` and ``/push``)."""
+        return {
+            "peer": self.peer,
+            "size": self.size,
+            "imported": [
+                {"bundle_id": i.bundle_id, "counts": i.counts, "stored": i.stored,
+                 "repeat": i.repeat}
+                for i in self.imported
+            ],
+            "retracted": [
+                {"retraction_id": r.retraction_id, "removed": r.removed} for r in self.receipts
+            ],
+        }  # fmt: skip
 
-def pull(store: Store, node: Node, peer: Peer) -> Pulled:
-    """Pull from ``peer`` what it releases to this node since the last exchange."""
+
+@dataclass(frozen=True)
+class Answer:
+    """A peer's answer, checked (signature, checkpoint, one history), not yet stored."""
+
+    peer: Peer
+    size: int
+    bundles: list[dict[str, bytes]]
+    retractions: list[Any]
+
+
+def check_answer(node: Node, peer: Peer, answer: Any, after: int) -> Answer:
+    """``answer`` (of :func:`answer_pull`) checked against the last checkpoint of ``peer``
+    this node verified, whose size must be ``after``; :class:`SyncError` if malformed or
+    stale, :class:`BundleRejected` ``fork`` if the peer shows another history."""
     seen = seen_checkpoint(node.data_dir, peer)
-    after = 0 if seen is None else seen.size
-    answer = signed_post(node, peer, f"{PREFIX}/pull", {"after": after})
+    if (0 if seen is None else seen.size) != after:
+        raise SyncError(f"stale: this node has verified {peer.name}'s log to another size now")
     try:
         if answer["format"] != PULL_FORMAT or answer["after"] != after:
-            raise ValueError("not an answer to this pull")
+            raise ValueError("not an answer from this position")
         cp = verify_checkpoint(answer["checkpoint"], peer.verifier)
         proof = [unb64(h) for h in answer["consistency"]]
         bundles = [{str(k): unb64(v) for k, v in b.items()} for b in answer["bundles"]]
@@ -142,13 +188,49 @@ def pull(store: Store, node: Node, peer: Peer) -> Pulled:
         )
         if not (same or grows):
             node.record(
-                {"kind": "rejection", "bundle": "(pull)", "check": "fork", "part": peer.name,
+                {"kind": "rejection", "bundle": "(sync)", "check": "fork", "part": peer.name,
                  "reason": f"checkpoint {cp.size} does not extend {seen.size}"}
             )  # fmt: skip
             raise BundleRejected(
                 "fork", "checkpoint", f"{peer.name}'s log of {cp.size} entries does not extend "
                 f"the log of {seen.size} it showed before: two histories",
             )  # fmt: skip
-    receipts = [apply_retraction(store, node, peer, n) for n in retractions]
-    done = [import_bundle(store, node, files) for files in bundles]
-    return Pulled(peer.name, cp.size, done, [r for r in receipts if not r.repeat])
+    return Answer(peer, cp.size, bundles, retractions)
+
+
+def store_answer(store: Store, node: Node, answer: Answer) -> Pulled:
+    """Apply the retractions, then import the bundles, of a checked answer."""
+    receipts = [apply_retraction(store, node, answer.peer, n) for n in answer.retractions]
+    done = [import_bundle(store, node, files) for files in answer.bundles]
+    return Pulled(answer.peer.name, answer.size, done, [r for r in receipts if not r.repeat])
+
+
+def seen_size(node: Node, peer: Peer) -> int:
+    """The size of ``peer``'s log this node verified (0: none yet)."""
+    seen = seen_checkpoint(node.data_dir, peer)
+    return 0 if seen is None else seen.size
+
+
+def fetch(node: Node, peer: Peer) -> Answer:
+    """Ask ``peer`` for what it releases to this node since the last exchange (no store:
+    a server does this without holding its store)."""
+    after = seen_size(node, peer)
+    return check_answer(
+        node, peer, signed_post(node, peer, f"{PREFIX}/pull", {"after": after}), after
+    )
+
+
+def pull(store: Store, node: Node, peer: Peer) -> Pulled:
+    """Pull from ``peer`` what it releases to this node since the last exchange."""
+    return store_answer(store, node, fetch(node, peer))
+
+
+def push(node: Node, peer: Peer, build: Callable[[int], dict[str, Any]]) -> dict[str, Any]:
+    """Push to ``peer`` what this node releases to it since the position of this node's log
+    it verified (asked first); ``build(after)`` makes the answer (:func:`answer_pull`, with
+    the store). The peer's summary of what it stored."""
+    state = signed_post(node, peer, f"{PREFIX}/seen", {})
+    after = state.get("after")
+    if not isinstance(after, int) or after < 0:
+        raise SyncError(f"{peer.name} did not say what it has verified of this node's log")
+    return signed_post(node, peer, f"{PREFIX}/push", build(after))
