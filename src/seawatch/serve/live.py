@@ -46,7 +46,7 @@ from seawatch.export.common import marking_of
 from seawatch.labels import Label, label_mask
 from seawatch.serve import audit
 from seawatch.serve.deps import ServeState
-from seawatch.serve.live_auth import areas_for, authenticate_stream, same_origin
+from seawatch.serve.live_auth import areas_for, authenticate_stream, refuse, same_origin
 from seawatch.serve.live_client import Client, Queue
 from seawatch.serve.live_render import Rendered
 from seawatch.serve.sessions import COOKIE
@@ -79,7 +79,6 @@ HISTORY_ROWS = 200_000
 AUDIT_EVERY_S = 60.0
 """A subscription still open writes an audit row at most this often (when it was sent rows)."""
 SUBSCRIBE_TIMEOUT_S = 10.0
-POLICY_VIOLATION = 1008
 
 
 class LiveHub:
@@ -88,6 +87,7 @@ class LiveHub:
     def __init__(self, state: ServeState, gauge: Any) -> None:
         self.state = state
         self.gauge = gauge
+        self.metrics: Any = None  # the app's, when installed: missed and dropped rows
         self.clients: set[Client] = set()
         self._inbox: deque[tuple[str, pa.Table]] = deque()
         self._inbox_rows = 0
@@ -118,6 +118,8 @@ class LiveHub:
                 self._inbox_rows -= old.num_rows
                 self.dropped += old.num_rows
                 self._dropped[old_kind] = self._dropped.get(old_kind, 0) + old.num_rows
+                if self.metrics is not None:
+                    self.metrics.dropped.labels(old_kind).inc(old.num_rows)
         self._poke()
 
     def _poke(self) -> None:
@@ -229,7 +231,9 @@ class LiveHub:
                 )
             texts, ids, keys = done[key]
             if texts:
-                client.put(kind, texts, ids, keys)
+                lost = client.put(kind, texts, ids, keys)
+                if lost and self.metrics is not None:
+                    self.metrics.missed.labels(kind).inc(lost)
 
     def replay(self, client: Client, after: int) -> bool:
         """Queue for ``client`` the kept batches after number ``after``; False when some
@@ -308,11 +312,6 @@ class LiveHub:
             log.error("live: audit row for %s not written: %s", client.user, exc)
 
 
-async def _refuse(ws: WebSocket, detail: str) -> None:
-    await ws.send_json({"type": "error", "detail": detail})
-    await ws.close(POLICY_VIOLATION, reason=detail[:120])
-
-
 async def _send(ws: WebSocket, hub: LiveHub, client: Client) -> None:
     while True:
         await client.ready.wait()
@@ -339,26 +338,26 @@ async def live(ws: WebSocket) -> None:
     scheme, _, token = auth.partition(" ")
     cookie = None if auth else ws.cookies.get(COOKIE)
     if cookie and not same_origin(ws):
-        await _refuse(ws, "session cookie from another site's page: refused")
+        await refuse(ws, "session cookie from another site's page: refused")
         return
     if not cookie and (scheme.lower() != "bearer" or not token.strip()):
-        await _refuse(ws, "missing token: send 'Authorization: Bearer <token>'")
+        await refuse(ws, "missing token: send 'Authorization: Bearer <token>'")
         return
     try:
         user, reader = await asyncio.to_thread(
             authenticate_stream, hub.state, token.strip(), cookie
         )
     except SeawatchError as exc:
-        await _refuse(ws, str(exc))
+        await refuse(ws, str(exc))
         return
     try:
         text = await asyncio.wait_for(ws.receive_text(), SUBSCRIBE_TIMEOUT_S)
         sub = await asyncio.to_thread(Subscription.parse, text, areas_for(hub.state, reader))
     except TimeoutError:
-        await _refuse(ws, f"no subscription within {SUBSCRIBE_TIMEOUT_S:g} s")
+        await refuse(ws, f"no subscription within {SUBSCRIBE_TIMEOUT_S:g} s")
         return
     except SubscriptionError as exc:
-        await _refuse(ws, str(exc))
+        await refuse(ws, str(exc))
         return
     except WebSocketDisconnect:
         return
@@ -375,7 +374,7 @@ async def live(ws: WebSocket) -> None:
                         Subscription.parse, text, areas_for(hub.state, reader)
                     )
                 except SubscriptionError as exc:
-                    await _refuse(ws, str(exc))
+                    await refuse(ws, str(exc))
                     return
                 await hub.audit(client, final=True)  # the row of the one it replaces
                 client.sub = new
@@ -393,6 +392,7 @@ async def live(ws: WebSocket) -> None:
 def install_live(app: FastAPI) -> None:
     """``/live`` on ``app``, told of each kind ``app.state.subscribers`` is told of."""
     hub = LiveHub(app.state.seawatch, app.state.metrics.subscribers)
+    hub.metrics = app.state.metrics
     app.state.live = hub
     for kind in TYPES:
         getattr(app.state.subscribers, kind).append(functools.partial(hub.offer, kind))
