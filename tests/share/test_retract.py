@@ -87,7 +87,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     add_positions(ind, 3000, 5)
     b3 = _export(ind, tmp / "b3", "--again")  # everything released, but what was retracted
     return World({"ind": ind, "usa": usa, "B1": b1, "B2": b2, "B3": b3, "R": notice,
-            "retracted": first | {2000}, "bundle1": bundle1})  # fmt: skip
+            "retracted": first | {2000}, "bundle1": bundle1, "dirs": tmp})  # fmt: skip
 
 
 def test_originator_never_releases_a_retracted_record_again(world: dict[str, Any]) -> None:
@@ -142,3 +142,18 @@ def _keys_of(step: str, world: dict[str, Any]) -> set[int]:
     if step == "B2":
         return set(range(2000, 2010))
     return set(range(2001, 2010)) | set(range(3000, 3005))
+
+
+def test_retraction_by_files(world: dict[str, Any], tmp_path: Path) -> None:
+    """A file export carries the notices (retraction-*.json); `share import DIR` applies
+    them first, once."""
+    node = NodeDir(tmp_path / "usa", "USA", "usa-c2")
+    shutil.copytree(world["usa"].root, node.root)
+    dirs: Path = world["dirs"]
+    assert "83 records from ifc-ior" in node.run("share", "import", str(dirs / "b1"))
+    assert sorted(p.name for p in (dirs / "b3").glob("retraction-*.json"))
+    out = node.run("share", "import", str(dirs / "b3"))
+    assert "83 records removed" in out  # 80 positions, 3 events
+    assert "removed" not in node.run("share", "import", str(dirs / "b3"))
+    assert keys_held(node) == set(range(2001, 2010)) | set(range(3000, 3005))
+    assert "verified" in node.run("audit", "verify")

@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from seawatch.errors import InputError, Unauthorized
 from seawatch.serve.deps import ServeState, state
+from seawatch.serve.problems import PROBLEM_RESPONSES
 from seawatch.share.httpsig import NONCE, SIGNATURE, Guard, sign_response
 from seawatch.share.node import Node
 from seawatch.share.peers import Peer
@@ -49,7 +50,21 @@ _SIGNED = {
     "description": "Signed by the node (X-Seawatch-Signature)",
     "content": {"application/json": {}},
 }
-_RESPONSES: dict[int | str, dict[str, Any]] = {200: _SIGNED}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: _SIGNED,
+    **PROBLEM_RESPONSES,
+    424: {**PROBLEM_RESPONSES[400], "description": "A peer refused, failed or was stale"},
+    422: {**PROBLEM_RESPONSES[400], "description": "A bundle or notice was rejected"},
+}
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    """The request body in the OpenAPI document (the route reads the raw bytes it signs)."""
+    content = {"application/json": {"schema": {"type": "object", **schema}}}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+_AFTER = {"properties": {"after": {"type": "integer", "minimum": 0}}, "required": ["after"]}
 
 
 async def _caller(request: Request, self_only: bool = False) -> tuple[Node, Peer, Any]:
@@ -80,7 +95,7 @@ def _signed(node: Node, request: Request, answer: dict[str, Any]) -> Response:
     return Response(data, media_type="application/json", headers={SIGNATURE: signature})
 
 
-@router.post("/pull", responses=_RESPONSES)
+@router.post("/pull", responses=_RESPONSES, openapi_extra=_body(_AFTER))
 async def pull_route(request: Request) -> Response:
     """A peer pulls the bundles this node releases to it after a position of its log."""
     node, peer, payload = await _caller(request)
@@ -97,14 +112,14 @@ async def pull_route(request: Request) -> Response:
     return _signed(node, request, await run_in_threadpool(answer))
 
 
-@router.post("/seen", responses=_RESPONSES)
+@router.post("/seen", responses=_RESPONSES, openapi_extra=_body({}))
 async def seen_route(request: Request) -> Response:
     """The size of the caller's log this node verified (where a push starts from)."""
     node, peer, _ = await _caller(request)
     return _signed(node, request, {"after": seen_size(node, peer)})
 
 
-@router.post("/push", responses=_RESPONSES)
+@router.post("/push", responses=_RESPONSES, openapi_extra=_body(_AFTER))
 async def push_route(request: Request) -> Response:
     """A peer pushes what it releases to this node (the form of a pull's answer)."""
     node, peer, payload = await _caller(request)
@@ -121,7 +136,19 @@ async def push_route(request: Request) -> Response:
     return _signed(node, request, await run_in_threadpool(run))
 
 
-@router.post("/sync", responses=_RESPONSES)
+@router.post(
+    "/sync",
+    responses=_RESPONSES,
+    openapi_extra=_body(
+        {
+            "properties": {
+                "peer": {"type": "string"},
+                "direction": {"type": "string", "enum": ["pull", "push"]},
+            },
+            "required": ["peer"],
+        }
+    ),
+)
 async def sync_route(request: Request) -> Response:
     """This node pulls from, or pushes to, one of its peers (asked by its own command
     line: ``{"peer": NAME, "direction": "pull" | "push"}``)."""
