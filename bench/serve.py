@@ -15,6 +15,17 @@ Prints p50/p95 per kind, the ratio of p95s, and the load average. Run on demand:
 
     .venv/bin/python bench/serve.py --db data/run/seawatch.duckdb --repeat 30
 
+``--windows random`` serves an existing big store (bench/store.py's, e.g. 100 M positions)
+and picks its requests the way bench/store.py does: ``--repeat`` random 5x5-degree viewports
+inside the data's extent, each with a random day, a random vessel's 30-day track, latest
+positions in the viewport over that day, and an events page (a first page over the whole
+store and one in the viewport + day). A store without events gets some first: the
+detectors run over its first ``--detect-days`` days (bench/serve_store.py). ``--in-place``
+adds the bench user (and those events) to the store itself instead of a copy::
+
+    .venv/bin/python bench/serve.py --windows random --db /tmp/bench100/bench100.duckdb \
+        --in-place --repeat 50 --limit 1000
+
 ``--live SCENARIO`` measures the live streams instead (bench/serve_live.py says how):
 ``ingest`` (20,000 msg/s, 50 WebSocket subscribers of mixed readers and bboxes: loss,
 latency p99, errors), ``latency`` (1,000 msg/s: NMEA line in -> client frame p99),
@@ -50,6 +61,7 @@ from seawatch.store.query import Query
 
 sys.path.insert(0, str(Path(__file__).parent))
 from serve_live_run import add_live_options, live_main
+from serve_store import add_store_options, store_main
 
 READER = "IND:TOP SECRET"
 
@@ -82,9 +94,13 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=1000)
     ap.add_argument("--bbox", default="80,5,90,15", help="the viewport")
     add_live_options(ap)
+    add_store_options(ap)
     args = ap.parse_args()
     if args.live:
         live_main(args)
+        return
+    if args.windows == "random":
+        store_main(args)
         return
     if not args.db.exists():
         sys.exit(f"no store at {args.db}: run `make run` first or give --db")
@@ -117,10 +133,12 @@ def main() -> None:
             }
             direct = {name: _time(fn, args.repeat) for name, fn in peers.items()}
         port = _free_port()
+        # the access log to a file: an undrained pipe fills and blocks the server
+        log = (Path(tmp) / "serve.log").open("w")
         server = subprocess.Popen(
             [sys.executable, "-m", "seawatch.cli.main", "serve", "--port", str(port),
              "--db", str(db)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=env, stdout=subprocess.DEVNULL, stderr=log,
         )  # fmt: skip
         try:
             url = f"http://127.0.0.1:{port}"

@@ -7,20 +7,21 @@
   block ``c:`` rewritten to the wall-clock time it is sent (milliseconds), so a position's
   ``ts`` is the moment its NMEA line went out;
 - the **server**: ``seawatch serve --tcp`` reading that feed (``--batch-s``; the engine's
-  reorder window ``--window-s`` through ``SEAWATCH_REORDER_WINDOW_S``), labels by a rule
+  ``--reorder-window-s`` ``--window-s``), labels by a rule
   (east of 60° E ``SECRET//REL TO IND``, the rest the default ``UNCLASSIFIED``);
 - **WebSocket clients** (``serve_live.py clients``, ``--client-procs`` processes of asyncio
   clients of the ``websockets`` package), each with its own token and subscription.
 
 A client times every position it receives: latency = arrival of the frame − the item's
 ``ts`` (the line's send time: the same clock, loopback), in 1 ms bins, except in the
-fan-out scenario, where each frame's items are all given the latency of its oldest item
-(an upper bound; parsing a million items a second would cost the clients more than the
-server). Loss is counted three ways: lines sent vs lines the server kept (its batch
-files), positions stored vs a reference ``seawatch ingest --detect`` of those batch files,
-and per client, positions received vs :class:`~seawatch.store.query.Query` for its reader
-and bbox over the same seconds (the last ``--window-s`` + 2 s are left out: the reorder
-buffer releases them only when the session finishes).
+fan-out and idle scenarios, where each frame's items are counted and all given the latency
+of its first item, the oldest queued (parsing a million items a second would cost the
+clients more than the server). Loss is counted three ways: lines sent vs lines the server
+kept (its batch files), positions stored vs a reference ``seawatch ingest --detect`` of
+those batch files, and per client, positions received vs
+:class:`~seawatch.store.query.Query` for its reader and bbox over the same seconds (the
+last ``--window-s`` + 2 s are left out: the reorder buffer releases them only when the
+session finishes).
 """
 
 from __future__ import annotations
@@ -117,29 +118,36 @@ async def _client(spec: dict[str, Any], url: str, light: bool, out: dict[str, An
                 out["errors"].append(ack)
                 return
             spec["ready"].set()
-            async for frame in ws:
+            while True:
+                data = await ws.recv(decode=False)
                 now = time.time()
-                data = frame if isinstance(frame, bytes) else frame.encode()
                 out["frames"] += 1
                 out["bytes"] += len(data)
                 head = data[:40]
-                if b'"positions"' in head:
+                if b'"type": "positions"' in head:
+                    if light:  # no parsing: count items, time the first (oldest queued)
+                        n = data.count(b'"mmsi": ')
+                        first = _TS.search(data)
+                        if not n or first is None:
+                            continue
+                        out["positions"] += n
+                        lat = now - _epoch_s([first.group(1)])[0]
+                        hist[min(HIST_MS, max(0, int(lat * 1e3)))] += n
+                        continue
                     ts = _TS.findall(data)
+                    if not ts:
+                        continue
                     out["positions"] += len(ts)
-                    if light:
-                        lat = now - _epoch_s([min(ts)])[0]
-                        hist[min(HIST_MS, max(0, int(lat * 1e3)))] += len(ts)
-                    else:
-                        secs = _epoch_s(ts)
-                        lat_ms = np.clip(((now - secs) * 1e3).astype(np.int64), 0, HIST_MS)
-                        hist += np.bincount(lat_ms, minlength=HIST_MS + 1)
-                        per_s.update(secs.astype(np.int64).tolist())
-                elif b'"events"' in head:
+                    secs = _epoch_s(ts)
+                    lat_ms = np.clip(((now - secs) * 1e3).astype(np.int64), 0, HIST_MS)
+                    hist += np.bincount(lat_ms, minlength=HIST_MS + 1)
+                    per_s.update(secs.astype(np.int64).tolist())
+                elif b'"type": "events"' in head:
                     out["events"] += data.count(b'"event_type"')
-                elif b'"missed"' in head:
+                elif b'"type": "missed"' in head:
                     msg = json.loads(data)
                     out["missed"] += int(msg.get("positions", 0)) + int(msg.get("events", 0))
-                elif b'"error"' in head:
+                elif b'"type": "error"' in head:
                     out["errors"].append(json.loads(data))
     except Exception as exc:  # counted, reported
         if not spec["stopping"]:

@@ -15,6 +15,7 @@ one that is not (NOFORN, never read for USA); a rule releases everything to USA.
     .venv/bin/python bench/share.py
     .venv/bin/python bench/share.py --positions 200000 --runs 1
     .venv/bin/python bench/share.py --output-md      # also add a section to bench/RESULTS.md
+    .venv/bin/python bench/share.py --sync --positions 200000   # the pull exchange only
 
 Goals (issue 14): seal >= 300,000 records/s; verify + import >= 1,000,000 records/s;
 size overhead <= 5 %.
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
+import json
 import os
 import platform
 import shutil
@@ -163,6 +165,56 @@ def run(positions: int, runs: int) -> dict[str, float]:
     return best
 
 
+def run_sync(positions: int) -> dict[str, float]:
+    """The pull exchange in process (no sockets): IND answers a first pull (seal into the
+    outbox, then every file as base64 JSON), USA checks and stores it; then 1 % new
+    positions and a second pull (incremental: only the new rows are sealed and sent)."""
+    from seawatch.share.outbox import Outbox
+    from seawatch.share.sync import answer_pull, check_answer, seen_size, store_answer
+
+    root = Path(tempfile.mkdtemp(prefix="seawatch-bench-sync-"))
+    out: dict[str, float] = {"records": positions}
+    try:
+        ind, usa = _node(root, "IND", "ind-node"), _node(root, "USA", "usa-node")
+        Peers(ind.data_dir).add(
+            make_peer("usa-node", "USA", usa.verifier.vkey, enc_key_text(usa.keys.enc_public))
+        )
+        Peers(usa.data_dir).add(make_peer("ind-node", "IND", ind.verifier.vkey))
+        rules = Rules([make_rule({"peer": "usa-node"})])
+        ind_settings = load_settings(env={"SEAWATCH_DATA_DIR": str(ind.data_dir),
+                                          "SEAWATCH_NODE_NATION": "IND"})  # fmt: skip
+        usa_settings = load_settings(env={"SEAWATCH_DATA_DIR": str(usa.data_dir),
+                                          "SEAWATCH_NODE_NATION": "USA"})  # fmt: skip
+        to_usa = Peers(ind.data_dir).get("usa-node")
+        from_ind = Peers(usa.data_dir).get("ind-node")
+        with open_store(None, ind_settings) as store, store.transaction():
+            lid = store.label_id(parse_label("CONFIDENTIAL//REL TO IND, USA", store.policy))
+            store.write("positions", _positions(positions, lid, 0))
+        for label, new in (("first", 0), ("again", max(1, positions // 100))):
+            if new:
+                with open_store(None, ind_settings) as store, store.transaction():
+                    lid = store.label_id(parse_label("UNCLASSIFIED", store.policy))
+                    store.write("positions", _positions(new, lid, positions))
+            after = seen_size(usa, from_ind)
+            with open_store(None, ind_settings) as store:
+                t = time.perf_counter()
+                answer = answer_pull(store, ind, to_usa, rules, after)
+                body = json.dumps(answer).encode()
+                out[f"{label}_answer_s"] = time.perf_counter() - t
+            out[f"{label}_body_bytes"] = len(body)
+            with open_store(None, usa_settings) as store:
+                t = time.perf_counter()
+                checked = check_answer(usa, from_ind, json.loads(body), after)
+                done = store_answer(store, usa, checked)
+                out[f"{label}_store_s"] = time.perf_counter() - t
+            out[f"{label}_records"] = sum(sum(i.counts.values()) for i in done.imported)
+        sent = Outbox(ind.data_dir, "usa-node").bundles()
+        out["bundles_kept"] = len(sent)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return out
+
+
 def markdown(r: dict[str, float], command: str) -> str:
     source = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=BENCH).stdout.strip()  # fmt: skip
@@ -204,7 +256,12 @@ def main() -> None:
     ap.add_argument("--positions", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=2, help="best of N")
     ap.add_argument("--output-md", action="store_true", help="append to bench/RESULTS.md")
+    ap.add_argument("--sync", action="store_true", help="only the pull exchange (printed)")
     args = ap.parse_args()
+    if args.sync:
+        for key, value in run_sync(args.positions).items():
+            print(f"{key:>18}: {value:,.3f}")
+        return
     r = run(args.positions, args.runs)
     for key, value in r.items():
         print(f"{key:>14}: {value:,.3f}")

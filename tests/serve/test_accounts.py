@@ -70,6 +70,28 @@ def test_wrong_secret_is_unknown(store: Store) -> None:
         authenticate(store, forged)
 
 
+def test_a_checked_token_is_checked_fast_and_still_refused_once_revoked(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The slow KDF runs once per token and process; revocation and a wrong secret are
+    seen at every request all the same."""
+    from seawatch.serve import accounts
+
+    _, token = create_user(store, "cy", "IND:SECRET")
+    calls = []
+    kdf = accounts._hash
+    monkeypatch.setattr(accounts, "_hash", lambda *a: calls.append(1) or kdf(*a))
+    for _ in range(5):
+        authenticate(store, token)
+    assert len(calls) == 1
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    with pytest.raises(Unauthorized, match="unknown token"):
+        authenticate(store, forged)
+    revoke_user(store, "cy")
+    with pytest.raises(Unauthorized, match="token revoked at"):
+        authenticate(store, token)
+
+
 def test_revoked_and_expired(store: Store) -> None:
     _, token = create_user(store, "ana", "IND:SECRET")
     revoke_user(store, "ana")

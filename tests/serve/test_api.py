@@ -172,3 +172,13 @@ def test_tokens_never_in_logs_or_reprs(node: Node, caplog: pytest.LogCaptureFixt
         q = Query(s, Reader.parse("IND:S", s.policy))
         assert secret not in repr(q)
         assert secret not in str(audit_rows(s).to_pylist())
+
+
+def test_nan_and_infinities_are_json_null() -> None:
+    from seawatch.serve.render import jsonable
+
+    assert jsonable({"a": float("nan"), "b": [float("inf"), 1.5], "c": -float("inf")}) == {
+        "a": None,
+        "b": [None, 1.5],
+        "c": None,
+    }

@@ -15,6 +15,7 @@ import httpx
 import pytest
 import shapely
 from apiclient import LABELS, Served, readable
+from prometheus_client.parser import text_string_to_metric_families
 from websockets.sync.client import ClientConnection, connect
 
 from seawatch.engine.ingest import Ingest, ingest
@@ -125,6 +126,16 @@ def test_alerts_reach_the_clients_allowed_inside_their_areas(
             want = [a for a in want if west.intersects(shapely.Point(a["lon"], a["lat"]))]
         assert sorted(a["alert_id"] for a in alerts) == sorted(a["alert_id"] for a in want), name
         assert want, name
+    with _client(url, tokens["IND:SECRET"]) as c:  # the operations view of the same
+        metrics = {
+            s.name: s.value
+            for family in text_string_to_metric_families(c.get("/metrics").text)
+            for s in family.samples
+        }
+    with app.state.seawatch.lock:
+        fired = Query(store, Reader.node_admin("test: every alert")).alerts().num_rows
+    assert metrics["seawatch_alerts_fired_total"] == fired
+    assert metrics["seawatch_ingest_lag_seconds"] > 0  # the sample's times are in the past
     usa_ids = {a["alert_id"] for f in got["usa"] if f["type"] == "alerts" for a in f["items"]}
     ind_ids = {a["alert_id"] for f in got["ind"] for a in f["items"]}
     assert usa_ids < ind_ids  # the SECRET//NOFORN rule's and feed's alerts are IND's only

@@ -18,7 +18,16 @@ from seawatch.serve.ogc.models import (
     LandingPage,
 )
 from seawatch.serve.ogc.moving import TemporalGeometrySequence
-from seawatch.serve.routes.models import Me, Profile, SituationSummary
+from seawatch.serve.ogc.properties import TemporalProperties, TemporalProperty
+from seawatch.serve.routes.models import (
+    AlertPage,
+    AlertRuleItem,
+    AlertRulePage,
+    Me,
+    Profile,
+    SituationSummary,
+    ZonePage,
+)
 from seawatch.store.query import Query
 
 
@@ -44,6 +53,10 @@ def test_composed_documents_match_their_models(node: Node, reader: str) -> None:
             profiles += 1
             seq = c.get(f"/ogc/collections/tracks/items/{mmsi}/tgsequence", params={"limit": 20})
             TemporalGeometrySequence.model_validate_json(seq.text, strict=True)
+            props = f"/ogc/collections/tracks/items/{mmsi}/tproperties"
+            TemporalProperties.model_validate_json(c.get(props).text, strict=True)
+            speed = c.get(f"{props}/speed_kn", params={"limit": 20}).text
+            TemporalProperty.model_validate_json(speed, strict=True)
     assert profiles > 0 or reader == "USA:UNCLASSIFIED"
 
 
@@ -62,3 +75,30 @@ def test_ogc_documents_match_their_models(node: Node, reader: str) -> None:
             for feature in items.features[:1] if coll.id != "positions" else []:
                 r = c.get(f"/ogc/collections/{coll.id}/items/{feature.id}")
                 Feature.model_validate_json(r.text, strict=True)
+
+
+def test_alert_documents_match_their_models(node: Node) -> None:
+    """Areas, alert rules (filters as an object) and alerts answer as their models say."""
+    square = [[88.0, 12.0], [89.0, 12.0], [89.0, 13.0], [88.0, 13.0], [88.0, 12.0]]
+    with node.client("IND:SECRET") as c:
+        made = c.post(
+            "/api/v1/areas",
+            json={"name": "models box", "geometry": {"type": "Polygon", "coordinates": [square]}},
+        )
+        assert made.status_code == 201, made.text
+        zone = made.json()["item"]["zone_id"]
+        rule = {"name": "models rule", "kind": "zone_entry", "zone_id": zone, "flags": ["IND"]}
+        made = c.post("/api/v1/alert-rules", json=rule)
+        assert made.status_code == 201, made.text
+        rule_id = made.json()["item"]["rule_id"]
+        areas = ZonePage.model_validate_json(c.get("/api/v1/areas").text, strict=True)
+        assert zone in [a.zone_id for a in areas.items]  # type: ignore[attr-defined]
+        rules = AlertRulePage.model_validate_json(c.get("/api/v1/alert-rules").text, strict=True)
+        assert rule_id in [r.rule_id for r in rules.items]  # type: ignore[attr-defined]
+        one = c.get(f"/api/v1/alert-rules/{rule_id}").text
+        assert AlertRuleItem.model_validate_json(one, strict=True).item.filters == {  # type: ignore[attr-defined]
+            "flags": ["IND"]
+        }
+        AlertPage.model_validate_json(c.get("/api/v1/alerts").text, strict=True)
+        assert c.delete(f"/api/v1/alert-rules/{rule_id}").status_code == 204
+        assert c.delete(f"/api/v1/areas/{zone}").status_code == 204

@@ -327,6 +327,9 @@ for layer in ("vessels", "positions", "zones"):
     df = pyogrio.read_dataframe(url, layer=layer)
     out[layer] = {c: [str(v) for v in df[c]] for c in ("mmsi", "zone_id", "label") if c in df}
     out[layer]["geometry"] = sorted({g.geom_type for g in df.geometry})
+    info = pyogrio.read_info(url, layer=layer, force_total_bounds=True)
+    out[layer]["count"] = info["features"]
+    out[layer]["bounds"] = [float(v) for v in info["total_bounds"]]  # the collection's extent
 print(json.dumps(out))
 """
 
@@ -358,6 +361,14 @@ def test_gdal_oapif_reads_the_node_with_a_bearer_token(node: Node) -> None:
     assert set(got["positions"]["label"]) == {"CONFIDENTIAL//REL TO IND, USA"}
     assert got["zones"]["zone_id"] == _expected(node, reader, "zones") == ["z1", "z2"]
     assert got["zones"]["geometry"] == ["Polygon"]
+    for layer, listing in (("vessels", "latest"), ("positions", "positions"), ("zones", "zones")):
+        assert got[layer]["count"] == len(_expected(node, reader, listing)), layer
+    with node.store.read_session() as s:  # GDAL's layer extent: this reader's, not the node's
+        mine = Query(s, Reader.parse(reader, s.policy)).positions()
+        every = Query(s, Reader.parse("IND:SECRET", s.policy)).positions()
+    assert got["positions"]["bounds"] == pytest.approx(_bounds(mine, "ts", "ts")[0])
+    assert _bounds(mine, "ts", "ts")[0] != _bounds(every, "ts", "ts")[0]
+    assert got["zones"]["bounds"] == [10.0, 10.0, 88.8, 12.8]  # z3 (SECRET) not in it
 
 
 def test_gdal_without_the_token_gets_the_401(node: Node) -> None:
@@ -399,7 +410,7 @@ def test_owslib_reads_every_collection(node: Node) -> None:
 
 # --- OGC API - Moving Features: tracks/items/{mmsi}/tgsequence ------------------------------
 
-MF = "http://www.opengis.net/spec/ogcapi-movingfeatures-1/1.0/conf/movingfeatures"
+MF = "http://www.opengis.net/spec/ogcapi-movingfeatures-1/1.0/conf/"
 
 
 def _sequence(c: httpx.Client, mmsi: int, **params: Any) -> tuple[list[dict[str, Any]], int]:
@@ -433,7 +444,9 @@ def test_tgsequence_is_the_track_query_gives(node: Node, reader: str) -> None:
     mmsis = _mmsis(node)[::4]
     with node.store.read_session() as s, node.client(reader) as c:
         q = Query(s, Reader.parse(reader, policy))
-        assert MF in c.get("/ogc/conformance").json()["conformsTo"]
+        declared = c.get("/ogc/conformance").json()["conformsTo"]
+        assert MF + "common" in declared
+        assert MF + "movingfeatures" not in declared  # it needs writes a node does not offer
         for mmsi in mmsis:
             track = q.track(mmsi)
             if not track.num_rows:  # denied (or never seen): 404, not told apart
@@ -478,6 +491,15 @@ def test_tgsequence_datetime_and_leaf(node: Node) -> None:
         got, _ = _sequence(c, mmsi, datetime=window, limit=10_000)
         times = [datetime.fromisoformat(t) for g in got for t in g["datetimes"]]
         assert times == q_track_times(node, reader, mmsi, start, end)
+        lon, lat = rows[len(rows) // 2]["lon"], rows[len(rows) // 2]["lat"]
+        box = (lon - 0.002, lat - 0.002, lon + 0.002, lat + 0.002)
+        boxed, _ = _sequence(c, mmsi, bbox=",".join(map(str, box)), limit=7)
+        with node.store.read_session() as s:
+            want = Query(s, Reader.parse(reader, s.policy)).positions(mmsi=mmsi, bbox=box)
+        assert 0 < want.num_rows < len(rows)
+        assert [datetime.fromisoformat(t) for g in boxed for t in g["datetimes"]] == want.column(
+            "ts"
+        ).to_pylist()
         at, _ = _sequence(c, mmsi, leaf=leaf)
         far, _ = _sequence(c, mmsi, leaf="2030-01-01T00:00:00Z")
         assert far == []
@@ -511,3 +533,39 @@ def q_track_times(node: Node, reader: str, mmsi: int, start: datetime, end: date
     with node.store.read_session() as s:
         q = Query(s, Reader.parse(reader, s.policy))
         return q.track(mmsi, start, end).column("ts").to_pylist()
+
+
+@pytest.mark.parametrize("reader", ["IND:SECRET", "USA:SECRET", "USA:UNCLASSIFIED"])
+def test_tproperties_are_the_tracks_speed_and_course(node: Node, reader: str) -> None:
+    policy = node.store.policy
+    mmsis = _mmsis(node)[::5]
+    with node.store.read_session() as s, node.client(reader) as c:
+        q = Query(s, Reader.parse(reader, policy))
+        for mmsi in mmsis:
+            base = f"/ogc/collections/tracks/items/{mmsi}/tproperties"
+            track = q.track(mmsi)
+            if not track.num_rows:  # denied (or never seen): 404, not told apart
+                assert "no feature" in _problem(c.get(base), 404)
+                _problem(c.get(f"{base}/speed_kn"), 404)
+                continue
+            listed = c.get(base).json()
+            assert [p["name"] for p in listed["temporalProperties"]] == ["speed_kn", "course_deg"]
+            for name in ("speed_kn", "course_deg"):
+                pages, r = [], c.get(f"{base}/{name}", params={"limit": 30})
+                while True:
+                    assert r.status_code == 200, r.text
+                    assert r.headers[MARKING] == r.json()["marking"]
+                    pages += r.json()["valueSequence"]
+                    nxt = [x["href"] for x in r.json()["links"] if x["rel"] == "next"]
+                    if not nxt:
+                        break
+                    r = c.get(nxt[0])
+                want = track.filter(pc.is_valid(track.column(name)))
+                got_t = [datetime.fromisoformat(t) for v in pages for t in v["datetimes"]]
+                assert got_t == want.column("ts").to_pylist()
+                assert [x for v in pages for x in v["values"]] == want.column(name).to_pylist()
+                for v in pages:
+                    assert may_read(
+                        Reader.parse(reader, policy), parse_label(v["label"], policy), policy
+                    )
+            assert "no temporal property" in _problem(c.get(f"{base}/draught_m"), 404)

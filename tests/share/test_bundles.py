@@ -260,14 +260,14 @@ def test_bundles_extend_one_history_and_a_fork_is_caught(
     ind, usa = pair
     ind.run("share", "allow", "usa-c2")
     for n in ("1", "2"):
-        ind.run("share", "export", "--to", "usa-c2", str(tmp_path / n))
+        ind.run("share", "export", "--again", "--to", "usa-c2", str(tmp_path / n))
     # IND's data copied: the copy goes on with another history of the same length
     fork = NodeDir(tmp_path / "fork", "IND", "ifc-ior")
     shutil.copytree(ind.root, fork.root)
     ind.node().record({"kind": "note", "text": "the history USA will see"})
     fork.node().record({"kind": "note", "text": "another history"})
-    ind.run("share", "export", "--to", "usa-c2", str(tmp_path / "3"))
-    fork.run("share", "export", "--to", "usa-c2", str(tmp_path / "3-fork"))
+    ind.run("share", "export", "--again", "--to", "usa-c2", str(tmp_path / "3"))
+    fork.run("share", "export", "--again", "--to", "usa-c2", str(tmp_path / "3-fork"))
     for n in ("1", "2", "3"):
         usa.run("share", "import", str(tmp_path / n))
     history = [json.loads(e).get("history") for e in usa.node().log().entries]

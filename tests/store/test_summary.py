@@ -76,3 +76,26 @@ def test_counts_and_extents_are_of_readable_rows(
     one = allowed[0].mmsi
     mine = [r for r in allowed if r.mmsi == one]
     assert extent(q, "positions", mmsi=one).start == T0 + timedelta(minutes=mine[0].minute)
+
+
+def test_a_reader_of_every_label_gets_the_whole_tables_bounds(store: Store) -> None:
+    """The fast path (every stored label readable: the table's own bounds, from DuckDB's
+    statistics) gives what the label-filtered path gives."""
+    clear(store)
+    a = Label("UNCLASSIFIED", "IND", None, frozenset(), False)
+    b = Label("SECRET", "IND", frozenset({"IND"}), frozenset(), False)
+    recs = [
+        Rec(k, 419000000 + k % 2, (a, b)[k % 2], minute=k, lat=10 + k, lon=80 + k) for k in range(6)
+    ]
+    write(store, recs)
+    everyone = Query(store, Reader.node_admin("test: the fast path"))
+    assert set(everyone.allowed()) >= set(store.labels())
+    fast = extent(everyone, "positions")
+    assert fast.bbox == (80.0, 10.0, 85.0, 15.0)
+    assert (fast.start, fast.end) == (T0, T0 + timedelta(minutes=5))
+    assert sorted(fast.labels.column("label_id").to_pylist()) == sorted(
+        {store.label_id(a), store.label_id(b)}
+    )
+    some = Query(store, Reader("IND", "CONFIDENTIAL"))  # reads a only: the filtered path
+    assert extent(some, "positions").bbox == (80.0, 10.0, 84.0, 14.0)
+    assert extent(some, "events").end == T0 + timedelta(minutes=34)

@@ -22,8 +22,12 @@ from seawatch.errors import ConfigError, InputError
 from seawatch.labels import Policy, parse_label
 from seawatch.share.bundle import MANIFEST_FILE, SHARED_TABLES, export_bundle
 from seawatch.share.node import Node
+from seawatch.share.outbox import Outbox
+from seawatch.share.peers import Peer
 from seawatch.share.receive import import_bundle
+from seawatch.share.retract import apply_retraction, notices, originator_of, retract
 from seawatch.share.rules import Rules, make_rule, parse_delay, rules_file
+from seawatch.share.sync import PREFIX, answer_pull, fetch, push, signed_post, store_answer
 
 __all__ = ["share_command"]
 
@@ -50,6 +54,8 @@ def share_command() -> None:
       seawatch share rules list
       seawatch share export --to usa-c2 /media/courier
       seawatch share import /media/courier
+      seawatch share pull ind-ifc                  # over HTTP, from the peer's --url
+      seawatch share pull ind-ifc --via http://127.0.0.1:8000   # this node's own server
     """
 
 
@@ -181,13 +187,22 @@ def rules_check(
 @share_command.command("export")
 @click.option("--to", "peer", required=True, metavar="PEER", help="The pinned peer.")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--again", is_flag=True, help="Everything released, not only what is new since the last time."
+)
 @rules_option
 @db_option
 @click.pass_context
 def export_command(
-    ctx: click.Context, peer: str, out_dir: Path, rules_path: Path | None, db: str | None
+    ctx: click.Context,
+    peer: str,
+    out_dir: Path,
+    again: bool,
+    rules_path: Path | None,
+    db: str | None,
 ) -> None:
-    """Seal what the rules and labels release to PEER as a bundle in OUT_DIR/<bundle id>.
+    """Seal what the rules and labels release to PEER, and was not released to it before,
+    as a bundle in OUT_DIR/<bundle id> (kept in the node's outbox too, for resending).
 
     The bundle is encrypted to the peer's key and signed with this node's; the release
     (or the refusal, when nothing is released) is logged.
@@ -195,8 +210,16 @@ def export_command(
     node = Node.from_settings(settings_of(ctx))
     target = node.peers().get(peer)
     rules = _rules(ctx, rules_path)
+    outbox = None if again else Outbox(node.data_dir, target.name)
     with open_db(ctx, db, create=False) as store:
-        release = export_bundle(store, node, target, rules, out_dir)
+        release = export_bundle(store, node, target, rules, out_dir, outbox=outbox)
+    for notice in notices(node.data_dir, target.name):  # retractions travel with every export
+        out_dir.mkdir(parents=True, exist_ok=True)
+        name = f"retraction-{notice['index']:09d}.json"
+        (out_dir / name).write_text(json.dumps(notice), encoding="utf-8")
+    if release.folder is None and release.entry < 0:
+        click.echo(f"nothing new for {peer} since the last release (--again: everything)")
+        return
     if release.folder is None:
         click.echo(f"nothing released to {peer} ({release.withheld:,} withheld by the rules)")
         return
@@ -212,7 +235,8 @@ def export_command(
 @db_option
 @click.pass_context
 def import_command(ctx: click.Context, folder: Path, db: str | None) -> None:
-    """Verify and store a bundle (FOLDER holds manifest.dsse.json), or every bundle in FOLDER.
+    """Verify and store a bundle (FOLDER holds manifest.dsse.json), or every bundle in FOLDER,
+    after applying the retraction notices in FOLDER (retraction-*.json).
 
     A bundle failing any check is rejected whole (exit 1) with the check and the file.
     """
@@ -220,11 +244,118 @@ def import_command(ctx: click.Context, folder: Path, db: str | None) -> None:
     bundles = [folder] if (folder / MANIFEST_FILE).exists() else sorted(
         p for p in folder.iterdir() if (p / MANIFEST_FILE).exists()
     )  # fmt: skip
-    if not bundles:
+    retractions = sorted(folder.glob("retraction-*.json"))
+    if not bundles and not retractions:
         raise InputError(f"no bundle in '{folder}' (no {MANIFEST_FILE})")
     with open_db(ctx, db) as store:
+        for path in retractions:
+            try:
+                notice = json.loads(path.read_bytes())
+            except ValueError:
+                raise InputError(f"'{path}' is not a retraction notice (JSON)") from None
+            receipt = apply_retraction(store, node, originator_of(node, notice), notice)
+            if not receipt.repeat:
+                click.echo(f"{path.name}: {receipt.removed:,} records removed (retracted)")
         for path in bundles:
             done = import_bundle(store, node, path)
             again = " (already imported: nothing new)" if done.repeat else ""
             total = sum(done.counts.values())
             click.echo(f"{path.name}: {total:,} records from {done.originator}{again}")
+
+
+via_option = click.option(
+    "--via",
+    metavar="URL",
+    help="This node's own running server (which holds the store open) does it.",
+)
+
+
+def _exchange(ctx: click.Context, peer: str, via: str | None, db: str | None, way: str) -> None:
+    node = Node.from_settings(settings_of(ctx))
+    other = node.peers().get(peer)
+    if via is not None:
+        me = Peer(node.name, node.nation, node.verifier.vkey, url=via)
+        summary = signed_post(node, me, f"{PREFIX}/sync", {"peer": other.name, "direction": way})
+    elif way == "pull":
+        answer = fetch(node, other)
+        with open_db(ctx, db) as store:
+            summary = store_answer(store, node, answer).summary()
+    else:
+        rules = Rules.load(rules_file(node.data_dir))
+        with open_db(ctx, db, create=False) as store:
+            summary = push(node, other, lambda after: answer_pull(store, node, other, rules, after))
+    for r in summary["retracted"]:
+        click.echo(
+            f"retraction {r['retraction_id']}: {r['removed']:,} records removed (receipt logged)"
+        )
+    for i in summary["imported"]:
+        again = " (already imported: nothing new)" if i["repeat"] else ""
+        click.echo(f"{i['bundle_id']}: {sum(i['counts'].values()):,} records{again}")
+    click.echo(f"{summary['peer']}: {len(summary['imported'])} bundle(s); its log has "
+               f"{summary['size']} entries")  # fmt: skip
+
+
+@share_command.command("pull")
+@click.argument("peer")
+@via_option
+@db_option
+@click.pass_context
+def pull_command(ctx: click.Context, peer: str, via: str | None, db: str | None) -> None:
+    """Pull over HTTP what PEER releases to this node since the last exchange, verify it
+    and store it (requests and answers signed with the nodes' keys).
+
+    \b
+    Examples:
+      seawatch share pull ind-ifc
+      seawatch share pull ind-ifc --via http://127.0.0.1:8000
+    """
+    _exchange(ctx, peer, via, db, "pull")
+
+
+@share_command.command("push")
+@click.argument("peer")
+@via_option
+@db_option
+@click.pass_context
+def push_command(ctx: click.Context, peer: str, via: str | None, db: str | None) -> None:
+    """Push over HTTP to PEER what this node releases to it and it has not verified yet
+    (new records are sealed first); PEER verifies and stores it.
+
+    \b
+    Examples:
+      seawatch share push usa-c2
+      seawatch share push usa-c2 --via http://127.0.0.1:8000
+    """
+    _exchange(ctx, peer, via, db, "push")
+
+
+@share_command.command("retract")
+@click.option("--bundle", "bundles", multiple=True, metavar="ID", help="A bundle released.")
+@click.option("--position", "positions", multiple=True, type=int, metavar="MSG_KEY")
+@click.option("--event", "events", multiple=True, metavar="EVENT_ID")
+@click.option("--reason", default="", help="Why (kept in the log).")
+@click.option(
+    "--peer",
+    "peers",
+    multiple=True,
+    help="Only to this peer [default: whom the bundles went to, else all].",
+)
+def retract_command(
+    bundles: tuple[str, ...],
+    positions: tuple[int, ...],
+    events: tuple[str, ...],
+    reason: str,
+    peers: tuple[str, ...],
+) -> None:
+    """Take back records this node released: every receiver removes them at its next
+    exchange and logs a receipt; they are never released again, nor stored again by a
+    receiver whatever order old bundles arrive in.
+
+    \b
+    Examples:
+      seawatch share retract --bundle 3f2a... --reason "wrong label"
+      seawatch share retract --position 1234567 --event enc-419000001-...
+    """
+    node = Node.from_settings(settings_of(click.get_current_context()))
+    notice = retract(node, positions, events, bundles, reason, peers)
+    click.echo(f"retraction logged as entry {notice['index']}; peers get it at the next exchange")

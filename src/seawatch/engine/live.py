@@ -13,7 +13,8 @@ its own, so nothing else it does waits for ingest or holds it up).
 
 Reading never waits for storing: each feed is received on a thread of its own into a queue,
 and what arrived while a batch was being stored is stored next as one batch (the batches
-grow when the store is behind, instead of the feed's socket filling up).
+grow when the store is behind, up to :data:`MAX_BATCH_BYTES`, instead of the feed's socket
+filling up; how far behind is logged).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import contextlib
 import logging
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +38,10 @@ if TYPE_CHECKING:
 __all__ = ["Batch", "ingest_feeds", "ingest_live"]
 
 log = logging.getLogger(__name__)
+
+MAX_BATCH_BYTES = 16 << 20
+"""A batch stored at once holds at most this much of what arrived (when the store is
+behind, the rest waits for the next), so memory per batch stays bounded."""
 
 
 @dataclass(frozen=True)
@@ -144,8 +150,9 @@ def _received(
     feed: Feed, batch_s: float, stop: threading.Event, duration_s: float | None
 ) -> Iterator[bytes]:
     """The batches of ``feed``, received on a thread of their own; each batch is what
-    arrived since the previous one was taken (one batch or more, joined). An error of the
-    feed is raised here once what came before it is taken."""
+    arrived since the previous one was taken (one batch or more, joined, up to
+    :data:`MAX_BATCH_BYTES`; the rest is the next). An error of the feed is raised here
+    once what came before it is taken."""
     got: queue.SimpleQueue[bytes | BaseException | None] = queue.SimpleQueue()
 
     def receive() -> None:
@@ -158,22 +165,31 @@ def _received(
 
     name = f"{threading.current_thread().name}-receive"
     threading.Thread(target=receive, name=name, daemon=True).start()
+    waiting: deque[bytes | BaseException | None] = deque()
+    warned = 0
     while True:
-        parts: list[bytes] = []
-        end: BaseException | None = None
-        item = got.get()
-        while True:
-            if item is None or isinstance(item, BaseException):
-                end = item if item is not None else StopIteration()
-                break
-            parts.append(item)
+        while True:  # everything received so far
             try:
-                item = got.get_nowait()
+                waiting.append(got.get(block=not waiting))
             except queue.Empty:
                 break
+        behind = sum(len(w) for w in waiting if isinstance(w, bytes))
+        if behind > 4 * MAX_BATCH_BYTES and behind > 2 * warned:
+            log.warning("feed %s: storing is %d MB behind what arrived", feed, behind >> 20)
+            warned = behind
+        parts: list[bytes] = []
+        size = 0
+        while waiting and isinstance(waiting[0], bytes):
+            if parts and size + len(waiting[0]) > MAX_BATCH_BYTES:
+                break
+            data = waiting.popleft()
+            assert isinstance(data, bytes)
+            parts.append(data)
+            size += len(data)
         if parts:
             yield b"".join(parts)
-        if isinstance(end, StopIteration):
-            return
-        if end is not None:
+            continue
+        end = waiting.popleft()
+        if isinstance(end, BaseException):
             raise end
+        return

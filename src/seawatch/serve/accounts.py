@@ -16,6 +16,8 @@ import hmac
 import logging
 import re
 import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -185,6 +187,32 @@ def revoke_user(store: Store, name: str) -> User:
     return get_user(store, name)
 
 
+_VERIFIED: OrderedDict[tuple[str, str], str] = OrderedDict()
+"""(user id, stored scrypt hash) → SHA-256 of a secret scrypt accepted for it, in this
+process only: a token checks with the slow KDF once, then with a fast hash (the API's
+latency was mostly scrypt). Keyed by the stored hash: a new token for the user misses."""
+_VERIFIED_MAX = 10_000
+_VERIFIED_LOCK = threading.Lock()
+
+
+def _verified(user: User, secret: str) -> bool:
+    """Does ``secret`` match ``user``'s stored hash (scrypt, or the cache of one)?"""
+    key = (user.user_id, user._hash)
+    quick = hashlib.sha256(bytes.fromhex(user._salt) + secret.encode()).hexdigest()
+    with _VERIFIED_LOCK:
+        known = _VERIFIED.get(key)
+    if known is not None and hmac.compare_digest(known, quick):
+        return True
+    if not hmac.compare_digest(_hash(secret, bytes.fromhex(user._salt)), user._hash):
+        return False
+    with _VERIFIED_LOCK:
+        _VERIFIED[key] = quick
+        _VERIFIED.move_to_end(key)
+        while len(_VERIFIED) > _VERIFIED_MAX:
+            _VERIFIED.popitem(last=False)
+    return True
+
+
 def authenticate(store: Store, token: str) -> tuple[User, Reader]:
     """The user a bearer token belongs to and its reader; :class:`Unauthorized` with the
     reason otherwise."""
@@ -192,10 +220,10 @@ def authenticate(store: Store, token: str) -> tuple[User, Reader]:
     if m is None:
         raise Unauthorized("malformed token: expected sw_<id>_<secret> (from `seawatch users add`)")
     found = _users(store, "WHERE user_id = ?", [m.group(1)])
-    # hash even when the id is unknown, so timing does not tell ids apart
-    salt = bytes.fromhex(found[0]._salt) if found else b"\0" * 16
-    digest = _hash(m.group(2), salt)
-    if not found or not hmac.compare_digest(digest, found[0]._hash):
+    if not found:
+        _hash(m.group(2), b"\0" * 16)  # as slow as a wrong secret: timing tells no ids apart
+        raise Unauthorized("unknown token")
+    if not _verified(found[0], m.group(2)):
         raise Unauthorized("unknown token")
     user = found[0]
     status = user.status()

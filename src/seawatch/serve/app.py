@@ -18,6 +18,7 @@ from seawatch import __version__
 from seawatch.engine.sinks import Subscribers
 from seawatch.serve.access_log import AccessLog
 from seawatch.serve.deps import ServeState
+from seawatch.serve.federation import install_federation
 from seawatch.serve.live import install_live
 from seawatch.serve.live_sse import install_sse
 from seawatch.serve.metrics import install_metrics
@@ -73,5 +74,6 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
     for module in _ROUTERS:
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ogc_router)  # /ogc: OGC API - Features
+    install_federation(app)  # /federation/v1: node-to-node sync, signed by node keys
     install_web(app, API_PREFIX)  # the map at /, its sign-in (docs/map.md)
     return app

@@ -34,8 +34,6 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -48,12 +46,11 @@ from seawatch.export.common import marking_of
 from seawatch.labels import Label, label_mask
 from seawatch.serve import audit
 from seawatch.serve.deps import ServeState
-from seawatch.serve.live_auth import areas_for, authenticate_stream, same_origin
+from seawatch.serve.live_auth import areas_for, authenticate_stream, refuse, same_origin
 from seawatch.serve.live_client import Client, Queue
-from seawatch.serve.render import items
+from seawatch.serve.live_render import Rendered
 from seawatch.serve.sessions import COOKIE
 from seawatch.serve.subscription import TYPES, Subscription, SubscriptionError
-from seawatch.store.tables import TABLES
 
 __all__ = [
     "AUDIT_EVERY_S",
@@ -69,55 +66,19 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-TICK_S = 0.15
-"""Frames are batched: at most one of each type per client per tick (the cost is per frame)."""
+TICK_S = 0.1
+"""Frames are batched: at most one of each type per client per tick (the cost is per frame);
+a batch is fanned out as soon as it is told when the last tick is this long ago."""
 FRAME_ITEMS = 1_000
 """Items per frame at most (a frame stays well under the 1 MiB clients accept by default)."""
 MAX_INBOX_ROWS = 500_000
-"""Rows waiting for the next tick; beyond, the oldest tables are dropped (and counted)."""
+"""Rows waiting for the next tick; beyond, the oldest tables are dropped, and every client
+told it missed them (it may not have been sent them anyway: an upper bound)."""
 HISTORY_ROWS = 200_000
 """Rows of the latest batches kept for SSE clients resuming with ``Last-Event-ID``."""
 AUDIT_EVERY_S = 60.0
 """A subscription still open writes an audit row at most this often (when it was sent rows)."""
 SUBSCRIBE_TIMEOUT_S = 10.0
-POLICY_VIOLATION = 1008
-_HIDDEN = ("msg_key",)  # never sent (nor label_id: each item has its "label" instead)
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """One kind's rows of one batch, rendered once for every client: the columns the
-    filters read, each row's JSON text, label id and vessel (MMSI, or -1)."""
-
-    kind: str
-    rows: pa.Table
-    texts: np.ndarray[Any, np.dtype[np.object_]]
-    label_ids: np.ndarray[Any, np.dtype[np.int32]]
-    keys: np.ndarray[Any, np.dtype[np.int64]]
-
-    @classmethod
-    def of(cls, kind: str, rows: pa.Table, labels: Mapping[int, Label]) -> Rendered:
-        """``rows`` as stored (the table's columns only: what the REST routes send)."""
-        if kind in TABLES:
-            keep = [c for c in TABLES[kind].names if c in rows.column_names]
-            rows = rows.select(keep)
-        ids: Any = rows.column("label_id").cast(pa.int32())
-        hit: Any = pc.is_in(ids, value_set=pa.array(sorted(labels), pa.int32()))
-        known: Any = pc.fill_null(hit, False)
-        if not pc.all(known).as_py():  # denied to all: never sent
-            log.error("live: %d %s with an unknown label not sent", rows.num_rows, kind)
-            rows = rows.filter(known)
-        shown = rows.drop_columns([c for c in _HIDDEN if c in rows.column_names])
-        texts = np.array([json.dumps(i, default=str) for i in items(shown, labels)], object)
-        col: Any = rows.column("mmsi") if "mmsi" in rows.column_names else None
-        mmsi: Any = None if col is None else pc.fill_null(col, -1)
-        keys = (
-            np.asarray(mmsi.to_numpy(), np.int64)
-            if mmsi is not None
-            else np.full(rows.num_rows, -1, np.int64)
-        )
-        ids_np = np.asarray(rows.column("label_id").to_numpy(), np.int32)
-        return cls(kind, rows, texts, ids_np, keys)
 
 
 class LiveHub:
@@ -126,6 +87,7 @@ class LiveHub:
     def __init__(self, state: ServeState, gauge: Any) -> None:
         self.state = state
         self.gauge = gauge
+        self.metrics: Any = None  # the app's, when installed: missed and dropped rows
         self.clients: set[Client] = set()
         self._inbox: deque[tuple[str, pa.Table]] = deque()
         self._inbox_rows = 0
@@ -133,7 +95,10 @@ class LiveHub:
         self._labels: dict[int, Label] = {}
         self._markings: dict[frozenset[int], str] = {}
         self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
         self.dropped = 0
+        self._dropped: dict[str, int] = {}  # by kind, not yet told to the clients
         self.seq = 0
         """Number of the last batch fanned out (the SSE event ids)."""
         self.history: deque[tuple[int, dict[str, Rendered]]] = deque()
@@ -149,26 +114,52 @@ class LiveHub:
             self._inbox.append((kind, table))
             self._inbox_rows += table.num_rows
             while self._inbox_rows > MAX_INBOX_ROWS and len(self._inbox) > 1:
-                _, old = self._inbox.popleft()
+                old_kind, old = self._inbox.popleft()
                 self._inbox_rows -= old.num_rows
                 self.dropped += old.num_rows
+                self._dropped[old_kind] = self._dropped.get(old_kind, 0) + old.num_rows
+                if self.metrics is not None:
+                    self.metrics.dropped.labels(old_kind).inc(old.num_rows)
+        self._poke()
+
+    def _poke(self) -> None:
+        """Wake the pump (from any thread)."""
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed
+                loop.call_soon_threadsafe(wake.set)
 
     # --- the event loop -----------------------------------------------------------------
     def add(self, client: Client) -> None:
         self.clients.add(client)
         self.gauge.set(len(self.clients))
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._pump())
+            self._loop = asyncio.get_running_loop()
+            self._wake = asyncio.Event()
+            self._task = self._loop.create_task(self._pump(self._loop, self._wake))
 
     def remove(self, client: Client) -> None:
         self.clients.discard(client)
         self.gauge.set(len(self.clients))
+        if not self.clients:
+            self._poke()
 
-    async def _pump(self) -> None:
+    async def _pump(self, loop: asyncio.AbstractEventLoop, wake: asyncio.Event) -> None:
+        last = 0.0
         while self.clients:
-            await asyncio.sleep(TICK_S)
+            await wake.wait()
+            wake.clear()
+            wait = last + TICK_S - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            last = loop.time()
             with self._lock:
                 taken, self._inbox, self._inbox_rows = list(self._inbox), deque(), 0
+                dropped, self._dropped = self._dropped, {}
+            for client in list(self.clients) if dropped else ():
+                for kind, n in dropped.items():
+                    client.missed[kind] = client.missed.get(kind, 0) + n
+                client.ready.set()
             if not taken:
                 continue
             try:
@@ -200,34 +191,49 @@ class LiveHub:
         while self._history_rows > HISTORY_ROWS and len(self.history) > 1:
             _, old = self.history.popleft()
             self._history_rows -= sum(r.rows.num_rows for r in old.values())
+        done: dict[tuple[Any, ...], Any] = {}
         for client in list(self.clients):
-            self._put(client, rendered)
+            self._put(client, rendered, done)
 
-    def _settle(self) -> None:
-        """A batch number for what nobody was told (no client): resuming across it misses."""
+    def _settle(self) -> None:  # a number for what nobody was told: resuming across it misses
         if self._discarded:
             self._discarded = False
             self.seq += 1
             self.history.clear()
             self._history_rows = 0
 
-    def _put(self, client: Client, rendered: dict[str, Rendered]) -> None:
+    def _put(
+        self,
+        client: Client,
+        rendered: dict[str, Rendered],
+        done: dict[tuple[Any, ...], Any] | None = None,
+    ) -> None:
+        """Queue for ``client`` the rows of ``rendered`` its reader may read inside its
+        filters; ``done``: items already chosen this batch for the same reader and filters
+        (clients that share both share the work)."""
         policy = self.state.store.policy
+        done = {} if done is None else done
         for kind, r in rendered.items():
             if kind not in client.sub.types or not r.rows.num_rows:
                 continue
-            mask: Any = label_mask(r.rows.column("label_id"), client.reader, self._labels, policy)
-            where = client.sub.mask(r.rows, kind)
-            if where is not None:
-                mask = pc.and_(mask, where)
-            idx = np.flatnonzero(np.asarray(pc.fill_null(mask, False).to_numpy(False)))
-            if len(idx):
-                client.put(
-                    kind,
+            key = (kind, client.reader, client.sub)
+            if key not in done:
+                ids: Any = r.rows.column("label_id")
+                mask: Any = label_mask(ids, client.reader, self._labels, policy)
+                where = client.sub.mask(r.rows, kind)
+                if where is not None:
+                    mask = pc.and_(mask, where)
+                idx = np.flatnonzero(np.asarray(pc.fill_null(mask, False).to_numpy(False)))
+                done[key] = (
                     r.texts[idx].tolist(),
                     r.label_ids[idx].tolist(),
                     r.keys[idx].tolist(),
                 )
+            texts, ids, keys = done[key]
+            if texts:
+                lost = client.put(kind, texts, ids, keys)
+                if lost and self.metrics is not None:
+                    self.metrics.missed.labels(kind).inc(lost)
 
     def replay(self, client: Client, after: int) -> bool:
         """Queue for ``client`` the kept batches after number ``after``; False when some
@@ -298,16 +304,12 @@ class LiveHub:
             return
         job = asyncio.ensure_future(asyncio.to_thread(self._audit_now, client))
         try:
-            await asyncio.shield(job)
-        except asyncio.CancelledError:  # the server stops: the row is still written
-            pass
+            await asyncio.shield(job)  # cancelled meanwhile: the row is still written
+        except asyncio.CancelledError:
+            if not final:
+                raise  # the sender is being stopped: stop
         except SeawatchError as exc:
             log.error("live: audit row for %s not written: %s", client.user, exc)
-
-
-async def _refuse(ws: WebSocket, detail: str) -> None:
-    await ws.send_json({"type": "error", "detail": detail})
-    await ws.close(POLICY_VIOLATION, reason=detail[:120])
 
 
 async def _send(ws: WebSocket, hub: LiveHub, client: Client) -> None:
@@ -336,26 +338,26 @@ async def live(ws: WebSocket) -> None:
     scheme, _, token = auth.partition(" ")
     cookie = None if auth else ws.cookies.get(COOKIE)
     if cookie and not same_origin(ws):
-        await _refuse(ws, "session cookie from another site's page: refused")
+        await refuse(ws, "session cookie from another site's page: refused")
         return
     if not cookie and (scheme.lower() != "bearer" or not token.strip()):
-        await _refuse(ws, "missing token: send 'Authorization: Bearer <token>'")
+        await refuse(ws, "missing token: send 'Authorization: Bearer <token>'")
         return
     try:
         user, reader = await asyncio.to_thread(
             authenticate_stream, hub.state, token.strip(), cookie
         )
     except SeawatchError as exc:
-        await _refuse(ws, str(exc))
+        await refuse(ws, str(exc))
         return
     try:
         text = await asyncio.wait_for(ws.receive_text(), SUBSCRIBE_TIMEOUT_S)
         sub = await asyncio.to_thread(Subscription.parse, text, areas_for(hub.state, reader))
     except TimeoutError:
-        await _refuse(ws, f"no subscription within {SUBSCRIBE_TIMEOUT_S:g} s")
+        await refuse(ws, f"no subscription within {SUBSCRIBE_TIMEOUT_S:g} s")
         return
     except SubscriptionError as exc:
-        await _refuse(ws, str(exc))
+        await refuse(ws, str(exc))
         return
     except WebSocketDisconnect:
         return
@@ -372,7 +374,7 @@ async def live(ws: WebSocket) -> None:
                         Subscription.parse, text, areas_for(hub.state, reader)
                     )
                 except SubscriptionError as exc:
-                    await _refuse(ws, str(exc))
+                    await refuse(ws, str(exc))
                     return
                 await hub.audit(client, final=True)  # the row of the one it replaces
                 client.sub = new
@@ -390,6 +392,7 @@ async def live(ws: WebSocket) -> None:
 def install_live(app: FastAPI) -> None:
     """``/live`` on ``app``, told of each kind ``app.state.subscribers`` is told of."""
     hub = LiveHub(app.state.seawatch, app.state.metrics.subscribers)
+    hub.metrics = app.state.metrics
     app.state.live = hub
     for kind in TYPES:
         getattr(app.state.subscribers, kind).append(functools.partial(hub.offer, kind))

@@ -22,7 +22,10 @@ from seawatch.serve.deps import ServeState
 from seawatch.serve.subscription import Areas, SubscriptionError
 from seawatch.store.query import Query
 
-__all__ = ["areas_for", "authenticate_stream", "same_origin"]
+__all__ = ["POLICY_VIOLATION", "areas_for", "authenticate_stream", "refuse", "same_origin"]
+
+POLICY_VIOLATION = 1008
+"""The WebSocket close code of a refused stream (with the reason)."""
 
 
 def authenticate_stream(
@@ -76,3 +79,9 @@ def areas_for(state: ServeState, reader: Reader) -> Areas:
         return shapes
 
     return look_up
+
+
+async def refuse(ws: WebSocket, detail: str) -> None:
+    """Tell a WebSocket client why it is refused, and close with :data:`POLICY_VIOLATION`."""
+    await ws.send_json({"type": "error", "detail": detail})
+    await ws.close(POLICY_VIOLATION, reason=detail[:120])

@@ -61,12 +61,16 @@ class Client:
     labels_sent: set[int] = field(default_factory=set)
     audited_at: float = field(default_factory=time.monotonic)
 
-    def put(self, kind: str, texts: list[str], label_ids: list[int], keys: list[int]) -> None:
-        """Queue rendered items of ``kind`` (``keys``: the vessel of each, for coalescing)."""
+    def put(self, kind: str, texts: list[str], label_ids: list[int], keys: list[int]) -> int:
+        """Queue rendered items of ``kind`` (``keys``: the vessel of each, for coalescing);
+        how many queued items were coalesced or dropped to stay in bounds."""
         q = self.queues.setdefault(kind, Queue())
-        q.texts += texts
-        q.label_ids += label_ids
-        q.keys += keys
+        if not q.texts:  # the lists may be shared with other clients: copied on change
+            q.texts, q.label_ids, q.keys = list(texts), list(label_ids), list(keys)
+        else:
+            q.texts += texts
+            q.label_ids += label_ids
+            q.keys += keys
         limit = LIMITS.get(kind, DEFAULT_LIMIT)
         if len(q) > limit:
             before = len(q)
@@ -79,7 +83,10 @@ class Client:
             q.label_ids = [q.label_ids[i] for i in keep]
             q.keys = [q.keys[i] for i in keep]
             self.missed[kind] = self.missed.get(kind, 0) + before - len(keep)
+            self.ready.set()
+            return before - len(keep)
         self.ready.set()
+        return 0
 
     def take_missed(self) -> dict[str, int] | None:
         """The counts of what was dropped since last asked (None: nothing)."""

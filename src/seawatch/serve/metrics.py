@@ -10,10 +10,14 @@ registry of its own, so several apps in one process (tests) never mix their figu
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from fastapi import Depends, FastAPI, Request, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -65,6 +69,37 @@ class Metrics:
             "Live stream subscribers connected",
             registry=self.registry,
         )
+        self.alerts = Counter(
+            "seawatch_alerts_fired",
+            "Alerts fired by the rules as live ingest stored data",
+            registry=self.registry,
+        )
+        self.lag = Gauge(
+            "seawatch_ingest_lag_seconds",
+            "Wall-clock time minus the newest position's time, as its batch was stored",
+            registry=self.registry,
+        )
+        self.missed = Counter(
+            "seawatch_live_missed",
+            "Stream items a slow client was not sent (coalesced or dropped), by kind",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.dropped = Counter(
+            "seawatch_live_dropped",
+            "Rows dropped before fan-out because the streams were behind ingest, by kind",
+            ["kind"],
+            registry=self.registry,
+        )
+
+    def told(self, kind: str, rows: pa.Table) -> None:
+        """What live ingest stored, as told to the streams (alerts, lag)."""
+        if kind == "alerts":
+            self.alerts.inc(rows.num_rows)
+        elif kind == "positions" and rows.num_rows:
+            newest: Any = pc.max(rows.column("ts")).as_py()
+            if newest is not None:
+                self.lag.set((datetime.now(UTC) - newest).total_seconds())
 
 
 def _route(request: Request) -> str:
@@ -83,6 +118,8 @@ def install_metrics(app: FastAPI) -> Metrics:
     other parts (``app.state.metrics``)."""
     metrics = Metrics()
     app.state.metrics = metrics
+    for kind in ("positions", "alerts"):  # what live ingest stores (app.state.subscribers)
+        getattr(app.state.subscribers, kind).append(functools.partial(metrics.told, kind))
 
     @app.middleware("http")
     async def count(

@@ -41,7 +41,9 @@ from seawatch.share.history import previous_for
 from seawatch.share.log import canonical
 from seawatch.share.node import Node
 from seawatch.share.note import parse_checkpoint, verify_note
+from seawatch.share.outbox import Outbox
 from seawatch.share.peers import Peer
+from seawatch.share.retract import KEYED, SELF, Tombstones
 from seawatch.share.rules import Rules
 from seawatch.share.seal import (
     ENC_ALG,
@@ -107,8 +109,13 @@ def export_bundle(
     rules: Rules,
     out_dir: Path,
     now: dt.datetime | None = None,
+    outbox: Outbox | None = None,
 ) -> Release:
-    """Release to ``peer`` what the rules and labels allow, as a bundle under ``out_dir``."""
+    """Release to ``peer`` what the rules and labels allow, as a bundle under ``out_dir``.
+
+    With ``outbox`` (incremental): only what was not released to the peer before; the
+    bundle is also kept in the outbox, and when nothing is new nothing is sealed or logged
+    (``Release.entry`` is -1)."""
     now = now or dt.datetime.now(dt.UTC)
     recipient = peer.enc_public
     policy = store.policy
@@ -123,12 +130,21 @@ def export_bundle(
     parts: list[dict[str, Any]] = []
     sealed: list[bytes] = []
     withheld = 0
+    retracted = Tombstones(node.data_dir, SELF)
+    new: dict[str, pa.Table] = {}
+    already = 0
     for table in SHARED_TABLES:
         rows = _all_rows(query, table)
         rows = rows.filter(fn.is_in(rows.column("label_id"), own))
         first = rules.first_match(peer.name, table, rows, labels, policy, node.nation, now)
         released = rows.filter(fn.greater(first, 0))
         withheld += rows.num_rows - released.num_rows
+        released = retracted.drop(table, released)  # a retracted record never leaves again
+        if outbox is not None:
+            before = released.num_rows
+            released = outbox.unsent(table, released)
+            already += before - released.num_rows
+            new[table] = released
         ids: list[int] = fn.unique(released.column("label_id")).to_pylist()
         for lid in sorted(ids):
             part_rows = released.filter(fn.equal(released.column("label_id"), lid))
@@ -150,6 +166,8 @@ def export_bundle(
     counts: dict[str, int] = {}
     for p in parts:
         counts[p["label"]["marking"]] = counts.get(p["label"]["marking"], 0) + p["rows"]
+    if not parts and outbox is not None and already:
+        return Release(bundle_id, None, {}, withheld, -1)  # nothing new: no decision
     if not parts:
         index, _ = node.record(
             {"kind": "refusal", "peer": peer.name, "peer_nation": peer.nation,
@@ -179,6 +197,13 @@ def export_bundle(
         },
     }
     folder = _write(out_dir, bundle_id, manifest, parts, sealed, node)
+    if outbox is not None:
+        if folder.parent != outbox.folder:
+            shutil.copytree(folder, outbox.folder / bundle_id)
+        for table, rows in new.items():
+            outbox.mark(table, rows)
+        keys = {t: r.column(KEYED[t]).to_pylist() for t, r in new.items()}
+        outbox.keep_keys(bundle_id, keys)
     return Release(bundle_id, folder, counts, withheld, index)
 
 

@@ -15,6 +15,7 @@ __all__ = [
     "LogError",
     "PeerError",
     "ShareError",
+    "SyncError",
     "VerifyError",
 ]
 
@@ -60,3 +61,10 @@ class BundleRejected(ShareError):  # noqa: N818  (reads as `raise BundleRejected
         super().__init__(f"bundle rejected: {check} check failed on {part}: {message}")
         self.check = check
         self.part = part
+
+
+class SyncError(ShareError):
+    """A peer could not be reached over HTTP, refused a request, or answered with something
+    that is not a signed answer of the expected form."""
+
+    http_status: ClassVar[int] = 424  # Failed Dependency: the detail reaches the caller

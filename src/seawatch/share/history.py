@@ -29,7 +29,7 @@ from seawatch.share.note import Checkpoint, parse_checkpoint, verify_checkpoint
 from seawatch.share.peers import Peer
 from seawatch.share.seal import b64, unb64
 
-__all__ = ["check_history", "previous_for", "remember"]
+__all__ = ["check_history", "previous_for", "remember", "seen_checkpoint"]
 
 
 def previous_for(log: AuditLog, peer: str, index: int, size: int) -> dict[str, Any] | None:
@@ -50,7 +50,8 @@ def _seen_file(data_dir: Path, peer: Peer) -> Path:
     return Path(data_dir) / "share" / "seen" / f"{peer.name}.note"
 
 
-def _seen(data_dir: Path, peer: Peer) -> Checkpoint | None:
+def seen_checkpoint(data_dir: Path, peer: Peer) -> Checkpoint | None:
+    """The last checkpoint of ``peer``'s log this node verified, if any."""
     path = _seen_file(data_dir, peer)
     if not path.exists():
         return None
@@ -59,7 +60,7 @@ def _seen(data_dir: Path, peer: Peer) -> Checkpoint | None:
 
 def check_history(data_dir: Path, peer: Peer, cp: Checkpoint, release: dict[str, Any]) -> str:
     """How ``cp`` relates to the last checkpoint seen from ``peer`` (see the module)."""
-    seen = _seen(data_dir, peer)
+    seen = seen_checkpoint(data_dir, peer)
     if seen is None:
         return "first"
     if seen.size == cp.size:
@@ -87,7 +88,7 @@ def check_history(data_dir: Path, peer: Peer, cp: Checkpoint, release: dict[str,
 def remember(data_dir: Path, peer: Peer, note: str) -> None:
     """Keep ``note`` (verified) as the latest checkpoint seen from ``peer`` if larger."""
     cp = parse_checkpoint(note.partition("\n\n")[0] + "\n")
-    seen = _seen(data_dir, peer)
+    seen = seen_checkpoint(data_dir, peer)
     if seen is None or cp.size > seen.size:
         path = _seen_file(data_dir, peer)
         path.parent.mkdir(parents=True, exist_ok=True)

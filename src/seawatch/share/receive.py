@@ -20,7 +20,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,6 +40,7 @@ from seawatch.share.keys import enc_key_text, parse_vkey
 from seawatch.share.node import Node
 from seawatch.share.note import Checkpoint, verify_checkpoint
 from seawatch.share.peers import Peer
+from seawatch.share.retract import Tombstones
 from seawatch.share.seal import MANIFEST_TYPE, Wrapper, decrypt_part, dsse_open, label_of, unb64
 from seawatch.store import TABLES, Store
 from seawatch.store.query import Query
@@ -74,13 +75,29 @@ def _check(check: str, part: str, fn: Callable[[], T]) -> T:
         raise BundleRejected(check, part, str(exc)) from None
 
 
-def import_bundle(store: Store, node: Node, folder: Path) -> Imported:
+Source = Path | Mapping[str, bytes]
+"""A bundle: its folder, or its files' bytes by name (received over HTTP, or in a test)."""
+
+
+def _name(folder: Source) -> str:
+    return folder.name if isinstance(folder, Path) else "(in memory)"
+
+
+def _read(folder: Source, name: str) -> bytes:
+    if isinstance(folder, Path):
+        return (folder / name).read_bytes()
+    if name not in folder:
+        raise FileNotFoundError(2, "No such file")
+    return folder[name]
+
+
+def import_bundle(store: Store, node: Node, folder: Source) -> Imported:
     """Verify the bundle in ``folder`` and store its records; see the module docstring."""
     try:
         checked = verify_bundle(store, node, folder)
     except BundleRejected as exc:
         node.record(
-            {"kind": "rejection", "bundle": folder.name, "check": exc.check, "part": exc.part,
+            {"kind": "rejection", "bundle": _name(folder), "check": exc.check, "part": exc.part,
              "reason": str(exc)}
         )  # fmt: skip
         raise
@@ -92,9 +109,11 @@ def import_bundle(store: Store, node: Node, folder: Path) -> Imported:
     )
     stored = kept = 0
     counts: dict[str, int] = {}
+    retracted = Tombstones(node.data_dir, peer.name)
     with store.transaction():
         for part, (label, rows) in zip(manifest["parts"], tables, strict=True):
             table = part["table"]
+            rows = retracted.drop(table, rows)  # what the originator took back stays out
             if TABLES[table].on_conflict == "replace":
                 rows, held = _not_replacing_others(store, table, rows, peer.nation)
                 kept += held
@@ -133,12 +152,12 @@ def _not_replacing_others(
 
 
 def verify_bundle(
-    store: Store, node: Node, folder: Path
+    store: Store, node: Node, folder: Source
 ) -> tuple[Peer, dict[str, Any], list[tuple[Label, pa.Table]], str]:
     """Every check of the module docstring, storing nothing: the originator, the manifest,
     each part's label and records, and how its checkpoint relates to those seen before.
     Raises :class:`BundleRejected`."""
-    envelope = _check("manifest", MANIFEST_FILE, lambda: _read_json(folder / MANIFEST_FILE))
+    envelope = _check("manifest", MANIFEST_FILE, lambda: _read_json(folder))
     peer = _check("originator", MANIFEST_FILE, lambda: _originator(node, envelope))
     payload = _check(
         "signature", MANIFEST_FILE, lambda: dsse_open(envelope, MANIFEST_TYPE, peer.verifier)
@@ -179,11 +198,11 @@ def verify_bundle(
     return peer, manifest, out, relation
 
 
-def _read_json(path: Path) -> Any:
+def _read_json(folder: Source) -> Any:
     try:
-        return json.loads(path.read_bytes())
+        return json.loads(_read(folder, MANIFEST_FILE))
     except OSError as exc:
-        raise BundleRejected("manifest", path.name, f"cannot read: {exc.strerror}") from None
+        raise BundleRejected("manifest", MANIFEST_FILE, f"cannot read: {exc.strerror}") from None
 
 
 def _originator(node: Node, envelope: Any) -> Peer:
@@ -247,13 +266,13 @@ def _proof_ok(manifest: dict[str, Any], peer: Peer, node: Node) -> Checkpoint:
 
 
 def _part(
-    folder: Path, part: dict[str, Any], wrapper: Wrapper, manifest: dict[str, Any], policy: Policy
+    folder: Source, part: dict[str, Any], wrapper: Wrapper, manifest: dict[str, Any], policy: Policy
 ) -> tuple[Label, pa.Table]:
     name = part["file"]
     if not isinstance(name, str) or not _PART_NAME.fullmatch(name):
         raise BundleRejected("manifest", MANIFEST_FILE, f"bad part file name {name!r}")
     try:
-        data = (folder / name).read_bytes()
+        data = _read(folder, name)
     except OSError as exc:
         raise BundleRejected("digest", name, f"cannot read: {exc.strerror}") from None
     if hashlib.sha256(data).hexdigest() != part["sha256"]:

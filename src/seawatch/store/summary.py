@@ -94,7 +94,8 @@ def extent(q: Query, table: Literal["positions", "events"], *, mmsi: int | None 
     if table not in ("positions", "events"):
         raise InputError(f"extent: no table {table!r} (positions, events)")
     t0, t1 = ("ts", "ts") if table == "positions" else ("start_ts", "COALESCE(end_ts, start_ts)")
-    is_open = "0" if table == "positions" else "CASE WHEN end_ts IS NULL THEN 1 ELSE 0 END"
+    # positions are never open: a constant, not max(0), which would cost DuckDB a scan
+    is_open = "0" if table == "positions" else "max(CASE WHEN end_ts IS NULL THEN 1 ELSE 0 END)"
     who = "" if mmsi is None else " AND mmsi = ?"
     if table == "events" and mmsi is not None:
         who = " AND (mmsi = ? OR other_mmsi = ?)"
@@ -106,13 +107,29 @@ def extent(q: Query, table: Literal["positions", "events"], *, mmsi: int | None 
     label = _label_sql(q)
     if label is None:
         return Extent(None, None, None, False, schema.empty_table().select(["label_id"]))
-    sql = (
-        f"SELECT label_id, min(lon) AS x0, min(lat) AS y0, max(lon) AS x1, max(lat) AS y1, "
-        f"min({t0}) AS t0, max({t1}) AS t1, max({is_open}) AS open "
-        f"FROM {table} WHERE {label}{who} GROUP BY label_id"
+    aggregates = (
+        "min(lon) AS x0, min(lat) AS y0, max(lon) AS x1, max(lat) AS y1, "
+        f"min({t0}) AS t0, max({t1}) AS t1, {is_open} AS open"
     )
-    rows = q.store.backend.fetch(sql, params, schema)
-    labels = rows.select(["label_id"])
+    if mmsi is None and set(q.allowed()) >= set(q.store.labels()):
+        # the reader may read every stored label: the whole table's bounds, which DuckDB
+        # answers from its statistics without a scan; the labels present, for the marking
+        sql = f"SELECT min(label_id) AS label_id, max(label_id) AS last, {aggregates} FROM {table}"
+        got = q.store.backend.fetch(sql, [], pa.schema([*schema, pa.field("last", pa.int32())]))
+        rows = got.drop_columns(["last"])
+        rows = rows if rows.column("t0").null_count < rows.num_rows else rows.slice(0, 0)
+        one = got.column("label_id").to_pylist() == got.column("last").to_pylist()
+        labels = (  # one label (the usual node): no scan for the labels present
+            rows.select(["label_id"])
+            if one
+            else q.store.backend.fetch(
+                f"SELECT DISTINCT label_id FROM {table}", [], pa.schema([_LABEL])
+            )
+        )
+    else:
+        sql = f"SELECT label_id, {aggregates} FROM {table} WHERE {label}{who} GROUP BY label_id"
+        rows = q.store.backend.fetch(sql, params, schema)
+        labels = rows.select(["label_id"])
     if not rows.num_rows:
         return Extent(None, None, None, False, labels)
     lo = [pc.min(rows.column(c)).as_py() for c in ("x0", "y0")]

@@ -1,15 +1,15 @@
 """OGC API – Moving Features (Part 1, OGC 22-003r3): a vessel's track as a temporal geometry
 sequence, ``/ogc/collections/tracks/items/{mmsi}/tgsequence``.
 
-In: the reader's :class:`~seawatch.store.query.Query`, an MMSI, ``datetime`` (the positions
-within an instant or interval), ``leaf`` (instants to answer) or ``limit``/``cursor``
-(positions per page). Out: a ``TemporalGeometrySequence``: one ``MovingPoint`` per run of
-consecutive positions of one segment under one label (``interpolation`` ``Linear``, its
-``label`` the marking of its positions), paged like :meth:`Query.track
-<seawatch.store.query.Query.track>` (the ``next`` link); with ``leaf``, the position at each
-instant, interpolated linearly between the two positions of one segment around it (read
-within :data:`LEAF_WINDOW_S` of it), as ``Discrete`` MovingPoints, in one document. A
-vessel the reader may read nothing of is a 404, as one never seen.
+In: the reader's :class:`~seawatch.store.query.Query`, an MMSI, ``datetime`` and ``bbox``
+(the positions at an instant or within an interval, in a box), ``leaf`` (instants to
+answer) or ``limit``/``cursor`` (positions per page). Out: a ``TemporalGeometrySequence``:
+one ``MovingPoint`` per run of consecutive positions of one segment under one label
+(``interpolation`` ``Linear``, its ``label`` the marking of its positions), paged like
+:meth:`Query.track <seawatch.store.query.Query.track>` (the ``next`` link); with ``leaf``,
+the position at each instant, interpolated linearly between the two positions of one
+segment around it (read within :data:`LEAF_WINDOW_S` of it), as ``Discrete`` MovingPoints,
+in one document. A vessel the reader may read nothing of is a 404, as one never seen.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from fastapi import Depends, Request, Response
 from fastapi import Query as Param
 from pydantic import BaseModel, Field
@@ -30,12 +31,13 @@ from seawatch.serve.deps import (
     MAX_LIMIT,
     Principal,
     ServeState,
+    parse_bbox,
     parse_datetime,
     principal,
     session,
     state,
 )
-from seawatch.serve.ogc.collections import COLLECTIONS, TGSEQUENCE
+from seawatch.serve.ogc.collections import COLLECTIONS, TGSEQUENCE, Collection
 from seawatch.serve.ogc.common import (
     CRS84,
     JSON,
@@ -52,7 +54,16 @@ from seawatch.serve.render import jsonable
 from seawatch.store import Store
 from seawatch.store.query import Query
 
-__all__ = ["LEAF_WINDOW_S", "MAX_LEAF", "TemporalGeometrySequence", "tgsequence"]
+__all__ = [
+    "LEAF_WINDOW_S",
+    "MAX_LEAF",
+    "TemporalGeometrySequence",
+    "moving_vessel",
+    "rfc3339",
+    "run_bounds",
+    "runs",
+    "tgsequence",
+]
 
 LEAF_WINDOW_S = 3600
 """A ``leaf`` instant is answered from positions at most this far from it (seconds)."""
@@ -88,15 +99,19 @@ class TemporalGeometrySequence(BaseModel):
 def _instants(text: str) -> list[datetime]:
     """``leaf``: comma-separated RFC 3339 instants, strictly increasing."""
     out: list[datetime] = []
-    for part in text.split(","):
-        start, end = parse_datetime(part.strip())
+    parts = text.split(",")
+    if len(parts) > MAX_LEAF:
+        raise InputError(f"leaf: {len(parts)} instants, over the limit of {MAX_LEAF}")
+    for part in parts:
+        try:
+            start, end = parse_datetime(part.strip())
+        except InputError as exc:  # the same rules, named for this parameter
+            raise InputError(f"leaf {str(exc).removeprefix('datetime ')}") from None
         if start is None or start != end:
             raise InputError(f"leaf {part!r}: give instants, not intervals")
         if out and start <= out[-1]:
             raise InputError(f"leaf: {part} is not after the instant before it (increasing)")
         out.append(start)
-    if len(out) > MAX_LEAF:
-        raise InputError(f"leaf: {len(out)} instants, over the limit of {MAX_LEAF}")
     return out
 
 
@@ -115,23 +130,59 @@ def _geometry(
     }
 
 
-def runs(q: Query, mmsi: int, rows: pa.Table, interp: str = "Linear") -> list[dict[str, Any]]:
-    """``rows`` (by time) as MovingPoints: a new one where the segment or the label changes."""
-    labels = q.labels()
-    out: list[dict[str, Any]] = []
-    run: list[dict[str, Any]] = []
-    for r in rows.select(["ts", "lon", "lat", "segment_id", "label_id"]).to_pylist():
-        if run and (r["segment_id"], r["label_id"]) != (run[0]["segment_id"], run[0]["label_id"]):
-            out.append(_run(mmsi, run, interp, labels))
-            run = []
-        run.append(r)
-    if run:
-        out.append(_run(mmsi, run, interp, labels))
+def rfc3339(ts: Any) -> list[Any]:
+    """A time column as RFC 3339 UTC text, column-wise."""
+    out: list[Any] = pc.strftime(ts, format="%Y-%m-%dT%H:%M:%SZ").to_pylist()
     return out
 
 
-def _run(mmsi: int, run: list[dict[str, Any]], interp: str, labels: Any) -> dict[str, Any]:
-    return _geometry(mmsi, run[0]["segment_id"], run, interp, labels[run[0]["label_id"]].marking)
+def moving_vessel(q: Query, collection_id: str, feature_id: str) -> tuple[Collection, int]:
+    """The collection of moving features and the MMSI of one the reader may read; 404
+    otherwise (a denied vessel is not told apart from one never seen)."""
+    coll = COLLECTIONS.get(collection_id)
+    if coll is None or coll.item_type != "movingfeature":
+        movers = [c.id for c in COLLECTIONS.values() if c.item_type == "movingfeature"]
+        raise NotFound(f"no moving features in {collection_id!r} (they are in {movers[0]})")
+    mmsi = int(feature_id) if feature_id.isdigit() and len(feature_id) <= 9 else None
+    if mmsi is None or q.latest(mmsi=mmsi).num_rows == 0:
+        raise NotFound(f"no feature {feature_id!r} in {coll.id} for this reader")
+    return coll, mmsi
+
+
+def run_bounds(rows: pa.Table) -> list[tuple[int, int]]:
+    """``[start, end)`` of each run of ``rows`` (by time) in one segment under one label."""
+    segs = rows.column("segment_id").to_pylist()
+    ids = rows.column("label_id").to_pylist()
+    n = len(segs)
+    cuts = [0, *(i for i in range(1, n) if (segs[i], ids[i]) != (segs[i - 1], ids[i - 1]))]
+    return list(zip(cuts, [*cuts[1:], n], strict=True)) if n else []
+
+
+def runs(q: Query, mmsi: int, rows: pa.Table, interp: str = "Linear") -> list[dict[str, Any]]:
+    """``rows`` (by time) as MovingPoints: a new one where the segment or the label changes
+    (column-wise: a month of positions is tens of thousands of rows)."""
+    if not rows.num_rows:
+        return []
+    labels = q.labels()
+    segs = rows.column("segment_id").to_pylist()
+    ids: list[Any] = rows.column("label_id").to_pylist()
+    times = rfc3339(rows.column("ts"))
+    lons, lats = rows.column("lon").to_pylist(), rows.column("lat").to_pylist()
+    out = []
+    for a, b in run_bounds(rows):
+        out.append(
+            {
+                "id": f"{mmsi}-{'none' if segs[a] is None else segs[a]}",
+                "type": "MovingPoint",
+                "datetimes": times[a:b],
+                "coordinates": [[x, y] for x, y in zip(lons[a:b], lats[a:b], strict=True)],
+                "interpolation": interp,
+                "crs": {"type": "Name", "properties": CRS84},
+                "trs": {"type": "Name", "properties": _TRS},
+                "label": labels[ids[a]].marking,
+            }
+        )
+    return out
 
 
 def at_leaves(q: Query, mmsi: int, track: pa.Table, leaves: list[datetime]) -> tuple[Any, pa.Table]:
@@ -198,6 +249,10 @@ def tgsequence(
     store: Annotated[Store, Depends(session)],
     who: Annotated[Principal, Depends(principal)],
     st: Annotated[ServeState, Depends(state)],
+    bbox: Annotated[
+        str | None,
+        Param(description="Positions in min_lon,min_lat,max_lon,max_lat (CRS84 degrees)"),
+    ] = None,
     datetime_: Annotated[
         str | None,
         Param(
@@ -232,15 +287,10 @@ def tgsequence(
     under one label), a page of positions at a time; with ``leaf``, its positions at those
     instants. 404 for a vessel the reader may read nothing of."""
     check_f(f, "json")
-    coll = COLLECTIONS.get(collection_id)
-    if coll is None or coll.item_type != "movingfeature":
-        movers = [c.id for c in COLLECTIONS.values() if c.item_type == "movingfeature"]
-        raise NotFound(f"no moving features in {collection_id!r} (they are in {movers[0]})")
     q = Query(store, who.reader)
-    mmsi = int(feature_id) if feature_id.isdigit() and len(feature_id) <= 9 else None
-    if mmsi is None or q.latest(mmsi=mmsi).num_rows == 0:
-        raise NotFound(f"no feature {feature_id!r} in {coll.id} for this reader")
+    coll, mmsi = moving_vessel(q, collection_id, feature_id)
     start, end = (None, None) if datetime_ is None else parse_datetime(datetime_)
+    box = None if bbox is None else parse_bbox(bbox)
     links = [link(str(request.url), "self")]
     links.append(link(f"{base(request)}/collections/{coll.id}/items/{mmsi}", "parent"))
     headers: dict[str, str] = {}
@@ -250,11 +300,18 @@ def tgsequence(
         leaves = _instants(leaf)
         window = timedelta(seconds=LEAF_WINDOW_S)
         lo, hi = leaves[0] - window, leaves[-1] + window
-        track = q.track(mmsi, max(lo, start) if start else lo, min(hi, end) if end else hi)
+        lo, hi = max(lo, start) if start else lo, min(hi, end) if end else hi
+        track = q.positions(mmsi=mmsi, bbox=box, start=lo, end=hi)
         geometries, used = at_leaves(q, mmsi, track, leaves)
     else:
-        page = q.page(
-            "track", limit=min(limit, MAX_LIMIT), after=cursor, mmsi=mmsi, start=start, end=end
+        page = q.page(  # the vessel's track (Query.track), in the box when one is given
+            "positions",
+            limit=min(limit, MAX_LIMIT),
+            after=cursor,
+            mmsi=mmsi,
+            bbox=box,
+            start=start,
+            end=end,
         )
         geometries, used = runs(q, mmsi, page.rows), page.rows
         if page.next is not None:

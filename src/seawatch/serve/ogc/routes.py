@@ -69,8 +69,11 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-movingfeatures-1/1.0/conf/common",
-    "http://www.opengis.net/spec/ogcapi-movingfeatures-1/1.0/conf/movingfeatures",
 )
+"""Declared: what the node passes. Not the Moving Features class ``movingfeatures``: it also
+requires writes (POST, DELETE; Features Part 4) and temporal geometry queries, which a
+node, written only by its ingest, does not offer; its ``tgsequence`` (with ``leaf``) and
+``tproperties`` GETs are served as that class describes them (docs/serve.md)."""
 
 
 def collection_of(collection_id: str) -> Collection:

@@ -42,7 +42,14 @@ from seawatch.serve.deps import (
     state,
 )
 from seawatch.serve.render import MARKING_HEADER, FormatParam, json_answer, records_answer
-from seawatch.serve.routes import RecordPage, api_router
+from seawatch.serve.routes import api_router
+from seawatch.serve.routes.models import (
+    AlertItem,
+    AlertPage,
+    AlertRuleItem,
+    AlertRulePage,
+    ZonePage,
+)
 from seawatch.store import Store
 from seawatch.store.query import Query
 
@@ -109,7 +116,7 @@ def _made(
     )  # fmt: skip
 
 
-@router.get("/areas", response_model=RecordPage)
+@router.get("/areas", response_model=ZonePage)
 def areas(
     request: Request,
     who: Annotated[Principal, Depends(principal)],
@@ -155,7 +162,7 @@ def delete_area(
     return Response(status_code=204)
 
 
-@router.get("/alert-rules", response_model=RecordPage)
+@router.get("/alert-rules", response_model=AlertRulePage)
 def alert_rules(
     request: Request,
     who: Annotated[Principal, Depends(principal)],
@@ -186,7 +193,7 @@ def make_rule(
     return _made(request, st, who, rule.describe(), rule.label_id)
 
 
-@router.get("/alert-rules/{rule_id}")
+@router.get("/alert-rules/{rule_id}", response_model=AlertRuleItem)
 def alert_rule(
     request: Request,
     rule_id: Annotated[str, Path(max_length=200)],
@@ -220,7 +227,7 @@ def delete_alert_rule(
     return Response(status_code=204)
 
 
-@router.get("/alerts", response_model=RecordPage)
+@router.get("/alerts", response_model=AlertPage)
 def alerts(
     request: Request,
     who: Annotated[Principal, Depends(principal)],
@@ -245,7 +252,7 @@ def alerts(
     )
 
 
-@router.post("/alerts/{alert_id}/ack")
+@router.post("/alerts/{alert_id}/ack", response_model=AlertItem)
 def ack(
     request: Request,
     alert_id: Annotated[str, Path(max_length=200)],

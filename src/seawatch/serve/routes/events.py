@@ -21,7 +21,8 @@ from seawatch.serve.deps import (
     state,
 )
 from seawatch.serve.render import FormatParam, records_answer
-from seawatch.serve.routes import FORMAT_RESPONSES, RecordPage, api_router
+from seawatch.serve.routes import FORMAT_RESPONSES, api_router
+from seawatch.serve.routes.models import EventPage
 from seawatch.store import Store
 from seawatch.store.query import Query
 
@@ -40,7 +41,7 @@ def _types(given: list[str] | None) -> list[str] | None:
     return types
 
 
-@router.get("/events", response_model=RecordPage, responses=FORMAT_RESPONSES)
+@router.get("/events", response_model=EventPage, responses=FORMAT_RESPONSES)
 def events(
     request: Request,
     who: Annotated[Principal, Depends(principal)],

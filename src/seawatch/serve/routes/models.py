@@ -5,7 +5,9 @@ In: the stored tables' declarations (:data:`seawatch.store.tables.TABLES`) and t
 summary's dataclasses (:mod:`seawatch.serve.situation`). Out: :func:`record_model` (a stored
 row as the API sends it: every column but ``label_id``, typed and described as declared,
 plus its ``label``), :class:`Position`, :class:`Event`, :class:`Profile`,
-:class:`SituationSummary` and :class:`Me`.
+:class:`SituationSummary`, :class:`Me` and the JSON pages of each listing
+(:func:`page_model`: :class:`PositionPage`, :class:`EventPage`, :class:`ZonePage`,
+:class:`VesselPage`).
 """
 
 from __future__ import annotations
@@ -20,12 +22,25 @@ from seawatch.serve.situation import Count, Notable
 from seawatch.store.tables import TABLES
 
 __all__ = [
+    "Alert",
+    "AlertItem",
+    "AlertPage",
+    "AlertRule",
+    "AlertRuleItem",
+    "AlertRulePage",
     "Event",
+    "EventPage",
     "Identity",
     "Me",
     "Position",
+    "PositionPage",
     "Profile",
     "SituationSummary",
+    "VesselMatch",
+    "VesselPage",
+    "Zone",
+    "ZonePage",
+    "page_model",
     "record_model",
 ]
 
@@ -46,13 +61,20 @@ def _python(t: pa.DataType) -> Any:
     return Any
 
 
-def record_model(table: str, name: str) -> type[BaseModel]:
-    """A row of ``table`` as the API sends it (times RFC 3339 UTC), with its ``label``."""
+def record_model(
+    table: str,
+    name: str,
+    columns: tuple[str, ...] | None = None,
+    shown_as: dict[str, Any] | None = None,
+) -> type[BaseModel]:
+    """A row of ``table`` (its ``columns``, all but ``label_id`` when None) as the API sends
+    it (times RFC 3339 UTC), with its ``label``; ``shown_as``: columns the API sends as
+    another type (a JSON text column sent as an object)."""
     fields: dict[str, Any] = {}
     for col in TABLES[table].columns:
-        if col.name == "label_id":
+        if col.name == "label_id" or (columns is not None and col.name not in columns):
             continue
-        kind = _python(col.type)
+        kind = (shown_as or {}).get(col.name, _python(col.type))
         if col.nullable:
             fields[col.name] = (kind | None, Field(description=col.doc))
         else:
@@ -62,8 +84,51 @@ def record_model(table: str, name: str) -> type[BaseModel]:
     return model
 
 
+def page_model(record: type[BaseModel], name: str) -> type[BaseModel]:
+    """A JSON page of ``record`` rows: their combined marking, the rows and the next URL."""
+    model: type[BaseModel] = create_model(
+        name,
+        __doc__="A page of records: their combined marking, the records (each with its "
+        "label) and the URL of the next page (null on the last).",
+        marking=(str, Field(description="Combined marking of every record in the page")),
+        items=(list[record], ...),  # type: ignore[valid-type]
+        next=(str | None, Field(description="URL of the next page; null when this is the last")),
+    )
+    return model
+
+
 Position = record_model("positions", "Position")
 Event = record_model("events", "Event")
+Zone = record_model("zones", "Zone")
+VesselMatch = record_model(
+    "statics",
+    "VesselMatch",
+    ("mmsi", "ts", "msg_type", "imo", "callsign", "name", "ship_type"),
+)
+Alert = record_model("alerts", "Alert")
+AlertRule = record_model("alert_rules", "AlertRule", shown_as={"filters": dict[str, Any]})
+PositionPage = page_model(Position, "PositionPage")
+AlertPage = page_model(Alert, "AlertPage")
+AlertRulePage = page_model(AlertRule, "AlertRulePage")
+
+
+class AlertItem(BaseModel):
+    """One alert, under its marking."""
+
+    marking: str
+    item: Alert  # type: ignore[valid-type]
+
+
+class AlertRuleItem(BaseModel):
+    """One alert rule, under its marking."""
+
+    marking: str
+    item: AlertRule  # type: ignore[valid-type]
+
+
+EventPage = page_model(Event, "EventPage")
+ZonePage = page_model(Zone, "ZonePage")
+VesselPage = page_model(VesselMatch, "VesselPage")
 
 
 class Identity(BaseModel):

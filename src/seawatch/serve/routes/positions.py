@@ -18,14 +18,15 @@ from seawatch.serve.deps import (
     state,
 )
 from seawatch.serve.render import FormatParam
-from seawatch.serve.routes import FORMAT_RESPONSES, RecordPage, api_router
+from seawatch.serve.routes import FORMAT_RESPONSES, api_router
 from seawatch.serve.routes.area import area_page
+from seawatch.serve.routes.models import PositionPage
 from seawatch.store import Store
 
 router = api_router("positions")
 
 
-@router.get("/positions", response_model=RecordPage, responses=FORMAT_RESPONSES)
+@router.get("/positions", response_model=PositionPage, responses=FORMAT_RESPONSES)
 def positions(
     request: Request,
     who: Annotated[Principal, Depends(principal)],

@@ -30,8 +30,8 @@ from seawatch.serve.deps import (
     state,
 )
 from seawatch.serve.render import FormatParam, items, json_answer, records_answer
-from seawatch.serve.routes import FORMAT_RESPONSES, RecordPage, api_router
-from seawatch.serve.routes.models import Profile
+from seawatch.serve.routes import FORMAT_RESPONSES, api_router
+from seawatch.serve.routes.models import PositionPage, Profile, VesselPage
 from seawatch.store import Store
 from seawatch.store.pages import encode_cursor
 from seawatch.store.query import Query
@@ -75,7 +75,7 @@ def search(q: Query, text: str, limit: int, after: str | None) -> tuple[pa.Table
     return rows, encode_cursor("vessels", [last]) if more and last is not None else None
 
 
-@router.get("/vessels", response_model=RecordPage, responses=FORMAT_RESPONSES)
+@router.get("/vessels", response_model=VesselPage, responses=FORMAT_RESPONSES)
 def vessels(
     request: Request,
     who: Annotated[Principal, Depends(principal)],
@@ -136,7 +136,7 @@ def profile(
     return json_answer(request, st, who, body, marking, both.num_rows)
 
 
-@router.get("/vessels/{mmsi}/track", response_model=RecordPage, responses=FORMAT_RESPONSES)
+@router.get("/vessels/{mmsi}/track", response_model=PositionPage, responses=FORMAT_RESPONSES)
 def track(
     request: Request,
     who: Annotated[Principal, Depends(principal)],

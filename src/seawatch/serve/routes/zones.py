@@ -9,14 +9,15 @@ from fastapi import Query as Param
 
 from seawatch.serve.deps import Paging, Principal, ServeState, paging, principal, session, state
 from seawatch.serve.render import FormatParam, records_answer
-from seawatch.serve.routes import RecordPage, api_router
+from seawatch.serve.routes import api_router
+from seawatch.serve.routes.models import ZonePage
 from seawatch.store import Store
 from seawatch.store.query import Query
 
 router = api_router("zones")
 
 
-@router.get("/zones", response_model=RecordPage)
+@router.get("/zones", response_model=ZonePage)
 def zones(
     request: Request,
     who: Annotated[Principal, Depends(principal)],

@@ -1,0 +1,109 @@
+"""Live batches rendered once for every client: Arrow rows in, JSON texts out.
+
+In: one record kind's rows of a batch as the store sink told them (with ``label_id``) and
+the label dictionary. Out: a :class:`Rendered`: the rows narrowed to the stored table's
+columns (what the REST routes send; ``msg_key`` never), each row's JSON text with its
+``label`` marking, and its label id and MMSI as NumPy arrays, from which the hub takes each
+client's items by index.
+
+The texts are built column by column in Arrow (:func:`json_texts`): numbers, booleans and
+times cast to text, strings and nested values through :func:`json.dumps` (escaping), then
+each row's parts joined. They parse to what :func:`seawatch.serve.render.items` gives for
+the same rows (times ISO 8601 with ``Z``; a NaN or infinite number is ``null``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from seawatch.export.common import marking_array
+from seawatch.labels import Label
+from seawatch.serve.render import jsonable
+from seawatch.store.tables import TABLES
+
+__all__ = ["Rendered", "json_texts"]
+
+log = logging.getLogger(__name__)
+
+_HIDDEN = ("msg_key",)  # never sent (nor label_id: each item has its "label" instead)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One kind's rows of one batch, rendered once for every client: the columns the
+    filters read, each row's JSON text, label id and vessel (MMSI, or -1)."""
+
+    kind: str
+    rows: pa.Table
+    texts: np.ndarray[Any, np.dtype[np.object_]]
+    label_ids: np.ndarray[Any, np.dtype[np.int32]]
+    keys: np.ndarray[Any, np.dtype[np.int64]]
+
+    @classmethod
+    def of(cls, kind: str, rows: pa.Table, labels: Mapping[int, Label]) -> Rendered:
+        """``rows`` as stored (the table's columns only: what the REST routes send)."""
+        if kind in TABLES:
+            keep = [c for c in TABLES[kind].names if c in rows.column_names]
+            rows = rows.select(keep)
+        ids: Any = rows.column("label_id").cast(pa.int32())
+        hit: Any = pc.is_in(ids, value_set=pa.array(sorted(labels), pa.int32()))
+        known: Any = pc.fill_null(hit, False)
+        if not pc.all(known).as_py():  # denied to all: never sent
+            log.error("live: %d %s with an unknown label not sent", rows.num_rows, kind)
+            rows = rows.filter(known)
+        shown = rows.drop_columns([c for c in _HIDDEN if c in rows.column_names])
+        texts = np.array(json_texts(shown, labels).to_pylist(), object)
+        col: Any = rows.column("mmsi") if "mmsi" in rows.column_names else None
+        mmsi: Any = None if col is None else pc.fill_null(col, -1)
+        keys = (
+            np.asarray(mmsi.to_numpy(), np.int64)
+            if mmsi is not None
+            else np.full(rows.num_rows, -1, np.int64)
+        )
+        ids_np = np.asarray(rows.column("label_id").to_numpy(), np.int32)
+        return cls(kind, rows, texts, ids_np, keys)
+
+
+def _values(col: Any) -> Any:
+    """Each value of ``col`` as JSON text (null for a missing value)."""
+    t = col.type
+    if pa.types.is_floating(t):
+        bad = pc.or_(pc.is_nan(col), pc.is_inf(col))
+        return pc.if_else(bad, pa.scalar(None, pa.string()), pc.cast(col, pa.string()))
+    if pa.types.is_integer(t) or pa.types.is_boolean(t):
+        return pc.cast(col, pa.string())
+    if pa.types.is_timestamp(t) and t.tz in ("UTC", "+00:00"):
+        text = pc.strftime(col, format="%Y-%m-%dT%H:%M:%S")
+        text = pc.replace_substring_regex(text, pattern=r"\.0{6}$", replacement="")
+        return pc.binary_join_element_wise(pa.scalar('"'), text, pa.scalar('Z"'), "")
+    if pa.types.is_string(t) or pa.types.is_large_string(t):  # few distinct: each once
+        enc: Any = pc.dictionary_encode(col)
+        texts = [json.dumps(v) for v in enc.dictionary.to_pylist()]
+        return pa.array(texts, pa.string()).take(enc.indices)
+    out = [None if v is None else json.dumps(jsonable(v), default=str) for v in col.to_pylist()]
+    return pa.array(out, pa.string())
+
+
+def json_texts(rows: pa.Table, labels: Mapping[int, Label]) -> pa.Array[Any]:
+    """Each row of ``rows`` (with ``label_id``) as a JSON object text: its columns but
+    ``label_id``, then ``label`` (the marking of its label), like
+    :func:`seawatch.serve.render.items`."""
+    marks = marking_array(rows, labels) if rows.num_rows else pa.array([], pa.string())
+    parts: list[Any] = []
+    names = [n for n in rows.column_names if n != "label_id"] + ["label"]
+    for k, name in enumerate(names):
+        col = marks if name == "label" else rows.column(name).combine_chunks()
+        key = ("{" if k == 0 else ", ") + json.dumps(name) + ": "
+        parts += [pa.scalar(key), pc.fill_null(_values(col), "null")]
+    parts.append(pa.scalar("}"))
+    if not rows.num_rows:
+        return pa.array([], pa.string())
+    return pc.binary_join_element_wise(*parts, "")  # type: ignore[no-any-return]

@@ -1,0 +1,236 @@
+"""Sync over HTTP: a peer pulls what this node releases to it, from where it left off.
+
+In (the puller, :func:`pull`): this node, its store, a pinned peer with a URL. It states
+``after``: the size of the last checkpoint of the peer's log it verified (0 at first). Out:
+the bundles imported, in the peer's log order, each verified as a courier bundle is
+(:mod:`.receive`), and the peer's current checkpoint checked against the one seen before
+(a consistency proof from ``after``: a peer that shows two histories is caught at the
+next exchange, :class:`~seawatch.share.errors.BundleRejected` ``fork``).
+
+In (the sender, :func:`answer_pull`): the puller, authenticated (:mod:`.httpsig`), and
+``after``. Out: what is new is sealed first (only records never released to that peer:
+:class:`~seawatch.share.outbox.Outbox`), then every bundle released to it at or after
+log position ``after`` (so a lost answer is simply sent again: imports are idempotent),
+the current signed checkpoint, a consistency proof from ``after`` to it, and its
+retraction notices (:mod:`.retract`: applied before the bundles, once each). Requests and
+answers are signed with the nodes' keys; there are no bearer tokens between nodes.
+
+Push (:func:`push`) is the same answer sent the other way: the sender asks the receiver
+which size of its log it verified (``/seen``), builds the answer from there and posts it
+(``/push``); the receiver checks it as a puller does (:func:`check_answer`) and stores it.
+The network exchange never holds the store (:func:`fetch`, then :func:`store_answer`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from seawatch.share import merkle
+from seawatch.share.bundle import export_bundle
+from seawatch.share.errors import BundleRejected, SyncError, VerifyError
+from seawatch.share.history import seen_checkpoint
+from seawatch.share.httpsig import NONCE, SIGNATURE, sign_request, verify_response
+from seawatch.share.node import Node
+from seawatch.share.note import verify_checkpoint
+from seawatch.share.outbox import Outbox, read_files
+from seawatch.share.peers import Peer
+from seawatch.share.receive import Imported, import_bundle
+from seawatch.share.retract import Receipt, apply_retraction, notices
+from seawatch.share.rules import Rules
+from seawatch.share.seal import b64, unb64
+from seawatch.store import Store
+
+__all__ = [
+    "PREFIX",
+    "PULL_FORMAT",
+    "Answer",
+    "Pulled",
+    "answer_pull",
+    "check_answer",
+    "fetch",
+    "pull",
+    "push",
+    "seen_size",
+    "signed_post",
+    "store_answer",
+]
+
+PREFIX: Final = "/federation/v1"
+PULL_FORMAT: Final = "seawatch-pull/1"
+TIMEOUT_S: Final = 120.0
+
+
+def current_checkpoint(node: Node) -> tuple[int, str]:
+    """The size and signed checkpoint of this node's whole log."""
+    log = node.log()
+    note = log.latest()
+    checkpoints = log.checkpoints()
+    if note is None or checkpoints[-1][0] != log.size:
+        note = log.sign(node.keys, node.name)
+    return log.size, note
+
+
+def answer_pull(store: Store, node: Node, peer: Peer, rules: Rules, after: int) -> dict[str, Any]:
+    """The answer to ``peer`` pulling from log position ``after`` (see the module)."""
+    outbox = Outbox(node.data_dir, peer.name)
+    export_bundle(store, node, peer, rules, outbox.folder, outbox=outbox)
+    size, note = current_checkpoint(node)
+    proof = node.log().consistency(after, size) if 0 < after <= size else []
+    bundles = [
+        {name: b64(data) for name, data in read_files(path).items()} for path in outbox.since(after)
+    ]
+    return {
+        "format": PULL_FORMAT,
+        "after": after,
+        "checkpoint": note,
+        "consistency": [b64(h) for h in proof],
+        "bundles": bundles,
+        "retractions": notices(node.data_dir, peer.name),
+    }
+
+
+def signed_post(node: Node, peer: Peer, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """POST ``payload`` to ``peer`` (its pinned URL), signed by this node; the answer, whose
+    signature by ``peer`` is checked. :class:`SyncError` if the peer refuses or fails."""
+    if not peer.url:
+        raise SyncError(
+            f"peer {peer.name!r} has no URL: `seawatch peers add {peer.name} ... --url URL "
+            "--replace`"
+        )
+    body = json.dumps(payload).encode()
+    headers = sign_request(node.keys, node.name, peer.verifier, "POST", path, body)
+    url = peer.url.rstrip("/") + path
+    request = urllib.request.Request(
+        url, body, {**headers, "Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+            status, data = response.status, response.read()
+            signature = response.headers.get(SIGNATURE)
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode("utf-8", "replace")
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            detail = json.loads(detail)["detail"]
+        raise SyncError(f"{peer.name} ({url}) answered {exc.code}: {detail}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise SyncError(f"{peer.name} ({url}) cannot be reached: {exc}") from None
+    if not verify_response(peer, status, headers[NONCE], data, signature):
+        raise SyncError(f"the answer from {url} is not signed by {peer.name}'s key")
+    try:
+        answer: dict[str, Any] = json.loads(data)
+    except ValueError:
+        raise SyncError(f"the answer from {url} is not JSON") from None
+    return answer
+
+
+@dataclass(frozen=True)
+class Pulled:
+    """What one exchange stored: the peer's log size now, each bundle imported, and each
+    new retraction applied (a receipt logged)."""
+
+    peer: str
+    size: int
+    imported: list[Imported]
+    receipts: list[Receipt]
+
+    def summary(self) -> dict[str, Any]:
+        """As JSON (the answer of ``/sync`` and ``/push``)."""
+        return {
+            "peer": self.peer,
+            "size": self.size,
+            "imported": [
+                {"bundle_id": i.bundle_id, "counts": i.counts, "stored": i.stored,
+                 "repeat": i.repeat}
+                for i in self.imported
+            ],
+            "retracted": [
+                {"retraction_id": r.retraction_id, "removed": r.removed} for r in self.receipts
+            ],
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A peer's answer, checked (signature, checkpoint, one history), not yet stored."""
+
+    peer: Peer
+    size: int
+    bundles: list[dict[str, bytes]]
+    retractions: list[Any]
+
+
+def check_answer(node: Node, peer: Peer, answer: Any, after: int) -> Answer:
+    """``answer`` (of :func:`answer_pull`) checked against the last checkpoint of ``peer``
+    this node verified, whose size must be ``after``; :class:`SyncError` if malformed or
+    stale, :class:`BundleRejected` ``fork`` if the peer shows another history."""
+    seen = seen_checkpoint(node.data_dir, peer)
+    if (0 if seen is None else seen.size) != after:
+        raise SyncError(f"stale: this node has verified {peer.name}'s log to another size now")
+    try:
+        if answer["format"] != PULL_FORMAT or answer["after"] != after:
+            raise ValueError("not an answer from this position")
+        cp = verify_checkpoint(answer["checkpoint"], peer.verifier)
+        proof = [unb64(h) for h in answer["consistency"]]
+        bundles = [{str(k): unb64(v) for k, v in b.items()} for b in answer["bundles"]]
+        retractions = list(answer["retractions"])
+    except (KeyError, TypeError, ValueError, AttributeError, VerifyError) as exc:
+        raise SyncError(f"the answer of {peer.name} is malformed: {exc}") from None
+    if seen is not None:
+        same = seen.size == cp.size and seen.root_hash == cp.root_hash
+        grows = seen.size < cp.size and merkle.verify_consistency(
+            seen.size, cp.size, proof, seen.root_hash, cp.root_hash
+        )
+        if not (same or grows):
+            node.record(
+                {"kind": "rejection", "bundle": "(sync)", "check": "fork", "part": peer.name,
+                 "reason": f"checkpoint {cp.size} does not extend {seen.size}"}
+            )  # fmt: skip
+            raise BundleRejected(
+                "fork", "checkpoint", f"{peer.name}'s log of {cp.size} entries does not extend "
+                f"the log of {seen.size} it showed before: two histories",
+            )  # fmt: skip
+    return Answer(peer, cp.size, bundles, retractions)
+
+
+def store_answer(store: Store, node: Node, answer: Answer) -> Pulled:
+    """Apply the retractions, then import the bundles, of a checked answer."""
+    receipts = [apply_retraction(store, node, answer.peer, n) for n in answer.retractions]
+    done = [import_bundle(store, node, files) for files in answer.bundles]
+    return Pulled(answer.peer.name, answer.size, done, [r for r in receipts if not r.repeat])
+
+
+def seen_size(node: Node, peer: Peer) -> int:
+    """The size of ``peer``'s log this node verified (0: none yet)."""
+    seen = seen_checkpoint(node.data_dir, peer)
+    return 0 if seen is None else seen.size
+
+
+def fetch(node: Node, peer: Peer) -> Answer:
+    """Ask ``peer`` for what it releases to this node since the last exchange (no store:
+    a server does this without holding its store)."""
+    after = seen_size(node, peer)
+    return check_answer(
+        node, peer, signed_post(node, peer, f"{PREFIX}/pull", {"after": after}), after
+    )
+
+
+def pull(store: Store, node: Node, peer: Peer) -> Pulled:
+    """Pull from ``peer`` what it releases to this node since the last exchange."""
+    return store_answer(store, node, fetch(node, peer))
+
+
+def push(node: Node, peer: Peer, build: Callable[[int], dict[str, Any]]) -> dict[str, Any]:
+    """Push to ``peer`` what this node releases to it since the position of this node's log
+    it verified (asked first); ``build(after)`` makes the answer (:func:`answer_pull`, with
+    the store). The peer's summary of what it stored."""
+    state = signed_post(node, peer, f"{PREFIX}/seen", {})
+    after = state.get("after")
+    if not isinstance(after, int) or after < 0:
+        raise SyncError(f"{peer.name} did not say what it has verified of this node's log")
+    return signed_post(node, peer, f"{PREFIX}/push", build(after))

@@ -1,0 +1,53 @@
+"""Live ingest reads each feed on a thread of its own: what arrived while a batch was being
+stored comes next as one batch (at most ``MAX_BATCH_BYTES``), in order, nothing lost, and
+a feed's error is raised after what came before it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from seawatch.engine import live
+
+
+class _Lines:
+    """A feed's ``batches``: ``n`` batches of one numbered line each, then maybe an error."""
+
+    def __init__(self, n: int, error: Exception | None = None) -> None:
+        self.n, self.error, self.done = n, error, threading.Event()
+
+    def batches(
+        self, batch_s: float, stop: threading.Event, duration_s: float | None
+    ) -> Iterator[bytes]:
+        for k in range(self.n):
+            yield b"%06d\n" % k
+        self.done.set()
+        if self.error is not None:
+            raise self.error
+
+
+def test_what_arrives_while_storing_comes_next_in_one_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(live, "MAX_BATCH_BYTES", 7 * 300)
+    feed = _Lines(1000)
+    got = []
+    for data in live._received(feed, 0.1, threading.Event(), None):  # type: ignore[arg-type]
+        got.append(data)
+        feed.done.wait(5)  # a slow store: everything has arrived meanwhile
+        time.sleep(0.01)
+    assert b"".join(got) == b"".join(b"%06d\n" % k for k in range(1000))
+    assert len(got) <= 6  # the first, then what waited, 300 lines at most each
+    assert max(len(g) for g in got) <= 7 * 300
+
+
+def test_a_feed_error_comes_after_what_came_before_it() -> None:
+    feed = _Lines(3, OSError("lost"))
+    got: list[bytes] = []
+    batches = live._received(feed, 0.1, threading.Event(), None)  # type: ignore[arg-type]
+    with pytest.raises(OSError, match="lost"):
+        got.extend(batches)
+    assert b"".join(got) == b"000000\n000001\n000002\n"
