@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.seawatch-installed
 
-.PHONY: venv web run test deps bench clean distclean
+.PHONY: venv web run map test deps bench clean distclean
 
 venv: $(STAMP)
 
@@ -25,6 +25,19 @@ $(STAMP): pyproject.toml
 # data directory).
 run: venv web
 	$(BIN)/seawatch run --out data/run
+
+# The map on `make run`'s data (docs/map.md): makes the user `analyst` (IND:SECRET) if it is
+# missing, prints a one-time sign-in link (alone on the last line before the server starts;
+# valid 10 minutes) and serves the node at http://127.0.0.1:8000 until Ctrl-C.
+RUN_DB := data/run/seawatch.duckdb
+$(RUN_DB):
+	$(MAKE) run
+map: venv web $(RUN_DB)
+	@$(BIN)/seawatch users list --db $(RUN_DB) | grep -q '^analyst ' || \
+	  $(BIN)/seawatch users add analyst --reader IND:SECRET --db $(RUN_DB) >/dev/null
+	@echo "The map: open this link once, within 10 minutes (Ctrl-C stops the server):"
+	@$(BIN)/seawatch users link analyst --db $(RUN_DB) --base-url http://127.0.0.1:8000 | tail -n 1
+	$(BIN)/seawatch serve --db $(RUN_DB)
 
 # The analyst's web map (web/, docs/map.md): npm installs exactly the lockfile, esbuild builds
 # it into the package (src/seawatch/serve/web_dist, gitignored, shipped as package data),

@@ -9,9 +9,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from apiclient import Served
 from webnode import WebNode
 
+from seawatch.engine.ingest import ingest
+from seawatch.labels import parse_label
 from seawatch.serve import web
+from seawatch.serve.accounts import create_user
+from seawatch.serve.app import create_app
+from seawatch.settings import load_settings
+from seawatch.sim.synth import write_sample
+from seawatch.store import open_store
 
 
 def test_the_map_is_served_at_the_root_with_a_strict_csp(webnode: WebNode) -> None:
@@ -66,3 +74,31 @@ def test_docs_state_the_basemap_s_size_as_built() -> None:
         assert row, f"docs/map.md has no size row for {name}"
         assert float(row.group(1)) == round(got["bytes"] / 1e6, 2), name
         assert int(row.group(2).replace(",", "")) == got["features"], name
+
+
+def test_the_banner_marking_equals_the_api_s_for_labels_of_other_originators(
+    tmp_path: Path,
+) -> None:
+    """Markings are looked up as the stored labels (with their originators), not re-parsed
+    under the node's nation: here none is set (XXX), as on `make run`'s store."""
+    settings = load_settings(env={"SEAWATCH_API_RATE_PER_S": "1e6"})
+    store = open_store(tmp_path / "s.duckdb", settings)
+    for seed, (marking, originator) in enumerate(
+        (("UNCLASSIFIED", "IND"), ("CONFIDENTIAL//REL TO USA, IND", "USA")), start=1
+    ):
+        feed = tmp_path / f"feed{seed}.nmea"
+        write_sample(feed, vessels=5, minutes=5, seed=seed)
+        label = parse_label(marking, store.policy, originator=originator)
+        ingest(store, [feed], settings, label=label, detect=False)
+    token = create_user(store, "u", "IND:SECRET")[1]
+    headers = {"Authorization": f"Bearer {token}"}
+    with (
+        Served(create_app(store, settings)) as url,
+        httpx.Client(base_url=url, headers=headers, timeout=30) as c,
+    ):
+        latest = c.get("/api/v1/latest", params={"limit": 10000}).json()
+        shown = sorted({i["label"] for i in latest["items"]})
+        assert len(shown) == 2
+        combined = c.get("/api/v1/marking", params=[("of", m) for m in shown]).json()
+    store.close()
+    assert combined["marking"] == latest["marking"]

@@ -22,12 +22,13 @@ from pydantic import BaseModel, Field
 
 from seawatch.errors import InputError
 from seawatch.export.common import collection_label
-from seawatch.labels import parse_label
+from seawatch.labels import Label, parse_label
 from seawatch.serve.accounts import authenticate
 from seawatch.serve.deps import Principal, ServeState, known_params, principal, session, state
 from seawatch.serve.problems import PROBLEM_RESPONSES
 from seawatch.serve.sessions import COOKIE, SESSION_TTL, redeem_link
 from seawatch.store import Store
+from seawatch.store.query import Query as RecordQuery
 
 __all__ = ["CSP", "WEB_DIST", "install_web"]
 
@@ -110,15 +111,21 @@ def sign_out(request: Request, st: Annotated[ServeState, Depends(state)]) -> Res
 
 @session_router.get("/marking", response_model=Marking, dependencies=[Depends(known_params)])
 def marking(
-    _who: Annotated[Principal, Depends(principal)],
+    who: Annotated[Principal, Depends(principal)],
     store: Annotated[Store, Depends(session)],
     of: Annotated[
         list[str], Query(description="A marking shown (repeat for each); none: an empty view")
     ] = [],  # noqa: B006  (FastAPI copies the default)
 ) -> Marking:
     """The combined marking of what a view shows (highest classification, releasability
-    narrowed, caveats joined: the node's policy), for the map's banner."""
-    labels = [parse_label(m, store.policy) for m in dict.fromkeys(of)]
+    narrowed, caveats joined: the node's policy), for the map's banner. Each marking is the
+    stored label of that marking the reader may read (with its originator), else parsed."""
+    readable: dict[str, list[Label]] = {}
+    for label in RecordQuery(store, who.reader).labels().values():
+        readable.setdefault(label.marking, []).append(label)
+    labels = [
+        lb for m in dict.fromkeys(of) for lb in readable.get(m) or [parse_label(m, store.policy)]
+    ]
     return Marking(marking=collection_label(labels, store.policy).marking)
 
 
