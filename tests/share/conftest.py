@@ -4,6 +4,7 @@ through the real `seawatch` command group (click's runner, in process)."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,11 +26,18 @@ class NodeDir:
     name: str
 
     @property
-    def env(self) -> dict[str, str]:
-        return {
-            "SEAWATCH_DATA_DIR": str(self.root / "data"),
-            "SEAWATCH_SETTINGS_FILE": str(self.root / "seawatch.toml"),
-        }
+    def env(self) -> dict[str, str | None]:
+        """This node's variables; any other SEAWATCH_* of the test process unset (a
+        module-scoped fixture runs before the per-test clean-up of the environment)."""
+        out: dict[str, str | None] = {k: None for k in os.environ if k.startswith("SEAWATCH_")}
+        out["SEAWATCH_DATA_DIR"] = str(self.root / "data")
+        out["SEAWATCH_SETTINGS_FILE"] = str(self.root / "seawatch.toml")
+        return out
+
+    @property
+    def values(self) -> dict[str, str]:
+        """This node's variables alone (for a settings object or a child's environment)."""
+        return {k: v for k, v in self.env.items() if v is not None}
 
     def run(self, *args: str, ok: bool = True) -> str:
         res = CliRunner().invoke(cli, list(args), env=self.env)
@@ -41,11 +49,13 @@ class NodeDir:
         return res.output
 
     def identity(self) -> dict[str, str]:
-        value: dict[str, str] = json.loads(self.run("node", "show", "--json"))
+        res = CliRunner().invoke(cli, ["node", "show", "--json"], env=self.env)
+        assert res.exit_code == 0, res.output
+        value: dict[str, str] = json.loads(res.stdout)  # logs go to stderr
         return value
 
     def node(self) -> Node:
-        return Node.from_settings(load_settings(env=self.env))
+        return Node.from_settings(load_settings(env=self.values))
 
 
 @pytest.fixture

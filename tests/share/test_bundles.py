@@ -43,7 +43,7 @@ HELD = [
 
 
 def store_of(node: NodeDir) -> Store:
-    return open_store(None, load_settings(env=node.env))
+    return open_store(None, load_settings(env=node.values))
 
 
 def fill(node: NodeDir) -> None:

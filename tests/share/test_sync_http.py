@@ -45,7 +45,10 @@ class Server:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         cmd = [sys.executable, "-m", "seawatch.cli.main", "serve", "--port", str(self.port)]
-        env = {**os.environ, **node.env}
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("SEAWATCH_")},
+            **node.values,
+        }
         self.err = open(node.root / "serve.err", "w+")  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=self.err)
 
