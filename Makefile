@@ -23,15 +23,20 @@ $(STAMP): pyproject.toml
 # summary and GeoJSON/KML/CoT exports in data/run/ (docs/run.md). Real files or a live feed:
 # `seawatch run --help`. --out: here, under the checkout (seawatch's own default is the user's
 # data directory).
+# Then, in a terminal (or with SERVE=yes), it serves the map on that data (the `map` target
+# below) until Ctrl-C; without a terminal, or with `make run SERVE=no`, it ends with the job.
+SERVE ?= auto
 run: venv web
 	$(BIN)/seawatch run --out data/run
+	@if [ "$(SERVE)" = yes ] || { [ "$(SERVE)" = auto ] && [ -t 1 ]; }; then \
+	  $(MAKE) --no-print-directory map; fi
 
 # The map on `make run`'s data (docs/map.md): makes the user `analyst` (IND:SECRET) if it is
 # missing, prints a one-time sign-in link (alone on the last line before the server starts;
 # valid 10 minutes) and serves the node at http://127.0.0.1:8000 until Ctrl-C.
 RUN_DB := data/run/seawatch.duckdb
 $(RUN_DB):
-	$(MAKE) run
+	$(MAKE) run SERVE=no
 map: venv web $(RUN_DB)
 	@$(BIN)/seawatch users list --db $(RUN_DB) | grep -q '^analyst ' || \
 	  $(BIN)/seawatch users add analyst --reader IND:SECRET --db $(RUN_DB) >/dev/null
