@@ -88,7 +88,8 @@ deps:
 	fi
 
 # As root with apt-get, deps installs PostgreSQL, so the PostgreSQL store tests must run:
-# SEAWATCH_REQUIRE_POSTGRES=1 turns their skip (no server binaries) into a failure.
+# SEAWATCH_REQUIRE_POSTGRES=1 turns their skip (no server binaries) into a failure, and
+# REQUIRE_CHROMIUM=1 the browser tests' skip (no Debian chromium).
 REQUIRE_POSTGRES = $(shell [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && echo 1 || echo 0)
 
 test: deps venv web
@@ -98,7 +99,8 @@ test: deps venv web
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
-	SEAWATCH_REQUIRE_POSTGRES=$${SEAWATCH_REQUIRE_POSTGRES:-$(REQUIRE_POSTGRES)} $(BIN)/pytest -q
+	SEAWATCH_REQUIRE_POSTGRES=$${SEAWATCH_REQUIRE_POSTGRES:-$(REQUIRE_POSTGRES)} \
+	  REQUIRE_CHROMIUM=$${REQUIRE_CHROMIUM:-$(REQUIRE_POSTGRES)} $(BIN)/pytest -q
 
 # Decoder throughput against peer decoders; e.g. make bench BENCH_ARGS="--repeat 5 --peers pyais"
 bench: venv

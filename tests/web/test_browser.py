@@ -6,6 +6,7 @@ shows the combined marking of the screen. Screenshots are saved in each test's t
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,8 @@ from seawatch.sim.synth import write_sample
 pytestmark = pytest.mark.slow
 
 if not Path(CHROMIUM).is_file():
+    if os.environ.get("REQUIRE_CHROMIUM") == "1":  # make test installed it: its absence fails
+        pytest.fail(f"no chromium at {CHROMIUM}, though `make deps` should have installed it")
     pytest.skip("no chromium: `make deps` (as root) installs Debian's", allow_module_level=True)
 
 from playwright.sync_api import Browser, sync_playwright  # noqa: E402
