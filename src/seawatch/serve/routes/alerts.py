@@ -9,7 +9,7 @@ The live ingest fires the rules from its next batch (:mod:`seawatch.engine.alert
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
@@ -116,6 +116,20 @@ def _made(
     )  # fmt: skip
 
 
+def _deleted(
+    request: Request,
+    st: ServeState,
+    who: Principal,
+    remove: Callable[[Store, Actor, str], None],
+    key: str,
+) -> Response:
+    """``remove`` the object ``key`` as the caller, audited; 204."""
+    with _written(st):
+        remove(st.store, _actor(who, st), key)
+    audit.record(st, who, f"DELETE {request.url.path}", "", 0, "")
+    return Response(status_code=204)
+
+
 @router.get("/areas", response_model=ZonePage)
 def areas(
     request: Request,
@@ -156,10 +170,7 @@ def delete_area(
     st: Annotated[ServeState, Depends(state)],
 ) -> Response:
     """Delete an area made through the API (409 while rules watch it)."""
-    with _written(st):
-        remove_area(st.store, _actor(who, st), zone_id)
-    audit.record(st, who, f"DELETE {request.url.path}", "", 0, "")
-    return Response(status_code=204)
+    return _deleted(request, st, who, remove_area, zone_id)
 
 
 @router.get("/alert-rules", response_model=AlertRulePage)
@@ -221,10 +232,7 @@ def delete_alert_rule(
     st: Annotated[ServeState, Depends(state)],
 ) -> Response:
     """Delete an alert rule (the alerts it fired stay)."""
-    with _written(st):
-        remove_rule(st.store, _actor(who, st), rule_id)
-    audit.record(st, who, f"DELETE {request.url.path}", "", 0, "")
-    return Response(status_code=204)
+    return _deleted(request, st, who, remove_rule, rule_id)
 
 
 @router.get("/alerts", response_model=AlertPage)
