@@ -315,18 +315,27 @@ def _nmea(
 ) -> Iterator[Batch]:
     dec = NmeaDecoder(s, keep_raw=keep_raw, quarantine=quarantine, untimed=untimed, lines=lines)
     skipped = 0  # tail bytes of over-long lines, counted with the next batch
+    held: Batch | None = None  # the last batch, yielded once the input's end is known
     for chunk in parts:
         if isinstance(chunk, SkippedBytes):
             skipped += chunk
             if progress is not None:
                 progress(max(int(chunk), 0))
             continue
-        batch = dec.feed(chunk)
+        if held is not None:
+            yield held
+        held = _with_skipped(dec.feed(chunk), skipped)
         if progress is not None:
             progress(len(chunk))
-        yield _with_skipped(batch, skipped)
         skipped = 0
-    yield _with_skipped(dec.finish(), skipped)
+    end = _with_skipped(dec.finish(), skipped)
+    if held is not None and not any(t.num_rows for t in end.tables.values()):
+        # what the end adds (counts only) goes with the last batch: one batch, one commit
+        yield Batch(held.tables, held.stats.merge(end.stats))
+        return
+    if held is not None:
+        yield held
+    yield end
 
 
 def _with_skipped(batch: Batch, skipped: int) -> Batch:
