@@ -350,6 +350,18 @@ class Query(AlertListings):
             rows = rows if limit is None else rows.slice(0, checked_limit(limit))
         return rows
 
+    def latest_reports(self, mmsis: Sequence[int]) -> pa.Table:
+        """Each vessel's latest report the reader may read of each kind (type 5, 19, 24 A/B;
+        named or not) for ``mmsis``, by MMSI: its identity (:mod:`seawatch.export.identity`)."""
+        named = "COALESCE(name, '') = ''"
+        wanted, key = sorted({int(m) for m in mmsis}), f"mmsi, msg_type, part_num, {named}"
+        if not wanted:
+            return TABLES["statics"].arrow_schema().empty_table()
+        ids = ", ".join(map(str, wanted)) if len(wanted) <= _IN_LIST_MAX else ""
+        tail, distinct = f"ORDER BY {key}, ts DESC, msg_key", f"DISTINCT ON ({key}) "
+        rows = self._select("statics", ids and f" AND mmsi IN ({ids})", [], tail, distinct=distinct)
+        return rows.filter(pc.is_in(rows.column("mmsi"), pa.array(wanted, pa.int32())))
+
     # --- pages ------------------------------------------------------------------------
     def page(self, listing: str, *, limit: int, after: str | None = None, **filters: Any) -> Page:
         """One page of ``listing`` (a name in :data:`ORDERS`, e.g. ``"positions"``): at most
