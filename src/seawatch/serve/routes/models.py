@@ -155,10 +155,17 @@ class Profile(BaseModel):
 
 
 class SituationSummary(BaseModel):
-    """Events counted per type, and the notable incidents ranked."""
+    """Events counted per type beside the incidents they make, and the notable incidents
+    ranked, each with its confidence (docs/events.md, "Incidents"; docs/run.md)."""
 
     marking: str = Field(description="Combined marking of every record used")
     total: int = Field(description="Events in all")
+    incidents: int = Field(description="Incidents in all, minor ones included")
+    minor: int = Field(description="Incidents below the noise levels: counted, never ranked")
+    routine: int = Field(description="Events that are routine, not incidents")
+    open_at_end: int = Field(
+        description="Gaps still open at the end of the data: events, not incidents"
+    )
     counts: list[Count]
     notable: list[Notable]
 
