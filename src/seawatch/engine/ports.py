@@ -142,7 +142,8 @@ def derive_ports(
     end: datetime | None = None,
 ) -> DeriveReport:
     """Derive anchorages from the stored positions (of ``[start, end]`` when given) and
-    store them (``source`` = ``derived``; a cell derived again is replaced)."""
+    store them (``source`` = ``derived``) in place of the previous derivation's, in one
+    transaction: the stored anchorages are always those of the last derivation."""
     store.require_current()
     params = params or AnchorageParams()
     q = Query(store, _reader(store))
@@ -151,6 +152,8 @@ def derive_ports(
     found = anchorages_from_periods(periods, params)
     report = DeriveReport(positions.num_rows, periods.num_rows, found.num_rows, 0, params=params)
     if found.num_rows == 0:
+        with store.transaction():
+            store.backend.execute("DELETE FROM ports WHERE source = ?", ("derived",))
         return report
     known = default_ports().extend(stored_ports(store).without_source("derived"))
     idx, km = known.nearest(found.column("lat").to_numpy(), found.column("lon").to_numpy())
@@ -174,6 +177,7 @@ def derive_ports(
         rows.schema.get_field_index("label_id"), "label_id", pa.array(label_ids, pa.int32())
     ).filter(pa.array(keep))
     with store.transaction():
+        store.backend.execute("DELETE FROM ports WHERE source = ?", ("derived",))
         report.stored = store.write("ports", rows)
     return report
 
