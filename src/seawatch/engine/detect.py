@@ -19,6 +19,7 @@ from seawatch.engine.run import Engine, EngineReport
 from seawatch.engine.sinks import ParquetDirSink, Subscribers
 
 if TYPE_CHECKING:
+    from seawatch.geo.ports import PortTable
     from seawatch.geo.zones import ZoneLayer
     from seawatch.settings import Settings
 
@@ -45,11 +46,13 @@ def detect_files(
     chunk_rows: int | None = None,
     subscribers: Subscribers | None = None,
     untimed: Untimed | None = None,
+    ports: PortTable | None = None,
 ) -> DetectResult:
     """Run the engine on ``sources`` (merged in time order) and write its tables into
     ``out_dir``; nothing is left there half-written if it fails. An input that cannot be
     read is named in ``report.findings`` and the others go on; ``untimed``: times assumed
-    for messages without one (:mod:`seawatch.decode.lacking`)."""
+    for messages without one (:mod:`seawatch.decode.lacking`); ``ports``: the port list for
+    ``distance_to_port_km`` (default: the built-in one)."""
     with ParquetDirSink(out_dir) as out:
         sinks: list[Any] = [out] if subscribers is None else [out, subscribers]
         engine = Engine(
@@ -59,6 +62,7 @@ def detect_files(
             params=params,
             chunk_rows=chunk_rows,
             untimed=untimed,
+            ports=ports,
         )
         engine.add(sources)
         report = engine.finish()

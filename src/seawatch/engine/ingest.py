@@ -37,6 +37,7 @@ import pyarrow as pa
 
 from seawatch.decode.lacking import Untimed
 from seawatch.engine.alerts import AlertEngine
+from seawatch.engine.ports import node_ports
 from seawatch.engine.run import Engine
 from seawatch.engine.sinks import Subscribers
 from seawatch.engine.store_sink import COMPLETE, IngestReport, StoreSink, fingerprint
@@ -66,7 +67,9 @@ class Ingest:
     tags positions with (zone_entry/zone_exit events, with ``detect``), stored in the
     ``zones`` table (``zone_id`` = ``<layer>:<polygon index>``, what the events' ``details``
     name) under ``label`` or the node's default label. ``params``: detector parameters
-    (:func:`seawatch.events.registry.resolve_params`). ``sinks``: more sinks;
+    (:func:`seawatch.events.registry.resolve_params`). With ``detect``, distances to port
+    are measured against the built-in ports plus those stored in the ``ports`` table
+    (imported and derived: :mod:`seawatch.engine.ports`). ``sinks``: more sinks;
     :class:`~seawatch.engine.sinks.Subscribers` among them are told the positions and
     events as stored (with ``label_id``), after each commit."""
 
@@ -101,6 +104,7 @@ class Ingest:
             progress=progress,
             sources=self.sink.sources,
             untimed=untimed,
+            ports=node_ports(store) if detect else None,
         )
         self.detect = detect
         self._pending: list[str] = []  # inputs logged complete once the pipeline finishes

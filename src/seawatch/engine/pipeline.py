@@ -197,7 +197,9 @@ class Pipeline:
     ``params``: detector name → parameter instance (:func:`seawatch.events.registry.
     resolve_params`); a detector left out runs with its defaults.
     ``carry_source``: the chunks carry :data:`SOURCE_ID` (the engine's input number), kept
-    on every released row.
+    on every released row. ``ports``: the :class:`seawatch.geo.ports.PortTable` that
+    ``distance_to_port_km`` is measured against (default: the built-in list; the engine
+    gives the node's, built-in + imported + derived: :mod:`seawatch.engine.ports`).
     """
 
     def __init__(
@@ -209,6 +211,7 @@ class Pipeline:
         max_attribution_s: float = DEFAULT_MAX_ATTRIBUTION_S,
         params: Mapping[str, Any] | None = None,
         carry_source: bool = False,
+        ports: Any = None,
     ) -> None:
         from seawatch.decode.schemas import SCHEMAS
         from seawatch.settings import SETTINGS
@@ -217,6 +220,7 @@ class Pipeline:
             reorder_window_s = float(SETTINGS["reorder_window_s"].default)
         self.window_us = int(reorder_window_s * 1e6)
         self.zones = list(zones)
+        self.ports = ports
         source = pa.field(SOURCE_ID, pa.int32())
         self.buffers = {
             name: ReorderBuffer(
@@ -305,7 +309,7 @@ class Pipeline:
         if self.geography:
             from seawatch.geo import enrich
 
-            positions = enrich(positions, zones=self.zones)
+            positions = enrich(positions, ports=self.ports, zones=self.zones)
         self.positions += positions.num_rows
         self._ship.add(statics)
         inputs = {"positions": self._ship.attach(positions), "statics": statics}

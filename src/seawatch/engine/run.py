@@ -35,6 +35,7 @@ from seawatch.engine.pipeline import SOURCE_ID, ChunkResult, Pipeline
 from seawatch.events.registry import detectors, resolve_params
 
 if TYPE_CHECKING:
+    from seawatch.geo.ports import PortTable
     from seawatch.geo.zones import ZoneLayer
     from seawatch.settings import Settings
 
@@ -119,7 +120,8 @@ class Engine:
     One pipeline spans every call, so tracks and events cross inputs and a live feed's
     batches. ``params``: detector parameters by detector name (default: the settings'
     ``detectors``, :func:`seawatch.events.registry.resolve_params`). ``untimed``: times
-    assumed for messages without one (:mod:`seawatch.decode.lacking`). An input that
+    assumed for messages without one (:mod:`seawatch.decode.lacking`). ``ports``: the port
+    list for ``distance_to_port_km`` (default: the built-in one). An input that
     cannot be read is told in ``report.findings`` and the others go on.
     """
 
@@ -135,6 +137,7 @@ class Engine:
         progress: Callable[[int], None] | None = None,
         sources: list[str] | None = None,
         untimed: Untimed | None = None,
+        ports: PortTable | None = None,
     ) -> None:
         self.settings = settings
         self.untimed = untimed
@@ -151,6 +154,7 @@ class Engine:
                 reorder_window_s=settings.reorder_window_s,
                 params=resolve_params(settings) if params is None else params,
                 carry_source=True,
+                ports=ports,
             )
             self.report.geography = self.pipeline.geography
         self._ids = {name: i for i, name in enumerate(self.sources)}

@@ -318,6 +318,16 @@ class Query(AlertListings):
             "zones", where + more, params + more_params, "ORDER BY zone_id" + limit_sql(limit)
         )
 
+    def ports(
+        self, source: str | None = None, *, limit: int | None = None, after: str | None = None
+    ) -> pa.Table:
+        """Stored ports and anchorages (of ``source`` when given: ``derived``, ``wpi``...)."""
+        where, params = ("", []) if source is None else (" AND source = ?", [source])
+        more, more_params = where_after("ports", after)
+        return self._select(
+            "ports", where + more, params + more_params, "ORDER BY port_id" + limit_sql(limit)
+        )
+
     def identities(
         self,
         mmsis: Sequence[int] | None = None,
