@@ -13,12 +13,17 @@ fingerprint = SHA-256 of the file, chunk number), so a crash leaves whole chunks
 Rows are deduplicated on their message key, so re-running an input, or storing the same
 message heard by two receivers, stores it once; a re-run skips the chunks the log shows
 committed (without ``detect``) and inputs it shows complete. With ``detect`` the pipeline
-sees the run's inputs from their start (its state is not stored between runs), and its
-output is deduplicated in the same way. Positions keep the input they came from through the
-pipeline (``source_id``), so the labelling rules by source apply to each row as read, even
-when two inputs' rows are released together. Rows too late to put in time order are stored
-as read (without a track), counted and reported, never dropped. :class:`Ingest` keeps one
-run going over inputs that arrive one after another (a live feed's batches).
+sees the run's inputs from their start, unless the run carries state (``states``, a
+:class:`~seawatch.engine.state.StateStore`: daily runs): it then resumes from the state the
+previous run left (reorder buffer, open segments, detector state) and leaves its own at the
+end, at ``watermark_us`` (events open there are stored open, then issued again under the
+same id, or removed, by the next run), so runs over successive days store what one run over
+all of them would. Its output is deduplicated in the same way. Positions keep the input they
+came from through the pipeline (``source_id``), so the labelling rules by source apply to
+each row as read, even when two inputs' rows are released together. Rows too late to put in
+time order are stored as read (without a track), counted and reported, never dropped.
+:class:`Ingest` keeps one run going over inputs that arrive one after another (a live feed's
+batches).
 
 An unreadable input (missing, binary, cut short) stops nothing: the others are stored (a
 damaged one's rows before the damage too), ``engine.findings`` says which and why, and it is
@@ -40,6 +45,7 @@ from seawatch.engine.alerts import AlertEngine
 from seawatch.engine.ports import node_ports
 from seawatch.engine.run import Engine
 from seawatch.engine.sinks import Subscribers
+from seawatch.engine.state import StateStore
 from seawatch.engine.store_sink import COMPLETE, IngestReport, StoreSink, fingerprint
 from seawatch.errors import InputError
 from seawatch.labels import Label, LabelRules
@@ -71,7 +77,9 @@ class Ingest:
     are measured against the built-in ports plus those stored in the ``ports`` table
     (imported and derived: :mod:`seawatch.engine.ports`). ``sinks``: more sinks;
     :class:`~seawatch.engine.sinks.Subscribers` among them are told the positions and
-    events as stored (with ``label_id``), after each commit."""
+    events as stored (with ``label_id``), after each commit. ``states``: resume from the
+    latest state of ``bucket`` made without this run's inputs, and keep this run's state
+    at ``watermark_us`` (see the module docstring)."""
 
     def __init__(
         self,
@@ -85,8 +93,15 @@ class Ingest:
         sinks: Sequence[Any] = (),
         progress: Callable[[int], None] | None = None,
         untimed: Untimed | None = None,
+        states: StateStore | None = None,
+        bucket: str = "all",
+        watermark_us: int | None = None,
     ) -> None:
         store.require_current()
+        if states is not None and not detect:
+            raise InputError("carrying state between runs needs detect (--incremental --detect)")
+        self.states, self.bucket, self.watermark_us = states, bucket, watermark_us
+        self._resumed = states is None
         self.untimed = untimed
         rules = LabelRules.from_settings(settings, store.policy)
         self.sink = StoreSink(
@@ -141,6 +156,8 @@ class Ingest:
                 sink.notes[name] = self.untimed.describe()
             names.append(name)
         sink.report.inputs += len(names)
+        if not self._resumed:
+            self._resume({sink.fingerprints[n] for n in names})
         todo = []
         for name in names:
             if sink.done(sink.fingerprints[name], COMPLETE) and not self.detect:
@@ -162,10 +179,37 @@ class Ingest:
         stored, and the inputs logged complete. Call once, at the end."""
         if not self._finished:
             self._finished = True
-            self.engine.finish()
+            if self.states is None:
+                self.engine.finish()
+            else:  # stored first: a run killed before its state is kept runs again as it was
+                if not self._resumed:
+                    self._resume(set())
+                self.engine.finish(checkpoint=True, watermark_us=self.watermark_us)
+                assert self.engine.pipeline is not None
+                state = self.engine.state()
+                state["inputs"] = sorted(set(self.sink.fingerprints.values()))
+                self.states.save(self.bucket, self.engine.pipeline.watermark_us, state)
             self.sink.complete(self._pending)
             self._pending = []
         return self.report
+
+    def _resume(self, fingerprints: set[str]) -> None:
+        """The engine resumed from the bucket's latest state made without any of this run's
+        inputs: running the same inputs again (a run killed before it was logged complete)
+        resumes from the state before them, so it gives what it gave."""
+        assert self.states is not None
+        self._resumed = True
+        for mark in reversed(self.states.watermarks(self.bucket)):
+            found = self.states.load(self.bucket, mark)
+            if found is None:
+                break
+            if fingerprints & set(found[1].get("inputs", ())):
+                log.info("%s: state at %d already holds these inputs; an older one", self.bucket,
+                         mark)  # fmt: skip
+                continue
+            self.engine.resume(found[1], str(self.states.path(self.bucket, mark)))
+            log.info("resumed %s from %s", self.bucket, self.states.path(self.bucket, mark))
+            return
 
 
 def ingest(
@@ -179,6 +223,8 @@ def ingest(
     params: Mapping[str, Any] | None = None,
     progress: Callable[[int], None] | None = None,
     untimed: Untimed | None = None,
+    states: StateStore | None = None,
+    watermark_us: int | None = None,
 ) -> IngestReport:
     """Decode ``inputs`` and store them (see the module docstring and :class:`Ingest`)."""
     session = Ingest(
@@ -190,6 +236,8 @@ def ingest(
         params=params,
         progress=progress,
         untimed=untimed,
+        states=states,
+        watermark_us=watermark_us,
     )
     session.add(inputs)
     return session.finish()
