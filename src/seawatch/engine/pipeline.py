@@ -197,7 +197,8 @@ class Pipeline:
     ``params``: detector name → parameter instance (:func:`seawatch.events.registry.
     resolve_params`); a detector left out runs with its defaults.
     ``carry_source``: the chunks carry :data:`SOURCE_ID` (the engine's input number), kept
-    on every released row.
+    on every released row. ``pairs``: run the pairwise detectors too (encounters); a
+    partitioned run (:mod:`seawatch.engine.partition_tasks`) runs them as their own stage.
     """
 
     def __init__(
@@ -209,6 +210,7 @@ class Pipeline:
         max_attribution_s: float = DEFAULT_MAX_ATTRIBUTION_S,
         params: Mapping[str, Any] | None = None,
         carry_source: bool = False,
+        pairs: bool = True,
     ) -> None:
         from seawatch.decode.schemas import SCHEMAS
         from seawatch.settings import SETTINGS
@@ -230,8 +232,9 @@ class Pipeline:
         self.positions = 0
         self._clean: tracks.CleanState | None = None
         self._segment: tracks.SegmenterState | None = None
-        self._detectors = {d.name: d for d in detectors()}
-        self.params = _params_for(self._detectors, params or {})
+        self._detectors = {d.name: d for d in detectors() if pairs or not d.pairs}
+        every = _params_for({d.name: d for d in detectors()}, params or {})
+        self.params = {name: every[name] for name in self._detectors}
         self._states: dict[str, Any] = dict.fromkeys(self._detectors)
         self._schemas: dict[str, pa.Schema] = {}
         self._identity = SegmentsAccumulator(max_attribution_s)
@@ -281,10 +284,16 @@ class Pipeline:
             cutoff = max(cutoff, now - self.window_us)
         return self._run(cutoff, late, final=False)
 
-    def finish(self) -> ChunkResult:
-        """Release every held row and return it with the last closed and all open events."""
+    def finish(self, watermark_us: int | None = None) -> ChunkResult:
+        """Release every held row and return it with the last closed and all open events.
+
+        ``watermark_us``: the time up to which the whole run's data is complete (a
+        partition of it passes the run's, not its own newest time); default the newest
+        time seen."""
         if self._finished:
             raise RuntimeError("Pipeline.finish called twice")
+        if watermark_us is not None:
+            self.latest_us = max(self.latest_us, watermark_us)
         result = self._run(np.iinfo(np.int64).max, {}, final=True)
         self._finished = True
         return result
