@@ -28,6 +28,7 @@ from seawatch.cli.decode import (
     tell_findings,
     untimed_option,
 )
+from seawatch.cli.engine_options import engine_choice, engine_options
 from seawatch.cli.node import require_nation
 from seawatch.engine.ingest import ingest
 from seawatch.errors import InputError, LabelError
@@ -57,6 +58,7 @@ __all__ = ["ingest_command"]
 @params_option
 @db_option
 @untimed_option
+@engine_options
 @click.pass_context
 def ingest_command(
     ctx: click.Context,
@@ -68,6 +70,10 @@ def ingest_command(
     params: tuple[str, ...],
     db: str | None,
     untimed: Any,
+    engine: str,
+    scheduler: str | None,
+    workers: int,
+    buckets: int,
 ) -> None:
     """Decode AIS inputs and store them; the same message is stored once.
 
@@ -79,12 +85,16 @@ def ingest_command(
       seawatch ingest day1.nmea --detect --zones eez
       seawatch ingest day1.nmea --detect --param gap.min_gap_s=3600
       seawatch ingest aishub.nmea --untimed 2024-03-01T10:00Z,2024-03-01T10:03Z
+      seawatch ingest day1.nmea day2.nmea --detect --engine dask --workers 2
 
     Messages without a receive time are not stored unless --untimed gives
     them assumed times. Exit code 0 done, 1 an input cannot be read (one
     error line each; the others are still stored), 2 bad usage.
     """
     settings = with_params(settings_of(ctx), params)
+    engine, options = engine_choice(engine, scheduler, workers, buckets)
+    if engine != "local" and not detect:
+        raise click.UsageError(f"--engine {engine} runs tracks and events: add --detect")
     if "-" in inputs:
         raise InputError("ingest needs files (the ingest log knows inputs by content)")
     paths, errors = _check_inputs(inputs)
@@ -104,8 +114,9 @@ def ingest_command(
     with open_db(ctx, db) as store:
         before = _derived_counts(store) if detect else {}
         report = ingest(
-            store, paths, settings, detect=detect, label=label, zones=zones, untimed=untimed
-        )
+            store, paths, settings, detect=detect, label=label, zones=zones, untimed=untimed,
+            engine=engine, options=options,
+        )  # fmt: skip
         after = _derived_counts(store) if detect else {}
         where = store.backend.display
     new = {name: after[name] - before[name] for name in after} if detect else None

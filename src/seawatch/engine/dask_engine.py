@@ -233,15 +233,17 @@ def run_partitioned(
             params=resolve_params(settings) if params is None else dict(params),
             reorder_window_s=settings.reorder_window_s, chunk_rows=chunk_rows,
         )  # fmt: skip
+        own = engine == "dask" and client is None
         cluster = None
-        if engine == "dask" and client is None:
+        if own:
             client, cluster = _dask_client(scheduler, workers)
         try:
             runner = client if engine == "dask" else InProcess(shuffle)
             outs, encounters = _run_tasks(manifest, cfg, runner, slot_s)
         finally:
-            if cluster is not None:
+            if own:
                 client.close()
+            if cluster is not None:
                 cluster.close()
         report.positions = sum(o.positions for o in outs)
         for o in outs:

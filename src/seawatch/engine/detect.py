@@ -4,6 +4,9 @@ In: input files (anything :func:`seawatch.decode.decode_stream` reads), the sett
 layers and detector parameters. Out: in ``out_dir`` the tables of
 :class:`seawatch.engine.sinks.ParquetDirSink` (positions, segments, identity, events and
 the late-row quarantine), and a :class:`DetectResult`. ``seawatch detect`` is this call.
+``engine``: ``local`` (the streaming engine, :class:`seawatch.engine.run.Engine`) or the
+partitioned engine in this process or on Dask (:mod:`seawatch.engine.dask_engine`, with its
+``options``: scheduler, workers, buckets...), into the same tables.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ def detect_files(
     chunk_rows: int | None = None,
     subscribers: Subscribers | None = None,
     untimed: Untimed | None = None,
+    engine: str = "local",
+    options: Mapping[str, Any] | None = None,
 ) -> DetectResult:
     """Run the engine on ``sources`` (merged in time order) and write its tables into
     ``out_dir``; nothing is left there half-written if it fails. An input that cannot be
@@ -52,16 +57,23 @@ def detect_files(
     for messages without one (:mod:`seawatch.decode.lacking`)."""
     with ParquetDirSink(out_dir) as out:
         sinks: list[Any] = [out] if subscribers is None else [out, subscribers]
-        engine = Engine(
-            settings,
-            sinks=sinks,
-            zones=zones,
-            params=params,
-            chunk_rows=chunk_rows,
-            untimed=untimed,
-        )
-        engine.add(sources)
-        report = engine.finish()
+        if engine != "local":
+            from seawatch.engine.dask_engine import run_partitioned
+
+            report = run_partitioned(sources, settings, sinks=sinks, engine=engine,
+                                     zones=zones, params=params, chunk_rows=chunk_rows,
+                                     untimed=untimed, **(options or {}))  # fmt: skip
+        else:
+            run = Engine(
+                settings,
+                sinks=sinks,
+                zones=zones,
+                params=params,
+                chunk_rows=chunk_rows,
+                untimed=untimed,
+            )
+            run.add(sources)
+            report = run.finish()
     if not report.read["positions"]:
         log.warning("no positions decoded from %d input(s): nothing to detect", len(sources))
     return DetectResult(report, out.files)

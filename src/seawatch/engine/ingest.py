@@ -103,6 +103,7 @@ class Ingest:
             untimed=untimed,
         )
         self.detect = detect
+        self.zones, self.params = tuple(zones), params
         self._pending: list[str] = []  # inputs logged complete once the pipeline finishes
         self._finished = False
         if zones:
@@ -123,6 +124,42 @@ class Ingest:
     def add(self, inputs: Sequence[str | Path]) -> IngestReport:
         """Decode and store ``inputs``, merged in time order. An input that cannot be read
         is named in ``report.engine.findings`` with the reason; the others are stored."""
+        todo = self._todo(inputs)
+        found = self.engine.report.findings
+        if todo:
+            self.engine.add(todo)
+        todo = [name for name in todo if name not in found.failed]
+        if self.detect:
+            self._pending += todo
+        else:
+            self.sink.complete(todo)
+        return self.report
+
+    def run_partitioned(
+        self, inputs: Sequence[str | Path], engine: str, options: Mapping[str, Any]
+    ) -> IngestReport:
+        """Decode ``inputs`` into partitions and run tracks and events on them (``engine``:
+        ``partitioned`` or ``dask``, :mod:`seawatch.engine.dask_engine`, with its
+        ``options``); this process stores what the tasks wrote. The whole session: no
+        :meth:`add` before, no :meth:`finish` after."""
+        from seawatch.engine.dask_engine import run_partitioned
+
+        if not self.detect or self._finished or self.engine.report.chunks:
+            raise InputError("a partitioned ingest runs tracks and events, once, on its own")
+        self._finished = True
+        todo = self._todo(inputs)
+        self.sink.sources[:] = todo  # source_id: the input's place among these
+        if todo:
+            run_partitioned(todo, self.engine.settings, sinks=self.engine.sinks,
+                            engine=engine, zones=self.zones, params=self.params,
+                            report=self.engine.report, untimed=self.untimed,
+                            **options)  # fmt: skip
+        self.sink.complete([n for n in todo if n not in self.engine.report.findings.failed])
+        return self.report
+
+    def _todo(self, inputs: Sequence[str | Path]) -> list[str]:
+        """The inputs to read: fingerprinted (an unreadable one told in the findings),
+        those the log shows stored skipped (without ``detect``)."""
         sink = self.sink
         found = self.engine.report.findings
         names = []
@@ -144,14 +181,7 @@ class Ingest:
                 sink.report.skipped_inputs += 1
             else:
                 todo.append(name)
-        if todo:
-            self.engine.add(todo)
-        todo = [name for name in todo if name not in found.failed]
-        if self.detect:
-            self._pending += todo
-        else:
-            sink.complete(todo)
-        return self.report
+        return todo
 
     def finish(self) -> IngestReport:
         """With ``detect``: the pipeline's last positions, open events and the segments
@@ -175,8 +205,12 @@ def ingest(
     params: Mapping[str, Any] | None = None,
     progress: Callable[[int], None] | None = None,
     untimed: Untimed | None = None,
+    engine: str = "local",
+    options: Mapping[str, Any] | None = None,
 ) -> IngestReport:
-    """Decode ``inputs`` and store them (see the module docstring and :class:`Ingest`)."""
+    """Decode ``inputs`` and store them (see the module docstring and :class:`Ingest`).
+    ``engine``: ``local`` (the streaming engine) or, with ``detect``, ``partitioned`` or
+    ``dask`` (:meth:`Ingest.run_partitioned`, ``options`` for it)."""
     session = Ingest(
         store,
         settings,
@@ -187,6 +221,8 @@ def ingest(
         progress=progress,
         untimed=untimed,
     )
+    if engine != "local":
+        return session.run_partitioned(inputs, engine, options or {})
     session.add(inputs)
     return session.finish()
 

@@ -146,12 +146,15 @@ def vessel_task(
 
 
 def slots(manifest: Manifest, slot_s: int) -> list[tuple[int, int]]:
-    """The time slots (µs, half-open) covering the run's days, ``slot_s`` long each."""
-    if not manifest.days:
-        return []
-    lo, hi = manifest.days[0] * DAY_US, (manifest.days[-1] + 1) * DAY_US
-    step = slot_s * US_PER_S
-    return [(t, min(t + step, hi)) for t in range(lo, hi, step)]
+    """The time slots (µs, half-open) of the days with data, ``slot_s`` long each (at most
+    a day: a slot never spans midnight). A grid step needs positions less than
+    ``max_interp_gap_s`` (hours) on either side, so none falls on a day without data."""
+    step = min(slot_s, 86_400) * US_PER_S
+    out = []
+    for day in manifest.days:
+        lo, hi = day * DAY_US, (day + 1) * DAY_US
+        out += [(t, min(t + step, hi)) for t in range(lo, hi, step)]
+    return out
 
 
 def _params(cfg: TaskConfig) -> encounter.EncounterParams:
