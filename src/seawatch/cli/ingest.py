@@ -28,6 +28,7 @@ from seawatch.cli.decode import (
     tell_findings,
     untimed_option,
 )
+from seawatch.cli.engine_options import engine_choice, engine_options
 from seawatch.cli.node import require_nation
 from seawatch.cli.query import parse_time
 from seawatch.engine.ingest import ingest
@@ -72,6 +73,7 @@ __all__ = ["ingest_command"]
 @params_option
 @db_option
 @untimed_option
+@engine_options
 @click.pass_context
 def ingest_command(
     ctx: click.Context,
@@ -85,6 +87,10 @@ def ingest_command(
     params: tuple[str, ...],
     db: str | None,
     untimed: Any,
+    engine: str,
+    scheduler: str | None,
+    workers: int,
+    buckets: int,
 ) -> None:
     """Decode AIS inputs and store them; the same message is stored once.
 
@@ -97,12 +103,16 @@ def ingest_command(
       seawatch ingest day1.nmea --detect --param gap.min_gap_s=3600
       seawatch ingest day2.nmea --detect --incremental --watermark 2026-01-03T00:00Z
       seawatch ingest aishub.nmea --untimed 2024-03-01T10:00Z,2024-03-01T10:03Z
+      seawatch ingest day1.nmea day2.nmea --detect --engine dask --workers 2
 
     Messages without a receive time are not stored unless --untimed gives
     them assumed times. Exit code 0 done, 1 an input cannot be read (one
     error line each; the others are still stored), 2 bad usage.
     """
     settings = with_params(settings_of(ctx), params)
+    engine, options = engine_choice(engine, scheduler, workers, buckets)
+    if engine != "local" and not detect:
+        raise click.UsageError(f"--engine {engine} runs tracks and events: add --detect")
     if "-" in inputs:
         raise InputError("ingest needs files (the ingest log knows inputs by content)")
     paths, errors = _check_inputs(inputs)
@@ -137,6 +147,8 @@ def ingest_command(
             untimed=untimed,
             states=states if incremental else None,
             watermark_us=None if until is None else int(until.timestamp() * 1_000_000),
+            engine=engine,
+            options=options,
         )
         after = _derived_counts(store) if detect else {}
         where = store.backend.display

@@ -122,6 +122,7 @@ class Ingest:
             ports=node_ports(store) if detect else None,
         )
         self.detect = detect
+        self.zones, self.params = tuple(zones), params
         self._pending: list[str] = []  # inputs logged complete once the pipeline finishes
         self._finished = False
         if zones:
@@ -142,6 +143,42 @@ class Ingest:
     def add(self, inputs: Sequence[str | Path]) -> IngestReport:
         """Decode and store ``inputs``, merged in time order. An input that cannot be read
         is named in ``report.engine.findings`` with the reason; the others are stored."""
+        todo = self._todo(inputs)
+        found = self.engine.report.findings
+        if todo:
+            self.engine.add(todo)
+        todo = [name for name in todo if name not in found.failed]
+        if self.detect:
+            self._pending += todo
+        else:
+            self.sink.complete(todo)
+        return self.report
+
+    def run_partitioned(
+        self, inputs: Sequence[str | Path], engine: str, options: Mapping[str, Any]
+    ) -> IngestReport:
+        """Decode ``inputs`` into partitions and run tracks and events on them (``engine``:
+        ``partitioned`` or ``dask``, :mod:`seawatch.engine.dask_engine`, with its
+        ``options``); this process stores what the tasks wrote. The whole session: no
+        :meth:`add` before, no :meth:`finish` after."""
+        from seawatch.engine.dask_engine import run_partitioned
+
+        if not self.detect or self._finished or self.engine.report.chunks:
+            raise InputError("a partitioned ingest runs tracks and events, once, on its own")
+        self._finished = True
+        todo = self._todo(inputs)
+        self.sink.sources[:] = todo  # source_id: the input's place among these
+        if todo:
+            run_partitioned(todo, self.engine.settings, sinks=self.engine.sinks,
+                            engine=engine, zones=self.zones, params=self.params,
+                            report=self.engine.report, untimed=self.untimed,
+                            **options)  # fmt: skip
+        self.sink.complete([n for n in todo if n not in self.engine.report.findings.failed])
+        return self.report
+
+    def _todo(self, inputs: Sequence[str | Path]) -> list[str]:
+        """The inputs to read: fingerprinted (an unreadable one told in the findings),
+        those the log shows stored skipped (without ``detect``)."""
         sink = self.sink
         found = self.engine.report.findings
         names = []
@@ -165,14 +202,7 @@ class Ingest:
                 sink.report.skipped_inputs += 1
             else:
                 todo.append(name)
-        if todo:
-            self.engine.add(todo)
-        todo = [name for name in todo if name not in found.failed]
-        if self.detect:
-            self._pending += todo
-        else:
-            sink.complete(todo)
-        return self.report
+        return todo
 
     def finish(self) -> IngestReport:
         """With ``detect``: the pipeline's last positions, open events and the segments
@@ -225,8 +255,12 @@ def ingest(
     untimed: Untimed | None = None,
     states: StateStore | None = None,
     watermark_us: int | None = None,
+    engine: str = "local",
+    options: Mapping[str, Any] | None = None,
 ) -> IngestReport:
-    """Decode ``inputs`` and store them (see the module docstring and :class:`Ingest`)."""
+    """Decode ``inputs`` and store them (see the module docstring and :class:`Ingest`).
+    ``engine``: ``local`` (the streaming engine) or, with ``detect``, ``partitioned`` or
+    ``dask`` (:meth:`Ingest.run_partitioned`, ``options`` for it)."""
     session = Ingest(
         store,
         settings,
@@ -239,6 +273,10 @@ def ingest(
         states=states,
         watermark_us=watermark_us,
     )
+    if engine != "local":
+        if states is not None:
+            raise InputError(f"--incremental is not yet read by the {engine} engine")
+        return session.run_partitioned(inputs, engine, options or {})
     session.add(inputs)
     return session.finish()
 

@@ -4,10 +4,8 @@ In: successive chunks of decoded ``positions`` and ``statics``
 (:data:`seawatch.decode.schemas.SCHEMAS`), roughly in time order, as a feed or a file
 gives them. Out, per chunk (:meth:`Pipeline.feed`): the positions released so far, cleaned,
 with ``segment_id`` and (when geography runs) the geography columns, the events closed in
-the chunk and the rows that came too late; at the end (:meth:`Pipeline.finish`): the rest of
-the positions, the events still open, then :meth:`Pipeline.segments` and
-:meth:`Pipeline.history`. ``seawatch detect`` writes these; live ingest and benchmarks use
-the same object.
+the chunk and the rows that came too late; at the end (:meth:`Pipeline.finish`): the rest,
+the events still open, then :meth:`Pipeline.segments` and :meth:`Pipeline.history`.
 
 Stages: reorder buffer → tracks.clean → tracks.segment → geo.enrich → every detector of
 :mod:`seawatch.events.registry` with its parameters (``params``); statics go to the detectors
@@ -18,9 +16,8 @@ memory is one chunk plus that state, never the whole input.
 Every stage needs time order. A row is held until it is older than the newest time seen
 minus ``reorder_window_s``, then released with the others sorted by time (equal times in
 the order of their MMSI and message key, not of arrival). A row older than what was
-already released is *late*: it is returned for quarantine and counted, never silently
-dropped. Given the same rows with none late, in any order and any chunks, the outputs
-equal those of one pass over the whole input.
+already released is *late*: returned for quarantine and counted, never dropped. Given the
+same rows, none late, in any order and chunks, the outputs equal one pass's.
 """
 
 from __future__ import annotations
@@ -168,6 +165,7 @@ class Pipeline:
     on every released row. ``ports``: the :class:`seawatch.geo.ports.PortTable` that
     ``distance_to_port_km`` is measured against (default: the built-in list; the engine
     gives the node's, built-in + imported + derived: :mod:`seawatch.engine.ports`).
+    ``pairs``: run the pairwise detectors too (a partitioned run runs them on their own).
     """
 
     def __init__(
@@ -180,6 +178,7 @@ class Pipeline:
         params: Mapping[str, Any] | None = None,
         carry_source: bool = False,
         ports: Any = None,
+        pairs: bool = True,
     ) -> None:
         from seawatch.decode.schemas import SCHEMAS
         from seawatch.settings import SETTINGS
@@ -204,8 +203,9 @@ class Pipeline:
         self.positions = 0
         self._clean: tracks.CleanState | None = None
         self._segment: tracks.SegmenterState | None = None
-        self._detectors = {d.name: d for d in detectors()}
-        self.params = _params_for(self._detectors, params or {})
+        self._detectors = {d.name: d for d in detectors() if pairs or not d.pairs}
+        every = _params_for({d.name: d for d in detectors()}, params or {})
+        self.params = {name: every[name] for name in self._detectors}
         self._states: dict[str, Any] = dict.fromkeys(self._detectors)
         self._schemas: dict[str, pa.Schema] = {}
         self._identity = SegmentsAccumulator(max_attribution_s)
@@ -258,10 +258,16 @@ class Pipeline:
             cutoff = max(cutoff, now - self.window_us)
         return self._run(cutoff, late, final=False)
 
-    def finish(self) -> ChunkResult:
-        """Release every held row and return it with the last closed and all open events."""
+    def finish(self, watermark_us: int | None = None) -> ChunkResult:
+        """Release every held row and return it with the last closed and all open events.
+
+        ``watermark_us``: the time up to which the whole run's data is complete (a
+        partition of it passes the run's, not its own newest time); default the newest
+        time seen."""
         if self._finished:
             raise RuntimeError("Pipeline.finish called twice")
+        if watermark_us is not None:
+            self.latest_us = max(self.latest_us, watermark_us)
         result = self._run(np.iinfo(np.int64).max, {}, final=True)
         result.retract = sorted(self._open_ids - self._reissued)
         self._finished = True

@@ -41,6 +41,7 @@ from seawatch.store.pages import (
     next_page,
     where_after,
 )
+from seawatch.store.places import PlaceListings
 from seawatch.store.tables import TABLES
 
 __all__ = [
@@ -107,7 +108,7 @@ def _check_window(start: datetime | None, end: datetime | None) -> None:
         raise InputError(f"time window {start.isoformat()} .. {end.isoformat()}: end before start")
 
 
-class Query(AlertListings):
+class Query(AlertListings, PlaceListings):
     """Queries for one reader. ``Query(store, reader).positions(bbox=..., start=..., end=...)``.
 
     Every method returns a :class:`pyarrow.Table` with the stored table's columns
@@ -306,26 +307,6 @@ class Query(AlertListings):
         history: names, call signs, IMO numbers and ship types it reported)."""
         return self._select(
             "statics", " AND mmsi = ?", [int(mmsi)], "ORDER BY ts DESC, msg_key" + limit_sql(limit)
-        )
-
-    def zones(
-        self, kind: str | None = None, *, limit: int | None = None, after: str | None = None
-    ) -> pa.Table:
-        """Stored zones (of layer ``kind`` when given), by id."""
-        where, params = ("", []) if kind is None else (" AND kind = ?", [kind])
-        more, more_params = where_after("zones", after)
-        return self._select(
-            "zones", where + more, params + more_params, "ORDER BY zone_id" + limit_sql(limit)
-        )
-
-    def ports(
-        self, source: str | None = None, *, limit: int | None = None, after: str | None = None
-    ) -> pa.Table:
-        """Stored ports and anchorages (of ``source`` when given: ``derived``, ``wpi``...)."""
-        where, params = ("", []) if source is None else (" AND source = ?", [source])
-        more, more_params = where_after("ports", after)
-        return self._select(
-            "ports", where + more, params + more_params, "ORDER BY port_id" + limit_sql(limit)
         )
 
     def identities(
