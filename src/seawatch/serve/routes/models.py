@@ -31,6 +31,7 @@ __all__ = [
     "Event",
     "EventPage",
     "Identity",
+    "IdentityPage",
     "Me",
     "Position",
     "PositionPage",
@@ -105,6 +106,9 @@ VesselMatch = record_model(
     "VesselMatch",
     ("mmsi", "ts", "msg_type", "imo", "callsign", "name", "ship_type"),
 )
+VesselIdentity = record_model(
+    "statics", "VesselIdentity", ("mmsi", "ts", "name", "callsign", "ship_type")
+)
 Alert = record_model("alerts", "Alert")
 AlertRule = record_model("alert_rules", "AlertRule", shown_as={"filters": dict[str, Any]})
 PositionPage = page_model(Position, "PositionPage")
@@ -129,6 +133,7 @@ class AlertRuleItem(BaseModel):
 EventPage = page_model(Event, "EventPage")
 ZonePage = page_model(Zone, "ZonePage")
 VesselPage = page_model(VesselMatch, "VesselPage")
+IdentityPage = page_model(VesselIdentity, "IdentityPage")
 
 
 class Identity(BaseModel):
