@@ -46,3 +46,19 @@ def test_identities_name_and_type_every_vessel_the_reader_may_read(node: Node) -
         assert any(len(rows) == 2 for rows in by_vessel.values())  # Class B: two reports
     with node.client("USA:UNCLASSIFIED") as c:
         assert c.get("/api/v1/identities").json()["items"] == []
+
+
+def test_a_profile_says_where_its_records_came_from(node: Node) -> None:
+    with node.client("IND:SECRET") as c:
+        mmsi = c.get("/api/v1/latest", params={"limit": 1}).json()["items"][0]["mmsi"]
+        profile = c.get(f"/api/v1/vessels/{mmsi}").json()
+    used = len(profile["events"]) + (profile["latest"] is not None)
+    origins = profile["origins"]
+    assert origins
+    assert sum(o["records"] for o in origins) >= used
+    for o in origins:
+        assert o["originator"] == "IND"  # the node's own nation: its own records
+        assert o["nodes"] == ["local"]  # node_id (no peer of IND pinned)
+        assert o["derived"] is False
+    with node.client("IND:SECRET") as c:
+        assert {o["marking"] for o in origins} <= set(c.get("/api/v1/me").json()["labels"])
