@@ -59,7 +59,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _VESSEL_COLUMNS = ("mmsi", "ts", "msg_type", "imo", "callsign", "name", "ship_type", "label_id")
-_IDENTITY_COLUMNS = ("mmsi", "ts", "name", "callsign", "label_id")
+_IDENTITY_COLUMNS = ("mmsi", "ts", "name", "callsign", "ship_type", "label_id")
 _IN_LIST_MAX = 10_000  # more MMSIs than this: every vessel's identity, filtered in Arrow
 
 
@@ -313,13 +313,19 @@ class Query(AlertListings, PlaceListings):
         self,
         mmsis: Sequence[int] | None = None,
         *,
+        typed: bool = False,
         limit: int | None = None,
         after: str | None = None,
     ) -> pa.Table:
         """Each vessel's latest report the reader may read that names it (else the latest
         with a call sign), for ``mmsis`` (all when None), by MMSI. Columns: mmsi, ts, name,
-        callsign, label_id (that report's label)."""
+        callsign, ship_type, label_id (that report's label). ``typed``: instead, the latest
+        report giving its ship type (a Class B vessel names itself in another report)."""
         where = " AND (COALESCE(name, '') <> '' OR COALESCE(callsign, '') <> '')"
+        where = " AND ship_type IS NOT NULL" if typed else where
+        order = (
+            "ORDER BY mmsi, " + ("" if typed else "COALESCE(name, '') = '', ") + "ts DESC, msg_key"
+        )
         wanted = None if mmsis is None else sorted({int(m) for m in mmsis})
         if wanted is not None:
             if not wanted:
@@ -332,8 +338,7 @@ class Query(AlertListings, PlaceListings):
             "statics",
             where + more,
             params,
-            "ORDER BY mmsi, COALESCE(name, '') = '', ts DESC, msg_key"
-            + ("" if in_arrow else limit_sql(limit)),
+            order + ("" if in_arrow else limit_sql(limit)),
             distinct="DISTINCT ON (mmsi) ",
         ).select(list(_IDENTITY_COLUMNS))
         if in_arrow and wanted is not None:
