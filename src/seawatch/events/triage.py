@@ -1,11 +1,11 @@
 """Triage: which events are incidents, which incident each belongs to, and which are noise.
 
 In: events (:data:`~seawatch.events.schema.EVENTS_SCHEMA` columns, as a reader may read
-them) and :class:`TriageParams`. Out: the events with three columns added
-(:func:`classify`): ``role`` (``incident``, ``routine`` or ``open_at_end``), ``incident``
-(the incident's kind: an event type, :data:`SHARED_MMSI` or :data:`MISCONFIGURED`; null when
-not an incident) and ``minor`` (the event is below its noise level), and ``kind`` (the
-spoofing rule or the identity field). :mod:`.incidents` groups them into incidents.
+them) and :class:`TriageParams`. Out: the events with four columns added
+(:func:`classify`): ``kind`` (the spoofing rule or the identity field), ``role``
+(``incident``, ``routine`` or ``open_at_end``), ``incident`` (the incident's kind: an event
+type, :data:`SHARED_MMSI` or :data:`MISCONFIGURED`; null when not an incident) and ``minor``
+(the event is below its noise level). :mod:`.incidents` groups them into incidents.
 
 Rules (docs/events.md, "Incidents"):
 
