@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import statistics
 from collections import Counter
 from typing import Any, Final
 
@@ -30,7 +29,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seawatch.events.mmsi_check import REASONS, mmsi_problem
-from seawatch.events.triage import MISCONFIGURED, SHARED_MMSI, TriageParams, classify, is_imo_number
+from seawatch.events.triage import (
+    MISCONFIGURED,
+    SHARED_MMSI,
+    TriageParams,
+    classify,
+    is_imo_number,
+    raw_value,
+)
 
 __all__ = ["INCIDENT_COLUMNS", "incidents"]
 
@@ -76,38 +82,51 @@ def _offshore(lat: np.ndarray[Any, Any], lon: np.ndarray[Any, Any]) -> np.ndarra
 
 
 def _floats(col: Any) -> np.ndarray[Any, Any]:
-    return np.array([np.nan if v is None else v for v in col.to_pylist()], np.float64)
+    """A float column as numpy, null as NaN."""
+    flat: Any = pa.chunked_array(col).combine_chunks().cast(pa.float64())
+    arr: Any = pc.fill_null(flat, pa.scalar(np.nan, pa.float64()))
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
-def _shared_details(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """What two transmitters on one MMSI left: how far apart, how many jumps and flips."""
-    distances: list[float] = []
-    pairs = jumps = 0
-    values: dict[str, list[Any]] = {}
-    changes: Counter[str] = Counter()
-    for r in rows:
-        d = _json(r["details"])
-        if r["event_type"] == "spoofing":
-            jumps += 1
-            pairs += int(d.get("n_two_places") or 0)
-            if isinstance(d.get("max_distance_m"), int | float):
-                distances.append(float(d["max_distance_m"]))
-        elif r["event_type"] == "identity_change" and d.get("field"):
-            field = str(d["field"])
-            changes[field] += 1
-            seen = values.setdefault(field, [])
-            for v in (d.get("before"), d.get("after")):
-                if v is not None and v not in seen and len(seen) < 3:
-                    seen.append(v)
+def _distinct(values: Any, limit: int = 3) -> list[Any]:
+    """Up to ``limit`` distinct JSON values of ``values`` (raw JSON texts), first seen first."""
+    out: list[Any] = []
+    for text in pc.unique(pc.drop_null(values)).to_pylist()[:limit]:
+        try:
+            out.append(json.loads(text))
+        except ValueError:
+            continue
+    return out
+
+
+def _shared_details(t: pa.Table) -> dict[str, Any]:
+    """What two transmitters on one MMSI left (``t``: its events, in time order): how far
+    apart, how many jumps, how many identity changes and the values that alternate."""
+    etype: Any = pc.fill_null(t.column("event_type").combine_chunks(), pa.scalar(""))
+    details: Any = t.column("details").combine_chunks()
+    jumps: Any = pc.equal(etype, pa.scalar("spoofing"))
+    on_jumps: Any = details.filter(jumps)
+    distances = _floats(pc.cast(raw_value(on_jumps, "max_distance_m"), pa.float64()))
+    pairs = np.nan_to_num(_floats(pc.cast(raw_value(on_jumps, "n_two_places"), pa.float64())))
+    ident: Any = pc.equal(etype, pa.scalar("identity_change"))
+    fields: Any = t.column("kind").combine_chunks().filter(ident)
+    counted: Any = pc.value_counts(pc.drop_null(fields))
+    counted = counted.to_pylist()
+    changes = Counter({str(v["values"]): int(v["counts"]) for v in counted})
+    values = []
+    for f in sorted(changes, key=lambda f: (-changes[f], _order(f))):
+        mine: Any = details.filter(ident).filter(pc.equal(fields, pa.scalar(f)))
+        # before, after, before, ...: the values in the order they were heard
+        both = pa.concat_arrays([raw_value(mine, "before"), raw_value(mine, "after")])
+        order = np.argsort(np.r_[np.arange(len(mine)), np.arange(len(mine))], kind="stable")
+        values.append({"field": f, "values": _distinct(both.take(order))})
+    finite = distances[np.isfinite(distances)]
     return {
-        "apart_m": statistics.median(distances) if distances else None,
-        "jumps": jumps,
-        "two_places": pairs,
+        "apart_m": float(np.median(finite)) if len(finite) else None,
+        "jumps": int(pc.sum(jumps.cast(pa.int64())).as_py() or 0),
+        "two_places": int(pairs.sum()),
         "identity_changes": sum(changes.values()),
-        "values": [
-            {"field": f, "values": values[f]}
-            for f in sorted(changes, key=lambda f: (-changes[f], _order(f)))
-        ],
+        "values": values,
     }
 
 
@@ -117,9 +136,9 @@ def _order(field: str) -> int:
     return known.index(field) if field in known else len(known)
 
 
-def _misconfigured_details(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The invalid MMSIs, most events first, each with why it is not an MMSI."""
-    counts = Counter(int(r["mmsi"]) for r in rows)
+def _misconfigured_details(mmsi: Any) -> dict[str, Any]:
+    """The invalid MMSIs (of each event), most events first, each with why it is not one."""
+    counts = Counter(int(m) for m in mmsi.to_pylist() if m is not None)
     mmsis = [m for m, _ in counts.most_common()]
     problems = mmsi_problem(np.array(mmsis, np.int64)).tolist()
     return {
@@ -132,19 +151,6 @@ def _misconfigured_details(rows: list[dict[str, Any]]) -> dict[str, Any]:
             for m, p in zip(mmsis, problems, strict=True)
         ]
     }
-
-
-def _main_mmsi(rows: list[dict[str, Any]]) -> Any:
-    """The MMSI with the most events (the earliest first among equals)."""
-    return Counter(r["mmsi"] for r in rows).most_common(1)[0][0]
-
-
-def _json(text: str | None) -> dict[str, Any]:
-    try:
-        out = json.loads(text or "{}")
-    except ValueError:
-        return {}
-    return out if isinstance(out, dict) else {}
 
 
 def _empty(events: pa.Table) -> pa.Table:
@@ -171,75 +177,109 @@ def _empty(events: pa.Table) -> pa.Table:
     return pa.schema([pa.field(k, types[k]) for k in INCIDENT_COLUMNS]).empty_table()
 
 
-def incidents(events: pa.Table, params: TriageParams | None = None) -> pa.Table:
+def _group_ids(t: pa.Table) -> tuple[np.ndarray[Any, Any], list[tuple[Any, ...]]]:
+    """Each event's incident (0, 1, ... in order of first event) and each incident's key
+    (kind, mmsi, other_mmsi, rule or field): kind and MMSI for a shared MMSI, kind alone for
+    the misconfigured transponders."""
+    kind: Any = t.column("incident").combine_chunks()
+    whole: Any = pc.equal(kind, pa.scalar(MISCONFIGURED))
+    per_mmsi: Any = pc.or_(whole, pc.equal(kind, pa.scalar(SHARED_MMSI)))
+    none_i: Any = pa.scalar(None, pa.int64())
+    none_s: Any = pa.scalar(None, pa.string())
+    cols: list[Any] = [
+        kind,
+        pc.if_else(whole, none_i, t.column("mmsi").combine_chunks().cast(pa.int64())),
+        pc.if_else(per_mmsi, none_i, t.column("other_mmsi").combine_chunks().cast(pa.int64())),
+        pc.if_else(per_mmsi, none_s, t.column("kind").combine_chunks()),
+    ]
+    text = [pc.fill_null(pc.cast(c, pa.string()), "") for c in cols]
+    joined: Any = pc.binary_join_element_wise(*text, "|")
+    encoded: Any = pc.dictionary_encode(joined)
+    gid = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    first = np.unique(gid, return_index=True)[1]
+    keys = list(zip(*(pa.array(c).take(first).to_pylist() for c in cols), strict=True))
+    return gid, keys
+
+
+def _by_type(gid: np.ndarray[Any, Any], etype: Any, n: int) -> list[str]:
+    """Each incident's events per type, as JSON."""
+    encoded: Any = pc.dictionary_encode(etype)
+    names = encoded.dictionary.to_pylist()
+    code = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    pairs, counts = np.unique(gid * len(names) + code, return_counts=True)
+    out: list[dict[str, int]] = [{} for _ in range(n)]
+    for pair, c in zip(pairs.tolist(), counts.tolist(), strict=True):
+        out[pair // len(names)][str(names[pair % len(names)])] = int(c)
+    return [json.dumps(d, sort_keys=True) for d in out]
+
+
+def incidents(
+    events: pa.Table, params: TriageParams | None = None, *, classified: pa.Table | None = None
+) -> pa.Table:
     """The incidents of ``events`` (those :func:`~seawatch.events.triage.classify` calls
-    incidents), in no particular order; columns :data:`INCIDENT_COLUMNS`."""
-    t = classify(events, params)
+    incidents), in order of their first event; columns :data:`INCIDENT_COLUMNS`.
+    ``classified``: ``classify(events, params)`` when the caller has it already."""
+    t = classify(events, params) if classified is None else classified
     t = t.filter(pc.equal(t.column("role"), pa.scalar("incident")))
     if t.num_rows == 0:
         return _empty(events)
     t = t.sort_by([("start_ts", "ascending"), ("event_id", "ascending")])
-    misconf = pc.equal(t.column("incident"), pa.scalar(MISCONFIGURED)).to_numpy(
-        zero_copy_only=False
-    )
-    shared = pc.equal(t.column("incident"), pa.scalar(SHARED_MMSI)).to_numpy(zero_copy_only=False)
-    keys = list(
-        zip(
-            *(t.column(k).to_pylist() for k in ("incident", "mmsi", "other_mmsi", "kind")),
-            strict=True,
-        )
-    )
-    keys = [
-        (k[0], None, None, None) if m else ((k[0], k[1], None, None) if s else k)
-        for k, m, s in zip(keys, misconf.tolist(), shared.tolist(), strict=True)
-    ]
-    index: dict[tuple[Any, ...], int] = {}
-    gid = np.array([index.setdefault(k, len(index)) for k in keys], dtype=np.int64)
-    n = len(index)
+    gid, keys = _group_ids(t)
+    n = len(keys)
+    first = np.unique(gid, return_index=True)[1]
     lat, lon = _floats(t.column("lat")), _floats(t.column("lon"))
     off = np.nan_to_num(_offshore(lat, lon), nan=-1.0)
-    # per incident: its first event (time order) and its event farthest from shore
-    first = np.unique(gid, return_index=True)[1]
     far_order = np.lexsort((np.arange(len(gid)), -off, gid))
     far = far_order[np.unique(gid[far_order], return_index=True)[1]]
     conf = np.full(n, -np.inf)
     np.maximum.at(conf, gid, np.nan_to_num(_floats(t.column("confidence")), nan=0.0))
     minor = np.ones(n, dtype=bool)
     np.logical_and.at(minor, gid, np.asarray(t.column("minor").to_numpy(zero_copy_only=False)))
-    rows = t.select(["event_type", "mmsi", "start_ts", "end_ts", "details"]).to_pylist()
-    members: list[list[int]] = [[] for _ in range(n)]
-    for i, g in enumerate(gid.tolist()):
-        members[g].append(i)
-    out: dict[str, list[Any]] = {c: [] for c in INCIDENT_COLUMNS}
-    for key, g in index.items():
-        mine = [rows[i] for i in members[g]]
-        ends = [r["end_ts"] for r in mine if r["end_ts"] is not None]
+    no_end = np.iinfo(np.int64).min
+    ends: Any = pc.fill_null(t.column("end_ts").cast(pa.int64()), pa.scalar(no_end, pa.int64()))
+    end_us = np.asarray(ends.to_numpy(), dtype=np.int64)
+    end = np.full(n, no_end, dtype=np.int64)
+    np.maximum.at(end, gid, end_us)
+    mmsi = np.asarray(t.column("mmsi").cast(pa.int64()).to_numpy(), dtype=np.int64)
+    vessels = np.bincount(np.unique(gid * 2**32 + (mmsi & 0xFFFFFFFF)) // 2**32, minlength=n)
+    details = t.column("details").combine_chunks().take(first).to_pylist()
+    main = mmsi[first].tolist()
+    by_incident = np.argsort(gid, kind="stable")
+    bounds = np.searchsorted(gid[by_incident], np.arange(n + 1))
+    for g, key in enumerate(keys):
+        if key[0] not in (SHARED_MMSI, MISCONFIGURED):
+            continue
+        mine = t.take(by_incident[bounds[g] : bounds[g + 1]])
         if key[0] == SHARED_MMSI:
-            details = json.dumps(_shared_details(mine), sort_keys=True)
-        elif key[0] == MISCONFIGURED:
-            details = json.dumps(_misconfigured_details(mine), sort_keys=True)
+            details[g] = json.dumps(_shared_details(mine), sort_keys=True)
         else:
-            details = mine[0]["details"]
-        f, p = int(first[g]), int(far[g])
-        values = {
-            "incident_id": _incident_id(key),
-            "incident": key[0],
-            "event_type": rows[f]["event_type"],
-            "mmsi": _main_mmsi(mine) if key[1] is None else key[1],
-            "other_mmsi": key[2],
-            "kind": key[3],
-            "events": len(mine),
-            "vessels": len({r["mmsi"] for r in mine}),
-            "by_type": json.dumps(Counter(r["event_type"] for r in mine), sort_keys=True),
-            "start_ts": min(r["start_ts"] for r in mine),
-            "end_ts": max(ends) if ends else None,
-            "lat": None if np.isnan(lat[p]) else float(lat[p]),
-            "lon": None if np.isnan(lon[p]) else float(lon[p]),
-            "confidence": float(conf[g]),
-            "minor": bool(minor[g]),
-            "details": details,
-        }
-        for c in INCIDENT_COLUMNS:
-            out[c].append(values[c])
+            found = _misconfigured_details(mine.column("mmsi"))
+            details[g] = json.dumps(found, sort_keys=True)
+            main[g] = found["mmsis"][0]["mmsi"]
     schema = _empty(events).schema
-    return pa.table({c: pa.array(out[c], schema.field(c).type) for c in INCIDENT_COLUMNS})
+    ts = schema.field("end_ts").type
+    cols: dict[str, Any] = {
+        "incident_id": [_incident_id(k) for k in keys],
+        "incident": [k[0] for k in keys],
+        "event_type": t.column("event_type").take(first),
+        "mmsi": main,
+        "other_mmsi": [k[2] for k in keys],
+        "kind": [k[3] for k in keys],
+        "events": np.bincount(gid, minlength=n),
+        "vessels": vessels,
+        "by_type": _by_type(gid, t.column("event_type").combine_chunks(), n),
+        "start_ts": t.column("start_ts").take(first),
+        "end_ts": pa.array(end, pa.int64(), mask=end == no_end).cast(ts),
+        "lat": pa.array(lat[far], mask=np.isnan(lat[far])),
+        "lon": pa.array(lon[far], mask=np.isnan(lon[far])),
+        "confidence": conf,
+        "minor": minor,
+        "details": details,
+    }
+    return pa.table(
+        {
+            c: pa.array(v, schema.field(c).type) if not isinstance(v, pa.ChunkedArray) else v
+            for c, v in cols.items()
+        },
+        schema=schema,
+    )

@@ -1,11 +1,11 @@
 """Triage: which events are incidents, which incident each belongs to, and which are noise.
 
 In: events (:data:`~seawatch.events.schema.EVENTS_SCHEMA` columns, as a reader may read
-them) and :class:`TriageParams`. Out: the events with three columns added
-(:func:`classify`): ``role`` (``incident``, ``routine`` or ``open_at_end``), ``incident``
-(the incident's kind: an event type, :data:`SHARED_MMSI` or :data:`MISCONFIGURED`; null when
-not an incident) and ``minor`` (the event is below its noise level), and ``kind`` (the
-spoofing rule or the identity field). :mod:`.incidents` groups them into incidents.
+them) and :class:`TriageParams`. Out: the events with four columns added
+(:func:`classify`): ``kind`` (the spoofing rule or the identity field), ``role``
+(``incident``, ``routine`` or ``open_at_end``), ``incident`` (the incident's kind: an event
+type, :data:`SHARED_MMSI` or :data:`MISCONFIGURED`; null when not an incident) and ``minor``
+(the event is below its noise level). :mod:`.incidents` groups them into incidents.
 
 Rules (docs/events.md, "Incidents"):
 
@@ -27,9 +27,7 @@ Rules (docs/events.md, "Incidents"):
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -50,6 +48,7 @@ __all__ = [
     "is_imo_number",
     "kind_of",
     "params_markdown",
+    "raw_value",
     "update_doc",
 ]
 
@@ -113,27 +112,40 @@ def _np(col: Any, fill: Any = None) -> np.ndarray[Any, Any]:
     return np.asarray(arr.to_numpy(zero_copy_only=False))
 
 
-def _two_places(details: Any) -> np.ndarray[Any, Any]:
+def raw_value(details: Any, key: str) -> Any:
+    """The JSON text of ``details[key]`` for each event (``6.4``, ``"NAME"``); null when
+    absent. Top-level keys of the detectors' flat details (no nested object has them)."""
+    text: Any = pc.fill_null(details, pa.scalar(""))
     found: Any = pc.extract_regex(
-        pc.fill_null(details, pa.scalar("")), r'"n_two_places":\s*(?P<v>\d+)'
+        text, rf'"{key}":\s*(?P<v>"(?:[^"\\]|\\.)*"|[-+\d.eE]+|true|false|null)'
     )
-    return _np(pc.cast(pc.struct_field(found, [0]), pa.int64()), 0)
+    value: Any = pc.struct_field(found, [0])
+    return pc.if_else(pc.equal(value, pa.scalar("null")), pa.scalar(None, pa.string()), value)
 
 
-def _flips(mmsi: np.ndarray[Any, Any], details: Sequence[str | None]) -> dict[int, int]:
-    """Per MMSI, identity changes back to the value before the field's previous change."""
-    last: dict[tuple[int, str], Any] = {}
-    out: dict[int, int] = {}
-    for m, text in zip(mmsi.tolist(), details, strict=True):
-        try:
-            d = json.loads(text or "{}")
-        except ValueError:
-            continue
-        key = (int(m), str(d.get("field")))
-        if key in last and d.get("after") is not None and d.get("after") == last[key]:
-            out[int(m)] = out.get(int(m), 0) + 1
-        last[key] = d.get("before")
-    return out
+def _number(details: Any, key: str) -> np.ndarray[Any, Any]:
+    """``details[key]`` as float64 (NaN when absent or not a number)."""
+    raw: Any = raw_value(details, key)
+    ok: Any = pc.match_substring_regex(raw, r"^[-+\d.eE]+$")
+    num: Any = pc.if_else(pc.fill_null(ok, False), raw, pa.scalar(None, pa.string()))
+    return _np(pc.cast(num, pa.float64()), float("nan"))
+
+
+def _flips(t: pa.Table, rows: np.ndarray[Any, Any], mmsi: np.ndarray[Any, Any]) -> dict[int, int]:
+    """Per MMSI, identity changes (events ``rows`` of ``t``, in time order) back to the value
+    before the field's previous change."""
+    sub = t.take(rows)
+    field: Any = _np(kind_of(sub.column("details")), "").astype(str)
+    details: Any = sub.column("details").combine_chunks()
+    before = _np(raw_value(details, "before"), "")
+    after = _np(raw_value(details, "after"), "")
+    m = mmsi[rows]
+    order = np.lexsort((np.arange(len(rows)), field, m))
+    m, field, before, after = m[order], field[order], before[order], after[order]
+    same = (m[1:] == m[:-1]) & (field[1:] == field[:-1])
+    back = same & (after[1:] == before[:-1]) & (after[1:] != "")
+    many, counts = np.unique(m[1:][back], return_counts=True)
+    return {int(k): int(n) for k, n in zip(many.tolist(), counts.tolist(), strict=True)}
 
 
 def _shared(t: pa.Table, kind: Any, params: TriageParams) -> set[int]:
@@ -144,21 +156,20 @@ def _shared(t: pa.Table, kind: Any, params: TriageParams) -> set[int]:
     out: set[int] = set()
     jumps = (etype == "spoofing") & (kinds == "jump")
     if jumps.any():
-        pairs = _two_places(t.column("details").combine_chunks().filter(pa.array(jumps)))
-        sums: dict[int, int] = {}
+        details: Any = t.column("details").combine_chunks().filter(pa.array(jumps))
+        pairs = np.nan_to_num(_number(details, "n_two_places"))
+        sums: dict[int, float] = {}
         for m, n in zip(mmsi[jumps].tolist(), pairs.tolist(), strict=True):
-            sums[m] = sums.get(m, 0) + int(n)
+            sums[m] = sums.get(m, 0) + n
         out |= {m for m, n in sums.items() if n >= max(1, params.shared_min_two_places)}
     ident = (etype == "identity_change") & (kinds != "destination") & (kinds != "flag")
     if ident.any():
         many, counts = np.unique(mmsi[ident], return_counts=True)
-        candidates = set(many[counts > max(1, params.shared_min_flips)].tolist())
-        sel = ident & np.isin(mmsi, list(candidates))
+        candidates = many[counts > max(1, params.shared_min_flips)]
+        sel = ident & np.isin(mmsi, candidates)
         if sel.any():
             order = np.argsort(_np(t.column("start_ts").cast(pa.int64()), 0)[sel], kind="stable")
-            rows = np.flatnonzero(sel)[order]
-            texts = t.column("details").take(rows).to_pylist()
-            flips = _flips(mmsi[rows], texts)
+            flips = _flips(t, np.flatnonzero(sel)[order], mmsi)
             out |= {m for m, n in flips.items() if n >= max(1, params.shared_min_flips)}
     return out
 
@@ -170,12 +181,7 @@ def _draught_noise(t: pa.Table, kind: np.ndarray[Any, Any], noise_m: float) -> n
     if not sel.any():
         return out
     details: Any = t.column("details").combine_chunks().filter(pa.array(sel))
-    d: dict[str, np.ndarray[Any, Any]] = {}
-    for key in ("before", "after"):
-        found: Any = pc.extract_regex(
-            pc.fill_null(details, pa.scalar("")), rf'"{key}":\s*(?P<v>-?[\d.]+)'
-        )
-        d[key] = _np(pc.cast(pc.struct_field(found, [0]), pa.float64()), float("nan"))
+    d = {key: _number(details, key) for key in ("before", "after")}
     small = np.abs(d["after"] - d["before"]) <= noise_m + 1e-9
     out[np.flatnonzero(sel)] = small
     return out

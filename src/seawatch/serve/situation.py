@@ -178,13 +178,15 @@ def event_counts(
     *,
     incidents_of: pa.Table | None = None,
     params: TriageParams | None = None,
+    classified: pa.Table | None = None,
 ) -> tuple[Count, ...]:
     """Events and distinct vessels per type, most events first, beside the incidents they
     make (``incidents_of``: :func:`incidents` of ``events``; computed when None) and the
-    events that are not incidents; ``types`` absent count 0."""
+    events that are not incidents; ``types`` absent count 0. ``classified``:
+    :func:`~seawatch.events.triage.classify` of ``events``, when the caller has it."""
     found: dict[str, dict[str, Any]] = {}
     if events.num_rows:
-        t = classify(events, params)
+        t = classify(events, params) if classified is None else classified
         for etype, mmsi, role in zip(
             t.column("event_type").to_pylist(),
             t.column("mmsi").to_pylist(),
@@ -195,7 +197,7 @@ def event_counts(
             c["n"] += 1
             c["vessels"].add(mmsi)
             c["role"][role] = c["role"].get(role, 0) + 1
-        inc = incidents(events, params) if incidents_of is None else incidents_of
+        inc = incidents(events, params, classified=t) if incidents_of is None else incidents_of
         for by_type, minor in zip(
             inc.column("by_type").to_pylist(), inc.column("minor").to_pylist(), strict=True
         ):
@@ -318,7 +320,8 @@ def situation(
     ``<layer>:<polygon>`` (the store's ``zone_id``), for zone entries and presences.
     ``params``: the triage's noise levels and rules (default :class:`TriageParams`).
     """
-    every = incidents(events, params)
+    classified = classify(events, params)
+    every = incidents(events, params, classified=classified)
     inc = every if latest is None else _place_at_latest(every, latest)
     chosen, offshore = _ranked(inc, per_type, top)
     names = vessel_names(vessels)
@@ -359,6 +362,6 @@ def situation(
                 at_latest=bool(r.get("at_latest", False)),
             )
         )
-    counts = event_counts(events, types, incidents_of=every, params=params)
+    counts = event_counts(events, types, incidents_of=every, classified=classified)
     minor = int(pc.sum(every.column("minor").cast(pa.int64())).as_py() or 0)
     return Situation(counts, tuple(notable), every.num_rows, minor)
