@@ -4,19 +4,24 @@ ids as text; vessels carry their identity; every event stands somewhere."""
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pyarrow as pa
 import pytest
 from exportdata import LABELS, POLICY, events, gdal_fields, gdal_frame, positions
+from lxml import etree
 
 from seawatch.export.geojson import write_geojson
 from seawatch.export.kml import write_kml
 from seawatch.export.records import export_records
 from seawatch.export.styled import flat_details
 from seawatch.labels import Reader, parse_label
+from seawatch.serve.accounts import create_user
+from seawatch.serve.app import create_app
 from seawatch.settings import load_settings
 from seawatch.store import TABLES, Store, open_store
 from seawatch.store.query import Query
@@ -211,3 +216,38 @@ def test_identity_changes_stand_at_the_nearest_position_the_reader_may_read(
         other = table.to_pylist()[1]
         assert other["lat"] is None
         assert other["position_ts"] is None
+
+
+def test_the_api_formats_hold_what_the_export_holds(tmp_path: Path) -> None:
+    """``?f=geojson|kml|cot`` of the HTTP API: the same records as ``seawatch export``
+    (identity, placed events, typed details), read through a real server."""
+    sys.path.insert(0, str(Path(__file__).parents[1] / "serve"))
+    from apiclient import MARKING, Served
+
+    with _store(tmp_path) as store:
+        _, token = create_user(store, "analyst", "IND:S")
+        app = create_app(store, load_settings(env=ENV))
+        with Served(app) as url, httpx.Client(base_url=url, timeout=30) as c:
+            c.headers["Authorization"] = f"Bearer {token}"
+            latest = c.get("/api/v1/latest", params={"f": "geojson"})
+            events_ = c.get("/api/v1/events", params={"f": "geojson"})
+            kml = c.get("/api/v1/events", params={"f": "kml"})
+            cot = c.get("/api/v1/events", params={"f": "cot"})
+    vessel = latest.json()["features"][0]["properties"]
+    assert (vessel["name"], vessel["vessel_type"], vessel["flag"]) == (
+        "SAGAR KANYA",
+        "fishing",
+        "IND",
+    )
+    change = events_.json()["features"][0]
+    assert change["id"] == "i1"
+    assert change["geometry"] == {"type": "Point", "coordinates": [81.0, 11.0]}
+    assert change["properties"]["name_after"] == "B"
+    # the change took the SECRET position: the answer is marked so
+    assert events_.headers[MARKING] == "SECRET//NOFORN"
+    (tmp_path / "e.kml").write_bytes(kml.content)
+    assert gdal_fields(tmp_path / "e.kml")["name_before"] == "OFTString"
+    assert kml.headers[MARKING] == "SECRET//NOFORN"
+    markers = [etree.fromstring(line) for line in cot.content.splitlines()]
+    assert [m.get("uid").rsplit(".", 1)[1] for m in markers] == ["i1"]  # type: ignore[union-attr]
+    assert markers[0].get("type") == "b-m-p-s-m"
