@@ -28,6 +28,7 @@ from seawatch.share.receive import import_bundle
 from seawatch.share.retract import apply_retraction, notices, originator_of, retract
 from seawatch.share.rules import Rules, make_rule, parse_delay, rules_file
 from seawatch.share.sync import PREFIX, answer_pull, fetch, push, signed_post, store_answer
+from seawatch.share.witness import WITNESS_FORMAT, Witness
 
 __all__ = ["share_command"]
 
@@ -217,6 +218,11 @@ def export_command(
         out_dir.mkdir(parents=True, exist_ok=True)
         name = f"retraction-{notice['index']:09d}.json"
         (out_dir / name).write_text(json.dumps(notice), encoding="utf-8")
+    held = Witness(node).held(exclude=target.name)  # so do the checkpoints it witnessed
+    if held:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        witnessed = {"format": WITNESS_FORMAT, "from": node.name, "witnessed": held}
+        (out_dir / f"witness-{node.name}.json").write_text(json.dumps(witnessed), "utf-8")
     if release.folder is None and release.entry < 0:
         click.echo(f"nothing new for {peer} since the last release (--again: everything)")
         return
@@ -245,7 +251,7 @@ def import_command(ctx: click.Context, folder: Path, db: str | None) -> None:
         p for p in folder.iterdir() if (p / MANIFEST_FILE).exists()
     )  # fmt: skip
     retractions = sorted(folder.glob("retraction-*.json"))
-    if not bundles and not retractions:
+    if not bundles and not retractions and not any(folder.glob("witness-*.json")):
         raise InputError(f"no bundle in '{folder}' (no {MANIFEST_FILE})")
     with open_db(ctx, db) as store:
         for path in retractions:
@@ -261,6 +267,15 @@ def import_command(ctx: click.Context, folder: Path, db: str | None) -> None:
             again = " (already imported: nothing new)" if done.repeat else ""
             total = sum(done.counts.values())
             click.echo(f"{path.name}: {total:,} records from {done.originator}{again}")
+    for path in sorted(folder.glob("witness-*.json")):  # checkpoints a partner witnessed
+        try:
+            witnessed = json.loads(path.read_bytes())
+            via = str(witnessed["from"])
+        except (ValueError, KeyError, TypeError):
+            raise InputError(f"'{path}' is not a witness file (JSON with 'from')") from None
+        for fork in Witness(node).receive(witnessed.get("witnessed"), via):
+            click.echo(f"FORK: {fork.peer} signed two histories ({fork.reason}); evidence "
+                       "kept in share/forks/ and logged", err=True)  # fmt: skip
 
 
 via_option = click.option(

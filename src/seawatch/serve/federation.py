@@ -7,7 +7,8 @@ a node is its key. Out: answers signed with this node's key (``X-Seawatch-Signat
 
 - ``POST /federation/v1/pull`` ``{"after": N}``: a peer pulls what this node releases to
   it after position N of this node's log (:func:`seawatch.share.sync.answer_pull`).
-- ``POST /federation/v1/seen`` ``{}``: the size of the caller's log this node verified;
+- ``POST /federation/v1/seen`` ``{}``: the size of the caller's log this node verified
+  (and, for witnessing, the sizes of it to prove and the checkpoints held of others);
   ``POST /federation/v1/push``: the caller sends what a pull from there would answer.
 - ``POST /federation/v1/sync`` ``{"peer": NAME, "direction": "pull"|"push"}``: signed by
   this node's own key (its ``seawatch share pull|push NAME --via URL``): the server pulls
@@ -37,6 +38,7 @@ from seawatch.share.sync import (
     PREFIX,
     answer_pull,
     check_answer,
+    exchange_request,
     fetch,
     push,
     seen_size,
@@ -107,7 +109,7 @@ async def pull_route(request: Request) -> Response:
     def answer() -> dict[str, Any]:
         rules = Rules.load(rules_file(node.data_dir))
         with st.lock:
-            return answer_pull(st.store, node, peer, rules, after)
+            return answer_pull(st.store, node, peer, rules, after, payload)
 
     return _signed(node, request, await run_in_threadpool(answer))
 
@@ -116,7 +118,8 @@ async def pull_route(request: Request) -> Response:
 async def seen_route(request: Request) -> Response:
     """The size of the caller's log this node verified (where a push starts from)."""
     node, peer, _ = await _caller(request)
-    return _signed(node, request, {"after": seen_size(node, peer)})
+    seen = {"after": seen_size(node, peer), **exchange_request(node, peer)}
+    return _signed(node, request, seen)
 
 
 @router.post("/push", responses=_RESPONSES, openapi_extra=_body(_AFTER))

@@ -29,7 +29,7 @@ from seawatch.share.note import Checkpoint, parse_checkpoint, verify_checkpoint
 from seawatch.share.peers import Peer
 from seawatch.share.seal import b64, unb64
 
-__all__ = ["check_history", "previous_for", "remember", "seen_checkpoint"]
+__all__ = ["check_history", "previous_for", "remember", "seen_checkpoint", "seen_note"]
 
 
 def previous_for(log: AuditLog, peer: str, index: int, size: int) -> dict[str, Any] | None:
@@ -56,6 +56,11 @@ def seen_checkpoint(data_dir: Path, peer: Peer) -> Checkpoint | None:
     if not path.exists():
         return None
     return verify_checkpoint(path.read_text(encoding="utf-8"), peer.verifier)
+
+
+def seen_note(data_dir: Path, peer: Peer) -> str:
+    """The signed note of :func:`seen_checkpoint` (it must exist)."""
+    return _seen_file(data_dir, peer).read_text(encoding="utf-8")
 
 
 def check_history(data_dir: Path, peer: Peer, cp: Checkpoint, release: dict[str, Any]) -> str:

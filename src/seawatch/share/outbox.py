@@ -103,6 +103,16 @@ class Outbox:
         """The bundles whose release entry is at index ``after`` or later."""
         return [path for index, path in self.bundles() if index >= after]
 
+    def checkpoint_sizes(self, paths: list[Path]) -> list[int]:
+        """The sizes of the checkpoints the bundles in ``paths`` carry (their release
+        checkpoints: a pull answer proves each consistent with its own)."""
+        sizes = set()
+        for path in paths:
+            envelope = json.loads((path / MANIFEST).read_bytes())
+            note = json.loads(base64.b64decode(envelope["payload"]))["release"]["checkpoint"]
+            sizes.add(int(note.split("\n")[1]))
+        return sorted(sizes)
+
     def drop(self, bundle_id: str) -> None:
         """Forget a kept bundle (it is retracted: never resent)."""
         shutil.rmtree(self.folder / bundle_id, ignore_errors=True)

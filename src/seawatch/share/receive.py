@@ -42,6 +42,7 @@ from seawatch.share.note import Checkpoint, verify_checkpoint
 from seawatch.share.peers import Peer
 from seawatch.share.retract import Tombstones
 from seawatch.share.seal import MANIFEST_TYPE, Wrapper, decrypt_part, dsse_open, label_of, unb64
+from seawatch.share.witness import SplitView, Witness
 from seawatch.store import TABLES, Store
 from seawatch.store.query import Query
 
@@ -102,6 +103,16 @@ def import_bundle(store: Store, node: Node, folder: Source) -> Imported:
         )  # fmt: skip
         raise
     peer, manifest, tables, relation = checked
+    release = manifest["release"]
+    previous = release.get("previous") or {}
+    proofs = {int(previous["size"]): [unb64(h) for h in previous["proof"]]} if previous else {}
+    split = Witness(node).observe(peer, release["checkpoint"], proofs)
+    if split:
+        node.record(
+            {"kind": "rejection", "bundle": _name(folder), "check": "fork", "part": MANIFEST_FILE,
+             "reason": split[0].reason}
+        )  # fmt: skip
+        raise SplitView(split[0])
     bundle_id = manifest["bundle_id"]
     repeat = any(
         e.get("kind") == "import" and e.get("bundle_id") == bundle_id
@@ -122,7 +133,6 @@ def import_bundle(store: Store, node: Node, folder: Source) -> Imported:
             n = store.write(table, rows)
             stored += n if TABLES[table].on_conflict == "ignore" else 0
             counts[label.marking] = counts.get(label.marking, 0) + rows.num_rows
-    release = manifest["release"]
     remember(node.data_dir, peer, release["checkpoint"])
     index, _ = node.record(
         {"kind": "import", "bundle_id": bundle_id, "originator": peer.name,

@@ -27,14 +27,14 @@ import contextlib
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from seawatch.share import merkle
 from seawatch.share.bundle import export_bundle
-from seawatch.share.errors import BundleRejected, SyncError, VerifyError
-from seawatch.share.history import seen_checkpoint
+from seawatch.share.errors import SyncError, VerifyError
+from seawatch.share.history import seen_checkpoint, seen_note
 from seawatch.share.httpsig import NONCE, SIGNATURE, sign_request, verify_response
 from seawatch.share.node import Node
 from seawatch.share.note import verify_checkpoint
@@ -44,6 +44,7 @@ from seawatch.share.receive import Imported, import_bundle
 from seawatch.share.retract import Receipt, apply_retraction, notices
 from seawatch.share.rules import Rules
 from seawatch.share.seal import b64, unb64
+from seawatch.share.witness import ForkEvidence, SplitView, Witness, parse_proofs, proofs_for
 from seawatch.store import Store
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "Pulled",
     "answer_pull",
     "check_answer",
+    "exchange_request",
     "fetch",
     "pull",
     "push",
@@ -76,15 +78,30 @@ def current_checkpoint(node: Node) -> tuple[int, str]:
     return log.size, note
 
 
-def answer_pull(store: Store, node: Node, peer: Peer, rules: Rules, after: int) -> dict[str, Any]:
-    """The answer to ``peer`` pulling from log position ``after`` (see the module)."""
+def answer_pull(
+    store: Store,
+    node: Node,
+    peer: Peer,
+    rules: Rules,
+    after: int,
+    request: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The answer to ``peer`` pulling from log position ``after`` (see the module).
+
+    Witnessing (:mod:`.witness`): ``request`` may hold ``prove`` (sizes of this node's log
+    the peer holds checkpoints of: each is proven consistent with the answer's checkpoint,
+    as are the checkpoints of the bundles sent) and ``witnessed`` (the cosigned
+    checkpoints the peer holds of third nodes, checked here: forks are logged). The answer
+    carries this node's own ``witnessed`` notes for the peer to check."""
+    witness = Witness(node)
+    witness.receive((request or {}).get("witnessed"), peer.name)
     outbox = Outbox(node.data_dir, peer.name)
     export_bundle(store, node, peer, rules, outbox.folder, outbox=outbox)
     size, note = current_checkpoint(node)
     proof = node.log().consistency(after, size) if 0 < after <= size else []
-    bundles = [
-        {name: b64(data) for name, data in read_files(path).items()} for path in outbox.since(after)
-    ]
+    paths = outbox.since(after)
+    bundles = [{name: b64(data) for name, data in read_files(path).items()} for path in paths]
+    prove = list((request or {}).get("prove") or [])[:64] + outbox.checkpoint_sizes(paths)
     return {
         "format": PULL_FORMAT,
         "after": after,
@@ -92,7 +109,16 @@ def answer_pull(store: Store, node: Node, peer: Peer, rules: Rules, after: int) 
         "consistency": [b64(h) for h in proof],
         "bundles": bundles,
         "retractions": notices(node.data_dir, peer.name),
+        "proofs": proofs_for(node.log(), prove, size),
+        "witnessed": witness.held(exclude=peer.name),
     }
+
+
+def exchange_request(node: Node, peer: Peer) -> dict[str, Any]:
+    """What a node tells a peer it exchanges with, beside ``after``: the sizes of the
+    peer's log it wants proven and the cosigned checkpoints it holds of others."""
+    witness = Witness(node)
+    return {"prove": witness.wanted(peer), "witnessed": witness.held(exclude=peer.name)}
 
 
 def signed_post(node: Node, peer: Peer, path: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -138,6 +164,7 @@ class Pulled:
     size: int
     imported: list[Imported]
     receipts: list[Receipt]
+    forks: list[ForkEvidence] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """As JSON (the answer of ``/sync`` and ``/push``)."""
@@ -152,6 +179,7 @@ class Pulled:
             "retracted": [
                 {"retraction_id": r.retraction_id, "removed": r.removed} for r in self.receipts
             ],
+            "forks": [f.as_json() for f in self.forks],
         }  # fmt: skip
 
 
@@ -163,6 +191,9 @@ class Answer:
     size: int
     bundles: list[dict[str, bytes]]
     retractions: list[Any]
+    note: str = ""
+    proofs: dict[int, list[bytes]] = field(default_factory=dict)
+    forks: list[ForkEvidence] = field(default_factory=list)
 
 
 def check_answer(node: Node, peer: Peer, answer: Any, after: int) -> Answer:
@@ -179,8 +210,10 @@ def check_answer(node: Node, peer: Peer, answer: Any, after: int) -> Answer:
         proof = [unb64(h) for h in answer["consistency"]]
         bundles = [{str(k): unb64(v) for k, v in b.items()} for b in answer["bundles"]]
         retractions = list(answer["retractions"])
+        proofs = parse_proofs(answer.get("proofs"))
     except (KeyError, TypeError, ValueError, AttributeError, VerifyError) as exc:
         raise SyncError(f"the answer of {peer.name} is malformed: {exc}") from None
+    witness = Witness(node)
     if seen is not None:
         same = seen.size == cp.size and seen.root_hash == cp.root_hash
         grows = seen.size < cp.size and merkle.verify_consistency(
@@ -191,18 +224,34 @@ def check_answer(node: Node, peer: Peer, answer: Any, after: int) -> Answer:
                 {"kind": "rejection", "bundle": "(sync)", "check": "fork", "part": peer.name,
                  "reason": f"checkpoint {cp.size} does not extend {seen.size}"}
             )  # fmt: skip
-            raise BundleRejected(
-                "fork", "checkpoint", f"{peer.name}'s log of {cp.size} entries does not extend "
-                f"the log of {seen.size} it showed before: two histories",
-            )  # fmt: skip
-    return Answer(peer, cp.size, bundles, retractions)
+            reason = (
+                f"{peer.name}'s log of {cp.size} entries does not extend the log of "
+                f"{seen.size} it showed before: two histories"
+            )
+            raise SplitView(
+                witness.fork(peer, seen_note(node.data_dir, peer), answer["checkpoint"], reason)
+            )
+    split = witness.observe(peer, answer["checkpoint"], proofs)
+    if split:
+        node.record(
+            {"kind": "rejection", "bundle": "(sync)", "check": "fork", "part": peer.name,
+             "reason": split[0].reason}
+        )  # fmt: skip
+        raise SplitView(split[0])
+    forks = witness.receive(answer.get("witnessed"), peer.name)
+    return Answer(peer, cp.size, bundles, retractions, answer["checkpoint"], proofs, forks)
 
 
 def store_answer(store: Store, node: Node, answer: Answer) -> Pulled:
-    """Apply the retractions, then import the bundles, of a checked answer."""
+    """Apply the retractions, then import the bundles, of a checked answer; then check
+    the bundles' checkpoints against the answer's (the proofs it carries for them)."""
     receipts = [apply_retraction(store, node, answer.peer, n) for n in answer.retractions]
     done = [import_bundle(store, node, files) for files in answer.bundles]
-    return Pulled(answer.peer.name, answer.size, done, [r for r in receipts if not r.repeat])
+    if answer.note:
+        Witness(node).observe(answer.peer, answer.note, answer.proofs)
+    return Pulled(
+        answer.peer.name, answer.size, done, [r for r in receipts if not r.repeat], answer.forks
+    )
 
 
 def seen_size(node: Node, peer: Peer) -> int:
@@ -215,9 +264,8 @@ def fetch(node: Node, peer: Peer) -> Answer:
     """Ask ``peer`` for what it releases to this node since the last exchange (no store:
     a server does this without holding its store)."""
     after = seen_size(node, peer)
-    return check_answer(
-        node, peer, signed_post(node, peer, f"{PREFIX}/pull", {"after": after}), after
-    )
+    request = {"after": after, **exchange_request(node, peer)}
+    return check_answer(node, peer, signed_post(node, peer, f"{PREFIX}/pull", request), after)
 
 
 def pull(store: Store, node: Node, peer: Peer) -> Pulled:
@@ -233,4 +281,13 @@ def push(node: Node, peer: Peer, build: Callable[[int], dict[str, Any]]) -> dict
     after = state.get("after")
     if not isinstance(after, int) or after < 0:
         raise SyncError(f"{peer.name} did not say what it has verified of this node's log")
-    return signed_post(node, peer, f"{PREFIX}/push", build(after))
+    forks = Witness(node).receive(state.get("witnessed"), peer.name)
+    answer = build(after)
+    size = int(answer["checkpoint"].split("\n")[1])
+    answer["proofs"] = {
+        **proofs_for(node.log(), state.get("prove") or [], size),
+        **answer.get("proofs", {}),
+    }
+    summary = signed_post(node, peer, f"{PREFIX}/push", answer)
+    summary["forks"] = summary.get("forks", []) + [f.as_json() for f in forks]
+    return summary
