@@ -169,10 +169,14 @@ def export_bundle(
     if not parts and outbox is not None and already:
         return Release(bundle_id, None, {}, withheld, -1)  # nothing new: no decision
     if not parts:
+        if outbox is not None and outbox.refused() == withheld:
+            return Release(bundle_id, None, {}, withheld, -1)  # the same refusal: logged
         index, _ = node.record(
             {"kind": "refusal", "peer": peer.name, "peer_nation": peer.nation,
              "reason": "no rule releases any record the labels allow", "withheld": withheld}
         )  # fmt: skip
+        if outbox is not None:
+            outbox.refuse(withheld)
         return Release(bundle_id, None, {}, withheld, index)
     entry = release_entry(bundle_id, peer, parts, withheld)
     index, note = node.record(entry)

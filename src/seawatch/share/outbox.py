@@ -85,6 +85,7 @@ class Outbox:
     def keep_keys(self, bundle_id: str, keys: dict[str, list[Any]]) -> None:
         """Remember the record keys of a bundle (so it can be retracted by its id)."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / "refused.json").unlink(missing_ok=True)  # a release came after it
         write_atomic(self.folder / f"{bundle_id}.keys.json", json.dumps(keys).encode())
 
     def bundles(self) -> list[tuple[int, Path]]:
@@ -102,6 +103,16 @@ class Outbox:
     def since(self, after: int) -> list[Path]:
         """The bundles whose release entry is at index ``after`` or later."""
         return [path for index, path in self.bundles() if index >= after]
+
+    def refused(self) -> int | None:
+        """The rows withheld at the last refusal logged for the peer, if it is the last
+        decision (a refusal that changed nothing is not logged again at every pull)."""
+        path = self.folder / "refused.json"
+        return int(json.loads(path.read_bytes())["withheld"]) if path.exists() else None
+
+    def refuse(self, withheld: int) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.folder / "refused.json", json.dumps({"withheld": withheld}).encode())
 
     def checkpoint_sizes(self, paths: list[Path]) -> list[int]:
         """The sizes of the checkpoints the bundles in ``paths`` carry (their release
