@@ -11,8 +11,8 @@ consistency proof from the seen one verifies), ``gap`` (bundles in between were 
 no proof from the seen size), ``older`` (a bundle delivered late); a checkpoint of the
 same size with another root, or a proof that does not verify, is a fork: the originator
 showed two histories, and the bundle is rejected (check ``fork``). :func:`remember` keeps
-the largest verified checkpoint. Full witnessing (cosigned checkpoints, proofs between
-any two) is later work.
+the largest verified checkpoint. Witnessing across partners (cosigned checkpoints, gossip,
+proofs between any two sizes held) is :mod:`.witness`.
 """
 
 from __future__ import annotations
