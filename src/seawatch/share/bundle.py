@@ -61,8 +61,8 @@ __all__ = ["BUNDLE_FORMAT", "MANIFEST_FILE", "Release", "export_bundle", "peer_r
 
 BUNDLE_FORMAT: Final = "seawatch-bundle/1"
 MANIFEST_FILE: Final = "manifest.dsse.json"
-SHARED_TABLES: Final = ("positions", "events")
-"""The stored tables bundles carry (statics follow when the query layer lists them whole)."""
+SHARED_TABLES: Final = ("positions", "statics", "events")
+"""The stored tables bundles carry: positions, static reports (vessel identities), events."""
 
 
 def peer_reader(peer: Peer, policy: Policy) -> Reader:
@@ -83,6 +83,8 @@ class Release:
 
 
 def _all_rows(query: Query, table: str) -> pa.Table:
+    if table == "statics":
+        return query.statics()
     return query.positions() if table == "positions" else query.events()
 
 

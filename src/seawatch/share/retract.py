@@ -52,7 +52,9 @@ __all__ = [
 ]
 
 NOTICE_FORMAT: Final = "seawatch-retraction/1"
-KEYED: Final = {"positions": "msg_key", "events": "event_id"}
+KEYED: Final = {"positions": "msg_key", "statics": "msg_key", "events": "event_id"}
+"""The key each shared table's records are retracted by (a notice of an older version
+may list no statics)."""
 SELF: Final = "_self"
 
 
@@ -108,10 +110,12 @@ def retract(
     bundles: Iterable[str] = (),
     reason: str = "",
     peers: Iterable[str] = (),
+    statics: Iterable[int] = (),
 ) -> dict[str, Any]:
     """Retract records and/or bundles this node released (see the module); the notice.
     It goes to ``peers`` (names), to the peers the bundles went to, or else to all."""
-    keys: dict[str, set[Any]] = {"positions": set(positions), "events": set(events)}
+    keys: dict[str, set[Any]] = {"positions": set(positions), "statics": set(statics),
+                                 "events": set(events)}  # fmt: skip
     bundle_ids = sorted(set(bundles))
     outboxes = [p for p in (Path(node.data_dir) / "share" / "outbox").glob("*") if p.is_dir()]
     to = set(peers)
@@ -130,6 +134,7 @@ def retract(
         "kind": "retraction",
         "retraction_id": retraction_id,
         "positions": sorted(keys["positions"]),
+        "statics": sorted(keys["statics"]),
         "events": sorted(keys["events"]),
         "bundles": bundle_ids,
         "peers": sorted(to),
@@ -180,8 +185,10 @@ def _entry(notice: Any, peer: Peer) -> tuple[dict[str, Any], int]:
     entry: dict[str, Any] = json.loads(leaf)
     if entry.get("kind") != "retraction" or not isinstance(entry.get("retraction_id"), str):
         raise ValueError("the logged entry is not a retraction")
-    if not all(isinstance(entry.get(t), list) for t in KEYED):
+    if not all(isinstance(entry.get(t), list) for t in ("positions", "events")):
         raise ValueError("the retraction does not list positions and events")
+    if not isinstance(entry.setdefault("statics", []), list):
+        raise ValueError("the retraction's statics are not a list")
     return entry, index
 
 
@@ -218,7 +225,8 @@ def apply_retraction(store: Store, node: Node, peer: Peer, notice: Any) -> Recei
             values = entry[table]
             if not values or not theirs:
                 continue
-            held = query.positions() if table == "positions" else query.events()
+            held = {"positions": query.positions, "statics": query.statics,
+                    "events": query.events}[table]()  # fmt: skip
             fn: Any = pc
             mask = fn.and_(
                 fn.is_in(held.column(key), pa.array(values, held.column(key).type)),

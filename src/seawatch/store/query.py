@@ -302,6 +302,11 @@ class Query(AlertListings, PlaceListings):
         )
         return rows.select(list(_VESSEL_COLUMNS))
 
+    def statics(self, *, limit: int | None = None) -> pa.Table:
+        """Every static report the reader may read, by time (then MMSI, message key): the
+        whole table as the reader sees it (what federation releases)."""
+        return self._select("statics", "", [], "ORDER BY ts, mmsi, msg_key" + limit_sql(limit))
+
     def reports(self, mmsi: int, *, limit: int | None = 1000) -> pa.Table:
         """One vessel's static reports the reader may read, newest first (its identity
         history: names, call signs, IMO numbers and ship types it reported)."""
