@@ -1,4 +1,4 @@
-"""Random partition and delivery schedules over 3 nodes, in process (the real sync
+"""Random partition and delivery schedules over 3 to 5 nodes, in process (the real sync
 functions, stores, keys and logs; no servers): answers lost, duplicated, reordered and
 delayed across cut links, records and retractions made between; then two exchange rounds
 over healed links. After them: every node holds, of each originator's log, the same root
@@ -9,7 +9,7 @@ retracted records gone everywhere and never back; no fork alerts.
 Each hypothesis example builds one world (rules drawn per pair of nodes) and runs
 ``SCHEDULES`` schedules in it, one after the other. fsync is switched off here (what is
 tested is the protocol, not the disk). ``FEDERATION_SCHEDULES=1000`` runs 1,000 schedules
-(minutes on a loaded machine); the default runs 60 (see docs/federation.md for the
+(many minutes on a loaded machine); the default runs 40 (see docs/federation.md for the
 figures measured).
 """
 
@@ -45,10 +45,11 @@ from seawatch.store.query import Query
 from .conftest import NodeDir
 from .test_bundles import TS, pin, store_of
 
-NODES = (("IND", "ind"), ("USA", "usa"), ("JPN", "jpn"))
+NODES = (("IND", "ind"), ("USA", "usa"), ("JPN", "jpn"), ("AUS", "aus"), ("FRA", "fra"))
+"""The nodes a world is made of: the first 3, 4 or 5 (drawn per world)."""
 SCHEDULES = 10
 """Schedules per hypothesis example (one world each)."""
-TOTAL = int(os.environ.get("FEDERATION_SCHEDULES", "60"))
+TOTAL = int(os.environ.get("FEDERATION_SCHEDULES", "40"))
 """Schedules in all: FEDERATION_SCHEDULES=1000 for the full run (minutes)."""
 T0 = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 RULES = ("all", "unclassified", "none")
@@ -101,9 +102,9 @@ class World:
         return out
 
 
-def _world(template: Path, tmp: Path, rules: dict[tuple[str, str], str]) -> World:
+def _world(template: Path, tmp: Path, k: int, rules: dict[tuple[str, str], str]) -> World:
     nodes = {}
-    for nation, name in NODES:
+    for nation, name in NODES[:k]:
         shutil.copytree(template / name, tmp / name)
         nodes[name] = NodeDir(tmp / name, nation, name)
         me = nodes[name].node()
@@ -170,19 +171,31 @@ def _held(store: Store) -> list[int]:
     ]
 
 
-NAMES = [name for _, name in NODES]
-LINKS = list(itertools.permutations(NAMES, 2))
 MARKINGS = ("UNCLASSIFIED", "CONFIDENTIAL//REL TO {me}, {other}", "SECRET//NOFORN")
-schedule = st.fixed_dictionaries({
-    "records": st.lists(st.tuples(st.sampled_from(NAMES), st.sampled_from(MARKINGS),
-                                  st.sampled_from(NAMES)), max_size=3),
-    "retract": st.none() | st.tuples(st.sampled_from(NAMES), st.integers(0, 50)),
-    "cut": st.sets(st.sampled_from(LINKS)),
-    "deliveries": st.lists(st.tuples(st.sampled_from(LINKS),
-                                     st.sampled_from(["deliver", "lose", "dup", "delay"])),
-                           max_size=4),
-    "heal": st.permutations(LINKS),
-})  # fmt: skip
+
+
+def _schedule(names: list[str]) -> st.SearchStrategy[dict[str, Any]]:
+    links = list(itertools.permutations(names, 2))
+    return st.fixed_dictionaries({
+        "records": st.lists(st.tuples(st.sampled_from(names), st.sampled_from(MARKINGS),
+                                      st.sampled_from(names)), max_size=3),
+        "retract": st.none() | st.tuples(st.sampled_from(names), st.integers(0, 50)),
+        "cut": st.sets(st.sampled_from(links)),
+        "deliveries": st.lists(st.tuples(st.sampled_from(links),
+                                         st.sampled_from(["deliver", "lose", "dup", "delay"])),
+                               max_size=4),
+        "heal": st.permutations(links),
+    })  # fmt: skip
+
+
+def _worlds(k: int) -> st.SearchStrategy[tuple[int, Any, list[dict[str, Any]]]]:
+    names = [name for _, name in NODES[:k]]
+    links = list(itertools.permutations(names, 2))
+    return st.tuples(
+        st.just(k),
+        st.fixed_dictionaries({link: st.sampled_from(RULES) for link in links}),
+        st.lists(_schedule(names), min_size=SCHEDULES, max_size=SCHEDULES),
+    )
 
 
 @settings(
@@ -190,26 +203,24 @@ schedule = st.fixed_dictionaries({
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(
-    rules=st.fixed_dictionaries({link: st.sampled_from(RULES) for link in LINKS}),
-    schedules=st.lists(schedule, min_size=SCHEDULES, max_size=SCHEDULES),
-)
+@given(world=st.integers(3, len(NODES)).flatmap(_worlds))
 def test_partition_and_delivery_schedules_converge(
     template: Path,
     monkeypatch: pytest.MonkeyPatch,
-    rules: dict[tuple[str, str], str],
-    schedules: list[dict[str, Any]],
+    world: tuple[int, dict[tuple[str, str], str], list[dict[str, Any]]],
 ) -> None:
+    k, rules, schedules = world
     monkeypatch.setattr(os, "fsync", lambda fd: None)
     with tempfile.TemporaryDirectory() as tmp:
-        world = _world(template, Path(tmp), rules)
+        made = _world(template, Path(tmp), k, rules)
         try:
             for plan in schedules:
-                _run(world, plan)
-                _check(world)
+                _run(made, plan)
+                _check(made)
                 RAN["schedules"] += 1
+                RAN[f"{k} nodes"] = RAN.get(f"{k} nodes", 0) + 1
         finally:
-            for store in world.stores.values():
+            for store in made.stores.values():
                 store.close()
 
 
