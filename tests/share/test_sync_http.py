@@ -22,6 +22,7 @@ import pytest
 
 from seawatch.labels import parse_label
 from seawatch.share.httpsig import sign_request
+from seawatch.share.witness import Witness, cosignature_time
 
 from .conftest import NodeDir
 from .test_bundles import T0, TS, fill, held, log_kinds, store_of
@@ -176,3 +177,9 @@ def test_pull_over_http_three_nodes(three: dict[str, tuple[NodeDir, Server]]) ->
     assert log_kinds(usa) == ["import", "receipt"]
     for node in (ind, usa, jpn):
         assert "verified" in node.run("audit", "verify")
+    # witnessing: each cosigned IND's checkpoint in the exchange (pull and push alike)
+    for node in (usa, jpn):
+        me = node.node()
+        assert Witness(me).best(me.peers().get("ifc-ior")) is not None
+        (note,) = Witness(me).held()
+        assert cosignature_time(note, me.verifier) is not None
