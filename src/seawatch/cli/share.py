@@ -303,6 +303,9 @@ def _exchange(ctx: click.Context, peer: str, via: str | None, db: str | None, wa
         click.echo(
             f"retraction {r['retraction_id']}: {r['removed']:,} records removed (receipt logged)"
         )
+    for f in summary.get("forks", []):
+        click.echo(f"FORK: {f['peer']} signed two histories ({f['reason']}; passed on by "
+                   f"{f['via']}); evidence kept in share/forks/ and logged", err=True)  # fmt: skip
     for i in summary["imported"]:
         again = " (already imported: nothing new)" if i["repeat"] else ""
         click.echo(f"{i['bundle_id']}: {sum(i['counts'].values()):,} records{again}")

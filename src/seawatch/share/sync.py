@@ -101,7 +101,7 @@ def answer_pull(
     proof = node.log().consistency(after, size) if 0 < after <= size else []
     paths = outbox.since(after)
     bundles = [{name: b64(data) for name, data in read_files(path).items()} for path in paths]
-    prove = list((request or {}).get("prove") or [])[:64] + outbox.checkpoint_sizes(paths)
+    prove = _sizes((request or {}).get("prove")) + outbox.checkpoint_sizes(paths)
     return {
         "format": PULL_FORMAT,
         "after": after,
@@ -112,6 +112,11 @@ def answer_pull(
         "proofs": proofs_for(node.log(), prove, size),
         "witnessed": witness.held(exclude=peer.name),
     }
+
+
+def _sizes(value: Any) -> list[Any]:
+    """The sizes a peer asks to be proven (anything but a list: none)."""
+    return value[:64] if isinstance(value, list) else []
 
 
 def exchange_request(node: Node, peer: Peer) -> dict[str, Any]:
@@ -285,7 +290,7 @@ def push(node: Node, peer: Peer, build: Callable[[int], dict[str, Any]]) -> dict
     answer = build(after)
     size = int(answer["checkpoint"].split("\n")[1])
     answer["proofs"] = {
-        **proofs_for(node.log(), state.get("prove") or [], size),
+        **proofs_for(node.log(), _sizes(state.get("prove")), size),
         **answer.get("proofs", {}),
     }
     summary = signed_post(node, peer, f"{PREFIX}/push", answer)
