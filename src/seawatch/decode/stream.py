@@ -14,7 +14,7 @@ import csv
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import IO, BinaryIO
 
@@ -57,19 +57,15 @@ class DecodeStats:
     skipped_lines: int = 0
     untimed: int = 0  # messages with no receive time of their own (stamped or left null)
     assumed: int = 0  # of those, stamped with an assumed time (``untimed``)
+    empty_fragments: int = 0  # multi-sentence messages assembled with an empty fragment
+    reordered: int = 0  # multi-sentence messages assembled from fragments out of order
     by_type: Mapping[int, int] = field(default_factory=dict)
     rejects: Mapping[str, int] = field(default_factory=dict)
 
     def merge(self, other: DecodeStats) -> DecodeStats:
+        sums = {f.name: getattr(self, f.name) + getattr(other, f.name) for f in _TOTALS}
         return DecodeStats(
-            bytes=self.bytes + other.bytes,
-            lines=self.lines + other.lines,
-            sentences=self.sentences + other.sentences,
-            messages=self.messages + other.messages,
-            other_sentences=self.other_sentences + other.other_sentences,
-            skipped_lines=self.skipped_lines + other.skipped_lines,
-            untimed=self.untimed + other.untimed,
-            assumed=self.assumed + other.assumed,
+            **sums,
             by_type=dict(Counter(self.by_type) + Counter(other.by_type)),
             rejects=dict(Counter(self.rejects) + Counter(other.rejects)),
         )
@@ -80,17 +76,13 @@ class DecodeStats:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "bytes": self.bytes,
-            "lines": self.lines,
-            "sentences": self.sentences,
-            "messages": self.messages,
-            "other_sentences": self.other_sentences,
-            "skipped_lines": self.skipped_lines,
-            "untimed": self.untimed,
-            "assumed": self.assumed,
+            **{f.name: getattr(self, f.name) for f in _TOTALS},
             "by_type": {str(k): v for k, v in sorted(self.by_type.items())},
             "rejects": dict(sorted(self.rejects.items())),
         }
+
+
+_TOTALS = [f for f in fields(DecodeStats) if f.type == "int"]
 
 
 @dataclass(frozen=True)
@@ -236,6 +228,8 @@ class NmeaDecoder:
             messages=messages.count - unmatched,
             other_sentences=int(counts[nmea.C_OTHER]),
             skipped_lines=int(counts[nmea.C_SKIPPED]),
+            empty_fragments=int(counts[nmea.C_EMPTY_FRAGMENTS]),
+            reordered=int(counts[nmea.C_REORDERED]),
             by_type=by_type,
             rejects=rejects,
         )
