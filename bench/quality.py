@@ -37,6 +37,8 @@ import pyarrow.compute as pc
 import shapely
 
 from seawatch.engine.ingest import ingest
+from seawatch.engine.ports import derive_ports
+from seawatch.geo.anchorages import AnchorageParams
 from seawatch.geo.zones import ZoneLayer
 from seawatch.labels import Reader
 from seawatch.settings import load_settings
@@ -84,9 +86,10 @@ def by_rule(truth: pa.Table, events: pa.Table) -> dict[str, TypeScore]:
 
 
 def run_one(
-    seed: int, vessels: int, hours: float, out: Path
+    seed: int, vessels: int, hours: float, out: Path, derive: AnchorageParams | None = None
 ) -> tuple[dict[str, TypeScore], dict[str, float]]:
-    """One simulate → ingest → query → score; the scores and the seconds of each step."""
+    """One simulate → ingest → query → score; the scores and the seconds of each step.
+    ``derive``: first store the positions and derive anchorages from them (issue 16)."""
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     simulate(SimConfig(seed=seed, vessels=vessels, hours=hours), out)
@@ -99,7 +102,11 @@ def run_one(
     try:
         truth = read_truth(out / "truth.jsonl")
         zones = [zone_layer(truth)] if "zone_entry" in truth["event_type"].to_pylist() else []
-        ingest(store, sorted(out.glob("ais-*.nmea")), settings, detect=True, zones=zones)
+        inputs = sorted(out.glob("ais-*.nmea"))
+        if derive is not None:  # as `seawatch ingest`, `ports derive`, `ingest --detect`
+            ingest(store, inputs, settings)
+            derive_ports(store, derive)
+        ingest(store, inputs, settings, detect=True, zones=zones)
         t2 = time.perf_counter()
         events = Query(store, Reader.node_admin("bench/quality: scoring every event")).events()
     finally:
@@ -223,7 +230,17 @@ def main() -> None:
         metavar="N",
         help="print up to N unmatched truth records and detections per type and run",
     )
+    ap.add_argument(
+        "--derive-ports",
+        metavar="VESSELS,HOURS,SHORE_KM",
+        help="derive anchorages from each run's positions before detecting (seawatch ports "
+        "derive --min-vessels --min-stationary-h --max-shore-km), e.g. 2,2,5",
+    )
     args = ap.parse_args()
+    derive = None
+    if args.derive_ports:
+        v, h, km = (float(x) for x in args.derive_ports.split(","))
+        derive = AnchorageParams(int(v), h * 3600, max_distance_to_shore_km=km)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     logging.getLogger("seawatch.store.query").setLevel(logging.ERROR)  # one node-admin read a run
     logging.getLogger("seawatch.labels").setLevel(logging.ERROR)
@@ -235,7 +252,7 @@ def main() -> None:
                 label = f"seed {seed}, {vessels} vessels, {args.hours:g} h"
                 print(f"running {label} ...", file=sys.stderr, flush=True)
                 scores, secs = run_one(
-                    seed, vessels, args.hours, base / f"s{seed}-v{vessels}-h{args.hours:g}"
+                    seed, vessels, args.hours, base / f"s{seed}-v{vessels}-h{args.hours:g}", derive
                 )
                 runs.append((label, scores, secs))
     wall = time.perf_counter() - started

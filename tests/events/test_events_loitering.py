@@ -66,6 +66,20 @@ def test_distance_to_shore_filter_only_when_column_present() -> None:
     assert "mean_distance_to_shore_km" not in details(ev)[0]
 
 
+def test_distance_to_port_filter_only_when_column_present() -> None:
+    """Waiting at a port or anchorage (built-in, imported or derived) is not loitering."""
+    base = _drift(0.5, 6)
+    n = base.num_rows
+    for port_km, found in [(9.9, 0), (10.1, 1), (float("nan"), 1)]:
+        t = base.append_column("distance_to_port_km", pa.array([port_km] * n))
+        ev, _ = detect(t)
+        assert ev.num_rows == found, port_km
+        if found and port_km == port_km:
+            assert details(ev)[0]["mean_distance_to_port_km"] == pytest.approx(port_km)
+    t = base.append_column("distance_to_port_km", pa.array([1.0] * n))
+    assert detect(t, LoiteringParams(min_distance_to_port_km=0.0))[0].num_rows == 1
+
+
 def test_open_loitering_at_end_of_data() -> None:
     ev, _ = detect(_drift(0.5, 8, then_fast=False))
     assert ev["end_ts"].to_pylist() == [None]

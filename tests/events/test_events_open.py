@@ -98,11 +98,15 @@ def test_ended_segments_are_closed_and_forgotten() -> None:
         port_id=["XXXXX"],
         port_name=["Far"],
     )
-    for module, kind in ((loitering, "loitering"), (port_visit, "port_visit")):
-        ev, state = module.detect(slow, open_events=False)
+    in_port = loitering.LoiteringParams(min_distance_to_port_km=0.0)  # loiters in port
+    for module, kind, params in (
+        (loitering, "loitering", in_port),
+        (port_visit, "port_visit", port_visit.PortVisitParams()),
+    ):
+        ev, state = module.detect(slow, params, open_events=False)
         assert ev.num_rows == 0  # still running: nothing closed
         assert len(state.keys) == 1
-        ev, state = module.detect(other, state=state)
+        ev, state = module.detect(other, params, state=state)
         assert ev["event_type"].to_pylist() == [kind]
         assert ev["end_ts"].null_count == 0  # ended 25 h before the data's end: closed
         assert state.keys.to_pylist() == [8]  # segment 7 forgotten, 8 kept

@@ -26,6 +26,7 @@ LISTINGS: dict[str, dict[str, Any]] = {
     "events": {"types": ["loitering"]},
     "vessels": {"name": "sea", "limit": None},
     "zones": {},
+    "ports": {},
     "identities": {},
     "alerts": {"acked": False},
     "alert_rules": {},
@@ -43,6 +44,23 @@ def _zones(store: Store, recs: list[Rec]) -> None:
                     "name": [f"zone {r.key}" for r in recs],
                     "kind": ["watch"] * len(recs),
                     "geometry_wkt": ["POLYGON((0 0,1 0,1 1,0 0))"] * len(recs),
+                    "label_id": pa.array(ids, pa.int32()),
+                }
+            ),
+        )
+
+
+def _ports(store: Store, recs: list[Rec]) -> None:
+    with store.transaction():
+        ids = [store.label_id(r.label) for r in recs]
+        store.write(
+            "ports",
+            pa.table(
+                {
+                    "port_id": [f"p:{r.key:03d}" for r in recs],
+                    "lat": [r.lat for r in recs],
+                    "lon": [r.lon for r in recs],
+                    "source": ["derived"] * len(recs),
                     "label_id": pa.array(ids, pa.int32()),
                 }
             ),
@@ -115,6 +133,7 @@ def test_pages_concatenated_are_the_listing(
     clear(store)
     with store.transaction():
         store.backend.execute("DELETE FROM zones")
+        store.backend.execute("DELETE FROM ports")
     # few minutes and vessels: ties on time and MMSI, which the order's last key breaks
     recs = [
         Rec(k + 1, 419000000 + vessel, label, minute=minute, lat=10 + k / 10, lon=85 + k / 10)
@@ -122,6 +141,7 @@ def test_pages_concatenated_are_the_listing(
     ]
     write(store, recs)
     _zones(store, recs)
+    _ports(store, recs)
     _alerts(store, recs)
     q = Query(store, reader)
     allowed = set(q.allowed())

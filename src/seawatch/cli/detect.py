@@ -30,6 +30,7 @@ from seawatch.cli.decode import (
     tell_findings,
     untimed_option,
 )
+from seawatch.cli.engine_options import engine_choice, engine_options
 from seawatch.engine.detect import DetectResult, detect_files
 
 __all__ = ["detect_command", "format_detect_summary"]
@@ -40,6 +41,8 @@ Examples:
   seawatch detect day1.nmea.gz day2.nmea.gz --out data/detect --zones eez,fishing_areas
   seawatch detect data/out/positions.parquet data/out/statics.parquet --out data/detect
   seawatch detect suez.csv --out data/detect --param loitering.min_distance_to_shore_km=0
+  seawatch detect baltic.csv --out data/detect --ports UpdatedPub150.csv
+  seawatch detect day1.nmea.gz day2.nmea.gz --out data/detect --engine dask --workers 2
 """
 
 
@@ -82,11 +85,22 @@ def format_detect_summary(result: DetectResult) -> str:
     "about decode_chunk_bytes of input).",
 )
 @click.option(
+    "--ports",
+    "port_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="CSV",
+    help="Port list(s) added to the built-in one (World Port Index, GFW anchorages, or "
+    "`seawatch ports list --csv`); repeatable. With a store, `seawatch ports import` "
+    "keeps them for every ingest instead.",
+)
+@click.option(
     "--summary/--no-summary", default=True, show_default=True, help="Print events per type."
 )
 @columns_option
 @params_option
 @untimed_option
+@engine_options
 @click.pass_context
 def detect_command(
     ctx: click.Context,
@@ -97,6 +111,11 @@ def detect_command(
     summary: bool,
     params: tuple[str, ...],
     untimed: Any,
+    port_files: tuple[Path, ...],
+    engine: str,
+    scheduler: str | None,
+    workers: int,
+    buckets: int,
 ) -> None:
     """Find tracks and events in AIS files (NMEA, CSV or seawatch Parquet).
 
@@ -112,11 +131,19 @@ def detect_command(
     others are still processed), 2 bad usage.
     """
     settings = with_params(settings_of(ctx), params)
+    engine, options = engine_choice(engine, scheduler, workers, buckets)
     if "-" in inputs:
         raise click.UsageError("detect reads files, not stdin ('-'); save the feed to a file")
     sources, errors = _check_inputs(inputs)
     exit_if_none_readable(sources, errors)
     zones = load_zones(split_zone_names(zone_names), settings.data_dir)
+    ports = None
+    if port_files:
+        from seawatch.geo.ports import default_ports, load_ports_csv
+
+        ports = default_ports()
+        for path in port_files:
+            ports = ports.extend(load_ports_csv(path))
     result = detect_files(
         sources,
         settings=settings,
@@ -124,6 +151,9 @@ def detect_command(
         zones=zones,
         chunk_rows=chunk_rows,
         untimed=untimed,
+        ports=ports,
+        engine=engine,
+        options=options,
     )
     r = result.report
     click.echo(

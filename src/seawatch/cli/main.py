@@ -125,6 +125,7 @@ def _register() -> None:
     from seawatch.cli.ingest import ingest_command
     from seawatch.cli.node import node_command
     from seawatch.cli.peers import peers_command
+    from seawatch.cli.ports import ports_command
     from seawatch.cli.query import query_command
     from seawatch.cli.run import run_command
     from seawatch.cli.serve import serve_command
@@ -143,6 +144,7 @@ def _register() -> None:
     cli.add_command(ingest_command)
     cli.add_command(node_command)
     cli.add_command(peers_command)
+    cli.add_command(ports_command)
     cli.add_command(query_command)
     cli.add_command(run_command)
     cli.add_command(serve_command)

@@ -35,6 +35,7 @@ from seawatch.engine.pipeline import SOURCE_ID, ChunkResult, Pipeline
 from seawatch.events.registry import detectors, resolve_params
 
 if TYPE_CHECKING:
+    from seawatch.geo.ports import PortTable
     from seawatch.geo.zones import ZoneLayer
     from seawatch.settings import Settings
 
@@ -119,7 +120,8 @@ class Engine:
     One pipeline spans every call, so tracks and events cross inputs and a live feed's
     batches. ``params``: detector parameters by detector name (default: the settings'
     ``detectors``, :func:`seawatch.events.registry.resolve_params`). ``untimed``: times
-    assumed for messages without one (:mod:`seawatch.decode.lacking`). An input that
+    assumed for messages without one (:mod:`seawatch.decode.lacking`). ``ports``: the port
+    list for ``distance_to_port_km`` (default: the built-in one). An input that
     cannot be read is told in ``report.findings`` and the others go on.
     """
 
@@ -135,6 +137,7 @@ class Engine:
         progress: Callable[[int], None] | None = None,
         sources: list[str] | None = None,
         untimed: Untimed | None = None,
+        ports: PortTable | None = None,
     ) -> None:
         self.settings = settings
         self.untimed = untimed
@@ -151,6 +154,7 @@ class Engine:
                 reorder_window_s=settings.reorder_window_s,
                 params=resolve_params(settings) if params is None else params,
                 carry_source=True,
+                ports=ports,
             )
             self.report.geography = self.pipeline.geography
         self._ids = {name: i for i, name in enumerate(self.sources)}
@@ -185,14 +189,37 @@ class Engine:
             sink.chunk(piece, result)
         return result
 
-    def finish(self) -> EngineReport:
-        """Release what the pipeline holds, hand the end to the sinks; the report."""
+    def resume(self, state: Mapping[str, Any], name: str = "state") -> None:
+        """Go on from what :meth:`state` gave at the end of the previous run (before the
+        first input; ``name``, the state file, is told in errors)."""
+        if self.pipeline is None or self.report.chunks:
+            raise RuntimeError("Engine.resume needs detect and comes before any input")
+        self.pipeline.resume(state["pipeline"], name)
+        self.sources[:] = state["sources"]  # held rows name their input by number
+        self._ids = {src: i for i, src in enumerate(self.sources)}
+
+    def state(self) -> dict[str, Any]:
+        """What the next run resumes from (after :meth:`finish` with a watermark)."""
+        if self.pipeline is None:
+            raise RuntimeError("Engine.state needs detect")
+        return {"pipeline": self.pipeline.state(), "sources": list(self.sources)}
+
+    def finish(self, checkpoint: bool = False, watermark_us: int | None = None) -> EngineReport:
+        """Release what the pipeline holds, hand the end to the sinks; the report.
+
+        ``checkpoint``: the run ends where a next run resumes (:meth:`state`): only rows
+        older than ``watermark_us`` are released (default: the newest time read minus the
+        reorder window), events open there are issued as open (see
+        :meth:`seawatch.engine.pipeline.Pipeline.checkpoint`)."""
         if self._finished:
             raise RuntimeError("Engine.finish called twice")
         self._finished = True
         final = None
         if self.pipeline is not None:
-            result = self.pipeline.finish()
+            if checkpoint:
+                result = self.pipeline.checkpoint(watermark_us)
+            else:
+                result = self.pipeline.finish()
             self._count(result)
             final = Final(result, self.pipeline.segments(), self.pipeline.history())
             self.report.segments = final.segments.num_rows

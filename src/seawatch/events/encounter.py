@@ -7,7 +7,8 @@ a grid point is the implied speed of that pair. At each grid step, points are ha
 ~1 km cells (x = lon·cos(lat), y = lat, in metres) and only points in the same or adjacent
 cells are compared: never all pairs. A step where two tracks of different MMSIs are within
 ``max_distance_m``, neither on land (``on_land``) nor nearer than ``min_distance_to_port_km``
-to a port (``distance_to_port_km``; each filter only when its column exists), is *close*.
+to a port or anchorage (``distance_to_port_km``: built-in, imported or derived ports,
+docs/geography.md; each filter only when its column exists), is *close*.
 Runs of consecutive close steps of at least ``min_duration_s`` are kept, kept runs of a pair
 less than ``merge_gap_s`` apart are merged, and an event survives if both vessels' median
 speeds over its close steps are below ``max_median_speed_kn``.

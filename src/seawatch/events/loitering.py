@@ -5,9 +5,13 @@ hours merged) and GFW's Loitering.md (published products keep events ≥ 20 nm f
 for carriers, ≥ 4 h long). The hourly mean is time-weighted: the distance between consecutive
 positions over their time, each pair counted in the hour of its later position. An hour with
 a single position (no pair) is not slow. The distance-from-shore filter uses the mean
-``distance_to_shore_km`` of the event's positions and applies only when that column exists.
+``distance_to_shore_km`` of the event's positions and applies only when that column exists;
+the port filter likewise uses the mean ``distance_to_port_km`` (ships waiting at a port or
+anchorage, built-in, imported or derived: docs/geography.md, are not loitering), as
+encounters do.
 In: positions (``ts``, ``mmsi``, ``lat``, ``lon``; optional ``segment_id``,
-``distance_to_shore_km``). Out: events; runs still slow at the end of the data are open.
+``distance_to_shore_km``, ``distance_to_port_km``). Out: events; runs still slow at the end
+of the data are open.
 """
 
 from __future__ import annotations
@@ -42,9 +46,11 @@ NO = np.iinfo(np.int64).min
 # integer state columns
 LAST_TS, H_IDX, H_FIRST, H_LAST, H_N, H_NSHORE = 0, 1, 2, 3, 4, 5
 R_FIRST, R_LAST, R_START, R_END, R_HOURS, R_N, R_NSHORE, MMSI = 6, 7, 8, 9, 10, 11, 12, 13
+H_NPORT, R_NPORT = 14, 15
 # float state columns
 LAST_LAT, LAST_LON, H_DIST, H_DT, H_SLAT, H_SLON, H_SHORE = 0, 1, 2, 3, 4, 5, 6
 R_DIST, R_DT, R_SLAT, R_SLON, R_SHORE = 7, 8, 9, 10, 11
+H_PORT, R_PORT = 12, 13
 _NO_INT = (LAST_TS, H_IDX, R_FIRST)
 
 
@@ -63,6 +69,11 @@ class LoiteringParams:
         "mean `distance_to_shore_km` of the event's positions must reach this (20 nm); "
         "**applied only when the column is present**",
     )
+    min_distance_to_port_km: float = param(  # as encounters: ≥ 10 km from a port/anchorage
+        10.0,
+        "mean `distance_to_port_km` of the event's positions must reach this; "
+        "**applied only when the column is present**",
+    )
     track_expiry_s: float = param(
         TRACK_EXPIRY_S,
         "a segment silent this long has ended: its run is closed and its state dropped "
@@ -76,7 +87,7 @@ class LoiteringState(TrackArrays):
 
 
 def _spec() -> dict[str, tuple[Any, ...]]:
-    return {"i": (np.int64, 0, 14), "f": (np.float64, 0.0, 12)}
+    return {"i": (np.int64, 0, 16), "f": (np.float64, 0.0, 14)}
 
 
 @njit(cache=True, nogil=True)
@@ -88,11 +99,13 @@ def _emit(k: int, iv: I64, fv: F64, oi: I64, of: F64, n: int) -> int:  # pragma:
     oi[n, 4] = iv[k, R_N]
     oi[n, 5] = iv[k, R_NSHORE]
     oi[n, 6] = iv[k, MMSI]
+    oi[n, 7] = iv[k, R_NPORT]
     of[n, 0] = fv[k, R_DIST]
     of[n, 1] = fv[k, R_DT]
     of[n, 2] = fv[k, R_SLAT]
     of[n, 3] = fv[k, R_SLON]
     of[n, 4] = fv[k, R_SHORE]
+    of[n, 5] = fv[k, R_PORT]
     iv[k, R_FIRST] = NO
     return n + 1
 
@@ -112,9 +125,11 @@ def _close_hour(
         iv[k, R_HOURS] += 1
         iv[k, R_N] += iv[k, H_N]
         iv[k, R_NSHORE] += iv[k, H_NSHORE]
+        iv[k, R_NPORT] += iv[k, H_NPORT]
         for a, b in ((R_DIST, H_DIST), (R_DT, H_DT), (R_SLAT, H_SLAT), (R_SLON, H_SLON)):
             fv[k, a] += fv[k, b]
         fv[k, R_SHORE] += fv[k, H_SHORE]
+        fv[k, R_PORT] += fv[k, H_PORT]
     else:
         if iv[k, R_FIRST] != NO:
             n = _emit(k, iv, fv, oi, of, n)
@@ -126,6 +141,8 @@ def _close_hour(
             iv[k, R_HOURS] = 1
             iv[k, R_N] = iv[k, H_N]
             iv[k, R_NSHORE] = iv[k, H_NSHORE]
+            iv[k, R_NPORT] = iv[k, H_NPORT]
+            fv[k, R_PORT] = fv[k, H_PORT]
             fv[k, R_DIST] = fv[k, H_DIST]
             fv[k, R_DT] = fv[k, H_DT]
             fv[k, R_SLAT] = fv[k, H_SLAT]
@@ -143,6 +160,7 @@ def _kernel(
     lon: F64,
     mmsi: I64,
     shore: F64,
+    port: F64,
     iv: I64,
     fv: F64,
     max_kn: float,
@@ -165,8 +183,10 @@ def _kernel(
             iv[k, H_FIRST] = t
             iv[k, H_N] = 0
             iv[k, H_NSHORE] = 0
+            iv[k, H_NPORT] = 0
             for c in range(H_DIST, H_SHORE + 1):
                 fv[k, c] = 0.0
+            fv[k, H_PORT] = 0.0
         if has_last:
             fv[k, H_DIST] += haversine_m(fv[k, LAST_LAT], fv[k, LAST_LON], lat[i], lon[i])
             fv[k, H_DT] += (t - iv[k, LAST_TS]) / 1e6
@@ -177,6 +197,9 @@ def _kernel(
         if not math.isnan(shore[i]):
             fv[k, H_SHORE] += shore[i]
             iv[k, H_NSHORE] += 1
+        if not math.isnan(port[i]):
+            fv[k, H_PORT] += port[i]
+            iv[k, H_NPORT] += 1
         iv[k, LAST_TS] = t
         fv[k, LAST_LAT] = lat[i]
         fv[k, LAST_LON] = lon[i]
@@ -215,13 +238,18 @@ def _events(
     kd: Any,
     has_shore: bool,
     closed: bool,
+    has_port: bool = False,
 ) -> pa.Table:
     dur_s = (oi[:, 2] - oi[:, 1]) / US_PER_S
     shore_km = np.where(oi[:, 5] > 0, of[:, 4] / np.maximum(oi[:, 5], 1), np.nan)
+    port_km = np.where(oi[:, 7] > 0, of[:, 5] / np.maximum(oi[:, 7], 1), np.nan)
     keep = dur_s >= params.min_duration_s
     if has_shore:
         keep &= ~(shore_km < params.min_distance_to_shore_km)
+    if has_port:
+        keep &= ~(port_km < params.min_distance_to_port_km)
     oi, of, dur_s, shore_km = oi[keep], of[keep], dur_s[keep], shore_km[keep]
+    port_km = port_km[keep]
     fields: dict[str, Any] = {
         "duration_s": dur_s,
         "hours": oi[:, 3],
@@ -232,6 +260,8 @@ def _events(
     }
     if has_shore:
         fields["mean_distance_to_shore_km"] = shore_km  # NaN: null
+    if has_port:
+        fields["mean_distance_to_port_km"] = port_km
     if not closed:
         fields["last_slow_ts"] = [utc_iso(int(t)) for t in oi[:, 2]]
     details = json_objects(len(oi), fields)
@@ -269,10 +299,13 @@ def detect(
     shore = kd.column("distance_to_shore_km")
     has_shore = shore is not None
     shore_arr = shore if shore is not None else np.full(len(kd.ts_us), np.nan)
+    port = kd.column("distance_to_port_km")
+    has_port = port is not None
+    port_arr = port if port is not None else np.full(len(kd.ts_us), np.nan)
     m = len(kd.ts_us)
     # a row can close a track's run and, closing its last hour, the run that hour began:
     # up to two events per row (the compiled loop writes without bounds checks)
-    oi, of = np.empty((2 * m + 1, 7), dtype=np.int64), np.empty((2 * m + 1, 5))
+    oi, of = np.empty((2 * m + 1, 8), dtype=np.int64), np.empty((2 * m + 1, 6))
     n = _kernel(
         kd.track,
         kd.ts_us,
@@ -280,6 +313,7 @@ def detect(
         kd.lon,
         kd.mmsi,
         shore_arr,
+        port_arr,
         iv,
         fv,
         params.max_speed_kn,
@@ -287,18 +321,18 @@ def detect(
         of,
     )
     gone = expiring(kd, iv[:, LAST_TS], params.track_expiry_s)
-    ei, ef = np.empty((2 * len(gone), 7), dtype=np.int64), np.empty((2 * len(gone), 5))
+    ei, ef = np.empty((2 * len(gone), 8), dtype=np.int64), np.empty((2 * len(gone), 6))
     ne = _end_tracks(gone, iv, fv, params.max_speed_kn, ei, ef)
     closed = pa.concat_tables(
         [
-            _events(oi[:n], of[:n], params, kd, has_shore, closed=True),
-            _events(ei[:ne], ef[:ne], params, kd, has_shore, closed=True),
+            _events(oi[:n], of[:n], params, kd, has_shore, True, has_port),
+            _events(ei[:ne], ef[:ne], params, kd, has_shore, True, has_port),
         ]
     )
     parts = [closed]
     if open_events:
-        si, sf = np.empty((2 * len(iv), 7), dtype=np.int64), np.empty((2 * len(iv), 5))
+        si, sf = np.empty((2 * len(iv), 8), dtype=np.int64), np.empty((2 * len(iv), 6))
         ns = _snapshot(iv.copy(), fv.copy(), params.max_speed_kn, si, sf)
-        parts.append(_events(si[:ns], sf[:ns], params, kd, has_shore, closed=False))
+        parts.append(_events(si[:ns], sf[:ns], params, kd, has_shore, False, has_port))
     keys, cols = without(kd.keys, kd.cols, gone)
     return pa.concat_tables(parts), LoiteringState(keys, cols, kd.now_us, kd.by_segment)

@@ -8,7 +8,8 @@ begins at a speed below ``stop_begin_speed_kn`` and ends above ``stop_end_speed_
 is a silence longer than ``min_gap_s`` between two positions of which the first was in port.
 GFW's confidence: 1 entry and/or exit only, 2 stop or gap only, 3 entry or exit with a stop or
 gap, 4 entry and exit with a stop or gap; the event's ``confidence`` is level / 4.
-Needs ``distance_to_port_km`` (geography enrichment); without it nothing is emitted (logged).
+Needs ``distance_to_port_km`` (geography enrichment, against built-in, imported and derived
+ports and anchorages: docs/geography.md); without it nothing is emitted (logged).
 In: positions (``ts``, ``mmsi``, ``lat``, ``lon``, ``distance_to_port_km``; optional
 ``segment_id``, ``speed_kn``, ``port_id``, ``port_name``). Out: events of type ``port_visit``;
 visits still in port at the end of the data are open.

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,17 @@ from seawatch.errors import ConfigError, InputError
 from seawatch.geo._arrow import doc_field
 from seawatch.geo._sphere import chord_to_km, unit_vectors
 
-__all__ = ["PORTS_SCHEMA", "PortTable", "default_ports", "load_ports_csv", "nearest_port"]
+__all__ = [
+    "PORTS_SCHEMA",
+    "PortList",
+    "PortTable",
+    "default_ports",
+    "load_ports_csv",
+    "nearest_port",
+    "read_ports_csv",
+]
+
+log = logging.getLogger(__name__)
 
 PORTS_SCHEMA = pa.schema(
     [
@@ -70,6 +81,12 @@ class PortTable:
         known = self.table.column("port_id")
         new = other.table.filter(pc.invert(pc.is_in(other.table.column("port_id"), known)))
         return PortTable(pa.concat_tables([self.table, new]))
+
+    def without_source(self, source: str) -> PortTable:
+        """This table less the ports whose ``source`` is ``source``."""
+        column: Any = self.table.column("source")
+        same: Any = pc.fill_null(pc.equal(column, pa.scalar(source)), False)
+        return PortTable(self.table.filter(pc.invert(same)))
 
     def nearest(
         self, lat_deg: npt.ArrayLike, lon_deg: npt.ArrayLike
@@ -138,59 +155,112 @@ def _pick(available: list[str], key: str, path: Path, required: bool) -> str | N
     return None
 
 
-def load_ports_csv(path: str | Path, *, source: str | None = None) -> PortTable:
-    """Ports from a World Port Index CSV (NGA Pub. 150) or a CSV with id/name/country/lat/lon.
+_NUMBER = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
 
-    ``port_id`` is the UN/LOCODE without its space when there is one, else ``SOURCE:number``;
-    an id repeated in the file gets ``#2``, ``#3``... (WPI lists some terminals under one code).
-    Rows without valid coordinates are dropped.
+
+def _degrees(col: Any, limit: float) -> Any:
+    """A coordinate column as float64: null where it is not a number within ±``limit``."""
+    text: Any = pc.cast(col, pa.string())
+    number: Any = pc.fill_null(pc.match_substring_regex(text, _NUMBER), False)
+    cleaned: Any = pc.if_else(number, pc.utf8_trim_whitespace(text), pa.scalar(None, pa.string()))
+    values: Any = pc.cast(cleaned, pa.float64())
+    ok: Any = pc.and_(pc.is_finite(values), pc.less_equal(pc.abs(values), pa.scalar(limit)))
+    return pc.if_else(pc.fill_null(ok, False), values, pa.scalar(None, pa.float64()))
+
+
+def _text(raw: pa.Table, col: str | None) -> Any:
+    if col is None:
+        return pa.nulls(raw.num_rows, pa.string())
+    out: Any = pc.utf8_trim_whitespace(pc.cast(raw.column(col), pa.string()))
+    empty: Any = pc.equal(pc.utf8_length(pc.fill_null(out, "")), pa.scalar(0))
+    return pc.if_else(empty, pa.scalar(None, pa.string()), out)
+
+
+@dataclass(frozen=True)
+class PortList:
+    """A port list read from a CSV: its ports, and how many rows were left out and why."""
+
+    ports: PortTable
+    rows: int
+    bad: dict[str, int]
+    """Rows left out by reason (``no valid latitude/longitude``, ``no id``)."""
+    kind: str
+    """``wpi``, ``gfw`` or ``generic``."""
+
+
+def read_ports_csv(path: str | Path, *, source: str | None = None) -> PortList:
+    """Ports from a World Port Index CSV (NGA Pub. 150), a GFW pipe-anchorages port list
+    (``anchorage_overrides.csv``: ``s2id,latitude,longitude,label,sublabel,iso3``, or
+    ``iso3,label,sublabel,latitude,longitude``) or a CSV with id/name/country/lat/lon.
+
+    ``port_id``: WPI, the UN/LOCODE without its space when there is one, else
+    ``wpi:number``; GFW, ``gfw:<s2id>`` or ``<source>:<row number>``; generic, the id as
+    given, prefixed ``<source>:`` when it is a bare number. An id repeated in the file gets
+    ``#2``, ``#3``... (WPI lists some terminals under one code). Rows without a valid
+    position or id are left out and counted in :attr:`PortList.bad`, never an exception;
+    a file that cannot be read, or lacks a position column, is an :class:`InputError`.
     """
     path = Path(path)
     try:
-        raw = pacsv.read_csv(path)
+        raw = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(auto_dict_encode=False))
     except (OSError, pa.ArrowInvalid) as exc:
         raise InputError(f"cannot read ports CSV {str(path)!r}: {exc}") from exc
     names = [n.lstrip("\ufeff") for n in raw.column_names]
     raw = raw.rename_columns(names)
     is_wpi = "World Port Index Number" in names
-    src = source or ("wpi" if is_wpi else path.stem)
+    is_gfw = not is_wpi and {"label", "iso3"} <= set(names)
+    kind = "wpi" if is_wpi else "gfw" if is_gfw else "generic"
+    src = source or ("wpi" if is_wpi else f"gfw-{path.stem}" if is_gfw else path.stem)
     lat_col, lon_col = _pick(names, "lat", path, True), _pick(names, "lon", path, True)
-    number_col = _pick(names, "number", path, True)
-    locode_col = _pick(names, "locode", path, False)
-    name_col, country_col = _pick(names, "name", path, False), _pick(names, "country", path, False)
     assert lat_col is not None
     assert lon_col is not None
-    assert number_col is not None
-    lat = pc.cast(raw.column(lat_col), pa.float64(), safe=False)
-    lon = pc.cast(raw.column(lon_col), pa.float64(), safe=False)
-    number = pc.cast(raw.column(number_col), pa.int64(), safe=False)
-    fallback: Any = pa.array(
-        [None if n is None else f"{src}:{n}" for n in number.to_pylist()], pa.string()
+    lat, lon = _degrees(raw.column(lat_col), 90.0), _degrees(raw.column(lon_col), 180.0)
+    n = raw.num_rows
+    ids: list[str | None]
+    if is_gfw:
+        ids = (
+            [None if t is None else f"gfw:{t}" for t in _text(raw, "s2id").to_pylist()]
+            if "s2id" in names
+            else [f"{src}:{i + 1}" for i in range(n)]
+        )
+        label, sub = _text(raw, "label").to_pylist(), _text(raw, "sublabel").to_pylist()
+        name: Any = pa.array(
+            [a if not b else f"{a} {b}" if a else b for a, b in zip(label, sub, strict=True)],
+            pa.string(),
+        )
+        country = _text(raw, "iso3")
+    else:
+        number_col = _pick(names, "number", path, True)
+        locode_col = _pick(names, "locode", path, False)
+        number = _text(raw, number_col).to_pylist()
+        ids = [None if v is None else f"{src}:{v}" if v.isdigit() or is_wpi else v for v in number]
+        if locode_col is not None:
+            codes = pc.replace_substring(_text(raw, locode_col), " ", "").to_pylist()
+            ids = [c or i for c, i in zip(codes, ids, strict=True)]
+        name = _text(raw, _pick(names, "name", path, False))
+        country = _text(raw, _pick(names, "country", path, False))
+    port_id = pa.array(_unique_ids(ids), pa.string())
+    table = pa.table(
+        [port_id, name, country, lat, lon, pa.array([src] * n, pa.string())],
+        names=PORTS_SCHEMA.names,
     )
-    port_id: Any = fallback
-    if locode_col is not None:
-        code: Any = pc.replace_substring(pc.cast(raw.column(locode_col), pa.string()), " ", "")
-        has_code: Any = pc.greater(pc.utf8_length(pc.fill_null(code, "")), pa.scalar(0))
-        port_id = pc.if_else(has_code, code, fallback)
+    has_pos: Any = pc.and_(pc.is_valid(lat), pc.is_valid(lon))
+    has_id: Any = pc.is_valid(port_id)
+    bad = {
+        "no valid latitude/longitude": n - int(pc.sum(has_pos).as_py() or 0),
+        "no id": int(pc.sum(pc.and_(has_pos, pc.invert(has_id))).as_py() or 0),
+    }
+    ok: Any = pc.and_(has_pos, has_id)
+    ports = PortTable(table.filter(ok).cast(PORTS_SCHEMA))
+    return PortList(ports, n, {k: v for k, v in bad.items() if v}, kind)
 
-    def text(col: str | None) -> Any:
-        if col is None:
-            return pa.nulls(raw.num_rows, pa.string())
-        return pc.utf8_trim_whitespace(pc.cast(raw.column(col), pa.string()))
 
-    port_id = pa.array(_unique_ids(pc.cast(port_id, pa.string()).to_pylist()), pa.string())
-    columns = [port_id, text(name_col), text(country_col), lat, lon]
-    columns.append(pa.array([src] * raw.num_rows, pa.string()))
-    table = pa.table(columns, names=PORTS_SCHEMA.names)
-    ok = pc.and_(
-        pc.and_(pc.is_finite(lat), pc.is_finite(lon)),
-        pc.and_(
-            pc.less_equal(pc.abs(lat), pa.scalar(90.0)),
-            pc.less_equal(pc.abs(lon), pa.scalar(180.0)),
-        ),
-    )
-    ok = pc.and_(ok, pc.is_valid(port_id))
-    return PortTable(table.filter(ok).cast(PORTS_SCHEMA))
+def load_ports_csv(path: str | Path, *, source: str | None = None) -> PortTable:
+    """The ports of :func:`read_ports_csv` (rows left out are logged)."""
+    found = read_ports_csv(path, source=source)
+    if found.bad:
+        log.warning("ports CSV %s: rows left out %s", path, found.bad)
+    return found.ports
 
 
 def nearest_port(

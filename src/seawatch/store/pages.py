@@ -40,6 +40,7 @@ ORDERS: Final[Mapping[str, tuple[str, ...]]] = {
     "events": ("start_ts", "event_id"),
     "vessels": ("mmsi",),
     "zones": ("zone_id",),
+    "ports": ("port_id",),
     "identities": ("mmsi",),
     "alerts": ("ts", "alert_id"),
     "alert_rules": ("rule_id",),

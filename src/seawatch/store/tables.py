@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 TS: Final = pa.timestamp("us", tz="UTC")
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 """Version of the schema this code writes; ``schema_version`` holds a database's."""
 
 
@@ -348,6 +348,36 @@ _TABLES = (
         on_conflict="replace",
         since=4,
         doc="One-time sign-in links of the web map (seawatch users link): stored hashed",
+    ),
+    TableDef(
+        "ports",
+        (
+            _c(
+                "port_id",
+                pa.string(),
+                "UN/LOCODE, SOURCE:id, gfw:S2TOKEN or anchorage:ROW:COLUMN (derived)",
+                nullable=False,
+            ),
+            _c("port_name", pa.string(), "Name as given by the source; derived: nearest port's"),
+            _c("country", pa.string(), "Country as given by the source"),
+            _c("lat", pa.float64(), "Latitude, degrees WGS84", nullable=False),
+            _c("lon", pa.float64(), "Longitude, degrees WGS84", nullable=False),
+            _c(
+                "source",
+                pa.string(),
+                "wpi, gfw-FILE, the CSV file's name, or derived",
+                nullable=False,
+            ),
+            _c("n_vessels", pa.int32(), "Derived: distinct vessels stationary in the cell"),
+            _c("stationary_s", pa.float64(), "Derived: sum of their stationary periods, s"),
+            _c("added_at", TS, "When it was imported or derived (UTC)"),
+            _LABEL,
+        ),
+        key=("port_id",),
+        on_conflict="replace",
+        since=5,
+        doc="Ports and anchorages the detectors use besides the built-in list: imported "
+        "(seawatch ports import) and derived from stored positions (seawatch ports derive)",
     ),
 )
 
