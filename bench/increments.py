@@ -43,6 +43,11 @@ def simulate(out: Path, vessels: int, days: int, seed: int) -> None:
 
 
 def day_files(sim: Path, day: datetime) -> list[Path]:
+    """The day's hourly files; while a simulation is still writing (``--sim`` of one
+    running), waits until the next day has begun."""
+    after = sim / f"ais-{day + timedelta(days=1):%Y%m%d}T00.nmea"
+    while not (sim / "manifest.json").exists() and not after.exists():
+        time.sleep(5)
     return sorted(sim.glob(f"ais-{day:%Y%m%d}T*.nmea"))
 
 
@@ -139,11 +144,12 @@ def main() -> None:
     ap.add_argument("--vessels", type=int, default=25)
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--seed", type=int, default=3)
-    ap.add_argument("--sim", type=Path, help="a simulation already made (hourly files)")
+    ap.add_argument("--sim", type=Path, help="a simulation (hourly files; may be running)")
     ap.add_argument("--store", action="store_true", help="the whole ingest into DuckDB")
     args = ap.parse_args()
     sim = args.sim or BENCH / "_work" / f"increments-{args.vessels}v-{args.days}d-s{args.seed}"
-    simulate(sim, args.vessels, args.days, args.seed)
+    if args.sim is None:
+        simulate(sim, args.vessels, args.days, args.seed)
     with tempfile.TemporaryDirectory(prefix="increments-") as tmp:
         rows = run_days(sim, args.days, args.store, Path(tmp))
     print(markdown(rows, args))
