@@ -13,7 +13,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from seawatch.cli.main import cli
+from seawatch.events.registry import Detector, EventType, registered
 from seawatch.sim import SimConfig, simulate
+from test_state import GuessParams, guess
 
 ENV = {"SEAWATCH_NODE_NATION": "IND"}
 
@@ -91,3 +93,17 @@ def test_incremental_needs_detect(sim: list[Path], tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, args, env=ENV)
     assert res.exit_code != 0
     assert "--incremental and --watermark go with --detect" in res.output
+
+
+def test_the_store_drops_an_open_event_the_next_run_retracts(
+    sim: list[Path], tmp_path: Path
+) -> None:
+    db = tmp_path / "s.duckdb"
+    toy = Detector("guess", guess, "positions", GuessParams, (EventType("guess", None),))
+    with registered(toy):
+        for files, until in ((sim[:1], "01:00"), (sim[1:2], "02:00")):
+            res = ingest(db, files, f"2025-06-01T{until}Z")
+            assert res.exit_code == 0, res.output
+    with duckdb.connect(str(db), read_only=True) as con:
+        (n,) = con.execute("SELECT count(*) FROM events WHERE event_type = 'guess'").fetchone()
+    assert n == 1
