@@ -7,7 +7,9 @@ with ``segment_id`` and (when geography runs) the geography columns, the events 
 the chunk and the rows that came too late; at the end (:meth:`Pipeline.finish`): the rest of
 the positions, the events still open, then :meth:`Pipeline.segments` and
 :meth:`Pipeline.history`. ``seawatch detect`` writes these; live ingest and benchmarks use
-the same object.
+the same object. A run that the next one continues (daily runs) ends with
+:meth:`Pipeline.checkpoint` at a watermark instead and hands :meth:`Pipeline.state` to the
+next run's :meth:`Pipeline.resume` (kept in a file by :mod:`seawatch.engine.state`).
 
 Stages: reorder buffer → tracks.clean → tracks.segment → geo.enrich → every detector of
 :mod:`seawatch.events.registry` with its parameters (``params``); statics go to the detectors
@@ -378,6 +380,8 @@ class Pipeline:
     def resume(self, state: dict[str, Any], name: str = "state") -> None:
         """Go on from ``state`` (:meth:`state` of the previous run), before the first feed;
         ``name`` (the file) is told when it was made with other detectors or parameters."""
+        if self._finished or self.latest_us > _NEVER:
+            raise RuntimeError("Pipeline.resume after feed or finish; resume a new Pipeline")
         if state.get("made_with") != self._made_with():
             raise ConfigError(
                 f"{name} was made with other detectors, parameters, reorder window or zones: "
