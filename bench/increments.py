@@ -128,11 +128,29 @@ def run_days(
         )
     if store is not None:
         store.close()
+    else:  # control: day 1 again, without state, in the same (now older) process
+        fresh = StateStore(work / "control")
+        end_us = int((START + timedelta(days=1)).timestamp() * 1_000_000)
+        best = (float("inf"),)
+        for _ in range(repeat):
+            report, times = engine_day(
+                settings, fresh, day_files(sim, START), end_us - 86_400_000_000, end_us
+            )
+            best = min(best, times)
+            for w in fresh.watermarks("all"):
+                fresh.path("all", w).unlink()
+        n = report.read["positions"]
+        rows.append({"day": 0, "wall_s": best[1], "cpu_s": best[0], "positions": n,
+                     "events": report.events, "state_bytes": 0.0, "load_s": best[2],
+                     "save_s": best[3], "late": 0.0,
+                     "cpu_us_per_position": 1e6 * best[0] / n})  # fmt: skip
     return rows
 
 
 def markdown(rows: list[dict[str, float]], args: argparse.Namespace) -> str:
     load = os.getloadavg()
+    control = [r for r in rows if r["day"] == 0]
+    rows = [r for r in rows if r["day"] > 0]
     first = rows[0]["cpu_us_per_position"]
     later = rows[1:] or rows
     per = np.array([r["cpu_us_per_position"] for r in rows])
@@ -165,6 +183,12 @@ def markdown(rows: list[dict[str, float]], args: argparse.Namespace) -> str:
         f"{slope:+.3f} µs per position per day ({100 * slope / first:+.2f} % of day 1 a day); "
         f"first half mean {per[:half].mean():.1f}, second half {per[half:].mean():.1f}.",
     ]
+    if control:
+        c = control[0]["cpu_us_per_position"]
+        lines.append(
+            f"Control, day 1 again without state after the last day, same process: {c:.1f} µs "
+            f"CPU per position ({100 * (c / first - 1):+.1f} % against the first day 1)."
+        )
     return "\n".join(lines)
 
 
