@@ -5,6 +5,11 @@ running a day again changes nothing; a damaged state file is a clear error namin
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -119,3 +124,33 @@ def test_a_past_hour_after_a_later_one_is_stored_late_not_lost(
     res = ingest(db, sim[:1], "2025-06-01T01:00Z")
     assert res.exit_code == 0, res.output
     assert "came too late to put in time order" in res.output
+
+
+def test_a_killed_run_leaves_the_previous_state_and_its_rerun_equals_a_clean_one(
+    sim: list[Path], tmp_path: Path
+) -> None:
+    """Day 2 killed with SIGKILL after a few committed chunks: its state was never written,
+    so running it again resumes from day 1's and the store ends as after clean runs."""
+    clean, db = tmp_path / "clean.duckdb", tmp_path / "killed.duckdb"
+    for target in (clean, db):
+        assert ingest(target, sim[:2], "2025-06-01T02:00Z").exit_code == 0
+    assert ingest(clean, sim[2:], "2025-06-01T04:00Z").exit_code == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEAWATCH_")}
+    env |= {**ENV, "SEAWATCH_DECODE_CHUNK_BYTES": "16KiB", "SEAWATCH_LOG_LEVEL": "INFO"}
+    cmd = [sys.executable, "-m", "seawatch.cli.main", "ingest", *map(str, sim[2:]), "--detect",
+           "--incremental", "--watermark", "2025-06-01T04:00Z", "--db", str(db)]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    seen, deadline = 0, time.monotonic() + 300
+    for line in proc.stderr:
+        seen += "committed" in line
+        if seen >= 3:
+            break
+        assert time.monotonic() < deadline, "no progress"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    assert len([p for p in _states() if p.name.startswith("20250601T04")]) == 1  # clean's
+    assert ingest(db, sim[2:], "2025-06-01T04:00Z").exit_code == 0
+    assert canonical(db) == canonical(clean)
