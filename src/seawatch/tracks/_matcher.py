@@ -150,9 +150,11 @@ def _copy_segment(
         seg[dst] = seg[src]
         n[dst] = n[src]
         depth[dst] = depth[src]
-        wts[dst, :] = wts[src, :]
-        wf[dst, :, :] = wf[src, :, :]
-        wtc[dst, :] = wtc[src, :]
+        for k in range(depth[src]):  # element by element: no temporary copies
+            wts[dst, k] = wts[src, k]
+            wtc[dst, k] = wtc[src, k]
+            for f in range(N_FIELDS):
+                wf[dst, k, f] = wf[src, k, f]
 
 
 @njit(cache=True)
@@ -166,7 +168,8 @@ def _score_segment(
     Each of the window's points is a candidate; the k-th newest scores ``metric / max(1,
     k × lookback_factor)`` and must beat the metric with which the point after it joined
     (a match may not make the segment worse). A candidate's best possible metric (no
-    discrepancy) is checked first, so most older points cost no dead reckoning.
+    discrepancy) is checked first, so most older points cost no dead reckoning; with
+    develop's scoring that bound falls as k grows, so the first that cannot win ends it.
     """
     union = 0
     for k in range(depth[q]):
@@ -182,8 +185,11 @@ def _score_segment(
             break
         divisor = max(1.0, k * p[P_LOOKBACK_FACTOR])
         existing = wf[q, k - 1, F_METRIC] if k > 0 else 0.0
-        if k > 0:
-            bound = match_metric(p, hours, 0.0) / divisor
+        if k > 0:  # the best this candidate could score (no discrepancy)
+            eff = _effective_hours(p, hours)
+            bound = 1.0 / (eff * eff if p[P_SCORING] == SCORING_2019 else eff) / divisor
+            if bound <= best_lb and p[P_SCORING] != SCORING_2019:
+                break  # develop's bound falls with k: no older point can win
             if bound <= existing or bound <= best_lb:
                 continue
         d = discrepancy_nm(
@@ -339,7 +345,8 @@ def segment_kernel(
                 x = keep - 1 - r if drop == 0 else r
                 wts[best, x + 1] = wts[best, x + drop]
                 wtc[best, x + 1] = wtc[best, x + drop]
-                wf[best, x + 1, :] = wf[best, x + drop, :]
+                for f in range(N_FIELDS):
+                    wf[best, x + 1, f] = wf[best, x + drop, f]
             c_depth[best] = keep + 1
             wts[best, 0] = t
             wtc[best, 0] = tclass[i]
@@ -368,9 +375,12 @@ def segment_kernel(
             o_seg[k] = c_seg[q]
             o_n[k] = c_n[q]
             o_depth[k] = c_depth[q]
-            o_ts[k, :] = wts[q, :]
-            o_pt[k, :, :] = wf[q, :, :5]
-            o_tc[k, :] = wtc[q, :]
+            for w in range(lb):
+                valid = w < c_depth[q]
+                o_ts[k, w] = wts[q, w] if valid else 0
+                o_tc[k, w] = wtc[q, w] if valid else 0
+                for f in range(5):
+                    o_pt[k, w, f] = wf[q, w, f] if valid else 0.0
             k += 1
     return (
         seg_out, o_mmsi[:k], o_seg[:k], o_n[:k], o_depth[:k], o_ts[:k], o_pt[:k], o_tc[:k],
