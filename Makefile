@@ -23,13 +23,13 @@ $(STAMP): pyproject.toml
 # summary and GeoJSON/KML/CoT exports in data/run/ (docs/run.md). Real files or a live feed:
 # `seawatch run --help`. --out: here, under the checkout (seawatch's own default is the user's
 # data directory).
-# Then, in a terminal (or with SERVE=yes), it serves the map on that data (the `map` target
-# below) until Ctrl-C; without a terminal, or with `make run SERVE=no`, it ends with the job.
+# Then, in a terminal (or with SERVE=yes: `seawatch run --serve`), it serves the map on that
+# data with a one-time sign-in link for the user `analyst` until Ctrl-C (docs/map.md); without
+# a terminal, or with `make run SERVE=no` (`--no-serve`), it ends with the job.
 SERVE ?= auto
+SERVE_FLAG = $(if $(filter yes,$(SERVE)),--serve,$(if $(filter no,$(SERVE)),--no-serve))
 run: venv web
-	$(BIN)/seawatch run --out data/run
-	@if [ "$(SERVE)" = yes ] || { [ "$(SERVE)" = auto ] && [ -t 1 ]; }; then \
-	  $(MAKE) --no-print-directory map; fi
+	$(BIN)/seawatch run --out data/run $(SERVE_FLAG)
 
 # The map on `make run`'s data (docs/map.md): makes the user `analyst` (IND:SECRET) if it is
 # missing, prints a one-time sign-in link (alone on the last line before the server starts;

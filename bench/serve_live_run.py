@@ -68,7 +68,10 @@ def add_live_options(ap: argparse.ArgumentParser) -> None:
     g.add_argument("--clients", type=int, help="WebSocket clients (default: the scenario's)")
     g.add_argument("--client-procs", type=int, default=2)
     g.add_argument("--batch-s", type=float, default=0.1, help="serve --batch-s")
-    g.add_argument("--window-s", type=float, default=0.1, help="serve --reorder-window-s")
+    g.add_argument(
+        "--window-s", type=float, default=0.0, help="serve --reorder-window-s (one feed: 0)"
+    )
+    g.add_argument("--ws-deflate", action="store_true", help="serve --ws-deflate")
     g.add_argument("--sim-vessels", type=int, default=100_000)
     g.add_argument("--sim-dir", type=Path, default=Path(tempfile.gettempdir()) / "sw-bench-sim")
     g.add_argument("--no-reference", action="store_true", help="skip the reference ingest")
@@ -185,7 +188,8 @@ def live_main(args: argparse.Namespace) -> None:
     server = subprocess.Popen(
         [PY, "-m", "seawatch.cli.main", "serve", "--port", str(port), "--db", str(db),
          "--tcp", f"127.0.0.1:{feed_port}", "--batch-s", str(args.batch_s),
-         "--reorder-window-s", str(args.window_s)],
+         "--reorder-window-s", str(args.window_s),
+         "--ws-deflate" if args.ws_deflate else "--no-ws-deflate"],
         env=env, stdout=subprocess.DEVNULL, stderr=err,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -320,7 +324,8 @@ def _report(
         f"{(cpu2 - cpu1) / run_s:.0%} while feeding (of one core)"
     )
     print(
-        f"batch-s {args.batch_s}, reorder window {args.window_s} s, client procs "
+        f"batch-s {args.batch_s}, reorder window {args.window_s} s, deflate {args.ws_deflate}, "
+        "client procs "
         f"{args.client_procs}, sim {args.sim_vessels} vessels"
     )
     print(

@@ -320,7 +320,7 @@ def test_memory_stays_bounded_by_the_chunk(tmp_path: Path) -> None:
     )
     assert child.returncode == 0, child.stderr
     size, chunks, positions, held, before, after = map(int, child.stdout.split())
-    assert chunks >= 50
+    assert chunks >= 40  # one per 256 KiB of input
     assert size > 40 * 256 * 1024
     assert positions > 100_000
     print(f"peak RSS {before >> 20} -> {after >> 20} MiB; positions {held >> 20} MiB in Arrow")

@@ -35,7 +35,8 @@ from seawatch.decode.fields import Layout
 from seawatch.decode.layouts import BY_NAME, LAYOUTS
 from seawatch.decode.nmea import REASONS
 from seawatch.decode.schemas import SCHEMAS
-from seawatch.decode.stream import Batch, DecodeStats
+from seawatch.decode.stats import DecodeStats
+from seawatch.decode.stream import Batch
 from seawatch.decode.tables import min_bits_by_type
 from seawatch.settings import Settings
 from strategies import (

@@ -37,7 +37,7 @@ from pgserver import pg_server, pg_url
 __all__ = ["pg_server", "pg_url"]  # fixtures
 
 SMALL = ["--vessels", "30", "--hours", "8", "--seed", "2"]
-COUNT_LINE = re.compile(r"^  ([a-z_]+) +([\d,]+)  ([\d,]+) vessels?$", re.M)
+COUNT_LINE = re.compile(r"^  ([a-z_]+) +([\d,]+)  ([\d,]+) vessels?(?:  .+)?$", re.M)
 
 
 IND = {"SEAWATCH_NODE_NATION": "IND"}
@@ -92,7 +92,7 @@ def test_simulated_run_stores_positions_and_events(sim_run: tuple[Result, Path])
 
 def test_notable_events_have_names_flags_places_times(sim_run: tuple[Result, Path]) -> None:
     text = sim_run[0].stdout
-    notable = text.split("Most notable", 1)[1].split("\nExports", 1)[0]
+    notable = text.split("Most notable", 1)[1].split("\nLabels: ", 1)[0]  # labels after them
     items = re.findall(
         r"^  (\d+)\. ([a-z_]+): (.+) \((.+), MMSI (\d{9})\)\n     (.+)\n     (.+)\n     (.+)$",
         notable,
@@ -101,7 +101,8 @@ def test_notable_events_have_names_flags_places_times(sim_run: tuple[Result, Pat
     assert len(items) >= 3
     truth = [json.loads(ln) for ln in (sim_run[1] / "sim" / "truth.jsonl").read_text().splitlines()]
     injected = {r["mmsi"] for r in truth} | {r["other_mmsi"] for r in truth}
-    for _rank, _etype, name, flag, mmsi, _what, when, where in items:
+    for _rank, _etype, name, flag, mmsi, what, when, where in items:
+        assert re.search(r"; confidence [01]\.\d\d$", what), what
         assert name != "(no name heard)"
         assert flag != "flag unknown"
         assert int(mmsi) in injected  # ranked incidents are the simulator's injected behaviours
@@ -125,7 +126,8 @@ def test_simulated_waters_are_watched(sim_run: tuple[Result, Path]) -> None:
     assert all(z.startswith("sim_waters:") for z in zones.column("zone_id").to_pylist())
     assert counts_in(result.stdout)["zone_entry"] >= 1
     assert re.search(
-        r"^     (a fishing vessel, )?entered simulated waters of [A-Z]{2} \(near .+\)$",
+        r"^     (a fishing vessel, )?entered simulated waters of [A-Z]{2} \(near .+\)"
+        r"; confidence [01]\.\d\d$",
         result.stdout,
         re.M,
     )

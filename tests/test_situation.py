@@ -7,44 +7,10 @@ import datetime as dt
 import json
 import re
 
-import pyarrow as pa
-
+from eventrows import NEAR_KOCHI, T0, VESSELS, events
 from seawatch.decode import decode
 from seawatch.serve.situation import event_counts, format_situation, incidents, situation
 from seawatch.sources.feed import stamp_lines
-from seawatch.store.tables import TABLES
-
-T0 = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
-OPEN_SEA = (10.0, 65.0)  # Arabian Sea, ~600 km from any coast
-NEAR_KOCHI = (9.90, 76.10)  # ~15 km off Kochi (INCOK)
-
-
-def events(rows: list[dict[str, object]]) -> pa.Table:
-    """Events with the store's columns; each row gives type, mmsi, hours and a place."""
-    schema = TABLES["events"].arrow_schema()
-    cols: dict[str, list[object]] = {name: [] for name in schema.names}
-    for k, r in enumerate(rows):
-        lat, lon = r.get("at", OPEN_SEA)  # type: ignore[misc]
-        start = T0 + dt.timedelta(hours=float(r.get("h0", 0)))  # type: ignore[arg-type]
-        end = r.get("h1")
-        cols["event_id"].append(f"e{k:03d}")
-        cols["event_type"].append(r["type"])
-        cols["start_ts"].append(start)
-        cols["end_ts"].append(None if end is None else T0 + dt.timedelta(hours=float(end)))  # type: ignore[arg-type]
-        cols["mmsi"].append(r["mmsi"])
-        cols["other_mmsi"].append(r.get("other"))
-        cols["lat"].append(lat)
-        cols["lon"].append(lon)
-        cols["segment_ids"].append(None)
-        cols["confidence"].append(1.0)
-        cols["details"].append(json.dumps(r.get("details", {})))
-        cols["label_id"].append(1)
-    return pa.table(cols, schema=schema)
-
-
-VESSELS = pa.table(
-    {"mmsi": pa.array([419000001, 538000002, 636000003], pa.int32()), "name": ["A", "B", "C@@"]}
-)
 
 
 def test_counts_per_type_with_zeros() -> None:
@@ -163,8 +129,8 @@ def test_present_at_the_start_is_not_an_entry() -> None:
         ("zone_present", 636000003, "present at the start in Kenyan Exclusive Economic Zone"),
     ]
     text = format_situation(s)
-    assert "     present at the start in Kenyan Exclusive Economic Zone\n" in text
-    assert re.search(r"^  zone_present +2  2 vessels$", text, re.M)
+    assert "     present at the start in Kenyan Exclusive Economic Zone; confidence 1.00\n" in text
+    assert re.search(r"^  zone_present +2  2 vessels  2 incidents$", text, re.M)
     unnamed = situation(t, VESSELS).notable
     assert unnamed[2].what == "present at the start in zone eez:3"
 
@@ -177,8 +143,9 @@ def test_text_lists_counts_and_notables() -> None:
         ]
     )
     text = format_situation(situation(t, VESSELS, types=["gap"]))
-    assert "Events: 2\n" in text
-    assert re.search(r"^  encounter +1  1 vessel$", text, re.M)
+    assert "Events: 2 in 1 incident (0 minor); not incidents: 1 routine, 0 gaps open at" in text
+    assert re.search(r"^  encounter +1  1 vessel  1 incident$", text, re.M)
+    assert re.search(r"^  port_visit +1  1 vessel  routine$", text, re.M)
     assert re.search(r"^  gap +0  0 vessels$", text, re.M)
     assert "  1. encounter: A (India, MMSI 419000001)\n" in text
     assert "alongside B (Marshall Islands, MMSI 538000002) for 3.0 h" in text
@@ -214,9 +181,14 @@ def test_the_summary_as_json_data() -> None:
     data = situation(t, VESSELS, types=["gap"]).as_dict()
     assert json.loads(json.dumps(data)) == data  # JSON-able as it is
     assert data["total"] == 1
-    assert {"event_type": "gap", "events": 0, "vessels": 0} in data["counts"]
+    gap = {"event_type": "gap", "events": 0, "vessels": 0, "incidents": 0, "minor": 0}
+    assert {**gap, "routine": 0, "open_at_end": 0} in data["counts"]
+    assert (data["incidents"], data["minor"], data["routine"], data["open_at_end"]) == (1, 0, 0, 0)
     (first,) = data["notable"]
     assert first["rank"] == 1
+    assert (first["incident"], first["events"], first["confidence"]) == ("encounter", 1, 1.0)
+    assert first["by_type"] == {"encounter": 1}
+    assert re.fullmatch(r"[0-9a-f]{32}", first["incident_id"])
     assert first["vessel"] == {"mmsi": 419000001, "name": "A", "flag": "India"}
     assert first["other"]["mmsi"] == 538000002
     assert first["start"] == "2025-06-01T02:00:00Z"

@@ -1,6 +1,7 @@
 // Builds the map into the Python package (src/seawatch/serve/web_dist, served at / by
-// `seawatch serve`): the bundled app, MapLibre's stylesheet, and the offline basemap
-// (Natural Earth 1:50m from world-atlas, as GeoJSON). Nothing is fetched at run time.
+// `seawatch serve`): the bundled app, MapLibre's stylesheet, the labels' font (Noto Sans
+// SemiBold, Latin, from @fontsource/noto-sans, with its OFL-1.1 licence) and the offline
+// basemap (Natural Earth 1:50m from world-atlas, as GeoJSON). Nothing is fetched at run time.
 import { build } from "esbuild";
 import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -13,6 +14,7 @@ const assets = join(out, "assets");
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(assets, "basemap"), { recursive: true });
+mkdirSync(join(assets, "fonts"), { recursive: true });
 
 await build({
   entryPoints: [join(here, "src", "main.js")],
@@ -27,6 +29,9 @@ await build({
 cpSync(join(here, "node_modules", "maplibre-gl", "dist", "maplibre-gl.css"), join(assets, "maplibre-gl.css"));
 cpSync(join(here, "src", "style.css"), join(assets, "style.css"));
 cpSync(join(here, "src", "index.html"), join(out, "index.html"));
+const noto = join(here, "node_modules", "@fontsource", "noto-sans");
+cpSync(join(noto, "files", "noto-sans-latin-600-normal.woff2"), join(assets, "fonts", "noto-sans-latin-600-normal.woff2"));
+cpSync(join(noto, "LICENSE"), join(assets, "fonts", "OFL.txt"));
 
 const atlas = (name) =>
   JSON.parse(readFileSync(join(here, "node_modules", "world-atlas", name), "utf8"));

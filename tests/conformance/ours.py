@@ -16,7 +16,7 @@ import pyarrow as pa
 from seawatch.decode import decode
 from seawatch.decode.fields import Layout
 from seawatch.decode.layouts import LAYOUTS
-from seawatch.decode.stream import DecodeStats
+from seawatch.decode.stats import DecodeStats
 
 #: Table holding the primary layout of each message type.
 PRIMARY: dict[int, str] = {lay.msg_type: lay.table for lay in LAYOUTS if "_dac" not in lay.name}

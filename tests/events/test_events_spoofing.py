@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -63,13 +64,48 @@ def test_two_ships_on_one_mmsi_make_one_event() -> None:
 
 def test_on_land_runs_only_with_the_column() -> None:
     ts = [T0 + i * 10 * MIN for i in range(5)]
-    t = positions(ts, [0.0] * 5, [0.0] * 5, on_land=[False, True, True, False, True])
+    lat = [0.0, 1.0, 1.0, 0.0, 1.0]  # leaps of 60 nm in 10 min onto the land and back
+    t = positions(ts, lat, [0.0] * 5, on_land=[False, True, True, False, True])
     ev, _ = detect(t, SpoofingParams())
-    rules = [(d["rule"], d["n_positions"]) for d in details(ev)]
-    assert rules == [("on_land", 2), ("on_land", 1)]
+    land = [i for i, d in enumerate(details(ev)) if d["rule"] == "on_land"]
+    ev = ev.take(land)
+    rules = [(d["rule"], d["n_positions"], d["jump_in"], d["jump_out"]) for d in details(ev)]
+    assert rules == [("on_land", 2, True, True), ("on_land", 1, True, False)]
     assert ev["end_ts"].to_pylist()[1] is None  # still on land at the end of the data
     ev, _ = detect(t.drop_columns(["on_land"]))
+    assert [d["rule"] for d in details(ev)] == ["jump", "jump"]
+
+
+def _canal(land: list[bool], lat: list[float]) -> pa.Table:
+    ts = [T0 + i * 10 * MIN for i in range(len(land))]
+    return positions(ts, lat, [0.0] * len(land), on_land=land)
+
+
+def test_sailing_through_a_waterway_the_mask_lacks_is_not_spoofing() -> None:
+    """Kiel Canal, Suez, fjords, the Hooghly: narrower than the mask's cells, so on land in
+    it, but reached at sailing speed (here 10 kn) from the sea and left the same way."""
+    n, step = 12, 10 * 10 / 60 / DEG_LAT_NM  # 10 kn for 10 min, in degrees
+    land = [False] * 2 + [True] * (n - 4) + [False] * 2
+    ev, _ = detect(_canal(land, [i * step for i in range(n)]))
     assert ev.num_rows == 0
+    ev, _ = detect(_canal(land[:-2], [i * step for i in range(n - 2)]))  # still in it
+    assert ev.num_rows == 0
+    ev, _ = detect(_canal([True] * 3, [0.0, 0.01, 0.02]))  # first heard in it
+    assert ev.num_rows == 0
+
+
+def test_leaping_off_the_land_reveals_a_run_heard_from_the_start() -> None:
+    ev, _ = detect(_canal([True, True, False], [1.0, 1.0, 0.0]))
+    land = [d for d in details(ev) if d["rule"] == "on_land"]
+    assert [(d["n_positions"], d["jump_in"], d["jump_out"]) for d in land] == [(2, False, True)]
+
+
+def test_state_saved_before_the_jump_column() -> None:
+    t = _canal([False, True, True], [0.0, 1.0, 1.0])
+    _, state = detect(t.slice(0, 1))
+    old = dataclasses.replace(state, cols={**state.cols, "i": state.cols["i"][:, :10]})
+    ev, _ = detect(t.slice(1), state=old)
+    assert [d["rule"] for d in details(ev)] == ["jump", "on_land"]
 
 
 def test_invalid_mmsi_once() -> None:

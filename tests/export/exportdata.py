@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -146,3 +148,36 @@ def expected(table: pa.Table, labels: dict[int, Label] = LABELS) -> pa.Table:
     markings = [labels[i].marking for i in table["label_id"].to_pylist()]
     out = table.drop_columns(["label_id"]).append_column("label", pa.array(markings))
     return out.cast(exported_schema(table))
+
+
+def gdal_layers(path: Path) -> list[str]:
+    """The layers GDAL finds in ``path`` (a KML Folder is a layer; a GeoJSON file, one)."""
+    import pyogrio
+
+    return [str(name) for name, _ in pyogrio.list_layers(path)]
+
+
+def gdal_frame(path: Path) -> Any:
+    """Every record GDAL (pyogrio) reads from ``path``: the features of every layer but
+    lines (a KML track line is not a record), in file order."""
+    import pandas as pd
+    import pyogrio
+
+    frames = [pyogrio.read_dataframe(path, layer=name) for name in gdal_layers(path)]
+    frames = [f[(f.geometry.geom_type == "Point") | f.geometry.isna()] for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True)
+
+
+def gdal_fields(path: Path) -> dict[str, str]:
+    """Field name -> the type GDAL reports in any layer of ``path`` (``OFTInteger``,
+    ``OFTReal``, ``OFTString``, ``Boolean`` for an integer of subtype boolean, ...)."""
+    import pyogrio
+
+    out: dict[str, str] = {}
+    for name in gdal_layers(path):
+        info = pyogrio.read_info(path, layer=name)
+        for field, typ, sub in zip(
+            info["fields"], info["ogr_types"], info["ogr_subtypes"], strict=True
+        ):
+            out[str(field)] = "Boolean" if sub == "OFSTBoolean" else str(typ)
+    return out

@@ -137,8 +137,8 @@ def test_events_to_kml(db: str, tmp_path: Path) -> None:
     assert "1 events record(s)" in said
     ns = {"k": "http://www.opengis.net/kml/2.2"}
     doc = etree.parse(str(out))
-    names = [n.text for n in doc.iterfind("k:Document/k:Placemark/k:name", ns)]
-    assert names == ["encounter 419000001"]  # e3 is India's SECRET//NOFORN
+    names = [n.text for n in doc.iterfind("k:Document/k:Folder/k:Placemark/k:name", ns)]
+    assert names == ["encounter: MMSI 419000001"]  # e3 is India's SECRET//NOFORN
     assert doc.findtext("k:Document/k:description", None, ns) == "CONFIDENTIAL//REL TO IND, QUAD"
 
 
@@ -147,9 +147,8 @@ def test_bad_usage(db: str, tmp_path: Path) -> None:
     code, said = _invoke("export positions --type gap --format geojson --reader USA:S", db, out)
     assert code == 1
     assert "--type selects event types" in said
-    code, said = _invoke("export events --format cot --reader USA:S", db, out)
-    assert code == 1
-    assert "cot cannot hold events" in said
+    code, said = _invoke("export vessels --format cot --reader USA:S", db, out)
+    assert code == 2  # vessels have no position: not a kind the export command writes
     assert not out.exists()
     code, said = _invoke("export latest --format cot --reader USA:X", db, out)
     assert code == 1

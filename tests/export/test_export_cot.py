@@ -1,9 +1,11 @@
-"""Cursor-on-Target export: one event per vessel at its latest position, valid against the
-packaged CoT 2.0 subset XSD, uid/type/how/time/stale/point/track/contact/remarks, round trip."""
+"""Cursor-on-Target export: one event per vessel at its latest position or a marker per
+event (suspect where the rule says so), valid against the packaged CoT 2.0 subset XSD,
+uid/type/how/time/stale/point/track/contact/remarks, stale from the export's time, round
+trip."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
@@ -12,7 +14,6 @@ import pytest
 from exportdata import LABELS, POLICY, T0, events, positions
 from lxml import etree
 
-from seawatch.errors import InputError
 from seawatch.export.cot import KNOT_M_S, UNKNOWN, latest_per_vessel, read_cot, write_cot
 
 
@@ -92,9 +93,48 @@ def test_call_sign_when_no_name(tmp_path: Path) -> None:
     assert read_cot(_write(tmp_path, table, "latest"))["callsign"].to_pylist() == ["VWXY"]
 
 
-def test_events_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="carries vessels"):
-        _write(tmp_path, events(), "events")
+def test_events_as_markers_suspect_where_the_rule_says(tmp_path: Path) -> None:
+    table = events()  # an encounter, an open gap without position, a loitering
+    kinds = ["encounter", "gap", "spoofing"]
+    table = table.set_column(1, "event_type", pa.array(kinds))
+    table = table.append_column("name", pa.array(["EVER GIVEN", None, None]))
+    out = _write(tmp_path, table, "events")
+    lines = out.read_bytes().splitlines()
+    assert len(lines) == 2  # the gap has no position: no marker
+    xsd = schema()
+    parsed = [etree.fromstring(x) for x in lines]
+    for event in parsed:
+        assert xsd.validate(event), xsd.error_log
+    assert [e.get("uid") for e in parsed] == [
+        f"seawatch.ifc-ior.event.{'a' * 32}",
+        f"seawatch.ifc-ior.event.{'c' * 32}",
+    ]
+    # an encounter is a spot marker; spoofing's rule states a suspicion: a suspect track
+    assert [e.get("type") for e in parsed] == ["b-m-p-s-m", "a-s-S"]
+    back = read_cot(out).to_pylist()
+    assert back[0]["callsign"] == "encounter EVER GIVEN (MMSI 366123456) and MMSI 419000001"
+    t0 = T0.replace(microsecond=123000)  # CoT times: milliseconds
+    assert back[0]["start"] == t0
+    assert back[0]["stale"] == t0 + timedelta(hours=2, minutes=10)  # end + 600 s
+    assert back[0]["label"].startswith("SECRET//REL TO IND, USA ")
+    assert parsed[0].get("releasableTo") == "IND USA"
+    assert back[1]["callsign"] == "spoofing MMSI 12345"
+
+
+@pytest.mark.parametrize("kind", ["latest", "events"])
+def test_stale_from_the_time_of_export(tmp_path: Path, kind: str) -> None:
+    now = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+    table = positions() if kind == "latest" else events()
+    out = tmp_path / "x.cot"
+    write_cot(table, LABELS, out, kind=kind, policy=POLICY, node_id="n", stale_s=60, now=now)  # type: ignore[arg-type]
+    back = read_cot(out).to_pylist()
+    assert back
+    for row in back:
+        assert row["time"] == now
+        assert row["stale"] == now + timedelta(seconds=60)
+        assert row["start"] < now  # the data's own time
+    for line in out.read_bytes().splitlines():
+        assert schema().validate(etree.fromstring(line))
 
 
 def test_latest_per_vessel() -> None:

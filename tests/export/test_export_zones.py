@@ -52,8 +52,8 @@ def test_csv_geojson_and_kml_name_the_event_type(tmp_path: Path) -> None:
             props = [f["properties"] for f in json.loads(text)["features"]]
             got = {p["mmsi"]: p["event_type"] for p in props}
         else:
-            assert "<name>zone_present 419000001</name>" in text
-            assert "<name>zone_entry 538000002</name>" in text
+            assert "<name>zone_present: MMSI 419000001</name>" in text
+            assert "<name>zone_entry: MMSI 538000002</name>" in text
             continue
         assert got == kinds, fmt
     present = ev.filter(pc.equal(ev["event_type"], "zone_present"))

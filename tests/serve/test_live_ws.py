@@ -237,6 +237,9 @@ def test_serve_tcp_streams_the_feed_to_a_websocket_client(
                 assert time.monotonic() < deadline, "the server did not start"
                 time.sleep(0.1)
         with ws:
+            # the client offers permessage-deflate; the server compresses only if told to
+            assert ws.response is not None
+            assert "sec-websocket-extensions" not in ws.response.headers
             assert _subscribe(ws, {"types": ["positions"]})["type"] == "subscribed"
             frame = json.loads(ws.recv(timeout=30))
         assert frame["type"] == "positions", frame

@@ -108,6 +108,22 @@ def check_vessels(node: Node, reader: str, q: Query, data: st.DataObject) -> Non
     assert [r["mmsi"] for r in got] == sorted(want)
 
 
+def check_identities(node: Node, reader: str, q: Query, data: st.DataObject) -> None:
+    limit = data.draw(st.integers(1, 40))
+    with node.client(reader) as c:
+        got = fetch_all(c, "/api/v1/identities", {"limit": limit})
+    readable(got, q.reader, q.store.policy)
+    named = q.identities()
+    assert sorted({r["mmsi"] for r in got}) == named.column("mmsi").to_pylist()
+    untyped = [r["mmsi"] for r in named.to_pylist() if r["ship_type"] is None]
+    typed = q.identities(untyped, typed=True).to_pylist() if untyped else []
+    want = sorted(
+        [(r["mmsi"], r["name"], r["ship_type"]) for r in named.to_pylist() + typed],
+        key=str,
+    )
+    assert sorted([(r["mmsi"], r["name"], r["ship_type"]) for r in got], key=str) == want
+
+
 def check_profile(node: Node, reader: str, q: Query, data: st.DataObject) -> None:
     mmsi = data.draw(st.sampled_from(_all_mmsis(node)))
     with node.client(reader) as c:
@@ -124,6 +140,8 @@ def check_profile(node: Node, reader: str, q: Query, data: st.DataObject) -> Non
         latest.column("msg_key")[0].as_py() if latest.num_rows else None
     )
     assert [e["event_id"] for e in body["events"]] == events.column("event_id").to_pylist()
+    markings = {lb.marking for lb in q.labels().values()}
+    assert {o["marking"] for o in body["origins"]} <= markings
 
 
 def check_track(node: Node, reader: str, q: Query, data: st.DataObject) -> None:
@@ -237,6 +255,7 @@ CHECKS: dict[str, Check] = {
     "/api/v1/events": check_events,
     "/api/v1/zones": check_zones,
     "/api/v1/vessels": check_vessels,
+    "/api/v1/identities": check_identities,
     "/api/v1/vessels/{mmsi}": check_profile,
     "/api/v1/vessels/{mmsi}/track": check_track,
     "/api/v1/situation": check_situation,

@@ -114,6 +114,45 @@ def test_max_open_segments_closes_the_longest_silent() -> None:
     assert len(set(got)) == 4  # the first segment was closed when the third opened
 
 
+def test_lookback_skips_a_noisy_point_instead_of_splitting_the_track() -> None:
+    # hourly reports at lat 0; a report 12 nm off at 3.9 h (the only candidate: it joins);
+    # at 4.0 h the track is back, 12 nm from that point in 0.1 h (allowed: 6.7 nm)
+    rows = [pos(h, 0.0) for h in range(4)] + [pos(3.9, 12 * NM_DEG), pos(4.0, 0.0)]
+    rows += [pos(5.0, 0.0)]
+    assert len(set(ids(rows, SegmentParams(lookback=1)))) == 2  # last point only: split
+    got = ids(rows)  # the 4.0 h report follows the 3.0 h one, skipping the noisy point
+    assert len(set(got)) == 1
+    _, state = segment(positions(rows))
+    assert state.depth.tolist() == [5]  # the skipped point left the window
+    assert state.point[0, : state.depth[0], 0].tolist() == [0.0] * 5
+
+
+def test_lookback_window_crosses_chunks() -> None:
+    rows = [pos(h, 0.0) for h in range(4)] + [pos(3.9, 12 * NM_DEG), pos(4.0, 0.0)]
+    _, state = segment(positions(rows[:5]))
+    out, _ = segment(positions(rows[5:]), state)  # the next day: still follows 3.0 h
+    assert out.column("segment_id").to_pylist() == ids(rows)[5:]
+
+
+def test_gpsdio_2019_scoring_allows_less_distance_after_a_long_silence() -> None:
+    # after 10 h develop allows hypot(10, 0.25) x 25 = 250 nm; the 2019 release penalises
+    # the hours first: (10 + 1/12) / (1 + sqrt(10)) x 25 = 61 nm
+    rows = [pos(0, 0.0), pos(10, 100 * NM_DEG)]
+    assert n_segments(rows) == 1
+    assert n_segments(rows, SegmentParams.gpsdio_2019()) == 2
+    assert n_segments([pos(0, 0.0), pos(10, 55 * NM_DEG)], SegmentParams.gpsdio_2019()) == 1
+
+
+def test_bad_params_and_a_state_of_other_params_are_input_errors() -> None:
+    with pytest.raises(InputError, match="scoring"):
+        SegmentParams(scoring="newest")
+    with pytest.raises(InputError, match="lookback"):
+        SegmentParams(lookback=0)
+    _, state = segment(positions([pos(0, 0.0)]))
+    with pytest.raises(InputError, match="same SegmentParams"):
+        segment(positions([pos(1, 0.0)]), state, SegmentParams(lookback=2))
+
+
 def test_nulls_and_unordered_chunks_are_input_errors() -> None:
     with pytest.raises(InputError, match="clean"):
         segment(positions([pos(0, 0.0), {"ts": None, "mmsi": 1, "lat": 0.0, "lon": 0.0}]))
@@ -135,6 +174,15 @@ def test_state_keeps_only_segments_that_can_still_match() -> None:
     assert state.mmsi.tolist() == [2]  # MMSI 1, silent 30 h > 24 h, can never match again
 
 
+def test_state_of_many_mmsis_carries_every_window() -> None:
+    rows = [pos(0.01 * k, float(k % 7), float(k), mmsi=200_000_000 + k) for k in range(300)]
+    first, state = segment(positions(rows))
+    assert len(state) == 300
+    assert state.ts.shape == (300, P.lookback)
+    again, _ = segment(positions([pos(5, 0.0, 0.0, mmsi=200_000_000)]), state)
+    assert again.column("segment_id")[0] == first.column("segment_id")[0]
+
+
 def _random_track(seed: int, n: int) -> pa.Table:
     rng = np.random.default_rng(seed)
     hours = np.sort(rng.uniform(0, 72, n))
@@ -150,16 +198,24 @@ def _random_track(seed: int, n: int) -> pa.Table:
     return positions(rows)
 
 
+CHUNKED_PARAMS = [SegmentParams(), SegmentParams(lookback=1), SegmentParams.gpsdio_2019()]
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 120), data=st.data())
-def test_chunking_does_not_change_segment_ids(seed: int, n: int, data: st.DataObject) -> None:
+@given(
+    seed=st.integers(0, 2**32 - 1), n=st.integers(0, 120), data=st.data(),
+    params=st.sampled_from(CHUNKED_PARAMS),
+)  # fmt: skip
+def test_chunking_does_not_change_segment_ids(
+    seed: int, n: int, data: st.DataObject, params: SegmentParams
+) -> None:
     table = _random_track(seed, n)
-    whole, _ = segment(table)
+    whole, _ = segment(table, params=params)
     cuts = sorted(data.draw(st.lists(st.integers(0, n), max_size=6)))
-    state = SegmenterState.empty()
+    state = SegmenterState.empty(params.lookback)
     parts = []
     for a, b in zip([0, *cuts], [*cuts, n], strict=True):
-        out, state = segment(table.slice(a, b - a), state)
+        out, state = segment(table.slice(a, b - a), state, params)
         parts.append(out)
     chunked = pa.concat_tables([whole.slice(0, 0), *parts])
     assert chunked.num_rows == whole.num_rows

@@ -4,11 +4,13 @@ recorded, and helpers reading what the page shows."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import Browser, Page, Route
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -21,6 +23,17 @@ FLAGS = [
     "--enable-unsafe-swiftshader",
 ]
 VESSEL_LAYERS = ["vessels-arrow", "vessels-dot"]
+
+
+def require_chromium() -> None:
+    """Skip the calling test module without Debian's chromium (fail instead under
+    ``REQUIRE_CHROMIUM=1``: `make test` as root installed it)."""
+    if Path(CHROMIUM).is_file():
+        return
+    if os.environ.get("REQUIRE_CHROMIUM") == "1":
+        pytest.fail(f"no chromium at {CHROMIUM}, though `make deps` should have installed it")
+    pytest.skip("no chromium: `make deps` (as root) installs Debian's", allow_module_level=True)
+
 
 # resolves once the map has drawn everything it has (sources loaded, nothing moving)
 SETTLE = """() => new Promise((resolve) => {

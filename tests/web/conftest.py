@@ -19,11 +19,14 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "serve"))  # apiclient
 sys.path.insert(0, str(Path(__file__).parent))  # webnode
 
 from apiclient import Served
+from browser import CHROMIUM, FLAGS
+from playwright.sync_api import Browser, sync_playwright
 from webnode import READERS, WebNode
 
 from seawatch.cli.main import cli
 from seawatch.engine.ingest import ingest
 from seawatch.labels import parse_label
+from seawatch.serve import web
 from seawatch.serve.accounts import create_user
 from seawatch.serve.app import create_app
 from seawatch.settings import load_settings
@@ -31,6 +34,18 @@ from seawatch.sim.synth import write_sample
 from seawatch.store import open_store
 
 LABELS = ("CONFIDENTIAL//REL TO IND, JPN", "SECRET//REL TO IND")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's headless chromium (the test modules that use it skip, or fail under
+    ``REQUIRE_CHROMIUM=1``, without it: see :func:`browser.require_chromium`)."""
+    if not (web.WEB_DIST / "index.html").is_file():
+        pytest.fail("the map is not built: run `make web`")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
 
 
 @pytest.fixture(scope="module")

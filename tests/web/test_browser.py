@@ -6,43 +6,26 @@ shows the combined marking of the screen. Screenshots are saved in each test's t
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from browser import CHROMIUM, FLAGS, SETTLE, MapPage
+from browser import SETTLE, MapPage, require_chromium
+from playwright.sync_api import Browser
 from webnode import WebNode
 
 from seawatch.engine.ingest import Ingest
 from seawatch.export.common import collection_label
 from seawatch.labels import parse_label
-from seawatch.serve import web
 from seawatch.serve.sessions import create_link
 from seawatch.settings import load_settings
 from seawatch.sim.synth import write_sample
 
 pytestmark = pytest.mark.slow
 
-if not Path(CHROMIUM).is_file():
-    if os.environ.get("REQUIRE_CHROMIUM") == "1":  # make test installed it: its absence fails
-        pytest.fail(f"no chromium at {CHROMIUM}, though `make deps` should have installed it")
-    pytest.skip("no chromium: `make deps` (as root) installs Debian's", allow_module_level=True)
-
-from playwright.sync_api import Browser, sync_playwright  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not (web.WEB_DIST / "index.html").is_file():
-        pytest.fail("the map is not built: run `make web`")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
+require_chromium()
 
 
 def _pages(client: httpx.Client, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:

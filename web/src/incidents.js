@@ -16,11 +16,16 @@ export function evidence(inc) {
   return { mmsis, period: `${iso(start - HOUR_MS)}/${iso(end + HOUR_MS)}` };
 }
 
-/** One line of the list: rank, what, who, where. */
+/** One line of the list: rank, kind (``shared_mmsi``, an event type, ...), what, who, where
+ * and how sure (the incident's confidence, docs/events.md "Incidents"). */
 export function describe(inc) {
   const who = (v) => `${v.name ?? `MMSI ${v.mmsi}`}${v.flag ? ` (${v.flag})` : ""}`;
   const vessels = inc.other ? `${who(inc.vessel)} and ${who(inc.other)}` : who(inc.vessel);
-  return { title: `${inc.rank}. ${inc.event_type}: ${inc.what}`, detail: `${vessels} · ${inc.place}` };
+  const sure = typeof inc.confidence === "number" ? ` · confidence ${inc.confidence.toFixed(2)}` : "";
+  return {
+    title: `${inc.rank}. ${inc.incident ?? inc.event_type}: ${inc.what}`,
+    detail: `${vessels} · ${inc.place}${sure}`,
+  };
 }
 
 /** Fill ``aside`` with ``notable`` (text only); ``onPick(incident)`` on a click. */

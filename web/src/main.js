@@ -8,11 +8,15 @@ import { showAlerts } from "./alerts.js";
 import { setupAreas } from "./areas_ui.js";
 import { evidence, showIncidents } from "./incidents.js";
 import { showPanel, trackWindow } from "./panel.js";
-import { Replay, SPEEDS, replayWindow } from "./replay.js";
+import { replayEventLabels, setupReplay } from "./replay_ui.js";
 import { Vessels, parseFilter, trackLine, viewBox } from "./vessels.js";
+import { Identities } from "./identities.js";
+import { showLegend } from "./legend.js";
+import { ALL_CLASSES } from "./types.js";
 
 const $ = (id) => document.getElementById(id);
 const vessels = new Vessels();
+const identities = new Identities();
 const state = {
   map: null,
   box: null,
@@ -25,8 +29,9 @@ const state = {
   socket: null,
   loads: 0,
   seq: 0,
+  identitiesAt: 0, // when the identities were last loaded (ms)
 };
-window.seawatch = { vessels, state }; // for the browser tests and the curious
+window.seawatch = { vessels, identities, state, classes: ALL_CLASSES }; // for the tests and the curious
 
 function setStatus(s) {
   document.body.dataset.state = s;
@@ -68,20 +73,38 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function draw() {
   const r = state.replay;
-  const fc = r ? r.replay.features(r.t) : vessels.features(state.box, state.only);
+  const fc = r ? r.replay.features(r.t, identities) : vessels.features(state.box, state.only, identities);
   if (r && state.only) fc.features = fc.features.filter((f) => state.only.has(f.properties.mmsi));
   state.map.getSource(VESSELS).setData(fc);
+  showLegend($("legend"), fc.features);
   const when = r ? ` at ${new Date(r.t).toISOString().replace(".000Z", "Z")}` : " in view";
   $("count").textContent = `${fc.features.length.toLocaleString("en")} vessels${when}`;
   $("count").dataset.count = String(fc.features.length);
 }
 
-/** The markings of the vessels drawn now (live, or the replay's at its time). */
+/** The markings of the vessels drawn now (live, or the replay's at its time), and of the
+ * reports that name and colour them. */
 function shownLabels() {
   const r = state.replay;
-  if (!r) return vessels.labels(state.box, state.only);
-  const at = r.replay.at(r.t).filter((p) => !state.only || state.only.has(p.mmsi));
-  return [...new Set(at.map((p) => p.label))];
+  const at = r
+    ? r.replay.at(r.t).filter((p) => !state.only || state.only.has(p.mmsi))
+    : vessels.inView(state.box, state.only);
+  const events = replayEventLabels(r);
+  return [...new Set(at.map((p) => p.label)), ...identities.labels(at.map((p) => p.mmsi)), ...events];
+}
+
+/** Who every vessel the reader may read says it is (names, ship types); again at most
+ * every 30 s when vessels nobody has named yet arrive. */
+async function loadIdentities() {
+  state.identitiesAt = Date.now();
+  identities.load(await allPages("/api/v1/identities?limit=10000"));
+}
+
+function identifyNewcomers(items) {
+  if (Date.now() - state.identitiesAt < 30_000 || items.every((it) => identities.has(it.mmsi))) return;
+  loadIdentities()
+    .then(() => redraw())
+    .catch(fail);
 }
 
 /** Redraw the vessels in view, their count and the banner, at most once a second. */
@@ -125,6 +148,7 @@ function connectLive() {
       loadAlerts().catch(fail);
     }
     if (frame.type === "positions" && vessels.apply(frame.items) && !state.replay) {
+      identifyNewcomers(frame.items);
       redraw().catch(fail);
     }
   });
@@ -142,7 +166,7 @@ async function loadView() {
   const items = await allPages(`/api/v1/latest?limit=10000&bbox=${box.join(",")}`);
   if (seq !== state.seq) return; // a newer view is loading
   await loadIncidents(box);
-  if (state.replay) await loadReplay(box);
+  if (state.replay) await replay.load(box);
   if (seq !== state.seq) return;
   state.box = box;
   setExports(box);
@@ -198,67 +222,6 @@ function setExports(box) {
   for (const f of ["geojson", "kml", "csv"]) {
     $(`export-${f}`).href = `/api/v1/latest?limit=10000&bbox=${box.join(",")}&f=${f}`;
   }
-}
-
-/** Replay the view: its positions over the window ending at the newest report in view. */
-async function loadReplay(box) {
-  const hours = Number($("replay-hours").value);
-  const newest = vessels.inView(box).reduce((m, v) => (v.ts > m ? v.ts : m), "");
-  const end = state.replay?.endTs ?? newest;
-  if (!end) {
-    state.replay = { replay: new Replay([]), t: 0, endTs: null };
-    return;
-  }
-  const window = replayWindow(end, hours);
-  const items = await allPages(`/api/v1/positions?limit=10000&bbox=${box.join(",")}&datetime=${window}`);
-  const replay = new Replay(items);
-  const [from, to] = window.split("/").map((t) => Date.parse(t));
-  const t = state.replay && state.replay.t >= from && state.replay.t <= to ? state.replay.t : from;
-  state.replay = { replay, t, endTs: end };
-  const slider = $("replay-slider");
-  slider.min = String(from);
-  slider.max = String(to);
-  slider.value = String(t);
-}
-
-async function replayTo(t) {
-  state.replay.t = t;
-  $("replay-slider").value = String(t);
-  $("replay-time").textContent = new Date(t).toISOString().replace(".000Z", "Z");
-  await redraw();
-  $("replay-time").dataset.t = String(t);
-}
-
-let playing = null;
-function playPause() {
-  if (playing) {
-    clearInterval(playing);
-    playing = null;
-    $("replay-play").textContent = "Play";
-    return;
-  }
-  $("replay-play").textContent = "Pause";
-  playing = setInterval(() => {
-    const r = state.replay;
-    const next = r.t + 250 * Number($("replay-speed").value);
-    if (next >= Number($("replay-slider").max)) playPause();
-    replayTo(Math.min(next, Number($("replay-slider").max))).catch(fail);
-  }, 250);
-}
-
-async function toggleReplay() {
-  if (state.replay) {
-    if (playing) playPause();
-    state.replay = null;
-    $("replay-controls").hidden = true;
-    $("replay-toggle").textContent = "Replay";
-    await redraw();
-    return;
-  }
-  $("replay-controls").hidden = false;
-  $("replay-toggle").textContent = "Live";
-  await loadReplay(state.box);
-  await replayTo(state.replay.t);
 }
 
 /** The unacknowledged alerts the reader may read (the newest 100). */
@@ -330,6 +293,7 @@ async function start(me) {
     await updateBanner();
   });
   connectLive();
+  await loadIdentities();
   await state.areas.reload();
   await loadAlerts();
   await loadView();
@@ -365,23 +329,9 @@ $("filter-form").addEventListener("submit", (e) => {
   e.preventDefault();
   applyFilter($("filter").value).catch(fail);
 });
-for (const x of SPEEDS) {
-  const opt = document.createElement("option");
-  opt.value = String(x);
-  opt.textContent = `${x}×`;
-  $("replay-speed").append(opt);
-}
-$("replay-speed").value = "60";
-$("replay-toggle").addEventListener("click", () => toggleReplay().catch(fail));
-$("replay-play").addEventListener("click", playPause);
-$("replay-slider").addEventListener("input", (e) => replayTo(Number(e.target.value)).catch(fail));
-$("replay-hours").addEventListener("change", async () => {
-  state.replay.endTs = null;
-  await loadReplay(state.box);
-  await replayTo(state.replay.t);
-});
 $("signout").addEventListener("click", async () => {
   await api("/api/v1/session", { method: "DELETE" });
   location.reload();
 });
+const replay = setupReplay({ state, vessels, redraw, fail });
 boot();

@@ -1,12 +1,22 @@
 // The map: an offline basemap (GeoJSON served by the node, nothing from outside) and the
-// vessels drawn as arrows turned to their heading (dots when it is unknown).
+// vessels drawn as arrows turned to their heading (dots when it is unknown), coloured by
+// ship type (types.js), named at zoom 7 and closer.
 import maplibregl from "maplibre-gl";
+import { ALL_CLASSES, colourExpression } from "./types.js";
+
+/** The labels' font: Noto Sans SemiBold (npm @fontsource/noto-sans, OFL-1.1), served by the
+ * node (assets/fonts, declared in style.css). The style has no ``glyphs`` URL, so MapLibre
+ * draws each glyph in the page with this font (TinySDF): no glyph server, nothing fetched
+ * from outside. */
+export const LABEL_FONT = "Noto Sans SemiBold";
+export const LABEL_MIN_ZOOM = 7;
 
 const BASEMAP = "/assets/basemap";
 export const VESSELS = "vessels";
 export const TRACK = "track";
 export const AREAS = "areas";
 export const DRAFT = "draft";
+export const REPLAY_EVENTS = "replay-events";
 
 function style() {
   return {
@@ -18,6 +28,7 @@ function style() {
       [TRACK]: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
       [AREAS]: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
       [DRAFT]: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
+      [REPLAY_EVENTS]: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
     },
     layers: [
       { id: "sea", type: "background", paint: { "background-color": "#b9d3e6" } },
@@ -52,12 +63,38 @@ function style() {
         paint: { "line-color": "#e76f51", "line-width": 2 },
       },
       {
+        id: "replay-events",
+        type: "circle",
+        source: REPLAY_EVENTS,
+        paint: {
+          "circle-radius": 9,
+          "circle-color": "rgba(0,0,0,0)",
+          "circle-stroke-color": "#e63946",
+          "circle-stroke-width": 2.5,
+          "circle-stroke-opacity": ["case", ["get", "open"], 1, 0.4],
+        },
+      },
+      {
+        id: "replay-events-label",
+        type: "symbol",
+        source: REPLAY_EVENTS,
+        layout: {
+          "text-field": ["get", "event_type"],
+          "text-font": [LABEL_FONT],
+          "text-size": 10,
+          "text-anchor": "bottom",
+          "text-offset": [0, -1.1],
+          "text-optional": true,
+        },
+        paint: { "text-color": "#9d0208", "text-halo-color": "#ffffff", "text-halo-width": 1.5 },
+      },
+      {
         id: "vessels-arrow",
         type: "symbol",
         source: VESSELS,
         filter: ["==", ["get", "moving"], true],
         layout: {
-          "icon-image": "arrow",
+          "icon-image": ["concat", "arrow-", ["get", "kind"]],
           "icon-rotate": ["get", "heading"],
           "icon-rotation-alignment": "map",
           "icon-allow-overlap": true,
@@ -69,18 +106,39 @@ function style() {
         type: "circle",
         source: VESSELS,
         filter: ["==", ["get", "moving"], false],
-        paint: { "circle-radius": 4, "circle-color": "#1d3557", "circle-stroke-color": "#fff", "circle-stroke-width": 1 },
+        paint: {
+          "circle-radius": 4,
+          "circle-color": colourExpression(),
+          "circle-stroke-color": "#fff",
+          "circle-stroke-width": 1,
+        },
+      },
+      {
+        id: "vessels-label",
+        type: "symbol",
+        source: VESSELS,
+        minzoom: LABEL_MIN_ZOOM,
+        filter: ["!=", ["get", "name"], ""],
+        layout: {
+          "text-field": ["get", "name"],
+          "text-font": [LABEL_FONT],
+          "text-size": 11,
+          "text-anchor": "top",
+          "text-offset": [0, 0.9],
+          "text-optional": true,
+        },
+        paint: { "text-color": "#1d2733", "text-halo-color": "#ffffff", "text-halo-width": 1.5 },
       },
     ],
   };
 }
 
-/** A vessel arrow pointing north, drawn here (no sprite to fetch). */
-function arrow(size = 22) {
+/** A vessel arrow pointing north in ``colour``, drawn here (no sprite to fetch). */
+function arrow(colour, size = 22) {
   const canvas = document.createElement("canvas");
   canvas.width = canvas.height = size;
   const ctx = canvas.getContext("2d");
-  ctx.fillStyle = "#1d3557";
+  ctx.fillStyle = colour;
   ctx.strokeStyle = "#ffffff";
   ctx.lineWidth = 1.5;
   ctx.beginPath();
@@ -96,8 +154,10 @@ function arrow(size = 22) {
 
 export const VESSEL_LAYERS = ["vessels-arrow", "vessels-dot"];
 
-/** The map in ``container``; resolves once its style and basemap are loaded. */
-export function createMap(container, { center = [84, 14], zoom = 4 } = {}) {
+/** The map in ``container``; resolves once its style and basemap are loaded (and the
+ * labels' font, so no glyph is drawn with a fallback). */
+export async function createMap(container, { center = [84, 14], zoom = 4 } = {}) {
+  await document.fonts.load(`600 24px "${LABEL_FONT}"`);
   const map = new maplibregl.Map({
     container,
     style: style(),
@@ -112,7 +172,7 @@ export function createMap(container, { center = [84, 14], zoom = 4 } = {}) {
   map.addControl(new maplibregl.ScaleControl({ unit: "nautical" }), "bottom-left");
   return new Promise((resolve) => {
     map.on("load", () => {
-      map.addImage("arrow", arrow());
+      for (const c of ALL_CLASSES) map.addImage(`arrow-${c.key}`, arrow(c.colour));
       resolve(map);
     });
   });

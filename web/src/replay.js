@@ -1,13 +1,18 @@
 // Replay: the positions of the view over a window (GET /api/v1/positions, every page),
 // shown as they were at a chosen time: each vessel at its last report at or before it.
 // Pure: no DOM, no map (unit-tested).
-import { headingOf } from "./vessels.js";
+import { pointFeature } from "./vessels.js";
 
 export const SPEEDS = [1, 10, 60, 600];
 
 export class Replay {
-  /** ``items``: positions (any order) with mmsi, ts, lon, lat, label. */
-  constructor(items) {
+  /** ``items``: positions (any order) with mmsi, ts, lon, lat, label; ``events``: the
+   * events of the window (GET /api/v1/events), each shown from its start on. */
+  constructor(items, events = []) {
+    this.events = events
+      .filter((e) => e.lon != null && e.lat != null)
+      .map((e) => ({ ...e, t: Date.parse(e.start_ts), until: e.end_ts ? Date.parse(e.end_ts) : Infinity }))
+      .sort((a, b) => a.t - b.t);
     this.tracks = new Map();
     for (const p of items) {
       if (p.mmsi == null || p.lat == null || p.lon == null) continue;
@@ -47,20 +52,29 @@ export class Replay {
     return out;
   }
 
-  /** ``at(t)`` as GeoJSON points (properties as the live vessels'). */
-  features(t) {
+  /** The events started at or before ``t`` (ms), by start. */
+  eventsAt(t) {
+    let n = 0;
+    while (n < this.events.length && this.events[n].t <= t) n += 1;
+    return this.events.slice(0, n);
+  }
+
+  /** ``eventsAt(t)`` as GeoJSON points (properties: event_id, event_type, mmsi, label,
+   * and ``open``: not yet ended at ``t``). */
+  eventFeatures(t) {
     return {
       type: "FeatureCollection",
-      features: this.at(t).map((p) => {
-        const heading = headingOf(p);
-        return {
-          type: "Feature",
-          id: p.mmsi,
-          properties: { mmsi: p.mmsi, heading: heading ?? 0, moving: heading != null, label: p.label },
-          geometry: { type: "Point", coordinates: [p.lon, p.lat] },
-        };
-      }),
+      features: this.eventsAt(t).map((e) => ({
+        type: "Feature",
+        properties: { event_id: e.event_id, event_type: e.event_type, mmsi: e.mmsi, label: e.label, open: e.until >= t },
+        geometry: { type: "Point", coordinates: [e.lon, e.lat] },
+      })),
     };
+  }
+
+  /** ``at(t)`` as GeoJSON points (properties as the live vessels'). */
+  features(t, identities = null) {
+    return { type: "FeatureCollection", features: this.at(t).map((p) => pointFeature(p, identities)) };
   }
 }
 

@@ -77,22 +77,26 @@ export class Vessels {
     return [...new Set(this.inView(box, only).map((v) => v.label))].sort();
   }
 
-  /** The vessels shown (as ``inView``) as GeoJSON points (properties: mmsi, heading,
-   * label). */
-  features(box, only = null) {
+  /** The vessels shown (as ``inView``) as GeoJSON points (``pointFeature``). */
+  features(box, only = null, identities = null) {
     return {
       type: "FeatureCollection",
-      features: this.inView(box, only).map((v) => {
-        const heading = headingOf(v);
-        return {
-          type: "Feature",
-          id: v.mmsi,
-          properties: { mmsi: v.mmsi, heading: heading ?? 0, moving: heading != null, label: v.label },
-          geometry: { type: "Point", coordinates: [v.lon, v.lat] },
-        };
-      }),
+      features: this.inView(box, only).map((v) => pointFeature(v, identities)),
     };
   }
+}
+
+/** A position as a GeoJSON point; properties: mmsi, heading, moving, label, and from
+ * ``identities`` (an Identities) the vessel's name and type class ``kind``. */
+export function pointFeature(p, identities = null) {
+  const heading = headingOf(p);
+  const id = identities ? identities.props(p.mmsi) : { name: "", kind: "unknown" };
+  return {
+    type: "Feature",
+    id: p.mmsi,
+    properties: { mmsi: p.mmsi, heading: heading ?? 0, moving: heading != null, label: p.label, ...id },
+    geometry: { type: "Point", coordinates: [p.lon, p.lat] },
+  };
 }
 
 /** A track's positions (by time) as one GeoJSON line (none for fewer than two). */

@@ -36,3 +36,11 @@ test("describe: rank, type, what, who and where", () => {
   const enc = { ...gap, other: { mmsi: 538000002, name: null, flag: null } };
   assert.equal(describeIncident(enc).detail, "GANGA (India) and MMSI 538000002 · 40 km S of Chennai");
 });
+
+test("describe: an incident's kind and confidence (a shared MMSI)", () => {
+  const shared = { ...gap, event_type: "spoofing", incident: "shared_mmsi", confidence: 0.5 };
+  assert.deepEqual(describeIncident(shared), {
+    title: "1. shared_mmsi: dark for 3 h",
+    detail: "GANGA (India) · 40 km S of Chennai · confidence 0.50",
+  });
+});

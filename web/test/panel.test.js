@@ -37,3 +37,24 @@ test("trackWindow: the period up to the latest report, open-ended", () => {
   assert.equal(trackWindow("2025-06-01T00:30:00Z", 24), "2025-05-31T00:30:00Z/..");
   assert.deepEqual(PERIODS.map(([, h]) => h), [1, 6, 24, 168]);
 });
+
+test("the panel's history, port calls, events and origins", async () => {
+  const { identityRows, otherEvents, originRows, portCalls } = await import("../src/panel.js");
+  const p = {
+    identities: [{ name: "SEA", callsign: "AB1", imo: 9123456, ship_type: 70, first_seen: "2025-01-01T00:00:00Z", last_seen: "2025-01-02T10:30:00Z", label: "S" }],
+    events: [
+      { event_type: "port_visit", details: '{"port_name": "Chennai"}', start_ts: "2025-01-01T00:00:00Z", end_ts: null, label: "C" },
+      { event_type: "gap", details: "{}", start_ts: "2025-01-02T00:00:00Z", end_ts: "2025-01-02T03:00:00Z", label: "S" },
+      { event_type: "port_visit", details: "not json", start_ts: "2025-01-03T00:00:00Z", end_ts: null, label: "C" },
+    ],
+    origins: [{ marking: "S", originator: "IND", derived: false, records: 1200, nodes: ["local"] }, { marking: "C", originator: "USA", derived: false, records: 3, nodes: [] }],
+  };
+  assert.deepEqual(identityRows(p), [{ text: "SEA · AB1 · IMO 9123456 · Cargo (70)", when: "2025-01-01 00:00 – 2025-01-02 10:30", label: "S" }]);
+  assert.deepEqual(portCalls(p).map((r) => r.text), ["unnamed port", "Chennai"]);
+  assert.equal(portCalls(p)[1].when, "2025-01-01 00:00 – …");
+  assert.deepEqual(otherEvents(p).map((r) => r.text), ["gap"]);
+  assert.deepEqual(originRows(p).map((r) => [r.text, r.when]), [
+    ["IND · node local", "1,200 records"],
+    ["USA · node not known", "3 records"],
+  ]);
+});

@@ -20,9 +20,25 @@ test("each vessel at its last report at or before the time", () => {
   assert.deepEqual(at("2025-06-01T00:01:45Z"), [[1, 1], [2, 5]]);
   assert.deepEqual(at("2025-06-01T01:00:00Z"), [[1, 2], [2, 5]]);
   const fc = r.features(Date.parse("2025-06-01T00:01:10Z"));
-  assert.deepEqual(fc.features[0].properties, { mmsi: 1, heading: 90, moving: true, label: "SECRET" });
+  assert.deepEqual(fc.features[0].properties, { mmsi: 1, heading: 90, moving: true, label: "SECRET", name: "", kind: "unknown" });
 });
 
 test("replayWindow: hours up to the end", () => {
   assert.equal(replayWindow("2025-06-01T03:00:00Z", 2), "2025-06-01T01:00:00Z/2025-06-01T03:00:00Z");
+});
+
+test("events appear at their start and stay, open until they end", () => {
+  const ev = (id, start, end, lon = 1) => ({ event_id: id, event_type: "gap", mmsi: 1, start_ts: start, end_ts: end, lon, lat: 2, label: "SECRET" });
+  const r = new Replay([], [
+    ev("b", "2025-06-01T00:10:00Z", null),
+    ev("a", "2025-06-01T00:05:00Z", "2025-06-01T00:07:00Z"),
+    ev("c", "2025-06-01T00:01:00Z", null, null), // no place: not drawn
+  ]);
+  const ids = (iso) => r.eventsAt(Date.parse(iso)).map((e) => e.event_id);
+  assert.deepEqual(ids("2025-06-01T00:04:59Z"), []);
+  assert.deepEqual(ids("2025-06-01T00:05:00Z"), ["a"]);
+  assert.deepEqual(ids("2025-06-01T00:12:00Z"), ["a", "b"]);
+  const open = (iso) => r.eventFeatures(Date.parse(iso)).features.map((f) => [f.properties.event_id, f.properties.open]);
+  assert.deepEqual(open("2025-06-01T00:06:00Z"), [["a", true]]);
+  assert.deepEqual(open("2025-06-01T00:12:00Z"), [["a", false], ["b", true]]);
 });

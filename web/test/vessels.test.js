@@ -46,7 +46,7 @@ test("Vessels in a view: features, count and distinct markings", () => {
   const box = [0, 0, 10, 10];
   const fc = v.features(box);
   assert.equal(fc.features.length, 2);
-  assert.deepEqual(fc.features[0].properties, { mmsi: 1, heading: 90, moving: true, label: "SECRET//NOFORN" });
+  assert.deepEqual(fc.features[0].properties, { mmsi: 1, heading: 90, moving: true, label: "SECRET//NOFORN", name: "", kind: "unknown" });
   assert.equal(fc.features[1].properties.moving, false);
   assert.deepEqual(v.labels(box), ["CONFIDENTIAL", "SECRET//NOFORN"]);
   assert.equal(v.inView().length, 3);

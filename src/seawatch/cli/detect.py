@@ -30,6 +30,7 @@ from seawatch.cli.decode import (
     tell_findings,
     untimed_option,
 )
+from seawatch.cli.engine_options import engine_choice, engine_options
 from seawatch.engine.detect import DetectResult, detect_files
 
 __all__ = ["detect_command", "format_detect_summary"]
@@ -41,6 +42,7 @@ Examples:
   seawatch detect data/out/positions.parquet data/out/statics.parquet --out data/detect
   seawatch detect suez.csv --out data/detect --param loitering.min_distance_to_shore_km=0
   seawatch detect baltic.csv --out data/detect --ports UpdatedPub150.csv
+  seawatch detect day1.nmea.gz day2.nmea.gz --out data/detect --engine dask --workers 2
 """
 
 
@@ -98,6 +100,7 @@ def format_detect_summary(result: DetectResult) -> str:
 @columns_option
 @params_option
 @untimed_option
+@engine_options
 @click.pass_context
 def detect_command(
     ctx: click.Context,
@@ -109,6 +112,10 @@ def detect_command(
     params: tuple[str, ...],
     untimed: Any,
     port_files: tuple[Path, ...],
+    engine: str,
+    scheduler: str | None,
+    workers: int,
+    buckets: int,
 ) -> None:
     """Find tracks and events in AIS files (NMEA, CSV or seawatch Parquet).
 
@@ -124,6 +131,7 @@ def detect_command(
     others are still processed), 2 bad usage.
     """
     settings = with_params(settings_of(ctx), params)
+    engine, options = engine_choice(engine, scheduler, workers, buckets)
     if "-" in inputs:
         raise click.UsageError("detect reads files, not stdin ('-'); save the feed to a file")
     sources, errors = _check_inputs(inputs)
@@ -144,6 +152,8 @@ def detect_command(
         chunk_rows=chunk_rows,
         untimed=untimed,
         ports=ports,
+        engine=engine,
+        options=options,
     )
     r = result.report
     click.echo(

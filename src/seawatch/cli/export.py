@@ -12,6 +12,7 @@ store's one query layer (:func:`seawatch.export.records.export_records`); the wr
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
@@ -33,6 +34,7 @@ Examples:
   seawatch export latest --format cot --reader USA:SECRET --bbox 80,5,95,22 --out vessels.cot
   seawatch export positions --format geojson --reader IND:C --start 2024-03-01 --out d.geojson
   seawatch export events --type encounter --format kml --reader AUS:S --out encounters.kml
+  seawatch export events --format cot --cot-stale-from export --reader USA:S --out events.cot
   seawatch export positions --format geoparquet --reader USA:S --out positions.parquet
 """
 
@@ -61,6 +63,14 @@ Examples:
     type=click.Path(dir_okay=False, path_type=Path),
     help="File to write (replaced only once complete).",
 )
+@click.option(
+    "--cot-stale-from",
+    type=click.Choice(["data", "export"]),
+    default="data",
+    show_default=True,
+    help="Cursor-on-Target: stale after the data's time, or after the time of the export "
+    "(replayed data, which TAK would otherwise drop as stale on arrival).",
+)
 @db_option
 @click.pass_context
 def export_command(
@@ -73,13 +83,15 @@ def export_command(
     end: str | None,
     types: tuple[str, ...],
     out: Path,
+    cot_stale_from: str,
     db: str | None,
 ) -> None:
     """Export the records a reader may see, each carrying its label.
 
     Every record carries its CAPCO marking, the file the most restrictive combination of
     them (docs/exports.md). Cursor-on-Target writes one event per vessel at its latest
-    position (positions or latest), stale after the cot_stale_s setting.
+    position (positions or latest), or a marker per event (events), stale after the
+    cot_stale_s setting.
     """
     settings = settings_of(ctx)
     if types and kind != "events":
@@ -103,5 +115,6 @@ def export_command(
             policy=store.policy,
             node_id=settings.node_id,
             cot_stale_s=settings.cot_stale_s,
+            cot_now=datetime.now(UTC) if cot_stale_from == "export" else None,
         )
     click.echo(f"{result.rows} {kind} record(s) written to {out}, marked {result.marking}")

@@ -28,8 +28,11 @@ from seawatch.cli.decode import (
     tell_findings,
     untimed_option,
 )
+from seawatch.cli.engine_options import engine_choice, engine_options
 from seawatch.cli.node import require_nation
+from seawatch.cli.query import parse_time
 from seawatch.engine.ingest import ingest
+from seawatch.engine.state import StateStore, state_dir
 from seawatch.errors import InputError, LabelError
 from seawatch.labels import Policy, parse_label
 from seawatch.store import Store
@@ -40,6 +43,19 @@ __all__ = ["ingest_command"]
 @click.command("ingest")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option("--detect", is_flag=True, help="Also segment tracks and detect events.")
+@click.option(
+    "--incremental",
+    is_flag=True,
+    help="With --detect: resume from the state the last run left for this store and leave "
+    "this run's for the next (daily runs: tracks and events go on across runs).",
+)
+@click.option(
+    "--watermark",
+    metavar="TIME",
+    help="With --incremental: the time up to which this run's data is complete, e.g. "
+    "2026-01-02T00:00Z for a day's file (default: the newest time read minus "
+    "reorder_window_s; later rows wait for the next run in the state).",
+)
 @click.option(
     "--label",
     "marking",
@@ -57,17 +73,24 @@ __all__ = ["ingest_command"]
 @params_option
 @db_option
 @untimed_option
+@engine_options
 @click.pass_context
 def ingest_command(
     ctx: click.Context,
     inputs: tuple[str, ...],
     detect: bool,
+    incremental: bool,
+    watermark: str | None,
     marking: str | None,
     originator: str | None,
     zone_names: tuple[str, ...],
     params: tuple[str, ...],
     db: str | None,
     untimed: Any,
+    engine: str,
+    scheduler: str | None,
+    workers: int,
+    buckets: int,
 ) -> None:
     """Decode AIS inputs and store them; the same message is stored once.
 
@@ -78,13 +101,18 @@ def ingest_command(
       seawatch ingest ifc.nmea --label "CONFIDENTIAL//REL TO IND, USA" --originator IND
       seawatch ingest day1.nmea --detect --zones eez
       seawatch ingest day1.nmea --detect --param gap.min_gap_s=3600
+      seawatch ingest day2.nmea --detect --incremental --watermark 2026-01-03T00:00Z
       seawatch ingest aishub.nmea --untimed 2024-03-01T10:00Z,2024-03-01T10:03Z
+      seawatch ingest day1.nmea day2.nmea --detect --engine dask --workers 2
 
     Messages without a receive time are not stored unless --untimed gives
     them assumed times. Exit code 0 done, 1 an input cannot be read (one
     error line each; the others are still stored), 2 bad usage.
     """
     settings = with_params(settings_of(ctx), params)
+    engine, options = engine_choice(engine, scheduler, workers, buckets)
+    if engine != "local" and not detect:
+        raise click.UsageError(f"--engine {engine} runs tracks and events: add --detect")
     if "-" in inputs:
         raise InputError("ingest needs files (the ingest log knows inputs by content)")
     paths, errors = _check_inputs(inputs)
@@ -101,10 +129,26 @@ def ingest_command(
         )
     if label is None or originator is None or detect:
         require_nation(settings)  # before the store is opened (or created)
+    if (incremental or watermark) and not detect:
+        raise InputError("--incremental and --watermark go with --detect")
+    if watermark is not None and not incremental:
+        raise InputError("--watermark goes with --incremental")
+    until = parse_time(watermark, "watermark")
     with open_db(ctx, db) as store:
+        states = StateStore(state_dir(settings.data_dir, store.backend.display))
         before = _derived_counts(store) if detect else {}
         report = ingest(
-            store, paths, settings, detect=detect, label=label, zones=zones, untimed=untimed
+            store,
+            paths,
+            settings,
+            detect=detect,
+            label=label,
+            zones=zones,
+            untimed=untimed,
+            states=states if incremental else None,
+            watermark_us=None if until is None else int(until.timestamp() * 1_000_000),
+            engine=engine,
+            options=options,
         )
         after = _derived_counts(store) if detect else {}
         where = store.backend.display

@@ -35,6 +35,7 @@ from seawatch.cli.decode import (
     untimed_option,
 )
 from seawatch.cli.node import require_nation
+from seawatch.cli.run_serve import serve_after_run, wants_serve
 from seawatch.cli.simulate import _parse_start
 from seawatch.errors import InputError, LabelError
 from seawatch.labels import Label, parse_label
@@ -140,6 +141,19 @@ to a store you keep (ingest stores each message once, so re-runs add nothing twi
     help="Add to this store (DuckDB file or postgresql:// URL) instead of a fresh "
     "<out>/seawatch.duckdb [env SEAWATCH_DB].",
 )
+@click.option(
+    "--serve/--no-serve",
+    default=None,
+    help="Then serve the map on the run's store with a one-time sign-in link, until Ctrl-C "
+    "[default: when at a terminal; --no-serve: finish and exit, for scripts and CI].",
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="With --serve: the map's port on 127.0.0.1.",
+)
 @columns_option
 @params_option
 @untimed_option
@@ -162,13 +176,16 @@ def run_command(
     top: int,
     out_dir: Path | None,
     db: str | None,
+    serve: bool | None,
+    port: int,
     params: tuple[str, ...],
     untimed: Any,
 ) -> None:
     """Run the whole chain and print a situation summary: simulated traffic (default),
     AIS files, or a live feed -> labelled store -> tracks and events -> summary of event
     counts and the most notable incidents (names, flags, places, times) -> GeoJSON and KML
-    (QGIS, Google Earth) and Cursor-on-Target (TAK) exports. docs/run.md.
+    (QGIS, Google Earth) and Cursor-on-Target (TAK) exports. docs/run.md. Then, at a
+    terminal or with --serve, the map on the run's store until Ctrl-C (docs/map.md).
 
     Files: messages without a receive time are not stored unless --untimed
     gives them assumed times. An input that cannot be read is one error line
@@ -229,6 +246,8 @@ def run_command(
         )
     if nothing or failed:
         ctx.exit(1)
+    if wants_serve(serve, live=live is not None):
+        serve_after_run(ctx, db or str(out / "seawatch.duckdb"), run_settings.node_nation, port)
 
 
 def _settings_for_run(

@@ -256,8 +256,8 @@ class Job:
             cot_stale_s=self.settings.cot_stale_s,
         )
         out = [self.title, *(f"  {line}" for line in self.lines), ""]
-        out += [*format_labels(report), ""]
         out += [format_situation(report.situation)]
+        out += [*format_labels(report), ""]
         out.append(f"Exports for {reader} (every record carries its label)")
         width = max(len(str(w.path)) for w in written)
         for w in written:

@@ -194,12 +194,20 @@ def _cot_feed(store: Store, settings: Settings, app: FastAPI, text: str) -> CotF
 )
 @click.option(
     "--reorder-window-s",
-    default=0.1,
-    show_default=True,
+    default=None,
     type=click.FloatRange(min=0),
-    help="Live feeds: hold positions this long to put them in time order (the feed stamps "
-    "arrival times, so little is needed; the reorder_window_s setting is for files). A row "
-    "older than what was released is stored without a track, never dropped.",
+    help="Live feeds: hold positions this long to put them in time order; a row older than "
+    "what was released is stored without a track, never dropped. Default: 0 with one feed "
+    "(its lines come in order: stamped on arrival, a batch sorted whole), --batch-s with "
+    "several (their batches interleave). The reorder_window_s setting is for files.",
+)
+@click.option(
+    "--ws-deflate/--no-ws-deflate",
+    default=False,
+    show_default=True,
+    help="Compress WebSocket frames (permessage-deflate) for clients that offer it: less "
+    "bandwidth over slow links, but a compression per client per frame (CPU that grows "
+    "with the number of clients; bench/serve.py --live fanout).",
 )
 @click.option(
     "--cot-port",
@@ -233,7 +241,8 @@ def serve_command(
     tcp: tuple[str, ...],
     udp: tuple[str, ...],
     batch_s: float,
-    reorder_window_s: float,
+    reorder_window_s: float | None,
+    ws_deflate: bool,
     cot_port: int | None,
     cot_to: str | None,
     cot_reader: str | None,
@@ -288,6 +297,7 @@ def serve_command(
             # idle lost 578 of 1,000 subscribers to the default 20 s at load average 10-15
             ws_ping_interval=20.0,
             ws_ping_timeout=60.0,
+            ws_per_message_deflate=ws_deflate,
         )
         server = Server(config)
 
@@ -301,6 +311,8 @@ def serve_command(
         try:
             if cot is not None:
                 cot.start(None if cot_port is None else (host, cot_port), push_to)
+            if reorder_window_s is None:
+                reorder_window_s = 0.0 if len(feeds) == 1 else batch_s
             live.start(batch_s, reorder_window_s)
             server.run()
         finally:

@@ -7,6 +7,7 @@ Out: :class:`Batch` es of Arrow tables with the schemas in :data:`schemas.SCHEMA
 messages per type and rejected input per reason.
 """
 
-from seawatch.decode.stream import Batch, DecodeStats, NmeaDecoder, decode, decode_stream
+from seawatch.decode.stats import DecodeStats
+from seawatch.decode.stream import Batch, NmeaDecoder, decode, decode_stream
 
 __all__ = ["Batch", "DecodeStats", "NmeaDecoder", "decode", "decode_stream"]

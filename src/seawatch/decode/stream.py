@@ -13,8 +13,8 @@ from __future__ import annotations
 import csv
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, BinaryIO
 
@@ -25,6 +25,7 @@ from seawatch.decode import nmea
 from seawatch.decode import reassembly as ra
 from seawatch.decode.lacking import Untimed, count_lines, mark_assumed
 from seawatch.decode.sentence import census
+from seawatch.decode.stats import DecodeStats
 from seawatch.decode.tables import Messages, build, min_bits_by_type
 from seawatch.decode.timeparse import NO_TIME
 from seawatch.decode.workspace import Workspace
@@ -43,54 +44,6 @@ from seawatch.sources.files import (
 log = logging.getLogger(__name__)
 
 _BINARY_PROBE = 8192  # bytes of an input's head looked at for NUL bytes (binary data)
-
-
-@dataclass(frozen=True)
-class DecodeStats:
-    """What a decode saw: totals, messages per type, rejects per reason."""
-
-    bytes: int = 0
-    lines: int = 0
-    sentences: int = 0  # AIS sentences (VDM/VDO), good or bad; for tables: rows read
-    messages: int = 0  # messages decoded into tables
-    other_sentences: int = 0
-    skipped_lines: int = 0
-    untimed: int = 0  # messages with no receive time of their own (stamped or left null)
-    assumed: int = 0  # of those, stamped with an assumed time (``untimed``)
-    by_type: Mapping[int, int] = field(default_factory=dict)
-    rejects: Mapping[str, int] = field(default_factory=dict)
-
-    def merge(self, other: DecodeStats) -> DecodeStats:
-        return DecodeStats(
-            bytes=self.bytes + other.bytes,
-            lines=self.lines + other.lines,
-            sentences=self.sentences + other.sentences,
-            messages=self.messages + other.messages,
-            other_sentences=self.other_sentences + other.other_sentences,
-            skipped_lines=self.skipped_lines + other.skipped_lines,
-            untimed=self.untimed + other.untimed,
-            assumed=self.assumed + other.assumed,
-            by_type=dict(Counter(self.by_type) + Counter(other.by_type)),
-            rejects=dict(Counter(self.rejects) + Counter(other.rejects)),
-        )
-
-    @property
-    def rejected(self) -> int:
-        return sum(self.rejects.values())
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "bytes": self.bytes,
-            "lines": self.lines,
-            "sentences": self.sentences,
-            "messages": self.messages,
-            "other_sentences": self.other_sentences,
-            "skipped_lines": self.skipped_lines,
-            "untimed": self.untimed,
-            "assumed": self.assumed,
-            "by_type": {str(k): v for k, v in sorted(self.by_type.items())},
-            "rejects": dict(sorted(self.rejects.items())),
-        }
 
 
 @dataclass(frozen=True)
@@ -315,18 +268,27 @@ def _nmea(
 ) -> Iterator[Batch]:
     dec = NmeaDecoder(s, keep_raw=keep_raw, quarantine=quarantine, untimed=untimed, lines=lines)
     skipped = 0  # tail bytes of over-long lines, counted with the next batch
+    held: Batch | None = None  # the last batch, yielded once the input's end is known
     for chunk in parts:
         if isinstance(chunk, SkippedBytes):
             skipped += chunk
             if progress is not None:
                 progress(max(int(chunk), 0))
             continue
-        batch = dec.feed(chunk)
+        if held is not None:
+            yield held
+        held = _with_skipped(dec.feed(chunk), skipped)
         if progress is not None:
             progress(len(chunk))
-        yield _with_skipped(batch, skipped)
         skipped = 0
-    yield _with_skipped(dec.finish(), skipped)
+    end = _with_skipped(dec.finish(), skipped)
+    if held is not None and not any(t.num_rows for t in end.tables.values()):
+        # what the end adds (counts only) goes with the last batch: one batch, one commit
+        yield Batch(held.tables, held.stats.merge(end.stats))
+        return
+    if held is not None:
+        yield held
+    yield end
 
 
 def _with_skipped(batch: Batch, skipped: int) -> Batch:

@@ -4,6 +4,9 @@ In: input files (anything :func:`seawatch.decode.decode_stream` reads), the sett
 layers and detector parameters. Out: in ``out_dir`` the tables of
 :class:`seawatch.engine.sinks.ParquetDirSink` (positions, segments, identity, events and
 the late-row quarantine), and a :class:`DetectResult`. ``seawatch detect`` is this call.
+``engine``: ``local`` (the streaming engine, :class:`seawatch.engine.run.Engine`) or the
+partitioned engine in this process or on Dask (:mod:`seawatch.engine.dask_engine`, with its
+``options``: scheduler, workers, buckets...), into the same tables.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from seawatch.decode.lacking import Untimed
 from seawatch.engine.run import Engine, EngineReport
 from seawatch.engine.sinks import ParquetDirSink, Subscribers
+from seawatch.errors import InputError
 
 if TYPE_CHECKING:
     from seawatch.geo.ports import PortTable
@@ -47,6 +51,8 @@ def detect_files(
     subscribers: Subscribers | None = None,
     untimed: Untimed | None = None,
     ports: PortTable | None = None,
+    engine: str = "local",
+    options: Mapping[str, Any] | None = None,
 ) -> DetectResult:
     """Run the engine on ``sources`` (merged in time order) and write its tables into
     ``out_dir``; nothing is left there half-written if it fails. An input that cannot be
@@ -55,17 +61,28 @@ def detect_files(
     ``distance_to_port_km`` (default: the built-in one)."""
     with ParquetDirSink(out_dir) as out:
         sinks: list[Any] = [out] if subscribers is None else [out, subscribers]
-        engine = Engine(
-            settings,
-            sinks=sinks,
-            zones=zones,
-            params=params,
-            chunk_rows=chunk_rows,
-            untimed=untimed,
-            ports=ports,
-        )
-        engine.add(sources)
-        report = engine.finish()
+        if engine != "local":
+            from seawatch.engine.dask_engine import run_partitioned
+
+            if ports is not None:
+                raise InputError(
+                    f"--ports is not yet read by the {engine} engine (only by --engine local)"
+                )
+            report = run_partitioned(sources, settings, sinks=sinks, engine=engine,
+                                     zones=zones, params=params, chunk_rows=chunk_rows,
+                                     untimed=untimed, **(options or {}))  # fmt: skip
+        else:
+            run = Engine(
+                settings,
+                sinks=sinks,
+                zones=zones,
+                params=params,
+                chunk_rows=chunk_rows,
+                untimed=untimed,
+                ports=ports,
+            )
+            run.add(sources)
+            report = run.finish()
     if not report.read["positions"]:
         log.warning("no positions decoded from %d input(s): nothing to detect", len(sources))
     return DetectResult(report, out.files)

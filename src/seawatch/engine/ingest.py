@@ -13,12 +13,17 @@ fingerprint = SHA-256 of the file, chunk number), so a crash leaves whole chunks
 Rows are deduplicated on their message key, so re-running an input, or storing the same
 message heard by two receivers, stores it once; a re-run skips the chunks the log shows
 committed (without ``detect``) and inputs it shows complete. With ``detect`` the pipeline
-sees the run's inputs from their start (its state is not stored between runs), and its
-output is deduplicated in the same way. Positions keep the input they came from through the
-pipeline (``source_id``), so the labelling rules by source apply to each row as read, even
-when two inputs' rows are released together. Rows too late to put in time order are stored
-as read (without a track), counted and reported, never dropped. :class:`Ingest` keeps one
-run going over inputs that arrive one after another (a live feed's batches).
+sees the run's inputs from their start, unless the run carries state (``states``, a
+:class:`~seawatch.engine.state.StateStore`: daily runs): it then resumes from the state the
+previous run left (reorder buffer, open segments, detector state) and leaves its own at the
+end, at ``watermark_us`` (events open there are stored open, then issued again under the
+same id, or removed, by the next run), so runs over successive days store what one run over
+all of them would. Its output is deduplicated in the same way. Positions keep the input they
+came from through the pipeline (``source_id``), so the labelling rules by source apply to
+each row as read, even when two inputs' rows are released together. Rows too late to put in
+time order are stored as read (without a track), counted and reported, never dropped.
+:class:`Ingest` keeps one run going over inputs that arrive one after another (a live feed's
+batches).
 
 An unreadable input (missing, binary, cut short) stops nothing: the others are stored (a
 damaged one's rows before the damage too), ``engine.findings`` says which and why, and it is
@@ -40,6 +45,7 @@ from seawatch.engine.alerts import AlertEngine
 from seawatch.engine.ports import node_ports
 from seawatch.engine.run import Engine
 from seawatch.engine.sinks import Subscribers
+from seawatch.engine.state import StateStore
 from seawatch.engine.store_sink import COMPLETE, IngestReport, StoreSink, fingerprint
 from seawatch.errors import InputError
 from seawatch.labels import Label, LabelRules
@@ -71,7 +77,9 @@ class Ingest:
     are measured against the built-in ports plus those stored in the ``ports`` table
     (imported and derived: :mod:`seawatch.engine.ports`). ``sinks``: more sinks;
     :class:`~seawatch.engine.sinks.Subscribers` among them are told the positions and
-    events as stored (with ``label_id``), after each commit."""
+    events as stored (with ``label_id``), after each commit. ``states``: resume from the
+    latest state of ``bucket`` made without this run's inputs, and keep this run's state
+    at ``watermark_us`` (see the module docstring)."""
 
     def __init__(
         self,
@@ -85,8 +93,15 @@ class Ingest:
         sinks: Sequence[Any] = (),
         progress: Callable[[int], None] | None = None,
         untimed: Untimed | None = None,
+        states: StateStore | None = None,
+        bucket: str = "all",
+        watermark_us: int | None = None,
     ) -> None:
         store.require_current()
+        if states is not None and not detect:
+            raise InputError("carrying state between runs needs detect (--incremental --detect)")
+        self.states, self.bucket, self.watermark_us = states, bucket, watermark_us
+        self._resumed = states is None
         self.untimed = untimed
         rules = LabelRules.from_settings(settings, store.policy)
         self.sink = StoreSink(
@@ -107,6 +122,7 @@ class Ingest:
             ports=node_ports(store) if detect else None,
         )
         self.detect = detect
+        self.zones, self.params = tuple(zones), params
         self._pending: list[str] = []  # inputs logged complete once the pipeline finishes
         self._finished = False
         if zones:
@@ -127,6 +143,42 @@ class Ingest:
     def add(self, inputs: Sequence[str | Path]) -> IngestReport:
         """Decode and store ``inputs``, merged in time order. An input that cannot be read
         is named in ``report.engine.findings`` with the reason; the others are stored."""
+        todo = self._todo(inputs)
+        found = self.engine.report.findings
+        if todo:
+            self.engine.add(todo)
+        todo = [name for name in todo if name not in found.failed]
+        if self.detect:
+            self._pending += todo
+        else:
+            self.sink.complete(todo)
+        return self.report
+
+    def run_partitioned(
+        self, inputs: Sequence[str | Path], engine: str, options: Mapping[str, Any]
+    ) -> IngestReport:
+        """Decode ``inputs`` into partitions and run tracks and events on them (``engine``:
+        ``partitioned`` or ``dask``, :mod:`seawatch.engine.dask_engine`, with its
+        ``options``); this process stores what the tasks wrote. The whole session: no
+        :meth:`add` before, no :meth:`finish` after."""
+        from seawatch.engine.dask_engine import run_partitioned
+
+        if not self.detect or self._finished or self.engine.report.chunks:
+            raise InputError("a partitioned ingest runs tracks and events, once, on its own")
+        self._finished = True
+        todo = self._todo(inputs)
+        self.sink.sources[:] = todo  # source_id: the input's place among these
+        if todo:
+            run_partitioned(todo, self.engine.settings, sinks=self.engine.sinks,
+                            engine=engine, zones=self.zones, params=self.params,
+                            report=self.engine.report, untimed=self.untimed,
+                            **options)  # fmt: skip
+        self.sink.complete([n for n in todo if n not in self.engine.report.findings.failed])
+        return self.report
+
+    def _todo(self, inputs: Sequence[str | Path]) -> list[str]:
+        """The inputs to read: fingerprinted (an unreadable one told in the findings),
+        those the log shows stored skipped (without ``detect``)."""
         sink = self.sink
         found = self.engine.report.findings
         names = []
@@ -141,6 +193,8 @@ class Ingest:
                 sink.notes[name] = self.untimed.describe()
             names.append(name)
         sink.report.inputs += len(names)
+        if not self._resumed:
+            self._resume({sink.fingerprints[n] for n in names})
         todo = []
         for name in names:
             if sink.done(sink.fingerprints[name], COMPLETE) and not self.detect:
@@ -148,24 +202,44 @@ class Ingest:
                 sink.report.skipped_inputs += 1
             else:
                 todo.append(name)
-        if todo:
-            self.engine.add(todo)
-        todo = [name for name in todo if name not in found.failed]
-        if self.detect:
-            self._pending += todo
-        else:
-            sink.complete(todo)
-        return self.report
+        return todo
 
     def finish(self) -> IngestReport:
         """With ``detect``: the pipeline's last positions, open events and the segments
         stored, and the inputs logged complete. Call once, at the end."""
         if not self._finished:
             self._finished = True
-            self.engine.finish()
+            if self.states is None:
+                self.engine.finish()
+            else:  # stored first: a run killed before its state is kept runs again as it was
+                if not self._resumed:
+                    self._resume(set())
+                self.engine.finish(checkpoint=True, watermark_us=self.watermark_us)
+                assert self.engine.pipeline is not None
+                state = self.engine.state()
+                state["inputs"] = sorted(set(self.sink.fingerprints.values()))
+                self.states.save(self.bucket, self.engine.pipeline.watermark_us, state)
             self.sink.complete(self._pending)
             self._pending = []
         return self.report
+
+    def _resume(self, fingerprints: set[str]) -> None:
+        """The engine resumed from the bucket's latest state made without any of this run's
+        inputs: running the same inputs again (a run killed before it was logged complete)
+        resumes from the state before them, so it gives what it gave."""
+        assert self.states is not None
+        self._resumed = True
+        for mark in reversed(self.states.watermarks(self.bucket)):
+            found = self.states.load(self.bucket, mark)
+            if found is None:
+                break
+            if fingerprints & set(found[1].get("inputs", ())):
+                log.info("%s: state at %d already holds these inputs; an older one", self.bucket,
+                         mark)  # fmt: skip
+                continue
+            self.engine.resume(found[1], str(self.states.path(self.bucket, mark)))
+            log.info("resumed %s from %s", self.bucket, self.states.path(self.bucket, mark))
+            return
 
 
 def ingest(
@@ -179,8 +253,14 @@ def ingest(
     params: Mapping[str, Any] | None = None,
     progress: Callable[[int], None] | None = None,
     untimed: Untimed | None = None,
+    states: StateStore | None = None,
+    watermark_us: int | None = None,
+    engine: str = "local",
+    options: Mapping[str, Any] | None = None,
 ) -> IngestReport:
-    """Decode ``inputs`` and store them (see the module docstring and :class:`Ingest`)."""
+    """Decode ``inputs`` and store them (see the module docstring and :class:`Ingest`).
+    ``engine``: ``local`` (the streaming engine) or, with ``detect``, ``partitioned`` or
+    ``dask`` (:meth:`Ingest.run_partitioned`, ``options`` for it)."""
     session = Ingest(
         store,
         settings,
@@ -190,7 +270,13 @@ def ingest(
         params=params,
         progress=progress,
         untimed=untimed,
+        states=states,
+        watermark_us=watermark_us,
     )
+    if engine != "local":
+        if states is not None:
+            raise InputError(f"--incremental is not yet read by the {engine} engine")
+        return session.run_partitioned(inputs, engine, options or {})
     session.add(inputs)
     return session.finish()
 

@@ -197,9 +197,13 @@ def merged(
     may release up to it, less its reorder window. None once every input is read.
     ``untimed`` and ``findings``: as for :func:`pieces`.
     """
-    waiting = sorted(
-        ((_start(src, settings, untimed), k, src) for k, src in enumerate(sources)),
-        key=lambda w: (_NEVER if w[0] is None else w[0], w[1]),
+    waiting = (
+        sorted(
+            ((_start(src, settings, untimed), k, src) for k, src in enumerate(sources)),
+            key=lambda w: (_NEVER if w[0] is None else w[0], w[1]),
+        )
+        if len(sources) > 1
+        else [(None, 0, src) for src in sources]  # one input: no head to decode first
     )
     opened: list[_Input] = []
     while True:

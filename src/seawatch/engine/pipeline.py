@@ -4,10 +4,8 @@ In: successive chunks of decoded ``positions`` and ``statics``
 (:data:`seawatch.decode.schemas.SCHEMAS`), roughly in time order, as a feed or a file
 gives them. Out, per chunk (:meth:`Pipeline.feed`): the positions released so far, cleaned,
 with ``segment_id`` and (when geography runs) the geography columns, the events closed in
-the chunk and the rows that came too late; at the end (:meth:`Pipeline.finish`): the rest of
-the positions, the events still open, then :meth:`Pipeline.segments` and
-:meth:`Pipeline.history`. ``seawatch detect`` writes these; live ingest and benchmarks use
-the same object.
+the chunk and the rows that came too late; at the end (:meth:`Pipeline.finish`): the rest,
+the events still open, then :meth:`Pipeline.segments` and :meth:`Pipeline.history`.
 
 Stages: reorder buffer → tracks.clean → tracks.segment → geo.enrich → every detector of
 :mod:`seawatch.events.registry` with its parameters (``params``); statics go to the detectors
@@ -18,13 +16,13 @@ memory is one chunk plus that state, never the whole input.
 Every stage needs time order. A row is held until it is older than the newest time seen
 minus ``reorder_window_s``, then released with the others sorted by time (equal times in
 the order of their MMSI and message key, not of arrival). A row older than what was
-already released is *late*: it is returned for quarantine and counted, never silently
-dropped. Given the same rows with none late, in any order and any chunks, the outputs
-equal those of one pass over the whole input.
+already released is *late*: returned for quarantine and counted, never dropped. Given the
+same rows, none late, in any order and chunks, the outputs equal one pass's.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +34,7 @@ import pyarrow.compute as pc
 
 from seawatch import tracks
 from seawatch.decode.keys import message_keys
+from seawatch.engine.ship_types import ShipTypes
 from seawatch.errors import ConfigError
 from seawatch.events.registry import Detector, detectors
 from seawatch.events.schema import EVENTS_SCHEMA
@@ -112,6 +111,10 @@ class ReorderBuffer:
         self._held.append(table)
         return table.slice(0, 0)
 
+    def held(self) -> pa.Table:
+        """The rows held, in no particular order (not released)."""
+        return pa.concat_tables([self.schema.empty_table(), *self._held])
+
     def release(self, cutoff_us: int) -> pa.Table:
         """The rows older than ``cutoff_us`` (or without a time), sorted by time, stable."""
         held = pa.concat_tables([self.schema.empty_table(), *self._held])
@@ -132,47 +135,9 @@ class ChunkResult:
     """Events closed in this chunk (after finish: also every event still open)."""
     late: dict[str, pa.Table] = field(default_factory=dict)
     """Rows older than what was already released, by table, for quarantine."""
-
-
-class ShipTypes:
-    """Each MMSI's last reported ship type (statics), for the detectors that filter by it
-    (zone rules: ``ship_types``): one entry per vessel, not per message."""
-
-    def __init__(self) -> None:
-        self.mmsi = np.empty(0, dtype=np.int64)
-        self.code = np.empty(0, dtype=np.int64)
-
-    def add(self, statics: pa.Table) -> None:
-        if statics.num_rows == 0 or "ship_type" not in statics.column_names:
-            return
-        known = statics.filter(
-            pc.and_(pc.is_valid(statics.column("ship_type")), pc.is_valid(statics.column("mmsi")))
-        )
-        if known.num_rows == 0:
-            return
-        known = known.sort_by([("ts", "ascending")])
-        mmsi = np.concatenate([self.mmsi, known.column("mmsi").to_numpy().astype(np.int64)])
-        code = np.concatenate([self.code, known.column("ship_type").to_numpy().astype(np.int64)])
-        # the last report of each MMSI wins: unique over the reversed order keeps the last
-        last, idx = np.unique(mmsi[::-1], return_index=True)
-        self.mmsi, self.code = last, code[::-1][idx]
-
-    def attach(self, positions: pa.Table) -> pa.Table:
-        """``positions`` with ``ship_type``: the row's own (class B type 19 reports carry
-        one), else the MMSI's last reported, else null."""
-        if positions.num_rows == 0 or len(self.mmsi) == 0:
-            return positions
-        col: Any = positions.column("mmsi")
-        filled: Any = pc.fill_null(col, 0)
-        mmsi = np.asarray(filled.to_numpy(), dtype=np.int64)
-        at = np.clip(np.searchsorted(self.mmsi, mmsi), 0, max(len(self.mmsi) - 1, 0))
-        looked_up = pa.array(self.code[at], pa.int16(), mask=self.mmsi[at] != mmsi)
-        if "ship_type" not in positions.column_names:
-            return positions.append_column("ship_type", looked_up)
-        i = positions.schema.get_field_index("ship_type")
-        own: Any = positions.column(i)
-        merged = pc.coalesce(own, looked_up.cast(own.type))
-        return positions.set_column(i, positions.schema.field(i), merged)
+    retract: list[str] = field(default_factory=list)
+    """At a run's end: ids of the events the previous run left open (its
+    :meth:`Pipeline.checkpoint`) that this one neither closed nor still holds open."""
 
 
 def _params_for(found: Mapping[str, Detector], given: Mapping[str, Any]) -> dict[str, Any]:
@@ -200,6 +165,7 @@ class Pipeline:
     on every released row. ``ports``: the :class:`seawatch.geo.ports.PortTable` that
     ``distance_to_port_km`` is measured against (default: the built-in list; the engine
     gives the node's, built-in + imported + derived: :mod:`seawatch.engine.ports`).
+    ``pairs``: run the pairwise detectors too (a partitioned run runs them on their own).
     """
 
     def __init__(
@@ -212,6 +178,7 @@ class Pipeline:
         params: Mapping[str, Any] | None = None,
         carry_source: bool = False,
         ports: Any = None,
+        pairs: bool = True,
     ) -> None:
         from seawatch.decode.schemas import SCHEMAS
         from seawatch.settings import SETTINGS
@@ -229,18 +196,24 @@ class Pipeline:
             for name in ("positions", "statics")
         }
         self.latest_us = _NEVER
+        self.watermark_us = _NEVER
+        """Where :meth:`checkpoint` ended the run: every row older was taken in."""
         self.dropped: dict[str, int] = dict.fromkeys(DROP_REASONS, 0)
         self.late: dict[str, int] = dict.fromkeys(self.buffers, 0)
         self.positions = 0
         self._clean: tracks.CleanState | None = None
         self._segment: tracks.SegmenterState | None = None
-        self._detectors = {d.name: d for d in detectors()}
-        self.params = _params_for(self._detectors, params or {})
+        self._detectors = {d.name: d for d in detectors() if pairs or not d.pairs}
+        every = _params_for({d.name: d for d in detectors()}, params or {})
+        self.params = {name: every[name] for name in self._detectors}
         self._states: dict[str, Any] = dict.fromkeys(self._detectors)
         self._schemas: dict[str, pa.Schema] = {}
         self._identity = SegmentsAccumulator(max_attribution_s)
         self._ship = ShipTypes()
         self._finished = False
+        self._open_ids: set[str] = set()  # left open by the run this one resumed
+        self._reissued: set[str] = set()  # of those, issued again by this run
+        self._ended: tuple[pa.Table, pa.Table] | None = None  # segments, history at checkpoint
         self.geography = geography and self._probe_geography()
 
     def _probe_geography(self) -> bool:
@@ -285,11 +258,46 @@ class Pipeline:
             cutoff = max(cutoff, now - self.window_us)
         return self._run(cutoff, late, final=False)
 
-    def finish(self) -> ChunkResult:
-        """Release every held row and return it with the last closed and all open events."""
+    def finish(self, watermark_us: int | None = None) -> ChunkResult:
+        """Release every held row and return it with the last closed and all open events.
+
+        ``watermark_us``: the time up to which the whole run's data is complete (a
+        partition of it passes the run's, not its own newest time); default the newest
+        time seen."""
         if self._finished:
             raise RuntimeError("Pipeline.finish called twice")
+        if watermark_us is not None:
+            self.latest_us = max(self.latest_us, watermark_us)
         result = self._run(np.iinfo(np.int64).max, {}, final=True)
+        result.retract = sorted(self._open_ids - self._reissued)
+        self._finished = True
+        return result
+
+    def checkpoint(self, watermark_us: int | None = None) -> ChunkResult:
+        """End a run that the next one resumes (:meth:`state`, :meth:`resume`): release the
+        rows older than ``watermark_us`` (default: what :meth:`feed` would) and return them
+        with the events closed, then every event open at the watermark (the next run issues
+        each again under its id, open or closed, or retracts it: :attr:`ChunkResult.retract`).
+        Then :meth:`segments` are those that may have changed since the run began and
+        :meth:`history` the identity changes found in it; the pipeline forgets what can no
+        longer change, and is finished."""
+        if self._finished:
+            raise RuntimeError("Pipeline.checkpoint after finish(); make a new Pipeline")
+        cutoff = max(b.horizon_us for b in self.buffers.values())
+        if watermark_us is not None:
+            cutoff = max(cutoff, watermark_us)
+        elif self.latest_us > _NEVER:
+            cutoff = max(cutoff, self.latest_us - self.window_us)
+        result = self._run(cutoff, {}, final=False)
+        opened = self._still_open(cutoff)
+        result.events = pa.concat_tables([result.events, opened])
+        ids = {str(i) for i in opened.column("event_id").to_pylist()}
+        result.retract = sorted(self._open_ids - self._reissued - ids)
+        self._open_ids, self._reissued = ids, set()
+        self._ended = (self._identity.segments(), self._identity.take_history())
+        open_segments = self._segment.seg if self._segment is not None else np.empty(0, np.int64)
+        self._identity.forget(cutoff, open_segments)
+        self.watermark_us = cutoff
         self._finished = True
         return result
 
@@ -329,21 +337,64 @@ class Pipeline:
                 )
                 found.append(events)
                 self._schemas[name] = table.schema
-        if final:  # a last call with no rows returns what is still open
-            for name, schema in self._schemas.items():
-                events, _ = self._detectors[name].detect(
-                    schema.empty_table(),
-                    self.params[name],
-                    state=self._states[name],
-                    watermark_us=watermark,
-                )
-                found.append(events)
-        return ChunkResult(positions, pa.concat_tables(found), late)
+        if final:
+            found.append(self._still_open(watermark))
+        events = pa.concat_tables(found)
+        if self._open_ids and events.num_rows:
+            self._reissued |= self._open_ids & set(events.column("event_id").to_pylist())
+        return ChunkResult(positions, events, late)
+
+    def _still_open(self, watermark_us: int) -> pa.Table:
+        """The events open at ``watermark_us``: a last call with no rows returns them (its
+        state is dropped, so the run can go on)."""
+        found = [EVENTS_SCHEMA.empty_table()]
+        for name, schema in self._schemas.items():
+            events, _ = self._detectors[name].detect(
+                schema.empty_table(),
+                self.params[name],
+                state=self._states[name],
+                watermark_us=watermark_us,
+            )
+            found.append(events)
+        return pa.concat_tables(found)
 
     def segments(self) -> pa.Table:
         """One row per segment (:data:`seawatch.tracks.schemas.SEGMENTS`), after finish."""
-        return self._identity.segments()
+        return self._identity.segments() if self._ended is None else self._ended[0]
 
     def history(self) -> pa.Table:
         """Identity change points per segment (:data:`seawatch.tracks.schemas.IDENTITY`)."""
-        return self._identity.history()
+        return self._identity.history() if self._ended is None else self._ended[1]
+
+    # --- carried between runs (seawatch.engine.state) ----------------------------------
+    _CARRIED = ("latest_us", "_clean", "_segment", "_states", "_schemas", "_identity", "_ship",
+                "_open_ids")  # fmt: skip
+
+    def _made_with(self) -> str:
+        """What the state depends on besides the data: detectors, parameters, window, zones."""
+        zones = [getattr(z, "name", repr(z)) for z in self.zones]
+        text = repr((sorted(self.params.items()), self.window_us, self.geography, zones))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def state(self) -> dict[str, Any]:
+        """What the next run needs to go on as if it were this one, after :meth:`checkpoint`
+        (:mod:`seawatch.engine.state` keeps it in a file)."""
+        if self._ended is None:
+            raise RuntimeError("Pipeline.state before checkpoint()")
+        held = {k: (b.horizon_us, b.held()) for k, b in self.buffers.items()}
+        return {"made_with": self._made_with(), "watermark_us": self.watermark_us,
+                "held": held, **{k: getattr(self, k) for k in self._CARRIED}}  # fmt: skip
+
+    def resume(self, state: dict[str, Any], name: str = "state") -> None:
+        """Go on from ``state`` (:meth:`state` of the previous run), before the first feed;
+        ``name`` (the file) is told when it was made with other detectors or parameters."""
+        if state.get("made_with") != self._made_with():
+            raise ConfigError(
+                f"{name} was made with other detectors, parameters, reorder window or zones: "
+                "run with those, or run the period again from its start"
+            )
+        for k in self._CARRIED:
+            setattr(self, k, state[k])
+        for k, (horizon, held) in state["held"].items():
+            self.buffers[k].horizon_us = horizon
+            self.buffers[k].push(held.cast(self.buffers[k].schema))

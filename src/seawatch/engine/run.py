@@ -189,14 +189,37 @@ class Engine:
             sink.chunk(piece, result)
         return result
 
-    def finish(self) -> EngineReport:
-        """Release what the pipeline holds, hand the end to the sinks; the report."""
+    def resume(self, state: Mapping[str, Any], name: str = "state") -> None:
+        """Go on from what :meth:`state` gave at the end of the previous run (before the
+        first input; ``name``, the state file, is told in errors)."""
+        if self.pipeline is None or self.report.chunks:
+            raise RuntimeError("Engine.resume needs detect and comes before any input")
+        self.pipeline.resume(state["pipeline"], name)
+        self.sources[:] = state["sources"]  # held rows name their input by number
+        self._ids = {src: i for i, src in enumerate(self.sources)}
+
+    def state(self) -> dict[str, Any]:
+        """What the next run resumes from (after :meth:`finish` with a watermark)."""
+        if self.pipeline is None:
+            raise RuntimeError("Engine.state needs detect")
+        return {"pipeline": self.pipeline.state(), "sources": list(self.sources)}
+
+    def finish(self, checkpoint: bool = False, watermark_us: int | None = None) -> EngineReport:
+        """Release what the pipeline holds, hand the end to the sinks; the report.
+
+        ``checkpoint``: the run ends where a next run resumes (:meth:`state`): only rows
+        older than ``watermark_us`` are released (default: the newest time read minus the
+        reorder window), events open there are issued as open (see
+        :meth:`seawatch.engine.pipeline.Pipeline.checkpoint`)."""
         if self._finished:
             raise RuntimeError("Engine.finish called twice")
         self._finished = True
         final = None
         if self.pipeline is not None:
-            result = self.pipeline.finish()
+            if checkpoint:
+                result = self.pipeline.checkpoint(watermark_us)
+            else:
+                result = self.pipeline.finish()
             self._count(result)
             final = Final(result, self.pipeline.segments(), self.pipeline.history())
             self.report.segments = final.segments.num_rows

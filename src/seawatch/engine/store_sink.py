@@ -64,6 +64,8 @@ class IngestReport:
         }
     )
     unlabelled: int = 0
+    retracted: int = 0
+    """Events a previous run left open and this one found were none (removed)."""
     late: int = 0
     """Positions too late for the pipeline (stored as read, without a track)."""
     engine: EngineReport = field(default_factory=EngineReport)
@@ -207,7 +209,16 @@ class StoreSink:
             return
         with self._committing():
             self._records(vessel_rows(final.result.positions), pa.table({}))
+            self._retract(final.result.retract)
             self._derived(final.result.events, final.segments)
+
+    def _retract(self, event_ids: Sequence[str]) -> None:
+        """Remove events a previous run left open that this one found are no events."""
+        for at in range(0, len(event_ids), 500):
+            part = list(event_ids[at : at + 500])
+            marks = ", ".join("?" * len(part))
+            self.store.backend.execute(f"DELETE FROM events WHERE event_id IN ({marks})", part)
+        self.report.retracted += len(event_ids)
 
     def complete(self, paths: Sequence[str]) -> None:
         """Log ``paths`` as fully stored."""

@@ -11,12 +11,21 @@ to a port or anchorage (``distance_to_port_km``: built-in, imported or derived p
 docs/geography.md; each filter only when its column exists), is *close*.
 Runs of consecutive close steps of at least ``min_duration_s`` are kept, kept runs of a pair
 less than ``merge_gap_s`` apart are merged, and an event survives if both vessels' median
-speeds over its close steps are below ``max_median_speed_kn``. Cells ignore the antimeridian.
+speeds over its close steps are below ``max_median_speed_kn``.
 
-Incremental: the state keeps the raw positions of the last ``merge_gap_s + 2 ×
-max_interp_gap_s + 2 × step_s`` before the latest timestamp and, for the two tracks of an
-unsettled run only, back to the start of that run: bounded by that window's traffic plus the
-tracks of the encounters still running. An encounter
+A run continues across a *shared silence*: two close steps of a pair at most
+``max_shared_silence_s`` apart with no grid point of either vessel between them (both unheard
+for longer than ``max_interp_gap_s``, close when they fell silent and when heard again: a
+transshipment with AIS switched off together). As in pipe-encounters, whose adjacency runs
+go on while the vessel has no resampled position, the silence counts in the duration; its
+length is ``details.silent_s``. Longitudes are interpolated the short way round, the cells
+wrap at ±180° (grid points near +180° are also hashed 360° west) and the event's longitude
+is a circular mean, so a pair either side of the antimeridian meets.
+
+Incremental: the state keeps the raw positions of the last ``max(merge_gap_s,
+max_shared_silence_s) + 2 × max_interp_gap_s + 2 × step_s`` before the latest timestamp
+and, for the two tracks of an unsettled run only, back to the start of that run: bounded by
+that window's traffic plus the tracks of the encounters still running. An encounter
 is closed once no later data can extend it; until then it is returned open (``end_ts``
 null), as every detector's snapshot.
 In: positions (``ts``, ``mmsi``, ``lat``, ``lon``; optional ``segment_id``,
@@ -33,7 +42,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from seawatch.events.encounter_kernels import M_PER_DEG, close_pairs, resample, runs
+from seawatch.events.encounter_kernels import M_PER_DEG, close_pairs, resample, runs, wrapped
 from seawatch.events.params import param
 from seawatch.events.schema import build_events, empty_events, json_objects
 from seawatch.events.tracks_in import (
@@ -83,6 +92,12 @@ class EncounterParams:
     merge_gap_s: float = param(  # pipe-encounters: encounters < 4 h apart merged
         4 * 3600.0, "runs less than this apart are one encounter"
     )
+    max_shared_silence_s: float = param(  # pipe-encounters: runs go on across silences
+        4 * 3600.0,
+        "a run goes on across a silence of both vessels up to this long, when they are "
+        "close at both ends (AIS off together); the state keeps this much more traffic "
+        "when it exceeds `merge_gap_s`",
+    )
 
 
 @dataclass(frozen=True)
@@ -121,12 +136,18 @@ def _close_steps(kd: Any, params: EncounterParams) -> tuple[Any, ...]:
     track_mmsi = np.zeros(len(kd.keys), np.int64)
     track_mmsi[kd.track] = kd.mmsi
     gmmsi = track_mmsi[gk]
-    cy = np.floor(glat * M_PER_DEG / CELL_M).astype(np.int64)
-    cx = np.floor(glon * M_PER_DEG * np.cos(np.radians(glat)) / CELL_M).astype(np.int64)
+    src = np.concatenate([np.arange(len(gk), dtype=np.int64), wrapped(glat, glon, CELL_M)])
+    hlat, hlon = glat[src], glon[src]
+    hlon[len(gk) :] -= 360.0  # copies of points near +180°, beside those near -180°
+    cy = np.floor(hlat * M_PER_DEG / CELL_M).astype(np.int64)
+    cx = np.floor(hlon * M_PER_DEG * np.cos(np.radians(hlat)) / CELL_M).astype(np.int64)
     s0 = int(gs.min()) if len(gs) else 0
-    key = ((gs - s0) << 36) | ((cy + (1 << 17)) << 18) | (cx + (1 << 17))
+    key = ((gs[src] - s0) << 36) | ((cy + (1 << 17)) << 18) | (cx + (1 << 17))
     order = np.argsort(key).astype(np.int64)
-    p, q, d = close_pairs(key[order], order, glat, glon, ga, gmmsi, params.max_distance_m)
+    p, q, d = close_pairs(
+        key[order], order, hlat, hlon, ga[src], gmmsi[src], len(gk), params.max_distance_m
+    )
+    p, q = src[p], src[q]
     srt = np.lexsort((gs[p], gk[q], gk[p]))
     return gk, gs, glat, glon, gv, gmmsi, p[srt], q[srt], d[srt]
 
@@ -135,12 +156,14 @@ def _encounters(
     kd: Any, params: EncounterParams, prev_now: int, open_events: bool = True
 ) -> tuple[pa.Table, I64]:
     """Closed and open encounters of ``kd``'s rows, and which of them (in ``kd.rows``' order)
-    a later call still needs: the last ``merge_gap_s + 2 × max_interp_gap_s + 2 × step_s``
+    a later call still needs: the last ``max(merge_gap_s, max_shared_silence_s) + 2 ×
+    max_interp_gap_s + 2 × step_s``
     of every track, and all of a track's rows since the start of its unsettled runs."""
     gk, gs, glat, glon, gv, _gmmsi, p, q, d = _close_steps(kd, params)
     step_us = int(params.step_s) * US_PER_S
-    lag = int((params.merge_gap_s + params.max_interp_gap_s) * US_PER_S) + step_us
-    oi, of = np.empty((len(p), 6), np.int64), np.empty((len(p), 5))
+    reach_s = max(params.merge_gap_s, params.max_shared_silence_s)
+    lag = int((reach_s + params.max_interp_gap_s) * US_PER_S) + step_us
+    oi, of = np.empty((len(p), 7), np.int64), np.empty((len(p), 5))
     keep = np.full(len(kd.keys), kd.now_us // step_us, np.int64)
     n = runs(
         p,
@@ -159,6 +182,7 @@ def _encounters(
         params.min_duration_s / params.step_s - 1e-9,
         params.merge_gap_s / params.step_s,
         params.max_median_speed_kn,
+        int(params.max_shared_silence_s // params.step_s),
         oi,
         of,
         keep,
@@ -190,6 +214,7 @@ def _build(
     fields: dict[str, Any] = {
         "duration_s": (oi[:, 1] - oi[:, 0]) * params.step_s,
         "n_close_steps": oi[:, 5],
+        "silent_s": oi[:, 6] * params.step_s,
         "median_distance_m": np.round(of[:, 2], 3),
         "median_speed_kn": np.round(of[:, 3], 6),
         "other_median_speed_kn": np.round(of[:, 4], 6),

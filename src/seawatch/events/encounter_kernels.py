@@ -8,12 +8,14 @@ Out: grid points, close pairs per grid step and encounter rows as arrays, which
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
 from seawatch.events.tracks_in import F64, I64, M_PER_NM, haversine_m
 
-__all__ = ["M_PER_DEG", "close_pairs", "resample", "runs"]
+__all__ = ["M_PER_DEG", "close_pairs", "resample", "runs", "wrapped"]
 
 M_PER_DEG = 111_195.0
 
@@ -42,6 +44,7 @@ def resample(
         first = a // step_us if (a % step_us == 0 and not linked) else a // step_us + 1
         last = b // step_us
         d = haversine_m(lat[i - 1], lon[i - 1], lat[i], lon[i])
+        dlon = (lon[i] - lon[i - 1] + 180.0) % 360.0 - 180.0  # the short way round ±180°
         v = (d / M_PER_NM) / ((b - a) / 3.6e9) if b > a else 0.0
         for s in range(first, last + 1):
             t = s * step_us
@@ -49,7 +52,7 @@ def resample(
             gk[m] = track[i]
             gs[m] = s
             glat[m] = lat[i - 1] + f * (lat[i] - lat[i - 1])
-            glon[m] = lon[i - 1] + f * (lon[i] - lon[i - 1])
+            glon[m] = (lon[i - 1] + f * dlon + 180.0) % 360.0 - 180.0
             gv[m] = v
             ga[m] = max(aux[i - 1], aux[i])  # 1: on land or near port at either end
             m += 1
@@ -58,9 +61,13 @@ def resample(
 
 @njit(cache=True, nogil=True)
 def close_pairs(
-    skey: I64, order: I64, glat: F64, glon: F64, ga: F64, gmmsi: I64, max_d: float
+    skey: I64, order: I64, glat: F64, glon: F64, ga: F64, gmmsi: I64, n_orig: int, max_d: float
 ) -> tuple[I64, I64, F64]:  # pragma: no cover
     """Close (point, point) pairs, lower MMSI first, each pair once.
+
+    Points from ``n_orig`` on are copies, shifted by -360°, of points just west of +180°
+    (:func:`wrapped`): they meet the points just east of -180° in the cells; two copies
+    never pair (their originals already did).
 
     ``skey`` is the sorted (step, cell y, cell x) key of the points ``order``; every cell is
     compared with itself and with 4 of its 8 neighbours (x + 1 and the three at y + 1; the
@@ -103,6 +110,8 @@ def close_pairs(
                     q = order[r2]
                     if ga[q] > 0 or gmmsi[q] == gmmsi[p] or abs(glat[q] - glat[p]) > max_dlat:
                         continue
+                    if p >= n_orig and q >= n_orig:
+                        continue
                     d = haversine_m(glat[p], glon[p], glat[q], glon[q])
                     if d > max_d:
                         continue
@@ -135,6 +144,7 @@ def _emit(
     pv: F64,
     closed: bool,
     max_kn: float,
+    max_silent: int,
     oi: I64,
     of: F64,
     n_out: int,
@@ -153,18 +163,26 @@ def _emit(
         pv[x] = d[first + x]
     dm = np.median(pv[:cnt])
     slat = 0.0
-    slon = 0.0
+    sx = 0.0
+    sy = 0.0
     for x in range(first, last + 1):
         slat += (glat[p[x]] + glat[q[x]]) / 2
-        slon += (glon[p[x]] + glon[q[x]]) / 2
+        for lon in (glon[p[x]], glon[q[x]]):  # circular mean: ±180° averages to ±180°
+            sx += math.cos(math.radians(lon))
+            sy += math.sin(math.radians(lon))
+    silent = 0
+    for x in range(first, last):
+        if _silence(x, p, q, gs, max_silent):
+            silent += gs[p[x + 1]] - gs[p[x]]
     oi[n_out, 0] = gs[p[first]]
     oi[n_out, 1] = gs[p[last]]
     oi[n_out, 2] = 1 if closed else 0
     oi[n_out, 3] = gk[p[first]]
     oi[n_out, 4] = gk[q[first]]
     oi[n_out, 5] = cnt
+    oi[n_out, 6] = silent
     of[n_out, 0] = slat / cnt
-    of[n_out, 1] = slon / cnt
+    of[n_out, 1] = math.degrees(math.atan2(sy, sx))
     of[n_out, 2] = dm
     of[n_out, 3] = va
     of[n_out, 4] = vb
@@ -189,19 +207,22 @@ def runs(
     min_steps: float,
     merge_steps: float,
     max_kn: float,
+    max_silent: int,
     oi: I64,
     of: F64,
     keep: I64,
 ) -> int:  # pragma: no cover
     """Encounters of close pairs sorted by (track, other track, step).
 
-    Per pair of tracks: runs of consecutive steps, runs shorter than ``min_steps`` dropped,
-    kept runs less than ``merge_steps`` apart merged, both median speeds below ``max_kn``.
-    A merged run is closed when no later row can extend it; closed runs already closed by
-    the previous call (``prev_now_us``) are not emitted again. Out rows: ``oi`` (first step,
-    last step, closed, track, other track, close steps), ``of`` (lat, lon, median distance,
-    median speed, other median speed). Returns the row count; ``keep[track]`` is lowered to
-    the first step a later call still needs of that track (the start of an unsettled run).
+    Per pair of tracks: runs of consecutive steps (a shared silence of at most
+    ``max_silent`` steps continues a run, :func:`_silence`), runs shorter than ``min_steps``
+    dropped, kept runs less than ``merge_steps`` apart merged, both median speeds below
+    ``max_kn``. A merged run is closed when no later row can extend it; closed runs already
+    closed by the previous call (``prev_now_us``) are not emitted again. Out rows: ``oi``
+    (first step, last step, closed, track, other track, close steps, silent steps), ``of``
+    (lat, lon, median distance, median speed, other median speed). Returns the row count;
+    ``keep[track]`` is lowered to the first step a later call still needs of that track (the
+    start of an unsettled run).
     """
     n_out = 0
     g = 0
@@ -214,7 +235,7 @@ def runs(
         i = g
         while i < h:
             j = i
-            while j + 1 < h and gs[p[j + 1]] == gs[p[j]] + 1:
+            while j + 1 < h and (gs[p[j + 1]] == gs[p[j]] + 1 or _silence(j, p, q, gs, max_silent)):
                 j += 1
             if (gs[p[j]] + 1) * step_us + lag_us >= now_us:
                 keep[gk[p[i]]] = min(keep[gk[p[i]]], gs[p[i]])
@@ -241,6 +262,7 @@ def runs(
                             now_us,
                             prev_now_us,
                             max_kn,
+                            max_silent,
                             oi,
                             of,
                             n_out,
@@ -265,6 +287,7 @@ def runs(
                 now_us,
                 prev_now_us,
                 max_kn,
+                max_silent,
                 oi,
                 of,
                 n_out,
@@ -294,6 +317,7 @@ def _settle(
     now_us: int,
     prev_now_us: int,
     max_kn: float,
+    max_silent: int,
     oi: I64,
     of: F64,
     n_out: int,
@@ -302,4 +326,23 @@ def _settle(
     closed = end < now_us
     if closed and prev_now_us > end:
         return n_out  # closed by an earlier call
-    return _emit(mf, ml, p, q, d, gk, gs, gv, glat, glon, pv, closed, max_kn, oi, of, n_out)
+    return _emit(
+        mf, ml, p, q, d, gk, gs, gv, glat, glon, pv, closed, max_kn, max_silent, oi, of, n_out
+    )
+
+
+@njit(cache=True, nogil=True)
+def _silence(x: int, p: I64, q: I64, gs: I64, max_silent: int) -> bool:  # pragma: no cover
+    """Whether close pairs ``x`` and ``x + 1`` (of one pair of tracks) are the two ends of a
+    shared silence: more than one step apart, at most ``max_silent``, and neither track has a
+    grid point between them (both unheard for longer than the interpolation limit)."""
+    gap = gs[p[x + 1]] - gs[p[x]]
+    return bool(1 < gap <= max_silent and p[x + 1] == p[x] + 1 and q[x + 1] == q[x] + 1)
+
+
+def wrapped(glat: F64, glon: F64, cell_m: float) -> I64:
+    """Grid points within two cells west of +180° (in the cells' x metres): copied 360° west
+    so that the cell search meets their neighbours east of -180°."""
+    x_m = (180.0 - glon) * M_PER_DEG * np.cos(np.radians(glat))
+    out: I64 = np.flatnonzero(x_m < 2 * cell_m).astype(np.int64)
+    return out

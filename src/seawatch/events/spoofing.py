@@ -9,7 +9,14 @@ Rules (DOMAIN.md §5: "impossible jumps ... positions on land are the usual spoo
 - ``on_land``: consecutive positions with ``on_land`` true (only when that column exists),
   except within ``land_port_margin_km`` of a port (when ``distance_to_port_km`` exists): the
   land mask's ~1 km cells cannot resolve harbour basins and river ports (Rostock, Szczecin,
-  Riga, Gothenburg in the Baltic sample), so ships there are not judged on land.
+  Riga, Gothenburg in the Baltic sample), so ships there are not judged on land. A run is
+  an event only when the vessel could not have sailed there: it jumped onto the land or off
+  it (the ``jump`` bound between the fix before the run and its first fix, or between its
+  last fix and the fix after). Waterways narrower than the mask's cells (the Kiel and Suez
+  canals, Norwegian fjords, the Hooghly up to Kolkata, 45 km inland) are land in the mask
+  and lie up to 64 km from its coast (Suez), farther than spoofed positions often are, so
+  no distance inland separates them; a ship reaches them at sailing speed from the sea, a
+  spoofed position appears in one leap. ``details.jump_in``/``jump_out`` say which leap.
 - ``invalid_mmsi``: once per MMSI, at its first position (:mod:`seawatch.events.mmsi_check`).
 Tracks are MMSIs even when ``segment_id`` exists: segmentation splits exactly these vessels.
 In: positions. Out: events of type ``spoofing``, ``details.rule`` naming the rule.
@@ -18,7 +25,7 @@ In: positions. Out: events of type ``spoofing``, ``details.rule`` naming the rul
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -31,7 +38,8 @@ from seawatch.events.schema import build_events
 from seawatch.events.tracks_in import F64, I64, Keyed, TrackArrays, haversine_m, prepare
 
 NO = np.iinfo(np.int64).min
-LAST_TS, J_START, J_END, J_N, J_SIM, L_START, L_END, L_N, MMSI, REPORTED = range(10)
+LAST_TS, J_START, J_END, J_N, J_SIM, L_START, L_END, L_N, MMSI, REPORTED, L_JUMP = range(11)
+N_INT = 11  # integer columns of the state
 LAST_LAT, LAST_LON, J_LAT, J_LON, J_KN, J_DIST, L_LAT, L_LON = range(8)
 JUMP, LAND = 0, 1
 
@@ -71,7 +79,7 @@ def _emit(k: int, kind: int, iv: I64, fv: F64, oi: I64, of: F64, n: int) -> int:
     oi[n, 1] = iv[k, base]
     oi[n, 2] = iv[k, base + 1]
     oi[n, 3] = iv[k, base + 2]
-    oi[n, 4] = iv[k, J_SIM] if kind == JUMP else 0
+    oi[n, 4] = iv[k, J_SIM] if kind == JUMP else iv[k, L_JUMP]  # land: 1 jump in, 2 out
     oi[n, 5] = iv[k, MMSI]
     of[n, 0] = fv[k, J_LAT] if kind == JUMP else fv[k, L_LAT]
     of[n, 1] = fv[k, J_LON] if kind == JUMP else fv[k, L_LON]
@@ -100,6 +108,7 @@ def _kernel(
     for i in range(len(ts)):
         k, t = track[i], ts[i]
         iv[k, MMSI] = mmsi[i]
+        jumped = 0
         if iv[k, LAST_TS] != NO:
             if t < iv[k, LAST_TS]:
                 continue
@@ -107,6 +116,7 @@ def _kernel(
             d_m = haversine_m(fv[k, LAST_LAT], fv[k, LAST_LON], lat[i], lon[i])
             dt_h = dt_us / 3.6e9
             if d_m / 1852.0 > math.hypot(dt_h, pad_h) * max_kn:
+                jumped = 1
                 if iv[k, J_START] == NO:
                     iv[k, J_START] = iv[k, LAST_TS]
                     iv[k, J_N] = 0
@@ -129,12 +139,15 @@ def _kernel(
             if iv[k, L_START] == NO:
                 iv[k, L_START] = t
                 iv[k, L_N] = 0
+                iv[k, L_JUMP] = jumped  # 1: it leapt onto the land
                 fv[k, L_LAT] = lat[i]
                 fv[k, L_LON] = lon[i]
             iv[k, L_END] = t
             iv[k, L_N] += 1
         elif land[i] == 0 and iv[k, L_START] != NO:
-            n = _emit(k, LAND, iv, fv, oi, of, n)
+            iv[k, L_JUMP] |= 2 * jumped  # 2: it leapt off it
+            if iv[k, L_JUMP] != 0:  # else it sailed in and out: a waterway the mask lacks
+                n = _emit(k, LAND, iv, fv, oi, of, n)
             iv[k, L_START] = NO
         iv[k, LAST_TS] = t
         fv[k, LAST_LAT] = lat[i]
@@ -148,7 +161,7 @@ def _snapshot(iv: I64, fv: F64, oi: I64, of: F64) -> int:  # pragma: no cover
     for k in range(iv.shape[0]):
         if iv[k, J_START] != NO:
             n = _emit(k, JUMP, iv, fv, oi, of, n)
-        if iv[k, L_START] != NO:
+        if iv[k, L_START] != NO and iv[k, L_JUMP] != 0:
             n = _emit(k, LAND, iv, fv, oi, of, n)
     return n
 
@@ -169,7 +182,12 @@ def _runs(oi: Any, of: Any, params: SpoofingParams, closed: bool) -> pa.Table:
             }
             conf.append(1.0 if oi[j, 3] >= 2 or oi[j, 4] > 0 else 0.5)
         else:
-            d = {"rule": "on_land", "n_positions": int(oi[j, 3])}
+            d = {
+                "rule": "on_land",
+                "n_positions": int(oi[j, 3]),
+                "jump_in": bool(oi[j, 4] & 1),
+                "jump_out": bool(oi[j, 4] & 2),
+            }
             conf.append(1.0 if oi[j, 3] >= 2 else 0.5)
         details.append({**d, "params": p})
     return build_events(
@@ -220,10 +238,13 @@ def detect(
 ) -> tuple[pa.Table, SpoofingState]:
     """Spoofing signals closed in ``positions`` and (``open_events``) runs still open."""
     n_old = 0 if state is None or not state.cols else len(state.cols["i"])
+    if state is not None and state.cols and state.cols["i"].shape[1] < N_INT:
+        old = state.cols["i"]  # a state saved before L_JUMP existed: no run leapt
+        state = replace(state, cols={**state.cols, "i": np.pad(old, ((0, 0), (0, 1)))})
     kd = prepare(
         positions,
         state,
-        {"i": (np.int64, 0, 10), "f": (np.float64, 0.0, 8)},
+        {"i": (np.int64, 0, N_INT), "f": (np.float64, 0.0, 8)},
         key="mmsi",
         watermark_us=watermark_us,
     )

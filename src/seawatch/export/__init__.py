@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
@@ -75,12 +76,14 @@ def export(
     policy: Policy,
     node_id: str = "local",
     cot_stale_s: float = 600.0,
+    cot_now: datetime | None = None,
 ) -> ExportResult:
     """Write the records of ``table`` that ``reader`` may read to ``out`` in format ``fmt``.
 
     A path ``out`` appears only once complete (temporary file renamed into place); a binary
     file object is written as it is (not closed). Returns what was written: record count,
-    the collection's marking, the distinct markings.
+    the collection's marking, the distinct markings. ``cot_now``: Cursor-on-Target times
+    from the time of the export (replayed data; :mod:`seawatch.export.cot`).
     """
     spec = output_format(fmt)
     check_table(table, kind)
@@ -92,7 +95,7 @@ def export(
             reader,
             table.num_rows - allowed.num_rows,
         )
-    options = WriteOptions(kind, policy, node_id, cot_stale_s)
+    options = WriteOptions(kind, policy, node_id, cot_stale_s, cot_now)
     if isinstance(out, str | Path):
         with atomic_output(out) as tmp:
             result = spec.write(allowed, labels, tmp, options)

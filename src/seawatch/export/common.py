@@ -19,12 +19,11 @@ from pathlib import Path
 from typing import IO, Any, Final, Literal, cast
 from xml.sax.saxutils import escape, quoteattr
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from seawatch.errors import LabelError, SchemaError
-from seawatch.labels import Label, Policy, Reader, combine, may_read
+from seawatch.labels import Label, Policy, combine
 
 __all__ = [
     "KINDS",
@@ -45,7 +44,6 @@ __all__ = [
     "marking_of",
     "text_value",
     "used_labels",
-    "with_identity",
     "xml_attr",
     "xml_text",
 ]
@@ -268,67 +266,3 @@ def xml_text(text: str) -> str:
 def xml_attr(text: str) -> str:
     """``text`` as a quoted, escaped XML attribute value (forbidden characters dropped)."""
     return quoteattr(_NOT_XML.sub("", text))
-
-
-def with_identity(
-    table: pa.Table,
-    identities: pa.Table,
-    labels: Mapping[int, Label],
-    policy: Policy,
-    reader: Reader,
-) -> tuple[pa.Table, dict[int, Label]]:
-    """Positions with their vessel's ``name`` and ``callsign`` (from ``identities``, as
-    :meth:`seawatch.store.query.Query.identities` returns them), and the labels to write.
-
-    A position that takes a name carries what two records say, so its label becomes
-    :func:`seawatch.labels.combine` of the position's and the static report's; such
-    labels get new negative ids in the returned dictionary (nothing is stored). When the
-    two cannot be combined (no single nation may read both), the position keeps its own
-    label and no name, and so when ``reader`` may not read the combination (a record the
-    reader sees only as its originator's own becomes a derived one). Columns
-    ``name``/``callsign`` already in ``table`` are replaced.
-    """
-    out: dict[int, Label] = dict(labels)
-    for col in ("name", "callsign"):
-        if col in table.column_names:
-            table = table.drop_columns([col])
-    mmsi = table.column("mmsi").combine_chunks().cast(pa.int32())
-    index: Any = pc.index_in(mmsi, value_set=identities.column("mmsi").combine_chunks())
-    pos = table.column("label_id").combine_chunks().cast(pa.int64()).to_numpy()
-    of_id = identities.column("label_id").cast(pa.int64()).to_numpy()
-    j = index.fill_null(-1).to_numpy(zero_copy_only=False)
-    named = j >= 0
-    other = np.where(named, of_id[np.maximum(j, 0)] if len(of_id) else -1, -1)
-    # each distinct (position label, report label) pair is combined once
-    pairs, inverse = np.unique(np.stack([pos, other], axis=1), axis=0, return_inverse=True)
-    result = np.empty(len(pairs), dtype=np.int64)
-    usable = np.zeros(len(pairs), dtype=bool)
-    for k, (a, b) in enumerate(pairs.tolist()):
-        result[k], usable[k] = a, b >= 0
-        if b < 0 or a == b:
-            continue
-        try:
-            lb = combine([labels[a], labels[b]], policy)
-        except LabelError:
-            usable[k] = False
-            continue
-        if not may_read(reader, lb, policy):
-            usable[k] = False
-            continue
-        found = next((i for i, v in out.items() if v == lb), None)
-        if found is None:
-            found = min(min(out, default=0), 0) - 1
-            out[found] = lb
-        result[k] = found
-    inverse = inverse.reshape(-1)
-    mask = pa.array(usable[inverse])
-    null = pa.nulls(table.num_rows, pa.string())
-    names = identities.column("name").combine_chunks().take(index)
-    calls = identities.column("callsign").combine_chunks().take(index)
-    table = table.set_column(
-        table.schema.get_field_index("label_id"),
-        "label_id",
-        pa.array(result[inverse].astype(np.int32), pa.int32()),
-    )
-    table = table.append_column("name", pc.if_else(mask, names, null))
-    return table.append_column("callsign", pc.if_else(mask, calls, null)), out

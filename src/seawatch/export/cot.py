@@ -1,9 +1,14 @@
-"""Cursor-on-Target (CoT 2.0) export for TAK: one ``<event>`` per vessel, at its latest position.
+"""Cursor-on-Target (CoT 2.0) export for TAK: one ``<event>`` per vessel at its latest
+position, or one marker per detected event.
 
-In: latest positions (or positions, of which each vessel's latest is taken) with
-``label_id``, the label dictionary, the node's id and the stale interval (setting
-``cot_stale_s``). Out: a CoT stream, one ``<event>`` document per line, as a TAK server or
-``pytak`` sends them (the file can be replayed to a TAK server as it is)::
+In: latest positions (or positions, of which each vessel's latest is taken), or events,
+with ``label_id``; the label dictionary, the node's id, the stale interval (setting
+``cot_stale_s``) and, for replayed data, the time of the export (``now``). Out: a CoT
+stream, one ``<event>`` document per line, as a TAK server or ``pytak`` sends them (the
+file can be replayed to a TAK server as it is). Events are the markers the live CoT feed
+sends (:mod:`seawatch.export.cot_markers`: a spot marker ``b-m-p-s-m``, or a suspect
+sea-surface track ``a-s-S`` for an event whose rule states a suspicion of the vessel,
+suspected disabling and spoofing). A vessel::
 
     <event version="2.0" uid="seawatch.<node>.<mmsi>" type="a-n-S" how="m-g"
            time=… start=… stale=… access="<marking>">
@@ -14,8 +19,10 @@ In: latest positions (or positions, of which each vessel's latest is taken) with
 - ``type``: ``a-n-S`` (neutral sea surface) when the MMSI is a ship station's with a MID
   allocated to a flag (ITU-R M.585; :func:`seawatch.tracks.mid.flags`), else ``a-u-S``
   (unknown: an invalid or non-ship MMSI says nothing about who the vessel is).
-- ``time`` = ``start`` = the position's time; ``stale`` = that + ``stale_s``. Times are
-  ISO 8601 UTC to the millisecond.
+- ``time`` = ``start`` = the position's time; ``stale`` = that + ``stale_s``. With ``now``
+  (``seawatch export --cot-stale-from export``: replayed data, whose times are past),
+  ``time`` = ``now`` and ``stale`` = ``now`` + ``stale_s``; ``start`` stays the data's.
+  Times are ISO 8601 UTC to the millisecond.
 - ``how`` ``m-g``: machine, GPS (the position is the vessel's own GNSS fix, sent by AIS).
 - ``point``: ``ce`` 10 m when the AIS position accuracy flag is set (ITU-R M.1371: better
   than 10 m), else 9999999.0 (unknown), as are ``hae`` and ``le``.
@@ -23,7 +30,8 @@ In: latest positions (or positions, of which each vessel's latest is taken) with
   rounded to 6 decimals); left out when either is not available.
 - ``contact callsign``: the vessel's name, else its call sign, else its MMSI.
 - The record's label: its CAPCO marking is the ``remarks`` text and the event's ``access``
-  attribute (CoT 2.0's optional access-control field).
+  attribute (CoT 2.0's optional access-control field), its caveats and REL TO list the
+  MIL-STD-6090 ``caveat`` and ``releasableTo`` attributes.
 
 The elements and attributes written are those of the CoT 2.0 event schema; the subset is
 ``schemas/cot-event-seawatch.xsd``. Read back with :func:`read_cot`.
@@ -33,6 +41,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Final
 from xml.etree import ElementTree as ET
@@ -41,7 +50,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from seawatch.errors import InputError
 from seawatch.export.common import (
     TS_TYPE,
     ExportResult,
@@ -55,6 +63,7 @@ from seawatch.export.common import (
     xml_attr,
     xml_text,
 )
+from seawatch.export.cot_markers import event_line, mil_attrs, times
 from seawatch.labels import Label, Policy
 from seawatch.tracks.mid import flags
 
@@ -94,7 +103,7 @@ def _attrs(values: Mapping[str, str]) -> str:
     return " ".join(f"{k}={xml_attr(v)}" for k, v in values.items())
 
 
-def _event(row: Mapping[str, Any], node_id: str, stale: str | None) -> str | None:
+def _event(row: Mapping[str, Any], node_id: str, stale: str | None, extra: str) -> str | None:
     """One vessel's ``<event>`` as a line of XML, or None without a usable position."""
     lon, lat = row["lon"], row["lat"]
     if lon is None or lat is None or row["ts"] is None:
@@ -107,7 +116,7 @@ def _event(row: Mapping[str, Any], node_id: str, stale: str | None) -> str | Non
         "version": "2.0",
         "uid": f"seawatch.{node_id}.{row['mmsi']}",
         "type": row["type"],
-        "time": row["ts"],
+        "time": row.get("time") or row["ts"],
         "start": row["ts"],
         "stale": stale or row["ts"],
         "how": "m-g",
@@ -116,7 +125,7 @@ def _event(row: Mapping[str, Any], node_id: str, stale: str | None) -> str | Non
     ce = ACCURATE_CE_M if row.get("accuracy") else UNKNOWN
     point = {"lat": _fmt(lat), "lon": _fmt(lon), "hae": _fmt(UNKNOWN), "ce": _fmt(ce)}
     point["le"] = _fmt(UNKNOWN)
-    parts = [f"<event {_attrs(event)}><point {_attrs(point)}/><detail>"]
+    parts = [f"<event {_attrs(event)}{extra}><point {_attrs(point)}/><detail>"]
     course, speed = row.get("course_deg"), row.get("speed_kn")
     if course is not None and speed is not None and 0 <= course < 360 and speed >= 0:
         track = {"course": _fmt(course), "speed": _fmt(round(speed * KNOT_M_S, 6))}
@@ -125,6 +134,36 @@ def _event(row: Mapping[str, Any], node_id: str, stale: str | None) -> str | Non
     parts.append(f"<contact callsign={xml_attr(callsign)}/>")
     parts.append(f"<remarks>{xml_text(row['label'])}</remarks></detail></event>\n")
     return "".join(parts)
+
+
+def _placed(table: pa.Table) -> pa.Table:
+    """The rows of ``table`` with a usable position."""
+    fn: Any = pc  # the stubs reject scalars mixed with chunked arrays
+    coords_ok = fn.and_(
+        fn.and_(fn.is_finite(table["lon"]), fn.is_finite(table["lat"])),
+        fn.and_(
+            fn.less_equal(fn.abs(table["lon"]), 180.0),
+            fn.less_equal(fn.abs(table["lat"]), 90.0),
+        ),
+    )
+    return table.filter(fn.fill_null(coords_ok, False))
+
+
+def _write_events(
+    fh: IO[bytes],
+    table: pa.Table,
+    labels: Mapping[int, Label],
+    node_id: str,
+    stale_s: float,
+    now: datetime | None,
+) -> None:
+    for batch in table.to_batches(max_chunksize=BATCH_ROWS):
+        for row in batch.to_pylist():
+            line = event_line(
+                row, labels[int(row["label_id"])], node_id, stale_s, suspicion=True, now=now
+            )
+            if line is not None:
+                fh.write(line.encode())
 
 
 def write_cot(
@@ -136,32 +175,29 @@ def write_cot(
     policy: Policy,
     node_id: str,
     stale_s: float,
+    now: datetime | None = None,
 ) -> ExportResult:
-    """Write one CoT event per vessel of ``table`` (already filtered for its reader).
+    """Write one CoT event per vessel of ``table`` (already filtered for its reader), or
+    per event (``kind`` ``events``).
 
-    ``kind`` ``positions`` keeps each vessel's latest position; ``events`` is refused
-    (a CoT event here is a vessel's track point, not a detected event). Vessels without a
-    usable position are left out.
+    ``kind`` ``positions`` keeps each vessel's latest position. Records without a usable
+    position are left out. ``now``: ``time`` and ``stale`` from the time of the export
+    (module docstring).
     """
-    if kind == "events":
-        raise InputError(
-            "Cursor-on-Target export carries vessels (one event per vessel at its latest "
-            "position): export latest or positions, or choose another format for events"
-        )
     check_table(table, kind)
-    latest = latest_per_vessel(table)
-    fn: Any = pc  # the stubs reject scalars mixed with chunked arrays
-    coords_ok = fn.and_(
-        fn.and_(fn.is_finite(latest["lon"]), fn.is_finite(latest["lat"])),
-        fn.and_(
-            fn.less_equal(fn.abs(latest["lon"]), 180.0),
-            fn.less_equal(fn.abs(latest["lat"]), 90.0),
-        ),
-    )
-    latest = latest.filter(fn.and_(fn.fill_null(coords_ok, False), fn.is_valid(latest["ts"])))
+    if kind == "events":
+        placed = _placed(table)
+        placed = placed.filter(pc.is_valid(placed["start_ts"]))
+        marked = marking_of(placed, labels, policy)
+        with binary_output(out) as fh:
+            _write_events(fh, placed, labels, node_id, stale_s, now)
+        return marked.result(placed.num_rows)
+    latest = _placed(latest_per_vessel(table))
+    latest = latest.filter(pc.is_valid(latest["ts"]))
     marked = marking_of(latest, labels, policy)
     wanted = ("mmsi", "lon", "lat", "accuracy", "course_deg", "speed_kn", "name", "callsign")
     stale_us = round(stale_s * 1e6)
+    fn: Any = pc
     with binary_output(out) as fh:
         for batch in latest.to_batches(max_chunksize=BATCH_ROWS):
             part = pa.Table.from_batches([batch])
@@ -171,6 +207,7 @@ def write_cot(
             stale_ts = pc.add(ts.cast(pa.int64()), stale_us).cast(TS_TYPE)
             cols["stale"] = iso_times(stale_ts, digits=3)
             cols["label"] = marking_array(part, labels).to_pylist()
+            ids: list[int] = part["label_id"].to_pylist()  # type: ignore[assignment]
             kinds = flags(part["mmsi"])
             neutral = fn.and_(
                 fn.equal(kinds["mmsi_class"], "ship"), fn.is_valid(kinds["flag"])
@@ -179,7 +216,10 @@ def write_cot(
             keys = list(cols)
             for i in range(part.num_rows):
                 row = {k: cols[k][i] for k in keys}
-                line = _event(row, node_id, row["stale"])
+                extra = mil_attrs(labels[ids[i]])
+                if now is not None:
+                    row["time"], _, row["stale"] = times(now, now, stale_s, now)
+                line = _event(row, node_id, row["stale"], f" {extra}" if extra else "")
                 if line is not None:
                     fh.write(line.encode())
     return marked.result(latest.num_rows)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Final
 
@@ -36,12 +37,14 @@ Sink = IO[bytes] | Path
 @dataclass(frozen=True)
 class WriteOptions:
     """What a writer needs besides the records: their kind, the node's policy, and the
-    Cursor-on-Target settings (``node_id``, ``cot_stale_s``)."""
+    Cursor-on-Target settings (``node_id``, ``cot_stale_s``; ``cot_now``: the time of the
+    export, for replayed data whose markers would otherwise be stale on arrival)."""
 
     kind: Kind
     policy: Policy
     node_id: str = "local"
     cot_stale_s: float = 600.0
+    cot_now: datetime | None = None
 
 
 Writer = Callable[[pa.Table, Mapping[int, Label], Sink, WriteOptions], ExportResult]
@@ -103,7 +106,7 @@ OUTPUT_FORMATS: Final[Mapping[str, OutputFormat]] = {
             "cot",
             "application/xml",
             ".cot",
-            ("positions", "latest"),
+            PLACED,
             False,
             lambda t, lb, out, o: write_cot(
                 t,
@@ -113,8 +116,9 @@ OUTPUT_FORMATS: Final[Mapping[str, OutputFormat]] = {
                 policy=o.policy,
                 node_id=o.node_id,
                 stale_s=o.cot_stale_s,
+                now=o.cot_now,
             ),
-            "Cursor-on-Target 2.0 events, one per vessel (TAK)",
+            "Cursor-on-Target 2.0 events: one per vessel, or a marker per event (TAK)",
         ),
         OutputFormat(
             "geoparquet",

@@ -4,10 +4,13 @@ In: positions, latest positions or events (an Arrow table with ``lon``, ``lat`` 
 ``label_id``) and the label dictionary. Out: a FeatureCollection whose features have a
 ``[lon, lat]`` Point (WGS84, no ``crs`` member; ``null`` geometry when the position is
 missing or out of range), every other column as a property (units in the names, times as
-ISO 8601 UTC text) and ``label``, the record's CAPCO marking. Foreign members of the
-collection: ``label`` (the marking of the whole collection, see
-:func:`~seawatch.export.common.collection_label`), ``labels`` (the distinct markings
-present) and ``seawatch:kind``. Written in batches; read back with :func:`read_geojson`.
+ISO 8601 UTC text; event ``details`` flattened into typed properties and 64-bit ids as
+text, :mod:`seawatch.export.styled`) and ``label``, the record's CAPCO marking. A feature's
+``id`` is text: the event id, the message key of a position, the MMSI of a latest
+position. Foreign members of the collection: ``label`` (the marking of the whole
+collection, see :func:`~seawatch.export.common.collection_label`), ``labels`` (the
+distinct markings present) and ``seawatch:kind``. Written in batches; read back with
+:func:`read_geojson`.
 """
 
 from __future__ import annotations
@@ -31,12 +34,14 @@ from seawatch.export.common import (
     marking_array,
     marking_of,
 )
+from seawatch.export.styled import for_maps
 from seawatch.labels import Label, Policy
 
 __all__ = ["read_geojson", "write_geojson"]
 
 BATCH_ROWS = 8192
 _GEO = ("lon", "lat", "label_id")
+_ID_COLUMN = {"events": "event_id", "positions": "msg_key", "latest": "mmsi"}
 
 
 def _point(lon: Any, lat: Any) -> dict[str, Any] | None:
@@ -64,7 +69,11 @@ def write_geojson(
         "label": marked.overall.marking,
         "labels": sorted(set(marked.markings)),
     }
+    table = for_maps(table, kind)
     props = [n for n in table.column_names if n not in _GEO]
+    id_column = _ID_COLUMN.get(kind)
+    if id_column not in table.column_names:
+        id_column = None
     with binary_output(out) as fh:
         fh.write(json.dumps(head, ensure_ascii=False)[:-1].encode() + b', "features": [')
         first = True
@@ -74,12 +83,13 @@ def write_geojson(
             cols[LABEL_COLUMN] = marking_array(part, labels).to_pylist()
             lons, lats = column_values(part["lon"]), column_values(part["lat"])
             names = list(cols)
+            ids = cols[id_column] if id_column is not None else [None] * part.num_rows
             for i in range(part.num_rows):
-                feature = {
-                    "type": "Feature",
-                    "geometry": _point(lons[i], lats[i]),
-                    "properties": {n: cols[n][i] for n in names},
-                }
+                feature: dict[str, Any] = {"type": "Feature"}
+                if ids[i] is not None:
+                    feature["id"] = str(ids[i])
+                feature["geometry"] = _point(lons[i], lats[i])
+                feature["properties"] = {n: cols[n][i] for n in names}
                 text = json.dumps(feature, ensure_ascii=False, allow_nan=False)
                 fh.write((b"\n" if first else b",\n") + text.encode())
                 first = False

@@ -1,29 +1,42 @@
-"""KML 2.2 (OGC 07-147r2) export: a Placemark per position, vessel or event, with its label.
+"""KML 2.2 (OGC 07-147r2) export: Placemarks a user can style, in folders per type, each
+with its label.
 
 In: positions, latest positions or events (an Arrow table with ``lon``, ``lat`` and
-``label_id``) and the label dictionary. Out: ``<kml><Document>`` whose ``description`` and
-``ExtendedData`` (``label``, ``kind``) give the collection's marking; then
+``label_id``; with the vessels' ``name`` and ``vessel_type`` when
+:func:`seawatch.export.records.enriched` added them) and the label dictionary. Out:
+``<kml><Document>`` whose ``description`` and ``ExtendedData`` (``label``, ``kind``) give
+the collection's marking, a ``<Style>`` per event type and vessel type present
+(:mod:`seawatch.export.kml_style`), a ``<Schema>`` typing every column, then a Folder per
+type (event type for events, vessel type for vessels; GDAL reads each as a layer), marked
+with the combination of its records' labels, holding
 
-- ``latest``: one Placemark per vessel (name: vessel name, else MMSI), ``TimeStamp``;
-- ``positions``: one Folder per vessel (MMSI), marked with the combination of its
-  positions' labels, holding a Placemark per position (``TimeStamp``, for a time slider);
-- ``events``: one Placemark per event (``TimeSpan`` from ``start_ts`` to ``end_ts``).
+- ``latest``: one Placemark per vessel (name: the vessel's name, else its MMSI),
+  ``TimeStamp``;
+- ``positions``: one Folder per vessel (its name, else MMSI; marked with the combination
+  of its positions' labels) holding its track (a ``LineString`` per segment, split where
+  it crosses the antimeridian; ``TimeSpan`` of its positions) and a Placemark per position
+  (``TimeStamp``, for a time slider);
+- ``events``: one Placemark per event (name: type and vessel name, else MMSI;
+  ``TimeSpan`` from ``start_ts`` to ``end_ts``).
 
-Every Placemark has its marking as ``description``, every column as ``ExtendedData/Data``
-(``label`` included; null values left out) and a ``Point`` when the position is known.
-The elements used and their order are those of the OGC KML 2.2 schema; the subset is
+Every record's Placemark has its marking as ``description``, its type's ``styleUrl``, every
+column as ``ExtendedData/SchemaData`` (typed by the Schema, ``label`` included, null
+values left out; event ``details`` flattened and 64-bit ids as text:
+:mod:`seawatch.export.styled`) and a ``Point`` when the position is known. The elements
+used and their order are those of the OGC KML 2.2 schema; the subset is
 ``schemas/kml22-seawatch.xsd``. Read back with :func:`read_kml`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 from xml.etree import ElementTree as ET
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from seawatch.export.common import (
     LABEL_COLUMN,
@@ -40,13 +53,15 @@ from seawatch.export.common import (
     xml_attr,
     xml_text,
 )
+from seawatch.export.kml_style import field_types, schema_element, style_elements, style_id
+from seawatch.export.styled import for_maps
 from seawatch.labels import Label, Policy
 
 __all__ = ["KML_NS", "read_kml", "write_kml"]
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 BATCH_ROWS = 8192
-_SKIP = ("label_id",)
+_SKIP = ("label_id", "__group")
 
 
 def _el(tag: str, text: str) -> str:
@@ -63,6 +78,16 @@ def _extended(values: Mapping[str, Any]) -> str:
     return "".join(parts)
 
 
+def _schema_data(schema_id: str, values: Mapping[str, Any]) -> str:
+    parts = [f"<ExtendedData><SchemaData schemaUrl={xml_attr('#' + schema_id)}>"]
+    for name, value in values.items():
+        text = text_value(value)
+        if text is not None:
+            parts.append(f"<SimpleData name={xml_attr(name)}>{xml_text(text)}</SimpleData>")
+    parts.append("</SchemaData></ExtendedData>")
+    return "".join(parts)
+
+
 def _coordinates(lon: Any, lat: Any) -> str | None:
     if lon is None or lat is None or not (math.isfinite(lon) and math.isfinite(lat)):
         return None
@@ -71,13 +96,17 @@ def _coordinates(lon: Any, lat: Any) -> str | None:
     return f"{lon!r},{lat!r}"
 
 
-def _placemark(kind: str, row: Mapping[str, Any]) -> str:
+def _vessel(row: Mapping[str, Any]) -> str:
+    return (row.get("name") or "").strip() or str(row["mmsi"])
+
+
+def _placemark(kind: str, row: Mapping[str, Any], schema_id: str) -> str:
     if kind == "events":
-        name = f"{row['event_type']} {row['mmsi']}"
-    elif kind == "latest":
-        name = (row.get("name") or "").strip() or str(row["mmsi"])
+        who = (row.get("name") or "").strip() or f"MMSI {row['mmsi']}"
+        name, style = f"{row['event_type']}: {who}", style_id("event", row["event_type"])
     else:
-        name = row["ts"] or str(row["mmsi"])
+        name = _vessel(row) if kind == "latest" else row["ts"] or str(row["mmsi"])
+        style = style_id("vessel", row.get("vessel_type"))
     parts = ["<Placemark>", _el("name", name), _el("description", row[LABEL_COLUMN])]
     if kind == "events":
         begin, end = row["start_ts"], row.get("end_ts")
@@ -88,7 +117,8 @@ def _placemark(kind: str, row: Mapping[str, Any]) -> str:
             parts.append("</TimeSpan>")
     elif row["ts"] is not None:
         parts.append(f"<TimeStamp>{_el('when', row['ts'])}</TimeStamp>")
-    parts.append(_extended(row))
+    parts.append(_el("styleUrl", f"#{style}"))
+    parts.append(_schema_data(schema_id, row))
     coords = _coordinates(row["lon"], row["lat"])
     if coords is not None:
         parts.append(f"<Point>{_el('coordinates', coords)}</Point>")
@@ -96,15 +126,53 @@ def _placemark(kind: str, row: Mapping[str, Any]) -> str:
     return "".join(parts)
 
 
-def _rows(table: pa.Table, labels: Mapping[int, Label]) -> Any:
+def _rows(table: pa.Table, labels: Mapping[int, Label]) -> Iterator[dict[str, Any]]:
     names = [n for n in table.column_names if n not in _SKIP]
     for batch in table.to_batches(max_chunksize=BATCH_ROWS):
         part = pa.Table.from_batches([batch])
         cols = {n: column_values(part.column(n)) for n in names}
         cols[LABEL_COLUMN] = marking_array(part, labels).to_pylist()
+        groups = part.column("__group").to_pylist()
         keys = list(cols)
         for i in range(part.num_rows):
-            yield {k: cols[k][i] for k in keys}
+            row = {k: cols[k][i] for k in keys}
+            row["__group"] = groups[i]
+            yield row
+
+
+def _grouped(table: pa.Table, kind: Kind) -> pa.Table:
+    """``table`` with its folder (``__group``: event type or vessel type), in folder order."""
+    by = "event_type" if kind == "events" else "vessel_type"
+    if by in table.column_names:
+        fn: Any = pc  # the stubs reject a scalar fill value
+        group: Any = fn.fill_null(table.column(by).cast(pa.string()), "unknown")
+    else:
+        group = pa.array(["unknown"] * table.num_rows, pa.string())
+    table = table.append_column("__group", group)
+    order: list[tuple[str, Any]] = [("__group", "ascending")]
+    if kind == "events":
+        order += [("start_ts", "ascending"), ("event_id", "ascending")]
+    else:
+        order += [("mmsi", "ascending"), ("ts", "ascending")]
+    return table.sort_by(order)
+
+
+def _markings(
+    table: pa.Table, key: str, labels: Mapping[int, Label], policy: Policy
+) -> dict[Any, str]:
+    """The marking of each folder of ``key``: the combination of its records' labels."""
+    grouped = table.group_by(key).aggregate([("label_id", "distinct")])
+    return {
+        k: collection_label([labels[i] for i in sorted(ids or ())], policy).marking
+        for k, ids in zip(
+            grouped[key].to_pylist(), grouped["label_id_distinct"].to_pylist(), strict=True
+        )
+    }
+
+
+def _folder(name: str, mark: str, data: Mapping[str, Any]) -> bytes:
+    text = "".join(["<Folder>", _el("name", name), _el("description", mark), _extended(data)])
+    return (text + "\n").encode()
 
 
 def write_kml(
@@ -118,61 +186,114 @@ def write_kml(
     """Write ``table`` (already filtered for its reader) to ``out`` as KML 2.2."""
     check_table(table, kind)
     marked = marking_of(table, labels, policy)
+    table = _grouped(for_maps(table, kind), kind)
+    schema_id = f"seawatch-{kind}"
+    names = [n for n in table.column_names if n not in _SKIP] + [LABEL_COLUMN]
+    groups = [str(g) for g in table.column("__group").unique().to_pylist()]
+    event_types = groups if kind == "events" else []
+    vessel_types = [] if kind == "events" else groups
     head = "".join(
         [
             f'<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="{KML_NS}">\n<Document>',
             _el("name", f"seawatch {kind}"),
             _el("description", marked.overall.marking),
+            style_elements(event_types, vessel_types),
             _extended({LABEL_COLUMN: marked.overall.marking, "kind": kind}),
             "\n",
+            schema_element(schema_id, field_types(table, names)),
         ]
     )
+    group_marks = _markings(table, "__group", labels, policy)
+    vessel_marks = _markings(table, "mmsi", labels, policy) if kind == "positions" else {}
+    track = _Track(schema_id)
     with binary_output(out) as fh:
         fh.write(head.encode())
-        if kind == "positions":
-            ordered = table.sort_by([("mmsi", "ascending"), ("ts", "ascending")])
-            _write_folders(fh, ordered, labels, policy)
-        else:
-            for row in _rows(table, labels):
-                fh.write(_placemark(kind, row).encode())
+        group: str | None = None
+        for row in _rows(table, labels):
+            if row["__group"] != group:
+                if group is not None:
+                    fh.write(track.close() + b"</Folder>\n")
+                group = row["__group"]
+                what = "event_type" if kind == "events" else "vessel_type"
+                fh.write(_folder(group, group_marks[group], {what: group}))
+            if kind == "positions" and row["mmsi"] != track.mmsi:
+                fh.write(track.close())
+                mark = vessel_marks[row["mmsi"]]
+                fh.write(_folder(_vessel(row), mark, {"mmsi": row["mmsi"], LABEL_COLUMN: mark}))
+                track.open(row, mark)
+            if kind == "positions":
+                track.add(row)
+            fh.write(_placemark(kind, row, schema_id).encode())
+        if group is not None:
+            fh.write(track.close() + b"</Folder>\n")
         fh.write(b"</Document>\n</kml>\n")
     return marked.result(table.num_rows)
 
 
-def _write_folders(
-    fh: IO[bytes], table: pa.Table, labels: Mapping[int, Label], policy: Policy
-) -> None:
-    grouped = table.group_by("mmsi").aggregate([("label_id", "distinct")])
-    mmsis: list[Any] = grouped["mmsi"].to_pylist()
-    id_lists: list[Any] = grouped["label_id_distinct"].to_pylist()
-    folder_marking = {
-        mmsi: collection_label([labels[i] for i in sorted(ids)], policy).marking
-        for mmsi, ids in zip(mmsis, id_lists, strict=True)
-    }
-    current: int | None = None
-    for row in _rows(table, labels):
-        if current is None or row["mmsi"] != current:
-            if current is not None:
-                fh.write(b"</Folder>\n")
-            current = row["mmsi"]
-            mark = folder_marking[current]
-            folder = "".join(
-                [
-                    "<Folder>",
-                    _el("name", str(current)),
-                    _el("description", mark),
-                    _extended({"mmsi": current, LABEL_COLUMN: mark}),
-                    "\n",
-                ]
-            )
-            fh.write(folder.encode())
-        fh.write(_placemark("positions", row).encode())
-    if current is not None:
-        fh.write(b"</Folder>\n")
+class _Track:
+    """One vessel's track as it is written: its line, then the end of its Folder."""
+
+    def __init__(self, schema_id: str) -> None:
+        self.schema_id = schema_id
+        self.mmsi: Any = None
+        self.pieces: list[list[str]] = []
+
+    def open(self, row: Mapping[str, Any], mark: str) -> None:
+        self.mmsi, self.mark, self.name = row["mmsi"], mark, _vessel(row)
+        self.style = style_id("track", row.get("vessel_type"))
+        self.pieces, self.segment, self.lon = [], None, None
+        self.first, self.last = row["ts"], row["ts"]
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        coords = _coordinates(row["lon"], row["lat"])
+        if coords is None:
+            return
+        segment = row.get("segment_id")
+        crosses = self.lon is not None and abs(row["lon"] - self.lon) > 180.0
+        if not self.pieces or segment != self.segment or crosses:
+            self.pieces.append([])
+        self.pieces[-1].append(coords)
+        self.segment, self.lon = segment, row["lon"]
+        self.first = self.first or row["ts"]
+        self.last = row["ts"] or self.last
+
+    def close(self) -> bytes:
+        """The track's Placemark (when it has a line) and the end of the vessel's Folder."""
+        if self.mmsi is None:
+            return b""
+        lines = [
+            f"<LineString><tessellate>1</tessellate>{_el('coordinates', ' '.join(p))}</LineString>"
+            for p in self.pieces
+            if len(p) > 1
+        ]
+        self.mmsi = None
+        if not lines:
+            return b"</Folder>\n"
+        span = "".join(
+            [_el("begin", self.first)] * (self.first is not None)
+            + [_el("end", self.last)] * (self.last is not None)
+        )
+        geometry = (
+            lines[0] if len(lines) == 1 else f"<MultiGeometry>{''.join(lines)}</MultiGeometry>"
+        )
+        text = "".join(
+            [
+                "<Placemark>",
+                _el("name", f"{self.name} track"),
+                _el("description", self.mark),
+                f"<TimeSpan>{span}</TimeSpan>" if span else "",
+                _el("styleUrl", f"#{self.style}"),
+                _extended({LABEL_COLUMN: self.mark}),
+                geometry,
+                "</Placemark>\n</Folder>\n",
+            ]
+        )
+        return text.encode()
 
 
 def read_kml(path: str | Path, schema: pa.Schema | None = None) -> tuple[pa.Table, dict[str, str]]:
-    """A KML export back as a table: every Placemark's ``ExtendedData`` and its Point.
+    """A KML export back as a table: every record's ``SchemaData`` and its Point (track
+    lines left out).
 
     Returns the table and the Document's ``ExtendedData`` (``label``, ``kind``). With
     ``schema``, columns are typed (and ordered) as it says; otherwise they are text.
@@ -188,9 +309,11 @@ def read_kml(path: str | Path, schema: pa.Schema | None = None) -> tuple[pa.Tabl
     }
     rows: list[dict[str, Any]] = []
     for pm in doc.iter(f"{{{KML_NS}}}Placemark"):
+        if pm.find("k:ExtendedData/k:SchemaData", ns) is None:
+            continue  # a track line, not a record
         row: dict[str, Any] = {
-            d.get("name", ""): d.findtext("k:value", None, ns)
-            for d in pm.findall("k:ExtendedData/k:Data", ns)
+            d.get("name", ""): d.text or ""
+            for d in pm.findall("k:ExtendedData/k:SchemaData/k:SimpleData", ns)
         }
         coords = pm.findtext("k:Point/k:coordinates", None, ns)
         if coords is not None:

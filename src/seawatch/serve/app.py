@@ -27,6 +27,7 @@ from seawatch.serve.problems import install_problems
 from seawatch.serve.routes import (
     alerts,
     events,
+    identities,
     latest,
     me,
     positions,
@@ -41,7 +42,7 @@ from seawatch.store import Store
 __all__ = ["API_PREFIX", "create_app"]
 
 API_PREFIX = "/api/v1"
-_ROUTERS = (vessels, positions, latest, events, zones, alerts, situation, me)
+_ROUTERS = (vessels, identities, positions, latest, events, zones, alerts, situation, me)
 
 
 class Health(BaseModel):

@@ -1,160 +1,37 @@
-"""Cursor-on-Target markers of what happened: detected events and fired alerts, one
-``<event>`` line each, for the CoT feed (:mod:`seawatch.serve.cot_feed`).
-
-In: one row (an ``events`` row, or an alert row: ``alert_id``, ``rule_name``, ``kind``,
-``mmsi``, ``lat``, ``lon``, ``ts``), the label of that row, the node's id and the stale
-interval (setting ``cot_stale_s``). Out: one CoT 2.0 ``<event>`` line, or None for a row
-without a usable position (a marker must stand somewhere).
-
-Every marker carries the row's marking three ways, because routers keep different parts
-of an event: in the ``access`` attribute (CoT 2.0), in the MIL-STD-6090 ``caveat`` and
-``releasableTo`` attributes (:func:`mil_attrs`), and first in ``<remarks>`` (a TAK server
-that rebuilds the ``<event>`` element, as taky 0.10 does, drops the attributes but passes
-``<detail>`` on untouched).
-
-- An event is a spot map marker, :data:`EVENT_TYPE` (``b-m-p-s-m``): something happened
-  there, nothing moves; ``how`` :data:`EVENT_HOW`.
-- An alert is an alarm (``b-a-...``, ATAK's emergency types): ``b-a-g`` "Geo-fence
-  Breached" for a zone entry or exit, ``b-a-o-c`` "Custom" for every other kind
-  (:data:`ALERT_TYPES`). Never ``b-a-o-tbl``: ATAK shows that as a person's 911 call.
-  The ``<emergency type=...>`` detail names the alarm as ATAK does.
-"""
+"""Cursor-on-Target markers of what happened (detected events, fired alerts) for the CoT
+feed (:mod:`seawatch.serve.cot_feed`). Declared once in :mod:`seawatch.export.cot_markers`,
+which the CoT export of events writes too; the server's names for them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime, timedelta
-from typing import Any, Final
-
-import pyarrow as pa
-
-from seawatch.export.common import TS_TYPE, iso_times, xml_attr, xml_text
-from seawatch.labels import Label
+from seawatch.export.cot_markers import (
+    ALERT_DEFAULT_TYPE,
+    ALERT_TYPES,
+    EVENT_HOW,
+    EVENT_TYPE,
+    SUSPECT_EVENTS,
+    SUSPECT_TYPE,
+    alert_line,
+    alert_uid,
+    event_cot_type,
+    event_line,
+    event_uid,
+    mil_attrs,
+    times,
+)
 
 __all__ = [
     "ALERT_DEFAULT_TYPE",
     "ALERT_TYPES",
     "EVENT_HOW",
     "EVENT_TYPE",
+    "SUSPECT_EVENTS",
+    "SUSPECT_TYPE",
     "alert_line",
     "alert_uid",
+    "event_cot_type",
     "event_line",
     "event_uid",
     "mil_attrs",
+    "times",
 ]
-
-EVENT_TYPE: Final = "b-m-p-s-m"
-"""CoT type of a detected event: a spot map marker (``b-m-p-s-m``), the point ATAK draws
-as a dropped marker, not a track: an event happened there, nothing is moving."""
-EVENT_HOW: Final = "m-f"
-"""CoT ``how`` of a detected event or an alert: machine, fused (derived from reports)."""
-ALERT_TYPES: Final[Mapping[str, tuple[str, str]]] = {
-    "zone_entry": ("b-a-g", "Geo-fence Breached"),
-    "zone_exit": ("b-a-g", "Geo-fence Breached"),
-}
-"""CoT type and ATAK emergency name of an alert, by rule kind (others: the default)."""
-ALERT_DEFAULT_TYPE: Final = ("b-a-o-c", "Custom")
-"""An alert of a kind not in :data:`ALERT_TYPES` (gap, encounter, loitering, watchlist)."""
-_UNKNOWN: Final = "9999999.0"
-
-
-def mil_attrs(label: Label) -> str:
-    """The MIL-STD-6090 ``caveat`` and ``releasableTo`` attributes of ``label`` (caveats
-    joined by ``/``; REL TO entries by spaces), as XML attribute text, or ``""``."""
-    parts = []
-    if label.caveats:
-        parts.append(f"caveat={xml_attr('/'.join(sorted(label.caveats)))}")
-    rel = label.rel_to_list()
-    if rel is not None:
-        parts.append(f"releasableTo={xml_attr(' '.join(rel))}")
-    return " ".join(parts)
-
-
-def event_uid(node_id: str, event_id: object) -> str:
-    return f"seawatch.{node_id}.event.{event_id}"
-
-
-def alert_uid(node_id: str, alert_id: object) -> str:
-    return f"seawatch.{node_id}.alert.{alert_id}"
-
-
-def _marker(
-    *,
-    uid: str,
-    cot_type: str,
-    start: datetime,
-    end: datetime,
-    stale_s: float,
-    lat: Any,
-    lon: Any,
-    label: Label,
-    what: str,
-    detail: str = "",
-) -> str | None:
-    if lat is None or lon is None or start is None:
-        return None
-    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):  # NaN fails too
-        return None
-    times = iso_times(pa.array([start, end + timedelta(seconds=stale_s)], TS_TYPE), digits=3)
-    begin, stale = times[0] or "", times[1] or ""
-    attrs = {
-        "version": "2.0",
-        "uid": uid,
-        "type": cot_type,
-        "time": begin,
-        "start": begin,
-        "stale": stale,
-        "how": EVENT_HOW,
-        "access": label.marking,
-    }
-    head = " ".join(f"{k}={xml_attr(v)}" for k, v in attrs.items())
-    extra = mil_attrs(label)
-    point = f'<point lat="{float(lat)!r}" lon="{float(lon)!r}" hae="{_UNKNOWN}" ce="{_UNKNOWN}"'
-    return (
-        f'<event {head}{" " + extra if extra else ""}>{point} le="{_UNKNOWN}"/><detail>'
-        f"<contact callsign={xml_attr(what)}/>{detail}"
-        f"<remarks>{xml_text(label.marking + ' ' + what)}</remarks></detail></event>\n"
-    )
-
-
-def event_line(row: Mapping[str, Any], label: Label, node_id: str, stale_s: float) -> str | None:
-    """One detected event as a CoT marker (``uid`` ``seawatch.<node>.event.<event_id>``,
-    ``time``/``start`` its start, ``stale`` its end or start + ``stale_s``), or None
-    without a position. ``<remarks>``: the marking, then what happened."""
-    what = f"{row['event_type']} MMSI {row['mmsi']}"
-    if row.get("other_mmsi") is not None:
-        what += f" and MMSI {row['other_mmsi']}"
-    return _marker(
-        uid=event_uid(node_id, row["event_id"]),
-        cot_type=EVENT_TYPE,
-        start=row["start_ts"],
-        end=row["end_ts"] or row["start_ts"],
-        stale_s=stale_s,
-        lat=row["lat"],
-        lon=row["lon"],
-        label=label,
-        what=what,
-    )
-
-
-def alert_line(row: Mapping[str, Any], label: Label, node_id: str, stale_s: float) -> str | None:
-    """One fired alert as a CoT alarm (``uid`` ``seawatch.<node>.alert.<alert_id>``,
-    ``time``/``start`` its ``ts``, ``stale`` that + ``stale_s``; ``type`` by its kind,
-    :data:`ALERT_TYPES`), or None without a position. ``<remarks>``: the marking, then
-    the rule's name, the kind and the vessel."""
-    cot_type, emergency = ALERT_TYPES.get(row["kind"], ALERT_DEFAULT_TYPE)
-    what = f"{row['rule_name']}: {row['kind']} MMSI {row['mmsi']}"
-    if row.get("other_mmsi") is not None:
-        what += f" and MMSI {row['other_mmsi']}"
-    return _marker(
-        uid=alert_uid(node_id, row["alert_id"]),
-        cot_type=cot_type,
-        start=row["ts"],
-        end=row["ts"],
-        stale_s=stale_s,
-        lat=row["lat"],
-        lon=row["lon"],
-        label=label,
-        what=what,
-        detail=f"<emergency type={xml_attr(emergency)}>{xml_text(row['rule_name'])}</emergency>",
-    )

@@ -5,8 +5,10 @@ the label dictionary the reader may read, the next page's cursor, and the format
 (``?f=NAME`` or the ``Accept`` header). Out: a response whose body and
 ``X-Seawatch-Marking`` header carry the combined marking of the rows (JSON:
 ``{"marking", "items", "next"}``, each item with its own ``label``; other formats: the
-export writer of :data:`seawatch.export.formats.OUTPUT_FORMATS`, which marks the file),
-and an audit row for the request.
+records as ``seawatch export`` holds them (:func:`seawatch.export.records.enriched`:
+vessels' identity, events placed) written by the export writer of
+:data:`seawatch.export.formats.OUTPUT_FORMATS`, which marks the file), and an audit row
+for the request.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import io
 import json
 import math
 from collections.abc import Callable, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -25,9 +28,11 @@ from fastapi import Query, Request, Response
 from seawatch.errors import InputError, SeawatchError
 from seawatch.export.common import Kind, marking_array, marking_of
 from seawatch.export.formats import OUTPUT_FORMATS, OutputFormat, WriteOptions, output_format
+from seawatch.export.records import enriched
 from seawatch.labels import Label
 from seawatch.serve import audit
-from seawatch.serve.deps import Principal, ServeState
+from seawatch.serve.deps import Principal, ServeState, session
+from seawatch.store.query import Query as StoreQuery
 
 __all__ = ["MARKING_HEADER", "FormatParam", "json_answer", "jsonable", "records_answer"]
 
@@ -150,6 +155,17 @@ def _next_url(request: Request, cursor: str | None) -> str | None:
     return None if cursor is None else str(request.url.include_query_params(cursor=cursor))
 
 
+def _as_exported(
+    request: Request, who: Principal, kind: Kind, rows: pa.Table, labels: Mapping[int, Label]
+) -> tuple[pa.Table, Mapping[int, Label]]:
+    """``rows`` as ``seawatch export`` writes them (vessels' identity, events placed), read
+    for the same reader in a read session of its own."""
+    if kind == "vessels" or not rows.num_rows:
+        return rows, labels
+    with contextmanager(session)(request) as store:
+        return enriched(StoreQuery(store, who.reader), kind, rows, dict(labels))
+
+
 def records_answer(
     request: Request,
     st: ServeState,
@@ -165,6 +181,8 @@ def records_answer(
     """The page ``rows`` in the format asked for, marked, audited; ``item``: how a JSON
     item is shown (default: the row as stored)."""
     fmt = _chosen(request, f, kind)
+    if fmt is not None and kind is not None:
+        rows, labels = _as_exported(request, who, kind, rows, labels)
     marking = marking_of(rows, labels, st.store.policy).overall.marking
     headers = {MARKING_HEADER: marking}
     nxt = _next_url(request, cursor)
@@ -179,7 +197,9 @@ def records_answer(
     else:
         assert kind is not None
         buf = io.BytesIO()
-        fmt.write(rows, labels, buf, WriteOptions(kind=kind, policy=st.store.policy))
+        s = st.settings
+        options = WriteOptions(kind, st.store.policy, s.node_id, s.cot_stale_s)
+        fmt.write(rows, labels, buf, options)
         headers["Content-Disposition"] = f'inline; filename="{kind}{fmt.suffix}"'
         response = Response(buf.getvalue(), media_type=fmt.media_type, headers=headers)
     audit.record(st, who, request.url.path, request.url.query, rows.num_rows, marking)

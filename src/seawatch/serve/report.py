@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from seawatch.events.registry import detectors
 from seawatch.export import ExportResult, Kind, export
-from seawatch.export.records import named
+from seawatch.export.records import enriched, named
 from seawatch.labels import Label, Reader
 from seawatch.serve.situation import Situation, situation
 from seawatch.store.base import Store
@@ -189,16 +189,16 @@ def write_exports(
     cot_stale_s: float = 600.0,
     exports: Sequence[StandardExport] = EXPORTS,
 ) -> list[Written]:
-    """Write ``exports`` of the report's events and latest positions (vessels named from
-    the static reports the reader may read, under the combined label) into ``folder``."""
+    """Write ``exports`` of the report's events and latest positions (vessels' identity from
+    the static reports the reader may read, events placed: as ``seawatch export`` holds
+    them, :func:`seawatch.export.records.enriched`) into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     query = Query(store, report.reader)
     latest, latest_labels = named(query, report.latest)
+    events, event_labels = enriched(query, "events", report.events, report.labels)
     written = []
     for spec in exports:
-        table, labels = (
-            (report.events, report.labels) if spec.kind == "events" else (latest, latest_labels)
-        )
+        table, labels = (events, event_labels) if spec.kind == "events" else (latest, latest_labels)
         path = folder / spec.name
         result = export(
             table,

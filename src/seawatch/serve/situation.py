@@ -1,29 +1,30 @@
-"""A situation summary: events per type and the most notable incidents, with names, flags
-and places.
+"""A situation summary: events per type beside the incidents they make, and the most notable
+incidents ranked, with names, flags, places and confidence.
 
 In: events as the store's query layer returns them (:meth:`Query.events` columns) and the
 vessels' latest static reports (:meth:`Query.vessels` columns), both already filtered for
-one reader. Out: a :class:`Situation` (counts per type, ranked :class:`Notable` incidents;
-:meth:`Situation.as_dict` for JSON) and, separately, its text (:func:`format_situation`,
-from :mod:`.situation_text`, which also words the incidents and names their places).
+one reader. Out: a :class:`Situation` (counts per type, incidents counted, ranked
+:class:`Notable` incidents; :meth:`Situation.as_dict` for JSON) and, separately, its text
+(:func:`format_situation`, from :mod:`.situation_text`, which also words the incidents and
+names their places).
 
-Ranking (docs/run.md): events are grouped into *incidents*, one per event type, vessel,
-other vessel and kind (the spoofing rule, the identity field), so the 500 position jumps of
-one spoofed MMSI make one incident. Routine incidents are left out: port visits, zone exits
-and a new voyage's destination (event types of rank None in
-:mod:`seawatch.events.registry`). The rest are ordered by the type's rank there
-(:func:`~seawatch.events.registry.priority`), then (zone entries, and vessels present in a
-zone at their track's start) fishing vessels first (ITU ship type 30: the concern of a
-fishing zone), then farther from shore first, then earlier first; at most ``per_type`` of
-a type, one per vessel (its best) and ``top`` in all are kept. An incident without a
-position (identity changes) is placed at the vessel's latest position when ``latest`` is
-given.
+Which events are incidents, and how they are grouped, is the events stage's
+(:mod:`seawatch.events.triage`, :mod:`seawatch.events.incidents`; docs/events.md). Ranking
+(docs/run.md): minor incidents are left out; the rest are ordered by kind
+(:func:`~seawatch.events.triage.incident_kinds`: the registry's rank of each event type,
+``shared_mmsi`` just before ``spoofing``, ``misconfigured_transponders`` last), then (zone
+entries, and vessels present in a zone at their track's start) fishing vessels first (ITU
+ship type 30: the concern of a fishing zone), then by weight: surer first (confidence), more
+events first, farther from shore first, earlier first; at most ``per_type`` of a kind, one
+per vessel (its best) and ``top`` in all are kept. An incident without a position (identity
+changes) is placed at the vessel's latest position when ``latest`` is given.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seawatch.events import registry
+from seawatch.events.incidents import incidents
+from seawatch.events.triage import TriageParams, classify, incident_kinds
 from seawatch.serve.situation_text import (
     flag_names,
     format_situation,
@@ -48,6 +51,7 @@ __all__ = [
     "Count",
     "Notable",
     "Situation",
+    "TriageParams",
     "event_counts",
     "format_situation",
     "incidents",
@@ -63,16 +67,20 @@ ROUTINE: tuple[str, ...] = registry.routine()
 """Event types never ranked notable (counted only; rank None in the registry); so is
 ``identity_change`` of ``destination``, which every new voyage makes."""
 
-_KEYS = ["event_type", "mmsi", "other_mmsi", "kind"]
-
 
 @dataclass(frozen=True)
 class Count:
-    """Events of one type and the distinct vessels (MMSIs) involved."""
+    """Events of one type, the distinct vessels (MMSIs) involved, and what they make:
+    incidents holding events of the type (of which minor), and events that are not
+    incidents (routine; gaps still open at the end of the data)."""
 
     event_type: str
     events: int
     vessels: int
+    incidents: int = 0
+    minor: int = 0
+    routine: int = 0
+    open_at_end: int = 0
 
 
 @dataclass(frozen=True)
@@ -91,10 +99,13 @@ class Vessel:
 
 @dataclass(frozen=True)
 class Notable:
-    """One ranked incident: what, who, when and where."""
+    """One ranked incident: what, who, when, where, and how sure."""
 
     rank: int
+    incident: str
+    """Its kind: an event type, ``shared_mmsi`` or ``misconfigured_transponders``."""
     event_type: str
+    """The type of its first event."""
     kind: str | None
     what: str
     vessel: Vessel
@@ -102,31 +113,51 @@ class Notable:
     start: dt.datetime | None
     end: dt.datetime | None
     events: int
+    vessels: int
+    """Distinct MMSIs of its events (misconfigured transponders: more than one)."""
+    by_type: dict[str, int]
+    """Its events per event type."""
+    confidence: float
+    """The highest confidence of its events (docs/events.md, "Incidents")."""
     lat: float | None
     lon: float | None
     offshore_km: float | None
     place: str
+    incident_id: str
     at_latest: bool = False
     """The incident has no position of its own: ``lat``/``lon`` are the vessel's latest."""
 
 
 @dataclass(frozen=True)
 class Situation:
-    """Counts per event type (most first) and the notable incidents (ranked)."""
+    """Counts per event type (most first), incidents counted, the notable ones (ranked)."""
 
     counts: tuple[Count, ...]
     notable: tuple[Notable, ...]
+    incidents: int = 0
+    """Incidents in all (minor ones included)."""
+    minor: int = 0
+    """Incidents below the noise levels: counted, never ranked."""
 
     @property
     def total(self) -> int:
         return sum(c.events for c in self.counts)
 
+    @property
+    def routine(self) -> int:
+        return sum(c.routine for c in self.counts)
+
+    @property
+    def open_at_end(self) -> int:
+        return sum(c.open_at_end for c in self.counts)
+
     def as_dict(self) -> dict[str, Any]:
-        """The summary as JSON-able data (what the API returns): ``total``, ``counts`` and
-        ``notable``, each field as named here; times ISO 8601 UTC with ``Z``, a vessel
-        ``{"mmsi", "name", "flag"}``."""
+        """The summary as JSON-able data (what the API returns): ``total``, ``incidents``,
+        ``minor``, ``routine``, ``open_at_end``, ``counts`` and ``notable``, each field as
+        named here; times ISO 8601 UTC with ``Z``, a vessel ``{"mmsi", "name", "flag"}``."""
         out: dict[str, Any] = _jsonable(dataclasses.asdict(self))
-        return {"total": self.total, **out}
+        extra = {"routine": self.routine, "open_at_end": self.open_at_end}
+        return {"total": self.total, **out, **extra}
 
 
 def _jsonable(value: Any) -> Any:
@@ -141,92 +172,53 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def event_counts(events: pa.Table, types: Sequence[str] = ()) -> tuple[Count, ...]:
-    """Events and distinct vessels per type, most events first; ``types`` absent count 0."""
+def event_counts(
+    events: pa.Table,
+    types: Sequence[str] = (),
+    *,
+    incidents_of: pa.Table | None = None,
+    params: TriageParams | None = None,
+    classified: pa.Table | None = None,
+) -> tuple[Count, ...]:
+    """Events and distinct vessels per type, most events first, beside the incidents they
+    make (``incidents_of``: :func:`incidents` of ``events``; computed when None) and the
+    events that are not incidents; ``types`` absent count 0. ``classified``:
+    :func:`~seawatch.events.triage.classify` of ``events``, when the caller has it."""
+    found: dict[str, dict[str, Any]] = {}
     if events.num_rows:
-        grouped = events.group_by("event_type").aggregate(
-            [("event_id", "count"), ("mmsi", "count_distinct")]
+        t = classify(events, params) if classified is None else classified
+        for etype, mmsi, role in zip(
+            t.column("event_type").to_pylist(),
+            t.column("mmsi").to_pylist(),
+            t.column("role").to_pylist(),
+            strict=True,
+        ):
+            c = found.setdefault(str(etype), {"n": 0, "vessels": set(), "role": {}})
+            c["n"] += 1
+            c["vessels"].add(mmsi)
+            c["role"][role] = c["role"].get(role, 0) + 1
+        inc = incidents(events, params, classified=t) if incidents_of is None else incidents_of
+        for by_type, minor in zip(
+            inc.column("by_type").to_pylist(), inc.column("minor").to_pylist(), strict=True
+        ):
+            for etype in json.loads(by_type or "{}"):
+                c = found[etype]
+                c["incidents"] = c.get("incidents", 0) + 1
+                c["minor"] = c.get("minor", 0) + int(bool(minor))
+    rows = [
+        Count(
+            t,
+            c["n"],
+            len(c["vessels"]),
+            c.get("incidents", 0),
+            c.get("minor", 0),
+            c["role"].get("routine", 0),
+            c["role"].get("open_at_end", 0),
         )
-        types_: list[Any] = grouped.column("event_type").to_pylist()
-        ns: list[Any] = grouped.column("event_id_count").to_pylist()
-        vs: list[Any] = grouped.column("mmsi_count_distinct").to_pylist()
-        found = {
-            str(t): (int(n), int(v))
-            for t, n, v in zip(
-                types_,
-                ns,
-                vs,
-                strict=True,
-            )
-        }
-    else:
-        found = {}
-    for t in types:
-        found.setdefault(t, (0, 0))
-    rows = [Count(t, n, v) for t, (n, v) in found.items()]
+        for t, c in found.items()
+    ]
+    rows += [Count(t, 0, 0) for t in types if t not in found]
     return tuple(sorted(rows, key=lambda c: (-c.events, c.event_type)))
-
-
-def _kind(details: Any) -> Any:
-    """The spoofing rule or the changed identity field from ``details`` (null if none)."""
-    text: Any = pc.fill_null(details.combine_chunks(), pa.scalar(""))
-    out: Any = None
-    for key in ("rule", "field"):
-        found: Any = pc.extract_regex(text, rf'"{key}":\s*"(?P<v>[^"]*)"')
-        value: Any = pc.struct_field(found, [0])
-        out = value if out is None else pc.coalesce(out, value)
-    return out
-
-
-def incidents(events: pa.Table) -> pa.Table:
-    """Events grouped into incidents (see the module docstring), routine ones left out.
-
-    Columns: event_type, mmsi, other_mmsi, kind, events, start_ts (earliest), end_ts
-    (latest), lat, lon and details of the earliest event.
-    """
-    if events.num_rows == 0:
-        return pa.table(
-            {
-                **{k: pa.array([], t) for k, t in zip(_KEYS, _key_types(events), strict=True)},
-                "events": pa.array([], pa.int64()),
-                "start_ts": pa.array([], events.schema.field("start_ts").type),
-                "end_ts": pa.array([], events.schema.field("end_ts").type),
-                "lat": pa.array([], pa.float64()),
-                "lon": pa.array([], pa.float64()),
-                "details": pa.array([], pa.string()),
-            }
-        )
-    t = events.append_column("kind", _kind(events.column("details")))
-    routine: Any = pc.or_(
-        pc.is_in(t.column("event_type"), pa.array(registry.routine(), pa.string())),
-        pc.and_(
-            pc.equal(t.column("event_type"), pa.scalar("identity_change")),
-            _is(t.column("kind"), "destination"),
-        ),
-    )
-    t = t.filter(pc.invert(routine))
-    t = t.sort_by([("start_ts", "ascending"), ("event_id", "ascending")])
-    g = t.group_by(_KEYS, use_threads=False).aggregate(
-        [
-            ("event_id", "count"),
-            ("start_ts", "min"),
-            ("end_ts", "max"),
-            ("lat", "first"),
-            ("lon", "first"),
-            ("details", "first"),
-        ]
-    )
-    return pa.table(
-        {
-            **{k: g.column(k) for k in _KEYS},
-            "events": g.column("event_id_count"),
-            "start_ts": g.column("start_ts_min"),
-            "end_ts": g.column("end_ts_max"),
-            "lat": g.column("lat_first"),
-            "lon": g.column("lon_first"),
-            "details": g.column("details_first"),
-        }
-    )
 
 
 def _place_at_latest(inc: pa.Table, latest: pa.Table) -> pa.Table:
@@ -254,36 +246,17 @@ def _place_at_latest(inc: pa.Table, latest: pa.Table) -> pa.Table:
     )
 
 
-def _is(col: Any, value: str) -> Any:
-    """``col == value``, null as false."""
-    eq: Any = pc.equal(col, pa.scalar(value))
-    return pc.fill_null(eq, pa.scalar(False))
-
-
-def _key_types(events: pa.Table) -> list[pa.DataType]:
-    s = events.schema
-    return [
-        s.field("event_type").type,
-        s.field("mmsi").type,
-        s.field("other_mmsi").type,
-        pa.string(),
-    ]
-
-
 def _ranked(inc: pa.Table, per_type: int, top: int) -> tuple[pa.Table, np.ndarray[Any, Any]]:
     """The incidents kept, best first, and their distance from shore (km)."""
     from seawatch.geo.shore import distance_to_shore_km
 
-    n = inc.num_rows
-    if n == 0 or top <= 0:
+    inc = inc.filter(pc.invert(inc.column("minor")))
+    if inc.num_rows == 0 or top <= 0:
         return inc.slice(0, 0), np.zeros(0)
-    lat = _floats(inc.column("lat"))
-    lon = _floats(inc.column("lon"))
-    offshore = distance_to_shore_km(lat, lon)
-    ranked = registry.priority()
-    rank_of = {t: i for i, t in enumerate(ranked)}
-    types = inc.column("event_type").to_pylist()
-    prio = np.array([rank_of.get(str(t), len(ranked)) for t in types])
+    offshore = distance_to_shore_km(_floats(inc.column("lat")), _floats(inc.column("lon")))
+    kinds = incident_kinds()
+    rank_of = {t: i for i, t in enumerate(kinds)}
+    prio = np.array([rank_of.get(str(t), len(kinds)) for t in inc.column("incident").to_pylist()])
     start = np.array(
         [0 if t is None else t.timestamp() for t in inc.column("start_ts").to_pylist()]
     )
@@ -295,7 +268,7 @@ def _ranked(inc: pa.Table, per_type: int, top: int) -> tuple[pa.Table, np.ndarra
         pc.fill_null(
             pc.and_(
                 pc.is_in(
-                    inc.column("event_type").combine_chunks(),
+                    inc.column("incident").combine_chunks(),
                     value_set=pa.array(["zone_entry", "zone_present"]),
                 ),
                 pc.equal(pc.struct_field(ship, [0]), pa.scalar("30")),
@@ -304,7 +277,11 @@ def _ranked(inc: pa.Table, per_type: int, top: int) -> tuple[pa.Table, np.ndarra
         ).to_numpy(zero_copy_only=False),
         dtype=bool,
     )
-    order = np.lexsort((start, -np.nan_to_num(offshore, nan=0.0), ~fishing, prio))
+    confidence = np.nan_to_num(_floats(inc.column("confidence")), nan=0.0)
+    events = np.asarray(inc.column("events").to_numpy(), dtype=np.int64)
+    order = np.lexsort(
+        (start, -np.nan_to_num(offshore, nan=0.0), -events, -confidence, ~fishing, prio)
+    )
     mmsi = inc.column("mmsi").to_pylist()
     kept: list[int] = []
     per: dict[int, int] = {}
@@ -334,16 +311,18 @@ def situation(
     top: int = 8,
     per_type: int = 2,
     zone_names: Mapping[str, str | None] | None = None,
+    params: TriageParams | None = None,
 ) -> Situation:
     """The summary of ``events``; names from ``vessels`` (columns ``mmsi``, ``name``),
     positions of incidents without one from ``latest`` (``mmsi``, ``lat``, ``lon``).
 
     ``types``: event types to list even when none occurred. ``zone_names``: zone names by
     ``<layer>:<polygon>`` (the store's ``zone_id``), for zone entries and presences.
+    ``params``: the triage's noise levels and rules (default :class:`TriageParams`).
     """
-    inc = incidents(events)
-    if latest is not None:
-        inc = _place_at_latest(inc, latest)
+    classified = classify(events, params)
+    every = incidents(events, params, classified=classified)
+    inc = every if latest is None else _place_at_latest(every, latest)
     chosen, offshore = _ranked(inc, per_type, top)
     names = vessel_names(vessels)
     rows = chosen.to_pylist()
@@ -363,6 +342,7 @@ def situation(
         notable.append(
             Notable(
                 rank=k + 1,
+                incident=r["incident"],
                 event_type=r["event_type"],
                 kind=r["kind"],
                 what=phrase(r, other, off, zone_names or {}),
@@ -371,11 +351,17 @@ def situation(
                 start=r["start_ts"],
                 end=r["end_ts"],
                 events=int(r["events"]),
+                vessels=int(r["vessels"]),
+                by_type={str(t): int(n) for t, n in json.loads(r["by_type"]).items()},
+                confidence=float(r["confidence"]),
                 lat=r["lat"],
                 lon=r["lon"],
                 offshore_km=off,
                 place=places[k],
+                incident_id=r["incident_id"],
                 at_latest=bool(r.get("at_latest", False)),
             )
         )
-    return Situation(event_counts(events, types), tuple(notable))
+    counts = event_counts(events, types, incidents_of=every, classified=classified)
+    minor = int(pc.sum(every.column("minor").cast(pa.int64())).as_py() or 0)
+    return Situation(counts, tuple(notable), every.num_rows, minor)

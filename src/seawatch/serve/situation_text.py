@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from seawatch.events import registry
+from seawatch.events.triage import MISCONFIGURED, SHARED_MMSI, incident_kinds
 
 if TYPE_CHECKING:
     from seawatch.geo.ports import PortTable
@@ -26,7 +26,11 @@ if TYPE_CHECKING:
 
 __all__ = ["flag_names", "format_situation", "phrase", "port_places", "vessel_names"]
 
-_SHORT = {"suspected_disabling": "disabling", "identity_change": "identity"}
+_SHORT = {
+    "suspected_disabling": "disabling",
+    "identity_change": "identity",
+    "misconfigured_transponders": "misconfigured",
+}
 _COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 
 
@@ -115,7 +119,11 @@ def phrase(
         d = {}
     t, kind, n = r["event_type"], r["kind"], int(r["events"])
     dur = _duration(r["start_ts"], r["end_ts"])
-    times = f" ({n} events)" if n > 1 else ""
+    times = f" ({n:,} events)" if n > 1 else ""
+    if r.get("incident") == SHARED_MMSI:
+        return _shared(int(r["mmsi"]), d)
+    if r.get("incident") == MISCONFIGURED:
+        return _misconfigured(d, n)
     if t == "suspected_disabling":
         off = f" {offshore_km:,.0f} km offshore" if offshore_km else ""
         if r["end_ts"] is None:
@@ -155,6 +163,47 @@ def phrase(
     return f"{t}{times}"
 
 
+_REASON = {
+    "imo_number": "an IMO number",
+    "not_9_digits": "not 9 digits",
+    "mid_out_of_range": "no such country code",
+    "format": "no MMSI format",
+}
+_FIELD = {"draught_m": ("draught", " m"), "ship_type": ("ship type", ""), "imo": ("IMO", "")}
+
+
+def _shared(mmsi: int, d: Mapping[str, Any]) -> str:
+    """``MMSI 636324231 is used by two transmitters 2,964 km apart (1,482 position jumps,
+    ...; 1,866 identity changes: draught 6.4 <-> 6.8 m, ...)``."""
+    apart = d.get("apart_m")
+    far = f" {apart / 1000:,.0f} km apart" if isinstance(apart, int | float) else ""
+    parts = []
+    if d.get("jumps"):
+        twice = f", {d['two_places']:,} times in two places at once" if d.get("two_places") else ""
+        parts.append(f"{d['jumps']:,} position jumps{twice}")
+    if d.get("identity_changes"):
+        shown = []
+        for v in list(d.get("values") or [])[:2]:
+            name, unit = _FIELD.get(str(v.get("field")), (str(v.get("field")), ""))
+            shown.append(f"{name} {' <-> '.join(str(x) for x in v.get('values', []))}{unit}")
+        more = f": {', '.join(shown)}" if shown else ""
+        parts.append(f"{d['identity_changes']:,} identity changes{more}")
+    why = f" ({'; '.join(parts)})" if parts else ""
+    return f"MMSI {mmsi} is used by two transmitters{far}{why}"
+
+
+def _misconfigured(d: Mapping[str, Any], n: int) -> str:
+    """``3 misconfigured transponders: MMSI 1 (not 9 digits), 9123455 (an IMO number) and
+    1 more (12 events)``."""
+    mmsis = list(d.get("mmsis") or [])
+    shown = ", ".join(
+        f"{m['mmsi']} ({_REASON.get(str(m.get('reason')), m.get('reason'))})" for m in mmsis[:3]
+    )
+    more = f" and {len(mmsis) - 3} more" if len(mmsis) > 3 else ""
+    s = "s" if len(mmsis) != 1 else ""
+    return f"{len(mmsis)} misconfigured transponder{s}: MMSI {shown}{more} ({n:,} events)"
+
+
 def _when(start: dt.datetime | None, end: dt.datetime | None) -> str:
     if start is None:
         return "time unknown"
@@ -177,25 +226,48 @@ def _latlon(lat: float | None, lon: float | None) -> str:
     return f"{abs(lat):.2f}°{ns} {abs(lon):.2f}°{ew}"
 
 
+def _beside(c: Any) -> str:
+    """What a type's events make: ``3 incidents (1 minor), 38 routine``; ``routine``."""
+    if c.events == 0:
+        return ""
+    parts = []
+    if c.incidents or not (c.routine or c.open_at_end):
+        minor = f" ({c.minor:,} minor)" if c.minor else ""
+        parts.append(f"{c.incidents:,} incident{'s' if c.incidents != 1 else ''}{minor}")
+    if c.routine:
+        parts.append("routine" if c.routine == c.events else f"{c.routine:,} routine")
+    if c.open_at_end:
+        parts.append(f"{c.open_at_end:,} open at the end of the data")
+    return "  " + ", ".join(parts)
+
+
 def format_situation(s: Situation) -> str:
-    """The summary as text: a table of counts, then the notable incidents."""
-    lines = [f"Events: {s.total:,}"]
+    """The summary as text: a table of counts beside incidents, then the notable incidents
+    (each with its confidence)."""
+    gaps = "gap" if s.open_at_end == 1 else "gaps"
+    lines = [
+        f"Events: {s.total:,} in {s.incidents:,} incident{'s' if s.incidents != 1 else ''} "
+        f"({s.minor:,} minor); not incidents: {s.routine:,} routine, {s.open_at_end:,} {gaps} "
+        "open at the end of the data"
+    ]
     width = max((len(c.event_type) for c in s.counts), default=10)
     for c in s.counts:
         vessels = f"{c.vessels:,} vessel{'s' if c.vessels != 1 else ''}"
-        lines.append(f"  {c.event_type:<{width}}  {c.events:>7,}  {vessels}")
+        lines.append(f"  {c.event_type:<{width}}  {c.events:>7,}  {vessels}{_beside(c)}")
     lines.append("")
     lines.append(
-        "Most notable (by type: "
-        + " > ".join(_SHORT.get(t, t) for t in registry.priority())
-        + "; then "
-        "farther offshore)"
+        "Most notable (by kind: "
+        + " > ".join(_SHORT.get(t, t) for t in incident_kinds())
+        + "; then surer, more events, farther offshore)"
     )
     if not s.notable:
         lines.append("  none")
     for n in s.notable:
-        lines.append(f"  {n.rank}. {n.event_type}: {n.vessel}")
-        lines.append(f"     {n.what}")
+        if n.incident == MISCONFIGURED:
+            lines.append(f"  {n.rank}. {n.incident}: {n.vessels:,} with invalid MMSIs")
+        else:
+            lines.append(f"  {n.rank}. {n.incident}: {n.vessel}")
+        lines.append(f"     {n.what}; confidence {n.confidence:.2f}")
         lines.append(f"     {_when(n.start, n.end)}")
         off = f", {n.offshore_km:,.0f} km offshore" if n.offshore_km else ""
         last = " (its latest position)" if n.at_latest else ""

@@ -139,8 +139,7 @@ class DuckBackend(Backend):
         key = ", ".join(table.key)
         self.con.register(name, rows)
         try:
-            with self.transaction():
-                before = self._count(table.name)
+            with self.transaction():  # an INSERT answers how many rows it added
                 unique = f"(SELECT DISTINCT ON ({key}) * FROM {name} ORDER BY {key})"
                 if table.on_conflict == "replace":
                     where = " AND ".join(f"t.{k} = i.{k}" for k in table.key)
@@ -148,10 +147,10 @@ class DuckBackend(Backend):
                         f"DELETE FROM {table.name} t WHERE EXISTS "
                         f"(SELECT 1 FROM {name} i WHERE {where})"
                     )
-                    self.execute(f"INSERT INTO {table.name} SELECT {cols} FROM {unique}")
-                    return self._count(f"{unique} u")
-                self.execute(f"INSERT OR IGNORE INTO {table.name} SELECT {cols} FROM {unique}")
-                return self._count(table.name) - before
+                    return self._added(f"INSERT INTO {table.name} SELECT {cols} FROM {unique}")
+                return self._added(
+                    f"INSERT OR IGNORE INTO {table.name} SELECT {cols} FROM {unique}"
+                )
         finally:
             self.con.unregister(name)
 
@@ -188,6 +187,14 @@ class DuckBackend(Backend):
         finally:
             self.con.unregister(name)
         return rows.num_rows
+
+    def _added(self, sql: str) -> int:
+        """Run an INSERT; the rows it added."""
+        try:
+            rows = self.con.execute(sql).fetchall()
+        except duckdb.Error as exc:
+            raise StoreError(f"{self.display}: {exc}") from exc
+        return int(rows[0][0]) if rows else 0
 
     def _count(self, table: str) -> int:
         rows = self.con.execute(f"SELECT count(*) FROM {table}").fetchall()

@@ -41,6 +41,7 @@ from seawatch.store.pages import (
     next_page,
     where_after,
 )
+from seawatch.store.places import PlaceListings
 from seawatch.store.tables import TABLES
 
 __all__ = [
@@ -58,7 +59,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _VESSEL_COLUMNS = ("mmsi", "ts", "msg_type", "imo", "callsign", "name", "ship_type", "label_id")
-_IDENTITY_COLUMNS = ("mmsi", "ts", "name", "callsign", "label_id")
+_IDENTITY_COLUMNS = ("mmsi", "ts", "name", "callsign", "ship_type", "label_id")
 _IN_LIST_MAX = 10_000  # more MMSIs than this: every vessel's identity, filtered in Arrow
 
 
@@ -107,7 +108,7 @@ def _check_window(start: datetime | None, end: datetime | None) -> None:
         raise InputError(f"time window {start.isoformat()} .. {end.isoformat()}: end before start")
 
 
-class Query(AlertListings):
+class Query(AlertListings, PlaceListings):
     """Queries for one reader. ``Query(store, reader).positions(bbox=..., start=..., end=...)``.
 
     Every method returns a :class:`pyarrow.Table` with the stored table's columns
@@ -308,37 +309,23 @@ class Query(AlertListings):
             "statics", " AND mmsi = ?", [int(mmsi)], "ORDER BY ts DESC, msg_key" + limit_sql(limit)
         )
 
-    def zones(
-        self, kind: str | None = None, *, limit: int | None = None, after: str | None = None
-    ) -> pa.Table:
-        """Stored zones (of layer ``kind`` when given), by id."""
-        where, params = ("", []) if kind is None else (" AND kind = ?", [kind])
-        more, more_params = where_after("zones", after)
-        return self._select(
-            "zones", where + more, params + more_params, "ORDER BY zone_id" + limit_sql(limit)
-        )
-
-    def ports(
-        self, source: str | None = None, *, limit: int | None = None, after: str | None = None
-    ) -> pa.Table:
-        """Stored ports and anchorages (of ``source`` when given: ``derived``, ``wpi``...)."""
-        where, params = ("", []) if source is None else (" AND source = ?", [source])
-        more, more_params = where_after("ports", after)
-        return self._select(
-            "ports", where + more, params + more_params, "ORDER BY port_id" + limit_sql(limit)
-        )
-
     def identities(
         self,
         mmsis: Sequence[int] | None = None,
         *,
+        typed: bool = False,
         limit: int | None = None,
         after: str | None = None,
     ) -> pa.Table:
         """Each vessel's latest report the reader may read that names it (else the latest
         with a call sign), for ``mmsis`` (all when None), by MMSI. Columns: mmsi, ts, name,
-        callsign, label_id (that report's label)."""
+        callsign, ship_type, label_id (that report's label). ``typed``: instead, the latest
+        report giving its ship type (a Class B vessel names itself in another report)."""
         where = " AND (COALESCE(name, '') <> '' OR COALESCE(callsign, '') <> '')"
+        where = " AND ship_type IS NOT NULL" if typed else where
+        order = (
+            "ORDER BY mmsi, " + ("" if typed else "COALESCE(name, '') = '', ") + "ts DESC, msg_key"
+        )
         wanted = None if mmsis is None else sorted({int(m) for m in mmsis})
         if wanted is not None:
             if not wanted:
@@ -351,14 +338,25 @@ class Query(AlertListings):
             "statics",
             where + more,
             params,
-            "ORDER BY mmsi, COALESCE(name, '') = '', ts DESC, msg_key"
-            + ("" if in_arrow else limit_sql(limit)),
+            order + ("" if in_arrow else limit_sql(limit)),
             distinct="DISTINCT ON (mmsi) ",
         ).select(list(_IDENTITY_COLUMNS))
         if in_arrow and wanted is not None:
             rows = rows.filter(pc.is_in(rows.column("mmsi"), pa.array(wanted, pa.int32())))
             rows = rows if limit is None else rows.slice(0, checked_limit(limit))
         return rows
+
+    def latest_reports(self, mmsis: Sequence[int]) -> pa.Table:
+        """Each vessel's latest report the reader may read of each kind (type 5, 19, 24 A/B;
+        named or not) for ``mmsis``, by MMSI: its identity (:mod:`seawatch.export.identity`)."""
+        named = "COALESCE(name, '') = ''"
+        wanted, key = sorted({int(m) for m in mmsis}), f"mmsi, msg_type, part_num, {named}"
+        if not wanted:
+            return TABLES["statics"].arrow_schema().empty_table()
+        ids = ", ".join(map(str, wanted)) if len(wanted) <= _IN_LIST_MAX else ""
+        tail, distinct = f"ORDER BY {key}, ts DESC, msg_key", f"DISTINCT ON ({key}) "
+        rows = self._select("statics", ids and f" AND mmsi IN ({ids})", [], tail, distinct=distinct)
+        return rows.filter(pc.is_in(rows.column("mmsi"), pa.array(wanted, pa.int32())))
 
     # --- pages ------------------------------------------------------------------------
     def page(self, listing: str, *, limit: int, after: str | None = None, **filters: Any) -> Page:

@@ -1,10 +1,11 @@
 """The compiled matcher: walks each MMSI's time-ordered points and assigns segment ids.
 
 Implements the scoring of GlobalFishingWatch/gpsdio-segment (``matcher.py``,
-``discrepancy.py``): for each open segment of the MMSI, the discrepancy between the new
-point and the segment's last point dead-reckoned forward (and the new point backward), a
-match only when it is within ``hypot(hours, buffer_hours) × max_speed_kn``, a score
-``exp(-alpha²) / padded_hours``; ambiguous or unmatched points open a new segment.
+``discrepancy.py``): for each open segment of the MMSI and each of its last ``lookback``
+points, the discrepancy between the new point and that point dead-reckoned forward (and the
+new point backward), a match only when it is within the allowed distance, a score
+``exp(-alpha²) / padded_hours``; a match to an older point skips the newer ones (they leave
+the matching), ambiguous or unmatched points open a new segment.
 Everything here is numba over flat arrays; :mod:`seawatch.tracks.segment` is the API.
 The kernels stay in this one file: numba's cache is keyed on the source file of each
 function, so a helper kept elsewhere could be edited without the caller recompiling.
@@ -30,7 +31,15 @@ P_SHORT_SEG = 8
 P_MISMATCH_W = 9
 P_MAX_OPEN = 10
 P_MIN_T27_H = 11
-N_PARAMS = 12
+P_LOOKBACK = 12
+P_LOOKBACK_FACTOR = 13
+P_SCORING = 14  # 0 GFW develop, 1 gpsdio-segment of 2019 (SCORING_2019)
+N_PARAMS = 15
+SCORING_2019 = 1.0
+
+# Per-point float fields of a segment's window of last points (newest first).
+F_LAT, F_LON, F_SPEED, F_COURSE, F_METRIC, F_SIN, F_COS, F_COSLAT = range(8)
+N_FIELDS = 8
 
 # Transponder classes (bit mask): 0 unknown, 1 Class A, 2 Class B, 3 either (type 27).
 CLASS_A = 1
@@ -102,117 +111,164 @@ def discrepancy_nm(
 
 
 @njit(cache=True)
-def match_metric(p: np.ndarray, hours: float, disc_nm: float) -> float:
-    """GFW's score of a match: 0 when the discrepancy exceeds the allowed distance."""
-    padded = math.hypot(hours, p[P_BUFFER_H])
-    max_disc = padded * p[P_MAX_SPEED_KN]
-    if disc_nm > max_disc:
-        return 0.0
-    alpha = (p[P_MAX_SPEED_KN] / p[P_PENALTY_SPEED_KN]) * disc_nm / max_disc
-    return float(math.exp(-(alpha**2)) / padded)
+def _effective_hours(p: np.ndarray, hours: float) -> float:
+    """Hours the allowed distance and the score scale with (see SegmentParams.scoring)."""
+    if p[P_SCORING] == SCORING_2019:
+        ratio = max(hours, 0.0) / float(p[P_PENALTY_H])
+        return (hours + float(p[P_BUFFER_H])) / (1.0 + math.pow(ratio, 1.0 - p[P_HOURS_EXP]))
+    return math.hypot(hours, p[P_BUFFER_H])
 
 
 @njit(cache=True)
-def _penalized_hours(p: np.ndarray, hours: float) -> float:
+def match_metric(p: np.ndarray, hours: float, disc_nm: float) -> float:
+    """GFW's score of a match: 0 when the discrepancy exceeds the allowed distance."""
+    eff = _effective_hours(p, hours)
+    max_disc = eff * p[P_MAX_SPEED_KN]
+    if disc_nm > max_disc:
+        return 0.0
+    alpha = (p[P_MAX_SPEED_KN] / p[P_PENALTY_SPEED_KN]) * disc_nm / max_disc
+    if p[P_SCORING] == SCORING_2019:
+        return float(math.exp(-(alpha**2)) / (eff * eff))
+    return float(math.exp(-(alpha**2)) / eff)
+
+
+@njit(cache=True)
+def _reckoning_hours(p: np.ndarray, hours: float) -> float:
+    """Hours to dead-reckon over: develop shortens them (ships rarely go straight)."""
+    if p[P_SCORING] == SCORING_2019:
+        return hours
     ratio = max(hours, 0.0) / float(p[P_PENALTY_H])
     return hours / (1.0 + math.pow(ratio, 1.0 - float(p[P_HOURS_EXP])))
 
 
 @njit(cache=True)
-def _move(
-    dst: int, src: int, seg: np.ndarray, ts: np.ndarray, lat: np.ndarray, lon: np.ndarray,
-    speed: np.ndarray, course: np.ndarray, tclass: np.ndarray, n: np.ndarray,
-    trig: np.ndarray,
+def _copy_segment(
+    dst: int, src: int, seg: np.ndarray, n: np.ndarray, depth: np.ndarray,
+    wts: np.ndarray, wf: np.ndarray, wtc: np.ndarray,
 ) -> None:  # fmt: skip
     if dst != src:
-        trig[dst, 0] = trig[src, 0]
-        trig[dst, 1] = trig[src, 1]
-        trig[dst, 2] = trig[src, 2]
         seg[dst] = seg[src]
-        ts[dst] = ts[src]
-        lat[dst] = lat[src]
-        lon[dst] = lon[src]
-        speed[dst] = speed[src]
-        course[dst] = course[src]
-        tclass[dst] = tclass[src]
         n[dst] = n[src]
+        depth[dst] = depth[src]
+        wts[dst, :] = wts[src, :]
+        wf[dst, :, :] = wf[src, :, :]
+        wtc[dst, :] = wtc[src, :]
+
+
+@njit(cache=True)
+def _score_segment(
+    p: np.ndarray, q: int, t: int, lat: float, lon: float, sp: float, sn: float, cs: float,
+    coslat: float, tclass: int, depth: np.ndarray, wts: np.ndarray, wf: np.ndarray,
+    wtc: np.ndarray,
+) -> tuple[float, float, int]:  # fmt: skip
+    """GFW's match of a point to segment ``q``: (metric, hours, newer points skipped).
+
+    Each of the window's points is a candidate; the k-th newest scores ``metric / max(1,
+    k × lookback_factor)`` and must beat the metric with which the point after it joined
+    (a match may not make the segment worse). A candidate's best possible metric (no
+    discrepancy) is checked first, so most older points cost no dead reckoning.
+    """
+    union = 0
+    for k in range(depth[q]):
+        union |= wtc[q, k]
+    mismatch = union != 0 and tclass != 0 and (union & tclass) == 0
+    best_lb = 0.0
+    best_metric = 0.0
+    best_hours = 0.0
+    best_k = -1
+    for k in range(depth[q]):
+        hours = (t - wts[q, k]) / 3.6e9
+        if hours > p[P_MAX_GAP_H]:
+            break
+        divisor = max(1.0, k * p[P_LOOKBACK_FACTOR])
+        existing = wf[q, k - 1, F_METRIC] if k > 0 else 0.0
+        if k > 0:
+            bound = match_metric(p, hours, 0.0) / divisor
+            if bound <= existing or bound <= best_lb:
+                continue
+        d = discrepancy_nm(
+            wf[q, k, F_LON], wf[q, k, F_LAT], wf[q, k, F_SPEED], wf[q, k, F_SIN],
+            wf[q, k, F_COS], wf[q, k, F_COSLAT], lon, lat, sp, sn, cs, coslat,
+            _reckoning_hours(p, hours), p[P_SHAPE_FACTOR],
+        )  # fmt: skip
+        m = match_metric(p, hours, d)
+        if m > 0.0:
+            if mismatch:
+                m *= p[P_MISMATCH_W]
+            m_lb = m / divisor
+            if m_lb > existing and m_lb > best_lb:
+                best_lb = m_lb
+                best_metric = m
+                best_hours = hours
+                best_k = k
+    return best_metric, best_hours, best_k
 
 
 @njit(cache=True)
 def segment_kernel(
     mmsi: np.ndarray, ts: np.ndarray, lat: np.ndarray, lon: np.ndarray,
     speed: np.ndarray, course: np.ndarray, tclass: np.ndarray,
-    s_mmsi: np.ndarray, s_seg: np.ndarray, s_ts: np.ndarray, s_lat: np.ndarray,
-    s_lon: np.ndarray, s_speed: np.ndarray, s_course: np.ndarray, s_tclass: np.ndarray,
-    s_n: np.ndarray, p: np.ndarray,
+    s_mmsi: np.ndarray, s_seg: np.ndarray, s_n: np.ndarray, s_depth: np.ndarray,
+    s_ts: np.ndarray, s_pt: np.ndarray, s_tclass: np.ndarray, p: np.ndarray,
 ) -> tuple[np.ndarray, ...]:  # fmt: skip
     """Assign a segment id to every point; points sorted by (mmsi, ts), state by mmsi.
 
-    Speeds and courses are already sanitised (no NaN). Returns the ids and the new
-    state arrays (open segments of every MMSI, sorted by MMSI, then by age).
+    Speeds and courses are already sanitised (no NaN). The state holds per open segment
+    its MMSI, id, point count, and a window of its last ``lookback`` points (newest first,
+    ``depth`` of them valid): times ``s_ts`` and ``s_pt[..., :5]`` = lat, lon, speed,
+    course, metric. Returns the ids and the new state in the same layout (sorted by MMSI,
+    then by age).
     """
     n = mmsi.shape[0]
     ns = s_mmsi.shape[0]
+    lb = int(p[P_LOOKBACK])
     seg_out = np.empty(n, np.int64)
-    cap_out = ns + n
+    cap_out = ns + 64
     o_mmsi = np.empty(cap_out, np.int32)
     o_seg = np.empty(cap_out, np.int64)
-    o_ts = np.empty(cap_out, np.int64)
-    o_lat = np.empty(cap_out, np.float64)
-    o_lon = np.empty(cap_out, np.float64)
-    o_speed = np.empty(cap_out, np.float64)
-    o_course = np.empty(cap_out, np.float64)
-    o_tclass = np.empty(cap_out, np.int8)
     o_n = np.empty(cap_out, np.int64)
+    o_depth = np.empty(cap_out, np.int64)
+    o_ts = np.empty((cap_out, lb), np.int64)
+    o_pt = np.empty((cap_out, lb, 5), np.float64)
+    o_tc = np.empty((cap_out, lb), np.int8)
     max_open = int(p[P_MAX_OPEN])
     cap = max_open + 1
     c_seg = np.empty(cap, np.int64)
-    c_ts = np.empty(cap, np.int64)
-    c_lat = np.empty(cap, np.float64)
-    c_lon = np.empty(cap, np.float64)
-    c_speed = np.empty(cap, np.float64)
-    c_course = np.empty(cap, np.float64)
-    c_tclass = np.empty(cap, np.int8)
     c_n = np.empty(cap, np.int64)
-    c_trig = np.empty((cap, 3), np.float64)  # sin(course), cos(course), cos(lat)
+    c_depth = np.empty(cap, np.int64)
+    wts = np.empty((cap, lb), np.int64)
+    wf = np.empty((cap, lb, N_FIELDS), np.float64)
+    wtc = np.empty((cap, lb), np.int8)
     p_sin = np.sin(np.radians(course))
     p_cos = np.cos(np.radians(course))
     p_coslat = np.cos(np.radians(lat))
     score = np.empty(cap, np.float64)
+    raw = np.empty(cap, np.float64)
     hrs = np.empty(cap, np.float64)
+    skip = np.empty(cap, np.int64)
     max_gap_us = p[P_MAX_GAP_H] * 3.6e9
     i = 0
     j = 0
     k = 0  # output state length
     while i < n or j < ns:
         if i >= n or (j < ns and s_mmsi[j] < mmsi[i]):
-            # an MMSI with open segments but no points in this chunk: carried unchanged
-            o_mmsi[k] = s_mmsi[j]
-            o_seg[k] = s_seg[j]
-            o_ts[k] = s_ts[j]
-            o_lat[k] = s_lat[j]
-            o_lon[k] = s_lon[j]
-            o_speed[k] = s_speed[j]
-            o_course[k] = s_course[j]
-            o_tclass[k] = s_tclass[j]
-            o_n[k] = s_n[j]
-            k += 1
-            j += 1
-            continue
-        m = mmsi[i]
-        n_open = 0
-        while j < ns and s_mmsi[j] == m:
+            m = s_mmsi[j]
+            n_open = 0
+        else:
+            m = mmsi[i]
+            n_open = 0
+        while j < ns and s_mmsi[j] == m:  # this MMSI's open segments, from the state
             c_seg[n_open] = s_seg[j]
-            c_ts[n_open] = s_ts[j]
-            c_lat[n_open] = s_lat[j]
-            c_lon[n_open] = s_lon[j]
-            c_speed[n_open] = s_speed[j]
-            c_course[n_open] = s_course[j]
-            c_tclass[n_open] = s_tclass[j]
             c_n[n_open] = s_n[j]
-            c_trig[n_open, 0] = math.sin(math.radians(s_course[j]))
-            c_trig[n_open, 1] = math.cos(math.radians(s_course[j]))
-            c_trig[n_open, 2] = math.cos(math.radians(s_lat[j]))
+            c_depth[n_open] = s_depth[j]
+            for w in range(s_depth[j]):
+                wts[n_open, w] = s_ts[j, w]
+                wtc[n_open, w] = s_tclass[j, w]
+                for f in range(5):
+                    wf[n_open, w, f] = s_pt[j, w, f]
+                wf[n_open, w, F_SIN] = math.sin(math.radians(s_pt[j, w, F_COURSE]))
+                wf[n_open, w, F_COS] = math.cos(math.radians(s_pt[j, w, F_COURSE]))
+                wf[n_open, w, F_COSLAT] = math.cos(math.radians(s_pt[j, w, F_LAT]))
             n_open += 1
             j += 1
         while i < n and mmsi[i] == m:
@@ -220,47 +276,33 @@ def segment_kernel(
             # close segments silent for more than max_gap_h (keep the order: oldest first)
             w = 0
             for q in range(n_open):
-                if t - c_ts[q] <= max_gap_us:
-                    _move(w, q, c_seg, c_ts, c_lat, c_lon, c_speed, c_course, c_tclass, c_n, c_trig)
+                if t - wts[q, 0] <= max_gap_us:
+                    _copy_segment(w, q, c_seg, c_n, c_depth, wts, wf, wtc)
                     w += 1
             n_open = w
-            best = -1
-            best_score = 0.0
-            second_score = 0.0
             n_match = 0
             for q in range(n_open):
-                hours = (t - c_ts[q]) / 3.6e9
-                ph = _penalized_hours(p, hours)
-                d = discrepancy_nm(
-                    c_lon[q], c_lat[q], c_speed[q], c_trig[q, 0], c_trig[q, 1], c_trig[q, 2],
-                    lon[i], lat[i], speed[i], p_sin[i], p_cos[i], p_coslat[i],
-                    ph, p[P_SHAPE_FACTOR],
+                raw[q], hrs[q], skip[q] = _score_segment(
+                    p, q, t, lat[i], lon[i], speed[i], p_sin[i], p_cos[i], p_coslat[i],
+                    tclass[i], c_depth, wts, wf, wtc,
                 )  # fmt: skip
-                s = match_metric(p, hours, d)
-                hrs[q] = hours
-                if s > 0.0:
-                    if c_tclass[q] != 0 and tclass[i] != 0 and (c_tclass[q] & tclass[i]) == 0:
-                        s *= p[P_MISMATCH_W]
+                score[q] = raw[q]
+                if skip[q] >= 0:
                     n_match += 1
-                score[q] = s
-            if n_match > 1:
+            if n_match > 1:  # GFW: short segments are down-weighted among several
                 for q in range(n_open):
-                    if score[q] > 0.0:
-                        a = c_n[q] / p[P_SHORT_SEG]
-                        score[q] = score[q] * a / math.sqrt(1.0 + a * a)
+                    a = c_n[q] / p[P_SHORT_SEG]
+                    score[q] = score[q] * a / math.sqrt(1.0 + a * a)
+            best = -1
             for q in range(n_open):
-                if score[q] > 0.0:
-                    if score[q] > best_score:
-                        second_score = best_score
-                        best_score = score[q]
-                        best = q
-                    elif score[q] > second_score:
-                        second_score = score[q]
-            ambiguous = n_match > 1 and second_score * p[P_AMBIGUITY] >= best_score
-            min_h = math.inf
+                if skip[q] >= 0 and (best < 0 or score[q] > score[best]):
+                    best = q
+            ambiguous = False
+            min_h = hrs[best] if best >= 0 else math.inf
             for q in range(n_open):
-                if score[q] > 0.0 and hrs[q] < min_h:
-                    min_h = hrs[q]
+                if q != best and skip[q] >= 0 and score[q] * p[P_AMBIGUITY] >= score[best]:
+                    ambiguous = True
+                    min_h = min(min_h, hrs[q])
             if best >= 0 and tclass[i] == CLASS_LONG_RANGE and min_h < p[P_MIN_T27_H]:
                 seg_out[i] = NOISE
                 i += 1
@@ -268,20 +310,9 @@ def segment_kernel(
             if ambiguous:  # GFW: close every close candidate, start afresh
                 w = 0
                 for q in range(n_open):
-                    if not (score[q] > 0.0 and score[q] * p[P_AMBIGUITY] >= best_score):
-                        _move(
-                            w,
-                            q,
-                            c_seg,
-                            c_ts,
-                            c_lat,
-                            c_lon,
-                            c_speed,
-                            c_course,
-                            c_tclass,
-                            c_n,
-                            c_trig,
-                        )
+                    close = skip[q] >= 0 and score[q] * p[P_AMBIGUITY] >= score[best]
+                    if not close:
+                        _copy_segment(w, q, c_seg, c_n, c_depth, wts, wf, wtc)
                         w += 1
                 n_open = w
                 best = -1
@@ -289,51 +320,65 @@ def segment_kernel(
                 if n_open == max_open:  # drop the segment silent for longest
                     oldest = 0
                     for q in range(1, n_open):
-                        if c_ts[q] < c_ts[oldest]:
+                        if wts[q, 0] < wts[oldest, 0]:
                             oldest = q
                     for q in range(oldest, n_open - 1):
-                        _move(
-                            q,
-                            q + 1,
-                            c_seg,
-                            c_ts,
-                            c_lat,
-                            c_lon,
-                            c_speed,
-                            c_course,
-                            c_tclass,
-                            c_n,
-                            c_trig,
-                        )
+                        _copy_segment(q, q + 1, c_seg, c_n, c_depth, wts, wf, wtc)
                     n_open -= 1
                 best = n_open
                 n_open += 1
                 c_seg[best] = segment_hash(m, t, lat[i], lon[i])
                 c_n[best] = 0
-            c_ts[best] = t
-            c_lat[best] = lat[i]
-            c_lon[best] = lon[i]
-            c_speed[best] = speed[i]
-            c_course[best] = course[i]
-            c_trig[best, 0] = p_sin[i]
-            c_trig[best, 1] = p_cos[i]
-            c_trig[best, 2] = p_coslat[i]
-            c_tclass[best] = tclass[i]
+                c_depth[best] = 0
+                raw[best] = 0.0
+                skip[best] = 0
+            # the newer points a lookback match skipped leave the window; the point enters
+            drop = skip[best]
+            keep = min(c_depth[best] - drop, lb - 1)
+            for r in range(keep):  # slot 1 + x gets old slot drop + x (shift right if 0)
+                x = keep - 1 - r if drop == 0 else r
+                wts[best, x + 1] = wts[best, x + drop]
+                wtc[best, x + 1] = wtc[best, x + drop]
+                wf[best, x + 1, :] = wf[best, x + drop, :]
+            c_depth[best] = keep + 1
+            wts[best, 0] = t
+            wtc[best, 0] = tclass[i]
+            wf[best, 0, F_LAT] = lat[i]
+            wf[best, 0, F_LON] = lon[i]
+            wf[best, 0, F_SPEED] = speed[i]
+            wf[best, 0, F_COURSE] = course[i]
+            wf[best, 0, F_METRIC] = raw[best]
+            wf[best, 0, F_SIN] = p_sin[i]
+            wf[best, 0, F_COS] = p_cos[i]
+            wf[best, 0, F_COSLAT] = p_coslat[i]
             c_n[best] += 1
             seg_out[i] = c_seg[best]
             i += 1
+        if k + n_open > o_mmsi.shape[0]:  # grow the output state
+            grow = max(2 * o_mmsi.shape[0], k + n_open)
+            o_mmsi = _grown(o_mmsi, grow)
+            o_seg = _grown(o_seg, grow)
+            o_n = _grown(o_n, grow)
+            o_depth = _grown(o_depth, grow)
+            o_ts = _grown(o_ts, grow)
+            o_pt = _grown(o_pt, grow)
+            o_tc = _grown(o_tc, grow)
         for q in range(n_open):
             o_mmsi[k] = m
             o_seg[k] = c_seg[q]
-            o_ts[k] = c_ts[q]
-            o_lat[k] = c_lat[q]
-            o_lon[k] = c_lon[q]
-            o_speed[k] = c_speed[q]
-            o_course[k] = c_course[q]
-            o_tclass[k] = c_tclass[q]
             o_n[k] = c_n[q]
+            o_depth[k] = c_depth[q]
+            o_ts[k, :] = wts[q, :]
+            o_pt[k, :, :] = wf[q, :, :5]
+            o_tc[k, :] = wtc[q, :]
             k += 1
     return (
-        seg_out, o_mmsi[:k], o_seg[:k], o_ts[:k], o_lat[:k], o_lon[:k],
-        o_speed[:k], o_course[:k], o_tclass[:k], o_n[:k],
+        seg_out, o_mmsi[:k], o_seg[:k], o_n[:k], o_depth[:k], o_ts[:k], o_pt[:k], o_tc[:k],
     )  # fmt: skip
+
+
+@njit(cache=True)
+def _grown(a: np.ndarray, rows: int) -> np.ndarray:
+    out = np.zeros((rows,) + a.shape[1:], a.dtype)  # noqa: RUF005 (numba: no * here)
+    out[: a.shape[0]] = a
+    return out

@@ -154,6 +154,11 @@ class _Sums:
             self._parts, self._rows = [], 0
         return self._merged
 
+    def keep(self, segment_ids: pa.Array[Any]) -> None:
+        """Forget every segment but ``segment_ids``."""
+        merged = self.table()
+        self._merged = merged.filter(pc.is_in(merged.column("segment_id"), value_set=segment_ids))
+
 
 class SegmentsAccumulator:
     """Per-segment sums and identity history built chunk by chunk.
@@ -265,6 +270,28 @@ class SegmentsAccumulator:
             self._modes[f].add(part)
         rows, self._carry = _history(att, self._carry)
         self._history.append(rows)
+
+    def forget(self, before_us: int, still_open: np.ndarray[Any, Any]) -> None:
+        """Forget the segments that can no longer change (between runs: the state stays the
+        size of the recent traffic): those not in ``still_open`` (segment ids that may gain
+        positions) whose last position is older than ``before_us`` (the horizon) minus twice
+        ``max_attribution_s``, too far from any report still to come or waiting. They must
+        have been output (:meth:`segments`) before."""
+        agg = self._agg.table()
+        recent = pc.greater_equal(
+            agg.column("ts_max").cast(pa.int64()), pa.scalar(before_us - 2 * self._max_us)
+        )
+        is_open = pc.is_in(agg.column("segment_id"), value_set=pa.array(still_open, pa.int64()))
+        keep = agg.filter(pc.or_(recent, is_open)).column("segment_id").combine_chunks()
+        for sums in (self._agg, self._n_statics, *self._modes.values()):
+            sums.keep(keep)
+        self._carry = self._carry.filter(pc.is_in(self._carry.column("segment_id"), value_set=keep))
+
+    def take_history(self) -> pa.Table:
+        """:meth:`history` of the reports attributed since the last call, then forgotten."""
+        out = self.history()
+        self._history = []
+        return out
 
     def segments(self) -> pa.Table:
         """One row per segment (:data:`SEGMENTS` schema), sorted by id."""

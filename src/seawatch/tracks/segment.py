@@ -7,8 +7,10 @@ the matcher rejects as noise) and the :class:`SegmenterState` to pass with the
 next time-ordered chunk. Processing a time-ordered input in chunks, carrying the state,
 gives exactly the segment ids of processing it whole.
 
-The matcher is GlobalFishingWatch/gpsdio-segment's (see :mod:`seawatch.tracks._matcher`
-and docs/tracks.md); its parameters and their GFW defaults are in :class:`SegmentParams`.
+The matcher is GlobalFishingWatch/gpsdio-segment's, lookback included (see
+:mod:`seawatch.tracks._matcher` and docs/tracks.md); its parameters and GFW's defaults are
+in :class:`SegmentParams`, and ``SegmentParams.gpsdio_2019()`` are those of the release
+that produced GFW's reference segmentation of MMSI 416000000.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from seawatch.tracks.order import stable_key_time_order
 from seawatch.tracks.schemas import SEGMENT_ID
 
 SEGMENT_ID_FIELD = SEGMENT_ID
+SCORINGS = ("develop", "gpsdio-2019")
+SEGMENT_LOOKBACK = 5  # SegmentParams.lookback's default
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,31 @@ class SegmentParams:
     """Open segments kept per MMSI; the longest-silent one closes when a new one opens."""
     min_type_27_hours: float = 1.0
     """Type 27 (long-range) positions within this time of a segment's last point are noise."""
+    lookback: int = SEGMENT_LOOKBACK
+    """A point may follow any of a segment's last this many points (1 = the last only)."""
+    lookback_factor: float = 2.0
+    """Following the k-th last point scores metric / max(1, k × this), and must beat the
+    metric with which the point after it joined; the points skipped leave the matching."""
+    scoring: str = "develop"
+    """``develop``: GFW's current matcher. ``gpsdio-2019``: the release that produced GFW's
+    reference segmentation (allowed distance and score on penalised hours, see docs)."""
+
+    def __post_init__(self) -> None:
+        if self.scoring not in SCORINGS:
+            raise InputError(f"scoring {self.scoring!r}: use one of {', '.join(SCORINGS)}")
+        if not 1 <= self.lookback <= 64:
+            raise InputError(f"lookback {self.lookback}: use 1 to 64 points")
+
+    @classmethod
+    def gpsdio_2019(cls) -> SegmentParams:
+        """gpsdio-segment's defaults of October 2019 (``core.py`` at e80d8f5), the release
+        that produced GFW's ``segmented-416000000.json``. Its 60 h ``max_gap_hours`` is
+        longer than the 24 h the segment-keyed detectors expire tracks after."""
+        return cls(
+            max_gap_hours=60.0, buffer_hours=5 / 60, penalty_hours=1.0, penalty_speed_kn=10.0,
+            shape_factor=10.0, ambiguity_factor=2.0, transponder_mismatch_weight=1.0,
+            max_open_segments=10, lookback_factor=1.2, scoring="gpsdio-2019",
+        )  # fmt: skip
 
     def vector(self) -> np.ndarray[Any, np.dtype[np.float64]]:
         """The parameters as the float64 vector the compiled matcher reads."""
@@ -63,41 +92,50 @@ class SegmentParams:
             self.max_gap_hours, self.max_speed_kn, self.buffer_hours, self.penalty_hours,
             self.hours_exp, self.penalty_speed_kn, self.shape_factor, self.ambiguity_factor,
             self.short_seg_threshold, self.transponder_mismatch_weight,
-            self.max_open_segments, self.min_type_27_hours,
+            self.max_open_segments, self.min_type_27_hours, self.lookback,
+            self.lookback_factor, SCORINGS.index(self.scoring),
         )  # fmt: skip
         assert len(order) == mk.N_PARAMS == len(fields(self))
+        assert SCORINGS.index("gpsdio-2019") == mk.SCORING_2019
         return np.array(order, dtype=np.float64)
 
 
-_STATE_FIELDS = ("mmsi", "seg", "ts", "lat", "lon", "speed", "course", "tclass", "n")
+_STATE_FIELDS = ("mmsi", "seg", "n", "depth", "ts", "point", "tclass")
 
 
 @dataclass(frozen=True)
 class SegmenterState:
     """Open segments carried between chunks: one entry per open segment, sorted by MMSI.
 
-    Columnar (numpy arrays of equal length): the segment's MMSI, id, last point (time in
-    µs since the epoch, lat, lon, speed, course, transponder class) and point count.
+    Columnar numpy arrays with one row per open segment: its MMSI, id, point count and a
+    window of its last ``lookback`` points, newest first (``depth`` of them valid): time
+    (µs since the epoch, ``ts``), ``point`` = (lat, lon, speed, course, metric with which
+    it joined) and transponder class (``tclass``).
     """
 
     mmsi: np.ndarray[Any, np.dtype[np.int32]]
     seg: np.ndarray[Any, np.dtype[np.int64]]
-    ts: np.ndarray[Any, np.dtype[np.int64]]
-    lat: np.ndarray[Any, np.dtype[np.float64]]
-    lon: np.ndarray[Any, np.dtype[np.float64]]
-    speed: np.ndarray[Any, np.dtype[np.float64]]
-    course: np.ndarray[Any, np.dtype[np.float64]]
-    tclass: np.ndarray[Any, np.dtype[np.int8]]
     n: np.ndarray[Any, np.dtype[np.int64]]
+    depth: np.ndarray[Any, np.dtype[np.int64]]
+    ts: np.ndarray[Any, np.dtype[np.int64]]
+    point: np.ndarray[Any, np.dtype[np.float64]]
+    tclass: np.ndarray[Any, np.dtype[np.int8]]
 
     @classmethod
-    def empty(cls) -> SegmenterState:
-        f8 = np.empty(0, np.float64)
+    def empty(cls, lookback: int = SEGMENT_LOOKBACK) -> SegmenterState:
         i8 = np.empty(0, np.int64)
-        return cls(np.empty(0, np.int32), i8, i8, f8, f8, f8, f8, np.empty(0, np.int8), i8)
+        return cls(
+            np.empty(0, np.int32), i8, i8, i8, np.empty((0, lookback), np.int64),
+            np.empty((0, lookback, 5), np.float64), np.empty((0, lookback), np.int8),
+        )  # fmt: skip
 
     def __len__(self) -> int:
         return int(self.mmsi.shape[0])
+
+    @property
+    def last_ts(self) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """Time of each open segment's last point (µs since the epoch)."""
+        return self.ts[:, 0]
 
     def open_until(self, ts_us: int, params: SegmentParams = SegmentParams()) -> SegmenterState:
         """Drop segments that can no longer match a point at or after ``ts_us``.
@@ -107,7 +145,7 @@ class SegmenterState:
         traffic of that window, not by the length of the input. Results are unchanged
         because a segment silent for longer never matches again.
         """
-        keep = self.ts >= ts_us - int(params.max_gap_hours * 3.6e9)
+        keep = self.last_ts >= ts_us - int(params.max_gap_hours * 3.6e9)
         arrays: list[Any] = [getattr(self, f)[keep] for f in _STATE_FIELDS]
         return SegmenterState(*arrays)
 
@@ -144,13 +182,17 @@ def segment(
             raise InputError(f"positions table has no {name!r} column; segment needs it")
         if positions.column(name).null_count:
             raise InputError(f"column {name!r} has nulls; run seawatch.tracks.clean first")
-    state = SegmenterState.empty() if state is None else state
+    if state is None or (not len(state) and state.ts.shape[1] != params.lookback):
+        state = SegmenterState.empty(params.lookback)
+    if state.ts.shape[1] != params.lookback:
+        msg = f"state has a lookback of {state.ts.shape[1]}, params {params.lookback}"
+        raise InputError(msg + "; segment every chunk with the same SegmentParams")
     ts_col = positions.column("ts").cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
     mmsi = np.asarray(positions.column("mmsi").cast(pa.int32()), dtype=np.int32)
     ts = np.asarray(ts_col, dtype=np.int64)
     order = stable_key_time_order(mmsi, ts)  # by (mmsi, ts); ties keep input order
     mmsi, ts = mmsi[order], ts[order]
-    if len(state) and ts.shape[0] and int(ts.min()) < int(state.ts.max()):
+    if len(state) and ts.shape[0] and int(ts.min()) < int(state.last_ts.max()):
         msg = "chunk starts before the previous chunk's last point; chunks must be time-ordered"
         raise InputError(msg)
     speed = _float(positions, "speed_kn")[order]

@@ -22,6 +22,7 @@ import shapely.geometry
 import shapely.wkt
 
 from seawatch.export.common import marking_array
+from seawatch.export.styled import flat_details, text_ids
 from seawatch.labels import Label
 from seawatch.serve.render import jsonable
 from seawatch.store.bbox import BBox
@@ -124,11 +125,14 @@ def features(
     coll: Collection, rows: pa.Table, labels: Mapping[int, Label], href: str | None = None
 ) -> list[dict[str, Any]]:
     """``rows`` of ``coll`` as GeoJSON Features: ``id``, geometry, every column but the
-    geometry's as a property (times ISO 8601 UTC), and ``label`` (the row's marking).
+    geometry's as a property (times ISO 8601 UTC; as the GeoJSON export writes them, 64-bit
+    ids as text and event details as typed properties: :mod:`seawatch.export.styled`), and
+    ``label`` (the row's marking).
     Moving features (``href``: the collection's URL) link to their ``tgsequence``."""
     if not rows.num_rows:
         return []
     marks = marking_array(rows, labels).to_pylist()
+    rows = text_ids(flat_details(rows) if coll.id == "events" else rows)
     geo = ("lon", "lat") if coll.point else ("geometry_wkt",)
     out = []
     for row, mark in zip(rows.drop_columns(["label_id"]).to_pylist(), marks, strict=True):

@@ -31,7 +31,9 @@ __all__ = [
     "Event",
     "EventPage",
     "Identity",
+    "IdentityPage",
     "Me",
+    "Origin",
     "Position",
     "PositionPage",
     "Profile",
@@ -105,6 +107,9 @@ VesselMatch = record_model(
     "VesselMatch",
     ("mmsi", "ts", "msg_type", "imo", "callsign", "name", "ship_type"),
 )
+VesselIdentity = record_model(
+    "statics", "VesselIdentity", ("mmsi", "ts", "name", "callsign", "ship_type")
+)
 Alert = record_model("alerts", "Alert")
 AlertRule = record_model("alert_rules", "AlertRule", shown_as={"filters": dict[str, Any]})
 PositionPage = page_model(Position, "PositionPage")
@@ -129,6 +134,7 @@ class AlertRuleItem(BaseModel):
 EventPage = page_model(Event, "EventPage")
 ZonePage = page_model(Zone, "ZonePage")
 VesselPage = page_model(VesselMatch, "VesselPage")
+IdentityPage = page_model(VesselIdentity, "IdentityPage")
 
 
 class Identity(BaseModel):
@@ -143,6 +149,20 @@ class Identity(BaseModel):
     last_seen: datetime
 
 
+class Origin(BaseModel):
+    """Where some of the records used came from: one label, its originating nation and the
+    nodes of that nation this node knows."""
+
+    marking: str = Field(description="The label's marking")
+    originator: str = Field(description="ISO 3166-1 alpha-3 nation that owns the records")
+    derived: bool = Field(description="Built by this node from records of other nations")
+    records: int = Field(description="Records of the answer under this label")
+    nodes: list[str] = Field(
+        description="This node (node_id) when the originator is its nation, and the pinned "
+        "peers of that nation"
+    )
+
+
 class Profile(BaseModel):
     """A vessel's profile, as far as the reader may read it."""
 
@@ -152,13 +172,21 @@ class Profile(BaseModel):
     identities: list[Identity] = Field(description="Identity changes, newest first")
     latest: Position | None = Field(description="The latest position; null: none readable")  # type: ignore[valid-type]
     events: list[Event] = Field(description="Its events (at most 100, the latest)")  # type: ignore[valid-type]
+    origins: list[Origin] = Field(description="Where the records used came from, per label")
 
 
 class SituationSummary(BaseModel):
-    """Events counted per type, and the notable incidents ranked."""
+    """Events counted per type beside the incidents they make, and the notable incidents
+    ranked, each with its confidence (docs/events.md, "Incidents"; docs/run.md)."""
 
     marking: str = Field(description="Combined marking of every record used")
     total: int = Field(description="Events in all")
+    incidents: int = Field(description="Incidents in all, minor ones included")
+    minor: int = Field(description="Incidents below the noise levels: counted, never ranked")
+    routine: int = Field(description="Events that are routine, not incidents")
+    open_at_end: int = Field(
+        description="Gaps still open at the end of the data: events, not incidents"
+    )
     counts: list[Count]
     notable: list[Notable]
 

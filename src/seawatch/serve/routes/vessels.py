@@ -29,6 +29,7 @@ from seawatch.serve.deps import (
     session,
     state,
 )
+from seawatch.serve.origins import origins
 from seawatch.serve.render import FormatParam, items, json_answer, records_answer
 from seawatch.serve.routes import FORMAT_RESPONSES, api_router
 from seawatch.serve.routes.models import PositionPage, Profile, VesselPage
@@ -115,7 +116,8 @@ def profile(
     mmsi: MMSI,
 ) -> Response:
     """A vessel's profile: identity history, flag, latest position, its events (at most
-    100, the latest; ``/events?mmsi=`` pages through all)."""
+    100, the latest; ``/events?mmsi=`` pages through all; port calls are its ``port_visit``
+    events) and where the records came from (``origins``)."""
     q = Query(store, who.reader)
     labels = q.labels()
     reports = q.reports(mmsi, limit=1000)
@@ -132,6 +134,7 @@ def profile(
         "identities": _history(items(reports, labels)),
         "latest": next(iter(items(latest, labels)), None),
         "events": items(evs, labels),
+        "origins": origins(both.column("label_id"), labels, st.settings),
     }
     return json_answer(request, st, who, body, marking, both.num_rows)
 

@@ -1,0 +1,258 @@
+"""The partitioned engine: partitions written once, tasks scheduled in-process or by Dask.
+
+In: AIS inputs, the settings, zones, detector parameters, the sinks (the store's or a
+Parquet directory's, as for :class:`seawatch.engine.run.Engine`), a bucket count and where
+to run (:class:`InProcess`, or a ``dask.distributed`` cluster at ``scheduler``, a
+loopback-only ``LocalCluster`` when no address is given). Out: the sinks fed, and an
+:class:`~seawatch.engine.run.EngineReport`.
+
+The steps: decode into (day, MMSI bucket) partitions (:mod:`seawatch.engine.partitions`);
+one task per (day, bucket), each resuming its bucket's previous day; one task per time slot
+for encounters' close steps, then their runs (:mod:`seawatch.engine.partition_tasks`), every
+task given the run's explicit global watermark. Tasks write files and return paths; this
+process (the loader) reads them in a fixed order and is the only writer of the sinks, so
+one DuckDB file is never written by two processes. In-process and on any cluster, with any
+bucket count and task order, the canonical outputs are byte-identical
+(:func:`seawatch.engine.canonical.digests`). Workers of a remote cluster must see the work
+directory (a shared filesystem). Rows are put in time order per partition, so nothing is
+late: late-row quarantine is the streaming engine's (``--engine local``).
+"""
+
+from __future__ import annotations
+
+import logging
+import operator
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from seawatch.decode import DecodeStats
+from seawatch.decode.lacking import Untimed
+from seawatch.engine.inputs import Piece
+from seawatch.engine.partition_tasks import (
+    TaskConfig,
+    VesselOut,
+    encounter_runs,
+    slot_task,
+    slots,
+    vessel_task,
+)
+from seawatch.engine.partitions import Manifest, read_part, write_partitions
+from seawatch.engine.pipeline import ChunkResult
+from seawatch.engine.run import EngineReport, Final, Sink
+from seawatch.events.registry import detectors, resolve_params
+from seawatch.events.schema import EVENTS_SCHEMA
+from seawatch.tracks.schemas import IDENTITY, SEGMENTS
+
+if TYPE_CHECKING:
+    from seawatch.settings import Settings
+
+__all__ = ["ENGINES", "InProcess", "run_partitioned"]
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("local", "partitioned", "dask")
+"""``local``: the streaming engine (one pipeline); ``partitioned``: this engine's tasks in
+this process; ``dask``: this engine's tasks on a dask.distributed cluster."""
+DEFAULT_SLOT_S = 6 * 3600
+
+
+class InProcess:
+    """Runs tasks at once in this process (``shuffle``: dependencies first, else in a
+    random order, to show the order never matters). Futures are plain values."""
+
+    def __init__(self, shuffle: int | None = None) -> None:
+        self.rng = None if shuffle is None else random.Random(shuffle)
+        self.pending: list[Callable[[], None]] = []
+
+    def chains(self, chains: list[list[Callable[[Any], Any]]]) -> list[list[Any]]:
+        """Run each chain's steps in order (each given the previous one's result), the
+        chains interleaved in a random order when shuffling."""
+        results: list[list[Any]] = [[] for _ in chains]
+        todo = [(i, 0) for i in range(len(chains)) if chains[i]]
+        prev: dict[int, Any] = {}
+        while todo:
+            k = self.rng.randrange(len(todo)) if self.rng else 0
+            i, j = todo.pop(k)
+            prev[i] = chains[i][j](prev.get(i))
+            results[i].append(prev[i])
+            if j + 1 < len(chains[i]):
+                todo.insert(k if self.rng else 0, (i, j + 1))
+        return results
+
+    def gather(self, values: Any) -> Any:
+        return values
+
+
+def _dask_client(scheduler: str | None, workers: int) -> tuple[Any, Any]:
+    """A client of the cluster at ``scheduler``, or of a new loopback LocalCluster."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler), None  # type: ignore[no-untyped-call]
+    cluster = LocalCluster(  # type: ignore[no-untyped-call]
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",  # loopback only
+        dashboard_address=None,
+    )
+    return Client(cluster), cluster  # type: ignore[no-untyped-call]
+
+
+def _run_tasks(
+    manifest: Manifest, cfg: TaskConfig, runner: Any, slot_s: int
+) -> tuple[list[VesselOut], pa.Table]:
+    """Every task of the run; the vessel tasks' outputs and the encounter events."""
+    sizes: dict[int, int] = {}
+    first: dict[int, int] = {}
+    for f in manifest.files.values():
+        sizes[f["bucket"]] = sizes.get(f["bucket"], 0) + f["rows"]
+        first[f["bucket"]] = min(first.get(f["bucket"], f["day"]), f["day"])
+    buckets = sorted(sizes, key=lambda b: (-sizes[b], b))  # the largest first
+    last_day = manifest.days[-1] if manifest.days else 0
+    plan = [[d for d in manifest.days if d >= first[b]] for b in buckets]
+    if isinstance(runner, InProcess):
+        steps = [
+            [_step(cfg, day, b, day == last_day) for day in days]
+            for b, days in zip(buckets, plan, strict=True)
+        ]
+        outs = [r[1] for chain in runner.chains(steps) for r in chain]
+        close = [slot_task(outs, cfg, t0, t1) for t0, t1 in slots(manifest, slot_s)]
+        return outs, encounter_runs(close, cfg)
+    futures = []
+    for b, days in zip(buckets, plan, strict=True):
+        prev = None
+        for day in days:
+            prev = runner.submit(_chain, prev, cfg, day, b, day == last_day,
+                                 priority=sizes[b], pure=False)  # fmt: skip
+            futures.append(runner.submit(operator.itemgetter(1), prev, pure=False))
+    close = [runner.submit(slot_task, futures, cfg, t0, t1, pure=False)
+             for t0, t1 in slots(manifest, slot_s)]  # fmt: skip
+    events = runner.submit(encounter_runs, close, cfg, pure=False)
+    return runner.gather(futures), runner.gather(events)
+
+
+def _chain(prev: Any, cfg: TaskConfig, day: int, bucket: int, last: bool) -> Any:
+    return vessel_task(None if prev is None else prev[0], cfg, day, bucket, last)
+
+
+def _step(cfg: TaskConfig, day: int, bucket: int, last: bool) -> Callable[[Any], Any]:
+    return lambda prev: _chain(prev, cfg, day, bucket, last)
+
+
+def _read(path: str | None, schema: pa.Schema) -> pa.Table:
+    return schema.empty_table() if path is None else pq.read_table(path)
+
+
+def _load(
+    outs: list[VesselOut], encounters: pa.Table, root: Path, manifest: Manifest,
+    sinks: Sequence[Sink], report: EngineReport,
+) -> None:  # fmt: skip
+    """Feed the sinks the tasks' files in (day, bucket) order; the end last."""
+    outs = sorted(outs, key=lambda o: (o.day, o.bucket))
+    source = manifest.sources[0] if manifest.sources else "pipeline"
+    empty = read_part(root, None, "positions")
+    for o in outs:
+        statics = read_part(root, manifest.part("statics", o.day, o.bucket), "statics")
+        positions = pq.read_table(o.files["positions"]) if "positions" in o.files else empty
+        events = _read(o.files.get("events"), EVENTS_SCHEMA)
+        piece = Piece(empty, statics, DecodeStats(), source, 0, last_of_chunk=False)
+        result = ChunkResult(positions, events)
+        _count(report, events)
+        report.chunks += 1
+        for sink in sinks:
+            sink.chunk(piece, result)
+    segments = pa.concat_tables([_read(o.files.get("segments"), SEGMENTS) for o in outs]
+                                or [SEGMENTS.empty_table()])  # fmt: skip
+    history = pa.concat_tables([_read(o.files.get("identity"), IDENTITY) for o in outs]
+                               or [IDENTITY.empty_table()])  # fmt: skip
+    _count(report, encounters)
+    final = Final(ChunkResult(empty.slice(0, 0), encounters), segments, history)
+    report.segments = segments.num_rows
+    for sink in sinks:
+        sink.finish(final)
+
+
+def _count(report: EngineReport, events: pa.Table) -> None:
+    for t in events.column("event_type").to_pylist():
+        if t is not None:
+            report.events_by_type[t] = report.events_by_type.get(t, 0) + 1
+
+
+def run_partitioned(
+    sources: Sequence[str | Path],
+    settings: Settings,
+    *,
+    sinks: Sequence[Sink] = (),
+    engine: str = "partitioned",
+    scheduler: str | None = None,
+    workers: int = 2,
+    buckets: int = 64,
+    slot_s: int = DEFAULT_SLOT_S,
+    zones: Sequence[Any] = (),
+    params: Mapping[str, Any] | None = None,
+    chunk_rows: int | None = None,
+    untimed: Untimed | None = None,
+    work_dir: Path | None = None,
+    shuffle: int | None = None,
+    client: Any = None,
+    report: EngineReport | None = None,
+) -> EngineReport:
+    """Run ``sources`` partitioned (see the module docstring) into ``sinks``.
+
+    ``engine``: ``partitioned`` (in this process; ``shuffle``: a seed for a random task
+    order) or ``dask`` (``client``: an existing ``distributed.Client``; else one of the
+    cluster at ``scheduler``, or of a new LocalCluster of ``workers`` processes, closed at
+    the end). ``work_dir``: for the partitions and the tasks' files (default: a temporary
+    directory, removed at the end)."""
+    report = report or EngineReport(events_by_type={d.name: 0 for d in detectors()})
+    started = time.perf_counter()
+    tmp = None
+    if work_dir is None:
+        tmp = work_dir = Path(tempfile.mkdtemp(prefix="seawatch-run-"))
+    try:
+        root = work_dir / "partitions"
+        manifest, stats = write_partitions(sources, settings, root, buckets=buckets,
+                                           chunk_rows=chunk_rows, untimed=untimed,
+                                           findings=report.findings)  # fmt: skip
+        report.inputs += len(sources)
+        report.decode = report.decode.merge(stats)
+        for f in manifest.files.values():
+            report.read[f["kind"]] += f["rows"]
+        cfg = TaskConfig(
+            root=str(root), work=str(work_dir / "tasks"),
+            watermark_us=manifest.watermark_us or 0, zones=tuple(zones),
+            params=resolve_params(settings) if params is None else dict(params),
+            reorder_window_s=settings.reorder_window_s, chunk_rows=chunk_rows,
+        )  # fmt: skip
+        own = engine == "dask" and client is None
+        cluster = None
+        if own:
+            client, cluster = _dask_client(scheduler, workers)
+        try:
+            runner = client if engine == "dask" else InProcess(shuffle)
+            outs, encounters = _run_tasks(manifest, cfg, runner, slot_s)
+        finally:
+            if own:
+                client.close()
+            if cluster is not None:
+                cluster.close()
+        report.positions = sum(o.positions for o in outs)
+        for o in outs:
+            for reason, n in o.dropped.items():
+                report.dropped[reason] = report.dropped.get(reason, 0) + n
+        report.geography = any(o.geography for o in outs)
+        _load(outs, encounters, root, manifest, sinks, report)
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    report.elapsed_s = time.perf_counter() - started
+    return report

@@ -1,0 +1,244 @@
+"""The tasks of a partitioned run: per (day, bucket), per time slot, and the encounter runs.
+
+In: a partitioned write (:mod:`seawatch.engine.partitions`), the run's :class:`TaskConfig`
+(its explicit global watermark included). Out: Parquet files under the run's work
+directory, their paths and counts (:class:`VesselOut`, slot file paths); nothing is written
+to the store here (the loader does, :mod:`seawatch.engine.dask_engine`).
+
+- :func:`vessel_task`: one (day, bucket). The per-vessel stages (cleaning, segmentation,
+  identity, geography, every detector but the pairwise ones) of
+  :class:`~seawatch.engine.pipeline.Pipeline`, resumed from the bucket's previous day's
+  pipeline; on the last day it finishes with the *global* watermark, so an open gap means
+  the same in every bucket. Returns the pipeline (the next day's state) and the files.
+- :func:`slot_task`: encounters' close steps of one time slot, over every bucket. The
+  10-minute grid points of the slot are resampled from the segmented positions of the
+  slot plus ``2 × max_interp_gap_s`` before and ``max_interp_gap_s`` after (all the rows a
+  grid point of the slot depends on), and compared by cell
+  (:mod:`seawatch.events.encounter`'s own functions); each close step belongs to exactly
+  one slot, so each pair is reported once.
+- :func:`encounter_runs`: the runs of close steps of every pair, with their statistics
+  computed from the raw close steps (never a median of medians), as events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from seawatch.engine.partitions import DAY_US, Manifest, read_part
+from seawatch.engine.pipeline import Pipeline, ts_us
+from seawatch.events import encounter
+from seawatch.events.encounter_kernels import runs
+from seawatch.events.schema import EVENTS_SCHEMA
+from seawatch.events.tracks_in import US_PER_S, prepare
+
+__all__ = ["TaskConfig", "VesselOut", "encounter_runs", "slot_task", "slots", "vessel_task"]
+
+_NEVER = -(2**62)
+_STEPS = pa.schema(
+    [(f"{name}_{side}", t) for side in "ab" for name, t in
+     (("key", pa.int64()), ("mmsi", pa.int64()), ("lat", pa.float64()),
+      ("lon", pa.float64()), ("speed_kn", pa.float64()))]
+    + [("step", pa.int64()), ("distance_m", pa.float64())]
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """What every task of one run is given (pickled to the workers)."""
+
+    root: str
+    """The partitioned write (inputs)."""
+    work: str
+    """Where tasks write their outputs."""
+    watermark_us: int
+    """The run's global watermark: the newest time of the whole run's data."""
+    zones: Sequence[Any] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)
+    reorder_window_s: float | None = None
+    chunk_rows: int | None = None
+    geography: bool = True
+
+
+@dataclass
+class VesselOut:
+    """What one (day, bucket) task wrote, and its counts."""
+
+    day: int
+    bucket: int
+    files: dict[str, str] = field(default_factory=dict)
+    """Table (positions, events, segments, identity) → path."""
+    span: tuple[int, int] | None = None
+    """Oldest and newest time (µs) in the positions file."""
+    positions: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    geography: bool = False
+
+
+def _chunks(pos: pa.Table, st: pa.Table, rows: int | None) -> list[tuple[pa.Table, pa.Table]]:
+    """Time-ordered tables cut into spans of at most ``rows`` positions."""
+    if not rows or max(pos.num_rows, st.num_rows) <= rows:
+        return [(pos, st)]
+    starts = list(range(0, max(pos.num_rows, 1), rows))
+    cuts = [0, *np.searchsorted(ts_us(st), ts_us(pos)[starts[1:]]).tolist(), st.num_rows]
+    return [
+        (pos.slice(a, rows), st.slice(cuts[i], cuts[i + 1] - cuts[i])) for i, a in enumerate(starts)
+    ]
+
+
+def _write(table: pa.Table, path: Path, out: VesselOut, name: str) -> None:
+    if table.num_rows:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, path, compression="zstd", compression_level=1)
+        out.files[name] = str(path)
+
+
+def vessel_task(
+    state: Pipeline | None, cfg: TaskConfig, day: int, bucket: int, last: bool
+) -> tuple[Pipeline | None, VesselOut]:
+    """Run one (day, bucket) through the per-vessel stages; see the module docstring."""
+    manifest_root = Path(cfg.root)
+    manifest = Manifest.load(manifest_root)
+    pos, st = (
+        read_part(manifest_root, manifest.part(kind, day, bucket), kind)
+        for kind in ("positions", "statics")
+    )
+    out = VesselOut(day, bucket)
+    if state is None and pos.num_rows == 0 and st.num_rows == 0:
+        return None, out
+    pipe = state or Pipeline(
+        zones=cfg.zones,
+        geography=cfg.geography,
+        reorder_window_s=cfg.reorder_window_s,
+        params=cfg.params,
+        carry_source=True,
+        pairs=False,
+    )
+    released, events = [], [EVENTS_SCHEMA.empty_table()]
+    for p, s in _chunks(pos, st, cfg.chunk_rows):
+        result = pipe.feed(p, s)
+        released.append(result.positions)
+        events.append(result.events)
+    if last:
+        result = pipe.finish(cfg.watermark_us)
+        released.append(result.positions)
+        events.append(result.events)
+    base = Path(cfg.work) / "vessel"
+    name = f"d{day}-b{bucket:04d}"
+    positions = pa.concat_tables(released) if released else None
+    if positions is not None and positions.num_rows:
+        _write(positions, base / f"positions-{name}.parquet", out, "positions")
+        t = ts_us(positions)
+        out.span = (int(t.min()), int(t.max()))
+    _write(pa.concat_tables(events), base / f"events-{name}.parquet", out, "events")
+    if last:
+        _write(pipe.segments(), base / f"segments-{name}.parquet", out, "segments")
+        _write(pipe.history(), base / f"identity-{name}.parquet", out, "identity")
+        out.positions, out.dropped = pipe.positions, dict(pipe.dropped)
+    out.geography = pipe.geography
+    return (None if last else pipe), out
+
+
+def slots(manifest: Manifest, slot_s: int) -> list[tuple[int, int]]:
+    """The time slots (µs, half-open) of the days with data, ``slot_s`` long each (at most
+    a day: a slot never spans midnight). A grid step needs positions less than
+    ``max_interp_gap_s`` (hours) on either side, so none falls on a day without data."""
+    step = min(slot_s, 86_400) * US_PER_S
+    out = []
+    for day in manifest.days:
+        lo, hi = day * DAY_US, (day + 1) * DAY_US
+        out += [(t, min(t + step, hi)) for t in range(lo, hi, step)]
+    return out
+
+
+def _params(cfg: TaskConfig) -> encounter.EncounterParams:
+    given = cfg.params.get("encounter")
+    return given if isinstance(given, encounter.EncounterParams) else encounter.EncounterParams()
+
+
+def slot_task(outs: Sequence[VesselOut], cfg: TaskConfig, t0: int, t1: int) -> str | None:
+    """Close steps of the grid steps in [``t0``, ``t1``) over every bucket, to a file."""
+    params = _params(cfg)
+    step_us = int(params.step_s) * US_PER_S
+    gap_us = int(params.max_interp_gap_s * US_PER_S)
+    lo, hi = t0 - 2 * gap_us - step_us, t1 + gap_us + step_us
+    parts = []
+    for o in outs:
+        if "positions" not in o.files or o.span is None or o.span[1] < lo or o.span[0] > hi:
+            continue
+        t = pq.read_table(o.files["positions"], columns=None)
+        t = t.select([c for c in encounter._USED if c in t.column_names])
+        ts = ts_us(t)
+        parts.append(t.filter(pa.array((ts >= lo) & (ts <= hi))))
+    rows = pa.concat_tables(parts, promote_options="permissive") if parts else None
+    if rows is None or rows.num_rows == 0:
+        return None
+    rows = rows.sort_by([("mmsi", "ascending"), ("ts", "ascending"), ("segment_id", "ascending"),
+                         ("lat", "ascending"), ("lon", "ascending")])  # fmt: skip
+    kd = prepare(rows, None, {}, watermark_us=cfg.watermark_us)
+    if len(kd.ts_us) == 0:
+        return None
+    gk, gs, glat, glon, gv, gmmsi, p, q, d = encounter._close_steps(kd, params)
+    mine = (gs[p] >= -(-t0 // step_us)) & (gs[p] < -(-t1 // step_us))
+    p, q, d = p[mine], q[mine], d[mine]
+    if len(p) == 0:
+        return None
+    keys = np.asarray(kd.keys.cast(pa.int64()).to_numpy(zero_copy_only=False), np.int64)
+    cols: dict[str, Any] = {}
+    for side, idx in (("a", p), ("b", q)):
+        cols |= {f"key_{side}": keys[gk[idx]], f"mmsi_{side}": gmmsi[idx],
+                 f"lat_{side}": glat[idx], f"lon_{side}": glon[idx],
+                 f"speed_kn_{side}": gv[idx]}  # fmt: skip
+    cols |= {"step": gs[p], "distance_m": d}
+    path = Path(cfg.work) / "slots" / f"close-{t0}.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table(cols, schema=_STEPS), path, compression="zstd")
+    return str(path)
+
+
+def encounter_runs(paths: Sequence[str | None], cfg: TaskConfig) -> pa.Table:
+    """Encounter events (closed and still open at the watermark) from every slot's steps."""
+    params = _params(cfg)
+    found = [pq.read_table(p) for p in paths if p]
+    if not found:
+        return EVENTS_SCHEMA.empty_table()
+    steps = pa.concat_tables(found)
+    n = steps.num_rows
+    col = {name: np.asarray(steps.column(name).to_numpy()) for name in steps.column_names}
+    keys, inverse = np.unique(np.r_[col["key_a"], col["key_b"]], return_inverse=True)
+    ka, kb = inverse[:n], inverse[n:]
+    gk = np.empty(2 * n, np.int64)
+    gk[0::2], gk[1::2] = ka, kb
+    gs = np.repeat(col["step"], 2)
+    glat, glon, gv = (np.empty(2 * n) for _ in range(3))
+    for arr, name in ((glat, "lat"), (glon, "lon"), (gv, "speed_kn")):
+        arr[0::2], arr[1::2] = col[f"{name}_a"], col[f"{name}_b"]
+    order = np.lexsort((col["step"], kb, ka))
+    p = (2 * order).astype(np.int64)
+    q = p + 1
+    d = col["distance_m"][order]
+    step_us = int(params.step_s) * US_PER_S
+    reach_s = max(params.merge_gap_s, params.max_shared_silence_s)
+    lag = int((reach_s + params.max_interp_gap_s) * US_PER_S) + step_us
+    oi, of = np.empty((n, 7), np.int64), np.empty((n, 5))
+    keep = np.zeros(len(keys), np.int64)
+    min_steps = params.min_duration_s / params.step_s - 1e-9
+    merge, now = params.merge_gap_s / params.step_s, cfg.watermark_us
+    m = runs(p, q, d, gk, gs, gv, glat, glon, np.empty(n), step_us, lag, now, _NEVER,
+             min_steps, merge, params.max_median_speed_kn,
+             int(params.max_shared_silence_s // params.step_s), oi, of, keep)  # fmt: skip
+    oi, of = oi[:m], of[:m]
+    tm = np.zeros(len(keys), np.int64)
+    tm[ka], tm[kb] = col["mmsi_a"], col["mmsi_b"]
+    names = pa.array(keys, pa.int64()).cast(pa.string())
+    parts = [EVENTS_SCHEMA.empty_table()]
+    for closed in (True, False):
+        sel = (oi[:, 2] == 1) == closed
+        parts.append(encounter._build(oi[sel], of[sel], params, tm, names, closed=closed))
+    return pa.concat_tables(parts)

@@ -1,0 +1,217 @@
+"""Partitioned on write: decoded rows into time-ordered Parquet per (day, MMSI bucket).
+
+In: AIS inputs (anything :func:`seawatch.engine.inputs.merged` reads), the settings and a
+bucket count. Out: under ``root``, ``<kind>/day=YYYY-MM-DD/bucket=NNNN.parquet`` for
+``positions`` and ``statics`` (each file sorted by :func:`seawatch.engine.pipeline.time_order`,
+the order the pipeline's reorder buffer releases rows in, with the input's
+:data:`~seawatch.engine.pipeline.SOURCE_ID`), and ``manifest.json`` (:class:`Manifest`):
+the hash, the virtual and actual bucket counts, the days, the files with their row counts
+and time span, the inputs by ``source_id`` and the run's global watermark (newest time).
+
+A vessel's bucket is a stable hash of its MMSI (:func:`bucket_of`: splitmix64, never
+Python's ``hash()``, which is salted per process) into ``virtual_buckets`` (4096) virtual
+buckets, which map onto ``buckets`` contiguous ranges: every run, process and machine puts an
+MMSI in the same bucket, and a vessel's rows are all in one bucket. Hashing while writing
+costs far less than a shuffle at run time (../shared/docs/SCALE.md §4). Rows without a
+time go to the first day (the pipeline releases them at once and cleaning drops them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from seawatch.decode import DecodeStats
+from seawatch.decode.lacking import Untimed
+from seawatch.decode.schemas import SCHEMAS
+from seawatch.engine.inputs import Findings, merged
+from seawatch.engine.pipeline import SOURCE_ID, time_order, ts_us
+from seawatch.errors import InputError
+
+if TYPE_CHECKING:
+    from seawatch.settings import Settings
+
+__all__ = ["DAY_US", "KINDS", "Manifest", "bucket_of", "read_part", "write_partitions"]
+
+DAY_US = 86_400 * 1_000_000
+KINDS = ("positions", "statics")
+VIRTUAL_BUCKETS = 4096
+HASH = "splitmix64(mmsi) % virtual_buckets; bucket = virtual * buckets // virtual_buckets"
+_FLUSH_ROWS = 65_536
+_M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def bucket_of(
+    mmsi: np.ndarray[Any, Any], buckets: int, virtual: int = VIRTUAL_BUCKETS
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Each MMSI's bucket (0 .. ``buckets`` - 1): the same everywhere, every time."""
+    if not 1 <= buckets <= virtual:
+        raise InputError(f"buckets must be 1..{virtual}, got {buckets}")
+    z = np.asarray(mmsi, np.int64).astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9) & _M64
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB) & _M64
+    z = z ^ (z >> np.uint64(31))
+    v = (z % np.uint64(virtual)).astype(np.int64)
+    return v * buckets // virtual
+
+
+@dataclass
+class Manifest:
+    """What a partitioned write holds (``manifest.json`` beside the files)."""
+
+    buckets: int
+    virtual_buckets: int = VIRTUAL_BUCKETS
+    hash: str = HASH
+    version: int = 1
+    days: list[int] = field(default_factory=list)
+    """Days (since 1970-01-01) with rows, ascending."""
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Path relative to the root → kind, day, bucket, rows, min_ts_us, max_ts_us."""
+    sources: list[str] = field(default_factory=list)
+    """Input names by ``source_id``."""
+    watermark_us: int | None = None
+    """The newest time in the run (positions and statics): every task's "now" at the end."""
+
+    def part(self, kind: str, day: int, bucket: int) -> str | None:
+        """The relative path of one partition, None when it holds no rows."""
+        rel = _rel(kind, day, bucket)
+        return rel if rel in self.files else None
+
+    def save(self, root: Path) -> None:
+        tmp = root / ".manifest.json.tmp"
+        tmp.write_text(json.dumps(asdict(self), indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, root / "manifest.json")
+
+    @classmethod
+    def load(cls, root: Path) -> Manifest:
+        return cls(**json.loads((root / "manifest.json").read_text(encoding="utf-8")))
+
+
+def _rel(kind: str, day: int, bucket: int) -> str:
+    date = datetime.fromtimestamp(day * 86_400, UTC).date().isoformat()
+    return f"{kind}/day={date}/bucket={bucket:04d}.parquet"
+
+
+def read_part(root: Path, rel: str | None, kind: str) -> pa.Table:
+    """One partition's rows (an empty table of ``kind`` when ``rel`` is None)."""
+    if rel is None:
+        return SCHEMAS[kind].append(pa.field(SOURCE_ID, pa.int32())).empty_table()
+    return pq.read_table(root / rel)
+
+
+class _Spool:
+    """Rows by (kind, day, bucket), spilled to unsorted temporary files as they come."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.held: dict[tuple[str, int | None, int], list[pa.Table]] = {}
+        self.writers: dict[tuple[str, int | None, int], pq.ParquetWriter] = {}
+
+    def tmp(self, key: tuple[str, int | None, int]) -> Path:
+        return self.root / ".spool" / f"{key[0]}-{key[1]}-{key[2]}.parquet"
+
+    def add(self, key: tuple[str, int | None, int], table: pa.Table) -> None:
+        held = self.held.setdefault(key, [])
+        held.append(table)
+        if sum(t.num_rows for t in held) >= _FLUSH_ROWS:
+            self.flush(key)
+
+    def flush(self, key: tuple[str, int | None, int]) -> None:
+        rows = pa.concat_tables(self.held.pop(key, []))
+        if key not in self.writers:
+            self.tmp(key).parent.mkdir(parents=True, exist_ok=True)
+            self.writers[key] = pq.ParquetWriter(self.tmp(key), rows.schema, compression="lz4")
+        self.writers[key].write_table(rows)
+
+    def tables(self) -> Iterator[tuple[tuple[str, int | None, int], pa.Table]]:
+        for key in sorted(set(self.held) | set(self.writers), key=str):
+            parts = self.held.pop(key, [])
+            if key in self.writers:
+                self.writers.pop(key).close()
+                parts = [pq.read_table(self.tmp(key)), *parts]
+                self.tmp(key).unlink()
+            yield key, pa.concat_tables(parts)
+
+
+def _split(table: pa.Table, kind: str, buckets: int) -> Iterator[tuple[int | None, int, pa.Table]]:
+    """``table``'s rows by (day, bucket); rows without a time under day None."""
+    if table.num_rows == 0:
+        return
+    ts = ts_us(table)
+    timed = np.asarray(table.column("ts").is_valid(), bool)
+    day = np.where(timed, ts // DAY_US, -1)
+    mmsi_col: Any = table.column("mmsi").cast(pa.int64())
+    mmsi: Any = pc.fill_null(mmsi_col, pa.scalar(0, pa.int64()))
+    bucket = bucket_of(np.asarray(mmsi.to_numpy(), np.int64), buckets)
+    code = (day + 1) * buckets + bucket
+    order = np.argsort(code, kind="stable")
+    code = code[order]
+    table = table.take(order)
+    starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
+    ends = np.r_[starts[1:], len(code)]
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        d, k = divmod(int(code[a]), buckets)
+        yield (None if d == 0 else d - 1), k, table.slice(a, b - a)
+
+
+def write_partitions(
+    sources: Sequence[str | Path],
+    settings: Settings,
+    root: Path,
+    *,
+    buckets: int,
+    chunk_rows: int | None = None,
+    untimed: Untimed | None = None,
+    findings: Findings | None = None,
+) -> tuple[Manifest, DecodeStats]:
+    """Decode ``sources`` into partitions under ``root`` (see the module docstring)."""
+    root.mkdir(parents=True, exist_ok=True)
+    manifest = Manifest(buckets=buckets, sources=[str(s) for s in sources])
+    ids = {name: i for i, name in enumerate(manifest.sources)}
+    stats = DecodeStats()
+    spool = _Spool(root)
+    newest = None
+    for piece, _ in merged(sources, settings, chunk_rows, None, untimed, findings):
+        stats = stats.merge(piece.stats)
+        sid = ids.setdefault(str(piece.source), len(ids))
+        for kind in KINDS:
+            table: pa.Table = getattr(piece, kind)
+            if table.num_rows == 0:
+                continue
+            table = table.append_column(
+                SOURCE_ID, pa.array(np.full(table.num_rows, sid, np.int32), pa.int32())
+            )
+            mm: Any = pc.max(table.column("ts").cast(pa.int64()))
+            if mm.is_valid:
+                newest = mm.as_py() if newest is None else max(newest, mm.as_py())
+            for day, bucket, rows in _split(table, kind, buckets):
+                spool.add((kind, day, bucket), rows)
+    manifest.sources = sorted(ids, key=ids.__getitem__)
+    manifest.watermark_us = newest
+    days = sorted({d for _, d, _ in [*spool.held, *spool.writers] if d is not None})
+    first = days[0] if days else 0
+    merged_parts: dict[tuple[str, int, int], list[pa.Table]] = {}
+    for (kind, day, bucket), rows in spool.tables():
+        merged_parts.setdefault((kind, first if day is None else day, bucket), []).append(rows)
+    for (kind, day, bucket), parts in sorted(merged_parts.items()):
+        rows = time_order(pa.concat_tables(parts), kind)
+        rel = _rel(kind, day, bucket)
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(rows, root / rel, compression="zstd", compression_level=1)
+        ts = ts_us(rows)
+        manifest.files[rel] = {"kind": kind, "day": day, "bucket": bucket,
+                               "rows": rows.num_rows, "min_ts_us": int(ts.min()),
+                               "max_ts_us": int(ts.max())}  # fmt: skip
+    manifest.days = sorted({int(f["day"]) for f in manifest.files.values()})
+    manifest.save(root)
+    return manifest, stats

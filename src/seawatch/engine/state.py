@@ -1,0 +1,128 @@
+"""State carried from one run to the next, per partition: daily runs that resume.
+
+In: a partition's name (a *bucket*: ``"all"`` while a node runs as one partition; the
+(day, MMSI bucket) engine names its own), the watermark a run ended at (µs since the epoch,
+UTC: every row older was taken in) and the pipeline's state
+(:meth:`seawatch.engine.pipeline.Pipeline.state`). Out: one versioned file per bucket and
+watermark under the store's state directory, written whole (temporary name, fsync, rename,
+fsync of the directory), and, for the next run, the latest one (or the latest at or before
+a time, to run a past day again) read back (:mod:`seawatch.engine.state_codec`).
+
+The directory is ``<data_dir>/state/<store key>/<bucket>/`` (:func:`state_dir`): a store's
+state never resumes another store's run. The last :data:`KEEP` states of a bucket are kept,
+the older ones removed. A damaged file or one of another format version is a
+:class:`~seawatch.engine.state_codec.StateFileError` naming it, never a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from seawatch.engine.state_codec import StateFileError, dumps, loads
+
+__all__ = ["KEEP", "StateFileError", "StateStore", "state_dir"]
+
+log = logging.getLogger(__name__)
+
+KEEP = 45
+"""States kept per bucket (with daily runs: a month and a half to run again from)."""
+
+_NAME = re.compile(r"^(\d{8}T\d{6}\d{6}Z)\.arrow$")
+_BUCKET = re.compile(r"^[A-Za-z0-9_.=-]{1,100}$")
+
+
+def state_dir(data_dir: Path, store_display: str) -> Path:
+    """``<data_dir>/state/<store key>``: the key a hash of the store's (redacted) location."""
+    key = hashlib.sha256(store_display.encode()).hexdigest()[:16]
+    return Path(data_dir) / "state" / key
+
+
+def _stamp(watermark_us: int) -> str:
+    dt = datetime.fromtimestamp(watermark_us // 1_000_000, UTC)
+    return dt.strftime("%Y%m%dT%H%M%S") + f"{watermark_us % 1_000_000:06d}Z"
+
+
+def _watermark(stamp: str) -> int:
+    dt = datetime.strptime(stamp[:15], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+    return int(dt.timestamp()) * 1_000_000 + int(stamp[15:21])
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class StateStore:
+    """The states of a store's partitions in ``root`` (:func:`state_dir`)."""
+
+    def __init__(self, root: Path, keep: int = KEEP) -> None:
+        self.root = Path(root)
+        self.keep = keep
+
+    def __repr__(self) -> str:
+        return f"StateStore({str(self.root)!r})"
+
+    def _dir(self, bucket: str) -> Path:
+        if not _BUCKET.match(bucket):
+            raise StateFileError(f"bucket name {bucket!r}: letters, digits and _.=- only")
+        return self.root / bucket
+
+    def watermarks(self, bucket: str) -> list[int]:
+        """The watermarks of the states kept for ``bucket``, oldest first."""
+        folder = self._dir(bucket)
+        if not folder.is_dir():
+            return []
+        found = (_NAME.match(p.name) for p in folder.iterdir())
+        return sorted(_watermark(m.group(1)) for m in found if m)
+
+    def path(self, bucket: str, watermark_us: int) -> Path:
+        return self._dir(bucket) / f"{_stamp(watermark_us)}.arrow"
+
+    def save(self, bucket: str, watermark_us: int, state: Any) -> Path:
+        """Keep ``state`` as ``bucket``'s at ``watermark_us``, whole or not at all."""
+        folder = self._dir(bucket)
+        data = dumps(state)
+        path = self.path(bucket, watermark_us)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tmp.open("wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+            _fsync_dir(folder)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise StateFileError(
+                f"cannot write state '{path}': {exc.strerror} (check data_dir)"
+            ) from None
+        for old in self.watermarks(bucket)[: -self.keep]:
+            self.path(bucket, old).unlink(missing_ok=True)
+        log.info("state of %s at %s kept in %s (%d bytes)", bucket, _stamp(watermark_us), path,
+                 len(data))  # fmt: skip
+        return path
+
+    def load(self, bucket: str, at_or_before_us: int | None = None) -> tuple[int, Any] | None:
+        """(watermark, state) of ``bucket``'s latest state, or of the latest at or before
+        ``at_or_before_us``; None when there is none (a first run)."""
+        marks = [
+            w for w in self.watermarks(bucket) if at_or_before_us is None or w <= at_or_before_us
+        ]
+        if not marks:
+            return None
+        path = self.path(bucket, marks[-1])
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise StateFileError(f"cannot read state '{path}': {exc.strerror}") from None
+        return marks[-1], loads(data, str(path))

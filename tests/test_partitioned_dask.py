@@ -1,0 +1,97 @@
+"""``--engine dask`` on a real 2-worker LocalCluster: the same files and the same store.
+
+``seawatch detect --engine dask --scheduler ADDRESS`` writes tables whose canonical digests
+equal the streaming engine's (tests/test_partitioned.py has the other variants), and an
+ingest through the cluster stores exactly the positions, statics, segments and events a
+streaming ingest stores (the loader, this process, is the store's only writer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from seawatch.cli.main import cli
+from seawatch.engine.canonical import digests
+from seawatch.engine.ingest import ingest
+from seawatch.settings import load_settings
+from seawatch.store import TABLES, Store, open_store
+from test_partitioned import write_inputs
+
+RECORDS = ("positions", "statics", "events", "segments")
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    return write_inputs(tmp_path_factory.mktemp("inputs"))
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    """One loopback LocalCluster of 2 worker processes for the module: its address."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:  # fmt: skip
+        yield str(cluster.scheduler_address)
+
+
+def detect(inputs: list[Path], out: Path, *more: str) -> dict[str, str]:
+    args = ["detect", *map(str, inputs), "--out", str(out), "--no-summary", *more]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    return digests(out)
+
+
+def test_detect_on_two_workers_gives_the_streaming_answers(
+    inputs: list[Path], scheduler: str, tmp_path: Path
+) -> None:
+    reference = detect(inputs, tmp_path / "local")
+    got = detect(inputs, tmp_path / "dask", "--engine", "dask", "--scheduler", scheduler,
+                 "--buckets", "64")  # fmt: skip
+    assert got == reference
+
+
+def test_engine_options_that_mean_nothing_are_usage_errors(
+    inputs: list[Path], tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    res = runner.invoke(cli, ["detect", str(inputs[0]), "--out", str(tmp_path),
+                              "--scheduler", "tcp://127.0.0.1:1"])  # fmt: skip
+    assert res.exit_code == 2
+    assert "--scheduler goes with --engine dask" in res.output
+    res = runner.invoke(cli, ["ingest", str(inputs[0]), "--engine", "dask"])
+    assert res.exit_code == 2
+    assert "add --detect" in res.output
+
+
+def contents(store: Store) -> dict[str, list[dict[str, object]]]:
+    out = {}
+    for name in RECORDS:
+        tdef = TABLES[name]
+        out[name] = store.backend.fetch(
+            f"SELECT * FROM {name} ORDER BY {', '.join(tdef.key)}", (), tdef.arrow_schema()
+        ).to_pylist()
+    return out
+
+
+def test_ingest_through_the_cluster_stores_what_a_streaming_ingest_stores(
+    inputs: list[Path], scheduler: str, tmp_path: Path
+) -> None:
+    node = load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
+    stored: list[Any] = []
+    on_cluster = {"engine": "dask", "options": {"scheduler": scheduler}}
+    for name, kw in (("local", {}), ("dask", on_cluster)):
+        with open_store(str(tmp_path / f"{name}.duckdb"), node) as store:
+            report = ingest(store, inputs, node, detect=True, **kw)
+            assert report.stored["events"] > 0
+            stored.append(contents(store))
+            logged = store.counts()["ingest_log"]
+            assert logged >= len(inputs)  # every input logged complete
+    assert stored[0] == stored[1]
