@@ -9,7 +9,7 @@ import { setupAreas } from "./areas_ui.js";
 import { evidence, showIncidents } from "./incidents.js";
 import { showPanel, trackWindow } from "./panel.js";
 import { replayEventLabels, setupReplay } from "./replay_ui.js";
-import { Vessels, parseFilter, trackLine, viewBox } from "./vessels.js";
+import { DENSE_AT, Vessels, dense, parseFilter, trackLine, viewBox } from "./vessels.js";
 import { Identities } from "./identities.js";
 import { showLegend } from "./legend.js";
 import { ALL_CLASSES } from "./types.js";
@@ -71,10 +71,20 @@ let drawing = null;
 let dirty = false;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function draw() {
+/** The vessels to draw now (live, or the replay's at its time), as GeoJSON points; past
+ * ``DENSE_AT`` of them, lean dots (``dense``). */
+function viewFeatures() {
   const r = state.replay;
   const fc = r ? r.replay.features(r.t, identities) : vessels.features(state.box, state.only, identities);
   if (r && state.only) fc.features = fc.features.filter((f) => state.only.has(f.properties.mmsi));
+  return fc.features.length > DENSE_AT ? dense(fc) : fc;
+}
+window.seawatch.viewFeatures = viewFeatures; // what bench/web.py draws
+window.seawatch.denseAt = DENSE_AT;
+
+function draw() {
+  const r = state.replay;
+  const fc = viewFeatures();
   state.map.getSource(VESSELS).setData(fc);
   showLegend($("legend"), fc.features);
   const when = r ? ` at ${new Date(r.t).toISOString().replace(".000Z", "Z")}` : " in view";
@@ -334,4 +344,5 @@ $("signout").addEventListener("click", async () => {
   location.reload();
 });
 const replay = setupReplay({ state, vessels, redraw, fail });
+window.seawatch.redraw = redraw;
 boot();
