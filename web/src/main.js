@@ -29,7 +29,6 @@ const state = {
   socket: null,
   loads: 0,
   seq: 0,
-  identitiesAt: 0, // when the identities were last loaded (ms)
 };
 window.seawatch = { vessels, identities, state, classes: ALL_CLASSES }; // for the tests and the curious
 
@@ -103,18 +102,31 @@ function shownLabels() {
   return [...new Set(at.map((p) => p.label)), ...identities.labels(at.map((p) => p.mmsi)), ...events];
 }
 
-/** Who every vessel the reader may read says it is (names, ship types); again at most
- * every 30 s when vessels nobody has named yet arrive. */
+/** Who every vessel the reader may read says it is (names, ship types). */
 async function loadIdentities() {
-  state.identitiesAt = Date.now();
   identities.load(await allPages("/api/v1/identities?limit=10000"));
 }
 
+const waiting = new Set(); // MMSIs from the live stream not named yet, to look up
+let pending = null;
+
+/** Look up, 2 s later and 500 at a time, the vessels of live ``items`` not named yet
+ * (each once: one with no static report stays unnamed until the next sign-in). */
 function identifyNewcomers(items) {
-  if (Date.now() - state.identitiesAt < 30_000 || items.every((it) => identities.has(it.mmsi))) return;
-  loadIdentities()
-    .then(() => redraw())
-    .catch(fail);
+  for (const it of items) if (!identities.has(it.mmsi)) waiting.add(it.mmsi);
+  if (pending || waiting.size === 0) return;
+  pending = sleep(2000).then(async () => {
+    const wanted = [...waiting];
+    waiting.clear();
+    for (let i = 0; i < wanted.length; i += 500) {
+      const chunk = wanted.slice(i, i + 500);
+      identities.merge(await allPages(`/api/v1/identities?limit=10000&mmsi=${chunk.join(",")}`));
+      identities.markLookedUp(chunk);
+    }
+    pending = null;
+    await redraw();
+  });
+  pending.catch(fail);
 }
 
 /** Redraw the vessels in view, their count and the banner, at most once a second. */
