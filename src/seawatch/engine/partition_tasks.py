@@ -172,8 +172,8 @@ def slot_task(outs: Sequence[VesselOut], cfg: TaskConfig, t0: int, t1: int) -> s
     for o in outs:
         if "positions" not in o.files or o.span is None or o.span[1] < lo or o.span[0] > hi:
             continue
-        t = pq.read_table(o.files["positions"], columns=None)
-        t = t.select([c for c in encounter._USED if c in t.column_names])
+        names = pq.read_schema(o.files["positions"]).names
+        t = pq.read_table(o.files["positions"], columns=[c for c in encounter._USED if c in names])
         ts = ts_us(t)
         parts.append(t.filter(pa.array((ts >= lo) & (ts <= hi))))
     rows = pa.concat_tables(parts, promote_options="permissive") if parts else None
