@@ -96,6 +96,15 @@ def test_buckets_give_the_same_answers(
     assert partitioned(inputs, tmp_path, buckets=buckets, shuffle=buckets) == reference
 
 
+def test_spilling_while_partitioning_changes_nothing(
+    inputs: list[Path], reference: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from seawatch.engine import partitions
+
+    monkeypatch.setattr(partitions, "_SPILL_ROWS", 300)
+    assert partitioned(inputs, tmp_path, buckets=7, chunk_rows=500) == reference
+
+
 def test_one_worker_cluster_gives_the_same_answers(
     inputs: list[Path], reference: dict[str, str], tmp_path: Path, cluster: Any
 ) -> None:
