@@ -92,6 +92,11 @@ def _chunks(pos: pa.Table, st: pa.Table, rows: int | None) -> list[tuple[pa.Tabl
     ]
 
 
+def _first(pos: pa.Table, st: pa.Table) -> int:
+    """The oldest time of a time-ordered chunk (a row without a time counts as oldest)."""
+    return int(min(ts_us(t)[0] for t in (pos, st) if t.num_rows))
+
+
 def _write(table: pa.Table, path: Path, out: VesselOut, name: str) -> None:
     if table.num_rows:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,8 +126,12 @@ def vessel_task(
         pairs=False,
     )
     released, events = [], [EVENTS_SCHEMA.empty_table()]
-    for p, s in _chunks(pos, st, cfg.chunk_rows):
-        result = pipe.feed(p, s)
+    chunks = _chunks(pos, st, cfg.chunk_rows)
+    # "now" is what every bucket knows, never this bucket's newest row: the next chunk's
+    # first time (nothing older is to come), at the end of the day the day's end
+    ends = [_first(*nxt) for nxt in chunks[1:]] + [min((day + 1) * DAY_US, cfg.watermark_us)]
+    for (p, s), now in zip(chunks, ends, strict=True):
+        result = pipe.feed(p, s, now)
         released.append(result.positions)
         events.append(result.events)
     if last:
