@@ -8,8 +8,9 @@ loopback-only ``LocalCluster`` when no address is given). Out: the sinks fed, an
 
 The steps: decode into (day, MMSI bucket) partitions (:mod:`seawatch.engine.partitions`);
 one task per (day, bucket), each resuming its bucket's previous day; one task per time slot
-for encounters' close steps, then their runs (:mod:`seawatch.engine.partition_tasks`), every
-task given the run's explicit global watermark. Tasks write files and return paths; this
+for encounters' close steps, then their runs; one task for identity changes over every
+bucket's statics (:mod:`seawatch.engine.partition_tasks`), every task given the run's
+explicit global watermark. Tasks write files and return paths; this
 process (the loader) reads them in a fixed order and is the only writer of the sinks, so
 one DuckDB file is never written by two processes. In-process and on any cluster, with any
 bucket count and task order, the canonical outputs are byte-identical
@@ -42,6 +43,7 @@ from seawatch.engine.partition_tasks import (
     encounter_runs,
     slot_task,
     slots,
+    statics_task,
     vessel_task,
 )
 from seawatch.engine.partitions import Manifest, read_part, write_partitions
@@ -110,7 +112,8 @@ def _dask_client(scheduler: str | None, workers: int) -> tuple[Any, Any]:
 def _run_tasks(
     manifest: Manifest, cfg: TaskConfig, runner: Any, slot_s: int
 ) -> tuple[list[VesselOut], pa.Table]:
-    """Every task of the run; the vessel tasks' outputs and the encounter events."""
+    """Every task of the run; the vessel tasks' outputs and the events of the stages across
+    vessels (encounters, identity changes)."""
     sizes: dict[int, int] = {}
     first: dict[int, int] = {}
     for f in manifest.files.values():
@@ -126,7 +129,7 @@ def _run_tasks(
         ]
         outs = [r[1] for chain in runner.chains(steps) for r in chain]
         close = [slot_task(outs, cfg, t0, t1) for t0, t1 in slots(manifest, slot_s)]
-        return outs, encounter_runs(close, cfg)
+        return outs, pa.concat_tables([encounter_runs(close, cfg), statics_task(cfg)])
     futures = []
     for b, days in zip(buckets, plan, strict=True):
         prev = None
@@ -136,8 +139,9 @@ def _run_tasks(
             futures.append(runner.submit(operator.itemgetter(1), prev, pure=False))
     close = [runner.submit(slot_task, futures, cfg, t0, t1, pure=False)
              for t0, t1 in slots(manifest, slot_s)]  # fmt: skip
-    events = runner.submit(encounter_runs, close, cfg, pure=False)
-    return runner.gather(futures), runner.gather(events)
+    across = [runner.submit(encounter_runs, close, cfg, pure=False),
+              runner.submit(statics_task, cfg, pure=False)]  # fmt: skip
+    return runner.gather(futures), pa.concat_tables(runner.gather(across))
 
 
 def _chain(prev: Any, cfg: TaskConfig, day: int, bucket: int, last: bool) -> Any:

@@ -26,7 +26,7 @@ equal those of one pass over the whole input.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -197,8 +197,9 @@ class Pipeline:
     ``params``: detector name → parameter instance (:func:`seawatch.events.registry.
     resolve_params`); a detector left out runs with its defaults.
     ``carry_source``: the chunks carry :data:`SOURCE_ID` (the engine's input number), kept
-    on every released row. ``pairs``: run the pairwise detectors too (encounters); a
-    partitioned run (:mod:`seawatch.engine.partition_tasks`) runs them as their own stage.
+    on every released row. ``only``: the names of the detectors to run (default: all); a
+    partitioned run (:mod:`seawatch.engine.partition_tasks`) runs those that look across
+    vessels as their own stages.
     """
 
     def __init__(
@@ -210,7 +211,7 @@ class Pipeline:
         max_attribution_s: float = DEFAULT_MAX_ATTRIBUTION_S,
         params: Mapping[str, Any] | None = None,
         carry_source: bool = False,
-        pairs: bool = True,
+        only: Collection[str] | None = None,
     ) -> None:
         from seawatch.decode.schemas import SCHEMAS
         from seawatch.settings import SETTINGS
@@ -232,7 +233,7 @@ class Pipeline:
         self.positions = 0
         self._clean: tracks.CleanState | None = None
         self._segment: tracks.SegmenterState | None = None
-        self._detectors = {d.name: d for d in detectors() if pairs or not d.pairs}
+        self._detectors = {d.name: d for d in detectors() if only is None or d.name in only}
         every = _params_for({d.name: d for d in detectors()}, params or {})
         self.params = {name: every[name] for name in self._detectors}
         self._states: dict[str, Any] = dict.fromkeys(self._detectors)
