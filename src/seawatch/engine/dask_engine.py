@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -46,8 +47,8 @@ from seawatch.engine.partition_tasks import (
     statics_task,
     vessel_task,
 )
-from seawatch.engine.partitions import Manifest, read_part, write_partitions
-from seawatch.engine.pipeline import ChunkResult
+from seawatch.engine.partitions import DAY_US, Manifest, read_part, write_partitions
+from seawatch.engine.pipeline import ChunkResult, ts_us
 from seawatch.engine.run import EngineReport, Final, Sink
 from seawatch.events.registry import detectors, resolve_params
 from seawatch.events.schema import EVENTS_SCHEMA
@@ -64,6 +65,7 @@ ENGINES = ("local", "partitioned", "dask")
 """``local``: the streaming engine (one pipeline); ``partitioned``: this engine's tasks in
 this process; ``dask``: this engine's tasks on a dask.distributed cluster."""
 DEFAULT_SLOT_S = 6 * 3600
+_LOAD_US = 3600 * 1_000_000  # the loader's chunk: an hour of every bucket
 
 
 class InProcess:
@@ -156,30 +158,70 @@ def _read(path: str | None, schema: pa.Schema) -> pa.Table:
     return schema.empty_table() if path is None else pq.read_table(path)
 
 
+class _Cursor:
+    """A time-ordered Parquet file read once, a time window after another."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.batches = pq.ParquetFile(path).iter_batches(batch_size=16_384)
+        self.rest: pa.Table | None = None
+
+    def until(self, hi: int) -> list[pa.Table]:
+        """The rows before ``hi`` µs not yet taken (rows without a time first)."""
+        out: list[pa.Table] = []
+        while True:
+            t = self.rest
+            if t is None:
+                batch = next(self.batches, None)
+                if batch is None:
+                    return out
+                t = pa.Table.from_batches([batch])
+            k = int(np.searchsorted(ts_us(t), hi))
+            self.rest = t.slice(k) if k < t.num_rows else None
+            out.append(t.slice(0, k))
+            if self.rest is not None:
+                return out
+
+
+def _window(cursors: Sequence[_Cursor], hi: int, empty: pa.Table) -> pa.Table:
+    parts = [t for c in cursors for t in c.until(hi)]
+    return pa.concat_tables([empty, *parts], promote_options="permissive")
+
+
 def _load(
-    outs: list[VesselOut], encounters: pa.Table, root: Path, manifest: Manifest,
+    outs: list[VesselOut], across: pa.Table, root: Path, manifest: Manifest,
     sinks: Sequence[Sink], report: EngineReport,
 ) -> None:  # fmt: skip
-    """Feed the sinks the tasks' files in (day, bucket) order; the end last."""
-    outs = sorted(outs, key=lambda o: (o.day, o.bucket))
+    """Feed the sinks the tasks' files a day at a time, each day an hour of every bucket at
+    a time (the store's duplicate check then looks at that hour only); the end last."""
     source = manifest.sources[0] if manifest.sources else "pipeline"
     empty = read_part(root, None, "positions")
-    for o in outs:
-        statics = read_part(root, manifest.part("statics", o.day, o.bucket), "statics")
-        positions = pq.read_table(o.files["positions"]) if "positions" in o.files else empty
-        events = _read(o.files.get("events"), EVENTS_SCHEMA)
-        piece = Piece(empty, statics, DecodeStats(), source, 0, last_of_chunk=False)
-        result = ChunkResult(positions, events)
-        _count(report, events)
-        report.chunks += 1
-        for sink in sinks:
-            sink.chunk(piece, result)
+    no_statics = read_part(root, None, "statics")
+    for day in manifest.days:
+        mine = [o for o in outs if o.day == day]
+        files = [o.files["positions"] for o in mine if "positions" in o.files]
+        statics = [root / r for r, f in manifest.files.items()
+                   if f["kind"] == "statics" and f["day"] == day]  # fmt: skip
+        found = [_read(o.files.get("events"), EVENTS_SCHEMA) for o in mine]
+        events = pa.concat_tables([EVENTS_SCHEMA.empty_table(), *found])
+        lo = min([day * DAY_US, *(o.span[0] for o in mine if o.span)])
+        hi = max([(day + 1) * DAY_US, *(o.span[1] + 1 for o in mine if o.span)])
+        pos_at, st_at = [_Cursor(f) for f in files], [_Cursor(f) for f in statics]
+        for a in range(lo, hi, _LOAD_US):
+            end = a + _LOAD_US if a + _LOAD_US < hi else np.iinfo(np.int64).max
+            piece = Piece(empty.slice(0, 0), _window(st_at, end, no_statics), DecodeStats(),
+                          source, 0, last_of_chunk=False)  # fmt: skip
+            result = ChunkResult(_window(pos_at, end, empty), events)
+            _count(report, events)
+            events = events.slice(0, 0)
+            report.chunks += 1
+            for sink in sinks:
+                sink.chunk(piece, result)
     segments = pa.concat_tables([_read(o.files.get("segments"), SEGMENTS) for o in outs]
                                 or [SEGMENTS.empty_table()])  # fmt: skip
     history = pa.concat_tables([_read(o.files.get("identity"), IDENTITY) for o in outs]
                                or [IDENTITY.empty_table()])  # fmt: skip
-    _count(report, encounters)
-    final = Final(ChunkResult(empty.slice(0, 0), encounters), segments, history)
+    _count(report, across)
+    final = Final(ChunkResult(empty.slice(0, 0), across), segments, history)
     report.segments = segments.num_rows
     for sink in sinks:
         sink.finish(final)

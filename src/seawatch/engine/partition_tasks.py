@@ -54,6 +54,7 @@ __all__ = [
 ]
 
 _NEVER = -(2**62)
+_ROW_GROUP = 32_768
 PER_VESSEL = tuple(d.name for d in detectors() if not d.pairs and d.reads == "positions")
 """Detectors that see one vessel (one MMSI) at a time: they run in the (day, bucket) tasks."""
 ACROSS_STATICS = tuple(d.name for d in detectors() if not d.pairs and d.reads == "statics")
@@ -118,7 +119,8 @@ def _first(pos: pa.Table, st: pa.Table) -> int:
 def _write(table: pa.Table, path: Path, out: VesselOut, name: str) -> None:
     if table.num_rows:
         path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, path, compression="zstd", compression_level=1)
+        pq.write_table(table, path, compression="zstd", compression_level=1,
+                       row_group_size=_ROW_GROUP)  # fmt: skip
         out.files[name] = str(path)
 
 
@@ -160,8 +162,9 @@ def vessel_task(
     name = f"d{day}-b{bucket:04d}"
     positions = pa.concat_tables(released) if released else None
     if positions is not None and positions.num_rows:
+        t = ts_us(positions)  # in time order: readers take an hour by the row groups' stats
+        positions = positions.take(np.argsort(t, kind="stable"))
         _write(positions, base / f"positions-{name}.parquet", out, "positions")
-        t = ts_us(positions)
         out.span = (int(t.min()), int(t.max()))
     _write(pa.concat_tables(events), base / f"events-{name}.parquet", out, "events")
     if last:
