@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,7 +104,8 @@ class Pipeline:
     on every released row. ``ports``: the :class:`seawatch.geo.ports.PortTable` that
     ``distance_to_port_km`` is measured against (default: the built-in list; the engine
     gives the node's, built-in + imported + derived: :mod:`seawatch.engine.ports`).
-    ``pairs``: run the pairwise detectors too (a partitioned run runs them on their own).
+    ``only``: the detectors to run (default: all; a partitioned run runs those across vessels
+    on their own).
     """
 
     def __init__(
@@ -117,7 +118,7 @@ class Pipeline:
         params: Mapping[str, Any] | None = None,
         carry_source: bool = False,
         ports: Any = None,
-        pairs: bool = True,
+        only: Collection[str] | None = None,
     ) -> None:
         from seawatch.decode.schemas import SCHEMAS
         from seawatch.settings import SETTINGS
@@ -142,7 +143,7 @@ class Pipeline:
         self.positions = 0
         self._clean: tracks.CleanState | None = None
         self._segment: tracks.SegmenterState | None = None
-        self._detectors = {d.name: d for d in detectors() if pairs or not d.pairs}
+        self._detectors = {d.name: d for d in detectors() if only is None or d.name in only}
         every = _params_for({d.name: d for d in detectors()}, params or {})
         self.params = {name: every[name] for name in self._detectors}
         self._states: dict[str, Any] = dict.fromkeys(self._detectors)
