@@ -74,7 +74,6 @@ class InProcess:
 
     def __init__(self, shuffle: int | None = None) -> None:
         self.rng = None if shuffle is None else random.Random(shuffle)
-        self.pending: list[Callable[[], None]] = []
 
     def chains(self, chains: list[list[Callable[[Any], Any]]]) -> list[list[Any]]:
         """Run each chain's steps in order (each given the previous one's result), the
