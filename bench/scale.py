@@ -62,7 +62,7 @@ def _engine(name: str, workers: int) -> Iterator[tuple[str, dict[str, Any]]]:
 
     with (
         LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                     host="127.0.0.1", dashboard_address=None) as cluster,
+                     host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster,
         Client(cluster) as client,
     ):  # fmt: skip
         yield "dask", {"client": client}

@@ -87,7 +87,7 @@ def cluster() -> Iterator[Any]:
 
     with (
         LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                     dashboard_address=None) as c,
+                     dashboard_address="127.0.0.1:0") as c,
         Client(c) as client,
     ):  # fmt: skip
         yield client

@@ -74,7 +74,6 @@ class InProcess:
 
     def __init__(self, shuffle: int | None = None) -> None:
         self.rng = None if shuffle is None else random.Random(shuffle)
-        self.pending: list[Callable[[], None]] = []
 
     def chains(self, chains: list[list[Callable[[Any], Any]]]) -> list[list[Any]]:
         """Run each chain's steps in order (each given the previous one's result), the
@@ -106,7 +105,9 @@ def _dask_client(scheduler: str | None, workers: int) -> tuple[Any, Any]:
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",  # loopback only
-        dashboard_address=None,
+        # the scheduler's HTTP server (/metrics, and the dashboard when bokeh is installed)
+        # starts whatever this says: on loopback, on a free port (never 8787 on all interfaces)
+        dashboard_address="127.0.0.1:0",
     )
     return Client(cluster), cluster  # type: ignore[no-untyped-call]
 
