@@ -105,7 +105,8 @@ def run_one(
         inputs = sorted(out.glob("ais-*.nmea"))
         if derive is not None:  # as `seawatch ingest`, `ports derive`, `ingest --detect`
             ingest(store, inputs, settings)
-            derive_ports(store, derive)
+            found = derive_ports(store, derive)
+            print(f"  derived {found.stored} anchorages", file=sys.stderr, flush=True)
         ingest(store, inputs, settings, detect=True, zones=zones)
         t2 = time.perf_counter()
         events = Query(store, Reader.node_admin("bench/quality: scoring every event")).events()

@@ -5,7 +5,8 @@ signs the map in, then for each ``--vessels`` count puts that many vessels (rand
 positions in the view, random headings) into the page's vessel layer exactly as the live
 stream does (``Vessels.apply`` then the layer's ``setData``), and measures:
 
-- update: one ``setData`` of every vessel until the map is idle again (the cost of a 1 Hz
+- update: the view's features built as the map draws them (``viewFeatures``: lean dots past
+  ``DENSE_AT`` vessels) and one ``setData`` until the map is idle again (the cost of a 1 Hz
   live update);
 - frame: the mean time between frames while the view pans continuously for
   ``--seconds`` (interaction with every vessel on screen);
@@ -60,12 +61,14 @@ _FILL = """async (n) => {
   vessels.clear();
   vessels.apply(items);
   const t0 = performance.now();
-  map.getSource('vessels').setData(vessels.features(state.box));
+  const fc = window.seawatch.viewFeatures();
+  const build = performance.now() - t0;
+  map.getSource('vessels').setData(fc);
   await new Promise((r) => map.once('idle', r));
   const update = performance.now() - t0;
   const drawn = new Set(map.queryRenderedFeatures({layers: ['vessels-arrow', 'vessels-dot']})
     .map((f) => f.properties.mmsi)).size;
-  return {update, drawn};
+  return {update, build, drawn};
 }"""
 
 _PAN = """async (seconds) => {
@@ -131,7 +134,10 @@ def main() -> int:
             page.click("#signin-form button[type=submit]")
             page.wait_for_function("() => window.seawatch.state.loads > 0", timeout=60_000)
             print(f"chromium {browser.version}, viewport 1280x800, load {os.getloadavg()[0]:.1f}")
-            print(f"{'vessels':>8} {'update ms':>10} {'frame ms':>9} {'fps':>6} {'drawn':>8}")
+            print(
+                f"{'vessels':>8} {'update ms':>10} {'of which build':>15} {'frame ms':>9} "
+                f"{'fps':>6} {'drawn':>8}"
+            )
             for n in (int(v) for v in args.vessels.split(",")):
                 got = page.evaluate(_FILL, n)
                 frame = page.evaluate(_PAN, args.seconds)
@@ -142,7 +148,8 @@ def main() -> int:
                     "() => document.body.dataset.state === 'ready'", timeout=120_000
                 )
                 print(
-                    f"{n:>8} {got['update']:>10.0f} {frame:>9.1f} {1000 / frame:>6.1f} "
+                    f"{n:>8} {got['update']:>10.0f} {got['build']:>15.0f} {frame:>9.1f} "
+                    f"{1000 / frame:>6.1f} "
                     f"{got['drawn']:>8}"
                 )
             browser.close()

@@ -196,3 +196,32 @@ def test_through_the_store_with_the_cli(shared_data: Path, tmp_path: Path) -> No
     assert _pairs(ev.to_pylist()) == {AT_SEA}
     at = [json.loads(d)["port_id"] for d in visits["details"].to_pylist()]
     assert any(str(p).startswith("anchorage:") for p in at)
+
+
+def test_detect_takes_port_lists_and_import_reports_bad_input(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from seawatch.cli.main import cli
+
+    wpi = shared_data / "geo/ports_nga_world_port_index_pub150/UpdatedPub150.csv"
+    gib = shared_data / ARGENNI / GIBRALTAR
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["detect", str(gib), "--out", str(out), "--ports", str(wpi)])
+    assert res.exit_code == 0, res.output
+    where = [_berth(e) for e in _encounters(out)]
+    assert set(where) == {"Puerto Banús"}  # Tanger Med is in the World Port Index
+    assert len(where) >= 4
+    env = {"SEAWATCH_NODE_NATION": "ESP"}
+    db = ["--db", str(tmp_path / "node.duckdb")]
+    res = CliRunner().invoke(cli, ["ports", "import", str(tmp_path / "none.csv"), *db], env=env)
+    assert res.exit_code == 1
+    assert "error: cannot read ports CSV" in res.output
+    assert "Traceback" not in res.output
+    nolat = tmp_path / "nolat.csv"
+    nolat.write_text("id,name\n1,x\n")
+    res = CliRunner().invoke(cli, ["ports", "import", str(nolat), *db], env=env)
+    assert (res.exit_code, "has no lat column" in res.output) == (1, True)
+    res = CliRunner().invoke(cli, ["ports", "list", *db], env=env)
+    assert "no stored ports" in res.output

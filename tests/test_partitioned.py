@@ -5,7 +5,8 @@ key and hashed, :mod:`seawatch.engine.canonical`) of the streaming engine (one p
 pipeline) are the reference; the partitioned engine must give them byte for byte with 1, 7,
 64 and 256 MMSI buckets, any chunk size, tasks in a shuffled order, and on a dask.distributed
 LocalCluster with 1 worker (here) and 2 workers (tests/test_partitioned_dask.py). The data
-crosses midnight (two days, a gap, loitering and an encounter spanning it).
+crosses midnight (two days, a gap, loitering and an encounter spanning it), and a ship
+changes MMSI (its IMO links two vessels in different buckets).
 
 Not covered here: daily runs and a day split mid-way, which need the detectors' and
 segmenter's state persisted between runs (issue 17, another change).
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,7 @@ from seawatch.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_pipeline import eventful
+from tracks.helpers import statics
 
 
 def write_inputs(d: Path) -> list[Path]:
@@ -45,7 +48,12 @@ def write_inputs(d: Path) -> list[Path]:
     d.mkdir(parents=True, exist_ok=True)
     write_sample(d / "sample.nmea", vessels=20, minutes=30, seed=11)
     first = decode(d / "sample.nmea")[0]["positions"]["ts"][0].as_py()
-    pos, sta = eventful(first.replace(hour=18, minute=0, second=0, microsecond=0))
+    t0 = first.replace(hour=18, minute=0, second=0, microsecond=0)
+    pos, sta = eventful(t0)
+    # one ship (one IMO) re-flagged from India to Singapore: a new MMSI, in another bucket
+    moved = [{"ts": t0 + timedelta(hours=h), "mmsi": m, "imo": 9123456, "name": "MOVER",
+              "ship_type": 70} for h, m in ((1, 419000001), (3, 563000001))]  # fmt: skip
+    sta = pa.concat_tables([sta, statics(moved)])
     pq.write_table(conform(pos, "positions"), d / "positions.parquet")
     pq.write_table(conform(sta, "statics"), d / "statics.parquet")
     return [d / "sample.nmea", d / "positions.parquet", d / "statics.parquet"]
@@ -65,6 +73,8 @@ def reference(inputs: list[Path], tmp_path_factory: pytest.TempPathFactory) -> d
     assert not sum(r.late.values())
     assert r.events_by_type["encounter"] >= 1
     assert r.events_by_type["gap"] >= 2
+    events = pq.read_table(out / "events.parquet").to_pylist()
+    assert any('"before_mmsi":419000001' in e["details"] for e in events)  # across buckets
     assert r.positions > 1000
     assert r.segments > 20
     return digests(out)
@@ -77,7 +87,7 @@ def cluster() -> Iterator[Any]:
 
     with (
         LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                     dashboard_address=None) as c,
+                     dashboard_address="127.0.0.1:0") as c,
         Client(c) as client,
     ):  # fmt: skip
         yield client
@@ -94,6 +104,15 @@ def test_buckets_give_the_same_answers(
     inputs: list[Path], reference: dict[str, str], tmp_path: Path, buckets: int
 ) -> None:
     assert partitioned(inputs, tmp_path, buckets=buckets, shuffle=buckets) == reference
+
+
+def test_spilling_while_partitioning_changes_nothing(
+    inputs: list[Path], reference: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from seawatch.engine import partitions
+
+    monkeypatch.setattr(partitions, "_SPILL_ROWS", 300)
+    assert partitioned(inputs, tmp_path, buckets=7, chunk_rows=500) == reference
 
 
 def test_one_worker_cluster_gives_the_same_answers(

@@ -37,7 +37,7 @@ def scheduler() -> Iterator[str]:
 
     with LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",
     ) as cluster:  # fmt: skip
         yield str(cluster.scheduler_address)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ from seawatch.decode.schemas import SCHEMAS, conform
 from seawatch.engine.pipeline import Pipeline
 from seawatch.engine.state import KEEP, StateFileError, StateStore
 from seawatch.errors import ConfigError
-from seawatch.events.schema import EVENTS_SCHEMA
+from seawatch.events.registry import Detector, EventType, registered
+from seawatch.events.schema import EVENTS_SCHEMA, build_events
 from test_pipeline import eventful
 
 WINDOW_S = 600.0
@@ -232,3 +234,40 @@ def test_a_state_made_with_other_parameters_is_refused() -> None:
     other = Pipeline(geography=False, reorder_window_s=WINDOW_S * 2)
     with pytest.raises(ConfigError, match="other detectors, parameters"):
         other.resume(pipe.state(), "x.arrow")
+
+
+@dataclass(frozen=True)
+class GuessParams:
+    """No parameters."""
+
+
+def guess(
+    positions: pa.Table,
+    params: GuessParams = GuessParams(),
+    state: int | None = None,
+    *,
+    open_events: bool = True,
+    watermark_us: int | None = None,
+) -> tuple[pa.Table, int]:
+    """A provisional event open at each run's end, started at the row count so far: the next
+    run never issues it again (its count differs), so it must retract it."""
+    n = (state or 0) + positions.num_rows
+    if not open_events or not n:
+        return EVENTS_SCHEMA.empty_table(), n
+    events = build_events("guess", start_us=[n], end_us=[None], mmsi=[1], lat=[None],
+                          lon=[None], confidence=[0.5], details=[{}])  # fmt: skip
+    return events, n
+
+
+def test_an_open_event_the_next_run_does_not_issue_again_is_retracted(
+    feed: dict[str, Any], tmp_path: Path
+) -> None:
+    toy = Detector("guess", guess, "positions", GuessParams, (EventType("guess", None),))
+    with registered(toy):
+        mid = feed["lo"] + (feed["hi"] - feed["lo"]) // 2
+        states, first, second = StateStore(tmp_path), Held(), Held()
+        run(feed, feed["lo"], mid, first, states, mid)
+        (provisional,) = [k for k, e in first.events.items() if e["event_type"] == "guess"]
+        run(feed, mid, feed["hi"] + 1, second, states, feed["hi"] + 1)
+    assert second.retracted == {provisional}
+    assert [e["event_type"] for e in second.events.values()].count("guess") == 1

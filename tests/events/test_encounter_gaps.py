@@ -167,3 +167,18 @@ def test_chunking_across_a_silence(gap: tuple[int, int], cuts: list[int]) -> Non
         ev, state = detect(part, state=state)
         outs.append(ev)
     assert combine(outs).equals(combine([whole]))
+
+
+def test_near_the_pole_a_pair_is_counted_once() -> None:
+    """At 89.999° N the whole parallel is a few hundred metres: the copies of the points
+    west of +180° meet the same neighbours as the originals; each pair counts once."""
+    lat = 89.999
+    t = _drift(
+        {
+            A: [(m, lat, 179.0) for m in _every10(0, 180)],
+            B: [(m, lat, -179.0) for m in _every10(0, 180)],
+        }
+    )
+    ev, _ = detect(t)
+    assert ev.num_rows == 1
+    assert details(ev)[0]["n_close_steps"] == 19

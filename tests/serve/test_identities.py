@@ -62,3 +62,20 @@ def test_a_profile_says_where_its_records_came_from(node: Node) -> None:
         assert o["derived"] is False
     with node.client("IND:SECRET") as c:
         assert {o["marking"] for o in origins} <= set(c.get("/api/v1/me").json()["labels"])
+
+
+def test_identities_of_listed_vessels_only(node: Node) -> None:
+    whole = _all(node, "IND:SECRET", 10_000)
+    mmsis = sorted({i["mmsi"] for i in whole})[:3]
+    with node.client("IND:SECRET") as c:
+        one = c.get("/api/v1/identities", params={"mmsi": ",".join(map(str, mmsis))})
+        repeated = c.get("/api/v1/identities", params=[("mmsi", str(m)) for m in mmsis])
+        assert one.status_code == 200, one.text
+        assert one.json()["items"] == repeated.json()["items"]
+        assert one.json()["items"] == [i for i in whole if i["mmsi"] in mmsis]
+        unknown = c.get("/api/v1/identities", params={"mmsi": "999999999"})
+        assert unknown.json()["items"] == []
+        for bad in ("abc", "1,x", "²", "1000000000", ",".join(["1"] * 1001)):
+            r = c.get("/api/v1/identities", params={"mmsi": bad})
+            assert r.status_code == 400, (bad, r.text)
+            assert "mmsi" in r.json()["detail"]

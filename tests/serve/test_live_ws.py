@@ -35,6 +35,9 @@ from seawatch.settings import load_settings
 from seawatch.sim.synth import write_sample
 from seawatch.store import Store, open_store
 
+# the demo sample's vessels transmit for minutes: events are its 5-minute gaps
+SHORT_GAPS = {"SEAWATCH_NODE_NATION": "IND", "SEAWATCH_DETECTORS__GAP__MIN_GAP_S": "300"}
+
 READERS = ("IND:SECRET", "USA:SECRET")
 WEST = [80.0, 2.0, 87.0, 20.0]
 WORLD = [-180.0, -90.0, 180.0, 90.0]
@@ -65,7 +68,7 @@ def _subscribe(ws: ClientConnection, sub: dict[str, Any]) -> dict[str, Any]:
 
 def _ingest(app: Any, store: Store, tmp: Path) -> None:
     """Two sessions, one per label, each told to the app's subscribers, as serve --tcp."""
-    settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
+    settings = load_settings(env=SHORT_GAPS)
     lock = app.state.seawatch.lock
     for seed, marking in enumerate(LABELS, start=1):
         feed = tmp / f"feed{seed}.nmea"

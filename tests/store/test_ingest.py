@@ -162,6 +162,8 @@ def test_detect_stores_segments_and_events_with_combined_labels(
         "CONFIDENTIAL//REL TO IND, USA",
         "--originator",
         "IND",
+        "--param",
+        "gap.min_gap_s=600",  # the sample's hour holds no 6 h gap: 10-minute ones, events
     ]
     env = {"SEAWATCH_NODE_NATION": "IND"}
     res = runner.invoke(cli, args, env=env)
@@ -351,6 +353,7 @@ def test_session_over_batches_equals_one_run(
     """A live feed's batches added one by one to an Ingest session store what one ingest
     of the same files stores: tracks and events span the batches."""
     from seawatch.engine.ingest import Ingest
+    from seawatch.events.gap import GapParams
 
     lines = sample().read_text().splitlines()[:30_000]
     batches = []
@@ -359,11 +362,12 @@ def test_session_over_batches_equals_one_run(
         path.write_text("\n".join(lines[k * 10_000 : (k + 1) * 10_000]) + "\n")
         batches.append(path)
     whole = str(tmp_path / "whole.duckdb")
+    params = {"gap": GapParams(min_gap_s=600)}  # the sample's hour holds no 6 h gap
     with open_store(whole, node) as store:
-        ingest(store, batches, node, detect=True)
+        ingest(store, batches, node, detect=True, params=params)
         expected = contents(store)
     with open_store(store_url, node) as store:
-        session = Ingest(store, node, detect=True)
+        session = Ingest(store, node, detect=True, params=params)
         for path in batches:
             session.add([path])
             assert session.report.stored["positions"] > 0  # stored as the batches arrive

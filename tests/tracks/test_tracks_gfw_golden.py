@@ -6,14 +6,12 @@ the same 1,668 points (29 segments). That file was produced by gpsdio-segment as
 whose scoring differs from the develop matcher we follow by default: with
 ``SegmentParams.gpsdio_2019()`` ours reproduces it (ARI ≥ 0.9), with the defaults it does
 not (0.72). Agreement is measured as the adjusted Rand index (ARI) and the pairwise (Rand)
-agreement over all pairs of points; each figure is also written to
-``$SEAWATCH_GOLDEN_REPORT`` (JSON lines) when that is set, for bench/RESULTS.md.
+agreement over all pairs of points; ``pytest -s`` prints them as JSON lines.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from math import comb
 from pathlib import Path
@@ -30,11 +28,8 @@ PARAMS = {"develop": SegmentParams(), "gpsdio-2019": SegmentParams.gpsdio_2019()
 
 
 def record(**figures: Any) -> None:
-    """Print one line of figures and append it to $SEAWATCH_GOLDEN_REPORT if set."""
+    """Print one JSON line of figures (``pytest -s`` shows them; bench/RESULTS.md)."""
     print(json.dumps(figures))
-    if path := os.environ.get("SEAWATCH_GOLDEN_REPORT"):
-        with open(path, "a") as f:
-            f.write(json.dumps(figures) + "\n")
 
 
 def rand_indices(a: list[object], b: list[object]) -> tuple[float, float]:

@@ -235,6 +235,20 @@ def test_live_positions_reach_the_map_for_what_the_reader_may_read(
         with livenode.client(reader) as c:
             latest = {i["mmsi"]: i for i in _latest(c, mp.box())}
         assert {m: held[m]["ts"] for m in held} == {m: latest[m]["ts"] for m in latest}
+        # the vessels the stream brought are looked up and named (GET /identities?mmsi=)
+        with livenode.client(reader) as c:
+            named = {
+                i["mmsi"]: i["name"] or i["callsign"]
+                for i in reversed(_pages(c, "/api/v1/identities", {}))
+                if i["name"] or i["callsign"]
+            }
+        assert named
+        mp.page.wait_for_function(
+            "(named) => Object.entries(named).every(([m, name]) =>"
+            " window.seawatch.identities.props(Number(m)).name === name)",
+            arg={str(m): n for m, n in named.items()},
+            timeout=30_000,
+        )
         mp.shot(tmp_path / f"live-{reader.split(':')[0]}.png")
         assert mp.outside == []
         assert mp.errors == []

@@ -114,7 +114,14 @@ def test_names_at_zoom_and_colours_by_type_from_one_table(
     # names: a known vessel's name is rendered as its label at zoom 9
     with webnode.client("IND:SECRET") as c:
         latest = all_pages(c, "/api/v1/latest", {})
-    target = next(v for v in latest if (ident.get(v["mmsi"]) or {}).get("name"))
+    named = [v for v in latest if (ident.get(v["mmsi"]) or {}).get("name")]
+
+    def room(v: dict[str, Any]) -> float:  # to the nearest other vessel (no label collision)
+        return min(
+            (v["lon"] - w["lon"]) ** 2 + (v["lat"] - w["lat"]) ** 2 for w in latest if w is not v
+        )
+
+    target = max(named, key=room)
     mp.jump(target["lon"], target["lat"], 9)
     labels = {f["mmsi"]: f["name"] for f in mp.rendered(["vessels-label"])}
     assert labels.get(target["mmsi"]) == ident[target["mmsi"]]["name"]
@@ -131,4 +138,38 @@ def test_names_at_zoom_and_colours_by_type_from_one_table(
     )
     assert fonts == [f"{webnode.url}/assets/fonts/noto-sans-latin-600-normal.woff2"]
     assert mp.outside == []
+    assert mp.errors == []
+
+
+def test_past_dense_at_every_vessel_is_a_lean_dot_and_still_drawn(
+    browser: Browser, webnode: WebNode, tmp_path: Path
+) -> None:
+    mp = MapPage.open(browser, webnode.url)
+    mp.goto()
+    mp.sign_in(webnode.tokens["IND:SECRET"])
+    n = int(mp.page.evaluate("window.seawatch.denseAt")) + 5_000
+    mp.page.evaluate(
+        """async (n) => {
+             const {vessels, state} = window.seawatch;
+             const [w, s, e, nn] = state.box;
+             const items = [];
+             for (let i = 0; i < n; i++) {
+               items.push({mmsi: 200000000 + i, ts: '2025-06-01T00:00:00Z', label: 'SECRET',
+                 lon: w + (e - w) * ((i * 7919) % n) / n, lat: s + (nn - s) * (i % 997) / 997,
+                 heading_deg: i % 360});
+             }
+             vessels.apply(items);
+             await window.seawatch.redraw();
+           }""",
+        n,
+    )
+    mp.page.evaluate(SETTLE)
+    total = len({v["mmsi"] for v in mp.shown()})  # the node's vessels stay too
+    assert total > n
+    assert mp.count() == total
+    drawn = mp.rendered()
+    assert len({f["mmsi"] for f in drawn}) == total
+    assert {f["layer"] for f in drawn} == {"vessels-dot"}  # no arrows past DENSE_AT
+    assert all("heading" not in f for f in drawn)
+    mp.shot(tmp_path / "dense.png")
     assert mp.errors == []

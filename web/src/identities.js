@@ -12,6 +12,13 @@ export class Identities {
    * vessel): the name from the first row naming it, the type from the first typed row. */
   load(items) {
     this.byMmsi.clear();
+    this.merge(items);
+  }
+
+  /** Add ``items`` (rows as ``load``'s): the vessels they name replace what was known of
+   * them, the others stay. */
+  merge(items) {
+    for (const m of new Set(items.map((it) => it.mmsi))) this.byMmsi.delete(m);
     for (const it of items) {
       const had = this.byMmsi.get(it.mmsi) ?? { name: null, callsign: null, ship_type: null, labels: [] };
       const name = it.name || it.callsign || null;
@@ -24,6 +31,13 @@ export class Identities {
         if (!had.labels.includes(it.label)) had.labels.push(it.label);
       }
       this.byMmsi.set(it.mmsi, had);
+    }
+  }
+
+  /** Remember ``mmsis`` as looked up: those no row named stay known, unnamed. */
+  markLookedUp(mmsis) {
+    for (const m of mmsis) {
+      if (!this.byMmsi.has(m)) this.byMmsi.set(m, { name: null, callsign: null, ship_type: null, labels: [] });
     }
   }
 

@@ -9,7 +9,7 @@ import { setupAreas } from "./areas_ui.js";
 import { evidence, showIncidents } from "./incidents.js";
 import { showPanel, trackWindow } from "./panel.js";
 import { replayEventLabels, setupReplay } from "./replay_ui.js";
-import { Vessels, parseFilter, trackLine, viewBox } from "./vessels.js";
+import { DENSE_AT, Vessels, dense, parseFilter, trackLine, viewBox } from "./vessels.js";
 import { Identities } from "./identities.js";
 import { showLegend } from "./legend.js";
 import { ALL_CLASSES } from "./types.js";
@@ -29,7 +29,6 @@ const state = {
   socket: null,
   loads: 0,
   seq: 0,
-  identitiesAt: 0, // when the identities were last loaded (ms)
 };
 window.seawatch = { vessels, identities, state, classes: ALL_CLASSES }; // for the tests and the curious
 
@@ -71,10 +70,20 @@ let drawing = null;
 let dirty = false;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function draw() {
+/** The vessels to draw now (live, or the replay's at its time), as GeoJSON points; past
+ * ``DENSE_AT`` of them, lean dots (``dense``). */
+function viewFeatures() {
   const r = state.replay;
   const fc = r ? r.replay.features(r.t, identities) : vessels.features(state.box, state.only, identities);
   if (r && state.only) fc.features = fc.features.filter((f) => state.only.has(f.properties.mmsi));
+  return fc.features.length > DENSE_AT ? dense(fc) : fc;
+}
+window.seawatch.viewFeatures = viewFeatures; // what bench/web.py draws
+window.seawatch.denseAt = DENSE_AT;
+
+function draw() {
+  const r = state.replay;
+  const fc = viewFeatures();
   state.map.getSource(VESSELS).setData(fc);
   showLegend($("legend"), fc.features);
   const when = r ? ` at ${new Date(r.t).toISOString().replace(".000Z", "Z")}` : " in view";
@@ -93,18 +102,31 @@ function shownLabels() {
   return [...new Set(at.map((p) => p.label)), ...identities.labels(at.map((p) => p.mmsi)), ...events];
 }
 
-/** Who every vessel the reader may read says it is (names, ship types); again at most
- * every 30 s when vessels nobody has named yet arrive. */
+/** Who every vessel the reader may read says it is (names, ship types). */
 async function loadIdentities() {
-  state.identitiesAt = Date.now();
   identities.load(await allPages("/api/v1/identities?limit=10000"));
 }
 
+const waiting = new Set(); // MMSIs from the live stream not named yet, to look up
+let pending = null;
+
+/** Look up, 2 s later and 500 at a time, the vessels of live ``items`` not named yet
+ * (each once: one with no static report stays unnamed until the next sign-in). */
 function identifyNewcomers(items) {
-  if (Date.now() - state.identitiesAt < 30_000 || items.every((it) => identities.has(it.mmsi))) return;
-  loadIdentities()
-    .then(() => redraw())
-    .catch(fail);
+  for (const it of items) if (!identities.has(it.mmsi)) waiting.add(it.mmsi);
+  if (pending || waiting.size === 0) return;
+  pending = sleep(2000).then(async () => {
+    const wanted = [...waiting];
+    waiting.clear();
+    for (let i = 0; i < wanted.length; i += 500) {
+      const chunk = wanted.slice(i, i + 500);
+      identities.merge(await allPages(`/api/v1/identities?limit=10000&mmsi=${chunk.join(",")}`));
+      identities.markLookedUp(chunk);
+    }
+    pending = null;
+    await redraw();
+  });
+  pending.catch(fail);
 }
 
 /** Redraw the vessels in view, their count and the banner, at most once a second. */
@@ -334,4 +356,5 @@ $("signout").addEventListener("click", async () => {
   location.reload();
 });
 const replay = setupReplay({ state, vessels, redraw, fail });
+window.seawatch.redraw = redraw;
 boot();

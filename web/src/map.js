@@ -24,7 +24,9 @@ function style() {
     sources: {
       land: { type: "geojson", data: `${BASEMAP}/land.geojson` },
       borders: { type: "geojson", data: `${BASEMAP}/borders.geojson` },
-      [VESSELS]: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
+      // points: a small tile buffer (the largest mark is an 11 px arrow) and no tiles past
+      // zoom 12 (overzoomed beyond) keep the worker's tiling of many vessels cheap
+      [VESSELS]: { type: "geojson", data: { type: "FeatureCollection", features: [] }, buffer: 16, maxzoom: 12 },
       [TRACK]: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
       [AREAS]: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
       [DRAFT]: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
@@ -107,10 +109,11 @@ function style() {
         source: VESSELS,
         filter: ["==", ["get", "moving"], false],
         paint: {
-          "circle-radius": 4,
+          // lean dots (``dense``: no heading property) are smaller and unstroked
+          "circle-radius": ["case", ["has", "heading"], 4, 2.5],
           "circle-color": colourExpression(),
           "circle-stroke-color": "#fff",
-          "circle-stroke-width": 1,
+          "circle-stroke-width": ["case", ["has", "heading"], 1, 0],
         },
       },
       {

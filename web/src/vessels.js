@@ -119,3 +119,22 @@ export function parseFilter(text) {
   if (/^\d{9}$/.test(t)) return { mmsi: Number(t) };
   return { q: t };
 }
+
+/** Past this many vessels drawn, each is a dot coloured by type, without heading or name:
+ * circles need no symbol layout or placement, and lean properties less copying and tiling
+ * (bench/web.py; docs/map.md). */
+export const DENSE_AT = 20_000;
+
+/** ``fc``'s vessels as lean dots: properties mmsi, kind, moving (false: the dot layer),
+ * name ("": no label). */
+export function dense(fc) {
+  return {
+    type: "FeatureCollection",
+    features: fc.features.map((f) => ({
+      type: "Feature",
+      id: f.id,
+      properties: { mmsi: f.properties.mmsi, kind: f.properties.kind, moving: false, name: "" },
+      geometry: f.geometry,
+    })),
+  };
+}

@@ -45,3 +45,18 @@ test("Identities: name from the naming report, type from the typed one, both mar
   assert.equal(f.properties.name, "ALPHA");
   assert.equal(f.properties.kind, "fishing");
 });
+
+test("Identities.merge replaces the vessels it names, markLookedUp remembers the rest", () => {
+  const ids = new Identities();
+  ids.load([{ mmsi: 1, name: "A", callsign: null, ship_type: 70, label: "S" }]);
+  ids.merge([{ mmsi: 2, name: "B", callsign: null, ship_type: 80, label: "C" }]);
+  assert.deepEqual(ids.props(1), { name: "A", kind: "cargo" });
+  assert.deepEqual(ids.props(2), { name: "B", kind: "tanker" });
+  ids.merge([{ mmsi: 1, name: "A2", callsign: null, ship_type: null, label: "S" }]);
+  assert.deepEqual(ids.props(1), { name: "A2", kind: "unknown" });
+  ids.markLookedUp([2, 3]);
+  assert.ok(ids.has(3));
+  assert.deepEqual(ids.props(3), { name: "", kind: "unknown" });
+  assert.deepEqual(ids.props(2), { name: "B", kind: "tanker" });
+  assert.deepEqual(ids.labels([3]), []);
+});

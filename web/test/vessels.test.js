@@ -73,3 +73,14 @@ test("parseFilter: nine digits an MMSI, other text a search", () => {
   assert.deepEqual(parseFilter("9123456"), { q: "9123456" });
   assert.equal(parseFilter("  "), null);
 });
+
+test("dense: lean dots keep the MMSI and type class, lose heading, name and marking", async () => {
+  const { DENSE_AT, dense } = await import("../src/vessels.js");
+  assert.ok(DENSE_AT >= 10_000);
+  const v = new Vessels();
+  v.apply([pos(1, "2025-01-01T00:00:00Z", 1, 2, { heading_deg: 90 })]);
+  const fc = dense(v.features(null));
+  assert.deepEqual(fc.features[0].properties, { mmsi: 1, kind: "unknown", moving: false, name: "" });
+  assert.deepEqual(fc.features[0].geometry.coordinates, [1, 2]);
+  assert.equal(fc.features[0].id, 1);
+});

@@ -95,7 +95,9 @@ C_LINES = 0
 C_SENTENCES = 1  # AIS sentences (VDM/VDO) seen, good or bad
 C_OTHER = 2  # other NMEA sentences ($GPRMC, $PGHP, ...)
 C_SKIPPED = 3  # blank lines, comments, lines holding only a time
-N_C = 4
+C_EMPTY_FRAGMENTS = 4  # multi-sentence messages assembled with an empty fragment
+C_REORDERED = 5  # multi-sentence messages assembled from fragments out of order
+N_C = 6
 
 
 def new_state() -> np.ndarray:
@@ -367,7 +369,7 @@ def scan(
                 nr, nrb = _reject(rej, rejbuf, nr, nrb, line, BAD_FRAGMENT, buf, rec_start, te)
                 p = te
                 continue
-            if pb == pa:
+            if pb == pa and total == 1:  # an empty fragment of several adds no bits
                 nr, nrb = _reject(rej, rejbuf, nr, nrb, line, EMPTY_PAYLOAD, buf, rec_start, te)
                 p = te
                 continue
@@ -470,9 +472,11 @@ def scan(
             k = ra.find_slot(meta, used, group, sth, chan, seq, total)
             if k >= 0:
                 s = used[1 + k]
-                if meta[s, ra.S_MASK] >> (num - 1):
-                    # this fragment or a later one already arrived: fragments are sent in
-                    # order, so the earlier message can never complete
+                late = line - meta[s, ra.S_LAST_LINE] > ra.REORDER_LINES
+                if (meta[s, ra.S_MASK] >> (num - 1)) & 1 or (meta[s, ra.S_MASK] >> num and late):
+                    # this fragment already arrived, or it comes before a fragment that did
+                    # and not right after it: a new message with the same key, so the
+                    # earlier one can never complete (fragments reversed side by side join)
                     nr, nrb = _reject_slot(
                         rej, rejbuf, nr, nrb, meta, spay_len, sraw, sraw_len, s, ORPHAN
                     )
@@ -500,12 +504,17 @@ def scan(
                 meta[s, ra.S_VDO] = vdo
             s = used[1 + k]
             f = num - 1
+            if meta[s, ra.S_MASK] >> num:
+                meta[s, ra.S_FLAGS] |= ra.F_REORDERED
             meta[s, ra.S_MASK] |= 1 << f
             meta[s, ra.S_LAST_LINE] = line
             if meta[s, ra.S_TS] == NO_TIME:
                 meta[s, ra.S_TS] = ts
-            if num == total:
+            if pb == pa:
+                meta[s, ra.S_FLAGS] |= ra.F_EMPTY
+            elif num >= meta[s, ra.S_FILL_FROM]:  # the fill bits end the last bits sent
                 meta[s, ra.S_FILL] = fill
+                meta[s, ra.S_FILL_FROM] = num
             if meta[s, ra.S_STATION_LEN] == 0 and st_b > st_a:
                 sstation[s, : st_b - st_a] = buf[st_a:st_b]
                 meta[s, ra.S_STATION_LEN] = st_b - st_a
@@ -523,8 +532,16 @@ def scan(
             nchar = 0
             for f in range(total):
                 nchar += spay_len[s, f]
+            if nchar == 0:
+                nr, nrb = _reject_slot(
+                    rej, rejbuf, nr, nrb, meta, spay_len, sraw, sraw_len, s, EMPTY_PAYLOAD
+                )
+                continue
             nbits = nchar * 6 - meta[s, ra.S_FILL]
-            mt = spay[s, 0, 0]
+            f0 = 0
+            while spay_len[s, f0] == 0:
+                f0 += 1
+            mt = spay[s, f0, 0]
             if mt < 1 or mt > 27 or nbits < min_bits[mt]:
                 reason = UNKNOWN_TYPE if (mt < 1 or mt > 27) else SHORT_MESSAGE
                 nr, nrb = _reject_slot(
@@ -559,6 +576,10 @@ def scan(
                 stbuf[nst] = sstation[s, i]
                 nst += 1
             msg[M_NFRAG, nm] = total
+            if meta[s, ra.S_FLAGS] & ra.F_EMPTY:
+                counts[C_EMPTY_FRAGMENTS] += 1
+            if meta[s, ra.S_FLAGS] & ra.F_REORDERED:
+                counts[C_REORDERED] += 1
             msg[M_RAW_START, nm] = nraw
             msg[M_RAW_LEN, nm] = 0
             if keep_raw:

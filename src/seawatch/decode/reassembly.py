@@ -3,9 +3,12 @@
 Fragments wait in a fixed table of slots (:class:`Pending`), keyed by the tag-block
 group id when the sender gave one, otherwise by (station, channel, sequence id,
 fragment count). Fragments of other messages, and other sentences, may arrive in
-between. A slot is dropped as an orphan when its message cannot complete: a newer
-fragment with the same key restarts the message, its time or line distance exceeds
-the timeout, the table is full (the oldest slot goes), or the input ends.
+between, and a message's fragments in reverse order when they arrive within
+``REORDER_LINES`` lines (real feeds relay them reversed); a fragment
+with an empty payload adds no bits (a real type 8 ended with ``!AIVDM,2,2,0,A,,0*16``).
+A slot is dropped as an orphan when its message cannot complete: a fragment whose number
+it already holds restarts the message, its time or line distance exceeds the timeout,
+the table is full (the oldest slot goes), or the input ends.
 
 The table lives in numpy arrays so it survives from one chunk of input to the next
 without a Python object per fragment.
@@ -22,6 +25,11 @@ MAX_FRAGMENTS = 9
 FRAGMENT_CHARS = 128  # payload characters kept per fragment (a sentence holds ≤ 82 bytes)
 RAW_BYTES = 512  # raw sentence bytes kept per fragment, for quarantine and ``raw``
 STATION_BYTES = 32
+#: A fragment numbered before one its message already holds joins only this many lines
+#: after the message's last fragment: reversed relays put fragments side by side, and a
+#: wider window (the orphan timeout) joined orphan fragments 2 to the next message's
+#: fragment 1 with the same sequence id (121 of AISHub's 82,753 messages lost).
+REORDER_LINES = 9
 
 # Columns of Pending.meta
 S_GROUP = 0  # tag-block group id, or -1
@@ -37,7 +45,12 @@ S_FILL = 9
 S_STATION_LEN = 10
 S_TALKER = 11
 S_VDO = 12
-N_META = 13
+S_FLAGS = 13  # F_* bits: how the message was put together
+S_FILL_FROM = 14  # number of the fragment whose fill bits S_FILL holds (the last non-empty)
+N_META = 15
+
+F_REORDERED = 1  # a fragment arrived after a later-numbered one of its message
+F_EMPTY = 2  # a fragment had an empty payload (it adds no bits)
 
 
 @dataclass
@@ -115,6 +128,9 @@ def allocate(meta: np.ndarray, payload_len: np.ndarray, used: np.ndarray) -> int
             for f in range(payload_len.shape[1]):
                 payload_len[s, f] = -1
             meta[s, S_MASK] = 0
+            meta[s, S_FLAGS] = 0
+            meta[s, S_FILL] = 0
+            meta[s, S_FILL_FROM] = 0
             return int(n)
     return -1
 

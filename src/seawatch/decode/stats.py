@@ -24,6 +24,8 @@ class DecodeStats:
     skipped_lines: int = 0
     untimed: int = 0  # messages with no receive time of their own (stamped or left null)
     assumed: int = 0  # of those, stamped with an assumed time (``untimed``)
+    empty_fragments: int = 0  # multi-sentence messages assembled with an empty fragment
+    reordered: int = 0  # multi-sentence messages assembled from fragments out of order
     by_type: Mapping[int, int] = field(default_factory=dict)
     rejects: Mapping[str, int] = field(default_factory=dict)
 
@@ -37,6 +39,8 @@ class DecodeStats:
             skipped_lines=self.skipped_lines + other.skipped_lines,
             untimed=self.untimed + other.untimed,
             assumed=self.assumed + other.assumed,
+            empty_fragments=self.empty_fragments + other.empty_fragments,
+            reordered=self.reordered + other.reordered,
             by_type=dict(Counter(self.by_type) + Counter(other.by_type)),
             rejects=dict(Counter(self.rejects) + Counter(other.rejects)),
         )
@@ -55,6 +59,8 @@ class DecodeStats:
             "skipped_lines": self.skipped_lines,
             "untimed": self.untimed,
             "assumed": self.assumed,
+            "empty_fragments": self.empty_fragments,
+            "reordered": self.reordered,
             "by_type": {str(k): v for k, v in sorted(self.by_type.items())},
             "rejects": dict(sorted(self.rejects.items())),
         }

@@ -189,6 +189,8 @@ class NmeaDecoder:
             messages=messages.count - unmatched,
             other_sentences=int(counts[nmea.C_OTHER]),
             skipped_lines=int(counts[nmea.C_SKIPPED]),
+            empty_fragments=int(counts[nmea.C_EMPTY_FRAGMENTS]),
+            reordered=int(counts[nmea.C_REORDERED]),
             by_type=by_type,
             rejects=rejects,
         )

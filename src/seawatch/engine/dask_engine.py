@@ -8,8 +8,9 @@ loopback-only ``LocalCluster`` when no address is given). Out: the sinks fed, an
 
 The steps: decode into (day, MMSI bucket) partitions (:mod:`seawatch.engine.partitions`);
 one task per (day, bucket), each resuming its bucket's previous day; one task per time slot
-for encounters' close steps, then their runs (:mod:`seawatch.engine.partition_tasks`), every
-task given the run's explicit global watermark. Tasks write files and return paths; this
+for encounters' close steps, then their runs; one task for identity changes over every
+bucket's statics (:mod:`seawatch.engine.partition_tasks`), every task given the run's
+explicit global watermark. Tasks write files and return paths; this
 process (the loader) reads them in a fixed order and is the only writer of the sinks, so
 one DuckDB file is never written by two processes. In-process and on any cluster, with any
 bucket count and task order, the canonical outputs are byte-identical
@@ -30,6 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -42,10 +44,11 @@ from seawatch.engine.partition_tasks import (
     encounter_runs,
     slot_task,
     slots,
+    statics_task,
     vessel_task,
 )
-from seawatch.engine.partitions import Manifest, read_part, write_partitions
-from seawatch.engine.pipeline import ChunkResult
+from seawatch.engine.partitions import DAY_US, Manifest, read_part, write_partitions
+from seawatch.engine.pipeline import ChunkResult, ts_us
 from seawatch.engine.run import EngineReport, Final, Sink
 from seawatch.events.registry import detectors, resolve_params
 from seawatch.events.schema import EVENTS_SCHEMA
@@ -62,6 +65,7 @@ ENGINES = ("local", "partitioned", "dask")
 """``local``: the streaming engine (one pipeline); ``partitioned``: this engine's tasks in
 this process; ``dask``: this engine's tasks on a dask.distributed cluster."""
 DEFAULT_SLOT_S = 6 * 3600
+_LOAD_US = 3600 * 1_000_000  # the loader's chunk: an hour of every bucket
 
 
 class InProcess:
@@ -70,7 +74,6 @@ class InProcess:
 
     def __init__(self, shuffle: int | None = None) -> None:
         self.rng = None if shuffle is None else random.Random(shuffle)
-        self.pending: list[Callable[[], None]] = []
 
     def chains(self, chains: list[list[Callable[[Any], Any]]]) -> list[list[Any]]:
         """Run each chain's steps in order (each given the previous one's result), the
@@ -102,7 +105,9 @@ def _dask_client(scheduler: str | None, workers: int) -> tuple[Any, Any]:
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",  # loopback only
-        dashboard_address=None,
+        # the scheduler's HTTP server (/metrics, and the dashboard when bokeh is installed)
+        # starts whatever this says: on loopback, on a free port (never 8787 on all interfaces)
+        dashboard_address="127.0.0.1:0",
     )
     return Client(cluster), cluster  # type: ignore[no-untyped-call]
 
@@ -110,7 +115,8 @@ def _dask_client(scheduler: str | None, workers: int) -> tuple[Any, Any]:
 def _run_tasks(
     manifest: Manifest, cfg: TaskConfig, runner: Any, slot_s: int
 ) -> tuple[list[VesselOut], pa.Table]:
-    """Every task of the run; the vessel tasks' outputs and the encounter events."""
+    """Every task of the run; the vessel tasks' outputs and the events of the stages across
+    vessels (encounters, identity changes)."""
     sizes: dict[int, int] = {}
     first: dict[int, int] = {}
     for f in manifest.files.values():
@@ -126,7 +132,7 @@ def _run_tasks(
         ]
         outs = [r[1] for chain in runner.chains(steps) for r in chain]
         close = [slot_task(outs, cfg, t0, t1) for t0, t1 in slots(manifest, slot_s)]
-        return outs, encounter_runs(close, cfg)
+        return outs, pa.concat_tables([encounter_runs(close, cfg), statics_task(cfg)])
     futures = []
     for b, days in zip(buckets, plan, strict=True):
         prev = None
@@ -136,8 +142,9 @@ def _run_tasks(
             futures.append(runner.submit(operator.itemgetter(1), prev, pure=False))
     close = [runner.submit(slot_task, futures, cfg, t0, t1, pure=False)
              for t0, t1 in slots(manifest, slot_s)]  # fmt: skip
-    events = runner.submit(encounter_runs, close, cfg, pure=False)
-    return runner.gather(futures), runner.gather(events)
+    across = [runner.submit(encounter_runs, close, cfg, pure=False),
+              runner.submit(statics_task, cfg, pure=False)]  # fmt: skip
+    return runner.gather(futures), pa.concat_tables(runner.gather(across))
 
 
 def _chain(prev: Any, cfg: TaskConfig, day: int, bucket: int, last: bool) -> Any:
@@ -152,30 +159,70 @@ def _read(path: str | None, schema: pa.Schema) -> pa.Table:
     return schema.empty_table() if path is None else pq.read_table(path)
 
 
+class _Cursor:
+    """A time-ordered Parquet file read once, a time window after another."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.batches = pq.ParquetFile(path).iter_batches(batch_size=16_384)
+        self.rest: pa.Table | None = None
+
+    def until(self, hi: int) -> list[pa.Table]:
+        """The rows before ``hi`` µs not yet taken (rows without a time first)."""
+        out: list[pa.Table] = []
+        while True:
+            t = self.rest
+            if t is None:
+                batch = next(self.batches, None)
+                if batch is None:
+                    return out
+                t = pa.Table.from_batches([batch])
+            k = int(np.searchsorted(ts_us(t), hi))
+            self.rest = t.slice(k) if k < t.num_rows else None
+            out.append(t.slice(0, k))
+            if self.rest is not None:
+                return out
+
+
+def _window(cursors: Sequence[_Cursor], hi: int, empty: pa.Table) -> pa.Table:
+    parts = [t for c in cursors for t in c.until(hi)]
+    return pa.concat_tables([empty, *parts], promote_options="permissive")
+
+
 def _load(
-    outs: list[VesselOut], encounters: pa.Table, root: Path, manifest: Manifest,
+    outs: list[VesselOut], across: pa.Table, root: Path, manifest: Manifest,
     sinks: Sequence[Sink], report: EngineReport,
 ) -> None:  # fmt: skip
-    """Feed the sinks the tasks' files in (day, bucket) order; the end last."""
-    outs = sorted(outs, key=lambda o: (o.day, o.bucket))
+    """Feed the sinks the tasks' files a day at a time, each day an hour of every bucket at
+    a time (the store's duplicate check then looks at that hour only); the end last."""
     source = manifest.sources[0] if manifest.sources else "pipeline"
     empty = read_part(root, None, "positions")
-    for o in outs:
-        statics = read_part(root, manifest.part("statics", o.day, o.bucket), "statics")
-        positions = pq.read_table(o.files["positions"]) if "positions" in o.files else empty
-        events = _read(o.files.get("events"), EVENTS_SCHEMA)
-        piece = Piece(empty, statics, DecodeStats(), source, 0, last_of_chunk=False)
-        result = ChunkResult(positions, events)
-        _count(report, events)
-        report.chunks += 1
-        for sink in sinks:
-            sink.chunk(piece, result)
+    no_statics = read_part(root, None, "statics")
+    for day in manifest.days:
+        mine = [o for o in outs if o.day == day]
+        files = [o.files["positions"] for o in mine if "positions" in o.files]
+        statics = [root / r for r, f in manifest.files.items()
+                   if f["kind"] == "statics" and f["day"] == day]  # fmt: skip
+        found = [_read(o.files.get("events"), EVENTS_SCHEMA) for o in mine]
+        events = pa.concat_tables([EVENTS_SCHEMA.empty_table(), *found])
+        lo = min([day * DAY_US, *(o.span[0] for o in mine if o.span)])
+        hi = max([(day + 1) * DAY_US, *(o.span[1] + 1 for o in mine if o.span)])
+        pos_at, st_at = [_Cursor(f) for f in files], [_Cursor(f) for f in statics]
+        for a in range(lo, hi, _LOAD_US):
+            end = a + _LOAD_US if a + _LOAD_US < hi else np.iinfo(np.int64).max
+            piece = Piece(empty.slice(0, 0), _window(st_at, end, no_statics), DecodeStats(),
+                          source, 0, last_of_chunk=False)  # fmt: skip
+            result = ChunkResult(_window(pos_at, end, empty), events)
+            _count(report, events)
+            events = events.slice(0, 0)
+            report.chunks += 1
+            for sink in sinks:
+                sink.chunk(piece, result)
     segments = pa.concat_tables([_read(o.files.get("segments"), SEGMENTS) for o in outs]
                                 or [SEGMENTS.empty_table()])  # fmt: skip
     history = pa.concat_tables([_read(o.files.get("identity"), IDENTITY) for o in outs]
                                or [IDENTITY.empty_table()])  # fmt: skip
-    _count(report, encounters)
-    final = Final(ChunkResult(empty.slice(0, 0), encounters), segments, history)
+    _count(report, across)
+    final = Final(ChunkResult(empty.slice(0, 0), across), segments, history)
     report.segments = segments.num_rows
     for sink in sinks:
         sink.finish(final)

@@ -219,6 +219,13 @@ class Ingest:
                 state = self.engine.state()
                 state["inputs"] = sorted(set(self.sink.fingerprints.values()))
                 self.states.save(self.bucket, self.engine.pipeline.watermark_us, state)
+                if self.sink.report.late:
+                    log.warning(
+                        "%d positions were older than what the state or this run had already "
+                        "taken in: stored without a track (running a past day again with late "
+                        "data is not done yet; docs/storage.md)",
+                        self.sink.report.late,
+                    )
             self.sink.complete(self._pending)
             self._pending = []
         return self.report

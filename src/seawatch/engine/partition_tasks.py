@@ -6,7 +6,7 @@ directory, their paths and counts (:class:`VesselOut`, slot file paths); nothing
 to the store here (the loader does, :mod:`seawatch.engine.dask_engine`).
 
 - :func:`vessel_task`: one (day, bucket). The per-vessel stages (cleaning, segmentation,
-  identity, geography, every detector but the pairwise ones) of
+  identity, geography, the detectors of :data:`PER_VESSEL`) of
   :class:`~seawatch.engine.pipeline.Pipeline`, resumed from the bucket's previous day's
   pipeline; on the last day it finishes with the *global* watermark, so an open gap means
   the same in every bucket. Returns the pipeline (the next day's state) and the files.
@@ -18,6 +18,8 @@ to the store here (the loader does, :mod:`seawatch.engine.dask_engine`).
   one slot, so each pair is reported once.
 - :func:`encounter_runs`: the runs of close steps of every pair, with their statistics
   computed from the raw close steps (never a median of medians), as events.
+- :func:`statics_task`: the detectors of static reports (:data:`ACROSS_STATICS`:
+  identity_change, which links MMSIs by IMO number) over every bucket's statics.
 """
 
 from __future__ import annotations
@@ -32,15 +34,32 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from seawatch.engine.partitions import DAY_US, Manifest, read_part
-from seawatch.engine.pipeline import Pipeline, ts_us
+from seawatch.engine.pipeline import Pipeline, time_order, ts_us
 from seawatch.events import encounter
 from seawatch.events.encounter_kernels import runs
+from seawatch.events.registry import REGISTRY, detectors
 from seawatch.events.schema import EVENTS_SCHEMA
 from seawatch.events.tracks_in import US_PER_S, prepare
 
-__all__ = ["TaskConfig", "VesselOut", "encounter_runs", "slot_task", "slots", "vessel_task"]
+__all__ = [
+    "ACROSS_STATICS",
+    "PER_VESSEL",
+    "TaskConfig",
+    "VesselOut",
+    "encounter_runs",
+    "slot_task",
+    "slots",
+    "statics_task",
+    "vessel_task",
+]
 
 _NEVER = -(2**62)
+_ROW_GROUP = 32_768
+PER_VESSEL = tuple(d.name for d in detectors() if not d.pairs and d.reads == "positions")
+"""Detectors that see one vessel (one MMSI) at a time: they run in the (day, bucket) tasks."""
+ACROSS_STATICS = tuple(d.name for d in detectors() if not d.pairs and d.reads == "statics")
+"""Detectors of static reports, which link vessels across MMSIs (identity_change follows
+an IMO number from one MMSI to another): one task over every bucket's statics."""
 _STEPS = pa.schema(
     [(f"{name}_{side}", t) for side in "ab" for name, t in
      (("key", pa.int64()), ("mmsi", pa.int64()), ("lat", pa.float64()),
@@ -92,10 +111,16 @@ def _chunks(pos: pa.Table, st: pa.Table, rows: int | None) -> list[tuple[pa.Tabl
     ]
 
 
+def _first(pos: pa.Table, st: pa.Table) -> int:
+    """The oldest time of a time-ordered chunk (a row without a time counts as oldest)."""
+    return int(min(ts_us(t)[0] for t in (pos, st) if t.num_rows))
+
+
 def _write(table: pa.Table, path: Path, out: VesselOut, name: str) -> None:
     if table.num_rows:
         path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, path, compression="zstd", compression_level=1)
+        pq.write_table(table, path, compression="zstd", compression_level=1,
+                       row_group_size=_ROW_GROUP)  # fmt: skip
         out.files[name] = str(path)
 
 
@@ -118,11 +143,15 @@ def vessel_task(
         reorder_window_s=cfg.reorder_window_s,
         params=cfg.params,
         carry_source=True,
-        pairs=False,
+        only=PER_VESSEL,
     )
     released, events = [], [EVENTS_SCHEMA.empty_table()]
-    for p, s in _chunks(pos, st, cfg.chunk_rows):
-        result = pipe.feed(p, s)
+    chunks = _chunks(pos, st, cfg.chunk_rows)
+    # "now" is what every bucket knows, never this bucket's newest row: the next chunk's
+    # first time (nothing older is to come), at the end of the day the day's end
+    ends = [_first(*nxt) for nxt in chunks[1:]] + [min((day + 1) * DAY_US, cfg.watermark_us)]
+    for (p, s), now in zip(chunks, ends, strict=True):
+        result = pipe.feed(p, s, now)
         released.append(result.positions)
         events.append(result.events)
     if last:
@@ -133,8 +162,9 @@ def vessel_task(
     name = f"d{day}-b{bucket:04d}"
     positions = pa.concat_tables(released) if released else None
     if positions is not None and positions.num_rows:
+        t = ts_us(positions)  # in time order: readers take an hour by the row groups' stats
+        positions = positions.take(np.argsort(t, kind="stable"))
         _write(positions, base / f"positions-{name}.parquet", out, "positions")
-        t = ts_us(positions)
         out.span = (int(t.min()), int(t.max()))
     _write(pa.concat_tables(events), base / f"events-{name}.parquet", out, "events")
     if last:
@@ -143,6 +173,30 @@ def vessel_task(
         out.positions, out.dropped = pipe.positions, dict(pipe.dropped)
     out.geography = pipe.geography
     return (None if last else pipe), out
+
+
+def statics_task(cfg: TaskConfig) -> pa.Table:
+    """Events of :data:`ACROSS_STATICS` over every bucket's statics, in the pipeline's
+    release order, closed by the global watermark (those still open included)."""
+    root = Path(cfg.root)
+    manifest = Manifest.load(root)
+    parts = [read_part(root, None, "statics")]
+    parts += [read_part(root, rel, "statics") for rel, f in sorted(manifest.files.items())
+              if f["kind"] == "statics"]  # fmt: skip
+    statics = time_order(pa.concat_tables(parts), "statics")
+    found = [EVENTS_SCHEMA.empty_table()]
+    for name in ACROSS_STATICS:
+        d = REGISTRY[name]
+        params = cfg.params.get(name) or d.params()
+        if statics.num_rows == 0:
+            continue
+        events, state = d.detect(statics, params, state=None, open_events=False,
+                                 watermark_us=cfg.watermark_us)  # fmt: skip
+        found.append(events)
+        events, _ = d.detect(statics.schema.empty_table(), params, state=state,
+                             watermark_us=cfg.watermark_us)  # fmt: skip
+        found.append(events)
+    return pa.concat_tables(found)
 
 
 def slots(manifest: Manifest, slot_s: int) -> list[tuple[int, int]]:
@@ -172,8 +226,8 @@ def slot_task(outs: Sequence[VesselOut], cfg: TaskConfig, t0: int, t1: int) -> s
     for o in outs:
         if "positions" not in o.files or o.span is None or o.span[1] < lo or o.span[0] > hi:
             continue
-        t = pq.read_table(o.files["positions"], columns=None)
-        t = t.select([c for c in encounter._USED if c in t.column_names])
+        names = pq.read_schema(o.files["positions"]).names
+        t = pq.read_table(o.files["positions"], columns=[c for c in encounter._USED if c in names])
         ts = ts_us(t)
         parts.append(t.filter(pa.array((ts >= lo) & (ts <= hi))))
     rows = pa.concat_tables(parts, promote_options="permissive") if parts else None

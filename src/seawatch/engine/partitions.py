@@ -47,7 +47,7 @@ DAY_US = 86_400 * 1_000_000
 KINDS = ("positions", "statics")
 VIRTUAL_BUCKETS = 4096
 HASH = "splitmix64(mmsi) % virtual_buckets; bucket = virtual * buckets // virtual_buckets"
-_FLUSH_ROWS = 65_536
+_SPILL_ROWS = 4_000_000  # rows held in memory (~0.5 GB) before spilling to disk
 _M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
@@ -110,21 +110,25 @@ def read_part(root: Path, rel: str | None, kind: str) -> pa.Table:
 
 
 class _Spool:
-    """Rows by (kind, day, bucket), spilled to unsorted temporary files as they come."""
+    """Rows by (kind, day, bucket), held in memory; beyond ``_SPILL_ROWS`` all spilled to
+    unsorted temporary files, read back one partition at a time at the end."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.held: dict[tuple[str, int | None, int], list[pa.Table]] = {}
         self.writers: dict[tuple[str, int | None, int], pq.ParquetWriter] = {}
+        self.rows = 0
 
     def tmp(self, key: tuple[str, int | None, int]) -> Path:
         return self.root / ".spool" / f"{key[0]}-{key[1]}-{key[2]}.parquet"
 
     def add(self, key: tuple[str, int | None, int], table: pa.Table) -> None:
-        held = self.held.setdefault(key, [])
-        held.append(table)
-        if sum(t.num_rows for t in held) >= _FLUSH_ROWS:
-            self.flush(key)
+        self.held.setdefault(key, []).append(table)
+        self.rows += table.num_rows
+        if self.rows >= _SPILL_ROWS:  # memory bound: everything held goes to disk
+            for k in list(self.held):
+                self.flush(k)
+            self.rows = 0
 
     def flush(self, key: tuple[str, int | None, int]) -> None:
         rows = pa.concat_tables(self.held.pop(key, []))

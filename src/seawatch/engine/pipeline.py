@@ -6,6 +6,8 @@ gives them. Out, per chunk (:meth:`Pipeline.feed`): the positions released so fa
 with ``segment_id`` and (when geography runs) the geography columns, the events closed in
 the chunk and the rows that came too late; at the end (:meth:`Pipeline.finish`): the rest,
 the events still open, then :meth:`Pipeline.segments` and :meth:`Pipeline.history`.
+A run that the next continues (daily runs) ends with :meth:`Pipeline.checkpoint` instead
+and hands :meth:`Pipeline.state` to the next run's :meth:`Pipeline.resume` (:mod:`.state`).
 
 Stages: reorder buffer → tracks.clean → tracks.segment → geo.enrich → every detector of
 :mod:`seawatch.events.registry` with its parameters (``params``); statics go to the detectors
@@ -24,16 +26,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from seawatch import tracks
-from seawatch.decode.keys import message_keys
+from seawatch.engine.reorder import NEVER_US, ReorderBuffer, time_order, ts_us
 from seawatch.engine.ship_types import ShipTypes
 from seawatch.errors import ConfigError
 from seawatch.events.registry import Detector, detectors
@@ -61,68 +62,6 @@ DETECTORS: tuple[tuple[str, str], ...] = tuple((d.name, d.reads) for d in detect
 SOURCE_ID = "source_id"
 """The column (int32) by which the engine tells which input a row came from; with
 ``carry_source`` the pipeline keeps it on every row it releases."""
-
-_US = pa.timestamp("us", tz="UTC")
-_NEVER = -(2**62)
-
-
-def ts_us(table: pa.Table) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """``ts`` as µs since the epoch; null as the smallest int64 (sorts first, never late)."""
-    ts = table.column("ts").cast(_US).cast(pa.int64())
-    return np.asarray(pc.fill_null(ts, pa.scalar(np.iinfo(np.int64).min, pa.int64())), np.int64)
-
-
-def time_order(table: pa.Table, kind: str) -> pa.Table:
-    """``table`` (``kind``: positions or statics) sorted by time, rows of equal time in a
-    total order of their content (MMSI, then message key), not of arrival: the order of the
-    stages' input never depends on how the input was split into files or chunks."""
-    mmsi_col: Any = table.column("mmsi").cast(pa.int64())
-    mmsi: Any = pc.fill_null(mmsi_col, pa.scalar(-1, pa.int64()))
-    keys = np.asarray(message_keys(table, kind).to_numpy(), np.int64)
-    order = np.lexsort((keys, np.asarray(mmsi.to_numpy(), np.int64), ts_us(table)))
-    return table.take(order)
-
-
-class ReorderBuffer:
-    """Rows of one table (``kind``: positions or statics) held until released in time
-    order; see the module docstring. Rows of equal time are released in the order of their
-    MMSI and message key (:func:`seawatch.decode.keys.message_keys`), whatever order they
-    came in. Rows without a time are released at once (the stages count or skip them).
-    """
-
-    def __init__(self, schema: pa.Schema, kind: str = "positions") -> None:
-        self.schema = schema
-        self.kind = kind
-        self._held: list[pa.Table] = []
-        self.horizon_us = _NEVER
-        """Everything older than this has been released; a newer row is not late."""
-
-    @property
-    def rows(self) -> int:
-        return sum(t.num_rows for t in self._held)
-
-    def push(self, table: pa.Table) -> pa.Table:
-        """Hold ``table``'s rows; returns the late ones (older than the horizon)."""
-        ts = ts_us(table)
-        late = (ts < self.horizon_us) & np.asarray(table.column("ts").is_valid(), bool)
-        if late.any():
-            self._held.append(table.filter(pa.array(~late)))
-            return table.filter(pa.array(late))
-        self._held.append(table)
-        return table.slice(0, 0)
-
-    def held(self) -> pa.Table:
-        """The rows held, in no particular order (not released)."""
-        return pa.concat_tables([self.schema.empty_table(), *self._held])
-
-    def release(self, cutoff_us: int) -> pa.Table:
-        """The rows older than ``cutoff_us`` (or without a time), sorted by time, stable."""
-        held = pa.concat_tables([self.schema.empty_table(), *self._held])
-        self.horizon_us = max(self.horizon_us, cutoff_us)
-        ts = ts_us(held)
-        out = ts < self.horizon_us
-        self._held = [held.filter(pa.array(~out))] if not out.all() else []
-        return time_order(held.filter(pa.array(out)), self.kind)
 
 
 @dataclass
@@ -165,7 +104,8 @@ class Pipeline:
     on every released row. ``ports``: the :class:`seawatch.geo.ports.PortTable` that
     ``distance_to_port_km`` is measured against (default: the built-in list; the engine
     gives the node's, built-in + imported + derived: :mod:`seawatch.engine.ports`).
-    ``pairs``: run the pairwise detectors too (a partitioned run runs them on their own).
+    ``only``: the detectors to run (default: all; a partitioned run runs those across vessels
+    on their own).
     """
 
     def __init__(
@@ -178,7 +118,7 @@ class Pipeline:
         params: Mapping[str, Any] | None = None,
         carry_source: bool = False,
         ports: Any = None,
-        pairs: bool = True,
+        only: Collection[str] | None = None,
     ) -> None:
         from seawatch.decode.schemas import SCHEMAS
         from seawatch.settings import SETTINGS
@@ -195,15 +135,15 @@ class Pipeline:
             )
             for name in ("positions", "statics")
         }
-        self.latest_us = _NEVER
-        self.watermark_us = _NEVER
+        self.latest_us = NEVER_US
+        self.watermark_us = NEVER_US
         """Where :meth:`checkpoint` ended the run: every row older was taken in."""
         self.dropped: dict[str, int] = dict.fromkeys(DROP_REASONS, 0)
         self.late: dict[str, int] = dict.fromkeys(self.buffers, 0)
         self.positions = 0
         self._clean: tracks.CleanState | None = None
         self._segment: tracks.SegmenterState | None = None
-        self._detectors = {d.name: d for d in detectors() if pairs or not d.pairs}
+        self._detectors = {d.name: d for d in detectors() if only is None or d.name in only}
         every = _params_for({d.name: d for d in detectors()}, params or {})
         self.params = {name: every[name] for name in self._detectors}
         self._states: dict[str, Any] = dict.fromkeys(self._detectors)
@@ -254,7 +194,7 @@ class Pipeline:
             self.late[name] += late[name].num_rows
         now = self.latest_us if now_us is None else now_us
         cutoff = max(b.horizon_us for b in self.buffers.values())
-        if now > _NEVER:
+        if now > NEVER_US:
             cutoff = max(cutoff, now - self.window_us)
         return self._run(cutoff, late, final=False)
 
@@ -286,7 +226,7 @@ class Pipeline:
         cutoff = max(b.horizon_us for b in self.buffers.values())
         if watermark_us is not None:
             cutoff = max(cutoff, watermark_us)
-        elif self.latest_us > _NEVER:
+        elif self.latest_us > NEVER_US:
             cutoff = max(cutoff, self.latest_us - self.window_us)
         result = self._run(cutoff, {}, final=False)
         opened = self._still_open(cutoff)
@@ -388,6 +328,8 @@ class Pipeline:
     def resume(self, state: dict[str, Any], name: str = "state") -> None:
         """Go on from ``state`` (:meth:`state` of the previous run), before the first feed;
         ``name`` (the file) is told when it was made with other detectors or parameters."""
+        if self._finished or self.latest_us > NEVER_US:
+            raise RuntimeError("Pipeline.resume after feed or finish; resume a new Pipeline")
         if state.get("made_with") != self._made_with():
             raise ConfigError(
                 f"{name} was made with other detectors, parameters, reorder window or zones: "

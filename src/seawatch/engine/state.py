@@ -12,6 +12,18 @@ The directory is ``<data_dir>/state/<store key>/<bucket>/`` (:func:`state_dir`):
 state never resumes another store's run. The last :data:`KEEP` states of a bucket are kept,
 the older ones removed. A damaged file or one of another format version is a
 :class:`~seawatch.engine.state_codec.StateFileError` naming it, never a traceback.
+
+A partition's run (one task of a partitioned engine, or ``seawatch ingest --incremental``
+through :class:`seawatch.engine.ingest.Ingest`)::
+
+    states = StateStore(state_dir(settings.data_dir, store.backend.display))
+    pipe = Pipeline(...)
+    found = states.load(bucket, at_or_before_us=day_start_us)  # (watermark, state) or None
+    if found is not None:
+        pipe.resume(found[1], str(states.path(bucket, found[0])))
+    ...pipe.feed(positions, statics)...
+    result = pipe.checkpoint(day_end_us)  # released rows, closed + open events, .retract
+    states.save(bucket, pipe.watermark_us, pipe.state())
 """
 
 from __future__ import annotations

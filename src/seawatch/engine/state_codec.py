@@ -29,7 +29,7 @@ from seawatch.errors import SeawatchError
 __all__ = ["FORMAT", "FORMAT_VERSION", "StateFileError", "dumps", "loads"]
 
 FORMAT = "seawatch-state"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the segmenter keeps each segment's last points (lookback)
 """Raised when the layout of the tree or of a stage's state changes: an older file is then
 refused (run the period again from its start, or from an older state) rather than misread."""
 

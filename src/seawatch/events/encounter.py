@@ -148,6 +148,9 @@ def _close_steps(kd: Any, params: EncounterParams) -> tuple[Any, ...]:
         key[order], order, hlat, hlon, ga[src], gmmsi[src], len(gk), params.max_distance_m
     )
     p, q = src[p], src[q]
+    if len(src) > len(gk):  # within metres of a pole a copy can meet what its original met
+        _, once = np.unique(np.stack([p, q]), axis=1, return_index=True)
+        p, q, d = p[once], q[once], d[once]
     srt = np.lexsort((gs[p], gk[q], gk[p]))
     return gk, gs, glat, glon, gv, gmmsi, p[srt], q[srt], d[srt]
 

@@ -20,6 +20,9 @@ behaviour was injected on purpose (``injected`` says which):
   true one. Consecutive such pairs form one record, as the detector merges consecutive
   flagged pairs. (The simulator's spoof offsets are ≥ 1.5° and ships sharing an MMSI start
   ≥ 5° apart, far beyond the detector's jump bound.)
+- ``spoofing`` rule ``on_land``: besides the injected inland positions, a run of received
+  positions of a ``jump`` spoof whose offset track lies on land (the land mask the detector
+  reads): the spoof leapt onto the land, which is what that rule reports.
 - ``zone_entry``: an MMSI's received position inside a simulated zone (the boxes of the
   injected zone entries) after one outside. The fishing vessel's first entry into its own
   zone is the injected record; ships passing through are incidental.
@@ -42,6 +45,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from seawatch.geo.land import on_land
 from seawatch.sim.behaviours import Truth
 
 __all__ = ["GAP_S", "Received"]
@@ -119,6 +123,7 @@ class Received:
     chains: dict[int, _Chain] = field(default_factory=dict)
     statics_seen: dict[int, dict[str, tuple[int, Any]]] = field(default_factory=dict)
     retired: set[int] = field(default_factory=set)  # MMSIs a reflagged ship stopped using
+    landed: dict[int, list[float]] = field(default_factory=dict)  # MMSI -> [from, to] on land
 
     def positions(
         self,
@@ -165,8 +170,27 @@ class Received:
         self.last_s[pos] = t_s[last]
         self.last_lat[pos], self.last_lon[pos] = lat[last], lon[last]
         watch = np.isin(vessel, np.fromiter(self.watched, np.int64, len(self.watched)))
-        for k in np.flatnonzero(watch).tolist():
+        rows = np.flatnonzero(watch)
+        ashore = on_land(lat[rows], lon[rows]) if len(rows) else np.zeros(0, bool)
+        for k, land in zip(rows.tolist(), ashore.tolist(), strict=True):
             self._chain(int(mmsi[k]), float(t_s[k]), int(vessel[k]), bool(spoofed[k]))
+            if self.watched[int(vessel[k])] == "jump":
+                self._landed(int(mmsi[k]), float(t_s[k]), bool(spoofed[k]) and land)
+
+    def _landed(self, mmsi: int, t_s: float, ashore: bool) -> None:
+        """A jump spoof's received positions on land: one ``on_land`` record per run."""
+        run = self.landed.get(mmsi)
+        if ashore:
+            if run is None:
+                self.landed[mmsi] = [t_s, t_s]
+            else:
+                run[1] = t_s
+        elif run is not None:
+            self._ashore(mmsi)
+
+    def _ashore(self, mmsi: int) -> None:
+        start_s, end_s = self.landed.pop(mmsi)
+        self.truth.add("spoofing", mmsi, start_s, end_s, rule="on_land", cause="jump onto land")
 
     def _count(self, slot: npt.NDArray[np.intp], t_s: F64) -> None:
         """Add received positions to their MMSI's hourly ring, clearing the hours it skipped."""
@@ -290,6 +314,8 @@ class Received:
         """Write the gap records (closed and open) and the open jump runs."""
         for mmsi in sorted(self.chains):
             self._close(mmsi, self.chains[mmsi])
+        for mmsi in sorted(self.landed):
+            self._ashore(mmsi)
         end = self.latest_s
         still = np.isfinite(self.last_s) & (math.floor(end) - np.floor(self.last_s) >= GAP_S)
         silences = [(m, a, b, False, ends) for m, a, b, ends in self.gaps]

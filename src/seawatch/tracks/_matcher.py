@@ -19,25 +19,16 @@ import numpy as np
 from numba import njit
 
 # Indices into the float64 parameter vector built by SegmentParams.vector().
-P_MAX_GAP_H = 0
-P_MAX_SPEED_KN = 1
-P_BUFFER_H = 2
-P_PENALTY_H = 3
-P_HOURS_EXP = 4
-P_PENALTY_SPEED_KN = 5
-P_SHAPE_FACTOR = 6
-P_AMBIGUITY = 7
-P_SHORT_SEG = 8
-P_MISMATCH_W = 9
-P_MAX_OPEN = 10
-P_MIN_T27_H = 11
-P_LOOKBACK = 12
-P_LOOKBACK_FACTOR = 13
-P_SCORING = 14  # 0 GFW develop, 1 gpsdio-segment of 2019 (SCORING_2019)
+(
+    P_MAX_GAP_H, P_MAX_SPEED_KN, P_BUFFER_H, P_PENALTY_H, P_HOURS_EXP, P_PENALTY_SPEED_KN,
+    P_SHAPE_FACTOR, P_AMBIGUITY, P_SHORT_SEG, P_MISMATCH_W, P_MAX_OPEN, P_MIN_T27_H,
+    P_LOOKBACK, P_LOOKBACK_FACTOR, P_SCORING,  # scoring: 0 GFW develop, 1 SCORING_2019
+) = range(15)  # fmt: skip
 N_PARAMS = 15
 SCORING_2019 = 1.0
 
-# Per-point float fields of a segment's window of last points (newest first).
+# Per-point float fields of a segment's window of last points (newest first). The helpers
+# taking the windows are inlined: a call passing arrays costs their reference counts.
 F_LAT, F_LON, F_SPEED, F_COURSE, F_METRIC, F_SIN, F_COS, F_COSLAT = range(8)
 N_FIELDS = 8
 
@@ -141,67 +132,95 @@ def _reckoning_hours(p: np.ndarray, hours: float) -> float:
     return hours / (1.0 + math.pow(ratio, 1.0 - float(p[P_HOURS_EXP])))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _copy_segment(
     dst: int, src: int, seg: np.ndarray, n: np.ndarray, depth: np.ndarray,
-    wts: np.ndarray, wf: np.ndarray, wtc: np.ndarray,
+    head: np.ndarray, wts: np.ndarray, wf: np.ndarray, wtc: np.ndarray,
 ) -> None:  # fmt: skip
     if dst != src:
         seg[dst] = seg[src]
         n[dst] = n[src]
         depth[dst] = depth[src]
-        wts[dst, :] = wts[src, :]
-        wf[dst, :, :] = wf[src, :, :]
-        wtc[dst, :] = wtc[src, :]
+        head[dst] = head[src]
+        for k in range(wts.shape[1]):  # element by element: no temporary copies
+            wts[dst, k] = wts[src, k]
+            wtc[dst, k] = wtc[src, k]
+            for f in range(N_FIELDS):
+                wf[dst, k, f] = wf[src, k, f]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _score_segment(
     p: np.ndarray, q: int, t: int, lat: float, lon: float, sp: float, sn: float, cs: float,
-    coslat: float, tclass: int, depth: np.ndarray, wts: np.ndarray, wf: np.ndarray,
-    wtc: np.ndarray,
+    coslat: float, tclass: int, depth: np.ndarray, head: np.ndarray, wts: np.ndarray,
+    wf: np.ndarray, wtc: np.ndarray,
 ) -> tuple[float, float, int]:  # fmt: skip
     """GFW's match of a point to segment ``q``: (metric, hours, newer points skipped).
 
     Each of the window's points is a candidate; the k-th newest scores ``metric / max(1,
     k × lookback_factor)`` and must beat the metric with which the point after it joined
     (a match may not make the segment worse). A candidate's best possible metric (no
-    discrepancy) is checked first, so most older points cost no dead reckoning.
+    discrepancy) is checked first, so most older points cost no dead reckoning; with
+    develop's scoring that bound falls as k grows, so the first that cannot win ends it.
     """
-    union = 0
-    for k in range(depth[q]):
-        union |= wtc[q, k]
-    mismatch = union != 0 and tclass != 0 and (union & tclass) == 0
-    best_lb = 0.0
-    best_metric = 0.0
-    best_hours = 0.0
-    best_k = -1
-    for k in range(depth[q]):
-        hours = (t - wts[q, k]) / 3.6e9
+    lb = wts.shape[1]
+    x = head[q]  # the newest point first, then the older ones (ring buffer slots)
+    hours = (t - wts[q, x]) / 3.6e9
+    if hours > p[P_MAX_GAP_H]:
+        return 0.0, 0.0, -1
+    weight = 1.0
+    if tclass != 0:  # no class of the window's points is the point's: down-weighted
+        union = 0
+        for r in range(depth[q]):
+            union |= wtc[q, x + r if x + r < lb else x + r - lb]
+        if union != 0 and (union & tclass) == 0:
+            weight = p[P_MISMATCH_W]
+    best_metric = _point_metric(p, q, x, hours, lat, lon, sp, sn, cs, coslat, wf) * weight
+    best_lb = best_metric
+    best_hours = hours
+    best_k = 0 if best_metric > 0.0 else -1
+    develop = p[P_SCORING] != SCORING_2019
+    for k in range(1, depth[q]):
+        existing = wf[q, x, F_METRIC]  # the metric with which the point after joined
+        x = x + 1 if x + 1 < lb else 0
+        hours = (t - wts[q, x]) / 3.6e9
         if hours > p[P_MAX_GAP_H]:
             break
         divisor = max(1.0, k * p[P_LOOKBACK_FACTOR])
-        existing = wf[q, k - 1, F_METRIC] if k > 0 else 0.0
-        if k > 0:
-            bound = match_metric(p, hours, 0.0) / divisor
-            if bound <= existing or bound <= best_lb:
+        if develop:  # the best it could score (no discrepancy) falls with k
+            rough = max(hours, p[P_BUFFER_H]) * divisor  # ≤ hypot(...) × divisor
+            if best_lb * rough >= 1.0:
+                break
+            if existing * rough >= 1.0:
                 continue
-        d = discrepancy_nm(
-            wf[q, k, F_LON], wf[q, k, F_LAT], wf[q, k, F_SPEED], wf[q, k, F_SIN],
-            wf[q, k, F_COS], wf[q, k, F_COSLAT], lon, lat, sp, sn, cs, coslat,
-            _reckoning_hours(p, hours), p[P_SHAPE_FACTOR],
-        )  # fmt: skip
-        m = match_metric(p, hours, d)
-        if m > 0.0:
-            if mismatch:
-                m *= p[P_MISMATCH_W]
-            m_lb = m / divisor
-            if m_lb > existing and m_lb > best_lb:
-                best_lb = m_lb
-                best_metric = m
-                best_hours = hours
-                best_k = k
+            bound = 1.0 / (math.hypot(hours, p[P_BUFFER_H]) * divisor)
+            if bound <= best_lb:
+                break
+        else:
+            eff = _effective_hours(p, hours)
+            bound = 1.0 / (eff * eff * divisor)
+        if bound <= existing or bound <= best_lb:
+            continue
+        m = _point_metric(p, q, x, hours, lat, lon, sp, sn, cs, coslat, wf) * weight
+        if m / divisor > existing and m / divisor > best_lb:
+            best_lb = m / divisor
+            best_metric = m
+            best_hours = hours
+            best_k = k
     return best_metric, best_hours, best_k
+
+
+@njit(cache=True, inline="always")
+def _point_metric(
+    p: np.ndarray, q: int, x: int, hours: float, lat: float, lon: float, sp: float,
+    sn: float, cs: float, coslat: float, wf: np.ndarray,
+) -> float:  # fmt: skip
+    d = discrepancy_nm(
+        wf[q, x, F_LON], wf[q, x, F_LAT], wf[q, x, F_SPEED], wf[q, x, F_SIN],
+        wf[q, x, F_COS], wf[q, x, F_COSLAT], lon, lat, sp, sn, cs, coslat,
+        _reckoning_hours(p, hours), p[P_SHAPE_FACTOR],
+    )  # fmt: skip
+    return match_metric(p, hours, d)
 
 
 @njit(cache=True)
@@ -236,31 +255,25 @@ def segment_kernel(
     c_seg = np.empty(cap, np.int64)
     c_n = np.empty(cap, np.int64)
     c_depth = np.empty(cap, np.int64)
+    c_head = np.empty(cap, np.int64)  # slot of the newest point in the window's ring
     wts = np.empty((cap, lb), np.int64)
     wf = np.empty((cap, lb, N_FIELDS), np.float64)
     wtc = np.empty((cap, lb), np.int8)
     p_sin = np.sin(np.radians(course))
     p_cos = np.cos(np.radians(course))
     p_coslat = np.cos(np.radians(lat))
-    score = np.empty(cap, np.float64)
-    raw = np.empty(cap, np.float64)
-    hrs = np.empty(cap, np.float64)
+    score, raw, hrs = np.empty(cap), np.empty(cap), np.empty(cap)
     skip = np.empty(cap, np.int64)
     max_gap_us = p[P_MAX_GAP_H] * 3.6e9
-    i = 0
-    j = 0
-    k = 0  # output state length
+    i = j = k = 0  # next point, next state row, output state length
     while i < n or j < ns:
-        if i >= n or (j < ns and s_mmsi[j] < mmsi[i]):
-            m = s_mmsi[j]
-            n_open = 0
-        else:
-            m = mmsi[i]
-            n_open = 0
+        m = s_mmsi[j] if i >= n or (j < ns and s_mmsi[j] < mmsi[i]) else mmsi[i]
+        n_open = 0
         while j < ns and s_mmsi[j] == m:  # this MMSI's open segments, from the state
             c_seg[n_open] = s_seg[j]
             c_n[n_open] = s_n[j]
             c_depth[n_open] = s_depth[j]
+            c_head[n_open] = 0
             for w in range(s_depth[j]):
                 wts[n_open, w] = s_ts[j, w]
                 wtc[n_open, w] = s_tclass[j, w]
@@ -276,15 +289,15 @@ def segment_kernel(
             # close segments silent for more than max_gap_h (keep the order: oldest first)
             w = 0
             for q in range(n_open):
-                if t - wts[q, 0] <= max_gap_us:
-                    _copy_segment(w, q, c_seg, c_n, c_depth, wts, wf, wtc)
+                if t - wts[q, c_head[q]] <= max_gap_us:
+                    _copy_segment(w, q, c_seg, c_n, c_depth, c_head, wts, wf, wtc)
                     w += 1
             n_open = w
             n_match = 0
             for q in range(n_open):
                 raw[q], hrs[q], skip[q] = _score_segment(
                     p, q, t, lat[i], lon[i], speed[i], p_sin[i], p_cos[i], p_coslat[i],
-                    tclass[i], c_depth, wts, wf, wtc,
+                    tclass[i], c_depth, c_head, wts, wf, wtc,
                 )  # fmt: skip
                 score[q] = raw[q]
                 if skip[q] >= 0:
@@ -312,7 +325,7 @@ def segment_kernel(
                 for q in range(n_open):
                     close = skip[q] >= 0 and score[q] * p[P_AMBIGUITY] >= score[best]
                     if not close:
-                        _copy_segment(w, q, c_seg, c_n, c_depth, wts, wf, wtc)
+                        _copy_segment(w, q, c_seg, c_n, c_depth, c_head, wts, wf, wtc)
                         w += 1
                 n_open = w
                 best = -1
@@ -320,37 +333,34 @@ def segment_kernel(
                 if n_open == max_open:  # drop the segment silent for longest
                     oldest = 0
                     for q in range(1, n_open):
-                        if wts[q, 0] < wts[oldest, 0]:
+                        if wts[q, c_head[q]] < wts[oldest, c_head[oldest]]:
                             oldest = q
                     for q in range(oldest, n_open - 1):
-                        _copy_segment(q, q + 1, c_seg, c_n, c_depth, wts, wf, wtc)
+                        _copy_segment(q, q + 1, c_seg, c_n, c_depth, c_head, wts, wf, wtc)
                     n_open -= 1
                 best = n_open
                 n_open += 1
                 c_seg[best] = segment_hash(m, t, lat[i], lon[i])
                 c_n[best] = 0
                 c_depth[best] = 0
+                c_head[best] = 0
                 raw[best] = 0.0
                 skip[best] = 0
             # the newer points a lookback match skipped leave the window; the point enters
-            drop = skip[best]
-            keep = min(c_depth[best] - drop, lb - 1)
-            for r in range(keep):  # slot 1 + x gets old slot drop + x (shift right if 0)
-                x = keep - 1 - r if drop == 0 else r
-                wts[best, x + 1] = wts[best, x + drop]
-                wtc[best, x + 1] = wtc[best, x + drop]
-                wf[best, x + 1, :] = wf[best, x + drop, :]
-            c_depth[best] = keep + 1
-            wts[best, 0] = t
-            wtc[best, 0] = tclass[i]
-            wf[best, 0, F_LAT] = lat[i]
-            wf[best, 0, F_LON] = lon[i]
-            wf[best, 0, F_SPEED] = speed[i]
-            wf[best, 0, F_COURSE] = course[i]
-            wf[best, 0, F_METRIC] = raw[best]
-            wf[best, 0, F_SIN] = p_sin[i]
-            wf[best, 0, F_COS] = p_cos[i]
-            wf[best, 0, F_COSLAT] = p_coslat[i]
+            x = c_head[best] + skip[best] - 1  # the ring's new head
+            x = x - lb if x >= lb else (x + lb if x < 0 else x)
+            c_head[best] = x
+            c_depth[best] = min(c_depth[best] - skip[best] + 1, lb)
+            wts[best, x] = t
+            wtc[best, x] = tclass[i]
+            wf[best, x, F_LAT] = lat[i]
+            wf[best, x, F_LON] = lon[i]
+            wf[best, x, F_SPEED] = speed[i]
+            wf[best, x, F_COURSE] = course[i]
+            wf[best, x, F_METRIC] = raw[best]
+            wf[best, x, F_SIN] = p_sin[i]
+            wf[best, x, F_COS] = p_cos[i]
+            wf[best, x, F_COSLAT] = p_coslat[i]
             c_n[best] += 1
             seg_out[i] = c_seg[best]
             i += 1
@@ -368,9 +378,13 @@ def segment_kernel(
             o_seg[k] = c_seg[q]
             o_n[k] = c_n[q]
             o_depth[k] = c_depth[q]
-            o_ts[k, :] = wts[q, :]
-            o_pt[k, :, :] = wf[q, :, :5]
-            o_tc[k, :] = wtc[q, :]
+            for w in range(lb):  # newest first, from the ring's head
+                valid = w < c_depth[q]
+                x = (c_head[q] + w) % lb
+                o_ts[k, w] = wts[q, x] if valid else 0
+                o_tc[k, w] = wtc[q, x] if valid else 0
+                for f in range(5):
+                    o_pt[k, w, f] = wf[q, x, f] if valid else 0.0
             k += 1
     return (
         seg_out, o_mmsi[:k], o_seg[:k], o_n[:k], o_depth[:k], o_ts[:k], o_pt[:k], o_tc[:k],

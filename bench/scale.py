@@ -1,0 +1,129 @@
+"""End to end, raw NMEA → stored positions and events: the streaming engine against the
+partitioned one, in this process and on a dask.distributed LocalCluster of 1 and 2 workers.
+
+Simulates a run (``seawatch simulate``, or takes ``--sim DIR``) and, for each engine, ingests
+its NMEA files with ``detect=True`` into a fresh DuckDB store (decode, partitioning, tracks,
+every detector, labels, storage), after one untimed warm-up per engine on the first 20,000
+lines (numba kernels compiled and cached, geography loaded, the cluster started). Reports
+messages/s (wall), CPU-seconds per message (this process plus the cluster's worker
+processes, measured with psutil around the timed run; the cluster's start-up is not
+included), the load average before and after (other work on the machine inflates wall
+times), and whether each engine stored the same events and segments as the streaming one.
+
+    .venv/bin/python bench/scale.py --hours 6 --vessels 2000 --buckets 16
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from seawatch.engine.ingest import ingest
+from seawatch.settings import load_settings
+from seawatch.store import open_store
+
+
+def _simulate(out: Path, hours: float, vessels: int, seed: int) -> list[Path]:
+    if not list(out.glob("ais-*.nmea")):
+        cmd = [sys.executable, "-m", "seawatch.cli.main", "simulate", "--hours", str(hours),
+               "--vessels", str(vessels), "--seed", str(seed), "--out", str(out)]  # fmt: skip
+        subprocess.run(cmd, check=True, capture_output=True)
+    return sorted(out.glob("ais-*.nmea"))
+
+
+def _cpu(procs: list[psutil.Process]) -> float:
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+@contextmanager
+def _engine(name: str, workers: int) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(engine, options) for ``name``; a LocalCluster for the dask ones, closed after."""
+    if not name.startswith("dask"):
+        yield name, {}
+        return
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                     host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster,
+        Client(cluster) as client,
+    ):  # fmt: skip
+        yield "dask", {"client": client}
+
+
+def _derived(db: Path, settings: Any) -> tuple[int, int, int]:
+    with open_store(str(db), settings) as store:
+        c = store.counts()
+    return c.get("positions", 0), c.get("events", 0), c.get("segments", 0)
+
+
+def _run(files: list[Path], engine: str, options: dict[str, Any], work: Path,
+         settings: Any) -> dict[str, Any]:  # fmt: skip
+    db = work / f"store-{time.monotonic_ns()}.duckdb"
+    me = psutil.Process()
+    procs = [me, *me.children(recursive=True)]
+    cpu0, load0, t0 = _cpu(procs), os.getloadavg()[0], time.perf_counter()
+    with open_store(str(db), settings) as store:
+        report = ingest(store, files, settings, detect=True, engine=engine, options=options)
+    wall = time.perf_counter() - t0
+    cpu = _cpu(procs) - cpu0
+    messages = report.engine.messages
+    return {"wall_s": wall, "cpu_s": cpu, "messages": messages, "load": (load0, os.getloadavg()[0]),
+            "stored": _derived(db, settings)}  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--hours", type=float, default=6.0)
+    ap.add_argument("--vessels", type=int, default=2000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--sim", type=Path, help="an existing `seawatch simulate --out` directory")
+    ap.add_argument("--buckets", type=int, default=16)
+    ap.add_argument("--engines", default="local,partitioned,dask1,dask2")
+    args = ap.parse_args()
+    settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
+    with tempfile.TemporaryDirectory(prefix="seawatch-scale-") as tmp:
+        work = Path(tmp)
+        sim = args.sim or work / "sim"
+        files = _simulate(sim, args.hours, args.vessels, args.seed)
+        size = sum(f.stat().st_size for f in files)
+        print(f"input: {len(files)} NMEA file(s), {size / 1e6:.1f} MB ({sim})")
+        head = work / "head.nmea"  # the warm-up's input
+        with files[0].open("rb") as fh:
+            head.write_bytes(b"".join(fh.readline() for _ in range(20_000)))
+        first: tuple[int, int, int] | None = None
+        for name in args.engines.split(","):
+            workers = int(name[4:] or 1) if name.startswith("dask") else 0
+            with _engine(name, workers) as (engine, options):
+                if engine != "local":
+                    options = {**options, "buckets": args.buckets}
+                _run([head], engine, options, work, settings)  # warm-up
+                r = _run(files, engine, options, work, settings)
+            first = first or r["stored"]
+            same = "same" if r["stored"] == first else f"DIFFERENT {r['stored']} vs {first}"
+            print(f"{name:<12} {r['messages']:>11,} msg  {r['wall_s']:7.2f} s  "
+                  f"{r['messages'] / r['wall_s']:>9,.0f} msg/s  "
+                  f"{r['cpu_s'] / r['messages'] * 1e6:6.2f} CPU-µs/msg  "
+                  f"load {r['load'][0]:.1f}→{r['load'][1]:.1f}  stored (pos, ev, seg) "
+                  f"{r['stored']} {same}", flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

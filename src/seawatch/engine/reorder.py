@@ -1,0 +1,82 @@
+"""Time order for the pipeline: rows held until no older row can come, then released sorted.
+
+:class:`ReorderBuffer` holds one table's rows (positions or statics) and releases those older
+than a cutoff in a total order (:func:`time_order`: time, then MMSI and message key, never
+arrival), so the stages' input does not depend on how the input was split; a row older than
+what was released is late (returned, counted by the pipeline, never dropped).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from seawatch.decode.keys import message_keys
+
+__all__ = ["NEVER_US", "ReorderBuffer", "time_order", "ts_us"]
+
+_US = pa.timestamp("us", tz="UTC")
+NEVER_US = -(2**62)
+"""Before any time: a horizon or clock that has seen nothing yet."""
+
+
+def ts_us(table: pa.Table) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """``ts`` as µs since the epoch; null as the smallest int64 (sorts first, never late)."""
+    ts = table.column("ts").cast(_US).cast(pa.int64())
+    return np.asarray(pc.fill_null(ts, pa.scalar(np.iinfo(np.int64).min, pa.int64())), np.int64)
+
+
+def time_order(table: pa.Table, kind: str) -> pa.Table:
+    """``table`` (``kind``: positions or statics) sorted by time, rows of equal time in a
+    total order of their content (MMSI, then message key), not of arrival: the order of the
+    stages' input never depends on how the input was split into files or chunks."""
+    mmsi_col: Any = table.column("mmsi").cast(pa.int64())
+    mmsi: Any = pc.fill_null(mmsi_col, pa.scalar(-1, pa.int64()))
+    keys = np.asarray(message_keys(table, kind).to_numpy(), np.int64)
+    order = np.lexsort((keys, np.asarray(mmsi.to_numpy(), np.int64), ts_us(table)))
+    return table.take(order)
+
+
+class ReorderBuffer:
+    """Rows of one table (``kind``: positions or statics) held until released in time
+    order; see the module docstring. Rows of equal time are released in the order of their
+    MMSI and message key (:func:`seawatch.decode.keys.message_keys`), whatever order they
+    came in. Rows without a time are released at once (the stages count or skip them).
+    """
+
+    def __init__(self, schema: pa.Schema, kind: str = "positions") -> None:
+        self.schema = schema
+        self.kind = kind
+        self._held: list[pa.Table] = []
+        self.horizon_us = NEVER_US
+        """Everything older than this has been released; a newer row is not late."""
+
+    @property
+    def rows(self) -> int:
+        return sum(t.num_rows for t in self._held)
+
+    def push(self, table: pa.Table) -> pa.Table:
+        """Hold ``table``'s rows; returns the late ones (older than the horizon)."""
+        ts = ts_us(table)
+        late = (ts < self.horizon_us) & np.asarray(table.column("ts").is_valid(), bool)
+        if late.any():
+            self._held.append(table.filter(pa.array(~late)))
+            return table.filter(pa.array(late))
+        self._held.append(table)
+        return table.slice(0, 0)
+
+    def held(self) -> pa.Table:
+        """The rows held, in no particular order (not released)."""
+        return pa.concat_tables([self.schema.empty_table(), *self._held])
+
+    def release(self, cutoff_us: int) -> pa.Table:
+        """The rows older than ``cutoff_us`` (or without a time), sorted by time, stable."""
+        held = pa.concat_tables([self.schema.empty_table(), *self._held])
+        self.horizon_us = max(self.horizon_us, cutoff_us)
+        ts = ts_us(held)
+        out = ts < self.horizon_us
+        self._held = [held.filter(pa.array(~out))] if not out.all() else []
+        return time_order(held.filter(pa.array(out)), self.kind)
