@@ -34,7 +34,7 @@ from typing import Any, Final
 from seawatch.share import merkle
 from seawatch.share.bundle import export_bundle
 from seawatch.share.errors import BundleRejected, SyncError, VerifyError
-from seawatch.share.history import seen_checkpoint
+from seawatch.share.history import remember, seen_checkpoint
 from seawatch.share.httpsig import NONCE, SIGNATURE, sign_request, verify_response
 from seawatch.share.node import Node
 from seawatch.share.note import verify_checkpoint
@@ -163,6 +163,8 @@ class Answer:
     size: int
     bundles: list[dict[str, bytes]]
     retractions: list[Any]
+    checkpoint: str = ""
+    """The peer's signed checkpoint, verified (kept once the answer is stored)."""
 
 
 def check_answer(node: Node, peer: Peer, answer: Any, after: int) -> Answer:
@@ -195,13 +197,17 @@ def check_answer(node: Node, peer: Peer, answer: Any, after: int) -> Answer:
                 "fork", "checkpoint", f"{peer.name}'s log of {cp.size} entries does not extend "
                 f"the log of {seen.size} it showed before: two histories",
             )  # fmt: skip
-    return Answer(peer, cp.size, bundles, retractions)
+    return Answer(peer, cp.size, bundles, retractions, answer["checkpoint"])
 
 
 def store_answer(store: Store, node: Node, answer: Answer) -> Pulled:
-    """Apply the retractions, then import the bundles, of a checked answer."""
+    """Apply the retractions, then import the bundles, of a checked answer; then keep the
+    peer's checkpoint as the last one verified (the next exchange starts from there, and
+    every node that exchanged with the peer since it last grew holds the same root)."""
     receipts = [apply_retraction(store, node, answer.peer, n) for n in answer.retractions]
     done = [import_bundle(store, node, files) for files in answer.bundles]
+    if answer.checkpoint:
+        remember(node.data_dir, answer.peer, answer.checkpoint)
     return Pulled(answer.peer.name, answer.size, done, [r for r in receipts if not r.repeat])
 
 
