@@ -110,6 +110,7 @@ class Soak:
         self.me = {n.name: n.node() for n in nodes}
         self.outcomes: dict[str, int] = {}
         self.lock = threading.Lock()
+        self.why = ""
 
     def exchange(self, a: NodeDir, b: NodeDir, way: str) -> None:
         """``a``'s server pulls from, or pushes to, ``b`` (asked as its CLI's --via does)."""
@@ -120,7 +121,7 @@ class Soak:
             outcome = "ok"
         except SeawatchError as exc:
             text = str(exc)
-            assert "answered 5" not in text, text  # a failed link is a 424, never a 500
+            assert "answered 5" not in text, f"{text} {self.why}"  # a 424, never a 500
             outcome = "stale" if "stale" in text else "failed"
         with self.lock:
             self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
@@ -224,7 +225,7 @@ def test_soak_three_nodes_through_fault_proxies(
     run, links = soak
     seed = int(os.environ.get("SEAWATCH_SOAK_SEED", random.randrange(2**32)))
     rng = random.Random(seed)
-    why = f"(replay with SEAWATCH_SOAK_SEED={seed})"
+    why = run.why = f"(replay with SEAWATCH_SOAK_SEED={seed})"
     pairs = [[a, b] for a in links for b in links if a.name.split("->") == b.name.split("->")[::-1]]
     ind = run.nodes[0]
     rounds = 0

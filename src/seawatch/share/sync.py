@@ -24,6 +24,7 @@ The network exchange never holds the store (:func:`fetch`, then :func:`store_ans
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -120,6 +121,8 @@ def signed_post(node: Node, peer: Peer, path: str, payload: dict[str, Any]) -> d
         raise SyncError(f"{peer.name} ({url}) answered {exc.code}: {detail}") from None
     except (urllib.error.URLError, OSError) as exc:
         raise SyncError(f"{peer.name} ({url}) cannot be reached: {exc}") from None
+    except http.client.HTTPException as exc:  # the link broke mid-answer (IncompleteRead...)
+        raise SyncError(f"{peer.name} ({url}) broke off: {type(exc).__name__}") from None
     if not verify_response(peer, status, headers[NONCE], data, signature):
         raise SyncError(f"the answer from {url} is not signed by {peer.name}'s key")
     try:
