@@ -22,14 +22,16 @@ $(STAMP): pyproject.toml
 # A day of simulated traffic around India (300 vessels): labelled store, events, a situation
 # summary and GeoJSON/KML/CoT exports in data/run/ (docs/run.md). Real files or a live feed:
 # `seawatch run --help`. --out: here, under the checkout (seawatch's own default is the user's
-# data directory).
+# data directory). --federation: then the same traffic shared between three nodes in
+# data/run/federation (IND ingests the coast stations, USA the satellite passes, JPN gets what
+# is REL TO JPN) by sealed courier bundles, with what each node holds (docs/run.md).
 # Then, in a terminal (or with SERVE=yes: `seawatch run --serve`), it serves the map on that
 # data with a one-time sign-in link for the user `analyst` until Ctrl-C (docs/map.md); without
 # a terminal, or with `make run SERVE=no` (`--no-serve`), it ends with the job.
 SERVE ?= auto
 SERVE_FLAG = $(if $(filter yes,$(SERVE)),--serve,$(if $(filter no,$(SERVE)),--no-serve))
 run: venv web
-	$(BIN)/seawatch run --out data/run $(SERVE_FLAG)
+	$(BIN)/seawatch run --out data/run --federation $(SERVE_FLAG)
 
 # The map on `make run`'s data (docs/map.md): makes the user `analyst` (IND:SECRET) if it is
 # missing, prints a one-time sign-in link (alone on the last line before the server starts;

@@ -105,8 +105,9 @@ def test_run_sample_has_the_shape_of_a_real_run(
     the same sections and order; its counts add up; its incidents have the real form."""
     from seawatch.events.registry import event_types
 
-    monkeypatch.chdir(tmp_path)  # `make run`'s --out, data/run, as in the sample
-    args = ["run", "--out", "data/run", "--vessels", "25", "--hours", "6", "--seed", "3"]
+    monkeypatch.chdir(tmp_path)  # `make run`'s --out and --federation, as in the sample
+    args = ["run", "--out", "data/run", "--vessels", "25", "--hours", "6", "--seed", "3",
+            "--federation"]  # fmt: skip
     real = CliRunner().invoke(cli, args)
     assert real.exit_code == 0, real.output
     out = real.stdout.splitlines()

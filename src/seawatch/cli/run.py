@@ -148,6 +148,13 @@ to a store you keep (ingest stores each message once, so re-runs add nothing twi
     "[default: when at a terminal; --no-serve: finish and exit, for scripts and CI].",
 )
 @click.option(
+    "--federation",
+    is_flag=True,
+    help="Simulation: then share it between three nodes in <out>/federation (IND ingests "
+    "the coast stations, USA the satellite passes, JPN receives what is REL TO JPN) by "
+    "sealed courier bundles, and show what each holds (docs/run.md).",
+)
+@click.option(
     "--port",
     default=8000,
     show_default=True,
@@ -177,6 +184,7 @@ def run_command(
     out_dir: Path | None,
     db: str | None,
     serve: bool | None,
+    federation: bool,
     port: int,
     params: tuple[str, ...],
     untimed: Any,
@@ -214,6 +222,8 @@ def run_command(
     paths = [Path(p) for p in checked]
     exit_if_none_readable(paths, errors)  # none can be read: no simulation instead
     simulated = not paths and live is None
+    if federation and not simulated:
+        raise click.UsageError("--federation is for a simulated run (no files, no live feed)")
     run_settings, note = _settings_for_run(settings, simulated, marking)
     require_nation(run_settings)  # files and feeds: the node's own (a simulated run: IND)
     out = out_dir or settings.data_dir / "run"
@@ -236,6 +246,11 @@ def run_command(
         if not nothing:
             job.report(store, compare=COMPARE if simulated and marking is None else ())
     click.echo(job.text, nl=False)
+    if federation and not nothing:
+        from seawatch.cli.run_federation import federate
+
+        click.echo("sharing between three nodes (IND, USA, JPN) ...", err=True)
+        click.echo("\n" + federate(run_settings, out, job.sim_files), nl=False)
     got = job.ingested
     failed = got is not None and tell_findings(got.engine.findings, errors, got.engine.untimed)
     if nothing:

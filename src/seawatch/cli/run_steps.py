@@ -99,6 +99,8 @@ class Job:
         """Times assumed for messages without one (``--untimed``)."""
         self.ingested: IngestReport | None = None
         """What the files' ingest did (:meth:`files`): what to tell of the inputs."""
+        self.sim_files: list[str] = []
+        """The simulated NMEA files in ``<out>/sim`` (:meth:`simulate`)."""
 
     # --- the store --------------------------------------------------------------------
     @contextlib.contextmanager
@@ -161,6 +163,7 @@ class Job:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         replace_dir(tmp, final)
+        self.sim_files = list(result.files)
         waters = simulated_waters(final / "truth.jsonl")
         if waters is not None:
             self.zones.append(waters)

@@ -24,6 +24,7 @@ The network exchange never holds the store (:func:`fetch`, then :func:`store_ans
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -34,7 +35,7 @@ from typing import Any, Final
 from seawatch.share import merkle
 from seawatch.share.bundle import export_bundle
 from seawatch.share.errors import SyncError, VerifyError
-from seawatch.share.history import seen_checkpoint, seen_note
+from seawatch.share.history import remember, seen_checkpoint, seen_note
 from seawatch.share.httpsig import NONCE, SIGNATURE, sign_request, verify_response
 from seawatch.share.node import Node
 from seawatch.share.note import verify_checkpoint
@@ -151,6 +152,8 @@ def signed_post(node: Node, peer: Peer, path: str, payload: dict[str, Any]) -> d
         raise SyncError(f"{peer.name} ({url}) answered {exc.code}: {detail}") from None
     except (urllib.error.URLError, OSError) as exc:
         raise SyncError(f"{peer.name} ({url}) cannot be reached: {exc}") from None
+    except http.client.HTTPException as exc:  # the link broke mid-answer (IncompleteRead...)
+        raise SyncError(f"{peer.name} ({url}) broke off: {type(exc).__name__}") from None
     if not verify_response(peer, status, headers[NONCE], data, signature):
         raise SyncError(f"the answer from {url} is not signed by {peer.name}'s key")
     try:
@@ -249,11 +252,15 @@ def check_answer(node: Node, peer: Peer, answer: Any, after: int) -> Answer:
 
 def store_answer(store: Store, node: Node, answer: Answer) -> Pulled:
     """Apply the retractions, then import the bundles, of a checked answer; then check
-    the bundles' checkpoints against the answer's (the proofs it carries for them)."""
+    the bundles' checkpoints against the answer's (the proofs it carries for them) and keep
+    the peer's checkpoint as the last one verified."""
     receipts = [apply_retraction(store, node, answer.peer, n) for n in answer.retractions]
     done = [import_bundle(store, node, files) for files in answer.bundles]
     if answer.note:
         Witness(node).observe(answer.peer, answer.note, answer.proofs)
+        # the last checkpoint verified: the next exchange starts there, and every node that
+        # exchanged with the peer since it last grew holds the same root
+        remember(node.data_dir, answer.peer, answer.note)
     return Pulled(
         answer.peer.name, answer.size, done, [r for r in receipts if not r.repeat], answer.forks
     )
