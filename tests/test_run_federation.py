@@ -8,10 +8,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from seawatch.cli.main import cli
 
+pytestmark = pytest.mark.slow
 ROW = re.compile(r"^  ([A-Z]{3})   +([A-Z]{3}) +(\S.*?) +([\d,]+)$", re.M)
 
 

@@ -47,6 +47,7 @@ from .conftest import NodeDir
 from .test_bundles import T0, TS, store_of
 from .test_sync_http import Server
 
+pytestmark = pytest.mark.slow
 MakeNode = Callable[[str, str], NodeDir]
 NODES = (("IND", "ind-ifc"), ("USA", "usa-c2"), ("JPN", "jpn-mof"))
 NO_EVENTS = {("USA", "JPN")}  # USA's rule for JPN: positions only
