@@ -4,10 +4,9 @@ In: a file path. Out: a :class:`~seawatch.store.base.Backend` over it. Positions
 statics are deduplicated on ``msg_key`` in Arrow: one row per key of the chunk, less the
 keys stored in the chunk's time range (a unique index over hundreds of millions of keys
 would cost more memory than the data, and DuckDB's sort and hash join over the chunk
-cost more than the insert), and positions are appended in storage order (day, then MMSI:
-:func:`storage_order`), so each row group covers a short time and a range of vessels and
-DuckDB's per-row-group min/max skips the rest for a track (a vessel over days) or a time
-window (a viewport reads its day's row groups: few at any size).
+cost more than the insert), and positions are appended in storage order (day, then
+1-degree Z-order cell: :func:`storage_order`), so each row group covers a short time and
+a small area and DuckDB's per-row-group min/max skips the rest for a bbox + time query.
 DuckDB's write-ahead log makes each committed transaction survive a crash.
 """
 
@@ -29,7 +28,7 @@ from seawatch.errors import StoreError
 from seawatch.store.base import Backend
 from seawatch.store.tables import Dialect, TableDef
 
-__all__ = ["DUCKDB", "DuckBackend", "spatial_order", "storage_order"]
+__all__ = ["DUCKDB", "DuckBackend", "storage_order"]
 
 log = logging.getLogger(__name__)
 
@@ -64,21 +63,8 @@ def _spread(v: np.ndarray[Any, np.dtype[np.uint64]]) -> np.ndarray[Any, np.dtype
 
 
 def storage_order(rows: pa.Table) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """DuckDB's sort key of positions: day since 1970 (high bits), then MMSI, so a vessel's
-    rows of a day sit in one row group. Measured on 30 days (11 M rows) of the 100 M store,
-    against day then 1-degree cell (:func:`spatial_order`): 30-day track p50 88 -> 56 ms,
-    viewport + 1 day p50 8 -> 4 ms (its day's three row groups are read either way)."""
-    ts = pc.cast(rows.column("ts"), pa.int64()).to_numpy(zero_copy_only=False)
-    col: Any = rows.column("mmsi")
-    mmsi = pc.fill_null(col, 0).to_numpy(zero_copy_only=False)
-    day = ts // _US_PER_DAY
-    return np.asarray((day << 32) | (mmsi.astype(np.int64) & 0xFFFFFFFF), dtype=np.int64)
-
-
-def spatial_order(rows: pa.Table) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """Sort key of positions for PostgreSQL's heap (BRIN over time and place; its B-tree
-    serves tracks): day since 1970 (high bits), then the Z-order (Morton) code of the row's
-    1-degree cell, so rows near in time and space sit together."""
+    """Sort key of positions: day since 1970 (high bits), then the Z-order (Morton) code of
+    the row's 1-degree cell, so rows near in time and space sit together."""
     ts = pc.cast(rows.column("ts"), pa.int64()).to_numpy(zero_copy_only=False)
     day = ts // _US_PER_DAY
     lon = np.nan_to_num(rows.column("lon").to_numpy(zero_copy_only=False), nan=0.0)

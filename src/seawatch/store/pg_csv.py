@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from seawatch.store.duck import spatial_order
+from seawatch.store.duck import storage_order
 
 __all__ = ["first_per_message", "from_csv", "ident", "last_per_key", "out_expr", "to_csv"]
 
@@ -121,7 +121,7 @@ def first_per_message(rows: pa.Table, storage: bool) -> pa.Table:
         rows = rows.append_column("_station", last)
         keys.append(("_station", "ascending"))
     if storage:
-        rows = rows.append_column("_order", pa.array(spatial_order(rows), pa.int64()))
+        rows = rows.append_column("_order", pa.array(storage_order(rows), pa.int64()))
         keys.insert(0, ("_order", "ascending"))  # same message, same place: same order
     rows = rows.take(pc.sort_indices(rows, sort_keys=keys))
     ts = pc.cast(rows.column("ts"), pa.int64()).to_numpy(zero_copy_only=False)

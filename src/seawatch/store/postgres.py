@@ -7,7 +7,7 @@ In: a ``postgresql://user:password@host:port/dbname`` URL (the ``db`` setting or
   C++, the server parses it), then ``INSERT ... SELECT ... ON CONFLICT``: positions and
   statics keep the stored row on a repeated ``(ts, msg_key)`` (a unique index: the same
   message twice is stored once, whichever process sends it), segments, events and zones
-  replace it. Positions are sent in spatial order (day, then 1-degree Z-order cell), so a
+  replace it. Positions are sent in storage order (day, then 1-degree Z-order cell), so a
   chunk's rows lie on pages that cover a short time and a small area.
 - Reads: ``COPY (query) TO STDOUT`` as CSV, parsed by pyarrow into the asked schema; no
   Python object per row.
