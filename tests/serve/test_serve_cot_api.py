@@ -13,7 +13,7 @@ import pytest
 from apiclient import LABELS, MARKING, Node
 
 from seawatch.export.cot_markers import SUSPECT_EVENTS, event_cot_type
-from seawatch.labels import Reader, may_read, parse_label
+from seawatch.labels import Reader, combine, may_read, parse_label
 from seawatch.store.tables import TABLES
 
 STALE_S = 600.0  # the node's cot_stale_s (the default)
@@ -125,3 +125,43 @@ def test_an_unknown_stale_from_is_a_400_problem(node: Node, value: str) -> None:
     assert got.status_code == 400
     assert got.headers["content-type"].startswith("application/problem+json")
     assert "stale_from" in got.json()["detail"]
+
+
+def test_situation_as_incident_markers_of_what_the_reader_may_read(node: Node) -> None:
+    policy = node.store.policy
+    a, b = (parse_label(m, policy) for m in LABELS)
+    seen = {}
+    for reader in ("IND:SECRET", "USA:SECRET"):
+        with node.client(reader) as c:
+            got = c.get("/api/v1/situation", params={"f": "cot", "stale_from": "export"})
+        assert got.status_code == 200, got.text
+        assert got.headers["content-type"].startswith("application/xml")
+        found = [ET.fromstring(line) for line in got.content.splitlines()]
+        assert all(".incident." in e.get("uid", "") for e in found)
+        seen[reader] = {e.find("detail/contact").get("callsign"): e for e in found}  # type: ignore[union-attr]
+    ind, usa = seen["IND:SECRET"], seen["USA:SECRET"]
+    spoof = "spoofing MMSI 211000001"
+    assert set(ind) == {
+        spoof,
+        "encounter MMSI 211000002 and MMSI 211000003",
+        "loitering MMSI 211000004",
+    }
+    assert set(usa) == {spoof, "encounter MMSI 211000002 and MMSI 211000003"}
+    both = combine([a, b], policy).marking
+    assert ind[spoof].get("access") == both
+    assert ind[spoof].get("type") == usa[spoof].get("type") == "a-s-S"
+    assert ": 2 events" in (ind[spoof].findtext("detail/remarks") or "")
+    # USA may read only the jump under A: the incident says so, and nothing of B
+    assert usa[spoof].get("access") == a.marking
+    assert (usa[spoof].findtext("detail/remarks") or "").startswith(
+        f"{a.marking} {spoof}: 1 event (spoofing 1)"
+    )
+    for e in usa.values():
+        assert b.marking not in ET.tostring(e).decode()
+        assert e.get("type") in ("a-s-S", "b-m-p-s-m")
+    assert usa["encounter MMSI 211000002 and MMSI 211000003"].get("type") == "b-m-p-s-m"
+    with node.client("USA:SECRET") as c:
+        assert c.get("/api/v1/situation").json()["marking"]  # json stays the default
+        bad = c.get("/api/v1/situation", params={"f": "kml"})
+    assert bad.status_code == 400
+    assert bad.headers["content-type"].startswith("application/problem+json")

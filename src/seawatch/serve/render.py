@@ -27,6 +27,7 @@ from fastapi import Query, Request, Response
 
 from seawatch.errors import InputError, SeawatchError
 from seawatch.export.common import Kind, marking_array, marking_of
+from seawatch.export.cot_incidents import incident_lines
 from seawatch.export.formats import OUTPUT_FORMATS, OutputFormat, WriteOptions, output_format
 from seawatch.export.records import enriched
 from seawatch.labels import Label
@@ -39,6 +40,7 @@ __all__ = [
     "FormatParam",
     "StaleFrom",
     "StaleFromParam",
+    "incidents_cot_answer",
     "json_answer",
     "jsonable",
     "records_answer",
@@ -246,3 +248,29 @@ def json_answer(
     if rows:
         audit.record(st, who, request.url.path, request.url.query, rows, marking)
     return out
+
+
+def incidents_cot_answer(
+    request: Request,
+    st: ServeState,
+    who: Principal,
+    query: StoreQuery,
+    events: pa.Table,
+    stale_from: StaleFrom = "data",
+) -> Response:
+    """A CoT marker per incident of ``events`` (what ``query``, the reader's, returned:
+    nothing else goes in), placed and labelled as ``seawatch export events --format cot``
+    places and labels them (:mod:`seawatch.export.cot_incidents`), marked and audited."""
+    labels = query.labels()
+    if events.num_rows:
+        events, labels = enriched(query, "events", events, dict(labels))
+    s = st.settings
+    now = datetime.now(UTC) if stale_from == "export" else None
+    lines = list(incident_lines(events, labels, st.store.policy, s.node_id, s.cot_stale_s, now))
+    marking = marking_of(events, labels, st.store.policy).overall.marking
+    headers = {
+        MARKING_HEADER: marking,
+        "Content-Disposition": 'inline; filename="incidents.cot"',
+    }
+    audit.record(st, who, request.url.path, request.url.query, events.num_rows, marking)
+    return Response("".join(lines).encode(), media_type="application/xml", headers=headers)
