@@ -89,12 +89,12 @@ def test_incident_markers_carry_the_combined_label_of_what_the_reader_may_read()
     for e in seen:
         assert xsd.validate(e), xsd.error_log
     by_callsign = {e.find("detail/contact").get("callsign"): e for e in found.values()}
-    spoof = by_callsign[f"spoofing MMSI {SPOOFED}"]
+    spoof = by_callsign[f"spoofing (jump) MMSI {SPOOFED}"]
     expected = combine([LABELS[0], LABELS[1]], POLICY)  # not 3: IND may not read it
     assert spoof.get("access") == expected.marking
     assert spoof.get("type") == "a-s-S"  # the spoofing rule states a suspicion
     remarks = spoof.findtext("detail/remarks")
-    assert remarks.startswith(expected.marking + " spoofing MMSI 366123456: 2 events")
+    assert remarks.startswith(expected.marking + " spoofing (jump) MMSI 366123456: 2 events")
     assert remarks.endswith("confidence 0.80")  # the strongest of the two it may read
     assert "TOP SECRET" not in etree.tostring(spoof).decode()
     meet = by_callsign["encounter MMSI 419000001 and MMSI 563000001"]
@@ -118,7 +118,7 @@ def test_a_reader_of_one_label_gets_incidents_of_that_label_only() -> None:
     assert len(seen) == 2
     assert all(e.get("access") == LABELS[0].marking for e in seen.values())
     remarks = [e.findtext("detail/remarks") for e in seen.values()]
-    assert any(f"spoofing MMSI {SPOOFED}: 1 event (spoofing 1)" in r for r in remarks)
+    assert any(f"spoofing (jump) MMSI {SPOOFED}: 1 event (spoofing 1)" in r for r in remarks)
 
 
 def test_summary_of_a_shared_mmsi() -> None:

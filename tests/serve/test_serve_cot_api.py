@@ -140,7 +140,7 @@ def test_situation_as_incident_markers_of_what_the_reader_may_read(node: Node) -
         assert all(".incident." in e.get("uid", "") for e in found)
         seen[reader] = {e.find("detail/contact").get("callsign"): e for e in found}  # type: ignore[union-attr]
     ind, usa = seen["IND:SECRET"], seen["USA:SECRET"]
-    spoof = "spoofing MMSI 211000001"
+    spoof = "spoofing (jump) MMSI 211000001"
     assert set(ind) == {
         spoof,
         "encounter MMSI 211000002 and MMSI 211000003",

@@ -223,11 +223,18 @@ def _plural(n: int, what: str) -> str:
     return f"{n} {what}" + ("" if n == 1 else "s")
 
 
+def _kind(row: Mapping[str, Any]) -> str:
+    """The incident's kind, with its rule or field when it has one (``spoofing (jump)``,
+    ``identity_change (name)``): two incidents of one vessel differ by it."""
+    rule = row.get("kind")
+    return f"{row['incident']} ({rule})" if rule else str(row["incident"])
+
+
 def incident_summary(row: Mapping[str, Any]) -> str:
     """What an incident is, in a line: its kind and vessel(s), its events per type, how
     many vessels, how far apart a shared MMSI's transmitters were, and its confidence,
     e.g. ``shared_mmsi MMSI 412000001: 3341 events (identity_change 1866, spoofing 1475),
-    1 vessel, 300 km apart; confidence 1.00``."""
+    1 vessel, 300 km apart; confidence 1.00`` or ``spoofing (jump) MMSI 412000002: ...``."""
     who = f"MMSI {row['mmsi']}"
     if row.get("other_mmsi") is not None:
         who += f" and MMSI {row['other_mmsi']}"
@@ -239,7 +246,7 @@ def incident_summary(row: Mapping[str, Any]) -> str:
     except ValueError:
         by_type, details = {}, {}
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(by_type.items(), key=lambda kv: -kv[1]))
-    text = f"{row['incident']} {who}: {_plural(int(row['events']), 'event')}"
+    text = f"{_kind(row)} {who}: {_plural(int(row['events']), 'event')}"
     text += f" ({kinds}), {_plural(int(row['vessels']), 'vessel')}"
     apart = details.get("apart_m") if isinstance(details, dict) else None
     if row["incident"] == "shared_mmsi" and isinstance(apart, int | float):
@@ -264,7 +271,7 @@ def incident_line(
     :func:`incident_cot_type`; ``now``: :func:`times`), or None without a position.
     ``label``: the combination of its events' labels. ``contact callsign``: its kind and
     vessel; ``<remarks>``: the marking, then :func:`incident_summary`."""
-    what = f"{row['incident']} MMSI {row['mmsi']}"
+    what = f"{_kind(row)} MMSI {row['mmsi']}"
     if row.get("other_mmsi") is not None:
         what += f" and MMSI {row['other_mmsi']}"
     return _marker(
