@@ -14,7 +14,9 @@ import pyarrow as pa
 from exportdata import LABELS, POLICY, T0, TS
 from lxml import etree
 
+from seawatch.events.incidents import incidents, members
 from seawatch.events.schema import EVENTS_SCHEMA
+from seawatch.events.triage import classify
 from seawatch.export import export
 from seawatch.export.cot_markers import incident_summary
 from seawatch.labels import Reader, combine
@@ -136,3 +138,16 @@ def test_summary_of_a_shared_mmsi() -> None:
         "shared_mmsi MMSI 412000001: 3341 events (identity_change 1866, spoofing 1475),"
         " 1 vessel, 300 km apart; confidence 1.00"
     )
+
+
+def test_members_give_the_incidents_ids() -> None:
+    table = _events()
+    classified = classify(table)
+    found = members(classified)
+    assert set(found["incident_id"].to_pylist()) == set(
+        incidents(table, classified=classified)["incident_id"].to_pylist()
+    )
+    by_event = {r["event_id"]: r["incident_id"] for r in found.to_pylist()}
+    assert len({by_event[f"{i:032x}"] for i in range(3)}) == 1  # the three jumps: one
+    assert by_event["e" * 32] != by_event[f"{0:032x}"]
+    assert members(classified.slice(0, 0)).num_rows == 0
