@@ -10,7 +10,7 @@ from xml.etree import ElementTree as ET
 
 import pyarrow as pa
 import pytest
-from apiclient import LABELS, MARKING, Node
+from apiclient import LABELS, MARKING, READERS, Node
 
 from seawatch.export.cot_markers import SUSPECT_EVENTS, event_cot_type
 from seawatch.labels import Reader, combine, may_read, parse_label
@@ -165,3 +165,23 @@ def test_situation_as_incident_markers_of_what_the_reader_may_read(node: Node) -
         bad = c.get("/api/v1/situation", params={"f": "kml"})
     assert bad.status_code == 400
     assert bad.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_every_incident_marker_is_readable_by_its_reader(node: Node, reader: str) -> None:
+    """Each incident marker's label may be read by the reader, and counts no more events
+    than the reader may read of its vessel."""
+    policy = node.store.policy
+    who = Reader.parse(reader, policy)
+    with node.client(reader) as c:
+        got = c.get("/api/v1/situation", params={"f": "cot"})
+        listed = c.get("/api/v1/events", params={"limit": "1000"}).json()["items"]
+    assert got.status_code == 200, got.text
+    for line in got.content.splitlines():
+        e = ET.fromstring(line)
+        marking = e.get("access") or ""
+        assert may_read(who, parse_label(marking, policy), policy), marking
+        remarks = e.findtext("detail/remarks") or ""
+        mmsi = int(remarks.split(" MMSI ")[1].split()[0].rstrip(":"))
+        count = int(remarks.split(": ")[1].split(" event")[0])
+        assert count <= sum(1 for x in listed if x["mmsi"] == mmsi)
