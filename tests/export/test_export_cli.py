@@ -202,3 +202,23 @@ def test_exports_name_vessels_from_statics_the_reader_may_read(db: str, tmp_path
         (419000001, "SAGAR KANYA"),
         (419000003, None),
     ]
+
+
+def test_cot_of_events_has_incident_markers_of_what_the_reader_may_read(
+    db: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "e.cot"
+    _run("export events --format cot --cot-stale-from export --reader JPN:C", db, out)
+    back = read_cot(out)
+    incidents = [r for r in back.to_pylist() if ".incident." in r["uid"]]
+    events = [r for r in back.to_pylist() if ".event." in r["uid"]]
+    assert [r["uid"] for r in events] == ["seawatch.ifc-ior.event.e1"]  # JPN: QUAD only
+    assert len(incidents) == 1  # e1's encounter; nothing of the SECRET//NOFORN ones
+    assert incidents[0]["label"].startswith(events[0]["access"] + " encounter MMSI 419000001")
+    assert incidents[0]["stale"] - incidents[0]["time"] == timedelta(seconds=600)
+    assert incidents[0]["time"] > T0 + timedelta(days=365)  # the time of the export
+    _run("export events --format cot --reader IND:S", db, out)
+    kinds = [u.split(".")[2] for u in read_cot(out)["uid"].to_pylist()]
+    assert kinds.count("incident") == 2  # e1 and e3 (e2, a gap open at the end, is not one)
+    _run("export events --format cot --no-cot-incidents --reader IND:S", db, out)
+    assert "incident" not in {u.split(".")[2] for u in read_cot(out)["uid"].to_pylist()}

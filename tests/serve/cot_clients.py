@@ -143,6 +143,23 @@ def wait_stored(feed: SimFeed, tmp_path: Path, timeout_s: float = 120) -> None:
         time.sleep(0.2)
 
 
+def uid_kind(e: ET.Element) -> tuple[str, str]:
+    """What a CoT event of the feed is, by its ``uid`` (never by its type: a suspect event is
+    an ``a-s-S`` track too): ``("vessel", mmsi)`` for ``seawatch.<node>.<mmsi>``, else
+    ``("event" | "alert" | "incident", id)`` for ``seawatch.<node>.<what>.<id>``."""
+    parts = e.get("uid", "").split(".")
+    if len(parts) == 3 and parts[0] == "seawatch" and parts[2].isdigit():
+        return "vessel", parts[2]
+    if len(parts) >= 4 and parts[0] == "seawatch":
+        return parts[2], ".".join(parts[3:])
+    return "other", e.get("uid", "")
+
+
+def of_kind(got: list[ET.Element], kind: str) -> dict[str, ET.Element]:
+    """The events of ``got`` that are ``kind`` (:func:`uid_kind`), by id."""
+    return {i: e for e in got for k, i in [uid_kind(e)] if k == kind}
+
+
 def parse(data: bytes) -> list[ET.Element]:
     """CoT events in a byte stream, one after the other (with or without newlines)."""
     text = b"<stream>" + data.replace(b"<?xml version='1.0' encoding='UTF-8'?>", b"") + b"</stream>"

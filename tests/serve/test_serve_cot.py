@@ -26,6 +26,7 @@ import pytest
 from test_serve_live import _free_port, _seawatch, feed_server
 
 from seawatch.labels import Reader
+from seawatch.serve.cot_markers import event_cot_type
 from seawatch.settings import load_settings
 from seawatch.store import open_store
 from seawatch.store.query import Query
@@ -121,8 +122,8 @@ def test_cot_port_streams_what_the_reader_may_read(
     )
     assert mine
     assert denied_only
-    vessels = [e for e in events + late if e.get("type", "").startswith("a-")]
-    markers = [e for e in events if e.get("type") == "b-m-p-s-m"]
+    vessels = [e for e in events + late if cot_clients.uid_kind(e)[0] == "vessel"]
+    markers = list(cot_clients.of_kind(events, "event").values())
     assert events, err[-3000:]
     assert vessels
     assert late
@@ -194,16 +195,15 @@ def test_live_events_reach_the_cot_port_as_markers_for_its_reader_only(tmp_path:
     placed = {k for k, r in mine.items() if r["lat"] is not None}
     assert denied, "the rules deny some events to the reader"
     assert {mine[k]["event_type"] for k in placed} >= {"gap", "encounter", "loitering"}
-    markers = {e.get("uid", "").rsplit(".", 1)[1]: e for e in got if e.get("type") == "b-m-p-s-m"}
+    markers = cot_clients.of_kind(got, "event")
     assert set(markers) == placed, err[-3000:]
     assert not set(markers) & denied
-    received = {
-        int(e.get("uid", "").rsplit(".", 1)[1]) for e in got if e.get("type", "").startswith("a-")
-    }
+    received = {int(k) for k in cot_clients.of_kind(got, "vessel")}
     assert received == set(vessels)
     for key, e in markers.items():
         row, marking = mine[key], str(mine[key]["marking"])
         assert e.get("access") == marking
+        assert e.get("type") == event_cot_type(row), ET.tostring(e)
         assert (e.findtext("detail/remarks") or "").startswith(
             marking + " " + str(row["event_type"])
         )

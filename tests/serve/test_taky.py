@@ -18,9 +18,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 import cot_clients
 import pytest
+
+from seawatch.serve.cot_markers import event_cot_type
 
 READER = "IND:SECRET:LIMDIS"
 
@@ -100,12 +103,8 @@ def test_taky_routes_seawatch_cot_to_a_tak_client(taky: Taky, tmp_path: Path) ->
     mine, denied, vessels = cot_clients.stored(db, env, READER)
     assert "CoT: streaming to the TAK server" in err
     placed = {k for k, r in mine.items() if r["lat"] is not None}
-    markers = {e.get("uid", "").rsplit(".", 1)[1]: e for e in got if e.get("type") == "b-m-p-s-m"}
-    tracks = {
-        int(e.get("uid", "").rsplit(".", 1)[1]): e
-        for e in got
-        if e.get("type", "").startswith("a-")
-    }
+    markers = cot_clients.of_kind(got, "event")
+    tracks = {int(k): e for k, e in cot_clients.of_kind(got, "vessel").items()}
     assert denied
     assert {mine[k]["event_type"] for k in placed} >= {"gap", "encounter", "loitering"}
     assert set(markers) == placed, taky.log.read_text()[-3000:]
@@ -114,5 +113,6 @@ def test_taky_routes_seawatch_cot_to_a_tak_client(taky: Taky, tmp_path: Path) ->
         marking = str(mine[key]["marking"])
         assert (e.findtext("detail/remarks") or "").startswith(f"{marking} ")
         assert e.get("access") in (None, marking)  # taky 0.10 drops the attribute
+        assert e.get("type") == event_cot_type(mine[key]), ET.tostring(e)
     for mmsi, e in tracks.items():
         assert e.findtext("detail/remarks") == vessels[mmsi]

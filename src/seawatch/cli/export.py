@@ -71,6 +71,12 @@ Examples:
     help="Cursor-on-Target: stale after the data's time, or after the time of the export "
     "(replayed data, which TAK would otherwise drop as stale on arrival).",
 )
+@click.option(
+    "--cot-incidents/--no-cot-incidents",
+    default=True,
+    show_default=True,
+    help="Cursor-on-Target of events: a marker per incident after the events' markers.",
+)
 @db_option
 @click.pass_context
 def export_command(
@@ -84,14 +90,15 @@ def export_command(
     types: tuple[str, ...],
     out: Path,
     cot_stale_from: str,
+    cot_incidents: bool,
     db: str | None,
 ) -> None:
     """Export the records a reader may see, each carrying its label.
 
     Every record carries its CAPCO marking, the file the most restrictive combination of
     them (docs/exports.md). Cursor-on-Target writes one event per vessel at its latest
-    position (positions or latest), or a marker per event (events), stale after the
-    cot_stale_s setting.
+    position (positions or latest), or a marker per event and per incident (events),
+    stale after the cot_stale_s setting.
     """
     settings = settings_of(ctx)
     if types and kind != "events":
@@ -116,5 +123,6 @@ def export_command(
             node_id=settings.node_id,
             cot_stale_s=settings.cot_stale_s,
             cot_now=datetime.now(UTC) if cot_stale_from == "export" else None,
+            cot_incidents=cot_incidents,
         )
     click.echo(f"{result.rows} {kind} record(s) written to {out}, marked {result.marking}")

@@ -38,7 +38,7 @@ from seawatch.events.triage import (
     raw_value,
 )
 
-__all__ = ["INCIDENT_COLUMNS", "incidents"]
+__all__ = ["INCIDENT_COLUMNS", "incidents", "members"]
 
 _KEYS: Final = ("incident", "mmsi", "other_mmsi", "kind")
 
@@ -283,3 +283,17 @@ def incidents(
         },
         schema=schema,
     )
+
+
+def members(classified: pa.Table) -> pa.Table:
+    """Which incident each incident event of ``classified`` (:func:`classify`'s output)
+    belongs to: its ``event_id`` and ``label_id`` (when it has one) with ``incident_id``,
+    the id :func:`incidents` gives that incident; so that what is derived from an incident
+    (a CoT marker) can carry the combined label of exactly its events."""
+    t = classified.filter(pc.equal(classified.column("role"), pa.scalar("incident")))
+    keep = [c for c in ("event_id", "label_id") if c in t.column_names]
+    if t.num_rows == 0:
+        return t.select(keep).append_column("incident_id", pa.array([], pa.string()))
+    gid, keys = _group_ids(t)
+    ids = pa.array([_incident_id(k) for k in keys], pa.string())
+    return t.select(keep).append_column("incident_id", ids.take(pa.array(gid)))

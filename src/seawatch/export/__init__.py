@@ -77,13 +77,16 @@ def export(
     node_id: str = "local",
     cot_stale_s: float = 600.0,
     cot_now: datetime | None = None,
+    cot_incidents: bool = False,
 ) -> ExportResult:
     """Write the records of ``table`` that ``reader`` may read to ``out`` in format ``fmt``.
 
     A path ``out`` appears only once complete (temporary file renamed into place); a binary
     file object is written as it is (not closed). Returns what was written: record count,
     the collection's marking, the distinct markings. ``cot_now``: Cursor-on-Target times
-    from the time of the export (replayed data; :mod:`seawatch.export.cot`).
+    from the time of the export (replayed data; :mod:`seawatch.export.cot`);
+    ``cot_incidents``: Cursor-on-Target events followed by a marker per incident of the
+    events the reader may read.
     """
     spec = output_format(fmt)
     check_table(table, kind)
@@ -95,7 +98,7 @@ def export(
             reader,
             table.num_rows - allowed.num_rows,
         )
-    options = WriteOptions(kind, policy, node_id, cot_stale_s, cot_now)
+    options = WriteOptions(kind, policy, node_id, cot_stale_s, cot_now, cot_incidents)
     if isinstance(out, str | Path):
         with atomic_output(out) as tmp:
             result = spec.write(allowed, labels, tmp, options)

@@ -8,7 +8,10 @@ stream, one ``<event>`` document per line, as a TAK server or ``pytak`` sends th
 file can be replayed to a TAK server as it is). Events are the markers the live CoT feed
 sends (:mod:`seawatch.export.cot_markers`: a spot marker ``b-m-p-s-m``, or a suspect
 sea-surface track ``a-s-S`` for an event whose rule states a suspicion of the vessel,
-suspected disabling and spoofing). A vessel::
+suspected disabling and spoofing). With ``incidents`` (``seawatch export events --format
+cot``, unless ``--no-cot-incidents``), the incidents of those events follow, one marker
+each (:mod:`seawatch.export.cot_incidents`: uid ``seawatch.<node>.incident.<id>``, under
+the combined label of its events, its summary and confidence in ``<remarks>``). A vessel::
 
     <event version="2.0" uid="seawatch.<node>.<mmsi>" type="a-n-S" how="m-g"
            time=… start=… stale=… access="<marking>">
@@ -63,6 +66,7 @@ from seawatch.export.common import (
     xml_attr,
     xml_text,
 )
+from seawatch.export.cot_incidents import incident_lines
 from seawatch.export.cot_markers import event_line, mil_attrs, times
 from seawatch.labels import Label, Policy
 from seawatch.tracks.mid import flags
@@ -176,9 +180,11 @@ def write_cot(
     node_id: str,
     stale_s: float,
     now: datetime | None = None,
+    incidents: bool = False,
 ) -> ExportResult:
     """Write one CoT event per vessel of ``table`` (already filtered for its reader), or
-    per event (``kind`` ``events``).
+    per event (``kind`` ``events``), then with ``incidents`` one per incident of those
+    events (``rows`` counts the events).
 
     ``kind`` ``positions`` keeps each vessel's latest position. Records without a usable
     position are left out. ``now``: ``time`` and ``stale`` from the time of the export
@@ -191,6 +197,9 @@ def write_cot(
         marked = marking_of(placed, labels, policy)
         with binary_output(out) as fh:
             _write_events(fh, placed, labels, node_id, stale_s, now)
+            if incidents:
+                for marker in incident_lines(placed, labels, policy, node_id, stale_s, now):
+                    fh.write(marker.encode())
         return marked.result(placed.num_rows)
     latest = _placed(latest_per_vessel(table))
     latest = latest.filter(pc.is_valid(latest["ts"]))

@@ -20,6 +20,12 @@ that rebuilds the ``<event>`` element, as taky 0.10 does, drops the attributes b
 - ``time``/``start``/``stale`` follow the data; with ``now`` (replayed data, whose times
   are past), ``time`` is ``now`` and ``stale`` is ``now`` + the stale interval, so a TAK
   client shows the marker instead of dropping it as stale on arrival.
+- An incident (:mod:`seawatch.events.incidents`: the events of one vessel, rule and kind,
+  grouped) is a marker too (:func:`incident_line`, uid
+  ``seawatch.<node>.incident.<incident_id>``), typed as its events are: :data:`SUSPECT_TYPE`
+  when its kind states a suspicion (:data:`SUSPECT_INCIDENTS`), else :data:`EVENT_TYPE`;
+  its summary and confidence in ``<remarks>``, after the marking of the combined label of
+  its events (the caller's: :mod:`.cot_incidents`).
 - An alert is an alarm (``b-a-...``, ATAK's emergency types): ``b-a-g`` "Geo-fence
   Breached" for a zone entry or exit, ``b-a-o-c`` "Custom" for every other kind
   (:data:`ALERT_TYPES`). Never ``b-a-o-tbl``: ATAK shows that as a person's 911 call.
@@ -28,6 +34,8 @@ that rebuilds the ``<event>`` element, as taky 0.10 does, drops the attributes b
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -43,12 +51,17 @@ __all__ = [
     "EVENT_HOW",
     "EVENT_TYPE",
     "SUSPECT_EVENTS",
+    "SUSPECT_INCIDENTS",
     "SUSPECT_TYPE",
     "alert_line",
     "alert_uid",
     "event_cot_type",
     "event_line",
     "event_uid",
+    "incident_cot_type",
+    "incident_line",
+    "incident_summary",
+    "incident_uid",
     "mil_attrs",
     "times",
 ]
@@ -63,6 +76,11 @@ SUSPECT_EVENTS: Final = frozenset({"suspected_disabling", "spoofing"})
 reception was good (suspected disabling, DOMAIN.md §5), positions no ship can have sent
 (spoofing: jumps no ship can make, positions on land). The other types say what a vessel
 did (a gap, an encounter, loitering), which is not by itself suspect."""
+SUSPECT_INCIDENTS: Final = SUSPECT_EVENTS | {"shared_mmsi"}
+"""Incident kinds whose rule states a suspicion: those of :data:`SUSPECT_EVENTS`, and a
+shared MMSI (one MMSI used by two transmitters: positions in two places at once, identity
+values that alternate). Misconfigured transponders (invalid MMSIs) are a fault, not a
+suspicion; the other kinds say what a vessel did."""
 EVENT_HOW: Final = "m-f"
 """CoT ``how`` of a detected event or an alert: machine, fused (derived from reports)."""
 ALERT_TYPES: Final[Mapping[str, tuple[str, str]]] = {
@@ -95,6 +113,10 @@ def alert_uid(node_id: str, alert_id: object) -> str:
     return f"seawatch.{node_id}.alert.{alert_id}"
 
 
+def incident_uid(node_id: str, incident_id: object) -> str:
+    return f"seawatch.{node_id}.incident.{incident_id}"
+
+
 def times(
     start: datetime, end: datetime, stale_s: float, now: datetime | None = None
 ) -> tuple[str, str, str]:
@@ -121,6 +143,7 @@ def _marker(
     what: str,
     detail: str = "",
     now: datetime | None = None,
+    remarks: str | None = None,
 ) -> str | None:
     if lat is None or lon is None or start is None:
         return None
@@ -143,7 +166,8 @@ def _marker(
     return (
         f'<event {head}{" " + extra if extra else ""}>{point} le="{_UNKNOWN}"/><detail>'
         f"<contact callsign={xml_attr(what)}/>{detail}"
-        f"<remarks>{xml_text(label.marking + ' ' + what)}</remarks></detail></event>\n"
+        f"<remarks>{xml_text(label.marking + ' ' + (remarks or what))}</remarks>"
+        "</detail></event>\n"
     )
 
 
@@ -186,6 +210,82 @@ def event_line(
         label=label,
         what=what,
         now=now,
+    )
+
+
+def incident_cot_type(row: Mapping[str, Any]) -> str:
+    """The CoT type of an incident: :data:`SUSPECT_TYPE` for a kind of
+    :data:`SUSPECT_INCIDENTS`, else the spot marker :data:`EVENT_TYPE`."""
+    return SUSPECT_TYPE if row["incident"] in SUSPECT_INCIDENTS else EVENT_TYPE
+
+
+def _plural(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
+def _kind(row: Mapping[str, Any]) -> str:
+    """The incident's kind, with its rule or field when it has one (``spoofing (jump)``,
+    ``identity_change (name)``): two incidents of one vessel differ by it."""
+    rule = row.get("kind")
+    return f"{row['incident']} ({rule})" if rule else str(row["incident"])
+
+
+def incident_summary(row: Mapping[str, Any]) -> str:
+    """What an incident is, in a line: its kind and vessel(s), its events per type, how
+    many vessels, how far apart a shared MMSI's transmitters were, and its confidence,
+    e.g. ``shared_mmsi MMSI 412000001: 3341 events (identity_change 1866, spoofing 1475),
+    1 vessel, 300 km apart; confidence 1.00`` or ``spoofing (jump) MMSI 412000002: ...``."""
+    who = f"MMSI {row['mmsi']}"
+    if row.get("other_mmsi") is not None:
+        who += f" and MMSI {row['other_mmsi']}"
+    elif row["incident"] == "misconfigured_transponders" and (row.get("vessels") or 0) > 1:
+        who += " and others"
+    try:
+        by_type = json.loads(row.get("by_type") or "{}")
+        details = json.loads(row.get("details") or "{}")
+    except ValueError:
+        by_type, details = {}, {}
+    kinds = ", ".join(f"{k} {n}" for k, n in sorted(by_type.items(), key=lambda kv: -kv[1]))
+    text = f"{_kind(row)} {who}: {_plural(int(row['events']), 'event')}"
+    text += f" ({kinds}), {_plural(int(row['vessels']), 'vessel')}"
+    apart = details.get("apart_m") if isinstance(details, dict) else None
+    if row["incident"] == "shared_mmsi" and isinstance(apart, int | float):
+        text += f", {apart / 1000:.0f} km apart"
+    confidence = row.get("confidence")
+    if confidence is not None and math.isfinite(confidence):
+        text += f"; confidence {confidence:.2f}"
+    return text
+
+
+def incident_line(
+    row: Mapping[str, Any],
+    label: Label,
+    node_id: str,
+    stale_s: float,
+    *,
+    now: datetime | None = None,
+) -> str | None:
+    """One incident (a row of :func:`seawatch.events.incidents.incidents`) as a CoT marker
+    at its place (``uid`` ``seawatch.<node>.incident.<incident_id>``, ``time``/``start``
+    its first event's start, ``stale`` its last end (or start) + ``stale_s``; type
+    :func:`incident_cot_type`; ``now``: :func:`times`), or None without a position.
+    ``label``: the combination of its events' labels. ``contact callsign``: its kind and
+    vessel; ``<remarks>``: the marking, then :func:`incident_summary`."""
+    what = f"{_kind(row)} MMSI {row['mmsi']}"
+    if row.get("other_mmsi") is not None:
+        what += f" and MMSI {row['other_mmsi']}"
+    return _marker(
+        uid=incident_uid(node_id, row["incident_id"]),
+        cot_type=incident_cot_type(row),
+        start=row["start_ts"],
+        end=row["end_ts"] or row["start_ts"],
+        stale_s=stale_s,
+        lat=row["lat"],
+        lon=row["lon"],
+        label=label,
+        what=what,
+        now=now,
+        remarks=incident_summary(row),
     )
 
 

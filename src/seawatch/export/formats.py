@@ -38,13 +38,15 @@ Sink = IO[bytes] | Path
 class WriteOptions:
     """What a writer needs besides the records: their kind, the node's policy, and the
     Cursor-on-Target settings (``node_id``, ``cot_stale_s``; ``cot_now``: the time of the
-    export, for replayed data whose markers would otherwise be stale on arrival)."""
+    export, for replayed data whose markers would otherwise be stale on arrival;
+    ``cot_incidents``: a marker per incident after the events' markers)."""
 
     kind: Kind
     policy: Policy
     node_id: str = "local"
     cot_stale_s: float = 600.0
     cot_now: datetime | None = None
+    cot_incidents: bool = False
 
 
 Writer = Callable[[pa.Table, Mapping[int, Label], Sink, WriteOptions], ExportResult]
@@ -117,8 +119,9 @@ OUTPUT_FORMATS: Final[Mapping[str, OutputFormat]] = {
                 node_id=o.node_id,
                 stale_s=o.cot_stale_s,
                 now=o.cot_now,
+                incidents=o.cot_incidents,
             ),
-            "Cursor-on-Target 2.0 events: one per vessel, or a marker per event (TAK)",
+            "Cursor-on-Target 2.0 events: one per vessel, or a marker per event or incident (TAK)",
         ),
         OutputFormat(
             "geoparquet",

@@ -9,7 +9,9 @@ its own clients; connected again while it is away), one CoT ``<event>`` per line
 - first the latest position of every vessel the reader may read
   (:meth:`~seawatch.store.query.Query.latest`, written by :func:`seawatch.export.cot.write_cot`);
 - then, as live positions are stored, each updated vessel's latest position again, and
-  each event stored as a map marker (:func:`seawatch.serve.cot_markers.event_line`).
+  each event stored as a map marker (:func:`seawatch.serve.cot_markers.event_line`), typed
+  as the CoT export types it: a suspect track ``a-s-S`` when its rule states a suspicion
+  (spoofing, suspected disabling), else a spot marker ``b-m-p-s-m``.
 
 Labels: the subscribers are told of released rows before they carry a ``label_id`` (the
 store sink labels what it writes), so the feed never sends those rows. The callbacks only
@@ -169,7 +171,7 @@ class CotFeed:
             label = labels.get(row["label_id"])
             if label is None:  # deny when unsure
                 continue
-            line = event_line(row, label, self.node_id, self.stale_s)
+            line = event_line(row, label, self.node_id, self.stale_s, suspicion=True)
             if line is not None:
                 out[event_uid(self.node_id, row["event_id"]).encode()] = line.encode()
         return out

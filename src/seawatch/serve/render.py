@@ -18,8 +18,8 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from contextlib import contextmanager
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -27,6 +27,7 @@ from fastapi import Query, Request, Response
 
 from seawatch.errors import InputError, SeawatchError
 from seawatch.export.common import Kind, marking_array, marking_of
+from seawatch.export.cot_incidents import incident_lines
 from seawatch.export.formats import OUTPUT_FORMATS, OutputFormat, WriteOptions, output_format
 from seawatch.export.records import enriched
 from seawatch.labels import Label
@@ -34,7 +35,16 @@ from seawatch.serve import audit
 from seawatch.serve.deps import Principal, ServeState, session
 from seawatch.store.query import Query as StoreQuery
 
-__all__ = ["MARKING_HEADER", "FormatParam", "json_answer", "jsonable", "records_answer"]
+__all__ = [
+    "MARKING_HEADER",
+    "FormatParam",
+    "StaleFrom",
+    "StaleFromParam",
+    "incidents_cot_answer",
+    "json_answer",
+    "jsonable",
+    "records_answer",
+]
 
 MARKING_HEADER = "X-Seawatch-Marking"
 _JSON = "application/json"
@@ -46,6 +56,19 @@ FormatParam = Annotated[
         description="Output format: json (default) or " + ", ".join(OUTPUT_FORMATS),
     ),
 ]
+
+
+StaleFrom = Literal["data", "export"]
+StaleFromParam = Annotated[
+    StaleFrom,
+    Query(
+        description="Cursor-on-Target (f=cot) only: `stale` after the data's time (`data`, "
+        "the default), or `time` the time of the answer and `stale` that + the node's "
+        "cot_stale_s (`export`: replayed data, which TAK would otherwise drop as stale "
+        "on arrival). Other formats ignore it.",
+    ),
+]
+"""``?stale_from=data|export`` of the routes that answer in CoT: declared once here."""
 
 
 class NotAcceptable(SeawatchError):  # noqa: N818
@@ -177,9 +200,10 @@ def records_answer(
     cursor: str | None,
     f: str | None,
     item: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    stale_from: StaleFrom = "data",
 ) -> Response:
     """The page ``rows`` in the format asked for, marked, audited; ``item``: how a JSON
-    item is shown (default: the row as stored)."""
+    item is shown (default: the row as stored); ``stale_from``: :data:`StaleFromParam`."""
     fmt = _chosen(request, f, kind)
     if fmt is not None and kind is not None:
         rows, labels = _as_exported(request, who, kind, rows, labels)
@@ -198,7 +222,8 @@ def records_answer(
         assert kind is not None
         buf = io.BytesIO()
         s = st.settings
-        options = WriteOptions(kind, st.store.policy, s.node_id, s.cot_stale_s)
+        now = datetime.now(UTC) if stale_from == "export" else None
+        options = WriteOptions(kind, st.store.policy, s.node_id, s.cot_stale_s, now)
         fmt.write(rows, labels, buf, options)
         headers["Content-Disposition"] = f'inline; filename="{kind}{fmt.suffix}"'
         response = Response(buf.getvalue(), media_type=fmt.media_type, headers=headers)
@@ -223,3 +248,29 @@ def json_answer(
     if rows:
         audit.record(st, who, request.url.path, request.url.query, rows, marking)
     return out
+
+
+def incidents_cot_answer(
+    request: Request,
+    st: ServeState,
+    who: Principal,
+    query: StoreQuery,
+    events: pa.Table,
+    stale_from: StaleFrom = "data",
+) -> Response:
+    """A CoT marker per incident of ``events`` (what ``query``, the reader's, returned:
+    nothing else goes in), placed and labelled as ``seawatch export events --format cot``
+    places and labels them (:mod:`seawatch.export.cot_incidents`), marked and audited."""
+    labels = query.labels()
+    if events.num_rows:
+        events, labels = enriched(query, "events", events, dict(labels))
+    s = st.settings
+    now = datetime.now(UTC) if stale_from == "export" else None
+    lines = list(incident_lines(events, labels, st.store.policy, s.node_id, s.cot_stale_s, now))
+    marking = marking_of(events, labels, st.store.policy).overall.marking
+    headers = {
+        MARKING_HEADER: marking,
+        "Content-Disposition": 'inline; filename="incidents.cot"',
+    }
+    audit.record(st, who, request.url.path, request.url.query, events.num_rows, marking)
+    return Response("".join(lines).encode(), media_type="application/xml", headers=headers)

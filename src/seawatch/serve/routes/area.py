@@ -13,7 +13,7 @@ from typing import Literal
 from fastapi import Request, Response
 
 from seawatch.serve.deps import Area, Paging, Principal, ServeState
-from seawatch.serve.render import records_answer
+from seawatch.serve.render import StaleFrom, records_answer
 from seawatch.store import Store
 from seawatch.store.query import Query
 
@@ -29,6 +29,7 @@ def area_page(
     where: Area,
     page: Paging,
     f: str | None,
+    stale_from: StaleFrom = "data",
 ) -> Response:
     """One page of ``listing`` for the reader, in ``where``, after ``page.cursor``."""
     q = Query(store, who.reader)
@@ -41,5 +42,13 @@ def area_page(
         end=where.end,
     )
     return records_answer(
-        request, st, who, got.rows, q.labels(), kind=listing, cursor=got.next, f=f
+        request,
+        st,
+        who,
+        got.rows,
+        q.labels(),
+        kind=listing,
+        cursor=got.next,
+        f=f,
+        stale_from=stale_from,
     )

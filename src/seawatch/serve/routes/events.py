@@ -20,7 +20,7 @@ from seawatch.serve.deps import (
     session,
     state,
 )
-from seawatch.serve.render import FormatParam, records_answer
+from seawatch.serve.render import FormatParam, StaleFromParam, records_answer
 from seawatch.serve.routes import FORMAT_RESPONSES, api_router
 from seawatch.serve.routes.models import EventPage
 from seawatch.store import Store
@@ -54,6 +54,7 @@ def events(
     ] = None,
     mmsi: Annotated[int | None, Param(description="Vessel involved (either side)")] = None,
     f: FormatParam = None,
+    stale_from: StaleFromParam = "data",
 ) -> Response:
     """Events the reader may read, overlapping ``datetime``, at ``bbox``, by start time."""
     q = Query(store, who.reader)
@@ -68,5 +69,13 @@ def events(
         mmsi=mmsi,
     )
     return records_answer(
-        request, st, who, got.rows, q.labels(), kind="events", cursor=got.next, f=f
+        request,
+        st,
+        who,
+        got.rows,
+        q.labels(),
+        kind="events",
+        cursor=got.next,
+        f=f,
+        stale_from=stale_from,
     )

@@ -17,7 +17,7 @@ from seawatch.serve.deps import (
     session,
     state,
 )
-from seawatch.serve.render import FormatParam
+from seawatch.serve.render import FormatParam, StaleFromParam
 from seawatch.serve.routes import FORMAT_RESPONSES, api_router
 from seawatch.serve.routes.area import area_page
 from seawatch.serve.routes.models import PositionPage
@@ -35,6 +35,7 @@ def latest(
     where: Annotated[Area, Depends(area)],
     page: Annotated[Paging, Depends(paging)],
     f: FormatParam = None,
+    stale_from: StaleFromParam = "data",
 ) -> Response:
     """The latest position the reader may read of each vessel in ``bbox``, by MMSI."""
-    return area_page("latest", request, who, store, st, where, page, f)
+    return area_page("latest", request, who, store, st, where, page, f, stale_from)

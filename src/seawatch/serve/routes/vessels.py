@@ -30,7 +30,13 @@ from seawatch.serve.deps import (
     state,
 )
 from seawatch.serve.origins import origins
-from seawatch.serve.render import FormatParam, items, json_answer, records_answer
+from seawatch.serve.render import (
+    FormatParam,
+    StaleFromParam,
+    items,
+    json_answer,
+    records_answer,
+)
 from seawatch.serve.routes import FORMAT_RESPONSES, api_router
 from seawatch.serve.routes.models import PositionPage, Profile, VesselPage
 from seawatch.store import Store
@@ -149,6 +155,7 @@ def track(
     where: Annotated[Area, Depends(area)],
     page: Annotated[Paging, Depends(paging)],
     f: FormatParam = None,
+    stale_from: StaleFromParam = "data",
 ) -> Response:
     """The vessel's positions in ``datetime`` (and ``bbox``), by time."""
     q = Query(store, who.reader)
@@ -164,5 +171,13 @@ def track(
     if got.rows.num_rows == 0 and page.cursor is None and q.latest(mmsi=mmsi).num_rows == 0:
         raise NotFound(f"no vessel with MMSI {mmsi} that you may read")
     return records_answer(
-        request, st, who, got.rows, q.labels(), kind="positions", cursor=got.next, f=f
+        request,
+        st,
+        who,
+        got.rows,
+        q.labels(),
+        kind="positions",
+        cursor=got.next,
+        f=f,
+        stale_from=stale_from,
     )
