@@ -271,7 +271,15 @@ def _nmea(
     dec = NmeaDecoder(s, keep_raw=keep_raw, quarantine=quarantine, untimed=untimed, lines=lines)
     skipped = 0  # tail bytes of over-long lines, counted with the next batch
     held: Batch | None = None  # the last batch, yielded once the input's end is known
-    for chunk in parts:
+    while True:
+        try:
+            chunk = next(parts)
+        except StopIteration:
+            break
+        except Exception:  # the input broke (cut short): what came before it goes first
+            if held is not None:
+                yield held
+            raise
         if isinstance(chunk, SkippedBytes):
             skipped += chunk
             if progress is not None:
