@@ -224,3 +224,21 @@ def test_by_courier_the_witnessed_checkpoints_travel_beside_the_bundle(
     assert best is not None
     jpn.run("share", "import", str(courier))  # again: nothing new, no second fork entry
     assert log_kinds(jpn).count("fork") == 1
+
+
+def test_gossip_that_does_not_verify_is_ignored(trio: tuple[NodeDir, NodeDir, NodeDir]) -> None:
+    usa, ind, _ = trio
+    pull(ind, usa)
+    me = ind.node()
+    witness = Witness(me)
+    peer = me.peers().get("usa-c2")
+    before = witness.wanted(peer)
+    (note,) = witness.held()
+    lines = note.split("\n")
+    lines[2] = ("A" if lines[2][0] != "A" else "B") + lines[2][1:]  # another root, same size
+    forged = "\n".join(lines)
+    junk = [forged, "junk", 5, note[:-5], note.replace("\u2014", "-"), None]
+    assert witness.receive(junk, via="jpn-mof") == []
+    assert witness.receive("not a list", via="jpn-mof") == []
+    assert witness.wanted(peer) == before
+    assert witness.forks() == []

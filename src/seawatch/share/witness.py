@@ -34,7 +34,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Final
@@ -47,6 +47,11 @@ from seawatch.share.log import AuditLog
 from seawatch.share.node import Node
 from seawatch.share.note import DASH, Checkpoint, signer_names, verify_checkpoint
 from seawatch.share.peers import Peer
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: updates are not serialised across processes
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = [
     "COSIGNATURE_ALG",
@@ -201,6 +206,19 @@ class Witness:
         data = {"best": best, "pending": pending[-MAX_HELD:]}
         write_atomic(self._file(peer.name), json.dumps(data).encode())
 
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One update of the witness state at a time (a server syncs in several threads)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / "lock", "a+b") as lock:
+            if fcntl is not None:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                if fcntl is not None:
+                    fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
     def best(self, peer: Peer) -> Checkpoint | None:
         """The largest checkpoint of ``peer`` this node cosigned."""
         best, _ = self._load(peer)
@@ -231,6 +249,12 @@ class Witness:
         with all held of ``peer``, given the origin's consistency proofs from other sizes
         to it; keep it (cosigned when it becomes ``best``). The forks found (logged)."""
         x = _cp(note, peer)
+        with self._locked():
+            return self._observe(peer, note, x, proofs, via)
+
+    def _observe(
+        self, peer: Peer, note: str, x: Checkpoint, proofs: Mapping[int, Sequence[bytes]], via: str
+    ) -> list[ForkEvidence]:
         best, pending = self._load(peer)
         forks: list[ForkEvidence] = []
         proven: set[int] = {0}
