@@ -44,7 +44,8 @@ from seawatch.store.pg_csv import (
     out_expr,
     to_csv,
 )
-from seawatch.store.tables import Dialect, TableDef
+from seawatch.store.pg_parts import PARTITIONED, brin_indexes, days_of, ensure_days, relayout
+from seawatch.store.tables import Dialect, TableDef, create_sql
 
 __all__ = ["POSTGRES", "PostgresBackend"]
 
@@ -94,8 +95,8 @@ _EXTRAS: dict[str, tuple[str, ...]] = {
     "segments": ("CREATE INDEX IF NOT EXISTS segments_vessel ON segments (mmsi, start_ts)",),
 }
 # BRIN indexes leave pages added since the last summary unsummarized, and a query reads
-# every such page; they are summarized after each write (the pages are still in memory).
-_BRIN = {"positions": ("positions_brin", "positions_geom")}
+# every such page; they are summarized after each write (the pages are still in memory),
+# those of the partitions written (positions: one partition per day, .pg_parts).
 _POSTGIS_EXTRAS = (
     "ALTER TABLE positions ADD COLUMN IF NOT EXISTS geom geometry(Point, 4326) "
     "GENERATED ALWAYS AS (ST_SetSRID(ST_MakePoint(lon, lat), 4326)) STORED",
@@ -159,6 +160,9 @@ class PostgresBackend(Backend):
     def execute(self, sql: str, params: Sequence[object] = ()) -> None:
         import psycopg
 
+        m = _CREATE.match(sql)
+        if m and m.group(1).lower() in PARTITIONED:
+            sql = f"{sql} {PARTITIONED[m.group(1).lower()]}"
         try:
             if params:
                 self.con.execute(_placeholders(sql), list(params))
@@ -166,7 +170,6 @@ class PostgresBackend(Backend):
                 self.con.execute(sql)
         except psycopg.Error as exc:
             raise self._fail(exc, sql) from None
-        m = _CREATE.match(sql)
         if m:
             self._extras(m.group(1).lower())
 
@@ -253,12 +256,12 @@ class PostgresBackend(Backend):
         data = to_csv(rows)
         try:
             with self.transaction():
+                parts = ensure_days(self.con, days_of(rows)) if table.name in PARTITIONED else []
                 written = self._copy_new(table, data) if table.bulk else None
                 if written is None:
                     written = self._merge(table, data)
-                for index in _BRIN.get(table.name, ()):
-                    if index != "positions_geom" or self.postgis:
-                        self.con.execute(f"SELECT brin_summarize_new_values('{index}')")
+                for index in brin_indexes(self.con, parts):
+                    self.con.execute(f"SELECT brin_summarize_new_values('{index}')")
                 return written
         except psycopg.Error as exc:
             raise self._fail(exc, f"insert into {table.name}") from None
@@ -299,11 +302,26 @@ class PostgresBackend(Backend):
             cur.execute(f"DROP TABLE {name}")
         return int(written)
 
+    def relayout(self, table: TableDef) -> int:
+        """Rewrite ``table`` in this backend's layout (positions: partitioned by day)."""
+        import psycopg
+
+        if table.name not in PARTITIONED:
+            return 0
+        try:
+            with self.transaction():
+                return relayout(
+                    self.con, lambda: self.execute(create_sql(table, self.dialect)), table.names
+                )
+        except psycopg.Error as exc:
+            raise self._fail(exc, f"partition {table.name}") from None
+
     # --- catalogue --------------------------------------------------------------------
     def table_names(self) -> set[str]:
         rows = self.con.execute(  # not those of extensions (PostGIS: spatial_ref_sys)
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT EXISTS "
+            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') "
+            "AND NOT c.relispartition AND NOT EXISTS "
             "(SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')"
         ).fetchall()
         return {str(r[0]) for r in rows}
@@ -312,8 +330,11 @@ class PostgresBackend(Backend):
         row = self.con.execute("SELECT pg_database_size(current_database())").fetchone()
         out = {"total": int(row[0]) if row else 0}
         for name in sorted(self.table_names()):
-            r = self.con.execute("SELECT pg_total_relation_size(%s::regclass)", [name]).fetchone()
-            out[name] = int(r[0]) if r else 0
+            r = self.con.execute(  # a partitioned table's bytes are its partitions'
+                "SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree(%s::regclass)",
+                [name],
+            ).fetchone()
+            out[name] = int(r[0]) if r and r[0] is not None else 0
         return out
 
     def read_session(self) -> PostgresBackend:
