@@ -12,12 +12,13 @@ In: a ``postgresql://user:password@host:port/dbname`` URL (the ``db`` setting or
   cell), so a chunk's rows lie on pages that cover a short time and a small area.
 - Reads: ``COPY (query) TO STDOUT`` as CSV, parsed by pyarrow into the asked schema; no
   Python object per row.
-- Indexes (made with the tables; on positions each partition has them): one BRIN index over ``(ts, lat, lon)``
-  (per 32 pages the min/max of each: the plain ``BETWEEN`` predicates of a bbox + time
-  query skip pages the way DuckDB skips row groups), a B-tree on ``(mmsi, ts)`` for a
-  vessel's track and its latest position; with PostGIS a generated ``geom`` column
-  (``geometry(Point, 4326)``) and a BRIN index on it, for GIS clients and spatial SQL.
-  Without PostGIS the same queries work on lat/lon; only ``geom`` is missing.
+- Indexes (made with the tables; each positions partition has them): one BRIN index over
+  ``(ts, lat, lon)`` (per 32 pages the min/max of each: the plain ``BETWEEN``
+  predicates of a bbox + time query skip pages the way DuckDB skips row groups), a
+  B-tree on ``(mmsi, ts)`` for a vessel's track and its latest position; with PostGIS a
+  generated ``geom`` column (``geometry(Point, 4326)``) and a BRIN index on it, for GIS
+  clients and spatial SQL. Without PostGIS the same queries work on lat/lon; only
+  ``geom`` is missing.
 
 The Arrow <-> CSV conversions are in :mod:`.pg_csv`. The password in the URL is kept only in
 the connection; :attr:`display`, reprs, log lines
