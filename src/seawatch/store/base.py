@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from seawatch.errors import StoreError
 from seawatch.labels import Label, Policy, labels_from_table, labels_table
-from seawatch.store.tables import SCHEMA_VERSION, TABLES, Dialect, TableDef, create_sql
+from seawatch.store.tables import RELAID, SCHEMA_VERSION, TABLES, Dialect, TableDef, create_sql
 from seawatch.store.tables import migration_sql as _migration_sql
 
 __all__ = ["Backend", "Store", "redact_url"]
@@ -78,6 +78,11 @@ class Backend(ABC):
     @abstractmethod
     def size_bytes(self) -> dict[str, int]:
         """Bytes on disk: ``{"total": n}`` and, where the database can tell, per table."""
+
+    def relayout(self, table: TableDef) -> int:
+        """Rewrite ``table`` in this backend's layout (a schema version in ``RELAID``), in
+        the caller's transaction; the rows moved (0: nothing to do, the default)."""
+        return 0
 
     def read_session(self) -> Backend:
         """The same database over a connection of its own, for one reading thread while
@@ -135,6 +140,10 @@ class Store:
             else:
                 for stmt in _migration_sql(self.backend.dialect, before, SCHEMA_VERSION):
                     self.backend.execute(stmt)
+                for version, names in RELAID.items():
+                    if before < version <= SCHEMA_VERSION:
+                        for name in names:
+                            self.backend.relayout(TABLES[name])
             self.backend.execute(
                 "INSERT INTO schema_version VALUES (?, ?, ?)",
                 (SCHEMA_VERSION, datetime.now(UTC), f"migrated from {before or 'empty'}"),

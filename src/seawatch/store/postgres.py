@@ -7,16 +7,18 @@ In: a ``postgresql://user:password@host:port/dbname`` URL (the ``db`` setting or
   C++, the server parses it), then ``INSERT ... SELECT ... ON CONFLICT``: positions and
   statics keep the stored row on a repeated ``(ts, msg_key)`` (a unique index: the same
   message twice is stored once, whichever process sends it), segments, events and zones
-  replace it. Positions are sent in storage order (day, then 1-degree Z-order cell), so a
-  chunk's rows lie on pages that cover a short time and a small area.
+  replace it. Positions are partitioned by day (:mod:`.pg_parts`: a write attaches the
+  partitions of its days first) and sent in spatial order (day, then 1-degree Z-order
+  cell), so a chunk's rows lie on pages that cover a short time and a small area.
 - Reads: ``COPY (query) TO STDOUT`` as CSV, parsed by pyarrow into the asked schema; no
   Python object per row.
-- Indexes (made with the tables): on positions one BRIN index over ``(ts, lat, lon)``
-  (per 32 pages the min/max of each: the plain ``BETWEEN`` predicates of a bbox + time
-  query skip pages the way DuckDB skips row groups), a B-tree on ``(mmsi, ts)`` for a
-  vessel's track and its latest position; with PostGIS a generated ``geom`` column
-  (``geometry(Point, 4326)``) and a BRIN index on it, for GIS clients and spatial SQL.
-  Without PostGIS the same queries work on lat/lon; only ``geom`` is missing.
+- Indexes (made with the tables; each positions partition has them): one BRIN index over
+  ``(ts, lat, lon)`` (per 32 pages the min/max of each: the plain ``BETWEEN``
+  predicates of a bbox + time query skip pages the way DuckDB skips row groups), a
+  B-tree on ``(mmsi, ts)`` for a vessel's track and its latest position; with PostGIS a
+  generated ``geom`` column (``geometry(Point, 4326)``) and a BRIN index on it, for GIS
+  clients and spatial SQL. Without PostGIS the same queries work on lat/lon; only
+  ``geom`` is missing.
 
 The Arrow <-> CSV conversions are in :mod:`.pg_csv`. The password in the URL is kept only in
 the connection; :attr:`display`, reprs, log lines
@@ -44,7 +46,8 @@ from seawatch.store.pg_csv import (
     out_expr,
     to_csv,
 )
-from seawatch.store.tables import Dialect, TableDef
+from seawatch.store.pg_parts import PARTITIONED, brin_indexes, days_of, ensure_days, relayout
+from seawatch.store.tables import Dialect, TableDef, create_sql
 
 __all__ = ["POSTGRES", "PostgresBackend"]
 
@@ -94,8 +97,8 @@ _EXTRAS: dict[str, tuple[str, ...]] = {
     "segments": ("CREATE INDEX IF NOT EXISTS segments_vessel ON segments (mmsi, start_ts)",),
 }
 # BRIN indexes leave pages added since the last summary unsummarized, and a query reads
-# every such page; they are summarized after each write (the pages are still in memory).
-_BRIN = {"positions": ("positions_brin", "positions_geom")}
+# every such page; they are summarized after each write (the pages are still in memory),
+# those of the partitions written (positions: one partition per day, .pg_parts).
 _POSTGIS_EXTRAS = (
     "ALTER TABLE positions ADD COLUMN IF NOT EXISTS geom geometry(Point, 4326) "
     "GENERATED ALWAYS AS (ST_SetSRID(ST_MakePoint(lon, lat), 4326)) STORED",
@@ -159,6 +162,9 @@ class PostgresBackend(Backend):
     def execute(self, sql: str, params: Sequence[object] = ()) -> None:
         import psycopg
 
+        m = _CREATE.match(sql)
+        if m and m.group(1).lower() in PARTITIONED:
+            sql = f"{sql} {PARTITIONED[m.group(1).lower()]}"
         try:
             if params:
                 self.con.execute(_placeholders(sql), list(params))
@@ -166,7 +172,6 @@ class PostgresBackend(Backend):
                 self.con.execute(sql)
         except psycopg.Error as exc:
             raise self._fail(exc, sql) from None
-        m = _CREATE.match(sql)
         if m:
             self._extras(m.group(1).lower())
 
@@ -253,12 +258,12 @@ class PostgresBackend(Backend):
         data = to_csv(rows)
         try:
             with self.transaction():
+                parts = ensure_days(self.con, days_of(rows)) if table.name in PARTITIONED else []
                 written = self._copy_new(table, data) if table.bulk else None
                 if written is None:
                     written = self._merge(table, data)
-                for index in _BRIN.get(table.name, ()):
-                    if index != "positions_geom" or self.postgis:
-                        self.con.execute(f"SELECT brin_summarize_new_values('{index}')")
+                for index in brin_indexes(self.con, parts):
+                    self.con.execute(f"SELECT brin_summarize_new_values('{index}')")
                 return written
         except psycopg.Error as exc:
             raise self._fail(exc, f"insert into {table.name}") from None
@@ -299,11 +304,26 @@ class PostgresBackend(Backend):
             cur.execute(f"DROP TABLE {name}")
         return int(written)
 
+    def relayout(self, table: TableDef) -> int:
+        """Rewrite ``table`` in this backend's layout (positions: partitioned by day)."""
+        import psycopg
+
+        if table.name not in PARTITIONED:
+            return 0
+        try:
+            with self.transaction():
+                return relayout(
+                    self.con, lambda: self.execute(create_sql(table, self.dialect)), table.names
+                )
+        except psycopg.Error as exc:
+            raise self._fail(exc, f"partition {table.name}") from None
+
     # --- catalogue --------------------------------------------------------------------
     def table_names(self) -> set[str]:
         rows = self.con.execute(  # not those of extensions (PostGIS: spatial_ref_sys)
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT EXISTS "
+            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') "
+            "AND NOT c.relispartition AND NOT EXISTS "
             "(SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')"
         ).fetchall()
         return {str(r[0]) for r in rows}
@@ -312,8 +332,11 @@ class PostgresBackend(Backend):
         row = self.con.execute("SELECT pg_database_size(current_database())").fetchone()
         out = {"total": int(row[0]) if row else 0}
         for name in sorted(self.table_names()):
-            r = self.con.execute("SELECT pg_total_relation_size(%s::regclass)", [name]).fetchone()
-            out[name] = int(r[0]) if r else 0
+            r = self.con.execute(  # a partitioned table's bytes are its partitions'
+                "SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree(%s::regclass)",
+                [name],
+            ).fetchone()
+            out[name] = int(r[0]) if r and r[0] is not None else 0
         return out
 
     def read_session(self) -> PostgresBackend:

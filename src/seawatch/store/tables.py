@@ -26,6 +26,7 @@ import pyarrow as pa
 from seawatch.labels.table import LABELS_SCHEMA
 
 __all__ = [
+    "RELAID",
     "SCHEMA_VERSION",
     "TABLES",
     "TS",
@@ -38,8 +39,12 @@ __all__ = [
 ]
 
 TS: Final = pa.timestamp("us", tz="UTC")
-SCHEMA_VERSION: Final = 5
+SCHEMA_VERSION: Final = 6
 """Version of the schema this code writes; ``schema_version`` holds a database's."""
+RELAID: Final[Mapping[int, tuple[str, ...]]] = {6: ("positions",)}
+"""Tables laid out anew at a version, their columns and rows unchanged; migrating past it,
+a backend rewrites them in its layout (``Backend.relayout``; PostgreSQL version 6:
+positions partitioned by day; DuckDB: nothing to do)."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,135 @@
+"""Positions in PostgreSQL, partitioned by day: partitions made on demand, and the rewrite
+of an unpartitioned table (schema version 6).
+
+In: a psycopg connection (inside the caller's transaction) and the days a write touches.
+Out: one partition per UTC day, ``positions_pYYYYMMDD``, each with the parent's indexes
+(unique ``(ts, msg_key)``, BRIN ``(ts, lat, lon)``, B-tree ``(mmsi, ts)``, BRIN ``geom``
+with PostGIS); the BRIN indexes of given partitions, to summarize after a write.
+
+A partition is made as a plain table ``LIKE positions`` with a ``CHECK`` on its day, then
+``ATTACH``-ed: attaching locks the parent ``SHARE UPDATE EXCLUSIVE`` (readers and other
+writers go on), where ``CREATE TABLE ... PARTITION OF`` would lock it ``ACCESS EXCLUSIVE``
+until the writer's chunk commits. Two writers making the same day: the second waits for the
+first's commit, finds the table made, and goes on (a savepoint catches the duplicate).
+Used by :mod:`.postgres`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["PARTITIONED", "brin_indexes", "days_of", "ensure_days", "partition_name", "relayout"]
+
+log = logging.getLogger(__name__)
+
+PARTITIONED = {"positions": "PARTITION BY RANGE (ts)"}
+"""Tables PostgreSQL partitions, and how (appended to their ``CREATE TABLE``)."""
+# the rows of a day in 1-degree cells, like the write path's (day, cell) storage order
+_CELL = "floor(lat)::int, floor(lon)::int, ts"
+OLD_INDEXES = ("positions_msg", "positions_brin", "positions_vessel", "positions_geom")
+
+
+def partition_name(day: date) -> str:
+    return f"positions_p{day:%Y%m%d}"
+
+
+def days_of(rows: pa.Table) -> list[date]:
+    """The UTC days of ``rows``' ``ts``, ascending."""
+    if rows.num_rows == 0:
+        return []
+    us = pc.cast(rows.column("ts"), pa.int64()).to_numpy(zero_copy_only=False)
+    days = np.unique(us // 86_400_000_000)
+    epoch = date(1970, 1, 1)
+    return [epoch + timedelta(days=int(d)) for d in days]
+
+
+def ensure_days(con: Any, days: Iterable[date]) -> list[str]:
+    """The partitions of ``days``, made where missing; their names."""
+    import psycopg
+
+    names = {partition_name(d): d for d in days}
+    if not names:
+        return []
+    have = {
+        str(r[0])
+        for r in con.execute(
+            "SELECT relname FROM pg_class WHERE relname = ANY(%s) AND relispartition",
+            [list(names)],
+        ).fetchall()
+    }
+    for name, day in sorted(names.items()):
+        if name in have:
+            continue
+        lo, hi = f"{day:%Y-%m-%d} 00:00:00+00", f"{day + timedelta(days=1):%Y-%m-%d} 00:00:00+00"
+        try:
+            with con.transaction():  # a savepoint: another writer may be making it too
+                con.execute(
+                    f"CREATE TABLE {name} (LIKE positions INCLUDING DEFAULTS "
+                    f"INCLUDING GENERATED, CHECK (ts >= '{lo}' AND ts < '{hi}'))"
+                )
+                con.execute(
+                    f"ALTER TABLE positions ATTACH PARTITION {name} "
+                    f"FOR VALUES FROM ('{lo}') TO ('{hi}')"
+                )
+        except (psycopg.errors.DuplicateTable, psycopg.errors.UniqueViolation):
+            log.info("positions: partition %s made by another writer", name)
+    return sorted(names)
+
+
+def brin_indexes(con: Any, partitions: list[str]) -> list[str]:
+    """The BRIN indexes of ``partitions`` (summarized after a write)."""
+    if not partitions:
+        return []
+    rows = con.execute(
+        "SELECT ic.relname FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid "
+        "JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am a ON a.oid = ic.relam "
+        "WHERE t.relname = ANY(%s) AND a.amname = 'brin' ORDER BY 1",
+        [partitions],
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def relayout(con: Any, create: Callable[[], None], columns: tuple[str, ...]) -> int:
+    """Rewrite an unpartitioned ``positions`` as a partitioned one, day by day, in the
+    caller's transaction; ``create`` makes the new, empty, partitioned table with its
+    indexes. Returns the rows moved (0: nothing to
+    do, the table is partitioned already or absent)."""
+    row = con.execute(
+        "SELECT relkind FROM pg_class WHERE relname = 'positions' "
+        "AND relnamespace = current_schema()::regnamespace"
+    ).fetchone()
+    if row is None or row[0] != "r":
+        return 0
+    old = "positions_unpartitioned"
+    con.execute(f"ALTER TABLE positions RENAME TO {old}")
+    for index in OLD_INDEXES:
+        con.execute(f"ALTER INDEX IF EXISTS {index} RENAME TO {index.replace('positions', old)}")
+    create()
+    # the stored days, by skipping through the (ts, msg_key) index: no scan of the table
+    days = [
+        r[0]
+        for r in con.execute(
+            f"WITH RECURSIVE d(day) AS (SELECT (SELECT min(ts) FROM {old})::date "
+            f"UNION ALL SELECT (SELECT min(ts) FROM {old} WHERE ts >= d.day + 1)::date "
+            "FROM d WHERE d.day IS NOT NULL) SELECT day FROM d WHERE day IS NOT NULL"
+        ).fetchall()
+    ]
+    moved = 0
+    cols = ", ".join(columns)
+    for name, day in zip(ensure_days(con, days), sorted(days), strict=True):
+        cur = con.execute(
+            f"INSERT INTO {name} ({cols}) SELECT {cols} FROM {old} "
+            f"WHERE ts >= %s::date AND ts < %s::date + 1 ORDER BY {_CELL}",
+            [day, day],
+        )
+        moved += int(cur.rowcount)
+    con.execute(f"DROP TABLE {old}")
+    log.info("positions: %d rows moved into %d daily partitions", moved, len(days))
+    return moved

@@ -1,0 +1,132 @@
+"""PostgreSQL positions partitioned by day (schema version 6): partitions made as rows of a
+new day arrive, across days and months; an unpartitioned table of version 5 migrated with
+its rows; what a reader sees unchanged (the query layer's label filter)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pyarrow as pa
+from records import T0, Rec, write
+
+from seawatch.labels import Reader, parse_label
+from seawatch.settings import load_settings
+from seawatch.store import SCHEMA_VERSION, TABLES, Store, open_store
+from seawatch.store.pg_parts import OLD_INDEXES
+from seawatch.store.postgres import _EXTRAS
+from seawatch.store.query import Query
+
+DAY = 24 * 60
+NAMES = pa.schema([pa.field("name", pa.string())])
+
+
+def _partitions(store: Store) -> list[str]:
+    t = store.backend.fetch(
+        "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = 'positions'::regclass ORDER BY 1",
+        (),
+        NAMES,
+    )
+    return [str(v) for v in t.column("name").to_pylist()]
+
+
+def _fill(store: Store) -> None:
+    p = store.policy
+    u = parse_label("UNCLASSIFIED", p)
+    secret = parse_label("SECRET//REL TO IND", p, originator="IND")
+    write(  # T0 is 2024-03-01 00:00 UTC; 2024 is a leap year
+        store,
+        [
+            Rec(1, 419000001, u, minute=-1),  # 2024-02-29 23:59
+            Rec(2, 419000001, u, minute=0),  # 2024-03-01 00:00
+            Rec(3, 419000002, secret, minute=DAY - 1),  # 2024-03-01 23:59
+            Rec(4, 419000002, secret, minute=31 * DAY),  # 2024-04-01 00:00
+        ],
+    )
+
+
+def _keys(store: Store, reader: str) -> list[int]:
+    q = Query(store, Reader.parse(reader, store.policy))
+    return sorted(q.positions().column("msg_key").to_pylist())
+
+
+def test_a_partition_per_day_across_days_and_months(pg_url: str) -> None:
+    with open_store(pg_url, load_settings(env={"SEAWATCH_NODE_NATION": "IND"})) as store:
+        assert _partitions(store) == []
+        _fill(store)
+        assert _partitions(store) == [
+            "positions_p20240229",
+            "positions_p20240301",
+            "positions_p20240401",
+        ]
+        rows = store.backend.fetch(
+            "SELECT tableoid::regclass::text AS name FROM positions ORDER BY ts", (), NAMES
+        )
+        assert rows.column("name").to_pylist() == [
+            "positions_p20240229",
+            "positions_p20240301",
+            "positions_p20240301",
+            "positions_p20240401",
+        ]
+        _fill(store)  # the same messages again: stored once, no new partition
+        assert store.counts()["positions"] == 4
+        assert len(_partitions(store)) == 3
+        # each partition has the parent's indexes, BRIN summarized after the write
+        idx = store.backend.fetch(
+            "SELECT indexdef AS name FROM pg_indexes WHERE tablename = 'positions_p20240301'",
+            (),
+            NAMES,
+        ).column("name")
+        defs = " ".join(str(v) for v in idx.to_pylist())
+        for part in ("UNIQUE", "(ts, msg_key)", "brin (ts, lat, lon)", "(mmsi, ts)"):
+            assert part in defs
+        assert store.backend.size_bytes()["positions"] > 0
+        assert "positions_p20240301" not in store.backend.table_names()
+        # labels: the same filter whatever partition a row lies in
+        assert _keys(store, "USA:SECRET") == [1, 2]
+        assert _keys(store, "IND:SECRET") == [1, 2, 3, 4]
+        q = Query(store, Reader.parse("IND:SECRET", store.policy))
+        day = q.positions(start=T0, end=T0 + timedelta(days=1))
+        assert sorted(day.column("msg_key").to_pylist()) == [2, 3]
+
+
+def _as_version_5(store: Store) -> None:
+    """Make ``store``'s positions the unpartitioned table of schema version 5."""
+    cols = ", ".join(TABLES["positions"].names)
+    with store.transaction():
+        b = store.backend
+        b.execute(f"CREATE TABLE positions_plain AS SELECT {cols} FROM positions ORDER BY ts")
+        b.execute("DROP TABLE positions")
+        b.execute("ALTER TABLE positions_plain RENAME TO positions")
+        for stmt in _EXTRAS["positions"]:
+            b.execute(stmt)
+        b.execute("UPDATE schema_version SET version = 5")
+
+
+def test_unpartitioned_positions_migrate(pg_url: str) -> None:
+    settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
+    with open_store(pg_url, settings) as store:
+        _fill(store)
+        _as_version_5(store)
+        assert _partitions(store) == []
+        assert store.version() == 5
+        assert store.counts()["positions"] == 4
+    with open_store(pg_url, settings, migrate=False) as store:
+        assert store.migrate() == (5, SCHEMA_VERSION)
+        assert _partitions(store) == [
+            "positions_p20240229",
+            "positions_p20240301",
+            "positions_p20240401",
+        ]
+        assert store.counts()["positions"] == 4
+        assert _keys(store, "USA:SECRET") == [1, 2]
+        assert _keys(store, "IND:SECRET") == [1, 2, 3, 4]
+        names = store.backend.fetch(
+            "SELECT indexname AS name FROM pg_indexes WHERE tablename = 'positions'", (), NAMES
+        ).column("name")
+        assert set(OLD_INDEXES[:3]) <= {str(v) for v in names.to_pylist()}
+        assert "positions_unpartitioned" not in store.backend.table_names()
+        _fill(store)  # writes go on into the new layout, stored once
+        assert store.counts()["positions"] == 4
+    with open_store(pg_url, settings) as store:  # current: nothing more to do
+        assert store.migrate() == (SCHEMA_VERSION, SCHEMA_VERSION)
