@@ -48,6 +48,11 @@ SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "bay-of-benga
 
 
 def sample_positions() -> pa.Table:
+    if not SAMPLE.exists():  # what `seawatch demo` writes there
+        from seawatch.sim.synth import write_sample
+
+        SAMPLE.parent.mkdir(parents=True, exist_ok=True)
+        write_sample(SAMPLE)
     settings = load_settings(env={})
     parts = [
         b.tables["positions"]
