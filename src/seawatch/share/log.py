@@ -33,14 +33,9 @@ from typing import Any
 
 from seawatch.share import merkle
 from seawatch.share.errors import LogError, VerifyError
-from seawatch.share.files import write_atomic
+from seawatch.share.files import folder_lock, write_atomic
 from seawatch.share.keys import NodeKeys, Verifier
 from seawatch.share.note import Checkpoint, signed_checkpoint, signer_names, verify_checkpoint
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: appends are not serialised across processes
-    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["AuditLog", "LogReport", "canonical", "log_dir", "verify_log"]
 
@@ -94,15 +89,8 @@ class AuditLog:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / "lock", "a+b") as lock:
-            if fcntl is not None:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                if fcntl is not None:
-                    fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+        with folder_lock(self.folder):
+            yield
 
     def append(
         self, entries: list[Mapping[str, Any]], keys: NodeKeys, key_name: str

@@ -41,17 +41,12 @@ from typing import Any, ClassVar, Final
 
 from seawatch.share import merkle
 from seawatch.share.errors import BundleRejected, VerifyError
-from seawatch.share.files import write_atomic
+from seawatch.share.files import folder_lock, write_atomic
 from seawatch.share.keys import NodeKeys, Verifier
 from seawatch.share.log import AuditLog
 from seawatch.share.node import Node
 from seawatch.share.note import DASH, Checkpoint, signer_names, verify_checkpoint
 from seawatch.share.peers import Peer
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: updates are not serialised across processes
-    fcntl = None  # type: ignore[assignment]
 
 __all__ = [
     "COSIGNATURE_ALG",
@@ -209,15 +204,8 @@ class Witness:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         """One update of the witness state at a time (a server syncs in several threads)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / "lock", "a+b") as lock:
-            if fcntl is not None:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                if fcntl is not None:
-                    fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+        with folder_lock(self.folder):
+            yield
 
     def best(self, peer: Peer) -> Checkpoint | None:
         """The largest checkpoint of ``peer`` this node cosigned."""
