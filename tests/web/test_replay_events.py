@@ -104,3 +104,53 @@ def test_events_appear_at_their_time_as_the_replay_advances(
     assert _drawn(mp) == set()
     assert mp.outside == []
     assert mp.errors == []
+
+
+def test_any_window_can_be_replayed_by_its_end(
+    browser: Browser, simnode: WebNode, tmp_path: Path
+) -> None:
+    """The end field moves the window back in time: the slider spans exactly the chosen
+    window and the events drawn at its end are the API's for that window."""
+    mp = MapPage.open(browser, simnode.url)
+    mp.goto()
+    mp.sign_in(simnode.tokens["IND:SECRET"])
+    mp.jump(70.0, 12.0, 2)
+    mp.page.click("#replay-toggle")
+    mp.page.wait_for_selector("#replay-time[data-t]")
+    newest = int(mp.page.get_attribute("#replay-slider", "max") or 0)
+    shown = mp.page.input_value("#replay-end")
+    assert shown == _utc(newest)[:16], "the end field shows the window's end (UTC)"
+    end = (newest - 90 * 60 * 1000) // 60_000 * 60_000  # 90 minutes earlier, whole minute
+    mp.page.fill("#replay-end", _utc(end)[:16])
+    mp.page.dispatch_event("#replay-end", "change")
+    mp.page.wait_for_function(
+        "(m) => document.getElementById('replay-slider').max === m", arg=str(end)
+    )
+    lo = int(mp.page.get_attribute("#replay-slider", "min") or 0)
+    assert lo == end - 3600 * 1000  # the 1 h window, ending there
+    assert mp.page.input_value("#replay-end") == _utc(end)[:16]
+    mp.page.evaluate(
+        """(t) => { const s = document.getElementById('replay-slider');
+                    s.value = String(t); s.dispatchEvent(new Event('input')); }""",
+        end,
+    )
+    mp.page.wait_for_selector(f"#replay-time[data-t='{end}']")
+    box = ",".join(str(v) for v in mp.box())
+    with simnode.client("IND:SECRET") as c:
+        events = all_pages(
+            c, "/api/v1/events", {"bbox": box, "datetime": f"{_utc(lo)}/{_utc(end)}"}
+        )
+    want = {e["event_id"] for e in events if e["lon"] is not None and e["lat"] is not None}
+    assert want, "the chosen hour has events"
+    assert _drawn(mp) == want
+    assert mp.page.get_attribute("#replay-events", "data-count") == str(len(want))
+    # a longer window keeps the chosen end
+    mp.page.select_option("#replay-hours", "6")
+    mp.page.wait_for_function(
+        "(lo) => document.getElementById('replay-slider').min === lo",
+        arg=str(end - 6 * 3600 * 1000),
+    )
+    assert mp.page.get_attribute("#replay-slider", "max") == str(end)
+    mp.shot(tmp_path / "replay-window.png")
+    assert mp.outside == []
+    assert mp.errors == []

@@ -78,6 +78,21 @@ export class Replay {
   }
 }
 
+/** The value of a ``datetime-local`` input showing ``endTs`` (ISO, any zone) in UTC, to the
+ * minute ("" for no time). */
+export function endInputValue(endTs) {
+  const ms = Date.parse(endTs);
+  return Number.isNaN(ms) ? "" : new Date(ms).toISOString().slice(0, 16);
+}
+
+/** The ISO time (UTC) a ``datetime-local`` input's value names, read as UTC; null when it
+ * names no time. */
+export function endFromInput(value) {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(value)) return null;
+  const ms = Date.parse(`${value}:00Z`);
+  return Number.isNaN(ms) ? null : new Date(ms).toISOString().replace(".000Z", "Z");
+}
+
 /** The API ``datetime`` of a replay window ending at ``endTs`` (ISO) and ``hours`` long. */
 export function replayWindow(endTs, hours) {
   const end = Date.parse(endTs);

@@ -3,7 +3,7 @@
 // the chosen time; each event appears on the map and in the count at its start.
 import { allPages } from "./api.js";
 import { REPLAY_EVENTS } from "./map.js";
-import { Replay, SPEEDS, replayWindow } from "./replay.js";
+import { Replay, SPEEDS, endFromInput, endInputValue, replayWindow } from "./replay.js";
 
 const $ = (id) => document.getElementById(id);
 const iso = (t) => new Date(t).toISOString().replace(".000Z", "Z");
@@ -14,7 +14,8 @@ const iso = (t) => new Date(t).toISOString().replace(".000Z", "Z");
 export function setupReplay({ state, vessels, redraw, fail }) {
   let playing = null;
 
-  /** The window ends at the newest report in view (kept while the view moves). */
+  /** The window ends at the newest report in view, or at the time chosen in the end field
+   * (kept while the view moves). */
   async function load(box) {
     const hours = Number($("replay-hours").value);
     const newest = vessels.inView(box).reduce((m, v) => (v.ts > m ? v.ts : m), "");
@@ -33,6 +34,7 @@ export function setupReplay({ state, vessels, redraw, fail }) {
     const [from, to] = window.split("/").map((t) => Date.parse(t));
     const t = state.replay && state.replay.t >= from && state.replay.t <= to ? state.replay.t : from;
     state.replay = { replay, t, endTs: end };
+    $("replay-end").value = endInputValue(end);
     const slider = $("replay-slider");
     slider.min = String(from);
     slider.max = String(to);
@@ -90,11 +92,19 @@ export function setupReplay({ state, vessels, redraw, fail }) {
   $("replay-toggle").addEventListener("click", () => toggle().catch(fail));
   $("replay-play").addEventListener("click", playPause);
   $("replay-slider").addEventListener("input", (e) => to(Number(e.target.value)).catch(fail));
-  $("replay-hours").addEventListener("change", async () => {
-    state.replay.endTs = null;
+  $("replay-hours").addEventListener("change", () => reload(state.replay.endTs).catch(fail));
+  $("replay-end").addEventListener("change", (e) => {
+    const end = endFromInput(e.target.value);
+    if (end) reload(end).catch(fail);
+  });
+
+  /** Load the window again ending at ``end`` (null: the newest report in view). */
+  async function reload(end) {
+    if (playing) playPause();
+    state.replay.endTs = end;
     await load(state.box);
     await to(state.replay.t);
-  });
+  }
   return { load, to };
 }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Replay, replayWindow } from "../src/replay.js";
+import { Replay, endFromInput, endInputValue, replayWindow } from "../src/replay.js";
 
 const p = (mmsi, ts, lon, extra = {}) => ({ mmsi, ts, lon, lat: 10, label: "SECRET", ...extra });
 
@@ -21,6 +21,16 @@ test("each vessel at its last report at or before the time", () => {
   assert.deepEqual(at("2025-06-01T01:00:00Z"), [[1, 2], [2, 5]]);
   const fc = r.features(Date.parse("2025-06-01T00:01:10Z"));
   assert.deepEqual(fc.features[0].properties, { mmsi: 1, heading: 90, moving: true, label: "SECRET", name: "", kind: "unknown" });
+});
+
+test("the end field shows and reads UTC to the minute", () => {
+  assert.equal(endInputValue("2025-06-01T03:04:59Z"), "2025-06-01T03:04");
+  assert.equal(endInputValue("2025-06-01T05:04:00+02:00"), "2025-06-01T03:04");
+  assert.equal(endInputValue(""), "");
+  assert.equal(endFromInput("2025-06-01T03:04"), "2025-06-01T03:04:00Z");
+  assert.equal(endFromInput(""), null);
+  assert.equal(endFromInput("junk"), null);
+  assert.equal(endFromInput(endInputValue("2025-12-31T23:59:00Z")), "2025-12-31T23:59:00Z");
 });
 
 test("replayWindow: hours up to the end", () => {
