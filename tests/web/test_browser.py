@@ -200,8 +200,14 @@ def test_every_zoom_level_of_the_basemap_has_features(
         assert coast, f"no coastline drawn at zoom {zoom}"
         if zoom <= 4:
             assert mp.rendered(["borders"]), f"no borders drawn at zoom {zoom}"
+        if zoom <= 8:  # India's territorial sea ends ~22 km off Chennai
+            assert mp.rendered(["maritime"]), f"no maritime boundary drawn at zoom {zoom}"
     mp.jump(88.1, 26.9, 10)  # a land border at a high zoom (India, Nepal, Bhutan)
     assert mp.rendered(["borders"])
+    mp.jump(80.50, 13.05, 11)  # on the maritime boundary off Chennai
+    drawn = mp.rendered(["maritime"])
+    assert drawn
+    assert all(f["iso"] == "IND" for f in drawn)
     mp.shot(tmp_path / "zoom10.png")
     assert mp.outside == []
 

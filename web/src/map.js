@@ -24,6 +24,7 @@ function style() {
     sources: {
       land: { type: "geojson", data: `${BASEMAP}/land.geojson` },
       borders: { type: "geojson", data: `${BASEMAP}/borders.geojson` },
+      maritime: { type: "geojson", data: `${BASEMAP}/maritime.geojson` },
       // points: a small tile buffer (the largest mark is an 11 px arrow) and no tiles past
       // zoom 12 (overzoomed beyond) keep the worker's tiling of many vessels cheap
       [VESSELS]: { type: "geojson", data: { type: "FeatureCollection", features: [] }, buffer: 16, maxzoom: 12 },
@@ -41,6 +42,13 @@ function style() {
         type: "line",
         source: "borders",
         paint: { "line-color": "#9a8c98", "line-width": 0.8, "line-dasharray": [3, 2] },
+      },
+      {
+        // maritime boundaries (territorial sea, OSM): a fine dotted blue line at sea
+        id: "maritime",
+        type: "line",
+        source: "maritime",
+        paint: { "line-color": "#5b7fa6", "line-width": 0.7, "line-dasharray": [1, 2], "line-opacity": 0.8 },
       },
       { id: "areas-fill", type: "fill", source: AREAS, paint: { "fill-color": "#f4a261", "fill-opacity": 0.15 } },
       { id: "areas-line", type: "line", source: AREAS, paint: { "line-color": "#e76f51", "line-width": 1.5 } },
