@@ -18,6 +18,7 @@ import pytest
 
 from seawatch.decode.encode import encode_sentences
 from seawatch.decode.layouts import BY_NAME
+from seawatch.engine.state import StateStore
 from seawatch.sim import SimConfig, simulate
 from test_state_ingest import ENV, _states, canonical, ingest
 
@@ -43,7 +44,7 @@ def days(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], Path]:
 
 
 def _daily(db: Path, files: list[Path]) -> None:
-    for f, until in zip(files, HOURS, strict=True):
+    for f, until in zip(files, HOURS[: len(files)], strict=True):
         res = ingest(db, [f], until)
         assert res.exit_code == 0, res.output
 
@@ -130,3 +131,48 @@ def test_a_run_killed_while_running_days_again_leaves_the_store_and_a_rerun_comp
     res = ingest(db, [late], None)
     assert res.exit_code == 0, res.output
     assert canonical(db) == canonical(whole)
+
+
+def test_late_rows_with_a_day_of_their_own_are_kept_with_it(
+    days: tuple[list[Path], Path], tmp_path: Path
+) -> None:
+    """Day 5's file and day 2's late rows in one run: day 5 runs, then days 2.. again,
+    day 5 among them; the store ends as one run over everything."""
+    files, late = days
+    whole, db = tmp_path / "whole.duckdb", tmp_path / "daily.duckdb"
+    assert ingest(whole, [*files, late], HOURS[-1]).exit_code == 0
+    _daily(db, files[:4])
+    res = ingest(db, [files[4], late], HOURS[-1])
+    assert res.exit_code == 0, res.output
+    assert "run again from 2025-06-01T01:00Z" in res.output
+    assert canonical(db) == canonical(whole)
+    res = ingest(db, [files[4]], HOURS[-1])  # day 5 again: resumes before it, its rows known
+    assert res.exit_code == 0, res.output
+    assert canonical(db) == canonical(whole)
+
+
+def test_states_replaced_together_are_all_replaced_after_a_crash(tmp_path: Path) -> None:
+    """A process killed after the record of a group replacement was kept: the next read of
+    the states finishes the renames (the temporaries of a process killed before are
+    removed with it)."""
+    states = StateStore(tmp_path)
+    states.save("all", 1, {"v": 1}, {"rows": 1})
+    states.save("all", 2, {"v": 2}, {"rows": 2})
+    code = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from seawatch.engine import state\n"
+        "def stop(folder): os.kill(os.getpid(), 9)\n"
+        "state.StateStore._roll_forward = lambda self, folder: stop(folder)\n"
+        f"s = state.StateStore(Path({str(tmp_path)!r}))\n"
+        "s.save_all('all', [(1, {'v': 10}, {'rows': 10}), (2, {'v': 20}, {'rows': 20})])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], check=False)
+    assert proc.returncode == -signal.SIGKILL
+    assert (tmp_path / "all" / "replacing.json").exists()
+    fresh = StateStore(tmp_path)
+    assert fresh.watermarks("all") == [1, 2]
+    assert [fresh.load("all", w)[1]["v"] for w in (1, 2)] == [10, 20]  # type: ignore[index]
+    assert fresh.load_journal("all", 2) == {"rows": 20}
+    assert not list((tmp_path / "all").glob(".*"))
+    assert not (tmp_path / "all" / "replacing.json").exists()
