@@ -89,9 +89,10 @@ def test_a_damaged_state_file_is_named_not_a_traceback(sim: list[Path], tmp_path
 
 
 def _states() -> list[Path]:
-    """The state files in the node's data directory (the test's own, tests/conftest.py)."""
+    """The state files in the node's data directory (the test's own, tests/conftest.py),
+    not the journals beside them."""
     root = Path(platformdirs.user_data_dir("seawatch", appauthor=False)) / "state"
-    return sorted(root.glob("*/all/*.arrow"))
+    return sorted(p for p in root.glob("*/all/*.arrow") if not p.name.endswith(".rows.arrow"))
 
 
 def test_incremental_needs_detect(sim: list[Path], tmp_path: Path) -> None:
@@ -115,16 +116,20 @@ def test_the_store_drops_an_open_event_the_next_run_retracts(
     assert n == 1
 
 
-def test_a_past_hour_after_a_later_one_is_stored_late_not_lost(
+def test_a_past_hour_after_a_later_one_runs_that_hour_again(
     sim: list[Path], tmp_path: Path
 ) -> None:
-    """Running a past day again with late data is not done yet: its rows are stored without
-    a track and counted, as late rows within a run are."""
-    db = tmp_path / "s.duckdb"
+    """Hour 1 ingested after hour 2: hour 2 (the first run, from no state) runs again with
+    hour 1's rows, and the store holds what one run over both holds
+    (tests/test_late_days.py for days in the middle)."""
+    db, whole = tmp_path / "s.duckdb", tmp_path / "whole.duckdb"
+    assert ingest(whole, sim[:2], "2025-06-01T02:00Z").exit_code == 0
     assert ingest(db, sim[1:2], "2025-06-01T02:00Z").exit_code == 0
     res = ingest(db, sim[:1], "2025-06-01T01:00Z")
     assert res.exit_code == 0, res.output
-    assert "came too late to put in time order" in res.output
+    assert "1 day(s) run again from the first" in res.output
+    assert "came too late" not in res.output
+    assert canonical(db) == canonical(whole)
 
 
 def test_a_killed_run_leaves_the_previous_state_and_its_rerun_equals_a_clean_one(

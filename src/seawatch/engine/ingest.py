@@ -42,6 +42,8 @@ import pyarrow as pa
 
 from seawatch.decode.lacking import Untimed
 from seawatch.engine.alerts import AlertEngine
+from seawatch.engine.late import NAME, Run, journal_of, merge_wrote, named, rerun_past, wrote
+from seawatch.engine.pipeline import SOURCE_ID
 from seawatch.engine.ports import node_ports
 from seawatch.engine.run import Engine
 from seawatch.engine.sinks import Subscribers
@@ -102,8 +104,10 @@ class Ingest:
             raise InputError("carrying state between runs needs detect (--incremental --detect)")
         self.states, self.bucket, self.watermark_us = states, bucket, watermark_us
         self._resumed = states is None
+        self._prev_us: int | None = None  # the watermark of the state resumed from
         self.untimed = untimed
         rules = LabelRules.from_settings(settings, store.policy)
+        self._rules, self._label = rules, label
         self.sink = StoreSink(
             store, Labeller(store, rules, label), None if label is None else str(label)
         )
@@ -123,6 +127,9 @@ class Ingest:
         )
         self.detect = detect
         self.zones, self.params = tuple(zones), params
+        if states is not None and self.engine.pipeline is not None:
+            for buffer in self.engine.pipeline.buffers.values():
+                buffer.taken = []  # the day's rows, kept to run it again (engine.late)
         self._pending: list[str] = []  # inputs logged complete once the pipeline finishes
         self._finished = False
         if zones:
@@ -215,20 +222,69 @@ class Ingest:
                 if not self._resumed:
                     self._resume(set())
                 self.engine.finish(checkpoint=True, watermark_us=self.watermark_us)
-                assert self.engine.pipeline is not None
-                state = self.engine.state()
-                state["inputs"] = sorted(set(self.sink.fingerprints.values()))
-                self.states.save(self.bucket, self.engine.pipeline.watermark_us, state)
-                if self.sink.report.late:
-                    log.warning(
-                        "%d positions were older than what the state or this run had already "
-                        "taken in: stored without a track (running a past day again with late "
-                        "data is not done yet; docs/storage.md)",
-                        self.sink.report.late,
-                    )
+                self._keep_state()
             self.sink.complete(self._pending)
             self._pending = []
         return self.report
+
+    def _keep_state(self) -> None:
+        """Keep this run's state and journal; with rows of past days, run those days again
+        (:mod:`seawatch.engine.late`)."""
+        assert self.states is not None
+        assert self.engine.pipeline is not None
+        states, bucket = self.states, self.bucket
+        state = self.engine.state()
+        state |= {"inputs": sorted(set(self.sink.fingerprints.values())),
+                  "prev_us": self._prev_us, "wrote": wrote(self.sink.wrote)}  # fmt: skip
+        journal = journal_of(self.engine)
+        mark = self.engine.pipeline.watermark_us
+        took = any(t.num_rows for t in journal.values())
+        current = None if mark == self._prev_us and not took else Run(mark, state, journal)
+        if current is not None and mark == self._prev_us:  # no day of its own: that day grows
+            prior = states.load(bucket, mark)
+            rows = states.load_journal(bucket, mark)
+            if prior is None or rows is None or "prev_us" not in prior[1]:
+                del state["prev_us"]  # cannot be run again
+                current.journal = None
+            else:
+                current.journal = {k: pa.concat_tables([rows[k], t]) for k, t in journal.items()}
+                state["inputs"] = sorted(set(prior[1]["inputs"]) | set(state["inputs"]))
+                state["prev_us"] = prior[1]["prev_us"]
+                state["wrote"] = merge_wrote(prior[1]["wrote"], state["wrote"])
+        past = {k: named(pa.concat_tables(t), self.sink.sources) if t else None
+                for k, t in self.sink.past.items()}  # fmt: skip
+        if not any(t is not None and t.num_rows for t in past.values()):
+            if current is not None:
+                states.save(bucket, mark, current.state, current.journal)
+            return
+        buffers = self.engine.pipeline.buffers
+        empty = {k: named(b.schema.empty_table(), []) for k, b in buffers.items()}
+        late = {k: empty[k] if t is None else t for k, t in past.items()}
+        report, unreachable = rerun_past(
+            self.sink.store, states, bucket, late, current, self._rerun_engine, self._rerun_sink
+        )
+        self.sink.report.rerun = report
+        if unreachable.num_rows:
+            ids = [self.engine.source_id(str(n)) for n in unreachable.column(NAME).to_pylist()]
+            rows = unreachable.drop_columns([NAME])
+            rows = rows.append_column(SOURCE_ID, pa.array(ids, pa.int32()))
+            self.sink.store_late(rows)
+            log.warning(
+                "%d positions were older than any day that can be run again (states and "
+                "journals are kept for %d days): stored without a track",
+                unreachable.num_rows,
+                states.keep,
+            )
+
+    def _rerun_engine(self, sinks: Sequence[Any]) -> Engine:
+        assert self.engine.pipeline is not None
+        return Engine(self.engine.settings, sinks=sinks, detect=True, zones=self.zones,
+                      params=self.params, ports=self.engine.pipeline.ports)  # fmt: skip
+
+    def _rerun_sink(self) -> StoreSink:
+        label = self._label
+        return StoreSink(self.sink.store, Labeller(self.sink.store, self._rules, label),
+                         None if label is None else str(label))  # fmt: skip
 
     def _resume(self, fingerprints: set[str]) -> None:
         """The engine resumed from the bucket's latest state made without any of this run's
@@ -245,6 +301,7 @@ class Ingest:
                          mark)  # fmt: skip
                 continue
             self.engine.resume(found[1], str(self.states.path(self.bucket, mark)))
+            self._prev_us = self.sink.past_us = self.engine.past_us = mark
             log.info("resumed %s from %s", self.bucket, self.states.path(self.bucket, mark))
             return
 

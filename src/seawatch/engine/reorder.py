@@ -16,11 +16,16 @@ import pyarrow.compute as pc
 
 from seawatch.decode.keys import message_keys
 
-__all__ = ["NEVER_US", "ReorderBuffer", "time_order", "ts_us"]
+__all__ = ["NEVER_US", "ReorderBuffer", "time_order", "ts_column", "ts_us"]
 
 _US = pa.timestamp("us", tz="UTC")
 NEVER_US = -(2**62)
 """Before any time: a horizon or clock that has seen nothing yet."""
+
+
+def ts_column(table: pa.Table) -> Any:
+    """``ts`` as µs since the epoch, an int64 Arrow column (nulls kept)."""
+    return table.column("ts").cast(_US).cast(pa.int64())
 
 
 def ts_us(table: pa.Table) -> np.ndarray[Any, np.dtype[np.int64]]:
@@ -53,6 +58,9 @@ class ReorderBuffer:
         self._held: list[pa.Table] = []
         self.horizon_us = NEVER_US
         """Everything older than this has been released; a newer row is not late."""
+        self.taken: list[pa.Table] | None = None
+        """When a list: every row :meth:`push` accepts (not late) is appended to it (a daily
+        run's own rows, kept to run that day again: :mod:`seawatch.engine.late`)."""
 
     @property
     def rows(self) -> int:
@@ -63,9 +71,14 @@ class ReorderBuffer:
         ts = ts_us(table)
         late = (ts < self.horizon_us) & np.asarray(table.column("ts").is_valid(), bool)
         if late.any():
-            self._held.append(table.filter(pa.array(~late)))
+            kept = table.filter(pa.array(~late))
+            self._held.append(kept)
+            if self.taken is not None:
+                self.taken.append(kept)
             return table.filter(pa.array(late))
         self._held.append(table)
+        if self.taken is not None:
+            self.taken.append(table)
         return table.slice(0, 0)
 
     def held(self) -> pa.Table:

@@ -27,11 +27,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from seawatch.decode import DecodeStats
 from seawatch.decode.lacking import Untimed
 from seawatch.engine.inputs import Findings, Piece, merged
 from seawatch.engine.pipeline import SOURCE_ID, ChunkResult, Pipeline
+from seawatch.engine.reorder import ts_column
 from seawatch.events.registry import detectors, resolve_params
 
 if TYPE_CHECKING:
@@ -77,6 +79,9 @@ class EngineReport:
     """Positions the cleaning dropped, by reason."""
     late: dict[str, int] = field(default_factory=lambda: {"positions": 0, "statics": 0})
     """Rows older than what was already released: quarantined by the sinks, never dropped."""
+    past: dict[str, int] = field(default_factory=lambda: {"positions": 0, "statics": 0})
+    """Of the rows older than what was released, those of a day a previous run ended
+    (daily runs: run again, :mod:`seawatch.engine.late`); not in ``late``."""
     segments: int = 0
     events_by_type: dict[str, int] = field(default_factory=dict)
     geography: bool = False
@@ -148,6 +153,8 @@ class Engine:
         self.progress = progress
         self.report = EngineReport(events_by_type={d.name: 0 for d in detectors()})
         self.pipeline: Pipeline | None = None
+        self.past_us: int | None = None
+        """Rows older are counted as ``past`` (a day already run), not ``late``."""
         if detect:
             self.pipeline = Pipeline(
                 zones=zones,
@@ -245,20 +252,28 @@ class Engine:
     def _count(self, result: ChunkResult) -> None:
         r = self.report
         for name, table in result.late.items():
-            r.late[name] = r.late.get(name, 0) + table.num_rows
+            past = 0
+            if self.past_us is not None and table.num_rows:
+                old: Any = pc.less(ts_column(table), pa.scalar(self.past_us))
+                past = int(pc.sum(pc.fill_null(old, False).cast(pa.int64())).as_py() or 0)
+            r.past[name] = r.past.get(name, 0) + past
+            r.late[name] = r.late.get(name, 0) + table.num_rows - past
         if result.events.num_rows:
             counts = result.events.group_by("event_type").aggregate([("event_id", "count")])
             for row in counts.to_pylist():
                 t = row["event_type"]
                 r.events_by_type[t] = r.events_by_type.get(t, 0) + row["event_id_count"]
 
-    def _tagged(self, piece: Piece) -> Piece:
-        """``piece`` with :data:`SOURCE_ID` on its rows (its input's number)."""
-        name = str(piece.source)
+    def source_id(self, name: str) -> int:
+        """The number of input ``name`` on this run's rows (a new input numbered next)."""
         if name not in self._ids:
             self._ids[name] = len(self.sources)
             self.sources.append(name)
-        sid = self._ids[name]
+        return self._ids[name]
+
+    def _tagged(self, piece: Piece) -> Piece:
+        """``piece`` with :data:`SOURCE_ID` on its rows (its input's number)."""
+        sid = self.source_id(str(piece.source))
         for attr in ("positions", "statics"):
             table: pa.Table = getattr(piece, attr)
             if SOURCE_ID not in table.column_names:

@@ -29,6 +29,7 @@ through :class:`seawatch.engine.ingest.Ingest`)::
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
@@ -47,6 +48,7 @@ KEEP = 45
 
 _NAME = re.compile(r"^(\d{8}T\d{6}\d{6}Z)\.arrow$")
 _BUCKET = re.compile(r"^[A-Za-z0-9_.=-]{1,100}$")
+_RECORD = "replacing.json"  # the renames of a group replacement (StateStore.save_all)
 
 
 def state_dir(data_dir: Path, store_display: str) -> Path:
@@ -93,36 +95,104 @@ class StateStore:
         folder = self._dir(bucket)
         if not folder.is_dir():
             return []
+        self._roll_forward(folder)
         found = (_NAME.match(p.name) for p in folder.iterdir())
         return sorted(_watermark(m.group(1)) for m in found if m)
 
     def path(self, bucket: str, watermark_us: int) -> Path:
         return self._dir(bucket) / f"{_stamp(watermark_us)}.arrow"
 
-    def save(self, bucket: str, watermark_us: int, state: Any) -> Path:
-        """Keep ``state`` as ``bucket``'s at ``watermark_us``, whole or not at all."""
-        folder = self._dir(bucket)
-        data = dumps(state)
-        path = self.path(bucket, watermark_us)
+    def journal_path(self, bucket: str, watermark_us: int) -> Path:
+        """The rows the run that ended at ``watermark_us`` took in (:meth:`save`'s
+        ``journal``), beside its state."""
+        return self._dir(bucket) / f"{_stamp(watermark_us)}.rows.arrow"
+
+    def _staged(self, path: Path, tree: Any, compress: bool = False) -> Path:
+        """``tree`` written and fsynced under a temporary name beside ``path``."""
+        data = dumps(tree, compress=compress)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
             with tmp.open("wb") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.replace(tmp, path)
-            _fsync_dir(folder)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise StateFileError(
                 f"cannot write state '{path}': {exc.strerror} (check data_dir)"
             ) from None
+        return tmp
+
+    def save(self, bucket: str, watermark_us: int, state: Any, journal: Any = None) -> Path:
+        """Keep ``state`` as ``bucket``'s at ``watermark_us``, whole or not at all;
+        ``journal`` (the rows the run took in, to run it again: :mod:`seawatch.engine.late`)
+        first, beside it."""
+        folder = self._dir(bucket)
+        path = self.path(bucket, watermark_us)
+        if journal is not None:
+            rows = self.journal_path(bucket, watermark_us)
+            os.replace(self._staged(rows, journal, compress=True), rows)
+        tmp = self._staged(path, state)
+        data_len = tmp.stat().st_size
+        os.replace(tmp, path)
+        _fsync_dir(folder)
         for old in self.watermarks(bucket)[: -self.keep]:
             self.path(bucket, old).unlink(missing_ok=True)
+            self.journal_path(bucket, old).unlink(missing_ok=True)
         log.info("state of %s at %s kept in %s (%d bytes)", bucket, _stamp(watermark_us), path,
-                 len(data))  # fmt: skip
+                 data_len)  # fmt: skip
         return path
+
+    def save_all(self, bucket: str, runs: list[tuple[int, Any, Any]]) -> None:
+        """Replace several runs' states and journals (watermark, state, journal) together:
+        all are written under temporary names, then a record of the renames is kept, then
+        they are renamed and the record removed. A process killed after the record was kept
+        has its renames done by the next :meth:`watermarks` (roll forward); killed before,
+        the old files stand (the temporary ones are left, then removed)."""
+        folder = self._dir(bucket)
+        pairs: list[tuple[str, str]] = []
+        for mark, state, journal in runs:
+            if journal is not None:
+                rows = self.journal_path(bucket, mark)
+                pairs.append((self._staged(rows, journal, compress=True).name, rows.name))
+            path = self.path(bucket, mark)
+            pairs.append((self._staged(path, state).name, path.name))
+        record = folder / _RECORD
+        tmp = record.with_name(f".{_RECORD}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(pairs))
+        with tmp.open("rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, record)
+        _fsync_dir(folder)
+        self._roll_forward(folder)
+        log.info("states of %s replaced at %d watermarks", bucket, len(runs))
+
+    def _roll_forward(self, folder: Path) -> None:
+        """Finish the renames a kept record lists (:meth:`save_all`), then remove it."""
+        record = folder / _RECORD
+        if not record.exists():
+            return
+        pairs = json.loads(record.read_text())
+        for tmp, final in pairs:
+            if (folder / tmp).exists():
+                os.replace(folder / tmp, folder / final)
+        _fsync_dir(folder)
+        record.unlink()
+        _fsync_dir(folder)
+        for stale in folder.glob(".*.tmp"):  # of runs killed before their record
+            stale.unlink(missing_ok=True)
+
+    def load_journal(self, bucket: str, watermark_us: int) -> Any | None:
+        """The rows the run ending at ``watermark_us`` took in; None when not kept."""
+        path = self.journal_path(bucket, watermark_us)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StateFileError(f"cannot read state '{path}': {exc.strerror}") from None
+        return loads(data, str(path))
 
     def load(self, bucket: str, at_or_before_us: int | None = None) -> tuple[int, Any] | None:
         """(watermark, state) of ``bucket``'s latest state, or of the latest at or before

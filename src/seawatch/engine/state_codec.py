@@ -41,19 +41,21 @@ class StateFileError(SeawatchError):
     """A state file cannot be read (damaged, another format version) or a state written."""
 
 
-def _ipc(table: pa.Table) -> bytes:
+def _ipc(table: pa.Table, compress: bool = False) -> bytes:
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as w:
+    options = pa.ipc.IpcWriteOptions(compression="zstd" if compress else None)
+    with pa.ipc.new_stream(sink, table.schema, options=options) as w:
         w.write_table(table)
     return sink.getvalue().to_pybytes()
 
 
 class _Writer:
-    def __init__(self) -> None:
+    def __init__(self, compress: bool = False) -> None:
         self.blobs: list[bytes] = []
+        self.compress = compress
 
     def blob(self, table: pa.Table) -> int:
-        self.blobs.append(_ipc(table))
+        self.blobs.append(_ipc(table, self.compress))
         return len(self.blobs) - 1
 
     def tree(self, v: Any) -> Any:
@@ -94,9 +96,10 @@ class _Writer:
                 "f": {k: self.tree(x) for k, x in fields.items()}}  # fmt: skip
 
 
-def dumps(tree: Any) -> bytes:
-    """``tree`` as the bytes of a state file (see the module docstring)."""
-    w = _Writer()
+def dumps(tree: Any, compress: bool = False) -> bytes:
+    """``tree`` as the bytes of a state file (see the module docstring); ``compress``: the
+    arrays and tables zstd-compressed (read back the same way)."""
+    w = _Writer(compress)
     body = json.dumps(w.tree(tree), separators=(",", ":"))
     meta = {"format": FORMAT, "version": str(FORMAT_VERSION), "tree": body}
     table = pa.table({"blob": pa.array(w.blobs, pa.large_binary())}, schema=_BLOBS)

@@ -29,6 +29,7 @@ from seawatch.decode.lacking import Untimed
 from seawatch.engine.alerts import AlertEngine
 from seawatch.engine.inputs import SOURCE_ID, Piece
 from seawatch.engine.pipeline import ChunkResult
+from seawatch.engine.reorder import ts_column
 from seawatch.engine.run import EngineReport, Final
 from seawatch.engine.sinks import Subscribers
 from seawatch.errors import InputError
@@ -68,6 +69,8 @@ class IngestReport:
     """Events a previous run left open and this one found were none (removed)."""
     late: int = 0
     """Positions too late for the pipeline (stored as read, without a track)."""
+    rerun: Any = None
+    """With daily runs and rows of past days: :class:`seawatch.engine.late.Rerun`."""
     engine: EngineReport = field(default_factory=EngineReport)
 
     def summary(self, new: Mapping[str, int] | None = None) -> str:
@@ -98,6 +101,7 @@ class IngestReport:
             + derived
             + (f", {st['zones']} zones" if st["zones"] else "")
             + (f"; {st['alerts']} alerts fired" if st["alerts"] else "")
+            + self._rerun_text()
             + (f"; {self.unlabelled} derived rows not labellable" if self.unlabelled else "")
             + (
                 f"; {self.late} positions came too late to put in time order: stored without "
@@ -106,6 +110,17 @@ class IngestReport:
                 else ""
             )
         )
+
+    def _rerun_text(self) -> str:
+        r = self.rerun
+        if r is None or not r.days:
+            return ""
+        start = "the first" if r.first_us is None else datetime.fromtimestamp(
+            r.first_us / 1e6, UTC).strftime("%Y-%m-%dT%H:%MZ")  # fmt: skip
+        return (f"; rows of past days: {r.days} day(s) run again from {start} "
+                f"({r.changed['positions']} positions, {r.changed['events']} events, "
+                f"{r.changed['segments']} segments written, {r.changed['removed']} events "
+                "removed)")  # fmt: skip
 
 
 def fingerprint(path: Path, untimed: Untimed | None = None) -> str:
@@ -144,6 +159,13 @@ class StoreSink:
         self.alerts: AlertEngine | None = None
         """Fires the alert rules on what each transaction stores, in that transaction."""
         self._stored: list[tuple[str, pa.Table]] = []
+        self.past_us: int | None = None
+        """With daily runs: the watermark of the state resumed from; positions older come
+        for a past day and are kept in :attr:`past` (run again: :mod:`seawatch.engine.late`),
+        not stored here."""
+        self.past: dict[str, list[pa.Table]] = {"positions": [], "statics": []}
+        self.wrote: dict[str, set[Any]] = {"events": set(), "retracted": set(), "segments": set()}
+        """Ids of the events and segments written, and of the events retracted, this run."""
 
     def _logged(self) -> set[tuple[str, int]]:
         t = self.store.backend.fetch("SELECT fingerprint, chunk FROM ingest_log", (), _LOG_KEY)
@@ -193,7 +215,7 @@ class StoreSink:
                     self.log_row(fp, piece.chunk, source, rows, inserted)
             log.info("%s: chunk %d committed (%d new rows)", source, piece.chunk, inserted)
             return
-        late = result.late.get("positions")
+        late = self._past(result.late)
         with self._committing():
             inserted = self._records(vessel_rows(result.positions), statics)
             if late is not None and late.num_rows:  # too late to segment: stored as read
@@ -204,6 +226,20 @@ class StoreSink:
                 self.log_row(fp, piece.chunk, source, rows, inserted)
         log.info("%s: chunk %d committed (%d new rows, detect)", source, piece.chunk, inserted)
 
+    def _past(self, late: Mapping[str, pa.Table]) -> pa.Table | None:
+        """The late positions to store as read; those older than :attr:`past_us` (and such
+        statics: already stored as read) kept in :attr:`past` instead."""
+        if self.past_us is None:
+            return late.get("positions")
+        for kind, rows in late.items():
+            if rows.num_rows:
+                old = pc.less(ts_column(rows), pa.scalar(self.past_us))
+                self.past[kind].append(rows.filter(pc.fill_null(old, False)))
+                if kind == "positions":
+                    rest: Any = pc.invert(pc.fill_null(old, False))
+                    late = {**late, kind: rows.filter(rest)}
+        return late.get("positions")
+
     def finish(self, final: Final | None) -> None:
         if final is None:
             return
@@ -212,6 +248,12 @@ class StoreSink:
             self._retract(final.result.retract)
             self._derived(final.result.events, final.segments)
 
+    def store_late(self, positions: pa.Table) -> None:
+        """Store ``positions`` (with :data:`SOURCE_ID`) as read, without a track: late."""
+        with self._committing():
+            self._records(vessel_rows(positions), pa.table({}))
+        self.report.late += positions.num_rows
+
     def _retract(self, event_ids: Sequence[str]) -> None:
         """Remove events a previous run left open that this one found are no events."""
         for at in range(0, len(event_ids), 500):
@@ -219,6 +261,8 @@ class StoreSink:
             marks = ", ".join("?" * len(part))
             self.store.backend.execute(f"DELETE FROM events WHERE event_id IN ({marks})", part)
         self.report.retracted += len(event_ids)
+        self.wrote["retracted"] |= set(event_ids)
+        self.wrote["events"] -= set(event_ids)
 
     def complete(self, paths: Sequence[str]) -> None:
         """Log ``paths`` as fully stored."""
@@ -262,7 +306,7 @@ class StoreSink:
             if rows.num_rows == 0:
                 continue
             rows = rows.append_column("msg_key", message_keys(rows, kind))
-            rows = self._labelled(rows)
+            rows = self.labelled(rows)
             stored = self.store.write(kind, rows)
             if self.subscribers or self.alerts is not None:
                 self._stored.append((kind, rows))
@@ -270,7 +314,7 @@ class StoreSink:
             n += stored
         return n
 
-    def _labelled(self, rows: pa.Table) -> pa.Table:
+    def labelled(self, rows: pa.Table) -> pa.Table:
         """``rows`` with ``label_id``, by the input each row was read from."""
         ids: Any = rows.column(SOURCE_ID)
         rows = rows.drop_columns([SOURCE_ID])
@@ -284,10 +328,14 @@ class StoreSink:
 
     def _derived(self, events: pa.Table, segments: pa.Table | None) -> None:
         if events.num_rows:
+            ids = set(events.column("event_id").to_pylist())
+            self.wrote["events"] |= ids
+            self.wrote["retracted"] -= ids
             rows = self.labeller.derived(events, kind="events")
             self.report.stored["events"] += self.store.write("events", rows)
             if (self.subscribers or self.alerts is not None) and rows.num_rows:
                 self._stored.append(("events", rows))
         if segments is not None and segments.num_rows:
+            self.wrote["segments"] |= set(segments.column("segment_id").to_pylist())
             rows = self.labeller.derived(segments, kind="segments")
             self.report.stored["segments"] += self.store.write("segments", rows)

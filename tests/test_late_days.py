@@ -1,0 +1,178 @@
+"""Late data for a past day (``seawatch ingest --detect --incremental`` of rows older than the
+latest state's watermark): that day and the following ones run again until the recomputed
+state equals the stored one, and the store ends as one run over all the data leaves it.
+
+Five hourly runs stand for five days (a day is one run: from the watermark of the state it
+resumed from to its own)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from seawatch.decode.encode import encode_sentences
+from seawatch.decode.layouts import BY_NAME
+from seawatch.engine.state import StateStore
+from seawatch.sim import SimConfig, simulate
+from test_state_ingest import ENV, _states, canonical, ingest
+
+HOURS = [f"2025-06-01T{h:02d}:00Z" for h in range(1, 6)]
+
+
+@pytest.fixture(scope="module")
+def days(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], Path]:
+    """Five hourly files, the second without every 7th one-sentence message: those are in
+    a late file of its own."""
+    out = tmp_path_factory.mktemp("sim5")
+    simulate(SimConfig(seed=2, vessels=8, hours=5), out)
+    files = sorted(out.glob("ais-*.nmea"))
+    assert len(files) == 5
+    lines = files[1].read_text().splitlines(keepends=True)
+    kept, late = [], []
+    for i, line in enumerate(lines):
+        (late if i % 7 == 3 and "!AIVDM,1,1," in line else kept).append(line)
+    day2 = out / "day2.nmea"
+    day2.write_text("".join(kept))
+    (out / "late.nmea").write_text("".join(late))
+    return [files[0], day2, *files[2:]], out / "late.nmea"
+
+
+def _daily(db: Path, files: list[Path]) -> None:
+    for f, until in zip(files, HOURS[: len(files)], strict=True):
+        res = ingest(db, [f], until)
+        assert res.exit_code == 0, res.output
+
+
+def test_late_rows_of_day_2_give_what_one_run_over_everything_gives(
+    days: tuple[list[Path], Path], tmp_path: Path
+) -> None:
+    files, late = days
+    whole = tmp_path / "whole.duckdb"
+    assert ingest(whole, [*files, late], HOURS[-1]).exit_code == 0
+    db = tmp_path / "daily.duckdb"
+    _daily(db, files)
+    before = canonical(db)
+    assert before != canonical(whole)
+    res = ingest(db, [late], None)
+    assert res.exit_code == 0, res.output
+    assert "run again from 2025-06-01T01:00Z" in res.output
+    assert "came too late" not in res.output
+    want = canonical(whole)
+    assert want["events"][0] > 0
+    assert canonical(db) == want
+    again = ingest(db, [late], None)  # the same late file again: its rows are known
+    assert again.exit_code == 0, again.output
+    assert "1 day(s) run again" in again.output
+    assert canonical(db) == want
+    res = ingest(db, [files[-1]], HOURS[-1])  # the last day again, after the re-run
+    assert res.exit_code == 0, res.output
+    assert canonical(db) == want
+
+
+def _noise(path: Path) -> Path:
+    """One position at 0°N 0°E (the cleaner drops it: null island) at 01:30, of a vessel
+    heard nowhere else: late, it changes nothing a next day reads."""
+    ts = 1748741400  # 2025-06-01T01:30Z
+    values = {"mmsi": 257000001, "lat": 0.0, "lon": 0.0, "speed_kn": 10.0, "course_deg": 90.0}
+    (line,) = encode_sentences(BY_NAME["type1"], values, tag_block={"s": "sw-late", "c": ts})
+    path.write_text(line + "\n")
+    return path
+
+
+def test_a_late_row_that_changes_nothing_downstream_runs_one_day_again(
+    days: tuple[list[Path], Path], tmp_path: Path
+) -> None:
+    files, _ = days
+    noise = _noise(tmp_path / "noise.nmea")
+    whole = tmp_path / "whole.duckdb"
+    assert ingest(whole, [*files, noise], HOURS[-1]).exit_code == 0
+    db = tmp_path / "daily.duckdb"
+    _daily(db, files)
+    res = ingest(db, [noise], None)
+    assert res.exit_code == 0, res.output
+    assert "1 day(s) run again from 2025-06-01T01:00Z" in res.output, res.output
+    assert canonical(db) == canonical(whole)
+
+
+def test_a_run_killed_while_running_days_again_leaves_the_store_and_a_rerun_completes(
+    days: tuple[list[Path], Path], tmp_path: Path
+) -> None:
+    """Killed (SIGKILL) after the first day run again, before the commit: the store is as
+    before the late file; running it again ends as one run over everything."""
+    files, late = days
+    whole, db = tmp_path / "whole.duckdb", tmp_path / "killed.duckdb"
+    assert ingest(whole, [*files, late], HOURS[-1]).exit_code == 0
+    _daily(db, files)
+    before = canonical(db)
+    marks = sorted(p.name for p in _states())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEAWATCH_")}
+    env |= {**ENV, "SEAWATCH_LOG_LEVEL": "INFO"}
+    cmd = [sys.executable, "-m", "seawatch.cli.main", "ingest", str(late), "--detect",
+           "--incremental", "--db", str(db)]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 300
+    for line in proc.stderr:
+        if "ran again the day to" in line:
+            break
+        assert time.monotonic() < deadline, "no progress"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    assert canonical(db) == before
+    assert sorted(p.name for p in _states()) == marks
+    res = ingest(db, [late], None)
+    assert res.exit_code == 0, res.output
+    assert canonical(db) == canonical(whole)
+
+
+def test_late_rows_with_a_day_of_their_own_are_kept_with_it(
+    days: tuple[list[Path], Path], tmp_path: Path
+) -> None:
+    """Day 5's file and day 2's late rows in one run: day 5 runs, then days 2.. again,
+    day 5 among them; the store ends as one run over everything."""
+    files, late = days
+    whole, db = tmp_path / "whole.duckdb", tmp_path / "daily.duckdb"
+    assert ingest(whole, [*files, late], HOURS[-1]).exit_code == 0
+    _daily(db, files[:4])
+    res = ingest(db, [files[4], late], HOURS[-1])
+    assert res.exit_code == 0, res.output
+    assert "run again from 2025-06-01T01:00Z" in res.output
+    assert canonical(db) == canonical(whole)
+    res = ingest(db, [files[4]], HOURS[-1])  # day 5 again: resumes before it, its rows known
+    assert res.exit_code == 0, res.output
+    assert canonical(db) == canonical(whole)
+
+
+def test_states_replaced_together_are_all_replaced_after_a_crash(tmp_path: Path) -> None:
+    """A process killed after the record of a group replacement was kept: the next read of
+    the states finishes the renames (the temporaries of a process killed before are
+    removed with it)."""
+    states = StateStore(tmp_path)
+    states.save("all", 1, {"v": 1}, {"rows": 1})
+    states.save("all", 2, {"v": 2}, {"rows": 2})
+    code = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from seawatch.engine import state\n"
+        "def stop(folder): os.kill(os.getpid(), 9)\n"
+        "state.StateStore._roll_forward = lambda self, folder: stop(folder)\n"
+        f"s = state.StateStore(Path({str(tmp_path)!r}))\n"
+        "s.save_all('all', [(1, {'v': 10}, {'rows': 10}), (2, {'v': 20}, {'rows': 20})])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], check=False)
+    assert proc.returncode == -signal.SIGKILL
+    assert (tmp_path / "all" / "replacing.json").exists()
+    fresh = StateStore(tmp_path)
+    assert fresh.watermarks("all") == [1, 2]
+    assert [fresh.load("all", w)[1]["v"] for w in (1, 2)] == [10, 20]  # type: ignore[index]
+    assert fresh.load_journal("all", 2) == {"rows": 20}
+    assert not list((tmp_path / "all").glob(".*"))
+    assert not (tmp_path / "all" / "replacing.json").exists()
