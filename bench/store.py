@@ -43,7 +43,7 @@ from seawatch.store.query import Query
 from seawatch.store.records import Labeller, vessel_rows
 
 # --postgres: durable (fsync on) like production, with memory for a bulk load
-PG_BENCH_SETTINGS = ("shared_buffers=1GB", "max_wal_size=4GB")
+PG_BENCH_SETTINGS = ("shared_buffers=1GB", "max_wal_size=4GB", "max_prepared_transactions=16")
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "bay-of-bengal.nmea"
 
 
@@ -108,6 +108,12 @@ def main() -> None:
     ap.add_argument("--fleets", type=int, default=10)
     ap.add_argument("--repeat", type=int, default=50)
     ap.add_argument(
+        "--writers",
+        type=int,
+        default=0,
+        help="db_writers: PostgreSQL connections writing a chunk (0: the setting's default)",
+    )
+    ap.add_argument(
         "--db",
         default="/tmp/seawatch-bench-store.duckdb",
         help="DuckDB file (replaced), or an empty PostgreSQL database's postgresql:// URL",
@@ -133,7 +139,10 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
+    env = {"SEAWATCH_NODE_NATION": "IND"}
+    if args.writers:
+        env["SEAWATCH_DB_WRITERS"] = str(args.writers)
+    settings = load_settings(env=env)
     base = sample_positions()
     store = open_store(args.db, settings)
     postgres = "://" in args.db
@@ -153,7 +162,10 @@ def run(args: argparse.Namespace) -> None:
             (),
             pa.schema([("v", pa.string()), ("postgis", pa.int64())]),
         ).to_pylist()[0]
-        engine_text = f"{' '.join(engine['v'].split()[:2])}, PostGIS {bool(engine['postgis'])}"
+        engine_text = (
+            f"{' '.join(engine['v'].split()[:2])}, PostGIS {bool(engine['postgis'])}, "
+            f"db_writers {settings.db_writers}"
+        )
         if args.postgres:
             engine_text += f" (throwaway local server: {', '.join(PG_BENCH_SETTINGS)})"
     else:
@@ -205,7 +217,8 @@ def run(args: argparse.Namespace) -> None:
     print(f"- Machine: {os.cpu_count()} cores shared with other work; git {commit}; {engine_text}.")
     print(
         f"- Command: `.venv/bin/python bench/store.py --positions {args.positions} "
-        f"--chunk {args.chunk} --fleets {args.fleets} --repeat {args.repeat} {where}`"
+        f"--chunk {args.chunk} --fleets {args.fleets} --repeat {args.repeat} {where}"
+        f"{f' --writers {args.writers}' if args.writers else ''}`"
     )
     print(
         f"- Input: {base.num_rows:,} decoded positions of {SAMPLE.name} replicated to "
