@@ -44,7 +44,14 @@ from seawatch.store.pg_csv import (
     last_per_key,
     out_expr,
 )
-from seawatch.store.pg_parts import PARTITIONED, brin_indexes, days_of, ensure_days, relayout
+from seawatch.store.pg_parts import (
+    PARTITIONED,
+    brin_indexes,
+    cluster_closed,
+    days_of,
+    ensure_days,
+    relayout,
+)
 from seawatch.store.pg_writers import (
     MIN_ROWS_PER_WRITER,
     FallBackError,
@@ -317,6 +324,16 @@ class PostgresBackend(Backend):
                 )
         except psycopg.Error as exc:
             raise self._fail(exc, f"partition {table.name}") from None
+
+    def maintain(self) -> list[str]:
+        """Each closed day's partition rewritten in (1-degree cell, mmsi, ts) order, once
+        (:func:`.pg_parts.cluster_closed`): a vessel's track then reads a few pages a day."""
+        import psycopg
+
+        try:
+            return cluster_closed(self.con, self.display)
+        except psycopg.Error as exc:
+            raise self._fail(exc, "cluster positions partitions") from None
 
     # --- catalogue --------------------------------------------------------------------
     def table_names(self) -> set[str]:
