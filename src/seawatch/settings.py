@@ -23,6 +23,9 @@ Each field of :class:`Settings` is declared with :func:`setting` (default, help 
 choices, secret flag); :data:`SETTINGS` (the registry), validation, ``docs/settings.md``
 (:func:`settings_markdown`) and ``seawatch settings`` are all derived from it.
 Secret values are wrapped in :class:`Secret` so they never show in a repr or a log line.
+
+Kept whole: :class:`Settings` is the one declaration of every setting (one settings object);
+split, a setting's declaration would sit apart from the loading that validates it.
 """
 
 from __future__ import annotations
@@ -67,6 +70,12 @@ NATION_UNSET: Final = "XXX"
 DETECTORS_TABLE: Final = "detectors"
 DETECTORS_ENV: Final = ENV_PREFIX + "DETECTORS__"
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def default_db_writers(cores: int | None) -> int:
+    """The default ``db_writers``: a connection per core, at most 4 (the server's work
+    per row is in the writers' server processes; more than the cores only queue)."""
+    return max(1, min(4, cores or 1))
 
 
 def user_data_dir() -> Path:
@@ -133,6 +142,15 @@ class Settings:
         "Store database: a DuckDB file path or a `postgresql://user:pass@host/db` URL; "
         "empty: `<data_dir>/seawatch.duckdb`. Secret (a URL may hold a password): masked.",
         secret=True,
+    )
+    db_writers: int = setting(
+        2,
+        "Connections that write one ingest chunk's positions in parallel (PostgreSQL; "
+        "needs the server's max_prepared_transactions >= this - 1 per ingest, else one "
+        "connection writes: see docs/storage.md). 1: one connection.",
+        minimum=1,
+        factory=lambda: default_db_writers(os.cpu_count()),
+        shown="the number of cores, at most 4",
     )
     node_id: str = setting(
         "local",

@@ -187,7 +187,12 @@ def _run_as() -> tuple[str | None, int, int]:
 
 @contextmanager
 def postgres_server(
-    settings: Sequence[str] = ("fsync=off", "synchronous_commit=off", "full_page_writes=off"),
+    settings: Sequence[str] = (
+        "fsync=off",
+        "synchronous_commit=off",
+        "full_page_writes=off",
+        "max_prepared_transactions=32",  # the store's parallel writers (db_writers)
+    ),
 ) -> Iterator[PostgresServer]:
     """Start a throwaway server; stop it and remove its directory on exit.
 

@@ -12,7 +12,7 @@ from records import T0, Rec, write
 from seawatch.labels import Reader, parse_label
 from seawatch.settings import load_settings
 from seawatch.store import SCHEMA_VERSION, TABLES, Store, open_store
-from seawatch.store.pg_parts import OLD_INDEXES
+from seawatch.store.pg_parts import CLUSTERED, OLD_INDEXES
 from seawatch.store.postgres import _EXTRAS
 from seawatch.store.query import Query
 
@@ -130,3 +130,63 @@ def test_unpartitioned_positions_migrate(pg_url: str) -> None:
         assert store.counts()["positions"] == 4
     with open_store(pg_url, settings) as store:  # current: nothing more to do
         assert store.migrate() == (SCHEMA_VERSION, SCHEMA_VERSION)
+
+
+def test_maintain_rewrites_closed_days_in_track_order(pg_url: str) -> None:
+    """`seawatch db maintain`: each closed day (all but the newest) rewritten once in
+    (1-degree cell, mmsi, ts) order, its rows and indexes intact; the open day left."""
+    from click.testing import CliRunner
+
+    from seawatch.cli.main import cli
+
+    with open_store(pg_url, load_settings(env={"SEAWATCH_NODE_NATION": "IND"})) as store:
+        u = parse_label("UNCLASSIFIED", store.policy)
+        # two vessels, interleaved in time, crossing from one cell into the next each day
+        recs = [
+            Rec(k, 419000001 + k % 2, u, minute=d * DAY + k, lat=10.5 + (k % 10) / 10, lon=85.5)
+            for d in range(3)
+            for k in range(d * 100, d * 100 + 20)
+        ]
+        write(store, recs)
+        before = _keys(store, "IND:SECRET")
+    res = CliRunner().invoke(
+        cli, ["db", "maintain", "--db", pg_url], env={"SEAWATCH_NODE_NATION": "IND"}
+    )
+    assert res.exit_code == 0, res.output
+    assert "2 day(s) rewritten" in res.output
+    with open_store(pg_url, load_settings(env={"SEAWATCH_NODE_NATION": "IND"})) as store:
+        assert _keys(store, "IND:SECRET") == before
+        order = store.backend.fetch(  # heap order of the first day
+            "SELECT floor(lat)::int AS lat, mmsi, ts FROM positions_p20240301 ORDER BY ctid",
+            (),
+            pa.schema([("lat", pa.int64()), ("mmsi", pa.int64()), ("ts", pa.timestamp("us"))]),
+        ).to_pylist()
+        assert order == sorted(order, key=lambda r: (r["lat"], r["mmsi"], r["ts"]))
+        assert [r["mmsi"] for r in order] != sorted(r["mmsi"] for r in order)  # cells first
+        comments = store.backend.fetch(
+            "SELECT coalesce(obj_description(c.oid, 'pg_class'), '') AS name FROM pg_inherits i "
+            "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'positions'::regclass "
+            "ORDER BY c.relname",
+            (),
+            NAMES,
+        ).column("name")
+        assert comments.to_pylist() == [CLUSTERED, CLUSTERED, ""]
+        idx = store.backend.fetch(
+            "SELECT indexname AS name FROM pg_indexes WHERE tablename = 'positions_p20240301'",
+            (),
+            NAMES,
+        ).column("name")
+        assert len(idx) == len(_partition_indexes(store))
+        assert "cluster" not in str(idx)
+        assert store.backend.maintain() == []  # each day once
+        write(store, [Rec(1000, 419000001, u, minute=3 * DAY)])  # a new day: the third closes
+        assert store.backend.maintain() == ["positions_p20240303"]
+
+
+def _partition_indexes(store: Store) -> list[str]:
+    t = store.backend.fetch(
+        "SELECT indexname AS name FROM pg_indexes WHERE tablename = 'positions_p20240302'",
+        (),
+        NAMES,
+    )
+    return [str(v) for v in t.column("name").to_pylist()]

@@ -218,7 +218,7 @@ def test_two_writers_racing_store_each_message_once(
 ) -> None:
     """Both COPY; the second waits on the unique index for the first's uncommitted keys,
     gets a unique violation when the first commits, and merges instead (real concurrency)."""
-    caplog.set_level(logging.INFO, "seawatch.store.postgres")
+    caplog.set_level(logging.INFO, "seawatch.store")
     settings = load_settings(env={})
     with open_store(pg_url, settings) as one, open_store(pg_url, settings) as two:
         with one.transaction():

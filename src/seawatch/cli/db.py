@@ -4,7 +4,8 @@ takes.
 In: ``--db`` (a DuckDB file path or a ``postgresql://`` URL; default: the ``db``
 setting, else ``<data_dir>/seawatch.duckdb``). Out: ``db migrate`` brings the schema to
 the current version; ``db stats`` prints rows per table, bytes, bytes per position and
-the labels in use (counts only: no records).
+the labels in use (counts only: no records); ``db maintain`` rewrites what the backend
+keeps better rewritten once written (PostgreSQL: closed days in track order).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def db_command() -> None:
     Examples:
       seawatch db migrate --db data/seawatch.duckdb
       seawatch db stats
+      seawatch db maintain --db postgresql://...
     """
 
 
@@ -91,3 +93,20 @@ def stats_command(ctx: click.Context, db: str | None) -> None:
         for i, label in labels.items():
             derived = ", derived" if label.derived else ""
             click.echo(f"  {i:>4}  {label}  (originator {label.originator}{derived})")
+
+
+@db_command.command("maintain")
+@db_option
+@click.pass_context
+def maintain_command(ctx: click.Context, db: str | None) -> None:
+    """Rewrite closed days for tracks (PostgreSQL; DuckDB: nothing to do).
+
+    Each day's positions partition but the newest, once: in (1-degree cell, vessel, time)
+    order, so one vessel's track reads a few pages a day. Run it after a day ends (e.g.
+    daily from cron); it locks one day at a time while it rewrites it.
+    """
+    with open_db(ctx, db, create=False) as store:
+        done = store.backend.maintain()
+        click.echo(f"{store.backend.display}: {len(done)} day(s) rewritten")
+        for name in done:
+            click.echo(f"  {name}")

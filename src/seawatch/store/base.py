@@ -84,6 +84,11 @@ class Backend(ABC):
         the caller's transaction; the rows moved (0: nothing to do, the default)."""
         return 0
 
+    def maintain(self) -> list[str]:
+        """Rewrite what a backend keeps better rewritten once written (PostgreSQL: each
+        closed day's positions in (cell, vessel, time) order); what was rewritten."""
+        return []
+
     def read_session(self) -> Backend:
         """The same database over a connection of its own, for one reading thread while
         another thread writes through this one (see :meth:`Store.read_session`)."""

@@ -63,7 +63,7 @@ def open_store(
     if m and m.group(1).lower() in ("postgresql", "postgres"):
         from seawatch.store.postgres import PostgresBackend  # type: ignore[import-not-found,unused-ignore]
 
-        backend = PostgresBackend(where)
+        backend = PostgresBackend(where, writers=settings.db_writers)
     elif m:
         raise ConfigError(
             f"db {redact_url(where)!r}: unknown scheme {m.group(1)!r} "

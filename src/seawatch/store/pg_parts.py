@@ -25,7 +25,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["PARTITIONED", "brin_indexes", "days_of", "ensure_days", "partition_name", "relayout"]
+__all__ = [
+    "CLUSTERED",
+    "PARTITIONED",
+    "brin_indexes",
+    "cluster_closed",
+    "days_of",
+    "ensure_days",
+    "partition_name",
+    "relayout",
+]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +43,11 @@ PARTITIONED = {"positions": "PARTITION BY RANGE (ts)"}
 # the rows of a day in 1-degree cells, like the write path's (day, cell) storage order
 _CELL = "floor(lat)::int, floor(lon)::int, ts"
 OLD_INDEXES = ("positions_msg", "positions_brin", "positions_vessel", "positions_geom")
+CLUSTERED = "seawatch: clustered by 1-degree cell, mmsi, ts"
+"""The comment on a partition rewritten by :func:`cluster_closed`."""
+# a closed day's order: a vessel's positions in a cell together (its track reads few
+# pages), cells apart (the BRIN ranges of the viewport stay as narrow as by the write order)
+_CLUSTER_ORDER = "(floor(lat)::int), (floor(lon)::int), mmsi, ts"
 
 
 def partition_name(day: date) -> str:
@@ -133,3 +147,29 @@ def relayout(con: Any, create: Callable[[], None], columns: tuple[str, ...]) -> 
     con.execute(f"DROP TABLE {old}")
     log.info("positions: %d rows moved into %d daily partitions", moved, len(days))
     return moved
+
+
+def cluster_closed(con: Any, display: str) -> list[str]:
+    """Rewrite each closed day's partition (all but the newest) not rewritten yet in
+    (1-degree cell, ``mmsi``, ``ts``) order, each in a transaction of its own; the
+    partitions rewritten. ``CLUSTER`` locks the partition being rewritten (its readers and
+    writers wait, seconds); rows arriving later for a rewritten day are added at its end."""
+    rows = con.execute(
+        "SELECT c.relname, obj_description(c.oid, 'pg_class') FROM pg_inherits i "
+        "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'positions'::regclass "
+        "ORDER BY 1"
+    ).fetchall()
+    done = []
+    for name, comment in rows[:-1]:  # the newest day is open
+        if comment == CLUSTERED:
+            continue
+        with con.transaction():
+            index = f"{name}_cluster"
+            con.execute(f"CREATE INDEX {index} ON {name} ({_CLUSTER_ORDER})")
+            con.execute(f"CLUSTER {name} USING {index}")
+            con.execute(f"DROP INDEX {index}")
+            con.execute(f"COMMENT ON TABLE {name} IS '{CLUSTERED}'")
+        con.execute(f"ANALYZE {name}")
+        log.info("%s: %s rewritten in (cell, mmsi, ts) order", display, name)
+        done.append(str(name))
+    return done

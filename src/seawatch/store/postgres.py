@@ -28,10 +28,9 @@ and error messages show ``***``.
 from __future__ import annotations
 
 import io
-import itertools
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -44,9 +43,22 @@ from seawatch.store.pg_csv import (
     from_csv,
     last_per_key,
     out_expr,
-    to_csv,
 )
-from seawatch.store.pg_parts import PARTITIONED, brin_indexes, days_of, ensure_days, relayout
+from seawatch.store.pg_parts import (
+    PARTITIONED,
+    brin_indexes,
+    cluster_closed,
+    days_of,
+    ensure_days,
+    relayout,
+)
+from seawatch.store.pg_writers import (
+    MIN_ROWS_PER_WRITER,
+    FallBackError,
+    Writers,
+    resolve_prepared,
+    write_csv,
+)
 from seawatch.store.tables import Dialect, TableDef, create_sql
 
 __all__ = ["POSTGRES", "PostgresBackend"]
@@ -69,7 +81,6 @@ POSTGRES = Dialect(
     keys_on_bulk=False,  # positions and statics: a unique index on (ts, msg_key) instead
 )
 
-_names = (f"_incoming_{i}" for i in itertools.count())
 # The query layer's queries are short and read tens of thousands of rows: JIT compilation
 # (on by default above a cost the bbox + time queries exceed) cost 50-60 ms of each, and
 # their ORDER BY spilled to disk with the default 4 MB work_mem (measured at 20 M positions).
@@ -122,7 +133,7 @@ class PostgresBackend(Backend):
 
     dialect = POSTGRES
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, writers: int = 1) -> None:
         import psycopg
 
         self.display = redact_url(url)
@@ -145,6 +156,9 @@ class PostgresBackend(Backend):
         for name, value in _SESSION:
             self.con.execute(f"SET {name} = '{value}'")
         self._depth = 0
+        self._written: set[str] = set()  # partitions written by the open transaction's writers
+        self._writers = Writers(writers, lambda: PostgresBackend(url).con, self.display)
+        resolve_prepared(self.con, self.display)  # what a crashed parallel write left
         self.postgis = self._has_postgis()
 
     def __repr__(self) -> str:
@@ -228,6 +242,8 @@ class PostgresBackend(Backend):
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
+        import psycopg
+
         if self._depth:
             self._depth += 1
             try:
@@ -239,8 +255,19 @@ class PostgresBackend(Backend):
         try:
             with self.con.transaction():
                 yield
+        except BaseException:
+            self._writers.finish(commit=None)  # as the chunk's fate says
+            raise
+        else:
+            self._writers.finish(commit=True)
         finally:
             self._depth = 0
+            self._written, written = set(), self._written
+        if written:  # the pages written are still in memory
+            try:
+                self._summarize(written)
+            except psycopg.Error as exc:  # the next write's summary covers them
+                log.warning("%s: BRIN summary: %s", self.display, self._scrub(exc))
 
     def transaction(self) -> Any:
         return self._transaction()
@@ -255,54 +282,34 @@ class PostgresBackend(Backend):
             rows = last_per_key(rows, table.key)
         elif table.bulk:
             rows = first_per_message(rows, table.name == "positions")
-        data = to_csv(rows)
         try:
             with self.transaction():
-                parts = ensure_days(self.con, days_of(rows)) if table.name in PARTITIONED else []
-                written = self._copy_new(table, data) if table.bulk else None
-                if written is None:
-                    written = self._merge(table, data)
-                for index in brin_indexes(self.con, parts):
-                    self.con.execute(f"SELECT brin_summarize_new_values('{index}')")
-                return written
+                if table.name not in PARTITIONED:
+                    return write_csv(self.con, table, rows)
+                if not self._writers.usable(self.con):
+                    parts = ensure_days(self.con, days_of(rows))
+                    written = write_csv(self.con, table, rows)
+                    self._summarize(parts)
+                    return written
+                # partitions made and committed on a writer's connection: made in the
+                # chunk's transaction, the other writers could not see them (and would
+                # wait for them)
+                writer = self._writers.connections()[0]
+                with writer.transaction():
+                    parts = ensure_days(writer, days_of(rows))
+                self._written.update(parts)  # summarized once the chunk commits
+                if rows.num_rows >= MIN_ROWS_PER_WRITER * self._writers.count:
+                    try:
+                        return self._writers.write(self.con, table, rows)
+                    except FallBackError:
+                        log.info("%s: positions: merging on one connection", self.display)
+                return write_csv(self.con, table, rows)
         except psycopg.Error as exc:
             raise self._fail(exc, f"insert into {table.name}") from None
 
-    def _copy_new(self, table: TableDef, data: bytes) -> int | None:
-        """COPY straight into ``table``: the fast way when every message is new (the
-        common case). ``None`` when some are stored already, or were by another writer
-        meanwhile (unique violation at the first one): rolled back to a savepoint, and the
-        caller merges instead. A file ingested twice fails at its first row, cheaply."""
-        import psycopg
-
-        cols = ", ".join(table.names)
-        try:
-            with self.con.transaction(), self.con.cursor() as cur:  # a savepoint
-                with cur.copy(f"COPY {table.name} ({cols}) FROM STDIN (FORMAT csv)") as copy:
-                    copy.write(data)
-                return int(cur.rowcount)
-        except psycopg.errors.UniqueViolation:
-            log.info("%s: %s: some rows stored already; merging", self.display, table.name)
-            return None
-
-    def _merge(self, table: TableDef, data: bytes) -> int:
-        """COPY into a temporary table, then INSERT with the table's conflict rule."""
-        name = next(_names)
-        cols = ", ".join(table.names)
-        target = ("ts", *table.key) if table.bulk else table.key
-        if table.on_conflict == "replace":
-            sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in table.names if c not in table.key)
-            conflict = f"ON CONFLICT ({', '.join(target)}) DO UPDATE SET {sets}"
-        else:
-            conflict = f"ON CONFLICT ({', '.join(target)}) DO NOTHING"
-        with self.con.cursor() as cur:
-            cur.execute(f"CREATE TEMP TABLE {name} AS SELECT {cols} FROM {table.name} WITH NO DATA")
-            with cur.copy(f"COPY {name} ({cols}) FROM STDIN (FORMAT csv)") as copy:
-                copy.write(data)
-            cur.execute(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {name} {conflict}")
-            written = cur.rowcount
-            cur.execute(f"DROP TABLE {name}")
-        return int(written)
+    def _summarize(self, partitions: Iterable[str]) -> None:
+        for index in brin_indexes(self.con, sorted(partitions)):
+            self.con.execute(f"SELECT brin_summarize_new_values('{index}')")
 
     def relayout(self, table: TableDef) -> int:
         """Rewrite ``table`` in this backend's layout (positions: partitioned by day)."""
@@ -317,6 +324,16 @@ class PostgresBackend(Backend):
                 )
         except psycopg.Error as exc:
             raise self._fail(exc, f"partition {table.name}") from None
+
+    def maintain(self) -> list[str]:
+        """Each closed day's partition rewritten in (1-degree cell, mmsi, ts) order, once
+        (:func:`.pg_parts.cluster_closed`): a vessel's track then reads a few pages a day."""
+        import psycopg
+
+        try:
+            return cluster_closed(self.con, self.display)
+        except psycopg.Error as exc:
+            raise self._fail(exc, "cluster positions partitions") from None
 
     # --- catalogue --------------------------------------------------------------------
     def table_names(self) -> set[str]:
@@ -351,9 +368,10 @@ class PostgresBackend(Backend):
 
     def write_session(self) -> PostgresBackend:
         """A new connection to the same database that may write: a second writer."""
-        return PostgresBackend(self._url)
+        return PostgresBackend(self._url, self._writers.count)
 
     def close(self) -> None:
+        self._writers.close()
         self.con.close()
 
 
