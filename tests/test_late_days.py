@@ -14,12 +14,15 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from seawatch.decode.encode import encode_sentences
 from seawatch.decode.layouts import BY_NAME
 from seawatch.engine.state import StateStore
+from seawatch.events.registry import Detector, EventType, registered
 from seawatch.sim import SimConfig, simulate
+from test_state import GuessParams, guess
 from test_state_ingest import ENV, _states, canonical, ingest
 
 HOURS = [f"2025-06-01T{h:02d}:00Z" for h in range(1, 6)]
@@ -176,3 +179,24 @@ def test_states_replaced_together_are_all_replaced_after_a_crash(tmp_path: Path)
     assert fresh.load_journal("all", 2) == {"rows": 20}
     assert not list((tmp_path / "all").glob(".*"))
     assert not (tmp_path / "all" / "replacing.json").exists()
+
+
+def test_events_that_no_longer_exist_are_removed(
+    days: tuple[list[Path], Path], tmp_path: Path
+) -> None:
+    """A toy detector leaves an open event at each day's end whose id counts the positions
+    so far: after day 2's late rows every later day's id changes, and the store keeps only
+    the event one run over everything leaves (the old ids removed)."""
+    files, late = days
+    toy = Detector("guess", guess, "positions", GuessParams, (EventType("guess", None),))
+    whole, db = tmp_path / "whole.duckdb", tmp_path / "daily.duckdb"
+    with registered(toy):
+        assert ingest(whole, [*files, late], HOURS[-1]).exit_code == 0
+        _daily(db, files)
+        res = ingest(db, [late], None)
+    assert res.exit_code == 0, res.output
+    assert "1 events removed" in res.output, res.output  # day 5's open guess
+    assert canonical(db) == canonical(whole)
+    with duckdb.connect(str(db), read_only=True) as con:
+        (n,) = con.execute("SELECT count(*) FROM events WHERE event_type = 'guess'").fetchone()
+    assert n == 1
