@@ -13,12 +13,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 import pytest
 
 from seawatch.decode.encode import encode_sentences
 from seawatch.decode.layouts import BY_NAME
+from seawatch.engine.late import state_digest
 from seawatch.engine.state import StateStore
 from seawatch.events.registry import Detector, EventType, registered
 from seawatch.sim import SimConfig, simulate
@@ -200,3 +204,23 @@ def test_events_that_no_longer_exist_are_removed(
     with duckdb.connect(str(db), read_only=True) as con:
         (n,) = con.execute("SELECT count(*) FROM events WHERE event_type = 'guess'").fetchone()
     assert n == 1
+
+
+def test_state_digest_ignores_order_and_input_numbers_not_values() -> None:
+    """Held rows in another order and numbered among other inputs, dict keys in another
+    order, another ``inputs``: the same state; one value changed: another."""
+
+    def state(rows: list[tuple[int, int]], sources: list[str], extra: dict[str, Any]) -> Any:
+        held = pa.table({"ts": pa.array([r[0] for r in rows], pa.timestamp("us", tz="UTC")),
+                         "source_id": pa.array([r[1] for r in rows], pa.int32())})  # fmt: skip
+        tree = {"held": {"positions": (5, held)}, **extra}
+        return {"pipeline": tree, "sources": sources, "inputs": [str(len(rows))]}
+
+    a = state([(1, 0), (2, 1)], ["x", "y"], {"a": np.arange(3), "b": {1: 2.5, 2: None}})
+    b = state([(2, 0), (1, 1)], ["y", "x"], {"b": {2: None, 1: 2.5}, "a": np.arange(3)})
+    b["inputs"] = ["other"]
+    assert state_digest(a) == state_digest(b)
+    c = state([(1, 0), (2, 1)], ["x", "y"], {"a": np.arange(3), "b": {1: 2.5, 2: 0.0}})
+    assert state_digest(a) != state_digest(c)
+    d = state([(1, 0), (3, 1)], ["x", "y"], {"a": np.arange(3), "b": {1: 2.5, 2: None}})
+    assert state_digest(a) != state_digest(d)

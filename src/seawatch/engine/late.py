@@ -49,7 +49,7 @@ import pyarrow.compute as pc
 
 from seawatch.decode import DecodeStats
 from seawatch.decode.keys import message_keys
-from seawatch.engine.canonical import digest
+from seawatch.engine.canonical import canonical
 from seawatch.engine.inputs import Piece
 from seawatch.engine.late_store import NAME, Outputs, between, derived, named, positions
 from seawatch.engine.pipeline import SOURCE_ID
@@ -149,9 +149,28 @@ def state_digest(state: Mapping[str, Any]) -> str:
     return h.hexdigest()
 
 
+def _table(h: Any, table: pa.Table) -> None:
+    """Feed ``table``'s schema and rows, in a total order, column by column: numbers, times
+    and flags as their bytes (nulls as zero beside a validity mask), the rest as JSON."""
+    table = canonical(table)
+    h.update(b"T%d" % table.num_rows + str(table.schema).encode())
+    for col in table.columns:
+        arr: Any = col.combine_chunks()
+        h.update(np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), bool).tobytes())
+        kind = arr.type
+        if pa.types.is_temporal(kind) and kind.bit_width == 64:
+            arr, kind = arr.cast(pa.int64()), pa.int64()
+        if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
+            filled: Any = pc.fill_null(arr, pa.scalar(0 if not pa.types.is_boolean(kind)
+                                                      else False, kind))  # fmt: skip
+            h.update(np.ascontiguousarray(filled.to_numpy(zero_copy_only=False)).tobytes())
+        else:
+            h.update(json.dumps(arr.to_pylist(), default=str, sort_keys=True).encode())
+
+
 def _feed(h: Any, v: Any) -> None:
     if isinstance(v, pa.Table):
-        h.update(b"T" + digest(v).encode())
+        _table(h, v)
     elif isinstance(v, pa.Schema):
         h.update(b"S" + str(v).encode())
     elif isinstance(v, pa.Array | pa.ChunkedArray):
