@@ -224,3 +224,50 @@ def test_state_digest_ignores_order_and_input_numbers_not_values() -> None:
     assert state_digest(a) != state_digest(c)
     d = state([(1, 0), (3, 1)], ["x", "y"], {"a": np.arange(3), "b": {1: 2.5, 2: None}})
     assert state_digest(a) != state_digest(d)
+
+
+def test_killed_between_the_commit_and_the_states_a_rerun_completes(
+    days: tuple[list[Path], Path], tmp_path: Path
+) -> None:
+    """Killed (SIGKILL) after the store's transaction, before the new states are kept: the
+    store holds the re-run days' rows, the states the old ones; running the late file again
+    computes the same from the old states and ends as one run over everything."""
+    files, late = days
+    whole, db = tmp_path / "whole.duckdb", tmp_path / "killed.duckdb"
+    assert ingest(whole, [*files, late], HOURS[-1]).exit_code == 0
+    _daily(db, files)
+    marks = {p.name: p.read_bytes() for p in _states()}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEAWATCH_")} | ENV
+    code = (
+        "import os, sys\n"
+        "from seawatch.engine import state\n"
+        "state.StateStore.save_all = lambda *a, **k: os.kill(os.getpid(), 9)\n"
+        "from seawatch.cli.main import cli\n"
+        f"cli(['ingest', {str(late)!r}, '--detect', '--incremental', '--db', {str(db)!r}])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], env=env, check=False)
+    assert proc.returncode == -signal.SIGKILL
+    assert {p.name: p.read_bytes() for p in _states()} == marks
+    res = ingest(db, [late], None)
+    assert res.exit_code == 0, res.output
+    assert canonical(db) == canonical(whole)
+
+
+def test_late_rows_older_than_any_day_kept_to_run_again_are_stored_late(
+    days: tuple[list[Path], Path], tmp_path: Path
+) -> None:
+    """Without day 2's journal (a state written before journals were kept, or removed), its
+    late rows cannot run it again: they are stored as read, without a track, as before."""
+    files, late = days
+    db = tmp_path / "daily.duckdb"
+    _daily(db, files)
+    (journal,) = [p for p in _journals() if p.name.startswith("20250601T02")]
+    journal.unlink()
+    res = ingest(db, [late], None)
+    assert res.exit_code == 0, res.output
+    assert "came too late to put in time order" in res.output
+    assert "day(s) run again" not in res.output
+
+
+def _journals() -> list[Path]:
+    return [p.with_name(p.name.replace(".arrow", ".rows.arrow")) for p in _states()]

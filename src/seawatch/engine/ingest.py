@@ -18,9 +18,11 @@ sees the run's inputs from their start, unless the run carries state (``states``
 previous run left (reorder buffer, open segments, detector state) and leaves its own at the
 end, at ``watermark_us`` (events open there are stored open, then issued again under the
 same id, or removed, by the next run), so runs over successive days store what one run over
-all of them would. Its output is deduplicated in the same way. Positions keep the input they
-came from through the pipeline (``source_id``), so the labelling rules by source apply to
-each row as read, even when two inputs' rows are released together. Rows too late to put in
+all of them would. Its output is deduplicated in the same way. Rows of a day already run
+(older than the state's watermark) run that day and the following ones again, until a day's
+state is unchanged (:mod:`seawatch.engine.late`). Positions keep the input they came from
+through the pipeline (``source_id``), so the labelling rules by source apply to each row as
+read, even when two inputs' rows are released together. Rows too late to put in
 time order are stored as read (without a track), counted and reported, never dropped.
 :class:`Ingest` keeps one run going over inputs that arrive one after another (a live feed's
 batches).
@@ -81,7 +83,8 @@ class Ingest:
     :class:`~seawatch.engine.sinks.Subscribers` among them are told the positions and
     events as stored (with ``label_id``), after each commit. ``states``: resume from the
     latest state of ``bucket`` made without this run's inputs, and keep this run's state
-    at ``watermark_us`` (see the module docstring)."""
+    at ``watermark_us`` with its journal (the rows it took in); rows of past days run those
+    days again (see the module docstring)."""
 
     def __init__(
         self,

@@ -5,8 +5,12 @@ In: a partition's name (a *bucket*: ``"all"`` while a node runs as one partition
 UTC: every row older was taken in) and the pipeline's state
 (:meth:`seawatch.engine.pipeline.Pipeline.state`). Out: one versioned file per bucket and
 watermark under the store's state directory, written whole (temporary name, fsync, rename,
-fsync of the directory), and, for the next run, the latest one (or the latest at or before
-a time, to run a past day again) read back (:mod:`seawatch.engine.state_codec`).
+fsync of the directory), with the run's *journal* (the rows it took in, to run that day
+again: :mod:`seawatch.engine.late`) beside it, and, for the next run, the latest one (or
+the latest at or before a time, to run a past day again) read back
+(:mod:`seawatch.engine.state_codec`). Several days' states are replaced together by
+:meth:`StateStore.save_all` (a record of the renames, finished by the next reader if the
+writer was killed).
 
 The directory is ``<data_dir>/state/<store key>/<bucket>/`` (:func:`state_dir`): a store's
 state never resumes another store's run. The last :data:`KEEP` states of a bucket are kept,
