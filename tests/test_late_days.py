@@ -163,16 +163,22 @@ def test_states_replaced_together_are_all_replaced_after_a_crash(tmp_path: Path)
     the states finishes the renames (the temporaries of a process killed before are
     removed with it)."""
     states = StateStore(tmp_path)
-    states.save("all", 1, {"v": 1}, {"rows": 1})
-    states.save("all", 2, {"v": 2}, {"rows": 2})
+
+    def rows(n: int) -> dict[str, pa.Table]:
+        return {k: pa.table({"n": [n], "source_name": ["x"]}) for k in ("positions", "statics")}
+
+    states.save("all", 1, {"v": 1}, rows(1))
+    states.save("all", 2, {"v": 2}, rows(2))
     code = (
         "import os, sys\n"
+        "import pyarrow as pa\n"
         "from pathlib import Path\n"
         "from seawatch.engine import state\n"
         "def stop(folder): os.kill(os.getpid(), 9)\n"
         "state.StateStore._roll_forward = lambda self, folder: stop(folder)\n"
         f"s = state.StateStore(Path({str(tmp_path)!r}))\n"
-        "s.save_all('all', [(1, {'v': 10}, {'rows': 10}), (2, {'v': 20}, {'rows': 20})])\n"
+        "r = {k: pa.table({'n': [20], 'source_name': ['x']}) for k in ('positions', 'statics')}\n"
+        "s.save_all('all', [(1, {'v': 10}, None), (2, {'v': 20}, r)])\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], check=False)
     assert proc.returncode == -signal.SIGKILL
@@ -180,7 +186,8 @@ def test_states_replaced_together_are_all_replaced_after_a_crash(tmp_path: Path)
     fresh = StateStore(tmp_path)
     assert fresh.watermarks("all") == [1, 2]
     assert [fresh.load("all", w)[1]["v"] for w in (1, 2)] == [10, 20]  # type: ignore[index]
-    assert fresh.load_journal("all", 2) == {"rows": 20}
+    assert fresh.load_journal("all", 2) == rows(20)
+    assert fresh.load_journal("all", 1) == rows(1)
     assert not list((tmp_path / "all").glob(".*"))
     assert not (tmp_path / "all" / "replacing.json").exists()
 
@@ -270,4 +277,15 @@ def test_late_rows_older_than_any_day_kept_to_run_again_are_stored_late(
 
 
 def _journals() -> list[Path]:
-    return [p.with_name(p.name.replace(".arrow", ".rows.arrow")) for p in _states()]
+    return [p.with_name(p.name.replace(".arrow", ".positions.arrow")) for p in _states()]
+
+
+def test_no_temporary_files_are_left(days: tuple[list[Path], Path], tmp_path: Path) -> None:
+    files, late = days
+    db = tmp_path / "daily.duckdb"
+    _daily(db, files[:2])
+    assert ingest(db, [late], None).exit_code == 0
+    assert ingest(db, [late], None).exit_code == 0
+    assert ingest(db, [files[1]], HOURS[1]).exit_code == 0
+    folder = _states()[0].parent
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]

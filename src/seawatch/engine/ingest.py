@@ -44,12 +44,12 @@ import pyarrow as pa
 
 from seawatch.decode.lacking import Untimed
 from seawatch.engine.alerts import AlertEngine
-from seawatch.engine.late import NAME, Run, journal_of, merge_wrote, named, rerun_past, wrote
+from seawatch.engine.late import NAME, Run, merge_wrote, named, rerun_past, wrote
 from seawatch.engine.pipeline import SOURCE_ID
 from seawatch.engine.ports import node_ports
 from seawatch.engine.run import Engine
 from seawatch.engine.sinks import Subscribers
-from seawatch.engine.state import StateStore
+from seawatch.engine.state import Spool, StateStore
 from seawatch.engine.store_sink import COMPLETE, IngestReport, StoreSink, fingerprint
 from seawatch.errors import InputError
 from seawatch.labels import Label, LabelRules
@@ -130,9 +130,7 @@ class Ingest:
         )
         self.detect = detect
         self.zones, self.params = tuple(zones), params
-        if states is not None and self.engine.pipeline is not None:
-            for buffer in self.engine.pipeline.buffers.values():
-                buffer.taken = []  # the day's rows, kept to run it again (engine.late)
+        self._spool: Spool | None = None  # the day's rows, kept to run it again (engine.late)
         self._pending: list[str] = []  # inputs logged complete once the pipeline finishes
         self._finished = False
         if zones:
@@ -239,10 +237,13 @@ class Ingest:
         state = self.engine.state()
         state |= {"inputs": sorted(set(self.sink.fingerprints.values())),
                   "prev_us": self._prev_us, "wrote": wrote(self.sink.wrote)}  # fmt: skip
-        journal = journal_of(self.engine)
+        journal = self._spool
+        assert journal is not None
         mark = self.engine.pipeline.watermark_us
-        took = any(t.num_rows for t in journal.values())
+        took = any(journal.rows.values())
         current = None if mark == self._prev_us and not took else Run(mark, state, journal)
+        if current is None:
+            journal.discard()
         if current is not None and mark == self._prev_us:  # no day of its own: that day grows
             prior = states.load(bucket, mark)
             rows = states.load_journal(bucket, mark)
@@ -250,7 +251,9 @@ class Ingest:
                 del state["prev_us"]  # cannot be run again
                 current.journal = None
             else:
-                current.journal = {k: pa.concat_tables([rows[k], t]) for k, t in journal.items()}
+                mine = journal.tables()
+                journal.discard()
+                current.journal = {k: pa.concat_tables([rows[k], mine[k]]) for k in rows}
                 state["inputs"] = sorted(set(prior[1]["inputs"]) | set(state["inputs"]))
                 state["prev_us"] = prior[1]["prev_us"]
                 state["wrote"] = merge_wrote(prior[1]["wrote"], state["wrote"])
@@ -269,9 +272,8 @@ class Ingest:
         self.sink.report.rerun = report
         if unreachable.num_rows:
             ids = [self.engine.source_id(str(n)) for n in unreachable.column(NAME).to_pylist()]
-            rows = unreachable.drop_columns([NAME])
-            rows = rows.append_column(SOURCE_ID, pa.array(ids, pa.int32()))
-            self.sink.store_late(rows)
+            kept = unreachable.drop_columns([NAME])
+            self.sink.store_late(kept.append_column(SOURCE_ID, pa.array(ids, pa.int32())))
             log.warning(
                 "%d positions were older than any day that can be run again (states and "
                 "journals are kept for %d days): stored without a track",
@@ -295,6 +297,16 @@ class Ingest:
         resumes from the state before them, so it gives what it gave."""
         assert self.states is not None
         self._resumed = True
+        self._resume_from(fingerprints)
+        pipeline = self.engine.pipeline
+        assert pipeline is not None
+        schemas = {k: b.schema for k, b in pipeline.buffers.items()}
+        self._spool = self.states.spool(self.bucket, self.engine.sources, schemas)
+        for kind, buffer in pipeline.buffers.items():  # after the held rows the state gave
+            buffer.taken = self._spool.writer(kind)
+
+    def _resume_from(self, fingerprints: set[str]) -> None:
+        assert self.states is not None
         for mark in reversed(self.states.watermarks(self.bucket)):
             found = self.states.load(self.bucket, mark)
             if found is None:

@@ -55,7 +55,7 @@ from seawatch.engine.late_store import NAME, Outputs, between, derived, named, p
 from seawatch.engine.pipeline import SOURCE_ID
 from seawatch.engine.reorder import ts_column
 from seawatch.engine.run import Engine, Sink
-from seawatch.engine.state import StateStore
+from seawatch.engine.state import Spool, StateStore
 from seawatch.engine.state_codec import dumps, loads
 from seawatch.store.base import Store
 
@@ -77,7 +77,8 @@ class Run:
 
     mark: int
     state: dict[str, Any]
-    journal: dict[str, Any] | None = None
+    journal: Any = None
+    """Tables by kind, a :class:`~seawatch.engine.state.Spool` or None."""
 
 
 @dataclass
@@ -222,7 +223,7 @@ def _chain(states: StateStore, bucket: str, current: Run | None, oldest_us: int)
     chain: list[Run] = []
     for run in candidates:
         prev = run.state.get("prev_us", "missing")
-        kept = run.journal is not None or states.journal_path(bucket, run.mark).exists()
+        kept = run.journal is not None or states.has_journal(bucket, run.mark)
         if prev == "missing" or not kept or (chain and chain[-1].state["prev_us"] != run.mark):
             break
         if prev is not None and (prev >= run.mark or prev not in marks):
@@ -274,6 +275,8 @@ def rerun_past(
     with store.transaction():
         for old in chain:
             journal = old.journal or states.load_journal(bucket, old.mark)
+            if isinstance(journal, Spool):
+                journal = journal.tables()
             assert journal is not None
             mine = {k: between(t, old.state["prev_us"], old.mark) for k, t in late.items()}
             new, sink, out = _day(old, before, journal, mine, make_engine, make_sink)

@@ -21,6 +21,7 @@ from seawatch.decode.keys import message_keys
 from seawatch.engine.pipeline import SOURCE_ID, ChunkResult
 from seawatch.engine.reorder import ts_column
 from seawatch.engine.run import Final
+from seawatch.engine.state import NAME
 from seawatch.store.base import Store
 from seawatch.store.records import vessel_rows
 
@@ -29,8 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = ["NAME", "Outputs", "between", "derived", "named", "positions"]
 
-NAME = "source_name"
-"""Rows kept outside a run name their input by this column instead of :data:`SOURCE_ID`."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _COUNT = pa.schema([pa.field("n", pa.int64())])
 
