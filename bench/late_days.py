@@ -66,7 +66,7 @@ def main() -> None:
 
     from seawatch.engine.ingest import Ingest
     from seawatch.engine.run import Engine
-    from seawatch.engine.state import StateStore
+    from seawatch.engine.state import JOURNAL, StateStore
     from seawatch.settings import load_settings
     from seawatch.store.factory import open_store
 
@@ -101,7 +101,7 @@ def main() -> None:
             rows.append((f"day {d + 1}", wall, cpu, n, "", ""))
             print(f"day {d + 1}: {wall:.1f} s, {n:,} positions", file=sys.stderr, flush=True)
         state = states.path("all", end_us).stat().st_size
-        journal = states.journal_path("all", end_us).stat().st_size
+        journal = sum(states.journal_path("all", end_us, k).stat().st_size for k in JOURNAL)
         from seawatch.engine.late import state_digest
 
         found = states.load("all", end_us)
@@ -109,12 +109,16 @@ def main() -> None:
         t = time.perf_counter()
         state_digest(found[1])
         digest_s = time.perf_counter() - t
-        from seawatch.engine.state_codec import dumps
-
         rows_kept = states.load_journal("all", end_us)
+        assert rows_kept is not None
+        spool = states.spool("all", [], {k: t.schema for k, t in rows_kept.items()})
         t = time.process_time()
-        dumps(rows_kept, compress=True)
+        for kind, table in rows_kept.items():
+            spool.write(kind, table)
+        spool.close()
         journal_s = time.process_time() - t
+        for path in spool.paths.values():
+            path.unlink()
         assert late_file is not None
         noon = int((START + timedelta(days=args.late_day - 1, hours=12)).timestamp())
         lone = _one(work / "lone.nmea", noon, 257000002, -30.0, 80.0)  # south Indian Ocean

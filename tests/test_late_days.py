@@ -13,13 +13,20 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
+import duckdb
+import numpy as np
+import pyarrow as pa
 import pytest
 
 from seawatch.decode.encode import encode_sentences
 from seawatch.decode.layouts import BY_NAME
+from seawatch.engine.late import state_digest
 from seawatch.engine.state import StateStore
+from seawatch.events.registry import Detector, EventType, registered
 from seawatch.sim import SimConfig, simulate
+from test_state import GuessParams, guess
 from test_state_ingest import ENV, _states, canonical, ingest
 
 HOURS = [f"2025-06-01T{h:02d}:00Z" for h in range(1, 6)]
@@ -156,16 +163,22 @@ def test_states_replaced_together_are_all_replaced_after_a_crash(tmp_path: Path)
     the states finishes the renames (the temporaries of a process killed before are
     removed with it)."""
     states = StateStore(tmp_path)
-    states.save("all", 1, {"v": 1}, {"rows": 1})
-    states.save("all", 2, {"v": 2}, {"rows": 2})
+
+    def rows(n: int) -> dict[str, pa.Table]:
+        return {k: pa.table({"n": [n], "source_name": ["x"]}) for k in ("positions", "statics")}
+
+    states.save("all", 1, {"v": 1}, rows(1))
+    states.save("all", 2, {"v": 2}, rows(2))
     code = (
         "import os, sys\n"
+        "import pyarrow as pa\n"
         "from pathlib import Path\n"
         "from seawatch.engine import state\n"
         "def stop(folder): os.kill(os.getpid(), 9)\n"
         "state.StateStore._roll_forward = lambda self, folder: stop(folder)\n"
         f"s = state.StateStore(Path({str(tmp_path)!r}))\n"
-        "s.save_all('all', [(1, {'v': 10}, {'rows': 10}), (2, {'v': 20}, {'rows': 20})])\n"
+        "r = {k: pa.table({'n': [20], 'source_name': ['x']}) for k in ('positions', 'statics')}\n"
+        "s.save_all('all', [(1, {'v': 10}, None), (2, {'v': 20}, r)])\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], check=False)
     assert proc.returncode == -signal.SIGKILL
@@ -173,6 +186,106 @@ def test_states_replaced_together_are_all_replaced_after_a_crash(tmp_path: Path)
     fresh = StateStore(tmp_path)
     assert fresh.watermarks("all") == [1, 2]
     assert [fresh.load("all", w)[1]["v"] for w in (1, 2)] == [10, 20]  # type: ignore[index]
-    assert fresh.load_journal("all", 2) == {"rows": 20}
+    assert fresh.load_journal("all", 2) == rows(20)
+    assert fresh.load_journal("all", 1) == rows(1)
     assert not list((tmp_path / "all").glob(".*"))
     assert not (tmp_path / "all" / "replacing.json").exists()
+
+
+def test_events_that_no_longer_exist_are_removed(
+    days: tuple[list[Path], Path], tmp_path: Path
+) -> None:
+    """A toy detector leaves an open event at each day's end whose id counts the positions
+    so far: after day 2's late rows every later day's id changes, and the store keeps only
+    the event one run over everything leaves (the old ids removed)."""
+    files, late = days
+    toy = Detector("guess", guess, "positions", GuessParams, (EventType("guess", None),))
+    whole, db = tmp_path / "whole.duckdb", tmp_path / "daily.duckdb"
+    with registered(toy):
+        assert ingest(whole, [*files, late], HOURS[-1]).exit_code == 0
+        _daily(db, files)
+        res = ingest(db, [late], None)
+    assert res.exit_code == 0, res.output
+    assert "1 events removed" in res.output, res.output  # day 5's open guess
+    assert canonical(db) == canonical(whole)
+    with duckdb.connect(str(db), read_only=True) as con:
+        (n,) = con.execute("SELECT count(*) FROM events WHERE event_type = 'guess'").fetchone()
+    assert n == 1
+
+
+def test_state_digest_ignores_order_and_input_numbers_not_values() -> None:
+    """Held rows in another order and numbered among other inputs, dict keys in another
+    order, another ``inputs``: the same state; one value changed: another."""
+
+    def state(rows: list[tuple[int, int]], sources: list[str], extra: dict[str, Any]) -> Any:
+        held = pa.table({"ts": pa.array([r[0] for r in rows], pa.timestamp("us", tz="UTC")),
+                         "source_id": pa.array([r[1] for r in rows], pa.int32())})  # fmt: skip
+        tree = {"held": {"positions": (5, held)}, **extra}
+        return {"pipeline": tree, "sources": sources, "inputs": [str(len(rows))]}
+
+    a = state([(1, 0), (2, 1)], ["x", "y"], {"a": np.arange(3), "b": {1: 2.5, 2: None}})
+    b = state([(2, 0), (1, 1)], ["y", "x"], {"b": {2: None, 1: 2.5}, "a": np.arange(3)})
+    b["inputs"] = ["other"]
+    assert state_digest(a) == state_digest(b)
+    c = state([(1, 0), (2, 1)], ["x", "y"], {"a": np.arange(3), "b": {1: 2.5, 2: 0.0}})
+    assert state_digest(a) != state_digest(c)
+    d = state([(1, 0), (3, 1)], ["x", "y"], {"a": np.arange(3), "b": {1: 2.5, 2: None}})
+    assert state_digest(a) != state_digest(d)
+
+
+def test_killed_between_the_commit_and_the_states_a_rerun_completes(
+    days: tuple[list[Path], Path], tmp_path: Path
+) -> None:
+    """Killed (SIGKILL) after the store's transaction, before the new states are kept: the
+    store holds the re-run days' rows, the states the old ones; running the late file again
+    computes the same from the old states and ends as one run over everything."""
+    files, late = days
+    whole, db = tmp_path / "whole.duckdb", tmp_path / "killed.duckdb"
+    assert ingest(whole, [*files, late], HOURS[-1]).exit_code == 0
+    _daily(db, files)
+    marks = {p.name: p.read_bytes() for p in _states()}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEAWATCH_")} | ENV
+    code = (
+        "import os, sys\n"
+        "from seawatch.engine import state\n"
+        "state.StateStore.save_all = lambda *a, **k: os.kill(os.getpid(), 9)\n"
+        "from seawatch.cli.main import cli\n"
+        f"cli(['ingest', {str(late)!r}, '--detect', '--incremental', '--db', {str(db)!r}])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], env=env, check=False)
+    assert proc.returncode == -signal.SIGKILL
+    assert {p.name: p.read_bytes() for p in _states()} == marks
+    res = ingest(db, [late], None)
+    assert res.exit_code == 0, res.output
+    assert canonical(db) == canonical(whole)
+
+
+def test_late_rows_older_than_any_day_kept_to_run_again_are_stored_late(
+    days: tuple[list[Path], Path], tmp_path: Path
+) -> None:
+    """Without day 2's journal (a state written before journals were kept, or removed), its
+    late rows cannot run it again: they are stored as read, without a track, as before."""
+    files, late = days
+    db = tmp_path / "daily.duckdb"
+    _daily(db, files)
+    (journal,) = [p for p in _journals() if p.name.startswith("20250601T02")]
+    journal.unlink()
+    res = ingest(db, [late], None)
+    assert res.exit_code == 0, res.output
+    assert "came too late to put in time order" in res.output
+    assert "day(s) run again" not in res.output
+
+
+def _journals() -> list[Path]:
+    return [p.with_name(p.name.replace(".arrow", ".positions.arrow")) for p in _states()]
+
+
+def test_no_temporary_files_are_left(days: tuple[list[Path], Path], tmp_path: Path) -> None:
+    files, late = days
+    db = tmp_path / "daily.duckdb"
+    _daily(db, files[:2])
+    assert ingest(db, [late], None).exit_code == 0
+    assert ingest(db, [late], None).exit_code == 0
+    assert ingest(db, [files[1]], HOURS[1]).exit_code == 0
+    folder = _states()[0].parent
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]

@@ -92,7 +92,7 @@ def _states() -> list[Path]:
     """The state files in the node's data directory (the test's own, tests/conftest.py),
     not the journals beside them."""
     root = Path(platformdirs.user_data_dir("seawatch", appauthor=False)) / "state"
-    return sorted(p for p in root.glob("*/all/*.arrow") if not p.name.endswith(".rows.arrow"))
+    return sorted(p for p in root.glob("*/all/*Z.arrow"))
 
 
 def test_incremental_needs_detect(sim: list[Path], tmp_path: Path) -> None:

@@ -18,9 +18,11 @@ sees the run's inputs from their start, unless the run carries state (``states``
 previous run left (reorder buffer, open segments, detector state) and leaves its own at the
 end, at ``watermark_us`` (events open there are stored open, then issued again under the
 same id, or removed, by the next run), so runs over successive days store what one run over
-all of them would. Its output is deduplicated in the same way. Positions keep the input they
-came from through the pipeline (``source_id``), so the labelling rules by source apply to
-each row as read, even when two inputs' rows are released together. Rows too late to put in
+all of them would. Its output is deduplicated in the same way. Rows of a day already run
+(older than the state's watermark) run that day and the following ones again, until a day's
+state is unchanged (:mod:`seawatch.engine.late`). Positions keep the input they came from
+through the pipeline (``source_id``), so the labelling rules by source apply to each row as
+read, even when two inputs' rows are released together. Rows too late to put in
 time order are stored as read (without a track), counted and reported, never dropped.
 :class:`Ingest` keeps one run going over inputs that arrive one after another (a live feed's
 batches).
@@ -42,12 +44,12 @@ import pyarrow as pa
 
 from seawatch.decode.lacking import Untimed
 from seawatch.engine.alerts import AlertEngine
-from seawatch.engine.late import NAME, Run, journal_of, merge_wrote, named, rerun_past, wrote
+from seawatch.engine.late import NAME, Run, merge_wrote, named, rerun_past, wrote
 from seawatch.engine.pipeline import SOURCE_ID
 from seawatch.engine.ports import node_ports
 from seawatch.engine.run import Engine
 from seawatch.engine.sinks import Subscribers
-from seawatch.engine.state import StateStore
+from seawatch.engine.state import Spool, StateStore
 from seawatch.engine.store_sink import COMPLETE, IngestReport, StoreSink, fingerprint
 from seawatch.errors import InputError
 from seawatch.labels import Label, LabelRules
@@ -81,7 +83,8 @@ class Ingest:
     :class:`~seawatch.engine.sinks.Subscribers` among them are told the positions and
     events as stored (with ``label_id``), after each commit. ``states``: resume from the
     latest state of ``bucket`` made without this run's inputs, and keep this run's state
-    at ``watermark_us`` (see the module docstring)."""
+    at ``watermark_us`` with its journal (the rows it took in); rows of past days run those
+    days again (see the module docstring)."""
 
     def __init__(
         self,
@@ -127,9 +130,7 @@ class Ingest:
         )
         self.detect = detect
         self.zones, self.params = tuple(zones), params
-        if states is not None and self.engine.pipeline is not None:
-            for buffer in self.engine.pipeline.buffers.values():
-                buffer.taken = []  # the day's rows, kept to run it again (engine.late)
+        self._spool: Spool | None = None  # the day's rows, kept to run it again (engine.late)
         self._pending: list[str] = []  # inputs logged complete once the pipeline finishes
         self._finished = False
         if zones:
@@ -236,10 +237,13 @@ class Ingest:
         state = self.engine.state()
         state |= {"inputs": sorted(set(self.sink.fingerprints.values())),
                   "prev_us": self._prev_us, "wrote": wrote(self.sink.wrote)}  # fmt: skip
-        journal = journal_of(self.engine)
+        journal = self._spool
+        assert journal is not None
         mark = self.engine.pipeline.watermark_us
-        took = any(t.num_rows for t in journal.values())
+        took = any(journal.rows.values())
         current = None if mark == self._prev_us and not took else Run(mark, state, journal)
+        if current is None:
+            journal.discard()
         if current is not None and mark == self._prev_us:  # no day of its own: that day grows
             prior = states.load(bucket, mark)
             rows = states.load_journal(bucket, mark)
@@ -247,7 +251,9 @@ class Ingest:
                 del state["prev_us"]  # cannot be run again
                 current.journal = None
             else:
-                current.journal = {k: pa.concat_tables([rows[k], t]) for k, t in journal.items()}
+                mine = journal.tables()
+                journal.discard()
+                current.journal = {k: pa.concat_tables([rows[k], mine[k]]) for k in rows}
                 state["inputs"] = sorted(set(prior[1]["inputs"]) | set(state["inputs"]))
                 state["prev_us"] = prior[1]["prev_us"]
                 state["wrote"] = merge_wrote(prior[1]["wrote"], state["wrote"])
@@ -266,9 +272,8 @@ class Ingest:
         self.sink.report.rerun = report
         if unreachable.num_rows:
             ids = [self.engine.source_id(str(n)) for n in unreachable.column(NAME).to_pylist()]
-            rows = unreachable.drop_columns([NAME])
-            rows = rows.append_column(SOURCE_ID, pa.array(ids, pa.int32()))
-            self.sink.store_late(rows)
+            kept = unreachable.drop_columns([NAME])
+            self.sink.store_late(kept.append_column(SOURCE_ID, pa.array(ids, pa.int32())))
             log.warning(
                 "%d positions were older than any day that can be run again (states and "
                 "journals are kept for %d days): stored without a track",
@@ -292,6 +297,16 @@ class Ingest:
         resumes from the state before them, so it gives what it gave."""
         assert self.states is not None
         self._resumed = True
+        self._resume_from(fingerprints)
+        pipeline = self.engine.pipeline
+        assert pipeline is not None
+        schemas = {k: b.schema for k, b in pipeline.buffers.items()}
+        self._spool = self.states.spool(self.bucket, self.engine.sources, schemas)
+        for kind, buffer in pipeline.buffers.items():  # after the held rows the state gave
+            buffer.taken = self._spool.writer(kind)
+
+    def _resume_from(self, fingerprints: set[str]) -> None:
+        assert self.states is not None
         for mark in reversed(self.states.watermarks(self.bucket)):
             found = self.states.load(self.bucket, mark)
             if found is None:

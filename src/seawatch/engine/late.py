@@ -49,13 +49,13 @@ import pyarrow.compute as pc
 
 from seawatch.decode import DecodeStats
 from seawatch.decode.keys import message_keys
-from seawatch.engine.canonical import digest
+from seawatch.engine.canonical import canonical
 from seawatch.engine.inputs import Piece
 from seawatch.engine.late_store import NAME, Outputs, between, derived, named, positions
 from seawatch.engine.pipeline import SOURCE_ID
 from seawatch.engine.reorder import ts_column
 from seawatch.engine.run import Engine, Sink
-from seawatch.engine.state import StateStore
+from seawatch.engine.state import Spool, StateStore
 from seawatch.engine.state_codec import dumps, loads
 from seawatch.store.base import Store
 
@@ -77,7 +77,8 @@ class Run:
 
     mark: int
     state: dict[str, Any]
-    journal: dict[str, Any] | None = None
+    journal: Any = None
+    """Tables by kind, a :class:`~seawatch.engine.state.Spool` or None."""
 
 
 @dataclass
@@ -149,9 +150,28 @@ def state_digest(state: Mapping[str, Any]) -> str:
     return h.hexdigest()
 
 
+def _table(h: Any, table: pa.Table) -> None:
+    """Feed ``table``'s schema and rows, in a total order, column by column: numbers, times
+    and flags as their bytes (nulls as zero beside a validity mask), the rest as JSON."""
+    table = canonical(table)
+    h.update(b"T%d" % table.num_rows + str(table.schema).encode())
+    for col in table.columns:
+        arr: Any = col.combine_chunks()
+        h.update(np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), bool).tobytes())
+        kind = arr.type
+        if pa.types.is_temporal(kind) and kind.bit_width == 64:
+            arr, kind = arr.cast(pa.int64()), pa.int64()
+        if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
+            filled: Any = pc.fill_null(arr, pa.scalar(0 if not pa.types.is_boolean(kind)
+                                                      else False, kind))  # fmt: skip
+            h.update(np.ascontiguousarray(filled.to_numpy(zero_copy_only=False)).tobytes())
+        else:
+            h.update(json.dumps(arr.to_pylist(), default=str, sort_keys=True).encode())
+
+
 def _feed(h: Any, v: Any) -> None:
     if isinstance(v, pa.Table):
-        h.update(b"T" + digest(v).encode())
+        _table(h, v)
     elif isinstance(v, pa.Schema):
         h.update(b"S" + str(v).encode())
     elif isinstance(v, pa.Array | pa.ChunkedArray):
@@ -203,7 +223,7 @@ def _chain(states: StateStore, bucket: str, current: Run | None, oldest_us: int)
     chain: list[Run] = []
     for run in candidates:
         prev = run.state.get("prev_us", "missing")
-        kept = run.journal is not None or states.journal_path(bucket, run.mark).exists()
+        kept = run.journal is not None or states.has_journal(bucket, run.mark)
         if prev == "missing" or not kept or (chain and chain[-1].state["prev_us"] != run.mark):
             break
         if prev is not None and (prev >= run.mark or prev not in marks):
@@ -255,6 +275,8 @@ def rerun_past(
     with store.transaction():
         for old in chain:
             journal = old.journal or states.load_journal(bucket, old.mark)
+            if isinstance(journal, Spool):
+                journal = journal.tables()
             assert journal is not None
             mine = {k: between(t, old.state["prev_us"], old.mark) for k, t in late.items()}
             new, sink, out = _day(old, before, journal, mine, make_engine, make_sink)

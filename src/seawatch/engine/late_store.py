@@ -21,6 +21,7 @@ from seawatch.decode.keys import message_keys
 from seawatch.engine.pipeline import SOURCE_ID, ChunkResult
 from seawatch.engine.reorder import ts_column
 from seawatch.engine.run import Final
+from seawatch.engine.state import NAME
 from seawatch.store.base import Store
 from seawatch.store.records import vessel_rows
 
@@ -29,9 +30,8 @@ if TYPE_CHECKING:
 
 __all__ = ["NAME", "Outputs", "between", "derived", "named", "positions"]
 
-NAME = "source_name"
-"""Rows kept outside a run name their input by this column instead of :data:`SOURCE_ID`."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_COUNT = pa.schema([pa.field("n", pa.int64())])
 
 
 def _us(dt_us: int) -> datetime:
@@ -180,10 +180,11 @@ def derived(
         gone = sorted(old - set(latest) - stays, key=repr)
         for at in range(0, len(gone), 500):
             part = gone[at : at + 500]
-            marks = ", ".join("?" * len(part))
-            store.backend.execute(f"DELETE FROM {kind} WHERE {key} IN ({marks})", part)
-        if kind == "events":
-            counts["removed"] += len(gone)
+            where = f"FROM {kind} WHERE {key} IN ({', '.join('?' * len(part))})"
+            if kind == "events":  # those stored (the others were removed before)
+                n = store.backend.fetch(f"SELECT count(*) AS n {where}", part, _COUNT)
+                counts["removed"] += int(n.column(0)[0].as_py())
+            store.backend.execute(f"DELETE {where}", part)
         for t, table in enumerate(tables):
             pick = sorted(i for ident, (tt, i) in latest.items() if tt == t and ident not in stays)
             if pick:

@@ -58,9 +58,10 @@ class ReorderBuffer:
         self._held: list[pa.Table] = []
         self.horizon_us = NEVER_US
         """Everything older than this has been released; a newer row is not late."""
-        self.taken: list[pa.Table] | None = None
-        """When a list: every row :meth:`push` accepts (not late) is appended to it (a daily
-        run's own rows, kept to run that day again: :mod:`seawatch.engine.late`)."""
+        self.taken: Any = None
+        """When set (a list, or anything with ``append``): every row :meth:`push` accepts (not
+        late) is appended to it (a daily run's own rows, kept to run that day again:
+        :mod:`seawatch.engine.late`)."""
 
     @property
     def rows(self) -> int:
