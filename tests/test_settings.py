@@ -246,3 +246,12 @@ def test_bad_detector_parameters_are_config_errors(
     path.write_text(toml)
     with pytest.raises(ConfigError, match=message):  # on loading, or checked against the registry
         resolve_params(resolve_settings(path, env=env)[0])
+
+
+def test_db_writers_default_is_the_cores_at_most_four() -> None:
+    from seawatch.settings import default_db_writers
+
+    assert [default_db_writers(c) for c in (None, 1, 2, 3, 4, 64)] == [1, 1, 2, 3, 4, 4]
+    assert load_settings(env={"SEAWATCH_DB_WRITERS": "3"}).db_writers == 3
+    with pytest.raises(ConfigError, match="SEAWATCH_DB_WRITERS"):
+        load_settings(env={"SEAWATCH_DB_WRITERS": "0"})
