@@ -99,7 +99,8 @@ def _as_version_5(store: Store) -> None:
         b.execute("DROP TABLE positions")
         b.execute("ALTER TABLE positions_plain RENAME TO positions")
         for stmt in _EXTRAS["positions"]:
-            b.execute(stmt)
+            if "(seq)" not in stmt:  # schema 7's
+                b.execute(stmt)
         b.execute("UPDATE schema_version SET version = 5")
 
 

@@ -33,7 +33,13 @@ PARTITIONED = {"positions": "PARTITION BY RANGE (ts)"}
 """Tables PostgreSQL partitions, and how (appended to their ``CREATE TABLE``)."""
 # the rows of a day in 1-degree cells, like the write path's (day, cell) storage order
 _CELL = "floor(lat)::int, floor(lon)::int, ts"
-OLD_INDEXES = ("positions_msg", "positions_brin", "positions_vessel", "positions_geom")
+OLD_INDEXES = (
+    "positions_msg",
+    "positions_brin",
+    "positions_vessel",
+    "positions_geom",
+    "positions_seq",
+)
 
 
 def partition_name(day: date) -> str:

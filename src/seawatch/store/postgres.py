@@ -39,6 +39,7 @@ import pyarrow as pa
 
 from seawatch.errors import StoreError
 from seawatch.store.base import Backend, redact_url
+from seawatch.store.gate import PG_ENTER, pg_settled
 from seawatch.store.pg_csv import (
     first_per_message,
     from_csv,
@@ -47,7 +48,7 @@ from seawatch.store.pg_csv import (
     to_csv,
 )
 from seawatch.store.pg_parts import PARTITIONED, brin_indexes, days_of, ensure_days, relayout
-from seawatch.store.tables import Dialect, TableDef, create_sql
+from seawatch.store.tables import SEQ, Dialect, TableDef, create_sql
 
 __all__ = ["POSTGRES", "PostgresBackend"]
 
@@ -75,6 +76,9 @@ _names = (f"_incoming_{i}" for i in itertools.count())
 # their ORDER BY spilled to disk with the default 4 MB work_mem (measured at 20 M positions).
 _SESSION = (("jit", "off"), ("work_mem", "64MB"))
 _CREATE = re.compile(r"^\s*CREATE TABLE IF NOT EXISTS (\w+)", re.IGNORECASE)
+_ADD_SEQ = re.compile(
+    rf"^\s*ALTER TABLE (\w+) ADD COLUMN (?:IF NOT EXISTS )?{SEQ}\b", re.IGNORECASE
+)
 _QUOTED = re.compile(r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")")
 
 # Indexes and columns beyond the declared tables, made right after each table.
@@ -84,11 +88,14 @@ _EXTRAS: dict[str, tuple[str, ...]] = {
         "CREATE INDEX IF NOT EXISTS positions_brin ON positions "
         "USING brin (ts, lat, lon) WITH (pages_per_range = 32)",
         "CREATE INDEX IF NOT EXISTS positions_vessel ON positions (mmsi, ts)",
+        # write order grows with the heap: a BRIN index finds the rows after a release cursor
+        "CREATE INDEX IF NOT EXISTS positions_seq ON positions USING brin (seq)",
     ),
     "statics": (
         "CREATE UNIQUE INDEX IF NOT EXISTS statics_msg ON statics (ts, msg_key)",
         "CREATE INDEX IF NOT EXISTS statics_vessel ON statics (mmsi, ts)",
         "CREATE INDEX IF NOT EXISTS statics_imo ON statics (imo)",
+        "CREATE INDEX IF NOT EXISTS statics_seq ON statics USING brin (seq)",
     ),
     "events": (
         "CREATE INDEX IF NOT EXISTS events_type_time ON events (event_type, start_ts)",
@@ -145,6 +152,7 @@ class PostgresBackend(Backend):
         for name, value in _SESSION:
             self.con.execute(f"SET {name} = '{value}'")
         self._depth = 0
+        self._entered = False
         self.postgis = self._has_postgis()
 
     def __repr__(self) -> str:
@@ -174,6 +182,8 @@ class PostgresBackend(Backend):
             raise self._fail(exc, sql) from None
         if m:
             self._extras(m.group(1).lower())
+        elif added := _ADD_SEQ.match(sql):  # migrating to schema 7: the seq index
+            self._extras(added.group(1).lower())
 
     def _extras(self, table: str) -> None:
         for stmt in _EXTRAS.get(table, ()):
@@ -241,9 +251,27 @@ class PostgresBackend(Backend):
                 yield
         finally:
             self._depth = 0
+            self._entered = False  # the transaction's advisory lock is released with it
 
     def transaction(self) -> Any:
         return self._transaction()
+
+    def enter_writer(self) -> None:
+        if not self._depth:
+            raise StoreError(f"{self.display}: a sequenced write outside a transaction")
+        if not self._entered:
+            self.execute(PG_ENTER)
+            self._entered = True
+
+    def settled_seq(self, timeout_s: float) -> int | None:
+        import psycopg
+
+        if self._depth:
+            return None  # in a transaction: a lock timeout would abort it
+        try:
+            return pg_settled(self.con, timeout_s)
+        except psycopg.Error as exc:
+            raise self._fail(exc, "settled write number") from None
 
     # --- writes -----------------------------------------------------------------------
     def insert(self, table: TableDef, rows: pa.Table) -> int:
@@ -292,6 +320,8 @@ class PostgresBackend(Backend):
         target = ("ts", *table.key) if table.bulk else table.key
         if table.on_conflict == "replace":
             sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in table.names if c not in table.key)
+            if table.sequenced:  # a replaced row is written anew: a new write number
+                sets += f", {SEQ} = DEFAULT"
             conflict = f"ON CONFLICT ({', '.join(target)}) DO UPDATE SET {sets}"
         else:
             conflict = f"ON CONFLICT ({', '.join(target)}) DO NOTHING"
