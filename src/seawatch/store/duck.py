@@ -76,6 +76,17 @@ def storage_order(rows: pa.Table) -> np.ndarray[Any, np.dtype[np.int64]]:
     return np.asarray((day << 20) | cell, dtype=np.int64)
 
 
+def _members(
+    keys: np.ndarray[Any, np.dtype[Any]], stored: np.ndarray[Any, np.dtype[Any]]
+) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Which of ``keys`` are in ``stored`` (not empty): a sort and a binary search, 50-80x
+    faster than ``np.isin``'s hashing at a million stored keys (bench/share --converge)."""
+    ordered = np.sort(stored)
+    at = np.searchsorted(ordered, keys)
+    at[at == len(ordered)] = 0
+    return np.asarray(ordered[at] == keys)
+
+
 class DuckBackend(Backend):
     """A DuckDB database file (created with its directory if missing)."""
 
@@ -200,7 +211,7 @@ class DuckBackend(Backend):
             pa.schema([pa.field(key, pa.int64())]),
         )
         if stored.num_rows:
-            idx = idx[~np.isin(keys, stored.column(0).to_numpy(zero_copy_only=False))]
+            idx = idx[~_members(keys, stored.column(0).to_numpy(zero_copy_only=False))]
         if table.name == "positions":  # storage order over the kept rows, one take in all
             idx = idx[np.argsort(storage_order(rows)[idx], kind="stable")]
         rows = rows.take(idx)

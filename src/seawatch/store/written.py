@@ -22,6 +22,12 @@ __all__ = ["WrittenListings"]
 
 RECORD_TIME: Final = {"positions": "ts", "statics": "ts", "events": "coalesce(end_ts, start_ts)"}
 """The time a delay counts from, per table (events: their end, or start while open)."""
+_ORDER: Final = {
+    "positions": "ORDER BY ts, mmsi, msg_key",
+    "statics": "ORDER BY ts, mmsi, msg_key",
+    "events": "ORDER BY start_ts, event_id",
+}
+"""By time, as the listings: a bundle's Parquet then delta-encodes times and keys well."""
 
 
 class _Selects(Protocol):
@@ -43,7 +49,7 @@ class WrittenListings:
         time_after: datetime | None = None,
     ) -> pa.Table:
         """Rows of ``table`` (positions, statics, events) under ``labels`` (and the
-        reader's label filter), unordered; each condition given narrows: written after
+        reader's label filter), by time; each condition given narrows: written after
         ``after_seq``; written up to ``upto_seq`` or before schema 7 (no number); record
         time (:data:`RECORD_TIME`) after ``time_after``."""
         if not TABLES[table].sequenced:
@@ -61,4 +67,4 @@ class WrittenListings:
         if time_after is not None:
             where += f" AND {RECORD_TIME[table]} > ?"
             params.append(time_after)
-        return self._select(table, where, params, "")
+        return self._select(table, where, params, _ORDER[table])
