@@ -139,7 +139,9 @@ class _Live:
         metrics = self.app.state.metrics
         metrics.ingested.inc(batch.positions)
         metrics.events.inc(batch.events)
-        self.app.state.publisher.wake()
+        publisher = getattr(self.app.state, "publisher", None)  # None: an app without one
+        if publisher is not None:
+            publisher.wake()
 
     def end(self) -> None:
         """Stop the feeds and wait until the session is finished (from any thread)."""
