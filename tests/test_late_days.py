@@ -110,8 +110,10 @@ def test_a_late_row_that_changes_nothing_downstream_runs_one_day_again(
 def test_a_run_killed_while_running_days_again_leaves_the_store_and_a_rerun_completes(
     days: tuple[list[Path], Path], tmp_path: Path
 ) -> None:
-    """Killed (SIGKILL) after the first day run again, before the commit: the store is as
-    before the late file; running it again ends as one run over everything."""
+    """Killed (SIGKILL) after the first day run again: the store is as before the late
+    file (killed before the re-run's one commit) or as after it (the kill came after the
+    commit: a loaded machine lets the last days finish first), never in between; running
+    it again ends as one run over everything."""
     files, late = days
     whole, db = tmp_path / "whole.duckdb", tmp_path / "killed.duckdb"
     assert ingest(whole, [*files, late], HOURS[-1]).exit_code == 0
@@ -133,11 +135,13 @@ def test_a_run_killed_while_running_days_again_leaves_the_store_and_a_rerun_comp
     proc.wait()
     proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
-    assert canonical(db) == before
-    assert sorted(p.name for p in _states()) == marks
+    after, complete = canonical(db), canonical(whole)
+    assert after in (before, complete), "part of a re-run survived the kill"
+    if after == before:
+        assert sorted(p.name for p in _states()) == marks
     res = ingest(db, [late], None)
     assert res.exit_code == 0, res.output
-    assert canonical(db) == canonical(whole)
+    assert canonical(db) == complete
 
 
 def test_late_rows_with_a_day_of_their_own_are_kept_with_it(

@@ -41,11 +41,12 @@ def _free_port() -> int:
 class Server:
     """`seawatch serve` as ``node``, on a free loopback port."""
 
-    def __init__(self, node: NodeDir) -> None:
+    def __init__(self, node: NodeDir, *extra: str, port: int | None = None) -> None:
         self.node = node
-        self.port = _free_port()
+        self.port = port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         cmd = [sys.executable, "-m", "seawatch.cli.main", "serve", "--port", str(self.port)]
+        cmd += extra
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("SEAWATCH_")},
             **node.values,

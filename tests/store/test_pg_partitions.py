@@ -12,8 +12,7 @@ from records import T0, Rec, write
 from seawatch.labels import Reader, parse_label
 from seawatch.settings import load_settings
 from seawatch.store import SCHEMA_VERSION, TABLES, Store, open_store
-from seawatch.store.pg_parts import CLUSTERED, OLD_INDEXES
-from seawatch.store.postgres import _EXTRAS
+from seawatch.store.pg_parts import CLUSTERED, EXTRAS, OLD_INDEXES
 from seawatch.store.query import Query
 
 DAY = 24 * 60
@@ -98,8 +97,9 @@ def _as_version_5(store: Store) -> None:
         b.execute(f"CREATE TABLE positions_plain AS SELECT {cols} FROM positions ORDER BY ts")
         b.execute("DROP TABLE positions")
         b.execute("ALTER TABLE positions_plain RENAME TO positions")
-        for stmt in _EXTRAS["positions"]:
-            b.execute(stmt)
+        for stmt in EXTRAS["positions"]:
+            if "(seq)" not in stmt:  # schema 7's
+                b.execute(stmt)
         b.execute("UPDATE schema_version SET version = 5")
 
 

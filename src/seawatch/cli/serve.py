@@ -8,6 +8,8 @@ meanwhile the feeds are stored and detected on through the engine
 session on a write session of the store of its own (:meth:`Store.write_session`: a slow
 request or audit write never holds ingest up, nor ingest a request), its batches kept in
 ``<data_dir>/live/<start>/<n>/``, its output also told to ``app.state.subscribers``).
+Peers subscribed to this node (``seawatch share subscribe``) are pushed what it releases to
+them as it is stored (:class:`seawatch.serve.publish.Publisher`, one last time at the stop).
 SIGTERM or Ctrl-C (:func:`seawatch.signals.stop_on_signals`) stops the feeds, finishes the
 session (what was received stored, open events and segments too), then stops the server
 (requests in flight finish), closes the store and exits 0. docs/serve.md.
@@ -133,10 +135,13 @@ class _Live:
                 self._writer.close()
 
     def _count(self, batch: Batch) -> None:
-        """Each stored batch in the server's metrics (``/metrics``)."""
+        """Each stored batch in the server's metrics (``/metrics``); subscribers told."""
         metrics = self.app.state.metrics
         metrics.ingested.inc(batch.positions)
         metrics.events.inc(batch.events)
+        publisher = getattr(self.app.state, "publisher", None)  # None: an app without one
+        if publisher is not None:
+            publisher.wake()
 
     def end(self) -> None:
         """Stop the feeds and wait until the session is finished (from any thread)."""
@@ -262,6 +267,7 @@ def serve_command(
     import uvicorn
 
     from seawatch.serve.app import create_app
+    from seawatch.serve.publish import Publisher
 
     if host not in ("127.0.0.1", "::1", "localhost"):
         log.warning("serving on %s: reachable beyond this machine", host)
@@ -283,6 +289,7 @@ def serve_command(
     stop = threading.Event()
     with open_db(ctx, db) as store, stop_on_signals(stop):
         app = create_app(store, settings)
+        app.state.publisher = publisher = Publisher(app.state.seawatch)
         live = _Live(feeds, store, settings, app)
         cot = _cot_feed(store, settings, app, cot_reader) if cot_reader is not None else None
         # uvicorn's own access log would hold query strings: seawatch.access is the one
@@ -314,10 +321,12 @@ def serve_command(
             if reorder_window_s is None:
                 reorder_window_s = 0.0 if len(feeds) == 1 else batch_s
             live.start(batch_s, reorder_window_s)
+            publisher.start()
             server.run()
         finally:
             stop.set()
             live.end()
+            publisher.end()  # after the feeds: what they stored last goes to subscribers
             if cot is not None:
                 cot.stop()
     if live.error is not None:

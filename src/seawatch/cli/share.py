@@ -18,6 +18,11 @@ import pyarrow as pa
 
 from seawatch.cli.common import settings_of
 from seawatch.cli.db import db_option, open_db
+from seawatch.cli.share_subscribe import (
+    subscribe_command,
+    subscriptions_command,
+    unsubscribe_command,
+)
 from seawatch.errors import ConfigError, InputError
 from seawatch.labels import Policy, parse_label
 from seawatch.share.bundle import MANIFEST_FILE, SHARED_TABLES, export_bundle
@@ -377,3 +382,7 @@ def retract_command(
     node = Node.from_settings(settings_of(click.get_current_context()))
     notice = retract(node, positions, events, bundles, reason, peers)
     click.echo(f"retraction logged as entry {notice['index']}; peers get it at the next exchange")
+
+
+for _command in (subscribe_command, unsubscribe_command, subscriptions_command):
+    share_command.add_command(_command)

@@ -10,6 +10,9 @@ a node is its key. Out: answers signed with this node's key (``X-Seawatch-Signat
 - ``POST /federation/v1/seen`` ``{}``: the size of the caller's log this node verified
   (and, for witnessing, the sizes of it to prove and the checkpoints held of others);
   ``POST /federation/v1/push``: the caller sends what a pull from there would answer.
+- ``POST /federation/v1/subscribe`` ``{"action": "subscribe"|"unsubscribe"}``: the caller
+  asks this node to push to it what it releases, as it is written (a ``subscription``
+  entry in this node's log; :mod:`seawatch.share.subscribe`, :mod:`seawatch.serve.publish`).
 - ``POST /federation/v1/sync`` ``{"peer": NAME, "direction": "pull"|"push"}``: signed by
   this node's own key (its ``seawatch share pull|push NAME --via URL``): the server pulls
   from, or pushes to, that peer (it holds the store open). The network exchange is done
@@ -34,6 +37,7 @@ from seawatch.share.httpsig import NONCE, SIGNATURE, Guard, sign_response
 from seawatch.share.node import Node
 from seawatch.share.peers import Peer
 from seawatch.share.rules import Rules, rules_file
+from seawatch.share.subscribe import ACTIONS, accept
 from seawatch.share.sync import (
     PREFIX,
     answer_pull,
@@ -137,6 +141,27 @@ async def push_route(request: Request) -> Response:
             return store_answer(st.store, node, answer).summary()
 
     return _signed(node, request, await run_in_threadpool(run))
+
+
+@router.post(
+    "/subscribe",
+    responses=_RESPONSES,
+    openapi_extra=_body(
+        {
+            "properties": {"action": {"type": "string", "enum": list(ACTIONS)}},
+            "required": ["action"],
+        }
+    ),
+)
+async def subscribe_route(request: Request) -> Response:
+    """A peer subscribes to (or unsubscribes from) what this node releases to it: this node
+    logs it and pushes to the peer after each write while it serves."""
+    node, peer, payload = await _caller(request)
+    answer = await run_in_threadpool(accept, node, peer, payload.get("action"))
+    publisher = getattr(request.app.state, "publisher", None)
+    if publisher is not None:
+        publisher.wake()
+    return _signed(node, request, answer)
 
 
 @router.post(

@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from seawatch.labels import Policy, Reader
+from seawatch.share.cursor import read_for_release, save_cursor
 from seawatch.share.files import fsync_dir
 from seawatch.share.history import previous_for
 from seawatch.share.log import canonical
@@ -82,12 +83,6 @@ class Release:
     entry: int
 
 
-def _all_rows(query: Query, table: str) -> pa.Table:
-    if table == "statics":
-        return query.statics()
-    return query.positions() if table == "positions" else query.events()
-
-
 def parquet_bytes(rows: pa.Table) -> bytes:
     """``rows`` as Parquet (zstd): 32/64-bit integers and times delta-encoded (keys, MMSIs
     and times of one label's rows are near-sorted), strings dictionary-encoded."""
@@ -115,16 +110,18 @@ def export_bundle(
 ) -> Release:
     """Release to ``peer`` what the rules and labels allow, as a bundle under ``out_dir``.
 
-    With ``outbox`` (incremental): only what was not released to the peer before; the
-    bundle is also kept in the outbox, and when nothing is new nothing is sealed or logged
-    (``Release.entry`` is -1)."""
+    With ``outbox`` (incremental): only what was not released to the peer before, read
+    from the peer's release cursor on (:mod:`.cursor`: what was written since the last
+    release, and what a delay withheld then); the bundle is also kept in the outbox, and
+    when nothing is new nothing is sealed or logged (``Release.entry`` is -1). The cursor
+    moves only once the release (or refusal) is logged."""
     now = now or dt.datetime.now(dt.UTC)
     recipient = peer.enc_public
     policy = store.policy
     query = Query(store, peer_reader(peer, policy))
+    folder = None if outbox is None else outbox.folder
+    read = read_for_release(store, query, SHARED_TABLES, node.nation, peer.name, rules, now, folder)
     labels = query.labels()
-    ours = sorted(i for i, lb in labels.items() if lb.originator == node.nation)
-    own = pa.array(ours, pa.int32())
     fn: Any = pc  # the stubs reject a Python scalar beside a column
     bundle_id = uuid.uuid4().hex
     created = now.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -136,8 +133,7 @@ def export_bundle(
     new: dict[str, pa.Table] = {}
     already = 0
     for table in SHARED_TABLES:
-        rows = _all_rows(query, table)
-        rows = rows.filter(fn.is_in(rows.column("label_id"), own))
+        rows = read.rows[table]
         first = rules.first_match(peer.name, table, rows, labels, policy, node.nation, now)
         released = rows.filter(fn.greater(first, 0))
         withheld += rows.num_rows - released.num_rows
@@ -168,10 +164,12 @@ def export_bundle(
     counts: dict[str, int] = {}
     for p in parts:
         counts[p["label"]["marking"]] = counts.get(p["label"]["marking"], 0) + p["rows"]
-    if not parts and outbox is not None and already:
+    if not parts and outbox is not None and (already or (not read.full and not read.fresh)):
+        if read.cursor is not None:
+            save_cursor(outbox.folder, read.cursor)
         return Release(bundle_id, None, {}, withheld, -1)  # nothing new: no decision
     if not parts:
-        if outbox is not None and outbox.refused() == withheld:
+        if outbox is not None and read.full and outbox.refused() == withheld:
             return Release(bundle_id, None, {}, withheld, -1)  # the same refusal: logged
         index, _ = node.record(
             {"kind": "refusal", "peer": peer.name, "peer_nation": peer.nation,
@@ -179,6 +177,8 @@ def export_bundle(
         )  # fmt: skip
         if outbox is not None:
             outbox.refuse(withheld)
+            if read.cursor is not None:
+                save_cursor(outbox.folder, read.cursor)
         return Release(bundle_id, None, {}, withheld, index)
     entry = release_entry(bundle_id, peer, parts, withheld)
     index, note = node.record(entry)
@@ -210,6 +210,8 @@ def export_bundle(
             outbox.mark(table, rows)
         keys = {t: r.column(KEYED[t]).to_pylist() for t, r in new.items()}
         outbox.keep_keys(bundle_id, keys)
+        if read.cursor is not None:  # only now: a crash before re-reads from the old one
+            save_cursor(outbox.folder, read.cursor)
     return Release(bundle_id, folder, counts, withheld, index)
 
 

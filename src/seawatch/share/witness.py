@@ -244,6 +244,7 @@ class Witness:
         self, peer: Peer, note: str, x: Checkpoint, proofs: Mapping[int, Sequence[bytes]], via: str
     ) -> list[ForkEvidence]:
         best, pending = self._load(peer)
+        before = (best, pending)
         forks: list[ForkEvidence] = []
         proven: set[int] = {0}
         keep: list[str] = []
@@ -273,7 +274,9 @@ class Witness:
         elif not (b.size == x.size and b.size in proven):
             keep.append(note)
         unique = {(_cp(n, peer).size, _cp(n, peer).root_hash): n for n in keep}
-        self._save(peer, best, [n for key, n in sorted(unique.items())])
+        after = (best, [n for key, n in sorted(unique.items())][-MAX_HELD:])
+        if after != before:  # a checkpoint seen before changes nothing: no write, no fsync
+            self._save(peer, *after)
         return []
 
     def receive(self, notes: Any, via: str) -> list[ForkEvidence]:

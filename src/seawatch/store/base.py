@@ -29,7 +29,15 @@ import pyarrow as pa
 
 from seawatch.errors import StoreError
 from seawatch.labels import Label, Policy, labels_from_table, labels_table
-from seawatch.store.tables import RELAID, SCHEMA_VERSION, TABLES, Dialect, TableDef, create_sql
+from seawatch.store.tables import (
+    RELAID,
+    SCHEMA_VERSION,
+    SEQUENCE,
+    TABLES,
+    Dialect,
+    TableDef,
+    create_sql,
+)
 from seawatch.store.tables import migration_sql as _migration_sql
 
 __all__ = ["Backend", "Store", "redact_url"]
@@ -78,6 +86,19 @@ class Backend(ABC):
     @abstractmethod
     def size_bytes(self) -> dict[str, int]:
         """Bytes on disk: ``{"total": n}`` and, where the database can tell, per table."""
+
+    @abstractmethod
+    def enter_writer(self) -> None:
+        """Before rows of a sequenced table are written in the caller's transaction: count
+        this transaction as a writer in flight until it ends (committed or rolled back),
+        so :meth:`settled_seq` waits for it."""
+
+    @abstractmethod
+    def settled_seq(self, timeout_s: float) -> int | None:
+        """The largest write number S such that every row written with a number <= S is
+        committed or rolled back (0: none drawn yet): waits up to ``timeout_s`` for the
+        writers in flight, blocking new ones meanwhile; None if they did not end in time.
+        Not inside a transaction of this connection."""
 
     def relayout(self, table: TableDef) -> int:
         """Rewrite ``table`` in this backend's layout (a schema version in ``RELAID``), in
@@ -140,6 +161,7 @@ class Store:
             return before, before
         with self.backend.transaction():
             if before is None:
+                self.backend.execute(f"CREATE SEQUENCE IF NOT EXISTS {SEQUENCE}")
                 for table in TABLES.values():
                     self.backend.execute(create_sql(table, self.backend.dialect))
             else:
@@ -219,7 +241,17 @@ class Store:
         tdef = TABLES[table]
         if tdef.labelled and rows.column("label_id").null_count:
             raise StoreError(f"{table}: rows without label_id; every record needs a label")
-        return self.backend.insert(tdef, tdef.conform(rows))
+        if not tdef.sequenced:
+            return self.backend.insert(tdef, tdef.conform(rows))
+        with self.backend.transaction():  # the write number is settled when this commits
+            self.backend.enter_writer()
+            return self.backend.insert(tdef, tdef.conform(rows))
+
+    def settled_seq(self, timeout_s: float = 5.0) -> int | None:
+        """The write number up to which every write is committed or rolled back (see
+        :meth:`Backend.settled_seq`): rows numbered up to it are all visible now, none
+        will appear later. None if writers stayed in flight ``timeout_s``."""
+        return self.backend.settled_seq(timeout_s)
 
     def counts(self) -> dict[str, int]:
         """Rows per table (for ``seawatch db stats``; counts, not records)."""

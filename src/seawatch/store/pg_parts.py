@@ -27,7 +27,9 @@ import pyarrow.compute as pc
 
 __all__ = [
     "CLUSTERED",
+    "EXTRAS",
     "PARTITIONED",
+    "POSTGIS_EXTRAS",
     "brin_indexes",
     "cluster_closed",
     "days_of",
@@ -42,12 +44,52 @@ PARTITIONED = {"positions": "PARTITION BY RANGE (ts)"}
 """Tables PostgreSQL partitions, and how (appended to their ``CREATE TABLE``)."""
 # the rows of a day in 1-degree cells, like the write path's (day, cell) storage order
 _CELL = "floor(lat)::int, floor(lon)::int, ts"
-OLD_INDEXES = ("positions_msg", "positions_brin", "positions_vessel", "positions_geom")
+OLD_INDEXES = (
+    "positions_msg",
+    "positions_brin",
+    "positions_vessel",
+    "positions_geom",
+    "positions_seq",
+)
 CLUSTERED = "seawatch: clustered by 1-degree cell, mmsi, ts"
 """The comment on a partition rewritten by :func:`cluster_closed`."""
 # a closed day's order: a vessel's positions in a cell together (its track reads few
 # pages), cells apart (the BRIN ranges of the viewport stay as narrow as by the write order)
 _CLUSTER_ORDER = "(floor(lat)::int), (floor(lon)::int), mmsi, ts"
+
+
+EXTRAS: dict[str, tuple[str, ...]] = {
+    "positions": (
+        "CREATE UNIQUE INDEX IF NOT EXISTS positions_msg ON positions (ts, msg_key)",
+        "CREATE INDEX IF NOT EXISTS positions_brin ON positions "
+        "USING brin (ts, lat, lon) WITH (pages_per_range = 32)",
+        "CREATE INDEX IF NOT EXISTS positions_vessel ON positions (mmsi, ts)",
+        # write order grows with the heap: a BRIN index finds the rows after a release cursor
+        "CREATE INDEX IF NOT EXISTS positions_seq ON positions USING brin (seq)",
+    ),
+    "statics": (
+        "CREATE UNIQUE INDEX IF NOT EXISTS statics_msg ON statics (ts, msg_key)",
+        "CREATE INDEX IF NOT EXISTS statics_vessel ON statics (mmsi, ts)",
+        "CREATE INDEX IF NOT EXISTS statics_imo ON statics (imo)",
+        "CREATE INDEX IF NOT EXISTS statics_seq ON statics USING brin (seq)",
+    ),
+    "events": (
+        "CREATE INDEX IF NOT EXISTS events_type_time ON events (event_type, start_ts)",
+        "CREATE INDEX IF NOT EXISTS events_vessel ON events (mmsi, start_ts)",
+    ),
+    "segments": ("CREATE INDEX IF NOT EXISTS segments_vessel ON segments (mmsi, start_ts)",),
+}
+"""Indexes beyond the declared tables, made right after each table (PostgreSQL)."""
+# BRIN indexes leave pages added since the last summary unsummarized, and a query reads
+# every such page; they are summarized after each write (the pages are still in memory),
+# those of the partitions written (positions: one partition per day, .pg_parts).
+POSTGIS_EXTRAS = (
+    "ALTER TABLE positions ADD COLUMN IF NOT EXISTS geom geometry(Point, 4326) "
+    "GENERATED ALWAYS AS (ST_SetSRID(ST_MakePoint(lon, lat), 4326)) STORED",
+    "CREATE INDEX IF NOT EXISTS positions_geom ON positions "
+    "USING brin (geom) WITH (pages_per_range = 32)",
+)
+"""PostGIS's point column and its index, made when the extension is there."""
 
 
 def partition_name(day: date) -> str:

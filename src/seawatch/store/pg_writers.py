@@ -50,8 +50,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from seawatch.store.gate import PG_ENTER
 from seawatch.store.pg_csv import to_csv
-from seawatch.store.tables import TableDef
+from seawatch.store.tables import SEQ, TableDef
 
 __all__ = [
     "GID_PREFIX",
@@ -106,6 +107,8 @@ def merge(con: Any, table: TableDef, data: bytes) -> int:
     target = ("ts", *table.key) if table.bulk else table.key
     if table.on_conflict == "replace":
         sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in table.names if c not in table.key)
+        if table.sequenced:  # a replaced row is written anew: a new write number
+            sets += f", {SEQ} = DEFAULT"
         conflict = f"ON CONFLICT ({', '.join(target)}) DO UPDATE SET {sets}"
     else:
         conflict = f"ON CONFLICT ({', '.join(target)}) DO NOTHING"
@@ -217,6 +220,8 @@ class Writers:
             c, gid = cons[i - 1], gids[i - 1]
             c.execute("BEGIN")
             try:
+                if table.sequenced:  # its write numbers settle when the slice commits
+                    c.execute(PG_ENTER)  # (a prepared transaction keeps the lock)
                 written = _copy_all(c, table, slices[i])
                 c.execute(f"PREPARE TRANSACTION '{gid}'")
             except BaseException:

@@ -38,6 +38,7 @@ import pyarrow as pa
 
 from seawatch.errors import StoreError
 from seawatch.store.base import Backend, redact_url
+from seawatch.store.gate import PG_ENTER, pg_settled
 from seawatch.store.pg_csv import (
     first_per_message,
     from_csv,
@@ -45,7 +46,9 @@ from seawatch.store.pg_csv import (
     out_expr,
 )
 from seawatch.store.pg_parts import (
+    EXTRAS,
     PARTITIONED,
+    POSTGIS_EXTRAS,
     brin_indexes,
     cluster_closed,
     days_of,
@@ -59,7 +62,7 @@ from seawatch.store.pg_writers import (
     resolve_prepared,
     write_csv,
 )
-from seawatch.store.tables import Dialect, TableDef, create_sql
+from seawatch.store.tables import SEQ, Dialect, TableDef, create_sql
 
 __all__ = ["POSTGRES", "PostgresBackend"]
 
@@ -86,36 +89,10 @@ POSTGRES = Dialect(
 # their ORDER BY spilled to disk with the default 4 MB work_mem (measured at 20 M positions).
 _SESSION = (("jit", "off"), ("work_mem", "64MB"))
 _CREATE = re.compile(r"^\s*CREATE TABLE IF NOT EXISTS (\w+)", re.IGNORECASE)
-_QUOTED = re.compile(r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")")
-
-# Indexes and columns beyond the declared tables, made right after each table.
-_EXTRAS: dict[str, tuple[str, ...]] = {
-    "positions": (
-        "CREATE UNIQUE INDEX IF NOT EXISTS positions_msg ON positions (ts, msg_key)",
-        "CREATE INDEX IF NOT EXISTS positions_brin ON positions "
-        "USING brin (ts, lat, lon) WITH (pages_per_range = 32)",
-        "CREATE INDEX IF NOT EXISTS positions_vessel ON positions (mmsi, ts)",
-    ),
-    "statics": (
-        "CREATE UNIQUE INDEX IF NOT EXISTS statics_msg ON statics (ts, msg_key)",
-        "CREATE INDEX IF NOT EXISTS statics_vessel ON statics (mmsi, ts)",
-        "CREATE INDEX IF NOT EXISTS statics_imo ON statics (imo)",
-    ),
-    "events": (
-        "CREATE INDEX IF NOT EXISTS events_type_time ON events (event_type, start_ts)",
-        "CREATE INDEX IF NOT EXISTS events_vessel ON events (mmsi, start_ts)",
-    ),
-    "segments": ("CREATE INDEX IF NOT EXISTS segments_vessel ON segments (mmsi, start_ts)",),
-}
-# BRIN indexes leave pages added since the last summary unsummarized, and a query reads
-# every such page; they are summarized after each write (the pages are still in memory),
-# those of the partitions written (positions: one partition per day, .pg_parts).
-_POSTGIS_EXTRAS = (
-    "ALTER TABLE positions ADD COLUMN IF NOT EXISTS geom geometry(Point, 4326) "
-    "GENERATED ALWAYS AS (ST_SetSRID(ST_MakePoint(lon, lat), 4326)) STORED",
-    "CREATE INDEX IF NOT EXISTS positions_geom ON positions "
-    "USING brin (geom) WITH (pages_per_range = 32)",
+_ADD_SEQ = re.compile(
+    rf"^\s*ALTER TABLE (\w+) ADD COLUMN (?:IF NOT EXISTS )?{SEQ}\b", re.IGNORECASE
 )
+_QUOTED = re.compile(r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")")
 
 
 def _placeholders(sql: str) -> str:
@@ -159,6 +136,7 @@ class PostgresBackend(Backend):
         self._written: set[str] = set()  # partitions written by the open transaction's writers
         self._writers = Writers(writers, lambda: PostgresBackend(url).con, self.display)
         resolve_prepared(self.con, self.display)  # what a crashed parallel write left
+        self._entered = False
         self.postgis = self._has_postgis()
 
     def __repr__(self) -> str:
@@ -188,12 +166,14 @@ class PostgresBackend(Backend):
             raise self._fail(exc, sql) from None
         if m:
             self._extras(m.group(1).lower())
+        elif added := _ADD_SEQ.match(sql):  # migrating to schema 7: the seq index
+            self._extras(added.group(1).lower())
 
     def _extras(self, table: str) -> None:
-        for stmt in _EXTRAS.get(table, ()):
+        for stmt in EXTRAS.get(table, ()):
             self.execute(stmt)
         if table == "positions" and self.postgis:
-            for stmt in _POSTGIS_EXTRAS:
+            for stmt in POSTGIS_EXTRAS:
                 self.execute(stmt)
 
     def _has_postgis(self) -> bool:
@@ -263,6 +243,7 @@ class PostgresBackend(Backend):
         finally:
             self._depth = 0
             self._written, written = set(), self._written
+            self._entered = False  # the transaction's advisory lock is released with it
         if written:  # the pages written are still in memory
             try:
                 self._summarize(written)
@@ -271,6 +252,23 @@ class PostgresBackend(Backend):
 
     def transaction(self) -> Any:
         return self._transaction()
+
+    def enter_writer(self) -> None:
+        if not self._depth:
+            raise StoreError(f"{self.display}: a sequenced write outside a transaction")
+        if not self._entered:
+            self.execute(PG_ENTER)
+            self._entered = True
+
+    def settled_seq(self, timeout_s: float) -> int | None:
+        import psycopg
+
+        if self._depth:
+            return None  # in a transaction: a lock timeout would abort it
+        try:
+            return pg_settled(self.con, timeout_s)
+        except psycopg.Error as exc:
+            raise self._fail(exc, "settled write number") from None
 
     # --- writes -----------------------------------------------------------------------
     def insert(self, table: TableDef, rows: pa.Table) -> int:

@@ -43,6 +43,7 @@ from seawatch.store.pages import (
 )
 from seawatch.store.places import PlaceListings
 from seawatch.store.tables import TABLES
+from seawatch.store.written import WrittenListings
 
 __all__ = [
     "ORDERS",
@@ -108,7 +109,7 @@ def _check_window(start: datetime | None, end: datetime | None) -> None:
         raise InputError(f"time window {start.isoformat()} .. {end.isoformat()}: end before start")
 
 
-class Query(AlertListings, PlaceListings):
+class Query(AlertListings, PlaceListings, WrittenListings):
     """Queries for one reader. ``Query(store, reader).positions(bbox=..., start=..., end=...)``.
 
     Every method returns a :class:`pyarrow.Table` with the stored table's columns

@@ -28,6 +28,8 @@ from seawatch.labels.table import LABELS_SCHEMA
 __all__ = [
     "RELAID",
     "SCHEMA_VERSION",
+    "SEQ",
+    "SEQUENCE",
     "TABLES",
     "TS",
     "Column",
@@ -39,8 +41,16 @@ __all__ = [
 ]
 
 TS: Final = pa.timestamp("us", tz="UTC")
-SCHEMA_VERSION: Final = 6
+SCHEMA_VERSION: Final = 7
 """Version of the schema this code writes; ``schema_version`` holds a database's."""
+SEQUENCE: Final = "write_seq"
+SEQ: Final = "seq"
+"""Write order (schema 7): the tables federation releases carry a hidden ``seq`` column, a
+number drawn from the database sequence ``write_seq`` when the row is written (rows of one
+write may share one; a replaced row gets a new one). Not a record column: queries never
+return it; a release to a peer reads only rows newer than its cursor (seawatch.share).
+Rows stored before version 7 have none (null)."""
+_SEQ_SINCE: Final = 7
 RELAID: Final[Mapping[int, tuple[str, ...]]] = {6: ("positions",)}
 """Tables laid out anew at a version, their columns and rows unchanged; migrating past it,
 a backend rewrites them in its layout (``Backend.relayout``; PostgreSQL version 6:
@@ -75,6 +85,7 @@ class TableDef:
     on_conflict: Literal["ignore", "replace"] = "ignore"
     since: int = 1
     bulk: bool = False  # millions of rows: a dialect may dedupe by anti-join, not an index
+    sequenced: bool = False  # has the hidden write-order column (SEQ)
 
     @property
     def labelled(self) -> bool:
@@ -160,6 +171,7 @@ _TABLES = (
         ),
         key=("msg_key",),
         bulk=True,
+        sequenced=True,
         doc="Position reports, stored in (day, 1-degree cell) order per ingest chunk",
     ),
     TableDef(
@@ -183,6 +195,7 @@ _TABLES = (
         ),
         key=("msg_key",),
         bulk=True,
+        sequenced=True,
         doc="Static and voyage reports: the vessel identity history",
     ),
     TableDef(
@@ -222,6 +235,7 @@ _TABLES = (
         ),
         key=("event_id",),
         on_conflict="replace",
+        sequenced=True,
         doc="Events from seawatch.events; label: combine of the inputs' labels",
     ),
     TableDef(
@@ -413,6 +427,8 @@ def create_sql(table: TableDef, dialect: Dialect, version: int = SCHEMA_VERSION)
         f"{c.name} {dialect.sql_type(c.type)}{'' if c.nullable else ' NOT NULL'}"
         for c in table.at(version)
     ]
+    if table.sequenced and version >= _SEQ_SINCE:
+        cols.append(f"{SEQ} BIGINT DEFAULT nextval('{SEQUENCE}')")
     if not table.bulk or dialect.keys_on_bulk:
         cols.append(f"PRIMARY KEY ({', '.join(table.key)})")
     return f"CREATE TABLE IF NOT EXISTS {table.name} (\n  " + ",\n  ".join(cols) + "\n)"
@@ -421,6 +437,8 @@ def create_sql(table: TableDef, dialect: Dialect, version: int = SCHEMA_VERSION)
 def migration_sql(dialect: Dialect, from_version: int, to_version: int) -> list[str]:
     """Statements taking a database from ``from_version`` to ``to_version``."""
     out: list[str] = []
+    if from_version < _SEQ_SINCE <= to_version:
+        out.append(f"CREATE SEQUENCE IF NOT EXISTS {SEQUENCE}")
     for table in TABLES.values():
         if table.since > from_version:
             if table.since <= to_version:
@@ -431,6 +449,11 @@ def migration_sql(dialect: Dialect, from_version: int, to_version: int) -> list[
                 out.append(
                     f"ALTER TABLE {table.name} ADD COLUMN {c.name} {dialect.sql_type(c.type)}"
                 )
+        if table.sequenced and from_version < _SEQ_SINCE <= to_version:  # old rows: null
+            out.append(f"ALTER TABLE {table.name} ADD COLUMN IF NOT EXISTS {SEQ} BIGINT")
+            out.append(
+                f"ALTER TABLE {table.name} ALTER COLUMN {SEQ} SET DEFAULT nextval('{SEQUENCE}')"
+            )
     return out
 
 
@@ -450,5 +473,10 @@ def tables_markdown() -> str:
         for c in t.columns:
             null = "" if c.nullable else ", not null"
             lines.append(f"| `{c.name}` | {c.type}{null} | {c.since} | {c.doc} |")
+        if t.sequenced:
+            lines.append(
+                f"| `{SEQ}` (hidden) | int64 | {_SEQ_SINCE} | Write order, from the sequence "
+                f"`{SEQUENCE}`; never returned by queries (federation's release cursor) |"
+            )
         lines.append("")
     return "\n".join(lines)
