@@ -58,6 +58,7 @@ __all__ = [
     "GID_PREFIX",
     "LOCK_TIMEOUT",
     "MIN_ROWS_PER_WRITER",
+    "PARTITION_LOCK_TIMEOUT",
     "FallBackError",
     "Writers",
     "copy_new",
@@ -71,6 +72,8 @@ log = logging.getLogger(__name__)
 GID_PREFIX = "seawatch:"
 LOCK_TIMEOUT = "10s"
 """How long a parallel write waits for a row lock before the chunk goes one connection."""
+PARTITION_LOCK_TIMEOUT = "60s"
+"""How long making a day's partition waits (another writer's chunk may hold its ATTACH)."""
 MIN_ROWS_PER_WRITER = 20_000
 """Fewer rows per writer than this: one connection (threads and prepares cost more)."""
 _names = (f"_incoming_{i}" for i in itertools.count())

@@ -57,6 +57,7 @@ from seawatch.store.pg_parts import (
 )
 from seawatch.store.pg_writers import (
     MIN_ROWS_PER_WRITER,
+    PARTITION_LOCK_TIMEOUT,
     FallBackError,
     Writers,
     resolve_prepared,
@@ -293,7 +294,8 @@ class PostgresBackend(Backend):
                 # chunk's transaction, the other writers could not see them (and would
                 # wait for them)
                 writer = self._writers.connections()[0]
-                with writer.transaction():
+                with writer.transaction():  # waits long (an ATTACH held in a chunk)
+                    writer.execute(f"SET LOCAL lock_timeout = '{PARTITION_LOCK_TIMEOUT}'")
                     parts = ensure_days(writer, days_of(rows))
                 self._written.update(parts)  # summarized once the chunk commits
                 if rows.num_rows >= MIN_ROWS_PER_WRITER * self._writers.count:
