@@ -2,7 +2,7 @@
 data going on differently) another, is caught at the next exchange by the consistency
 proof from the checkpoint USA verified (once USA has seen a checkpoint past the point
 where the histories part: before that, both extend it); a stale answer is refused; the
-honest history goes on."""
+honest history is refused too until the operator clears the evidence, then goes on."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from seawatch.share.errors import BundleRejected, SyncError
+from seawatch.share.forks import OriginForked
 from seawatch.share.rules import Rules, rules_file
 from seawatch.share.sync import answer_pull, check_answer, seen_size, store_answer
 
@@ -67,6 +68,22 @@ def test_a_forked_history_is_caught_at_the_next_pull(make_node: MakeNode, tmp_pa
     with pytest.raises(SyncError, match="stale"):
         check_answer(me, source, _answer(ind, "usa-c2", 0), after + 1)
     add_positions(ind, 5010, 3)
+    # USA holds fork evidence against IND: nothing more from IND, even its honest history,
+    # until the operator clears it
+    with pytest.raises(OriginForked) as refused:
+        pull_from(ind)
+    assert refused.value.check == "fork"
+    (evidence,) = refused.value.ids
+    assert evidence in usa.run("share", "forks", "list")
+    out = usa.run("share", "forks", "clear", evidence, "--reason", "IND restored; checked")
+    assert "cleared" in out
+    assert "no fork evidence held" in usa.run("share", "forks", "list")
+    assert evidence in usa.run("share", "forks", "list", "--cleared")
     assert pull_from(ind) == 3  # the honest history goes on
-    kinds = [json.loads(e)["kind"] for e in me.log().entries]
-    assert kinds.count("rejection") == 1
+    entries = [json.loads(e) for e in me.log().entries]
+    kinds = [e["kind"] for e in entries]
+    assert kinds.count("rejection") == 2  # the fork, then the import refused
+    assert kinds.count("fork") == 1
+    (cleared,) = (e for e in entries if e["kind"] == "fork-cleared")
+    assert cleared["evidence_id"] == evidence
+    assert cleared["reason"] == "IND restored; checked"

@@ -224,6 +224,16 @@ def test_by_courier_the_witnessed_checkpoints_travel_beside_the_bundle(
     assert best is not None
     jpn.run("share", "import", str(courier))  # again: nothing new, no second fork entry
     assert log_kinds(jpn).count("fork") == 1
+    # JPN holds evidence against USA: a courier bundle from (the real) USA is refused whole,
+    # and logged, until JPN's operator clears the evidence
+    from_usa = tmp_path / "from-usa"
+    usa.run("share", "export", "--to", "jpn-mof", str(from_usa))
+    out = jpn.run("share", "import", str(from_usa), ok=False)
+    assert "fork evidence against usa-c2" in out
+    assert log_kinds(jpn)[-1] == "rejection"
+    (evidence,) = json.loads(jpn.run("share", "forks", "list", "--json"))
+    jpn.run("share", "forks", "clear", evidence, "--reason", "USA explained the copy")
+    assert "3 records from usa-c2" in jpn.run("share", "import", str(from_usa))
 
 
 def test_gossip_that_does_not_verify_is_ignored(trio: tuple[NodeDir, NodeDir, NodeDir]) -> None:

@@ -75,6 +75,9 @@ def test_writes_are_numbered_and_read_by_number(store: Store) -> None:
     assert q.written("events", [lid], after_seq=before).num_rows == 0
     _event(store, lid, T0 + dt.timedelta(hours=2))  # grew: replaced, written anew
     assert q.written("events", [lid], after_seq=before).num_rows == 1
+    # by the event's end (its start while open)
+    assert q.written("events", [lid], time_after=T0 + dt.timedelta(hours=1)).num_rows == 1
+    assert q.written("events", [lid], time_after=T0 + dt.timedelta(hours=2)).num_rows == 0
 
 
 def test_an_open_write_holds_the_settled_number_back(store: Store) -> None:

@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from seawatch.cli.common import settings_of
 from seawatch.cli.db import db_option, open_db
+from seawatch.cli.share_forks import forks_command
 from seawatch.cli.share_subscribe import (
     subscribe_command,
     subscriptions_command,
@@ -384,5 +385,5 @@ def retract_command(
     click.echo(f"retraction logged as entry {notice['index']}; peers get it at the next exchange")
 
 
-for _command in (subscribe_command, unsubscribe_command, subscriptions_command):
+for _command in (subscribe_command, unsubscribe_command, subscriptions_command, forks_command):
     share_command.add_command(_command)

@@ -35,6 +35,7 @@ from seawatch.labels import Label, Policy, Reader, default_reader, may_read
 from seawatch.share import merkle
 from seawatch.share.bundle import BUNDLE_FORMAT, MANIFEST_FILE, SHARED_TABLES, entry_part
 from seawatch.share.errors import BundleRejected, ShareError, VerifyError
+from seawatch.share.forks import OriginForked, fork_files
 from seawatch.share.history import check_history, remember
 from seawatch.share.keys import enc_key_text, parse_vkey
 from seawatch.share.node import Node
@@ -174,6 +175,9 @@ def verify_bundle(
     )
     if payload is None:
         raise BundleRejected("signature", MANIFEST_FILE, f"not signed by {peer.name}'s key")
+    forked = [i for i, d in fork_files(node.data_dir).items() if d.get("peer") == peer.name]
+    if forked:  # evidence held against the originator: nothing from it until cleared
+        raise OriginForked(peer.name, forked)
     manifest: dict[str, Any] = _check("manifest", MANIFEST_FILE, lambda: json.loads(payload))
     _check("manifest", MANIFEST_FILE, lambda: _manifest_ok(manifest, peer))
     _check("audience", MANIFEST_FILE, lambda: _audience_ok(manifest, node))

@@ -35,6 +35,7 @@ from typing import Any, Final
 from seawatch.share import merkle
 from seawatch.share.bundle import export_bundle
 from seawatch.share.errors import SyncError, VerifyError
+from seawatch.share.forks import refuse_if_forked
 from seawatch.share.history import remember, seen_checkpoint, seen_note
 from seawatch.share.httpsig import NONCE, SIGNATURE, sign_request, verify_response
 from seawatch.share.node import Node
@@ -211,6 +212,7 @@ def check_answer(node: Node, peer: Peer, answer: Any, after: int) -> Answer:
     seen = seen_checkpoint(node.data_dir, peer)
     if (0 if seen is None else seen.size) != after:
         raise SyncError(f"stale: this node has verified {peer.name}'s log to another size now")
+    refuse_if_forked(node, peer, "(sync)")  # evidence held against it: nothing from it
     try:
         if answer["format"] != PULL_FORMAT or answer["after"] != after:
             raise ValueError("not an answer from this position")
