@@ -29,6 +29,7 @@ import click
 
 from seawatch.cli.common import Failure, params_option, settings_of, with_params
 from seawatch.cli.db import db_option, open_db
+from seawatch.cli.serve_warm import tuned_gc, warm_up
 from seawatch.errors import InputError
 from seawatch.signals import stop_on_signals
 
@@ -320,9 +321,12 @@ def serve_command(
                 cot.start(None if cot_port is None else (host, cot_port), push_to)
             if reorder_window_s is None:
                 reorder_window_s = 0.0 if len(feeds) == 1 else batch_s
+            if feeds:
+                warm_up(settings)  # loaded now, not in the first batches
             live.start(batch_s, reorder_window_s)
             publisher.start()
-            server.run()
+            with tuned_gc():  # no full collection scanning the pipeline's state every ~10 s
+                server.run()
         finally:
             stop.set()
             live.end()

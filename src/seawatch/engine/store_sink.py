@@ -318,6 +318,8 @@ class StoreSink:
         """``rows`` with ``label_id``, by the input each row was read from."""
         ids: Any = rows.column(SOURCE_ID)
         rows = rows.drop_columns([SOURCE_ID])
+        if not self.labeller.by_source:  # one call, however many inputs the rows came from
+            return self.labeller.records(rows, "pipeline")
         values = np.asarray(pc.fill_null(ids, -1).to_numpy(zero_copy_only=False))
         parts = []
         for sid in np.unique(values).tolist():

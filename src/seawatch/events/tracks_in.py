@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 from numba import njit
 
 from seawatch.errors import SeawatchError
+from seawatch.events import track_slots
 from seawatch.tracks.order import group_order, is_sorted
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -223,17 +224,23 @@ def prepare(
         keys: pa.Array[Any] = ukeys
         slot = np.arange(len(ukeys), dtype=np.int64)
     else:
-        found = pc.index_in(ukeys, value_set=old)
-        slot = np.asarray(found.fill_null(-1).to_numpy(), dtype=np.int64)
+        slot = track_slots.slots(old, ukeys)
         new = slot < 0
         n_new = int(new.sum())
         slot[new] = n_old + np.arange(n_new, dtype=np.int64)
-        keys = pa.concat_arrays([old, ukeys.filter(pa.array(new))]) if n_new else old
+        keys = old
+        if n_new:
+            added = ukeys.filter(pa.array(new))
+            keys = pa.concat_arrays([old, added])
+            track_slots.extend(old, keys, added)
     cols: dict[str, npt.NDArray[Any]] = {}
     for name, (dtype, fill, *shape) in spec.items():
-        arr = np.full((len(keys), *shape), fill, dtype=dtype)
-        if name in state.cols:
+        if name in state.cols:  # written once: the old slots copied, the new ones filled
+            arr = np.empty((len(keys), *shape), dtype=dtype)
             arr[:n_old] = state.cols[name]
+            arr[n_old:] = fill
+        else:
+            arr = np.full((len(keys), *shape), fill, dtype=dtype)
         cols[name] = arr
     now = max(state.now_us, int(ch.ts_us.max()) if len(ch.ts_us) else state.now_us)
     if watermark_us is not None:

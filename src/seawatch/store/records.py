@@ -78,6 +78,9 @@ class Labeller:
         self.unlabelled = 0
         by_value = {k for r in rules.rules for k in r.values}
         self._per_row = bool(by_value & {"feed", "message_type"})
+        self.by_source = fixed is None and "source" in by_value
+        """Whether a record's label depends on the input it was read from (a ``source=``
+        rule): if not, rows of many inputs are labelled in one call."""
 
     def records(self, rows: pa.Table, source: str) -> pa.Table:
         """``rows`` (positions or statics) with ``label_id``; remembered per MMSI."""
