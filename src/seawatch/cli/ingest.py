@@ -47,7 +47,8 @@ __all__ = ["ingest_command"]
     "--incremental",
     is_flag=True,
     help="With --detect: resume from the state the last run left for this store and leave "
-    "this run's for the next (daily runs: tracks and events go on across runs).",
+    "this run's for the next (daily runs: tracks and events go on across runs); rows of a "
+    "day already run make that day and the following ones run again, until nothing changes.",
 )
 @click.option(
     "--watermark",
@@ -102,6 +103,7 @@ def ingest_command(
       seawatch ingest day1.nmea --detect --zones eez
       seawatch ingest day1.nmea --detect --param gap.min_gap_s=3600
       seawatch ingest day2.nmea --detect --incremental --watermark 2026-01-03T00:00Z
+      seawatch ingest day1-late.nmea --detect --incremental
       seawatch ingest aishub.nmea --untimed 2024-03-01T10:00Z,2024-03-01T10:03Z
       seawatch ingest day1.nmea day2.nmea --detect --engine dask --workers 2
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -201,27 +201,36 @@ def _dedup(late: pa.Table, journal: pa.Table, kind: str) -> pa.Table:
     """``late`` without the rows ``journal`` holds (same message key and station)."""
     if not late.num_rows or not journal.num_rows:
         return late
+    lk = np.asarray(message_keys(late, kind).to_numpy(), np.int64)
+    jk = np.asarray(message_keys(journal, kind).to_numpy(), np.int64)
+    near = np.isin(jk, lk)  # the day's rows with a late row's key: few
+    if not near.any():
+        return late
 
-    def keys(t: pa.Table) -> np.ndarray[Any, Any]:
-        k = np.asarray(message_keys(t, kind).to_numpy(), np.int64).astype(object)
+    def keys(t: pa.Table, k: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         st = t.column("station").to_pylist() if "station" in t.column_names else [None] * len(k)
         return np.array([f"{a}|{b}" for a, b in zip(k.tolist(), st, strict=True)], dtype=object)
 
-    return late.filter(pa.array(~np.isin(keys(late), keys(journal))))
+    known = keys(journal.filter(pa.array(near)), jk[near])
+    return late.filter(pa.array(~np.isin(keys(late, lk), known)))
 
 
 def _chain(states: StateStore, bucket: str, current: Run | None, oldest_us: int) -> list[Run]:
     """The days that can be run again, oldest first, back to the one holding ``oldest_us``
     (or as far back as journals and states before them are kept)."""
     marks = states.watermarks(bucket)
-    candidates: list[Run] = [current] if current is not None else []
-    for mark in reversed(marks):
-        if current is None or mark < current.mark:
-            found = states.load(bucket, mark)
-            assert found is not None
-            candidates.append(Run(mark, found[1]))
+
+    def candidates() -> Iterator[Run]:  # newest first, read only as far back as needed
+        if current is not None:
+            yield current
+        for mark in reversed(marks):
+            if current is None or mark < current.mark:
+                found = states.load(bucket, mark)
+                assert found is not None
+                yield Run(mark, found[1])
+
     chain: list[Run] = []
-    for run in candidates:
+    for run in candidates():
         prev = run.state.get("prev_us", "missing")
         kept = run.journal is not None or states.has_journal(bucket, run.mark)
         if prev == "missing" or not kept or (chain and chain[-1].state["prev_us"] != run.mark):
