@@ -336,7 +336,7 @@ def markdown(r: dict[str, float], command: str) -> str:
         return "**met**" if ok else "**not met**"
 
     return (
-        "\n## bench/share 2026-12-05\n\n"
+        f"\n## bench/share {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC\n\n"
         f"- Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Linux {platform.release()}; one process, DuckDB stores in a temporary folder; "
         f"load average {r['load']:.1f} when the runs started (other work on the machine).\n"
