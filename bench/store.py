@@ -13,8 +13,13 @@ rules, deduplicating insert in (day, cell) order, one transaction per chunk) for
 latest positions in a viewport (over 1 day). Bytes per position from the database file
 after a checkpoint.
 
+PostgreSQL: ``--writers`` sets ``db_writers`` (parallel writer connections); ``--maintain``
+runs ``seawatch db maintain`` after the queries (timed) and the queries again on the same
+store (closed days rewritten in track order).
+
     .venv/bin/python bench/store.py --positions 10_000_000 --db /tmp/bench.duckdb
     .venv/bin/python bench/store.py --positions 2_000_000 --postgres   # throwaway server
+    .venv/bin/python bench/store.py --positions 10_000_000 --postgres --writers 2 --maintain
 """
 
 from __future__ import annotations
