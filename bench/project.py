@@ -30,8 +30,6 @@ import argparse
 import functools
 import os
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -39,6 +37,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from scale import _simulate
 from seawatch.engine import dask_engine
 from seawatch.engine.ingest import ingest
 from seawatch.settings import load_settings
@@ -46,14 +45,6 @@ from seawatch.store import open_store
 
 STAGES = ("write_partitions", "vessel_task", "slot_task", "encounter_runs", "statics_task", "_load")
 TASK_OVERHEAD_S = 0.003  # a no-op Dask task, measured on this kind of machine (SCALE.md §4)
-
-
-def _simulate(out: Path, hours: float, vessels: int, seed: int) -> list[Path]:
-    if not list(out.glob("ais-*.nmea")):
-        cmd = [sys.executable, "-m", "seawatch.cli.main", "simulate", "--hours", str(hours),
-               "--vessels", str(vessels), "--seed", str(seed), "--out", str(out)]  # fmt: skip
-        subprocess.run(cmd, check=True, capture_output=True)
-    return sorted(out.glob("ais-*.nmea"))
 
 
 def _timed(costs: dict[str, list[float]], name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
