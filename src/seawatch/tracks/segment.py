@@ -146,6 +146,8 @@ class SegmenterState:
         because a segment silent for longer never matches again.
         """
         keep = self.last_ts >= ts_us - int(params.max_gap_hours * 3.6e9)
+        if keep.all():  # the usual case of a live batch: no copy of every open segment
+            return self
         arrays: list[Any] = [getattr(self, f)[keep] for f in _STATE_FIELDS]
         return SegmenterState(*arrays)
 
