@@ -92,6 +92,9 @@ deps:
 # As root with apt-get, deps installs PostgreSQL, so the PostgreSQL store tests must run:
 # SEAWATCH_REQUIRE_POSTGRES=1 turns their skip (no server binaries) into a failure, and
 # REQUIRE_CHROMIUM=1 the browser tests' skip (no Debian chromium).
+# The suite runs on TEST_WORKERS processes (pytest-xdist), each taking a whole test file at a
+# time (module fixtures such as a served node are made once); TEST_WORKERS=0 runs it in one.
+TEST_WORKERS ?= 2
 REQUIRE_POSTGRES = $(shell [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && echo 1 || echo 0)
 
 test: deps venv web
@@ -102,7 +105,8 @@ test: deps venv web
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 	SEAWATCH_REQUIRE_POSTGRES=$${SEAWATCH_REQUIRE_POSTGRES:-$(REQUIRE_POSTGRES)} \
-	  REQUIRE_CHROMIUM=$${REQUIRE_CHROMIUM:-$(REQUIRE_POSTGRES)} $(BIN)/pytest -q
+	  REQUIRE_CHROMIUM=$${REQUIRE_CHROMIUM:-$(REQUIRE_POSTGRES)} $(BIN)/pytest -q \
+	  $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 # Decoder throughput against peer decoders; e.g. make bench BENCH_ARGS="--repeat 5 --peers pyais"
 bench: venv
