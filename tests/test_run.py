@@ -496,7 +496,9 @@ def test_live_from_the_simulators_tcp_server(tmp_path: Path) -> None:
             if b"simulate: listening on" in line:
                 break
         result = run(
-            "--tcp", f"127.0.0.1:{port}", "--batch-s", "1", "--duration", "8",
+            # the simulator sends for ~2 s once connected; 20 s: time to start on a busy
+            # machine (8 s was not enough at load 8: 0 lines received)
+            "--tcp", f"127.0.0.1:{port}", "--batch-s", "1", "--duration", "20",
             "--out", str(tmp_path / "run"), env=IND,
         )  # fmt: skip
         assert sim.wait(timeout=60) == 0, sim.stderr.read().decode() if sim.stderr else ""

@@ -223,3 +223,33 @@ def test_chunking_gives_the_same_events(table: pa.Table, cuts: list[int]) -> Non
         ev, state = detect(part, params, state)
         outs.append(ev)
     assert combine(outs).equals(combine([whole]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(table=_fleet(), cuts=st.lists(st.integers(0, 600), max_size=40))
+def test_chunks_without_open_events_give_the_same_events(table: pa.Table, cuts: list[int]) -> None:
+    """As the engine calls it: closed events per chunk (a chunk inside the step the last one
+    ended in only waits in the state), the open ones by a last call without rows."""
+    params = EncounterParams(min_duration_s=3600.0, merge_gap_s=2 * 3600.0)
+    whole, _ = detect(table, params)
+    outs, state = [], None
+    for part in chunks(table, cuts):
+        ev, state = detect(part, params, state, open_events=False)
+        outs.append(ev)
+    ev, _ = detect(table.slice(0, 0), params, state)
+    outs.append(ev)
+    assert combine(outs).equals(combine([whole]))
+
+
+def test_a_chunk_inside_the_last_step_only_waits() -> None:
+    table = _pair([*_every10(0, 180), 183.0, 184.0, 186.0])  # 180 starts a step; ≤ 189 in it
+    first, rest = table.slice(0, 38), table.slice(38)
+    _, state = detect(first, open_events=False)
+    ev, later = detect(rest, state=state, open_events=False)
+    assert ev.num_rows == 0
+    assert later.now_us == state.now_us  # not worked on: the rows wait in the state
+    assert later.buffer is not None
+    assert state.buffer is not None
+    assert later.buffer.num_rows == state.buffer.num_rows + rest.num_rows
+    ev, _ = detect(table.slice(0, 0), state=later)
+    assert ev.equals(detect(table)[0])

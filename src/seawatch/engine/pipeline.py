@@ -39,6 +39,7 @@ from seawatch.engine.ship_types import ShipTypes
 from seawatch.errors import ConfigError
 from seawatch.events.registry import Detector, detectors
 from seawatch.events.schema import EVENTS_SCHEMA
+from seawatch.events.tracks_in import advancing_in_place
 from seawatch.tracks.clean import DROP_REASONS
 from seawatch.tracks.identity import DEFAULT_MAX_ATTRIBUTION_S, SegmentsAccumulator
 from seawatch.tracks.schemas import SEGMENT_ID
@@ -265,18 +266,19 @@ class Pipeline:
         # the watermark: every row older has been released (a later one is late), so each
         # detector's "now" is the same whatever the chunking; at the end, the newest time seen
         watermark = self.latest_us if final else cutoff_us
-        for name, d in self._detectors.items():
-            table = inputs[d.reads]
-            if table.num_rows:  # closed events only: the open ones come at the end
-                events, self._states[name] = d.detect(
-                    table,
-                    self.params[name],
-                    state=self._states[name],
-                    open_events=False,
-                    watermark_us=watermark,
-                )
-                found.append(events)
-                self._schemas[name] = table.schema
+        with advancing_in_place():  # each state is replaced by the one its detector returns
+            for name, d in self._detectors.items():
+                table = inputs[d.reads]
+                if table.num_rows:  # closed events only: the open ones come at the end
+                    events, self._states[name] = d.detect(
+                        table,
+                        self.params[name],
+                        state=self._states[name],
+                        open_events=False,
+                        watermark_us=watermark,
+                    )
+                    found.append(events)
+                    self._schemas[name] = table.schema
         if final:
             found.append(self._still_open(watermark))
         events = pa.concat_tables(found)

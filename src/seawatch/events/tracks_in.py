@@ -5,12 +5,23 @@ null ``segment_id``, noise the matcher rejected, belong to no track), else an ``
 Rows are ordered by (track, ts) with a stable sort, so equal timestamps keep their input
 order and chunked runs see rows in the same order as a whole run. Detector state is a
 struct of arrays with one slot per track ever seen (:class:`TrackArrays`).
+
+A detector leaves the state it is given as it was and returns a new one (it may be run
+twice on the same state). Laying out the new state copies every column of every track,
+whatever the chunk's size: with 150,000 tracks that is most of a small live batch's cost.
+The engine's pipeline owns its states and drops each once it has been advanced, so within
+:func:`advancing_in_place` (the pipeline's detector loop, nowhere else) :func:`prepare`
+writes the new state into the old one's buffers instead, which are made with room to grow;
+the old state must then not be used again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
-from collections.abc import Sequence
+import weakref
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -190,6 +201,65 @@ def _chunk(positions: pa.Table, key: str) -> _Chunk:
     return chunk
 
 
+_IN_PLACE: contextvars.ContextVar[bool] = contextvars.ContextVar("in_place", default=False)
+_BUFFERS: dict[int, weakref.ref[npt.NDArray[Any]]] = {}
+"""id → the buffers :func:`prepare` made with room to grow (only these are written past a
+state's end); an entry goes with its buffer."""
+
+
+@contextlib.contextmanager
+def advancing_in_place() -> Iterator[None]:
+    """Within: :func:`prepare` may write the state it is given (see the module docstring).
+    For the owner of the states only, which never uses a state again once advanced."""
+    token = _IN_PLACE.set(True)
+    try:
+        yield
+    finally:
+        _IN_PLACE.reset(token)
+
+
+def _buffer(rows: int, shape: Sequence[int], dtype: Any) -> npt.NDArray[Any]:
+    """An empty buffer with room for ``rows`` and half as many again."""
+    buf = np.empty((rows + rows // 2 + 64, *shape), dtype=dtype)
+    key = id(buf)
+    _BUFFERS[key] = weakref.ref(buf, lambda _: _BUFFERS.pop(key, None))
+    return buf
+
+
+def _room(col: npt.NDArray[Any], rows: int) -> npt.NDArray[Any] | None:
+    """The buffer ``col`` is the start of, when :func:`_buffer` made it and it holds ``rows``."""
+    base = col.base
+    if not isinstance(base, np.ndarray):
+        return None
+    ref = _BUFFERS.get(id(base))
+    if ref is None or ref() is not base or base.shape[0] < rows:
+        return None
+    if base.dtype != col.dtype or base.shape[1:] != col.shape[1:]:
+        return None
+    if col.ctypes.data != base.ctypes.data or not col.flags.c_contiguous:
+        return None
+    return base
+
+
+def _layout(
+    state: TrackArrays, spec: dict[str, tuple[Any, ...]], n_old: int, rows: int
+) -> dict[str, npt.NDArray[Any]]:
+    """The state's columns for ``rows`` tracks: its own, then ``fill`` for the new ones."""
+    in_place = _IN_PLACE.get()
+    cols: dict[str, npt.NDArray[Any]] = {}
+    for name, (dtype, fill, *shape) in spec.items():
+        old = state.cols.get(name)
+        kept = n_old if old is not None else 0  # the old slots kept, the new ones filled
+        buf = _room(old, rows) if in_place and old is not None else None
+        if buf is None:
+            buf = _buffer(rows, shape, dtype) if in_place else np.empty((rows, *shape), dtype)
+            if kept:
+                buf[:kept] = old
+        buf[kept:rows] = fill
+        cols[name] = buf[:rows] if in_place else buf
+    return cols
+
+
 def prepare(
     positions: pa.Table,
     state: TrackArrays | None,
@@ -233,15 +303,7 @@ def prepare(
             added = ukeys.filter(pa.array(new))
             keys = pa.concat_arrays([old, added])
             track_slots.extend(old, keys, added)
-    cols: dict[str, npt.NDArray[Any]] = {}
-    for name, (dtype, fill, *shape) in spec.items():
-        if name in state.cols:  # written once: the old slots copied, the new ones filled
-            arr = np.empty((len(keys), *shape), dtype=dtype)
-            arr[:n_old] = state.cols[name]
-            arr[n_old:] = fill
-        else:
-            arr = np.full((len(keys), *shape), fill, dtype=dtype)
-        cols[name] = arr
+    cols = _layout(state, spec, n_old, len(keys))
     now = max(state.now_us, int(ch.ts_us.max()) if len(ch.ts_us) else state.now_us)
     if watermark_us is not None:
         now = max(now, watermark_us)
