@@ -7,8 +7,12 @@ new point backward), a match only when it is within the allowed distance, a scor
 ``exp(-alpha²) / padded_hours``; a match to an older point skips the newer ones (they leave
 the matching), ambiguous or unmatched points open a new segment.
 Everything here is numba over flat arrays; :mod:`seawatch.tracks.segment` is the API.
-The kernels stay in this one file: numba's cache is keyed on the source file of each
-function, so a helper kept elsewhere could be edited without the caller recompiling.
+Kept whole: numba's cache is keyed on the source file of each function, so a helper kept
+elsewhere could be edited without the caller recompiling; the kernels stay in this file.
+
+The state's MMSIs without a point in the chunk are copied to the new state as they are
+(their windows are not unpacked and repacked): a live batch of 100 points costs its points,
+not a pass over every open segment's trigonometry.
 """
 
 from __future__ import annotations
@@ -267,7 +271,24 @@ def segment_kernel(
     max_gap_us = p[P_MAX_GAP_H] * 3.6e9
     i = j = k = 0  # next point, next state row, output state length
     while i < n or j < ns:
-        m = s_mmsi[j] if i >= n or (j < ns and s_mmsi[j] < mmsi[i]) else mmsi[i]
+        if i >= n or (j < ns and s_mmsi[j] < mmsi[i]):  # no point of this MMSI: as it was
+            m = s_mmsi[j]
+            while j < ns and s_mmsi[j] == m:
+                if k >= o_mmsi.shape[0]:
+                    o_mmsi, o_seg, o_n, o_depth, o_ts, o_pt, o_tc = _grown_all(
+                        o_mmsi, o_seg, o_n, o_depth, o_ts, o_pt, o_tc, k + 1
+                    )
+                o_mmsi[k], o_seg[k], o_n[k], o_depth[k] = m, s_seg[j], s_n[j], s_depth[j]
+                for w in range(lb):
+                    valid = w < s_depth[j]
+                    o_ts[k, w] = s_ts[j, w] if valid else 0
+                    o_tc[k, w] = s_tclass[j, w] if valid else 0
+                    for f in range(5):
+                        o_pt[k, w, f] = s_pt[j, w, f] if valid else 0.0
+                k += 1
+                j += 1
+            continue
+        m = mmsi[i]
         n_open = 0
         while j < ns and s_mmsi[j] == m:  # this MMSI's open segments, from the state
             c_seg[n_open] = s_seg[j]
@@ -365,14 +386,9 @@ def segment_kernel(
             seg_out[i] = c_seg[best]
             i += 1
         if k + n_open > o_mmsi.shape[0]:  # grow the output state
-            grow = max(2 * o_mmsi.shape[0], k + n_open)
-            o_mmsi = _grown(o_mmsi, grow)
-            o_seg = _grown(o_seg, grow)
-            o_n = _grown(o_n, grow)
-            o_depth = _grown(o_depth, grow)
-            o_ts = _grown(o_ts, grow)
-            o_pt = _grown(o_pt, grow)
-            o_tc = _grown(o_tc, grow)
+            o_mmsi, o_seg, o_n, o_depth, o_ts, o_pt, o_tc = _grown_all(
+                o_mmsi, o_seg, o_n, o_depth, o_ts, o_pt, o_tc, k + n_open
+            )
         for q in range(n_open):
             o_mmsi[k] = m
             o_seg[k] = c_seg[q]
@@ -388,6 +404,19 @@ def segment_kernel(
             k += 1
     return (
         seg_out, o_mmsi[:k], o_seg[:k], o_n[:k], o_depth[:k], o_ts[:k], o_pt[:k], o_tc[:k],
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def _grown_all(
+    o_mmsi: np.ndarray, o_seg: np.ndarray, o_n: np.ndarray, o_depth: np.ndarray,
+    o_ts: np.ndarray, o_pt: np.ndarray, o_tc: np.ndarray, rows: int,
+) -> tuple[np.ndarray, ...]:  # fmt: skip
+    """The output state's arrays with room for ``rows`` at least (twice as many)."""
+    grow = max(2 * o_mmsi.shape[0], rows)
+    return (
+        _grown(o_mmsi, grow), _grown(o_seg, grow), _grown(o_n, grow), _grown(o_depth, grow),
+        _grown(o_ts, grow), _grown(o_pt, grow), _grown(o_tc, grow),
     )  # fmt: skip
 
 
