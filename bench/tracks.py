@@ -269,7 +269,7 @@ def child_seawatch(path: Path, chunk: int, runs: int, limit: int) -> dict[str, A
             res = tracks.clean(raw, state=cstate)
             cstate = res.state
             t = lap("clean", t)
-            pos, sstate = tracks.segment(res.positions, sstate)
+            pos, sstate = tracks.segment(res.positions, sstate, order=res.order)
             t = lap("segment", t)
             st = raw.select(static_cols)
             has = pc.or_(pc.is_valid(st["name"]), pc.is_valid(st["draught_m"]))

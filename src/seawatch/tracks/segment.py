@@ -173,11 +173,15 @@ def segment(
     positions: pa.Table,
     state: SegmenterState | None = None,
     params: SegmentParams = SegmentParams(),
+    *,
+    order: np.ndarray[Any, np.dtype[np.int64]] | None = None,
 ) -> tuple[pa.Table, SegmenterState]:
     """Assign ``segment_id`` to every position; returns (positions in input order, new state).
 
     Rows with a null ``ts``, ``mmsi``, ``lat`` or ``lon`` are an :class:`InputError`: clean
     first. Chunks must be time-ordered: every ``ts`` of a chunk ≥ those of the previous one.
+    ``order``: the rows in (mmsi, ts) order, ties in input order, when already known
+    (:attr:`seawatch.tracks.clean.CleanResult.order`); computed when None.
     """
     for name in ("ts", "mmsi", "lat", "lon"):
         if name not in positions.column_names:
@@ -192,7 +196,10 @@ def segment(
     ts_col = positions.column("ts").cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
     mmsi = np.asarray(positions.column("mmsi").cast(pa.int32()), dtype=np.int32)
     ts = np.asarray(ts_col, dtype=np.int64)
-    order = stable_key_time_order(mmsi, ts)  # by (mmsi, ts); ties keep input order
+    if order is None:
+        order = stable_key_time_order(mmsi, ts)  # by (mmsi, ts); ties keep input order
+    elif order.shape[0] != ts.shape[0]:
+        raise InputError(f"order has {order.shape[0]} rows, positions {ts.shape[0]}")
     mmsi, ts = mmsi[order], ts[order]
     if len(state) and ts.shape[0] and int(ts.min()) < int(state.last_ts.max()):
         msg = "chunk starts before the previous chunk's last point; chunks must be time-ordered"
