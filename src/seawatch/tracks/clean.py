@@ -121,49 +121,45 @@ def _checks(
 
 @njit(cache=True, nogil=True)
 def _duplicates(
-    p_mmsi: np.ndarray, p_ts: np.ndarray, p_lat: np.ndarray, p_lon: np.ndarray,
-    p_speed: np.ndarray, mmsi: np.ndarray, ts: np.ndarray, lat: np.ndarray, lon: np.ndarray,
-    speed: np.ndarray, cand: np.ndarray, order: np.ndarray, window_us: int,
+    c_mmsi: np.ndarray, c_ts: np.ndarray, p_lat: np.ndarray, p_lon: np.ndarray,
+    p_speed: np.ndarray, lat: np.ndarray, lon: np.ndarray, speed: np.ndarray,
+    cand: np.ndarray, order: np.ndarray, window_us: int, n_rows: int,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Duplicates among the candidates: the previous chunk's tail (``p_*``: kept, never
-    reported) then this chunk's rows ``cand``, grouped by mmsi and by ts in ``order``.
-    A row is a duplicate when equal to an earlier kept row in the window. Returns the
-    duplicate flag per row of the chunk and the chunk's kept rows in ``order``."""
-    m = p_mmsi.shape[0]
-    nc = m + cand.shape[0]
-    c_mmsi = np.empty(nc, np.int64)
-    c_ts = np.empty(nc, np.int64)
-    c_lat = np.empty(nc)
-    c_lon = np.empty(nc)
-    c_speed = np.empty(nc)
-    c_mmsi[:m], c_ts[:m], c_lat[:m], c_lon[:m], c_speed[:m] = p_mmsi, p_ts, p_lat, p_lon, p_speed
-    for c in range(m, nc):
-        i = cand[c - m]
-        c_mmsi[c], c_ts[c], c_lat[c], c_lon[c], c_speed[c] = (
-            mmsi[i],
-            ts[i],
-            lat[i],
-            lon[i],
-            speed[i],
-        )
-    dup_c = np.zeros(nc, np.bool_)
-    dup = np.zeros(mmsi.shape[0], np.bool_)
-    kept = np.empty(cand.shape[0], np.int64)
+    reported) then this chunk's rows ``cand`` (``c_mmsi``, ``c_ts``: of both), grouped by
+    mmsi and by ts in ``order``. A row is a duplicate when equal to an earlier kept row in
+    the window. Returns the duplicate flag per row of the chunk (``n_rows``) and the
+    chunk's kept rows in ``order``."""
+    m = p_lat.shape[0]
+    nc = order.shape[0]
+    s_mmsi = np.empty(nc, np.int64)  # mmsi and ts in order: the walk reads them in sequence
+    s_ts = np.empty(nc, np.int64)
+    for a in range(nc):
+        s_mmsi[a] = c_mmsi[order[a]]
+        s_ts[a] = c_ts[order[a]]
+    dup_s = np.zeros(nc, np.bool_)
+    dup = np.zeros(n_rows, np.bool_)
+    kept = np.empty(nc - m, np.int64)
     k = 0
     for a in range(nc):
-        i = order[a]
         b = a - 1
-        while b >= 0:
-            j = order[b]
-            if c_mmsi[j] != c_mmsi[i] or c_ts[i] - c_ts[j] > window_us:
-                break
-            same_speed = c_speed[i] == c_speed[j] or (np.isnan(c_speed[i]) and np.isnan(c_speed[j]))
-            if not dup_c[j] and c_lat[i] == c_lat[j] and c_lon[i] == c_lon[j] and same_speed:
-                dup_c[i] = True
-                break
+        while b >= 0 and s_mmsi[b] == s_mmsi[a] and s_ts[a] - s_ts[b] <= window_us:
+            if not dup_s[b]:
+                i, j = order[a], order[b]
+                la_i = p_lat[i] if i < m else lat[cand[i - m]]
+                lo_i = p_lon[i] if i < m else lon[cand[i - m]]
+                sp_i = p_speed[i] if i < m else speed[cand[i - m]]
+                la_j = p_lat[j] if j < m else lat[cand[j - m]]
+                lo_j = p_lon[j] if j < m else lon[cand[j - m]]
+                sp_j = p_speed[j] if j < m else speed[cand[j - m]]
+                same_speed = sp_i == sp_j or (np.isnan(sp_i) and np.isnan(sp_j))
+                if la_i == la_j and lo_i == lo_j and same_speed:
+                    dup_s[a] = True
+                    break
             b -= 1
+        i = order[a]
         if i >= m:
-            if dup_c[i]:
+            if dup_s[a]:
                 dup[cand[i - m]] = True
             else:
                 kept[k] = cand[i - m]
@@ -172,9 +168,13 @@ def _duplicates(
 
 
 def _f64(table: pa.Table, name: str) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """A column as float64, NaN for nulls (NaN when absent); read-only, no copy when it
+    has no nulls."""
     if name not in table.column_names:
         return np.full(table.num_rows, np.nan)
-    col = pc.fill_null(table.column(name).cast(pa.float64()), pa.scalar(np.nan, pa.float64()))
+    col: Any = table.column(name).cast(pa.float64())
+    if col.null_count:
+        col = pc.fill_null(col, pa.scalar(np.nan, pa.float64()))
     return np.asarray(col, dtype=np.float64)
 
 
@@ -209,14 +209,14 @@ def clean(
     cand = np.flatnonzero(reason < 0)
     # (mmsi, ts) order of the previous tail then the valid rows: the grouping duplicates
     # need, and (restricted to the kept rows) the order segment needs
-    order = stable_key_time_order(
-        np.concatenate([state.mmsi, mmsi[cand]]), np.concatenate([state.ts, ts[cand]])
-    )
+    c_mmsi = np.concatenate([state.mmsi, mmsi[cand]])
+    c_ts = np.concatenate([state.ts, ts[cand]])
+    order = stable_key_time_order(c_mmsi, c_ts)
     window_us = int(params.duplicate_window_s * 1e6)
     kernel = _duplicates
     dup, kept = kernel(
-        state.mmsi, state.ts, state.lat, state.lon, state.speed,
-        mmsi, ts, lat, lon, speed, cand, order, window_us,
+        c_mmsi, c_ts, state.lat, state.lon, state.speed, lat, lon, speed, cand, order,
+        window_us, positions.num_rows,
     )  # fmt: skip
     reason[dup] = len(DROP_REASONS) - 1
     keep = reason < 0

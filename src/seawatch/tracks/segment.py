@@ -163,9 +163,13 @@ def transponder_class(msg_type: Any) -> np.ndarray[Any, np.dtype[np.int8]]:
 
 
 def _float(table: pa.Table, name: str) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """A column as float64, NaN for nulls (NaN when absent); read-only, no copy when it
+    has no nulls."""
     if name not in table.column_names:
         return np.full(table.num_rows, np.nan)
-    col = pc.fill_null(table.column(name).cast(pa.float64()), pa.scalar(np.nan, pa.float64()))
+    col: Any = table.column(name).cast(pa.float64())
+    if col.null_count:
+        col = pc.fill_null(col, pa.scalar(np.nan, pa.float64()))
     return np.asarray(col, dtype=np.float64)
 
 
