@@ -15,6 +15,11 @@ subprocess pinned to one core, one after another:
     .venv/bin/python bench/tracks.py                      # 10 M positions, both peers
     .venv/bin/python bench/tracks.py --positions 2000000 --peers seawatch
     .venv/bin/python bench/tracks.py --output-md          # also append to bench/RESULTS.md
+    .venv/bin/python bench/tracks.py --allocator default  # freed memory back to the OS
+
+seawatch's child keeps freed memory for the next chunk as ``seawatch detect`` does
+(:func:`seawatch.engine.memory.keep_freed_memory`); ``--allocator default`` leaves glibc and
+Arrow's pool as they come, where each chunk faults its pages in again (system time).
 
 See bench/README.md ("bench/tracks") for what is timed.
 """
@@ -231,7 +236,9 @@ def _rss_kib() -> int:
     return 0
 
 
-def child_seawatch(path: Path, chunk: int, runs: int, limit: int) -> dict[str, Any]:
+def child_seawatch(
+    path: Path, chunk: int, runs: int, limit: int, allocator: str = "keep"
+) -> dict[str, Any]:
     sys.path.insert(0, str(REPO / "src"))
     import importlib
 
@@ -241,6 +248,12 @@ def child_seawatch(path: Path, chunk: int, runs: int, limit: int) -> dict[str, A
 
     from seawatch import __version__, tracks
     from seawatch.engine.pipeline import DETECTORS
+
+    kept = False
+    if allocator == "keep":  # as seawatch detect / ingest run
+        from seawatch.engine.memory import keep_freed_memory
+
+        kept = keep_freed_memory()
 
     modules = {name: importlib.import_module(f"seawatch.events.{name}") for name, _ in DETECTORS}
     static_cols = ["ts", "mmsi", "name", "imo", "callsign", "draught_m"]
@@ -317,7 +330,8 @@ def child_seawatch(path: Path, chunk: int, runs: int, limit: int) -> dict[str, A
         "timing": (
             f"read {chunk:,}-row chunks from the Parquet file, tracks.clean + tracks.segment + "
             f"{len(DETECTORS)} detectors ({', '.join(n for n, _ in DETECTORS)}) per chunk, "
-            "every state carried to the next chunk; no geography columns"
+            "every state carried to the next chunk; no geography columns; freed memory "
+            + ("kept (seawatch.engine.memory)" if kept else "returned (default allocators)")
         ),
     }
 
@@ -383,7 +397,7 @@ def child_main(args: argparse.Namespace) -> int:
     os.sched_setaffinity(0, {args.core})
     try:
         if args.child == "seawatch":
-            res = child_seawatch(args.input, args.chunk, args.runs, args.limit)
+            res = child_seawatch(args.input, args.chunk, args.runs, args.limit, args.allocator)
         else:
             res = child_movingpandas(args.input, args.runs, args.limit)
     except Exception as exc:
@@ -400,7 +414,7 @@ def child_main(args: argparse.Namespace) -> int:
 def run_peer(peer: str, path: Path, limit: int, args: argparse.Namespace) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--child", peer, "--input", str(path), "--core"]
     cmd += [str(args.core), "--runs", str(args.runs), "--limit", str(limit)]
-    cmd += ["--chunk", str(args.chunk)]
+    cmd += ["--chunk", str(args.chunk), "--allocator", args.allocator]
     env = dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1", PYTHONHASHSEED="0")
     env["OPENBLAS_NUM_THREADS"] = "1"
     base = {"peer": peer, "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
@@ -569,6 +583,13 @@ def main(argv: list[str] | None = None) -> int:
         help="MovingPandas runs on the first N positions (0 = all)",
     )
     ap.add_argument("--runs", type=int, default=3, help="timed runs per peer (best reported)")
+    ap.add_argument(
+        "--allocator",
+        choices=["keep", "default"],
+        default="keep",
+        help="seawatch: keep freed memory as seawatch detect does (seawatch.engine.memory), "
+        "or the default allocators",
+    )
     ap.add_argument("--core", type=int, default=max(os.sched_getaffinity(0)))
     ap.add_argument("--wait-idle", type=float, default=60.0, help="max seconds to wait")
     ap.add_argument("--timeout", type=float, default=3600.0)
