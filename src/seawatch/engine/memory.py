@@ -5,7 +5,7 @@ Arrow columns). By default glibc gives blocks above its mmap threshold back to t
 when they are freed and trims the top of its heap, and Arrow's default pool (mimalloc)
 purges freed pages after a few milliseconds: so each chunk faults its memory in again, page
 by page, zeroed by the kernel. In ``bench/tracks.py`` that was about a quarter of the CPU
-time, all of it system time (bench/RESULTS.md, "bench/tracks 2026-12-06").
+time, all of it system time (bench/RESULTS.md, "bench/tracks 2026-12-06 (issue 17 ...)").
 
 :func:`keep_freed_memory` makes glibc keep what is freed (no mmap for large blocks, no
 trimming) and Arrow allocate through it (its system pool), so a chunk reuses the pages of
