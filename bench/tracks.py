@@ -15,6 +15,11 @@ subprocess pinned to one core, one after another:
     .venv/bin/python bench/tracks.py                      # 10 M positions, both peers
     .venv/bin/python bench/tracks.py --positions 2000000 --peers seawatch
     .venv/bin/python bench/tracks.py --output-md          # also append to bench/RESULTS.md
+    .venv/bin/python bench/tracks.py --allocator default  # freed memory back to the OS
+
+seawatch's child keeps freed memory for the next chunk as ``seawatch detect`` does
+(:func:`seawatch.engine.memory.keep_freed_memory`); ``--allocator default`` leaves glibc and
+Arrow's pool as they come, where each chunk faults its pages in again (system time).
 
 See bench/README.md ("bench/tracks") for what is timed.
 """
@@ -231,7 +236,9 @@ def _rss_kib() -> int:
     return 0
 
 
-def child_seawatch(path: Path, chunk: int, runs: int, limit: int) -> dict[str, Any]:
+def child_seawatch(
+    path: Path, chunk: int, runs: int, limit: int, allocator: str = "keep"
+) -> dict[str, Any]:
     sys.path.insert(0, str(REPO / "src"))
     import importlib
 
@@ -242,18 +249,33 @@ def child_seawatch(path: Path, chunk: int, runs: int, limit: int) -> dict[str, A
     from seawatch import __version__, tracks
     from seawatch.engine.pipeline import DETECTORS
 
+    kept = False
+    if allocator == "keep":  # as seawatch detect / ingest run
+        from seawatch.engine.memory import keep_freed_memory
+
+        kept = keep_freed_memory()
+
     modules = {name: importlib.import_module(f"seawatch.events.{name}") for name, _ in DETECTORS}
     static_cols = ["ts", "mmsi", "name", "imo", "callsign", "draught_m"]
 
     stage_s: dict[str, float] = {}
+    stage_cpu: dict[str, float] = {}  # CPU seconds: what a shared machine can measure
+    cpu_mark = [0.0]
+
+    def start() -> float:
+        cpu_mark[0] = time.process_time()
+        return time.perf_counter()
 
     def lap(name: str, t0: float) -> float:
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         stage_s[name] = stage_s.get(name, 0.0) + t1 - t0
+        stage_cpu[name] = stage_cpu.get(name, 0.0) + c1 - cpu_mark[0]
+        cpu_mark[0] = c1
         return t1
 
     def one_pass(n_rows: int) -> tuple[int, dict[str, int]]:
         stage_s.clear()
+        stage_cpu.clear()
         cstate = sstate = None
         dstate: dict[str, Any] = dict.fromkeys(modules)
         events: dict[str, int] = dict.fromkeys(modules, 0)
@@ -262,14 +284,14 @@ def child_seawatch(path: Path, chunk: int, runs: int, limit: int) -> dict[str, A
         for batch in pf.iter_batches(batch_size=chunk):
             if rows >= n_rows:
                 break
-            t = time.perf_counter()
+            t = start()
             raw = pa.Table.from_batches([batch]).slice(0, n_rows - rows)
             rows += raw.num_rows
             t = lap("read", t)
             res = tracks.clean(raw, state=cstate)
             cstate = res.state
             t = lap("clean", t)
-            pos, sstate = tracks.segment(res.positions, sstate)
+            pos, sstate = tracks.segment(res.positions, sstate, order=res.order)
             t = lap("segment", t)
             st = raw.select(static_cols)
             has = pc.or_(pc.is_valid(st["name"]), pc.is_valid(st["draught_m"]))
@@ -280,7 +302,7 @@ def child_seawatch(path: Path, chunk: int, runs: int, limit: int) -> dict[str, A
                 )
                 events[name] += ev.num_rows
                 t = lap(name, t)
-        t = time.perf_counter()
+        t = start()
         for name, table in DETECTORS:  # the end of the data: events still open
             empty = inputs[table].schema.empty_table()
             ev, dstate[name] = modules[name].detect(empty, state=dstate[name])
@@ -292,7 +314,7 @@ def child_seawatch(path: Path, chunk: int, runs: int, limit: int) -> dict[str, A
     one_pass(min(limit, 200_000))  # warm-up: imports, numba JIT
     warm = time.perf_counter() - w0
     base = _rss_kib()
-    secs, cpus, last, stages = [], [], None, {}
+    secs, cpus, last, stages, stages_cpu = [], [], None, {}, {}
     for _ in range(runs):
         c0, t0 = time.process_time(), time.perf_counter()
         last = one_pass(limit)
@@ -300,6 +322,8 @@ def child_seawatch(path: Path, chunk: int, runs: int, limit: int) -> dict[str, A
         cpus.append(time.process_time() - c0)
         if secs[-1] == min(secs):
             stages = {k: round(v, 3) for k, v in stage_s.items()}
+        if cpus[-1] == min(cpus):
+            stages_cpu = {k: round(v, 3) for k, v in stage_cpu.items()}
     assert last is not None
     rows, events = last
     return {
@@ -314,10 +338,12 @@ def child_seawatch(path: Path, chunk: int, runs: int, limit: int) -> dict[str, A
         "base_rss_kib": base,
         "events": events,
         "stage_seconds": stages,
+        "stage_cpu_seconds": stages_cpu,
         "timing": (
             f"read {chunk:,}-row chunks from the Parquet file, tracks.clean + tracks.segment + "
             f"{len(DETECTORS)} detectors ({', '.join(n for n, _ in DETECTORS)}) per chunk, "
-            "every state carried to the next chunk; no geography columns"
+            "every state carried to the next chunk; no geography columns; freed memory "
+            + ("kept (seawatch.engine.memory)" if kept else "returned (default allocators)")
         ),
     }
 
@@ -383,7 +409,7 @@ def child_main(args: argparse.Namespace) -> int:
     os.sched_setaffinity(0, {args.core})
     try:
         if args.child == "seawatch":
-            res = child_seawatch(args.input, args.chunk, args.runs, args.limit)
+            res = child_seawatch(args.input, args.chunk, args.runs, args.limit, args.allocator)
         else:
             res = child_movingpandas(args.input, args.runs, args.limit)
     except Exception as exc:
@@ -400,7 +426,7 @@ def child_main(args: argparse.Namespace) -> int:
 def run_peer(peer: str, path: Path, limit: int, args: argparse.Namespace) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--child", peer, "--input", str(path), "--core"]
     cmd += [str(args.core), "--runs", str(args.runs), "--limit", str(limit)]
-    cmd += ["--chunk", str(args.chunk)]
+    cmd += ["--chunk", str(args.chunk), "--allocator", args.allocator]
     env = dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1", PYTHONHASHSEED="0")
     env["OPENBLAS_NUM_THREADS"] = "1"
     base = {"peer": peer, "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
@@ -474,6 +500,8 @@ def print_table(results: list[dict[str, Any]], total: int) -> None:
             print(f"{r['peer']}: {json.dumps(r['events'])}")
             if r.get("stage_seconds"):
                 print(f"{r['peer']} seconds per stage: {json.dumps(r['stage_seconds'])}")
+            if r.get("stage_cpu_seconds"):
+                print(f"{r['peer']} CPU seconds per stage: {json.dumps(r['stage_cpu_seconds'])}")
 
 
 def verdict(results: list[dict[str, Any]]) -> str:
@@ -527,6 +555,12 @@ def render_section(meta: dict[str, Any], results: list[dict[str, Any]]) -> str:
             f"{json.dumps(r['events'])}; "
             + (
                 f"seconds per stage (best run) {json.dumps(r['stage_seconds'])}; "
+                + (
+                    f"CPU seconds per stage (run of least CPU) "
+                    f"{json.dumps(r['stage_cpu_seconds'])}; "
+                    if r.get("stage_cpu_seconds")
+                    else ""
+                )
                 if r.get("stage_seconds")
                 else ""
             )
@@ -569,6 +603,13 @@ def main(argv: list[str] | None = None) -> int:
         help="MovingPandas runs on the first N positions (0 = all)",
     )
     ap.add_argument("--runs", type=int, default=3, help="timed runs per peer (best reported)")
+    ap.add_argument(
+        "--allocator",
+        choices=["keep", "default"],
+        default="keep",
+        help="seawatch: keep freed memory as seawatch detect does (seawatch.engine.memory), "
+        "or the default allocators",
+    )
     ap.add_argument("--core", type=int, default=max(os.sched_getaffinity(0)))
     ap.add_argument("--wait-idle", type=float, default=60.0, help="max seconds to wait")
     ap.add_argument("--timeout", type=float, default=3600.0)

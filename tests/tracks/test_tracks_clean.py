@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from seawatch.tracks.clean import DROP_REASONS, CleanParams, CleanState, clean
+from seawatch.tracks.segment import segment
 from tracks.helpers import at, pos, positions
 
 W = CleanParams().duplicate_window_s
@@ -100,3 +101,25 @@ def test_chunking_does_not_change_what_is_kept(seed: int, n: int, data: st.DataO
         kept.extend(res.positions.column("line_no").to_pylist())
     assert kept == whole.positions.column("line_no").to_pylist()
     assert pa.array(kept, pa.int64()).equals(whole.positions.column("line_no").combine_chunks())
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 80), ordered=st.booleans())
+def test_order_is_the_segment_order_of_the_kept_rows(seed: int, n: int, ordered: bool) -> None:
+    rng = np.random.default_rng(seed)
+    seconds = rng.integers(0, 20, n) / 4
+    seconds = np.sort(seconds) if ordered else seconds  # time-ordered or not
+    rows = [
+        pos(float(s) / 3600, float(rng.integers(0, 2)), mmsi=int(rng.integers(1, 4)),
+            lon=float(rng.choice([0.0, 1.0, 200.0])), line_no=k)
+        for k, s in enumerate(seconds)
+    ]  # fmt: skip
+    res = clean(positions(rows))
+    out = res.positions
+    ts = np.asarray(out.column("ts").cast(pa.int64()), dtype=np.int64)
+    mmsi = np.asarray(out.column("mmsi").cast(pa.int64()), dtype=np.int64)
+    assert res.order is not None
+    assert res.order.tolist() == np.lexsort((ts, mmsi)).tolist()
+    with_order, _ = segment(out, order=res.order)
+    without, _ = segment(out)
+    assert with_order.equals(without)

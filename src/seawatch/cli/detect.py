@@ -32,6 +32,7 @@ from seawatch.cli.decode import (
 )
 from seawatch.cli.engine_options import engine_choice, engine_options
 from seawatch.engine.detect import DetectResult, detect_files
+from seawatch.engine.memory import keep_freed_memory
 
 __all__ = ["detect_command", "format_detect_summary"]
 
@@ -130,6 +131,7 @@ def detect_command(
     Exit code 0 done, 1 an input cannot be read (one error line each; the
     others are still processed), 2 bad usage.
     """
+    keep_freed_memory()  # chunk after chunk of the same sizes: reuse the pages
     settings = with_params(settings_of(ctx), params)
     engine, options = engine_choice(engine, scheduler, workers, buckets)
     if "-" in inputs:

@@ -32,6 +32,7 @@ from seawatch.cli.engine_options import engine_choice, engine_options
 from seawatch.cli.node import require_nation
 from seawatch.cli.query import parse_time
 from seawatch.engine.ingest import ingest
+from seawatch.engine.memory import keep_freed_memory
 from seawatch.engine.state import StateStore, state_dir
 from seawatch.errors import InputError, LabelError
 from seawatch.labels import Policy, parse_label
@@ -133,6 +134,7 @@ def ingest_command(
         require_nation(settings)  # before the store is opened (or created)
     if (incremental or watermark) and not detect:
         raise InputError("--incremental and --watermark go with --detect")
+    keep_freed_memory()  # chunk after chunk of the same sizes: reuse the pages
     if watermark is not None and not incremental:
         raise InputError("--watermark goes with --incremental")
     until = parse_time(watermark, "watermark")

@@ -249,7 +249,7 @@ class Pipeline:
         self._clean = cleaned.state
         for reason, n in cleaned.dropped.items():
             self.dropped[reason] = self.dropped.get(reason, 0) + n
-        positions, segments = tracks.segment(cleaned.positions, self._segment)
+        positions, segments = tracks.segment(cleaned.positions, self._segment, order=cleaned.order)
         # segments silent past max_gap_hours before the cutoff can never match a later row
         self._segment = segments if final else segments.open_until(cutoff_us)
         self._identity.add(positions, statics, horizon=None if final else cutoff_us)

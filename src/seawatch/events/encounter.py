@@ -46,7 +46,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from seawatch.events.encounter_kernels import M_PER_DEG, close_pairs, resample, runs, wrapped
+from seawatch.events.encounter_cells import close_pairs
+from seawatch.events.encounter_kernels import resample, runs, wrapped
 from seawatch.events.params import param
 from seawatch.events.schema import build_events, empty_events, json_objects
 from seawatch.events.tracks_in import (
@@ -141,22 +142,24 @@ def _close_steps(kd: Any, params: EncounterParams) -> tuple[Any, ...]:
     track_mmsi[kd.track] = kd.mmsi
     gmmsi = track_mmsi[gk]
     src = np.concatenate([np.arange(len(gk), dtype=np.int64), wrapped(glat, glon, CELL_M)])
-    hlat, hlon = glat[src], glon[src]
-    hlon[len(gk) :] -= 360.0  # copies of points near +180°, beside those near -180°
-    cy = np.floor(hlat * M_PER_DEG / CELL_M).astype(np.int64)
-    cx = np.floor(hlon * M_PER_DEG * np.cos(np.radians(hlat)) / CELL_M).astype(np.int64)
-    s0 = int(gs.min()) if len(gs) else 0
-    key = ((gs[src] - s0) << 36) | ((cy + (1 << 17)) << 18) | (cx + (1 << 17))
-    order = np.argsort(key).astype(np.int64)
-    p, q, d = close_pairs(
-        key[order], order, hlat, hlon, ga[src], gmmsi[src], len(gk), params.max_distance_m
-    )
-    p, q = src[p], src[q]
+    p, q, d = close_pairs(gs, glat, glon, ga, gmmsi, src, len(gk), CELL_M, params.max_distance_m)
     if len(src) > len(gk):  # within metres of a pole a copy can meet what its original met
         _, once = np.unique(np.stack([p, q]), axis=1, return_index=True)
         p, q, d = p[once], q[once], d[once]
-    srt = np.lexsort((gs[p], gk[q], gk[p]))
+    srt = _pair_order(gk[p], gk[q], gs[p], len(kd.keys))
     return gk, gs, glat, glon, gv, gmmsi, p[srt], q[srt], d[srt]
+
+
+def _pair_order(kp: I64, kq: I64, sp: I64, n_keys: int) -> I64:
+    """Order of close pairs by (track, other track, step): one key when it fits in 62 bits
+    (a pair of tracks has one grid point per step, so the keys are distinct)."""
+    if not len(sp):
+        return np.empty(0, np.int64)
+    s0, span = int(sp.min()), int(sp.max()) - int(sp.min()) + 1
+    if n_keys * n_keys * span < 1 << 62:
+        out: I64 = np.argsort((kp * n_keys + kq) * span + (sp - s0))
+        return out
+    return np.lexsort((sp, kq, kp)).astype(np.int64)
 
 
 def _encounters(

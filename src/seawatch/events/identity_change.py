@@ -85,33 +85,46 @@ def _flags_by_imo(statics: pa.Table) -> pa.Table:
     return t.filter(pa.array(ok))
 
 
-def _grouped(rows: pa.Table) -> tuple[pa.Table, Any, Any, Any, Any, Any]:
-    """``rows`` grouped by their ``mmsi`` column (the key), each group by time; the key,
-    times and values in that order, and per row after the first whether it has the same key
-    as the row before (``same``) and another value (``diff``)."""
+def _codes(col: Any) -> Any:
+    """Values as numbers that are equal exactly when the values are: numeric columns as
+    they are, others (text) by a dictionary code."""
+    if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
+        return np.asarray(col.to_numpy())
+    enc = pc.dictionary_encode(col)
+    return np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _grouped(rows: pa.Table) -> tuple[Any, Any, Any, Any, Any, Any]:
+    """``rows`` grouped by their ``mmsi`` column (the key), each group by time: the row
+    order, the key and times in that order, the values (in ``rows``' order), and per row
+    after the first whether it has the same key as the row before (``same``) and another
+    value (``diff``)."""
     key = np.asarray(rows["mmsi"].to_numpy(), dtype=np.int64)
     ts = np.asarray(rows["ts"].to_numpy(), dtype=np.int64)
     order = stable_key_time_order(key, ts, ordered=False)
-    rows = rows.take(order)
     key, ts = key[order], ts[order]
     same = key[1:] == key[:-1]
     vals = rows["value"].combine_chunks()
-    diff = np.asarray(pc.not_equal(vals[1:], vals[:-1]).to_numpy(zero_copy_only=False), bool)
-    return rows, key, ts, vals, same, diff
+    code = _codes(vals)[order]
+    diff = code[1:] != code[:-1]
+    return order, key, ts, vals, same, diff
 
 
-def _last_of_each(rows: pa.Table, same: Any) -> pa.Table:
-    """The state to carry: the last row of each key."""
+def _last_of_each(rows: pa.Table, order: Any, same: Any) -> pa.Table:
+    """The state to carry: the last row of each key (in the grouped order)."""
     last = np.ones(rows.num_rows, dtype=bool)
     last[:-1] = ~same
-    return rows.filter(last)
+    return rows.take(order[last])
 
 
 def _events(
-    name: str, hit: Any, ts: Any, vals: Any, mmsi: Any, params: IdentityParams, **extra: Any
-) -> pa.Table:
-    """One event per changed row ``hit`` (rows ``hit - 1`` hold the values before)."""
-    before, after = vals.take(hit - 1).to_pylist(), vals.take(hit).to_pylist()
+    name: str, hit: Any, ts: Any, vals: Any, order: Any, mmsi: Any, params: IdentityParams,
+    **extra: Any,
+) -> pa.Table:  # fmt: skip
+    """One event per changed row ``hit`` of the grouped order (rows ``hit - 1`` hold the
+    values before; ``vals`` in the rows' order, ``order`` the grouped order)."""
+    before = vals.take(order[hit - 1]).to_pylist()
+    after = vals.take(order[hit]).to_pylist()
     p = asdict(params)
     details = [
         {
@@ -142,8 +155,8 @@ def _flag_changes(
 ) -> tuple[pa.Table, pa.Table, pa.Table]:
     if rows.num_rows == 0:
         return empty_events(), rows, seen
-    rows, imo, ts, vals, same, diff = _grouped(rows)
-    vessel = np.asarray(rows["vessel"].to_numpy(), dtype=np.int64)
+    order, imo, ts, vals, same, diff = _grouped(rows)
+    vessel = np.asarray(rows["vessel"].to_numpy(), dtype=np.int64)[order]
     key = imo * 1_000_000_000 + vessel
     old = np.asarray(seen["key"].to_numpy(), dtype=np.int64)
     uniq, first = np.unique(np.concatenate([old, key]), return_index=True)
@@ -151,17 +164,20 @@ def _flag_changes(
     new_pair[first[first >= len(old)] - len(old)] = True  # first row of a pair never heard
     hit = np.flatnonzero(same & diff & new_pair[1:]) + 1
     events = _events(
-        "flag", hit, ts, vals, vessel[hit], params, imo=imo[hit], before_mmsi=vessel[hit - 1]
-    )
-    return events, _last_of_each(rows, same), pa.table({"key": pa.array(uniq, pa.int64())})
+        "flag", hit, ts, vals, order, vessel[hit], params, imo=imo[hit],
+        before_mmsi=vessel[hit - 1],
+    )  # fmt: skip
+    state = _last_of_each(rows, order, same)
+    return events, state, pa.table({"key": pa.array(uniq, pa.int64())})
 
 
 def _changes(rows: pa.Table, name: str, params: IdentityParams) -> tuple[pa.Table, pa.Table]:
     if rows.num_rows == 0:
         return empty_events(), rows
-    rows, mmsi, ts, vals, same, diff = _grouped(rows)
+    order, mmsi, ts, vals, same, diff = _grouped(rows)
     hit = np.flatnonzero(same & diff) + 1
-    return _events(name, hit, ts, vals, mmsi[hit], params), _last_of_each(rows, same)
+    events = _events(name, hit, ts, vals, order, mmsi[hit], params)
+    return events, _last_of_each(rows, order, same)
 
 
 def detect(

@@ -71,37 +71,110 @@ class CleanResult:
     dropped: dict[str, int]
     nulled: dict[str, int]
     state: CleanState
+    order: np.ndarray[Any, np.dtype[np.int64]] | None = None
+    """Rows of ``positions`` in (mmsi, ts) order, ties in input order: the order
+    :func:`seawatch.tracks.segment.segment` needs (pass it as ``order=``: no second sort)."""
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
+def _checks(
+    ts_null: np.ndarray, mmsi_null: np.ndarray, lat: np.ndarray, lon: np.ndarray,
+    speed: np.ndarray, course: np.ndarray, msg_type: np.ndarray, speed_na_kn: float,
+    noise_kn: np.ndarray, drop_null_island: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Per row, in one pass: the first drop reason (index in DROP_REASONS, -1 = valid; the
+    duplicate test comes later), the speed with 'not available' as NaN, and whether speed
+    and course were 'not available'."""
+    n = lat.shape[0]
+    reason = np.full(n, -1, np.int8)
+    speed_out = np.empty(n)
+    speed_na = np.zeros(n, np.bool_)
+    course_na = np.zeros(n, np.bool_)
+    for i in range(n):
+        sp = speed[i]
+        na = sp >= speed_na_kn or (msg_type[i] == 27 and sp == 63)
+        speed_na[i] = na
+        course_na[i] = course[i] >= 360.0
+        if na:
+            sp = np.nan
+        speed_out[i] = sp
+        la, lo = lat[i], lon[i]
+        if ts_null[i]:
+            reason[i] = 0
+        elif mmsi_null[i]:
+            reason[i] = 1
+        elif np.isnan(la) or np.isnan(lo):
+            reason[i] = 2
+        elif abs(la) > 90.0:
+            reason[i] = 3
+        elif abs(lo) > 180.0:
+            reason[i] = 4
+        elif la == 0.0 and lo == 0.0 and drop_null_island:
+            reason[i] = 5
+        else:
+            for s in noise_kn:
+                if abs(sp - s) < 1e-6:
+                    reason[i] = 6
+                    break
+    return reason, speed_out, speed_na, course_na
+
+
+@njit(cache=True, nogil=True)
 def _duplicates(
-    mmsi: np.ndarray, ts: np.ndarray, lat: np.ndarray, lon: np.ndarray, speed: np.ndarray,
-    order: np.ndarray, n_prev: int, window_us: int,
-) -> np.ndarray:  # fmt: skip
-    """Rows (in ``order``: grouped by mmsi, by ts) equal to an earlier kept row in the window.
-
-    The first ``n_prev`` rows are the previous chunk's tail: kept, never reported.
-    """
-    dup = np.zeros(mmsi.shape[0], np.bool_)
-    for a in range(order.shape[0]):
-        i = order[a]
+    c_mmsi: np.ndarray, c_ts: np.ndarray, p_lat: np.ndarray, p_lon: np.ndarray,
+    p_speed: np.ndarray, lat: np.ndarray, lon: np.ndarray, speed: np.ndarray,
+    cand: np.ndarray, order: np.ndarray, window_us: int, n_rows: int,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Duplicates among the candidates: the previous chunk's tail (``p_*``: kept, never
+    reported) then this chunk's rows ``cand`` (``c_mmsi``, ``c_ts``: of both), grouped by
+    mmsi and by ts in ``order``. A row is a duplicate when equal to an earlier kept row in
+    the window. Returns the duplicate flag per row of the chunk (``n_rows``) and the
+    chunk's kept rows in ``order``."""
+    m = p_lat.shape[0]
+    nc = order.shape[0]
+    s_mmsi = np.empty(nc, np.int64)  # mmsi and ts in order: the walk reads them in sequence
+    s_ts = np.empty(nc, np.int64)
+    for a in range(nc):
+        s_mmsi[a] = c_mmsi[order[a]]
+        s_ts[a] = c_ts[order[a]]
+    dup_s = np.zeros(nc, np.bool_)
+    dup = np.zeros(n_rows, np.bool_)
+    kept = np.empty(nc - m, np.int64)
+    k = 0
+    for a in range(nc):
         b = a - 1
-        while b >= 0:
-            j = order[b]
-            if mmsi[j] != mmsi[i] or ts[i] - ts[j] > window_us:
-                break
-            same_speed = speed[i] == speed[j] or (np.isnan(speed[i]) and np.isnan(speed[j]))
-            if not dup[j] and lat[i] == lat[j] and lon[i] == lon[j] and same_speed:
-                dup[i] = True
-                break
+        while b >= 0 and s_mmsi[b] == s_mmsi[a] and s_ts[a] - s_ts[b] <= window_us:
+            if not dup_s[b]:
+                i, j = order[a], order[b]
+                la_i = p_lat[i] if i < m else lat[cand[i - m]]
+                lo_i = p_lon[i] if i < m else lon[cand[i - m]]
+                sp_i = p_speed[i] if i < m else speed[cand[i - m]]
+                la_j = p_lat[j] if j < m else lat[cand[j - m]]
+                lo_j = p_lon[j] if j < m else lon[cand[j - m]]
+                sp_j = p_speed[j] if j < m else speed[cand[j - m]]
+                same_speed = sp_i == sp_j or (np.isnan(sp_i) and np.isnan(sp_j))
+                if la_i == la_j and lo_i == lo_j and same_speed:
+                    dup_s[a] = True
+                    break
             b -= 1
-    return dup[n_prev:]
+        i = order[a]
+        if i >= m:
+            if dup_s[a]:
+                dup[cand[i - m]] = True
+            else:
+                kept[k] = cand[i - m]
+                k += 1
+    return dup, kept[:k]
 
 
 def _f64(table: pa.Table, name: str) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """A column as float64, NaN for nulls (NaN when absent); read-only, no copy when it
+    has no nulls."""
     if name not in table.column_names:
         return np.full(table.num_rows, np.nan)
-    col = pc.fill_null(table.column(name).cast(pa.float64()), pa.scalar(np.nan, pa.float64()))
+    col: Any = table.column(name).cast(pa.float64())
+    if col.null_count:
+        col = pc.fill_null(col, pa.scalar(np.nan, pa.float64()))
     return np.asarray(col, dtype=np.float64)
 
 
@@ -120,7 +193,6 @@ def clean(
     boundary are found as in a single pass.
     """
     state = CleanState() if state is None else state
-    n = positions.num_rows
     ts_null = np.asarray(positions.column("ts").is_null(), dtype=bool)
     mmsi_null = np.asarray(positions.column("mmsi").is_null(), dtype=bool)
     ts_col = positions.column("ts").cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
@@ -128,41 +200,28 @@ def clean(
     ts = np.asarray(pc.fill_null(ts_col, zero), dtype=np.int64)
     mmsi = np.asarray(pc.fill_null(positions.column("mmsi").cast(pa.int64()), zero), np.int64)
     lat, lon = _f64(positions, "lat"), _f64(positions, "lon")
-    speed, course = _f64(positions, "speed_kn"), _f64(positions, "course_deg")
-    msg_type = _f64(positions, "msg_type")
-    with np.errstate(invalid="ignore"):
-        speed_na = (speed >= params.speed_not_available_kn) | ((msg_type == 27) & (speed == 63))
-        course_na = course >= 360.0
-        speed = np.where(speed_na, np.nan, speed)
-        noise = np.zeros(n, bool)
-        for s in params.noise_speeds_kn:
-            noise |= np.abs(speed - s) < 1e-6
-        tests = [
-            ts_null,
-            mmsi_null,
-            np.isnan(lat) | np.isnan(lon),
-            np.abs(lat) > 90.0,
-            np.abs(lon) > 180.0,
-            (lat == 0.0) & (lon == 0.0) & params.drop_null_island,
-            noise,
-        ]
-    reason = np.full(n, -1, np.int8)
-    for k, bad in enumerate(tests):
-        reason[(reason < 0) & bad] = k
-    valid = reason < 0
-    m = int(state.mmsi.shape[0])
-    all_mmsi = np.concatenate([state.mmsi, mmsi])
-    all_ts = np.concatenate([state.ts, ts])
-    all_lat, all_lon = np.concatenate([state.lat, lat]), np.concatenate([state.lon, lon])
-    all_speed = np.concatenate([state.speed, speed])
-    cand = np.concatenate([np.arange(m), m + np.flatnonzero(valid)])
-    order = cand[stable_key_time_order(all_mmsi[cand], all_ts[cand], ordered=False)]
+    kernel: Any = _checks
+    reason, speed, speed_na, course_na = kernel(
+        ts_null, mmsi_null, lat, lon, _f64(positions, "speed_kn"), _f64(positions, "course_deg"),
+        _f64(positions, "msg_type"), params.speed_not_available_kn,
+        np.asarray(params.noise_speeds_kn, dtype=np.float64), params.drop_null_island,
+    )  # fmt: skip
+    cand = np.flatnonzero(reason < 0)
+    # (mmsi, ts) order of the previous tail then the valid rows: the grouping duplicates
+    # need, and (restricted to the kept rows) the order segment needs
+    c_mmsi = np.concatenate([state.mmsi, mmsi[cand]])
+    c_ts = np.concatenate([state.ts, ts[cand]])
+    order = stable_key_time_order(c_mmsi, c_ts)
     window_us = int(params.duplicate_window_s * 1e6)
-    kernel: Any = _duplicates
-    dup = kernel(all_mmsi, all_ts, all_lat, all_lon, all_speed, order, m, window_us)
-    reason[valid & dup] = len(tests)
+    kernel = _duplicates
+    dup, kept = kernel(
+        c_mmsi, c_ts, state.lat, state.lon, state.speed, lat, lon, speed, cand, order,
+        window_us, positions.num_rows,
+    )  # fmt: skip
+    reason[dup] = len(DROP_REASONS) - 1
     keep = reason < 0
-    dropped = {r: int(np.count_nonzero(reason == k)) for k, r in enumerate(DROP_REASONS)}
+    counts = np.bincount(reason.astype(np.int64) + 1, minlength=len(DROP_REASONS) + 1)
+    dropped = {r: int(counts[k + 1]) for k, r in enumerate(DROP_REASONS)}
     nulled = {
         "speed_not_available": int(np.count_nonzero(speed_na & keep)),
         "course_not_available": int(np.count_nonzero(course_na & keep)),
@@ -172,16 +231,32 @@ def clean(
         out = _nulled(out, "speed_kn", speed_na)
     if "course_deg" in out.column_names and nulled["course_not_available"]:
         out = _nulled(out, "course_deg", course_na)
-    out = out.filter(pa.array(keep))
-    # the new tail: kept rows of this chunk and the old tail within the window of the end
-    tail_mmsi = np.concatenate([state.mmsi, mmsi[keep]])
-    tail_ts = np.concatenate([state.ts, ts[keep]])
-    if tail_ts.shape[0]:
-        last = tail_ts >= int(tail_ts.max()) - window_us
-        lat_k = np.concatenate([state.lat, lat[keep]])[last]
-        lon_k = np.concatenate([state.lon, lon[keep]])[last]
-        speed_k = np.concatenate([state.speed, speed[keep]])[last]
-        new_state = CleanState(tail_mmsi[last], tail_ts[last], lat_k, lon_k, speed_k)
+    n_keep = int(kept.shape[0])
+    if n_keep < positions.num_rows:
+        out = out.filter(pa.array(keep))
+        rank = np.cumsum(keep, dtype=np.int64) - 1  # input row -> row of the output
+        kept = rank[kept]
+    # the new tail: rows of the old tail and kept rows of this chunk within the window of
+    # the end, old tail first
+    if n_keep or state.ts.shape[0]:
+        last_us = max(
+            int(state.ts.max()) if state.ts.shape[0] else -(2**63),
+            int(ts[keep].max()) if n_keep else -(2**63),
+        )
+        old = state.ts >= last_us - window_us
+        new = keep & (ts >= last_us - window_us)
+        new_state = CleanState(
+            *(
+                np.concatenate([getattr(state, f)[old], a[new]])
+                for f, a in (
+                    ("mmsi", mmsi),
+                    ("ts", ts),
+                    ("lat", lat),
+                    ("lon", lon),
+                    ("speed", speed),
+                )
+            )
+        )
     else:
         new_state = state
-    return CleanResult(out, dropped, nulled, new_state)
+    return CleanResult(out, dropped, nulled, new_state, kept)

@@ -113,15 +113,24 @@ def _classify(v: np.ndarray[Any, np.dtype[np.int64]]) -> tuple[np.ndarray[Any, A
     return cls, mid
 
 
-def flags(mmsi: pa.Array | pa.ChunkedArray) -> pa.Table:  # type: ignore[type-arg]
-    """Class, MID and flag of each MMSI, as a table with :data:`FLAG_SCHEMA`."""
+def _classified(mmsi: pa.Array | pa.ChunkedArray) -> tuple[Any, Any, Any, Any]:  # type: ignore[type-arg]
+    """Per MMSI: null or not, class index, MID (-1: none) and the index of its flag in
+    :func:`_lookup`'s arrays (null when unknown or none)."""
     is_null = np.asarray(mmsi.is_null(), dtype=bool)
     v = np.asarray(pc.fill_null(mmsi.cast(pa.int64()), pa.scalar(-1, pa.int64())), np.int64)
     cls, mid = _classify(v)
-    iso2, iso3, name, known = _lookup()
+    known = _lookup()[3]
     has_mid = mid >= 0
     flagged = has_mid & known[np.where(has_mid, mid, 0)]
     idx = pa.array(np.where(flagged, mid, 0), mask=~flagged, type=pa.int64())
+    return is_null, cls, mid, idx
+
+
+def flags(mmsi: pa.Array | pa.ChunkedArray) -> pa.Table:  # type: ignore[type-arg]
+    """Class, MID and flag of each MMSI, as a table with :data:`FLAG_SCHEMA`."""
+    is_null, cls, mid, idx = _classified(mmsi)
+    iso2, iso3, name, _ = _lookup()
+    has_mid = mid >= 0
     cls_idx = pa.array(cls.astype(np.int64), mask=is_null, type=pa.int64())
     classes = pa.array(CLASSES, pa.string()).take(cls_idx)
     arrays: list[Any] = [
@@ -136,7 +145,8 @@ def flags(mmsi: pa.Array | pa.ChunkedArray) -> pa.Table:  # type: ignore[type-ar
 
 def flag_of(mmsi: pa.Array | pa.ChunkedArray) -> pa.Array:  # type: ignore[type-arg]
     """Flag (ISO 3166-1 alpha-3) of each MMSI from its MID; null when unknown or none."""
-    return flags(mmsi).column("flag").combine_chunks()
+    flag: pa.Array[Any] = _lookup()[1].take(_classified(mmsi)[3])  # only the flag column
+    return flag
 
 
 def mmsi_class(mmsi: pa.Array | pa.ChunkedArray) -> pa.Array:  # type: ignore[type-arg]

@@ -3,8 +3,10 @@
 Feeds arrive roughly in time order, and a stage that needs rows grouped by vessel (or by
 track) then needs only a stable grouping, which a counting sort does in linear time: the
 keys are numbered by hashing (Arrow's ``dictionary_encode``), the few distinct keys sorted
-if their order matters, and every row placed in one pass. Any other input falls back to
-``numpy.lexsort``. Same result either way: the stable order by (key, ts).
+if their order matters, and every row placed in one pass. That grouping is kept when each
+key's rows are in time order (as when a state's last row per key precedes a time-ordered
+chunk); any other input falls back to ``numpy.lexsort``. Same result either way: the
+stable order by (key, ts).
 """
 
 from __future__ import annotations
@@ -43,6 +45,16 @@ def group_order(idx: I64, n_keys: int) -> I64:  # pragma: no cover
     return order
 
 
+@njit(cache=True, nogil=True)
+def sorted_within(order: I64, codes: I64, ts: I64) -> bool:  # pragma: no cover
+    """Whether ``ts`` never falls between rows of one key in ``order``."""
+    for r in range(1, len(order)):
+        i, j = order[r], order[r - 1]
+        if codes[i] == codes[j] and ts[i] < ts[j]:
+            return False
+    return True
+
+
 def key_codes(keys: Any, *, ordered: bool) -> tuple[I64, int]:
     """Per row, a dense code of its key (``keys``: an Arrow array or numpy array), and the
     number of distinct keys. With ``ordered``, codes follow the keys' sort order."""
@@ -65,7 +77,7 @@ def stable_key_time_order(keys: Any, ts: I64, *, ordered: bool = True) -> I64:
     if len(ts) < 2:
         return np.arange(len(ts), dtype=np.int64)
     codes, n = key_codes(keys, ordered=ordered)
-    if is_sorted(ts):
-        order: I64 = group_order(codes, n)
+    order: I64 = group_order(codes, n)
+    if is_sorted(ts) or sorted_within(order, codes, ts):  # e.g. per-key state rows first
         return order
     return np.lexsort((ts, codes)).astype(np.int64)

@@ -163,9 +163,13 @@ def transponder_class(msg_type: Any) -> np.ndarray[Any, np.dtype[np.int8]]:
 
 
 def _float(table: pa.Table, name: str) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """A column as float64, NaN for nulls (NaN when absent); read-only, no copy when it
+    has no nulls."""
     if name not in table.column_names:
         return np.full(table.num_rows, np.nan)
-    col = pc.fill_null(table.column(name).cast(pa.float64()), pa.scalar(np.nan, pa.float64()))
+    col: Any = table.column(name).cast(pa.float64())
+    if col.null_count:
+        col = pc.fill_null(col, pa.scalar(np.nan, pa.float64()))
     return np.asarray(col, dtype=np.float64)
 
 
@@ -173,11 +177,15 @@ def segment(
     positions: pa.Table,
     state: SegmenterState | None = None,
     params: SegmentParams = SegmentParams(),
+    *,
+    order: np.ndarray[Any, np.dtype[np.int64]] | None = None,
 ) -> tuple[pa.Table, SegmenterState]:
     """Assign ``segment_id`` to every position; returns (positions in input order, new state).
 
     Rows with a null ``ts``, ``mmsi``, ``lat`` or ``lon`` are an :class:`InputError`: clean
     first. Chunks must be time-ordered: every ``ts`` of a chunk ≥ those of the previous one.
+    ``order``: the rows in (mmsi, ts) order, ties in input order, when already known
+    (:attr:`seawatch.tracks.clean.CleanResult.order`); computed when None.
     """
     for name in ("ts", "mmsi", "lat", "lon"):
         if name not in positions.column_names:
@@ -192,7 +200,10 @@ def segment(
     ts_col = positions.column("ts").cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
     mmsi = np.asarray(positions.column("mmsi").cast(pa.int32()), dtype=np.int32)
     ts = np.asarray(ts_col, dtype=np.int64)
-    order = stable_key_time_order(mmsi, ts)  # by (mmsi, ts); ties keep input order
+    if order is None:
+        order = stable_key_time_order(mmsi, ts)  # by (mmsi, ts); ties keep input order
+    elif order.shape[0] != ts.shape[0]:
+        raise InputError(f"order has {order.shape[0]} rows, positions {ts.shape[0]}")
     mmsi, ts = mmsi[order], ts[order]
     if len(state) and ts.shape[0] and int(ts.min()) < int(state.last_ts.max()):
         msg = "chunk starts before the previous chunk's last point; chunks must be time-ordered"

@@ -1,0 +1,141 @@
+"""Close pairs of the encounter rule: grid points hashed into ~1 km cells per grid step.
+
+In: the grid points of :func:`~.encounter_kernels.resample` (step, lat, lon, land/port flag,
+MMSI) and the points to hash (``src``: every point, then copies of those just west of +180°,
+:func:`~.encounter_kernels.wrapped`). Out: the close pairs, as indices of grid points, lower
+MMSI first, with their distances. A compiled pass hashes the points, numpy sorts their
+keys, and a second compiled pass lays them out in that order and walks the cells; see
+:mod:`.encounter` for the rule.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from seawatch.events.encounter_kernels import M_PER_DEG
+from seawatch.events.tracks_in import EARTH_RADIUS_M, F64, I64, haversine_m
+
+__all__ = ["close_pairs"]
+
+
+@njit(cache=True, nogil=True)
+def _hashed(
+    gs: I64, glat: F64, glon: F64, src: I64, n_orig: int, cell_m: float
+) -> tuple[I64, F64, F64, F64]:  # pragma: no cover
+    """Per hashed point its (step, cell y, cell x) key, latitude, longitude (copies shifted
+    by -360°) and latitude cosine."""
+    n = len(src)
+    key = np.empty(n, np.int64)
+    hlat = np.empty(n)
+    hlon = np.empty(n)
+    hcos = np.empty(n)
+    s0 = gs.min() if len(gs) else 0
+    for h in range(n):
+        i = src[h]
+        la = glat[i]
+        lo = glon[i] - 360.0 if h >= n_orig else glon[i]
+        c = math.cos(math.radians(la))
+        cy = np.int64(math.floor(la * M_PER_DEG / cell_m))
+        cx = np.int64(math.floor(lo * M_PER_DEG * c / cell_m))
+        key[h] = ((gs[i] - s0) << 36) | ((cy + (1 << 17)) << 18) | (cx + (1 << 17))
+        hlat[h], hlon[h], hcos[h] = la, lo, c
+    return key, hlat, hlon, hcos
+
+
+def close_pairs(
+    gs: I64, glat: F64, glon: F64, ga: F64, gmmsi: I64, src: I64, n_orig: int,
+    cell_m: float, max_d: float,
+) -> tuple[I64, I64, F64]:  # fmt: skip
+    """Close (point, point) pairs of grid points, lower MMSI first, each pair once.
+
+    Hashed points ``src[h]`` from ``n_orig`` on are copies, shifted by -360°, of points just
+    west of +180°: they meet the points just east of -180° in the cells; two copies never
+    pair (their originals already did)."""
+    key, hlat, hlon, hcos = _hashed(gs, glat, glon, src, n_orig, cell_m)
+    order = np.argsort(key)  # numpy's sort of int64 keys: vectorised, faster than compiled
+    return _walk(key, order, hlat, hlon, hcos, ga, gmmsi, src, n_orig, max_d)
+
+
+@njit(cache=True, nogil=True)
+def _walk(
+    key: I64, order: I64, hlat: F64, hlon: F64, hcos: F64, ga: F64, gmmsi: I64, src: I64,
+    n_orig: int, max_d: float,
+) -> tuple[I64, I64, F64]:  # fmt: skip
+    """The close pairs of hashed points sorted by key (``order``).
+
+    Every cell is compared with itself and with 4 of its 8 neighbours (x + 1 and the three
+    at y + 1; the other 4 compare with it). Cells come in key order, so the neighbours'
+    keys grow too and are found by pointers that only move forward: linear in the number
+    of points. A candidate pair whose longitude difference alone (a lower bound of the
+    haversine distance) is too far costs no haversine.
+    """
+    n = len(src)
+    # the points laid out in key order: the cell walk reads memory in sequence
+    skey = np.empty(n, np.int64)
+    slat, slon, scos = np.empty(n), np.empty(n), np.empty(n)
+    sbad = np.empty(n, np.bool_)
+    smm = np.empty(n, np.int64)
+    for r in range(n):
+        h = order[r]
+        skey[r], slat[r], slon[r], scos[r] = key[h], hlat[h], hlon[h], hcos[h]
+        sbad[r] = ga[src[h]] > 0
+        smm[r] = gmmsi[src[h]]
+    row = np.int64(1 << 18)
+    max_dlat = max_d / M_PER_DEG
+    max_lb = max_d * 1.000001  # margin over rounding: a pair skipped is surely too far
+    cap = 1024
+    pa_ = np.empty(cap, np.int64)
+    pb = np.empty(cap, np.int64)
+    pd = np.empty(cap)
+    ranges = np.empty((5, 2), np.int64)
+    ptr = np.zeros(5, np.int64)
+    m = 0
+    a = 0
+    while a < n:
+        b = a + 1
+        while b < n and skey[b] == skey[a]:
+            b += 1
+        ranges[0, 0], ranges[0, 1] = a, b
+        for c in range(1, 5):
+            want = skey[a] + (1 if c == 1 else row + c - 3)  # x+1; y+1 with x-1, x, x+1
+            lo = max(ptr[c], b)
+            while lo < n and skey[lo] < want:
+                lo += 1
+            hi = lo
+            while hi < n and skey[hi] == want:
+                hi += 1
+            ptr[c] = lo
+            ranges[c, 0], ranges[c, 1] = lo, hi
+        for r in range(a, b):
+            if sbad[r]:
+                continue
+            for c in range(5):
+                lo = r + 1 if c == 0 else ranges[c, 0]
+                for r2 in range(lo, ranges[c, 1]):
+                    if sbad[r2] or smm[r2] == smm[r] or abs(slat[r2] - slat[r]) > max_dlat:
+                        continue
+                    if order[r] >= n_orig and order[r2] >= n_orig:
+                        continue
+                    # haversine ≥ 2R·cos φ1·cos φ2·|sin(Δλ/2)|... ≥ 2R·min(cos)·(x - x³/6)
+                    x = abs(math.radians(slon[r2] - slon[r])) / 2
+                    if 2.0 * EARTH_RADIUS_M * min(scos[r], scos[r2]) * (x - x**3 / 6) > max_lb:
+                        continue
+                    d = haversine_m(slat[r], slon[r], slat[r2], slon[r2])
+                    if d > max_d:
+                        continue
+                    if m == cap:
+                        cap *= 2
+                        pa_ = np.concatenate((pa_, np.empty(cap - m, np.int64)))
+                        pb = np.concatenate((pb, np.empty(cap - m, np.int64)))
+                        pd = np.concatenate((pd, np.empty(cap - m)))
+                    p, q = src[order[r]], src[order[r2]]
+                    lo_first = smm[r] < smm[r2]
+                    pa_[m] = p if lo_first else q
+                    pb[m] = q if lo_first else p
+                    pd[m] = d
+                    m += 1
+        a = b
+    return pa_[:m], pb[:m], pd[:m]
