@@ -115,6 +115,19 @@ def export_bundle(
     release, and what a delay withheld then); the bundle is also kept in the outbox, and
     when nothing is new nothing is sealed or logged (``Release.entry`` is -1). The cursor
     moves only once the release (or refusal) is logged."""
+    with store.labels_held():  # one read of the labels for the whole release
+        return _export(store, node, peer, rules, out_dir, now, outbox)
+
+
+def _export(
+    store: Store,
+    node: Node,
+    peer: Peer,
+    rules: Rules,
+    out_dir: Path,
+    now: dt.datetime | None,
+    outbox: Outbox | None,
+) -> Release:
     now = now or dt.datetime.now(dt.UTC)
     recipient = peer.enc_public
     policy = store.policy
@@ -205,7 +218,7 @@ def export_bundle(
     if outbox is not None:
         if folder.parent != outbox.folder:
             shutil.copytree(folder, outbox.folder / bundle_id)
-        keys = {t: r.column(KEYED[t]).to_pylist() for t, r in new.items()}
+        keys = {t: r.column(KEYED[t]).combine_chunks() for t, r in new.items()}
         outbox.keep(index, bundle_id, new, keys)
         _keep_cursor(outbox, read)  # only now: a crash before re-reads from the old one
     return Release(bundle_id, folder, counts, withheld, index)
