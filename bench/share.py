@@ -264,48 +264,68 @@ def run_converge(positions: int, before: int = 1_000, workers: int = 2) -> dict[
                     lid = store.label_id(parse_label("UNCLASSIFIED", store.policy, originator=n))
                     store.write("positions", _positions(count, lid, start + k * count))
 
-        def exchange(a: str, b: str) -> int:
-            """``a`` pulls from ``b``: b's store answers, a's store imports."""
+        def answer(a: str, b: str) -> tuple[bytes, int]:
+            """``b`` answers ``a``'s pull (b's store, log, outbox): the body on the wire."""
             na, nb = nodes[a], nodes[b]
-            to_a, from_b = nb.peers().get(na.name), na.peers().get(nb.name)
-            after = seen_size(na, from_b)
-            answer = answer_pull(stores[b], nb, to_a, rules[b], after)
-            checked = check_answer(na, from_b, json.loads(json.dumps(answer)), after)
-            done = store_answer(stores[a], na, checked)
-            return sum(i.stored for i in done.imported)
+            after = seen_size(na, na.peers().get(nb.name))
+            body = json.dumps(answer_pull(stores[b], nb, nb.peers().get(na.name), rules[b], after))
+            return body.encode(), after
+
+        def store(a: str, b: str, body: bytes, after: int) -> int:
+            """``a`` checks and stores ``b``'s answer (a's store, log, witness state)."""
+            na, from_b = nodes[a], nodes[a].peers().get(nodes[b].name)
+            checked = check_answer(na, from_b, json.loads(body), after)
+            return sum(i.stored for i in store_answer(stores[a], na, checked).imported)
 
         def sync_round() -> int:
-            """Every node pulls from every other; up to ``workers`` exchanges at once, each
-            of two nodes no other running exchange touches (a node's store, log and
-            outboxes are used by one exchange at a time, as one node's own process would)."""
-            pending = [(a, b) for a in nodes for b in nodes if a != b]
+            """Every node pulls from every other. An exchange is two steps: the answer
+            (the sender's store, log and outbox) and the import (the receiver's); up to
+            ``workers`` steps run at once, each on a node no other running step uses (as
+            each node's own process would: one node answers one peer while another imports
+            what a third sent it)."""
+            pairs = [(a, b) for a in nodes for b in nodes if a != b]
             if workers == 1:  # in this thread (so a profiler sees it)
-                return sum(exchange(a, b) for a, b in pending)
+                return sum(store(a, b, *answer(a, b)) for a, b in pairs)
+            steps: list[tuple[str, str, str, tuple[bytes, int] | None]] = [
+                (b, a, b, None) for a, b in pairs
+            ]  # (the node it uses, puller, sender, the answer when it is an import)
             busy: set[str] = set()
-            moved = 0
+            running, moved = 0, 0
             cond = threading.Condition()
 
             def worker() -> None:
-                nonlocal moved
+                nonlocal moved, running
                 while True:
                     with cond:
                         while True:
-                            if not pending:
-                                return
-                            pair = next((p for p in pending if not busy & set(p)), None)
-                            if pair is not None:
+                            ready = [t for t in steps if t[0] not in busy]
+                            step = next((t for t in ready if t[3] is not None), None) or next(
+                                iter(ready), None
+                            )  # imports first: they free the answers held in memory
+                            if step is not None or (not steps and not running):
                                 break
                             cond.wait()
-                        pending.remove(pair)
-                        busy.update(pair)
+                        if step is None:
+                            return
+                        steps.remove(step)
+                        busy.add(step[0])
+                        running += 1
+                    node, a, b, sent = step
+                    body: tuple[bytes, int] | None = None
+                    got = 0
                     try:
-                        got = exchange(*pair)
+                        if sent is None:
+                            body = answer(a, b)
+                        else:
+                            got = store(a, b, *sent)
                     finally:
                         with cond:
-                            busy.difference_update(pair)
+                            busy.discard(node)
+                            running -= 1
+                            if body is not None:
+                                steps.append((a, a, b, body))
+                            moved += got
                             cond.notify_all()
-                    with cond:
-                        moved += got
 
             with ThreadPoolExecutor(workers) as pool:
                 for f in [pool.submit(worker) for _ in range(workers)]:

@@ -45,7 +45,7 @@ import pyarrow as pa
 
 from seawatch.share.files import write_atomic
 from seawatch.share.rules import Rules
-from seawatch.store import Store
+from seawatch.store import TABLES, Store
 from seawatch.store.query import Query
 
 __all__ = ["CURSOR_FILE", "Cursor", "Read", "load_cursor", "read_for_release", "save_cursor"]
@@ -152,12 +152,16 @@ def read_for_release(
     rows: dict[str, pa.Table] = {}
     fresh = 0
     delays = [r.delay_s or 0.0 for _, r in rules.for_peer(peer)]
+    last = query.last_written(tables) if old is not None and usable else {}
     for table in tables:
         if old is None or not usable:
             rows[table] = query.written(table, ours)
             fresh += rows[table].num_rows
             continue
-        new = query.written(table, ours, after_seq=old.seq)
+        if last.get(table, 0) > old.seq:
+            new = query.written(table, ours, after_seq=old.seq)
+        else:  # nothing written after the cursor (one query for every table said so)
+            new = TABLES[table].arrow_schema().empty_table()
         fresh += new.num_rows
         if max(delays, default=0.0) > 0:
             since = old.read_at - dt.timedelta(seconds=max(delays))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import os
 import re
@@ -103,8 +104,10 @@ _VERIFIED: dict[bytes, None] = {}
 """Digests of (signature, key, message) triples that verified (see Verifier.verify)."""
 
 
+@functools.lru_cache(maxsize=256)  # peers' keys are parsed again at every exchange
 def parse_vkey(text: str) -> Verifier:
-    """The :class:`Verifier` written as ``text`` (C2SP form); a clear error if malformed."""
+    """The :class:`Verifier` written as ``text`` (C2SP form); a clear error if malformed
+    (a key that parses is remembered: the result is immutable)."""
     parts = text.strip().split("+", 2)  # the base64 key may hold "+" itself
     if len(parts) != 3:
         raise KeyFormatError(
