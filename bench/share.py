@@ -17,6 +17,7 @@ one that is not (NOFORN, never read for USA); a rule releases everything to USA.
     .venv/bin/python bench/share.py --output-md      # also add a section to bench/RESULTS.md
     .venv/bin/python bench/share.py --sync --positions 200000   # the pull exchange only
     .venv/bin/python bench/share.py --converge --output-md      # 5 nodes after a partition
+    .venv/bin/python bench/share.py --converge --workers 1       # one step at a time
 
 ``--converge``: five nodes (IND, USA, JPN, AUS, FRA) in process (each its own DuckDB store,
 keys, log and outboxes; the exchange is the HTTP pull's in memory: the answer serialised to
@@ -24,7 +25,12 @@ JSON and back, no sockets), every node releasing everything to every other. They
 1,000 positions each, then are partitioned while they store ``--positions`` new ones
 between them (1 M: 200,000 each, all releasable to all); timed from the heal until every
 node holds all of them and every node's view of every log is that log's root: rounds in
-which every node pulls from every other in turn.
+which every node pulls from every other. An exchange is two steps, the sender's answer
+(its store, log and outbox) and the puller's import (its own); ``--workers`` steps run at
+once (threads, default: the CPU count), each on a node no other running step uses, as
+five machines would run them (``--workers 1``: one after another, as before). Printed
+beside the wall-clock times: the process's CPU-seconds (all its threads, DuckDB's too),
+the figure that does not move with the machine's other load.
 
 Goals (issue 14): seal >= 300,000 records/s; verify + import >= 1,000,000 records/s;
 size overhead <= 5 %; a 1 M-record backlog converging across 5 nodes in < 10 s.
