@@ -208,3 +208,41 @@ def test_a_cursor_that_cannot_be_read_means_a_full_read(ind: NodeDir, tmp_path: 
     assert fresh(ind, rules) == 10  # read again whole ...
     assert release(ind, rules) == {}  # ... and the fingerprints send nothing twice
     assert load_cursor(folder) is not None
+
+
+def test_a_release_whose_cursor_was_lost_is_not_sent_twice(ind: NodeDir) -> None:
+    """A crash after a release was logged and its fingerprints kept, before its cursor:
+    the next release reads from the older cursor, whose ``through`` leaves that release's
+    fingerprints to check, and sends none of its records again."""
+    rules = Rules([make_rule({"peer": "usa-c2"})])
+    with store_of(ind) as store, store.transaction():
+        positions(store, range(0, 10), NOW)
+    assert release(ind, rules) == {"positions": 10}
+    folder = Outbox(ind.node().data_dir, "usa-c2").folder
+    kept = (folder / CURSOR_FILE).read_bytes()
+    assert load_cursor(folder).through is not None  # type: ignore[union-attr]
+    with store_of(ind) as store, store.transaction():
+        positions(store, range(10, 15), NOW)
+    assert release(ind, rules) == {"positions": 5}
+    (folder / CURSOR_FILE).write_bytes(kept)  # as if the crash came before the cursor
+    with store_of(ind) as store, store.transaction():
+        positions(store, range(15, 17), NOW)
+    assert fresh(ind, rules) == 7
+    assert release(ind, rules) == {"positions": 2}
+
+
+def test_fingerprint_files_are_appended_then_merged(ind: NodeDir) -> None:
+    """Each release adds one fingerprint file (the earlier ones are not rewritten); past
+    MERGE_AT files the smaller ones are merged, and a full read still sends nothing twice."""
+    from seawatch.share.outbox import MERGE_AT
+
+    rules = Rules([make_rule({"peer": "usa-c2"})])
+    outbox = Outbox(ind.node().data_dir, "usa-c2")
+    for k in range(MERGE_AT + 2):
+        with store_of(ind) as store, store.transaction():
+            positions(store, range(100 * k, 100 * k + 3), NOW)
+        assert release(ind, rules) == {"positions": 3}
+        assert 1 <= len(outbox.segments("positions")) <= MERGE_AT
+    (outbox.folder / CURSOR_FILE).unlink()  # a full read: every fingerprint checked
+    assert fresh(ind, rules) == 3 * (MERGE_AT + 2)
+    assert release(ind, rules) == {}

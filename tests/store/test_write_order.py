@@ -78,6 +78,11 @@ def test_writes_are_numbered_and_read_by_number(store: Store) -> None:
     # by the event's end (its start while open)
     assert q.written("events", [lid], time_after=T0 + dt.timedelta(hours=1)).num_rows == 1
     assert q.written("events", [lid], time_after=T0 + dt.timedelta(hours=2)).num_rows == 0
+    # the largest number per table, in one query (a release skips a table not written since)
+    last = q.last_written(("positions", "statics", "events"))
+    assert last["statics"] == 0
+    assert first < last["positions"] <= before
+    assert last["events"] > before
 
 
 def test_an_open_write_holds_the_settled_number_back(store: Store) -> None:

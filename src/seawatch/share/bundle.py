@@ -27,7 +27,7 @@ import io
 import json
 import shutil
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from seawatch.labels import Policy, Reader
-from seawatch.share.cursor import read_for_release, save_cursor
+from seawatch.share.cursor import Read, read_for_release, save_cursor
 from seawatch.share.files import fsync_dir
 from seawatch.share.history import previous_for
 from seawatch.share.log import canonical
@@ -55,7 +55,7 @@ from seawatch.share.seal import (
     encrypt_part,
     structured_label,
 )
-from seawatch.store import Store
+from seawatch.store import TABLES, Store
 from seawatch.store.query import Query
 
 __all__ = ["BUNDLE_FORMAT", "MANIFEST_FILE", "Release", "export_bundle", "peer_reader"]
@@ -115,6 +115,19 @@ def export_bundle(
     release, and what a delay withheld then); the bundle is also kept in the outbox, and
     when nothing is new nothing is sealed or logged (``Release.entry`` is -1). The cursor
     moves only once the release (or refusal) is logged."""
+    with store.labels_held():  # one read of the labels for the whole release
+        return _export(store, node, peer, rules, out_dir, now, outbox)
+
+
+def _export(
+    store: Store,
+    node: Node,
+    peer: Peer,
+    rules: Rules,
+    out_dir: Path,
+    now: dt.datetime | None,
+    outbox: Outbox | None,
+) -> Release:
     now = now or dt.datetime.now(dt.UTC)
     recipient = peer.enc_public
     policy = store.policy
@@ -140,7 +153,8 @@ def export_bundle(
         released = retracted.drop(table, released)  # a retracted record never leaves again
         if outbox is not None:
             before = released.num_rows
-            released = outbox.unsent(table, released)
+            after = read.checked_after if TABLES[table].on_conflict == "ignore" else None
+            released = outbox.unsent(table, released, after)
             already += before - released.num_rows
             new[table] = released
         ids: list[int] = fn.unique(released.column("label_id")).to_pylist()
@@ -165,8 +179,7 @@ def export_bundle(
     for p in parts:
         counts[p["label"]["marking"]] = counts.get(p["label"]["marking"], 0) + p["rows"]
     if not parts and outbox is not None and (already or (not read.full and not read.fresh)):
-        if read.cursor is not None:
-            save_cursor(outbox.folder, read.cursor)
+        _keep_cursor(outbox, read)
         return Release(bundle_id, None, {}, withheld, -1)  # nothing new: no decision
     if not parts:
         if outbox is not None and read.full and outbox.refused() == withheld:
@@ -177,8 +190,7 @@ def export_bundle(
         )  # fmt: skip
         if outbox is not None:
             outbox.refuse(withheld)
-            if read.cursor is not None:
-                save_cursor(outbox.folder, read.cursor)
+            _keep_cursor(outbox, read)
         return Release(bundle_id, None, {}, withheld, index)
     entry = release_entry(bundle_id, peer, parts, withheld)
     index, note = node.record(entry)
@@ -206,13 +218,22 @@ def export_bundle(
     if outbox is not None:
         if folder.parent != outbox.folder:
             shutil.copytree(folder, outbox.folder / bundle_id)
-        for table, rows in new.items():
-            outbox.mark(table, rows)
-        keys = {t: r.column(KEYED[t]).to_pylist() for t, r in new.items()}
-        outbox.keep_keys(bundle_id, keys)
-        if read.cursor is not None:  # only now: a crash before re-reads from the old one
-            save_cursor(outbox.folder, read.cursor)
+        keys = {t: r.column(KEYED[t]).combine_chunks() for t, r in new.items()}
+        outbox.keep(index, bundle_id, new, keys)
+        _keep_cursor(outbox, read)  # only now: a crash before re-reads from the old one
     return Release(bundle_id, folder, counts, withheld, index)
+
+
+def _keep_cursor(outbox: Outbox, read: Read) -> None:
+    """Keep the read's cursor (after the decision is logged and the fingerprints kept);
+    with the read's settled write number, every release kept so far holds only rows up
+    to it: its ``through`` moves to the last of them."""
+    if read.cursor is None:
+        return
+    cursor = read.cursor
+    if read.settled:
+        cursor = replace(cursor, through=outbox.last_index())
+    save_cursor(outbox.folder, cursor)
 
 
 def release_entry(

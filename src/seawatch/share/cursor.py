@@ -23,8 +23,13 @@ reads, of this node's labels the peer may read:
 
 The outbox's fingerprints still drop what was released before (a crash after the release
 is logged and before the cursor is kept re-reads from the old cursor; nothing is sent
-twice), and tombstones drop what was retracted. If writers stay in flight (5 s), the
-cursor does not move: the rows after it are read again next time.
+twice), and tombstones drop what was retracted. The cursor's ``through`` (the index of the
+last release whose fingerprints it covers) bounds that check: rows read only after the
+cursor (no full read, no delay) of a table whose rows never change (positions, statics)
+are checked against the fingerprints of releases after ``through`` alone (none unless a
+release crashed before its cursor was kept), not against everything ever released. If
+writers stay in flight (5 s), the cursor does not move: the rows after it are read again
+next time.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ import pyarrow as pa
 
 from seawatch.share.files import write_atomic
 from seawatch.share.rules import Rules
-from seawatch.store import Store
+from seawatch.store import TABLES, Store
 from seawatch.store.query import Query
 
 __all__ = ["CURSOR_FILE", "Cursor", "Read", "load_cursor", "read_for_release", "save_cursor"]
@@ -58,14 +63,20 @@ class Cursor:
     read_at: dt.datetime
     rules: str
     denied: tuple[int, ...]
+    through: int | None = None
+    """The outbox's fingerprint segments up to this release index hold only rows written
+    up to ``seq`` (None: unknown, every segment is read)."""
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "seq": self.seq,
             "read_at": self.read_at.isoformat(),
             "rules": self.rules,
             "denied": list(self.denied),
         }
+        if self.through is not None:
+            out["through"] = self.through
+        return out
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,13 @@ class Read:
     fresh: int
     full: bool
     cursor: Cursor | None
+    checked_after: int | None = None
+    """Rows read of a table whose rows never change (positions, statics) can only have
+    been released by a release whose index is after this one (a crash between a
+    release and its cursor): only those fingerprint segments need checking (None: all)."""
+    settled: bool = False
+    """Whether ``cursor.seq`` is this read's settled write number (so every release kept
+    so far holds only rows up to it) rather than the old cursor's kept again."""
 
 
 def rules_digest(rules: Rules, peer: str) -> str:
@@ -96,6 +114,7 @@ def load_cursor(folder: Path) -> Cursor | None:
             dt.datetime.fromisoformat(data["read_at"]),
             str(data["rules"]),
             tuple(int(i) for i in data["denied"]),
+            None if data.get("through") is None else int(data["through"]),
         )
     except FileNotFoundError:
         return None
@@ -132,14 +151,18 @@ def read_for_release(
     usable = old is not None and old.rules == digest and not set(old.denied) & set(ours)
     rows: dict[str, pa.Table] = {}
     fresh = 0
+    delays = [r.delay_s or 0.0 for _, r in rules.for_peer(peer)]
+    last = query.last_written(tables) if old is not None and usable else {}
     for table in tables:
         if old is None or not usable:
             rows[table] = query.written(table, ours)
             fresh += rows[table].num_rows
             continue
-        new = query.written(table, ours, after_seq=old.seq)
+        if last.get(table, 0) > old.seq:
+            new = query.written(table, ours, after_seq=old.seq)
+        else:  # nothing written after the cursor (one query for every table said so)
+            new = TABLES[table].arrow_schema().empty_table()
         fresh += new.num_rows
-        delays = [r.delay_s or 0.0 for _, r in rules.for_peer(peer)]
         if max(delays, default=0.0) > 0:
             since = old.read_at - dt.timedelta(seconds=max(delays))
             held = query.written(table, ours, upto_seq=old.seq, time_after=since)
@@ -150,7 +173,10 @@ def read_for_release(
     elif settled is not None:
         cursor = Cursor(settled, now, digest, tuple(denied))
     elif old is not None and usable:  # writers in flight: read after the old cursor again
-        cursor = Cursor(old.seq, now, digest, tuple(denied))
+        cursor = Cursor(old.seq, now, digest, tuple(denied), old.through)
     else:
         cursor = None
-    return Read(rows, fresh, old is None or not usable, cursor)
+    only_new = old is not None and usable and max(delays, default=0.0) == 0
+    checked_after = old.through if only_new and old is not None else None
+    full = old is None or not usable
+    return Read(rows, fresh, full, cursor, checked_after, settled is not None)

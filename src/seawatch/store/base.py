@@ -132,6 +132,8 @@ class Store:
         self.backend = backend
         self.policy = policy
         self._label_ids: dict[tuple[str, str, bool], int] | None = None
+        self._held: dict[int, Label] | None = None
+        self._holding = 0
 
     def __repr__(self) -> str:
         return f"Store({self.backend.display!r}, version={self.version()})"
@@ -190,11 +192,31 @@ class Store:
     # --- labels -----------------------------------------------------------------------
     def labels(self) -> dict[int, Label]:
         """Every label in the store by id (the dictionary records' ``label_id`` refers to)."""
+        if self._held is not None:
+            return dict(self._held)
         schema = TABLES["labels"].arrow_schema()
         t = self.backend.fetch(
             f"SELECT {', '.join(schema.names)} FROM labels ORDER BY label_id", (), schema
         )
-        return labels_from_table(t.cast(_labels_schema()), self.policy)
+        labels = labels_from_table(t.cast(_labels_schema()), self.policy)
+        if self._holding:
+            self._held = labels
+        return dict(labels)
+
+    @contextmanager
+    def labels_held(self) -> Iterator[None]:
+        """Within: :meth:`labels` reads the table once and answers from that read (a
+        federation release asks for them half a dozen times, a query each); a label this
+        store adds meanwhile (:meth:`label_id`) drops the read. Labels another writer adds
+        meanwhile are not seen until the block ends: use it where one snapshot of the
+        labels is wanted (a release decides on rows of the labels it read first)."""
+        self._holding += 1
+        try:
+            yield
+        finally:
+            self._holding -= 1
+            if not self._holding:
+                self._held = None
 
     def label_id(self, label: Label) -> int:
         """The id of ``label``, adding it to ``labels`` (in the caller's transaction).
@@ -218,6 +240,7 @@ class Store:
             if new not in taken:
                 break
             new = _HASHED_BASE + (new - _HASHED_BASE + 1) % _HASHED_SPAN
+        self._held = None
         self.backend.insert(TABLES["labels"], labels_table({new: label}, self.policy))
         stored = self.labels().get(new)
         if stored is None or _ident(stored) != key:  # a writer we could not see took it

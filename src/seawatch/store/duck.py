@@ -196,14 +196,19 @@ class DuckBackend(Backend):
         stored in the chunk's time range left out (anti-join in Arrow: no DuckDB sort or
         hash join over the chunk), then appended in storage order."""
         (key,) = table.key
-        order = [(key, "ascending")] + (
-            [("station", "ascending")] if "station" in table.names else []
-        )
-        idx = pc.sort_indices(rows, sort_keys=order).to_numpy()  # type: ignore[arg-type]
-        keys = rows.column(key).to_numpy(zero_copy_only=False)[idx]
-        first = np.ones(len(keys), dtype=bool)
-        first[1:] = keys[1:] != keys[:-1]
-        idx, keys = idx[first], keys[first]
+        keys = rows.column(key).to_numpy(zero_copy_only=False)
+        ordered = np.sort(keys)
+        if len(keys) > 1 and bool((ordered[1:] == ordered[:-1]).any()):
+            order = [(key, "ascending")] + (
+                [("station", "ascending")] if "station" in table.names else []
+            )
+            idx = pc.sort_indices(rows, sort_keys=order).to_numpy()  # type: ignore[arg-type]
+            keys = keys[idx]
+            first = np.ones(len(keys), dtype=bool)
+            first[1:] = keys[1:] != keys[:-1]
+            idx, keys = idx[first], keys[first]
+        else:  # every key once (a bundle, a deduplicated batch): no sort by key and name
+            idx = np.arange(len(keys))
         lo, hi = pc.min_max(rows.column("ts")).values()
         stored = self.fetch(
             f"SELECT {key} FROM {table.name} WHERE ts BETWEEN ? AND ?",
@@ -214,7 +219,8 @@ class DuckBackend(Backend):
             idx = idx[~_members(keys, stored.column(0).to_numpy(zero_copy_only=False))]
         if table.name == "positions":  # storage order over the kept rows, one take in all
             idx = idx[np.argsort(storage_order(rows)[idx], kind="stable")]
-        rows = rows.take(idx)
+        if len(idx) != rows.num_rows or bool((idx[1:] < idx[:-1]).any()):
+            rows = rows.take(idx)  # (every row, in the order given: taken as it is)
         if rows.num_rows == 0:
             return 0
         name = next(_names)

@@ -31,6 +31,8 @@ _ORDER: Final = {
 
 
 class _Selects(Protocol):
+    store: Any
+
     def _select(
         self, table: str, where: str, params: Sequence[Any], tail: str, *, distinct: str = ""
     ) -> pa.Table: ...
@@ -68,3 +70,19 @@ class WrittenListings:
             where += f" AND {RECORD_TIME[table]} > ?"
             params.append(time_after)
         return self._select(table, where, params, _ORDER[table])
+
+    def last_written(self: _Selects, tables: Sequence[str]) -> dict[str, int]:
+        """The largest write number in each of ``tables`` (0: none), whatever its label, in
+        one query: a table whose largest is not after a cursor has nothing to read after it
+        (the label filter then need not run)."""
+        if not tables:
+            return {}
+        for table in tables:
+            if not TABLES[table].sequenced:
+                raise ValueError(f"{table} has no write order")
+        sql = " UNION ALL ".join(
+            f"SELECT '{t}' AS name, max({SEQ}) AS last FROM {t}" for t in tables
+        )
+        schema = pa.schema([pa.field("name", pa.string()), pa.field("last", pa.int64())])  # type: ignore[arg-type]
+        rows = self.store.backend.fetch(sql, [], schema).to_pylist()
+        return {str(r["name"]): int(r["last"] or 0) for r in rows}
