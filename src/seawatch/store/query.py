@@ -9,6 +9,8 @@ maintenance, which is logged). Out: Arrow tables, each row with its ``label_id``
 The label filter is part of the SQL (``label_id IN (<ids the reader may read>)``, the ids
 from :func:`seawatch.labels.allowed_label_ids` over the store's labels at query time), so
 denied rows never leave the database. A label added after that moment is denied.
+Positions of days archived to GeoParquet (:mod:`.archive`) are read with the table as one
+relation (:meth:`Query.source`), under the same filter.
 
 Every listing has a total order (:data:`ORDERS`: its sort key ends on a unique column) and
 pages by keyset: ``limit`` rows ``after`` an opaque cursor (the last row's sort key,
@@ -31,8 +33,9 @@ import pyarrow.compute as pc
 from seawatch.errors import InputError
 from seawatch.labels import Label, Reader, allowed_label_ids
 from seawatch.store.alerting import AlertListings
+from seawatch.store.archive import positions_source
 from seawatch.store.base import Store
-from seawatch.store.bbox import BBox, check_bbox, format_bbox, swapped_box, where_bbox
+from seawatch.store.bbox import BBox, check_bbox, format_bbox, swapped_box
 from seawatch.store.pages import (
     ORDERS,
     Page,
@@ -43,6 +46,7 @@ from seawatch.store.pages import (
 )
 from seawatch.store.places import PlaceListings
 from seawatch.store.tables import TABLES
+from seawatch.store.where import where_area, where_events
 from seawatch.store.written import WrittenListings
 
 __all__ = [
@@ -62,51 +66,6 @@ log = logging.getLogger(__name__)
 _VESSEL_COLUMNS = ("mmsi", "ts", "msg_type", "imo", "callsign", "name", "ship_type", "label_id")
 _IDENTITY_COLUMNS = ("mmsi", "ts", "name", "callsign", "ship_type", "label_id")
 _IN_LIST_MAX = 10_000  # more MMSIs than this: every vessel's identity, filtered in Arrow
-
-
-def _where_area(
-    bbox: BBox | None, start: datetime | None, end: datetime | None, mmsi: int | None = None
-) -> tuple[str, list[Any]]:
-    """``AND ...`` conditions of positions in ``bbox`` with ``start <= ts <= end`` (of
-    ``mmsi``), each optional, and their parameters."""
-    _check_window(start, end)
-    where, params = where_bbox(bbox)
-    for cond, value in (("ts >= ?", start), ("ts <= ?", end), ("mmsi = ?", mmsi)):
-        if value is not None:
-            where += f" AND {cond}"
-            params.append(value)
-    return where, params
-
-
-def _where_events(
-    types: Sequence[str] | None,
-    bbox: BBox | None,
-    start: datetime | None,
-    end: datetime | None,
-    mmsi: int | None,
-) -> tuple[str, list[Any]]:
-    """``AND ...`` conditions of events of ``types`` at ``bbox`` overlapping the window,
-    involving ``mmsi`` (either side), and their parameters."""
-    _check_window(start, end)
-    where, params = where_bbox(bbox)
-    for cond, values in (
-        (f"event_type IN ({', '.join('?' for _ in types or ())})", list(types or ())),
-        ("(end_ts IS NULL OR end_ts >= ?)", [] if start is None else [start]),
-        ("start_ts <= ?", [] if end is None else [end]),
-        ("(mmsi = ? OR other_mmsi = ?)", [] if mmsi is None else [int(mmsi)] * 2),
-    ):
-        if values:
-            where += f" AND {cond}"
-            params.extend(values)
-    return where, params
-
-
-def _check_window(start: datetime | None, end: datetime | None) -> None:
-    for name, t in (("start", start), ("end", end)):
-        if t is not None and t.tzinfo is None:
-            raise InputError(f"{name} {t.isoformat()}: give a timezone-aware time (UTC)")
-    if start is not None and end is not None and end < start:
-        raise InputError(f"time window {start.isoformat()} .. {end.isoformat()}: end before start")
 
 
 class Query(AlertListings, PlaceListings, WrittenListings):
@@ -144,15 +103,29 @@ class Query(AlertListings, PlaceListings, WrittenListings):
         ids = self.allowed()
         return f"label_id IN ({', '.join(str(int(i)) for i in ids)})" if ids else None
 
+    def source(self, table: str, start: datetime | None = None, end: datetime | None = None) -> str:
+        """What to read ``table`` from: itself, or for positions the table and the archived
+        days overlapping ``[start, end]`` as one (:mod:`seawatch.store.archive`); the label
+        filter and conditions go after it as for the table."""
+        return positions_source(self.store, start, end) if table == "positions" else table
+
     def _select(
-        self, table: str, where: str, params: Sequence[Any], tail: str, *, distinct: str = ""
+        self,
+        table: str,
+        where: str,
+        params: Sequence[Any],
+        tail: str,
+        *,
+        distinct: str = "",
+        window: tuple[datetime | None, datetime | None] = (None, None),
     ) -> pa.Table:
         tdef = TABLES[table]
         schema = tdef.arrow_schema()
         label = self._label_filter()
         if label is None:
             return schema.empty_table()
-        sql = f"SELECT {distinct}{', '.join(tdef.names)} FROM {table} WHERE {label}{where} {tail}"
+        source = self.source(table, *window)
+        sql = f"SELECT {distinct}{', '.join(tdef.names)} FROM {source} WHERE {label}{where} {tail}"
         return self.store.backend.fetch(sql, list(params), schema)
 
     # --- queries ----------------------------------------------------------------------
@@ -168,12 +141,11 @@ class Query(AlertListings, PlaceListings, WrittenListings):
     ) -> pa.Table:
         """Positions in ``bbox`` with ``start <= ts <= end`` (each optional), by time (then
         MMSI, message key); ``limit`` rows ``after`` a cursor (:meth:`page`)."""
-        where, params = _where_area(bbox, start, end, mmsi)
+        where, params = where_area(bbox, start, end, mmsi)
         more, more_params = where_after("positions", after)
         where, params = where + more, params + more_params
-        return self._select(
-            "positions", where, params, "ORDER BY ts, mmsi, msg_key" + limit_sql(limit)
-        )
+        tail = "ORDER BY ts, mmsi, msg_key" + limit_sql(limit)
+        return self._select("positions", where, params, tail, window=(start, end))
 
     def count_positions(
         self,
@@ -185,13 +157,14 @@ class Query(AlertListings, PlaceListings, WrittenListings):
         """How many positions the reader may read in ``bbox`` and the window, per label:
         columns ``label_id``, ``positions`` (int64), by label id. Counted in the database,
         so a summary of a big store reads no rows."""
-        where, params = _where_area(bbox, start, end)
+        where, params = where_area(bbox, start, end)
         schema = pa.schema([pa.field("label_id", pa.int32()), pa.field("positions", pa.int64())])
         label = self._label_filter()
         if label is None:
             return schema.empty_table()
         sql = (
-            f"SELECT label_id, count(*) AS positions FROM positions WHERE {label}{where} "
+            f"SELECT label_id, count(*) AS positions FROM {self.source('positions', start, end)} "
+            f"WHERE {label}{where} "
             "GROUP BY label_id ORDER BY label_id"
         )
         return self.store.backend.fetch(sql, params, schema)
@@ -220,7 +193,7 @@ class Query(AlertListings, PlaceListings, WrittenListings):
     ) -> pa.Table:
         """The latest position the reader may read of each vessel in ``bbox`` (within the
         time window when given; of ``mmsi`` only when given), by MMSI."""
-        where, params = _where_area(bbox, start, end, mmsi)
+        where, params = where_area(bbox, start, end, mmsi)
         more, more_params = where_after("latest", after)
         where, params = where + more, params + more_params
         if not self.store.backend.dialect.arg_max:
@@ -230,6 +203,7 @@ class Query(AlertListings, PlaceListings, WrittenListings):
                 params,
                 "ORDER BY mmsi, ts DESC, msg_key" + limit_sql(limit),
                 distinct="DISTINCT ON (mmsi) ",
+                window=(start, end),
             )
         # DuckDB: the latest key per vessel by arg_max (2-3x faster than DISTINCT ON), the
         # same row: latest ts, then the smallest msg_key
@@ -237,12 +211,13 @@ class Query(AlertListings, PlaceListings, WrittenListings):
         label = self._label_filter()
         if label is None:
             return tdef.arrow_schema().empty_table()
+        source = self.source("positions", start, end)
         latest = (
             "SELECT arg_max(msg_key, struct_pack(t := ts, k := -(msg_key::HUGEINT))) "
-            f"FROM positions WHERE {label}{where} GROUP BY mmsi"
+            f"FROM {source} WHERE {label}{where} GROUP BY mmsi"
         )
         sql = (
-            f"SELECT {', '.join(tdef.names)} FROM positions WHERE {label}{where} "
+            f"SELECT {', '.join(tdef.names)} FROM {source} WHERE {label}{where} "
             f"AND msg_key IN ({latest}) ORDER BY mmsi{limit_sql(limit)}"
         )
         return self.store.backend.fetch(sql, params + params, tdef.arrow_schema())
@@ -260,7 +235,7 @@ class Query(AlertListings, PlaceListings, WrittenListings):
     ) -> pa.Table:
         """Events of ``types`` at ``bbox`` overlapping ``[start, end]`` involving ``mmsi``
         (as the vessel or the other vessel), by start time."""
-        where, params = _where_events(types, bbox, start, end, mmsi)
+        where, params = where_events(types, bbox, start, end, mmsi)
         more, more_params = where_after("events", after)
         where, params = where + more, params + more_params
         return self._select(

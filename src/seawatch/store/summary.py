@@ -22,8 +22,9 @@ import pyarrow.compute as pc
 
 from seawatch.errors import InputError
 from seawatch.store.bbox import BBox
-from seawatch.store.query import Query, _where_area, _where_events
+from seawatch.store.query import Query
 from seawatch.store.tables import TS
+from seawatch.store.where import where_area, where_events
 
 __all__ = ["Counted", "Extent", "count", "extent"]
 
@@ -73,9 +74,9 @@ def count(
     if label is None:
         return Counted(0, schema.empty_table())
     if listing == "events":
-        where, params = _where_events(types, bbox, start, end, mmsi)
+        where, params = where_events(types, bbox, start, end, mmsi)
     elif listing == "positions":
-        where, params = _where_area(bbox, start, end, mmsi)
+        where, params = where_area(bbox, start, end, mmsi)
     elif listing == "latest":  # each vessel once: its latest row's label (as Query.latest)
         latest = q.latest(bbox=bbox, start=start, end=end, mmsi=mmsi).select(["label_id"])
         grouped = latest.group_by("label_id").aggregate([("label_id", "count")])
@@ -83,7 +84,8 @@ def count(
         return Counted(int(pc.sum(rows.column("rows")).as_py() or 0), rows)
     else:
         raise InputError(f"count: no listing {listing!r} (positions, latest, events)")
-    sql = f"SELECT label_id, count(*) AS rows FROM {listing} WHERE {label}{where} GROUP BY label_id"
+    source = q.source(listing, start, end)
+    sql = f"SELECT label_id, count(*) AS rows FROM {source} WHERE {label}{where} GROUP BY label_id"
     rows = q.store.backend.fetch(sql, params, schema)
     return Counted(int(pc.sum(rows.column("rows")).as_py() or 0), rows)
 
@@ -107,6 +109,7 @@ def extent(q: Query, table: Literal["positions", "events"], *, mmsi: int | None 
     label = _label_sql(q)
     if label is None:
         return Extent(None, None, None, False, schema.empty_table().select(["label_id"]))
+    source = q.source(table)
     aggregates = (
         "min(lon) AS x0, min(lat) AS y0, max(lon) AS x1, max(lat) AS y1, "
         f"min({t0}) AS t0, max({t1}) AS t1, {is_open} AS open"
@@ -114,7 +117,7 @@ def extent(q: Query, table: Literal["positions", "events"], *, mmsi: int | None 
     if mmsi is None and set(q.allowed()) >= set(q.store.labels()):
         # the reader may read every stored label: the whole table's bounds, which DuckDB
         # answers from its statistics without a scan; the labels present, for the marking
-        sql = f"SELECT min(label_id) AS label_id, max(label_id) AS last, {aggregates} FROM {table}"
+        sql = f"SELECT min(label_id) AS label_id, max(label_id) AS last, {aggregates} FROM {source}"
         got = q.store.backend.fetch(sql, [], pa.schema([*schema, pa.field("last", pa.int32())]))
         rows = got.drop_columns(["last"])
         rows = rows if rows.column("t0").null_count < rows.num_rows else rows.slice(0, 0)
@@ -123,11 +126,11 @@ def extent(q: Query, table: Literal["positions", "events"], *, mmsi: int | None 
             rows.select(["label_id"])
             if one
             else q.store.backend.fetch(
-                f"SELECT DISTINCT label_id FROM {table}", [], pa.schema([_LABEL])
+                f"SELECT DISTINCT label_id FROM {source}", [], pa.schema([_LABEL])
             )
         )
     else:
-        sql = f"SELECT label_id, {aggregates} FROM {table} WHERE {label}{who} GROUP BY label_id"
+        sql = f"SELECT label_id, {aggregates} FROM {source} WHERE {label}{who} GROUP BY label_id"
         rows = q.store.backend.fetch(sql, params, schema)
         labels = rows.select(["label_id"])
     if not rows.num_rows:

@@ -1,0 +1,185 @@
+"""Closed days archived to GeoParquet (issue 17): queries read the database and the archive
+as one, through the same label filter; late rows re-open a day; PostgreSQL refuses.
+
+The property: for random labels and readers, every positions query (area and time,
+tracks, latest, counts, pages, the write-order read) gives after archiving exactly what
+it gave before, and never a row the reader may not read (the oracle is
+``test_label_property.rule``).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from records import T0, Rec, write
+from test_label_property import labels, readers, rule
+
+from seawatch.errors import StoreError
+from seawatch.labels import Label, Reader, parse_label
+from seawatch.settings import Settings
+from seawatch.store import Store, open_store
+from seawatch.store.archive import archive, archived_days
+from seawatch.store.query import Query
+from seawatch.store.summary import count, extent
+
+DAY3 = T0 + timedelta(days=2)  # archive the records' first two days, keep the third
+VESSELS = [419000000 + v for v in range(4)]
+
+
+def _extent(q: Query) -> tuple[Any, ...]:
+    e = extent(q, "positions")
+    return (e.bbox, e.start, e.end, sorted(e.labels.column("label_id").to_pylist()))
+
+
+def answers(q: Query) -> dict[str, Any]:
+    """Every positions query's rows, as Python values."""
+    window = {"start": T0 + timedelta(hours=20), "end": T0 + timedelta(hours=50)}
+    out: dict[str, Any] = {
+        "all": q.positions().to_pylist(),
+        "area": q.positions(bbox=(80, 0, 100, 20), **window).to_pylist(),
+        "counts": q.count_positions().to_pylist(),
+        "counts_window": q.count_positions(**window).to_pylist(),
+        "latest": q.latest(bbox=(80, 0, 100, 20)).to_pylist(),
+        "latest_window": q.latest(**window).to_pylist(),
+        "written": q.written("positions", q.allowed()).to_pylist() if q.allowed() else [],
+        "summary": count(q, "positions", **window).total,
+        "extent": _extent(q),
+    }
+    for mmsi in VESSELS:
+        out[f"track{mmsi}"] = q.track(mmsi, T0, T0 + timedelta(days=3)).to_pylist()
+    pages, after = [], None
+    while True:
+        page = q.page("positions", limit=3, after=after)
+        pages += page.rows.to_pylist()
+        if page.next is None:
+            break
+        after = page.next
+    out["pages"] = pages
+    return out
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    records=st.lists(
+        st.tuples(labels(), st.integers(0, 3), st.integers(0, 3 * 1440 - 1)),
+        min_size=1,
+        max_size=14,
+    ),
+    reader=readers,
+)
+def test_archived_store_answers_as_the_unarchived_one(
+    node: Settings, records: list[tuple[Label, int, int]], reader: Reader
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp, open_store(Path(tmp) / "s.duckdb", node) as store:
+        recs = [
+            Rec(k, VESSELS[v], label, minute=m, lat=10 + k / 10, lon=85 + k / 10)
+            for k, (label, v, m) in enumerate(records)
+        ]
+        write(store, recs)
+        q = Query(store, reader)
+        before = answers(q)
+        done = archive(store, DAY3)
+        assert done.rows == sum(1 for r in recs if r.minute < 2 * 1440)
+        assert store.counts()["positions"] == len(recs) - done.rows  # moved, not copied
+        after = answers(q)
+        assert after == before
+        allowed = {r.key for r in recs if rule(reader, r.label)}
+        assert {row["msg_key"] for row in after["all"]} == allowed
+        ids = store.labels()
+        for rows in after.values():
+            for row in rows if isinstance(rows, list) else []:
+                if isinstance(row, dict) and "label_id" in row:
+                    assert rule(reader, ids[row["label_id"]])
+
+
+def _fill(store: Store) -> Store:
+    p = store.policy
+    u = parse_label("UNCLASSIFIED", p)
+    sec = parse_label("SECRET//REL TO IND", p, originator="IND")
+    write(
+        store,
+        [
+            Rec(k, VESSELS[k % 4], u if k % 3 else sec, minute=k * 200, lat=10 + k / 10, lon=85)
+            for k in range(20)
+        ],
+    )
+    return store
+
+
+@pytest.fixture
+def three_days(tmp_path: Path, node: Settings) -> Iterator[Store]:
+    """A DuckDB store of 20 positions over three days, two labels."""
+    with open_store(tmp_path / "s.duckdb", node) as store:
+        yield _fill(store)
+
+
+def _admin(store: Store) -> Query:
+    return Query(store, Reader.node_admin("test"))
+
+
+def test_postgresql_refuses(store: Store) -> None:
+    _fill(store)
+    if store.backend.dialect.name == "duckdb":
+        assert archive(store, DAY3).rows > 0
+        return
+    with pytest.raises(StoreError, match="needs the DuckDB backend"):
+        archive(store, DAY3)
+    assert archived_days(store) == []  # and reads its (empty) archive table as before
+    assert Query(store, Reader.node_admin("test")).positions().num_rows == 20
+
+
+def test_files_are_geoparquet_by_day_with_labels(three_days: Store) -> None:
+    done = archive(three_days, DAY3)
+    assert [d.day for d in done.days] == [T0, T0 + timedelta(days=1)]
+    for d in done.days:
+        assert d.file.startswith(f"day={d.day:%Y-%m-%d}/part-")
+        table = pq.read_table(d.path)
+        assert table.num_rows == d.rows
+        assert {"label_id", "msg_key", "ts", "geometry"} <= set(table.column_names)
+        meta = table.schema.metadata
+        assert b"geo" in meta
+        assert b"SECRET//NOFORN" in meta[b"seawatch"]
+    assert not list(done.folder.rglob("*.tmp"))
+
+
+def test_late_rows_reopen_an_archived_day(three_days: Store) -> None:
+    q = _admin(three_days)
+    before = q.positions().to_pylist()
+    done = archive(three_days, DAY3)
+    first = done.days[0]
+    u = parse_label("UNCLASSIFIED", three_days.policy)
+    # a copy of an archived row (stored once) and a new row of that day
+    write(three_days, [Rec(0, VESSELS[0], u, minute=0, lat=10, lon=85)])
+    write(three_days, [Rec(99, VESSELS[1], u, minute=30, lat=11, lon=86)])
+    assert [d.day for d in archived_days(three_days)] == [T0 + timedelta(days=1)]
+    rows = q.positions().to_pylist()
+    assert [r["msg_key"] for r in rows if r["msg_key"] != 99] == [r["msg_key"] for r in before]
+    assert sum(r["msg_key"] == 99 for r in rows) == 1
+    again = archive(three_days, DAY3)  # the re-opened day goes back; its old file is removed
+    assert [d.day for d in again.days] == [T0]
+    assert not first.path.exists()
+    assert q.positions().to_pylist() == rows
+    assert three_days.counts()["positions"] == sum(r["ts"] >= DAY3 for r in rows)
+
+
+def test_archive_folder_is_the_recorded_one(three_days: Store, tmp_path: Path) -> None:
+    archive(three_days, T0 + timedelta(days=1), tmp_path / "arch")
+    with pytest.raises(StoreError, match="one archive folder per store"):
+        archive(three_days, DAY3, tmp_path / "elsewhere")
+    assert archive(three_days, DAY3).folder == (tmp_path / "arch").resolve()
+
+
+def test_before_must_be_timezone_aware(three_days: Store) -> None:
+    with pytest.raises(StoreError, match="timezone-aware"):
+        archive(three_days, datetime(2024, 3, 3))  # noqa: DTZ001
+    assert archive(three_days, datetime(2024, 3, 2, tzinfo=UTC)).rows > 0
