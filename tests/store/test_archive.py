@@ -21,7 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from records import T0, Rec, write
 from test_label_property import labels, readers, rule
+from test_late_days_backends import _HOUR_US, _START_US, _canonical, days
 
+from seawatch.engine.ingest import ingest
+from seawatch.engine.state import StateStore
 from seawatch.errors import StoreError
 from seawatch.labels import Label, Reader, parse_label
 from seawatch.settings import Settings
@@ -29,6 +32,8 @@ from seawatch.store import Store, open_store
 from seawatch.store.archive import archive, archived_days
 from seawatch.store.query import Query
 from seawatch.store.summary import count, extent
+
+__all__ = ["days"]  # a fixture: test_late_days_backends' five hourly runs and late rows
 
 DAY3 = T0 + timedelta(days=2)  # archive the records' first two days, keep the third
 VESSELS = [419000000 + v for v in range(4)]
@@ -183,3 +188,30 @@ def test_before_must_be_timezone_aware(three_days: Store) -> None:
     with pytest.raises(StoreError, match="timezone-aware"):
         archive(three_days, datetime(2024, 3, 3))  # noqa: DTZ001
     assert archive(three_days, datetime(2024, 3, 2, tzinfo=UTC)).rows > 0
+
+
+def test_late_rows_rerun_an_archived_day(
+    node: Settings, days: tuple[list[Path], Path], tmp_path: Path
+) -> None:
+    """Daily runs, the day archived (past the command line's closed-day limit), then late
+    rows for it: the re-run re-opens the day from its file and stores what one run over
+    everything stores."""
+    files, late = days
+    whole, url = str(tmp_path / "whole.duckdb"), str(tmp_path / "s.duckdb")
+    end = _START_US + 5 * _HOUR_US
+    with open_store(whole, node) as store:
+        states = StateStore(tmp_path / "whole-state")
+        ingest(store, [*files, late], node, detect=True, states=states, watermark_us=end)
+    states = StateStore(tmp_path / "state")
+    with open_store(url, node) as store:
+        for i, f in enumerate(files):
+            until = _START_US + (i + 1) * _HOUR_US
+            ingest(store, [f], node, detect=True, states=states, watermark_us=until)
+        done = archive(store, datetime.fromtimestamp(_START_US / 1e6, UTC) + timedelta(days=1))
+        assert done.rows > 0
+        assert store.counts()["positions"] == 0
+        report = ingest(store, [late], node, detect=True, states=states)
+        assert archived_days(store) == []  # re-opened
+    assert report.rerun is not None
+    assert report.rerun.days >= 1
+    assert _canonical(url, node) == _canonical(whole, node)

@@ -279,17 +279,21 @@ def archive(
     return Archived(folder, done, sum(d.rows for d in done), size)
 
 
-def reopen(store: Store, rows: pa.Table) -> int:
-    """Before ``rows`` (positions) are written: move each archived day they fall on back
-    into the database, in the caller's transaction (see the module); the rows moved."""
-    if rows.num_rows == 0 or not _has_table(store):
+def reopen(store: Store, ts: pa.ChunkedArray[Any] | pa.Array[Any]) -> int:
+    """Before positions of times ``ts`` (timestamps, or µs since the epoch) are written:
+    move each archived day they fall on back into the database, in the caller's
+    transaction (see the module); the rows moved."""
+    if len(ts) == 0 or not _has_table(store):
         return 0
-    lo, hi = (v.as_py() for v in pc.min_max(rows.column("ts")).values())
+    us: Any = pc.cast(ts, pa.int64()).to_numpy(zero_copy_only=False)  # µs (or timestamps)
+    us = us[~np.isnan(us)] if us.dtype.kind == "f" else us  # nulls (as NaN)
+    if len(us) == 0:
+        return 0
+    lo, hi = (datetime.fromtimestamp(int(v) / 1e6, UTC) for v in (us.min(), us.max()))
     days = archived_days(store, lo, hi)
     if not days:
         return 0
-    ts: Any = pc.cast(rows.column("ts"), pa.int64()).to_numpy(zero_copy_only=False)
-    hit = set((ts // 86_400_000_000).tolist())
+    hit = set((us // 86_400_000_000).tolist())
     moved = 0
     cols = ", ".join(COLUMNS)
     for d in days:

@@ -248,7 +248,7 @@ class Store:
             if table == "positions":  # late rows of an archived day: the day comes back
                 from seawatch.store.archive import reopen
 
-                reopen(self, rows)
+                reopen(self, rows.column("ts"))
             return self.backend.insert(tdef, tdef.conform(rows))
 
     def settled_seq(self, timeout_s: float = 5.0) -> int | None:
