@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -103,6 +104,13 @@ class Query(AlertListings, PlaceListings, WrittenListings):
         ids = self.allowed()
         return f"label_id IN ({', '.join(str(int(i)) for i in ids)})" if ids else None
 
+    def snapshot(self, table: str) -> AbstractContextManager[Any]:
+        """Around :meth:`source` and the query reading it: one transaction (DuckDB), so the
+        archived days listed and the rows read are of one moment (a day archived or
+        re-opened meanwhile is read once, from the table or from its file)."""
+        duck = self.store.backend.dialect.name == "duckdb"
+        return self.store.backend.transaction() if duck and table == "positions" else nullcontext()
+
     def source(self, table: str, start: datetime | None = None, end: datetime | None = None) -> str:
         """What to read ``table`` from: itself, or for positions the table and the archived
         days overlapping ``[start, end]`` as one (:mod:`seawatch.store.archive`); the label
@@ -124,9 +132,11 @@ class Query(AlertListings, PlaceListings, WrittenListings):
         label = self._label_filter()
         if label is None:
             return schema.empty_table()
-        source = self.source(table, *window)
-        sql = f"SELECT {distinct}{', '.join(tdef.names)} FROM {source} WHERE {label}{where} {tail}"
-        return self.store.backend.fetch(sql, list(params), schema)
+        with self.snapshot(table):
+            source = self.source(table, *window)
+            cols = ", ".join(tdef.names)
+            sql = f"SELECT {distinct}{cols} FROM {source} WHERE {label}{where} {tail}"
+            return self.store.backend.fetch(sql, list(params), schema)
 
     # --- queries ----------------------------------------------------------------------
     def positions(
@@ -162,12 +172,13 @@ class Query(AlertListings, PlaceListings, WrittenListings):
         label = self._label_filter()
         if label is None:
             return schema.empty_table()
-        sql = (
-            f"SELECT label_id, count(*) AS positions FROM {self.source('positions', start, end)} "
-            f"WHERE {label}{where} "
-            "GROUP BY label_id ORDER BY label_id"
-        )
-        return self.store.backend.fetch(sql, params, schema)
+        with self.snapshot("positions"):
+            source = self.source("positions", start, end)
+            sql = (
+                f"SELECT label_id, count(*) AS positions FROM {source} WHERE {label}{where} "
+                "GROUP BY label_id ORDER BY label_id"
+            )
+            return self.store.backend.fetch(sql, params, schema)
 
     def track(
         self,
@@ -211,16 +222,17 @@ class Query(AlertListings, PlaceListings, WrittenListings):
         label = self._label_filter()
         if label is None:
             return tdef.arrow_schema().empty_table()
-        source = self.source("positions", start, end)
-        latest = (
-            "SELECT arg_max(msg_key, struct_pack(t := ts, k := -(msg_key::HUGEINT))) "
-            f"FROM {source} WHERE {label}{where} GROUP BY mmsi"
-        )
-        sql = (
-            f"SELECT {', '.join(tdef.names)} FROM {source} WHERE {label}{where} "
-            f"AND msg_key IN ({latest}) ORDER BY mmsi{limit_sql(limit)}"
-        )
-        return self.store.backend.fetch(sql, params + params, tdef.arrow_schema())
+        with self.snapshot("positions"):
+            source = self.source("positions", start, end)
+            latest = (
+                "SELECT arg_max(msg_key, struct_pack(t := ts, k := -(msg_key::HUGEINT))) "
+                f"FROM {source} WHERE {label}{where} GROUP BY mmsi"
+            )
+            sql = (
+                f"SELECT {', '.join(tdef.names)} FROM {source} WHERE {label}{where} "
+                f"AND msg_key IN ({latest}) ORDER BY mmsi{limit_sql(limit)}"
+            )
+            return self.store.backend.fetch(sql, params + params, tdef.arrow_schema())
 
     def events(
         self,

@@ -84,9 +84,11 @@ def count(
         return Counted(int(pc.sum(rows.column("rows")).as_py() or 0), rows)
     else:
         raise InputError(f"count: no listing {listing!r} (positions, latest, events)")
-    source = q.source(listing, start, end)
-    sql = f"SELECT label_id, count(*) AS rows FROM {source} WHERE {label}{where} GROUP BY label_id"
-    rows = q.store.backend.fetch(sql, params, schema)
+    with q.snapshot(listing):
+        source = q.source(listing, start, end)
+        sql = f"SELECT label_id, count(*) AS rows FROM {source} WHERE {label}{where}"
+        sql += " GROUP BY label_id"
+        rows = q.store.backend.fetch(sql, params, schema)
     return Counted(int(pc.sum(rows.column("rows")).as_py() or 0), rows)
 
 
@@ -109,30 +111,34 @@ def extent(q: Query, table: Literal["positions", "events"], *, mmsi: int | None 
     label = _label_sql(q)
     if label is None:
         return Extent(None, None, None, False, schema.empty_table().select(["label_id"]))
-    source = q.source(table)
-    aggregates = (
-        "min(lon) AS x0, min(lat) AS y0, max(lon) AS x1, max(lat) AS y1, "
-        f"min({t0}) AS t0, max({t1}) AS t1, {is_open} AS open"
-    )
-    if mmsi is None and set(q.allowed()) >= set(q.store.labels()):
-        # the reader may read every stored label: the whole table's bounds, which DuckDB
-        # answers from its statistics without a scan; the labels present, for the marking
-        sql = f"SELECT min(label_id) AS label_id, max(label_id) AS last, {aggregates} FROM {source}"
-        got = q.store.backend.fetch(sql, [], pa.schema([*schema, pa.field("last", pa.int32())]))
-        rows = got.drop_columns(["last"])
-        rows = rows if rows.column("t0").null_count < rows.num_rows else rows.slice(0, 0)
-        one = got.column("label_id").to_pylist() == got.column("last").to_pylist()
-        labels = (  # one label (the usual node): no scan for the labels present
-            rows.select(["label_id"])
-            if one
-            else q.store.backend.fetch(
-                f"SELECT DISTINCT label_id FROM {source}", [], pa.schema([_LABEL])
-            )
+    with q.snapshot(table):  # the archived days and the rows of one moment
+        source = q.source(table)
+        aggregates = (
+            "min(lon) AS x0, min(lat) AS y0, max(lon) AS x1, max(lat) AS y1, "
+            f"min({t0}) AS t0, max({t1}) AS t1, {is_open} AS open"
         )
-    else:
-        sql = f"SELECT label_id, {aggregates} FROM {source} WHERE {label}{who} GROUP BY label_id"
-        rows = q.store.backend.fetch(sql, params, schema)
-        labels = rows.select(["label_id"])
+        if mmsi is None and set(q.allowed()) >= set(q.store.labels()):
+            # the reader may read every stored label: the whole table's bounds, which DuckDB
+            # answers from its statistics without a scan; the labels present, for the marking
+            bounds = f"min(label_id) AS label_id, max(label_id) AS last, {aggregates}"
+            sql = f"SELECT {bounds} FROM {source}"
+            got = q.store.backend.fetch(sql, [], pa.schema([*schema, pa.field("last", pa.int32())]))
+            rows = got.drop_columns(["last"])
+            rows = rows if rows.column("t0").null_count < rows.num_rows else rows.slice(0, 0)
+            one = got.column("label_id").to_pylist() == got.column("last").to_pylist()
+            labels = (  # one label (the usual node): no scan for the labels present
+                rows.select(["label_id"])
+                if one
+                else q.store.backend.fetch(
+                    f"SELECT DISTINCT label_id FROM {source}", [], pa.schema([_LABEL])
+                )
+            )
+        else:
+            sql = (
+                f"SELECT label_id, {aggregates} FROM {source} WHERE {label}{who} GROUP BY label_id"
+            )
+            rows = q.store.backend.fetch(sql, params, schema)
+            labels = rows.select(["label_id"])
     if not rows.num_rows:
         return Extent(None, None, None, False, labels)
     lo = [pc.min(rows.column(c)).as_py() for c in ("x0", "y0")]
