@@ -215,3 +215,33 @@ def test_late_rows_rerun_an_archived_day(
     assert report.rerun is not None
     assert report.rerun.days >= 1
     assert _canonical(url, node) == _canonical(whole, node)
+
+
+def test_a_day_reopened_while_a_query_reads_is_read_once(
+    three_days: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reading thread lists the archived days; the writer re-opens one (late rows) and
+    commits before the reader's query runs: the reader's snapshot still reads it once."""
+    import seawatch.store.query as query_module
+
+    archive(three_days, DAY3)
+    u = parse_label("UNCLASSIFIED", three_days.policy)
+    listed = query_module.positions_source
+
+    def reopen_meanwhile(store: Store, start: Any, end: Any) -> str:
+        source = listed(store, start, end)
+        if archived_days(three_days):  # the writer, on its own connection: a late row
+            write(three_days, [Rec(99, VESSELS[1], u, minute=30, lat=11, lon=86)])
+        return source
+
+    with three_days.read_session() as session:
+        q = Query(session, Reader.node_admin("test"))
+        expected = q.positions().to_pylist()
+        monkeypatch.setattr(query_module, "positions_source", reopen_meanwhile)
+        got = q.positions().to_pylist()
+        assert [d.day for d in archived_days(three_days)] == [T0 + timedelta(days=1)]
+        monkeypatch.undo()
+        keys = [r["msg_key"] for r in got]
+        assert keys == [r["msg_key"] for r in expected]  # the moment before the late row
+        after = [r["msg_key"] for r in q.positions().to_pylist()]
+    assert sorted(after) == sorted([*keys, 99])
