@@ -245,3 +245,34 @@ def test_a_day_reopened_while_a_query_reads_is_read_once(
         assert keys == [r["msg_key"] for r in expected]  # the moment before the late row
         after = [r["msg_key"] for r in q.positions().to_pylist()]
     assert sorted(after) == sorted([*keys, 99])
+
+
+@pytest.mark.parametrize("keep", [45, 2], ids=["first-run-kept", "two-kept"])
+def test_cli_keeps_days_the_late_data_machinery_can_run_again(
+    days: tuple[list[Path], Path], tmp_path: Path, keep: int
+) -> None:
+    """`db archive` archives only days before the oldest daily-run state kept, and nothing
+    while the first run's state (which can run again from nothing) is kept."""
+    from click.testing import CliRunner
+
+    from seawatch.cli.main import cli
+    from seawatch.engine.state import state_dir
+    from seawatch.settings import load_settings
+
+    files, _ = days
+    env = {"SEAWATCH_NODE_NATION": "IND", "SEAWATCH_DATA_DIR": str(tmp_path / "data")}
+    settings = load_settings(env=env)
+    db = str(tmp_path / "s.duckdb")
+    with open_store(db, settings) as store:
+        states = StateStore(state_dir(settings.data_dir, store.backend.display), keep=keep)
+        for i, f in enumerate(files):
+            until = _START_US + (i + 1) * _HOUR_US
+            ingest(store, [f], settings, detect=True, states=states, watermark_us=until)
+        n = store.counts()["positions"]
+    res = CliRunner().invoke(cli, ["db", "archive", "--before", "2025-06-03", "--db", db], env=env)
+    assert res.exit_code == 0, res.output
+    assert "0 day(s) archived" in res.stdout
+    why = "the first daily run (all) can run again" if keep == 45 else "2025-06-01 04:00Z"
+    assert why in res.stderr
+    with open_store(db, settings) as store:
+        assert store.counts()["positions"] == n
