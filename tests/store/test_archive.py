@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from records import T0, Rec, write
+from records import T0, Rec, clear, write
 from test_label_property import labels, readers, rule
 from test_late_days_backends import _HOUR_US, _START_US, _canonical, days
 
@@ -83,9 +83,12 @@ def answers(q: Query) -> dict[str, Any]:
     reader=readers,
 )
 def test_archived_store_answers_as_the_unarchived_one(
-    node: Settings, records: list[tuple[Label, int, int]], reader: Reader
+    store: Store, records: list[tuple[Label, int, int]], reader: Reader
 ) -> None:
-    with tempfile.TemporaryDirectory() as tmp, open_store(Path(tmp) / "s.duckdb", node) as store:
+    clear(store)
+    with store.transaction():
+        store.backend.execute("DELETE FROM archive_days")
+    with tempfile.TemporaryDirectory() as tmp:
         recs = [
             Rec(k, VESSELS[v], label, minute=m, lat=10 + k / 10, lon=85 + k / 10)
             for k, (label, v, m) in enumerate(records)
@@ -93,7 +96,7 @@ def test_archived_store_answers_as_the_unarchived_one(
         write(store, recs)
         q = Query(store, reader)
         before = answers(q)
-        done = archive(store, DAY3)
+        done = archive(store, DAY3, Path(tmp) / "archive")
         assert done.rows == sum(1 for r in recs if r.minute < 2 * 1440)
         assert store.counts()["positions"] == len(recs) - done.rows  # moved, not copied
         after = answers(q)
@@ -132,15 +135,23 @@ def _admin(store: Store) -> Query:
     return Query(store, Reader.node_admin("test"))
 
 
-def test_postgresql_refuses(store: Store) -> None:
+def test_archive_and_reopen_in_each_backend(store: Store, tmp_path: Path) -> None:
     _fill(store)
-    if store.backend.dialect.name == "duckdb":
-        assert archive(store, DAY3).rows > 0
-        return
-    with pytest.raises(StoreError, match="needs the DuckDB backend"):
-        archive(store, DAY3)
-    assert archived_days(store) == []  # and reads its (empty) archive table as before
-    assert Query(store, Reader.node_admin("test")).positions().num_rows == 20
+    q = Query(store, Reader.node_admin("test"))
+    before = q.positions().to_pylist()
+    if store.backend.dialect.name != "duckdb":  # no file to put the archive beside
+        with pytest.raises(StoreError, match="give the archive folder"):
+            archive(store, DAY3)
+    done = archive(store, DAY3, tmp_path / "arch")
+    assert [d.day for d in done.days] == [T0, T0 + timedelta(days=1)]
+    assert store.counts()["positions"] == 20 - done.rows
+    assert q.positions().to_pylist() == before
+    u = parse_label("UNCLASSIFIED", store.policy)
+    write(store, [Rec(0, VESSELS[0], u, minute=0, lat=10, lon=85)])  # a copy: stored once
+    assert [d.day for d in archived_days(store)] == [T0 + timedelta(days=1)]
+    assert q.positions().to_pylist() == before
+    assert archive(store, DAY3).days[0].day == T0
+    assert q.positions().to_pylist() == before
 
 
 def test_files_are_geoparquet_by_day_with_labels(three_days: Store) -> None:
@@ -222,11 +233,11 @@ def test_a_day_reopened_while_a_query_reads_is_read_once(
 ) -> None:
     """A reading thread lists the archived days; the writer re-opens one (late rows) and
     commits before the reader's query runs: the reader's snapshot still reads it once."""
-    import seawatch.store.query as query_module
+    import seawatch.store.archive_read as read_module
 
     archive(three_days, DAY3)
     u = parse_label("UNCLASSIFIED", three_days.policy)
-    listed = query_module.positions_source
+    listed = read_module.positions_source
 
     def reopen_meanwhile(store: Store, start: Any, end: Any) -> str:
         source = listed(store, start, end)
@@ -237,7 +248,7 @@ def test_a_day_reopened_while_a_query_reads_is_read_once(
     with three_days.read_session() as session:
         q = Query(session, Reader.node_admin("test"))
         expected = q.positions().to_pylist()
-        monkeypatch.setattr(query_module, "positions_source", reopen_meanwhile)
+        monkeypatch.setattr(read_module, "positions_source", reopen_meanwhile)
         got = q.positions().to_pylist()
         assert [d.day for d in archived_days(three_days)] == [T0 + timedelta(days=1)]
         monkeypatch.undo()

@@ -2,9 +2,10 @@
 loss or a duplicate; run again, it ends where an uninterrupted run ends. And the command
 line and the API see archived days without code of their own.
 
-The kill is real: a subprocess archives and kills itself (``os.kill(getpid(), SIGKILL)``)
-when the archive reports the chosen step (a day's temporary file fsynced, renamed into
-place, the rows deleted in the open transaction, the commit).
+In both backends. The kill is real: a subprocess archives and kills itself
+(``os.kill(getpid(), SIGKILL)``) when the archive reports the chosen step (a day's
+temporary file fsynced, renamed into place, the rows deleted in the open transaction, the
+commit).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from seawatch.settings import load_settings
 from seawatch.store import open_store
 from seawatch.store.archive import archive
 
-db, point, nth, before = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+db, point, nth, before, to = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
 seen = 0
 
 def step(what, day):
@@ -54,7 +55,7 @@ def step(what, day):
             os.kill(os.getpid(), signal.SIGKILL)
 
 with open_store(db, load_settings(env={"SEAWATCH_NODE_NATION": "IND"})) as store:
-    archive(store, datetime.fromisoformat(before), step=step)
+    archive(store, datetime.fromisoformat(before), to, step=step)
 """
 
 
@@ -90,15 +91,15 @@ def _files(store: Store) -> set[Path]:
     ],
 )
 def test_killed_archive_loses_and_doubles_nothing(
-    node: Settings, tmp_path: Path, point: str, nth: int, committed: bool
+    store_url: str, node: Settings, tmp_path: Path, point: str, nth: int, committed: bool
 ) -> None:
-    db = tmp_path / "s.duckdb"
+    db, to = store_url, tmp_path / "archive"
     with open_store(db, node) as store:
         _fill(store)
         expected = _all(store)
         n = store.counts()["positions"]
     done = subprocess.run(
-        [sys.executable, "-c", KILLER, str(db), point, str(nth), DAY3.isoformat()],
+        [sys.executable, "-c", KILLER, db, point, str(nth), DAY3.isoformat(), str(to)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -108,7 +109,7 @@ def test_killed_archive_loses_and_doubles_nothing(
         assert _all(store) == expected  # the old state or the new: the same rows, once
         assert len(archived_days(store)) == (2 if committed else 0)
         assert (store.counts()["positions"] < n) is committed
-        again = archive(store, DAY3)  # run again: ends as an uninterrupted run does
+        again = archive(store, DAY3, to)  # run again: ends as an uninterrupted run does
         assert _all(store) == expected
         days = archived_days(store)
         assert [d.day for d in days] == [T0, T0 + timedelta(days=1)]

@@ -7,7 +7,7 @@ the current version; ``db stats`` prints rows per table, bytes, bytes per positi
 the labels in use (counts only: no records); ``db maintain`` rewrites what the backend
 keeps better rewritten once written (PostgreSQL: closed days in track order); ``db
 archive`` moves closed days' positions into GeoParquet files the queries read with the
-database (DuckDB).
+database.
 """
 
 from __future__ import annotations
@@ -167,13 +167,13 @@ def _closed_until(store: Store, data_dir: Path) -> tuple[datetime | None, str]:
     "--to",
     "to",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Archive folder (first archive only; default: beside the database, "
-    "<name>.archive/). Recorded in the store.",
+    help="Archive folder (first archive only; default: beside a DuckDB file, "
+    "<name>.archive/; PostgreSQL: required). Recorded in the store.",
 )
 @db_option
 @click.pass_context
 def archive_command(ctx: click.Context, before: str, to: Path | None, db: str | None) -> None:
-    """Move closed days' positions into GeoParquet files (DuckDB).
+    """Move closed days' positions into GeoParquet files.
 
     One file per day, `<folder>/day=YYYY-MM-DD/part-*.parquet`, with every column the
     queries need (label_id included); queries, exports and the API read the database and
@@ -186,7 +186,7 @@ def archive_command(ctx: click.Context, before: str, to: Path | None, db: str | 
     \b
     Examples:
       seawatch db archive --before 2024-03-01
-      seawatch db archive --before 2024-03-01 --to /data/archive --db data/seawatch.duckdb
+      seawatch db archive --before 2024-03-01 --to /data/archive --db postgresql://...
     """
     try:
         when = datetime.fromisoformat(before.replace("Z", "+00:00"))

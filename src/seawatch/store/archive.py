@@ -1,12 +1,13 @@
 """Closed days of positions moved out of the database into GeoParquet files, read with it.
 
-In: an open DuckDB store, a day (``before``) and a folder. Out: :func:`archive` moves the
-positions of every day before ``before`` (and before ``closed_until``: days the late-data
-machinery may still run again stay) into one GeoParquet file per day,
-``<folder>/day=YYYY-MM-DD/part-<stamp>.parquet`` (Hive style), and records each day in the
-table ``archive_days``; :func:`positions_source` is what the query layer reads instead of
-``positions``: the table and the archived days of a time window as one relation, so the
-label filter and every condition apply to both.
+In: an open store (DuckDB or PostgreSQL), a day (``before``) and a folder. Out:
+:func:`archive` moves the positions of every day before ``before`` (and before
+``closed_until``: days the late-data machinery may still run again stay) into one
+GeoParquet file per day, ``<folder>/day=YYYY-MM-DD/part-<stamp>.parquet`` (Hive style),
+and records each day in the table ``archive_days``; :func:`positions_source` is what DuckDB
+reads instead of ``positions``: the table and the archived days of a time window as one
+relation, so the label filter and every condition apply to both (PostgreSQL:
+:mod:`.archive_read`).
 
 Crash safety: each day's rows are written under a temporary name, fsynced and renamed
 (the folder fsynced), all inside one database transaction that then deletes the days'
@@ -19,7 +20,7 @@ after the commit.
 Late data: a write of positions for an archived day (:func:`reopen`, called by
 ``Store.write``) first moves that day back from its file into the database, in the
 write's transaction, so nothing is lost or stored twice; ``seawatch db archive`` archives
-it again later. PostgreSQL: not supported yet (``archive`` refuses).
+it again later. Reading in PostgreSQL, which reads no Parquet: :mod:`.archive_read`.
 """
 
 from __future__ import annotations
@@ -46,7 +47,15 @@ from seawatch.store.tables import SEQ, TABLES, TS
 if TYPE_CHECKING:
     from seawatch.store.base import Store
 
-__all__ = ["Archived", "ArchivedDay", "archive", "archived_days", "positions_source", "reopen"]
+__all__ = [
+    "Archived",
+    "ArchivedDay",
+    "archive",
+    "archived_days",
+    "literal",
+    "positions_source",
+    "reopen",
+]
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +125,8 @@ def archived_days(
     return [ArchivedDay(**r) for r in got.to_pylist()]
 
 
-def _literal(text: str) -> str:
+def literal(text: str) -> str:
+    """``text`` as an SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -127,7 +137,7 @@ def positions_source(store: Store, start: datetime | None, end: datetime | None)
     days = archived_days(store, start, end)
     if not days:
         return "positions"
-    files = ", ".join(_literal(str(d.path)) for d in days)
+    files = ", ".join(literal(str(d.path)) for d in days)
     cols = ", ".join(COLUMNS)
     return (
         f"(SELECT {cols} FROM positions UNION ALL "
@@ -159,8 +169,13 @@ def _folder(store: Store, to: Path | None) -> Path:
         return recorded[0]
     if wanted is not None:
         return wanted
-    path = Path(str(getattr(store.backend, "path", "")))
-    return path.with_name(path.stem + ".archive").resolve()
+    path = getattr(store.backend, "path", None)
+    if path is None:
+        raise StoreError(
+            f"{store.backend.display}: give the archive folder (--to DIR): this database "
+            "has no file to put it beside"
+        )
+    return Path(path).with_name(Path(path).stem + ".archive").resolve()
 
 
 def _clean(folder: Path, keep: set[Path]) -> None:
@@ -179,15 +194,20 @@ def _clean(folder: Path, keep: set[Path]) -> None:
 def _day_rows(store: Store, day: datetime, old: ArchivedDay | None) -> pa.Table:
     """The day's positions in the database (and in its old file, when archived before),
     in (1-degree cell, vessel, time) order."""
-    cols = ", ".join(COLUMNS)
-    sql = f"SELECT {cols} FROM positions WHERE ts >= ? AND ts < ?"
-    if old is not None:
-        sql += f" UNION ALL SELECT {cols} FROM read_parquet({_literal(str(old.path))})"
+    sql = f"SELECT {', '.join(COLUMNS)} FROM positions WHERE ts >= ? AND ts < ?"
     rows = store.backend.fetch(sql, [day, day + _DAY], _SCHEMA)
+    if old is not None:
+        rows = pa.concat_tables([rows, _file_rows(old.path)])
     cell = storage_order(rows)
     ts = pc.cast(rows.column("ts"), pa.int64()).to_numpy(zero_copy_only=False)
     mmsi = rows.column("mmsi").to_numpy(zero_copy_only=False)
     return rows.take(np.lexsort((ts, mmsi, cell)))
+
+
+def _file_rows(path: Path) -> pa.Table:
+    """An archived day's rows, as ``positions`` holds them (with ``seq``)."""
+    t = pq.read_table(path, columns=list(COLUMNS))
+    return pa.Table.from_arrays([t.column(f.name).cast(f.type) for f in _SCHEMA], schema=_SCHEMA)
 
 
 def _write_day(
@@ -231,11 +251,6 @@ def archive(
     told each step done (``written``: a day's temporary file fsynced; ``renamed``: in place;
     ``deleted``: the rows deleted and the days recorded, not committed; ``committed``),
     for progress lines."""
-    if store.backend.dialect.name != "duckdb":
-        raise StoreError(
-            f"{store.backend.display}: archiving closed days needs the DuckDB backend "
-            "(PostgreSQL: not yet; its closed days stay in their partitions)"
-        )
     store.require_current()
     tell = step or (lambda what, day: None)
     if before.tzinfo is None:
@@ -256,6 +271,8 @@ def archive(
     done: list[ArchivedDay] = []
     size = 0
     with store.transaction():
+        if store.backend.dialect.name != "duckdb":  # the deletion sees what was read
+            store.backend.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         written: list[tuple[datetime, Path, int, int]] = []
         for day in days:
             rows = _day_rows(store, day, old.get(day))
@@ -299,8 +316,12 @@ def reopen(store: Store, ts: pa.ChunkedArray[Any] | pa.Array[Any]) -> int:
     for d in days:
         if int(d.day.timestamp()) // 86_400 not in hit:
             continue
-        source = f"read_parquet({_literal(str(d.path))})"
-        store.backend.execute(f"INSERT INTO positions ({cols}) SELECT {cols} FROM {source}")
+        if store.backend.dialect.name == "duckdb":  # with its write numbers
+            source = f"read_parquet({literal(str(d.path))})"
+            store.backend.execute(f"INSERT INTO positions ({cols}) SELECT {cols} FROM {source}")
+        else:  # PostgreSQL: new write numbers (a peer's next release sends them again)
+            positions = TABLES["positions"]
+            store.backend.insert(positions, positions.conform(_file_rows(d.path)))
         store.backend.execute(f"DELETE FROM {TABLE} WHERE day = ?", [d.day])
         moved += d.rows
         log.warning(

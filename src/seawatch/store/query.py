@@ -10,7 +10,7 @@ The label filter is part of the SQL (``label_id IN (<ids the reader may read>)``
 from :func:`seawatch.labels.allowed_label_ids` over the store's labels at query time), so
 denied rows never leave the database. A label added after that moment is denied.
 Positions of days archived to GeoParquet (:mod:`.archive`) are read with the table as one
-relation (:meth:`Query.source`), under the same filter.
+relation (:meth:`Query.read`), under the same filter.
 
 Every listing has a total order (:data:`ORDERS`: its sort key ends on a unique column) and
 pages by keyset: ``limit`` rows ``after`` an opaque cursor (the last row's sort key,
@@ -23,8 +23,7 @@ holds the listings.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +33,7 @@ import pyarrow.compute as pc
 from seawatch.errors import InputError
 from seawatch.labels import Label, Reader, allowed_label_ids
 from seawatch.store.alerting import AlertListings
-from seawatch.store.archive import positions_source
+from seawatch.store.archive_read import fetch_positions, snapshot
 from seawatch.store.base import Store
 from seawatch.store.bbox import BBox, check_bbox, format_bbox, swapped_box
 from seawatch.store.pages import (
@@ -47,7 +46,7 @@ from seawatch.store.pages import (
 )
 from seawatch.store.places import PlaceListings
 from seawatch.store.tables import TABLES
-from seawatch.store.where import where_area, where_events
+from seawatch.store.where import like_literal, where_area, where_events
 from seawatch.store.written import WrittenListings
 
 __all__ = [
@@ -104,18 +103,22 @@ class Query(AlertListings, PlaceListings, WrittenListings):
         ids = self.allowed()
         return f"label_id IN ({', '.join(str(int(i)) for i in ids)})" if ids else None
 
-    def snapshot(self, table: str) -> AbstractContextManager[Any]:
-        """Around :meth:`source` and the query reading it: one transaction (DuckDB), so the
-        archived days listed and the rows read are of one moment (a day archived or
-        re-opened meanwhile is read once, from the table or from its file)."""
-        duck = self.store.backend.dialect.name == "duckdb"
-        return self.store.backend.transaction() if duck and table == "positions" else nullcontext()
-
-    def source(self, table: str, start: datetime | None = None, end: datetime | None = None) -> str:
-        """What to read ``table`` from: itself, or for positions the table and the archived
-        days overlapping ``[start, end]`` as one (:mod:`seawatch.store.archive`); the label
-        filter and conditions go after it as for the table."""
-        return positions_source(self.store, start, end) if table == "positions" else table
+    def read(
+        self,
+        table: str,
+        build: Callable[[str], str],
+        params: Sequence[Any],
+        schema: pa.Schema,
+        merge: str,
+        window: tuple[datetime | None, datetime | None] = (None, None),
+    ) -> pa.Table:
+        """The rows of ``build(source)`` (the label filter and conditions after ``source``):
+        ``table``, or the positions and archived days of ``window`` as one
+        (:mod:`.archive_read`; ``merge`` joins the parts where the database reads no Parquet)."""
+        if table != "positions":
+            return self.store.backend.fetch(build(table), list(params), schema)
+        with snapshot(self.store, table):
+            return fetch_positions(self.store, build, list(params), schema, merge, *window)
 
     def _select(
         self,
@@ -132,11 +135,16 @@ class Query(AlertListings, PlaceListings, WrittenListings):
         label = self._label_filter()
         if label is None:
             return schema.empty_table()
-        with self.snapshot(table):
-            source = self.source(table, *window)
-            cols = ", ".join(tdef.names)
-            sql = f"SELECT {distinct}{cols} FROM {source} WHERE {label}{where} {tail}"
-            return self.store.backend.fetch(sql, list(params), schema)
+        cols = ", ".join(tdef.names)
+        merge = f"SELECT {distinct}{cols} FROM combined {tail}"
+        return self.read(
+            table,
+            lambda src: f"SELECT {distinct}{cols} FROM {src} WHERE {label}{where} {tail}",
+            params,
+            schema,
+            merge,
+            window,
+        )
 
     # --- queries ----------------------------------------------------------------------
     def positions(
@@ -172,13 +180,18 @@ class Query(AlertListings, PlaceListings, WrittenListings):
         label = self._label_filter()
         if label is None:
             return schema.empty_table()
-        with self.snapshot("positions"):
-            source = self.source("positions", start, end)
-            sql = (
-                f"SELECT label_id, count(*) AS positions FROM {source} WHERE {label}{where} "
-                "GROUP BY label_id ORDER BY label_id"
-            )
-            return self.store.backend.fetch(sql, params, schema)
+        by_label = "GROUP BY label_id ORDER BY label_id"
+        return self.read(
+            "positions",
+            lambda src: (
+                f"SELECT label_id, count(*) AS positions FROM {src} WHERE {label}{where} "
+                + by_label
+            ),
+            params,
+            schema,
+            f"SELECT label_id, sum(positions) AS positions FROM combined {by_label}",
+            (start, end),
+        )
 
     def track(
         self,
@@ -222,17 +235,19 @@ class Query(AlertListings, PlaceListings, WrittenListings):
         label = self._label_filter()
         if label is None:
             return tdef.arrow_schema().empty_table()
-        with self.snapshot("positions"):
-            source = self.source("positions", start, end)
+
+        def build(src: str) -> str:
             latest = (
                 "SELECT arg_max(msg_key, struct_pack(t := ts, k := -(msg_key::HUGEINT))) "
-                f"FROM {source} WHERE {label}{where} GROUP BY mmsi"
+                f"FROM {src} WHERE {label}{where} GROUP BY mmsi"
             )
-            sql = (
-                f"SELECT {', '.join(tdef.names)} FROM {source} WHERE {label}{where} "
+            return (
+                f"SELECT {', '.join(tdef.names)} FROM {src} WHERE {label}{where} "
                 f"AND msg_key IN ({latest}) ORDER BY mmsi{limit_sql(limit)}"
             )
-            return self.store.backend.fetch(sql, params + params, tdef.arrow_schema())
+
+        schema = tdef.arrow_schema()
+        return self.read("positions", build, params + params, schema, "", (start, end))
 
     def events(
         self,
@@ -270,8 +285,11 @@ class Query(AlertListings, PlaceListings, WrittenListings):
         where = ""
         params: list[Any] = []
         for cond, value in (
-            ("name ILIKE ? ESCAPE '\\'", None if name is None else f"%{_like(name)}%"),
-            ("callsign ILIKE ? ESCAPE '\\'", None if callsign is None else f"%{_like(callsign)}%"),
+            ("name ILIKE ? ESCAPE '\\'", None if name is None else f"%{like_literal(name)}%"),
+            (
+                "callsign ILIKE ? ESCAPE '\\'",
+                None if callsign is None else f"%{like_literal(callsign)}%",
+            ),
             ("mmsi = ?", None if mmsi is None else int(mmsi)),
             ("imo = ?", None if imo is None else int(imo)),
         ):
@@ -365,11 +383,6 @@ class Query(AlertListings, PlaceListings, WrittenListings):
         method = getattr(self, listing)
         rows: pa.Table = method(**filters, limit=limit, after=after)
         return next_page(listing, rows, limit)
-
-
-def _like(text: str) -> str:
-    """``text`` with LIKE wildcards taken literally."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def to_pandas(table: pa.Table) -> Any:

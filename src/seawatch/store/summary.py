@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seawatch.errors import InputError
+from seawatch.store.archive_read import snapshot
 from seawatch.store.bbox import BBox
 from seawatch.store.query import Query
 from seawatch.store.tables import TS
@@ -57,6 +58,13 @@ def _label_sql(q: Query) -> str | None:
     return f"label_id IN ({', '.join(str(int(i)) for i in ids)})" if ids else None
 
 
+_BY = "GROUP BY label_id"
+_MERGED = (  # bounds of two parts (the database's, the archive's) as one
+    "min(x0) AS x0, min(y0) AS y0, max(x1) AS x1, max(y1) AS y1, min(t0) AS t0, "
+    "max(t1) AS t1, max(open) AS open"
+)
+
+
 def count(
     q: Query,
     listing: Literal["positions", "latest", "events"],
@@ -84,11 +92,14 @@ def count(
         return Counted(int(pc.sum(rows.column("rows")).as_py() or 0), rows)
     else:
         raise InputError(f"count: no listing {listing!r} (positions, latest, events)")
-    with q.snapshot(listing):
-        source = q.source(listing, start, end)
-        sql = f"SELECT label_id, count(*) AS rows FROM {source} WHERE {label}{where}"
-        sql += " GROUP BY label_id"
-        rows = q.store.backend.fetch(sql, params, schema)
+    rows = q.read(
+        listing,
+        lambda src: f"SELECT label_id, count(*) AS rows FROM {src} WHERE {label}{where} {_BY}",
+        params,
+        schema,
+        f"SELECT label_id, sum(rows) AS rows FROM combined {_BY}",
+        (start, end),
+    )
     return Counted(int(pc.sum(rows.column("rows")).as_py() or 0), rows)
 
 
@@ -111,33 +122,41 @@ def extent(q: Query, table: Literal["positions", "events"], *, mmsi: int | None 
     label = _label_sql(q)
     if label is None:
         return Extent(None, None, None, False, schema.empty_table().select(["label_id"]))
-    with q.snapshot(table):  # the archived days and the rows of one moment
-        source = q.source(table)
-        aggregates = (
-            "min(lon) AS x0, min(lat) AS y0, max(lon) AS x1, max(lat) AS y1, "
-            f"min({t0}) AS t0, max({t1}) AS t1, {is_open} AS open"
-        )
+    aggregates = (
+        "min(lon) AS x0, min(lat) AS y0, max(lon) AS x1, max(lat) AS y1, "
+        f"min({t0}) AS t0, max({t1}) AS t1, {is_open} AS open"
+    )
+    with snapshot(q.store, table):  # the archived days and the rows of one moment
         if mmsi is None and set(q.allowed()) >= set(q.store.labels()):
             # the reader may read every stored label: the whole table's bounds, which DuckDB
             # answers from its statistics without a scan; the labels present, for the marking
             bounds = f"min(label_id) AS label_id, max(label_id) AS last, {aggregates}"
-            sql = f"SELECT {bounds} FROM {source}"
-            got = q.store.backend.fetch(sql, [], pa.schema([*schema, pa.field("last", pa.int32())]))
+            with_last = pa.schema([*schema, pa.field("last", pa.int32())])
+            merge = f"SELECT min(label_id) AS label_id, max(last) AS last, {_MERGED} FROM combined"
+            got = q.read(table, lambda src: f"SELECT {bounds} FROM {src}", [], with_last, merge)
             rows = got.drop_columns(["last"])
             rows = rows if rows.column("t0").null_count < rows.num_rows else rows.slice(0, 0)
             one = got.column("label_id").to_pylist() == got.column("last").to_pylist()
+            distinct = "SELECT DISTINCT label_id FROM "
             labels = (  # one label (the usual node): no scan for the labels present
                 rows.select(["label_id"])
                 if one
-                else q.store.backend.fetch(
-                    f"SELECT DISTINCT label_id FROM {source}", [], pa.schema([_LABEL])
+                else q.read(
+                    table,
+                    lambda src: distinct + src,
+                    [],
+                    pa.schema([_LABEL]),
+                    distinct + "combined",
                 )
             )
         else:
-            sql = (
-                f"SELECT label_id, {aggregates} FROM {source} WHERE {label}{who} GROUP BY label_id"
+            rows = q.read(
+                table,
+                lambda src: f"SELECT label_id, {aggregates} FROM {src} WHERE {label}{who} {_BY}",
+                params,
+                schema,
+                f"SELECT label_id, {_MERGED} FROM combined {_BY}",
             )
-            rows = q.store.backend.fetch(sql, params, schema)
             labels = rows.select(["label_id"])
     if not rows.num_rows:
         return Extent(None, None, None, False, labels)

@@ -15,7 +15,7 @@ from typing import Any
 from seawatch.errors import InputError
 from seawatch.store.bbox import BBox, where_bbox
 
-__all__ = ["check_window", "where_area", "where_events"]
+__all__ = ["check_window", "like_literal", "where_area", "where_events"]
 
 
 def where_area(
@@ -61,3 +61,8 @@ def check_window(start: datetime | None, end: datetime | None) -> None:
             raise InputError(f"{name} {t.isoformat()}: give a timezone-aware time (UTC)")
     if start is not None and end is not None and end < start:
         raise InputError(f"time window {start.isoformat()} .. {end.isoformat()}: end before start")
+
+
+def like_literal(text: str) -> str:
+    """``text`` with LIKE wildcards taken literally (``ESCAPE '\\'``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
