@@ -13,7 +13,7 @@ rules, deduplicating insert in (day, cell) order, one transaction per chunk) for
 latest positions in a viewport (over 1 day). Bytes per position from the database file
 after a checkpoint.
 
-``--archive`` (DuckDB): after the queries, ``seawatch db archive`` of every day but the
+``--archive``: after the queries, ``seawatch db archive`` of every day but the
 newest (timed), the database's size before and after, and the queries again, now reading
 the GeoParquet files of the archived days with the table (the same windows: the row
 counts must be the same).
@@ -127,7 +127,8 @@ def main() -> None:
     ap.add_argument(
         "--archive",
         action="store_true",
-        help="after the queries, archive every day but the newest (DuckDB; timed), sizes "
+        help="after the queries, archive every day but the newest (timed; PostgreSQL: to "
+        "/tmp/bench-pg.archive), sizes "
         "before and after, and the queries again",
     )
     ap.add_argument(
@@ -226,8 +227,11 @@ def run(args: argparse.Namespace) -> None:
     if args.archive:
         from seawatch.store.archive import archive, day_of
 
+        to = Path("/tmp/bench-pg.archive") if postgres else Path(args.db).with_suffix(".archive")
+        if postgres:
+            shutil.rmtree(to, ignore_errors=True)
         t = time.perf_counter()
-        done = archive(store, day_of(hi))
+        done = archive(store, day_of(hi), to)
         archive_s = time.perf_counter() - t
         after_sizes = store.backend.size_bytes()
         archived = (done, archive_s, after_sizes)

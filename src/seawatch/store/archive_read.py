@@ -14,6 +14,7 @@ would give.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
@@ -39,6 +40,21 @@ def snapshot(store: Store, table: str) -> AbstractContextManager[Any]:
     return store.backend.transaction() if duck and table == "positions" else nullcontext()
 
 
+_THREAD = threading.local()
+
+
+def _reader() -> duckdb.DuckDBPyConnection:
+    """This thread's in-process DuckDB for reading archived files (kept: it caches their
+    Parquet footers across queries)."""
+    con: duckdb.DuckDBPyConnection | None = getattr(_THREAD, "con", None)
+    if con is None:
+        con = duckdb.connect()
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET parquet_metadata_cache = true")
+        _THREAD.con = con
+    return con
+
+
 def fetch_positions(
     store: Store,
     build: Callable[[str], str],
@@ -58,9 +74,8 @@ def fetch_positions(
     if not days:
         return here
     files = ", ".join(literal(str(d.path)) for d in days)
-    con = duckdb.connect()
+    con = _reader()
     try:
-        con.execute("SET TimeZone = 'UTC'")
         there = con.sql(build(f"read_parquet([{files}])"), params=list(params) or None)
         there_rows = there.to_arrow_table()
         archived = pa.Table.from_arrays(
@@ -71,5 +86,5 @@ def fetch_positions(
     except duckdb.Error as exc:
         raise StoreError(f"{store.backend.display}: reading the archive: {exc}") from exc
     finally:
-        con.close()
+        con.unregister("combined")
     return pa.Table.from_arrays([got.column(f.name).cast(f.type) for f in schema], schema=schema)
