@@ -13,6 +13,11 @@ rules, deduplicating insert in (day, cell) order, one transaction per chunk) for
 latest positions in a viewport (over 1 day). Bytes per position from the database file
 after a checkpoint.
 
+``--archive``: after the queries, ``seawatch db archive`` of every day but the
+newest (timed), the database's size before and after, and the queries again, now reading
+the GeoParquet files of the archived days with the table (the same windows: the row
+counts must be the same).
+
 PostgreSQL: ``--writers`` sets ``db_writers`` (parallel writer connections); ``--maintain``
 runs ``seawatch db maintain`` after the queries (timed) and the queries again on the same
 store (closed days rewritten in track order).
@@ -20,6 +25,7 @@ store (closed days rewritten in track order).
     .venv/bin/python bench/store.py --positions 10_000_000 --db /tmp/bench.duckdb
     .venv/bin/python bench/store.py --positions 2_000_000 --postgres   # throwaway server
     .venv/bin/python bench/store.py --positions 10_000_000 --postgres --writers 2 --maintain
+    .venv/bin/python bench/store.py --positions 10_000_000 --archive --db /tmp/bench.duckdb
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import argparse
 import contextlib
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -118,6 +125,13 @@ def main() -> None:
         help="after the queries, run `db maintain` (timed) and the queries again",
     )
     ap.add_argument(
+        "--archive",
+        action="store_true",
+        help="after the queries, archive every day but the newest (timed; PostgreSQL: to "
+        "/tmp/bench-pg.archive), sizes "
+        "before and after, and the queries again",
+    )
+    ap.add_argument(
         "--writers",
         type=int,
         default=0,
@@ -145,6 +159,7 @@ def main() -> None:
         elif "://" not in args.db:
             for p in (Path(args.db), Path(args.db + ".wal")):
                 p.unlink(missing_ok=True)
+            shutil.rmtree(Path(args.db).with_suffix(".archive"), ignore_errors=True)
         run(args)
 
 
@@ -208,6 +223,23 @@ def run(args: argparse.Namespace) -> None:
         maintain_s = time.perf_counter() - t
         measured[f", after `db maintain` ({len(rewritten)} days)"] = queries(q, lo, hi, mmsis, args)
         load.append(os.getloadavg())
+    archived = None
+    if args.archive:
+        from seawatch.store.archive import archive, day_of
+
+        to = Path("/tmp/bench-pg.archive") if postgres else Path(args.db).with_suffix(".archive")
+        if postgres:
+            shutil.rmtree(to, ignore_errors=True)
+        t = time.perf_counter()
+        done = archive(store, day_of(hi), to)
+        archive_s = time.perf_counter() - t
+        after_sizes = store.backend.size_bytes()
+        archived = (done, archive_s, after_sizes)
+        label = f", {len(done.days)} of {len(done.days) + 1} days archived"
+        measured[label] = queries(q, lo, hi, mmsis, args)
+        load.append(os.getloadavg())
+        first, again = measured[""][0], measured[label][0]
+        assert first == again, "archived days answered other row counts"
     store.close()
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
@@ -220,7 +252,7 @@ def run(args: argparse.Namespace) -> None:
         f"- Command: `.venv/bin/python bench/store.py --positions {args.positions} "
         f"--chunk {args.chunk} --fleets {args.fleets} --repeat {args.repeat} {where}"
         f"{f' --writers {args.writers}' if args.writers else ''}"
-        f"{' --maintain' if args.maintain else ''}`"
+        f"{' --maintain' if args.maintain else ''}{' --archive' if args.archive else ''}`"
     )
     print(
         f"- Input: {base.num_rows:,} decoded positions of {SAMPLE.name} replicated to "
@@ -233,6 +265,22 @@ def run(args: argparse.Namespace) -> None:
     )
     if maintain_s is not None:
         print(f"| `db maintain` (rewrite closed days in track order) | {maintain_s:.1f} s | — |")
+    if archived is not None:
+        done, archive_s, after_sizes = archived
+        print(
+            f"| `db archive` ({len(done.days)} days, {done.rows:,} positions) | {archive_s:.1f} s"
+            f" ({done.rows / archive_s:,.0f} positions/s) | — |"
+        )
+        print(
+            f"| database file before / after archiving | {sizes['total'] / 1e6:,.1f} / "
+            f"{after_sizes['total'] / 1e6:,.1f} MB (positions table "
+            f"{sizes.get('positions', 0) / 1e6:,.1f} / {after_sizes.get('positions', 0) / 1e6:,.1f}"
+            f" MB) | — |"
+        )
+        print(
+            f"| archive (GeoParquet, zstd) | {done.bytes / 1e6:,.1f} MB, "
+            f"{done.bytes / max(done.rows, 1):.1f} bytes per position | — |"
+        )
     ms = 1000.0
     for after, (rows, secs) in measured.items():
         for what, goal in (
@@ -252,6 +300,7 @@ def run(args: argparse.Namespace) -> None:
     print(
         "\nLoad average (1, 5, 15 min) after ingest, after the queries"
         + (", after those after `db maintain`" if maintain_s is not None else "")
+        + (", after those after `db archive`" if archived is not None else "")
         + ": "
         + "; ".join(", ".join(f"{v:.1f}" for v in la) for la in load)
         + "."

@@ -22,6 +22,7 @@ from seawatch.labels import default_reader, parse_label
 from seawatch.share.outbox import Outbox, read_files
 from seawatch.share.receive import import_bundle
 from seawatch.share.retract import apply_retraction, notices
+from seawatch.store.archive import archive
 from seawatch.store.query import Query
 
 from .conftest import NodeDir
@@ -157,3 +158,21 @@ def test_retraction_by_files(world: dict[str, Any], tmp_path: Path) -> None:
     assert "removed" not in node.run("share", "import", str(dirs / "b3"))
     assert keys_held(node) == set(range(2001, 2010)) | set(range(3000, 3005))
     assert "verified" in node.run("audit", "verify")
+
+
+def test_retraction_reaches_archived_days(world: dict[str, Any], tmp_path: Path) -> None:
+    """Records of days archived to GeoParquet (seawatch db archive) are removed as well:
+    their days come back into the database first."""
+    node = NodeDir(tmp_path / "usa", "USA", "usa-c2")
+    shutil.copytree(world["usa"].root, node.root)
+    me = node.node()
+    with store_of(node) as store:
+        import_bundle(store, me, world["B1"])
+        import_bundle(store, me, world["B2"])
+        done = archive(store, T0 + dt.timedelta(days=2))
+        assert done.rows >= 90
+        assert store.counts()["positions"] == 0
+        apply_retraction(store, me, me.peers().get("ifc-ior"), world["R"])
+        held = set(Query(store, default_reader(store.policy)).positions()
+                   .column("msg_key").to_pylist())  # fmt: skip
+    assert held == (set(range(0, 80)) | set(range(2000, 2010))) - world["retracted"]

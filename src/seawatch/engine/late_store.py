@@ -22,6 +22,7 @@ from seawatch.engine.pipeline import SOURCE_ID, ChunkResult
 from seawatch.engine.reorder import ts_column
 from seawatch.engine.run import Final
 from seawatch.engine.state import NAME
+from seawatch.store.archive import reopen
 from seawatch.store.base import Store
 from seawatch.store.records import vessel_rows
 
@@ -107,6 +108,7 @@ def positions(
     if not taken.num_rows:
         return 0
     keys = _int64(message_keys(taken, "positions"))
+    reopen(store, ts_column(taken))  # an archived day comes back first (store.archive)
     lo, hi = (_us(v.as_py()) for v in pc.min_max(ts_column(taken)).values())
     stored = store.backend.fetch(
         "SELECT msg_key, segment_id FROM positions WHERE ts BETWEEN ? AND ?",

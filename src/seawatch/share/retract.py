@@ -39,6 +39,7 @@ from seawatch.share.outbox import Outbox
 from seawatch.share.peers import Peer
 from seawatch.share.seal import b64, unb64
 from seawatch.store import TABLES, Store
+from seawatch.store.archive import reopen
 from seawatch.store.query import Query
 
 __all__ = [
@@ -233,6 +234,8 @@ def apply_retraction(store: Store, node: Node, peer: Peer, notice: Any) -> Recei
                 fn.is_in(held.column("label_id"), pa.array(theirs, pa.int32())),
             )
             removed += held.filter(mask).num_rows
+            if table == "positions":  # archived days of the rows come back to be deleted
+                reopen(store, held.filter(mask).column("ts"))
             labels = ", ".join(str(int(i)) for i in theirs)
             for start in range(0, len(values), 1000):
                 chunk = values[start : start + 1000]

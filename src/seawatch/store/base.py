@@ -268,6 +268,10 @@ class Store:
             return self.backend.insert(tdef, tdef.conform(rows))
         with self.backend.transaction():  # the write number is settled when this commits
             self.backend.enter_writer()
+            if table == "positions":  # late rows of an archived day: the day comes back
+                from seawatch.store.archive import reopen
+
+                reopen(self, rows.column("ts"))
             return self.backend.insert(tdef, tdef.conform(rows))
 
     def settled_seq(self, timeout_s: float = 5.0) -> int | None:

@@ -99,6 +99,8 @@ class DuckBackend(Backend):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.con = duckdb.connect(str(self.path))
             self.con.execute("SET TimeZone = 'UTC'").fetchall()
+            # archived days' Parquet footers read once, not on every query (store.archive)
+            self.con.execute("SET parquet_metadata_cache = true").fetchall()
         except (duckdb.Error, OSError) as exc:
             raise StoreError(
                 f"cannot open DuckDB database '{self.path}': {exc} "
@@ -287,6 +289,7 @@ class DuckBackend(Backend):
         try:
             session.con = self.con.cursor()
             session.con.execute("SET TimeZone = 'UTC'").fetchall()
+            session.con.execute("SET parquet_metadata_cache = true").fetchall()
         except duckdb.Error as exc:
             raise StoreError(f"{self.display}: cannot open a {what} session: {exc}") from None
         return session

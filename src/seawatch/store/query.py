@@ -9,6 +9,8 @@ maintenance, which is logged). Out: Arrow tables, each row with its ``label_id``
 The label filter is part of the SQL (``label_id IN (<ids the reader may read>)``, the ids
 from :func:`seawatch.labels.allowed_label_ids` over the store's labels at query time), so
 denied rows never leave the database. A label added after that moment is denied.
+Positions of days archived to GeoParquet (:mod:`.archive`) are read with the table as one
+relation (:meth:`Query.read`), under the same filter.
 
 Every listing has a total order (:data:`ORDERS`: its sort key ends on a unique column) and
 pages by keyset: ``limit`` rows ``after`` an opaque cursor (the last row's sort key,
@@ -21,7 +23,7 @@ holds the listings.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -31,8 +33,9 @@ import pyarrow.compute as pc
 from seawatch.errors import InputError
 from seawatch.labels import Label, Reader, allowed_label_ids
 from seawatch.store.alerting import AlertListings
+from seawatch.store.archive_read import fetch_positions, snapshot
 from seawatch.store.base import Store
-from seawatch.store.bbox import BBox, check_bbox, format_bbox, swapped_box, where_bbox
+from seawatch.store.bbox import BBox, check_bbox, format_bbox, swapped_box
 from seawatch.store.pages import (
     ORDERS,
     Page,
@@ -43,6 +46,7 @@ from seawatch.store.pages import (
 )
 from seawatch.store.places import PlaceListings
 from seawatch.store.tables import TABLES
+from seawatch.store.where import like_literal, where_area, where_events
 from seawatch.store.written import WrittenListings
 
 __all__ = [
@@ -62,51 +66,6 @@ log = logging.getLogger(__name__)
 _VESSEL_COLUMNS = ("mmsi", "ts", "msg_type", "imo", "callsign", "name", "ship_type", "label_id")
 _IDENTITY_COLUMNS = ("mmsi", "ts", "name", "callsign", "ship_type", "label_id")
 _IN_LIST_MAX = 10_000  # more MMSIs than this: every vessel's identity, filtered in Arrow
-
-
-def _where_area(
-    bbox: BBox | None, start: datetime | None, end: datetime | None, mmsi: int | None = None
-) -> tuple[str, list[Any]]:
-    """``AND ...`` conditions of positions in ``bbox`` with ``start <= ts <= end`` (of
-    ``mmsi``), each optional, and their parameters."""
-    _check_window(start, end)
-    where, params = where_bbox(bbox)
-    for cond, value in (("ts >= ?", start), ("ts <= ?", end), ("mmsi = ?", mmsi)):
-        if value is not None:
-            where += f" AND {cond}"
-            params.append(value)
-    return where, params
-
-
-def _where_events(
-    types: Sequence[str] | None,
-    bbox: BBox | None,
-    start: datetime | None,
-    end: datetime | None,
-    mmsi: int | None,
-) -> tuple[str, list[Any]]:
-    """``AND ...`` conditions of events of ``types`` at ``bbox`` overlapping the window,
-    involving ``mmsi`` (either side), and their parameters."""
-    _check_window(start, end)
-    where, params = where_bbox(bbox)
-    for cond, values in (
-        (f"event_type IN ({', '.join('?' for _ in types or ())})", list(types or ())),
-        ("(end_ts IS NULL OR end_ts >= ?)", [] if start is None else [start]),
-        ("start_ts <= ?", [] if end is None else [end]),
-        ("(mmsi = ? OR other_mmsi = ?)", [] if mmsi is None else [int(mmsi)] * 2),
-    ):
-        if values:
-            where += f" AND {cond}"
-            params.extend(values)
-    return where, params
-
-
-def _check_window(start: datetime | None, end: datetime | None) -> None:
-    for name, t in (("start", start), ("end", end)):
-        if t is not None and t.tzinfo is None:
-            raise InputError(f"{name} {t.isoformat()}: give a timezone-aware time (UTC)")
-    if start is not None and end is not None and end < start:
-        raise InputError(f"time window {start.isoformat()} .. {end.isoformat()}: end before start")
 
 
 class Query(AlertListings, PlaceListings, WrittenListings):
@@ -144,16 +103,48 @@ class Query(AlertListings, PlaceListings, WrittenListings):
         ids = self.allowed()
         return f"label_id IN ({', '.join(str(int(i)) for i in ids)})" if ids else None
 
+    def read(
+        self,
+        table: str,
+        build: Callable[[str], str],
+        params: Sequence[Any],
+        schema: pa.Schema,
+        merge: str,
+        window: tuple[datetime | None, datetime | None] = (None, None),
+    ) -> pa.Table:
+        """The rows of ``build(source)`` (the label filter and conditions after ``source``):
+        ``table``, or the positions and archived days of ``window`` as one
+        (:mod:`.archive_read`; ``merge`` joins the parts where the database reads no Parquet)."""
+        if table != "positions":
+            return self.store.backend.fetch(build(table), list(params), schema)
+        with snapshot(self.store, table):
+            return fetch_positions(self.store, build, list(params), schema, merge, *window)
+
     def _select(
-        self, table: str, where: str, params: Sequence[Any], tail: str, *, distinct: str = ""
+        self,
+        table: str,
+        where: str,
+        params: Sequence[Any],
+        tail: str,
+        *,
+        distinct: str = "",
+        window: tuple[datetime | None, datetime | None] = (None, None),
     ) -> pa.Table:
         tdef = TABLES[table]
         schema = tdef.arrow_schema()
         label = self._label_filter()
         if label is None:
             return schema.empty_table()
-        sql = f"SELECT {distinct}{', '.join(tdef.names)} FROM {table} WHERE {label}{where} {tail}"
-        return self.store.backend.fetch(sql, list(params), schema)
+        cols = ", ".join(tdef.names)
+        merge = f"SELECT {distinct}{cols} FROM combined {tail}"
+        return self.read(
+            table,
+            lambda src: f"SELECT {distinct}{cols} FROM {src} WHERE {label}{where} {tail}",
+            params,
+            schema,
+            merge,
+            window,
+        )
 
     # --- queries ----------------------------------------------------------------------
     def positions(
@@ -168,12 +159,11 @@ class Query(AlertListings, PlaceListings, WrittenListings):
     ) -> pa.Table:
         """Positions in ``bbox`` with ``start <= ts <= end`` (each optional), by time (then
         MMSI, message key); ``limit`` rows ``after`` a cursor (:meth:`page`)."""
-        where, params = _where_area(bbox, start, end, mmsi)
+        where, params = where_area(bbox, start, end, mmsi)
         more, more_params = where_after("positions", after)
         where, params = where + more, params + more_params
-        return self._select(
-            "positions", where, params, "ORDER BY ts, mmsi, msg_key" + limit_sql(limit)
-        )
+        tail = "ORDER BY ts, mmsi, msg_key" + limit_sql(limit)
+        return self._select("positions", where, params, tail, window=(start, end))
 
     def count_positions(
         self,
@@ -185,16 +175,23 @@ class Query(AlertListings, PlaceListings, WrittenListings):
         """How many positions the reader may read in ``bbox`` and the window, per label:
         columns ``label_id``, ``positions`` (int64), by label id. Counted in the database,
         so a summary of a big store reads no rows."""
-        where, params = _where_area(bbox, start, end)
+        where, params = where_area(bbox, start, end)
         schema = pa.schema([pa.field("label_id", pa.int32()), pa.field("positions", pa.int64())])
         label = self._label_filter()
         if label is None:
             return schema.empty_table()
-        sql = (
-            f"SELECT label_id, count(*) AS positions FROM positions WHERE {label}{where} "
-            "GROUP BY label_id ORDER BY label_id"
+        by_label = "GROUP BY label_id ORDER BY label_id"
+        return self.read(
+            "positions",
+            lambda src: (
+                f"SELECT label_id, count(*) AS positions FROM {src} WHERE {label}{where} "
+                + by_label
+            ),
+            params,
+            schema,
+            f"SELECT label_id, sum(positions) AS positions FROM combined {by_label}",
+            (start, end),
         )
-        return self.store.backend.fetch(sql, params, schema)
 
     def track(
         self,
@@ -220,7 +217,7 @@ class Query(AlertListings, PlaceListings, WrittenListings):
     ) -> pa.Table:
         """The latest position the reader may read of each vessel in ``bbox`` (within the
         time window when given; of ``mmsi`` only when given), by MMSI."""
-        where, params = _where_area(bbox, start, end, mmsi)
+        where, params = where_area(bbox, start, end, mmsi)
         more, more_params = where_after("latest", after)
         where, params = where + more, params + more_params
         if not self.store.backend.dialect.arg_max:
@@ -230,6 +227,7 @@ class Query(AlertListings, PlaceListings, WrittenListings):
                 params,
                 "ORDER BY mmsi, ts DESC, msg_key" + limit_sql(limit),
                 distinct="DISTINCT ON (mmsi) ",
+                window=(start, end),
             )
         # DuckDB: the latest key per vessel by arg_max (2-3x faster than DISTINCT ON), the
         # same row: latest ts, then the smallest msg_key
@@ -237,15 +235,19 @@ class Query(AlertListings, PlaceListings, WrittenListings):
         label = self._label_filter()
         if label is None:
             return tdef.arrow_schema().empty_table()
-        latest = (
-            "SELECT arg_max(msg_key, struct_pack(t := ts, k := -(msg_key::HUGEINT))) "
-            f"FROM positions WHERE {label}{where} GROUP BY mmsi"
-        )
-        sql = (
-            f"SELECT {', '.join(tdef.names)} FROM positions WHERE {label}{where} "
-            f"AND msg_key IN ({latest}) ORDER BY mmsi{limit_sql(limit)}"
-        )
-        return self.store.backend.fetch(sql, params + params, tdef.arrow_schema())
+
+        def build(src: str) -> str:
+            latest = (
+                "SELECT arg_max(msg_key, struct_pack(t := ts, k := -(msg_key::HUGEINT))) "
+                f"FROM {src} WHERE {label}{where} GROUP BY mmsi"
+            )
+            return (
+                f"SELECT {', '.join(tdef.names)} FROM {src} WHERE {label}{where} "
+                f"AND msg_key IN ({latest}) ORDER BY mmsi{limit_sql(limit)}"
+            )
+
+        schema = tdef.arrow_schema()
+        return self.read("positions", build, params + params, schema, "", (start, end))
 
     def events(
         self,
@@ -260,7 +262,7 @@ class Query(AlertListings, PlaceListings, WrittenListings):
     ) -> pa.Table:
         """Events of ``types`` at ``bbox`` overlapping ``[start, end]`` involving ``mmsi``
         (as the vessel or the other vessel), by start time."""
-        where, params = _where_events(types, bbox, start, end, mmsi)
+        where, params = where_events(types, bbox, start, end, mmsi)
         more, more_params = where_after("events", after)
         where, params = where + more, params + more_params
         return self._select(
@@ -283,8 +285,11 @@ class Query(AlertListings, PlaceListings, WrittenListings):
         where = ""
         params: list[Any] = []
         for cond, value in (
-            ("name ILIKE ? ESCAPE '\\'", None if name is None else f"%{_like(name)}%"),
-            ("callsign ILIKE ? ESCAPE '\\'", None if callsign is None else f"%{_like(callsign)}%"),
+            ("name ILIKE ? ESCAPE '\\'", None if name is None else f"%{like_literal(name)}%"),
+            (
+                "callsign ILIKE ? ESCAPE '\\'",
+                None if callsign is None else f"%{like_literal(callsign)}%",
+            ),
             ("mmsi = ?", None if mmsi is None else int(mmsi)),
             ("imo = ?", None if imo is None else int(imo)),
         ):
@@ -378,11 +383,6 @@ class Query(AlertListings, PlaceListings, WrittenListings):
         method = getattr(self, listing)
         rows: pa.Table = method(**filters, limit=limit, after=after)
         return next_page(listing, rows, limit)
-
-
-def _like(text: str) -> str:
-    """``text`` with LIKE wildcards taken literally."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def to_pandas(table: pa.Table) -> Any:

@@ -21,9 +21,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seawatch.errors import InputError
+from seawatch.store.archive_read import snapshot
 from seawatch.store.bbox import BBox
-from seawatch.store.query import Query, _where_area, _where_events
+from seawatch.store.query import Query
 from seawatch.store.tables import TS
+from seawatch.store.where import where_area, where_events
 
 __all__ = ["Counted", "Extent", "count", "extent"]
 
@@ -56,6 +58,13 @@ def _label_sql(q: Query) -> str | None:
     return f"label_id IN ({', '.join(str(int(i)) for i in ids)})" if ids else None
 
 
+_BY = "GROUP BY label_id"
+_MERGED = (  # bounds of two parts (the database's, the archive's) as one
+    "min(x0) AS x0, min(y0) AS y0, max(x1) AS x1, max(y1) AS y1, min(t0) AS t0, "
+    "max(t1) AS t1, max(open) AS open"
+)
+
+
 def count(
     q: Query,
     listing: Literal["positions", "latest", "events"],
@@ -73,9 +82,9 @@ def count(
     if label is None:
         return Counted(0, schema.empty_table())
     if listing == "events":
-        where, params = _where_events(types, bbox, start, end, mmsi)
+        where, params = where_events(types, bbox, start, end, mmsi)
     elif listing == "positions":
-        where, params = _where_area(bbox, start, end, mmsi)
+        where, params = where_area(bbox, start, end, mmsi)
     elif listing == "latest":  # each vessel once: its latest row's label (as Query.latest)
         latest = q.latest(bbox=bbox, start=start, end=end, mmsi=mmsi).select(["label_id"])
         grouped = latest.group_by("label_id").aggregate([("label_id", "count")])
@@ -83,8 +92,14 @@ def count(
         return Counted(int(pc.sum(rows.column("rows")).as_py() or 0), rows)
     else:
         raise InputError(f"count: no listing {listing!r} (positions, latest, events)")
-    sql = f"SELECT label_id, count(*) AS rows FROM {listing} WHERE {label}{where} GROUP BY label_id"
-    rows = q.store.backend.fetch(sql, params, schema)
+    rows = q.read(
+        listing,
+        lambda src: f"SELECT label_id, count(*) AS rows FROM {src} WHERE {label}{where} {_BY}",
+        params,
+        schema,
+        f"SELECT label_id, sum(rows) AS rows FROM combined {_BY}",
+        (start, end),
+    )
     return Counted(int(pc.sum(rows.column("rows")).as_py() or 0), rows)
 
 
@@ -111,25 +126,38 @@ def extent(q: Query, table: Literal["positions", "events"], *, mmsi: int | None 
         "min(lon) AS x0, min(lat) AS y0, max(lon) AS x1, max(lat) AS y1, "
         f"min({t0}) AS t0, max({t1}) AS t1, {is_open} AS open"
     )
-    if mmsi is None and set(q.allowed()) >= set(q.store.labels()):
-        # the reader may read every stored label: the whole table's bounds, which DuckDB
-        # answers from its statistics without a scan; the labels present, for the marking
-        sql = f"SELECT min(label_id) AS label_id, max(label_id) AS last, {aggregates} FROM {table}"
-        got = q.store.backend.fetch(sql, [], pa.schema([*schema, pa.field("last", pa.int32())]))
-        rows = got.drop_columns(["last"])
-        rows = rows if rows.column("t0").null_count < rows.num_rows else rows.slice(0, 0)
-        one = got.column("label_id").to_pylist() == got.column("last").to_pylist()
-        labels = (  # one label (the usual node): no scan for the labels present
-            rows.select(["label_id"])
-            if one
-            else q.store.backend.fetch(
-                f"SELECT DISTINCT label_id FROM {table}", [], pa.schema([_LABEL])
+    with snapshot(q.store, table):  # the archived days and the rows of one moment
+        if mmsi is None and set(q.allowed()) >= set(q.store.labels()):
+            # the reader may read every stored label: the whole table's bounds, which DuckDB
+            # answers from its statistics without a scan; the labels present, for the marking
+            bounds = f"min(label_id) AS label_id, max(label_id) AS last, {aggregates}"
+            with_last = pa.schema([*schema, pa.field("last", pa.int32())])
+            merge = f"SELECT min(label_id) AS label_id, max(last) AS last, {_MERGED} FROM combined"
+            got = q.read(table, lambda src: f"SELECT {bounds} FROM {src}", [], with_last, merge)
+            rows = got.drop_columns(["last"])
+            rows = rows if rows.column("t0").null_count < rows.num_rows else rows.slice(0, 0)
+            one = got.column("label_id").to_pylist() == got.column("last").to_pylist()
+            distinct = "SELECT DISTINCT label_id FROM "
+            labels = (  # one label (the usual node): no scan for the labels present
+                rows.select(["label_id"])
+                if one
+                else q.read(
+                    table,
+                    lambda src: distinct + src,
+                    [],
+                    pa.schema([_LABEL]),
+                    distinct + "combined",
+                )
             )
-        )
-    else:
-        sql = f"SELECT label_id, {aggregates} FROM {table} WHERE {label}{who} GROUP BY label_id"
-        rows = q.store.backend.fetch(sql, params, schema)
-        labels = rows.select(["label_id"])
+        else:
+            rows = q.read(
+                table,
+                lambda src: f"SELECT label_id, {aggregates} FROM {src} WHERE {label}{who} {_BY}",
+                params,
+                schema,
+                f"SELECT label_id, {_MERGED} FROM combined {_BY}",
+            )
+            labels = rows.select(["label_id"])
     if not rows.num_rows:
         return Extent(None, None, None, False, labels)
     lo = [pc.min(rows.column(c)).as_py() for c in ("x0", "y0")]

@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 TS: Final = pa.timestamp("us", tz="UTC")
-SCHEMA_VERSION: Final = 7
+SCHEMA_VERSION: Final = 8
 """Version of the schema this code writes; ``schema_version`` holds a database's."""
 SEQUENCE: Final = "write_seq"
 SEQ: Final = "seq"
@@ -397,6 +397,23 @@ _TABLES = (
         since=5,
         doc="Ports and anchorages the detectors use besides the built-in list: imported "
         "(seawatch ports import) and derived from stored positions (seawatch ports derive)",
+    ),
+    TableDef(
+        "archive_days",
+        (
+            _c("day", TS, "The day archived: its first instant (UTC midnight)", nullable=False),
+            _c("folder", pa.string(), "The archive folder (absolute path)", nullable=False),
+            _c("file", pa.string(), "Its GeoParquet file, relative to the folder", nullable=False),
+            _c("rows", pa.int64(), "Positions in the file"),
+            _c("bytes", pa.int64(), "Size of the file"),
+            _c("archived_at", TS, "When the day was archived (UTC)"),
+        ),
+        key=("day",),
+        on_conflict="replace",
+        since=8,
+        doc="Closed days whose positions moved out of the database into GeoParquet files "
+        "(seawatch db archive); queries read them with the table. A row commits with the "
+        "deletion of its day's positions",
     ),
 )
 
