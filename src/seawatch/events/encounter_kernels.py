@@ -1,8 +1,9 @@
-"""Compiled loops of the encounter rule: resampling, close pairs by cell, runs of close steps.
+"""Compiled loops of the encounter rule: resampling and runs of close steps.
 
 In: positions as :func:`~seawatch.events.tracks_in.prepare` sorts them (track, time, lat, lon,
 a land/port flag), the grid step and thresholds of :class:`~.encounter.EncounterParams`.
-Out: grid points, close pairs per grid step and encounter rows as arrays, which
+Out: grid points and encounter rows as arrays (the close pairs per grid step are found by
+:mod:`.encounter_cells`), which
 :mod:`.encounter` turns into events. See :mod:`.encounter` for the rule and its sources.
 """
 
@@ -15,7 +16,7 @@ from numba import njit
 
 from seawatch.events.tracks_in import F64, I64, M_PER_NM, haversine_m
 
-__all__ = ["M_PER_DEG", "close_pairs", "resample", "runs", "wrapped"]
+__all__ = ["M_PER_DEG", "resample", "runs", "wrapped"]
 
 M_PER_DEG = 111_195.0
 
@@ -57,76 +58,6 @@ def resample(
             ga[m] = max(aux[i - 1], aux[i])  # 1: on land or near port at either end
             m += 1
     return gk[:m], gs[:m], glat[:m], glon[:m], gv[:m], ga[:m]
-
-
-@njit(cache=True, nogil=True)
-def close_pairs(
-    skey: I64, order: I64, glat: F64, glon: F64, ga: F64, gmmsi: I64, n_orig: int, max_d: float
-) -> tuple[I64, I64, F64]:  # pragma: no cover
-    """Close (point, point) pairs, lower MMSI first, each pair once.
-
-    Points from ``n_orig`` on are copies, shifted by -360°, of points just west of +180°
-    (:func:`wrapped`): they meet the points just east of -180° in the cells; two copies
-    never pair (their originals already did).
-
-    ``skey`` is the sorted (step, cell y, cell x) key of the points ``order``; every cell is
-    compared with itself and with 4 of its 8 neighbours (x + 1 and the three at y + 1; the
-    other 4 compare with it). Cells come in key order, so the neighbours' keys grow too and
-    are found by pointers that only move forward: linear in the number of points.
-    """
-    row = np.int64(1 << 18)
-    max_dlat = max_d / M_PER_DEG
-    cap = 1024
-    pa_ = np.empty(cap, np.int64)
-    pb = np.empty(cap, np.int64)
-    pd = np.empty(cap)
-    ranges = np.empty((5, 2), np.int64)
-    ptr = np.zeros(5, np.int64)
-    n = 0
-    a = 0
-    m = len(skey)
-    while a < m:
-        b = a + 1
-        while b < m and skey[b] == skey[a]:
-            b += 1
-        ranges[0, 0], ranges[0, 1] = a, b
-        for c in range(1, 5):
-            want = skey[a] + (1 if c == 1 else row + c - 3)  # x+1; y+1 with x-1, x, x+1
-            lo = max(ptr[c], b)
-            while lo < m and skey[lo] < want:
-                lo += 1
-            hi = lo
-            while hi < m and skey[hi] == want:
-                hi += 1
-            ptr[c] = lo
-            ranges[c, 0], ranges[c, 1] = lo, hi
-        for r in range(a, b):
-            p = order[r]
-            if ga[p] > 0:
-                continue
-            for c in range(5):
-                lo = r + 1 if c == 0 else ranges[c, 0]
-                for r2 in range(lo, ranges[c, 1]):
-                    q = order[r2]
-                    if ga[q] > 0 or gmmsi[q] == gmmsi[p] or abs(glat[q] - glat[p]) > max_dlat:
-                        continue
-                    if p >= n_orig and q >= n_orig:
-                        continue
-                    d = haversine_m(glat[p], glon[p], glat[q], glon[q])
-                    if d > max_d:
-                        continue
-                    if n == cap:
-                        cap *= 2
-                        pa_ = np.concatenate((pa_, np.empty(cap - n, np.int64)))
-                        pb = np.concatenate((pb, np.empty(cap - n, np.int64)))
-                        pd = np.concatenate((pd, np.empty(cap - n)))
-                    lo_first = gmmsi[p] < gmmsi[q]
-                    pa_[n] = p if lo_first else q
-                    pb[n] = q if lo_first else p
-                    pd[n] = d
-                    n += 1
-        a = b
-    return pa_[:n], pb[:n], pd[:n]
 
 
 @njit(cache=True, nogil=True)
