@@ -231,13 +231,13 @@ def live_main(args: argparse.Namespace) -> None:
     metrics = httpx.get(
         f"{url}/metrics", headers={"Authorization": f"Bearer {specs[0]['token']}"}, timeout=300
     )
-    outs: list[dict[str, Any]] = []
-    for p in procs:
+    outs: list[dict[str, Any]] = [{} for _ in specs]
+    for i, p in enumerate(procs):
         assert p.stdin is not None
         assert p.stdout is not None
         p.stdin.write("stop\n")
         p.stdin.flush()
-        outs += json.loads(p.stdout.read())
+        outs[i::k] = json.loads(p.stdout.read())  # process i ran specs[i::k], in that order
         p.wait(60)
     load1 = os.getloadavg()
     server.send_signal(signal.SIGTERM)
