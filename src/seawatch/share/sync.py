@@ -147,7 +147,10 @@ def signed_post(node: Node, peer: Peer, path: str, payload: dict[str, Any]) -> d
             status, data = response.status, response.read()
             signature = response.headers.get(SIGNATURE)
     except urllib.error.HTTPError as exc:
-        detail = exc.read().decode("utf-8", "replace")
+        try:
+            detail = exc.read().decode("utf-8", "replace")
+        except (http.client.HTTPException, OSError):  # the link broke mid-answer again
+            raise SyncError(f"{peer.name} ({url}) answered {exc.code}, then broke off") from None
         with contextlib.suppress(ValueError, KeyError, TypeError):
             detail = json.loads(detail)["detail"]
         raise SyncError(f"{peer.name} ({url}) answered {exc.code}: {detail}") from None
