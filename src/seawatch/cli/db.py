@@ -217,3 +217,15 @@ def archive_command(ctx: click.Context, before: str, to: Path | None, db: str | 
         )
         for d in done.days:
             click.echo(f"  {d.day:%Y-%m-%d}  {d.rows:>12,}  {d.file}")
+        freed = done.reclaimed
+        if freed.partitions:
+            click.echo(
+                f"space given back: {len(freed.partitions)} partition(s) truncated, "
+                f"{freed.bytes:,} bytes"
+            )
+        if freed.waiting_for:
+            click.echo(
+                f"space not given back yet: {len(freed.waiting_for)} older read(s) still "
+                "open; the next `seawatch db archive` gives it back",
+                err=True,
+            )

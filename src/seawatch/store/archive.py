@@ -40,6 +40,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from seawatch.errors import StoreError
+from seawatch.store.archive_reclaim import Reclaimed, clean, reclaim
 from seawatch.store.duck import storage_order
 from seawatch.store.geoparquet import with_geometry
 from seawatch.store.tables import SEQ, TABLES, TS
@@ -82,12 +83,14 @@ class ArchivedDay:
 
 @dataclass(frozen=True)
 class Archived:
-    """What :func:`archive` did: the days archived, their rows and bytes, the folder."""
+    """What :func:`archive` did: the days archived, their rows and bytes, the folder, and
+    the space given back (:mod:`.archive_reclaim`)."""
 
     folder: Path
     days: list[ArchivedDay]
     rows: int
     bytes: int
+    reclaimed: Reclaimed
 
 
 def _has_table(store: Store) -> bool:
@@ -178,19 +181,6 @@ def _folder(store: Store, to: Path | None) -> Path:
     return Path(path).with_name(Path(path).stem + ".archive").resolve()
 
 
-def _clean(folder: Path, keep: set[Path]) -> None:
-    """Remove what a killed run left: temporary files, files no day record names."""
-    if not folder.is_dir():
-        return
-    for sub in folder.glob("day=*"):
-        for f in sub.iterdir():
-            if f.resolve() not in keep:
-                log.info("archive: removing %s (not recorded: left by an unfinished run)", f)
-                f.unlink()
-        if not any(sub.iterdir()):
-            sub.rmdir()
-
-
 def _day_rows(store: Store, day: datetime, old: ArchivedDay | None) -> pa.Table:
     """The day's positions in the database (and in its old file, when archived before),
     in (1-degree cell, vessel, time) order."""
@@ -245,12 +235,14 @@ def archive(
     *,
     closed_until: datetime | None = None,
     step: Callable[[str, datetime | None], None] | None = None,
+    wait_s: float = 60.0,
 ) -> Archived:
     """Move the positions of every day before ``before`` (and ending by ``closed_until``)
     out of the database into the archive folder (see the module). ``step(what, day)`` is
     told each step done (``written``: a day's temporary file fsynced; ``renamed``: in place;
     ``deleted``: the rows deleted and the days recorded, not committed; ``committed``),
-    for progress lines."""
+    for progress lines. After the commit the space is given back once no older read
+    needs it, waiting up to ``wait_s`` (:mod:`.archive_reclaim`)."""
     store.require_current()
     tell = step or (lambda what, day: None)
     if before.tzinfo is None:
@@ -261,7 +253,7 @@ def archive(
     folder = _folder(store, to)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     old = {d.day: d for d in archived_days(store)}
-    _clean(folder, {d.path.resolve() for d in old.values()})
+    clean(folder, {d.path.resolve() for d in old.values()})
     found = store.backend.fetch(
         "SELECT DISTINCT date_trunc('day', ts) AS day FROM positions WHERE ts < ? ORDER BY day",
         [limit],
@@ -292,8 +284,10 @@ def archive(
             size += nbytes
         tell("deleted", None)
     tell("committed", None)
-    _clean(folder, {d.path.resolve() for d in archived_days(store)})
-    return Archived(folder, done, sum(d.rows for d in done), size)
+    freed = reclaim(
+        store, folder, TABLE, lambda: [(d.day, d.path) for d in archived_days(store)], wait_s
+    )
+    return Archived(folder, done, sum(d.rows for d in done), size, freed)
 
 
 def reopen(store: Store, ts: pa.ChunkedArray[Any] | pa.Array[Any]) -> int:

@@ -33,11 +33,11 @@ __all__ = ["fetch_positions", "snapshot"]
 
 
 def snapshot(store: Store, table: str) -> AbstractContextManager[Any]:
-    """Around a read of positions: one transaction (DuckDB), so the archived days listed
-    and the rows read are of one moment (a day archived or re-opened by another thread
-    meanwhile is read once, from the table or from its file)."""
-    duck = store.backend.dialect.name == "duckdb"
-    return store.backend.transaction() if duck and table == "positions" else nullcontext()
+    """Around a read of positions: one snapshot (a DuckDB transaction, PostgreSQL's at
+    ``REPEATABLE READ``), so the archived days listed and the rows read are of one moment
+    (a day archived or re-opened by another process or thread meanwhile is read once,
+    from the table or from its file)."""
+    return store.backend.snapshot() if table == "positions" else nullcontext()
 
 
 _THREAD = threading.local()

@@ -71,6 +71,11 @@ class Backend(ABC):
     def transaction(self) -> AbstractContextManager[None]:
         """A transaction: committed when the block ends, rolled back if it raises."""
 
+    def snapshot(self) -> AbstractContextManager[None]:
+        """A transaction whose reads all see one moment (inside an open transaction: that
+        one). DuckDB's transactions are snapshots; PostgreSQL's need ``REPEATABLE READ``."""
+        return self.transaction()
+
     @abstractmethod
     def insert(self, table: TableDef, rows: pa.Table) -> int:
         """Insert ``rows`` (already ``table.conform``-ed) into ``table``, inside the caller's

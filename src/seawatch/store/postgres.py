@@ -254,6 +254,14 @@ class PostgresBackend(Backend):
     def transaction(self) -> Any:
         return self._transaction()
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        outermost = not self._depth
+        with self._transaction():
+            if outermost:  # the first statement: before it, no snapshot is taken
+                self.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            yield
+
     def enter_writer(self) -> None:
         if not self._depth:
             raise StoreError(f"{self.display}: a sequenced write outside a transaction")
