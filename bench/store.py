@@ -277,6 +277,13 @@ def run(args: argparse.Namespace) -> None:
             f"{sizes.get('positions', 0) / 1e6:,.1f} / {after_sizes.get('positions', 0) / 1e6:,.1f}"
             f" MB) | — |"
         )
+        if done.reclaimed.partitions or done.reclaimed.waiting_for:
+            print(
+                f"| space given back after the commit | {len(done.reclaimed.partitions)} "
+                f"partitions truncated, {done.reclaimed.bytes / 1e6:,.1f} MB"
+                f"{' (an older read still open: not yet)' if done.reclaimed.waiting_for else ''}"
+                " | — |"
+            )
         print(
             f"| archive (GeoParquet, zstd) | {done.bytes / 1e6:,.1f} MB, "
             f"{done.bytes / max(done.rows, 1):.1f} bytes per position | — |"
