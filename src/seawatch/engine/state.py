@@ -46,6 +46,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from seawatch.durable import fsync_dir
 from seawatch.engine.state_codec import StateFileError, dumps, loads
 
 __all__ = ["JOURNAL", "KEEP", "Spool", "StateFileError", "StateStore", "state_dir"]
@@ -79,14 +80,6 @@ def _stamp(watermark_us: int) -> str:
 def _watermark(stamp: str) -> int:
     dt = datetime.strptime(stamp[:15], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
     return int(dt.timestamp()) * 1_000_000 + int(stamp[15:21])
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class StateStore:
@@ -155,7 +148,7 @@ class StateStore:
         tmp = self._staged(path, state)
         data_len = tmp.stat().st_size
         os.replace(tmp, path)
-        _fsync_dir(folder)
+        fsync_dir(folder)
         for old in self.watermarks(bucket)[: -self.keep]:
             self.path(bucket, old).unlink(missing_ok=True)
             for kind in JOURNAL:
@@ -182,7 +175,7 @@ class StateStore:
         with tmp.open("rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, record)
-        _fsync_dir(folder)
+        fsync_dir(folder)
         self._roll_forward(folder)
         log.info("states of %s replaced at %d watermarks", bucket, len(runs))
 
@@ -195,9 +188,9 @@ class StateStore:
         for tmp, final in pairs:
             if (folder / tmp).exists():
                 os.replace(folder / tmp, folder / final)
-        _fsync_dir(folder)
+        fsync_dir(folder)
         record.unlink()
-        _fsync_dir(folder)
+        fsync_dir(folder)
         for stale in folder.glob(".*.tmp"):  # of runs killed before their record
             stale.unlink(missing_ok=True)
 

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from seawatch import durable
 from seawatch.errors import InputError
 from seawatch.store.factory import open_store
 
@@ -48,13 +49,11 @@ def temporary_dir(out: Path, name: str) -> Path:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """``data`` at ``path``, whole or not at all."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """``data`` at ``path``, whole or not at all (no fsync: a live batch's file is
+    written ten times a second, and its rows are durable once the store commits them)."""
     try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        durable.write_atomic(path, data, sync=False)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise InputError(f"cannot write '{path}': {exc.strerror} (choose another --out)") from None
 
 

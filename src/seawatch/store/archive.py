@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from seawatch.durable import fsync_dir, fsync_path
 from seawatch.errors import StoreError
 from seawatch.store.archive_reclaim import Reclaimed, clean, reclaim
 from seawatch.store.duck import storage_order
@@ -148,14 +149,6 @@ def positions_source(store: Store, start: datetime | None, end: datetime | None)
     )
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _folder(store: Store, to: Path | None) -> Path:
     """The store's archive folder: the one recorded, else ``to``, else beside the file."""
     got = store.backend.fetch(
@@ -220,11 +213,11 @@ def _write_day(
     meta = {b"seawatch": json.dumps(own).encode()}
     data = with_geometry(rows.replace_schema_metadata(meta), rows["lon"], rows["lat"])
     pq.write_table(data, tmp, compression="zstd", row_group_size=ROW_GROUP)
-    _fsync(tmp)
+    fsync_path(tmp)
     tell("written", day)
     os.replace(tmp, final)
-    _fsync(sub)
-    _fsync(folder)
+    fsync_dir(sub)
+    fsync_dir(folder)
     return final.relative_to(folder)
 
 
