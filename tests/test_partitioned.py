@@ -177,3 +177,31 @@ def test_the_bucket_is_a_stable_hash_recorded_in_the_manifest(
         for m in set(t.column("mmsi").to_pylist()) - {None}:
             assert seen.setdefault(m, f["bucket"]) == f["bucket"]  # one bucket per vessel
             assert f["bucket"] == bucket_of(np.array([m]), 7)[0]
+
+
+def test_a_damaged_input_is_told_and_the_rest_kept_on_the_cluster(
+    inputs: list[Path], tmp_path: Path, cluster: Any
+) -> None:
+    """Inputs decode as cluster tasks: a truncated input keeps what came before its damage
+    and is one line in the findings, a file without AIS a note, as in the streaming run."""
+    import gzip
+
+    packed = gzip.compress(inputs[0].read_bytes())
+    cut = tmp_path / "cut.nmea.gz"
+    cut.write_bytes(packed[: len(packed) // 2])
+    prose = tmp_path / "notes.txt"
+    prose.write_text("".join(f"line {k} of some notes\n" for k in range(50)))
+    damaged = [cut, *inputs[1:], prose]
+    stream = detect_files(damaged, settings=Settings(), out_dir=tmp_path / "stream").report
+    assert len(stream.findings.errors) == 1
+    assert str(cut) in stream.findings.errors[0]
+    assert stream.findings.failed == {str(cut)}
+    assert any(str(prose) in n for n in stream.findings.notes)
+    for name, kw in (("here", {"shuffle": 3}), ("dask", {"engine": "dask", "client": cluster})):
+        with ParquetDirSink(tmp_path / name) as sink:
+            got = run_partitioned(damaged, Settings(), sinks=[sink], buckets=7, **kw)
+        assert got.findings.errors == stream.findings.errors
+        assert got.findings.notes == stream.findings.notes
+        assert got.findings.failed == stream.findings.failed
+        assert got.decode.messages == stream.decode.messages > 0
+        assert digests(tmp_path / name) == digests(tmp_path / "stream")

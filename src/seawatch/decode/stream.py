@@ -337,7 +337,10 @@ def _tabular(
 
     done = 0
     for tb in read_tabular(f, fmt, name=name, columns=columns):
-        rows = sum(t.num_rows for k, t in tb.tables.items() if k == "positions")
+        # a row is one message; a table of statics only (no positions) counts its rows
+        rows = sum(t.num_rows for k, t in tb.tables.items() if k == "positions") or sum(
+            t.num_rows for k, t in tb.tables.items() if k == "statics"
+        )
         by_type: Counter[int] = Counter()
         for t in tb.tables.values():
             if "msg_type" in t.column_names:

@@ -6,7 +6,8 @@ to run (:class:`InProcess`, or a ``dask.distributed`` cluster at ``scheduler``, 
 loopback-only ``LocalCluster`` when no address is given). Out: the sinks fed, and an
 :class:`~seawatch.engine.run.EngineReport`.
 
-The steps: decode into (day, MMSI bucket) partitions (:mod:`seawatch.engine.partitions`);
+The steps: decode into (day, MMSI bucket) partitions (:mod:`seawatch.engine.partitions`:
+a task per input, then one per bucket);
 one task per (day, bucket), each resuming its bucket's previous day; one task per time slot
 for encounters' close steps, then their runs; one task for identity changes over every
 bucket's statics (:mod:`seawatch.engine.partition_tasks`), every task given the run's
@@ -47,7 +48,7 @@ from seawatch.engine.partition_tasks import (
     statics_task,
     vessel_task,
 )
-from seawatch.engine.partitions import DAY_US, Manifest, read_part, write_partitions
+from seawatch.engine.partitions import DAY_US, Manifest, Run, read_part, write_partitions
 from seawatch.engine.pipeline import ChunkResult, ts_us
 from seawatch.engine.run import EngineReport, Final, Sink
 from seawatch.events.registry import detectors, resolve_params
@@ -92,6 +93,21 @@ class InProcess:
 
     def gather(self, values: Any) -> Any:
         return values
+
+    def map(self, fn: Callable[..., Any], args: list[tuple[Any, ...]]) -> list[Any]:
+        """``fn`` over each argument tuple (in a random order when shuffling)."""
+        order = list(range(len(args)))
+        if self.rng:
+            self.rng.shuffle(order)
+        out: dict[int, Any] = {k: fn(*args[k]) for k in order}
+        return [out[k] for k in range(len(args))]
+
+
+def _mapper(runner: Any) -> Run:
+    """How :func:`write_partitions` runs its tasks: here, or one Dask task each."""
+    if isinstance(runner, InProcess):
+        return runner.map
+    return lambda fn, args: runner.gather([runner.submit(fn, *a, pure=False) for a in args])
 
 
 def _dask_client(scheduler: str | None, workers: int) -> tuple[Any, Any]:
@@ -267,25 +283,26 @@ def run_partitioned(
         tmp = work_dir = Path(tempfile.mkdtemp(prefix="seawatch-run-"))
     try:
         root = work_dir / "partitions"
-        manifest, stats = write_partitions(sources, settings, root, buckets=buckets,
-                                           chunk_rows=chunk_rows, untimed=untimed,
-                                           findings=report.findings)  # fmt: skip
-        report.inputs += len(sources)
-        report.decode = report.decode.merge(stats)
-        for f in manifest.files.values():
-            report.read[f["kind"]] += f["rows"]
-        cfg = TaskConfig(
-            root=str(root), work=str(work_dir / "tasks"),
-            watermark_us=manifest.watermark_us or 0, zones=tuple(zones),
-            params=resolve_params(settings) if params is None else dict(params),
-            reorder_window_s=settings.reorder_window_s, chunk_rows=chunk_rows,
-        )  # fmt: skip
         own = engine == "dask" and client is None
         cluster = None
         if own:
             client, cluster = _dask_client(scheduler, workers)
         try:
             runner = client if engine == "dask" else InProcess(shuffle)
+            manifest, stats = write_partitions(sources, settings, root, buckets=buckets,
+                                               chunk_rows=chunk_rows, untimed=untimed,
+                                               findings=report.findings,
+                                               run=_mapper(runner))  # fmt: skip
+            report.inputs += len(sources)
+            report.decode = report.decode.merge(stats)
+            for f in manifest.files.values():
+                report.read[f["kind"]] += f["rows"]
+            cfg = TaskConfig(
+                root=str(root), work=str(work_dir / "tasks"),
+                watermark_us=manifest.watermark_us or 0, zones=tuple(zones),
+                params=resolve_params(settings) if params is None else dict(params),
+                reorder_window_s=settings.reorder_window_s, chunk_rows=chunk_rows,
+            )  # fmt: skip
             outs, encounters = _run_tasks(manifest, cfg, runner, slot_s)
         finally:
             if own:

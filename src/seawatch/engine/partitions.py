@@ -14,13 +14,21 @@ buckets, which map onto ``buckets`` contiguous ranges: every run, process and ma
 MMSI in the same bucket, and a vessel's rows are all in one bucket. Hashing while writing
 costs far less than a shuffle at run time (../shared/docs/SCALE.md §4). Rows without a
 time go to the first day (the pipeline releases them at once and cleaning drops them).
+
+Decoding is work for the cluster, not the caller: one :func:`decode_input` task per input
+writes its rows, unsorted, as pieces by (kind, day, bucket); then one :func:`merge_bucket`
+task per bucket joins its pieces in input order and sorts each partition. Both run through
+``run`` (:data:`Run`: in this process, or as Dask tasks), so with N workers N inputs decode
+at once. The partitions do not depend on the task order: rows are sorted by content, and
+rows of equal content keep the inputs' order.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
+import shutil
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,14 +42,25 @@ import pyarrow.parquet as pq
 from seawatch.decode import DecodeStats
 from seawatch.decode.lacking import Untimed
 from seawatch.decode.schemas import SCHEMAS
-from seawatch.engine.inputs import Findings, merged
+from seawatch.engine.inputs import Findings, pieces
 from seawatch.engine.pipeline import SOURCE_ID, time_order, ts_us
 from seawatch.errors import InputError
 
 if TYPE_CHECKING:
     from seawatch.settings import Settings
 
-__all__ = ["DAY_US", "KINDS", "Manifest", "bucket_of", "read_part", "write_partitions"]
+__all__ = [
+    "DAY_US",
+    "KINDS",
+    "Decoded",
+    "Manifest",
+    "Run",
+    "bucket_of",
+    "decode_input",
+    "merge_bucket",
+    "read_part",
+    "write_partitions",
+]
 
 DAY_US = 86_400 * 1_000_000
 KINDS = ("positions", "statics")
@@ -168,6 +187,90 @@ def _split(table: pa.Table, kind: str, buckets: int) -> Iterator[tuple[int | Non
         yield (None if d == 0 else d - 1), k, table.slice(a, b - a)
 
 
+@dataclass
+class Decoded:
+    """What one input's decode task wrote (``parts``: the file, kind, day or None, bucket
+    and rows of each of its pieces, relative to the root) and saw."""
+
+    index: int
+    parts: list[tuple[str, str, int | None, int, int]]
+    stats: DecodeStats
+    findings: Findings
+    newest_us: int | None
+
+
+Run = Callable[[Callable[..., Any], list[tuple[Any, ...]]], list[Any]]
+"""Runs a function over argument tuples, each a task (in this process, or on a cluster);
+the results in the arguments' order."""
+
+
+def _here(fn: Callable[..., Any], args: list[tuple[Any, ...]]) -> list[Any]:
+    return [fn(*a) for a in args]
+
+
+def decode_input(
+    source: str | Path,
+    index: int,
+    task: int,
+    settings: Settings,
+    root: Path,
+    buckets: int,
+    chunk_rows: int | None,
+    untimed: Untimed | None,
+) -> Decoded:
+    """A task (number ``task``): one input (``index``: its source id) decoded into
+    unsorted pieces by (kind, day, bucket) under ``root/.decoded/<task>/``; an unreadable
+    input is told in the findings, what it gave before the damage kept."""
+    findings = Findings()
+    folder = root / ".decoded" / f"{task:05d}"
+    spool = _Spool(folder)
+    stats = DecodeStats()
+    newest = None
+    for piece in pieces(source, settings, chunk_rows, None, untimed, findings):
+        stats = stats.merge(piece.stats)
+        for kind in KINDS:
+            table: pa.Table = getattr(piece, kind)
+            if table.num_rows == 0:
+                continue
+            table = table.append_column(
+                SOURCE_ID, pa.array(np.full(table.num_rows, index, np.int32), pa.int32())
+            )
+            mm: Any = pc.max(table.column("ts").cast(pa.int64()))
+            if mm.is_valid:
+                newest = mm.as_py() if newest is None else max(newest, mm.as_py())
+            for day, bucket, rows in _split(table, kind, buckets):
+                spool.add((kind, day, bucket), rows)
+    parts = []
+    folder.mkdir(parents=True, exist_ok=True)
+    for (kind, day, bucket), rows in spool.tables():
+        path = folder / f"{kind}-{'none' if day is None else day}-{bucket:04d}.parquet"
+        pq.write_table(rows, path, compression="lz4")
+        parts.append((str(path.relative_to(root)), kind, day, bucket, rows.num_rows))
+    return Decoded(index, parts, stats, findings, newest)
+
+
+def merge_bucket(
+    root: Path, pieces_in_order: list[tuple[str, str, int]]
+) -> dict[str, dict[str, Any]]:
+    """A task: one bucket's pieces (file, kind, day; in input order) made its partitions,
+    each sorted by :func:`time_order`; their manifest entries."""
+    grouped: dict[tuple[str, int], list[str]] = {}
+    bucket = -1
+    for rel, kind, day in pieces_in_order:
+        grouped.setdefault((kind, day), []).append(rel)
+        bucket = int(Path(rel).stem.rsplit("-", 1)[1])
+    files: dict[str, dict[str, Any]] = {}
+    for (kind, day), rels in sorted(grouped.items()):
+        rows = time_order(pa.concat_tables([pq.read_table(root / r) for r in rels]), kind)
+        rel = _rel(kind, day, bucket)
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(rows, root / rel, compression="zstd", compression_level=1)
+        ts = ts_us(rows)
+        files[rel] = {"kind": kind, "day": day, "bucket": bucket, "rows": rows.num_rows,
+                      "min_ts_us": int(ts.min()), "max_ts_us": int(ts.max())}  # fmt: skip
+    return files
+
+
 def write_partitions(
     sources: Sequence[str | Path],
     settings: Settings,
@@ -177,45 +280,41 @@ def write_partitions(
     chunk_rows: int | None = None,
     untimed: Untimed | None = None,
     findings: Findings | None = None,
+    run: Run = _here,
 ) -> tuple[Manifest, DecodeStats]:
-    """Decode ``sources`` into partitions under ``root`` (see the module docstring)."""
+    """Decode ``sources`` into partitions under ``root`` (see the module docstring): one
+    :func:`decode_input` task per input, then one :func:`merge_bucket` task per bucket,
+    both through ``run``. Without ``findings``, an unreadable input raises."""
     root.mkdir(parents=True, exist_ok=True)
-    manifest = Manifest(buckets=buckets, sources=[str(s) for s in sources])
-    ids = {name: i for i, name in enumerate(manifest.sources)}
+    names = [str(s) for s in sources]
+    ids = {name: i for i, name in reversed(list(enumerate(names)))}  # a repeated input: one id
+    args = [
+        (src, ids[str(src)], k, settings, root, buckets, chunk_rows, untimed)
+        for k, src in enumerate(sources)
+    ]
+    decoded = run(decode_input, args)
     stats = DecodeStats()
-    spool = _Spool(root)
-    newest = None
-    for piece, _ in merged(sources, settings, chunk_rows, None, untimed, findings):
-        stats = stats.merge(piece.stats)
-        sid = ids.setdefault(str(piece.source), len(ids))
-        for kind in KINDS:
-            table: pa.Table = getattr(piece, kind)
-            if table.num_rows == 0:
-                continue
-            table = table.append_column(
-                SOURCE_ID, pa.array(np.full(table.num_rows, sid, np.int32), pa.int32())
-            )
-            mm: Any = pc.max(table.column("ts").cast(pa.int64()))
-            if mm.is_valid:
-                newest = mm.as_py() if newest is None else max(newest, mm.as_py())
-            for day, bucket, rows in _split(table, kind, buckets):
-                spool.add((kind, day, bucket), rows)
-    manifest.sources = sorted(ids, key=ids.__getitem__)
-    manifest.watermark_us = newest
-    days = sorted({d for _, d, _ in [*spool.held, *spool.writers] if d is not None})
+    for d in decoded:
+        stats = stats.merge(d.stats)
+        if findings is not None:
+            findings.errors += d.findings.errors
+            findings.notes += d.findings.notes
+            findings.failed |= d.findings.failed
+        elif d.findings.errors:
+            raise InputError(d.findings.errors[0])
+    newest = [d.newest_us for d in decoded if d.newest_us is not None]
+    manifest = Manifest(buckets=buckets, sources=names[: max(ids.values(), default=-1) + 1])
+    manifest.watermark_us = max(newest) if newest else None
+    days = sorted({p[2] for d in decoded for p in d.parts if p[2] is not None})
     first = days[0] if days else 0
-    merged_parts: dict[tuple[str, int, int], list[pa.Table]] = {}
-    for (kind, day, bucket), rows in spool.tables():
-        merged_parts.setdefault((kind, first if day is None else day, bucket), []).append(rows)
-    for (kind, day, bucket), parts in sorted(merged_parts.items()):
-        rows = time_order(pa.concat_tables(parts), kind)
-        rel = _rel(kind, day, bucket)
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(rows, root / rel, compression="zstd", compression_level=1)
-        ts = ts_us(rows)
-        manifest.files[rel] = {"kind": kind, "day": day, "bucket": bucket,
-                               "rows": rows.num_rows, "min_ts_us": int(ts.min()),
-                               "max_ts_us": int(ts.max())}  # fmt: skip
+    by_bucket: dict[int, list[tuple[str, str, int]]] = {}
+    for d in decoded:  # in input order: rows of equal content keep it (time_order is stable)
+        for rel, kind, day, bucket, _ in d.parts:
+            by_bucket.setdefault(bucket, []).append((rel, kind, first if day is None else day))
+    for files in run(merge_bucket, [(root, by_bucket[b]) for b in sorted(by_bucket)]):
+        manifest.files.update(files)
+    manifest.files = dict(sorted(manifest.files.items()))
     manifest.days = sorted({int(f["day"]) for f in manifest.files.values()})
+    shutil.rmtree(root / ".decoded", ignore_errors=True)
     manifest.save(root)
     return manifest, stats
