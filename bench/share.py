@@ -239,16 +239,27 @@ def run_sync(positions: int) -> dict[str, float]:
 NATIONS = ("IND", "USA", "JPN", "AUS", "FRA")
 
 
-def run_converge(positions: int, before: int = 1_000, workers: int = 2) -> dict[str, float]:
+def run_converge(
+    positions: int,
+    before: int = 1_000,
+    workers: int = 2,
+    processes: bool = False,
+    binary: bool = True,
+) -> dict[str, float]:
     """See the module: 5 nodes, a partition with ``positions`` new records, the heal;
-    ``workers`` exchanges of disjoint node pairs at once."""
+    ``workers`` exchanges of disjoint node pairs at once; ``processes``: each node in a
+    process of its own (bench/share_procs.py); ``binary``: answers in the binary form
+    (share.wire, as nodes of this version negotiate), else JSON with base64 files."""
     from seawatch.share import merkle
     from seawatch.share.history import seen_checkpoint
     from seawatch.share.sync import answer_pull, check_answer, seen_size, store_answer
+    from seawatch.share.wire import decode_answer, encode_answer
 
     root = Path(tempfile.mkdtemp(prefix="seawatch-bench-converge-"))
-    out: dict[str, float] = {"load": os.getloadavg()[0], "records": positions, "workers": workers}
+    out: dict[str, float] = {"load": os.getloadavg()[0], "records": positions, "workers": workers,
+                             "processes": float(processes), "binary": float(binary)}  # fmt: skip
     stores = {}
+    procs = None
     try:
         nodes = {n: _node(root, n, f"{n.lower()}-node") for n in NATIONS}
         for a in nodes.values():
@@ -260,11 +271,22 @@ def run_converge(positions: int, before: int = 1_000, workers: int = 2) -> dict[
             n: Rules([make_rule({"peer": b.name}) for b in nodes.values() if b is not a])
             for n, a in nodes.items()
         }
-        for n, node in nodes.items():
-            env = {"SEAWATCH_DATA_DIR": str(node.data_dir), "SEAWATCH_NODE_NATION": n}
-            stores[n] = open_store(None, load_settings(env=env))
+        if processes:
+            from share_procs import NodeProcesses
+
+            procs = NodeProcesses(nodes)
+        else:
+            for n, node in nodes.items():
+                env = {"SEAWATCH_DATA_DIR": str(node.data_dir), "SEAWATCH_NODE_NATION": n}
+                stores[n] = open_store(None, load_settings(env=env))
 
         def add(count: int, start: int) -> None:
+            if procs is not None:
+                for k, n in enumerate(nodes):
+                    procs.conns[n].send(("add", count, start + k * count))
+                for n in nodes:
+                    procs._answer(n)
+                return
             for k, (n, store) in enumerate(stores.items()):
                 with store.transaction():
                     lid = store.label_id(parse_label("UNCLASSIFIED", store.policy, originator=n))
@@ -274,14 +296,25 @@ def run_converge(positions: int, before: int = 1_000, workers: int = 2) -> dict[
             """``b`` answers ``a``'s pull (b's store, log, outbox): the body on the wire."""
             na, nb = nodes[a], nodes[b]
             after = seen_size(na, na.peers().get(nb.name))
-            body = json.dumps(answer_pull(stores[b], nb, nb.peers().get(na.name), rules[b], after))
-            return body.encode(), after
+            if procs is not None:
+                return procs.call(b, "answer", na.name, after, binary), after
+            to_a = nb.peers().get(na.name)
+            answer = answer_pull(stores[b], nb, to_a, rules[b], after, raw=binary)
+            return encode_answer(answer) if binary else json.dumps(answer).encode(), after
 
         def store(a: str, b: str, body: bytes, after: int) -> int:
             """``a`` checks and stores ``b``'s answer (a's store, log, witness state)."""
+            if procs is not None:
+                return int(procs.call(a, "store", nodes[b].name, body, after, binary))
             na, from_b = nodes[a], nodes[a].peers().get(nodes[b].name)
-            checked = check_answer(na, from_b, json.loads(body), after)
+            got = decode_answer(body) if binary else json.loads(body)
+            checked = check_answer(na, from_b, got, after)
             return sum(i.stored for i in store_answer(stores[a], na, checked).imported)
+
+        def cpu() -> float:
+            """CPU-seconds so far of this process and the nodes' processes."""
+            own = time.process_time()
+            return own + (sum(procs.each("cpu").values()) if procs is not None else 0.0)
 
         def sync_round() -> int:
             """Every node pulls from every other. An exchange is two steps: the answer
@@ -352,7 +385,7 @@ def run_converge(positions: int, before: int = 1_000, workers: int = 2) -> dict[
         sync_round()
         each = positions // len(NATIONS)
         add(each, 10**9)  # the partition: every node stores its share, nobody syncs
-        t, cpu = time.perf_counter(), time.process_time()
+        t, cpu0 = time.perf_counter(), cpu()
         rounds, moved = 0, 0
         while True:
             got = sync_round()
@@ -363,15 +396,19 @@ def run_converge(positions: int, before: int = 1_000, workers: int = 2) -> dict[
             if not got and converged():
                 break
         out["converge_s"] = time.perf_counter() - t
-        out["converge_cpu_s"] = time.process_time() - cpu
+        out["converge_cpu_s"] = cpu() - cpu0
         out["rounds"] = rounds
         out["moved"] = moved
         expected = (each + before // len(NATIONS)) * len(NATIONS)
-        for store in stores.values():
-            assert store.counts()["positions"] == expected, (store.counts(), expected)
+        counts = procs.each("counts") if procs is not None else {}
+        counts.update({n: s.counts() for n, s in stores.items()})
+        for n, held in counts.items():
+            assert held["positions"] == expected, (n, held, expected)
     finally:
         for store in stores.values():
             store.close()
+        if procs is not None:
+            procs.close()
         shutil.rmtree(root, ignore_errors=True)
     return out
 
@@ -441,15 +478,22 @@ def main() -> None:
     ap.add_argument("--converge", action="store_true", help="5 nodes after a partition")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                     help="--converge: exchanges of disjoint node pairs at once")  # fmt: skip
+    ap.add_argument("--processes", action="store_true",
+                    help="--converge: each node in a process of its own")  # fmt: skip
+    ap.add_argument("--json", action="store_true",
+                    help="--converge: answers as JSON, files in base64")  # fmt: skip
     args = ap.parse_args()
     if args.converge:
-        r = run_converge(args.positions, workers=args.workers)
+        r = run_converge(
+            args.positions, workers=args.workers, processes=args.processes, binary=not args.json
+        )
         for key, value in r.items():
             print(f"{key:>14}: {value:,.3f}")
         if args.output_md:
             command = (
                 f"python bench/share.py --converge --positions {args.positions} "
-                f"--workers {args.workers} --output-md"
+                f"--workers {args.workers}{' --processes' if args.processes else ''}"
+                f"{' --json' if args.json else ''} --output-md"
             )
             with open(RESULTS, "a", encoding="utf-8") as f:
                 f.write(markdown_converge(r, command))

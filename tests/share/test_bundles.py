@@ -217,6 +217,32 @@ def test_truncated_swapped_and_misdirected_bundles(
     assert "audience check failed on manifest.dsse.json" in out
 
 
+def test_a_bundle_failing_at_its_last_part_stores_nothing_of_the_parts_before(
+    pair: tuple[NodeDir, NodeDir], bundle: Path, tmp_path: Path
+) -> None:
+    """The parts before are written while the last is read (one transaction): a failure
+    there rolls them back, labels added with them too, and the intact bundle then imports
+    whole through the same store."""
+    _, usa = pair
+    bad = tmp_path / "bad"
+    shutil.copytree(bundle, bad)
+    last = sorted(bad.glob("part-*.parquet.enc"))[-1]
+    assert last.name != "part-001.parquet.enc"
+    raw = bytearray(last.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    last.write_bytes(bytes(raw))
+    with store_of(usa) as store:
+        with pytest.raises(BundleRejected) as info:
+            import_bundle(store, usa.node(), bad)
+        assert (info.value.check, info.value.part) == ("digest", last.name)
+        assert store.counts()["positions"] == 0
+        assert store.counts()["events"] == 0
+        done = import_bundle(store, usa.node(), bundle)
+        assert done.stored == 80
+    assert log_kinds(usa) == ["rejection", "import"]
+    assert held(usa) == {("IND", "UNCLASSIFIED"): 50, ("IND", "CONFIDENTIAL//REL TO IND, USA"): 30}
+
+
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -7,6 +7,7 @@ next pull."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import os
 import signal
@@ -22,6 +23,7 @@ import pytest
 
 from seawatch.labels import parse_label
 from seawatch.share.httpsig import sign_request
+from seawatch.share.wire import MEDIA_TYPE, decode_answer
 from seawatch.share.witness import Witness, cosignature_time
 
 from .conftest import NodeDir
@@ -156,6 +158,29 @@ def test_pull_over_http_three_nodes(three: dict[str, tuple[NodeDir, Server]]) ->
     r = httpx.post(url, content=body, headers=headers)
     assert r.status_code == 401
     assert "replayed" in r.json()["detail"]
+    # formats: a pull naming none is answered in JSON (files in base64), one naming
+    # seawatch-pull/2 in the binary form (share.wire): the same answer
+    answers, path = [], "/federation/v1/pull"
+    for ask, kind in ((b'{"after": 0}', "application/json"),
+                      (b'{"after": 0, "formats": ["seawatch-pull/2"]}', MEDIA_TYPE)):  # fmt: skip
+        signed = sign_request(me.keys, me.name, ind.node().verifier, "POST", path, ask)
+        r = httpx.post(url, content=ask, headers=signed)
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith(kind)
+        answers.append(r.json() if kind == "application/json" else decode_answer(r.content))
+    as_json, as_binary = answers
+    assert as_binary["bundles"]
+    assert as_binary["bundles"] == [
+        {k: base64.b64decode(v) for k, v in b.items()} for b in as_json["bundles"]
+    ]
+    assert {**as_json, "bundles": []} == {**as_binary, "bundles": []}
+    # a binary push that is not a well-formed answer: 400 problem, nothing stored
+    bad = b"seawatch-pull/2\n" + (99).to_bytes(8, "big") + b"{}"
+    signed = sign_request(me.keys, me.name, ind.node().verifier, "POST", "/federation/v1/push", bad)
+    r = httpx.post(f"{ind_srv.url}/federation/v1/push", content=bad,
+                   headers={**signed, "Content-Type": MEDIA_TYPE})  # fmt: skip
+    assert r.status_code == 400
+    assert "seawatch-pull/2" in r.json()["detail"]
     # signed for another node (JPN's server): refused there
     r = httpx.post(f"{jpn_srv.url}/federation/v1/sync", content=body, headers=headers)
     assert r.status_code == 401

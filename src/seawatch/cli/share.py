@@ -304,7 +304,11 @@ def _exchange(ctx: click.Context, peer: str, via: str | None, db: str | None, wa
     else:
         rules = Rules.load(rules_file(node.data_dir))
         with open_db(ctx, db, create=False) as store:
-            summary = push(node, other, lambda after: answer_pull(store, node, other, rules, after))
+            summary = push(
+                node,
+                other,
+                lambda after, raw: answer_pull(store, node, other, rules, after, raw=raw),
+            )
     for r in summary["retracted"]:
         click.echo(
             f"retraction {r['retraction_id']}: {r['removed']:,} records removed (receipt logged)"

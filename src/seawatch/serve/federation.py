@@ -6,10 +6,12 @@ unsigned, unknown, stale, altered or replayed request is a 401 problem. No beare
 a node is its key. Out: answers signed with this node's key (``X-Seawatch-Signature``).
 
 - ``POST /federation/v1/pull`` ``{"after": N}``: a peer pulls what this node releases to
-  it after position N of this node's log (:func:`seawatch.share.sync.answer_pull`).
+  it after position N of this node's log (:func:`seawatch.share.sync.answer_pull`); in the
+  binary form (:mod:`seawatch.share.wire`) when ``formats`` names ``seawatch-pull/2``.
 - ``POST /federation/v1/seen`` ``{}``: the size of the caller's log this node verified
   (and, for witnessing, the sizes of it to prove and the checkpoints held of others);
-  ``POST /federation/v1/push``: the caller sends what a pull from there would answer.
+  ``POST /federation/v1/push``: the caller sends what a pull from there would answer
+  (JSON, or the binary form when ``/seen`` listed it in ``formats``).
 - ``POST /federation/v1/subscribe`` ``{"action": "subscribe"|"unsubscribe"}``: the caller
   asks this node to push to it what it releases, as it is written (a ``subscription``
   entry in this node's log; :mod:`seawatch.share.subscribe`, :mod:`seawatch.serve.publish`).
@@ -48,6 +50,7 @@ from seawatch.share.sync import (
     seen_size,
     store_answer,
 )
+from seawatch.share.wire import BINARY_FORMAT, MEDIA_TYPE, decode_answer, encode_answer
 
 __all__ = ["install_federation"]
 
@@ -64,17 +67,34 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _body(schema: dict[str, Any]) -> dict[str, Any]:
-    """The request body in the OpenAPI document (the route reads the raw bytes it signs)."""
-    content = {"application/json": {"schema": {"type": "object", **schema}}}
+_BINARY = {MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}
+_PULL_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **_RESPONSES,
+    200: {
+        "description": "Signed by the node (X-Seawatch-Signature): JSON, or the binary form "
+        f"({BINARY_FORMAT}) when the request's formats name it",
+        "content": {"application/json": {}, **_BINARY},
+    },
+}
+
+
+def _body(schema: dict[str, Any], binary: bool = False) -> dict[str, Any]:
+    """The request body in the OpenAPI document (the route reads the raw bytes it signs);
+    ``binary``: a pull answer's binary form is accepted too."""
+    content: dict[str, Any] = {"application/json": {"schema": {"type": "object", **schema}}}
+    if binary:
+        content.update(_BINARY)
     return {"requestBody": {"required": True, "content": content}}
 
 
 _AFTER = {"properties": {"after": {"type": "integer", "minimum": 0}}, "required": ["after"]}
 
 
-async def _caller(request: Request, self_only: bool = False) -> tuple[Node, Peer, Any]:
-    """This node, the peer that signed the request, and the request's JSON body."""
+async def _caller(
+    request: Request, self_only: bool = False, binary: bool = False
+) -> tuple[Node, Peer, Any]:
+    """This node, the peer that signed the request, and the request's JSON body (or, with
+    ``binary`` and its media type, a binary answer's: :mod:`seawatch.share.wire`)."""
     body = await request.body()
     node = Node.from_settings(state(request).settings)
     guard: Guard = request.app.state.federation_guard
@@ -86,6 +106,11 @@ async def _caller(request: Request, self_only: bool = False) -> tuple[Node, Peer
         raise Unauthorized("only this node itself (its own key) may ask it to sync")
     if not self_only and peer.vkey == node.verifier.vkey:
         raise Unauthorized("the signing key is not a pinned peer's (seawatch peers add)")
+    if binary and request.headers.get("content-type", "").startswith(MEDIA_TYPE):
+        try:
+            return node, peer, decode_answer(body)
+        except ValueError as exc:
+            raise InputError(f"the body is not a {BINARY_FORMAT} answer: {exc}") from None
     try:
         payload = json.loads(body)
         if not isinstance(payload, dict):
@@ -95,13 +120,17 @@ async def _caller(request: Request, self_only: bool = False) -> tuple[Node, Peer
     return node, peer, payload
 
 
-def _signed(node: Node, request: Request, answer: dict[str, Any]) -> Response:
-    data = json.dumps(answer, separators=(",", ":")).encode()
+def _signed(node: Node, request: Request, answer: dict[str, Any], binary: bool = False) -> Response:
+    """``answer`` as JSON, or with ``binary`` a pull answer's binary body, signed."""
+    if binary:
+        data, kind = encode_answer(answer), MEDIA_TYPE
+    else:
+        data, kind = json.dumps(answer, separators=(",", ":")).encode(), "application/json"
     signature = sign_response(node.keys, 200, request.headers[NONCE], data)
-    return Response(data, media_type="application/json", headers={SIGNATURE: signature})
+    return Response(data, media_type=kind, headers={SIGNATURE: signature})
 
 
-@router.post("/pull", responses=_RESPONSES, openapi_extra=_body(_AFTER))
+@router.post("/pull", responses=_PULL_RESPONSES, openapi_extra=_body(_AFTER))
 async def pull_route(request: Request) -> Response:
     """A peer pulls the bundles this node releases to it after a position of its log."""
     node, peer, payload = await _caller(request)
@@ -109,27 +138,34 @@ async def pull_route(request: Request) -> Response:
     if not isinstance(after, int) or isinstance(after, bool) or after < 0:
         raise InputError("'after' is the size of the last checkpoint verified (an integer ≥ 0)")
     st = state(request)
+    formats = payload.get("formats")
+    binary = isinstance(formats, list) and BINARY_FORMAT in formats  # the puller reads it
 
     def answer() -> dict[str, Any]:
         rules = Rules.load(rules_file(node.data_dir))
         with st.lock:
-            return answer_pull(st.store, node, peer, rules, after, payload)
+            return answer_pull(st.store, node, peer, rules, after, payload, raw=binary)
 
-    return _signed(node, request, await run_in_threadpool(answer))
+    return _signed(node, request, await run_in_threadpool(answer), binary)
 
 
 @router.post("/seen", responses=_RESPONSES, openapi_extra=_body({}))
 async def seen_route(request: Request) -> Response:
     """The size of the caller's log this node verified (where a push starts from)."""
     node, peer, _ = await _caller(request)
-    seen = {"after": seen_size(node, peer), **exchange_request(node, peer)}
+    seen = {
+        "after": seen_size(node, peer),
+        "formats": [BINARY_FORMAT],  # a push may come in the binary form
+        **exchange_request(node, peer),
+    }
     return _signed(node, request, seen)
 
 
-@router.post("/push", responses=_RESPONSES, openapi_extra=_body(_AFTER))
+@router.post("/push", responses=_RESPONSES, openapi_extra=_body(_AFTER, binary=True))
 async def push_route(request: Request) -> Response:
-    """A peer pushes what it releases to this node (the form of a pull's answer)."""
-    node, peer, payload = await _caller(request)
+    """A peer pushes what it releases to this node (the form of a pull's answer, JSON or
+    binary)."""
+    node, peer, payload = await _caller(request, binary=True)
     st = state(request)
 
     def run() -> dict[str, Any]:
@@ -191,10 +227,10 @@ async def sync_route(request: Request) -> Response:
     def run() -> dict[str, Any]:
         if direction == "push":
 
-            def build(after: int) -> dict[str, Any]:
+            def build(after: int, raw: bool) -> dict[str, Any]:
                 rules = Rules.load(rules_file(node.data_dir))
                 with st.lock:
-                    return answer_pull(st.store, node, other, rules, after)
+                    return answer_pull(st.store, node, other, rules, after, raw=raw)
 
             return push(node, other, build)
         answer = fetch(node, other)  # over the network, not holding the store

@@ -108,7 +108,7 @@ class Publisher:
             return
         try:
             peer = self.node.peers().get(name)
-            summary = push(self.node, peer, lambda after: self._answer(peer, after))
+            summary = push(self.node, peer, lambda after, raw: self._answer(peer, after, raw))
         except SeawatchError as exc:
             wait_s = min(MAX_BACKOFF_S, 2.0**failures)
             self._failures[name] = (failures + 1, time.monotonic() + wait_s)
@@ -121,7 +121,7 @@ class Publisher:
         if stored:
             log.info("pushed to subscriber %s: %d records stored", name, stored)
 
-    def _answer(self, peer: Peer, after: int) -> dict[str, Any]:
+    def _answer(self, peer: Peer, after: int, raw: bool) -> dict[str, Any]:
         rules = Rules.load(rules_file(self.node.data_dir))
         with self.st.lock:
-            return answer_pull(self.st.store, self.node, peer, rules, after)
+            return answer_pull(self.st.store, self.node, peer, rules, after, raw=raw)

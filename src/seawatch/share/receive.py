@@ -20,7 +20,9 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -45,11 +47,15 @@ from seawatch.share.retract import Tombstones
 from seawatch.share.seal import MANIFEST_TYPE, Wrapper, decrypt_part, dsse_open, label_of, unb64
 from seawatch.share.witness import SplitView, Witness
 from seawatch.store import TABLES, Store
+from seawatch.store.duck import in_storage_order
 from seawatch.store.query import Query
 
 __all__ = ["Imported", "import_bundle", "verify_bundle"]
 
 _PART_NAME = re.compile(r"part-\d{3}\.parquet\.enc")
+_AHEAD = 1
+"""Parts read, checked and decrypted ahead of the one being written (memory: this many
+decrypted parts more than one at a time)."""
 T = TypeVar("T")
 
 
@@ -94,26 +100,18 @@ def _read(folder: Source, name: str) -> bytes:
 
 
 def import_bundle(store: Store, node: Node, folder: Source) -> Imported:
-    """Verify the bundle in ``folder`` and store its records; see the module docstring."""
+    """Verify the bundle in ``folder`` and store its records; see the module docstring.
+
+    The parts are read, checked and decrypted ahead on a thread (digests, AES-GCM and
+    Parquet release the GIL) while the part before is written: the write runs in one
+    transaction that commits only once every part and the checkpoint passed, so a
+    bundle failing any check stores nothing (rolled back) and is rejected whole."""
     try:
-        checked = verify_bundle(store, node, folder)
+        peer, manifest, relation, wrapper = _verify_head(store, node, folder)
     except BundleRejected as exc:
-        node.record(
-            {"kind": "rejection", "bundle": _name(folder), "check": exc.check, "part": exc.part,
-             "reason": str(exc)}
-        )  # fmt: skip
+        _reject(node, folder, exc)
         raise
-    peer, manifest, tables, relation = checked
     release = manifest["release"]
-    previous = release.get("previous") or {}
-    proofs = {int(previous["size"]): [unb64(h) for h in previous["proof"]]} if previous else {}
-    split = Witness(node).observe(peer, release["checkpoint"], proofs)
-    if split:
-        node.record(
-            {"kind": "rejection", "bundle": _name(folder), "check": "fork", "part": MANIFEST_FILE,
-             "reason": split[0].reason}
-        )  # fmt: skip
-        raise SplitView(split[0])
     bundle_id = manifest["bundle_id"]
     repeat = any(
         e.get("kind") == "import" and e.get("bundle_id") == bundle_id
@@ -122,18 +120,36 @@ def import_bundle(store: Store, node: Node, folder: Source) -> Imported:
     stored = kept = 0
     counts: dict[str, int] = {}
     retracted = Tombstones(node.data_dir, peer.name)
-    with store.transaction():
-        for part, (label, rows) in zip(manifest["parts"], tables, strict=True):
-            table = part["table"]
-            rows = retracted.drop(table, rows)  # what the originator took back stays out
-            if TABLES[table].on_conflict == "replace":
-                rows, held = _not_replacing_others(store, table, rows, peer.nation)
-                kept += held
-            lid = store.label_id(label)
-            rows = rows.append_column("label_id", pa.array([lid] * rows.num_rows, pa.int32()))
-            n = store.write(table, rows)
-            stored += n if TABLES[table].on_conflict == "ignore" else 0
-            counts[label.marking] = counts.get(label.marking, 0) + rows.num_rows
+    try:
+        with store.transaction():
+            parts = _verify_parts(store, folder, peer, manifest, wrapper)
+            for part, (label, rows) in zip(manifest["parts"], parts, strict=True):
+                table = part["table"]
+                rows = retracted.drop(table, rows)  # what the originator took back stays out
+                if TABLES[table].on_conflict == "replace":
+                    rows, held = _not_replacing_others(store, table, rows, peer.nation)
+                    kept += held
+                lid = store.label_id(label)
+                rows = rows.append_column("label_id", pa.array([lid] * rows.num_rows, pa.int32()))
+                n = store.write(table, rows)
+                stored += n if TABLES[table].on_conflict == "ignore" else 0
+                counts[label.marking] = counts.get(label.marking, 0) + rows.num_rows
+            # every part passed: the checkpoint against those held (rolled back on a split)
+            previous = release.get("previous") or {}
+            proofs = (
+                {int(previous["size"]): [unb64(h) for h in previous["proof"]]} if previous else {}
+            )
+            split = Witness(node).observe(peer, release["checkpoint"], proofs)
+            if split:
+                raise _Split(split[0])
+    except BundleRejected as exc:
+        store.forget_label_cache()  # labels added in the rolled-back transaction are gone
+        if isinstance(exc, _Split):  # logged against the manifest, as a split view
+            exc = SplitView(exc.evidence)
+            _reject(node, folder, exc, MANIFEST_FILE, exc.evidence.reason)
+            raise exc from None
+        _reject(node, folder, exc)
+        raise
     remember(node.data_dir, peer, release["checkpoint"])
     index, _ = node.record(
         {"kind": "import", "bundle_id": bundle_id, "originator": peer.name,
@@ -142,6 +158,21 @@ def import_bundle(store: Store, node: Node, folder: Source) -> Imported:
          "history": relation, "kept_local": kept}
     )  # fmt: skip
     return Imported(bundle_id, peer.name, counts, stored, repeat, index)
+
+
+class _Split(SplitView):
+    """The bundle's checkpoint split the view of its originator (raised in the import's
+    transaction to roll it back)."""
+
+
+def _reject(
+    node: Node, folder: Source, exc: BundleRejected, part: str = "", reason: str = ""
+) -> None:
+    """The ``rejection`` entry of a bundle that failed a check."""
+    node.record(
+        {"kind": "rejection", "bundle": _name(folder), "check": exc.check,
+         "part": part or exc.part, "reason": reason or str(exc)}
+    )  # fmt: skip
 
 
 def _not_replacing_others(
@@ -168,6 +199,16 @@ def verify_bundle(
     """Every check of the module docstring, storing nothing: the originator, the manifest,
     each part's label and records, and how its checkpoint relates to those seen before.
     Raises :class:`BundleRejected`."""
+    peer, manifest, relation, wrapper = _verify_head(store, node, folder)
+    return peer, manifest, list(_verify_parts(store, folder, peer, manifest, wrapper)), relation
+
+
+def _verify_head(
+    store: Store, node: Node, folder: Source
+) -> tuple[Peer, dict[str, Any], str, Wrapper]:
+    """The checks before the parts: manifest, originator, signature, forks held, audience,
+    proof and history; the originator, the manifest, the history relation and the key
+    unwrapper of the parts."""
     envelope = _check("manifest", MANIFEST_FILE, lambda: _read_json(folder))
     peer = _check("originator", MANIFEST_FILE, lambda: _originator(node, envelope))
     payload = _check(
@@ -185,7 +226,6 @@ def verify_bundle(
     relation = _check(
         "fork", MANIFEST_FILE, lambda: check_history(node.data_dir, peer, cp, manifest["release"])
     )
-
     wrapper = _check(
         "decrypt",
         MANIFEST_FILE,
@@ -193,23 +233,43 @@ def verify_bundle(
             node.keys, unb64(manifest["encryption"]["ephemeral"]), manifest["bundle_id"]
         ),
     )
+    return peer, manifest, relation, wrapper
+
+
+def _verify_parts(
+    store: Store, folder: Source, peer: Peer, manifest: dict[str, Any], wrapper: Wrapper
+) -> Iterator[tuple[Label, pa.Table]]:
+    """Each part's label and records, in the manifest's order, every check passed
+    (:class:`BundleRejected` at the first that fails). Up to :data:`_AHEAD` parts are read,
+    checked and decrypted ahead on a thread while the caller uses the one before."""
     reader = default_reader(store.policy)
-    out = []
-    for part in manifest["parts"]:
+    parts = manifest["parts"]
+
+    def read(part: dict[str, Any]) -> tuple[Label, pa.Table]:
         name = str(part.get("file"))
+        return _check("digest", name, lambda: _part(folder, part, wrapper, manifest, store.policy))
 
-        def read(p: Any = part) -> tuple[Label, pa.Table]:
-            return _part(folder, p, wrapper, manifest, store.policy)
-
-        label, rows = _check("digest", name, read)
-        if label.originator != peer.nation:
-            raise BundleRejected(
-                "label", name, f"labelled by {label.originator}, not the originator {peer.nation}"
-            )
-        if not may_read(reader, label, store.policy):
-            raise BundleRejected("label", name, f"{label.marking} is not releasable to {reader}")
-        out.append((label, rows))
-    return peer, manifest, out, relation
+    with ThreadPoolExecutor(1, thread_name_prefix="bundle-part") as pool:
+        ahead: deque[Future[tuple[Label, pa.Table]]] = deque()
+        try:
+            for i, part in enumerate(parts):
+                while len(ahead) <= _AHEAD and i + len(ahead) < len(parts):
+                    ahead.append(pool.submit(read, parts[i + len(ahead)]))
+                label, rows = ahead.popleft().result()
+                name = str(part.get("file"))
+                if label.originator != peer.nation:
+                    raise BundleRejected(
+                        "label", name,
+                        f"labelled by {label.originator}, not the originator {peer.nation}",
+                    )  # fmt: skip
+                if not may_read(reader, label, store.policy):
+                    raise BundleRejected(
+                        "label", name, f"{label.marking} is not releasable to {reader}"
+                    )
+                yield label, rows
+        finally:
+            for future in ahead:
+                future.cancel()
 
 
 def _read_json(folder: Source) -> Any:
@@ -306,4 +366,7 @@ def _part(
     fields = [(f.name, f.type) for f in want if f.name != "label_id"]
     if [(f.name, f.type) for f in rows.schema] != fields or rows.num_rows != part["rows"]:
         raise BundleRejected("schema", name, f"columns, types or row count differ from {table}'s")
-    return label, TABLES[table].conform(rows).drop_columns(["label_id"])
+    rows = TABLES[table].conform(rows).drop_columns(["label_id"])
+    if table == "positions":  # sorted here, on the reading thread: the write only checks
+        rows = in_storage_order(rows)
+    return label, rows

@@ -19,6 +19,10 @@ Push (:func:`push`) is the same answer sent the other way: the sender asks the r
 which size of its log it verified (``/seen``), builds the answer from there and posts it
 (``/push``); the receiver checks it as a puller does (:func:`check_answer`) and stores it.
 The network exchange never holds the store (:func:`fetch`, then :func:`store_answer`).
+
+An answer travels as JSON with the files in base64 (``seawatch-pull/1``), or as one binary
+body (:mod:`.wire`) when the receiving side names ``seawatch-pull/2`` in ``formats`` (a
+pull request's; a ``/seen`` answer's for a push): an older node names none and gets JSON.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from seawatch.share.receive import Imported, import_bundle
 from seawatch.share.retract import Receipt, apply_retraction, notices
 from seawatch.share.rules import Rules
 from seawatch.share.seal import b64, unb64
+from seawatch.share.wire import BINARY_FORMAT, MEDIA_TYPE, decode_answer, encode_answer
 from seawatch.share.witness import ForkEvidence, SplitView, Witness, parse_proofs, proofs_for
 from seawatch.store import Store
 
@@ -87,8 +92,11 @@ def answer_pull(
     rules: Rules,
     after: int,
     request: Mapping[str, Any] | None = None,
+    raw: bool = False,
 ) -> dict[str, Any]:
-    """The answer to ``peer`` pulling from log position ``after`` (see the module).
+    """The answer to ``peer`` pulling from log position ``after`` (see the module); the
+    bundles' files in base64 (JSON, ``seawatch-pull/1``), or as bytes with ``raw`` (for
+    :func:`~seawatch.share.wire.encode_answer`).
 
     Witnessing (:mod:`.witness`): ``request`` may hold ``prove`` (sizes of this node's log
     the peer holds checkpoints of: each is proven consistent with the answer's checkpoint,
@@ -102,7 +110,9 @@ def answer_pull(
     size, note = current_checkpoint(node)
     proof = node.log().consistency(after, size) if 0 < after <= size else []
     paths = outbox.since(after)
-    bundles = [{name: b64(data) for name, data in read_files(path).items()} for path in paths]
+    bundles: list[dict[str, Any]] = [read_files(path) for path in paths]
+    if not raw:
+        bundles = [{name: b64(data) for name, data in files.items()} for files in bundles]
     prove = _sizes((request or {}).get("prove")) + outbox.checkpoint_sizes(paths)
     return {
         "format": PULL_FORMAT,
@@ -128,24 +138,28 @@ def exchange_request(node: Node, peer: Peer) -> dict[str, Any]:
     return {"prove": witness.wanted(peer), "witnessed": witness.held(exclude=peer.name)}
 
 
-def signed_post(node: Node, peer: Peer, path: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """POST ``payload`` to ``peer`` (its pinned URL), signed by this node; the answer, whose
+def signed_post(
+    node: Node, peer: Peer, path: str, payload: dict[str, Any] | bytes
+) -> dict[str, Any]:
+    """POST ``payload`` (JSON, or a binary answer's body: :mod:`.wire`) to ``peer`` (its
+    pinned URL), signed by this node; the answer (JSON, or a binary answer decoded), whose
     signature by ``peer`` is checked. :class:`SyncError` if the peer refuses or fails."""
     if not peer.url:
         raise SyncError(
             f"peer {peer.name!r} has no URL: `seawatch peers add {peer.name} ... --url URL "
             "--replace`"
         )
-    body = json.dumps(payload).encode()
+    binary = isinstance(payload, bytes)
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     headers = sign_request(node.keys, node.name, peer.verifier, "POST", path, body)
     url = peer.url.rstrip("/") + path
-    request = urllib.request.Request(
-        url, body, {**headers, "Content-Type": "application/json"}, method="POST"
-    )
+    kind = MEDIA_TYPE if binary else "application/json"
+    request = urllib.request.Request(url, body, {**headers, "Content-Type": kind}, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
             status, data = response.status, response.read()
             signature = response.headers.get(SIGNATURE)
+            answered = str(response.headers.get("Content-Type", ""))
     except urllib.error.HTTPError as exc:
         try:
             detail = exc.read().decode("utf-8", "replace")
@@ -160,6 +174,11 @@ def signed_post(node: Node, peer: Peer, path: str, payload: dict[str, Any]) -> d
         raise SyncError(f"{peer.name} ({url}) broke off: {type(exc).__name__}") from None
     if not verify_response(peer, status, headers[NONCE], data, signature):
         raise SyncError(f"the answer from {url} is not signed by {peer.name}'s key")
+    if answered.startswith(MEDIA_TYPE):
+        try:
+            return decode_answer(data)
+        except ValueError as exc:
+            raise SyncError(f"the answer from {url} is malformed: {exc}") from None
     try:
         answer: dict[str, Any] = json.loads(data)
     except ValueError:
@@ -221,7 +240,10 @@ def check_answer(node: Node, peer: Peer, answer: Any, after: int) -> Answer:
             raise ValueError("not an answer from this position")
         cp = verify_checkpoint(answer["checkpoint"], peer.verifier)
         proof = [unb64(h) for h in answer["consistency"]]
-        bundles = [{str(k): unb64(v) for k, v in b.items()} for b in answer["bundles"]]
+        bundles = [  # bytes when it came in the binary form (.wire), else base64
+            {str(k): v if isinstance(v, bytes) else unb64(v) for k, v in b.items()}
+            for b in answer["bundles"]
+        ]
         retractions = list(answer["retractions"])
         proofs = parse_proofs(answer.get("proofs"))
     except (KeyError, TypeError, ValueError, AttributeError, VerifyError) as exc:
@@ -281,7 +303,7 @@ def fetch(node: Node, peer: Peer) -> Answer:
     """Ask ``peer`` for what it releases to this node since the last exchange (no store:
     a server does this without holding its store)."""
     after = seen_size(node, peer)
-    request = {"after": after, **exchange_request(node, peer)}
+    request = {"after": after, "formats": [BINARY_FORMAT], **exchange_request(node, peer)}
     return check_answer(node, peer, signed_post(node, peer, f"{PREFIX}/pull", request), after)
 
 
@@ -290,21 +312,25 @@ def pull(store: Store, node: Node, peer: Peer) -> Pulled:
     return store_answer(store, node, fetch(node, peer))
 
 
-def push(node: Node, peer: Peer, build: Callable[[int], dict[str, Any]]) -> dict[str, Any]:
+def push(node: Node, peer: Peer, build: Callable[[int, bool], dict[str, Any]]) -> dict[str, Any]:
     """Push to ``peer`` what this node releases to it since the position of this node's log
-    it verified (asked first); ``build(after)`` makes the answer (:func:`answer_pull`, with
-    the store). The peer's summary of what it stored."""
+    it verified (asked first); ``build(after, raw)`` makes the answer (:func:`answer_pull`,
+    with the store), ``raw`` when the peer reads the binary form (its ``/seen`` answer lists
+    it in ``formats``). The peer's summary of what it stored."""
     state = signed_post(node, peer, f"{PREFIX}/seen", {})
     after = state.get("after")
     if not isinstance(after, int) or after < 0:
         raise SyncError(f"{peer.name} did not say what it has verified of this node's log")
     forks = Witness(node).receive(state.get("witnessed"), peer.name)
-    answer = build(after)
+    formats = state.get("formats")
+    binary = isinstance(formats, list) and BINARY_FORMAT in formats
+    answer = build(after, binary)
     size = int(answer["checkpoint"].split("\n")[1])
     answer["proofs"] = {
         **proofs_for(node.log(), _sizes(state.get("prove")), size),
         **answer.get("proofs", {}),
     }
-    summary = signed_post(node, peer, f"{PREFIX}/push", answer)
+    body = encode_answer(answer) if binary else answer
+    summary = signed_post(node, peer, f"{PREFIX}/push", body)
     summary["forks"] = summary.get("forks", []) + [f.as_json() for f in forks]
     return summary

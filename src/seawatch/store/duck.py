@@ -5,8 +5,9 @@ statics are deduplicated on ``msg_key`` in Arrow: one row per key of the chunk, 
 keys stored in the chunk's time range (a unique index over hundreds of millions of keys
 would cost more memory than the data, and DuckDB's sort and hash join over the chunk
 cost more than the insert), and positions are appended in storage order (day, then
-1-degree Z-order cell: :func:`storage_order`), so each row group covers a short time and
-a small area and DuckDB's per-row-group min/max skips the rest for a bbox + time query.
+1-degree Z-order cell: :func:`storage_order`; rows that come in that order are only
+checked, not sorted), so each row group covers a short time and a small area and
+DuckDB's per-row-group min/max skips the rest for a bbox + time query.
 DuckDB's write-ahead log makes each committed transaction survive a crash.
 """
 
@@ -29,7 +30,7 @@ from seawatch.store.base import Backend
 from seawatch.store.gate import WriterGate, gate_for
 from seawatch.store.tables import SEQ, SEQUENCE, Dialect, TableDef
 
-__all__ = ["DUCKDB", "DuckBackend", "storage_order"]
+__all__ = ["DUCKDB", "DuckBackend", "in_storage_order", "storage_order"]
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,16 @@ def storage_order(rows: pa.Table) -> np.ndarray[Any, np.dtype[np.int64]]:
     y = np.clip(np.floor(lat + 90.0), 0, 179).astype(np.uint64)
     cell = (_spread(x) | (_spread(y) << np.uint64(1))).astype(np.int64)
     return np.asarray((day << 20) | cell, dtype=np.int64)
+
+
+def in_storage_order(rows: pa.Table) -> pa.Table:
+    """Positions ``rows`` in storage order (stable; returned as they are when already in
+    it), so that their write only checks the order: a reader thread can do the sort
+    while another writes (share import reads the next bundle part meanwhile)."""
+    cells = storage_order(rows)
+    if len(cells) < 2 or not bool((cells[1:] < cells[:-1]).any()):
+        return rows
+    return rows.take(np.argsort(cells, kind="stable"))
 
 
 def _members(
@@ -220,7 +231,10 @@ class DuckBackend(Backend):
         if stored.num_rows:
             idx = idx[~_members(keys, stored.column(0).to_numpy(zero_copy_only=False))]
         if table.name == "positions":  # storage order over the kept rows, one take in all
-            idx = idx[np.argsort(storage_order(rows)[idx], kind="stable")]
+            cells = storage_order(rows)[idx]
+            if len(cells) > 1 and bool((cells[1:] < cells[:-1]).any()):
+                idx = idx[np.argsort(cells, kind="stable")]
+            # (rows already in storage order, as a share import sorts them: checked, O(n))
         if len(idx) != rows.num_rows or bool((idx[1:] < idx[:-1]).any()):
             rows = rows.take(idx)  # (every row, in the order given: taken as it is)
         if rows.num_rows == 0:
