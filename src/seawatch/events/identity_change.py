@@ -70,19 +70,21 @@ def _values(statics: pa.Table, name: str) -> pa.Table:
 def _flags_by_imo(statics: pa.Table) -> pa.Table:
     """(mmsi = IMO, ts, value = flag of the MMSI, vessel = MMSI) of statics with both."""
     imo = statics["imo"].cast(pa.int64())
-    flag = flag_of(statics["mmsi"])
     imo_np = np.asarray(imo.to_numpy(), dtype=np.float64)  # nulls: NaN
-    ok = (np.nan_to_num(imo_np) > 0) & np.asarray(flag.is_valid(), dtype=bool)
-    ok &= np.asarray(statics["ts"].is_valid(), dtype=bool)
+    ok = (np.nan_to_num(imo_np) > 0) & np.asarray(statics["ts"].is_valid(), dtype=bool)
+    t = pa.table({"mmsi": imo, "ts": statics["ts"], "vessel": statics["mmsi"]})
+    if not ok.all():  # the flag only of the rows with an IMO and a time
+        t = t.filter(pa.array(ok))
+    flag = flag_of(t["vessel"])
     t = pa.table(
         {
-            "mmsi": imo,
-            "ts": statics["ts"].cast(pa.int64()),
+            "mmsi": t["mmsi"],
+            "ts": t["ts"].cast(pa.int64()),
             "value": flag,
-            "vessel": statics["mmsi"].cast(pa.int64()),
+            "vessel": t["vessel"].cast(pa.int64()),
         }
     )
-    return t.filter(pa.array(ok))
+    return t if flag.null_count == 0 else t.filter(flag.is_valid())
 
 
 def _codes(col: Any) -> Any:
