@@ -52,3 +52,22 @@ def test_filtered_keys_get_an_index_of_their_own() -> None:
     probe = pa.array([1, 2, 3, 5], pa.int64())
     assert track_slots.slots(kept, probe).tolist() == [0, -1, 1, 2]
     assert track_slots.slots(keys, probe).tolist() == [0, 1, 2, 4]
+
+
+def test_small_and_bulk_chunks_agree_along_a_line_of_states() -> None:
+    """Few keys against a large state take the dict; many keys take pc.index_in; a line of
+    states mixing both stays right (the dict is extended past a bulk chunk's new keys)."""
+    keys = pa.array(np.arange(0, 2000, 2), pa.int64())  # 1,000 tracks
+    small = len(keys) // track_slots.BULK - 1
+    chunks = [
+        np.arange(1, 2 * small, 2),  # small: new odd keys
+        np.arange(0, 3000, 3),  # bulk: old and new keys
+        np.array([3001, 4, 2997, 5000]),  # small again, after the bulk chunk's keys
+        np.arange(5000, 5000 + small),
+    ]
+    for chunk in chunks:
+        c = pa.array(chunk, pa.int64())
+        assert track_slots.slots(keys, c).tolist() == _expected(keys, c)
+        keys = _grown(keys, c)
+    probe = pa.array([0, 1, 2997, 3001, 5000, 5001, 7777], pa.int64())
+    assert track_slots.slots(keys, probe).tolist() == _expected(keys, probe)

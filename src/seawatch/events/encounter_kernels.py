@@ -271,9 +271,18 @@ def _silence(x: int, p: I64, q: I64, gs: I64, max_silent: int) -> bool:  # pragm
     return bool(1 < gap <= max_silent and p[x + 1] == p[x] + 1 and q[x + 1] == q[x] + 1)
 
 
+WRAP_LAT = 88.0  # beyond this latitude every grid point is a candidate copy (cos → 0)
+
+
 def wrapped(glat: F64, glon: F64, cell_m: float) -> I64:
     """Grid points within two cells west of +180° (in the cells' x metres): copied 360° west
-    so that the cell search meets their neighbours east of -180°."""
-    x_m = (180.0 - glon) * M_PER_DEG * np.cos(np.radians(glat))
-    out: I64 = np.flatnonzero(x_m < 2 * cell_m).astype(np.int64)
+    so that the cell search meets their neighbours east of -180°.
+
+    Only the points east of a longitude bound or beyond ±88° are measured: elsewhere the
+    distance to +180° is at least two cells (cos(lat) ≥ cos(88°)), whatever the latitude.
+    """
+    reach_deg = 2 * cell_m / (M_PER_DEG * math.cos(math.radians(WRAP_LAT))) * 1.01
+    near = np.flatnonzero((glon > 180.0 - reach_deg) | (np.abs(glat) > WRAP_LAT))
+    x_m = (180.0 - glon[near]) * M_PER_DEG * np.cos(np.radians(glat[near]))
+    out: I64 = near[x_m < 2 * cell_m].astype(np.int64)
     return out

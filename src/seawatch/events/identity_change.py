@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seawatch.events.params import param
-from seawatch.events.schema import build_events, empty_events
+from seawatch.events.schema import build_events, empty_events, json_objects
 from seawatch.tracks.mid import flag_of
 from seawatch.tracks.order import stable_key_time_order
 
@@ -70,19 +70,21 @@ def _values(statics: pa.Table, name: str) -> pa.Table:
 def _flags_by_imo(statics: pa.Table) -> pa.Table:
     """(mmsi = IMO, ts, value = flag of the MMSI, vessel = MMSI) of statics with both."""
     imo = statics["imo"].cast(pa.int64())
-    flag = flag_of(statics["mmsi"])
     imo_np = np.asarray(imo.to_numpy(), dtype=np.float64)  # nulls: NaN
-    ok = (np.nan_to_num(imo_np) > 0) & np.asarray(flag.is_valid(), dtype=bool)
-    ok &= np.asarray(statics["ts"].is_valid(), dtype=bool)
+    ok = (np.nan_to_num(imo_np) > 0) & np.asarray(statics["ts"].is_valid(), dtype=bool)
+    t = pa.table({"mmsi": imo, "ts": statics["ts"], "vessel": statics["mmsi"]})
+    if not ok.all():  # the flag only of the rows with an IMO and a time
+        t = t.filter(pa.array(ok))
+    flag = flag_of(t["vessel"])
     t = pa.table(
         {
-            "mmsi": imo,
-            "ts": statics["ts"].cast(pa.int64()),
+            "mmsi": t["mmsi"],
+            "ts": t["ts"].cast(pa.int64()),
             "value": flag,
-            "vessel": statics["mmsi"].cast(pa.int64()),
+            "vessel": t["vessel"].cast(pa.int64()),
         }
     )
-    return t.filter(pa.array(ok))
+    return t if flag.null_count == 0 else t.filter(flag.is_valid())
 
 
 def _codes(col: Any) -> Any:
@@ -125,18 +127,17 @@ def _events(
     values before; ``vals`` in the rows' order, ``order`` the grouped order)."""
     before = vals.take(order[hit - 1]).to_pylist()
     after = vals.take(order[hit]).to_pylist()
-    p = asdict(params)
-    details = [
+    details = json_objects(  # column-wise: no dict and json.dumps per event
+        len(hit),
         {
             "field": name,
-            "before": b,
-            "after": a,
-            "before_ts_us": int(ts[h - 1]),
-            **{k: int(v[j]) for k, v in extra.items()},
-            "params": p,
-        }
-        for j, (b, a, h) in enumerate(zip(before, after, hit.tolist(), strict=True))
-    ]
+            "before": before,
+            "after": after,
+            "before_ts_us": np.asarray(ts[hit - 1], dtype=np.int64),
+            **{k: np.asarray(v, dtype=np.int64) for k, v in extra.items()},
+            "params": asdict(params),
+        },
+    )
     return build_events(
         "identity_change",
         start_us=ts[hit],
