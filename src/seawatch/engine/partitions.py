@@ -16,11 +16,11 @@ costs far less than a shuffle at run time (../shared/docs/SCALE.md §4). Rows wi
 time go to the first day (the pipeline releases them at once and cleaning drops them).
 
 Decoding is work for the cluster, not the caller: one :func:`decode_input` task per input
-writes its rows, unsorted, as pieces by (kind, day, bucket); then one :func:`merge_bucket`
-task per bucket joins its pieces in input order and sorts each partition. Both run through
-``run`` (:data:`Run`: in this process, or as Dask tasks), so with N workers N inputs decode
-at once. The partitions do not depend on the task order: rows are sorted by content, and
-rows of equal content keep the inputs' order.
+writes its rows, unsorted, as pieces by (kind, day, bucket) (Arrow IPC files); then one
+:func:`merge_bucket` task per bucket joins its pieces in input order and sorts each
+partition. Both run through ``run`` (:data:`Run`: in this process, or as Dask tasks), so
+with N workers N inputs decode at once. The partitions do not depend on the task order:
+rows are sorted by content, and rows of equal content keep the inputs' order.
 """
 
 from __future__ import annotations
@@ -243,10 +243,16 @@ def decode_input(
     parts = []
     folder.mkdir(parents=True, exist_ok=True)
     for (kind, day, bucket), rows in spool.tables():
-        path = folder / f"{kind}-{'none' if day is None else day}-{bucket:04d}.parquet"
-        pq.write_table(rows, path, compression="lz4")
+        path = folder / f"{kind}-{'none' if day is None else day}-{bucket:04d}.arrow"
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, rows.schema) as w:
+            w.write_table(rows)  # Arrow IPC, uncompressed: written and mapped back at once
         parts.append((str(path.relative_to(root)), kind, day, bucket, rows.num_rows))
     return Decoded(index, parts, stats, findings, newest)
+
+
+def _mapped(path: Path) -> pa.Table:
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_file(source).read_all()
 
 
 def merge_bucket(
@@ -261,7 +267,7 @@ def merge_bucket(
         bucket = int(Path(rel).stem.rsplit("-", 1)[1])
     files: dict[str, dict[str, Any]] = {}
     for (kind, day), rels in sorted(grouped.items()):
-        rows = time_order(pa.concat_tables([pq.read_table(root / r) for r in rels]), kind)
+        rows = time_order(pa.concat_tables([_mapped(root / r) for r in rels]), kind)
         rel = _rel(kind, day, bucket)
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(rows, root / rel, compression="zstd", compression_level=1)
