@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from seawatch.decode import DecodeStats
 from seawatch.decode.lacking import Untimed
+from seawatch.engine import arrowfile
 from seawatch.engine.inputs import Piece
 from seawatch.engine.partition_tasks import (
     TaskConfig,
@@ -172,14 +172,14 @@ def _step(cfg: TaskConfig, day: int, bucket: int, last: bool) -> Callable[[Any],
 
 
 def _read(path: str | None, schema: pa.Schema) -> pa.Table:
-    return schema.empty_table() if path is None else pq.read_table(path)
+    return schema.empty_table() if path is None else arrowfile.read(path)
 
 
 class _Cursor:
     """A time-ordered Parquet file read once, a time window after another."""
 
     def __init__(self, path: str | Path) -> None:
-        self.batches = pq.ParquetFile(path).iter_batches(batch_size=16_384)
+        self.batches = arrowfile.batches(path)
         self.rest: pa.Table | None = None
 
     def until(self, hi: int) -> list[pa.Table]:

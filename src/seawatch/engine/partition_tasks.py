@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from seawatch.engine import arrowfile
 from seawatch.engine.partitions import DAY_US, Manifest, read_part
 from seawatch.engine.pipeline import Pipeline, time_order, ts_us
 from seawatch.events import encounter
@@ -54,7 +54,6 @@ __all__ = [
 ]
 
 _NEVER = -(2**62)
-_ROW_GROUP = 32_768
 PER_VESSEL = tuple(d.name for d in detectors() if not d.pairs and d.reads == "positions")
 """Detectors that see one vessel (one MMSI) at a time: they run in the (day, bucket) tasks."""
 ACROSS_STATICS = tuple(d.name for d in detectors() if not d.pairs and d.reads == "statics")
@@ -119,8 +118,7 @@ def _first(pos: pa.Table, st: pa.Table) -> int:
 def _write(table: pa.Table, path: Path, out: VesselOut, name: str) -> None:
     if table.num_rows:
         path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, path, compression="zstd", compression_level=1,
-                       row_group_size=_ROW_GROUP)  # fmt: skip
+        arrowfile.write(table, path)
         out.files[name] = str(path)
 
 
@@ -164,12 +162,12 @@ def vessel_task(
     if positions is not None and positions.num_rows:
         t = ts_us(positions)  # in time order: readers take an hour by the row groups' stats
         positions = positions.take(np.argsort(t, kind="stable"))
-        _write(positions, base / f"positions-{name}.parquet", out, "positions")
+        _write(positions, base / f"positions-{name}.arrow", out, "positions")
         out.span = (int(t.min()), int(t.max()))
-    _write(pa.concat_tables(events), base / f"events-{name}.parquet", out, "events")
+    _write(pa.concat_tables(events), base / f"events-{name}.arrow", out, "events")
     if last:
-        _write(pipe.segments(), base / f"segments-{name}.parquet", out, "segments")
-        _write(pipe.history(), base / f"identity-{name}.parquet", out, "identity")
+        _write(pipe.segments(), base / f"segments-{name}.arrow", out, "segments")
+        _write(pipe.history(), base / f"identity-{name}.arrow", out, "identity")
         out.positions, out.dropped = pipe.positions, dict(pipe.dropped)
     out.geography = pipe.geography
     return (None if last else pipe), out
@@ -226,8 +224,8 @@ def slot_task(outs: Sequence[VesselOut], cfg: TaskConfig, t0: int, t1: int) -> s
     for o in outs:
         if "positions" not in o.files or o.span is None or o.span[1] < lo or o.span[0] > hi:
             continue
-        names = pq.read_schema(o.files["positions"]).names
-        t = pq.read_table(o.files["positions"], columns=[c for c in encounter._USED if c in names])
+        names = arrowfile.schema(o.files["positions"]).names
+        t = arrowfile.read(o.files["positions"], [c for c in encounter._USED if c in names])
         ts = ts_us(t)
         parts.append(t.filter(pa.array((ts >= lo) & (ts <= hi))))
     rows = pa.concat_tables(parts, promote_options="permissive") if parts else None
@@ -250,16 +248,16 @@ def slot_task(outs: Sequence[VesselOut], cfg: TaskConfig, t0: int, t1: int) -> s
                  f"lat_{side}": glat[idx], f"lon_{side}": glon[idx],
                  f"speed_kn_{side}": gv[idx]}  # fmt: skip
     cols |= {"step": gs[p], "distance_m": d}
-    path = Path(cfg.work) / "slots" / f"close-{t0}.parquet"
+    path = Path(cfg.work) / "slots" / f"close-{t0}.arrow"
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.table(cols, schema=_STEPS), path, compression="zstd")
+    arrowfile.write(pa.table(cols, schema=_STEPS), path)
     return str(path)
 
 
 def encounter_runs(paths: Sequence[str | None], cfg: TaskConfig) -> pa.Table:
     """Encounter events (closed and still open at the watermark) from every slot's steps."""
     params = _params(cfg)
-    found = [pq.read_table(p) for p in paths if p]
+    found = [arrowfile.read(p) for p in paths if p]
     if not found:
         return EVENTS_SCHEMA.empty_table()
     steps = pa.concat_tables(found)

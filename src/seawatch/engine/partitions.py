@@ -1,9 +1,10 @@
 """Partitioned on write: decoded rows into time-ordered Parquet per (day, MMSI bucket).
 
-In: AIS inputs (anything :func:`seawatch.engine.inputs.merged` reads), the settings and a
-bucket count. Out: under ``root``, ``<kind>/day=YYYY-MM-DD/bucket=NNNN.parquet`` for
-``positions`` and ``statics`` (each file sorted by :func:`seawatch.engine.pipeline.time_order`,
-the order the pipeline's reorder buffer releases rows in, with the input's
+In: AIS inputs (anything :func:`seawatch.engine.inputs.pieces` reads), the settings and a
+bucket count. Out: under ``root``, ``<kind>/day=YYYY-MM-DD/bucket=NNNN.arrow``
+(:mod:`.arrowfile`) for ``positions`` and ``statics`` (each file sorted by
+:func:`seawatch.engine.pipeline.time_order`, the order the pipeline's reorder buffer
+releases rows in, with the input's
 :data:`~seawatch.engine.pipeline.SOURCE_ID`), and ``manifest.json`` (:class:`Manifest`):
 the hash, the virtual and actual bucket counts, the days, the files with their row counts
 and time span, the inputs by ``source_id`` and the run's global watermark (newest time).
@@ -16,7 +17,7 @@ costs far less than a shuffle at run time (../shared/docs/SCALE.md §4). Rows wi
 time go to the first day (the pipeline releases them at once and cleaning drops them).
 
 Decoding is work for the cluster, not the caller: one :func:`decode_input` task per input
-writes its rows, unsorted, as pieces by (kind, day, bucket) (Arrow IPC files); then one
+writes its rows, unsorted, as pieces by (kind, day, bucket); then one
 :func:`merge_bucket` task per bucket joins its pieces in input order and sorts each
 partition. Both run through ``run`` (:data:`Run`: in this process, or as Dask tasks), so
 with N workers N inputs decode at once. The partitions do not depend on the task order:
@@ -37,11 +38,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from seawatch.decode import DecodeStats
 from seawatch.decode.lacking import Untimed
 from seawatch.decode.schemas import SCHEMAS
+from seawatch.engine import arrowfile
 from seawatch.engine.inputs import Findings, pieces
 from seawatch.engine.pipeline import SOURCE_ID, time_order, ts_us
 from seawatch.errors import InputError
@@ -118,14 +119,14 @@ class Manifest:
 
 def _rel(kind: str, day: int, bucket: int) -> str:
     date = datetime.fromtimestamp(day * 86_400, UTC).date().isoformat()
-    return f"{kind}/day={date}/bucket={bucket:04d}.parquet"
+    return f"{kind}/day={date}/bucket={bucket:04d}.arrow"
 
 
 def read_part(root: Path, rel: str | None, kind: str) -> pa.Table:
     """One partition's rows (an empty table of ``kind`` when ``rel`` is None)."""
     if rel is None:
         return SCHEMAS[kind].append(pa.field(SOURCE_ID, pa.int32())).empty_table()
-    return pq.read_table(root / rel)
+    return arrowfile.read(root / rel)
 
 
 class _Spool:
@@ -135,11 +136,11 @@ class _Spool:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.held: dict[tuple[str, int | None, int], list[pa.Table]] = {}
-        self.writers: dict[tuple[str, int | None, int], pq.ParquetWriter] = {}
+        self.writers: dict[tuple[str, int | None, int], arrowfile.Appender] = {}
         self.rows = 0
 
     def tmp(self, key: tuple[str, int | None, int]) -> Path:
-        return self.root / ".spool" / f"{key[0]}-{key[1]}-{key[2]}.parquet"
+        return self.root / ".spool" / f"{key[0]}-{key[1]}-{key[2]}.arrow"
 
     def add(self, key: tuple[str, int | None, int], table: pa.Table) -> None:
         self.held.setdefault(key, []).append(table)
@@ -153,15 +154,15 @@ class _Spool:
         rows = pa.concat_tables(self.held.pop(key, []))
         if key not in self.writers:
             self.tmp(key).parent.mkdir(parents=True, exist_ok=True)
-            self.writers[key] = pq.ParquetWriter(self.tmp(key), rows.schema, compression="lz4")
-        self.writers[key].write_table(rows)
+            self.writers[key] = arrowfile.Appender(self.tmp(key), rows.schema)
+        self.writers[key].write(rows)
 
     def tables(self) -> Iterator[tuple[tuple[str, int | None, int], pa.Table]]:
         for key in sorted(set(self.held) | set(self.writers), key=str):
             parts = self.held.pop(key, [])
             if key in self.writers:
                 self.writers.pop(key).close()
-                parts = [pq.read_table(self.tmp(key)), *parts]
+                parts = [arrowfile.read(self.tmp(key)), *parts]
                 self.tmp(key).unlink()
             yield key, pa.concat_tables(parts)
 
@@ -244,15 +245,9 @@ def decode_input(
     folder.mkdir(parents=True, exist_ok=True)
     for (kind, day, bucket), rows in spool.tables():
         path = folder / f"{kind}-{'none' if day is None else day}-{bucket:04d}.arrow"
-        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, rows.schema) as w:
-            w.write_table(rows)  # Arrow IPC, uncompressed: written and mapped back at once
+        arrowfile.write(rows, path)
         parts.append((str(path.relative_to(root)), kind, day, bucket, rows.num_rows))
     return Decoded(index, parts, stats, findings, newest)
-
-
-def _mapped(path: Path) -> pa.Table:
-    with pa.memory_map(str(path)) as source:
-        return pa.ipc.open_file(source).read_all()
 
 
 def merge_bucket(
@@ -267,10 +262,10 @@ def merge_bucket(
         bucket = int(Path(rel).stem.rsplit("-", 1)[1])
     files: dict[str, dict[str, Any]] = {}
     for (kind, day), rels in sorted(grouped.items()):
-        rows = time_order(pa.concat_tables([_mapped(root / r) for r in rels]), kind)
+        rows = time_order(pa.concat_tables([arrowfile.read(root / r) for r in rels]), kind)
         rel = _rel(kind, day, bucket)
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(rows, root / rel, compression="zstd", compression_level=1)
+        arrowfile.write(rows, root / rel)
         ts = ts_us(rows)
         files[rel] = {"kind": kind, "day": day, "bucket": bucket, "rows": rows.num_rows,
                       "min_ts_us": int(ts.min()), "max_ts_us": int(ts.max())}  # fmt: skip
