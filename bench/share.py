@@ -18,10 +18,15 @@ one that is not (NOFORN, never read for USA); a rule releases everything to USA.
     .venv/bin/python bench/share.py --sync --positions 200000   # the pull exchange only
     .venv/bin/python bench/share.py --converge --output-md      # 5 nodes after a partition
     .venv/bin/python bench/share.py --converge --workers 1       # one step at a time
+    .venv/bin/python bench/share.py --converge --processes       # each node its own process
+    .venv/bin/python bench/share.py --converge --serve           # 5 real `seawatch serve`
 
 ``--converge``: five nodes (IND, USA, JPN, AUS, FRA) in process (each its own DuckDB store,
 keys, log and outboxes; the exchange is the HTTP pull's in memory: the answer serialised to
-JSON and back, no sockets), every node releasing everything to every other. They sync
+its binary form, or JSON with ``--json``, and back, no sockets; ``--processes``: each node
+in a process of its own, bench/share_procs.py; ``--serve``: five real ``seawatch serve``
+processes pulling over loopback HTTP, bench/share_serve.py), every node releasing
+everything to every other. They sync
 1,000 positions each, then are partitioned while they store ``--positions`` new ones
 between them (1 M: 200,000 each, all releasable to all); timed from the heal until every
 node holds all of them and every node's view of every log is that log's root: rounds in
@@ -480,19 +485,27 @@ def main() -> None:
                     help="--converge: exchanges of disjoint node pairs at once")  # fmt: skip
     ap.add_argument("--processes", action="store_true",
                     help="--converge: each node in a process of its own")  # fmt: skip
+    ap.add_argument("--serve", action="store_true",
+                    help="--converge: five real `seawatch serve` nodes, loopback")  # fmt: skip
     ap.add_argument("--json", action="store_true",
                     help="--converge: answers as JSON, files in base64")  # fmt: skip
     args = ap.parse_args()
     if args.converge:
-        r = run_converge(
-            args.positions, workers=args.workers, processes=args.processes, binary=not args.json
-        )
+        if args.serve:
+            from share_serve import run_served
+
+            r = run_served(args.positions)
+        else:
+            r = run_converge(
+                args.positions, workers=args.workers, processes=args.processes, binary=not args.json
+            )
         for key, value in r.items():
             print(f"{key:>14}: {value:,.3f}")
         if args.output_md:
             command = (
                 f"python bench/share.py --converge --positions {args.positions} "
                 f"--workers {args.workers}{' --processes' if args.processes else ''}"
+                f"{' --serve' if args.serve else ''}"
                 f"{' --json' if args.json else ''} --output-md"
             )
             with open(RESULTS, "a", encoding="utf-8") as f:

@@ -26,7 +26,9 @@ import hashlib
 import io
 import json
 import shutil
+import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
@@ -99,6 +101,43 @@ def parquet_bytes(rows: pa.Table) -> bytes:
     return buf.getvalue()
 
 
+class _Encoded:
+    """The plain Parquet of the last parts sealed, kept with their rows: a part of the
+    same rows for another peer (equal in every column and in order: checked, a compare
+    costs a small share of an encoding) is encoded once, as a node releasing what it
+    stored to several peers does. Bounded by entries and by the rows' bytes held."""
+
+    def __init__(self, entries: int = 8, max_bytes: int = 256 * 2**20) -> None:
+        self.entries, self.max_bytes = entries, max_bytes
+        self._held: OrderedDict[tuple[Any, ...], tuple[pa.Table, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def parquet(self, rows: pa.Table) -> bytes:
+        """``parquet_bytes(rows)``, from the cache when equal rows were encoded last."""
+        ends = rows.slice(0, 1).to_pylist() + rows.slice(rows.num_rows - 1).to_pylist()
+        key = (rows.schema, rows.num_rows, rows.nbytes, repr(ends))  # a shortlist: then equals
+        with self._lock:
+            held = self._held.get(key)
+        if held is not None and held[0].equals(rows):
+            with self._lock:
+                if key in self._held:
+                    self._held.move_to_end(key)
+            return held[1]
+        plain = parquet_bytes(rows)
+        if rows.nbytes <= self.max_bytes:
+            with self._lock:
+                self._held[key] = (rows, plain)
+                self._held.move_to_end(key)
+                while len(self._held) > self.entries or (
+                    sum(r.nbytes for r, _ in self._held.values()) > self.max_bytes
+                ):
+                    self._held.popitem(last=False)
+        return plain
+
+
+_ENCODED = _Encoded()
+
+
 def export_bundle(
     store: Store,
     node: Node,
@@ -160,7 +199,7 @@ def _export(
         ids: list[int] = fn.unique(released.column("label_id")).to_pylist()
         for lid in sorted(ids):
             part_rows = released.filter(fn.equal(released.column("label_id"), lid))
-            plain = parquet_bytes(part_rows.drop_columns(["label_id"]))
+            plain = _ENCODED.parquet(part_rows.drop_columns(["label_id"]))
             name = f"part-{len(parts) + 1:03d}.parquet.enc"
             data, key = encrypt_part(plain, wrapper, f"{bundle_id}/{name}".encode())
             sealed.append(data)
