@@ -23,15 +23,15 @@ __all__ = ["close_pairs"]
 
 @njit(cache=True, nogil=True)
 def _hashed(
-    gs: I64, glat: F64, glon: F64, src: I64, n_orig: int, cell_m: float
-) -> tuple[I64, F64, F64, F64]:  # pragma: no cover
-    """Per hashed point its (step, cell y, cell x) key, latitude, longitude (copies shifted
-    by -360°) and latitude cosine."""
+    gs: I64, glat: F64, glon: F64, ga: F64, gmmsi: I64, src: I64, n_orig: int, cell_m: float
+) -> tuple[I64, F64]:  # pragma: no cover
+    """Per hashed point its (step, cell y, cell x) key and one record of what the cell walk
+    reads: latitude, longitude (copies shifted by -360°), latitude cosine, MMSI (exact in a
+    float64) and the land/port flag. One record per point: laying the points out in key
+    order then reads one cache line per point, not one per array."""
     n = len(src)
     key = np.empty(n, np.int64)
-    hlat = np.empty(n)
-    hlon = np.empty(n)
-    hcos = np.empty(n)
+    rec = np.empty((n, 5))
     s0 = gs.min() if len(gs) else 0
     for h in range(n):
         i = src[h]
@@ -41,8 +41,9 @@ def _hashed(
         cy = np.int64(math.floor(la * M_PER_DEG / cell_m))
         cx = np.int64(math.floor(lo * M_PER_DEG * c / cell_m))
         key[h] = ((gs[i] - s0) << 36) | ((cy + (1 << 17)) << 18) | (cx + (1 << 17))
-        hlat[h], hlon[h], hcos[h] = la, lo, c
-    return key, hlat, hlon, hcos
+        rec[h, 0], rec[h, 1], rec[h, 2] = la, lo, c
+        rec[h, 3], rec[h, 4] = gmmsi[i], ga[i]
+    return key, rec
 
 
 def close_pairs(
@@ -54,15 +55,14 @@ def close_pairs(
     Hashed points ``src[h]`` from ``n_orig`` on are copies, shifted by -360°, of points just
     west of +180°: they meet the points just east of -180° in the cells; two copies never
     pair (their originals already did)."""
-    key, hlat, hlon, hcos = _hashed(gs, glat, glon, src, n_orig, cell_m)
+    key, rec = _hashed(gs, glat, glon, ga, gmmsi, src, n_orig, cell_m)
     order = np.argsort(key)  # numpy's sort of int64 keys: vectorised, faster than compiled
-    return _walk(key, order, hlat, hlon, hcos, ga, gmmsi, src, n_orig, max_d)
+    return _walk(key, order, rec, src, n_orig, max_d)
 
 
 @njit(cache=True, nogil=True)
 def _walk(
-    key: I64, order: I64, hlat: F64, hlon: F64, hcos: F64, ga: F64, gmmsi: I64, src: I64,
-    n_orig: int, max_d: float,
+    key: I64, order: I64, rec: F64, src: I64, n_orig: int, max_d: float
 ) -> tuple[I64, I64, F64]:  # fmt: skip
     """The close pairs of hashed points sorted by key (``order``).
 
@@ -80,9 +80,9 @@ def _walk(
     smm = np.empty(n, np.int64)
     for r in range(n):
         h = order[r]
-        skey[r], slat[r], slon[r], scos[r] = key[h], hlat[h], hlon[h], hcos[h]
-        sbad[r] = ga[src[h]] > 0
-        smm[r] = gmmsi[src[h]]
+        skey[r], slat[r], slon[r], scos[r] = key[h], rec[h, 0], rec[h, 1], rec[h, 2]
+        smm[r] = np.int64(rec[h, 3])
+        sbad[r] = rec[h, 4] > 0
     row = np.int64(1 << 18)
     max_dlat = max_d / M_PER_DEG
     max_lb = max_d * 1.000001  # margin over rounding: a pair skipped is surely too far

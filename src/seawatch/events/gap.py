@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from numba import njit
 
 from seawatch.events.params import param
@@ -102,6 +103,31 @@ def _kernel(
     return n_out
 
 
+def _segments(kd: Keyed, hits: I64, last_seg: Any) -> Any:
+    """Per gap (row ``hits`` of ``kd``), the segment before it (the MMSI's previous row in
+    the chunk, else the state's last) and the one after, each once and the missing left
+    out: ``[x for x in dict.fromkeys([before, after]) if x is not None]``, column-wise."""
+    n = len(hits)
+    prev_row = np.maximum(hits - 1, 0)
+    same = (hits > 0) & (kd.track[prev_row] == kd.track[hits])
+    col: Any = kd.rows.column("segment_id")
+    after = col.take(kd.order[hits]).combine_chunks().cast(pa.string())
+    inside = col.take(kd.order[prev_row]).combine_chunks().cast(pa.string())
+    carried = pa.array(last_seg[kd.track[hits]].tolist(), pa.string())  # before this chunk
+    before = pc.if_else(pa.array(same), inside, carried)
+    differ: Any = pc.fill_null(pc.not_equal(before, after), False)
+    two = np.asarray(differ, dtype=np.bool_)
+    offsets = np.zeros(n + 1, np.int32)
+    np.cumsum(two.astype(np.int32) + 1, out=offsets[1:])
+    pick = np.arange(n, dtype=np.int64)  # into concat(before, after)
+    at = np.empty(int(offsets[-1]), np.int64)
+    at[offsets[:-1]] = np.where(two, pick, n + pick)
+    at[offsets[:-1][two] + 1] = n + pick[two]
+    values = pa.concat_arrays([before, after]).take(at)
+    lists: Any = pa.ListArray
+    return lists.from_arrays(offsets, values)
+
+
 def detect(
     positions: pa.Table,
     params: GapParams = GapParams(),
@@ -134,16 +160,9 @@ def detect(
         lon0,
     )
     hits, starts, lat0, lon0 = hits[:n], starts[:n], lat0[:n], lon0[:n]
-    segs: list[list[str] | None] = [None] * n
+    segs: Any = [None] * n
     if kd.has_segments:
-        after = kd.segments_at(hits)
-        same = (hits > 0) & (kd.track[np.maximum(hits - 1, 0)] == kd.track[hits])
-        before = kd.segments_at(np.maximum(hits - 1, 0))
-        prev = c["last_seg"][kd.track[hits]]  # before this chunk
-        segs = [
-            [x for x in dict.fromkeys([b if s else p, a]) if x is not None]
-            for a, b, s, p in zip(after, before, same.tolist(), prev.tolist(), strict=True)
-        ]
+        segs = _segments(kd, hits, c["last_seg"])
         kd.remember_segments(c["last_seg"], c["last_ts"])
     p = asdict(params)
     dur_s = (kd.ts_us[hits] - starts) / US_PER_S

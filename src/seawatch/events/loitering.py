@@ -275,7 +275,7 @@ def _events(
         lon=of[:, 3] / npos,
         confidence=[1.0] * len(oi),
         details=details,
-        segment_ids=[kd.segment_text(int(k)) for k in oi[:, 0]],
+        segment_ids=kd.segment_lists(oi[:, 0]),
     )
 
 

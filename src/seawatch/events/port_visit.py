@@ -255,7 +255,7 @@ def _events(
         lon=of[:, 1],
         confidence=level / 4.0,
         details=details,
-        segment_ids=[kd.segment_text(int(k)) for k in oi[:, O_K]],
+        segment_ids=kd.segment_lists(oi[:, O_K]),
         discriminators=[str(ports["port_id"][j] or "") for j in kept],
     )
 

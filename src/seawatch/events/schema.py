@@ -125,7 +125,7 @@ def build_events(
     confidence: Any,
     details: Sequence[dict[str, Any]] | pa.StringArray,
     other_mmsi: Any = None,
-    segment_ids: Sequence[list[str] | None] | None = None,
+    segment_ids: Sequence[list[str] | None] | pa.Array[Any] | None = None,
     discriminators: Sequence[str] | None = None,
 ) -> pa.Table:
     """An events table from columns (numpy arrays or lists; ``end_us`` may hold None).
@@ -151,8 +151,13 @@ def build_events(
         "other_mmsi": pa.array(others, pa.int32()),
         "lat": pa.array(_to_list(lat, n), pa.float64()),
         "lon": pa.array(_to_list(lon, n), pa.float64()),
-        "segment_ids": pa.array(
-            list(segment_ids) if segment_ids is not None else [None] * n, pa.list_(pa.string())
+        "segment_ids": (
+            segment_ids
+            if isinstance(segment_ids, pa.Array)
+            else pa.array(
+                list(segment_ids) if segment_ids is not None else [None] * n,
+                pa.list_(pa.string()),
+            )
         ),
         "confidence": pa.array(_to_list(confidence, n), pa.float64()),
         "details": (

@@ -98,6 +98,16 @@ class Keyed:
     def segment_text(self, track: int) -> list[str] | None:
         return [str(self.keys[track].as_py())] if self.by_segment else None
 
+    def segment_lists(self, tracks: I64) -> pa.Array[Any] | list[None]:
+        """``[segment_text(k) for k in tracks]``, as one Arrow ``list<string>`` array when
+        keyed by segment (no Python object per event)."""
+        if not self.by_segment:
+            return [None] * len(tracks)
+        text = self.keys.take(np.asarray(tracks, dtype=np.int64)).cast(pa.string())
+        lists: Any = pa.ListArray
+        out: pa.Array[Any] = lists.from_arrays(np.arange(len(tracks) + 1, dtype=np.int32), text)
+        return out
+
     @property
     def has_segments(self) -> bool:
         return "segment_id" in self.rows.column_names
