@@ -9,7 +9,9 @@ positions with ``segment_id``, segments and events) in the store, and an
 The reading, the time-ordered merge across inputs and the pipeline are the engine's
 (:class:`seawatch.engine.run.Engine`); :class:`StoreSink` is what it hands them to. Each
 decoded chunk is written in one transaction together with its ``ingest_log`` row (input
-fingerprint = SHA-256 of the file, chunk number), so a crash leaves whole chunks only.
+fingerprint = SHA-256 of the file, chunk number), so a crash leaves whole chunks only (with
+``detect``, the events the chunk's detectors close commit just after, in one of their own:
+the positions are stored and told before the detectors run).
 Rows are deduplicated on their message key, so re-running an input, or storing the same
 message heard by two receivers, stores it once; a re-run skips the chunks the log shows
 committed (without ``detect``) and inputs it shows complete. With ``detect`` the pipeline

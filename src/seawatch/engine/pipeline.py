@@ -49,6 +49,7 @@ __all__ = [
     "SOURCE_ID",
     "ChunkResult",
     "Pipeline",
+    "Released",
     "ReorderBuffer",
     "time_order",
     "ts_us",
@@ -63,6 +64,23 @@ DETECTORS: tuple[tuple[str, str], ...] = tuple((d.name, d.reads) for d in detect
 SOURCE_ID = "source_id"
 """The column (int32) by which the engine tells which input a row came from; with
 ``carry_source`` the pipeline keeps it on every row it releases."""
+
+
+@dataclass
+class Released:
+    """What :meth:`Pipeline.release` let go of, before the detectors (:meth:`Pipeline.detect`)."""
+
+    positions: pa.Table
+    """Released positions: cleaned, sorted by (mmsi, ts), with segment_id and geography
+    (what :attr:`ChunkResult.positions` will be)."""
+    statics: pa.Table
+    """Released statics, in time order."""
+    late: dict[str, pa.Table]
+    """Rows older than what was already released, by table, for quarantine."""
+    cutoff_us: int
+    final: bool
+    segmented: pa.Table
+    """The positions before geography (what the segments' identity reads)."""
 
 
 @dataclass
@@ -155,6 +173,7 @@ class Pipeline:
         self._open_ids: set[str] = set()  # left open by the run this one resumed
         self._reissued: set[str] = set()  # of those, issued again by this run
         self._ended: tuple[pa.Table, pa.Table] | None = None  # segments, history at checkpoint
+        self._released: Released | None = None  # released, not yet through the detectors
         self.geography = geography and self._probe_geography()
 
     def _probe_geography(self) -> bool:
@@ -180,24 +199,13 @@ class Pipeline:
     def feed(
         self, positions: pa.Table, statics: pa.Table, now_us: int | None = None
     ) -> ChunkResult:
-        """Take one chunk; return what it released (see :class:`ChunkResult`).
+        """Take one chunk; return what it released (see :class:`ChunkResult`):
+        :meth:`release`, then :meth:`detect`.
 
         ``now_us``: the feed's current time, when the caller knows better than the newest
         row seen (several inputs read side by side: the slowest one's time).
         """
-        if self._finished:
-            raise RuntimeError("Pipeline.feed after finish(); make a new Pipeline")
-        late: dict[str, pa.Table] = {}
-        for name, table in (("positions", positions), ("statics", statics)):
-            if table.num_rows:
-                self.latest_us = max(self.latest_us, int(ts_us(table).max()))
-            late[name] = self.buffers[name].push(table)
-            self.late[name] += late[name].num_rows
-        now = self.latest_us if now_us is None else now_us
-        cutoff = max(b.horizon_us for b in self.buffers.values())
-        if now > NEVER_US:
-            cutoff = max(cutoff, now - self.window_us)
-        return self._run(cutoff, late, final=False)
+        return self.detect(self.release(positions, statics, now_us))
 
     def finish(self, watermark_us: int | None = None) -> ChunkResult:
         """Release every held row and return it with the last closed and all open events.
@@ -242,7 +250,43 @@ class Pipeline:
         self._finished = True
         return result
 
+    def release(
+        self, positions: pa.Table, statics: pa.Table, now_us: int | None = None
+    ) -> Released:
+        """The first half of :meth:`feed`: take one chunk and return the positions it
+        releases, cleaned, segmented and with geography, before any detector has seen them
+        (a live server stores and sends them first). :meth:`detect` of what this returns
+        comes next, before the next :meth:`release`."""
+        if self._finished:
+            raise RuntimeError("Pipeline.feed after finish(); make a new Pipeline")
+        if self._released is not None:
+            raise RuntimeError("Pipeline.release twice without detect() between")
+        late: dict[str, pa.Table] = {}
+        for name, table in (("positions", positions), ("statics", statics)):
+            if table.num_rows:
+                self.latest_us = max(self.latest_us, int(ts_us(table).max()))
+            late[name] = self.buffers[name].push(table)
+            self.late[name] += late[name].num_rows
+        now = self.latest_us if now_us is None else now_us
+        cutoff = max(b.horizon_us for b in self.buffers.values())
+        if now > NEVER_US:
+            cutoff = max(cutoff, now - self.window_us)
+        return self._release(cutoff, late, final=False)
+
+    def detect(self, released: Released) -> ChunkResult:
+        """The second half of :meth:`feed`: identity and every detector over what
+        :meth:`release` gave; the chunk's result (its positions are ``released``'s)."""
+        if released is not self._released:
+            raise RuntimeError("Pipeline.detect of another release than the last one")
+        self._released = None
+        return self._detect(released)
+
     def _run(self, cutoff_us: int, late: dict[str, pa.Table], *, final: bool) -> ChunkResult:
+        released = self._release(cutoff_us, late, final=final)
+        self._released = None
+        return self._detect(released)
+
+    def _release(self, cutoff_us: int, late: dict[str, pa.Table], *, final: bool) -> Released:
         raw = self.buffers["positions"].release(cutoff_us)
         statics = self.buffers["statics"].release(cutoff_us)
         cleaned = tracks.clean(raw, state=self._clean)
@@ -252,14 +296,21 @@ class Pipeline:
         positions, segments = tracks.segment(cleaned.positions, self._segment, order=cleaned.order)
         # segments silent past max_gap_hours before the cutoff can never match a later row
         self._segment = segments if final else segments.open_until(cutoff_us)
-        self._identity.add(positions, statics, horizon=None if final else cutoff_us)
-        if final:
-            self._identity.finish()
+        segmented = positions
         if self.geography:
             from seawatch.geo import enrich
 
             positions = enrich(positions, ports=self.ports, zones=self.zones)
         self.positions += positions.num_rows
+        self._released = Released(positions, statics, late, cutoff_us, final, segmented)
+        return self._released
+
+    def _detect(self, released: Released) -> ChunkResult:
+        positions, statics, final = released.positions, released.statics, released.final
+        cutoff_us = released.cutoff_us
+        self._identity.add(released.segmented, statics, horizon=None if final else cutoff_us)
+        if final:
+            self._identity.finish()
         self._ship.add(statics)
         inputs = {"positions": self._ship.attach(positions), "statics": statics}
         found = [EVENTS_SCHEMA.empty_table()]
@@ -284,7 +335,7 @@ class Pipeline:
         events = pa.concat_tables(found)
         if self._open_ids and events.num_rows:
             self._reissued |= self._open_ids & set(events.column("event_id").to_pylist())
-        return ChunkResult(positions, events, late)
+        return ChunkResult(positions, events, released.late)
 
     def _still_open(self, watermark_us: int) -> pa.Table:
         """The events open at ``watermark_us``: a last call with no rows returns them (its

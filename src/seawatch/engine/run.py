@@ -57,7 +57,10 @@ class Final:
 
 
 class Sink(Protocol):
-    """Where the engine's output goes. ``result`` is None without detection."""
+    """Where the engine's output goes. ``result`` is None without detection. A sink may
+    also have ``released(piece, released)``: called with the chunk's positions as the
+    pipeline releases them (:class:`~seawatch.engine.pipeline.Released`), before the
+    detectors run on them; ``chunk`` follows with the whole result."""
 
     def chunk(self, piece: Piece, result: ChunkResult | None) -> None: ...
 
@@ -190,7 +193,12 @@ class Engine:
         r.read["statics"] += piece.statics.num_rows
         result = None
         if self.pipeline is not None:
-            result = self.pipeline.feed(piece.positions, piece.statics, now_us)
+            released = self.pipeline.release(piece.positions, piece.statics, now_us)
+            for sink in self.sinks:  # the positions first, before the detectors run
+                early = getattr(sink, "released", None)
+                if early is not None:
+                    early(piece, released)
+            result = self.pipeline.detect(released)
             self._count(result)
         for sink in self.sinks:
             sink.chunk(piece, result)

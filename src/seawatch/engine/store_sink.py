@@ -28,7 +28,7 @@ from seawatch.decode.keys import message_keys
 from seawatch.decode.lacking import Untimed
 from seawatch.engine.alerts import AlertEngine
 from seawatch.engine.inputs import SOURCE_ID, Piece
-from seawatch.engine.pipeline import ChunkResult
+from seawatch.engine.pipeline import ChunkResult, Released
 from seawatch.engine.reorder import ts_column
 from seawatch.engine.run import EngineReport, Final
 from seawatch.engine.sinks import Subscribers
@@ -159,6 +159,7 @@ class StoreSink:
         self.alerts: AlertEngine | None = None
         """Fires the alert rules on what each transaction stores, in that transaction."""
         self._stored: list[tuple[str, pa.Table]] = []
+        self._early: Piece | None = None  # the piece whose rows :meth:`released` stored
         self.past_us: int | None = None
         """With daily runs: the watermark of the state resumed from; positions older come
         for a past day and are kept in :attr:`past` (run again: :mod:`seawatch.engine.late`),
@@ -191,9 +192,41 @@ class StoreSink:
         self._done.add((fp, chunk))
 
     # --- the engine's calls -----------------------------------------------------------
+    def released(self, piece: Piece, released: Released) -> None:
+        """The chunk's positions (as the pipeline released them) and statics stored, with
+        the chunk's log row, in a transaction of their own, and told once committed: before
+        the detectors run on them. :meth:`chunk` then stores the chunk's events."""
+        with self._committing():
+            inserted = self._rows(piece, released.positions, released.late)
+        self._early = piece
+        log.info("%s: chunk %d committed (%d new rows, detect)", piece.source, piece.chunk,
+                 inserted)  # fmt: skip
+
     def chunk(self, piece: Piece, result: ChunkResult | None) -> None:
-        source = str(piece.source)
-        fp = self.fingerprints[source]
+        if result is not None and self._early is piece:  # rows stored: the events now
+            self._early = None
+            if result.events.num_rows:
+                with self._committing():
+                    self._derived(result.events, None)
+            return
+        if result is None:  # stored as read; a re-run skips what the log shows committed
+            fp = self.fingerprints[str(piece.source)]
+            if self.done(fp, piece.chunk):
+                self._count(piece)
+                self.report.skipped_chunks += piece.last_of_chunk
+                return
+            with self._committing():
+                inserted = self._rows(piece, None, {})
+            log.info("%s: chunk %d committed (%d new rows)", piece.source, piece.chunk, inserted)
+            return
+        with self._committing():
+            inserted = self._rows(piece, result.positions, result.late)
+            self._derived(result.events, None)
+        log.info("%s: chunk %d committed (%d new rows, detect)", piece.source, piece.chunk,
+                 inserted)  # fmt: skip
+
+    def _count(self, piece: Piece) -> tuple[pa.Table, pa.Table]:
+        """The piece's positions and statics (those with a time and an MMSI), counted read."""
         positions = vessel_rows(piece.positions)
         statics = piece.statics.filter(
             pc.and_(
@@ -204,27 +237,28 @@ class StoreSink:
         r.chunks += piece.last_of_chunk
         r.read["positions"] += positions.num_rows
         r.read["statics"] += statics.num_rows
-        rows = positions.num_rows + statics.num_rows
-        if result is None:  # stored as read; a re-run skips what the log shows committed
-            if self.done(fp, piece.chunk):
-                r.skipped_chunks += piece.last_of_chunk
-                return
-            with self._committing():
-                inserted = self._records(positions, statics)
-                if piece.last_of_chunk:
-                    self.log_row(fp, piece.chunk, source, rows, inserted)
-            log.info("%s: chunk %d committed (%d new rows)", source, piece.chunk, inserted)
-            return
-        late = self._past(result.late)
-        with self._committing():
-            inserted = self._records(vessel_rows(result.positions), statics)
+        return positions, statics
+
+    def _rows(
+        self, piece: Piece, released: pa.Table | None, late_rows: Mapping[str, pa.Table]
+    ) -> int:
+        """In the caller's transaction: the piece's statics and positions (as read, or
+        ``released`` by the pipeline with its ``late_rows``), its log row when it ends a
+        chunk; the rows inserted."""
+        positions, statics = self._count(piece)
+        if released is None:
+            inserted = self._records(positions, statics)
+        else:
+            late = self._past(late_rows)
+            inserted = self._records(vessel_rows(released), statics)
             if late is not None and late.num_rows:  # too late to segment: stored as read
-                r.late += late.num_rows
+                self.report.late += late.num_rows
                 inserted += self._records(vessel_rows(late), statics.slice(0, 0))
-            self._derived(result.events, None)
-            if piece.last_of_chunk:
-                self.log_row(fp, piece.chunk, source, rows, inserted)
-        log.info("%s: chunk %d committed (%d new rows, detect)", source, piece.chunk, inserted)
+        if piece.last_of_chunk:
+            source = str(piece.source)
+            rows = positions.num_rows + statics.num_rows
+            self.log_row(self.fingerprints[source], piece.chunk, source, rows, inserted)
+        return inserted
 
     def _past(self, late: Mapping[str, pa.Table]) -> pa.Table | None:
         """The late positions to store as read; those older than :attr:`past_us` (and such

@@ -4,18 +4,20 @@ In: the rows the store sink tells ``app.state.subscribers`` after each commit, o
 callables per record kind of :data:`~seawatch.serve.subscription.TYPES` (with their
 ``label_id``; called from the ingest thread, which only enqueues here), and clients that
 connect with ``Authorization: Bearer <token>`` (or, from the web map, its session cookie)
-and send a subscription. Out: to each client,
-every :data:`TICK_S` at most, a frame per kind of what its reader may read inside its
-filters, each with the combined marking of its items. A slow client never slows ingest:
-its queue is bounded (:mod:`seawatch.serve.live_client`); positions are coalesced to the
-latest per vessel (then the oldest dropped) and the client told ``{"type": "missed", ...}``.
-Each subscription is written to the audit trail (:func:`seawatch.serve.audit.record_stream`).
-See docs/serve.md.
+and send a subscription (the connection itself: :mod:`seawatch.serve.live_ws`). Out: to
+each client, a frame per kind of what its reader may read inside its filters, each with
+the combined marking of its items, as soon as the rows are told (:data:`TICK_S`: at most
+ten frames a second per kind; a batch's positions, told as soon as they are committed, go
+out before its detectors have run, and its events after them). A slow client never slows
+ingest: its queue is bounded (:mod:`seawatch.serve.live_client`); positions are coalesced
+to the latest per vessel (then the oldest dropped) and the client told
+``{"type": "missed", ...}``. Each subscription is written to the audit trail
+(:func:`seawatch.serve.audit.record_stream`). See docs/serve.md.
 
-The cost is per frame and per row rendered, not per client: each tick, each kind's rows
-are rendered to JSON once (:class:`Rendered`, off the event loop); a client's frame is its
-rows' texts joined, chosen by its label mask (:func:`seawatch.labels.label_mask`) and
-filters over the Arrow columns.
+The cost is per frame and per row rendered, not per client: each fan-out, each kind's rows
+are rendered to JSON once (:class:`Rendered`; large fan-outs off the event loop); a
+client's frame is its rows' texts joined, chosen by its label mask
+(:func:`seawatch.labels.label_mask`) and filters over the Arrow columns.
 
 Subscription (:mod:`seawatch.serve.subscription`; a JSON object, every key optional;
 longitude first, like the REST ``bbox``)::
@@ -34,41 +36,49 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+from fastapi import FastAPI
 
 from seawatch.errors import SeawatchError
 from seawatch.export.common import marking_of
 from seawatch.labels import Label, label_mask
 from seawatch.serve import audit
 from seawatch.serve.deps import ServeState
-from seawatch.serve.live_auth import areas_for, authenticate_stream, refuse, same_origin
 from seawatch.serve.live_client import Client, Queue
 from seawatch.serve.live_render import Rendered
-from seawatch.serve.sessions import COOKIE
-from seawatch.serve.subscription import TYPES, Subscription, SubscriptionError
+from seawatch.serve.live_ws import live
+from seawatch.serve.subscription import TYPES, Subscription
 
 __all__ = [
     "AUDIT_EVERY_S",
     "FRAME_ITEMS",
+    "RENDER_INLINE_ROWS",
     "TICK_S",
     "TYPES",
     "Client",
     "LiveHub",
     "Rendered",
     "Subscription",
+    "due_in",
     "install_live",
 ]
 
 log = logging.getLogger(__name__)
 
 TICK_S = 0.1
-"""Frames are batched: at most one of each type per client per tick (the cost is per frame);
-a batch is fanned out as soon as it is told when the last tick is this long ago."""
+"""Frames are batched: at most one of each type per client per tick on average, ``1 /
+TICK_S`` in any second (the cost is per frame); rows of a type are fanned out as soon as
+they are told unless that would exceed it (:func:`due_in`). Each type has its own count: a
+batch's events, told after its positions, do not hold the next batch's positions back."""
+RENDER_INLINE_ROWS = 2_000
+"""A fan-out of at most this many rows is rendered on the event loop (a millisecond or
+two), not in a thread: with the ingest thread busy, each hop to a thread and back waits for
+the GIL."""
 FRAME_ITEMS = 1_000
 """Items per frame at most (a frame stays well under the 1 MiB clients accept by default)."""
 MAX_INBOX_ROWS = 500_000
@@ -78,7 +88,21 @@ HISTORY_ROWS = 200_000
 """Rows of the latest batches kept for SSE clients resuming with ``Last-Event-ID``."""
 AUDIT_EVERY_S = 60.0
 """A subscription still open writes an audit row at most this often (when it was sent rows)."""
-SUBSCRIBE_TIMEOUT_S = 10.0
+
+
+def due_in(kinds: Iterable[str], sent: Mapping[str, Sequence[float]], now: float) -> float:
+    """Seconds until the first of ``kinds`` may be fanned out again (≤ 0: now; 0 with no
+    kinds). ``sent``: when each kind last went out, oldest first. A kind goes out at most
+    ``1 / TICK_S`` times in any second and at least ``TICK_S / 2`` after its last: batches
+    told about every :data:`TICK_S`, a little early or late, go out as they come."""
+    waits = []
+    for kind in set(kinds):
+        times = sent.get(kind, ())
+        wait = times[-1] + TICK_S / 2 - now if times else 0.0
+        if len(times) >= round(1 / TICK_S):
+            wait = max(wait, times[-round(1 / TICK_S)] + 1.0 - now)
+        waits.append(wait)
+    return min(waits, default=0.0)
 
 
 class LiveHub:
@@ -145,17 +169,26 @@ class LiveHub:
             self._poke()
 
     async def _pump(self, loop: asyncio.AbstractEventLoop, wake: asyncio.Event) -> None:
-        last = 0.0
+        sent: dict[str, deque[float]] = {}  # when each kind last went out (a second's worth)
         while self.clients:
             await wake.wait()
             wake.clear()
-            wait = last + TICK_S - loop.time()
+            with self._lock:
+                kinds = {k for k, _ in self._inbox}
+            wait = due_in(kinds, sent, loop.time())
             if wait > 0:
                 await asyncio.sleep(wait)
-            last = loop.time()
+            now = loop.time()
             with self._lock:
-                taken, self._inbox, self._inbox_rows = list(self._inbox), deque(), 0
+                due = {k for k, _ in self._inbox if due_in([k], sent, now) <= 0}
+                taken = [(k, t) for k, t in self._inbox if k in due]
+                self._inbox = deque((k, t) for k, t in self._inbox if k not in due)
+                self._inbox_rows = sum(t.num_rows for _, t in self._inbox)
                 dropped, self._dropped = self._dropped, {}
+                if self._inbox:
+                    wake.set()  # kinds not due yet: next time round
+            for kind in due:
+                sent.setdefault(kind, deque(maxlen=round(1 / TICK_S))).append(now)
             for client in list(self.clients) if dropped else ():
                 for kind, n in dropped.items():
                     client.missed[kind] = client.missed.get(kind, 0) + n
@@ -180,9 +213,14 @@ class LiveHub:
             self._labels = await asyncio.to_thread(self._read_labels)
             self._markings = {}
         labels = self._labels
-        rendered = await asyncio.to_thread(
-            lambda: {k: Rendered.of(k, rows, labels) for k, rows in by_kind.items()}
-        )
+
+        def render() -> dict[str, Rendered]:
+            return {k: Rendered.of(k, rows, labels) for k, rows in by_kind.items()}
+
+        if sum(t.num_rows for t in by_kind.values()) <= RENDER_INLINE_ROWS:
+            rendered = render()  # a thread's round trip would cost more than rendering
+        else:
+            rendered = await asyncio.to_thread(render)
         # no await from here on: a client added meanwhile gets this batch once
         self._settle()
         self.seq += 1
@@ -312,83 +350,6 @@ class LiveHub:
             log.error("live: audit row for %s not written: %s", client.user, exc)
 
 
-async def _send(ws: WebSocket, hub: LiveHub, client: Client) -> None:
-    while True:
-        await client.ready.wait()
-        client.ready.clear()
-        async with client.sending:
-            missed = hub.missed_frame(client)
-            if missed is not None:
-                await ws.send_text(missed)
-            for kind in TYPES:
-                got = client.queues.get(kind)
-                if not got:
-                    continue
-                for frame in hub.frames(client, kind, got.take()):
-                    await ws.send_text(frame)
-        await hub.audit(client)
-
-
-async def live(ws: WebSocket) -> None:
-    """The ``/live`` WebSocket (see the module docstring and docs/serve.md)."""
-    app = ws.app
-    hub: LiveHub = app.state.live
-    await ws.accept()
-    auth = ws.headers.get("authorization", "")
-    scheme, _, token = auth.partition(" ")
-    cookie = None if auth else ws.cookies.get(COOKIE)
-    if cookie and not same_origin(ws):
-        await refuse(ws, "session cookie from another site's page: refused")
-        return
-    if not cookie and (scheme.lower() != "bearer" or not token.strip()):
-        await refuse(ws, "missing token: send 'Authorization: Bearer <token>'")
-        return
-    try:
-        user, reader = await asyncio.to_thread(
-            authenticate_stream, hub.state, token.strip(), cookie
-        )
-    except SeawatchError as exc:
-        await refuse(ws, str(exc))
-        return
-    try:
-        text = await asyncio.wait_for(ws.receive_text(), SUBSCRIBE_TIMEOUT_S)
-        sub = await asyncio.to_thread(Subscription.parse, text, areas_for(hub.state, reader))
-    except TimeoutError:
-        await refuse(ws, f"no subscription within {SUBSCRIBE_TIMEOUT_S:g} s")
-        return
-    except SubscriptionError as exc:
-        await refuse(ws, str(exc))
-        return
-    except WebSocketDisconnect:
-        return
-    client = Client(reader, sub, user=user, route="/live")
-    await ws.send_json({"type": "subscribed", **sub.describe()})
-    hub.add(client)
-    sender = asyncio.create_task(_send(ws, hub, client))
-    try:
-        while True:  # a new subscription replaces the filters
-            text = await ws.receive_text()
-            async with client.sending:
-                try:
-                    new = await asyncio.to_thread(
-                        Subscription.parse, text, areas_for(hub.state, reader)
-                    )
-                except SubscriptionError as exc:
-                    await refuse(ws, str(exc))
-                    return
-                await hub.audit(client, final=True)  # the row of the one it replaces
-                client.sub = new
-                await ws.send_json({"type": "subscribed", **client.sub.describe()})
-    except WebSocketDisconnect:
-        pass
-    finally:
-        hub.remove(client)
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await sender
-        await hub.audit(client, final=True)
-
-
 def install_live(app: FastAPI) -> None:
     """``/live`` on ``app``, told of each kind ``app.state.subscribers`` is told of."""
     hub = LiveHub(app.state.seawatch, app.state.metrics.subscribers)
@@ -396,4 +357,4 @@ def install_live(app: FastAPI) -> None:
     app.state.live = hub
     for kind in TYPES:
         getattr(app.state.subscribers, kind).append(functools.partial(hub.offer, kind))
-    app.add_api_websocket_route("/live", live, name="live")
+    app.add_api_websocket_route("/live", live, name="live")  # seawatch.serve.live_ws

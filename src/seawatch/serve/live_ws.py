@@ -1,0 +1,108 @@
+"""``/live`` itself: one WebSocket connection, from its token and subscription to its frames.
+
+In: a connection with ``Authorization: Bearer <token>`` (or, from the web map, its session
+cookie and the same origin) that sends a subscription within :data:`SUBSCRIBE_TIMEOUT_S`,
+and the app's :class:`~seawatch.serve.live.LiveHub`. Out: ``{"type": "subscribed", ...}``,
+then the frames the hub queues for this client, sent as they are queued (one message at a
+time); a new subscription replaces the filters; the audit rows of each subscription. The
+hub (what is selected for whom, and when) is :mod:`seawatch.serve.live`; see docs/serve.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING
+
+from fastapi import WebSocket, WebSocketDisconnect
+
+from seawatch.errors import SeawatchError
+from seawatch.serve.live_auth import areas_for, authenticate_stream, refuse, same_origin
+from seawatch.serve.live_client import Client
+from seawatch.serve.sessions import COOKIE
+from seawatch.serve.subscription import TYPES, Subscription, SubscriptionError
+
+if TYPE_CHECKING:
+    from seawatch.serve.live import LiveHub
+
+__all__ = ["SUBSCRIBE_TIMEOUT_S", "live"]
+
+SUBSCRIBE_TIMEOUT_S = 10.0
+"""A connection that sends no subscription within this long is refused."""
+
+
+async def _send(ws: WebSocket, hub: LiveHub, client: Client) -> None:
+    while True:
+        await client.ready.wait()
+        client.ready.clear()
+        async with client.sending:
+            missed = hub.missed_frame(client)
+            if missed is not None:
+                await ws.send_text(missed)
+            for kind in TYPES:
+                got = client.queues.get(kind)
+                if not got:
+                    continue
+                for frame in hub.frames(client, kind, got.take()):
+                    await ws.send_text(frame)
+        await hub.audit(client)
+
+
+async def live(ws: WebSocket) -> None:
+    """The ``/live`` WebSocket (see the module docstring and docs/serve.md)."""
+    app = ws.app
+    hub: LiveHub = app.state.live
+    await ws.accept()
+    auth = ws.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    cookie = None if auth else ws.cookies.get(COOKIE)
+    if cookie and not same_origin(ws):
+        await refuse(ws, "session cookie from another site's page: refused")
+        return
+    if not cookie and (scheme.lower() != "bearer" or not token.strip()):
+        await refuse(ws, "missing token: send 'Authorization: Bearer <token>'")
+        return
+    try:
+        user, reader = await asyncio.to_thread(
+            authenticate_stream, hub.state, token.strip(), cookie
+        )
+    except SeawatchError as exc:
+        await refuse(ws, str(exc))
+        return
+    try:
+        text = await asyncio.wait_for(ws.receive_text(), SUBSCRIBE_TIMEOUT_S)
+        sub = await asyncio.to_thread(Subscription.parse, text, areas_for(hub.state, reader))
+    except TimeoutError:
+        await refuse(ws, f"no subscription within {SUBSCRIBE_TIMEOUT_S:g} s")
+        return
+    except SubscriptionError as exc:
+        await refuse(ws, str(exc))
+        return
+    except WebSocketDisconnect:
+        return
+    client = Client(reader, sub, user=user, route="/live")
+    await ws.send_json({"type": "subscribed", **sub.describe()})
+    hub.add(client)
+    sender = asyncio.create_task(_send(ws, hub, client))
+    try:
+        while True:  # a new subscription replaces the filters
+            text = await ws.receive_text()
+            async with client.sending:
+                try:
+                    new = await asyncio.to_thread(
+                        Subscription.parse, text, areas_for(hub.state, reader)
+                    )
+                except SubscriptionError as exc:
+                    await refuse(ws, str(exc))
+                    return
+                await hub.audit(client, final=True)  # the row of the one it replaces
+                client.sub = new
+                await ws.send_json({"type": "subscribed", **client.sub.describe()})
+    except WebSocketDisconnect:
+        pass
+    finally:
+        hub.remove(client)
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await sender
+        await hub.audit(client, final=True)

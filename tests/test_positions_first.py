@@ -1,0 +1,147 @@
+"""A live batch's positions are stored and told before its detectors run, and never before
+they are committed: the engine hands a sink the released positions
+(:meth:`~seawatch.engine.pipeline.Pipeline.release`), the store sink commits them with the
+chunk's statics and log row and tells its subscribers, and only then do identity and the
+detectors run (:meth:`~seawatch.engine.pipeline.Pipeline.detect`); their events are
+stored in a transaction of their own and told after it commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+import toy_detector
+from seawatch.decode.schemas import SCHEMAS
+from seawatch.engine.ingest import Ingest
+from seawatch.engine.pipeline import Pipeline
+from seawatch.engine.sinks import Subscribers
+from seawatch.events.registry import Detector, EventType, registered
+from seawatch.serve import live
+from seawatch.settings import load_settings
+from seawatch.sim.synth import write_sample
+from seawatch.store import Store, open_store
+from seawatch.store.records import vessel_rows
+from tracks.helpers import pos, positions
+
+SETTINGS = {"SEAWATCH_NODE_NATION": "IND", "SEAWATCH_REORDER_WINDOW_S": "0"}  # as one feed
+Steps = list[tuple[str, Any]]
+
+
+def _keys(table: pa.Table) -> set[tuple[int, int]]:
+    ts: Any = table.column("ts").cast(pa.int64()).to_pylist()
+    mmsi: Any = table.column("mmsi").to_pylist()
+    return set(zip(mmsi, ts, strict=True))
+
+
+def _committed(reader: Store) -> set[tuple[int, int]]:
+    """The (mmsi, ts µs) of every position another connection can read: committed."""
+    schema = pa.schema([pa.field("mmsi", pa.int32()), pa.field("ts", pa.int64())])
+    sql = "SELECT mmsi, epoch_us(ts) AS ts FROM positions"
+    return _keys(reader.backend.fetch(sql, (), schema))
+
+
+@pytest.fixture
+def steps() -> Iterator[Steps]:
+    """What happened, in order: ("detect", keys) for each call of a recording detector."""
+    happened: Steps = []
+
+    def detect(table: pa.Table, params: Any, state: Any = None, **kw: Any) -> Any:
+        happened.append(("detect", _keys(vessel_rows(table))))  # what the store keeps
+        return toy_detector.detect(table, params, state, **kw)
+
+    recorder = Detector("recorder", detect, "positions", toy_detector.ToyParams,
+                        (EventType("toy_fast", rank=0),))  # fmt: skip
+    with registered(recorder):
+        yield happened
+
+
+def test_positions_are_committed_and_told_before_the_detectors_see_them(
+    tmp_path: Path, steps: Steps
+) -> None:
+    settings = load_settings(env=SETTINGS)
+    feed = tmp_path / "feed.nmea"
+    write_sample(feed, vessels=20, minutes=30)
+    batches = [tmp_path / f"batch-{i}.nmea" for i in range(3)]
+    lines = feed.read_bytes().splitlines(keepends=True)
+    for i, path in enumerate(batches):  # a live feed's batches, in time order
+        path.write_bytes(b"".join(lines[i * len(lines) // 3 : (i + 1) * len(lines) // 3]))
+    with open_store(tmp_path / "node.duckdb", settings) as store, store.read_session() as reader:
+        told = Subscribers()
+        told.positions.append(lambda t: steps.append(("told", (_keys(t), _committed(reader)))))
+        told.events.append(lambda t: steps.append(("events", _committed(reader))))
+        session = Ingest(store, settings, detect=True, sinks=[told])
+        for path in batches:
+            session.add([path])
+        steps.append(("finish", None))  # the end: the rest stored with the open events
+        session.finish()
+        stored = _committed(reader)
+    seen: set[tuple[int, int]] = set()
+    end = steps.index(("finish", None))
+    for what, value in steps[:end]:
+        if what == "told":
+            keys, committed = value
+            assert keys <= committed  # never told before it is committed
+            seen |= keys
+        elif what == "detect":
+            assert value <= seen  # the detectors see positions already told
+    detects = [k for what, k in steps[:end] if what == "detect"]
+    assert len(detects) >= 3
+    assert set().union(*detects) == seen
+    assert seen < stored  # the last positions wait for the end (the reorder window)
+    events = [i for i, (what, _) in enumerate(steps[:end]) if what == "events"]
+    assert events  # the toy detector's events (told once committed), after its call
+    assert all(any(w == "detect" for w, _ in steps[:i]) for i in events)
+
+
+def test_release_then_detect_equals_feed() -> None:
+    rows = [pos(h / 6, 10.0 + h / 100, speed_kn=float(h)) for h in range(24)]
+    empty = SCHEMAS["statics"].empty_table()
+    one, two = Pipeline(geography=False), Pipeline(geography=False)
+    fed = [one.feed(positions(rows[:12]), empty), one.feed(positions(rows[12:]), empty)]
+    split = []
+    for part in (rows[:12], rows[12:]):
+        released = two.release(positions(part), empty)
+        assert released.positions.num_rows  # released before any detector ran
+        split.append(two.detect(released))
+    for a, b in zip(fed, split, strict=True):
+        assert a.positions.equals(b.positions)
+        assert a.events.equals(b.events)
+    assert one.finish().events.equals(two.finish().events)
+
+
+def test_a_release_waits_for_its_detect() -> None:
+    pipe = Pipeline(geography=False)
+    empty = SCHEMAS["statics"].empty_table()
+    first = pipe.release(positions([pos(0.0, 10.0)]), empty)
+    with pytest.raises(RuntimeError, match="without detect"):
+        pipe.release(positions([pos(0.1, 10.0)]), empty)
+    pipe.detect(first)
+    second = pipe.release(positions([pos(0.2, 10.0)]), empty)
+    with pytest.raises(RuntimeError, match="another release"):
+        pipe.detect(first)
+    got = pipe.detect(second)
+    assert int(pc.count(got.positions.column("mmsi")).as_py()) == got.positions.num_rows
+    assert np.all(np.diff(got.positions.column("ts").cast(pa.int64()).to_numpy()) >= 0)
+
+
+def test_each_kind_of_live_frame_has_its_own_count() -> None:
+    """A kind goes out when told, at most ten times in any second and half a tick after
+    its last; a batch's events, told after its positions, do not hold the next positions
+    back."""
+    tick = live.TICK_S
+    assert live.due_in([], {}, 5.0) == 0.0
+    assert live.due_in(["positions"], {}, 5.0) == 0.0  # never sent: now
+    went = {"positions": [5.0], "events": [5.0 + tick / 4]}
+    assert live.due_in(["positions"], went, 5.0 + tick / 2) <= 0.0
+    assert live.due_in(["events"], went, 5.0 + tick / 2) == pytest.approx(tick / 4)
+    assert live.due_in(["events", "positions"], went, 5.0 + tick / 4) == pytest.approx(tick / 4)
+    assert live.due_in(["events", "alerts"], went, 5.0 + tick / 4) == 0.0  # alerts: now
+    busy = {"positions": [5.0 + i * tick * 0.6 for i in range(10)]}  # ten in 0.54 s
+    assert live.due_in(["positions"], busy, 5.0 + 0.6) == pytest.approx(0.4)  # 1 s after the first
+    assert live.due_in(["positions"], busy, 6.0) <= 0.0
