@@ -4,12 +4,33 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+_KEPT = {
+    "SEAWATCH_REQUIRE_POSTGRES",
+    "SEAWATCH_SOAK_S",
+    "SEAWATCH_SOAK_SEED",
+    "SEAWATCH_UPDATE_DOCS",
+}
+"""Variables that steer the tests themselves, not the product's settings."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any fixture (module- and session-scoped ones too, which the per-test fixtures
+    below come too late for): no SEAWATCH_* variable of the developer's shell, and user
+    data and config directories of the run's own, never the real ones (a node set up on
+    the machine, ``~/.config/seawatch/seawatch.toml``, would change the tests' settings)."""
+    for name in list(os.environ):
+        if name.startswith("SEAWATCH_") and name not in _KEPT:
+            del os.environ[name]
+    home = Path(tempfile.mkdtemp(prefix="seawatch-test-user-"))
+    os.environ["XDG_DATA_HOME"] = str(home / "data")
+    os.environ["XDG_CONFIG_HOME"] = str(home / "config")
 
 
 @pytest.fixture
