@@ -56,6 +56,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -81,6 +82,13 @@ MARKINGS = [
     ("SECRET//NOFORN", 0.1),  # not releasable to USA: never read for it
 ]
 GOALS = {"seal": 300_000, "import": 1_000_000, "overhead": 0.05}
+
+
+def _wire() -> Any:
+    """seawatch.share.wire, imported when used (``--json`` runs on a version without it)."""
+    import seawatch.share.wire
+
+    return seawatch.share.wire
 
 
 def _node(root: Path, nation: str, name: str) -> Node:
@@ -258,7 +266,6 @@ def run_converge(
     from seawatch.share import merkle
     from seawatch.share.history import seen_checkpoint
     from seawatch.share.sync import answer_pull, check_answer, seen_size, store_answer
-    from seawatch.share.wire import decode_answer, encode_answer
 
     root = Path(tempfile.mkdtemp(prefix="seawatch-bench-converge-"))
     out: dict[str, float] = {"load": os.getloadavg()[0], "records": positions, "workers": workers,
@@ -304,15 +311,16 @@ def run_converge(
             if procs is not None:
                 return procs.call(b, "answer", na.name, after, binary), after
             to_a = nb.peers().get(na.name)
-            answer = answer_pull(stores[b], nb, to_a, rules[b], after, raw=binary)
-            return encode_answer(answer) if binary else json.dumps(answer).encode(), after
+            raw = {"raw": True} if binary else {}  # (an older version has no raw=)
+            answer = answer_pull(stores[b], nb, to_a, rules[b], after, **raw)
+            return _wire().encode_answer(answer) if binary else json.dumps(answer).encode(), after
 
         def store(a: str, b: str, body: bytes, after: int) -> int:
             """``a`` checks and stores ``b``'s answer (a's store, log, witness state)."""
             if procs is not None:
                 return int(procs.call(a, "store", nodes[b].name, body, after, binary))
             na, from_b = nodes[a], nodes[a].peers().get(nodes[b].name)
-            got = decode_answer(body) if binary else json.loads(body)
+            got = _wire().decode_answer(body) if binary else json.loads(body)
             checked = check_answer(na, from_b, got, after)
             return sum(i.stored for i in store_answer(stores[a], na, checked).imported)
 

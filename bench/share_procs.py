@@ -21,6 +21,13 @@ from pathlib import Path
 from typing import Any
 
 
+def _wire() -> Any:
+    """seawatch.share.wire, imported when used (``--json`` runs on a version without it)."""
+    import seawatch.share.wire
+
+    return seawatch.share.wire
+
+
 def _serve(conn: Connection, data_dir: str, nation: str, name: str, peers: list[str]) -> None:
     """A node's process: one request at a time from ``conn`` until ``stop``."""
     from seawatch.labels import parse_label
@@ -28,7 +35,6 @@ def _serve(conn: Connection, data_dir: str, nation: str, name: str, peers: list[
     from seawatch.share.node import Node
     from seawatch.share.rules import Rules, make_rule
     from seawatch.share.sync import answer_pull, check_answer, store_answer
-    from seawatch.share.wire import decode_answer, encode_answer
     from seawatch.store import open_store
     from share import _positions
 
@@ -54,11 +60,12 @@ def _serve(conn: Connection, data_dir: str, nation: str, name: str, peers: list[
                 elif op == "answer":
                     puller, after, binary = args
                     peer = node.peers().get(puller)
-                    answer = answer_pull(store, node, peer, rules, after, raw=binary)
-                    value = encode_answer(answer) if binary else json.dumps(answer).encode()
+                    raw = {"raw": True} if binary else {}  # (an older version has no raw=)
+                    answer = answer_pull(store, node, peer, rules, after, **raw)
+                    value = _wire().encode_answer(answer) if binary else json.dumps(answer).encode()
                 elif op == "store":
                     sender, body, after, binary = args
-                    got = decode_answer(body) if binary else json.loads(body)
+                    got = _wire().decode_answer(body) if binary else json.loads(body)
                     checked = check_answer(node, node.peers().get(sender), got, after)
                     value = sum(i.stored for i in store_answer(store, node, checked).imported)
                 elif op == "cpu":
