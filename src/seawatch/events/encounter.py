@@ -50,6 +50,7 @@ from seawatch.events.encounter_cells import close_pairs
 from seawatch.events.encounter_kernels import resample, runs, wrapped
 from seawatch.events.params import param
 from seawatch.events.schema import build_events, empty_events, json_objects
+from seawatch.events.tracks_appended import prepare_appended
 from seawatch.events.tracks_in import (
     F64,
     I64,
@@ -286,11 +287,16 @@ def detect(
             "the chunks disagree on the track key (segment_id present in some, absent in "
             "others); give every chunk a segment_id or none"
         )
+    kd = None
     if state.buffer is not None:
-        rows = pa.concat_tables([state.buffer, rows], promote_options="permissive")
         if not open_events and _same_step(positions, params, state.now_us, watermark_us):
+            rows = pa.concat_tables([state.buffer, rows], promote_options="permissive")
             return empty_events(), EncounterState(rows, by_segment, state.now_us)
-    kd = prepare(rows, None, {}, watermark_us=watermark_us)
+        kd = prepare_appended(state.buffer, positions, watermark_us)  # the chunk's as prepared
+        if kd is None:  # columns differ: prepare the concatenation
+            rows = pa.concat_tables([state.buffer, rows], promote_options="permissive")
+    if kd is None:
+        kd = prepare(rows, None, {}, watermark_us=watermark_us)
     if len(kd.ts_us) == 0:
         return empty_events(), EncounterState(rows, by_segment, state.now_us)
     events, needed = _encounters(kd, params, state.now_us, open_events)
