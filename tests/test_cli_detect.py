@@ -242,15 +242,15 @@ def test_a_failure_midway_leaves_no_partial_file(
     out = tmp_path / "det"
     assert run("detect", str(sample), "--out", str(out), "--no-summary").exit_code == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    feed, calls = Pipeline.feed, []
+    detect, calls = Pipeline.detect, []  # the engine: release, then detect, each chunk
 
     def failing(self: Pipeline, *args: object, **kwargs: object) -> object:
         calls.append(1)
         if len(calls) == 3:
             raise RuntimeError("disk on fire")
-        return feed(self, *args, **kwargs)  # type: ignore[arg-type]
+        return detect(self, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Pipeline, "feed", failing)
+    monkeypatch.setattr(Pipeline, "detect", failing)
     res = run("detect", str(sample), "--out", str(out), "--chunk-rows", "200")
     assert res.exit_code != 0
     assert isinstance(res.exception, RuntimeError)
