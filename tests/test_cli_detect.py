@@ -242,7 +242,7 @@ def test_a_failure_midway_leaves_no_partial_file(
     out = tmp_path / "det"
     assert run("detect", str(sample), "--out", str(out), "--no-summary").exit_code == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    detect, calls = Pipeline.detect, []
+    detect, calls = Pipeline.detect, []  # the engine: release, then detect, each chunk
 
     def failing(self: Pipeline, *args: object, **kwargs: object) -> object:
         calls.append(1)

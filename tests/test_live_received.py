@@ -51,3 +51,42 @@ def test_a_feed_error_comes_after_what_came_before_it() -> None:
     with pytest.raises(OSError, match="lost"):
         got.extend(batches)
     assert b"".join(got) == b"000000\n000001\n000002\n"
+
+
+class _Paced:
+    """A feed's ``batches``: one numbered line each time ``go`` is set."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.go = n, threading.Event()
+
+    def batches(
+        self, batch_s: float, stop: threading.Event, duration_s: float | None
+    ) -> Iterator[bytes]:
+        for k in range(self.n):
+            self.go.wait(5)
+            self.go.clear()
+            yield b"%06d\n" % k
+
+
+def test_other_work_runs_while_nothing_has_come_and_never_holds_a_batch_back() -> None:
+    """The live loop runs the detectors of stored batches (``idle``) while the feed is
+    quiet, one step at a time, and a batch that comes is taken before the next step."""
+    feed = _Paced(3)
+    steps: list[str] = []
+    work = [3]  # steps of other work waiting
+
+    def idle() -> bool:
+        if not work[0]:
+            feed.go.set()  # nothing left to do: the feed sends its next line
+            return False
+        work[0] -= 1
+        steps.append("work")
+        return True
+
+    feed.go.set()
+    for data in live._received(feed, 0.1, threading.Event(), None, idle):  # type: ignore[arg-type]
+        steps.append(data.decode().strip())
+        work[0] = 2
+    end = steps.index("000002")
+    assert steps[: end + 1] == ["000000", "work", "work", "000001", "work", "work", "000002"]
+    assert set(steps[end + 1 :]) <= {"work"}  # the feed's end may come before or after

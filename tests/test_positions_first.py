@@ -27,6 +27,7 @@ from seawatch.settings import load_settings
 from seawatch.sim.synth import write_sample
 from seawatch.store import Store, open_store
 from seawatch.store.records import vessel_rows
+from seawatch.store.tables import TABLES
 from tracks.helpers import pos, positions
 
 SETTINGS = {"SEAWATCH_NODE_NATION": "IND", "SEAWATCH_REORDER_WINDOW_S": "0"}  # as one feed
@@ -65,12 +66,7 @@ def test_positions_are_committed_and_told_before_the_detectors_see_them(
     tmp_path: Path, steps: Steps
 ) -> None:
     settings = load_settings(env=SETTINGS)
-    feed = tmp_path / "feed.nmea"
-    write_sample(feed, vessels=20, minutes=30)
-    batches = [tmp_path / f"batch-{i}.nmea" for i in range(3)]
-    lines = feed.read_bytes().splitlines(keepends=True)
-    for i, path in enumerate(batches):  # a live feed's batches, in time order
-        path.write_bytes(b"".join(lines[i * len(lines) // 3 : (i + 1) * len(lines) // 3]))
+    batches = _batches(tmp_path, 3)
     with open_store(tmp_path / "node.duckdb", settings) as store, store.read_session() as reader:
         told = Subscribers()
         told.positions.append(lambda t: steps.append(("told", (_keys(t), _committed(reader)))))
@@ -115,19 +111,69 @@ def test_release_then_detect_equals_feed() -> None:
     assert one.finish().events.equals(two.finish().events)
 
 
-def test_a_release_waits_for_its_detect() -> None:
+def test_releases_go_through_the_detectors_in_their_order() -> None:
     pipe = Pipeline(geography=False)
     empty = SCHEMAS["statics"].empty_table()
     first = pipe.release(positions([pos(0.0, 10.0)]), empty)
-    with pytest.raises(RuntimeError, match="without detect"):
-        pipe.release(positions([pos(0.1, 10.0)]), empty)
+    second = pipe.release(positions([pos(0.1, 10.0), pos(0.2, 10.0)]), empty)
+    with pytest.raises(RuntimeError, match="oldest release"):
+        pipe.detect(second)
+    with pytest.raises(RuntimeError, match="every release before finish"):
+        pipe.finish()
     pipe.detect(first)
-    second = pipe.release(positions([pos(0.2, 10.0)]), empty)
-    with pytest.raises(RuntimeError, match="another release"):
-        pipe.detect(first)
     got = pipe.detect(second)
     assert int(pc.count(got.positions.column("mmsi")).as_py()) == got.positions.num_rows
     assert np.all(np.diff(got.positions.column("ts").cast(pa.int64()).to_numpy()) >= 0)
+    pipe.finish()
+
+
+def _batches(tmp_path: Path, n: int) -> list[Path]:
+    feed = tmp_path / "feed.nmea"
+    write_sample(feed, vessels=20, minutes=30)
+    lines = feed.read_bytes().splitlines(keepends=True)
+    out = [tmp_path / f"batch-{i}.nmea" for i in range(n)]
+    for i, path in enumerate(out):  # a live feed's batches, in time order
+        path.write_bytes(b"".join(lines[i * len(lines) // n : (i + 1) * len(lines) // n]))
+    return out
+
+
+def _contents(store: Store) -> dict[str, set[Any]]:
+    """Every position (with its segment), event and segment, as tuples."""
+    out = {}
+    for table, cols in (("positions", ("mmsi", "ts", "segment_id")),
+                        ("events", ("event_id", "end_ts", "details")),
+                        ("segments", ("segment_id", "n_positions", "end_ts"))):  # fmt: skip
+        schema = TABLES[table].arrow_schema()
+        rows = store.backend.fetch(f"SELECT {', '.join(cols)} FROM {table}", (),
+                                   pa.schema([schema.field(c) for c in cols]))  # fmt: skip
+        out[table] = set(zip(*(rows.column(c).to_pylist() for c in cols), strict=True))
+    return out
+
+
+def test_detectors_run_later_store_the_same(tmp_path: Path, steps: Steps) -> None:
+    """``detect_later`` (the live loop): later batches' positions are stored before earlier
+    batches' detectors run, and the store ends as with the detectors run at once."""
+    settings = load_settings(env=SETTINGS)
+    batches = _batches(tmp_path, 6)
+    got = {}
+    for later in (False, True):
+        with open_store(tmp_path / f"node-{later}.duckdb", settings) as store:
+            told = Subscribers()
+            told.positions.append(lambda t: steps.append(("told", _keys(t))))
+            session = Ingest(store, settings, detect=True, sinks=[told])
+            for path in batches:
+                session.add([path], detect_later=later)
+            if later:
+                kinds = [what for what, _ in steps]
+                assert "detect" not in kinds  # every batch's positions told, no detector yet
+                assert session.waiting >= 3
+                while session.detect_next():
+                    pass
+            session.finish()
+            got[later] = _contents(store)
+            steps.clear()
+    assert got[True] == got[False]
+    assert all(got[True].values())
 
 
 def test_each_kind_of_live_frame_has_its_own_count() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pyarrow as pa
@@ -16,6 +17,7 @@ from seawatch.tracks.segment import SegmenterState, SegmentParams, segment
 from tracks.helpers import NM_DEG, pos, positions
 
 P = SegmentParams()
+seg_module = sys.modules["seawatch.tracks.segment"]  # the module (the package names the function)
 ALLOWED_1H_NM = math.hypot(1.0, P.buffer_hours) * P.max_speed_kn  # 25.77 nm after 1 h
 
 
@@ -225,3 +227,50 @@ def test_chunking_does_not_change_segment_ids(
 def by_point(table: pa.Table) -> dict[tuple[object, ...], object]:
     cols = table.select(["mmsi", "ts", "lat", "segment_id"]).to_pylist()
     return {(r["mmsi"], r["ts"], r["lat"]): r["segment_id"] for r in cols}
+
+
+def _states_equal(a: SegmenterState, b: SegmenterState) -> bool:
+    return all(
+        np.array_equal(getattr(a, f), getattr(b, f)) for f in ("mmsi", "seg", "n", "depth")
+    ) and all(
+        np.array_equal(np.where(d[:, :, None] if x.ndim == 3 else d, x, 0),
+                       np.where(d[:, :, None] if y.ndim == 3 else d, y, 0))
+        for x, y, d in ((a.ts, b.ts, _valid(a)), (a.point, b.point, _valid(a)),
+                        (a.tclass, b.tclass, _valid(a)))
+    )  # fmt: skip
+
+
+def _valid(state: SegmenterState) -> np.ndarray:
+    """Which window slots hold a point (the rest is left over and means nothing)."""
+    return np.arange(state.ts.shape[1])[None, :] < state.depth[:, None]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), data=st.data())
+def test_a_small_chunk_among_many_open_segments_matches_the_whole_state(
+    seed: int, data: st.DataObject
+) -> None:
+    """A chunk of a few MMSIs among many open segments runs the matcher on their rows only
+    and splices them back (a live batch): ids and state equal the whole state's run."""
+    rng = np.random.default_rng(seed)
+    fleet = [pos(float(h), float(rng.uniform(-2, 2)), float(rng.uniform(-2, 2)),
+                 mmsi=int(m), speed_kn=float(rng.uniform(0, 20)))
+             for h, m in zip(np.sort(rng.uniform(0, 1, 400)), rng.integers(1, 150, 400),
+                             strict=True)]  # fmt: skip
+    _, state = segment(positions(fleet))
+    batch = [pos(float(h), float(rng.uniform(-2, 2)), float(rng.uniform(-2, 2)),
+                 mmsi=int(m), speed_kn=float(rng.uniform(0, 20)), msg_type=int(t))
+             for h, m, t in zip(np.sort(rng.uniform(1, 3, 12)),
+                                data.draw(st.lists(st.integers(0, 160), min_size=12, max_size=12)),
+                                rng.choice([1, 18, 27], 12), strict=True)]  # fmt: skip
+    chunk = positions(batch)
+    got = {}
+    for splice in (True, False):
+        seg_module.SPLICE_MIN_ROWS, before = (0 if splice else 10**9), seg_module.SPLICE_MIN_ROWS
+        try:
+            got[splice] = segment(chunk, state)
+        finally:
+            seg_module.SPLICE_MIN_ROWS = before
+    assert by_point(got[True][0]) == by_point(got[False][0])
+    assert _states_equal(got[True][1], got[False][1])
+    assert np.all(np.diff(got[True][1].mmsi) >= 0)

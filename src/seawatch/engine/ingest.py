@@ -150,19 +150,31 @@ class Ingest:
         r.engine = self.engine.report
         return r
 
-    def add(self, inputs: Sequence[str | Path]) -> IngestReport:
+    def add(self, inputs: Sequence[str | Path], *, detect_later: bool = False) -> IngestReport:
         """Decode and store ``inputs``, merged in time order. An input that cannot be read
-        is named in ``report.engine.findings`` with the reason; the others are stored."""
+        is named in ``report.engine.findings`` with the reason; the others are stored.
+        ``detect_later`` (with ``detect``): store the positions, leave the detectors and
+        their events to :meth:`detect_next` (or :meth:`finish`)."""
         todo = self._todo(inputs)
         found = self.engine.report.findings
         if todo:
-            self.engine.add(todo)
+            self.engine.add(todo, detect_later=detect_later)
         todo = [name for name in todo if name not in found.failed]
         if self.detect:
             self._pending += todo
         else:
             self.sink.complete(todo)
         return self.report
+
+    @property
+    def waiting(self) -> int:
+        """Chunks stored whose detectors have not run yet (``add(..., detect_later=True)``)."""
+        return self.engine.waiting
+
+    def detect_next(self) -> bool:
+        """Run the detectors on the oldest chunk waiting for them and store their events;
+        False when none waits."""
+        return self.engine.detect_next() is not None
 
     def run_partitioned(
         self, inputs: Sequence[str | Path], engine: str, options: Mapping[str, Any]

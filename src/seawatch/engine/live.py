@@ -15,6 +15,13 @@ Reading never waits for storing: each feed is received on a thread of its own in
 and what arrived while a batch was being stored is stored next as one batch (the batches
 grow when the store is behind, up to :data:`MAX_BATCH_BYTES`, instead of the feed's socket
 filling up; how far behind is logged).
+
+A batch's positions wait neither for its detectors nor for the previous batch's: each batch
+is released by the pipeline and its positions stored (and told) at once, and the detectors
+run on it while the feed has nothing new (:meth:`Ingest.detect_next`, oldest first; the
+events they close are stored then). At most :data:`MAX_WAITING` batches wait for their
+detectors; beyond, a batch runs them before the next is read (events lag a few batches at
+most).
 """
 
 from __future__ import annotations
@@ -39,6 +46,8 @@ __all__ = ["Batch", "ingest_feeds", "ingest_live"]
 
 log = logging.getLogger(__name__)
 
+MAX_WAITING = 3
+"""Batches stored whose detectors have not run yet, at most (see the module docstring)."""
 MAX_BATCH_BYTES = 16 << 20
 """A batch stored at once holds at most this much of what arrived (when the store is
 behind, the rest waits for the next), so memory per batch stays bounded."""
@@ -53,6 +62,8 @@ class Batch:
     lines: int
     positions: int
     events: int
+    """Events stored since the previous batch of the feed was reported (a batch's detectors
+    run after its positions are stored, often while the next batch arrives)."""
 
 
 def ingest_live(
@@ -126,33 +137,48 @@ def _read(
     on_batch: Callable[[Batch], None] | None,
     lock: threading.Lock | None,
 ) -> None:
-    """Each batch of ``feed`` kept in ``folder`` and stored through ``session``."""
+    """Each batch of ``feed`` kept in ``folder`` and stored through ``session``; the
+    detectors run while nothing new has come (see the module docstring)."""
     folder.mkdir(parents=True, exist_ok=True)
-    for n, data in enumerate(_received(feed, batch_s, stop, duration_s)):
+    locked = lock if lock is not None else contextlib.nullcontext()
+    events = 0  # stored by this feed's detect_next since its last batch was reported
+
+    def detect_next() -> bool:
+        nonlocal events
+        with locked:
+            before = session.report.stored["events"]
+            done = session.detect_next()
+            events += session.report.stored["events"] - before
+        return done
+
+    for n, data in enumerate(_received(feed, batch_s, stop, duration_s, detect_next)):
         path = folder / f"batch-{n:05d}.nmea"
         write_atomic(path, data)
-        with lock if lock is not None else contextlib.nullcontext():
+        with locked:
             before = dict(session.report.stored)
-            now = dict(session.add([path]).stored)
+            session.add([path], detect_later=True)
+            while session.waiting > MAX_WAITING:
+                session.detect_next()
+            now = dict(session.report.stored)
+        events, told = 0, events + now["events"] - before["events"]
         if on_batch is not None:
             on_batch(
-                Batch(
-                    n + 1,
-                    path,
-                    data.count(b"\n"),
-                    now["positions"] - before["positions"],
-                    now["events"] - before["events"],
-                )
+                Batch(n + 1, path, data.count(b"\n"), now["positions"] - before["positions"], told)
             )
 
 
 def _received(
-    feed: Feed, batch_s: float, stop: threading.Event, duration_s: float | None
+    feed: Feed,
+    batch_s: float,
+    stop: threading.Event,
+    duration_s: float | None,
+    idle: Callable[[], bool] | None = None,
 ) -> Iterator[bytes]:
     """The batches of ``feed``, received on a thread of their own; each batch is what
     arrived since the previous one was taken (one batch or more, joined, up to
     :data:`MAX_BATCH_BYTES`; the rest is the next). An error of the feed is raised here
-    once what came before it is taken."""
+    once what came before it is taken. While nothing has come, ``idle`` is called (one
+    step of other work each time, False when it has none) before waiting."""
     got: queue.SimpleQueue[bytes | BaseException | None] = queue.SimpleQueue()
 
     def receive() -> None:
@@ -167,12 +193,22 @@ def _received(
     threading.Thread(target=receive, name=name, daemon=True).start()
     waiting: deque[bytes | BaseException | None] = deque()
     warned = 0
+
+    def take(block: bool) -> bool:
+        try:
+            waiting.append(got.get(block=block))
+        except queue.Empty:
+            return False
+        return True
+
     while True:
-        while True:  # everything received so far
-            try:
-                waiting.append(got.get(block=not waiting))
-            except queue.Empty:
-                break
+        while take(block=False):  # everything received so far
+            pass
+        while not waiting:  # nothing: other work first, then wait
+            if idle is None or not idle():
+                take(block=True)
+            while take(block=False):
+                pass
         behind = sum(len(w) for w in waiting if isinstance(w, bytes))
         if behind > 4 * MAX_BATCH_BYTES and behind > 2 * warned:
             log.warning("feed %s: storing is %d MB behind what arrived", feed, behind >> 20)

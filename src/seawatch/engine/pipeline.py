@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import deque
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -173,7 +174,7 @@ class Pipeline:
         self._open_ids: set[str] = set()  # left open by the run this one resumed
         self._reissued: set[str] = set()  # of those, issued again by this run
         self._ended: tuple[pa.Table, pa.Table] | None = None  # segments, history at checkpoint
-        self._released: Released | None = None  # released, not yet through the detectors
+        self._waiting: deque[Released] = deque()  # released, not yet through the detectors
         self.geography = geography and self._probe_geography()
 
     def _probe_geography(self) -> bool:
@@ -255,12 +256,11 @@ class Pipeline:
     ) -> Released:
         """The first half of :meth:`feed`: take one chunk and return the positions it
         releases, cleaned, segmented and with geography, before any detector has seen them
-        (a live server stores and sends them first). :meth:`detect` of what this returns
-        comes next, before the next :meth:`release`."""
+        (a live server stores and sends them first). Each release is then given to
+        :meth:`detect`, in the order released; more chunks may be released meanwhile (the
+        stages before the detectors keep a state of their own)."""
         if self._finished:
             raise RuntimeError("Pipeline.feed after finish(); make a new Pipeline")
-        if self._released is not None:
-            raise RuntimeError("Pipeline.release twice without detect() between")
         late: dict[str, pa.Table] = {}
         for name, table in (("positions", positions), ("statics", statics)):
             if table.num_rows:
@@ -276,14 +276,16 @@ class Pipeline:
     def detect(self, released: Released) -> ChunkResult:
         """The second half of :meth:`feed`: identity and every detector over what
         :meth:`release` gave; the chunk's result (its positions are ``released``'s)."""
-        if released is not self._released:
-            raise RuntimeError("Pipeline.detect of another release than the last one")
-        self._released = None
+        if not self._waiting or released is not self._waiting[0]:
+            raise RuntimeError("Pipeline.detect: not the oldest release waiting for it")
+        self._waiting.popleft()
         return self._detect(released)
 
     def _run(self, cutoff_us: int, late: dict[str, pa.Table], *, final: bool) -> ChunkResult:
+        if self._waiting:
+            raise RuntimeError("Pipeline: detect() every release before finish or checkpoint")
         released = self._release(cutoff_us, late, final=final)
-        self._released = None
+        self._waiting.popleft()
         return self._detect(released)
 
     def _release(self, cutoff_us: int, late: dict[str, pa.Table], *, final: bool) -> Released:
@@ -302,8 +304,8 @@ class Pipeline:
 
             positions = enrich(positions, ports=self.ports, zones=self.zones)
         self.positions += positions.num_rows
-        self._released = Released(positions, statics, late, cutoff_us, final, segmented)
-        return self._released
+        self._waiting.append(Released(positions, statics, late, cutoff_us, final, segmented))
+        return self._waiting[-1]
 
     def _detect(self, released: Released) -> ChunkResult:
         positions, statics, final = released.positions, released.statics, released.final

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ import pyarrow.compute as pc
 from seawatch.decode import DecodeStats
 from seawatch.decode.lacking import Untimed
 from seawatch.engine.inputs import Findings, Piece, merged
-from seawatch.engine.pipeline import SOURCE_ID, ChunkResult, Pipeline
+from seawatch.engine.pipeline import SOURCE_ID, ChunkResult, Pipeline, Released
 from seawatch.engine.reorder import ts_column
 from seawatch.events.registry import detectors, resolve_params
 
@@ -168,21 +169,28 @@ class Engine:
             )
             self.report.geography = self.pipeline.geography
         self._ids = {name: i for i, name in enumerate(self.sources)}
+        self._waiting: deque[tuple[Piece, Released]] = deque()
         self._started = time.perf_counter()
         self._finished = False
 
-    def add(self, sources: Sequence[str | Path]) -> EngineReport:
-        """Decode ``sources``, merged in time order, and run them through."""
+    def add(self, sources: Sequence[str | Path], *, detect_later: bool = False) -> EngineReport:
+        """Decode ``sources``, merged in time order, and run them through (``detect_later``:
+        see :meth:`feed`)."""
         self.report.inputs += len(sources)
         found = self.report.findings
         for piece, now in merged(
             sources, self.settings, self.chunk_rows, self.progress, self.untimed, found
         ):
-            self.feed(piece, now)
+            self.feed(piece, now, detect_later=detect_later)
         return self.report
 
-    def feed(self, piece: Piece, now_us: int | None = None) -> ChunkResult | None:
-        """Run one decoded piece through; ``now_us``: the time every input has reached."""
+    def feed(
+        self, piece: Piece, now_us: int | None = None, *, detect_later: bool = False
+    ) -> ChunkResult | None:
+        """Run one decoded piece through; ``now_us``: the time every input has reached.
+        ``detect_later``: hand the sinks its released positions and leave the detectors
+        for :meth:`detect_next` (a live feed stores and sends the next batch's positions
+        first when it has come meanwhile); returns None then."""
         if self._finished:
             raise RuntimeError("Engine.feed after finish(); make a new Engine")
         piece = self._tagged(piece)
@@ -191,15 +199,37 @@ class Engine:
         r.chunks += 1
         r.read["positions"] += piece.positions.num_rows
         r.read["statics"] += piece.statics.num_rows
+        if self.pipeline is None:
+            for sink in self.sinks:
+                sink.chunk(piece, None)
+            return None
+        released = self.pipeline.release(piece.positions, piece.statics, now_us)
+        for sink in self.sinks:  # the positions first, before the detectors run
+            early = getattr(sink, "released", None)
+            if early is not None:
+                early(piece, released)
+        self._waiting.append((piece, released))
+        if detect_later:
+            return None
         result = None
-        if self.pipeline is not None:
-            released = self.pipeline.release(piece.positions, piece.statics, now_us)
-            for sink in self.sinks:  # the positions first, before the detectors run
-                early = getattr(sink, "released", None)
-                if early is not None:
-                    early(piece, released)
-            result = self.pipeline.detect(released)
-            self._count(result)
+        while self._waiting:
+            result = self.detect_next()
+        return result
+
+    @property
+    def waiting(self) -> int:
+        """Pieces released whose detectors have not run yet (:meth:`detect_next`)."""
+        return len(self._waiting)
+
+    def detect_next(self) -> ChunkResult | None:
+        """Run the detectors on the oldest piece waiting for them and hand the sinks its
+        result; None when none waits."""
+        if not self._waiting:
+            return None
+        assert self.pipeline is not None
+        piece, released = self._waiting.popleft()
+        result = self.pipeline.detect(released)
+        self._count(result)
         for sink in self.sinks:
             sink.chunk(piece, result)
         return result
@@ -238,6 +268,8 @@ class Engine:
         :meth:`seawatch.engine.pipeline.Pipeline.checkpoint`)."""
         if self._finished:
             raise RuntimeError("Engine.finish called twice")
+        while self._waiting:
+            self.detect_next()
         self._finished = True
         final = None
         if self.pipeline is not None:

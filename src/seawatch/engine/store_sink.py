@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import logging
 import uuid
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -159,7 +160,7 @@ class StoreSink:
         self.alerts: AlertEngine | None = None
         """Fires the alert rules on what each transaction stores, in that transaction."""
         self._stored: list[tuple[str, pa.Table]] = []
-        self._early: Piece | None = None  # the piece whose rows :meth:`released` stored
+        self._early: deque[Piece] = deque()  # pieces whose rows :meth:`released` stored
         self.past_us: int | None = None
         """With daily runs: the watermark of the state resumed from; positions older come
         for a past day and are kept in :attr:`past` (run again: :mod:`seawatch.engine.late`),
@@ -198,13 +199,13 @@ class StoreSink:
         the detectors run on them. :meth:`chunk` then stores the chunk's events."""
         with self._committing():
             inserted = self._rows(piece, released.positions, released.late)
-        self._early = piece
+        self._early.append(piece)
         log.info("%s: chunk %d committed (%d new rows, detect)", piece.source, piece.chunk,
                  inserted)  # fmt: skip
 
     def chunk(self, piece: Piece, result: ChunkResult | None) -> None:
-        if result is not None and self._early is piece:  # rows stored: the events now
-            self._early = None
+        if result is not None and self._early and self._early[0] is piece:  # the events now
+            self._early.popleft()
             if result.events.num_rows:
                 with self._committing():
                     self._derived(result.events, None)

@@ -192,15 +192,21 @@ class DuckBackend(Backend):
         try:
             with self.transaction():  # an INSERT answers how many rows it added
                 unique = f"(SELECT DISTINCT ON ({key}) * FROM {name} ORDER BY {key})"
+                if rows.num_rows == 1:  # one row is one key (an ingest_log row per batch)
+                    unique = name
                 into = f"{table.name} ({cols})"  # a sequenced table's seq: its default
+                where = " AND ".join(f"t.{k} = i.{k}" for k in table.key)
                 if table.on_conflict == "replace":
-                    where = " AND ".join(f"t.{k} = i.{k}" for k in table.key)
                     self.execute(
                         f"DELETE FROM {table.name} t WHERE EXISTS "
                         f"(SELECT 1 FROM {name} i WHERE {where})"
                     )
                     return self._added(f"INSERT INTO {into} SELECT {cols} FROM {unique}")
-                return self._added(f"INSERT OR IGNORE INTO {into} SELECT {cols} FROM {unique}")
+                # keys stored left out by an anti-join: cheaper than OR IGNORE's conflict check
+                return self._added(
+                    f"INSERT INTO {into} SELECT {cols} FROM {unique} i "
+                    f"WHERE NOT EXISTS (SELECT 1 FROM {table.name} t WHERE {where})"
+                )
         finally:
             self.con.unregister(name)
 

@@ -101,6 +101,8 @@ class SegmentParams:
 
 
 _STATE_FIELDS = ("mmsi", "seg", "n", "depth", "ts", "point", "tclass")
+SPLICE_MIN_ROWS = 4_096
+"""A state of fewer open segments goes through the matcher whole (see :func:`_touched`)."""
 
 
 @dataclass(frozen=True)
@@ -218,10 +220,11 @@ def segment(
     else:
         tclass = np.zeros(positions.num_rows, np.int8)
     kernel: Any = mk.segment_kernel
+    part, spans = _touched(state, mmsi)
     out = kernel(
         mmsi, ts, _float(positions, "lat")[order], _float(positions, "lon")[order], speed,
         course, tclass,
-        *(getattr(state, f) for f in _STATE_FIELDS), params.vector(),
+        *(getattr(part, f) for f in _STATE_FIELDS), params.vector(),
     )  # fmt: skip
     seg = np.empty_like(out[0])
     seg[order] = out[0]  # back to input order
@@ -230,6 +233,52 @@ def segment(
         positions = positions.drop_columns(["segment_id"])
     positions = positions.append_column(SEGMENT_ID_FIELD, seg_arr)
     new_state = SegmenterState(*out[1:])
+    if spans is not None:
+        new_state = _spliced(state, spans, new_state)
     if ts.shape[0]:  # later chunks start at or after this one's end: forget what cannot match
         new_state = new_state.open_until(int(ts.max()), params)
     return positions, new_state
+
+
+Spans = tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]
+
+
+def _touched(
+    state: SegmenterState, mmsi: np.ndarray[Any, Any]
+) -> tuple[SegmenterState, Spans | None]:
+    """The state rows of the chunk's MMSIs (``mmsi`` sorted) and where they are in
+    ``state`` (each MMSI's rows, from, to), when they are a small part of it (a live batch
+    among the open segments of 100,000 vessels): the matcher then runs on those rows only
+    and :func:`_spliced` puts its output back, instead of copying every open segment's
+    window through the matcher. Else ``state`` itself and None. Segments of one MMSI
+    never meet another's, so the result is the same."""
+    if len(state) < SPLICE_MIN_ROWS or not mmsi.shape[0]:
+        return state, None
+    keys = mmsi[np.flatnonzero(np.diff(mmsi, prepend=mmsi[0] - 1))]
+    if keys.shape[0] * 8 > len(state):
+        return state, None
+    lo = np.searchsorted(state.mmsi, keys, "left")
+    hi = np.searchsorted(state.mmsi, keys, "right")
+    counts = hi - lo
+    idx = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+    part = SegmenterState(*(getattr(state, f)[idx] for f in _STATE_FIELDS))
+    return part, (keys, lo, hi)
+
+
+def _spliced(state: SegmenterState, spans: Spans, new: SegmenterState) -> SegmenterState:
+    """``state`` with each touched MMSI's rows (``spans``) replaced by its rows of ``new``
+    (the matcher's output for those MMSIs), still sorted by MMSI."""
+    keys, lo, hi = spans
+    nlo = np.searchsorted(new.mmsi, keys, "left")
+    nhi = np.searchsorted(new.mmsi, keys, "right")
+    cuts = np.concatenate([[0], hi])
+    ends = np.concatenate([lo, [len(state)]])
+    arrays: list[Any] = []
+    for f in _STATE_FIELDS:
+        old, got = getattr(state, f), getattr(new, f)
+        pieces = [old[a:b] for a, b in zip(cuts.tolist(), ends.tolist(), strict=True)]
+        parts: list[Any] = [None] * (2 * len(pieces) - 1)
+        parts[::2] = pieces
+        parts[1::2] = [got[a:b] for a, b in zip(nlo.tolist(), nhi.tolist(), strict=True)]
+        arrays.append(np.concatenate(parts))
+    return SegmenterState(*arrays)
