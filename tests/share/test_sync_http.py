@@ -22,7 +22,10 @@ import pyarrow as pa
 import pytest
 
 from seawatch.labels import parse_label
+from seawatch.share.errors import SyncError
 from seawatch.share.httpsig import sign_request
+from seawatch.share.rules import Rules, rules_file
+from seawatch.share.sync import answer_pull, signed_post
 from seawatch.share.wire import MEDIA_TYPE, decode_answer
 from seawatch.share.witness import Witness, cosignature_time
 
@@ -209,3 +212,42 @@ def test_pull_over_http_three_nodes(three: dict[str, tuple[NodeDir, Server]]) ->
         assert Witness(me).best(me.peers().get("ifc-ior")) is not None
         (note,) = Witness(me).held()
         assert cosignature_time(note, me.verifier) is not None
+
+
+def test_a_json_push_from_an_older_node_is_stored(make_node: MakeNode) -> None:
+    """A node that knows only the JSON form (files in base64, no ``formats``) pushes to a
+    node of this version: its ``/seen`` answer offers the binary form, the pusher ignores
+    it and posts JSON, and the records are stored as a binary push would store them."""
+    ind, jpn = make_node("IND", "ifc-ior"), make_node("JPN", "jpn-mof")
+    fill(ind)
+    jpn.run("db", "migrate")
+    server = Server(jpn)
+    try:
+        _with_url(ind, jpn, server.url)
+        _with_url(jpn, ind, "http://127.0.0.1:9")  # pinned; never called back here
+        ind.run("share", "allow", "jpn-mof")
+        server.wait()
+        node = ind.node()
+        peer = node.peers().get("jpn-mof")
+        state = signed_post(node, peer, "/federation/v1/seen", {})
+        assert "seawatch-pull/2" in state["formats"]  # offered, and not taken
+        with store_of(ind) as store:
+            rules = Rules.load(rules_file(node.data_dir))
+            answer = answer_pull(store, node, peer, rules, int(state["after"]), raw=False)
+        assert all(isinstance(v, str) for b in answer["bundles"] for v in b.values())
+        summary = signed_post(node, peer, "/federation/v1/push", answer)  # JSON
+        (got,) = summary["imported"]
+        assert got["counts"] == {"UNCLASSIFIED": 53}  # 50 positions and 3 events
+        assert (got["stored"], got["repeat"]) == (50, False)
+        with pytest.raises(SyncError, match="424: stale"):  # an answer from before it
+            signed_post(node, peer, "/federation/v1/push", answer)
+        state = signed_post(node, peer, "/federation/v1/seen", {})
+        with store_of(ind) as store:
+            rules = Rules.load(rules_file(node.data_dir))
+            answer = answer_pull(store, node, peer, rules, int(state["after"]), raw=False)
+        again = signed_post(node, peer, "/federation/v1/push", answer)
+        assert again["imported"] == []  # nothing new: nothing stored twice
+    finally:
+        server.stop()
+    with store_of(jpn) as store:
+        assert store.counts()["positions"] == 50
