@@ -64,7 +64,9 @@ import pyarrow.parquet as pq
 
 from seawatch.labels import parse_label
 from seawatch.settings import load_settings
+from seawatch.share import merkle
 from seawatch.share.bundle import export_bundle, parquet_bytes
+from seawatch.share.history import seen_checkpoint
 from seawatch.share.keys import enc_key_text, init_keys
 from seawatch.share.node import Node
 from seawatch.share.peers import Peers, make_peer
@@ -252,6 +254,18 @@ def run_sync(positions: int) -> dict[str, float]:
 NATIONS = ("IND", "USA", "JPN", "AUS", "FRA")
 
 
+def converged(nodes: dict[str, Node]) -> bool:
+    """Every node has verified every other node's whole log: each view = each root."""
+    roots = {n: (nd.log().size, merkle.root(nd.log().leaves)) for n, nd in nodes.items()}
+    for na in nodes.values():
+        for b, nb in nodes.items():
+            if na is not nb:
+                cp = seen_checkpoint(na.data_dir, na.peers().get(nb.name))
+                if cp is None or (cp.size, cp.root_hash) != roots[b]:
+                    return False
+    return True
+
+
 def run_converge(
     positions: int,
     before: int = 1_000,
@@ -263,8 +277,6 @@ def run_converge(
     ``workers`` exchanges of disjoint node pairs at once; ``processes``: each node in a
     process of its own (bench/share_procs.py); ``binary``: answers in the binary form
     (share.wire, as nodes of this version negotiate), else JSON with base64 files."""
-    from seawatch.share import merkle
-    from seawatch.share.history import seen_checkpoint
     from seawatch.share.sync import answer_pull, check_answer, seen_size, store_answer
 
     root = Path(tempfile.mkdtemp(prefix="seawatch-bench-converge-"))
@@ -384,16 +396,6 @@ def run_converge(
                     f.result()
             return moved
 
-        def converged() -> bool:
-            roots = {n: (nd.log().size, merkle.root(nd.log().leaves)) for n, nd in nodes.items()}
-            for na in nodes.values():
-                for b, nb in nodes.items():
-                    if na is not nb:
-                        cp = seen_checkpoint(na.data_dir, na.peers().get(nb.name))
-                        if cp is None or (cp.size, cp.root_hash) != roots[b]:
-                            return False
-            return True
-
         add(before // len(NATIONS), 0)
         sync_round()
         each = positions // len(NATIONS)
@@ -406,7 +408,7 @@ def run_converge(
             moved += got
             if rounds == 1:
                 out["first_round_s"] = time.perf_counter() - t
-            if not got and converged():
+            if not got and converged(nodes):
                 break
         out["converge_s"] = time.perf_counter() - t
         out["converge_cpu_s"] = cpu() - cpu0

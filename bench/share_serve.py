@@ -110,13 +110,11 @@ def run_served(positions: int, before: int = 1_000) -> dict[str, float]:
 
     from seawatch.labels import parse_label
     from seawatch.settings import load_settings
-    from seawatch.share import merkle
-    from seawatch.share.history import seen_checkpoint
     from seawatch.share.keys import enc_key_text
     from seawatch.share.peers import Peers, make_peer
     from seawatch.share.rules import rules_file
     from seawatch.store import open_store
-    from share import NATIONS, _node, _positions
+    from share import NATIONS, _node, _positions, converged
 
     root = Path(tempfile.mkdtemp(prefix="seawatch-bench-served-"))
     out: dict[str, float] = {"load": os.getloadavg()[0], "records": positions, "served": 1.0}
@@ -139,16 +137,6 @@ def run_served(positions: int, before: int = 1_000) -> dict[str, float]:
                     lid = store.label_id(parse_label("UNCLASSIFIED", store.policy, originator=n))
                     store.write("positions", _positions(count, lid, start + k * count))
 
-        def converged() -> bool:
-            roots = {n: (nd.log().size, merkle.root(nd.log().leaves)) for n, nd in nodes.items()}
-            for na in nodes.values():
-                for b, nb in nodes.items():
-                    if na is not nb:
-                        cp = seen_checkpoint(na.data_dir, na.peers().get(nb.name))
-                        if cp is None or (cp.size, cp.root_hash) != roots[b]:
-                            return False
-            return True
-
         served = Served(nodes, ports, root)
         add(before // len(NATIONS), 0)
         served.start()
@@ -165,7 +153,7 @@ def run_served(positions: int, before: int = 1_000) -> dict[str, float]:
             moved += got
             if rounds == 1:
                 out["first_round_s"] = time.perf_counter() - t
-            if not got and converged():
+            if not got and converged(nodes):
                 break
         out["converge_s"] = time.perf_counter() - t
         out["converge_cpu_s"] = served.cpu_s() - cpu0
