@@ -54,6 +54,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -266,6 +267,28 @@ def converged(nodes: dict[str, Node]) -> bool:
     return True
 
 
+def until_converged(
+    nodes: dict[str, Node], sync_round: Callable[[], int], cpu: Callable[[], float],
+    out: dict[str, float],
+) -> int:  # fmt: skip
+    """Exchange rounds until nothing moves and every view is every root; the times, CPU
+    and rounds into ``out``; the records moved."""
+    t, cpu0 = time.perf_counter(), cpu()
+    rounds, moved = 0, 0
+    while True:
+        got = sync_round()
+        rounds += 1
+        moved += got
+        if rounds == 1:
+            out["first_round_s"] = time.perf_counter() - t
+        if not got and converged(nodes):
+            break
+    out["converge_s"] = time.perf_counter() - t
+    out["converge_cpu_s"] = cpu() - cpu0
+    out["rounds"] = rounds
+    return moved
+
+
 def run_converge(
     positions: int,
     before: int = 1_000,
@@ -400,19 +423,7 @@ def run_converge(
         sync_round()
         each = positions // len(NATIONS)
         add(each, 10**9)  # the partition: every node stores its share, nobody syncs
-        t, cpu0 = time.perf_counter(), cpu()
-        rounds, moved = 0, 0
-        while True:
-            got = sync_round()
-            rounds += 1
-            moved += got
-            if rounds == 1:
-                out["first_round_s"] = time.perf_counter() - t
-            if not got and converged(nodes):
-                break
-        out["converge_s"] = time.perf_counter() - t
-        out["converge_cpu_s"] = cpu() - cpu0
-        out["rounds"] = rounds
+        moved = until_converged(nodes, sync_round, cpu, out)
         out["moved"] = moved
         expected = (each + before // len(NATIONS)) * len(NATIONS)
         counts = procs.each("counts") if procs is not None else {}

@@ -114,7 +114,7 @@ def run_served(positions: int, before: int = 1_000) -> dict[str, float]:
     from seawatch.share.peers import Peers, make_peer
     from seawatch.share.rules import rules_file
     from seawatch.store import open_store
-    from share import NATIONS, _node, _positions, converged
+    from share import NATIONS, _node, _positions, until_converged
 
     root = Path(tempfile.mkdtemp(prefix="seawatch-bench-served-"))
     out: dict[str, float] = {"load": os.getloadavg()[0], "records": positions, "served": 1.0}
@@ -145,19 +145,7 @@ def run_served(positions: int, before: int = 1_000) -> dict[str, float]:
         each = positions // len(NATIONS)
         add(each, 10**9)  # the partition: every node stores its share, no server runs
         served.start()
-        t, cpu0 = time.perf_counter(), served.cpu_s()
-        rounds, moved = 0, 0
-        while True:
-            got = served.sync_round()
-            rounds += 1
-            moved += got
-            if rounds == 1:
-                out["first_round_s"] = time.perf_counter() - t
-            if not got and converged(nodes):
-                break
-        out["converge_s"] = time.perf_counter() - t
-        out["converge_cpu_s"] = served.cpu_s() - cpu0
-        out["rounds"], out["moved"] = rounds, moved
+        out["moved"] = until_converged(nodes, served.sync_round, served.cpu_s, out)
         served.stop()
         expected = (each + before // len(NATIONS)) * len(NATIONS)
         for n, node in nodes.items():
