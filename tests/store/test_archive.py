@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from records import T0, Rec, clear, write
 from test_label_property import labels, readers, rule
-from test_late_days_backends import _HOUR_US, _START_US, _canonical, days
+from test_late_days_backends import _START_US, _canonical, days, hourly_runs, whole_run
 
 from seawatch.engine.ingest import ingest
 from seawatch.engine.state import StateStore
@@ -209,15 +209,10 @@ def test_late_rows_rerun_an_archived_day(
     everything stores."""
     files, late = days
     whole, url = str(tmp_path / "whole.duckdb"), str(tmp_path / "s.duckdb")
-    end = _START_US + 5 * _HOUR_US
-    with open_store(whole, node) as store:
-        states = StateStore(tmp_path / "whole-state")
-        ingest(store, [*files, late], node, detect=True, states=states, watermark_us=end)
+    whole_run(whole, node, files, late, tmp_path)
     states = StateStore(tmp_path / "state")
     with open_store(url, node) as store:
-        for i, f in enumerate(files):
-            until = _START_US + (i + 1) * _HOUR_US
-            ingest(store, [f], node, detect=True, states=states, watermark_us=until)
+        hourly_runs(store, node, files, states)
         done = archive(store, datetime.fromtimestamp(_START_US / 1e6, UTC) + timedelta(days=1))
         assert done.rows > 0
         assert store.counts()["positions"] == 0
@@ -276,9 +271,7 @@ def test_cli_keeps_days_the_late_data_machinery_can_run_again(
     db = str(tmp_path / "s.duckdb")
     with open_store(db, settings) as store:
         states = StateStore(state_dir(settings.data_dir, store.backend.display), keep=keep)
-        for i, f in enumerate(files):
-            until = _START_US + (i + 1) * _HOUR_US
-            ingest(store, [f], settings, detect=True, states=states, watermark_us=until)
+        hourly_runs(store, settings, files, states)
         n = store.counts()["positions"]
     res = CliRunner().invoke(cli, ["db", "archive", "--before", "2025-06-03", "--db", db], env=env)
     assert res.exit_code == 0, res.output

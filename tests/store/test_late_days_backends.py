@@ -12,7 +12,7 @@ from seawatch.engine.ingest import ingest
 from seawatch.engine.state import StateStore
 from seawatch.settings import Settings
 from seawatch.sim import SimConfig, simulate
-from seawatch.store import open_store
+from seawatch.store import Store, open_store
 from seawatch.store.tables import TABLES
 
 _ORDER = {"events": "event_id", "segments": "segment_id", "positions": "mmsi, ts, msg_key"}
@@ -46,20 +46,30 @@ def _canonical(url: str, node: Settings) -> dict[str, tuple[int, str]]:
     return out
 
 
+def whole_run(url: str, node: Settings, files: list[Path], late: Path, tmp: Path) -> None:
+    """The reference: every file and the late rows in one run, into ``url``."""
+    end = _START_US + 5 * _HOUR_US
+    with open_store(url, node) as store:
+        states = StateStore(tmp / "whole-state")
+        ingest(store, [*files, late], node, detect=True, states=states, watermark_us=end)
+
+
+def hourly_runs(store: Store, node: Settings, files: list[Path], states: StateStore) -> None:
+    """One daily-style run per file, each closed at its hour's end, carrying ``states``."""
+    for i, f in enumerate(files):
+        until = _START_US + (i + 1) * _HOUR_US
+        ingest(store, [f], node, detect=True, states=states, watermark_us=until)
+
+
 def test_late_rows_of_a_past_day_in_each_backend(
     store_url: str, node: Settings, days: tuple[list[Path], Path], tmp_path: Path
 ) -> None:
     files, late = days
     whole = store_url.replace("store", "store0")
-    end = _START_US + 5 * _HOUR_US
-    with open_store(whole, node) as store:
-        states = StateStore(tmp_path / "whole-state")
-        ingest(store, [*files, late], node, detect=True, states=states, watermark_us=end)
+    whole_run(whole, node, files, late, tmp_path)
     states = StateStore(tmp_path / "state")
     with open_store(store_url, node) as store:
-        for i, f in enumerate(files):
-            until = _START_US + (i + 1) * _HOUR_US
-            ingest(store, [f], node, detect=True, states=states, watermark_us=until)
+        hourly_runs(store, node, files, states)
         report = ingest(store, [late], node, detect=True, states=states)
     assert report.rerun is not None
     assert report.rerun.days >= 1
