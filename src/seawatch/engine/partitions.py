@@ -251,15 +251,13 @@ def decode_input(
 
 
 def merge_bucket(
-    root: Path, pieces_in_order: list[tuple[str, str, int]]
+    root: Path, bucket: int, pieces_in_order: list[tuple[str, str, int]]
 ) -> dict[str, dict[str, Any]]:
     """A task: one bucket's pieces (file, kind, day; in input order) made its partitions,
     each sorted by :func:`time_order`; their manifest entries."""
     grouped: dict[tuple[str, int], list[str]] = {}
-    bucket = -1
     for rel, kind, day in pieces_in_order:
         grouped.setdefault((kind, day), []).append(rel)
-        bucket = int(Path(rel).stem.rsplit("-", 1)[1])
     files: dict[str, dict[str, Any]] = {}
     for (kind, day), rels in sorted(grouped.items()):
         rows = time_order(pa.concat_tables([arrowfile.read(root / r) for r in rels]), kind)
@@ -312,7 +310,7 @@ def write_partitions(
     for d in decoded:  # in input order: rows of equal content keep it (time_order is stable)
         for rel, kind, day, bucket, _ in d.parts:
             by_bucket.setdefault(bucket, []).append((rel, kind, first if day is None else day))
-    for files in run(merge_bucket, [(root, by_bucket[b]) for b in sorted(by_bucket)]):
+    for files in run(merge_bucket, [(root, b, by_bucket[b]) for b in sorted(by_bucket)]):
         manifest.files.update(files)
     manifest.files = dict(sorted(manifest.files.items()))
     manifest.days = sorted({int(f["day"]) for f in manifest.files.values()})
