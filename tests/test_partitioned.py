@@ -115,6 +115,21 @@ def test_spilling_while_partitioning_changes_nothing(
     assert partitioned(inputs, tmp_path, buckets=7, chunk_rows=500) == reference
 
 
+@pytest.mark.parametrize("compression", ["lz4", "zstd"])
+def test_compressed_working_files_give_the_same_answers(
+    inputs: list[Path], reference: dict[str, str], tmp_path: Path, compression: str
+) -> None:
+    size = {}
+    for how in ("none", compression):
+        work, out = tmp_path / f"work-{how}", tmp_path / f"out-{how}"
+        with ParquetDirSink(out) as sink:
+            run_partitioned(inputs, Settings(work_compression=how), sinks=[sink], buckets=7,
+                            work_dir=work)  # fmt: skip
+        assert digests(out) == reference
+        size[how] = sum(f.stat().st_size for f in work.rglob("*.arrow"))
+    assert size[compression] < size["none"]  # the files were compressed
+
+
 def test_one_worker_cluster_gives_the_same_answers(
     inputs: list[Path], reference: dict[str, str], tmp_path: Path, cluster: Any
 ) -> None:

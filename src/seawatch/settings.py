@@ -136,6 +136,14 @@ class Settings:
         "rows older than the newest one seen minus this are quarantined as late.",
         minimum=0,
     )
+    work_compression: str = setting(
+        "none",
+        "Compression of the partitioned engine's working files (`--engine partitioned` or "
+        "`dask`; they live only during a run): none, the least CPU (they are mostly read "
+        "back from the page cache); lz4 or zstd, about a half or a third of the bytes for "
+        "more CPU, for a cluster whose shared filesystem is slower than its cores.",
+        choices=("none", "lz4", "zstd"),
+    )
     progress: bool = setting(True, "Show progress bars on long work when stderr is a terminal.")
     db: Secret = setting(
         Secret(""),

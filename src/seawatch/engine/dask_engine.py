@@ -302,6 +302,7 @@ def run_partitioned(
                 watermark_us=manifest.watermark_us or 0, zones=tuple(zones),
                 params=resolve_params(settings) if params is None else dict(params),
                 reorder_window_s=settings.reorder_window_s, chunk_rows=chunk_rows,
+                compression=settings.work_compression,
             )  # fmt: skip
             outs, encounters = _run_tasks(manifest, cfg, runner, slot_s)
         finally:

@@ -82,6 +82,8 @@ class TaskConfig:
     reorder_window_s: float | None = None
     chunk_rows: int | None = None
     geography: bool = True
+    compression: str = "none"
+    """Of the files the tasks write (the settings' ``work_compression``)."""
 
 
 @dataclass
@@ -115,10 +117,10 @@ def _first(pos: pa.Table, st: pa.Table) -> int:
     return int(min(ts_us(t)[0] for t in (pos, st) if t.num_rows))
 
 
-def _write(table: pa.Table, path: Path, out: VesselOut, name: str) -> None:
+def _write(table: pa.Table, path: Path, out: VesselOut, name: str, compression: str) -> None:
     if table.num_rows:
         path.parent.mkdir(parents=True, exist_ok=True)
-        arrowfile.write(table, path)
+        arrowfile.write(table, path, compression)
         out.files[name] = str(path)
 
 
@@ -162,12 +164,12 @@ def vessel_task(
     if positions is not None and positions.num_rows:
         t = ts_us(positions)  # in time order: readers take an hour by the row groups' stats
         positions = positions.take(np.argsort(t, kind="stable"))
-        _write(positions, base / f"positions-{name}.arrow", out, "positions")
+        _write(positions, base / f"positions-{name}.arrow", out, "positions", cfg.compression)
         out.span = (int(t.min()), int(t.max()))
-    _write(pa.concat_tables(events), base / f"events-{name}.arrow", out, "events")
+    _write(pa.concat_tables(events), base / f"events-{name}.arrow", out, "events", cfg.compression)
     if last:
-        _write(pipe.segments(), base / f"segments-{name}.arrow", out, "segments")
-        _write(pipe.history(), base / f"identity-{name}.arrow", out, "identity")
+        _write(pipe.segments(), base / f"segments-{name}.arrow", out, "segments", cfg.compression)
+        _write(pipe.history(), base / f"identity-{name}.arrow", out, "identity", cfg.compression)
         out.positions, out.dropped = pipe.positions, dict(pipe.dropped)
     out.geography = pipe.geography
     return (None if last else pipe), out
@@ -250,7 +252,7 @@ def slot_task(outs: Sequence[VesselOut], cfg: TaskConfig, t0: int, t1: int) -> s
     cols |= {"step": gs[p], "distance_m": d}
     path = Path(cfg.work) / "slots" / f"close-{t0}.arrow"
     path.parent.mkdir(parents=True, exist_ok=True)
-    arrowfile.write(pa.table(cols, schema=_STEPS), path)
+    arrowfile.write(pa.table(cols, schema=_STEPS), path, cfg.compression)
     return str(path)
 
 

@@ -133,8 +133,9 @@ class _Spool:
     """Rows by (kind, day, bucket), held in memory; beyond ``_SPILL_ROWS`` all spilled to
     unsorted temporary files, read back one partition at a time at the end."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, compression: str) -> None:
         self.root = root
+        self.compression = compression
         self.held: dict[tuple[str, int | None, int], list[pa.Table]] = {}
         self.writers: dict[tuple[str, int | None, int], arrowfile.Appender] = {}
         self.rows = 0
@@ -154,7 +155,7 @@ class _Spool:
         rows = pa.concat_tables(self.held.pop(key, []))
         if key not in self.writers:
             self.tmp(key).parent.mkdir(parents=True, exist_ok=True)
-            self.writers[key] = arrowfile.Appender(self.tmp(key), rows.schema)
+            self.writers[key] = arrowfile.Appender(self.tmp(key), rows.schema, self.compression)
         self.writers[key].write(rows)
 
     def tables(self) -> Iterator[tuple[tuple[str, int | None, int], pa.Table]]:
@@ -224,7 +225,7 @@ def decode_input(
     input is told in the findings, what it gave before the damage kept."""
     findings = Findings()
     folder = root / ".decoded" / f"{task:05d}"
-    spool = _Spool(folder)
+    spool = _Spool(folder, settings.work_compression)
     stats = DecodeStats()
     newest = None
     for piece in pieces(source, settings, chunk_rows, None, untimed, findings):
@@ -245,13 +246,13 @@ def decode_input(
     folder.mkdir(parents=True, exist_ok=True)
     for (kind, day, bucket), rows in spool.tables():
         path = folder / f"{kind}-{'none' if day is None else day}-{bucket:04d}.arrow"
-        arrowfile.write(rows, path)
+        arrowfile.write(rows, path, settings.work_compression)
         parts.append((str(path.relative_to(root)), kind, day, bucket, rows.num_rows))
     return Decoded(index, parts, stats, findings, newest)
 
 
 def merge_bucket(
-    root: Path, bucket: int, pieces_in_order: list[tuple[str, str, int]]
+    root: Path, bucket: int, pieces_in_order: list[tuple[str, str, int]], compression: str
 ) -> dict[str, dict[str, Any]]:
     """A task: one bucket's pieces (file, kind, day; in input order) made its partitions,
     each sorted by :func:`time_order`; their manifest entries."""
@@ -263,7 +264,7 @@ def merge_bucket(
         rows = time_order(pa.concat_tables([arrowfile.read(root / r) for r in rels]), kind)
         rel = _rel(kind, day, bucket)
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        arrowfile.write(rows, root / rel)
+        arrowfile.write(rows, root / rel, compression)
         ts = ts_us(rows)
         files[rel] = {"kind": kind, "day": day, "bucket": bucket, "rows": rows.num_rows,
                       "min_ts_us": int(ts.min()), "max_ts_us": int(ts.max())}  # fmt: skip
@@ -310,7 +311,10 @@ def write_partitions(
     for d in decoded:  # in input order: rows of equal content keep it (time_order is stable)
         for rel, kind, day, bucket, _ in d.parts:
             by_bucket.setdefault(bucket, []).append((rel, kind, first if day is None else day))
-    for files in run(merge_bucket, [(root, b, by_bucket[b]) for b in sorted(by_bucket)]):
+    for files in run(
+        merge_bucket,
+        [(root, b, by_bucket[b], settings.work_compression) for b in sorted(by_bucket)],
+    ):
         manifest.files.update(files)
     manifest.files = dict(sorted(manifest.files.items()))
     manifest.days = sorted({int(f["day"]) for f in manifest.files.values()})
