@@ -83,14 +83,12 @@ def _maxrss_mib() -> float:
 
 def worker_peak_mib(files: list[Path], buckets: int, work: Path) -> float:
     """Peak RSS (MiB) of the one worker of a new LocalCluster that ran ``files``."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
+
+    from seawatch.engine.dask_engine import local_cluster
 
     settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
-    with (
-        LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                     host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster,
-        Client(cluster) as client,
-    ):  # fmt: skip
+    with local_cluster(1) as cluster, Client(cluster) as client:
         db = work / f"mem-{time.monotonic_ns()}.duckdb"
         with open_store(str(db), settings) as store:
             ingest(store, files, settings, detect=True, engine="dask",

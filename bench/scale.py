@@ -28,6 +28,7 @@ from typing import Any
 
 import psutil
 
+from seawatch.engine.dask_engine import local_cluster
 from seawatch.engine.ingest import ingest
 from seawatch.settings import load_settings
 from seawatch.store import open_store
@@ -58,13 +59,9 @@ def _engine(name: str, workers: int) -> Iterator[tuple[str, dict[str, Any]]]:
     if not name.startswith("dask"):
         yield name, {}
         return
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    with (
-        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                     host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster,
-        Client(cluster) as client,
-    ):  # fmt: skip
+    with local_cluster(workers) as cluster, Client(cluster) as client:
         yield "dask", {"client": client}
 
 

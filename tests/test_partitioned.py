@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from seawatch.decode import decode
 from seawatch.decode.schemas import conform
 from seawatch.engine.canonical import digests
-from seawatch.engine.dask_engine import run_partitioned
+from seawatch.engine.dask_engine import local_cluster, run_partitioned
 from seawatch.engine.detect import detect_files
 from seawatch.engine.partitions import Manifest, bucket_of, read_part, write_partitions
 from seawatch.engine.sinks import ParquetDirSink
@@ -83,13 +83,9 @@ def reference(inputs: list[Path], tmp_path_factory: pytest.TempPathFactory) -> d
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
     """One loopback LocalCluster of 1 worker process for the module."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    with (
-        LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                     dashboard_address="127.0.0.1:0") as c,
-        Client(c) as client,
-    ):  # fmt: skip
+    with local_cluster(1) as c, Client(c) as client:
         yield client
 
 
@@ -128,6 +124,16 @@ def test_compressed_working_files_give_the_same_answers(
         assert digests(out) == reference
         size[how] = sum(f.stat().st_size for f in work.rglob("*.arrow"))
     assert size[compression] < size["none"]  # the files were compressed
+
+
+def _profiling() -> bool:
+    import dask
+
+    return bool(dask.config.get("distributed.worker.profile.enabled"))
+
+
+def test_the_local_clusters_workers_do_not_sample_stacks(cluster: Any) -> None:
+    assert set(cluster.run(_profiling).values()) == {False}
 
 
 def test_one_worker_cluster_gives_the_same_answers(

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from seawatch.cli.main import cli
 from seawatch.engine.canonical import digests
+from seawatch.engine.dask_engine import local_cluster
 from seawatch.engine.ingest import ingest
 from seawatch.settings import load_settings
 from seawatch.store import TABLES, Store, open_store
@@ -33,12 +34,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 @pytest.fixture(scope="module")
 def scheduler() -> Iterator[str]:
     """One loopback LocalCluster of 2 worker processes for the module: its address."""
-    from distributed import LocalCluster
-
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address="127.0.0.1:0",
-    ) as cluster:  # fmt: skip
+    with local_cluster(2) as cluster:
         yield str(cluster.scheduler_address)
 
 
