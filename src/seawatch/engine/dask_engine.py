@@ -144,9 +144,11 @@ def _dask_client(scheduler: str | None, workers: int) -> tuple[Any, Any]:
 
 def _run_tasks(
     manifest: Manifest, cfg: TaskConfig, runner: Any, slot_s: int
-) -> tuple[list[VesselOut], pa.Table]:
-    """Every task of the run; the vessel tasks' outputs and the events of the stages across
-    vessels (encounters, identity changes)."""
+) -> tuple[list[tuple[int, Any]], list[Any]]:
+    """Every task of the run, submitted: the vessel tasks' (day, output) in a fixed order
+    (bucket by bucket, the largest first, each day by day) and the stages across vessels
+    (encounters, identity changes), both as futures on a cluster (``runner.gather`` them)
+    or as values in this process."""
     sizes: dict[int, int] = {}
     first: dict[int, int] = {}
     for f in manifest.files.values():
@@ -162,19 +164,23 @@ def _run_tasks(
         ]
         outs = [r[1] for chain in runner.chains(steps) for r in chain]
         close = [slot_task(outs, cfg, t0, t1) for t0, t1 in slots(manifest, slot_s)]
-        return outs, pa.concat_tables([encounter_runs(close, cfg), statics_task(cfg)])
+        return [(o.day, o) for o in outs], [encounter_runs(close, cfg), statics_task(cfg)]
     futures = []
+    rank = {day: len(manifest.days) - k for k, day in enumerate(manifest.days)}
     for b, days in zip(buckets, plan, strict=True):
         prev = None
         for day in days:
+            # earlier days first (the loader stores a day once all its buckets are done,
+            # while the cluster works on the next), then the largest buckets first
+            priority = rank[day] * 2**40 + sizes[b]
             prev = runner.submit(_chain, prev, cfg, day, b, day == last_day,
-                                 priority=sizes[b], pure=False)  # fmt: skip
-            futures.append(runner.submit(operator.itemgetter(1), prev, pure=False))
-    close = [runner.submit(slot_task, futures, cfg, t0, t1, pure=False)
+                                 priority=priority, pure=False)  # fmt: skip
+            futures.append((day, runner.submit(operator.itemgetter(1), prev, pure=False)))
+    close = [runner.submit(slot_task, [f for _, f in futures], cfg, t0, t1, pure=False)
              for t0, t1 in slots(manifest, slot_s)]  # fmt: skip
     across = [runner.submit(encounter_runs, close, cfg, pure=False),
               runner.submit(statics_task, cfg, pure=False)]  # fmt: skip
-    return runner.gather(futures), pa.concat_tables(runner.gather(across))
+    return futures, across
 
 
 def _chain(prev: Any, cfg: TaskConfig, day: int, bucket: int, last: bool) -> Any:
@@ -219,16 +225,22 @@ def _window(cursors: Sequence[_Cursor], hi: int, empty: pa.Table) -> pa.Table:
 
 
 def _load(
-    outs: list[VesselOut], across: pa.Table, root: Path, manifest: Manifest,
-    sinks: Sequence[Sink], report: EngineReport,
+    planned: list[tuple[int, Any]], across: list[Any], runner: Any, root: Path,
+    manifest: Manifest, sinks: Sequence[Sink], report: EngineReport,
 ) -> None:  # fmt: skip
-    """Feed the sinks the tasks' files a day at a time, each day an hour of every bucket at
-    a time (the store's duplicate check then looks at that hour only); the end last."""
+    """Feed the sinks the tasks' files a day at a time, each day as soon as its tasks are
+    done (on a cluster, while it works on later days and on encounters), an hour of every
+    bucket at a time (the store's duplicate check then looks at that hour only); the stages
+    across vessels and the run's end last."""
     source = manifest.sources[0] if manifest.sources else "pipeline"
     empty = read_part(root, None, "positions")
     no_statics = read_part(root, None, "statics")
+    outs: list[VesselOut | None] = [None] * len(planned)
     for day in manifest.days:
-        mine = [o for o in outs if o.day == day]
+        at = [k for k, (d, _) in enumerate(planned) if d == day]
+        mine: list[VesselOut] = runner.gather([planned[k][1] for k in at])
+        for k, out in zip(at, mine, strict=True):
+            outs[k] = out
         files = [o.files["positions"] for o in mine if "positions" in o.files]
         statics = [root / r for r, f in manifest.files.items()
                    if f["kind"] == "statics" and f["day"] == day]  # fmt: skip
@@ -247,12 +259,19 @@ def _load(
             report.chunks += 1
             for sink in sinks:
                 sink.chunk(piece, result)
-    segments = pa.concat_tables([_read(o.files.get("segments"), SEGMENTS) for o in outs]
+    done = [o for o in outs if o is not None]
+    report.positions = sum(o.positions for o in done)
+    for o in done:
+        for reason, n in o.dropped.items():
+            report.dropped[reason] = report.dropped.get(reason, 0) + n
+    report.geography = any(o.geography for o in done)
+    segments = pa.concat_tables([_read(o.files.get("segments"), SEGMENTS) for o in done]
                                 or [SEGMENTS.empty_table()])  # fmt: skip
-    history = pa.concat_tables([_read(o.files.get("identity"), IDENTITY) for o in outs]
+    history = pa.concat_tables([_read(o.files.get("identity"), IDENTITY) for o in done]
                                or [IDENTITY.empty_table()])  # fmt: skip
-    _count(report, across)
-    final = Final(ChunkResult(empty.slice(0, 0), across), segments, history)
+    events = pa.concat_tables(runner.gather(across))
+    _count(report, events)
+    final = Final(ChunkResult(empty.slice(0, 0), events), segments, history)
     report.segments = segments.num_rows
     for sink in sinks:
         sink.finish(final)
@@ -318,18 +337,13 @@ def run_partitioned(
                 reorder_window_s=settings.reorder_window_s, chunk_rows=chunk_rows,
                 compression=settings.work_compression,
             )  # fmt: skip
-            outs, encounters = _run_tasks(manifest, cfg, runner, slot_s)
+            planned, across = _run_tasks(manifest, cfg, runner, slot_s)
+            _load(planned, across, runner, root, manifest, sinks, report)
         finally:
             if own:
                 client.close()
             if cluster is not None:
                 cluster.close()
-        report.positions = sum(o.positions for o in outs)
-        for o in outs:
-            for reason, n in o.dropped.items():
-                report.dropped[reason] = report.dropped.get(reason, 0) + n
-        report.geography = any(o.geography for o in outs)
-        _load(outs, encounters, root, manifest, sinks, report)
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -233,6 +233,7 @@ def slot_task(outs: Sequence[VesselOut], cfg: TaskConfig, t0: int, t1: int) -> s
     rows = pa.concat_tables(parts, promote_options="permissive") if parts else None
     if rows is None or rows.num_rows == 0:
         return None
+    rows = rows.combine_chunks()  # one chunk: sorted 4x faster than ~20 per bucket file
     rows = rows.sort_by([("mmsi", "ascending"), ("ts", "ascending"), ("segment_id", "ascending"),
                          ("lat", "ascending"), ("lon", "ascending")])  # fmt: skip
     kd = prepare(rows, None, {}, watermark_us=cfg.watermark_us)
