@@ -39,10 +39,31 @@ def time_order(table: pa.Table, kind: str) -> pa.Table:
     total order of their content (MMSI, then message key), not of arrival: the order of the
     stages' input never depends on how the input was split into files or chunks."""
     mmsi_col: Any = table.column("mmsi").cast(pa.int64())
-    mmsi: Any = pc.fill_null(mmsi_col, pa.scalar(-1, pa.int64()))
+    mmsi = np.asarray(pc.fill_null(mmsi_col, pa.scalar(-1, pa.int64())).to_numpy(), np.int64)
+    ts = ts_us(table)
+    if _in_order(table, kind, ts, mmsi):  # e.g. a partition sorted when it was written
+        return table
     keys = np.asarray(message_keys(table, kind).to_numpy(), np.int64)
-    order = np.lexsort((keys, np.asarray(mmsi.to_numpy(), np.int64), ts_us(table)))
-    return table.take(order)
+    return table.take(np.lexsort((keys, mmsi, ts)))
+
+
+def _in_order(
+    table: pa.Table, kind: str, ts: np.ndarray[Any, Any], mmsi: np.ndarray[Any, Any]
+) -> bool:
+    """Are ``table``'s rows already in :func:`time_order`'s order? Message keys are
+    computed only for the rows whose time and MMSI equal their neighbour's."""
+    if len(ts) < 2:
+        return True
+    same_ts = ts[1:] == ts[:-1]
+    if (ts[1:] < ts[:-1]).any() or (same_ts & (mmsi[1:] < mmsi[:-1])).any():
+        return False
+    tie = np.flatnonzero(same_ts & (mmsi[1:] == mmsi[:-1]))
+    if len(tie) == 0:
+        return True
+    rows = np.unique(np.r_[tie, tie + 1])
+    keys = np.asarray(message_keys(table.take(rows), kind).to_numpy(), np.int64)
+    at = np.searchsorted(rows, tie)
+    return bool((keys[at + 1] >= keys[at]).all())
 
 
 class ReorderBuffer:

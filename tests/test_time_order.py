@@ -1,0 +1,73 @@
+"""time_order: the rows already in order are returned as they are, and every other table is
+sorted exactly as the full sort by (time, MMSI, message key) would, stable."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from seawatch.decode import decode
+from seawatch.decode.keys import message_keys
+from seawatch.engine.reorder import time_order, ts_us
+
+
+@pytest.fixture(scope="module")
+def positions(tmp_path_factory: pytest.TempPathFactory) -> pa.Table:
+    from seawatch.sim.synth import write_sample
+
+    path = tmp_path_factory.mktemp("sample") / "sample.nmea"
+    write_sample(path, vessels=8, minutes=10, seed=3)
+    table: pa.Table = decode(path)[0]["positions"]
+    return table
+
+
+def full_sort(table: pa.Table) -> pa.Table:
+    mmsi = np.asarray(pc.fill_null(table.column("mmsi").cast(pa.int64()), -1).to_numpy(), np.int64)
+    keys = np.asarray(message_keys(table, "positions").to_numpy(), np.int64)
+    return table.take(np.lexsort((keys, mmsi, ts_us(table))))
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    rows=st.integers(0, 300),
+    ties=st.sampled_from(["few", "repeated", "same_time"]),
+    how=st.sampled_from(["sorted", "swapped", "shuffled"]),
+)
+def test_time_order_equals_the_full_sort(
+    positions: pa.Table, seed: int, rows: int, ties: str, how: str
+) -> None:
+    rng = np.random.default_rng(seed)
+    table = positions.take(
+        rng.choice(positions.num_rows, min(rows, positions.num_rows), replace=False)
+    )
+    if ties == "repeated":  # rows equal in every key, twice
+        table = pa.concat_tables([table, table])
+    if ties == "same_time" and table.num_rows:  # every row at one time: the MMSI and key decide
+        table = table.set_column(
+            0,
+            "ts",
+            pa.array(
+                [table.column("ts")[0].as_py()] * table.num_rows, table.schema.field("ts").type
+            ),
+        )
+    table = full_sort(table)
+    if how == "swapped" and table.num_rows > 1:
+        k = int(rng.integers(0, table.num_rows - 1))
+        order = np.arange(table.num_rows)
+        order[[k, k + 1]] = order[[k + 1, k]]
+        table = table.take(order)
+    elif how == "shuffled":
+        table = table.take(rng.permutation(table.num_rows))
+    assert time_order(table, "positions").equals(full_sort(table))
+
+
+def test_rows_in_order_are_returned_as_they_are(positions: pa.Table) -> None:
+    table = full_sort(positions)
+    assert time_order(table, "positions") is table
