@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from seawatch.decode import decode
 from seawatch.decode.keys import message_keys
-from seawatch.engine.reorder import time_order, ts_us
+from seawatch.engine.reorder import ReorderBuffer, time_order, ts_us
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +71,32 @@ def test_time_order_equals_the_full_sort(
 def test_rows_in_order_are_returned_as_they_are(positions: pa.Table) -> None:
     table = full_sort(positions)
     assert time_order(table, "positions") is table
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 2**32 - 1), pushes=st.integers(1, 6))
+def test_the_buffer_releases_what_one_concatenated_table_would(
+    positions: pa.Table, seed: int, pushes: int
+) -> None:
+    """Held tables split only where they straddle the cutoff: the released rows, the late
+    rows and the rows still held are those of filtering everything held at once."""
+    rng = np.random.default_rng(seed)
+    buffer, held = ReorderBuffer(positions.schema), positions.slice(0, 0)
+    ts = ts_us(positions)
+    ts = ts[np.asarray(positions.column("ts").is_valid(), bool)]
+    for _ in range(pushes):
+        table = positions.take(rng.choice(positions.num_rows, int(rng.integers(0, 80))))
+        late = buffer.push(table)
+        t = ts_us(table)
+        want_late = (t < buffer.horizon_us) & np.asarray(table.column("ts").is_valid(), bool)
+        assert late.equals(table.filter(pa.array(want_late)))
+        held = pa.concat_tables([held, table.filter(pa.array(~want_late))])
+        cutoff = int(rng.integers(ts.min(), ts.max() + 2))
+        got = buffer.release(cutoff)
+        horizon = max(buffer.horizon_us, cutoff)
+        older = ts_us(held) < horizon
+        assert got.equals(full_sort(held.filter(pa.array(older))))
+        held = held.filter(pa.array(~older))
+        assert buffer.rows == held.num_rows

@@ -76,7 +76,8 @@ class ReorderBuffer:
     def __init__(self, schema: pa.Schema, kind: str = "positions") -> None:
         self.schema = schema
         self.kind = kind
-        self._held: list[pa.Table] = []
+        self._held: list[tuple[pa.Table, np.ndarray[Any, np.dtype[np.int64]]]] = []
+        """The tables held, each with its times (:func:`ts_us`), in the order they came."""
         self.horizon_us = NEVER_US
         """Everything older than this has been released; a newer row is not late."""
         self.taken: Any = None
@@ -86,7 +87,7 @@ class ReorderBuffer:
 
     @property
     def rows(self) -> int:
-        return sum(t.num_rows for t in self._held)
+        return sum(t.num_rows for t, _ in self._held)
 
     def push(self, table: pa.Table) -> pa.Table:
         """Hold ``table``'s rows; returns the late ones (older than the horizon)."""
@@ -94,24 +95,39 @@ class ReorderBuffer:
         late = (ts < self.horizon_us) & np.asarray(table.column("ts").is_valid(), bool)
         if late.any():
             kept = table.filter(pa.array(~late))
-            self._held.append(kept)
-            if self.taken is not None:
-                self.taken.append(kept)
+            self._hold(kept, ts[~late])
             return table.filter(pa.array(late))
-        self._held.append(table)
+        self._hold(table, ts)
+        return table.slice(0, 0)
+
+    def _hold(self, table: pa.Table, ts: np.ndarray[Any, np.dtype[np.int64]]) -> None:
+        if table.num_rows:
+            self._held.append((table, ts))
         if self.taken is not None:
             self.taken.append(table)
-        return table.slice(0, 0)
 
     def held(self) -> pa.Table:
         """The rows held, in no particular order (not released)."""
-        return pa.concat_tables([self.schema.empty_table(), *self._held])
+        return pa.concat_tables([self.schema.empty_table(), *(t for t, _ in self._held)])
 
     def release(self, cutoff_us: int) -> pa.Table:
-        """The rows older than ``cutoff_us`` (or without a time), sorted by time, stable."""
-        held = pa.concat_tables([self.schema.empty_table(), *self._held])
+        """The rows older than ``cutoff_us`` (or without a time), sorted by time, stable.
+
+        Only the held tables that straddle the cutoff are split: a table wholly older is
+        released as it is, one wholly newer stays as it is, so a release costs what it
+        releases, not what the window holds (at 100,000 vessels a 10-minute window holds
+        ~4 M rows)."""
         self.horizon_us = max(self.horizon_us, cutoff_us)
-        ts = ts_us(held)
-        out = ts < self.horizon_us
-        self._held = [held.filter(pa.array(~out))] if not out.all() else []
-        return time_order(held.filter(pa.array(out)), self.kind)
+        out: list[pa.Table] = [self.schema.empty_table()]
+        kept: list[tuple[pa.Table, np.ndarray[Any, np.dtype[np.int64]]]] = []
+        for table, ts in self._held:
+            older = ts < self.horizon_us
+            if older.all():
+                out.append(table)
+            elif not older.any():
+                kept.append((table, ts))
+            else:
+                out.append(table.filter(pa.array(older)))
+                kept.append((table.filter(pa.array(~older)), ts[~older]))
+        self._held = kept
+        return time_order(pa.concat_tables(out), self.kind)
