@@ -112,7 +112,8 @@ class Backend(ABC):
 
     def maintain(self) -> list[str]:
         """Rewrite what a backend keeps better rewritten once written (PostgreSQL: each
-        closed day's positions in (cell, vessel, time) order); what was rewritten."""
+        closed day's positions in (cell, vessel, time) order; DuckDB: closed days copied in
+        vessel order, ``duck_tracks``); what was rewritten."""
         return []
 
     def read_session(self) -> Backend:
