@@ -127,8 +127,14 @@ class DuckBackend(Backend):
             with self.transaction():
                 self.execute(sql, params)
             return
+        note = note_write if changes_positions(sql) else None  # their copy changes too
+        self._run(sql, params, note)
+
+    def _run(self, sql: str, params: Sequence[object] = (), note: Any = None) -> None:
+        """Run ``sql`` (after ``note(self, sql, params)``, the copy's bookkeeping)."""
         try:
-            note_write(self, sql, list(params))  # positions changed: their copy too
+            if note is not None:
+                note(self, sql, list(params))
             self.con.execute(sql, list(params)).fetchall()
         except duckdb.Error as exc:
             raise StoreError(f"{self.display}: {exc}") from exc
@@ -261,7 +267,7 @@ class DuckBackend(Backend):
             into, values = f"{table.name} ({cols}, {SEQ})", f"{cols}, {int(batch)}"
         self.con.register(name, rows)
         try:
-            self.execute(f"INSERT INTO {into} SELECT {values} FROM {name}")
+            self._run(f"INSERT INTO {into} SELECT {values} FROM {name}")  # noted above
         finally:
             self.con.unregister(name)
         return rows.num_rows
