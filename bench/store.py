@@ -18,9 +18,10 @@ newest (timed), the database's size before and after, and the queries again, now
 the GeoParquet files of the archived days with the table (the same windows: the row
 counts must be the same).
 
-PostgreSQL: ``--writers`` sets ``db_writers`` (parallel writer connections); ``--maintain``
-runs ``seawatch db maintain`` after the queries (timed) and the queries again on the same
-store (closed days rewritten in track order).
+PostgreSQL: ``--writers`` sets ``db_writers`` (parallel writer connections). ``--maintain``
+(both backends) runs ``seawatch db maintain`` after the queries (timed) and the queries
+again on the same store (PostgreSQL: closed days rewritten in track order; DuckDB: closed
+days copied in vessel order, read by tracks).
 
     .venv/bin/python bench/store.py --positions 10_000_000 --db /tmp/bench.duckdb
     .venv/bin/python bench/store.py --positions 2_000_000 --postgres   # throwaway server

@@ -234,8 +234,8 @@ def test_a_day_reopened_while_a_query_reads_is_read_once(
     u = parse_label("UNCLASSIFIED", three_days.policy)
     listed = read_module.positions_source
 
-    def reopen_meanwhile(store: Store, start: Any, end: Any) -> str:
-        source = listed(store, start, end)
+    def reopen_meanwhile(store: Store, start: Any, end: Any, *table: str) -> str:
+        source = listed(store, start, end, *table)
         if archived_days(three_days):  # the writer, on its own connection: a late row
             write(three_days, [Rec(99, VESSELS[1], u, minute=30, lat=11, lon=86)])
         return source

@@ -116,15 +116,17 @@ def stats_command(ctx: click.Context, db: str | None) -> None:
 @db_option
 @click.pass_context
 def maintain_command(ctx: click.Context, db: str | None) -> None:
-    """Rewrite closed days for tracks (PostgreSQL; DuckDB: nothing to do).
+    """Rewrite closed days for tracks (PostgreSQL: in place; DuckDB: a copy in vessel order).
 
-    Each day's positions partition but the newest, once: in (1-degree cell, vessel, time)
-    order, so one vessel's track reads a few pages a day. Run it after a day ends (e.g.
-    daily from cron); it locks one day at a time while it rewrites it.
+    PostgreSQL: each day's positions partition but the newest, once, in (1-degree cell,
+    vessel, time) order, so one vessel's track reads a few pages a day; it locks one day at
+    a time while it rewrites it. DuckDB: the days before the newest not copied yet are
+    appended to positions_by_vessel in (vessel, time) order, read by tracks (the file grows
+    by about the copied days' size). Run it after a day ends (e.g. daily from cron).
     """
     with open_db(ctx, db, create=False) as store:
         done = store.backend.maintain()
-        click.echo(f"{store.backend.display}: {len(done)} day(s) rewritten")
+        click.echo(f"{store.backend.display}: {len(done)} day(s) rewritten or copied")
         for name in done:
             click.echo(f"  {name}")
 

@@ -33,6 +33,7 @@ from seawatch.export.records import enriched
 from seawatch.labels import Label
 from seawatch.serve import audit
 from seawatch.serve.deps import Principal, ServeState, session
+from seawatch.serve.render_json import items_json
 from seawatch.store.query import Query as StoreQuery
 
 __all__ = [
@@ -213,11 +214,16 @@ def records_answer(
     if nxt is not None:
         headers["Link"] = f'<{nxt}>; rel="next"'
     if fmt is None:
-        shown = items(rows, labels)
-        if item is not None:
-            shown = [item(x) for x in shown]
-        body = {"marking": marking, "items": shown, "next": nxt}
-        response: Response = Response(json.dumps(body), media_type=_JSON, headers=headers)
+        text = None if item is not None else items_json(rows, labels)
+        if text is None:
+            shown = items(rows, labels)
+            if item is not None:
+                shown = [item(x) for x in shown]
+            text = json.dumps(shown).encode()
+        # the document as json.dumps writes {"marking", "items", "next"}, the items as text
+        head = f'{{"marking": {json.dumps(marking)}, "items": '.encode()
+        body = b"".join((head, text, f', "next": {json.dumps(nxt)}}}'.encode()))
+        response: Response = Response(body, media_type=_JSON, headers=headers)
     else:
         assert kind is not None
         buf = io.BytesIO()

@@ -134,17 +134,20 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def positions_source(store: Store, start: datetime | None, end: datetime | None) -> str:
-    """What to read positions of ``[start, end]`` from: ``positions`` when no archived day
-    overlaps the window, else ``positions`` and those days' files as one relation named
-    ``positions`` (DuckDB pushes the conditions into both sides)."""
+def positions_source(
+    store: Store, start: datetime | None, end: datetime | None, table: str = "positions"
+) -> str:
+    """What to read positions of ``[start, end]`` from: ``table`` (``positions``, or a
+    relation in its place: :func:`.duck_tracks.source`) when no archived day overlaps the
+    window, else it and those days' files as one relation named ``positions`` (DuckDB
+    pushes the conditions into both sides)."""
     days = archived_days(store, start, end)
     if not days:
-        return "positions"
+        return table if table == "positions" else f"{table} AS positions"
     files = ", ".join(literal(str(d.path)) for d in days)
     cols = ", ".join(COLUMNS)
     return (
-        f"(SELECT {cols} FROM positions UNION ALL "
+        f"(SELECT {cols} FROM {table} UNION ALL "
         f"SELECT {cols} FROM read_parquet([{files}])) AS positions"
     )
 

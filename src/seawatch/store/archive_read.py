@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from seawatch.errors import StoreError
 from seawatch.store.archive import archived_days, literal, positions_source
+from seawatch.store.duck_tracks import source as vessel_source
 
 if TYPE_CHECKING:
     from seawatch.store.base import Store
@@ -41,6 +42,7 @@ def snapshot(store: Store, table: str) -> AbstractContextManager[Any]:
 
 
 _THREAD = threading.local()
+_ONE_VESSEL = " AND mmsi = ?"  # the condition of one vessel's positions (store.where)
 
 
 def _reader() -> duckdb.DuckDBPyConnection:
@@ -66,9 +68,15 @@ def fetch_positions(
 ) -> pa.Table:
     """The rows of ``build(source)`` over the positions of the window ``[start, end]`` in
     the database and the archive (see the module); ``merge`` combines the two results of
-    a backend that reads no Parquet (``SELECT ... FROM combined ...``)."""
+    a backend that reads no Parquet (``SELECT ... FROM combined ...``). DuckDB reads a
+    query of one vessel (``mmsi = ?``) from the copy of closed days in vessel order where
+    there is one (:mod:`.duck_tracks`: the same rows as ``positions``, fewer row groups)."""
     if store.backend.dialect.name == "duckdb":
-        return store.backend.fetch(build(positions_source(store, start, end)), params, schema)
+        table = "positions"
+        if _ONE_VESSEL in build(table):
+            table = vessel_source(store.backend, start) or table  # type: ignore[arg-type]
+        source = positions_source(store, start, end, table)
+        return store.backend.fetch(build(source), params, schema)
     here = store.backend.fetch(build("positions"), params, schema)
     days = archived_days(store, start, end)
     if not days:

@@ -112,7 +112,8 @@ class Backend(ABC):
 
     def maintain(self) -> list[str]:
         """Rewrite what a backend keeps better rewritten once written (PostgreSQL: each
-        closed day's positions in (cell, vessel, time) order); what was rewritten."""
+        closed day's positions in (cell, vessel, time) order; DuckDB: closed days copied in
+        vessel order, ``duck_tracks``); what was rewritten."""
         return []
 
     def read_session(self) -> Backend:
@@ -278,6 +279,23 @@ class Store:
 
                 reopen(self, rows.column("ts"))
             return self.backend.insert(tdef, tdef.conform(rows))
+
+    def append(self, table: str, row: dict[str, object]) -> None:
+        """Insert one row whose key is new (an audit row: a fresh random id) with a plain
+        ``INSERT``, in the caller's transaction: no deduplication (a key already stored is a
+        :class:`StoreError` from the table's primary key). A fifth of :meth:`write`'s CPU for
+        one row (no Arrow table registered, no anti-join: bench/serve_parts.py)."""
+        tdef = TABLES[table]
+        if tdef.labelled or tdef.sequenced or tdef.bulk:
+            raise StoreError(f"{table}: append is for small unlabelled tables (use write)")
+        unknown = set(row) - set(tdef.names)
+        if unknown:
+            raise StoreError(f"{table}: no column {', '.join(sorted(unknown))}")
+        cols = [c for c in tdef.names if c in row]
+        self.backend.execute(
+            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+            [row[c] for c in cols],
+        )
 
     def settled_seq(self, timeout_s: float = 5.0) -> int | None:
         """The write number up to which every write is committed or rolled back (see

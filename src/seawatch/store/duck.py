@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from seawatch.errors import StoreError
 from seawatch.store.base import Backend
+from seawatch.store.duck_tracks import changes_positions, maintain, note_insert, note_write
 from seawatch.store.gate import WriterGate, gate_for
 from seawatch.store.tables import SEQ, SEQUENCE, Dialect, TableDef
 
@@ -122,7 +123,18 @@ class DuckBackend(Backend):
         self._entered = False
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        if not self._depth and changes_positions(sql):  # with its copy, in one transaction
+            with self.transaction():
+                self.execute(sql, params)
+            return
+        note = note_write if changes_positions(sql) else None  # their copy changes too
+        self._run(sql, params, note)
+
+    def _run(self, sql: str, params: Sequence[object] = (), note: Any = None) -> None:
+        """Run ``sql`` (after ``note(self, sql, params)``, the copy's bookkeeping)."""
         try:
+            if note is not None:
+                note(self, sql, list(params))
             self.con.execute(sql, list(params)).fetchall()
         except duckdb.Error as exc:
             raise StoreError(f"{self.display}: {exc}") from exc
@@ -245,6 +257,8 @@ class DuckBackend(Backend):
             rows = rows.take(idx)  # (every row, in the order given: taken as it is)
         if rows.num_rows == 0:
             return 0
+        if table.name == "positions":  # closed days read from their copy: read here again
+            note_insert(self, pc.min(rows.column("ts")).as_py())
         name = next(_names)
         cols = ", ".join(table.names)
         into, values = f"{table.name} ({cols})", cols
@@ -253,7 +267,7 @@ class DuckBackend(Backend):
             into, values = f"{table.name} ({cols}, {SEQ})", f"{cols}, {int(batch)}"
         self.con.register(name, rows)
         try:
-            self.execute(f"INSERT INTO {into} SELECT {values} FROM {name}")
+            self._run(f"INSERT INTO {into} SELECT {values} FROM {name}")  # noted above
         finally:
             self.con.unregister(name)
         return rows.num_rows
@@ -269,6 +283,13 @@ class DuckBackend(Backend):
     def _count(self, table: str) -> int:
         rows = self.con.execute(f"SELECT count(*) FROM {table}").fetchall()
         return int(rows[0][0])
+
+    def maintain(self) -> list[str]:
+        """Closed days copied in vessel order for tracks (:mod:`.duck_tracks`)."""
+        try:
+            return maintain(self)
+        except duckdb.Error as exc:
+            raise StoreError(f"{self.display}: copying closed days: {exc}") from exc
 
     def table_names(self) -> set[str]:
         rows = self.con.execute(
