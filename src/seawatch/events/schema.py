@@ -18,6 +18,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from seawatch.events.event_ids import event_ids
+
 TS_TYPE = pa.timestamp("us", tz="UTC")
 
 
@@ -154,12 +156,15 @@ def build_events(
     mmsis = _to_list(mmsi, n)
     others = _to_list(other_mmsi, n)
     discs = list(discriminators) if discriminators is not None else [""] * n
-    ids = [
-        event_id(event_type, int(m), None if o is None else int(o), int(s), d)
-        for m, o, s, d in zip(mmsis, others, starts, discs, strict=True)
-    ]
+    try:  # one compiled pass over the column; the same ids
+        ids: Any = event_ids(event_type, mmsi, other_mmsi, start_us, discs)
+    except (TypeError, ValueError, pa.ArrowException):  # floats, missing texts: one by one
+        ids = [
+            event_id(event_type, int(m), None if o is None else int(o), int(s), d)
+            for m, o, s, d in zip(mmsis, others, starts, discs, strict=True)
+        ]
     cols: dict[str, pa.Array[Any]] = {
-        "event_id": pa.array(ids, pa.string()),
+        "event_id": ids if isinstance(ids, pa.Array) else pa.array(ids, pa.string()),
         "event_type": pa.array([event_type] * n, pa.string()),
         "start_ts": pa.array(starts, pa.int64()).cast(TS_TYPE),
         "end_ts": pa.array(_to_list(end_us, n), pa.int64()).cast(TS_TYPE),
