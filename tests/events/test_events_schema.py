@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import re
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
 from evtools import MIN, T0, TS, positions
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from seawatch.events import suspected_disabling
 from seawatch.events.registry import REGISTRY, Detector, detectors, update_events_doc
-from seawatch.events.schema import EVENTS_SCHEMA, build_events, combine
+from seawatch.events.schema import EVENTS_SCHEMA, build_events, combine, json_objects
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "events.md"
 QUIET = {"encounter", "port_visit", "zone_entry"}
@@ -90,3 +93,15 @@ def test_parameter_tables_are_generated_from_the_classes() -> None:
         assert f"<!-- params:{d.name} -->" in doc, f"no generated parameter table for {d.name}"
         for spec in d.specs.values():
             assert spec.help, (d.name, spec.name)
+
+
+@given(st.lists(st.one_of(st.none(), st.text(max_size=12)), min_size=1, max_size=30))
+@settings(deadline=None)  # a loaded machine: no timing in tests
+@example(["EVER GIVEN", None, "x#[]~ !", ""])
+@example(['a"b', "back\\slash", "ü"])
+def test_text_details_are_json_dumps_of_each_text(texts: list[str | None]) -> None:
+    """An Arrow text array in ``json_objects`` is quoted and escaped as ``json.dumps`` does
+    (column-wise when every text is plain ASCII, else one by one)."""
+    got = json_objects(len(texts), {"after": pa.array(texts, pa.string()), "n": 1})
+    want = [json.dumps({"after": t, "n": 1}, sort_keys=True, separators=(",", ":")) for t in texts]
+    assert got.to_pylist() == want

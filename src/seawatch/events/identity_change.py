@@ -125,14 +125,15 @@ def _events(
 ) -> pa.Table:  # fmt: skip
     """One event per changed row ``hit`` of the grouped order (rows ``hit - 1`` hold the
     values before; ``vals`` in the rows' order, ``order`` the grouped order)."""
-    before = vals.take(order[hit - 1]).to_pylist()
-    after = vals.take(order[hit]).to_pylist()
+    before_arr, after_arr = vals.take(order[hit - 1]), vals.take(order[hit])
+    before, after = before_arr.to_pylist(), after_arr.to_pylist()
+    text = pa.types.is_string(vals.type)  # quoted column-wise; numbers as json.dumps writes
     details = json_objects(  # column-wise: no dict and json.dumps per event
         len(hit),
         {
             "field": name,
-            "before": before,
-            "after": after,
+            "before": before_arr if text else before,
+            "after": after_arr if text else after,
             "before_ts_us": np.asarray(ts[hit - 1], dtype=np.int64),
             **{k: np.asarray(v, dtype=np.int64) for k, v in extra.items()},
             "params": asdict(params),

@@ -18,6 +18,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from seawatch.events.event_ids import event_ids
+
 TS_TYPE = pa.timestamp("us", tz="UTC")
 
 
@@ -76,7 +78,8 @@ def json_objects(n: int, fields: dict[str, Any]) -> pa.StringArray:
     """``n`` JSON objects (keys sorted, as ``json.dumps(..., sort_keys=True)``) built column-wise.
 
     Each value of ``fields`` is a numpy or Arrow array of numbers (NaN and null become
-    ``null``; floats in their shortest round-trip form), a list of JSON-able Python values,
+    ``null``; floats in their shortest round-trip form), an Arrow array of text (quoted and
+    escaped as ``json.dumps`` does), a list of JSON-able Python values,
     or anything else JSON-able: a constant repeated in every object (e.g. the parameters).
     No Python object per event for the numeric columns.
     """
@@ -87,7 +90,9 @@ def json_objects(n: int, fields: dict[str, Any]) -> pa.StringArray:
     for key in sorted(fields):
         value = fields[key]
         text: Any
-        if isinstance(value, np.ndarray | pa.Array):
+        if isinstance(value, pa.Array) and pa.types.is_string(value.type):
+            text = _json_strings(value)
+        elif isinstance(value, np.ndarray | pa.Array):
             arr: Any = pa.array(value) if isinstance(value, np.ndarray) else value
             if pa.types.is_floating(arr.type):
                 arr = pc.if_else(pc.is_nan(arr), pa.scalar(None, arr.type), arr)
@@ -104,6 +109,19 @@ def json_objects(n: int, fields: dict[str, Any]) -> pa.StringArray:
     if isinstance(out, pa.Scalar):  # only constants: one object, n times
         return pa.array([out.as_py()] * n, pa.string())
     return cast("pa.StringArray", out)
+
+
+_PLAIN = r"^[ !#-\[\]-~]*$"  # printable ASCII but '"' and '\\': JSON text as it is
+
+
+def _json_strings(values: pa.Array[Any]) -> Any:
+    """Each text as ``json.dumps`` writes it (null: ``null``): quoted as it is when every
+    text is printable ASCII without a quote or backslash, else one ``json.dumps`` each."""
+    plain: Any = pc.match_substring_regex(values, _PLAIN)
+    if not pc.all(pc.fill_null(plain, True)).as_py():
+        return pa.array([json.dumps(v) for v in values.to_pylist()], pa.string())
+    join: Any = pc.binary_join_element_wise
+    return pc.fill_null(join('"', values, '"', ""), "null")
 
 
 def _to_list(values: Any, n: int) -> list[Any]:
@@ -138,12 +156,15 @@ def build_events(
     mmsis = _to_list(mmsi, n)
     others = _to_list(other_mmsi, n)
     discs = list(discriminators) if discriminators is not None else [""] * n
-    ids = [
-        event_id(event_type, int(m), None if o is None else int(o), int(s), d)
-        for m, o, s, d in zip(mmsis, others, starts, discs, strict=True)
-    ]
+    try:  # one compiled pass over the column; the same ids
+        ids: Any = event_ids(event_type, mmsi, other_mmsi, start_us, discs)
+    except (TypeError, ValueError, pa.ArrowException):  # floats, missing texts: one by one
+        ids = [
+            event_id(event_type, int(m), None if o is None else int(o), int(s), d)
+            for m, o, s, d in zip(mmsis, others, starts, discs, strict=True)
+        ]
     cols: dict[str, pa.Array[Any]] = {
-        "event_id": pa.array(ids, pa.string()),
+        "event_id": ids if isinstance(ids, pa.Array) else pa.array(ids, pa.string()),
         "event_type": pa.array([event_type] * n, pa.string()),
         "start_ts": pa.array(starts, pa.int64()).cast(TS_TYPE),
         "end_ts": pa.array(_to_list(end_us, n), pa.int64()).cast(TS_TYPE),

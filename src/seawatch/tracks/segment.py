@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 
 from seawatch.errors import InputError
 from seawatch.tracks import _matcher as mk
+from seawatch.tracks.layout import SortedRows, remember
 from seawatch.tracks.order import stable_key_time_order
 from seawatch.tracks.schemas import SEGMENT_ID
 
@@ -221,9 +222,9 @@ def segment(
         tclass = np.zeros(positions.num_rows, np.int8)
     kernel: Any = mk.segment_kernel
     part, spans = _touched(state, mmsi)
+    lat, lon = _float(positions, "lat")[order], _float(positions, "lon")[order]
     out = kernel(
-        mmsi, ts, _float(positions, "lat")[order], _float(positions, "lon")[order], speed,
-        course, tclass,
+        mmsi, ts, lat, lon, speed, course, tclass,
         *(getattr(part, f) for f in _STATE_FIELDS), params.vector(),
     )  # fmt: skip
     seg = np.empty_like(out[0])
@@ -232,6 +233,7 @@ def segment(
     if "segment_id" in positions.column_names:
         positions = positions.drop_columns(["segment_id"])
     positions = positions.append_column(SEGMENT_ID_FIELD, seg_arr)
+    remember(positions, SortedRows(order, mmsi, ts, lat, lon, out[0]))  # for the detectors
     new_state = SegmenterState(*out[1:])
     if spans is not None:
         new_state = _spliced(state, spans, new_state)
