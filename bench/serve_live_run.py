@@ -214,6 +214,7 @@ def live_main(args: argparse.Namespace) -> None:
         json.loads(p.stdout.readline())
     connect_s = time.monotonic() - t_connect
     cpu1, rss1 = _proc_stats(server.pid)
+    ccpu1 = sum(_proc_stats(p.pid)[0] for p in procs)
     feed.stdin.write("go\n")
     feed.stdin.flush()
     t_go = time.monotonic()
@@ -226,6 +227,7 @@ def live_main(args: argparse.Namespace) -> None:
         time.sleep(0.5)
     run_s = time.monotonic() - t_go
     cpu2, rss2 = _proc_stats(server.pid)
+    ccpu2 = sum(_proc_stats(p.pid)[0] for p in procs)
     samples.append(os.getloadavg())
     time.sleep(args.window_s + args.batch_s + 3)
     metrics = httpx.get(
@@ -255,7 +257,7 @@ def live_main(args: argparse.Namespace) -> None:
         (float(x.split()[-1]) for x in metrics.text.splitlines()
          if x.startswith("seawatch_ingest_positions_total")), float("nan"),
     )  # fmt: skip
-    stats = (cpu0, rss0, cpu1, rss1, cpu2, rss2)
+    stats = (cpu0, rss0, cpu1, rss1, cpu2, rss2, ccpu2 - ccpu1)
     _report(args, sc, rate, n, tmp, env, specs, outs, sent, run_s, connect_s, stats,
             stored_metric, load0, load1, percentile_ms)  # fmt: skip
 
@@ -266,7 +268,7 @@ def _report(
     sent: dict[str, Any], run_s: float, connect_s: float, proc: tuple[Any, ...],
     stored_metric: float, load0: tuple[float, ...], load1: tuple[float, ...], pct: Any,
 ) -> None:  # fmt: skip
-    cpu0, rss0, cpu1, rss1, cpu2, rss2 = proc
+    cpu0, rss0, cpu1, rss1, cpu2, rss2, client_cpu = proc
     kept = sum(p.read_bytes().count(b"\n") for p in (tmp / "data" / "live").glob("*/1/*.nmea"))
     settings = load_settings(env={k: v for k, v in env.items() if k.startswith("SEAWATCH_")})
     cutoff = int(sent["t1"] - args.window_s - 2)
@@ -321,7 +323,9 @@ def _report(
     print(
         f"server: RSS {rss0} MiB idle, {rss1} MiB with clients, {rss2} MiB at the end; CPU "
         f"{(cpu1 - cpu0) / max(connect_s, 1e-9):.0%} while connecting, "
-        f"{(cpu2 - cpu1) / run_s:.0%} while feeding (of one core)"
+        f"{(cpu2 - cpu1) / run_s:.0%} while feeding (of one core: {cpu2 - cpu1:.1f} CPU-s); "
+        f"the {args.client_procs} client processes {client_cpu / run_s:.0%} "
+        f"({client_cpu:.1f} CPU-s)"
     )
     print(
         f"batch-s {args.batch_s}, reorder window {args.window_s} s, deflate {args.ws_deflate}, "

@@ -16,14 +16,17 @@ to the latest per vessel (then the oldest dropped) and the client told
 
 The cost is per frame and per row rendered, not per client: each fan-out, each kind's rows
 are rendered to JSON once (:class:`Rendered`; large fan-outs off the event loop); a
-client's frame is its rows' texts joined, chosen by its label mask
-(:func:`seawatch.labels.label_mask`) and filters over the Arrow columns.
+client's rows are chosen by its reader's label mask (:func:`seawatch.labels.label_mask`,
+once per reader and batch: the one check every row sent goes through) and its filters
+(NumPy over the batch's columns); clients given the same rows share their chunks and so
+their frame texts (:mod:`seawatch.serve.live_frames`, in the form each asked for).
 
 Subscription (:mod:`seawatch.serve.subscription`; a JSON object, every key optional;
 longitude first, like the REST ``bbox``)::
 
     {"bbox": [[min_lon, min_lat, max_lon, max_lat], ...], "mmsi": [int, ...],
-     "types": ["positions", "events"], "event_types": ["gap", ...]}
+     "types": ["positions", "events"], "event_types": ["gap", ...],
+     "form": "items" | "columns"}
 """
 
 from __future__ import annotations
@@ -49,7 +52,8 @@ from seawatch.export.common import marking_of
 from seawatch.labels import Label, label_mask
 from seawatch.serve import audit
 from seawatch.serve.deps import ServeState
-from seawatch.serve.live_client import Client, Queue
+from seawatch.serve.live_client import Client
+from seawatch.serve.live_frames import Chunk
 from seawatch.serve.live_render import Rendered
 from seawatch.serve.live_ws import live
 from seawatch.serve.subscription import TYPES, Subscription
@@ -244,34 +248,35 @@ class LiveHub:
         self,
         client: Client,
         rendered: dict[str, Rendered],
-        done: dict[tuple[Any, ...], Any] | None = None,
+        done: dict[Any, Any] | None = None,
     ) -> None:
         """Queue for ``client`` the rows of ``rendered`` its reader may read inside its
-        filters; ``done``: items already chosen this batch for the same reader and filters
-        (clients that share both share the work)."""
-        policy = self.state.store.policy
+        filters; ``done``: what this batch already worked out (each reader's label mask,
+        and the chunks of each set of rows chosen: clients sent the same rows share their
+        chunks, so their frames are built once)."""
         done = {} if done is None else done
         for kind, r in rendered.items():
             if kind not in client.sub.types or not r.rows.num_rows:
                 continue
-            key = (kind, client.reader, client.sub)
-            if key not in done:
-                ids: Any = r.rows.column("label_id")
-                mask: Any = label_mask(ids, client.reader, self._labels, policy)
-                where = client.sub.mask(r.rows, kind)
-                if where is not None:
-                    mask = pc.and_(mask, where)
-                idx = np.flatnonzero(np.asarray(pc.fill_null(mask, False).to_numpy(False)))
-                done[key] = (
-                    r.texts[idx].tolist(),
-                    r.label_ids[idx].tolist(),
-                    r.keys[idx].tolist(),
+            mask = done.get((kind, client.reader))
+            if mask is None:  # the one label check every row sent goes through
+                allowed: Any = label_mask(
+                    pa.array(r.label_ids), client.reader, self._labels, self.state.store.policy
                 )
-            texts, ids, keys = done[key]
-            if texts:
-                lost = client.put(kind, texts, ids, keys)
-                if lost and self.metrics is not None:
-                    self.metrics.missed.labels(kind).inc(lost)
+                mask = done[(kind, client.reader)] = np.asarray(allowed.to_numpy(False), bool)
+            where = client.sub.where(r)
+            idx = np.flatnonzero(mask if where is None else mask & where)
+            if not len(idx):
+                continue
+            key = (kind, idx.tobytes())
+            chunks = done.get(key)
+            if chunks is None:
+                chunks = done[key] = [
+                    Chunk(r, idx[k : k + FRAME_ITEMS]) for k in range(0, len(idx), FRAME_ITEMS)
+                ]
+            lost = client.put(kind, chunks)
+            if lost and self.metrics is not None:
+                self.metrics.missed.labels(kind).inc(lost)
 
     def replay(self, client: Client, after: int) -> bool:
         """Queue for ``client`` the kept batches after number ``after``; False when some
@@ -292,21 +297,18 @@ class LiveHub:
         finally:
             cm.__exit__(None, None, None)
 
-    def frames(self, client: Client, kind: str, got: Queue) -> list[str]:
-        """``got`` as frames (JSON texts) of at most :data:`FRAME_ITEMS` items with their
-        marking, counted as sent to ``client``; a part whose marking cannot be computed is
-        not sent (logged)."""
+    def frames(self, client: Client, kind: str, got: list[Chunk]) -> list[str]:
+        """``got`` as frames (JSON texts in the client's form, one per chunk: at most
+        :data:`FRAME_ITEMS` items) with their marking, counted as sent to ``client``; a
+        chunk whose marking cannot be computed is not sent (logged)."""
         out = []
-        for k in range(0, len(got), FRAME_ITEMS):
-            ids = got.label_ids[k : k + FRAME_ITEMS]
+        for chunk in got:
             try:
-                marking = self.marking(frozenset(ids))
+                out.append(chunk.frame(client.sub.form, self.marking))
             except SeawatchError as exc:
-                log.error("live: %d %s not sent, no marking: %s", len(ids), kind, exc)
+                log.error("live: %d %s not sent, no marking: %s", len(chunk), kind, exc)
                 continue
-            body = ",".join(got.texts[k : k + FRAME_ITEMS])
-            out.append(f'{{"type": "{kind}", "marking": {json.dumps(marking)}, "items": [{body}]}}')
-            client.sent(ids)
+            client.sent(len(chunk), chunk.labels)
         return out
 
     def marking(self, ids: frozenset[int]) -> str:
