@@ -195,6 +195,10 @@ def test_the_columnar_form_holds_the_same_items_as_the_default(
     _ingest(app, store, tmp_path)
     got = {name: _drain(ws) for name, ws in clients.items()}
     stack.close()
+    auth = {"Authorization": f"Bearer {tokens['IND:SECRET']}"}
+    metrics = httpx.get(url.replace("ws://", "http://") + "/metrics", headers=auth).text
+    for stage in ("ingest", "hub", "client"):  # where rows waited
+        assert f'seawatch_live_delay_seconds_count{{stage="{stage}"}}' in metrics
     for name, frames in got.items():
         assert frames, name
         assert all(("columns" in f) == (name != "items") for f in frames), name

@@ -117,7 +117,7 @@ class LiveHub:
         self.gauge = gauge
         self.metrics: Any = None  # the app's, when installed: missed and dropped rows
         self.clients: set[Client] = set()
-        self._inbox: deque[tuple[str, pa.Table]] = deque()
+        self._inbox: deque[tuple[str, pa.Table, float]] = deque()  # with when told
         self._inbox_rows = 0
         self._lock = threading.Lock()
         self._labels: dict[int, Label] = {}
@@ -139,10 +139,10 @@ class LiveHub:
             self._discarded = True
             return
         with self._lock:
-            self._inbox.append((kind, table))
+            self._inbox.append((kind, table, time.monotonic()))
             self._inbox_rows += table.num_rows
             while self._inbox_rows > MAX_INBOX_ROWS and len(self._inbox) > 1:
-                old_kind, old = self._inbox.popleft()
+                old_kind, old, _ = self._inbox.popleft()
                 self._inbox_rows -= old.num_rows
                 self.dropped += old.num_rows
                 self._dropped[old_kind] = self._dropped.get(old_kind, 0) + old.num_rows
@@ -178,16 +178,16 @@ class LiveHub:
             await wake.wait()
             wake.clear()
             with self._lock:
-                kinds = {k for k, _ in self._inbox}
+                kinds = {k for k, _, _ in self._inbox}
             wait = due_in(kinds, sent, loop.time())
             if wait > 0:
                 await asyncio.sleep(wait)
             now = loop.time()
             with self._lock:
-                due = {k for k, _ in self._inbox if due_in([k], sent, now) <= 0}
-                taken = [(k, t) for k, t in self._inbox if k in due]
-                self._inbox = deque((k, t) for k, t in self._inbox if k not in due)
-                self._inbox_rows = sum(t.num_rows for _, t in self._inbox)
+                due = {k for k, _, _ in self._inbox if due_in([k], sent, now) <= 0}
+                taken = [x for x in self._inbox if x[0] in due]
+                self._inbox = deque(x for x in self._inbox if x[0] not in due)
+                self._inbox_rows = sum(t.num_rows for _, t, _ in self._inbox)
                 dropped, self._dropped = self._dropped, {}
                 if self._inbox:
                     wake.set()  # kinds not due yet: next time round
@@ -204,11 +204,11 @@ class LiveHub:
             except Exception:  # a bad batch must not end the stream for everyone
                 log.exception("live: could not fan out a batch")
 
-    async def _fan_out(self, taken: list[tuple[str, pa.Table]]) -> None:
+    async def _fan_out(self, taken: list[tuple[str, pa.Table, float]]) -> None:
         by_kind = {
-            kind: pa.concat_tables([t for k, t in taken if k == kind], promote_options="default")
+            kind: pa.concat_tables([t for k, t, _ in taken if k == kind], promote_options="default")
             for kind in TYPES
-            if any(k == kind for k, _ in taken)
+            if any(k == kind for k, _, _ in taken)
         }
         ids = set()
         for rows in by_kind.values():
@@ -236,6 +236,10 @@ class LiveHub:
         done: dict[tuple[Any, ...], Any] = {}
         for client in list(self.clients):
             self._put(client, rendered, done)
+        if self.metrics is not None:  # told -> queued for every client
+            queued = time.monotonic()
+            for _, _, told in taken:
+                self.metrics.delay.labels("hub").observe(queued - told)
 
     def _settle(self) -> None:  # a number for what nobody was told: resuming across it misses
         if self._discarded:
@@ -310,6 +314,11 @@ class LiveHub:
                 continue
             client.sent(len(chunk), chunk.labels)
         return out
+
+    def written(self, since: float | None) -> None:
+        """A client's frames queued since ``since`` were written to its connection."""
+        if self.metrics is not None and since is not None:
+            self.metrics.delay.labels("client").observe(time.monotonic() - since)
 
     def marking(self, ids: frozenset[int]) -> str:
         """The combined marking of records of the labels ``ids`` (cached)."""

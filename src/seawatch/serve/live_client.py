@@ -35,13 +35,15 @@ class Queue:
 
     chunks: list[Chunk] = field(default_factory=list)
     items: int = 0
+    since: float | None = None
+    """When the oldest chunk was queued (monotonic; None: empty)."""
 
     def __len__(self) -> int:
         return self.items
 
     def take(self) -> list[Chunk]:
         """Everything queued (the queue is left empty)."""
-        out, self.chunks, self.items = self.chunks, [], 0
+        out, self.chunks, self.items, self.since = self.chunks, [], 0, None
         return out
 
     def keep(self, limit: int, latest: bool) -> int:
@@ -85,6 +87,8 @@ class Client:
         """Queue chunks of ``kind``; how many queued items were coalesced or dropped to
         stay in bounds."""
         q = self.queues.setdefault(kind, Queue())
+        if q.since is None:
+            q.since = time.monotonic()
         q.chunks += chunks
         q.items += sum(len(c) for c in chunks)
         self.ready.set()

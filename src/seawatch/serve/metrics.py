@@ -92,14 +92,26 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.delay = Histogram(
+            "seawatch_live_delay_seconds",
+            "Where live rows wait, by stage: ingest (the oldest position's time to its rows "
+            "told to the streams), hub (told to queued for every client), client (queued to "
+            "written to the client's connection, the wait for a slow client included)",
+            ["stage"],
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0),
+            registry=self.registry,
+        )
+
     def told(self, kind: str, rows: pa.Table) -> None:
         """What live ingest stored, as told to the streams (alerts, lag)."""
         if kind == "alerts":
             self.alerts.inc(rows.num_rows)
         elif kind == "positions" and rows.num_rows:
-            newest: Any = pc.max(rows.column("ts")).as_py()
-            if newest is not None:
-                self.lag.set((datetime.now(UTC) - newest).total_seconds())
+            span: Any = pc.min_max(rows.column("ts")).as_py()
+            if span["max"] is not None:
+                now = datetime.now(UTC)
+                self.lag.set((now - span["max"]).total_seconds())
+                self.delay.labels("ingest").observe((now - span["min"]).total_seconds())
 
 
 def _route(request: Request) -> str:
