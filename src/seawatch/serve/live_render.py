@@ -83,13 +83,6 @@ class Rendered:
             self._cache[name] = None if col is None else col.to_numpy()
         return self._cache[name]  # type: ignore[no-any-return]
 
-    def value_column(self, name: str) -> np.ndarray[Any, np.dtype[np.object_]]:
-        """The JSON value texts of shown column ``name``, one per row (computed once)."""
-        key = "values:" + name
-        if key not in self._cache:
-            self._cache[key] = np.array(self.values[name].to_pylist(), object)
-        return self._cache[key]  # type: ignore[no-any-return]
-
 
 def _values(col: Any) -> Any:
     """Each value of ``col`` as JSON text (null for a missing value)."""
