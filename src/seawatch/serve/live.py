@@ -228,6 +228,8 @@ class LiveHub:
         # no await from here on: a client added meanwhile gets this batch once
         self._settle()
         self.seq += 1
+        for previous in self.history[-1][1].values() if self.history else ():
+            previous.forget()  # its columnar texts: only clients still behind need them
         self.history.append((self.seq, rendered))
         self._history_rows += sum(r.rows.num_rows for r in rendered.values())
         while self._history_rows > HISTORY_ROWS and len(self.history) > 1:

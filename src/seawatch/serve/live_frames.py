@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from seawatch.serve.live_render import Rendered
 
@@ -81,19 +79,30 @@ class Chunk:
         return ', "items": [' + ",".join(self.r.texts[self.idx].tolist()) + "]"
 
     def _columns(self) -> str:
-        ids = self.r.label_ids[self.idx]
-        used = np.unique(ids)
-        marks = self.r.values["label"]
-        names = [marks[int(self.idx[np.flatnonzero(ids == i)[0]])].as_py() for i in used]
-        parts = [f', "count": {len(self.idx)}, "labels": [{", ".join(names)}], "columns": {{']
-        cols = [n for n in self.r.values if n != "label"]
-        take = pa.array(self.idx)
-        ends = pa.array([0, len(self.idx)], pa.int32())
-        for k, name in enumerate(cols):  # joined in Arrow: no Python string per value
-            values: Any = pa.ListArray.from_arrays(ends, self.r.values[name].take(take))
-            joined: Any = pc.binary_join(values, ",")
-            body = joined[0].as_py()
-            parts.append(("" if k == 0 else ", ") + f"{json.dumps(name)}: [{body}]")
-        label = ",".join(map(str, np.searchsorted(used, ids).tolist()))
-        parts.append((", " if cols else "") + f'"label": [{label}]}}')
+        ids, n, m = self.r.label_ids[self.idx], self.r.rows.num_rows, len(self.idx)
+        label = len(self.r.names) - 1  # the last key
+        used = sorted(set(np.unique(ids).tolist()))
+        first = [int(self.idx[np.flatnonzero(ids == i)[0]]) for i in used]
+        names = [self.r.values[label * n + k].as_py() for k in first]
+        parts = [f', "count": {m}, "labels": [{", ".join(names)}], "columns": {{']
+        grid = self.r.value_grid()  # keys x rows, each value's JSON text
+        for k, values in enumerate(grid[:label, self.idx]):
+            parts += [", " if k else "", _KEYS[self.r.names[k]], ",".join(values.tolist()), "]"]
+        if len(used) == 1:
+            index = ",".join(["0"] * m)
+        else:
+            lookup = {i: str(k) for k, i in enumerate(used)}
+            index = ",".join(map(lookup.__getitem__, ids.tolist()))
+        parts.append((", " if label else "") + f'"label": [{index}]}}')
         return "".join(parts)
+
+
+class _Keys(dict[str, str]):
+    """``name`` -> ``"name": [`` (made once per name)."""
+
+    def __missing__(self, name: str) -> str:
+        self[name] = found = json.dumps(name) + ": ["
+        return found
+
+
+_KEYS = _Keys()

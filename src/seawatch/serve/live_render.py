@@ -47,8 +47,11 @@ class Rendered:
     texts: np.ndarray[Any, np.dtype[np.object_]]
     label_ids: np.ndarray[Any, np.dtype[np.int32]]
     keys: np.ndarray[Any, np.dtype[np.int64]]
-    values: Mapping[str, pa.Array[Any]] = field(default_factory=dict)
-    """Each shown column's JSON value texts (``label``: the markings), in item key order."""
+    names: tuple[str, ...] = ()
+    """The items' keys, in order (the last is ``label``)."""
+    values: pa.Array[Any] = field(default_factory=lambda: pa.array([], pa.string()))
+    """Each key's JSON value texts (``label``: the markings), one column after the other:
+    the value of key ``k`` of row ``i`` is at ``k * len(rows) + i``."""
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -66,6 +69,7 @@ class Rendered:
         shown = rows.drop_columns([c for c in _HIDDEN if c in rows.column_names])
         values = value_texts(shown, labels)
         texts = np.array(_join(values, shown.num_rows).to_pylist(), object)
+        every: Any = pa.concat_arrays([v.cast(pa.string()) for v in values.values()])
         col: Any = rows.column("mmsi") if "mmsi" in rows.column_names else None
         mmsi: Any = None if col is None else pc.fill_null(col, -1)
         keys = (
@@ -74,7 +78,23 @@ class Rendered:
             else np.full(rows.num_rows, -1, np.int64)
         )
         ids_np = np.asarray(rows.column("label_id").to_numpy(), np.int32)
-        return cls(kind, rows, texts, ids_np, keys, values)
+        return cls(kind, rows, texts, ids_np, keys, tuple(values), every)
+
+    def value_grid(self) -> np.ndarray[Any, np.dtype[np.object_]]:
+        """:attr:`values` as a keys x rows array of texts (for the columnar frames; kept
+        until :meth:`forget`, then made afresh each time)."""
+        found = self._cache.get("grid")
+        if found is None:
+            found = np.array(self.values.to_pylist(), object).reshape(len(self.names), -1)
+            if not self._cache.get("forgotten"):
+                self._cache["grid"] = found
+        return found  # type: ignore[no-any-return]
+
+    def forget(self) -> None:
+        """Drop :meth:`value_grid`'s texts (a batch superseded by the next: kept for SSE
+        resumption, which does not need them)."""
+        self._cache.pop("grid", None)
+        self._cache["forgotten"] = True
 
     def column(self, name: str) -> np.ndarray[Any, Any] | None:
         """Column ``name`` of the rows as NumPy (computed once; None: no such column)."""
