@@ -172,6 +172,12 @@ def _delays(metrics: str) -> str:
     return "; ".join(out) or "none"
 
 
+def _memory(metrics: str) -> str:
+    """The server's ``seawatch_memory_bytes`` by part, in MiB."""
+    found = re.findall(r'seawatch_memory_bytes\{part="(\w+)"\} (\S+)', metrics)
+    return ", ".join(f"{part} {float(v) / 2**20:,.0f}" for part, v in found) or "none"
+
+
 def _proc_stats(pid: int) -> tuple[float, int]:
     """CPU seconds used and resident MiB of process ``pid``."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -297,7 +303,8 @@ def live_main(args: argparse.Namespace) -> None:
         (float(x.split()[-1]) for x in metrics.text.splitlines()
          if x.startswith("seawatch_ingest_positions_total")), float("nan"),
     )  # fmt: skip
-    stats = (cpu0, rss0, cpu1, rss1, cpu2, rss2, ccpu2 - ccpu1, _delays(metrics.text))
+    stats = (cpu0, rss0, cpu1, rss1, cpu2, rss2, ccpu2 - ccpu1, _delays(metrics.text),
+             _memory(metrics.text))  # fmt: skip
     _report(args, sc, rate, n, tmp, env, specs, outs, sent, run_s, connect_s, stats,
             stored_metric, load0, load1, percentile_ms)  # fmt: skip
 
@@ -308,7 +315,7 @@ def _report(
     sent: dict[str, Any], run_s: float, connect_s: float, proc: tuple[Any, ...],
     stored_metric: float, load0: tuple[float, ...], load1: tuple[float, ...], pct: Any,
 ) -> None:  # fmt: skip
-    cpu0, rss0, cpu1, rss1, cpu2, rss2, client_cpu, delays = proc
+    cpu0, rss0, cpu1, rss1, cpu2, rss2, client_cpu, delays, memory = proc
     kept = sum(p.read_bytes().count(b"\n") for p in (tmp / "data" / "live").glob("*/1/*.nmea"))
     settings = load_settings(env={k: v for k, v in env.items() if k.startswith("SEAWATCH_")})
     cutoff = int(sent["t1"] - args.window_s - 2)
@@ -360,6 +367,7 @@ def _report(
         f"max {pct(hists, 1.0):.0f} ms"
     )
     print(f"server's delays (where rows waited): {delays}")
+    print(f"server's memory at the end of the feed (MiB, /metrics): {memory}")
     print(f"errors {len(errors)}: {errors[:3]}")
     print(
         f"server: RSS {rss0} MiB idle, {rss1} MiB with clients, {rss2} MiB at the end; CPU "

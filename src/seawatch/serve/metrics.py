@@ -10,10 +10,13 @@ registry of its own, so several apps in one process (tests) never mix their figu
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import pyarrow as pa
@@ -28,7 +31,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from seawatch.serve.deps import Principal, principal
+from seawatch.serve.deps import Principal, ServeState, principal
 from seawatch.serve.problems import PROBLEM_RESPONSES
 
 __all__ = ["Metrics", "install_metrics"]
@@ -102,6 +105,15 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.memory = Gauge(
+            "seawatch_memory_bytes",
+            "Memory of the server's process, by part: rss (resident, all of it), store (the "
+            "database engine's own accounting, DuckDB's duckdb_memory()), arrow (Arrow's "
+            "allocator), at the time of the scrape",
+            ["part"],
+            registry=self.registry,
+        )
+
     def told(self, kind: str, rows: pa.Table) -> None:
         """What live ingest stored, as told to the streams (alerts, lag)."""
         if kind == "alerts":
@@ -123,6 +135,18 @@ def _route(request: Request) -> str:
     params = {str(v): k for k, v in request.path_params.items()}
     parts = request.url.path.split("/")
     return "/".join(f"{{{params[p]}}}" if p in params else p for p in parts)
+
+
+def _measure_memory(metrics: Metrics, state: ServeState) -> None:
+    """The process's memory by part, now (:attr:`Metrics.memory`)."""
+    with contextlib.suppress(OSError, ValueError):
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        metrics.memory.labels("rss").set(pages * os.sysconf("SC_PAGE_SIZE"))
+    metrics.memory.labels("arrow").set(pa.total_allocated_bytes())
+    with state.lock:  # the store's own connection (ingest writes on a session of its own)
+        found = state.store.backend.memory_bytes()
+    if found is not None:
+        metrics.memory.labels("store").set(found)
 
 
 def install_metrics(app: FastAPI) -> Metrics:
@@ -158,6 +182,7 @@ def install_metrics(app: FastAPI) -> Metrics:
     )
     def metrics_route(_who: Annotated[Principal, Depends(principal)]) -> Response:
         """Prometheus metrics (a token is needed: nothing but /healthz is anonymous)."""
+        _measure_memory(metrics, app.state.seawatch)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return metrics
