@@ -190,7 +190,7 @@ def _proc_stats(pid: int) -> tuple[float, int]:
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a first start compiles the Numba kernels
     while True:
         try:
             if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
@@ -198,6 +198,7 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
         except httpx.TransportError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()  # not left running (and holding its feed) after the bench
             sys.exit("the server did not start")
         time.sleep(0.1)
 
