@@ -397,6 +397,13 @@ def test_sse_streams_what_the_reader_may_read_and_resumes(
         # (a batch with nothing for this client is not announced; the resumed stream's id
         # is the newest batch)
         assert [int(e["id"]) for e in again[1:] if "id" in e][-1] >= ids[-1]
+        # the same again in the columnar form: the same items (from the kept batches)
+        columnar = {**params, "form": "columns"}
+        with http.stream("GET", "/live/sse", params=columnar, headers=resume) as r:
+            cols = list(_sse(r))
+        assert cols[0]["data"]["form"] == "columns"
+        rebuilt = [i for e in cols if e["event"] == "positions" for i in _items_of(e["data"])]
+        assert sorted(rebuilt, key=json.dumps) == sorted(replayed, key=json.dumps)
         # resuming after a batch the server does not know: told it missed data
         with http.stream(
             "GET", "/live/sse", params=params, headers={"Last-Event-ID": "99999"}
