@@ -44,6 +44,8 @@ import numpy as np
 HIST_MS = 120_000
 _C = re.compile(rb"c:\d+(?:\.\d+)?")
 _TS = re.compile(rb'"ts": ?"([^"]+)"')
+_COUNT = re.compile(rb'"count": (\d+)')
+_TS_COLUMN = re.compile(rb'"ts": \[([^\]]*)\]')
 
 
 # --- the feed ---------------------------------------------------------------------------
@@ -125,7 +127,17 @@ async def _client(spec: dict[str, Any], url: str, light: bool, out: dict[str, An
                 out["bytes"] += len(data)
                 head = data[:40]
                 if b'"type": "positions"' in head:
-                    if light:  # no parsing: count items, time the first (oldest queued)
+                    columns = _TS_COLUMN.search(data) if b'"columns": ' in data[:300] else None
+                    if columns is not None:  # the columnar form: the ts column, in item order
+                        ts = columns.group(1).replace(b'"', b"").split(b",")
+                        ts = ts[:1] if light else ts
+                        count = _COUNT.search(data[:200])
+                        if light and count is not None and ts[0]:
+                            out["positions"] += int(count.group(1))
+                            lat = now - _epoch_s(ts)[0]
+                            hist[min(HIST_MS, max(0, int(lat * 1e3)))] += int(count.group(1))
+                            continue
+                    elif light:  # no parsing: count items, time the first (oldest queued)
                         n = data.count(b'"mmsi": ')
                         first = _TS.search(data)
                         if not n or first is None:
@@ -134,7 +146,7 @@ async def _client(spec: dict[str, Any], url: str, light: bool, out: dict[str, An
                         lat = now - _epoch_s([first.group(1)])[0]
                         hist[min(HIST_MS, max(0, int(lat * 1e3)))] += n
                         continue
-                    ts = _TS.findall(data)
+                    ts = ts if columns is not None else _TS.findall(data)
                     if not ts:
                         continue
                     out["positions"] += len(ts)

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -72,6 +73,10 @@ def add_live_options(ap: argparse.ArgumentParser) -> None:
         "--window-s", type=float, default=0.0, help="serve --reorder-window-s (one feed: 0)"
     )
     g.add_argument("--ws-deflate", action="store_true", help="serve --ws-deflate")
+    g.add_argument(
+        "--form", choices=("items", "columns"), default="items",
+        help="the frames the clients ask for (the subscription's form)",
+    )  # fmt: skip
     g.add_argument("--sim-vessels", type=int, default=100_000)
     g.add_argument("--sim-dir", type=Path, default=Path(tempfile.gettempdir()) / "sw-bench-sim")
     g.add_argument("--no-reference", action="store_true", help="skip the reference ingest")
@@ -134,6 +139,45 @@ def _specs(name: str, n: int, db: Path, env: dict[str, str]) -> list[dict[str, A
     return specs
 
 
+def _delays(metrics: str) -> str:
+    """The server's ``seawatch_live_delay_seconds`` histograms as p50/p99 bucket bounds and
+    means per stage (ingest: line time -> told; hub: told -> queued for every client;
+    client: queued -> written to the client's connection)."""
+    buckets: dict[str, list[tuple[float, float]]] = {}
+    sums: dict[str, float] = {}
+    for line in metrics.splitlines():
+        m = re.match(r"seawatch_live_delay_seconds_(bucket|sum|count)\{(.*)\} (\S+)", line)
+        if not m:
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2)))
+        stage, value = labels["stage"], float(m.group(3))
+        if m.group(1) == "bucket":
+            le = float("inf") if labels["le"] == "+Inf" else float(labels["le"])
+            buckets.setdefault(stage, []).append((le, value))
+        else:
+            sums[f"{stage}:{m.group(1)}"] = value
+    out = []
+    for stage in ("ingest", "hub", "client"):
+        bs = sorted(buckets.get(stage, []))
+        n = bs[-1][1] if bs else 0
+        if not n:
+            continue
+
+        def q(f: float, bs: list[tuple[float, float]] = bs, n: float = n) -> str:
+            le = next(le for le, c in bs if c >= f * n)
+            return f"<= {le * 1e3:.0f}" if le != float("inf") else "> 10,000"
+
+        mean = sums.get(f"{stage}:sum", 0.0) / n * 1e3
+        out.append(f"{stage} mean {mean:.0f}, p50 {q(0.5)}, p99 {q(0.99)} ms ({n:,.0f})")
+    return "; ".join(out) or "none"
+
+
+def _memory(metrics: str) -> str:
+    """The server's ``seawatch_memory_bytes`` by part, in MiB."""
+    found = re.findall(r'seawatch_memory_bytes\{part="(\w+)"\} (\S+)', metrics)
+    return ", ".join(f"{part} {float(v) / 2**20:,.0f}" for part, v in found) or "none"
+
+
 def _proc_stats(pid: int) -> tuple[float, int]:
     """CPU seconds used and resident MiB of process ``pid``."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -146,7 +190,7 @@ def _proc_stats(pid: int) -> tuple[float, int]:
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a first start compiles the Numba kernels
     while True:
         try:
             if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
@@ -154,6 +198,7 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
         except httpx.TransportError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()  # not left running (and holding its feed) after the bench
             sys.exit("the server did not start")
         time.sleep(0.1)
 
@@ -175,6 +220,8 @@ def live_main(args: argparse.Namespace) -> None:
         "SEAWATCH_LABEL_RULES": LABEL_RULES,
     }
     specs = _specs(args.live, n, db, env)
+    for spec in specs if args.form != "items" else ():
+        spec["sub"]["form"] = args.form
     feed = subprocess.Popen(
         [PY, str(HERE / "serve_live.py"), "feed", str(rate), str(args.duration_s)]
         + [str(f) for f in files],
@@ -214,6 +261,7 @@ def live_main(args: argparse.Namespace) -> None:
         json.loads(p.stdout.readline())
     connect_s = time.monotonic() - t_connect
     cpu1, rss1 = _proc_stats(server.pid)
+    ccpu1 = sum(_proc_stats(p.pid)[0] for p in procs)
     feed.stdin.write("go\n")
     feed.stdin.flush()
     t_go = time.monotonic()
@@ -226,6 +274,7 @@ def live_main(args: argparse.Namespace) -> None:
         time.sleep(0.5)
     run_s = time.monotonic() - t_go
     cpu2, rss2 = _proc_stats(server.pid)
+    ccpu2 = sum(_proc_stats(p.pid)[0] for p in procs)
     samples.append(os.getloadavg())
     time.sleep(args.window_s + args.batch_s + 3)
     metrics = httpx.get(
@@ -255,7 +304,8 @@ def live_main(args: argparse.Namespace) -> None:
         (float(x.split()[-1]) for x in metrics.text.splitlines()
          if x.startswith("seawatch_ingest_positions_total")), float("nan"),
     )  # fmt: skip
-    stats = (cpu0, rss0, cpu1, rss1, cpu2, rss2)
+    stats = (cpu0, rss0, cpu1, rss1, cpu2, rss2, ccpu2 - ccpu1, _delays(metrics.text),
+             _memory(metrics.text))  # fmt: skip
     _report(args, sc, rate, n, tmp, env, specs, outs, sent, run_s, connect_s, stats,
             stored_metric, load0, load1, percentile_ms)  # fmt: skip
 
@@ -266,7 +316,7 @@ def _report(
     sent: dict[str, Any], run_s: float, connect_s: float, proc: tuple[Any, ...],
     stored_metric: float, load0: tuple[float, ...], load1: tuple[float, ...], pct: Any,
 ) -> None:  # fmt: skip
-    cpu0, rss0, cpu1, rss1, cpu2, rss2 = proc
+    cpu0, rss0, cpu1, rss1, cpu2, rss2, client_cpu, delays, memory = proc
     kept = sum(p.read_bytes().count(b"\n") for p in (tmp / "data" / "live").glob("*/1/*.nmea"))
     settings = load_settings(env={k: v for k, v in env.items() if k.startswith("SEAWATCH_")})
     cutoff = int(sent["t1"] - args.window_s - 2)
@@ -317,15 +367,19 @@ def _report(
         f"latency ({mode}): p50 {pct(hists, 0.5):.0f} ms, p99 {pct(hists, 0.99):.0f} ms, "
         f"max {pct(hists, 1.0):.0f} ms"
     )
+    print(f"server's delays (where rows waited): {delays}")
+    print(f"server's memory at the end of the feed (MiB, /metrics): {memory}")
     print(f"errors {len(errors)}: {errors[:3]}")
     print(
         f"server: RSS {rss0} MiB idle, {rss1} MiB with clients, {rss2} MiB at the end; CPU "
         f"{(cpu1 - cpu0) / max(connect_s, 1e-9):.0%} while connecting, "
-        f"{(cpu2 - cpu1) / run_s:.0%} while feeding (of one core)"
+        f"{(cpu2 - cpu1) / run_s:.0%} while feeding (of one core: {cpu2 - cpu1:.1f} CPU-s); "
+        f"the {args.client_procs} client processes {client_cpu / run_s:.0%} "
+        f"({client_cpu:.1f} CPU-s)"
     )
     print(
         f"batch-s {args.batch_s}, reorder window {args.window_s} s, deflate {args.ws_deflate}, "
-        "client procs "
+        f"form {args.form}, client procs "
         f"{args.client_procs}, sim {args.sim_vessels} vessels"
     )
     print(

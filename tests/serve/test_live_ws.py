@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
+import pyarrow as pa
 import pytest
 from apiclient import LABELS, Served, readable
 from test_serve_live import IND, _free_port, _seawatch, feed_server  # noqa: F401
@@ -30,7 +32,9 @@ from seawatch.labels import Reader, parse_label
 from seawatch.serve.accounts import create_user
 from seawatch.serve.app import create_app
 from seawatch.serve.live_client import LIMITS, Client
-from seawatch.serve.subscription import Subscription
+from seawatch.serve.live_frames import Chunk
+from seawatch.serve.live_render import Rendered
+from seawatch.serve.subscription import TYPES, Subscription
 from seawatch.settings import load_settings
 from seawatch.sim.synth import write_sample
 from seawatch.store import Store, open_store
@@ -155,6 +159,64 @@ def test_each_client_receives_what_its_reader_may_read_in_its_bbox(
         time.sleep(0.05)
 
 
+def _items_of(frame: dict[str, Any]) -> list[dict[str, Any]]:
+    """The items of a frame in either form (``columns``: rebuilt item by item)."""
+    if "items" in frame:
+        return list(frame["items"])
+    cols, labels = frame["columns"], frame["labels"]
+    assert all(len(v) == frame["count"] for v in cols.values())
+    names = [k for k in cols if k != "label"]
+    return [
+        {**{k: cols[k][i] for k in names}, "label": labels[cols["label"][i]]}
+        for i in range(frame["count"])
+    ]
+
+
+def test_the_columnar_form_holds_the_same_items_as_the_default(
+    live: tuple[Any, Store, str, dict], tmp_path: Path
+) -> None:
+    """Clients of one reader and bbox, one asking for each form (and one of another
+    reader): the columnar frames hold exactly the items of the default frames, with the
+    same markings, and only what each reader may read."""
+    app, store, url, tokens = live
+    subs = {
+        "items": ("IND:SECRET", {"bbox": [WEST]}),
+        "columns": ("IND:SECRET", {"bbox": [WEST], "form": "columns"}),
+        "usa-columns": ("USA:SECRET", {"form": "columns"}),
+    }
+    stack = contextlib.ExitStack()
+    clients = {}
+    for name, (reader, sub) in subs.items():
+        ws = stack.enter_context(_connect(url, tokens[reader]))
+        ack = _subscribe(ws, sub)
+        assert ack["type"] == "subscribed", ack
+        assert ack["form"] == sub.get("form", "items")
+        clients[name] = ws
+    _ingest(app, store, tmp_path)
+    got = {name: _drain(ws) for name, ws in clients.items()}
+    stack.close()
+    auth = {"Authorization": f"Bearer {tokens['IND:SECRET']}"}
+    metrics = httpx.get(url.replace("ws://", "http://") + "/metrics", headers=auth).text
+    for stage in ("ingest", "hub", "client"):  # where rows waited
+        assert f'seawatch_live_delay_seconds_count{{stage="{stage}"}}' in metrics
+    for name, frames in got.items():
+        assert frames, name
+        assert all(("columns" in f) == (name != "items") for f in frames), name
+        for f in frames:
+            items = _items_of(f)
+            assert items
+            assert f["marking"]
+            readable(items, Reader.parse(subs[name][0], store.policy), store.policy)
+    by_kind = {
+        name: {k: [i for f in frames if f["type"] == k for i in _items_of(f)] for k in TYPES}
+        for name, frames in got.items()
+    }
+    assert by_kind["columns"] == by_kind["items"]
+    assert by_kind["columns"]["positions"]
+    usa = {i["label"] for i in by_kind["usa-columns"]["positions"]}
+    assert usa == {parse_label(LABELS[0], store.policy).marking}  # only A
+
+
 @pytest.mark.parametrize(
     ("sub", "detail"),
     [
@@ -165,6 +227,7 @@ def test_each_client_receives_what_its_reader_may_read_in_its_bbox(
         ({"types": ["tracks"]}, "types"),
         ({"event_types": ["nope"]}, "event_types"),
         ({"BoundingBoxes": []}, "unknown key"),
+        ({"form": "arrow"}, "form"),
     ],
 )
 def test_a_bad_subscription_is_refused_with_the_reason(
@@ -195,21 +258,38 @@ def test_no_or_a_bad_token_is_refused(live: tuple[Any, Store, str, dict], token:
     assert closed.value.rcvd.reason
 
 
+def _chunks(kind: str, keys: list[int], size: int = 1_000) -> list[Chunk]:
+    """Items "0", "1", ... of the vessels ``keys``, in chunks of ``size``."""
+    n = len(keys)
+    rows = pa.table({"label_id": pa.array([1] * n, pa.int32())})
+    texts = np.array([str(k) for k in range(n)], object)
+    r = Rendered(kind, rows, texts, np.ones(n, np.int32), np.asarray(keys, np.int64))
+    return [Chunk(r, np.arange(k, min(n, k + size))) for k in range(0, n, size)]
+
+
+def _queued(client: Client, kind: str) -> tuple[list[str], list[int]]:
+    chunks = client.queues[kind].chunks
+    texts = [t for c in chunks for t in c.r.texts[c.idx].tolist()]
+    return texts, [k for c in chunks for k in c.keys.tolist()]
+
+
 def test_a_slow_client_keeps_the_latest_position_per_vessel(
     live: tuple[Any, Store, str, dict],
 ) -> None:
     reader = Reader.parse("IND:SECRET", live[1].policy)
     client = Client(reader, Subscription())
     n = LIMITS["positions"] + 1
-    client.put("positions", [str(k) for k in range(n)], [1] * n, [k % 10 for k in range(n)])
-    q = client.queues["positions"]
-    assert len(q) == 10
+    client.put("positions", _chunks("positions", [k % 10 for k in range(n)], size=700))
+    assert len(client.queues["positions"]) == 10
     assert client.missed == {"positions": n - 10}
-    latest = {k: int(t) for k, t in zip(q.keys, q.texts, strict=True)}
+    texts, keys = _queued(client, "positions")
+    latest = {k: int(t) for k, t in zip(keys, texts, strict=True)}
     assert latest == {m: max(k for k in range(n) if k % 10 == m) for m in range(10)}
+    assert [int(t) for t in texts] == sorted(int(t) for t in texts)  # still in order
     assert client.ready.is_set()
-    client.put("events", [str(k) for k in range(1_001)], [1] * 1_001, [0] * 1_001)
-    assert client.queues["events"].texts[0] == "1"  # the oldest dropped
+    client.put("events", _chunks("events", [0] * 1_001, size=300))
+    assert _queued(client, "events")[0][0] == "1"  # the oldest dropped
+    assert len(client.queues["events"]) == 1_000
     assert client.take_missed() == {"positions": n - 10, "events": 1}
     assert client.take_missed() is None
 
@@ -317,6 +397,13 @@ def test_sse_streams_what_the_reader_may_read_and_resumes(
         # (a batch with nothing for this client is not announced; the resumed stream's id
         # is the newest batch)
         assert [int(e["id"]) for e in again[1:] if "id" in e][-1] >= ids[-1]
+        # the same again in the columnar form: the same items (from the kept batches)
+        columnar = {**params, "form": "columns"}
+        with http.stream("GET", "/live/sse", params=columnar, headers=resume) as r:
+            cols = list(_sse(r))
+        assert cols[0]["data"]["form"] == "columns"
+        rebuilt = [i for e in cols if e["event"] == "positions" for i in _items_of(e["data"])]
+        assert sorted(rebuilt, key=json.dumps) == sorted(replayed, key=json.dumps)
         # resuming after a batch the server does not know: told it missed data
         with http.stream(
             "GET", "/live/sse", params=params, headers={"Last-Event-ID": "99999"}

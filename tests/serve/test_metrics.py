@@ -40,3 +40,13 @@ def test_metrics_count_requests_by_route_template(node: Node) -> None:
     assert got[count] >= 3
     assert not any(str(mmsi) in str(labels) for _, labels in got)  # templates, not paths
     assert ("seawatch_live_subscribers", ()) in got
+
+
+def test_metrics_give_the_memory_by_part(node: Node) -> None:
+    with node.client("IND:SECRET") as c:
+        got = _samples(c.get("/metrics").text)
+    rss = got[("seawatch_memory_bytes", (("part", "rss"),))]
+    store = got.get(("seawatch_memory_bytes", (("part", "store"),)))
+    assert rss > 10 << 20  # a Python process with DuckDB and Arrow loaded
+    assert ("seawatch_memory_bytes", (("part", "arrow"),)) in got
+    assert store is None or 0 <= store < rss  # None: a PostgreSQL store (another process)

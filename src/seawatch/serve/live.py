@@ -16,14 +16,17 @@ to the latest per vessel (then the oldest dropped) and the client told
 
 The cost is per frame and per row rendered, not per client: each fan-out, each kind's rows
 are rendered to JSON once (:class:`Rendered`; large fan-outs off the event loop); a
-client's frame is its rows' texts joined, chosen by its label mask
-(:func:`seawatch.labels.label_mask`) and filters over the Arrow columns.
+client's rows are chosen by its reader's label mask (:func:`seawatch.labels.label_mask`,
+once per reader and batch: the one check every row sent goes through) and its filters
+(NumPy over the batch's columns); clients given the same rows share their chunks and so
+their frame texts (:mod:`seawatch.serve.live_frames`, in the form each asked for).
 
 Subscription (:mod:`seawatch.serve.subscription`; a JSON object, every key optional;
 longitude first, like the REST ``bbox``)::
 
     {"bbox": [[min_lon, min_lat, max_lon, max_lat], ...], "mmsi": [int, ...],
-     "types": ["positions", "events"], "event_types": ["gap", ...]}
+     "types": ["positions", "events"], "event_types": ["gap", ...],
+     "form": "items" | "columns"}
 """
 
 from __future__ import annotations
@@ -49,7 +52,8 @@ from seawatch.export.common import marking_of
 from seawatch.labels import Label, label_mask
 from seawatch.serve import audit
 from seawatch.serve.deps import ServeState
-from seawatch.serve.live_client import Client, Queue
+from seawatch.serve.live_client import Client
+from seawatch.serve.live_frames import Chunk
 from seawatch.serve.live_render import Rendered
 from seawatch.serve.live_ws import live
 from seawatch.serve.subscription import TYPES, Subscription
@@ -113,7 +117,7 @@ class LiveHub:
         self.gauge = gauge
         self.metrics: Any = None  # the app's, when installed: missed and dropped rows
         self.clients: set[Client] = set()
-        self._inbox: deque[tuple[str, pa.Table]] = deque()
+        self._inbox: deque[tuple[str, pa.Table, float]] = deque()  # with when told
         self._inbox_rows = 0
         self._lock = threading.Lock()
         self._labels: dict[int, Label] = {}
@@ -135,10 +139,10 @@ class LiveHub:
             self._discarded = True
             return
         with self._lock:
-            self._inbox.append((kind, table))
+            self._inbox.append((kind, table, time.monotonic()))
             self._inbox_rows += table.num_rows
             while self._inbox_rows > MAX_INBOX_ROWS and len(self._inbox) > 1:
-                old_kind, old = self._inbox.popleft()
+                old_kind, old, _ = self._inbox.popleft()
                 self._inbox_rows -= old.num_rows
                 self.dropped += old.num_rows
                 self._dropped[old_kind] = self._dropped.get(old_kind, 0) + old.num_rows
@@ -174,16 +178,16 @@ class LiveHub:
             await wake.wait()
             wake.clear()
             with self._lock:
-                kinds = {k for k, _ in self._inbox}
+                kinds = {k for k, _, _ in self._inbox}
             wait = due_in(kinds, sent, loop.time())
             if wait > 0:
                 await asyncio.sleep(wait)
             now = loop.time()
             with self._lock:
-                due = {k for k, _ in self._inbox if due_in([k], sent, now) <= 0}
-                taken = [(k, t) for k, t in self._inbox if k in due]
-                self._inbox = deque((k, t) for k, t in self._inbox if k not in due)
-                self._inbox_rows = sum(t.num_rows for _, t in self._inbox)
+                due = {k for k, _, _ in self._inbox if due_in([k], sent, now) <= 0}
+                taken = [x for x in self._inbox if x[0] in due]
+                self._inbox = deque(x for x in self._inbox if x[0] not in due)
+                self._inbox_rows = sum(t.num_rows for _, t, _ in self._inbox)
                 dropped, self._dropped = self._dropped, {}
                 if self._inbox:
                     wake.set()  # kinds not due yet: next time round
@@ -200,11 +204,11 @@ class LiveHub:
             except Exception:  # a bad batch must not end the stream for everyone
                 log.exception("live: could not fan out a batch")
 
-    async def _fan_out(self, taken: list[tuple[str, pa.Table]]) -> None:
+    async def _fan_out(self, taken: list[tuple[str, pa.Table, float]]) -> None:
         by_kind = {
-            kind: pa.concat_tables([t for k, t in taken if k == kind], promote_options="default")
+            kind: pa.concat_tables([t for k, t, _ in taken if k == kind], promote_options="default")
             for kind in TYPES
-            if any(k == kind for k, _ in taken)
+            if any(k == kind for k, _, _ in taken)
         }
         ids = set()
         for rows in by_kind.values():
@@ -224,6 +228,8 @@ class LiveHub:
         # no await from here on: a client added meanwhile gets this batch once
         self._settle()
         self.seq += 1
+        for previous in self.history[-1][1].values() if self.history else ():
+            previous.forget()  # its columnar texts: only clients still behind need them
         self.history.append((self.seq, rendered))
         self._history_rows += sum(r.rows.num_rows for r in rendered.values())
         while self._history_rows > HISTORY_ROWS and len(self.history) > 1:
@@ -232,6 +238,10 @@ class LiveHub:
         done: dict[tuple[Any, ...], Any] = {}
         for client in list(self.clients):
             self._put(client, rendered, done)
+        if self.metrics is not None:  # told -> queued for every client
+            queued = time.monotonic()
+            for _, _, told in taken:
+                self.metrics.delay.labels("hub").observe(queued - told)
 
     def _settle(self) -> None:  # a number for what nobody was told: resuming across it misses
         if self._discarded:
@@ -244,34 +254,35 @@ class LiveHub:
         self,
         client: Client,
         rendered: dict[str, Rendered],
-        done: dict[tuple[Any, ...], Any] | None = None,
+        done: dict[Any, Any] | None = None,
     ) -> None:
         """Queue for ``client`` the rows of ``rendered`` its reader may read inside its
-        filters; ``done``: items already chosen this batch for the same reader and filters
-        (clients that share both share the work)."""
-        policy = self.state.store.policy
+        filters; ``done``: what this batch already worked out (each reader's label mask,
+        and the chunks of each set of rows chosen: clients sent the same rows share their
+        chunks, so their frames are built once)."""
         done = {} if done is None else done
         for kind, r in rendered.items():
             if kind not in client.sub.types or not r.rows.num_rows:
                 continue
-            key = (kind, client.reader, client.sub)
-            if key not in done:
-                ids: Any = r.rows.column("label_id")
-                mask: Any = label_mask(ids, client.reader, self._labels, policy)
-                where = client.sub.mask(r.rows, kind)
-                if where is not None:
-                    mask = pc.and_(mask, where)
-                idx = np.flatnonzero(np.asarray(pc.fill_null(mask, False).to_numpy(False)))
-                done[key] = (
-                    r.texts[idx].tolist(),
-                    r.label_ids[idx].tolist(),
-                    r.keys[idx].tolist(),
+            mask = done.get((kind, client.reader))
+            if mask is None:  # the one label check every row sent goes through
+                allowed: Any = label_mask(
+                    pa.array(r.label_ids), client.reader, self._labels, self.state.store.policy
                 )
-            texts, ids, keys = done[key]
-            if texts:
-                lost = client.put(kind, texts, ids, keys)
-                if lost and self.metrics is not None:
-                    self.metrics.missed.labels(kind).inc(lost)
+                mask = done[(kind, client.reader)] = np.asarray(allowed.to_numpy(False), bool)
+            where = client.sub.where(r)
+            idx = np.flatnonzero(mask if where is None else mask & where)
+            if not len(idx):
+                continue
+            key = (kind, idx.tobytes())
+            chunks = done.get(key)
+            if chunks is None:
+                chunks = done[key] = [
+                    Chunk(r, idx[k : k + FRAME_ITEMS]) for k in range(0, len(idx), FRAME_ITEMS)
+                ]
+            lost = client.put(kind, chunks)
+            if lost and self.metrics is not None:
+                self.metrics.missed.labels(kind).inc(lost)
 
     def replay(self, client: Client, after: int) -> bool:
         """Queue for ``client`` the kept batches after number ``after``; False when some
@@ -292,22 +303,24 @@ class LiveHub:
         finally:
             cm.__exit__(None, None, None)
 
-    def frames(self, client: Client, kind: str, got: Queue) -> list[str]:
-        """``got`` as frames (JSON texts) of at most :data:`FRAME_ITEMS` items with their
-        marking, counted as sent to ``client``; a part whose marking cannot be computed is
-        not sent (logged)."""
+    def frames(self, client: Client, kind: str, got: list[Chunk]) -> list[str]:
+        """``got`` as frames (JSON texts in the client's form, one per chunk: at most
+        :data:`FRAME_ITEMS` items) with their marking, counted as sent to ``client``; a
+        chunk whose marking cannot be computed is not sent (logged)."""
         out = []
-        for k in range(0, len(got), FRAME_ITEMS):
-            ids = got.label_ids[k : k + FRAME_ITEMS]
+        for chunk in got:
             try:
-                marking = self.marking(frozenset(ids))
+                out.append(chunk.frame(client.sub.form, self.marking))
             except SeawatchError as exc:
-                log.error("live: %d %s not sent, no marking: %s", len(ids), kind, exc)
+                log.error("live: %d %s not sent, no marking: %s", len(chunk), kind, exc)
                 continue
-            body = ",".join(got.texts[k : k + FRAME_ITEMS])
-            out.append(f'{{"type": "{kind}", "marking": {json.dumps(marking)}, "items": [{body}]}}')
-            client.sent(ids)
+            client.sent(len(chunk), chunk.labels)
         return out
+
+    def written(self, since: float | None) -> None:
+        """A client's frames queued since ``since`` were written to its connection."""
+        if self.metrics is not None and since is not None:
+            self.metrics.delay.labels("client").observe(time.monotonic() - since)
 
     def marking(self, ids: frozenset[int]) -> str:
         """The combined marking of records of the labels ``ids`` (cached)."""

@@ -1,7 +1,7 @@
 """One live subscriber: its reader, filters, bounded queues, and what it was sent (audit).
 
 In: the rows of each batch the hub (:mod:`seawatch.serve.live`) selected for this client,
-already rendered (each row's JSON text, its ``label_id`` and, for positions, its MMSI).
+as :class:`~seawatch.serve.live_frames.Chunk` s (shared with the clients sent the same rows).
 Out: per record kind (:data:`~seawatch.serve.subscription.TYPES`) a queue bounded by
 :data:`LIMITS`: positions beyond it are coalesced to the latest per vessel, then the oldest
 dropped; other kinds drop their oldest. What was dropped is counted in :attr:`Client.missed`
@@ -14,7 +14,10 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from seawatch.labels import Reader
+from seawatch.serve.live_frames import Chunk
 from seawatch.serve.subscription import Subscription
 
 __all__ = ["COALESCE", "LIMITS", "Client", "Queue"]
@@ -28,20 +31,39 @@ COALESCE = frozenset({"positions"})
 
 @dataclass
 class Queue:
-    """Items waiting to be sent: JSON texts with their label ids and vessel keys."""
+    """Chunks waiting to be sent, oldest first, and how many items they hold."""
 
-    texts: list[str] = field(default_factory=list)
-    label_ids: list[int] = field(default_factory=list)
-    keys: list[int] = field(default_factory=list)
+    chunks: list[Chunk] = field(default_factory=list)
+    items: int = 0
+    since: float | None = None
+    """When the oldest chunk was queued (monotonic; None: empty)."""
 
     def __len__(self) -> int:
-        return len(self.texts)
+        return self.items
 
-    def take(self) -> Queue:
+    def take(self) -> list[Chunk]:
         """Everything queued (the queue is left empty)."""
-        out = Queue(self.texts, self.label_ids, self.keys)
-        self.texts, self.label_ids, self.keys = [], [], []
+        out, self.chunks, self.items, self.since = self.chunks, [], 0, None
         return out
+
+    def keep(self, limit: int, latest: bool) -> int:
+        """Keep at most ``limit`` items: the latest per vessel first when ``latest``, then
+        the newest; how many were left out."""
+        before = self.items
+        if latest:  # the last item of each vessel, in queue order
+            keys = np.concatenate([c.keys for c in self.chunks])
+            _, last = np.unique(keys[::-1], return_index=True)
+            kept = np.sort(before - 1 - last)[-limit:]
+        else:
+            kept = np.arange(before - limit, before)
+        chunks, start = [], 0
+        for c in self.chunks:
+            mine = kept[(kept >= start) & (kept < start + len(c))] - start
+            if len(mine):
+                chunks.append(c if len(mine) == len(c) else c.part(mine))
+            start += len(c)
+        self.chunks, self.items = chunks, len(kept)
+        return before - self.items
 
 
 @dataclass(eq=False)
@@ -61,32 +83,21 @@ class Client:
     labels_sent: set[int] = field(default_factory=set)
     audited_at: float = field(default_factory=time.monotonic)
 
-    def put(self, kind: str, texts: list[str], label_ids: list[int], keys: list[int]) -> int:
-        """Queue rendered items of ``kind`` (``keys``: the vessel of each, for coalescing);
-        how many queued items were coalesced or dropped to stay in bounds."""
+    def put(self, kind: str, chunks: list[Chunk]) -> int:
+        """Queue chunks of ``kind``; how many queued items were coalesced or dropped to
+        stay in bounds."""
         q = self.queues.setdefault(kind, Queue())
-        if not q.texts:  # the lists may be shared with other clients: copied on change
-            q.texts, q.label_ids, q.keys = list(texts), list(label_ids), list(keys)
-        else:
-            q.texts += texts
-            q.label_ids += label_ids
-            q.keys += keys
-        limit = LIMITS.get(kind, DEFAULT_LIMIT)
-        if len(q) > limit:
-            before = len(q)
-            if kind in COALESCE:  # the latest per vessel, then the newest
-                latest = list({k: i for i, k in enumerate(q.keys)}.values())
-                keep = sorted(latest)[-limit:]
-            else:
-                keep = list(range(before - limit, before))
-            q.texts = [q.texts[i] for i in keep]
-            q.label_ids = [q.label_ids[i] for i in keep]
-            q.keys = [q.keys[i] for i in keep]
-            self.missed[kind] = self.missed.get(kind, 0) + before - len(keep)
-            self.ready.set()
-            return before - len(keep)
+        if q.since is None:
+            q.since = time.monotonic()
+        q.chunks += chunks
+        q.items += sum(len(c) for c in chunks)
         self.ready.set()
-        return 0
+        limit = LIMITS.get(kind, DEFAULT_LIMIT)
+        if q.items <= limit:
+            return 0
+        lost = q.keep(limit, kind in COALESCE)
+        self.missed[kind] = self.missed.get(kind, 0) + lost
+        return lost
 
     def take_missed(self) -> dict[str, int] | None:
         """The counts of what was dropped since last asked (None: nothing)."""
@@ -95,10 +106,11 @@ class Client:
         out, self.missed = self.missed, {}
         return out
 
-    def sent(self, label_ids: list[int]) -> None:
-        """Count items sent (for the audit row of this subscription)."""
-        self.rows_sent += len(label_ids)
-        self.labels_sent.update(label_ids)
+    def sent(self, n: int, label_ids: frozenset[int]) -> None:
+        """Count ``n`` items sent, of the labels ``label_ids`` (for the audit row of this
+        subscription)."""
+        self.rows_sent += n
+        self.labels_sent |= label_ids
 
     def audit_due(self) -> tuple[int, set[int]]:
         """What was sent since the last audit row (and start counting afresh)."""

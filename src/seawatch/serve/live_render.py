@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -39,13 +39,20 @@ _HIDDEN = ("msg_key",)  # never sent (nor label_id: each item has its "label" in
 @dataclass(frozen=True)
 class Rendered:
     """One kind's rows of one batch, rendered once for every client: the columns the
-    filters read, each row's JSON text, label id and vessel (MMSI, or -1)."""
+    filters read, each row's JSON text, label id and vessel (MMSI, or -1), and each shown
+    column's values as JSON texts (for the columnar frames, :mod:`seawatch.serve.live_frames`)."""
 
     kind: str
     rows: pa.Table
     texts: np.ndarray[Any, np.dtype[np.object_]]
     label_ids: np.ndarray[Any, np.dtype[np.int32]]
     keys: np.ndarray[Any, np.dtype[np.int64]]
+    names: tuple[str, ...] = ()
+    """The items' keys, in order (the last is ``label``)."""
+    values: pa.Array[Any] = field(default_factory=lambda: pa.array([], pa.string()))
+    """Each key's JSON value texts (``label``: the markings), one column after the other:
+    the value of key ``k`` of row ``i`` is at ``k * len(rows) + i``."""
+    _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, kind: str, rows: pa.Table, labels: Mapping[int, Label]) -> Rendered:
@@ -60,7 +67,9 @@ class Rendered:
             log.error("live: %d %s with an unknown label not sent", rows.num_rows, kind)
             rows = rows.filter(known)
         shown = rows.drop_columns([c for c in _HIDDEN if c in rows.column_names])
-        texts = np.array(json_texts(shown, labels).to_pylist(), object)
+        values = value_texts(shown, labels)
+        texts = np.array(_join(values, shown.num_rows).to_pylist(), object)
+        every: Any = pa.concat_arrays([v.cast(pa.string()) for v in values.values()])
         col: Any = rows.column("mmsi") if "mmsi" in rows.column_names else None
         mmsi: Any = None if col is None else pc.fill_null(col, -1)
         keys = (
@@ -69,7 +78,30 @@ class Rendered:
             else np.full(rows.num_rows, -1, np.int64)
         )
         ids_np = np.asarray(rows.column("label_id").to_numpy(), np.int32)
-        return cls(kind, rows, texts, ids_np, keys)
+        return cls(kind, rows, texts, ids_np, keys, tuple(values), every)
+
+    def value_grid(self) -> np.ndarray[Any, np.dtype[np.object_]]:
+        """:attr:`values` as a keys x rows array of texts (for the columnar frames; kept
+        until :meth:`forget`, then made afresh each time)."""
+        found = self._cache.get("grid")
+        if found is None:
+            found = np.array(self.values.to_pylist(), object).reshape(len(self.names), -1)
+            if not self._cache.get("forgotten"):
+                self._cache["grid"] = found
+        return found  # type: ignore[no-any-return]
+
+    def forget(self) -> None:
+        """Drop :meth:`value_grid`'s texts (a batch superseded by the next: kept for SSE
+        resumption, which does not need them)."""
+        self._cache.pop("grid", None)
+        self._cache["forgotten"] = True
+
+    def column(self, name: str) -> np.ndarray[Any, Any] | None:
+        """Column ``name`` of the rows as NumPy (computed once; None: no such column)."""
+        if name not in self._cache:
+            col: Any = self.rows.column(name) if name in self.rows.column_names else None
+            self._cache[name] = None if col is None else col.to_numpy()
+        return self._cache[name]  # type: ignore[no-any-return]
 
 
 def _values(col: Any) -> Any:
@@ -92,18 +124,33 @@ def _values(col: Any) -> Any:
     return pa.array(out, pa.string())
 
 
+def value_texts(rows: pa.Table, labels: Mapping[int, Label]) -> dict[str, pa.Array[Any]]:
+    """Each column of ``rows`` (with ``label_id``) as JSON value texts (``null`` for a
+    missing value): its columns but ``label_id``, then ``label`` (the marking of each
+    row's label), in the order the items have them."""
+    marks = marking_array(rows, labels) if rows.num_rows else pa.array([], pa.string())
+    names = [n for n in rows.column_names if n != "label_id"] + ["label"]
+    out: dict[str, pa.Array[Any]] = {}
+    for name in names:
+        col = marks if name == "label" else rows.column(name).combine_chunks()
+        texts: Any = _values(col)
+        out[name] = pc.fill_null(texts, "null")  # type: ignore[arg-type]
+    return out
+
+
+def _join(values: Mapping[str, pa.Array[Any]], n: int) -> pa.Array[Any]:
+    """Each row of ``values`` (:func:`value_texts`) as one JSON object text."""
+    if not n:
+        return pa.array([], pa.string())
+    parts: list[Any] = []
+    for k, (name, texts) in enumerate(values.items()):
+        parts += [pa.scalar(("{" if k == 0 else ", ") + json.dumps(name) + ": "), texts]
+    parts.append(pa.scalar("}"))
+    return pc.binary_join_element_wise(*parts, "")  # type: ignore[no-any-return]
+
+
 def json_texts(rows: pa.Table, labels: Mapping[int, Label]) -> pa.Array[Any]:
     """Each row of ``rows`` (with ``label_id``) as a JSON object text: its columns but
     ``label_id``, then ``label`` (the marking of its label), like
     :func:`seawatch.serve.render.items`."""
-    marks = marking_array(rows, labels) if rows.num_rows else pa.array([], pa.string())
-    parts: list[Any] = []
-    names = [n for n in rows.column_names if n != "label_id"] + ["label"]
-    for k, name in enumerate(names):
-        col = marks if name == "label" else rows.column(name).combine_chunks()
-        key = ("{" if k == 0 else ", ") + json.dumps(name) + ": "
-        parts += [pa.scalar(key), pc.fill_null(_values(col), "null")]
-    parts.append(pa.scalar("}"))
-    if not rows.num_rows:
-        return pa.array([], pa.string())
-    return pc.binary_join_element_wise(*parts, "")  # type: ignore[no-any-return]
+    return _join(value_texts(rows, labels), rows.num_rows)

@@ -1,7 +1,8 @@
 """``GET /live/sse``: the live stream as Server-Sent Events, resumable with ``Last-Event-ID``.
 
 In: a bearer token, the filters of a ``/live`` subscription as query parameters (``bbox``
-repeated for several boxes, ``mmsi``, ``types``, ``event_types`` and ``areas`` comma-separated) and,
+repeated for several boxes, ``mmsi``, ``types``, ``event_types`` and ``areas`` comma-separated;
+``form``, ``items`` or ``columns``) and,
 on reconnection, the ``Last-Event-ID`` header. Out: ``subscribed``, then ``positions`` and
 ``events`` events with the frames of :mod:`seawatch.serve.live` as data; the last event of
 each batch carries the batch number as its ``id``. A client resuming after a batch the
@@ -97,6 +98,7 @@ async def live_sse(
     types: Annotated[str | None, Query()] = None,
     event_types: Annotated[str | None, Query()] = None,
     areas: Annotated[str | None, Query()] = None,
+    form: Annotated[str | None, Query()] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """The live stream of what ``who`` may read inside the filters (see the module)."""
@@ -107,6 +109,8 @@ async def live_sse(
         msg["event_types"] = event_types.split(",")
     if areas:
         msg["areas"] = areas.split(",")
+    if form:
+        msg["form"] = form
     hub_state = request.app.state.live.state
     sub = await asyncio.to_thread(Subscription.from_obj, msg, areas_for(hub_state, who.reader))
     after = None if last_event_id is None else _ints(last_event_id, "Last-Event-ID")[:1]

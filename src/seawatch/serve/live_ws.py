@@ -43,8 +43,10 @@ async def _send(ws: WebSocket, hub: LiveHub, client: Client) -> None:
                 got = client.queues.get(kind)
                 if not got:
                     continue
+                since = got.since
                 for frame in hub.frames(client, kind, got.take()):
                     await ws.send_text(frame)
+                hub.written(since)
         await hub.audit(client)
 
 

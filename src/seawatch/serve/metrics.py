@@ -10,10 +10,13 @@ registry of its own, so several apps in one process (tests) never mix their figu
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import pyarrow as pa
@@ -28,7 +31,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from seawatch.serve.deps import Principal, principal
+from seawatch.serve.deps import Principal, ServeState, principal
 from seawatch.serve.problems import PROBLEM_RESPONSES
 
 __all__ = ["Metrics", "install_metrics"]
@@ -92,14 +95,35 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.delay = Histogram(
+            "seawatch_live_delay_seconds",
+            "Where live rows wait, by stage: ingest (the oldest position's time to its rows "
+            "told to the streams), hub (told to queued for every client), client (queued to "
+            "written to the client's connection, the wait for a slow client included)",
+            ["stage"],
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0),
+            registry=self.registry,
+        )
+
+        self.memory = Gauge(
+            "seawatch_memory_bytes",
+            "Memory of the server's process, by part: rss (resident, all of it), store (the "
+            "database engine's own accounting, DuckDB's duckdb_memory()), arrow (Arrow's "
+            "allocator), at the time of the scrape",
+            ["part"],
+            registry=self.registry,
+        )
+
     def told(self, kind: str, rows: pa.Table) -> None:
         """What live ingest stored, as told to the streams (alerts, lag)."""
         if kind == "alerts":
             self.alerts.inc(rows.num_rows)
         elif kind == "positions" and rows.num_rows:
-            newest: Any = pc.max(rows.column("ts")).as_py()
-            if newest is not None:
-                self.lag.set((datetime.now(UTC) - newest).total_seconds())
+            span: Any = pc.min_max(rows.column("ts")).as_py()
+            if span["max"] is not None:
+                now = datetime.now(UTC)
+                self.lag.set((now - span["max"]).total_seconds())
+                self.delay.labels("ingest").observe((now - span["min"]).total_seconds())
 
 
 def _route(request: Request) -> str:
@@ -111,6 +135,18 @@ def _route(request: Request) -> str:
     params = {str(v): k for k, v in request.path_params.items()}
     parts = request.url.path.split("/")
     return "/".join(f"{{{params[p]}}}" if p in params else p for p in parts)
+
+
+def _measure_memory(metrics: Metrics, state: ServeState) -> None:
+    """The process's memory by part, now (:attr:`Metrics.memory`)."""
+    with contextlib.suppress(OSError, ValueError):
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        metrics.memory.labels("rss").set(pages * os.sysconf("SC_PAGE_SIZE"))
+    metrics.memory.labels("arrow").set(pa.total_allocated_bytes())
+    with state.lock:  # the store's own connection (ingest writes on a session of its own)
+        found = state.store.backend.memory_bytes()
+    if found is not None:
+        metrics.memory.labels("store").set(found)
 
 
 def install_metrics(app: FastAPI) -> Metrics:
@@ -146,6 +182,7 @@ def install_metrics(app: FastAPI) -> Metrics:
     )
     def metrics_route(_who: Annotated[Principal, Depends(principal)]) -> Response:
         """Prometheus metrics (a token is needed: nothing but /healthz is anonymous)."""
+        _measure_memory(metrics, app.state.seawatch)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return metrics

@@ -2,8 +2,8 @@
 
 In: a subscription message (JSON, or the SSE route's query parameters as the same object).
 Out: a :class:`Subscription` (bounding boxes, areas of interest, MMSIs, record types:
-positions, events, alerts; event types) whose
-:meth:`~Subscription.mask` selects the rows of an Arrow table that match, or a
+positions, events, alerts; event types; the frame form) whose
+:meth:`~Subscription.where` selects the rows of a rendered batch that match, or a
 :class:`SubscriptionError` (400) saying what was wrong. See docs/serve.md.
 """
 
@@ -22,12 +22,14 @@ import shapely
 
 from seawatch.errors import InputError, SeawatchError
 from seawatch.events.registry import event_types
+from seawatch.serve.live_frames import FORMS
+from seawatch.serve.live_render import Rendered
 from seawatch.store.bbox import BBox, check_bbox
 
 __all__ = ["TYPES", "Areas", "Subscription", "SubscriptionError"]
 
 TYPES = ("positions", "events", "alerts")
-_KEYS = {"bbox", "mmsi", "types", "event_types", "areas"}
+_KEYS = {"bbox", "mmsi", "types", "event_types", "areas", "form"}
 
 Areas = Callable[[list[str]], dict[str, Any]]
 """Area ids → their polygons, for the subscriber's reader; an id it cannot read (or that
@@ -45,6 +47,7 @@ class Subscription:
     types: frozenset[str] = frozenset(TYPES)
     event_types: frozenset[str] = frozenset()
     areas: tuple[str, ...] = ()
+    form: str = FORMS[0]
     shapes: tuple[Any, ...] = field(default=(), compare=False, repr=False)
 
     @classmethod
@@ -95,13 +98,17 @@ class Subscription:
         ids = msg.get("areas", [])
         if not isinstance(ids, list) or not all(isinstance(a, str) and a for a in ids):
             raise SubscriptionError("areas: give a list of area or zone ids (GET /api/v1/areas)")
+        form = msg.get("form", FORMS[0])
+        if form not in FORMS:
+            raise SubscriptionError(f"form: give one of {', '.join(FORMS)}")
         shapes: dict[str, Any] = {}
         if ids:
             if areas is None:
                 raise SubscriptionError("areas: not available on this stream")
             shapes = areas(sorted(set(ids)))
         return cls(bboxes, frozenset(mmsi), frozenset(types), frozenset(ev),
-                   tuple(sorted(shapes)), tuple(shapes[k] for k in sorted(shapes)))  # fmt: skip
+                   tuple(sorted(shapes)), form,
+                   tuple(shapes[k] for k in sorted(shapes)))  # fmt: skip
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -110,51 +117,49 @@ class Subscription:
             "types": [t for t in TYPES if t in self.types],
             "event_types": sorted(self.event_types),
             "areas": list(self.areas),
+            "form": self.form,
         }
 
-    def mask(self, rows: pa.Table, kind: str) -> pa.ChunkedArray[Any] | None:
-        """Where ``rows`` match the bbox, MMSI and event type filters (None: all). Any
-        kind is filtered by the columns it has (``lon``/``lat``, ``mmsi`` and
+    def where(self, r: Rendered) -> np.ndarray[Any, np.dtype[np.bool_]] | None:
+        """Where the rows of ``r`` match the bbox, MMSI and event type filters (None: all).
+        Any kind is filtered by the columns it has (``lon``/``lat``, ``mmsi`` and
         ``other_mmsi``); a row without a position or an MMSI does not match a filter on
         it; ``event_types`` filters events only."""
         parts: list[Any] = []
-        names = set(rows.column_names)
+        none = np.zeros(r.rows.num_rows, bool)
+        lon, lat = r.column("lon"), r.column("lat")
         if self.bboxes:
-            if not {"lon", "lat"} <= names:
-                return pa.chunked_array([pa.array([False] * rows.num_rows)])
-            lon, lat = rows.column("lon"), rows.column("lat")
-            boxes = [_in_box(lon, lat, b) for b in self.bboxes]
-            parts.append(reduce(pc.or_, boxes))
+            if lon is None or lat is None:
+                return none
+            parts.append(reduce(np.logical_or, [_in_box(lon, lat, b) for b in self.bboxes]))
         if self.mmsi:
-            value_set = pa.array(sorted(self.mmsi), pa.int32())
-            hits = [
-                pc.is_in(rows.column(c), value_set=value_set)
-                for c in ("mmsi", "other_mmsi")
-                if c in names
-            ]
-            if not hits:
-                return pa.chunked_array([pa.array([False] * rows.num_rows)])
-            parts.append(reduce(pc.or_, hits))
+            value_set = np.array(sorted(self.mmsi), np.float64)
+            cols = [c for c in (r.column("mmsi"), r.column("other_mmsi")) if c is not None]
+            if not cols:
+                return none
+            hits = [np.isin(np.asarray(c, np.float64), value_set) for c in cols]
+            parts.append(reduce(np.logical_or, hits))
         if self.shapes:
-            if not {"lon", "lat"} <= names:
-                return pa.chunked_array([pa.array([False] * rows.num_rows)])
-            xs = np.asarray(rows.column("lon").to_numpy(), np.float64)
-            ys = np.asarray(rows.column("lat").to_numpy(), np.float64)
+            if lon is None or lat is None:
+                return none
+            xs, ys = np.asarray(lon, np.float64), np.asarray(lat, np.float64)
             inside = reduce(np.logical_or, [shapely.intersects_xy(g, xs, ys) for g in self.shapes])
-            parts.append(pa.chunked_array([pa.array(np.asarray(inside, bool))]))
-        if kind == "events" and self.event_types:
+            parts.append(np.asarray(inside, bool))
+        if r.kind == "events" and self.event_types:
             types = pa.array(sorted(self.event_types), pa.string())
-            parts.append(pc.is_in(rows.column("event_type"), value_set=types))
+            hit: Any = pc.is_in(r.rows.column("event_type"), value_set=types)
+            parts.append(np.asarray(pc.fill_null(hit, False).to_numpy(), bool))
         if not parts:
             return None
-        return pc.fill_null(reduce(pc.and_, parts), False)  # type: ignore[no-any-return]
+        return reduce(np.logical_and, parts)  # type: ignore[no-any-return]
 
 
 def _in_box(lon: Any, lat: Any, b: BBox) -> Any:
-    x0, y0, x1, y1 = (pa.scalar(float(v)) for v in b)
-    in_lat = pc.and_(pc.greater_equal(lat, y0), pc.less_equal(lat, y1))
-    if b[0] <= b[2]:
-        in_lon = pc.and_(pc.greater_equal(lon, x0), pc.less_equal(lon, x1))
-    else:  # across the antimeridian
-        in_lon = pc.or_(pc.greater_equal(lon, x0), pc.less_equal(lon, x1))
-    return pc.and_(in_lon, in_lat)
+    """Inside ``b`` (NaN, a missing value, is not)."""
+    with np.errstate(invalid="ignore"):
+        in_lat = (lat >= b[1]) & (lat <= b[3])
+        if b[0] <= b[2]:
+            in_lon = (lon >= b[0]) & (lon <= b[2])
+        else:  # across the antimeridian
+            in_lon = (lon >= b[0]) | (lon <= b[2])
+    return in_lon & in_lat

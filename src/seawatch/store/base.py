@@ -126,6 +126,11 @@ class Backend(ABC):
         writing thread (the server's live ingest) beside the one using this one."""
         raise StoreError(f"{self.display}: this backend has no write sessions")
 
+    def memory_bytes(self) -> int | None:
+        """Memory the database engine holds in this process (None: not in this process,
+        or not known)."""
+        return None
+
     @abstractmethod
     def close(self) -> None:
         """Release the connection."""

@@ -317,6 +317,12 @@ class DuckBackend(Backend):
         committed; the writer keeps the main connection."""
         return self._cursor("read")
 
+    def memory_bytes(self) -> int | None:
+        """DuckDB's own accounting of the memory it holds (``duckdb_memory()``: buffer
+        pool, indexes, hash tables, ...), for the database's every connection."""
+        rows = self.con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchall()
+        return None if not rows or rows[0][0] is None else int(rows[0][0])
+
     def write_session(self) -> DuckBackend:
         """A cursor as :meth:`read_session`, for a second writer in this process (DuckDB
         runs transactions of one database's connections concurrently; two that change the
