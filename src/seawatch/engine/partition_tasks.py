@@ -230,13 +230,17 @@ def slot_task(outs: Sequence[VesselOut], cfg: TaskConfig, t0: int, t1: int) -> s
         t = arrowfile.read(o.files["positions"], [c for c in encounter._USED if c in names])
         ts = ts_us(t)
         parts.append(t.filter(pa.array((ts >= lo) & (ts <= hi))))
-    rows = pa.concat_tables(parts, promote_options="permissive") if parts else None
-    if rows is None or rows.num_rows == 0:
+    if not parts:
         return None
-    rows = rows.combine_chunks()  # one chunk: sorted 4x faster than ~20 per bucket file
+    # one chunk: sorted 4x faster than ~20 per bucket file; the pieces freed at once
+    rows = pa.concat_tables(parts, promote_options="permissive").combine_chunks()
+    del parts
+    if rows.num_rows == 0:
+        return None
     rows = rows.sort_by([("mmsi", "ascending"), ("ts", "ascending"), ("segment_id", "ascending"),
                          ("lat", "ascending"), ("lon", "ascending")])  # fmt: skip
     kd = prepare(rows, None, {}, watermark_us=cfg.watermark_us)
+    del rows
     if len(kd.ts_us) == 0:
         return None
     gk, gs, glat, glon, gv, gmmsi, p, q, d = encounter._close_steps(kd, params)
