@@ -98,3 +98,44 @@ def test_binary_and_csv_store_the_same(pg_url: str) -> None:
 def test_types_without_a_binary_form_go_as_csv(typ: pa.DataType) -> None:
     rows = pa.table({"x": pa.array([None], typ)})
     assert to_binary(rows, [typ]) is None
+
+
+def test_fetch_reads_computed_columns_in_the_asked_types(pg_url: str) -> None:
+    """Binary reads cast each column to the type it is read as: a count, a numeric sum, a
+    literal NULL, an integer read as a double come back in the schema's types."""
+    node = load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
+    schema = pa.schema(
+        [
+            ("n", pa.int64()),
+            ("total", pa.float64()),
+            ("none", pa.string()),
+            ("small", pa.int8()),
+            ("when", TS),
+            ("flag", pa.bool_()),
+            ("names", pa.list_(pa.string())),
+        ]
+    )
+    with open_store(pg_url, node) as store:
+        sql = (
+            "SELECT count(*) AS n, sum(x)::numeric AS total, NULL AS none, 7 AS small, "
+            "'1970-01-01 00:00:00.000001+00'::timestamptz AS when, true AS flag, "
+            "ARRAY['a,b', NULL] AS names FROM generate_series(1, 3) AS x"
+        )
+        got = store.backend.fetch(sql, (), schema)
+        no_lists = pa.schema([f for f in schema if f.name != "names"])
+        binary = store.backend.fetch(sql.replace(", ARRAY['a,b', NULL] AS names", ""), (), no_lists)
+        empty = store.backend.fetch(
+            "SELECT 1::bigint AS n WHERE false", (), pa.schema([schema.field("n")])
+        )
+    want = {
+        "n": 3,
+        "total": 6.0,
+        "none": None,
+        "small": 7,
+        "when": datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+        "flag": True,
+    }
+    assert got.to_pylist() == [{**want, "names": ["a,b", None]}]
+    assert binary.to_pylist() == [want]
+    assert binary.schema == no_lists
+    assert empty.num_rows == 0
