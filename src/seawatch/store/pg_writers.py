@@ -51,7 +51,6 @@ from typing import Any
 import pyarrow as pa
 
 from seawatch.store.gate import PG_ENTER
-from seawatch.store.pg_binary import to_binary
 from seawatch.store.pg_csv import to_csv
 from seawatch.store.tables import SEQ, TableDef
 
@@ -63,10 +62,9 @@ __all__ = [
     "FallBackError",
     "Writers",
     "copy_new",
-    "encode",
     "merge",
     "resolve_prepared",
-    "write_rows",
+    "write_csv",
 ]
 
 log = logging.getLogger(__name__)
@@ -87,14 +85,7 @@ class FallBackError(Exception):
     chunk's rows are written by one connection, which merges."""
 
 
-def encode(table: TableDef, rows: pa.Table) -> tuple[bytes, str]:
-    """``rows`` (``table``'s columns, in order) as ``COPY`` data and its format: binary
-    (:mod:`.pg_binary`: no number formatted and parsed back as text), else CSV (lists)."""
-    data = to_binary(rows, [c.type for c in table.columns])
-    return (data, "binary") if data is not None else (to_csv(rows), "csv")
-
-
-def copy_new(con: Any, table: TableDef, data: tuple[bytes, str]) -> int | None:
+def copy_new(con: Any, table: TableDef, data: bytes) -> int | None:
     """COPY ``data`` straight into ``table``: the fast way when every message is new (the
     common case). ``None`` when some are stored already, or were by another writer
     meanwhile (unique violation at the first one): rolled back to a savepoint, and the
@@ -104,15 +95,15 @@ def copy_new(con: Any, table: TableDef, data: tuple[bytes, str]) -> int | None:
     cols = ", ".join(table.names)
     try:
         with con.transaction(), con.cursor() as cur:  # a savepoint
-            with cur.copy(f"COPY {table.name} ({cols}) FROM STDIN (FORMAT {data[1]})") as copy:
-                copy.write(data[0])
+            with cur.copy(f"COPY {table.name} ({cols}) FROM STDIN (FORMAT csv)") as copy:
+                copy.write(data)
             return int(cur.rowcount)
     except psycopg.errors.UniqueViolation:
         log.info("%s: some rows stored already; merging", table.name)
         return None
 
 
-def merge(con: Any, table: TableDef, data: tuple[bytes, str]) -> int:
+def merge(con: Any, table: TableDef, data: bytes) -> int:
     """COPY into a temporary table, then INSERT with the table's conflict rule."""
     name = next(_names)
     cols = ", ".join(table.names)
@@ -126,17 +117,17 @@ def merge(con: Any, table: TableDef, data: tuple[bytes, str]) -> int:
         conflict = f"ON CONFLICT ({', '.join(target)}) DO NOTHING"
     with con.cursor() as cur:
         cur.execute(f"CREATE TEMP TABLE {name} AS SELECT {cols} FROM {table.name} WITH NO DATA")
-        with cur.copy(f"COPY {name} ({cols}) FROM STDIN (FORMAT {data[1]})") as copy:
-            copy.write(data[0])
+        with cur.copy(f"COPY {name} ({cols}) FROM STDIN (FORMAT csv)") as copy:
+            copy.write(data)
         cur.execute(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {name} {conflict}")
         written = cur.rowcount
         cur.execute(f"DROP TABLE {name}")
     return int(written)
 
 
-def write_rows(con: Any, table: TableDef, rows: pa.Table) -> int:
+def write_csv(con: Any, table: TableDef, rows: pa.Table) -> int:
     """``rows`` into ``table`` on ``con``, in its open transaction: COPY, else merge."""
-    data = encode(table, rows)
+    data = to_csv(rows)
     written = copy_new(con, table, data) if table.bulk else None
     return merge(con, table, data) if written is None else written
 
@@ -144,7 +135,7 @@ def write_rows(con: Any, table: TableDef, rows: pa.Table) -> int:
 def _copy_all(con: Any, table: TableDef, rows: pa.Table) -> int:
     """COPY ``rows``, all new; :class:`FallBackError` if some are stored (a merge needs a
     temporary table, and a transaction that used one cannot be prepared)."""
-    written = copy_new(con, table, encode(table, rows))
+    written = copy_new(con, table, to_csv(rows))
     if written is None:
         raise FallBackError
     return written

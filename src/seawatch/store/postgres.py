@@ -57,7 +57,7 @@ from seawatch.store.pg_writers import (
     FallBackError,
     Writers,
     resolve_prepared,
-    write_rows,
+    write_csv,
 )
 from seawatch.store.tables import SEQ, Dialect, TableDef, create_sql
 
@@ -291,10 +291,10 @@ class PostgresBackend(Backend):
         try:
             with self.transaction():
                 if table.name not in PARTITIONED:
-                    return write_rows(self.con, table, rows)
+                    return write_csv(self.con, table, rows)
                 if not self._writers.usable(self.con):
                     parts = ensure_days(self.con, days_of(rows))
-                    written = write_rows(self.con, table, rows)
+                    written = write_csv(self.con, table, rows)
                     self._summarize(parts)
                     return written
                 # partitions made and committed on a writer's connection: made in the
@@ -310,7 +310,7 @@ class PostgresBackend(Backend):
                         return self._writers.write(self.con, table, rows)
                     except FallBackError:
                         log.info("%s: positions: merging on one connection", self.display)
-                return write_rows(self.con, table, rows)
+                return write_csv(self.con, table, rows)
         except psycopg.Error as exc:
             raise self._fail(exc, f"insert into {table.name}") from None
 
