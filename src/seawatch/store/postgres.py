@@ -39,12 +39,8 @@ import pyarrow as pa
 from seawatch.errors import StoreError
 from seawatch.store.base import Backend, redact_url
 from seawatch.store.gate import PG_ENTER, pg_settled
-from seawatch.store.pg_csv import (
-    first_per_message,
-    from_csv,
-    last_per_key,
-    out_expr,
-)
+from seawatch.store.pg_binary import binary_select, from_binary
+from seawatch.store.pg_csv import first_per_message, from_csv, ident, last_per_key, out_expr
 from seawatch.store.pg_parts import (
     EXTRAS,
     PARTITIONED,
@@ -202,8 +198,10 @@ class PostgresBackend(Backend):
         import psycopg
 
         query = self._mogrify(sql, params)
-        cols = ", ".join(out_expr(f) for f in schema)
-        copy_sql = f"COPY (SELECT {cols} FROM ({query}) AS q) TO STDOUT (FORMAT csv)"
+        binary = binary_select(schema, lambda name: f"q.{ident(name)}")  # None: lists
+        cols = binary or ", ".join(out_expr(f) for f in schema)
+        fmt = "binary" if binary else "csv"
+        copy_sql = f"COPY (SELECT {cols} FROM ({query}) AS q) TO STDOUT (FORMAT {fmt})"
         buf = io.BytesIO()
         try:
             with self.con.cursor() as cur, cur.copy(copy_sql) as copy:
@@ -211,7 +209,8 @@ class PostgresBackend(Backend):
                     buf.write(block)
         except psycopg.Error as exc:
             raise self._fail(exc, sql) from None
-        return from_csv(buf.getvalue(), schema)
+        data = buf.getvalue()
+        return from_binary(data, schema) if binary else from_csv(data, schema)
 
     def _mogrify(self, sql: str, params: Sequence[object]) -> str:
         import psycopg
