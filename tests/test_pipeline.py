@@ -160,6 +160,20 @@ def test_any_chunking_gives_the_whole_input_result(
     assert_same(got, reference)
 
 
+@pytest.mark.parametrize("merge_rows", [0, 40])
+def test_merging_the_segments_state_at_any_size_changes_nothing(
+    feed: dict[str, Any], reference: dict[str, pa.Table], merge_rows: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from seawatch.tracks import segment_state
+
+    monkeypatch.setattr(segment_state, "MERGE_ROWS", merge_rows)
+    arrival = feed["positions_arrival"]
+    lo, hi = int(arrival[0]), int(arrival[-1])
+    got, _ = chunked(feed, [lo + k * (hi - lo) // 12 for k in range(1, 12)])
+    assert_same(got, reference)
+
+
 def test_one_chunk_is_the_whole_input(feed: dict[str, Any], reference: dict[str, pa.Table]) -> None:
     got, _ = chunked(feed, [])
     assert_same(got, reference)

@@ -39,6 +39,7 @@ from seawatch.tracks.attribution import (
 )
 from seawatch.tracks.mid import flags
 from seawatch.tracks.schemas import IDENTITY, IDENTITY_FIELDS, SEGMENTS
+from seawatch.tracks.segment_state import Carry, Sums
 
 __all__ = [
     "DEFAULT_MAX_ATTRIBUTION_S",
@@ -75,13 +76,42 @@ def _reports(statics: pa.Table) -> pa.Table:
     return pa.table(cols)
 
 
-def _history(t: pa.Table, carry: pa.Table) -> tuple[pa.Table, pa.Table]:
-    """Change points of ``t`` (attributed, sorted by segment then ts) and the new carry.
+Sorted = tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]
+
+
+def merge_sorted(tail: Sorted, new: Sorted) -> Sorted:
+    """(mmsi, ts, segment) of ``tail`` then ``new``, both sorted by (mmsi, ts), in that order,
+    stable (``tail``'s rows first on ties): what a lexsort of the two gives, in time
+    proportional to ``new`` when ``tail`` holds at most one row per MMSI (the last
+    position of each vessel: at 100,000 vessels, a sort of it was most of a live batch's
+    identity work)."""
+    t_mmsi, t_ts = tail[0], tail[1]
+    left = np.searchsorted(t_mmsi, new[0], "left")
+    right = np.searchsorted(t_mmsi, new[0], "right")
+    if len(t_mmsi) == 0 or ((right - left) > 1).any():
+        both = tuple(np.concatenate([a, b]) for a, b in zip(tail, new, strict=True))
+        order = np.lexsort((both[1], both[0]))
+        return (both[0][order], both[1][order], both[2][order])
+    at = np.minimum(left, len(t_mmsi) - 1)
+    ins = left + ((right > left) & (t_ts[at] <= new[1]))
+    mine = np.zeros(len(t_mmsi) + len(new[0]), bool)
+    mine[ins + np.arange(len(ins))] = True
+    out = []
+    for a, b in zip(tail, new, strict=True):
+        merged = np.empty(len(mine), np.result_type(a, b))
+        merged[mine], merged[~mine] = b, a
+        out.append(merged)
+    return (out[0], out[1], out[2])
+
+
+def _history(t: pa.Table, carry: Carry) -> tuple[pa.Table, pa.Table]:
+    """Change points of ``t`` (attributed, sorted by segment then ts), and the last filled
+    row of each of its segments (for :meth:`Carry.update`).
 
     ``carry`` holds, per segment, its identity after the reports already processed (the
     last filled row); it is put before the segment's new reports and never output.
     """
-    prior = carry.filter(pc.is_in(carry.column("segment_id"), value_set=t.column("segment_id")))
+    prior = carry.prior(t.column("segment_id"))
     both = pa.concat_tables([prior, t])
     is_new = np.arange(both.num_rows) >= prior.num_rows
     order = np.argsort(np.asarray(both.column("segment_id"), np.int64), kind="stable")
@@ -118,46 +148,8 @@ def _history(t: pa.Table, carry: pa.Table) -> tuple[pa.Table, pa.Table]:
     out = pa.Table.from_arrays([*(a.filter(mask) for a in base), changed_col], schema=IDENTITY)
     last_row = np.ones(n, bool)
     last_row[:-1] = first[1:]
-    state = pa.Table.from_arrays(base, schema=carry.schema).filter(pa.array(last_row))
-    untouched = carry.filter(pc.invert(pc.is_in(carry.column("segment_id"), state["segment_id"])))
-    return out, pa.concat_tables([untouched, state])
-
-
-def _merge(parts: list[pa.Table], keys: list[str], aggs: dict[str, str]) -> pa.Table:
-    """Partial aggregates re-aggregated by ``keys`` (``aggs``: column -> min, max or sum)."""
-    table = pa.concat_tables(parts)
-    spec: Any = list(aggs.items())
-    out = table.group_by(keys).aggregate(spec)
-    names = {f"{c}_{a}": c for c, a in aggs.items()}
-    return out.rename_columns([names.get(c, c) for c in out.column_names]).select(
-        table.column_names
-    )
-
-
-class _Sums:
-    """Partial aggregates, re-aggregated only once the new parts outgrow the merged table: the
-    work per chunk stays in proportion to the chunk, not to every segment seen so far."""
-
-    def __init__(self, empty: pa.Table, keys: list[str], aggs: dict[str, str]) -> None:
-        self.keys, self.aggs = keys, aggs
-        self._merged, self._parts, self._rows = empty, list[pa.Table](), 0
-
-    def add(self, part: pa.Table) -> None:
-        self._parts.append(part.cast(self._merged.schema))
-        self._rows += part.num_rows
-        if self._rows > max(self._merged.num_rows, 1 << 16):
-            self.table()
-
-    def table(self) -> pa.Table:
-        if self._parts:
-            self._merged = _merge([self._merged, *self._parts], self.keys, self.aggs)
-            self._parts, self._rows = [], 0
-        return self._merged
-
-    def keep(self, segment_ids: pa.Array[Any]) -> None:
-        """Forget every segment but ``segment_ids``."""
-        merged = self.table()
-        self._merged = merged.filter(pc.is_in(merged.column("segment_id"), value_set=segment_ids))
+    state = pa.Table.from_arrays(base, schema=prior.schema).filter(pa.array(last_row))
+    return out, state
 
 
 class SegmentsAccumulator:
@@ -176,7 +168,7 @@ class SegmentsAccumulator:
         self.max_attribution_s = max_attribution_s
         self._max_us = int(max_attribution_s * 1e6)
         ts_type = IDENTITY.field("ts").type
-        self._agg = _Sums(
+        self._agg = Sums(
             pa.table({"segment_id": pa.array([], pa.int64()), "mmsi": pa.array([], pa.int32()),
                       "ts_min": pa.array([], ts_type), "ts_max": pa.array([], ts_type),
                       "n": pa.array([], pa.int64())}),
@@ -186,19 +178,19 @@ class SegmentsAccumulator:
         self._pending = _reports(pa.table({c: pa.array([]) for c in ST_COLS}).cast(
             pa.schema([IDENTITY.field(c) for c in ST_COLS])
         ))  # fmt: skip
-        self._n_statics = _Sums(
+        self._n_statics = Sums(
             pa.table({"segment_id": pa.array([], pa.int64()), "n": pa.array([], pa.int64())}),
             ["segment_id"], {"n": "sum"},
         )  # fmt: skip
         self._modes = {
-            f: _Sums(
+            f: Sums(
                 pa.table({"segment_id": pa.array([], pa.int64()),
                           f: pa.array([], IDENTITY.field(f).type), "n": pa.array([], pa.int64())}),
                 ["segment_id", f], {"n": "sum"},
             )
             for f in SUMMARY_FIELDS
         }  # fmt: skip
-        self._carry = IDENTITY.empty_table().drop_columns(["changed"])
+        self._carry = Carry(IDENTITY.empty_table().drop_columns(["changed"]))
         self._history: list[pa.Table] = []
 
     def add(
@@ -213,13 +205,7 @@ class SegmentsAccumulator:
             )
             part = part.select(["segment_id", "mmsi_min", "ts_min", "ts_max", "ts_count"])
             self._agg.add(part.rename_columns(["segment_id", "mmsi", "ts_min", "ts_max", "n"]))
-        mmsi, ts, seg = sorted_positions(pos)
-        t_mmsi, t_ts, t_seg = self._tail
-        pos_arrays = tuple(
-            np.concatenate([a, b]) for a, b in ((t_mmsi, mmsi), (t_ts, ts), (t_seg, seg))
-        )
-        order = np.lexsort((pos_arrays[1], pos_arrays[0]))
-        pos_arrays = tuple(a[order] for a in pos_arrays)
+        pos_arrays = merge_sorted(self._tail, sorted_positions(pos))
         if statics is not None:
             self._pending = pa.concat_tables([self._pending, _reports(statics)])
         h_us = None if horizon is None else _to_us(horizon)
@@ -268,7 +254,8 @@ class SegmentsAccumulator:
                 .rename_columns(["segment_id", f, "n"])
             )
             self._modes[f].add(part)
-        rows, self._carry = _history(att, self._carry)
+        rows, state = _history(att, self._carry)
+        self._carry.update(state)
         self._history.append(rows)
 
     def forget(self, before_us: int, still_open: np.ndarray[Any, Any]) -> None:
@@ -285,7 +272,7 @@ class SegmentsAccumulator:
         keep = agg.filter(pc.or_(recent, is_open)).column("segment_id").combine_chunks()
         for sums in (self._agg, self._n_statics, *self._modes.values()):
             sums.keep(keep)
-        self._carry = self._carry.filter(pc.is_in(self._carry.column("segment_id"), value_set=keep))
+        self._carry.keep(keep)
 
     def take_history(self) -> pa.Table:
         """:meth:`history` of the reports attributed since the last call, then forgotten."""
