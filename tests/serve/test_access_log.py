@@ -6,43 +6,20 @@ string by mistake, or was a wrong one."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
-import time
 from datetime import datetime
 from pathlib import Path
 
 import httpx
-from test_cli_serve import _free_port, _seawatch
-
-from seawatch.sim.synth import write_sample
+from test_cli_serve import seeded_node, start_serve
 
 
 def test_one_json_line_per_request_and_never_the_token(tmp_path: Path) -> None:
-    env = {**os.environ, "SEAWATCH_NODE_NATION": "IND", "SEAWATCH_DATA_DIR": str(tmp_path)}
-    db = str(tmp_path / "node.duckdb")
-    feed = tmp_path / "feed.nmea"
-    write_sample(feed, vessels=5, minutes=3)
-    _seawatch("ingest", str(feed), "--label", "CONFIDENTIAL//REL TO IND, USA", "--db", db, env=env)
-    added = _seawatch("users", "add", "ana", "--reader", "USA:SECRET", "--db", db, env=env)
-    token = added.stdout.strip().splitlines()[-1]
-    port = _free_port()
-    cmd = [sys.executable, "-m", "seawatch.cli.main", "serve", "--port", str(port), "--db", db]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
+    env, db, token = seeded_node(tmp_path)
+    proc, url = start_serve(env, db, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ok = {"Authorization": f"Bearer {token}"}
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/healthz", timeout=1).raise_for_status()
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None, proc.communicate()[1]
-                assert time.monotonic() < deadline, "seawatch serve did not start"
-                time.sleep(0.1)
         asked = [
             ("GET", "/api/v1/latest", ok, 200),
             ("GET", f"/api/v1/latest?token={token}&password=hunter2", ok, 400),

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -28,28 +29,46 @@ def _seawatch(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[st
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=True)
 
 
-def test_users_add_then_serve_then_sigterm(tmp_path: Path) -> None:
+def seeded_node(tmp_path: Path) -> tuple[dict[str, str], str, str]:
+    """A node's environment, DuckDB file and a user's token: 5 vessels ingested as
+    CONFIDENTIAL//REL TO IND, USA by ``seawatch ingest``, user ``ana`` (USA:SECRET) added
+    by ``seawatch users add`` (its token read from the last line, as a script would)."""
     env = {**os.environ, "SEAWATCH_NODE_NATION": "IND", "SEAWATCH_DATA_DIR": str(tmp_path)}
     db = str(tmp_path / "node.duckdb")
     feed = tmp_path / "feed.nmea"
     write_sample(feed, vessels=5, minutes=3)
     _seawatch("ingest", str(feed), "--label", "CONFIDENTIAL//REL TO IND, USA", "--db", db, env=env)
     token = _seawatch("users", "add", "ana", "--reader", "USA:SECRET", "--db", db, env=env)
-    token_line = token.stdout.strip().splitlines()[-1]
+    return env, db, token.stdout.strip().splitlines()[-1]
+
+
+def start_serve(env: dict[str, str], db: str, **popen: Any) -> tuple[subprocess.Popen[Any], str]:
+    """A ``seawatch serve`` process on a free loopback port, once it answers /healthz, and its
+    URL (``popen``: the output's handling); killed if it does not start."""
     port = _free_port()
     cmd = [sys.executable, "-m", "seawatch.cli.main", "serve", "--port", str(port), "--db", db]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, env=env, **popen)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
     try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
         while True:
             try:
                 httpx.get(f"{url}/healthz", timeout=1).raise_for_status()
-                break
+                return proc, url
             except httpx.TransportError:
-                assert proc.poll() is None, proc.communicate()[1]
+                assert proc.poll() is None, "seawatch serve died"
                 assert time.monotonic() < deadline, "seawatch serve did not start"
                 time.sleep(0.1)
+    except BaseException:
+        proc.kill()
+        proc.communicate(timeout=30)
+        raise
+
+
+def test_users_add_then_serve_then_sigterm(tmp_path: Path) -> None:
+    env, db, token_line = seeded_node(tmp_path)
+    proc, url = start_serve(env, db, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
         headers = {"Authorization": f"Bearer {token_line}"}
         r = httpx.get(f"{url}/api/v1/latest", headers=headers)
         assert r.status_code == 200, r.text
