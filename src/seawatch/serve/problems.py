@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from seawatch.errors import RateLimited, SeawatchError, Unauthorized
 from seawatch.serve.limits import RateLimiter
@@ -94,6 +95,14 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, exc.status_code, detail, dict(exc.headers or {}))
 
 
+async def _gone(request: Request, exc: Exception) -> JSONResponse:
+    """The client went away before its request had all come (a cut connection): no one is
+    left to answer and nothing failed here, so one line, not a traceback."""
+    log.warning("%s %s: the client went away before its request was read", request.method,
+                request.url.path)  # fmt: skip
+    return problem(request, 400, "the request's body did not all come")
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("%s %s failed", request.method, request.url.path)
     return problem(request, 500, "the server failed; the node's log has the reason")
@@ -104,4 +113,5 @@ def install_problems(app: FastAPI) -> None:
     app.add_exception_handler(SeawatchError, _seawatch)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(ClientDisconnect, _gone)
     app.add_exception_handler(Exception, _unexpected)
