@@ -71,17 +71,24 @@ def answers(q: Query) -> dict[str, Any]:
     return out
 
 
+DAY_RECORDS = st.lists(
+    st.tuples(labels(), st.integers(0, 3), st.integers(0, 3 * 1440 - 1)), min_size=1, max_size=14
+)
+"""Records as (label, vessel index, minute of three days)."""
+
+
+def spread(records: list[tuple[Label, int, int]]) -> list[Rec]:
+    """:data:`DAY_RECORDS` as positions, each a little apart."""
+    return [
+        Rec(k, VESSELS[v], label, minute=m, lat=10 + k / 10, lon=85 + k / 10)
+        for k, (label, v, m) in enumerate(records)
+    ]
+
+
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(
-    records=st.lists(
-        st.tuples(labels(), st.integers(0, 3), st.integers(0, 3 * 1440 - 1)),
-        min_size=1,
-        max_size=14,
-    ),
-    reader=readers,
-)
+@given(records=DAY_RECORDS, reader=readers)
 def test_archived_store_answers_as_the_unarchived_one(
     store: Store, records: list[tuple[Label, int, int]], reader: Reader
 ) -> None:
@@ -89,10 +96,7 @@ def test_archived_store_answers_as_the_unarchived_one(
     with store.transaction():
         store.backend.execute("DELETE FROM archive_days")
     with tempfile.TemporaryDirectory() as tmp:
-        recs = [
-            Rec(k, VESSELS[v], label, minute=m, lat=10 + k / 10, lon=85 + k / 10)
-            for k, (label, v, m) in enumerate(records)
-        ]
+        recs = spread(records)
         write(store, recs)
         q = Query(store, reader)
         before = answers(q)

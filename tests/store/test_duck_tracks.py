@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from records import T0, Rec, write
-from test_archive import VESSELS, answers
-from test_label_property import labels, readers, rule
+from test_archive import DAY_RECORDS, VESSELS, answers, spread
+from test_label_property import readers, rule
 
 from seawatch.labels import Label, Reader, parse_label
 from seawatch.settings import Settings
@@ -55,22 +54,12 @@ def _copied(store: Store) -> int:
 @settings(
     max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(
-    records=st.lists(
-        st.tuples(labels(), st.integers(0, 3), st.integers(0, 3 * 1440 - 1)),
-        min_size=1,
-        max_size=14,
-    ),
-    reader=readers,
-)
+@given(records=DAY_RECORDS, reader=readers)
 def test_tracks_from_the_copy_answer_as_positions(
     node: Settings, records: list[tuple[Label, int, int]], reader: Reader
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp, open_store(Path(tmp) / "s.duckdb", node) as store:
-        recs = [
-            Rec(k, VESSELS[v], label, minute=m, lat=10 + k / 10, lon=85 + k / 10)
-            for k, (label, v, m) in enumerate(records)
-        ]
+        recs = spread(records)
         write(store, recs)
         q = Query(store, reader)
         before = answers(q)
