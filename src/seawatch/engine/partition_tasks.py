@@ -33,6 +33,7 @@ import numpy as np
 import pyarrow as pa
 
 from seawatch.engine import arrowfile
+from seawatch.engine.partition_state import Carry, keep_bucket, resume_bucket
 from seawatch.engine.partitions import DAY_US, Manifest, read_part
 from seawatch.engine.pipeline import Pipeline, time_order, ts_us
 from seawatch.events import encounter
@@ -84,6 +85,8 @@ class TaskConfig:
     geography: bool = True
     compression: str = "none"
     """Of the files the tasks write (the settings' ``work_compression``)."""
+    carry: Carry | None = None
+    """A daily run (``--incremental``): the states resumed from and kept."""
 
 
 @dataclass
@@ -99,6 +102,10 @@ class VesselOut:
     positions: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
     geography: bool = False
+    retract: list[str] = field(default_factory=list)
+    """A daily run's last day: ids of events the resumed run left open that are no events."""
+    held: list[str] = field(default_factory=list)
+    """A daily run's last day: the inputs of the rows held in the bucket's state."""
 
 
 def _chunks(pos: pa.Table, st: pa.Table, rows: int | None) -> list[tuple[pa.Table, pa.Table]]:
@@ -135,7 +142,8 @@ def vessel_task(
         for kind in ("positions", "statics")
     )
     out = VesselOut(day, bucket)
-    if state is None and pos.num_rows == 0 and st.num_rows == 0:
+    empty = pos.num_rows == 0 and st.num_rows == 0
+    if state is None and cfg.carry is None and empty:
         return None, out
     pipe = state or Pipeline(
         zones=cfg.zones,
@@ -145,6 +153,9 @@ def vessel_task(
         carry_source=True,
         only=PER_VESSEL,
     )
+    carried = state is None and cfg.carry is not None  # a daily run: its bucket's last state
+    if carried and not resume_bucket(cfg.carry, bucket, pipe) and empty:  # type: ignore[arg-type]
+        return None, out
     released, events = [], [EVENTS_SCHEMA.empty_table()]
     chunks = _chunks(pos, st, cfg.chunk_rows)
     # "now" is what every bucket knows, never this bucket's newest row: the next chunk's
@@ -155,7 +166,11 @@ def vessel_task(
         released.append(result.positions)
         events.append(result.events)
     if last:
-        result = pipe.finish(cfg.watermark_us)
+        if cfg.carry is None:
+            result = pipe.finish(cfg.watermark_us)
+        else:  # a daily run: the next resumes from here (engine.partition_state)
+            result = pipe.checkpoint(cfg.carry.until_us)
+            out.retract = list(result.retract)
         released.append(result.positions)
         events.append(result.events)
     base = Path(cfg.work) / "vessel"
@@ -171,6 +186,8 @@ def vessel_task(
         _write(pipe.segments(), base / f"segments-{name}.arrow", out, "segments", cfg.compression)
         _write(pipe.history(), base / f"identity-{name}.arrow", out, "identity", cfg.compression)
         out.positions, out.dropped = pipe.positions, dict(pipe.dropped)
+        if cfg.carry is not None:
+            out.held = keep_bucket(cfg.carry, bucket, pipe)
     out.geography = pipe.geography
     return (None if last else pipe), out
 
