@@ -20,7 +20,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from click.testing import CliRunner
 
+from seawatch.cli.main import cli
 from seawatch.decode import decode
 from seawatch.decode.schemas import conform
 from seawatch.engine import across
@@ -211,3 +213,22 @@ def test_what_a_partitioned_daily_run_cannot_do_is_refused(days: Days, tmp_path:
     run(tmp_path, "l", [(day1, midnight)])
     with pytest.raises(InputError, match="made by --engine local"):
         run(tmp_path, "l", [(day2, end)], "partitioned", buckets=7)
+
+
+def test_the_cli_runs_days_on_the_partitioned_engine(
+    days: Days, reference: dict[str, str], tmp_path: Path
+) -> None:
+    day1, day2, midnight, end = days
+    db = tmp_path / "cli.duckdb"
+    env = {"SEAWATCH_NODE_NATION": "IND"}
+    for files, until in ((day1, midnight), (day2, end)):
+        stamp = datetime.fromtimestamp(until / 1e6, UTC).strftime("%Y-%m-%dT%H:%MZ")
+        args = ["ingest", *map(str, files), "--detect", "--incremental", "--db", str(db),
+                "--watermark", stamp, "--engine", "partitioned", "--buckets", "7"]  # fmt: skip
+        res = CliRunner().invoke(cli, args, env=env)
+        assert res.exit_code == 0, res.output
+    assert canonical(db) == reference
+    res = CliRunner().invoke(cli, [*args[:-1], "64"], env=env)
+    assert res.exit_code != 0
+    assert "made with --buckets 7" in res.output
+    assert "Traceback" not in res.output

@@ -181,9 +181,9 @@ class Ingest:
         self, inputs: Sequence[str | Path], engine: str, options: Mapping[str, Any]
     ) -> IngestReport:
         """Decode ``inputs`` into partitions and run tracks and events on them (``engine``:
-        ``partitioned`` or ``dask``, :mod:`seawatch.engine.dask_engine`, with its
-        ``options``); this process stores what the tasks wrote. The whole session: no
-        :meth:`add` before, no :meth:`finish` after."""
+        ``partitioned`` or ``dask``, with its ``options``); this process stores what the
+        tasks wrote; with ``states``, a daily run (:mod:`seawatch.engine.partition_state`).
+        The whole session: no :meth:`add` before, no :meth:`finish` after."""
         from seawatch.engine.dask_engine import BUCKETS, run_partitioned
         from seawatch.engine.partition_state import start
 
