@@ -29,7 +29,7 @@ from seawatch.engine import across
 from seawatch.engine.canonical import digest
 from seawatch.engine.dask_engine import local_cluster
 from seawatch.engine.ingest import ingest
-from seawatch.engine.state import StateStore
+from seawatch.engine.state import StateFileError, StateStore
 from seawatch.errors import InputError
 from seawatch.settings import load_settings
 from seawatch.store import TABLES, open_store
@@ -160,12 +160,35 @@ def test_partitioned_daily_runs_give_the_one_run_answer(
 
 
 def test_dask_daily_runs_give_the_one_run_answer(
-    days: Days, reference: dict[str, str], tmp_path: Path,
-    scheduler: str,
-) -> None:  # fmt: skip
+    days: Days, reference: dict[str, str], tmp_path: Path, scheduler: str
+) -> None:
     day1, day2, midnight, end = days
     got = run(tmp_path, "dask", [(day1, midnight), (day2, end)], "dask", buckets=7,
               scheduler=scheduler)  # fmt: skip
+    assert got == reference
+    with local_cluster(1) as one:
+        got = run(tmp_path, "one", [(day1, midnight), (day2, end)], "dask", buckets=64,
+                  scheduler=str(one.scheduler_address))  # fmt: skip
+    assert got == reference
+
+
+def test_a_task_failing_on_the_cluster_leaves_the_previous_state(
+    days: Days, reference: dict[str, str], tmp_path: Path, scheduler: str
+) -> None:
+    """Day 2's stage across vessels fails on a worker (the state it resumes from damaged):
+    the run raises, no record names day 2; with the file back, day 2 again (over what the
+    failed run had stored meanwhile) gives the answer."""
+    day1, day2, midnight, end = days
+    run(tmp_path, "fail", [(day1, midnight)], "dask", buckets=7, scheduler=scheduler)
+    states = StateStore(tmp_path / "fail-states")
+    path = states.path("p0007-across", midnight)
+    good = path.read_bytes()
+    path.write_bytes(b"garbage")
+    with pytest.raises(StateFileError, match="p0007-across"):
+        run(tmp_path, "fail", [(day2, end)], "dask", buckets=7, scheduler=scheduler)
+    assert states.watermarks("p0007-run") == [midnight]
+    path.write_bytes(good)
+    got = run(tmp_path, "fail", [(day2, end)], "dask", buckets=7, scheduler=scheduler)
     assert got == reference
 
 
@@ -194,6 +217,8 @@ def test_a_run_killed_by_a_task_leaves_the_previous_state(
     assert kept  # the buckets' files of the killed run, which nothing reads
     assert run(tmp_path, "killed", [(day2, end)], "partitioned", buckets=7) == reference
     assert states.watermarks("p0007-run") == [midnight, end]
+    # day 2 once more: its inputs are in the latest record, so it resumes from day 1's
+    assert run(tmp_path, "killed", [(day2, end)], "partitioned", buckets=7) == reference
 
 
 def test_what_a_partitioned_daily_run_cannot_do_is_refused(days: Days, tmp_path: Path) -> None:
