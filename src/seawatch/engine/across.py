@@ -12,11 +12,12 @@ those open at its watermark, the ids to retract, and the stage's state kept in
 One task per day, each resuming the previous day's stage (a chain beside the buckets'), fed
 the day's released positions of every bucket and the statics older than the buckets'
 release cutoff that day (held in a reorder buffer of its own until then, as each bucket's
-pipeline holds them): the detectors are the streaming ones of
+pipeline holds them), an hour of every bucket at a time (memory: the detectors' states and
+an hour of rows, never a day's): the detectors are the streaming ones of
 :class:`~seawatch.engine.pipeline.Pipeline`, with their states, so a run over day 1 then one
 over day 2 gives what one run over both gives. A run without ``--incremental`` finds
 encounters by time slot instead (:func:`~seawatch.engine.partition_tasks.slot_task`, in
-parallel); a daily run's encounters take one task per day.
+parallel); a daily run's encounters take one task per day, one after another.
 """
 
 from __future__ import annotations
@@ -26,13 +27,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 import pyarrow as pa
 
 from seawatch.decode.schemas import SCHEMAS
 from seawatch.engine import arrowfile
 from seawatch.engine.partition_state import across_name
 from seawatch.engine.partitions import DAY_US, Manifest, read_part
-from seawatch.engine.pipeline import SOURCE_ID
+from seawatch.engine.pipeline import SOURCE_ID, ts_us
 from seawatch.engine.reorder import NEVER_US, ReorderBuffer
 from seawatch.errors import ConfigError
 from seawatch.events.registry import detectors
@@ -42,8 +44,9 @@ from seawatch.events.tracks_in import advancing_in_place
 if TYPE_CHECKING:
     from seawatch.engine.partition_tasks import TaskConfig, VesselOut
 
-__all__ = ["Across", "across_task"]
+__all__ = ["Across", "Cursor", "across_task", "window"]
 
+_HOUR_US = 3600 * 1_000_000
 _ORDER: list[tuple[str, Literal["ascending", "descending"]]] = [
     (c, "ascending") for c in ("mmsi", "ts", "segment_id", "lat", "lon")
 ]
@@ -142,26 +145,64 @@ def _resumed(cfg: TaskConfig) -> Across:
 def across_task(
     prev: Any, cfg: TaskConfig, day: int, outs: Sequence[VesselOut], last: bool
 ) -> tuple[Across | None, pa.Table, list[str]]:
-    """One day of the stage (see the module docstring): the stage for the next day (None
-    after the last), the day's events and (the last day) the ids to retract."""
+    """One day of the stage (see the module docstring), an hour of every bucket at a time
+    (memory: the detectors' state and an hour): the stage for the next day (None after the
+    last), the day's events and (the last day) the ids to retract."""
     stage = _resumed(cfg) if prev is None else prev[0]
     carry = cfg.carry
     assert carry is not None
     root = Path(cfg.root)
     manifest = Manifest.load(root)
-    statics = [read_part(root, None, "statics")]
-    statics += [read_part(root, rel, "statics") for rel, f in sorted(manifest.files.items())
-                if f["kind"] == "statics" and f["day"] == day]  # fmt: skip
-    positions = [arrowfile.read(o.files["positions"]) for o in outs if "positions" in o.files]
-    table = pa.concat_tables(positions, promote_options="permissive") if positions else None
+    no_statics = read_part(root, None, "statics")
+    statics = [Cursor(root / rel) for rel, f in sorted(manifest.files.items())
+               if f["kind"] == "statics" and f["day"] == day]  # fmt: skip
+    files = [o.files["positions"] for o in outs if "positions" in o.files]
+    no_positions = arrowfile.schema(files[0]).empty_table() if files else pa.table({})
+    positions = [Cursor(f) for f in files]
     cutoff = carry.until_us if last else min((day + 1) * DAY_US, cfg.watermark_us) - _window(cfg)
-    empty = EVENTS_SCHEMA.empty_table()
-    events = stage.feed(pa.table({}) if table is None else table, pa.concat_tables(statics), cutoff)
+    found = [EVENTS_SCHEMA.empty_table()]
+    end = day * DAY_US
+    while end < cutoff:
+        end = min(end + _HOUR_US, cutoff)
+        hi = end if end < cutoff else np.iinfo(np.int64).max  # the day's last rows with it
+        found.append(stage.feed(window(positions, hi, no_positions),
+                                window(statics, hi, no_statics), end))  # fmt: skip
     if not last:
-        return stage, pa.concat_tables([empty, events]), []
+        return stage, pa.concat_tables(found), []
     opened, retract = stage.checkpoint()
     carry.states().save(across_name(carry.buckets), carry.until_us, stage.state())
-    return None, pa.concat_tables([empty, events, opened]), retract
+    return None, pa.concat_tables([*found, opened]), retract
+
+
+class Cursor:
+    """A time-ordered file (:mod:`seawatch.engine.arrowfile`) read once, a time window
+    after another."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.batches = arrowfile.batches(path)
+        self.rest: pa.Table | None = None
+
+    def until(self, hi: int) -> list[pa.Table]:
+        """The rows before ``hi`` µs not yet taken (rows without a time first)."""
+        out: list[pa.Table] = []
+        while True:
+            t = self.rest
+            if t is None:
+                batch = next(self.batches, None)
+                if batch is None:
+                    return out
+                t = pa.Table.from_batches([batch])
+            k = int(np.searchsorted(ts_us(t), hi))
+            self.rest = t.slice(k) if k < t.num_rows else None
+            out.append(t.slice(0, k))
+            if self.rest is not None:
+                return out
+
+
+def window(cursors: Sequence[Cursor], hi: int, empty: pa.Table) -> pa.Table:
+    """The rows of every cursor before ``hi`` µs not yet taken, as one table."""
+    parts = [t for c in cursors for t in c.until(hi)]
+    return pa.concat_tables([empty, *parts], promote_options="permissive")
 
 
 def _window(cfg: TaskConfig) -> int:

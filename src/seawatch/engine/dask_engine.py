@@ -44,7 +44,7 @@ import pyarrow as pa
 from seawatch.decode import DecodeStats
 from seawatch.decode.lacking import Untimed
 from seawatch.engine import arrowfile
-from seawatch.engine.across import across_task
+from seawatch.engine.across import Cursor, across_task, window
 from seawatch.engine.inputs import Piece
 from seawatch.engine.partition_state import Carry, carried_buckets, keep_record, refuse_past
 from seawatch.engine.partition_tasks import (
@@ -57,7 +57,7 @@ from seawatch.engine.partition_tasks import (
     vessel_task,
 )
 from seawatch.engine.partitions import DAY_US, Manifest, Run, read_part, write_partitions
-from seawatch.engine.pipeline import ChunkResult, ts_us
+from seawatch.engine.pipeline import ChunkResult
 from seawatch.engine.reorder import NEVER_US
 from seawatch.engine.run import EngineReport, Final, Sink
 from seawatch.events.registry import detectors, resolve_params
@@ -224,35 +224,6 @@ def _read(path: str | None, schema: pa.Schema) -> pa.Table:
     return schema.empty_table() if path is None else arrowfile.read(path)
 
 
-class _Cursor:
-    """A time-ordered Parquet file read once, a time window after another."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.batches = arrowfile.batches(path)
-        self.rest: pa.Table | None = None
-
-    def until(self, hi: int) -> list[pa.Table]:
-        """The rows before ``hi`` µs not yet taken (rows without a time first)."""
-        out: list[pa.Table] = []
-        while True:
-            t = self.rest
-            if t is None:
-                batch = next(self.batches, None)
-                if batch is None:
-                    return out
-                t = pa.Table.from_batches([batch])
-            k = int(np.searchsorted(ts_us(t), hi))
-            self.rest = t.slice(k) if k < t.num_rows else None
-            out.append(t.slice(0, k))
-            if self.rest is not None:
-                return out
-
-
-def _window(cursors: Sequence[_Cursor], hi: int, empty: pa.Table) -> pa.Table:
-    parts = [t for c in cursors for t in c.until(hi)]
-    return pa.concat_tables([empty, *parts], promote_options="permissive")
-
-
 def _load(
     planned: list[tuple[int, Any]], across: list[Any], ends: list[Any], runner: Any,
     root: Path, manifest: Manifest, sinks: Sequence[Sink], report: EngineReport,
@@ -277,12 +248,12 @@ def _load(
         events = pa.concat_tables([EVENTS_SCHEMA.empty_table(), *found])
         lo = min([day * DAY_US, *(o.span[0] for o in mine if o.span)])
         hi = max([(day + 1) * DAY_US, *(o.span[1] + 1 for o in mine if o.span)])
-        pos_at, st_at = [_Cursor(f) for f in files], [_Cursor(f) for f in statics]
+        pos_at, st_at = [Cursor(f) for f in files], [Cursor(f) for f in statics]
         for a in range(lo, hi, _LOAD_US):
             end = a + _LOAD_US if a + _LOAD_US < hi else np.iinfo(np.int64).max
-            piece = Piece(empty.slice(0, 0), _window(st_at, end, no_statics), DecodeStats(),
+            piece = Piece(empty.slice(0, 0), window(st_at, end, no_statics), DecodeStats(),
                           source, 0, last_of_chunk=False)  # fmt: skip
-            result = ChunkResult(_window(pos_at, end, empty), events)
+            result = ChunkResult(window(pos_at, end, empty), events)
             _count(report, events)
             events = events.slice(0, 0)
             report.chunks += 1
