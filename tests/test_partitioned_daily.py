@@ -257,3 +257,14 @@ def test_the_cli_runs_days_on_the_partitioned_engine(
     assert res.exit_code != 0
     assert "made with --buckets 7" in res.output
     assert "Traceback" not in res.output
+
+
+def test_a_run_that_would_end_where_the_last_one_did_is_refused(
+    midnight: datetime, tmp_path: Path
+) -> None:
+    """Its files would replace those of the run it resumes from: refused, nothing kept."""
+    day1, minute, _ = cut(tmp_path, [midnight, midnight + timedelta(minutes=1)])
+    run(tmp_path, "same", [(day1, _us(midnight))], "partitioned", buckets=7)
+    with pytest.raises(InputError, match="give a later --watermark"):
+        run(tmp_path, "same", [(minute, _us(midnight))], "partitioned", buckets=7)
+    assert StateStore(tmp_path / "same-states").watermarks("p0007-run") == [_us(midnight)]

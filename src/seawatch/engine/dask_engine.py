@@ -58,7 +58,6 @@ from seawatch.engine.partition_tasks import (
 )
 from seawatch.engine.partitions import DAY_US, Manifest, Run, read_part, write_partitions
 from seawatch.engine.pipeline import ChunkResult
-from seawatch.engine.reorder import NEVER_US
 from seawatch.engine.run import EngineReport, Final, Sink
 from seawatch.events.registry import detectors, resolve_params
 from seawatch.events.schema import EVENTS_SCHEMA
@@ -339,10 +338,7 @@ def run_partitioned(
             if carry is not None:
                 refuse_past(carry, manifest)
                 newest = max(newest, carry.record.get("latest_us") or 0)
-                window_us = int(settings.reorder_window_s * 1e6)
-                carry.until_us = max(carry.resume_us or NEVER_US, newest - window_us,
-                                     NEVER_US if carry.watermark_us is None
-                                     else carry.watermark_us)  # fmt: skip
+                carry.end(newest, int(settings.reorder_window_s * 1e6))
             cfg = TaskConfig(
                 root=str(root), work=str(work_dir / "tasks"),
                 watermark_us=newest, zones=tuple(zones),

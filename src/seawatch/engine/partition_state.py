@@ -25,7 +25,9 @@ than the store's daily runs were made with (a vessel's state is in its bucket's 
 with the same ``--buckets``, or the period again from its start in a new store); daily runs
 made by the other engine (``--engine local`` keeps one pipeline's state, ``all/``); rows
 older than the watermark the run resumes from (the local engine runs those past days again
-from its journals, :mod:`seawatch.engine.late`; the partitioned engine keeps no journals yet).
+from its journals, :mod:`seawatch.engine.late`; the partitioned engine keeps no journals yet);
+a run that would end where the one it resumes from ended (all its rows waiting in the
+state: its files would replace that run's; the local engine grows that day instead).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ import numpy as np
 import pyarrow as pa
 
 from seawatch.engine.pipeline import SOURCE_ID
+from seawatch.engine.reorder import NEVER_US
 from seawatch.engine.state import StateStore
 from seawatch.errors import InputError
 
@@ -57,6 +60,10 @@ log = logging.getLogger(__name__)
 LOCAL = "all"
 """The bucket of the local engine's daily runs (one pipeline)."""
 _RUN = re.compile(r"^p(\d{4})-run$")
+
+
+def _iso(us: int) -> str:
+    return datetime.fromtimestamp(us / 1e6, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def bucket_name(buckets: int, bucket: int) -> str:
@@ -94,6 +101,18 @@ class Carry:
 
     def states(self) -> StateStore:
         return StateStore(Path(self.root))
+
+    def end(self, newest_us: int, window_us: int) -> None:
+        """Set :attr:`until_us` as the local engine's checkpoint would: the watermark given,
+        at least the newest time read minus the reorder window, never before the run resumed
+        from (whose files a run ending there would replace: refused)."""
+        given = NEVER_US if self.watermark_us is None else self.watermark_us
+        self.until_us = max(self.resume_us or NEVER_US, newest_us - window_us, given)
+        if self.until_us == self.resume_us:
+            raise InputError(
+                f"this run would end at {_iso(self.until_us)}, where the last daily run ended "
+                "(its rows all wait in the state): give a later --watermark"
+            )
 
 
 def check_engine(states: StateStore, partitioned: bool) -> None:
@@ -156,12 +175,12 @@ def refuse_past(carry: Carry, manifest: Manifest) -> None:
     old = [f for f in manifest.files.values()
            if f.get("min_ts_us") is not None and f["min_ts_us"] < carry.resume_us]  # fmt: skip
     if old:
-        when = datetime.fromtimestamp(carry.resume_us / 1e6, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        first, when = _iso(min(f["min_ts_us"] for f in old)), _iso(carry.resume_us)
         raise InputError(
-            f"rows older than {when}, where this store's last daily run ended, in "
-            f"{len(old)} partition(s): the partitioned engine does not run past days again "
-            "yet (the local engine does); leave those rows out, or run the period again "
-            "from its start in a new store"
+            f"rows from {first} on, older than {when} where this store's last daily run "
+            "ended: the partitioned engine does not run past days again yet (the local "
+            "engine does); leave those rows out, or run the period again from its start in "
+            "a new store"
         )
 
 
