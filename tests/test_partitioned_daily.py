@@ -215,6 +215,9 @@ def test_a_run_killed_by_a_task_leaves_the_previous_state(
     assert states.watermarks("p0007-run") == [midnight]
     kept = [p.name for p in states.root.iterdir() if states.path(p.name, end).exists()]
     assert kept  # the buckets' files of the killed run, which nothing reads
+    stray = states.path("p0007-b0099", midnight)  # a file day 1's record does not name
+    stray.parent.mkdir()
+    stray.write_bytes(b"garbage")
     assert run(tmp_path, "killed", [(day2, end)], "partitioned", buckets=7) == reference
     assert states.watermarks("p0007-run") == [midnight, end]
     # day 2 once more: its inputs are in the latest record, so it resumes from day 1's

@@ -350,7 +350,8 @@ def run_partitioned(
             planned, across, ends = _run_tasks(manifest, cfg, runner, slot_s, carried)
             done = _load(planned, across, ends, runner, root, manifest, sinks, report)
             if carry is not None and manifest.days:  # the store holds the run: its record
-                keep_record(carry, {n for o in done for n in o.held}, newest)
+                keep_record(carry, {o.bucket: o.held for o in done if o.held is not None},
+                            newest)  # fmt: skip
         finally:
             if own:
                 client.close()

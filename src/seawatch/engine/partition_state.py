@@ -11,11 +11,12 @@ Under the store's state directory a partitioned run with N buckets keeps one ver
 per bucket, ``pNNNN-bBBBB/<watermark>.arrow`` (the bucket's pipeline, its held rows naming
 their input), one for the detectors across vessels, ``pNNNN-across/``
 (:mod:`seawatch.engine.across`), and last the record, ``pNNNN-run/<watermark>.arrow``: the
-bucket count, the run's input fingerprints, the inputs the held rows came from, the newest
-time read. Each file is written under a temporary name, fsynced and renamed
+bucket count, the buckets kept, the run's input fingerprints, the inputs the held rows came from,
+the newest time read. Each file is written under a temporary name, fsynced and renamed
 (:meth:`StateStore.save`); the tasks write their buckets' files, the loader (this process)
 the record, after the store holds the run. A run resumes from the latest record made without
-any of its inputs, and reads each bucket's file *at that record's watermark*: a run killed
+any of its inputs, and reads the file, *at that record's watermark*, of each bucket the
+record names as kept: a run killed
 before its record (an exception in a task, the process killed) leaves files at a
 watermark no record names, which nothing reads; the previous state is intact and running
 the day again gives what a clean run gives.
@@ -185,16 +186,10 @@ def refuse_past(carry: Carry, manifest: Manifest) -> None:
 
 
 def carried_buckets(carry: Carry) -> list[int]:
-    """The buckets with a state at the watermark resumed from."""
-    if carry.resume_us is None:
-        return []
-    states = carry.states()
-    out = []
-    prefix = f"p{carry.buckets:04d}-b"
-    for p in sorted(states.root.iterdir()):
-        if p.name.startswith(prefix) and states.path(p.name, carry.resume_us).exists():
-            out.append(int(p.name[len(prefix) :]))
-    return out
+    """The buckets whose state the run resumed from kept (files at that watermark that its
+    record does not name are a killed run's, never read)."""
+    kept: list[int] = carry.record.get("kept", [])
+    return kept
 
 
 def portable(state: dict[str, Any], sources: list[str]) -> dict[str, Any]:
@@ -213,12 +208,10 @@ def portable(state: dict[str, Any], sources: list[str]) -> dict[str, Any]:
 def resume_bucket(carry: Carry, bucket: int, pipe: Pipeline) -> bool:
     """``pipe`` resumed from ``bucket``'s state at the watermark resumed from; False when
     the bucket has none (its first run)."""
-    if carry.resume_us is None:
+    if carry.resume_us is None or bucket not in carried_buckets(carry):
         return False
     states, name = carry.states(), bucket_name(carry.buckets, bucket)
     path = states.path(name, carry.resume_us)
-    if not path.exists():
-        return False
     found = states.load(name, carry.resume_us)
     assert found is not None
     state = found[1]["pipeline"]
@@ -240,8 +233,10 @@ def keep_bucket(carry: Carry, bucket: int, pipe: Pipeline) -> list[str]:
     return names
 
 
-def keep_record(carry: Carry, held: set[str], newest_us: int) -> None:
-    """The run's record, last: the run is one a next run resumes from."""
-    record = {"buckets": carry.buckets, "inputs": sorted(carry.inputs), "sources": sorted(held),
-              "latest_us": newest_us, "prev_us": carry.resume_us}  # fmt: skip
+def keep_record(carry: Carry, kept: dict[int, list[str]], newest_us: int) -> None:
+    """The run's record, last, once the store holds the run: a next run resumes from it.
+    ``kept``: the buckets whose state the run kept, with the inputs of their held rows."""
+    held = sorted({n for names in kept.values() for n in names})
+    record = {"buckets": carry.buckets, "inputs": sorted(carry.inputs), "sources": held,
+              "kept": sorted(kept), "latest_us": newest_us, "prev_us": carry.resume_us}  # fmt: skip
     carry.states().save(record_name(carry.buckets), carry.until_us, record)

@@ -104,8 +104,8 @@ class VesselOut:
     geography: bool = False
     retract: list[str] = field(default_factory=list)
     """A daily run's last day: ids of events the resumed run left open that are no events."""
-    held: list[str] = field(default_factory=list)
-    """A daily run's last day: the inputs of the rows held in the bucket's state."""
+    held: list[str] | None = None
+    """A daily run's last day: the inputs of the rows held in the bucket's state, kept."""
 
 
 def _chunks(pos: pa.Table, st: pa.Table, rows: int | None) -> list[tuple[pa.Table, pa.Table]]:
