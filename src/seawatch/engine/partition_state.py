@@ -16,10 +16,9 @@ the newest time read. Each file is written under a temporary name, fsynced and r
 (:meth:`StateStore.save`); the tasks write their buckets' files, the loader (this process)
 the record, after the store holds the run. A run resumes from the latest record made without
 any of its inputs, and reads the file, *at that record's watermark*, of each bucket the
-record names as kept: a run killed
-before its record (an exception in a task, the process killed) leaves files at a
-watermark no record names, which nothing reads; the previous state is intact and running
-the day again gives what a clean run gives.
+record names as kept: a run killed before its record (an exception in a task, the process
+killed) leaves files no record names, which nothing reads; the previous state is intact and
+running the day again gives what a clean run gives.
 
 Refused with an :class:`~seawatch.errors.InputError` (nothing stored): another bucket count
 than the store's daily runs were made with (a vessel's state is in its bucket's file: run
