@@ -135,15 +135,18 @@ def test_the_local_engines_daily_runs_give_the_one_run_answer(
     assert run(tmp_path, "local", [(day1, midnight), (day2, end)]) == reference
 
 
-@pytest.mark.parametrize("engine", ["local", "partitioned"])
+@pytest.mark.parametrize("engine", ["local", "partitioned", "dask"])
 def test_a_day_split_mid_way_and_runs_that_leave_rows_waiting_give_the_one_run_answer(
-    midnight: datetime, reference: dict[str, str], tmp_path: Path, engine: str
-) -> None:
+    midnight: datetime, reference: dict[str, str], tmp_path: Path, engine: str,
+    request: pytest.FixtureRequest,
+) -> None:  # fmt: skip
     """Day 1, then day 2 in two runs cut at 04:00; the first two without a watermark (their
     last reorder window waits in the state, its rows naming the input they came from)."""
     day1, early, late = cut(tmp_path, [midnight, midnight + timedelta(hours=4)])
     runs = [(day1, None), (early, None), (late, _us(midnight + timedelta(days=1)))]
-    options = {"buckets": 7} if engine == "partitioned" else {}
+    options: dict[str, Any] = {} if engine == "local" else {"buckets": 7}
+    if engine == "dask":
+        options["scheduler"] = request.getfixturevalue("scheduler")
     assert run(tmp_path, "split", runs, engine, **options) == reference
 
 
