@@ -34,6 +34,7 @@ import pyarrow as pa
 
 from seawatch.engine import arrowfile
 from seawatch.engine.encounter_grid import GridTail, grid_points, slot_close_steps
+from seawatch.engine.partition_state import Carry, keep_bucket, resume_bucket
 from seawatch.engine.partitions import DAY_US, Manifest, read_part
 from seawatch.engine.pipeline import Pipeline, time_order, ts_us
 from seawatch.events import encounter
@@ -86,6 +87,8 @@ class TaskConfig:
     geography: bool = True
     compression: str = "none"
     """Of the files the tasks write (the settings' ``work_compression``)."""
+    carry: Carry | None = None
+    """A daily run (``--incremental``): the states resumed from and kept."""
 
 
 @dataclass
@@ -103,6 +106,10 @@ class VesselOut:
     positions: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
     geography: bool = False
+    retract: list[str] = field(default_factory=list)
+    """A daily run's last day: ids of events the resumed run left open that are no events."""
+    held: list[str] | None = None
+    """A daily run's last day: the inputs of the rows held in the bucket's state, kept."""
 
 
 def _chunks(pos: pa.Table, st: pa.Table, rows: int | None) -> list[tuple[pa.Table, pa.Table]]:
@@ -148,7 +155,8 @@ def vessel_task(
         for kind in ("positions", "statics")
     )
     out = VesselOut(day, bucket)
-    if state is None and pos.num_rows == 0 and st.num_rows == 0:
+    empty = pos.num_rows == 0 and st.num_rows == 0
+    if state is None and cfg.carry is None and empty:
         return None, out
     pipe = state.pipeline if state else Pipeline(
         zones=cfg.zones,
@@ -158,6 +166,9 @@ def vessel_task(
         carry_source=True,
         only=PER_VESSEL,
     )  # fmt: skip
+    carried = state is None and cfg.carry is not None  # a daily run: its bucket's last state
+    if carried and not resume_bucket(cfg.carry, bucket, pipe) and empty:  # type: ignore[arg-type]
+        return None, out
     released, events = [], [EVENTS_SCHEMA.empty_table()]
     chunks = _chunks(pos, st, cfg.chunk_rows)
     # "now" is what every bucket knows, never this bucket's newest row: the next chunk's
@@ -168,7 +179,11 @@ def vessel_task(
         released.append(result.positions)
         events.append(result.events)
     if last:
-        result = pipe.finish(cfg.watermark_us)
+        if cfg.carry is None:
+            result = pipe.finish(cfg.watermark_us)
+        else:  # a daily run: the next resumes from here (engine.partition_state)
+            result = pipe.checkpoint(cfg.carry.until_us)
+            out.retract = list(result.retract)
         released.append(result.positions)
         events.append(result.events)
     base = Path(cfg.work) / "vessel"
@@ -180,7 +195,7 @@ def vessel_task(
         _write(positions, base / f"positions-{name}.arrow", out, "positions", cfg.compression)
         out.span = (int(t.min()), int(t.max()))
     tail = state.grid if state else GridTail()
-    if positions is not None:
+    if positions is not None and cfg.carry is None:  # a daily run's encounters: engine.across
         grid, tail = grid_points(tail, positions, _params(cfg), cfg.watermark_us)
         if grid.num_rows:
             _write(grid, base / f"grid-{name}.arrow", out, "grid", cfg.compression)
@@ -191,6 +206,8 @@ def vessel_task(
         _write(pipe.segments(), base / f"segments-{name}.arrow", out, "segments", cfg.compression)
         _write(pipe.history(), base / f"identity-{name}.arrow", out, "identity", cfg.compression)
         out.positions, out.dropped = pipe.positions, dict(pipe.dropped)
+        if cfg.carry is not None:
+            out.held = keep_bucket(cfg.carry, bucket, pipe)
     out.geography = pipe.geography
     return (None if last else BucketState(pipe, tail)), out
 

@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 from seawatch.decode import DecodeStats
 from seawatch.decode.lacking import Untimed
 from seawatch.engine.inputs import Findings, Piece, merged
+from seawatch.engine.partition_state import portable
 from seawatch.engine.pipeline import SOURCE_ID, ChunkResult, Pipeline, Released
 from seawatch.engine.reorder import ts_column
 from seawatch.events.registry import detectors, resolve_params
@@ -247,17 +248,9 @@ class Engine:
         """What the next run resumes from (after :meth:`finish` with a watermark)."""
         if self.pipeline is None:
             raise RuntimeError("Engine.state needs detect")
-        state = self.pipeline.state()
         # only the inputs of the rows still held are named, renumbered from 0: the state
         # stays the size of what waits, not of every input ever read
-        held = {k: t for k, (_, t) in state["held"].items()}
-        used = np.unique(np.concatenate([np.asarray(t.column(SOURCE_ID), np.int64)
-                                         for t in held.values()]))  # fmt: skip
-        for k, (horizon, table) in state["held"].items():
-            i = table.schema.get_field_index(SOURCE_ID)
-            new = np.searchsorted(used, np.asarray(table.column(i), np.int64)).astype(np.int32)
-            state["held"][k] = (horizon, table.set_column(i, table.schema.field(i), pa.array(new)))
-        return {"pipeline": state, "sources": [self.sources[i] for i in used.tolist()]}
+        return portable(self.pipeline.state(), self.sources)
 
     def finish(self, checkpoint: bool = False, watermark_us: int | None = None) -> EngineReport:
         """Release what the pipeline holds, hand the end to the sinks; the report.
