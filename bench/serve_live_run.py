@@ -141,8 +141,9 @@ def _specs(name: str, n: int, db: Path, env: dict[str, str]) -> list[dict[str, A
 
 def _delays(metrics: str) -> str:
     """The server's ``seawatch_live_delay_seconds`` histograms as p50/p99 bucket bounds and
-    means per stage (ingest: line time -> told; hub: told -> queued for every client;
-    client: queued -> written to the client's connection)."""
+    means per stage (ingest: line time -> told, of which wait: batch cut -> storing begun and
+    store: storing begun -> told; detect: each detector pass; hub: told -> queued for every
+    client; client: queued -> written to the client's connection)."""
     buckets: dict[str, list[tuple[float, float]]] = {}
     sums: dict[str, float] = {}
     for line in metrics.splitlines():
@@ -157,7 +158,7 @@ def _delays(metrics: str) -> str:
         else:
             sums[f"{stage}:{m.group(1)}"] = value
     out = []
-    for stage in ("ingest", "hub", "client"):
+    for stage in ("ingest", "wait", "store", "detect", "hub", "client"):
         bs = sorted(buckets.get(stage, []))
         n = bs[-1][1] if bs else 0
         if not n:
@@ -168,7 +169,9 @@ def _delays(metrics: str) -> str:
             return f"<= {le * 1e3:.0f}" if le != float("inf") else "> 10,000"
 
         mean = sums.get(f"{stage}:sum", 0.0) / n * 1e3
-        out.append(f"{stage} mean {mean:.0f}, p50 {q(0.5)}, p99 {q(0.99)} ms ({n:,.0f})")
+        out.append(
+            f"{stage} mean {mean:.0f}, p50 {q(0.5)}, p90 {q(0.9)}, p99 {q(0.99)} ms ({n:,.0f})"
+        )
     return "; ".join(out) or "none"
 
 
