@@ -342,7 +342,11 @@ def _report(
     positions = sum(o["positions"] for o in outs)
     errors = [e for o in outs for e in o["errors"]]
     missed = sum(o["missed"] for o in outs)
-    acks = sorted(o["ack_ms"] for o in outs if "ack_ms" in o) or [float("nan")]
+
+    def spread(key: str) -> str:
+        got = sorted(o[key] for o in outs if key in o) or [float("nan")]
+        return f"p50 {got[len(got) // 2]:.0f} ms, max {got[-1]:.0f} ms"
+
     print(f"bench/serve --live {args.live}  ({dt.datetime.now(dt.UTC).date()}, {tmp})")
     print(f"goal: {GOALS[args.live]}")
     print(
@@ -351,8 +355,9 @@ def _report(
     )
     print(f"stored positions {stored:,} (/metrics before stop {stored_metric:,.0f})")
     print(
-        f"clients {n}: connected+subscribed in {connect_s:.1f} s; ack p50 "
-        f"{acks[len(acks) // 2]:.0f} ms, max {acks[-1]:.0f} ms"
+        f"clients {n}: connected+subscribed in {connect_s:.1f} s; handshake {spread('connect_ms')}"
+        f"; subscribe -> ack {spread('ack_ms')} (the token checked: each new token's KDF); "
+        f"the same again -> ack {spread('again_ms')} (no KDF)"
     )
     print(
         f"received {positions:,} positions ({positions / run_s / n:,.0f}/s per client), "
