@@ -177,6 +177,12 @@ class Ingest:
         False when none waits."""
         return self.engine.detect_next() is not None
 
+    def detect_step(self) -> bool:
+        """One step of :meth:`detect_next` (identity or one detector; the events stored
+        after the last: :meth:`seawatch.engine.run.Engine.detect_step`); False when none
+        waits."""
+        return self.engine.detect_step()
+
     def run_partitioned(
         self, inputs: Sequence[str | Path], engine: str, options: Mapping[str, Any]
     ) -> IngestReport:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 
 from seawatch.decode import DecodeStats
 from seawatch.decode.lacking import Untimed
+from seawatch.engine.chunks import ran
 from seawatch.engine.inputs import Findings, Piece, merged
 from seawatch.engine.partition_state import portable
 from seawatch.engine.pipeline import SOURCE_ID, ChunkResult, Pipeline, Released
@@ -171,6 +172,7 @@ class Engine:
             self.report.geography = self.pipeline.geography
         self._ids = {name: i for i, name in enumerate(self.sources)}
         self._waiting: deque[tuple[Piece, Released]] = deque()
+        self._pass: Generator[None, None, ChunkResult] | None = None  # of _waiting[0]
         self._started = time.perf_counter()
         self._finished = False
 
@@ -223,13 +225,39 @@ class Engine:
         return len(self._waiting)
 
     def detect_next(self) -> ChunkResult | None:
-        """Run the detectors on the oldest piece waiting for them and hand the sinks its
-        result; None when none waits."""
+        """Run the detectors on the oldest piece waiting for them (the rest of its steps,
+        when :meth:`detect_step` began them) and hand the sinks its result; None when none
+        waits."""
         if not self._waiting:
             return None
-        assert self.pipeline is not None
-        piece, released = self._waiting.popleft()
-        result = self.pipeline.detect(released)
+        return self._handed(ran(self._steps()))
+
+    def detect_step(self) -> bool:
+        """One step of the detectors on the oldest piece waiting for them (identity, or
+        one detector: :meth:`~seawatch.engine.pipeline.Pipeline.detect_steps`); after its
+        last step the sinks are handed its result. A live feed stores a batch that came
+        meanwhile between two steps, so it waits for one step at most, not a whole pass.
+        False when none waits."""
+        if not self._waiting:
+            return False
+        steps = self._steps()
+        try:
+            next(steps)
+        except StopIteration as done:
+            self._handed(done.value)
+        return True
+
+    def _steps(self) -> Generator[None, None, ChunkResult]:
+        """The detection of the oldest piece waiting, begun or going on."""
+        if self._pass is None:
+            assert self.pipeline is not None
+            self._pass = self.pipeline.detect_steps(self._waiting[0][1])
+        return self._pass
+
+    def _handed(self, result: ChunkResult) -> ChunkResult:
+        """The oldest piece's detection is done: its result to the sinks."""
+        piece, _ = self._waiting.popleft()
+        self._pass = None
         self._count(result)
         for sink in self.sinks:
             sink.chunk(piece, result)
