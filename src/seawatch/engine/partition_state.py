@@ -152,6 +152,8 @@ def previous(states: StateStore, buckets: int, fingerprints: set[str]) -> Carry:
             log.info("the run at %d already holds these inputs; an older one", mark)
             continue
         carry.resume_us, carry.record = mark, found[1]
+        log.info("resuming %d bucket(s) of %d from the run that ended at %s",
+                 len(carry.record["kept"]), buckets, _iso(mark))  # fmt: skip
         break
     return carry
 
