@@ -274,3 +274,19 @@ def test_a_run_that_would_end_where_the_last_one_did_is_refused(
     with pytest.raises(InputError, match="give a later --watermark"):
         run(tmp_path, "same", [(minute, _us(midnight))], "partitioned", buckets=7)
     assert StateStore(tmp_path / "same-states").watermarks("p0007-run") == [_us(midnight)]
+
+
+def test_rows_without_a_time_are_not_rows_of_a_past_day(days: Days, tmp_path: Path) -> None:
+    """Partitioned with the oldest rows, they do not make a daily run refuse: it stores what
+    the local engine's stores."""
+    day1, day2, midnight, end = days
+    rows = pq.read_table(day2[0]).slice(0, 3)
+    i = rows.schema.get_field_index("ts")
+    rows = rows.set_column(i, rows.schema.field(i), pa.nulls(3, rows.schema.field(i).type))
+    pq.write_table(rows, tmp_path / "untimed.parquet")
+    runs: list[tuple[list[Path], int | None]] = [
+        (day1, midnight),
+        ([*day2, tmp_path / "untimed.parquet"], end),
+    ]
+    want = run(tmp_path, "local", runs)
+    assert run(tmp_path, "p", runs, "partitioned", buckets=7) == want

@@ -336,7 +336,7 @@ def run_partitioned(
                 report.read[f["kind"]] += f["rows"]
             newest = manifest.watermark_us or 0
             if carry is not None:
-                refuse_past(carry, manifest)
+                refuse_past(carry, manifest, root)
                 newest = max(newest, carry.record.get("latest_us") or 0)
                 carry.end(newest, int(settings.reorder_window_s * 1e6))
             cfg = TaskConfig(

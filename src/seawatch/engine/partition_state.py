@@ -42,7 +42,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from seawatch.engine.pipeline import SOURCE_ID
+from seawatch.engine import arrowfile
+from seawatch.engine.pipeline import SOURCE_ID, ts_us
 from seawatch.engine.reorder import NEVER_US
 from seawatch.engine.state import StateStore
 from seawatch.errors import InputError
@@ -152,6 +153,8 @@ def previous(states: StateStore, buckets: int, fingerprints: set[str]) -> Carry:
             log.info("the run at %d already holds these inputs; an older one", mark)
             continue
         carry.resume_us, carry.record = mark, found[1]
+        log.info("resuming %d bucket(s) of %d from the run that ended at %s",
+                 len(carry.record["kept"]), buckets, _iso(mark))  # fmt: skip
         break
     return carry
 
@@ -168,19 +171,24 @@ def start(
     return carry
 
 
-def refuse_past(carry: Carry, manifest: Manifest) -> None:
-    """Refuse rows older than the watermark the run resumes from (see the module docstring)."""
+def refuse_past(carry: Carry, manifest: Manifest, root: Path) -> None:
+    """Refuse rows older than the watermark the run resumes from (see the module docstring);
+    rows without a time are not (the cleaner drops them)."""
     if carry.resume_us is None:
         return
-    old = [f for f in manifest.files.values()
-           if f.get("min_ts_us") is not None and f["min_ts_us"] < carry.resume_us]  # fmt: skip
-    if old:
-        first, when = _iso(min(f["min_ts_us"] for f in old)), _iso(carry.resume_us)
+    oldest = []
+    for rel, f in manifest.files.items():
+        if f["min_ts_us"] < carry.resume_us:  # a row without a time counts as oldest there
+            rows = arrowfile.read(root / rel, ["ts"])
+            t = ts_us(rows)[np.asarray(rows.column("ts").is_valid(), bool)]
+            if len(t) and t.min() < carry.resume_us:
+                oldest.append(int(t.min()))
+    if oldest:
         raise InputError(
-            f"rows from {first} on, older than {when} where this store's last daily run "
-            "ended: the partitioned engine does not run past days again yet (the local "
-            "engine does); leave those rows out, or run the period again from its start in "
-            "a new store"
+            f"rows from {_iso(min(oldest))} on, older than {_iso(carry.resume_us)} where this "
+            "store's last daily run ended: the partitioned engine does not run past days again "
+            "yet (the local engine does); leave those rows out, or run the period again from "
+            "its start in a new store"
         )
 
 
