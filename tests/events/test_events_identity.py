@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from evtools import MIN, T0, TS, chunks, details
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seawatch.events import combine
-from seawatch.events.identity_change import IdentityParams, detect
+from seawatch.events.identity_change import IdentityParams, _values, detect
 from seawatch.events.schema import EVENTS_SCHEMA
 
 
@@ -104,3 +105,32 @@ def test_flag_change_is_seen_by_imo() -> None:
     again = _statics([(T0 + (6 + i) * MIN, m, "X", 9_074_729, 7.5) for i, m in enumerate(flip)])
     ev3, _ = detect(again, IdentityParams(fields=("flag",)), state)
     assert [(d["before"], d["after"]) for d in details(ev3)] == [("MHL", "IND"), ("MHL", "LBR")]
+
+
+TEXTS = st.lists(
+    st.one_of(st.none(), st.text(alphabet="AB @\t\u00a0é\u3000", max_size=5)),
+    min_size=0,
+    max_size=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=TEXTS, large=st.booleans(), cut=st.integers(0, 3))
+def test_texts_kept_as_they_are_only_when_no_trim_changes_them(
+    texts: list[str | None], large: bool, cut: int
+) -> None:
+    """The values compared are the texts trimmed ('@' at the end, then white space) and
+    not empty, whether the trims run or are skipped because they change nothing (any
+    text, sliced or in chunks, string or large_string)."""
+    kind = pa.large_string() if large else pa.string()
+    arr = pa.array(["x", *texts], kind).slice(1)  # an offset into the buffers
+    col = pa.chunked_array([arr[:cut], arr[cut:]], kind)
+    n = len(texts)
+    t = pa.table(
+        {"ts": pa.array(range(n), pa.int64()).cast(TS), "mmsi": pa.array([1] * n), "name": col}
+    )
+    trimmed = [None if s is None else s.rstrip("@") for s in texts]
+    want = pc.utf8_trim_whitespace(pa.array(trimmed, kind)).to_pylist()
+    got = _values(t, "name")["value"]
+    assert got.type == kind
+    assert got.to_pylist() == [s for s in want if s]

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from seawatch.events import combine
 from seawatch.events.mmsi_check import mmsi_problem
 from seawatch.events.schema import EVENTS_SCHEMA
-from seawatch.events.spoofing import SpoofingParams, detect
+from seawatch.events.spoofing import SpoofingParams, _path_m, detect
+from seawatch.events.tracks_in import haversine_m
 
 DEG_LAT_NM = 6_371_008.8 * math.pi / 180 / 1852  # nautical miles per degree of latitude
 
@@ -172,3 +173,22 @@ def test_chunking_gives_the_same_events(table: pa.Table, cuts: list[int]) -> Non
         ev, state = detect(part, state=state)
         outs.append(ev)
     assert combine(outs).equals(combine([whole]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.floats(-90, 90),
+    st.floats(-180, 180),
+    st.floats(-90, 90),
+    st.floats(-180, 180),
+    st.floats(0, 1e-3),
+)
+def test_the_cheap_path_bounds_the_haversine(
+    lat1: float, lon1: float, lat2: float, lon2: float, step: float
+) -> None:
+    """The kernel skips the haversine when this bound plus 1 mm is shorter than the allowed
+    distance: the haversine must never exceed it (far points, near ones, across ±180°;
+    along a parallel they are equal but for rounding)."""
+    for b_lat, b_lon in ((lat2, lon2), (lat1 + step, lon1 - step)):
+        b_lat = max(-90.0, min(90.0, b_lat))
+        assert haversine_m(lat1, lon1, b_lat, b_lon) <= _path_m(lat1, lon1, b_lat, b_lon) + 1e-3

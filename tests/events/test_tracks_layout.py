@@ -18,7 +18,7 @@ from evtools import MIN, T0, TS
 from seawatch import tracks
 from seawatch.engine.pipeline import DETECTORS
 from seawatch.events.schema import sort_events
-from seawatch.events.tracks_in import Keyed, prepare
+from seawatch.events.tracks_in import Keyed, _clean, prepare
 from seawatch.tracks import layout
 
 POSITION_DETECTORS = [name for name, table in DETECTORS if table == "positions"]
@@ -115,3 +115,30 @@ def _per_track(kd: Keyed) -> dict[object, list[tuple[int, float, float, int]]]:
         row = (int(kd.ts_us[r]), float(kd.lat[r]), float(kd.lon[r]), int(kd.order[r]))
         out.setdefault(keys[t], []).append(row)
     return out
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "ts_null", "kept"),
+    [
+        (55.0, 11.0, False, 3),  # every row fit: the table itself
+        (90.0, -180.0, False, 3),  # the limits are on the Earth
+        (90.5, 11.0, False, 2),
+        (55.0, -180.5, False, 2),
+        (float("nan"), 11.0, False, 2),
+        (55.0, 11.0, True, 2),
+    ],
+)
+def test_detectors_drop_the_rows_off_the_earth_or_without_a_time(
+    lat: float, lon: float, ts_null: bool, kept: int
+) -> None:
+    t = pa.table(
+        {
+            "ts": pa.array([T0, T0 + MIN, None if ts_null else T0 + 2 * MIN], pa.int64()).cast(TS),
+            "mmsi": pa.array([1, 1, 1], pa.int64()),
+            "lat": pa.array([55.0, 55.1, lat]),
+            "lon": pa.array([11.0, 11.1, lon]),
+        }
+    )
+    out = _clean(t)
+    assert out.num_rows == kept
+    assert (out is t) == (kept == 3)

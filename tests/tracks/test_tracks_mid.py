@@ -5,10 +5,21 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from seawatch.tracks.mid import FLAG_SCHEMA, flag_of, flags, mid_table, mmsi_class
+from seawatch.tracks.mid import (
+    _RULES,
+    FLAG_SCHEMA,
+    _classify,
+    flag_of,
+    flags,
+    mid_table,
+    mmsi_class,
+)
 
 CASES = [
     (419000001, "ship", 419, "IND"),
@@ -93,3 +104,34 @@ def test_agreement_with_the_independent_mid_table() -> None:
     assert same / len(ref) >= 0.97
     assert set(differ) <= set(KNOWN_DIFFERENCES)
     assert set(only_ours) | set(only_ref) <= set(KNOWN_DIFFERENCES)
+
+
+def _classify_numpy(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rules as numpy masks (the reference the compiled pass must equal)."""
+    cls = np.zeros(v.shape[0], np.int8)
+    mid = np.full(v.shape[0], -1, np.int64)
+    for k, lo, hi, div in _RULES.tolist():
+        sel = (v >= lo) & (v <= hi)
+        cls[sel] = k
+        mid[sel] = v[sel] // div % 1000
+    prefix = v // 1_000_000
+    cls[(prefix == 970) | (prefix == 972) | (prefix == 974)] = 8
+    return cls, mid
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(-2, 1_100_000_000),
+            st.sampled_from([-1, 0, 1_999_999, 2_000_000, 111_200_000, 799_999_999, 970_123_456]),
+        ),
+        max_size=40,
+    )
+)
+def test_compiled_classes_equal_the_rules(values: list[int]) -> None:
+    v = np.array(values, dtype=np.int64)
+    got, want = _classify(v), _classify_numpy(v)
+    for g, w in zip(got, want, strict=True):
+        assert g.dtype == w.dtype
+        assert g.tolist() == w.tolist()

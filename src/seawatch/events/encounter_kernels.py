@@ -54,6 +54,8 @@ def resample(
         linked = i >= 2 and track[i - 2] == track[i] and a - ts[i - 2] <= max_gap_us
         first = a // step_us if (a % step_us == 0 and not linked) else a // step_us + 1
         last = b // step_us
+        if first > last:  # no grid time between the two (most pairs: reports every minute)
+            continue
         d = haversine_m(lat[i - 1], lon[i - 1], lat[i], lon[i])
         dlon = _wrap180(lon[i] - lon[i - 1])  # the short way round ±180°
         v = (d / M_PER_NM) / ((b - a) / 3.6e9) if b > a else 0.0

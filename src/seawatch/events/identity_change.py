@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from numba import njit
 
 from seawatch.events.params import param
 from seawatch.events.schema import build_events, empty_events, json_objects
@@ -48,11 +49,49 @@ class IdentityState:
     last: dict[str, pa.Table] = field(default_factory=dict)
 
 
+@njit(cache=True, nogil=True)
+def _untrimmed(offsets: Any, data: Any, valid: Any, ok: Any) -> bool:  # pragma: no cover
+    """Whether no text needs trimming: each non-empty text starts and ends with a printable
+    ASCII character other than a space, and does not end with '@' (then neither trim
+    changes it). Sets ``ok`` where a text is present and not empty; stops at the first
+    text that would change."""
+    for i in range(len(valid)):
+        a, b = offsets[i], offsets[i + 1]
+        if not valid[i] or a == b:
+            ok[i] = False
+            continue
+        first, last = data[a], data[b - 1]
+        if first <= 0x20 or first >= 0x7F or last <= 0x20 or last >= 0x7F or last == 0x40:
+            return False
+        ok[i] = True
+    return True
+
+
+def _plain_ok(col: Any) -> Any:
+    """Per row whether the text is present and not empty, when no text of ``col`` needs
+    trimming (see :func:`_untrimmed`); None when one does."""
+    parts = []
+    for chunk in col.chunks:
+        wide = pa.types.is_large_string(chunk.type)
+        _, offs, data = chunk.buffers()
+        n = len(chunk)
+        offsets = np.frombuffer(offs, np.int64 if wide else np.int32)[chunk.offset :][: n + 1]
+        raw = np.frombuffer(data, np.uint8) if data is not None else np.empty(0, np.uint8)
+        valid = np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
+        ok = np.empty(n, np.bool_)
+        if n and not _untrimmed(offsets, raw, valid, ok):
+            return None
+        parts.append(ok)
+    return pa.array(np.concatenate(parts) if parts else np.empty(0, np.bool_))
+
+
 def _values(statics: pa.Table, name: str) -> pa.Table:
     col = statics[name]
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-        col = pc.utf8_trim_whitespace(pc.utf8_rtrim(col, characters="@"))
-        ok = pc.greater(pc.utf8_length(col), pa.scalar(0, pa.int32()))
+        ok = _plain_ok(col)  # the usual case: nothing to trim, no trimmed copy
+        if ok is None:
+            col = pc.utf8_trim_whitespace(pc.utf8_rtrim(col, characters="@"))
+            ok = pc.greater(pc.utf8_length(col), pa.scalar(0, pa.int32()))
     else:
         ok = pc.not_equal(col, pa.scalar(0).cast(col.type))
     ok = pc.and_(pc.fill_null(ok, False), pc.is_valid(statics["ts"]))

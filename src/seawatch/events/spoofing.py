@@ -35,7 +35,15 @@ from numba import njit
 from seawatch.events.mmsi_check import REASONS, mmsi_problem
 from seawatch.events.params import param
 from seawatch.events.schema import build_events
-from seawatch.events.tracks_in import F64, I64, Keyed, TrackArrays, haversine_m, prepare
+from seawatch.events.tracks_in import (
+    EARTH_RADIUS_M,
+    F64,
+    I64,
+    Keyed,
+    TrackArrays,
+    haversine_m,
+    prepare,
+)
 
 NO = np.iinfo(np.int64).min
 LAST_TS, J_START, J_END, J_N, J_SIM, L_START, L_END, L_N, MMSI, REPORTED, L_JUMP = range(11)
@@ -88,6 +96,20 @@ def _emit(k: int, kind: int, iv: I64, fv: F64, oi: I64, of: F64, n: int) -> int:
     return n + 1
 
 
+NEAR_M = 1852.0 * (1.0 - 1e-9)  # metres per nautical mile, less a margin over rounding
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _path_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:  # pragma: no cover
+    """An upper bound of :func:`haversine_m`, no trigonometry: along the parallel (at most
+    R·Δλ, the short way round) then the meridian (R·Δφ). A step shorter than the allowed
+    distance by it is surely no jump, and costs no haversine."""
+    dl = abs(math.radians(lon2 - lon1))
+    if dl > math.pi:
+        dl = 2.0 * math.pi - dl
+    return EARTH_RADIUS_M * (abs(math.radians(lat2 - lat1)) + dl)
+
+
 @njit(cache=True, nogil=True)
 def _kernel(
     track: I64,
@@ -113,9 +135,12 @@ def _kernel(
             if t < iv[k, LAST_TS]:
                 continue
             dt_us = t - iv[k, LAST_TS]
-            d_m = haversine_m(fv[k, LAST_LAT], fv[k, LAST_LON], lat[i], lon[i])
             dt_h = dt_us / 3.6e9
-            if d_m / 1852.0 > math.hypot(dt_h, pad_h) * max_kn:
+            limit_nm = math.hypot(dt_h, pad_h) * max_kn
+            path_m = _path_m(fv[k, LAST_LAT], fv[k, LAST_LON], lat[i], lon[i])
+            near = path_m + 1e-3 < limit_nm * NEAR_M  # margins: relative and 1 mm
+            d_m = 0.0 if near else haversine_m(fv[k, LAST_LAT], fv[k, LAST_LON], lat[i], lon[i])
+            if not near and d_m / 1852.0 > limit_nm:
                 jumped = 1
                 if iv[k, J_START] == NO:
                     iv[k, J_START] = iv[k, LAST_TS]

@@ -144,14 +144,21 @@ _CLEANED: list[tuple[pa.Table, pa.Table]] = []  # the last table cleaned (held: 
 
 
 def _clean(positions: pa.Table) -> pa.Table:
-    """``positions`` without base stations, aids to navigation and rows no detector can use
-    (the last table's result is kept: MMSI- and segment-keyed detectors clean the same)."""
+    """Rows fit for detectors (the last table's kept: every detector cleans the same)."""
     for table, cleaned in _CLEANED:
         if table is positions:
             return cleaned
     rows = _cleaned(positions)
     _CLEANED[:] = [(positions, rows)]
     return rows
+
+
+@njit(cache=True, nogil=True)
+def _on_earth(lat: F64, lon: F64) -> bool:  # pragma: no cover
+    for i in range(len(lat)):  # noqa: SIM110 - a compiled loop, stops at the first
+        if not (abs(lat[i]) <= 90.0 and abs(lon[i]) <= 180.0):  # NaN (null) fails
+            return False
+    return True
 
 
 def _cleaned(positions: pa.Table) -> pa.Table:
@@ -164,10 +171,12 @@ def _cleaned(positions: pa.Table) -> pa.Table:
             drop = np.asarray(flagged.to_numpy(), dtype=bool)
             if drop.any():
                 positions = positions.filter(~drop)
-    ok = np.asarray(pc.is_valid(positions["ts"]).to_numpy(), dtype=bool)
-    ok &= np.asarray(pc.is_valid(positions["mmsi"]).to_numpy(), dtype=bool)
     lat = np.asarray(positions["lat"].cast(pa.float64()).to_numpy(), dtype=np.float64)
     lon = np.asarray(positions["lon"].cast(pa.float64()).to_numpy(), dtype=np.float64)
+    if not positions["ts"].null_count + positions["mmsi"].null_count and _on_earth(lat, lon):
+        return positions  # the usual case (cleaned rows): one compiled pass, no masks
+    ok = np.asarray(pc.is_valid(positions["ts"]).to_numpy(), dtype=bool)
+    ok &= np.asarray(pc.is_valid(positions["mmsi"]).to_numpy(), dtype=bool)
     with np.errstate(invalid="ignore"):
         ok &= (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0)  # NaN (null) fails both
     return positions if bool(ok.all()) else positions.filter(ok)

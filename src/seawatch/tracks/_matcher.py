@@ -232,6 +232,40 @@ def _point_metric(
     return match_metric(p, hours, d)
 
 
+TENTHS = 3600  # courses are reported in tenths of a degree: 0.0 ... 359.9 (360: unknown)
+
+
+@njit(cache=True)
+def course_sin_cos(course: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.sin(np.radians(course))`` and ``np.cos(...)``, each computed once per distinct
+    course in tenths of a degree and reused for the rows with exactly that course (the
+    same function of the same value: the same bits); other values (-0.0 too, whose sine
+    is -0.0) computed as they come."""
+    n = course.shape[0]
+    p_sin = np.empty(n)
+    p_cos = np.empty(n)
+    seen = np.full(TENTHS + 1, np.nan)  # the course whose sine and cosine a slot holds
+    t_sin = np.empty(TENTHS + 1)
+    t_cos = np.empty(TENTHS + 1)
+    one = np.empty(1)
+    for i in range(n):
+        c = course[i]
+        positive = c > 0.0 or (c == 0.0 and math.copysign(1.0, c) > 0.0)  # not -0.0
+        k = round(c * 10.0) if positive and c <= 360.0 else -1
+        if k >= 0 and seen[k] == c:
+            p_sin[i] = t_sin[k]
+            p_cos[i] = t_cos[k]
+            continue
+        one[0] = c
+        s = np.sin(np.radians(one))[0]
+        co = np.cos(np.radians(one))[0]
+        p_sin[i] = s
+        p_cos[i] = co
+        if k >= 0:
+            seen[k], t_sin[k], t_cos[k] = c, s, co
+    return p_sin, p_cos
+
+
 @njit(cache=True)
 def segment_kernel(
     mmsi: np.ndarray, ts: np.ndarray, lat: np.ndarray, lon: np.ndarray,
@@ -268,8 +302,7 @@ def segment_kernel(
     wts = np.empty((cap, lb), np.int64)
     wf = np.empty((cap, lb, N_FIELDS), np.float64)
     wtc = np.empty((cap, lb), np.int8)
-    p_sin = np.sin(np.radians(course))
-    p_cos = np.cos(np.radians(course))
+    p_sin, p_cos = course_sin_cos(course)
     p_coslat = np.cos(np.radians(lat))
     score, raw, hrs = np.empty(cap), np.empty(cap), np.empty(cap)
     skip = np.empty(cap, np.int64)

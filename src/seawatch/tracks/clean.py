@@ -209,8 +209,9 @@ def clean(
     cand = np.flatnonzero(reason < 0)
     # (mmsi, ts) order of the previous tail then the valid rows: the grouping duplicates
     # need, and (restricted to the kept rows) the order segment needs
-    c_mmsi = np.concatenate([state.mmsi, mmsi[cand]])
-    c_ts = np.concatenate([state.ts, ts[cand]])
+    every = cand.shape[0] == ts.shape[0]  # the usual case: no gather
+    c_mmsi = np.concatenate([state.mmsi, mmsi if every else mmsi[cand]])
+    c_ts = np.concatenate([state.ts, ts if every else ts[cand]])
     order = stable_key_time_order(c_mmsi, c_ts, head=state.mmsi.shape[0])
     window_us = int(params.duplicate_window_s * 1e6)
     kernel = _duplicates

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from numba import njit
 
 CLASSES = (
     "invalid",
@@ -91,11 +92,8 @@ def _lookup() -> tuple[Any, Any, Any, np.ndarray[Any, np.dtype[np.bool_]]]:
     return pa.array(iso2, pa.string()), pa.array(iso3, pa.string()), pa.array(name), known
 
 
-def _classify(v: np.ndarray[Any, np.dtype[np.int64]]) -> tuple[np.ndarray[Any, Any], ...]:
-    """(class index, MID or -1) for each MMSI value (-1 for nulls)."""
-    cls = np.zeros(v.shape[0], np.int8)
-    mid = np.full(v.shape[0], -1, np.int64)
-    rules = (  # (class, low, high inclusive, MID = v // div % 1000)
+_RULES = np.array(  # (class, low, high inclusive, MID = v // div % 1000)
+    [
         (1, 200_000_000, 799_999_999, 1_000_000),
         (2, 20_000_000, 79_999_999, 100_000),
         (3, 2_000_000, 7_999_999, 10_000),
@@ -103,14 +101,32 @@ def _classify(v: np.ndarray[Any, np.dtype[np.int64]]) -> tuple[np.ndarray[Any, A
         (5, 992_000_000, 997_999_999, 10_000),
         (6, 982_000_000, 987_999_999, 10_000),
         (7, 820_000_000, 877_999_999, 100_000),
-    )
-    for k, lo, hi, div in rules:
-        sel = (v >= lo) & (v <= hi)
-        cls[sel] = k
-        mid[sel] = v[sel] // div % 1000
-    prefix = v // 1_000_000
-    cls[(prefix == 970) | (prefix == 972) | (prefix == 974)] = 8
+    ],
+    dtype=np.int64,
+)
+
+
+@njit(cache=True, nogil=True)
+def _classify_kernel(v: Any, rules: Any) -> tuple[Any, Any]:  # pragma: no cover
+    cls = np.zeros(v.shape[0], np.int8)
+    mid = np.full(v.shape[0], -1, np.int64)
+    for i in range(v.shape[0]):
+        x = v[i]
+        for r in range(rules.shape[0]):
+            if rules[r, 1] <= x <= rules[r, 2]:
+                cls[i] = rules[r, 0]
+                mid[i] = x // rules[r, 3] % 1000
+        prefix = x // 1_000_000
+        if prefix == 970 or prefix == 972 or prefix == 974:
+            cls[i] = 8
     return cls, mid
+
+
+def _classify(v: np.ndarray[Any, np.dtype[np.int64]]) -> tuple[np.ndarray[Any, Any], ...]:
+    """(class index, MID or -1) for each MMSI value (-1 for nulls): the ranges of
+    ``_RULES`` (search and rescue aircraft, AIS-SART/MOB/EPIRB by prefix), one pass."""
+    out: tuple[np.ndarray[Any, Any], ...] = _classify_kernel(np.ascontiguousarray(v), _RULES)
+    return out
 
 
 def _classified(mmsi: pa.Array | pa.ChunkedArray) -> tuple[Any, Any, Any, Any]:  # type: ignore[type-arg]
