@@ -7,7 +7,8 @@ every detector, labels, storage), after one untimed warm-up per engine on the fi
 lines (numba kernels compiled and cached, geography loaded, the cluster started). Reports
 messages/s (wall), CPU-seconds per message (this process plus the cluster's worker
 processes, measured with psutil around the timed run; the cluster's start-up is not
-included), the load average before and after (other work on the machine inflates wall
+included), the peak resident memory of this process and of the largest worker (sampled
+every 0.5 s), the load average before and after (other work on the machine inflates wall
 times), and whether each engine stored the same events and segments as the streaming one.
 
     .venv/bin/python bench/scale.py --hours 6 --vessels 2000 --buckets 16
@@ -20,9 +21,10 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -71,19 +73,43 @@ def _derived(db: Path, settings: Any) -> tuple[int, int, int]:
     return c.get("positions", 0), c.get("events", 0), c.get("segments", 0)
 
 
+class _Peaks(threading.Thread):
+    """Peak RSS of this process and of its children (the cluster's workers), sampled."""
+
+    def __init__(self, every_s: float = 0.5) -> None:
+        super().__init__(daemon=True)
+        self.every_s = every_s
+        self.main = 0
+        self.children: dict[int, int] = {}
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        me = psutil.Process()
+        while not self.done.wait(self.every_s):
+            self.main = max(self.main, me.memory_info().rss)
+            for p in me.children(recursive=True):
+                with suppress(psutil.NoSuchProcess):
+                    self.children[p.pid] = max(self.children.get(p.pid, 0), p.memory_info().rss)
+
+
 def _run(files: list[Path], engine: str, options: dict[str, Any], work: Path,
          settings: Any) -> dict[str, Any]:  # fmt: skip
     db = work / f"store-{time.monotonic_ns()}.duckdb"
     me = psutil.Process()
     procs = [me, *me.children(recursive=True)]
+    peaks = _Peaks()
+    peaks.start()
     cpu0, load0, t0 = _cpu(procs), os.getloadavg()[0], time.perf_counter()
     with open_store(str(db), settings) as store:
         report = ingest(store, files, settings, detect=True, engine=engine, options=options)
     wall = time.perf_counter() - t0
     cpu = _cpu(procs) - cpu0
+    peaks.done.set()
+    peaks.join()
     messages = report.engine.messages
     return {"wall_s": wall, "cpu_s": cpu, "messages": messages, "load": (load0, os.getloadavg()[0]),
-            "stored": _derived(db, settings)}  # fmt: skip
+            "stored": _derived(db, settings), "peak_main_mib": peaks.main / 2**20,
+            "peak_child_mib": max(peaks.children.values(), default=0) / 2**20}  # fmt: skip
 
 
 def main() -> None:
@@ -118,8 +144,9 @@ def main() -> None:
             print(f"{name:<12} {r['messages']:>11,} msg  {r['wall_s']:7.2f} s  "
                   f"{r['messages'] / r['wall_s']:>9,.0f} msg/s  "
                   f"{r['cpu_s'] / r['messages'] * 1e6:6.2f} CPU-µs/msg  "
-                  f"load {r['load'][0]:.1f}→{r['load'][1]:.1f}  stored (pos, ev, seg) "
-                  f"{r['stored']} {same}", flush=True)  # fmt: skip
+                  f"load {r['load'][0]:.1f}→{r['load'][1]:.1f}  peak RSS main "
+                  f"{r['peak_main_mib']:,.0f} MiB, largest child {r['peak_child_mib']:,.0f} MiB"
+                  f"  stored (pos, ev, seg) {r['stored']} {same}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -141,8 +141,9 @@ def _specs(name: str, n: int, db: Path, env: dict[str, str]) -> list[dict[str, A
 
 def _delays(metrics: str) -> str:
     """The server's ``seawatch_live_delay_seconds`` histograms as p50/p99 bucket bounds and
-    means per stage (ingest: line time -> told; hub: told -> queued for every client;
-    client: queued -> written to the client's connection)."""
+    means per stage (ingest: line time -> told, of which wait: batch cut -> storing begun and
+    store: storing begun -> told; detect: each detector pass; hub: told -> queued for every
+    client; client: queued -> written to the client's connection)."""
     buckets: dict[str, list[tuple[float, float]]] = {}
     sums: dict[str, float] = {}
     for line in metrics.splitlines():
@@ -157,7 +158,7 @@ def _delays(metrics: str) -> str:
         else:
             sums[f"{stage}:{m.group(1)}"] = value
     out = []
-    for stage in ("ingest", "hub", "client"):
+    for stage in ("ingest", "wait", "store", "detect", "hub", "client"):
         bs = sorted(buckets.get(stage, []))
         n = bs[-1][1] if bs else 0
         if not n:
@@ -168,7 +169,9 @@ def _delays(metrics: str) -> str:
             return f"<= {le * 1e3:.0f}" if le != float("inf") else "> 10,000"
 
         mean = sums.get(f"{stage}:sum", 0.0) / n * 1e3
-        out.append(f"{stage} mean {mean:.0f}, p50 {q(0.5)}, p99 {q(0.99)} ms ({n:,.0f})")
+        out.append(
+            f"{stage} mean {mean:.0f}, p50 {q(0.5)}, p90 {q(0.9)}, p99 {q(0.99)} ms ({n:,.0f})"
+        )
     return "; ".join(out) or "none"
 
 
@@ -339,7 +342,11 @@ def _report(
     positions = sum(o["positions"] for o in outs)
     errors = [e for o in outs for e in o["errors"]]
     missed = sum(o["missed"] for o in outs)
-    acks = sorted(o["ack_ms"] for o in outs if "ack_ms" in o) or [float("nan")]
+
+    def spread(key: str) -> str:
+        got = sorted(o[key] for o in outs if key in o) or [float("nan")]
+        return f"p50 {got[len(got) // 2]:.0f} ms, max {got[-1]:.0f} ms"
+
     print(f"bench/serve --live {args.live}  ({dt.datetime.now(dt.UTC).date()}, {tmp})")
     print(f"goal: {GOALS[args.live]}")
     print(
@@ -348,8 +355,9 @@ def _report(
     )
     print(f"stored positions {stored:,} (/metrics before stop {stored_metric:,.0f})")
     print(
-        f"clients {n}: connected+subscribed in {connect_s:.1f} s; ack p50 "
-        f"{acks[len(acks) // 2]:.0f} ms, max {acks[-1]:.0f} ms"
+        f"clients {n}: connected+subscribed in {connect_s:.1f} s; handshake {spread('connect_ms')}"
+        f"; subscribe -> ack {spread('ack_ms')} (the token checked: each new token's KDF); "
+        f"the same again -> ack {spread('again_ms')} (no KDF)"
     )
     print(
         f"received {positions:,} positions ({positions / run_s / n:,.0f}/s per client), "

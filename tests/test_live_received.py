@@ -35,7 +35,7 @@ def test_what_arrives_while_storing_comes_next_in_one_batch(
     monkeypatch.setattr(live, "MAX_BATCH_BYTES", 7 * 300)
     feed = _Lines(1000)
     got = []
-    for data in live._received(feed, 0.1, threading.Event(), None):  # type: ignore[arg-type]
+    for data, _ in live._received(feed, 0.1, threading.Event(), None):  # type: ignore[arg-type]
         got.append(data)
         feed.done.wait(5)  # a slow store: everything has arrived meanwhile
         time.sleep(0.01)
@@ -49,7 +49,7 @@ def test_a_feed_error_comes_after_what_came_before_it() -> None:
     got: list[bytes] = []
     batches = live._received(feed, 0.1, threading.Event(), None)  # type: ignore[arg-type]
     with pytest.raises(OSError, match="lost"):
-        got.extend(batches)
+        got.extend(data for data, _ in batches)
     assert b"".join(got) == b"000000\n000001\n000002\n"
 
 
@@ -84,7 +84,8 @@ def test_other_work_runs_while_nothing_has_come_and_never_holds_a_batch_back() -
         return True
 
     feed.go.set()
-    for data in live._received(feed, 0.1, threading.Event(), None, idle):  # type: ignore[arg-type]
+    batches = live._received(feed, 0.1, threading.Event(), None, idle)  # type: ignore[arg-type]
+    for data, _ in batches:
         steps.append(data.decode().strip())
         work[0] = 2
     end = steps.index("000002")

@@ -8,8 +8,7 @@ LocalCluster with 1 worker (here) and 2 workers (tests/test_partitioned_dask.py)
 crosses midnight (two days, a gap, loitering and an encounter spanning it), and a ship
 changes MMSI (its IMO links two vessels in different buckets).
 
-Not covered here: daily runs and a day split mid-way, which need the detectors' and
-segmenter's state persisted between runs (issue 17, another change).
+Daily runs (day 1 then day 2, a day split mid-way) are tests/test_partitioned_daily.py's.
 """
 
 from __future__ import annotations

@@ -176,6 +176,38 @@ def test_detectors_run_later_store_the_same(tmp_path: Path, steps: Steps) -> Non
     assert all(got[True].values())
 
 
+def test_detector_steps_between_batches_store_the_same(tmp_path: Path, steps: Steps) -> None:
+    """The live loop runs the detectors a step at a time (identity, then one detector) and
+    stores a batch that came between two steps: the next batch's positions are told in the
+    middle of the previous batch's detection, and the store ends as with the detectors run
+    at once (steps and passes mixed, as when the detectors fall behind)."""
+    settings = load_settings(env=SETTINGS)
+    batches = _batches(tmp_path, 6)
+    got = {}
+    for stepwise in (False, True):
+        with open_store(tmp_path / f"node-{stepwise}.duckdb", settings) as store:
+            told = Subscribers()
+            told.positions.append(lambda t: steps.append(("told", _keys(t))))
+            session = Ingest(store, settings, detect=True, sinks=[told])
+            for n, path in enumerate(batches):
+                session.add([path], detect_later=stepwise)
+                if stepwise and n % 2:
+                    waiting = session.waiting
+                    assert session.detect_step()  # identity of the oldest waiting
+                    assert session.detect_step()  # its first detector
+                    assert session.waiting == waiting  # not done: the next batch comes now
+            if stepwise:
+                assert session.detect_next()  # the rest of a pass begun by steps
+                while session.detect_step():
+                    pass
+                assert session.waiting == 0
+            session.finish()
+            got[stepwise] = _contents(store)
+            steps.clear()
+    assert got[True] == got[False]
+    assert all(got[True].values())
+
+
 def test_each_kind_of_live_frame_has_its_own_count() -> None:
     """A kind goes out when told, at most ten times in any second and half a tick after
     its last; a batch's events, told after its positions, do not hold the next positions

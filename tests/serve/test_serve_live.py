@@ -112,6 +112,8 @@ def test_serve_ingests_a_tcp_feed_live(
         stored = [ln for ln in metrics.splitlines() if ln.startswith("seawatch_ingest_positions")]
         assert stored, metrics
         assert float(stored[0].split()[-1]) > 0  # the live ingest counts in /metrics
+        for stage in ("wait", "store"):  # each batch: cut -> storing begun -> told
+            assert f'seawatch_live_delay_seconds_count{{stage="{stage}"}}' in metrics
         # every line sent has been received (kept in a batch file): stop now, while the
         # last batches may still be on their way into the store
         want = lines_file.read_bytes().count(b"\n")

@@ -49,7 +49,9 @@ __all__ = ["ingest_command"]
     is_flag=True,
     help="With --detect: resume from the state the last run left for this store and leave "
     "this run's for the next (daily runs: tracks and events go on across runs); rows of a "
-    "day already run make that day and the following ones run again, until nothing changes.",
+    "day already run make that day and the following ones run again, until nothing changes "
+    "(--engine local; partitioned and dask refuse them, and keep a state per bucket: give "
+    "every run the same --buckets).",
 )
 @click.option(
     "--watermark",
@@ -107,6 +109,7 @@ def ingest_command(
       seawatch ingest day1-late.nmea --detect --incremental
       seawatch ingest aishub.nmea --untimed 2024-03-01T10:00Z,2024-03-01T10:03Z
       seawatch ingest day1.nmea day2.nmea --detect --engine dask --workers 2
+      seawatch ingest day2.nmea --detect --incremental --engine dask --buckets 64
 
     Messages without a receive time are not stored unless --untimed gives
     them assumed times. Exit code 0 done, 1 an input cannot be read (one

@@ -140,6 +140,10 @@ class _Live:
         metrics = self.app.state.metrics
         metrics.ingested.inc(batch.positions)
         metrics.events.inc(batch.events)
+        metrics.delay.labels("wait").observe(batch.waited_s)
+        metrics.delay.labels("store").observe(batch.store_s)
+        for took in batch.detect_s:
+            metrics.delay.labels("detect").observe(took)
         publisher = getattr(self.app.state, "publisher", None)  # None: an app without one
         if publisher is not None:
             publisher.wake()

@@ -18,6 +18,12 @@ bucket count and task order, the canonical outputs are byte-identical
 (:func:`seawatch.engine.canonical.digests`). Workers of a remote cluster must see the work
 directory (a shared filesystem). Rows are put in time order per partition, so nothing is
 late: late-row quarantine is the streaming engine's (``--engine local``).
+
+A daily run (``carry``, ``ingest --incremental``) resumes each bucket's chain from the state
+the last run kept, ends it at the run's watermark (events open there issued open, issued
+again or retracted by the next run) and keeps it; the detectors across vessels run a day at
+a time, carried too (:mod:`seawatch.engine.across`); the states and the refusals are
+:mod:`seawatch.engine.partition_state`'s. Workers must then see the store's state directory.
 """
 
 from __future__ import annotations
@@ -38,7 +44,9 @@ import pyarrow as pa
 from seawatch.decode import DecodeStats
 from seawatch.decode.lacking import Untimed
 from seawatch.engine import arrowfile
+from seawatch.engine.across import Cursor, across_task, window
 from seawatch.engine.inputs import Piece
+from seawatch.engine.partition_state import Carry, carried_buckets, keep_record, refuse_past
 from seawatch.engine.partition_tasks import (
     TaskConfig,
     VesselOut,
@@ -49,7 +57,7 @@ from seawatch.engine.partition_tasks import (
     vessel_task,
 )
 from seawatch.engine.partitions import DAY_US, Manifest, Run, read_part, write_partitions
-from seawatch.engine.pipeline import ChunkResult, ts_us
+from seawatch.engine.pipeline import ChunkResult
 from seawatch.engine.run import EngineReport, Final, Sink
 from seawatch.events.registry import detectors, resolve_params
 from seawatch.events.schema import EVENTS_SCHEMA
@@ -58,13 +66,15 @@ from seawatch.tracks.schemas import IDENTITY, SEGMENTS
 if TYPE_CHECKING:
     from seawatch.settings import Settings
 
-__all__ = ["ENGINES", "InProcess", "local_cluster", "run_partitioned"]
+__all__ = ["BUCKETS", "ENGINES", "InProcess", "local_cluster", "run_partitioned"]
 
 log = logging.getLogger(__name__)
 
 ENGINES = ("local", "partitioned", "dask")
 """``local``: the streaming engine (one pipeline); ``partitioned``: this engine's tasks in
 this process; ``dask``: this engine's tasks on a dask.distributed cluster."""
+BUCKETS = 64
+"""MMSI buckets (tasks per day) unless told."""
 DEFAULT_SLOT_S = 6 * 3600
 _LOAD_US = 3600 * 1_000_000  # the loader's chunk: an hour of every bucket
 
@@ -143,28 +153,37 @@ def _dask_client(scheduler: str | None, workers: int) -> tuple[Any, Any]:
 
 
 def _run_tasks(
-    manifest: Manifest, cfg: TaskConfig, runner: Any, slot_s: int
-) -> tuple[list[tuple[int, Any]], list[Any]]:
+    manifest: Manifest, cfg: TaskConfig, runner: Any, slot_s: int, carried: Sequence[int] = ()
+) -> tuple[list[tuple[int, Any]], list[Any], list[Any]]:
     """Every task of the run, submitted: the vessel tasks' (day, output) in a fixed order
-    (bucket by bucket, the largest first, each day by day) and the stages across vessels
-    (encounters, identity changes), both as futures on a cluster (``runner.gather`` them)
-    or as values in this process."""
-    sizes: dict[int, int] = {}
-    first: dict[int, int] = {}
+    (bucket by bucket, the largest first, each day by day), the stages across vessels
+    (encounters, identity changes) and the ids they retract (a daily run's), all as futures
+    on a cluster (``runner.gather`` them) or as values in this process. ``carried``: the
+    buckets a daily run resumes a state of (they run from the first day, rows or not)."""
+    sizes: dict[int, int] = dict.fromkeys(carried, 0)
+    first: dict[int, int] = dict.fromkeys(carried, manifest.days[0] if manifest.days else 0)
     for f in manifest.files.values():
         sizes[f["bucket"]] = sizes.get(f["bucket"], 0) + f["rows"]
         first[f["bucket"]] = min(first.get(f["bucket"], f["day"]), f["day"])
     buckets = sorted(sizes, key=lambda b: (-sizes[b], b))  # the largest first
     last_day = manifest.days[-1] if manifest.days else 0
     plan = [[d for d in manifest.days if d >= first[b]] for b in buckets]
+    found: list[Any] = []
     if isinstance(runner, InProcess):
         steps = [
             [_step(cfg, day, b, day == last_day) for day in days]
             for b, days in zip(buckets, plan, strict=True)
         ]
         outs = [r[1] for chain in runner.chains(steps) for r in chain]
+        if cfg.carry is not None:  # a daily run: the stage across vessels a day at a time
+            prev: Any = None
+            for day in manifest.days:
+                prev = across_task(prev, cfg, day, [o for o in outs if o.day == day],
+                                   day == last_day)  # fmt: skip
+                found.append(prev[1])
+            return [(o.day, o) for o in outs], found, [prev[2]] if prev else []
         close = [slot_task(outs, cfg, t0, t1) for t0, t1 in slots(manifest, slot_s)]
-        return [(o.day, o) for o in outs], [encounter_runs(close, cfg), statics_task(cfg)]
+        return [(o.day, o) for o in outs], [encounter_runs(close, cfg), statics_task(cfg)], []
     futures = []
     rank = {day: len(manifest.days) - k for k, day in enumerate(manifest.days)}
     for b, days in zip(buckets, plan, strict=True):
@@ -176,11 +195,20 @@ def _run_tasks(
             prev = runner.submit(_chain, prev, cfg, day, b, day == last_day,
                                  priority=priority, pure=False)  # fmt: skip
             futures.append((day, runner.submit(operator.itemgetter(1), prev, pure=False)))
+    if cfg.carry is not None:  # a daily run: the stage across vessels a day at a time
+        step = None
+        for day in manifest.days:
+            mine = [f for d, f in futures if d == day]
+            step = runner.submit(across_task, step, cfg, day, mine, day == last_day,
+                                 priority=rank[day] * 2**40, pure=False)  # fmt: skip
+            found.append(runner.submit(operator.itemgetter(1), step, pure=False))
+        ends = [] if step is None else [runner.submit(operator.itemgetter(2), step, pure=False)]
+        return futures, found, ends
     close = [runner.submit(slot_task, [f for _, f in futures], cfg, t0, t1, pure=False)
              for t0, t1 in slots(manifest, slot_s)]  # fmt: skip
     across = [runner.submit(encounter_runs, close, cfg, pure=False),
               runner.submit(statics_task, cfg, pure=False)]  # fmt: skip
-    return futures, across
+    return futures, across, []
 
 
 def _chain(prev: Any, cfg: TaskConfig, day: int, bucket: int, last: bool) -> Any:
@@ -195,39 +223,10 @@ def _read(path: str | None, schema: pa.Schema) -> pa.Table:
     return schema.empty_table() if path is None else arrowfile.read(path)
 
 
-class _Cursor:
-    """A time-ordered Parquet file read once, a time window after another."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.batches = arrowfile.batches(path)
-        self.rest: pa.Table | None = None
-
-    def until(self, hi: int) -> list[pa.Table]:
-        """The rows before ``hi`` µs not yet taken (rows without a time first)."""
-        out: list[pa.Table] = []
-        while True:
-            t = self.rest
-            if t is None:
-                batch = next(self.batches, None)
-                if batch is None:
-                    return out
-                t = pa.Table.from_batches([batch])
-            k = int(np.searchsorted(ts_us(t), hi))
-            self.rest = t.slice(k) if k < t.num_rows else None
-            out.append(t.slice(0, k))
-            if self.rest is not None:
-                return out
-
-
-def _window(cursors: Sequence[_Cursor], hi: int, empty: pa.Table) -> pa.Table:
-    parts = [t for c in cursors for t in c.until(hi)]
-    return pa.concat_tables([empty, *parts], promote_options="permissive")
-
-
 def _load(
-    planned: list[tuple[int, Any]], across: list[Any], runner: Any, root: Path,
-    manifest: Manifest, sinks: Sequence[Sink], report: EngineReport,
-) -> None:  # fmt: skip
+    planned: list[tuple[int, Any]], across: list[Any], ends: list[Any], runner: Any,
+    root: Path, manifest: Manifest, sinks: Sequence[Sink], report: EngineReport,
+) -> list[VesselOut]:  # fmt: skip
     """Feed the sinks the tasks' files a day at a time, each day as soon as its tasks are
     done (on a cluster, while it works on later days and on encounters), an hour of every
     bucket at a time (the store's duplicate check then looks at that hour only); the stages
@@ -248,12 +247,12 @@ def _load(
         events = pa.concat_tables([EVENTS_SCHEMA.empty_table(), *found])
         lo = min([day * DAY_US, *(o.span[0] for o in mine if o.span)])
         hi = max([(day + 1) * DAY_US, *(o.span[1] + 1 for o in mine if o.span)])
-        pos_at, st_at = [_Cursor(f) for f in files], [_Cursor(f) for f in statics]
+        pos_at, st_at = [Cursor(f) for f in files], [Cursor(f) for f in statics]
         for a in range(lo, hi, _LOAD_US):
             end = a + _LOAD_US if a + _LOAD_US < hi else np.iinfo(np.int64).max
-            piece = Piece(empty.slice(0, 0), _window(st_at, end, no_statics), DecodeStats(),
+            piece = Piece(empty.slice(0, 0), window(st_at, end, no_statics), DecodeStats(),
                           source, 0, last_of_chunk=False)  # fmt: skip
-            result = ChunkResult(_window(pos_at, end, empty), events)
+            result = ChunkResult(window(pos_at, end, empty), events)
             _count(report, events)
             events = events.slice(0, 0)
             report.chunks += 1
@@ -272,9 +271,12 @@ def _load(
     events = pa.concat_tables(runner.gather(across))
     _count(report, events)
     final = Final(ChunkResult(empty.slice(0, 0), events), segments, history)
+    retract = {r for o in done for r in o.retract} | {r for rs in runner.gather(ends) for r in rs}
+    final.result.retract = sorted(retract)
     report.segments = segments.num_rows
     for sink in sinks:
         sink.finish(final)
+    return done
 
 
 def _count(report: EngineReport, events: pa.Table) -> None:
@@ -291,7 +293,7 @@ def run_partitioned(
     engine: str = "partitioned",
     scheduler: str | None = None,
     workers: int = 2,
-    buckets: int = 64,
+    buckets: int = BUCKETS,
     slot_s: int = DEFAULT_SLOT_S,
     zones: Sequence[Any] = (),
     params: Mapping[str, Any] | None = None,
@@ -301,6 +303,7 @@ def run_partitioned(
     shuffle: int | None = None,
     client: Any = None,
     report: EngineReport | None = None,
+    carry: Carry | None = None,
 ) -> EngineReport:
     """Run ``sources`` partitioned (see the module docstring) into ``sinks``.
 
@@ -308,7 +311,8 @@ def run_partitioned(
     order) or ``dask`` (``client``: an existing ``distributed.Client``; else one of the
     cluster at ``scheduler``, or of a new LocalCluster of ``workers`` processes, closed at
     the end). ``work_dir``: for the partitions and the tasks' files (default: a temporary
-    directory, removed at the end)."""
+    directory, removed at the end). ``carry``: a daily run, resumed from and kept in the
+    store's states (:mod:`seawatch.engine.partition_state`)."""
     report = report or EngineReport(events_by_type={d.name: 0 for d in detectors()})
     started = time.perf_counter()
     tmp = None
@@ -330,15 +334,24 @@ def run_partitioned(
             report.decode = report.decode.merge(stats)
             for f in manifest.files.values():
                 report.read[f["kind"]] += f["rows"]
+            newest = manifest.watermark_us or 0
+            if carry is not None:
+                refuse_past(carry, manifest, root)
+                newest = max(newest, carry.record.get("latest_us") or 0)
+                carry.end(newest, int(settings.reorder_window_s * 1e6))
             cfg = TaskConfig(
                 root=str(root), work=str(work_dir / "tasks"),
-                watermark_us=manifest.watermark_us or 0, zones=tuple(zones),
+                watermark_us=newest, zones=tuple(zones),
                 params=resolve_params(settings) if params is None else dict(params),
                 reorder_window_s=settings.reorder_window_s, chunk_rows=chunk_rows,
-                compression=settings.work_compression,
+                compression=settings.work_compression, carry=carry,
             )  # fmt: skip
-            planned, across = _run_tasks(manifest, cfg, runner, slot_s)
-            _load(planned, across, runner, root, manifest, sinks, report)
+            carried = carried_buckets(carry) if carry is not None else []
+            planned, across, ends = _run_tasks(manifest, cfg, runner, slot_s, carried)
+            done = _load(planned, across, ends, runner, root, manifest, sinks, report)
+            if carry is not None and manifest.days:  # the store holds the run: its record
+                keep_record(carry, {o.bucket: o.held for o in done if o.held is not None},
+                            newest)  # fmt: skip
         finally:
             if own:
                 client.close()

@@ -47,6 +47,7 @@ import pyarrow as pa
 from seawatch.decode.lacking import Untimed
 from seawatch.engine.alerts import AlertEngine
 from seawatch.engine.late import NAME, Run, merge_wrote, named, rerun_past, wrote
+from seawatch.engine.partition_state import check_engine
 from seawatch.engine.pipeline import SOURCE_ID
 from seawatch.engine.ports import node_ports
 from seawatch.engine.run import Engine
@@ -176,25 +177,37 @@ class Ingest:
         False when none waits."""
         return self.engine.detect_next() is not None
 
+    def detect_step(self) -> bool:
+        """One step of :meth:`detect_next` (identity or one detector; the events stored
+        after the last: :meth:`seawatch.engine.run.Engine.detect_step`); False when none
+        waits."""
+        return self.engine.detect_step()
+
     def run_partitioned(
         self, inputs: Sequence[str | Path], engine: str, options: Mapping[str, Any]
     ) -> IngestReport:
         """Decode ``inputs`` into partitions and run tracks and events on them (``engine``:
-        ``partitioned`` or ``dask``, :mod:`seawatch.engine.dask_engine`, with its
-        ``options``); this process stores what the tasks wrote. The whole session: no
-        :meth:`add` before, no :meth:`finish` after."""
-        from seawatch.engine.dask_engine import run_partitioned
+        ``partitioned`` or ``dask``, with its ``options``); this process stores what the
+        tasks wrote; with ``states``, a daily run (:mod:`seawatch.engine.partition_state`).
+        The whole session: no :meth:`add` before, no :meth:`finish` after."""
+        from seawatch.engine.dask_engine import BUCKETS, run_partitioned
+        from seawatch.engine.partition_state import start
 
         if not self.detect or self._finished or self.engine.report.chunks:
             raise InputError("a partitioned ingest runs tracks and events, once, on its own")
-        self._finished = True
+        self._finished = self._resumed = True
         todo = self._todo(inputs)
         self.sink.sources[:] = todo  # source_id: the input's place among these
+        carry = None
+        if self.states is not None:  # a daily run: each bucket's state (engine.partition_state)
+            carry = start(self.states, options.get("buckets", BUCKETS), todo,
+                          [self.sink.fingerprints[n] for n in todo], self.watermark_us)  # fmt: skip
+            self.sink.sources[:] = carry.sources  # then the inputs of the rows held
         if todo:
             run_partitioned(todo, self.engine.settings, sinks=self.engine.sinks,
                             engine=engine, zones=self.zones, params=self.params,
                             report=self.engine.report, untimed=self.untimed,
-                            **options)  # fmt: skip
+                            carry=carry, **options)  # fmt: skip
         self.sink.complete([n for n in todo if n not in self.engine.report.findings.failed])
         return self.report
 
@@ -311,6 +324,7 @@ class Ingest:
         resumes from the state before them, so it gives what it gave."""
         assert self.states is not None
         self._resumed = True
+        check_engine(self.states, partitioned=False)
         self._resume_from(fingerprints)
         pipeline = self.engine.pipeline
         assert pipeline is not None
@@ -367,8 +381,6 @@ def ingest(
         watermark_us=watermark_us,
     )
     if engine != "local":
-        if states is not None:
-            raise InputError(f"--incremental is not yet read by the {engine} engine")
         return session.run_partitioned(inputs, engine, options or {})
     session.add(inputs)
     return session.finish()

@@ -18,10 +18,17 @@ filling up; how far behind is logged).
 
 A batch's positions wait neither for its detectors nor for the previous batch's: each batch
 is released by the pipeline and its positions stored (and told) at once, and the detectors
-run on it while the feed has nothing new (:meth:`Ingest.detect_next`, oldest first; the
-events they close are stored then). At most :data:`MAX_WAITING` batches wait for their
+run on it while the feed has nothing new, one step at a time (identity, or one detector:
+:meth:`Ingest.detect_step`, oldest batch first; the events a batch's detectors close are
+stored after its last step), so a batch that comes during a detector pass waits for one
+step, not for the whole pass. At most :data:`MAX_WAITING` batches wait for their
 detectors; beyond, a batch runs them before the next is read (events lag a few batches at
-most).
+most). Each :class:`Batch` tells how long it waited and took, and each detector step's
+length (``seawatch_live_delay_seconds``).
+
+The detectors are not on a thread of their own: tried (2026-12-06), the positions path and
+the detectors then shared the GIL, and both took longer (a batch's store 61 -> 140 ms mean,
+at load 3-5).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -46,8 +54,9 @@ __all__ = ["Batch", "ingest_feeds", "ingest_live"]
 
 log = logging.getLogger(__name__)
 
-MAX_WAITING = 3
-"""Batches stored whose detectors have not run yet, at most (see the module docstring)."""
+MAX_WAITING = 10
+"""Batches stored whose detectors have not run yet, at most (see the module docstring): a
+second of 0.1 s batches, so a burst does not make a feed run whole passes before reading."""
 MAX_BATCH_BYTES = 16 << 20
 """A batch stored at once holds at most this much of what arrived (when the store is
 behind, the rest waits for the next), so memory per batch stays bounded."""
@@ -64,6 +73,14 @@ class Batch:
     events: int
     """Events stored since the previous batch of the feed was reported (a batch's detectors
     run after its positions are stored, often while the next batch arrives)."""
+    waited_s: float = 0.0
+    """From the batch's cut (its last line received) to its storing beginning."""
+    store_s: float = 0.0
+    """From its storing beginning to its positions stored and told."""
+    detect_s: tuple[float, ...] = ()
+    """The length of each detector step run since the previous batch was reported (what a
+    batch that comes meanwhile waits for at most), or of each whole pass run before it was
+    read (:data:`MAX_WAITING`)."""
 
 
 def ingest_live(
@@ -142,29 +159,40 @@ def _read(
     folder.mkdir(parents=True, exist_ok=True)
     locked = lock if lock is not None else contextlib.nullcontext()
     events = 0  # stored by this feed's detect_next since its last batch was reported
+    passes: list[float] = []  # the length of each detector step (or pass) since then
 
-    def detect_next() -> bool:
+    def timed(step: Callable[[], bool]) -> bool:
+        began = time.monotonic()
+        done = step()
+        if done:
+            passes.append(time.monotonic() - began)
+        return done
+
+    def detect_step() -> bool:
         nonlocal events
         with locked:
             before = session.report.stored["events"]
-            done = session.detect_next()
+            done = timed(session.detect_step)
             events += session.report.stored["events"] - before
         return done
 
-    for n, data in enumerate(_received(feed, batch_s, stop, duration_s, detect_next)):
+    for n, (data, cut) in enumerate(_received(feed, batch_s, stop, duration_s, detect_step)):
         path = folder / f"batch-{n:05d}.nmea"
         write_atomic(path, data)
         with locked:
+            began = time.monotonic()
             before = dict(session.report.stored)
             session.add([path], detect_later=True)
+            stored = time.monotonic()
             while session.waiting > MAX_WAITING:
-                session.detect_next()
+                timed(session.detect_next)
             now = dict(session.report.stored)
         events, told = 0, events + now["events"] - before["events"]
+        took, passes = tuple(passes), []
         if on_batch is not None:
-            on_batch(
-                Batch(n + 1, path, data.count(b"\n"), now["positions"] - before["positions"], told)
-            )
+            positions = now["positions"] - before["positions"]
+            lines = data.count(b"\n")
+            on_batch(Batch(n + 1, path, lines, positions, told, began - cut, stored - began, took))
 
 
 def _received(
@@ -173,25 +201,26 @@ def _received(
     stop: threading.Event,
     duration_s: float | None,
     idle: Callable[[], bool] | None = None,
-) -> Iterator[bytes]:
-    """The batches of ``feed``, received on a thread of their own; each batch is what
+) -> Iterator[tuple[bytes, float]]:
+    """The batches of ``feed``, received on a thread of their own, each with the
+    ``time.monotonic()`` of its cut (of the first, when joined); each batch is what
     arrived since the previous one was taken (one batch or more, joined, up to
     :data:`MAX_BATCH_BYTES`; the rest is the next). An error of the feed is raised here
     once what came before it is taken. While nothing has come, ``idle`` is called (one
     step of other work each time, False when it has none) before waiting."""
-    got: queue.SimpleQueue[bytes | BaseException | None] = queue.SimpleQueue()
+    got: queue.SimpleQueue[tuple[bytes, float] | BaseException | None] = queue.SimpleQueue()
 
     def receive() -> None:
         try:
             for data in feed.batches(batch_s, stop, duration_s):
-                got.put(data)
+                got.put((data, time.monotonic()))
             got.put(None)
         except BaseException as exc:
             got.put(exc)
 
     name = f"{threading.current_thread().name}-receive"
     threading.Thread(target=receive, name=name, daemon=True).start()
-    waiting: deque[bytes | BaseException | None] = deque()
+    waiting: deque[tuple[bytes, float] | BaseException | None] = deque()
     warned = 0
 
     def take(block: bool) -> bool:
@@ -209,21 +238,21 @@ def _received(
                 take(block=True)
             while take(block=False):
                 pass
-        behind = sum(len(w) for w in waiting if isinstance(w, bytes))
+        behind = sum(len(w[0]) for w in waiting if isinstance(w, tuple))
         if behind > 4 * MAX_BATCH_BYTES and behind > 2 * warned:
             log.warning("feed %s: storing is %d MB behind what arrived", feed, behind >> 20)
             warned = behind
         parts: list[bytes] = []
-        size = 0
-        while waiting and isinstance(waiting[0], bytes):
-            if parts and size + len(waiting[0]) > MAX_BATCH_BYTES:
+        size, cut = 0, 0.0
+        while waiting and isinstance(waiting[0], tuple):
+            if parts and size + len(waiting[0][0]) > MAX_BATCH_BYTES:
                 break
-            data = waiting.popleft()
-            assert isinstance(data, bytes)
+            data, at = waiting.popleft()  # type: ignore[misc]
+            cut = cut if parts else at
             parts.append(data)
             size += len(data)
         if parts:
-            yield b"".join(parts)
+            yield b"".join(parts), cut
             continue
         end = waiting.popleft()
         if isinstance(end, BaseException):

@@ -10,12 +10,12 @@ to the store here (the loader does, :mod:`seawatch.engine.dask_engine`).
   :class:`~seawatch.engine.pipeline.Pipeline`, resumed from the bucket's previous day's
   pipeline; on the last day it finishes with the *global* watermark, so an open gap means
   the same in every bucket. Returns the pipeline (the next day's state) and the files.
-- :func:`slot_task`: encounters' close steps of one time slot, over every bucket. The
-  10-minute grid points of the slot are resampled from the segmented positions of the
-  slot plus ``2 × max_interp_gap_s`` before and ``max_interp_gap_s`` after (all the rows a
-  grid point of the slot depends on), and compared by cell
-  (:mod:`seawatch.events.encounter`'s own functions); each close step belongs to exactly
-  one slot, so each pair is reported once.
+  It also resamples its positions on the encounter rule's 10-minute grid
+  (:mod:`.encounter_grid`, with the lookback carried in :class:`BucketState`) and writes
+  the grid points.
+- :func:`slot_task`: encounters' close steps of one time slot, over every bucket: the grid
+  points of the slot's steps, compared by cell (:mod:`seawatch.events.encounter`'s own
+  functions); each close step belongs to exactly one slot, so each pair is reported once.
 - :func:`encounter_runs`: the runs of close steps of every pair, with their statistics
   computed from the raw close steps (never a median of medians), as events.
 - :func:`statics_task`: the detectors of static reports (:data:`ACROSS_STATICS`:
@@ -33,17 +33,20 @@ import numpy as np
 import pyarrow as pa
 
 from seawatch.engine import arrowfile
+from seawatch.engine.encounter_grid import GridTail, grid_points, slot_close_steps
+from seawatch.engine.partition_state import Carry, keep_bucket, resume_bucket
 from seawatch.engine.partitions import DAY_US, Manifest, read_part
 from seawatch.engine.pipeline import Pipeline, time_order, ts_us
 from seawatch.events import encounter
 from seawatch.events.encounter_kernels import runs
 from seawatch.events.registry import REGISTRY, detectors
 from seawatch.events.schema import EVENTS_SCHEMA
-from seawatch.events.tracks_in import US_PER_S, prepare
+from seawatch.events.tracks_in import US_PER_S
 
 __all__ = [
     "ACROSS_STATICS",
     "PER_VESSEL",
+    "BucketState",
     "TaskConfig",
     "VesselOut",
     "encounter_runs",
@@ -84,6 +87,8 @@ class TaskConfig:
     geography: bool = True
     compression: str = "none"
     """Of the files the tasks write (the settings' ``work_compression``)."""
+    carry: Carry | None = None
+    """A daily run (``--incremental``): the states resumed from and kept."""
 
 
 @dataclass
@@ -96,9 +101,15 @@ class VesselOut:
     """Table (positions, events, segments, identity) → path."""
     span: tuple[int, int] | None = None
     """Oldest and newest time (µs) in the positions file."""
+    steps: tuple[int, int] | None = None
+    """First and last encounter grid step in the grid file."""
     positions: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
     geography: bool = False
+    retract: list[str] = field(default_factory=list)
+    """A daily run's last day: ids of events the resumed run left open that are no events."""
+    held: list[str] | None = None
+    """A daily run's last day: the inputs of the rows held in the bucket's state, kept."""
 
 
 def _chunks(pos: pa.Table, st: pa.Table, rows: int | None) -> list[tuple[pa.Table, pa.Table]]:
@@ -124,9 +135,18 @@ def _write(table: pa.Table, path: Path, out: VesselOut, name: str, compression: 
         out.files[name] = str(path)
 
 
+@dataclass
+class BucketState:
+    """What a bucket's (day, bucket) task leaves its next day's task: the pipeline, and
+    the encounter grid's lookback."""
+
+    pipeline: Pipeline
+    grid: GridTail = field(default_factory=GridTail)
+
+
 def vessel_task(
-    state: Pipeline | None, cfg: TaskConfig, day: int, bucket: int, last: bool
-) -> tuple[Pipeline | None, VesselOut]:
+    state: BucketState | None, cfg: TaskConfig, day: int, bucket: int, last: bool
+) -> tuple[BucketState | None, VesselOut]:
     """Run one (day, bucket) through the per-vessel stages; see the module docstring."""
     manifest_root = Path(cfg.root)
     manifest = Manifest.load(manifest_root)
@@ -135,16 +155,20 @@ def vessel_task(
         for kind in ("positions", "statics")
     )
     out = VesselOut(day, bucket)
-    if state is None and pos.num_rows == 0 and st.num_rows == 0:
+    empty = pos.num_rows == 0 and st.num_rows == 0
+    if state is None and cfg.carry is None and empty:
         return None, out
-    pipe = state or Pipeline(
+    pipe = state.pipeline if state else Pipeline(
         zones=cfg.zones,
         geography=cfg.geography,
         reorder_window_s=cfg.reorder_window_s,
         params=cfg.params,
         carry_source=True,
         only=PER_VESSEL,
-    )
+    )  # fmt: skip
+    carried = state is None and cfg.carry is not None  # a daily run: its bucket's last state
+    if carried and not resume_bucket(cfg.carry, bucket, pipe) and empty:  # type: ignore[arg-type]
+        return None, out
     released, events = [], [EVENTS_SCHEMA.empty_table()]
     chunks = _chunks(pos, st, cfg.chunk_rows)
     # "now" is what every bucket knows, never this bucket's newest row: the next chunk's
@@ -155,7 +179,11 @@ def vessel_task(
         released.append(result.positions)
         events.append(result.events)
     if last:
-        result = pipe.finish(cfg.watermark_us)
+        if cfg.carry is None:
+            result = pipe.finish(cfg.watermark_us)
+        else:  # a daily run: the next resumes from here (engine.partition_state)
+            result = pipe.checkpoint(cfg.carry.until_us)
+            out.retract = list(result.retract)
         released.append(result.positions)
         events.append(result.events)
     base = Path(cfg.work) / "vessel"
@@ -166,13 +194,22 @@ def vessel_task(
         positions = positions.take(np.argsort(t, kind="stable"))
         _write(positions, base / f"positions-{name}.arrow", out, "positions", cfg.compression)
         out.span = (int(t.min()), int(t.max()))
+    tail = state.grid if state else GridTail()
+    if positions is not None and cfg.carry is None:  # a daily run's encounters: engine.across
+        grid, tail = grid_points(tail, positions, _params(cfg), cfg.watermark_us)
+        if grid.num_rows:
+            _write(grid, base / f"grid-{name}.arrow", out, "grid", cfg.compression)
+            steps = grid.column("step").to_numpy()
+            out.steps = (int(steps.min()), int(steps.max()))
     _write(pa.concat_tables(events), base / f"events-{name}.arrow", out, "events", cfg.compression)
     if last:
         _write(pipe.segments(), base / f"segments-{name}.arrow", out, "segments", cfg.compression)
         _write(pipe.history(), base / f"identity-{name}.arrow", out, "identity", cfg.compression)
         out.positions, out.dropped = pipe.positions, dict(pipe.dropped)
+        if cfg.carry is not None:
+            out.held = keep_bucket(cfg.carry, bucket, pipe)
     out.geography = pipe.geography
-    return (None if last else pipe), out
+    return (None if last else BucketState(pipe, tail)), out
 
 
 def statics_task(cfg: TaskConfig) -> pa.Table:
@@ -220,41 +257,15 @@ def slot_task(outs: Sequence[VesselOut], cfg: TaskConfig, t0: int, t1: int) -> s
     """Close steps of the grid steps in [``t0``, ``t1``) over every bucket, to a file."""
     params = _params(cfg)
     step_us = int(params.step_s) * US_PER_S
-    gap_us = int(params.max_interp_gap_s * US_PER_S)
-    lo, hi = t0 - 2 * gap_us - step_us, t1 + gap_us + step_us
-    parts = []
-    for o in outs:
-        if "positions" not in o.files or o.span is None or o.span[1] < lo or o.span[0] > hi:
-            continue
-        names = arrowfile.schema(o.files["positions"]).names
-        t = arrowfile.read(o.files["positions"], [c for c in encounter._USED if c in names])
-        ts = ts_us(t)
-        parts.append(t.filter(pa.array((ts >= lo) & (ts <= hi))))
-    if not parts:
+    s0, s1 = -(-t0 // step_us), -(-t1 // step_us)  # the steps at or after t0, before t1
+    points = [
+        arrowfile.read(o.files["grid"])
+        for o in outs
+        if "grid" in o.files and o.steps and o.steps[1] >= s0 and o.steps[0] < s1
+    ]
+    cols = slot_close_steps(points, params, s0, s1)
+    if cols is None:
         return None
-    # one chunk: sorted 4x faster than ~20 per bucket file; the pieces freed at once
-    rows = pa.concat_tables(parts, promote_options="permissive").combine_chunks()
-    del parts
-    if rows.num_rows == 0:
-        return None
-    rows = rows.sort_by([("mmsi", "ascending"), ("ts", "ascending"), ("segment_id", "ascending"),
-                         ("lat", "ascending"), ("lon", "ascending")])  # fmt: skip
-    kd = prepare(rows, None, {}, watermark_us=cfg.watermark_us)
-    del rows
-    if len(kd.ts_us) == 0:
-        return None
-    gk, gs, glat, glon, gv, gmmsi, p, q, d = encounter._close_steps(kd, params)
-    mine = (gs[p] >= -(-t0 // step_us)) & (gs[p] < -(-t1 // step_us))
-    p, q, d = p[mine], q[mine], d[mine]
-    if len(p) == 0:
-        return None
-    keys = np.asarray(kd.keys.cast(pa.int64()).to_numpy(zero_copy_only=False), np.int64)
-    cols: dict[str, Any] = {}
-    for side, idx in (("a", p), ("b", q)):
-        cols |= {f"key_{side}": keys[gk[idx]], f"mmsi_{side}": gmmsi[idx],
-                 f"lat_{side}": glat[idx], f"lon_{side}": glon[idx],
-                 f"speed_kn_{side}": gv[idx]}  # fmt: skip
-    cols |= {"step": gs[p], "distance_m": d}
     path = Path(cfg.work) / "slots" / f"close-{t0}.arrow"
     path.parent.mkdir(parents=True, exist_ok=True)
     arrowfile.write(pa.table(cols, schema=_STEPS), path, cfg.compression)

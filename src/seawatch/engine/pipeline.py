@@ -27,14 +27,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import deque
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Generator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from seawatch import tracks
+from seawatch.engine.chunks import ChunkResult, Released, ran
 from seawatch.engine.reorder import NEVER_US, ReorderBuffer, time_order, ts_us
 from seawatch.engine.ship_types import ShipTypes
 from seawatch.errors import ConfigError
@@ -65,38 +65,6 @@ DETECTORS: tuple[tuple[str, str], ...] = tuple((d.name, d.reads) for d in detect
 SOURCE_ID = "source_id"
 """The column (int32) by which the engine tells which input a row came from; with
 ``carry_source`` the pipeline keeps it on every row it releases."""
-
-
-@dataclass
-class Released:
-    """What :meth:`Pipeline.release` let go of, before the detectors (:meth:`Pipeline.detect`)."""
-
-    positions: pa.Table
-    """Released positions: cleaned, sorted by (mmsi, ts), with segment_id and geography
-    (what :attr:`ChunkResult.positions` will be)."""
-    statics: pa.Table
-    """Released statics, in time order."""
-    late: dict[str, pa.Table]
-    """Rows older than what was already released, by table, for quarantine."""
-    cutoff_us: int
-    final: bool
-    segmented: pa.Table
-    """The positions before geography (what the segments' identity reads)."""
-
-
-@dataclass
-class ChunkResult:
-    """What one :meth:`Pipeline.feed` (or :meth:`Pipeline.finish`) produced."""
-
-    positions: pa.Table
-    """Released positions: cleaned, sorted by (mmsi, ts), with segment_id and geography."""
-    events: pa.Table
-    """Events closed in this chunk (after finish: also every event still open)."""
-    late: dict[str, pa.Table] = field(default_factory=dict)
-    """Rows older than what was already released, by table, for quarantine."""
-    retract: list[str] = field(default_factory=list)
-    """At a run's end: ids of the events the previous run left open (its
-    :meth:`Pipeline.checkpoint`) that this one neither closed nor still holds open."""
 
 
 def _params_for(found: Mapping[str, Detector], given: Mapping[str, Any]) -> dict[str, Any]:
@@ -276,17 +244,24 @@ class Pipeline:
     def detect(self, released: Released) -> ChunkResult:
         """The second half of :meth:`feed`: identity and every detector over what
         :meth:`release` gave; the chunk's result (its positions are ``released``'s)."""
+        return ran(self.detect_steps(released))
+
+    def detect_steps(self, released: Released) -> Generator[None, None, ChunkResult]:
+        """:meth:`detect` a step at a time: identity, then each detector, pausing between
+        (a live feed stores a batch that came meanwhile: :meth:`release` may be called
+        between steps); returns the chunk's result. Run to its end before the next
+        release's."""
         if not self._waiting or released is not self._waiting[0]:
             raise RuntimeError("Pipeline.detect: not the oldest release waiting for it")
         self._waiting.popleft()
-        return self._detect(released)
+        return (yield from self._detect_steps(released))
 
     def _run(self, cutoff_us: int, late: dict[str, pa.Table], *, final: bool) -> ChunkResult:
         if self._waiting:
             raise RuntimeError("Pipeline: detect() every release before finish or checkpoint")
         released = self._release(cutoff_us, late, final=final)
         self._waiting.popleft()
-        return self._detect(released)
+        return ran(self._detect_steps(released))
 
     def _release(self, cutoff_us: int, late: dict[str, pa.Table], *, final: bool) -> Released:
         raw = self.buffers["positions"].release(cutoff_us)
@@ -307,7 +282,7 @@ class Pipeline:
         self._waiting.append(Released(positions, statics, late, cutoff_us, final, segmented))
         return self._waiting[-1]
 
-    def _detect(self, released: Released) -> ChunkResult:
+    def _detect_steps(self, released: Released) -> Generator[None, None, ChunkResult]:
         positions, statics, final = released.positions, released.statics, released.final
         cutoff_us = released.cutoff_us
         self._identity.add(released.segmented, statics, horizon=None if final else cutoff_us)
@@ -319,19 +294,21 @@ class Pipeline:
         # the watermark: every row older has been released (a later one is late), so each
         # detector's "now" is the same whatever the chunking; at the end, the newest time seen
         watermark = self.latest_us if final else cutoff_us
-        with advancing_in_place():  # each state is replaced by the one its detector returns
-            for name, d in self._detectors.items():
-                table = inputs[d.reads]
-                if table.num_rows:  # closed events only: the open ones come at the end
-                    events, self._states[name] = d.detect(
-                        table,
-                        self.params[name],
-                        state=self._states[name],
-                        open_events=False,
-                        watermark_us=watermark,
-                    )
-                    found.append(events)
-                    self._schemas[name] = table.schema
+        for name, d in self._detectors.items():
+            table = inputs[d.reads]
+            if not table.num_rows:  # closed events only: the open ones come at the end
+                continue
+            yield  # a step done: the caller may store a newer release first
+            with advancing_in_place():  # each state is replaced by the one its detector returns
+                events, self._states[name] = d.detect(
+                    table,
+                    self.params[name],
+                    state=self._states[name],
+                    open_events=False,
+                    watermark_us=watermark,
+                )
+            found.append(events)
+            self._schemas[name] = table.schema
         if final:
             found.append(self._still_open(watermark))
         events = pa.concat_tables(found)

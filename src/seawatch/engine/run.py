@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -32,7 +32,9 @@ import pyarrow.compute as pc
 
 from seawatch.decode import DecodeStats
 from seawatch.decode.lacking import Untimed
+from seawatch.engine.chunks import ran
 from seawatch.engine.inputs import Findings, Piece, merged
+from seawatch.engine.partition_state import portable
 from seawatch.engine.pipeline import SOURCE_ID, ChunkResult, Pipeline, Released
 from seawatch.engine.reorder import ts_column
 from seawatch.events.registry import detectors, resolve_params
@@ -170,6 +172,7 @@ class Engine:
             self.report.geography = self.pipeline.geography
         self._ids = {name: i for i, name in enumerate(self.sources)}
         self._waiting: deque[tuple[Piece, Released]] = deque()
+        self._pass: Generator[None, None, ChunkResult] | None = None  # of _waiting[0]
         self._started = time.perf_counter()
         self._finished = False
 
@@ -222,13 +225,39 @@ class Engine:
         return len(self._waiting)
 
     def detect_next(self) -> ChunkResult | None:
-        """Run the detectors on the oldest piece waiting for them and hand the sinks its
-        result; None when none waits."""
+        """Run the detectors on the oldest piece waiting for them (the rest of its steps,
+        when :meth:`detect_step` began them) and hand the sinks its result; None when none
+        waits."""
         if not self._waiting:
             return None
-        assert self.pipeline is not None
-        piece, released = self._waiting.popleft()
-        result = self.pipeline.detect(released)
+        return self._handed(ran(self._steps()))
+
+    def detect_step(self) -> bool:
+        """One step of the detectors on the oldest piece waiting for them (identity, or
+        one detector: :meth:`~seawatch.engine.pipeline.Pipeline.detect_steps`); after its
+        last step the sinks are handed its result. A live feed stores a batch that came
+        meanwhile between two steps, so it waits for one step at most, not a whole pass.
+        False when none waits."""
+        if not self._waiting:
+            return False
+        steps = self._steps()
+        try:
+            next(steps)
+        except StopIteration as done:
+            self._handed(done.value)
+        return True
+
+    def _steps(self) -> Generator[None, None, ChunkResult]:
+        """The detection of the oldest piece waiting, begun or going on."""
+        if self._pass is None:
+            assert self.pipeline is not None
+            self._pass = self.pipeline.detect_steps(self._waiting[0][1])
+        return self._pass
+
+    def _handed(self, result: ChunkResult) -> ChunkResult:
+        """The oldest piece's detection is done: its result to the sinks."""
+        piece, _ = self._waiting.popleft()
+        self._pass = None
         self._count(result)
         for sink in self.sinks:
             sink.chunk(piece, result)
@@ -247,17 +276,9 @@ class Engine:
         """What the next run resumes from (after :meth:`finish` with a watermark)."""
         if self.pipeline is None:
             raise RuntimeError("Engine.state needs detect")
-        state = self.pipeline.state()
         # only the inputs of the rows still held are named, renumbered from 0: the state
         # stays the size of what waits, not of every input ever read
-        held = {k: t for k, (_, t) in state["held"].items()}
-        used = np.unique(np.concatenate([np.asarray(t.column(SOURCE_ID), np.int64)
-                                         for t in held.values()]))  # fmt: skip
-        for k, (horizon, table) in state["held"].items():
-            i = table.schema.get_field_index(SOURCE_ID)
-            new = np.searchsorted(used, np.asarray(table.column(i), np.int64)).astype(np.int32)
-            state["held"][k] = (horizon, table.set_column(i, table.schema.field(i), pa.array(new)))
-        return {"pipeline": state, "sources": [self.sources[i] for i in used.tolist()]}
+        return portable(self.pipeline.state(), self.sources)
 
     def finish(self, checkpoint: bool = False, watermark_us: int | None = None) -> EngineReport:
         """Release what the pipeline holds, hand the end to the sinks; the report.

@@ -150,13 +150,23 @@ def _close_steps(kd: Any, params: EncounterParams) -> tuple[Any, ...]:
     track_mmsi = np.zeros(len(kd.keys), np.int64)
     track_mmsi[kd.track] = kd.mmsi
     gmmsi = track_mmsi[gk]
+    p, q, d = grid_pairs(gk, gs, glat, glon, ga, gmmsi, len(kd.keys), params)
+    return gk, gs, glat, glon, gv, gmmsi, p, q, d
+
+
+def grid_pairs(
+    gk: I64, gs: I64, glat: F64, glon: F64, ga: F64, gmmsi: I64, n_keys: int,
+    params: EncounterParams,
+) -> tuple[I64, I64, F64]:  # fmt: skip
+    """The close pairs of grid points (track ``gk`` of ``n_keys``, step, position, flag,
+    MMSI), lower MMSI first, sorted by (track, other track, step)."""
     src = np.concatenate([np.arange(len(gk), dtype=np.int64), wrapped(glat, glon, CELL_M)])
     p, q, d = close_pairs(gs, glat, glon, ga, gmmsi, src, len(gk), CELL_M, params.max_distance_m)
     if len(src) > len(gk):  # within metres of a pole a copy can meet what its original met
         _, once = np.unique(np.stack([p, q]), axis=1, return_index=True)
         p, q, d = p[once], q[once], d[once]
-    srt = _pair_order(gk[p], gk[q], gs[p], len(kd.keys))
-    return gk, gs, glat, glon, gv, gmmsi, p[srt], q[srt], d[srt]
+    srt = _pair_order(gk[p], gk[q], gs[p], n_keys)
+    return p[srt], q[srt], d[srt]
 
 
 def _pair_order(kp: I64, kq: I64, sp: I64, n_keys: int) -> I64:

@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 
 from seawatch.events.encounter_kernels import M_PER_DEG
-from seawatch.events.tracks_in import EARTH_RADIUS_M, F64, I64, haversine_m
+from seawatch.events.tracks_in import EARTH_RADIUS_M, F64, I64
 
 __all__ = ["close_pairs"]
 
@@ -44,6 +44,21 @@ def _hashed(
         rec[h, 0], rec[h, 1], rec[h, 2] = la, lo, c
         rec[h, 3], rec[h, 4] = gmmsi[i], ga[i]
     return key, rec
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _haversine_cos(
+    lat1: float, lon1: float, cos1: float, lat2: float, lon2: float, cos2: float
+) -> float:  # pragma: no cover
+    """:func:`~.tracks_in.haversine_m` with the cosines of both latitudes given (as
+    :func:`_hashed` computed them, ``cos(radians(lat))``): the same operations, two fewer
+    cosines per candidate pair."""
+    p1 = math.radians(lat1)
+    p2 = math.radians(lat2)
+    dp = p2 - p1
+    dl = math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + cos1 * cos2 * math.sin(dl / 2) ** 2
+    return 2.0 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 def close_pairs(
@@ -123,7 +138,7 @@ def _walk(
                     x = abs(math.radians(slon[r2] - slon[r])) / 2
                     if 2.0 * EARTH_RADIUS_M * min(scos[r], scos[r2]) * (x - x**3 / 6) > max_lb:
                         continue
-                    d = haversine_m(slat[r], slon[r], slat[r2], slon[r2])
+                    d = _haversine_cos(slat[r], slon[r], scos[r], slat[r2], slon[r2], scos[r2])
                     if d > max_d:
                         continue
                     if m == cap:

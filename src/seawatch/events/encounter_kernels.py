@@ -21,6 +21,16 @@ __all__ = ["M_PER_DEG", "resample", "runs", "wrapped"]
 M_PER_DEG = 111_195.0
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _wrap180(x: float) -> float:  # pragma: no cover
+    """(x + 180) % 360 - 180 as Python computes it; ``%`` only outside [0, 360), where it
+    is not ``y`` itself (numba's float ``%`` is a call per use)."""
+    y = x + 180.0
+    if not 0.0 <= y < 360.0:
+        y = y % 360.0
+    return y - 180.0
+
+
 @njit(cache=True, nogil=True)
 def resample(
     track: I64, ts: I64, lat: F64, lon: F64, aux: F64, step_us: int, max_gap_us: int
@@ -45,7 +55,7 @@ def resample(
         first = a // step_us if (a % step_us == 0 and not linked) else a // step_us + 1
         last = b // step_us
         d = haversine_m(lat[i - 1], lon[i - 1], lat[i], lon[i])
-        dlon = (lon[i] - lon[i - 1] + 180.0) % 360.0 - 180.0  # the short way round ±180°
+        dlon = _wrap180(lon[i] - lon[i - 1])  # the short way round ±180°
         v = (d / M_PER_NM) / ((b - a) / 3.6e9) if b > a else 0.0
         for s in range(first, last + 1):
             t = s * step_us
@@ -53,7 +63,7 @@ def resample(
             gk[m] = track[i]
             gs[m] = s
             glat[m] = lat[i - 1] + f * (lat[i] - lat[i - 1])
-            glon[m] = (lon[i - 1] + f * dlon + 180.0) % 360.0 - 180.0
+            glon[m] = _wrap180(lon[i - 1] + f * dlon)
             gv[m] = v
             ga[m] = max(aux[i - 1], aux[i])  # 1: on land or near port at either end
             m += 1

@@ -96,14 +96,14 @@ def _codes(col: Any) -> Any:
     return np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-def _grouped(rows: pa.Table) -> tuple[Any, Any, Any, Any, Any, Any]:
+def _grouped(rows: pa.Table, head: int = 0) -> tuple[Any, Any, Any, Any, Any, Any]:
     """``rows`` grouped by their ``mmsi`` column (the key), each group by time: the row
     order, the key and times in that order, the values (in ``rows``' order), and per row
     after the first whether it has the same key as the row before (``same``) and another
-    value (``diff``)."""
+    value (``diff``). ``head``: the leading rows from the state (one per key)."""
     key = np.asarray(rows["mmsi"].to_numpy(), dtype=np.int64)
     ts = np.asarray(rows["ts"].to_numpy(), dtype=np.int64)
-    order = stable_key_time_order(key, ts, ordered=False)
+    order = stable_key_time_order(key, ts, ordered=False, head=head)
     key, ts = key[order], ts[order]
     same = key[1:] == key[:-1]
     vals = rows["value"].combine_chunks()
@@ -153,11 +153,11 @@ def _events(
 
 
 def _flag_changes(
-    rows: pa.Table, seen: pa.Table, params: IdentityParams
+    rows: pa.Table, seen: pa.Table, params: IdentityParams, head: int
 ) -> tuple[pa.Table, pa.Table, pa.Table]:
     if rows.num_rows == 0:
         return empty_events(), rows, seen
-    order, imo, ts, vals, same, diff = _grouped(rows)
+    order, imo, ts, vals, same, diff = _grouped(rows, head)
     vessel = np.asarray(rows["vessel"].to_numpy(), dtype=np.int64)[order]
     key = imo * 1_000_000_000 + vessel
     old = np.asarray(seen["key"].to_numpy(), dtype=np.int64)
@@ -173,10 +173,12 @@ def _flag_changes(
     return events, state, pa.table({"key": pa.array(uniq, pa.int64())})
 
 
-def _changes(rows: pa.Table, name: str, params: IdentityParams) -> tuple[pa.Table, pa.Table]:
+def _changes(
+    rows: pa.Table, name: str, params: IdentityParams, head: int
+) -> tuple[pa.Table, pa.Table]:
     if rows.num_rows == 0:
         return empty_events(), rows
-    order, mmsi, ts, vals, same, diff = _grouped(rows)
+    order, mmsi, ts, vals, same, diff = _grouped(rows, head)
     hit = np.flatnonzero(same & diff) + 1
     events = _events(name, hit, ts, vals, order, mmsi[hit], params)
     return events, _last_of_each(rows, order, same)
@@ -202,17 +204,19 @@ def detect(
         if name == "flag":
             if "imo" in statics.column_names:
                 rows = _flags_by_imo(statics)
+                head = last[name].num_rows if name in last else 0
                 if name in last:
                     rows = pa.concat_tables([last[name], rows.cast(last[name].schema)])
                 seen = last.get("flag_pairs", pa.table({"key": pa.array([], pa.int64())}))
-                events, last[name], last["flag_pairs"] = _flag_changes(rows, seen, params)
+                events, last[name], last["flag_pairs"] = _flag_changes(rows, seen, params, head)
                 out.append(events)
             continue
         if name not in statics.column_names:
             continue
         rows = _values(statics, name)
+        head = last[name].num_rows if name in last else 0
         if name in last:
             rows = pa.concat_tables([last[name], rows.cast(last[name].schema)])
-        events, last[name] = _changes(rows, name, params)
+        events, last[name] = _changes(rows, name, params, head)
         out.append(events)
     return (pa.concat_tables(out) if out else empty_events()), IdentityState(last)

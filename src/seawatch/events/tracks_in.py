@@ -140,7 +140,21 @@ class Keyed:
 NOT_VESSELS = ("is_base_station", "is_aton")  # decode's derived flags
 
 
+_CLEANED: list[tuple[pa.Table, pa.Table]] = []  # the last table cleaned (held: id not reused)
+
+
 def _clean(positions: pa.Table) -> pa.Table:
+    """``positions`` without base stations, aids to navigation and rows no detector can use
+    (the last table's result is kept: MMSI- and segment-keyed detectors clean the same)."""
+    for table, cleaned in _CLEANED:
+        if table is positions:
+            return cleaned
+    rows = _cleaned(positions)
+    _CLEANED[:] = [(positions, rows)]
+    return rows
+
+
+def _cleaned(positions: pa.Table) -> pa.Table:
     for name in ("ts", "mmsi", "lat", "lon"):
         if name not in positions.column_names:
             raise EventsInputError(f"positions have no {name!r} column; give decoded positions")

@@ -24,19 +24,22 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 
 from seawatch.errors import InputError, Unauthorized
-from seawatch.labels import Reader
+from seawatch.labels import Policy, Reader
 from seawatch.store import Store
 from seawatch.store.tables import TABLES
 
 __all__ = [
+    "Claim",
     "User",
     "authenticate",
+    "claim",
     "create_user",
     "get_user",
     "list_users",
     "parse_expiry",
     "revoke_user",
     "user_by_id",
+    "verify",
 ]
 
 log = logging.getLogger(__name__)
@@ -195,40 +198,75 @@ _VERIFIED_MAX = 10_000
 _VERIFIED_LOCK = threading.Lock()
 
 
+def _quick(user: User, secret: str) -> str:
+    return hashlib.sha256(bytes.fromhex(user._salt) + secret.encode()).hexdigest()
+
+
+def _known(user: User, secret: str) -> bool:
+    """Was ``secret`` already verified for ``user``'s stored hash in this process (no KDF)?"""
+    with _VERIFIED_LOCK:
+        known = _VERIFIED.get((user.user_id, user._hash))
+    return known is not None and hmac.compare_digest(known, _quick(user, secret))
+
+
 def _verified(user: User, secret: str) -> bool:
     """Does ``secret`` match ``user``'s stored hash (scrypt, or the cache of one)?"""
-    key = (user.user_id, user._hash)
-    quick = hashlib.sha256(bytes.fromhex(user._salt) + secret.encode()).hexdigest()
-    with _VERIFIED_LOCK:
-        known = _VERIFIED.get(key)
-    if known is not None and hmac.compare_digest(known, quick):
+    if _known(user, secret):
         return True
     if not hmac.compare_digest(_hash(secret, bytes.fromhex(user._salt)), user._hash):
         return False
+    key = (user.user_id, user._hash)
     with _VERIFIED_LOCK:
-        _VERIFIED[key] = quick
+        _VERIFIED[key] = _quick(user, secret)
         _VERIFIED.move_to_end(key)
         while len(_VERIFIED) > _VERIFIED_MAX:
             _VERIFIED.popitem(last=False)
     return True
 
 
-def authenticate(store: Store, token: str) -> tuple[User, Reader]:
-    """The user a bearer token belongs to and its reader; :class:`Unauthorized` with the
-    reason otherwise."""
+@dataclass(frozen=True)
+class Claim:
+    """A bearer token read, its secret not yet checked (:func:`claim`, :func:`verify`):
+    the user whose id it names (None: no such user) and its secret."""
+
+    user: User | None
+    secret: str = field(repr=False)
+
+    @property
+    def needs_kdf(self) -> bool:
+        """Checking it takes the slow KDF (its secret not verified in this process yet)."""
+        return self.user is None or not _known(self.user, self.secret)
+
+
+def claim(store: Store, token: str) -> Claim:
+    """The user a bearer token names (a read of the store, no KDF): :func:`verify` it
+    next; :class:`Unauthorized` if the token is malformed."""
     m = _TOKEN.match(token)
     if m is None:
         raise Unauthorized("malformed token: expected sw_<id>_<secret> (from `seawatch users add`)")
     found = _users(store, "WHERE user_id = ?", [m.group(1)])
-    if not found:
-        _hash(m.group(2), b"\0" * 16)  # as slow as a wrong secret: timing tells no ids apart
+    return Claim(found[0] if found else None, m.group(2))
+
+
+def verify(found: Claim, policy: Policy) -> tuple[User, Reader]:
+    """The user and reader of a :func:`claim` whose secret matches, checked with the slow
+    KDF unless verified before (:attr:`Claim.needs_kdf`; no store needed: a server runs it
+    on threads of its own); :class:`Unauthorized` with the reason otherwise."""
+    if found.user is None:
+        _hash(found.secret, b"\0" * 16)  # as slow as a wrong secret: timing tells no ids apart
         raise Unauthorized("unknown token")
-    if not _verified(found[0], m.group(2)):
+    if not _verified(found.user, found.secret):
         raise Unauthorized("unknown token")
-    user = found[0]
+    user = found.user
     status = user.status()
     if status == "revoked":
         raise Unauthorized(f"token revoked at {user.revoked_at:%Y-%m-%dT%H:%M:%SZ}")
     if status == "expired":
         raise Unauthorized(f"token expired at {user.expires_at:%Y-%m-%dT%H:%M:%SZ}")
-    return user, Reader.parse(user.reader, store.policy)
+    return user, Reader.parse(user.reader, policy)
+
+
+def authenticate(store: Store, token: str) -> tuple[User, Reader]:
+    """The user a bearer token belongs to and its reader; :class:`Unauthorized` with the
+    reason otherwise (:func:`claim`, then :func:`verify`)."""
+    return verify(claim(store, token), store.policy)

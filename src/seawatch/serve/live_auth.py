@@ -10,6 +10,9 @@ saying why; :func:`areas_for` (the subscription's area lookup, through
 
 from __future__ import annotations
 
+import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,33 +20,77 @@ import shapely
 from fastapi import WebSocket
 
 from seawatch.labels import Reader
-from seawatch.serve.accounts import authenticate
+from seawatch.serve.accounts import Claim, claim, verify
 from seawatch.serve.deps import ServeState
 from seawatch.serve.subscription import Areas, SubscriptionError
 from seawatch.store.query import Query
 
-__all__ = ["POLICY_VIOLATION", "areas_for", "authenticate_stream", "refuse", "same_origin"]
+__all__ = [
+    "KDF_THREADS",
+    "POLICY_VIOLATION",
+    "areas_for",
+    "authenticate_stream",
+    "refuse",
+    "same_origin",
+]
 
 POLICY_VIOLATION = 1008
 """The WebSocket close code of a refused stream (with the reason)."""
 
 
-def authenticate_stream(
-    state: ServeState, token: str, cookie: str | None = None
-) -> tuple[str, Reader]:
-    """The user name and reader of a bearer token, or (no token) of the web map's session
-    cookie."""
+KDF_THREADS = max(1, (os.cpu_count() or 2) // 2)
+"""Threads that check new tokens' secrets with the slow KDF (scrypt, ~40 ms of CPU each;
+it lets go of the GIL): their own, so a storm of new tokens holds neither the event loop
+nor the other clients' work on asyncio's default threads (their subscriptions, renders,
+audit rows), and leaves the other cores to the streams and the live ingest."""
+_KDF: ThreadPoolExecutor | None = None
+
+
+def _kdf() -> ThreadPoolExecutor:
+    global _KDF
+    if _KDF is None:
+        _KDF = ThreadPoolExecutor(KDF_THREADS, thread_name_prefix="live-kdf")
+    return _KDF
+
+
+def _claim(state: ServeState, token: str) -> Claim:
     with state.lock:
         cm = state.store.read_session()
         store = cm.__enter__()
     try:
-        if cookie is not None:
-            user, reader = state.sessions.principal(store, cookie)
-        else:
-            user, reader = authenticate(store, token)
+        return claim(store, token)
+    finally:
+        cm.__exit__(None, None, None)
+
+
+def _principal(state: ServeState, cookie: str) -> tuple[str, Reader]:
+    with state.lock:
+        cm = state.store.read_session()
+        store = cm.__enter__()
+    try:
+        user, reader = state.sessions.principal(store, cookie)
         return user.name, reader
     finally:
         cm.__exit__(None, None, None)
+
+
+async def authenticate_stream(
+    state: ServeState, token: str, cookie: str | None = None
+) -> tuple[str, Reader]:
+    """The user name and reader of a bearer token, or (no token) of the web map's session
+    cookie. The store is read on asyncio's threads; a token's secret not verified before is
+    checked with the slow KDF on :data:`KDF_THREADS` threads of its own, one verified
+    before at once (a fast hash)."""
+    if cookie is not None:
+        return await asyncio.to_thread(_principal, state, cookie)
+    found = await asyncio.to_thread(_claim, state, token)
+    policy = state.store.policy
+    if found.needs_kdf:
+        loop = asyncio.get_running_loop()
+        user, reader = await loop.run_in_executor(_kdf(), verify, found, policy)
+    else:
+        user, reader = verify(found, policy)
+    return user.name, reader
 
 
 def same_origin(ws: WebSocket) -> bool:

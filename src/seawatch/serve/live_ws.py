@@ -65,9 +65,7 @@ async def live(ws: WebSocket) -> None:
         await refuse(ws, "missing token: send 'Authorization: Bearer <token>'")
         return
     try:
-        user, reader = await asyncio.to_thread(
-            authenticate_stream, hub.state, token.strip(), cookie
-        )
+        user, reader = await authenticate_stream(hub.state, token.strip(), cookie)
     except SeawatchError as exc:
         await refuse(ws, str(exc))
         return

@@ -98,10 +98,12 @@ class Metrics:
         self.delay = Histogram(
             "seawatch_live_delay_seconds",
             "Where live rows wait, by stage: ingest (the oldest position's time to its rows "
-            "told to the streams), hub (told to queued for every client), client (queued to "
-            "written to the client's connection, the wait for a slow client included)",
+            "told to the streams), of which wait (a live batch cut to its storing begun) and "
+            "store (storing begun to its positions told); hub (told to queued for every "
+            "client), client (queued to written to the client's connection, the wait for a "
+            "slow client included); detect: each detector pass over a live batch",
             ["stage"],
-            buckets=(0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0),
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5, 10),
             registry=self.registry,
         )
 

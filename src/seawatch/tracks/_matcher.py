@@ -65,7 +65,12 @@ def segment_hash(mmsi: int, ts_us: int, lat: float, lon: float) -> int:
 
 @njit(cache=True)
 def _wrap(x: float) -> float:
-    return (x + 180.0) % 360.0 - 180.0
+    """(x + 180) % 360 - 180 as Python computes it; ``%`` only outside [0, 360), where it
+    is not ``y`` itself (numba's float ``%`` is a call per use)."""
+    y = x + 180.0
+    if not 0.0 <= y < 360.0:
+        y = y % 360.0
+    return y - 180.0
 
 
 @njit(cache=True)

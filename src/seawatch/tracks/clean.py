@@ -211,7 +211,7 @@ def clean(
     # need, and (restricted to the kept rows) the order segment needs
     c_mmsi = np.concatenate([state.mmsi, mmsi[cand]])
     c_ts = np.concatenate([state.ts, ts[cand]])
-    order = stable_key_time_order(c_mmsi, c_ts)
+    order = stable_key_time_order(c_mmsi, c_ts, head=state.mmsi.shape[0])
     window_us = int(params.duplicate_window_s * 1e6)
     kernel = _duplicates
     dup, kept = kernel(

@@ -55,6 +55,25 @@ def sorted_within(order: I64, codes: I64, ts: I64) -> bool:  # pragma: no cover
     return True
 
 
+@njit(cache=True, nogil=True)
+def head_first(codes: I64, ts: I64, head: int, n_keys: int) -> bool:  # pragma: no cover
+    """Whether the first ``head`` rows have distinct keys and times at or before every
+    later row's, and the later rows are in time order: then a stable grouping by key is
+    already in (key, ts) order (a state's last row per key, then a time-ordered chunk)."""
+    n = len(ts)
+    if head <= 0 or head >= n:
+        return False
+    for i in range(head + 1, n):
+        if ts[i] < ts[i - 1]:
+            return False
+    seen = np.zeros(n_keys, np.bool_)
+    for i in range(head):
+        if ts[i] > ts[head] or seen[codes[i]]:
+            return False
+        seen[codes[i]] = True
+    return True
+
+
 def key_codes(keys: Any, *, ordered: bool) -> tuple[I64, int]:
     """Per row, a dense code of its key (``keys``: an Arrow array or numpy array), and the
     number of distinct keys. With ``ordered``, codes follow the keys' sort order."""
@@ -71,13 +90,15 @@ def key_codes(keys: Any, *, ordered: bool) -> tuple[I64, int]:
     return codes, n
 
 
-def stable_key_time_order(keys: Any, ts: I64, *, ordered: bool = True) -> I64:
+def stable_key_time_order(keys: Any, ts: I64, *, ordered: bool = True, head: int = 0) -> I64:
     """Row order by (key, ts), ties in input order; ``ordered=False`` groups the keys in
-    any order (each key's rows still by ts)."""
+    any order (each key's rows still by ts). ``head``: how many leading rows are a state's
+    (earlier rows, e.g. one per key): when :func:`head_first` holds for them, the grouping
+    is checked in one sequential pass instead of a pass in grouped order."""
     if len(ts) < 2:
         return np.arange(len(ts), dtype=np.int64)
     codes, n = key_codes(keys, ordered=ordered)
     order: I64 = group_order(codes, n)
-    if is_sorted(ts) or sorted_within(order, codes, ts):  # e.g. per-key state rows first
+    if is_sorted(ts) or head_first(codes, ts, head, n) or sorted_within(order, codes, ts):
         return order
     return np.lexsort((ts, codes)).astype(np.int64)

@@ -1,0 +1,132 @@
+"""Daily runs on the partitioned engine: what day N costs, against the local engine's.
+
+Simulates ``--vessels`` for ``--days`` days (bench/increments.py's cached hourly NMEA files),
+then ingests them a day at a time into a fresh DuckDB, each run resuming from the states the
+last one kept and leaving its own at midnight (``seawatch ingest --detect --incremental
+--watermark ... --engine E``), once with the local engine and once with ``--engine``
+(``partitioned``: tasks in this process; ``dask``: a LocalCluster of ``--workers``). Per day:
+wall seconds, this process's CPU seconds (a cluster's workers are not counted), positions
+read, and the bytes of the states kept at that day's watermark. At the end: whether the two
+stores hold the same canonical tables (they must).
+
+    .venv/bin/python bench/partitioned_days.py --vessels 25 --days 3
+    .venv/bin/python bench/partitioned_days.py --engine dask --workers 2 --buckets 16
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+from increments import START, day_files, simulate  # noqa: E402
+
+
+def cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def state_bytes(root: Path, mark_us: int) -> int:
+    from seawatch.engine.state import StateStore
+
+    states = StateStore(root)
+    if not root.is_dir():
+        return 0
+    total = 0
+    for p in root.iterdir():
+        path = states.path(p.name, mark_us)
+        total += path.stat().st_size if path.exists() else 0
+    return total
+
+
+def canonical(db: Path, settings: Any) -> dict[str, str]:
+    """Each stored table's digest (rows in a total order, the write order left out)."""
+    import pyarrow as pa
+
+    from seawatch.engine.canonical import digest
+    from seawatch.store import TABLES, open_store
+    from seawatch.store.tables import SEQ
+
+    out = {}
+    with open_store(str(db), settings) as store:
+        for name in ("positions", "statics", "segments", "events"):
+            schema = TABLES[name].arrow_schema()
+            fields = [f for f in schema if f.name != SEQ]
+            cols = ", ".join(f.name for f in fields)
+            out[name] = digest(store.backend.fetch(f"SELECT {cols} FROM {name}", (),
+                                                   pa.schema(fields)))  # fmt: skip
+    return out
+
+
+def run_days(sim: Path, days: int, work: Path, engine: str, options: dict[str, Any]) -> tuple[
+    list[dict[str, float]], dict[str, str]
+]:  # fmt: skip
+    from seawatch.engine.ingest import ingest
+    from seawatch.engine.state import StateStore
+    from seawatch.settings import load_settings
+    from seawatch.store import open_store
+
+    settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND", "SEAWATCH_DATA_DIR": str(work)})
+    db, root = work / f"{engine}.duckdb", work / f"{engine}-states"
+    states = StateStore(root)
+    rows = []
+    for d in range(days):
+        day = START + timedelta(days=d)
+        end_us = int((day + timedelta(days=1)).timestamp()) * 1_000_000
+        files = day_files(sim, day)
+        with open_store(str(db), settings) as store:
+            t0, c0 = time.perf_counter(), cpu_s()
+            report = ingest(store, files, settings, detect=True, states=states,
+                            watermark_us=end_us, engine=engine, options=options)  # fmt: skip
+            wall, cpu = time.perf_counter() - t0, cpu_s() - c0
+        rows.append({"day": d + 1, "wall_s": wall, "cpu_s": cpu,
+                     "positions": report.engine.read["positions"],
+                     "state_kib": state_bytes(root, end_us) / 1024})  # fmt: skip
+        print(f"{engine:12s} day {d + 1}: {wall:6.2f} s wall {cpu:6.2f} CPU-s "
+              f"{rows[-1]['positions']:8d} positions, states {rows[-1]['state_kib']:8.1f} "
+              f"KiB", file=sys.stderr)  # fmt: skip
+    return rows, canonical(db, settings)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--vessels", type=int, default=25)
+    ap.add_argument("--days", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--engine", choices=("partitioned", "dask"), default="partitioned")
+    ap.add_argument("--buckets", type=int, default=64)
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    sim = BENCH / "_work" / f"increments-{args.vessels}v-{args.days}d-s{args.seed}"
+    simulate(sim, args.vessels, args.days, args.seed)
+    options: dict[str, Any] = {"buckets": args.buckets}
+    if args.engine == "dask":
+        options["workers"] = args.workers
+    print(f"load before: {os.getloadavg()}", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="seawatch-pdays-") as tmp:
+        local, want = run_days(sim, args.days, Path(tmp), "local", {})
+        mine, got = run_days(sim, args.days, Path(tmp), args.engine, options)
+    print(f"load after: {os.getloadavg()}", file=sys.stderr)
+    print(f"| day | local wall s | local CPU-s | {args.engine} wall s | {args.engine} CPU-s "
+          "| positions | states KiB (local / partitioned) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for a, b in zip(local, mine, strict=True):
+        print(f"| {a['day']} | {a['wall_s']:.2f} | {a['cpu_s']:.2f} | {b['wall_s']:.2f} | "
+              f"{b['cpu_s']:.2f} | {a['positions']:,} | {a['state_kib']:.0f} / "
+              f"{b['state_kib']:.0f} |")  # fmt: skip
+    print(f"same canonical tables: {got == want}")
+    if got != want:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,249 @@
+"""Daily runs of the partitioned engine: each bucket's state kept at the end of a run, and
+resumed by the next.
+
+In: the store's states (:class:`~seawatch.engine.state.StateStore`), the run's bucket count,
+its inputs' fingerprints and names, its watermark. Out: the run to resume from
+(:func:`previous`), each (day, bucket) chain resumed from its bucket's file
+(:func:`resume_bucket`) and its state kept at the run's end (:func:`keep_bucket`), and,
+once the store holds the run's output, the run's *record* (:func:`keep_record`).
+
+Under the store's state directory a partitioned run with N buckets keeps one versioned file
+per bucket, ``pNNNN-bBBBB/<watermark>.arrow`` (the bucket's pipeline, its held rows naming
+their input), one for the detectors across vessels, ``pNNNN-across/``
+(:mod:`seawatch.engine.across`), and last the record, ``pNNNN-run/<watermark>.arrow``: the
+bucket count, the buckets kept, the run's input fingerprints, the inputs the held rows came from,
+the newest time read. Each file is written under a temporary name, fsynced and renamed
+(:meth:`StateStore.save`); the tasks write their buckets' files, the loader (this process)
+the record, after the store holds the run. A run resumes from the latest record made without
+any of its inputs, and reads the file, *at that record's watermark*, of each bucket the
+record names as kept: a run killed before its record (an exception in a task, the process
+killed) leaves files no record names, which nothing reads; the previous state is intact and
+running the day again gives what a clean run gives.
+
+Refused with an :class:`~seawatch.errors.InputError` (nothing stored): another bucket count
+than the store's daily runs were made with (a vessel's state is in its bucket's file: run
+with the same ``--buckets``, or the period again from its start in a new store); daily runs
+made by the other engine (``--engine local`` keeps one pipeline's state, ``all/``); rows
+older than the watermark the run resumes from (the local engine runs those past days again
+from its journals, :mod:`seawatch.engine.late`; the partitioned engine keeps no journals yet);
+a run that would end where the one it resumes from ended (all its rows waiting in the
+state: its files would replace that run's; the local engine grows that day instead).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+
+from seawatch.engine import arrowfile
+from seawatch.engine.pipeline import SOURCE_ID, ts_us
+from seawatch.engine.reorder import NEVER_US
+from seawatch.engine.state import StateStore
+from seawatch.errors import InputError
+
+if TYPE_CHECKING:
+    from seawatch.engine.partitions import Manifest
+    from seawatch.engine.pipeline import Pipeline
+
+__all__ = ["Carry", "across_name", "bucket_name", "carried_buckets", "check_engine",
+           "keep_bucket", "keep_record", "portable", "previous", "refuse_past",
+           "resume_bucket", "start"]  # fmt: skip
+
+log = logging.getLogger(__name__)
+
+LOCAL = "all"
+"""The bucket of the local engine's daily runs (one pipeline)."""
+_RUN = re.compile(r"^p(\d{4})-run$")
+
+
+def _iso(us: int) -> str:
+    return datetime.fromtimestamp(us / 1e6, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def bucket_name(buckets: int, bucket: int) -> str:
+    return f"p{buckets:04d}-b{bucket:04d}"
+
+
+def across_name(buckets: int) -> str:
+    return f"p{buckets:04d}-across"
+
+
+def record_name(buckets: int) -> str:
+    return f"p{buckets:04d}-run"
+
+
+@dataclass
+class Carry:
+    """A partitioned daily run: where its states are and what it resumes from (pickled to
+    the tasks with their :class:`~seawatch.engine.partition_tasks.TaskConfig`)."""
+
+    root: str
+    """The store's states (:attr:`StateStore.root`)."""
+    buckets: int
+    resume_us: int | None = None
+    """The watermark of the run resumed from (None: a first run)."""
+    record: dict[str, Any] = field(default_factory=dict)
+    """That run's record."""
+    watermark_us: int | None = None
+    """As given (``--watermark``); None: the newest time read minus the reorder window."""
+    until_us: int = 0
+    """Where this run ends (its checkpoint): set once the partitions are written."""
+    sources: list[str] = field(default_factory=list)
+    """The run's inputs by ``source_id``: its own, then those of rows held by the last run."""
+    inputs: list[str] = field(default_factory=list)
+    """The fingerprints of this run's inputs."""
+
+    def states(self) -> StateStore:
+        return StateStore(Path(self.root))
+
+    def end(self, newest_us: int, window_us: int) -> None:
+        """Set :attr:`until_us` as the local engine's checkpoint would: the watermark given,
+        at least the newest time read minus the reorder window, never before the run resumed
+        from (whose files a run ending there would replace: refused)."""
+        given = NEVER_US if self.watermark_us is None else self.watermark_us
+        self.until_us = max(self.resume_us or NEVER_US, newest_us - window_us, given)
+        if self.until_us == self.resume_us:
+            raise InputError(
+                f"this run would end at {_iso(self.until_us)}, where the last daily run ended "
+                "(its rows all wait in the state): give a later --watermark"
+            )
+
+
+def check_engine(states: StateStore, partitioned: bool) -> None:
+    """Refuse daily runs of the other engine than the store's were made with."""
+    if not states.root.is_dir():
+        return
+    names = [p.name for p in states.root.iterdir() if p.is_dir()]
+    if partitioned and states.watermarks(LOCAL):
+        raise InputError("this store's daily runs were made by --engine local (one pipeline's "
+                         "state): go on with --engine local, or run the period again from its "
+                         "start in a new store")  # fmt: skip
+    made = [n for n in names if _RUN.match(n) and states.watermarks(n)]
+    if not partitioned and made:
+        raise InputError("this store's daily runs were made by the partitioned engine (a state "
+                         f"per bucket): go on with --engine partitioned or dask --buckets "
+                         f"{int(made[0][1:5])}")  # fmt: skip
+
+
+def previous(states: StateStore, buckets: int, fingerprints: set[str]) -> Carry:
+    """The run to resume from: the latest record made with ``buckets`` and without any of
+    ``fingerprints`` (a run killed before its record, or run again, resumes before them)."""
+    check_engine(states, partitioned=True)
+    if states.root.is_dir():
+        other = sorted(int(m.group(1)) for p in states.root.iterdir()
+                       if (m := _RUN.match(p.name)) and states.watermarks(p.name))  # fmt: skip
+        if other and buckets not in other:
+            raise InputError(f"this store's daily runs were made with --buckets {other[-1]}: "
+                             "each bucket's state holds its own vessels, so go on with "
+                             f"--buckets {other[-1]}, or run the period again from its start "
+                             "in a new store")  # fmt: skip
+    carry = Carry(str(states.root), buckets)
+    name = record_name(buckets)
+    for mark in reversed(states.watermarks(name)):
+        found = states.load(name, mark)
+        assert found is not None
+        if fingerprints & set(found[1]["inputs"]):
+            log.info("the run at %d already holds these inputs; an older one", mark)
+            continue
+        carry.resume_us, carry.record = mark, found[1]
+        log.info("resuming %d bucket(s) of %d from the run that ended at %s",
+                 len(carry.record["kept"]), buckets, _iso(mark))  # fmt: skip
+        break
+    return carry
+
+
+def start(
+    states: StateStore, buckets: int, inputs: list[str], fingerprints: list[str],
+    watermark_us: int | None,
+) -> Carry:  # fmt: skip
+    """A daily run of ``inputs`` (with their ``fingerprints``) resumed from :func:`previous`;
+    its inputs by ``source_id``: ``inputs``, then those of the rows the last run held."""
+    carry = previous(states, buckets, set(fingerprints))
+    carry.watermark_us, carry.inputs = watermark_us, fingerprints
+    carry.sources = inputs + [n for n in carry.record.get("sources", []) if n not in inputs]
+    return carry
+
+
+def refuse_past(carry: Carry, manifest: Manifest, root: Path) -> None:
+    """Refuse rows older than the watermark the run resumes from (see the module docstring);
+    rows without a time are not (the cleaner drops them)."""
+    if carry.resume_us is None:
+        return
+    oldest = []
+    for rel, f in manifest.files.items():
+        if f["min_ts_us"] < carry.resume_us:  # a row without a time counts as oldest there
+            rows = arrowfile.read(root / rel, ["ts"])
+            t = ts_us(rows)[np.asarray(rows.column("ts").is_valid(), bool)]
+            if len(t) and t.min() < carry.resume_us:
+                oldest.append(int(t.min()))
+    if oldest:
+        raise InputError(
+            f"rows from {_iso(min(oldest))} on, older than {_iso(carry.resume_us)} where this "
+            "store's last daily run ended: the partitioned engine does not run past days again "
+            "yet (the local engine does); leave those rows out, or run the period again from "
+            "its start in a new store"
+        )
+
+
+def carried_buckets(carry: Carry) -> list[int]:
+    """The buckets whose state the run resumed from kept (files at that watermark that its
+    record does not name are a killed run's, never read)."""
+    kept: list[int] = carry.record.get("kept", [])
+    return kept
+
+
+def portable(state: dict[str, Any], sources: list[str]) -> dict[str, Any]:
+    """A pipeline's state (:meth:`Pipeline.state`) with its held rows naming only the inputs
+    they came from, renumbered from 0: ``{"pipeline": ..., "sources": names}``."""
+    held = {k: t for k, (_, t) in state["held"].items()}
+    used = np.unique(np.concatenate([np.asarray(t.column(SOURCE_ID), np.int64)
+                                     for t in held.values()]))  # fmt: skip
+    for k, (horizon, table) in state["held"].items():
+        i = table.schema.get_field_index(SOURCE_ID)
+        new = np.searchsorted(used, np.asarray(table.column(i), np.int64)).astype(np.int32)
+        state["held"][k] = (horizon, table.set_column(i, table.schema.field(i), pa.array(new)))
+    return {"pipeline": state, "sources": [sources[i] for i in used.tolist()]}
+
+
+def resume_bucket(carry: Carry, bucket: int, pipe: Pipeline) -> bool:
+    """``pipe`` resumed from ``bucket``'s state at the watermark resumed from; False when
+    the bucket has none (its first run)."""
+    if carry.resume_us is None or bucket not in carried_buckets(carry):
+        return False
+    states, name = carry.states(), bucket_name(carry.buckets, bucket)
+    path = states.path(name, carry.resume_us)
+    found = states.load(name, carry.resume_us)
+    assert found is not None
+    state = found[1]["pipeline"]
+    ids = np.array([carry.sources.index(n) for n in found[1]["sources"]] or [0], np.int32)
+    for k, (horizon, table) in state["held"].items():
+        i = table.schema.get_field_index(SOURCE_ID)
+        column = pa.array(ids[np.asarray(table.column(i), np.int64)], pa.int32())
+        state["held"][k] = (horizon, table.set_column(i, table.schema.field(i), column))
+    pipe.resume(state, str(path))
+    return True
+
+
+def keep_bucket(carry: Carry, bucket: int, pipe: Pipeline) -> list[str]:
+    """``bucket``'s state at the run's end kept (after :meth:`Pipeline.checkpoint`); the
+    inputs its held rows came from."""
+    state = portable(pipe.state(), carry.sources)
+    carry.states().save(bucket_name(carry.buckets, bucket), carry.until_us, state)
+    names: list[str] = state["sources"]
+    return names
+
+
+def keep_record(carry: Carry, kept: dict[int, list[str]], newest_us: int) -> None:
+    """The run's record, last, once the store holds the run: a next run resumes from it.
+    ``kept``: the buckets whose state the run kept, with the inputs of their held rows."""
+    held = sorted({n for names in kept.values() for n in names})
+    record = {"buckets": carry.buckets, "inputs": sorted(carry.inputs), "sources": held,
+              "kept": sorted(kept), "latest_us": newest_us, "prev_us": carry.resume_us}  # fmt: skip
+    carry.states().save(record_name(carry.buckets), carry.until_us, record)
