@@ -28,4 +28,6 @@ def test_held_bytes_counts_each_array_once_and_what_object_arrays_point_to() -> 
     want = table.get_total_buffer_size() + ints.nbytes + texts.nbytes
     want += sys.getsizeof("a" * 100) + sys.getsizeof("b" * 200)
     assert held_bytes(state) == want  # the view of ints and the table's second mention: once
+    capacity = np.zeros(1000, np.float64)  # a state's array: a view of a larger buffer
+    assert held_bytes({"lat": capacity[:10]}) == capacity.nbytes
     assert held_bytes(None) == held_bytes("text") == 0

@@ -27,6 +27,7 @@ _LEAVES = (str, bytes, int, float, bool, type, type(None))
 
 def held_bytes(root: Any, limit: int = 1_000_000) -> int:
     """The Arrow and NumPy bytes reachable from ``root`` (at most ``limit`` objects walked;
+    a view counts its base, whole: a state's arrays are often views of a larger buffer;
     an object array counts the objects it points to)."""
     seen: set[int] = set()
     stack = [root]
@@ -39,7 +40,10 @@ def held_bytes(root: Any, limit: int = 1_000_000) -> int:
         if isinstance(o, _ARROW):
             total += o.get_total_buffer_size()
         elif isinstance(o, np.ndarray):
-            total += o.nbytes if o.base is None else 0
+            if isinstance(o.base, np.ndarray):  # a view: what it holds is its base's
+                stack.append(o.base)
+                continue
+            total += o.nbytes if o.base is None else 0  # else Arrow's or a file's memory
             if o.dtype == object:
                 total += sum(map(sys.getsizeof, o.ravel().tolist()))
         else:
