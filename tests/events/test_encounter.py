@@ -16,7 +16,7 @@ from evtools import MIN, T0, chunks, details, positions
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seawatch.events.encounter import EncounterParams, detect
+from seawatch.events.encounter import THIN_ROWS, EncounterParams, detect
 from seawatch.events.schema import EVENTS_SCHEMA, combine
 from seawatch.events.tracks_in import EARTH_RADIUS_M
 
@@ -197,7 +197,7 @@ def test_suez_anchorages() -> None:
 def _fleet(draw: st.DrawFn) -> pa.Table:
     """Three vessels drifting near one point with random silences and excursions."""
     step = st.tuples(
-        st.sampled_from([10.0, 5.0, 10.0, 17.0, 30.0, 70.0, 400.0]),
+        st.sampled_from([10.0, 5.0, 10.0, 17.0, 30.0, 70.0, 400.0, 1.0, 2.5, 0.5]),
         st.sampled_from([0.0, 50.0, 0.0, 100.0, 900.0]),
     )
     rows = []
@@ -253,3 +253,51 @@ def test_a_chunk_inside_the_last_step_only_waits() -> None:
     assert later.buffer.num_rows == state.buffer.num_rows + rest.num_rows
     ev, _ = detect(table.slice(0, 0), state=later)
     assert ev.equals(detect(table)[0])
+
+
+def test_the_state_keeps_rows_per_track_and_step_not_per_row() -> None:
+    """A vessel heard every minute: the state holds the row on the grid and the first and
+    last row inside each of its 10-minute steps (what resampling reads), not every row (a
+    live feed's rate), and the events are those of the whole run."""
+    minutes = [float(m) for m in range(0, 8 * 60, 1)]  # 8 h, a row a minute, both vessels
+    table = _pair(minutes)
+    _, state = detect(table)
+    assert state.buffer is not None
+    steps = {int(m) // 10 for m in minutes}
+    assert state.buffer.num_rows == 2 * 3 * len(steps)  # 2 vessels, minutes 0, 1 and 9
+    outs, state = [], None
+    for part in chunks(table, list(range(37, table.num_rows, 37))):
+        ev, state = detect(part, state=state)
+        outs.append(ev)
+    assert combine(outs).equals(combine([detect(table)[0]]))
+
+
+def test_rows_added_inside_a_step_are_thinned_once_they_pile_up() -> None:
+    """As a live feed gives them: a pair meeting for 3 h, and 3,000 vessels heard every
+    5 s for one grid step (360,000 rows), in chunks of 5,000 rows, closed events per chunk.
+    Chunks inside one grid step only wait in the state, but once they pile up beyond
+    ``THIN_ROWS`` the state keeps a few rows per vessel, and the events are those of the
+    whole run."""
+    rows: list[tuple[int, float, float, int]] = []
+    for m in range(0, 180 * 2):  # the pair, every 30 s for 3 h, 100 m apart
+        for mmsi, dlat in ((A, 0.0), (B, 100.0 / M_PER_DEG)):
+            rows.append((T0 + m * 30 * 1_000_000, dlat, 0.0, mmsi))
+    for v in range(3_000):  # the crowd, 2 km apart, for the first 10 min
+        for k in range(120):
+            rows.append((T0 + k * 5 * 1_000_000 + v, 1.0 + v * 0.02, 10.0, 200_000_000 + v))
+    rows.sort()
+    cols = [list(c) for c in zip(*rows, strict=True)]
+    table = positions(cols[0], cols[1], cols[2], mmsi=cols[3])
+    first_step = sum(1 for r in rows if r[0] < T0 + 10 * MIN)
+    assert first_step > THIN_ROWS
+    outs, state, biggest = [], None, 0
+    for part in chunks(table, list(range(5_000, table.num_rows, 5_000))):
+        ev, state = detect(part, state=state, open_events=False)
+        outs.append(ev)
+        assert state.buffer is not None
+        biggest = max(biggest, state.buffer.num_rows)
+    ev, _ = detect(table.slice(0, 0), state=state)
+    outs.append(ev)
+    assert combine(outs).equals(combine([detect(table)[0]]))
+    assert combine(outs).num_rows == 1
+    assert biggest < 2 * THIN_ROWS  # not the step's 360,000

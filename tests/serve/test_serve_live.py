@@ -114,6 +114,13 @@ def test_serve_ingests_a_tcp_feed_live(
         assert float(stored[0].split()[-1]) > 0  # the live ingest counts in /metrics
         for stage in ("wait", "store"):  # each batch: cut -> storing begun -> told
             assert f'seawatch_live_delay_seconds_count{{stage="{stage}"}}' in metrics
+        held = {  # the live session's state and the streams' kept batches, by part
+            ln.split('"')[1]: float(ln.split()[-1])
+            for ln in metrics.splitlines()
+            if ln.startswith("seawatch_memory_bytes{")
+        }
+        assert held["rss"] > held["pipeline"] > 0
+        assert held["live_history"] == 0  # nobody listens: nothing kept
         # every line sent has been received (kept in a batch file): stop now, while the
         # last batches may still be on their way into the store
         want = lines_file.read_bytes().count(b"\n")

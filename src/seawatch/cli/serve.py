@@ -94,6 +94,7 @@ class _Live:
     def start(self, batch_s: float, window_s: float) -> None:
         """Open the feeds (an error if one cannot be) and start ingesting them, holding
         positions ``window_s`` to put them in time order."""
+        from seawatch.engine.held import held_bytes
         from seawatch.engine.ingest import Ingest
 
         if not self.feeds:
@@ -105,6 +106,8 @@ class _Live:
             writer = self._writer.enter_context(self.store.write_session())
         settings = dataclasses.replace(self.settings, reorder_window_s=window_s)
         self.session = Ingest(writer, settings, detect=True, sinks=[self.app.state.subscribers])
+        pipeline = self.session.engine.pipeline
+        self.app.state.metrics.parts["pipeline"] = lambda: held_bytes(pipeline)
         self.thread = threading.Thread(target=self._run, name="serve-feeds", daemon=True)
         self.thread.start()
         log.info("ingesting %s live; batches in %s", ", ".join(map(str, self.feeds)), self.folder)

@@ -29,7 +29,9 @@ from seawatch.errors import SeawatchError
 __all__ = ["FORMAT", "FORMAT_VERSION", "StateFileError", "dumps", "loads"]
 
 FORMAT = "seawatch-state"
-FORMAT_VERSION = 2  # 2: the segmenter keeps each segment's last points (lookback)
+FORMAT_VERSION = 3
+# 2: the segmenter keeps each segment's last points (lookback); 3: the encounter state's
+# laid_out (its buffer thinned inside a grid step)
 """Raised when the layout of the tree or of a stage's state changes: an older file is then
 refused (run the period again from its start, or from an older state) rather than misread."""
 

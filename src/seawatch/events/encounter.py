@@ -22,10 +22,12 @@ length is ``details.silent_s``. Longitudes are interpolated the short way round,
 wrap at ±180° (grid points near +180° are also hashed 360° west) and the event's longitude
 is a circular mean, so a pair either side of the antimeridian meets.
 
-Incremental: the state keeps the raw positions of the last ``max(merge_gap_s,
+Incremental: the state keeps the positions of the last ``max(merge_gap_s,
 max_shared_silence_s) + 2 × max_interp_gap_s + 2 × step_s`` before the latest timestamp
-and, for the two tracks of an unsettled run only, back to the start of that run: bounded by
-that window's traffic plus the tracks of the encounters still running. An encounter
+and, for the two tracks of an unsettled run only, back to the start of that run, but of
+each track's grid step only those resampling reads (the one on the grid, the first and the
+last inside: :func:`_between`): bounded by the tracks heard in that window, not by how
+often they were heard, plus the tracks of the encounters still running. An encounter
 is closed once no later data can extend it; until then it is returned open (``end_ts``
 null), as every detector's snapshot. A chunk that ends in the grid step the previous one
 ended in (a live batch: a tenth of a second of a 10-minute step) is only added to the
@@ -61,6 +63,8 @@ from seawatch.events.tracks_in import (
 )
 
 CELL_M = 1000.0  # cell side: ≥ 2 × the default 500 m, so neighbours lie in adjacent cells
+THIN_ROWS = 50_000
+"""Rows added inside one grid step before the buffer is thinned (then: once it doubles)."""
 _USED = (  # base station / AtoN flags are dropped by prepare
     "ts",
     "mmsi",
@@ -113,6 +117,10 @@ class EncounterState:
     buffer: pa.Table | None = None
     by_segment: bool | None = None
     now_us: int = -(2**62)  # latest timestamp seen by the previous call
+    laid_out: int = 0
+    """Rows of the buffer when it was last thinned (:func:`_between`): chunks added inside
+    one grid step are thinned once they double it (a step of a live feed's rows is not kept
+    whole until the next step)."""
 
 
 def _aux(kd: Any, params: EncounterParams) -> F64:
@@ -216,11 +224,26 @@ def _encounters(
     recent = kd.now_us - lag - int(params.max_interp_gap_s * US_PER_S)
     keep_from = np.minimum(recent, keep * step_us) - margin  # per track
     needed = np.empty(len(kd.ts_us), dtype=bool)
-    needed[kd.order] = kd.ts_us >= keep_from[kd.track]
+    needed[kd.order] = (kd.ts_us >= keep_from[kd.track]) & ~_between(kd.track, kd.ts_us, step_us)
     tm = _track_mmsi(kd)
     keys = kd.keys.cast(pa.string()) if kd.by_segment else None
     parts = [_build(oi[m], of[m], params, tm, keys, closed=c) for c, m in _split(oi[:, 2] == 1)]
     return pa.concat_tables([empty_events(), *parts]), needed
+
+
+def _between(track: I64, ts_us: I64, step_us: int) -> Any:
+    """Rows (in (track, ts) order) no grid point can depend on: strictly inside a grid step
+    with the track's previous and next rows strictly inside the same step. Resampling
+    gives the same grid points without them (a pair of rows inside one step has no grid
+    point, and whether a row on the grid links to its predecessor reads only rows on the
+    grid and their neighbours), so the state keeps at most three rows of each track's step
+    (the one on the grid, the first and the last inside): bounded per track and hour, not
+    by the feed's rate."""
+    inside = (ts_us % step_us != 0) & np.r_[False, track[1:] == track[:-1]]
+    inside[1:] &= ts_us[1:] // step_us == ts_us[:-1] // step_us
+    out: Any = np.zeros(len(ts_us), dtype=bool)  # inside[i]: row i and i - 1 share a step
+    out[1:-1] = inside[1:-1] & inside[2:] & (ts_us[:-2] % step_us != 0)
+    return out
 
 
 def _split(closed: Any) -> list[tuple[bool, Any]]:
@@ -301,7 +324,11 @@ def detect(
     if state.buffer is not None:
         if not open_events and _same_step(positions, params, state.now_us, watermark_us):
             rows = pa.concat_tables([state.buffer, rows], promote_options="permissive")
-            return empty_events(), EncounterState(rows, by_segment, state.now_us)
+            laid_out = state.laid_out
+            if rows.num_rows > 2 * laid_out + THIN_ROWS:
+                rows = _thinned(rows, params, watermark_us)
+                laid_out = rows.num_rows
+            return empty_events(), EncounterState(rows, by_segment, state.now_us, laid_out)
         kd = prepare_appended(state.buffer, positions, watermark_us)  # the chunk's as prepared
         if kd is None:  # columns differ: prepare the concatenation
             rows = pa.concat_tables([state.buffer, rows], promote_options="permissive")
@@ -311,4 +338,14 @@ def detect(
         return empty_events(), EncounterState(rows, by_segment, state.now_us)
     events, needed = _encounters(kd, params, state.now_us, open_events)
     buffer = kd.rows.filter(pa.array(needed))
-    return events, EncounterState(buffer, by_segment, kd.now_us)
+    return events, EncounterState(buffer, by_segment, kd.now_us, buffer.num_rows)
+
+
+def _thinned(rows: pa.Table, params: EncounterParams, watermark_us: int | None) -> pa.Table:
+    """``rows`` (a state's buffer and chunks added since) without those no grid point
+    depends on (:func:`_between`)."""
+    kd = prepare(rows, None, {}, watermark_us=watermark_us)
+    keep = np.empty(len(kd.ts_us), dtype=bool)
+    keep[kd.order] = ~_between(kd.track, kd.ts_us, int(params.step_s) * US_PER_S)
+    out: pa.Table = kd.rows.filter(pa.array(keep))
+    return out

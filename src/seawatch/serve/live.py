@@ -47,6 +47,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from fastapi import FastAPI
 
+from seawatch.engine.held import held_bytes
 from seawatch.errors import SeawatchError
 from seawatch.export.common import marking_of
 from seawatch.labels import Label, label_mask
@@ -294,6 +295,10 @@ class LiveHub:
                 self._put(client, rendered)
         return after <= self.seq and after >= kept - 1
 
+    def history_bytes(self) -> int:
+        """What the kept batches hold (their rows, texts and arrays), in bytes."""
+        return held_bytes(list(self.history))
+
     def _read_labels(self) -> dict[int, Label]:
         with self.state.lock:
             cm = self.state.store.read_session()
@@ -368,6 +373,7 @@ def install_live(app: FastAPI) -> None:
     hub = LiveHub(app.state.seawatch, app.state.metrics.subscribers)
     hub.metrics = app.state.metrics
     app.state.live = hub
+    app.state.metrics.parts["live_history"] = hub.history_bytes
     for kind in TYPES:
         getattr(app.state.subscribers, kind).append(functools.partial(hub.offer, kind))
     app.add_api_websocket_route("/live", live, name="live")  # seawatch.serve.live_ws

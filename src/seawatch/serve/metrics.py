@@ -111,10 +111,15 @@ class Metrics:
             "seawatch_memory_bytes",
             "Memory of the server's process, by part: rss (resident, all of it), store (the "
             "database engine's own accounting, DuckDB's duckdb_memory()), arrow (Arrow's "
-            "allocator), at the time of the scrape",
+            "allocator), pipeline (the Arrow and NumPy state of the live ingest's tracks and "
+            "detectors), live_history (the batches the live streams keep for resuming "
+            "clients), at the time of the scrape",
             ["part"],
             registry=self.registry,
         )
+
+        self.parts: dict[str, Callable[[], int]] = {}
+        """More parts of :attr:`memory`, measured at each scrape (by the node's parts)."""
 
     def told(self, kind: str, rows: pa.Table) -> None:
         """What live ingest stored, as told to the streams (alerts, lag)."""
@@ -149,6 +154,8 @@ def _measure_memory(metrics: Metrics, state: ServeState) -> None:
         found = state.store.backend.memory_bytes()
     if found is not None:
         metrics.memory.labels("store").set(found)
+    for part, measure in list(metrics.parts.items()):
+        metrics.memory.labels(part).set(measure())
 
 
 def install_metrics(app: FastAPI) -> Metrics:
