@@ -7,8 +7,9 @@ every detector, labels, storage), after one untimed warm-up per engine on the fi
 lines (numba kernels compiled and cached, geography loaded, the cluster started). Reports
 messages/s (wall), CPU-seconds per message (this process plus the cluster's worker
 processes, measured with psutil around the timed run; the cluster's start-up is not
-included), the peak resident memory of this process and of the largest worker (sampled
-every 0.5 s), the load average before and after (other work on the machine inflates wall
+included), the peak private resident memory of this process and of the largest worker
+(RSS less file-backed pages such as the memory-mapped working files; sampled every 0.5 s),
+the load average before and after (other work on the machine inflates wall
 times), and whether each engine stored the same events and segments as the streaming one.
 
     .venv/bin/python bench/scale.py --hours 6 --vessels 2000 --buckets 16
@@ -74,7 +75,8 @@ def _derived(db: Path, settings: Any) -> tuple[int, int, int]:
 
 
 class _Peaks(threading.Thread):
-    """Peak RSS of this process and of its children (the cluster's workers), sampled."""
+    """Peak private resident memory of this process and of its children (the cluster's
+    workers), sampled."""
 
     def __init__(self, every_s: float = 0.5) -> None:
         super().__init__(daemon=True)
@@ -86,10 +88,17 @@ class _Peaks(threading.Thread):
     def run(self) -> None:
         me = psutil.Process()
         while not self.done.wait(self.every_s):
-            self.main = max(self.main, me.memory_info().rss)
+            self.main = max(self.main, _private(me))
             for p in me.children(recursive=True):
                 with suppress(psutil.NoSuchProcess):
-                    self.children[p.pid] = max(self.children.get(p.pid, 0), p.memory_info().rss)
+                    self.children[p.pid] = max(self.children.get(p.pid, 0), _private(p))
+
+
+def _private(p: psutil.Process) -> int:
+    """Resident memory that is the process's own: RSS less file-backed and shared pages (the
+    memory-mapped working files, which the kernel can drop and read again)."""
+    m = p.memory_info()
+    return int(m.rss - getattr(m, "shared", 0))
 
 
 def _run(files: list[Path], engine: str, options: dict[str, Any], work: Path,
@@ -144,7 +153,7 @@ def main() -> None:
             print(f"{name:<12} {r['messages']:>11,} msg  {r['wall_s']:7.2f} s  "
                   f"{r['messages'] / r['wall_s']:>9,.0f} msg/s  "
                   f"{r['cpu_s'] / r['messages'] * 1e6:6.2f} CPU-µs/msg  "
-                  f"load {r['load'][0]:.1f}→{r['load'][1]:.1f}  peak RSS main "
+                  f"load {r['load'][0]:.1f}→{r['load'][1]:.1f}  peak private RSS main "
                   f"{r['peak_main_mib']:,.0f} MiB, largest child {r['peak_child_mib']:,.0f} MiB"
                   f"  stored (pos, ev, seg) {r['stored']} {same}", flush=True)  # fmt: skip
 
