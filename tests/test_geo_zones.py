@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 import shapely
 
-from seawatch.engine.ingest import zone_records
+from seawatch.engine.zone_rows import zone_records
 from seawatch.errors import InputError, NotFound
 from seawatch.geo.zones import (
     ZONE_NAME_FIELDS,

@@ -54,17 +54,17 @@ from seawatch.engine.run import Engine
 from seawatch.engine.sinks import Subscribers
 from seawatch.engine.state import Spool, StateStore
 from seawatch.engine.store_sink import COMPLETE, IngestReport, StoreSink, fingerprint
+from seawatch.engine.zone_rows import zone_records
 from seawatch.errors import InputError
 from seawatch.labels import Label, LabelRules
 from seawatch.settings import Settings
 from seawatch.store.base import Store
 from seawatch.store.records import Labeller
-from seawatch.store.tables import TABLES
 
 if TYPE_CHECKING:
     from seawatch.geo.zones import ZoneLayer
 
-__all__ = ["Ingest", "IngestReport", "StoreSink", "fingerprint", "ingest", "zone_records"]
+__all__ = ["Ingest", "IngestReport", "StoreSink", "fingerprint", "ingest"]
 
 log = logging.getLogger(__name__)
 
@@ -384,23 +384,3 @@ def ingest(
         return session.run_partitioned(inputs, engine, options or {})
     session.add(inputs)
     return session.finish()
-
-
-def zone_records(layer: ZoneLayer, label_id: int) -> pa.Table:
-    """The ``zones`` rows of a layer: one per polygon, WKT in WGS 84, its name (the layer's
-    ``name_field``, :meth:`ZoneLayer.names`)."""
-    import shapely
-
-    n = len(layer)
-    names = layer.names()
-    wkt = shapely.to_wkt(layer.geometries, rounding_precision=7)
-    return pa.table(
-        {
-            "zone_id": pa.array([f"{layer.name}:{i}" for i in range(n)], pa.string()),
-            "name": names,
-            "kind": pa.array([layer.name] * n, pa.string()),
-            "geometry_wkt": pa.array(wkt.tolist(), pa.string()),
-            "label_id": pa.array([label_id] * n, pa.int32()),
-        },
-        schema=TABLES["zones"].arrow_schema(),
-    )
