@@ -160,6 +160,14 @@ class Settings:
         factory=lambda: default_db_writers(os.cpu_count()),
         shown="the number of cores, at most 4",
     )
+    db_memory_limit: int = setting(
+        0,
+        "Memory DuckDB may use for its buffers and indexes (accepts MiB/GiB); 0: DuckDB's "
+        "own default, 80 % of the machine's RAM. Set it on a node whose server or ingest "
+        "shares the machine (DuckDB keeps table blocks cached up to the limit).",
+        minimum=0,
+        unit="bytes",
+    )
     node_id: str = setting(
         "local",
         "Name of this node among federated partners (letters, digits, '.', '_', '-').",

@@ -104,13 +104,16 @@ class DuckBackend(Backend):
 
     dialect = DUCKDB
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, memory_limit: int = 0) -> None:
         self.path = Path(path)
         self.display = str(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.con = duckdb.connect(str(self.path))
             self.con.execute("SET TimeZone = 'UTC'").fetchall()
+            if memory_limit:  # the db_memory_limit setting (0: DuckDB's default)
+                mib = max(1, memory_limit >> 20)
+                self.con.execute(f"SET memory_limit = '{mib}MiB'").fetchall()
             # archived days' Parquet footers read once, not on every query (store.archive)
             self.con.execute("SET parquet_metadata_cache = true").fetchall()
         except (duckdb.Error, OSError) as exc:

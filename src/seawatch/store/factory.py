@@ -74,7 +74,7 @@ def open_store(
 
         if not create and not Path(where).exists():  # (a directory: DuckDB says why)
             raise no_store(where)
-        backend = DuckBackend(Path(where))
+        backend = DuckBackend(Path(where), memory_limit=settings.db_memory_limit)
     store = Store(backend, policy)
     try:
         if not create and store.version() is None:
