@@ -129,8 +129,16 @@ def main() -> None:
     ap.add_argument("--sim", type=Path, help="an existing `seawatch simulate --out` directory")
     ap.add_argument("--buckets", type=int, default=16)
     ap.add_argument("--engines", default="local,partitioned,dask1,dask2")
+    ap.add_argument(
+        "--db-memory-limit",
+        metavar="SIZE",
+        default="0",
+        help="the store's db_memory_limit setting, e.g. 4GiB (default: DuckDB's own)",
+    )
     args = ap.parse_args()
-    settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
+    settings = load_settings(
+        env={"SEAWATCH_NODE_NATION": "IND", "SEAWATCH_DB_MEMORY_LIMIT": args.db_memory_limit}
+    )
     with tempfile.TemporaryDirectory(prefix="seawatch-scale-") as tmp:
         work = Path(tmp)
         sim = args.sim or work / "sim"
