@@ -62,6 +62,15 @@ def tracks_and_cuts(draw: Any) -> tuple[pa.Table, list[int]]:
     return table, cuts
 
 
+def _by_task(table: pa.Table, cuts: list[int]) -> tuple[list[pa.Table], GridTail]:
+    """The grid points of ``table`` cut into tasks at ``cuts``, each resuming the last."""
+    tail, parts = GridTail(), []
+    for a, b in zip([0, *cuts], [*cuts, table.num_rows], strict=True):
+        points, tail = grid_points(tail, table.slice(a, b - a), PARAMS, 0)
+        parts.append(points)
+    return parts, tail
+
+
 def _sorted(points: pa.Table) -> list[tuple[Any, ...]]:
     return sorted(zip(*(points.column(n).to_pylist() for n in GRID_SCHEMA.names), strict=True))
 
@@ -73,10 +82,7 @@ def test_the_grid_computed_task_by_task_is_the_grid_of_whole_tracks(
 ) -> None:
     table, cuts = case
     whole, _ = grid_points(GridTail(), table, PARAMS, 0)
-    tail, parts = GridTail(), []
-    for a, b in zip([0, *cuts], [*cuts, table.num_rows], strict=True):
-        points, tail = grid_points(tail, table.slice(a, b - a), PARAMS, 0)
-        parts.append(points)
+    parts, tail = _by_task(table, cuts)
     assert _sorted(pa.concat_tables([GRID_SCHEMA.empty_table(), *parts])) == _sorted(whole)
     # and the tail stays bounded: rows within the lookback of the newest only
     if tail.rows is not None and tail.rows.num_rows:
@@ -90,10 +96,7 @@ def test_a_slots_close_steps_from_grid_points_are_the_rules_own(
     case: tuple[pa.Table, list[int]],
 ) -> None:
     table, cuts = case
-    tail, parts = GridTail(), []
-    for a, b in zip([0, *cuts], [*cuts, table.num_rows], strict=True):
-        points, tail = grid_points(tail, table.slice(a, b - a), PARAMS, 0)
-        parts.append(points)
+    parts, _ = _by_task(table, cuts)
     got = slot_close_steps(parts, PARAMS, -(2**40), 2**40)
     rows = table.sort_by([(n, "ascending") for n in ("mmsi", "ts", "segment_id", "lat", "lon")])
     kd = prepare(rows, None, {}, watermark_us=0)

@@ -7,6 +7,7 @@ stored in a transaction of their own and told after it commits."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,15 @@ def _contents(store: Store) -> dict[str, set[Any]]:
     return out
 
 
+@contextlib.contextmanager
+def _told(db: Path, settings: Any, steps: Steps) -> Iterator[tuple[Store, Ingest]]:
+    """A store and an ingest session whose positions told are recorded in ``steps``."""
+    with open_store(db, settings) as store:
+        told = Subscribers()
+        told.positions.append(lambda t: steps.append(("told", _keys(t))))
+        yield store, Ingest(store, settings, detect=True, sinks=[told])
+
+
 def test_detectors_run_later_store_the_same(tmp_path: Path, steps: Steps) -> None:
     """``detect_later`` (the live loop): later batches' positions are stored before earlier
     batches' detectors run, and the store ends as with the detectors run at once."""
@@ -157,10 +167,7 @@ def test_detectors_run_later_store_the_same(tmp_path: Path, steps: Steps) -> Non
     batches = _batches(tmp_path, 6)
     got = {}
     for later in (False, True):
-        with open_store(tmp_path / f"node-{later}.duckdb", settings) as store:
-            told = Subscribers()
-            told.positions.append(lambda t: steps.append(("told", _keys(t))))
-            session = Ingest(store, settings, detect=True, sinks=[told])
+        with _told(tmp_path / f"node-{later}.duckdb", settings, steps) as (store, session):
             for path in batches:
                 session.add([path], detect_later=later)
             if later:
@@ -185,10 +192,7 @@ def test_detector_steps_between_batches_store_the_same(tmp_path: Path, steps: St
     batches = _batches(tmp_path, 6)
     got = {}
     for stepwise in (False, True):
-        with open_store(tmp_path / f"node-{stepwise}.duckdb", settings) as store:
-            told = Subscribers()
-            told.positions.append(lambda t: steps.append(("told", _keys(t))))
-            session = Ingest(store, settings, detect=True, sinks=[told])
+        with _told(tmp_path / f"node-{stepwise}.duckdb", settings, steps) as (store, session):
             for n, path in enumerate(batches):
                 session.add([path], detect_later=stepwise)
                 if stepwise and n % 2:
