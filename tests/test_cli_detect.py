@@ -242,7 +242,8 @@ def test_a_failure_midway_leaves_no_partial_file(
     out = tmp_path / "det"
     assert run("detect", str(sample), "--out", str(out), "--no-summary").exit_code == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    detect, calls = Pipeline.detect, []  # the engine: release, then detect, each chunk
+    # the engine: release, then the detectors' steps, each chunk
+    detect, calls = Pipeline.detect_steps, []
 
     def failing(self: Pipeline, *args: object, **kwargs: object) -> object:
         calls.append(1)
@@ -250,7 +251,7 @@ def test_a_failure_midway_leaves_no_partial_file(
             raise RuntimeError("disk on fire")
         return detect(self, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Pipeline, "detect", failing)
+    monkeypatch.setattr(Pipeline, "detect_steps", failing)
     res = run("detect", str(sample), "--out", str(out), "--chunk-rows", "200")
     assert res.exit_code != 0
     assert isinstance(res.exception, RuntimeError)
