@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ _KEPT = {
     "SEAWATCH_SOAK_SEED",
     "SEAWATCH_UPDATE_DOCS",
 }
+_USER_HOME = pytest.StashKey[Path]()
 """Variables that steer the tests themselves, not the product's settings."""
 
 
@@ -29,8 +31,16 @@ def pytest_configure(config: pytest.Config) -> None:
         if name.startswith("SEAWATCH_") and name not in _KEPT:
             del os.environ[name]
     home = Path(tempfile.mkdtemp(prefix="seawatch-test-user-"))
+    config.stash[_USER_HOME] = home
     os.environ["XDG_DATA_HOME"] = str(home / "data")
     os.environ["XDG_CONFIG_HOME"] = str(home / "config")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The run's own user directories go with it: nothing of a test run survives it."""
+    home = config.stash.get(_USER_HOME, None)
+    if home is not None:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture
