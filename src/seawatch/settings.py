@@ -78,6 +78,23 @@ def default_db_writers(cores: int | None) -> int:
     return max(1, min(4, cores or 1))
 
 
+def physical_memory() -> int | None:
+    """The machine's RAM in bytes (None where the platform does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def default_db_memory_limit(ram: int | None) -> int:
+    """The default ``db_memory_limit``: a quarter of ``ram``, at least 1 GiB (0, DuckDB's
+    own default, where the RAM is not known). The rest is the server's, its streams',
+    the OS page cache's (which keeps the database file's pages too) and other work's."""
+    if not ram:
+        return 0
+    return max(1 << 30, ram // 4)
+
+
 def user_data_dir() -> Path:
     """The user's data directory for seawatch (platformdirs), the default ``data_dir``."""
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
@@ -162,11 +179,13 @@ class Settings:
     )
     db_memory_limit: int = setting(
         0,
-        "Memory DuckDB may use for its buffers and indexes (accepts MiB/GiB); 0: DuckDB's "
-        "own default, 80 % of the machine's RAM. Set it on a node whose server or ingest "
-        "shares the machine (DuckDB keeps table blocks cached up to the limit).",
+        "Memory DuckDB may use for its buffers and indexes (accepts MiB/GiB); beyond it "
+        "DuckDB evicts cached blocks and spills. 0: DuckDB's own default, 80 % of the "
+        "machine's RAM, which a long-running server fills with cached table blocks.",
         minimum=0,
         unit="bytes",
+        factory=lambda: default_db_memory_limit(physical_memory()),
+        shown="a quarter of the machine's RAM, at least 1 GiB",
     )
     node_id: str = setting(
         "local",
