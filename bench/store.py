@@ -139,6 +139,11 @@ def main() -> None:
         help="db_writers: PostgreSQL connections writing a chunk (0: the setting's default)",
     )
     ap.add_argument(
+        "--db-memory-limit",
+        default=None,
+        help="db_memory_limit for DuckDB, e.g. 4GiB (0: DuckDB's own; default: the setting's)",
+    )
+    ap.add_argument(
         "--db",
         default="/tmp/seawatch-bench-store.duckdb",
         help="DuckDB file (replaced), or an empty PostgreSQL database's postgresql:// URL",
@@ -168,6 +173,8 @@ def run(args: argparse.Namespace) -> None:
     env = {"SEAWATCH_NODE_NATION": "IND"}
     if args.writers:
         env["SEAWATCH_DB_WRITERS"] = str(args.writers)
+    if args.db_memory_limit is not None:
+        env["SEAWATCH_DB_MEMORY_LIMIT"] = args.db_memory_limit
     settings = load_settings(env=env)
     base = sample_positions()
     store = open_store(args.db, settings)
@@ -195,7 +202,11 @@ def run(args: argparse.Namespace) -> None:
         if args.postgres:
             engine_text += f" (throwaway local server: {', '.join(PG_BENCH_SETTINGS)})"
     else:
-        engine_text = f"duckdb {__import__('duckdb').__version__}"
+        limit = settings.db_memory_limit
+        engine_text = (
+            f"duckdb {__import__('duckdb').__version__}, db_memory_limit "
+            f"{f'{limit >> 20} MiB' if limit else 'DuckDB own'}"
+        )
     sizes = store.backend.size_bytes()
     reader = Reader.parse("USA:SECRET", store.policy)
     q = Query(store, reader)
@@ -253,6 +264,7 @@ def run(args: argparse.Namespace) -> None:
         f"- Command: `.venv/bin/python bench/store.py --positions {args.positions} "
         f"--chunk {args.chunk} --fleets {args.fleets} --repeat {args.repeat} {where}"
         f"{f' --writers {args.writers}' if args.writers else ''}"
+        f"{f' --db-memory-limit {args.db_memory_limit}' if args.db_memory_limit else ''}"
         f"{' --maintain' if args.maintain else ''}{' --archive' if args.archive else ''}`"
     )
     print(
