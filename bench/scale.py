@@ -132,13 +132,15 @@ def main() -> None:
     ap.add_argument(
         "--db-memory-limit",
         metavar="SIZE",
-        default="0",
-        help="the store's db_memory_limit setting, e.g. 4GiB (default: DuckDB's own)",
+        default=None,
+        help="the store's db_memory_limit setting, e.g. 4GiB (0: DuckDB's own; default: the "
+        "setting's default, a quarter of the RAM)",
     )
     args = ap.parse_args()
-    settings = load_settings(
-        env={"SEAWATCH_NODE_NATION": "IND", "SEAWATCH_DB_MEMORY_LIMIT": args.db_memory_limit}
-    )
+    env = {"SEAWATCH_NODE_NATION": "IND"}
+    if args.db_memory_limit is not None:
+        env["SEAWATCH_DB_MEMORY_LIMIT"] = args.db_memory_limit
+    settings = load_settings(env=env)
     with tempfile.TemporaryDirectory(prefix="seawatch-scale-") as tmp:
         work = Path(tmp)
         sim = args.sim or work / "sim"
