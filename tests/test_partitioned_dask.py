@@ -91,3 +91,39 @@ def test_ingest_through_the_cluster_stores_what_a_streaming_ingest_stores(
             logged = store.counts()["ingest_log"]
             assert logged >= len(inputs)  # every input logged complete
     assert stored[0] == stored[1]
+
+
+def test_the_loaders_window_never_changes_what_is_stored(
+    inputs: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At global density the loader takes less than an hour at a time (its memory follows
+    the window): windows of a few seconds store what the streaming engine stores."""
+    from seawatch.engine import dask_engine
+
+    node = load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
+    stored: list[Any] = []
+    steps: list[int] = []
+    step = dask_engine.load_step_us
+    for name, kw in (("local", {}), ("partitioned", {"engine": "partitioned"})):
+        if name == "partitioned":
+            monkeypatch.setattr(dask_engine, "_LOAD_ROWS", 5)
+            monkeypatch.setattr(dask_engine, "_LOAD_MIN_US", 5_000_000)
+            monkeypatch.setattr(
+                dask_engine, "load_step_us", lambda *a: steps.append(step(*a)) or steps[-1]
+            )
+        with open_store(str(tmp_path / f"{name}.duckdb"), node) as store:
+            ingest(store, inputs, node, detect=True, **kw)
+            stored.append(contents(store))
+    assert len(steps) == 2  # two days
+    assert max(steps) < 3_600_000_000  # each in windows under an hour
+    assert stored[0] == stored[1]
+
+
+def test_the_loaders_window_is_an_hour_or_what_holds_about_its_rows() -> None:
+    from seawatch.engine.dask_engine import load_step_us
+
+    hour, minute = 3_600_000_000, 60_000_000
+    assert load_step_us(1_000, 0, 24 * hour) == hour  # few rows: an hour
+    assert load_step_us(20_000_000, 0, hour) == 6 * minute  # ~2 M rows a window
+    assert load_step_us(10**12, 0, hour) == minute  # never less than a minute
+    assert load_step_us(4_000_000, 0, 0) == minute  # one instant

@@ -76,7 +76,9 @@ this process; ``dask``: this engine's tasks on a dask.distributed cluster."""
 BUCKETS = 64
 """MMSI buckets (tasks per day) unless told."""
 DEFAULT_SLOT_S = 6 * 3600
-_LOAD_US = 3600 * 1_000_000  # the loader's chunk: an hour of every bucket
+_LOAD_US = 3600 * 1_000_000  # the loader's longest chunk: an hour of every bucket
+_LOAD_ROWS = 2_000_000  # ... and about this many positions: a global hour is ~20 M
+_LOAD_MIN_US = 60 * 1_000_000  # ... and never less than a minute
 
 
 class InProcess:
@@ -245,11 +247,15 @@ def _load(
                    if f["kind"] == "statics" and f["day"] == day]  # fmt: skip
         found = [_read(o.files.get("events"), EVENTS_SCHEMA) for o in mine]
         events = pa.concat_tables([EVENTS_SCHEMA.empty_table(), *found])
-        lo = min([day * DAY_US, *(o.span[0] for o in mine if o.span)])
-        hi = max([(day + 1) * DAY_US, *(o.span[1] + 1 for o in mine if o.span)])
+        spans = [o.span for o in mine if o.span]
+        first = min([s[0] for s in spans], default=day * DAY_US)
+        last = max([s[1] for s in spans], default=first)
+        hi = max((day + 1) * DAY_US, last + 1)
+        rows = sum(f["rows"] for f in manifest.files.values()
+                   if f["kind"] == "positions" and f["day"] == day)  # fmt: skip
+        step = load_step_us(rows, first, last)
         pos_at, st_at = [Cursor(f) for f in files], [Cursor(f) for f in statics]
-        for a in range(lo, hi, _LOAD_US):
-            end = a + _LOAD_US if a + _LOAD_US < hi else np.iinfo(np.int64).max
+        for end in [*range(first + step, hi, step), np.iinfo(np.int64).max]:
             piece = Piece(empty.slice(0, 0), window(st_at, end, no_statics), DecodeStats(),
                           source, 0, last_of_chunk=False)  # fmt: skip
             result = ChunkResult(window(pos_at, end, empty), events)
@@ -277,6 +283,18 @@ def _load(
     for sink in sinks:
         sink.finish(final)
     return done
+
+
+def load_step_us(rows: int, first_us: int, last_us: int) -> int:
+    """The loader's window (µs) for a day of ``rows`` positions between ``first_us`` and
+    ``last_us``: an hour, shorter where an hour would hold more than ~:data:`_LOAD_ROWS`
+    (the loader's memory follows the window; at global density an hour is ~20 M positions),
+    at least a minute. The stored result does not depend on it: a message's duplicates share
+    its time, so they share a window."""
+    if rows <= _LOAD_ROWS:
+        return _LOAD_US
+    step = max(1, last_us - first_us) * _LOAD_ROWS // rows
+    return int(min(_LOAD_US, max(_LOAD_MIN_US, step)))
 
 
 def _count(report: EngineReport, events: pa.Table) -> None:
