@@ -21,6 +21,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from seawatch.cli.main import cli
 from seawatch.decode import decode
@@ -109,8 +111,9 @@ def canonical(db: Path) -> dict[str, str]:
 
 
 def run(tmp: Path, name: str, runs: list[tuple[list[Path], int | None]], engine: str = "local",
-        **options: Any) -> dict[str, str]:  # fmt: skip
-    """``runs`` (files, watermark) one after another into a new store; its digests."""
+        reports: list[Any] | None = None, **options: Any) -> dict[str, str]:  # fmt: skip
+    """``runs`` (files, watermark) one after another into a new store; its digests (and
+    the runs' reports appended to ``reports``)."""
     db = tmp / f"{name}.duckdb"
     states = StateStore(tmp / f"{name}-states")
     for files, until in runs:
@@ -118,6 +121,8 @@ def run(tmp: Path, name: str, runs: list[tuple[list[Path], int | None]], engine:
             report = ingest(store, files, NODE, detect=True, states=states, watermark_us=until,
                             engine=engine, options=options)  # fmt: skip
             assert not report.late
+            if reports is not None:
+                reports.append(report)
     return canonical(db)
 
 
@@ -228,8 +233,9 @@ def test_a_run_killed_by_a_task_leaves_the_previous_state(
 
 
 def test_what_a_partitioned_daily_run_cannot_do_is_refused(days: Days, tmp_path: Path) -> None:
-    """Another bucket count, the other engine's states, rows of a day already run: an
-    InputError that says what to do, the store and the states left as they were."""
+    """Another bucket count, the other engine's states, rows of a run that cannot be run
+    again (made before runs kept journals): an InputError that says what to do, the store
+    and the states left as they were."""
     day1, day2, midnight, end = days
     run(tmp_path, "p", [(day2, end)], "partitioned", buckets=7)
     before = canonical(tmp_path / "p.duckdb")
@@ -237,10 +243,13 @@ def test_what_a_partitioned_daily_run_cannot_do_is_refused(days: Days, tmp_path:
         run(tmp_path, "p", [(day1, midnight)], "partitioned", buckets=64)
     with pytest.raises(InputError, match="made by the partitioned engine"):
         run(tmp_path, "p", [(day1, midnight)])
-    with pytest.raises(InputError, match="does not run past days again"):
+    states = StateStore(tmp_path / "p-states")
+    _, record = states.load("p0007-run", end) or (0, {})
+    states.save("p0007-run", end, {k: v for k, v in record.items() if k != "journal"})
+    with pytest.raises(InputError, match="older than any daily run this store can run again"):
         run(tmp_path, "p", [(day1, midnight)], "partitioned", buckets=7)
     assert canonical(tmp_path / "p.duckdb") == before
-    assert StateStore(tmp_path / "p-states").watermarks("p0007-run") == [end]
+    assert states.watermarks("p0007-run") == [end]
     run(tmp_path, "l", [(day1, midnight)])
     with pytest.raises(InputError, match="made by --engine local"):
         run(tmp_path, "l", [(day2, end)], "partitioned", buckets=7)
@@ -290,3 +299,118 @@ def test_rows_without_a_time_are_not_rows_of_a_past_day(days: Days, tmp_path: Pa
     ]
     want = run(tmp_path, "local", runs)
     assert run(tmp_path, "p", runs, "partitioned", buckets=7) == want
+
+
+def late_day(tmp: Path, midnight: datetime) -> list[tuple[list[Path], int | None]]:
+    """Day 1 without its last 3 hours, day 2, then those 3 hours (late: rows of every
+    bucket for a day already run)."""
+    early, late, day2 = cut(tmp, [midnight - timedelta(hours=3), midnight])
+    end = _us(midnight + timedelta(days=1))
+    return [(early, _us(midnight)), (day2, end), (late, end)]
+
+
+@settings(max_examples=3, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(buckets=st.integers(1, 64), seed=st.integers(0, 2**16))
+def test_late_rows_of_day_1_after_day_2_give_the_one_run_answer(
+    midnight: datetime, reference: dict[str, str], tmp_path_factory: pytest.TempPathFactory,
+    buckets: int, seed: int,
+) -> None:  # fmt: skip
+    tmp = tmp_path_factory.mktemp("late")
+    reports: list[Any] = []
+    got = run(tmp, "late", late_day(tmp, midnight), "partitioned", reports, buckets=buckets,
+              shuffle=seed)  # fmt: skip
+    assert got == reference
+    rerun = reports[-1].rerun
+    assert rerun.days == 2
+    assert rerun.first_us is None  # day 1 was the first run
+    assert 1 <= rerun.buckets <= 2 * buckets  # day 1's buckets with late rows, then day 2's
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_late_rows_of_a_past_day_on_a_cluster_give_the_one_run_answer(
+    midnight: datetime, reference: dict[str, str], tmp_path: Path, scheduler: str,
+    workers: int,
+) -> None:  # fmt: skip
+    runs = late_day(tmp_path, midnight)
+    if workers == 2:
+        assert run(tmp_path, "dask2", runs, "dask", buckets=5, scheduler=scheduler) == reference
+        return
+    with local_cluster(1) as one:
+        got = run(tmp_path, "dask1", runs, "dask", buckets=16,
+                  scheduler=str(one.scheduler_address))  # fmt: skip
+    assert got == reference
+
+
+def one_vessel_late(tmp: Path, midnight: datetime) -> list[tuple[list[Path], int | None]]:
+    """Day 1 but two hours of one vessel's positions, day 2, then those two hours."""
+    day1, day2 = cut(tmp, [midnight])
+    lo, hi = midnight - timedelta(hours=5), midnight - timedelta(hours=3)
+    table = pq.read_table(day1[0])  # positions
+    ts = table.column("ts")
+    window = pc.and_(pc.greater_equal(ts, pa.scalar(lo, ts.type)),
+                     pc.less(ts, pa.scalar(hi, ts.type)))  # fmt: skip
+    counts = table.filter(window).group_by("mmsi").aggregate([("ts", "count")])
+    mmsi = counts.sort_by([("ts_count", "descending")]).column("mmsi")[0]
+    late = pc.and_(window, pc.equal(table.column("mmsi"), mmsi))
+    pq.write_table(table.filter(pc.invert(late)), tmp / "day1-but.parquet")
+    pq.write_table(table.filter(late), tmp / "one-vessel.parquet")
+    end = _us(midnight + timedelta(days=1))
+    return [([tmp / "day1-but.parquet", *day1[1:]], _us(midnight)), (day2, end),
+            ([tmp / "one-vessel.parquet"], end)]  # fmt: skip
+
+
+def test_late_rows_of_one_vessel_run_again_its_bucket_only(
+    midnight: datetime, reference: dict[str, str], tmp_path: Path
+) -> None:
+    """Its bucket runs day 1 again, then day 2 only if its state at midnight changed; the
+    other buckets run nothing again."""
+    reports: list[Any] = []
+    runs = one_vessel_late(tmp_path, midnight)
+    assert run(tmp_path, "one", runs, "partitioned", reports, buckets=16) == reference
+    rerun = reports[-1].rerun
+    assert (rerun.days, rerun.buckets) in ((1, 1), (2, 2))
+    assert "(run, bucket) chains" in reports[-1].summary()
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and not p.relative_to(root).parts[0].startswith(".rerun")}  # fmt: skip
+
+
+def test_a_run_failing_while_running_past_days_again_leaves_the_last_result(
+    midnight: datetime, reference: dict[str, str], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """It fails in day 2's stage across vessels (day 1 run again, its files staged): the
+    store and the states are as they were; then it fails after the store committed, before
+    the states' renames: running it again writes the same. Then it gives the answer."""
+    runs = late_day(tmp_path, midnight)
+    run(tmp_path, "fail", runs[:2], "partitioned", buckets=7)
+    states = tmp_path / "fail-states"
+    before, files = canonical(tmp_path / "fail.duckdb"), _files(states)
+    real = across.across_task
+
+    def failing(prev: Any, cfg: Any, day: int, outs: Any, last: bool) -> Any:
+        if cfg.carry.staged and cfg.carry.resume_us is not None:  # the second run again
+            raise RuntimeError("worker lost")
+        return real(prev, cfg, day, outs, last)
+
+    monkeypatch.setattr("seawatch.engine.dask_engine.across_task", failing)
+    with pytest.raises(RuntimeError, match="worker lost"):
+        run(tmp_path, "fail", runs[2:], "partitioned", buckets=7)
+    monkeypatch.undo()
+    assert canonical(tmp_path / "fail.duckdb") == before
+    assert _files(states) == files
+    assert any(p.name.startswith(".rerun-") for p in states.iterdir())  # staged, never read
+
+    def no_renames(*args: Any) -> None:
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr("seawatch.engine.partition_late.commit", no_renames)
+    with pytest.raises(RuntimeError, match="killed"):
+        run(tmp_path, "fail", runs[2:], "partitioned", buckets=7)
+    monkeypatch.undo()
+    assert _files(states) == files
+    assert run(tmp_path, "fail", runs[2:], "partitioned", buckets=7) == reference
+    assert not any(p.name.startswith(".rerun") for p in states.iterdir())
