@@ -9,16 +9,17 @@ wall seconds, this process's CPU seconds (a cluster's workers are not counted), 
 read, and the bytes of the states kept at that day's watermark (with its journals). At the
 end: whether the two stores hold the same canonical tables (they must).
 
-``--late-hours N`` (the late-day case): day 1's files from 12:00 for N hours are held back
-and given after the last day, as one more run (``late``) whose rows all belong to day 1: it
-runs day 1 again and the following days in the buckets whose state changed
+``--late-hours N`` (the late-day case): day 1's files (``--late-day``'s) from 12:00 for N
+hours are held back and given after the last day, as one more run (``late``) whose rows all
+belong to that day: it runs that day again and the following ones in the buckets whose state
+changed
 (:mod:`seawatch.engine.partition_late`; the local engine: :mod:`seawatch.engine.late`). Its
 row says what that cost against a full day, and how many days and (day, bucket) chains ran
 again.
 
     .venv/bin/python bench/partitioned_days.py --vessels 25 --days 3
     .venv/bin/python bench/partitioned_days.py --engine dask --workers 2 --buckets 16
-    .venv/bin/python bench/partitioned_days.py --days 3 --late-hours 1
+    .venv/bin/python bench/partitioned_days.py --days 3 --late-hours 1 --late-day 3
 """
 
 from __future__ import annotations
@@ -77,7 +78,13 @@ def canonical(db: Path, settings: Any) -> dict[str, str]:
 
 
 def run_days(
-    sim: Path, days: int, work: Path, engine: str, options: dict[str, Any], late_hours: int = 0
+    sim: Path,
+    days: int,
+    work: Path,
+    engine: str,
+    options: dict[str, Any],
+    late_hours: int = 0,
+    late_day: int = 1,
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
     from seawatch.engine.ingest import ingest
     from seawatch.engine.state import StateStore
@@ -88,8 +95,9 @@ def run_days(
     db, root = work / f"{engine}.duckdb", work / f"{engine}-states"
     states = StateStore(root)
     rows: list[dict[str, Any]] = []
-    held = [START + timedelta(hours=12 + h) for h in range(late_hours)]
-    late = [f for f in day_files(sim, START) if any(f"{t:%Y%m%dT%H}" in f.name for t in held)]
+    first = START + timedelta(days=late_day - 1)
+    held = [first + timedelta(hours=12 + h) for h in range(late_hours)]
+    late = [f for f in day_files(sim, first) if any(f"{t:%Y%m%dT%H}" in f.name for t in held)]
     runs = []
     for d in range(days):
         day = START + timedelta(days=d)
@@ -123,8 +131,9 @@ def main() -> None:
     ap.add_argument("--engine", choices=("partitioned", "dask"), default="partitioned")
     ap.add_argument("--buckets", type=int, default=64)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--late-hours", type=int, default=0, help="day 1's hours from 12:00 "
-                    "held back and given after the last day (the late-day case)")  # fmt: skip
+    ap.add_argument("--late-hours", type=int, default=0, help="hours of --late-day from "
+                    "12:00 held back and given after the last day (the late-day case)")  # fmt: skip
+    ap.add_argument("--late-day", type=int, default=1, help="the day (1..) of those hours")
     args = ap.parse_args()
     sim = BENCH / "_work" / f"increments-{args.vessels}v-{args.days}d-s{args.seed}"
     simulate(sim, args.vessels, args.days, args.seed)
@@ -133,8 +142,10 @@ def main() -> None:
         options["workers"] = args.workers
     print(f"load before: {os.getloadavg()}", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="seawatch-pdays-") as tmp:
-        local, want = run_days(sim, args.days, Path(tmp), "local", {}, args.late_hours)
-        mine, got = run_days(sim, args.days, Path(tmp), args.engine, options, args.late_hours)
+        local, want = run_days(sim, args.days, Path(tmp), "local", {}, args.late_hours,
+                               args.late_day)  # fmt: skip
+        mine, got = run_days(sim, args.days, Path(tmp), args.engine, options,
+                             args.late_hours, args.late_day)  # fmt: skip
     print(f"load after: {os.getloadavg()}", file=sys.stderr)
     print(f"| day | local wall s | local CPU-s | {args.engine} wall s | {args.engine} CPU-s "
           "| positions | states KiB (local / partitioned) "

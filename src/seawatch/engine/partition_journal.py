@@ -55,10 +55,11 @@ def journal_path(states: StateStore, buckets: int, bucket: int, mark: int, what:
 
 
 def keep_file(src: Path, dst: Path) -> None:
-    """``src`` copied to ``dst`` whole: a temporary name, fsynced, renamed."""
+    """``src``'s rows kept in ``dst`` whole, zstd-compressed (as the local engine's journals:
+    the run's working files are not, by default): a temporary name, fsynced, renamed."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
-    shutil.copyfile(src, tmp)
+    arrowfile.write(arrowfile.read(src), tmp, "lz4")
     with tmp.open("rb+") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, dst)
