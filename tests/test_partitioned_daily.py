@@ -11,6 +11,7 @@ span it, and a ship changes MMSI across buckets; it is cut at midnight into a fi
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +32,7 @@ from seawatch.engine import across
 from seawatch.engine.canonical import digest
 from seawatch.engine.dask_engine import local_cluster
 from seawatch.engine.ingest import ingest
+from seawatch.engine.partition_journal import commit, roll_forward
 from seawatch.engine.state import StateFileError, StateStore
 from seawatch.errors import InputError
 from seawatch.settings import load_settings
@@ -342,6 +344,18 @@ def test_late_rows_of_a_past_day_on_a_cluster_give_the_one_run_answer(
     assert got == reference
 
 
+def test_late_rows_given_with_the_next_day_give_the_one_run_answer(
+    midnight: datetime, reference: dict[str, str], tmp_path: Path
+) -> None:
+    """Day 1 without its last 3 hours, then those hours with day 2 in one run: day 1 runs
+    again first, then day 2 resumes from its new states."""
+    (early, _), (day2, end), (late, _) = late_day(tmp_path, midnight)
+    reports: list[Any] = []
+    runs = [(early, _us(midnight)), ([*late, *day2], end)]
+    assert run(tmp_path, "with", runs, "partitioned", reports, buckets=7) == reference
+    assert reports[-1].rerun.days == 1
+
+
 def one_vessel_late(tmp: Path, midnight: datetime) -> list[tuple[list[Path], int | None]]:
     """Day 1 but two hours of one vessel's positions, day 2, then those two hours."""
     day1, day2 = cut(tmp, [midnight])
@@ -363,13 +377,13 @@ def one_vessel_late(tmp: Path, midnight: datetime) -> list[tuple[list[Path], int
 def test_late_rows_of_one_vessel_run_again_its_bucket_only(
     midnight: datetime, reference: dict[str, str], tmp_path: Path
 ) -> None:
-    """Its bucket runs day 1 again, then day 2 only if its state at midnight changed; the
-    other buckets run nothing again."""
+    """Its bucket runs day 1 again, then day 2 (its state at midnight changed); the other
+    buckets run nothing again."""
     reports: list[Any] = []
     runs = one_vessel_late(tmp_path, midnight)
     assert run(tmp_path, "one", runs, "partitioned", reports, buckets=16) == reference
     rerun = reports[-1].rerun
-    assert (rerun.days, rerun.buckets) in ((1, 1), (2, 2))
+    assert (rerun.days, rerun.buckets) == (2, 2)  # of 2 days x 16 buckets
     assert "(run, bucket) chains" in reports[-1].summary()
 
 
@@ -414,3 +428,34 @@ def test_a_run_failing_while_running_past_days_again_leaves_the_last_result(
     assert _files(states) == files
     assert run(tmp_path, "fail", runs[2:], "partitioned", buckets=7) == reference
     assert not any(p.name.startswith(".rerun") for p in states.iterdir())
+
+
+def test_renames_cut_short_are_finished_by_the_next_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed while the staged files of past runs run again replace the old ones (after the
+    record of the renames): the next run's :func:`roll_forward` finishes them."""
+    root = tmp_path / "states"
+    staged = root / ".rerun-test"
+    for b in (0, 1):
+        StateStore(root).save(f"p0002-b000{b}", 5_000_000, {"old": b})
+        StateStore(staged).save(f"p0002-b000{b}", 5_000_000, {"new": b})
+    real, moved = os.replace, []
+
+    def killed(src: Any, dst: Any) -> None:
+        if ".rerun-test" in str(src):
+            if moved:
+                raise OSError("killed")
+            moved.append(src)
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", killed)
+    with pytest.raises(OSError, match="killed"):
+        commit(root, staged, [])
+    monkeypatch.undo()
+    found = [StateStore(root).load(f"p0002-b000{b}") for b in (0, 1)]
+    assert sorted(str(f[1]) for f in found if f) == ["{'new': 0}", "{'old': 1}"]
+    roll_forward(root)
+    found = [StateStore(root).load(f"p0002-b000{b}") for b in (0, 1)]
+    assert [f[1] for f in found if f] == [{"new": 0}, {"new": 1}]
+    assert sorted(p.name for p in root.iterdir()) == ["p0002-b0000", "p0002-b0001"]
