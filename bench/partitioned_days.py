@@ -6,11 +6,20 @@ last one kept and leaving its own at midnight (``seawatch ingest --detect --incr
 --watermark ... --engine E``), once with the local engine and once with ``--engine``
 (``partitioned``: tasks in this process; ``dask``: a LocalCluster of ``--workers``). Per day:
 wall seconds, this process's CPU seconds (a cluster's workers are not counted), positions
-read, and the bytes of the states kept at that day's watermark. At the end: whether the two
-stores hold the same canonical tables (they must).
+read, and the bytes of the states kept at that day's watermark (with its journals). At the
+end: whether the two stores hold the same canonical tables (they must).
+
+``--late-hours N`` (the late-day case): day 1's files (``--late-day``'s) from 12:00 for N
+hours are held back and given after the last day, as one more run (``late``) whose rows all
+belong to that day: it runs that day again and the following ones in the buckets whose state
+changed
+(:mod:`seawatch.engine.partition_late`; the local engine: :mod:`seawatch.engine.late`). Its
+row says what that cost against a full day, and how many days and (day, bucket) chains ran
+again.
 
     .venv/bin/python bench/partitioned_days.py --vessels 25 --days 3
     .venv/bin/python bench/partitioned_days.py --engine dask --workers 2 --buckets 16
+    .venv/bin/python bench/partitioned_days.py --days 3 --late-hours 1 --late-day 3
 """
 
 from __future__ import annotations
@@ -44,7 +53,8 @@ def state_bytes(root: Path, mark_us: int) -> int:
     total = 0
     for p in root.iterdir():
         path = states.path(p.name, mark_us)
-        total += path.stat().st_size if path.exists() else 0
+        if p.is_dir() and path.exists():  # the state and its journals
+            total += sum(f.stat().st_size for f in p.glob(f"{path.stem}.*"))
     return total
 
 
@@ -67,9 +77,15 @@ def canonical(db: Path, settings: Any) -> dict[str, str]:
     return out
 
 
-def run_days(sim: Path, days: int, work: Path, engine: str, options: dict[str, Any]) -> tuple[
-    list[dict[str, float]], dict[str, str]
-]:  # fmt: skip
+def run_days(
+    sim: Path,
+    days: int,
+    work: Path,
+    engine: str,
+    options: dict[str, Any],
+    late_hours: int = 0,
+    late_day: int = 1,
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
     from seawatch.engine.ingest import ingest
     from seawatch.engine.state import StateStore
     from seawatch.settings import load_settings
@@ -78,22 +94,32 @@ def run_days(sim: Path, days: int, work: Path, engine: str, options: dict[str, A
     settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND", "SEAWATCH_DATA_DIR": str(work)})
     db, root = work / f"{engine}.duckdb", work / f"{engine}-states"
     states = StateStore(root)
-    rows = []
+    rows: list[dict[str, Any]] = []
+    first = START + timedelta(days=late_day - 1)
+    held = [first + timedelta(hours=12 + h) for h in range(late_hours)]
+    late = [f for f in day_files(sim, first) if any(f"{t:%Y%m%dT%H}" in f.name for t in held)]
+    runs = []
     for d in range(days):
         day = START + timedelta(days=d)
         end_us = int((day + timedelta(days=1)).timestamp()) * 1_000_000
-        files = day_files(sim, day)
+        runs.append((d + 1, [f for f in day_files(sim, day) if f not in late], end_us))
+    if late:
+        runs.append(("late", late, runs[-1][2]))
+    for d, files, end_us in runs:
         with open_store(str(db), settings) as store:
             t0, c0 = time.perf_counter(), cpu_s()
             report = ingest(store, files, settings, detect=True, states=states,
                             watermark_us=end_us, engine=engine, options=options)  # fmt: skip
             wall, cpu = time.perf_counter() - t0, cpu_s() - c0
-        rows.append({"day": d + 1, "wall_s": wall, "cpu_s": cpu,
+        rerun = report.rerun
+        again = "" if rerun is None else f"{rerun.days} day(s)" + (
+            f", {rerun.buckets} (day, bucket) chains" if rerun.buckets else "")  # fmt: skip
+        rows.append({"day": d, "wall_s": wall, "cpu_s": cpu, "again": again,
                      "positions": report.engine.read["positions"],
                      "state_kib": state_bytes(root, end_us) / 1024})  # fmt: skip
-        print(f"{engine:12s} day {d + 1}: {wall:6.2f} s wall {cpu:6.2f} CPU-s "
+        print(f"{engine:12s} day {d}: {wall:6.2f} s wall {cpu:6.2f} CPU-s "
               f"{rows[-1]['positions']:8d} positions, states {rows[-1]['state_kib']:8.1f} "
-              f"KiB", file=sys.stderr)  # fmt: skip
+              f"KiB {again}", file=sys.stderr)  # fmt: skip
     return rows, canonical(db, settings)
 
 
@@ -105,6 +131,9 @@ def main() -> None:
     ap.add_argument("--engine", choices=("partitioned", "dask"), default="partitioned")
     ap.add_argument("--buckets", type=int, default=64)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--late-hours", type=int, default=0, help="hours of --late-day from "
+                    "12:00 held back and given after the last day (the late-day case)")  # fmt: skip
+    ap.add_argument("--late-day", type=int, default=1, help="the day (1..) of those hours")
     args = ap.parse_args()
     sim = BENCH / "_work" / f"increments-{args.vessels}v-{args.days}d-s{args.seed}"
     simulate(sim, args.vessels, args.days, args.seed)
@@ -113,16 +142,19 @@ def main() -> None:
         options["workers"] = args.workers
     print(f"load before: {os.getloadavg()}", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="seawatch-pdays-") as tmp:
-        local, want = run_days(sim, args.days, Path(tmp), "local", {})
-        mine, got = run_days(sim, args.days, Path(tmp), args.engine, options)
+        local, want = run_days(sim, args.days, Path(tmp), "local", {}, args.late_hours,
+                               args.late_day)  # fmt: skip
+        mine, got = run_days(sim, args.days, Path(tmp), args.engine, options,
+                             args.late_hours, args.late_day)  # fmt: skip
     print(f"load after: {os.getloadavg()}", file=sys.stderr)
     print(f"| day | local wall s | local CPU-s | {args.engine} wall s | {args.engine} CPU-s "
-          "| positions | states KiB (local / partitioned) |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|")
+          "| positions | states KiB (local / partitioned) "
+          "| run again (local / partitioned) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
     for a, b in zip(local, mine, strict=True):
         print(f"| {a['day']} | {a['wall_s']:.2f} | {a['cpu_s']:.2f} | {b['wall_s']:.2f} | "
               f"{b['cpu_s']:.2f} | {a['positions']:,} | {a['state_kib']:.0f} / "
-              f"{b['state_kib']:.0f} |")  # fmt: skip
+              f"{b['state_kib']:.0f} | {a['again'] or '-'} / {b['again'] or '-'} |")  # fmt: skip
     print(f"same canonical tables: {got == want}")
     if got != want:
         sys.exit(1)

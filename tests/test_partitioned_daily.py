@@ -109,8 +109,9 @@ def canonical(db: Path) -> dict[str, str]:
 
 
 def run(tmp: Path, name: str, runs: list[tuple[list[Path], int | None]], engine: str = "local",
-        **options: Any) -> dict[str, str]:  # fmt: skip
-    """``runs`` (files, watermark) one after another into a new store; its digests."""
+        reports: list[Any] | None = None, **options: Any) -> dict[str, str]:  # fmt: skip
+    """``runs`` (files, watermark) one after another into a new store; its digests (and
+    the runs' reports appended to ``reports``)."""
     db = tmp / f"{name}.duckdb"
     states = StateStore(tmp / f"{name}-states")
     for files, until in runs:
@@ -118,6 +119,8 @@ def run(tmp: Path, name: str, runs: list[tuple[list[Path], int | None]], engine:
             report = ingest(store, files, NODE, detect=True, states=states, watermark_us=until,
                             engine=engine, options=options)  # fmt: skip
             assert not report.late
+            if reports is not None:
+                reports.append(report)
     return canonical(db)
 
 
@@ -228,8 +231,9 @@ def test_a_run_killed_by_a_task_leaves_the_previous_state(
 
 
 def test_what_a_partitioned_daily_run_cannot_do_is_refused(days: Days, tmp_path: Path) -> None:
-    """Another bucket count, the other engine's states, rows of a day already run: an
-    InputError that says what to do, the store and the states left as they were."""
+    """Another bucket count, the other engine's states, rows of a run that cannot be run
+    again (made before runs kept journals): an InputError that says what to do, the store
+    and the states left as they were."""
     day1, day2, midnight, end = days
     run(tmp_path, "p", [(day2, end)], "partitioned", buckets=7)
     before = canonical(tmp_path / "p.duckdb")
@@ -237,10 +241,13 @@ def test_what_a_partitioned_daily_run_cannot_do_is_refused(days: Days, tmp_path:
         run(tmp_path, "p", [(day1, midnight)], "partitioned", buckets=64)
     with pytest.raises(InputError, match="made by the partitioned engine"):
         run(tmp_path, "p", [(day1, midnight)])
-    with pytest.raises(InputError, match="does not run past days again"):
+    states = StateStore(tmp_path / "p-states")
+    _, record = states.load("p0007-run", end) or (0, {})
+    states.save("p0007-run", end, {k: v for k, v in record.items() if k != "journal"})
+    with pytest.raises(InputError, match="older than any daily run this store can run again"):
         run(tmp_path, "p", [(day1, midnight)], "partitioned", buckets=7)
     assert canonical(tmp_path / "p.duckdb") == before
-    assert StateStore(tmp_path / "p-states").watermarks("p0007-run") == [end]
+    assert states.watermarks("p0007-run") == [end]
     run(tmp_path, "l", [(day1, midnight)])
     with pytest.raises(InputError, match="made by --engine local"):
         run(tmp_path, "l", [(day2, end)], "partitioned", buckets=7)

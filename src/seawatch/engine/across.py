@@ -134,7 +134,8 @@ def _resumed(cfg: TaskConfig) -> Across:
     carry = cfg.carry
     assert carry is not None
     if carry.resume_us is not None:
-        states, name = carry.states(), across_name(carry.buckets)
+        name = across_name(carry.buckets)
+        states = carry.reading(name, carry.resume_us)
         if states.path(name, carry.resume_us).exists():
             found = states.load(name, carry.resume_us)
             assert found is not None

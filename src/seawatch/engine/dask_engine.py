@@ -23,7 +23,9 @@ A daily run (``carry``, ``ingest --incremental``) resumes each bucket's chain fr
 the last run kept, ends it at the run's watermark (events open there issued open, issued
 again or retracted by the next run) and keeps it; the detectors across vessels run a day at
 a time, carried too (:mod:`seawatch.engine.across`); the states and the refusals are
-:mod:`seawatch.engine.partition_state`'s. Workers must then see the store's state directory.
+:mod:`seawatch.engine.partition_state`'s; its rows of past days run those days again first,
+bucket by bucket (:mod:`seawatch.engine.partition_late`). Workers must then see the store's
+state directory.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +49,9 @@ from seawatch.decode.lacking import Untimed
 from seawatch.engine import arrowfile
 from seawatch.engine.across import Cursor, across_task, window
 from seawatch.engine.inputs import Piece
-from seawatch.engine.partition_state import Carry, carried_buckets, keep_record, refuse_past
+from seawatch.engine.partition_journal import journal
+from seawatch.engine.partition_late import Past, Tasks, settle_past
+from seawatch.engine.partition_state import Carry, carried_buckets, keep_record
 from seawatch.engine.partition_tasks import (
     TaskConfig,
     VesselOut,
@@ -155,16 +160,22 @@ def _dask_client(scheduler: str | None, workers: int) -> tuple[Any, Any]:
 
 
 def _run_tasks(
-    manifest: Manifest, cfg: TaskConfig, runner: Any, slot_s: int, carried: Sequence[int] = ()
-) -> tuple[list[tuple[int, Any]], list[Any], list[Any]]:
+    manifest: Manifest, cfg: TaskConfig, runner: Any, slot_s: int, carried: Sequence[int] = (),
+    only: set[int] | None = None, extra: Mapping[int, list[VesselOut]] | None = None,
+) -> tuple[list[tuple[int, Any]], list[Any], list[Any]]:  # fmt: skip
     """Every task of the run, submitted: the vessel tasks' (day, output) in a fixed order
     (bucket by bucket, the largest first, each day by day), the stages across vessels
     (encounters, identity changes) and the ids they retract (a daily run's), all as futures
     on a cluster (``runner.gather`` them) or as values in this process. ``carried``: the
-    buckets a daily run resumes a state of (they run from the first day, rows or not)."""
+    buckets a daily run resumes a state of (they run from the first day, rows or not);
+    ``only``: the buckets to run (a past run run again, :mod:`.partition_late`), ``extra``:
+    the others' released positions by day, for the stage across vessels."""
     sizes: dict[int, int] = dict.fromkeys(carried, 0)
     first: dict[int, int] = dict.fromkeys(carried, manifest.days[0] if manifest.days else 0)
+    extra = extra or {}
     for f in manifest.files.values():
+        if only is not None and f["bucket"] not in only:
+            continue
         sizes[f["bucket"]] = sizes.get(f["bucket"], 0) + f["rows"]
         first[f["bucket"]] = min(first.get(f["bucket"], f["day"]), f["day"])
     buckets = sorted(sizes, key=lambda b: (-sizes[b], b))  # the largest first
@@ -180,8 +191,8 @@ def _run_tasks(
         if cfg.carry is not None:  # a daily run: the stage across vessels a day at a time
             prev: Any = None
             for day in manifest.days:
-                prev = across_task(prev, cfg, day, [o for o in outs if o.day == day],
-                                   day == last_day)  # fmt: skip
+                mine = [o for o in outs if o.day == day] + extra.get(day, [])
+                prev = across_task(prev, cfg, day, mine, day == last_day)
                 found.append(prev[1])
             return [(o.day, o) for o in outs], found, [prev[2]] if prev else []
         close = [slot_task(outs, cfg, t0, t1) for t0, t1 in slots(manifest, slot_s)]
@@ -200,7 +211,7 @@ def _run_tasks(
     if cfg.carry is not None:  # a daily run: the stage across vessels a day at a time
         step = None
         for day in manifest.days:
-            mine = [f for d, f in futures if d == day]
+            mine = [f for d, f in futures if d == day] + extra.get(day, [])
             step = runner.submit(across_task, step, cfg, day, mine, day == last_day,
                                  priority=rank[day] * 2**40, pure=False)  # fmt: skip
             found.append(runner.submit(operator.itemgetter(1), step, pure=False))
@@ -211,6 +222,21 @@ def _run_tasks(
     across = [runner.submit(encounter_runs, close, cfg, pure=False),
               runner.submit(statics_task, cfg, pure=False)]  # fmt: skip
     return futures, across, []
+
+
+def _gathered(runner: Any, slot_s: int) -> Tasks:
+    """:func:`_run_tasks` for a past run run again, its results gathered."""
+
+    def run(
+        manifest: Manifest, cfg: TaskConfig, carried: list[int], only: set[int],
+        extra: dict[int, list[VesselOut]],
+    ) -> tuple[list[VesselOut], pa.Table, list[str]]:  # fmt: skip
+        planned, across, ends = _run_tasks(manifest, cfg, runner, slot_s, carried, only, extra)
+        outs = runner.gather([f for _, f in planned])
+        events = pa.concat_tables([EVENTS_SCHEMA.empty_table(), *runner.gather(across)])
+        return outs, events, [r for rs in runner.gather(ends) for r in rs]
+
+    return run
 
 
 def _chain(prev: Any, cfg: TaskConfig, day: int, bucket: int, last: bool) -> Any:
@@ -228,11 +254,12 @@ def _read(path: str | None, schema: pa.Schema) -> pa.Table:
 def _load(
     planned: list[tuple[int, Any]], across: list[Any], ends: list[Any], runner: Any,
     root: Path, manifest: Manifest, sinks: Sequence[Sink], report: EngineReport,
-) -> list[VesselOut]:  # fmt: skip
+) -> tuple[list[VesselOut], pa.Table, list[str]]:  # fmt: skip
     """Feed the sinks the tasks' files a day at a time, each day as soon as its tasks are
     done (on a cluster, while it works on later days and on encounters), an hour of every
     bucket at a time (the store's duplicate check then looks at that hour only); the stages
-    across vessels and the run's end last."""
+    across vessels and the run's end last. Returns the vessel tasks' outputs, the stages'
+    events and the ids they retract."""
     source = manifest.sources[0] if manifest.sources else "pipeline"
     empty = read_part(root, None, "positions")
     no_statics = read_part(root, None, "statics")
@@ -277,12 +304,12 @@ def _load(
     events = pa.concat_tables(runner.gather(across))
     _count(report, events)
     final = Final(ChunkResult(empty.slice(0, 0), events), segments, history)
-    retract = {r for o in done for r in o.retract} | {r for rs in runner.gather(ends) for r in rs}
-    final.result.retract = sorted(retract)
+    across_retract = [r for rs in runner.gather(ends) for r in rs]
+    final.result.retract = sorted({r for o in done for r in o.retract} | set(across_retract))
     report.segments = segments.num_rows
     for sink in sinks:
         sink.finish(final)
-    return done
+    return done, events, across_retract
 
 
 def load_step_us(rows: int, first_us: int, last_us: int) -> int:
@@ -322,6 +349,7 @@ def run_partitioned(
     client: Any = None,
     report: EngineReport | None = None,
     carry: Carry | None = None,
+    past: Past | None = None,
 ) -> EngineReport:
     """Run ``sources`` partitioned (see the module docstring) into ``sinks``.
 
@@ -330,7 +358,8 @@ def run_partitioned(
     cluster at ``scheduler``, or of a new LocalCluster of ``workers`` processes, closed at
     the end). ``work_dir``: for the partitions and the tasks' files (default: a temporary
     directory, removed at the end). ``carry``: a daily run, resumed from and kept in the
-    store's states (:mod:`seawatch.engine.partition_state`)."""
+    store's states (:mod:`seawatch.engine.partition_state`); its rows of past days run those
+    again into ``past`` (:mod:`seawatch.engine.partition_late`)."""
     report = report or EngineReport(events_by_type={d.name: 0 for d in detectors()})
     started = time.perf_counter()
     tmp = None
@@ -353,10 +382,6 @@ def run_partitioned(
             for f in manifest.files.values():
                 report.read[f["kind"]] += f["rows"]
             newest = manifest.watermark_us or 0
-            if carry is not None:
-                refuse_past(carry, manifest, root)
-                newest = max(newest, carry.record.get("latest_us") or 0)
-                carry.end(newest, int(settings.reorder_window_s * 1e6))
             cfg = TaskConfig(
                 root=str(root), work=str(work_dir / "tasks"),
                 watermark_us=newest, zones=tuple(zones),
@@ -364,12 +389,21 @@ def run_partitioned(
                 reorder_window_s=settings.reorder_window_s, chunk_rows=chunk_rows,
                 compression=settings.work_compression, carry=carry,
             )  # fmt: skip
+            if carry is not None:  # rows of past days run those again first, then its end
+                make = lambda r, w, t, c: replace(cfg, root=str(r), work=str(w),  # noqa: E731
+                                                  watermark_us=t, carry=c)  # fmt: skip
+                newest = settle_past(carry, manifest, root, _gathered(runner, slot_s), make,
+                                     work_dir, past, settings, newest)  # fmt: skip
+                cfg = replace(cfg, watermark_us=newest)
             carried = carried_buckets(carry) if carry is not None else []
-            planned, across, ends = _run_tasks(manifest, cfg, runner, slot_s, carried)
-            done = _load(planned, across, ends, runner, root, manifest, sinks, report)
+            if manifest.days or carry is None:
+                planned, across, ends = _run_tasks(manifest, cfg, runner, slot_s, carried)
+                done, events, retract = _load(planned, across, ends, runner, root, manifest,
+                                              sinks, report)  # fmt: skip
             if carry is not None and manifest.days:  # the store holds the run: its record
+                more = journal(carry, manifest, root, done, events, retract)
                 keep_record(carry, {o.bucket: o.held for o in done if o.held is not None},
-                            newest)  # fmt: skip
+                            newest, more)  # fmt: skip
         finally:
             if own:
                 client.close()

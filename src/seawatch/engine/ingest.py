@@ -191,6 +191,7 @@ class Ingest:
         tasks wrote; with ``states``, a daily run (:mod:`seawatch.engine.partition_state`).
         The whole session: no :meth:`add` before, no :meth:`finish` after."""
         from seawatch.engine.dask_engine import BUCKETS, run_partitioned
+        from seawatch.engine.partition_late import Past
         from seawatch.engine.partition_state import start
 
         if not self.detect or self._finished or self.engine.report.chunks:
@@ -198,16 +199,19 @@ class Ingest:
         self._finished = self._resumed = True
         todo = self._todo(inputs)
         self.sink.sources[:] = todo  # source_id: the input's place among these
-        carry = None
+        carry = past = None
         if self.states is not None:  # a daily run: each bucket's state (engine.partition_state)
             carry = start(self.states, options.get("buckets", BUCKETS), todo,
                           [self.sink.fingerprints[n] for n in todo], self.watermark_us)  # fmt: skip
-            self.sink.sources[:] = carry.sources  # then the inputs of the rows held
+            self.sink.sources = carry.sources  # then the inputs of the rows held (one list:
+            past = Past(self.sink.store, self._rerun_sink)  # past days run again add theirs)
         if todo:
             run_partitioned(todo, self.engine.settings, sinks=self.engine.sinks,
                             engine=engine, zones=self.zones, params=self.params,
                             report=self.engine.report, untimed=self.untimed,
-                            carry=carry, **options)  # fmt: skip
+                            carry=carry, past=past, **options)  # fmt: skip
+        if past is not None:
+            self.sink.report.rerun = past.report
         self.sink.complete([n for n in todo if n not in self.engine.report.findings.failed])
         return self.report
 

@@ -62,8 +62,8 @@ from seawatch.store.base import Store
 if TYPE_CHECKING:
     from seawatch.engine.store_sink import StoreSink
 
-__all__ = ["NAME", "Rerun", "Run", "journal_of", "merge_wrote", "named", "rerun_past",
-           "state_digest", "wrote"]  # fmt: skip
+__all__ = ["NAME", "Rerun", "Run", "dedup", "journal_of", "merge_wrote", "named", "rerun_past",
+           "state_digest", "tree_digest", "wrote"]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,9 @@ class Rerun:
     """Start of the first day run again."""
     unreachable: int = 0
     """Late positions older than any day that can be run again (stored without a track)."""
+    buckets: int = 0
+    """(day, bucket) chains run again (the partitioned engine's: a bucket whose state comes
+    out unchanged stops there, :mod:`seawatch.engine.partition_late`)."""
     changed: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(("positions", "events", "removed", "segments"), 0)
     )
@@ -138,7 +141,6 @@ def state_digest(state: Mapping[str, Any]) -> str:
     """A hash of what a day's state holds that a next day reads: tables by their rows in a
     total order, dicts and sets in key order, held rows by input name; not its inputs, the
     ids it wrote or the day it resumed from."""
-    h = hashlib.sha256()
     tree = dict(state)
     pipeline = dict(tree["pipeline"])
     names = tree.get("sources", [])
@@ -146,6 +148,13 @@ def state_digest(state: Mapping[str, Any]) -> str:
     tree["pipeline"], tree["sources"] = pipeline, None
     for k in _NOT_COMPARED:
         tree.pop(k, None)
+    return tree_digest(tree)
+
+
+def tree_digest(tree: Any) -> str:
+    """A hash of a state's tree (tables by their rows in a total order, dicts and sets in
+    key order) as :func:`state_digest` takes it: for states without held rows to name."""
+    h = hashlib.sha256()
     _feed(h, tree)
     return h.hexdigest()
 
@@ -197,7 +206,7 @@ def _feed(h: Any, v: Any) -> None:
         _feed(h, vars(v))
 
 
-def _dedup(late: pa.Table, journal: pa.Table, kind: str) -> pa.Table:
+def dedup(late: pa.Table, journal: pa.Table, kind: str) -> pa.Table:
     """``late`` without the rows ``journal`` holds (same message key and station)."""
     if not late.num_rows or not journal.num_rows:
         return late
@@ -339,7 +348,7 @@ def _day(
     for buffer in engine.pipeline.buffers.values():
         buffer.taken = []
     rows = {
-        k: pa.concat_tables([journal[k], _dedup(late[k], journal[k], k).cast(journal[k].schema)])
+        k: pa.concat_tables([journal[k], dedup(late[k], journal[k], k).cast(journal[k].schema)])
         for k in ("positions", "statics")
     }
     piece = Piece(_numbered(rows["positions"], engine), _numbered(rows["statics"], engine),

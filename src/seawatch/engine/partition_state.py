@@ -20,12 +20,18 @@ record names as kept: a run killed before its record (an exception in a task, th
 killed) leaves files no record names, which nothing reads; the previous state is intact and
 running the day again gives what a clean run gives.
 
+Rows older than the watermark the run resumes from (late data for a past day) run the runs
+they fall in again, and the following ones while a bucket's state changes
+(:mod:`seawatch.engine.partition_late`): each run therefore keeps, beside each bucket's
+state, its *journal* (the bucket's partitions and the positions it released, per day) and
+the ids each bucket and the stage across vessels wrote (its record's ``wrote``).
+
 Refused with an :class:`~seawatch.errors.InputError` (nothing stored): another bucket count
 than the store's daily runs were made with (a vessel's state is in its bucket's file: run
 with the same ``--buckets``, or the period again from its start in a new store); daily runs
 made by the other engine (``--engine local`` keeps one pipeline's state, ``all/``); rows
-older than the watermark the run resumes from (the local engine runs those past days again
-from its journals, :mod:`seawatch.engine.late`; the partitioned engine keeps no journals yet);
+older than any run that can be run again (its record, its journals and the state before it
+kept: :data:`~seawatch.engine.state.KEEP` runs, made by a version that keeps journals);
 a run that would end where the one it resumes from ended (all its rows waiting in the
 state: its files would replace that run's; the local engine grows that day instead).
 """
@@ -42,19 +48,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from seawatch.engine import arrowfile
-from seawatch.engine.pipeline import SOURCE_ID, ts_us
+from seawatch.engine.pipeline import SOURCE_ID
 from seawatch.engine.reorder import NEVER_US
 from seawatch.engine.state import StateStore
 from seawatch.errors import InputError
 
 if TYPE_CHECKING:
-    from seawatch.engine.partitions import Manifest
     from seawatch.engine.pipeline import Pipeline
 
 __all__ = ["Carry", "across_name", "bucket_name", "carried_buckets", "check_engine",
-           "keep_bucket", "keep_record", "portable", "previous", "refuse_past",
-           "resume_bucket", "start"]  # fmt: skip
+           "keep_bucket", "keep_record", "portable", "previous", "record_name", "resume_bucket",
+           "start"]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +103,19 @@ class Carry:
     """The run's inputs by ``source_id``: its own, then those of rows held by the last run."""
     inputs: list[str] = field(default_factory=list)
     """The fingerprints of this run's inputs."""
+    staged: str | None = None
+    """A past run run again (:mod:`seawatch.engine.partition_late`): where its states are
+    written, under their final names, until they replace the old ones together."""
 
     def states(self) -> StateStore:
+        """Where this run's states are written."""
+        return StateStore(Path(self.staged or self.root))
+
+    def reading(self, name: str, mark: int) -> StateStore:
+        """Where ``name``'s state at ``mark`` is read: the one a re-run wrote, else the
+        store's."""
+        if self.staged and StateStore(Path(self.staged)).path(name, mark).exists():
+            return StateStore(Path(self.staged))
         return StateStore(Path(self.root))
 
     def end(self, newest_us: int, window_us: int) -> None:
@@ -135,6 +150,9 @@ def check_engine(states: StateStore, partitioned: bool) -> None:
 def previous(states: StateStore, buckets: int, fingerprints: set[str]) -> Carry:
     """The run to resume from: the latest record made with ``buckets`` and without any of
     ``fingerprints`` (a run killed before its record, or run again, resumes before them)."""
+    from seawatch.engine.partition_journal import roll_forward
+
+    roll_forward(states.root)  # a re-run of past days killed while its files were renamed
     check_engine(states, partitioned=True)
     if states.root.is_dir():
         other = sorted(int(m.group(1)) for p in states.root.iterdir()
@@ -171,27 +189,6 @@ def start(
     return carry
 
 
-def refuse_past(carry: Carry, manifest: Manifest, root: Path) -> None:
-    """Refuse rows older than the watermark the run resumes from (see the module docstring);
-    rows without a time are not (the cleaner drops them)."""
-    if carry.resume_us is None:
-        return
-    oldest = []
-    for rel, f in manifest.files.items():
-        if f["min_ts_us"] < carry.resume_us:  # a row without a time counts as oldest there
-            rows = arrowfile.read(root / rel, ["ts"])
-            t = ts_us(rows)[np.asarray(rows.column("ts").is_valid(), bool)]
-            if len(t) and t.min() < carry.resume_us:
-                oldest.append(int(t.min()))
-    if oldest:
-        raise InputError(
-            f"rows from {_iso(min(oldest))} on, older than {_iso(carry.resume_us)} where this "
-            "store's last daily run ended: the partitioned engine does not run past days again "
-            "yet (the local engine does); leave those rows out, or run the period again from "
-            "its start in a new store"
-        )
-
-
 def carried_buckets(carry: Carry) -> list[int]:
     """The buckets whose state the run resumed from kept (files at that watermark that its
     record does not name are a killed run's, never read)."""
@@ -217,7 +214,8 @@ def resume_bucket(carry: Carry, bucket: int, pipe: Pipeline) -> bool:
     the bucket has none (its first run)."""
     if carry.resume_us is None or bucket not in carried_buckets(carry):
         return False
-    states, name = carry.states(), bucket_name(carry.buckets, bucket)
+    name = bucket_name(carry.buckets, bucket)
+    states = carry.reading(name, carry.resume_us)
     path = states.path(name, carry.resume_us)
     found = states.load(name, carry.resume_us)
     assert found is not None
@@ -240,10 +238,14 @@ def keep_bucket(carry: Carry, bucket: int, pipe: Pipeline) -> list[str]:
     return names
 
 
-def keep_record(carry: Carry, kept: dict[int, list[str]], newest_us: int) -> None:
+def keep_record(
+    carry: Carry, kept: dict[int, list[str]], newest_us: int, more: dict[str, Any]
+) -> None:
     """The run's record, last, once the store holds the run: a next run resumes from it.
-    ``kept``: the buckets whose state the run kept, with the inputs of their held rows."""
+    ``kept``: the buckets whose state the run kept, with the inputs of their held rows;
+    ``more``: what running it again reads (:func:`seawatch.engine.partition_late.journal`)."""
     held = sorted({n for names in kept.values() for n in names})
     record = {"buckets": carry.buckets, "inputs": sorted(carry.inputs), "sources": held,
-              "kept": sorted(kept), "latest_us": newest_us, "prev_us": carry.resume_us}  # fmt: skip
+              "kept": sorted(kept), "latest_us": newest_us, "prev_us": carry.resume_us,
+              **more}  # fmt: skip
     carry.states().save(record_name(carry.buckets), carry.until_us, record)

@@ -59,6 +59,7 @@ __all__ = [
     "bucket_of",
     "decode_input",
     "merge_bucket",
+    "part_rel",
     "read_part",
     "write_partitions",
 ]
@@ -104,7 +105,7 @@ class Manifest:
 
     def part(self, kind: str, day: int, bucket: int) -> str | None:
         """The relative path of one partition, None when it holds no rows."""
-        rel = _rel(kind, day, bucket)
+        rel = part_rel(kind, day, bucket)
         return rel if rel in self.files else None
 
     def save(self, root: Path) -> None:
@@ -117,7 +118,8 @@ class Manifest:
         return cls(**json.loads((root / "manifest.json").read_text(encoding="utf-8")))
 
 
-def _rel(kind: str, day: int, bucket: int) -> str:
+def part_rel(kind: str, day: int, bucket: int) -> str:
+    """Where one partition is, relative to the root."""
     date = datetime.fromtimestamp(day * 86_400, UTC).date().isoformat()
     return f"{kind}/day={date}/bucket={bucket:04d}.arrow"
 
@@ -262,7 +264,7 @@ def merge_bucket(
     files: dict[str, dict[str, Any]] = {}
     for (kind, day), rels in sorted(grouped.items()):
         rows = time_order(pa.concat_tables([arrowfile.read(root / r) for r in rels]), kind)
-        rel = _rel(kind, day, bucket)
+        rel = part_rel(kind, day, bucket)
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         arrowfile.write(rows, root / rel, compression)
         ts = ts_us(rows)

@@ -118,7 +118,8 @@ class IngestReport:
             return ""
         start = "the first" if r.first_us is None else datetime.fromtimestamp(
             r.first_us / 1e6, UTC).strftime("%Y-%m-%dT%H:%MZ")  # fmt: skip
-        return (f"; rows of past days: {r.days} day(s) run again from {start} "
+        chains = f", {r.buckets} (run, bucket) chains" if r.buckets else ""
+        return (f"; rows of past days: {r.days} day(s) run again from {start}{chains} "
                 f"({r.changed['positions']} positions, {r.changed['events']} events, "
                 f"{r.changed['segments']} segments written, {r.changed['removed']} events "
                 "removed)")  # fmt: skip
