@@ -18,7 +18,9 @@ newest (timed), the database's size before and after, and the queries again, now
 the GeoParquet files of the archived days with the table (the same windows: the row
 counts must be the same).
 
-PostgreSQL: ``--writers`` sets ``db_writers`` (parallel writer connections). ``--maintain``
+The chunks are written in one ``Store.loading()`` (PostgreSQL: new days loaded without
+indexes, indexed and attached once complete); ``--indexed``: without it. PostgreSQL:
+``--writers`` sets ``db_writers`` (parallel writer connections). ``--maintain``
 (both backends) runs ``seawatch db maintain`` after the queries (timed) and the queries
 again on the same store (PostgreSQL: closed days rewritten in track order; DuckDB: closed
 days copied in vessel order, read by tracks).
@@ -133,6 +135,12 @@ def main() -> None:
         "before and after, and the queries again",
     )
     ap.add_argument(
+        "--indexed",
+        action="store_true",
+        help="write every chunk into indexed partitions (no `Store.loading`: PostgreSQL's "
+        "way before its bulk loads of new days)",
+    )
+    ap.add_argument(
         "--writers",
         type=int,
         default=0,
@@ -182,10 +190,11 @@ def run(args: argparse.Namespace) -> None:
     labeller = Labeller(store, LabelRules.from_settings(settings, store.policy))
     t0 = time.perf_counter()
     stored = 0
-    for rows in copies(base, args.positions, args.fleets, args.chunk):
-        with store.transaction():
-            rows = rows.append_column("msg_key", message_keys(rows, "positions"))
-            stored += store.write("positions", labeller.records(rows, "bench"))
+    with contextlib.nullcontext() if args.indexed else store.loading():
+        for rows in copies(base, args.positions, args.fleets, args.chunk):
+            with store.transaction():
+                rows = rows.append_column("msg_key", message_keys(rows, "positions"))
+                stored += store.write("positions", labeller.records(rows, "bench"))
     ingest_s = time.perf_counter() - t0
     if postgres:  # statistics for the planner, as autovacuum would gather them
         store.backend.execute("ANALYZE positions")

@@ -19,7 +19,8 @@ from seawatch.errors import StoreError
 from seawatch.labels import parse_label
 from seawatch.settings import load_settings
 from seawatch.store import TABLES, open_store
-from seawatch.store.postgres import PostgresBackend, _placeholders
+from seawatch.store.pg_sql import placeholders as _placeholders
+from seawatch.store.postgres import PostgresBackend
 
 T0 = datetime(2024, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 

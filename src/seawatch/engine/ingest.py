@@ -24,7 +24,11 @@ all of them would. Its output is deduplicated in the same way. Rows of a day alr
 (older than the state's watermark) run that day and the following ones again, until a day's
 state is unchanged (:mod:`seawatch.engine.late`). Positions keep the input they came from
 through the pipeline (``source_id``), so the labelling rules by source apply to each row as
-read, even when two inputs' rows are released together. Rows too late to put in
+read, even when two inputs' rows are released together. A batch run (:func:`ingest` without
+``states``) is a :meth:`~seawatch.store.base.Store.loading`: on PostgreSQL the days it is
+first to write are loaded without indexes and seen by readers only once the run has moved
+past them, whole (a crash leaves them unseen, their chunks kept and finished by the next
+run); the report then counts a message repeated in two chunks in both. Rows too late to put in
 time order are stored as read (without a track), counted and reported, never dropped.
 :class:`Ingest` keeps one run going over inputs that arrive one after another (a live feed's
 batches).
@@ -37,6 +41,7 @@ not logged complete. Messages without a receive time are stored only with ``unti
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -384,7 +389,10 @@ def ingest(
         states=states,
         watermark_us=watermark_us,
     )
-    if engine != "local":
-        return session.run_partitioned(inputs, engine, options or {})
-    session.add(inputs)
-    return session.finish()
+    # a batch run: days new to the store loaded whole (Store.loading); a daily run with a
+    # state store reads back the past days it runs again, so its rows go in as before
+    with store.loading() if states is None else contextlib.nullcontext():
+        if engine != "local":
+            return session.run_partitioned(inputs, engine, options or {})
+        session.add(inputs)
+        return session.finish()

@@ -21,7 +21,7 @@ import logging
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from types import TracebackType
 
@@ -109,6 +109,12 @@ class Backend(ABC):
         """Rewrite ``table`` in this backend's layout (a schema version in ``RELAID``), in
         the caller's transaction; the rows moved (0: nothing to do, the default)."""
         return 0
+
+    def loading(self) -> AbstractContextManager[None]:
+        """A load of many chunks: within, a backend may write days that hold no rows yet
+        its own faster way, seen by readers only once complete (PostgreSQL: without
+        indexes, then indexed and attached, :mod:`.pg_load`); the default changes nothing."""
+        return nullcontext()
 
     def maintain(self) -> list[str]:
         """Rewrite what a backend keeps better rewritten once written (PostgreSQL: each
@@ -268,6 +274,16 @@ class Store:
     def transaction(self) -> AbstractContextManager[None]:
         return self.backend.transaction()
 
+    def loading(self) -> AbstractContextManager[None]:
+        """A bulk load (an ingest run of many chunks): within, each chunk is still written
+        and committed by :meth:`write` in its transaction, but a backend may keep days that
+        had no rows before the load out of readers' sight until the load is past them,
+        then show each whole (PostgreSQL: loaded without indexes, indexed once; a crash
+        leaves the days unseen, their committed chunks kept for the next load or
+        ``seawatch db maintain`` to finish). The rows stored, and what queries answer
+        once the load is past a day, are the same as without it."""
+        return self.backend.loading()
+
     def write(self, table: str, rows: pa.Table) -> int:
         """Insert ``rows`` into ``table`` with its conflict rule; rows stored (see Backend)."""
         if rows.num_rows == 0:
@@ -282,7 +298,7 @@ class Store:
             if table == "positions":  # late rows of an archived day: the day comes back
                 from seawatch.store.archive import reopen
 
-                reopen(self, rows.column("ts"))
+                reopen(self, rows.column("ts"))  # (into its partition: a day with rows)
             return self.backend.insert(tdef, tdef.conform(rows))
 
     def append(self, table: str, row: dict[str, object]) -> None:

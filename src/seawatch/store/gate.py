@@ -20,11 +20,20 @@ from typing import Any, Final, TypeVar
 
 from seawatch.store.tables import SEQUENCE
 
-__all__ = ["PG_ENTER", "WriterGate", "gate_for", "pg_settled"]
+__all__ = ["LOADING", "PG_ENTER", "WriterGate", "gate_for", "pg_settled"]
 
 _PG_WRITERS: Final = 0x5EA7_0001  # the advisory lock key of writers of sequenced tables
 PG_ENTER: Final = f"SELECT pg_advisory_xact_lock_shared({_PG_WRITERS})"
 """Run in a writing transaction before it draws write numbers (released when it ends)."""
+LOADING: Final = "seawatch: loading from seq "
+"""The comment of a day's loading table (:mod:`.pg_load`), then its first write number."""
+# the smallest first write number of the loading tables: their rows are not seen yet
+_PG_LOADING = (
+    "SELECT min(substr(d.description, %s)::bigint) FROM pg_class c JOIN pg_description d "
+    "ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0 "
+    "WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace "
+    "AND d.description LIKE %s"
+)
 
 T = TypeVar("T")
 _GATES: dict[str, WriterGate] = {}
@@ -79,7 +88,9 @@ def gate_for(path: Path) -> WriterGate:
 def pg_settled(con: Any, timeout_s: float) -> int | None:
     """PostgreSQL (a psycopg connection, autocommit, no transaction open): the writers'
     lock held alone for a moment (every transaction that drew write numbers has ended),
-    the sequence's last value read then; None if the lock was not had in ``timeout_s``."""
+    the sequence's last value read then, or one less than the first write number of a day
+    being loaded (its rows are seen once the day is); None if the lock was not had in
+    ``timeout_s``."""
     import psycopg
 
     con.execute(f"SET lock_timeout = '{int(timeout_s * 1000)}ms'")
@@ -90,8 +101,10 @@ def pg_settled(con: Any, timeout_s: float) -> int | None:
             return None
         try:
             row = con.execute(f"SELECT last_value, is_called FROM {SEQUENCE}").fetchone()
+            load = con.execute(_PG_LOADING, [len(LOADING) + 1, LOADING + "%"]).fetchone()
         finally:
             con.execute(f"SELECT pg_advisory_unlock({_PG_WRITERS})")
     finally:
         con.execute("RESET lock_timeout")
-    return int(row[0]) if row and row[1] else 0
+    settled = int(row[0]) if row and row[1] else 0
+    return settled if not load or load[0] is None else min(settled, int(load[0]) - 1)

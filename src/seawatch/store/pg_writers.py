@@ -85,17 +85,18 @@ class FallBackError(Exception):
     chunk's rows are written by one connection, which merges."""
 
 
-def copy_new(con: Any, table: TableDef, data: bytes) -> int | None:
+def copy_new(con: Any, table: TableDef, data: bytes, into: str | None = None) -> int | None:
     """COPY ``data`` straight into ``table``: the fast way when every message is new (the
     common case). ``None`` when some are stored already, or were by another writer
     meanwhile (unique violation at the first one): rolled back to a savepoint, and the
-    caller merges instead. A file ingested twice fails at its first row, cheaply."""
+    caller merges instead. A file ingested twice fails at its first row, cheaply. ``into``:
+    another table of the same columns (a day being loaded, :mod:`.pg_load`)."""
     import psycopg
 
     cols = ", ".join(table.names)
     try:
         with con.transaction(), con.cursor() as cur:  # a savepoint
-            with cur.copy(f"COPY {table.name} ({cols}) FROM STDIN (FORMAT csv)") as copy:
+            with cur.copy(f"COPY {into or table.name} ({cols}) FROM STDIN (FORMAT csv)") as copy:
                 copy.write(data)
             return int(cur.rowcount)
     except psycopg.errors.UniqueViolation:
@@ -132,10 +133,10 @@ def write_csv(con: Any, table: TableDef, rows: pa.Table) -> int:
     return merge(con, table, data) if written is None else written
 
 
-def _copy_all(con: Any, table: TableDef, rows: pa.Table) -> int:
+def _copy_all(con: Any, table: TableDef, rows: pa.Table, into: str | None = None) -> int:
     """COPY ``rows``, all new; :class:`FallBackError` if some are stored (a merge needs a
     temporary table, and a transaction that used one cannot be prepared)."""
-    written = copy_new(con, table, to_csv(rows))
+    written = copy_new(con, table, to_csv(rows), into)
     if written is None:
         raise FallBackError
     return written
@@ -204,10 +205,11 @@ class Writers:
             self._cons.append(con)
         return self._cons
 
-    def write(self, con: Any, table: TableDef, rows: pa.Table) -> int:
-        """``rows`` (storage order, one per message) into ``table``: slice 0 on ``con`` in
-        its transaction, the others prepared on the extra connections. Raises
-        :class:`FallBackError` (all undone) when a lock wait timed out."""
+    def write(self, con: Any, table: TableDef, rows: pa.Table, into: str | None = None) -> int:
+        """``rows`` (storage order, one per message) into ``table`` (or the table ``into``
+        of its columns): slice 0 on ``con`` in its transaction, the others prepared on the
+        extra connections. Raises :class:`FallBackError` (all undone) when a lock wait
+        timed out."""
         import psycopg
 
         cons = self.connections()
@@ -225,7 +227,7 @@ class Writers:
             try:
                 if table.sequenced:  # its write numbers settle when the slice commits
                     c.execute(PG_ENTER)  # (a prepared transaction keeps the lock)
-                written = _copy_all(c, table, slices[i])
+                written = _copy_all(c, table, slices[i], into)
                 c.execute(f"PREPARE TRANSACTION '{gid}'")
             except BaseException:
                 _rollback(c)
@@ -240,7 +242,7 @@ class Writers:
                 con.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
                 try:
                     with con.transaction():  # a savepoint: undone if the chunk falls back
-                        written = _copy_all(con, table, slices[0])
+                        written = _copy_all(con, table, slices[0], into)
                         written += sum(f.result() for f in futures)
                 finally:
                     con.execute("SET lock_timeout = DEFAULT")

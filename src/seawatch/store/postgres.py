@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 import pyarrow as pa
@@ -40,7 +40,8 @@ from seawatch.errors import StoreError
 from seawatch.store.base import Backend, redact_url
 from seawatch.store.gate import PG_ENTER, pg_settled
 from seawatch.store.pg_binary import binary_select, from_binary
-from seawatch.store.pg_csv import first_per_message, from_csv, ident, last_per_key, out_expr
+from seawatch.store.pg_csv import first_per_message, from_csv, ident, last_per_key, out_expr, to_csv
+from seawatch.store.pg_load import Load, finish_orphans, loading_name
 from seawatch.store.pg_parts import (
     EXTRAS,
     PARTITIONED,
@@ -51,55 +52,21 @@ from seawatch.store.pg_parts import (
     ensure_days,
     relayout,
 )
+from seawatch.store.pg_sql import ADD_SEQ, CREATE, POSTGRES, SESSION, password, placeholders
 from seawatch.store.pg_writers import (
     MIN_ROWS_PER_WRITER,
     PARTITION_LOCK_TIMEOUT,
     FallBackError,
     Writers,
+    copy_new,
     resolve_prepared,
     write_csv,
 )
-from seawatch.store.tables import SEQ, Dialect, TableDef, create_sql
+from seawatch.store.tables import TableDef, create_sql
 
-__all__ = ["POSTGRES", "PostgresBackend"]
+__all__ = ["POSTGRES", "PostgresBackend", "placeholders"]
 
 log = logging.getLogger(__name__)
-
-POSTGRES = Dialect(
-    "postgresql",
-    {
-        "int8": "SMALLINT",  # PostgreSQL has no one-byte integer
-        "int16": "SMALLINT",
-        "int32": "INTEGER",
-        "int64": "BIGINT",
-        "float": "REAL",
-        "double": "DOUBLE PRECISION",
-        "bool": "BOOLEAN",
-        "string": "TEXT",
-        "timestamp[us, tz=UTC]": "TIMESTAMPTZ",
-    },
-    keys_on_bulk=False,  # positions and statics: a unique index on (ts, msg_key) instead
-)
-
-# The query layer's queries are short and read tens of thousands of rows: JIT compilation
-# (on by default above a cost the bbox + time queries exceed) cost 50-60 ms of each, and
-# their ORDER BY spilled to disk with the default 4 MB work_mem (measured at 20 M positions).
-_SESSION = (("jit", "off"), ("work_mem", "64MB"))
-_CREATE = re.compile(r"^\s*CREATE TABLE IF NOT EXISTS (\w+)", re.IGNORECASE)
-_ADD_SEQ = re.compile(
-    rf"^\s*ALTER TABLE (\w+) ADD COLUMN (?:IF NOT EXISTS )?{SEQ}\b", re.IGNORECASE
-)
-_QUOTED = re.compile(r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")")
-
-
-def _placeholders(sql: str) -> str:
-    """``?`` placeholders (outside quotes) as psycopg's ``%s``; literal ``%`` doubled."""
-    parts = _QUOTED.split(sql)
-    for i in range(0, len(parts), 2):  # even parts are outside quotes
-        parts[i] = parts[i].replace("%", "%%").replace("?", "%s")
-    for i in range(1, len(parts), 2):
-        parts[i] = parts[i].replace("%", "%%")
-    return "".join(parts)
 
 
 class PostgresBackend(Backend):
@@ -111,7 +78,7 @@ class PostgresBackend(Backend):
         import psycopg
 
         self.display = redact_url(url)
-        self._secret = _password(url)
+        self._secret = password(url)
         self._url = url  # for read sessions' connections; never shown (see __repr__)
         try:
             self.con = psycopg.connect(
@@ -127,11 +94,13 @@ class PostgresBackend(Backend):
                 "(check the URL in --db / SEAWATCH_DB, and that the server runs)"
             ) from None
         self.con.execute("SET TIME ZONE 'UTC'")
-        for name, value in _SESSION:
+        for name, value in SESSION:
             self.con.execute(f"SET {name} = '{value}'")
         self._depth = 0
         self._written: set[str] = set()  # partitions written by the open transaction's writers
         self._writers = Writers(writers, lambda: PostgresBackend(url).con, self.display)
+        self._load: Load | None = None  # days being loaded (.pg_load), in a load
+        self._ddl: Any = None  # a connection that makes loading tables (without writers)
         resolve_prepared(self.con, self.display)  # what a crashed parallel write left
         self._entered = False
         self.postgis = self._has_postgis()
@@ -151,19 +120,19 @@ class PostgresBackend(Backend):
     def execute(self, sql: str, params: Sequence[object] = ()) -> None:
         import psycopg
 
-        m = _CREATE.match(sql)
+        m = CREATE.match(sql)
         if m and m.group(1).lower() in PARTITIONED:
             sql = f"{sql} {PARTITIONED[m.group(1).lower()]}"
         try:
             if params:
-                self.con.execute(_placeholders(sql), list(params))
+                self.con.execute(placeholders(sql), list(params))
             else:
                 self.con.execute(sql)
         except psycopg.Error as exc:
             raise self._fail(exc, sql) from None
         if m:
             self._extras(m.group(1).lower())
-        elif added := _ADD_SEQ.match(sql):  # migrating to schema 7: the seq index
+        elif added := ADD_SEQ.match(sql):  # migrating to schema 7: the seq index
             self._extras(added.group(1).lower())
 
     def _extras(self, table: str) -> None:
@@ -218,7 +187,7 @@ class PostgresBackend(Backend):
         if not params:
             return sql
         with psycopg.ClientCursor(self.con) as cur:
-            return cur.mogrify(_placeholders(sql), list(params))
+            return cur.mogrify(placeholders(sql), list(params))
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -237,6 +206,8 @@ class PostgresBackend(Backend):
                 yield
         except BaseException:
             self._writers.finish(commit=None)  # as the chunk's fate says
+            if self._load is not None:
+                self._load.rolled_back()
             raise
         else:
             self._writers.finish(commit=True)
@@ -244,6 +215,8 @@ class PostgresBackend(Backend):
             self._depth = 0
             self._written, written = set(), self._written
             self._entered = False  # the transaction's advisory lock is released with it
+        if self._load is not None:  # days the load's chunks have moved past: attached
+            self._load.committed()
         if written:  # the pages written are still in memory
             try:
                 self._summarize(written)
@@ -292,31 +265,71 @@ class PostgresBackend(Backend):
             with self.transaction():
                 if table.name not in PARTITIONED:
                     return write_csv(self.con, table, rows)
-                if not self._writers.usable(self.con):
-                    parts = ensure_days(self.con, days_of(rows))
-                    written = write_csv(self.con, table, rows)
-                    self._summarize(parts)
-                    return written
-                # partitions made and committed on a writer's connection: made in the
-                # chunk's transaction, the other writers could not see them (and would
-                # wait for them)
-                writer = self._writers.connections()[0]
-                with writer.transaction():  # waits long (an ATTACH held in a chunk)
-                    writer.execute(f"SET LOCAL lock_timeout = '{PARTITION_LOCK_TIMEOUT}'")
-                    parts = ensure_days(writer, days_of(rows))
-                self._written.update(parts)  # summarized once the chunk commits
-                if rows.num_rows >= MIN_ROWS_PER_WRITER * self._writers.count:
-                    try:
-                        return self._writers.write(self.con, table, rows)
-                    except FallBackError:
-                        log.info("%s: positions: merging on one connection", self.display)
-                return write_csv(self.con, table, rows)
+                if self._load is None:
+                    return self._indexed(table, rows)
+                return sum(  # days being loaded: COPY into their tables (.pg_load)
+                    self._indexed(table, part) if day is None else self._copy(table, part, day)
+                    for day, part in self._load.split(rows, days_of(rows))
+                )
         except psycopg.Error as exc:
             raise self._fail(exc, f"insert into {table.name}") from None
+
+    def _indexed(self, table: TableDef, rows: pa.Table) -> int:
+        """Positions into their days' partitions (made where missing), in the open
+        transaction."""
+        if not self._writers.usable(self.con):
+            parts = ensure_days(self.con, days_of(rows))
+            written = write_csv(self.con, table, rows)
+            self._summarize(parts)
+            return written
+        # partitions made and committed on a writer's connection: made in the chunk's
+        # transaction, the other writers could not see them (and would wait for them)
+        writer = self._writers.connections()[0]
+        with writer.transaction():  # waits long (an ATTACH held in a chunk)
+            writer.execute(f"SET LOCAL lock_timeout = '{PARTITION_LOCK_TIMEOUT}'")
+            parts = ensure_days(writer, days_of(rows))
+        self._written.update(parts)  # summarized once the chunk commits
+        return self._copy(table, rows, None)
+
+    def _copy(self, table: TableDef, rows: pa.Table, day: date | None) -> int:
+        """``rows`` of new messages COPYed into ``table`` (``day``: into its loading
+        table), by the parallel writers when they are on and the rows enough."""
+        into = None if day is None else loading_name(day)
+        enough = rows.num_rows >= MIN_ROWS_PER_WRITER * self._writers.count
+        if enough and self._writers.usable(self.con):
+            try:
+                return self._writers.write(self.con, table, rows, into)
+            except FallBackError:
+                log.info("%s: positions: merging on one connection", self.display)
+        if into is None:
+            return write_csv(self.con, table, rows)
+        return copy_new(self.con, table, to_csv(rows), into) or 0
 
     def _summarize(self, partitions: Iterable[str]) -> None:
         for index in brin_indexes(self.con, sorted(partitions)):
             self.con.execute(f"SELECT brin_summarize_new_values('{index}')")
+
+    @contextmanager
+    def loading(self) -> Iterator[None]:
+        """Within: days with no rows yet are loaded without indexes, attached complete
+        (:mod:`.pg_load`); days a crashed load left are finished first."""
+        if self._load is not None:
+            yield
+            return
+        finish_orphans(self.con, self.display)
+        self._load = Load(self.con, self._ddl_con, self.display)
+        try:
+            yield
+        finally:
+            load, self._load = self._load, None
+            load.close()
+
+    def _ddl_con(self) -> Any:
+        if self._writers.usable(self.con):
+            return self._writers.connections()[0]
+        if self._ddl is None:
+            self._ddl = PostgresBackend(self._url).con
+        return self._ddl
 
     def relayout(self, table: TableDef) -> int:
         """Rewrite ``table`` in this backend's layout (positions: partitioned by day)."""
@@ -338,7 +351,7 @@ class PostgresBackend(Backend):
         import psycopg
 
         try:
-            return cluster_closed(self.con, self.display)
+            return finish_orphans(self.con, self.display) + cluster_closed(self.con, self.display)
         except psycopg.Error as exc:
             raise self._fail(exc, "cluster positions partitions") from None
 
@@ -347,7 +360,7 @@ class PostgresBackend(Backend):
         rows = self.con.execute(  # not those of extensions (PostGIS: spatial_ref_sys)
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') "
-            "AND NOT c.relispartition AND NOT EXISTS "
+            "AND NOT c.relispartition AND c.relname !~ '^positions_l[0-9]{8}$' AND NOT EXISTS "
             "(SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')"
         ).fetchall()
         return {str(r[0]) for r in rows}
@@ -379,15 +392,6 @@ class PostgresBackend(Backend):
 
     def close(self) -> None:
         self._writers.close()
+        if self._ddl is not None:
+            self._ddl.close()
         self.con.close()
-
-
-def _password(url: str) -> str:
-    """The password in ``url`` (empty if none): kept only to scrub it from messages."""
-    from urllib.parse import unquote, urlsplit
-
-    try:
-        raw = urlsplit(url).password
-    except ValueError:
-        return ""
-    return unquote(raw) if raw else ""
