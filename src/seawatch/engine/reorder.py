@@ -122,10 +122,14 @@ class ReorderBuffer:
         kept: list[tuple[pa.Table, np.ndarray[Any, np.dtype[np.int64]]]] = []
         for table, ts in self._held:
             older = ts < self.horizon_us
-            if older.all():
+            k = int(np.count_nonzero(older))
+            if k == len(ts):
                 out.append(table)
-            elif not older.any():
+            elif k == 0:
                 kept.append((table, ts))
+            elif older[:k].all():  # a table in time order (a partition's): cut, not copied
+                out.append(table.slice(0, k))
+                kept.append((table.slice(k), ts[k:]))
             else:
                 out.append(table.filter(pa.array(older)))
                 kept.append((table.filter(pa.array(~older)), ts[~older]))
