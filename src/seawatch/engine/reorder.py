@@ -34,6 +34,12 @@ def ts_us(table: pa.Table) -> np.ndarray[Any, np.dtype[np.int64]]:
     return np.asarray(pc.fill_null(ts, pa.scalar(np.iinfo(np.int64).min, pa.int64())), np.int64)
 
 
+_KEYED = {
+    "positions": ["mmsi", "ts", "msg_type", "lat", "lon"],
+    "statics": ["mmsi", "ts", "msg_type", "part_num", "imo"],
+}  # the columns of :func:`seawatch.decode.keys.message_keys`
+
+
 def time_order(table: pa.Table, kind: str) -> pa.Table:
     """``table`` (``kind``: positions or statics) sorted by time, rows of equal time in a
     total order of their content (MMSI, then message key), not of arrival: the order of the
@@ -43,8 +49,17 @@ def time_order(table: pa.Table, kind: str) -> pa.Table:
     ts = ts_us(table)
     if _in_order(table, kind, ts, mmsi):  # e.g. a partition sorted when it was written
         return table
-    keys = np.asarray(message_keys(table, kind).to_numpy(), np.int64)
-    return table.take(np.lexsort((keys, mmsi, ts)))
+    order = np.lexsort((mmsi, ts))
+    ts_o, mmsi_o = ts[order], mmsi[order]
+    tie = np.flatnonzero((ts_o[1:] == ts_o[:-1]) & (mmsi_o[1:] == mmsi_o[:-1]))
+    if len(tie):  # rows of equal time and MMSI: in message key order, only those keyed
+        rows = np.unique(np.r_[tie, tie + 1])  # positions in ``order`` of the tied rows
+        named = table.select(_KEYED[kind])
+        keys = np.asarray(message_keys(named.take(order[rows]), kind).to_numpy(), np.int64)
+        joined = np.r_[False, np.isin(rows[1:] - 1, tie) & (rows[1:] == rows[:-1] + 1)]
+        group = np.cumsum(~joined)
+        order[rows] = order[rows][np.lexsort((keys, group))]  # stable: then arrival
+    return table.take(order)
 
 
 def _in_order(
@@ -122,10 +137,14 @@ class ReorderBuffer:
         kept: list[tuple[pa.Table, np.ndarray[Any, np.dtype[np.int64]]]] = []
         for table, ts in self._held:
             older = ts < self.horizon_us
-            if older.all():
+            k = int(np.count_nonzero(older))
+            if k == len(ts):
                 out.append(table)
-            elif not older.any():
+            elif k == 0:
                 kept.append((table, ts))
+            elif older[:k].all():  # a table in time order (a partition's): cut, not copied
+                out.append(table.slice(0, k))
+                kept.append((table.slice(k), ts[k:]))
             else:
                 out.append(table.filter(pa.array(older)))
                 kept.append((table.filter(pa.array(~older)), ts[~older]))

@@ -40,6 +40,8 @@ def vessel_rows(positions: pa.Table) -> pa.Table:
             flagged: Any = pc.fill_null(positions.column(flag), pa.scalar(False))
             kept: Any = pc.invert(flagged)
             keep = pc.and_(keep, kept)
+    if keep.null_count == 0 and pc.all(keep).as_py() is not False:  # every row: no copy
+        return positions
     return positions.filter(keep)
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "attribute",
     "attribute_sorted",
     "check_columns",
+    "segmented",
     "sorted_positions",
     "ts_us",
 ]
@@ -82,11 +83,19 @@ def check_columns(positions: pa.Table, statics: pa.Table | None) -> None:
             raise InputError(f"{what} table lacks columns {missing}{hint}")
 
 
+def segmented(positions: pa.Table) -> pa.Table:
+    """The (mmsi, ts, segment_id) of the positions with a segment: those columns only, so
+    a chunk's other columns are never copied (and nothing is, when every row has one)."""
+    pos = positions.select(["mmsi", "ts", "segment_id"])
+    seg = pos.column("segment_id")
+    return pos if seg.null_count == 0 else pos.filter(pc.is_valid(seg))
+
+
 def sorted_positions(
     positions: pa.Table,
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """(mmsi, ts µs, segment_id) of the segmented positions, sorted by (mmsi, ts), stable."""
-    pos = positions.filter(pc.is_valid(positions.column("segment_id")))
+    pos = segmented(positions)
     p_mmsi = np.asarray(pos.column("mmsi").cast(pa.int64()), np.int64)
     p_ts = ts_us(pos.column("ts"))
     order = np.lexsort((p_ts, p_mmsi))

@@ -34,6 +34,7 @@ from seawatch.tracks.attribution import (
     attribute,
     attribute_sorted,
     check_columns,
+    segmented,
     sorted_positions,
     ts_us,
 )
@@ -198,7 +199,7 @@ class SegmentsAccumulator:
     ) -> None:
         """Take one chunk (see the class docstring); ``horizon`` is a UTC datetime or µs."""
         check_columns(positions, statics)
-        pos = positions.filter(pc.is_valid(positions.column("segment_id")))
+        pos = segmented(positions)
         if pos.num_rows:
             part = pos.group_by(["segment_id"]).aggregate(
                 [("mmsi", "min"), ("ts", "min"), ("ts", "max"), ("ts", "count")]
