@@ -183,6 +183,29 @@ def test_detectors_run_later_store_the_same(tmp_path: Path, steps: Steps) -> Non
     assert all(got[True].values())
 
 
+def test_batches_waiting_go_through_the_detectors_in_one_pass(tmp_path: Path, steps: Steps) -> None:
+    """Batches stored while the detectors were behind are detected in one pass (joined:
+    the detectors' cost is mostly per pass), over every one of their positions; a re-run of
+    the same batches stores no position again."""
+    settings = load_settings(env=SETTINGS)
+    batches = _batches(tmp_path, 6)
+    with _told(tmp_path / "node.duckdb", settings, steps) as (store, session):
+        for path in batches:
+            session.add([path], detect_later=True)
+        assert session.waiting >= 3
+        told = set().union(*(keys for what, keys in steps if what == "told"))
+        assert session.detect_next()
+        assert session.waiting == 0
+        detects = [keys for what, keys in steps if what == "detect"]
+        assert len(detects) == 1
+        assert detects[0] == told
+        session.finish()
+        again = Ingest(store, settings, detect=True)
+        again.add(batches)
+        assert again.report.stored["positions"] == 0  # every batch's rows stored once
+        again.finish()
+
+
 def test_detector_steps_between_batches_store_the_same(tmp_path: Path, steps: Steps) -> None:
     """The live loop runs the detectors a step at a time (identity, then one detector) and
     stores a batch that came between two steps: the next batch's positions are told in the

@@ -265,12 +265,40 @@ def test_a_small_chunk_among_many_open_segments_matches_the_whole_state(
                                 rng.choice([1, 18, 27], 12), strict=True)]  # fmt: skip
     chunk = positions(batch)
     got = {}
-    for splice in (True, False):
+    for splice in (True, False, "in place"):
         seg_module.SPLICE_MIN_ROWS, before = (0 if splice else 10**9), seg_module.SPLICE_MIN_ROWS
+        given = _copied(state) if splice == "in place" else state
         try:
-            got[splice] = segment(chunk, state)
+            got[splice] = segment(chunk, given, in_place=splice == "in place")
         finally:
             seg_module.SPLICE_MIN_ROWS = before
+    for splice in (True, "in place"):
+        assert by_point(got[splice][0]) == by_point(got[False][0])
+        assert _states_equal(got[splice][1], got[False][1])
+        assert np.all(np.diff(got[splice][1].mmsi) >= 0)
+
+
+def _copied(state: SegmenterState) -> SegmenterState:
+    return SegmenterState(*(getattr(state, f).copy() for f in seg_module._STATE_FIELDS))
+
+
+def test_a_live_batch_of_known_vessels_is_spliced_in_place() -> None:
+    """The pipeline's state (``in_place``): a batch whose vessels keep their segments is
+    written into the state's own arrays, with the same ids and state as a copy's."""
+    fleet = [pos(h / 60, 10.0 + m / 10 + h / 6000, 20.0, mmsi=m, speed_kn=6.0)
+             for h in range(3) for m in range(1, 60)]  # fmt: skip
+    _, state = segment(positions(fleet))
+    batch = positions([pos(3 / 60 + m / 6000, 10.0 + m / 10 + 3 / 6000, 20.0, mmsi=m,
+                           speed_kn=6.0) for m in (5, 17, 42)])  # fmt: skip
+    got = {}
+    for in_place in (False, True):
+        seg_module.SPLICE_MIN_ROWS, before = 0, seg_module.SPLICE_MIN_ROWS
+        given = _copied(state)
+        try:
+            got[in_place] = segment(batch, given, in_place=in_place)
+        finally:
+            seg_module.SPLICE_MIN_ROWS = before
+        assert (got[in_place][1] is given) == in_place
     assert by_point(got[True][0]) == by_point(got[False][0])
     assert _states_equal(got[True][1], got[False][1])
-    assert np.all(np.diff(got[True][1].mmsi) >= 0)
+    assert got[True][0].column("segment_id").null_count == 0

@@ -1,6 +1,7 @@
 """What the pipeline hands on: a chunk's positions released before the detectors
 (:class:`Released`), and its result after them (:class:`ChunkResult`); :func:`ran` drives a
-step-wise detection (:meth:`seawatch.engine.pipeline.Pipeline.detect_steps`) to its end."""
+step-wise detection (:meth:`seawatch.engine.pipeline.Pipeline.detect_steps`) to its end;
+:func:`joined` makes successive releases one, for one pass of the detectors."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-__all__ = ["ChunkResult", "Released", "ran"]
+__all__ = ["ChunkResult", "Released", "joined", "ran"]
 
 
 @dataclass
@@ -51,3 +52,25 @@ def ran(steps: Generator[None, None, ChunkResult]) -> ChunkResult:
             next(steps)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
+
+
+def joined(parts: list[Released]) -> Released:
+    """Successive releases (oldest first) as one: their rows in the order given (each in
+    time order, each later than the one before), the last one's cutoff. The detectors see
+    the same rows in the same order as in one pass per release (they carry their state
+    from chunk to chunk), in one pass; its rows late are ``{}`` (each release keeps its
+    own, for its own result)."""
+    if len(parts) == 1:
+        return parts[0]
+
+    def concat(tables: list[pa.Table]) -> pa.Table:
+        return pa.concat_tables([t for t in tables if t.num_rows] or tables[:1])
+
+    return Released(
+        concat([p.positions for p in parts]),
+        concat([p.statics for p in parts]),
+        {},
+        parts[-1].cutoff_us,
+        parts[-1].final,
+        concat([p.segmented for p in parts]),
+    )

@@ -54,9 +54,15 @@ __all__ = ["Batch", "ingest_feeds", "ingest_live"]
 
 log = logging.getLogger(__name__)
 
-MAX_WAITING = 10
-"""Batches stored whose detectors have not run yet, at most (see the module docstring): a
-second of 0.1 s batches, so a burst does not make a feed run whole passes before reading."""
+MAX_WAITING = 30
+"""Batches stored whose detectors have not run yet, at most (see the module docstring):
+three seconds of 0.1 s batches, so a burst does not make a feed run whole passes before
+reading."""
+STEP_WAITING = 2
+"""With more batches than this waiting for their detectors, a feed runs one detector step
+after storing each batch, even when the next has come meanwhile (the feed never pauses
+under a steady load, so steps between batches alone would not keep up); the batches that
+wait are detected in one pass when it begins (:meth:`seawatch.engine.run.Engine.detect_step`)."""
 MAX_BATCH_BYTES = 16 << 20
 """A batch stored at once holds at most this much of what arrived (when the store is
 behind, the rest waits for the next), so memory per batch stays bounded."""
@@ -184,8 +190,11 @@ def _read(
             before = dict(session.report.stored)
             session.add([path], detect_later=True)
             stored = time.monotonic()
-            while session.waiting > MAX_WAITING:
-                timed(session.detect_next)
+            if session.waiting > MAX_WAITING:
+                while session.waiting > MAX_WAITING:
+                    timed(session.detect_next)
+            elif session.waiting > STEP_WAITING:  # no gap between batches: a step now
+                timed(session.detect_step)
             now = dict(session.report.stored)
         events, told = 0, events + now["events"] - before["events"]
         took, passes = tuple(passes), []

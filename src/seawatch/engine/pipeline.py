@@ -34,7 +34,7 @@ import numpy as np
 import pyarrow as pa
 
 from seawatch import tracks
-from seawatch.engine.chunks import ChunkResult, Released, ran
+from seawatch.engine.chunks import ChunkResult, Released, joined, ran
 from seawatch.engine.reorder import NEVER_US, ReorderBuffer, time_order, ts_us
 from seawatch.engine.ship_types import ShipTypes
 from seawatch.errors import ConfigError
@@ -256,6 +256,16 @@ class Pipeline:
         self._waiting.popleft()
         return (yield from self._detect_steps(released))
 
+    def join_waiting(self, count: int) -> Released:
+        """The ``count`` oldest releases waiting for the detectors made one
+        (:func:`~seawatch.engine.chunks.joined`), to be detected in one pass: its result holds
+        the events of them all (the detectors' cost is mostly per pass, not per row)."""
+        if not 0 < count <= len(self._waiting):
+            raise RuntimeError(f"Pipeline.join_waiting: {count} of {len(self._waiting)} waiting")
+        one = joined([self._waiting.popleft() for _ in range(count)])
+        self._waiting.appendleft(one)
+        return one
+
     def _run(self, cutoff_us: int, late: dict[str, pa.Table], *, final: bool) -> ChunkResult:
         if self._waiting:
             raise RuntimeError("Pipeline: detect() every release before finish or checkpoint")
@@ -270,7 +280,9 @@ class Pipeline:
         self._clean = cleaned.state
         for reason, n in cleaned.dropped.items():
             self.dropped[reason] = self.dropped.get(reason, 0) + n
-        positions, segments = tracks.segment(cleaned.positions, self._segment, order=cleaned.order)
+        positions, segments = tracks.segment(
+            cleaned.positions, self._segment, order=cleaned.order, in_place=True
+        )  # the pipeline never uses a state again once advanced
         # segments silent past max_gap_hours before the cutoff can never match a later row
         self._segment = segments if final else segments.open_until(cutoff_us)
         segmented = positions

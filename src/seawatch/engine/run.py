@@ -44,9 +44,13 @@ if TYPE_CHECKING:
     from seawatch.geo.zones import ZoneLayer
     from seawatch.settings import Settings
 
-__all__ = ["Engine", "EngineReport", "Final", "Sink"]
+__all__ = ["JOIN_ROWS", "Engine", "EngineReport", "Final", "Sink"]
 
 log = logging.getLogger(__name__)
+
+JOIN_ROWS = 200_000
+"""Positions of the pieces waiting for the detectors (``feed(..., detect_later=True)``)
+joined into one pass at most (the first piece whatever its size)."""
 
 
 @dataclass
@@ -173,6 +177,7 @@ class Engine:
         self._ids = {name: i for i, name in enumerate(self.sources)}
         self._waiting: deque[tuple[Piece, Released]] = deque()
         self._pass: Generator[None, None, ChunkResult] | None = None  # of _waiting[0]
+        self._joined = 1  # the pieces waiting that _pass detects (the oldest), joined
         self._started = time.perf_counter()
         self._finished = False
 
@@ -225,17 +230,18 @@ class Engine:
         return len(self._waiting)
 
     def detect_next(self) -> ChunkResult | None:
-        """Run the detectors on the oldest piece waiting for them (the rest of its steps,
-        when :meth:`detect_step` began them) and hand the sinks its result; None when none
-        waits."""
+        """Run the detectors on the oldest pieces waiting for them (every piece waiting,
+        joined in one pass, or the rest of the pass :meth:`detect_step` began) and hand the
+        sinks each piece's result; the last piece's, or None when none waits."""
         if not self._waiting:
             return None
         return self._handed(ran(self._steps()))
 
     def detect_step(self) -> bool:
-        """One step of the detectors on the oldest piece waiting for them (identity, or
-        one detector: :meth:`~seawatch.engine.pipeline.Pipeline.detect_steps`); after its
-        last step the sinks are handed its result. A live feed stores a batch that came
+        """One step of the detectors on the oldest pieces waiting for them (identity, or
+        one detector: :meth:`~seawatch.engine.pipeline.Pipeline.detect_steps`; a pass
+        begins on every piece waiting, joined: :meth:`_steps`); after its last step the
+        sinks are handed each piece's result. A live feed stores a batch that came
         meanwhile between two steps, so it waits for one step at most, not a whole pass.
         False when none waits."""
         if not self._waiting:
@@ -248,20 +254,36 @@ class Engine:
         return True
 
     def _steps(self) -> Generator[None, None, ChunkResult]:
-        """The detection of the oldest piece waiting, begun or going on."""
+        """The detection of the oldest pieces waiting, begun or going on: when it begins,
+        every piece waiting (up to :data:`JOIN_ROWS` positions) in one pass (the detectors'
+        cost is mostly per pass: a feed that fell behind catches up)."""
         if self._pass is None:
             assert self.pipeline is not None
-            self._pass = self.pipeline.detect_steps(self._waiting[0][1])
+            count, rows = 1, self._waiting[0][1].positions.num_rows
+            for _, released in list(self._waiting)[1:]:
+                rows += released.positions.num_rows
+                if rows > JOIN_ROWS:
+                    break
+                count += 1
+            self._joined = count
+            self._pass = self.pipeline.detect_steps(self.pipeline.join_waiting(count))
         return self._pass
 
     def _handed(self, result: ChunkResult) -> ChunkResult:
-        """The oldest piece's detection is done: its result to the sinks."""
-        piece, _ = self._waiting.popleft()
-        self._pass = None
-        self._count(result)
-        for sink in self.sinks:
-            sink.chunk(piece, result)
-        return result
+        """The oldest pieces' detection is done: to the sinks, each piece its own positions
+        and rows late, the events with the last of them (when several were joined)."""
+        joined = [self._waiting.popleft() for _ in range(self._joined)]
+        self._pass, self._joined = None, 1
+        none = result.events.slice(0, 0)
+        for n, (piece, released) in enumerate(joined):
+            last = n == len(joined) - 1
+            own = result if len(joined) == 1 else ChunkResult(
+                released.positions, result.events if last else none, released.late
+            )  # fmt: skip
+            self._count(own)
+            for sink in self.sinks:
+                sink.chunk(piece, own)
+        return own
 
     def resume(self, state: Mapping[str, Any], name: str = "state") -> None:
         """Go on from what :meth:`state` gave at the end of the previous run (before the

@@ -183,13 +183,17 @@ def segment(
     params: SegmentParams = SegmentParams(),
     *,
     order: np.ndarray[Any, np.dtype[np.int64]] | None = None,
+    in_place: bool = False,
 ) -> tuple[pa.Table, SegmenterState]:
     """Assign ``segment_id`` to every position; returns (positions in input order, new state).
 
     Rows with a null ``ts``, ``mmsi``, ``lat`` or ``lon`` are an :class:`InputError`: clean
     first. Chunks must be time-ordered: every ``ts`` of a chunk ≥ those of the previous one.
     ``order``: the rows in (mmsi, ts) order, ties in input order, when already known
-    (:attr:`seawatch.tracks.clean.CleanResult.order`); computed when None.
+    (:attr:`seawatch.tracks.clean.CleanResult.order`); computed when None. ``in_place``:
+    ``state`` may be written and returned as the new state (for its owner only, which
+    never uses it again: a live batch then costs its own vessels' rows, not a copy of every
+    open segment's window).
     """
     for name in ("ts", "mmsi", "lat", "lon"):
         if name not in positions.column_names:
@@ -233,7 +237,7 @@ def segment(
     remember(positions, SortedRows(order, mmsi, ts, lat, lon, out[0]))  # for the detectors
     new_state = SegmenterState(*out[1:])
     if spans is not None:
-        new_state = _spliced(state, spans, new_state)
+        new_state = _spliced(state, spans, new_state, in_place=in_place)
     if ts.shape[0]:  # later chunks start at or after this one's end: forget what cannot match
         new_state = new_state.open_until(int(ts.max()), params)
     return positions, new_state
@@ -289,20 +293,36 @@ def _touched(
     return part, (keys, lo, hi)
 
 
-def _spliced(state: SegmenterState, spans: Spans, new: SegmenterState) -> SegmenterState:
+def _spliced(
+    state: SegmenterState, spans: Spans, new: SegmenterState, *, in_place: bool = False
+) -> SegmenterState:
     """``state`` with each touched MMSI's rows (``spans``) replaced by its rows of ``new``
-    (the matcher's output for those MMSIs), still sorted by MMSI."""
+    (the matcher's output for those MMSIs), still sorted by MMSI. ``in_place``: when each
+    touched MMSI has as many rows as before (the usual live batch: no new vessel, no new
+    segment), they are written into ``state``'s arrays, which is returned."""
     keys, lo, hi = spans
     nlo = np.searchsorted(new.mmsi, keys, "left")
     nhi = np.searchsorted(new.mmsi, keys, "right")
+    counts, got = hi - lo, nhi - nlo
+    fields = [getattr(state, f) for f in _STATE_FIELDS]
+    if (
+        in_place
+        and np.array_equal(counts, got)
+        and int(got.sum()) == len(new)
+        and all(a.flags.writeable for a in fields)
+    ):
+        rows = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+        for old, f in zip(fields, _STATE_FIELDS, strict=True):
+            old[rows] = getattr(new, f)  # new: the touched MMSIs' rows, in the same order
+        return state
     cuts = np.concatenate([[0], hi])
     ends = np.concatenate([lo, [len(state)]])
     arrays: list[Any] = []
-    for f in _STATE_FIELDS:
-        old, got = getattr(state, f), getattr(new, f)
+    for old, f in zip(fields, _STATE_FIELDS, strict=True):
+        got_f = getattr(new, f)
         pieces = [old[a:b] for a, b in zip(cuts.tolist(), ends.tolist(), strict=True)]
         parts: list[Any] = [None] * (2 * len(pieces) - 1)
         parts[::2] = pieces
-        parts[1::2] = [got[a:b] for a, b in zip(nlo.tolist(), nhi.tolist(), strict=True)]
+        parts[1::2] = [got_f[a:b] for a, b in zip(nlo.tolist(), nhi.tolist(), strict=True)]
         arrays.append(np.concatenate(parts))
     return SegmenterState(*arrays)
