@@ -142,3 +142,30 @@ def test_detectors_drop_the_rows_off_the_earth_or_without_a_time(
     out = _clean(t)
     assert out.num_rows == kept
     assert (out is t) == (kept == 3)
+
+
+@pytest.mark.parametrize("key", ["auto", "mmsi"])
+@pytest.mark.parametrize("jumpy", [0, 90])
+def test_speeds_from_the_layout_are_the_columns_in_track_order(key: str, jumpy: int) -> None:
+    raw = _fleet(5, jumpy)
+    speed = raw["speed_kn"].to_numpy()
+    nulls = np.arange(raw.num_rows) % 7 == 3  # unknown speeds: NaN, as a gather gives
+    raw = raw.set_column(4, "speed_kn", pa.array(speed, mask=nulls))
+    res = tracks.clean(raw)
+    pos, _ = tracks.segment(res.positions, order=res.order)
+    kd = prepare(pos, None, {}, key=key)
+    # from the layout, not gathered (an MMSI with > 64 segments in a chunk: grouped as before)
+    assert (kd.speed_kn is not None) == (jumpy == 0 or key == "mmsi")
+    got = kd.column("speed_kn")
+    want = np.asarray(kd.rows.column("speed_kn").to_numpy(), np.float64)[kd.order]
+    assert np.isnan(want).any()
+    np.testing.assert_array_equal(got, want)
+    assert got is not kd.speed_kn  # a copy: the caller may write it
+    assert prepare(_fresh(pos), None, {}, key=key).speed_kn is None
+    # speed_kn replaced after segmentation: read from the table, not the layout
+    other = pos.set_column(pos.column_names.index("speed_kn"), "speed_kn",
+                           pa.array(np.arange(pos.num_rows, dtype=np.float64)))  # fmt: skip
+    c = prepare(other, None, {}, key=key)
+    assert c.speed_kn is None
+    replaced = np.asarray(c.rows.column("speed_kn").to_numpy(), np.float64)[c.order]
+    np.testing.assert_array_equal(c.column("speed_kn"), replaced)

@@ -10,8 +10,13 @@ time, all of it system time (bench/RESULTS.md, "bench/tracks 2026-12-06 (issue 1
 :func:`keep_freed_memory` makes glibc keep what is freed (no mmap for large blocks, no
 trimming) and Arrow allocate through it (its system pool), so a chunk reuses the pages of
 the one before. Resident memory then stays near its peak instead of shrinking between
-chunks; the peak itself does not grow. It changes the process (allocator settings), so
-entry points call it (``seawatch detect``, ``seawatch ingest``), never a library function.
+chunks; the peak itself does not grow. It also stops numpy from advising the kernel to back
+its arrays of 4 MiB and more with transparent huge pages (``madvise(MADV_HUGEPAGE)`` per
+array): where huge pages are on "madvise" (Debian's default), that advice on the reused
+heap cost 0.15–0.3 s of system time per 1 M-row chunk of ``bench/tracks.py`` in the
+kernel's huge-page handling, with few page faults (bench/RESULTS.md, "fifth round"). It
+changes the process (allocator settings), so entry points call it (``seawatch detect``,
+``seawatch ingest``), never a library function.
 """
 
 from __future__ import annotations
@@ -45,5 +50,17 @@ def keep_freed_memory() -> bool:
     if not (mallopt(M_MMAP_THRESHOLD, KEEP_BYTES) and mallopt(M_TRIM_THRESHOLD, KEEP_BYTES)):
         return False
     pa.set_memory_pool(pa.system_memory_pool())
+    _no_huge_page_advice()
     _done = True
     return True
+
+
+def _no_huge_page_advice() -> None:
+    """numpy's large arrays without ``madvise(MADV_HUGEPAGE)`` (see the module doc)."""
+    try:
+        from numpy._core import multiarray
+    except ImportError:  # numpy < 2: numpy.core
+        from numpy.core import multiarray  # type: ignore[no-redef]
+    setter = getattr(multiarray, "_set_madvise_hugepage", None)
+    if setter is not None:
+        setter(False)

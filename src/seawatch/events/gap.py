@@ -25,18 +25,27 @@ from numba import njit
 from seawatch.events.params import param
 from seawatch.events.schema import build_events, json_objects
 from seawatch.events.tracks_in import (
+    EARTH_RADIUS_M,
     F64,
     I64,
     M_PER_NM,
     US_PER_S,
     Keyed,
     TrackArrays,
-    haversine_m_np,
     prepare,
     utc_iso,
 )
 
 NO_TS = np.iinfo(np.int64).min
+
+
+def haversine_m_np(lat1: F64, lon1: F64, lat2: F64, lon2: F64) -> F64:
+    """:func:`~.tracks_in.haversine_m` over numpy arrays."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dl = np.radians(lon2 - lon1)
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    out: F64 = 2.0 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+    return out
 
 
 @dataclass(frozen=True)

@@ -61,15 +61,6 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:  #
     return 2.0 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
-def haversine_m_np(lat1: F64, lon1: F64, lat2: F64, lon2: F64) -> F64:
-    """:func:`haversine_m` over numpy arrays."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dl = np.radians(lon2 - lon1)
-    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    out: F64 = 2.0 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(a)))
-    return out
-
-
 @dataclass(frozen=True)
 class TrackArrays:
     """Per-track state: ``keys[i]`` is track i; ``cols[name][i]`` its value."""
@@ -95,6 +86,7 @@ class Keyed:
     cols: dict[str, npt.NDArray[Any]]
     now_us: int
     by_segment: bool
+    speed_kn: F64 | None = None  # ``speed_kn`` in (track, ts) order, when known already
 
     def segment_text(self, track: int) -> list[str] | None:
         return [str(self.keys[track].as_py())] if self.by_segment else None
@@ -131,6 +123,8 @@ class Keyed:
 
     def column(self, name: str) -> F64 | None:
         """An optional numeric column as float64 (NaN for nulls), or None when absent."""
+        if name == "speed_kn" and self.speed_kn is not None:
+            return self.speed_kn.copy()  # as tracks.segment laid it out: no gather
         if name not in self.rows.column_names:
             return None
         col = self.rows.column(name).cast(pa.float64())
@@ -195,6 +189,7 @@ class _Chunk:
     lon: F64
     mmsi: I64
     by_segment: bool
+    speed_kn: F64 | None = None  # in ``order``, from the kept layout
 
 
 _CACHE: list[tuple[pa.Table, str, _Chunk]] = []
@@ -213,7 +208,7 @@ def _chunk(positions: pa.Table, key: str) -> _Chunk:
         chunk = _Chunk(
             rows=rows.filter(pc.is_valid(rows["segment_id"])) if g.dropped else rows,
             ukeys=g.ukeys, local=g.local, order=g.order, ts_us=g.ts, lat=g.lat, lon=g.lon,
-            mmsi=g.mmsi, by_segment=by_segment,
+            mmsi=g.mmsi, by_segment=by_segment, speed_kn=g.speed_kn,
         )  # fmt: skip  # grouped from the layout tracks.segment computed (no hash, no sort)
         _CACHE[:] = [(positions, key, chunk), *_CACHE[:2]]
         return chunk
@@ -361,6 +356,7 @@ def prepare(
         cols=cols,
         now_us=now,
         by_segment=ch.by_segment,
+        speed_kn=ch.speed_kn,
     )
 
 

@@ -35,7 +35,8 @@ MAX_RUN_SEGMENTS = 64  # more distinct segments in one MMSI's rows: grouped as b
 @dataclass(frozen=True)
 class SortedRows:
     """A segmented chunk in (mmsi, ts) order: ``order`` indexes its rows; the rest are its
-    columns in that order (``seg`` is -1 for rows the matcher rejected, null ids)."""
+    columns in that order (``seg`` is -1 for rows the matcher rejected, null ids;
+    ``speed_kn`` as float64, NaN for nulls, None when the table has none)."""
 
     order: I64
     mmsi: npt.NDArray[Any]
@@ -43,13 +44,16 @@ class SortedRows:
     lat: F64
     lon: F64
     seg: I64
+    speed_kn: F64 | None = None
+    speed_print: tuple[Any, ...] | None = None  # the speed_kn column it was read from
 
 
 @dataclass(frozen=True)
 class Grouped:
     """Rows grouped by track: ``order`` indexes the table's rows (without the null
     ``segment_id`` rows when ``dropped``), ``local`` is each ordered row's track number,
-    ``ukeys`` the tracks' keys; ``ts``/``lat``/``lon``/``mmsi`` in that order."""
+    ``ukeys`` the tracks' keys; ``ts``/``lat``/``lon``/``mmsi`` (and ``speed_kn`` when the
+    layout has it) in that order."""
 
     ukeys: pa.Array[Any]
     local: I64
@@ -59,20 +63,28 @@ class Grouped:
     lon: F64
     mmsi: I64
     dropped: bool
+    speed_kn: F64 | None = None
 
 
 _KEPT: list[tuple[tuple[Any, ...], pa.Table, SortedRows]] = []
 
 
-def _fingerprint(table: pa.Table) -> tuple[Any, ...] | None:
+def _fingerprint(table: pa.Table, names: tuple[str, ...] = ("segment_id", "ts")) -> Any:
     parts: list[Any] = []
-    for name in ("segment_id", "ts"):
+    for name in names:
         if name not in table.column_names:
             return None
         for chunk in table.column(name).chunks:
             bufs = tuple(0 if b is None else b.address for b in chunk.buffers())
             parts.append((name, chunk.offset, len(chunk), bufs))
     return tuple(parts)
+
+
+def speed_print(table: pa.Table) -> tuple[Any, ...] | None:
+    """What identifies ``table``'s ``speed_kn`` column (its buffers), None without one: a
+    layout's speeds are used only for a table whose ``speed_kn`` is that very column."""
+    out: tuple[Any, ...] | None = _fingerprint(table, ("speed_kn",))
+    return out
 
 
 def remember(table: pa.Table, rows: SortedRows) -> None:
@@ -130,10 +142,10 @@ def _segment_codes(mmsi: Any, seg: I64, limit: int) -> tuple[I64, I64, bool]:  #
 
 @njit(cache=True, nogil=True)
 def _by_code(
-    codes: I64, n_codes: int, order: I64, ts: I64, lat: F64, lon: F64, mmsi: Any
-) -> tuple[I64, I64, I64, F64, F64, I64]:  # pragma: no cover
+    codes: I64, n_codes: int, order: I64, ts: I64, lat: F64, lon: F64, mmsi: Any, speed: F64
+) -> tuple[I64, I64, I64, F64, F64, I64, F64]:  # pragma: no cover
     """The rows (and their columns) in a stable order by ``codes``: a counting sort that
-    moves every column in the same pass."""
+    moves every column in the same pass (``speed`` too unless it is empty)."""
     start = np.zeros(n_codes + 1, np.int64)
     for c in codes:
         start[c + 1] += 1
@@ -142,13 +154,17 @@ def _by_code(
     n = len(codes)
     o_code, o_order, o_ts = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
     o_lat, o_lon, o_mmsi = np.empty(n), np.empty(n), np.empty(n, np.int64)
+    has_speed = len(speed) == n
+    o_speed = np.empty(n if has_speed else 0)
     for i in range(n):
         c = codes[i]
         w = start[c]
         start[c] = w + 1
         o_code[w], o_order[w], o_ts[w] = c, order[i], ts[i]
         o_lat[w], o_lon[w], o_mmsi[w] = lat[i], lon[i], mmsi[i]
-    return o_code, o_order, o_ts, o_lat, o_lon, o_mmsi
+        if has_speed:
+            o_speed[w] = speed[i]
+    return o_code, o_order, o_ts, o_lat, o_lon, o_mmsi, o_speed
 
 
 def grouped(table: pa.Table, by_segment: bool) -> Grouped | None:
@@ -161,6 +177,9 @@ def grouped(table: pa.Table, by_segment: bool) -> Grouped | None:
     if ts_type.unit != "us":  # the layout's times are microseconds, as detectors read them
         return None
     order, seg, mmsi, ts, lat, lon = lay.order, lay.seg, lay.mmsi, lay.ts, lay.lat, lay.lon
+    speed = lay.speed_kn
+    if speed is not None and speed_print(table) != lay.speed_print:
+        speed = None  # speed_kn replaced since: read from the table
     keep = seg >= 0
     dropped = not bool(keep.all())
     if dropped:
@@ -169,14 +188,18 @@ def grouped(table: pa.Table, by_segment: bool) -> Grouped | None:
         rank = np.cumsum(valid, dtype=np.int64) - 1  # row of the table -> row without nulls
         order = rank[order[keep]]
         seg, mmsi, ts, lat, lon = seg[keep], mmsi[keep], ts[keep], lat[keep], lon[keep]
+        speed = None if speed is None else speed[keep]
     if by_segment:
         codes, first, ok = _segment_codes(mmsi, seg, MAX_RUN_SEGMENTS)
         if not ok:
             return None
-        local, order, ts, lat, lon, m64 = _by_code(codes, len(first), order, ts, lat, lon, mmsi)
+        local, order, ts, lat, lon, m64, sp = _by_code(
+            codes, len(first), order, ts, lat, lon, mmsi,
+            np.empty(0) if speed is None else speed,
+        )  # fmt: skip
         return Grouped(
             ukeys=pa.array(seg[first], pa.int64()), local=local, order=order, ts=ts, lat=lat,
-            lon=lon, mmsi=m64, dropped=dropped,
+            lon=lon, mmsi=m64, dropped=dropped, speed_kn=None if speed is None else sp,
         )  # fmt: skip
     m64 = mmsi.astype(np.int64)
     starts = np.empty(len(m64), dtype=bool)
@@ -186,5 +209,5 @@ def grouped(table: pa.Table, by_segment: bool) -> Grouped | None:
     local = np.cumsum(starts, dtype=np.int64) - 1
     return Grouped(
         ukeys=pa.array(m64[starts], pa.int64()), local=local, order=order, ts=ts, lat=lat,
-        lon=lon, mmsi=m64, dropped=dropped,
+        lon=lon, mmsi=m64, dropped=dropped, speed_kn=speed,
     )  # fmt: skip

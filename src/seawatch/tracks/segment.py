@@ -25,7 +25,7 @@ from numba import njit
 
 from seawatch.errors import InputError
 from seawatch.tracks import _matcher as mk
-from seawatch.tracks.layout import SortedRows, remember
+from seawatch.tracks.layout import SortedRows, remember, speed_print
 from seawatch.tracks.order import stable_key_time_order
 from seawatch.tracks.schemas import SEGMENT_ID
 
@@ -216,7 +216,8 @@ def segment(
     if len(state) and ts.shape[0] and int(ts.min()) < int(state.last_ts.max()):
         msg = "chunk starts before the previous chunk's last point; chunks must be time-ordered"
         raise InputError(msg)
-    speed, course = _motion(_float(positions, "speed_kn"), _float(positions, "course_deg"), order)
+    reported = _float(positions, "speed_kn")
+    speed, course, reported = _motion(reported, _float(positions, "course_deg"), order)
     if "msg_type" in positions.column_names:
         tclass = transponder_class(positions.column("msg_type"))[order]
     else:
@@ -234,7 +235,9 @@ def segment(
     if "segment_id" in positions.column_names:
         positions = positions.drop_columns(["segment_id"])
     positions = positions.append_column(SEGMENT_ID_FIELD, seg_arr)
-    remember(positions, SortedRows(order, mmsi, ts, lat, lon, out[0]))  # for the detectors
+    known = speed_print(positions)  # None without speed_kn: no speeds kept
+    lay = SortedRows(order, mmsi, ts, lat, lon, out[0], reported if known else None, known)
+    remember(positions, lay)  # for the detectors
     new_state = SegmenterState(*out[1:])
     if spans is not None:
         new_state = _spliced(state, spans, new_state, in_place=in_place)
@@ -244,20 +247,23 @@ def segment(
 
 
 @njit(cache=True, nogil=True)
-def _motion(speed: Any, course: Any, order: Any) -> tuple[Any, Any]:  # pragma: no cover
+def _motion(speed: Any, course: Any, order: Any) -> tuple[Any, Any, Any]:  # pragma: no cover
     """Speed and course in ``order``, as the matcher reads them: an unknown course (NaN or
     360 and above) is 0 with speed 0, an unknown speed 0. One pass instead of a gather and
-    five array operations per column."""
+    five array operations per column. Third: the speed as reported (NaN for a null) in
+    ``order``, which the detectors read (:attr:`~.layout.SortedRows.speed_kn`)."""
     n = order.shape[0]
     sp_out = np.empty(n)
     co_out = np.empty(n)
+    reported = np.empty(n)
     for r in range(n):
         i = order[r]
         sp, co = speed[i], course[i]
+        reported[r] = sp
         unknown = np.isnan(co) or co >= 360.0
         sp_out[r] = 0.0 if (unknown or np.isnan(sp)) else sp
         co_out[r] = 0.0 if unknown else co
-    return sp_out, co_out
+    return sp_out, co_out, reported
 
 
 @njit(cache=True, nogil=True)
