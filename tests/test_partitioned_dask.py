@@ -98,18 +98,18 @@ def test_the_loaders_window_never_changes_what_is_stored(
 ) -> None:
     """At global density the loader takes less than an hour at a time (its memory follows
     the window): windows of a few seconds store what the streaming engine stores."""
-    from seawatch.engine import dask_engine
+    from seawatch.engine import loader
 
     node = load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
     stored: list[Any] = []
     steps: list[int] = []
-    step = dask_engine.load_step_us
+    step = loader.load_step_us
     for name, kw in (("local", {}), ("partitioned", {"engine": "partitioned"})):
         if name == "partitioned":
-            monkeypatch.setattr(dask_engine, "_LOAD_ROWS", 5)
-            monkeypatch.setattr(dask_engine, "_LOAD_MIN_US", 5_000_000)
+            monkeypatch.setattr(loader, "_LOAD_ROWS", 5)
+            monkeypatch.setattr(loader, "_LOAD_MIN_US", 5_000_000)
             monkeypatch.setattr(
-                dask_engine, "load_step_us", lambda *a: steps.append(step(*a)) or steps[-1]
+                loader, "load_step_us", lambda *a: steps.append(step(*a)) or steps[-1]
             )
         with open_store(str(tmp_path / f"{name}.duckdb"), node) as store:
             ingest(store, inputs, node, detect=True, **kw)
@@ -120,7 +120,7 @@ def test_the_loaders_window_never_changes_what_is_stored(
 
 
 def test_the_loaders_window_is_an_hour_or_what_holds_about_its_rows() -> None:
-    from seawatch.engine.dask_engine import load_step_us
+    from seawatch.engine.loader import load_step_us
 
     hour, minute = 3_600_000_000, 60_000_000
     assert load_step_us(1_000, 0, 24 * hour) == hour  # few rows: an hour

@@ -16,7 +16,6 @@ otherwise translates.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from abc import ABC, abstractmethod
@@ -29,6 +28,7 @@ import pyarrow as pa
 
 from seawatch.errors import StoreError
 from seawatch.labels import Label, Policy, labels_from_table, labels_table
+from seawatch.store.label_ids import hashed_label_id, label_key, next_label_id
 from seawatch.store.tables import (
     RELAID,
     SCHEMA_VERSION,
@@ -238,29 +238,29 @@ class Store:
     def label_id(self, label: Label) -> int:
         """The id of ``label``, adding it to ``labels`` (in the caller's transaction).
 
-        A new label's id is drawn from a hash of its canonical form (:func:`_hashed_id`),
+        A new label's id is drawn from a hash of its canonical form (:func:`hashed_label_id`),
         not "the largest id + 1": two writers of one database (the server's live ingest and
         its API, each on a session of its own, neither seeing the other's uncommitted rows)
         then never give one id to two labels; both adding the same label give it the same
         id. An id already held by another label moves on to the next free one."""
-        key = _ident(label)
+        key = label_key(label)
         found = None if self._label_ids is None else self._label_ids.get(key)
         if found is not None:
             return found
-        self._label_ids = {_ident(lb): i for i, lb in self.labels().items()}
+        self._label_ids = {label_key(lb): i for i, lb in self.labels().items()}
         found = self._label_ids.get(key)
         if found is not None:
             return found
         taken = {i: k for k, i in self._label_ids.items()}
-        new = _hashed_id(key)
+        new = hashed_label_id(key)
         for _ in range(1000):
             if new not in taken:
                 break
-            new = _HASHED_BASE + (new - _HASHED_BASE + 1) % _HASHED_SPAN
+            new = next_label_id(new)
         self._held = None
         self.backend.insert(TABLES["labels"], labels_table({new: label}, self.policy))
         stored = self.labels().get(new)
-        if stored is None or _ident(stored) != key:  # a writer we could not see took it
+        if stored is None or label_key(stored) != key:  # a writer we could not see took it
             self._label_ids = None
             raise StoreError(f"label id {new} for {label.marking!r} was taken meanwhile; try again")
         self._label_ids[key] = new
@@ -381,20 +381,6 @@ class Store:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _ident(label: Label) -> tuple[str, str, bool]:
-    return (str(label), label.originator, label.derived)
-
-
-_HASHED_BASE = 1 << 20  # ids below: given in order by older versions (still valid)
-_HASHED_SPAN = (1 << 31) - 1 - _HASHED_BASE
-
-
-def _hashed_id(key: tuple[str, str, bool]) -> int:
-    """A label id from the label's canonical form, in [2**20, 2**31 - 1)."""
-    digest = hashlib.sha256(repr(key).encode()).digest()
-    return _HASHED_BASE + int.from_bytes(digest[:8], "big") % _HASHED_SPAN
 
 
 def _labels_schema() -> pa.Schema:
