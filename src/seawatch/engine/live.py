@@ -21,9 +21,12 @@ is released by the pipeline and its positions stored (and told) at once, and the
 run on it while the feed has nothing new, one step at a time (identity, or one detector:
 :meth:`Ingest.detect_step`, oldest batch first; the events a batch's detectors close are
 stored after its last step), so a batch that comes during a detector pass waits for one
-step, not for the whole pass. At most :data:`MAX_WAITING` batches wait for their
-detectors; beyond, a batch runs them before the next is read (events lag a few batches at
-most). Each :class:`Batch` tells how long it waited and took, and each detector step's
+step, not for the whole pass. A pass begins on every batch waiting at that moment, joined
+(the detectors' cost is mostly per pass); with more than :data:`STEP_WAITING` waiting, a
+step runs after each batch is stored even when the next has come (a steady feed leaves no
+pause between batches). At most :data:`MAX_WAITING` batches wait for their detectors;
+beyond, a batch runs them before the next is read (events lag a few batches at most).
+Each :class:`Batch` tells how long it waited and took, and each detector step's
 length (``seawatch_live_delay_seconds``).
 
 The detectors are not on a thread of their own: tried (2026-12-06), the positions path and
