@@ -4,7 +4,8 @@ In: ``HOST:PORT`` and a protocol: ``tcp`` connects to a server sending NMEA line
 receivers, AIS-catcher, OpenCPN or ``seawatch simulate --tcp`` do) and reconnects when the
 connection drops; ``udp`` binds ``HOST:PORT`` and receives datagrams of lines. Out: batches
 of whole lines (bytes), one every ``batch_s`` seconds of wall clock, until ``duration_s``
-has passed, the stop event is set, or a lost TCP feed cannot be reached again.
+has passed, the stop event is set, or a lost TCP feed cannot be reached again. A message of
+several sentences is never cut between two batches (:mod:`seawatch.sources.fragments`).
 
 A line without an IEC 61162-450 tag block gets one, ``\\s:<feed>,c:<unix seconds>*hh\\``,
 so it keeps its receive time and its feed name (labelling rules match ``feed=``); lines
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from seawatch.errors import InputError
+from seawatch.sources.fragments import unfinished_tail
 
 __all__ = ["Feed", "FeedStats", "parse_address", "stamp_lines"]
 
@@ -158,6 +160,7 @@ class Feed:
         cut = started + batch_s
         partial = b""
         batch: list[bytes] = []
+        held = 0  # leading bytes of the batch held back from the last one (fragments)
         try:
             while True:
                 now = time.monotonic()
@@ -184,10 +187,11 @@ class Feed:
                 if time.monotonic() >= cut:
                     cut = time.monotonic() + batch_s
                     out = b"".join(batch)
-                    batch = []
-                    if out:
+                    keep = unfinished_tail(out, held)  # a message's fragments stay together
+                    batch, held = ([out[keep:]], len(out) - keep) if keep < len(out) else ([], 0)
+                    if keep:
                         self.stats.batches += 1
-                        yield out
+                        yield out[:keep]
             if partial:
                 batch.append(self._stamp([partial.rstrip(b"\r")]))
             out = b"".join(batch)
