@@ -124,14 +124,21 @@ def local_cluster(workers: int) -> Any:
 
     Its workers do not sample their tasks' stacks for the dashboard's profile (Dask's
     default, every 10 ms): measured on bench/scale.py's run that sampling cost about a
-    seventh of a worker's CPU (7.6 → 6.6 CPU-s). Its scheduler, nannies and workers check
-    their event loop's lag every second, not every 20 ms (Dask's default, which only feeds
-    the warning of a loop blocked for seconds): an idle 2-worker cluster then costs 0.22
-    instead of 0.72 CPU-s per 10 s (bench/RESULTS.md, 2026-12-06 16:00)."""
+    seventh of a worker's CPU (7.6 → 6.6 CPU-s). Its processes also check their event
+    loop's lag every second, not every 20 ms (Dask's default, which only feeds the warning
+    of a loop blocked for seconds), sample their CPU and memory for the dashboard every 2 s
+    (not 0.5 s) and watch a worker's memory every 0.5 s (not 0.1 s; the tasks return paths,
+    so there is nothing to spill): an idle 2-worker cluster then costs 0.14 instead of 0.72
+    CPU-s per 10 s (bench/RESULTS.md, 2026-12-06 16:00)."""
     import dask
     from distributed import LocalCluster
 
-    quiet = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s"}
+    quiet = {
+        "distributed.worker.profile.enabled": False,
+        "distributed.admin.tick.interval": "1s",
+        "distributed.admin.system-monitor.interval": "2s",
+        "distributed.worker.memory.monitor-interval": "500ms",
+    }
     with dask.config.set(quiet):  # the nannies copy it
         return LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=workers,
