@@ -5,10 +5,12 @@ In: a backend in a load (:meth:`seawatch.store.base.Store.loading`), its chunks'
 Out: for each day that has no partition yet (or an empty one), a table
 ``positions_lYYYYMMDD`` (the parent's columns, a ``CHECK`` on the day, no index) that the
 load's chunks ``COPY`` into, each chunk committed with its transaction as before; once the
-load's chunks have moved past the day (or the load ends), in one transaction: repeated
+load's chunks have moved past the day (or the load ends), in one transaction on a
+connection of its own, in the background while the next chunks are written: repeated
 messages removed, the parent's indexes built (sorted builds, not row by row), the table
 renamed ``positions_pYYYYMMDD`` and attached (the ``CHECK`` spares the scan). Days that
-have rows already (late data) go the indexed way (:mod:`.postgres`).
+have rows already (late data) go the indexed way (:mod:`.postgres`); a chunk with rows of
+a day being finished waits for the finish, then writes them the indexed way.
 
 Why: a row written into an indexed partition costs ~8 s of server CPU per million (heap,
 the unique ``(ts, msg_key)`` and ``(mmsi, ts)`` B-trees, three BRIN indexes, their WAL),
@@ -40,6 +42,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any
 
@@ -59,6 +62,8 @@ _LOCK_BASE = 0x5EA7_0000_0000  # + the day's number since 1970: the day's load l
 _LOADING_TABLE = re.compile(r"^positions_l(\d{4})(\d{2})(\d{2})$")
 _INDEX = re.compile(r"^CREATE (UNIQUE )?INDEX (\S+) ON ONLY \S+ (USING .*)$")
 _EPOCH = date(1970, 1, 1)
+FINISH_LOCK_TIMEOUT = "60s"
+"""How long a finish waits for a lock (a chunk's transaction may hold the parent's)."""
 MAINTENANCE_WORK_MEM = "256MB"
 """Memory of a load's index builds (one sort in memory per build of a day's ~1 M rows)."""
 
@@ -107,8 +112,15 @@ class Load:
     """The days one backend is loading: made on ``ddl`` (a connection of their own, so the
     backend's parallel writers see them), written in the backend's chunk transactions."""
 
-    def __init__(self, con: Any, ddl: Callable[[], Any], display: str) -> None:
+    def __init__(
+        self, con: Any, ddl: Callable[[], Any], display: str, finisher: Callable[[], Any]
+    ) -> None:
         self.con, self._ddl, self.display = con, ddl, display
+        self._connect = finisher  # a connection for the finishes, beside the next chunks
+        self._fcon: Any = None
+        self._pool: ThreadPoolExecutor | None = None
+        self.finishing: dict[date, Future[None]] = {}
+        """Days being finished in the background (their locks still held by ``con``)."""
         self.days: dict[date, str] = {}
         """Days this load holds (their locks taken, their tables made and committed)."""
         self.indexed: set[date] = set()
@@ -118,7 +130,9 @@ class Load:
 
     def split(self, rows: pa.Table, days: list[date]) -> list[tuple[date | None, pa.Table]]:
         """``rows`` (storage order: by day first) cut into the parts of loading days (their
-        day) and the rest (``None``: the indexed way), after deciding each new day."""
+        day) and the rest (``None``: the indexed way), after deciding each new day (a day
+        being finished: once attached, so the indexed way)."""
+        self._collect([d for d in days if d in self.finishing])
         for day in days:
             if day not in self.days and day not in self.indexed:
                 self._decide(day)
@@ -173,36 +187,54 @@ class Load:
         self.touched.clear()
 
     def committed(self) -> list[date]:
-        """After a chunk committed: the loading days it did not write, finished (the
-        load's chunks have moved past them)."""
+        """After a chunk committed: the loading days it did not write (the load's chunks
+        have moved past them) finished in the background, on a connection of their own,
+        while the next chunks are written; finishes already done collected."""
         if not self.touched:
             return []
         done = [d for d in sorted(self.days) if d not in self.touched]
         self.touched.clear()
         for day in done:
-            self.finish(day)
+            self._start(day)
+        self._collect([d for d, f in self.finishing.items() if f.done()])
         return done
 
-    def finish(self, day: date) -> None:
-        """``day`` indexed and attached (see the module); its lock released."""
+    def _start(self, day: date) -> None:
         name = self.days.pop(day)
-        try:
-            finish_day(self.con, day, name, self.display)
-        finally:
-            self.con.execute("SELECT pg_advisory_unlock(%s)", [day_lock(day)])
+        if self._pool is None:
+            self._fcon = self._connect()
+            self._fcon.execute(f"SET lock_timeout = '{FINISH_LOCK_TIMEOUT}'")
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-load")
+        self.finishing[day] = self._pool.submit(finish_day, self._fcon, day, name, self.display)
+
+    def _collect(self, days: list[date]) -> None:
+        """The finishes of ``days`` waited for, their locks released; the first failure
+        raised once all are collected (a day that failed is left to the next load)."""
+        failed: BaseException | None = None
+        for day in sorted(days):
+            future = self.finishing.pop(day)
+            try:
+                future.result()
+            except Exception as exc:  # the others are still collected
+                failed = failed or exc
+            finally:
+                self.con.execute("SELECT pg_advisory_unlock(%s)", [day_lock(day)])
+        if failed is not None:
+            raise failed
 
     def close(self) -> None:
         """The load ended: every day it holds finished (a day that fails to is left to
         the next load, the first failure raised once all were tried)."""
         self.touched.clear()
-        failed: BaseException | None = None
-        for day in sorted(self.days):
-            try:
-                self.finish(day)
-            except Exception as exc:  # the others still finished
-                failed = failed or exc
-        if failed is not None:
-            raise failed
+        try:
+            for day in sorted(self.days):
+                self._start(day)
+            self._collect(list(self.finishing))
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
+                self._fcon.close()
+                self._pool = self._fcon = None
 
 
 def _indexes(con: Any, part: str) -> list[tuple[bool, str, str]]:

@@ -317,7 +317,9 @@ class PostgresBackend(Backend):
             yield
             return
         finish_orphans(self.con, self.display)
-        self._load = Load(self.con, self._ddl_con, self.display)
+        self._load = Load(
+            self.con, self._ddl_con, self.display, lambda: PostgresBackend(self._url).con
+        )
         try:
             yield
         finally:
