@@ -195,12 +195,12 @@ def test_failed_finish_leaves_the_day_unseen_and_kept(
 
 _VICTIM = """
 import sys
-from datetime import UTC, datetime
-import numpy as np, pyarrow as pa
+import numpy as np
 sys.path.insert(0, sys.argv[2])
-from seawatch.store import open_store, TABLES
+from seawatch.store import open_store
 from seawatch.store import postgres
 from test_pg_load import messages, chunk, _settings
+from test_pg_writers import log_row
 postgres.MIN_ROWS_PER_WRITER = 100
 rng = np.random.default_rng(5)
 msgs = messages(rng, 100_000, 2)
@@ -210,10 +210,7 @@ with store.loading():
         with store.transaction():
             pick = np.arange(n * 500, n * 500 + 500) % 100_000
             store.write("positions", chunk(store, msgs, pick, rng))
-            store.write("ingest_log", pa.table({
-                "fingerprint": ["f"], "chunk": [n], "input": ["x"], "run_id": ["r"],
-                "rows": [500], "inserted": [500], "committed_at": [datetime.now(UTC)],
-                "label": [None]}, schema=TABLES["ingest_log"].arrow_schema()))
+            store.write("ingest_log", log_row(n, 500))
         print(n, flush=True)
 """
 

@@ -29,6 +29,15 @@ T0_US = int(datetime(2024, 3, 1, tzinfo=UTC).timestamp() * 1_000_000)
 N = pa.schema([pa.field("n", pa.int64())])
 
 
+def log_row(chunk: int, rows: int) -> pa.Table:
+    """The ``ingest_log`` row of a chunk (the child scripts that are killed mid-load write them)."""
+    return pa.table(
+        {"fingerprint": ["f"], "chunk": [chunk], "input": ["x"], "run_id": ["r"], "rows": [rows],
+         "inserted": [rows], "committed_at": [datetime.now(UTC)], "label": [None]},
+        schema=TABLES["ingest_log"].arrow_schema(),
+    )  # fmt: skip
+
+
 def _settings(writers: int) -> Settings:
     return load_settings(env={"SEAWATCH_NODE_NATION": "IND", "SEAWATCH_DB_WRITERS": str(writers)})
 
@@ -136,21 +145,16 @@ def test_prepared_slices_resolved_by_the_chunks_fate(
 
 _VICTIM = """
 import sys
-import numpy as np, pyarrow as pa
-from datetime import UTC, datetime
 sys.path.insert(0, sys.argv[2])
-from seawatch.store import open_store, TABLES
+from seawatch.store import open_store
 from seawatch.store import postgres
-from test_pg_writers import positions, _settings
+from test_pg_writers import log_row, positions, _settings
 postgres.MIN_ROWS_PER_WRITER = 100
 store = open_store(sys.argv[1], _settings(3))
 for chunk in range(1000):
     with store.transaction():
         store.write("positions", positions(store, chunk * 3000, 3000))
-        store.write("ingest_log", pa.table({
-            "fingerprint": ["f"], "chunk": [chunk], "input": ["x"], "run_id": ["r"],
-            "rows": [3000], "inserted": [3000], "committed_at": [datetime.now(UTC)],
-            "label": [None]}, schema=TABLES["ingest_log"].arrow_schema()))
+        store.write("ingest_log", log_row(chunk, 3000))
     print(chunk, flush=True)
 """
 
