@@ -7,7 +7,7 @@ day and over every day of a run.
    by wrapping the engine's own functions: decode + partitioning (``write_partitions``), the
    per-vessel task of one (day, bucket) (``vessel_task``), the encounter close steps of one
    time slot (``slot_task``), the encounter runs (``encounter_runs``), identity changes over
-   every bucket's statics (``statics_task``), and the loader (``_load``: the one process that
+   every bucket's statics (``statics_task``), and the loader (``load``: the one process that
    writes the store). CPU time is ``time.process_time`` of each call.
 2. **Peak memory per worker.** A LocalCluster of one worker process (``threads_per_worker=1``)
    runs the first day, then a new one runs every day; the worker's peak RSS
@@ -43,7 +43,7 @@ from seawatch.engine.ingest import ingest
 from seawatch.settings import load_settings
 from seawatch.store import open_store
 
-STAGES = ("write_partitions", "vessel_task", "slot_task", "encounter_runs", "statics_task", "_load")
+STAGES = ("write_partitions", "vessel_task", "slot_task", "encounter_runs", "statics_task", "load")
 TASK_OVERHEAD_S = 0.003  # a no-op Dask task, measured on this kind of machine (SCALE.md §4)
 
 
@@ -107,9 +107,9 @@ def project(costs: dict[str, list[float]], messages: int, positions: int, stored
         v = costs.get(k, [])
         lines.append(f"  {k:<17} {per_msg.get(k, 0) * 1e6:8.3f}  ({len(v)} calls, "
                      f"largest {max(v, default=0):.3f} s)")  # fmt: skip
-    compute = sum(per_msg.get(k, 0) for k in STAGES if k != "_load")
+    compute = sum(per_msg.get(k, 0) for k in STAGES if k != "load")
     rows_per_msg = stored_rows / messages
-    load_rows_s = stored_rows / max(sum(costs.get("_load", [])), 1e-9)
+    load_rows_s = stored_rows / max(sum(costs.get("load", [])), 1e-9)
     lines.append(f"  all but the loader {compute * 1e6:8.3f}; stored rows per message "
                  f"{rows_per_msg:.3f}; loader {load_rows_s:,.0f} rows/CPU-s")  # fmt: skip
     lines.append("")
