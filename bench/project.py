@@ -21,7 +21,7 @@ day and over every day of a run.
    measured here, scaled linearly: the encounter stage grows with the density of ships per
    cell, which a sparse simulation understates.
 
-    .venv/bin/python bench/project.py --vessels 1000 --hours 6 --mem-days 30
+    .venv/bin/python bench/project.py --vessels 1000 --hours 6 --mem-days 1,10,30
 """
 
 from __future__ import annotations
@@ -155,8 +155,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--sim", type=Path, help="an existing `seawatch simulate --out` directory")
     ap.add_argument("--buckets", type=int, default=16, help="buckets of the measured run")
-    ap.add_argument("--mem-days", type=int, default=0,
-                    help="also a worker's peak memory over 1 and N simulated days")  # fmt: skip
+    ap.add_argument("--mem-days", default="",
+                    help="also a worker's peak memory over the first N simulated days, for "
+                         "each N of a comma-separated list (e.g. 1,10,30)")  # fmt: skip
+    ap.add_argument("--mem-sim", type=Path,
+                    help="where the simulated days are kept (reused when present)")  # fmt: skip
     ap.add_argument("--mem-vessels", type=int, default=50)
     ap.add_argument("--global-msgs", type=float, default=300e6, help="messages a global day")
     ap.add_argument("--days", type=int, default=365)
@@ -188,14 +191,15 @@ def main() -> None:
         for line in project(costs, report.messages, report.positions, stored, args):
             print(line, flush=True)
         if args.mem_days:
-            days = _simulate(work / "mem", 24.0 * args.mem_days, args.mem_vessels, args.seed)
-            per_day = len(days) // args.mem_days
-            one = worker_peak_mib(days[:per_day], args.buckets, work)
-            print(f"\nworker peak RSS: 1 day ({per_day} files) {one:,.0f} MiB, load "
-                  f"{os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
-            every = worker_peak_mib(days, args.buckets, work)
-            print(f"worker peak RSS: {args.mem_days} days ({len(days)} files) {every:,.0f} MiB, "
-                  f"load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+            spans = sorted({int(d) for d in args.mem_days.split(",")})
+            last = spans[-1]
+            mem = args.mem_sim or work / "mem"
+            days = _simulate(mem, 24.0 * last, args.mem_vessels, args.seed)
+            per_day = len(days) // last
+            for n in spans:
+                peak = worker_peak_mib(days[: per_day * n], args.buckets, work)
+                print(f"worker peak RSS: {n} days ({per_day * n} files) {peak:,.0f} MiB, "
+                      f"load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":
