@@ -312,10 +312,15 @@ def rebucket(carry: Carry, cfg: TaskConfig) -> None:
     assert old is not None
     assert mark is not None
     states = StateStore(Path(carry.root))
-    probe = Pipeline(zones=cfg.zones, geography=cfg.geography, params=cfg.params,
+    # the detectors and parameters of the run (geography left out: the open events do not
+    # depend on it, and this process may lack its data while the tasks' workers have it)
+    probe = Pipeline(zones=cfg.zones, geography=False, params=cfg.params,
                      reorder_window_s=cfg.reorder_window_s, carry_source=True,
                      only=PER_VESSEL)  # fmt: skip
-    names = sorted(set(rec.get("sources", [])))
+    made = {probe._made_with()}
+    probe.geography = True
+    made.add(probe._made_with())
+    names = list(rec.get("sources", []))
     parts: dict[int, list[dict[str, Any]]] = {}
     for b in rec["kept"]:
         name = bucket_name(old, b)
@@ -324,9 +329,10 @@ def rebucket(carry: Carry, cfg: TaskConfig) -> None:
         assert found is not None
         tree = found[1]
         state = tree["pipeline"]
-        if state.get("made_with") != probe._made_with():
+        if state.get("made_with") not in made:
             raise ConfigError(f"{where} was made with other detectors, parameters, reorder "
                               "window or zones: run with those")  # fmt: skip
+        names += [n for n in tree["sources"] if n not in names]
         ids = np.array([names.index(n) for n in tree["sources"]] or [0], np.int32)
         for k, (horizon, table) in state["held"].items():
             i = table.schema.get_field_index(SOURCE_ID)
