@@ -15,10 +15,11 @@ bucket count, the buckets kept, the run's input fingerprints, the inputs the hel
 the newest time read. Each file is written under a temporary name, fsynced and renamed
 (:meth:`StateStore.save`); the tasks write their buckets' files, the loader (this process)
 the record, after the store holds the run. A run resumes from the latest record made without
-any of its inputs, and reads the file, *at that record's watermark*, of each bucket the
-record names as kept: a run killed before its record (an exception in a task, the process
-killed) leaves files no record names, which nothing reads; the previous state is intact and
-running the day again gives what a clean run gives.
+any of its inputs (of any bucket count: at equal watermarks its own first), and reads the
+file, *at that record's watermark*, of each bucket the record names as kept: a run killed
+before its record (an exception in a task, the process killed) leaves files no record names,
+which nothing reads; the previous state is intact and running the day again gives what a
+clean run gives.
 
 Rows older than the watermark the run resumes from (late data for a past day) run the runs
 they fall in again, and the following ones while a bucket's state changes
@@ -27,7 +28,10 @@ state, its *journal* (the bucket's partitions and the positions it released, per
 the ids each bucket and the stage across vessels wrote (its record's ``wrote``).
 
 Another bucket count than the run resumed from was made with: its states are re-split per
-vessel into the new buckets first (:mod:`seawatch.engine.rebucket`).
+vessel into the new buckets first, at the same watermark, under the new count's names, with
+a record of its own (:mod:`seawatch.engine.rebucket`); the old count's files stay as they
+are. Rows older than that change are refused (the runs before it keep their journals per
+old bucket).
 
 Refused with an :class:`~seawatch.errors.InputError` (nothing stored): daily runs
 made by the other engine (``--engine local`` keeps one pipeline's state, ``all/``); rows
