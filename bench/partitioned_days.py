@@ -17,9 +17,14 @@ changed
 row says what that cost against a full day, and how many days and (day, bucket) chains ran
 again.
 
+``--rebucket M --rebucket-day D``: the runs from day D on use ``--buckets M`` (the states
+of day D - 1 re-split per vessel first: :mod:`seawatch.engine.rebucket`); the row of day D
+gives the seconds the re-split took (``re-split s``) within its wall time.
+
     .venv/bin/python bench/partitioned_days.py --vessels 25 --days 3
     .venv/bin/python bench/partitioned_days.py --engine dask --workers 2 --buckets 16
     .venv/bin/python bench/partitioned_days.py --days 3 --late-hours 1 --late-day 3
+    .venv/bin/python bench/partitioned_days.py --days 3 --buckets 16 --rebucket 64 --rebucket-day 3
 """
 
 from __future__ import annotations
@@ -85,7 +90,9 @@ def run_days(
     options: dict[str, Any],
     late_hours: int = 0,
     late_day: int = 1,
+    rebucket: tuple[int, int] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    import seawatch.engine.dask_engine as engine_module
     from seawatch.engine.ingest import ingest
     from seawatch.engine.state import StateStore
     from seawatch.settings import load_settings
@@ -105,15 +112,29 @@ def run_days(
         runs.append((d + 1, [f for f in day_files(sim, day) if f not in late], end_us))
     if late:
         runs.append(("late", late, runs[-1][2]))
+    split_s: list[float] = []
+    real = engine_module.rebucket
+
+    def timed(carry: Any, cfg: Any) -> None:
+        t = time.perf_counter()
+        real(carry, cfg)
+        split_s.append(time.perf_counter() - t)
+
+    engine_module.rebucket = timed  # type: ignore[assignment]
     for d, files, end_us in runs:
+        mine = dict(options)
+        if rebucket is not None and engine != "local" and d != "late" and d >= rebucket[0]:
+            mine["buckets"] = rebucket[1]
         with open_store(str(db), settings) as store:
             t0, c0 = time.perf_counter(), cpu_s()
             report = ingest(store, files, settings, detect=True, states=states,
-                            watermark_us=end_us, engine=engine, options=options)  # fmt: skip
+                            watermark_us=end_us, engine=engine, options=mine)  # fmt: skip
             wall, cpu = time.perf_counter() - t0, cpu_s() - c0
         rerun = report.rerun
         again = "" if rerun is None else f"{rerun.days} day(s)" + (
             f", {rerun.buckets} (day, bucket) chains" if rerun.buckets else "")  # fmt: skip
+        if split_s:
+            again = f"re-split {options['buckets']}->{mine['buckets']}: {split_s.pop():.2f} s"
         rows.append({"day": d, "wall_s": wall, "cpu_s": cpu, "again": again,
                      "positions": report.engine.read["positions"],
                      "state_kib": state_bytes(root, end_us) / 1024})  # fmt: skip
@@ -134,6 +155,9 @@ def main() -> None:
     ap.add_argument("--late-hours", type=int, default=0, help="hours of --late-day from "
                     "12:00 held back and given after the last day (the late-day case)")  # fmt: skip
     ap.add_argument("--late-day", type=int, default=1, help="the day (1..) of those hours")
+    ap.add_argument("--rebucket", type=int, default=0, help="the bucket count of the runs from "
+                    "--rebucket-day on (their states re-split)")  # fmt: skip
+    ap.add_argument("--rebucket-day", type=int, default=2)
     args = ap.parse_args()
     sim = BENCH / "_work" / f"increments-{args.vessels}v-{args.days}d-s{args.seed}"
     simulate(sim, args.vessels, args.days, args.seed)
@@ -144,12 +168,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="seawatch-pdays-") as tmp:
         local, want = run_days(sim, args.days, Path(tmp), "local", {}, args.late_hours,
                                args.late_day)  # fmt: skip
+        change = (args.rebucket_day, args.rebucket) if args.rebucket else None
         mine, got = run_days(sim, args.days, Path(tmp), args.engine, options,
-                             args.late_hours, args.late_day)  # fmt: skip
+                             args.late_hours, args.late_day, change)  # fmt: skip
     print(f"load after: {os.getloadavg()}", file=sys.stderr)
     print(f"| day | local wall s | local CPU-s | {args.engine} wall s | {args.engine} CPU-s "
           "| positions | states KiB (local / partitioned) "
-          "| run again (local / partitioned) |")  # fmt: skip
+          "| run again / re-split (local / partitioned) |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|")
     for a, b in zip(local, mine, strict=True):
         print(f"| {a['day']} | {a['wall_s']:.2f} | {a['cpu_s']:.2f} | {b['wall_s']:.2f} | "

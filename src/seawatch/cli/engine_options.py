@@ -51,8 +51,8 @@ def engine_options(fn: F) -> F:
             type=click.IntRange(min=1, max=4096),
             default=64,
             show_default=True,
-            help="With --engine partitioned or dask: MMSI buckets (tasks per day); a store's daily "
-            "runs (--incremental) keep the count they began with.",
+            help="With --engine partitioned or dask: MMSI buckets (tasks per day); another count "
+            "than a store's last daily run (--incremental) re-splits its states per vessel.",
         ),
     ]
     for option in reversed(options):

@@ -50,8 +50,8 @@ __all__ = ["ingest_command"]
     help="With --detect: resume from the state the last run left for this store and leave "
     "this run's for the next (daily runs: tracks and events go on across runs); rows of a "
     "day already run make that day and the following ones run again, until nothing changes "
-    "(--engine local; partitioned and dask refuse them, and keep a state per bucket: give "
-    "every run the same --buckets).",
+    "(partitioned and dask: per bucket; another --buckets than the last run re-splits the "
+    "buckets' states per vessel, and rows older than that change are refused).",
 )
 @click.option(
     "--watermark",

@@ -59,6 +59,7 @@ from seawatch.engine.partition_tasks import (
     vessel_task,
 )
 from seawatch.engine.partitions import Manifest, Run, write_partitions
+from seawatch.engine.rebucket import rebucket
 from seawatch.engine.run import EngineReport, Sink
 from seawatch.events.registry import detectors, resolve_params
 from seawatch.events.schema import EVENTS_SCHEMA
@@ -315,6 +316,8 @@ def run_partitioned(
                 newest = settle_past(carry, manifest, root, _gathered(runner, slot_s), make,
                                      work_dir, past, settings, newest)  # fmt: skip
                 cfg = replace(cfg, watermark_us=newest)
+                if carry.rebucket_from is not None:  # another --buckets: states re-split
+                    rebucket(carry, cfg)
             carried = carried_buckets(carry) if carry is not None else []
             if manifest.days or carry is None:
                 planned, across, ends = _run_tasks(manifest, cfg, runner, slot_s, carried)

@@ -29,10 +29,11 @@ from seawatch.durable import fsync_dir
 from seawatch.engine import arrowfile
 from seawatch.engine.late import wrote
 from seawatch.engine.late_store import named
-from seawatch.engine.partition_state import Carry, bucket_name, record_name
+from seawatch.engine.partition_state import Carry, _iso, bucket_name, record_name
 from seawatch.engine.partitions import Manifest
 from seawatch.engine.pipeline import ts_us
 from seawatch.engine.state import StateStore
+from seawatch.errors import InputError
 
 if TYPE_CHECKING:
     from seawatch.engine.partition_tasks import VesselOut
@@ -138,6 +139,14 @@ def split_past(
             f |= {"rows": rest.num_rows, "min_ts_us": int(ts_us(rest).min())}
         else:
             del manifest.files[rel]
+    if late and carry.rebucket_from is not None:
+        oldest = min(int(ts_us(t).min()) for t in late.values())
+        raise InputError(
+            f"rows from {_iso(oldest)} on are older than the last daily run, made with "
+            f"--buckets {carry.rebucket_from}: a run that changes --buckets takes no rows of "
+            f"past days (the runs before keep their journals per old bucket); run them with "
+            f"--buckets {carry.rebucket_from} first, or leave them out"
+        )
     manifest.days = sorted({int(f["day"]) for f in manifest.files.values()})
     manifest.save(root)
     return late

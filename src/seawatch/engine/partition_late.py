@@ -65,6 +65,7 @@ from seawatch.engine.partition_state import (
 )
 from seawatch.engine.partitions import DAY_US, Manifest, part_rel, read_part
 from seawatch.engine.pipeline import SOURCE_ID, time_order, ts_us
+from seawatch.engine.rebucket import past_refused
 from seawatch.engine.reorder import ts_column
 from seawatch.engine.run import Final
 from seawatch.engine.state import KEEP, StateStore
@@ -114,6 +115,8 @@ def _chain(
     mark = resume_us
     while True:
         found = states.load(name, mark) if mark in marks else None
+        if found is not None and "rebucketed_from" in found[1]:
+            raise past_refused(found[1], mark, oldest_us)
         if found is None or not found[1].get("journal"):
             raise InputError(
                 f"rows from {_iso(oldest_us)} on are older than any daily run this store can "

@@ -15,10 +15,11 @@ bucket count, the buckets kept, the run's input fingerprints, the inputs the hel
 the newest time read. Each file is written under a temporary name, fsynced and renamed
 (:meth:`StateStore.save`); the tasks write their buckets' files, the loader (this process)
 the record, after the store holds the run. A run resumes from the latest record made without
-any of its inputs, and reads the file, *at that record's watermark*, of each bucket the
-record names as kept: a run killed before its record (an exception in a task, the process
-killed) leaves files no record names, which nothing reads; the previous state is intact and
-running the day again gives what a clean run gives.
+any of its inputs (of any bucket count: at equal watermarks its own first), and reads the
+file, *at that record's watermark*, of each bucket the record names as kept: a run killed
+before its record (an exception in a task, the process killed) leaves files no record names,
+which nothing reads; the previous state is intact and running the day again gives what a
+clean run gives.
 
 Rows older than the watermark the run resumes from (late data for a past day) run the runs
 they fall in again, and the following ones while a bucket's state changes
@@ -26,9 +27,13 @@ they fall in again, and the following ones while a bucket's state changes
 state, its *journal* (the bucket's partitions and the positions it released, per day) and
 the ids each bucket and the stage across vessels wrote (its record's ``wrote``).
 
-Refused with an :class:`~seawatch.errors.InputError` (nothing stored): another bucket count
-than the store's daily runs were made with (a vessel's state is in its bucket's file: run
-with the same ``--buckets``, or the period again from its start in a new store); daily runs
+Another bucket count than the run resumed from was made with: its states are re-split per
+vessel into the new buckets first, at the same watermark, under the new count's names, with
+a record of its own (:mod:`seawatch.engine.rebucket`); the old count's files stay as they
+are. Rows older than that change are refused (the runs before it keep their journals per
+old bucket).
+
+Refused with an :class:`~seawatch.errors.InputError` (nothing stored): daily runs
 made by the other engine (``--engine local`` keeps one pipeline's state, ``all/``); rows
 older than any run that can be run again (its record, its journals and the state before it
 kept: :data:`~seawatch.engine.state.KEEP` runs, made by a version that keeps journals);
@@ -106,6 +111,9 @@ class Carry:
     staged: str | None = None
     """A past run run again (:mod:`seawatch.engine.partition_late`): where its states are
     written, under their final names, until they replace the old ones together."""
+    rebucket_from: int | None = None
+    """The run resumed from was made with this other bucket count: its states are re-split
+    (:mod:`seawatch.engine.rebucket`) before this run's tasks."""
 
     def states(self) -> StateStore:
         """Where this run's states are written."""
@@ -148,32 +156,34 @@ def check_engine(states: StateStore, partitioned: bool) -> None:
 
 
 def previous(states: StateStore, buckets: int, fingerprints: set[str]) -> Carry:
-    """The run to resume from: the latest record made with ``buckets`` and without any of
-    ``fingerprints`` (a run killed before its record, or run again, resumes before them)."""
+    """The run to resume from: the latest record, of any bucket count (``buckets`` first at
+    equal watermarks), made without any of ``fingerprints`` (a run killed before its record,
+    or run again, resumes before them); made with another count, its states are re-split
+    into ``buckets`` before the run (:attr:`Carry.rebucket_from`)."""
     from seawatch.engine.partition_journal import roll_forward
 
     roll_forward(states.root)  # a re-run of past days killed while its files were renamed
     check_engine(states, partitioned=True)
-    if states.root.is_dir():
-        other = sorted(int(m.group(1)) for p in states.root.iterdir()
-                       if (m := _RUN.match(p.name)) and states.watermarks(p.name))  # fmt: skip
-        if other and buckets not in other:
-            raise InputError(f"this store's daily runs were made with --buckets {other[-1]}: "
-                             "each bucket's state holds its own vessels, so go on with "
-                             f"--buckets {other[-1]}, or run the period again from its start "
-                             "in a new store")  # fmt: skip
+    counts = sorted(int(m.group(1)) for p in states.root.iterdir()
+                    if (m := _RUN.match(p.name))) if states.root.is_dir() else []  # fmt: skip
     carry = Carry(str(states.root), buckets)
-    name = record_name(buckets)
-    for mark in reversed(states.watermarks(name)):
-        found = states.load(name, mark)
-        assert found is not None
-        if fingerprints & set(found[1]["inputs"]):
-            log.info("the run at %d already holds these inputs; an older one", mark)
-            continue
-        carry.resume_us, carry.record = mark, found[1]
+    best: tuple[tuple[int, bool], int, dict[str, Any]] | None = None
+    for count in counts:
+        name = record_name(count)
+        for mark in reversed(states.watermarks(name)):
+            found = states.load(name, mark)
+            assert found is not None
+            if fingerprints & set(found[1]["inputs"]):
+                log.info("the run at %d already holds these inputs; an older one", mark)
+                continue
+            if best is None or (mark, count == buckets) > best[0]:
+                best = (mark, count == buckets), count, found[1]
+            break
+    if best is not None:
+        (carry.resume_us, _), count, carry.record = best
+        carry.rebucket_from = None if count == buckets else count
         log.info("resuming %d bucket(s) of %d from the run that ended at %s",
-                 len(carry.record["kept"]), buckets, _iso(mark))  # fmt: skip
-        break
+                 len(carry.record["kept"]), count, _iso(carry.resume_us))  # fmt: skip
     return carry
 
 
