@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 from evtools import MIN, T0, TS, chunks, details
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seawatch.events import combine
+from seawatch.events import combine, identity_change
 from seawatch.events.identity_change import IdentityParams, _values, detect
 from seawatch.events.schema import EVENTS_SCHEMA
 
@@ -134,3 +135,61 @@ def test_texts_kept_as_they_are_only_when_no_trim_changes_them(
     got = _values(t, "name")["value"]
     assert got.type == kind
     assert got.to_pylist() == [s for s in want if s]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.integers(0, 3),  # time step back or forward: out of order, ties
+            st.integers(1, 4),
+            st.sampled_from(["A", "B", "B@", " A", None, "", "AB", "BA"]),
+            st.sampled_from([0, 1, 2, None]),
+            st.sampled_from([0.0, 1.5, 2.5, None]),
+        ),
+        max_size=40,
+    ),
+    cuts=st.lists(st.integers(0, 40), max_size=4),
+    ordered=st.booleans(),
+    large=st.booleans(),
+)
+def test_one_pass_finds_what_the_grouping_finds(
+    rows: list[tuple[int, int, str | None, int | None, float | None]],
+    cuts: list[int],
+    ordered: bool,
+    large: bool,
+) -> None:
+    """Chunks whose rows are in time order per vessel go through one compiled pass
+    (:mod:`seawatch.events.identity_walk`); the events, their order and the state are
+    those of the grouped path (out of order: the grouped path itself)."""
+    ts, times = T0, []
+    for step, *_ in rows:
+        ts += (step if ordered else step - 1) * MIN
+        times.append(ts)
+    kind = pa.large_string() if large else pa.string()
+    t = pa.table(
+        {
+            "ts": pa.array(times, pa.int64()).cast(TS),
+            "mmsi": pa.array([r[1] for r in rows], pa.int32()),
+            "name": pa.array([r[2] for r in rows], kind),
+            "imo": pa.array([r[3] for r in rows], pa.int32()),
+            "draught_m": pa.array([r[4] for r in rows], pa.float64()),
+        }
+    )
+
+    def run() -> tuple[list[pa.Table], dict[str, pa.Table]]:
+        outs, state = [], None
+        for part in chunks(t, cuts):
+            ev, state = detect(part, state=state)
+            outs.append(ev)
+        assert state is not None
+        return outs, state.last
+
+    got, got_state = run()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(identity_change, "walk", lambda *a, **k: None)
+        want, want_state = run()
+    assert [g.equals(w) for g, w in zip(got, want, strict=True)] == [True] * len(want)
+    assert sorted(got_state) == sorted(want_state)
+    for name, table in want_state.items():
+        assert got_state[name].combine_chunks().equals(table.combine_chunks()), name

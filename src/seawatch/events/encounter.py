@@ -26,9 +26,9 @@ Incremental: the state keeps the positions of the last ``max(merge_gap_s,
 max_shared_silence_s) + 2 × max_interp_gap_s + 2 × step_s`` before the latest timestamp
 and, for the two tracks of an unsettled run only, back to the start of that run, but of
 each track's grid step only those resampling reads (the one on the grid, the first and the
-last inside: :func:`_between`): bounded by the tracks heard in that window, not by how
-often they were heard, plus the tracks of the encounters still running. An encounter
-is closed once no later data can extend it; until then it is returned open (``end_ts``
+last inside: :func:`~.encounter_kernels.needed_rows`): bounded by the tracks heard in that
+window, not by how often they were heard, plus the tracks of the encounters still running.
+An encounter is closed once no later data can extend it; until then it is returned open (``end_ts``
 null), as every detector's snapshot. A chunk that ends in the grid step the previous one
 ended in (a live batch: a tenth of a second of a 10-minute step) is only added to the
 state, and worked on with the next chunk that reaches a new step: the same events (one call
@@ -49,7 +49,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seawatch.events.encounter_cells import close_pairs
-from seawatch.events.encounter_kernels import resample, runs, wrapped
+from seawatch.events.encounter_kernels import needed_rows, resample, runs, wrapped
 from seawatch.events.params import param
 from seawatch.events.schema import build_events, empty_events, json_objects
 from seawatch.events.tracks_appended import prepare_appended
@@ -118,9 +118,9 @@ class EncounterState:
     by_segment: bool | None = None
     now_us: int = -(2**62)  # latest timestamp seen by the previous call
     laid_out: int = 0
-    """Rows of the buffer when it was last thinned (:func:`_between`): chunks added inside
-    one grid step are thinned once they double it (a step of a live feed's rows is not kept
-    whole until the next step)."""
+    """Rows of the buffer when it was last thinned (:func:`.encounter_kernels.needed_rows`):
+    chunks added inside one grid step are thinned once they double it (a step of a live
+    feed's rows is not kept whole until the next step)."""
 
 
 def _aux(kd: Any, params: EncounterParams) -> F64:
@@ -223,27 +223,11 @@ def _encounters(
     margin = int(params.max_interp_gap_s * US_PER_S) + step_us
     recent = kd.now_us - lag - int(params.max_interp_gap_s * US_PER_S)
     keep_from = np.minimum(recent, keep * step_us) - margin  # per track
-    needed = np.empty(len(kd.ts_us), dtype=bool)
-    needed[kd.order] = (kd.ts_us >= keep_from[kd.track]) & ~_between(kd.track, kd.ts_us, step_us)
+    needed = needed_rows(kd.track, kd.ts_us, kd.order, keep_from.astype(np.int64), step_us)
     tm = _track_mmsi(kd)
     keys = kd.keys.cast(pa.string()) if kd.by_segment else None
     parts = [_build(oi[m], of[m], params, tm, keys, closed=c) for c, m in _split(oi[:, 2] == 1)]
     return pa.concat_tables([empty_events(), *parts]), needed
-
-
-def _between(track: I64, ts_us: I64, step_us: int) -> Any:
-    """Rows (in (track, ts) order) no grid point can depend on: strictly inside a grid step
-    with the track's previous and next rows strictly inside the same step. Resampling
-    gives the same grid points without them (a pair of rows inside one step has no grid
-    point, and whether a row on the grid links to its predecessor reads only rows on the
-    grid and their neighbours), so the state keeps at most three rows of each track's step
-    (the one on the grid, the first and the last inside): bounded per track and hour, not
-    by the feed's rate."""
-    inside = (ts_us % step_us != 0) & np.r_[False, track[1:] == track[:-1]]
-    inside[1:] &= ts_us[1:] // step_us == ts_us[:-1] // step_us
-    out: Any = np.zeros(len(ts_us), dtype=bool)  # inside[i]: row i and i - 1 share a step
-    out[1:-1] = inside[1:-1] & inside[2:] & (ts_us[:-2] % step_us != 0)
-    return out
 
 
 def _split(closed: Any) -> list[tuple[bool, Any]]:
@@ -343,9 +327,9 @@ def detect(
 
 def _thinned(rows: pa.Table, params: EncounterParams, watermark_us: int | None) -> pa.Table:
     """``rows`` (a state's buffer and chunks added since) without those no grid point
-    depends on (:func:`_between`)."""
+    depends on (:func:`~.encounter_kernels.needed_rows`)."""
     kd = prepare(rows, None, {}, watermark_us=watermark_us)
-    keep = np.empty(len(kd.ts_us), dtype=bool)
-    keep[kd.order] = ~_between(kd.track, kd.ts_us, int(params.step_s) * US_PER_S)
+    every = np.full(len(kd.keys), np.iinfo(np.int64).min, np.int64)
+    keep = needed_rows(kd.track, kd.ts_us, kd.order, every, int(params.step_s) * US_PER_S)
     out: pa.Table = kd.rows.filter(pa.array(keep))
     return out

@@ -10,13 +10,14 @@ Out: grid points and encounter rows as arrays (the close pairs per grid step are
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numba import njit
 
 from seawatch.events.tracks_in import F64, I64, M_PER_NM, haversine_m
 
-__all__ = ["M_PER_DEG", "resample", "runs", "wrapped"]
+__all__ = ["M_PER_DEG", "needed_rows", "resample", "runs", "wrapped"]
 
 M_PER_DEG = 111_195.0
 
@@ -281,6 +282,38 @@ def _silence(x: int, p: I64, q: I64, gs: I64, max_silent: int) -> bool:  # pragm
     grid point between them (both unheard for longer than the interpolation limit)."""
     gap = gs[p[x + 1]] - gs[p[x]]
     return bool(1 < gap <= max_silent and p[x + 1] == p[x] + 1 and q[x + 1] == q[x] + 1)
+
+
+@njit(cache=True, nogil=True)
+def needed_rows(
+    track: I64, ts_us: I64, order: I64, keep_from: I64, step_us: int
+) -> Any:  # pragma: no cover
+    """Per row (rows in (track, ts) order, put back by ``order``) whether a later call
+    needs it: at or after its track's ``keep_from``, and not *between*: strictly inside a
+    grid step with the track's previous and next rows strictly inside the same step.
+    Resampling gives the same grid points without those (a pair of rows inside one step has
+    no grid point, and whether a row on the grid links to its predecessor reads only rows
+    on the grid and their neighbours), so the state keeps at most three rows of each
+    track's step (the one on the grid, the first and the last inside): bounded per track
+    and hour, not by the feed's rate. One pass, each time divided once."""
+    n = len(ts_us)
+    out = np.empty(n, np.bool_)
+    if n == 0:
+        return out
+    q1 = ts_us[0] // step_us  # row i: step, on the grid; row i - 1: on0
+    on1 = ts_us[0] - q1 * step_us == 0
+    on0 = on1
+    inside = False  # row i and i - 1: same track and step, row i inside it
+    for i in range(n):
+        q2, on2, inside_next = q1, False, False
+        if i + 1 < n:
+            q2 = ts_us[i + 1] // step_us
+            on2 = ts_us[i + 1] - q2 * step_us == 0
+            inside_next = not on2 and track[i + 1] == track[i] and q2 == q1
+        between = i > 0 and inside and inside_next and not on0
+        out[order[i]] = ts_us[i] >= keep_from[track[i]] and not between
+        on0, q1, on1, inside = on1, q2, on2, inside_next
+    return out
 
 
 WRAP_LAT = 88.0  # beyond this latitude every grid point is a candidate copy (cos → 0)

@@ -23,11 +23,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numba import njit
 
+from seawatch.events.identity_walk import Keys, chunk_keys, walk
 from seawatch.events.params import param
 from seawatch.events.schema import build_events, empty_events, json_objects
 from seawatch.tracks.mid import flag_of
 from seawatch.tracks.order import stable_key_time_order
 
+PAIR = 1_000_000_000
+"""An (IMO, MMSI) pair's key: IMO × this + MMSI."""
 FIELDS = ("name", "imo", "callsign", "ship_type", "destination", "draught_m", "flag")
 
 
@@ -85,7 +88,9 @@ def _plain_ok(col: Any) -> Any:
     return pa.array(np.concatenate(parts) if parts else np.empty(0, np.bool_))
 
 
-def _values(statics: pa.Table, name: str) -> pa.Table:
+def _field(statics: pa.Table, name: str) -> tuple[Any, Any]:
+    """A field's values (texts trimmed when any needs it) and per row whether the value is
+    present and not "not available" (an Arrow bool array, null as false)."""
     col = statics[name]
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
         ok = _plain_ok(col)  # the usual case: nothing to trim, no trimmed copy
@@ -94,7 +99,12 @@ def _values(statics: pa.Table, name: str) -> pa.Table:
             ok = pc.greater(pc.utf8_length(col), pa.scalar(0, pa.int32()))
     else:
         ok = pc.not_equal(col, pa.scalar(0).cast(col.type))
-    ok = pc.and_(pc.fill_null(ok, False), pc.is_valid(statics["ts"]))
+    return col, pc.fill_null(ok, False)
+
+
+def _values(statics: pa.Table, name: str) -> pa.Table:
+    col, ok = _field(statics, name)
+    ok = pc.and_(ok, pc.is_valid(statics["ts"]))
     ok = pc.and_(ok, pc.is_valid(statics["mmsi"]))
     t = pa.table(
         {
@@ -109,11 +119,12 @@ def _values(statics: pa.Table, name: str) -> pa.Table:
 def _flags_by_imo(statics: pa.Table) -> pa.Table:
     """(mmsi = IMO, ts, value = flag of the MMSI, vessel = MMSI) of statics with both."""
     imo = statics["imo"].cast(pa.int64())
-    imo_np = np.asarray(imo.to_numpy(), dtype=np.float64)  # nulls: NaN
-    ok = (np.nan_to_num(imo_np) > 0) & np.asarray(statics["ts"].is_valid(), dtype=bool)
+    above: Any = pc.greater(imo, pa.scalar(0, pa.int64()))
+    has_imo = pc.fill_null(above, False)
+    ok = pc.and_(has_imo, pc.is_valid(statics["ts"]))
     t = pa.table({"mmsi": imo, "ts": statics["ts"], "vessel": statics["mmsi"]})
-    if not ok.all():  # the flag only of the rows with an IMO and a time
-        t = t.filter(pa.array(ok))
+    if not pc.all(ok).as_py():  # the flag only of the rows with an IMO and a time
+        t = t.filter(ok)
     flag = flag_of(t["vessel"])
     t = pa.table(
         {
@@ -159,36 +170,44 @@ def _last_of_each(rows: pa.Table, order: Any, same: Any) -> pa.Table:
 
 
 def _events(
-    name: str, hit: Any, ts: Any, vals: Any, order: Any, mmsi: Any, params: IdentityParams,
-    **extra: Any,
+    name: str, before_ts: Any, after_ts: Any, before_arr: Any, after_arr: Any, mmsi: Any,
+    params: IdentityParams, **extra: Any,
 ) -> pa.Table:  # fmt: skip
-    """One event per changed row ``hit`` of the grouped order (rows ``hit - 1`` hold the
-    values before; ``vals`` in the rows' order, ``order`` the grouped order)."""
-    before_arr, after_arr = vals.take(order[hit - 1]), vals.take(order[hit])
+    """One event per change: the values and times before and after, the MMSIs."""
     before, after = before_arr.to_pylist(), after_arr.to_pylist()
-    text = pa.types.is_string(vals.type)  # quoted column-wise; numbers as json.dumps writes
+    text = pa.types.is_string(before_arr.type)  # quoted column-wise; numbers as json.dumps does
     details = json_objects(  # column-wise: no dict and json.dumps per event
-        len(hit),
+        len(after),
         {
             "field": name,
             "before": before_arr if text else before,
             "after": after_arr if text else after,
-            "before_ts_us": np.asarray(ts[hit - 1], dtype=np.int64),
+            "before_ts_us": np.asarray(before_ts, dtype=np.int64),
             **{k: np.asarray(v, dtype=np.int64) for k, v in extra.items()},
             "params": asdict(params),
         },
     )
     return build_events(
         "identity_change",
-        start_us=ts[hit],
-        end_us=ts[hit],
+        start_us=after_ts,
+        end_us=after_ts,
         mmsi=mmsi,
         lat=None,
         lon=None,
-        confidence=[1.0] * len(hit),
+        confidence=[1.0] * len(after),
         details=details,
         discriminators=[f"{name}:{b!r}->{a!r}" for b, a in zip(before, after, strict=True)],
     )
+
+
+def _grouped_events(
+    name: str, hit: Any, ts: Any, vals: Any, order: Any, mmsi: Any, params: IdentityParams,
+    **extra: Any,
+) -> pa.Table:  # fmt: skip
+    """:func:`_events` of the changed rows ``hit`` of the grouped order (rows ``hit - 1``
+    hold the values before; ``vals`` in the rows' order, ``order`` the grouped order)."""
+    before, after = vals.take(order[hit - 1]), vals.take(order[hit])
+    return _events(name, ts[hit - 1], ts[hit], before, after, mmsi, params, **extra)
 
 
 def _flag_changes(
@@ -198,13 +217,13 @@ def _flag_changes(
         return empty_events(), rows, seen
     order, imo, ts, vals, same, diff = _grouped(rows, head)
     vessel = np.asarray(rows["vessel"].to_numpy(), dtype=np.int64)[order]
-    key = imo * 1_000_000_000 + vessel
+    key = imo * PAIR + vessel
     old = np.asarray(seen["key"].to_numpy(), dtype=np.int64)
     uniq, first = np.unique(np.concatenate([old, key]), return_index=True)
     new_pair = np.zeros(len(key), dtype=bool)
     new_pair[first[first >= len(old)] - len(old)] = True  # first row of a pair never heard
     hit = np.flatnonzero(same & diff & new_pair[1:]) + 1
-    events = _events(
+    events = _grouped_events(
         "flag", hit, ts, vals, order, vessel[hit], params, imo=imo[hit],
         before_mmsi=vessel[hit - 1],
     )  # fmt: skip
@@ -219,8 +238,73 @@ def _changes(
         return empty_events(), rows
     order, mmsi, ts, vals, same, diff = _grouped(rows, head)
     hit = np.flatnonzero(same & diff) + 1
-    events = _events(name, hit, ts, vals, order, mmsi[hit], params)
+    events = _grouped_events(name, hit, ts, vals, order, mmsi[hit], params)
     return events, _last_of_each(rows, order, same)
+
+
+def _walked(
+    statics: pa.Table, name: str, keys: Keys, prior: pa.Table | None, params: IdentityParams
+) -> tuple[pa.Table, pa.Table] | None:
+    """:func:`_changes` of a field by one pass over the rows (:mod:`.identity_walk`), the
+    same events and state; None when the rows are not in time order per MMSI."""
+    col, ok = _field(statics, name)
+    ok = np.asarray(ok, dtype=bool) & keys.valid
+    ch = walk(keys, ok, prior, col)
+    if ch is None:
+        return None
+    s_key, s_ts = _prior_columns(prior, "mmsi", "ts")
+    e = ch.ends
+    state = pa.table(
+        {"mmsi": ch.pick(e, s_key, keys.key), "ts": ch.pick(e, s_ts, keys.ts), "value": ch.take(e)}
+    )
+    if not len(e):  # no row at all: as the grouped path returns
+        return empty_events(), state
+    p, c = ch.prev, ch.cur
+    before_ts, before = ch.pick(p, s_ts, keys.ts), ch.take(p)
+    return _events(
+        name, before_ts, keys.ts[c], before, ch.values.take(c), keys.key[c], params
+    ), state
+
+
+def _prior_columns(prior: pa.Table | None, *names: str) -> list[Any]:
+    """Columns of a state table as int64 numpy arrays (empty without a state)."""
+    if prior is None:
+        return [np.empty(0, np.int64) for _ in names]
+    return [np.asarray(prior[n].cast(pa.int64()), dtype=np.int64) for n in names]
+
+
+def _walked_flags(
+    rows: pa.Table, prior: pa.Table | None, seen: pa.Table, params: IdentityParams
+) -> tuple[pa.Table, pa.Table, pa.Table] | None:
+    """:func:`_flag_changes` by one pass over the rows (``rows``: this chunk's, from
+    :func:`_flags_by_imo`); None when they are not in time order per IMO."""
+    keys = chunk_keys(rows["mmsi"], rows["ts"])
+    s_imo, s_ts, s_vessel = _prior_columns(prior, "mmsi", "ts", "vessel")
+    vessel = np.asarray(rows["vessel"], dtype=np.int64)
+    pair = np.concatenate([s_imo * PAIR + s_vessel, keys.key * PAIR + vessel])
+    old = np.asarray(seen["key"].to_numpy(), dtype=np.int64)
+    fresh = np.flatnonzero(~np.asarray(pc.is_in(pa.array(pair), value_set=pa.array(old))))
+    new_keys, first = np.unique(pair[fresh], return_index=True)
+    new_pair = np.zeros(len(pair), dtype=bool)
+    new_pair[fresh[first]] = True  # first row of a pair never heard
+    ch = walk(keys, keys.valid, prior, rows["value"], need=new_pair[len(s_imo) :])
+    if ch is None:
+        return None
+    uniq = np.insert(old, np.searchsorted(old, new_keys), new_keys)
+    p, c, e = ch.prev, ch.cur, ch.ends
+    events = _events(
+        "flag", ch.pick(p, s_ts, keys.ts), keys.ts[c], ch.take(p), ch.values.take(c),
+        vessel[c], params, imo=keys.key[c], before_mmsi=ch.pick(p, s_vessel, vessel),
+    )  # fmt: skip
+    state = pa.table(
+        {
+            "mmsi": ch.pick(e, s_imo, keys.key),
+            "ts": ch.pick(e, s_ts, keys.ts),
+            "value": ch.take(e),
+            "vessel": ch.pick(e, s_vessel, vessel),
+        }
+    )
+    return events, state, pa.table({"key": pa.array(uniq, pa.int64())})
 
 
 def detect(
@@ -239,23 +323,34 @@ def detect(
     del open_events
     state = state or IdentityState()
     out, last = [], dict(state.last)
+    keys = None  # the chunk's MMSIs, coded once for every field
     for name in params.fields:
         if name == "flag":
             if "imo" in statics.column_names:
                 rows = _flags_by_imo(statics)
-                head = last[name].num_rows if name in last else 0
-                if name in last:
-                    rows = pa.concat_tables([last[name], rows.cast(last[name].schema)])
                 seen = last.get("flag_pairs", pa.table({"key": pa.array([], pa.int64())}))
-                events, last[name], last["flag_pairs"] = _flag_changes(rows, seen, params, head)
+                got = None
+                if rows.num_rows:
+                    got = _walked_flags(rows, last.get(name), seen, params)
+                if got is None:
+                    head = last[name].num_rows if name in last else 0
+                    if name in last:
+                        rows = pa.concat_tables([last[name], rows.cast(last[name].schema)])
+                    got = _flag_changes(rows, seen, params, head)
+                events, last[name], last["flag_pairs"] = got
                 out.append(events)
             continue
         if name not in statics.column_names:
             continue
-        rows = _values(statics, name)
-        head = last[name].num_rows if name in last else 0
-        if name in last:
-            rows = pa.concat_tables([last[name], rows.cast(last[name].schema)])
-        events, last[name] = _changes(rows, name, params, head)
+        if keys is None:
+            keys = chunk_keys(statics["mmsi"], statics["ts"])
+        walked = _walked(statics, name, keys, last.get(name), params)
+        if walked is None:
+            rows = _values(statics, name)
+            head = last[name].num_rows if name in last else 0
+            if name in last:
+                rows = pa.concat_tables([last[name], rows.cast(last[name].schema)])
+            walked = _changes(rows, name, params, head)
+        events, last[name] = walked
         out.append(events)
     return (pa.concat_tables(out) if out else empty_events()), IdentityState(last)

@@ -22,6 +22,8 @@ import math
 import numpy as np
 from numba import njit
 
+from seawatch.tracks.compiled import HELPER
+
 # Indices into the float64 parameter vector built by SegmentParams.vector().
 (
     P_MAX_GAP_H, P_MAX_SPEED_KN, P_BUFFER_H, P_PENALTY_H, P_HOURS_EXP, P_PENALTY_SPEED_KN,
@@ -32,7 +34,9 @@ N_PARAMS = 15
 SCORING_2019 = 1.0
 
 # Per-point float fields of a segment's window of last points (newest first). The helpers
-# taking the windows are inlined: a call passing arrays costs their reference counts.
+# taking the windows are compiled without reference counting (`_nrt=False`: they allocate
+# nothing): a call passing arrays otherwise costs two atomic operations per array, and
+# `inline="always"` does not remove them.
 F_LAT, F_LON, F_SPEED, F_COURSE, F_METRIC, F_SIN, F_COS, F_COSLAT = range(8)
 N_FIELDS = 8
 
@@ -110,7 +114,7 @@ def discrepancy_nm(
     return min(d1, d2, d3)
 
 
-@njit(cache=True)
+@njit(**HELPER)
 def _effective_hours(p: np.ndarray, hours: float) -> float:
     """Hours the allowed distance and the score scale with (see SegmentParams.scoring)."""
     if p[P_SCORING] == SCORING_2019:
@@ -119,7 +123,7 @@ def _effective_hours(p: np.ndarray, hours: float) -> float:
     return math.hypot(hours, p[P_BUFFER_H])
 
 
-@njit(cache=True)
+@njit(**HELPER)
 def match_metric(p: np.ndarray, hours: float, disc_nm: float) -> float:
     """GFW's score of a match: 0 when the discrepancy exceeds the allowed distance."""
     eff = _effective_hours(p, hours)
@@ -132,7 +136,7 @@ def match_metric(p: np.ndarray, hours: float, disc_nm: float) -> float:
     return float(math.exp(-(alpha**2)) / eff)
 
 
-@njit(cache=True)
+@njit(**HELPER)
 def _reckoning_hours(p: np.ndarray, hours: float) -> float:
     """Hours to dead-reckon over: develop shortens them (ships rarely go straight)."""
     if p[P_SCORING] == SCORING_2019:
@@ -141,7 +145,7 @@ def _reckoning_hours(p: np.ndarray, hours: float) -> float:
     return hours / (1.0 + math.pow(ratio, 1.0 - float(p[P_HOURS_EXP])))
 
 
-@njit(cache=True, inline="always")
+@njit(**HELPER)
 def _copy_segment(
     dst: int, src: int, seg: np.ndarray, n: np.ndarray, depth: np.ndarray,
     head: np.ndarray, wts: np.ndarray, wf: np.ndarray, wtc: np.ndarray,
@@ -158,7 +162,7 @@ def _copy_segment(
                 wf[dst, k, f] = wf[src, k, f]
 
 
-@njit(cache=True, inline="always")
+@njit(**HELPER)
 def _score_segment(
     p: np.ndarray, q: int, t: int, lat: float, lon: float, sp: float, sn: float, cs: float,
     coslat: float, tclass: int, depth: np.ndarray, head: np.ndarray, wts: np.ndarray,
@@ -219,7 +223,7 @@ def _score_segment(
     return best_metric, best_hours, best_k
 
 
-@njit(cache=True, inline="always")
+@njit(**HELPER)
 def _point_metric(
     p: np.ndarray, q: int, x: int, hours: float, lat: float, lon: float, sp: float,
     sn: float, cs: float, coslat: float, wf: np.ndarray,
@@ -229,7 +233,8 @@ def _point_metric(
         wf[q, x, F_COS], wf[q, x, F_COSLAT], lon, lat, sp, sn, cs, coslat,
         _reckoning_hours(p, hours), p[P_SHAPE_FACTOR],
     )  # fmt: skip
-    return match_metric(p, hours, d)
+    metric: float = match_metric(p, hours, d)
+    return metric
 
 
 TENTHS = 3600  # courses are reported in tenths of a degree: 0.0 ... 359.9 (360: unknown)
