@@ -179,7 +179,13 @@ def test_indexes(pg_server: PostgresServer, pg_url: str) -> None:
         assert "(ts, msg_key)" in defs["positions_msg"]
         assert "brin (ts, lat, lon)" in defs["positions_brin"]
         assert "(mmsi, ts)" in defs["positions_vessel"]
-        assert ("positions_geom" in defs) == pg_server.postgis
+        assert "positions_geom" not in defs  # schema 9: the point is not stored
+        views = store.backend.fetch(
+            "SELECT viewname FROM pg_views WHERE schemaname = current_schema()",
+            (),
+            pa.schema([("viewname", pa.string())]),
+        ).column(0)
+        assert ("positions_gis" in views.to_pylist()) == pg_server.postgis
         assert "spatial_ref_sys" not in store.backend.table_names()
         sizes = store.backend.size_bytes()
         assert sizes["total"] > 0
@@ -204,7 +210,7 @@ def test_geom_follows_lat_lon(pg_server: PostgresServer, pg_url: str) -> None:
             lid = store.label_id(store.policy.default_label)
             store.write("positions", _positions(3, lid))
         t = store.backend.fetch(
-            "SELECT ST_X(geom) AS x, ST_Y(geom) AS y, ST_SRID(geom) AS srid FROM positions "
+            "SELECT ST_X(geom) AS x, ST_Y(geom) AS y, ST_SRID(geom) AS srid FROM positions_gis "
             "WHERE geom && ST_MakeEnvelope(9, 54, 11, 56, 4326) ORDER BY x",
             (),
             pa.schema([("x", pa.float64()), ("y", pa.float64()), ("srid", pa.int32())]),

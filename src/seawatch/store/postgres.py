@@ -16,9 +16,9 @@ In: a ``postgresql://user:password@host:port/dbname`` URL (the ``db`` setting or
   ``(ts, lat, lon)`` (per 32 pages the min/max of each: the plain ``BETWEEN``
   predicates of a bbox + time query skip pages the way DuckDB skips row groups), a
   B-tree on ``(mmsi, ts)`` for a vessel's track and its latest position; with PostGIS a
-  generated ``geom`` column (``geometry(Point, 4326)``) and a BRIN index on it, for GIS
-  clients and spatial SQL. Without PostGIS the same queries work on lat/lon; only
-  ``geom`` is missing.
+  view ``positions_gis`` that adds ``geom`` (``geometry(Point, 4326)``) as it is read,
+  for GIS clients and spatial SQL (not stored since schema 9). Without PostGIS the same
+  queries work on lat/lon; only the view is missing.
 
 The Arrow <-> CSV conversions are in :mod:`.pg_csv`. The password in the URL is kept only in
 the connection; :attr:`display`, reprs, log lines
@@ -49,6 +49,7 @@ from seawatch.store.pg_parts import (
     brin_indexes,
     cluster_closed,
     days_of,
+    drop_stored_geom,
     ensure_days,
     relayout,
 )
@@ -154,7 +155,7 @@ class PostgresBackend(Backend):
         if installed:
             return True
         if not available:
-            log.info("%s: PostGIS not available; positions without geom", self.display)
+            log.info("%s: PostGIS not available; no positions_gis view", self.display)
             return False
         try:
             self.con.execute("CREATE EXTENSION IF NOT EXISTS postgis")
@@ -334,16 +335,20 @@ class PostgresBackend(Backend):
         return self._ddl
 
     def relayout(self, table: TableDef) -> int:
-        """Rewrite ``table`` in this backend's layout (positions: partitioned by day)."""
+        """Rewrite ``table`` in this backend's layout (positions: partitioned by day, schema
+        6; no stored ``geom``, schema 9)."""
         import psycopg
 
         if table.name not in PARTITIONED:
             return 0
         try:
             with self.transaction():
-                return relayout(
+                moved = relayout(
                     self.con, lambda: self.execute(create_sql(table, self.dialect)), table.names
                 )
+                if drop_stored_geom(self.con) and self.postgis:  # schema 9: its view instead
+                    self._extras("positions")
+                return moved
         except psycopg.Error as exc:
             raise self._fail(exc, f"partition {table.name}") from None
 
