@@ -64,7 +64,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "positions": (
         "CREATE UNIQUE INDEX IF NOT EXISTS positions_msg ON positions (ts, msg_key)",
         "CREATE INDEX IF NOT EXISTS positions_brin ON positions "
-        "USING brin (ts, lat, lon) WITH (pages_per_range = 32)",
+        "USING brin (ts, lat, lon) WITH (pages_per_range = 8)",
         "CREATE INDEX IF NOT EXISTS positions_vessel ON positions (mmsi, ts)",
         # write order grows with the heap: a BRIN index finds the rows after a release cursor
         "CREATE INDEX IF NOT EXISTS positions_seq ON positions USING brin (seq)",

@@ -8,12 +8,13 @@ In: a ``postgresql://user:password@host:port/dbname`` URL (the ``db`` setting or
   statics keep the stored row on a repeated ``(ts, msg_key)`` (a unique index: the same
   message twice is stored once, whichever process sends it), segments, events and zones
   replace it. Positions are partitioned by day (:mod:`.pg_parts`: a write attaches the
-  partitions of its days first) and sent in spatial order (day, then 1-degree Z-order
-  cell), so a chunk's rows lie on pages that cover a short time and a small area.
+  partitions of its days first) and sent in spatial order (day, then 1-degree cell row by
+  row, then vessel, time: :func:`.pg_csv.cell_order`), so a chunk's rows lie on pages that
+  cover a short time and a small area, and a vessel's on a few pages a day.
 - Reads: ``COPY (query) TO STDOUT`` as CSV, parsed by pyarrow into the asked schema; no
   Python object per row.
 - Indexes (made with the tables; each positions partition has them): one BRIN index over
-  ``(ts, lat, lon)`` (per 32 pages the min/max of each: the plain ``BETWEEN``
+  ``(ts, lat, lon)`` (per 8 pages the min/max of each: the plain ``BETWEEN``
   predicates of a bbox + time query skip pages the way DuckDB skips row groups), a
   B-tree on ``(mmsi, ts)`` for a vessel's track and its latest position; with PostGIS a
   view ``positions_gis`` that adds ``geom`` (``geometry(Point, 4326)``) as it is read,
