@@ -1,29 +1,25 @@
 """The PostgreSQL backend: the production store, shared by many processes, PostGIS if present.
 
-In: a ``postgresql://user:password@host:port/dbname`` URL (the ``db`` setting or
-``--db``). Out: a :class:`~seawatch.store.base.Backend` over one connection (psycopg 3).
+In: a ``postgresql://user:password@host:port/dbname`` URL (the ``db`` setting, ``--db``).
+Out: a :class:`~seawatch.store.base.Backend` over one connection (psycopg 3).
 
 - Writes: rows go in as CSV by ``COPY`` into a temporary table (pyarrow writes the CSV in
   C++, the server parses it), then ``INSERT ... SELECT ... ON CONFLICT``: positions and
   statics keep the stored row on a repeated ``(ts, msg_key)`` (a unique index: the same
   message twice is stored once, whichever process sends it), segments, events and zones
   replace it. Positions are partitioned by day (:mod:`.pg_parts`: a write attaches the
-  partitions of its days first) and sent in spatial order (day, then 1-degree cell row by
-  row, then vessel, time: :func:`.pg_csv.cell_order`), so a chunk's rows lie on pages that
-  cover a short time and a small area, and a vessel's on a few pages a day.
-- Reads: ``COPY (query) TO STDOUT`` as CSV, parsed by pyarrow into the asked schema; no
-  Python object per row.
+  partitions of its days first) and sent by day, 1-degree cell, vessel, time
+  (:func:`.pg_csv.cell_order`): pages of a short time and a small area, a vessel's few.
+- Reads: ``COPY (query) TO STDOUT`` in binary (:mod:`.pg_binary`), lists as CSV.
 - Indexes (made with the tables; each positions partition has them): one BRIN index over
   ``(ts, lat, lon)`` (per 8 pages the min/max of each: the plain ``BETWEEN``
   predicates of a bbox + time query skip pages the way DuckDB skips row groups), a
   B-tree on ``(mmsi, ts)`` for a vessel's track and its latest position; with PostGIS a
-  view ``positions_gis`` that adds ``geom`` (``geometry(Point, 4326)``) as it is read,
-  for GIS clients and spatial SQL (not stored since schema 9). Without PostGIS the same
-  queries work on lat/lon; only the view is missing.
+  view ``positions_gis`` adds ``geom`` (``geometry(Point, 4326)``) as it is read, for
+  GIS clients and spatial SQL (not stored since schema 9).
 
-The Arrow <-> CSV conversions are in :mod:`.pg_csv`. The password in the URL is kept only in
-the connection; :attr:`display`, reprs, log lines
-and error messages show ``***``.
+The Arrow <-> CSV conversions are in :mod:`.pg_csv`. The password in the URL is kept only
+in the connection; :attr:`display`, reprs, log lines and error messages show ``***``.
 """
 
 from __future__ import annotations
@@ -336,8 +332,7 @@ class PostgresBackend(Backend):
         return self._ddl
 
     def relayout(self, table: TableDef) -> int:
-        """Rewrite ``table`` in this backend's layout (positions: partitioned by day, schema
-        6; no stored ``geom``, schema 9)."""
+        """``table`` in this backend's layout (positions: by day, 6; no ``geom``, 9)."""
         import psycopg
 
         if table.name not in PARTITIONED:

@@ -429,6 +429,7 @@ class Dialect:
     types: Mapping[str, str]
     keys_on_bulk: bool = True  # declare the key of bulk tables (positions, statics)
     arg_max: bool = False  # has arg_max(value, ordering) (DuckDB): faster latest-per-vessel
+    sorts_late: bool = False  # a whole listing sorted in Arrow after the read (PostgreSQL)
 
     def sql_type(self, typ: pa.DataType) -> str:
         if pa.types.is_list(typ):
