@@ -17,6 +17,7 @@ from seawatch.store.query import Query
 
 DAY = 24 * 60
 NAMES = pa.schema([pa.field("name", pa.string())])
+X = pa.schema([pa.field("x", pa.float64())])
 
 
 def _partitions(store: Store) -> list[str]:
@@ -95,7 +96,7 @@ def _as_version_5(store: Store) -> None:
     with store.transaction():
         b = store.backend
         b.execute(f"CREATE TABLE positions_plain AS SELECT {cols} FROM positions ORDER BY ts")
-        b.execute("DROP TABLE positions")
+        b.execute("DROP TABLE positions CASCADE")  # PostGIS: its view (schema 9)
         b.execute("ALTER TABLE positions_plain RENAME TO positions")
         for stmt in EXTRAS["positions"]:
             if "(seq)" not in stmt:  # schema 7's
@@ -130,6 +131,56 @@ def test_unpartitioned_positions_migrate(pg_url: str) -> None:
         assert store.counts()["positions"] == 4
     with open_store(pg_url, settings) as store:  # current: nothing more to do
         assert store.migrate() == (SCHEMA_VERSION, SCHEMA_VERSION)
+
+
+def test_stored_geom_dropped_by_migration(pg_url: str) -> None:
+    """Schema 9: a store of version 8 whose positions stored PostGIS's ``geom`` (a
+    generated column and its BRIN index) migrates to the view ``positions_gis``; the rows
+    and what readers see stay; without PostGIS there is nothing to drop."""
+    settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
+    with open_store(pg_url, settings) as store:
+        _fill(store)
+        b = store.backend
+        postgis = b.postgis  # type: ignore[attr-defined]
+        with store.transaction():
+            if postgis:  # as schema 8 made it
+                b.execute("DROP VIEW positions_gis")
+                b.execute(
+                    "ALTER TABLE positions ADD COLUMN geom geometry(Point, 4326) GENERATED "
+                    "ALWAYS AS (ST_SetSRID(ST_MakePoint(lon, lat), 4326)) STORED"
+                )
+                b.execute(
+                    "CREATE INDEX positions_geom ON positions USING brin (geom) "
+                    "WITH (pages_per_range = 32)"
+                )
+            b.execute("UPDATE schema_version SET version = 8")
+    with open_store(pg_url, settings, migrate=False) as store:
+        assert store.migrate() == (8, SCHEMA_VERSION)
+        cols = store.backend.fetch(
+            "SELECT attname AS name FROM pg_attribute WHERE attrelid = 'positions'::regclass "
+            "AND attnum > 0 AND NOT attisdropped",
+            (),
+            NAMES,
+        ).column("name")
+        assert "geom" not in cols.to_pylist()
+        names = store.backend.fetch(
+            "SELECT indexname AS name FROM pg_indexes WHERE tablename = 'positions'", (), NAMES
+        ).column("name")
+        assert "positions_geom" not in names.to_pylist()
+        assert store.counts()["positions"] == 4
+        assert _keys(store, "IND:SECRET") == [1, 2, 3, 4]
+        if postgis:
+            t = store.backend.fetch(
+                "SELECT ST_X(geom) AS x FROM positions_gis ORDER BY ts", (), X
+            ).column("x")
+            assert (
+                t.to_pylist()
+                == store.backend.fetch("SELECT lon AS x FROM positions ORDER BY ts", (), X)
+                .column("x")
+                .to_pylist()
+            )
+        _fill(store)  # writes go on, stored once
+        assert store.counts()["positions"] == 4
 
 
 def test_maintain_rewrites_closed_days_in_track_order(pg_url: str) -> None:

@@ -179,7 +179,13 @@ def test_indexes(pg_server: PostgresServer, pg_url: str) -> None:
         assert "(ts, msg_key)" in defs["positions_msg"]
         assert "brin (ts, lat, lon)" in defs["positions_brin"]
         assert "(mmsi, ts)" in defs["positions_vessel"]
-        assert ("positions_geom" in defs) == pg_server.postgis
+        assert "positions_geom" not in defs  # schema 9: the point is not stored
+        views = store.backend.fetch(
+            "SELECT viewname FROM pg_views WHERE schemaname = current_schema()",
+            (),
+            pa.schema([("viewname", pa.string())]),
+        ).column(0)
+        assert ("positions_gis" in views.to_pylist()) == pg_server.postgis
         assert "spatial_ref_sys" not in store.backend.table_names()
         sizes = store.backend.size_bytes()
         assert sizes["total"] > 0
@@ -204,7 +210,7 @@ def test_geom_follows_lat_lon(pg_server: PostgresServer, pg_url: str) -> None:
             lid = store.label_id(store.policy.default_label)
             store.write("positions", _positions(3, lid))
         t = store.backend.fetch(
-            "SELECT ST_X(geom) AS x, ST_Y(geom) AS y, ST_SRID(geom) AS srid FROM positions "
+            "SELECT ST_X(geom) AS x, ST_Y(geom) AS y, ST_SRID(geom) AS srid FROM positions_gis "
             "WHERE geom && ST_MakeEnvelope(9, 54, 11, 56, 4326) ORDER BY x",
             (),
             pa.schema([("x", pa.float64()), ("y", pa.float64()), ("srid", pa.int32())]),
@@ -245,3 +251,42 @@ def test_two_writers_racing_store_each_message_once(
 def test_missing_server_binaries_say_what_to_install(tmp_path: Path) -> None:
     with pytest.raises(PostgresUnavailableError, match="postgresql and postgresql-postgis"):
         find_bindir(str(tmp_path / "*" / "bin" / "initdb"), path=str(tmp_path))
+
+
+def test_positions_in_listing_order_sorted_after_the_read(pg_url: str) -> None:
+    """PostgreSQL stores positions by cell and vessel and sorts a whole listing in Arrow
+    (``sorts_late``): the rows come by (ts, mmsi, msg_key) all the same, ties on ``ts``
+    broken by MMSI then key, and a page (with a limit: sorted by the database) is the
+    listing's prefix; a track is one vessel's rows by time."""
+    from seawatch.labels import Reader
+    from seawatch.store.query import Query
+
+    n = 60
+    with open_store(pg_url, load_settings(env={})) as store:
+        lid = store.label_id(store.policy.default_label)
+        rows = pa.table(
+            {
+                "msg_key": pa.array([(i * 37) % n for i in range(n)], pa.int64()),
+                "ts": pa.array(  # three positions a second: ties on ts
+                    [T0 + timedelta(seconds=(i * 7 % n) // 3) for i in range(n)],
+                    TABLES["positions"].arrow_schema().field("ts").type,
+                ),
+                "mmsi": pa.array([219000000 + (i * 5) % 4 for i in range(n)], pa.int32()),
+                "lat": [50.0 + (i % 6) for i in range(n)],  # six cells, rows in each
+                "lon": [10.0 - (i % 5) for i in range(n)],
+                "label_id": pa.array([lid] * n, pa.int32()),
+            }
+        )
+        with store.transaction():
+            assert store.write("positions", rows) == n
+        q = Query(store, Reader.parse("USA:SECRET", store.policy))
+        got = q.positions()
+        key = [(r["ts"], r["mmsi"], r["msg_key"]) for r in got.to_pylist()]
+        assert len(key) == n
+        assert key == sorted(key)
+        first = q.positions(limit=10)
+        assert first.to_pylist() == got.slice(0, 10).to_pylist()
+        track = q.track(219000001).to_pylist()
+        assert [r["ts"] for r in track] == sorted(r["ts"] for r in track)
+        assert {r["mmsi"] for r in track} == {219000001}
+        assert len(track) == n // 4

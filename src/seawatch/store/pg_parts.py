@@ -28,11 +28,13 @@ import pyarrow.compute as pc
 __all__ = [
     "CLUSTERED",
     "EXTRAS",
+    "GIS_VIEW",
     "PARTITIONED",
     "POSTGIS_EXTRAS",
     "brin_indexes",
     "cluster_closed",
     "days_of",
+    "drop_stored_geom",
     "ensure_days",
     "partition_name",
     "relayout",
@@ -62,7 +64,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "positions": (
         "CREATE UNIQUE INDEX IF NOT EXISTS positions_msg ON positions (ts, msg_key)",
         "CREATE INDEX IF NOT EXISTS positions_brin ON positions "
-        "USING brin (ts, lat, lon) WITH (pages_per_range = 32)",
+        "USING brin (ts, lat, lon) WITH (pages_per_range = 8)",
         "CREATE INDEX IF NOT EXISTS positions_vessel ON positions (mmsi, ts)",
         # write order grows with the heap: a BRIN index finds the rows after a release cursor
         "CREATE INDEX IF NOT EXISTS positions_seq ON positions USING brin (seq)",
@@ -83,13 +85,16 @@ EXTRAS: dict[str, tuple[str, ...]] = {
 # BRIN indexes leave pages added since the last summary unsummarized, and a query reads
 # every such page; they are summarized after each write (the pages are still in memory),
 # those of the partitions written (positions: one partition per day, .pg_parts).
+GIS_VIEW = "positions_gis"
 POSTGIS_EXTRAS = (
-    "ALTER TABLE positions ADD COLUMN IF NOT EXISTS geom geometry(Point, 4326) "
-    "GENERATED ALWAYS AS (ST_SetSRID(ST_MakePoint(lon, lat), 4326)) STORED",
-    "CREATE INDEX IF NOT EXISTS positions_geom ON positions "
-    "USING brin (geom) WITH (pages_per_range = 32)",
+    f"CREATE OR REPLACE VIEW {GIS_VIEW} AS SELECT p.*, "
+    "ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)::geometry(Point, 4326) AS geom "
+    "FROM positions p",
 )
-"""PostGIS's point column and its index, made when the extension is there."""
+"""PostGIS's view of positions with a point column, made when the extension is there.
+Until schema 9 ``positions`` stored the point (a generated ``geom``, ~32 bytes a row, and a
+BRIN index on it): the same lat/lon twice, ~15 % of a row and of its write; the view
+computes it as it is read (:func:`drop_stored_geom`)."""
 
 
 def partition_name(day: date) -> str:
@@ -150,6 +155,21 @@ def brin_indexes(con: Any, partitions: list[str]) -> list[str]:
         [partitions],
     ).fetchall()
     return [str(r[0]) for r in rows]
+
+
+def drop_stored_geom(con: Any) -> bool:
+    """``positions``' stored ``geom`` (schema < 9, PostGIS) dropped, with its index, in the
+    caller's transaction (a catalogue change: the rows keep their bytes until rewritten, e.g.
+    by ``seawatch db maintain``); whether there was one."""
+    row = con.execute(
+        "SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass('positions') "
+        "AND attname = 'geom' AND NOT attisdropped"
+    ).fetchone()
+    if not (row and row[0]):
+        return False
+    con.execute("ALTER TABLE positions DROP COLUMN geom")  # drops positions_geom too
+    log.info("positions: stored geom dropped (schema 9: the view %s computes it)", GIS_VIEW)
+    return True
 
 
 def relayout(con: Any, create: Callable[[], None], columns: tuple[str, ...]) -> int:

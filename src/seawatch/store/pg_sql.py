@@ -27,6 +27,10 @@ POSTGRES = Dialect(
         "timestamp[us, tz=UTC]": "TIMESTAMPTZ",
     },
     keys_on_bulk=False,  # positions and statics: a unique index on (ts, msg_key) instead
+    # a viewport's ~60 k positions: ORDER BY took ~40 % of the query's server time (one
+    # core, tuple by tuple), Arrow's sort of the result a few ms (bench/RESULTS.md,
+    # 2026-12-06 "PostgreSQL store keeps up")
+    sorts_late=True,
 )
 
 # The query layer's queries are short and read tens of thousands of rows: JIT compilation

@@ -1,28 +1,25 @@
 """The PostgreSQL backend: the production store, shared by many processes, PostGIS if present.
 
-In: a ``postgresql://user:password@host:port/dbname`` URL (the ``db`` setting or
-``--db``). Out: a :class:`~seawatch.store.base.Backend` over one connection (psycopg 3).
+In: a ``postgresql://user:password@host:port/dbname`` URL (the ``db`` setting, ``--db``).
+Out: a :class:`~seawatch.store.base.Backend` over one connection (psycopg 3).
 
 - Writes: rows go in as CSV by ``COPY`` into a temporary table (pyarrow writes the CSV in
   C++, the server parses it), then ``INSERT ... SELECT ... ON CONFLICT``: positions and
   statics keep the stored row on a repeated ``(ts, msg_key)`` (a unique index: the same
   message twice is stored once, whichever process sends it), segments, events and zones
   replace it. Positions are partitioned by day (:mod:`.pg_parts`: a write attaches the
-  partitions of its days first) and sent in spatial order (day, then 1-degree Z-order
-  cell), so a chunk's rows lie on pages that cover a short time and a small area.
-- Reads: ``COPY (query) TO STDOUT`` as CSV, parsed by pyarrow into the asked schema; no
-  Python object per row.
+  partitions of its days first) and sent by day, 1-degree cell, vessel, time
+  (:func:`.pg_csv.cell_order`): pages of a short time and a small area, a vessel's few.
+- Reads: ``COPY (query) TO STDOUT`` in binary (:mod:`.pg_binary`), lists as CSV.
 - Indexes (made with the tables; each positions partition has them): one BRIN index over
-  ``(ts, lat, lon)`` (per 32 pages the min/max of each: the plain ``BETWEEN``
+  ``(ts, lat, lon)`` (per 8 pages the min/max of each: the plain ``BETWEEN``
   predicates of a bbox + time query skip pages the way DuckDB skips row groups), a
   B-tree on ``(mmsi, ts)`` for a vessel's track and its latest position; with PostGIS a
-  generated ``geom`` column (``geometry(Point, 4326)``) and a BRIN index on it, for GIS
-  clients and spatial SQL. Without PostGIS the same queries work on lat/lon; only
-  ``geom`` is missing.
+  view ``positions_gis`` adds ``geom`` (``geometry(Point, 4326)``) as it is read, for
+  GIS clients and spatial SQL (not stored since schema 9).
 
-The Arrow <-> CSV conversions are in :mod:`.pg_csv`. The password in the URL is kept only in
-the connection; :attr:`display`, reprs, log lines
-and error messages show ``***``.
+The Arrow <-> CSV conversions are in :mod:`.pg_csv`. The password in the URL is kept only
+in the connection; :attr:`display`, reprs, log lines and error messages show ``***``.
 """
 
 from __future__ import annotations
@@ -49,6 +46,7 @@ from seawatch.store.pg_parts import (
     brin_indexes,
     cluster_closed,
     days_of,
+    drop_stored_geom,
     ensure_days,
     relayout,
 )
@@ -154,7 +152,7 @@ class PostgresBackend(Backend):
         if installed:
             return True
         if not available:
-            log.info("%s: PostGIS not available; positions without geom", self.display)
+            log.info("%s: PostGIS not available; no positions_gis view", self.display)
             return False
         try:
             self.con.execute("CREATE EXTENSION IF NOT EXISTS postgis")
@@ -334,16 +332,19 @@ class PostgresBackend(Backend):
         return self._ddl
 
     def relayout(self, table: TableDef) -> int:
-        """Rewrite ``table`` in this backend's layout (positions: partitioned by day)."""
+        """``table`` in this backend's layout (positions: by day, 6; no ``geom``, 9)."""
         import psycopg
 
         if table.name not in PARTITIONED:
             return 0
         try:
             with self.transaction():
-                return relayout(
+                moved = relayout(
                     self.con, lambda: self.execute(create_sql(table, self.dialect)), table.names
                 )
+                if drop_stored_geom(self.con) and self.postgis:  # schema 9: its view instead
+                    self._extras("positions")
+                return moved
         except psycopg.Error as exc:
             raise self._fail(exc, f"partition {table.name}") from None
 

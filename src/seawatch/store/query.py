@@ -36,6 +36,7 @@ from seawatch.store.alerting import AlertListings
 from seawatch.store.archive_read import fetch_positions, snapshot
 from seawatch.store.base import Store
 from seawatch.store.bbox import BBox, check_bbox, format_bbox, swapped_box
+from seawatch.store.frames import to_geopandas, to_pandas
 from seawatch.store.pages import (
     ORDERS,
     Page,
@@ -129,7 +130,10 @@ class Query(AlertListings, PlaceListings, WrittenListings):
         *,
         distinct: str = "",
         window: tuple[datetime | None, datetime | None] = (None, None),
+        order: tuple[str, ...] = (),
     ) -> pa.Table:
+        """``order``: ``tail`` is only ``ORDER BY`` these columns (no limit), which a
+        dialect that ``sorts_late`` leaves out of the database's query for Arrow's sort."""
         tdef = TABLES[table]
         schema = tdef.arrow_schema()
         label = self._label_filter()
@@ -137,14 +141,17 @@ class Query(AlertListings, PlaceListings, WrittenListings):
             return schema.empty_table()
         cols = ", ".join(tdef.names)
         merge = f"SELECT {distinct}{cols} FROM combined {tail}"
-        return self.read(
+        late = bool(order) and self.store.backend.dialect.sorts_late
+        sql_tail = "" if late else tail
+        rows = self.read(
             table,
-            lambda src: f"SELECT {distinct}{cols} FROM {src} WHERE {label}{where} {tail}",
+            lambda src: f"SELECT {distinct}{cols} FROM {src} WHERE {label}{where} {sql_tail}",
             params,
             schema,
             merge,
             window,
         )
+        return rows.sort_by([(c, "ascending") for c in order]) if late else rows
 
     # --- queries ----------------------------------------------------------------------
     def positions(
@@ -162,8 +169,10 @@ class Query(AlertListings, PlaceListings, WrittenListings):
         where, params = where_area(bbox, start, end, mmsi)
         more, more_params = where_after("positions", after)
         where, params = where + more, params + more_params
-        tail = "ORDER BY ts, mmsi, msg_key" + limit_sql(limit)
-        return self._select("positions", where, params, tail, window=(start, end))
+        order = ORDERS["positions"]
+        tail = f"ORDER BY {', '.join(order)}" + limit_sql(limit)
+        late = () if limit is not None else order
+        return self._select("positions", where, params, tail, window=(start, end), order=late)
 
     def count_positions(
         self,
@@ -383,17 +392,3 @@ class Query(AlertListings, PlaceListings, WrittenListings):
         method = getattr(self, listing)
         rows: pa.Table = method(**filters, limit=limit, after=after)
         return next_page(listing, rows, limit)
-
-
-def to_pandas(table: pa.Table) -> Any:
-    """A query result as a pandas DataFrame (timestamps tz-aware UTC)."""
-    return table.to_pandas()
-
-
-def to_geopandas(table: pa.Table) -> Any:
-    """A query result with ``lon``/``lat`` as a GeoDataFrame of points (EPSG:4326)."""
-    import geopandas as gpd  # type: ignore[import-untyped,unused-ignore]
-
-    df = table.to_pandas()
-    geometry = gpd.points_from_xy(df["lon"], df["lat"], crs="EPSG:4326")
-    return gpd.GeoDataFrame(df, geometry=geometry, crs="EPSG:4326")

@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 TS: Final = pa.timestamp("us", tz="UTC")
-SCHEMA_VERSION: Final = 8
+SCHEMA_VERSION: Final = 9
 """Version of the schema this code writes; ``schema_version`` holds a database's."""
 SEQUENCE: Final = "write_seq"
 SEQ: Final = "seq"
@@ -51,10 +51,11 @@ write may share one; a replaced row gets a new one). Not a record column: querie
 return it; a release to a peer reads only rows newer than its cursor (seawatch.share).
 Rows stored before version 7 have none (null)."""
 _SEQ_SINCE: Final = 7
-RELAID: Final[Mapping[int, tuple[str, ...]]] = {6: ("positions",)}
+RELAID: Final[Mapping[int, tuple[str, ...]]] = {6: ("positions",), 9: ("positions",)}
 """Tables laid out anew at a version, their columns and rows unchanged; migrating past it,
 a backend rewrites them in its layout (``Backend.relayout``; PostgreSQL version 6:
-positions partitioned by day; DuckDB: nothing to do)."""
+positions partitioned by day; version 9: PostGIS's ``geom`` no longer stored, a view
+computes it; DuckDB: nothing to do)."""
 
 
 @dataclass(frozen=True)
@@ -428,6 +429,7 @@ class Dialect:
     types: Mapping[str, str]
     keys_on_bulk: bool = True  # declare the key of bulk tables (positions, statics)
     arg_max: bool = False  # has arg_max(value, ordering) (DuckDB): faster latest-per-vessel
+    sorts_late: bool = False  # a whole listing sorted in Arrow after the read (PostgreSQL)
 
     def sql_type(self, typ: pa.DataType) -> str:
         if pa.types.is_list(typ):
