@@ -36,7 +36,6 @@ from seawatch.engine.sinks import Subscribers
 from seawatch.errors import InputError
 from seawatch.store.base import Store
 from seawatch.store.records import Labeller, vessel_rows
-from seawatch.store.tables import TABLES
 
 __all__ = ["COMPLETE", "IngestReport", "StoreSink", "fingerprint"]
 
@@ -180,17 +179,26 @@ class StoreSink:
         return (fp, chunk) in self._done
 
     def log_row(self, fp: str, chunk: int, path: str, rows: int, inserted: int) -> None:
+        """The ``ingest_log`` row of ``(fp, chunk)``, in the caller's transaction; one
+        already stored is kept (an input run again). One row by a plain ``INSERT`` (a live
+        feed writes two per batch): DuckDB's ``ON CONFLICT`` or :meth:`Store.write`'s
+        anti-join cost 2-3 times as much CPU, so on DuckDB the rows this session knows
+        stored are left out instead (two sessions logging one key at once conflict there
+        either way); PostgreSQL keeps a row another process stored meanwhile."""
+        if (fp, chunk) in self._done:
+            return
         row = {
-            "fingerprint": [fp],
-            "chunk": [chunk],
-            "input": [f"{path} ({self.notes[path]})" if path in self.notes else path],
-            "run_id": [self.run_id],
-            "rows": [rows],
-            "inserted": [inserted],
-            "committed_at": [datetime.now(UTC)],
-            "label": [self.marking],
+            "fingerprint": fp,
+            "chunk": chunk,
+            "input": f"{path} ({self.notes[path]})" if path in self.notes else path,
+            "run_id": self.run_id,
+            "rows": rows,
+            "inserted": inserted,
+            "committed_at": datetime.now(UTC),
+            "label": self.marking,
         }
-        self.store.write("ingest_log", pa.table(row, schema=TABLES["ingest_log"].arrow_schema()))
+        duck = self.store.backend.dialect.name == "duckdb"
+        self.store.append("ingest_log", row, keep_stored=not duck)
         self._done.add((fp, chunk))
 
     # --- the engine's calls -----------------------------------------------------------
