@@ -5,8 +5,10 @@ the store sink, the positions, statics and events it wrote (with ``label_id``). 
 :meth:`AlertEngine.fire` gives the ``alerts`` rows to write in that same transaction (so an
 alert is stored exactly when what fired it is: a crash loses neither nor keeps one alone),
 each labelled with the combination of the rule's, the zone's and the record's labels. The
-rules are read again at every call (a small table), so rules added through the API or the
-CLI while a feed runs apply from the next batch. What fires is
+rules are read again when they were written since the last call (on DuckDB, where this
+process is the only writer: :class:`seawatch.store.changes.Cached`; on PostgreSQL at every
+call), so rules added through the API or the CLI while a feed runs apply from the next
+batch. What fires is
 :func:`seawatch.events.alerts.evaluate`.
 """
 
@@ -24,6 +26,7 @@ from seawatch.errors import SeawatchError
 from seawatch.events.alerts import AlertState, Rule, VesselFacts, evaluate
 from seawatch.labels import Label, combine
 from seawatch.store.base import Store
+from seawatch.store.changes import Cached
 from seawatch.store.tables import TABLES
 
 __all__ = ["AlertEngine", "load_rules"]
@@ -51,6 +54,11 @@ class AlertEngine:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.rules = Cached(
+            "alert_rules",
+            lambda: load_rules(store),
+            every_time=store.backend.dialect.name != "duckdb",
+        )
         self.state = AlertState()
         self.facts = VesselFacts()
         self._geoms: dict[tuple[str, str], Any] = {}
@@ -89,7 +97,7 @@ class AlertEngine:
     def fire(self, positions: pa.Table, statics: pa.Table, events: pa.Table) -> pa.Table:
         """The ``alerts`` rows fired by what was just stored (labelled), in the caller's
         transaction's store; rows whose labels cannot be combined are counted and logged."""
-        rules = load_rules(self.store)
+        rules = self.rules.get()
         if not rules:
             return TABLES["alerts"].arrow_schema().empty_table()
         if any(r.ship_types or r.imo or r.names for r in rules):

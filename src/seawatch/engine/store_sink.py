@@ -180,18 +180,30 @@ class StoreSink:
         return (fp, chunk) in self._done
 
     def log_row(self, fp: str, chunk: int, path: str, rows: int, inserted: int) -> None:
-        row = {
-            "fingerprint": [fp],
-            "chunk": [chunk],
-            "input": [f"{path} ({self.notes[path]})" if path in self.notes else path],
-            "run_id": [self.run_id],
-            "rows": [rows],
-            "inserted": [inserted],
-            "committed_at": [datetime.now(UTC)],
-            "label": [self.marking],
-        }
-        self.store.write("ingest_log", pa.table(row, schema=TABLES["ingest_log"].arrow_schema()))
+        """The ``ingest_log`` row of ``(fp, chunk)``, in the caller's transaction; one
+        already stored is kept (an input run again). One row by a plain ``INSERT`` (a live
+        feed writes one per batch): DuckDB's ``ON CONFLICT`` or :meth:`Store.write`'s
+        anti-join cost 2-3 times as much CPU, so on DuckDB the rows this session knows
+        stored are left out instead (two sessions logging one key at once conflict there
+        either way); PostgreSQL keeps a row another process stored meanwhile."""
+        if (fp, chunk) in self._done:
+            return
+        duck = self.store.backend.dialect.name == "duckdb"
+        self.store.append("ingest_log", self._log(fp, chunk, path, rows, inserted),
+                          keep_stored=not duck)  # fmt: skip
         self._done.add((fp, chunk))
+
+    def _log(self, fp: str, chunk: int, path: str, rows: int, inserted: int) -> dict[str, Any]:
+        return {
+            "fingerprint": fp,
+            "chunk": chunk,
+            "input": f"{path} ({self.notes[path]})" if path in self.notes else path,
+            "run_id": self.run_id,
+            "rows": rows,
+            "inserted": inserted,
+            "committed_at": datetime.now(UTC),
+            "label": self.marking,
+        }
 
     # --- the engine's calls -----------------------------------------------------------
     def released(self, piece: Piece, released: Released) -> None:
@@ -301,12 +313,14 @@ class StoreSink:
         self.wrote["events"] -= set(event_ids)
 
     def complete(self, paths: Sequence[str]) -> None:
-        """Log ``paths`` as fully stored."""
-        with self.store.transaction():
-            for path in paths:
-                fp = self.fingerprints[path]
-                if not self.done(fp, COMPLETE):
-                    self.log_row(fp, COMPLETE, path, 0, 0)
+        """Log ``paths`` as fully stored: one write of every row (a live feed's session
+        logs each of its batches complete when it finishes: 36,000 an hour at 0.1 s)."""
+        keys = {(self.fingerprints[p], COMPLETE): p for p in paths}
+        rows = [self._log(fp, c, p, 0, 0) for (fp, c), p in keys.items() if not self.done(fp, c)]
+        if rows:
+            schema = TABLES["ingest_log"].arrow_schema()
+            self.store.write("ingest_log", pa.Table.from_pylist(rows, schema=schema))
+        self._done |= set(keys)
 
     # --- writing ----------------------------------------------------------------------
     @contextlib.contextmanager

@@ -42,6 +42,7 @@ import pyarrow.parquet as pq
 from seawatch.durable import fsync_dir, fsync_path
 from seawatch.errors import StoreError
 from seawatch.store.archive_reclaim import Reclaimed, clean, reclaim
+from seawatch.store.changes import Cached, changed
 from seawatch.store.duck import storage_order
 from seawatch.store.geoparquet import with_geometry
 from seawatch.store.tables import SEQ, TABLES, TS
@@ -279,11 +280,25 @@ def archive(
             done.append(ArchivedDay(day, str(folder), str(rel), n))
             size += nbytes
         tell("deleted", None)
+    changed(TABLE)  # committed: cached lists of archived days read again
     tell("committed", None)
     freed = reclaim(
         store, folder, TABLE, lambda: [(d.day, d.path) for d in archived_days(store)], wait_s
     )
     return Archived(folder, done, sum(d.rows for d in done), size, freed)
+
+
+def _archived(store: Store) -> list[ArchivedDay]:
+    """Every archived day, as :func:`archived_days`: on DuckDB read again only when this
+    process wrote ``archive_days`` since (:mod:`.changes`; a live feed writes positions
+    ten times a second), on PostgreSQL every time."""
+    cached = getattr(store.backend, "_archived", None)
+    if cached is None:
+        every_time = store.backend.dialect.name != "duckdb"
+        cached = Cached(TABLE, lambda: archived_days(store), every_time=every_time)
+        store.backend._archived = cached  # type: ignore[attr-defined]
+    days: list[ArchivedDay] = cached.get()
+    return days
 
 
 def reopen(store: Store, ts: pa.ChunkedArray[Any] | pa.Array[Any]) -> int:
@@ -297,7 +312,7 @@ def reopen(store: Store, ts: pa.ChunkedArray[Any] | pa.Array[Any]) -> int:
     if len(us) == 0:
         return 0
     lo, hi = (datetime.fromtimestamp(int(v) / 1e6, UTC) for v in (us.min(), us.max()))
-    days = archived_days(store, lo, hi)
+    days = [d for d in _archived(store) if day_of(lo) <= d.day <= hi]
     if not days:
         return 0
     hit = set((us // 86_400_000_000).tolist())

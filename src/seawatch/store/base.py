@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from seawatch.errors import StoreError
 from seawatch.labels import Label, Policy, labels_from_table, labels_table
+from seawatch.store.changes import changed
 from seawatch.store.label_ids import hashed_label_id, label_key, next_label_id
 from seawatch.store.tables import (
     RELAID,
@@ -291,6 +292,7 @@ class Store:
         tdef = TABLES[table]
         if tdef.labelled and rows.column("label_id").null_count:
             raise StoreError(f"{table}: rows without label_id; every record needs a label")
+        changed(table)  # a cached read of it goes stale (store.changes)
         if not tdef.sequenced:
             return self.backend.insert(tdef, tdef.conform(rows))
         with self.backend.transaction():  # the write number is settled when this commits
@@ -301,11 +303,13 @@ class Store:
                 reopen(self, rows.column("ts"))  # (into its partition: a day with rows)
             return self.backend.insert(tdef, tdef.conform(rows))
 
-    def append(self, table: str, row: dict[str, object]) -> None:
+    def append(self, table: str, row: dict[str, object], *, keep_stored: bool = False) -> None:
         """Insert one row whose key is new (an audit row: a fresh random id) with a plain
         ``INSERT``, in the caller's transaction: no deduplication (a key already stored is a
-        :class:`StoreError` from the table's primary key). A fifth of :meth:`write`'s CPU for
-        one row (no Arrow table registered, no anti-join: bench/serve_parts.py)."""
+        :class:`StoreError` from the table's primary key; with ``keep_stored`` the stored
+        row is kept and this one left out, ``ON CONFLICT DO NOTHING``: an ``ingest_log``
+        row per live batch). A fifth of :meth:`write`'s CPU for one row (no Arrow table
+        registered, no anti-join: bench/serve_parts.py)."""
         tdef = TABLES[table]
         if tdef.labelled or tdef.sequenced or tdef.bulk:
             raise StoreError(f"{table}: append is for small unlabelled tables (use write)")
@@ -313,8 +317,10 @@ class Store:
         if unknown:
             raise StoreError(f"{table}: no column {', '.join(sorted(unknown))}")
         cols = [c for c in tdef.names if c in row]
+        keep = " ON CONFLICT DO NOTHING" if keep_stored else ""
         self.backend.execute(
-            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
+            + keep,
             [row[c] for c in cols],
         )
 

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from seawatch.errors import StoreError
 from seawatch.store.base import Backend
+from seawatch.store.changes import written
 from seawatch.store.duck_tracks import changes_positions, maintain, note_insert, note_write
 from seawatch.store.gate import WriterGate, gate_for
 from seawatch.store.tables import SEQ, SEQUENCE, Dialect, TableDef
@@ -131,6 +132,7 @@ class DuckBackend(Backend):
                 self.execute(sql, params)
             return
         note = note_write if changes_positions(sql) else None  # their copy changes too
+        written(sql)  # a cached table's reads go stale (store.changes)
         self._run(sql, params, note)
 
     def _run(self, sql: str, params: Sequence[object] = (), note: Any = None) -> None:
