@@ -126,6 +126,14 @@ class Settings:
         minimum=1024,
         unit="bytes",
     )
+    decode_range_bytes: int = setting(
+        64 * MiB,
+        "Bytes of a plain NMEA input file one decode task of `--engine partitioned` or "
+        "`dask` reads: a bigger file is cut into ranges of about this size between "
+        "messages, decoded side by side (accepts KiB/MiB/GiB).",
+        minimum=1024,
+        unit="bytes",
+    )
     decode_max_line_bytes: int = setting(
         4096,
         "Longest input line accepted, tag block included; longer lines are rejected.",

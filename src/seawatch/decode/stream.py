@@ -40,6 +40,7 @@ from seawatch.sources.files import (
     peek_head,
     source_chunks,
 )
+from seawatch.sources.ranges import open_range
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +230,7 @@ def decode_stream(
     settings: Settings | None = None,
     progress: Callable[[int], object] | None = None,
     untimed: Untimed | None = None,
+    span: tuple[int, int] | None = None,
 ) -> Iterator[Batch]:
     """Decode ``source`` chunk by chunk; see the module docstring.
 
@@ -239,8 +241,17 @@ def decode_stream(
     Raises :class:`seawatch.errors.InputError` only when the source cannot be read (a
     binary file is one): a compressed input that ends early raises it after the batches
     decoded before the damage, naming the input, how much was read and where it broke.
+    ``span``: only bytes ``start`` to ``end`` of a plain NMEA file (a range cut between
+    messages, :mod:`seawatch.sources.ranges`), decoded as if they were the whole file.
     """
     s = settings or load_settings()
+    if span is not None:
+        if not isinstance(source, str | Path) or untimed is not None:
+            raise ValueError("a span is of a file path, and without assumed times")
+        with open_range(source, *span) as f:
+            parts = chunks(f, s.decode_chunk_bytes, s.decode_max_line_bytes + 1)
+            yield from _nmea(parts, s, keep_raw, quarantine, progress)
+        return
     if isinstance(source, str | Path):
         lines = count_lines(source) if untimed is not None and untimed.end_us else None
         f = open_binary(source)
@@ -305,6 +316,12 @@ def _with_skipped(batch: Batch, skipped: int) -> Batch:
     if not skipped:
         return batch
     return Batch(batch.tables, replace(batch.stats, bytes=batch.stats.bytes + skipped))
+
+
+def input_format(path: str | Path) -> str:
+    """``nmea`` or the table format (``csv``, ``parquet``, ...) of the input at ``path``."""
+    with open_binary(path) as f:
+        return _sniff(f, str(path))
 
 
 def _sniff(f: BinaryIO, name: str) -> str:

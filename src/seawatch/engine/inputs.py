@@ -89,15 +89,17 @@ def pieces(
     progress: Callable[[int], None] | None = None,
     untimed: Untimed | None = None,
     findings: Findings | None = None,
+    span: tuple[int, int] | None = None,
 ) -> Iterator[Piece]:
     """The pieces of one input, at most ``chunk_rows`` rows each (None: whole batches).
 
     With ``findings``, an input that cannot be read ends its pieces (after those decoded
-    before the damage) and is told there, as is an input without AIS; without, it raises.
+    before the damage) and is told there, as is an input without AIS (not a ``span``: a
+    range of a file, :func:`seawatch.decode.decode_stream`); without, it raises.
     """
     seen = DecodeStats()
     try:
-        for piece in _pieces(source, settings, chunk_rows, progress, untimed):
+        for piece in _pieces(source, settings, chunk_rows, progress, untimed, span):
             seen = seen.merge(piece.stats)
             yield piece
     except InputError as e:
@@ -106,7 +108,7 @@ def pieces(
         findings.errors.append(str(e))
         findings.failed.add(str(source))
         return
-    if findings is not None and seen.messages == 0:
+    if findings is not None and seen.messages == 0 and span is None:
         findings.notes.append(
             no_ais_text(str(source), seen.lines, seen.sentences, dict(seen.rejects))
         )
@@ -118,8 +120,11 @@ def _pieces(
     chunk_rows: int | None,
     progress: Callable[[int], None] | None,
     untimed: Untimed | None,
+    span: tuple[int, int] | None = None,
 ) -> Iterator[Piece]:
-    batches = decode_stream(source, settings=settings, progress=progress, untimed=untimed)
+    batches = decode_stream(
+        source, settings=settings, progress=progress, untimed=untimed, span=span
+    )
     for chunk, batch in enumerate(batches):
         pos, st = (
             conform_to(batch.tables[name], SCHEMAS[name], name)

@@ -17,11 +17,12 @@ costs far less than a shuffle at run time (../shared/docs/SCALE.md §4). Rows wi
 time go to the first day (the pipeline releases them at once and cleaning drops them).
 
 Decoding is work for the cluster, not the caller: one :func:`decode_input` task per input
-writes its rows, unsorted, as pieces by (kind, day, bucket); then one
-:func:`merge_bucket` task per bucket joins its pieces in input order and sorts each
-partition. Both run through ``run`` (:data:`Run`: in this process, or as Dask tasks), so
-with N workers N inputs decode at once. The partitions do not depend on the task order:
-rows are sorted by content, and rows of equal content keep the inputs' order.
+(per range of a big file, :mod:`seawatch.engine.decode_plan`) writes its rows, unsorted,
+as pieces by (kind, day, bucket); then one :func:`merge_bucket` task per bucket joins its
+pieces in input order and sorts each partition. Both run through ``run`` (:data:`Run`: in
+this process, or as Dask tasks), so with N workers N inputs (or ranges) decode at once.
+The partitions do not depend on the task order: rows are sorted by content, and rows of
+equal content keep the inputs' order.
 """
 
 from __future__ import annotations
@@ -42,10 +43,11 @@ import pyarrow.compute as pc
 from seawatch.decode import DecodeStats
 from seawatch.decode.lacking import Untimed
 from seawatch.decode.schemas import SCHEMAS
-from seawatch.engine import arrowfile
+from seawatch.engine import arrowfile, decode_plan
 from seawatch.engine.inputs import Findings, pieces
 from seawatch.engine.pipeline import SOURCE_ID, time_order, ts_us
 from seawatch.errors import InputError
+from seawatch.sources.ranges import carries_time
 
 if TYPE_CHECKING:
     from seawatch.settings import Settings
@@ -201,6 +203,8 @@ class Decoded:
     stats: DecodeStats
     findings: Findings
     newest_us: int | None
+    carries: bool = False
+    """Whether its range of a file holds ``$`` sentences (:func:`carries_time`)."""
 
 
 Run = Callable[[Callable[..., Any], list[tuple[Any, ...]]], list[Any]]
@@ -221,16 +225,18 @@ def decode_input(
     buckets: int,
     chunk_rows: int | None,
     untimed: Untimed | None,
+    span: tuple[int, int] | None = None,
 ) -> Decoded:
-    """A task (number ``task``): one input (``index``: its source id) decoded into
-    unsorted pieces by (kind, day, bucket) under ``root/.decoded/<task>/``; an unreadable
-    input is told in the findings, what it gave before the damage kept."""
+    """A task (number ``task``): one input (``index``: its source id), or bytes ``span``
+    of it (:mod:`seawatch.sources.ranges`), decoded into unsorted pieces by (kind, day,
+    bucket) under ``root/.decoded/<task>/``; an unreadable input is told in the findings,
+    what it gave before the damage kept."""
     findings = Findings()
     folder = root / ".decoded" / f"{task:05d}"
     spool = _Spool(folder, settings.work_compression)
     stats = DecodeStats()
     newest = None
-    for piece in pieces(source, settings, chunk_rows, None, untimed, findings):
+    for piece in pieces(source, settings, chunk_rows, None, untimed, findings, span):
         stats = stats.merge(piece.stats)
         for kind in KINDS:
             table: pa.Table = getattr(piece, kind)
@@ -250,20 +256,23 @@ def decode_input(
         path = folder / f"{kind}-{'none' if day is None else day}-{bucket:04d}.arrow"
         arrowfile.write(rows, path, settings.work_compression)
         parts.append((str(path.relative_to(root)), kind, day, bucket, rows.num_rows))
-    return Decoded(index, parts, stats, findings, newest)
+    carries = span is not None and carries_time(source, *span)
+    return Decoded(index, parts, stats, findings, newest, carries)
 
 
 def merge_bucket(
-    root: Path, bucket: int, pieces_in_order: list[tuple[str, str, int]], compression: str
+    root: Path, bucket: int, pieces_in_order: list[tuple[str, str, int, int]], compression: str
 ) -> dict[str, dict[str, Any]]:
-    """A task: one bucket's pieces (file, kind, day; in input order) made its partitions,
-    each sorted by :func:`time_order`; their manifest entries."""
-    grouped: dict[tuple[str, int], list[str]] = {}
-    for rel, kind, day in pieces_in_order:
-        grouped.setdefault((kind, day), []).append(rel)
+    """A task: one bucket's pieces (file, kind, day, and the lines of its input before it
+    when a range of one; in input order) made its partitions, each sorted by
+    :func:`time_order`; their manifest entries."""
+    grouped: dict[tuple[str, int], list[tuple[str, int]]] = {}
+    for rel, kind, day, lines in pieces_in_order:
+        grouped.setdefault((kind, day), []).append((rel, lines))
     files: dict[str, dict[str, Any]] = {}
     for (kind, day), rels in sorted(grouped.items()):
-        rows = time_order(pa.concat_tables([arrowfile.read(root / r) for r in rels]), kind)
+        parts = [_lines_after(arrowfile.read(root / r), lines) for r, lines in rels]
+        rows = time_order(pa.concat_tables(parts), kind)
         rel = part_rel(kind, day, bucket)
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         arrowfile.write(rows, root / rel, compression)
@@ -271,6 +280,15 @@ def merge_bucket(
         files[rel] = {"kind": kind, "day": day, "bucket": bucket, "rows": rows.num_rows,
                       "min_ts_us": int(ts.min()), "max_ts_us": int(ts.max())}  # fmt: skip
     return files
+
+
+def _lines_after(table: pa.Table, lines: int) -> pa.Table:
+    """``table``'s ``line_no`` (of a range of a file) made the line in the file."""
+    if not lines or "line_no" not in table.column_names:
+        return table
+    at = table.column_names.index("line_no")
+    shifted = pc.add(table.column(at), pa.scalar(lines, table.schema.field(at).type))
+    return table.set_column(at, table.schema.field(at), shifted)
 
 
 def write_partitions(
@@ -285,34 +303,44 @@ def write_partitions(
     run: Run = _here,
 ) -> tuple[Manifest, DecodeStats]:
     """Decode ``sources`` into partitions under ``root`` (see the module docstring): one
-    :func:`decode_input` task per input, then one :func:`merge_bucket` task per bucket,
-    both through ``run``. Without ``findings``, an unreadable input raises."""
+    :func:`decode_input` task per input (or range of one), then one :func:`merge_bucket`
+    task per bucket, both through ``run``. Without ``findings``, an unreadable input raises."""
     root.mkdir(parents=True, exist_ok=True)
     names = [str(s) for s in sources]
     ids = {name: i for i, name in reversed(list(enumerate(names)))}  # a repeated input: one id
-    args = [
-        (src, ids[str(src)], k, settings, root, buckets, chunk_rows, untimed)
-        for k, src in enumerate(sources)
-    ]
-    decoded = run(decode_input, args)
+    tasks = decode_plan.plan(sources, settings, untimed)
+    common = (settings, root, buckets, chunk_rows, untimed)
+    decoded = run(decode_input, [(sources[k], ids[names[k]], t, *common, span)
+                                 for t, (k, span) in enumerate(tasks)])  # fmt: skip
+    whole = decode_plan.redo(tasks, decoded)
+    if whole:  # ``$`` sentences time what follows them: those files decoded whole after all
+        again = run(decode_input, [(sources[k], ids[names[k]], len(tasks) + j, *common, None)
+                                   for j, k in enumerate(whole)])  # fmt: skip
+        kept = [(task, d) for task, d in zip(tasks, decoded, strict=True) if task[0] not in whole]
+        kept += [((k, None), d) for k, d in zip(whole, again, strict=True)]
+        kept.sort(key=lambda td: td[0][0])  # input order; a file's ranges stay in file order
+        tasks, decoded = [t for t, _ in kept], [d for _, d in kept]
     stats = DecodeStats()
-    for d in decoded:
-        stats = stats.merge(d.stats)
+    for seen, found in decode_plan.per_input(sources, tasks, decoded):
+        stats = stats.merge(seen)
         if findings is not None:
-            findings.errors += d.findings.errors
-            findings.notes += d.findings.notes
-            findings.failed |= d.findings.failed
-        elif d.findings.errors:
-            raise InputError(d.findings.errors[0])
+            findings.errors += found.errors
+            findings.notes += found.notes
+            findings.failed |= found.failed
+        elif found.errors:
+            raise InputError(found.errors[0])
     newest = [d.newest_us for d in decoded if d.newest_us is not None]
     manifest = Manifest(buckets=buckets, sources=names[: max(ids.values(), default=-1) + 1])
     manifest.watermark_us = max(newest) if newest else None
     days = sorted({p[2] for d in decoded for p in d.parts if p[2] is not None})
     first = days[0] if days else 0
-    by_bucket: dict[int, list[tuple[str, str, int]]] = {}
-    for d in decoded:  # in input order: rows of equal content keep it (time_order is stable)
-        for rel, kind, day, bucket, _ in d.parts:
-            by_bucket.setdefault(bucket, []).append((rel, kind, first if day is None else day))
+    by_bucket: dict[int, list[tuple[str, str, int, int]]] = {}
+    before = [0] * len(sources)  # lines of each input decoded by its ranges so far
+    for (k, _), d in zip(tasks, decoded, strict=True):  # in input order: rows of equal
+        for rel, kind, day, bucket, _ in d.parts:  # content keep it (time_order is stable)
+            piece = (rel, kind, first if day is None else day, before[k])
+            by_bucket.setdefault(bucket, []).append(piece)
+        before[k] += d.stats.lines
     for files in run(
         merge_bucket,
         [(root, b, by_bucket[b], settings.work_compression) for b in sorted(by_bucket)],

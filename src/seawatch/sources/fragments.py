@@ -16,20 +16,29 @@ orphan) as it would be from a file.
 
 from __future__ import annotations
 
-__all__ = ["TAIL_LINES", "unfinished_tail"]
+__all__ = ["TAIL_LINES", "fragment_of", "unfinished_tail"]
 
 TAIL_LINES = 64
 """Lines at the end of a batch looked at for messages still waiting for a fragment (the
 fragments of one message come within a few lines of each other in practice)."""
 
 
-def _fragment(line: bytes) -> tuple[int, int, bytes] | None:
-    """(fragment count, fragment number, group key) of an AIVDM/AIVDO sentence of two or
-    more fragments; None for anything else."""
+def fragment_of(line: bytes) -> tuple[int, int, bytes] | None:
+    """(fragment count, fragment number, key) of an AIVDM/AIVDO sentence of two or more
+    fragments (keyed by the receiving station, talker, sequence id and channel), or of a
+    line of a tag-block group (``g:2-3-1234``) of two or more lines; None for anything else."""
+    station = b""
     if line.startswith(b"\\"):  # an IEC 61162-450 tag block first
         end = line.find(b"\\", 1)
         if end < 0:
             return None
+        for tag in line[1:end].split(b"*", 1)[0].split(b","):
+            if tag.startswith(b"g:"):
+                group = _group(tag)
+                if group is not None:
+                    return group
+            elif tag.startswith(b"s:"):
+                station = tag
         line = line[end + 1 :]
     fields = line.split(b",", 5)
     if len(fields) < 6 or fields[0][-3:] not in (b"VDM", b"VDO"):
@@ -37,7 +46,20 @@ def _fragment(line: bytes) -> tuple[int, int, bytes] | None:
     count, number = fields[1], fields[2]
     if not (count.isdigit() and number.isdigit()) or count == b"1":
         return None
-    return int(count), int(number), fields[0][-5:] + b"," + fields[3] + b"," + fields[4]
+    star = fields[5].find(b"*")
+    for trail in fields[5][star + 3 :].split(b",") if star >= 0 else ():
+        if trail.startswith(b"r"):  # a receiver's id after the sentence (",r003669946")
+            station = trail
+    return int(count), int(number), b",".join((station, fields[0][-5:], fields[3], fields[4]))
+
+
+def _group(tag: bytes) -> tuple[int, int, bytes] | None:
+    """(lines, line number, key) of a tag block's ``g:number-count-id`` of two or more
+    lines; None otherwise."""
+    parts = tag[2:].split(b"-")
+    if len(parts) == 3 and parts[0].isdigit() and parts[1].isdigit() and int(parts[1]) > 1:
+        return int(parts[1]), int(parts[0]), b"g:" + parts[2]
+    return None
 
 
 def unfinished_tail(batch: bytes, held: int = 0) -> int:
@@ -60,7 +82,7 @@ def unfinished_tail(batch: bytes, held: int = 0) -> int:
     while at < len(batch):
         end = batch.find(b"\n", at)
         end = len(batch) if end < 0 else end + 1
-        frag = _fragment(batch[at:end].rstrip(b"\r\n"))
+        frag = fragment_of(batch[at:end].rstrip(b"\r\n"))
         if frag is not None:
             count, number, key = frag
             if number == 1:
