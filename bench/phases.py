@@ -7,7 +7,7 @@ wrapped to add up the CPU time of their calls (``time.thread_time``, the calling
 own CPU): decode (``decode_input``: reading, decoding, cutting into pieces, writing them),
 merge (``merge_bucket``: a bucket's pieces into sorted partitions), the (day, bucket) tasks
 (``vessel_task``; of which ``grid_points``), the encounter slot tasks (``slot_task``),
-``encounter_runs``, ``statics_task`` and the loader (``_load``: the one process that writes
+``encounter_runs``, ``statics_task`` and the loader (``load``: the one process that writes
 the store), then the store's close. On a cluster the wrappers are installed in each worker
 process (``client.run``; tasks name their functions by module and name, so a worker calls
 the wrapper) and read back after the run; each process's whole CPU (psutil) is given beside
@@ -47,7 +47,7 @@ TIMED = (
     (partition_tasks, "slot_task", "slot tasks"),
     (partition_tasks, "encounter_runs", "encounter runs"),
     (partition_tasks, "statics_task", "statics task"),
-    (dask_engine, "_load", "loader"),
+    (dask_engine, "load", "loader"),
 )
 COSTS: dict[str, float] = defaultdict(float)
 CALLS: dict[str, int] = defaultdict(int)
