@@ -28,6 +28,7 @@ from seawatch.engine.canonical import canonical, digests
 from seawatch.engine.dask_engine import local_cluster, run_partitioned
 from seawatch.engine.decode_plan import plan
 from seawatch.engine.detect import detect_files
+from seawatch.engine.inputs import Findings
 from seawatch.engine.partitions import _lines_after, write_partitions
 from seawatch.engine.run import EngineReport
 from seawatch.engine.sinks import ParquetDirSink
@@ -210,3 +211,26 @@ def test_a_file_whose_sentences_carry_times_is_decoded_whole(tmp_path: Path) -> 
     assert len(line_ranges(path, 4096)) > 3
     assert stats.messages == 60 * 20
     assert cut.files == whole.files
+
+
+def test_crlf_lines_are_cut_the_same_way(inputs: list[Path], tmp_path: Path) -> None:
+    path = tmp_path / "crlf.nmea"
+    path.write_bytes(inputs[0].read_bytes().replace(b"\n", b"\r\n"))
+    whole = _decoded(path, [None])
+    got = _decoded(path, list(line_ranges(path, 5000)))
+    assert got[1] == whole[1]
+    for name, table in whole[0].items():
+        assert got[0][name].equals(table), name
+
+
+def test_an_input_without_ais_is_told_once_however_many_ranges(tmp_path: Path) -> None:
+    prose = tmp_path / "notes.txt"
+    prose.write_text("".join(f"line {k} of some notes\n" for k in range(2000)))
+    told = []
+    for size in (1 << 20, 2048):
+        findings, s = Findings(), Settings(decode_range_bytes=size)
+        _, stats = write_partitions([prose], s, tmp_path / f"p{size}", buckets=3, findings=findings)
+        told.append((findings.notes, findings.errors, stats))
+    assert len(told[0][0]) == 1
+    assert told[1] == told[0]
+    assert len(plan([prose], Settings(decode_range_bytes=2048), None)) > 10

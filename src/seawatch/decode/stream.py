@@ -242,7 +242,8 @@ def decode_stream(
     binary file is one): a compressed input that ends early raises it after the batches
     decoded before the damage, naming the input, how much was read and where it broke.
     ``span``: only bytes ``start`` to ``end`` of a plain NMEA file (a range cut between
-    messages, :mod:`seawatch.sources.ranges`), decoded as if they were the whole file.
+    messages, :mod:`seawatch.sources.ranges`), decoded as if they were the whole file
+    (``line_no`` counts from the range's first line).
     """
     s = settings or load_settings()
     if span is not None:

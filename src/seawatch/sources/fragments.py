@@ -11,7 +11,8 @@ orphan fragments, and the message lost. So a batch's tail from the first sentenc
 earliest message still waiting for its next fragment goes with the next batch. Only the last
 :data:`TAIL_LINES` lines are looked at, and bytes held once are never held again: a
 fragment whose partner never comes waits one batch, then is decoded (and counted as an
-orphan) as it would be from a file.
+orphan) as it would be from a file. :func:`fragment_of` is also how a big file's byte
+ranges find where no message is cut (:mod:`seawatch.sources.ranges`).
 """
 
 from __future__ import annotations
