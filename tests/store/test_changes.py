@@ -39,7 +39,8 @@ def test_a_cached_read_is_read_again_after_each_write(
     settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
     with open_store(tmp_path / "node.duckdb", settings) as store, store.write_session() as other:
         engine = AlertEngine(store)
-        assert engine.rules.get() == [] and engine.rules.get() == []
+        assert engine.rules.get() == []
+        assert engine.rules.get() == []
         assert engine.rules.reads == 1  # nothing written: read once
         label_id = other.label_id(other.policy.default_label)
         other.write("alert_rules", _rule("r1", label_id))  # another connection, same process
