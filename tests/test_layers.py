@@ -1,7 +1,7 @@
 """The package layout is the data's path: the import contract in pyproject.toml holds.
 
 In: the ``[tool.importlinter]`` contracts (layers sources → decode → tracks → geo → events →
-engine/sim → store → export → serve → cli; pure detectors; a storage-only store; bytes-in
+store → engine/sim → export → share → serve → cli; pure detectors; a storage-only store; bytes-in
 sources). Out: a failure naming each contract broken and the import chain that breaks it.
 ``make test`` runs ``lint-imports`` too; this keeps ``pytest`` alone honest.
 """
