@@ -12,6 +12,7 @@ span it, and a ship changes MMSI across buckets; it is cut at midnight into a fi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -271,6 +272,27 @@ def test_the_cli_runs_days_on_the_partitioned_engine(
     res = CliRunner().invoke(cli, [*args[:-1], "64"], env=env)  # day 2 again, 64 buckets
     assert res.exit_code == 0, res.output  # the states re-split (engine.rebucket)
     assert canonical(db) == reference
+
+
+def test_the_summary_counts_what_was_read_as_the_local_engine_does(
+    days: Days, tmp_path: Path
+) -> None:
+    """The loader hands the store windows of released positions, not the input: the line
+    still says how many positions and statics were read (it said 0 positions)."""
+    day1, _, _, _ = days
+    env = {"SEAWATCH_NODE_NATION": "IND"}
+    read = {}
+    for engine in ("local", "partitioned"):
+        args = ["ingest", *map(str, day1), "--detect", "--db", str(tmp_path / f"{engine}.duckdb"),
+                "--engine", engine]  # fmt: skip
+        res = CliRunner().invoke(cli, args, env=env)
+        assert res.exit_code == 0, res.output
+        found = re.search(r"read (\d+) positions, (\d+) statics; stored (\d+) new positions "
+                          r"\(of (\d+) read\)", res.output)  # fmt: skip
+        assert found is not None, res.output
+        read[engine] = found.groups()
+    assert read["partitioned"] == read["local"]
+    assert int(read["local"][0]) > 0
 
 
 def test_a_run_that_would_end_where_the_last_one_did_is_refused(

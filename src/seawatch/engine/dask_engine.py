@@ -302,6 +302,7 @@ def run_partitioned(
             report.decode = report.decode.merge(stats)
             for f in manifest.files.values():
                 report.read[f["kind"]] += f["rows"]
+            report.vessel_read = sum(f.get("vessel_rows", 0) for f in manifest.files.values())
             newest = manifest.watermark_us or 0
             cfg = TaskConfig(
                 root=str(root), work=str(work_dir / "tasks"),

@@ -48,6 +48,7 @@ from seawatch.engine.inputs import Findings, pieces
 from seawatch.engine.pipeline import SOURCE_ID, time_order, ts_us
 from seawatch.errors import InputError
 from seawatch.sources.ranges import carries_time
+from seawatch.store.records import vessel_rows
 
 if TYPE_CHECKING:
     from seawatch.settings import Settings
@@ -279,6 +280,8 @@ def merge_bucket(
         ts = ts_us(rows)
         files[rel] = {"kind": kind, "day": day, "bucket": bucket, "rows": rows.num_rows,
                       "min_ts_us": int(ts.min()), "max_ts_us": int(ts.max())}  # fmt: skip
+        if kind == "positions":  # what the store will count as read (it sees the outputs)
+            files[rel]["vessel_rows"] = vessel_rows(rows).num_rows
     return files
 
 

@@ -83,6 +83,10 @@ class EngineReport:
     decode: DecodeStats = field(default_factory=DecodeStats)
     read: dict[str, int] = field(default_factory=lambda: {"positions": 0, "statics": 0})
     """Rows decoded, before cleaning."""
+    vessel_read: int | None = None
+    """Of the positions decoded, a vessel's (:func:`seawatch.store.records.vessel_rows`):
+    what a store sink counts as read. Set by the partitioned engines, whose store sees only
+    the tasks' outputs; ``None`` when the sink counted them itself."""
     positions: int = 0
     """Positions released by the pipeline (cleaned, segmented); 0 without detection."""
     dropped: dict[str, int] = field(default_factory=dict)
