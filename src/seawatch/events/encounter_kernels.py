@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit
 
 from seawatch.events.tracks_in import F64, I64, M_PER_NM, haversine_m
+from seawatch.tracks.compiled import HELPER
 
 __all__ = ["M_PER_DEG", "needed_rows", "resample", "runs", "wrapped"]
 
@@ -275,7 +276,7 @@ def _settle(
     )
 
 
-@njit(cache=True, nogil=True)
+@njit(**HELPER)
 def _silence(x: int, p: I64, q: I64, gs: I64, max_silent: int) -> bool:  # pragma: no cover
     """Whether close pairs ``x`` and ``x + 1`` (of one pair of tracks) are the two ends of a
     shared silence: more than one step apart, at most ``max_silent``, and neither track has a

@@ -16,6 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numba import njit
 
+from seawatch.tracks.compiled import HELPER
+
 __all__ = ["event_ids"]
 
 _IV = np.array(
@@ -49,7 +51,7 @@ def _rotr(x: Any, n: int) -> Any:  # pragma: no cover
     return (x >> np.uint64(n)) | (x << np.uint64(64 - n))
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**HELPER)
 def _g(v: Any, a: int, b: int, c: int, d: int, x: Any, y: Any) -> None:  # pragma: no cover
     v[a] = v[a] + v[b] + x
     v[d] = _rotr(v[d] ^ v[a], 32)

@@ -41,6 +41,7 @@ from seawatch.events.tracks_in import (
     utc_iso,
     without,
 )
+from seawatch.tracks.compiled import HELPER
 
 NO = np.iinfo(np.int64).min
 # integer state columns
@@ -90,7 +91,7 @@ def _spec() -> dict[str, tuple[Any, ...]]:
     return {"i": (np.int64, 0, 16), "f": (np.float64, 0.0, 14)}
 
 
-@njit(cache=True, nogil=True)
+@njit(**HELPER)
 def _emit(k: int, iv: I64, fv: F64, oi: I64, of: F64, n: int) -> int:  # pragma: no cover
     oi[n, 0] = k
     oi[n, 1] = iv[k, R_START]
@@ -110,7 +111,7 @@ def _emit(k: int, iv: I64, fv: F64, oi: I64, of: F64, n: int) -> int:  # pragma:
     return n + 1
 
 
-@njit(cache=True, nogil=True)
+@njit(**HELPER)
 def _close_hour(
     k: int, iv: I64, fv: F64, max_kn: float, oi: I64, of: F64, n: int
 ) -> int:  # pragma: no cover

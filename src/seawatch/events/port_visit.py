@@ -40,6 +40,7 @@ from seawatch.events.tracks_in import (
     utc_iso,
     without,
 )
+from seawatch.tracks.compiled import HELPER
 
 log = logging.getLogger(__name__)
 NO = np.iinfo(np.int64).min
@@ -90,7 +91,7 @@ def _spec() -> dict[str, tuple[Any, ...]]:
     }
 
 
-@njit(cache=True, nogil=True)
+@njit(**HELPER)
 def _stop(k: int, t: int, speed: float, iv: I64, begin_kn: float, end_kn: float) -> None:
     if iv[k, STOPPED] == 0 and speed < begin_kn:  # NaN (unknown speed) changes nothing
         iv[k, STOPPED] = 1

@@ -44,6 +44,7 @@ from seawatch.events.tracks_in import (
     haversine_m,
     prepare,
 )
+from seawatch.tracks.compiled import HELPER
 
 NO = np.iinfo(np.int64).min
 LAST_TS, J_START, J_END, J_N, J_SIM, L_START, L_END, L_N, MMSI, REPORTED, L_JUMP = range(11)
@@ -80,7 +81,7 @@ class SpoofingState(TrackArrays):
     """Per MMSI: last position, the open jump run and on-land run, whether reported invalid."""
 
 
-@njit(cache=True, nogil=True)
+@njit(**HELPER)
 def _emit(k: int, kind: int, iv: I64, fv: F64, oi: I64, of: F64, n: int) -> int:  # pragma: no cover
     base = J_START if kind == JUMP else L_START
     oi[n, 0] = kind
