@@ -217,9 +217,7 @@ class Ingest:
                             carry=carry, past=past, **options)  # fmt: skip
         if past is not None:
             self.sink.report.rerun = past.report
-        if self.engine.report.vessel_read is not None:  # the sink saw the tasks' outputs
-            self.sink.report.read["positions"] = self.engine.report.vessel_read
-        self.sink.report.chunks = self.engine.report.chunks
+        self.sink.read_by_tasks(self.engine.report)
         self.sink.complete([n for n in todo if n not in self.engine.report.findings.failed])
         return self.report
 

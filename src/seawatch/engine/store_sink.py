@@ -274,6 +274,12 @@ class StoreSink:
             self.log_row(self.fingerprints[source], piece.chunk, source, rows, inserted)
         return inserted
 
+    def read_by_tasks(self, engine: EngineReport) -> None:
+        """A partitioned run's counts of what was read: this sink saw the tasks' outputs
+        (released positions), so the positions read are the partitions' vessel rows."""
+        self.report.read["positions"] = engine.vessel_read or 0
+        self.report.chunks = engine.chunks
+
     def _past(self, late: Mapping[str, pa.Table]) -> pa.Table | None:
         """The late positions to store as read; those older than :attr:`past_us` (and such
         statics: already stored as read) kept in :attr:`past` instead."""
