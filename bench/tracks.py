@@ -296,6 +296,7 @@ def child_seawatch(
             st = raw.select(static_cols)
             has = pc.or_(pc.is_valid(st["name"]), pc.is_valid(st["draught_m"]))
             inputs = {"positions": pos, "statics": st.filter(has)}
+            t = lap("read", t)  # the statics table is input, not the first detector's work
             for name, table in DETECTORS:
                 ev, dstate[name] = modules[name].detect(
                     inputs[table], state=dstate[name], open_events=False
