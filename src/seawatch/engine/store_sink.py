@@ -155,7 +155,7 @@ class StoreSink:
         """Input (as the engine names it) → fingerprint, for the inputs being read."""
         self.sources: list[str] = []
         """Names of the inputs by ``source_id`` (what label rules by source match)."""
-        self._done = self._logged()
+        self._done, self._pending = self._logged(), set[tuple[str, int]]()
         self.subscribers: list[Subscribers] = []
         """Told the positions and events stored (with ``label_id``) after each commit."""
         self.alerts: AlertEngine | None = None
@@ -180,18 +180,16 @@ class StoreSink:
         return (fp, chunk) in self._done
 
     def log_row(self, fp: str, chunk: int, path: str, rows: int, inserted: int) -> None:
-        """The ``ingest_log`` row of ``(fp, chunk)``, in the caller's transaction; one
-        already stored is kept (an input run again). One row by a plain ``INSERT`` (a live
-        feed writes one per batch): DuckDB's ``ON CONFLICT`` or :meth:`Store.write`'s
-        anti-join cost 2-3 times as much CPU, so on DuckDB the rows this session knows
-        stored are left out instead (two sessions logging one key at once conflict there
-        either way); PostgreSQL keeps a row another process stored meanwhile."""
-        if (fp, chunk) in self._done:
+        """The ``ingest_log`` row of ``(fp, chunk)``, in :meth:`_committing`'s transaction
+        (known done once it commits); one already stored is kept. A plain ``INSERT``: on
+        DuckDB (``ON CONFLICT`` costs 2-3 times as much) the rows this session knows stored
+        are left out instead; PostgreSQL keeps a row another process stored meanwhile."""
+        if (fp, chunk) in self._done or (fp, chunk) in self._pending:
             return
         duck = self.store.backend.dialect.name == "duckdb"
         self.store.append("ingest_log", self._log(fp, chunk, path, rows, inserted),
                           keep_stored=not duck)  # fmt: skip
-        self._done.add((fp, chunk))
+        self._pending.add((fp, chunk))
 
     def _log(self, fp: str, chunk: int, path: str, rows: int, inserted: int) -> dict[str, Any]:
         return {
@@ -333,6 +331,7 @@ class StoreSink:
     def _committing(self) -> Iterator[None]:
         """A transaction; once committed, the subscribers told what it stored."""
         self._stored.clear()
+        self._pending.clear()  # log rows of a transaction rolled back were not stored
         with self.store.transaction():
             yield
             if self.alerts is not None and self._stored:
@@ -341,6 +340,7 @@ class StoreSink:
                 )
                 self.report.stored["alerts"] += self.store.write("alerts", fired)
                 self._stored.append(("alerts", fired))
+        self._done |= self._pending
         if not self.subscribers or not self._stored:
             self._stored = []
             return
