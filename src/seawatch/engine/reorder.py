@@ -76,7 +76,8 @@ def _in_order(
     if len(tie) == 0:
         return True
     rows = np.unique(np.r_[tie, tie + 1])
-    keys = np.asarray(message_keys(table.take(rows), kind).to_numpy(), np.int64)
+    named = table.select(_KEYED[kind])  # the keyed columns only, of the tied rows
+    keys = np.asarray(message_keys(named.take(rows), kind).to_numpy(), np.int64)
     at = np.searchsorted(rows, tie)
     return bool((keys[at + 1] >= keys[at]).all())
 
