@@ -131,7 +131,6 @@ class Labeller:
         read cannot be labelled; they are left out, counted and logged."""
         labels = self.store.labels()
         ids: list[int | None] = []
-        done: dict[tuple[Label, ...], int | LabelError] = {}
         for row in rows.select(
             [
                 c
@@ -152,19 +151,12 @@ class Labeller:
                 )
             if not inputs:
                 inputs.append(self.rules.default)
-            key = tuple(inputs)  # rows of the same inputs (in order) share a label
-            if key not in done:
-                try:
-                    done[key] = self.store.label_id(combine(inputs, self.store.policy))
-                except LabelError as exc:
-                    done[key] = exc
-            found = done[key]
-            if isinstance(found, LabelError):
-                log.warning("%s row of MMSI %s not stored: %s", kind, row.get("mmsi"), found)
+            try:
+                ids.append(self.store.label_id(combine(inputs, self.store.policy)))
+            except LabelError as exc:
+                log.warning("%s row of MMSI %s not stored: %s", kind, row.get("mmsi"), exc)
                 self.unlabelled += 1
                 ids.append(None)
-            else:
-                ids.append(found)
         out = rows.append_column("label_id", pa.array(ids, pa.int32()))
         return out.filter(pc.is_valid(out.column("label_id")))
 
