@@ -15,7 +15,7 @@ _ROW = st.tuples(
 
 
 @given(st.lists(st.lists(_ROW, max_size=30), max_size=6))
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 def test_labels_by_mmsi_are_every_pair_added(batches: list[list[tuple[int | None, ...]]]) -> None:
     got = VesselLabels()
     want: dict[int, set[int]] = {}
