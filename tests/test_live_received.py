@@ -75,7 +75,7 @@ def test_other_work_runs_while_nothing_has_come_and_never_holds_a_batch_back() -
     steps: list[str] = []
     work = [3]  # steps of other work waiting
 
-    def idle() -> bool:
+    def idle(last_at: float) -> bool:
         if not work[0]:
             feed.go.set()  # nothing left to do: the feed sends its next line
             return False
@@ -91,3 +91,50 @@ def test_other_work_runs_while_nothing_has_come_and_never_holds_a_batch_back() -
     end = steps.index("000002")
     assert steps[: end + 1] == ["000000", "work", "work", "000001", "work", "work", "000002"]
     assert set(steps[end + 1 :]) <= {"work"}  # the feed's end may come before or after
+
+
+def test_a_step_put_off_waits_for_the_next_batch_or_runs_when_it_does_not_come() -> None:
+    """``idle`` may put its step off (seconds to wait): a batch that comes meanwhile is
+    taken first; when none comes within the wait, ``idle`` is asked again."""
+    feed = _Paced(3)
+    steps: list[str] = []
+    asked: list[float] = []
+
+    def idle(last_at: float) -> bool | float:
+        asked.append(last_at)
+        if len(asked) == 1:  # after the first batch: put off, the batch comes meanwhile
+            feed.go.set()
+            return 5.0
+        if len(asked) == 2:  # after the second: put off, no batch within the wait
+            return 0.05
+        if len(asked) == 3:
+            steps.append("work")
+            feed.go.set()
+            return True
+        return False
+
+    feed.go.set()
+    t0 = time.monotonic()
+    for data, cut in live._received(feed, 0.1, threading.Event(), None, idle):  # type: ignore[arg-type]
+        steps.append(data.decode().strip())
+        assert cut >= t0
+    assert steps[:4] == ["000000", "000001", "work", "000002"]
+    assert asked[0] > t0  # when the latest batch came
+    assert asked[1] >= asked[0]
+
+
+@pytest.mark.parametrize(
+    ("now", "steps", "want"),
+    [
+        (10.00, [], 0.0),  # no step measured yet: step
+        (10.01, [0.02] * 8, 0.0),  # ends at 10.03, before the cut at 10.10
+        (10.05, [0.08] * 8, 0.07),  # would end at 10.13: wait for the cut (+ grace)
+        (10.05, [0.01] * 6 + [0.5] * 2, 0.0),  # the 75th percentile fits; the outliers do not count
+        (10.13, [0.08] * 8, 0.0),  # the cut is late past the grace: the feed went quiet
+    ],
+)
+def test_a_step_is_put_off_only_when_expected_to_end_after_the_next_cut(
+    now: float, steps: list[float], want: float
+) -> None:
+    got = live._defer_s(10.0, 0.1, now, steps)
+    assert got == pytest.approx(want, abs=1e-9)

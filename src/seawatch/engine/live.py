@@ -24,7 +24,10 @@ stored after its last step), so a batch that comes during a detector pass waits 
 step, not for the whole pass. A pass begins on every batch waiting at that moment, joined
 (the detectors' cost is mostly per pass); with more than :data:`STEP_WAITING` waiting, a
 step runs after each batch is stored even when the next has come (a steady feed leaves no
-pause between batches). At most :data:`MAX_WAITING` batches wait for their detectors;
+pause between batches). A step is not begun while the feed has nothing new when it is
+expected to end after the next batch's cut (the feed cuts one every ``batch_s``): the
+batch is awaited and stored first, so it does not wait for the step (:func:`_defer_s`).
+At most :data:`MAX_WAITING` batches wait for their detectors;
 beyond, a batch runs them before the next is read (events lag a few batches at most).
 Each :class:`Batch` tells how long it waited and took, and each detector step's
 length (``seawatch_live_delay_seconds``).
@@ -66,6 +69,12 @@ STEP_WAITING = 2
 after storing each batch, even when the next has come meanwhile (the feed never pauses
 under a steady load, so steps between batches alone would not keep up); the batches that
 wait are detected in one pass when it begins (:meth:`seawatch.engine.run.Engine.detect_step`)."""
+STEPS_KEPT = 32
+"""The latest detector steps' lengths a feed keeps to expect the next one's (:func:`_defer_s`)."""
+STEP_QUANTILE = 0.75
+"""A step is expected to take this quantile of the latest steps' lengths."""
+CUT_GRACE_S = 0.02
+"""A batch this late past its expected cut is not waited for: the feed may have gone quiet."""
 MAX_BATCH_BYTES = 16 << 20
 """A batch stored at once holds at most this much of what arrived (when the store is
 behind, the rest waits for the next), so memory per batch stays bounded."""
@@ -170,15 +179,22 @@ def _read(
     events = 0  # stored by this feed's detect_next since its last batch was reported
     passes: list[float] = []  # the length of each detector step (or pass) since then
 
+    passes_seen: deque[float] = deque(maxlen=STEPS_KEPT)  # the latest steps' lengths
+
     def timed(step: Callable[[], bool]) -> bool:
         began = time.monotonic()
         done = step()
         if done:
             passes.append(time.monotonic() - began)
+            passes_seen.append(passes[-1])
         return done
 
-    def detect_step() -> bool:
+    def detect_step(last_at: float) -> bool | float:
         nonlocal events
+        if session.waiting:
+            defer = _defer_s(last_at, batch_s, time.monotonic(), passes_seen)
+            if defer > 0:
+                return defer
         with locked:
             before = session.report.stored["events"]
             done = timed(session.detect_step)
@@ -207,19 +223,36 @@ def _read(
             on_batch(Batch(n + 1, path, lines, positions, told, began - cut, stored - began, took))
 
 
+def _defer_s(last_at: float, batch_s: float, now: float, steps: Sequence[float]) -> float:
+    """How long to wait for the next batch before a detector step (0: step now). The feed
+    cuts a batch every ``batch_s`` (its last came at ``last_at``); a step expected
+    (:data:`STEP_QUANTILE` of the latest ``steps``) to end after the next cut would make
+    that batch wait for it, so the batch is awaited and stored first. A cut that does not
+    come (the feed went quiet) defers nothing: once it is :data:`CUT_GRACE_S` late, steps
+    run."""
+    next_cut = last_at + batch_s
+    if not steps or now >= next_cut + CUT_GRACE_S:
+        return 0.0
+    expected = float(sorted(steps)[int(STEP_QUANTILE * (len(steps) - 1))])
+    if now + expected <= next_cut:
+        return 0.0
+    return next_cut + CUT_GRACE_S - now
+
+
 def _received(
     feed: Feed,
     batch_s: float,
     stop: threading.Event,
     duration_s: float | None,
-    idle: Callable[[], bool] | None = None,
+    idle: Callable[[float], bool | float] | None = None,
 ) -> Iterator[tuple[bytes, float]]:
     """The batches of ``feed``, received on a thread of their own, each with the
     ``time.monotonic()`` of its cut (of the first, when joined); each batch is what
     arrived since the previous one was taken (one batch or more, joined, up to
     :data:`MAX_BATCH_BYTES`; the rest is the next). An error of the feed is raised here
-    once what came before it is taken. While nothing has come, ``idle`` is called (one
-    step of other work each time, False when it has none) before waiting."""
+    once what came before it is taken. While nothing has come, ``idle`` is called with
+    when the latest batch came (one step of other work each time; False when it has none,
+    or the seconds to wait for the next batch before asking again) before waiting."""
     got: queue.SimpleQueue[tuple[bytes, float] | BaseException | None] = queue.SimpleQueue()
 
     def receive() -> None:
@@ -235,19 +268,28 @@ def _received(
     waiting: deque[tuple[bytes, float] | BaseException | None] = deque()
     warned = 0
 
-    def take(block: bool) -> bool:
+    last_at = 0.0  # when the latest batch came
+
+    def take(block: bool, timeout: float | None = None) -> bool:
+        nonlocal last_at
         try:
-            waiting.append(got.get(block=block))
+            item = got.get(block=block, timeout=timeout)
         except queue.Empty:
             return False
+        waiting.append(item)
+        if isinstance(item, tuple):
+            last_at = item[1]
         return True
 
     while True:
         while take(block=False):  # everything received so far
             pass
         while not waiting:  # nothing: other work first, then wait
-            if idle is None or not idle():
+            done = False if idle is None else idle(last_at)
+            if done is False:
                 take(block=True)
+            elif done is not True:  # a step put off until the next batch is stored
+                take(block=True, timeout=done)
             while take(block=False):
                 pass
         behind = sum(len(w[0]) for w in waiting if isinstance(w, tuple))

@@ -50,16 +50,25 @@ class VesselLabels:
     """Label ids of each MMSI's records stored in this run (for derived records)."""
 
     by_mmsi: dict[int, set[int]] = field(default_factory=dict)
+    _seen: set[int] = field(default_factory=set)
+    """Each (MMSI, label id) pair added, as ``mmsi << 32 | label_id``: a live feed's
+    batches repeat the same vessels, so only new pairs reach the Python loop (NumPy
+    finds a batch's distinct pairs; a group-by and a loop over all of them per batch cost
+    ~3 ms of a 600-row batch's ~45)."""
 
     def add(self, rows: pa.Table) -> None:
         if rows.num_rows == 0:
             return
-        pairs = rows.select(["mmsi", "label_id"]).group_by(["mmsi", "label_id"]).aggregate([])
-        for mmsi, lid in zip(
-            pairs.column("mmsi").to_pylist(), pairs.column("label_id").to_pylist(), strict=True
-        ):
-            if mmsi is not None and lid is not None:
-                self.by_mmsi.setdefault(int(mmsi), set()).add(int(lid))
+        mmsi, lid = rows.column("mmsi"), rows.column("label_id")
+        valid = pc.and_(pc.is_valid(mmsi), pc.is_valid(lid))
+        if valid.null_count or not pc.all(valid).as_py():
+            mmsi, lid = mmsi.filter(valid), lid.filter(valid)
+        m = np.asarray(mmsi.to_numpy(zero_copy_only=False), np.int64)
+        lab = np.asarray(lid.to_numpy(zero_copy_only=False), np.int64)
+        keys = (m << 32) | (lab & 0xFFFFFFFF)  # MMSIs are < 2**30, label ids int32
+        for key in set(np.unique(keys).tolist()) - self._seen:
+            self._seen.add(key)
+            self.by_mmsi.setdefault(key >> 32, set()).add(key & 0xFFFFFFFF)
 
     def of(self, mmsis: Iterable[int | None]) -> set[int]:
         out: set[int] = set()
