@@ -290,3 +290,25 @@ def test_positions_in_listing_order_sorted_after_the_read(pg_url: str) -> None:
         assert [r["ts"] for r in track] == sorted(r["ts"] for r in track)
         assert {r["mmsi"] for r in track} == {219000001}
         assert len(track) == n // 4
+
+
+def test_snapshot_is_repeatable_read_begun_in_one_statement(pg_url: str) -> None:
+    """A read of positions runs in one snapshot (``REPEATABLE READ``), begun by a single
+    ``BEGIN ISOLATION LEVEL REPEATABLE READ``; inside a transaction it is that one, and the
+    transactions after it are at the server's default again."""
+    schema = pa.schema([("level", pa.string())])
+    level = "SELECT current_setting('transaction_isolation') AS level"
+    backend = PostgresBackend(pg_url)
+    sent: list[bytes] = []
+    try:
+        with backend.snapshot():
+            sent.append(backend.con._get_tx_start_command())  # what psycopg's BEGIN sent
+            assert backend.fetch(level, (), schema).column(0).to_pylist() == ["repeatable read"]
+        assert sent == [b"BEGIN ISOLATION LEVEL REPEATABLE READ"]
+        with backend.transaction():
+            assert backend.fetch(level, (), schema).column(0).to_pylist() == ["read committed"]
+            with backend.snapshot():  # nested: the open transaction's level
+                assert backend.fetch(level, (), schema).column(0).to_pylist() == ["read committed"]
+        assert backend.con.isolation_level is None
+    finally:
+        backend.con.close()
