@@ -8,10 +8,13 @@ known binary layout (``None`` when a column's type has none here: lists are read
 
 Why: as CSV the server formats every number as text and pyarrow parses it back; in the
 binary form each value is its network-order bytes after a 4-byte length (-1: ``NULL``).
-Rows vary in length (a ``NULL`` has no bytes, a string its own), so numba-compiled loops
-walk the rows once to find each field, then gather each column. Measured (bench/RESULTS.md,
-2026-12-06 "PostgreSQL at 100 M"): a viewport's ~60 k positions parsed in 19-20 ms of CPU
-against 27-29 ms for the CSV, the viewport's p95 349 -> 228 ms at equal load. The write
+Rows vary in length (a ``NULL`` has no bytes, a string its own), so one numba-compiled
+pass walks the rows, writing each fixed-width value little-endian into its column as it
+goes and noting where each string is; the strings are gathered after. Measured
+(bench/RESULTS.md, 2026-12-06 "PostgreSQL at 100 M"): a viewport's ~60 k positions parsed
+in 19-20 ms of CPU against 27-29 ms for the CSV, the viewport's p95 349 -> 228 ms at equal
+load; the one pass (h-pg, 2026-12-06 22:55) took a 32 k-row viewport from 10.7 to 6.1 ms
+of user CPU. The write
 side stays CSV: binary ``COPY FROM`` (each column encoded by numpy, rows joined by
 pyarrow) was 4-10 % slower end to end in three A/Bs. Used by :mod:`.postgres`; imports no
 database driver.
