@@ -232,6 +232,7 @@ def run(args: argparse.Namespace) -> None:
         built |= {"stored": stored, "ingest_s": ingest_s, "at": f"{datetime.now(UTC):%H:%M}"}
         built["load"] = os.getloadavg()[0]
         (args.pg_dir / "bench.json").write_text(json.dumps(built))
+    if postgres:
         engine = store.backend.fetch(
             "SELECT version() AS v, (SELECT count(*) FROM pg_extension "
             "WHERE extname = 'postgis') AS postgis",
