@@ -6,7 +6,9 @@ Out: :class:`PostgresServer`, a server in a temporary directory that listens on
 ``127.0.0.1`` on a free port (its unix socket in that directory too), password
 authentication over TCP, with a template database that has PostGIS when it is installed;
 :meth:`PostgresServer.create_database` gives each test its own database as a
-``postgresql://`` URL. Stopping removes everything.
+``postgresql://`` URL. Stopping removes everything (``keep=DIR``: the server lives in
+``DIR``, is stopped cleanly and kept, and a later start there has its databases again; for
+benches whose build is long, bench/store.py ``--pg-dir``).
 
 initdb refuses to run as root, so as root the server runs as the ``postgres`` system user
 (made by the Debian package) in a temporary directory that user owns. Durability is off
