@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import random
 import shutil
@@ -162,14 +163,39 @@ def main() -> None:
         help="start a throwaway local PostgreSQL server (tests/store/pgserver.py, durable "
         f"settings: {', '.join(PG_BENCH_SETTINGS)}) and use it instead of --db",
     )
+    ap.add_argument(
+        "--pg-dir",
+        type=Path,
+        default=None,
+        help="with --postgres: the server's directory, kept (stopped) after the run; when an "
+        "earlier run built its store there, the queries are measured on that store again "
+        "without an ingest (--positions, --chunk, --fleets must be the same)",
+    )
+    ap.add_argument(
+        "--pg-setting",
+        action="append",
+        default=[],
+        help="with --postgres: another server setting name=value (after the bench's own)",
+    )
     args = ap.parse_args()
+    args.built = None
     with contextlib.ExitStack() as stack:
         if args.postgres:
             sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "store"))
             from pgserver import postgres_server  # type: ignore[import-not-found]
 
-            server = stack.enter_context(postgres_server(settings=PG_BENCH_SETTINGS))
-            args.db = server.create_database("bench")
+            args.server_settings = (*PG_BENCH_SETTINGS, *args.pg_setting)
+            server = stack.enter_context(
+                postgres_server(settings=args.server_settings, keep=args.pg_dir)
+            )
+            if args.pg_dir is not None and (args.pg_dir / "bench.json").is_file():
+                args.built = json.loads((args.pg_dir / "bench.json").read_text())
+                same = {k: getattr(args, k) for k in ("positions", "chunk", "fleets")}
+                if {k: args.built[k] for k in same} != same:
+                    ap.error(f"--pg-dir {args.pg_dir} holds a store built with {args.built}")
+                args.db = server.url("bench")
+            else:
+                args.db = server.create_database("bench")
         elif "://" not in args.db:
             for p in (Path(args.db), Path(args.db + ".wal")):
                 p.unlink(missing_ok=True)
@@ -188,16 +214,25 @@ def run(args: argparse.Namespace) -> None:
     store = open_store(args.db, settings)
     postgres = "://" in args.db
     labeller = Labeller(store, LabelRules.from_settings(settings, store.policy))
-    t0 = time.perf_counter()
-    stored = 0
-    with contextlib.nullcontext() if args.indexed else store.loading():
-        for rows in copies(base, args.positions, args.fleets, args.chunk):
-            with store.transaction():
-                rows = rows.append_column("msg_key", message_keys(rows, "positions"))
-                stored += store.write("positions", labeller.records(rows, "bench"))
-    ingest_s = time.perf_counter() - t0
-    if postgres:  # statistics for the planner, as autovacuum would gather them
+    if args.built:  # --pg-dir: the store of an earlier run
+        stored, ingest_s = args.built["stored"], args.built["ingest_s"]
+    else:
+        t0 = time.perf_counter()
+        stored = 0
+        with contextlib.nullcontext() if args.indexed else store.loading():
+            for rows in copies(base, args.positions, args.fleets, args.chunk):
+                with store.transaction():
+                    rows = rows.append_column("msg_key", message_keys(rows, "positions"))
+                    stored += store.write("positions", labeller.records(rows, "bench"))
+        ingest_s = time.perf_counter() - t0
+    if postgres and not args.built:  # statistics for the planner, as autovacuum would
         store.backend.execute("ANALYZE positions")
+    if args.postgres and args.pg_dir is not None and not args.built:
+        built = {k: getattr(args, k) for k in ("positions", "chunk", "fleets")}
+        built |= {"stored": stored, "ingest_s": ingest_s, "at": f"{datetime.now(UTC):%H:%M}"}
+        built["load"] = os.getloadavg()[0]
+        (args.pg_dir / "bench.json").write_text(json.dumps(built))
+    if postgres:
         engine = store.backend.fetch(
             "SELECT version() AS v, (SELECT count(*) FROM pg_extension "
             "WHERE extname = 'postgis') AS postgis",
@@ -209,7 +244,7 @@ def run(args: argparse.Namespace) -> None:
             f"db_writers {settings.db_writers}"
         )
         if args.postgres:
-            engine_text += f" (throwaway local server: {', '.join(PG_BENCH_SETTINGS)})"
+            engine_text += f" (throwaway local server: {', '.join(args.server_settings)})"
     else:
         limit = settings.db_memory_limit
         engine_text = (
@@ -274,16 +309,23 @@ def run(args: argparse.Namespace) -> None:
         f"--chunk {args.chunk} --fleets {args.fleets} --repeat {args.repeat} {where}"
         f"{f' --writers {args.writers}' if args.writers else ''}"
         f"{f' --db-memory-limit {args.db_memory_limit}' if args.db_memory_limit else ''}"
-        f"{' --maintain' if args.maintain else ''}{' --archive' if args.archive else ''}`"
+        f"{' --maintain' if args.maintain else ''}{' --archive' if args.archive else ''}"
+        f"{f' --pg-dir {args.pg_dir}' if args.pg_dir else ''}"
+        f"{''.join(f' --pg-setting {s}' for s in args.pg_setting)}`"
     )
     print(
         f"- Input: {base.num_rows:,} decoded positions of {SAMPLE.name} replicated to "
         f"{args.positions:,} ({args.fleets} fleets, {lo:%Y-%m-%d} .. {hi:%Y-%m-%d}).\n"
     )
     print("| measure | value | goal |\n|---|---:|---|")
+    built = (
+        f"; the build's of {args.built['at']} UTC, load {args.built['load']:.1f}"
+        if args.built
+        else ""
+    )
     print(
         f"| ingest (keys, labels, dedupe insert; no decode) | {stored / ingest_s:,.0f} positions/s "
-        f"({stored:,} in {ingest_s:.1f} s) | ≥ 500,000/s |"
+        f"({stored:,} in {ingest_s:.1f} s{built}) | ≥ 500,000/s |"
     )
     if maintain_s is not None:
         print(f"| `db maintain` (rewrite closed days in track order) | {maintain_s:.1f} s | — |")

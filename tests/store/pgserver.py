@@ -6,7 +6,9 @@ Out: :class:`PostgresServer`, a server in a temporary directory that listens on
 ``127.0.0.1`` on a free port (its unix socket in that directory too), password
 authentication over TCP, with a template database that has PostGIS when it is installed;
 :meth:`PostgresServer.create_database` gives each test its own database as a
-``postgresql://`` URL. Stopping removes everything.
+``postgresql://`` URL. Stopping removes everything (``keep=DIR``: the server lives in
+``DIR``, is stopped cleanly and kept, and a later start there has its databases again; for
+benches whose build is long, bench/store.py ``--pg-dir``).
 
 initdb refuses to run as root, so as root the server runs as the ``postgres`` system user
 (made by the Debian package) in a temporary directory that user owns. Durability is off
@@ -193,55 +195,32 @@ def postgres_server(
         "full_page_writes=off",
         "max_prepared_transactions=32",  # the store's parallel writers (db_writers)
     ),
+    keep: Path | None = None,
 ) -> Iterator[PostgresServer]:
     """Start a throwaway server; stop it and remove its directory on exit.
 
     ``settings`` are extra ``name=value`` server settings (durability is off by default).
-    Raises :class:`PostgresUnavailableError` when there are no server binaries.
+    ``keep``: the server's directory instead of a temporary one, stopped (cleanly) but kept
+    on exit; a directory a server was kept in before is started again with its databases
+    (``settings`` may differ from the last start). Raises :class:`PostgresUnavailableError`
+    when there are no server binaries.
     """
     bindir = find_bindir()
     user, uid, gid = _run_as()
+    if keep is not None:
+        with _kept(bindir, keep, settings, user, uid, gid) as server:
+            yield server
+        return
     root = Path(tempfile.mkdtemp(prefix="seawatch-pg-"))
     try:
         os.chown(root, uid, gid)
         server = PostgresServer(bindir, root, _free_port(), secrets.token_urlsafe(18), _user=user)
-        pwfile = root / "pwfile"
-        pwfile.write_text(server.password + "\n")
-        os.chown(pwfile, uid, gid)
-        pwfile.chmod(0o600)
-        server._run(
-            [
-                str(bindir / "initdb"),
-                "-D",
-                str(server.datadir),
-                "-U",
-                SUPERUSER,
-                f"--pwfile={pwfile}",
-                "--auth-local=trust",
-                "--auth-host=scram-sha-256",
-                "--encoding=UTF8",
-                "--locale=C.UTF-8",
-                "--no-sync",
-            ]
-        )
-        pwfile.unlink()
-        options = [
-            "-c listen_addresses=127.0.0.1",
-            f"-p {server.port}",
-            f"-c unix_socket_directories={root}",
-            *(f"-c {s}" for s in settings),
-        ]
+        _init(server, uid, gid)
+        options = _options(server, settings)
         _start(server, options)
         watchdog = _watchdog(server)
         try:
-            server.version = server.psql("SHOW server_version")
-            server.psql(f"CREATE DATABASE {TEMPLATE_DB}")
-            available = server.psql(
-                "SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis'"
-            )
-            if available == "1":
-                server.psql("CREATE EXTENSION postgis", database=TEMPLATE_DB)
-                server.postgis = True
+            _template(server)
             yield server
         finally:
             server._run(
@@ -253,24 +232,108 @@ def postgres_server(
         shutil.rmtree(root, ignore_errors=True)
 
 
+@contextmanager
+def _kept(
+    bindir: Path, root: Path, settings: Sequence[str], user: str | None, uid: int, gid: int
+) -> Iterator[PostgresServer]:
+    """:func:`postgres_server` in a directory that outlives it (``keep``)."""
+    root.mkdir(parents=True, exist_ok=True)
+    os.chown(root, uid, gid)
+    secret = root / "password"  # the superuser's, for the URLs of a later start
+    again = (root / "data" / "PG_VERSION").is_file() and secret.is_file()
+    password = secret.read_text().strip() if again else secrets.token_urlsafe(18)
+    server = PostgresServer(bindir, root, _free_port(), password, _user=user)
+    if not again:
+        shutil.rmtree(server.datadir, ignore_errors=True)
+        _init(server, uid, gid)
+        secret.write_text(password + "\n")
+        secret.chmod(0o600)
+    _start(server, _options(server, settings))
+    watchdog = _watchdog(server, keep=True)
+    try:
+        if again:
+            server.version = server.psql("SHOW server_version")
+            server.postgis = (
+                server.psql(
+                    "SELECT count(*) FROM pg_extension WHERE extname = 'postgis'",
+                    database=TEMPLATE_DB,
+                )
+                == "1"
+            )
+        else:
+            _template(server)
+        yield server
+    finally:
+        stop = [str(bindir / "pg_ctl"), "-D", str(server.datadir), "-m", "fast", "-w", "-t", "900"]
+        server._run([*stop, "stop"], timeout=900)  # a clean stop: its checkpoint may be long
+        watchdog.wait(timeout=10)  # it sees the server's pid file gone and ends
+
+
+def _init(server: PostgresServer, uid: int, gid: int) -> None:
+    """initdb of ``server.datadir`` with the superuser's password."""
+    root, bindir = server.root, server.bindir
+    pwfile = root / "pwfile"
+    pwfile.write_text(server.password + "\n")
+    os.chown(pwfile, uid, gid)
+    pwfile.chmod(0o600)
+    server._run(
+        [
+            str(bindir / "initdb"),
+            "-D",
+            str(server.datadir),
+            "-U",
+            SUPERUSER,
+            f"--pwfile={pwfile}",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        ]
+    )
+    pwfile.unlink()
+
+
+def _options(server: PostgresServer, settings: Sequence[str]) -> list[str]:
+    return [
+        "-c listen_addresses=127.0.0.1",
+        f"-p {server.port}",
+        f"-c unix_socket_directories={server.root}",
+        *(f"-c {s}" for s in settings),
+    ]
+
+
+def _template(server: PostgresServer) -> None:
+    """The template database of every :meth:`PostgresServer.create_database`."""
+    server.version = server.psql("SHOW server_version")
+    server.psql(f"CREATE DATABASE {TEMPLATE_DB}")
+    available = server.psql("SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis'")
+    if available == "1":
+        server.psql("CREATE EXTENSION postgis", database=TEMPLATE_DB)
+        server.postgis = True
+
+
 _WATCHDOG = """
 import os, shutil, subprocess, sys, time
 parent, root, pg_ctl, user = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4] or None
-while os.path.isdir(root):
+keep = sys.argv[5] == "keep"
+while os.path.isdir(root) and (not keep or os.path.isfile(root + "/data/postmaster.pid")):
     try:
         os.kill(parent, 0)
     except ProcessLookupError:
-        subprocess.run([pg_ctl, "-D", root + "/data", "-m", "immediate", "stop"], user=user,
-                       cwd=root, capture_output=True, check=False)
-        shutil.rmtree(root, ignore_errors=True)
+        subprocess.run([pg_ctl, "-D", root + "/data", "-m", "fast" if keep else "immediate",
+                        "stop"], user=user, cwd=root, capture_output=True, check=False)
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)
         break
     time.sleep(2)
 """
 
 
-def _watchdog(server: PostgresServer) -> subprocess.Popen[bytes]:
-    """A detached process that stops the server and removes its directory if this process
-    dies without doing so (killed test run): no server outlives its tests."""
+def _watchdog(server: PostgresServer, keep: bool = False) -> subprocess.Popen[bytes]:
+    """A detached process that stops the server and removes its directory (``keep``: only
+    stops it) if this process dies without doing so (killed test run): no server outlives
+    its tests."""
     return subprocess.Popen(
         [
             sys.executable,
@@ -280,6 +343,7 @@ def _watchdog(server: PostgresServer) -> subprocess.Popen[bytes]:
             str(server.root),
             str(server.bindir / "pg_ctl"),
             server._user or "",
+            "keep" if keep else "",
         ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,

@@ -190,13 +190,15 @@ def test_indexes(pg_server: PostgresServer, pg_url: str) -> None:
         sizes = store.backend.size_bytes()
         assert sizes["total"] > 0
         assert sizes["positions"] == 0  # partitioned: its bytes are its partitions', none yet
-        # the session the query layer reads through: no JIT, sorts in memory
+        # the session the query layer reads through: no JIT, sorts in memory, rows passed
+        # from parallel workers costed as the narrow rows they are
         shown = store.backend.fetch(
-            "SELECT current_setting('jit') AS jit, current_setting('work_mem') AS work_mem",
+            "SELECT current_setting('jit') AS jit, current_setting('work_mem') AS work_mem, "
+            "current_setting('parallel_tuple_cost') AS tuple",
             (),
-            pa.schema([("jit", pa.string()), ("work_mem", pa.string())]),
+            pa.schema([("jit", pa.string()), ("work_mem", pa.string()), ("tuple", pa.string())]),
         ).to_pylist()
-        assert shown == [{"jit": "off", "work_mem": "64MB"}]
+        assert shown == [{"jit": "off", "work_mem": "64MB", "tuple": "0.01"}]
 
 
 def test_geom_follows_lat_lon(pg_server: PostgresServer, pg_url: str) -> None:
@@ -290,3 +292,25 @@ def test_positions_in_listing_order_sorted_after_the_read(pg_url: str) -> None:
         assert [r["ts"] for r in track] == sorted(r["ts"] for r in track)
         assert {r["mmsi"] for r in track} == {219000001}
         assert len(track) == n // 4
+
+
+def test_snapshot_is_repeatable_read_begun_in_one_statement(pg_url: str) -> None:
+    """A read of positions runs in one snapshot (``REPEATABLE READ``), begun by a single
+    ``BEGIN ISOLATION LEVEL REPEATABLE READ``; inside a transaction it is that one, and the
+    transactions after it are at the server's default again."""
+    schema = pa.schema([("level", pa.string())])
+    level = "SELECT current_setting('transaction_isolation') AS level"
+    backend = PostgresBackend(pg_url)
+    sent: list[bytes] = []
+    try:
+        with backend.snapshot():
+            sent.append(backend.con._get_tx_start_command())  # what psycopg's BEGIN sent
+            assert backend.fetch(level, (), schema).column(0).to_pylist() == ["repeatable read"]
+        assert sent == [b"BEGIN ISOLATION LEVEL REPEATABLE READ"]
+        with backend.transaction():
+            assert backend.fetch(level, (), schema).column(0).to_pylist() == ["read committed"]
+            with backend.snapshot():  # nested: the open transaction's level
+                assert backend.fetch(level, (), schema).column(0).to_pylist() == ["read committed"]
+        assert backend.con.isolation_level is None
+    finally:
+        backend.con.close()

@@ -36,7 +36,14 @@ POSTGRES = Dialect(
 # The query layer's queries are short and read tens of thousands of rows: JIT compilation
 # (on by default above a cost the bbox + time queries exceed) cost 50-60 ms of each, and
 # their ORDER BY spilled to disk with the default 4 MB work_mem (measured at 20 M positions).
-SESSION = (("jit", "off"), ("work_mem", "64MB"))
+# A viewport's ~50 k rows are narrow (~80 bytes): passing them from parallel workers costs far
+# less than the default parallel_tuple_cost (0.1 a row) says, which kept its bitmap scan of a
+# day (~150 k rows rechecked) and the latest's sort on one core; at 0.01 both run on the
+# server's parallel workers (COPY (query) uses them too), a 30-day track stays serial. At
+# 100 M, one window's EXPLAIN ANALYZE: viewport 227 -> 146 ms, latest 467 -> 191 ms (load
+# 10-13); the bench's p95 at that load showed it neither way (bench/RESULTS.md, 2026-12-06
+# h-pg "PostgreSQL at 100 M: where a read's time goes").
+SESSION = (("jit", "off"), ("work_mem", "64MB"), ("parallel_tuple_cost", "0.01"))
 CREATE = re.compile(r"^\s*CREATE TABLE IF NOT EXISTS (\w+)", re.IGNORECASE)
 ADD_SEQ = re.compile(rf"^\s*ALTER TABLE (\w+) ADD COLUMN (?:IF NOT EXISTS )?{SEQ}\b", re.IGNORECASE)
 _QUOTED = re.compile(r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")")

@@ -226,11 +226,20 @@ class PostgresBackend(Backend):
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
-        outermost = not self._depth
-        with self._transaction():
-            if outermost:  # the first statement: before it, no snapshot is taken
-                self.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            yield
+        if self._depth:  # inside a transaction: that one
+            with self._transaction():
+                yield
+            return
+        from psycopg import IsolationLevel
+
+        # BEGIN ISOLATION LEVEL REPEATABLE READ: one statement, where BEGIN and a SET
+        # TRANSACTION were two round trips of every read of positions
+        self.con.isolation_level = IsolationLevel.REPEATABLE_READ
+        try:
+            with self._transaction():
+                yield
+        finally:
+            self.con.isolation_level = None  # later transactions: the default again
 
     def enter_writer(self) -> None:
         if not self._depth:
