@@ -71,15 +71,51 @@ def close_pairs(
     west of +180°: they meet the points just east of -180° in the cells; two copies never
     pair (their originals already did)."""
     key, rec = _hashed(gs, glat, glon, ga, gmmsi, src, n_orig, cell_m)
-    order = np.argsort(key)  # numpy's sort of int64 keys: vectorised, faster than compiled
-    return _walk(key, order, rec, src, n_orig, max_d)
+    packed, row, nb = _packed(key)
+    if nb:  # sorting keys with their index in the low bits: ~3x faster than an argsort
+        packed.sort()  # numpy's sort of int64: vectorised, faster than compiled
+        return _walk(packed >> nb, packed & ((1 << nb) - 1), rec, src, n_orig, max_d, row)
+    order = np.argsort(key)
+    return _walk(key[order], order, rec, src, n_orig, max_d, 1 << 18)
+
+
+@njit(cache=True, nogil=True)
+def _packed(key: I64) -> tuple[I64, int, int]:  # pragma: no cover
+    """The keys of :func:`_hashed` (step << 36 | cell y << 18 | cell x) renumbered densely,
+    ``((step × (rows + 1) + y) × row + x) << nb | index`` (``row``: the columns + 1, ``nb``:
+    the bits of an index), when that fits in 63 bits; else nb = 0. Same order of cells, and
+    a neighbour's key is still key + 1 (x + 1) and key + row + (-1, 0, 1) (y + 1): the
+    spare column and row make every computed neighbour either the true one or a key no
+    point has."""
+    n = key.shape[0]
+    m18 = (1 << 18) - 1
+    s_hi, y_lo, y_hi, x_lo, x_hi = 0, m18, 0, m18, 0
+    for h in range(n):
+        k = key[h]
+        y, x = (k >> 18) & m18, k & m18
+        s_hi = max(s_hi, k >> 36)
+        y_lo, y_hi, x_lo, x_hi = min(y_lo, y), max(y_hi, y), min(x_lo, x), max(x_hi, x)
+    nb = 1
+    while (1 << nb) < n:
+        nb += 1
+    row = x_hi - x_lo + 2
+    plane = (y_hi - y_lo + 2) * row
+    if n == 0 or float(s_hi + 1) * float(plane) >= float(1 << (62 - nb)):
+        return np.empty(0, np.int64), 0, 0
+    out = np.empty(n, np.int64)
+    for h in range(n):
+        k = key[h]
+        dense = (k >> 36) * plane + (((k >> 18) & m18) - y_lo) * row + ((k & m18) - x_lo)
+        out[h] = (dense << nb) | h
+    return out, row, nb
 
 
 @njit(cache=True, nogil=True)
 def _walk(
-    key: I64, order: I64, rec: F64, src: I64, n_orig: int, max_d: float
+    skey: I64, order: I64, rec: F64, src: I64, n_orig: int, max_d: float, row: int
 ) -> tuple[I64, I64, F64]:  # fmt: skip
-    """The close pairs of hashed points sorted by key (``order``).
+    """The close pairs of hashed points in key order (``skey``: the keys sorted, ``order``:
+    the points in that order; a cell's y + 1 is ``row`` keys on).
 
     Every cell is compared with itself and with 4 of its 8 neighbours (x + 1 and the three
     at y + 1; the other 4 compare with it). Cells come in key order, so the neighbours'
@@ -89,16 +125,14 @@ def _walk(
     """
     n = len(src)
     # the points laid out in key order: the cell walk reads memory in sequence
-    skey = np.empty(n, np.int64)
     slat, slon, scos = np.empty(n), np.empty(n), np.empty(n)
     sbad = np.empty(n, np.bool_)
     smm = np.empty(n, np.int64)
     for r in range(n):
         h = order[r]
-        skey[r], slat[r], slon[r], scos[r] = key[h], rec[h, 0], rec[h, 1], rec[h, 2]
+        slat[r], slon[r], scos[r] = rec[h, 0], rec[h, 1], rec[h, 2]
         smm[r] = np.int64(rec[h, 3])
         sbad[r] = rec[h, 4] > 0
-    row = np.int64(1 << 18)
     max_dlat = max_d / M_PER_DEG
     max_lb = max_d * 1.000001  # margin over rounding: a pair skipped is surely too far
     cap = 1024
