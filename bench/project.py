@@ -153,7 +153,9 @@ def worker_peak_mib(
             for name, start, peak in found:
                 n, s, p = tasks.get(name, (0, 0.0, 0.0))
                 tasks[name] = (n + 1, max(s, start), max(p, peak))
-    return float(max(peaks.values())), loader, tasks
+    # resetting the high-water mark resets ru_maxrss too: the worker's peak is the larger
+    top = max([float(max(peaks.values())), *(p for _, _, p in tasks.values())])
+    return top, loader, tasks
 
 
 def project(costs: dict[str, list[float]], messages: int, positions: int, stored_rows: int,
