@@ -7,11 +7,13 @@ day and over every day of a run.
    by wrapping the engine's own functions: decode + partitioning (``write_partitions``), the
    per-vessel task of one (day, bucket) (``vessel_task``), the encounter close steps of one
    time slot (``slot_task``), the encounter runs (``encounter_runs``), identity changes over
-   every bucket's statics (``statics_task``), and the loader (``load``: the one process that
-   writes the store). CPU time is ``time.process_time`` of each call.
+   every bucket's statics of one day (``statics_task``), and the loader (``load``: the one
+   process that writes the store). CPU time is ``time.process_time`` of each call.
 2. **Peak memory per worker.** A LocalCluster of one worker process (``threads_per_worker=1``)
    runs the first day, then a new one runs every day; the worker's peak RSS
-   (``ru_maxrss``) is read from it after each run.
+   (``ru_maxrss``) is read from it after each run, with each kind of task's own peak
+   (:class:`TaskPeaks`: the kernel's high-water mark reset as a task starts) and this
+   process's (the loader's).
 3. **Projection.** For ``--days`` days of ``--global-msgs`` messages a day on W workers:
    per-vessel tasks are chained by bucket (day d needs day d-1's state), so at most
    ``buckets`` of them run at once and a bucket's year is a sequence of days; the largest
@@ -36,6 +38,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from distributed.diagnostics.plugin import WorkerPlugin
 
 from scale import _simulate
 from seawatch.engine import dask_engine
@@ -81,20 +85,77 @@ def _maxrss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def worker_peak_mib(files: list[Path], buckets: int, work: Path) -> float:
-    """Peak RSS (MiB) of the one worker of a new LocalCluster that ran ``files``."""
+def _status_mib(field: str) -> float:
+    """A field of /proc/self/status (VmRSS, VmHWM: the resident high-water mark), in MiB."""
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _reset_hwm() -> None:
+    """The kernel's resident high-water mark (VmHWM) set back to the current RSS."""
+    with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
+        fh.write("5")
+
+
+class TaskPeaks(WorkerPlugin):  # type: ignore[misc]
+    """A worker plugin: each task's peak RSS (VmHWM reset when the task starts executing,
+    read when it stops; the worker runs one task at a time) and its RSS at the start, by
+    the task's function name (``key_split``)."""
+
+    name = "seawatch-task-peaks"
+
+    def __init__(self) -> None:
+        self.peaks: list[tuple[str, float, float]] = []
+        self.start = 0.0
+
+    def setup(self, worker: Any) -> None:
+        self.peaks = []
+
+    def transition(self, key: Any, start: str, finish: str, **kwargs: Any) -> None:
+        if finish == "executing":
+            _reset_hwm()
+            self.start = _status_mib("VmRSS")
+        elif start == "executing":
+            from distributed.utils import key_split
+
+            self.peaks.append((key_split(key), self.start, _status_mib("VmHWM")))
+
+
+def _task_peaks(dask_worker: Any) -> list[tuple[str, float, float]]:
+    return list(dask_worker.plugins[TaskPeaks.name].peaks)
+
+
+def worker_peak_mib(
+    files: list[Path], buckets: int, work: Path
+) -> tuple[float, float, dict[str, tuple[int, float, float]]]:
+    """Peak RSS (MiB) of the one worker of a new LocalCluster that ran ``files``, the peak
+    RSS of this process (the loader) during the run, and per kind of task: calls, the
+    largest RSS at a task's start and the largest peak during one (MiB)."""
     from distributed import Client
 
     from seawatch.engine.dask_engine import local_cluster
 
     settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
     with local_cluster(1) as cluster, Client(cluster) as client:
+        client.register_plugin(TaskPeaks(), name=TaskPeaks.name)
         db = work / f"mem-{time.monotonic_ns()}.duckdb"
+        _reset_hwm()
         with open_store(str(db), settings) as store:
             ingest(store, files, settings, detect=True, engine="dask",
                    options={"client": client, "buckets": buckets})  # fmt: skip
+        loader = _status_mib("VmHWM")
         peaks = client.run(_maxrss_mib)
-    return float(max(peaks.values()))
+        tasks: dict[str, tuple[int, float, float]] = {}
+        for found in client.run(_task_peaks).values():
+            for name, start, peak in found:
+                n, s, p = tasks.get(name, (0, 0.0, 0.0))
+                tasks[name] = (n + 1, max(s, start), max(p, peak))
+    # resetting the high-water mark resets ru_maxrss too: the worker's peak is the larger
+    top = max([float(max(peaks.values())), *(p for _, _, p in tasks.values())])
+    return top, loader, tasks
 
 
 def project(costs: dict[str, list[float]], messages: int, positions: int, stored_rows: int,
@@ -126,7 +187,7 @@ def project(costs: dict[str, list[float]], messages: int, positions: int, stored
     load_day_s = args.global_msgs * rows_per_msg / load_rows_s
     lines.append(f"  a global day: decode {day_decode_s / 3600:,.1f} CPU-h, per-vessel "
                  f"{day_vessel_s / 3600:,.1f} CPU-h, encounters {day_slots_s / 3600:,.2f} CPU-h, "
-                 f"identity {day_statics_s / 3600:,.2f} CPU-h (one task); loader "
+                 f"identity {day_statics_s / 3600:,.2f} CPU-h (a chain, one task a day); loader "
                  f"{load_day_s / 3600:,.1f} h in one process")  # fmt: skip
     for w in (64, 256):
         decode_h = day_decode_s * args.days / w / 3600  # inputs are files: split freely
@@ -148,6 +209,28 @@ def project(costs: dict[str, list[float]], messages: int, positions: int, stored
     return lines
 
 
+def _measured(args: argparse.Namespace, work: Path) -> None:
+    """The per-task costs of one run of ``--sim`` (or a new simulation), and the projection."""
+    files = _simulate(args.sim or work / "sim", args.hours, args.vessels, args.seed)
+    head = work / "head.nmea"  # an untimed warm-up (numba kernels, geography)
+    with files[0].open("rb") as fh:
+        head.write_bytes(b"".join(fh.readline() for _ in range(20_000)))
+    task_costs([head], args.buckets, work / "warm")
+    t0 = time.perf_counter()
+    costs, ingested = task_costs(files, args.buckets, work)
+    report = ingested.engine
+    wall = time.perf_counter() - t0
+    settings = load_settings(env={})
+    with open_store(str(work / "costs.duckdb"), settings) as store:
+        counts = store.counts()
+    stored = counts.get("positions", 0) + counts.get("statics", 0)
+    print(f"measured run: {report.messages:,} messages, {report.positions:,} positions, "
+          f"{stored:,} rows stored, {wall:.1f} s wall, "
+          f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
+    for line in project(costs, report.messages, report.positions, stored, args):
+        print(line, flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--hours", type=float, default=6.0)
@@ -161,6 +244,8 @@ def main() -> None:
     ap.add_argument("--mem-sim", type=Path,
                     help="where the simulated days are kept (reused when present)")  # fmt: skip
     ap.add_argument("--mem-vessels", type=int, default=50)
+    ap.add_argument("--mem-only", action="store_true",
+                    help="only the peak memory (no per-task costs, no projection)")  # fmt: skip
     ap.add_argument("--global-msgs", type=float, default=300e6, help="messages a global day")
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--buckets-global", type=int, default=256)
@@ -172,24 +257,8 @@ def main() -> None:
     print(f"bench/project.py, load average {os.getloadavg()}, {os.cpu_count()} cores", flush=True)
     with tempfile.TemporaryDirectory(prefix="seawatch-project-") as tmp:
         work = Path(tmp)
-        files = _simulate(args.sim or work / "sim", args.hours, args.vessels, args.seed)
-        head = work / "head.nmea"  # an untimed warm-up (numba kernels, geography)
-        with files[0].open("rb") as fh:
-            head.write_bytes(b"".join(fh.readline() for _ in range(20_000)))
-        task_costs([head], args.buckets, work / "warm")
-        t0 = time.perf_counter()
-        costs, ingested = task_costs(files, args.buckets, work)
-        report = ingested.engine
-        wall = time.perf_counter() - t0
-        settings = load_settings(env={})
-        with open_store(str(work / "costs.duckdb"), settings) as store:
-            counts = store.counts()
-        stored = counts.get("positions", 0) + counts.get("statics", 0)
-        print(f"measured run: {report.messages:,} messages, {report.positions:,} positions, "
-              f"{stored:,} rows stored, {wall:.1f} s wall, "
-              f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
-        for line in project(costs, report.messages, report.positions, stored, args):
-            print(line, flush=True)
+        if not args.mem_only:
+            _measured(args, work)
         if args.mem_days:
             spans = sorted({int(d) for d in args.mem_days.split(",")})
             last = spans[-1]
@@ -197,9 +266,13 @@ def main() -> None:
             days = _simulate(mem, 24.0 * last, args.mem_vessels, args.seed)
             per_day = len(days) // last
             for n in spans:
-                peak = worker_peak_mib(days[: per_day * n], args.buckets, work)
-                print(f"worker peak RSS: {n} days ({per_day * n} files) {peak:,.0f} MiB, "
+                peak, loader, tasks = worker_peak_mib(days[: per_day * n], args.buckets, work)
+                print(f"worker peak RSS: {n} days ({per_day * n} files) {peak:,.0f} MiB "
+                      f"(this process, the loader: {loader:,.0f} MiB during the run), "
                       f"load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+                for name, (calls, start, top) in sorted(tasks.items(), key=lambda t: -t[1][2]):
+                    print(f"  {name:<16} {calls:5} calls, RSS at start <= {start:7,.0f} MiB, "
+                          f"peak {top:7,.0f} MiB", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@ key and hashed, :mod:`seawatch.engine.canonical`) of the streaming engine (one p
 pipeline) are the reference; the partitioned engine must give them byte for byte with 1, 7,
 64 and 256 MMSI buckets, any chunk size, tasks in a shuffled order, and on a dask.distributed
 LocalCluster with 1 worker (here) and 2 workers (tests/test_partitioned_dask.py). The data
-crosses midnight (two days, a gap, loitering and an encounter spanning it), and a ship
-changes MMSI (its IMO links two vessels in different buckets).
+crosses midnight (two days, a gap, loitering and an encounter spanning it), and two ships
+change MMSI (an IMO links two vessels in different buckets; one on either side of midnight).
 
 Daily runs (day 1 then day 2, a day split mid-way) are tests/test_partitioned_daily.py's.
 """
@@ -50,8 +50,11 @@ def write_inputs(d: Path) -> list[Path]:
     t0 = first.replace(hour=18, minute=0, second=0, microsecond=0)
     pos, sta = eventful(t0)
     # one ship (one IMO) re-flagged from India to Singapore: a new MMSI, in another bucket
-    moved = [{"ts": t0 + timedelta(hours=h), "mmsi": m, "imo": 9123456, "name": "MOVER",
-              "ship_type": 70} for h, m in ((1, 419000001), (3, 563000001))]  # fmt: skip
+    # and another at midnight: its new MMSI is heard the next day (identity changes carried)
+    moved = [{"ts": t0 + timedelta(hours=h), "mmsi": m, "imo": imo, "name": name,
+              "ship_type": 70} for h, m, imo, name in
+             ((1, 419000001, 9123456, "MOVER"), (3, 563000001, 9123456, "MOVER"),
+              (5, 419000077, 9234567, "CROSSER"), (7, 563000077, 9234567, "CROSSER"))]  # fmt: skip
     sta = pa.concat_tables([sta, statics(moved)])
     pq.write_table(conform(pos, "positions"), d / "positions.parquet")
     pq.write_table(conform(sta, "statics"), d / "statics.parquet")
@@ -74,6 +77,7 @@ def reference(inputs: list[Path], tmp_path_factory: pytest.TempPathFactory) -> d
     assert r.events_by_type["gap"] >= 2
     events = pq.read_table(out / "events.parquet").to_pylist()
     assert any('"before_mmsi":419000001' in e["details"] for e in events)  # across buckets
+    assert any('"before_mmsi":419000077' in e["details"] for e in events)  # across midnight
     assert r.positions > 1000
     assert r.segments > 20
     return digests(out)

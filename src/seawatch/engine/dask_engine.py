@@ -9,8 +9,9 @@ loopback-only ``LocalCluster`` when no address is given). Out: the sinks fed, an
 The steps: decode into (day, MMSI bucket) partitions (:mod:`seawatch.engine.partitions`:
 a task per input, then one per bucket);
 one task per (day, bucket), each resuming its bucket's previous day; one task per time slot
-for encounters' close steps, then their runs; one task for identity changes over every
-bucket's statics (:mod:`seawatch.engine.partition_tasks`), every task given the run's
+for encounters' close steps, then their runs; one task per day for identity changes over
+every bucket's statics, each resuming the day before's (:mod:`seawatch.engine.partition_tasks`:
+memory follows an hour of statics, not the run's length), every task given the run's
 explicit global watermark. Tasks write files and return paths; this
 process (the loader) reads them in a fixed order and is the only writer of the sinks, so
 one DuckDB file is never written by two processes. In-process and on any cluster, with any
@@ -200,7 +201,12 @@ def _run_tasks(
                 found.append(prev[1])
             return [(o.day, o) for o in outs], found, [prev[2]] if prev else []
         close = [slot_task(outs, cfg, t0, t1) for t0, t1 in slots(manifest, slot_s)]
-        return [(o.day, o) for o in outs], [encounter_runs(close, cfg), statics_task(cfg)], []
+        found = [encounter_runs(close, cfg)]
+        step = None
+        for day in manifest.days:  # identity changes: a day after another, carried
+            step = statics_task(step, cfg, day, day == last_day)
+            found.append(step[1])
+        return [(o.day, o) for o in outs], found, []
     futures = []
     rank = {day: len(manifest.days) - k for k, day in enumerate(manifest.days)}
     for b, days in zip(buckets, plan, strict=True):
@@ -223,9 +229,12 @@ def _run_tasks(
         return futures, found, ends
     close = [runner.submit(slot_task, [f for _, f in futures], cfg, t0, t1, pure=False)
              for t0, t1 in slots(manifest, slot_s)]  # fmt: skip
-    across = [runner.submit(encounter_runs, close, cfg, pure=False),
-              runner.submit(statics_task, cfg, pure=False)]  # fmt: skip
-    return futures, across, []
+    found = [runner.submit(encounter_runs, close, cfg, pure=False)]
+    step = None
+    for day in manifest.days:  # identity changes: a day after another, carried
+        step = runner.submit(statics_task, step, cfg, day, day == last_day, pure=False)
+        found.append(runner.submit(operator.itemgetter(1), step, pure=False))
+    return futures, found, []
 
 
 def _gathered(runner: Any, slot_s: int) -> Tasks:

@@ -19,7 +19,8 @@ to the store here (the loader does, :mod:`seawatch.engine.dask_engine`).
 - :func:`encounter_runs`: the runs of close steps of every pair, with their statistics
   computed from the raw close steps (never a median of medians), as events.
 - :func:`statics_task`: the detectors of static reports (:data:`ACROSS_STATICS`:
-  identity_change, which links MMSIs by IMO number) over every bucket's statics.
+  identity_change, which links MMSIs by IMO number) over every bucket's statics, a day
+  after another (a chain, each day resuming the day before's states).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import numpy as np
 import pyarrow as pa
 
 from seawatch.engine import arrowfile
+from seawatch.engine.across import Cursor, window
 from seawatch.engine.encounter_grid import GridTail, grid_points, slot_close_steps
 from seawatch.engine.partition_state import Carry, keep_bucket, resume_bucket
 from seawatch.engine.partitions import DAY_US, Manifest, read_part
@@ -57,11 +59,15 @@ __all__ = [
 ]
 
 _NEVER = -(2**62)
+_MINUTE_US = 60 * US_PER_S
+_WINDOW_ROWS = 1_000_000
+"""Statics per window of :func:`statics_task` unless the run's ``chunk_rows`` says (memory:
+~0.25 KB a row while it runs; bench/RESULTS.md, 2026-12-06 h-mem)."""
 PER_VESSEL = tuple(d.name for d in detectors() if not d.pairs and d.reads == "positions")
 """Detectors that see one vessel (one MMSI) at a time: they run in the (day, bucket) tasks."""
 ACROSS_STATICS = tuple(d.name for d in detectors() if not d.pairs and d.reads == "statics")
 """Detectors of static reports, which link vessels across MMSIs (identity_change follows
-an IMO number from one MMSI to another): one task over every bucket's statics."""
+an IMO number from one MMSI to another): one task per day over every bucket's statics."""
 _STEPS = pa.schema(
     [(f"{name}_{side}", t) for side in "ab" for name, t in
      (("key", pa.int64()), ("mmsi", pa.int64()), ("lat", pa.float64()),
@@ -213,28 +219,47 @@ def vessel_task(
     return (None if last else BucketState(pipe, tail)), out
 
 
-def statics_task(cfg: TaskConfig) -> pa.Table:
-    """Events of :data:`ACROSS_STATICS` over every bucket's statics, in the pipeline's
-    release order, closed by the global watermark (those still open included)."""
+def statics_task(
+    prev: tuple[dict[str, Any], pa.Table] | None, cfg: TaskConfig, day: int, last: bool
+) -> tuple[dict[str, Any], pa.Table]:
+    """One day of :data:`ACROSS_STATICS` over every bucket's statics, resumed from the day
+    before's states (``prev``, as returned; None on the first day), a window of time of
+    every bucket at a time (about :data:`_WINDOW_ROWS` rows, or the run's ``chunk_rows``; a
+    day when it holds fewer) in the
+    pipeline's release order (memory: the detectors' states and a window of statics, never
+    the run's); on the ``last`` day closed by the global
+    watermark (those still open included). Returns the states and the day's events."""
     root = Path(cfg.root)
     manifest = Manifest.load(root)
-    parts = [read_part(root, None, "statics")]
-    parts += [read_part(root, rel, "statics") for rel, f in sorted(manifest.files.items())
-              if f["kind"] == "statics"]  # fmt: skip
-    statics = time_order(pa.concat_tables(parts), "statics")
+    states: dict[str, Any] = dict(prev[0]) if prev else {}
+    no_statics = read_part(root, None, "statics")  # rows without a time: the first day's
+    mine = [(rel, f) for rel, f in sorted(manifest.files.items())
+            if f["kind"] == "statics" and f["day"] == day]  # fmt: skip
+    cursors = [Cursor(root / rel) for rel, _ in mine]
+    rows = sum(f["rows"] for _, f in mine)
+    # windows of about that many rows (the whole day when it holds fewer: each window has a
+    # fixed cost, ~70 ms under load), at least a minute; the last takes every row left
+    step = max(_MINUTE_US, DAY_US * (cfg.chunk_rows or _WINDOW_ROWS) // max(rows, 1))
+    ends = [*range(day * DAY_US + step, (day + 1) * DAY_US, step), np.iinfo(np.int64).max]
     found = [EVENTS_SCHEMA.empty_table()]
-    for name in ACROSS_STATICS:
-        d = REGISTRY[name]
-        params = cfg.params.get(name) or d.params()
+    for hi in ends:
+        statics = time_order(window(cursors, hi, no_statics), "statics")
         if statics.num_rows == 0:
             continue
-        events, state = d.detect(statics, params, state=None, open_events=False,
-                                 watermark_us=cfg.watermark_us)  # fmt: skip
-        found.append(events)
-        events, _ = d.detect(statics.schema.empty_table(), params, state=state,
-                             watermark_us=cfg.watermark_us)  # fmt: skip
-        found.append(events)
-    return pa.concat_tables(found)
+        for name in ACROSS_STATICS:
+            params = cfg.params.get(name) or REGISTRY[name].params()
+            events, states[name] = REGISTRY[name].detect(
+                statics, params, state=states.get(name), open_events=False,
+                watermark_us=cfg.watermark_us,
+            )  # fmt: skip
+            found.append(events)
+    if last:
+        for name, state in states.items():
+            params = cfg.params.get(name) or REGISTRY[name].params()
+            events, _ = REGISTRY[name].detect(no_statics, params, state=state,
+                                              watermark_us=cfg.watermark_us)  # fmt: skip
+            found.append(events)
+    return states, pa.concat_tables(found)
 
 
 def slots(manifest: Manifest, slot_s: int) -> list[tuple[int, int]]:
