@@ -14,14 +14,17 @@ MAX_D = EncounterParams().max_distance_m
 
 
 def _points(far_step: bool) -> tuple[np.ndarray, ...]:
-    """60 tracks, one grid point per step over 4 steps, crowded into boxes of ~3 km: on
-    the equator, at 60° N, astride ±180° (near the equator) and 5 km from the pole; the
-    land/port flag on some. ``far_step``: one more track with a point 2^26 steps later
-    (alone)."""
+    """90 tracks, one grid point per step over 4 steps, crowded into boxes of ~3 km: on
+    the equator, at 60° N, astride ±180° (near the equator and at 40° S), off Oregon, at
+    70° N 150° E and 5 km from the pole; the land/port flag on some. ``far_step``: one
+    more track with a point 2^26 steps later (alone)."""
     rng = np.random.default_rng(7)
     centres = [(0.0, 10.0), (60.0, 20.0), (0.5, 179.99), (0.5, -179.99), (89.955, 30.0)]
+    # far from 0° and the equator, where a point's own cosine put points ~500 m apart two or
+    # three cells apart (-40°, 179.98°: such a pair was missed)
+    centres += [(-40.0, 179.977), (-40.0, -179.99), (47.0, -125.0), (70.0, 150.0)]
     gk, gs, glat, glon, ga = [], [], [], [], []
-    for k in range(60):
+    for k in range(90):
         c_lat, c_lon = centres[k % len(centres)]
         for s in range(4):
             gk.append(k)
@@ -31,7 +34,7 @@ def _points(far_step: bool) -> tuple[np.ndarray, ...]:
             glon.append(lon - 360.0 if lon > 180.0 else lon + 360.0 if lon < -180.0 else lon)
             ga.append(1.0 if rng.random() < 0.1 else 0.0)
     if far_step:
-        gk.append(60)
+        gk.append(90)
         gs.append(1000 + (1 << 26))
         glat.append(-80.0)
         glon.append(-170.0)
@@ -76,3 +79,16 @@ def test_close_pairs_are_every_pair_measured_close(far_step: bool) -> None:
     # by (track, other track, step)
     keys = list(zip(gk[p].tolist(), gk[q].tolist(), gs[p].tolist(), strict=True))
     assert keys == sorted(keys)
+
+
+def test_a_close_pair_far_from_the_equator_and_0_is_found() -> None:
+    """Two points 484.9 m apart at 40° S by the antimeridian: with each point's own cosine
+    their cells were two apart in x, and the pair was never compared."""
+    glat = np.array([-39.99777, -39.99393])
+    glon = np.array([179.97619, 179.97889])
+    gk, gs = np.array([0, 1], np.int64), np.array([5, 5], np.int64)
+    mmsi = np.array([211_000_001, 211_000_002], np.int64)
+    p, q, d = grid_pairs(gk, gs, glat, glon, np.zeros(2), mmsi, 2, EncounterParams())
+    assert (p.tolist(), q.tolist()) == ([0], [1])
+    assert d[0] == pytest.approx(haversine_m(glat[0], glon[0], glat[1], glon[1]))
+    assert d[0] < MAX_D

@@ -160,8 +160,9 @@ def grid_pairs(
 ) -> tuple[I64, I64, F64]:  # fmt: skip
     """The close pairs of grid points (track ``gk`` of ``n_keys``, step, position, flag,
     MMSI), lower MMSI first, sorted by (track, other track, step)."""
-    src = np.concatenate([np.arange(len(gk), dtype=np.int64), wrapped(glat, glon, CELL_M)])
-    p, q, d = close_pairs(gs, glat, glon, ga, gmmsi, src, len(gk), CELL_M, params.max_distance_m)
+    cell_m = max(CELL_M, 2.0 * params.max_distance_m)  # a wider max_distance_m: wider cells
+    src = np.concatenate([np.arange(len(gk), dtype=np.int64), wrapped(glat, glon, cell_m)])
+    p, q, d = close_pairs(gs, glat, glon, ga, gmmsi, src, len(gk), cell_m, params.max_distance_m)
     if len(src) > len(gk):  # within metres of a pole a copy can meet what its original met
         _, once = np.unique(np.stack([p, q]), axis=1, return_index=True)
         p, q, d = p[once], q[once], d[once]

@@ -21,11 +21,23 @@ from seawatch.events.tracks_in import EARTH_RADIUS_M, F64, I64
 __all__ = ["close_pairs"]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _row_cos(y: int, cell_m: float) -> float:  # pragma: no cover
+    """The cosine of cell row ``y``'s poleward edge: its smallest over the row. A cell's x is
+    its longitude in metres at that cosine, the same for every point of the row, so two
+    points of a row within ``cell_m`` of each other are at most one cell apart in x (with
+    each point's own cosine, as before, points ~500 m apart far from 0° and the equator
+    could hash two or three cells apart and were never compared)."""
+    edge_deg = max(abs(y), abs(y + 1)) * cell_m / M_PER_DEG
+    return math.cos(math.radians(min(90.0, edge_deg)))
+
+
 @njit(cache=True, nogil=True)
 def _hashed(
     gs: I64, glat: F64, glon: F64, ga: F64, gmmsi: I64, src: I64, n_orig: int, cell_m: float
 ) -> tuple[I64, F64]:  # pragma: no cover
-    """Per hashed point its (step, cell y, cell x) key and one record of what the cell walk
+    """Per hashed point its (step, cell y, cell x) key (x at the row's cosine,
+    :func:`_row_cos`) and one record of what the cell walk
     reads: latitude, longitude (copies shifted by -360°), latitude cosine, MMSI (exact in a
     float64) and the land/port flag. One record per point: laying the points out in key
     order then reads one cache line per point, not one per array."""
@@ -38,8 +50,9 @@ def _hashed(
         la = glat[i]
         lo = glon[i] - 360.0 if h >= n_orig else glon[i]
         c = math.cos(math.radians(la))
-        cy = np.int64(math.floor(la * M_PER_DEG / cell_m))
-        cx = np.int64(math.floor(lo * M_PER_DEG * c / cell_m))
+        y = math.floor(la * M_PER_DEG / cell_m)
+        cy = np.int64(y)
+        cx = np.int64(math.floor(lo * M_PER_DEG * _row_cos(y, cell_m) / cell_m))
         key[h] = ((gs[i] - s0) << 36) | ((cy + (1 << 17)) << 18) | (cx + (1 << 17))
         rec[h, 0], rec[h, 1], rec[h, 2] = la, lo, c
         rec[h, 3], rec[h, 4] = gmmsi[i], ga[i]
@@ -71,22 +84,26 @@ def close_pairs(
     west of +180°: they meet the points just east of -180° in the cells; two copies never
     pair (their originals already did)."""
     key, rec = _hashed(gs, glat, glon, ga, gmmsi, src, n_orig, cell_m)
-    packed, row, nb = _packed(key)
+    if cell_m < max_d * 1.001:
+        raise ValueError(f"cells of {cell_m} m cannot hold pairs {max_d} m apart")
+    packed, row, nb, x_lo = _packed(key)
     if nb:  # sorting keys with their index in the low bits: ~3x faster than an argsort
         packed.sort()  # numpy's sort of int64: vectorised, faster than compiled
-        return _walk(packed >> nb, packed & ((1 << nb) - 1), rec, src, n_orig, max_d, row)
+        order = packed & ((1 << nb) - 1)
+        return _walk(packed >> nb, order, rec, src, n_orig, max_d, cell_m, row, x_lo, row - 2)
     order = np.argsort(key)
-    return _walk(key[order], order, rec, src, n_orig, max_d, 1 << 18)
+    m18 = (1 << 18) - 1
+    return _walk(key[order], order, rec, src, n_orig, max_d, cell_m, 1 << 18, -(1 << 17), m18)
 
 
 @njit(cache=True, nogil=True)
-def _packed(key: I64) -> tuple[I64, int, int]:  # pragma: no cover
+def _packed(key: I64) -> tuple[I64, int, int, int]:  # pragma: no cover
     """The keys of :func:`_hashed` (step << 36 | cell y << 18 | cell x) renumbered densely,
     ``((step × (rows + 1) + y) × row + x) << nb | index`` (``row``: the columns + 1, ``nb``:
     the bits of an index), when that fits in 63 bits; else nb = 0. Same order of cells, and
-    a neighbour's key is still key + 1 (x + 1) and key + row + (-1, 0, 1) (y + 1): the
+    a neighbour's key is still key + 1 (x + 1) and key + row + (x' - x) (y + 1, x'): the
     spare column and row make every computed neighbour either the true one or a key no
-    point has."""
+    point has. Also the lowest cell x (what a key's x of 0 stands for)."""
     n = key.shape[0]
     m18 = (1 << 18) - 1
     s_hi, y_lo, y_hi, x_lo, x_hi = 0, m18, 0, m18, 0
@@ -101,27 +118,51 @@ def _packed(key: I64) -> tuple[I64, int, int]:  # pragma: no cover
     row = x_hi - x_lo + 2
     plane = (y_hi - y_lo + 2) * row
     if n == 0 or float(s_hi + 1) * float(plane) >= float(1 << (62 - nb)):
-        return np.empty(0, np.int64), 0, 0
+        return np.empty(0, np.int64), 0, 0, 0
     out = np.empty(n, np.int64)
     for h in range(n):
         k = key[h]
         dense = (k >> 36) * plane + (((k >> 18) & m18) - y_lo) * row + ((k & m18) - x_lo)
         out[h] = (dense << nb) | h
-    return out, row, nb
+    return out, row, nb, x_lo - (1 << 17)
+
+
+@njit(cache=True, nogil=True)
+def _next_row_x(
+    lat: float, x: int, max_d: float, cell_m: float
+) -> tuple[int, int]:  # pragma: no cover
+    """The cells x of row y + 1 that hold every point within ``max_d`` of a point of cell
+    (y, ``x``) (``lat``: one point of that cell, for y): the cell's longitudes widened by
+    the largest longitude difference of two points ``max_d`` apart in the two rows
+    (haversine ≥ 2R·min(cos)·sin(Δλ/2)), at row y + 1's cosine."""
+    y = math.floor(lat * M_PER_DEG / cell_m)
+    c0, c1 = _row_cos(y, cell_m), _row_cos(y + 1, cell_m)
+    s = max_d / (2.0 * EARTH_RADIUS_M * max(min(c0, c1), 1e-12))
+    if s >= 1.0 or c0 <= 0.0:
+        return -(1 << 40), 1 << 40
+    reach_deg = math.degrees(2.0 * math.asin(s)) * 1.001 + 1e-9
+    lon_lo = x * cell_m / (M_PER_DEG * c0) - reach_deg
+    lon_hi = (x + 1) * cell_m / (M_PER_DEG * c0) + reach_deg
+    scale = M_PER_DEG * c1 / cell_m
+    return math.floor(lon_lo * scale), math.floor(lon_hi * scale)
 
 
 @njit(cache=True, nogil=True)
 def _walk(
-    skey: I64, order: I64, rec: F64, src: I64, n_orig: int, max_d: float, row: int
+    skey: I64, order: I64, rec: F64, src: I64, n_orig: int, max_d: float, cell_m: float,
+    row: int, x0: int, x_top: int,
 ) -> tuple[I64, I64, F64]:  # fmt: skip
     """The close pairs of hashed points in key order (``skey``: the keys sorted, ``order``:
-    the points in that order; a cell's y + 1 is ``row`` keys on).
+    the points in that order; a cell's y + 1 is ``row`` keys on; a key's x, ``key % row``,
+    is cell x - ``x0``, from 0 to ``x_top``).
 
-    Every cell is compared with itself and with 4 of its 8 neighbours (x + 1 and the three
-    at y + 1; the other 4 compare with it). Cells come in key order, so the neighbours'
-    keys grow too and are found by pointers that only move forward: linear in the number
-    of points. A candidate pair whose longitude difference alone (a lower bound of the
-    haversine distance) is too far costs no haversine.
+    Every cell is compared with itself, with x + 1, and with the cells of row y + 1 whose
+    longitudes come within ``max_d`` of its own (rows differ in their cosine,
+    :func:`_row_cos`: usually the three at x - 1 … x + 1, more far from 0° and the equator,
+    the whole row at a pole); the cells before it compare with it. Cells come in key order,
+    so those keys grow too and are found by pointers that only move forward: linear in the
+    number of points. A candidate pair whose longitude difference alone (a lower bound of
+    the haversine distance) is too far costs no haversine.
     """
     n = len(src)
     # the points laid out in key order: the cell walk reads memory in sequence
@@ -139,8 +180,8 @@ def _walk(
     pa_ = np.empty(cap, np.int64)
     pb = np.empty(cap, np.int64)
     pd = np.empty(cap)
-    ranges = np.empty((5, 2), np.int64)
-    ptr = np.zeros(5, np.int64)
+    ranges = np.empty((3, 2), np.int64)
+    ptr = np.zeros(3, np.int64)
     m = 0
     a = 0
     while a < n:
@@ -148,20 +189,28 @@ def _walk(
         while b < n and skey[b] == skey[a]:
             b += 1
         ranges[0, 0], ranges[0, 1] = a, b
-        for c in range(1, 5):
-            want = skey[a] + (1 if c == 1 else row + c - 3)  # x+1; y+1 with x-1, x, x+1
+        x_rel = skey[a] % row
+        x_lo, x_hi = _next_row_x(slat[a], x_rel + x0, max_d, cell_m)
+        want = (skey[a] + 1, skey[a] + 1)  # x + 1
+        for c in range(1, 3):
+            if c == 2:  # y + 1, the cells x_lo … x_hi (those a key can stand for)
+                lo_x, hi_x = max(x_lo - x0, 0), min(x_hi - x0, x_top)
+                want = (skey[a] + row + lo_x - x_rel, skey[a] + row + hi_x - x_rel)
+                if lo_x > hi_x:
+                    ranges[c, 0], ranges[c, 1] = b, b
+                    continue
             lo = max(ptr[c], b)
-            while lo < n and skey[lo] < want:
+            while lo < n and skey[lo] < want[0]:
                 lo += 1
             hi = lo
-            while hi < n and skey[hi] == want:
+            while hi < n and skey[hi] <= want[1]:
                 hi += 1
             ptr[c] = lo
             ranges[c, 0], ranges[c, 1] = lo, hi
         for r in range(a, b):
             if sbad[r]:
                 continue
-            for c in range(5):
+            for c in range(3):
                 lo = r + 1 if c == 0 else ranges[c, 0]
                 for r2 in range(lo, ranges[c, 1]):
                     if sbad[r2] or smm[r2] == smm[r] or abs(slat[r2] - slat[r]) > max_dlat:
