@@ -310,7 +310,7 @@ def test_serve_tcp_streams_the_feed_to_a_websocket_client(
     cmd += ["--tcp", f"127.0.0.1:{feed_port}", "--db", db, "--batch-s", "0.3"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded machine: imports and compiled kernels
         while True:
             try:
                 ws = connect(f"ws://127.0.0.1:{port}/live", additional_headers=headers)
