@@ -97,13 +97,13 @@ deps:
 TEST_WORKERS ?= 2
 REQUIRE_POSTGRES = $(shell [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && echo 1 || echo 0)
 
+# The compiled kernels are compiled into numba's cache once, beside the linters
+# (tests/compile_kernels.py), not by every test process at once.
 test: deps venv web
-	npm --prefix web run --silent lint
-	npm --prefix web test
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy
-	$(BIN)/lint-imports --no-cache
+	@$(BIN)/python tests/compile_kernels.py & warm=$$!; \
+	  npm --prefix web run --silent lint && npm --prefix web test && \
+	  $(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && \
+	  $(BIN)/lint-imports --no-cache; rc=$$?; wait $$warm; exit $$rc
 	SEAWATCH_REQUIRE_POSTGRES=$${SEAWATCH_REQUIRE_POSTGRES:-$(REQUIRE_POSTGRES)} \
 	  REQUIRE_CHROMIUM=$${REQUIRE_CHROMIUM:-$(REQUIRE_POSTGRES)} $(BIN)/pytest -q \
 	  $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
