@@ -36,6 +36,7 @@ __all__ = [
     "days_of",
     "drop_stored_geom",
     "ensure_days",
+    "has_postgis",
     "partition_name",
     "relayout",
 ]
@@ -235,3 +236,27 @@ def cluster_closed(con: Any, display: str) -> list[str]:
         log.info("%s: %s rewritten in (cell, mmsi, ts) order", display, name)
         done.append(str(name))
     return done
+
+
+def has_postgis(con: Any, display: str, scrub: Callable[[BaseException], str]) -> bool:
+    """PostGIS in the database of ``con``, installed now if available and allowed
+    (``display``: the store's name in log lines; ``scrub``: an error's text without the
+    password)."""
+    import psycopg
+
+    row = con.execute(
+        "SELECT (SELECT count(*) FROM pg_extension WHERE extname = 'postgis'), "
+        "(SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis')"
+    ).fetchone()
+    installed, available = (int(v) for v in row) if row else (0, 0)
+    if installed:
+        return True
+    if not available:
+        log.info("%s: PostGIS not available; no positions_gis view", display)
+        return False
+    try:
+        con.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    except psycopg.Error as exc:
+        log.info("%s: cannot create PostGIS (%s); no geom", display, scrub(exc))
+        return False
+    return True

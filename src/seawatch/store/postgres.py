@@ -48,6 +48,7 @@ from seawatch.store.pg_parts import (
     days_of,
     drop_stored_geom,
     ensure_days,
+    has_postgis,
     relayout,
 )
 from seawatch.store.pg_sql import ADD_SEQ, CREATE, POSTGRES, SESSION, password, placeholders
@@ -101,7 +102,7 @@ class PostgresBackend(Backend):
         self._ddl: Any = None  # a connection that makes loading tables (without writers)
         resolve_prepared(self.con, self.display)  # what a crashed parallel write left
         self._entered = False
-        self.postgis = self._has_postgis()
+        self.postgis = has_postgis(self.con, self.display, self._scrub)
 
     def __repr__(self) -> str:
         return f"PostgresBackend({self.display!r})"
@@ -139,27 +140,6 @@ class PostgresBackend(Backend):
         if table == "positions" and self.postgis:
             for stmt in POSTGIS_EXTRAS:
                 self.execute(stmt)
-
-    def _has_postgis(self) -> bool:
-        """PostGIS in this database, installed now if available and allowed."""
-        import psycopg
-
-        row = self.con.execute(
-            "SELECT (SELECT count(*) FROM pg_extension WHERE extname = 'postgis'), "
-            "(SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis')"
-        ).fetchone()
-        installed, available = (int(v) for v in row) if row else (0, 0)
-        if installed:
-            return True
-        if not available:
-            log.info("%s: PostGIS not available; no positions_gis view", self.display)
-            return False
-        try:
-            self.con.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-        except psycopg.Error as exc:
-            log.info("%s: cannot create PostGIS (%s); no geom", self.display, self._scrub(exc))
-            return False
-        return True
 
     def fetch(self, sql: str, params: Sequence[object], schema: pa.Schema) -> pa.Table:
         import psycopg
