@@ -83,9 +83,8 @@ def close_pairs(
     Hashed points ``src[h]`` from ``n_orig`` on are copies, shifted by -360°, of points just
     west of +180°: they meet the points just east of -180° in the cells; two copies never
     pair (their originals already did)."""
+    assert cell_m >= max_d * 1.001, "a pair max_d apart must lie in adjacent cells"
     key, rec = _hashed(gs, glat, glon, ga, gmmsi, src, n_orig, cell_m)
-    if cell_m < max_d * 1.001:
-        raise ValueError(f"cells of {cell_m} m cannot hold pairs {max_d} m apart")
     packed, row, nb, x_lo = _packed(key)
     if nb:  # sorting keys with their index in the low bits: ~3x faster than an argsort
         packed.sort()  # numpy's sort of int64: vectorised, faster than compiled
