@@ -93,7 +93,8 @@ deps:
 # SEAWATCH_REQUIRE_POSTGRES=1 turns their skip (no server binaries) into a failure, and
 # REQUIRE_CHROMIUM=1 the browser tests' skip (no Debian chromium).
 # The suite runs on TEST_WORKERS processes (pytest-xdist), each taking a whole test file at a
-# time (module fixtures such as a served node are made once); TEST_WORKERS=0 runs it in one.
+# time (module fixtures such as a served node are made once), the most expensive files first
+# (tests/file_costs.py); TEST_WORKERS=0 runs it in one process.
 TEST_WORKERS ?= 2
 REQUIRE_POSTGRES = $(shell [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && echo 1 || echo 0)
 
@@ -106,7 +107,7 @@ test: deps venv web
 	  $(BIN)/lint-imports --no-cache; rc=$$?; wait $$warm; exit $$rc
 	SEAWATCH_REQUIRE_POSTGRES=$${SEAWATCH_REQUIRE_POSTGRES:-$(REQUIRE_POSTGRES)} \
 	  REQUIRE_CHROMIUM=$${REQUIRE_CHROMIUM:-$(REQUIRE_POSTGRES)} $(BIN)/pytest -q \
-	  $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+	  $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 # Decoder throughput against peer decoders; e.g. make bench BENCH_ARGS="--repeat 5 --peers pyais"
 bench: venv

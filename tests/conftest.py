@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from file_costs import load as load_file_costs
+from file_costs import order as order_by_cost
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 _KEPT = {
     "SEAWATCH_REQUIRE_POSTGRES",
@@ -34,6 +37,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_USER_HOME] = home
     os.environ["XDG_DATA_HOME"] = str(home / "data")
     os.environ["XDG_CONFIG_HOME"] = str(home / "config")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The most expensive test files first (tests/file_costs.py says why)."""
+    order_by_cost(items, load_file_costs())
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
