@@ -98,9 +98,11 @@ deps:
 TEST_WORKERS ?= 2
 REQUIRE_POSTGRES = $(shell [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && echo 1 || echo 0)
 
-# The compiled kernels are compiled into numba's cache once, beside the linters
+# The virtual environment and the web map's npm packages install side by side; then the
+# compiled kernels are compiled into numba's cache once, beside the linters
 # (tests/compile_kernels.py), not by every test process at once.
-test: deps venv web
+test: deps
+	@$(MAKE) --no-print-directory -j2 venv web
 	@$(BIN)/python tests/compile_kernels.py & warm=$$!; \
 	  npm --prefix web run --silent lint && npm --prefix web test && \
 	  $(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && \
