@@ -8,6 +8,7 @@ stderr, and an exit code: 0 done, 1 a :class:`~seawatch.errors.SeawatchError` (p
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -24,9 +25,49 @@ __all__ = ["cli", "main"]
 _LOG_LEVELS = SETTINGS["log_level"].choices
 
 
+#: The subcommands that live in their own modules, imported when invoked (or listed by
+#: ``--help``): ``seawatch users list`` does not load the engine, the server and the simulator.
+_SUBCOMMANDS = {
+    name: f"seawatch.cli.{module}:{name}_command"
+    for name, module in {
+        "alerts": "alerts",
+        "audit": "audit",
+        "db": "db",
+        "decode": "decode",
+        "demo": "demo",
+        "detect": "detect",
+        "export": "export",
+        "ingest": "ingest",
+        "node": "node",
+        "peers": "peers",
+        "ports": "ports",
+        "query": "query",
+        "run": "run",
+        "serve": "serve",
+        "share": "share",
+        "simulate": "simulate",
+        "users": "users",
+        "zones": "zones",
+    }.items()
+}
+
+
+class _Group(SeawatchGroup):
+    """The top-level group: its subcommands' modules load on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_SUBCOMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _SUBCOMMANDS and cmd_name not in self.commands:
+            module, attr = _SUBCOMMANDS[cmd_name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
 @click.group(
     name="seawatch",
-    cls=SeawatchGroup,
+    cls=_Group,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Example:  seawatch --log-level DEBUG decode feed.nmea.gz --out data/out --summary",
 )
@@ -111,50 +152,6 @@ def _echo_detector_params(settings: Settings, sources: dict[str, str]) -> None:
         width = max(len(text) for text, _ in rows)
         for text, note in rows:
             click.echo(f"{text:<{width}}  # {note}")
-
-
-def _register() -> None:
-    """Attach the subcommands that live in their own modules."""
-    from seawatch.cli.alerts import alerts_command
-    from seawatch.cli.audit import audit_command
-    from seawatch.cli.db import db_command
-    from seawatch.cli.decode import decode_command
-    from seawatch.cli.demo import demo_command
-    from seawatch.cli.detect import detect_command
-    from seawatch.cli.export import export_command
-    from seawatch.cli.ingest import ingest_command
-    from seawatch.cli.node import node_command
-    from seawatch.cli.peers import peers_command
-    from seawatch.cli.ports import ports_command
-    from seawatch.cli.query import query_command
-    from seawatch.cli.run import run_command
-    from seawatch.cli.serve import serve_command
-    from seawatch.cli.share import share_command
-    from seawatch.cli.simulate import simulate_command
-    from seawatch.cli.users import users_command
-    from seawatch.cli.zones import zones_command
-
-    cli.add_command(alerts_command)
-    cli.add_command(audit_command)
-    cli.add_command(db_command)
-    cli.add_command(decode_command)
-    cli.add_command(demo_command)
-    cli.add_command(detect_command)
-    cli.add_command(export_command)
-    cli.add_command(ingest_command)
-    cli.add_command(node_command)
-    cli.add_command(peers_command)
-    cli.add_command(ports_command)
-    cli.add_command(query_command)
-    cli.add_command(run_command)
-    cli.add_command(serve_command)
-    cli.add_command(share_command)
-    cli.add_command(simulate_command)
-    cli.add_command(users_command)
-    cli.add_command(zones_command)
-
-
-_register()
 
 
 def main(argv: list[str] | None = None) -> None:
