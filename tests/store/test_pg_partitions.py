@@ -12,7 +12,7 @@ from records import T0, Rec, write
 from seawatch.labels import Reader, parse_label
 from seawatch.settings import load_settings
 from seawatch.store import SCHEMA_VERSION, TABLES, Store, open_store
-from seawatch.store.pg_parts import CLUSTERED, EXTRAS, OLD_INDEXES
+from seawatch.store.pg_parts import BRIN_PAGES, CLUSTERED, EXTRAS, OLD_INDEXES
 from seawatch.store.query import Query
 
 DAY = 24 * 60
@@ -181,6 +181,51 @@ def test_stored_geom_dropped_by_migration(pg_url: str) -> None:
             )
         _fill(store)  # writes go on, stored once
         assert store.counts()["positions"] == 4
+
+
+def _brin_options(store: Store) -> dict[str, str]:
+    """The reloptions of the parent's and each partition's ``(ts, lat, lon)`` BRIN index (a
+    partition's is named by the ``ATTACH``, or by a load)."""
+    t = store.backend.fetch(
+        "SELECT c.relname AS name, array_to_string(c.reloptions, ',') AS x FROM pg_class c "
+        "JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'brin' "
+        "AND pg_get_indexdef(c.oid) LIKE '%(ts, lat, lon)%' ORDER BY 1",
+        (),
+        pa.schema([pa.field("name", pa.string()), pa.field("x", pa.string())]),
+    )
+    return dict(zip(t.column("name").to_pylist(), t.column("x").to_pylist(), strict=True))
+
+
+def test_brin_ranges_narrowed_by_migration(pg_url: str) -> None:
+    """Schema 10: a store of version 9 whose BRIN ``(ts, lat, lon)`` has 8 pages per range
+    migrates to :data:`BRIN_PAGES`, on the parent and every partition; the rows and what
+    readers see (the bbox + time query through that index) stay."""
+    settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
+    want = f"pages_per_range={BRIN_PAGES}"
+    with open_store(pg_url, settings) as store:
+        _fill(store)
+        parts = _partitions(store)
+        assert sorted(_brin_options(store).values()) == [want] * (1 + len(parts))
+        with store.transaction():  # as schema 9 made it
+            store.backend.execute("DROP INDEX positions_brin")
+            store.backend.execute(
+                "CREATE INDEX positions_brin ON positions USING brin (ts, lat, lon) "
+                "WITH (pages_per_range = 8)"
+            )
+            store.backend.execute("UPDATE schema_version SET version = 9")
+        assert set(_brin_options(store).values()) == {"pages_per_range=8"}
+        before = Query(store, Reader.parse("IND:SECRET", store.policy)).positions(
+            bbox=(80.0, 5.0, 90.0, 20.0), start=T0 - timedelta(days=1), end=T0 + timedelta(days=40)
+        )
+    with open_store(pg_url, settings, migrate=False) as store:
+        assert store.migrate() == (9, SCHEMA_VERSION)
+        assert sorted(_brin_options(store).values()) == [want] * (1 + len(parts))
+        after = Query(store, Reader.parse("IND:SECRET", store.policy)).positions(
+            bbox=(80.0, 5.0, 90.0, 20.0), start=T0 - timedelta(days=1), end=T0 + timedelta(days=40)
+        )
+        assert after.num_rows == 4
+        assert after.equals(before)
+        assert store.migrate() == (SCHEMA_VERSION, SCHEMA_VERSION)  # nothing more to do
 
 
 def test_maintain_rewrites_closed_days_in_track_order(pg_url: str) -> None:

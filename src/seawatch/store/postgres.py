@@ -44,6 +44,7 @@ from seawatch.store.pg_parts import (
     PARTITIONED,
     POSTGIS_EXTRAS,
     brin_indexes,
+    brin_pages,
     cluster_closed,
     days_of,
     drop_stored_geom,
@@ -321,7 +322,8 @@ class PostgresBackend(Backend):
         return self._ddl
 
     def relayout(self, table: TableDef) -> int:
-        """``table`` in this backend's layout (positions: by day, 6; no ``geom``, 9)."""
+        """``table`` in this backend's layout (positions: by day, 6; no ``geom``, 9; BRIN
+        ranges of 2 pages, 10)."""
         import psycopg
 
         if table.name not in PARTITIONED:
@@ -333,6 +335,7 @@ class PostgresBackend(Backend):
                 )
                 if drop_stored_geom(self.con) and self.postgis:  # schema 9: its view instead
                     self._extras("positions")
+                brin_pages(self.con)
                 return moved
         except psycopg.Error as exc:
             raise self._fail(exc, f"partition {table.name}") from None

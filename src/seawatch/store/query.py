@@ -229,34 +229,40 @@ class Query(AlertListings, PlaceListings, WrittenListings):
         where, params = where_area(bbox, start, end, mmsi)
         more, more_params = where_after("latest", after)
         where, params = where + more, params + more_params
-        if not self.store.backend.dialect.arg_max:
-            return self._select(
-                "positions",
-                where,
-                params,
-                "ORDER BY mmsi, ts DESC, msg_key" + limit_sql(limit),
-                distinct="DISTINCT ON (mmsi) ",
-                window=(start, end),
-            )
-        # DuckDB: the latest key per vessel by arg_max (2-3x faster than DISTINCT ON), the
-        # same row: latest ts, then the smallest msg_key
         tdef = TABLES["positions"]
         label = self._label_filter()
         if label is None:
             return tdef.arrow_schema().empty_table()
+        cols = ", ".join(tdef.names)
 
         def build(src: str) -> str:
+            if not self.store.backend.dialect.arg_max:
+                # PostgreSQL: each vessel's latest ts by a hash aggregate, its row (the
+                # smallest msg_key) through the (mmsi, ts) index; DISTINCT ON sorted every
+                # row of the window (bench/RESULTS.md, 2026-12-07 h-pg)
+                return (
+                    f"SELECT p.* FROM (SELECT mmsi, max(ts) AS ts FROM {src} WHERE {label}"
+                    f"{where} GROUP BY mmsi) AS m CROSS JOIN LATERAL (SELECT {cols} FROM {src} "
+                    f"AS r WHERE {label}{where} AND r.mmsi = m.mmsi AND r.ts = m.ts ORDER BY "
+                    f"msg_key LIMIT 1) AS p ORDER BY p.mmsi{limit_sql(limit)}"
+                )
+            # DuckDB: the latest key per vessel by arg_max (2-3x faster than DISTINCT ON),
+            # the same row: latest ts, then the smallest msg_key
             latest = (
                 "SELECT arg_max(msg_key, struct_pack(t := ts, k := -(msg_key::HUGEINT))) "
                 f"FROM {src} WHERE {label}{where} GROUP BY mmsi"
             )
             return (
-                f"SELECT {', '.join(tdef.names)} FROM {src} WHERE {label}{where} "
+                f"SELECT {cols} FROM {src} WHERE {label}{where} "
                 f"AND msg_key IN ({latest}) ORDER BY mmsi{limit_sql(limit)}"
             )
 
+        merge = (  # PostgreSQL with archived days: the latest of the two latest
+            f"SELECT DISTINCT ON (mmsi) {cols} FROM combined "
+            f"ORDER BY mmsi, ts DESC, msg_key{limit_sql(limit)}"
+        )
         schema = tdef.arrow_schema()
-        return self.read("positions", build, params + params, schema, "", (start, end))
+        return self.read("positions", build, params + params, schema, merge, (start, end))
 
     def events(
         self,

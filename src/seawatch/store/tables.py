@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 TS: Final = pa.timestamp("us", tz="UTC")
-SCHEMA_VERSION: Final = 9
+SCHEMA_VERSION: Final = 10
 """Version of the schema this code writes; ``schema_version`` holds a database's."""
 SEQUENCE: Final = "write_seq"
 SEQ: Final = "seq"
@@ -51,11 +51,16 @@ write may share one; a replaced row gets a new one). Not a record column: querie
 return it; a release to a peer reads only rows newer than its cursor (seawatch.share).
 Rows stored before version 7 have none (null)."""
 _SEQ_SINCE: Final = 7
-RELAID: Final[Mapping[int, tuple[str, ...]]] = {6: ("positions",), 9: ("positions",)}
+RELAID: Final[Mapping[int, tuple[str, ...]]] = {
+    6: ("positions",),
+    9: ("positions",),
+    10: ("positions",),
+}
 """Tables laid out anew at a version, their columns and rows unchanged; migrating past it,
 a backend rewrites them in its layout (``Backend.relayout``; PostgreSQL version 6:
 positions partitioned by day; version 9: PostGIS's ``geom`` no longer stored, a view
-computes it; DuckDB: nothing to do)."""
+computes it; version 10: the ``(ts, lat, lon)`` BRIN index with 2 pages per range, not 8;
+DuckDB: nothing to do)."""
 
 
 @dataclass(frozen=True)
