@@ -223,14 +223,18 @@ def _run_tasks(
             priority = rank[day] * 2**40 + sizes[b]
             prev = runner.submit(_chain, prev, cfg, day, b, day == last_day,
                                  priority=priority, pure=False)  # fmt: skip
-            futures.append((day, runner.submit(operator.itemgetter(1), prev, pure=False)))
+            # its output as soon as it ends (priority 0 would wait for every chain's task):
+            # the loader stores a day, and a slot task starts, while later days run
+            futures.append((day, runner.submit(operator.itemgetter(1), prev, priority=priority,
+                                               pure=False)))  # fmt: skip
     if cfg.carry is not None:  # a daily run: the stage across vessels a day at a time
         step = None
         for day in manifest.days:
             mine = [f for d, f in futures if d == day] + extra.get(day, [])
             step = runner.submit(across_task, step, cfg, day, mine, day == last_day,
                                  priority=rank[day] * 2**40, pure=False)  # fmt: skip
-            found.append(runner.submit(operator.itemgetter(1), step, pure=False))
+            found.append(runner.submit(operator.itemgetter(1), step, priority=rank[day] * 2**40,
+                                       pure=False))  # fmt: skip
         ends = [] if step is None else [runner.submit(operator.itemgetter(2), step, pure=False)]
         return futures, found, ends
     spans = slots(manifest, slot_s)  # each slot task starts once the days it reads are done
@@ -241,9 +245,11 @@ def _run_tasks(
     outs = [f for _, f in futures]
     found = [runner.submit(checked_runs, close, cfg, outs, reads, spans, pure=False)]
     step = None
-    for day in manifest.days:  # identity changes: a day after another, carried
-        step = runner.submit(statics_task, step, cfg, day, day == last_day, pure=False)
-        found.append(runner.submit(operator.itemgetter(1), step, pure=False))
+    for day in manifest.days:  # identity changes: a day after another, carried, each day
+        at = rank[day] * 2**40  # beside that day's vessel tasks (not all at the run's end)
+        step = runner.submit(statics_task, step, cfg, day, day == last_day, priority=at,
+                             pure=False)  # fmt: skip
+        found.append(runner.submit(operator.itemgetter(1), step, priority=at, pure=False))
     return futures, found, []
 
 
