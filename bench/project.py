@@ -6,7 +6,7 @@ day and over every day of a run.
    the same tasks a Dask cluster runs) into a fresh DuckDB store; each kind of task is timed
    by wrapping the engine's own functions: decode + partitioning (``write_partitions``), the
    per-vessel task of one (day, bucket) (``vessel_task``), the encounter close steps of one
-   time slot (``slot_task``), the encounter runs (``encounter_runs``), identity changes over
+   time slot (``slot_task``), the encounter runs (``checked_runs``), identity changes over
    every bucket's statics of one day (``statics_task``), and the loader (``load``: the one
    process that writes the store). CPU time is ``time.process_time`` of each call.
 2. **Peak memory per worker.** A LocalCluster of one worker process (``threads_per_worker=1``)
@@ -47,7 +47,7 @@ from seawatch.engine.ingest import ingest
 from seawatch.settings import load_settings
 from seawatch.store import open_store
 
-STAGES = ("write_partitions", "vessel_task", "slot_task", "encounter_runs", "statics_task", "load")
+STAGES = ("write_partitions", "vessel_task", "slot_task", "checked_runs", "statics_task", "load")
 TASK_OVERHEAD_S = 0.003  # a no-op Dask task, measured on this kind of machine (SCALE.md §4)
 
 
@@ -130,10 +130,12 @@ def _task_peaks(dask_worker: Any) -> list[tuple[str, float, float]]:
 
 def worker_peak_mib(
     files: list[Path], buckets: int, work: Path
-) -> tuple[float, float, dict[str, tuple[int, float, float]]]:
+) -> tuple[float, float, dict[str, tuple[int, float, float]], list[float]]:
     """Peak RSS (MiB) of the one worker of a new LocalCluster that ran ``files``, the peak
-    RSS of this process (the loader) during the run, and per kind of task: calls, the
-    largest RSS at a task's start and the largest peak during one (MiB)."""
+    RSS of this process (the loader) during the run, per kind of task: calls, the largest
+    RSS at a task's start and the largest peak during one (MiB), and the worker's RSS at
+    the start of its (day, bucket) tasks in the order they ran (they run a day after
+    another: its growth over the run)."""
     from distributed import Client
 
     from seawatch.engine.dask_engine import local_cluster
@@ -149,13 +151,15 @@ def worker_peak_mib(
         loader = _status_mib("VmHWM")
         peaks = client.run(_maxrss_mib)
         tasks: dict[str, tuple[int, float, float]] = {}
+        starts: list[float] = []
         for found in client.run(_task_peaks).values():
+            starts += [start for name, start, _ in found if name == "chain"]
             for name, start, peak in found:
                 n, s, p = tasks.get(name, (0, 0.0, 0.0))
                 tasks[name] = (n + 1, max(s, start), max(p, peak))
     # resetting the high-water mark resets ru_maxrss too: the worker's peak is the larger
     top = max([float(max(peaks.values())), *(p for _, _, p in tasks.values())])
-    return top, loader, tasks
+    return top, loader, tasks, starts
 
 
 def project(costs: dict[str, list[float]], messages: int, positions: int, stored_rows: int,
@@ -180,7 +184,7 @@ def project(costs: dict[str, list[float]], messages: int, positions: int, stored
                  f"{args.slot_tasks_per_day} slot tasks a day")  # fmt: skip
     day_vessel_s = per_msg.get("vessel_task", 0) * args.global_msgs
     day_decode_s = per_msg.get("write_partitions", 0) * args.global_msgs
-    day_slots_s = per_msg.get("slot_task", 0) + per_msg.get("encounter_runs", 0)
+    day_slots_s = per_msg.get("slot_task", 0) + per_msg.get("checked_runs", 0)
     day_slots_s *= args.global_msgs
     day_statics_s = per_msg.get("statics_task", 0) * args.global_msgs
     tasks_per_day = args.buckets_global + args.slot_tasks_per_day + 2
@@ -266,10 +270,15 @@ def main() -> None:
             days = _simulate(mem, 24.0 * last, args.mem_vessels, args.seed)
             per_day = len(days) // last
             for n in spans:
-                peak, loader, tasks = worker_peak_mib(days[: per_day * n], args.buckets, work)
+                peak, loader, tasks, starts = worker_peak_mib(days[: per_day * n], args.buckets,
+                                                              work)  # fmt: skip
                 print(f"worker peak RSS: {n} days ({per_day * n} files) {peak:,.0f} MiB "
                       f"(this process, the loader: {loader:,.0f} MiB during the run), "
                       f"load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+                at = [starts[min(len(starts) - 1, len(starts) * k // 10)]
+                      for k in range(11) if starts]  # fmt: skip
+                print("  worker RSS at the start of (day, bucket) tasks, at 0, 10, .. 100 % of "
+                      "them: " + " ".join(f"{v:,.0f}" for v in at), flush=True)  # fmt: skip
                 for name, (calls, start, top) in sorted(tasks.items(), key=lambda t: -t[1][2]):
                     print(f"  {name:<16} {calls:5} calls, RSS at start <= {start:7,.0f} MiB, "
                           f"peak {top:7,.0f} MiB", flush=True)  # fmt: skip

@@ -229,3 +229,23 @@ def test_a_damaged_input_is_told_and_the_rest_kept_on_the_cluster(
         assert got.findings.failed == stream.findings.failed
         assert got.decode.messages == stream.decode.messages > 0
         assert digests(tmp_path / name) == digests(tmp_path / "stream")
+
+
+def test_a_slot_task_reads_the_days_that_can_hold_its_steps_and_a_miss_is_caught() -> None:
+    from seawatch.engine.partition_tasks import TaskConfig, VesselOut, slot_days, unread_steps
+    from seawatch.errors import SeawatchError
+
+    day, hour = 86_400_000_000, 3_600_000_000
+    cfg = TaskConfig(root="", work="", watermark_us=30 * day, reorder_window_s=600)
+    # a morning slot: only its own day; the evening one: the next day too (a grid step's
+    # later row is up to max_interp_gap_s away, released by the next day's tasks)
+    assert list(slot_days(cfg, 10 * day, 10 * day + 6 * hour, 29)) == [10]
+    assert list(slot_days(cfg, 10 * day + 18 * hour, 11 * day, 29)) == [10, 11]
+    assert list(slot_days(cfg, 29 * day + 18 * hour, 30 * day, 29)) == [29]  # the last day
+    step = 600_000_000
+    outs = [VesselOut(10, 0, steps=(10 * day // step, 10 * day // step + 5)),
+            VesselOut(11, 0, steps=(11 * day // step, 11 * day // step + 5))]  # fmt: skip
+    spans = [(10 * day, 10 * day + 6 * hour)]
+    unread_steps(outs, [[0]], spans, cfg)  # day 11's points are not the slot's: fine
+    with pytest.raises(SeawatchError, match="a bug"):
+        unread_steps(outs, [[1]], spans, cfg)

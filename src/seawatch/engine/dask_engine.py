@@ -9,16 +9,18 @@ loopback-only ``LocalCluster`` when no address is given). Out: the sinks fed, an
 The steps: decode into (day, MMSI bucket) partitions (:mod:`seawatch.engine.partitions`:
 a task per input, then one per bucket);
 one task per (day, bucket), each resuming its bucket's previous day; one task per time slot
-for encounters' close steps, then their runs; one task per day for identity changes over
-every bucket's statics, each resuming the day before's (:mod:`seawatch.engine.partition_tasks`:
-memory follows an hour of statics, not the run's length), every task given the run's
-explicit global watermark. Tasks write files and return paths; this
-process (the loader) reads them in a fixed order and is the only writer of the sinks, so
-one DuckDB file is never written by two processes. In-process and on any cluster, with any
-bucket count and task order, the canonical outputs are byte-identical
-(:func:`seawatch.engine.canonical.digests`). Workers of a remote cluster must see the work
-directory (a shared filesystem). Rows are put in time order per partition, so nothing is
-late: late-row quarantine is the streaming engine's (``--engine local``).
+for encounters' close steps (each reading the days that can hold its grid steps, so it
+starts once those are done, not at the run's end), then their runs; one task per day for
+identity changes over every bucket's statics, each resuming the day before's
+(:mod:`seawatch.engine.partition_tasks`: memory follows an hour of statics, not the run's
+length), every task given the run's explicit global watermark. Tasks write files and
+return paths; this process (the loader) reads them in a fixed order and is the only
+writer of the sinks, so one DuckDB file is never written by two processes. In-process and
+on any cluster, with any bucket count and task order, the canonical outputs are
+byte-identical (:func:`seawatch.engine.canonical.digests`). Workers of a remote cluster
+must see the work directory (a shared filesystem). Rows are put in time order per
+partition, so nothing is late: late-row quarantine is the streaming engine's (``--engine
+local``).
 
 A daily run (``carry``, ``ingest --incremental``) resumes each bucket's chain from the state
 the last run kept, ends it at the run's watermark (events open there issued open, issued
@@ -53,13 +55,14 @@ from seawatch.engine.partition_state import Carry, carried_buckets, keep_record
 from seawatch.engine.partition_tasks import (
     TaskConfig,
     VesselOut,
-    encounter_runs,
+    checked_runs,
+    slot_days,
     slot_task,
     slots,
     statics_task,
     vessel_task,
 )
-from seawatch.engine.partitions import Manifest, Run, write_partitions
+from seawatch.engine.partitions import DAY_US, Manifest, Run, write_partitions
 from seawatch.engine.rebucket import rebucket
 from seawatch.engine.run import EngineReport, Sink
 from seawatch.events.registry import detectors, resolve_params
@@ -200,8 +203,11 @@ def _run_tasks(
                 prev = across_task(prev, cfg, day, mine, day == last_day)
                 found.append(prev[1])
             return [(o.day, o) for o in outs], found, [prev[2]] if prev else []
-        close = [slot_task(outs, cfg, t0, t1) for t0, t1 in slots(manifest, slot_s)]
-        found = [encounter_runs(close, cfg)]
+        spans = slots(manifest, slot_s)
+        reads = _slot_reads(cfg, spans, [o.day for o in outs], last_day)
+        close = [slot_task([outs[k] for k in r], cfg, *span)
+                 for r, span in zip(reads, spans, strict=True)]  # fmt: skip
+        found = [checked_runs(close, cfg, outs, reads, spans)]
         step = None
         for day in manifest.days:  # identity changes: a day after another, carried
             step = statics_task(step, cfg, day, day == last_day)
@@ -217,24 +223,41 @@ def _run_tasks(
             priority = rank[day] * 2**40 + sizes[b]
             prev = runner.submit(_chain, prev, cfg, day, b, day == last_day,
                                  priority=priority, pure=False)  # fmt: skip
-            futures.append((day, runner.submit(operator.itemgetter(1), prev, pure=False)))
+            # its output as soon as it ends (priority 0 would wait for every chain's task):
+            # the loader stores a day, and a slot task starts, while later days run
+            futures.append((day, runner.submit(operator.itemgetter(1), prev, priority=priority,
+                                               pure=False)))  # fmt: skip
     if cfg.carry is not None:  # a daily run: the stage across vessels a day at a time
         step = None
         for day in manifest.days:
             mine = [f for d, f in futures if d == day] + extra.get(day, [])
             step = runner.submit(across_task, step, cfg, day, mine, day == last_day,
                                  priority=rank[day] * 2**40, pure=False)  # fmt: skip
-            found.append(runner.submit(operator.itemgetter(1), step, pure=False))
+            found.append(runner.submit(operator.itemgetter(1), step, priority=rank[day] * 2**40,
+                                       pure=False))  # fmt: skip
         ends = [] if step is None else [runner.submit(operator.itemgetter(2), step, pure=False)]
         return futures, found, ends
-    close = [runner.submit(slot_task, [f for _, f in futures], cfg, t0, t1, pure=False)
-             for t0, t1 in slots(manifest, slot_s)]  # fmt: skip
-    found = [runner.submit(encounter_runs, close, cfg, pure=False)]
+    spans = slots(manifest, slot_s)  # each slot task starts once the days it reads are done
+    reads = _slot_reads(cfg, spans, [d for d, _ in futures], last_day)
+    close = [runner.submit(slot_task, [futures[k][1] for k in r], cfg, *span, pure=False,
+                           priority=rank[span[0] // DAY_US] * 2**40)
+             for r, span in zip(reads, spans, strict=True)]  # fmt: skip
+    outs = [f for _, f in futures]
+    found = [runner.submit(checked_runs, close, cfg, outs, reads, spans, pure=False)]
     step = None
-    for day in manifest.days:  # identity changes: a day after another, carried
-        step = runner.submit(statics_task, step, cfg, day, day == last_day, pure=False)
-        found.append(runner.submit(operator.itemgetter(1), step, pure=False))
+    for day in manifest.days:  # identity changes: a day after another, carried, each day
+        at = rank[day] * 2**40  # beside that day's vessel tasks (not all at the run's end)
+        step = runner.submit(statics_task, step, cfg, day, day == last_day, priority=at,
+                             pure=False)  # fmt: skip
+        found.append(runner.submit(operator.itemgetter(1), step, priority=at, pure=False))
     return futures, found, []
+
+
+def _slot_reads(cfg: TaskConfig, spans: list[tuple[int, int]], days: list[int],
+                last_day: int) -> list[list[int]]:  # fmt: skip
+    """The vessel outputs (indices into ``days``, their days) each slot's task reads."""
+    keep = [set(slot_days(cfg, t0, t1, last_day)) for t0, t1 in spans]
+    return [[k for k, d in enumerate(days) if d in want] for want in keep]
 
 
 def _gathered(runner: Any, slot_s: int) -> Tasks:

@@ -34,11 +34,12 @@ import numpy as np
 import pyarrow as pa
 
 from seawatch.engine import arrowfile
-from seawatch.engine.across import Cursor, window
+from seawatch.engine.across import Cursor, _window, window
 from seawatch.engine.encounter_grid import GridTail, grid_points, slot_close_steps
 from seawatch.engine.partition_state import Carry, keep_bucket, resume_bucket
 from seawatch.engine.partitions import DAY_US, Manifest, read_part
 from seawatch.engine.pipeline import Pipeline, time_order, ts_us
+from seawatch.errors import SeawatchError
 from seawatch.events import encounter
 from seawatch.events.encounter_kernels import runs
 from seawatch.events.registry import REGISTRY, detectors
@@ -51,10 +52,13 @@ __all__ = [
     "BucketState",
     "TaskConfig",
     "VesselOut",
+    "checked_runs",
     "encounter_runs",
+    "slot_days",
     "slot_task",
     "slots",
     "statics_task",
+    "unread_steps",
     "vessel_task",
 ]
 
@@ -274,6 +278,30 @@ def slots(manifest: Manifest, slot_s: int) -> list[tuple[int, int]]:
     return out
 
 
+def slot_days(cfg: TaskConfig, t0: int, t1: int, last_day: int) -> range:
+    """The days whose (day, bucket) tasks can hold grid points of the steps in [``t0``,
+    ``t1``): a point is written by the task that released its pair's later row, at most
+    ``max_interp_gap_s`` after the step, and a day's tasks release every row older than the
+    day's end less the reorder window (the cutoff :mod:`.across` relies on too), the last
+    day's every row. So a slot task starts once those days are done, not the run."""
+    gap_us = int(_params(cfg).max_interp_gap_s * US_PER_S)
+    hold_us = _window(cfg)
+    return range(t0 // DAY_US, min(last_day, (t1 - 1 + gap_us + hold_us) // DAY_US) + 1)
+
+
+def unread_steps(outs: Sequence[VesselOut], slot_outs: Sequence[Sequence[int]],
+                 spans: Sequence[tuple[int, int]], cfg: TaskConfig) -> None:  # fmt: skip
+    """Raise if a task wrote grid points of a slot whose task did not read its file
+    (``slot_outs``: the outputs each slot read, by index; a check of :func:`slot_days`)."""
+    step_us = int(_params(cfg).step_s) * US_PER_S
+    for (t0, t1), read in zip(spans, slot_outs, strict=True):
+        s0, s1 = -(-t0 // step_us), -(-t1 // step_us)
+        unread = set(range(len(outs))) - set(read)
+        if any((o := outs[k]).steps and o.steps[1] >= s0 and o.steps[0] < s1 for k in unread):
+            raise SeawatchError(f"encounter grid points of the slot at {t0} µs written by a "
+                                "task of a later day than its slot task read (a bug)")  # fmt: skip
+
+
 def _params(cfg: TaskConfig) -> encounter.EncounterParams:
     given = cfg.params.get("encounter")
     return given if isinstance(given, encounter.EncounterParams) else encounter.EncounterParams()
@@ -296,6 +324,15 @@ def slot_task(outs: Sequence[VesselOut], cfg: TaskConfig, t0: int, t1: int) -> s
     path.parent.mkdir(parents=True, exist_ok=True)
     arrowfile.write(pa.table(cols, schema=_STEPS), path, cfg.compression)
     return str(path)
+
+
+def checked_runs(
+    paths: Sequence[str | None], cfg: TaskConfig, outs: Sequence[VesselOut],
+    reads: Sequence[Sequence[int]], spans: Sequence[tuple[int, int]],
+) -> pa.Table:  # fmt: skip
+    """:func:`encounter_runs`, once :func:`unread_steps` found every slot read its points."""
+    unread_steps(outs, reads, spans, cfg)
+    return encounter_runs(paths, cfg)
 
 
 def encounter_runs(paths: Sequence[str | None], cfg: TaskConfig) -> pa.Table:
