@@ -43,7 +43,7 @@ class Served:
 
     def __enter__(self) -> str:
         self.thread.start()
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 120
         while not self.server.started:
             assert time.monotonic() < deadline, "uvicorn did not start"
             assert self.thread.is_alive(), "uvicorn stopped"

@@ -88,7 +88,7 @@ class SimFeed:
                 cmd = [sys.executable, "-m", "seawatch.cli.main", "simulate", *SIM]
                 cmd += ["--tcp", f"127.0.0.1:{sim_port}", "--out", str(self.tmp_path / "sim")]
                 sim = subprocess.Popen(cmd, env=self.env, stderr=subprocess.DEVNULL)
-                deadline = time.monotonic() + 30
+                deadline = time.monotonic() + 120
                 while True:
                     try:
                         source = socket.create_connection(("127.0.0.1", sim_port))
@@ -197,7 +197,7 @@ class collect:  # noqa: N801 (used like a function that returns a handle)
     def __init__(self, url: str, seconds: float = 240) -> None:
         self.url, self.until = url, time.monotonic() + seconds
         self.data: list[bytes] = []
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while True:
             self.connected, self.failed = threading.Event(), threading.Event()
             self.thread = threading.Thread(target=self._run, daemon=True)

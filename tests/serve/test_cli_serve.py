@@ -49,7 +49,7 @@ def start_serve(env: dict[str, str], db: str, **popen: Any) -> tuple[subprocess.
     cmd = [sys.executable, "-m", "seawatch.cli.main", "serve", "--port", str(port), "--db", db]
     proc = subprocess.Popen(cmd, env=env, **popen)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     try:
         while True:
             try:

@@ -50,10 +50,10 @@ class Taky:
         with self.log.open("w") as out:
             cmd = [_taky_bin(), "-c", str(conf), "-l", "info"]
             self.proc = subprocess.Popen(cmd, stderr=out, cwd=tmp_path)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while "Listening for tcp" not in self.log.read_text():
             assert self.proc.poll() is None, self.log.read_text()
-            assert time.monotonic() < deadline, "taky did not listen within 30 s"
+            assert time.monotonic() < deadline, "taky did not listen within 120 s"
             time.sleep(0.1)
 
     def clients(self) -> int:
