@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numba import njit
 
-from seawatch.tracks.order import stable_key_time_order
+from seawatch.tracks.order import filter_rows, stable_key_time_order
 
 DROP_REASONS = (
     "missing_ts",
@@ -234,7 +234,7 @@ def clean(
         out = _nulled(out, "course_deg", course_na)
     n_keep = int(kept.shape[0])
     if n_keep < positions.num_rows:
-        out = out.filter(pa.array(keep))
+        out = filter_rows(out, pa.array(keep))
         rank = np.cumsum(keep, dtype=np.int64) - 1  # input row -> row of the output
         kept = rank[kept]
     # the new tail: rows of the old tail and kept rows of this chunk within the window of
