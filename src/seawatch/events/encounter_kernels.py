@@ -86,12 +86,14 @@ def speeds(grow: I64, ts: I64, lat: F64, lon: F64, p: I64, q: I64) -> F64:  # pr
     """The speed of the grid points ``p`` and ``q`` name (:func:`grid`'s ``row``); NaN at
     the others, which :func:`runs` never reads (it reads the speeds of close pairs): most
     grid points are in no close pair, and a haversine per point was half of resampling."""
+    need = np.zeros(len(grow), np.bool_)
+    for x in range(len(p)):
+        need[p[x]] = True
+        need[q[x]] = True
     gv = np.full(len(grow), np.nan)
-    for side in (p, q):
-        for x in range(len(side)):
-            g = side[x]
-            if np.isnan(gv[g]):
-                gv[g] = _speed(grow[g], ts, lat, lon)
+    for g in range(len(grow)):  # in order: the rows are read in sequence
+        if need[g]:
+            gv[g] = _speed(grow[g], ts, lat, lon)
     return gv
 
 
