@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from seawatch.events.encounter import CELL_M, EncounterParams, grid_pairs
-from seawatch.events.encounter_cells import _hashed, _packed
+from seawatch.events.encounter_cells import _hashed, _packed, _row_table
 from seawatch.events.encounter_kernels import wrapped
 from seawatch.events.tracks_in import haversine_m
 
@@ -62,7 +62,7 @@ def test_close_pairs_are_every_pair_measured_close(far_step: bool) -> None:
     gk, gs, glat, glon, ga = _points(far_step)
     mmsi = 200_000_000 + 7 * gk  # one MMSI per track
     src = np.concatenate([np.arange(len(gk), dtype=np.int64), wrapped(glat, glon, CELL_M)])
-    key, _ = _hashed(gs, glat, glon, ga, mmsi, src, len(gk), CELL_M)
+    key, _ = _hashed(gs, glat, glon, ga, mmsi, src, len(gk), CELL_M, *_row_table(glat, CELL_M))
     # keys renumbered densely and sorted with their index, or (a span of steps too long
     # for 63 bits) the argsort of the keys as they are
     assert (_packed(key)[2] == 0) == far_step

@@ -49,7 +49,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seawatch.events.encounter_cells import close_pairs
-from seawatch.events.encounter_kernels import needed_rows, resample, runs, wrapped
+from seawatch.events.encounter_kernels import grid, needed_rows, runs, speeds, wrapped
 from seawatch.events.params import param
 from seawatch.events.schema import build_events, empty_events, json_objects
 from seawatch.events.tracks_appended import prepare_appended
@@ -138,7 +138,7 @@ def _aux(kd: Any, params: EncounterParams) -> F64:
 def _close_steps(kd: Any, params: EncounterParams) -> tuple[Any, ...]:
     """Grid points and their close pairs, sorted by (track, other track, step)."""
     step_us = int(params.step_s) * US_PER_S
-    gk, gs, glat, glon, gv, ga = resample(
+    gk, gs, glat, glon, grow, ga = grid(
         kd.track,
         kd.ts_us,
         kd.lat,
@@ -151,6 +151,7 @@ def _close_steps(kd: Any, params: EncounterParams) -> tuple[Any, ...]:
     track_mmsi[kd.track] = kd.mmsi
     gmmsi = track_mmsi[gk]
     p, q, d = grid_pairs(gk, gs, glat, glon, ga, gmmsi, len(kd.keys), params)
+    gv = speeds(grow, kd.ts_us, kd.lat, kd.lon, p, q)  # only the close pairs' are read
     return gk, gs, glat, glon, gv, gmmsi, p, q, d
 
 

@@ -17,6 +17,7 @@ from numba import njit
 
 from seawatch.events.encounter_kernels import M_PER_DEG
 from seawatch.events.tracks_in import EARTH_RADIUS_M, F64, I64
+from seawatch.tracks.compiled import HELPER
 
 __all__ = ["close_pairs"]
 
@@ -34,13 +35,14 @@ def _row_cos(y: int, cell_m: float) -> float:  # pragma: no cover
 
 @njit(cache=True, nogil=True)
 def _hashed(
-    gs: I64, glat: F64, glon: F64, ga: F64, gmmsi: I64, src: I64, n_orig: int, cell_m: float
-) -> tuple[I64, F64]:  # pragma: no cover
+    gs: I64, glat: F64, glon: F64, ga: F64, gmmsi: I64, src: I64, n_orig: int, cell_m: float,
+    y_lo: int, row_cos: F64,
+) -> tuple[I64, F64]:  # fmt: skip  # pragma: no cover
     """Per hashed point its (step, cell y, cell x) key (x at the row's cosine,
-    :func:`_row_cos`) and one record of what the cell walk
-    reads: latitude, longitude (copies shifted by -360°), latitude cosine, MMSI (exact in a
-    float64) and the land/port flag. One record per point: laying the points out in key
-    order then reads one cache line per point, not one per array."""
+    :func:`_row_cos`, read from ``row_cos`` of :func:`_row_table`) and one record of what
+    the cell walk reads: latitude, longitude (copies shifted by -360°), latitude cosine,
+    MMSI (exact in a float64) and the land/port flag. One record per point: laying the
+    points out in key order then reads one cache line per point, not one per array."""
     n = len(src)
     key = np.empty(n, np.int64)
     rec = np.empty((n, 5))
@@ -52,11 +54,28 @@ def _hashed(
         c = math.cos(math.radians(la))
         y = math.floor(la * M_PER_DEG / cell_m)
         cy = np.int64(y)
-        cx = np.int64(math.floor(lo * M_PER_DEG * _row_cos(y, cell_m) / cell_m))
+        cx = np.int64(math.floor(lo * M_PER_DEG * row_cos[cy - y_lo] / cell_m))
         key[h] = ((gs[i] - s0) << 36) | ((cy + (1 << 17)) << 18) | (cx + (1 << 17))
         rec[h, 0], rec[h, 1], rec[h, 2] = la, lo, c
         rec[h, 3], rec[h, 4] = gmmsi[i], ga[i]
     return key, rec
+
+
+@njit(cache=True, nogil=True)
+def _row_table(glat: F64, cell_m: float) -> tuple[int, F64]:  # pragma: no cover
+    """:func:`_row_cos` of every cell row from the lowest of ``glat``'s to one past the
+    highest (row y at ``[y - y_lo]``), and ``y_lo``: one cosine per row, not per point."""
+    if len(glat) == 0:
+        return 0, np.ones(1)
+    lat_lo, lat_hi = glat[0], glat[0]
+    for la in glat:
+        lat_lo, lat_hi = min(lat_lo, la), max(lat_hi, la)
+    y_lo = math.floor(lat_lo * M_PER_DEG / cell_m)
+    y_hi = math.floor(lat_hi * M_PER_DEG / cell_m)
+    out = np.empty(y_hi - y_lo + 2)
+    for y in range(y_lo, y_hi + 2):
+        out[y - y_lo] = _row_cos(y, cell_m)
+    return y_lo, out
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -84,15 +103,18 @@ def close_pairs(
     west of +180°: they meet the points just east of -180° in the cells; two copies never
     pair (their originals already did)."""
     assert cell_m >= max_d * 1.001, "a pair max_d apart must lie in adjacent cells"
-    key, rec = _hashed(gs, glat, glon, ga, gmmsi, src, n_orig, cell_m)
+    y_lo, row_cos = _row_table(glat, cell_m)
+    key, rec = _hashed(gs, glat, glon, ga, gmmsi, src, n_orig, cell_m, y_lo, row_cos)
+    reach = _row_reach(row_cos, max_d, cell_m)
     packed, row, nb, x_lo = _packed(key)
     if nb:  # sorting keys with their index in the low bits: ~3x faster than an argsort
         packed.sort()  # numpy's sort of int64: vectorised, faster than compiled
         order = packed & ((1 << nb) - 1)
-        return _walk(packed >> nb, order, rec, src, n_orig, max_d, cell_m, row, x_lo, row - 2)
-    order = np.argsort(key)
-    m18 = (1 << 18) - 1
-    return _walk(key[order], order, rec, src, n_orig, max_d, cell_m, 1 << 18, -(1 << 17), m18)
+        skey, x_top = packed >> nb, row - 2
+    else:
+        order = np.argsort(key)
+        skey, row, x_lo, x_top = key[order], 1 << 18, -(1 << 17), (1 << 18) - 1
+    return _walk(skey, order, rec, src, n_orig, max_d, cell_m, row, x_lo, x_top, y_lo, reach)
 
 
 @njit(cache=True, nogil=True)
@@ -127,29 +149,44 @@ def _packed(key: I64) -> tuple[I64, int, int, int]:  # pragma: no cover
 
 
 @njit(cache=True, nogil=True)
+def _row_reach(row_cos: F64, max_d: float, cell_m: float) -> F64:  # pragma: no cover
+    """Per cell row y of ``row_cos`` (:func:`_row_table`, but its last) what
+    :func:`_next_row_x` reads: the metres per degree at its cosine, the largest longitude
+    difference of two points ``max_d`` apart in rows y and y + 1 (haversine ≥
+    2R·min(cos)·sin(Δλ/2)), in degrees with a margin (-1: any, the whole next row), and
+    row y + 1's cells per degree. Per row, not per cell: an arcsine and two cosines less per
+    cell."""
+    out = np.empty((max(len(row_cos) - 1, 0), 3))
+    for r in range(len(out)):
+        c0, c1 = row_cos[r], row_cos[r + 1]
+        s = max_d / (2.0 * EARTH_RADIUS_M * max(min(c0, c1), 1e-12))
+        whole = s >= 1.0 or c0 <= 0.0
+        out[r, 0] = M_PER_DEG * c0
+        out[r, 1] = -1.0 if whole else math.degrees(2.0 * math.asin(s)) * 1.001 + 1e-9
+        out[r, 2] = M_PER_DEG * c1 / cell_m
+    return out
+
+
+@njit(**HELPER)
 def _next_row_x(
-    lat: float, x: int, max_d: float, cell_m: float
+    lat: float, x: int, cell_m: float, y_lo: int, reach: F64
 ) -> tuple[int, int]:  # pragma: no cover
     """The cells x of row y + 1 that hold every point within ``max_d`` of a point of cell
     (y, ``x``) (``lat``: one point of that cell, for y): the cell's longitudes widened by
-    the largest longitude difference of two points ``max_d`` apart in the two rows
-    (haversine ≥ 2R·min(cos)·sin(Δλ/2)), at row y + 1's cosine."""
-    y = math.floor(lat * M_PER_DEG / cell_m)
-    c0, c1 = _row_cos(y, cell_m), _row_cos(y + 1, cell_m)
-    s = max_d / (2.0 * EARTH_RADIUS_M * max(min(c0, c1), 1e-12))
-    if s >= 1.0 or c0 <= 0.0:
+    :func:`_row_reach`'s reach of row y, at row y + 1's cosine."""
+    r = math.floor(lat * M_PER_DEG / cell_m) - y_lo
+    per_deg, reach_deg, scale = reach[r, 0], reach[r, 1], reach[r, 2]
+    if reach_deg < 0.0:
         return -(1 << 40), 1 << 40
-    reach_deg = math.degrees(2.0 * math.asin(s)) * 1.001 + 1e-9
-    lon_lo = x * cell_m / (M_PER_DEG * c0) - reach_deg
-    lon_hi = (x + 1) * cell_m / (M_PER_DEG * c0) + reach_deg
-    scale = M_PER_DEG * c1 / cell_m
+    lon_lo = x * cell_m / per_deg - reach_deg
+    lon_hi = (x + 1) * cell_m / per_deg + reach_deg
     return math.floor(lon_lo * scale), math.floor(lon_hi * scale)
 
 
 @njit(cache=True, nogil=True)
 def _walk(
     skey: I64, order: I64, rec: F64, src: I64, n_orig: int, max_d: float, cell_m: float,
-    row: int, x0: int, x_top: int,
+    row: int, x0: int, x_top: int, y_lo: int, reach: F64,
 ) -> tuple[I64, I64, F64]:  # fmt: skip
     """The close pairs of hashed points in key order (``skey``: the keys sorted, ``order``:
     the points in that order; a cell's y + 1 is ``row`` keys on; a key's x, ``key % row``,
@@ -189,7 +226,7 @@ def _walk(
             b += 1
         ranges[0, 0], ranges[0, 1] = a, b
         x_rel = skey[a] % row
-        x_lo, x_hi = _next_row_x(slat[a], x_rel + x0, max_d, cell_m)
+        x_lo, x_hi = _next_row_x(slat[a], x_rel + x0, cell_m, y_lo, reach)
         want = (skey[a] + 1, skey[a] + 1)  # x + 1
         for c in range(1, 3):
             if c == 2:  # y + 1, the cells x_lo … x_hi (those a key can stand for)

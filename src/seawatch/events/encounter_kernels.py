@@ -18,7 +18,7 @@ from numba import njit
 from seawatch.events.tracks_in import F64, I64, M_PER_NM, haversine_m
 from seawatch.tracks.compiled import HELPER
 
-__all__ = ["M_PER_DEG", "needed_rows", "resample", "runs", "wrapped"]
+__all__ = ["M_PER_DEG", "grid", "needed_rows", "resample", "runs", "speeds", "wrapped"]
 
 M_PER_DEG = 111_195.0
 
@@ -34,10 +34,11 @@ def _wrap180(x: float) -> float:  # pragma: no cover
 
 
 @njit(cache=True, nogil=True)
-def resample(
+def grid(
     track: I64, ts: I64, lat: F64, lon: F64, aux: F64, step_us: int, max_gap_us: int
-) -> tuple[I64, I64, F64, F64, F64, F64]:  # pragma: no cover
-    """Grid points of every track: (track, step, lat, lon, speed_kn, flags of the pair)."""
+) -> tuple[I64, I64, F64, F64, I64, F64]:  # pragma: no cover
+    """Grid points of every track: (track, step, lat, lon, row, flags of the pair); ``row``:
+    the later of the two rows the point lies between (its speed: :func:`speeds`)."""
     n = 0
     for i in range(1, len(ts)):
         if track[i] == track[i - 1] and ts[i] - ts[i - 1] <= max_gap_us:
@@ -46,7 +47,7 @@ def resample(
     gs = np.empty(n, np.int64)
     glat = np.empty(n)
     glon = np.empty(n)
-    gv = np.empty(n)
+    grow = np.empty(n, np.int64)
     ga = np.empty(n)
     m = 0
     for i in range(1, len(ts)):
@@ -58,9 +59,7 @@ def resample(
         last = b // step_us
         if first > last:  # no grid time between the two (most pairs: reports every minute)
             continue
-        d = haversine_m(lat[i - 1], lon[i - 1], lat[i], lon[i])
         dlon = _wrap180(lon[i] - lon[i - 1])  # the short way round ±180°
-        v = (d / M_PER_NM) / ((b - a) / 3.6e9) if b > a else 0.0
         for s in range(first, last + 1):
             t = s * step_us
             f = (t - a) / (b - a) if b > a else 0.0
@@ -68,10 +67,46 @@ def resample(
             gs[m] = s
             glat[m] = lat[i - 1] + f * (lat[i] - lat[i - 1])
             glon[m] = _wrap180(lon[i - 1] + f * dlon)
-            gv[m] = v
+            grow[m] = i
             ga[m] = max(aux[i - 1], aux[i])  # 1: on land or near port at either end
             m += 1
-    return gk[:m], gs[:m], glat[:m], glon[:m], gv[:m], ga[:m]
+    return gk[:m], gs[:m], glat[:m], glon[:m], grow[:m], ga[:m]
+
+
+@njit(**HELPER)
+def _speed(i: int, ts: I64, lat: F64, lon: F64) -> float:  # pragma: no cover
+    """The implied speed (knots) of rows ``i - 1`` and ``i``: a grid point's between them."""
+    a, b = ts[i - 1], ts[i]
+    d = haversine_m(lat[i - 1], lon[i - 1], lat[i], lon[i])
+    return (d / M_PER_NM) / ((b - a) / 3.6e9) if b > a else 0.0
+
+
+@njit(cache=True, nogil=True)
+def speeds(grow: I64, ts: I64, lat: F64, lon: F64, p: I64, q: I64) -> F64:  # pragma: no cover
+    """The speed of the grid points ``p`` and ``q`` name (:func:`grid`'s ``row``); NaN at
+    the others, which :func:`runs` never reads (it reads the speeds of close pairs): most
+    grid points are in no close pair, and a haversine per point was half of resampling."""
+    need = np.zeros(len(grow), np.bool_)
+    for x in range(len(p)):
+        need[p[x]] = True
+        need[q[x]] = True
+    gv = np.full(len(grow), np.nan)
+    for g in range(len(grow)):  # in order: the rows are read in sequence
+        if need[g]:
+            gv[g] = _speed(grow[g], ts, lat, lon)
+    return gv
+
+
+@njit(cache=True, nogil=True)
+def resample(
+    track: I64, ts: I64, lat: F64, lon: F64, aux: F64, step_us: int, max_gap_us: int
+) -> tuple[I64, I64, F64, F64, F64, F64]:  # pragma: no cover
+    """Grid points of every track: (track, step, lat, lon, speed_kn, flags of the pair)."""
+    gk, gs, glat, glon, grow, ga = grid(track, ts, lat, lon, aux, step_us, max_gap_us)
+    gv = np.empty(len(grow))
+    for g in range(len(grow)):
+        gv[g] = _speed(grow[g], ts, lat, lon)
+    return gk, gs, glat, glon, gv, ga
 
 
 @njit(cache=True, nogil=True)

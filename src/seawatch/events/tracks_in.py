@@ -35,7 +35,7 @@ from numba import njit
 from seawatch.errors import SeawatchError
 from seawatch.events import track_slots
 from seawatch.tracks import layout
-from seawatch.tracks.order import group_order, is_sorted
+from seawatch.tracks.order import filter_rows, group_order, is_sorted
 
 EARTH_RADIUS_M = 6_371_008.8
 M_PER_NM = 1852.0
@@ -206,14 +206,14 @@ def _chunk(positions: pa.Table, key: str) -> _Chunk:
     by_segment = key == "auto" and "segment_id" in rows.column_names
     if rows is positions and (g := layout.grouped(rows, by_segment)) is not None:
         chunk = _Chunk(
-            rows=rows.filter(pc.is_valid(rows["segment_id"])) if g.dropped else rows,
+            rows=filter_rows(rows, pc.is_valid(rows["segment_id"])) if g.dropped else rows,
             ukeys=g.ukeys, local=g.local, order=g.order, ts_us=g.ts, lat=g.lat, lon=g.lon,
             mmsi=g.mmsi, by_segment=by_segment, speed_kn=g.speed_kn,
         )  # fmt: skip  # grouped from the layout tracks.segment computed (no hash, no sort)
         _CACHE[:] = [(positions, key, chunk), *_CACHE[:2]]
         return chunk
     if "segment_id" in rows.column_names and rows["segment_id"].null_count:
-        rows = rows.filter(pc.is_valid(rows["segment_id"]))  # noise the matcher rejected
+        rows = filter_rows(rows, pc.is_valid(rows["segment_id"]))  # noise the matcher rejected
     keycol = rows["segment_id"] if by_segment else rows["mmsi"].cast(pa.int64())
     enc = cast("pa.DictionaryArray[Any, Any]", pc.dictionary_encode(keycol.combine_chunks()))
     idx = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
