@@ -2,7 +2,8 @@
 exactly as they were written, with a real server: nulls in every nullable column, strings
 with quotes, commas, newlines, backslashes and non-ASCII letters, empty strings, timestamps
 before 2000 (PostgreSQL's epoch) and after, extreme numbers; computed columns in the asked
-types; a schema with a list column is read as CSV."""
+types; a schema with a list column is read as CSV. The rows are written by binary ``COPY``
+too (:func:`seawatch.store.pg_binary.to_binary`), so the first test checks both ways."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import pytest
 from seawatch.labels import parse_label
 from seawatch.settings import load_settings
 from seawatch.store import TABLES, open_store
-from seawatch.store.pg_binary import binary_select
+from seawatch.store.pg_binary import binary_select, can_send, from_binary, to_binary
+from seawatch.store.pg_writers import encode
 
 TS = TABLES["positions"].arrow_schema().field("ts").type
 STATIONS = ['a "quoted", comma', "new\nline", "back\\slash", "Śrī Laṅkā ⚓", "", None]
@@ -113,3 +115,19 @@ def test_fetch_reads_computed_columns_in_the_asked_types(pg_url: str) -> None:
     assert binary.to_pylist() == [want]
     assert binary.schema == no_lists
     assert empty.num_rows == 0
+
+
+def test_writes_encode_binary_except_lists() -> None:
+    """Positions go as binary ``COPY`` whatever slice or chunks the rows come in (a writer's
+    slice starts mid-array); a table with a list column goes as CSV."""
+    rows = _positions(3).select(COLUMNS)
+    table = TABLES["positions"]
+    assert encode(table, rows).fmt == "binary"
+    types = [c.type for c in table.columns]
+    part = rows.slice(3, 6)
+    fresh = pa.Table.from_pylist(part.to_pylist(), schema=part.schema)
+    chunked = pa.concat_tables([rows.slice(3, 2), rows.slice(5, 4)])
+    assert to_binary(part, types) == to_binary(fresh, types) == to_binary(chunked, types)
+    assert from_binary(to_binary(part, types), part.schema).equals(fresh)
+    lists = next(t for t in TABLES.values() if any(pa.types.is_list(c.type) for c in t.columns))
+    assert not can_send([c.type for c in lists.columns])

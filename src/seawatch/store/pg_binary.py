@@ -14,10 +14,15 @@ goes and noting where each string is; the strings are gathered after. Measured
 (bench/RESULTS.md, 2026-12-06 "PostgreSQL at 100 M"): a viewport's ~60 k positions parsed
 in 19-20 ms of CPU against 27-29 ms for the CSV, the viewport's p95 349 -> 228 ms at equal
 load; the one pass (h-pg, 2026-12-06 22:55) took a 32 k-row viewport from 10.7 to 6.1 ms
-of user CPU. The write
-side stays CSV: binary ``COPY FROM`` (each column encoded by numpy, rows joined by
-pyarrow) was 4-10 % slower end to end in three A/Bs. Used by :mod:`.postgres`; imports no
-database driver.
+of user CPU.
+
+Writes (:func:`to_binary`): rows sent as binary ``COPY FROM``, so the server parses no text
+(floats, timestamps, integers). An earlier encoder (each column by numpy, rows joined by
+pyarrow) was 4-10 % slower end to end in three A/Bs; this one writes the tuples in one
+compiled pass. Measured (bench/RESULTS.md, 2026-12-07 h-pg "binary COPY FROM"): 1 M
+positions' ``COPY`` into a table without indexes 4.4-4.8 server CPU-s as CSV, 1.6-1.9 in
+binary; the client's encoding 1.45 -> 0.6-0.75 CPU-s. Used by :mod:`.postgres` and
+:mod:`.pg_writers`; imports no database driver.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import numpy as np
 import pyarrow as pa
 from numba import njit
 
-__all__ = ["binary_select", "from_binary"]
+__all__ = ["binary_select", "can_send", "from_binary", "to_binary"]
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 UTC, where PostgreSQL's timestamps count from
@@ -185,3 +190,134 @@ def from_binary(data: bytes, schema: pa.Schema) -> pa.Table:
             raw = fixed[at[i] : at[i] + rows * widths[i]]
             columns.append(_number(raw, nulls, f.type))
     return pa.Table.from_arrays(columns, schema=schema)
+
+
+# The width in bytes each Arrow type is sent as to its column (the dialect's types,
+# :data:`.pg_sql.POSTGRES`: int8 is a SMALLINT, float a REAL); strings: 0 (variable)
+_SEND: dict[pa.DataType, tuple[int, str]] = {
+    pa.int8(): (2, "<i2"),
+    pa.int16(): (2, "<i2"),
+    pa.int32(): (4, "<i4"),
+    pa.int64(): (8, "<i8"),
+    pa.float32(): (4, "<f4"),
+    pa.float64(): (8, "<f8"),
+    pa.bool_(): (1, "u1"),
+}
+
+
+def can_send(types: list[pa.DataType]) -> bool:
+    """Whether :func:`to_binary` encodes columns of ``types`` (lists: not; CSV)."""
+    return all(
+        t in _SEND or pa.types.is_string(t) or (pa.types.is_timestamp(t) and t.unit == "us")
+        for t in types
+    )
+
+
+@njit(cache=True, nogil=True)
+def _encode(
+    rows: int,
+    widths: Any,
+    at: Any,
+    fixed: Any,
+    null: Any,
+    offsets: Any,
+    chars: Any,
+    out: Any,
+) -> int:  # pragma: no cover - compiled
+    """One pass over the rows writing the binary ``COPY`` tuples into ``out``: each row's
+    field count, then per field its length (big-endian; -1: ``NULL``) and its bytes, the
+    fixed-width ones reversed from little-endian (column ``c``'s values from
+    ``fixed[at[c]]``, ``widths[c]`` bytes a row), the strings (``widths[c] == 0``, their
+    ``at[c]``-th among the variable columns) from ``chars`` by ``offsets``. Returns the
+    bytes written."""
+    ncols = len(widths)
+    pos = 0
+    for r in range(rows):
+        out[pos] = ncols >> 8
+        out[pos + 1] = ncols & 0xFF
+        pos += 2
+        for c in range(ncols):
+            if null[c, r]:
+                for k in range(4):
+                    out[pos + k] = 0xFF
+                pos += 4
+                continue
+            w = widths[c]
+            if w == 0:
+                v = at[c]
+                start = offsets[v, r]
+                n = offsets[v, r + 1] - start
+            else:
+                n = w
+            out[pos] = (n >> 24) & 0xFF
+            out[pos + 1] = (n >> 16) & 0xFF
+            out[pos + 2] = (n >> 8) & 0xFF
+            out[pos + 3] = n & 0xFF
+            pos += 4
+            if w == 0:
+                for k in range(n):
+                    out[pos + k] = chars[start + k]
+            else:
+                o = at[c] + r * w
+                for k in range(w):
+                    out[pos + k] = fixed[o + w - 1 - k]
+            pos += n
+    return pos
+
+
+def _little(col: Any, typ: pa.DataType) -> Any:
+    """A column's values, little-endian bytes of the width it is sent as (NULLs: zero)."""
+    if pa.types.is_timestamp(typ):
+        us = col.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+        return (us - _PG_EPOCH_US).astype("<i8").view(np.uint8)
+    dtype = _SEND[typ][1]
+    values = col.fill_null(False if pa.types.is_boolean(typ) else 0).to_numpy(zero_copy_only=False)
+    return np.ascontiguousarray(values.astype(dtype)).view(np.uint8)
+
+
+def to_binary(rows: pa.Table, types: list[pa.DataType]) -> bytes:
+    """``rows`` in PostgreSQL's binary ``COPY`` format, each column sent as its stored type
+    in ``types`` (Arrow; :func:`can_send` must hold): what ``COPY ... FROM STDIN (FORMAT
+    binary)`` reads without parsing text (one compiled pass writes the tuples)."""
+    n = rows.num_rows
+    widths = np.array([0 if pa.types.is_string(t) else _width_sent(t) for t in types], np.int64)
+    variable = widths == 0
+    null = np.zeros((len(types), n), dtype=np.bool_)
+    fixed_parts: list[Any] = []
+    strings: list[Any] = []
+    at = np.zeros(len(types), dtype=np.int64)
+    size = 0
+    for c, (col, typ) in enumerate(zip(rows.columns, types, strict=True)):
+        col = col.cast(typ) if col.type != typ else col
+        if col.null_count:
+            null[c] = col.is_null().to_numpy(zero_copy_only=False)
+        if variable[c]:
+            at[c] = len(strings)
+            strings.append(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col)
+        else:
+            at[c] = size
+            fixed_parts.append(_little(col, typ))
+            size += int(widths[c]) * n
+    fixed = np.concatenate(fixed_parts) if fixed_parts else np.zeros(1, np.uint8)
+    offsets = np.zeros((max(len(strings), 1), n + 1), dtype=np.int64)
+    chars_parts: list[Any] = []
+    base = 0
+    for v, arr in enumerate(strings):
+        arr = arr.cast(pa.large_string())
+        offs = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + n + 1]
+        data = np.frombuffer(arr.buffers()[2] or b"", dtype=np.uint8)
+        lo, hi = int(offs[0]), int(offs[-1])
+        offsets[v] = offs - lo + base
+        chars_parts.append(data[lo:hi])
+        base += hi - lo
+    chars = np.concatenate(chars_parts) if chars_parts else np.zeros(1, np.uint8)
+    most = 19 + n * (2 + 4 * len(types) + int(widths.sum())) + base + 2
+    out = np.empty(most, dtype=np.uint8)
+    out[:19] = np.frombuffer(SIGNATURE + bytes(8), dtype=np.uint8)  # no flags, no extension
+    end = 19 + _encode(n, widths, at, fixed, null, offsets, chars, out[19:])
+    out[end : end + 2] = 0xFF  # the trailer: -1
+    return out[: end + 2].tobytes()
+
+
+def _width_sent(typ: pa.DataType) -> int:
+    return 8 if pa.types.is_timestamp(typ) else _SEND[typ][0]

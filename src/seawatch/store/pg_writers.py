@@ -46,11 +46,13 @@ import itertools
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 
 from seawatch.store.gate import PG_ENTER
+from seawatch.store.pg_binary import can_send, to_binary
 from seawatch.store.pg_csv import to_csv
 from seawatch.store.tables import SEQ, TableDef
 
@@ -59,12 +61,14 @@ __all__ = [
     "LOCK_TIMEOUT",
     "MIN_ROWS_PER_WRITER",
     "PARTITION_LOCK_TIMEOUT",
+    "Encoded",
     "FallBackError",
     "Writers",
     "copy_new",
+    "encode",
     "merge",
     "resolve_prepared",
-    "write_csv",
+    "write_rows",
 ]
 
 log = logging.getLogger(__name__)
@@ -80,12 +84,31 @@ _names = (f"_incoming_{i}" for i in itertools.count())
 _seq = itertools.count()
 
 
+@dataclass(frozen=True)
+class Encoded:
+    """Rows as ``COPY ... FROM STDIN`` reads them: ``fmt`` ``binary`` or ``csv``."""
+
+    data: bytes
+    fmt: str
+
+
+def encode(table: TableDef, rows: pa.Table) -> Encoded:
+    """``rows`` (``table``'s columns in its order) for ``COPY``: binary when each column's
+    type has a binary form here (the server parses no text: floats, timestamps and integers
+    cost it less, bench/RESULTS.md 2026-12-07 h-pg "binary COPY FROM"), else CSV (lists)."""
+    types = {c.name: c.type for c in table.columns}
+    wanted = [types[name] for name in rows.column_names]
+    if rows.column_names == list(table.names) and can_send(wanted):
+        return Encoded(to_binary(rows, wanted), "binary")
+    return Encoded(to_csv(rows), "csv")
+
+
 class FallBackError(Exception):
     """A parallel write gave up (some rows stored already, or a lock wait too long): the
     chunk's rows are written by one connection, which merges."""
 
 
-def copy_new(con: Any, table: TableDef, data: bytes, into: str | None = None) -> int | None:
+def copy_new(con: Any, table: TableDef, data: Encoded, into: str | None = None) -> int | None:
     """COPY ``data`` straight into ``table``: the fast way when every message is new (the
     common case). ``None`` when some are stored already, or were by another writer
     meanwhile (unique violation at the first one): rolled back to a savepoint, and the
@@ -96,15 +119,16 @@ def copy_new(con: Any, table: TableDef, data: bytes, into: str | None = None) ->
     cols = ", ".join(table.names)
     try:
         with con.transaction(), con.cursor() as cur:  # a savepoint
-            with cur.copy(f"COPY {into or table.name} ({cols}) FROM STDIN (FORMAT csv)") as copy:
-                copy.write(data)
+            sql = f"COPY {into or table.name} ({cols}) FROM STDIN (FORMAT {data.fmt})"
+            with cur.copy(sql) as copy:
+                copy.write(data.data)
             return int(cur.rowcount)
     except psycopg.errors.UniqueViolation:
         log.info("%s: some rows stored already; merging", table.name)
         return None
 
 
-def merge(con: Any, table: TableDef, data: bytes) -> int:
+def merge(con: Any, table: TableDef, data: Encoded) -> int:
     """COPY into a temporary table, then INSERT with the table's conflict rule."""
     name = next(_names)
     cols = ", ".join(table.names)
@@ -118,17 +142,17 @@ def merge(con: Any, table: TableDef, data: bytes) -> int:
         conflict = f"ON CONFLICT ({', '.join(target)}) DO NOTHING"
     with con.cursor() as cur:
         cur.execute(f"CREATE TEMP TABLE {name} AS SELECT {cols} FROM {table.name} WITH NO DATA")
-        with cur.copy(f"COPY {name} ({cols}) FROM STDIN (FORMAT csv)") as copy:
-            copy.write(data)
+        with cur.copy(f"COPY {name} ({cols}) FROM STDIN (FORMAT {data.fmt})") as copy:
+            copy.write(data.data)
         cur.execute(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {name} {conflict}")
         written = cur.rowcount
         cur.execute(f"DROP TABLE {name}")
     return int(written)
 
 
-def write_csv(con: Any, table: TableDef, rows: pa.Table) -> int:
+def write_rows(con: Any, table: TableDef, rows: pa.Table) -> int:
     """``rows`` into ``table`` on ``con``, in its open transaction: COPY, else merge."""
-    data = to_csv(rows)
+    data = encode(table, rows)
     written = copy_new(con, table, data) if table.bulk else None
     return merge(con, table, data) if written is None else written
 
@@ -136,7 +160,7 @@ def write_csv(con: Any, table: TableDef, rows: pa.Table) -> int:
 def _copy_all(con: Any, table: TableDef, rows: pa.Table, into: str | None = None) -> int:
     """COPY ``rows``, all new; :class:`FallBackError` if some are stored (a merge needs a
     temporary table, and a transaction that used one cannot be prepared)."""
-    written = copy_new(con, table, to_csv(rows), into)
+    written = copy_new(con, table, encode(table, rows), into)
     if written is None:
         raise FallBackError
     return written

@@ -3,8 +3,8 @@
 In: a ``postgresql://user:password@host:port/dbname`` URL (the ``db`` setting, ``--db``).
 Out: a :class:`~seawatch.store.base.Backend` over one connection (psycopg 3).
 
-- Writes: rows go in as CSV by ``COPY`` into a temporary table (pyarrow writes the CSV in
-  C++, the server parses it), then ``INSERT ... SELECT ... ON CONFLICT``: positions and
+- Writes: rows go in by binary ``COPY`` (:func:`.pg_binary.to_binary`; lists as CSV)
+  into a temporary table, then ``INSERT ... SELECT ... ON CONFLICT``: positions and
   statics keep the stored row on a repeated ``(ts, msg_key)`` (a unique index: the same
   message twice is stored once, whichever process sends it), segments, events and zones
   replace it. Positions are partitioned by day (:mod:`.pg_parts`: a write attaches the
@@ -37,7 +37,7 @@ from seawatch.errors import StoreError
 from seawatch.store.base import Backend, redact_url
 from seawatch.store.gate import PG_ENTER, pg_settled
 from seawatch.store.pg_binary import binary_select, from_binary
-from seawatch.store.pg_csv import first_per_message, from_csv, ident, last_per_key, out_expr, to_csv
+from seawatch.store.pg_csv import first_per_message, from_csv, ident, last_per_key, out_expr
 from seawatch.store.pg_load import Load, finish_orphans, loading_name
 from seawatch.store.pg_parts import (
     EXTRAS,
@@ -59,8 +59,9 @@ from seawatch.store.pg_writers import (
     FallBackError,
     Writers,
     copy_new,
+    encode,
     resolve_prepared,
-    write_csv,
+    write_rows,
 )
 from seawatch.store.tables import TableDef, create_sql
 
@@ -252,7 +253,7 @@ class PostgresBackend(Backend):
         try:
             with self.transaction():
                 if table.name not in PARTITIONED:
-                    return write_csv(self.con, table, rows)
+                    return write_rows(self.con, table, rows)
                 if self._load is None:
                     return self._indexed(table, rows)
                 return sum(  # days being loaded: COPY into their tables (.pg_load)
@@ -267,7 +268,7 @@ class PostgresBackend(Backend):
         transaction."""
         if not self._writers.usable(self.con):
             parts = ensure_days(self.con, days_of(rows))
-            written = write_csv(self.con, table, rows)
+            written = write_rows(self.con, table, rows)
             self._summarize(parts)
             return written
         # partitions made and committed on a writer's connection: made in the chunk's
@@ -290,8 +291,8 @@ class PostgresBackend(Backend):
             except FallBackError:
                 log.info("%s: positions: merging on one connection", self.display)
         if into is None:
-            return write_csv(self.con, table, rows)
-        return copy_new(self.con, table, to_csv(rows), into) or 0
+            return write_rows(self.con, table, rows)
+        return copy_new(self.con, table, encode(table, rows), into) or 0
 
     def _summarize(self, partitions: Iterable[str]) -> None:
         for index in brin_indexes(self.con, sorted(partitions)):
