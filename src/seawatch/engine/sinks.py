@@ -11,7 +11,8 @@ In: each chunk's :class:`~seawatch.engine.pipeline.ChunkResult` and, at the end,
 - :class:`Subscribers`: callables given the positions and events as they are released
   (the live stream and alert rules of the server). Given to an
   :class:`~seawatch.engine.ingest.Ingest`, they are told the rows as stored instead, after
-  each commit, with their ``label_id`` (what the streams filter readers by).
+  each commit (positions as soon as labelled, before it), with their ``label_id`` (what
+  the streams filter readers by).
 
 The store's sink is :class:`seawatch.engine.ingest.StoreSink`.
 """
