@@ -1,9 +1,10 @@
 """A live batch's positions are told before its detectors run, as soon as they are
 labelled, and stored with the labels they were told with: the engine hands a sink the
 released positions (:meth:`~seawatch.engine.pipeline.Pipeline.release`), the store sink
-labels them and tells its subscribers (when every label of theirs is committed, so a
-stream can read it; else after the commit), then commits them with the chunk's statics and
-log row, and only then do identity and the detectors run
+labels them and tells the live streams (``Subscribers.labelled``, when every label of theirs
+is committed, so a stream can read it; else after the commit), then commits them with the
+chunk's statics and log row and tells ``Subscribers.positions`` (which may read them back),
+and only then do identity and the detectors run
 (:meth:`~seawatch.engine.pipeline.Pipeline.detect`); their events are stored in a
 transaction of their own and told after it commits."""
 
@@ -91,7 +92,8 @@ def test_positions_are_told_before_the_detectors_see_them_and_stored_as_told(
 
     with open_store(tmp_path / "node.duckdb", settings) as store, store.read_session() as reader:
         told = Subscribers()
-        told.positions.append(tell)
+        told.labelled.append(tell)  # the live streams: as soon as labelled
+        told.positions.append(lambda t: steps.append(("stored", (_keys(t), _committed(reader)))))
         told.events.append(lambda t: steps.append(("events", _committed(reader))))
         session = Ingest(store, settings, detect=True, sinks=[told])
         for path in batches:
@@ -110,8 +112,13 @@ def test_positions_are_told_before_the_detectors_see_them_and_stored_as_told(
             assert ids <= labels  # every label told can be read by a stream
             early += not {(m, t) for m, t, _ in rows} & committed  # told before stored
             seen |= rows
+        elif what == "stored":
+            keys, committed = value
+            assert keys <= committed  # told to .positions (read back) once committed only
+            assert keys <= {(m, t) for m, t, _ in seen}  # and told to .labelled first
         elif what == "detect":
             assert value <= {(m, t) for m, t, _ in seen}  # the detectors see positions told
+    assert sum(what == "stored" for what, _ in steps[:end]) >= 3
     assert early >= 2  # the first batch's new labels wait for its commit, the next do not
     detects = [k for what, k in steps[:end] if what == "detect"]
     assert len(detects) >= 3

@@ -99,6 +99,10 @@ class Subscribers:
         self.events: list[Callable[[pa.Table], None]] = []
         self.alerts: list[Callable[[pa.Table], None]] = []
         """Told the alerts fired (only through a store sink: alerts are fired as stored)."""
+        self.labelled: list[Callable[[pa.Table], None]] = []
+        """Told the positions too, through a store sink as soon as they are labelled, before
+        their commit (:meth:`~seawatch.engine.store_sink.StoreSink.released`): for those
+        that use the rows told (the live streams), not those that read the store back."""
 
     def chunk(self, piece: Piece, result: ChunkResult | None) -> None:
         del piece
@@ -112,10 +116,19 @@ class Subscribers:
     def _tell(self, result: ChunkResult) -> None:
         self.tell(result.positions, result.events)
 
-    def tell(self, positions: pa.Table, events: pa.Table, alerts: pa.Table | None = None) -> None:
-        """Each subscriber told of ``positions``, ``events`` and ``alerts`` (when not empty)."""
-        for rows, fns in ((positions, self.positions), (events, self.events),
-                          (alerts, self.alerts)):  # fmt: skip
+    def tell(
+        self,
+        positions: pa.Table,
+        events: pa.Table,
+        alerts: pa.Table | None = None,
+        labelled: pa.Table | None = None,
+    ) -> None:
+        """Each subscriber told of ``positions``, ``events`` and ``alerts`` (when not empty);
+        :attr:`labelled` first, of ``labelled`` (default: ``positions``; the positions not
+        told them before the commit)."""
+        labelled = positions if labelled is None else labelled
+        for rows, fns in ((labelled, self.labelled), (positions, self.positions),
+                          (events, self.events), (alerts, self.alerts)):  # fmt: skip
             if rows is not None and rows.num_rows:
                 for fn in fns:
                     fn(rows)

@@ -133,12 +133,14 @@ class StoreSink:
         the chunk's log row, in a transaction of their own, before the detectors run on
         them. :meth:`chunk` then stores the chunk's events.
 
-        The positions are told as soon as they are labelled, before they are written (a
-        live frame does not wait for the store's insert and commit): the same rows with
-        the same ``label_id`` the store gets, whose labels the subscribers can already read
-        (a label this transaction adds is not committed yet: those rows are told after the
-        commit, as every other kind is). Should the transaction fail, the rows were sent
-        but not stored; the batch file is kept and the feed stops (:mod:`.live`)."""
+        The positions are told to the subscribers' ``labelled`` (the live streams) as soon
+        as they are labelled, before they are written (a live frame does not wait for the
+        store's insert and commit): the same rows with the same ``label_id`` the store
+        gets, whose labels the subscribers can already read (a label this transaction adds
+        is not committed yet: those rows are told after the commit). Their ``positions``
+        (which may read the store back: the CoT feed) are told after the commit, as every
+        other kind. Should the transaction fail, the rows were sent but not stored; the
+        batch file is kept and the feed stops (:mod:`.live`)."""
         self._early_tell = bool(self.subscribers)
         try:
             with self._committing():
@@ -280,15 +282,16 @@ class StoreSink:
         if not self.subscribers or not self._stored:
             self._stored = []
             return
-        early = {id(t) for t in self._told}
-        self._stored = [(k, t) for k, t in self._stored if id(t) not in early]
         told = {k: self._kept(k) for k in ("positions", "events", "alerts")}
+        early = {id(t) for t in self._told}
+        self._stored = [(k, t) for k, t in self._stored if k == "positions" and id(t) not in early]
+        labelled = self._kept("positions")  # not told before the commit
         self._stored, self._told = [], []
         for rows in (told["positions"], told["events"], told["alerts"]):
             if "label_id" in rows.column_names:  # committed: the streams can read them now
                 self._known_labels |= _label_ids(rows)
         for subscribers in self.subscribers:
-            subscribers.tell(told["positions"], told["events"], told["alerts"])
+            subscribers.tell(told["positions"], told["events"], told["alerts"], labelled)
 
     def _kept(self, kind: str) -> pa.Table:
         """What this transaction stored of ``kind`` (an empty table when nothing)."""
@@ -307,7 +310,8 @@ class StoreSink:
             if kind == "positions" and self._early_tell and self._labels_known(rows):
                 self._told.append(rows)
                 for subscribers in self.subscribers:
-                    subscribers.tell(rows, rows.slice(0, 0))
+                    for fn in subscribers.labelled:
+                        fn(rows)
             stored = self.store.write(kind, rows)
             if self.subscribers or self.alerts is not None:
                 self._stored.append((kind, rows))

@@ -375,6 +375,7 @@ def install_live(app: FastAPI) -> None:
     hub.metrics = app.state.metrics
     app.state.live = hub
     app.state.metrics.parts["live_history"] = hub.history_bytes
-    for kind in TYPES:
-        getattr(app.state.subscribers, kind).append(functools.partial(hub.offer, kind))
+    for kind in TYPES:  # positions as soon as labelled, before their commit
+        told = "labelled" if kind == "positions" else kind
+        getattr(app.state.subscribers, told).append(functools.partial(hub.offer, kind))
     app.add_api_websocket_route("/live", live, name="live")  # seawatch.serve.live_ws
