@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from seawatch.geo import shore
 from seawatch.geo._sphere import chord_to_km, unit_vectors
 from seawatch.geo.land import on_land
 from seawatch.geo.shore import EXACT_WITHIN_KM, _coast_tree, distance_to_shore_km
@@ -57,3 +59,21 @@ def test_distance_inland() -> None:
 
     out = enrich(pa.table({"lat": lat, "lon": lon}))
     assert out["on_land"].to_pylist() == [False, True, False, True, None]
+
+
+def test_a_few_points_in_one_query_give_what_the_bins_give(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A live batch's points go in one query: the same km as one query per bin, also where
+    a point's coast is beyond its bin's radius (inf there: guesses made too small; a guess
+    is never negative)."""
+    rng = np.random.default_rng(5)
+    lat, lon = rng.uniform(-70.0, 70.0, 3_000), rng.uniform(-180.0, 180.0, 3_000)
+    xyz = unit_vectors(lat, lon)
+    chord, _ = _coast_tree().query(xyz, k=1)
+    exact = chord_to_km(chord)
+    for guess in (exact, exact * rng.uniform(0.0, 1.2, exact.shape)):
+        one = shore._exact_km(xyz, guess)
+        monkeypatch.setattr(shore, "ONE_QUERY_POINTS", 0)
+        binned = shore._exact_km(xyz, guess)
+        monkeypatch.undo()
+        assert np.array_equal(one, binned)
+    assert (binned > 20_000).sum() > 100  # coasts beyond the radius were there to get

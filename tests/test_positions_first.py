@@ -1,9 +1,12 @@
-"""A live batch's positions are stored and told before its detectors run, and never before
-they are committed: the engine hands a sink the released positions
-(:meth:`~seawatch.engine.pipeline.Pipeline.release`), the store sink commits them with the
-chunk's statics and log row and tells its subscribers, and only then do identity and the
-detectors run (:meth:`~seawatch.engine.pipeline.Pipeline.detect`); their events are
-stored in a transaction of their own and told after it commits."""
+"""A live batch's positions are told before its detectors run, as soon as they are
+labelled, and stored with the labels they were told with: the engine hands a sink the
+released positions (:meth:`~seawatch.engine.pipeline.Pipeline.release`), the store sink
+labels them and tells the live streams (``Subscribers.labelled``, when every label of theirs
+is committed, so a stream can read it; else after the commit), then commits them with the
+chunk's statics and log row and tells ``Subscribers.positions`` (which may read them back),
+and only then do identity and the detectors run
+(:meth:`~seawatch.engine.pipeline.Pipeline.detect`); their events are stored in a
+transaction of their own and told after it commits."""
 
 from __future__ import annotations
 
@@ -63,34 +66,65 @@ def steps() -> Iterator[Steps]:
         yield happened
 
 
-def test_positions_are_committed_and_told_before_the_detectors_see_them(
+def _labelled(table: pa.Table) -> set[tuple[int, int, int]]:
+    ts: Any = table.column("ts").cast(pa.int64()).to_pylist()
+    mmsi: Any = table.column("mmsi").to_pylist()
+    ids: Any = table.column("label_id").to_pylist()
+    return set(zip(mmsi, ts, ids, strict=True))
+
+
+def _committed_labels(reader: Store) -> set[int]:
+    schema = pa.schema([pa.field("label_id", pa.int32())])
+    ids: Any = reader.backend.fetch("SELECT label_id FROM labels", (), schema).column(0)
+    return set(ids.to_pylist())
+
+
+def test_positions_are_told_before_the_detectors_see_them_and_stored_as_told(
     tmp_path: Path, steps: Steps
 ) -> None:
-    settings = load_settings(env=SETTINGS)
-    batches = _batches(tmp_path, 3)
+    env = {**SETTINGS, "SEAWATCH_LABEL_RULES": "bbox=88,0,100,90 -> SECRET//REL TO IND"}
+    settings = load_settings(env=env)
+    batches = _batches(tmp_path, 4)
+
+    def tell(t: pa.Table) -> None:
+        ids = set(t.column("label_id").to_pylist())
+        steps.append(("told", (_labelled(t), _committed(reader), ids, _committed_labels(reader))))
+
     with open_store(tmp_path / "node.duckdb", settings) as store, store.read_session() as reader:
         told = Subscribers()
-        told.positions.append(lambda t: steps.append(("told", (_keys(t), _committed(reader)))))
+        told.labelled.append(tell)  # the live streams: as soon as labelled
+        told.positions.append(lambda t: steps.append(("stored", (_keys(t), _committed(reader)))))
         told.events.append(lambda t: steps.append(("events", _committed(reader))))
         session = Ingest(store, settings, detect=True, sinks=[told])
         for path in batches:
             session.add([path])
         steps.append(("finish", None))  # the end: the rest stored with the open events
         session.finish()
-        stored = _committed(reader)
-    seen: set[tuple[int, int]] = set()
+        schema = pa.schema([pa.field(c, pa.int64()) for c in ("mmsi", "ts", "label_id")])
+        sql = "SELECT mmsi, epoch_us(ts) AS ts, label_id FROM positions"
+        stored = _labelled(reader.backend.fetch(sql, (), schema))
+    seen: set[tuple[int, int, int]] = set()
+    early = 0
     end = steps.index(("finish", None))
     for what, value in steps[:end]:
         if what == "told":
+            rows, committed, ids, labels = value
+            assert ids <= labels  # every label told can be read by a stream
+            early += not {(m, t) for m, t, _ in rows} & committed  # told before stored
+            seen |= rows
+        elif what == "stored":
             keys, committed = value
-            assert keys <= committed  # never told before it is committed
-            seen |= keys
+            assert keys <= committed  # told to .positions (read back) once committed only
+            assert keys <= {(m, t) for m, t, _ in seen}  # and told to .labelled first
         elif what == "detect":
-            assert value <= seen  # the detectors see positions already told
+            assert value <= {(m, t) for m, t, _ in seen}  # the detectors see positions told
+    assert sum(what == "stored" for what, _ in steps[:end]) >= 3
+    assert early >= 2  # the first batch's new labels wait for its commit, the next do not
     detects = [k for what, k in steps[:end] if what == "detect"]
     assert len(detects) >= 3
-    assert set().union(*detects) == seen
-    assert seen < stored  # the last positions wait for the end (the reorder window)
+    assert set().union(*detects) == {(m, t) for m, t, _ in seen}
+    assert seen < stored  # stored with the labels told; the last wait for the end
+    assert len({i for _, _, i in seen}) == 2  # both labels of the rule were told
     events = [i for i, (what, _) in enumerate(steps[:end]) if what == "events"]
     assert events  # the toy detector's events (told once committed), after its call
     assert all(any(w == "detect" for w, _ in steps[:i]) for i in events)

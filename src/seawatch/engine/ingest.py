@@ -11,7 +11,7 @@ The reading, the time-ordered merge across inputs and the pipeline are the engin
 decoded chunk is written in one transaction together with its ``ingest_log`` row (input
 fingerprint = SHA-256 of the file, chunk number), so a crash leaves whole chunks only (with
 ``detect``, the events the chunk's detectors close commit just after, in one of their own:
-the positions are stored and told before the detectors run).
+the positions are told, once labelled, and stored before the detectors run).
 Rows are deduplicated on their message key, so re-running an input, or storing the same
 message heard by two receivers, stores it once; a re-run skips the chunks the log shows
 committed (without ``detect``) and inputs it shows complete. With ``detect`` the pipeline
@@ -89,7 +89,8 @@ class Ingest:
     are measured against the built-in ports plus those stored in the ``ports`` table
     (imported and derived: :mod:`seawatch.engine.ports`). ``sinks``: more sinks;
     :class:`~seawatch.engine.sinks.Subscribers` among them are told the positions and
-    events as stored (with ``label_id``), after each commit. ``states``: resume from the
+    events as stored (with ``label_id``), after each commit (positions: once labelled,
+    :meth:`StoreSink.released`). ``states``: resume from the
     latest state of ``bucket`` made without this run's inputs, and keep this run's state
     at ``watermark_us`` with its journal (the rows it took in); rows of past days run those
     days again (see the module docstring)."""

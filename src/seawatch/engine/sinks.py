@@ -11,7 +11,8 @@ In: each chunk's :class:`~seawatch.engine.pipeline.ChunkResult` and, at the end,
 - :class:`Subscribers`: callables given the positions and events as they are released
   (the live stream and alert rules of the server). Given to an
   :class:`~seawatch.engine.ingest.Ingest`, they are told the rows as stored instead, after
-  each commit, with their ``label_id`` (what the streams filter readers by).
+  each commit (positions as soon as labelled, before it), with their ``label_id`` (what
+  the streams filter readers by).
 
 The store's sink is :class:`seawatch.engine.ingest.StoreSink`.
 """
@@ -98,6 +99,10 @@ class Subscribers:
         self.events: list[Callable[[pa.Table], None]] = []
         self.alerts: list[Callable[[pa.Table], None]] = []
         """Told the alerts fired (only through a store sink: alerts are fired as stored)."""
+        self.labelled: list[Callable[[pa.Table], None]] = []
+        """Told the positions too, through a store sink as soon as they are labelled, before
+        their commit (:meth:`~seawatch.engine.store_sink.StoreSink.released`): for those
+        that use the rows told (the live streams), not those that read the store back."""
 
     def chunk(self, piece: Piece, result: ChunkResult | None) -> None:
         del piece
@@ -111,10 +116,19 @@ class Subscribers:
     def _tell(self, result: ChunkResult) -> None:
         self.tell(result.positions, result.events)
 
-    def tell(self, positions: pa.Table, events: pa.Table, alerts: pa.Table | None = None) -> None:
-        """Each subscriber told of ``positions``, ``events`` and ``alerts`` (when not empty)."""
-        for rows, fns in ((positions, self.positions), (events, self.events),
-                          (alerts, self.alerts)):  # fmt: skip
+    def tell(
+        self,
+        positions: pa.Table,
+        events: pa.Table,
+        alerts: pa.Table | None = None,
+        labelled: pa.Table | None = None,
+    ) -> None:
+        """Each subscriber told of ``positions``, ``events`` and ``alerts`` (when not empty);
+        :attr:`labelled` first, of ``labelled`` (default: ``positions``; the positions not
+        told them before the commit)."""
+        labelled = positions if labelled is None else labelled
+        for rows, fns in ((labelled, self.labelled), (positions, self.positions),
+                          (events, self.events), (alerts, self.alerts)):  # fmt: skip
             if rows is not None and rows.num_rows:
                 for fn in fns:
                     fn(rows)

@@ -16,7 +16,6 @@ import logging
 import uuid
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ import pyarrow.compute as pc
 from seawatch.decode.keys import message_keys
 from seawatch.decode.lacking import Untimed
 from seawatch.engine.alerts import AlertEngine
+from seawatch.engine.ingest_report import IngestReport
 from seawatch.engine.inputs import SOURCE_ID, Piece
 from seawatch.engine.pipeline import ChunkResult, Released
 from seawatch.engine.reorder import ts_column
@@ -44,85 +44,6 @@ log = logging.getLogger(__name__)
 
 _LOG_KEY = pa.schema([pa.field("fingerprint", pa.string()), pa.field("chunk", pa.int32())])  # type: ignore[arg-type]
 COMPLETE = -1  # ingest_log.chunk of the row saying an input is fully stored
-
-
-@dataclass
-class IngestReport:
-    """What an ingest did, in counts; ``engine``: the engine's own (late rows, events...)."""
-
-    inputs: int = 0
-    skipped_inputs: int = 0
-    chunks: int = 0
-    skipped_chunks: int = 0
-    read: dict[str, int] = field(default_factory=lambda: {"positions": 0, "statics": 0})
-    stored: dict[str, int] = field(
-        default_factory=lambda: {
-            "positions": 0,
-            "statics": 0,
-            "events": 0,
-            "segments": 0,
-            "zones": 0,
-            "alerts": 0,
-        }
-    )
-    unlabelled: int = 0
-    retracted: int = 0
-    """Events a previous run left open and this one found were none (removed)."""
-    late: int = 0
-    """Positions too late for the pipeline (stored as read, without a track)."""
-    rerun: Any = None
-    """With daily runs and rows of past days: :class:`seawatch.engine.late.Rerun`."""
-    engine: EngineReport = field(default_factory=EngineReport)
-
-    def summary(self, new: Mapping[str, int] | None = None) -> str:
-        """One line: what was read and what the store gained.
-
-        Positions and statics are inserted once (a row already stored is not counted);
-        segments and events replace the stored ones by key, so what was written is not what
-        is new: ``new`` is the rows each of those tables gained (counted by the caller
-        before and after). With it, a run that stored nothing new says "segments and events
-        unchanged"."""
-        st = self.stored
-        derived = ""
-        if new is not None and not (st["positions"] or st["statics"]) and not any(new.values()):
-            derived = "; segments and events unchanged" if st["segments"] or st["events"] else ""
-        elif new is not None:
-            derived = f"; {new.get('segments', 0)} new segments, {new.get('events', 0)} new events"
-            rewritten = st["segments"] - new.get("segments", 0), st["events"] - new.get("events", 0)
-            if any(n > 0 for n in rewritten):
-                derived += f" ({rewritten[0]} segments, {rewritten[1]} events rewritten)"
-        elif st["segments"] or st["events"]:
-            derived = f"; {st['segments']} segments, {st['events']} events written"
-        return (
-            f"{self.inputs} input(s) ({self.skipped_inputs} already stored), "
-            f"{self.chunks} chunk(s) ({self.skipped_chunks} already stored); "
-            f"read {self.read['positions']} positions, {self.read['statics']} statics; "
-            f"stored {st['positions']} new positions (of {self.read['positions']} read), "
-            f"{st['statics']} new statics"
-            + derived
-            + (f", {st['zones']} zones" if st["zones"] else "")
-            + (f"; {st['alerts']} alerts fired" if st["alerts"] else "")
-            + self._rerun_text()
-            + (f"; {self.unlabelled} derived rows not labellable" if self.unlabelled else "")
-            + (
-                f"; {self.late} positions came too late to put in time order: stored without "
-                "a track (raise reorder_window_s or sort the inputs)"
-                if self.late
-                else ""
-            )
-        )
-
-    def _rerun_text(self) -> str:
-        r = self.rerun
-        if r is None or not r.days:
-            return ""
-        start = "the first" if r.first_us is None else datetime.fromtimestamp(
-            r.first_us / 1e6, UTC).strftime("%Y-%m-%dT%H:%MZ")  # fmt: skip
-        chains = f", {r.buckets} (run, bucket) chains" if r.buckets else ""
-        return (f"; rows of past days: {r.days} day(s) run again from {start}{chains} "
-                f"({r.changed['positions']} positions, {r.changed['events']} events, "
-                f"{r.changed['segments']} segments written, {r.changed['removed']} events "
-                "removed)")  # fmt: skip
 
 
 def fingerprint(path: Path, untimed: Untimed | None = None) -> str:
@@ -161,6 +82,9 @@ class StoreSink:
         self.alerts: AlertEngine | None = None
         """Fires the alert rules on what each transaction stores, in that transaction."""
         self._stored: list[tuple[str, pa.Table]] = []
+        self._early_tell = False  # within :meth:`released`: positions told before stored
+        self._told: list[pa.Table] = []  # positions this transaction told before storing
+        self._known_labels: set[int] = set()  # label ids committed (the streams can read)
         self._early: deque[Piece] = deque()  # pieces whose rows :meth:`released` stored
         self.past_us: int | None = None
         """With daily runs: the watermark of the state resumed from; positions older come
@@ -206,10 +130,23 @@ class StoreSink:
     # --- the engine's calls -----------------------------------------------------------
     def released(self, piece: Piece, released: Released) -> None:
         """The chunk's positions (as the pipeline released them) and statics stored, with
-        the chunk's log row, in a transaction of their own, and told once committed: before
-        the detectors run on them. :meth:`chunk` then stores the chunk's events."""
-        with self._committing():
-            inserted = self._rows(piece, released.positions, released.late)
+        the chunk's log row, in a transaction of their own, before the detectors run on
+        them. :meth:`chunk` then stores the chunk's events.
+
+        The positions are told to the subscribers' ``labelled`` (the live streams) as soon
+        as they are labelled, before they are written (a live frame does not wait for the
+        store's insert and commit): the same rows with the same ``label_id`` the store
+        gets, whose labels the subscribers can already read (a label this transaction adds
+        is not committed yet: those rows are told after the commit). Their ``positions``
+        (which may read the store back: the CoT feed) are told after the commit, as every
+        other kind. Should the transaction fail, the rows were sent but not stored; the
+        batch file is kept and the feed stops (:mod:`.live`)."""
+        self._early_tell = bool(self.subscribers)
+        try:
+            with self._committing():
+                inserted = self._rows(piece, released.positions, released.late)
+        finally:
+            self._early_tell = False
         self._early.append(piece)
         log.info("%s: chunk %d committed (%d new rows, detect)", piece.source, piece.chunk,
                  inserted)  # fmt: skip
@@ -331,6 +268,7 @@ class StoreSink:
     def _committing(self) -> Iterator[None]:
         """A transaction; once committed, the subscribers told what it stored."""
         self._stored.clear()
+        self._told.clear()
         self._pending.clear()  # log rows of a transaction rolled back were not stored
         with self.store.transaction():
             yield
@@ -345,9 +283,15 @@ class StoreSink:
             self._stored = []
             return
         told = {k: self._kept(k) for k in ("positions", "events", "alerts")}
-        self._stored = []
+        early = {id(t) for t in self._told}
+        self._stored = [(k, t) for k, t in self._stored if k == "positions" and id(t) not in early]
+        labelled = self._kept("positions")  # not told before the commit
+        self._stored, self._told = [], []
+        for rows in (told["positions"], told["events"], told["alerts"]):
+            if "label_id" in rows.column_names:  # committed: the streams can read them now
+                self._known_labels |= _label_ids(rows)
         for subscribers in self.subscribers:
-            subscribers.tell(told["positions"], told["events"], told["alerts"])
+            subscribers.tell(told["positions"], told["events"], told["alerts"], labelled)
 
     def _kept(self, kind: str) -> pa.Table:
         """What this transaction stored of ``kind`` (an empty table when nothing)."""
@@ -363,12 +307,21 @@ class StoreSink:
                 continue
             rows = rows.append_column("msg_key", message_keys(rows, kind))
             rows = self.labelled(rows)
+            if kind == "positions" and self._early_tell and self._labels_known(rows):
+                self._told.append(rows)
+                for subscribers in self.subscribers:
+                    for fn in subscribers.labelled:
+                        fn(rows)
             stored = self.store.write(kind, rows)
             if self.subscribers or self.alerts is not None:
                 self._stored.append((kind, rows))
             self.report.stored[kind] += stored
             n += stored
         return n
+
+    def _labels_known(self, rows: pa.Table) -> bool:
+        """Whether every ``label_id`` of ``rows`` was committed (a subscriber reads them)."""
+        return _label_ids(rows) <= self._known_labels
 
     def labelled(self, rows: pa.Table) -> pa.Table:
         """``rows`` with ``label_id``, by the input each row was read from."""
@@ -397,3 +350,9 @@ class StoreSink:
             self.wrote["segments"] |= set(segments.column("segment_id").to_pylist())
             rows = self.labeller.derived(segments, kind="segments")
             self.report.stored["segments"] += self.store.write("segments", rows)
+
+
+def _label_ids(rows: pa.Table) -> set[int]:
+    """The distinct ``label_id`` values of ``rows``."""
+    ids: Any = pc.unique(rows.column("label_id")).drop_null()
+    return {int(i) for i in ids.to_pylist()}

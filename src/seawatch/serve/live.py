@@ -1,13 +1,14 @@
 """``/live``: a WebSocket stream of the records live ingest stores (positions, events, ...).
 
-In: the rows the store sink tells ``app.state.subscribers`` after each commit, one list of
+In: the rows the store sink tells ``app.state.subscribers`` (a batch's positions once
+labelled, before their commit; events and alerts after theirs), one list of
 callables per record kind of :data:`~seawatch.serve.subscription.TYPES` (with their
 ``label_id``; called from the ingest thread, which only enqueues here), and clients that
 connect with ``Authorization: Bearer <token>`` (or, from the web map, its session cookie)
 and send a subscription (the connection itself: :mod:`seawatch.serve.live_ws`). Out: to
 each client, a frame per kind of what its reader may read inside its filters, each with
 the combined marking of its items, as soon as the rows are told (:data:`TICK_S`: at most
-ten frames a second per kind; a batch's positions, told as soon as they are committed, go
+ten frames a second per kind; a batch's positions, told as soon as they are labelled, go
 out before its detectors have run, and its events after them). A slow client never slows
 ingest: its queue is bounded (:mod:`seawatch.serve.live_client`); positions are coalesced
 to the latest per vessel (then the oldest dropped) and the client told
@@ -374,6 +375,7 @@ def install_live(app: FastAPI) -> None:
     hub.metrics = app.state.metrics
     app.state.live = hub
     app.state.metrics.parts["live_history"] = hub.history_bytes
-    for kind in TYPES:
-        getattr(app.state.subscribers, kind).append(functools.partial(hub.offer, kind))
+    for kind in TYPES:  # positions as soon as labelled, before their commit
+        told = "labelled" if kind == "positions" else kind
+        getattr(app.state.subscribers, told).append(functools.partial(hub.offer, kind))
     app.add_api_websocket_route("/live", live, name="live")  # seawatch.serve.live_ws

@@ -27,6 +27,9 @@ __all__ = ["Labeller", "VesselLabels", "vessel_rows"]
 
 log = logging.getLogger(__name__)
 
+PENDING_PAIRS = 65_536
+"""(MMSI, label) pairs :class:`VesselLabels` keeps unfolded at most (a few MB)."""
+
 
 def vessel_rows(positions: pa.Table) -> pa.Table:
     """Positions a vessel reported with a time and a position (base stations, aids to
@@ -49,12 +52,29 @@ def vessel_rows(positions: pa.Table) -> pa.Table:
 class VesselLabels:
     """Label ids of each MMSI's records stored in this run (for derived records)."""
 
-    by_mmsi: dict[int, set[int]] = field(default_factory=dict)
+    _by_mmsi: dict[int, set[int]] = field(default_factory=dict)
     _seen: set[int] = field(default_factory=set)
     """Each (MMSI, label id) pair added, as ``mmsi << 32 | label_id``: a live feed's
     batches repeat the same vessels, so only new pairs reach the Python loop (NumPy
     finds a batch's distinct pairs; a group-by and a loop over all of them per batch cost
     ~3 ms of a 600-row batch's ~45)."""
+    _pending: list[np.ndarray[Any, np.dtype[np.int64]]] = field(default_factory=list)
+    """Each batch's distinct pairs, not yet in :attr:`by_mmsi`: folded in when it is read
+    (the events' and segments' labels, after the detectors) or when
+    :data:`PENDING_PAIRS` wait, so a live batch's positions are not held for the loop."""
+    _pending_n: int = 0
+
+    @property
+    def by_mmsi(self) -> dict[int, set[int]]:
+        """MMSI → the label ids of its records added so far."""
+        self._fold()
+        return self._by_mmsi
+
+    @by_mmsi.setter
+    def by_mmsi(self, value: dict[int, set[int]]) -> None:
+        self._pending, self._pending_n = [], 0
+        self._by_mmsi = value
+        self._seen = {m << 32 | i for m, ids in value.items() for i in ids}
 
     def add(self, rows: pa.Table) -> None:
         if rows.num_rows == 0:
@@ -65,16 +85,27 @@ class VesselLabels:
             mmsi, lid = mmsi.filter(valid), lid.filter(valid)
         m = np.asarray(mmsi.to_numpy(zero_copy_only=False), np.int64)
         lab = np.asarray(lid.to_numpy(zero_copy_only=False), np.int64)
-        keys = (m << 32) | (lab & 0xFFFFFFFF)  # MMSIs are < 2**30, label ids int32
-        for key in set(np.unique(keys).tolist()) - self._seen:
+        keys = np.unique((m << 32) | (lab & 0xFFFFFFFF))  # MMSIs are < 2**30, label ids int32
+        self._pending.append(keys)
+        self._pending_n += len(keys)
+        if self._pending_n >= PENDING_PAIRS:
+            self._fold()
+
+    def _fold(self) -> None:
+        if not self._pending:
+            return
+        keys = np.unique(np.concatenate(self._pending))
+        self._pending, self._pending_n = [], 0
+        for key in set(keys.tolist()) - self._seen:
             self._seen.add(key)
-            self.by_mmsi.setdefault(key >> 32, set()).add(key & 0xFFFFFFFF)
+            self._by_mmsi.setdefault(key >> 32, set()).add(key & 0xFFFFFFFF)
 
     def of(self, mmsis: Iterable[int | None]) -> set[int]:
         out: set[int] = set()
+        by_mmsi = self.by_mmsi
         for m in mmsis:
             if m is not None:
-                out |= self.by_mmsi.get(int(m), set())
+                out |= by_mmsi.get(int(m), set())
         return out
 
 

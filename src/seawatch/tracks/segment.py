@@ -321,14 +321,35 @@ def _spliced(
         for old, f in zip(fields, _STATE_FIELDS, strict=True):
             old[rows] = getattr(new, f)  # new: the touched MMSIs' rows, in the same order
         return state
-    cuts = np.concatenate([[0], hi])
-    ends = np.concatenate([lo, [len(state)]])
+    size = len(state) - int(counts.sum()) + int(got.sum())
     arrays: list[Any] = []
     for old, f in zip(fields, _STATE_FIELDS, strict=True):
         got_f = getattr(new, f)
-        pieces = [old[a:b] for a, b in zip(cuts.tolist(), ends.tolist(), strict=True)]
-        parts: list[Any] = [None] * (2 * len(pieces) - 1)
-        parts[::2] = pieces
-        parts[1::2] = [got_f[a:b] for a, b in zip(nlo.tolist(), nhi.tolist(), strict=True)]
-        arrays.append(np.concatenate(parts))
+        out = np.empty((size, *old.shape[1:]), old.dtype)
+        width = int(np.prod(old.shape[1:], dtype=np.int64))  # values a row
+        _merge_rows(_flat(old), _flat(got_f.astype(old.dtype, copy=False)), lo, hi, nlo, nhi,
+                    width, _flat(out))  # fmt: skip
+        arrays.append(out)
     return SegmenterState(*arrays)
+
+
+def _flat(a: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """``a``'s values, flat (a view: a copy only when ``a`` is not contiguous)."""
+    return np.ascontiguousarray(a).reshape(-1)
+
+
+@njit(cache=True, nogil=True)
+def _merge_rows(old: Any, new: Any, lo: Any, hi: Any, nlo: Any, nhi: Any, width: int,
+                out: Any) -> None:  # fmt: skip  # pragma: no cover
+    """Rows of ``old`` with its rows ``lo[k]:hi[k]`` replaced by ``new``'s ``nlo[k]:nhi[k]``
+    (``width`` values a row), into ``out``: one pass, the rows between spans copied whole."""
+    o, prev = 0, 0
+    for k in range(lo.shape[0]):
+        n = (lo[k] - prev) * width
+        out[o : o + n] = old[prev * width : lo[k] * width]
+        o += n
+        m = (nhi[k] - nlo[k]) * width
+        out[o : o + m] = new[nlo[k] * width : nhi[k] * width]
+        o += m
+        prev = hi[k]
+    out[o:] = old[prev * width :]
