@@ -94,9 +94,10 @@ deps:
 # REQUIRE_CHROMIUM=1 the browser tests' skip (no Debian chromium).
 # The suite runs on TEST_WORKERS processes (pytest-xdist), each taking a whole test file at a
 # time (module fixtures such as a served node are made once), the most expensive files first
-# (tests/file_costs.py); TEST_WORKERS=0 runs it in one process. Four, on two cores: many tests
-# wait on servers, subprocesses and sockets, and two workers kept the cores ~65 % busy.
-TEST_WORKERS ?= 4
+# (tests/file_costs.py); TEST_WORKERS=0 runs it in one process. Two, on two cores: the suite
+# is CPU-bound (four workers in a fresh clone: pytest 19.8 min against 17.6-19.0 with two, and
+# 15 % more CPU).
+TEST_WORKERS ?= 2
 REQUIRE_POSTGRES = $(shell [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && echo 1 || echo 0)
 
 # The virtual environment and the web map's npm packages install side by side; then the
