@@ -27,29 +27,10 @@ _LOG_LEVELS = SETTINGS["log_level"].choices
 
 #: The subcommands that live in their own modules, imported when invoked (or listed by
 #: ``--help``): ``seawatch users list`` does not load the engine, the server and the simulator.
-_SUBCOMMANDS = {
-    name: f"seawatch.cli.{module}:{name}_command"
-    for name, module in {
-        "alerts": "alerts",
-        "audit": "audit",
-        "db": "db",
-        "decode": "decode",
-        "demo": "demo",
-        "detect": "detect",
-        "export": "export",
-        "ingest": "ingest",
-        "node": "node",
-        "peers": "peers",
-        "ports": "ports",
-        "query": "query",
-        "run": "run",
-        "serve": "serve",
-        "share": "share",
-        "simulate": "simulate",
-        "users": "users",
-        "zones": "zones",
-    }.items()
-}
+_SUBCOMMANDS = (
+    "alerts", "audit", "db", "decode", "demo", "detect", "export", "ingest", "node",
+    "peers", "ports", "query", "run", "serve", "share", "simulate", "users", "zones",
+)  # fmt: skip  # each is ``<name>_command`` of ``seawatch.cli.<name>``
 
 
 class _Group(SeawatchGroup):
@@ -60,8 +41,8 @@ class _Group(SeawatchGroup):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in _SUBCOMMANDS and cmd_name not in self.commands:
-            module, attr = _SUBCOMMANDS[cmd_name].split(":")
-            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
+            module = importlib.import_module(f"seawatch.cli.{cmd_name}")
+            self.add_command(getattr(module, f"{cmd_name}_command"), cmd_name)
         return super().get_command(ctx, cmd_name)
 
 
