@@ -51,6 +51,15 @@ def _rotr(x: Any, n: int) -> Any:  # pragma: no cover
     return (x >> np.uint64(n)) | (x << np.uint64(64 - n))
 
 
+_LANES = np.array(
+    [[0, 4, 8, 12], [1, 5, 9, 13], [2, 6, 10, 14], [3, 7, 11, 15],
+     [0, 5, 10, 15], [1, 6, 11, 12], [2, 7, 8, 13], [3, 4, 9, 14]],
+    np.int64,
+)  # fmt: skip
+"""The words each of a round's eight mixings takes: read from an array, not passed as
+literal ints (numba would compile a specialization of ``_g`` per literal)."""
+
+
 @njit(**HELPER)
 def _g(v: Any, a: int, b: int, c: int, d: int, x: Any, y: Any) -> None:  # pragma: no cover
     v[a] = v[a] + v[b] + x
@@ -75,14 +84,9 @@ def _compress(
         v[14] = ~v[14]
     for r in range(12):
         s = sigma[r % 10]
-        _g(v, 0, 4, 8, 12, m[s[0]], m[s[1]])
-        _g(v, 1, 5, 9, 13, m[s[2]], m[s[3]])
-        _g(v, 2, 6, 10, 14, m[s[4]], m[s[5]])
-        _g(v, 3, 7, 11, 15, m[s[6]], m[s[7]])
-        _g(v, 0, 5, 10, 15, m[s[8]], m[s[9]])
-        _g(v, 1, 6, 11, 12, m[s[10]], m[s[11]])
-        _g(v, 2, 7, 8, 13, m[s[12]], m[s[13]])
-        _g(v, 3, 4, 9, 14, m[s[14]], m[s[15]])
+        for k in range(8):
+            a, b, c, d = _LANES[k]
+            _g(v, a, b, c, d, m[s[2 * k]], m[s[2 * k + 1]])
     for i in range(8):
         h[i] ^= v[i] ^ v[i + 8]
 

@@ -92,6 +92,15 @@ def _kernel(
     return True, prev[:h], cur[:h], hrank[:h], ends
 
 
+def _read_only(a: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """A read-only view of ``a``: numba compiles a kernel once per combination of its
+    arrays' writability (arrays from Arrow are read-only, NumPy's own are not), so the
+    kernel's inputs are all given read-only (12 specializations were compiled, 3 needed)."""
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
 @dataclass(frozen=True)
 class Keys:
     """A chunk's keys (MMSI or IMO) and times, coded once for every field."""
@@ -218,8 +227,11 @@ def walk(keys: Keys, ok: Any, state: pa.Table | None, col: Any, need: Any = None
         s_data = data = _BYTES
         s_num, num = _numbers(s_values), _numbers(values)
     kernel: Any = _kernel
+    s_codes, s_ts, ts, s_num, num, s_off, s_data, off, data = (
+        _read_only(a) for a in (s_codes, s_ts, keys.ts, s_num, num, s_off, s_data, off, data)
+    )
     done, prev, cur, rank, ends = kernel(
-        s_codes, s_ts, keys.codes, keys.ts, ok, ok if need is None else need,
+        s_codes, s_ts, keys.codes, ts, ok, ok if need is None else need,
         len(keys.dictionary) + len(s_codes), is_text, s_num, num, s_off, s_data, off, data,
     )  # fmt: skip
     if not done:
