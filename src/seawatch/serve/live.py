@@ -282,7 +282,7 @@ class LiveHub:
                 chunks = done[key] = [
                     Chunk(r, idx[k : k + FRAME_ITEMS]) for k in range(0, len(idx), FRAME_ITEMS)
                 ]
-            lost = client.put(kind, chunks)
+            lost = client.put(kind, chunks, done)
             if lost and self.metrics is not None:
                 self.metrics.missed.labels(kind).inc(lost)
 
