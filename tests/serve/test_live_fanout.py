@@ -1,19 +1,25 @@
 """The hub's fan-out to many clients: what clients with the same queues keep when full is
 worked out once and shared (same chunks, so one frame text between them), and is what each
-would keep alone."""
+would keep alone; a new subscription is acknowledged without waiting for the replaced
+one's audit row (written meanwhile, on a thread of its own)."""
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from test_live_ws import WEST, _connect, _subscribe, live  # noqa: F401
 
 from seawatch.labels import Policy, Reader
+from seawatch.serve.audit import audit_rows
 from seawatch.serve.live_client import LIMITS, Client
 from seawatch.serve.live_frames import Chunk
 from seawatch.serve.live_render import Rendered
 from seawatch.serve.subscription import Subscription
+from seawatch.store import Store
 
 
 def _chunks(keys: list[int], size: int) -> list[Chunk]:
@@ -58,3 +64,30 @@ def test_clients_with_the_same_queue_share_what_they_keep() -> None:
         for x, y in zip(a.queues["positions"].chunks, b.queues["positions"].chunks, strict=True)
     )
     assert len(a.queues["positions"]) == LIMITS["positions"]
+
+
+def test_a_new_subscription_is_acknowledged_before_the_replaced_ones_audit_row(
+    live: tuple[Any, Store, str, dict],  # noqa: F811
+) -> None:
+    app, store, url, tokens = live
+
+    def rows() -> list[dict[str, Any]]:
+        with app.state.seawatch.lock:
+            got = audit_rows(store).to_pylist()
+        return [r for r in got if r["route"] == "/live" and r["user_name"] == "u1"]
+
+    before = len(rows())
+    with _connect(url, tokens["USA:SECRET"]) as ws:
+        assert _subscribe(ws, {"bbox": [WEST]})["type"] == "subscribed"
+        with app.state.seawatch.lock:  # the audit row cannot be written meanwhile
+            t0 = time.monotonic()
+            ack = _subscribe(ws, {"types": ["events"]})
+            assert time.monotonic() - t0 < 2.0
+            assert ack["type"] == "subscribed"
+            assert ack["types"] == ["events"]
+        deadline = time.monotonic() + 10
+        while len(rows()) == before:  # then it is written
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    (row, *_) = rows()[before:]
+    assert json.loads(row["query"])["bbox"] == [WEST]  # the replaced subscription's row

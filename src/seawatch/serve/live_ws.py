@@ -95,9 +95,10 @@ async def live(ws: WebSocket) -> None:
                 except SubscriptionError as exc:
                     await refuse(ws, str(exc))
                     return
-                await hub.audit(client, final=True)  # the row of the one it replaces
+                replaced = hub.audit_start(client)  # the row of the one it replaces
                 client.sub = new
                 await ws.send_json({"type": "subscribed", **client.sub.describe()})
+                await hub.audit(client, final=True, job=replaced)  # acknowledged first
     except WebSocketDisconnect:
         pass
     finally:
