@@ -41,6 +41,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -134,6 +135,7 @@ class LiveHub:
         self.history: deque[tuple[int, dict[str, Rendered]]] = deque()
         self._history_rows = 0
         self._discarded = False  # rows told while nobody listened: a gap in the history
+        self._audit_pool = ThreadPoolExecutor(1, thread_name_prefix="live-audit")
 
     # --- the ingest thread: enqueue only -----------------------------------------------
     def offer(self, kind: str, table: pa.Table) -> None:
@@ -282,7 +284,7 @@ class LiveHub:
                 chunks = done[key] = [
                     Chunk(r, idx[k : k + FRAME_ITEMS]) for k in range(0, len(idx), FRAME_ITEMS)
                 ]
-            lost = client.put(kind, chunks)
+            lost = client.put(kind, chunks, done)
             if lost and self.metrics is not None:
                 self.metrics.missed.labels(kind).inc(lost)
 
@@ -345,21 +347,36 @@ class LiveHub:
         return json.dumps({"type": "missed", **{k: missed.get(k, 0) for k in TYPES}})
 
     # --- the audit trail ----------------------------------------------------------------
-    def _audit_now(self, client: Client) -> None:
-        rows, ids = client.audit_due()
+    def _audit_now(self, client: Client, query: str, rows: int, ids: set[int]) -> None:
         marking = self.marking(frozenset(ids)) if ids else ""
-        query = json.dumps(client.sub.describe(), sort_keys=True)
         audit.record_stream(self.state, client.user, client.route, query, rows, marking)
 
-    async def audit(self, client: Client, *, final: bool = False) -> None:
+    def audit_start(self, client: Client) -> asyncio.Future[None]:
+        """Write ``client``'s audit row now: what was sent under its subscription until
+        now, counted at once (the client may go on, or change its subscription, while the
+        row is written: on a thread of its own, one row after another, so that many
+        clients' rows never hold up the threads the connections parse with)."""
+        rows, ids = client.audit_due()
+        query = json.dumps(client.sub.describe(), sort_keys=True)
+        loop = asyncio.get_running_loop()
+        return loop.run_in_executor(self._audit_pool, self._audit_now, client, query, rows, ids)
+
+    async def audit(
+        self,
+        client: Client,
+        *,
+        final: bool = False,
+        job: asyncio.Future[None] | None = None,
+    ) -> None:
         """Write ``client``'s audit row when due (every :data:`AUDIT_EVERY_S` with rows
-        sent), or now when ``final`` (it leaves or changes its subscription); a failure is
-        logged, the stream goes on."""
-        if not final and (
-            not client.rows_sent or time.monotonic() - client.audited_at < AUDIT_EVERY_S
-        ):
-            return
-        job = asyncio.ensure_future(asyncio.to_thread(self._audit_now, client))
+        sent), or now when ``final`` (it leaves or changes its subscription), or wait for
+        the row ``job`` (:meth:`audit_start`); a failure is logged, the stream goes on."""
+        if job is None:
+            if not final and (
+                not client.rows_sent or time.monotonic() - client.audited_at < AUDIT_EVERY_S
+            ):
+                return
+            job = self.audit_start(client)
         try:
             await asyncio.shield(job)  # cancelled meanwhile: the row is still written
         except asyncio.CancelledError:

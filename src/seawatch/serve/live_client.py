@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -83,9 +84,11 @@ class Client:
     labels_sent: set[int] = field(default_factory=set)
     audited_at: float = field(default_factory=time.monotonic)
 
-    def put(self, kind: str, chunks: list[Chunk]) -> int:
+    def put(self, kind: str, chunks: list[Chunk], shared: dict[Any, Any] | None = None) -> int:
         """Queue chunks of ``kind``; how many queued items were coalesced or dropped to
-        stay in bounds."""
+        stay in bounds. ``shared``: what clients put to in the same fan-out kept (clients
+        whose queues hold the same chunks keep the same, so it is worked out once and its
+        chunks, hence their frames, are shared too)."""
         q = self.queues.setdefault(kind, Queue())
         if q.since is None:
             q.since = time.monotonic()
@@ -95,7 +98,16 @@ class Client:
         limit = LIMITS.get(kind, DEFAULT_LIMIT)
         if q.items <= limit:
             return 0
-        lost = q.keep(limit, kind in COALESCE)
+        before = tuple(q.chunks)
+        key = ("kept", kind, limit, *map(id, before))  # ids unique: ``before`` kept alive
+        found = None if shared is None else shared.get(key)
+        if found is None:
+            lost = q.keep(limit, kind in COALESCE)
+            if shared is not None:
+                shared[key] = (before, tuple(q.chunks), q.items, lost)
+        else:
+            _, kept, q.items, lost = found
+            q.chunks = list(kept)
         self.missed[kind] = self.missed.get(kind, 0) + lost
         return lost
 

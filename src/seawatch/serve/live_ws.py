@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import WebSocket, WebSocketDisconnect
 
@@ -23,12 +23,34 @@ from seawatch.serve.sessions import COOKIE
 from seawatch.serve.subscription import TYPES, Subscription, SubscriptionError
 
 if TYPE_CHECKING:
+    from seawatch.labels import Reader
     from seawatch.serve.live import LiveHub
 
-__all__ = ["SUBSCRIBE_TIMEOUT_S", "live"]
+__all__ = ["INLINE_SUBSCRIPTION_CHARS", "SUBSCRIBE_TIMEOUT_S", "live"]
 
 SUBSCRIBE_TIMEOUT_S = 10.0
 """A connection that sends no subscription within this long is refused."""
+
+
+INLINE_SUBSCRIPTION_CHARS = 4_096
+"""A subscription this short that names no areas is parsed on the event loop (microseconds),
+not on asyncio's threads, where it would wait behind other connections' store reads (a
+thousand clients connecting at once: seconds)."""
+
+
+class _AreasNamedError(SeawatchError):
+    """The subscription names areas: looked up in the store, on a thread."""
+
+
+def _no_areas(ids: list[str]) -> dict[str, Any]:
+    raise _AreasNamedError
+
+
+async def _parse(text: str, hub: LiveHub, reader: Reader) -> Subscription:
+    if len(text) <= INLINE_SUBSCRIPTION_CHARS:
+        with contextlib.suppress(_AreasNamedError):
+            return Subscription.parse(text, _no_areas)
+    return await asyncio.to_thread(Subscription.parse, text, areas_for(hub.state, reader))
 
 
 async def _send(ws: WebSocket, hub: LiveHub, client: Client) -> None:
@@ -71,7 +93,7 @@ async def live(ws: WebSocket) -> None:
         return
     try:
         text = await asyncio.wait_for(ws.receive_text(), SUBSCRIBE_TIMEOUT_S)
-        sub = await asyncio.to_thread(Subscription.parse, text, areas_for(hub.state, reader))
+        sub = await _parse(text, hub, reader)
     except TimeoutError:
         await refuse(ws, f"no subscription within {SUBSCRIBE_TIMEOUT_S:g} s")
         return
@@ -89,15 +111,14 @@ async def live(ws: WebSocket) -> None:
             text = await ws.receive_text()
             async with client.sending:
                 try:
-                    new = await asyncio.to_thread(
-                        Subscription.parse, text, areas_for(hub.state, reader)
-                    )
+                    new = await _parse(text, hub, reader)
                 except SubscriptionError as exc:
                     await refuse(ws, str(exc))
                     return
-                await hub.audit(client, final=True)  # the row of the one it replaces
+                replaced = hub.audit_start(client)  # the row of the one it replaces
                 client.sub = new
                 await ws.send_json({"type": "subscribed", **client.sub.describe()})
+                await hub.audit(client, final=True, job=replaced)  # acknowledged first
     except WebSocketDisconnect:
         pass
     finally:
