@@ -77,7 +77,7 @@ def _wrap(x: float) -> float:
     return y - 180.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def discrepancy_nm(
     lon1: float, lat1: float, sp1: float, sin1: float, cos1: float, coslat1: float,
     lon2: float, lat2: float, sp2: float, sin2: float, cos2: float, coslat2: float,
@@ -98,19 +98,25 @@ def discrepancy_nm(
     x1p = lon2 + sin2 * r2 / (coslat2 + 1e-3)
     y1p = lat2 + cos2 * r2
     nm_lon = 60.0 * math.cos(math.radians(0.5 * (lat1 + lat2)))
-    d1 = 0.5 * (
-        math.hypot(nm_lon * _wrap(x1p - lon1), 60.0 * (y1p - lat1))
-        + math.hypot(nm_lon * _wrap(x2p - lon2), 60.0 * (y2p - lat2))
-    )
+    a1, b1 = nm_lon * _wrap(x1p - lon1), 60.0 * (y1p - lat1)
+    a2, b2 = nm_lon * _wrap(x2p - lon2), 60.0 * (y2p - lat2)
+    h1 = math.hypot(a1, b1)
+    # hypot is a function of its arguments' magnitudes: two points that both stayed put
+    # (no dead reckoning) give the same pair twice, and the same value
+    h2 = h1 if abs(a2) == abs(a1) and abs(b2) == abs(b1) else math.hypot(a2, b2)
+    d1 = 0.5 * (h1 + h2)
     dy = 60.0 * (lat2 - lat1)
     dx = nm_lon * _wrap(lon2 - lon1)
-    dist = math.hypot(dy, dx)
-    d2 = dist * shape
     t21 = sin1 * dx + cos1 * dy
     n21 = abs(cos1 * dx - sin1 * dy) if 0.0 < t21 <= sp1 * hours else math.inf
     t12 = sin2 * dx + cos2 * dy
     n12 = abs(cos2 * dx - sin2 * dy) if 0.0 < t12 <= sp2 * hours else math.inf
     d3 = 0.5 * (n12 + n21) * shape
+    # d2 = hypot(dy, dx) × shape is at least max(|dy|, |dx|) × shape (rounding is monotone):
+    # when that bound is already ≥ d1, d2 cannot be the smallest and its hypot is not needed
+    if shape >= 0.0 and d1 <= max(abs(dy), abs(dx)) * shape and d3 == d3:
+        return min(d1, d3)
+    d2 = math.hypot(dy, dx) * shape
     return min(d1, d2, d3)
 
 
@@ -143,6 +149,13 @@ def _reckoning_hours(p: np.ndarray, hours: float) -> float:
         return hours
     ratio = max(hours, 0.0) / float(p[P_PENALTY_H])
     return hours / (1.0 + math.pow(ratio, 1.0 - float(p[P_HOURS_EXP])))
+
+
+@njit(**HELPER)
+def _finite_reckoning(p: np.ndarray) -> bool:
+    """Whether :func:`_reckoning_hours` is finite and ≥ 0 for every hours ≥ 0 (a positive
+    penalty time and a finite exponent: always, with sane parameters)."""
+    return p[P_SCORING] == SCORING_2019 or (p[P_PENALTY_H] > 0.0 and math.isfinite(p[P_HOURS_EXP]))
 
 
 @njit(**HELPER)
@@ -223,15 +236,20 @@ def _score_segment(
     return best_metric, best_hours, best_k
 
 
-@njit(**HELPER)
+@njit(**HELPER, inline="always")
 def _point_metric(
     p: np.ndarray, q: int, x: int, hours: float, lat: float, lon: float, sp: float,
     sn: float, cs: float, coslat: float, wf: np.ndarray,
 ) -> float:  # fmt: skip
+    sp_w = wf[q, x, F_SPEED]
+    if sp_w == 0.0 and sp == 0.0 and hours >= 0.0 and _finite_reckoning(p):
+        reckon = 0.0  # neither point moves: speed × any finite hours ≥ 0 is the same zero
+    else:
+        reckon = _reckoning_hours(p, hours)
     d = discrepancy_nm(
-        wf[q, x, F_LON], wf[q, x, F_LAT], wf[q, x, F_SPEED], wf[q, x, F_SIN],
+        wf[q, x, F_LON], wf[q, x, F_LAT], sp_w, wf[q, x, F_SIN],
         wf[q, x, F_COS], wf[q, x, F_COSLAT], lon, lat, sp, sn, cs, coslat,
-        _reckoning_hours(p, hours), p[P_SHAPE_FACTOR],
+        reckon, p[P_SHAPE_FACTOR],
     )  # fmt: skip
     metric: float = match_metric(p, hours, d)
     return metric
