@@ -173,8 +173,7 @@ class Load:
                 ddl.execute(PG_ENTER)  # its write number counts as drawn by a writer
                 ddl.execute(
                     f"CREATE TABLE {name} (LIKE positions INCLUDING DEFAULTS "
-                    f"INCLUDING GENERATED, CHECK (ts >= '{lo}' AND ts < '{hi}')) "
-                    "WITH (autovacuum_enabled = false)"  # vacuumed once, when finished
+                    f"INCLUDING GENERATED, CHECK (ts >= '{lo}' AND ts < '{hi}'))"
                 )
                 first = ddl.execute(f"SELECT nextval('{SEQUENCE}')").fetchone()
                 ddl.execute(f"COMMENT ON TABLE {name} IS '{LOADING}{int(first[0])}'")
@@ -301,24 +300,7 @@ def finish_day(con: Any, day: date, name: str, display: str) -> None:
             f"ALTER TABLE positions ATTACH PARTITION {part} FOR VALUES FROM ('{lo}') TO ('{hi}')"
         )
         con.execute(f"COMMENT ON TABLE {part} IS NULL")
-        con.execute(f"ALTER TABLE {part} RESET (autovacuum_enabled)")
-    settle(con, part)
     log.info("%s: %s loaded (%d repeated messages removed)", display, part, removed)
-
-
-def settle(con: Any, part: str) -> bool:
-    """``VACUUM (ANALYZE)`` of a day just attached (``con`` not in a transaction; else
-    left to autovacuum, False): its pages marked all-visible and the planner's statistics
-    made once, by the load. Loading tables are made with autovacuum off (reset at the
-    attach): before, autovacuum's insert threshold vacuumed them while the load still
-    wrote them, and left the days it had not reached to vacuum while the first readers
-    read (bench/RESULTS.md, 2026-12-07 h-pg 2)."""
-    from psycopg.pq import TransactionStatus
-
-    if con.info.transaction_status != TransactionStatus.IDLE:
-        return False
-    con.execute(f"VACUUM (ANALYZE) {part}")
-    return True
 
 
 def _merge(con: Any, name: str) -> None:
