@@ -20,8 +20,10 @@ dozen locals through each call on the hot path and scatter one loop across files
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-from numba import njit, types
+from numba import njit
 
 from seawatch.decode import reassembly as ra
 from seawatch.decode.sentence import (
@@ -57,6 +59,7 @@ REASONS = (
     "payload_too_long",
     "unknown_subtype",
 )
+_CODES: Any = tuple(np.int64(code) for code in range(len(REASONS)))
 (
     BAD_CHECKSUM,
     NO_CHECKSUM,
@@ -73,7 +76,11 @@ REASONS = (
     NOT_NMEA,
     PAYLOAD_TOO_LONG,
     UNKNOWN_SUBTYPE,
-) = range(len(REASONS))
+) = _CODES
+_ZERO: Any = np.int64(0)
+# NumPy integers, and the scanner's counters start at _ZERO: numba types a Python int as a
+# literal, and compiles a called function once per literal it is passed (_reject was
+# compiled 32 times, once per reason code and counters still at 0; now 3 times).
 
 # Columns of the message table
 M_START = 0  # index in pay of the message's first word (ten six-bit values, left-aligned)
@@ -104,25 +111,7 @@ def new_state() -> np.ndarray:
     return np.full(N_G, NO_TIME, np.int64)
 
 
-# One compiled _reject and _reject_slot, whatever a caller passes: numba would compile a
-# specialization per distinct argument type, and the scanner's calls differ only by literal
-# ints (each reason code, and counters that start at 0), layout (a slice of the table) and
-# writability (the file's bytes are read-only, a held fragment's are not): 32 and 6
-# specializations, ~40 % of the scanner's compile time in a fresh checkout.
-_REJECTS = types.Array(types.int64, 2, "A")
-_BYTES = types.Array(types.uint8, 1, "C")
-_REJECT = types.UniTuple(types.int64, 2)(  # type: ignore[no-untyped-call]
-    _REJECTS, _BYTES, types.int64, types.int64, types.int64, types.int64,
-    types.Array(types.uint8, 1, "C", readonly=True), types.int64, types.int64,
-)  # fmt: skip
-_REJECT_SLOT = types.UniTuple(types.int64, 2)(  # type: ignore[no-untyped-call]
-    _REJECTS, _BYTES, types.int64, types.int64, types.Array(types.int64, 2, "C"),
-    types.Array(types.int64, 2, "C"), types.Array(types.uint8, 3, "C"),
-    types.Array(types.int64, 2, "C"), types.int64, types.int64,
-)  # fmt: skip
-
-
-@njit(_REJECT, cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _reject(
     rej: np.ndarray,
     rejbuf: np.ndarray,
@@ -150,7 +139,7 @@ def _reject(
     return nr + 1, nrb + n
 
 
-@njit(_REJECT_SLOT, cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _reject_slot(
     rej: np.ndarray,
     rejbuf: np.ndarray,
@@ -174,7 +163,7 @@ def _reject_slot(
                 meta[s, ra.S_FIRST_LINE],
                 reason,
                 sraw[s, f],
-                0,
+                _ZERO,
                 sraw_len[s, f],
             )
     return nr, nrb
@@ -214,8 +203,8 @@ def scan(
     npay = 0
     nst = 0
     nraw = 0
-    nr = 0
-    nrb = 0
+    nr = _ZERO
+    nrb = _ZERO
     line = line_no0
     pos = 0
     while pos < n:
@@ -625,8 +614,8 @@ def flush(
     rejbuf: np.ndarray,
 ) -> tuple[int, int]:
     """End of input: every fragment still waiting is an orphan."""
-    nr = 0
-    nrb = 0
+    nr = _ZERO
+    nrb = _ZERO
     while used[0] > 0:
         s = used[1]
         nr, nrb = _reject_slot(rej, rejbuf, nr, nrb, meta, spay_len, sraw, sraw_len, s, ORPHAN)
