@@ -177,14 +177,18 @@ def test_exports_parse_and_carry_labels(sim_run: tuple[Result, Path]) -> None:
     assert f"marked {marking}" in text
 
 
-def test_rerun_is_safe(sim_run: tuple[Result, Path], tmp_path: Path) -> None:
-    """The default store is rebuilt each run (same answer); a kept --db gains nothing twice."""
-    first, out = sim_run
-    again = run(*SMALL, "--out", str(out))
+def test_rerun_is_safe(tmp_path: Path) -> None:
+    """The default store is rebuilt each run (same answer); a kept --db gains nothing twice.
+    (A small run: 10 vessels, 2 h, 116 events of three types.)"""
+    tiny = ["--vessels", "10", "--hours", "2", "--seed", "5"]
+    first = run(*tiny, "--out", str(tmp_path / "default"))
+    again = run(*tiny, "--out", str(tmp_path / "default"))
+    assert first.exit_code == 0, first.output
     assert again.exit_code == 0, again.output
+    assert sum(counts_in(first.stdout).values()) > 0
     assert counts_in(again.stdout) == counts_in(first.stdout)
     db = tmp_path / "kept.duckdb"
-    tiny = ["--vessels", "10", "--hours", "2", "--seed", "5", "--out", str(tmp_path / "o")]
+    tiny += ["--out", str(tmp_path / "o")]
     one = run(*tiny, "--db", str(db))
     tables_one, _ = store_counts(db)
     two = run(*tiny, "--db", str(db))

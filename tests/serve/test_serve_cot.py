@@ -23,8 +23,11 @@ from xml.etree import ElementTree as ET
 import cot_clients
 import pyarrow.compute as pc
 import pytest
-from test_serve_live import _free_port, _seawatch, feed_server
+from click.testing import CliRunner
+from test_serve_live import _free_port, feed_server
 
+from seawatch.cli.main import cli
+from seawatch.engine.ingest import ingest
 from seawatch.labels import Reader
 from seawatch.serve.cot_markers import event_cot_type
 from seawatch.settings import load_settings
@@ -43,9 +46,9 @@ SPLIT_LON = 72.0  # the rule below labels what is west of it for USA only
 
 def _split(lines_file: Path, env: dict[str, str], tmp_path: Path) -> float:
     """A meridian that splits the sample's vessels in two (their median longitude)."""
-    ref = str(tmp_path / "ref.duckdb")
-    _seawatch("ingest", str(lines_file), "--db", ref, env=env)
-    with open_store(ref, load_settings(env=env)) as store:
+    settings = load_settings(env=env)
+    with open_store(tmp_path / "ref.duckdb", settings) as store:
+        ingest(store, [lines_file], settings)  # as `seawatch ingest FILE` stores it
         lon = Query(store, Reader.node_admin("test: cot split")).latest()["lon"]
         return float(pc.approximate_median(lon).as_py())
 
@@ -178,7 +181,9 @@ def test_live_events_reach_the_cot_port_as_markers_for_its_reader_only(tmp_path:
     feed = cot_clients.SimFeed(tmp_path, env)
     db, cot_port = str(tmp_path / "node.duckdb"), cot_clients.free_port()
     for kind in ("gap", "encounter"):  # alert rules fired live, sent as alarms too
-        _seawatch("alerts", "rules", "add", f"any {kind}", "--kind", kind, "--db", db, env=env)
+        cmd = ["alerts", "rules", "add", f"any {kind}", "--kind", kind, "--db", db]
+        added = CliRunner().invoke(cli, cmd, env=env)
+        assert added.exit_code == 0, added.output
     args = ["--tcp", f"127.0.0.1:{feed.port}", "--db", db, "--batch-s", "0.5"]
     proc = cot_clients.serve(
         [*args, "--cot-port", str(cot_port), "--cot-reader", EVENT_READER], env

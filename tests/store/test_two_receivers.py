@@ -26,9 +26,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from seawatch.cli.main import cli
 from seawatch.engine.detect import detect_files
 from seawatch.engine.ingest import ingest
 from seawatch.labels import Reader
@@ -72,7 +74,9 @@ def split(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The simulator's stream (``all.nmea``) and its two receivers' files."""
     work = tmp_path_factory.mktemp("two")
     sim = work / "sim"
-    _cli("simulate", "--hours", "3", "--vessels", "60", "--seed", "1", "--out", str(sim))
+    simulate = ["simulate", "--hours", "3", "--vessels", "60", "--seed", "1", "--out", str(sim)]
+    made = CliRunner().invoke(cli, simulate)  # the input, made in-process
+    assert made.exit_code == 0, made.output
     lines = b"".join(p.read_bytes() for p in sorted(sim.glob("ais-*.nmea"))).splitlines(
         keepends=True
     )
@@ -212,14 +216,20 @@ def test_live_feed_replaying_both(replay: int, reference: dict, tmp_path: Path) 
     _same(_stored(str(tmp_path / "seawatch.duckdb")), reference)
 
 
+SPLIT_SETTINGS = {"SEAWATCH_DECODE_CHUNK_BYTES": "64KiB"}
+
+
 @pytest.fixture(scope="module")
-def small(split: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:  # type: ignore[type-arg]
-    """The first hour of the stream, and detect's answer on it as one file."""
+def small(
+    split: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[list, dict[str, list]]:  # type: ignore[type-arg]
+    """The first hour of the stream's messages, and detect's answer on it as one file."""
     lines = split["all"].read_bytes().splitlines(keepends=True)
     first = [x for x in lines if int(x.split(b"c:")[1][:10]) < 1748736000 + 3600]
-    path = tmp_path_factory.mktemp("small") / "hour.nmea"
+    folder = tmp_path_factory.mktemp("small")
+    path = folder / "hour.nmea"
     path.write_bytes(b"".join(first))
-    return path, _groups(first)
+    return _groups(first), _detect([path], folder / "one", load_settings(env=SPLIT_SETTINGS))
 
 
 @settings(
@@ -229,12 +239,12 @@ def small(split: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> t
 )
 @given(data=st.data())
 def test_random_splits_give_the_same_answer(
-    small: tuple[Path, list],
+    small: tuple[list, dict[str, list]],
     tmp_path: Path,
     data: st.DataObject,  # type: ignore[type-arg]
 ) -> None:
     """Each message goes to one of k files at random (order kept within a file)."""
-    path, groups = small
+    groups, ref = small
     k = data.draw(st.integers(2, 5), label="files")
     seed = data.draw(st.integers(0, 2**32 - 1), label="seed")
     rng = random.Random(seed)
@@ -247,7 +257,4 @@ def test_random_splits_give_the_same_answer(
         f = run / f"part{i}.nmea"
         f.write_bytes(b"".join(part))
         files.append(f)
-    settings_ = load_settings(env={"SEAWATCH_DECODE_CHUNK_BYTES": "64KiB"})
-    got = _detect(files, run / "split", settings_)
-    ref = _detect([path], run / "one", settings_)
-    _same(got, ref)
+    _same(_detect(files, run / "split", load_settings(env=SPLIT_SETTINGS)), ref)

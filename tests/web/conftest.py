@@ -37,15 +37,25 @@ LABELS = ("CONFIDENTIAL//REL TO IND, JPN", "SECRET//REL TO IND")
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's headless chromium (the test modules that use it skip, or fail under
-    ``REQUIRE_CHROMIUM=1``, without it: see :func:`browser.require_chromium`)."""
+def chromium() -> Iterator[Browser]:
+    """Debian's headless chromium, one per test module (the test modules that use it skip,
+    or fail under ``REQUIRE_CHROMIUM=1``, without it: see :func:`browser.require_chromium`)."""
     if not (web.WEB_DIST / "index.html").is_file():
         pytest.fail("the map is not built: run `make web`")
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield b
         b.close()
+
+
+@pytest.fixture
+def browser(chromium: Browser) -> Iterator[Browser]:
+    """The module's chromium for one test: the pages the test opened are closed after it
+    (left open, each kept its map, its live connection and its timers running in the
+    browser through the module's later tests)."""
+    yield chromium
+    for context in chromium.contexts:
+        context.close()
 
 
 @pytest.fixture(scope="module")
