@@ -14,6 +14,9 @@ import pytest
 from file_costs import load as load_file_costs
 from file_costs import order as order_by_cost
 
+pytest_plugins = ("partitioned_days",)
+"""The partitioned engine's days, reference and Dask clusters, made once per process."""
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 _KEPT = {
     "SEAWATCH_REQUIRE_POSTGRES",

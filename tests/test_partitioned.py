@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from seawatch.decode import decode
 from seawatch.decode.schemas import conform
 from seawatch.engine.canonical import digests
-from seawatch.engine.dask_engine import local_cluster, run_partitioned
+from seawatch.engine.dask_engine import run_partitioned
 from seawatch.engine.detect import detect_files
 from seawatch.engine.partitions import Manifest, bucket_of, read_part, write_partitions
 from seawatch.engine.sinks import ParquetDirSink
@@ -84,11 +84,11 @@ def reference(inputs: list[Path], tmp_path_factory: pytest.TempPathFactory) -> d
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
-    """One loopback LocalCluster of 1 worker process for the module."""
+def cluster(scheduler_one: str) -> Iterator[Any]:
+    """A client of a loopback LocalCluster of 1 worker process (tests/partitioned_days.py)."""
     from distributed import Client
 
-    with local_cluster(1) as c, Client(c) as client:
+    with Client(scheduler_one) as client:
         yield client
 
 

@@ -6,131 +6,26 @@ previous state, and running the day again gives the clean answer; the other engi
 states and rows of a past day that cannot be run again are refused, not silently different
 (another bucket count: tests/test_partitioned_rebucket.py).
 
-The data (tests/test_partitioned.py) crosses midnight: a gap, loitering and an encounter
-span it, and a ship changes MMSI across buckets; it is cut at midnight into a file per day.
+The data, helpers and clusters are tests/partitioned_days.py's.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
+from partitioned_days import Days, _us, canonical, cut, run
 from seawatch.cli.main import cli
-from seawatch.decode import decode
-from seawatch.decode.schemas import conform
 from seawatch.engine import across
-from seawatch.engine.canonical import digest
-from seawatch.engine.dask_engine import local_cluster
-from seawatch.engine.ingest import ingest
 from seawatch.engine.state import StateFileError, StateStore
 from seawatch.errors import InputError
-from seawatch.settings import load_settings
-from seawatch.store import TABLES, open_store
-from seawatch.store.tables import SEQ
-from test_partitioned import write_inputs
-
-NODE = load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
-STORED = ("positions", "statics", "segments", "events")
-
-
-Days = tuple[list[Path], list[Path], int, int]
-
-
-def cut(d: Path, at: list[datetime]) -> list[list[Path]]:
-    """The inputs of tests/test_partitioned.py cut at the times ``at``: a file per piece and
-    kind (a kind without rows in a piece has none)."""
-    tables: dict[str, list[pa.Table]] = {"positions": [], "statics": []}
-    for path in write_inputs(d / "inputs"):
-        found, _ = decode(path)
-        for kind in tables:
-            if kind in found and found[kind].num_rows:
-                tables[kind].append(conform(found[kind], kind))
-    files: list[list[Path]] = [[] for _ in range(len(at) + 1)]
-    for kind, parts in tables.items():
-        table = pa.concat_tables(parts)
-        ts = table.column("ts")
-        bounds = [None, *(pa.scalar(t, ts.type) for t in at), None]
-        for k in range(len(at) + 1):
-            lo, hi = bounds[k], bounds[k + 1]
-            mask = pc.and_(pc.greater_equal(ts, lo) if lo else pc.is_valid(ts),
-                           pc.less(ts, hi) if hi else pc.is_valid(ts))  # fmt: skip
-            part = table.filter(mask)
-            if part.num_rows:
-                files[k].append(d / f"{kind}-{k}.parquet")
-                pq.write_table(part, files[k][-1])
-    return files
-
-
-def _us(t: datetime) -> int:
-    return int(t.timestamp()) * 1_000_000
-
-
-@pytest.fixture(scope="module")
-def midnight(tmp_path_factory: pytest.TempPathFactory) -> datetime:
-    """The midnight the data crosses."""
-    found, _ = decode(write_inputs(tmp_path_factory.mktemp("probe"))[1])
-    last = pc.max(found["positions"].column("ts")).as_py()
-    return datetime.combine(last.date(), datetime.min.time(), UTC)
-
-
-@pytest.fixture(scope="module")
-def days(tmp_path_factory: pytest.TempPathFactory, midnight: datetime) -> Days:
-    """Day 1's files, day 2's, the midnight between them and the end of day 2 (µs)."""
-    day1, day2 = cut(tmp_path_factory.mktemp("days"), [midnight])
-    assert len(day1) == 2
-    assert day2
-    return day1, day2, _us(midnight), _us(midnight + timedelta(days=1))
-
-
-@pytest.fixture(scope="module")
-def scheduler() -> Iterator[str]:
-    with local_cluster(2) as cluster:
-        yield str(cluster.scheduler_address)
-
-
-def canonical(db: Path) -> dict[str, str]:
-    """Each stored table's digest (rows in a total order; not the write order, SEQ)."""
-    out = {}
-    with open_store(str(db), NODE) as store:
-        for name in STORED:
-            schema = TABLES[name].arrow_schema()
-            cols = [f.name for f in schema if f.name != SEQ]
-            rows = store.backend.fetch(f"SELECT {', '.join(cols)} FROM {name}", (),
-                                       pa.schema([schema.field(c) for c in cols]))  # fmt: skip
-            out[name] = digest(rows)
-    return out
-
-
-def run(tmp: Path, name: str, runs: list[tuple[list[Path], int | None]], engine: str = "local",
-        reports: list[Any] | None = None, **options: Any) -> dict[str, str]:  # fmt: skip
-    """``runs`` (files, watermark) one after another into a new store; its digests (and
-    the runs' reports appended to ``reports``)."""
-    db = tmp / f"{name}.duckdb"
-    states = StateStore(tmp / f"{name}-states")
-    for files, until in runs:
-        with open_store(str(db), NODE) as store:
-            report = ingest(store, files, NODE, detect=True, states=states, watermark_us=until,
-                            engine=engine, options=options)  # fmt: skip
-            assert not report.late
-            if reports is not None:
-                reports.append(report)
-    return canonical(db)
-
-
-@pytest.fixture(scope="module")
-def reference(days: Days, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """One run of the local engine over both days."""
-    day1, day2, _, end = days
-    return run(tmp_path_factory.mktemp("ref"), "whole", [(day1 + day2, end)])
 
 
 def test_the_local_engines_daily_runs_give_the_one_run_answer(
@@ -168,15 +63,14 @@ def test_partitioned_daily_runs_give_the_one_run_answer(
 
 
 def test_dask_daily_runs_give_the_one_run_answer(
-    days: Days, reference: dict[str, str], tmp_path: Path, scheduler: str
+    days: Days, reference: dict[str, str], tmp_path: Path, scheduler: str, scheduler_one: str
 ) -> None:
     day1, day2, midnight, end = days
     got = run(tmp_path, "dask", [(day1, midnight), (day2, end)], "dask", buckets=7,
               scheduler=scheduler)  # fmt: skip
     assert got == reference
-    with local_cluster(1) as one:
-        got = run(tmp_path, "one", [(day1, midnight), (day2, end)], "dask", buckets=64,
-                  scheduler=str(one.scheduler_address))  # fmt: skip
+    got = run(tmp_path, "one", [(day1, midnight), (day2, end)], "dask", buckets=64,
+              scheduler=scheduler_one)  # fmt: skip
     assert got == reference
 
 

@@ -8,7 +8,6 @@ streaming ingest stores (the loader, this process, is the store's only writer).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,6 @@ from click.testing import CliRunner
 
 from seawatch.cli.main import cli
 from seawatch.engine.canonical import digests
-from seawatch.engine.dask_engine import local_cluster
 from seawatch.engine.ingest import ingest
 from seawatch.settings import load_settings
 from seawatch.store import TABLES, Store, open_store
@@ -29,13 +27,6 @@ RECORDS = ("positions", "statics", "events", "segments")
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return write_inputs(tmp_path_factory.mktemp("inputs"))
-
-
-@pytest.fixture(scope="module")
-def scheduler() -> Iterator[str]:
-    """One loopback LocalCluster of 2 worker processes for the module: its address."""
-    with local_cluster(2) as cluster:
-        yield str(cluster.scheduler_address)
 
 
 def detect(inputs: list[Path], out: Path, *more: str) -> dict[str, str]:

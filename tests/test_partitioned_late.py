@@ -5,10 +5,9 @@ run over everything stores, byte for byte (canonical digests), in process with a
 count and task order and on LocalClusters of 1 and 2 workers; a bucket whose state comes out
 unchanged stops; a run failing meanwhile leaves the store and the states as they were.
 
-The data and helpers are tests/test_partitioned_daily.py's.
+The data, helpers and clusters are tests/partitioned_days.py's.
 """
 
-# ruff: noqa: F811 (the fixtures of tests/test_partitioned_daily.py, imported, are parameters)
 from __future__ import annotations
 
 import os
@@ -23,11 +22,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from partitioned_days import _us, canonical, cut, run
 from seawatch.engine import across
-from seawatch.engine.dask_engine import local_cluster
 from seawatch.engine.partition_journal import commit, roll_forward
 from seawatch.engine.state import StateStore
-from test_partitioned_daily import _us, canonical, cut, days, midnight, reference, run, scheduler  # noqa: F401 (fixtures)
 
 
 def late_day(tmp: Path, at: datetime) -> list[tuple[list[Path], int | None]]:
@@ -59,15 +57,13 @@ def test_late_rows_of_day_1_after_day_2_give_the_one_run_answer(
 @pytest.mark.parametrize("workers", [1, 2])
 def test_late_rows_of_a_past_day_on_a_cluster_give_the_one_run_answer(
     midnight: datetime, reference: dict[str, str], tmp_path: Path, scheduler: str,
-    workers: int,
+    scheduler_one: str, workers: int,
 ) -> None:  # fmt: skip
     runs = late_day(tmp_path, midnight)
     if workers == 2:
         assert run(tmp_path, "dask2", runs, "dask", buckets=5, scheduler=scheduler) == reference
         return
-    with local_cluster(1) as one:
-        got = run(tmp_path, "dask1", runs, "dask", buckets=16,
-                  scheduler=str(one.scheduler_address))  # fmt: skip
+    got = run(tmp_path, "dask1", runs, "dask", buckets=16, scheduler=scheduler_one)
     assert got == reference
 
 

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from seawatch.decode import DecodeStats, decode_stream
 from seawatch.engine.canonical import canonical, digests
-from seawatch.engine.dask_engine import local_cluster, run_partitioned
+from seawatch.engine.dask_engine import run_partitioned
 from seawatch.engine.decode_plan import plan
 from seawatch.engine.detect import detect_files
 from seawatch.engine.inputs import Findings
@@ -178,10 +178,10 @@ def test_the_partitioned_engine_gives_the_same_answers_whatever_the_ranges(
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
+def cluster(scheduler_one: str) -> Iterator[Any]:
     from distributed import Client
 
-    with local_cluster(1) as c, Client(c) as client:
+    with Client(scheduler_one) as client:
         yield client
 
 
