@@ -7,10 +7,15 @@ monotonic in the great-circle distance), with no trouble at the antimeridian or 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["EARTH_RADIUS_KM", "chord_to_km", "unit_vectors"]
+if TYPE_CHECKING:
+    from scipy.spatial import cKDTree
+
+__all__ = ["EARTH_RADIUS_KM", "chord_to_km", "kd_tree", "unit_vectors"]
 
 #: Mean Earth radius (IUGG), km.
 EARTH_RADIUS_KM = 6371.0088
@@ -29,3 +34,11 @@ def chord_to_km(chord: npt.ArrayLike) -> npt.NDArray[np.float64]:
     c = np.clip(np.asarray(chord, dtype=np.float64), 0.0, 2.0)
     result: npt.NDArray[np.float64] = 2.0 * EARTH_RADIUS_KM * np.arcsin(c / 2.0)
     return result
+
+
+def kd_tree(points: npt.NDArray[np.float64], **options: Any) -> cKDTree:
+    """A KD-tree (scipy's ``cKDTree``) of ``points``: scipy.spatial is imported here, on
+    first use, not by every process that imports seawatch.geo (~0.5 s)."""
+    from scipy.spatial import cKDTree
+
+    return cKDTree(points, **options)

@@ -17,18 +17,20 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from scipy.spatial import cKDTree
 
 from seawatch.errors import ConfigError, InputError
 from seawatch.geo._arrow import doc_field
-from seawatch.geo._sphere import chord_to_km, unit_vectors
+from seawatch.geo._sphere import chord_to_km, kd_tree, unit_vectors
+
+if TYPE_CHECKING:
+    from scipy.spatial import cKDTree
 
 __all__ = [
     "PORTS_SCHEMA",
@@ -103,7 +105,7 @@ class PortTable:
         if not self._tree:
             lats = self.table.column("lat").to_numpy()
             lons = self.table.column("lon").to_numpy()
-            self._tree.append(cKDTree(unit_vectors(lats, lons)))
+            self._tree.append(kd_tree(unit_vectors(lats, lons)))
         chord, idx = self._tree[0].query(unit_vectors(lat[valid], lon[valid]), k=1)
         index[valid] = idx
         dist[valid] = chord_to_km(chord)

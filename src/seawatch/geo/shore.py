@@ -17,14 +17,17 @@ We do not use ``landmetrics``' precomputed grid here because its data is LGPL-3.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from scipy.spatial import cKDTree
 
 from seawatch.geo._cache import load_npy, save_npy_atomic
-from seawatch.geo._sphere import EARTH_RADIUS_KM, chord_to_km, unit_vectors
+from seawatch.geo._sphere import EARTH_RADIUS_KM, chord_to_km, kd_tree, unit_vectors
 from seawatch.geo.land import COAST_NAME, on_land, packed_land_mask
+
+if TYPE_CHECKING:
+    from scipy.spatial import cKDTree
 
 __all__ = ["EXACT_WITHIN_KM", "distance_inland_km", "distance_to_shore_km"]
 
@@ -50,7 +53,7 @@ def _coast_tree() -> cKDTree:
                 points = load_npy(COAST_NAME)
             assert points is not None
             pts = np.asarray(points, dtype=np.float64)
-            _tree = cKDTree(unit_vectors(pts[:, 0], pts[:, 1]), balanced_tree=False)
+            _tree = kd_tree(unit_vectors(pts[:, 0], pts[:, 1]), balanced_tree=False)
         return _tree
 
 
@@ -96,7 +99,7 @@ def _build_grid() -> npt.NDArray[np.float32]:
     # a coarse (1°) coast tree bounds the exact query's radius
     pts = _coast_tree().data
     coarse_idx = np.unique(np.round(pts * 50.0), axis=0)
-    coarse = cKDTree(coarse_idx / np.linalg.norm(coarse_idx, axis=1)[:, None])
+    coarse = kd_tree(coarse_idx / np.linalg.norm(coarse_idx, axis=1)[:, None])
     xyz = unit_vectors(flat_lat[sea], flat_lon[sea])
     chord, _ = coarse.query(xyz, k=1)
     grid[sea] = _exact_km(xyz, chord_to_km(chord) + 200.0)
