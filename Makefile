@@ -102,10 +102,12 @@ REQUIRE_POSTGRES = $(shell [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 
 
 # The virtual environment and the web map's npm packages install side by side; then the
 # compiled kernels are compiled into numba's cache once, beside the linters
-# (tests/compile_kernels.py), not by every test process at once.
+# (tests/compile_kernels.py), not by every test process at once. seawatch's own modules
+# are byte-compiled first: where PYTHONDONTWRITEBYTECODE is set (it is on our machines),
+# every `seawatch` process a test starts would compile them again (~0.7 CPU-s each).
 test: deps
 	@$(MAKE) --no-print-directory -j2 venv web
-	@$(BIN)/python tests/compile_kernels.py & warm=$$!; \
+	@{ $(BIN)/python -m compileall -q src >/dev/null; $(BIN)/python tests/compile_kernels.py; } & warm=$$!; \
 	  npm --prefix web run --silent lint && npm --prefix web test && \
 	  $(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && \
 	  $(BIN)/lint-imports --no-cache; rc=$$?; wait $$warm; exit $$rc
