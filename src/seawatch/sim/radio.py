@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from scipy.spatial import cKDTree
 
-from seawatch.geo._sphere import EARTH_RADIUS_KM, chord_to_km, unit_vectors
+from seawatch.geo._sphere import EARTH_RADIUS_KM, chord_to_km, kd_tree, unit_vectors
+
+if TYPE_CHECKING:
+    from scipy.spatial import cKDTree
 
 __all__ = ["Receivers", "reporting_interval_s"]
 
@@ -72,7 +75,7 @@ def reporting_interval_s(sog_kn: F64, class_a: B, class_b_so: B, at_anchor: B) -
 
 @functools.cache
 def _station_tree(lat: bytes, lon: bytes) -> cKDTree:
-    return cKDTree(unit_vectors(np.frombuffer(lat), np.frombuffer(lon)))
+    return kd_tree(unit_vectors(np.frombuffer(lat), np.frombuffer(lon)))
 
 
 @dataclass(frozen=True)
