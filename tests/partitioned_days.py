@@ -12,6 +12,8 @@ module's first test needs neither (each start costs ~3-6 CPU-s, an idle cluster 
 
 from __future__ import annotations
 
+import functools
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,18 +42,26 @@ STORED = ("positions", "statics", "segments", "events")
 Days = tuple[list[Path], list[Path], int, int]
 
 
+@functools.cache
+def _decoded() -> dict[str, pa.Table]:
+    """The inputs of tests/test_partitioned.py decoded, by kind: made once per process
+    (they are always the same; ~0.4 CPU-s each time)."""
+    tables: dict[str, list[pa.Table]] = {"positions": [], "statics": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in write_inputs(Path(tmp)):
+            found, _ = decode(path)
+            for kind in tables:
+                if kind in found and found[kind].num_rows:
+                    tables[kind].append(conform(found[kind], kind))
+    return {kind: pa.concat_tables(parts) for kind, parts in tables.items()}
+
+
 def cut(d: Path, at: list[datetime]) -> list[list[Path]]:
     """The inputs of tests/test_partitioned.py cut at the times ``at``: a file per piece and
     kind (a kind without rows in a piece has none)."""
-    tables: dict[str, list[pa.Table]] = {"positions": [], "statics": []}
-    for path in write_inputs(d / "inputs"):
-        found, _ = decode(path)
-        for kind in tables:
-            if kind in found and found[kind].num_rows:
-                tables[kind].append(conform(found[kind], kind))
+    d.mkdir(parents=True, exist_ok=True)
     files: list[list[Path]] = [[] for _ in range(len(at) + 1)]
-    for kind, parts in tables.items():
-        table = pa.concat_tables(parts)
+    for kind, table in _decoded().items():
         ts = table.column("ts")
         bounds = [None, *(pa.scalar(t, ts.type) for t in at), None]
         for k in range(len(at) + 1):

@@ -50,6 +50,19 @@ def days(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], Path]:
     return [files[0], day2, *files[2:]], out / "late.nmea"
 
 
+@pytest.fixture(scope="module")
+def whole(
+    days: tuple[list[Path], Path], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[int, str]]:
+    """What one run over the five files and the late one stores (canonical): where the
+    daily runs and the late file must end, whatever the order."""
+    files, late = days
+    db = tmp_path_factory.mktemp("whole") / "whole.duckdb"
+    res = ingest(db, [*files, late], HOURS[-1])
+    assert res.exit_code == 0, res.output
+    return canonical(db)
+
+
 def _daily(db: Path, files: list[Path]) -> None:
     for f, until in zip(files, HOURS[: len(files)], strict=True):
         res = ingest(db, [f], until)
@@ -57,20 +70,18 @@ def _daily(db: Path, files: list[Path]) -> None:
 
 
 def test_late_rows_of_day_2_give_what_one_run_over_everything_gives(
-    days: tuple[list[Path], Path], tmp_path: Path
+    days: tuple[list[Path], Path], whole: dict[str, tuple[int, str]], tmp_path: Path
 ) -> None:
     files, late = days
-    whole = tmp_path / "whole.duckdb"
-    assert ingest(whole, [*files, late], HOURS[-1]).exit_code == 0
     db = tmp_path / "daily.duckdb"
     _daily(db, files)
     before = canonical(db)
-    assert before != canonical(whole)
+    assert before != whole
     res = ingest(db, [late], None)
     assert res.exit_code == 0, res.output
     assert "run again from 2025-06-01T01:00Z" in res.output
     assert "came too late" not in res.output
-    want = canonical(whole)
+    want = whole
     assert want["events"][0] > 0
     assert canonical(db) == want
     again = ingest(db, [late], None)  # the same late file again: its rows are known
@@ -108,15 +119,14 @@ def test_a_late_row_that_changes_nothing_downstream_runs_one_day_again(
 
 
 def test_a_run_killed_while_running_days_again_leaves_the_store_and_a_rerun_completes(
-    days: tuple[list[Path], Path], tmp_path: Path
+    days: tuple[list[Path], Path], whole: dict[str, tuple[int, str]], tmp_path: Path
 ) -> None:
     """Killed (SIGKILL) after the first day run again: the store is as before the late
     file (killed before the re-run's one commit) or as after it (the kill came after the
     commit: a loaded machine lets the last days finish first), never in between; running
     it again ends as one run over everything."""
     files, late = days
-    whole, db = tmp_path / "whole.duckdb", tmp_path / "killed.duckdb"
-    assert ingest(whole, [*files, late], HOURS[-1]).exit_code == 0
+    db = tmp_path / "killed.duckdb"
     _daily(db, files)
     before = canonical(db)
     marks = sorted(p.name for p in _states())
@@ -135,7 +145,7 @@ def test_a_run_killed_while_running_days_again_leaves_the_store_and_a_rerun_comp
     proc.wait()
     proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
-    after, complete = canonical(db), canonical(whole)
+    after, complete = canonical(db), whole
     assert after in (before, complete), "part of a re-run survived the kill"
     if after == before:
         assert sorted(p.name for p in _states()) == marks
@@ -145,21 +155,20 @@ def test_a_run_killed_while_running_days_again_leaves_the_store_and_a_rerun_comp
 
 
 def test_late_rows_with_a_day_of_their_own_are_kept_with_it(
-    days: tuple[list[Path], Path], tmp_path: Path
+    days: tuple[list[Path], Path], whole: dict[str, tuple[int, str]], tmp_path: Path
 ) -> None:
     """Day 5's file and day 2's late rows in one run: day 5 runs, then days 2.. again,
     day 5 among them; the store ends as one run over everything."""
     files, late = days
-    whole, db = tmp_path / "whole.duckdb", tmp_path / "daily.duckdb"
-    assert ingest(whole, [*files, late], HOURS[-1]).exit_code == 0
+    db = tmp_path / "daily.duckdb"
     _daily(db, files[:4])
     res = ingest(db, [files[4], late], HOURS[-1])
     assert res.exit_code == 0, res.output
     assert "run again from 2025-06-01T01:00Z" in res.output
-    assert canonical(db) == canonical(whole)
+    assert canonical(db) == whole
     res = ingest(db, [files[4]], HOURS[-1])  # day 5 again: resumes before it, its rows known
     assert res.exit_code == 0, res.output
-    assert canonical(db) == canonical(whole)
+    assert canonical(db) == whole
 
 
 def test_states_replaced_together_are_all_replaced_after_a_crash(tmp_path: Path) -> None:
@@ -238,14 +247,13 @@ def test_state_digest_ignores_order_and_input_numbers_not_values() -> None:
 
 
 def test_killed_between_the_commit_and_the_states_a_rerun_completes(
-    days: tuple[list[Path], Path], tmp_path: Path
+    days: tuple[list[Path], Path], whole: dict[str, tuple[int, str]], tmp_path: Path
 ) -> None:
     """Killed (SIGKILL) after the store's transaction, before the new states are kept: the
     store holds the re-run days' rows, the states the old ones; running the late file again
     computes the same from the old states and ends as one run over everything."""
     files, late = days
-    whole, db = tmp_path / "whole.duckdb", tmp_path / "killed.duckdb"
-    assert ingest(whole, [*files, late], HOURS[-1]).exit_code == 0
+    db = tmp_path / "killed.duckdb"
     _daily(db, files)
     marks = {p.name: p.read_bytes() for p in _states()}
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEAWATCH_")} | ENV
@@ -261,7 +269,7 @@ def test_killed_between_the_commit_and_the_states_a_rerun_completes(
     assert {p.name: p.read_bytes() for p in _states()} == marks
     res = ingest(db, [late], None)
     assert res.exit_code == 0, res.output
-    assert canonical(db) == canonical(whole)
+    assert canonical(db) == whole
 
 
 def test_late_rows_older_than_any_day_kept_to_run_again_are_stored_late(

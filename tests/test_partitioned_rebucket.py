@@ -43,7 +43,7 @@ def test_day_2_with_other_buckets_gives_the_one_run_answer(
     assert states.watermarks(f"p{first:04d}-run") == [midnight]  # the old states untouched
 
 
-@settings(max_examples=6, deadline=None,
+@settings(max_examples=4, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(
     counts=st.lists(st.integers(1, 16), min_size=3, max_size=3),  # 64: the cases above
