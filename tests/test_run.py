@@ -28,6 +28,7 @@ from seawatch.engine.pipeline import DETECTORS
 from seawatch.events.registry import event_types
 from seawatch.labels import Reader
 from seawatch.settings import load_settings
+from seawatch.sources.feed import Feed
 from seawatch.store import open_store
 from seawatch.store.query import Query
 
@@ -47,6 +48,13 @@ one acts for IND)."""
 
 def run(*args: str, env: dict[str, str] | None = None) -> Result:
     return CliRunner().invoke(cli, ["run", *args], env=env)
+
+
+@pytest.fixture
+def quick_reconnect(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A closed TCP feed is tried again for 1 s, not 30, before the run ends ("feed
+    closed"): the live tests' runs end soon after their feed does, not at --duration."""
+    monkeypatch.setitem(Feed.__init__.__kwdefaults__, "reconnect_s", 1.0)
 
 
 def counts_in(summary: str) -> dict[str, int]:
@@ -267,6 +275,7 @@ def tcp_server(sim_run: tuple[Result, Path]) -> Iterator[tuple[int, list[bytes]]
     server.close()
 
 
+@pytest.mark.usefixtures("quick_reconnect")
 def test_live_tcp_feed(tcp_server: tuple[int, list[bytes]], tmp_path: Path) -> None:
     port, sent = tcp_server
     started = time.time()
@@ -477,9 +486,11 @@ def test_postgresql_store_gives_the_same_summary(pg_url: str, tmp_path: Path) ->
     assert ":***@" in pg.stdout
 
 
+@pytest.mark.usefixtures("quick_reconnect")
 def test_live_from_the_simulators_tcp_server(tmp_path: Path) -> None:
     """`seawatch simulate --tcp` (a real subprocess, 900x real time) feeding `seawatch run
-    --tcp`: every line the simulator sent is received and stored."""
+    --tcp`: every line the simulator sent is received and stored (the run ends 1 s after
+    the simulator closes its server, at the latest after --duration)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -511,6 +522,7 @@ def test_live_from_the_simulators_tcp_server(tmp_path: Path) -> None:
         if sim.stderr:
             sim.stderr.close()
     assert result.exit_code == 0, result.output
+    assert "(ended: feed closed;" in result.stdout
     sent = json.loads((tmp_path / "sim" / "manifest.json").read_text())["lines"]
     assert f"received    {sent:,} lines" in result.stdout
     tables, by_type = store_counts(tmp_path / "run" / "seawatch.duckdb")

@@ -20,7 +20,7 @@ import pytest
 
 from seawatch.labels import Reader, parse_label
 from seawatch.settings import Settings, load_settings
-from seawatch.store import TABLES, Store, open_store, pg_load
+from seawatch.store import TABLES, Store, open_store, pg_load, pg_writers
 from seawatch.store import postgres as pg_backend
 from seawatch.store.query import Query
 
@@ -36,8 +36,14 @@ def _settings(writers: int) -> Settings:
 
 @pytest.fixture(autouse=True)
 def _small_slices(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Parallel writes from 100 rows per writer (the default threshold is for real chunks)."""
+    """Parallel writes from 100 rows per writer (the default threshold is for real chunks).
+    And a parallel write's lock wait gives up after 0.5 s, not 10: the indexed way below
+    writes every chunk in one transaction, so a writer's slice that repeats a message of an
+    earlier chunk waits for the coordinator's own transaction until it times out and the
+    chunk falls back to one connection (the same rows: only sooner; 10 s a chunk was 80 of
+    this file's ~100 s)."""
     monkeypatch.setattr(pg_backend, "MIN_ROWS_PER_WRITER", 100)
+    monkeypatch.setattr(pg_writers, "LOCK_TIMEOUT", "500ms")
 
 
 def messages(rng: np.random.Generator, n: int, days: int) -> dict[str, np.ndarray]:
