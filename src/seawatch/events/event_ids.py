@@ -51,44 +51,50 @@ def _rotr(x: Any, n: int) -> Any:  # pragma: no cover
     return (x >> np.uint64(n)) | (x << np.uint64(64 - n))
 
 
-_LANES = np.array(
-    [[0, 4, 8, 12], [1, 5, 9, 13], [2, 6, 10, 14], [3, 7, 11, 15],
-     [0, 5, 10, 15], [1, 6, 11, 12], [2, 7, 8, 13], [3, 4, 9, 14]],
-    np.int64,
-)  # fmt: skip
-"""The words each of a round's eight mixings takes: read from an array, not passed as
-literal ints (numba would compile a specialization of ``_g`` per literal)."""
-
-
 @njit(**HELPER)
-def _g(v: Any, a: int, b: int, c: int, d: int, x: Any, y: Any) -> None:  # pragma: no cover
-    v[a] = v[a] + v[b] + x
-    v[d] = _rotr(v[d] ^ v[a], 32)
-    v[c] = v[c] + v[d]
-    v[b] = _rotr(v[b] ^ v[c], 24)
-    v[a] = v[a] + v[b] + y
-    v[d] = _rotr(v[d] ^ v[a], 16)
-    v[c] = v[c] + v[d]
-    v[b] = _rotr(v[b] ^ v[c], 63)
+def _g(
+    a: Any, b: Any, c: Any, d: Any, x: Any, y: Any
+) -> tuple[Any, Any, Any, Any]:  # pragma: no cover
+    """BLAKE2b's mixing G of four words (values, not places in an array: the state stays
+    in registers), returned mixed."""
+    a = a + b + x
+    d = _rotr(d ^ a, 32)
+    c = c + d
+    b = _rotr(b ^ c, 24)
+    a = a + b + y
+    d = _rotr(d ^ a, 16)
+    c = c + d
+    b = _rotr(b ^ c, 63)
+    return a, b, c, d
 
 
 @njit(cache=True, nogil=True)
-def _compress(
-    h: Any, m: Any, v: Any, t: int, last: bool, iv: Any, sigma: Any
-) -> None:  # pragma: no cover
-    for i in range(8):
-        v[i] = h[i]
-        v[i + 8] = iv[i]
-    v[12] ^= np.uint64(t)
+def _compress(h: Any, m: Any, t: int, last: bool, iv: Any, sigma: Any) -> None:  # pragma: no cover
+    """One block: the sixteen words of the work vector as local values, each round's eight
+    mixings written out (columns, then diagonals)."""
+    v0, v1, v2, v3, v4, v5, v6, v7 = h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]
+    v8, v9, v10, v11 = iv[0], iv[1], iv[2], iv[3]
+    v12, v13, v14, v15 = iv[4] ^ np.uint64(t), iv[5], iv[6], iv[7]
     if last:
-        v[14] = ~v[14]
+        v14 = ~v14
     for r in range(12):
         s = sigma[r % 10]
-        for k in range(8):
-            a, b, c, d = _LANES[k]
-            _g(v, a, b, c, d, m[s[2 * k]], m[s[2 * k + 1]])
-    for i in range(8):
-        h[i] ^= v[i] ^ v[i + 8]
+        v0, v4, v8, v12 = _g(v0, v4, v8, v12, m[s[0]], m[s[1]])
+        v1, v5, v9, v13 = _g(v1, v5, v9, v13, m[s[2]], m[s[3]])
+        v2, v6, v10, v14 = _g(v2, v6, v10, v14, m[s[4]], m[s[5]])
+        v3, v7, v11, v15 = _g(v3, v7, v11, v15, m[s[6]], m[s[7]])
+        v0, v5, v10, v15 = _g(v0, v5, v10, v15, m[s[8]], m[s[9]])
+        v1, v6, v11, v12 = _g(v1, v6, v11, v12, m[s[10]], m[s[11]])
+        v2, v7, v8, v13 = _g(v2, v7, v8, v13, m[s[12]], m[s[13]])
+        v3, v4, v9, v14 = _g(v3, v4, v9, v14, m[s[14]], m[s[15]])
+    h[0] ^= v0 ^ v8
+    h[1] ^= v1 ^ v9
+    h[2] ^= v2 ^ v10
+    h[3] ^= v3 ^ v11
+    h[4] ^= v4 ^ v12
+    h[5] ^= v5 ^ v13
+    h[6] ^= v6 ^ v14
+    h[7] ^= v7 ^ v15
 
 
 @njit(cache=True, nogil=True)
@@ -99,9 +105,7 @@ def _hex_digests(
     n = len(offsets) - 1
     out = np.empty(n * 2 * digest, np.uint8)
     h = np.empty(8, np.uint64)
-    v = np.empty(16, np.uint64)
     m = np.empty(16, np.uint64)
-    block = np.empty(128, np.uint8)
     for e in range(n):
         start, end = offsets[e], offsets[e + 1]
         for i in range(8):
@@ -113,16 +117,13 @@ def _hex_digests(
         while True:
             take = min(128, end - pos)
             last = length - done <= 128
-            for k in range(128):
-                block[k] = data[pos + k] if k < take else 0
-            for w in range(16):
-                x = np.uint64(0)
-                for k in range(8):
-                    x |= np.uint64(block[8 * w + k]) << np.uint64(8 * k)
-                m[w] = x
+            for w in range(16):  # the block's words, little-endian, zero past the text
+                m[w] = 0
+            for k in range(take):
+                m[k >> 3] |= np.uint64(data[pos + k]) << np.uint64(8 * (k & 7))
             done += take
             pos += take
-            _compress(h, m, v, done, last, iv, sigma)
+            _compress(h, m, done, last, iv, sigma)
             if last:
                 break
         for k in range(digest):

@@ -28,6 +28,7 @@ from numba import njit
 from seawatch.events.params import param
 from seawatch.events.schema import build_events, json_objects
 from seawatch.events.tracks_in import (
+    EARTH_RADIUS_M,
     F64,
     I64,
     M_PER_NM,
@@ -36,7 +37,6 @@ from seawatch.events.tracks_in import (
     US_PER_S,
     TrackArrays,
     expiring,
-    haversine_m,
     prepare,
     utc_iso,
     without,
@@ -169,6 +169,7 @@ def _kernel(
     of: F64,
 ) -> int:  # pragma: no cover
     n = 0
+    prev_k, prev_cos = -1, 0.0  # the last row used: its track and cos(radians(lat))
     for i in range(len(ts)):
         k = track[i]
         t = ts[i]
@@ -188,9 +189,17 @@ def _kernel(
             for c in range(H_DIST, H_SHORE + 1):
                 fv[k, c] = 0.0
             fv[k, H_PORT] = 0.0
-        if has_last:
-            fv[k, H_DIST] += haversine_m(fv[k, LAST_LAT], fv[k, LAST_LON], lat[i], lon[i])
+        p2 = math.radians(lat[i])
+        cos2 = math.cos(p2)
+        if has_last:  # haversine_m(last lat, last lon, lat, lon), the same operations;
+            # the last row's cosine reused when it was the row before (rows by track)
+            p1 = math.radians(fv[k, LAST_LAT])
+            cos1 = prev_cos if prev_k == k else math.cos(p1)
+            dl = math.radians(lon[i] - fv[k, LAST_LON])
+            a = math.sin((p2 - p1) / 2) ** 2 + cos1 * cos2 * math.sin(dl / 2) ** 2
+            fv[k, H_DIST] += 2.0 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
             fv[k, H_DT] += (t - iv[k, LAST_TS]) / 1e6
+        prev_k, prev_cos = k, cos2
         iv[k, H_LAST] = t
         iv[k, H_N] += 1
         fv[k, H_SLAT] += lat[i]

@@ -132,6 +132,15 @@ def _to_list(values: Any, n: int) -> list[Any]:
     return list(values)
 
 
+def _column(values: Any, n: int, typ: pa.DataType, kind: str) -> pa.Array[Any]:
+    """``pa.array(_to_list(values, n), typ)``; a numpy array of ``kind`` (``"i"``: signed
+    integers, ``"f"``: floats) is converted as it is, without a Python object per value
+    (the same array: NaN stays NaN, an integer out of ``typ``'s range is an error)."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == kind and len(values) == n:
+        return pa.array(values, typ)
+    return pa.array(_to_list(values, n), typ)
+
+
 def build_events(
     event_type: str,
     *,
@@ -152,13 +161,11 @@ def build_events(
     event, or the JSON text already built (:func:`json_objects`).
     """
     n = len(details)
-    starts = _to_list(start_us, n)
-    mmsis = _to_list(mmsi, n)
-    others = _to_list(other_mmsi, n)
     discs = list(discriminators) if discriminators is not None else [""] * n
     try:  # one compiled pass over the column; the same ids
         ids: Any = event_ids(event_type, mmsi, other_mmsi, start_us, discs)
     except (TypeError, ValueError, pa.ArrowException):  # floats, missing texts: one by one
+        starts, mmsis, others = (_to_list(v, n) for v in (start_us, mmsi, other_mmsi))
         ids = [
             event_id(event_type, int(m), None if o is None else int(o), int(s), d)
             for m, o, s, d in zip(mmsis, others, starts, discs, strict=True)
@@ -166,12 +173,12 @@ def build_events(
     cols: dict[str, pa.Array[Any]] = {
         "event_id": ids if isinstance(ids, pa.Array) else pa.array(ids, pa.string()),
         "event_type": pa.array([event_type] * n, pa.string()),
-        "start_ts": pa.array(starts, pa.int64()).cast(TS_TYPE),
-        "end_ts": pa.array(_to_list(end_us, n), pa.int64()).cast(TS_TYPE),
-        "mmsi": pa.array(mmsis, pa.int32()),
-        "other_mmsi": pa.array(others, pa.int32()),
-        "lat": pa.array(_to_list(lat, n), pa.float64()),
-        "lon": pa.array(_to_list(lon, n), pa.float64()),
+        "start_ts": _column(start_us, n, pa.int64(), "i").cast(TS_TYPE),
+        "end_ts": _column(end_us, n, pa.int64(), "i").cast(TS_TYPE),
+        "mmsi": _column(mmsi, n, pa.int32(), "i"),
+        "other_mmsi": _column(other_mmsi, n, pa.int32(), "i"),
+        "lat": _column(lat, n, pa.float64(), "f"),
+        "lon": _column(lon, n, pa.float64(), "f"),
         "segment_ids": (
             segment_ids
             if isinstance(segment_ids, pa.Array)
@@ -180,7 +187,7 @@ def build_events(
                 pa.list_(pa.string()),
             )
         ),
-        "confidence": pa.array(_to_list(confidence, n), pa.float64()),
+        "confidence": _column(confidence, n, pa.float64(), "f"),
         "details": (
             details
             if isinstance(details, pa.Array)

@@ -131,6 +131,7 @@ def _kernel(
     of: F64,
 ) -> int:  # pragma: no cover
     n = 0
+    bounded = pad_h >= 0.0 and max_kn >= 0.0  # (NaN fails) the bound below holds
     for i in range(len(ts)):
         k, t = track[i], ts[i]
         iv[k, MMSI] = mmsi[i]
@@ -140,9 +141,12 @@ def _kernel(
                 continue
             dt_us = t - iv[k, LAST_TS]
             dt_h = dt_us / 3.6e9
-            limit_nm = math.hypot(dt_h, pad_h) * max_kn
             path_m = _path_m(fv[k, LAST_LAT], fv[k, LAST_LON], lat[i], lon[i])
-            near = path_m * PATH_OVER + 1e-3 < limit_nm * NEAR_M  # margins: relative, 1 mm
+            # hypot(dt_h, pad_h) is at least max(dt_h, pad_h), and rounding is monotone: a
+            # step near by that bound is near by the limit, whose hypot is then not needed
+            near = bounded and path_m * PATH_OVER + 1e-3 < max(dt_h, pad_h) * max_kn * NEAR_M
+            limit_nm = 0.0 if near else math.hypot(dt_h, pad_h) * max_kn
+            near = near or path_m * PATH_OVER + 1e-3 < limit_nm * NEAR_M  # margins: relative, 1 mm
             d_m = 0.0 if near else haversine_m(fv[k, LAST_LAT], fv[k, LAST_LON], lat[i], lon[i])
             if not near and d_m / 1852.0 > limit_nm:
                 jumped = 1

@@ -108,6 +108,8 @@ class Keyed:
     def segments_at(self, idx: I64) -> list[str]:
         """``segment_id`` as text of the rows at ``idx`` (in (track, ts) order)."""
         col = self.rows.column("segment_id").take(self.order[idx])
+        if pa.types.is_integer(col.type) and not col.null_count:  # the decimal text str gives
+            return cast("list[str]", col.cast(pa.string()).to_pylist())
         return [str(v) for v in col.to_pylist()]
 
     def remember_segments(self, last_seg: npt.NDArray[Any], last_ts: I64) -> None:
