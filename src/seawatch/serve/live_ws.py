@@ -19,6 +19,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 from seawatch.errors import SeawatchError, Unauthorized
 from seawatch.serve.live_auth import areas_for, authenticate_stream, refuse, same_origin
 from seawatch.serve.live_client import Client
+from seawatch.serve.live_wire import EXTENSION
 from seawatch.serve.sessions import COOKIE
 from seawatch.serve.subscription import TYPES, Subscription, SubscriptionError
 
@@ -54,6 +55,9 @@ async def _parse(text: str, hub: LiveHub, reader: Reader) -> Subscription:
 
 
 async def _send(ws: WebSocket, hub: LiveHub, client: Client) -> None:
+    """Send ``client`` what the hub queues for it: as bytes framed once for every client
+    (:mod:`seawatch.serve.live_wire`) when the server offers it, else through ASGI."""
+    write = ws.scope.get("extensions", {}).get(EXTENSION, {}).get("write")
     while True:
         await client.ready.wait()
         client.ready.clear()
@@ -66,8 +70,12 @@ async def _send(ws: WebSocket, hub: LiveHub, client: Client) -> None:
                 if not got:
                     continue
                 since = got.since
-                for frame in hub.frames(client, kind, got.take()):
-                    await ws.send_text(frame)
+                if write is None:
+                    for frame in hub.frames(client, kind, got.take()):
+                        await ws.send_text(frame)
+                else:
+                    for wire, text in hub.frames(client, kind, got.take(), wire=True):
+                        await write(wire, text)
                 hub.written(since)
         await hub.audit(client)
 
