@@ -121,7 +121,7 @@ def test_one_kdf_for_connections_that_bring_the_same_new_token(
     for t in threads:
         t.join(60)
     assert [g["type"] for g in got] == ["subscribed"] * 8
-    assert 1 <= len(runs) < 8  # connections that came while its KDF ran waited for it
+    assert len(runs) == 1  # those that came while its KDF ran (on any thread) waited for it
 
 
 def test_a_verified_token_revoked_since_is_refused(
