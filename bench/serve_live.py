@@ -12,8 +12,9 @@
 - **WebSocket clients** (``serve_live.py clients``, ``--client-procs`` processes of asyncio
   clients of the ``websockets`` package), each with its own token and subscription.
 
-Each client times its handshake, its subscription's acknowledgement (the server checks the
-token meanwhile: a new token's slow KDF) and the same subscription's again (no KDF). A
+Each client times its handshake (the server checks the token during it: a new token's slow
+KDF), its subscription's acknowledgement, the two together (connect -> first ack) and the
+same subscription's again. A
 client times every position it receives: latency = arrival of the frame − the item's
 ``ts`` (the line's send time: the same clock, loopback), in 1 ms bins, except in the
 fan-out and idle scenarios, where each frame's items are counted and all given the latency
@@ -121,6 +122,8 @@ async def _client(spec: dict[str, Any], url: str, light: bool, out: dict[str, An
                 await ws.send(json.dumps(spec["sub"]))
                 ack = json.loads(await ws.recv())
                 out[key] = (time.monotonic() - t0) * 1e3
+                if key == "ack_ms":  # connect -> first ack: the token's check wherever it is
+                    out["open_ack_ms"] = (time.monotonic() - began) * 1e3
                 if ack.get("type") != "subscribed":
                     out["errors"].append(ack)
                     return

@@ -21,6 +21,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -49,6 +50,12 @@ log = logging.getLogger(__name__)
 SHUTDOWN_S = 10
 """At a stop, requests and streams still open after this long are cancelled (each stream
 is first told to close and its audit row written)."""
+SWITCH_INTERVAL_S = 0.0005
+"""The serving process's GIL switch interval (CPython's default: 5 ms). The event loop
+lets go of the GIL at every socket write (one per client per frame); with the live ingest
+thread busy in Python it then waited up to the interval to get it back, each time: 200
+clients' frames took seconds to write (a convoy). bench/RESULTS.md 2026-12-07 session 2
+(h-fan): the loop's CPU per batch unchanged, its writes' p99 6.3/0.5 s -> 0.16/0.18 s."""
 
 
 def _feeds(tcp: Sequence[str], udp: Sequence[str]) -> list[Feed]:
@@ -275,6 +282,7 @@ def serve_command(
     import uvicorn
 
     from seawatch.serve.app import create_app
+    from seawatch.serve.live_wire import FramedWebSockets
     from seawatch.serve.publish import Publisher
 
     if host not in ("127.0.0.1", "::1", "localhost"):
@@ -295,6 +303,7 @@ def serve_command(
             yield  # signals are the project's stop_on_signals', below
 
     stop = threading.Event()
+    sys.setswitchinterval(SWITCH_INTERVAL_S)  # this process only: see SWITCH_INTERVAL_S
     with open_db(ctx, db) as store, stop_on_signals(stop):
         app = create_app(store, settings)
         app.state.publisher = publisher = Publisher(app.state.seawatch)
@@ -313,6 +322,7 @@ def serve_command(
             ws_ping_interval=20.0,
             ws_ping_timeout=60.0,
             ws_per_message_deflate=ws_deflate,
+            ws=FramedWebSockets,  # /live frames framed once for all clients (serve.live_wire)
         )
         server = Server(config)
 

@@ -233,6 +233,15 @@ class Claim:
     secret: str = field(repr=False)
 
     @property
+    def key(self) -> tuple[str, str, str] | None:
+        """What this claim checks: the user id, the stored hash, and the secret as a fast
+        hash (never the secret itself); claims with the same key check the same, so one
+        KDF run can answer them all (None: no such user)."""
+        if self.user is None:
+            return None
+        return (self.user.user_id, self.user._hash, _quick(self.user, self.secret))
+
+    @property
     def needs_kdf(self) -> bool:
         """Checking it takes the slow KDF (its secret not verified in this process yet)."""
         return self.user is None or not _known(self.user, self.secret)

@@ -311,14 +311,16 @@ class LiveHub:
         finally:
             cm.__exit__(None, None, None)
 
-    def frames(self, client: Client, kind: str, got: list[Chunk]) -> list[str]:
+    def frames(self, client: Client, kind: str, got: list[Chunk], wire: bool = False) -> list[Any]:
         """``got`` as frames (JSON texts in the client's form, one per chunk: at most
-        :data:`FRAME_ITEMS` items) with their marking, counted as sent to ``client``; a
-        chunk whose marking cannot be computed is not sent (logged)."""
-        out = []
+        :data:`FRAME_ITEMS` items; ``wire``: each as (WebSocket message, text),
+        :meth:`Chunk.wire`) with their marking, counted as sent to ``client``; a chunk
+        whose marking cannot be computed is not sent (logged)."""
+        out: list[Any] = []
         for chunk in got:
             try:
-                out.append(chunk.frame(client.sub.form, self.marking))
+                make = chunk.wire if wire else chunk.frame
+                out.append(make(client.sub.form, self.marking))
             except SeawatchError as exc:
                 log.error("live: %d %s not sent, no marking: %s", len(chunk), kind, exc)
                 continue

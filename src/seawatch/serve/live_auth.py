@@ -11,16 +11,18 @@ saying why; :func:`areas_for` (the subscription's area lookup, through
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
 import shapely
 from fastapi import WebSocket
 
-from seawatch.labels import Reader
-from seawatch.serve.accounts import Claim, claim, verify
+from seawatch.labels import Policy, Reader
+from seawatch.serve.accounts import Claim, User, claim, verify
 from seawatch.serve.deps import ServeState
 from seawatch.serve.subscription import Areas, SubscriptionError
 from seawatch.store.query import Query
@@ -38,12 +40,17 @@ POLICY_VIOLATION = 1008
 """The WebSocket close code of a refused stream (with the reason)."""
 
 
-KDF_THREADS = max(1, (os.cpu_count() or 2) // 2)
-"""Threads that check new tokens' secrets with the slow KDF (scrypt, ~40 ms of CPU each;
-it lets go of the GIL): their own, so a storm of new tokens holds neither the event loop
-nor the other clients' work on asyncio's default threads (their subscriptions, renders,
-audit rows), and leaves the other cores to the streams and the live ingest."""
+KDF_THREADS = max(1, os.cpu_count() or 2)
+"""Threads that check new tokens' secrets with the slow KDF (scrypt, ~40-70 ms of CPU each;
+it lets go of the GIL, so they run on every core): their own, so a storm of new tokens
+holds neither the event loop nor the other clients' work on asyncio's default threads
+(their subscriptions, renders, audit rows)."""
 _KDF: ThreadPoolExecutor | None = None
+_CHECKING: dict[tuple[str, str, str], Future[tuple[User, Reader]]] = {}
+"""The KDF runs under way, by :attr:`~seawatch.serve.accounts.Claim.key`: connections
+that bring the same token at once wait for the one run (a thousand clients of ten users
+cost ten KDFs, not a thousand)."""
+_CHECKING_LOCK = threading.RLock()  # a run done at once calls _forget under it
 
 
 def _kdf() -> ThreadPoolExecutor:
@@ -51,6 +58,33 @@ def _kdf() -> ThreadPoolExecutor:
     if _KDF is None:
         _KDF = ThreadPoolExecutor(KDF_THREADS, thread_name_prefix="live-kdf")
     return _KDF
+
+
+async def _check(found: Claim, policy: Policy) -> tuple[User, Reader]:
+    """:func:`~seawatch.serve.accounts.verify` ``found`` with the KDF on its threads, or
+    after the run under way for the same token (then from the cache of verified secrets:
+    its revocation and expiry checked again, on this claim's row)."""
+    key = found.key
+    with _CHECKING_LOCK:
+        running = _CHECKING.get(key) if key is not None else None
+        if running is None:
+            job = _kdf().submit(verify, found, policy)
+            if key is not None:
+                _CHECKING[key] = job
+                job.add_done_callback(lambda _: _forget(key, job))
+    if running is None:
+        return await asyncio.wrap_future(job)
+    with contextlib.suppress(Exception):  # its own verdict follows, from this claim
+        await asyncio.wrap_future(running)
+    if found.needs_kdf:  # the run refused that secret: refuse it the same way, off the loop
+        return await asyncio.wrap_future(_kdf().submit(verify, found, policy))
+    return verify(found, policy)
+
+
+def _forget(key: tuple[str, str, str], job: Future[tuple[User, Reader]]) -> None:
+    with _CHECKING_LOCK:
+        if _CHECKING.get(key) is job:
+            del _CHECKING[key]
 
 
 def _claim(state: ServeState, token: str) -> Claim:
@@ -79,15 +113,16 @@ async def authenticate_stream(
 ) -> tuple[str, Reader]:
     """The user name and reader of a bearer token, or (no token) of the web map's session
     cookie. The store is read on asyncio's threads; a token's secret not verified before is
-    checked with the slow KDF on :data:`KDF_THREADS` threads of its own, one verified
-    before at once (a fast hash)."""
+    checked with the slow KDF on :data:`KDF_THREADS` threads of its own (once for the
+    connections that bring it at the same time), one verified before at once (a fast
+    hash). The user's row is read for every connection: a token revoked or expired since
+    it was verified is refused."""
     if cookie is not None:
         return await asyncio.to_thread(_principal, state, cookie)
     found = await asyncio.to_thread(_claim, state, token)
     policy = state.store.policy
     if found.needs_kdf:
-        loop = asyncio.get_running_loop()
-        user, reader = await loop.run_in_executor(_kdf(), verify, found, policy)
+        user, reader = await _check(found, policy)
     else:
         user, reader = verify(found, policy)
     return user.name, reader

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from seawatch.serve.live_render import Rendered
+from seawatch.serve.live_wire import framed
 
 __all__ = ["FORMS", "Chunk"]
 
@@ -43,6 +44,7 @@ class Chunk:
     idx: np.ndarray[Any, np.dtype[np.intp]]
     _frames: dict[str, str] = field(default_factory=dict, repr=False)
     _labels: frozenset[int] | None = field(default=None, repr=False)
+    _wire: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.idx)
@@ -74,6 +76,15 @@ class Chunk:
             found = head + (self._columns() if form == "columns" else self._items()) + "}"
             self._frames[form] = found
         return found
+
+    def wire(self, form: str, marking: Callable[[frozenset[int]], str]) -> tuple[bytes, str]:
+        """:meth:`frame` as a whole WebSocket message too (made once, by
+        :func:`~seawatch.serve.live_wire.framed`), and the text."""
+        text = self.frame(form, marking)
+        found = self._wire.get(form)
+        if found is None:
+            found = self._wire[form] = framed(text)
+        return found, text
 
     def _items(self) -> str:
         return ', "items": [' + ",".join(self.r.texts[self.idx].tolist()) + "]"

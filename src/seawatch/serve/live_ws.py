@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import WebSocket, WebSocketDisconnect
 
-from seawatch.errors import SeawatchError
+from seawatch.errors import SeawatchError, Unauthorized
 from seawatch.serve.live_auth import areas_for, authenticate_stream, refuse, same_origin
 from seawatch.serve.live_client import Client
+from seawatch.serve.live_wire import EXTENSION
 from seawatch.serve.sessions import COOKIE
 from seawatch.serve.subscription import TYPES, Subscription, SubscriptionError
 
@@ -54,6 +55,9 @@ async def _parse(text: str, hub: LiveHub, reader: Reader) -> Subscription:
 
 
 async def _send(ws: WebSocket, hub: LiveHub, client: Client) -> None:
+    """Send ``client`` what the hub queues for it: as bytes framed once for every client
+    (:mod:`seawatch.serve.live_wire`) when the server offers it, else through ASGI."""
+    write = ws.scope.get("extensions", {}).get(EXTENSION, {}).get("write")
     while True:
         await client.ready.wait()
         client.ready.clear()
@@ -66,32 +70,44 @@ async def _send(ws: WebSocket, hub: LiveHub, client: Client) -> None:
                 if not got:
                     continue
                 since = got.since
-                for frame in hub.frames(client, kind, got.take()):
-                    await ws.send_text(frame)
+                if write is None:
+                    for frame in hub.frames(client, kind, got.take()):
+                        await ws.send_text(frame)
+                else:
+                    for wire, text in hub.frames(client, kind, got.take(), wire=True):
+                        await write(wire, text)
                 hub.written(since)
         await hub.audit(client)
+
+
+async def _principal(ws: WebSocket, hub: LiveHub) -> tuple[str, Reader]:
+    """The user and reader of the handshake's token or session cookie, checked before the
+    handshake is answered (a new token's slow KDF included), so that a subscription sent
+    once connected is answered at once (:class:`~seawatch.errors.Unauthorized` or
+    :class:`~seawatch.errors.InputError`: refused, with the reason)."""
+    auth = ws.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    cookie = None if auth else ws.cookies.get(COOKIE)
+    if cookie and not same_origin(ws):
+        raise Unauthorized("session cookie from another site's page: refused")
+    if not cookie and (scheme.lower() != "bearer" or not token.strip()):
+        raise Unauthorized("missing token: send 'Authorization: Bearer <token>'")
+    return await authenticate_stream(hub.state, token.strip(), cookie)
 
 
 async def live(ws: WebSocket) -> None:
     """The ``/live`` WebSocket (see the module docstring and docs/serve.md)."""
     app = ws.app
     hub: LiveHub = app.state.live
-    await ws.accept()
-    auth = ws.headers.get("authorization", "")
-    scheme, _, token = auth.partition(" ")
-    cookie = None if auth else ws.cookies.get(COOKIE)
-    if cookie and not same_origin(ws):
-        await refuse(ws, "session cookie from another site's page: refused")
-        return
-    if not cookie and (scheme.lower() != "bearer" or not token.strip()):
-        await refuse(ws, "missing token: send 'Authorization: Bearer <token>'")
-        return
     try:
-        user, reader = await authenticate_stream(hub.state, token.strip(), cookie)
+        user, reader = await _principal(ws, hub)
     except SeawatchError as exc:
-        await refuse(ws, str(exc))
+        with contextlib.suppress(WebSocketDisconnect):  # gone while its token was checked
+            await ws.accept()
+            await refuse(ws, str(exc))
         return
     try:
+        await ws.accept()  # the handshake ends once the token is checked: see _principal
         text = await asyncio.wait_for(ws.receive_text(), SUBSCRIBE_TIMEOUT_S)
         sub = await _parse(text, hub, reader)
     except TimeoutError:
