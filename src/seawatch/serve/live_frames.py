@@ -96,8 +96,8 @@ class Chunk:
         first = [int(self.idx[np.flatnonzero(ids == i)[0]]) for i in used]
         names = [self.r.values[label * n + k].as_py() for k in first]
         parts = [f', "count": {m}, "labels": [{", ".join(names)}], "columns": {{']
-        grid = self.r.value_grid()  # keys x rows, each value's JSON text
-        for k, values in enumerate(grid[:label, self.idx]):
+        grid = self.r.value_rows(self.idx)  # keys x these rows, each value's JSON text
+        for k, values in enumerate(grid[:label]):
             parts += [", " if k else "", _KEYS[self.r.names[k]], ",".join(values.tolist()), "]"]
         if len(used) == 1:
             index = ",".join(["0"] * m)

@@ -90,6 +90,17 @@ class Rendered:
                 self._cache["grid"] = found
         return found  # type: ignore[no-any-return]
 
+    def value_rows(self, idx: np.ndarray[Any, np.dtype[np.intp]]) -> np.ndarray[Any, Any]:
+        """:meth:`value_grid`'s columns ``idx`` (rows), without making the whole grid again
+        once it was forgotten (a client behind: only its chunk's values are taken)."""
+        grid = self._cache.get("grid")
+        if grid is None and self._cache.get("forgotten"):
+            n, keys = self.rows.num_rows, len(self.names)
+            at = (np.arange(keys, dtype=np.int64)[:, None] * n + idx[None, :]).ravel()
+            taken = self.values.take(pa.array(at, pa.int64())).to_pylist()
+            return np.array(taken, object).reshape(keys, len(idx))
+        return self.value_grid()[:, idx]
+
     def forget(self) -> None:
         """Drop :meth:`value_grid`'s texts (a batch superseded by the next: kept for SSE
         resumption, which does not need them)."""
