@@ -26,6 +26,7 @@ from numba import njit
 from seawatch.events.identity_walk import Keys, chunk_keys, walk
 from seawatch.events.params import param
 from seawatch.events.schema import build_events, empty_events, json_objects
+from seawatch.tracks.compiled import read_only
 from seawatch.tracks.mid import flag_of
 from seawatch.tracks.order import stable_key_time_order
 
@@ -79,10 +80,10 @@ def _plain_ok(col: Any) -> Any:
         _, offs, data = chunk.buffers()
         n = len(chunk)
         offsets = np.frombuffer(offs, np.int64 if wide else np.int32)[chunk.offset :][: n + 1]
-        raw = np.frombuffer(data, np.uint8) if data is not None else np.empty(0, np.uint8)
+        raw = np.frombuffer(data if data is not None else b"", np.uint8)  # read-only either way
         valid = np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
         ok = np.empty(n, np.bool_)
-        if n and not _untrimmed(offsets, raw, valid, ok):
+        if n and not _untrimmed(read_only(offsets), raw, valid, ok):
             return None
         parts.append(ok)
     return pa.array(np.concatenate(parts) if parts else np.empty(0, np.bool_))

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from numba import njit
 
 from seawatch.events.tracks_in import I64
+from seawatch.tracks.compiled import read_only
 
 _NONE = np.empty(0, np.int64)
 _BYTES = np.empty(0, np.uint8)
@@ -90,15 +91,6 @@ def _kernel(
         if last[s] != -(2**62):
             ends[rank[s]] = last[s]
     return True, prev[:h], cur[:h], hrank[:h], ends
-
-
-def _read_only(a: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """A read-only view of ``a``: numba compiles a kernel once per combination of its
-    arrays' writability (arrays from Arrow are read-only, NumPy's own are not), so the
-    kernel's inputs are all given read-only (12 specializations were compiled, 3 needed)."""
-    view = a.view()
-    view.flags.writeable = False
-    return view
 
 
 @dataclass(frozen=True)
@@ -228,7 +220,7 @@ def walk(keys: Keys, ok: Any, state: pa.Table | None, col: Any, need: Any = None
         s_num, num = _numbers(s_values), _numbers(values)
     kernel: Any = _kernel
     s_codes, s_ts, ts, s_num, num, s_off, s_data, off, data = (
-        _read_only(a) for a in (s_codes, s_ts, keys.ts, s_num, num, s_off, s_data, off, data)
+        read_only(a) for a in (s_codes, s_ts, keys.ts, s_num, num, s_off, s_data, off, data)
     )
     done, prev, cur, rank, ends = kernel(
         s_codes, s_ts, keys.codes, ts, ok, ok if need is None else need,

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numba import njit
 
+from seawatch.tracks.compiled import read_only
 from seawatch.tracks.order import filter_rows, stable_key_time_order
 
 DROP_REASONS = (
@@ -203,11 +204,16 @@ def clean(
     mmsi = np.asarray(pc.fill_null(positions.column("mmsi").cast(pa.int64()), zero), np.int64)
     lat, lon = _f64(positions, "lat"), _f64(positions, "lon")
     kernel: Any = _checks
+    columns = (lat, lon, _f64(positions, "speed_kn"), _f64(positions, "course_deg"),
+               _f64(positions, "msg_type"))  # fmt: skip
     reason, speed, speed_na, course_na = kernel(
-        ts_null, mmsi_null, lat, lon, _f64(positions, "speed_kn"), _f64(positions, "course_deg"),
-        _f64(positions, "msg_type"), params.speed_not_available_kn,
-        np.asarray(params.noise_speeds_kn, dtype=np.float64), params.drop_null_island,
-    )  # fmt: skip
+        ts_null,
+        mmsi_null,
+        *(read_only(c) for c in columns),
+        params.speed_not_available_kn,
+        np.asarray(params.noise_speeds_kn, dtype=np.float64),
+        params.drop_null_island,
+    )
     cand = np.flatnonzero(reason < 0)
     # (mmsi, ts) order of the previous tail then the valid rows: the grouping duplicates
     # need, and (restricted to the kept rows) the order segment needs

@@ -19,6 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numba import njit
 
+from seawatch.tracks.compiled import read_only
+
 I64 = npt.NDArray[np.int64]
 
 
@@ -99,6 +101,7 @@ def stable_key_time_order(keys: Any, ts: I64, *, ordered: bool = True, head: int
         return np.arange(len(ts), dtype=np.int64)
     codes, n = key_codes(keys, ordered=ordered)
     order: I64 = group_order(codes, n)
+    ts = read_only(ts)  # from Arrow or NumPy: one compiled specialization either way
     if is_sorted(ts) or head_first(codes, ts, head, n) or sorted_within(order, codes, ts):
         return order
     return np.lexsort((ts, codes)).astype(np.int64)
