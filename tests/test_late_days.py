@@ -8,6 +8,7 @@ resumed from to its own)."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,8 +24,9 @@ import pytest
 from seawatch.decode.encode import encode_sentences
 from seawatch.decode.layouts import BY_NAME
 from seawatch.engine.late import state_digest
-from seawatch.engine.state import StateStore
+from seawatch.engine.state import StateStore, state_dir
 from seawatch.events.registry import Detector, EventType, registered
+from seawatch.settings import user_data_dir
 from seawatch.sim import SimConfig, simulate
 from test_state import GuessParams, guess
 from test_state_ingest import ENV, _states, canonical, ingest
@@ -69,12 +71,41 @@ def _daily(db: Path, files: list[Path]) -> None:
         assert res.exit_code == 0, res.output
 
 
+@pytest.fixture(scope="module")
+def daily(
+    days: tuple[list[Path], Path], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path]:
+    """A store after the five daily runs and its states (in the data directory of the test
+    that made it): made once; the tests that start from them take copies
+    (:func:`_from_daily`)."""
+    files, _ = days
+    db = tmp_path_factory.mktemp("daily") / "daily.duckdb"
+    _daily(db, files)
+    states = _state_root(db)
+    assert len(list(states.glob("all/*Z.arrow"))) == len(files)
+    return db, states
+
+
+def _state_root(db: Path) -> Path:
+    return state_dir(user_data_dir(), str(db))
+
+
+def _from_daily(daily: tuple[Path, Path], db: Path) -> None:
+    """``db`` and its states (in this test's data directory) as the five daily runs leave
+    them: copies of :func:`daily`'s."""
+    shutil.copyfile(daily[0], db)
+    shutil.copytree(daily[1], _state_root(db))
+
+
 def test_late_rows_of_day_2_give_what_one_run_over_everything_gives(
-    days: tuple[list[Path], Path], whole: dict[str, tuple[int, str]], tmp_path: Path
+    days: tuple[list[Path], Path],
+    daily: tuple[Path, Path],
+    whole: dict[str, tuple[int, str]],
+    tmp_path: Path,
 ) -> None:
     files, late = days
     db = tmp_path / "daily.duckdb"
-    _daily(db, files)
+    _from_daily(daily, db)
     before = canonical(db)
     assert before != whole
     res = ingest(db, [late], None)
@@ -104,14 +135,14 @@ def _noise(path: Path) -> Path:
 
 
 def test_a_late_row_that_changes_nothing_downstream_runs_one_day_again(
-    days: tuple[list[Path], Path], tmp_path: Path
+    days: tuple[list[Path], Path], daily: tuple[Path, Path], tmp_path: Path
 ) -> None:
     files, _ = days
     noise = _noise(tmp_path / "noise.nmea")
     whole = tmp_path / "whole.duckdb"
     assert ingest(whole, [*files, noise], HOURS[-1]).exit_code == 0
     db = tmp_path / "daily.duckdb"
-    _daily(db, files)
+    _from_daily(daily, db)
     res = ingest(db, [noise], None)
     assert res.exit_code == 0, res.output
     assert "1 day(s) run again from 2025-06-01T01:00Z" in res.output, res.output
@@ -119,15 +150,18 @@ def test_a_late_row_that_changes_nothing_downstream_runs_one_day_again(
 
 
 def test_a_run_killed_while_running_days_again_leaves_the_store_and_a_rerun_completes(
-    days: tuple[list[Path], Path], whole: dict[str, tuple[int, str]], tmp_path: Path
+    days: tuple[list[Path], Path],
+    daily: tuple[Path, Path],
+    whole: dict[str, tuple[int, str]],
+    tmp_path: Path,
 ) -> None:
     """Killed (SIGKILL) after the first day run again: the store is as before the late
     file (killed before the re-run's one commit) or as after it (the kill came after the
     commit: a loaded machine lets the last days finish first), never in between; running
     it again ends as one run over everything."""
-    files, late = days
+    _, late = days
     db = tmp_path / "killed.duckdb"
-    _daily(db, files)
+    _from_daily(daily, db)
     before = canonical(db)
     marks = sorted(p.name for p in _states())
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEAWATCH_")}
@@ -247,14 +281,17 @@ def test_state_digest_ignores_order_and_input_numbers_not_values() -> None:
 
 
 def test_killed_between_the_commit_and_the_states_a_rerun_completes(
-    days: tuple[list[Path], Path], whole: dict[str, tuple[int, str]], tmp_path: Path
+    days: tuple[list[Path], Path],
+    daily: tuple[Path, Path],
+    whole: dict[str, tuple[int, str]],
+    tmp_path: Path,
 ) -> None:
     """Killed (SIGKILL) after the store's transaction, before the new states are kept: the
     store holds the re-run days' rows, the states the old ones; running the late file again
     computes the same from the old states and ends as one run over everything."""
-    files, late = days
+    _, late = days
     db = tmp_path / "killed.duckdb"
-    _daily(db, files)
+    _from_daily(daily, db)
     marks = {p.name: p.read_bytes() for p in _states()}
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEAWATCH_")} | ENV
     code = (
@@ -273,13 +310,13 @@ def test_killed_between_the_commit_and_the_states_a_rerun_completes(
 
 
 def test_late_rows_older_than_any_day_kept_to_run_again_are_stored_late(
-    days: tuple[list[Path], Path], tmp_path: Path
+    days: tuple[list[Path], Path], daily: tuple[Path, Path], tmp_path: Path
 ) -> None:
     """Without day 2's journal (a state written before journals were kept, or removed), its
     late rows cannot run it again: they are stored as read, without a track, as before."""
-    files, late = days
+    _, late = days
     db = tmp_path / "daily.duckdb"
-    _daily(db, files)
+    _from_daily(daily, db)
     (journal,) = [p for p in _journals() if p.name.startswith("20250601T02")]
     journal.unlink()
     res = ingest(db, [late], None)
