@@ -91,9 +91,12 @@ def speeds(grow: I64, ts: I64, lat: F64, lon: F64, p: I64, q: I64) -> F64:  # pr
         need[p[x]] = True
         need[q[x]] = True
     gv = np.full(len(grow), np.nan)
+    row, v = -1, np.nan  # the last row whose speed was computed, and that speed
     for g in range(len(grow)):  # in order: the rows are read in sequence
         if need[g]:
-            gv[g] = _speed(grow[g], ts, lat, lon)
+            if grow[g] != row:  # grid points between the same two rows: the same speed
+                row, v = grow[g], _speed(grow[g], ts, lat, lon)
+            gv[g] = v
     return gv
 
 
