@@ -109,15 +109,22 @@ REQUIRE_POSTGRES = $(shell [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 
 # (tests/compile_kernels.py), not by every test process at once. seawatch's own modules
 # are byte-compiled first: where PYTHONDONTWRITEBYTECODE is set (it is on our machines),
 # every `seawatch` process a test starts would compile them again (~0.7 CPU-s each).
+# pytest starts once the linters pass and collects the suite while the kernels finish
+# compiling; its tests wait for $(WARMED) (tests/conftest.py: KERNELS_WARMED).
+WARMED := $(VENV)/.kernels-warmed
 test: deps
 	@$(MAKE) --no-print-directory -j2 venv web
-	@{ $(BIN)/python -m compileall -q src >/dev/null; $(BIN)/python tests/compile_kernels.py; } & warm=$$!; \
-	  npm --prefix web run --silent lint && npm --prefix web test && \
+	@rm -f $(WARMED); \
+	{ $(BIN)/python -m compileall -q src >/dev/null; $(BIN)/python tests/compile_kernels.py; \
+	  touch $(WARMED); } & warm=$$!; \
+	npm --prefix web run --silent lint && npm --prefix web test && \
 	  $(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && \
-	  $(BIN)/lint-imports --no-cache; rc=$$?; wait $$warm; exit $$rc
-	SEAWATCH_REQUIRE_POSTGRES=$${SEAWATCH_REQUIRE_POSTGRES:-$(REQUIRE_POSTGRES)} \
+	  $(BIN)/lint-imports --no-cache || { rc=$$?; wait $$warm; exit $$rc; }; \
+	KERNELS_WARMED=$(WARMED) \
+	  SEAWATCH_REQUIRE_POSTGRES=$${SEAWATCH_REQUIRE_POSTGRES:-$(REQUIRE_POSTGRES)} \
 	  REQUIRE_CHROMIUM=$${REQUIRE_CHROMIUM:-$(REQUIRE_POSTGRES)} $(BIN)/pytest -q \
-	  $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
+	  $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder); \
+	rc=$$?; wait $$warm; exit $$rc
 
 # Decoder throughput against peer decoders; e.g. make bench BENCH_ARGS="--repeat 5 --peers pyais"
 bench: venv

@@ -6,6 +6,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,8 +25,10 @@ _KEPT = {
     "SEAWATCH_SOAK_SEED",
     "SEAWATCH_UPDATE_DOCS",
 }
-_USER_HOME = pytest.StashKey[Path]()
 """Variables that steer the tests themselves, not the product's settings."""
+_USER_HOME = pytest.StashKey[Path]()
+WARMED_WAIT_S = 900.0
+"""At most this long the tests wait for `make test`'s kernel warm-up (then run anyway)."""
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -45,6 +48,19 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The most expensive test files first (tests/file_costs.py says why)."""
     order_by_cost(items, load_file_costs())
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """Under `make test` (``KERNELS_WARMED``: a file the warm-up touches when done), the
+    suite is collected while tests/compile_kernels.py finishes filling numba's cache; the
+    tests start once it has, so that no test process compiles the same kernels again."""
+    marker = os.environ.get("KERNELS_WARMED")
+    if not marker or session.config.option.collectonly:
+        return
+    deadline = time.monotonic() + WARMED_WAIT_S
+    while not Path(marker).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
