@@ -143,9 +143,11 @@ def test_a_wrong_secret_for_a_known_id_is_still_refused(
     node: tuple[Store, str, list[str], Any],
 ) -> None:
     _, url, tokens, _ = node
-    prefix, _, secret = tokens[0].rpartition("_")
-    wrong = f"{prefix}_{secret[::-1]}"
+    # sw_<16 hex>_<43 urlsafe characters>, and the secret may itself hold "_": cut by length
+    prefix, secret = tokens[0][: len("sw_") + 16 + 1], tokens[0][len("sw_") + 16 + 1 :]
+    wrong = prefix + ("A" if secret[0] != "A" else "B") + secret[1:]
     assert wrong != tokens[0]
+    assert len(wrong) == len(tokens[0])
     with _connect(url, wrong) as ws:
         msg = json.loads(ws.recv(timeout=30))
         assert msg == {"type": "error", "detail": "unknown token"}
