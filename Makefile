@@ -98,12 +98,12 @@ deps:
 # REQUIRE_CHROMIUM=1 the browser tests' skip (no Debian chromium).
 # The suite runs on TEST_WORKERS processes (pytest-xdist), each taking a whole test file at a
 # time (module fixtures such as a served node are made once), the most expensive files first
-# (tests/file_costs.py); TEST_WORKERS=0 runs it in one process. Two, on two cores. Three
-# were faster in a fresh clone (2026-12-07: pytest 915-969 s against 1,037-1,113 s with two:
-# many files wait on a server, a browser, PostgreSQL or a Dask cluster), but under that load
-# tests/web/test_browser.py's sign-in link, made on the served node's own DuckDB connection
-# from the test's thread, met the server's call ("connection is busy"): fix that first.
-TEST_WORKERS ?= 2
+# (tests/file_costs.py); TEST_WORKERS=0 runs it in one process. Three on two cores: many
+# files wait on a server, a browser, PostgreSQL or a Dask cluster, so a third worker fills
+# those waits (2026-12-07, fresh clone: pytest 915-969 s against 1,037-1,113 s with two).
+# Tests that touch a served node's store from their own thread take its writer lock
+# (app.state.seawatch.lock), as the node's routes do: DuckDB's connection is one caller.
+TEST_WORKERS ?= 3
 REQUIRE_POSTGRES = $(shell [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && echo 1 || echo 0)
 
 # The virtual environment and the web map's npm packages install side by side; then the

@@ -135,7 +135,8 @@ def test_sign_in_count_click_and_banner_offline(
 def test_a_jpn_reader_never_sees_what_its_labels_deny(
     browser: Browser, webnode: WebNode, tmp_path: Path
 ) -> None:
-    code, _ = create_link(webnode.store, webnode.users["JPN:SECRET"])
+    with webnode.app.state.seawatch.lock:  # the served node's writer lock, as its routes take
+        code, _ = create_link(webnode.store, webnode.users["JPN:SECRET"])
     mp = MapPage.open(browser, webnode.url)
     mp.goto(f"/#signin={code}")
     mp.wait_loaded()

@@ -93,9 +93,10 @@ def test_users_link_prints_a_one_time_link_alone_on_the_last_line(webnode: WebNo
     link = res.output.strip().splitlines()[-1]
     assert link.startswith(f"{webnode.url}/#signin=swl_")
     code = link.split("#signin=", 1)[1]
-    stored = webnode.store.backend.fetch(
-        "SELECT * FROM signin_links", [], TABLES["signin_links"].arrow_schema()
-    ).to_pylist()
+    with webnode.app.state.seawatch.lock:  # the served node's connection: take its lock
+        stored = webnode.store.backend.fetch(
+            "SELECT * FROM signin_links", [], TABLES["signin_links"].arrow_schema()
+        ).to_pylist()
     assert stored
     assert code.split("_", 2)[2] not in json.dumps(stored, default=str)  # only its hash
     sid = _cookie(_sign_in(webnode, {"link": code}))
