@@ -97,15 +97,23 @@ def _no_user_dirs(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
 
 
+_LOGGERS = ("seawatch", "seawatch.access")
+_LOGGING_AT_START = {
+    name: (list(lg.handlers), lg.level, lg.propagate)
+    for name, lg in ((n, logging.getLogger(n)) for n in _LOGGERS)
+}
+
+
 @pytest.fixture(autouse=True)
 def _restore_logging() -> Iterator[None]:
-    """The CLI configures the ``seawatch`` and ``seawatch.access`` loggers; undo that after
-    each test (a server thread of a later test would otherwise write to the terminal)."""
-    logger, access = logging.getLogger("seawatch"), logging.getLogger("seawatch.access")
-    handlers, level = list(logger.handlers), logger.level
-    access_handlers, propagate = list(access.handlers), access.propagate
+    """The CLI configures the ``seawatch`` and ``seawatch.access`` loggers; after each test
+    they go back to how they were when the session started, not to how the test found them:
+    a module fixture that ran the CLI would otherwise leave its handler for every later file
+    of its worker, and a served node's access lines, logged after a test's capture ended,
+    would reach the terminal."""
     yield
-    logger.handlers[:] = handlers
-    logger.setLevel(level)
-    access.handlers[:] = access_handlers
-    access.propagate = propagate
+    for name, (handlers, level, propagate) in _LOGGING_AT_START.items():
+        lg = logging.getLogger(name)
+        lg.handlers[:] = handlers
+        lg.setLevel(level)
+        lg.propagate = propagate
