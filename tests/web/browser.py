@@ -51,8 +51,10 @@ class MapPage:
     errors: list[str] = field(default_factory=list)  # uncaught errors in the page
 
     @classmethod
-    def open(cls, browser: Browser, node_url: str) -> MapPage:
-        context = browser.new_context(viewport={"width": 1200, "height": 800})
+    def open(cls, browser: Browser, node_url: str, size: tuple[int, int] = (1200, 800)) -> MapPage:
+        """A new page (its own context: cookies, storage) of ``size`` CSS pixels; software
+        WebGL's cost follows the pixels, so checks that need no room take a smaller one."""
+        context = browser.new_context(viewport={"width": size[0], "height": size[1]})
         page = context.new_page()
         mp = cls(page, node_url)
 

@@ -188,7 +188,7 @@ def test_a_jpn_reader_never_sees_what_its_labels_deny(
 def test_every_zoom_level_of_the_basemap_has_features(
     browser: Browser, webnode: WebNode, tmp_path: Path
 ) -> None:
-    mp = MapPage.open(browser, webnode.url)
+    mp = MapPage.open(browser, webnode.url, size=(640, 600))  # features drawn, not room
     mp.goto()
     mp.sign_in(webnode.tokens["IND:SECRET"])
     seen = {}
