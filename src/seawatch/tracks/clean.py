@@ -189,6 +189,14 @@ def _f64(table: pa.Table, name: str) -> np.ndarray[Any, np.dtype[np.float64]]:
     return np.asarray(col, dtype=np.float64)
 
 
+def _nulls(col: Any) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Per row whether ``col`` is null (writable, as numpy's): zeros without a null, not
+    Arrow's bitmap unpacked."""
+    if not col.null_count:
+        return np.zeros(len(col), dtype=bool)
+    return np.asarray(col.is_null(), dtype=bool)
+
+
 def _nulled(table: pa.Table, name: str, bad: np.ndarray[Any, np.dtype[np.bool_]]) -> pa.Table:
     i = table.column_names.index(name)
     col = table.column(name)
@@ -204,8 +212,7 @@ def clean(
     boundary are found as in a single pass.
     """
     state = CleanState() if state is None else state
-    ts_null = np.asarray(positions.column("ts").is_null(), dtype=bool)
-    mmsi_null = np.asarray(positions.column("mmsi").is_null(), dtype=bool)
+    ts_null, mmsi_null = (_nulls(positions.column(name)) for name in ("ts", "mmsi"))
     ts_col = positions.column("ts").cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
     zero = pa.scalar(0, pa.int64())
     ts = np.asarray(pc.fill_null(ts_col, zero), dtype=np.int64)
