@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from seawatch.events import combine, identity_change
 from seawatch.events.identity_change import IdentityParams, _values, detect
+from seawatch.events.identity_walk import chunk_keys
 from seawatch.events.schema import EVENTS_SCHEMA
 
 
@@ -193,3 +194,26 @@ def test_one_pass_finds_what_the_grouping_finds(
     assert sorted(got_state) == sorted(want_state)
     for name, table in want_state.items():
         assert got_state[name].combine_chunks().equals(table.combine_chunks()), name
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.integers(-5, 5) | st.integers(1, 10**9), max_size=300),
+    st.integers(1, 3),
+    st.booleans(),
+)
+def test_chunk_keys_are_arrows_dictionary(keys: list[int], n_chunks: int, null: bool) -> None:
+    """A chunk's keys are coded as Arrow's ``dictionary_encode`` codes them (the compiled
+    table without nulls, Arrow with them), from one or several chunks."""
+    rows: list[int | None] = [*keys, None] if null else list(keys)
+    cut = len(rows) // n_chunks
+    parts = [rows[:cut], rows[cut:]] if n_chunks > 1 else [rows]
+    key = pa.chunked_array([pa.array(p, pa.int32()) for p in parts], pa.int32())
+    ts = pa.chunked_array([pa.array(range(len(p)), pa.int64()) for p in parts], pa.int64())
+    got = chunk_keys(key, ts)
+    enc = pc.dictionary_encode(key.cast(pa.int64()).combine_chunks())
+    want = [0 if c is None else c for c in enc.indices.to_pylist()]
+    assert got.codes.tolist() == want
+    assert got.dictionary.equals(enc.dictionary)
+    assert got.key.tolist() == [0 if k is None else k for k in rows]
+    assert got.valid.tolist() == [k is not None for k in rows]

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from seawatch.tracks.clean import DROP_REASONS, CleanParams, CleanState, clean
+from seawatch.tracks.layout import sorted_keys
 from seawatch.tracks.segment import segment
 from tracks.helpers import at, pos, positions
 
@@ -123,3 +124,35 @@ def test_order_is_the_segment_order_of_the_kept_rows(seed: int, n: int, ordered:
     with_order, _ = segment(out, order=res.order)
     without, _ = segment(out)
     assert with_order.equals(without)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 80), data=st.data())
+def test_segment_reads_cleans_keys_as_it_would_gather_them(
+    seed: int, n: int, data: st.DataObject
+) -> None:
+    """Segment takes the kept rows' MMSIs and times in order from clean (the ``order``
+    object it returned, with its table) instead of gathering them: chunk by chunk, states
+    carried, duplicates and invalid rows dropped, the same ids and states as a copy of the
+    order (another object: gathered)."""
+    rng = np.random.default_rng(seed)
+    seconds = np.sort(rng.integers(0, 40, n)) / 4
+    rows = [
+        pos(float(s) / 3600, float(rng.integers(0, 2)) / 10, mmsi=int(rng.integers(1, 4)),
+            lon=float(rng.choice([0.0, 0.01, 200.0])), line_no=k)
+        for k, s in enumerate(seconds)
+    ]  # fmt: skip
+    table = positions(rows)
+    cuts = sorted(data.draw(st.lists(st.integers(0, n), max_size=4)))
+    cstate, s_kept, s_gathered = CleanState(), None, None
+    for a, b in zip([0, *cuts], [*cuts, n], strict=True):
+        res = clean(table.slice(a, b - a), state=cstate)
+        cstate = res.state
+        assert res.order is not None
+        assert sorted_keys(res.order, res.positions) is not None
+        assert sorted_keys(res.order.copy(), res.positions) is None
+        kept, s_kept = segment(res.positions, s_kept, order=res.order)
+        gathered, s_gathered = segment(res.positions, s_gathered, order=res.order.copy())
+        assert kept.equals(gathered)
+        for f in ("mmsi", "seg", "n", "depth", "ts", "point", "tclass"):
+            assert np.array_equal(getattr(s_kept, f), getattr(s_gathered, f))

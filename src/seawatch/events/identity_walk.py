@@ -24,6 +24,7 @@ from numba import njit
 
 from seawatch.events.tracks_in import I64
 from seawatch.tracks.compiled import read_only
+from seawatch.tracks.order import int_codes
 
 _NONE = np.empty(0, np.int64)
 _BYTES = np.empty(0, np.uint8)
@@ -113,18 +114,25 @@ def chunk_keys(key: Any, ts: Any) -> Keys:
     """:class:`Keys` of a chunk's key and time columns."""
     key = key.cast(pa.int64())
     ts = ts.cast(pa.int64())
-    enc = cast("pa.DictionaryArray[Any, Any]", pc.dictionary_encode(key.combine_chunks()))
-    codes = enc.indices.to_numpy(zero_copy_only=False)
-    if enc.indices.null_count:
-        codes = np.nan_to_num(codes, nan=0.0)
+    zero = pa.scalar(0, pa.int64())
+    if key.null_count:
+        enc = cast("pa.DictionaryArray[Any, Any]", pc.dictionary_encode(key.combine_chunks()))
+        codes = enc.indices.to_numpy(zero_copy_only=False)
+        if enc.indices.null_count:
+            codes = np.nan_to_num(codes, nan=0.0)
+        dictionary = enc.dictionary
+        key_np = np.asarray(pc.fill_null(key, zero), dtype=np.int64)
+    else:  # the usual case: numbered by the compiled table, as Arrow numbers them
+        key_np = np.asarray(key, dtype=np.int64)
+        codes, uniq = int_codes(read_only(key_np))
+        dictionary = pa.array(uniq, pa.int64())
     valid = np.ones(len(key), dtype=bool)
     if key.null_count or ts.null_count:
         valid = np.asarray(pc.and_(pc.is_valid(key), pc.is_valid(ts)), dtype=bool)
-    zero = pa.scalar(0, pa.int64())
     return Keys(
         np.asarray(codes, dtype=np.int64),
-        enc.dictionary,
-        np.asarray(pc.fill_null(key, zero), dtype=np.int64),
+        dictionary,
+        key_np,
         np.asarray(pc.fill_null(ts, zero), dtype=np.int64),
         valid,
     )

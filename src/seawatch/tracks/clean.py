@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from numba import njit
 
 from seawatch.tracks.compiled import read_only
+from seawatch.tracks.layout import remember_keys
 from seawatch.tracks.order import filter_rows, stable_key_time_order
 
 DROP_REASONS = (
@@ -74,7 +75,8 @@ class CleanResult:
     state: CleanState
     order: np.ndarray[Any, np.dtype[np.int64]] | None = None
     """Rows of ``positions`` in (mmsi, ts) order, ties in input order: the order
-    :func:`seawatch.tracks.segment.segment` needs (pass it as ``order=``: no second sort)."""
+    :func:`seawatch.tracks.segment.segment` needs (pass it as ``order=``, as it is: no
+    second sort, and the rows' MMSIs and times in that order are not gathered again)."""
 
 
 @njit(cache=True, nogil=True)
@@ -125,13 +127,15 @@ def _duplicates(
     c_mmsi: np.ndarray, c_ts: np.ndarray, p_lat: np.ndarray, p_lon: np.ndarray,
     p_speed: np.ndarray, lat: np.ndarray, lon: np.ndarray, speed: np.ndarray,
     cand: np.ndarray, order: np.ndarray, window_us: int, n_rows: int, every: bool,
-) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Duplicates among the candidates: the previous chunk's tail (``p_*``: kept, never
     reported) then this chunk's rows ``cand`` (``c_mmsi``, ``c_ts``: of both), grouped by
     mmsi and by ts in ``order``. A row is a duplicate when equal to an earlier kept row in
-    the window. Returns the duplicate flag per row of the chunk (``n_rows``) and the
-    chunk's kept rows in ``order``. ``every``: ``cand`` is every row (``cand[r] == r``, the
-    usual case), which is then not read (a random read per row: a third of the pass)."""
+    the window. Returns the duplicate flag per row of the chunk (``n_rows``), the chunk's
+    kept rows in ``order``, and their MMSIs (as int32) and times in that order (read here
+    in sequence; segment needs them so: :func:`~.layout.remember_keys`). ``every``:
+    ``cand`` is every row (``cand[r] == r``, the usual case), which is then not read (a
+    random read per row: a third of the pass)."""
     m = p_lat.shape[0]
     nc = order.shape[0]
     s_mmsi = np.empty(nc, np.int64)  # mmsi and ts in order: the walk reads them in sequence
@@ -142,6 +146,8 @@ def _duplicates(
     dup_s = np.zeros(nc, np.bool_)
     dup = np.zeros(n_rows, np.bool_)
     kept = np.empty(nc - m, np.int64)
+    k_mmsi = np.empty(nc - m, np.int32)
+    k_ts = np.empty(nc - m, np.int64)
     k = 0
     for a in range(nc):
         b = a - 1
@@ -166,8 +172,10 @@ def _duplicates(
                 dup[row] = True
             else:
                 kept[k] = row
+                k_mmsi[k] = s_mmsi[a]
+                k_ts[k] = s_ts[a]
                 k += 1
-    return dup, kept[:k]
+    return dup, kept[:k], k_mmsi[:k], k_ts[:k]
 
 
 def _f64(table: pa.Table, name: str) -> np.ndarray[Any, np.dtype[np.float64]]:
@@ -179,6 +187,14 @@ def _f64(table: pa.Table, name: str) -> np.ndarray[Any, np.dtype[np.float64]]:
     if col.null_count:
         col = pc.fill_null(col, pa.scalar(np.nan, pa.float64()))
     return np.asarray(col, dtype=np.float64)
+
+
+def _nulls(col: Any) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Per row whether ``col`` is null (writable, as numpy's): zeros without a null, not
+    Arrow's bitmap unpacked."""
+    if not col.null_count:
+        return np.zeros(len(col), dtype=bool)
+    return np.asarray(col.is_null(), dtype=bool)
 
 
 def _nulled(table: pa.Table, name: str, bad: np.ndarray[Any, np.dtype[np.bool_]]) -> pa.Table:
@@ -196,8 +212,7 @@ def clean(
     boundary are found as in a single pass.
     """
     state = CleanState() if state is None else state
-    ts_null = np.asarray(positions.column("ts").is_null(), dtype=bool)
-    mmsi_null = np.asarray(positions.column("mmsi").is_null(), dtype=bool)
+    ts_null, mmsi_null = (_nulls(positions.column(name)) for name in ("ts", "mmsi"))
     ts_col = positions.column("ts").cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
     zero = pa.scalar(0, pa.int64())
     ts = np.asarray(pc.fill_null(ts_col, zero), dtype=np.int64)
@@ -223,7 +238,7 @@ def clean(
     order = stable_key_time_order(c_mmsi, c_ts, head=state.mmsi.shape[0])
     window_us = int(params.duplicate_window_s * 1e6)
     kernel = _duplicates
-    dup, kept = kernel(
+    dup, kept, k_mmsi, k_ts = kernel(
         c_mmsi, c_ts, state.lat, state.lon, state.speed, lat, lon, speed, cand, order,
         window_us, positions.num_rows, every,
     )  # fmt: skip
@@ -268,4 +283,5 @@ def clean(
         )
     else:
         new_state = state
+    remember_keys(kept, out, k_mmsi, k_ts)
     return CleanResult(out, dropped, nulled, new_state, kept)

@@ -94,6 +94,31 @@ def remember(table: pa.Table, rows: SortedRows) -> None:
         _KEPT[:] = [(key, table, rows), *_KEPT[:1]]
 
 
+_KEYS: list[tuple[I64, Any, npt.NDArray[np.int32], I64]] = []
+
+
+def remember_keys(order: I64, table: pa.Table, mmsi: npt.NDArray[np.int32], ts: I64) -> None:
+    """Keep the MMSIs and times of ``table``'s rows in ``order`` (clean's
+    :attr:`~seawatch.tracks.clean.CleanResult.order`, held here so that its identity
+    stands for it), which :func:`seawatch.tracks.segment.segment` would otherwise gather.
+    Segment trusts the ``order`` it is given to be that order (it does not sort again);
+    it trusts the same object to still hold the same rows."""
+    _KEYS[:] = [(order, _fingerprint(table, ("mmsi", "ts")), mmsi, ts)]
+
+
+def sorted_keys(order: I64, table: pa.Table) -> tuple[npt.NDArray[np.int32], I64] | None:
+    """The MMSIs and times :func:`remember_keys` kept for this very ``order`` array (the
+    same object) and ``table`` (the same ``mmsi`` and ``ts`` buffers), else None."""
+    if not _KEYS:
+        return None
+    kept, key, mmsi, ts = _KEYS[0]
+    if kept is not order or key is None:
+        return None
+    if _fingerprint(table, ("mmsi", "ts")) != key:
+        return None
+    return mmsi, ts
+
+
 def sorted_rows(table: pa.Table) -> SortedRows | None:
     """The layout of ``table`` when it holds the rows of a table :func:`remember` kept."""
     if not _KEPT:

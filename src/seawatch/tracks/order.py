@@ -2,8 +2,9 @@
 
 Feeds arrive roughly in time order, and a stage that needs rows grouped by vessel (or by
 track) then needs only a stable grouping, which a counting sort does in linear time: the
-keys are numbered by hashing (Arrow's ``dictionary_encode``), the few distinct keys sorted
-if their order matters, and every row placed in one pass. That grouping is kept when each
+keys are numbered by hashing (a compiled hash table for integer keys such as MMSIs, Arrow's
+``dictionary_encode`` for others), the few distinct keys sorted if their order matters, and
+every row placed in one pass. That grouping is kept when each
 key's rows are in time order (as when a state's last row per key precedes a time-ordered
 chunk); any other input falls back to ``numpy.lexsort``. Same result either way: the
 stable order by (key, ts).
@@ -76,9 +77,94 @@ def head_first(codes: I64, ts: I64, head: int, n_keys: int) -> bool:  # pragma: 
     return True
 
 
+_FIB = 0x9E3779B97F4A7C15  # 2⁶⁴ / golden ratio: Fibonacci hashing's multiplier
+
+
+@njit(cache=True, nogil=True)
+def _slot(key: int, shift: Any) -> int:  # pragma: no cover
+    """A key's first slot in a table of 2^(64 - shift) slots (Fibonacci hashing)."""
+    return int(np.int64((np.uint64(key) * np.uint64(_FIB)) >> shift))
+
+
+@njit(cache=True, nogil=True)
+def int_codes(keys: I64) -> tuple[I64, I64]:  # pragma: no cover
+    """Per row a dense code of its key, numbered by first appearance (Arrow's
+    ``dictionary_encode`` numbers the same way), and the distinct keys in that order. An
+    open-addressing table with linear probing, at most half full (doubled when it would
+    be more): a chunk's ~20,000 MMSIs fit in cache, ~10 ns a row where Arrow's hash takes
+    ~25 (clean's key order, per 1 M-row chunk)."""
+    n = keys.shape[0]
+    bits = 10
+    while (1 << bits) < 2 * min(n, 1 << 15):
+        bits += 1
+    size = 1 << bits
+    shift = np.uint64(64 - bits)
+    slot_key = np.empty(size, np.int64)
+    slot_code = np.full(size, -1, np.int64)
+    uniq = np.empty(size // 2, np.int64)
+    codes = np.empty(n, np.int64)
+    m = 0
+    for i in range(n):
+        k = keys[i]
+        h = _slot(k, shift)
+        while slot_code[h] >= 0 and slot_key[h] != k:
+            h = (h + 1) & (size - 1)
+        if slot_code[h] >= 0:
+            codes[i] = slot_code[h]
+            continue
+        if m == uniq.shape[0]:  # half full: double the table, every key seen placed again
+            bits += 1
+            size = 1 << bits
+            shift = np.uint64(64 - bits)
+            slot_key = np.empty(size, np.int64)
+            slot_code = np.full(size, -1, np.int64)
+            grown = np.empty(size // 2, np.int64)
+            grown[:m] = uniq[:m]
+            uniq = grown
+            for u in range(m):
+                g = _slot(uniq[u], shift)
+                while slot_code[g] >= 0:
+                    g = (g + 1) & (size - 1)
+                slot_key[g] = uniq[u]
+                slot_code[g] = u
+            h = _slot(k, shift)
+            while slot_code[h] >= 0:
+                h = (h + 1) & (size - 1)
+        slot_key[h] = k
+        slot_code[h] = m
+        uniq[m] = k
+        codes[i] = m
+        m += 1
+    return codes, uniq[:m]
+
+
+def _int64_keys(keys: Any) -> I64 | None:
+    """``keys`` as int64 numpy values when they are integers that int64 holds exactly
+    (not uint64) without nulls; else None."""
+    if isinstance(keys, pa.ChunkedArray | pa.Array):
+        if not pa.types.is_integer(keys.type) or keys.null_count:
+            return None
+        keys = np.asarray(keys)
+    if not isinstance(keys, np.ndarray) or keys.ndim != 1 or keys.dtype.kind not in "iu":
+        return None
+    if keys.dtype == np.uint64:
+        return None
+    return read_only(keys.astype(np.int64, copy=False))
+
+
 def key_codes(keys: Any, *, ordered: bool) -> tuple[I64, int]:
     """Per row, a dense code of its key (``keys``: an Arrow array or numpy array), and the
-    number of distinct keys. With ``ordered``, codes follow the keys' sort order."""
+    number of distinct keys. With ``ordered``, codes follow the keys' sort order. Integer
+    keys (MMSIs) are numbered by :func:`int_codes`, others by Arrow: the same codes."""
+    ints = _int64_keys(keys)
+    if ints is not None:
+        codes, uniq = int_codes(ints)
+        n_keys = len(uniq)
+        if ordered and n_keys:
+            rank = np.empty(n_keys, np.int64)
+            rank[np.argsort(uniq)] = np.arange(n_keys, dtype=np.int64)  # distinct: stable
+            codes = rank[codes]
+        return codes, n_keys
     arr = keys if isinstance(keys, pa.Array | pa.ChunkedArray) else pa.array(keys)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()

@@ -25,7 +25,7 @@ from numba import njit
 
 from seawatch.errors import InputError
 from seawatch.tracks import _matcher as mk
-from seawatch.tracks.layout import SortedRows, remember, speed_print
+from seawatch.tracks.layout import SortedRows, remember, sorted_keys, speed_print
 from seawatch.tracks.order import stable_key_time_order
 from seawatch.tracks.schemas import SEGMENT_ID
 
@@ -208,11 +208,14 @@ def segment(
     ts_col = positions.column("ts").cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
     mmsi = np.asarray(positions.column("mmsi").cast(pa.int32()), dtype=np.int32)
     ts = np.asarray(ts_col, dtype=np.int64)
+    keys = None
     if order is None:
         order = stable_key_time_order(mmsi, ts)  # by (mmsi, ts); ties keep input order
     elif order.shape[0] != ts.shape[0]:
         raise InputError(f"order has {order.shape[0]} rows, positions {ts.shape[0]}")
-    mmsi, ts = mmsi[order], ts[order]
+    else:
+        keys = sorted_keys(order, positions)  # clean's, read in this order already
+    mmsi, ts = (mmsi[order], ts[order]) if keys is None else keys
     if len(state) and ts.shape[0] and int(ts.min()) < int(state.last_ts.max()):
         msg = "chunk starts before the previous chunk's last point; chunks must be time-ordered"
         raise InputError(msg)
