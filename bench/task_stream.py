@@ -16,7 +16,15 @@ and the loader, timed by wrapping :mod:`seawatch.engine.dask_engine`'s functions
 - the client's loader: its start, end and CPU seconds;
 - ``bound``: the wall time a 2-worker run would take with the 1-worker run's measured task
   durations, the phases' barriers and the client's serial parts (a list schedule, largest
-  first as the engine submits them), and the efficiency T1 / (2 x bound) that allows.
+  first as the engine submits them), and the efficiency T1 / (2 x bound) that allows;
+- ``CPU bound``: the same structure from CPU seconds instead of wall times, which a loaded
+  machine inflates less: each task's own CPU (``time.thread_time`` around the task
+  functions, installed in every worker), the loader's (its thread's CPU; DuckDB's own
+  threads not counted) and the store's close. T1 = the client's start + every task one
+  after another (the stages across vessels beside the loader) + the close; T2 = the same
+  with each phase's tasks list-scheduled on 2 workers. On a one-day input the loader can
+  store nothing before the last (day, bucket) task ends, so it and the close are the
+  serial tail; "sum of task CPU / (2 x T2)" is how busy two workers could be.
 
     .venv/bin/python bench/task_stream.py --sim /tmp/hd/sim2 --buckets 16 --workers 1,2
 """
@@ -24,6 +32,7 @@ and the loader, timed by wrapping :mod:`seawatch.engine.dask_engine`'s functions
 from __future__ import annotations
 
 import argparse
+import functools
 import heapq
 import itertools
 import os
@@ -34,23 +43,69 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from seawatch.engine import dask_engine
+from seawatch.engine import dask_engine, partition_tasks, partitions
 from seawatch.engine.ingest import ingest
 from seawatch.settings import load_settings
 from seawatch.store import open_store
 
 PHASES = (("decode", ("decode_input",)), ("merge", ("merge_bucket",)),
           ("vessel", ("chain",)))  # fmt: skip
+# the task functions whose CPU each call is recorded, in the workers
+TIMED = ((partitions, "decode_input"), (partitions, "merge_bucket"),
+         (partition_tasks, "vessel_task"), (partition_tasks, "slot_task"),
+         (partition_tasks, "checked_runs"), (partition_tasks, "statics_task"))  # fmt: skip
+CPU: dict[str, list[float]] = defaultdict(list)
+
+
+def _cpu_wrapped(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.thread_time()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            CPU[name].append(time.thread_time() - t0)
+
+    wrapper.__wrapped_original__ = fn  # type: ignore[attr-defined]
+    return wrapper
+
+
+def install() -> None:
+    """Wrap the task functions in this process (idempotent; the engine's tasks name them
+    by module and name, so a worker calls the wrapper) and forget the calls so far."""
+    for module, name in TIMED:
+        fn = getattr(module, name)
+        if not hasattr(fn, "__wrapped_original__"):
+            setattr(module, name, _cpu_wrapped(name, fn))
+    for name in ("vessel_task", "slot_task", "checked_runs", "statics_task"):
+        setattr(dask_engine, name, getattr(partition_tasks, name))  # its own imported names
+    CPU.clear()
+
+
+def read() -> dict[str, list[float]]:
+    return {k: list(v) for k, v in CPU.items()}
+
+
+def _in_worker(fn_name: str, here: str) -> Any:
+    """``fn_name`` of this module as a worker imports it (the records live in a module)."""
+    import sys
+
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import task_stream
+
+    return getattr(task_stream, fn_name)()
 
 
 def _clocked(marks: dict[str, list[tuple[float, float, float]]], name: str,
              fn: Callable[..., Any]) -> Callable[..., Any]:  # fmt: skip
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        t0, c0 = time.time(), time.process_time()
+        t0, c0 = time.time(), time.thread_time()
+        marks[f"{name} called"].append((t0, t0, c0))  # this thread's CPU so far
         try:
             return fn(*args, **kwargs)
         finally:
-            marks[name].append((t0, time.time(), time.process_time() - c0))
+            marks[name].append((t0, time.time(), time.thread_time() - c0))
 
     return wrapper
 
@@ -65,27 +120,41 @@ def run_once(files: list[Path], buckets: int, workers: int, work: Path) -> dict[
         head.write_bytes(b"".join(fh.readline() for _ in range(20_000)))
     marks: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
     saved = {n: getattr(dask_engine, n) for n in ("write_partitions", "load", "run_partitioned")}
+    here = str(Path(__file__).resolve().parent)
     with dask_engine.local_cluster(workers) as cluster, Client(cluster) as client:
         options = {"client": client, "buckets": buckets}
+        client.run(_in_worker, "install", here)
         with open_store(str(work / f"warm-{workers}.duckdb"), settings) as store:
             ingest(store, [head], settings, detect=True, engine="dask", options=options)
+        client.run(_in_worker, "install", here)
         try:
             for n, fn in saved.items():
                 setattr(dask_engine, n, _clocked(marks, n, fn))
             load0 = os.getloadavg()[0]
             with get_task_stream(client) as ts:
                 t0 = time.time()
-                with open_store(str(work / f"run-{workers}.duckdb"), settings) as store:
+                marks["start"].append((t0, t0, time.thread_time()))
+                store = open_store(str(work / f"run-{workers}.duckdb"), settings)
+                try:
                     report = ingest(store, files, settings, detect=True, engine="dask",
                                     options=options)  # fmt: skip
                     marks["ingest returned"].append((time.time(), time.time(), 0.0))
+                finally:
+                    c0, w0 = time.process_time(), time.time()
+                    store.close()
+                    marks["store close"].append((w0, time.time(), time.process_time() - c0))
                 t1 = time.time()
         finally:
             for n, fn in saved.items():
                 setattr(dask_engine, n, fn)
         stream = ts.data
+        cpu: dict[str, list[float]] = defaultdict(list)
+        for calls in client.run(_in_worker, "read", here).values():
+            for k, v in calls.items():
+                cpu[k] += v
     return {"t0": t0, "t1": t1, "stream": stream, "marks": dict(marks), "workers": workers,
-            "messages": report.engine.messages, "load": (load0, os.getloadavg()[0])}  # fmt: skip
+            "messages": report.engine.messages, "load": (load0, os.getloadavg()[0]),
+            "cpu": dict(cpu)}  # fmt: skip
 
 
 def _tasks(run: dict[str, Any]) -> list[tuple[str, str, float, float]]:
@@ -136,6 +205,8 @@ def report(run: dict[str, Any]) -> list[str]:
                      f"vessel {counts['chain']} tasks")  # fmt: skip
     lines.append("  phases end at: " + ", ".join(f"{n} {e:.2f}" for n, e in ends.items()))
     for name, spans in run["marks"].items():
+        if name == "start" or name.endswith(" called"):
+            continue
         for a, b, cpu in spans:
             lines.append(f"  client {name}: {a - run['t0']:.2f} .. {b - run['t0']:.2f} s "
                          f"({b - a:.2f} s, {cpu:.2f} CPU-s)")  # fmt: skip
@@ -189,6 +260,30 @@ def bound(one: dict[str, Any], workers: int = 2) -> tuple[float, float, list[str
     return est, wall1 / (workers * est), lines
 
 
+def cpu_bound(run: dict[str, Any], workers: int = 2) -> list[str]:
+    """T1 and T_workers from CPU seconds (see the module docstring), and what they allow."""
+    cpu = run["cpu"]
+    # the client's CPU before the first task (inputs' fingerprints, the decode plan)
+    start = run["marks"]["write_partitions called"][0][2] - run["marks"]["start"][0][2]
+    loader = sum(c for *_, c in run["marks"]["load"])
+    close = sum(c for *_, c in run["marks"].get("store close", []))
+    phases = [cpu.get(k, []) for k in ("decode_input", "merge_bucket", "vessel_task")]
+    rest = [c for k in ("slot_task", "checked_runs", "statics_task") for c in cpu.get(k, [])]
+    total = sum(map(sum, phases)) + sum(rest)
+    one = start + sum(map(sum, phases)) + max(sum(rest), loader) + close
+    at = start
+    for calls in phases:
+        at = max(_schedule(sorted(calls, reverse=True), workers, [at] * workers), default=at)
+    tail = max(_schedule(sorted(rest, reverse=True), workers, [at] * workers), default=at)
+    many = max(tail, at + loader) + close
+    return [f"CPU bound ({run['workers']}-worker run's CPU): tasks {total:.2f} CPU-s "
+            "(decode, merge, (day, bucket), across: "
+            + ", ".join(f"{sum(c):.2f}" for c in [*phases, rest])
+            + f"), loader {loader:.2f} (its thread), close {close:.2f}, start {start:.2f} -> "
+            f"T1 {one:.2f}, T{workers} {many:.2f}: efficiency <= {one / (workers * many):.1%}; "
+            f"tasks / ({workers} x T{workers}) = {total / (workers * many):.1%}"]  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sim", type=Path, required=True)
@@ -201,7 +296,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="seawatch-stream-") as tmp:
         for w in (int(x) for x in args.workers.split(",")):
             runs[w] = run_once(files, args.buckets, w, Path(tmp))
-            for line in report(runs[w]):
+            for line in report(runs[w]) + cpu_bound(runs[w]):
                 print(line, flush=True)
     if 1 in runs:
         for line in bound(runs[1])[2]:

@@ -110,11 +110,11 @@ def test_the_loaders_window_never_changes_what_is_stored(
     assert stored[0] == stored[1]
 
 
-def test_the_loaders_window_is_an_hour_or_what_holds_about_its_rows() -> None:
+def test_the_loaders_window_is_the_day_or_what_holds_about_its_rows() -> None:
     from seawatch.engine.loader import load_step_us
 
     hour, minute = 3_600_000_000, 60_000_000
-    assert load_step_us(1_000, 0, 24 * hour) == hour  # few rows: an hour
+    assert load_step_us(1_000, 0, 24 * hour) == 24 * hour  # few rows: the day
     assert load_step_us(20_000_000, 0, hour) == 6 * minute  # ~2 M rows a window
     assert load_step_us(10**12, 0, hour) == minute  # never less than a minute
     assert load_step_us(4_000_000, 0, 0) == minute  # one instant

@@ -4,7 +4,7 @@ In: the vessel tasks' outputs (futures on a cluster, or values) with their days,
 across vessels and the ids they retract, the runner, the work directory and manifest, the
 sinks and the run's report. Out: the sinks fed a day at a time, each day as soon as its
 tasks are done (on a cluster, while it works on later days and on encounters), a window of
-time of every bucket at a time (:func:`load_step_us`: an hour, or less where an hour holds
+time of every bucket at a time (:func:`load_step_us`: the day, or less where the day holds
 more than ~2 M positions), then the stages across vessels and the run's end. This process
 is the only writer of the sinks (:mod:`seawatch.engine.dask_engine`).
 """
@@ -31,7 +31,7 @@ from seawatch.tracks.schemas import IDENTITY, SEGMENTS
 
 __all__ = ["load", "load_step_us"]
 
-_LOAD_US = 3600 * 1_000_000  # the loader's longest window: an hour of every bucket
+_LOAD_US = DAY_US  # the loader's longest window: the day of every bucket
 _LOAD_ROWS = 2_000_000  # ... and about this many positions: a global hour is ~20 M
 _LOAD_MIN_US = 60 * 1_000_000  # ... and never less than a minute
 
@@ -45,10 +45,10 @@ def load(
     root: Path, manifest: Manifest, sinks: Sequence[Sink], report: EngineReport,
 ) -> tuple[list[VesselOut], pa.Table, list[str]]:  # fmt: skip
     """Feed the sinks the tasks' files a day at a time, each day as soon as its tasks are
-    done (on a cluster, while it works on later days and on encounters), an hour of every
-    bucket at a time (the store's duplicate check then looks at that hour only); the stages
-    across vessels and the run's end last. Returns the vessel tasks' outputs, the stages'
-    events and the ids they retract."""
+    done (on a cluster, while it works on later days and on encounters), a window of every
+    bucket at a time (:func:`load_step_us`; the store's duplicate check then looks at that
+    window only); the stages across vessels and the run's end last. Returns the vessel
+    tasks' outputs, the stages' events and the ids they retract."""
     source = manifest.sources[0] if manifest.sources else "pipeline"
     empty = read_part(root, None, "positions")
     no_statics = read_part(root, None, "statics")
@@ -103,10 +103,15 @@ def load(
 
 def load_step_us(rows: int, first_us: int, last_us: int) -> int:
     """The loader's window (µs) for a day of ``rows`` positions between ``first_us`` and
-    ``last_us``: an hour, shorter where an hour would hold more than ~:data:`_LOAD_ROWS`
+    ``last_us``: the whole day, shorter where it would hold more than ~:data:`_LOAD_ROWS`
     (the loader's memory follows the window; at global density an hour is ~20 M positions),
     at least a minute. The stored result does not depend on it: a message's duplicates share
-    its time, so they share a window."""
+    its time, so they share a window. Few large windows cost the store less than many small
+    ones: DuckDB writes a transaction's rows straight into compressed row groups once they
+    fill some (~123 k rows each), while smaller ones go through its write-ahead log and are
+    compressed again by the next checkpoint (a sparse day in hourly windows of ~160 k
+    positions: about twice the store's CPU, half of it in the close's checkpoint; RESULTS.md,
+    2026-12-07 session 3)."""
     if rows <= _LOAD_ROWS:
         return _LOAD_US
     step = max(1, last_us - first_us) * _LOAD_ROWS // rows

@@ -171,6 +171,9 @@ class Labeller:
         read cannot be labelled; they are left out, counted and logged."""
         labels = self.store.labels()
         ids: list[int | None] = []
+        # combine's answer for each distinct set of inputs (rows share a few: a run's
+        # vessels carry one or a few labels), and the error it raised
+        known: dict[tuple[tuple[int, ...], Label | None], int | LabelError] = {}
         for row in rows.select(
             [
                 c
@@ -178,25 +181,30 @@ class Labeller:
                 if c in rows.column_names
             ]
         ).to_pylist():
-            inputs = [
-                labels[i] for i in sorted(self.vessels.of([row.get("mmsi"), row.get("other_mmsi")]))
-            ]
+            vessel = tuple(sorted(self.vessels.of([row.get("mmsi"), row.get("other_mmsi")])))
+            extra: Label | None = None
             if self.fixed is not None:
-                inputs.append(self.fixed)
+                extra = self.fixed
             elif kind == "events":
-                inputs.append(
-                    self.rules.rule_for(
-                        event_type=row.get("event_type"), lon=row.get("lon"), lat=row.get("lat")
-                    )
+                extra = self.rules.rule_for(
+                    event_type=row.get("event_type"), lon=row.get("lon"), lat=row.get("lat")
                 )
-            if not inputs:
-                inputs.append(self.rules.default)
-            try:
-                ids.append(self.store.label_id(combine(inputs, self.store.policy)))
-            except LabelError as exc:
-                log.warning("%s row of MMSI %s not stored: %s", kind, row.get("mmsi"), exc)
+            elif not vessel:
+                extra = self.rules.default
+            found = known.get((vessel, extra))
+            if found is None:
+                inputs = [labels[i] for i in vessel] + ([] if extra is None else [extra])
+                try:
+                    found = self.store.label_id(combine(inputs, self.store.policy))
+                except LabelError as exc:
+                    found = exc
+                known[vessel, extra] = found
+            if isinstance(found, LabelError):
+                log.warning("%s row of MMSI %s not stored: %s", kind, row.get("mmsi"), found)
                 self.unlabelled += 1
                 ids.append(None)
+            else:
+                ids.append(found)
         out = rows.append_column("label_id", pa.array(ids, pa.int32()))
         return out.filter(pc.is_valid(out.column("label_id")))
 
