@@ -16,25 +16,26 @@ in 19-20 ms of CPU against 27-29 ms for the CSV, the viewport's p95 349 -> 228 m
 load; the one pass (h-pg, 2026-12-06 22:55) took a 32 k-row viewport from 10.7 to 6.1 ms
 of user CPU.
 
-Writes (:func:`to_binary`): rows sent as binary ``COPY FROM``, so the server parses no text
-(floats, timestamps, integers). An earlier encoder (each column by numpy, rows joined by
-pyarrow) was 4-10 % slower end to end in three A/Bs; this one writes the tuples in one
-compiled pass. Measured (bench/RESULTS.md, 2026-12-07 h-pg "binary COPY FROM"): 1 M
-positions' ``COPY`` into a table without indexes 4.4-4.8 server CPU-s as CSV, 1.6-1.9 in
-binary; the client's encoding 1.45 -> 0.6-0.75 CPU-s. Used by :mod:`.postgres` and
-:mod:`.pg_writers`; imports no database driver.
+Writes (:func:`binary_blocks`): rows sent as binary ``COPY FROM``, so the server parses no
+text (floats, timestamps, integers). An earlier encoder (each column by numpy, rows joined
+by pyarrow) was 4-10 % slower end to end in three A/Bs; this one writes the tuples in one
+compiled pass, a block of rows at a time as they are sent. Measured (bench/RESULTS.md,
+2026-12-07 h-pg "binary COPY FROM"): 1 M positions' ``COPY`` into a table without indexes
+4.4-4.8 server CPU-s as CSV, 1.6-1.9 in binary; the client's encoding 1.45 -> 0.6-0.75
+CPU-s, and by blocks (2026-12-07 session 3 h-pg) 0.55-0.66 -> 0.28-0.33 CPU-s with the
+sending. Used by :mod:`.postgres` and :mod:`.pg_writers`; imports no database driver.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 from numba import njit
 
-__all__ = ["binary_select", "can_send", "from_binary", "to_binary"]
+__all__ = ["BLOCK_ROWS", "binary_blocks", "binary_select", "can_send", "from_binary", "to_binary"]
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 UTC, where PostgreSQL's timestamps count from
@@ -226,10 +227,10 @@ def _encode(
 ) -> int:  # pragma: no cover - compiled
     """One pass over the rows writing the binary ``COPY`` tuples into ``out``: each row's
     field count, then per field its length (big-endian; -1: ``NULL``) and its bytes, the
-    fixed-width ones reversed from little-endian (column ``c``'s values from
-    ``fixed[at[c]]``, ``widths[c]`` bytes a row), the strings (``widths[c] == 0``, their
-    ``at[c]``-th among the variable columns) from ``chars`` by ``offsets``. Returns the
-    bytes written."""
+    fixed-width ones big-endian already (column ``c``'s values from ``fixed[at[c]]``,
+    ``widths[c]`` bytes a row; 2, 4 and 8 written as that many single stores, which the
+    compiler merges), the strings (``widths[c] == 0``, their ``at[c]``-th among the
+    variable columns) from ``chars`` by ``offsets``. Returns the bytes written."""
     ncols = len(widths)
     pos = 0
     for r in range(rows):
@@ -247,41 +248,75 @@ def _encode(
                 v = at[c]
                 start = offsets[v, r]
                 n = offsets[v, r + 1] - start
-            else:
-                n = w
-            out[pos] = (n >> 24) & 0xFF
-            out[pos + 1] = (n >> 16) & 0xFF
-            out[pos + 2] = (n >> 8) & 0xFF
-            out[pos + 3] = n & 0xFF
-            pos += 4
-            if w == 0:
+                out[pos] = (n >> 24) & 0xFF
+                out[pos + 1] = (n >> 16) & 0xFF
+                out[pos + 2] = (n >> 8) & 0xFF
+                out[pos + 3] = n & 0xFF
+                pos += 4
                 for k in range(n):
                     out[pos + k] = chars[start + k]
+                pos += n
+                continue
+            out[pos] = 0
+            out[pos + 1] = 0
+            out[pos + 2] = 0
+            out[pos + 3] = w
+            pos += 4
+            o = at[c] + r * w
+            if w == 8:
+                for k in range(8):
+                    out[pos + k] = fixed[o + k]
+            elif w == 4:
+                for k in range(4):
+                    out[pos + k] = fixed[o + k]
+            elif w == 2:
+                out[pos] = fixed[o]
+                out[pos + 1] = fixed[o + 1]
             else:
-                o = at[c] + r * w
                 for k in range(w):
-                    out[pos + k] = fixed[o + w - 1 - k]
-            pos += n
+                    out[pos + k] = fixed[o + k]
+            pos += w
     return pos
 
 
-def _little(col: Any, typ: pa.DataType) -> Any:
-    """A column's values, little-endian bytes of the width it is sent as (NULLs: zero)."""
+def _big(col: Any, typ: pa.DataType) -> Any:
+    """A column's values, big-endian bytes of the width it is sent as (NULLs: zero)."""
     if pa.types.is_timestamp(typ):
         us = col.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
-        return (us - _PG_EPOCH_US).astype("<i8").view(np.uint8)
-    dtype = _SEND[typ][1]
+        return (us - _PG_EPOCH_US).astype(">i8").view(np.uint8)
+    dtype = np.dtype(_SEND[typ][1]).newbyteorder(">")
     values = col.fill_null(False if pa.types.is_boolean(typ) else 0).to_numpy(zero_copy_only=False)
     return np.ascontiguousarray(values.astype(dtype)).view(np.uint8)
 
 
-def to_binary(rows: pa.Table, types: list[pa.DataType]) -> bytes:
+BLOCK_ROWS = 32_768
+"""Rows encoded at a time by :func:`binary_blocks` (~4 MB of positions): a million rows
+encoded whole took a fresh ~130 MB buffer and a ~130 MB ``bytes`` copy of it, whose first
+touch cost more CPU than the encoding (bench/RESULTS.md, 2026-12-07 session 3 h-pg)."""
+
+
+def binary_blocks(
+    rows: pa.Table, types: list[pa.DataType], block_rows: int = BLOCK_ROWS
+) -> Iterator[memoryview]:
     """``rows`` in PostgreSQL's binary ``COPY`` format, each column sent as its stored type
-    in ``types`` (Arrow; :func:`can_send` must hold): what ``COPY ... FROM STDIN (FORMAT
-    binary)`` reads without parsing text (one compiled pass writes the tuples)."""
+    in ``types`` (Arrow; :func:`can_send` must hold), in pieces of ``block_rows`` rows to
+    send in turn (the header in the first, the trailer in the last): what ``COPY ... FROM
+    STDIN (FORMAT binary)`` reads without parsing text, written by one compiled pass per
+    piece while the earlier pieces are on their way."""
     n = rows.num_rows
     widths = np.array([0 if pa.types.is_string(t) else _width_sent(t) for t in types], np.int64)
-    variable = widths == 0
+    for first in range(0, max(n, 1), block_rows):
+        part = rows.slice(first, block_rows)
+        out, end = _block(part, types, widths, first == 0)
+        if first + block_rows >= n:
+            out[end : end + 2] = 0xFF  # the trailer: -1
+            end += 2
+        yield memoryview(out)[:end]
+
+
+def _block(rows: pa.Table, types: list[pa.DataType], widths: Any, header: bool) -> tuple[Any, int]:
+    """One piece of :func:`binary_blocks`: a buffer and the bytes of it written."""
+    n = rows.num_rows
     null = np.zeros((len(types), n), dtype=np.bool_)
     fixed_parts: list[Any] = []
     strings: list[Any] = []
@@ -291,12 +326,12 @@ def to_binary(rows: pa.Table, types: list[pa.DataType]) -> bytes:
         col = col.cast(typ) if col.type != typ else col
         if col.null_count:
             null[c] = col.is_null().to_numpy(zero_copy_only=False)
-        if variable[c]:
+        if widths[c] == 0:
             at[c] = len(strings)
             strings.append(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col)
         else:
             at[c] = size
-            fixed_parts.append(_little(col, typ))
+            fixed_parts.append(_big(col, typ))
             size += int(widths[c]) * n
     fixed = np.concatenate(fixed_parts) if fixed_parts else np.zeros(1, np.uint8)
     offsets = np.zeros((max(len(strings), 1), n + 1), dtype=np.int64)
@@ -311,12 +346,17 @@ def to_binary(rows: pa.Table, types: list[pa.DataType]) -> bytes:
         chars_parts.append(data[lo:hi])
         base += hi - lo
     chars = np.concatenate(chars_parts) if chars_parts else np.zeros(1, np.uint8)
-    most = 19 + n * (2 + 4 * len(types) + int(widths.sum())) + base + 2
-    out = np.empty(most, dtype=np.uint8)
-    out[:19] = np.frombuffer(SIGNATURE + bytes(8), dtype=np.uint8)  # no flags, no extension
-    end = 19 + _encode(n, widths, at, fixed, null, offsets, chars, out[19:])
-    out[end : end + 2] = 0xFF  # the trailer: -1
-    return out[: end + 2].tobytes()
+    out = np.empty(19 + n * (2 + 4 * len(types) + int(widths.sum())) + base + 2, dtype=np.uint8)
+    pos = 0
+    if header:
+        out[:19] = np.frombuffer(SIGNATURE + bytes(8), dtype=np.uint8)  # no flags, extension
+        pos = 19
+    return out, pos + _encode(n, widths, at, fixed, null, offsets, chars, out[pos:])
+
+
+def to_binary(rows: pa.Table, types: list[pa.DataType]) -> bytes:
+    """:func:`binary_blocks` joined: the whole ``COPY`` data of ``rows`` at once."""
+    return b"".join(binary_blocks(rows, types))
 
 
 def _width_sent(typ: pa.DataType) -> int:

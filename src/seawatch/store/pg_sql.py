@@ -36,14 +36,15 @@ POSTGRES = Dialect(
 # The query layer's queries are short and read tens of thousands of rows: JIT compilation
 # (on by default above a cost the bbox + time queries exceed) cost 50-60 ms of each, and
 # their ORDER BY spilled to disk with the default 4 MB work_mem (measured at 20 M positions).
-# A viewport's ~50 k rows are narrow (~80 bytes): passing them from parallel workers costs far
-# less than the default parallel_tuple_cost (0.1 a row) says, which kept its bitmap scan of a
-# day (~150 k rows rechecked) and the latest's sort on one core; at 0.01 both run on the
-# server's parallel workers (COPY (query) uses them too), a 30-day track stays serial. At
-# 100 M, one window's EXPLAIN ANALYZE: viewport 227 -> 146 ms, latest 467 -> 191 ms (load
-# 10-13); the bench's p95 at that load showed it neither way (bench/RESULTS.md, 2026-12-06
-# h-pg "PostgreSQL at 100 M: where a read's time goes").
-SESSION = (("jit", "off"), ("work_mem", "64MB"), ("parallel_tuple_cost", "0.01"))
+# parallel_tuple_cost stays PostgreSQL's default, 0.1 a row (set, so a server default does
+# not decide): a viewport's ~50 k rows all pass from the parallel workers to the leader,
+# which then forms every row of the COPY itself; at 0.01 (2026-12-06) the viewport ran on
+# two workers, and at 100 M (bench windows, seeds 4 and 5, alternated, load 8-9) that cost
+# 23-25 % more server CPU (workers ~22 ms a window) for 0-5 ms less in the leader, whose
+# output the wall waits on; at 0.1 the viewport is serial and the latest keeps its partial
+# aggregates on workers (~470 rows passed) with 9-25 % less server CPU (bench/RESULTS.md,
+# 2026-12-07 session 3 h-pg).
+SESSION = (("jit", "off"), ("work_mem", "64MB"), ("parallel_tuple_cost", "0.1"))
 CREATE = re.compile(r"^\s*CREATE TABLE IF NOT EXISTS (\w+)", re.IGNORECASE)
 ADD_SEQ = re.compile(rf"^\s*ALTER TABLE (\w+) ADD COLUMN (?:IF NOT EXISTS )?{SEQ}\b", re.IGNORECASE)
 _QUOTED = re.compile(r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")")

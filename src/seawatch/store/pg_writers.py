@@ -52,7 +52,7 @@ from typing import Any
 import pyarrow as pa
 
 from seawatch.store.gate import PG_ENTER
-from seawatch.store.pg_binary import can_send, to_binary
+from seawatch.store.pg_binary import binary_blocks, can_send
 from seawatch.store.pg_csv import to_csv
 from seawatch.store.tables import SEQ, TableDef
 
@@ -86,10 +86,21 @@ _seq = itertools.count()
 
 @dataclass(frozen=True)
 class Encoded:
-    """Rows as ``COPY ... FROM STDIN`` reads them: ``fmt`` ``binary`` or ``csv``."""
+    """Rows as ``COPY ... FROM STDIN`` reads them: ``fmt`` ``binary`` (``rows`` of
+    ``types``, encoded piece by piece as they are sent) or ``csv`` (``text``)."""
 
-    data: bytes
     fmt: str
+    rows: pa.Table | None = None
+    types: tuple[pa.DataType, ...] = ()
+    text: bytes = b""
+
+    def write_to(self, copy: Any) -> None:
+        """The rows written to an open ``COPY ... FROM STDIN`` (psycopg's ``Copy``)."""
+        if self.rows is None:
+            copy.write(self.text)
+            return
+        for piece in binary_blocks(self.rows, list(self.types)):
+            copy.write(piece)  # psycopg hands it to libpq before returning
 
 
 def encode(table: TableDef, rows: pa.Table) -> Encoded:
@@ -99,8 +110,8 @@ def encode(table: TableDef, rows: pa.Table) -> Encoded:
     types = {c.name: c.type for c in table.columns}
     wanted = [types[name] for name in rows.column_names]
     if rows.column_names == list(table.names) and can_send(wanted):
-        return Encoded(to_binary(rows, wanted), "binary")
-    return Encoded(to_csv(rows), "csv")
+        return Encoded("binary", rows, tuple(wanted))
+    return Encoded("csv", text=to_csv(rows))
 
 
 class FallBackError(Exception):
@@ -121,7 +132,7 @@ def copy_new(con: Any, table: TableDef, data: Encoded, into: str | None = None) 
         with con.transaction(), con.cursor() as cur:  # a savepoint
             sql = f"COPY {into or table.name} ({cols}) FROM STDIN (FORMAT {data.fmt})"
             with cur.copy(sql) as copy:
-                copy.write(data.data)
+                data.write_to(copy)
             return int(cur.rowcount)
     except psycopg.errors.UniqueViolation:
         log.info("%s: some rows stored already; merging", table.name)
@@ -143,7 +154,7 @@ def merge(con: Any, table: TableDef, data: Encoded) -> int:
     with con.cursor() as cur:
         cur.execute(f"CREATE TEMP TABLE {name} AS SELECT {cols} FROM {table.name} WITH NO DATA")
         with cur.copy(f"COPY {name} ({cols}) FROM STDIN (FORMAT {data.fmt})") as copy:
-            copy.write(data.data)
+            data.write_to(copy)
         cur.execute(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {name} {conflict}")
         written = cur.rowcount
         cur.execute(f"DROP TABLE {name}")
