@@ -49,7 +49,6 @@ def load(
     bucket at a time (:func:`load_step_us`; the store's duplicate check then looks at that
     window only); the stages across vessels and the run's end last. Returns the vessel
     tasks' outputs, the stages' events and the ids they retract."""
-    source = manifest.sources[0] if manifest.sources else "pipeline"
     empty = read_part(root, None, "positions")
     no_statics = read_part(root, None, "statics")
     outs: list[VesselOut | None] = [None] * len(planned)
@@ -71,9 +70,11 @@ def load(
                    if f["kind"] == "positions" and f["day"] == day)  # fmt: skip
         step = load_step_us(rows, first, last)
         pos_at, st_at = [Cursor(f) for f in files], [Cursor(f) for f in statics]
-        for end in [*range(first + step, hi, step), np.iinfo(np.int64).max]:
+        name = f"day {np.datetime64(day * DAY_US, 'us').astype('datetime64[D]')}, load window"
+        bounds = [*range(first + step, hi, step), np.iinfo(np.int64).max]
+        for k, end in enumerate(bounds):  # logged by the sinks as "<name>: chunk <k> committed"
             piece = Piece(empty.slice(0, 0), window(st_at, end, no_statics), DecodeStats(),
-                          source, 0, last_of_chunk=False)  # fmt: skip
+                          name, k, last_of_chunk=False)  # fmt: skip
             result = ChunkResult(window(pos_at, end, empty), events)
             _count(report, events)
             events = events.slice(0, 0)
