@@ -140,17 +140,24 @@ class Load:
             return [(None, rows)]
         us = pc.cast(rows.column("ts"), pa.int64()).to_numpy(zero_copy_only=False)
         n = (us // 86_400_000_000).astype(np.int64)
+        ordered = bool((n[1:] >= n[:-1]).all())  # storage order: each day's rows one run
         out: list[tuple[date | None, pa.Table]] = []
-        rest = np.zeros(rows.num_rows, dtype=bool)
+        rest: list[pa.Table] = []
         for day in days:
-            mask = n == (day - _EPOCH).days
-            if day in self.days:
-                out.append((day, rows.filter(pa.array(mask))))
-                self.touched.add(day)
+            d = (day - _EPOCH).days
+            if ordered:  # the day's run as a slice: no copy of its rows (a filter copied
+                # every column of the chunk, ~0.2 CPU-s a million rows)
+                lo, hi = np.searchsorted(n, [d, d + 1])
+                part = rows.slice(int(lo), int(hi - lo))
             else:
-                rest |= mask
-        if rest.any():
-            out.append((None, rows.filter(pa.array(rest))))
+                part = rows.filter(pa.array(n == d))
+            if day in self.days:
+                out.append((day, part))
+                self.touched.add(day)
+            elif part.num_rows:
+                rest.append(part)
+        if rest:
+            out.append((None, pa.concat_tables(rest)))
         return out
 
     def _decide(self, day: date) -> None:
