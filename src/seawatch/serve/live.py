@@ -20,7 +20,8 @@ are rendered to JSON once (:class:`Rendered`; large fan-outs off the event loop)
 client's rows are chosen by its reader's label mask (:func:`seawatch.labels.label_mask`,
 once per reader and batch: the one check every row sent goes through) and its filters
 (NumPy over the batch's columns); clients given the same rows share their chunks and so
-their frame texts (:mod:`seawatch.serve.live_frames`, in the form each asked for).
+their frame texts (:mod:`seawatch.serve.live_frames`, in the form each asked for), which
+the hub writes to the clients that can take them at once (:mod:`seawatch.serve.live_push`).
 Subscriptions: :mod:`seawatch.serve.subscription`.
 """
 
@@ -51,6 +52,7 @@ from seawatch.serve import audit
 from seawatch.serve.deps import ServeState
 from seawatch.serve.live_client import Client
 from seawatch.serve.live_frames import Chunk
+from seawatch.serve.live_push import push
 from seawatch.serve.live_render import Rendered
 from seawatch.serve.live_select import chosen
 from seawatch.serve.live_ws import live
@@ -236,6 +238,7 @@ class LiveHub:
             self._history_rows -= sum(r.rows.num_rows for r in old.values())
         clients = list(self.clients)
         self._put(clients, rendered, {})
+        push(self, clients)  # written now where they can be, else their senders woken
         if self.metrics is not None:  # told -> queued for every client
             queued = time.monotonic()
             for _, _, told in taken:
@@ -268,7 +271,7 @@ class LiveHub:
                     chunks = done[key] = [
                         Chunk(r, idx[k : k + FRAME_ITEMS]) for k in range(0, len(idx), FRAME_ITEMS)
                     ]
-                lost = client.put(kind, chunks, done)
+                lost = client.put(kind, chunks, done, wake=client.wire is None)
                 if lost and self.metrics is not None:
                     self.metrics.missed.labels(kind).inc(lost)
 
