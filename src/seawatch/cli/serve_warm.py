@@ -3,9 +3,10 @@ and the garbage collector set for a long-lived process holding a large pipeline 
 
 :func:`warm_up` runs a throwaway pipeline (decode, tracks, geography, every detector with
 the server's parameters) over a small generated sample before the feeds open: the compiled
-kernels (numba's on-disk cache), the coastline tree and the shore-distance grid are loaded
-then, not inside the first live batches that need them (~0.4 s of CPU once, up to ~1 s of
-latency on a busy machine; bench/RESULTS.md, 2026-12-06).
+kernels (numba's on-disk cache; the live streams' socket writes' too), the coastline tree
+and the shore-distance grid are loaded then, not inside the first live batches that need
+them (~0.4 s of CPU once, up to ~1 s of latency on a busy machine; bench/RESULTS.md,
+2026-12-06).
 
 :func:`tuned_gc`: what the process holds after start-up is frozen (never scanned again) and
 the collector runs less often. A full (generation 2) collection scans every object the
@@ -41,6 +42,7 @@ GC_THRESHOLDS = (10_000, 50, 100)
 def warm_up(settings: Settings) -> None:
     """Run the live pipeline once over a small generated sample (nothing is stored)."""
     from seawatch.engine.run import Engine
+    from seawatch.serve import live_send
     from seawatch.sim.synth import write_sample
 
     t0 = time.perf_counter()
@@ -50,6 +52,7 @@ def warm_up(settings: Settings) -> None:
         engine = Engine(dataclasses.replace(settings, reorder_window_s=0.0), detect=True)
         engine.add([sample])
         engine.finish()
+    live_send.warm_up()  # the /live frames' writes (seawatch.serve.live_push)
     log.info("live pipeline loaded in %.1f s", time.perf_counter() - t0)
 
 

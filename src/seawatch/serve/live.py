@@ -20,14 +20,9 @@ are rendered to JSON once (:class:`Rendered`; large fan-outs off the event loop)
 client's rows are chosen by its reader's label mask (:func:`seawatch.labels.label_mask`,
 once per reader and batch: the one check every row sent goes through) and its filters
 (NumPy over the batch's columns); clients given the same rows share their chunks and so
-their frame texts (:mod:`seawatch.serve.live_frames`, in the form each asked for).
-
-Subscription (:mod:`seawatch.serve.subscription`; a JSON object, every key optional;
-longitude first, like the REST ``bbox``)::
-
-    {"bbox": [[min_lon, min_lat, max_lon, max_lat], ...], "mmsi": [int, ...],
-     "types": ["positions", "events"], "event_types": ["gap", ...],
-     "form": "items" | "columns"}
+their frame texts (:mod:`seawatch.serve.live_frames`, in the form each asked for), which
+the hub writes to the clients that can take them at once (:mod:`seawatch.serve.live_push`).
+Subscriptions: :mod:`seawatch.serve.subscription`.
 """
 
 from __future__ import annotations
@@ -52,12 +47,14 @@ from fastapi import FastAPI
 from seawatch.engine.held import held_bytes
 from seawatch.errors import SeawatchError
 from seawatch.export.common import marking_of
-from seawatch.labels import Label, label_mask
+from seawatch.labels import Label, Reader, label_mask
 from seawatch.serve import audit
 from seawatch.serve.deps import ServeState
 from seawatch.serve.live_client import Client
 from seawatch.serve.live_frames import Chunk
+from seawatch.serve.live_push import push
 from seawatch.serve.live_render import Rendered
+from seawatch.serve.live_select import chosen
 from seawatch.serve.live_ws import live
 from seawatch.serve.subscription import TYPES, Subscription
 
@@ -239,9 +236,9 @@ class LiveHub:
         while self._history_rows > HISTORY_ROWS and len(self.history) > 1:
             _, old = self.history.popleft()
             self._history_rows -= sum(r.rows.num_rows for r in old.values())
-        done: dict[tuple[Any, ...], Any] = {}
-        for client in list(self.clients):
-            self._put(client, rendered, done)
+        clients = list(self.clients)
+        self._put(clients, rendered, {})
+        push(self, clients)  # written now where they can be, else their senders woken
         if self.metrics is not None:  # told -> queued for every client
             queued = time.monotonic()
             for _, _, told in taken:
@@ -255,38 +252,39 @@ class LiveHub:
             self._history_rows = 0
 
     def _put(
-        self,
-        client: Client,
-        rendered: dict[str, Rendered],
-        done: dict[Any, Any] | None = None,
+        self, clients: list[Client], rendered: dict[str, Rendered], done: dict[Any, Any]
     ) -> None:
-        """Queue for ``client`` the rows of ``rendered`` its reader may read inside its
-        filters; ``done``: what this batch already worked out (each reader's label mask,
-        and the chunks of each set of rows chosen: clients sent the same rows share their
-        chunks, so their frames are built once)."""
-        done = {} if done is None else done
+        """Queue for each of ``clients`` the rows of ``rendered`` its reader may read
+        inside its filters (:func:`~seawatch.serve.live_select.chosen`); ``done``: what this
+        batch worked out (each reader's label mask, the chunks of each set of rows chosen:
+        clients sent the same rows share their chunks, so their frames are built once)."""
         for kind, r in rendered.items():
-            if kind not in client.sub.types or not r.rows.num_rows:
+            to = [c for c in clients if kind in c.sub.types]
+            if not to or not r.rows.num_rows:
                 continue
-            mask = done.get((kind, client.reader))
-            if mask is None:  # the one label check every row sent goes through
-                allowed: Any = label_mask(
-                    pa.array(r.label_ids), client.reader, self._labels, self.state.store.policy
-                )
-                mask = done[(kind, client.reader)] = np.asarray(allowed.to_numpy(False), bool)
-            where = client.sub.where(r)
-            idx = np.flatnonzero(mask if where is None else mask & where)
-            if not len(idx):
-                continue
-            key = (kind, idx.tobytes())
-            chunks = done.get(key)
-            if chunks is None:
-                chunks = done[key] = [
-                    Chunk(r, idx[k : k + FRAME_ITEMS]) for k in range(0, len(idx), FRAME_ITEMS)
-                ]
-            lost = client.put(kind, chunks, done)
-            if lost and self.metrics is not None:
-                self.metrics.missed.labels(kind).inc(lost)
+            picks = chosen(r, to, functools.partial(self.allowed, r, done))
+            for client, idx in zip(to, picks, strict=True):
+                if not len(idx):
+                    continue
+                chunks = done.get(key := (kind, idx.tobytes()))
+                if chunks is None:
+                    chunks = done[key] = [
+                        Chunk(r, idx[k : k + FRAME_ITEMS]) for k in range(0, len(idx), FRAME_ITEMS)
+                    ]
+                lost = client.put(kind, chunks, done, wake=client.wire is None)
+                if lost and self.metrics is not None:
+                    self.metrics.missed.labels(kind).inc(lost)
+
+    def allowed(self, r: Rendered, done: dict[Any, Any], reader: Reader) -> np.ndarray[Any, Any]:
+        """The one label check every row sent goes through: where ``reader`` may read the
+        rows of ``r`` (once per reader and batch, kept in ``done``)."""
+        mask = done.get((r.kind, reader))
+        if mask is None:
+            found: Any = label_mask(
+                pa.array(r.label_ids), reader, self._labels, self.state.store.policy
+            )
+            mask = done[(r.kind, reader)] = np.asarray(found.to_numpy(False), bool)
+        return mask  # type: ignore[no-any-return]
 
     def replay(self, client: Client, after: int) -> bool:
         """Queue for ``client`` the kept batches after number ``after``; False when some
@@ -295,7 +293,7 @@ class LiveHub:
         kept = self.history[0][0] if self.history else self.seq + 1
         for seq, rendered in self.history:
             if seq > after:
-                self._put(client, rendered)
+                self._put([client], rendered, {})
         return after <= self.seq and after >= kept - 1
 
     def history_bytes(self) -> int:
@@ -349,6 +347,10 @@ class LiveHub:
         return json.dumps({"type": "missed", **{k: missed.get(k, 0) for k in TYPES}})
 
     # --- the audit trail ----------------------------------------------------------------
+    def audit_due(self, client: Client) -> bool:
+        """Whether ``client``'s audit row is due (rows sent, :data:`AUDIT_EVERY_S` since)."""
+        return bool(client.rows_sent) and time.monotonic() - client.audited_at >= AUDIT_EVERY_S
+
     def _audit_now(self, client: Client, query: str, rows: int, ids: set[int]) -> None:
         marking = self.marking(frozenset(ids)) if ids else ""
         audit.record_stream(self.state, client.user, client.route, query, rows, marking)
@@ -374,9 +376,7 @@ class LiveHub:
         sent), or now when ``final`` (it leaves or changes its subscription), or wait for
         the row ``job`` (:meth:`audit_start`); a failure is logged, the stream goes on."""
         if job is None:
-            if not final and (
-                not client.rows_sent or time.monotonic() - client.audited_at < AUDIT_EVERY_S
-            ):
+            if not final and not self.audit_due(client):
                 return
             job = self.audit_start(client)
         try:

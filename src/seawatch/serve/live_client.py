@@ -83,18 +83,30 @@ class Client:
     rows_sent: int = 0
     labels_sent: set[int] = field(default_factory=set)
     audited_at: float = field(default_factory=time.monotonic)
+    wire: dict[str, Any] | None = None
+    """The connection's ``seawatch.frames`` extension (:mod:`seawatch.serve.live_wire`;
+    None: another server, or SSE): the hub then writes its frames itself when it can
+    (:mod:`seawatch.serve.live_push`), else wakes its sender."""
 
-    def put(self, kind: str, chunks: list[Chunk], shared: dict[Any, Any] | None = None) -> int:
+    def put(
+        self,
+        kind: str,
+        chunks: list[Chunk],
+        shared: dict[Any, Any] | None = None,
+        wake: bool = True,
+    ) -> int:
         """Queue chunks of ``kind``; how many queued items were coalesced or dropped to
         stay in bounds. ``shared``: what clients put to in the same fan-out kept (clients
         whose queues hold the same chunks keep the same, so it is worked out once and its
-        chunks, hence their frames, are shared too)."""
+        chunks, hence their frames, are shared too). ``wake``: wake its sender (False: the
+        hub pushes the frames, or wakes it then)."""
         q = self.queues.setdefault(kind, Queue())
         if q.since is None:
             q.since = time.monotonic()
         q.chunks += chunks
         q.items += sum(len(c) for c in chunks)
-        self.ready.set()
+        if wake:
+            self.ready.set()
         limit = LIMITS.get(kind, DEFAULT_LIMIT)
         if q.items <= limit:
             return 0

@@ -6,7 +6,9 @@ In: a frame's text (JSON, built once per chunk for every client sent the same ro
 unmasked text frame: header and UTF-8 payload, as a server sends it), and
 :class:`FramedWebSockets`, uvicorn's websockets-sansio connection with one more ASGI
 extension, ``seawatch.frames``, whose ``write`` puts such bytes on the connection as they
-are. ``seawatch serve`` runs uvicorn with it; the ``/live`` sender
+are, or, for the hub's own writes (:mod:`seawatch.serve.live_push`), its socket while
+nothing waits in its transport (``fd``) and a way to hand the transport what the socket did
+not take (``rest``). ``seawatch serve`` runs uvicorn with it; the ``/live`` sender
 (:mod:`seawatch.serve.live_ws`) uses it when the connection offers it and sends the text
 through ASGI otherwise (another server); a connection that negotiated permessage-deflate
 gets each frame compressed by its own framing, as uvicorn's send would.
@@ -51,7 +53,11 @@ class FramedWebSockets(WebSocketsSansIOProtocol):
         super().handle_connect(event)
         scope = getattr(self, "scope", None)
         if scope is not None:  # the handshake is being answered by the app
-            scope["extensions"][EXTENSION] = {"write": self.write_frame}
+            scope["extensions"][EXTENSION] = {
+                "write": self.write_frame,
+                "fd": self.direct_fd,
+                "rest": self.write_rest,
+            }
 
     async def write_frame(self, frame: bytes, text: str) -> None:
         await self.writable.wait()
@@ -66,3 +72,26 @@ class FramedWebSockets(WebSocketsSansIOProtocol):
             self.conn.send_text(text.encode())
             frame = b"".join(self.conn.data_to_send())
         self.transport.write(frame)
+
+    def direct_fd(self) -> int:
+        """The socket a frame may be written to directly now, past the transport (its
+        bytes would come next anyway), by :mod:`seawatch.serve.live_send`; -1: not now
+        (not open, compressing its messages, or bytes waiting in the transport)."""
+        if (
+            self.disconnected
+            or self.close_sent
+            or self.conn.state is not State.OPEN
+            or self.conn.extensions
+            or not self.writable.is_set()
+            or self.transport.is_closing()
+            or self.transport.get_write_buffer_size()
+        ):
+            return -1
+        sock = self.transport.get_extra_info("socket")
+        return -1 if sock is None else int(sock.fileno())
+
+    def write_rest(self, frame: bytes, sent: int) -> None:
+        """What the socket did not take of ``frame`` written to it directly (``sent``
+        bytes of it; -1: none), through the transport (which keeps it until it can)."""
+        if sent < len(frame):
+            self.transport.write(frame[max(sent, 0) :])

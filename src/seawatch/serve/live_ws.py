@@ -54,10 +54,17 @@ async def _parse(text: str, hub: LiveHub, reader: Reader) -> Subscription:
     return await asyncio.to_thread(Subscription.parse, text, areas_for(hub.state, reader))
 
 
+def _wire(ws: WebSocket) -> dict[str, Any] | None:
+    """The connection's ``seawatch.frames`` extension (None: this server has none)."""
+    found = ws.scope.get("extensions", {}).get(EXTENSION)
+    return found if isinstance(found, dict) and "fd" in found else None
+
+
 async def _send(ws: WebSocket, hub: LiveHub, client: Client) -> None:
-    """Send ``client`` what the hub queues for it: as bytes framed once for every client
+    """Send ``client`` what the hub queues for it and did not write itself
+    (:mod:`seawatch.serve.live_push`): as bytes framed once for every client
     (:mod:`seawatch.serve.live_wire`) when the server offers it, else through ASGI."""
-    write = ws.scope.get("extensions", {}).get(EXTENSION, {}).get("write")
+    write = None if client.wire is None else client.wire["write"]
     while True:
         await client.ready.wait()
         client.ready.clear()
@@ -118,7 +125,7 @@ async def live(ws: WebSocket) -> None:
         return
     except WebSocketDisconnect:
         return
-    client = Client(reader, sub, user=user, route="/live")
+    client = Client(reader, sub, user=user, route="/live", wire=_wire(ws))
     await ws.send_json({"type": "subscribed", **sub.describe()})
     hub.add(client)
     sender = asyncio.create_task(_send(ws, hub, client))
