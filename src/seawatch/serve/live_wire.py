@@ -88,7 +88,9 @@ class FramedWebSockets(WebSocketsSansIOProtocol):
         ):
             return -1
         sock = self.transport.get_extra_info("socket")
-        return -1 if sock is None else int(sock.fileno())
+        if sock is None or self.transport.get_extra_info("ssl_object") is not None:
+            return -1  # TLS (uvicorn --ssl-*): the socket's bytes are the transport's records
+        return int(sock.fileno())
 
     def write_rest(self, frame: bytes, sent: int) -> None:
         """What the socket did not take of ``frame`` written to it directly (``sent``
