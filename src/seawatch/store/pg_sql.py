@@ -39,11 +39,11 @@ POSTGRES = Dialect(
 # parallel_tuple_cost stays PostgreSQL's default, 0.1 a row (set, so a server default does
 # not decide): a viewport's ~50 k rows all pass from the parallel workers to the leader,
 # which then forms every row of the COPY itself; at 0.01 (2026-12-06) the viewport ran on
-# two workers, and at 100 M (bench windows, seeds 4 and 5, alternated, load 8-9) that cost
-# 23-25 % more server CPU (workers ~22 ms a window) for 0-5 ms less in the leader, whose
-# output the wall waits on; at 0.1 the viewport is serial and the latest keeps its partial
-# aggregates on workers (~470 rows passed) with 9-25 % less server CPU (bench/RESULTS.md,
-# 2026-12-07 session 3 h-pg).
+# two workers, and at 100 M (bench windows, three seeds, alternated, load 4-9) that cost
+# 22-25 % more server CPU (workers ~20-30 ms a window) for 0-12 ms less in the leader, whose
+# output the wall waits on (wall medians -10 % to +5 %); at 0.1 the viewport is serial and
+# the latest keeps its partial aggregates on workers (~470 rows passed) with 6-25 % less
+# server CPU (bench/RESULTS.md, 2026-12-07 session 3 h-pg).
 SESSION = (("jit", "off"), ("work_mem", "64MB"), ("parallel_tuple_cost", "0.1"))
 CREATE = re.compile(r"^\s*CREATE TABLE IF NOT EXISTS (\w+)", re.IGNORECASE)
 ADD_SEQ = re.compile(rf"^\s*ALTER TABLE (\w+) ADD COLUMN (?:IF NOT EXISTS )?{SEQ}\b", re.IGNORECASE)
