@@ -110,8 +110,12 @@ def _restore_logging() -> Iterator[None]:
     they go back to how they were when the session started, not to how the test found them:
     a module fixture that ran the CLI would otherwise leave its handler for every later file
     of its worker, and a served node's access lines, logged after a test's capture ended,
-    would reach the terminal."""
+    would reach the terminal. The steps' loggers ``seawatch run`` quiets (a level of their
+    own) are set back to inherit."""
     yield
+    for name, lg in list(logging.root.manager.loggerDict.items()):
+        if name.startswith("seawatch.") and isinstance(lg, logging.Logger):
+            lg.setLevel(logging.NOTSET)  # `seawatch run` quiets some steps' loggers
     for name, (handlers, level, propagate) in _LOGGING_AT_START.items():
         lg = logging.getLogger(name)
         lg.handlers[:] = handlers
