@@ -36,8 +36,11 @@ class Node:
 class Served:
     """uvicorn serving ``app`` on 127.0.0.1, a free port, in a thread."""
 
-    def __init__(self, app: FastAPI) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="off")
+    def __init__(self, app: FastAPI, **options: Any) -> None:
+        """``options``: more of uvicorn's settings (e.g. ``ws``, the WebSocket protocol)."""
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=0, log_config=None, lifespan="off", **options
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

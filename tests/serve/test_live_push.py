@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-import uvicorn
-from apiclient import readable
+from apiclient import Served, readable
 from test_live_ws import WORLD, _drain, _ingest, _items_of, _subscribe
 from websockets.sync.client import connect
 
@@ -42,27 +38,6 @@ class SmallBuffers(FramedWebSockets):
         super().connection_made(transport)
 
 
-@contextlib.contextmanager
-def _served(app: Any) -> Iterator[str]:
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_config=None, lifespan="off", ws=SmallBuffers,
-        ws_per_message_deflate=False,
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        assert thread.is_alive(), "uvicorn stopped"
-        time.sleep(0.02)
-    try:
-        yield f"127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(20)
-
-
 def test_frames_a_socket_takes_in_part_reach_the_client_whole_and_in_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -82,7 +57,9 @@ def test_frames_a_socket_takes_in_part_reach_the_client_whole_and_in_order(
     app = create_app(store, settings)
     sub = {"bbox": [WORLD], "form": "columns"}
     headers = {"Authorization": f"Bearer {token}"}
-    with _served(app) as address, contextlib.ExitStack() as stack:
+    served = Served(app, ws=SmallBuffers, ws_per_message_deflate=False)
+    with served as url, contextlib.ExitStack() as stack:
+        address = url.removeprefix("http://")
         fast = stack.enter_context(connect(f"ws://{address}/live", additional_headers=headers))
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SMALL)

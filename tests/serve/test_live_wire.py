@@ -8,15 +8,11 @@ path was the one taken. A framed message parses back to its text at every header
 from __future__ import annotations
 
 import contextlib
-import threading
-import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import uvicorn
-from apiclient import LABELS, readable
+from apiclient import LABELS, Served, readable
 from test_live_ws import WEST, _connect, _drain, _ingest, _items_of, _subscribe
 from websockets.frames import Frame, Opcode
 
@@ -42,27 +38,6 @@ class Counted(FramedWebSockets):
         await super().write_frame(frame, text)
 
 
-@contextlib.contextmanager
-def _served(app: Any, deflate: bool) -> Iterator[str]:
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_config=None, lifespan="off", ws=Counted,
-        ws_per_message_deflate=deflate,
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        assert thread.is_alive(), "uvicorn stopped"
-        time.sleep(0.02)
-    try:
-        yield f"ws://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(20)
-
-
 @pytest.mark.parametrize("deflate", [False, True])
 def test_frames_written_as_bytes_hold_what_each_reader_may_read(
     tmp_path: Path, deflate: bool, monkeypatch: pytest.MonkeyPatch
@@ -81,7 +56,9 @@ def test_frames_written_as_bytes_hold_what_each_reader_may_read(
         "usa": ("USA:SECRET", {"form": "columns"}),
     }
     Counted.written = 0
-    with _served(app, deflate) as url, contextlib.ExitStack() as stack:
+    served = Served(app, ws=Counted, ws_per_message_deflate=deflate)
+    with served as http, contextlib.ExitStack() as stack:
+        url = http.replace("http://", "ws://", 1)
         clients = {}
         for name, (reader, sub) in subs.items():
             ws = stack.enter_context(_connect(url, tokens[reader]))

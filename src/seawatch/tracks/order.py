@@ -87,6 +87,13 @@ def _slot(key: int, shift: Any) -> int:  # pragma: no cover
 
 
 @njit(cache=True, nogil=True)
+def _table(bits: int) -> tuple[int, Any, I64, I64]:  # pragma: no cover
+    """An empty table of 2^bits slots: its size, hashing shift, keys and codes (-1: free)."""
+    size = 1 << bits
+    return size, np.uint64(64 - bits), np.empty(size, np.int64), np.full(size, -1, np.int64)
+
+
+@njit(cache=True, nogil=True)
 def int_codes(keys: I64) -> tuple[I64, I64]:  # pragma: no cover
     """Per row a dense code of its key, numbered by first appearance (Arrow's
     ``dictionary_encode`` numbers the same way), and the distinct keys in that order. An
@@ -97,10 +104,7 @@ def int_codes(keys: I64) -> tuple[I64, I64]:  # pragma: no cover
     bits = 10
     while (1 << bits) < 2 * min(n, 1 << 15):
         bits += 1
-    size = 1 << bits
-    shift = np.uint64(64 - bits)
-    slot_key = np.empty(size, np.int64)
-    slot_code = np.full(size, -1, np.int64)
+    size, shift, slot_key, slot_code = _table(bits)
     uniq = np.empty(size // 2, np.int64)
     codes = np.empty(n, np.int64)
     m = 0
@@ -114,10 +118,7 @@ def int_codes(keys: I64) -> tuple[I64, I64]:  # pragma: no cover
             continue
         if m == uniq.shape[0]:  # half full: double the table, every key seen placed again
             bits += 1
-            size = 1 << bits
-            shift = np.uint64(64 - bits)
-            slot_key = np.empty(size, np.int64)
-            slot_code = np.full(size, -1, np.int64)
+            size, shift, slot_key, slot_code = _table(bits)
             grown = np.empty(size // 2, np.int64)
             grown[:m] = uniq[:m]
             uniq = grown
