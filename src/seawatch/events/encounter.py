@@ -260,10 +260,15 @@ def _build(
     }
     if not closed:
         fields["last_close_ts"] = [utc_iso(int(s) * step_us) for s in oi[:, 1]]
-    segs: list[list[str] | None] = [None] * len(oi)
-    if keys is not None:
-        a, b = keys.take(oi[:, 3]).to_pylist(), keys.take(oi[:, 4]).to_pylist()
-        segs = [[x, y] for x, y in zip(a, b, strict=True)]
+    segs: Any = [None] * len(oi)
+    discs: Any = [""] * len(oi)
+    if keys is not None:  # [track's, other's] and "track's,other's", no list per event
+        both = np.empty(2 * len(oi), np.int64)
+        both[0::2], both[1::2] = oi[:, 3], oi[:, 4]
+        offsets: Any = pa.array(np.arange(0, 2 * len(oi) + 1, 2, dtype=np.int32))
+        segs = pa.ListArray.from_arrays(offsets, keys.take(both))
+        join: Any = pc.binary_join_element_wise
+        discs = join(keys.take(oi[:, 3]), keys.take(oi[:, 4]), ",")
     return build_events(
         "encounter",
         start_us=oi[:, 0] * step_us,
@@ -275,7 +280,7 @@ def _build(
         confidence=np.full(len(oi), 1.0 if closed else 0.5),
         details=json_objects(len(oi), fields),
         segment_ids=segs,
-        discriminators=[",".join(s) if s else "" for s in segs],
+        discriminators=discs,
     )
 
 

@@ -153,7 +153,7 @@ def build_events(
     details: Sequence[dict[str, Any]] | pa.StringArray,
     other_mmsi: Any = None,
     segment_ids: Sequence[list[str] | None] | pa.Array[Any] | None = None,
-    discriminators: Sequence[str] | None = None,
+    discriminators: Sequence[str] | pa.StringArray | None = None,
 ) -> pa.Table:
     """An events table from columns (numpy arrays or lists; ``end_us`` may hold None).
 
@@ -161,10 +161,15 @@ def build_events(
     event, or the JSON text already built (:func:`json_objects`).
     """
     n = len(details)
-    discs = list(discriminators) if discriminators is not None else [""] * n
+    discs: Any = [""] * n
+    if isinstance(discriminators, pa.Array):  # texts already in Arrow
+        discs = discriminators
+    elif discriminators is not None:
+        discs = list(discriminators)
     try:  # one compiled pass over the column; the same ids
         ids: Any = event_ids(event_type, mmsi, other_mmsi, start_us, discs)
     except (TypeError, ValueError, pa.ArrowException):  # floats, missing texts: one by one
+        discs = _to_list(discs, n) if isinstance(discs, pa.Array) else discs
         starts, mmsis, others = (_to_list(v, n) for v in (start_us, mmsi, other_mmsi))
         ids = [
             event_id(event_type, int(m), None if o is None else int(o), int(s), d)
