@@ -86,7 +86,7 @@ def json_objects(n: int, fields: dict[str, Any]) -> pa.StringArray:
     if n == 0:
         return pa.array([], pa.string())
     join: Any = pc.binary_join_element_wise  # the stubs reject mixed scalars and arrays
-    parts: list[Any] = []
+    parts: list[Any] = []  # '{"key":', value, ',"key":', value, ... '}': one join
     for key in sorted(fields):
         value = fields[key]
         text: Any
@@ -94,21 +94,43 @@ def json_objects(n: int, fields: dict[str, Any]) -> pa.StringArray:
             text = _json_strings(value)
         elif isinstance(value, np.ndarray | pa.Array):
             arr: Any = pa.array(value) if isinstance(value, np.ndarray) else value
-            if pa.types.is_floating(arr.type):
+            if pa.types.is_floating(arr.type) and _any_nan(value, arr):
                 arr = pc.if_else(pc.is_nan(arr), pa.scalar(None, arr.type), arr)
-            text = pc.fill_null(pc.cast(arr, pa.string()), "null")
+            text = pc.cast(arr, pa.string())
+            if arr.null_count:
+                text = pc.fill_null(text, "null")
         elif isinstance(value, list):
             text = pa.array(
                 [json.dumps(v, sort_keys=True, separators=(",", ":")) for v in value], pa.string()
             )
         else:
-            text = pa.scalar(json.dumps(value, sort_keys=True, separators=(",", ":")))
-        parts.append(join(pa.scalar(json.dumps(key) + ":"), text, ""))
-    body = join(*parts, ",") if parts else pa.array([""] * n)
-    out = join("{", body, "}", "")
-    if isinstance(out, pa.Scalar):  # only constants: one object, n times
-        return pa.array([out.as_py()] * n, pa.string())
+            text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+        head = ("{" if not parts else ",") + json.dumps(key) + ":"
+        if parts and isinstance(parts[-1], str):  # constants run together
+            parts[-1] += head
+        else:
+            parts.append(head)
+        if isinstance(text, str):
+            parts[-1] += text
+        else:
+            parts.append(text)
+    if not parts:
+        return pa.array(["{}"] * n, pa.string())
+    if isinstance(parts[-1], str):
+        parts[-1] += "}"
+    else:
+        parts.append("}")
+    if len(parts) == 1:  # only constants: one object, n times
+        return pa.array(parts * n, pa.string())
+    out = join(*(pa.scalar(p) if isinstance(p, str) else p for p in parts), "")
     return cast("pa.StringArray", out)
+
+
+def _any_nan(value: Any, arr: Any) -> bool:
+    """Whether a float column holds a NaN (numpy's test on a numpy float array)."""
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return bool(np.isnan(value).any())
+    return bool(pc.any(pc.is_nan(arr)).as_py())
 
 
 _PLAIN = r"^[ !#-\[\]-~]*$"  # printable ASCII but '"' and '\\': JSON text as it is
