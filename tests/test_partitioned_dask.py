@@ -8,6 +8,7 @@ streaming ingest stores (the loader, this process, is the store's only writer).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,18 @@ def test_ingest_through_the_cluster_stores_what_a_streaming_ingest_stores(
             logged = store.counts()["ingest_log"]
             assert logged >= len(inputs)  # every input logged complete
     assert stored[0] == stored[1]
+
+
+def test_the_clusters_workers_keep_glibcs_own_malloc_trimming(scheduler: str) -> None:
+    """Dask's nanny would start each worker with ``MALLOC_TRIM_THRESHOLD_=65536``: every
+    large temporary array then mapped and faulted in afresh (about a third more of a
+    worker's CPU on bench/scale.py's run); the engine's LocalCluster leaves it unset."""
+    from distributed import Client
+
+    with Client(scheduler) as client:  # type: ignore[no-untyped-call]
+        seen = client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
+    assert len(seen) == 2
+    assert set(seen.values()) == {None}
 
 
 def test_the_loaders_window_never_changes_what_is_stored(

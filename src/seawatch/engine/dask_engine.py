@@ -134,7 +134,16 @@ def local_cluster(workers: int) -> Any:
     of a loop blocked for seconds), sample their CPU and memory for the dashboard every 2 s
     (not 0.5 s) and watch a worker's memory every 0.5 s (not 0.1 s; the tasks return paths,
     so there is nothing to spill): an idle 2-worker cluster then costs 0.14 instead of 0.72
-    CPU-s per 10 s (bench/RESULTS.md, 2026-12-06 16:00)."""
+    CPU-s per 10 s (bench/RESULTS.md, 2026-12-06 16:00).
+
+    Its worker processes keep glibc's own malloc trimming: Dask's nanny starts them with
+    ``MALLOC_TRIM_THRESHOLD_=65536``, which returns every freed 64 KiB at the heap's top to
+    the system and, being set, turns off glibc's adaptive ``mmap`` threshold, so each large
+    temporary array of a task is mapped, faulted in page by page and unmapped again: on
+    sim2 (bench/scale.py) ~530 k page faults and ~2.8 of a worker's ~11 CPU-s, against
+    ~50 k and ~0.9 without (bench/RESULTS.md, 2026-12-07 session 4). A cluster started
+    elsewhere (``--scheduler``) should unset it the same way
+    (``distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_: null``)."""
     import dask
     from distributed import LocalCluster
 
@@ -143,6 +152,7 @@ def local_cluster(workers: int) -> Any:
         "distributed.admin.tick.interval": "1s",
         "distributed.admin.system-monitor.interval": "2s",
         "distributed.worker.memory.monitor-interval": "500ms",
+        "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
     }
     with dask.config.set(quiet):  # the nannies copy it
         return LocalCluster(  # type: ignore[no-untyped-call]
