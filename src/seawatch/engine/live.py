@@ -17,7 +17,9 @@ grow when the store is behind, up to :data:`MAX_BATCH_BYTES`, instead of the fee
 filling up; how far behind is logged).
 
 A batch's positions wait neither for its detectors nor for the previous batch's: each batch
-is released by the pipeline and its positions stored (and told) at once, and the detectors
+is released by the pipeline and its positions told and stored at once (the store's insert
+and commit of a batch go on on a thread of their own while the next batch is decoded and
+released: :attr:`~seawatch.engine.store_sink.StoreSink.overlap`), and the detectors
 run on it while the feed has nothing new, one step at a time (identity, or one detector:
 :meth:`Ingest.detect_step`, oldest batch first; the events a batch's detectors close are
 stored after its last step), so a batch that comes during a detector pass waits for one
@@ -40,6 +42,7 @@ at load 3-5).
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import queue
 import threading
@@ -88,13 +91,16 @@ class Batch:
     path: Path
     lines: int
     positions: int
+    """Positions it stored (reported once they are committed: a batch's insert and commit
+    go on beside the next batch, and ``on_batch`` is called on the store's thread then)."""
     events: int
     """Events stored since the previous batch of the feed was reported (a batch's detectors
     run after its positions are stored, often while the next batch arrives)."""
     waited_s: float = 0.0
     """From the batch's cut (its last line received) to its storing beginning."""
     store_s: float = 0.0
-    """From its storing beginning to its positions stored and told."""
+    """From its storing beginning to its positions told (their insert and commit go on
+    beside the next batch: :attr:`~seawatch.engine.store_sink.StoreSink.overlap`)."""
     detect_s: tuple[float, ...] = ()
     """The length of each detector step run since the previous batch was reported (what a
     batch that comes meanwhile waits for at most), or of each whole pass run before it was
@@ -114,7 +120,7 @@ def ingest_live(
     """Read ``feed`` in batches of ``batch_s`` until it closes, ``duration_s`` passes or
     ``stop`` is set; store each batch through ``session``; finish the session."""
     try:
-        _read(session, feed, folder, batch_s, stop, duration_s, on_batch, None)
+        _read(session, feed, folder, batch_s, stop, duration_s, on_batch, None, _Stored(session))
     finally:
         report = session.finish()
     return report
@@ -136,10 +142,11 @@ def ingest_feeds(
     ``lock`` too. A feed whose batch cannot be stored sets ``stop`` (the others end as
     well) and its error is raised once the session is finished."""
     errors: list[BaseException] = []
+    stored = _Stored(session)
 
     def read(n: int, feed: Feed) -> None:
         try:
-            _read(session, feed, folder / str(n), batch_s, stop, None, on_batch, lock)
+            _read(session, feed, folder / str(n), batch_s, stop, None, on_batch, lock, stored)
         except BaseException as exc:
             log.error("feed %s: %s; stopping the feeds", feed, exc)
             errors.append(exc)
@@ -171,10 +178,12 @@ def _read(
     duration_s: float | None,
     on_batch: Callable[[Batch], None] | None,
     lock: threading.Lock | None,
+    counted: _Stored,
 ) -> None:
     """Each batch of ``feed`` kept in ``folder`` and stored through ``session``; the
     detectors run while nothing new has come (see the module docstring)."""
     folder.mkdir(parents=True, exist_ok=True)
+    session.sink.overlap = True  # a batch's insert and commit go on beside the next batch
     locked = lock if lock is not None else contextlib.nullcontext()
     events = 0  # stored by this feed's detect_next since its last batch was reported
     passes: list[float] = []  # the length of each detector step (or pass) since then
@@ -217,10 +226,32 @@ def _read(
             now = dict(session.report.stored)
         events, told = 0, events + now["events"] - before["events"]
         took, passes = tuple(passes), []
-        if on_batch is not None:
-            positions = now["positions"] - before["positions"]
-            lines = data.count(b"\n")
-            on_batch(Batch(n + 1, path, lines, positions, told, began - cut, stored - began, took))
+        if on_batch is not None:  # once its positions are committed
+            batch = functools.partial(
+                Batch, n + 1, path, data.count(b"\n"), events=told, waited_s=began - cut,
+                store_s=stored - began, detect_s=took,
+            )  # fmt: skip
+
+            def report(batch: Callable[..., Batch] = batch) -> None:
+                on_batch(batch(positions=counted.since()))
+
+            session.sink.when_written(report)
+
+
+class _Stored:
+    """The positions a session stored since this was last asked (from any thread: each
+    batch's are counted once its transaction has ended, on the store's thread)."""
+
+    def __init__(self, session: Ingest) -> None:
+        self.session = session
+        self.lock = threading.Lock()
+        self.last = session.report.stored["positions"]
+
+    def since(self) -> int:
+        with self.lock:
+            now = self.session.sink.report.stored["positions"]
+            n, self.last = now - self.last, now
+            return n
 
 
 def _defer_s(last_at: float, batch_s: float, now: float, steps: Sequence[float]) -> float:

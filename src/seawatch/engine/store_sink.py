@@ -13,9 +13,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import threading
 import uuid
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -86,6 +88,13 @@ class StoreSink:
         self._told: list[pa.Table] = []  # positions this transaction told before storing
         self._known_labels: set[int] = set()  # label ids committed (the streams can read)
         self._early: deque[Piece] = deque()  # pieces whose rows :meth:`released` stored
+        self.overlap = False
+        """Live: :meth:`released` returns once the positions are told, their transaction going
+        on on a thread of its own (the insert and commit let go of the GIL) while the caller
+        releases the next batch (no store use); the next call here waits for it first."""
+        self._writer: ThreadPoolExecutor | None = None
+        self._writing: Future[None] | None = None
+        self._reached: threading.Event | None = None  # set when the writes begin
         self.past_us: int | None = None
         """With daily runs: the watermark of the state resumed from; positions older come
         for a past day and are kept in :attr:`past` (run again: :mod:`seawatch.engine.late`),
@@ -141,6 +150,31 @@ class StoreSink:
         (which may read the store back: the CoT feed) are told after the commit, as every
         other kind. Should the transaction fail, the rows were sent but not stored; the
         batch file is kept and the feed stops (:mod:`.live`)."""
+        self._settle()
+        if not self.overlap:
+            self._released(piece, released)
+            return
+        self._writer = self._writer or ThreadPoolExecutor(1, thread_name_prefix="store-write")
+        reached = self._reached = threading.Event()
+        self._writing = self._writer.submit(self._released, piece, released)
+        self._writing.add_done_callback(lambda _: reached.set())
+        reached.wait()  # told (or failed, or nothing to write)
+        if self._writing.done():
+            self._settle()
+
+    def when_written(self, fn: Callable[[], None]) -> None:
+        """``fn()`` once the transaction :meth:`released` began is done (now, if it is)."""
+        if (writing := self._writing) is None:
+            return fn()
+        writing.add_done_callback(lambda _: fn())
+
+    def _settle(self) -> None:
+        """The transaction :meth:`released` left going on, done (its error raised)."""
+        writing, self._writing, self._reached = self._writing, None, None
+        if writing is not None:
+            writing.result()
+
+    def _released(self, piece: Piece, released: Released) -> None:
         self._early_tell = bool(self.subscribers)
         try:
             with self._committing():
@@ -152,6 +186,7 @@ class StoreSink:
                  inserted)  # fmt: skip
 
     def chunk(self, piece: Piece, result: ChunkResult | None) -> None:
+        self._settle()
         if result is not None and self._early and self._early[0] is piece:  # the events now
             self._early.popleft()
             if result.events.num_rows:
@@ -230,6 +265,9 @@ class StoreSink:
         return late.get("positions")
 
     def finish(self, final: Final | None) -> None:
+        if self._writer is not None:
+            self._writer.shutdown()  # what it was doing done: settled next
+        self._settle()
         if final is None:
             return
         with self._committing():
@@ -239,6 +277,7 @@ class StoreSink:
 
     def store_late(self, positions: pa.Table) -> None:
         """Store ``positions`` (with :data:`SOURCE_ID`) as read, without a track: late."""
+        self._settle()
         with self._committing():
             self._records(vessel_rows(positions), pa.table({}))
         self.report.late += positions.num_rows
@@ -256,6 +295,7 @@ class StoreSink:
     def complete(self, paths: Sequence[str]) -> None:
         """Log ``paths`` as fully stored: one write of every row (a live feed's session
         logs each of its batches complete when it finishes: 36,000 an hour at 0.1 s)."""
+        self._settle()
         keys = {(self.fingerprints[p], COMPLETE): p for p in paths}
         rows = [self._log(fp, c, p, 0, 0) for (fp, c), p in keys.items() if not self.done(fp, c)]
         if rows:
@@ -312,6 +352,8 @@ class StoreSink:
                 for subscribers in self.subscribers:
                     for fn in subscribers.labelled:
                         fn(rows)
+            if self._reached is not None:  # told: the caller goes on (:attr:`overlap`)
+                self._reached.set()
             stored = self.store.write(kind, rows)
             if self.subscribers or self.alerts is not None:
                 self._stored.append((kind, rows))
