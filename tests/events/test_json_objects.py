@@ -79,3 +79,26 @@ def test_json_objects_are_json_dumps_per_event(
     want = _expected(fields, n)
     assert [json.loads(x) for x in got.to_pylist()] == [json.loads(x) for x in want]
     assert [list(json.loads(x)) for x in got.to_pylist()] == [list(json.loads(x)) for x in want]
+
+
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(width=64)
+    | st.text(max_size=4)
+    | st.floats(width=64).map(np.float64)
+    | st.lists(st.integers(), max_size=2)
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(SCALARS, max_size=8))
+def test_list_values_are_json_dumps_of_each(values: list[Any]) -> None:
+    """A list field's texts are exactly ``json.dumps`` of each value (floats by ``repr``,
+    NaN and infinities, bools, numpy floats and containers by the encoder)."""
+    if not values:
+        return
+    got = json_objects(len(values), {"v": values}).to_pylist()
+    want = [json.dumps({"v": v}, sort_keys=True, separators=(",", ":")) for v in values]
+    assert got == want

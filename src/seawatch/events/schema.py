@@ -100,9 +100,7 @@ def json_objects(n: int, fields: dict[str, Any]) -> pa.StringArray:
             if arr.null_count:
                 text = pc.fill_null(text, "null")
         elif isinstance(value, list):
-            text = pa.array(
-                [json.dumps(v, sort_keys=True, separators=(",", ":")) for v in value], pa.string()
-            )
+            text = pa.array(_json_values(value), pa.string())
         else:
             text = json.dumps(value, sort_keys=True, separators=(",", ":"))
         head = ("{" if not parts else ",") + json.dumps(key) + ":"
@@ -124,6 +122,29 @@ def json_objects(n: int, fields: dict[str, Any]) -> pa.StringArray:
         return pa.array(parts * n, pa.string())
     out = join(*(pa.scalar(p) if isinstance(p, str) else p for p in parts), "")
     return cast("pa.StringArray", out)
+
+
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+"""``json.dumps(v, sort_keys=True, separators=(",", ":"))`` (what it builds per call)."""
+
+
+def _json_values(values: list[Any]) -> list[str]:
+    """``json.dumps`` of each value (keys sorted, no spaces): Python's own ``repr`` for
+    finite floats and ints, as the encoder writes them (a tenth of the encoder's cost per
+    value), ``null`` for None, the encoder for anything else (bools, NaN, numpy numbers,
+    texts, containers)."""
+    out = []
+    for v in values:
+        kind = type(v)
+        if kind is float and v - v == 0.0:  # finite
+            out.append(float.__repr__(v))
+        elif kind is int:
+            out.append(int.__repr__(v))
+        elif v is None:
+            out.append("null")
+        else:
+            out.append(_ENCODE(v))
+    return out
 
 
 def _any_nan(value: Any, arr: Any) -> bool:
