@@ -162,10 +162,11 @@ def _number(raw: Any, null: Any, typ: pa.DataType) -> Any:
     return pa.array(values.astype(typ.to_pandas_dtype(), copy=False), typ, mask=mask)
 
 
-def from_binary(data: bytes, schema: pa.Schema) -> pa.Table:
+def from_binary(data: Any, schema: pa.Schema) -> pa.Table:
     """The rows of ``COPY (SELECT <binary_select(schema)> ...) TO STDOUT (FORMAT binary)``
-    as a table of ``schema`` (parsed by one compiled pass: no Python object per row)."""
-    if not data:
+    (bytes, or a numpy uint8 array) as a table of ``schema`` (parsed by one compiled pass:
+    no Python object per row)."""
+    if len(data) == 0:
         return schema.empty_table()
     buf = np.frombuffer(data, dtype=np.uint8)
     if bytes(buf[:11]) != SIGNATURE:

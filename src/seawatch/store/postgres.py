@@ -10,7 +10,8 @@ Out: a :class:`~seawatch.store.base.Backend` over one connection (psycopg 3).
   replace it. Positions are partitioned by day (:mod:`.pg_parts`: a write attaches the
   partitions of its days first) and sent by day, 1-degree cell, vessel, time
   (:func:`.pg_csv.cell_order`): pages of a short time and a small area, a vessel's few.
-- Reads: ``COPY (query) TO STDOUT`` in binary (:mod:`.pg_binary`), lists as CSV.
+- Reads: ``COPY (query) TO STDOUT`` in binary (:mod:`.pg_binary`), lists as CSV, received
+  by one compiled loop over libpq's messages (:mod:`.pg_receive`).
 - Indexes (made with the tables; each positions partition has them): one BRIN index over
   ``(ts, lat, lon)`` (per 8 pages the min/max of each: the plain ``BETWEEN``
   predicates of a bbox + time query skip pages the way DuckDB skips row groups), a
@@ -24,7 +25,6 @@ in the connection; :attr:`display`, reprs, log lines and error messages show ``*
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -52,6 +52,7 @@ from seawatch.store.pg_parts import (
     has_postgis,
     relayout,
 )
+from seawatch.store.pg_receive import receive
 from seawatch.store.pg_sql import ADD_SEQ, CREATE, POSTGRES, SESSION, password, placeholders
 from seawatch.store.pg_writers import (
     MIN_ROWS_PER_WRITER,
@@ -151,15 +152,12 @@ class PostgresBackend(Backend):
         cols = binary or ", ".join(out_expr(f) for f in schema)
         fmt = "binary" if binary else "csv"
         copy_sql = f"COPY (SELECT {cols} FROM ({query}) AS q) TO STDOUT (FORMAT {fmt})"
-        buf = io.BytesIO()
         try:
             with self.con.cursor() as cur, cur.copy(copy_sql) as copy:
-                for block in copy:
-                    buf.write(block)
+                data = receive(self.con, copy)  # one compiled loop over the messages
         except psycopg.Error as exc:
             raise self._fail(exc, sql) from None
-        data = buf.getvalue()
-        return from_binary(data, schema) if binary else from_csv(data, schema)
+        return from_binary(data, schema) if binary else from_csv(data.tobytes(), schema)
 
     def _mogrify(self, sql: str, params: Sequence[object]) -> str:
         import psycopg
