@@ -6,6 +6,9 @@ and the store's reads going through it (the libpq of psycopg found, not a fallba
 
 from __future__ import annotations
 
+import ctypes.util
+import subprocess
+import sys
 from typing import Any
 
 import psycopg
@@ -40,6 +43,25 @@ def con(pg_url: str) -> Any:
 
 def test_the_loop_is_used() -> None:
     assert len(pg_receive.functions()) == 5, "psycopg's libpq not found: the fallback ran"
+
+
+def test_psycopgs_libpq_told_among_two() -> None:
+    """Another libpq in the process (the system's, as a GDAL driver would load it): the
+    loop still calls psycopg's own (in a child process: this one keeps its one libpq)."""
+    system = ctypes.util.find_library("pq")
+    assert system is not None
+    code = (
+        "import ctypes, psycopg; from psycopg import pq; "
+        f"ctypes.CDLL({system!r}); "
+        "from seawatch.store import pg_receive as r; "
+        "print(pq.__impl__, r._loaded_libpq(), len(r.functions()))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out[0] == "binary"  # the driver this project installs (psycopg[binary])
+    assert "/psycopg_binary.libs/libpq" in out[1]
+    assert out[2] == "5"
 
 
 @pytest.mark.parametrize(

@@ -262,10 +262,11 @@ def _indexes(con: Any, part: str) -> list[tuple[bool, str, str]]:
 
 
 def _dedupe(con: Any, name: str) -> int:
-    """Rows of a message stored again in a later chunk removed (the smallest ``seq`` kept)."""
+    """Rows of a message stored again in a later chunk removed (the smallest ``seq`` kept;
+    a COPY's rows share one, so of two with the same, the first in the table)."""
     cur = con.execute(
         f"DELETE FROM {name} a USING {name} b WHERE a.ts = b.ts AND a.msg_key = b.msg_key "
-        f"AND a.{SEQ} > b.{SEQ}"
+        f"AND (a.{SEQ} > b.{SEQ} OR (a.{SEQ} = b.{SEQ} AND a.ctid > b.ctid))"
     )
     return int(cur.rowcount)
 

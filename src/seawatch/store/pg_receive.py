@@ -15,13 +15,14 @@ The end: the loop stops after the binary trailer (a 2-byte message of -1) and ps
 own ``Copy.read`` takes the rest (the result, the row count); a COPY that ends without one
 (an error mid-way, CSV) has its results read here as psycopg reads them (a failed one
 raised as psycopg's error of its SQLSTATE), since psycopg cannot read a finished COPY.
-Where the loaded libpq cannot be found unambiguously (not Linux, two libpqs in the
-process) the blocks are read by psycopg's iteration, as before.
+Where psycopg's libpq cannot be told among those loaded (not Linux; two, psycopg not the
+binary build) the blocks are read by psycopg's iteration, as before (a warning says so).
 """
 
 from __future__ import annotations
 
 import ctypes
+import logging
 import re
 import select
 import sys
@@ -35,6 +36,8 @@ from numba.extending import intrinsic
 
 __all__ = ["receive"]
 
+log = logging.getLogger(__name__)
+
 _LIBPQ = re.compile(r"/libpq[-.][^/]*$")
 _FIRST_BYTES = 1 << 20
 _WAIT_MS = 1000  # the longest the loop waits for the socket before Python checks signals
@@ -42,12 +45,18 @@ _functions: tuple[int, ...] | None = None
 
 
 def _loaded_libpq() -> str | None:
-    """The path of the one libpq mapped into this process (psycopg's), or None."""
+    """The path of psycopg's libpq among those mapped into this process: the only one, or
+    the one psycopg-binary brings when there are more; None when it cannot be told."""
     try:
         maps = Path("/proc/self/maps").read_text()
     except OSError:
         return None
     paths = {line.split()[-1] for line in maps.splitlines() if _LIBPQ.search(line)}
+    if len(paths) > 1:
+        from psycopg import pq
+
+        if pq.__impl__ == "binary":
+            paths = {p for p in paths if "/psycopg_binary.libs/" in p}
     return paths.pop() if len(paths) == 1 else None
 
 
@@ -72,6 +81,8 @@ def functions() -> tuple[int, ...]:
     global _functions
     if _functions is None:
         _functions = _load()
+        if not _functions:
+            log.warning("PostgreSQL reads by psycopg's iteration: its libpq not found here")
     return _functions
 
 

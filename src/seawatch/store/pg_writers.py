@@ -49,12 +49,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from seawatch.store.gate import PG_ENTER
 from seawatch.store.pg_binary import binary_blocks, can_send
 from seawatch.store.pg_csv import to_csv
-from seawatch.store.tables import SEQ, TableDef
+from seawatch.store.tables import SEQ, SEQUENCE, TableDef
 
 __all__ = [
     "GID_PREFIX",
@@ -128,6 +129,8 @@ def copy_new(con: Any, table: TableDef, data: Encoded, into: str | None = None) 
     import psycopg
 
     cols = ", ".join(table.names)
+    if table.sequenced and data.rows is not None:  # one write number for the COPY
+        data, cols = numbered(con, data), f"{cols}, {SEQ}"
     try:
         with con.transaction(), con.cursor() as cur:  # a savepoint
             sql = f"COPY {into or table.name} ({cols}) FROM STDIN (FORMAT {data.fmt})"
@@ -137,6 +140,20 @@ def copy_new(con: Any, table: TableDef, data: Encoded, into: str | None = None) 
     except psycopg.errors.UniqueViolation:
         log.info("%s: some rows stored already; merging", table.name)
         return None
+
+
+def numbered(con: Any, data: Encoded) -> Encoded:
+    """Binary ``data`` with a write number column: one number drawn now for all its rows
+    (in the writer's transaction, as the column's default would draw one a row). Why: the
+    per-row ``nextval`` was ~9.5 % of the server's ingest work (bench/RESULTS.md, 2026-12-07
+    session 4 h-pg); a write number orders writes, not rows (the DuckDB store draws one a
+    chunk), and no COPY holds a message twice (:func:`.pg_csv.first_per_message`)."""
+    rows = data.rows
+    if rows is None:  # pragma: no cover - the caller sends only binary data here
+        raise ValueError("a write number column for binary COPY data only")
+    number = int(con.execute(f"SELECT nextval('{SEQUENCE}')").fetchone()[0])
+    seq = pa.array(np.full(rows.num_rows, number, dtype=np.int64))
+    return Encoded("binary", rows.append_column(SEQ, seq), (*data.types, pa.int64()))
 
 
 def merge(con: Any, table: TableDef, data: Encoded) -> int:
