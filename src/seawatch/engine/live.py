@@ -224,18 +224,18 @@ def _read(
             elif session.waiting > STEP_WAITING:  # no gap between batches: a step now
                 timed(session.detect_step)
             now = dict(session.report.stored)
-        events, told = 0, events + now["events"] - before["events"]
-        took, passes = tuple(passes), []
-        if on_batch is not None:  # once its positions are committed
-            batch = functools.partial(
-                Batch, n + 1, path, data.count(b"\n"), events=told, waited_s=began - cut,
-                store_s=stored - began, detect_s=took,
-            )  # fmt: skip
+            events, told = 0, events + now["events"] - before["events"]
+            took, passes = tuple(passes), []
+            if on_batch is not None:  # once its positions are committed (under the lock:
+                batch = functools.partial(  # another feed's batch may be written next)
+                    Batch, n + 1, path, data.count(b"\n"), events=told, waited_s=began - cut,
+                    store_s=stored - began, detect_s=took,
+                )  # fmt: skip
 
-            def report(batch: Callable[..., Batch] = batch) -> None:
-                on_batch(batch(positions=counted.since()))
+                def report(batch: Callable[..., Batch] = batch) -> None:
+                    on_batch(batch(positions=counted.since()))
 
-            session.sink.when_written(report)
+                session.sink.when_written(report)
 
 
 class _Stored:

@@ -8,6 +8,7 @@ what was released is late (returned, counted by the pipeline, never dropped).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -82,6 +83,13 @@ def _in_order(
     return bool((keys[at + 1] >= keys[at]).all())
 
 
+@functools.lru_cache(maxsize=32)
+def _empty(schema: pa.Schema) -> pa.Table:
+    """``schema``'s empty table, made once (a table is immutable): making it costs ~0.3 ms
+    for the positions' 42 columns, and a live batch's release made two."""
+    return schema.empty_table()
+
+
 class ReorderBuffer:
     """Rows of one table (``kind``: positions or statics) held until released in time
     order; see the module docstring. Rows of equal time are released in the order of their
@@ -124,7 +132,7 @@ class ReorderBuffer:
 
     def held(self) -> pa.Table:
         """The rows held, in no particular order (not released)."""
-        return pa.concat_tables([self.schema.empty_table(), *(t for t, _ in self._held)])
+        return pa.concat_tables([_empty(self.schema), *(t for t, _ in self._held)])
 
     def release(self, cutoff_us: int) -> pa.Table:
         """The rows older than ``cutoff_us`` (or without a time), sorted by time, stable.
@@ -134,7 +142,7 @@ class ReorderBuffer:
         releases, not what the window holds (at 100,000 vessels a 10-minute window holds
         ~4 M rows)."""
         self.horizon_us = max(self.horizon_us, cutoff_us)
-        out: list[pa.Table] = [self.schema.empty_table()]
+        out: list[pa.Table] = [_empty(self.schema)]
         kept: list[tuple[pa.Table, np.ndarray[Any, np.dtype[np.int64]]]] = []
         for table, ts in self._held:
             older = ts < self.horizon_us
