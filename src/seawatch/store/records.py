@@ -100,6 +100,30 @@ class VesselLabels:
             self._seen.add(key)
             self._by_mmsi.setdefault(key >> 32, set()).add(key & 0xFFFFFFFF)
 
+    def codes(
+        self, mmsi: np.ndarray[Any, np.dtype[np.int64]]
+    ) -> tuple[np.ndarray[Any, np.dtype[np.intp]], list[tuple[int, ...]]]:
+        """For each of ``mmsi`` (-1: none) the index of its label ids (sorted; ``()`` for an
+        MMSI without records) in the list returned: :meth:`of` for many rows at once, in
+        NumPy (a Python loop only over the MMSIs with more than one label)."""
+        self._fold()
+        pairs = np.sort(np.fromiter(self._seen, np.int64, len(self._seen)))
+        mm, lab = pairs >> 32, pairs & 0xFFFFFFFF
+        uniq, first, count = np.unique(mm, return_index=True, return_counts=True)
+        code = lab[first]  # an MMSI's code: its label id when it has one, else a tuple's
+        multi: dict[tuple[int, ...], int] = {}
+        for k in np.flatnonzero(count > 1).tolist():
+            t = tuple(lab[first[k] : first[k] + count[k]].tolist())
+            code[k] = (1 << 32) + multi.setdefault(t, len(multi))
+        at = np.minimum(np.searchsorted(uniq, mmsi), max(len(uniq) - 1, 0))
+        hit = uniq[at] == mmsi if len(uniq) else np.zeros(len(mmsi), bool)
+        rows = np.where(hit, code[at] if len(uniq) else -1, -1)
+        distinct, inverse = np.unique(rows, return_inverse=True)
+        tuples = {v: t for t, v in multi.items()}
+        sets = [() if c < 0 else (c,) if c < 1 << 32 else tuples[c - (1 << 32)]
+                for c in distinct.tolist()]  # fmt: skip
+        return inverse.reshape(-1), sets
+
     def of(self, mmsis: Iterable[int | None]) -> set[int]:
         out: set[int] = set()
         by_mmsi = self.by_mmsi
@@ -170,10 +194,12 @@ class Labeller:
         and (events) the rule for their type. Rows whose inputs no single nation may all
         read cannot be labelled; they are left out, counted and logged."""
         labels = self.store.labels()
-        ids: list[int | None] = []
         # combine's answer for each distinct set of inputs (rows share a few: a run's
         # vessels carry one or a few labels), and the error it raised
         known: dict[tuple[tuple[int, ...], Label | None], int | LabelError] = {}
+        if "other_mmsi" not in rows.column_names and (self.fixed is not None or kind != "events"):
+            return self._by_vessel(rows, kind, labels, known)  # (segments: 100 k a day)
+        ids: list[int | None] = []
         for row in rows.select(
             [
                 c
@@ -191,14 +217,7 @@ class Labeller:
                 )
             elif not vessel:
                 extra = self.rules.default
-            found = known.get((vessel, extra))
-            if found is None:
-                inputs = [labels[i] for i in vessel] + ([] if extra is None else [extra])
-                try:
-                    found = self.store.label_id(combine(inputs, self.store.policy))
-                except LabelError as exc:
-                    found = exc
-                known[vessel, extra] = found
+            found = self._combined(vessel, extra, labels, known)
             if isinstance(found, LabelError):
                 log.warning("%s row of MMSI %s not stored: %s", kind, row.get("mmsi"), found)
                 self.unlabelled += 1
@@ -206,6 +225,50 @@ class Labeller:
             else:
                 ids.append(found)
         out = rows.append_column("label_id", pa.array(ids, pa.int32()))
+        return out.filter(pc.is_valid(out.column("label_id")))
+
+    def _combined(
+        self, vessel: tuple[int, ...], extra: Label | None, labels: Any,
+        known: dict[tuple[tuple[int, ...], Label | None], int | LabelError],
+    ) -> int | LabelError:  # fmt: skip
+        """The label id of combine(the vessel's labels, ``extra``), or its error."""
+        found = known.get((vessel, extra))
+        if found is None:
+            inputs = [labels[i] for i in vessel] + ([] if extra is None else [extra])
+            try:
+                found = self.store.label_id(combine(inputs, self.store.policy))
+            except LabelError as exc:
+                found = exc
+            known[vessel, extra] = found
+        return found
+
+    def _by_vessel(
+        self, rows: pa.Table, kind: str, labels: Any,
+        known: dict[tuple[tuple[int, ...], Label | None], int | LabelError],
+    ) -> pa.Table:  # fmt: skip
+        """:meth:`derived` of rows whose label depends on their MMSI's labels only (no
+        other vessel, no event rule): once per distinct set of labels, not per row."""
+        n = rows.num_rows
+        if "mmsi" in rows.column_names:
+            given: Any = rows.column("mmsi").cast(pa.int64())
+            col: Any = pc.fill_null(given, -1)
+            mmsi = np.asarray(col.to_numpy(zero_copy_only=False), np.int64)
+        else:
+            mmsi = np.full(n, -1, np.int64)
+        inverse, sets = self.vessels.codes(mmsi)
+        found = [
+            self._combined(v, self.fixed if self.fixed is not None
+                           else None if v else self.rules.default, labels, known)
+            for v in sets
+        ]  # fmt: skip
+        bad = np.array([isinstance(f, LabelError) for f in found], bool)[inverse]
+        value = np.array([0 if isinstance(f, LabelError) else f for f in found], np.int64)
+        for k in np.flatnonzero(bad).tolist():  # each logged, as a row at a time did
+            m = int(mmsi[k])
+            log.warning("%s row of MMSI %s not stored: %s", kind, None if m < 0 else m,
+                        found[inverse[k]])  # fmt: skip
+            self.unlabelled += 1
+        out = rows.append_column("label_id", pa.array(value[inverse], pa.int32(), mask=bad))
         return out.filter(pc.is_valid(out.column("label_id")))
 
 
