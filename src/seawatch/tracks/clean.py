@@ -257,7 +257,7 @@ def clean(
         out = _nulled(out, "course_deg", course_na)
     n_keep = int(kept.shape[0])
     if n_keep < positions.num_rows:
-        out = filter_rows(out, pa.array(keep))
+        out = filter_rows(out, keep)
         rank = np.cumsum(keep, dtype=np.int64) - 1  # input row -> row of the output
         kept = rank[kept]
     # the new tail: rows of the old tail and kept rows of this chunk within the window of
