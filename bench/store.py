@@ -60,6 +60,10 @@ from seawatch.store.records import Labeller, vessel_rows
 
 # --postgres: durable (fsync on) like production, with memory for a bulk load
 PG_BENCH_SETTINGS = ("shared_buffers=1GB", "max_wal_size=4GB", "max_prepared_transactions=16")
+INGEST_GOAL = {  # positions/s: the store issue's for DuckDB, issue 17's for PostgreSQL
+    "DuckDB": "≥ 500,000/s",
+    "PostgreSQL": "≥ 300,000/s",
+}
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "bay-of-bengal.nmea"
 
 
@@ -325,7 +329,7 @@ def run(args: argparse.Namespace) -> None:
     )
     print(
         f"| ingest (keys, labels, dedupe insert; no decode) | {stored / ingest_s:,.0f} positions/s "
-        f"({stored:,} in {ingest_s:.1f} s{built}) | ≥ 500,000/s |"
+        f"({stored:,} in {ingest_s:.1f} s{built}) | {INGEST_GOAL[backend]} |"
     )
     if maintain_s is not None:
         print(f"| `db maintain` (rewrite closed days in track order) | {maintain_s:.1f} s | — |")
