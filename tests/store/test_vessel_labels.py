@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -36,9 +37,39 @@ def test_labels_by_mmsi_are_every_pair_added(
             for mmsi, lid in rows:
                 if mmsi is not None and lid is not None:
                     want.setdefault(mmsi, set()).add(lid)
-            if len(rows) % 2:  # read between batches
+            if len(rows) % 2:  # read between batches (folded, then more pairs merged in)
                 assert got.of([None, *want]) == set().union(*want.values())
         assert got.by_mmsi == want
         assert got.of([None, *want]) == set().union(*want.values())
+        asked = [-1, 5, *want]
+        inverse, sets = got.codes(np.array(asked, np.int64))
+        for m, k in zip(asked, inverse.tolist(), strict=True):
+            assert sets[k] == tuple(sorted(want.get(m, ())))
     finally:
         records.PENDING_PAIRS = bound
+
+
+@given(
+    st.dictionaries(st.integers(0, 2**30 - 1), st.sets(st.integers(1, 2**31 - 1), max_size=3)),
+    st.lists(_ROW, max_size=30),
+)
+@settings(max_examples=30, deadline=None)
+def test_labels_set_then_added(
+    start: dict[int, set[int]], rows: list[tuple[int | None, int | None]]
+) -> None:
+    """Labels given as a mapping, then records added: the union of both, per MMSI."""
+    got = VesselLabels()
+    got.by_mmsi = start
+    want = {m: set(ids) for m, ids in start.items() if ids}
+
+    def nonempty() -> dict[int, set[int]]:  # an MMSI given no label id has none
+        return {m: ids for m, ids in got.by_mmsi.items() if ids}
+
+    assert nonempty() == want
+    got.add(pa.table({"mmsi": pa.array([m for m, _ in rows], pa.int64()),
+                      "label_id": pa.array([i for _, i in rows], pa.int32())}))  # fmt: skip
+    for mmsi, lid in rows:
+        if mmsi is not None and lid is not None:
+            want.setdefault(mmsi, set()).add(lid)
+    assert nonempty() == want
+    assert got.of([None, *start, *want]) == set().union(*want.values())

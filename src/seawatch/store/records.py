@@ -52,29 +52,42 @@ def vessel_rows(positions: pa.Table) -> pa.Table:
 class VesselLabels:
     """Label ids of each MMSI's records stored in this run (for derived records)."""
 
-    _by_mmsi: dict[int, set[int]] = field(default_factory=dict)
-    _seen: set[int] = field(default_factory=set)
-    """Each (MMSI, label id) pair added, as ``mmsi << 32 | label_id``: a live feed's
-    batches repeat the same vessels, so only new pairs reach the Python loop (NumPy
-    finds a batch's distinct pairs; a group-by and a loop over all of them per batch cost
-    ~3 ms of a 600-row batch's ~45)."""
+    _pairs: np.ndarray[Any, np.dtype[np.int64]] = field(
+        default_factory=lambda: np.empty(0, np.int64)
+    )
+    """Each (MMSI, label id) pair added, as ``mmsi << 32 | label_id``, sorted and distinct:
+    a live feed's batches repeat the same vessels, a day's 100,000 vessels add as many
+    pairs; both are merged in NumPy (a Python set of them cost ~1.4 CPU-s a day)."""
     _pending: list[np.ndarray[Any, np.dtype[np.int64]]] = field(default_factory=list)
-    """Each batch's distinct pairs, not yet in :attr:`by_mmsi`: folded in when it is read
+    """Each batch's distinct pairs, not yet in :attr:`_pairs`: folded in when they are read
     (the events' and segments' labels, after the detectors) or when
-    :data:`PENDING_PAIRS` wait, so a live batch's positions are not held for the loop."""
+    :data:`PENDING_PAIRS` wait, so a live batch's positions are not held."""
     _pending_n: int = 0
+    _dict: dict[int, set[int]] | None = None
+    """:attr:`by_mmsi` once built (until new pairs come)."""
 
     @property
     def by_mmsi(self) -> dict[int, set[int]]:
         """MMSI → the label ids of its records added so far."""
         self._fold()
-        return self._by_mmsi
+        if self._dict is None:
+            mm, lab = self._pairs >> 32, self._pairs & 0xFFFFFFFF
+            uniq, first = np.unique(mm, return_index=True)
+            self._dict = (
+                {
+                    m: set(ids.tolist())
+                    for m, ids in zip(uniq.tolist(), np.split(lab, first[1:]), strict=True)
+                }
+                if len(uniq)
+                else {}
+            )
+        return self._dict
 
     @by_mmsi.setter
     def by_mmsi(self, value: dict[int, set[int]]) -> None:
-        self._pending, self._pending_n = [], 0
-        self._by_mmsi = value
-        self._seen = {m << 32 | i for m, ids in value.items() for i in ids}
+        self._pending, self._pending_n, self._dict = [], 0, None
+        keys = [m << 32 | i for m, ids in value.items() for i in ids]
+        self._pairs = np.unique(np.array(keys, np.int64))
 
     def add(self, rows: pa.Table) -> None:
         if rows.num_rows == 0:
@@ -96,9 +109,13 @@ class VesselLabels:
             return
         keys = np.unique(np.concatenate(self._pending))
         self._pending, self._pending_n = [], 0
-        for key in set(keys.tolist()) - self._seen:
-            self._seen.add(key)
-            self._by_mmsi.setdefault(key >> 32, set()).add(key & 0xFFFFFFFF)
+        pairs = self._pairs
+        if len(pairs):  # only pairs not seen yet: a live feed's usually add none
+            at = np.minimum(np.searchsorted(pairs, keys), len(pairs) - 1)
+            keys = keys[pairs[at] != keys]
+        if len(keys):
+            self._pairs = np.sort(np.concatenate([pairs, keys]))
+            self._dict = None
 
     def codes(
         self, mmsi: np.ndarray[Any, np.dtype[np.int64]]
@@ -107,7 +124,7 @@ class VesselLabels:
         MMSI without records) in the list returned: :meth:`of` for many rows at once, in
         NumPy (a Python loop only over the MMSIs with more than one label)."""
         self._fold()
-        pairs = np.sort(np.fromiter(self._seen, np.int64, len(self._seen)))
+        pairs = self._pairs
         mm, lab = pairs >> 32, pairs & 0xFFFFFFFF
         uniq, first, count = np.unique(mm, return_index=True, return_counts=True)
         code = lab[first]  # an MMSI's code: its label id when it has one, else a tuple's
@@ -200,14 +217,24 @@ class Labeller:
         if "other_mmsi" not in rows.column_names and (self.fixed is not None or kind != "events"):
             return self._by_vessel(rows, kind, labels, known)  # (segments: 100 k a day)
         ids: list[int | None] = []
-        for row in rows.select(
-            [
-                c
-                for c in ("mmsi", "other_mmsi", "event_type", "lon", "lat")
-                if c in rows.column_names
-            ]
-        ).to_pylist():
-            vessel = tuple(sorted(self.vessels.of([row.get("mmsi"), row.get("other_mmsi")])))
+        # each row's vessels' labels (its MMSI's and the other vessel's), per distinct pair
+        n = rows.num_rows
+        inverse, sets = self.vessels.codes(
+            np.concatenate([_mmsi(rows, "mmsi"), _mmsi(rows, "other_mmsi")])
+        )
+        pair = inverse[:n] * max(len(sets), 1) + inverse[n:]
+        distinct, of_row = np.unique(pair, return_inverse=True)
+        vessels = [
+            tuple(sorted({*sets[p // len(sets)], *sets[p % len(sets)]})) for p in distinct.tolist()
+        ]
+        for k, row in zip(
+            of_row.reshape(-1).tolist(),
+            rows.select(
+                [c for c in ("mmsi", "event_type", "lon", "lat") if c in rows.column_names]
+            ).to_pylist(),
+            strict=True,
+        ):
+            vessel = vessels[k]
             extra: Label | None = None
             if self.fixed is not None:
                 extra = self.fixed
@@ -248,13 +275,7 @@ class Labeller:
     ) -> pa.Table:  # fmt: skip
         """:meth:`derived` of rows whose label depends on their MMSI's labels only (no
         other vessel, no event rule): once per distinct set of labels, not per row."""
-        n = rows.num_rows
-        if "mmsi" in rows.column_names:
-            given: Any = rows.column("mmsi").cast(pa.int64())
-            col: Any = pc.fill_null(given, -1)
-            mmsi = np.asarray(col.to_numpy(zero_copy_only=False), np.int64)
-        else:
-            mmsi = np.full(n, -1, np.int64)
+        mmsi = _mmsi(rows, "mmsi")
         inverse, sets = self.vessels.codes(mmsi)
         found = [
             self._combined(v, self.fixed if self.fixed is not None
@@ -270,6 +291,15 @@ class Labeller:
             self.unlabelled += 1
         out = rows.append_column("label_id", pa.array(value[inverse], pa.int32(), mask=bad))
         return out.filter(pc.is_valid(out.column("label_id")))
+
+
+def _mmsi(rows: pa.Table, name: str) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Column ``name`` of ``rows`` as int64, -1 where null or where there is no such column."""
+    if name not in rows.column_names:
+        return np.full(rows.num_rows, -1, np.int64)
+    given: Any = rows.column(name).cast(pa.int64())
+    col: Any = pc.fill_null(given, -1)
+    return np.asarray(col.to_numpy(zero_copy_only=False), np.int64)
 
 
 def _eq(col: Any, value: Any) -> Any:
