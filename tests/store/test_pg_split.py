@@ -141,3 +141,17 @@ def test_a_failing_part_raises_and_the_store_reads_again(pg_url: str) -> None:
         q = Query(store, Reader.parse("IND:SECRET", store.policy))
         split, one = _both(q)
         assert split.equals(one)  # type: ignore[attr-defined]
+
+
+def test_a_lost_part_connection_is_opened_anew(pg_url: str) -> None:
+    with open_store(pg_url, load_settings(env={})) as store:
+        _filled(store)
+        q = Query(store, Reader.parse("IND:SECRET", store.policy))
+        first = q.positions(bbox=BOX, **WINDOW)
+        (part,) = store.backend._parts._cons  # type: ignore[attr-defined]
+        with open_store(pg_url, load_settings(env={})) as admin:
+            admin.backend.execute("SELECT pg_terminate_backend(?)", [part.info.backend_pid])
+        with pytest.raises(StoreError):  # the read that finds it lost
+            q.positions(bbox=BOX, **WINDOW)
+        assert q.positions(bbox=BOX, **WINDOW).equals(first)
+        assert store.backend._parts._cons[0] is not part  # type: ignore[attr-defined]

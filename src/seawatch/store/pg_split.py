@@ -26,6 +26,7 @@ backend: a read session of the server has its own).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -65,6 +66,7 @@ class PartReads:
         self._threads = 0
 
     def _connections(self, n: int) -> list[Any]:
+        self._cons = [c for c in self._cons if not c.closed]  # lost ones opened anew
         while len(self._cons) < n:
             con = self._connect()
             con.execute("SET TIME ZONE 'UTC'")
@@ -130,12 +132,16 @@ class PartReads:
 
 def _read_in(con: Any, snapshot: str, query: str, schema: pa.Schema) -> pa.Table:
     """``query`` read on ``con`` (autocommit) in a read-only transaction of ``snapshot``."""
+    import psycopg
+
     con.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
     try:
         con.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
         rows = copy_out(con, query, schema)
     except BaseException:
-        con.execute("ROLLBACK")
+        if not con.closed:  # a lost connection is dropped (and opened anew next time)
+            with contextlib.suppress(psycopg.Error):
+                con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
     return rows
