@@ -128,12 +128,23 @@ async def _client(spec: dict[str, Any], url: str, light: bool, out: dict[str, An
                     out["errors"].append(ack)
                     return
             spec["ready"].set()
+            every = spec.get("resub_s")  # the same subscription again while frames come
+            out["feed_ack_ms"], asked, last_frame, next_ask = [], 0.0, 0.0, 0.0
             while True:
                 data = await ws.recv(decode=False)
                 now = time.time()
+                mono = time.monotonic()
                 out["frames"] += 1
                 out["bytes"] += len(data)
                 head = data[:40]
+                if asked and b"subscribed" in head:
+                    out["feed_ack_ms"].append((mono - asked) * 1e3)
+                    asked = 0.0
+                    continue
+                if every and not asked and mono - last_frame < 0.3 and mono >= next_ask:
+                    await ws.send(json.dumps(spec["sub"]))  # frames came lately: under feed
+                    asked, next_ask = time.monotonic(), mono + every
+                last_frame = mono
                 if b'"type": "positions"' in head:
                     columns = _TS_COLUMN.search(data) if b'"columns": ' in data[:300] else None
                     if columns is not None:  # the columnar form: the ts column, in item order

@@ -53,6 +53,9 @@ PEERS = (
     "SERVE.md probe (one uvicorn process, same 2 cores, batches every 100 ms): 100 clients "
     "x 9.9 k positions/s p99 62 ms; 500 x 9.4 k p99 720 ms; SSE 100 x 6.3 k p99 166 ms"
 )
+RESUB_EVERY_CLIENTS, RESUB_S = 10, 3.0
+"""Fan-out: one client in this many sends its subscription again every this many seconds
+while frames come, and times the acknowledgement (among the frames: under feed)."""
 SCENARIOS: dict[str, dict[str, Any]] = {
     "ingest": {"rate": 20_000, "clients": 50, "light": False},
     "latency": {"rate": 1_000, "clients": 5, "light": False},
@@ -136,6 +139,8 @@ def _specs(name: str, n: int, db: Path, env: dict[str, str]) -> list[dict[str, A
             box, sub = None, {"mmsi": [1]}
         specs.append({"token": tokens[k % len(tokens)], "sub": sub, "reader": "IND:SECRET",
                       "box": box})  # fmt: skip
+        if name == "fanout" and k % RESUB_EVERY_CLIENTS == 0:  # acks timed under feed
+            specs[-1]["resub_s"] = RESUB_S
     return specs
 
 
@@ -361,6 +366,14 @@ def _report(
         f"(each new token's KDF is in one of these); the same again -> ack "
         f"{spread('again_ms')} (no KDF)"
     )
+    under = sorted(x for o in outs for x in o.get("feed_ack_ms", ()))
+    if under:
+        print(
+            f"under feed, the same subscription again -> ack ({len(under)} times, one client "
+            f"in {RESUB_EVERY_CLIENTS} every {RESUB_S:g} s): p50 {under[len(under) // 2]:.0f}, "
+            f"p99 {under[min(len(under) - 1, round(0.99 * (len(under) - 1)))]:.0f}, "
+            f"max {under[-1]:.0f} ms"
+        )
     print(
         f"received {positions:,} positions ({positions / run_s / n:,.0f}/s per client), "
         f"{sum(o['events'] for o in outs):,} events, {sum(o['frames'] for o in outs):,} "
