@@ -119,8 +119,9 @@ def discrepancy_nm(
 
     ``sin``/``cos`` are of each point's course (0 = north, clockwise), ``coslat`` the
     cosine of its latitude: precomputed so that no trigonometry runs per candidate pair
-    but one cosine. The formulas are GFW's (``discrepancy.py``) with the angle
-    differences expanded: cos(90° - course - atan2(dy, dx)) · dist = sin·dx + cos·dy.
+    but one cosine (for a point at speed ±0 any value > -1e-3: it divides only ±0 or NaN).
+    The formulas are GFW's (``discrepancy.py``) with the angle differences expanded:
+    cos(90° - course - atan2(dy, dx)) · dist = sin·dx + cos·dy.
     """
     # forward from point 1 and backward from point 2 (dead reckoning, nm → degrees)
     r1 = sp1 * hours / 60.0
@@ -359,7 +360,10 @@ def segment_kernel(
     wf = np.empty((cap, lb, N_FIELDS), np.float64)
     wtc = np.empty((cap, lb), np.int8)
     p_sin, p_cos = course_sin_cos(course)
-    p_coslat = np.cos(np.radians(lat))
+    p_coslat = np.empty(n)
+    for r in range(n):  # a point at speed ±0 is never dead-reckoned: its cosine would only
+        # divide ±0 (or a NaN), the same quotient whatever the divisor > 0 (see discrepancy_nm)
+        p_coslat[r] = math.cos(math.radians(lat[r])) if speed[r] != 0.0 else 1.0
     score, raw, hrs = np.empty(cap), np.empty(cap), np.empty(cap)
     skip = np.empty(cap, np.int64)
     max_gap_us = p[P_MAX_GAP_H] * 3.6e9
