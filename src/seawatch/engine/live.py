@@ -24,11 +24,12 @@ run on it while the feed has nothing new, one step at a time (identity, or one d
 :meth:`Ingest.detect_step`, oldest batch first; the events a batch's detectors close are
 stored after its last step), so a batch that comes during a detector pass waits for one
 step, not for the whole pass. A pass begins on every batch waiting at that moment, joined
-(the detectors' cost is mostly per pass); with more than :data:`STEP_WAITING` waiting, a
-step runs after each batch is stored even when the next has come (a steady feed leaves no
-pause between batches). A step is not begun while the feed has nothing new when it is
-expected to end after the next batch's cut (the feed cuts one every ``batch_s``): the
-batch is awaited and stored first, so it does not wait for the step (:func:`_defer_s`).
+(the detectors' cost is mostly per pass), at most every :data:`DETECT_EVERY_S`; with more
+than :data:`STEP_WAITING` waiting, a step runs after each batch is stored even when the
+next has come (a steady feed leaves no pause between batches). A step is not begun while
+the feed has nothing new when it is expected to end after the next batch's cut (the feed
+cuts one every ``batch_s``): the batch is awaited and stored first, so it does not wait for
+the step (:func:`_defer_s`).
 At most :data:`MAX_WAITING` batches wait for their detectors;
 beyond, a batch runs them before the next is read (events lag a few batches at most).
 Each :class:`Batch` tells how long it waited and took, and each detector step's
@@ -76,6 +77,14 @@ STEPS_KEPT = 32
 """The latest detector steps' lengths a feed keeps to expect the next one's (:func:`_defer_s`)."""
 STEP_QUANTILE = 0.75
 """A step is expected to take this quantile of the latest steps' lengths."""
+DETECT_EVERY_S = 0.5
+"""A detector pass begins at most this often: once the oldest batch waiting for it was
+stored this long ago (or more than :data:`MAX_WAITING` wait), so a pass joins the batches
+of this long (at 0.1 s batches, five). The detectors' cost is mostly per pass: replaying a
+6,000 msg/s feed's 0.1 s batches (100,000 vessels), a pass per batch cost ~35-43 ms of
+CPU a batch, one per five ~14 ms (bench/RESULTS.md, 2026-12-07 session 5, h-fan); CPU
+the positions of the next batches no longer wait for. The events are the same (a pass's
+"now" is its watermark, whatever the joining); they are stored up to this much later."""
 CUT_GRACE_S = 0.02
 """A batch this late past its expected cut is not waited for: the feed may have gone quiet."""
 MAX_BATCH_BYTES = 16 << 20
@@ -189,10 +198,11 @@ def _read(
     passes: list[float] = []  # the length of each detector step (or pass) since then
 
     passes_seen: deque[float] = deque(maxlen=STEPS_KEPT)  # the latest steps' lengths
+    due = _Due(session)
 
     def timed(step: Callable[[], bool]) -> bool:
         began = time.monotonic()
-        done = step()
+        done = due.step(step)
         if done:
             passes.append(time.monotonic() - began)
             passes_seen.append(passes[-1])
@@ -201,7 +211,8 @@ def _read(
     def detect_step(last_at: float) -> bool | float:
         nonlocal events
         if session.waiting:
-            defer = _defer_s(last_at, batch_s, time.monotonic(), passes_seen)
+            now = time.monotonic()
+            defer = due.in_s(now) or _defer_s(last_at, batch_s, now, passes_seen)
             if defer > 0:
                 return defer
         with locked:
@@ -216,13 +227,13 @@ def _read(
         with locked:
             began = time.monotonic()
             before = dict(session.report.stored)
-            session.add([path], detect_later=True)
+            due.add(session.add, [path])
             stored = time.monotonic()
             if session.waiting > MAX_WAITING:
                 while session.waiting > MAX_WAITING:
                     timed(session.detect_next)
-            elif session.waiting > STEP_WAITING:  # no gap between batches: a step now
-                timed(session.detect_step)
+            elif session.waiting > STEP_WAITING and not due.in_s(stored):
+                timed(session.detect_step)  # no gap between batches: a step now
             now = dict(session.report.stored)
             events, told = 0, events + now["events"] - before["events"]
             took, passes = tuple(passes), []
@@ -236,6 +247,39 @@ def _read(
                     on_batch(batch(positions=counted.since()))
 
                 session.sink.when_written(report)
+
+
+class _Due:
+    """When a detector pass may begin (:data:`DETECT_EVERY_S`): when each batch waiting for
+    one was stored, and whether a pass is under way (its steps go on when asked)."""
+
+    def __init__(self, session: Ingest) -> None:
+        self.session = session
+        self.stored: deque[float] = deque()  # a time per piece waiting, oldest first
+        self.going = False
+
+    def add(self, add: Callable[..., object], paths: list[Path]) -> None:
+        """``add(paths, detect_later=True)``, its pieces noted waiting from now."""
+        before = self.session.waiting
+        add(paths, detect_later=True)
+        now = time.monotonic()
+        self.stored.extend(now for _ in range(self.session.waiting - before))
+
+    def in_s(self, now: float) -> float:
+        """Seconds until a pass may begin (0: now, or one is under way)."""
+        if self.going or not self.stored:
+            return 0.0
+        return max(0.0, self.stored[0] + DETECT_EVERY_S - now)
+
+    def step(self, step: Callable[[], bool]) -> bool:
+        """``step()`` (a step or a whole pass), the pieces it ended no longer waiting."""
+        before = self.session.waiting
+        done = step()
+        ended = before - self.session.waiting
+        for _ in range(min(ended, len(self.stored))):
+            self.stored.popleft()
+        self.going = done and not ended
+        return done
 
 
 class _Stored:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sys
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -28,6 +29,7 @@ from seawatch.serve.subscription import Areas, SubscriptionError
 from seawatch.store.query import Query
 
 __all__ = [
+    "KDF_NICE",
     "KDF_THREADS",
     "POLICY_VIOLATION",
     "areas_for",
@@ -45,6 +47,11 @@ KDF_THREADS = max(1, os.cpu_count() or 2)
 it lets go of the GIL, so they run on every core): their own, so a storm of new tokens
 holds neither the event loop nor the other clients' work on asyncio's default threads
 (their subscriptions, renders, audit rows)."""
+KDF_NICE = 10
+"""The KDF threads' nice value (Linux: each thread its own): the event loop and the live
+ingest, at the process's own, come first for a core, so a storm of new tokens delays the
+handshakes it brings, not the acknowledgement of a subscription already connected (nor the
+frames). Elsewhere the threads keep the process's priority."""
 _KDF: ThreadPoolExecutor | None = None
 _CHECKING: dict[tuple[str, str, str], Future[tuple[User, Reader]]] = {}
 """The KDF runs under way, by :attr:`~seawatch.serve.accounts.Claim.key`: connections
@@ -56,8 +63,15 @@ _CHECKING_LOCK = threading.RLock()  # a run done at once calls _forget under it
 def _kdf() -> ThreadPoolExecutor:
     global _KDF
     if _KDF is None:
-        _KDF = ThreadPoolExecutor(KDF_THREADS, thread_name_prefix="live-kdf")
+        _KDF = ThreadPoolExecutor(KDF_THREADS, thread_name_prefix="live-kdf", initializer=_behind)
     return _KDF
+
+
+def _behind() -> None:
+    """This thread at :data:`KDF_NICE` (where threads have their own: Linux)."""
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), KDF_NICE)
 
 
 async def _check(found: Claim, policy: Policy) -> tuple[User, Reader]:
