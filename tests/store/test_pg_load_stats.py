@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from seawatch.settings import load_settings
 from seawatch.store import TABLES, open_store
-from seawatch.store.pg_load import STATISTICS_COLUMNS
+from seawatch.store.pg_load import STATISTICS_COLUMNS, STATISTICS_TARGET
 
 DAY_US = 86_400_000_000
 T0_US = int(datetime(2024, 3, 1, tzinfo=UTC).timestamp() * 1_000_000)
@@ -68,6 +68,19 @@ def test_loaded_days_not_autovacuumed_while_loading_and_analyzed_once(pg_url: st
             "SELECT DISTINCT attname FROM pg_stats WHERE tablename LIKE 'positions\\_p%'"
         ).fetchall()
         assert sorted(str(r[0]) for r in stats) == sorted(STATISTICS_COLUMNS)
+        targets = con.execute(
+            "SELECT DISTINCT attname, attstattarget FROM pg_attribute WHERE attnum > 0 "
+            "AND attrelid = 'positions_p20240301'::regclass AND NOT attisdropped"
+        ).fetchall()
+        assert {str(r[0]): int(r[1]) for r in targets if r[1]} == dict.fromkeys(
+            STATISTICS_COLUMNS, STATISTICS_TARGET
+        )
+        # a histogram of at most STATISTICS_TARGET buckets (3000 distinct times)
+        bounds = con.execute(
+            "SELECT array_length(histogram_bounds, 1) FROM pg_stats "
+            "WHERE tablename = 'positions_p20240301' AND attname = 'ts'"
+        ).fetchone()
+        assert int(bounds[0]) == STATISTICS_TARGET + 1
         n = con.execute(
             "SELECT sum(reltuples) FROM pg_class "
             "WHERE relkind = 'r' AND relname LIKE 'positions\\_p%'"
