@@ -1,6 +1,6 @@
 """A bulk load's days (:mod:`seawatch.store.pg_load`) with a real server: no autovacuum on a
-day while it is loaded, normal autovacuum once attached, and its planner statistics made by
-the finish, on the filtered columns only."""
+day while it is loaded, normal autovacuum once attached, and its planner statistics on the
+filtered columns only, at a target of 50."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def _options(store, like: str) -> dict[str, list[str] | None]:  # type: ignore[n
     return {str(r[0]): r[1] for r in rows}
 
 
-def test_loaded_days_not_autovacuumed_while_loading_and_analyzed_once(pg_url: str) -> None:
+def test_loaded_days_not_autovacuumed_while_loading_and_analyzed_cheaply(pg_url: str) -> None:
     from seawatch.labels import parse_label
 
     settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
@@ -63,7 +63,9 @@ def test_loaded_days_not_autovacuumed_while_loading_and_analyzed_once(pg_url: st
             "SELECT relname, analyze_count FROM pg_stat_user_tables "
             "WHERE relname LIKE 'positions\\_p%' ORDER BY 1"
         ).fetchall()
-        assert [int(r[1]) for r in analyzed] == [1, 1]
+        assert [int(r[1]) for r in analyzed] == [0, 0]  # autovacuum's to do, not the load's
+        con.execute("ANALYZE positions_p20240301")  # as autovacuum's
+        con.execute("ANALYZE positions_p20240302")
         stats = con.execute(
             "SELECT DISTINCT attname FROM pg_stats WHERE tablename LIKE 'positions\\_p%'"
         ).fetchall()

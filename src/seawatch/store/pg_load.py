@@ -70,9 +70,10 @@ STATISTICS_COLUMNS = ("ts", "mmsi", "lat", "lon", "label_id", SEQ)
 """The columns of a loaded day that get planner statistics: those queries filter on (time,
 vessel, box, label, write number). The others get none (``SET STATISTICS 0``)."""
 STATISTICS_TARGET = 50
-"""Their statistics target (PostgreSQL's default 100): an ``ANALYZE`` samples 300 times it
-rows. A day's (~0.37 M rows) 0.19 CPU-s with every column at 100, 0.12 with these six,
-0.07 with these six at 50 (bench/RESULTS.md); the bench's queries keep their plans."""
+"""Their statistics target (PostgreSQL's default 100): an ``ANALYZE`` (autovacuum's) samples
+300 times it rows. A day's (~0.37 M rows) 0.19 CPU-s with every column at 100, 0.12 with
+these six, 0.07 with these six at 50 (bench/RESULTS.md); the bench's queries keep their
+plans."""
 
 
 def loading_name(day: date) -> str:
@@ -186,7 +187,7 @@ class Load:
             with ddl.transaction():
                 ddl.execute(PG_ENTER)  # its write number counts as drawn by a writer
                 # no autovacuum while loading: it would analyze (and vacuum) a part of the
-                # day, then the finish analyzes all of it; wraparound vacuums still run
+                # day, then again all of it once attached; wraparound vacuums still run
                 ddl.execute(
                     f"CREATE TABLE {name} (LIKE positions INCLUDING DEFAULTS "
                     f"INCLUDING GENERATED, CHECK (ts >= '{lo}' AND ts < '{hi}')) "
@@ -328,10 +329,9 @@ def finish_day(con: Any, day: date, name: str, display: str) -> None:
             except psycopg.errors.UniqueViolation:
                 removed = _dedupe(con, name)
                 con.execute(sql)
-        # the day's statistics now (the planner has them when the day appears); autovacuum
-        # then has no analyze to do for it, only the vacuum (visibility map, freezing)
+        # autovacuum analyzes the day once attached, cheaply (not in the load: an ANALYZE
+        # here cost the 10 M ingest ~+10 % server CPU, bench/RESULTS.md)
         _statistics(con, name)
-        con.execute(f"ANALYZE {name}")
         con.execute(f"ALTER TABLE {name} RESET (autovacuum_enabled)")
         lo, hi = _day_bounds(day)
         con.execute(f"ALTER TABLE {name} RENAME TO {part}")
