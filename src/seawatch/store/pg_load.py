@@ -66,6 +66,14 @@ FINISH_LOCK_TIMEOUT = "60s"
 """How long a finish waits for a lock (a chunk's transaction may hold the parent's)."""
 MAINTENANCE_WORK_MEM = "256MB"
 """Memory of a load's index builds (one sort in memory per build of a day's ~1 M rows)."""
+STATISTICS_COLUMNS = ("ts", "mmsi", "lat", "lon", "label_id", SEQ)
+"""The columns of a loaded day that get planner statistics: those queries filter on (time,
+vessel, box, label, write number). The others get none (``SET STATISTICS 0``)."""
+STATISTICS_TARGET = 50
+"""Their statistics target (PostgreSQL's default 100): an ``ANALYZE`` (autovacuum's) samples
+300 times it rows. A day's (~0.37 M rows) 0.19 CPU-s with every column at 100, 0.12 with
+these six, 0.07 with these six at 50 (bench/RESULTS.md); the bench's queries keep their
+plans."""
 
 
 def loading_name(day: date) -> str:
@@ -178,9 +186,12 @@ class Load:
             ddl = self._ddl()
             with ddl.transaction():
                 ddl.execute(PG_ENTER)  # its write number counts as drawn by a writer
+                # no autovacuum while loading: it would analyze (and vacuum) a part of the
+                # day, then again all of it once attached; wraparound vacuums still run
                 ddl.execute(
                     f"CREATE TABLE {name} (LIKE positions INCLUDING DEFAULTS "
-                    f"INCLUDING GENERATED, CHECK (ts >= '{lo}' AND ts < '{hi}'))"
+                    f"INCLUDING GENERATED, CHECK (ts >= '{lo}' AND ts < '{hi}')) "
+                    "WITH (autovacuum_enabled = off)"
                 )
                 first = ddl.execute(f"SELECT nextval('{SEQUENCE}')").fetchone()
                 ddl.execute(f"COMMENT ON TABLE {name} IS '{LOADING}{int(first[0])}'")
@@ -261,6 +272,22 @@ def _indexes(con: Any, part: str) -> list[tuple[bool, str, str]]:
     return out
 
 
+def _statistics(con: Any, name: str) -> None:
+    """Planner statistics of ``name`` only on :data:`STATISTICS_COLUMNS`, at
+    :data:`STATISTICS_TARGET`."""
+    rows = con.execute(
+        "SELECT attname, attname = ANY(%s) FROM pg_attribute WHERE attrelid = %s::regclass "
+        "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+        [list(STATISTICS_COLUMNS), name],
+    ).fetchall()
+    con.execute(
+        f"ALTER TABLE {name} "
+        + ", ".join(
+            f"ALTER COLUMN {r[0]} SET STATISTICS {STATISTICS_TARGET if r[1] else 0}" for r in rows
+        )
+    )
+
+
 def _dedupe(con: Any, name: str) -> int:
     """Rows of a message stored again in a later chunk removed (the smallest ``seq`` kept;
     a COPY's rows share one, so of two with the same, the first in the table)."""
@@ -302,6 +329,10 @@ def finish_day(con: Any, day: date, name: str, display: str) -> None:
             except psycopg.errors.UniqueViolation:
                 removed = _dedupe(con, name)
                 con.execute(sql)
+        # autovacuum analyzes the day once attached, cheaply (not in the load: an ANALYZE
+        # here cost the 10 M ingest ~+10 % server CPU, bench/RESULTS.md)
+        _statistics(con, name)
+        con.execute(f"ALTER TABLE {name} RESET (autovacuum_enabled)")
         lo, hi = _day_bounds(day)
         con.execute(f"ALTER TABLE {name} RENAME TO {part}")
         con.execute(
