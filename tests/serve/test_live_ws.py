@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 from apiclient import LABELS, Served, readable
-from test_serve_live import IND, _free_port, _seawatch, feed_server  # noqa: F401
+from test_serve_live import IND, _free_port, _seawatch, held_feed_server  # noqa: F401
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
@@ -295,12 +295,12 @@ def test_a_slow_client_keeps_the_latest_position_per_vessel(
 
 
 def test_serve_tcp_streams_the_feed_to_a_websocket_client(
-    feed_server: tuple[int, Path, threading.Event],  # noqa: F811
+    held_feed_server: tuple[int, Path, threading.Event, threading.Event],  # noqa: F811
     tmp_path: Path,
 ) -> None:
     """End to end as a user runs it: ``seawatch serve --tcp`` (a real process) stores a
     loopback feed and a WebSocket client receives its positions as they are stored."""
-    feed_port, _, sent = feed_server
+    feed_port, _, sent, go = held_feed_server
     env = {**os.environ, **IND, "SEAWATCH_DATA_DIR": str(tmp_path / "data")}
     db = str(tmp_path / "node.duckdb")
     token = _seawatch("users", "add", "ana", "--reader", "IND:SECRET", "--db", db, env=env)
@@ -324,6 +324,7 @@ def test_serve_tcp_streams_the_feed_to_a_websocket_client(
             assert ws.response is not None
             assert "sec-websocket-extensions" not in ws.response.headers
             assert _subscribe(ws, {"types": ["positions"]})["type"] == "subscribed"
+            go.set()  # the feed begins once the client is subscribed
             frame = json.loads(ws.recv(timeout=30))
         assert frame["type"] == "positions", frame
         assert frame["items"]

@@ -6,6 +6,7 @@ was stored as it came and the session finished at the stop."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -40,10 +41,11 @@ def _seawatch(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[st
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=True)
 
 
-@pytest.fixture
-def feed_server(tmp_path: Path) -> Iterator[tuple[int, Path, threading.Event]]:
-    """A loopback server that sends the lines of a simulated file to its first client in
-    chunks over about two seconds, sets the event, and keeps the connection open."""
+@contextlib.contextmanager
+def _feed(tmp_path: Path, go: threading.Event) -> Iterator[tuple[int, Path, threading.Event]]:
+    """A loopback server that sends the lines of a simulated file to its first client, once
+    ``go`` is set, in chunks over about two seconds, sets the event it yields, and keeps the
+    connection open."""
     path = tmp_path / "feed.nmea"
     write_sample(path, vessels=30, minutes=60)
     lines = path.read_bytes().splitlines(keepends=True)
@@ -54,6 +56,7 @@ def feed_server(tmp_path: Path) -> Iterator[tuple[int, Path, threading.Event]]:
     def serve() -> None:
         conn, _ = server.accept()
         with conn:
+            go.wait(120)
             for k in range(0, len(lines), 400):
                 conn.sendall(b"".join(lines[k : k + 400]))
                 time.sleep(0.2)
@@ -62,10 +65,33 @@ def feed_server(tmp_path: Path) -> Iterator[tuple[int, Path, threading.Event]]:
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    yield port, path, sent
-    done.set()
-    thread.join(5)
-    server.close()
+    try:
+        yield port, path, sent
+    finally:
+        go.set()
+        done.set()
+        thread.join(5)
+        server.close()
+
+
+@pytest.fixture
+def feed_server(tmp_path: Path) -> Iterator[tuple[int, Path, threading.Event]]:
+    """A feed (:func:`_feed`) that sends as soon as its client connects."""
+    go = threading.Event()
+    go.set()
+    with _feed(tmp_path, go) as feed:
+        yield feed
+
+
+@pytest.fixture
+def held_feed_server(
+    tmp_path: Path,
+) -> Iterator[tuple[int, Path, threading.Event, threading.Event]]:
+    """A feed (:func:`_feed`) that sends once the test sets the last event it yields: a
+    client that must see the feed live subscribes first, however slowly the server started."""
+    go = threading.Event()
+    with _feed(tmp_path, go) as (port, path, sent):
+        yield port, path, sent, go
 
 
 def _counts(db: str) -> dict[str, object]:
