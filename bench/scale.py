@@ -4,8 +4,9 @@ partitioned one, in this process and on a dask.distributed LocalCluster of 1 and
 Simulates a run (``seawatch simulate``, or takes ``--sim DIR``) and, for each engine, ingests
 its NMEA files with ``detect=True`` into a fresh DuckDB store (decode, partitioning, tracks,
 every detector, labels, storage), after one untimed warm-up per engine on the first 20,000
-lines (numba kernels compiled and cached, geography loaded, the cluster started). Reports
-messages/s (wall), CPU-seconds per message (this process plus the cluster's worker
+lines (numba kernels compiled and cached, geography loaded, the cluster started; on a
+cluster, every worker first runs that warm-up in its own process: :func:`warm_workers`).
+Reports messages/s (wall), CPU-seconds per message (this process plus the cluster's worker
 processes, measured with psutil around the timed run; the cluster's start-up is not
 included), the peak private resident memory of this process and of the largest worker
 (RSS less file-backed pages such as the memory-mapped working files; sampled every 0.5 s),
@@ -66,6 +67,30 @@ def _engine(name: str, workers: int) -> Iterator[tuple[str, dict[str, Any]]]:
 
     with local_cluster(workers) as cluster, Client(cluster) as client:
         yield "dask", {"client": client}
+
+
+def _warm_here(head: str, buckets: int) -> int:
+    """In a worker: the partitioned engine on ``head`` in this process, into a throwaway
+    store (every kernel of the decode, merge, (day, bucket) and across tasks loaded)."""
+    with tempfile.TemporaryDirectory(prefix="seawatch-warm-") as tmp:
+        settings = load_settings(env={"SEAWATCH_NODE_NATION": "IND"})
+        with open_store(f"{tmp}/warm.duckdb", settings) as store:
+            report = ingest(store, [Path(head)], settings, detect=True, engine="partitioned",
+                            options={"buckets": buckets})  # fmt: skip
+        return report.engine.messages
+
+
+def warm_workers(client: Any, head: Path, buckets: int) -> None:
+    """Every worker of ``client``'s cluster runs the warm-up once in its own process (a task
+    bound to it). The cluster's warm-up run alone leaves a worker cold where its tasks all
+    went to another: sim2's warm-up has one decode task, so in the 2-worker run the other
+    worker loaded the decoder's ~15 numba kernels from the cache in its first timed decode
+    (~0.1 CPU-s, 0.2 s wall at load 5), a cost the 1-worker run had paid in its warm-up
+    (bench/RESULTS.md, 2026-12-07 session 5 (h-mem)). Per process, like its imports."""
+    workers = list(client.scheduler_info()["workers"])
+    futures = [client.submit(_warm_here, str(head), buckets, workers=[w], pure=False,
+                             allow_other_workers=False) for w in workers]  # fmt: skip
+    client.gather(futures)
 
 
 def _derived(db: Path, settings: Any) -> tuple[int, int, int]:
@@ -156,6 +181,8 @@ def main() -> None:
             with _engine(name, workers) as (engine, options):
                 if engine != "local":
                     options = {**options, "buckets": args.buckets}
+                if "client" in options:
+                    warm_workers(options["client"], head, args.buckets)
                 _run([head], engine, options, work, settings)  # warm-up
                 r = _run(files, engine, options, work, settings)
             first = first or r["stored"]

@@ -4,8 +4,9 @@ run's structure allows (issue 17).
 
 Ingests ``--sim`` (``engine="dask"``, ``detect=True``, a fresh DuckDB store) on a new
 LocalCluster of each worker count of ``--workers``, after an untimed warm-up on the first
-20,000 lines, and reads the cluster's task stream (``Client.get_task_stream``: each task's
-compute start and stop on its worker) and the client's own intervals (the partitioned write
+20,000 lines (first in every worker's own process: bench/scale.py's ``warm_workers``), and
+reads the cluster's task stream (``Client.get_task_stream``: each task's compute start and
+stop on its worker) and the client's own intervals (the partitioned write
 and the loader, timed by wrapping :mod:`seawatch.engine.dask_engine`'s functions). Prints:
 
 - per kind of task (``key_split``): calls, compute seconds, first start and last stop
@@ -43,6 +44,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from scale import warm_workers  # type: ignore[import-not-found]  # bench/, beside this
 from seawatch.engine import dask_engine, partition_tasks, partitions
 from seawatch.engine.ingest import ingest
 from seawatch.settings import load_settings
@@ -124,6 +126,7 @@ def run_once(files: list[Path], buckets: int, workers: int, work: Path) -> dict[
     with dask_engine.local_cluster(workers) as cluster, Client(cluster) as client:
         options = {"client": client, "buckets": buckets}
         client.run(_in_worker, "install", here)
+        warm_workers(client, head, buckets)
         with open_store(str(work / f"warm-{workers}.duckdb"), settings) as store:
             ingest(store, [head], settings, detect=True, engine="dask", options=options)
         client.run(_in_worker, "install", here)

@@ -31,7 +31,7 @@ from seawatch.settings import load_settings
 from seawatch.sim.synth import write_sample
 from seawatch.store import Store, open_store
 from seawatch.store.records import vessel_rows
-from seawatch.store.tables import TABLES
+from storerows import stored_rows
 from tracks.helpers import pos, positions
 
 SETTINGS = {"SEAWATCH_NODE_NATION": "IND", "SEAWATCH_REORDER_WINDOW_S": "0"}  # as one feed
@@ -174,15 +174,9 @@ def _batches(tmp_path: Path, n: int) -> list[Path]:
 
 def _contents(store: Store) -> dict[str, set[Any]]:
     """Every position (with its segment), event and segment, as tuples."""
-    out = {}
-    for table, cols in (("positions", ("mmsi", "ts", "segment_id")),
-                        ("events", ("event_id", "end_ts", "details")),
-                        ("segments", ("segment_id", "n_positions", "end_ts"))):  # fmt: skip
-        schema = TABLES[table].arrow_schema()
-        rows = store.backend.fetch(f"SELECT {', '.join(cols)} FROM {table}", (),
-                                   pa.schema([schema.field(c) for c in cols]))  # fmt: skip
-        out[table] = set(zip(*(rows.column(c).to_pylist() for c in cols), strict=True))
-    return out
+    return stored_rows(store, {"positions": ("mmsi", "ts", "segment_id"),
+                               "events": ("event_id", "end_ts", "details"),
+                               "segments": ("segment_id", "n_positions", "end_ts")})  # fmt: skip
 
 
 @contextlib.contextmanager

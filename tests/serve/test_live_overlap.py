@@ -24,7 +24,7 @@ from seawatch.settings import load_settings
 from seawatch.sim.synth import write_sample
 from seawatch.sources.feed import Feed
 from seawatch.store import Store, open_store
-from seawatch.store.tables import TABLES
+from storerows import stored_rows
 
 SETTINGS = {"SEAWATCH_NODE_NATION": "IND", "SEAWATCH_REORDER_WINDOW_S": "0"}
 
@@ -53,16 +53,10 @@ def _serve(lines: list[bytes]) -> tuple[Feed, threading.Event, threading.Event]:
 
 
 def _contents(store: Store) -> dict[str, set[Any]]:
-    out = {}
-    for table, cols in (("positions", ("mmsi", "ts", "segment_id", "label_id")),
-                        ("statics", ("mmsi", "ts")),
-                        ("events", ("event_id", "end_ts", "details")),
-                        ("segments", ("segment_id", "n_positions", "end_ts"))):  # fmt: skip
-        schema = TABLES[table].arrow_schema()
-        rows = store.backend.fetch(f"SELECT {', '.join(cols)} FROM {table}", (),
-                                   pa.schema([schema.field(c) for c in cols]))  # fmt: skip
-        out[table] = set(zip(*(rows.column(c).to_pylist() for c in cols), strict=True))
-    return out
+    return stored_rows(store, {"positions": ("mmsi", "ts", "segment_id", "label_id"),
+                               "statics": ("mmsi", "ts"),
+                               "events": ("event_id", "end_ts", "details"),
+                               "segments": ("segment_id", "n_positions", "end_ts")})  # fmt: skip
 
 
 def _committed(reader: Store) -> int:

@@ -191,14 +191,16 @@ def test_indexes(pg_server: PostgresServer, pg_url: str) -> None:
         assert sizes["total"] > 0
         assert sizes["positions"] == 0  # partitioned: its bytes are its partitions', none yet
         # the session the query layer reads through: no JIT, sorts in memory, rows passed
-        # from parallel workers at PostgreSQL's default cost (set, whatever the server's)
+        # from parallel workers at PostgreSQL's default cost (set, whatever the server's),
+        # pages prefetched by bitmap scans
         shown = store.backend.fetch(
             "SELECT current_setting('jit') AS jit, current_setting('work_mem') AS work_mem, "
-            "current_setting('parallel_tuple_cost') AS tuple",
+            "current_setting('parallel_tuple_cost') AS tuple, "
+            "current_setting('effective_io_concurrency') AS io",
             (),
-            pa.schema([("jit", pa.string()), ("work_mem", pa.string()), ("tuple", pa.string())]),
+            pa.schema([(n, pa.string()) for n in ("jit", "work_mem", "tuple", "io")]),
         ).to_pylist()
-        assert shown == [{"jit": "off", "work_mem": "64MB", "tuple": "0.1"}]
+        assert shown == [{"jit": "off", "work_mem": "64MB", "tuple": "0.1", "io": "256"}]
 
 
 def test_geom_follows_lat_lon(pg_server: PostgresServer, pg_url: str) -> None:

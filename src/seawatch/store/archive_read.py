@@ -59,25 +59,33 @@ def _reader() -> duckdb.DuckDBPyConnection:
 
 def fetch_positions(
     store: Store,
-    build: Callable[[str], str],
+    build: Callable[..., str],
     params: Sequence[Any],
     schema: pa.Schema,
     merge: str,
     start: datetime | None = None,
     end: datetime | None = None,
+    split: Sequence[tuple[str, list[Any]]] = (),
 ) -> pa.Table:
     """The rows of ``build(source)`` over the positions of the window ``[start, end]`` in
     the database and the archive (see the module); ``merge`` combines the two results of
     a backend that reads no Parquet (``SELECT ... FROM combined ...``). DuckDB reads a
     query of one vessel (``mmsi = ?``) from the copy of closed days in vessel order where
-    there is one (:mod:`.duck_tracks`: the same rows as ``positions``, fewer row groups)."""
+    there is one (:mod:`.duck_tracks`: the same rows as ``positions``, fewer row groups).
+    ``split``: ``(more, params)`` of disjoint parts of the database's rows, each
+    ``build(source, more)`` with ``params`` after the query's, read together
+    (:meth:`~seawatch.store.base.Backend.fetch_parts`); the archive is read by ``build``."""
     if store.backend.dialect.name == "duckdb":
         table = "positions"
         if _ONE_VESSEL in build(table):
             table = vessel_source(store.backend, start) or table  # type: ignore[arg-type]
         source = positions_source(store, start, end, table)
         return store.backend.fetch(build(source), params, schema)
-    here = store.backend.fetch(build("positions"), params, schema)
+    if len(split) > 1:  # the database's rows as disjoint parts, read at once (.pg_split)
+        parts = [(build("positions", more), [*params, *p]) for more, p in split]
+        here = store.backend.fetch_parts(parts, schema)
+    else:
+        here = store.backend.fetch(build("positions"), params, schema)
     days = archived_days(store, start, end)
     if not days:
         return here

@@ -8,10 +8,7 @@ out, and inserts with the table's conflict rule; the shared SQL is generated fro
 one declaration of the tables. Opening a database is :mod:`seawatch.store.factory`'s.
 Reading records is not here: every read goes through :class:`seawatch.store.query.Query`,
 which needs a reader; :meth:`Store.read_session` gives each reading thread its own
-connection while one thread writes.
-
-SQL handed to a backend uses ``?`` placeholders; a backend whose driver spells them
-otherwise translates.
+connection while one thread writes. SQL handed to a backend uses ``?`` placeholders.
 """
 
 from __future__ import annotations
@@ -41,9 +38,10 @@ from seawatch.store.tables import (
 )
 from seawatch.store.tables import migration_sql as _migration_sql
 
-__all__ = ["Backend", "Store", "redact_url"]
+__all__ = ["Backend", "Parts", "Store", "redact_url"]
 
 log = logging.getLogger(__name__)
+Parts = Sequence[tuple[str, Sequence[object]]]  # a read's parts: (sql, params) each
 
 _PASSWORD = re.compile(r"(?<=://)([^:/@]*):([^@]*)@")
 
@@ -67,6 +65,12 @@ class Backend(ABC):
     @abstractmethod
     def fetch(self, sql: str, params: Sequence[object], schema: pa.Schema) -> pa.Table:
         """Run a query; its result as an Arrow table of exactly ``schema`` (cast)."""
+
+    read_parts = 1  # how many parts an area's positions are read in (fetch_parts)
+
+    def fetch_parts(self, parts: Parts, schema: pa.Schema) -> pa.Table:
+        """Disjoint parts of one read, ``(sql, params)``: their rows (at once, if it can)."""
+        return pa.concat_tables([self.fetch(sql, params, schema) for sql, params in parts])
 
     @abstractmethod
     def transaction(self) -> AbstractContextManager[None]:

@@ -31,6 +31,7 @@ from seawatch.store.changes import written
 from seawatch.store.duck_tracks import changes_positions, maintain, note_insert, note_write
 from seawatch.store.gate import WriterGate, gate_for
 from seawatch.store.tables import SEQ, SEQUENCE, Dialect, TableDef
+from seawatch.store.zorder import stable_order, storage_order
 
 __all__ = ["DUCKDB", "DuckBackend", "in_storage_order", "storage_order"]
 
@@ -53,30 +54,7 @@ DUCKDB = Dialect(
     arg_max=True,
 )
 
-_US_PER_DAY = 86_400_000_000
 _names = (f"_incoming_{i}" for i in itertools.count())
-
-
-def _spread(v: np.ndarray[Any, np.dtype[np.uint64]]) -> np.ndarray[Any, np.dtype[np.uint64]]:
-    """Bits of ``v`` (< 2**16) moved to the even positions (Morton interleave)."""
-    v = v & np.uint64(0xFFFF)
-    v = (v | (v << np.uint64(8))) & np.uint64(0x00FF00FF)
-    v = (v | (v << np.uint64(4))) & np.uint64(0x0F0F0F0F)
-    v = (v | (v << np.uint64(2))) & np.uint64(0x33333333)
-    return (v | (v << np.uint64(1))) & np.uint64(0x55555555)
-
-
-def storage_order(rows: pa.Table) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """Sort key of positions: day since 1970 (high bits), then the Z-order (Morton) code of
-    the row's 1-degree cell, so rows near in time and space sit together."""
-    ts = pc.cast(rows.column("ts"), pa.int64()).to_numpy(zero_copy_only=False)
-    day = ts // _US_PER_DAY
-    lon = np.nan_to_num(rows.column("lon").to_numpy(zero_copy_only=False), nan=0.0)
-    lat = np.nan_to_num(rows.column("lat").to_numpy(zero_copy_only=False), nan=0.0)
-    x = np.clip(np.floor(lon + 180.0), 0, 359).astype(np.uint64)
-    y = np.clip(np.floor(lat + 90.0), 0, 179).astype(np.uint64)
-    cell = (_spread(x) | (_spread(y) << np.uint64(1))).astype(np.int64)
-    return np.asarray((day << 20) | cell, dtype=np.int64)
 
 
 def in_storage_order(rows: pa.Table) -> pa.Table:
@@ -86,7 +64,7 @@ def in_storage_order(rows: pa.Table) -> pa.Table:
     cells = storage_order(rows)
     if len(cells) < 2 or not bool((cells[1:] < cells[:-1]).any()):
         return rows
-    return rows.take(np.argsort(cells, kind="stable"))
+    return rows.take(stable_order(cells))
 
 
 def _members(
@@ -256,7 +234,7 @@ class DuckBackend(Backend):
         if table.name == "positions":  # storage order over the kept rows, one take in all
             cells = storage_order(rows)[idx]
             if len(cells) > 1 and bool((cells[1:] < cells[:-1]).any()):
-                idx = idx[np.argsort(cells, kind="stable")]
+                idx = idx[stable_order(cells)]
             # (rows already in storage order, as a share import sorts them: checked, O(n))
         if len(idx) != rows.num_rows or bool((idx[1:] < idx[:-1]).any()):
             rows = rows.take(idx)  # (every row, in the order given: taken as it is)

@@ -44,7 +44,18 @@ POSTGRES = Dialect(
 # output the wall waits on (wall medians -10 % to +5 %); at 0.1 the viewport is serial and
 # the latest keeps its partial aggregates on workers (~470 rows passed) with 6-25 % less
 # server CPU (bench/RESULTS.md, 2026-12-07 session 3 h-pg).
-SESSION = (("jit", "off"), ("work_mem", "64MB"), ("parallel_tuple_cost", "0.1"))
+# effective_io_concurrency 256 (PostgreSQL's default 1): a bitmap heap scan (a viewport's,
+# from the BRIN) asks the kernel for the pages it will read next (posix_fadvise), so a day's
+# pages not in memory come from the disk many at a time, not one 8 KB read after another. At
+# 100 M positions (22 GB on a 24 GiB machine) most windows are cold: 60 first reads of bench
+# windows alternated 1 / 32 / 256, executor median 90 / 89 / 60 ms, p95 172 / 133 / 108 ms
+# (the read waits' median 55 / 26 / 19 ms) (bench/RESULTS.md, 2026-12-07 session 5 h-pg).
+SESSION = (
+    ("jit", "off"),
+    ("work_mem", "64MB"),
+    ("parallel_tuple_cost", "0.1"),
+    ("effective_io_concurrency", "256"),
+)
 CREATE = re.compile(r"^\s*CREATE TABLE IF NOT EXISTS (\w+)", re.IGNORECASE)
 ADD_SEQ = re.compile(rf"^\s*ALTER TABLE (\w+) ADD COLUMN (?:IF NOT EXISTS )?{SEQ}\b", re.IGNORECASE)
 _QUOTED = re.compile(r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")")

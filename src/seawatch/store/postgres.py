@@ -11,7 +11,8 @@ Out: a :class:`~seawatch.store.base.Backend` over one connection (psycopg 3).
   partitions of its days first) and sent by day, 1-degree cell, vessel, time
   (:func:`.pg_csv.cell_order`): pages of a short time and a small area, a vessel's few.
 - Reads: ``COPY (query) TO STDOUT`` in binary (:mod:`.pg_binary`), lists as CSV, received
-  by one compiled loop over libpq's messages (:mod:`.pg_receive`).
+  by one compiled loop over libpq's messages (:mod:`.pg_receive`); an area's positions by
+  two connections at once, in one snapshot (:mod:`.pg_split`).
 - Indexes (made with the tables; each positions partition has them): one BRIN index over
   ``(ts, lat, lon)`` (per 8 pages the min/max of each: the plain ``BETWEEN``
   predicates of a bbox + time query skip pages the way DuckDB skips row groups), a
@@ -34,10 +35,9 @@ from typing import Any
 import pyarrow as pa
 
 from seawatch.errors import StoreError
-from seawatch.store.base import Backend, redact_url
+from seawatch.store.base import Backend, Parts, redact_url
 from seawatch.store.gate import PG_ENTER, pg_settled
-from seawatch.store.pg_binary import binary_select, from_binary
-from seawatch.store.pg_csv import first_per_message, from_csv, ident, last_per_key, out_expr
+from seawatch.store.pg_csv import first_per_message, last_per_key
 from seawatch.store.pg_load import Load, finish_orphans, loading_name
 from seawatch.store.pg_parts import (
     EXTRAS,
@@ -52,7 +52,7 @@ from seawatch.store.pg_parts import (
     has_postgis,
     relayout,
 )
-from seawatch.store.pg_receive import receive
+from seawatch.store.pg_split import PartReads, copy_out
 from seawatch.store.pg_sql import ADD_SEQ, CREATE, POSTGRES, SESSION, password, placeholders
 from seawatch.store.pg_writers import (
     MIN_ROWS_PER_WRITER,
@@ -75,6 +75,7 @@ class PostgresBackend(Backend):
     """A PostgreSQL database reached by URL (``postgresql://`` or ``postgres://``)."""
 
     dialect = POSTGRES
+    read_parts = 2  # an area's positions: two backends send them (.pg_split)
 
     def __init__(self, url: str, writers: int = 1) -> None:
         import psycopg
@@ -105,6 +106,8 @@ class PostgresBackend(Backend):
         self._ddl: Any = None  # a connection that makes loading tables (without writers)
         resolve_prepared(self.con, self.display)  # what a crashed parallel write left
         self._entered = False
+        self._reading = False  # in a read-only snapshot() this backend began
+        self._parts = PartReads(lambda: psycopg.connect(url, autocommit=True))
         self.postgis = has_postgis(self.con, self.display, self._scrub)
 
     def __repr__(self) -> str:
@@ -122,6 +125,7 @@ class PostgresBackend(Backend):
     def execute(self, sql: str, params: Sequence[object] = ()) -> None:
         import psycopg
 
+        self._reading = False  # it may write: the transaction's snapshot is not shared
         m = CREATE.match(sql)
         if m and m.group(1).lower() in PARTITIONED:
             sql = f"{sql} {PARTITIONED[m.group(1).lower()]}"
@@ -147,17 +151,17 @@ class PostgresBackend(Backend):
     def fetch(self, sql: str, params: Sequence[object], schema: pa.Schema) -> pa.Table:
         import psycopg
 
-        query = self._mogrify(sql, params)
-        binary = binary_select(schema, lambda name: f"q.{ident(name)}")  # None: lists
-        cols = binary or ", ".join(out_expr(f) for f in schema)
-        fmt = "binary" if binary else "csv"
-        copy_sql = f"COPY (SELECT {cols} FROM ({query}) AS q) TO STDOUT (FORMAT {fmt})"
         try:
-            with self.con.cursor() as cur, cur.copy(copy_sql) as copy:
-                data = receive(self.con, copy)  # one compiled loop over the messages
+            return copy_out(self.con, self._mogrify(sql, params), schema)
         except psycopg.Error as exc:
             raise self._fail(exc, sql) from None
-        return from_binary(data, schema) if binary else from_csv(data.tobytes(), schema)
+
+    def fetch_parts(self, parts: Parts, schema: pa.Schema) -> pa.Table:
+        """At once on several connections in a read's snapshot (:mod:`.pg_split`)."""
+        if len(parts) < 2 or not self._reading:
+            return super().fetch_parts(parts, schema)
+        queries = [self._mogrify(sql, params) for sql, params in parts]
+        return pa.concat_tables(self._parts.fetch(self.con, queries, schema, self._fail))
 
     def _mogrify(self, sql: str, params: Sequence[object]) -> str:
         import psycopg
@@ -217,8 +221,10 @@ class PostgresBackend(Backend):
         self.con.isolation_level = IsolationLevel.REPEATABLE_READ
         try:
             with self._transaction():
+                self._reading = True  # until a write: split reads may share it
                 yield
         finally:
+            self._reading = False
             self.con.isolation_level = None  # later transactions: the default again
 
     def enter_writer(self) -> None:
@@ -242,6 +248,7 @@ class PostgresBackend(Backend):
     def insert(self, table: TableDef, rows: pa.Table) -> int:
         import psycopg
 
+        self._reading = False  # as in execute
         if rows.num_rows == 0:
             return 0
         if table.on_conflict == "replace":
@@ -385,6 +392,7 @@ class PostgresBackend(Backend):
         return PostgresBackend(self._url, self._writers.count)
 
     def close(self) -> None:
+        self._parts.close()
         self._writers.close()
         if self._ddl is not None:
             self._ddl.close()

@@ -47,7 +47,7 @@ from seawatch.store.pages import (
 )
 from seawatch.store.places import PlaceListings
 from seawatch.store.tables import TABLES
-from seawatch.store.where import like_literal, where_area, where_events
+from seawatch.store.where import area_parts, like_literal, where_area, where_events
 from seawatch.store.written import WrittenListings
 
 __all__ = [
@@ -107,11 +107,12 @@ class Query(AlertListings, PlaceListings, WrittenListings):
     def read(
         self,
         table: str,
-        build: Callable[[str], str],
+        build: Callable[..., str],
         params: Sequence[Any],
         schema: pa.Schema,
         merge: str,
         window: tuple[datetime | None, datetime | None] = (None, None),
+        split: Sequence[tuple[str, list[Any]]] = (),  # parts: build(src, more) (.archive_read)
     ) -> pa.Table:
         """The rows of ``build(source)`` (the label filter and conditions after ``source``):
         ``table``, or the positions and archived days of ``window`` as one
@@ -119,7 +120,7 @@ class Query(AlertListings, PlaceListings, WrittenListings):
         if table != "positions":
             return self.store.backend.fetch(build(table), list(params), schema)
         with snapshot(self.store, table):
-            return fetch_positions(self.store, build, list(params), schema, merge, *window)
+            return fetch_positions(self.store, build, list(params), schema, merge, *window, split)
 
     def _select(
         self,
@@ -131,26 +132,22 @@ class Query(AlertListings, PlaceListings, WrittenListings):
         distinct: str = "",
         window: tuple[datetime | None, datetime | None] = (None, None),
         order: tuple[str, ...] = (),
+        split: Sequence[tuple[str, list[Any]]] = (),  # with order: the read's disjoint parts
     ) -> pa.Table:
         """``order``: ``tail`` is only ``ORDER BY`` these columns (no limit), which a
         dialect that ``sorts_late`` leaves out of the database's query for Arrow's sort."""
         tdef = TABLES[table]
-        schema = tdef.arrow_schema()
-        label = self._label_filter()
+        schema, label, cols = tdef.arrow_schema(), self._label_filter(), ", ".join(tdef.names)
         if label is None:
             return schema.empty_table()
-        cols = ", ".join(tdef.names)
         merge = f"SELECT {distinct}{cols} FROM combined {tail}"
         late = bool(order) and self.store.backend.dialect.sorts_late
         sql_tail = "" if late else tail
-        rows = self.read(
-            table,
-            lambda src: f"SELECT {distinct}{cols} FROM {src} WHERE {label}{where} {sql_tail}",
-            params,
-            schema,
-            merge,
-            window,
-        )
+
+        def sql(src: str, more: str = "") -> str:
+            return f"SELECT {distinct}{cols} FROM {src} WHERE {label}{where}{more} {sql_tail}"
+
+        rows = self.read(table, sql, params, schema, merge, window, split if late else ())
         return rows.sort_by([(c, "ascending") for c in order]) if late else rows
 
     # --- queries ----------------------------------------------------------------------
@@ -172,7 +169,10 @@ class Query(AlertListings, PlaceListings, WrittenListings):
         order = ORDERS["positions"]
         tail = f"ORDER BY {', '.join(order)}" + limit_sql(limit)
         late = () if limit is not None else order
-        return self._select("positions", where, params, tail, window=(start, end), order=late)
+        split = area_parts(bbox, self.store.backend.read_parts) if mmsi is None and late else []
+        return self._select(
+            "positions", where, params, tail, window=(start, end), order=late, split=split
+        )
 
     def count_positions(
         self,

@@ -8,14 +8,15 @@ parameters, appended after the label filter.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from seawatch.errors import InputError
-from seawatch.store.bbox import BBox, where_bbox
+from seawatch.store.bbox import BBox, check_bbox, where_bbox
 
-__all__ = ["check_window", "like_literal", "where_area", "where_events"]
+__all__ = ["area_parts", "check_window", "like_literal", "where_area", "where_events"]
 
 
 def where_area(
@@ -30,6 +31,27 @@ def where_area(
             where += f" AND {cond}"
             params.append(value)
     return where, params
+
+
+def area_parts(bbox: BBox | None, parts: int) -> list[tuple[str, list[Any]]]:
+    """``parts`` disjoint ``AND ...`` conditions (and parameters) that split ``bbox``'s
+    latitudes, cut at whole degrees where the band is that tall (rows are stored in 1-degree
+    cells: each part reads its own pages); [] when not split (no box, one part, too flat)."""
+    if bbox is None or parts < 2:
+        return []
+    _, y0, _, y1 = check_bbox(bbox)
+    cuts: list[float] = []
+    for i in range(1, parts):
+        cut = y0 + (y1 - y0) * i / parts
+        whole = float(round(cut))
+        cut = whole if y1 - y0 >= parts and y0 < whole < y1 else cut
+        if (cuts[-1] if cuts else y0) < cut < y1:
+            cuts.append(cut)
+    if not cuts:
+        return []
+    out: list[tuple[str, list[Any]]] = [(" AND lat < ?", [cuts[0]])]
+    out += [(" AND lat >= ? AND lat < ?", [a, b]) for a, b in itertools.pairwise(cuts)]
+    return [*out, (" AND lat >= ?", [cuts[-1]])]
 
 
 def where_events(

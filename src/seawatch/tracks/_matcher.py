@@ -77,6 +77,38 @@ def _wrap(x: float) -> float:
     return y - 180.0
 
 
+HYPOT_TINY = 2.0**-459  # below this (zero too) the smaller magnitude goes to libm
+HYPOT_LARGE = 2.0**511  # above this the larger one does (and inf, NaN)
+
+
+@njit(**HELPER, inline="always")
+def _hypot(x: float, y: float) -> float:
+    """``math.hypot(x, y)``, the same bits, without a call into libm in the usual range.
+
+    C. F. Borges, "An Improved Algorithm for hypot(a, b)" (arXiv:1904.09481, 2019): the
+    square root of the sum of squares, then one correction step (without fused
+    multiply-adds). glibc computes its ``hypot`` this way since 2.35 (x86-64's build has no
+    FMA variant) when neither input needs scaling; any other input (a zero, subnormal, huge,
+    infinite or NaN magnitude) is libm's own call. ``tests/tracks/test_matcher_hypot.py``
+    checks the bits against libm's.
+    """
+    ax, ay = abs(x), abs(y)
+    if ax < ay:
+        ax, ay = ay, ax
+    if not (ay >= HYPOT_TINY and ax <= HYPOT_LARGE):
+        return math.hypot(x, y)
+    h = math.sqrt(ax * ax + ay * ay)
+    if h <= 2.0 * ay:
+        delta = h - ay
+        t1 = ax * (2.0 * delta - ax)
+        t2 = (delta - 2.0 * (ax - ay)) * delta
+    else:
+        delta = h - ax
+        t1 = 2.0 * delta * (ax - 2.0 * ay)
+        t2 = (4.0 * delta - ay) * ay + delta * delta
+    return h - (t1 + t2) / (2.0 * h)
+
+
 @njit(cache=True, inline="always")
 def discrepancy_nm(
     lon1: float, lat1: float, sp1: float, sin1: float, cos1: float, coslat1: float,
@@ -100,10 +132,10 @@ def discrepancy_nm(
     nm_lon = 60.0 * math.cos(math.radians(0.5 * (lat1 + lat2)))
     a1, b1 = nm_lon * _wrap(x1p - lon1), 60.0 * (y1p - lat1)
     a2, b2 = nm_lon * _wrap(x2p - lon2), 60.0 * (y2p - lat2)
-    h1 = math.hypot(a1, b1)
+    h1: float = _hypot(a1, b1)
     # hypot is a function of its arguments' magnitudes: two points that both stayed put
     # (no dead reckoning) give the same pair twice, and the same value
-    h2 = h1 if abs(a2) == abs(a1) and abs(b2) == abs(b1) else math.hypot(a2, b2)
+    h2: float = h1 if abs(a2) == abs(a1) and abs(b2) == abs(b1) else _hypot(a2, b2)
     d1 = 0.5 * (h1 + h2)
     dy = 60.0 * (lat2 - lat1)
     dx = nm_lon * _wrap(lon2 - lon1)
@@ -116,7 +148,7 @@ def discrepancy_nm(
     # when that bound is already ≥ d1, d2 cannot be the smallest and its hypot is not needed
     if shape >= 0.0 and d1 <= max(abs(dy), abs(dx)) * shape and d3 == d3:
         return min(d1, d3)
-    d2 = math.hypot(dy, dx) * shape
+    d2: float = _hypot(dy, dx) * shape
     return min(d1, d2, d3)
 
 
@@ -126,7 +158,8 @@ def _effective_hours(p: np.ndarray, hours: float) -> float:
     if p[P_SCORING] == SCORING_2019:
         ratio = max(hours, 0.0) / float(p[P_PENALTY_H])
         return (hours + float(p[P_BUFFER_H])) / (1.0 + math.pow(ratio, 1.0 - p[P_HOURS_EXP]))
-    return math.hypot(hours, p[P_BUFFER_H])
+    padded: float = _hypot(hours, p[P_BUFFER_H])
+    return padded
 
 
 @njit(**HELPER)
@@ -219,7 +252,7 @@ def _score_segment(
                 break
             if existing * rough >= 1.0:
                 continue
-            bound = 1.0 / (math.hypot(hours, p[P_BUFFER_H]) * divisor)
+            bound = 1.0 / (_hypot(hours, p[P_BUFFER_H]) * divisor)
             if bound <= best_lb:
                 break
         else:
@@ -372,7 +405,8 @@ def segment_kernel(
             w = 0
             for q in range(n_open):
                 if t - wts[q, c_head[q]] <= max_gap_us:
-                    _copy_segment(w, q, c_seg, c_n, c_depth, c_head, wts, wf, wtc)
+                    if w != q:  # the usual case moves nothing: no call
+                        _copy_segment(w, q, c_seg, c_n, c_depth, c_head, wts, wf, wtc)
                     w += 1
             n_open = w
             n_match = 0
