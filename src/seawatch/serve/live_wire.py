@@ -57,6 +57,8 @@ class FramedWebSockets(WebSocketsSansIOProtocol):
                 "write": self.write_frame,
                 "fd": self.direct_fd,
                 "rest": self.write_rest,
+                "wait": self.writable.wait,
+                "now": self.write_now,
             }
 
     async def write_frame(self, frame: bytes, text: str) -> None:
@@ -72,6 +74,20 @@ class FramedWebSockets(WebSocketsSansIOProtocol):
             self.conn.send_text(text.encode())
             frame = b"".join(self.conn.data_to_send())
         self.transport.write(frame)
+
+    def write_now(self, text: str) -> None:
+        """``text`` as a message put on the connection now, behind only what its transport
+        holds (a control message: a subscription's answer, overtaking the frames queued
+        but not written; it does not wait for the buffer to drain, being small)."""
+        if (
+            self.disconnected
+            or self.close_sent
+            or self.conn.state is not State.OPEN
+            or self.transport.is_closing()
+        ):
+            raise ClientDisconnected
+        self.conn.send_text(text.encode())
+        self.transport.write(b"".join(self.conn.data_to_send()))
 
     def direct_fd(self) -> int:
         """The socket a frame may be written to directly now, past the transport (its

@@ -4,21 +4,31 @@ In: a connection with ``Authorization: Bearer <token>`` (or, from the web map, i
 cookie and the same origin) that sends a subscription within :data:`SUBSCRIBE_TIMEOUT_S`,
 and the app's :class:`~seawatch.serve.live.LiveHub`. Out: ``{"type": "subscribed", ...}``,
 then the frames the hub queues for this client, sent as they are queued (one message at a
-time); a new subscription replaces the filters; the audit rows of each subscription. The
-hub (what is selected for whom, and when) is :mod:`seawatch.serve.live`; see docs/serve.md.
+time); a new subscription replaces the filters, its answer (or refusal) put on the
+connection at once, ahead of the frames queued and not yet written; the audit rows of
+each subscription. The hub (what is selected for whom, and when) is
+:mod:`seawatch.serve.live`; see docs/serve.md.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from typing import TYPE_CHECKING, Any
 
 from fastapi import WebSocket, WebSocketDisconnect
 
 from seawatch.errors import SeawatchError, Unauthorized
-from seawatch.serve.live_auth import areas_for, authenticate_stream, refuse, same_origin
+from seawatch.serve.live_auth import (
+    POLICY_VIOLATION,
+    areas_for,
+    authenticate_stream,
+    refuse,
+    same_origin,
+)
 from seawatch.serve.live_client import Client
+from seawatch.serve.live_frames import Chunk
 from seawatch.serve.live_wire import EXTENSION
 from seawatch.serve.sessions import COOKIE
 from seawatch.serve.subscription import TYPES, Subscription, SubscriptionError
@@ -60,31 +70,67 @@ def _wire(ws: WebSocket) -> dict[str, Any] | None:
     return found if isinstance(found, dict) and "fd" in found else None
 
 
+def _text(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)  # as send_json
+
+
+async def _tell(ws: WebSocket, client: Client, text: str) -> None:
+    """A control message (a subscription's answer, what was missed) put on the connection
+    now, ahead of the frames queued for ``client`` and not yet written (behind only what
+    its transport already holds: a frame being written finishes first); through ASGI
+    (another server) it waits its turn as any message."""
+    if client.wire is None:
+        await ws.send_text(text)
+    else:
+        client.wire["now"](text)
+
+
+async def _one(ws: WebSocket, hub: LiveHub, client: Client, kind: str, chunk: Chunk) -> None:
+    """One queued chunk, rendered once the connection can take it (so in the form of the
+    subscription then, after any answer to a new one) and told of what was missed first."""
+    if client.wire is not None:
+        await client.wire["wait"]()
+    missed = hub.missed_frame(client)
+    if missed is not None:
+        await _tell(ws, client, missed)
+    if client.wire is None:
+        for frame in hub.frames(client, kind, [chunk]):
+            await ws.send_text(frame)
+    else:
+        for wire, text in hub.frames(client, kind, [chunk], wire=True):
+            await client.wire["write"](wire, text)
+
+
 async def _send(ws: WebSocket, hub: LiveHub, client: Client) -> None:
     """Send ``client`` what the hub queues for it and did not write itself
     (:mod:`seawatch.serve.live_push`): as bytes framed once for every client
-    (:mod:`seawatch.serve.live_wire`) when the server offers it, else through ASGI."""
-    write = None if client.wire is None else client.wire["write"]
+    (:mod:`seawatch.serve.live_wire`) when the server offers it, else through ASGI; one
+    chunk at a time, so that a subscription's answer overtakes those not yet written."""
     while True:
         await client.ready.wait()
         client.ready.clear()
         async with client.sending:
             missed = hub.missed_frame(client)
             if missed is not None:
-                await ws.send_text(missed)
+                await _tell(ws, client, missed)
             for kind in TYPES:
                 got = client.queues.get(kind)
                 if not got:
                     continue
                 since = got.since
-                if write is None:
-                    for frame in hub.frames(client, kind, got.take()):
-                        await ws.send_text(frame)
-                else:
-                    for wire, text in hub.frames(client, kind, got.take(), wire=True):
-                        await write(wire, text)
+                for chunk in got.take():
+                    await _one(ws, hub, client, kind, chunk)
                 hub.written(since)
         await hub.audit(client)
+
+
+async def _refuse(ws: WebSocket, client: Client, sender: asyncio.Task[None], detail: str) -> None:
+    """Refuse a new subscription: no more frames, the reason at once, then the close."""
+    sender.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await sender
+    await _tell(ws, client, _text({"type": "error", "detail": detail}))
+    await ws.close(POLICY_VIOLATION, reason=detail[:120])
 
 
 async def _principal(ws: WebSocket, hub: LiveHub) -> tuple[str, Reader]:
@@ -132,16 +178,18 @@ async def live(ws: WebSocket) -> None:
     try:
         while True:  # a new subscription replaces the filters
             text = await ws.receive_text()
-            async with client.sending:
-                try:
-                    new = await _parse(text, hub, reader)
-                except SubscriptionError as exc:
-                    await refuse(ws, str(exc))
-                    return
+            try:
+                new = await _parse(text, hub, reader)
+            except SubscriptionError as exc:
+                await _refuse(ws, client, sender, str(exc))
+                return
+            # through ASGI the answer waits its turn: no frame of the new one before it
+            turn = client.sending if client.wire is None else contextlib.nullcontext()
+            async with turn:
                 replaced = hub.audit_start(client)  # the row of the one it replaces
                 client.sub = new
-                await ws.send_json({"type": "subscribed", **client.sub.describe()})
-                await hub.audit(client, final=True, job=replaced)  # acknowledged first
+                await _tell(ws, client, _text({"type": "subscribed", **new.describe()}))
+            await hub.audit(client, final=True, job=replaced)  # acknowledged first
     except WebSocketDisconnect:
         pass
     finally:
