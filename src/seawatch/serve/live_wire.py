@@ -61,8 +61,8 @@ class FramedWebSockets(WebSocketsSansIOProtocol):
                 "now": self.write_now,
             }
 
-    async def write_frame(self, frame: bytes, text: str) -> None:
-        await self.writable.wait()
+    def _check_open(self) -> None:
+        """Raise :class:`ClientDisconnected` unless a message may be written now."""
         if (
             self.disconnected
             or self.close_sent
@@ -70,6 +70,10 @@ class FramedWebSockets(WebSocketsSansIOProtocol):
             or self.transport.is_closing()
         ):
             raise ClientDisconnected
+
+    async def write_frame(self, frame: bytes, text: str) -> None:
+        await self.writable.wait()
+        self._check_open()
         if self.conn.extensions:  # permessage-deflate: this connection's own compression
             self.conn.send_text(text.encode())
             frame = b"".join(self.conn.data_to_send())
@@ -79,13 +83,7 @@ class FramedWebSockets(WebSocketsSansIOProtocol):
         """``text`` as a message put on the connection now, behind only what its transport
         holds (a control message: a subscription's answer, overtaking the frames queued
         but not written; it does not wait for the buffer to drain, being small)."""
-        if (
-            self.disconnected
-            or self.close_sent
-            or self.conn.state is not State.OPEN
-            or self.transport.is_closing()
-        ):
-            raise ClientDisconnected
+        self._check_open()
         self.conn.send_text(text.encode())
         self.transport.write(b"".join(self.conn.data_to_send()))
 
