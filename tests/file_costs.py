@@ -1,17 +1,18 @@
 """The suite's test files, most expensive first: how pytest-xdist gets them.
 
-``make test`` runs the suite on two workers that take a whole file at a time
+``make test`` runs the suite on three workers that take a whole file at a time
 (``--dist loadfile``). pytest-xdist hands the files out in collection order when told
 ``--no-loadscope-reorder``; its own default order is by number of tests, which leaves the
 few-test, slow files (a served node with a live feed, a Dask cluster, a browser) to the end,
-where one worker runs them while the other waits. Handing out the most expensive files first
+where one worker runs them while the others wait. Handing out the most expensive files first
 (longest processing time first) leaves only short files to balance the end.
 
 ``file_costs.json`` holds each file's seconds (setup, call and teardown of its tests) from a
-run's JUnit XML; a file it does not name counts as the median. Refresh it after a change of
-the suite's shape::
+run's JUnit XML (with ``make test``'s worker count: a file's seconds include its waits for
+the cores the other workers share); a file it does not name counts as the median. Refresh
+it after a change of the suite's shape::
 
-    .venv/bin/pytest -n 2 --dist loadfile --junitxml /tmp/junit.xml
+    PYTEST_ADDOPTS=--junitxml=/tmp/junit.xml make test
     .venv/bin/python tests/file_costs.py /tmp/junit.xml
 
 The order only changes when files run, never whether they pass.
