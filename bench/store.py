@@ -13,6 +13,11 @@ rules, deduplicating insert in (day, cell) order, one transaction per chunk) for
 latest positions in a viewport (over 1 day). Bytes per position from the database file
 after a checkpoint.
 
+PostgreSQL (``--postgres``): the ingest's CPU-seconds too, the client's (this process) and
+the server's (the postmaster and its processes, autovacuum included), per million positions
+(what the machine's load does not change much), and how many autovacuums and autoanalyzes of
+days ran during it.
+
 ``--archive``: after the queries, ``seawatch db archive`` of every day but the
 newest (timed), the database's size before and after, and the queries again, now reading
 the GeoParquet files of the archived days with the table (the same windows: the row
@@ -117,6 +122,35 @@ def copies(base: pa.Table, total: int, fleets: int, chunk: int):  # type: ignore
             pending = []
 
 
+def server_cpu_s(postmaster: int | None) -> float:
+    """CPU-seconds of a PostgreSQL server so far: its postmaster's, the processes it ran
+    and reaped (backends, autovacuum workers, parallel workers), and those still running."""
+    if postmaster is None:
+        return 0.0
+    import psutil
+
+    pm = psutil.Process(postmaster)
+    t = pm.cpu_times()
+    total = t.user + t.system + t.children_user + t.children_system
+    for child in pm.children():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            c = child.cpu_times()
+            total += c.user + c.system
+    return float(total)
+
+
+def autovacuums(store) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Autovacuums and autoanalyzes of positions' days so far (PostgreSQL)."""
+    got = store.backend.fetch(
+        "SELECT coalesce(sum(autovacuum_count), 0) AS autovacuum, "
+        "coalesce(sum(autoanalyze_count), 0) AS autoanalyze FROM pg_stat_user_tables "
+        "WHERE relname LIKE 'positions_p%'",
+        (),
+        pa.schema([("autovacuum", pa.float64()), ("autoanalyze", pa.float64())]),
+    )
+    return {k: float(v) for k, v in got.to_pylist()[0].items()}
+
+
 def p95(values: list[float]) -> float:
     return float(np.percentile(values, 95))
 
@@ -182,7 +216,7 @@ def main() -> None:
         help="with --postgres: another server setting name=value (after the bench's own)",
     )
     args = ap.parse_args()
-    args.built = None
+    args.built = args.postmaster = None
     with contextlib.ExitStack() as stack:
         if args.postgres:
             sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "store"))
@@ -192,6 +226,7 @@ def main() -> None:
             server = stack.enter_context(
                 postgres_server(settings=args.server_settings, keep=args.pg_dir)
             )
+            args.postmaster = int((server.datadir / "postmaster.pid").read_text().split()[0])
             if args.pg_dir is not None and (args.pg_dir / "bench.json").is_file():
                 args.built = json.loads((args.pg_dir / "bench.json").read_text())
                 same = {k: getattr(args, k) for k in ("positions", "chunk", "fleets")}
@@ -218,9 +253,12 @@ def run(args: argparse.Namespace) -> None:
     store = open_store(args.db, settings)
     postgres = "://" in args.db
     labeller = Labeller(store, LabelRules.from_settings(settings, store.policy))
+    cpu: dict[str, float] = {}
     if args.built:  # --pg-dir: the store of an earlier run
         stored, ingest_s = args.built["stored"], args.built["ingest_s"]
+        cpu = args.built.get("cpu", {})
     else:
+        server0, client0 = server_cpu_s(args.postmaster), time.process_time()
         t0 = time.perf_counter()
         stored = 0
         with contextlib.nullcontext() if args.indexed else store.loading():
@@ -229,11 +267,18 @@ def run(args: argparse.Namespace) -> None:
                     rows = rows.append_column("msg_key", message_keys(rows, "positions"))
                     stored += store.write("positions", labeller.records(rows, "bench"))
         ingest_s = time.perf_counter() - t0
+        if args.postmaster is not None:
+            cpu = {
+                "client": time.process_time() - client0,
+                "server": server_cpu_s(args.postmaster) - server0,
+                **autovacuums(store),
+            }
     if postgres and not args.built:  # statistics for the planner, as autovacuum would
         store.backend.execute("ANALYZE positions")
     if args.postgres and args.pg_dir is not None and not args.built:
         built = {k: getattr(args, k) for k in ("positions", "chunk", "fleets")}
         built |= {"stored": stored, "ingest_s": ingest_s, "at": f"{datetime.now(UTC):%H:%M}"}
+        built["cpu"] = cpu
         built["load"] = os.getloadavg()[0]
         (args.pg_dir / "bench.json").write_text(json.dumps(built))
     if postgres:
@@ -331,6 +376,14 @@ def run(args: argparse.Namespace) -> None:
         f"| ingest (keys, labels, dedupe insert; no decode) | {stored / ingest_s:,.0f} positions/s "
         f"({stored:,} in {ingest_s:.1f} s{built}) | {INGEST_GOAL[backend]} |"
     )
+    if cpu:
+        per = 1e6 / max(stored, 1)
+        print(
+            f"| ingest CPU, client / server (PostgreSQL's processes) | {cpu['client'] * per:.2f} / "
+            f"{cpu['server'] * per:.2f} CPU-s per million positions ({cpu['client']:,.1f} / "
+            f"{cpu['server']:,.1f} CPU-s; during it {cpu['autovacuum']:.0f} autovacuums, "
+            f"{cpu['autoanalyze']:.0f} autoanalyzes of days) | — |"
+        )
     if maintain_s is not None:
         print(f"| `db maintain` (rewrite closed days in track order) | {maintain_s:.1f} s | — |")
     if archived is not None:

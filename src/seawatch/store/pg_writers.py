@@ -14,10 +14,11 @@ chunk's one transaction would leave that 85 % on one core. So:
 
 1. the partitions of the chunk's days are made first, committed on their own (an empty
    partition is no data);
-2. the rows are cut into ``db_writers`` contiguous slices of the storage order; writer
-   ``i > 0`` COPYs slice ``i`` in a transaction of its own and ``PREPARE TRANSACTION
-   'seawatch:<xid>:<n>:<i>'`` (``xid``: the chunk transaction's id); the coordinator COPYs
-   slice 0 in the chunk's transaction, meanwhile, in threads;
+2. the rows are cut into ``db_writers`` slices, blocks of the storage order dealt in turn
+   (:data:`INTERLEAVE_ROWS`); writer ``i > 0`` COPYs slice ``i`` in a transaction of its
+   own and ``PREPARE TRANSACTION 'seawatch:<xid>:<n>:<i>'`` (``xid``: the chunk
+   transaction's id); the coordinator COPYs slice 0 in the chunk's transaction,
+   meanwhile, in threads;
 3. the chunk's transaction goes on (statics, its ``ingest_log`` row) and commits; then the
    prepared slices are committed (``COMMIT PREPARED``). Anything failing before that
    commit rolls them back (``ROLLBACK PREPARED``).
@@ -81,6 +82,14 @@ PARTITION_LOCK_TIMEOUT = "60s"
 """How long making a day's partition waits (another writer's chunk may hold its ATTACH)."""
 MIN_ROWS_PER_WRITER = 20_000
 """Fewer rows per writer than this: one connection (threads and prepares cost more)."""
+INTERLEAVE_ROWS = 1_024
+"""Rows of a block of the storage order dealt to the writers in turn (writer ``i`` COPYs
+blocks ``i``, ``i + n``, ...). The writers COPY into one table at once, so its pages come
+in runs of one writer's, then the other's; with a contiguous half each (before), a BRIN
+range where the runs meet held cells half a day's sweep apart and matched most boxes: a
+day's viewport read 7,281 heap blocks where the same rows COPY by COPY read 5,789
+(bench/RESULTS.md, 2026-12-07 session 6 h-pg). With blocks dealt in turn the writers write
+neighbouring blocks at the same time (~1-2 cells of a loaded day a block)."""
 _names = (f"_incoming_{i}" for i in itertools.count())
 _seq = itertools.count()
 
@@ -185,6 +194,24 @@ def write_rows(con: Any, table: TableDef, rows: pa.Table) -> int:
     return merge(con, table, data) if written is None else written
 
 
+def _dealt(rows: pa.Table, parts: int, block: int) -> list[pa.Table]:
+    """``rows`` as ``parts`` slices: blocks of ``block`` rows dealt in turn (slice ``i``:
+    blocks ``i``, ``i + parts``, ...; each in storage order, no copy), the blocks sized so
+    every slice has one block per round (the slices differ by at most a row per round)."""
+    n = rows.num_rows
+    rounds = max(1, -(-n // (block * parts)))
+    bounds = [k * n // (rounds * parts) for k in range(rounds * parts + 1)]
+    return [
+        pa.concat_tables(
+            [
+                rows.slice(bounds[k], bounds[k + 1] - bounds[k])
+                for k in range(i, rounds * parts, parts)
+            ]
+        )
+        for i in range(parts)
+    ]
+
+
 def _copy_all(con: Any, table: TableDef, rows: pa.Table, into: str | None = None) -> int:
     """COPY ``rows``, all new; :class:`FallBackError` if some are stored (a merge needs a
     temporary table, and a transaction that used one cannot be prepared)."""
@@ -266,9 +293,7 @@ class Writers:
 
         cons = self.connections()
         parts = len(cons) + 1
-        n = rows.num_rows
-        bounds = [i * n // parts for i in range(parts + 1)]
-        slices = [rows.slice(bounds[i], bounds[i + 1] - bounds[i]) for i in range(parts)]
+        slices = _dealt(rows, parts, INTERLEAVE_ROWS)
         row = con.execute("SELECT pg_current_xact_id()::text").fetchone()
         xid, seq = (row[0] if row else "0"), next(_seq)
         gids = [f"{GID_PREFIX}{xid}:{seq}:{i}" for i in range(1, parts)]

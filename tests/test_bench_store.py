@@ -1,0 +1,54 @@
+"""bench/store.py's CPU-seconds of a PostgreSQL server: the postmaster's, its reaped
+processes' and its running ones' (the ingest's server CPU per million positions)."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+BENCH_STORE = Path(__file__).resolve().parents[1] / "bench" / "store.py"
+_BURN = "import time\nt = time.process_time()\nwhile time.process_time() - t < {s}: pass\n"
+# a "postmaster": one child burns and is reaped, another burns and keeps running
+_PARENT = f"""
+import subprocess, sys, time
+subprocess.run([sys.executable, "-c", {_BURN.format(s=0.5)!r}], check=True)
+subprocess.Popen([sys.executable, "-c", {_BURN.format(s=0.5)!r} + "time.sleep(60)"])
+time.sleep(1.5)
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def _bench_store() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_store", BENCH_STORE)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_server_cpu_counts_reaped_and_running_processes() -> None:
+    import psutil
+
+    server_cpu_s = _bench_store().server_cpu_s
+    assert server_cpu_s(None) == 0.0
+    with subprocess.Popen(
+        [sys.executable, "-c", _PARENT], stdout=subprocess.PIPE, text=True
+    ) as parent:
+        try:
+            assert parent.stdout is not None
+            assert parent.stdout.readline().strip() == "ready"
+            running = psutil.Process(parent.pid).children()
+            assert len(running) == 1
+            while sum(running[0].cpu_times()[:2]) < 0.5:
+                pass  # the running child's burn is done (it may start late under load)
+            # 0.5 s reaped + 0.5 s running, besides the interpreters' start
+            assert server_cpu_s(parent.pid) >= 1.0
+        finally:
+            for child in psutil.Process(parent.pid).children():
+                child.kill()
+            parent.kill()
