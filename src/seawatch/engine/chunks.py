@@ -18,8 +18,9 @@ class Released:
     """What :meth:`Pipeline.release` let go of, before the detectors (:meth:`Pipeline.detect`)."""
 
     positions: pa.Table
-    """Released positions: cleaned, sorted by (mmsi, ts), with segment_id and geography
-    (what :attr:`ChunkResult.positions` will be)."""
+    """Released positions: cleaned, sorted by (mmsi, ts), with segment_id, without the
+    geography columns (stored and sent as they are; :attr:`ChunkResult.positions` has them:
+    the detectors' pass adds them)."""
     statics: pa.Table
     """Released statics, in time order."""
     late: dict[str, pa.Table]
@@ -27,7 +28,7 @@ class Released:
     cutoff_us: int
     final: bool
     segmented: pa.Table
-    """The positions before geography (what the segments' identity reads)."""
+    """The positions the segments' identity reads (as released)."""
 
 
 @dataclass
