@@ -78,3 +78,9 @@ def test_a_joined_pass_gives_each_piece_its_own_rows_with_geography(tmp_path: Pa
         assert a.positions.num_rows
         assert set(b.positions.column_names) >= GEOGRAPHY
         assert b.positions.equals(a.positions)
+
+
+def test_the_store_sink_knows_every_geography_column() -> None:
+    from seawatch.engine import chunks
+
+    assert set(ENRICH_SCHEMA.names) == chunks._GEOGRAPHY

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-__all__ = ["ChunkResult", "Released", "joined", "ran"]
+__all__ = ["ChunkResult", "Released", "joined", "ran", "without_geography"]
 
 
 @dataclass
@@ -75,3 +75,15 @@ def joined(parts: list[Released]) -> Released:
         parts[-1].final,
         concat([p.segmented for p in parts]),
     )
+
+
+def without_geography(rows: pa.Table) -> pa.Table:
+    """Positions without the geography columns (not stored; released positions have none,
+    a result's do: :meth:`~seawatch.engine.pipeline.Pipeline._geography`)."""
+    added = [c for c in rows.column_names if c in _GEOGRAPHY or c.startswith("zone_")]
+    return rows.drop_columns(added) if added else rows
+
+
+_GEOGRAPHY = frozenset({"on_land", "distance_to_shore_km", "distance_to_port_km", "port_id",
+                        "port_name"})  # fmt: skip
+""":data:`seawatch.geo.ENRICH_SCHEMA`'s names (tests/test_release_geography.py checks)."""
