@@ -3,9 +3,7 @@
 In: ``HOST:PORT`` and a protocol: ``tcp`` connects to a server sending NMEA lines (as AIS
 receivers, AIS-catcher, OpenCPN or ``seawatch simulate --tcp`` do) and reconnects when the
 connection drops; ``udp`` binds ``HOST:PORT`` and receives datagrams of lines. Out: batches
-of whole lines (bytes), one every ``batch_s`` seconds of wall clock (on a fixed schedule: a
-cut noticed a few ms late, at the next read, does not push the next one back, so a batch's
-oldest line waits ``batch_s``, not ``batch_s`` plus that lateness), until ``duration_s``
+of whole lines (bytes), one every ``batch_s`` seconds of wall clock, until ``duration_s``
 has passed, the stop event is set, or a lost TCP feed cannot be reached again. A message of
 several sentences is never cut between two batches (:mod:`seawatch.sources.fragments`).
 
@@ -186,9 +184,8 @@ class Feed:
                     parts = (partial + data).split(b"\n")
                     partial = parts.pop()
                     batch.append(self._stamp([p.rstrip(b"\r") for p in parts]))
-                if (now := time.monotonic()) >= cut:
-                    cut += batch_s  # on schedule: a cut noticed late does not delay the next
-                    cut = cut if cut > now else now + batch_s  # (unless a whole batch late)
+                if time.monotonic() >= cut:
+                    cut = time.monotonic() + batch_s
                     out = b"".join(batch)
                     keep = unfinished_tail(out, held)  # a message's fragments stay together
                     batch, held = ([out[keep:]], len(out) - keep) if keep < len(out) else ([], 0)
