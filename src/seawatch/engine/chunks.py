@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-__all__ = ["ChunkResult", "Released", "joined", "ran"]
+__all__ = ["ChunkResult", "Released", "joined", "ran", "without_geography"]
 
 
 @dataclass
@@ -18,8 +18,9 @@ class Released:
     """What :meth:`Pipeline.release` let go of, before the detectors (:meth:`Pipeline.detect`)."""
 
     positions: pa.Table
-    """Released positions: cleaned, sorted by (mmsi, ts), with segment_id and geography
-    (what :attr:`ChunkResult.positions` will be)."""
+    """Released positions: cleaned, sorted by (mmsi, ts), with segment_id, without the
+    geography columns (stored and sent as they are; :attr:`ChunkResult.positions` has them:
+    the detectors' pass adds them)."""
     statics: pa.Table
     """Released statics, in time order."""
     late: dict[str, pa.Table]
@@ -27,7 +28,7 @@ class Released:
     cutoff_us: int
     final: bool
     segmented: pa.Table
-    """The positions before geography (what the segments' identity reads)."""
+    """The positions the segments' identity reads (as released)."""
 
 
 @dataclass
@@ -74,3 +75,15 @@ def joined(parts: list[Released]) -> Released:
         parts[-1].final,
         concat([p.segmented for p in parts]),
     )
+
+
+def without_geography(rows: pa.Table) -> pa.Table:
+    """Positions without the geography columns (not stored; released positions have none,
+    a result's do: :meth:`~seawatch.engine.pipeline.Pipeline._geography`)."""
+    added = [c for c in rows.column_names if c in _GEOGRAPHY or c.startswith("zone_")]
+    return rows.drop_columns(added) if added else rows
+
+
+_GEOGRAPHY = frozenset({"on_land", "distance_to_shore_km", "distance_to_port_km", "port_id",
+                        "port_name"})  # fmt: skip
+""":data:`seawatch.geo.ENRICH_SCHEMA`'s names (tests/test_release_geography.py checks)."""

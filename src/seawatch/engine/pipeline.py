@@ -223,8 +223,9 @@ class Pipeline:
         self, positions: pa.Table, statics: pa.Table, now_us: int | None = None
     ) -> Released:
         """The first half of :meth:`feed`: take one chunk and return the positions it
-        releases, cleaned, segmented and with geography, before any detector has seen them
-        (a live server stores and sends them first). Each release is then given to
+        releases, cleaned and segmented, before any detector has seen them (a live server
+        stores and sends them first; the geography columns are added by the detectors' pass:
+        :meth:`_geography`). Each release is then given to
         :meth:`detect`, in the order released; more chunks may be released meanwhile (the
         stages before the detectors keep a state of their own)."""
         if self._finished:
@@ -285,17 +286,27 @@ class Pipeline:
         )  # the pipeline never uses a state again once advanced
         # segments silent past max_gap_hours before the cutoff can never match a later row
         self._segment = segments if final else segments.open_until(cutoff_us)
-        segmented = positions
-        if self.geography:
-            from seawatch.geo import enrich
-
-            positions = enrich(positions, ports=self.ports, zones=self.zones)
         self.positions += positions.num_rows
-        self._waiting.append(Released(positions, statics, late, cutoff_us, final, segmented))
+        self._waiting.append(Released(positions, statics, late, cutoff_us, final, positions))
         return self._waiting[-1]
 
+    def _geography(self, positions: pa.Table) -> pa.Table:
+        """``positions`` with the geography columns the detectors read (when geography
+        runs). Added by the detectors' pass, not at the release: the positions released are
+        stored and sent without them (the store's table has none), so a live batch is told
+        ~3 ms sooner, and a pass joining several releases enriches them at once (the same
+        values: each row's own)."""
+        if not self.geography:
+            return positions
+        from seawatch.geo import enrich
+
+        return enrich(positions, ports=self.ports, zones=self.zones)
+
     def _detect_steps(self, released: Released) -> Generator[None, None, ChunkResult]:
-        positions, statics, final = released.positions, released.statics, released.final
+        statics, final = released.statics, released.final
+        positions = self._geography(released.positions)
+        if positions is not released.positions and positions.num_rows:
+            yield  # a step done (the caller may store a newer release first)
         cutoff_us = released.cutoff_us
         self._identity.add(released.segmented, statics, horizon=None if final else cutoff_us)
         if final:

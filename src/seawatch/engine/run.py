@@ -279,11 +279,13 @@ class Engine:
         joined = [self._waiting.popleft() for _ in range(self._joined)]
         self._pass, self._joined = None, 1
         none = result.events.slice(0, 0)
+        at = 0  # each piece's rows of the joined positions (in order), with geography
         for n, (piece, released) in enumerate(joined):
-            last = n == len(joined) - 1
+            last, rows = n == len(joined) - 1, released.positions.num_rows
             own = result if len(joined) == 1 else ChunkResult(
-                released.positions, result.events if last else none, released.late
+                result.positions.slice(at, rows), result.events if last else none, released.late
             )  # fmt: skip
+            at += rows
             self._count(own)
             for sink in self.sinks:
                 sink.chunk(piece, own)

@@ -29,9 +29,9 @@ import pyarrow.compute as pc
 from seawatch.decode.keys import message_keys
 from seawatch.decode.lacking import Untimed
 from seawatch.engine.alerts import AlertEngine
+from seawatch.engine.chunks import ChunkResult, Released, without_geography
 from seawatch.engine.ingest_report import IngestReport
 from seawatch.engine.inputs import SOURCE_ID, Piece
-from seawatch.engine.pipeline import ChunkResult, Released
 from seawatch.engine.reorder import ts_column
 from seawatch.engine.run import EngineReport, Final
 from seawatch.engine.sinks import Subscribers
@@ -182,8 +182,7 @@ class StoreSink:
         finally:
             self._early_tell = False
         self._early.append(piece)
-        log.info("%s: chunk %d committed (%d new rows, detect)", piece.source, piece.chunk,
-                 inserted)  # fmt: skip
+        log.info("%s: chunk %d committed (%d new, detect)", piece.source, piece.chunk, inserted)
 
     def chunk(self, piece: Piece, result: ChunkResult | None) -> None:
         self._settle()
@@ -345,6 +344,7 @@ class StoreSink:
         for kind, rows in (("positions", positions), ("statics", statics)):
             if rows.num_rows == 0:
                 continue
+            rows = without_geography(rows) if kind == "positions" else rows  # told alike
             rows = rows.append_column("msg_key", message_keys(rows, kind))
             rows = self.labelled(rows)
             if kind == "positions" and self._early_tell and self._labels_known(rows):

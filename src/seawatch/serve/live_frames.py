@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from seawatch.serve.live_render import Rendered
 from seawatch.serve.live_wire import framed
@@ -96,14 +98,15 @@ class Chunk:
         first = [int(self.idx[np.flatnonzero(ids == i)[0]]) for i in used]
         names = [self.r.values[label * n + k].as_py() for k in first]
         parts = [f', "count": {m}, "labels": [{", ".join(names)}], "columns": {{']
-        grid = self.r.value_rows(self.idx)  # keys x these rows, each value's JSON text
-        for k, values in enumerate(grid[:label]):
-            parts += [", " if k else "", _KEYS[self.r.names[k]], ",".join(values.tolist()), "]"]
+        for k, values in enumerate(self.r.joined_values(self.idx, label)):
+            parts += [", " if k else "", _KEYS[self.r.names[k]], values, "]"]
         if len(used) == 1:
             index = ",".join(["0"] * m)
-        else:
-            lookup = {i: str(k) for k, i in enumerate(used)}
-            index = ",".join(map(lookup.__getitem__, ids.tolist()))
+        else:  # each row's place among the labels used, as text, joined by Arrow
+            place = pa.array(np.searchsorted(np.asarray(used), ids), pa.int32())
+            listed = pa.ListArray.from_arrays(pa.array([0, m], pa.int32()), place.cast(pa.string()))
+            joined: Any = pc.binary_join(listed, ",")
+            index = joined[0].as_py()
         parts.append((", " if label else "") + f'"label": [{index}]}}')
         return "".join(parts)
 

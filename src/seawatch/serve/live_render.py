@@ -39,12 +39,15 @@ _HIDDEN = ("msg_key",)  # never sent (nor label_id: each item has its "label" in
 @dataclass(frozen=True)
 class Rendered:
     """One kind's rows of one batch, rendered once for every client: the columns the
-    filters read, each row's JSON text, label id and vessel (MMSI, or -1), and each shown
-    column's values as JSON texts (for the columnar frames, :mod:`seawatch.serve.live_frames`)."""
+    filters read, each row's JSON text (made when first asked), label id and vessel (MMSI,
+    or -1), and each shown column's values as JSON texts (the columnar frames,
+    :mod:`seawatch.serve.live_frames`, are joined from them)."""
 
     kind: str
     rows: pa.Table
-    texts: np.ndarray[Any, np.dtype[np.object_]]
+    given_texts: np.ndarray[Any, np.dtype[np.object_]] | None
+    """Each row's JSON text, when given (else made from :attr:`values` when first asked:
+    :attr:`texts`)."""
     label_ids: np.ndarray[Any, np.dtype[np.int32]]
     keys: np.ndarray[Any, np.dtype[np.int64]]
     names: tuple[str, ...] = ()
@@ -58,7 +61,8 @@ class Rendered:
     def of(cls, kind: str, rows: pa.Table, labels: Mapping[int, Label]) -> Rendered:
         """``rows`` as stored (the table's columns only: what the REST routes send)."""
         if kind in TABLES:
-            keep = [c for c in TABLES[kind].names if c in rows.column_names]
+            have = set(rows.column_names)  # made anew at each call: once (~1 ms a batch)
+            keep = [c for c in TABLES[kind].names if c in have]
             rows = rows.select(keep)
         ids: Any = rows.column("label_id").cast(pa.int32())
         hit: Any = pc.is_in(ids, value_set=pa.array(sorted(labels), pa.int32()))
@@ -68,7 +72,6 @@ class Rendered:
             rows = rows.filter(known)
         shown = rows.drop_columns([c for c in _HIDDEN if c in rows.column_names])
         values = value_texts(shown, labels)
-        texts = np.array(_join(values, shown.num_rows).to_pylist(), object)
         every: Any = pa.concat_arrays([v.cast(pa.string()) for v in values.values()])
         col: Any = rows.column("mmsi") if "mmsi" in rows.column_names else None
         mmsi: Any = None if col is None else pc.fill_null(col, -1)
@@ -78,33 +81,40 @@ class Rendered:
             else np.full(rows.num_rows, -1, np.int64)
         )
         ids_np = np.asarray(rows.column("label_id").to_numpy(), np.int32)
-        return cls(kind, rows, texts, ids_np, keys, tuple(values), every)
+        return cls(kind, rows, None, ids_np, keys, tuple(values), every)
 
-    def value_grid(self) -> np.ndarray[Any, np.dtype[np.object_]]:
-        """:attr:`values` as a keys x rows array of texts (for the columnar frames; kept
-        until :meth:`forget`, then made afresh each time)."""
-        found = self._cache.get("grid")
+    @property
+    def texts(self) -> np.ndarray[Any, np.dtype[np.object_]]:
+        """Each row's JSON text (the ``items`` form), made once when first asked: a fan-out
+        whose clients all asked for the ``columns`` form never makes them."""
+        if self.given_texts is not None:
+            return self.given_texts
+        found = self._cache.get("texts")
         if found is None:
-            found = np.array(self.values.to_pylist(), object).reshape(len(self.names), -1)
+            n = self.rows.num_rows
+            parts = {name: self.values.slice(k * n, n) for k, name in enumerate(self.names)}
+            found = np.array(_join(parts, n).to_pylist(), object)
             if not self._cache.get("forgotten"):
-                self._cache["grid"] = found
+                self._cache["texts"] = found
         return found  # type: ignore[no-any-return]
 
-    def value_rows(self, idx: np.ndarray[Any, np.dtype[np.intp]]) -> np.ndarray[Any, Any]:
-        """:meth:`value_grid`'s columns ``idx`` (rows), without making the whole grid again
-        once it was forgotten (a client behind: only its chunk's values are taken)."""
-        grid = self._cache.get("grid")
-        if grid is None and self._cache.get("forgotten"):
-            n, keys = self.rows.num_rows, len(self.names)
-            at = (np.arange(keys, dtype=np.int64)[:, None] * n + idx[None, :]).ravel()
-            taken = self.values.take(pa.array(at, pa.int64())).to_pylist()
-            return np.array(taken, object).reshape(keys, len(idx))
-        return self.value_grid()[:, idx]
+    def joined_values(self, idx: np.ndarray[Any, np.dtype[np.intp]], keys: int) -> list[str]:
+        """For each of the first ``keys`` keys, its values at rows ``idx`` joined by
+        ``,`` (the columnar frames' columns: Arrow takes and joins them, no Python text
+        per value)."""
+        n, m = self.rows.num_rows, len(idx)
+        if not m or not keys:
+            return [""] * keys
+        at = (np.arange(keys, dtype=np.int64)[:, None] * n + idx[None, :]).ravel()
+        taken = self.values.take(pa.array(at, pa.int64()))
+        lists = pa.ListArray.from_arrays(pa.array(np.arange(0, keys * m + 1, m), pa.int32()), taken)
+        joined: Any = pc.binary_join(lists, ",")
+        return joined.to_pylist()  # type: ignore[no-any-return]
 
     def forget(self) -> None:
-        """Drop :meth:`value_grid`'s texts (a batch superseded by the next: kept for SSE
-        resumption, which does not need them)."""
-        self._cache.pop("grid", None)
+        """Drop what was made for the clients of this batch (a batch superseded by the
+        next: kept for SSE resumption): its item texts, made afresh each time asked."""
+        self._cache.pop("texts", None)
         self._cache["forgotten"] = True
 
     def column(self, name: str) -> np.ndarray[Any, Any] | None:
