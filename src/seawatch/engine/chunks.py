@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from seawatch.geo.enrich import ENRICH_SCHEMA, zone_column
+
 __all__ = ["ChunkResult", "Released", "joined", "ran", "without_geography"]
 
 
@@ -80,10 +82,9 @@ def joined(parts: list[Released]) -> Released:
 def without_geography(rows: pa.Table) -> pa.Table:
     """Positions without the geography columns (not stored; released positions have none,
     a result's do: :meth:`~seawatch.engine.pipeline.Pipeline._geography`)."""
-    added = [c for c in rows.column_names if c in _GEOGRAPHY or c.startswith("zone_")]
+    added = [c for c in rows.column_names if c in _GEOGRAPHY or c.startswith(_ZONE)]
     return rows.drop_columns(added) if added else rows
 
 
-_GEOGRAPHY = frozenset({"on_land", "distance_to_shore_km", "distance_to_port_km", "port_id",
-                        "port_name"})  # fmt: skip
-""":data:`seawatch.geo.ENRICH_SCHEMA`'s names (tests/test_release_geography.py checks)."""
+_GEOGRAPHY = frozenset(ENRICH_SCHEMA.names)
+_ZONE = zone_column("")  # every zone layer's column starts so
