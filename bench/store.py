@@ -34,6 +34,10 @@ days copied in vessel order, read by tracks).
     .venv/bin/python bench/store.py --positions 2_000_000 --postgres   # throwaway server
     .venv/bin/python bench/store.py --positions 10_000_000 --postgres --writers 2 --maintain
     .venv/bin/python bench/store.py --positions 10_000_000 --archive --db /tmp/bench.duckdb
+
+``--pg-socket``: the bench connects to its server through the unix socket instead of TCP on
+127.0.0.1 (a database on the reader's host): the same rows, less CPU on both sides to move
+them (a viewport's ~7 MB; bench/RESULTS.md, 2026-12-08 session 7 h-pg).
 """
 
 from __future__ import annotations
@@ -120,6 +124,17 @@ def copies(base: pa.Table, total: int, fleets: int, chunk: int):  # type: ignore
         if sum(p.num_rows for p in pending) >= chunk or made >= total:
             yield pa.concat_tables(pending)
             pending = []
+
+
+def socket_url(url: str, directory: Path) -> str:
+    """``url`` (``postgresql://user:password@host:port/db``) reaching the same server through
+    its unix socket in ``directory`` (libpq's ``host`` parameter)."""
+    from urllib.parse import quote, urlsplit
+
+    u = urlsplit(url)
+    auth = u.netloc.rsplit("@", 1)[0]
+    query = f"host={quote(str(directory), safe='/')}&port={u.port}"
+    return f"{u.scheme}://{auth}@{u.path}?{query}"
 
 
 def server_cpu_s(postmaster: int | None) -> float:
@@ -210,6 +225,12 @@ def main() -> None:
         "without an ingest (--positions, --chunk, --fleets must be the same)",
     )
     ap.add_argument(
+        "--pg-socket",
+        action="store_true",
+        help="with --postgres: connect over the server's unix socket, not TCP on 127.0.0.1 "
+        "(a database on the same host; the rows cross no TCP stack)",
+    )
+    ap.add_argument(
         "--pg-setting",
         action="append",
         default=[],
@@ -235,6 +256,8 @@ def main() -> None:
                 args.db = server.url("bench")
             else:
                 args.db = server.create_database("bench")
+            if args.pg_socket:
+                args.db = socket_url(args.db, server.root)
         elif "://" not in args.db:
             for p in (Path(args.db), Path(args.db + ".wal")):
                 p.unlink(missing_ok=True)
@@ -360,6 +383,7 @@ def run(args: argparse.Namespace) -> None:
         f"{f' --db-memory-limit {args.db_memory_limit}' if args.db_memory_limit else ''}"
         f"{' --maintain' if args.maintain else ''}{' --archive' if args.archive else ''}"
         f"{f' --pg-dir {args.pg_dir}' if args.pg_dir else ''}"
+        f"{' --pg-socket' if args.pg_socket else ''}"
         f"{''.join(f' --pg-setting {s}' for s in args.pg_setting)}`"
     )
     print(

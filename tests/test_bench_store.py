@@ -1,5 +1,6 @@
 """bench/store.py's CPU-seconds of a PostgreSQL server: the postmaster's, its reaped
-processes' and its running ones' (the ingest's server CPU per million positions)."""
+processes' and its running ones' (the ingest's server CPU per million positions); its
+``--pg-socket`` URL (the same server through its unix socket)."""
 
 from __future__ import annotations
 
@@ -52,3 +53,17 @@ def test_server_cpu_counts_reaped_and_running_processes() -> None:
             for child in psutil.Process(parent.pid).children():
                 child.kill()
             parent.kill()
+
+
+def test_socket_url_reaches_the_same_server_through_its_socket(tmp_path: Path) -> None:
+    from psycopg.conninfo import conninfo_to_dict
+
+    url = "postgresql://seawatch:p%40ss@127.0.0.1:54321/bench"
+    got = conninfo_to_dict(_bench_store().socket_url(url, tmp_path / "pg dir"))
+    assert got == {
+        "host": str(tmp_path / "pg dir"),
+        "port": "54321",
+        "dbname": "bench",
+        "user": "seawatch",
+        "password": "p@ss",
+    }

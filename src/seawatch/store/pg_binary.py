@@ -14,7 +14,9 @@ goes and noting where each string is; the strings are gathered after. Measured
 (bench/RESULTS.md, 2026-12-06 "PostgreSQL at 100 M"): a viewport's ~60 k positions parsed
 in 19-20 ms of CPU against 27-29 ms for the CSV, the viewport's p95 349 -> 228 ms at equal
 load; the one pass (h-pg, 2026-12-06 22:55) took a 32 k-row viewport from 10.7 to 6.1 ms
-of user CPU.
+of user CPU; each value written as one integer of its width (not byte by byte) into an
+array per width (h-pg, 2026-12-08 session 7): the bench's 60 viewport parts at 100 M, 1.35 M
+rows, 186-196 -> 108-118 ns a row of thread CPU, the same tables.
 
 Writes (:func:`binary_blocks`): rows sent as binary ``COPY FROM``, so the server parses no
 text (floats, timestamps, integers). An earlier encoder (each column by numpy, rows joined
@@ -77,14 +79,25 @@ def binary_select(schema: pa.Schema, column: Callable[[str], str]) -> str | None
 
 @njit(cache=True, nogil=True)
 def _decode(
-    buf: Any, pos: int, widths: Any, at: Any, fixed: Any, null: Any, starts: Any, lens: Any
+    buf: Any,
+    pos: int,
+    widths: Any,
+    at: Any,
+    out1: Any,
+    out2: Any,
+    out4: Any,
+    out8: Any,
+    null: Any,
+    starts: Any,
+    lens: Any,
 ) -> int:  # pragma: no cover - compiled
-    """One pass over the rows: each fixed-width field's bytes, byte order reversed (network
-    to little-endian), into its column's slice of ``fixed`` (column ``c`` from ``at[c]``,
-    ``widths[c]`` bytes a row); each variable field's (``widths[c] == 0``, a string) first
-    byte and length into ``starts``/``lens`` (row, ``at[c]``: its place among the variable
-    columns); ``null[row, column]``. Returns the number of rows (the arrays are sized for at
-    most as many as the bytes can hold)."""
+    """One pass over the rows: each fixed-width field's network-order value as one integer
+    into its column's slice of the array of its width (``out1``/``out2``/``out4``/``out8``,
+    column ``c`` from ``at[c]``: byte order reversed by the integer, not byte by byte); each
+    variable field's (``widths[c] == 0``, a string) first byte and length into
+    ``starts``/``lens`` (``at[c]``: its place among the variable columns, then the row);
+    ``null[column, row]``. Returns the number of rows (the arrays are sized for at most as
+    many as the bytes can hold)."""
     ncols = len(widths)
     r = 0
     while pos + 2 <= len(buf):
@@ -94,21 +107,29 @@ def _decode(
         for c in range(ncols):
             n = (buf[pos] << 24) | (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]
             pos += 4
-            if n == 0xFFFFFFFF:
-                null[r, c] = True
-                if widths[c] == 0:
-                    starts[r, at[c]] = 0
-                    lens[r, at[c]] = 0
-                continue
-            null[r, c] = False
             w = widths[c]
-            if w == 0:
-                starts[r, at[c]] = pos
-                lens[r, at[c]] = n
+            if n == 0xFFFFFFFF:
+                null[c, r] = True
+                if w == 0:
+                    starts[at[c], r] = 0
+                    lens[at[c], r] = 0
+                continue
+            null[c, r] = False
+            if w == 8:
+                hi = (buf[pos] << 24) | (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]
+                lo = (buf[pos + 4] << 24) | (buf[pos + 5] << 16) | (buf[pos + 6] << 8)
+                out8[at[c] + r] = (hi << 32) | lo | buf[pos + 7]
+            elif w == 4:
+                out4[at[c] + r] = (
+                    (buf[pos] << 24) | (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]
+                )
+            elif w == 2:
+                out2[at[c] + r] = (buf[pos] << 8) | buf[pos + 1]
+            elif w == 1:
+                out1[at[c] + r] = buf[pos]
             else:
-                o = at[c] + r * w
-                for k in range(w):
-                    fixed[o + k] = buf[pos + w - 1 - k]
+                starts[at[c], r] = pos
+                lens[at[c], r] = n
             pos += n
         r += 1
     return r
@@ -124,6 +145,10 @@ def _gather(buf: Any, starts: Any, lens: Any, out: Any, offsets: Any) -> None:  
             out[at + k] = buf[starts[r] + k]
         at += lens[r]
     offsets[len(starts)] = at
+
+
+# the arrays _decode writes fixed-width values into, by width in bytes (0: strings, none)
+_OUT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.int64, 0: np.uint8}
 
 
 def _bits(valid: Any) -> Any:
@@ -175,22 +200,24 @@ def from_binary(data: Any, schema: pa.Schema) -> pa.Table:
     ncols = len(schema)
     most = (len(buf) - pos) // (2 + 4 * ncols)  # rows of NULLs only: the most there can be
     widths = np.array([_width(f.type) for f in schema], dtype=np.int64)
-    variable = widths == 0
-    at = np.concatenate([[0], np.cumsum(widths[:-1] * most)]).astype(np.int64)
-    at[variable] = np.arange(int(variable.sum()))
-    fixed = np.empty(int(widths.sum()) * most, dtype=np.uint8)  # untouched beyond the rows
-    null = np.empty((most, ncols), dtype=np.bool_)
-    starts = np.empty((most, max(int(variable.sum()), 1)), dtype=np.int64)
+    at = np.zeros(ncols, dtype=np.int64)  # a column's start in the array of its width
+    out = {}
+    for w, dtype in _OUT.items():
+        mine = np.flatnonzero(widths == w)
+        at[mine] = np.arange(len(mine)) * (most if w else 1)
+        out[w] = np.empty(len(mine) * most if w else 0, dtype=dtype)  # untouched beyond rows
+    nvar = max(int((widths == 0).sum()), 1)
+    null = np.empty((ncols, most), dtype=np.bool_)
+    starts = np.empty((nvar, most), dtype=np.int64)
     lens = np.empty_like(starts)
-    rows = _decode(buf, pos, widths, at, fixed, null, starts, lens)
+    rows = _decode(buf, pos, widths, at, out[1], out[2], out[4], out[8], null, starts, lens)
     columns = []
     for i, f in enumerate(schema):
-        nulls = np.ascontiguousarray(null[:rows, i])
-        if variable[i]:
-            columns.append(_string(buf, starts[:rows, at[i]], lens[:rows, at[i]], nulls, f.type))
+        w, a = int(widths[i]), int(at[i])
+        if w == 0:
+            columns.append(_string(buf, starts[a, :rows], lens[a, :rows], null[i, :rows], f.type))
         else:
-            raw = fixed[at[i] : at[i] + rows * widths[i]]
-            columns.append(_number(raw, nulls, f.type))
+            columns.append(_number(out[w][a : a + rows].view(np.uint8), null[i, :rows], f.type))
     return pa.Table.from_arrays(columns, schema=schema)
 
 
