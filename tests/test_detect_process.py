@@ -23,7 +23,9 @@ import pytest
 from seawatch.engine import live
 from seawatch.engine.detect_process import DetectorProcessError, ProcessPipeline
 from seawatch.engine.ingest import Ingest
+from seawatch.engine.pipeline import Pipeline
 from seawatch.engine.run import Engine, Final
+from seawatch.engine.state import StateStore
 from seawatch.engine.state_codec import dumps
 from seawatch.settings import load_settings
 from seawatch.sim import SimConfig, simulate
@@ -143,14 +145,23 @@ def test_a_child_that_dies_stops_the_live_ingest_with_one_error_line(
         assert pipeline.pid is not None
         pid = pipeline.pid
 
+        killed = threading.Event()
+
         def kill() -> None:  # once a pass has come back: the child holds state by then
             deadline = time.monotonic() + 60
             while not session.report.stored["events"] and time.monotonic() < deadline:
                 time.sleep(0.05)
             os.kill(pid, signal.SIGKILL)
+            killed.set()
+
+        def end() -> None:  # the feed is read on until the child is gone, however late
+            sent.wait(60)
+            killed.wait(60)
+            time.sleep(2.0)
+            stop.set()
 
         threading.Thread(target=kill, daemon=True).start()
-        threading.Thread(target=lambda: (sent.wait(60), time.sleep(2.0), stop.set())).start()
+        threading.Thread(target=end, daemon=True).start()
         with caplog.at_level(logging.ERROR), pytest.raises(DetectorProcessError) as raised:
             live.ingest_feeds(session, [feed], tmp_path / "batches", batch_s=0.1, stop=stop,
                               lock=threading.Lock())  # fmt: skip
@@ -163,4 +174,19 @@ def test_a_child_that_dies_stops_the_live_ingest_with_one_error_line(
     assert stored["positions"] > 0
     assert stored["events"] > 0
     assert sorted((tmp_path / "batches" / "1").glob("batch-*.nmea"))  # and every batch file
+    assert not multiprocessing.active_children()
+
+
+def test_a_run_that_keeps_state_between_runs_detects_in_process(tmp_path: Path) -> None:
+    settings = load_settings(env=SETTINGS)
+    with open_store(tmp_path / "s.duckdb", settings) as store:
+        states = StateStore(tmp_path / "state")
+        session = Ingest(store, settings, detect=True, states=states, detect_process=True)
+        assert type(session.engine.pipeline) is Pipeline  # its state is kept by this process
+    pipeline = ProcessPipeline(reorder_window_s=60.0)
+    try:
+        with pytest.raises(RuntimeError, match="detects in process"):
+            pipeline.checkpoint()
+    finally:
+        pipeline.close()
     assert not multiprocessing.active_children()
