@@ -21,7 +21,7 @@ import pyarrow as pa
 import pytest
 
 from seawatch.engine import live
-from seawatch.engine.detect_process import DetectorProcessError, ProcessPipeline
+from seawatch.engine.detect_process import NICE, DetectorProcessError, ProcessPipeline
 from seawatch.engine.ingest import Ingest
 from seawatch.engine.pipeline import Pipeline
 from seawatch.engine.run import Engine, Final
@@ -115,10 +115,13 @@ def test_a_child_process_detects_byte_for_byte_what_the_process_does(
 
 
 def test_a_pass_that_fails_in_the_child_is_an_error_naming_why(batches: list[Path]) -> None:
+    """(The child runs at :data:`NICE` too.)"""
     pipeline = ProcessPipeline(reorder_window_s=60.0, carry_source=True)
     try:
         child = pipeline._child
         assert child.started(60)
+        stat = Path(f"/proc/{pipeline.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        assert int(stat[16]) == min(19, os.nice(0) + NICE)  # behind the serving process
         child.send({"op": "detect"})  # no rows: the child's pass fails on it
         assert child.answered(60)
         with pytest.raises(DetectorProcessError, match=r"failed: KeyError: 'positions'"):

@@ -31,6 +31,7 @@ from __future__ import annotations
 import gc
 import logging
 import multiprocessing
+import os
 import signal
 import traceback
 from collections.abc import Generator
@@ -53,6 +54,13 @@ POLL_S = 0.001
 """A step of a pass under way in the child waits this long for its answer (the caller
 may store a newer batch between steps; :func:`~seawatch.engine.chunks.ran` waits so
 without spinning)."""
+NICE = 10
+"""The child's nice (added to the parent's): the serving process's positions path and event
+loop come first for a core, the detectors take what is left (as the KDF threads,
+``seawatch.serve.live_auth``). Under load, without it the child's pass took a core the
+server's threads needed: fan-out p99 230-651 ms in five runs, with it 249 and 296 against
+250 in process (bench/RESULTS.md 2026-12-08 session 7, h-fan). Should it fall behind,
+:data:`seawatch.engine.live.MAX_WAITING` makes the feed wait for it."""
 GC_THRESHOLDS = (10_000, 50, 100)
 """The child's ``gc.set_threshold`` (a serving process's: :mod:`seawatch.cli.serve_warm`)."""
 CLOSE_S = 10.0
@@ -139,7 +147,7 @@ class _Child:
         ctx = multiprocessing.get_context("spawn")
         self.conn, theirs = ctx.Pipe(duplex=True)
         self.process = ctx.Process(
-            target=_main, args=(theirs, config, names), name=NAME, daemon=True
+            target=_main, args=(theirs, config, names, NICE), name=NAME, daemon=True
         )
         self.process.start()
         theirs.close()
@@ -237,10 +245,12 @@ class _Detecting(Pipeline):
         return reply
 
 
-def _main(conn: Connection, config: dict[str, Any], names: list[str]) -> None:
+def _main(conn: Connection, config: dict[str, Any], names: list[str], nice: int) -> None:
     """The child: make the pipeline, say so, then answer each pass until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when this ends
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if nice and hasattr(os, "nice"):
+        os.nice(nice)
     try:
         pipeline = _Detecting(**config)
         missing = sorted(set(names) - {d.name for d in detectors()})
