@@ -197,6 +197,20 @@ def _proc_stats(pid: int) -> tuple[float, int]:
     return cpu, rss // 1024
 
 
+def _children_cpu(pid: int) -> float:
+    """CPU seconds used by the child processes of ``pid`` now running (the server's: its
+    detectors' process, ``SEAWATCH_LIVE_DETECT_PROCESS``, and multiprocessing's tracker)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 180  # a first start compiles the Numba kernels
     while True:
@@ -270,6 +284,7 @@ def live_main(args: argparse.Namespace) -> None:
     connect_s = time.monotonic() - t_connect
     cpu1, rss1 = _proc_stats(server.pid)
     ccpu1 = sum(_proc_stats(p.pid)[0] for p in procs)
+    kcpu1 = _children_cpu(server.pid)
     feed.stdin.write("go\n")
     feed.stdin.flush()
     t_go = time.monotonic()
@@ -283,6 +298,7 @@ def live_main(args: argparse.Namespace) -> None:
     run_s = time.monotonic() - t_go
     cpu2, rss2 = _proc_stats(server.pid)
     ccpu2 = sum(_proc_stats(p.pid)[0] for p in procs)
+    kcpu = _children_cpu(server.pid) - kcpu1
     samples.append(os.getloadavg())
     time.sleep(args.window_s + args.batch_s + 3)
     metrics = httpx.get(
@@ -313,7 +329,7 @@ def live_main(args: argparse.Namespace) -> None:
          if x.startswith("seawatch_ingest_positions_total")), float("nan"),
     )  # fmt: skip
     stats = (cpu0, rss0, cpu1, rss1, cpu2, rss2, ccpu2 - ccpu1, _delays(metrics.text),
-             _memory(metrics.text))  # fmt: skip
+             _memory(metrics.text), kcpu)  # fmt: skip
     _report(args, sc, rate, n, tmp, env, specs, outs, sent, run_s, connect_s, stats,
             stored_metric, load0, load1, percentile_ms)  # fmt: skip
 
@@ -324,7 +340,7 @@ def _report(
     sent: dict[str, Any], run_s: float, connect_s: float, proc: tuple[Any, ...],
     stored_metric: float, load0: tuple[float, ...], load1: tuple[float, ...], pct: Any,
 ) -> None:  # fmt: skip
-    cpu0, rss0, cpu1, rss1, cpu2, rss2, client_cpu, delays, memory = proc
+    cpu0, rss0, cpu1, rss1, cpu2, rss2, client_cpu, delays, memory, kcpu = proc
     kept = sum(p.read_bytes().count(b"\n") for p in (tmp / "data" / "live").glob("*/1/*.nmea"))
     settings = load_settings(env={k: v for k, v in env.items() if k.startswith("SEAWATCH_")})
     cutoff = int(sent["t1"] - args.window_s - 2)
@@ -400,6 +416,8 @@ def _report(
         f"the {args.client_procs} client processes {client_cpu / run_s:.0%} "
         f"({client_cpu:.1f} CPU-s)"
     )
+    print(f"the server's child processes (its detectors'): {kcpu / run_s:.0%} while feeding "
+          f"({kcpu:.1f} CPU-s)")  # fmt: skip
     print(
         f"batch-s {args.batch_s}, reorder window {args.window_s} s, deflate {args.ws_deflate}, "
         f"form {args.form}, client procs "

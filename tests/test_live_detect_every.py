@@ -1,6 +1,7 @@
 """A live feed's detector passes begin at most every ``DETECT_EVERY_S`` (each joins the
 batches stored meanwhile: the detectors' cost is mostly per pass), and what is stored is
-what storing the kept batch files one after another, a pass each, stores. A real TCP feed
+what storing the kept batch files one after another, a pass each, stores, whether the
+detectors run in process or in a child process (``live_detect_process``). A real TCP feed
 on loopback, DuckDB; the session's own detector calls, timed as they run."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pytest
 
 from seawatch.engine import live
 from seawatch.engine.ingest import Ingest
@@ -61,8 +63,9 @@ def _contents(store: Store) -> dict[str, set[Any]]:
     return out
 
 
+@pytest.mark.parametrize("elsewhere", [False, True], ids=["in-process", "child-process"])
 def test_detector_passes_begin_at_most_every_detect_every_s_and_store_the_same(
-    tmp_path: Path,
+    tmp_path: Path, elsewhere: bool
 ) -> None:
     settings = load_settings(env=SETTINGS)
     simulate(SimConfig(seed=2, vessels=20, hours=2), tmp_path / "sim")  # with events
@@ -76,7 +79,8 @@ def test_detector_passes_begin_at_most_every_detect_every_s_and_store_the_same(
     began: list[tuple[float, int]] = []  # each pass: when it began, the pieces waiting
 
     with open_store(tmp_path / "live.duckdb", settings) as store:
-        session = Ingest(store, settings, detect=True)
+        session = Ingest(store, settings, detect=True, detect_process=elsewhere)
+        assert session.engine.elsewhere is False
         going = False
 
         def timed(step: Callable[[], bool]) -> Callable[[], bool]:

@@ -161,6 +161,13 @@ class Settings:
         "rows older than the newest one seen minus this are quarantined as late.",
         minimum=0,
     )
+    live_detect_process: bool = setting(
+        True,
+        "Run a live ingest's detectors (`seawatch serve --tcp/--udp`, `seawatch run --live`) "
+        "in a child process of their own, beside the process that stores and sends the "
+        "positions (on another core, outside its GIL); false: in that process, between its "
+        "batches. Each event is the same either way.",
+    )
     work_compression: str = setting(
         "none",
         "Compression of the partitioned engine's working files (`--engine partitioned` or "

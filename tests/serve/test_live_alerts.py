@@ -32,8 +32,10 @@ ENV = {"SEAWATCH_NODE_NATION": "IND", "SEAWATCH_API_RATE_PER_S": "1e6"}
 WEST = [[80.0, 2.0], [87.0, 2.0], [87.0, 20.0], [80.0, 20.0], [80.0, 2.0]]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=[False, True], ids=["in-process", "child-process"])
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Store, str, dict]]:
+    """A node serving; its live ingest's detectors in process, or in a child process
+    (``live_detect_process``: the param, which the ingest of the test reads)."""
     tmp = tmp_path_factory.mktemp("live-alerts")
     store = open_store(tmp / "node.duckdb", load_settings(env=ENV))
     tokens = {r: create_user(store, f"u{i}", r)[1] for i, r in enumerate(READERS)}
@@ -81,9 +83,10 @@ def _feeds(tmp: Path) -> tuple[list[Path], list[int]]:
 
 
 def test_alerts_reach_the_clients_allowed_inside_their_areas(
-    served: tuple[Any, Store, str, dict], tmp_path: Path
+    served: tuple[Any, Store, str, dict], tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     app, store, url, tokens = served
+    elsewhere = request.node.callspec.params["served"]  # the detectors in a child process
     feeds, mmsis = _feeds(tmp_path)
     with _client(url, tokens["IND:SECRET"]) as c:
         area = c.post("/api/v1/areas", json=_area("west", LABELS[0]))
@@ -111,7 +114,8 @@ def test_alerts_reach_the_clients_allowed_inside_their_areas(
             label = parse_label(marking, store.policy)
             with app.state.seawatch.lock:
                 session = Ingest(store, settings, detect=True, label=label,
-                                 sinks=[app.state.subscribers])  # fmt: skip
+                                 sinks=[app.state.subscribers],
+                                 detect_process=elsewhere)  # fmt: skip
                 session.add([feed])
                 session.finish()
         got = {name: _drain(ws) for name, ws in clients.items()}

@@ -94,6 +94,16 @@ def held_feed_server(
         yield port, path, sent, go
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux: /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
 def _counts(db: str) -> dict[str, object]:
     with open_store(db, load_settings(env=IND)) as store:
         q = Query(store, Reader.node_admin("test: serve --tcp"))
@@ -120,6 +130,7 @@ def test_serve_ingests_a_tcp_feed_live(
     cmd = [sys.executable, "-m", "seawatch.cli.main", "serve", "--port", str(port)]
     cmd += ["--tcp", f"127.0.0.1:{feed_port}", "--db", db, "--batch-s", "0.5"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    children: list[int] = []
     try:
         url = f"http://127.0.0.1:{port}/api/v1/latest"
         deadline = time.monotonic() + 120
@@ -157,10 +168,16 @@ def test_serve_ingests_a_tcp_feed_live(
                 break
             assert time.monotonic() < deadline + 30, f"{kept} of {want} lines received"
             time.sleep(0.05)
+        children = _children(proc.pid)  # the detectors' process (live_detect_process)
+        assert children, "no detectors' child process"
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
+    for pid in children:  # none left running after the server's stop (an ended one not
+        with contextlib.suppress(OSError):  # yet reaped by PID 1 is a zombie, state Z)
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            assert state == "Z", f"process {pid} still running after the server stopped"
     got, expected = _counts(db), _counts(ref)
     assert got["positions"] == expected["positions"] > 1000
     assert got["unsegmented"] == 0

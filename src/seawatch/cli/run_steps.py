@@ -202,7 +202,8 @@ class Job:
         began = dt.datetime.now(dt.UTC)
         folder = self.out / "live" / began.strftime("%Y%m%dT%H%M%SZ")
         stop = threading.Event()
-        session = Ingest(store, self.settings, detect=True, label=label, zones=self.zones)
+        session = Ingest(store, self.settings, detect=True, label=label, zones=self.zones,
+                         detect_process=self.settings.live_detect_process)  # fmt: skip
         started = time.perf_counter()
 
         def told(b: Batch) -> None:

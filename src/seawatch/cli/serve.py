@@ -112,7 +112,8 @@ class _Live:
         with self.app.state.seawatch.lock:  # the app's connection makes the new one
             writer = self._writer.enter_context(self.store.write_session())
         settings = dataclasses.replace(self.settings, reorder_window_s=window_s)
-        self.session = Ingest(writer, settings, detect=True, sinks=[self.app.state.subscribers])
+        self.session = Ingest(writer, settings, detect=True, sinks=[self.app.state.subscribers],
+                              detect_process=settings.live_detect_process)  # fmt: skip
         pipeline = self.session.engine.pipeline
         self.app.state.metrics.parts["pipeline"] = lambda: held_bytes(pipeline)
         self.thread = threading.Thread(target=self._run, name="serve-feeds", daemon=True)

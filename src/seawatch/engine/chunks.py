@@ -69,14 +69,11 @@ def joined(parts: list[Released]) -> Released:
     def concat(tables: list[pa.Table]) -> pa.Table:
         return pa.concat_tables([t for t in tables if t.num_rows] or tables[:1])
 
-    return Released(
-        concat([p.positions for p in parts]),
-        concat([p.statics for p in parts]),
-        {},
-        parts[-1].cutoff_us,
-        parts[-1].final,
-        concat([p.segmented for p in parts]),
-    )
+    positions = concat([p.positions for p in parts])
+    same = all(p.segmented is p.positions for p in parts)  # as released: one table, kept one
+    segmented = positions if same else concat([p.segmented for p in parts])
+    statics = concat([p.statics for p in parts])
+    return Released(positions, statics, {}, parts[-1].cutoff_us, parts[-1].final, segmented)
 
 
 def without_geography(rows: pa.Table) -> pa.Table:

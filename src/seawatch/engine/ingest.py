@@ -93,7 +93,9 @@ class Ingest:
     :meth:`StoreSink.released`). ``states``: resume from the
     latest state of ``bucket`` made without this run's inputs, and keep this run's state
     at ``watermark_us`` with its journal (the rows it took in); rows of past days run those
-    days again (see the module docstring)."""
+    days again (see the module docstring). ``detect_process``: the detectors' pass runs in
+    a child process (:mod:`seawatch.engine.detect_process`; a live ingest: the setting
+    ``live_detect_process``), not with ``states``."""
 
     def __init__(
         self,
@@ -110,10 +112,12 @@ class Ingest:
         states: StateStore | None = None,
         bucket: str = "all",
         watermark_us: int | None = None,
+        detect_process: bool = False,
     ) -> None:
         store.require_current()
         if states is not None and not detect:
             raise InputError("carrying state between runs needs detect (--incremental --detect)")
+        detect_process = detect_process and detect and states is None  # state: in process
         self.states, self.bucket, self.watermark_us = states, bucket, watermark_us
         self._resumed = states is None
         self._prev_us: int | None = None  # the watermark of the state resumed from
@@ -136,6 +140,7 @@ class Ingest:
             sources=self.sink.sources,
             untimed=untimed,
             ports=node_ports(store) if detect else None,
+            detect_process=detect_process,
         )
         self.detect = detect
         self.zones, self.params = tuple(zones), params
@@ -256,7 +261,10 @@ class Ingest:
         if not self._finished:
             self._finished = True
             if self.states is None:
-                self.engine.finish()
+                try:
+                    self.engine.finish()
+                finally:  # the last batch's transaction has ended, whatever happened
+                    self.sink.settle()
             else:  # stored first: a run killed before its state is kept runs again as it was
                 if not self._resumed:
                     self._resume(set())
@@ -379,18 +387,9 @@ def ingest(
     """Decode ``inputs`` and store them (see the module docstring and :class:`Ingest`).
     ``engine``: ``local`` (the streaming engine) or, with ``detect``, ``partitioned`` or
     ``dask`` (:meth:`Ingest.run_partitioned`, ``options`` for it)."""
-    session = Ingest(
-        store,
-        settings,
-        detect=detect,
-        label=label,
-        zones=zones,
-        params=params,
-        progress=progress,
-        untimed=untimed,
-        states=states,
-        watermark_us=watermark_us,
-    )
+    session = Ingest(store, settings, detect=detect, label=label, zones=zones, params=params,
+                     progress=progress, untimed=untimed, states=states,
+                     watermark_us=watermark_us)  # fmt: skip
     # a batch run: days new to the store loaded whole (Store.loading); a daily run with a
     # state store reads back the past days it runs again, so its rows go in as before
     with store.loading() if states is None else contextlib.nullcontext():

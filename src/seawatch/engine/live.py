@@ -37,7 +37,8 @@ length (``seawatch_live_delay_seconds``).
 
 The detectors are not on a thread of their own: tried (2026-12-06), the positions path and
 the detectors then shared the GIL, and both took longer (a batch's store 61 -> 140 ms mean,
-at load 3-5).
+at load 3-5). With the setting ``live_detect_process`` they run in a child process instead
+(:mod:`seawatch.engine.detect_process`): a step then sends a pass, or asks if it is done.
 """
 
 from __future__ import annotations
@@ -85,6 +86,10 @@ of this long (at 0.1 s batches, five). The detectors' cost is mostly per pass: r
 CPU a batch, one per five ~14 ms (bench/RESULTS.md, 2026-12-07 session 5, h-fan); CPU
 the positions of the next batches no longer wait for. The events are the same (a pass's
 "now" is its watermark, whatever the joining); they are stored up to this much later."""
+ELSEWHERE_POLL_S = 0.005
+"""While a detectors' pass runs in a child process (the setting ``live_detect_process``), a
+feed with nothing new asks whether it is done this often (waiting for the next batch
+meanwhile)."""
 CUT_GRACE_S = 0.02
 """A batch this late past its expected cut is not waited for: the feed may have gone quiet."""
 MAX_BATCH_BYTES = 16 << 20
@@ -203,7 +208,7 @@ def _read(
     def timed(step: Callable[[], bool]) -> bool:
         began = time.monotonic()
         done = due.step(step)
-        if done:
+        if done and not session.engine.elsewhere:  # not a pass sent, nor a question
             passes.append(time.monotonic() - began)
             passes_seen.append(passes[-1])
         return done
@@ -219,6 +224,8 @@ def _read(
             before = session.report.stored["events"]
             done = timed(session.detect_step)
             events += session.report.stored["events"] - before
+        if done and session.engine.elsewhere:  # a child process's pass: ask again later
+            return ELSEWHERE_POLL_S
         return done
 
     for n, (data, cut) in enumerate(_received(feed, batch_s, stop, duration_s, detect_step)):

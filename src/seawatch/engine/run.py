@@ -157,6 +157,7 @@ class Engine:
         sources: list[str] | None = None,
         untimed: Untimed | None = None,
         ports: PortTable | None = None,
+        detect_process: bool = False,
     ) -> None:
         self.settings = settings
         self.untimed = untimed
@@ -170,7 +171,10 @@ class Engine:
         self.past_us: int | None = None
         """Rows older are counted as ``past`` (a day already run), not ``late``."""
         if detect:
-            self.pipeline = Pipeline(
+            made: type[Pipeline] = Pipeline
+            if detect_process:  # the detectors' pass in a child process (a live ingest)
+                from seawatch.engine.detect_process import ProcessPipeline as made  # noqa: N813
+            self.pipeline = made(
                 zones=zones,
                 reorder_window_s=settings.reorder_window_s,
                 params=resolve_params(settings) if params is None else params,
@@ -182,6 +186,7 @@ class Engine:
         self._waiting: deque[tuple[Piece, Released]] = deque()
         self._pass: Generator[None, None, ChunkResult] | None = None  # of _waiting[0]
         self._joined = 1  # the pieces waiting that _pass detects (the oldest), joined
+        self._failed: BaseException | None = None  # the error a pass ended with
         self._started = time.perf_counter()
         self._finished = False
 
@@ -233,13 +238,19 @@ class Engine:
         """Pieces released whose detectors have not run yet (:meth:`detect_next`)."""
         return len(self._waiting)
 
+    @property
+    def elsewhere(self) -> bool:
+        """A detectors' pass is under way in a child process (``detect_process``): a step
+        only asks whether it is done."""
+        return bool(getattr(self.pipeline, "busy", False))
+
     def detect_next(self) -> ChunkResult | None:
         """Run the detectors on the oldest pieces waiting for them (every piece waiting,
         joined in one pass, or the rest of the pass :meth:`detect_step` began) and hand the
         sinks each piece's result; the last piece's, or None when none waits."""
         if not self._waiting:
             return None
-        return self._handed(ran(self._steps()))
+        return self._handed(self._failing(ran, self._steps()))
 
     def detect_step(self) -> bool:
         """One step of the detectors on the oldest pieces waiting for them (identity, or
@@ -252,10 +263,23 @@ class Engine:
             return False
         steps = self._steps()
         try:
-            next(steps)
+            self._failing(next, steps)
         except StopIteration as done:
             self._handed(done.value)
         return True
+
+    def _failing(self, step: Callable[[Any], Any], steps: Any) -> Any:
+        """``step(steps)``; an error of the pass is kept and raised again by every later
+        step (the pass cannot go on: a child process of the detectors died)."""
+        if self._failed is not None:
+            raise self._failed
+        try:
+            return step(steps)
+        except StopIteration:
+            raise
+        except BaseException as exc:
+            self._failed = exc
+            raise
 
     def _steps(self) -> Generator[None, None, ChunkResult]:
         """The detection of the oldest pieces waiting, begun or going on: when it begins,
@@ -317,17 +341,22 @@ class Engine:
         :meth:`seawatch.engine.pipeline.Pipeline.checkpoint`)."""
         if self._finished:
             raise RuntimeError("Engine.finish called twice")
-        while self._waiting:
-            self.detect_next()
-        self._finished = True
         final = None
-        if self.pipeline is not None:
-            if checkpoint:
-                result = self.pipeline.checkpoint(watermark_us)
-            else:
-                result = self.pipeline.finish()
-            self._count(result)
-            final = Final(result, self.pipeline.segments(), self.pipeline.history())
+        try:
+            while self._waiting:
+                self.detect_next()
+            self._finished = True
+            if self.pipeline is not None:
+                if checkpoint:
+                    result = self.pipeline.checkpoint(watermark_us)
+                else:
+                    result = self.pipeline.finish()
+                final = Final(result, self.pipeline.segments(), self.pipeline.history())
+        finally:  # a child process of the detectors ends here, whatever happened
+            if (close := getattr(self.pipeline, "close", None)) is not None:
+                close()
+        if final is not None and self.pipeline is not None:
+            self._count(final.result)
             self.report.segments = final.segments.num_rows
             self.report.positions = self.pipeline.positions
             self.report.dropped = dict(self.pipeline.dropped)

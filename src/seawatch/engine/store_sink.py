@@ -150,7 +150,7 @@ class StoreSink:
         (which may read the store back: the CoT feed) are told after the commit, as every
         other kind. Should the transaction fail, the rows were sent but not stored; the
         batch file is kept and the feed stops (:mod:`.live`)."""
-        self._settle()
+        self.settle()
         if not self.overlap:
             self._released(piece, released)
             return
@@ -160,7 +160,7 @@ class StoreSink:
         self._writing.add_done_callback(lambda _: reached.set())
         reached.wait()  # told (or failed, or nothing to write)
         if self._writing.done():
-            self._settle()
+            self.settle()
 
     def when_written(self, fn: Callable[[], None]) -> None:
         """``fn()`` once the transaction :meth:`released` began is done (now, if it is)."""
@@ -168,7 +168,7 @@ class StoreSink:
             return fn()
         writing.add_done_callback(lambda _: fn())
 
-    def _settle(self) -> None:
+    def settle(self) -> None:
         """The transaction :meth:`released` left going on, done (its error raised)."""
         writing, self._writing, self._reached = self._writing, None, None
         if writing is not None:
@@ -185,7 +185,7 @@ class StoreSink:
         log.info("%s: chunk %d committed (%d new, detect)", piece.source, piece.chunk, inserted)
 
     def chunk(self, piece: Piece, result: ChunkResult | None) -> None:
-        self._settle()
+        self.settle()
         if result is not None and self._early and self._early[0] is piece:  # the events now
             self._early.popleft()
             if result.events.num_rows:
@@ -266,7 +266,7 @@ class StoreSink:
     def finish(self, final: Final | None) -> None:
         if self._writer is not None:
             self._writer.shutdown()  # what it was doing done: settled next
-        self._settle()
+        self.settle()
         if final is None:
             return
         with self._committing():
@@ -276,7 +276,7 @@ class StoreSink:
 
     def store_late(self, positions: pa.Table) -> None:
         """Store ``positions`` (with :data:`SOURCE_ID`) as read, without a track: late."""
-        self._settle()
+        self.settle()
         with self._committing():
             self._records(vessel_rows(positions), pa.table({}))
         self.report.late += positions.num_rows
@@ -294,7 +294,7 @@ class StoreSink:
     def complete(self, paths: Sequence[str]) -> None:
         """Log ``paths`` as fully stored: one write of every row (a live feed's session
         logs each of its batches complete when it finishes: 36,000 an hour at 0.1 s)."""
-        self._settle()
+        self.settle()
         keys = {(self.fingerprints[p], COMPLETE): p for p in paths}
         rows = [self._log(fp, c, p, 0, 0) for (fp, c), p in keys.items() if not self.done(fp, c)]
         if rows:
