@@ -51,6 +51,7 @@ import pyarrow as pa
 
 from seawatch.decode.lacking import Untimed
 from seawatch.engine.alerts import AlertEngine
+from seawatch.engine.fingerprints import fingerprints
 from seawatch.engine.late import NAME, Run, merge_wrote, named, rerun_past, wrote
 from seawatch.engine.partition_state import check_engine
 from seawatch.engine.pipeline import SOURCE_ID
@@ -232,14 +233,13 @@ class Ingest:
         those the log shows stored skipped (without ``detect``)."""
         sink = self.sink
         found = self.engine.report.findings
-        names = []
-        for name in map(str, inputs):
-            try:
-                sink.fingerprints[name] = fingerprint(Path(name), self.untimed)
-            except InputError as e:
-                found.errors.append(str(e))
+        names, given = [], [str(i) for i in inputs]
+        for name, got in zip(given, fingerprints(given, self.untimed), strict=True):
+            if isinstance(got, InputError):
+                found.errors.append(str(got))
                 found.failed.add(name)
                 continue
+            sink.fingerprints[name] = got
             if self.untimed is not None:
                 sink.notes[name] = self.untimed.describe()
             names.append(name)
