@@ -82,7 +82,6 @@ class ProcessPipeline(Pipeline):
         names = [d.name for d in detectors()]
         self._child = _Child(kwargs, names)
         self._got: tuple[Any, Any] | None = None  # the child's segments and history, at the end
-        self._retract: list[str] = []
         self.busy = False
         """A pass was sent and its answer has not come yet."""
         log.info("the detectors run in a child process (pid %s)", self.pid)
@@ -103,13 +102,7 @@ class ProcessPipeline(Pipeline):
         self.busy = False
         if released.final:
             self._got = (reply["segments"], reply["history"])
-            self._retract = reply["retract"]
         return ChunkResult(reply["positions"], reply["events"], released.late)
-
-    def finish(self, watermark_us: int | None = None) -> ChunkResult:
-        result = super().finish(watermark_us)
-        result.retract = self._retract  # the child's: it holds the events it reissued
-        return result
 
     def checkpoint(self, watermark_us: int | None = None) -> ChunkResult:
         raise RuntimeError("a run that keeps state between runs detects in process")
@@ -240,8 +233,7 @@ class _Detecting(Pipeline):
         result = self.detect(released)
         reply: dict[str, Any] = {"positions": result.positions, "events": result.events}
         if released.final:
-            reply |= {"segments": self.segments(), "history": self.history(),
-                      "retract": sorted(self._open_ids - self._reissued)}  # fmt: skip
+            reply |= {"segments": self.segments(), "history": self.history()}
         return reply
 
 
