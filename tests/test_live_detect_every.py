@@ -29,7 +29,8 @@ SETTINGS = {"SEAWATCH_NODE_NATION": "IND", "SEAWATCH_REORDER_WINDOW_S": "0"}
 
 
 def _serve(lines: list[bytes], seconds: float) -> tuple[Feed, threading.Event]:
-    """A TCP feed sending ``lines`` evenly over ``seconds``; the event is set once sent."""
+    """A TCP feed sending ``lines`` evenly over ``seconds``; the event is set once sent (the
+    sending ends quietly if the reader goes away first)."""
     server = socket.create_server(("127.0.0.1", 0))
     sent = threading.Event()
     parts = max(1, round(seconds / 0.02))
@@ -38,11 +39,15 @@ def _serve(lines: list[bytes], seconds: float) -> tuple[Feed, threading.Event]:
     def send() -> None:
         conn, _ = server.accept()
         with conn:
-            for k in range(0, len(lines), size):
-                conn.sendall(b"".join(lines[k : k + size]))
-                time.sleep(0.02)
-            sent.set()
-            time.sleep(1.0)
+            try:
+                for k in range(0, len(lines), size):
+                    conn.sendall(b"".join(lines[k : k + size]))
+                    time.sleep(0.02)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the ingest stopped reading (test_detect_process kills its child)
+            else:
+                sent.set()
+                time.sleep(1.0)
         server.close()
 
     threading.Thread(target=send, daemon=True).start()
