@@ -94,14 +94,23 @@ def held_feed_server(
         yield port, path, sent, go
 
 
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is ``pid`` (Linux: /proc)."""
-    found = []
+def _children(pid: int) -> dict[int, str]:
+    """The processes whose parent is ``pid``, with their command lines (Linux: /proc)."""
+    found = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError):
             if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(stat.parent.name))
+                cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ")
+                found[int(stat.parent.name)] = cmdline.decode(errors="replace")
     return found
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` still runs (an ended one not yet reaped by PID 1 is a zombie, Z)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def _counts(db: str) -> dict[str, object]:
@@ -130,7 +139,7 @@ def test_serve_ingests_a_tcp_feed_live(
     cmd = [sys.executable, "-m", "seawatch.cli.main", "serve", "--port", str(port)]
     cmd += ["--tcp", f"127.0.0.1:{feed_port}", "--db", db, "--batch-s", "0.5"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    children: list[int] = []
+    children: dict[int, str] = {}
     try:
         url = f"http://127.0.0.1:{port}/api/v1/latest"
         deadline = time.monotonic() + 120
@@ -168,16 +177,19 @@ def test_serve_ingests_a_tcp_feed_live(
                 break
             assert time.monotonic() < deadline + 30, f"{kept} of {want} lines received"
             time.sleep(0.05)
-        children = _children(proc.pid)  # the detectors' process (live_detect_process)
-        assert children, "no detectors' child process"
+        children = _children(proc.pid)  # the detectors' process (live_detect_process) and
+        detectors = [pid for pid, cmd in children.items() if "resource_tracker" not in cmd]
+        assert detectors, f"no detectors' child process: {children}"  # multiprocessing's tracker
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    for pid in children:  # none left running after the server's stop (an ended one not
-        with contextlib.suppress(OSError):  # yet reaped by PID 1 is a zombie, state Z)
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-            assert state == "Z", f"process {pid} still running after the server stopped"
+    for pid in detectors:  # joined by the server before it exits
+        assert not _running(pid), f"detectors' process {pid} still running after the server stopped"
+    deadline = time.monotonic() + 10  # the tracker ends by itself once its pipe closes
+    while any(_running(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in children if _running(pid)], f"left running: {children}"
     got, expected = _counts(db), _counts(ref)
     assert got["positions"] == expected["positions"] > 1000
     assert got["unsegmented"] == 0
