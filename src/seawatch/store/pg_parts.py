@@ -41,6 +41,8 @@ __all__ = [
     "has_postgis",
     "partition_name",
     "relayout",
+    "size_bytes",
+    "table_names",
 ]
 
 log = logging.getLogger(__name__)
@@ -289,3 +291,27 @@ def has_postgis(con: Any, display: str, scrub: Callable[[BaseException], str]) -
         log.info("%s: cannot create PostGIS (%s); no geom", display, scrub(exc))
         return False
     return True
+
+
+def table_names(con: Any) -> set[str]:
+    """The store's tables (not partitions, loading tables or extensions' tables)."""
+    rows = con.execute(  # not those of extensions (PostGIS: spatial_ref_sys)
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') "
+        "AND NOT c.relispartition AND c.relname !~ '^positions_l[0-9]{8}$' AND NOT EXISTS "
+        "(SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')"
+    ).fetchall()
+    return {str(r[0]) for r in rows}
+
+
+def size_bytes(con: Any) -> dict[str, int]:
+    """The database's bytes (``total``) and each table's (its partitions' and indexes')."""
+    row = con.execute("SELECT pg_database_size(current_database())").fetchone()
+    out = {"total": int(row[0]) if row else 0}
+    for name in sorted(table_names(con)):
+        r = con.execute(  # a partitioned table's bytes are its partitions'
+            "SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree(%s::regclass)",
+            [name],
+        ).fetchone()
+        out[name] = int(r[0]) if r and r[0] is not None else 0
+    return out

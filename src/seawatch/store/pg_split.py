@@ -121,6 +121,10 @@ class PartReads:
             raise fail(error, query) from None
         raise error
 
+    def opened(self) -> list[Any]:
+        """The extra connections opened so far."""
+        return list(self._cons)
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown()

@@ -51,7 +51,10 @@ from seawatch.store.pg_parts import (
     ensure_days,
     has_postgis,
     relayout,
+    size_bytes,
+    table_names,
 )
+from seawatch.store.pg_sessions import ReadSessions
 from seawatch.store.pg_split import PartReads, copy_out
 from seawatch.store.pg_sql import ADD_SEQ, CREATE, POSTGRES, SESSION, password, placeholders
 from seawatch.store.pg_writers import (
@@ -108,6 +111,8 @@ class PostgresBackend(Backend):
         self._entered = False
         self._reading = False  # in a read-only snapshot() this backend began
         self._parts = PartReads(lambda: psycopg.connect(url, autocommit=True))
+        self._sessions = ReadSessions(lambda: PostgresBackend(url))  # kept (.pg_sessions)
+        self._home: ReadSessions | None = None  # a read session: where close() gives it
         self.postgis = has_postgis(self.con, self.display, self._scrub)
 
     def __repr__(self) -> str:
@@ -358,40 +363,33 @@ class PostgresBackend(Backend):
 
     # --- catalogue --------------------------------------------------------------------
     def table_names(self) -> set[str]:
-        rows = self.con.execute(  # not those of extensions (PostGIS: spatial_ref_sys)
-            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') "
-            "AND NOT c.relispartition AND c.relname !~ '^positions_l[0-9]{8}$' AND NOT EXISTS "
-            "(SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')"
-        ).fetchall()
-        return {str(r[0]) for r in rows}
+        return table_names(self.con)
 
     def size_bytes(self) -> dict[str, int]:
-        row = self.con.execute("SELECT pg_database_size(current_database())").fetchone()
-        out = {"total": int(row[0]) if row else 0}
-        for name in sorted(self.table_names()):
-            r = self.con.execute(  # a partitioned table's bytes are its partitions'
-                "SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree(%s::regclass)",
-                [name],
-            ).fetchone()
-            out[name] = int(r[0]) if r and r[0] is not None else 0
-        return out
+        return size_bytes(self.con)
 
     def read_session(self) -> PostgresBackend:
-        """A new connection to the same database, read-only: one per reading thread."""
-        session = PostgresBackend(self._url)
-        try:
-            session.execute("SET default_transaction_read_only = on")
-        except StoreError:  # pragma: no cover - a fresh idle connection
-            session.close()
-            raise
-        return session
+        """A read-only connection to the same database, one per reading thread: a kept
+        idle one (:mod:`.pg_sessions`) or a new one; its :meth:`close` gives it back."""
+        return self._sessions.take()
+
+    def connections(self) -> list[Any]:
+        """This backend's connections: its own, its area reads' (:mod:`.pg_split`)."""
+        return [self.con, *self._parts.opened()]
 
     def write_session(self) -> PostgresBackend:
         """A new connection to the same database that may write: a second writer."""
         return PostgresBackend(self._url, self._writers.count)
 
     def close(self) -> None:
+        """Closed; a read session given back to its store's kept ones instead when idle."""
+        if self._home is None or not self._home.give(self):
+            self.discard()
+
+    def discard(self) -> None:
+        """Every connection of this backend closed (its kept read sessions' too)."""
+        self._home = None
+        self._sessions.close()
         self._parts.close()
         self._writers.close()
         if self._ddl is not None:
