@@ -67,3 +67,39 @@ def test_socket_url_reaches_the_same_server_through_its_socket(tmp_path: Path) -
         "user": "seawatch",
         "password": "p@ss",
     }
+
+
+def test_warm_up_reads_what_no_timed_window_reads() -> None:
+    """``--warm-up``'s reads: an area south of every window's box, on a day no window
+    touches, a vessel of no window (so the timed windows' pages and rows are not read
+    before them); the windows are the same with or without it."""
+    from argparse import Namespace
+    from datetime import UTC, datetime, timedelta
+
+    bench = _bench_store()
+    args = Namespace(repeat=30, fleets=10)
+    lo = datetime(2025, 1, 1, 3, 17, tzinfo=UTC)
+    mmsis = [419000000 + 13 * k for k in range(40)]
+    for length in (40, 273):  # 40 days: the first is read by a window, some others are not
+        _warm_up_avoids_the_windows(bench, lo, lo + timedelta(days=length), mmsis, args)
+
+
+def _warm_up_avoids_the_windows(bench, lo, hi, mmsis, args) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    timed = bench.windows(lo, hi, mmsis, args)
+    assert timed == bench.windows(lo, hi, mmsis, args)  # a fixed seed
+    days = {d for s, _, _ in timed for d in (s.date(), (s + timedelta(days=1)).date())}
+    calls: list[tuple[str, tuple[object, ...], dict[str, object]]] = []
+
+    class Reads:  # what the bench asks of Query, recorded
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return lambda *a, **k: calls.append((name, a, k))
+
+    assert len(bench.warm_up(Reads(), lo, hi, mmsis, args)) == 3
+    (vp, _, vp_k), (tr, tr_a, _), (la, _, la_k) = calls
+    assert (vp, tr, la) == ("positions", "track", "latest")
+    for k in (vp_k, la_k):
+        assert k["bbox"][3] < min(b[1] for _, b, _ in timed)  # type: ignore[index]
+        assert not {k["start"].date(), k["end"].date()} & days  # type: ignore[attr-defined]
+    assert tr_a[0] not in {m for _, _, m in timed}
