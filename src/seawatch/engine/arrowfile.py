@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-__all__ = ["Appender", "batches", "read", "schema", "write"]
+__all__ = ["Appender", "batches", "read", "read_batches", "schema", "write"]
 
 _OPTIONS = {
     "none": ipc.IpcWriteOptions(compression=None),
@@ -47,8 +47,12 @@ class Appender:
         self._sink = pa.OSFile(str(path), "wb")
         self._writer = ipc.new_file(self._sink, schema, options=_options(compression))
 
-    def write(self, table: pa.Table) -> None:
-        self._writer.write_table(table, max_chunksize=BATCH_ROWS)
+    def write(self, table: pa.Table) -> int:
+        """``table`` appended; the record batches it took (:func:`read_batches` reads them)."""
+        batches = table.to_batches(max_chunksize=BATCH_ROWS)
+        for batch in batches:
+            self._writer.write_batch(batch)
+        return len(batches)
 
     def close(self) -> None:
         self._writer.close()
@@ -67,6 +71,15 @@ def read(path: Path | str, columns: Sequence[str] | None = None) -> pa.Table:
     with pa.memory_map(str(path), "r") as source:
         table = ipc.open_file(source).read_all()
     return table.select(list(columns)) if columns is not None else table
+
+
+def read_batches(path: Path | str, first: int, count: int) -> pa.Table:
+    """The ``count`` record batches from the ``first`` of the file (memory-mapped: pages of
+    the others are not read), as one table."""
+    with pa.memory_map(str(path), "r") as source:
+        reader = ipc.open_file(source)
+        got = [reader.get_batch(i) for i in range(first, first + count)]
+        return pa.Table.from_batches(got, schema=reader.schema)
 
 
 def schema(path: Path | str) -> pa.Schema:

@@ -18,9 +18,10 @@ time go to the first day (the pipeline releases them at once and cleaning drops 
 
 Decoding is work for the cluster, not the caller: one :func:`decode_input` task per input
 (per range of a big file, :mod:`seawatch.engine.decode_plan`) writes its rows, unsorted,
-as pieces by (kind, day, bucket); then one :func:`merge_bucket` task per bucket joins its
-pieces in input order and sorts each partition. Both run through ``run`` (:data:`Run`: in
-this process, or as Dask tasks), so with N workers N inputs (or ranges) decode at once.
+as pieces by (kind, day, bucket) (a piece: record batches of the task's file of that
+kind); then one :func:`merge_bucket` task per bucket joins its pieces in input order
+and sorts each partition. Both run through ``run`` (:data:`Run`: in this process, or as
+Dask tasks), so with N workers N inputs (or ranges) decode at once.
 The partitions do not depend on the task order: rows are sorted by content, and rows of
 equal content keep the inputs' order.
 """
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DAY_US",
     "KINDS",
+    "BucketPieces",
     "Decoded",
     "Manifest",
     "Run",
@@ -196,11 +198,12 @@ def _split(table: pa.Table, kind: str, buckets: int) -> Iterator[tuple[int | Non
 
 @dataclass
 class Decoded:
-    """What one input's decode task wrote (``parts``: the file, kind, day or None, bucket
-    and rows of each of its pieces, relative to the root) and saw."""
+    """What one input's decode task wrote (``parts``: the file relative to the root, kind,
+    day or None, bucket, rows, and first record batch and batches in the file of each of
+    its pieces) and saw."""
 
     index: int
-    parts: list[tuple[str, str, int | None, int, int]]
+    parts: list[tuple[str, str, int | None, int, int, int, int]]
     stats: DecodeStats
     findings: Findings
     newest_us: int | None
@@ -230,8 +233,8 @@ def decode_input(
 ) -> Decoded:
     """A task (number ``task``): one input (``index``: its source id), or bytes ``span``
     of it (:mod:`seawatch.sources.ranges`), decoded into unsorted pieces by (kind, day,
-    bucket) under ``root/.decoded/<task>/``; an unreadable input is told in the findings,
-    what it gave before the damage kept."""
+    bucket), one file of each kind under ``root/.decoded/<task>/``; an unreadable input
+    is told in the findings, what it gave before the damage kept."""
     findings = Findings()
     folder = root / ".decoded" / f"{task:05d}"
     spool = _Spool(folder, settings.work_compression)
@@ -253,26 +256,54 @@ def decode_input(
                 spool.add((kind, day, bucket), rows)
     parts = []
     folder.mkdir(parents=True, exist_ok=True)
-    for (kind, day, bucket), rows in spool.tables():
-        path = folder / f"{kind}-{'none' if day is None else day}-{bucket:04d}.arrow"
-        arrowfile.write(rows, path, settings.work_compression)
-        parts.append((str(path.relative_to(root)), kind, day, bucket, rows.num_rows))
+    # one file of each kind, its pieces one after another (each its own record batches):
+    # not a file per piece (hourly inputs in 16 buckets: 3,072 small files for four days,
+    # ~2 CPU-s of the decode tasks' to write and ~0.2 of the client's to remove)
+    out: dict[str, tuple[arrowfile.Appender, Path, pa.Schema]] = {}
+    at = dict.fromkeys(KINDS, 0)
+    try:
+        for (kind, day, bucket), rows in spool.tables():
+            if kind not in out:
+                path = folder / f"{kind}.arrow"
+                out[kind] = (arrowfile.Appender(path, rows.schema, settings.work_compression),
+                             path, rows.schema)  # fmt: skip
+            writer, path, schema = out[kind]
+            n = writer.write(rows if rows.schema == schema else rows.cast(schema))
+            parts.append(
+                (str(path.relative_to(root)), kind, day, bucket, rows.num_rows, at[kind], n)
+            )
+            at[kind] += n
+    finally:
+        for writer, _, _ in out.values():
+            writer.close()
     carries = span is not None and carries_time(source, *span)
     return Decoded(index, parts, stats, findings, newest, carries)
 
 
+@dataclass(frozen=True)
+class BucketPieces:
+    """One bucket's pieces for :func:`merge_bucket` (file, kind, day, the lines of its input
+    before it when a range of one, and its record batches in the file), in input order.
+    One argument that Dask's graph
+    builder takes as it is: a list of tuples it walks element by element (four days of
+    hourly files: ~200 pieces a bucket, ~16,000 calls for 16 buckets, ~0.25 CPU-s of the
+    client's before the merges start; bench/RESULTS.md, 2026-12-08 session 8 (h-dask))."""
+
+    items: tuple[tuple[str, str, int, int, int, int], ...]
+
+
 def merge_bucket(
-    root: Path, bucket: int, pieces_in_order: list[tuple[str, str, int, int]], compression: str
+    root: Path, bucket: int, pieces_in_order: BucketPieces, compression: str
 ) -> dict[str, dict[str, Any]]:
-    """A task: one bucket's pieces (file, kind, day, and the lines of its input before it
-    when a range of one; in input order) made its partitions, each sorted by
-    :func:`time_order`; their manifest entries."""
-    grouped: dict[tuple[str, int], list[tuple[str, int]]] = {}
-    for rel, kind, day, lines in pieces_in_order:
-        grouped.setdefault((kind, day), []).append((rel, lines))
+    """A task: one bucket's pieces (:class:`BucketPieces`) made its partitions, each sorted
+    by :func:`time_order`; their manifest entries."""
+    grouped: dict[tuple[str, int], list[tuple[str, int, int, int]]] = {}
+    for rel, kind, day, lines, first, count in pieces_in_order.items:
+        grouped.setdefault((kind, day), []).append((rel, lines, first, count))
     files: dict[str, dict[str, Any]] = {}
     for (kind, day), rels in sorted(grouped.items()):
-        parts = [_lines_after(arrowfile.read(root / r), lines) for r, lines in rels]
+        parts = [_lines_after(arrowfile.read_batches(root / r, first, count), lines)
+                 for r, lines, first, count in rels]  # fmt: skip
         rows = time_order(pa.concat_tables(parts), kind)
         rel = part_rel(kind, day, bucket)
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -337,16 +368,20 @@ def write_partitions(
     manifest.watermark_us = max(newest) if newest else None
     days = sorted({p[2] for d in decoded for p in d.parts if p[2] is not None})
     first = days[0] if days else 0
-    by_bucket: dict[int, list[tuple[str, str, int, int]]] = {}
+    by_bucket: dict[int, list[tuple[str, str, int, int, int, int]]] = {}
     before = [0] * len(sources)  # lines of each input decoded by its ranges so far
-    for (k, _), d in zip(tasks, decoded, strict=True):  # in input order: rows of equal
-        for rel, kind, day, bucket, _ in d.parts:  # content keep it (time_order is stable)
-            piece = (rel, kind, first if day is None else day, before[k])
+    # in input order: rows of equal content keep it (time_order is stable)
+    for (k, _), d in zip(tasks, decoded, strict=True):
+        for rel, kind, day, bucket, _, at, n in d.parts:
+            piece = (rel, kind, first if day is None else day, before[k], at, n)
             by_bucket.setdefault(bucket, []).append(piece)
         before[k] += d.stats.lines
     for files in run(
         merge_bucket,
-        [(root, b, by_bucket[b], settings.work_compression) for b in sorted(by_bucket)],
+        [
+            (root, b, BucketPieces(tuple(by_bucket[b])), settings.work_compression)
+            for b in sorted(by_bucket)
+        ],
     ):
         manifest.files.update(files)
     manifest.files = dict(sorted(manifest.files.items()))
