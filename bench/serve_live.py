@@ -49,6 +49,19 @@ _C = re.compile(rb"c:\d+(?:\.\d+)?")
 _TS = re.compile(rb'"ts": ?"([^"]+)"')
 _COUNT = re.compile(rb'"count": (\d+)')
 _TS_COLUMN = re.compile(rb'"ts": \[([^\]]*)\]')
+_TS_AT = b'"ts": ['
+
+
+def _first_ts(data: bytes) -> bytes | None:
+    """The first value of a columnar frame's ``ts`` column (its oldest item), unquoted; the
+    rest of the frame is not looked at (a light client's whole parse: ~40 us a 70 kB frame
+    less than splitting the column, bench/RESULTS.md 2026-12-08 session 8, h-fan)."""
+    at = data.find(_TS_AT)
+    if at < 0:
+        return None
+    at += len(_TS_AT)
+    ends = [e for e in (data.find(b",", at), data.find(b"]", at)) if e >= 0]
+    return data[at : min(ends)].strip(b'"') if ends else None
 
 
 # --- the feed ---------------------------------------------------------------------------
@@ -146,16 +159,18 @@ async def _client(spec: dict[str, Any], url: str, light: bool, out: dict[str, An
                     asked, next_ask = time.monotonic(), mono + every
                 last_frame = mono
                 if b'"type": "positions"' in head:
-                    columns = _TS_COLUMN.search(data) if b'"columns": ' in data[:300] else None
+                    columnar = b'"columns": ' in data[:300]
+                    if light and columnar:  # the first ts and the count: nothing else parsed
+                        oldest, count = _first_ts(data), _COUNT.search(data[:200])
+                        if oldest and count is not None:
+                            n = int(count.group(1))
+                            out["positions"] += n
+                            lat = now - _epoch_s([oldest])[0]
+                            hist[min(HIST_MS, max(0, int(lat * 1e3)))] += n
+                        continue
+                    columns = _TS_COLUMN.search(data) if columnar else None
                     if columns is not None:  # the columnar form: the ts column, in item order
                         ts = columns.group(1).replace(b'"', b"").split(b",")
-                        ts = ts[:1] if light else ts
-                        count = _COUNT.search(data[:200])
-                        if light and count is not None and ts[0]:
-                            out["positions"] += int(count.group(1))
-                            lat = now - _epoch_s(ts)[0]
-                            hist[min(HIST_MS, max(0, int(lat * 1e3)))] += int(count.group(1))
-                            continue
                     elif light:  # no parsing: count items, time the first (oldest queued)
                         n = data.count(b'"mmsi": ')
                         first = _TS.search(data)
