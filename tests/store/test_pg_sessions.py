@@ -67,6 +67,8 @@ def test_a_session_given_back_is_the_next_readers(pg_url: str) -> None:
         assert set(again.column("label_id").to_pylist()) < set(
             allowed.column("label_id").to_pylist()
         )
+        with store.read_session() as s:
+            s.backend.close()  # closed twice (here and by the block): kept once
         with store.read_session() as a, store.read_session() as b:  # at once: two sessions
             assert set(_pids(a)).isdisjoint(_pids(b))
             assert Query(a, usa).positions(bbox=BOX, **WINDOW).equals(again)
