@@ -243,6 +243,13 @@ def main() -> None:
         "its own line): the process's first reads (connections, first calls) not in the p95",
     )
     ap.add_argument(
+        "--windows-out",
+        type=Path,
+        default=None,
+        help="write each timed query as a JSON line (queries after, kind, window, rows, ms): "
+        "which windows make a p95",
+    )
+    ap.add_argument(
         "--pg-setting",
         action="append",
         default=[],
@@ -382,6 +389,8 @@ def run(args: argparse.Namespace) -> None:
         first, again = measured[""][0], measured[label][0]
         assert first == again, "archived days answered other row counts"
     store.close()
+    if args.windows_out is not None:
+        args.windows_out.write_text("".join(json.dumps(x) + "\n" for x in window_lines(measured)))
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
     ).stdout.strip()
@@ -398,6 +407,7 @@ def run(args: argparse.Namespace) -> None:
         f"{f' --pg-dir {args.pg_dir}' if args.pg_dir else ''}"
         f"{' --pg-socket' if args.pg_socket else ''}"
         f"{' --warm-up' if args.warm_up else ''}"
+        f"{f' --windows-out {args.windows_out}' if args.windows_out else ''}"
         f"{''.join(f' --pg-setting {s}' for s in args.pg_setting)}`"
     )
     print(
@@ -532,6 +542,19 @@ def warm_up(  # type: ignore[no-untyped-def]
         read()
         out.append(time.perf_counter() - t)
     return out
+
+
+def window_lines(
+    measured: dict[str, tuple[dict[str, list[int]], dict[str, list[float]]]],
+) -> list[dict[str, object]]:
+    """Each timed query of ``measured`` (``--windows-out``): after what, its kind, its
+    window (0 first), rows, milliseconds."""
+    return [
+        {"after": after, "kind": kind, "window": i, "rows": n, "ms": round(s * 1000, 3)}
+        for after, (rows, secs) in measured.items()
+        for kind in rows
+        for i, (n, s) in enumerate(zip(rows[kind], secs[kind], strict=True))
+    ]
 
 
 def queries(  # type: ignore[no-untyped-def]

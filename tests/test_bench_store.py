@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 BENCH_STORE = Path(__file__).resolve().parents[1] / "bench" / "store.py"
 _BURN = "import time\nt = time.process_time()\nwhile time.process_time() - t < {s}: pass\n"
 # a "postmaster": one child burns and is reaped, another burns and keeps running
@@ -103,3 +105,18 @@ def _warm_up_avoids_the_windows(bench, lo, hi, mmsis, args) -> None:  # type: ig
         assert k["bbox"][3] < min(b[1] for _, b, _ in timed)  # type: ignore[index]
         assert not {k["start"].date(), k["end"].date()} & days  # type: ignore[attr-defined]
     assert tr_a[0] not in {m for _, _, m in timed}
+
+
+def test_window_lines_are_each_timed_query() -> None:
+    """``--windows-out``: one line per timed query, in the windows' order, whose times give
+    the p95 the table prints."""
+    bench = _bench_store()
+    kinds = ("viewport", "track")
+    secs = {"viewport": [0.05 + k / 1000 for k in range(30)], "track": [0.01] * 30}
+    rows = {k: [100 + i for i in range(30)] for k in kinds}
+    lines = bench.window_lines({"": (rows, secs), ", after": (rows, secs)})
+    assert len(lines) == 2 * 2 * 30
+    vp = [x for x in lines if x["kind"] == "viewport" and x["after"] == ""]
+    assert [x["window"] for x in vp] == list(range(30))
+    assert [x["rows"] for x in vp] == rows["viewport"]
+    assert bench.p95([x["ms"] / 1000 for x in vp]) == pytest.approx(bench.p95(secs["viewport"]))

@@ -84,6 +84,8 @@ class ReadSessions:
         if not all(_idle(con) for con in session.connections()):
             return False
         with self._lock:
+            if any(kept is session for kept in self._idle):  # closed twice: kept once
+                return True
             if self._closed or len(self._idle) >= self._keep:
                 return False
             self._idle.append(session)
