@@ -1,5 +1,7 @@
 """End to end, raw NMEA → stored positions and events: the streaming engine against the
-partitioned one, in this process and on a dask.distributed LocalCluster of 1 and 2 workers.
+partitioned one, in this process and on a dask.distributed LocalCluster of 1 and 2 workers;
+with dask1 and dask2 runs, 1 → 2 workers by pairs (each dask2 with the dask1 before it)
+and their median.
 
 Simulates a run (``seawatch simulate``, or takes ``--sim DIR``) and, for each engine, ingests
 its NMEA files with ``detect=True`` into a fresh DuckDB store (decode, partitioning, tracks,
@@ -10,8 +12,11 @@ Reports messages/s (wall), CPU-seconds per message (this process plus the cluste
 processes, measured with psutil around the timed run; the cluster's start-up is not
 included), the peak private resident memory of this process and of the largest worker
 (RSS less file-backed pages such as the memory-mapped working files; sampled every 0.5 s),
-the load average before and after (other work on the machine inflates wall
-times), and whether each engine stored the same events and segments as the streaming one.
+the load average before and after (other work on the machine inflates wall times), the
+CPU-seconds of the run's own processes (this one, the workers) beside those other work on
+the machine took meanwhile and those the hypervisor stole (``/proc/stat``: a run's wall
+that moves while its own CPU-s do not was slowed by something else), and whether each
+engine stored the same events and segments as the streaming one.
 
     .venv/bin/python bench/scale.py --hours 6 --vessels 2000 --buckets 16
 """
@@ -28,6 +33,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import psutil
@@ -44,6 +50,18 @@ def _simulate(out: Path, hours: float, vessels: int, seed: int) -> list[Path]:
                "--vessels", str(vessels), "--seed", str(seed), "--out", str(out)]  # fmt: skip
         subprocess.run(cmd, check=True, capture_output=True)
     return sorted(out.glob("ais-*.nmea"))
+
+
+def _host() -> tuple[float, float]:
+    """The whole machine's busy and stolen CPU-seconds so far (``/proc/stat``, every CPU):
+    busy less this run's own is what other work took meanwhile; steal is what the
+    hypervisor gave other guests."""
+    with open("/proc/stat", encoding="ascii") as fh:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = map(
+            int, fh.readline().split()[1:9]
+        )
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / tick, steal / tick
 
 
 def _cpu(procs: list[psutil.Process]) -> float:
@@ -133,15 +151,18 @@ def _run(files: list[Path], engine: str, options: dict[str, Any], work: Path,
     procs = [me, *me.children(recursive=True)]
     peaks = _Peaks()
     peaks.start()
-    cpu0, load0, t0 = _cpu(procs), os.getloadavg()[0], time.perf_counter()
+    main0, cpu0, host0 = _cpu([me]), _cpu(procs), _host()
+    load0, t0 = os.getloadavg()[0], time.perf_counter()
     with open_store(str(db), settings) as store:
         report = ingest(store, files, settings, detect=True, engine=engine, options=options)
     wall = time.perf_counter() - t0
-    cpu = _cpu(procs) - cpu0
+    cpu, main, host = _cpu(procs) - cpu0, _cpu([me]) - main0, _host()
     peaks.done.set()
     peaks.join()
     messages = report.engine.messages
-    return {"wall_s": wall, "cpu_s": cpu, "messages": messages, "load": (load0, os.getloadavg()[0]),
+    return {"wall_s": wall, "cpu_s": cpu, "main_cpu_s": main, "messages": messages,
+            "others_cpu_s": host[0] - host0[0] - cpu, "steal_s": host[1] - host0[1],
+            "load": (load0, os.getloadavg()[0]),
             "stored": _derived(db, settings), "peak_main_mib": peaks.main / 2**20,
             "peak_child_mib": max(peaks.children.values(), default=0) / 2**20}  # fmt: skip
 
@@ -176,6 +197,7 @@ def main() -> None:
         with files[0].open("rb") as fh:
             head.write_bytes(b"".join(fh.readline() for _ in range(20_000)))
         first: tuple[int, int, int] | None = None
+        runs: list[tuple[str, dict[str, Any]]] = []
         for name in args.engines.split(","):
             workers = int(name[4:] or 1) if name.startswith("dask") else 0
             with _engine(name, workers) as (engine, options):
@@ -193,6 +215,33 @@ def main() -> None:
                   f"load {r['load'][0]:.1f}→{r['load'][1]:.1f}  peak private RSS main "
                   f"{r['peak_main_mib']:,.0f} MiB, largest child {r['peak_child_mib']:,.0f} MiB"
                   f"  stored (pos, ev, seg) {r['stored']} {same}", flush=True)  # fmt: skip
+            print(f"{'':<12} CPU-s: this process {r['main_cpu_s']:.2f}, workers "
+                  f"{r['cpu_s'] - r['main_cpu_s']:.2f}; others' on the machine meanwhile "
+                  f"{r['others_cpu_s']:.2f}, stolen {r['steal_s']:.2f} s", flush=True)  # fmt: skip
+            runs.append((name, r))
+        _pairs(runs)
+
+
+def _pairs(runs: list[tuple[str, dict[str, Any]]]) -> None:
+    """1 → 2 workers by pairs (each dask2 run with the dask1 run before it), with each run's
+    own CPU-s and the others' meanwhile: a pair's ratio moves with what else ran and with
+    the runs' own CPU, so the median of several pairs is the figure."""
+    ratios, last = [], None
+    for name, r in runs:
+        if name == "dask1":
+            last = r
+        elif name == "dask2" and last is not None:
+            ratios.append(last["wall_s"] / (2 * r["wall_s"]))
+            print(f"1 → 2 workers, pair {len(ratios)}: {100 * ratios[-1]:.1f} % "
+                  f"({last['wall_s']:.2f} / 2 × {r['wall_s']:.2f} s; own CPU-s "
+                  f"{last['cpu_s']:.2f} → {r['cpu_s']:.2f}, others' {last['others_cpu_s']:.2f}"
+                  f" / {r['others_cpu_s']:.2f})")  # fmt: skip
+            last = None
+    if len(ratios) > 1:
+        print(
+            f"1 → 2 workers: median of {len(ratios)} pairs {100 * median(ratios):.1f} %, "
+            f"{100 * min(ratios):.1f}–{100 * max(ratios):.1f} %"
+        )
 
 
 if __name__ == "__main__":
