@@ -32,8 +32,6 @@ log = logging.getLogger(__name__)
 
 Protocol = Literal["tcp", "udp"]
 _POLL_S = 0.25
-CUT_WAIT_MIN_S = 0.001
-"""The shortest wait for data before a batch's cut is due (see :meth:`Feed.batches`)."""
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -132,12 +130,10 @@ class Feed:
                 stop.wait(1.0)
         return False
 
-    def _receive(self, timeout_s: float = _POLL_S) -> bytes | None:
-        """Bytes received; ``b""`` when a TCP feed closed; None when nothing came within
-        ``timeout_s``."""
+    def _receive(self) -> bytes | None:
+        """Bytes received; ``b""`` when a TCP feed closed; None when nothing came in time."""
         assert self._sock is not None
         try:
-            self._sock.settimeout(timeout_s)
             if self.protocol == "tcp":
                 return self._sock.recv(1 << 16)
             data, _ = self._sock.recvfrom(1 << 16)
@@ -154,17 +150,7 @@ class Feed:
     ) -> Iterator[bytes]:
         """Whole, stamped lines received in each ``batch_s`` seconds (see the module
         docstring); the last batch holds what came before the end, a partial last line
-        included. Opens the feed first if it is not open.
-
-        A batch holding lines that came since the last cut is cut when its time is up,
-        whether or not more comes: the wait for data ends at the cut (not :data:`_POLL_S`
-        later, nor when the next bytes come). A feed that pauses over a cut (a sender or a
-        network late by tens of milliseconds) no longer holds back the lines that came
-        before the pause: in the 200-client fan-out bench such pauses made one batch in
-        ten 20-40 ms older (bench/RESULTS.md, 2026-12-08 session 8, h-fan). With nothing
-        new since the last cut (at most a message's first sentences held back from it) the
-        wait is :data:`_POLL_S` or until bytes come, as before, so what was held back goes
-        with what comes next."""
+        included. Opens the feed first if it is not open."""
         if batch_s <= 0:
             raise InputError(f"--batch-s must be positive, not {batch_s}")
         if self._sock is None:
@@ -175,7 +161,6 @@ class Feed:
         partial = b""
         batch: list[bytes] = []
         held = 0  # leading bytes of the batch held back from the last one (fragments)
-        fresh = False  # whole lines came since the last cut: the wait ends at the next
         try:
             while True:
                 now = time.monotonic()
@@ -185,8 +170,7 @@ class Feed:
                 if now >= deadline:
                     self.stats.ended_by = "duration"
                     break
-                wait = min(_POLL_S, max(cut - now, CUT_WAIT_MIN_S)) if fresh else _POLL_S
-                data = self._receive(wait)
+                data = self._receive()
                 if data == b"":
                     log.warning("feed %s: connection closed; reconnecting", self)
                     if partial:
@@ -200,9 +184,8 @@ class Feed:
                     parts = (partial + data).split(b"\n")
                     partial = parts.pop()
                     batch.append(self._stamp([p.rstrip(b"\r") for p in parts]))
-                    fresh = fresh or bool(parts)
                 if time.monotonic() >= cut:
-                    cut, fresh = time.monotonic() + batch_s, False
+                    cut = time.monotonic() + batch_s
                     out = b"".join(batch)
                     keep = unfinished_tail(out, held)  # a message's fragments stay together
                     batch, held = ([out[keep:]], len(out) - keep) if keep < len(out) else ([], 0)
