@@ -14,17 +14,18 @@
 
 Each client times its handshake (the server checks the token during it: a new token's slow
 KDF), its subscription's acknowledgement, the two together (connect -> first ack) and the
-same subscription's again. A
-client times every position it receives: latency = arrival of the frame − the item's
-``ts`` (the line's send time: the same clock, loopback), in 1 ms bins, except in the
-fan-out and idle scenarios, where each frame's items are counted and all given the latency
-of its first item, the oldest queued (parsing a million items a second would cost the
-clients more than the server). Loss is counted three ways: lines sent vs lines the server
-kept (its batch files), positions stored vs a reference ``seawatch ingest --detect`` of
-those batch files, and per client, positions received vs
-:class:`~seawatch.store.query.Query` for its reader and bbox over the same seconds (the
-last ``--window-s`` + 2 s are left out: the reorder buffer releases them only when the
-session finishes).
+same subscription's again. A client times every position it receives: latency = arrival of
+the frame − the item's ``ts`` (the line's send time: the same clock, loopback), in 1 ms
+bins, except in the fan-out and idle scenarios, where each frame's items are counted and all
+given the latency of its first item, the oldest queued (parsing a million items a second
+would cost the clients more than the server): the frame's worst. There each client also
+parses one columnar frame in :data:`SAMPLE_EVERY` whole and times each of its items by its
+own ``ts`` (frames chosen by their order alone, so a sample of every position's own
+latency). Loss is counted three ways: lines sent vs lines the server kept (its batch files),
+positions stored vs a reference ``seawatch ingest --detect`` of those batch files, and per
+client, positions received vs :class:`~seawatch.store.query.Query` for its reader and bbox
+over the same seconds (the last ``--window-s`` + 2 s are left out: the reorder buffer
+releases them only when the session finishes).
 """
 
 from __future__ import annotations
@@ -50,6 +51,19 @@ _TS = re.compile(rb'"ts": ?"([^"]+)"')
 _COUNT = re.compile(rb'"count": (\d+)')
 _TS_COLUMN = re.compile(rb'"ts": \[([^\]]*)\]')
 _TS_AT = b'"ts": ['
+SAMPLE_EVERY = 20
+"""A light client parses one columnar frame in this many whole (the frames' order staggered
+by client): each of its items timed by its own ``ts``."""
+
+
+def _item_latencies_ms(data: bytes, now: float) -> np.ndarray[Any, np.dtype[np.int64]] | None:
+    """Each item's latency (ms, clipped to the histogram) of a columnar frame received at
+    ``now`` (epoch seconds): ``now`` - its own ``ts``; None without a ``ts`` column."""
+    columns = _TS_COLUMN.search(data)
+    if columns is None or not columns.group(1):
+        return None
+    secs = _epoch_s(columns.group(1).replace(b'"', b"").split(b","))
+    return np.clip(((now - secs) * 1e3).astype(np.int64), 0, HIST_MS)
 
 
 def _first_ts(data: bytes) -> bytes | None:
@@ -118,6 +132,7 @@ async def _client(spec: dict[str, Any], url: str, light: bool, out: dict[str, An
     from websockets.asyncio.client import connect
 
     hist = np.zeros(HIST_MS + 1, np.int64)
+    own = np.zeros(HIST_MS + 1, np.int64)  # sampled frames' items, each by its own ts
     per_s: Counter[int] = Counter()
     out.update(frames=0, positions=0, events=0, missed=0, errors=[], bytes=0)
     try:
@@ -167,6 +182,10 @@ async def _client(spec: dict[str, Any], url: str, light: bool, out: dict[str, An
                             out["positions"] += n
                             lat = now - _epoch_s([oldest])[0]
                             hist[min(HIST_MS, max(0, int(lat * 1e3)))] += n
+                        if out["frames"] % SAMPLE_EVERY == spec["sample_at"]:
+                            lat_ms = _item_latencies_ms(data, now)
+                            if lat_ms is not None:
+                                own += np.bincount(lat_ms, minlength=HIST_MS + 1)
                         continue
                     columns = _TS_COLUMN.search(data) if columnar else None
                     if columns is not None:  # the columnar form: the ts column, in item order
@@ -200,7 +219,7 @@ async def _client(spec: dict[str, Any], url: str, light: bool, out: dict[str, An
             out["errors"].append(repr(exc))
     finally:
         spec["ready"].set()
-        out["hist"] = hist
+        out["hist"], out["own_hist"] = hist, own
         out["per_s"] = per_s
 
 
@@ -212,8 +231,9 @@ async def _clients(specs: list[dict[str, Any]], url: str, light: bool) -> list[d
         target=lambda: (sys.stdin.readline(), loop.call_soon_threadsafe(stop.set)), daemon=True
     ).start()
     tasks = []
-    for spec, out in zip(specs, outs, strict=True):
+    for i, (spec, out) in enumerate(zip(specs, outs, strict=True)):
         spec["ready"], spec["stopping"] = asyncio.Event(), False
+        spec["sample_at"] = i % SAMPLE_EVERY
         tasks.append(asyncio.create_task(_client(spec, url, light, out)))
         await asyncio.sleep(0.002)
     for spec in specs:
@@ -235,9 +255,10 @@ def clients_main() -> None:
     job = json.loads(sys.stdin.readline())
     outs = asyncio.run(_clients(job["clients"], job["url"], job["light"]))
     for out in outs:
-        hist = out.pop("hist")
-        nz = np.flatnonzero(hist)
-        out["hist"] = {"ms": nz.tolist(), "n": hist[nz].tolist()}
+        for key in ("hist", "own_hist"):
+            hist = out.pop(key)
+            nz = np.flatnonzero(hist)
+            out[key] = {"ms": nz.tolist(), "n": hist[nz].tolist()}
         out["per_s"] = {str(k): v for k, v in out["per_s"].items()}
     print(json.dumps(outs), flush=True)
 

@@ -406,6 +406,15 @@ def _report(
         f"latency ({mode}): p50 {pct(hists, 0.5):.0f} ms, p99 {pct(hists, 0.99):.0f} ms, "
         f"max {pct(hists, 1.0):.0f} ms"
     )
+    from serve_live import SAMPLE_EVERY
+
+    own = [o["own_hist"] for o in outs if "own_hist" in o]
+    if sc["light"] and own and sum(sum(h["n"]) for h in own):
+        print(
+            f"latency (each item by its own ts, one columnar frame in {SAMPLE_EVERY} per client "
+            f"parsed whole: {sum(sum(h['n']) for h in own):,} items): p50 {pct(own, 0.5):.0f} ms, "
+            f"p99 {pct(own, 0.99):.0f} ms, max {pct(own, 1.0):.0f} ms"
+        )
     print(f"server's delays (where rows waited): {delays}")
     print(f"server's memory at the end of the feed (MiB, /metrics): {memory}")
     print(f"errors {len(errors)}: {errors[:3]}")

@@ -7,11 +7,12 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
-from serve_live import _first_ts
+from serve_live import HIST_MS, _first_ts, _item_latencies_ms
 
 _TS = st.datetimes().map(lambda t: t.isoformat() + "Z")
 
@@ -33,3 +34,24 @@ def test_the_first_ts_is_the_one_a_full_parse_gives(
 
 def test_a_frame_without_ts_has_none() -> None:
     assert _first_ts(b'{"type": "positions", "count": 0, "columns": {}}') is None
+
+
+@given(st.lists(st.integers(0, 10**6), min_size=1, max_size=50), st.integers(0, 3))
+def test_a_sampled_frame_times_each_item_by_its_own_ts(offsets_ms: list[int], before: int) -> None:
+    base = 1_800_000_000.0  # epoch seconds
+    now = base + 2_000.0
+    ts = [
+        np.datetime_as_string(np.datetime64(int((base + ms / 1e3) * 1e6), "us")) + "Z"
+        for ms in offsets_ms
+    ]
+    cols = {f"c{k}": list(range(len(ts))) for k in range(before)} | {"ts": ts, "lat": [1.5]}
+    frame = json.dumps({"type": "positions", "count": len(ts), "columns": cols}).encode()
+    got = _item_latencies_ms(frame, now)
+    assert got is not None
+    want = [min(HIST_MS, max(0, round(2_000_000 - ms))) for ms in offsets_ms]
+    assert np.abs(got - np.asarray(want)).max() <= 1  # 1 ms bins, float rounding
+
+
+def test_a_frame_without_items_has_no_latencies() -> None:
+    assert _item_latencies_ms(b'{"type": "positions", "count": 0, "columns": {}}', 0.0) is None
+    assert _item_latencies_ms(b'{"columns": {"ts": []}}', 0.0) is None
