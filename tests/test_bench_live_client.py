@@ -11,8 +11,12 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
-from serve_live import HIST_MS, _first_ts, _item_latencies_ms
+_BENCH = str(Path(__file__).parents[1] / "bench")
+sys.path.insert(0, _BENCH)  # only while serve_live is imported: bench/store.py would
+try:  # otherwise shadow tests/store for the test files that import from it later
+    from serve_live import HIST_MS, _first_ts, _item_latencies_ms
+finally:
+    sys.path.remove(_BENCH)
 
 _TS = st.datetimes().map(lambda t: t.isoformat() + "Z")
 
